@@ -1,0 +1,118 @@
+#!/usr/bin/env node
+// Runs every uvu test file, each in its own Node process (through tsx), and
+// prints the totals as the project's closing line: `N passed, N failed[, N skipped]`.
+//
+// Files named `*.test.ts` are unit tests: pure logic or loopback only, run two at a time.
+// Files named `*.lab.test.ts` need root (namespaces, containers, nftables) and run one
+// at a time, after the unit tests; without root they are reported as skipped files.
+//
+// Usage: node labs/test/run-all.mjs [--unit] [--lab] [FILTER...]
+//   FILTER: substrings of test file paths to run (all when none are given).
+import { spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const args = process.argv.slice(2);
+const onlyUnit = args.includes('--unit');
+const onlyLab = args.includes('--lab');
+const filters = args.filter((a) => !a.startsWith('--'));
+const isRoot = process.getuid?.() === 0;
+const SEARCH_DIRS = ['raft', 'src', 'net', 'cli', 'labs'];
+const FILE_TIMEOUT_MS = Number(process.env.SHOAL_TEST_FILE_TIMEOUT_MS ?? 600_000);
+
+function findTests(dir, out) {
+  for (const name of readdirSync(dir)) {
+    if (name === 'node_modules' || name.startsWith('.')) continue;
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) findTests(path, out);
+    else if (name.endsWith('.test.ts')) out.push(relative(root, path));
+  }
+  return out;
+}
+
+const all = SEARCH_DIRS.flatMap((d) => findTests(join(root, d), [])).sort()
+  .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)));
+const labFiles = all.filter((f) => f.endsWith('.lab.test.ts'));
+const unitFiles = all.filter((f) => !f.endsWith('.lab.test.ts'));
+
+// uvu prints its summary with ANSI colours; strip them before reading the numbers.
+const ANSI = /\x1b\[[0-9;]*m/g;
+function parseSummary(text) {
+  const plain = text.replace(ANSI, '');
+  const num = (label) => {
+    const m = plain.match(new RegExp(`^\\s*${label}:\\s+(\\d+)`, 'm'));
+    return m ? Number(m[1]) : undefined;
+  };
+  return { total: num('Total'), passed: num('Passed'), skipped: num('Skipped') };
+}
+
+function runFile(file) {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const child = spawn(process.execPath, ['--import', 'tsx', file], {
+      cwd: root,
+      env: { ...process.env, FORCE_COLOR: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    const timer = setTimeout(() => {
+      output += `\n[run-all] ${file}: timed out after ${FILE_TIMEOUT_MS} ms, sending SIGTERM\n`;
+      child.kill('SIGTERM');
+      setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
+    }, FILE_TIMEOUT_MS);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const s = parseSummary(output);
+      let result;
+      if (s.total === undefined) {
+        // The file crashed before uvu could report: count it as one failed test.
+        result = { passed: 0, failed: 1, skipped: 0 };
+      } else {
+        const failed = s.total - s.passed - s.skipped;
+        // A file that reported no failure but still exited non-zero (for example an
+        // error thrown after the suite ran, or a failed clean-up) counts one failure.
+        result = { passed: s.passed, failed: failed > 0 ? failed : code !== 0 ? 1 : 0, skipped: s.skipped };
+      }
+      const secs = ((Date.now() - started) / 1000).toFixed(1);
+      const mark = result.failed ? 'FAIL' : 'ok  ';
+      process.stdout.write(`${mark} ${file} (${result.passed} passed, ${result.failed} failed, ${secs}s)\n`);
+      if (result.failed || process.env.SHOAL_TEST_VERBOSE) {
+        process.stdout.write(output.split('\n').map((l) => `     | ${l}`).join('\n') + '\n');
+        if (signal) process.stdout.write(`     | (killed by ${signal})\n`);
+      }
+      resolve(result);
+    });
+  });
+}
+
+async function runPool(files, width) {
+  const results = [];
+  let next = 0;
+  async function worker() {
+    while (next < files.length) results.push(await runFile(files[next++]));
+  }
+  await Promise.all(Array.from({ length: Math.min(width, files.length) }, worker));
+  return results;
+}
+
+const results = [];
+if (!onlyLab) results.push(...(await runPool(unitFiles, 2)));
+let skippedLabFiles = 0;
+if (!onlyUnit) {
+  if (isRoot) results.push(...(await runPool(labFiles, 1)));
+  else {
+    skippedLabFiles = labFiles.length;
+    if (labFiles.length) console.log(`skip ${labFiles.length} lab test files: they need root`);
+  }
+}
+
+const sum = (k) => results.reduce((n, r) => n + r[k], 0);
+const passed = sum('passed');
+const failed = sum('failed');
+const skipped = sum('skipped') + skippedLabFiles;
+console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+process.exitCode = failed > 0 || passed === 0 ? 1 : 0;
