@@ -48,3 +48,36 @@ export class SnapshotTemporarilyUnavailableError extends Error {
     super('raft: snapshot is temporarily unavailable');
   }
 }
+
+/**
+ * Storage that the driver can write: the `Storage` the core reads, plus durable writes.
+ * Implemented in memory by `MemoryStorage` (tests, simulation) and on disk by
+ * `DiskStorage` (WAL segments + snapshot files, `raft/src/wal/`).
+ *
+ * Contract: when the promise of `save` resolves, everything passed to it is durable
+ * (fsync'd once for the whole batch when `sync` is true) and visible through the
+ * `Storage` methods; entries passed to `save` that conflict with stored ones (same
+ * index) replace them and everything after them.
+ */
+export interface DurableStorage extends Storage {
+  save(batch: { hardState?: HardState; entries: Entry[]; snapshot?: Snapshot; sync: boolean }): Promise<void>;
+  /**
+   * Records a snapshot of the application state as of `index` (which must be applied),
+   * durably, and makes it the one `snapshot()` returns. Does not compact the log.
+   */
+  createSnapshot(index: number, confState: ConfState, data: Uint8Array): Promise<Snapshot>;
+  /** Discards entries up to and including `index` (≤ the snapshot's index); frees their segments. */
+  compact(index: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Hooks for encrypting payloads at rest (entry `data` and snapshot `data`). The
+ * storage calls `seal` before writing and `open` after reading; both must be
+ * deterministic in what they accept (open(seal(x)) = x). Raft metadata (terms,
+ * indexes, membership) stays in clear text. The default is the identity.
+ */
+export interface PayloadCipher {
+  seal(plain: Uint8Array): Uint8Array;
+  open(sealed: Uint8Array): Uint8Array;
+}
