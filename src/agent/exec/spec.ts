@@ -1,0 +1,218 @@
+/**
+ * The OCI runtime spec (`config.json`) of a task: the image config merged with the
+ * task's container spec. Pure: the caller resolves paths (rootfs, volumes, secret
+ * files, netns) and the user (from the image's /etc/passwd) and passes them in.
+ */
+import { posix } from 'node:path';
+import type { ImageRunConfig, TaskContainerSpec, TaskMount, Ulimit } from './types.ts';
+
+/** Docker's default capability set. */
+export const DEFAULT_CAPS = [
+  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW',
+  'CAP_SETGID', 'CAP_SETUID', 'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE',
+  'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
+];
+
+/** All capabilities runc 1.1 knows on this kernel family (for `--cap-add ALL`). */
+const ALL_CAPS = [
+  ...DEFAULT_CAPS, 'CAP_DAC_READ_SEARCH', 'CAP_LINUX_IMMUTABLE', 'CAP_NET_BROADCAST', 'CAP_NET_ADMIN',
+  'CAP_IPC_LOCK', 'CAP_IPC_OWNER', 'CAP_SYS_MODULE', 'CAP_SYS_RAWIO', 'CAP_SYS_PTRACE', 'CAP_SYS_PACCT',
+  'CAP_SYS_ADMIN', 'CAP_SYS_BOOT', 'CAP_SYS_NICE', 'CAP_SYS_RESOURCE', 'CAP_SYS_TIME',
+  'CAP_SYS_TTY_CONFIG', 'CAP_LEASE', 'CAP_AUDIT_CONTROL', 'CAP_MAC_OVERRIDE', 'CAP_MAC_ADMIN',
+  'CAP_SYSLOG', 'CAP_WAKE_ALARM', 'CAP_BLOCK_SUSPEND', 'CAP_AUDIT_READ',
+];
+
+const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** A spec that cannot be built (no command, bad user, bad mount). */
+export class SpecError extends Error {
+  override readonly name = 'SpecError';
+  readonly retryable = false;
+  constructor(message: string) { super(`exec: ${message}`); }
+}
+
+/** A resolved process identity. */
+export interface ResolvedUser { uid: number; gid: number; additionalGids: number[] }
+
+/** Everything outside the two specs that the config needs. */
+export interface SpecContext {
+  /** Container ID (runc ID). */
+  containerId: string;
+  /** Absolute rootfs path (the overlay mount point). */
+  rootfs: string;
+  /** `/shoal-<daemon>/<containerId>`. */
+  cgroupsPath: string;
+  /** The network namespace to join. */
+  netnsPath: string;
+  user: ResolvedUser;
+  /** Host path of a named volume's data directory. */
+  volumePath: (name: string) => string;
+  /** Secret/config files on the task tmpfs: host path → container target. */
+  files: { hostPath: string; target: string }[];
+  /** Host paths of the generated /etc/hosts, /etc/hostname, /etc/resolv.conf. */
+  etcFiles?: { hosts?: string; hostname?: string; resolvConf?: string };
+}
+
+/** Swarm's rules: `command` replaces Entrypoint (and drops the image Cmd), `args` replaces Cmd. */
+export function processArgs(image: ImageRunConfig, task: Pick<TaskContainerSpec, 'command' | 'args'>): string[] {
+  const entry = task.command?.length ? task.command : (image.Entrypoint ?? []);
+  const cmd = task.args?.length ? task.args : task.command?.length ? [] : (image.Cmd ?? []);
+  const argv = [...entry, ...cmd];
+  if (argv.length === 0) throw new SpecError('no command specified');
+  return argv;
+}
+
+/** Image env, then task env (same key overrides), then PATH and HOSTNAME defaults. */
+export function mergeEnv(imageEnv: string[] | null | undefined, taskEnv: string[] | undefined, hostname: string): string[] {
+  const m = new Map<string, string>();
+  for (const kv of [...(imageEnv ?? []), ...(taskEnv ?? [])]) {
+    const eq = kv.indexOf('=');
+    m.set(eq < 0 ? kv : kv.slice(0, eq), kv);
+  }
+  if (!m.has('PATH')) m.set('PATH', DEFAULT_PATH);
+  if (!m.has('HOSTNAME')) m.set('HOSTNAME', `HOSTNAME=${hostname}`);
+  return [...m.values()];
+}
+
+/** Capabilities after `add` and `drop` (names with or without `CAP_`, `ALL` allowed). */
+export function capabilities(add: string[] = [], drop: string[] = []): string[] {
+  const norm = (c: string) => (c.toUpperCase() === 'ALL' ? 'ALL' : c.toUpperCase().startsWith('CAP_') ? c.toUpperCase() : `CAP_${c.toUpperCase()}`);
+  const a = add.map(norm);
+  const d = drop.map(norm);
+  let caps = a.includes('ALL') ? [...ALL_CAPS] : [...DEFAULT_CAPS, ...a.filter((c) => !DEFAULT_CAPS.includes(c))];
+  if (d.includes('ALL')) caps = a.filter((c) => c !== 'ALL');
+  caps = caps.filter((c) => !d.includes(c));
+  return [...new Set(caps)];
+}
+
+/**
+ * Resolves `user` (`name|uid[:group|gid]`) against the image's /etc/passwd and
+ * /etc/group contents. Numeric IDs need no entry; names must exist.
+ */
+export function resolveUser(user: string | undefined, passwd: string, group: string): ResolvedUser {
+  const [u = '', g] = (user ?? '').split(':');
+  const pw = passwd.split('\n').map((l) => l.split(':')).filter((f) => f.length >= 4);
+  const gr = group.split('\n').map((l) => l.split(':')).filter((f) => f.length >= 3);
+  let uid = 0;
+  let gid = 0;
+  let name = 'root';
+  if (u === '' ) {
+    const e = pw.find((f) => f[2] === '0');
+    if (e) { gid = Number(e[3]); name = e[0]; }
+  } else if (/^\d+$/.test(u)) {
+    uid = Number(u);
+    const e = pw.find((f) => f[2] === u);
+    if (e) { gid = Number(e[3]); name = e[0]; } else name = '';
+  } else {
+    const e = pw.find((f) => f[0] === u);
+    if (!e) throw new SpecError(`unable to find user ${u}: no matching entries in passwd file`);
+    uid = Number(e[2]); gid = Number(e[3]); name = e[0];
+  }
+  if (g !== undefined && g !== '') {
+    if (/^\d+$/.test(g)) gid = Number(g);
+    else {
+      const e = gr.find((f) => f[0] === g);
+      if (!e) throw new SpecError(`unable to find group ${g}: no matching entries in group file`);
+      gid = Number(e[2]);
+    }
+  }
+  const additionalGids = name
+    ? gr.filter((f) => (f[3] ?? '').split(',').includes(name)).map((f) => Number(f[2])).filter((x) => x !== gid)
+    : [];
+  return { uid, gid, additionalGids: [...new Set(additionalGids)] };
+}
+
+function ociMount(m: TaskMount, ctx: SpecContext): Record<string, unknown> {
+  if (!posix.isAbsolute(m.target)) throw new SpecError(`mount target must be absolute: ${m.target}`);
+  const ro = m.readOnly ? ['ro'] : ['rw'];
+  switch (m.type) {
+    case 'bind':
+      if (!m.source || !posix.isAbsolute(m.source)) throw new SpecError(`bind source must be an absolute host path: ${m.source}`);
+      return { destination: m.target, type: 'bind', source: m.source, options: ['rbind', 'rprivate', ...ro] };
+    case 'volume':
+      if (!m.source || !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(m.source)) throw new SpecError(`bad volume name: ${m.source}`);
+      return { destination: m.target, type: 'bind', source: ctx.volumePath(m.source), options: ['rbind', 'rprivate', ...ro] };
+    case 'tmpfs': {
+      const opts = ['nosuid', 'nodev', ...ro, `mode=${(m.tmpfsMode ?? 0o1777).toString(8)}`];
+      if (m.tmpfsSize) opts.push(`size=${m.tmpfsSize}`);
+      return { destination: m.target, type: 'tmpfs', source: 'tmpfs', options: opts };
+    }
+    default:
+      throw new SpecError(`unknown mount type ${(m as TaskMount).type}`);
+  }
+}
+
+function rlimits(ulimits: Ulimit[] = []): { type: string; soft: number; hard: number }[] {
+  const m = new Map<string, { type: string; soft: number; hard: number }>();
+  m.set('RLIMIT_NOFILE', { type: 'RLIMIT_NOFILE', soft: 1048576, hard: 1048576 });
+  for (const u of ulimits) {
+    const type = `RLIMIT_${u.name.toUpperCase()}`;
+    m.set(type, { type, soft: u.soft, hard: u.hard });
+  }
+  return [...m.values()];
+}
+
+/** The hostname a task gets: its own or the first 12 characters of its container ID. */
+export function taskHostname(task: TaskContainerSpec, containerId: string): string {
+  return task.hostname || containerId.slice(0, 12);
+}
+
+/** Builds the OCI runtime spec (runtime-spec 1.0.2) for `task` on top of `image`. */
+export function buildSpec(image: ImageRunConfig, task: TaskContainerSpec, ctx: SpecContext): Record<string, any> {
+  const hostname = taskHostname(task, ctx.containerId);
+  const caps = capabilities(task.capAdd, task.capDrop);
+  const mounts: Record<string, unknown>[] = [
+    { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
+    { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+    { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
+    { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
+    { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
+    { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+    { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
+  ];
+  const etc = ctx.etcFiles ?? {};
+  if (etc.hosts) mounts.push({ destination: '/etc/hosts', type: 'bind', source: etc.hosts, options: ['rbind', 'rprivate', 'rw'] });
+  if (etc.hostname) mounts.push({ destination: '/etc/hostname', type: 'bind', source: etc.hostname, options: ['rbind', 'rprivate', 'rw'] });
+  if (etc.resolvConf) mounts.push({ destination: '/etc/resolv.conf', type: 'bind', source: etc.resolvConf, options: ['rbind', 'rprivate', 'rw'] });
+  for (const m of task.mounts ?? []) mounts.push(ociMount(m, ctx));
+  for (const f of ctx.files) mounts.push({ destination: f.target, type: 'bind', source: f.hostPath, options: ['rbind', 'rprivate', 'ro'] });
+
+  const res = task.resources ?? {};
+  const resources: Record<string, any> = { devices: [{ allow: false, access: 'rwm' }] };
+  if (res.memoryBytes) resources.memory = { limit: res.memoryBytes };
+  if (res.nanoCpus) resources.cpu = { period: 100000, quota: Math.max(1000, Math.round((res.nanoCpus * 100000) / 1e9)) };
+  if (res.pidsLimit) resources.pids = { limit: res.pidsLimit };
+
+  const annotations: Record<string, string> = { ...(image.Labels ?? {}), ...(task.labels ?? {}), 'io.shoal.task.id': task.taskId };
+  return {
+    ociVersion: '1.0.2',
+    process: {
+      terminal: false,
+      user: { uid: ctx.user.uid, gid: ctx.user.gid, ...(ctx.user.additionalGids.length ? { additionalGids: ctx.user.additionalGids } : {}) },
+      args: processArgs(image, task),
+      env: mergeEnv(image.Env, task.env, hostname),
+      cwd: task.dir || image.WorkingDir || '/',
+      capabilities: { bounding: caps, effective: caps, permitted: caps, inheritable: caps },
+      rlimits: rlimits(task.ulimits),
+      noNewPrivileges: false,
+    },
+    root: { path: ctx.rootfs, readonly: !!task.readOnly },
+    hostname,
+    mounts,
+    annotations,
+    linux: {
+      cgroupsPath: ctx.cgroupsPath,
+      resources,
+      sysctl: { ...(task.sysctls ?? {}) },
+      namespaces: [
+        { type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' },
+        { type: 'network', path: ctx.netnsPath },
+      ],
+      maskedPaths: [
+        '/proc/asound', '/proc/acpi', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',
+        '/proc/timer_stats', '/proc/sched_debug', '/sys/firmware', '/proc/scsi',
+      ],
+      readonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
+    },
+  };
+}

@@ -1,0 +1,119 @@
+/**
+ * What the executor needs to run one task: the container part of a task spec,
+ * resolved by the agent (secrets and configs carry their payloads). Durations are
+ * milliseconds, sizes bytes. The agent maps Swarm's `ContainerSpec` onto this.
+ */
+
+/** One mount of a task. */
+export interface TaskMount {
+  /** `bind`: a host path; `volume`: a named local volume kept in the data root; `tmpfs`. */
+  type: 'bind' | 'volume' | 'tmpfs';
+  /** Host path (bind) or volume name (volume); unused for tmpfs. */
+  source?: string;
+  /** Absolute path inside the container. */
+  target: string;
+  readOnly?: boolean;
+  /** tmpfs size in bytes; default unlimited (kernel default: half of RAM). */
+  tmpfsSize?: number;
+  /** tmpfs mode, default 0o1777. */
+  tmpfsMode?: number;
+}
+
+/** A secret or config file: payload plus where and how it appears in the container. */
+export interface TaskFile {
+  name: string;
+  data: Buffer;
+  /** Absolute path, or a bare name under `/run/secrets/` (secrets) or `/` (configs). */
+  target: string;
+  /** Default 0. */
+  uid?: number;
+  /** Default 0. */
+  gid?: number;
+  /** Default 0o444. */
+  mode?: number;
+}
+
+/** Docker's HealthConfig, in milliseconds. */
+export interface HealthCheck {
+  /** `['CMD', argv…]`, `['CMD-SHELL', script]` or `['NONE']`. */
+  test: string[];
+  /** Default 30 000. */
+  intervalMs?: number;
+  /** Default 30 000. */
+  timeoutMs?: number;
+  /** Consecutive failures to become unhealthy; default 3. */
+  retries?: number;
+  /** Failures inside this window after start do not count; default 0. */
+  startPeriodMs?: number;
+}
+
+/** A ulimit: `nofile`, `nproc`, … */
+export interface Ulimit { name: string; soft: number; hard: number }
+
+/** Resource limits, applied through `linux.resources` under the daemon's cgroup parent. */
+export interface TaskResources {
+  /** CPUs × 1e9 (Docker's NanoCPUs). */
+  nanoCpus?: number;
+  memoryBytes?: number;
+  pidsLimit?: number;
+}
+
+/** The container part of a task, as the executor consumes it. */
+export interface TaskContainerSpec {
+  /** Task ID; the container ID derives from it. */
+  taskId: string;
+  /** Image reference or ID; it must be present (pulled or loaded) before prepare. */
+  image: string;
+  /** Replaces the image's Entrypoint when set (Swarm's `Command`). */
+  command?: string[];
+  /** Replaces the image's Cmd when set (Swarm's `Args`). */
+  args?: string[];
+  /** `KEY=value`; overrides image variables of the same name. */
+  env?: string[];
+  /** `user`, `uid`, `user:group`, `uid:gid`. */
+  user?: string;
+  /** Working directory; default the image's or `/`. */
+  dir?: string;
+  hostname?: string;
+  readOnly?: boolean;
+  capAdd?: string[];
+  capDrop?: string[];
+  sysctls?: Record<string, string>;
+  ulimits?: Ulimit[];
+  labels?: Record<string, string>;
+  mounts?: TaskMount[];
+  resources?: TaskResources;
+  /** Default `SIGTERM` (or the image's StopSignal). */
+  stopSignal?: string;
+  /** Default 10 000. */
+  stopGracePeriodMs?: number;
+  healthcheck?: HealthCheck;
+  secrets?: TaskFile[];
+  configs?: TaskFile[];
+  /** Path of the network namespace to join; absent: the executor makes one with `lo` up. */
+  netnsPath?: string;
+  /** Extra `/etc/hosts` lines (`IP name…`). */
+  hosts?: string[];
+}
+
+/** How a container ended. */
+export interface ExitStatus {
+  /** Exit code; 128 + signal when killed by a signal; -1 when unknown (exited while no monitor watched). */
+  exitCode: number;
+  /** The kernel's OOM killer killed a process of the task. */
+  oomKilled: boolean;
+  /** Signal name when killed by a signal. */
+  signal?: string;
+}
+
+/** The image config fields the executor uses (OCI image config `config`). */
+export interface ImageRunConfig {
+  Entrypoint?: string[] | null;
+  Cmd?: string[] | null;
+  Env?: string[] | null;
+  User?: string;
+  WorkingDir?: string;
+  StopSignal?: string;
+  Labels?: Record<string, string> | null;
+  Healthcheck?: { Test?: string[]; Interval?: number; Timeout?: number; Retries?: number; StartPeriod?: number };
+}
