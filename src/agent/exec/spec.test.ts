@@ -92,8 +92,8 @@ test('buildSpec merges image config and task spec into one config.json', () => {
 
 test('default hostname is the container ID prefix; bad mounts are SpecErrors', () => {
   assert.is(buildSpec({ Cmd: ['sh'] }, task(), ctx).hostname, 'abcdef012345');
-  assert.throws(() => buildSpec({ Cmd: ['sh'] }, task({ mounts: [{ type: 'bind', source: 'rel', target: '/x' }] }), ctx), SpecError);
-  assert.throws(() => buildSpec({ Cmd: ['sh'] }, task({ mounts: [{ type: 'volume', source: '../x', target: '/x' }] }), ctx), SpecError);
+  assert.throws(() => buildSpec({ Cmd: ['sh'] }, task({ mounts: [{ type: 'bind', source: 'rel', target: '/x' }] }), ctx), (e: unknown) => e instanceof SpecError);
+  assert.throws(() => buildSpec({ Cmd: ['sh'] }, task({ mounts: [{ type: 'volume', source: '../x', target: '/x' }] }), ctx), (e: unknown) => e instanceof SpecError);
 });
 
 test.run();
