@@ -63,6 +63,13 @@ export interface ConfChange {
   changes: { type: ConfChangeType; nodeId: NodeId }[];
   /** Opaque application context (Shoal puts the node's address here). */
   context?: string;
+  /**
+   * How a joint change is left (etcd's ConfChangeTransition): 'auto' (default) enters joint
+   * consensus only for several changes and leaves it automatically; 'joint-implicit' always
+   * enters joint and leaves automatically; 'joint-explicit' always enters joint and waits for an
+   * empty ConfChange to leave.
+   */
+  transition?: 'auto' | 'joint-implicit' | 'joint-explicit';
 }
 
 export interface SnapshotMetadata {
