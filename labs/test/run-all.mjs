@@ -99,7 +99,28 @@ async function runPool(files, width) {
   return results;
 }
 
+// Type-check and lint count as one test each when the whole suite runs.
+function runCheck(name, args) {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    child.on('close', (code) => {
+      const secs = ((Date.now() - started) / 1000).toFixed(1);
+      process.stdout.write(`${code === 0 ? 'ok  ' : 'FAIL'} ${name} (${secs}s)\n`);
+      if (code !== 0) process.stdout.write(output.split('\n').map((l) => `     | ${l}`).join('\n') + '\n');
+      resolve({ passed: code === 0 ? 1 : 0, failed: code === 0 ? 0 : 1, skipped: 0 });
+    });
+  });
+}
+
 const results = [];
+if (filters.length === 0 && !onlyLab) {
+  results.push(await runCheck('typecheck (tsc)', ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json']));
+  results.push(await runCheck('lint (eslint)', ['node_modules/eslint/bin/eslint.js', '.']));
+}
 if (!onlyLab) results.push(...(await runPool(unitFiles, 2)));
 let skippedLabFiles = 0;
 if (!onlyUnit) {

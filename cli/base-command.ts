@@ -1,0 +1,49 @@
+/**
+ * The base of every `shoal` command that talks to a daemon: the global `--host` flag
+ * (env SHOAL_HOST, default unix:///run/shoal/shoal.sock), a ready API client, and
+ * errors printed as one clear line instead of a stack trace.
+ */
+import { Command, Flags, Errors } from '@oclif/core';
+import { ApiClient, DEFAULT_HOST } from '../src/api/client.ts';
+import { ApiError } from '../src/api/errors.ts';
+
+export abstract class ApiCommand extends Command {
+  static override baseFlags = {
+    host: Flags.string({
+      char: 'H',
+      summary: 'Daemon socket to connect to (unix:///path or tcp://host:port).',
+      env: 'SHOAL_HOST',
+      default: DEFAULT_HOST,
+      helpGroup: 'GLOBAL',
+    }),
+  };
+
+  private clientInstance?: ApiClient;
+
+  /** The client for the daemon named by --host; parsed on first use. */
+  protected async client(): Promise<ApiClient> {
+    if (!this.clientInstance) {
+      const { flags } = await this.parse(this.constructor as typeof ApiCommand);
+      try {
+        this.clientInstance = new ApiClient((flags as { host: string }).host);
+      } catch (err) {
+        this.error((err as Error).message, { exit: 2 });
+      }
+    }
+    return this.clientInstance;
+  }
+
+  /** Prints API and connection errors as `Error: message` with exit code 1; oclif's own errors pass through. */
+  protected override async catch(err: Error & { exitCode?: number }): Promise<unknown> {
+    if (err instanceof Errors.CLIError || (err as { oclif?: unknown }).oclif) return super.catch(err);
+    const message = err instanceof ApiError ? `Error response from daemon: ${err.message}` : err.message;
+    process.stderr.write(`${message}\n`);
+    this.exit(1);
+  }
+}
+
+/** A `--format` flag: `table` (default, for people), `json` (one JSON document), or a Go-template-like `{{.Field}}` string. */
+export const formatFlag = Flags.string({
+  summary: 'Output format: table, json, or a template such as "{{.ID}} {{.Name}}".',
+  default: 'table',
+});

@@ -1,0 +1,48 @@
+import { Command, Flags } from '@oclif/core';
+
+/**
+ * `shoal daemon` hosts the server in the same binary, as `dockerd` is Docker's. This
+ * is the one CLI file allowed to reach into src/daemon (see eslint.config.js); it
+ * loads it lazily so other commands start fast.
+ */
+export default class Daemon extends Command {
+  static override summary = 'Run the Shoal daemon in the foreground';
+  static override description =
+    'Serves the control API on --host, keeps its state under --data-root and talks to other nodes on --listen-addr. ' +
+    'SIGTERM or SIGINT shuts it down cleanly; a second daemon on the same data root refuses to start.';
+  static override examples = [
+    '<%= config.bin %> daemon --data-root /var/lib/shoal --host unix:///run/shoal/shoal.sock',
+    '<%= config.bin %> daemon --listen-addr 192.168.100.11:2377 --advertise-addr 192.168.100.11 --hostname h1',
+  ];
+  static override flags = {
+    'data-root': Flags.string({ summary: 'Root directory of persistent state.', default: '/var/lib/shoal' }),
+    host: Flags.string({ char: 'H', summary: 'Control API socket (unix:///path).', env: 'SHOAL_HOST', default: 'unix:///run/shoal/shoal.sock' }),
+    'listen-addr': Flags.string({ summary: 'Address for node-to-node traffic (IP[:PORT]).', default: '0.0.0.0:2377' }),
+    'advertise-addr': Flags.string({ summary: 'Address other nodes reach this node at.' }),
+    hostname: Flags.string({ summary: 'Node name (default: the host name).' }),
+    'insecure-registry': Flags.string({ summary: 'Registry reached over plain HTTP (HOST:PORT); repeatable.', multiple: true }),
+    runtime: Flags.string({ summary: 'OCI runtime binary.', default: 'runc', options: ['runc', 'crun'] }),
+    label: Flags.string({ summary: 'Engine label key=value; repeatable.', multiple: true }),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Daemon);
+    const { runDaemon } = await import('../../src/daemon/main.ts');
+    try {
+      await runDaemon({
+        dataRoot: flags['data-root'],
+        host: flags.host,
+        listenAddr: flags['listen-addr'],
+        advertiseAddr: flags['advertise-addr'],
+        hostname: flags.hostname,
+        insecureRegistry: flags['insecure-registry'],
+        runtime: flags.runtime,
+        label: flags.label,
+      });
+    } catch (err) {
+      // One clear line, no stack: bad flags, a data root in use, a socket taken.
+      process.stderr.write(`shoal daemon: ${(err as Error).message}\n`);
+      this.exit(1);
+    }
+  }
+}

@@ -1,0 +1,40 @@
+// The import-direction rules of DESIGN.md, checked through ESLint itself on sample
+// sources placed (virtually) in each layer.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ESLint } from 'eslint';
+import { REPO_ROOT } from './daemon-process.ts';
+
+const eslint = new ESLint({ cwd: REPO_ROOT });
+
+async function restrictedImports(filePath: string, code: string): Promise<string[]> {
+  const [result] = await eslint.lintText(code, { filePath: `${REPO_ROOT}${filePath}` });
+  return result.messages.filter((m) => m.ruleId === 'no-restricted-imports').map((m) => m.message);
+}
+
+const cases: [string, string, boolean][] = [
+  ['raft/src/x.ts', "import '../../src/daemon/daemon.ts';", false],
+  ['raft/src/x.ts', "import '../../net/x.ts';", false],
+  ['raft/src/x.ts', "import './types.ts';", true],
+  ['net/x.ts', "import '../src/api/client.ts';", false],
+  ['net/x.ts', "import 'raft-ts';", false],
+  ['net/x.ts', "import 'node:dgram';", true],
+  ['cli/x.ts', "import '../src/daemon/config.ts';", false],
+  ['cli/x.ts', "import '../net/x.ts';", false],
+  ['cli/x.ts', "import '../src/api/client.ts';", true],
+  ['cli/commands/x.ts', "import '../../src/api/types/system.ts';", true],
+  ['src/x.ts', "import '../cli/main.ts';", false],
+  ['src/x.ts', "import '../labs/lib/lab.ts';", false],
+  ['src/x.ts', "import 'raft-ts';", true],
+  ['src/x.ts', "import '../raft/src/types.ts';", false],
+  ['labs/x.ts', "import '../src/daemon/daemon.ts';", true],
+];
+
+for (const [file, code, allowed] of cases) {
+  test(`${file}: ${code} is ${allowed ? 'allowed' : 'refused'}`, async () => {
+    const errors = await restrictedImports(file, code);
+    assert.is(errors.length === 0, allowed, errors.join('; '));
+  });
+}
+
+test.run();
