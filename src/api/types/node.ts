@@ -1,0 +1,53 @@
+/** The Node object (`/nodes`), in Docker's shape. */
+import type { Meta, Platform } from './common.ts';
+import type { NodeAvailability } from './swarm.ts';
+
+export type NodeRole = 'worker' | 'manager';
+export type NodeState = 'unknown' | 'down' | 'ready' | 'disconnected';
+export type Reachability = 'unknown' | 'unreachable' | 'reachable';
+
+export interface NodeSpec {
+  Name?: string;
+  Labels: Record<string, string>;
+  Role: NodeRole;
+  Availability: NodeAvailability;
+}
+
+export interface NodeResources {
+  NanoCPUs: number;
+  MemoryBytes: number;
+  GenericResources?: unknown[];
+}
+
+export interface EngineDescription {
+  EngineVersion: string;
+  Labels: Record<string, string>;
+  Plugins: { Type: string; Name: string }[];
+}
+
+export interface NodeDescription {
+  Hostname: string;
+  Platform: Platform;
+  Resources: NodeResources;
+  Engine: EngineDescription;
+  TLSInfo?: { TrustRoot: string; CertIssuerSubject: string; CertIssuerPublicKey: string };
+}
+
+export interface NodeStatus {
+  State: NodeState;
+  Message?: string;
+  Addr: string;
+}
+
+export interface ManagerStatus {
+  Leader?: boolean;
+  Reachability: Reachability;
+  Addr: string;
+}
+
+export interface Node extends Meta {
+  Spec: NodeSpec;
+  Description: NodeDescription;
+  Status: NodeStatus;
+  ManagerStatus?: ManagerStatus;
+}

@@ -1,0 +1,188 @@
+/** The Service object (`/services`) and its spec, in Docker's shape (API v1.41). */
+import type { Annotations, Driver, Meta, Platform } from './common.ts';
+
+export interface Mount {
+  Type: 'bind' | 'volume' | 'tmpfs';
+  Source?: string;
+  Target: string;
+  ReadOnly?: boolean;
+  BindOptions?: { Propagation?: string; NonRecursive?: boolean };
+  VolumeOptions?: { NoCopy?: boolean; Labels?: Record<string, string>; DriverConfig?: Driver };
+  TmpfsOptions?: { SizeBytes?: number; Mode?: number };
+}
+
+export interface HealthConfig {
+  /** `["NONE"]` disables; `["CMD", …]` or `["CMD-SHELL", "…"]`. */
+  Test?: string[];
+  /** Nanoseconds, as Docker. */
+  Interval?: number;
+  Timeout?: number;
+  Retries?: number;
+  StartPeriod?: number;
+}
+
+export interface FileReference {
+  Name: string;
+  UID: string;
+  GID: string;
+  Mode: number;
+}
+
+export interface SecretReference {
+  File?: FileReference;
+  SecretID: string;
+  SecretName: string;
+}
+
+export interface ConfigReference {
+  File?: FileReference;
+  ConfigID: string;
+  ConfigName: string;
+}
+
+export interface Ulimit {
+  Name: string;
+  Soft: number;
+  Hard: number;
+}
+
+export interface ContainerSpec {
+  Image: string;
+  Labels?: Record<string, string>;
+  Command?: string[];
+  Args?: string[];
+  Hostname?: string;
+  Env?: string[];
+  Dir?: string;
+  User?: string;
+  Groups?: string[];
+  TTY?: boolean;
+  OpenStdin?: boolean;
+  ReadOnly?: boolean;
+  Mounts?: Mount[];
+  StopSignal?: string;
+  /** Nanoseconds (default 10 s). */
+  StopGracePeriod?: number;
+  Healthcheck?: HealthConfig;
+  Hosts?: string[];
+  DNSConfig?: { Nameservers?: string[]; Search?: string[]; Options?: string[] };
+  Secrets?: SecretReference[];
+  Configs?: ConfigReference[];
+  Init?: boolean;
+  Sysctls?: Record<string, string>;
+  CapabilityAdd?: string[];
+  CapabilityDrop?: string[];
+  Ulimits?: Ulimit[];
+}
+
+export interface Resources {
+  NanoCPUs?: number;
+  MemoryBytes?: number;
+  Pids?: number;
+}
+
+export interface ResourceRequirements {
+  Limits?: Resources;
+  Reservations?: Resources;
+}
+
+export interface RestartPolicy {
+  Condition?: 'none' | 'on-failure' | 'any';
+  /** Nanoseconds. */
+  Delay?: number;
+  MaxAttempts?: number;
+  Window?: number;
+}
+
+export interface Placement {
+  Constraints?: string[];
+  Preferences?: { Spread: { SpreadDescriptor: string } }[];
+  MaxReplicas?: number;
+  Platforms?: Platform[];
+}
+
+export interface NetworkAttachmentConfig {
+  Target: string;
+  Aliases?: string[];
+  DriverOpts?: Record<string, string>;
+}
+
+export interface TaskSpec {
+  ContainerSpec: ContainerSpec;
+  Resources?: ResourceRequirements;
+  RestartPolicy?: RestartPolicy;
+  Placement?: Placement;
+  Networks?: NetworkAttachmentConfig[];
+  LogDriver?: Driver;
+  /** Incremented to force a redeploy without other changes (`service update --force`). */
+  ForceUpdate?: number;
+  Runtime?: string;
+}
+
+export interface ServiceMode {
+  Replicated?: { Replicas?: number };
+  Global?: Record<string, never>;
+  ReplicatedJob?: { MaxConcurrent?: number; TotalCompletions?: number };
+  GlobalJob?: Record<string, never>;
+}
+
+export interface UpdateConfig {
+  Parallelism?: number;
+  /** Nanoseconds. */
+  Delay?: number;
+  FailureAction?: 'continue' | 'pause' | 'rollback';
+  Monitor?: number;
+  MaxFailureRatio?: number;
+  Order?: 'stop-first' | 'start-first';
+}
+
+export interface PortConfig {
+  Name?: string;
+  Protocol?: 'tcp' | 'udp' | 'sctp';
+  TargetPort: number;
+  PublishedPort?: number;
+  PublishMode?: 'ingress' | 'host';
+}
+
+export interface EndpointSpec {
+  Mode?: 'vip' | 'dnsrr';
+  Ports?: PortConfig[];
+}
+
+export interface Endpoint {
+  Spec: EndpointSpec;
+  Ports?: PortConfig[];
+  VirtualIPs?: { NetworkID: string; Addr: string }[];
+}
+
+export interface ServiceSpec extends Annotations {
+  TaskTemplate: TaskSpec;
+  Mode?: ServiceMode;
+  UpdateConfig?: UpdateConfig;
+  RollbackConfig?: UpdateConfig;
+  /** Deprecated in Docker in favour of TaskTemplate.Networks, still accepted. */
+  Networks?: NetworkAttachmentConfig[];
+  EndpointSpec?: EndpointSpec;
+}
+
+export interface UpdateStatus {
+  State: 'updating' | 'paused' | 'completed' | 'rollback_started' | 'rollback_paused' | 'rollback_completed';
+  StartedAt?: string;
+  CompletedAt?: string;
+  Message: string;
+}
+
+export interface ServiceStatus {
+  RunningTasks: number;
+  DesiredTasks: number;
+  CompletedTasks: number;
+}
+
+export interface Service extends Meta {
+  Spec: ServiceSpec;
+  PreviousSpec?: ServiceSpec;
+  Endpoint?: Endpoint;
+  UpdateStatus?: UpdateStatus;
+  ServiceStatus?: ServiceStatus;
+  JobStatus?: { JobIteration: { Index: number }; LastExecution?: string };
+}

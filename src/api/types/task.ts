@@ -1,0 +1,68 @@
+/** The Task object (`/tasks`), in Docker's shape. Task state only moves forward. */
+import type { Annotations, Meta } from './common.ts';
+import type { TaskSpec, Endpoint } from './service.ts';
+
+/** Task states in their order; a task never moves to an earlier one. */
+export const TASK_STATES = [
+  'new',
+  'allocated',
+  'pending',
+  'assigned',
+  'accepted',
+  'preparing',
+  'ready',
+  'starting',
+  'running',
+  'complete',
+  'shutdown',
+  'failed',
+  'rejected',
+  'remove',
+  'orphaned',
+] as const;
+export type TaskState = (typeof TASK_STATES)[number];
+
+/** The position of a state in the lifecycle; terminal states share the top rank. */
+export function taskStateRank(s: TaskState): number {
+  const i = TASK_STATES.indexOf(s);
+  return i >= TASK_STATES.indexOf('complete') ? TASK_STATES.indexOf('complete') : i;
+}
+
+export function isTerminal(s: TaskState): boolean {
+  return taskStateRank(s) === TASK_STATES.indexOf('complete');
+}
+
+export interface ContainerStatus {
+  ContainerID: string;
+  PID: number;
+  ExitCode: number;
+}
+
+export interface TaskStatus {
+  Timestamp: string;
+  State: TaskState;
+  Message: string;
+  Err?: string;
+  ContainerStatus?: ContainerStatus;
+  PortStatus?: { Ports?: Endpoint['Ports'] };
+}
+
+export interface NetworkAttachment {
+  Network: { ID: string; Spec: { Name: string } };
+  Addresses: string[];
+}
+
+export interface Task extends Meta {
+  Name?: string;
+  Labels: Record<string, string>;
+  Spec: TaskSpec;
+  ServiceID: string;
+  /** Replicated services: the slot (1..replicas) this task fills. Global: 0. */
+  Slot?: number;
+  NodeID?: string;
+  Status: TaskStatus;
+  DesiredState: TaskState;
+  NetworksAttachments?: NetworkAttachment[];
+  JobIteration?: { Index: number };
+  ServiceAnnotations?: Annotations;
+}
