@@ -1,0 +1,102 @@
+/**
+ * The OCI runtime adapter (runc by default, crun where the cgroup layout lets it
+ * run). State lives under a per-daemon `--root`, so several daemons on one host
+ * never see each other's containers. Containers start through the monitor (the
+ * subreaper), everything else is a direct call of the runtime binary.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CommandError, mustRun, runCommand } from './cmd.ts';
+import type { MonitorClient } from './monitor.ts';
+
+/** The runtime refused to start a container. */
+export class RuntimeError extends Error {
+  override readonly name = 'RuntimeError';
+  readonly retryable = false;
+  constructor(message: string, options?: { cause?: unknown }) { super(`exec: runtime: ${message}`, options); }
+}
+
+/** One container as the runtime reports it. */
+export interface RuntimeState { id: string; pid: number; status: 'created' | 'running' | 'paused' | 'stopped' | string; bundle: string }
+
+/** Options of a runtime adapter. */
+export interface RuntimeOptions {
+  /** Binary: `runc` (default) or `crun`, or an absolute path. */
+  binary?: string;
+  /** The runtime's state root (`--root`), one per daemon. */
+  root: string;
+}
+
+/** Drives one OCI runtime binary under one state root. */
+export class OciRuntime {
+  readonly binary: string;
+  readonly root: string;
+
+  constructor(opts: RuntimeOptions) {
+    this.binary = opts.binary ?? 'runc';
+    this.root = opts.root;
+  }
+
+  private global(logFile?: string): string[] {
+    const g = [this.binary, '--root', this.root];
+    if (logFile) g.push('--log', logFile, '--log-format', 'json');
+    return g;
+  }
+
+  /**
+   * Creates and starts container `id` from `bundle` (`run --detach`) under the monitor,
+   * with stdout/stderr on the given FIFOs. Resolves with the init PID.
+   */
+  async run(monitor: MonitorClient, id: string, bundle: string, io: { stdout: string; stderr: string }): Promise<number> {
+    const logFile = join(bundle, 'runtime.log');
+    const pidFile = join(bundle, 'init.pid');
+    const argv = [...this.global(logFile), 'run', '--detach', '--bundle', bundle, '--pid-file', pidFile, id];
+    const r = await monitor.run(id, argv, { ...io, pidFile });
+    if (r.status !== 0 || r.pid <= 0) throw new RuntimeError(`start of ${id} failed: ${lastRuntimeError(logFile) || `status ${r.status}`}`);
+    return r.pid;
+  }
+
+  /** Executes `argv` inside the container; resolves with exit code and output. */
+  async exec(id: string, argv: string[], opts: { timeoutMs?: number } = {}): Promise<{ code: number | null; output: string }> {
+    const r = await runCommand([...this.global(), 'exec', id, ...argv], opts);
+    return { code: r.code, output: (r.stdout + r.stderr).slice(0, 4096) };
+  }
+
+  /** Sends a signal through the runtime (used when the monitor no longer tracks the container). */
+  async kill(id: string, signal: string): Promise<void> {
+    const r = await runCommand([...this.global(), 'kill', id, signal]);
+    if (r.code !== 0 && !/not running|does not exist|process already finished/.test(r.stderr)) {
+      throw new CommandError([this.binary, 'kill', id], r.code, r.stderr);
+    }
+  }
+
+  /** Deletes the container (`--force` kills it first); absent containers are fine. */
+  async delete(id: string, force = true): Promise<void> {
+    const r = await runCommand([...this.global(), 'delete', ...(force ? ['--force'] : []), id]);
+    if (r.code !== 0 && !/does not exist|not exist/.test(r.stderr)) throw new CommandError([this.binary, 'delete', id], r.code, r.stderr);
+  }
+
+  /** The container's state, or undefined when the runtime does not know it. */
+  async state(id: string): Promise<RuntimeState | undefined> {
+    const r = await runCommand([...this.global(), 'state', id]);
+    if (r.code !== 0) return undefined;
+    return JSON.parse(r.stdout) as RuntimeState;
+  }
+
+  /** All containers under this root. */
+  async list(): Promise<RuntimeState[]> {
+    const out = await mustRun([...this.global(), 'list', '--format', 'json']);
+    return (JSON.parse(out || 'null') as RuntimeState[] | null) ?? [];
+  }
+}
+
+/** The last error message in a runtime's JSON log file. */
+export function lastRuntimeError(logFile: string): string {
+  try {
+    const lines = readFileSync(logFile, 'utf8').trim().split('\n').reverse();
+    for (const l of lines) {
+      try { const j = JSON.parse(l); if (j.level === 'error' || j.level === 'fatal') return String(j.msg); } catch { /* not json */ }
+    }
+    return lines[0] ?? '';
+  } catch { return ''; }
+}
