@@ -1,0 +1,48 @@
+/**
+ * Benchmark dispatcher: `npm run bench -- NAME [ARGS...]` loads `labs/bench/NAME.ts` and
+ * calls its exported `run(args)`. A benchmark prints its figures and ends with one JSON
+ * line; it asserts nothing about time (see docs/CONVENTIONS.md). `npm run bench` alone
+ * lists the benchmarks found here.
+ */
+import { readdirSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+
+/** What a benchmark module exports. */
+export interface BenchModule {
+  run(args: string[]): Promise<void>;
+}
+
+const dir = fileURLToPath(new URL('.', import.meta.url));
+
+function available(): string[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.ts') && f !== 'main.ts' && !f.includes('.test.'))
+    .map((f) => f.slice(0, -3))
+    .sort();
+}
+
+async function main(): Promise<void> {
+  const [name, ...args] = process.argv.slice(2);
+  if (!name || !/^[a-z0-9][a-z0-9-]*$/.test(name)) {
+    console.error(`usage: npm run bench -- NAME [ARGS...]\nbenchmarks: ${available().join(', ')}`);
+    process.exit(2);
+  }
+  const mod = (await import(pathToFileURL(join(dir, `${name}.ts`)).href).catch((err: unknown) => {
+    console.error(`bench: cannot load ${name}: ${String(err)}\nbenchmarks: ${available().join(', ')}`);
+    process.exit(2);
+  })) as Partial<BenchModule>;
+  if (typeof mod.run !== 'function') {
+    console.error(`bench: ${name}.ts does not export run(args)`);
+    process.exit(2);
+  }
+  await mod.run(args);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,51 @@
+/**
+ * Child processes of the raft benchmark: started with their output in a log file, killed
+ * by PID (never by name), and all killed in `killAll` (called from `finally`).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { openSync, closeSync } from 'node:fs';
+import { createServer } from 'node:net';
+
+export class Procs {
+  private readonly live = new Set<ChildProcess>();
+
+  /** Spawns `cmd args`, stdout and stderr appended to `logFile`. */
+  spawn(cmd: string, args: string[], logFile: string): ChildProcess {
+    const fd = openSync(logFile, 'a');
+    const child = spawn(cmd, args, { stdio: ['ignore', fd, fd] });
+    closeSync(fd);
+    this.live.add(child);
+    child.once('exit', () => this.live.delete(child));
+    return child;
+  }
+
+  /** SIGKILLs one child by PID and resolves when it has exited. */
+  async kill(child: ChildProcess): Promise<void> {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    if (child.pid !== undefined) {
+      try {
+        process.kill(child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    await exited;
+  }
+
+  async killAll(): Promise<void> {
+    await Promise.all([...this.live].map((c) => this.kill(c)));
+  }
+}
+
+/** A free TCP port on 127.0.0.1 (bound then released; fine for a benchmark). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
