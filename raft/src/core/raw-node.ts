@@ -1,0 +1,226 @@
+/**
+ * The synchronous API of the Raft core (etcd's RawNode). One owner drives it: feed it ticks,
+ * proposals and network messages; when `hasReady()`, take a `ready()`, persist, send, apply,
+ * then `advance(rd)`.
+ */
+import { encodeConfChange } from '../confchange/changer.ts';
+import { NotLeaderError, ProposalDroppedError } from '../errors.ts';
+import type { Storage } from '../storage.ts';
+import { EntryType, MessageType, message } from '../types.ts';
+import type { ConfChange, ConfState, HardState, Message, NodeId, Ready, SoftState } from '../types.ts';
+import { Raft, isLocalMsg, isResponseMsg } from './raft.ts';
+
+export interface Config {
+  /** This node's ID; must not be empty. */
+  id: NodeId;
+  /** Read-only view of stable storage; the driver persists Ready contents then makes them visible. */
+  storage: Storage;
+  /** Ticks a follower waits without hearing a leader before campaigning; randomized in [electionTick, 2*electionTick). Must exceed heartbeatTick. */
+  electionTick: number;
+  /** Ticks between leader heartbeats. */
+  heartbeatTick: number;
+  /** Uniform in [0,1); the only source of randomness. */
+  rand: () => number;
+  /** Last applied index on restart (default 0). Committed entries above it are handed out again. */
+  applied?: number;
+  /** Max bytes of entry data per App message (default 1 MiB). At least one entry is always sent. */
+  maxSizePerMsg?: number;
+  /** Max bytes of committed entries per Ready (default maxSizePerMsg). */
+  maxCommittedSizePerReady?: number;
+  /** App messages in flight per follower in replicate state (default 256). */
+  maxInflightMsgs?: number;
+  /** Bytes in flight per follower in replicate state; 0 = unlimited (default 0). */
+  maxInflightBytes?: number;
+  /** Bytes of uncommitted entry data a leader accepts; 0 = unlimited (default 0). */
+  maxUncommittedEntriesSize?: number;
+  /** Leader steps down when it has not heard from a quorum for an election timeout; enables the vote lease (default true). */
+  checkQuorum?: boolean;
+  /** Run a pre-election before bumping the term (default true). */
+  preVote?: boolean;
+  /** When true a follower refuses proposals with NotLeaderError instead of forwarding them (default false). */
+  disableProposalForwarding?: boolean;
+  /** A leader removed from (or demoted in) the configuration steps down (default true). */
+  stepDownOnRemoval?: boolean;
+  /** Receives state transitions at info, per-message detail at debug. */
+  logger?: { info(msg: string, fields?: object): void; debug?(msg: string, fields?: object): void };
+}
+
+/** The leader's view of one member (public, read-only snapshot of the tracker). */
+export interface Progress {
+  match: number;
+  next: number;
+  state: 'probe' | 'replicate' | 'snapshot';
+  isLearner: boolean;
+  recentActive: boolean;
+}
+
+export interface Status {
+  id: NodeId;
+  hardState: HardState;
+  softState: SoftState;
+  applied: number;
+  confState: ConfState;
+  /** Filled on the leader only (empty elsewhere). */
+  progress: Map<NodeId, Progress>;
+  leadTransferee: NodeId;
+}
+
+export class RawNode {
+  /** The state machine itself; exposed for tests and diagnostics, not for driving. */
+  readonly raft: Raft;
+  private prevSoftState: SoftState;
+  private prevHardState: HardState;
+
+  constructor(config: Config) {
+    this.raft = new Raft(config);
+    this.prevSoftState = this.raft.softState();
+    this.prevHardState = this.raft.hardState();
+  }
+
+  /** Advances logical time by one tick (elections, heartbeats, CheckQuorum, transfer timeout). */
+  tick(): void {
+    this.raft.tick();
+  }
+
+  /** Starts an election now (a pre-election first when preVote is on). Ignored on a leader or learner. */
+  campaign(): void {
+    this.raft.step(message({ type: MessageType.Hup, from: this.raft.id }));
+  }
+
+  /**
+   * Proposes `data` for the log. On a leader it is appended (and broadcast); on a follower it is
+   * forwarded to the leader. Acceptance is not commitment: watch committed entries.
+   * Throws ProposalDroppedError (no leader, transfer in progress, too much uncommitted) or
+   * NotLeaderError (forwarding disabled).
+   */
+  propose(data: Uint8Array): void {
+    this.raft.step(message({ type: MessageType.Prop, from: this.raft.id, entries: [{ term: 0, index: 0, type: EntryType.Normal, data }] }));
+  }
+
+  /**
+   * Proposes a membership change. A leader refuses it (ProposalDroppedError) while another conf
+   * change is not yet applied or before it has committed an entry of its term; throws
+   * ConfChangeError when the current configuration cannot take it. Takes effect when the driver
+   * applies the entry (`applyConfChange`).
+   */
+  proposeConfChange(cc: ConfChange): void {
+    this.raft.step(message({
+      type: MessageType.Prop,
+      from: this.raft.id,
+      entries: [{ term: 0, index: 0, type: EntryType.ConfChange, data: encodeConfChange(cc) }],
+    }));
+  }
+
+  /**
+   * Steps a message from the network. Throws on local-only types. Responses from unknown peers
+   * and proposals the node cannot take (forwarded from a follower) are dropped silently.
+   */
+  step(m: Message): void {
+    if (isLocalMsg(m.type)) throw new Error(`raft: cannot step raft local message ${m.type}`);
+    if (isResponseMsg(m.type) && !this.raft.trk.progress.has(m.from) && this.raft.state === 'leader') return;
+    try {
+      this.raft.step(m);
+    } catch (e) {
+      if (m.type === MessageType.Prop && (e instanceof ProposalDroppedError || e instanceof NotLeaderError)) return;
+      throw e;
+    }
+  }
+
+  /**
+   * Requests a linearizable read: once the leader confirmed it still leads (a heartbeat quorum)
+   * the read index arrives in `Ready.readStates` with this `ctx` (which should be unique).
+   * Dropped silently when no leader is known; the caller retries on timeout.
+   */
+  readIndex(ctx: Uint8Array): void {
+    this.raft.step(message({ type: MessageType.ReadIndex, context: ctx }));
+  }
+
+  /** Asks the leader to hand leadership to `to` (catch it up, then TimeoutNow). Aborted after an election timeout. */
+  transferLeader(to: NodeId): void {
+    this.raft.step(message({ type: MessageType.TransferLeader, from: to }));
+  }
+
+  /** Applies a committed ConfChange entry; the driver calls it while applying, in log order. */
+  applyConfChange(cc: ConfChange): ConfState {
+    return this.raft.applyConfChange(cc);
+  }
+
+  hasReady(): boolean {
+    const r = this.raft;
+    const ss = r.softState();
+    if (ss.lead !== this.prevSoftState.lead || ss.role !== this.prevSoftState.role) return true;
+    if (!sameHardState(r.hardState(), this.prevHardState)) return true;
+    if (r.raftLog.hasPendingSnapshot()) return true;
+    if (r.msgs.length > 0 || r.raftLog.unstable.entries.length > 0 || r.raftLog.hasNextCommittedEnts()) return true;
+    return r.readStates.length > 0;
+  }
+
+  /**
+   * What to do next. Contract: persist `hardState`, `entries` and `snapshot` (one sync when
+   * `mustSync`), then send `messages`, then apply `committedEntries` in order, then call
+   * `advance(rd)` with this same object before the next `ready()`.
+   */
+  ready(): Ready {
+    const r = this.raft;
+    const rd: Ready = {
+      readStates: r.readStates,
+      entries: r.raftLog.unstableEntries(),
+      committedEntries: r.raftLog.nextCommittedEnts(),
+      messages: r.msgs,
+      mustSync: false,
+    };
+    const ss = r.softState();
+    if (ss.lead !== this.prevSoftState.lead || ss.role !== this.prevSoftState.role) {
+      rd.softState = ss;
+      this.prevSoftState = ss;
+    }
+    const hs = r.hardState();
+    if (!sameHardState(hs, this.prevHardState)) rd.hardState = hs;
+    if (r.raftLog.unstable.snapshot) rd.snapshot = r.raftLog.unstable.snapshot;
+    rd.mustSync = rd.entries.length > 0 || rd.snapshot !== undefined ||
+      hs.term !== this.prevHardState.term || hs.vote !== this.prevHardState.vote;
+    r.msgs = [];
+    r.readStates = [];
+    return rd;
+  }
+
+  /** The driver finished with `rd` (persisted, sent, applied). */
+  advance(rd: Ready): void {
+    if (rd.hardState) this.prevHardState = rd.hardState;
+    this.raft.advance(rd);
+  }
+
+  /** The transport could not reach `id`: the leader stops pipelining to it and probes. */
+  reportUnreachable(id: NodeId): void {
+    this.raft.step(message({ type: MessageType.Unreachable, from: id }));
+  }
+
+  /** The result of sending a snapshot to `id` (the driver streams it out of band). */
+  reportSnapshot(id: NodeId, ok: boolean): void {
+    this.raft.step(message({ type: MessageType.SnapStatus, from: id, reject: !ok }));
+  }
+
+  status(): Status {
+    const r = this.raft;
+    const progress = new Map<NodeId, Progress>();
+    if (r.state === 'leader') {
+      r.trk.visit((id, pr) => {
+        progress.set(id, { match: pr.match, next: pr.next, state: pr.state, isLearner: pr.isLearner, recentActive: pr.recentActive });
+      });
+    }
+    return {
+      id: r.id,
+      hardState: r.hardState(),
+      softState: r.softState(),
+      applied: r.raftLog.applied,
+      confState: r.trk.confState(),
+      progress,
+      leadTransferee: r.leadTransferee,
+    };
+  }
+}
+
+function sameHardState(a: HardState, b: HardState): boolean {
+  return a.term === b.term && a.vote === b.vote && a.commit === b.commit;
+}
+
