@@ -1,0 +1,324 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ProposalDroppedError } from '../errors.ts';
+import { StateRole } from '../types.ts';
+import { LeaderChangedError, NodeStoppedError } from './errors.ts';
+import { MemoryDurableStorage } from './memory-durable-storage.ts';
+import { TestCluster, enc } from './test-cluster.ts';
+
+/** A promise's outcome, observable without awaiting it. */
+function track<T>(p: Promise<T>): { done: boolean; value?: T; error?: unknown } {
+  const t: { done: boolean; value?: T; error?: unknown } = { done: false };
+  p.then((v) => Object.assign(t, { done: true, value: v }), (e: unknown) => Object.assign(t, { done: true, error: e }));
+  return t;
+}
+
+const ABC = ['a', 'b', 'c'];
+
+const basics = suite('RaftNode basics');
+
+basics('three nodes elect one leader and the others follow it', async () => {
+  const c = new TestCluster(1);
+  try {
+    await c.startAll(ABC);
+    const l = await c.leader();
+    for (const m of c.members.values()) {
+      assert.is(m.node.leaderId, l.id);
+      assert.ok(m.events.some((e) => e.kind === 'leader' && e.leader === l.id));
+    }
+    assert.ok(l.events.some((e) => e.kind === 'role' && e.role === StateRole.Leader));
+  } finally {
+    await c.stopAll();
+  }
+});
+
+basics('propose resolves after commit with the state machine result, and every node applies it', async () => {
+  const c = new TestCluster(2);
+  try {
+    await c.startAll(ABC);
+    const l = await c.leader();
+    const p = track(l.node.propose(enc('x=1')));
+    await c.waitFor(() => p.done, 'proposal');
+    const { index, result } = p.value as { index: number; result: unknown };
+    assert.is(result, `x=1@${index}`);
+    await c.applied(index);
+    for (const m of c.members.values()) assert.equal(m.sm.applied, ['x=1']);
+  } finally {
+    await c.stopAll();
+  }
+});
+
+basics('proposals made in the same turn share one save on the leader', async () => {
+  const c = new TestCluster(3);
+  try {
+    await c.startAll(ABC);
+    const l = await c.leader();
+    await c.advance(200);
+    const storage = l.storage as MemoryDurableStorage;
+    const before = storage.saves;
+    const ps = Array.from({ length: 20 }, (_, i) => track(l.node.propose(enc(`k${i}`))));
+    await c.settle();
+    assert.ok(ps.every((p) => p.done && !p.error), 'all committed without ticking');
+    // One save for the 20 entries, at most one more for the commit index.
+    assert.ok(storage.saves - before <= 2, `saves: ${storage.saves - before}`);
+    assert.equal(ps.map((p) => (p.value as { index: number }).index), ps.map((_, i) => (ps[0].value as { index: number }).index + i));
+  } finally {
+    await c.stopAll();
+  }
+});
+
+basics('a follower proposal is forwarded to the leader and resolves on the follower', async () => {
+  const c = new TestCluster(4);
+  try {
+    await c.startAll(ABC);
+    const l = await c.leader();
+    const f = [...c.members.values()].find((m) => m !== l)!;
+    const p = track(f.node.propose(enc('via-follower')));
+    await c.waitFor(() => p.done, 'forwarded proposal');
+    assert.is(p.error, undefined);
+    assert.match(String((p.value as { result: unknown }).result), /^via-follower@\d+$/);
+    assert.equal(l.sm.applied, ['via-follower']);
+  } finally {
+    await c.stopAll();
+  }
+});
+
+basics('a throw in the state machine rejects that proposal only', async () => {
+  const c = new TestCluster(5);
+  try {
+    await c.startAll(ABC);
+    const l = await c.leader();
+    const bad = track(l.node.propose(enc('throw')));
+    const good = track(l.node.propose(enc('ok')));
+    await c.waitFor(() => bad.done && good.done, 'both proposals');
+    assert.match(String(bad.error), /state machine refused/);
+    assert.is(good.error, undefined);
+  } finally {
+    await c.stopAll();
+  }
+});
+
+basics('without forwarding a follower rejects with NotLeaderError naming the leader', async () => {
+  const c = new TestCluster(6, { forwardProposals: false });
+  try {
+    await c.startAll(ABC);
+    const l = await c.leader();
+    const f = [...c.members.values()].find((m) => m !== l)!;
+    const err = await f.node.propose(enc('x')).catch((e: unknown) => e);
+    assert.is((err as Error).name, 'NotLeaderError');
+    assert.is((err as { leader: string }).leader, l.id);
+  } finally {
+    await c.stopAll();
+  }
+});
+
+basics('without a leader a proposal is dropped with a retryable error', async () => {
+  const c = new TestCluster(7);
+  try {
+    await c.start('a', TestCluster.storage(ABC));
+    const err = await c.get('a').node.propose(enc('x')).catch((e: unknown) => e);
+    assert.instance(err, ProposalDroppedError);
+    assert.is((err as ProposalDroppedError).retryable, true);
+  } finally {
+    await c.stopAll();
+  }
+});
+
+basics('readIndex on a follower resolves once it has applied the leader commit', async () => {
+  const c = new TestCluster(8);
+  try {
+    await c.startAll(ABC);
+    const l = await c.leader();
+    const w = track(l.node.propose(enc('w')));
+    await c.waitFor(() => w.done, 'write');
+    const f = [...c.members.values()].find((m) => m !== l)!;
+    const r = track(f.node.readIndex());
+    await c.waitFor(() => r.done, 'read index');
+    assert.is(r.error, undefined);
+    const idx = r.value as number;
+    assert.ok(idx >= (w.value as { index: number }).index);
+    assert.ok(f.node.status().applied >= idx);
+    assert.ok(f.sm.applied.includes('w'));
+  } finally {
+    await c.stopAll();
+  }
+});
+
+basics('stop rejects waiting proposals with NodeStoppedError', async () => {
+  const c = new TestCluster(9);
+  try {
+    await c.startAll(ABC);
+    const l = await c.leader();
+    for (const m of c.members.values()) if (m !== l) c.net.isolate(m.id);
+    const p = track(l.node.propose(enc('never')));
+    await c.settle();
+    await c.stop(l.id);
+    await c.settle();
+    assert.instance(p.error, NodeStoppedError);
+  } finally {
+    await c.stopAll();
+  }
+});
+
+basics.run();
+
+const failover = suite('RaftNode failover');
+
+failover('after the leader stops the others elect a new one and accept writes', async () => {
+  const c = new TestCluster(11);
+  try {
+    await c.startAll(ABC);
+    const l = await c.leader();
+    await c.stop(l.id);
+    const l2 = await c.leader();
+    assert.is.not(l2.id, l.id);
+    const p = track(l2.node.propose(enc('after')));
+    await c.waitFor(() => p.done, 'write on new leader');
+    assert.is(p.error, undefined);
+  } finally {
+    await c.stopAll();
+  }
+});
+
+failover('a partitioned leader\'s uncommitted proposal is rejected retryably once its index is overwritten', async () => {
+  const c = new TestCluster(12);
+  try {
+    await c.startAll(ABC);
+    const old = await c.leader();
+    const others = ABC.filter((id) => id !== old.id);
+    c.net.isolate(old.id);
+    const lost = track(old.node.propose(enc('lost')));
+    await c.settle();
+    assert.is(lost.done, false);
+    // The majority elects a leader and commits a write at the same index.
+    await c.waitFor(() => others.some((id) => c.get(id).node.isLeader), 'new leader in the majority');
+    const l2 = c.get(others.find((id) => c.get(id).node.isLeader)!);
+    const won = track(l2.node.propose(enc('won')));
+    await c.waitFor(() => won.done, 'majority write');
+    c.net.heal();
+    await c.waitFor(() => lost.done, 'old proposal settles');
+    assert.instance(lost.error, LeaderChangedError);
+    assert.is((lost.error as LeaderChangedError).retryable, true);
+    assert.is((lost.error as LeaderChangedError).definite, true);
+    await c.applied((won.value as { index: number }).index);
+    for (const m of c.members.values()) assert.ok(!m.sm.applied.includes('lost'));
+  } finally {
+    await c.stopAll();
+  }
+});
+
+failover('a proposal forwarded to a leader that dies is rejected retryably, not left hanging', async () => {
+  const c = new TestCluster(13);
+  try {
+    await c.startAll(ABC);
+    const l = await c.leader();
+    const f = [...c.members.values()].find((m) => m !== l)!;
+    c.net.isolate(l.id); // the forwarded proposal never reaches it
+    const p = track(f.node.propose(enc('orphan')));
+    await c.stop(l.id);
+    c.net.heal();
+    await c.waitFor(() => p.done, 'orphan settles');
+    assert.ok((p.error as { retryable?: boolean }).retryable, String(p.error));
+  } finally {
+    await c.stopAll();
+  }
+});
+
+failover('a restarted node recovers every acknowledged entry from its storage', async () => {
+  const c = new TestCluster(14);
+  try {
+    await c.startAll(ABC);
+    const l = await c.leader();
+    const acked: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const p = track(l.node.propose(enc(`v${i}`)));
+      await c.waitFor(() => p.done, 'write');
+      acked.push(`v${i}`);
+    }
+    const f = [...c.members.values()].find((m) => m !== l)!;
+    const stopped = await c.stop(f.id);
+    const again = await c.start(f.id, stopped.storage);
+    await c.waitFor(() => again.sm.applied.length === acked.length, 'replay');
+    assert.equal(again.sm.applied, acked);
+  } finally {
+    await c.stopAll();
+  }
+});
+
+failover('leadership transfer hands over to the named voter', async () => {
+  const c = new TestCluster(15);
+  try {
+    await c.startAll(ABC);
+    const l = await c.leader();
+    const to = ABC.find((id) => id !== l.id)!;
+    const t = track(l.node.transferLeadership(to));
+    await c.waitFor(() => t.done, 'transfer');
+    assert.is(t.error, undefined);
+    assert.is((await c.leader()).id, to);
+  } finally {
+    await c.stopAll();
+  }
+});
+
+failover.run();
+
+const snaps = suite('RaftNode snapshots and membership');
+
+snaps('a far-behind follower catches up through a snapshot', async () => {
+  const c = new TestCluster(21, { snapshotEvery: 10, snapshotTrailing: 2 });
+  try {
+    await c.startAll(ABC);
+    const l = await c.leader();
+    const lag = [...c.members.values()].find((m) => m !== l)!;
+    c.net.isolate(lag.id);
+    let last = 0;
+    for (let i = 0; i < 40; i++) {
+      const p = track(l.node.propose(enc(`s${i}`)));
+      await c.waitFor(() => p.done, 'write');
+      last = (p.value as { index: number }).index;
+    }
+    assert.ok(l.storage.firstIndex() > 2, 'leader compacted its log');
+    c.net.heal();
+    await c.applied(last, [lag.id]);
+    assert.ok(lag.events.some((e) => e.kind === 'snapshot' && e.received), 'follower restored a snapshot');
+    assert.ok(lag.sm.restores >= 1);
+    assert.equal(lag.sm.applied, l.sm.applied);
+  } finally {
+    await c.stopAll();
+  }
+});
+
+snaps('a new member joins as a learner, is promoted, and an old one is removed', async () => {
+  const c = new TestCluster(22);
+  try {
+    await c.startAll(ABC);
+    const l = await c.leader();
+    const w = track(l.node.propose(enc('before-join')));
+    await c.waitFor(() => w.done, 'write');
+    const d = await c.start('d', new MemoryDurableStorage());
+    const add = track(l.node.addLearner('d', 'memory:d'));
+    await c.waitFor(() => add.done, 'add learner');
+    assert.is(add.error, undefined);
+    assert.ok((add.value as { confState: { learners: string[] } }).confState.learners.includes('d'));
+    await c.waitFor(() => d.sm.applied.includes('before-join'), 'learner catches up');
+    const promote = track(l.node.promote('d'));
+    await c.waitFor(() => promote.done, 'promote');
+    assert.is(promote.error, undefined);
+    assert.ok((promote.value as { confState: { voters: string[] } }).confState.voters.includes('d'));
+    const victim = ABC.find((id) => id !== l.id)!;
+    const rm = track(l.node.remove(victim));
+    await c.waitFor(() => rm.done, 'remove');
+    assert.is(rm.error, undefined);
+    const cs = (rm.value as { confState: { voters: string[] } }).confState;
+    assert.equal([...cs.voters].sort(), ABC.filter((id) => id !== victim).concat('d').sort());
+    await c.stop(victim);
+    const p = track(l.node.propose(enc('after-remove')));
+    await c.waitFor(() => p.done, 'write with the new membership');
+    assert.is(p.error, undefined);
+    await c.waitFor(() => d.sm.applied.includes('after-remove'), 'd applies');
+  } finally {
+    await c.stopAll();
+  }
+});
+
+snaps.run();

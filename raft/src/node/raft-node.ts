@@ -1,0 +1,611 @@
+/**
+ * `RaftNode`: the async driver around the pure core (`RawNode`), after etcd's node.go and
+ * the etcdserver loop. It owns the clock (ticks), the transport (messages in and out),
+ * the durable storage (one save per Ready: group commit) and the application state
+ * machine (committed entries applied in order), and turns proposals and reads into
+ * promises.
+ *
+ * The Ready loop, run whenever the core has something (inputs arriving in the same turn
+ * are batched into one Ready):
+ *   1. a leader sends its messages first, in parallel with its own disk write (thesis §10.2.1);
+ *   2. persist hard state, entries and snapshot in one `save` (one fsync when `mustSync`);
+ *   3. any other role sends only now (its replies acknowledge what was just persisted);
+ *   4. restore a received snapshot; confirm reads; apply committed entries (membership
+ *      changes through `applyConfChange`); `advance`;
+ *   5. every `snapshotEvery` applied entries, snapshot the state machine and compact.
+ */
+import { decodeConfChange } from '../confchange/changer.ts';
+import { RawNode, type Config } from '../core/raw-node.ts';
+import type { DurableStorage } from '../storage.ts';
+import {
+  ConfChangeType, EntryType, MessageType, StateRole,
+  type ConfChange, type ConfState, type Entry, type Message, type NodeId, type Ready,
+} from '../types.ts';
+import type { Transport } from '../transport/transport.ts';
+import { realClock, type Clock } from './clock.ts';
+import { LeaderChangedError, NodeStoppedError, RequestTimeoutError } from './errors.ts';
+import { IdSource, ProposalTable, contextKey, openEnvelope, type PendingProposal, type PendingRead } from './pending.ts';
+import type { StateMachine } from './state-machine.ts';
+
+export interface RaftNodeOptions {
+  id: NodeId;
+  /** The log and hard state; the driver writes it and never closes it (the owner does). */
+  storage: DurableStorage;
+  transport: Transport;
+  stateMachine: StateMachine;
+  /** Initial peer addresses for the transport (ID → address). Default none. */
+  peers?: Record<NodeId, string>;
+  /** Default the process clock. */
+  clock?: Clock;
+  /** Milliseconds per Raft tick. Default 50. */
+  tickMs?: number;
+  /** Ticks without a leader before a follower campaigns (randomized in [n, 2n)). Default 10 (500–1000 ms). */
+  electionTick?: number;
+  /** Ticks between leader heartbeats. Default 1 (50 ms). */
+  heartbeatTick?: number;
+  /** Random source in [0, 1) for election timeouts and request IDs. Default Math.random. */
+  rand?: () => number;
+  /** Pre-vote (thesis §9.6). Default true. */
+  preVote?: boolean;
+  /** Leaders step down without a quorum; votes are ignored within a leader's lease. Default true. */
+  checkQuorum?: boolean;
+  /** Followers forward proposals to the leader; when false, `propose` rejects with `NotLeaderError`. Default true. */
+  forwardProposals?: boolean;
+  /** Bytes of entries per append message. Default 1 MiB. */
+  maxSizePerMsg?: number;
+  /** Append messages in flight per follower. Default 256. */
+  maxInflightMsgs?: number;
+  /** Bytes of uncommitted entries a leader accepts before dropping proposals. Default 64 MiB. */
+  maxUncommittedEntriesSize?: number;
+  /** Snapshot and compact after this many applied entries. Default 10000; 0 disables. */
+  snapshotEvery?: number;
+  /** Entries kept behind a snapshot so slow followers catch up without one. Default 1000. */
+  snapshotTrailing?: number;
+  /** A proposal or read not in the log (confirmed) after this many ms is rejected as timed out. Default 4 × election timeout. */
+  requestTimeoutMs?: number;
+  logger?: RaftLogger;
+}
+
+export interface RaftLogger {
+  debug?(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+}
+
+/** What a `RaftNode` tells its listeners, in order, from its Ready loop. */
+export type RaftNodeEvent =
+  | { kind: 'leader'; leader: NodeId; term: number }
+  | { kind: 'role'; role: StateRole; term: number }
+  | { kind: 'applied'; index: number }
+  | { kind: 'conf-change'; change: ConfChange; confState: ConfState; index: number }
+  | { kind: 'snapshot'; index: number; received: boolean }
+  | { kind: 'failed'; error: unknown };
+
+export type RaftNodeListener = (event: RaftNodeEvent) => void;
+
+const LOCAL_TYPES = new Set<MessageType>([
+  MessageType.Hup, MessageType.Beat, MessageType.Unreachable, MessageType.SnapStatus, MessageType.CheckQuorum,
+]);
+const NULL_LOGGER: RaftLogger = { info() {}, warn() {} };
+
+interface PendingConfChange {
+  change: ConfChange;
+  json: string;
+  index?: number;
+  resolve(v: { index: number; confState: ConfState }): void;
+  reject(e: unknown): void;
+}
+
+/** The async Raft driver. See the module comment for the loop; each method states its contract. */
+export class RaftNode {
+  readonly id: NodeId;
+  private readonly o: Required<Omit<RaftNodeOptions, 'peers' | 'logger'>> & Pick<RaftNodeOptions, 'peers'>;
+  private readonly log: RaftLogger;
+  private raw!: RawNode;
+  private readonly ids: IdSource;
+  private readonly proposals = new ProposalTable();
+  private readonly reads = new Map<string, PendingRead>();
+  private confChanges: PendingConfChange[] = [];
+  private transfers: { to: NodeId; resolve(): void; reject(e: unknown): void; cancel(): void }[] = [];
+  private readonly listeners = new Set<RaftNodeListener>();
+
+  private started = false;
+  private stopped = false;
+  private failure: unknown;
+  private looping = false;
+  private loopDone: Promise<void> = Promise.resolve();
+  private cancelTick: (() => void) | undefined;
+
+  private leader: NodeId = '';
+  private role: StateRole = StateRole.Follower;
+  private term = 0;
+  private applied = 0;
+  private snapshotIndex = 0;
+  private confState!: ConfState;
+
+  constructor(options: RaftNodeOptions) {
+    this.id = options.id;
+    const electionTick = options.electionTick ?? 10;
+    const tickMs = options.tickMs ?? 50;
+    this.o = {
+      clock: realClock,
+      tickMs,
+      electionTick,
+      heartbeatTick: 1,
+      rand: Math.random,
+      preVote: true,
+      checkQuorum: true,
+      forwardProposals: true,
+      maxSizePerMsg: 1 << 20,
+      maxInflightMsgs: 256,
+      maxUncommittedEntriesSize: 64 << 20,
+      snapshotEvery: 10_000,
+      snapshotTrailing: 1000,
+      requestTimeoutMs: 4 * electionTick * tickMs,
+      ...options,
+    };
+    this.log = options.logger ?? NULL_LOGGER;
+    this.ids = new IdSource(this.o.rand);
+  }
+
+  /**
+   * Restores the state machine from the storage's snapshot, creates the core (which
+   * replays committed entries past the snapshot through the Ready loop), starts the
+   * transport and the tick timer. Call once.
+   */
+  async start(): Promise<void> {
+    if (this.started) throw new Error('raft: node already started');
+    this.started = true;
+    const storage = this.o.storage;
+    const snap = storage.snapshot();
+    if (snap.metadata.index > 0) this.o.stateMachine.restore(snap.data);
+    this.applied = snap.metadata.index;
+    this.snapshotIndex = snap.metadata.index;
+    this.confState = storage.initialState().confState;
+    this.term = storage.initialState().hardState.term;
+    const config: Config = {
+      id: this.id,
+      storage,
+      electionTick: this.o.electionTick,
+      heartbeatTick: this.o.heartbeatTick,
+      rand: this.o.rand,
+      applied: this.applied,
+      maxSizePerMsg: this.o.maxSizePerMsg,
+      maxInflightMsgs: this.o.maxInflightMsgs,
+      maxUncommittedEntriesSize: this.o.maxUncommittedEntriesSize,
+      checkQuorum: this.o.checkQuorum,
+      preVote: this.o.preVote,
+      disableProposalForwarding: !this.o.forwardProposals,
+      stepDownOnRemoval: true,
+    };
+    this.raw = new RawNode(config);
+    for (const [id, addr] of Object.entries(this.o.peers ?? {})) this.o.transport.addPeer(id, addr);
+    this.o.transport.setHandler({
+      onMessage: (m) => this.receive(m),
+      onUnreachable: (id) => this.input(() => this.raw.reportUnreachable(id)),
+      onSnapshotStatus: (id, ok) => this.input(() => this.raw.reportSnapshot(id, ok)),
+    });
+    await this.o.transport.start();
+    this.scheduleTick();
+    this.kick();
+    this.log.info('raft: node started', { 'node.id': this.id, term: this.term, applied: this.applied });
+  }
+
+  /**
+   * Stops ticking, closes the transport, waits for the Ready loop to finish its current
+   * iteration, and rejects every waiting request with `NodeStoppedError`. Idempotent.
+   * The storage stays open (its owner closes it).
+   */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.cancelTick?.();
+    this.rejectAll(new NodeStoppedError());
+    await this.o.transport.close();
+    await this.loopDone;
+  }
+
+  /** Subscribes to events; returns the unsubscribe function. Listeners must not throw. */
+  on(listener: RaftNodeListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Proposes `data` and resolves once its entry is committed and applied here, with the
+   * entry's index and what `StateMachine.apply` returned (a throw from `apply` rejects).
+   * Rejects with the core's `ProposalDroppedError` (no leader, transfer in progress, too
+   * much uncommitted) or `NotLeaderError` (forwarding disabled); with `LeaderChangedError`
+   * when a leader change loses it; `RequestTimeoutError` when it never reached a log.
+   */
+  propose(data: Uint8Array): Promise<{ index: number; result: unknown }> {
+    this.assertRunning();
+    const { data: wrapped, key } = this.ids.wrap(data);
+    return new Promise((resolve, reject) => {
+      const p: PendingProposal = { key, resolve, reject, at: this.o.clock.now() };
+      this.proposals.add(p);
+      try {
+        this.raw.propose(wrapped);
+      } catch (err) {
+        this.proposals.remove(p);
+        reject(err);
+        return;
+      }
+      this.kick();
+    });
+  }
+
+  /**
+   * A linearizable read barrier: resolves with the read index once this node has applied
+   * at least the commit index the leader confirmed (by a heartbeat round) after the call.
+   * Reading the state machine then observes every write acknowledged before the call.
+   * Rejects with `LeaderChangedError` or `RequestTimeoutError` (both retryable).
+   */
+  readIndex(): Promise<number> {
+    this.assertRunning();
+    const { ctx, key } = this.ids.context();
+    return new Promise((resolve, reject) => {
+      this.reads.set(key, { key, resolve, reject, at: this.o.clock.now() });
+      try {
+        this.raw.readIndex(ctx);
+      } catch (err) {
+        this.reads.delete(key);
+        reject(err);
+        return;
+      }
+      this.kick();
+    });
+  }
+
+  /** Adds `id` as a learner (receives the log, no vote); `context` is its transport address. Resolves when applied here. */
+  addLearner(id: NodeId, context: string): Promise<{ index: number; confState: ConfState }> {
+    return this.changeMembership({ changes: [{ type: ConfChangeType.AddLearner, nodeId: id }], context });
+  }
+
+  /** Makes `id` (usually a caught-up learner) a voter. Resolves when applied here. */
+  promote(id: NodeId, context?: string): Promise<{ index: number; confState: ConfState }> {
+    return this.changeMembership({ changes: [{ type: ConfChangeType.AddNode, nodeId: id }], ...(context ? { context } : {}) });
+  }
+
+  /** Removes `id` from the cluster. Resolves when applied here. */
+  remove(id: NodeId): Promise<{ index: number; confState: ConfState }> {
+    return this.changeMembership({ changes: [{ type: ConfChangeType.RemoveNode, nodeId: id }] });
+  }
+
+  /**
+   * Proposes a membership change and resolves when it is applied on this node. One change
+   * is in flight at a time per node (later calls wait their turn); rejects as `propose`.
+   */
+  changeMembership(change: ConfChange): Promise<{ index: number; confState: ConfState }> {
+    this.assertRunning();
+    return new Promise((resolve, reject) => {
+      const pc: PendingConfChange = { change, json: confChangeKey(change), resolve, reject };
+      this.confChanges.push(pc);
+      if (this.confChanges.length === 1) this.proposeConfChange(pc);
+    });
+  }
+
+  private proposeConfChange(pc: PendingConfChange): void {
+    try {
+      this.raw.proposeConfChange(pc.change);
+      this.kick();
+    } catch (err) {
+      this.finishConfChange(pc, err);
+    }
+  }
+
+  private finishConfChange(pc: PendingConfChange, err: unknown, value?: { index: number; confState: ConfState }): void {
+    const i = this.confChanges.indexOf(pc);
+    if (i < 0) return;
+    this.confChanges.splice(i, 1);
+    if (err !== undefined) pc.reject(err);
+    else pc.resolve(value!);
+    if (i === 0 && this.confChanges.length > 0 && !this.stopped) this.proposeConfChange(this.confChanges[0]);
+  }
+
+  /**
+   * Asks the leader to hand leadership to `to` (which must be a voter). Resolves when this
+   * node sees `to` lead; rejects with `RequestTimeoutError` after two election timeouts or
+   * `LeaderChangedError` if another node takes over.
+   */
+  transferLeadership(to: NodeId): Promise<void> {
+    this.assertRunning();
+    if (this.leader === to) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const t = {
+        to, resolve, reject,
+        cancel: this.o.clock.setTimer(2 * this.o.electionTick * this.o.tickMs, () => {
+          this.transfers = this.transfers.filter((x) => x !== t);
+          reject(new RequestTimeoutError('leadership transfer'));
+        }),
+      };
+      this.transfers.push(t);
+      this.raw.transferLeader(to);
+      this.kick();
+    });
+  }
+
+  /** Starts an election now (tests, or an operator forcing one). */
+  campaign(): void {
+    this.assertRunning();
+    this.raw.campaign();
+    this.kick();
+  }
+
+  /** The core's status plus the driver's view: applied index, membership, snapshot index. */
+  status(): ReturnType<RawNode['status']> & { applied: number; snapshotIndex: number; confState: ConfState; leader: NodeId; role: StateRole; term: number } {
+    return { ...this.raw.status(), applied: this.applied, snapshotIndex: this.snapshotIndex, confState: this.confState, leader: this.leader, role: this.role, term: this.term };
+  }
+
+  /** The leader this node knows of ('' when none). */
+  get leaderId(): NodeId {
+    return this.leader;
+  }
+
+  get isLeader(): boolean {
+    return this.role === StateRole.Leader;
+  }
+
+  // ---- inputs ------------------------------------------------------------------------
+
+  private receive(m: Message): void {
+    if (LOCAL_TYPES.has(m.type)) return;
+    this.input(() => this.raw.step(m));
+  }
+
+  private input(fn: () => void): void {
+    if (!this.started || this.stopped) return;
+    try {
+      fn();
+    } catch (err) {
+      this.log.debug?.('raft: input ignored', { 'node.id': this.id, error: String(err) });
+    }
+    this.kick();
+  }
+
+  private scheduleTick(): void {
+    if (this.stopped) return;
+    this.cancelTick = this.o.clock.setTimer(this.o.tickMs, () => {
+      if (this.stopped) return;
+      this.raw.tick();
+      this.expireRequests();
+      this.kick();
+      this.scheduleTick();
+    });
+  }
+
+  private expireRequests(): void {
+    const before = this.o.clock.now() - this.o.requestTimeoutMs;
+    for (const p of this.proposals.unboundOlderThan(before)) {
+      this.proposals.remove(p);
+      p.reject(new RequestTimeoutError('proposal'));
+    }
+    for (const r of [...this.reads.values()]) {
+      if (r.index === undefined && r.at < before) {
+        this.reads.delete(r.key);
+        r.reject(new RequestTimeoutError('read index'));
+      }
+    }
+  }
+
+  // ---- the Ready loop ----------------------------------------------------------------
+
+  /** Runs the Ready loop soon (after the current turn, so inputs of this turn batch). */
+  private kick(): void {
+    if (this.looping || this.stopped || !this.started) return;
+    this.looping = true;
+    this.loopDone = new Promise<void>((resolve) => queueMicrotask(() => void this.loop().finally(resolve)));
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      while (!this.stopped && this.raw.hasReady()) {
+        const rd = this.raw.ready();
+        await this.handleReady(rd);
+        if (this.stopped) return;
+        this.raw.advance(rd);
+        await this.maybeSnapshot();
+      }
+    } catch (err) {
+      this.fail(err);
+    } finally {
+      this.looping = false;
+    }
+    if (!this.stopped && this.raw.hasReady()) this.kick();
+  }
+
+  private async handleReady(rd: Ready): Promise<void> {
+    const wasLeader = this.role === StateRole.Leader;
+    if (rd.hardState) this.term = rd.hardState.term;
+    if (rd.softState) this.updateSoftState(rd.softState.lead, rd.softState.role);
+    const sendEarly = wasLeader && this.role === StateRole.Leader;
+    if (sendEarly && rd.messages.length > 0) this.o.transport.send(rd.messages);
+
+    for (const e of rd.entries) {
+      if (e.type === EntryType.Normal) this.proposals.appended(e.index, e.term, openEnvelope(e.data).key);
+      else this.bindConfChange(e);
+    }
+    if (rd.hardState || rd.entries.length > 0 || rd.snapshot) {
+      await this.o.storage.save({
+        ...(rd.hardState ? { hardState: rd.hardState } : {}),
+        entries: rd.entries,
+        ...(rd.snapshot ? { snapshot: rd.snapshot } : {}),
+        sync: rd.mustSync,
+      });
+      if (this.stopped) return;
+    }
+    if (!sendEarly && rd.messages.length > 0) this.o.transport.send(rd.messages);
+
+    if (rd.snapshot && rd.snapshot.metadata.index > this.applied) this.restoreSnapshot(rd.snapshot.metadata.index, rd.snapshot.data, rd.snapshot.metadata.confState);
+    for (const rs of rd.readStates) {
+      const key = contextKey(rs.requestCtx);
+      const r = key === undefined ? undefined : this.reads.get(key);
+      if (r) r.index = rs.index;
+    }
+    if (rd.committedEntries.length > 0) {
+      for (const e of rd.committedEntries) this.applyEntry(e);
+      this.emit({ kind: 'applied', index: this.applied });
+    }
+    this.resolveReads();
+  }
+
+  private updateSoftState(lead: NodeId, role: StateRole): void {
+    if (role !== this.role) {
+      this.role = role;
+      this.log.info('raft: role changed', { 'node.id': this.id, role, term: this.term });
+      this.emit({ kind: 'role', role, term: this.term });
+    }
+    if (lead !== this.leader) {
+      this.leader = lead;
+      this.log.info('raft: leader changed', { 'node.id': this.id, leader: lead, term: this.term });
+      this.proposals.leaderChanged();
+      for (const r of [...this.reads.values()]) {
+        if (r.index === undefined) {
+          this.reads.delete(r.key);
+          r.reject(new LeaderChangedError(true, 'read index'));
+        }
+      }
+      for (const pc of [...this.confChanges]) {
+        if (pc.index === undefined) this.finishConfChange(pc, new LeaderChangedError(false, 'membership change'));
+      }
+      for (const t of this.transfers.splice(0)) {
+        t.cancel();
+        if (lead === t.to) t.resolve();
+        else if (lead !== '') t.reject(new LeaderChangedError(true, 'leadership transfer'));
+        else this.transfers.push(t);
+      }
+      this.emit({ kind: 'leader', leader: lead, term: this.term });
+    }
+  }
+
+  private bindConfChange(e: Entry): void {
+    // An entry taking the index of a pending change that is not that change: the change is lost.
+    for (const pc of [...this.confChanges]) {
+      if (pc.index === e.index && (e.type !== EntryType.ConfChange || confChangeKey(decodeConfChange(e.data)) !== pc.json)) {
+        this.finishConfChange(pc, new LeaderChangedError(true, 'membership change'));
+      }
+    }
+    if (e.type !== EntryType.ConfChange) return;
+    const head = this.confChanges[0];
+    if (head && head.index === undefined && confChangeKey(decodeConfChange(e.data)) === head.json) head.index = e.index;
+  }
+
+  private applyEntry(e: Entry): void {
+    if (e.type === EntryType.ConfChange) {
+      const change = decodeConfChange(e.data);
+      const confState = this.raw.applyConfChange(change);
+      this.confState = confState;
+      this.applied = e.index;
+      for (const c of change.changes) {
+        if (c.type === ConfChangeType.RemoveNode) this.o.transport.removePeer(c.nodeId);
+        else if (change.context && c.nodeId !== this.id) this.o.transport.addPeer(c.nodeId, change.context);
+      }
+      this.log.info('raft: membership changed', { 'node.id': this.id, index: e.index, voters: confState.voters, learners: confState.learners });
+      this.emit({ kind: 'conf-change', change, confState, index: e.index });
+      const head = this.confChanges[0];
+      if (head && (head.index === e.index || (head.index === undefined && confChangeKey(change) === head.json))) {
+        this.finishConfChange(head, undefined, { index: e.index, confState });
+      }
+      return;
+    }
+    if (e.data.length === 0) {
+      // A new leader's no-op; it may displace a proposal bound to this index.
+      this.proposals.applied(e.index, undefined);
+      this.applied = e.index;
+      return;
+    }
+    const { key, payload } = openEnvelope(e.data);
+    let result: unknown;
+    let error: unknown;
+    let threw = false;
+    try {
+      result = this.o.stateMachine.apply({ ...e, data: payload });
+    } catch (err) {
+      threw = true;
+      error = err;
+    }
+    this.applied = e.index;
+    const p = this.proposals.applied(e.index, key);
+    if (!p) return;
+    if (threw) p.reject(error);
+    else p.resolve({ index: e.index, result });
+  }
+
+  private restoreSnapshot(index: number, data: Uint8Array, confState: ConfState): void {
+    this.o.stateMachine.restore(data);
+    this.applied = index;
+    this.snapshotIndex = index;
+    this.confState = confState;
+    this.proposals.snapshotted(index);
+    this.log.info('raft: snapshot restored', { 'node.id': this.id, index });
+    this.emit({ kind: 'snapshot', index, received: true });
+  }
+
+  private resolveReads(): void {
+    if (this.reads.size === 0) return;
+    for (const r of [...this.reads.values()]) {
+      if (r.index !== undefined && r.index <= this.applied) {
+        this.reads.delete(r.key);
+        r.resolve(r.index);
+      }
+    }
+  }
+
+  private async maybeSnapshot(): Promise<void> {
+    const every = this.o.snapshotEvery;
+    if (every <= 0 || this.applied - this.snapshotIndex < every) return;
+    const index = this.applied;
+    const data = this.o.stateMachine.snapshot();
+    await this.o.storage.createSnapshot(index, this.confState, data);
+    this.snapshotIndex = index;
+    const compactTo = index - this.o.snapshotTrailing;
+    if (compactTo >= this.o.storage.firstIndex()) await this.o.storage.compact(compactTo);
+    this.log.info('raft: snapshot taken', { 'node.id': this.id, index, compacted: Math.max(0, compactTo) });
+    this.emit({ kind: 'snapshot', index, received: false });
+  }
+
+  // ---- helpers -----------------------------------------------------------------------
+
+  private emit(event: RaftNodeEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(event);
+      } catch (err) {
+        this.log.warn('raft: listener threw', { 'node.id': this.id, error: String(err) });
+      }
+    }
+  }
+
+  private assertRunning(): void {
+    if (!this.started) throw new Error('raft: node not started');
+    if (this.stopped) throw new NodeStoppedError({ cause: this.failure });
+  }
+
+  /** A storage or state-machine failure: the node cannot continue safely. It stops. */
+  private fail(err: unknown): void {
+    if (this.stopped) return;
+    this.failure = err;
+    this.log.warn('raft: node failed, stopping', { 'node.id': this.id, error: String(err) });
+    this.stopped = true;
+    this.cancelTick?.();
+    this.rejectAll(new NodeStoppedError({ cause: err }));
+    void this.o.transport.close();
+    this.emit({ kind: 'failed', error: err });
+  }
+
+  private rejectAll(err: Error): void {
+    for (const p of this.proposals.drain()) p.reject(err);
+    for (const r of this.reads.values()) r.reject(err);
+    this.reads.clear();
+    for (const pc of this.confChanges.splice(0)) pc.reject(err);
+    for (const t of this.transfers.splice(0)) {
+      t.cancel();
+      t.reject(err);
+    }
+  }
+}
+
+/** A canonical string of a change, to match a proposed change with its entry. */
+function confChangeKey(cc: ConfChange): string {
+  return JSON.stringify({ changes: cc.changes.map((c) => ({ type: c.type, nodeId: c.nodeId })), context: cc.context ?? '' });
+}
