@@ -1,0 +1,413 @@
+/**
+ * `DiskStorage`: the `DurableStorage` of raft-ts on disk — a WAL in segment files
+ * (`<dir>/wal/`) plus snapshot files (`<dir>/snap/`), served from memory.
+ *
+ * Writes go through one queue. Each turn of the writer takes every queued call (group commit),
+ * checks and applies them to the in-memory state, writes their snapshot files (atomically),
+ * frames all their WAL records into one buffer, does one write and — if any call asked for it
+ * — one fdatasync, then resolves them. Calls are applied in the order they were made.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { limitSize } from '../memory-storage.ts';
+import type { DurableStorage, PayloadCipher } from '../storage.ts';
+import { emptyConfState } from '../types.ts';
+import type { ConfState, Entry, HardState, Snapshot } from '../types.ts';
+import { SnapshotKind, compactRecord, entryRecord, hardStateRecord, segmentHeaderRecord, snapshotRecord } from './codec.ts';
+import type { SnapshotRef } from './codec.ts';
+import { SnapshotCorruptError, SnapshotMissingError, WalFailedError } from './errors.ts';
+import { syncDir } from './fs-util.ts';
+import type { LogState } from './log-state.ts';
+import { encodeRecords } from './record.ts';
+import type { RecordParts } from './record.ts';
+import { replaySegments } from './segment-reader.ts';
+import type { ReplayResult } from './segment-reader.ts';
+import { SegmentWriter } from './segment-writer.ts';
+import { pruneSnapshotFiles, readSnapshotFile, snapshotFileName, writeSnapshotFile } from './snapshot-file.ts';
+
+/** Receives recovery notices. Fields are dotted keys (`wal.file`, `wal.offset`). */
+export interface WalLogger {
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+}
+
+export interface DiskStorageOptions {
+  /** Seals entry and snapshot data before writing, opens it after reading. Default: none (clear text). */
+  cipher?: PayloadCipher;
+  /** A new segment is started once the active one holds at least this many bytes. Default 64 MiB. */
+  segmentBytes?: number;
+  /** Whether to fdatasync/fsync at all. Default true; false only for tests (nothing is durable then). */
+  fsync?: boolean;
+  /** For a directory without state: the initial membership, stored as a snapshot at index 0. Ignored otherwise. */
+  confState?: ConfState;
+  /** Recovery notices (torn tail cut, snapshot fallback). Default: none. */
+  logger?: WalLogger;
+}
+
+/** What `open` found and repaired. */
+export interface RecoveryReport {
+  /** Segments replayed (before a new one was started). */
+  segments: number;
+  /** A torn tail cut off the last segment. */
+  truncated?: ReplayResult['truncated'];
+  /** Snapshot files that were unusable; the next older one was used. */
+  skippedSnapshots: { file: string; reason: string }[];
+}
+
+type SaveBatch = Parameters<DurableStorage['save']>[0];
+
+type Op =
+  | { kind: 'save'; batch: SaveBatch; resolve: () => void; reject: (err: unknown) => void }
+  | { kind: 'snapshot'; index: number; confState: ConfState; data: Uint8Array; resolve: (s: Snapshot) => void; reject: (err: unknown) => void }
+  | { kind: 'compact'; index: number; resolve: () => void; reject: (err: unknown) => void };
+
+/** One writer turn's work, collected while the calls of the group are applied in memory. */
+interface Turn {
+  records: RecordParts[];
+  lastEntryIndex: number;
+  sync: boolean;
+  snapshotFiles: { snap: Snapshot; sealed: Uint8Array }[];
+  compacted: boolean;
+  newSnapshot: boolean;
+  done: (() => void)[];
+}
+
+const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
+const NO_LOGGER: WalLogger = { info() {}, warn() {} };
+const IDENTITY: PayloadCipher = { seal: (x) => x, open: (x) => x };
+
+export class DiskStorage implements DurableStorage {
+  /** What `open` found and repaired. */
+  readonly recovery: RecoveryReport;
+  private snap: Snapshot;
+  private queue: Op[] = [];
+  /** The writer loop, while `running` (set and cleared synchronously, so no call is missed). */
+  private flushing: Promise<void> = Promise.resolve();
+  private running = false;
+  /** Set after a failed write or `close`: every later write is refused with it. */
+  private failed: WalFailedError | undefined;
+  private closed = false;
+
+  private constructor(
+    private readonly snapDir: string,
+    private readonly state: LogState,
+    private readonly writer: SegmentWriter,
+    private readonly cipher: PayloadCipher,
+    private readonly opts: { segmentBytes: number; fsync: boolean },
+    snap: Snapshot,
+    recovery: RecoveryReport,
+  ) {
+    this.snap = snap;
+    this.recovery = recovery;
+  }
+
+  /**
+   * Opens (creating if needed) the storage in `dir`: replays the WAL, cuts a torn tail, loads
+   * the newest usable snapshot and starts a new segment. Throws `WalCorruptError` for damage
+   * other than a torn tail and `SnapshotMissingError` when no usable snapshot covers the log.
+   * One process at a time: nothing locks the directory.
+   */
+  static async open(dir: string, opts: DiskStorageOptions = {}): Promise<DiskStorage> {
+    const fsync = opts.fsync ?? true;
+    const logger = opts.logger ?? NO_LOGGER;
+    const cipher = opts.cipher ?? IDENTITY;
+    const walDir = join(dir, 'wal');
+    const snapDir = join(dir, 'snap');
+    await mkdir(walDir, { recursive: true });
+    await mkdir(snapDir, { recursive: true });
+    await syncDir(dir, fsync);
+
+    const openData = (sealed: Uint8Array): Uint8Array => {
+      const out = cipher.open(sealed);
+      // Never keep a view into a whole segment or snapshot file buffer.
+      return out.buffer === sealed.buffer ? new Uint8Array(out) : out;
+    };
+    const replay = await replaySegments(walDir, { openData, fsync });
+    const { state } = replay;
+    if (replay.truncated) {
+      logger.warn('raft/wal: torn tail truncated', { 'wal.file': replay.truncated.file, 'wal.offset': replay.truncated.offset, 'wal.bytes': replay.truncated.bytes, 'wal.reason': replay.truncated.reason });
+    }
+    if (replay.removedEmpty) logger.warn('raft/wal: empty last segment removed', { 'wal.file': replay.removedEmpty });
+
+    const recovery: RecoveryReport = { segments: replay.segments.length, skippedSnapshots: [] };
+    if (replay.truncated) recovery.truncated = replay.truncated;
+    let snap: Snapshot;
+    if (replay.segments.length === 0 && state.snapshots.length === 0 && opts.confState) {
+      snap = { metadata: { index: 0, term: 0, confState: cloneConfState(opts.confState) }, data: new Uint8Array(0) };
+      await writeSnapshotFile(snapDir, snap, cipher.seal(snap.data), fsync);
+      state.recordSnapshot({ index: 0, term: 0 });
+    } else {
+      snap = await loadSnapshot(snapDir, state, openData, recovery.skippedSnapshots);
+      for (const s of recovery.skippedSnapshots) logger.warn('raft/wal: snapshot unusable, using an older one', { 'wal.file': s.file, 'wal.reason': s.reason });
+    }
+    await pruneSnapshotFiles(snapDir, state.snapshots, fsync);
+
+    const last = replay.segments[replay.segments.length - 1];
+    const seq = last ? last.seq + 1 : 1;
+    const writer = await SegmentWriter.start(walDir, {
+      existing: replay.segments,
+      seq,
+      prevIndex: state.lastIndex(),
+      checkpoint: checkpoint(state, seq),
+      fsync,
+    });
+    await writer.sync();
+    logger.info('raft/wal: opened', { 'wal.dir': dir, 'wal.segments': replay.segments.length + 1, 'raft.first': state.firstIndex(), 'raft.last': state.lastIndex(), 'raft.term': state.hardState.term, 'raft.commit': state.hardState.commit, 'raft.snapshot': snap.metadata.index });
+    return new DiskStorage(snapDir, state, writer, cipher, { segmentBytes: opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES, fsync }, snap, recovery);
+  }
+
+  /**
+   * Counters since open: WAL writes and fdatasyncs (one each per writer turn; fewer than the
+   * calls when they were group-committed), and segment files on disk.
+   */
+  stats(): { writes: number; syncs: number; segments: number } {
+    return { ...this.writer.counters, segments: this.writer.segments.length };
+  }
+
+  // --- Storage (synchronous, from memory) ---
+
+  initialState(): { hardState: HardState; confState: ConfState } {
+    return { hardState: { ...this.state.hardState }, confState: cloneConfState(this.snap.metadata.confState) };
+  }
+
+  entries(lo: number, hi: number, maxSize: number): Entry[] {
+    return limitSize(this.state.slice(lo, hi), maxSize);
+  }
+
+  term(i: number): number {
+    return this.state.term(i);
+  }
+
+  lastIndex(): number {
+    return this.state.lastIndex();
+  }
+
+  firstIndex(): number {
+    return this.state.firstIndex();
+  }
+
+  snapshot(): Snapshot {
+    return this.snap;
+  }
+
+  // --- DurableStorage (queued writes) ---
+
+  /**
+   * Persists a batch: a received snapshot first (the log is compacted up to it if it holds the
+   * snapshot's last entry, else discarded), then entries (a stored index is replaced together
+   * with everything after it; entries at or below the compaction point are ignored), then the
+   * hard state. Durable when the promise resolves if `sync`; visible to the `Storage` methods
+   * from the moment the writer takes it (at the latest when the promise resolves). Rejects with
+   * `SnapshotOutOfDateError` or a `RaftAssertionError` (a gap) without changing anything.
+   */
+  save(batch: SaveBatch): Promise<void> {
+    return new Promise((resolve, reject) => this.enqueue({ kind: 'save', batch, resolve, reject }));
+  }
+
+  /**
+   * Records a snapshot of the application as of `index` (in the log, newer than the current
+   * snapshot; else `SnapshotOutOfDateError`): file written atomically and fsync'd, then a WAL
+   * record. Keeps this and the previous snapshot, deletes older files. Does not compact.
+   */
+  createSnapshot(index: number, confState: ConfState, data: Uint8Array): Promise<Snapshot> {
+    return new Promise((resolve, reject) => this.enqueue({ kind: 'snapshot', index, confState, data, resolve, reject }));
+  }
+
+  /**
+   * Discards entries up to and including `index` (at most the snapshot's index; at or below the
+   * current compaction point it does nothing), durably, then deletes the segments that hold
+   * only discarded entries.
+   */
+  compact(index: number): Promise<void> {
+    return new Promise((resolve, reject) => this.enqueue({ kind: 'compact', index, resolve, reject }));
+  }
+
+  /** Waits for queued writes, syncs and closes. Later writes are refused (`WalFailedError`). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    while (this.running) await this.flushing;
+    if (!this.failed) this.failed = new WalFailedError('storage is closed');
+    await this.writer.close();
+  }
+
+  private enqueue(op: Op): void {
+    if (this.failed) {
+      op.reject(this.failed);
+      return;
+    }
+    this.queue.push(op);
+    if (!this.running) {
+      this.running = true;
+      this.flushing = this.flush();
+    }
+  }
+
+  /**
+   * The writer loop. It clears `running` in the same synchronous step that finds the queue
+   * empty: a call made by code resumed from a resolved promise then starts a new loop.
+   */
+  private async flush(): Promise<void> {
+    for (;;) {
+      if (this.queue.length === 0 || this.failed) {
+        for (const op of this.queue.splice(0)) op.reject(this.failed);
+        this.running = false;
+        return;
+      }
+      const group = this.queue.splice(0);
+      const pending = new Set(group);
+      try {
+        if (this.writer.activeBytes() >= this.opts.segmentBytes) {
+          await this.writer.rotate(this.state.lastIndex(), checkpoint(this.state, this.writer.segments[this.writer.segments.length - 1].seq + 1));
+        }
+        const turn: Turn = { records: [], lastEntryIndex: 0, sync: false, snapshotFiles: [], compacted: false, newSnapshot: false, done: [] };
+        for (const op of group) {
+          const checked = this.check(op);
+          if (checked instanceof Error) {
+            pending.delete(op);
+            op.reject(checked);
+            continue;
+          }
+          checked(turn);
+        }
+        for (const f of turn.snapshotFiles) await writeSnapshotFile(this.snapDir, f.snap, f.sealed, this.opts.fsync);
+        if (turn.records.length > 0) await this.writer.append(encodeRecords(turn.records), turn.lastEntryIndex);
+        if (turn.sync) await this.writer.sync();
+        if (turn.compacted) await this.writer.deleteThrough(this.state.base.index);
+        if (turn.newSnapshot) await pruneSnapshotFiles(this.snapDir, this.state.snapshots, this.opts.fsync);
+        for (const d of turn.done) d();
+      } catch (err) {
+        this.failed = new WalFailedError('write failed; restart to recover', { cause: err });
+        for (const op of pending) op.reject(this.failed);
+      }
+    }
+  }
+
+  /**
+   * Checks `op` against the state (after the earlier calls of its group) without changing it:
+   * returns the error to reject it with, or the step that applies it and adds its records.
+   */
+  private check(op: Op): Error | ((turn: Turn) => void) {
+    try {
+      switch (op.kind) {
+        case 'save':
+          return this.checkSave(op);
+        case 'snapshot':
+          return this.checkCreateSnapshot(op);
+        case 'compact':
+          return this.checkCompact(op);
+      }
+    } catch (err) {
+      return err instanceof Error ? err : new Error(String(err));
+    }
+  }
+
+  private checkSave(op: Extract<Op, { kind: 'save' }>): (turn: Turn) => void {
+    const { batch } = op;
+    const state = this.state;
+    let snapRef: SnapshotRef | undefined;
+    let reset = false;
+    let at = { base: state.base.index, last: state.lastIndex() };
+    if (batch.snapshot) {
+      snapRef = { index: batch.snapshot.metadata.index, term: batch.snapshot.metadata.term };
+      state.checkReceivedSnapshot(snapRef);
+      reset = !state.matchesSnapshot(snapRef);
+      at = { base: snapRef.index, last: reset ? snapRef.index : state.lastIndex() };
+    }
+    const kept = state.checkAppend(batch.entries, at);
+    return (turn) => {
+      if (batch.snapshot && snapRef) {
+        state.applyReceivedSnapshot(snapRef, reset);
+        this.snap = batch.snapshot;
+        turn.snapshotFiles.push({ snap: batch.snapshot, sealed: this.cipher.seal(batch.snapshot.data) });
+        turn.records.push(snapshotRecord(reset ? SnapshotKind.ReceivedReset : SnapshotKind.ReceivedKeep, snapRef));
+        turn.newSnapshot = true;
+      }
+      state.append(kept);
+      for (const e of kept) turn.records.push(entryRecord(e, e.data.byteLength > 0 ? this.cipher.seal(e.data) : e.data));
+      if (kept.length > 0) turn.lastEntryIndex = Math.max(turn.lastEntryIndex, kept[kept.length - 1].index);
+      if (batch.hardState) {
+        state.hardState = { term: batch.hardState.term, vote: batch.hardState.vote, commit: batch.hardState.commit };
+        turn.records.push(hardStateRecord(batch.hardState));
+      }
+      if (batch.sync) turn.sync = true;
+      turn.done.push(op.resolve);
+    };
+  }
+
+  private checkCreateSnapshot(op: Extract<Op, { kind: 'snapshot' }>): (turn: Turn) => void {
+    const ref = this.state.checkCreateSnapshot(op.index);
+    return (turn) => {
+      const snap: Snapshot = { metadata: { index: ref.index, term: ref.term, confState: cloneConfState(op.confState) }, data: op.data };
+      this.state.recordSnapshot(ref);
+      this.snap = snap;
+      turn.snapshotFiles.push({ snap, sealed: this.cipher.seal(snap.data) });
+      turn.records.push(snapshotRecord(SnapshotKind.Created, ref));
+      turn.sync = true;
+      turn.newSnapshot = true;
+      turn.done.push(() => op.resolve(snap));
+    };
+  }
+
+  private checkCompact(op: Extract<Op, { kind: 'compact' }>): (turn: Turn) => void {
+    if (op.index <= this.state.base.index) return (turn) => turn.done.push(op.resolve);
+    const ref = this.state.checkCompact(op.index);
+    return (turn) => {
+      this.state.compact(ref);
+      turn.records.push(compactRecord(ref));
+      turn.sync = true;
+      turn.compacted = true;
+      turn.done.push(op.resolve);
+    };
+  }
+}
+
+/**
+ * The records a segment starts with: its header, then everything replay needs should the older
+ * segments be deleted — the hard state and the snapshots on record.
+ */
+function checkpoint(state: LogState, seq: number): Buffer {
+  const last = state.lastIndex();
+  return encodeRecords([
+    segmentHeaderRecord({ seq, prevIndex: last, prevTerm: state.term(last) }),
+    hardStateRecord(state.hardState),
+    ...state.snapshots.map((ref) => snapshotRecord(SnapshotKind.Created, ref)),
+  ]);
+}
+
+/**
+ * The newest snapshot on record whose file is intact and which covers the log (its index at or
+ * above the compaction point); unusable ones are listed in `skipped`.
+ */
+async function loadSnapshot(snapDir: string, state: LogState, openData: (sealed: Uint8Array) => Uint8Array, skipped: { file: string; reason: string }[]): Promise<Snapshot> {
+  if (state.snapshots.length === 0) {
+    if (state.base.index > 0) throw new SnapshotMissingError(snapDir, `the log starts after ${state.base.index} but no snapshot is on record`);
+    return { metadata: { index: 0, term: 0, confState: emptyConfState() }, data: new Uint8Array(0) };
+  }
+  for (let k = state.snapshots.length - 1; k >= 0; k--) {
+    const ref = state.snapshots[k];
+    const file = join(snapDir, snapshotFileName(ref));
+    if (ref.index < state.base.index) {
+      skipped.push({ file, reason: `older than the compaction point ${state.base.index}` });
+      continue;
+    }
+    try {
+      return await readSnapshotFile(snapDir, ref, openData);
+    } catch (err) {
+      if (err instanceof SnapshotCorruptError) skipped.push({ file, reason: err.message });
+      else if ((err as NodeJS.ErrnoException).code === 'ENOENT') skipped.push({ file, reason: 'missing' });
+      else throw err;
+    }
+  }
+  throw new SnapshotMissingError(snapDir, skipped.map((s) => `${s.file}: ${s.reason}`).join('; '));
+}
+
+function cloneConfState(cs: ConfState): ConfState {
+  return {
+    voters: [...cs.voters],
+    learners: [...cs.learners],
+    votersOutgoing: [...cs.votersOutgoing],
+    learnersNext: [...cs.learnersNext],
+    autoLeave: cs.autoLeave,
+  };
+}

@@ -1,0 +1,31 @@
+/** Small file-system helpers shared by the segment and snapshot code. */
+import { open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+
+/** Fixed-width lower-case hex, as in file names (`0000000000000001`). */
+export function hex16(n: number): string {
+  return n.toString(16).padStart(16, '0');
+}
+
+/** Writes all of `buf` at `position` (a positional write may be short; loop until done). */
+export async function writeAll(fh: FileHandle, buf: Uint8Array, position: number): Promise<void> {
+  let done = 0;
+  while (done < buf.byteLength) {
+    const { bytesWritten } = await fh.write(buf, done, buf.byteLength - done, position + done);
+    done += bytesWritten;
+  }
+}
+
+/**
+ * fsyncs a directory, so that files created, renamed or deleted in it stay so after a crash.
+ * A no-op when `enabled` is false (tests).
+ */
+export async function syncDir(dir: string, enabled: boolean): Promise<void> {
+  if (!enabled) return;
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * Appends to WAL segments: one active segment file at a time, written at its end with
+ * positional writes through a `FileHandle` (async, so a slow disk never blocks the event
+ * loop the Raft driver and its transports share), fdatasync'd on demand.
+ *
+ * Ordering rules that keep the WAL a prefix of what was written, whatever a crash cuts off:
+ * - a segment is fdatasync'd (if it has unsynced writes) before the next one is created;
+ * - a new segment's directory entry is fsync'd before anything written to it is acknowledged;
+ * - segments are deleted oldest first, only below the compaction point, never the active one.
+ */
+import { open, unlink } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { syncDir, writeAll } from './fs-util.ts';
+import { segmentFileName } from './segment-reader.ts';
+import type { SegmentMeta } from './segment-reader.ts';
+
+export class SegmentWriter {
+  /** Segments on disk, oldest first; the last one is active. */
+  readonly segments: SegmentMeta[];
+  private fh: FileHandle;
+  /** Bytes in the active segment. */
+  private size = 0;
+  /** Whether the active segment has writes not yet fdatasync'd. */
+  private dirty = false;
+  /** Counters since open: writes (one per append) and fdatasyncs of segments. */
+  readonly counters = { writes: 0, syncs: 0 };
+
+  private constructor(
+    private readonly walDir: string,
+    private readonly fsync: boolean,
+    segments: SegmentMeta[],
+    fh: FileHandle,
+  ) {
+    this.segments = segments;
+    this.fh = fh;
+  }
+
+  /**
+   * Starts a new active segment `seq` after the `existing` ones (which are complete and synced),
+   * beginning with `checkpoint` (its header and the records that restate the current state).
+   */
+  static async start(walDir: string, opts: { existing: SegmentMeta[]; seq: number; prevIndex: number; checkpoint: Buffer; fsync: boolean }): Promise<SegmentWriter> {
+    const { meta, fh } = await createSegment(walDir, opts.seq, opts.prevIndex, opts.fsync);
+    const w = new SegmentWriter(walDir, opts.fsync, [...opts.existing, meta], fh);
+    await w.append(opts.checkpoint, opts.prevIndex);
+    return w;
+  }
+
+  /** Bytes in the active segment. */
+  activeBytes(): number {
+    return this.size;
+  }
+
+  /** Appends `buf` to the active segment; `lastEntryIndex` is the highest entry index in it (0 if none). */
+  async append(buf: Buffer, lastEntryIndex: number): Promise<void> {
+    await writeAll(this.fh, buf, this.size);
+    this.size += buf.length;
+    this.dirty = true;
+    this.counters.writes++;
+    const active = this.segments[this.segments.length - 1];
+    if (lastEntryIndex > active.lastEntryIndex) active.lastEntryIndex = lastEntryIndex;
+  }
+
+  /** fdatasync's the active segment if it has unsynced writes. */
+  async sync(): Promise<void> {
+    if (!this.dirty) return;
+    if (this.fsync) await this.fh.datasync();
+    this.dirty = false;
+    this.counters.syncs++;
+  }
+
+  /**
+   * Closes the active segment (synced first) and starts the next one with `checkpoint`, which
+   * must restate everything replay needs if all older segments were gone (hard state, snapshots).
+   */
+  async rotate(prevIndex: number, checkpoint: Buffer): Promise<void> {
+    await this.sync();
+    await this.fh.close();
+    const seq = this.segments[this.segments.length - 1].seq + 1;
+    const { meta, fh } = await createSegment(this.walDir, seq, prevIndex, this.fsync);
+    this.segments.push(meta);
+    this.fh = fh;
+    this.size = 0;
+    await this.append(checkpoint, prevIndex);
+  }
+
+  /**
+   * Deletes the oldest segments, never the active one, while each holds only entries at or
+   * below `compacted` and the segment after it starts at or below `compacted` too (so replay
+   * from the first remaining segment restarts the log no later than the compaction point).
+   * Returns the deleted paths.
+   */
+  async deleteThrough(compacted: number): Promise<string[]> {
+    const gone: string[] = [];
+    while (this.segments.length > 1 && this.segments[0].lastEntryIndex <= compacted && this.segments[1].prevIndex <= compacted) {
+      const seg = this.segments.shift()!;
+      await unlink(seg.path);
+      gone.push(seg.path);
+    }
+    if (gone.length > 0) await syncDir(this.walDir, this.fsync);
+    return gone;
+  }
+
+  /** Syncs and closes the active segment. */
+  async close(): Promise<void> {
+    await this.sync();
+    await this.fh.close();
+  }
+}
+
+async function createSegment(walDir: string, seq: number, prevIndex: number, fsync: boolean): Promise<{ meta: SegmentMeta; fh: FileHandle }> {
+  const path = join(walDir, segmentFileName(seq, prevIndex + 1));
+  const fh = await open(path, 'wx');
+  await syncDir(dirname(path), fsync);
+  return { meta: { seq, path, prevIndex, lastEntryIndex: prevIndex }, fh };
+}
