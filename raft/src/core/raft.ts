@@ -192,7 +192,9 @@ export class Raft {
     let ents: Entry[];
     try {
       prevTerm = this.raftLog.term(prevIndex);
-      ents = this.raftLog.entries(pr.next, this.maxMsgSize);
+      // With a full window only an empty App goes out (as etcd does): it is acked or rejected
+      // and so clears the window even when every message that filled it was lost.
+      ents = pr.state === 'replicate' && pr.inflights.full() ? [] : this.raftLog.entries(pr.next, this.maxMsgSize);
     } catch (e) {
       if (e instanceof CompactedError || e instanceof UnavailableError) return this.maybeSendSnapshot(to, pr);
       throw e;
