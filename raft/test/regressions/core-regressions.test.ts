@@ -22,20 +22,22 @@ test('a heartbeat response to a leader with a full inflight window sends an empt
   h.raw('a').propose(enc.encode('x')); // fills the window of one
   h.flush();
   h.drop((m) => m.type === MessageType.App); // …and that App is lost
+  h.raw('a').propose(enc.encode('y')); // held back: the window is full
+  h.flush();
+  assert.is(h.queue.length, 0);
   h.raw('a').tick(); // heartbeat
   h.flush();
-  h.deliver((m) => m.type === MessageType.Heartbeat || m.type === MessageType.HeartbeatResp ? true : false);
-  // The leader answered the heartbeat response with an empty App probe-through.
+  h.deliver((m) => m.type === MessageType.Heartbeat || m.type === MessageType.HeartbeatResp);
+  // The leader answered the heartbeat response with an empty App, not with 'y'.
   const apps = h.queue.filter((m) => m.type === MessageType.App && m.to === 'b');
   assert.ok(apps.length > 0 && apps.every((m) => m.entries.length === 0));
   // Delivering everything now recovers replication.
-  h.raw('a').propose(enc.encode('y'));
   for (let i = 0; i < 5; i++) {
     h.raw('a').tick();
     h.deliver();
   }
   assert.is(h.raw('b').status().hardState.commit, h.raw('a').status().hardState.commit);
-  assert.ok(h.raw('a').status().hardState.commit >= 3);
+  assert.ok(h.raw('a').status().hardState.commit >= 3); // no-op, x, y
 });
 
 test.run();
