@@ -27,6 +27,8 @@ export interface StartRegistryOptions {
   netns?: string;
   /** How long to wait for it to listen, in ms. Default 10000. */
   timeoutMs?: number;
+  /** A cgroup (v2) directory to put the registry in before it starts. */
+  cgroupDir?: string;
 }
 
 /** A running registry. */
@@ -71,9 +73,10 @@ export async function startRegistry(opts: StartRegistryOptions): Promise<Running
   writeFileSync(configPath, registryConfig(opts.listen, join(dataDir, 'storage')));
   writeFileSync(logPath, '');
   const args = ['serve', configPath];
-  const pid = opts.netns
-    ? spawnDetached('nsenter', [`--net=/run/netns/${opts.netns}`, '--', REGISTRY_BIN, ...args], logPath)
-    : spawnDetached(REGISTRY_BIN, args, logPath);
+  const argv = opts.netns ? ['nsenter', `--net=/run/netns/${opts.netns}`, '--', REGISTRY_BIN, ...args] : [REGISTRY_BIN, ...args];
+  const pid = opts.cgroupDir
+    ? spawnDetached('sh', ['-c', `echo $$ > '${opts.cgroupDir}/cgroup.procs'; exec "$@"`, 'sh', ...argv], logPath)
+    : spawnDetached(argv[0], argv.slice(1), logPath);
   writePid(join(dataDir, 'registry.pid'), pid);
   const deadline = Date.now() + (opts.timeoutMs ?? 10_000);
   for (;;) {

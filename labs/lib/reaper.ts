@@ -1,0 +1,174 @@
+// Finds and kills every process that belongs to a lab (or to one of its hosts), by PID:
+// never by name. A process belongs when
+//   - its network namespace is one of the lab's (the host/switch namespaces, and every
+//     netns bound inside a host's mount namespace, e.g. task sandboxes under its /run/netns),
+//   - or its mount namespace is a host's (the anchor's: daemon, helpers, `lab exec`),
+//   - or it sits in the lab's cgroup (everything the lab started, and their children),
+//   - or runc/crun state under the host's private /run names it as a container's init,
+//   - or it descends from any of those.
+// This also works after a crash: the inodes come from live processes and /run/netns.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cgroupPids } from './cgroup.ts';
+import { allPids, isAlive, nsInode, signal, sleep } from './procs.ts';
+
+/** What identifies one scope (a whole lab or one host) of processes. */
+export interface ProcessScope {
+  /** Network namespace inodes. */
+  netns: Set<string>;
+  /** Mount namespace inodes (the anchors'). */
+  mntns: Set<string>;
+  /** cgroup v2 directories whose processes belong. */
+  cgroupDirs: string[];
+  /** Processes known to be in a host's mount namespace (to read its mountinfo and /run). */
+  insiders: number[];
+  /** PIDs never to kill (anchors, when only a daemon is killed). */
+  spare: Set<number>;
+}
+
+/** An empty scope. */
+export function emptyScope(): ProcessScope {
+  return { netns: new Set(), mntns: new Set(), cgroupDirs: [], insiders: [], spare: new Set() };
+}
+
+/** Network namespace inodes bound (nsfs mounts) in the mount namespace of a process. */
+function nsfsNetns(pid: number | 'self'): string[] {
+  try {
+    const out: string[] = [];
+    for (const line of readFileSync(`/proc/${pid}/mountinfo`, 'utf8').split('\n')) {
+      const m = /^\S+ \S+ \S+ net:\[(\d+)\] .* - nsfs /.exec(line);
+      if (m) out.push(m[1]);
+    }
+    return out;
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Network namespaces bound only inside the mount namespace of `pid` (e.g. a host's task
+ * sandboxes under its private /run/netns). A host's mount table still lists the root's
+ * nsfs mounts (hidden under its /run tmpfs, and propagated): those are not the host's.
+ */
+function boundNetns(pid: number): string[] {
+  const root = new Set(nsfsNetns('self'));
+  return nsfsNetns(pid).filter((n) => !root.has(n));
+}
+
+/** Container init PIDs from runc/crun state under the /run of the process `pid`. */
+function runtimeStatePids(pid: number): number[] {
+  const out: number[] = [];
+  for (const [dir, file, key] of [['run/runc', 'state.json', 'init_process_pid'], ['run/crun', 'status', 'pid']] as const) {
+    const base = `/proc/${pid}/root/${dir}`;
+    let ids: string[];
+    try {
+      ids = readdirSync(base);
+    } catch {
+      continue;
+    }
+    for (const id of ids) {
+      try {
+        const v = JSON.parse(readFileSync(join(base, id, file), 'utf8'))[key];
+        if (Number.isInteger(v) && v > 0) out.push(v);
+      } catch { /* not a container dir */ }
+    }
+  }
+  return out;
+}
+
+function parentOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Our own PID and those of our ancestors: never killed (we may run inside `lab exec`). */
+function selfAndAncestors(): Set<number> {
+  const out = new Set<number>([process.pid]);
+  for (let p = parentOf(process.pid); p && p > 1 && !out.has(p); p = parentOf(p)) out.add(p);
+  out.add(1);
+  return out;
+}
+
+/** The PIDs in scope right now (see the file comment), minus spared ones and ourselves. */
+export function findScopePids(scope: ProcessScope): number[] {
+  // Guard: our own (the root) namespaces are never in scope, whatever a stale record says.
+  const ownNet = nsInode('/proc/self/ns/net');
+  const ownMnt = nsInode('/proc/self/ns/mnt');
+  const initNet = nsInode('/proc/1/ns/net');
+  const initMnt = nsInode('/proc/1/ns/mnt');
+  const mntns = new Set([...scope.mntns].filter((n) => n !== ownMnt && n !== initMnt));
+  const notOurs = (n: string) => n !== ownNet && n !== initNet;
+  const netns = new Set([...scope.netns].filter(notOurs));
+  const addBound = (p: number) => {
+    for (const n of boundNetns(p)) if (notOurs(n)) netns.add(n);
+  };
+  for (const p of scope.insiders) if (isAlive(p) && mntns.has(nsInode(`/proc/${p}/ns/mnt`) ?? '')) addBound(p);
+  const known = netns.size;
+  const pids = allPids();
+  const found = new Set<number>();
+  const insiders: number[] = [];
+  for (const pid of pids) {
+    const mnt = nsInode(`/proc/${pid}/ns/mnt`);
+    if (mnt && mntns.has(mnt)) {
+      found.add(pid);
+      insiders.push(pid);
+      continue;
+    }
+    const net = nsInode(`/proc/${pid}/ns/net`);
+    if (net && netns.has(net)) found.add(pid);
+  }
+  // Insiders discovered now (e.g. after the anchor died) also reveal bound netns and runtimes.
+  for (const p of insiders) {
+    if (!isAlive(p)) continue;
+    addBound(p);
+    for (const c of runtimeStatePids(p)) if (isAlive(c)) found.add(c);
+  }
+  if (netns.size > known) {
+    for (const pid of pids) {
+      const net = nsInode(`/proc/${pid}/ns/net`);
+      if (net && netns.has(net)) found.add(pid);
+    }
+  }
+  for (const dir of scope.cgroupDirs) for (const p of cgroupPids(dir)) found.add(p);
+  // Descendants of anything found.
+  const children = new Map<number, number[]>();
+  for (const pid of pids) {
+    const pp = parentOf(pid);
+    if (pp !== undefined) children.set(pp, [...(children.get(pp) ?? []), pid]);
+  }
+  const queue = [...found];
+  while (queue.length) {
+    for (const c of children.get(queue.pop()!) ?? []) if (!found.has(c)) {
+      found.add(c);
+      queue.push(c);
+    }
+  }
+  const never = selfAndAncestors();
+  return [...found].filter((p) => !never.has(p) && !scope.spare.has(p) && isAlive(p)).sort((a, b) => a - b);
+}
+
+/**
+ * SIGKILLs every process in scope, rescanning until none is left (containers may fork or
+ * be reparented while we work). Returns the PIDs killed; the ones still alive after
+ * `rounds` scans are reported in `left`.
+ */
+export async function killScope(scope: ProcessScope, rounds = 6): Promise<{ killed: number[]; left: number[] }> {
+  const killed = new Set<number>();
+  let left: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    left = findScopePids(scope);
+    if (left.length === 0) break;
+    for (const p of left) {
+      signal(p, 'SIGKILL');
+      killed.add(p);
+    }
+    const deadline = Date.now() + 2000;
+    while (left.some(isAlive) && Date.now() < deadline) await sleep(20);
+  }
+  left = findScopePids(scope);
+  return { killed: [...killed], left };
+}
