@@ -8,6 +8,7 @@
 # and perl-base is on every Debian host. Line protocol, tab-separated:
 #   run REQ ID OUT ERR PIDFILE ARGV(\x1f-joined) -> ran REQ STATUS PID
 #   kill ID SIGNUM                               -> killed ID 0|1
+#   mkfifo PATH...                                -> made 0|1
 #   ping                                          -> pong PID
 #   quit                                          -> (exits when no container runs)
 #   (broadcast)                                   -> exit ID PID WAITSTATUS
@@ -96,6 +97,10 @@ sub handle {
     my $cpid = $byid{$f[1] // ''};
     my $ok = ($cpid && kill($f[2], $cpid)) ? 1 : 0;
     send_to($c, "killed\t$f[1]\t$ok");
+  } elsif ($cmd eq 'mkfifo') {
+    my $ok = 1;
+    for my $p (@f[1..$#f]) { mkfifo($p, 0600) or $! == EEXIST or $ok = 0; }
+    send_to($c, "made\t$ok");
   } elsif ($cmd eq 'ping') {
     send_to($c, "pong\t$$");
   } elsif ($cmd eq 'quit') {

@@ -58,6 +58,7 @@ export class MonitorClient extends EventEmitter {
   private readonly runs = new Map<string, (r: { status: number; pid: number }) => void>();
   private readonly kills: ((ok: boolean) => void)[] = [];
   private readonly pings: ((pid: number) => void)[] = [];
+  private readonly fifos: ((ok: boolean) => void)[] = [];
   /** PID of the monitor process (from its answer to ping). */
   pid = 0;
 
@@ -70,6 +71,7 @@ export class MonitorClient extends EventEmitter {
       for (const r of this.runs.values()) r({ status: -1, pid: 0 });
       this.runs.clear();
       for (const k of this.kills.splice(0)) k(false);
+      for (const k of this.fifos.splice(0)) k(false);
       this.emit('close');
     });
   }
@@ -88,6 +90,8 @@ export class MonitorClient extends EventEmitter {
         this.emit('exit', { id: f[1], pid: Number(f[2]), status: Number(f[3]) } satisfies MonitorExit);
       } else if (f[0] === 'killed') {
         this.kills.shift()?.(f[2] === '1');
+      } else if (f[0] === 'made') {
+        this.fifos.shift()?.(f[1] === '1');
       } else if (f[0] === 'pong') {
         this.pings.shift()?.(Number(f[1]));
       }
@@ -109,6 +113,15 @@ export class MonitorClient extends EventEmitter {
       this.kills.push(resolve);
       this.sock.write(`kill\t${id}\t${signalNumber(signal)}\n`);
     });
+  }
+
+  /** Creates FIFOs (mode 0600) unless they exist. */
+  async mkfifo(paths: string[]): Promise<void> {
+    const ok = await new Promise<boolean>((resolve) => {
+      this.fifos.push(resolve);
+      this.sock.write(['mkfifo', ...paths].join('\t') + '\n');
+    });
+    if (!ok) throw new MonitorError(`mkfifo ${paths.join(' ')} failed`);
   }
 
   ping(): Promise<number> {

@@ -144,7 +144,6 @@ function ociMount(m: TaskMount, ctx: SpecContext): Record<string, unknown> {
 
 function rlimits(ulimits: Ulimit[] = []): { type: string; soft: number; hard: number }[] {
   const m = new Map<string, { type: string; soft: number; hard: number }>();
-  m.set('RLIMIT_NOFILE', { type: 'RLIMIT_NOFILE', soft: 1048576, hard: 1048576 });
   for (const u of ulimits) {
     const type = `RLIMIT_${u.name.toUpperCase()}`;
     m.set(type, { type, soft: u.soft, hard: u.hard });

@@ -1,9 +1,12 @@
 /**
  * A task's captured stdout/stderr. The container writes into two FIFOs that it
- * holds open read-write itself (so a daemon restart loses nothing: the pipe
- * buffers until the next daemon reads), the daemon reads them without a helper
- * process, stamps each line and appends it to `container.log` (json-file format),
- * rotating at `maxSize` keeping `maxFiles`.
+ * holds open read-write itself, so it never gets EPIPE while no daemon reads (a
+ * restarted daemon finds what was written meanwhile in the pipe buffer, 64 KiB;
+ * a full pipe blocks the writer, as Docker's blocking log mode does). The daemon
+ * opens them read-write too, before the container starts, so output of a process
+ * that exits at once is not lost; hence no end-of-file: the controller calls
+ * finish() after the exit. Lines are stamped and appended to `container.log`
+ * (json-file format), rotated at `maxSize` keeping `maxFiles`. No helper process.
  */
 import { EventEmitter } from 'node:events';
 import { appendFileSync, constants, openSync, readFileSync, renameSync, rmSync, statSync, existsSync, mkdirSync } from 'node:fs';
@@ -26,7 +29,7 @@ export class TaskLog extends EventEmitter {
   private readonly maxSize: number;
   private readonly maxFiles: number;
   private readers: Socket[] = [];
-  private open = 0;
+  private framers: ['stdout' | 'stderr', LineFramer][] = [];
   /** True once every attached stream reached end of file. */
   ended = false;
 
@@ -43,19 +46,25 @@ export class TaskLog extends EventEmitter {
   /** Starts reading the FIFOs (opened non-blocking; the event loop, not the thread pool, waits). */
   attach(fifos: { stdout: string; stderr: string }): void {
     for (const stream of ['stdout', 'stderr'] as const) {
-      const fd = openSync(fifos[stream], constants.O_RDONLY | constants.O_NONBLOCK);
+      const fd = openSync(fifos[stream], constants.O_RDWR | constants.O_NONBLOCK);
       const sock = new Socket({ fd, readable: true, writable: false });
       const framer = new LineFramer();
-      this.open++;
+      this.framers.push([stream, framer]);
       sock.setEncoding('utf8');
       sock.on('data', (d: string) => this.append(stream, framer.push(d)));
       sock.on('error', () => {});
-      sock.on('close', () => {
-        this.append(stream, framer.flush());
-        if (--this.open === 0) { this.ended = true; this.emit('end'); }
-      });
       this.readers.push(sock);
     }
+  }
+
+  /** After the container exited: reads what is still buffered (`drainMs`), then ends. */
+  async finish(drainMs = 5): Promise<void> {
+    if (this.ended) return;
+    await new Promise((r) => setTimeout(r, drainMs));
+    for (const [stream, f] of this.framers) this.append(stream, f.flush());
+    this.detach();
+    this.ended = true;
+    this.emit('end');
   }
 
   /** Appends lines of one stream (one write per chunk) and notifies followers. */

@@ -1,0 +1,329 @@
+/**
+ * The controller of one task's container, driven by the agent one state per call,
+ * as SwarmKit's `exec.Controller`: prepare → start → wait → shutdown/terminate →
+ * remove. Every call is idempotent: calling a step the container is already past
+ * does nothing, so a restarted agent can replay them on an adopted container
+ * without duplicating it.
+ */
+import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
+import { join, posix } from 'node:path';
+import { buildSpec, resolveUser, taskHostname } from './spec.ts';
+import { createNetns, deleteNetns, mountOverlay, mountTmpfs, oomKills, removeCgroup, unmount, isMounted } from './kernel.ts';
+import { TaskLog, readLogs } from './task-log.ts';
+import { HealthMonitor, type HealthStatus } from './health.ts';
+import { decodeWaitStatus } from './monitor.ts';
+import { netnsNameOf } from './paths.ts';
+import type { ExecutorContext } from './executor.ts';
+import type { ExitStatus, ImageRunConfig, TaskContainerSpec, TaskFile } from './types.ts';
+import type { LogEntry, LogSelect } from './log-framer.ts';
+
+/** Where a container is in its life. Only moves forward. */
+export type ContainerState = 'new' | 'prepared' | 'running' | 'exited' | 'removed';
+const ORDER: ContainerState[] = ['new', 'prepared', 'running', 'exited', 'removed'];
+
+/** What the executor persists per task (never secret or config payloads). */
+export interface TaskRecord {
+  taskId: string;
+  cid: string;
+  spec: TaskContainerSpec;
+  imageId: string;
+  image: ImageRunConfig;
+  state: ContainerState;
+  /** Netns this executor made (removed with the task), or null when the caller passed one. */
+  netns: string | null;
+  netnsPath: string;
+  cgroup: string;
+  pid?: number;
+  /** PID of the monitor that started it; another monitor cannot report its exit. */
+  monitorPid?: number;
+  createdAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  exit?: ExitStatus;
+}
+
+/** A step was asked of a container that cannot take it. */
+export class ContainerStateError extends Error {
+  override readonly name = 'ContainerStateError';
+  readonly retryable = false;
+  constructor(message: string) { super(`exec: ${message}`); }
+}
+
+/** Docker-ish view of one container. */
+export interface ContainerInspect {
+  id: string;
+  taskId: string;
+  state: ContainerState;
+  pid?: number;
+  imageId: string;
+  createdAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  exit?: ExitStatus;
+  health?: { status: HealthStatus; failingStreak: number };
+}
+
+function stripPayloads(spec: TaskContainerSpec): TaskContainerSpec {
+  const strip = (fs?: TaskFile[]) => fs?.map((f) => ({ ...f, data: Buffer.alloc(0) }));
+  return { ...spec, secrets: strip(spec.secrets), configs: strip(spec.configs) };
+}
+
+/** One task's container. Created by Executor.controller(). */
+export class TaskController {
+  private rec: TaskRecord | undefined;
+  private log: TaskLog | undefined;
+  private health: HealthMonitor | undefined;
+  private exitWaiters: ((s: ExitStatus) => void)[] = [];
+  private rawWaiters: (() => void)[] = [];
+  /** An exit reported before run() returned (the monitor's answer and the exit share one read). */
+  private earlyExit: number | undefined;
+  private pollTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly ctx: ExecutorContext, readonly spec: TaskContainerSpec, readonly cid: string, record?: TaskRecord) {
+    this.rec = record;
+  }
+
+  /** Current state. */
+  get state(): ContainerState { return this.rec?.state ?? 'new'; }
+  /** The persisted record (undefined before prepare). */
+  get record(): TaskRecord | undefined { return this.rec; }
+
+  private at(s: ContainerState): boolean { return ORDER.indexOf(this.state) >= ORDER.indexOf(s); }
+
+  private setState(s: ContainerState): void {
+    if (ORDER.indexOf(s) < ORDER.indexOf(this.state)) throw new Error(`exec: assertion: state ${this.state} → ${s} moves backwards`);
+    this.rec!.state = s;
+    this.persist();
+    this.ctx.logger?.info?.('exec: container state', { 'task.id': this.spec.taskId, 'container.id': this.cid, state: s });
+  }
+
+  private persist(): void {
+    const dir = this.ctx.paths.task(this.cid);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'record.json.tmp'), JSON.stringify(this.rec));
+    renameSync(join(dir, 'record.json.tmp'), join(dir, 'record.json'));
+  }
+
+  /** Resolves the image, mounts the rootfs, makes the netns and secret tmpfs, writes the bundle. */
+  async prepare(): Promise<void> {
+    if (this.at('prepared')) return;
+    const { paths } = this.ctx;
+    const cid = this.cid;
+    const img = await this.ctx.images.resolveForRun(this.spec.image);
+    const cdir = paths.container(cid);
+    const tdir = paths.task(cid);
+    this.rec = {
+      taskId: this.spec.taskId, cid, spec: stripPayloads(this.spec), imageId: img.id, image: img.config, state: 'new',
+      netns: this.spec.netnsPath ? null : netnsNameOf(cid), netnsPath: this.spec.netnsPath ?? '',
+      cgroup: `${this.ctx.cgroupParent}/${cid}`, createdAt: new Date().toISOString(),
+    };
+    try {
+      for (const d of ['upper', 'work', 'rootfs']) mkdirSync(join(cdir, d), { recursive: true });
+      mkdirSync(paths.bundle(cid), { recursive: true });
+      this.persist();
+      const lower = img.layers.length ? [...img.layers].reverse() : [this.ctx.emptyLayer()];
+      if (!isMounted(paths.rootfs(cid))) await mountOverlay(paths.rootfs(cid), lower, join(cdir, 'upper'), join(cdir, 'work'));
+      if (this.rec.netns) this.rec.netnsPath = await createNetns(this.rec.netns);
+      const files = await this.writeFiles();
+      const rootfs = paths.rootfs(cid);
+      const read = (p: string) => { try { return readFileSync(join(rootfs, p), 'utf8'); } catch { return ''; } };
+      const user = resolveUser(this.spec.user ?? img.config.User, read('etc/passwd'), read('etc/group'));
+      const hostname = taskHostname(this.spec, cid);
+      writeFileSync(join(tdir, 'hostname'), `${hostname}\n`);
+      writeFileSync(join(tdir, 'hosts'), ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', `127.0.1.1\t${hostname}`, ...(this.spec.hosts ?? [])].join('\n') + '\n');
+      writeFileSync(join(tdir, 'resolv.conf'), hostResolvConf());
+      for (const m of this.spec.mounts ?? []) if (m.type === 'volume' && m.source) mkdirSync(paths.volume(m.source), { recursive: true });
+      const spec = buildSpec(img.config, this.spec, {
+        containerId: cid, rootfs, cgroupsPath: this.rec.cgroup, netnsPath: this.rec.netnsPath, user,
+        volumePath: (n) => paths.volume(n), files,
+        etcFiles: { hosts: join(tdir, 'hosts'), hostname: join(tdir, 'hostname'), resolvConf: join(tdir, 'resolv.conf') },
+      });
+      writeFileSync(join(paths.bundle(cid), 'config.json'), JSON.stringify(spec));
+      this.setState('prepared');
+    } catch (e) {
+      await this.cleanup().catch(() => {});
+      this.rec = undefined;
+      throw e;
+    }
+  }
+
+  /** Secrets and configs on a per-task tmpfs (never on disk), one file each with uid/gid/mode. */
+  private async writeFiles(): Promise<{ hostPath: string; target: string }[]> {
+    const all = [
+      ...(this.spec.secrets ?? []).map((f) => ({ f, base: '/run/secrets' })),
+      ...(this.spec.configs ?? []).map((f) => ({ f, base: '/' })),
+    ];
+    if (all.length === 0) return [];
+    const dir = this.ctx.paths.files(this.cid);
+    mkdirSync(dir, { recursive: true });
+    const size = all.reduce((n, { f }) => n + f.data.length + 4096, 64 * 1024);
+    if (!isMounted(dir)) await mountTmpfs(dir, size);
+    return all.map(({ f, base }, i) => {
+      const hostPath = join(dir, String(i));
+      writeFileSync(hostPath, f.data, { mode: f.mode ?? 0o444 });
+      chownSync(hostPath, f.uid ?? 0, f.gid ?? 0);
+      const target = posix.isAbsolute(f.target) ? f.target : posix.join(base, f.target || f.name);
+      return { hostPath, target };
+    });
+  }
+
+  /** Starts the container; resolves once its process runs. */
+  async start(): Promise<void> {
+    if (this.at('running')) return;
+    if (this.state !== 'prepared') throw new ContainerStateError(`start of ${this.cid} before prepare`);
+    const { paths, runtime } = this.ctx;
+    const monitor = await this.ctx.monitor();
+    const io = { stdout: join(paths.task(this.cid), 'stdout'), stderr: join(paths.task(this.cid), 'stderr') };
+    await monitor.mkfifo([io.stdout, io.stderr]);
+    this.openLog();
+    let pid: number;
+    try {
+      pid = await runtime.run(monitor, this.cid, paths.bundle(this.cid), io);
+    } catch (e) {
+      this.log?.detach();
+      throw e;
+    }
+    this.rec!.pid = pid;
+    this.rec!.monitorPid = monitor.pid;
+    this.rec!.startedAt = new Date().toISOString();
+    this.setState('running');
+    this.attachRunning();
+    if (this.earlyExit !== undefined) this.onExit(this.earlyExit);
+  }
+
+  private openLog(): void {
+    const tdir = this.ctx.paths.task(this.cid);
+    this.log = new TaskLog(this.ctx.paths.logs(this.cid), this.ctx.logLimits);
+    try { this.log.attach({ stdout: join(tdir, 'stdout'), stderr: join(tdir, 'stderr') }); } catch { /* FIFOs gone: no logs */ }
+  }
+
+  /** Wires logs, health and exit detection to a running container (also after adoption). */
+  attachRunning(): void {
+    if (!this.log) this.openLog();
+    const hc = this.spec.healthcheck ?? (this.rec!.image.Healthcheck?.Test ? {
+      test: this.rec!.image.Healthcheck.Test, intervalMs: (this.rec!.image.Healthcheck.Interval ?? 0) / 1e6,
+      timeoutMs: (this.rec!.image.Healthcheck.Timeout ?? 0) / 1e6, retries: this.rec!.image.Healthcheck.Retries,
+      startPeriodMs: (this.rec!.image.Healthcheck.StartPeriod ?? 0) / 1e6,
+    } : undefined);
+    if (hc && hc.test[0] !== 'NONE') {
+      this.health = new HealthMonitor(hc, async (argv, timeoutMs) => {
+        const r = await this.ctx.runtime.exec(this.cid, argv, { timeoutMs });
+        return { exitCode: r.code ?? -1, output: r.output };
+      }, this.ctx.clock);
+      this.health.on('status', (s: HealthStatus) => this.ctx.logger?.info?.('exec: health', { 'task.id': this.spec.taskId, status: s }));
+      this.health.start();
+    }
+    if (this.rec!.monitorPid !== this.ctx.monitorPid()) this.pollExit();
+  }
+
+  /** When no monitor of ours is the container's parent: poll the PID; the exit code is unknown. */
+  private pollExit(): void {
+    const pid = this.rec!.pid!;
+    this.pollTimer = setInterval(() => {
+      try { process.kill(pid, 0); } catch { this.onExit(-1); }
+    }, 200);
+    this.pollTimer.unref();
+  }
+
+  /** Called by the executor when the monitor reports the exit (raw wait status; -1 unknown). */
+  onExit(waitStatus: number): void {
+    if (this.state === 'prepared') { this.earlyExit = waitStatus; return; }
+    if (this.state !== 'running') return;
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    this.health?.stop();
+    const d = waitStatus < 0 ? { exitCode: -1 } : decodeWaitStatus(waitStatus);
+    const oom = oomKills(this.rec!.cgroup) > 0;
+    const exit: ExitStatus = { exitCode: d.exitCode, oomKilled: oom, ...('signal' in d && d.signal ? { signal: d.signal } : {}) };
+    this.rec!.exit = exit;
+    this.rec!.finishedAt = new Date().toISOString();
+    this.setState('exited');
+    for (const w of this.rawWaiters.splice(0)) w();
+    const log = this.log;
+    void (log ? log.finish() : Promise.resolve()).then(() => { for (const w of this.exitWaiters.splice(0)) w(exit); });
+  }
+
+  /** Resolves with the exit status once the container exited and its log was drained (at once if it already has). */
+  async wait(): Promise<ExitStatus> {
+    if (this.state === 'new' || this.state === 'prepared') throw new ContainerStateError(`wait on ${this.cid} before start`);
+    if (this.rec!.exit && (!this.log || this.log.ended)) return this.rec!.exit;
+    return new Promise<ExitStatus>((r) => this.exitWaiters.push(r));
+  }
+
+  private async signal(sig: string): Promise<void> {
+    const monitor = await this.ctx.monitor();
+    const ok = await monitor.kill(this.cid, sig);
+    if (!ok && this.state === 'running') await this.ctx.runtime.kill(this.cid, sig).catch(() => {});
+  }
+
+  /** Stop signal, then SIGKILL after the grace period (ms; default the spec's, else 10 s). */
+  async shutdown(opts: { graceMs?: number } = {}): Promise<void> {
+    if (this.state !== 'running') return;
+    const grace = opts.graceMs ?? this.spec.stopGracePeriodMs ?? 10_000;
+    const sig = this.spec.stopSignal || this.rec!.image.StopSignal || 'SIGTERM';
+    const exited = new Promise<void>((r) => (this.state === 'running' ? this.rawWaiters.push(r) : r()));
+    if (grace > 0) {
+      await this.signal(sig);
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = await Promise.race([exited.then(() => false), new Promise<boolean>((r) => { timer = setTimeout(() => r(true), grace); })]);
+      clearTimeout(timer);
+      if (!timedOut) return;
+    }
+    await this.signal('SIGKILL');
+    await exited;
+  }
+
+  /** SIGKILL now and wait for the exit. */
+  async terminate(): Promise<void> {
+    await this.shutdown({ graceMs: 0 });
+  }
+
+  /** Deletes the container and everything it had: runtime state, mounts, netns, cgroup, files, logs. */
+  async remove(): Promise<void> {
+    if (this.state === 'removed') return;
+    if (this.state === 'running') await this.terminate();
+    await this.cleanup();
+    if (this.rec) this.rec.state = 'removed';
+    this.ctx.forget(this.cid);
+  }
+
+  private async cleanup(): Promise<void> {
+    const { paths, runtime } = this.ctx;
+    this.health?.stop();
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    this.log?.detach();
+    await runtime.delete(this.cid, true);
+    await unmount(paths.rootfs(this.cid));
+    await unmount(paths.files(this.cid));
+    const netns = this.rec?.netns ?? (this.spec.netnsPath ? null : netnsNameOf(this.cid));
+    if (netns) await deleteNetns(netns);
+    removeCgroup(`${this.ctx.cgroupParent}/${this.cid}`);
+    rmSync(paths.container(this.cid), { recursive: true, force: true });
+    rmSync(paths.task(this.cid), { recursive: true, force: true });
+    rmSync(join(paths.monitorDir, 'exits', this.cid), { force: true });
+  }
+
+  /** Captured output: stored lines, then (follow) new ones until the container exits. */
+  logs(opts: LogSelect & { follow?: boolean; signal?: AbortSignal } = {}): AsyncGenerator<LogEntry> {
+    return readLogs(this.ctx.paths.logs(this.cid), this.log, opts);
+  }
+
+  /** A snapshot of the container. */
+  inspect(): ContainerInspect {
+    const r = this.rec;
+    return {
+      id: this.cid, taskId: this.spec.taskId, state: this.state, pid: r?.pid, imageId: r?.imageId ?? '',
+      createdAt: r?.createdAt ?? '', startedAt: r?.startedAt, finishedAt: r?.finishedAt, exit: r?.exit,
+      ...(this.health ? { health: { status: this.health.state.status, failingStreak: this.health.state.failingStreak } } : {}),
+    };
+  }
+
+  /** True when the rootfs is mounted (for restore checks). */
+  hasRootfs(): boolean { return existsSync(this.ctx.paths.rootfs(this.cid)) && isMounted(this.ctx.paths.rootfs(this.cid)); }
+}
+
+function hostResolvConf(): string {
+  let text = '';
+  try { text = readFileSync('/etc/resolv.conf', 'utf8'); } catch { /* none */ }
+  const lines = text.split('\n').filter((l) => l.trim() && !/^nameserver\s+127\./.test(l));
+  return lines.join('\n') + '\n';
+}
