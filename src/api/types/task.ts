@@ -1,5 +1,5 @@
 /** The Task object (`/tasks`), in Docker's shape. Task state only moves forward. */
-import type { Annotations, Meta } from './common.ts';
+import type { Annotations, Meta, ObjectVersion } from './common.ts';
 import type { TaskSpec, Endpoint } from './service.ts';
 
 /** Task states in their order; a task never moves to an earlier one. */
@@ -65,4 +65,10 @@ export interface Task extends Meta {
   NetworksAttachments?: NetworkAttachment[];
   JobIteration?: { Index: number };
   ServiceAnnotations?: Annotations;
+  /** The service's `Version` whose spec this task was made from (SwarmKit's SpecVersion);
+   *  the scheduler places tasks with the same service and spec version as one group. */
+  SpecVersion?: ObjectVersion;
+  /** The ports the task publishes, copied from the service's endpoint; the scheduler
+   *  checks host-mode published ports against the other tasks on a node. */
+  Endpoint?: Endpoint;
 }
