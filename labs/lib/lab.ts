@@ -15,7 +15,7 @@ import { daemonPid, startDaemon, type DaemonOptions } from './daemon.ts';
 import { LabNames, MAX_HOSTS } from './names.ts';
 import { createHostNet, createSwitch, healHost, isPartitioned, labNetns, netnsInode, partitionHost, type PartitionMode } from './netns.ts';
 import { isAlive, nsInode, readPid, run, stopPid, type RunResult } from './procs.ts';
-import { emptyScope, killScope, type ProcessScope } from './reaper.ts';
+import { emptyScope, findScopePids, killScope, type ProcessScope } from './reaper.ts';
 import { pushTestImages, startRegistry, stopRegistry, type PushedTestImages } from './registry.ts';
 import { ping, unixRequest, type UnixRequestOptions, type UnixResponse } from './unix-http.ts';
 import { removeLabLeftovers } from './teardown.ts';
@@ -274,9 +274,10 @@ export class Lab {
     scope.insiders.push(h.anchorPid);
     scope.spare.add(h.anchorPid);
     const daemon = readPid(join(h.hostDir, 'daemon.pid'));
-    const first = daemon && isAlive(daemon) ? [daemon] : [];
-    if (daemon) await stopPid(daemon, 0);
-    const { killed, left } = await killScope(scope);
+    const before = findScopePids(scope);
+    const first = daemon && isAlive(daemon) && before.includes(daemon) ? [daemon] : [];
+    for (const p of first) await stopPid(p, 0);
+    const { killed, left } = await killScope(scope, { also: before });
     if (left.length) throw new LabError(`lab: ${name}: processes survive SIGKILL: ${left.join(' ')}`);
     return [...first, ...killed];
   }

@@ -3,7 +3,7 @@
 // namespace), and partitions as an nftables drop table in a host's namespace.
 import { statSync, readdirSync } from 'node:fs';
 import { LabNames, UNDERLAY_BITS, UNDERLAY_MTU } from './names.ts';
-import { run, runOk } from './procs.ts';
+import { run, runOk, sleep } from './procs.ts';
 
 /** Runs `ip -n NS -batch -` with one command per line. */
 async function ipBatch(netns: string, lines: string[]): Promise<void> {
@@ -95,7 +95,21 @@ export async function partitionHost(names: LabNames, host: string, mode: Partiti
 /** Undoes any partition of a host (both modes). Idempotent; fine on a missing host. */
 export async function healHost(names: LabNames, host: string): Promise<void> {
   await run('nsenter', [`--net=/run/netns/${names.hostNetns(host)}`, '--', 'nft', 'delete', 'table', 'inet', names.nftTable]);
-  await run('ip', ['-n', names.switchNetns, 'link', 'set', names.switchPort(host), 'up']);
+  const port = names.switchPort(host);
+  await run('ip', ['-n', names.switchNetns, 'link', 'set', port, 'up']);
+  // Wait until both ends carry traffic again (carrier is back a moment after `up`).
+  const deadline = Date.now() + 3000;
+  while (Date.now() < deadline) {
+    if ((await operstate(names.switchNetns, port)) !== 'DOWN' && (await operstate(names.hostNetns(host), 'eth0')) !== 'DOWN') return;
+    await sleep(20);
+  }
+}
+
+/** `operstate` of a link (UP, DOWN, LOWERLAYERDOWN, UNKNOWN…), or undefined if missing. */
+async function operstate(netns: string, dev: string): Promise<string | undefined> {
+  const r = await run('ip', ['-n', netns, '-j', 'link', 'show', dev]);
+  if (r.code !== 0) return undefined;
+  return (JSON.parse(r.stdout) as { operstate?: string }[])[0]?.operstate;
 }
 
 /** True when the host is partitioned (either mode). */

@@ -106,31 +106,31 @@ export function findScopePids(scope: ProcessScope): number[] {
   const addBound = (p: number) => {
     for (const n of boundNetns(p)) if (notOurs(n)) netns.add(n);
   };
-  for (const p of scope.insiders) if (isAlive(p) && mntns.has(nsInode(`/proc/${p}/ns/mnt`) ?? '')) addBound(p);
-  const known = netns.size;
   const pids = allPids();
+  const ns = new Map(pids.map((pid) => [pid, { mnt: nsInode(`/proc/${pid}/ns/mnt`), net: nsInode(`/proc/${pid}/ns/net`) }]));
   const found = new Set<number>();
-  const insiders: number[] = [];
-  for (const pid of pids) {
-    const mnt = nsInode(`/proc/${pid}/ns/mnt`);
-    if (mnt && mntns.has(mnt)) {
-      found.add(pid);
-      insiders.push(pid);
-      continue;
-    }
-    const net = nsInode(`/proc/${pid}/ns/net`);
-    if (net && netns.has(net)) found.add(pid);
-  }
-  // Insiders discovered now (e.g. after the anchor died) also reveal bound netns and runtimes.
-  for (const p of insiders) {
-    if (!isAlive(p)) continue;
-    addBound(p);
-    for (const c of runtimeStatePids(p)) if (isAlive(c)) found.add(c);
-  }
-  if (netns.size > known) {
+  // Each mount namespace met once: read its bound netns (task sandboxes) and runtime state.
+  const probed = new Set<string>();
+  const probe = (pid: number) => {
+    const mnt = ns.get(pid)?.mnt ?? nsInode(`/proc/${pid}/ns/mnt`);
+    if (!mnt || mnt === ownMnt || mnt === initMnt || probed.has(mnt)) return;
+    probed.add(mnt);
+    addBound(pid);
+    for (const c of runtimeStatePids(pid)) if (isAlive(c)) found.add(c);
+  };
+  for (const p of scope.insiders) if (isAlive(p) && mntns.has(nsInode(`/proc/${p}/ns/mnt`) ?? '')) probe(p);
+  // To a fixpoint: a process found through a host's netns may reveal more namespaces.
+  for (let grew = true; grew;) {
+    grew = false;
     for (const pid of pids) {
-      const net = nsInode(`/proc/${pid}/ns/net`);
-      if (net && netns.has(net)) found.add(pid);
+      if (found.has(pid)) continue;
+      const { mnt, net } = ns.get(pid)!;
+      if ((mnt && mntns.has(mnt)) || (net && netns.has(net))) {
+        found.add(pid);
+        const before = netns.size;
+        probe(pid);
+        if (netns.size > before) grew = true;
+      }
     }
   }
   for (const dir of scope.cgroupDirs) for (const p of cgroupPids(dir)) found.add(p);
@@ -152,15 +152,18 @@ export function findScopePids(scope: ProcessScope): number[] {
 }
 
 /**
- * SIGKILLs every process in scope, rescanning until none is left (containers may fork or
- * be reparented while we work). Returns the PIDs killed; the ones still alive after
- * `rounds` scans are reported in `left`.
+ * SIGKILLs every process in scope (plus `also`: PIDs found earlier, whose link to the lab
+ * may be gone by now), rescanning until none is left (containers may fork or be reparented
+ * while we work). Returns the PIDs killed; the ones still alive after `rounds` (default 6)
+ * scans are reported in `left`.
  */
-export async function killScope(scope: ProcessScope, rounds = 6): Promise<{ killed: number[]; left: number[] }> {
+export async function killScope(scope: ProcessScope, opts: { rounds?: number; also?: number[] } = {}): Promise<{ killed: number[]; left: number[] }> {
   const killed = new Set<number>();
   let left: number[] = [];
-  for (let i = 0; i < rounds; i++) {
-    left = findScopePids(scope);
+  let also = (opts.also ?? []).filter(isAlive);
+  for (let i = 0; i < (opts.rounds ?? 6); i++) {
+    left = [...new Set([...findScopePids(scope), ...also])];
+    also = [];
     if (left.length === 0) break;
     for (const p of left) {
       signal(p, 'SIGKILL');

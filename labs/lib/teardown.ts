@@ -6,7 +6,7 @@ import { cgroupPids, labCgroupDir, removeCgroupTree } from './cgroup.ts';
 import type { LabNames } from './names.ts';
 import { deleteNetns, labNetns, netnsInode } from './netns.ts';
 import { cmdline, isAlive, nsInode, readPid, run, signal, sleep, allPids, cgroupOf } from './procs.ts';
-import { emptyScope, killScope, type ProcessScope } from './reaper.ts';
+import { emptyScope, findScopePids, killScope, type ProcessScope } from './reaper.ts';
 import { stopRegistry } from './registry.ts';
 
 /** Thrown when `down` cannot remove something; the message lists what. */
@@ -102,6 +102,9 @@ function mountsUnder(dir: string, file = '/proc/self/mountinfo'): string[] {
  */
 export async function removeLabLeftovers(names: LabNames, opts: { graceMs: number }): Promise<void> {
   const scope = labScope(names);
+  // Found before the daemons stop: once the last process of a host's mount namespace is gone,
+  // containers in netns bound only there cannot be traced to the lab any more.
+  const before = findScopePids(scope);
   // Daemons first, politely: they may stop their containers themselves.
   const daemons = hostDirs(names.baseDir)
     .map((d) => readPid(join(d, 'daemon.pid')))
@@ -110,7 +113,7 @@ export async function removeLabLeftovers(names: LabNames, opts: { graceMs: numbe
   const deadline = Date.now() + opts.graceMs;
   while (daemons.some(isAlive) && Date.now() < deadline) await sleep(25);
 
-  const { left } = await killScope(scope);
+  const { left } = await killScope(scope, { also: before });
   await stopRegistry(names.registryDir);
   for (const ns of labNetns(names)) await deleteNetns(ns);
   for (const mp of mountsUnder(names.baseDir)) await run('umount', ['-l', mp]);

@@ -1,0 +1,185 @@
+// The multi-host lab itself (root): hosts, isolation, registry, daemons, partitions, host
+// loss, and a `down` that leaves nothing behind, also after failures and crashes.
+// Uses its own prefixes (shoalt, shoalu), so it runs next to a user's `shoal` lab.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync, rmSync } from 'node:fs';
+import { Lab, withLab } from './lib/lab.ts';
+import { LabNames } from './lib/names.ts';
+import { labNetns, netnsInode } from './lib/netns.ts';
+import { isAlive, nsInode, signal, waitExit } from './lib/procs.ts';
+import { labLeftovers, labNftTables } from './lib/teardown.ts';
+import { ping } from './lib/unix-http.ts';
+
+
+const PREFIX = 'shoalt';
+const BASE = '/tmp/shoalt-lab';
+const daemonExists = existsSync(new URL('../src/daemon/daemon.ts', import.meta.url));
+
+/** Namespace inodes of a lab while it is up (to find stragglers after down). */
+function inodes(lab: Lab): { netnsInodes: string[]; mntnsInodes: string[] } {
+  const net = [...lab.hosts.map((h) => lab.host(h).netns), lab.names.switchNetns].map((n) => netnsInode(n)!).filter(Boolean);
+  const mnt = lab.hosts.map((h) => nsInode(`/proc/${lab.host(h).anchorPid}/ns/mnt`)!).filter(Boolean);
+  return { netnsInodes: net, mntnsInodes: mnt };
+}
+
+async function assertNothingLeft(names: LabNames, ino: { netnsInodes: string[]; mntnsInodes: string[] }) {
+  const left = labLeftovers(names, ino);
+  assert.equal(left.netns, [], 'namespaces left');
+  assert.equal(left.mounts, [], 'mounts left');
+  assert.equal(left.processes, [], 'processes left');
+  assert.is(left.cgroup, undefined, 'cgroup left');
+  assert.is(left.dir, false, 'base dir left');
+  assert.equal(await labNftTables(names), [], 'nftables tables left');
+}
+
+/** Starts a stand-in container inside a host: a process in a netns bound in the host's /run. */
+async function startFakeContainer(lab: Lab, host: string, name: string): Promise<number> {
+  const r = await lab.exec(host, ['sh', '-c',
+    `ip netns add ${name} && ip netns exec ${name} sleep 3000 </dev/null >/dev/null 2>&1 & wait_pid=$!; sleep 0.2; echo $wait_pid`]);
+  assert.is(r.code, 0, r.stderr);
+  const pid = Number(r.stdout.trim());
+  assert.ok(isAlive(pid), 'fake container runs');
+  return pid;
+}
+
+const up = suite<{ lab?: Lab; ino?: { netnsInodes: string[]; mntnsInodes: string[] } }>('lab up --hosts 2');
+
+up.before(async (ctx) => {
+  ctx.lab = await Lab.up({ hosts: 2, prefix: PREFIX, baseDir: BASE, replace: true });
+  ctx.ino = inodes(ctx.lab);
+});
+
+up.after(async () => {
+  await Lab.down({ prefix: PREFIX, baseDir: BASE }); // a second down: a no-op when the test did it
+});
+
+up('hosts reach each other over the underlay', async ({ lab }) => {
+  for (const [a, b] of [['h1', 'h2'], ['h2', 'h1']]) {
+    const r = await lab!.exec(a, ['busybox', 'ping', '-c', '1', '-W', '2', lab!.address(b)]);
+    assert.is(r.code, 0, `${a} → ${b}: ${r.stdout}${r.stderr}`);
+  }
+});
+
+up('each host sees only its own interfaces, hostname, resolv.conf and /run', async ({ lab }) => {
+  for (const h of ['h1', 'h2']) {
+    const r = await lab!.exec(h, ['sh', '-c', 'ls /sys/class/net; echo --; hostname; echo --; cat /etc/resolv.conf; echo --; ls /run; ls /sys/fs/cgroup >/dev/null && echo cg']);
+    const [nets, name, resolv, run] = r.stdout.split('--\n');
+    assert.equal(nets.trim().split('\n').sort(), ['eth0', 'lo']);
+    assert.is(name.trim(), h);
+    assert.match(resolv, /nameserver 192\.168\.100\.1/);
+    assert.not.match(run, /netns\/shoal/);
+    assert.match(run, /cg/);
+    const addr = await lab!.exec(h, ['ip', '-br', '-4', 'addr', 'show', 'eth0']);
+    assert.match(addr.stdout, new RegExp(lab!.address(h).replace(/\./g, '\\.') + '/24'));
+  }
+  const rootHost = (await import('node:os')).hostname();
+  assert.is.not(rootHost, 'h1');
+});
+
+up('the registry serves the test image v1 and v2 to a host, with different digests', async ({ lab }) => {
+  const digests: string[] = [];
+  for (const v of ['v1', 'v2'] as const) {
+    const r = await lab!.exec('h2', ['sh', '-c',
+      `timeout 5 busybox wget -q -O - --header 'Accept: application/vnd.oci.image.manifest.v1+json' http://${lab!.registryAddress}/v2/shoal/bb/manifests/${v} | sha256sum`]);
+    assert.is(r.code, 0, r.stderr);
+    const digest = 'sha256:' + r.stdout.split(' ')[0];
+    assert.is(digest, lab!.images[v]!.digest);
+    digests.push(digest);
+  }
+  assert.is.not(digests[0], digests[1]);
+});
+
+up('each daemon answers /_ping on its socket', async ({ lab }) => {
+  if (!daemonExists) return;
+  for (const h of lab!.hosts) assert.ok(await ping(lab!.socket(h)), `${h} /_ping`);
+  const info = await lab!.request('h2', '/info');
+  assert.is(info.status, 200);
+});
+
+up('partition blocks traffic and heal restores it (nftables drop and link down)', async ({ lab }) => {
+  const reach = async () => (await lab!.exec('h1', ['busybox', 'ping', '-c', '1', '-W', '1', lab!.address('h2')])).code === 0;
+  for (const mode of ['drop', 'link'] as const) {
+    await lab!.partition('h2', mode);
+    assert.not.ok(await reach(), `partitioned (${mode})`);
+    assert.ok((await lab!.status()).hosts[1].partitioned);
+    await lab!.heal();
+    assert.ok(await reach(), `healed (${mode})`);
+  }
+});
+
+up('kill takes a host daemon and its containers down; start brings the daemon back', async ({ lab }) => {
+  const container = await startFakeContainer(lab!, 'h2', 'task1');
+  const other = lab!.daemonPid('h1');
+  const before = lab!.daemonPid('h2');
+  const killed = await lab!.killDaemon('h2');
+  assert.ok(killed.includes(container), 'container killed');
+  if (before) assert.ok(killed.includes(before), 'daemon killed');
+  assert.not.ok(isAlive(container));
+  assert.ok(isAlive(lab!.host('h2').anchorPid), 'anchor survives');
+  assert.is(lab!.daemonPid('h1'), other, 'other host untouched');
+  if (!daemonExists) return;
+  assert.is(lab!.daemonPid('h2'), undefined);
+  const after = await lab!.startDaemon('h2');
+  assert.is.not(after, before);
+  assert.ok(await ping(lab!.socket('h2')));
+});
+
+up('down leaves no namespace, link, mount, table, cgroup, process or directory; twice is fine', async ({ lab, ino }) => {
+  await startFakeContainer(lab!, 'h1', 'task2');
+  await lab!.partition('h1');
+  const t0 = Date.now();
+  await lab!.down();
+  console.log(`    down took ${Date.now() - t0} ms`);
+  await assertNothingLeft(lab!.names, ino!);
+  await lab!.down();
+  await assertNothingLeft(lab!.names, ino!);
+});
+
+up.run();
+
+const failures = suite('lab failures');
+
+failures('a test that throws inside withLab still cleans up', async () => {
+  const names = new LabNames('shoalu', '/tmp/shoalu-lab');
+  let ino: ReturnType<typeof inodes> | undefined;
+  try {
+    await withLab({ hosts: 1, prefix: 'shoalu', baseDir: names.baseDir, registry: false, daemons: false }, async (lab) => {
+      ino = inodes(lab);
+      throw new Error('boom');
+    });
+    assert.unreachable('withLab must rethrow');
+  } catch (err) {
+    assert.is((err as Error).message, 'boom');
+  }
+  await assertNothingLeft(names, ino!);
+});
+
+failures('down cleans up after a crash (anchor killed, state file gone)', async () => {
+  const names = new LabNames('shoalu', '/tmp/shoalu-lab');
+  const lab = await Lab.up({ hosts: 1, prefix: 'shoalu', baseDir: names.baseDir, registry: false, replace: true });
+  const ino = inodes(lab);
+  try {
+    const container = await startFakeContainer(lab, 'h1', 'task3');
+    const anchor = lab.host('h1').anchorPid;
+    signal(anchor, 'SIGKILL');
+    await waitExit(anchor, 2000);
+    rmSync(names.stateFile);
+    assert.ok(labNetns(names).length > 0);
+    await Lab.down({ prefix: 'shoalu', baseDir: names.baseDir });
+    assert.not.ok(isAlive(container));
+    await assertNothingLeft(names, ino);
+  } finally {
+    await Lab.down({ prefix: 'shoalu', baseDir: names.baseDir });
+  }
+});
+
+failures('down with nothing up succeeds', async () => {
+  const names = new LabNames('shoalu', '/tmp/shoalu-lab');
+  assert.not.ok(existsSync(names.baseDir));
+  await Lab.down({ prefix: 'shoalu', baseDir: names.baseDir });
+  await Lab.down({ prefix: 'shoalu', baseDir: names.baseDir });
+  await assertNothingLeft(names, { netnsInodes: [], mntnsInodes: [] });
+});
+
+failures.run();
