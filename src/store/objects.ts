@@ -1,0 +1,100 @@
+/**
+ * The object kinds the store keeps, one table each, and how each table is indexed.
+ * Objects are the Docker-shaped API types (`src/api/types`); the cluster adds what only
+ * managers hold (join tokens and the root CA, key included; never sent to workers).
+ */
+import type { ClusterInfo, JoinTokens } from '../api/types/swarm.ts';
+import type { Node } from '../api/types/node.ts';
+import type { Service } from '../api/types/service.ts';
+import type { Task } from '../api/types/task.ts';
+import type { Network } from '../api/types/network.ts';
+import type { Config, Secret } from '../api/types/secret-config.ts';
+
+/** The root CA as the cluster object keeps it (PEM); the key is sealed in snapshots by the cipher hook. */
+export interface StoredRootCA {
+  /** The root certificate, PEM. */
+  CACert: string;
+  /** The root key, PKCS#8 PEM. Managers only. */
+  CAKey: string;
+}
+
+/** The cluster (Docker: "Swarm") as managers store it. */
+export interface Cluster extends ClusterInfo {
+  JoinTokens: JoinTokens;
+  RootCA?: StoredRootCA;
+}
+
+/** Every stored kind and its object type. Table names are these keys. */
+export interface StoreObjects {
+  cluster: Cluster;
+  node: Node;
+  service: Service;
+  task: Task;
+  network: Network;
+  secret: Secret;
+  config: Config;
+}
+
+export type Kind = keyof StoreObjects;
+export type StoreObject = StoreObjects[Kind];
+
+/** Every kind, in the fixed order used by snapshots and listings of the whole store. */
+export const KINDS: readonly Kind[] = ['cluster', 'node', 'service', 'task', 'network', 'secret', 'config'];
+
+/** The secondary indexes a `find` may use; each table declares which ones it has. */
+export interface FindBy {
+  /** Exact name (services, networks, secrets, configs, clusters: Spec.Name; nodes: hostname). */
+  name?: string;
+  /** Names starting with this prefix (tables that have names). */
+  namePrefix?: string;
+  /** Tasks of this service. */
+  serviceId?: string;
+  /** Tasks assigned to this node. */
+  nodeId?: string;
+  /** Tasks with this desired state. */
+  desiredState?: string;
+  /** Nodes with this role (Spec.Role). */
+  role?: string;
+}
+
+export type IndexName = Exclude<keyof FindBy, 'name' | 'namePrefix'>;
+
+/** How a table derives its name and index keys from an object. */
+export interface TableDef<T> {
+  /** The object's name, if the table has names. */
+  name?: (o: T) => string | undefined;
+  /** Whether names are unique in the table (Docker requires it for all but node hostnames). */
+  uniqueName: boolean;
+  /** Secondary indexes: key of each object (undefined = not indexed). */
+  indexes: Partial<Record<IndexName, (o: T) => string | undefined>>;
+}
+
+/** The table definitions. Invariant: every index function is pure and reads only the object. */
+export const TABLES: { [K in Kind]: TableDef<StoreObjects[K]> } = {
+  cluster: { name: (c) => c.Spec?.Name, uniqueName: true, indexes: {} },
+  node: {
+    // Docker allows several nodes with one hostname; `node ls` shows them all.
+    name: (n) => n.Description?.Hostname || n.Spec?.Name,
+    uniqueName: false,
+    indexes: { role: (n) => n.Spec?.Role },
+  },
+  service: { name: (s) => s.Spec?.Name, uniqueName: true, indexes: {} },
+  task: {
+    uniqueName: false,
+    indexes: {
+      serviceId: (t) => t.ServiceID || undefined,
+      nodeId: (t) => t.NodeID || undefined,
+      desiredState: (t) => t.DesiredState,
+    },
+  },
+  network: { name: (n) => n.Spec?.Name, uniqueName: true, indexes: {} },
+  secret: { name: (s) => s.Spec?.Name, uniqueName: true, indexes: {} },
+  config: { name: (c) => c.Spec?.Name, uniqueName: true, indexes: {} },
+};
+
+/** The table definition of a kind, untyped for the generic table code. */
+export function tableDef(kind: Kind): TableDef<StoreObject> {
+  const def = TABLES[kind] as TableDef<StoreObject> | undefined;
+  if (!def) throw new Error(`store: unknown object kind ${JSON.stringify(kind)}`);
+  return def;
+}
