@@ -1,0 +1,108 @@
+/**
+ * Pulling one image: resolve the tag (index → this host's platform), fetch config
+ * and layers into the content store (sha256 checked on arrival), unpack each
+ * layer once, then record the image. Progress is reported as Docker's JSON
+ * progress messages so the HTTP route can stream them as they come.
+ */
+import type { ContentStore } from './content-store.ts';
+import { PlatformError, RegistryError } from './errors.ts';
+import type { ImageRecord, ImageStore, LayerRecord } from './image-store.ts';
+import { hostPlatform, isIndex, type Index, type Manifest } from './media.ts';
+import { familiarName, familiarString, type ImageReference } from './reference.ts';
+import type { RegistryClient } from './registry-client.ts';
+import { layerDir, unpackLayer } from './unpack.ts';
+import { existsSync } from 'node:fs';
+
+/** One progress message (Docker's jsonmessage shape). */
+export interface PullProgress {
+  status: string;
+  id?: string;
+  progressDetail?: { current?: number; total?: number };
+}
+
+/** What a pull needs. */
+export interface PullDeps {
+  root: string;
+  content: ContentStore;
+  store: ImageStore;
+  client: RegistryClient;
+  /** Digests a failed pull must not collect because another pull is using them. */
+  pin: (digest: string) => () => void;
+}
+
+const short = (d: string) => d.replace(/^sha256:/, '').slice(0, 12);
+
+/** Runs `fn` over `items` with at most `width` at a time. */
+async function eachLimited<T>(items: T[], width: number, fn: (x: T) => Promise<void>): Promise<void> {
+  let i = 0;
+  const worker = async () => { while (i < items.length) await fn(items[i++]); };
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
+}
+
+/** Pulls `ref`; `emit` receives progress. Resolves with the stored record. */
+export async function pullImage(deps: PullDeps, ref: ImageReference, emit: (p: PullProgress) => void): Promise<ImageRecord> {
+  const { content, store, client } = deps;
+  const name = familiarName(ref);
+  const unpins: (() => void)[] = [];
+  const pin = (d: string) => unpins.push(deps.pin(d));
+  try {
+    emit({ status: `Pulling from ${ref.domain === 'docker.io' ? name : ref.path}`, id: ref.tag ?? ref.digest });
+    const top = await client.manifest(ref, ref.digest ?? ref.tag!);
+    let fetched = top;
+    if (isIndex(top.mediaType, JSON.parse(top.body.toString('utf8')))) {
+      const idx = JSON.parse(top.body.toString('utf8')) as Index;
+      const plat = hostPlatform();
+      const desc = idx.manifests.find((m) => m.platform?.os === plat.os && m.platform?.architecture === plat.architecture && (!plat.variant || !m.platform.variant || m.platform.variant === plat.variant))
+        ?? idx.manifests.find((m) => m.platform?.os === plat.os && m.platform?.architecture === plat.architecture);
+      if (!desc) throw new PlatformError(familiarString(ref), `${plat.os}/${plat.architecture}`);
+      fetched = await client.manifest(ref, desc.digest);
+    }
+    const manifest = JSON.parse(fetched.body.toString('utf8')) as Manifest;
+    if (!manifest.config?.digest || !Array.isArray(manifest.layers)) throw new RegistryError(`${familiarString(ref)}: not an image manifest (${fetched.mediaType})`);
+    pin(manifest.config.digest);
+    if (!content.has(manifest.config.digest)) {
+      const b = await client.blob(ref, manifest.config.digest);
+      await content.ingest(manifest.config.digest, b.stream, { size: manifest.config.size, what: 'image config' });
+    }
+    const config = content.readJson<{ created?: string; os?: string; architecture?: string; rootfs?: { diff_ids?: string[] } }>(manifest.config.digest);
+    const diffIds = config.rootfs?.diff_ids ?? [];
+    if (diffIds.length !== manifest.layers.length) throw new RegistryError(`${familiarString(ref)}: config lists ${diffIds.length} layers, manifest ${manifest.layers.length}`);
+    const layers: LayerRecord[] = manifest.layers.map((l, i) => ({ digest: l.digest, mediaType: l.mediaType, size: l.size, diffId: diffIds[i] }));
+    for (const l of layers) emit({ status: existsSync(layerDir(deps.root, l.diffId)) ? 'Already exists' : 'Pulling fs layer', id: short(l.digest) });
+    await eachLimited(layers, 3, async (l) => {
+      pin(l.digest);
+      if (existsSync(layerDir(deps.root, l.diffId))) return;
+      if (!content.has(l.digest)) {
+        const b = await client.blob(ref, l.digest);
+        let last = 0;
+        await content.ingest(l.digest, b.stream, {
+          size: l.size, what: `layer ${short(l.digest)}`,
+          onBytes: (n) => { if (n - last >= 512 * 1024 || n === l.size) { last = n; emit({ status: 'Downloading', id: short(l.digest), progressDetail: { current: n, total: l.size } }); } },
+        });
+        emit({ status: 'Download complete', id: short(l.digest) });
+      }
+      emit({ status: 'Extracting', id: short(l.digest) });
+      await unpackLayer(deps.root, content.path(l.digest), l.mediaType, l.diffId);
+      emit({ status: 'Pull complete', id: short(l.digest) });
+    });
+    pin(fetched.digest);
+    await content.ingest(fetched.digest, fetched.body, { what: 'manifest' });
+    const existed = !!store.get(manifest.config.digest)?.repoTags.includes(familiarString(ref));
+    const rec = store.put({
+      id: manifest.config.digest,
+      repoTags: ref.tag ? [`${name}:${ref.tag}`] : [],
+      repoDigests: [`${name}@${top.digest}`],
+      manifestDigest: fetched.digest,
+      layers,
+      created: config.created ?? new Date(0).toISOString(),
+      size: layers.reduce((n, l) => n + l.size, 0),
+      os: config.os ?? 'linux',
+      architecture: config.architecture ?? hostPlatform().architecture,
+    });
+    emit({ status: `Digest: ${top.digest}` });
+    emit({ status: existed ? `Status: Image is up to date for ${familiarString(ref)}` : `Status: Downloaded newer image for ${familiarString(ref)}` });
+    return rec;
+  } finally {
+    for (const u of unpins) u();
+  }
+}
