@@ -13,7 +13,7 @@ export interface App {
    * applied the same prefix must produce the same bytes (the simulation checks this).
    */
   snapshot(): Uint8Array;
-  /** Replaces the state with a snapshot's data. */
+  /** Replaces the state with a snapshot's data (empty data: the initial state). */
   restore(data: Uint8Array): void;
   /** Read states the node's Ready carried (after it persisted and applied that Ready). */
   onReadStates?(states: ReadState[]): void;
@@ -45,6 +45,11 @@ export class DigestApp implements App {
   }
 
   restore(data: Uint8Array): void {
+    if (data.length === 0) {
+      this.digest = 0x811c9dc5;
+      this.count = 0;
+      return;
+    }
     const s = JSON.parse(dec.decode(data)) as { digest: number; count: number };
     this.digest = s.digest;
     this.count = s.count;

@@ -3,7 +3,8 @@
  * gets a delivery time (now + a random delay), so messages overtake one another
  * (reordering); faults are seeded: loss, duplication, long delays, and blocked links
  * (symmetric partitions, isolated nodes, one-way cuts). A blocked link drops a message
- * when it is due, so a partition also eats what was already in flight.
+ * when it is due, so a partition also eats what was already in flight; a lost message is
+ * reported as dropped at the time it would have arrived.
  *
  * Messages are deep-copied on send (structuredClone): a receiver never shares objects
  * with the sender's log, as over a real wire.
@@ -32,14 +33,19 @@ export interface Addressed {
   to: string;
 }
 
-/** A message leaving the network: delivered, or dropped by a blocked link at its due time. */
+/**
+ * A message leaving the network: delivered, or dropped — `lost` at random, or `cut` by a
+ * link blocked at its due time. Drops surface when the message would have arrived, so a
+ * sender that can notice failures (a snapshot stream) learns of them then.
+ */
 export interface Delivery<T> {
   msg: T;
-  dropped: boolean;
+  dropped: false | 'lost' | 'cut';
 }
 
 interface InFlight<T> {
   msg: T;
+  lost: boolean;
   at: number;
   /** Random tie-break among messages due at the same step. */
   order: number;
@@ -59,27 +65,27 @@ export class SimNetwork<T extends Addressed> {
     this.stats.sent++;
     if (this.rand.chance(this.faults.loss)) {
       this.stats.lost++;
+      this.push(msg, now + this.delay(), true);
       return;
     }
-    this.push(this.clone(msg), now + this.delay());
+    this.push(this.clone(msg), now + this.delay(), false);
     if (this.rand.chance(this.faults.duplicate)) {
       this.stats.duplicated++;
-      this.push(this.clone(msg), now + this.delay());
+      this.push(this.clone(msg), now + this.delay(), false);
     }
   }
 
   /**
-   * Removes and returns the messages due at or before `now`, in delivery order. Messages
-   * on a link blocked at this moment come back with `dropped: true` (a sender may report
-   * them unreachable).
+   * Removes and returns the messages due at or before `now`, in delivery order, with
+   * lost ones and those on a link blocked at this moment marked as dropped.
    */
   due(now: number): Delivery<T>[] {
     const out: Delivery<T>[] = [];
     while (this.heap.length > 0 && this.heap[0].at <= now) {
       const f = this.pop();
-      const dropped = !this.linkUp(f.msg.from, f.msg.to);
-      if (dropped) this.stats.dropped++;
-      else this.stats.delivered++;
+      const dropped = f.lost ? 'lost' : this.linkUp(f.msg.from, f.msg.to) ? false : 'cut';
+      if (dropped === 'cut') this.stats.dropped++;
+      else if (!dropped) this.stats.delivered++;
       out.push({ msg: f.msg, dropped });
     }
     return out;
@@ -136,9 +142,9 @@ export class SimNetwork<T extends Addressed> {
     return a.at < b.at || (a.at === b.at && a.order < b.order);
   }
 
-  private push(msg: T, at: number): void {
+  private push(msg: T, at: number, lost: boolean): void {
     const h = this.heap;
-    h.push({ msg, at, order: this.rand.nextU32() });
+    h.push({ msg, lost, at, order: this.rand.nextU32() });
     let i = h.length - 1;
     while (i > 0) {
       const p = (i - 1) >> 1;

@@ -14,7 +14,7 @@
  *
  * A violation throws `SafetyViolation`.
  */
-import type { Entry, HardState, Snapshot } from '../../src/types.ts';
+import type { ConfState, Entry, HardState, Snapshot } from '../../src/types.ts';
 import type { Storage } from '../../src/storage.ts';
 
 export class SafetyViolation extends Error {
@@ -45,6 +45,8 @@ export class SafetyChecker {
   /** Snapshot data by index. */
   private readonly snapshots = new Map<number, string>();
   private readonly persisted = new Map<string, HardState>();
+  /** Configuration after the conf change at an index. */
+  private readonly configs = new Map<number, { id: string; key: string }>();
   /** Counters for reports. */
   readonly stats = { leaders: 0, applied: 0 };
 
@@ -155,6 +157,16 @@ export class SafetyChecker {
       throw new SafetyViolation('state machine safety', `${id} got snapshot ${i}/${snap.metadata.term}, committed term ${c.term}`);
     }
     this.appState(id, i, snap.data);
+  }
+
+  /** A node applied the conf change at `index`, giving `cs`: every node must get the same configuration. */
+  confChange(id: string, index: number, cs: ConfState): void {
+    const key = JSON.stringify([[...cs.voters].sort(), [...cs.learners].sort(), [...cs.votersOutgoing].sort(), [...cs.learnersNext].sort()]);
+    const known = this.configs.get(index);
+    if (known === undefined) this.configs.set(index, { id, key });
+    else if (known.key !== key) {
+      throw new SafetyViolation('configuration agreement', `${id} has configuration ${key} after the conf change at ${index}, ${known.id} had ${known.key}`);
+    }
   }
 
   /** Number of terms that had a leader. */

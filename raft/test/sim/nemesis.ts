@@ -1,0 +1,181 @@
+/**
+ * The fault injector of the simulation: at random steps it partitions the network
+ * (symmetric splits, isolated nodes, one-way cuts, the "bridge" shape A↔B↔C with A↮C),
+ * changes loss/duplication/delay, crashes nodes (also in the middle of Ready handling)
+ * and restarts them, pauses nodes, transfers leadership, forces elections, and changes
+ * membership (add a learner, promote it, remove a voter). `heal()` undoes every fault.
+ */
+import { ConfChangeType } from '../../src/types.ts';
+import { CALM } from './network.ts';
+import type { Cluster } from './cluster.ts';
+import { CRASH_POINTS } from './sim-node.ts';
+
+export interface NemesisOptions {
+  /** Probability per step of a fault action. */
+  rate: number;
+  /** Most nodes that may exist (started) in the cluster's lifetime. */
+  maxNodes: number;
+  /** Whether to change membership. */
+  membership: boolean;
+  /** Fewest voters a removal may leave. */
+  minVoters: number;
+}
+
+type Action = [weight: number, run: () => void];
+
+export class Nemesis {
+  constructor(private readonly c: Cluster, private readonly opts: NemesisOptions) {}
+
+  /** Maybe performs one random fault action. */
+  step(): void {
+    if (!this.c.rand.chance(this.opts.rate)) return;
+    const actions: Action[] = [
+      [3, () => this.split()],
+      [2, () => this.isolate()],
+      [1, () => this.oneWay()],
+      [1, () => this.bridge()],
+      [3, () => this.healNetwork()],
+      [2, () => this.netFaults()],
+      [3, () => this.crash()],
+      [4, () => this.restart()],
+      [1, () => this.pause()],
+      [2, () => this.transfer()],
+      [1, () => this.campaign()],
+    ];
+    if (this.opts.membership) actions.push([1, () => this.addLearner()], [1, () => this.promote()], [1, () => this.remove()]);
+    const total = actions.reduce((s, [w]) => s + w, 0);
+    let x = this.c.rand.next() * total;
+    for (const [w, run] of actions) {
+      if ((x -= w) < 0) return run();
+    }
+  }
+
+  /** Removes every fault: links, loss, delays, pauses; restarts every crashed member. */
+  heal(): void {
+    const c = this.c;
+    c.net.heal();
+    c.net.faults = { ...CALM };
+    c.crashAtNextReady.clear();
+    for (const n of c.nodes.values()) {
+      n.pausedUntil = 0;
+      if (!n.raw && !n.removed) c.restart(n);
+    }
+    c.trace('nemesis: heal everything');
+  }
+
+  private ids(): string[] {
+    return [...this.c.nodes.values()].filter((n) => !n.removed).map((n) => n.id);
+  }
+
+  private split(): void {
+    const ids = this.c.rand.shuffle(this.ids());
+    const k = this.c.rand.int(1, Math.max(1, ids.length - 1));
+    const groups = [ids.slice(0, k), ids.slice(k)];
+    this.c.net.partition(groups);
+    this.c.trace(`nemesis: partition ${JSON.stringify(groups)}`);
+  }
+
+  private isolate(): void {
+    const id = this.c.rand.pick(this.ids());
+    this.c.net.isolate(id, this.ids());
+    this.c.trace(`nemesis: isolate ${id}`);
+  }
+
+  private oneWay(): void {
+    const ids = this.ids();
+    for (let i = this.c.rand.int(1, 3); i > 0; i--) {
+      const [a, b] = this.c.rand.shuffle(ids);
+      if (b === undefined) return;
+      this.c.net.cut(a, b);
+      this.c.trace(`nemesis: cut ${a} -> ${b}`);
+    }
+  }
+
+  private bridge(): void {
+    const [a, , c] = this.c.rand.shuffle(this.ids());
+    if (c === undefined) return;
+    this.c.net.partition([[a], [c]]);
+    this.c.trace(`nemesis: bridge, ${a} and ${c} cannot talk`);
+  }
+
+  private healNetwork(): void {
+    this.c.net.heal();
+    this.c.trace('nemesis: heal network');
+  }
+
+  private netFaults(): void {
+    const r = this.c.rand;
+    const slow = r.chance(0.3);
+    this.c.net.faults = {
+      loss: r.chance(0.5) ? r.next() * 0.3 : 0,
+      duplicate: r.chance(0.5) ? r.next() * 0.2 : 0,
+      minDelay: 1,
+      maxDelay: slow ? r.int(4, 12) : r.int(1, 4),
+      longDelayChance: r.chance(0.4) ? r.next() * 0.05 : 0,
+      longDelay: r.int(20, 120),
+    };
+    this.c.trace(`nemesis: network ${JSON.stringify(this.c.net.faults)}`);
+  }
+
+  private crash(): void {
+    const up = this.c.upNodes();
+    if (up.length === 0) return;
+    const n = this.c.rand.pick(up);
+    if (this.c.rand.chance(0.5)) {
+      const at = this.c.rand.pick(CRASH_POINTS);
+      this.c.crashAtNextReady.set(n.id, at);
+      this.c.trace(`nemesis: ${n.id} will crash ${at} of its next ready`);
+    } else this.c.crash(n, 'nemesis');
+  }
+
+  private restart(): void {
+    const down = [...this.c.nodes.values()].filter((n) => !n.raw && !n.removed);
+    if (down.length > 0) this.c.restart(this.c.rand.pick(down));
+  }
+
+  private pause(): void {
+    const up = this.c.upNodes();
+    if (up.length === 0) return;
+    const n = this.c.rand.pick(up);
+    n.pausedUntil = this.c.now + this.c.rand.int(10, 200);
+    this.c.trace(`nemesis: pause ${n.id} until ${n.pausedUntil}`);
+  }
+
+  private transfer(): void {
+    const lead = this.c.leader();
+    if (!lead) return;
+    const voters = lead.raw!.status().confState.voters.filter((v) => v !== lead.id);
+    if (voters.length === 0) return;
+    const to = this.c.rand.pick(voters);
+    this.c.trace(`nemesis: transfer leadership ${lead.id} -> ${to}`);
+    lead.raw!.transferLeader(to);
+  }
+
+  private campaign(): void {
+    const up = this.c.upNodes();
+    if (up.length === 0) return;
+    const n = this.c.rand.pick(up);
+    this.c.trace(`nemesis: ${n.id} campaigns`);
+    n.raw!.campaign();
+  }
+
+  private addLearner(): void {
+    const lead = this.c.leader();
+    if (!lead || this.c.nodes.size >= this.opts.maxNodes) return;
+    this.c.proposeConfChange(lead, { changes: [{ type: ConfChangeType.AddLearner, nodeId: this.c.newNodeId() }] });
+  }
+
+  private promote(): void {
+    const lead = this.c.leader();
+    const learners = lead?.raw!.status().confState.learners ?? [];
+    if (!lead || learners.length === 0) return;
+    this.c.proposeConfChange(lead, { changes: [{ type: ConfChangeType.AddNode, nodeId: this.c.rand.pick(learners) }] });
+  }
+
+  private remove(): void {
+    const lead = this.c.leader();
+    const voters = lead?.raw!.status().confState.voters ?? [];
+    if (!lead || voters.length <= this.opts.minVoters) return;
+    this.c.proposeConfChange(lead, { changes: [{ type: ConfChangeType.RemoveNode, nodeId: this.c.rand.pick(voters) }] });
+  }
+}
