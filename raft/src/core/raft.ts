@@ -11,7 +11,7 @@ import { VoteResult } from '../quorum/quorum.ts';
 import { SnapshotTemporarilyUnavailableError, CompactedError, UnavailableError } from '../storage.ts';
 import { ProgressTracker } from '../tracker/tracker.ts';
 import type { PeerProgress } from '../tracker/progress.ts';
-import { EntryType, MessageType, NONE, StateRole, message } from '../types.ts';
+import { ConfChangeType, EntryType, MessageType, NONE, StateRole, message } from '../types.ts';
 import type { ConfChange, ConfState, Entry, HardState, Message, NodeId, ReadState, Snapshot, SoftState } from '../types.ts';
 import { RaftLog, payloadSize } from './raft-log.ts';
 import { ReadOnly } from './read-only.ts';
@@ -88,6 +88,8 @@ export class Raft {
   /** In [electionTimeout, 2 * electionTimeout); reset whenever the node changes role or term. */
   randomizedElectionTimeout = 0;
   readonly disableProposalForwarding: boolean;
+  /** The last bootstrap entry written by this incarnation (0 if none). */
+  private bootstrapIndex = 0;
   readonly stepDownOnRemoval: boolean;
   private readonly rand: () => number;
   private readonly logger: NonNullable<Config['logger']>;
@@ -115,6 +117,8 @@ export class Raft {
     const { hardState, confState } = c.storage.initialState();
     this.switchToConfig(restoreConfig(confState, this.changerOpts()));
     if (!isEmptyHardState(hardState)) this.loadState(hardState);
+    const fresh = isEmptyHardState(hardState) && c.storage.firstIndex() === 1 && c.storage.lastIndex() === 0 && confState.voters.length > 0;
+    if (fresh) this.bootstrap(confState);
     if (c.applied && c.applied > 0) this.raftLog.appliedTo(c.applied);
     this.becomeFollower(this.term, NONE);
     this.logger.info('raft: new node', {
@@ -122,6 +126,27 @@ export class Raft {
       'raft.applied': this.raftLog.applied, 'raft.lastIndex': this.raftLog.lastIndex(),
       'raft.voters': this.trk.voterNodes(),
     });
+  }
+
+  /**
+   * A new cluster's initial member (storage holds only the initial ConfState): writes the
+   * initial configuration into the log as committed ConfChange entries of term 1, one per
+   * member (as etcd's RawNode.Bootstrap does), so that a member added later learns it by
+   * replaying the log from index 1. Every initial member writes the same entries. The driver
+   * persists and applies them like any others (applying them again changes nothing).
+   */
+  private bootstrap(cs: ConfState): void {
+    assert(cs.votersOutgoing.length === 0, 'cannot bootstrap a joint configuration');
+    const changes = [
+      ...[...cs.voters].sort().map((nodeId) => ({ type: ConfChangeType.AddNode, nodeId })),
+      ...[...cs.learners].sort().map((nodeId) => ({ type: ConfChangeType.AddLearner, nodeId })),
+    ];
+    const ents: Entry[] = changes.map((c, i) => ({ term: 1, index: i + 1, type: EntryType.ConfChange, data: encodeConfChange({ changes: [c] }) }));
+    this.raftLog.append(ents);
+    this.raftLog.committed = ents.length;
+    this.term = 1;
+    // Already reflected in the configuration: they do not hold back a campaign.
+    this.bootstrapIndex = ents.length;
   }
 
   private changerOpts() {
@@ -434,7 +459,7 @@ export class Raft {
 
   private hasUnappliedConfChanges(): boolean {
     if (this.raftLog.applied >= this.raftLog.committed) return false;
-    let lo = Math.max(this.raftLog.applied + 1, this.raftLog.firstIndex());
+    let lo = Math.max(this.raftLog.applied + 1, this.raftLog.firstIndex(), this.bootstrapIndex + 1);
     const hi = this.raftLog.committed + 1;
     while (lo < hi) {
       const ents = this.raftLog.slice(lo, hi, this.maxMsgSize);
@@ -897,11 +922,11 @@ export class Raft {
       this.becomeFollower(this.term + 1, NONE);
       return false;
     }
+    // A node missing from the snapshot's configuration is accepted anyway (etcd drops it): a
+    // member being added learns the configuration from the snapshot and its own addition from
+    // the log after it. Without a progress entry of its own it cannot campaign.
     const member = [cs.voters, cs.learners, cs.votersOutgoing].some((ids) => ids.includes(this.id));
-    if (!member) {
-      this.log('attempted to restore snapshot but it is not in the ConfState', { 'snap.index': index });
-      return false;
-    }
+    if (!member) this.log('restoring a snapshot whose configuration does not include this node', { 'snap.index': index });
     if (this.raftLog.matchTerm(index, term)) {
       // We already have the entry: just fast-forward the commit index.
       this.raftLog.commitTo(index);

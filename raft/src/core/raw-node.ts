@@ -74,7 +74,8 @@ export class RawNode {
   constructor(config: Config) {
     this.raft = new Raft(config);
     this.prevSoftState = this.raft.softState();
-    this.prevHardState = this.raft.hardState();
+    // Compared with what storage holds, so that a bootstrap's hard state is handed out to persist.
+    this.prevHardState = config.storage.initialState().hardState;
   }
 
   /** Advances logical time by one tick (elections, heartbeats, CheckQuorum, transfer timeout). */

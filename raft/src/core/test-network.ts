@@ -51,7 +51,28 @@ export function newTestNode(id: NodeId, cs: ConfState, opts: NodeOptions = {}, s
     rand: seededRand(seed),
     ...opts,
   });
+  const n = { id, rn, storage, applied: [], confStates: [] };
+  // An initial member's first Ready holds the bootstrap entries: persist and apply them.
+  processReady(n);
+  return n;
+}
+
+/**
+ * A node whose storage already holds `entries` (terms given; indexes from 1) and hard state
+ * `term`, as if it had lived through earlier terms. `commit` defaults to 0.
+ */
+export function newNodeWithLog(id: NodeId, cs: ConfState, terms: number[], opts: NodeOptions & { term?: number; commit?: number; vote?: NodeId } = {}): TestNode {
+  const storage = new MemoryStorage({ confState: cs });
+  storage.append(terms.map((t, i) => ({ term: t, index: i + 1, type: EntryType.Normal, data: new Uint8Array() })));
+  const { term, commit, vote, ...rest } = opts;
+  storage.setHardState({ term: term ?? (terms.length ? terms[terms.length - 1] : 0), vote: vote ?? '', commit: commit ?? 0 });
+  const rn = new RawNode({ id, storage, electionTick: 10, heartbeatTick: 1, rand: seededRand(7), ...rest });
   return { id, rn, storage, applied: [], confStates: [] };
+}
+
+/** The (index, term) pairs of every entry in `n`'s log. */
+export function logOf(n: TestNode): [number, number][] {
+  return n.rn.raft.raftLog.allEntries().map((e) => [e.index, e.term]);
 }
 
 /**
@@ -86,6 +107,15 @@ export class Network {
   constructor(ids: NodeId[], opts: NodeOptions = {}, seed = 1) {
     this.rand = seededRand(seed * 7919);
     ids.forEach((id, i) => this.nodes.set(id, newTestNode(id, voters(ids), opts, seed * 101 + i)));
+    // Persist and apply the bootstrap entries, as a driver would on start.
+    this.stabilize();
+  }
+
+  /** A network of nodes built elsewhere (custom logs, terms or configurations). */
+  static of(nodes: TestNode[], seed = 1): Network {
+    const net = new Network([], {}, seed);
+    for (const n of nodes) net.add(n);
+    return net;
   }
 
   /** Adds a node built elsewhere (e.g. a new member with an empty configuration). */
@@ -148,7 +178,7 @@ export class Network {
 
   /** Steps `msgs` into their targets and keeps delivering until no message is left. */
   send(...msgs: Message[]): void {
-    let queue = this.filter(msgs);
+    const queue = this.filter(msgs);
     queue.push(...this.collect());
     for (let rounds = 0; queue.length > 0; rounds++) {
       if (rounds > 10_000) throw new Error('network did not quiesce');
