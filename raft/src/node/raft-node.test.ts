@@ -1,7 +1,11 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ProposalDroppedError } from '../errors.ts';
-import { StateRole } from '../types.ts';
+import { emptyConfState, StateRole } from '../types.ts';
+import { DiskStorage } from '../wal/index.ts';
 import { LeaderChangedError, NodeStoppedError } from './errors.ts';
 import { MemoryDurableStorage } from './memory-durable-storage.ts';
 import { TestCluster, enc } from './test-cluster.ts';
@@ -242,6 +246,35 @@ failover('a restarted node recovers every acknowledged entry from its storage', 
     assert.equal(again.sm.applied, acked);
   } finally {
     await c.stopAll();
+  }
+});
+
+failover('a cluster on DiskStorage restarted as a whole recovers every acknowledged entry', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'raft-node-disk-'));
+  const open = (id: string) => DiskStorage.open(join(dir, id), { fsync: false, confState: { ...emptyConfState(), voters: ABC } });
+  let c = new TestCluster(16, {}, 2);
+  try {
+    for (const id of ABC) await c.start(id, await open(id));
+    const l = await c.leader();
+    const acked: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const p = track(l.node.propose(enc(`d${i}`)));
+      await c.waitFor(() => p.done, 'write');
+      assert.is(p.error, undefined);
+      acked.push(`d${i}`);
+    }
+    for (const id of ABC) await (await c.stop(id)).storage.close();
+    c = new TestCluster(17, {}, 2);
+    for (const id of ABC) await c.start(id, await open(id));
+    await c.waitFor(() => ABC.every((id) => c.get(id).sm.applied.length >= acked.length), 'replay on every node');
+    for (const id of ABC) assert.equal(c.get(id).sm.applied, acked);
+    const l2 = await c.leader();
+    const p = track(l2.node.propose(enc('after-restart')));
+    await c.waitFor(() => p.done, 'write after restart');
+    assert.is(p.error, undefined);
+  } finally {
+    for (const id of [...c.members.keys()]) await (await c.stop(id)).storage.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

@@ -8,10 +8,12 @@
  * The Ready loop, run whenever the core has something (inputs arriving in the same turn
  * are batched into one Ready):
  *   1. a leader sends its messages first, in parallel with its own disk write (thesis §10.2.1);
- *   2. persist hard state, entries and snapshot in one `save` (one fsync when `mustSync`);
- *   3. any other role sends only now (its replies acknowledge what was just persisted);
- *   4. restore a received snapshot; confirm reads; apply committed entries (membership
- *      changes through `applyConfChange`); `advance`;
+ *   2. start persisting hard state, entries and snapshot in one `save` (one fsync when `mustSync`);
+ *   3. restore a received snapshot (after its save); confirm reads; apply committed entries
+ *      (membership changes through `applyConfChange`) while the save is in flight — they are
+ *      durable on a quorum already, as in etcdserver's apply loop;
+ *   4. once the save resolves, any other role sends (its replies acknowledge what was just
+ *      persisted); `advance`;
  *   5. every `snapshotEvery` applied entries, snapshot the state machine and compact.
  */
 import { decodeConfChange } from '../confchange/changer.ts';
@@ -425,27 +427,37 @@ export class RaftNode {
       if (e.type === EntryType.Normal) this.proposals.appended(e.index, e.term, openEnvelope(e.data).key);
       else this.bindConfChange(e);
     }
+    let saving: Promise<void> | undefined;
     if (rd.hardState || rd.entries.length > 0 || rd.snapshot) {
-      await this.o.storage.save({
+      saving = this.o.storage.save({
         ...(rd.hardState ? { hardState: rd.hardState } : {}),
         entries: rd.entries,
         ...(rd.snapshot ? { snapshot: rd.snapshot } : {}),
         sync: rd.mustSync,
       });
-      if (this.stopped) return;
+      saving.catch(() => {}); // awaited below; this only keeps an early throw from leaving it unhandled
     }
-    if (!sendEarly && rd.messages.length > 0) this.o.transport.send(rd.messages);
-
-    if (rd.snapshot && rd.snapshot.metadata.index > this.applied) this.restoreSnapshot(rd.snapshot.metadata.index, rd.snapshot.data, rd.snapshot.metadata.confState);
+    if (rd.snapshot) {
+      await saving;
+      if (this.stopped) return;
+      if (rd.snapshot.metadata.index > this.applied) this.restoreSnapshot(rd.snapshot.metadata.index, rd.snapshot.data, rd.snapshot.metadata.confState);
+    }
     for (const rs of rd.readStates) {
       const key = contextKey(rs.requestCtx);
       const r = key === undefined ? undefined : this.reads.get(key);
       if (r) r.index = rs.index;
     }
+    // Committed entries are durable on a quorum already, so they are applied while this
+    // Ready's own write is in flight (as etcdserver does); only the replies below wait for it.
     if (rd.committedEntries.length > 0) {
       for (const e of rd.committedEntries) this.applyEntry(e);
       this.emit({ kind: 'applied', index: this.applied });
     }
+    if (saving) {
+      await saving;
+      if (this.stopped) return;
+    }
+    if (!sendEarly && rd.messages.length > 0) this.o.transport.send(rd.messages);
     this.resolveReads();
   }
 

@@ -60,7 +60,11 @@ export class TestCluster {
   readonly tickMs = 50;
   private seed: number;
 
-  constructor(seed = 1, private readonly defaults: Partial<RaftNodeOptions> = {}) {
+  /**
+   * `realIoMs`: for storages doing real I/O (DiskStorage), also wait this many real ms per
+   * step, so virtual time does not outrun the disk. Default 0.
+   */
+  constructor(seed = 1, private readonly defaults: Partial<RaftNodeOptions> = {}, private readonly realIoMs = 0) {
     this.seed = seed;
   }
 
@@ -109,6 +113,10 @@ export class TestCluster {
   /** Drains microtasks and immediates (deliveries, saves, Ready loops). */
   async settle(): Promise<void> {
     for (let i = 0; i < 5; i++) await new Promise<void>((r) => setImmediate(r));
+    if (this.realIoMs > 0) {
+      await new Promise<void>((r) => setTimeout(r, this.realIoMs));
+      for (let i = 0; i < 5; i++) await new Promise<void>((r) => setImmediate(r));
+    }
   }
 
   /** Moves the clock `ms` forward one tick at a time, settling after each. */
