@@ -1,0 +1,73 @@
+/** Three `raft-member.ts` processes on 127.0.0.1 for the raft benchmark. */
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { makePki } from './raft-certs.ts';
+import { findLeader, post, type BenchCluster } from './raft-load.ts';
+import { freePort, type Procs } from './raft-procs.ts';
+
+const MEMBER = fileURLToPath(new URL('./raft-member.ts', import.meta.url));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class RaftCluster implements BenchCluster {
+  readonly name = 'raft-ts';
+  private raftPorts: number[] = [];
+  private httpPorts: number[] = [];
+  private readonly children: (ChildProcess | undefined)[] = [];
+  private readonly ids = ['m0', 'm1', 'm2'];
+
+  constructor(private readonly procs: Procs, private readonly dir: string,
+    private readonly opts: { tickMs?: number; electionTick?: number } = {}) {}
+
+  clientUrl(i: number): string {
+    return `http://127.0.0.1:${this.httpPorts[i]}`;
+  }
+
+  private launch(i: number): void {
+    const peers = this.ids.map((id, j) => `${id}=127.0.0.1:${this.raftPorts[j]}`).join(',');
+    const args = ['--import', 'tsx', MEMBER, '--id', this.ids[i], '--dir', join(this.dir, this.ids[i]),
+      '--raft-port', String(this.raftPorts[i]), '--http-port', String(this.httpPorts[i]),
+      '--peers', peers, '--pki', join(this.dir, 'pki')];
+    if (this.opts.tickMs) args.push('--tick-ms', String(this.opts.tickMs));
+    if (this.opts.electionTick) args.push('--election-tick', String(this.opts.electionTick));
+    this.children[i] = this.procs.spawn(process.execPath, args, join(this.dir, `${this.ids[i]}.log`));
+  }
+
+  private async waitUp(i: number): Promise<void> {
+    for (let k = 0; k < 300; k++) {
+      if (await post(this.clientUrl(i), '/v3/maintenance/status', {}, 500).then(() => true, () => false)) return;
+      if (this.children[i]?.exitCode !== null) throw new Error(`bench: raft member ${i} exited; see ${join(this.dir, `${this.ids[i]}.log`)}`);
+      await sleep(50);
+    }
+    throw new Error(`bench: raft member ${i} did not come up`);
+  }
+
+  async start(): Promise<void> {
+    mkdirSync(join(this.dir, 'pki'), { recursive: true });
+    makePki(join(this.dir, 'pki'), this.ids);
+    for (let i = 0; i < 3; i++) {
+      this.raftPorts.push(await freePort());
+      this.httpPorts.push(await freePort());
+    }
+    for (let i = 0; i < 3; i++) this.launch(i);
+    for (let i = 0; i < 3; i++) await this.waitUp(i);
+    await findLeader(this);
+  }
+
+  kill(i: number): void {
+    const c = this.children[i];
+    if (c?.pid !== undefined) process.kill(c.pid, 'SIGKILL');
+  }
+
+  async restart(i: number): Promise<void> {
+    const c = this.children[i];
+    if (c) await this.procs.kill(c);
+    this.launch(i);
+    await this.waitUp(i);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.children.map((c) => (c ? this.procs.kill(c) : undefined)));
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * One member of the raft benchmark's cluster, run as its own process:
+ * RaftNode + DiskStorage (fsync on) + WsTransport (mutual TLS on 127.0.0.1) + a tiny KV
+ * state machine + an HTTP endpoint shaped like etcd's JSON gateway, which acknowledges a
+ * put only after it is committed and applied (as etcd does).
+ *
+ * usage: node --import tsx labs/bench/raft-member.ts --id m0 --dir DIR --raft-port P --http-port P
+ *          --peers m0=127.0.0.1:P,m1=...,m2=... --pki DIR [--tick-ms 50] [--election-tick 10]
+ */
+import http from 'node:http';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DiskStorage, RaftNode, WsTransport, emptyConfState, type Entry, type StateMachine } from 'raft-ts';
+
+/** KV commands: u16 key length, key bytes, value bytes. The result of a put is its revision (the entry index). */
+class KvStateMachine implements StateMachine {
+  readonly kv = new Map<string, Uint8Array>();
+
+  apply(entry: Entry): unknown {
+    const d = entry.data;
+    const klen = (d[0] << 8) | d[1];
+    const key = Buffer.from(d.buffer, d.byteOffset + 2, klen).toString('latin1');
+    this.kv.set(key, d.slice(2 + klen));
+    return entry.index;
+  }
+
+  snapshot(): Uint8Array {
+    const parts: Buffer[] = [];
+    for (const [k, v] of this.kv) {
+      const kb = Buffer.from(k, 'latin1');
+      const h = Buffer.alloc(8);
+      h.writeUInt32BE(kb.length, 0);
+      h.writeUInt32BE(v.length, 4);
+      parts.push(h, kb, Buffer.from(v));
+    }
+    return Buffer.concat(parts);
+  }
+
+  restore(data: Uint8Array): void {
+    this.kv.clear();
+    const b = Buffer.from(data.buffer, data.byteOffset, data.length);
+    for (let o = 0; o < b.length;) {
+      const kl = b.readUInt32BE(o);
+      const vl = b.readUInt32BE(o + 4);
+      o += 8;
+      const k = b.toString('latin1', o, o + kl);
+      o += kl;
+      this.kv.set(k, b.subarray(o, o + vl));
+      o += vl;
+    }
+  }
+}
+
+function encodePut(key: Buffer, value: Buffer): Uint8Array {
+  const out = Buffer.allocUnsafe(2 + key.length + value.length);
+  out.writeUInt16BE(key.length, 0);
+  key.copy(out, 2);
+  value.copy(out, 2 + key.length);
+  return out;
+}
+
+async function main(): Promise<void> {
+  const { values: a } = parseArgs({
+    options: {
+      id: { type: 'string' }, dir: { type: 'string' }, 'raft-port': { type: 'string' }, 'http-port': { type: 'string' },
+      peers: { type: 'string' }, pki: { type: 'string' }, 'tick-ms': { type: 'string' }, 'election-tick': { type: 'string' },
+    },
+  });
+  const id = a.id!;
+  const peers = Object.fromEntries(a.peers!.split(',').map((p) => p.split('=') as [string, string]));
+  const pem = (f: string) => readFileSync(join(a.pki!, f), 'utf8');
+  // A fresh directory is bootstrapped with the three members as voters; a restart ignores it.
+  const storage = await DiskStorage.open(a.dir!, { fsync: true, confState: { ...emptyConfState(), voters: Object.keys(peers) } });
+  const transport = new WsTransport({
+    id,
+    listen: { host: '127.0.0.1', port: Number(a['raft-port']) },
+    tls: { cert: pem(`${id}.pem`), key: pem(`${id}.key`), ca: pem('ca.pem') },
+  });
+  const sm = new KvStateMachine();
+  const node = new RaftNode({
+    id, storage, transport, stateMachine: sm,
+    peers: Object.fromEntries(Object.entries(peers).filter(([p]) => p !== id)),
+    ...(a['tick-ms'] ? { tickMs: Number(a['tick-ms']) } : {}),
+    ...(a['election-tick'] ? { electionTick: Number(a['election-tick']) } : {}),
+    logger: { info: (msg, f) => console.log(new Date().toISOString(), msg, JSON.stringify(f)), warn: (msg, f) => console.log(new Date().toISOString(), 'WARN', msg, JSON.stringify(f)) },
+  });
+  await node.start();
+
+  // RAFT_BENCH_TRACE=1: log propose→applied latency percentiles every 2 s (diagnostics).
+  const lat: number[] = [];
+  const trace = (ms: number): undefined => {
+    if (process.env.RAFT_BENCH_TRACE) lat.push(ms);
+    return undefined;
+  };
+  if (process.env.RAFT_BENCH_TRACE) {
+    setInterval(() => {
+      if (lat.length === 0) return;
+      lat.sort((x, y) => x - y);
+      console.log('trace propose→applied', JSON.stringify({ n: lat.length, p50: lat[lat.length >> 1].toFixed(3), p99: lat[Math.floor(lat.length * 0.99)].toFixed(3) }));
+      lat.length = 0;
+    }, 2000).unref();
+  }
+  const reply = (res: http.ServerResponse, status: number, body: unknown) => {
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  };
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      if (req.url === '/v3/maintenance/status') {
+        const s = node.status();
+        return reply(res, 200, { header: { member_id: id }, leader: s.leader || '0', raftTerm: s.term, raftAppliedIndex: s.applied });
+      }
+      if (req.url !== '/v3/kv/put') return reply(res, 404, { message: 'not found' });
+      let cmd: Uint8Array;
+      try {
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { key: string; value: string };
+        cmd = encodePut(Buffer.from(body.key, 'base64'), Buffer.from(body.value ?? '', 'base64'));
+      } catch {
+        return reply(res, 400, { message: 'bad request' });
+      }
+      const t0 = performance.now();
+      node.propose(cmd).then(
+        ({ result }) => trace(performance.now() - t0) ?? reply(res, 200, { header: { member_id: id, revision: String(result), raft_term: String(node.status().term) } }),
+        (err: Error) => reply(res, 503, { message: err.message, retryable: (err as { retryable?: boolean }).retryable ?? false }),
+      );
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((r) => server.listen(Number(a['http-port']), '127.0.0.1', r));
+  console.log(new Date().toISOString(), 'member ready', id);
+  const shutdown = () => {
+    server.close();
+    void node.stop().then(() => storage.close()).then(() => process.exit(0));
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
