@@ -1,0 +1,70 @@
+/**
+ * What the scheduler knows about one node while it places tasks: the node object, the
+ * tasks it runs (counted per service), the resources left after their reservations,
+ * and the host-mode ports they hold. Updated incrementally as tasks are assigned.
+ */
+import type { Node } from '../../api/types/node.ts';
+import { isTerminal, type Task, type TaskState } from '../../api/types/task.ts';
+
+/** A desired state that keeps a task on its node (anything up to running, or complete for jobs). */
+export function wantsToRun(desired: TaskState): boolean {
+  return !isTerminal(desired) || desired === 'complete';
+}
+
+/** The key a host-mode published port is held under: `tcp/8080`. */
+export function hostPortKey(protocol: string | undefined, port: number): string {
+  return `${protocol ?? 'tcp'}/${port}`;
+}
+
+/** The host-mode published ports of a task (from its endpoint), as {@link hostPortKey}s. */
+export function taskHostPorts(task: Task): string[] {
+  const out: string[] = [];
+  for (const p of task.Endpoint?.Ports ?? []) {
+    if (p.PublishMode === 'host' && p.PublishedPort) out.push(hostPortKey(p.Protocol, p.PublishedPort));
+  }
+  return out;
+}
+
+export class NodeInfo {
+  /** Tasks on the node that are not finished and still wanted (SwarmKit's ActiveTasksCount). */
+  activeTasks = 0;
+  /** Active tasks per service ID. */
+  readonly byService = new Map<string, number>();
+  /** Node resources minus the reservations of every unfinished task on it. May go negative. */
+  availableNanoCPUs: number;
+  availableMemoryBytes: number;
+  /** Host-mode ports held by unfinished tasks on the node. */
+  readonly hostPorts = new Set<string>();
+  /**
+   * Scratch for the group being placed: active tasks of that group's service on this
+   * node (mirrors `byService`, read in the hot comparison). Owned by the scheduler.
+   */
+  groupCount = 0;
+
+  constructor(readonly node: Node) {
+    this.availableNanoCPUs = node.Description?.Resources?.NanoCPUs ?? 0;
+    this.availableMemoryBytes = node.Description?.Resources?.MemoryBytes ?? 0;
+  }
+
+  get id(): string {
+    return this.node.ID;
+  }
+
+  /**
+   * Accounts for a task placed on (or found on) this node. Finished tasks are ignored;
+   * tasks being shut down still hold their resources and ports until they finish.
+   */
+  addTask(task: Task): void {
+    if (isTerminal(task.Status.State)) return;
+    const r = task.Spec?.Resources?.Reservations;
+    if (r) {
+      this.availableNanoCPUs -= r.NanoCPUs ?? 0;
+      this.availableMemoryBytes -= r.MemoryBytes ?? 0;
+    }
+    if (task.Endpoint) for (const k of taskHostPorts(task)) this.hostPorts.add(k);
+    if (wantsToRun(task.DesiredState)) {
+      this.activeTasks++;
+      this.byService.set(task.ServiceID, (this.byService.get(task.ServiceID) ?? 0) + 1);
+    }
+  }
+}
