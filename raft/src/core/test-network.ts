@@ -172,7 +172,15 @@ export class Network {
   /** Runs every node's Ready loop and returns (filtered) outgoing messages. */
   private collect(): Message[] {
     const out: Message[] = [];
-    for (const n of this.nodes.values()) out.push(...processReady(n));
+    // A Ready may lead to another (a leader commits once its own write is done).
+    for (let again = true; again; ) {
+      again = false;
+      for (const n of this.nodes.values()) {
+        if (!n.rn.hasReady()) continue;
+        again = true;
+        out.push(...processReady(n));
+      }
+    }
     return this.filter(out);
   }
 
