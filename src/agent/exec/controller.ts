@@ -317,6 +317,13 @@ export class TaskController {
     };
   }
 
+  /** Stops reading logs and probing health; the container keeps running (daemon shutdown). */
+  detach(): void {
+    this.health?.stop();
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    this.log?.detach();
+  }
+
   /** True when the rootfs is mounted (for restore checks). */
   hasRootfs(): boolean { return existsSync(this.ctx.paths.rootfs(this.cid)) && isMounted(this.ctx.paths.rootfs(this.cid)); }
 }

@@ -175,7 +175,7 @@ export class Executor {
 
   /** Detaches from the running containers (they keep running; a later daemon re-adopts them). */
   close(): void {
-    for (const c of this.controllers.values()) c.record && c.state === 'running' && c['log']?.detach();
+    for (const c of this.controllers.values()) c.detach();
     this.monitorClient?.close();
     this.monitorClient = undefined;
     this.monitorP = undefined;

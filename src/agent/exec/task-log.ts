@@ -72,11 +72,19 @@ export class TaskLog extends EventEmitter {
     if (lines.length === 0) return;
     const time = this.now().toISOString();
     const entries = lines.map((log) => ({ log, stream, time }));
-    const text = entries.map((e) => JSON.stringify(e)).join('\n') + '\n';
-    const bytes = Buffer.byteLength(text);
-    if (shouldRotate(this.size, bytes, this.maxSize)) this.rotate();
-    appendFileSync(this.file, text);
-    this.size += bytes;
+    let batch = '';
+    for (const e of entries) {
+      const line = JSON.stringify(e) + '\n';
+      const bytes = Buffer.byteLength(line);
+      if (shouldRotate(this.size + Buffer.byteLength(batch), bytes, this.maxSize)) {
+        if (batch) appendFileSync(this.file, batch);
+        batch = '';
+        this.rotate();
+      }
+      batch += line;
+    }
+    appendFileSync(this.file, batch);
+    this.size += Buffer.byteLength(batch);
     for (const e of entries) this.emit('entry', e);
   }
 
