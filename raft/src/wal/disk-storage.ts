@@ -64,7 +64,8 @@ type Op =
 /** One writer turn's work, collected while the calls of the group are applied in memory. */
 interface Turn {
   records: RecordParts[];
-  lastEntryIndex: number;
+  /** Lowest and highest entry index among the records, if any. */
+  entryRange?: { min: number; max: number };
   sync: boolean;
   snapshotFiles: { snap: Snapshot; sealed: Uint8Array }[];
   compacted: boolean;
@@ -196,7 +197,7 @@ export class DiskStorage implements DurableStorage {
    * Persists a batch: a received snapshot first (the log is compacted up to it if it holds the
    * snapshot's last entry, else discarded), then entries (a stored index is replaced together
    * with everything after it; entries at or below the compaction point are ignored), then the
-   * hard state. Durable when the promise resolves if `sync`; visible to the `Storage` methods
+   * hard state. Durable when the promise resolves if `sync` (always with a snapshot); visible to the `Storage` methods
    * from the moment the writer takes it (at the latest when the promise resolves). Rejects with
    * `SnapshotOutOfDateError` or a `RaftAssertionError` (a gap) without changing anything.
    */
@@ -260,7 +261,7 @@ export class DiskStorage implements DurableStorage {
         if (this.writer.activeBytes() >= this.opts.segmentBytes) {
           await this.writer.rotate(this.state.lastIndex(), checkpoint(this.state, this.writer.segments[this.writer.segments.length - 1].seq + 1));
         }
-        const turn: Turn = { records: [], lastEntryIndex: 0, sync: false, snapshotFiles: [], compacted: false, newSnapshot: false, done: [] };
+        const turn: Turn = { records: [], sync: false, snapshotFiles: [], compacted: false, newSnapshot: false, done: [] };
         for (const op of group) {
           const checked = this.check(op);
           if (checked instanceof Error) {
@@ -271,7 +272,7 @@ export class DiskStorage implements DurableStorage {
           checked(turn);
         }
         for (const f of turn.snapshotFiles) await writeSnapshotFile(this.snapDir, f.snap, f.sealed, this.opts.fsync);
-        if (turn.records.length > 0) await this.writer.append(encodeRecords(turn.records), turn.lastEntryIndex);
+        if (turn.records.length > 0) await this.writer.append(encodeRecords(turn.records), turn.entryRange);
         if (turn.sync) await this.writer.sync();
         if (turn.compacted) await this.writer.deleteThrough(this.state.base.index);
         if (turn.newSnapshot) await pruneSnapshotFiles(this.snapDir, this.state.snapshots, this.opts.fsync);
@@ -322,10 +323,17 @@ export class DiskStorage implements DurableStorage {
         turn.snapshotFiles.push({ snap: batch.snapshot, sealed: this.cipher.seal(batch.snapshot.data) });
         turn.records.push(snapshotRecord(reset ? SnapshotKind.ReceivedReset : SnapshotKind.ReceivedKeep, snapRef));
         turn.newSnapshot = true;
+        // The log was cut back: old segments may go, once the record is durable.
+        turn.sync = true;
+        turn.compacted = true;
       }
       state.append(kept);
       for (const e of kept) turn.records.push(entryRecord(e, e.data.byteLength > 0 ? this.cipher.seal(e.data) : e.data));
-      if (kept.length > 0) turn.lastEntryIndex = Math.max(turn.lastEntryIndex, kept[kept.length - 1].index);
+      if (kept.length > 0) {
+        const min = kept[0].index;
+        const max = kept[kept.length - 1].index;
+        turn.entryRange = turn.entryRange ? { min: Math.min(turn.entryRange.min, min), max: Math.max(turn.entryRange.max, max) } : { min, max };
+      }
       if (batch.hardState) {
         state.hardState = { term: batch.hardState.term, vote: batch.hardState.vote, commit: batch.hardState.commit };
         turn.records.push(hardStateRecord(batch.hardState));

@@ -30,8 +30,10 @@ export interface SegmentMeta {
   path: string;
   /** The last log index when the segment was started (from its header). */
   prevIndex: number;
-  /** The highest entry index written in the segment, or its header's prevIndex if none. */
+  /** The highest entry index written in the segment (0 if none). */
   lastEntryIndex: number;
+  /** The lowest entry index written in the segment (Infinity if none). */
+  minEntryIndex: number;
 }
 
 /** What replay found and did. */
@@ -74,7 +76,7 @@ export async function replaySegments(walDir: string, opts: { openData: (sealed: 
     const { seq, path } = files[k];
     const isLast = k === files.length - 1;
     const buf = await readFile(path);
-    const seg: SegmentMeta = { seq, path, prevIndex: 0, lastEntryIndex: 0 };
+    const seg: SegmentMeta = { seq, path, prevIndex: 0, lastEntryIndex: 0, minEntryIndex: Infinity };
     let off = 0;
     for (;;) {
       const r = readRecord(buf, off);
@@ -143,7 +145,6 @@ function applyRecord(
         throw new DecodeError(`segment starts after index ${h.prevIndex} term ${h.prevTerm}, log ends at ${state.lastIndex()} term ${state.term(state.lastIndex())}`);
       }
       seg.prevIndex = h.prevIndex;
-      seg.lastEntryIndex = h.prevIndex;
       return;
     }
     case RecordType.Entry: {
@@ -159,6 +160,7 @@ function applyRecord(
       }
       state.append(state.checkAppend([{ term: e.term, index: e.index, type: e.type as EntryType, data }]));
       if (e.index > seg.lastEntryIndex) seg.lastEntryIndex = e.index;
+      if (e.index < seg.minEntryIndex) seg.minEntryIndex = e.index;
       return;
     }
     case RecordType.HardState:

@@ -43,7 +43,7 @@ export class SegmentWriter {
   static async start(walDir: string, opts: { existing: SegmentMeta[]; seq: number; prevIndex: number; checkpoint: Buffer; fsync: boolean }): Promise<SegmentWriter> {
     const { meta, fh } = await createSegment(walDir, opts.seq, opts.prevIndex, opts.fsync);
     const w = new SegmentWriter(walDir, opts.fsync, [...opts.existing, meta], fh);
-    await w.append(opts.checkpoint, opts.prevIndex);
+    await w.append(opts.checkpoint);
     return w;
   }
 
@@ -52,14 +52,17 @@ export class SegmentWriter {
     return this.size;
   }
 
-  /** Appends `buf` to the active segment; `lastEntryIndex` is the highest entry index in it (0 if none). */
-  async append(buf: Buffer, lastEntryIndex: number): Promise<void> {
+  /** Appends `buf` to the active segment; `entryRange` is the lowest and highest entry index in it, if any. */
+  async append(buf: Buffer, entryRange?: { min: number; max: number }): Promise<void> {
     await writeAll(this.fh, buf, this.size);
     this.size += buf.length;
     this.dirty = true;
     this.counters.writes++;
     const active = this.segments[this.segments.length - 1];
-    if (lastEntryIndex > active.lastEntryIndex) active.lastEntryIndex = lastEntryIndex;
+    if (entryRange) {
+      active.lastEntryIndex = Math.max(active.lastEntryIndex, entryRange.max);
+      active.minEntryIndex = Math.min(active.minEntryIndex, entryRange.min);
+    }
   }
 
   /** fdatasync's the active segment if it has unsynced writes. */
@@ -82,19 +85,31 @@ export class SegmentWriter {
     this.segments.push(meta);
     this.fh = fh;
     this.size = 0;
-    await this.append(checkpoint, prevIndex);
+    await this.append(checkpoint);
   }
 
   /**
-   * Deletes the oldest segments, never the active one, while each holds only entries at or
-   * below `compacted` and the segment after it starts at or below `compacted` too (so replay
-   * from the first remaining segment restarts the log no later than the compaction point).
+   * Deletes the longest run of oldest segments (never the active one) after which replay,
+   * starting from the first remaining segment, rebuilds the same state. For the first remaining
+   * segment, which replay restarts at its `prevIndex`, that needs:
+   * - every deleted segment holds only entries at or below `compacted` (they are discarded);
+   * - it starts at or below `compacted`, so no entry above the compaction point is lost;
+   * - no later segment writes an entry at or below its `prevIndex` (a conflict that rewrote the
+   *   log below the restart point would otherwise be replayed against entries replay never saw).
    * Returns the deleted paths.
    */
   async deleteThrough(compacted: number): Promise<string[]> {
+    const segs = this.segments;
+    // minAfter[k]: the lowest entry index written in segments k.. (Infinity if none).
+    const minAfter = new Array<number>(segs.length + 1).fill(Infinity);
+    for (let k = segs.length - 1; k >= 0; k--) minAfter[k] = Math.min(segs[k].minEntryIndex, minAfter[k + 1]);
+    let keepFrom = 0;
+    for (let k = 1; k < segs.length; k++) {
+      if (segs[k - 1].lastEntryIndex > compacted) break;
+      if (segs[k].prevIndex <= compacted && minAfter[k] > segs[k].prevIndex) keepFrom = k;
+    }
     const gone: string[] = [];
-    while (this.segments.length > 1 && this.segments[0].lastEntryIndex <= compacted && this.segments[1].prevIndex <= compacted) {
-      const seg = this.segments.shift()!;
+    for (const seg of segs.splice(0, keepFrom)) {
       await unlink(seg.path);
       gone.push(seg.path);
     }
@@ -113,5 +128,5 @@ async function createSegment(walDir: string, seq: number, prevIndex: number, fsy
   const path = join(walDir, segmentFileName(seq, prevIndex + 1));
   const fh = await open(path, 'wx');
   await syncDir(dirname(path), fsync);
-  return { meta: { seq, path, prevIndex, lastEntryIndex: prevIndex }, fh };
+  return { meta: { seq, path, prevIndex, lastEntryIndex: 0, minEntryIndex: Infinity }, fh };
 }
