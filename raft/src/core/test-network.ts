@@ -8,7 +8,7 @@
 import { decodeConfChange } from '../confchange/changer.ts';
 import { MemoryStorage } from '../memory-storage.ts';
 import { EntryType, MessageType } from '../types.ts';
-import type { ConfState, Entry, Message, NodeId } from '../types.ts';
+import type { ConfState, Entry, Message, NodeId, ReadState } from '../types.ts';
 import { RawNode } from './raw-node.ts';
 import type { Config } from './raw-node.ts';
 
@@ -32,6 +32,8 @@ export interface TestNode {
   applied: Entry[];
   /** Conf states returned by applyConfChange, in order. */
   confStates: ConfState[];
+  /** Read states handed out by Readys, in order. */
+  readStates: ReadState[];
 }
 
 export type NodeOptions = Partial<Omit<Config, 'id' | 'storage'>>;
@@ -51,7 +53,7 @@ export function newTestNode(id: NodeId, cs: ConfState, opts: NodeOptions = {}, s
     rand: seededRand(seed),
     ...opts,
   });
-  const n = { id, rn, storage, applied: [], confStates: [] };
+  const n: TestNode = { id, rn, storage, applied: [], confStates: [], readStates: [] };
   // An initial member's first Ready holds the bootstrap entries: persist and apply them.
   processReady(n);
   return n;
@@ -67,7 +69,7 @@ export function newNodeWithLog(id: NodeId, cs: ConfState, terms: number[], opts:
   const { term, commit, vote, ...rest } = opts;
   storage.setHardState({ term: term ?? (terms.length ? terms[terms.length - 1] : 0), vote: vote ?? '', commit: commit ?? 0 });
   const rn = new RawNode({ id, storage, electionTick: 10, heartbeatTick: 1, rand: seededRand(7), ...rest });
-  return { id, rn, storage, applied: [], confStates: [] };
+  return { id, rn, storage, applied: [], confStates: [], readStates: [] };
 }
 
 /** The (index, term) pairs of every entry in `n`'s log. */
@@ -82,6 +84,7 @@ export function logOf(n: TestNode): [number, number][] {
 export function processReady(n: TestNode): Message[] {
   if (!n.rn.hasReady()) return [];
   const rd = n.rn.ready();
+  n.readStates.push(...rd.readStates);
   if (rd.snapshot) n.storage.applySnapshot(rd.snapshot);
   n.storage.append(rd.entries);
   if (rd.hardState) n.storage.setHardState(rd.hardState);
