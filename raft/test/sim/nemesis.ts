@@ -37,6 +37,8 @@ export class Nemesis {
       [3, () => this.healNetwork()],
       [2, () => this.netFaults()],
       [3, () => this.crash()],
+      [2, () => this.crashLeader()],
+      [1, () => this.isolateLeader()],
       [4, () => this.restart()],
       [1, () => this.pause()],
       [2, () => this.transfer()],
@@ -126,6 +128,24 @@ export class Nemesis {
       this.c.crashAtNextReady.set(n.id, at);
       this.c.trace(`nemesis: ${n.id} will crash ${at} of its next ready`);
     } else this.c.crash(n, 'nemesis');
+  }
+
+  /** Crashes the leader, often right inside its next Ready (before its entries spread). */
+  private crashLeader(): void {
+    const lead = this.c.leader();
+    if (!lead) return;
+    if (this.c.rand.chance(0.5)) {
+      const at = this.c.rand.pick(CRASH_POINTS);
+      this.c.crashAtNextReady.set(lead.id, at);
+      this.c.trace(`nemesis: leader ${lead.id} will crash ${at} of its next ready`);
+    } else this.c.crash(lead, 'nemesis: leader');
+  }
+
+  private isolateLeader(): void {
+    const lead = this.c.leader();
+    if (!lead) return;
+    this.c.net.isolate(lead.id, this.ids());
+    this.c.trace(`nemesis: isolate leader ${lead.id}`);
   }
 
   private restart(): void {

@@ -63,6 +63,8 @@ export function pickSettings(seed: number): { cluster: ClusterOptions; nemesis: 
         maxSizePerMsg: r.pick([0, 16, 64, 1 << 20]),
         maxInflightMsgs: r.pick([1, 2, 16, 256]),
         maxUncommittedEntriesSize: r.pick([0, 0, 256]),
+        maxCommittedSizePerReady: r.pick([undefined, 16, 1 << 20]),
+        disableProposalForwarding: r.chance(0.2),
         stepDownOnRemoval: true,
       },
       snapshot: { every: r.pick([0, 3, 10, 40]), keep: r.pick([0, 1, 5]) },
