@@ -3,7 +3,10 @@
 // Uses its own prefixes (shoalt, shoalu), so it runs next to a user's `shoal` lab.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { blobPath } from './lib/test-image.ts';
 import { Lab, withLab } from './lib/lab.ts';
 import { LabNames } from './lib/names.ts';
 import { labNetns, netnsInode } from './lib/netns.ts';
@@ -41,6 +44,34 @@ async function startFakeContainer(lab: Lab, host: string, name: string): Promise
   const pid = Number(r.stdout.trim());
   assert.ok(isAlive(pid), 'fake container runs');
   return pid;
+}
+
+/**
+ * Starts a real runc container (busybox test image, its own fresh netns, cgroup
+ * /<prefix>-ct/<id>) inside a host, state under the host's /run/runc. Returns its init PID.
+ */
+async function startRuncContainer(lab: Lab, host: string, id: string): Promise<{ pid: number; cgroup: string }> {
+  const bundle = join(lab.host(host).hostDir, 'bundles', id);
+  mkdirSync(join(bundle, 'rootfs'), { recursive: true });
+  const layer = blobPath(lab.layoutDir!, lab.images.v1 ? readManifestLayer(lab.layoutDir!, lab.images.v1.digest) : '');
+  execFileSync('tar', ['-xzf', layer, '-C', join(bundle, 'rootfs')]);
+  execFileSync('runc', ['spec'], { cwd: bundle });
+  const config = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8'));
+  config.process.terminal = false;
+  config.process.args = ['sleep', '3000'];
+  const cgroup = `/${lab.prefix}-ct/${id}`;
+  config.linux.cgroupsPath = cgroup;
+  writeFileSync(join(bundle, 'config.json'), JSON.stringify(config));
+  const r = await lab.exec(host, ['runc', 'run', '-d', '--bundle', bundle, id], { timeoutMs: 20_000 });
+  assert.is(r.code, 0, r.stderr);
+  const state = await lab.exec(host, ['runc', 'state', id]);
+  const pid = JSON.parse(state.stdout).pid as number;
+  assert.ok(isAlive(pid), 'runc container runs');
+  return { pid, cgroup };
+}
+
+function readManifestLayer(layoutDir: string, digest: string): string {
+  return JSON.parse(readFileSync(blobPath(layoutDir, digest), 'utf8')).layers[0].digest;
 }
 
 const up = suite<{ lab?: Lab; ino?: { netnsInodes: string[]; mntnsInodes: string[] } }>('lab up --hosts 2');
@@ -110,10 +141,13 @@ up('partition blocks traffic and heal restores it (nftables drop and link down)'
 
 up('kill takes a host daemon and its containers down; start brings the daemon back', async ({ lab }) => {
   const container = await startFakeContainer(lab!, 'h2', 'task1');
+  const runc = await startRuncContainer(lab!, 'h2', 'c1');
   const other = lab!.daemonPid('h1');
   const before = lab!.daemonPid('h2');
   const killed = await lab!.killDaemon('h2');
   assert.ok(killed.includes(container), 'container killed');
+  assert.ok(killed.includes(runc.pid), 'runc container killed');
+  assert.not.ok(existsSync(`/sys/fs/cgroup/pids${runc.cgroup}`), 'runc container cgroup removed');
   if (before) assert.ok(killed.includes(before), 'daemon killed');
   assert.not.ok(isAlive(container));
   assert.ok(isAlive(lab!.host('h2').anchorPid), 'anchor survives');
@@ -127,11 +161,14 @@ up('kill takes a host daemon and its containers down; start brings the daemon ba
 
 up('down leaves no namespace, link, mount, table, cgroup, process or directory; twice is fine', async ({ lab, ino }) => {
   await startFakeContainer(lab!, 'h1', 'task2');
+  const runc = await startRuncContainer(lab!, 'h1', 'c2');
   await lab!.partition('h1');
   const t0 = Date.now();
   await lab!.down();
   console.log(`    down took ${Date.now() - t0} ms`);
   await assertNothingLeft(lab!.names, ino!);
+  assert.not.ok(isAlive(runc.pid));
+  assert.not.ok(existsSync(`/sys/fs/cgroup/pids${runc.cgroup}`), 'runc container cgroup removed');
   await lab!.down();
   await assertNothingLeft(lab!.names, ino!);
 });

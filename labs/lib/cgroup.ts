@@ -65,3 +65,66 @@ export function removeCgroupTree(dir: string): string[] {
   walk(dir);
   return left;
 }
+
+/** Mount points of the cgroup hierarchies, keyed like /proc/PID/cgroup lines ('' = v2). */
+function hierarchyMounts(): Map<string, string> {
+  const out = new Map<string, string>();
+  try {
+    for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+      const [pre, post] = line.split(' - ');
+      if (!post) continue;
+      const [fstype, , superOpts] = post.split(' ');
+      const mp = pre.split(' ')[4];
+      if (fstype === 'cgroup2') out.set('', mp);
+      else if (fstype === 'cgroup') {
+        const opts = superOpts.split(',').filter((o) => o !== 'rw' && o !== 'ro' && !o.startsWith('release_agent') && o !== 'clone_children');
+        out.set(opts.sort().join(','), mp);
+      }
+    }
+  } catch { /* none */ }
+  return out;
+}
+
+/** Absolute cgroup directories of a process, one per hierarchy ([] when it is gone). */
+export function cgroupDirsOf(pid: number): { dirs: string[]; unified?: string } {
+  const mounts = hierarchyMounts();
+  const dirs: string[] = [];
+  let unified: string | undefined;
+  let text = '';
+  try {
+    text = readFileSync(`/proc/${pid}/cgroup`, 'utf8');
+  } catch {
+    return { dirs };
+  }
+  for (const line of text.split('\n')) {
+    const m = /^\d+:([^:]*):(.*)$/.exec(line);
+    if (!m) continue;
+    const key = m[1].split(',').sort().join(',');
+    const mp = mounts.get(key);
+    if (m[1] === '') unified = m[2];
+    if (mp && m[2] !== '/') dirs.push(join(mp, m[2]));
+  }
+  return { dirs, unified };
+}
+
+/**
+ * Removes the given cgroup directories if empty, then their parents while empty, never
+ * touching a directory in `keep` or one that is an ancestor of a `keep` entry (such as our
+ * own cgroups). A directory that still holds processes or children stays.
+ */
+export function removeEmptyCgroups(dirs: Iterable<string>, keep: Iterable<string>): void {
+  const kept = [...keep];
+  const protectedDir = (d: string) => kept.some((k) => k === d || k.startsWith(d + '/'));
+  const roots = new Set(hierarchyMounts().values());
+  const sorted = [...new Set(dirs)].sort((a, b) => b.length - a.length);
+  for (let d of sorted) {
+    while (!roots.has(d) && d.startsWith('/sys/fs/cgroup/') && !protectedDir(d)) {
+      try {
+        rmdirSync(d);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') break;
+      }
+      d = join(d, '..');
+    }
+  }
+}

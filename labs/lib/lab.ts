@@ -62,7 +62,7 @@ export interface LabState {
   createdAt: string;
   hosts: LabHostRecord[];
   switchNetns: string;
-  registry?: { address: string; pid: number; images: PushedTestImages['tags'] };
+  registry?: { address: string; pid: number; images: PushedTestImages['tags']; layoutDir?: string };
   daemons: boolean;
 }
 
@@ -149,6 +149,7 @@ export class Lab {
         lab.save();
         const pushed = await pushTestImages(reg.address, { workDir: join(names.registryDir, 'image'), netns: names.switchNetns });
         state.registry.images = pushed.tags;
+        state.registry.layoutDir = pushed.layoutDir;
         lab.save();
         log(`registry ${reg.address}: ${Object.values(pushed.tags).map((t) => t.ref).join(' ')}`);
       })();
@@ -205,6 +206,11 @@ export class Lab {
   /** The pushed test image tags (`ref`, `digest` per version). */
   get images(): PushedTestImages['tags'] {
     return this.state.registry?.images ?? {};
+  }
+
+  /** The OCI layout of the test image (tags v1, v2) the registry was filled from. */
+  get layoutDir(): string | undefined {
+    return this.state.registry?.layoutDir;
   }
 
   /** The record of a host; throws {@link LabError} for an unknown one. */

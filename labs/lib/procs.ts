@@ -1,6 +1,6 @@
 // Process helpers for the lab: liveness, waiting for exit, killing by PID (never by name),
 // detached spawning with output to a file, and scanning /proc.
-import { spawn, execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 
 /** Resolves after `ms` milliseconds. */
@@ -94,14 +94,47 @@ export interface RunResult {
   stderr: string;
 }
 
-/** Runs a command to completion, capturing output; never throws for a non-zero exit. */
+/**
+ * Runs a command to completion, capturing output; never throws for a non-zero exit. It
+ * resolves when the command exits (plus up to 200 ms for its output), even if a process it
+ * left in the background still holds stdout/stderr open (`sh -c 'httpd &'`,
+ * `runc run -d`). After `timeoutMs` (default 60000) it is SIGKILLed and code is 124.
+ */
 export function run(cmd: string, args: readonly string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
   return new Promise((resolve) => {
-    const child = execFile(cmd, args, { maxBuffer: 64 << 20, timeout: opts.timeoutMs ?? 60_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as any).code === 'number' ? (err as any).code : 1) : 0;
-      resolve({ code, stdout: String(stdout), stderr: String(stderr) || (err && code !== 0 && !stderr ? String(err.message) : '') });
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let code: number | undefined;
+    let done = false;
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const finish = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      child.stdout!.destroy();
+      child.stderr!.destroy();
+      resolve({ code: code ?? 1, stdout, stderr });
+    };
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      code = 124;
+      stderr += `\n${cmd}: timed out after ${opts.timeoutMs ?? 60_000} ms`;
+      finish();
+    }, opts.timeoutMs ?? 60_000);
+    child.on('error', (err) => {
+      stderr += String(err.message);
+      code = 127;
+      finish();
     });
-    if (opts.input !== undefined) child.stdin?.end(opts.input);
+    child.on('exit', (c, sig) => {
+      code ??= c ?? (sig ? 128 : 1);
+      setTimeout(finish, 200).unref();
+    });
+    child.on('close', finish);
+    child.stdin!.on('error', () => {});
+    child.stdin!.end(opts.input ?? '');
   });
 }
 

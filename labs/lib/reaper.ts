@@ -9,7 +9,7 @@
 // This also works after a crash: the inodes come from live processes and /run/netns.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cgroupPids } from './cgroup.ts';
+import { cgroup2Root, cgroupDirsOf, cgroupPids, removeEmptyCgroups } from './cgroup.ts';
 import { allPids, isAlive, nsInode, signal, sleep } from './procs.ts';
 
 /** What identifies one scope (a whole lab or one host) of processes. */
@@ -161,10 +161,13 @@ export async function killScope(scope: ProcessScope, opts: { rounds?: number; al
   const killed = new Set<number>();
   let left: number[] = [];
   let also = (opts.also ?? []).filter(isAlive);
+  const cgroups = new Set<string>();
+  const keep = new Set<string>([...cgroupDirsOf(process.pid).dirs, ...scope.cgroupDirs]);
   for (let i = 0; i < (opts.rounds ?? 6); i++) {
     left = [...new Set([...findScopePids(scope), ...also])];
     also = [];
     if (left.length === 0) break;
+    for (const p of left) noteCgroups(p, scope, cgroups, keep);
     for (const p of left) {
       signal(p, 'SIGKILL');
       killed.add(p);
@@ -173,5 +176,21 @@ export async function killScope(scope: ProcessScope, opts: { rounds?: number; al
     while (left.some(isAlive) && Date.now() < deadline) await sleep(20);
   }
   left = findScopePids(scope);
+  removeEmptyCgroups(cgroups, keep);
   return { killed: [...killed], left };
+}
+
+/**
+ * Sorts a process's cgroups before it is killed: those of containers (whose v2 cgroup is
+ * outside the lab's, so a runtime made it) may be removed once empty; those of the lab's own
+ * processes (inherited from whoever ran `up`) are kept.
+ */
+function noteCgroups(pid: number, scope: ProcessScope, cgroups: Set<string>, keep: Set<string>): void {
+  const { dirs, unified } = cgroupDirsOf(pid);
+  const root = cgroup2Root();
+  const inLab = unified !== undefined && !!root && scope.cgroupDirs.some((d) => {
+    const u = join(root, unified);
+    return u === d || u.startsWith(d + '/');
+  });
+  for (const d of dirs) (inLab ? keep : cgroups).add(d);
 }
