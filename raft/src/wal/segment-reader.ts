@@ -158,7 +158,9 @@ function applyRecord(
           throw new DecodeError(`cannot open sealed data of entry ${e.index}`, { cause: err });
         }
       }
-      state.append(state.checkAppend([{ term: e.term, index: e.index, type: e.type as EntryType, data }]));
+      const entry = { term: e.term, index: e.index, type: e.type as EntryType, data };
+      if (e.index === state.lastIndex() + 1) state.entries.push(entry); // the common case, without the checks' allocations
+      else state.append(state.checkAppend([entry]));
       if (e.index > seg.lastEntryIndex) seg.lastEntryIndex = e.index;
       if (e.index < seg.minEntryIndex) seg.minEntryIndex = e.index;
       return;
