@@ -38,6 +38,7 @@ test('maybeAppend appends after a matching entry, truncates conflicts and commit
   const l2 = logWith([1, 2, 3]);
   l2.maybeAppend(1, 1, 0, ents([4, 4], 2));
   assert.equal(pairs(l2.allEntries()), [[1, 1], [2, 4], [3, 4]]);
+  l2.commitTo(2);
   assert.throws(() => l2.maybeAppend(0, 0, 3, ents([9], 1)), /conflicts with committed/, 'truncating below commit is a bug');
 });
 
