@@ -74,10 +74,12 @@ export class PlatformError extends ImageError {
 }
 
 function describe(e: unknown): string {
+  let last = e instanceof Error ? e.message : String(e);
   for (let c: any = e, i = 0; c && i < 5; c = c.cause, i++) {
     if (c.code) return `${c.code}${c.message ? `: ${c.message}` : ''}`;
     if (c.name === 'TimeoutError') return 'timeout';
     if (Array.isArray(c.errors) && c.errors[0]?.code) return `${c.errors[0].code}: ${c.errors[0].message}`;
+    if (c.message) last = c.message;
   }
-  return e instanceof Error ? e.message : String(e);
+  return last;
 }

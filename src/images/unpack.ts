@@ -98,6 +98,6 @@ async function setOpaque(dirs: string[]): Promise<void> {
   const nr: Record<string, number> = { x64: 188, arm64: 5 };
   const n = nr[process.arch];
   if (n === undefined) throw new ImageError(`images: opaque directories unsupported on ${process.arch}`);
-  const script = `while (my $d = <STDIN>) { chomp $d; syscall(${n}, $d, "trusted.overlay.opaque", "y", 1, 0) == 0 or die "setxattr $d: $!\\n"; }`;
+  const script = `while (my $d = <STDIN>) { chomp $d; my $k = "trusted.overlay.opaque"; my $v = "y"; syscall(${n}, $d, $k, $v, 1, 0) == 0 or die "setxattr $d: $!\\n"; }`;
   await run('perl', ['-e', script], dirs.join('\n') + '\n');
 }
