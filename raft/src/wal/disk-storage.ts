@@ -7,7 +7,7 @@
  * frames all their WAL records into one buffer, does one write and — if any call asked for it
  * — one fdatasync, then resolves them. Calls are applied in the order they were made.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { limitSize } from '../memory-storage.ts';
 import type { DurableStorage, PayloadCipher } from '../storage.ts';
@@ -50,7 +50,7 @@ export interface RecoveryReport {
   segments: number;
   /** A torn tail cut off the last segment. */
   truncated?: ReplayResult['truncated'];
-  /** Snapshot files that were unusable; the next older one was used. */
+  /** Snapshot files that were unusable (renamed to `*.corrupt` unless missing); the next older one was used. */
   skippedSnapshots: { file: string; reason: string }[];
 }
 
@@ -140,6 +140,16 @@ export class DiskStorage implements DurableStorage {
     } else {
       snap = await loadSnapshot(snapDir, state, openData, recovery.skippedSnapshots);
       for (const s of recovery.skippedSnapshots) logger.warn('raft/wal: snapshot unusable, using an older one', { 'wal.file': s.file, 'wal.reason': s.reason });
+      if (recovery.skippedSnapshots.length > 0) {
+        // The unusable ones are newer than the one loaded: forget them, so that compaction
+        // stays within what the loaded snapshot covers, and set damaged files aside for
+        // inspection (`.corrupt`, never read or pruned again).
+        state.snapshots = state.snapshots.filter((r) => r.index <= snap.metadata.index);
+        for (const s of recovery.skippedSnapshots) {
+          if (s.reason !== 'missing') await rename(s.file, `${s.file}.corrupt`);
+        }
+        await syncDir(snapDir, fsync);
+      }
     }
     await pruneSnapshotFiles(snapDir, state.snapshots, fsync);
 

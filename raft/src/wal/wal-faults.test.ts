@@ -251,8 +251,20 @@ snaps('a corrupt newest snapshot falls back to the previous one when the log cov
     assert.is(s.recovery.skippedSnapshots.length, 1);
     assert.match(s.recovery.skippedSnapshots[0].reason, /checksum/);
     assert.is(s.firstIndex(), 5);
+    await rejects(() => s.compact(8), /past the snapshot index 5/);
     await s.close();
-    assert.ok((await snapshotFiles(dir)).includes(older));
+    assert.equal(await snapshotFiles(dir), [older, `${newest}.corrupt`]);
+    // A restart finds the same state; a new snapshot at the same index replaces the bad one.
+    const again = await DiskStorage.open(dir, opts);
+    assert.is(again.snapshot().metadata.index, 5);
+    assert.equal(again.recovery.skippedSnapshots.map((x) => x.reason), ['missing']);
+    await again.createSnapshot(10, emptyConfState(), bytes('ten again'));
+    await again.compact(10);
+    await again.close();
+    const third = await DiskStorage.open(dir, opts);
+    assert.equal(third.snapshot().data, bytes('ten again'));
+    assert.is(third.firstIndex(), 11);
+    await third.close();
   }));
 
 snaps('a corrupt snapshot without an older one covering the log is a clear error', () =>
