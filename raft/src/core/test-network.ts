@@ -65,7 +65,8 @@ export function newTestNode(id: NodeId, cs: ConfState, opts: NodeOptions = {}, s
  */
 export function newNodeWithLog(id: NodeId, cs: ConfState, terms: number[], opts: NodeOptions & { term?: number; commit?: number; vote?: NodeId } = {}): TestNode {
   const storage = new MemoryStorage({ confState: cs });
-  storage.append(terms.map((t, i) => ({ term: t, index: i + 1, type: EntryType.Normal, data: new Uint8Array() })));
+  // One byte of data each, so that size limits apply to them.
+  storage.append(terms.map((t, i) => ({ term: t, index: i + 1, type: EntryType.Normal, data: new Uint8Array([t]) })));
   const { term, commit, vote, ...rest } = opts;
   storage.setHardState({ term: term ?? (terms.length ? terms[terms.length - 1] : 0), vote: vote ?? '', commit: commit ?? 0 });
   const rn = new RawNode({ id, storage, electionTick: 10, heartbeatTick: 1, rand: seededRand(7), ...rest });
@@ -100,6 +101,7 @@ export class Network {
   readonly nodes = new Map<NodeId, TestNode>();
   private readonly dropRates = new Map<string, number>();
   private readonly ignored = new Set<MessageType>();
+  private readonly predicates: ((m: Message) => boolean)[] = [];
   private readonly rand: () => number;
   /** Every message delivered (for assertions on traffic). */
   readonly delivered: Message[] = [];
@@ -157,16 +159,23 @@ export class Network {
     this.ignored.add(t);
   }
 
-  /** Heals every link and stops ignoring message types. */
+  /** Drops every message for which `pred` holds. */
+  dropIf(pred: (m: Message) => boolean): void {
+    this.predicates.push(pred);
+  }
+
+  /** Heals every link and stops ignoring message types and predicates. */
   recover(): void {
     this.dropRates.clear();
     this.ignored.clear();
+    this.predicates.length = 0;
   }
 
   private filter(msgs: Message[]): Message[] {
     return msgs.filter((m) => {
       const rate = this.dropRates.get(`${m.from}->${m.to}`) ?? 0;
-      const drop = this.ignored.has(m.type) || !this.nodes.has(m.to) || (rate > 0 && (rate >= 1 || this.rand() < rate));
+      const drop = this.ignored.has(m.type) || !this.nodes.has(m.to) || this.predicates.some((p) => p(m)) ||
+        (rate > 0 && (rate >= 1 || this.rand() < rate));
       if (drop) this.dropped.push(m);
       return !drop;
     });
