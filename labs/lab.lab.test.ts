@@ -3,14 +3,14 @@
 // Uses its own prefixes (shoalt, shoalu), so it runs next to a user's `shoal` lab.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { blobPath } from './lib/test-image.ts';
 import { Lab, withLab } from './lib/lab.ts';
 import { LabNames } from './lib/names.ts';
 import { labNetns, netnsInode } from './lib/netns.ts';
-import { isAlive, nsInode, signal, waitExit } from './lib/procs.ts';
+import { isAlive, nsInode, signal, sleep, waitExit } from './lib/procs.ts';
 import { labLeftovers, labNftTables } from './lib/teardown.ts';
 import { ping } from './lib/unix-http.ts';
 
@@ -209,6 +209,34 @@ failures('down cleans up after a crash (anchor killed, state file gone)', async 
   } finally {
     await Lab.down({ prefix: 'shoalu', baseDir: names.baseDir });
   }
+});
+
+failures('down cleans up after `lab up` itself was killed -9 midway', async () => {
+  const names = new LabNames('shoalu', '/tmp/shoalu-lab');
+  const cli = spawn(process.execPath, ['--import', 'tsx', 'labs/lab-cli.ts', '--prefix', 'shoalu', 'up', '--hosts', '2'], {
+    cwd: new URL('..', import.meta.url).pathname,
+    env: { ...process.env, SHOAL_LAB_DIR: names.baseDir },
+    stdio: 'ignore',
+  });
+  const ino = { netnsInodes: [] as string[], mntnsInodes: [] as string[] };
+  try {
+    // Kill it once the hosts exist and their daemons are being started.
+    const deadline = Date.now() + 20_000;
+    while (!existsSync(join(names.hostDir('h2'), 'daemon.log')) && Date.now() < deadline) await sleep(20);
+    assert.ok(existsSync(join(names.hostDir('h2'), 'daemon.log')), 'lab up got as far as the daemons');
+    cli.kill('SIGKILL');
+    await waitExit(cli.pid!, 2000);
+    for (const n of labNetns(names)) ino.netnsInodes.push(netnsInode(n)!);
+    for (const h of ['h1', 'h2']) {
+      const a = Number(readFileSync(join(names.hostDir(h), 'anchor.pid'), 'utf8'));
+      ino.mntnsInodes.push(nsInode(`/proc/${a}/ns/mnt`)!);
+    }
+    assert.ok(ino.netnsInodes.length >= 3);
+  } finally {
+    cli.kill('SIGKILL');
+    await Lab.down({ prefix: 'shoalu', baseDir: names.baseDir });
+  }
+  await assertNothingLeft(names, ino);
 });
 
 failures('down with nothing up succeeds', async () => {

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { enterArgs } from './anchor.ts';
 import { SWARM_PORT, type LabNames } from './names.ts';
-import { isAlive, readPid, sleep, spawnDetached, stopPid, writePid } from './procs.ts';
+import { isAlive, nsInode, readPid, sleep, spawnDetached, stopPid, writePid } from './procs.ts';
+import { netnsInode } from './netns.ts';
 import { ping } from './unix-http.ts';
 
 /** Root of the repository (resolved from this file, not a fixed path). */
@@ -68,10 +69,15 @@ export function daemonContext(names: LabNames, host: string): DaemonContext {
   };
 }
 
-/** PID of the host's daemon from its pid file, if it is alive. */
+/**
+ * PID of the host's daemon from its pid file, if that process is alive and inside the
+ * host's network namespace (PIDs are recycled quickly: pid_max may be 32768).
+ */
 export function daemonPid(names: LabNames, host: string): number | undefined {
   const pid = readPid(join(names.hostDir(host), 'daemon.pid'));
-  return isAlive(pid) ? pid : undefined;
+  if (!pid || !isAlive(pid)) return undefined;
+  const net = netnsInode(names.hostNetns(host));
+  return net && nsInode(`/proc/${pid}/ns/net`) === net ? pid : undefined;
 }
 
 /**

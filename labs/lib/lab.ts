@@ -14,7 +14,7 @@ import { ensureLabCgroup, labCgroupDir } from './cgroup.ts';
 import { daemonPid, startDaemon, type DaemonOptions } from './daemon.ts';
 import { LabNames, MAX_HOSTS } from './names.ts';
 import { createHostNet, createSwitch, healHost, isPartitioned, labNetns, netnsInode, partitionHost, type PartitionMode } from './netns.ts';
-import { isAlive, nsInode, readPid, run, stopPid, type RunResult } from './procs.ts';
+import { cmdline, isAlive, nsInode, run, stopPid, type RunResult } from './procs.ts';
 import { emptyScope, findScopePids, killScope, type ProcessScope } from './reaper.ts';
 import { pushTestImages, startRegistry, stopRegistry, type PushedTestImages } from './registry.ts';
 import { ping, unixRequest, type UnixRequestOptions, type UnixResponse } from './unix-http.ts';
@@ -279,9 +279,9 @@ export class Lab {
     if (cg) scope.cgroupDirs.push(join(cg, name));
     scope.insiders.push(h.anchorPid);
     scope.spare.add(h.anchorPid);
-    const daemon = readPid(join(h.hostDir, 'daemon.pid'));
+    const daemon = daemonPid(this.names, name);
     const before = findScopePids(scope);
-    const first = daemon && isAlive(daemon) && before.includes(daemon) ? [daemon] : [];
+    const first = daemon && before.includes(daemon) ? [daemon] : [];
     for (const p of first) await stopPid(p, 0);
     const { killed, left } = await killScope(scope, { also: before });
     if (left.length) throw new LabError(`lab: ${name}: processes survive SIGKILL: ${left.join(' ')}`);
@@ -303,10 +303,10 @@ export class Lab {
   /** Hosts, addresses, anchors, daemons and registry, as they are now. */
   async status(): Promise<LabStatus> {
     const hosts = await Promise.all(this.state.hosts.map(async (h): Promise<LabHostStatus> => {
-      const pid = readPid(join(h.hostDir, 'daemon.pid'));
-      const alive = isAlive(pid);
+      const pid = daemonPid(this.names, h.name);
+      const alive = pid !== undefined;
       return {
-        name: h.name, address: h.address, netns: h.netns, anchorPid: h.anchorPid, anchorAlive: isAlive(h.anchorPid),
+        name: h.name, address: h.address, netns: h.netns, anchorPid: h.anchorPid, anchorAlive: this.anchorAlive(h.name),
         daemonPid: pid, daemonAlive: alive, ready: alive && (await ping(h.socket, 1000)),
         partitioned: await isPartitioned(this.names, h.name), socket: h.socket,
       };
@@ -314,7 +314,7 @@ export class Lab {
     const reg = this.state.registry;
     return {
       prefix: this.prefix, baseDir: this.baseDir, hosts,
-      registry: reg && { address: reg.address, pid: reg.pid, alive: isAlive(reg.pid) },
+      registry: reg && { address: reg.address, pid: reg.pid, alive: isAlive(reg.pid) && cmdline(reg.pid).includes(this.names.registryDir) },
     };
   }
 
@@ -328,9 +328,15 @@ export class Lab {
     await stopRegistry(this.names.registryDir);
   }
 
+  /** True when the host's anchor still runs (checked against its recorded mount ns). */
+  anchorAlive(name: string): boolean {
+    const h = this.host(name);
+    return isAlive(h.anchorPid) && (!h.ns.mnt || nsInode(`/proc/${h.anchorPid}/ns/mnt`) === h.ns.mnt);
+  }
+
   private liveAnchor(name: string): number {
     const h = this.host(name);
-    if (!isAlive(h.anchorPid)) throw new LabError(`lab: anchor of ${name} (pid ${h.anchorPid}) is gone; run down and up`);
+    if (!this.anchorAlive(name)) throw new LabError(`lab: anchor of ${name} (pid ${h.anchorPid}) is gone; run down and up`);
     return h.anchorPid;
   }
 

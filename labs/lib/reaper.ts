@@ -55,25 +55,52 @@ function boundNetns(pid: number): string[] {
   return nsfsNetns(pid).filter((n) => !root.has(n));
 }
 
-/** Container init PIDs from runc/crun state under the /run of the process `pid`. */
+/**
+ * Container init PIDs from OCI runtime state anywhere under the /run of the process `pid`
+ * (runc: `<root>/<id>/state.json` with `init_process_pid`; crun: `<root>/<id>/status` with
+ * `pid`), whatever `--root` the daemon chose there. Depth-limited walk of a small tmpfs.
+ */
 function runtimeStatePids(pid: number): number[] {
   const out: number[] = [];
-  for (const [dir, file, key] of [['run/runc', 'state.json', 'init_process_pid'], ['run/crun', 'status', 'pid']] as const) {
-    const base = `/proc/${pid}/root/${dir}`;
-    let ids: string[];
+  let budget = 5000;
+  const walk = (dir: string, depth: number) => {
+    let entries;
     try {
-      ids = readdirSync(base);
+      entries = readdirSync(dir, { withFileTypes: true });
     } catch {
-      continue;
+      return;
     }
-    for (const id of ids) {
-      try {
-        const v = JSON.parse(readFileSync(join(base, id, file), 'utf8'))[key];
-        if (Number.isInteger(v) && v > 0) out.push(v);
-      } catch { /* not a container dir */ }
+    for (const e of entries) {
+      if (--budget < 0) return;
+      const path = join(dir, e.name);
+      if (e.isDirectory()) {
+        if (depth < 6 && e.name !== 'netns') walk(path, depth + 1);
+      } else if (e.isFile() && (e.name === 'state.json' || e.name === 'status')) {
+        try {
+          const v = JSON.parse(readFileSync(path, 'utf8'));
+          const p = v?.init_process_pid ?? v?.pid;
+          if (Number.isInteger(p) && p > 1 && sameProcess(p, v?.init_process_start)) out.push(p);
+        } catch { /* not runtime state */ }
+      }
     }
-  }
+  };
+  walk(`/proc/${pid}/root/run`, 0);
   return out;
+}
+
+/**
+ * Guards against a recycled PID in stale runtime state: the start time must match when the
+ * state records it (runc), and a container never shares our mount namespace.
+ */
+function sameProcess(pid: number, startTicks: unknown): boolean {
+  try {
+    if (nsInode(`/proc/${pid}/ns/mnt`) === nsInode('/proc/self/ns/mnt')) return false;
+    if (typeof startTicks !== 'number') return true;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]) === startTicks;
+  } catch {
+    return false;
+  }
 }
 
 function parentOf(pid: number): number | undefined {
