@@ -4,12 +4,8 @@
  * and the host-mode ports they hold. Updated incrementally as tasks are assigned.
  */
 import type { Node } from '../../api/types/node.ts';
-import { isTerminal, type Task, type TaskState } from '../../api/types/task.ts';
-
-/** A desired state that keeps a task on its node (anything up to running, or complete for jobs). */
-export function wantsToRun(desired: TaskState): boolean {
-  return !isTerminal(desired) || desired === 'complete';
-}
+import { isTerminal, type Task } from '../../api/types/task.ts';
+import { wantsToRun } from '../orchestrator/task-state.ts';
 
 /** The key a host-mode published port is held under: `tcp/8080`. */
 export function hostPortKey(protocol: string | undefined, port: number): string {
@@ -56,15 +52,27 @@ export class NodeInfo {
    */
   addTask(task: Task): void {
     if (isTerminal(task.Status.State)) return;
+    this.hold(task);
+    if (wantsToRun(task.DesiredState)) this.countActive(task.ServiceID);
+  }
+
+  /** Accounts for a task the scheduler just assigned here (active, holding its reservations and ports). */
+  assign(task: Task): void {
+    this.hold(task);
+    this.countActive(task.ServiceID);
+  }
+
+  private countActive(serviceId: string): void {
+    this.activeTasks++;
+    this.byService.set(serviceId, (this.byService.get(serviceId) ?? 0) + 1);
+  }
+
+  private hold(task: Task): void {
     const r = task.Spec?.Resources?.Reservations;
     if (r) {
       this.availableNanoCPUs -= r.NanoCPUs ?? 0;
       this.availableMemoryBytes -= r.MemoryBytes ?? 0;
     }
     if (task.Endpoint) for (const k of taskHostPorts(task)) this.hostPorts.add(k);
-    if (wantsToRun(task.DesiredState)) {
-      this.activeTasks++;
-      this.byService.set(task.ServiceID, (this.byService.get(task.ServiceID) ?? 0) + 1);
-    }
   }
 }

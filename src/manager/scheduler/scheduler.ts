@@ -78,7 +78,7 @@ export function schedule(pendingTasks: readonly Task[], nodes: readonly Node[], 
     for (const n of all) n.groupCount = n.byService.get(service) ?? 0;
 
     const assign = (t: Task, n: NodeInfo): void => {
-      n.addTask({ ...t, NodeID: n.id, Status: { ...t.Status, State: 'assigned' } });
+      n.assign(t);
       n.groupCount++;
       result.assignments.set(t.ID, n.id);
     };
