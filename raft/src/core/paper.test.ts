@@ -447,6 +447,7 @@ membership('learners receive the log but never vote or campaign', () => {
   net.propose('a', 'x');
   assert.equal(net.appliedData('d'), ['x'], 'learner catches up');
   assert.equal(net.rn('d').status().confState.learners, ['d']);
+  assert.equal(net.rn('d').status().confState.voters, ['a', 'b', 'c'], 'it learned the initial configuration from the log');
   // The learner never campaigns, however long it waits.
   net.isolate('a');
   for (let i = 0; i < 50; i++) d.rn.tick();
@@ -594,6 +595,40 @@ membership('a new leader may not propose a conf change over a prior uncommitted 
   net.rn('b').proposeConfChange({ changes: [{ type: ConfChangeType.AddNode, nodeId: 'e' }] });
   net.stabilize();
   for (const id of ['a', 'b', 'c']) assert.equal(net.rn(id).status().confState.voters, ['a', 'b', 'c', 'e'], id);
+});
+
+membership('a conf change truncated from a follower\'s log never took effect there', () => {
+  const net = cluster(['a', 'b', 'c', 'd', 'e']);
+  // a appends AddNode(f) and reaches only b, which does not commit it.
+  for (const id of ['c', 'd', 'e']) net.isolate(id);
+  net.rn('a').proposeConfChange({ changes: [{ type: ConfChangeType.AddNode, nodeId: 'f' }] });
+  net.stabilize();
+  assert.is(net.rn('b').raft.raftLog.lastIndex(), net.rn('a').raft.raftLog.lastIndex());
+  assert.equal(net.rn('b').status().confState.voters, ['a', 'b', 'c', 'd', 'e']);
+  // c leads a new term with d and e, without the entry; b's tail is overwritten when it rejoins.
+  net.recover();
+  net.isolate('a');
+  net.isolate('b');
+  net.campaign('c');
+  assert.is(net.leader(), 'c');
+  net.recover();
+  net.isolate('a');
+  net.propose('c', 'y');
+  net.tickAll(1);
+  assert.equal(net.appliedData('b'), ['y']);
+  assert.equal(net.rn('b').status().confState.voters, ['a', 'b', 'c', 'd', 'e']);
+  assert.not.ok(net.node('b').applied.some((e) => e.type === EntryType.ConfChange && e.index > 5));
+});
+
+membership('a learner ignores TimeoutNow and never campaigns', () => {
+  const net = cluster(['a', 'b']);
+  net.add(newTestNode('c', voters([]), paper));
+  net.rn('a').proposeConfChange(addLearner('c'));
+  net.stabilize();
+  const term = net.rn('c').raft.term;
+  net.rn('c').step(message({ type: MessageType.TimeoutNow, from: 'a', to: 'c', term }));
+  assert.is(net.rn('c').raft.state, StateRole.Follower);
+  assert.is(net.rn('c').raft.term, term);
 });
 
 membership.run();
