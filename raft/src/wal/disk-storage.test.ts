@@ -134,6 +134,22 @@ roundTrip('concurrent saves are group-committed, applied in call order, each dur
     await (await restart(dir, s)).close();
   }));
 
+roundTrip('a call is visible as soon as it returns; a refused call among queued ones changes nothing', () =>
+  withTempDir(async (dir) => {
+    const s = await DiskStorage.open(dir, opts);
+    const a = s.save({ entries: ents(1, 3, 1), sync: true });
+    assert.is(s.lastIndex(), 3, 'visible before the promise resolves');
+    const bad = s.save({ entries: [ent(7, 1)], sync: true }).then(() => undefined, (err: Error) => err);
+    const b = s.createSnapshot(2, voters('a'), bytes('two'));
+    assert.is(s.snapshot().metadata.index, 2);
+    const c = s.compact(2);
+    assert.is(s.firstIndex(), 3);
+    await Promise.all([a, b, c]);
+    assert.match(String((await bad)?.message), /missing log entry/);
+    assert.is(s.lastIndex(), 3);
+    await (await restart(dir, s)).close();
+  }));
+
 roundTrip('unsynced saves are visible at once and written by close', () =>
   withTempDir(async (dir) => {
     const s = await DiskStorage.open(dir, opts);

@@ -56,21 +56,27 @@ export interface RecoveryReport {
 
 type SaveBatch = Parameters<DurableStorage['save']>[0];
 
-type Op =
-  | { kind: 'save'; batch: SaveBatch; resolve: () => void; reject: (err: unknown) => void }
-  | { kind: 'snapshot'; index: number; confState: ConfState; data: Uint8Array; resolve: (s: Snapshot) => void; reject: (err: unknown) => void }
-  | { kind: 'compact'; index: number; resolve: () => void; reject: (err: unknown) => void };
-
-/** One writer turn's work, collected while the calls of the group are applied in memory. */
-interface Turn {
-  records: RecordParts[];
+/**
+ * One accepted call, already applied in memory, waiting for the writer: its records framed,
+ * and what the writer must do around them.
+ */
+interface Pending {
+  /** The call's records, framed (none for a compaction that had nothing to do). */
+  buf?: Buffer;
   /** Lowest and highest entry index among the records, if any. */
   entryRange?: { min: number; max: number };
+  /** Start a new segment (with this checkpoint) before writing `buf`. */
+  rotate?: { prevIndex: number; checkpoint: Buffer };
+  /** A snapshot file to write (atomically, durably) before any record of the turn. */
+  snapshotFile?: { snap: Snapshot; sealed: Uint8Array };
   sync: boolean;
-  snapshotFiles: { snap: Snapshot; sealed: Uint8Array }[];
+  /** The compaction point and snapshots on record once this call is applied (for deletions). */
+  baseAfter: number;
+  snapshotsAfter: SnapshotRef[];
   compacted: boolean;
   newSnapshot: boolean;
-  done: (() => void)[];
+  resolve: () => void;
+  reject: (err: unknown) => void;
 }
 
 const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
@@ -81,13 +87,17 @@ export class DiskStorage implements DurableStorage {
   /** What `open` found and repaired. */
   readonly recovery: RecoveryReport;
   private snap: Snapshot;
-  private queue: Op[] = [];
+  /** Calls applied in memory, not yet written; in call order. */
+  private queue: Pending[] = [];
   /** The writer loop, while `running` (set and cleared synchronously, so no call is missed). */
   private flushing: Promise<void> = Promise.resolve();
   private running = false;
   /** Set after a failed write or `close`: every later write is refused with it. */
   private failed: WalFailedError | undefined;
   private closed = false;
+  /** Bytes the active segment will hold once the queue is written, and its sequence number. */
+  private plannedBytes: number;
+  private plannedSeq: number;
 
   private constructor(
     private readonly snapDir: string,
@@ -100,6 +110,8 @@ export class DiskStorage implements DurableStorage {
   ) {
     this.snap = snap;
     this.recovery = recovery;
+    this.plannedBytes = writer.activeBytes();
+    this.plannedSeq = writer.segments[writer.segments.length - 1].seq;
   }
 
   /**
@@ -201,36 +213,39 @@ export class DiskStorage implements DurableStorage {
     return this.snap;
   }
 
-  // --- DurableStorage (queued writes) ---
+  // --- DurableStorage (applied at once, written in call order) ---
 
   /**
    * Persists a batch: a received snapshot first (the log is compacted up to it if it holds the
    * snapshot's last entry, else discarded), then entries (a stored index is replaced together
    * with everything after it; entries at or below the compaction point are ignored), then the
-   * hard state. Durable when the promise resolves if `sync` (always with a snapshot); visible to the `Storage` methods
-   * from the moment the writer takes it (at the latest when the promise resolves). Rejects with
-   * `SnapshotOutOfDateError` or a `RaftAssertionError` (a gap) without changing anything.
+   * hard state. Visible to the `Storage` methods as soon as `save` returns; durable when the
+   * promise resolves if `sync` (always with a snapshot). A call that does not fit the log is
+   * refused without changing anything: `SnapshotOutOfDateError`, or `RaftAssertionError` for a
+   * gap.
    */
   save(batch: SaveBatch): Promise<void> {
-    return new Promise((resolve, reject) => this.enqueue({ kind: 'save', batch, resolve, reject }));
+    return this.accept((p) => this.applySave(batch, p));
   }
 
   /**
    * Records a snapshot of the application as of `index` (in the log, newer than the current
    * snapshot; else `SnapshotOutOfDateError`): file written atomically and fsync'd, then a WAL
-   * record. Keeps this and the previous snapshot, deletes older files. Does not compact.
+   * record, synced. `snapshot()` returns it at once. Keeps this and the previous snapshot file,
+   * deletes older ones. Does not compact.
    */
   createSnapshot(index: number, confState: ConfState, data: Uint8Array): Promise<Snapshot> {
-    return new Promise((resolve, reject) => this.enqueue({ kind: 'snapshot', index, confState, data, resolve, reject }));
+    let snap: Snapshot | undefined;
+    return this.accept((p) => (snap = this.applyCreateSnapshot(index, confState, data, p))).then(() => snap!);
   }
 
   /**
    * Discards entries up to and including `index` (at most the snapshot's index; at or below the
-   * current compaction point it does nothing), durably, then deletes the segments that hold
-   * only discarded entries.
+   * current compaction point it does nothing), at once in memory and durably when the promise
+   * resolves; then deletes the segments that hold only discarded entries.
    */
   compact(index: number): Promise<void> {
-    return new Promise((resolve, reject) => this.enqueue({ kind: 'compact', index, resolve, reject }));
+    return this.accept((p) => this.applyCompact(index, p));
   }
 
   /** Waits for queued writes, syncs and closes. Later writes are refused (`WalFailedError`). */
@@ -242,79 +257,90 @@ export class DiskStorage implements DurableStorage {
     await this.writer.close();
   }
 
-  private enqueue(op: Op): void {
-    if (this.failed) {
-      op.reject(this.failed);
-      return;
-    }
-    this.queue.push(op);
-    if (!this.running) {
-      this.running = true;
-      this.flushing = this.flush();
-    }
+  /**
+   * Checks and applies one call in memory (`apply` throws before changing anything if the call
+   * does not fit), frames its records and queues them for the writer.
+   */
+  private accept(apply: (p: Pending) => void): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.failed || this.closed) {
+        reject(this.failed ?? new WalFailedError('storage is closed'));
+        return;
+      }
+      const p: Pending = { sync: false, baseAfter: 0, snapshotsAfter: [], compacted: false, newSnapshot: false, resolve, reject };
+      // The checkpoint of a new segment must restate the state before this call.
+      const rotate = this.plannedBytes >= this.opts.segmentBytes ? this.state.lastIndex() : -1;
+      const before = rotate >= 0 ? checkpoint(this.state, this.plannedSeq + 1) : undefined;
+      try {
+        apply(p);
+      } catch (err) {
+        reject(err);
+        return;
+      }
+      if (before && p.buf) {
+        p.rotate = { prevIndex: rotate, checkpoint: before };
+        this.plannedSeq++;
+        this.plannedBytes = before.length;
+      }
+      this.plannedBytes += p.buf?.length ?? 0;
+      p.baseAfter = this.state.base.index;
+      p.snapshotsAfter = this.state.snapshots.map((r) => ({ ...r }));
+      this.queue.push(p);
+      if (!this.running) {
+        this.running = true;
+        this.flushing = this.flush();
+      }
+    });
   }
 
   /**
-   * The writer loop. It clears `running` in the same synchronous step that finds the queue
-   * empty: a call made by code resumed from a resolved promise then starts a new loop.
+   * The writer loop: each turn takes every queued call (group commit), writes their snapshot
+   * files, then their records in one write (two around a segment change), then one fdatasync
+   * if any asked for it, then deletes what compaction freed, then resolves them. It clears
+   * `running` in the same synchronous step that finds the queue empty, so a call made by code
+   * resumed from a resolved promise starts a new loop.
    */
   private async flush(): Promise<void> {
     for (;;) {
       if (this.queue.length === 0 || this.failed) {
-        for (const op of this.queue.splice(0)) op.reject(this.failed);
+        for (const p of this.queue.splice(0)) p.reject(this.failed);
         this.running = false;
         return;
       }
       const group = this.queue.splice(0);
-      const pending = new Set(group);
       try {
-        if (this.writer.activeBytes() >= this.opts.segmentBytes) {
-          await this.writer.rotate(this.state.lastIndex(), checkpoint(this.state, this.writer.segments[this.writer.segments.length - 1].seq + 1));
+        for (const p of group) {
+          if (p.snapshotFile) await writeSnapshotFile(this.snapDir, p.snapshotFile.snap, p.snapshotFile.sealed, this.opts.fsync);
         }
-        const turn: Turn = { records: [], sync: false, snapshotFiles: [], compacted: false, newSnapshot: false, done: [] };
-        for (const op of group) {
-          const checked = this.check(op);
-          if (checked instanceof Error) {
-            pending.delete(op);
-            op.reject(checked);
-            continue;
+        let chunk: Buffer[] = [];
+        let range: { min: number; max: number } | undefined;
+        let sync = false;
+        for (const p of group) {
+          if (p.rotate) {
+            if (chunk.length > 0) await this.writer.append(Buffer.concat(chunk), range);
+            chunk = [];
+            range = undefined;
+            await this.writer.rotate(p.rotate.prevIndex, p.rotate.checkpoint);
           }
-          checked(turn);
+          if (p.buf) chunk.push(p.buf);
+          if (p.entryRange) range = range ? { min: Math.min(range.min, p.entryRange.min), max: Math.max(range.max, p.entryRange.max) } : p.entryRange;
+          sync ||= p.sync;
         }
-        for (const f of turn.snapshotFiles) await writeSnapshotFile(this.snapDir, f.snap, f.sealed, this.opts.fsync);
-        if (turn.records.length > 0) await this.writer.append(encodeRecords(turn.records), turn.entryRange);
-        if (turn.sync) await this.writer.sync();
-        if (turn.compacted) await this.writer.deleteThrough(this.state.base.index);
-        if (turn.newSnapshot) await pruneSnapshotFiles(this.snapDir, this.state.snapshots, this.opts.fsync);
-        for (const d of turn.done) d();
+        if (chunk.length > 0) await this.writer.append(chunk.length === 1 ? chunk[0] : Buffer.concat(chunk), range);
+        if (sync) await this.writer.sync();
+        // Deletions only as far as what is now durable: the state after this turn's last call.
+        const last = group[group.length - 1];
+        if (group.some((p) => p.compacted)) await this.writer.deleteThrough(last.baseAfter);
+        if (group.some((p) => p.newSnapshot)) await pruneSnapshotFiles(this.snapDir, last.snapshotsAfter, this.opts.fsync);
+        for (const p of group) p.resolve();
       } catch (err) {
         this.failed = new WalFailedError('write failed; restart to recover', { cause: err });
-        for (const op of pending) op.reject(this.failed);
+        for (const p of group) p.reject(this.failed);
       }
     }
   }
 
-  /**
-   * Checks `op` against the state (after the earlier calls of its group) without changing it:
-   * returns the error to reject it with, or the step that applies it and adds its records.
-   */
-  private check(op: Op): Error | ((turn: Turn) => void) {
-    try {
-      switch (op.kind) {
-        case 'save':
-          return this.checkSave(op);
-        case 'snapshot':
-          return this.checkCreateSnapshot(op);
-        case 'compact':
-          return this.checkCompact(op);
-      }
-    } catch (err) {
-      return err instanceof Error ? err : new Error(String(err));
-    }
-  }
-
-  private checkSave(op: Extract<Op, { kind: 'save' }>): (turn: Turn) => void {
-    const { batch } = op;
+  private applySave(batch: SaveBatch, p: Pending): void {
     const state = this.state;
     let snapRef: SnapshotRef | undefined;
     let reset = false;
@@ -326,57 +352,48 @@ export class DiskStorage implements DurableStorage {
       at = { base: snapRef.index, last: reset ? snapRef.index : state.lastIndex() };
     }
     const kept = state.checkAppend(batch.entries, at);
-    return (turn) => {
-      if (batch.snapshot && snapRef) {
-        state.applyReceivedSnapshot(snapRef, reset);
-        this.snap = batch.snapshot;
-        turn.snapshotFiles.push({ snap: batch.snapshot, sealed: this.cipher.seal(batch.snapshot.data) });
-        turn.records.push(snapshotRecord(reset ? SnapshotKind.ReceivedReset : SnapshotKind.ReceivedKeep, snapRef));
-        turn.newSnapshot = true;
-        // The log was cut back: old segments may go, once the record is durable.
-        turn.sync = true;
-        turn.compacted = true;
-      }
-      state.append(kept);
-      for (const e of kept) turn.records.push(entryRecord(e, e.data.byteLength > 0 ? this.cipher.seal(e.data) : e.data));
-      if (kept.length > 0) {
-        const min = kept[0].index;
-        const max = kept[kept.length - 1].index;
-        turn.entryRange = turn.entryRange ? { min: Math.min(turn.entryRange.min, min), max: Math.max(turn.entryRange.max, max) } : { min, max };
-      }
-      if (batch.hardState) {
-        state.hardState = { term: batch.hardState.term, vote: batch.hardState.vote, commit: batch.hardState.commit };
-        turn.records.push(hardStateRecord(batch.hardState));
-      }
-      if (batch.sync) turn.sync = true;
-      turn.done.push(op.resolve);
-    };
+    // Checked: from here on nothing throws for a reason of the caller's.
+    const records: RecordParts[] = [];
+    if (batch.snapshot && snapRef) {
+      state.applyReceivedSnapshot(snapRef, reset);
+      this.snap = batch.snapshot;
+      p.snapshotFile = { snap: batch.snapshot, sealed: this.cipher.seal(batch.snapshot.data) };
+      records.push(snapshotRecord(reset ? SnapshotKind.ReceivedReset : SnapshotKind.ReceivedKeep, snapRef));
+      p.newSnapshot = true;
+      // The log was cut back: old segments may go once the record is durable.
+      p.sync = true;
+      p.compacted = true;
+    }
+    state.append(kept);
+    for (const e of kept) records.push(entryRecord(e, e.data.byteLength > 0 ? this.cipher.seal(e.data) : e.data));
+    if (kept.length > 0) p.entryRange = { min: kept[0].index, max: kept[kept.length - 1].index };
+    if (batch.hardState) {
+      state.hardState = { term: batch.hardState.term, vote: batch.hardState.vote, commit: batch.hardState.commit };
+      records.push(hardStateRecord(batch.hardState));
+    }
+    if (batch.sync) p.sync = true;
+    if (records.length > 0) p.buf = encodeRecords(records);
   }
 
-  private checkCreateSnapshot(op: Extract<Op, { kind: 'snapshot' }>): (turn: Turn) => void {
-    const ref = this.state.checkCreateSnapshot(op.index);
-    return (turn) => {
-      const snap: Snapshot = { metadata: { index: ref.index, term: ref.term, confState: cloneConfState(op.confState) }, data: op.data };
-      this.state.recordSnapshot(ref);
-      this.snap = snap;
-      turn.snapshotFiles.push({ snap, sealed: this.cipher.seal(snap.data) });
-      turn.records.push(snapshotRecord(SnapshotKind.Created, ref));
-      turn.sync = true;
-      turn.newSnapshot = true;
-      turn.done.push(() => op.resolve(snap));
-    };
+  private applyCreateSnapshot(index: number, confState: ConfState, data: Uint8Array, p: Pending): Snapshot {
+    const ref = this.state.checkCreateSnapshot(index);
+    const snap: Snapshot = { metadata: { index: ref.index, term: ref.term, confState: cloneConfState(confState) }, data };
+    this.state.recordSnapshot(ref);
+    this.snap = snap;
+    p.snapshotFile = { snap, sealed: this.cipher.seal(data) };
+    p.buf = encodeRecords([snapshotRecord(SnapshotKind.Created, ref)]);
+    p.sync = true;
+    p.newSnapshot = true;
+    return snap;
   }
 
-  private checkCompact(op: Extract<Op, { kind: 'compact' }>): (turn: Turn) => void {
-    if (op.index <= this.state.base.index) return (turn) => turn.done.push(op.resolve);
-    const ref = this.state.checkCompact(op.index);
-    return (turn) => {
-      this.state.compact(ref);
-      turn.records.push(compactRecord(ref));
-      turn.sync = true;
-      turn.compacted = true;
-      turn.done.push(op.resolve);
-    };
+  private applyCompact(index: number, p: Pending): void {
+    if (index <= this.state.base.index) return;
+    const ref = this.state.checkCompact(index);
+    this.state.compact(ref);
+    p.buf = encodeRecords([compactRecord(ref)]);
+    p.sync = true;
+    p.compacted = true;
   }
 }
 

@@ -30,37 +30,43 @@ async function runSeed(seed: number, steps: number): Promise<void> {
     const log: string[] = [];
     try {
       for (let step = 0; step < steps; step++) {
-        const r = rand();
-        const last = s.lastIndex();
-        const first = s.firstIndex();
-        const snapIndex = s.snapshot().metadata.index;
-        if (r < 0.5) {
-          // Append, sometimes overwriting a suffix (as Raft does: never at or below a snapshot).
-          const from = Math.max(first, snapIndex + 1, last + 1 - (rand() < 0.3 ? pick(4) : 0));
-          if (from <= last) term++;
-          const n = pick(4);
-          const entries = Array.from({ length: n }, (_, k) => ent(from + k, term, `s${seed}-${step}-${k}`));
-          const hardState = rand() < 0.5 ? { term, vote: rand() < 0.5 ? 'a' : '', commit: Math.max(0, from - 1) } : undefined;
-          log.push(`save ${from}..${from + n - 1} t${term}${hardState ? ' +hs' : ''}`);
-          await s.save({ entries, hardState, sync: rand() < 0.8 });
-        } else if (r < 0.65 && last > snapIndex) {
-          const index = snapIndex + 1 + pick(last - snapIndex);
-          log.push(`createSnapshot ${index}`);
-          await s.createSnapshot(index, { ...emptyConfState(), voters: [`v${step}`] }, bytes(`snap ${step}`));
-        } else if (r < 0.8 && snapIndex >= first) {
-          const index = first + pick(snapIndex - first + 1);
-          log.push(`compact ${index}`);
-          await s.compact(index);
-        } else if (r < 0.86) {
-          // A snapshot from the leader: sometimes matching the log, sometimes not.
-          const matching = rand() < 0.5 && last > snapIndex;
-          const index = matching ? snapIndex + 1 + pick(last - snapIndex) : last + pick(5) + 1;
-          const t = matching ? s.term(index) : ++term;
-          log.push(`receive snapshot ${index} t${t}`);
-          await s.save({ snapshot: { metadata: { index, term: t, confState: emptyConfState() }, data: bytes(`recv ${step}`) }, entries: [], sync: true });
-        } else {
-          log.push('restart only');
+        // Up to four calls issued without waiting (they queue and are group-committed); each
+        // is chosen from the state the earlier ones left, which is visible at once.
+        const calls: Promise<unknown>[] = [];
+        const burst = 1 + pick(4);
+        for (let c = 0; c < burst; c++) {
+          const r = rand();
+          const last = s.lastIndex();
+          const first = s.firstIndex();
+          const snapIndex = s.snapshot().metadata.index;
+          if (r < 0.5) {
+            // Append, sometimes overwriting a suffix (as Raft does: never at or below a snapshot).
+            const from = Math.max(first, snapIndex + 1, last + 1 - (rand() < 0.3 ? pick(4) : 0));
+            if (from <= last) term++;
+            const n = pick(4);
+            const entries = Array.from({ length: n }, (_, k) => ent(from + k, term, `s${seed}-${step}-${c}-${k}`));
+            const hardState = rand() < 0.5 ? { term, vote: rand() < 0.5 ? 'a' : '', commit: Math.max(0, from - 1) } : undefined;
+            log.push(`save ${from}..${from + n - 1} t${term}${hardState ? ' +hs' : ''}`);
+            calls.push(s.save({ entries, hardState, sync: rand() < 0.8 }));
+          } else if (r < 0.65 && last > snapIndex) {
+            const index = snapIndex + 1 + pick(last - snapIndex);
+            log.push(`createSnapshot ${index}`);
+            calls.push(s.createSnapshot(index, { ...emptyConfState(), voters: [`v${step}`] }, bytes(`snap ${step}`)));
+          } else if (r < 0.8 && snapIndex >= first) {
+            const index = first + pick(snapIndex - first + 1);
+            log.push(`compact ${index}`);
+            calls.push(s.compact(index));
+          } else if (r < 0.86) {
+            // A snapshot from the leader: sometimes matching the log, sometimes not.
+            const matching = rand() < 0.5 && last > snapIndex;
+            const index = matching ? snapIndex + 1 + pick(last - snapIndex) : last + pick(5) + 1;
+            const t = matching ? s.term(index) : ++term;
+            log.push(`receive snapshot ${index} t${t}`);
+            calls.push(s.save({ snapshot: { metadata: { index, term: t, confState: emptyConfState() }, data: bytes(`recv ${step}`) }, entries: [], sync: true }));
+          }
         }
+        await Promise.all(calls);
+        log.push('restart');
         const before = dump(s);
         await s.close();
         s = await DiskStorage.open(dir, o);
