@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { TemplateError, checkTemplate, expandContainerSpec, expandTemplate, type TemplateContext } from './template.ts';
+import { TemplateError, checkTemplate, expandContainerSpec, expandTemplate, templateContext, type TemplateContext } from './template.ts';
 
 const ctx: TemplateContext = {
   Service: { ID: 'svc1', Name: 'web', Labels: { tier: 'front' } },
@@ -38,6 +38,14 @@ test('hostname, env and mounts of a container spec are expanded', () => {
   assert.is(out.Hostname, 'web-3');
   assert.equal(out.Env, ['NODE=host-a', 'PLAIN=1']);
   assert.equal(out.Mounts, [{ Type: 'volume', Source: 'data-3', Target: '/data/web' }]);
+});
+
+test('the context of a replicated task uses its slot; a global task’s slot is its node', () => {
+  const svc = { ID: 'svc1', Spec: { Name: 'web', Labels: {}, TaskTemplate: { ContainerSpec: { Image: 'x' } } } };
+  const n = { ID: 'node7', Description: { Hostname: 'host-a', Platform: { OS: 'linux', Architecture: 'amd64' }, Resources: { NanoCPUs: 0, MemoryBytes: 0 }, Engine: { EngineVersion: '', Labels: {}, Plugins: [] } } };
+  assert.equal(templateContext(svc, { ID: 'tsk9', Slot: 3, NodeID: 'node7' }, n).Task, { ID: 'tsk9', Name: 'web.3.tsk9', Slot: '3' });
+  assert.equal(templateContext(svc, { ID: 'tsk9', Slot: 0, NodeID: 'node7' }, n).Task, { ID: 'tsk9', Name: 'web.node7.tsk9', Slot: 'node7' });
+  assert.is(expandTemplate('{{.Node.Hostname}}', templateContext(svc, { ID: 't', Slot: 1 }, n)), 'host-a');
 });
 
 test.run();

@@ -6,7 +6,9 @@
  * `{{.Node.Platform.Architecture}}`, `{{.Task.ID}}`, `{{.Task.Name}}`, `{{.Task.Slot}}`.
  * Only these actions are understood; anything else is a {@link TemplateError}.
  */
-import type { ContainerSpec } from '../types/service.ts';
+import type { Node } from '../types/node.ts';
+import type { ContainerSpec, Service } from '../types/service.ts';
+import type { Task } from '../types/task.ts';
 
 /** The values a template can name. `Task.Slot` is the slot, or the node ID for global tasks. */
 export interface TemplateContext {
@@ -90,4 +92,22 @@ export function expandContainerSpec(spec: ContainerSpec, ctx: TemplateContext): 
     });
   }
   return out;
+}
+
+/**
+ * The context Docker gives a task's templates: the service's ID, name and labels, the
+ * task's ID, name (`<service>.<slot or node id>.<task id>`) and slot (the node ID for
+ * global tasks), and the node's ID, hostname and platform.
+ */
+export function templateContext(service: Pick<Service, 'ID' | 'Spec'>, task: Pick<Task, 'ID' | 'Slot' | 'NodeID'>, node: Pick<Node, 'ID' | 'Description'>): TemplateContext {
+  const slot = task.Slot ? String(task.Slot) : (task.NodeID ?? '');
+  return {
+    Service: { ID: service.ID, Name: service.Spec.Name, Labels: { ...(service.Spec.Labels ?? {}) } },
+    Node: {
+      ID: node.ID,
+      Hostname: node.Description?.Hostname ?? '',
+      Platform: { OS: node.Description?.Platform?.OS ?? '', Architecture: node.Description?.Platform?.Architecture ?? '' },
+    },
+    Task: { ID: task.ID, Name: `${service.Spec.Name}.${slot}.${task.ID}`, Slot: slot },
+  };
 }

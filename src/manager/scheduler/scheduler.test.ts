@@ -144,4 +144,15 @@ test('is deterministic: same input, same placement', () => {
   assert.equal([...a.assignments], [...b.assignments]);
 });
 
+test('tasks stopped before placement are skipped', () => {
+  const t = { ...task('x', 's', { state: 'pending', desired: 'shutdown' }) };
+  const r = schedule([t], [node('a')], new Map());
+  assert.is(r.assignments.size + r.unplaced.size, 0);
+});
+
+test('job tasks (desired complete) are placed', () => {
+  const r = schedule([task('j', 's', { state: 'pending', desired: 'complete' })], [node('a')], new Map());
+  assert.equal([...r.assignments], [['j', 'a']]);
+});
+
 test.run();

@@ -11,6 +11,7 @@
 import type { Node } from '../../api/types/node.ts';
 import type { Task } from '../../api/types/task.ts';
 import type { Filter } from './filters.ts';
+import { wantsToRun } from '../orchestrator/task-state.ts';
 import { NodeInfo } from './node-info.ts';
 import { Pipeline, noSuitableNode } from './pipeline.ts';
 import { SpreadTree, spreadValue } from './spread.ts';
@@ -54,7 +55,8 @@ export function buildNodeInfos(nodes: Iterable<Node>, tasksByNode: TasksByNode):
 
 /**
  * Places `pendingTasks` on `nodes`. A task that already names a node (global services)
- * is only checked against that node. The inputs are not modified; the caller writes
+ * is only checked against that node. Tasks no longer wanted (desired state past
+ * running, but not `complete`) are skipped: they appear in neither result map. The inputs are not modified; the caller writes
  * the assignments (state `assigned`, `NodeID`) and the explanations (`Status.Err`).
  */
 export function schedule(pendingTasks: readonly Task[], nodes: readonly Node[], tasksByNode: TasksByNode, opts: ScheduleOptions = {}): ScheduleResult {
@@ -65,6 +67,7 @@ export function schedule(pendingTasks: readonly Task[], nodes: readonly Node[], 
 
   const groups = new Map<string, Task[]>();
   for (const t of pendingTasks) {
+    if (!wantsToRun(t.DesiredState)) continue; // stopped before it was placed: nothing to do
     const k = groupKey(t);
     const g = groups.get(k);
     if (g) g.push(t);
