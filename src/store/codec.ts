@@ -25,6 +25,9 @@ const SENSITIVE: Partial<Record<Kind, { path: string[]; encoding: 'base64' | 'ut
   cluster: [{ path: ['RootCA', 'CAKey'], encoding: 'utf8' }],
 };
 
+/** Objects made by `normalize` (plain, sorted, frozen): applying them again needs no copy. */
+const normalized = new WeakSet<object>();
+
 /**
  * A deep copy of `value` with sorted object keys and `undefined` properties dropped.
  * Throws `InvalidArgumentError` for values that are not plain JSON data (functions,
@@ -40,6 +43,7 @@ function plain(v: unknown, where: string): unknown {
     if (!Number.isFinite(v)) throw new InvalidArgumentError(`store: ${where} holds a non-finite number`);
     return v;
   }
+  if (typeof v === 'object' && normalized.has(v)) return v; // already plain, sorted and frozen: share it
   if (Array.isArray(v)) return v.map((x, i) => (x === undefined ? null : plain(x, `${where}[${i}]`)));
   if (typeof v === 'object') {
     const proto = Object.getPrototypeOf(v);
@@ -53,6 +57,20 @@ function plain(v: unknown, where: string): unknown {
     return out;
   }
   throw new InvalidArgumentError(`store: ${where} holds a ${typeof v}, not plain data`);
+}
+
+/** `toPlain` then `deepFreeze`, remembered so `isNormalized` can skip a second copy. */
+export function normalize<T extends object>(value: T, where = 'object'): T {
+  if (normalized.has(value)) return value;
+  const out = deepFreeze(toPlain(value, where));
+  mark(out);
+  return out;
+}
+
+function mark(v: unknown): void {
+  if (v === null || typeof v !== 'object' || normalized.has(v)) return;
+  normalized.add(v);
+  for (const x of Object.values(v)) mark(x);
 }
 
 /** Freezes `v` and everything reachable from it; returns `v`. */

@@ -237,4 +237,19 @@ test('values that are not plain data are refused before proposing', async () => 
   await rejects(store.update((tx) => tx.create('service', { ...aService('web'), ID: 'bad id!' })), InvalidArgumentError);
 });
 
+test('a task state never moves backward', async () => {
+  const { store } = setup();
+  const { value: t } = await store.update((tx) => tx.create('task', { ...aTask('svc', 1), Status: { Timestamp: '', State: 'running', Message: '' } }));
+  const read = store.view((tx) => tx.get('task', t.ID))!;
+  await rejects(
+    store.update((tx) => tx.update('task', { ...structuredClone(read), Status: { ...read.Status, State: 'assigned' } })),
+    InvalidArgumentError,
+    /cannot move back from running to assigned/,
+  );
+  await store.update((tx) => tx.update('task', { ...structuredClone(read), Status: { ...read.Status, State: 'failed' } }));
+  const failed = store.view((tx) => tx.get('task', t.ID))!;
+  // Terminal states share a rank: failed → shutdown is not a move back.
+  await store.update((tx) => tx.update('task', { ...structuredClone(failed), Status: { ...failed.Status, State: 'shutdown' } }));
+});
+
 test.run();

@@ -15,7 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import { InvalidArgumentError } from '../api/errors.ts';
 import type { CommitTarget, Proposer, StoreAction } from './actions.ts';
-import { decodeSnapshot, deepFreeze, encodeSnapshot, toPlain } from './codec.ts';
+import { decodeSnapshot, encodeSnapshot, normalize } from './codec.ts';
 import type { FieldCipher } from './codec.ts';
 import { newId } from './ids.ts';
 import type { RandomBytes } from './ids.ts';
@@ -192,7 +192,7 @@ export class MemoryStore implements CommitTarget {
     const staging = new Staging(tables);
     for (const k of KINDS) {
       for (const raw of data.tables[k]) {
-        const o = deepFreeze(toPlain(raw, k));
+        const o = normalize(raw, k);
         try {
           staging.create(k, o);
         } catch (cause) {
@@ -209,15 +209,15 @@ export class MemoryStore implements CommitTarget {
 
 /** Stages one committed action with its final metadata (version = log index). */
 function stageCommitted(staging: Staging, a: StoreAction, index: number): void {
-  const o = toPlain(a.object, a.kind) as StoreObject;
-  if (o === null || typeof o !== 'object') throw new InvalidArgumentError(`store: ${a.kind} action without an object`);
+  if (a.object === null || typeof a.object !== 'object') throw new InvalidArgumentError(`store: ${a.kind} action without an object`);
+  const o = normalize(a.object, a.kind) as StoreObject;
   switch (a.action) {
     case 'create':
-      staging.create(a.kind, deepFreeze({ ...o, Version: { Index: index } }));
+      staging.create(a.kind, normalize({ ...o, Version: { Index: index } }));
       return;
     case 'update': {
       const cur = staging.get(a.kind, o.ID);
-      const next = deepFreeze({ ...o, CreatedAt: cur?.CreatedAt ?? o.CreatedAt, Version: { Index: index } });
+      const next = normalize({ ...o, CreatedAt: cur?.CreatedAt ?? o.CreatedAt, Version: { Index: index } });
       staging.update(a.kind, next, a.version);
       return;
     }

@@ -7,6 +7,8 @@
  * the tables until `commitTo`.
  */
 import { ConflictError, InvalidArgumentError, NotFoundError } from '../api/errors.ts';
+import { TASK_STATES, taskStateRank } from '../api/types/task.ts';
+import type { Task } from '../api/types/task.ts';
 import { tableDef } from './objects.ts';
 import type { FindBy, Kind, StoreObject } from './objects.ts';
 import type { StoreAction } from './actions.ts';
@@ -71,6 +73,7 @@ export class Staging {
     const cur = this.get(kind, obj.ID);
     if (!cur) throw new NotFoundError(`${kind} ${obj.ID} not found`);
     if (cur.Version?.Index !== version) throw new ConflictError(OUT_OF_SEQUENCE);
+    if (kind === 'task') checkForward(cur as Task, obj as Task);
     this.checkName(kind, obj);
     this.stage(kind, obj.ID, obj);
     return cur;
@@ -147,6 +150,17 @@ export class Staging {
     for (const id of this.base[kind].idsByName(name)) {
       if (id !== obj.ID && !this.changes.has(`${kind}/${id}`)) throw nameConflict(kind, name);
     }
+  }
+}
+
+/** Task state only moves forward (DESIGN rule 8): a backward move is a writer's bug, refused here. */
+function checkForward(cur: Task, next: Task): void {
+  const from = cur.Status?.State;
+  const to = next.Status?.State;
+  if (from === undefined || to === undefined || from === to) return;
+  if (!TASK_STATES.includes(to)) throw new InvalidArgumentError(`task ${next.ID}: unknown state ${JSON.stringify(to)}`);
+  if (taskStateRank(to) < taskStateRank(from)) {
+    throw new InvalidArgumentError(`task ${next.ID}: state cannot move back from ${from} to ${to}`);
   }
 }
 

@@ -4,7 +4,7 @@
  * await and every read inside one callback sees one consistent state.
  */
 import { InvalidArgumentError } from '../api/errors.ts';
-import { deepFreeze, toPlain } from './codec.ts';
+import { normalize } from './codec.ts';
 import { tableDef } from './objects.ts';
 import type { FindBy, Kind, StoreObject, StoreObjects } from './objects.ts';
 import type { Staging } from './staging.ts';
@@ -87,9 +87,9 @@ export class Tx implements WriteTx {
 
   create<K extends Kind>(kind: K, obj: NewObject<K>): StoreObjects[K] {
     this.check(true);
-    const o = toPlain(obj, kind) as unknown as StoreObject;
-    if (o === null || typeof o !== 'object' || Array.isArray(o)) throw new InvalidArgumentError(`${kind} is not an object`);
-    const full = deepFreeze({
+    if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) throw new InvalidArgumentError(`${kind} is not an object`);
+    const o = normalize(obj, kind) as unknown as StoreObject;
+    const full = normalize({
       ...o,
       ID: o.ID || this.stamp.newId(),
       Version: { Index: 0 },
@@ -102,11 +102,12 @@ export class Tx implements WriteTx {
 
   update<K extends Kind>(kind: K, obj: StoreObjects[K]): StoreObjects[K] {
     this.check(true);
-    const o = toPlain(obj, kind) as StoreObject;
+    if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) throw new InvalidArgumentError(`${kind} is not an object`);
+    const o = normalize(obj, kind) as StoreObject;
     const version = o?.Version?.Index;
     if (!Number.isSafeInteger(version)) throw new InvalidArgumentError(`${kind} update needs the Version.Index it read`);
     const cur = this.staging.get(kind, o.ID);
-    const full = deepFreeze({ ...o, CreatedAt: cur?.CreatedAt ?? o.CreatedAt, UpdatedAt: this.stamp.time }) as StoreObject;
+    const full = normalize({ ...o, CreatedAt: cur?.CreatedAt ?? o.CreatedAt, UpdatedAt: this.stamp.time }) as StoreObject;
     this.staging.update(kind, full, version);
     return full as StoreObjects[K];
   }
