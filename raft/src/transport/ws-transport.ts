@@ -1,8 +1,9 @@
 /**
  * Raft messages over WebSockets (`ws`) on TLS, mutual TLS when both ends present
  * certificates. Each node listens on one HTTPS port (path `/raft` by default) and opens
- * one outgoing connection per peer; a connection carries messages one way, from the
- * node that opened it (the peer's replies come over the peer's own connection).
+ * one outgoing connection per peer, opened as soon as the peer is known and kept open; a
+ * connection carries messages one way, from the node that opened it (the peer's replies
+ * come over the peer's own connection).
  *
  * Per peer: a bounded queue (full → the message is dropped and the peer reported
  * unreachable; Raft retransmits), batching (everything queued is sent as one frame of
@@ -99,6 +100,9 @@ class Peer {
       ...(o.checkServerIdentity ? { checkServerIdentity: o.checkServerIdentity } : {}),
       perMessageDeflate: false,
       maxPayload: o.maxPayload,
+      // RFC 6455 masking protects caching proxies from crafted plain-text frames; inside TLS
+      // it only costs CPU on both ends. A zero mask makes ws skip it (the frame stays valid).
+      generateMask: (mask: Buffer) => mask.fill(0),
     };
     const ws = new WebSocket(`wss://${this.address}${o.path}`, options as ClientOptions);
     this.ws = ws;
@@ -198,6 +202,7 @@ export class WsTransport implements Transport {
   private server: Server | undefined;
   private wss: WebSocketServer | undefined;
   private closed = false;
+  private started = false;
 
   constructor(options: WsTransportOptions) {
     this.opts = {
@@ -220,6 +225,8 @@ export class WsTransport implements Transport {
   }
 
   async start(): Promise<void> {
+    this.started = true;
+    for (const p of this.peers.values()) p.kick();
     const l = this.opts.listen;
     if (!l) return;
     const server = createServer({
@@ -297,12 +304,18 @@ export class WsTransport implements Transport {
     });
   }
 
+  /**
+   * Adds or re-addresses a peer. Once started, the connection is opened at once and kept
+   * (reconnecting with backoff), so an election never waits for a TLS handshake.
+   */
   addPeer(id: NodeId, address: string): void {
     if (id === this.opts.id) return;
     const peer = this.peers.get(id);
     if (peer && peer.address === address) return;
     peer?.close();
-    this.peers.set(id, new Peer(id, address, this));
+    const next = new Peer(id, address, this);
+    this.peers.set(id, next);
+    if (this.started) next.kick();
   }
 
   removePeer(id: NodeId): void {
