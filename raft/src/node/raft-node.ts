@@ -6,7 +6,8 @@
  * promises.
  *
  * The Ready loop, run whenever the core has something (inputs arriving in the same turn
- * are batched into one Ready):
+ * are batched into one Ready; a hard state where only `commit` moved is written with the
+ * next save rather than on its own):
  *   1. a leader sends its messages first, in parallel with its own disk write (thesis §10.2.1);
  *   2. start persisting hard state, entries and snapshot in one `save` (one fsync when `mustSync`);
  *   3. restore a received snapshot (after its save); confirm reads; apply committed entries
@@ -21,7 +22,7 @@ import { RawNode, type Config } from '../core/raw-node.ts';
 import type { DurableStorage } from '../storage.ts';
 import {
   ConfChangeType, EntryType, MessageType, StateRole,
-  type ConfChange, type ConfState, type Entry, type Message, type NodeId, type Ready,
+  type ConfChange, type ConfState, type Entry, type HardState, type Message, type NodeId, type Ready,
 } from '../types.ts';
 import type { Transport } from '../transport/transport.ts';
 import { realClock, type Clock } from './clock.ts';
@@ -39,11 +40,16 @@ export interface RaftNodeOptions {
   peers?: Record<NodeId, string>;
   /** Default the process clock. */
   clock?: Clock;
-  /** Milliseconds per Raft tick. Default 50. */
+  /**
+   * Milliseconds per Raft tick. Default 10: timeouts are counted in ticks and each node
+   * ticks at its own phase, so a fine tick keeps a follower's vote lease (one election
+   * timeout after the last heartbeat it heard) from outliving the first candidate's timer
+   * by up to a tick, which costs a whole extra election round when it happens.
+   */
   tickMs?: number;
-  /** Ticks without a leader before a follower campaigns (randomized in [n, 2n)). Default 10 (500–1000 ms). */
+  /** Ticks without a leader before a follower campaigns (randomized in [n, 2n)). Default 50 (500–1000 ms). */
   electionTick?: number;
-  /** Ticks between leader heartbeats. Default 1 (50 ms). */
+  /** Ticks between leader heartbeats. Default 5 (50 ms). */
   heartbeatTick?: number;
   /** Random source in [0, 1) for election timeouts and request IDs. Default Math.random. */
   rand?: () => number;
@@ -117,6 +123,8 @@ export class RaftNode {
   private looping = false;
   private loopDone: Promise<void> = Promise.resolve();
   private cancelTick: (() => void) | undefined;
+  /** A commit-only hard state not yet written; the next save (or `stop`) writes it. */
+  private deferredHardState: HardState | undefined;
 
   private leader: NodeId = '';
   private role: StateRole = StateRole.Follower;
@@ -127,13 +135,13 @@ export class RaftNode {
 
   constructor(options: RaftNodeOptions) {
     this.id = options.id;
-    const electionTick = options.electionTick ?? 10;
-    const tickMs = options.tickMs ?? 50;
+    const electionTick = options.electionTick ?? 50;
+    const tickMs = options.tickMs ?? 10;
     this.o = {
       clock: realClock,
       tickMs,
       electionTick,
-      heartbeatTick: 1,
+      heartbeatTick: 5,
       rand: Math.random,
       preVote: true,
       checkQuorum: true,
@@ -205,6 +213,9 @@ export class RaftNode {
     this.rejectAll(new NodeStoppedError());
     await this.o.transport.close();
     await this.loopDone;
+    const hardState = this.deferredHardState;
+    this.deferredHardState = undefined;
+    if (hardState && !this.failure) await this.o.storage.save({ hardState, entries: [], sync: true }).catch(() => {});
   }
 
   /** Subscribes to events; returns the unsubscribe function. Listeners must not throw. */
@@ -344,6 +355,16 @@ export class RaftNode {
     return this.leader;
   }
 
+  /** The current term, as of the last Ready handled. */
+  get currentTerm(): number {
+    return this.term;
+  }
+
+  /** The highest index applied to the state machine. */
+  get appliedIndex(): number {
+    return this.applied;
+  }
+
   get isLeader(): boolean {
     return this.role === StateRole.Leader;
   }
@@ -423,14 +444,23 @@ export class RaftNode {
     const sendEarly = wasLeader && this.role === StateRole.Leader;
     if (sendEarly && rd.messages.length > 0) this.o.transport.send(rd.messages);
 
-    for (const e of rd.entries) {
-      if (e.type === EntryType.Normal) this.proposals.appended(e.index, e.term, openEnvelope(e.data).key);
-      else this.bindConfChange(e);
+    if (this.proposals.size > 0 || this.confChanges.length > 0) {
+      for (const e of rd.entries) {
+        if (e.type === EntryType.Normal) this.proposals.appended(e.index, e.term, openEnvelope(e.data).key);
+        else this.bindConfChange(e);
+      }
     }
     let saving: Promise<void> | undefined;
-    if (rd.hardState || rd.entries.length > 0 || rd.snapshot) {
+    if (rd.hardState && !rd.mustSync && rd.entries.length === 0 && !rd.snapshot) {
+      // Only the commit index moved. It needs no sync (etcd does not sync it either: a
+      // restarted node learns the commit index again from the leader), so it rides along
+      // with the next write instead of costing a write of its own on every commit.
+      this.deferredHardState = rd.hardState;
+    } else if (rd.hardState || rd.entries.length > 0 || rd.snapshot) {
+      const hardState = rd.hardState ?? this.deferredHardState;
+      this.deferredHardState = undefined;
       saving = this.o.storage.save({
-        ...(rd.hardState ? { hardState: rd.hardState } : {}),
+        ...(hardState ? { hardState } : {}),
         entries: rd.entries,
         ...(rd.snapshot ? { snapshot: rd.snapshot } : {}),
         sync: rd.mustSync,
