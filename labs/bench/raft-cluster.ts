@@ -26,7 +26,9 @@ export class RaftCluster implements BenchCluster {
 
   private launch(i: number): void {
     const peers = this.ids.map((id, j) => `${id}=127.0.0.1:${this.raftPorts[j]}`).join(',');
-    const args = ['--import', 'tsx', MEMBER, '--id', this.ids[i], '--dir', join(this.dir, this.ids[i]),
+    // RAFT_BENCH_NODE_ARGS: extra node flags for the members (e.g. `--cpu-prof --cpu-prof-dir=DIR`).
+    const nodeArgs = process.env.RAFT_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+    const args = [...nodeArgs, '--import', 'tsx', MEMBER, '--id', this.ids[i], '--dir', join(this.dir, this.ids[i]),
       '--raft-port', String(this.raftPorts[i]), '--http-port', String(this.httpPorts[i]),
       '--peers', peers, '--pki', join(this.dir, 'pki')];
     if (this.opts.tickMs) args.push('--tick-ms', String(this.opts.tickMs));

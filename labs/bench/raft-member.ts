@@ -71,8 +71,50 @@ async function main(): Promise<void> {
   const peers = Object.fromEntries(a.peers!.split(',').map((p) => p.split('=') as [string, string]));
   const pem = (f: string) => readFileSync(join(a.pki!, f), 'utf8');
   // A fresh directory is bootstrapped with the three members as voters; a restart ignores it.
-  const storage = await DiskStorage.open(a.dir!, { fsync: true, confState: { ...emptyConfState(), voters: Object.keys(peers) } });
-  const transport = new WsTransport({
+  const storage = await DiskStorage.open(a.dir!, { fsync: process.env.RAFT_BENCH_FSYNC !== '0', confState: { ...emptyConfState(), voters: Object.keys(peers) } });
+  // RAFT_BENCH_DEBUG=1: log every message other than App/AppResp/Heartbeat(Resp) sent and received.
+  const quiet = new Set(['App', 'AppResp', 'Heartbeat', 'HeartbeatResp']);
+  const show = (dir: string, m: { type: string; from: string; to: string; term: number; reject: boolean }) => {
+    if (process.env.RAFT_BENCH_DEBUG && !quiet.has(m.type)) console.log(new Date().toISOString(), dir, m.type, m.from, '->', m.to, 'term', m.term, m.reject ? 'reject' : '');
+  };
+  // RAFT_BENCH_TRACE=1: per-stage timings (leader: propose→App sent→first ack→applied;
+  // follower: App received→AppResp sent), printed as medians every 2 s.
+  const tracing = !!process.env.RAFT_BENCH_TRACE;
+  const appSent = new Map<number, number>();
+  const firstAck = new Map<number, number>();
+  const appRecv = new Map<number, number>();
+  const stages: Record<string, number[]> = { toSend: [], toAck: [], ackToApplied: [], followerTurn: [] };
+  class TracingTransport extends WsTransport {
+    override send(ms: Parameters<WsTransport['send']>[0]): void {
+      for (const m of ms) show('send', m);
+      if (tracing) {
+        const now = performance.now();
+        for (const m of ms) {
+          if (m.type === 'App' && m.entries.length) { const i = m.entries[m.entries.length - 1].index; if (!appSent.has(i)) appSent.set(i, now); }
+          if (m.type === 'AppResp' && !m.reject) {
+            for (const [i, t] of appRecv) if (i <= m.index) { stages.followerTurn.push(now - t); appRecv.delete(i); }
+          }
+        }
+      }
+      super.send(ms);
+    }
+    override setHandler(h: Parameters<WsTransport['setHandler']>[0]): void {
+      super.setHandler({
+        onMessage: (m) => {
+          if (tracing) {
+            const now = performance.now();
+            if (m.type === 'AppResp' && !m.reject) for (const i of appSent.keys()) if (i <= m.index && !firstAck.has(i)) firstAck.set(i, now);
+            if (m.type === 'App' && m.entries.length) appRecv.set(m.entries[m.entries.length - 1].index, now);
+          }
+          show('recv', m);
+          h.onMessage(m);
+        },
+        onUnreachable: (id) => h.onUnreachable(id),
+        onSnapshotStatus: (id, ok) => h.onSnapshotStatus(id, ok),
+      });
+    }
+  }
+  const transport = new TracingTransport({
     id,
     listen: { host: '127.0.0.1', port: Number(a['raft-port']) },
     tls: { cert: pem(`${id}.pem`), key: pem(`${id}.key`), ca: pem('ca.pem') },
@@ -101,6 +143,25 @@ async function main(): Promise<void> {
       lat.length = 0;
     }, 2000).unref();
   }
+  const traceStages = (index: number, t0: number): undefined => {
+    if (!tracing) return undefined;
+    const now = performance.now();
+    const sent = [...appSent].find(([i]) => i >= index);
+    const ack = [...firstAck].find(([i]) => i >= index);
+    if (sent) stages.toSend.push(sent[1] - t0);
+    if (sent && ack) stages.toAck.push(ack[1] - sent[1]);
+    if (ack) stages.ackToApplied.push(now - ack[1]);
+    for (const i of appSent.keys()) if (i <= index) appSent.delete(i);
+    for (const i of firstAck.keys()) if (i <= index) firstAck.delete(i);
+    return undefined;
+  };
+  if (tracing) {
+    setInterval(() => {
+      const med = (xs: number[]) => (xs.length ? +xs.sort((x, y) => x - y)[xs.length >> 1].toFixed(3) : null);
+      console.log('trace stages', JSON.stringify(Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, med(v)]))));
+      for (const v of Object.values(stages)) v.length = 0;
+    }, 2000).unref();
+  }
   const reply = (res: http.ServerResponse, status: number, body: unknown) => {
     const text = JSON.stringify(body);
     res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
@@ -124,7 +185,7 @@ async function main(): Promise<void> {
       }
       const t0 = performance.now();
       node.propose(cmd).then(
-        ({ result }) => trace(performance.now() - t0) ?? reply(res, 200, { header: { member_id: id, revision: String(result), raft_term: String(node.status().term) } }),
+        ({ index, result }) => traceStages(index, t0) ?? trace(performance.now() - t0) ?? reply(res, 200, { header: { member_id: id, revision: String(result), raft_term: String(node.currentTerm) } }),
         (err: Error) => reply(res, 503, { message: err.message, retryable: (err as { retryable?: boolean }).retryable ?? false }),
       );
     });
