@@ -141,17 +141,24 @@ export class Lab {
       lab.save();
       log('anchors up');
       const registry = opts.registry === false ? undefined : (async () => {
-        const reg = await startRegistry({
-          listen: names.registryAddress, dataDir: names.registryDir, netns: names.switchNetns,
-          cgroupDir: ensureLabCgroup(names.cgroupName, 'sw'),
-        });
-        state.registry = { address: reg.address, pid: reg.pid, images: {} };
+        // Filled on loopback by our own push (in this process), then served from the switch
+        // with the same storage: much faster than a pushing helper inside the switch netns.
+        const cgroupDir = ensureLabCgroup(names.cgroupName, 'sw');
+        const seed = await startRegistry({ listen: '127.0.0.1:0', dataDir: names.registryDir, cgroupDir });
+        let pushed: PushedTestImages;
+        try {
+          pushed = await pushTestImages(seed.address, { workDir: join(names.registryDir, 'image') });
+        } finally {
+          await seed.stop();
+        }
+        const reg = await startRegistry({ listen: names.registryAddress, dataDir: names.registryDir, netns: names.switchNetns, cgroupDir });
+        const images: PushedTestImages['tags'] = {};
+        for (const [v, t] of Object.entries(pushed.tags)) {
+          images[v as keyof typeof images] = { ...t, ref: t.ref.replace(seed.address, reg.address) };
+        }
+        state.registry = { address: reg.address, pid: reg.pid, images, layoutDir: pushed.layoutDir };
         lab.save();
-        const pushed = await pushTestImages(reg.address, { workDir: join(names.registryDir, 'image'), netns: names.switchNetns });
-        state.registry.images = pushed.tags;
-        state.registry.layoutDir = pushed.layoutDir;
-        lab.save();
-        log(`registry ${reg.address}: ${Object.values(pushed.tags).map((t) => t.ref).join(' ')}`);
+        log(`registry ${reg.address}: ${Object.values(images).map((t) => t.ref).join(' ')}`);
       })();
       const daemons = opts.daemons === false ? undefined : Promise.all(hosts.map((h) => lab.startDaemon(h)));
       const results = await Promise.allSettled([registry, daemons]);
