@@ -242,7 +242,12 @@ export function encodeConfChange(cc: ConfChange): Uint8Array {
 
 /** Reads a ConfChange entry's `data`. */
 export function decodeConfChange(data: Uint8Array): ConfChange {
-  const cc = JSON.parse(decoder.decode(data)) as ConfChange;
+  let cc: ConfChange;
+  try {
+    cc = JSON.parse(decoder.decode(data)) as ConfChange;
+  } catch {
+    throw new ConfChangeError('malformed conf change entry');
+  }
   if (!cc || !Array.isArray(cc.changes)) throw new ConfChangeError('malformed conf change entry');
   return cc;
 }

@@ -49,6 +49,16 @@ test('a forwarded proposal the leader cannot take is dropped silently', () => {
   net.rn('a').step(message({ type: MessageType.Prop, from: 'c', to: 'a', entries: [{ term: 0, index: 0, type: EntryType.Normal, data: enc('x') }] }));
 });
 
+test('a malformed forwarded proposal is dropped, not thrown at the transport', () => {
+  const net = new Network(['a', 'b', 'c'], opts);
+  net.campaign('a');
+  const last = net.rn('a').raft.raftLog.lastIndex();
+  net.rn('a').step(message({ type: MessageType.Prop, from: 'c', to: 'a', entries: [] }));
+  net.rn('a').step(message({ type: MessageType.Prop, from: 'c', to: 'a', entries: [{ term: 0, index: 0, type: EntryType.ConfChange, data: enc('{not json') }] }));
+  assert.is(net.rn('a').raft.raftLog.lastIndex(), last);
+  assert.throws(() => net.rn('a').proposeConfChange({ changes: [{ type: 1, nodeId: 'zz' }, { type: 1, nodeId: 'a' }, { type: 1, nodeId: 'b' }, { type: 1, nodeId: 'c' }] }), /removed all voters/, 'a local invalid change throws ConfChangeError');
+});
+
 test('step refuses local message types', () => {
   const net = new Network(['a'], opts);
   for (const type of [MessageType.Hup, MessageType.Beat, MessageType.CheckQuorum, MessageType.Unreachable, MessageType.SnapStatus]) {

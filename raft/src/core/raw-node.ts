@@ -4,7 +4,7 @@
  * then `advance(rd)`.
  */
 import { encodeConfChange } from '../confchange/changer.ts';
-import { NotLeaderError, ProposalDroppedError } from '../errors.ts';
+import { ConfChangeError, NotLeaderError, ProposalDroppedError } from '../errors.ts';
 import type { Storage } from '../storage.ts';
 import { EntryType, MessageType, message } from '../types.ts';
 import type { ConfChange, ConfState, HardState, Message, NodeId, Ready, SoftState } from '../types.ts';
@@ -119,10 +119,13 @@ export class RawNode {
   step(m: Message): void {
     if (isLocalMsg(m.type)) throw new Error(`raft: cannot step raft local message ${m.type}`);
     if (isResponseMsg(m.type) && !this.raft.trk.progress.has(m.from) && this.raft.state === 'leader') return;
+    if (m.type === MessageType.Prop && m.entries.length === 0) return;
     try {
       this.raft.step(m);
     } catch (e) {
-      if (m.type === MessageType.Prop && (e instanceof ProposalDroppedError || e instanceof NotLeaderError)) return;
+      // A forwarded proposal that cannot be taken is lost, as if the network had dropped it.
+      const dropped = e instanceof ProposalDroppedError || e instanceof NotLeaderError || e instanceof ConfChangeError;
+      if (m.type === MessageType.Prop && dropped) return;
       throw e;
     }
   }
