@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ConflictError, InvalidArgumentError, NotFoundError } from '../api/errors.ts';
+import { ConflictError, InvalidArgumentError, NotFoundError, UnavailableError } from '../api/errors.ts';
 import { MemoryStore } from './memory-store.ts';
 import { seededRandom } from './ids.ts';
 import { ManualWallClock, RecordingProposer, aNetwork, aNode, aService, aTask } from './testing.ts';
@@ -250,6 +250,18 @@ test('a task state never moves backward', async () => {
   const failed = store.view((tx) => tx.get('task', t.ID))!;
   // Terminal states share a rank: failed → shutdown is not a move back.
   await store.update((tx) => tx.update('task', { ...structuredClone(failed), Status: { ...failed.Status, State: 'shutdown' } }));
+});
+
+test('a proposer failure rejects the update and changes nothing', async () => {
+  const store = new MemoryStore({
+    clock: new ManualWallClock(),
+    rand: seededRandom(1),
+    proposer: () => ({ propose: async () => Promise.reject(new UnavailableError('raft: no leader')) }),
+  });
+  const err = await rejects(store.update((tx) => tx.create('service', aService('web'))), UnavailableError, 'raft: no leader');
+  assert.ok((err as UnavailableError).retryable);
+  assert.is(store.lastIndex, 0);
+  assert.is(store.view((tx) => tx.list('service').length), 0);
 });
 
 test.run();

@@ -185,7 +185,7 @@ export class Watch implements AsyncIterableIterator<StoreEvent> {
       return Promise.reject(err);
     }
     if (this.closed) return Promise.resolve({ value: undefined, done: true });
-    if (this.waiter) throw new Error('store: concurrent next() on one watch');
+    if (this.waiter) return Promise.reject(new Error('store: concurrent next() on one watch'));
     return new Promise((resolve, reject) => {
       this.waiter = resolve;
       this.waiterFail = reject;

@@ -64,4 +64,10 @@ test('a renewal keeps the node ID and takes the current role', async () => {
   assert.is(info.role, 'manager');
 });
 
+test('a certificate without a cluster ID has no O', async () => {
+  const { csrPem } = await newNodeKeyAndCSR();
+  const pem = await signer.issue({ csrPem, nodeId: 'solo', role: 'manager', clusterId: '', now: NOW });
+  assert.is(verifyChain(pem, root.certPem, { now: NOW }).clusterId, '');
+});
+
 test.run();

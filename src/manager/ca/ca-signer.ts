@@ -106,7 +106,7 @@ export class CASigner {
     const ou = roleToOU(opts.role);
     const dns = [ou, opts.nodeId, ...(opts.role === 'manager' ? [CA_ROLE] : [])];
     const cert = await x509.X509CertificateGenerator.create({
-      subject: `CN=${opts.nodeId}, OU=${ou}, O=${opts.clusterId}`,
+      subject: `CN=${opts.nodeId}, OU=${ou}${opts.clusterId ? `, O=${opts.clusterId}` : ''}`,
       issuer: this.root.subjectName,
       publicKey: csr.publicKey,
       signingKey: this.key,
