@@ -55,6 +55,13 @@ async function main(argv: string[]): Promise<number> {
     case 'up': {
       const hosts = Number(p.flags.get('hosts') ?? 3);
       const t0 = Date.now();
+      // Ctrl-C while building: tear down what exists rather than leave half a lab.
+      const interrupted = () => {
+        log('interrupted: tearing the lab down');
+        // Twice: `up` keeps running between our awaits and may add a piece during the first.
+        Lab.down({ prefix }).catch(() => {}).then(() => Lab.down({ prefix })).finally(() => process.exit(130));
+      };
+      process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
       const lab = await Lab.up({
         hosts, prefix, log,
         daemons: !p.flags.has('no-daemons'),
