@@ -70,15 +70,17 @@ export class ImageService {
     const ref = parseReference(refStr);
     const key = familiarString(ref);
     let f = this.flights.get(key);
-    if (!f) {
+    if (f) {
+      f.events.on('p', onProgress);
+    } else {
       const events = new EventEmitter();
+      events.on('p', onProgress);
       const done = pullImage({ root: this.root, content: this.content, store: this.store, client: this.client, pin: (d) => this.pin(d) }, ref, (p) => events.emit('p', p))
         .finally(() => { this.flights.delete(key); })
         .catch((e) => { this.collect(); throw e; });
       f = { done, events };
       this.flights.set(key, f);
     }
-    f.events.on('p', onProgress);
     try { return await f.done; } finally { f.events.off('p', onProgress); }
   }
 

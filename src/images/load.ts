@@ -17,6 +17,8 @@ import { hostPlatform, isIndex, MT, type Index, type Manifest } from './media.ts
 import { familiarString, parseReference } from './reference.ts';
 import { unpackLayer } from './unpack.ts';
 
+interface Loaded { rec: ImageRecord; tags: string[] }
+
 /** What load needs. */
 export interface LoadDeps { root: string; content: ContentStore; store: ImageStore }
 
@@ -57,7 +59,7 @@ export async function loadImages(deps: LoadDeps, tarPath: string, emit: (line: s
   mkdirSync(dir, { recursive: true });
   try {
     await extract(tarPath, dir);
-    const out: ImageRecord[] = [];
+    const out: Loaded[] = [];
     if (existsSync(join(dir, 'manifest.json'))) {
       const entries = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { Config: string; RepoTags?: string[] | null; Layers: string[] }[];
       for (const e of entries) out.push(await importDockerEntry(deps, dir, e));
@@ -67,17 +69,17 @@ export async function loadImages(deps: LoadDeps, tarPath: string, emit: (line: s
     } else {
       throw new BadArchiveError('neither manifest.json (docker save) nor index.json (OCI layout) found');
     }
-    for (const r of out) {
-      if (r.repoTags.length) for (const t of r.repoTags) emit(`Loaded image: ${t}`);
-      else emit(`Loaded image ID: ${r.id}`);
+    for (const { rec, tags } of out) {
+      if (tags.length) for (const t of tags) emit(`Loaded image: ${t}`);
+      else emit(`Loaded image ID: ${rec.id}`);
     }
-    return out;
+    return out.map((o) => o.rec);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-async function importDockerEntry(deps: LoadDeps, dir: string, e: { Config: string; RepoTags?: string[] | null; Layers: string[] }): Promise<ImageRecord> {
+async function importDockerEntry(deps: LoadDeps, dir: string, e: { Config: string; RepoTags?: string[] | null; Layers: string[] }): Promise<Loaded> {
   const cfgPath = inside(dir, e.Config);
   const cfgBytes = readFileSync(cfgPath);
   const configDigest = `sha256:${createHash('sha256').update(cfgBytes).digest('hex')}`;
@@ -103,11 +105,11 @@ async function importDockerEntry(deps: LoadDeps, dir: string, e: { Config: strin
   const manifestDigest = `sha256:${createHash('sha256').update(mBytes).digest('hex')}`;
   await deps.content.ingest(manifestDigest, mBytes, { what: 'manifest' });
   const tags = (e.RepoTags ?? []).map((t) => familiarString(parseReference(t)));
-  return deps.store.put({
+  return { tags, rec: deps.store.put({
     id: configDigest, repoTags: tags, repoDigests: [], manifestDigest, layers,
     created: config.created ?? new Date(0).toISOString(), size: layers.reduce((n, l) => n + l.size, 0),
     os: config.os ?? 'linux', architecture: config.architecture ?? hostPlatform().architecture,
-  });
+  }) };
 }
 
 function nameFrom(ann: Record<string, string> | undefined): string | undefined {
@@ -116,7 +118,7 @@ function nameFrom(ann: Record<string, string> | undefined): string | undefined {
   try { return familiarString(parseReference(full)); } catch { return undefined; }
 }
 
-async function importOciDescriptor(deps: LoadDeps, dir: string, d: { mediaType: string; digest: string }, ann: Record<string, string> | undefined): Promise<ImageRecord[]> {
+async function importOciDescriptor(deps: LoadDeps, dir: string, d: { mediaType: string; digest: string }, ann: Record<string, string> | undefined): Promise<Loaded[]> {
   const blob = (digest: string) => inside(dir, `blobs/sha256/${digest.replace(/^sha256:/, '')}`);
   const body = readFileSync(blob(d.digest));
   const parsed = JSON.parse(body.toString('utf8'));
@@ -140,9 +142,9 @@ async function importOciDescriptor(deps: LoadDeps, dir: string, d: { mediaType: 
   }
   await deps.content.ingest(d.digest, body, { what: 'manifest' });
   const name = nameFrom(ann);
-  return [deps.store.put({
+  return [{ tags: name ? [name] : [], rec: deps.store.put({
     id: m.config.digest, repoTags: name ? [name] : [], repoDigests: [], manifestDigest: d.digest, layers,
     created: config.created ?? new Date(0).toISOString(), size: layers.reduce((n, l) => n + l.size, 0),
     os: config.os ?? 'linux', architecture: config.architecture ?? hostPlatform().architecture,
-  })];
+  }) }];
 }

@@ -46,8 +46,9 @@ export async function pullImage(deps: PullDeps, ref: ImageReference, emit: (p: P
   const unpins: (() => void)[] = [];
   const pin = (d: string) => unpins.push(deps.pin(d));
   try {
-    emit({ status: `Pulling from ${ref.domain === 'docker.io' ? name : ref.path}`, id: ref.tag ?? ref.digest });
     const top = await client.manifest(ref, ref.digest ?? ref.tag!);
+    // Only now, as Docker does: a reference that does not resolve fails before any output.
+    emit({ status: `Pulling from ${ref.domain === 'docker.io' ? name : ref.path}`, id: ref.tag ?? ref.digest });
     let fetched = top;
     if (isIndex(top.mediaType, JSON.parse(top.body.toString('utf8')))) {
       const idx = JSON.parse(top.body.toString('utf8')) as Index;
