@@ -13,6 +13,8 @@ import type { Logger } from './logger.ts';
 import { Router } from './http/router.ts';
 import { listenUnix, closeServer } from './http/unix-server.ts';
 import { addSystemRoutes } from './routes/system.ts';
+import { addImageRoutes } from './routes/images.ts';
+import { ImageService } from '../images/image-service.ts';
 import type { SwarmInfo } from '../api/types/system.ts';
 
 /** The swarm part of `/info` before this node is part of a swarm. */
@@ -41,12 +43,14 @@ export class Daemon {
     try {
       const engineId = await loadEngineId(config.dataRoot);
       const router = new Router();
+      const images = new ImageService({ root: join(config.dataRoot, 'images'), insecureRegistries: config.insecureRegistries });
+      addImageRoutes(router, { images });
       addSystemRoutes(router, {
         config,
         engineId,
         swarmInfo: () => INACTIVE_SWARM,
         containerCounts: () => ({ running: 0, paused: 0, stopped: 0 }),
-        imageCount: () => 0,
+        imageCount: () => images.list().length,
       });
       if (config.hostAddress.kind !== 'unix') throw new Error('only unix:// hosts are supported for the control API for now');
       const server = await listenUnix(router.listener, config.hostAddress.socketPath);
