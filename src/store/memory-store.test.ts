@@ -187,7 +187,7 @@ test('find uses the task indexes and the service name prefix', async () => {
     assert.equal(tx.find('service', { namePrefix: 'web' }).map((s) => s.Spec.Name).sort(), ['web', 'web-api']);
     assert.is(tx.getByName('service', 'db')!.ID, ids.db);
     assert.is(tx.list('task', (t) => t.Slot === 2).length, 1);
-    assert.throws(() => tx.find('service', { nodeId: 'x' }), /no index nodeId/);
+    assert.throws(() => tx.find('service', { nodeId: 'x' } as never), /no index nodeId/);
     assert.throws(() => tx.getByName('node', 'x'), /not unique/);
   });
 });

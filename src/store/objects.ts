@@ -4,9 +4,9 @@
  * managers hold (join tokens and the root CA, key included; never sent to workers).
  */
 import type { ClusterInfo, JoinTokens } from '../api/types/swarm.ts';
-import type { Node } from '../api/types/node.ts';
+import type { Node, NodeRole } from '../api/types/node.ts';
 import type { Service } from '../api/types/service.ts';
-import type { Task } from '../api/types/task.ts';
+import type { Task, TaskState } from '../api/types/task.ts';
 import type { Network } from '../api/types/network.ts';
 import type { Config, Secret } from '../api/types/secret-config.ts';
 
@@ -58,6 +58,23 @@ export interface FindBy {
 }
 
 export type IndexName = Exclude<keyof FindBy, 'name' | 'namePrefix'>;
+
+/** The criteria each table supports (checked at compile time here, asserted at run time too). */
+interface CriteriaOf {
+  cluster: 'name' | 'namePrefix';
+  node: 'name' | 'namePrefix' | 'role';
+  service: 'name' | 'namePrefix';
+  task: 'serviceId' | 'nodeId' | 'desiredState';
+  network: 'name' | 'namePrefix';
+  secret: 'name' | 'namePrefix';
+  config: 'name' | 'namePrefix';
+}
+
+/** What `find` accepts for a kind: tasks by desired state take a `TaskState`, nodes by role a `NodeRole`. */
+export type FindByOf<K extends Kind> = Pick<
+  FindBy & { desiredState?: TaskState; role?: NodeRole },
+  CriteriaOf[K]
+>;
 
 /** How a table derives its name and index keys from an object. */
 export interface TableDef<T> {

@@ -6,7 +6,7 @@
 import { InvalidArgumentError } from '../api/errors.ts';
 import { normalize } from './codec.ts';
 import { tableDef } from './objects.ts';
-import type { FindBy, Kind, StoreObject, StoreObjects } from './objects.ts';
+import type { FindByOf, Kind, StoreObject, StoreObjects } from './objects.ts';
 import type { Staging } from './staging.ts';
 
 /** A consistent, read-only view of the store. Returned objects are frozen: clone to change them. */
@@ -19,7 +19,7 @@ export interface ReadTx {
    * Objects matching every given criterion, sorted by ID. Asserts the table has the index
    * (tasks: serviceId, nodeId, desiredState; nodes: role; named tables: name, namePrefix).
    */
-  find<K extends Kind>(kind: K, by: FindBy): StoreObjects[K][];
+  find<K extends Kind>(kind: K, by: FindByOf<K>): StoreObjects[K][];
   /** All objects of a kind passing `filter`, sorted by ID. */
   list<K extends Kind>(kind: K, filter?: (o: StoreObjects[K]) => boolean): StoreObjects[K][];
 }
@@ -74,7 +74,7 @@ export class Tx implements WriteTx {
     return this.staging.find(kind, { name })[0] as StoreObjects[K] | undefined;
   }
 
-  find<K extends Kind>(kind: K, by: FindBy): StoreObjects[K][] {
+  find<K extends Kind>(kind: K, by: FindByOf<K>): StoreObjects[K][] {
     this.check(false);
     return this.staging.find(kind, by) as StoreObjects[K][];
   }
