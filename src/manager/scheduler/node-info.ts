@@ -36,6 +36,10 @@ export class NodeInfo {
    * node (mirrors `byService`, read in the hot comparison). Owned by the scheduler.
    */
   groupCount = 0;
+  /** Scratch for the group being placed: recent failures of that group's service here. */
+  groupFailures = 0;
+  /** Failed tasks per service ID that ended at or after `failureSince` (ms); see {@link NodeInfo.addTask}. */
+  readonly recentFailures = new Map<string, number>();
 
   constructor(readonly node: Node) {
     this.availableNanoCPUs = node.Description?.Resources?.NanoCPUs ?? 0;
@@ -47,11 +51,17 @@ export class NodeInfo {
   }
 
   /**
-   * Accounts for a task placed on (or found on) this node. Finished tasks are ignored;
-   * tasks being shut down still hold their resources and ports until they finish.
+   * Accounts for a task placed on (or found on) this node. Finished tasks hold nothing
+   * (a failure at or after `failureSince`, ms, is counted as recent); tasks being shut
+   * down still hold their resources and ports until they finish.
    */
-  addTask(task: Task): void {
-    if (isTerminal(task.Status.State)) return;
+  addTask(task: Task, failureSince = Infinity): void {
+    if (isTerminal(task.Status.State)) {
+      if (failureSince !== Infinity && task.Status.State === 'failed' && Date.parse(task.Status.Timestamp) >= failureSince) {
+        this.recentFailures.set(task.ServiceID, (this.recentFailures.get(task.ServiceID) ?? 0) + 1);
+      }
+      return;
+    }
     this.hold(task);
     if (wantsToRun(task.DesiredState)) this.countActive(task.ServiceID);
   }

@@ -144,6 +144,17 @@ test('is deterministic: same input, same placement', () => {
   assert.equal([...a.assignments], [...b.assignments]);
 });
 
+test('a node where the service failed 5 times in 5 minutes goes last, when the time is given', () => {
+  const fails = Array.from({ length: 5 }, (_, i) => task(`f${i}`, 's', { node: 'a', state: 'failed', desired: 'shutdown', at: 1_000_000 + i }));
+  const busy = [task('o1', 'other', { node: 'b' })];
+  const withTime = schedule(pending(1, 's'), [node('a'), node('b')], byNode([...fails, ...busy]), { now: 1_100_000 });
+  assert.equal([...withTime.assignments.values()], ['b']);
+  const later = schedule(pending(1, 's'), [node('a'), node('b')], byNode([...fails, ...busy]), { now: 1_000_000 + 6 * 60_000 });
+  assert.equal([...later.assignments.values()], ['a'], 'failures older than 5 minutes do not count');
+  const timeless = schedule(pending(1, 's'), [node('a'), node('b')], byNode([...fails, ...busy]));
+  assert.equal([...timeless.assignments.values()], ['a']);
+});
+
 test('tasks stopped before placement are skipped', () => {
   const t = { ...task('x', 's', { state: 'pending', desired: 'shutdown' }) };
   const r = schedule([t], [node('a')], new Map());

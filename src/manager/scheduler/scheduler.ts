@@ -27,12 +27,25 @@ export interface ScheduleResult {
 export interface ScheduleOptions {
   /** The filter pipeline, in order (default: ready, availability, resources, constraints, platform, host ports, max replicas). */
   filters?: Filter[];
+  /**
+   * The current time, ms since the epoch. When given, a node where the service's tasks
+   * failed `MAX_RECENT_FAILURES` times within `RECENT_FAILURE_WINDOW_MS` goes after the
+   * others, as SwarmKit does, so a crash loop moves off a bad node.
+   */
+  now?: number;
 }
+
+/** Failures of a service on a node, within the window, that push the node back (SwarmKit: 5 in 5 min). */
+export const MAX_RECENT_FAILURES = 5;
+export const RECENT_FAILURE_WINDOW_MS = 5 * 60_000;
 
 /** Tasks already on nodes, by node ID (any iterable of tasks per node). */
 export type TasksByNode = ReadonlyMap<string, Iterable<Task>>;
 
 function less(a: NodeInfo, b: NodeInfo): boolean {
+  if ((a.groupFailures >= MAX_RECENT_FAILURES || b.groupFailures >= MAX_RECENT_FAILURES) && a.groupFailures !== b.groupFailures) {
+    return a.groupFailures < b.groupFailures;
+  }
   if (a.groupCount !== b.groupCount) return a.groupCount < b.groupCount;
   if (a.activeTasks !== b.activeTasks) return a.activeTasks < b.activeTasks;
   return a.id < b.id;
@@ -42,13 +55,13 @@ function groupKey(t: Task): string {
   return t.SpecVersion ? `${t.ServiceID}\u0000${t.SpecVersion.Index}` : t.ServiceID;
 }
 
-/** Builds the per-node state from the nodes and the tasks on them (tasks on unknown nodes are ignored). */
-export function buildNodeInfos(nodes: Iterable<Node>, tasksByNode: TasksByNode): Map<string, NodeInfo> {
+/** Builds the per-node state from the nodes and the tasks on them (tasks on unknown nodes are ignored); failures since `failureSince` (ms) count as recent. */
+export function buildNodeInfos(nodes: Iterable<Node>, tasksByNode: TasksByNode, failureSince = Infinity): Map<string, NodeInfo> {
   const infos = new Map<string, NodeInfo>();
   for (const n of nodes) infos.set(n.ID, new NodeInfo(n));
   for (const [nodeId, tasks] of tasksByNode) {
     const info = infos.get(nodeId);
-    if (info) for (const t of tasks) info.addTask(t);
+    if (info) for (const t of tasks) info.addTask(t, failureSince);
   }
   return infos;
 }
@@ -60,7 +73,7 @@ export function buildNodeInfos(nodes: Iterable<Node>, tasksByNode: TasksByNode):
  * the assignments (state `assigned`, `NodeID`) and the explanations (`Status.Err`).
  */
 export function schedule(pendingTasks: readonly Task[], nodes: readonly Node[], tasksByNode: TasksByNode, opts: ScheduleOptions = {}): ScheduleResult {
-  const infos = buildNodeInfos(nodes, tasksByNode);
+  const infos = buildNodeInfos(nodes, tasksByNode, opts.now === undefined ? Infinity : opts.now - RECENT_FAILURE_WINDOW_MS);
   const all = [...infos.values()];
   const pipeline = new Pipeline(opts.filters);
   const result: ScheduleResult = { assignments: new Map(), unplaced: new Map() };
@@ -78,7 +91,10 @@ export function schedule(pendingTasks: readonly Task[], nodes: readonly Node[], 
     const rep = group[0];
     const service = rep.ServiceID;
     pipeline.setTask(rep);
-    for (const n of all) n.groupCount = n.byService.get(service) ?? 0;
+    for (const n of all) {
+      n.groupCount = n.byService.get(service) ?? 0;
+      n.groupFailures = n.recentFailures.get(service) ?? 0;
+    }
 
     const assign = (t: Task, n: NodeInfo): void => {
       n.assign(t);
