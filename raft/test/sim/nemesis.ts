@@ -11,8 +11,15 @@ import type { Cluster } from './cluster.ts';
 import { CRASH_POINTS } from './sim-node.ts';
 
 export interface NemesisOptions {
-  /** Probability per step of a fault action. */
+  /** Probability per Raft tick of a fault action. */
   rate: number;
+  /**
+   * Network faults (partitions, cuts, lossy links) heal by themselves after this many
+   * election timeouts at most (at least a quarter of it), and crashed nodes restart as
+   * late, so that faults come and go rather than pile up. 0: they last until healed or
+   * restarted by a later action.
+   */
+  faultSpan: number;
   /** Most nodes that may exist (started) in the cluster's lifetime. */
   maxNodes: number;
   /** Whether to change membership. */
@@ -24,11 +31,26 @@ export interface NemesisOptions {
 type Action = [weight: number, run: () => void];
 
 export class Nemesis {
+  /** Step at which the current network faults heal by themselves. */
+  private healAt = Infinity;
+  /** Crashed nodes and the step at which they restart by themselves. */
+  private readonly restartAt = new Map<string, number>();
+
   constructor(private readonly c: Cluster, private readonly opts: NemesisOptions) {}
 
   /** Maybe performs one random fault action. */
   step(): void {
-    if (!this.c.rand.chance(this.opts.rate)) return;
+    if (this.c.now >= this.healAt) {
+      this.healNetwork();
+      this.c.net.faults = { ...CALM };
+    }
+    for (const [id, at] of this.restartAt) {
+      if (this.c.now < at) continue;
+      this.restartAt.delete(id);
+      const n = this.c.nodes.get(id)!;
+      if (!n.raw && !n.removed) this.c.restart(n);
+    }
+    if (!this.c.rand.chance(this.opts.rate / this.c.tickEvery)) return;
     const actions: Action[] = [
       [3, () => this.split()],
       [2, () => this.isolate()],
@@ -52,11 +74,36 @@ export class Nemesis {
     }
   }
 
+  /** A random fault duration in steps, or Infinity when faults do not heal by themselves. */
+  private span(): number {
+    if (this.opts.faultSpan === 0) return Infinity;
+    const span = this.c.raft.electionTick * this.c.tickEvery * this.opts.faultSpan;
+    return this.c.rand.int(Math.ceil(span / 4), Math.ceil(span));
+  }
+
+  /** Schedules the self-heal of a network fault just injected (keeps an earlier one). */
+  private expire(): void {
+    if (this.healAt === Infinity) this.healAt = this.c.now + this.span();
+  }
+
+  /** Crashes `id` now or inside its next Ready, and schedules its restart. */
+  private crashNode(id: string, why: string): void {
+    const n = this.c.nodes.get(id)!;
+    if (this.c.rand.chance(0.5)) {
+      const at = this.c.rand.pick(CRASH_POINTS);
+      this.c.crashAtNextReady.set(id, at);
+      this.c.trace(`nemesis: ${why} ${id} will crash ${at} of its next ready`);
+    } else this.c.crash(n, `nemesis: ${why}`);
+    this.restartAt.set(id, this.c.now + this.span());
+  }
+
   /** Removes every fault: links, loss, delays, pauses; restarts every crashed member. */
   heal(): void {
     const c = this.c;
     c.net.heal();
     c.net.faults = { ...CALM };
+    this.healAt = Infinity;
+    this.restartAt.clear();
     c.crashAtNextReady.clear();
     for (const n of c.nodes.values()) {
       n.pausedUntil = 0;
@@ -74,12 +121,14 @@ export class Nemesis {
     const k = this.c.rand.int(1, Math.max(1, ids.length - 1));
     const groups = [ids.slice(0, k), ids.slice(k)];
     this.c.net.partition(groups);
+    this.expire();
     this.c.trace(`nemesis: partition ${JSON.stringify(groups)}`);
   }
 
   private isolate(): void {
     const id = this.c.rand.pick(this.ids());
     this.c.net.isolate(id, this.ids());
+    this.expire();
     this.c.trace(`nemesis: isolate ${id}`);
   }
 
@@ -89,6 +138,7 @@ export class Nemesis {
       const [a, b] = this.c.rand.shuffle(ids);
       if (b === undefined) return;
       this.c.net.cut(a, b);
+      this.expire();
       this.c.trace(`nemesis: cut ${a} -> ${b}`);
     }
   }
@@ -97,10 +147,12 @@ export class Nemesis {
     const [a, , c] = this.c.rand.shuffle(this.ids());
     if (c === undefined) return;
     this.c.net.partition([[a], [c]]);
+    this.expire();
     this.c.trace(`nemesis: bridge, ${a} and ${c} cannot talk`);
   }
 
   private healNetwork(): void {
+    this.healAt = Infinity;
     this.c.net.heal();
     this.c.trace('nemesis: heal network');
   }
@@ -116,35 +168,26 @@ export class Nemesis {
       longDelayChance: r.chance(0.4) ? r.next() * 0.05 : 0,
       longDelay: r.int(20, 120),
     };
+    this.expire();
     this.c.trace(`nemesis: network ${JSON.stringify(this.c.net.faults)}`);
   }
 
   private crash(): void {
     const up = this.c.upNodes();
-    if (up.length === 0) return;
-    const n = this.c.rand.pick(up);
-    if (this.c.rand.chance(0.5)) {
-      const at = this.c.rand.pick(CRASH_POINTS);
-      this.c.crashAtNextReady.set(n.id, at);
-      this.c.trace(`nemesis: ${n.id} will crash ${at} of its next ready`);
-    } else this.c.crash(n, 'nemesis');
+    if (up.length > 0) this.crashNode(this.c.rand.pick(up).id, 'node');
   }
 
   /** Crashes the leader, often right inside its next Ready (before its entries spread). */
   private crashLeader(): void {
     const lead = this.c.leader();
-    if (!lead) return;
-    if (this.c.rand.chance(0.5)) {
-      const at = this.c.rand.pick(CRASH_POINTS);
-      this.c.crashAtNextReady.set(lead.id, at);
-      this.c.trace(`nemesis: leader ${lead.id} will crash ${at} of its next ready`);
-    } else this.c.crash(lead, 'nemesis: leader');
+    if (lead) this.crashNode(lead.id, 'leader');
   }
 
   private isolateLeader(): void {
     const lead = this.c.leader();
     if (!lead) return;
     this.c.net.isolate(lead.id, this.ids());
+    this.expire();
     this.c.trace(`nemesis: isolate leader ${lead.id}`);
   }
 

@@ -72,7 +72,8 @@ export function pickSettings(seed: number): { cluster: ClusterOptions; nemesis: 
       eagerReady: r.pick([0, 0.3, 1]),
     },
     nemesis: {
-      rate: r.pick([0.01, 0.03, 0.08]),
+      rate: r.pick([0.02, 0.05, 0.1]),
+      faultSpan: r.pick([0, 2, 5]),
       maxNodes: voters + r.int(0, 3),
       membership,
       minVoters: 3,
