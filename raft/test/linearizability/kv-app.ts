@@ -10,7 +10,7 @@
  * One instance per node incarnation: a crash loses the pending requests (clients time
  * out and retry elsewhere) but not the state, which is rebuilt from snapshot + log.
  */
-import type { Entry, ReadState } from '../../src/types.ts';
+import type { Entry, ReadState } from '../../src/index.ts';
 import type { App } from '../sim/app.ts';
 import type { SimNode } from '../sim/sim-node.ts';
 import { isExpectedRefusal } from '../sim/cluster.ts';

@@ -4,7 +4,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { MessageType, StateRole } from '../../src/types.ts';
+import { MessageType, StateRole } from '../../src/index.ts';
 import { Harness } from './harness.ts';
 
 const enc = new TextEncoder();

@@ -3,11 +3,8 @@
  * RawNodes over MemoryStorage, each Ready handled in full (persist, collect messages,
  * apply, advance), messages delivered only when the test says so.
  */
-import { MemoryStorage } from '../../src/memory-storage.ts';
-import { RawNode } from '../../src/core/raw-node.ts';
-import type { Config } from '../../src/core/raw-node.ts';
-import { EntryType } from '../../src/types.ts';
-import type { ConfChange, Message } from '../../src/types.ts';
+import { EntryType, MemoryStorage, RawNode } from '../../src/index.ts';
+import type { ConfChange, Config, Message } from '../../src/index.ts';
 
 export class Harness {
   readonly nodes = new Map<string, { raw: RawNode; storage: MemoryStorage }>();

@@ -3,7 +3,7 @@
  * entries, with snapshots. One instance per node incarnation: a crash throws it away and
  * a restart builds a new one from the last persisted snapshot.
  */
-import type { Entry, ReadState } from '../../src/types.ts';
+import type { Entry, ReadState } from '../../src/index.ts';
 
 export interface App {
   /** Applies one committed normal entry (the core's empty no-ops included), in log order. */

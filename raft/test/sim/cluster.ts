@@ -6,8 +6,8 @@
  * Time: one `step()` is the clock's unit; each node ticks its RawNode every `tickEvery`
  * steps (at its own phase); network delays are counted in steps.
  */
-import { ConfChangeType, MessageType, StateRole } from '../../src/types.ts';
-import type { ConfChange, ConfState, Entry, Message } from '../../src/types.ts';
+import { ConfChangeType, MessageType, StateRole } from '../../src/index.ts';
+import type { ConfChange, ConfState, Entry, Message } from '../../src/index.ts';
 import { DigestApp } from './app.ts';
 import type { App } from './app.ts';
 import { SimNetwork } from './network.ts';

@@ -5,7 +5,7 @@
  * and restarts them, pauses nodes, transfers leadership, forces elections, and changes
  * membership (add a learner, promote it, remove a voter). `heal()` undoes every fault.
  */
-import { ConfChangeType } from '../../src/types.ts';
+import { ConfChangeType } from '../../src/index.ts';
 import { CALM } from './network.ts';
 import type { Cluster } from './cluster.ts';
 import { CRASH_POINTS } from './sim-node.ts';

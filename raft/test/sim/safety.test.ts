@@ -1,8 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { MemoryStorage } from '../../src/memory-storage.ts';
-import { EntryType } from '../../src/types.ts';
-import type { Entry } from '../../src/types.ts';
+import { EntryType, MemoryStorage } from '../../src/index.ts';
+import type { Entry } from '../../src/index.ts';
 import { SafetyChecker } from './safety.ts';
 
 const enc = new TextEncoder();

@@ -14,8 +14,7 @@
  *
  * A violation throws `SafetyViolation`.
  */
-import type { ConfState, Entry, HardState, Snapshot } from '../../src/types.ts';
-import type { Storage } from '../../src/storage.ts';
+import type { ConfState, Entry, HardState, Snapshot, Storage } from '../../src/index.ts';
 
 export class SafetyViolation extends Error {
   override name = 'SafetyViolation';

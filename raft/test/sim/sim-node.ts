@@ -11,11 +11,8 @@
  * index becomes `applied` (0 without one). A crash may also strike in the middle of Ready
  * handling (`CrashPoint`), after some of its effects reached the disk or the network.
  */
-import { MemoryStorage } from '../../src/memory-storage.ts';
-import { RawNode } from '../../src/core/raw-node.ts';
-import type { Config } from '../../src/core/raw-node.ts';
-import { EntryType, MessageType, StateRole, emptyConfState } from '../../src/types.ts';
-import type { ConfChange, ConfState, Entry, HardState, Message, Ready } from '../../src/types.ts';
+import { emptyConfState, EntryType, MemoryStorage, MessageType, RawNode, StateRole } from '../../src/index.ts';
+import type { ConfChange, Config, ConfState, Entry, HardState, Message, Ready } from '../../src/index.ts';
 import type { App } from './app.ts';
 import type { SafetyChecker } from './safety.ts';
 import type { Prng } from './prng.ts';
