@@ -8,7 +8,7 @@
 import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { buildSpec, resolveUser, taskHostname } from './spec.ts';
-import { createNetns, deleteNetns, mountOverlay, mountTmpfs, oomKills, removeCgroup, unmount, isMounted } from './kernel.ts';
+import { oomKills, removeCgroup, isMounted } from './kernel.ts';
 import { TaskLog, readLogs } from './task-log.ts';
 import { HealthMonitor, type HealthStatus } from './health.ts';
 import { decodeWaitStatus } from './monitor.ts';
@@ -122,8 +122,8 @@ export class TaskController {
       mkdirSync(paths.bundle(cid), { recursive: true });
       this.persist();
       const lower = img.layers.length ? [...img.layers].reverse() : [this.ctx.emptyLayer()];
-      if (!isMounted(paths.rootfs(cid))) await mountOverlay(paths.rootfs(cid), lower, join(cdir, 'upper'), join(cdir, 'work'));
-      if (this.rec.netns) this.rec.netnsPath = await createNetns(this.rec.netns);
+      if (!isMounted(paths.rootfs(cid))) await this.ctx.kernel.mountOverlay(paths.rootfs(cid), lower, join(cdir, 'upper'), join(cdir, 'work'));
+      if (this.rec.netns) this.rec.netnsPath = await this.ctx.kernel.createNetns(this.rec.netns);
       const files = await this.writeFiles();
       const rootfs = paths.rootfs(cid);
       const read = (p: string) => { try { return readFileSync(join(rootfs, p), 'utf8'); } catch { return ''; } };
@@ -157,7 +157,7 @@ export class TaskController {
     const dir = this.ctx.paths.files(this.cid);
     mkdirSync(dir, { recursive: true });
     const size = all.reduce((n, { f }) => n + f.data.length + 4096, 64 * 1024);
-    if (!isMounted(dir)) await mountTmpfs(dir, size);
+    if (!isMounted(dir)) await this.ctx.kernel.mountTmpfs(dir, size);
     return all.map(({ f, base }, i) => {
       const hostPath = join(dir, String(i));
       writeFileSync(hostPath, f.data, { mode: f.mode ?? 0o444 });
@@ -292,10 +292,10 @@ export class TaskController {
     if (this.pollTimer) clearInterval(this.pollTimer);
     this.log?.detach();
     await runtime.delete(this.cid, true);
-    await unmount(paths.rootfs(this.cid));
-    await unmount(paths.files(this.cid));
+    await this.ctx.kernel.unmount(paths.rootfs(this.cid));
+    await this.ctx.kernel.unmount(paths.files(this.cid));
     const netns = this.rec?.netns ?? (this.spec.netnsPath ? null : netnsNameOf(this.cid));
-    if (netns) await deleteNetns(netns);
+    if (netns) await this.ctx.kernel.deleteNetns(netns);
     removeCgroup(`${this.ctx.cgroupParent}/${this.cid}`);
     rmSync(paths.container(this.cid), { recursive: true, force: true });
     rmSync(paths.task(this.cid), { recursive: true, force: true });

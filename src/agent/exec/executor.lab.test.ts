@@ -83,11 +83,11 @@ t('a pids limit stops fork bombs at the limit', async () => {
   });
 });
 
-t('env, user and workdir reach the process', async () => {
+t('env, user, workdir and hostname reach the process; lo is up', async () => {
   await withExecLab(async (lab) => {
-    const c = await run(lab, { command: ['sh', '-c', 'echo "$FOO|$(id -u):$(id -g)|$(pwd)|$(hostname)"'], env: ['FOO=bar'], user: 'nobody', dir: '/tmp', hostname: 'web-1' });
+    const c = await run(lab, { command: ['sh', '-c', 'echo "$FOO|$(id -u):$(id -g)|$(pwd)|$(hostname)|$(cat /sys/class/net/lo/flags)"'], env: ['FOO=bar'], user: 'nobody', dir: '/tmp', hostname: 'web-1' });
     assert.is((await c.wait()).exitCode, 0);
-    assert.is((await output(c)).trim(), 'bar|65534:65534|/tmp|web-1');
+    assert.is((await output(c)).trim(), 'bar|65534:65534|/tmp|web-1|0x9', 'lo is up in the fresh netns');
     await c.remove();
     const d = await run(lab, { command: ['sh', '-c', 'id -u'], user: '1234:5678' });
     await d.wait();

@@ -15,7 +15,7 @@ import { OciRuntime } from './runtime.ts';
 import { ExecPaths, containerIdOf, netnsNameOf } from './paths.ts';
 import { TaskController, type TaskRecord } from './controller.ts';
 import { realClock, type Clock } from './health.ts';
-import { removeCgroup, unmount, deleteNetns } from './kernel.ts';
+import { removeCgroup, monitorKernel, type KernelOps } from './kernel.ts';
 import type { LogLimits } from './task-log.ts';
 import type { ImageRunConfig, TaskContainerSpec } from './types.ts';
 
@@ -57,6 +57,7 @@ export interface ExecutorContext {
   monitorPid(): number;
   emptyLayer(): string;
   forget(cid: string): void;
+  kernel: KernelOps;
 }
 
 /** Outcome of restore(). */
@@ -74,6 +75,8 @@ export class Executor {
   readonly paths: ExecPaths;
   readonly runtime: OciRuntime;
   readonly cgroupParent: string;
+  /** Mounts and netns, done inside the monitor. */
+  readonly kernel: KernelOps;
   private readonly controllers = new Map<string, TaskController>();
   private monitorClient: MonitorClient | undefined;
   private monitorP: Promise<MonitorClient> | undefined;
@@ -81,7 +84,8 @@ export class Executor {
 
   constructor(private readonly opts: ExecutorOptions) {
     this.paths = new ExecPaths(opts.dataRoot, opts.stateDir);
-    this.runtime = new OciRuntime({ binary: opts.runtime ?? 'runc', root: this.paths.runtimeRoot });
+    this.runtime = new OciRuntime({ binary: opts.runtime ?? 'runc', root: this.paths.runtimeRoot, exec: async (argv) => (await this.monitor()).exec(argv) });
+    this.kernel = monitorKernel(() => this.monitor());
     this.cgroupParent = `/shoal-${opts.name}`;
     for (const d of [this.paths.runtimeRoot, this.paths.tasksDir, this.paths.containersDir]) mkdirSync(d, { recursive: true });
     this.ctx = {
@@ -90,6 +94,7 @@ export class Executor {
       monitor: () => this.monitor(), monitorPid: () => this.monitorClient?.pid ?? 0,
       emptyLayer: () => { const d = join(opts.dataRoot, 'exec', 'empty'); mkdirSync(d, { recursive: true }); return d; },
       forget: (cid) => this.controllers.delete(cid),
+      kernel: this.kernel,
     };
   }
 
@@ -159,8 +164,8 @@ export class Executor {
     if (existsSync(this.paths.containersDir)) {
       for (const cid of readdirSync(this.paths.containersDir)) {
         if (records.has(cid)) continue;
-        await unmount(this.paths.rootfs(cid));
-        await deleteNetns(netnsNameOf(cid));
+        await this.kernel.unmount(this.paths.rootfs(cid));
+        await this.kernel.deleteNetns(netnsNameOf(cid));
         rmSync(this.paths.container(cid), { recursive: true, force: true });
         if (!report.orphansRemoved.includes(cid)) report.orphansRemoved.push(cid);
       }

@@ -3,9 +3,72 @@
  * network namespaces, and the daemon's cgroup parent. Each is idempotent, so
  * remove() and restart recovery can call them on partial state.
  */
-import { readFileSync, readdirSync, rmdirSync, existsSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, rmdirSync, existsSync, statSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { mustRun, runCommand } from './cmd.ts';
+
+/**
+ * The mount and netns operations a task needs. Two implementations: `spawnKernel`
+ * (mount, umount, ip) and `monitorKernel` (syscalls inside the exec monitor: no
+ * process per call, which matters when many tasks start at once).
+ */
+export interface KernelOps {
+  mountOverlay(target: string, lower: string[], upper: string, work: string): Promise<void>;
+  mountTmpfs(target: string, sizeBytes: number): Promise<void>;
+  unmount(target: string): Promise<void>;
+  /** Creates netns `name` with lo up; returns its path. */
+  createNetns(name: string): Promise<string>;
+  deleteNetns(name: string): Promise<void>;
+}
+
+/** Through the system tools. */
+export const spawnKernel: KernelOps = {
+  mountOverlay: (t, l, u, w) => mountOverlay(t, l, u, w),
+  mountTmpfs: (t, s) => mountTmpfs(t, s),
+  unmount: (t) => unmount(t),
+  createNetns: (n) => createNetns(n),
+  deleteNetns: (n) => deleteNetns(n),
+};
+
+/** What monitorKernel needs of the monitor client. */
+export interface MonitorSys {
+  mount(source: string, target: string, fstype: string, flags: number, data: string): Promise<void>;
+  umount(target: string, flags?: number): Promise<string>;
+  netns(path: string): Promise<void>;
+}
+
+const MS_NOSUID = 2;
+const MS_NODEV = 4;
+const MS_NOEXEC = 8;
+
+/** Through syscalls inside the monitor. */
+export function monitorKernel(sys: () => Promise<MonitorSys>): KernelOps {
+  const umount = async (target: string) => {
+    if (!isMounted(target)) return;
+    const m = await sys();
+    if (await m.umount(target, 0)) await m.umount(target, 2);
+  };
+  return {
+    async mountOverlay(target, lower, upper, work) {
+      await (await sys()).mount('overlay', target, 'overlay', 0, `lowerdir=${lower.join(':')},upperdir=${upper},workdir=${work}`);
+    },
+    async mountTmpfs(target, sizeBytes) {
+      await (await sys()).mount('tmpfs', target, 'tmpfs', MS_NOSUID | MS_NODEV | MS_NOEXEC, `mode=0700,size=${sizeBytes}`);
+    },
+    unmount: umount,
+    async createNetns(name) {
+      const p = netnsPath(name);
+      mkdirSync('/run/netns', { recursive: true });
+      if (!isMounted(p)) await (await sys()).netns(p);
+      return p;
+    },
+    async deleteNetns(name) {
+      const p = netnsPath(name);
+      if (isMounted(p)) await (await sys()).umount(p, 2);
+      rmSync(p, { force: true });
+    },
+  };
+}
 
 /** True when `path` is a mount point (listed in /proc/self/mounts). */
 export function isMounted(path: string): boolean {

@@ -9,6 +9,11 @@
 #   run REQ ID OUT ERR PIDFILE ARGV(\x1f-joined) -> ran REQ STATUS PID
 #   kill ID SIGNUM                               -> killed ID 0|1
 #   mkfifo PATH...                                -> made 0|1
+#   mount REQ SRC TARGET FSTYPE FLAGS DATA       -> res REQ ERR      (ERR empty on success)
+#   umount REQ TARGET FLAGS                      -> res REQ ERR
+#   netns REQ PATH                               -> res REQ ERR      (new netns bound at PATH, lo up)
+#   exec REQ ARGV(\x1f-joined)                    -> res REQ STATUS STDERR(hex)
+# mount/umount/netns are done with syscalls inside the monitor: no process per call.
 #   ping                                          -> pong PID
 #   quit                                          -> (exits when no container runs)
 #   (broadcast)                                   -> exit ID PID WAITSTATUS
@@ -19,10 +24,16 @@ use IO::Select;
 use POSIX qw(:sys_wait_h :errno_h setsid mkfifo);
 
 my $dir = shift @ARGV or die "usage: monitor.pl STATEDIR\n";
-my %PRCTL = (x86_64 => 157, aarch64 => 167);
+my %NR = (
+  x86_64  => { prctl => 157, mount => 165, umount2 => 166, unshare => 272, setns => 308 },
+  aarch64 => { prctl => 167, mount => 40,  umount2 => 39,  unshare => 97,  setns => 268 },
+);
 my $arch = (POSIX::uname())[4];
-syscall($PRCTL{$arch} // die("monitor: unknown arch $arch\n"), 36, 1, 0, 0, 0) == 0
+my $nr = $NR{$arch} // die("monitor: unknown arch $arch\n");
+syscall($nr->{prctl}, 36, 1, 0, 0, 0) == 0
   or die "monitor: prctl(PR_SET_CHILD_SUBREAPER): $!\n";
+use constant { CLONE_NEWNET => 0x40000000, MS_BIND => 4096, SIOCSIFFLAGS => 0x8914, IFF_UP_LOOPBACK => 0x9 };
+my %execs;      # exec child pid -> [client, req, stderr file]
 mkdir "$dir/exits";
 my $path = "$dir/monitor.sock";
 unlink $path;
@@ -59,6 +70,14 @@ sub record_exit {
 sub reap {
   while ((my $pid = waitpid(-1, WNOHANG)) > 0) {
     my $st = $?;
+    if (my $e = delete $execs{$pid}) {
+      my ($c, $req, $errf) = @$e;
+      my $err = '';
+      if (open(my $f, '<', $errf)) { local $/; $err = <$f> // ''; close $f; }
+      unlink $errf;
+      send_to($c, "res\t$req\t$st\t" . unpack('H*', substr($err, -2000)));
+      next;
+    }
     if (my $r = delete $runc{$pid}) {
       my ($c, $req, $id, $pidfile) = @$r;
       my $cpid = 0;
@@ -97,6 +116,31 @@ sub handle {
     my $cpid = $byid{$f[1] // ''};
     my $ok = ($cpid && kill($f[2], $cpid)) ? 1 : 0;
     send_to($c, "killed\t$f[1]\t$ok");
+  } elsif ($cmd eq 'mount') {
+    my (undef, $req, $src, $target, $fstype, $flags, $data) = @f;
+    my ($s1, $t1, $f1, $d1) = ($src, $target, $fstype, $data);
+    my $ok = syscall($nr->{mount}, $s1, $t1, $f1, 0 + $flags, $d1 eq '' ? 0 : $d1) == 0;
+    send_to($c, "res\t$req\t" . ($ok ? '' : "$!"));
+  } elsif ($cmd eq 'umount') {
+    my (undef, $req, $target, $flags) = @f;
+    my $t1 = $target;
+    my $ok = syscall($nr->{umount2}, $t1, 0 + $flags) == 0;
+    send_to($c, "res\t$req\t" . ($ok ? '' : "$!"));
+  } elsif ($cmd eq 'netns') {
+    my (undef, $req, $path) = @f;
+    send_to($c, "res\t$req\t" . make_netns($path));
+  } elsif ($cmd eq 'exec') {
+    my (undef, $req, $argv) = @f;
+    my @argv = split /\x1f/, $argv;
+    my $errf = "$dir/exec-$req.err";
+    my $pid = fork();
+    if (!defined $pid) { send_to($c, "res\t$req\t-1\t"); return; }
+    if ($pid == 0) {
+      open(STDIN, '<', '/dev/null'); open(STDOUT, '>', '/dev/null'); open(STDERR, '>', $errf);
+      exec { $argv[0] } @argv;
+      POSIX::_exit(127);
+    }
+    $execs{$pid} = [$c, $req, $errf];
   } elsif ($cmd eq 'mkfifo') {
     my $ok = 1;
     for my $p (@f[1..$#f]) { mkfifo($p, 0600) or $! == EEXIST or $ok = 0; }
@@ -106,6 +150,28 @@ sub handle {
   } elsif ($cmd eq 'quit') {
     $quitting = 1;
   }
+}
+
+# A new network namespace bound at PATH with lo up, made from inside the monitor:
+# unshare into a fresh netns, bind it, set lo up, and return to the original one.
+sub make_netns {
+  my ($path) = @_;
+  open(my $orig, '<', '/proc/self/ns/net') or return "open netns: $!";
+  if (!-e $path) { open(my $t, '>', $path) or return "create $path: $!"; close $t; }
+  syscall($nr->{unshare}, CLONE_NEWNET) == 0 or return "unshare: $!";
+  my $err = '';
+  my ($src, $dst, $none) = ('/proc/self/ns/net', $path, 'none');
+  if (syscall($nr->{mount}, $src, $dst, $none, MS_BIND, 0) != 0) { $err = "bind $path: $!"; }
+  elsif (!socket(my $s, 2, 2, 0)) { $err = "socket: $!"; }
+  else {
+    my $ifr = pack('a16 s x22', 'lo', IFF_UP_LOOPBACK);
+    ioctl($s, SIOCSIFFLAGS, $ifr) or $err = "lo up: $!";
+    close $s;
+  }
+  syscall($nr->{setns}, fileno($orig), CLONE_NEWNET) == 0 or die "monitor: setns back: $!\n";
+  close $orig;
+  if ($err ne '') { my $p = $path; syscall($nr->{umount2}, $p, 2); unlink $path; }
+  return $err;
 }
 
 while (1) {

@@ -59,6 +59,7 @@ export class MonitorClient extends EventEmitter {
   private readonly kills: ((ok: boolean) => void)[] = [];
   private readonly pings: ((pid: number) => void)[] = [];
   private readonly fifos: ((ok: boolean) => void)[] = [];
+  private readonly results = new Map<string, (f: string[]) => void>();
   /** PID of the monitor process (from its answer to ping). */
   pid = 0;
 
@@ -72,6 +73,8 @@ export class MonitorClient extends EventEmitter {
       this.runs.clear();
       for (const k of this.kills.splice(0)) k(false);
       for (const k of this.fifos.splice(0)) k(false);
+      for (const r of this.results.values()) r(['monitor gone', '']);
+      this.results.clear();
       this.emit('close');
     });
   }
@@ -90,6 +93,10 @@ export class MonitorClient extends EventEmitter {
         this.emit('exit', { id: f[1], pid: Number(f[2]), status: Number(f[3]) } satisfies MonitorExit);
       } else if (f[0] === 'killed') {
         this.kills.shift()?.(f[2] === '1');
+      } else if (f[0] === 'res') {
+        const cb = this.results.get(f[1]);
+        this.results.delete(f[1]);
+        cb?.(f.slice(2));
       } else if (f[0] === 'made') {
         this.fifos.shift()?.(f[1] === '1');
       } else if (f[0] === 'pong') {
@@ -113,6 +120,39 @@ export class MonitorClient extends EventEmitter {
       this.kills.push(resolve);
       this.sock.write(`kill\t${id}\t${signalNumber(signal)}\n`);
     });
+  }
+
+  private ask(cmd: string, args: (string | number)[]): Promise<string[]> {
+    const req = String(this.nextReq++);
+    return new Promise((resolve) => {
+      this.results.set(req, resolve);
+      this.sock.write([cmd, req, ...args].join('\t') + '\n');
+    });
+  }
+
+  /** mount(2) inside the monitor; throws MonitorError with the errno text. */
+  async mount(source: string, target: string, fstype: string, flags: number, data: string): Promise<void> {
+    const [err] = await this.ask('mount', [source, target, fstype, flags, data]);
+    if (err) throw new MonitorError(`mount ${fstype} on ${target}: ${err}`);
+  }
+
+  /** umount2(2) inside the monitor (flags: 2 = MNT_DETACH); resolves with the errno text or ''. */
+  async umount(target: string, flags = 0): Promise<string> {
+    const [err] = await this.ask('umount', [target, flags]);
+    return err ?? '';
+  }
+
+  /** A new network namespace bound at `path` with `lo` up, made by the monitor (no process spawned). */
+  async netns(path: string): Promise<void> {
+    const [err] = await this.ask('netns', [path]);
+    if (err) throw new MonitorError(`netns ${path}: ${err}`);
+  }
+
+  /** Runs `argv` as a child of the monitor (cheaper to fork than the daemon); stderr comes back. */
+  async exec(argv: string[]): Promise<{ code: number; stderr: string }> {
+    const [st, hex] = await this.ask('exec', [argv.join('\x1f')]);
+    const status = Number(st);
+    return { code: status < 0 ? -1 : status & 0x7f ? 128 + (status & 0x7f) : status >> 8, stderr: Buffer.from(hex ?? '', 'hex').toString('utf8') };
   }
 
   /** Creates FIFOs (mode 0600) unless they exist. */

@@ -25,16 +25,20 @@ export interface RuntimeOptions {
   binary?: string;
   /** The runtime's state root (`--root`), one per daemon. */
   root: string;
+  /** Runs a command that reports only an exit code and stderr (kill, delete); default: spawn it. */
+  exec?: (argv: string[]) => Promise<{ code: number | null; stderr: string }>;
 }
 
 /** Drives one OCI runtime binary under one state root. */
 export class OciRuntime {
   readonly binary: string;
   readonly root: string;
+  private readonly execQuiet: (argv: string[]) => Promise<{ code: number | null; stderr: string }>;
 
   constructor(opts: RuntimeOptions) {
     this.binary = opts.binary ?? 'runc';
     this.root = opts.root;
+    this.execQuiet = opts.exec ?? runCommand;
   }
 
   private global(logFile?: string): string[] {
@@ -64,7 +68,7 @@ export class OciRuntime {
 
   /** Sends a signal through the runtime (used when the monitor no longer tracks the container). */
   async kill(id: string, signal: string): Promise<void> {
-    const r = await runCommand([...this.global(), 'kill', id, signal]);
+    const r = await this.execQuiet([...this.global(), 'kill', id, signal]);
     if (r.code !== 0 && !/not running|does not exist|process already finished/.test(r.stderr)) {
       throw new CommandError([this.binary, 'kill', id], r.code, r.stderr);
     }
@@ -72,7 +76,7 @@ export class OciRuntime {
 
   /** Deletes the container (`--force` kills it first); absent containers are fine. */
   async delete(id: string, force = true): Promise<void> {
-    const r = await runCommand([...this.global(), 'delete', ...(force ? ['--force'] : []), id]);
+    const r = await this.execQuiet([...this.global(), 'delete', ...(force ? ['--force'] : []), id]);
     if (r.code !== 0 && !/does not exist|not exist/.test(r.stderr)) throw new CommandError([this.binary, 'delete', id], r.code, r.stderr);
   }
 
