@@ -1,13 +1,15 @@
 /**
  * DiskStorage (raft-ts WAL) throughput: entries/s for `save` batches of 1 and 64 entries with
- * fsync on, the same with 64 single-entry saves in flight (group commit), replay speed on open,
- * and as a peer a bare `write` + `fdatasync` loop of the same bytes in this process.
+ * fsync on, 64 single-entry saves in flight (group commit), replay speed on open, and as a peer
+ * a bare `write` + `fdatasync` loop of the same bytes. The disk is shared and noisy, so each
+ * figure is the median of several rounds, and the WAL and the peer alternate within a round.
  *
- *   npm run bench -- raft-wal [--entries N] [--size BYTES] [--dir PATH]
+ *   npm run bench -- raft-wal [--entries N] [--size BYTES] [--rounds R] [--dir PATH]
  *
  * Prints figures and ends with one JSON line; asserts nothing about time.
  */
 import { mkdtemp, open, rm } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DiskStorage, EntryType } from 'raft-ts';
@@ -18,88 +20,96 @@ function arg(args: string[], name: string, dflt: number): number {
   return i >= 0 ? Number(args[i + 1]) : dflt;
 }
 
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
 function entries(from: number, n: number, size: number): Entry[] {
   const data = new Uint8Array(size).fill(0x61);
   return Array.from({ length: n }, (_, k) => ({ index: from + k, term: 1, type: EntryType.Normal, data }));
 }
 
-async function sequential(dir: string, batch: number, total: number, size: number): Promise<number> {
-  const s = await DiskStorage.open(dir, { fsync: true });
+/** `total` entries in saves of `batch`, each synced; returns entries/s. */
+async function sequential(s: DiskStorage, batch: number, total: number, size: number): Promise<number> {
+  let i = s.lastIndex() + 1;
   const t0 = performance.now();
-  for (let i = 1; i <= total; i += batch) {
+  for (const end = i + total; i < end; i += batch) {
     await s.save({ entries: entries(i, batch, size), hardState: { term: 1, vote: '', commit: i - 1 }, sync: true });
   }
-  const ms = performance.now() - t0;
-  await s.close();
-  return (total / ms) * 1000;
+  return (total / (performance.now() - t0)) * 1000;
 }
 
-async function pipelined(dir: string, depth: number, total: number, size: number): Promise<{ perSec: number; syncs: number }> {
-  const s = await DiskStorage.open(dir, { fsync: true });
-  const base = s.stats().syncs;
+/** `total` single-entry synced saves, `depth` in flight at a time; returns entries/s and fdatasyncs. */
+async function pipelined(s: DiskStorage, depth: number, total: number, size: number): Promise<{ perSec: number; syncs: number }> {
+  const syncs0 = s.stats().syncs;
+  let next = s.lastIndex() + 1;
+  const end = next + total;
   const t0 = performance.now();
-  let next = 1;
+  // Each worker takes the next index synchronously, so saves are issued in index order.
   const worker = async () => {
-    while (next <= total) {
+    while (next < end) {
       const i = next++;
       await s.save({ entries: entries(i, 1, size), sync: true });
     }
   };
-  // Each worker takes the next index synchronously, so saves are issued in index order.
   await Promise.all(Array.from({ length: depth }, worker));
-  const ms = performance.now() - t0;
-  const syncs = s.stats().syncs - base;
-  await s.close();
-  return { perSec: (total / ms) * 1000, syncs };
+  return { perSec: (total / (performance.now() - t0)) * 1000, syncs: s.stats().syncs - syncs0 };
 }
 
-async function replay(dir: string): Promise<{ perSec: number; ms: number; entries: number }> {
-  const t0 = performance.now();
-  const s = await DiskStorage.open(dir, { fsync: true });
-  const ms = performance.now() - t0;
-  const n = s.lastIndex();
-  await s.close();
-  return { perSec: (n / ms) * 1000, ms, entries: n };
-}
-
-/** The peer: one write + one fdatasync per batch, of the bytes the WAL would write, nothing else. */
-async function bare(dir: string, batch: number, total: number, size: number): Promise<number> {
-  const fh = await open(join(dir, 'bare.log'), 'w');
+/** The peer: one write + one fdatasync per batch, of about the bytes the WAL writes. */
+async function bare(fh: FileHandle, at: { pos: number }, batch: number, total: number, size: number): Promise<number> {
   const buf = Buffer.alloc(batch * (16 + 17 + size) + 48, 0x61);
   const t0 = performance.now();
-  let pos = 0;
   for (let i = 0; i < total; i += batch) {
-    await fh.write(buf, 0, buf.length, pos);
-    pos += buf.length;
+    await fh.write(buf, 0, buf.length, at.pos);
+    at.pos += buf.length;
     await fh.datasync();
   }
-  const ms = performance.now() - t0;
-  await fh.close();
-  return (total / ms) * 1000;
+  return (total / (performance.now() - t0)) * 1000;
 }
 
 export async function run(args: string[]): Promise<void> {
   const size = arg(args, '--size', 128);
-  const n1 = arg(args, '--entries', 2000);
+  const n = arg(args, '--entries', 300);
+  const rounds = arg(args, '--rounds', 5);
   const root = args.includes('--dir') ? args[args.indexOf('--dir') + 1] : tmpdir();
   const dir = await mkdtemp(join(root, 'raft-wal-bench-'));
   try {
-    const b1 = await sequential(join(dir, 'b1'), 1, n1, size);
-    const peer1 = await bare(dir, 1, n1, size);
-    const b64 = await sequential(join(dir, 'b64'), 64, n1 * 16, size);
-    const peer64 = await bare(dir, 64, n1 * 16, size);
-    const pipe = await pipelined(join(dir, 'pipe'), 64, n1 * 4, size);
-    const rep = await replay(join(dir, 'b64'));
+    const s = await DiskStorage.open(join(dir, 'wal'), { fsync: true });
+    const fh = await open(join(dir, 'bare.log'), 'w');
+    const at = { pos: 0 };
+    const r: Record<'b1' | 'p1' | 'b64' | 'p64' | 'pipe', number[]> = { b1: [], p1: [], b64: [], p64: [], pipe: [] };
+    let syncs = 0;
+    for (let k = 0; k < rounds; k++) {
+      r.b1.push(await sequential(s, 1, n, size));
+      r.p1.push(await bare(fh, at, 1, n, size));
+      r.b64.push(await sequential(s, 64, n * 64, size));
+      r.p64.push(await bare(fh, at, 64, n * 64, size));
+      const p = await pipelined(s, 64, n * 4, size);
+      r.pipe.push(p.perSec);
+      syncs += p.syncs;
+    }
+    await fh.close();
+    const written = s.lastIndex();
+    await s.close();
+    const t0 = performance.now();
+    const reopened = await DiskStorage.open(join(dir, 'wal'), { fsync: true });
+    const replayMs = performance.now() - t0;
+    await reopened.close();
+
+    const m = { b1: median(r.b1), p1: median(r.p1), b64: median(r.b64), p64: median(r.p64), pipe: median(r.pipe) };
     const f = (x: number) => Math.round(x).toLocaleString('en-US');
-    console.log(`raft-wal: ${size}-byte entries, fsync on, dir ${root}`);
-    console.log(`  batch 1:   ${f(b1)} entries/s (${(1e6 / b1).toFixed(1)} µs/entry); bare write+fdatasync ${f(peer1)}/s, ratio ${(b1 / peer1).toFixed(2)}`);
-    console.log(`  batch 64:  ${f(b64)} entries/s (${(1e6 / b64).toFixed(2)} µs/entry); bare ${f(peer64)}/s, ratio ${(b64 / peer64).toFixed(2)}`);
-    console.log(`  64 single-entry saves in flight: ${f(pipe.perSec)} entries/s, ${pipe.syncs} fdatasyncs for ${n1 * 4} saves (group commit)`);
-    console.log(`  replay on open: ${rep.entries} entries in ${rep.ms.toFixed(1)} ms (${f(rep.perSec)} entries/s)`);
+    console.log(`raft-wal: ${size}-byte entries, fsync on, dir ${root}, median of ${rounds} rounds`);
+    console.log(`  batch 1:   ${f(m.b1)} entries/s (${(1e6 / m.b1).toFixed(0)} µs/save); bare write+fdatasync ${f(m.p1)}/s; ratio ${(m.b1 / m.p1).toFixed(2)}`);
+    console.log(`  batch 64:  ${f(m.b64)} entries/s (${(1e6 / m.b64).toFixed(2)} µs/entry); bare ${f(m.p64)}/s; ratio ${(m.b64 / m.p64).toFixed(2)}`);
+    console.log(`  64 single-entry saves in flight: ${f(m.pipe)} entries/s; ${syncs} fdatasyncs for ${rounds * n * 4} saves (group commit)`);
+    console.log(`  replay on open: ${written} entries in ${replayMs.toFixed(0)} ms (${f((written / replayMs) * 1000)} entries/s)`);
     console.log(JSON.stringify({
-      bench: 'raft-wal', entryBytes: size,
-      batch1PerSec: Math.round(b1), batch64PerSec: Math.round(b64), inflight64PerSec: Math.round(pipe.perSec), inflight64Syncs: pipe.syncs,
-      bare1PerSec: Math.round(peer1), bare64PerSec: Math.round(peer64), replayPerSec: Math.round(rep.perSec),
+      bench: 'raft-wal', entryBytes: size, rounds,
+      batch1PerSec: Math.round(m.b1), bare1PerSec: Math.round(m.p1), batch64PerSec: Math.round(m.b64), bare64PerSec: Math.round(m.p64),
+      inflight64PerSec: Math.round(m.pipe), inflight64SyncsPerSave: Number((syncs / (rounds * n * 4)).toFixed(3)),
+      replayPerSec: Math.round((written / replayMs) * 1000),
     }));
   } finally {
     await rm(dir, { recursive: true, force: true });

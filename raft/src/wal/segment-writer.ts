@@ -1,19 +1,24 @@
 /**
  * Appends to WAL segments: one active segment file at a time, written at its end with
- * positional writes through a `FileHandle` (async, so a slow disk never blocks the event
- * loop the Raft driver and its transports share), fdatasync'd on demand.
+ * positional writes (small ones inline, see `append`), fdatasync'd through a `FileHandle` on
+ * demand (async, so a slow disk never blocks the event loop the Raft driver and its
+ * transports share).
  *
  * Ordering rules that keep the WAL a prefix of what was written, whatever a crash cuts off:
  * - a segment is fdatasync'd (if it has unsynced writes) before the next one is created;
  * - a new segment's directory entry is fsync'd before anything written to it is acknowledged;
  * - segments are deleted oldest first, only below the compaction point, never the active one.
  */
+import { writeSync } from 'node:fs';
 import { open, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { syncDir, writeAll } from './fs-util.ts';
 import { segmentFileName } from './segment-reader.ts';
 import type { SegmentMeta } from './segment-reader.ts';
+
+/** Appends up to this many bytes are written with a synchronous `write` (see `append`). */
+const SYNC_WRITE_MAX = 64 * 1024;
 
 export class SegmentWriter {
   /** Segments on disk, oldest first; the last one is active. */
@@ -54,7 +59,15 @@ export class SegmentWriter {
 
   /** Appends `buf` to the active segment; `entryRange` is the lowest and highest entry index in it, if any. */
   async append(buf: Buffer, entryRange?: { min: number; max: number }): Promise<void> {
-    await writeAll(this.fh, buf, this.size);
+    if (buf.length <= SYNC_WRITE_MAX) {
+      // A small append only copies into the page cache (microseconds); doing it inline saves
+      // one thread-pool round trip per turn (≈20% of a synced save measured here under load).
+      // The fdatasync, the slow part, stays asynchronous. Larger writes go async too.
+      let done = 0;
+      while (done < buf.length) done += writeSync(this.fh.fd, buf, done, buf.length - done, this.size + done);
+    } else {
+      await writeAll(this.fh, buf, this.size);
+    }
     this.size += buf.length;
     this.dirty = true;
     this.counters.writes++;
