@@ -227,6 +227,7 @@ export class Raft {
     if (ents.length === 0 && !sendIfEmpty) return false;
     this.send(message({ type: MessageType.App, to, index: prevIndex, logTerm: prevTerm, entries: ents, commit: this.raftLog.committed }));
     pr.sentEntries(ents.length, ents.length > 0 ? ents[ents.length - 1].index : prevIndex, payloadSize(ents));
+    pr.sentCommit = this.raftLog.committed;
     return true;
   }
 
@@ -254,7 +255,9 @@ export class Raft {
 
   private sendHeartbeat(to: NodeId, ctx: Uint8Array | undefined): void {
     // Never commit past what the follower is known to have (it may lack the entries).
-    const commit = Math.min(this.trk.progress.get(to)!.match, this.raftLog.committed);
+    const pr = this.trk.progress.get(to)!;
+    const commit = Math.min(pr.match, this.raftLog.committed);
+    pr.sentCommit = commit;
     const m = message({ type: MessageType.Heartbeat, to, commit });
     if (ctx) m.context = ctx;
     this.send(m);
@@ -719,7 +722,6 @@ export class Raft {
   }
 
   private handleAppendAck(m: Message, pr: PeerProgress): void {
-    const oldPaused = pr.isPaused();
     if (!pr.maybeUpdate(m.index) && !(pr.match === m.index && pr.state === 'probe')) return;
     switch (pr.state) {
       case 'probe':
@@ -739,10 +741,13 @@ export class Raft {
     if (this.maybeCommit()) {
       this.releasePendingReadIndexMessages();
       this.bcastAppend();
-    } else if (oldPaused) {
+    } else if (m.from !== this.id && pr.canBumpCommit(this.raftLog.committed)) {
+      // The follower may not know the latest commit index yet: tell it now rather than at the
+      // next heartbeat.
       this.sendAppend(m.from);
     }
-    // Keep the pipeline full while there is more to send.
+    // Flow control may have opened up (probe -> replicate, acks freeing the window): keep the
+    // pipeline full while there is more to send, without empty messages.
     while (m.from !== this.id && this.maybeSendAppend(m.from, false)) {
       /* pipelining */
     }

@@ -23,6 +23,8 @@ export class PeerProgress {
   pendingSnapshot = 0;
   /** Whether the follower was heard from since the last CheckQuorum round. */
   recentActive = false;
+  /** The commit index last sent to the follower (in an App or heartbeat). */
+  sentCommit = 0;
   /** Set when no further App should be sent until an answer or heartbeat response arrives. */
   msgAppFlowPaused = false;
   isLearner: boolean;
@@ -110,6 +112,14 @@ export class PeerProgress {
     return true;
   }
 
+  /**
+   * Whether sending commit index `index` may advance the follower's commit: only when we have
+   * not yet sent one that takes it all the way to `next - 1` (etcd's CanBumpCommit).
+   */
+  canBumpCommit(index: number): boolean {
+    return index > this.sentCommit && this.sentCommit < this.next - 1;
+  }
+
   /** Whether the leader should hold back Apps to this follower right now. */
   isPaused(): boolean {
     switch (this.state) {
@@ -145,6 +155,7 @@ export function cloneProgress(pr: PeerProgress): PeerProgress {
   c.pendingSnapshot = pr.pendingSnapshot;
   c.recentActive = pr.recentActive;
   c.msgAppFlowPaused = pr.msgAppFlowPaused;
+  c.sentCommit = pr.sentCommit;
   c.inflights = pr.inflights.clone();
   return c;
 }
