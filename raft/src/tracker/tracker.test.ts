@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Inflights } from './inflights.ts';
-import { PeerProgress } from './progress.ts';
+import { PeerProgress, cloneProgress } from './progress.ts';
 import { ProgressTracker } from './tracker.ts';
 import { JointConfig, MajorityConfig, VoteResult } from '../quorum/quorum.ts';
 
@@ -113,6 +113,29 @@ test('tracker quorumActive looks at recently active voters', () => {
   assert.not.ok(t.quorumActive());
   t.progress.get('c')!.recentActive = true;
   assert.ok(t.quorumActive());
+});
+
+test('progress can bump the follower commit only until it has been sent up to next - 1', () => {
+  const pr = new PeerProgress({ next: 6, match: 5, maxInflight: 4 });
+  assert.ok(pr.canBumpCommit(5));
+  pr.sentCommit = 5;
+  assert.not.ok(pr.canBumpCommit(5), 'already sent');
+  assert.not.ok(pr.canBumpCommit(6), 'the follower cannot commit past what it has');
+  pr.sentCommit = 3;
+  assert.ok(pr.canBumpCommit(5));
+});
+
+test('cloned progress shares nothing with the original', () => {
+  const pr = new PeerProgress({ next: 1, maxInflight: 4 });
+  pr.becomeReplicate();
+  pr.sentEntries(2, 2, 10);
+  const c = cloneProgress(pr);
+  c.inflights.freeLE(2);
+  c.match = 2;
+  assert.is(pr.inflights.count, 1);
+  assert.is(pr.match, 0);
+  assert.equal(c.inflights.toArray(), []);
+  assert.is(c.state, 'replicate');
 });
 
 test.run();
