@@ -216,6 +216,11 @@ export class TaskController {
     if (this.rec!.monitorPid !== this.ctx.monitorPid()) this.pollExit();
   }
 
+  /** The monitor died: nobody reaps this container for us any more. */
+  monitorLost(): void {
+    if (this.state === 'running' && !this.pollTimer) this.pollExit();
+  }
+
   /** When no monitor of ours is the container's parent: poll the PID; the exit code is unknown. */
   private pollExit(): void {
     const pid = this.rec!.pid!;

@@ -11,13 +11,18 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { connectMonitor, type MonitorClient, type MonitorExit } from './monitor.ts';
-import { OciRuntime } from './runtime.ts';
+import { OciRuntime, RuntimeError, runtimeRefusal } from './runtime.ts';
+import { readFileSync as readFile } from 'node:fs';
 import { ExecPaths, containerIdOf, netnsNameOf } from './paths.ts';
 import { TaskController, type TaskRecord } from './controller.ts';
 import { realClock, type Clock } from './health.ts';
 import { removeCgroup, monitorKernel, type KernelOps } from './kernel.ts';
 import type { LogLimits } from './task-log.ts';
 import type { ImageRunConfig, TaskContainerSpec } from './types.ts';
+
+function readControllers(): string | undefined {
+  try { return readFile('/sys/fs/cgroup/unified/cgroup.controllers', 'utf8'); } catch { return undefined; }
+}
 
 /** What the executor needs from the image store. */
 export interface ImageProvider {
@@ -83,6 +88,8 @@ export class Executor {
   private readonly ctx: ExecutorContext;
 
   constructor(private readonly opts: ExecutorOptions) {
+    const refusal = runtimeRefusal(opts.runtime ?? 'runc', readControllers());
+    if (refusal) throw new RuntimeError(refusal);
     this.paths = new ExecPaths(opts.dataRoot, opts.stateDir);
     this.runtime = new OciRuntime({ binary: opts.runtime ?? 'runc', root: this.paths.runtimeRoot, exec: async (argv) => (await this.monitor()).exec(argv) });
     this.kernel = monitorKernel(() => this.monitor());
@@ -104,7 +111,12 @@ export class Executor {
     this.monitorP ??= connectMonitor(this.paths.monitorDir).then((m) => {
       this.monitorClient = m;
       m.on('exit', (e: MonitorExit) => this.controllers.get(e.id)?.onExit(e.status));
-      m.once('close', () => { this.monitorClient = undefined; this.monitorP = undefined; });
+      m.once('close', () => {
+        this.monitorClient = undefined;
+        this.monitorP = undefined;
+        // Its containers are now children of init: watch them by PID (exit codes unknown).
+        for (const c of this.controllers.values()) c.monitorLost();
+      });
       return m;
     }, (e) => { this.monitorP = undefined; throw e; });
     return this.monitorP;

@@ -70,4 +70,26 @@ test('kill -9 of the daemon: the restarted executor re-adopts running tasks, rep
   });
 });
 
+test('the monitor killed with SIGKILL: a new one starts, running tasks are watched by PID and still stop', async () => {
+  await withExecLab(async (lab) => {
+    const c = lab.ex.controller({ taskId: `${lab.name}-m`, image: lab.image, command: ['sleep', '60'] });
+    await c.prepare();
+    await c.start();
+    const old = (await lab.ex.monitor()).pid;
+    process.kill(old, 'SIGKILL');
+    assert.ok(await until(async () => { try { process.kill(old, 0); return false; } catch { return true; } }));
+    await new Promise((r) => setTimeout(r, 50));
+    assert.is.not((await lab.ex.monitor()).pid, old, 'a new monitor');
+    assert.is(c.state, 'running');
+    await c.shutdown({ graceMs: 0 });
+    assert.equal(await c.wait(), { exitCode: -1, oomKilled: false }, 'exit seen, code unknown');
+    await c.remove();
+    const d = lab.ex.controller({ taskId: `${lab.name}-n`, image: lab.image, command: ['sh', '-c', 'exit 4'] });
+    await d.prepare();
+    await d.start();
+    assert.is((await d.wait()).exitCode, 4, 'new tasks run under the new monitor');
+    await d.remove();
+  });
+});
+
 test.run();

@@ -104,3 +104,17 @@ export function lastRuntimeError(logFile: string): string {
     return lines[0] ?? '';
   } catch { return ''; }
 }
+
+/**
+ * Why `binary` cannot run on this cgroup layout, or undefined. crun 1.8 refuses hybrid
+ * hosts (v1 controllers plus a v2 hierarchy that still lists controllers, such as
+ * `hugetlb`) even with cgroups disabled; runc runs everywhere seen here.
+ * `unifiedControllers`: contents of /sys/fs/cgroup/unified/cgroup.controllers, if that file exists.
+ */
+export function runtimeRefusal(binary: string, unifiedControllers: string | undefined): string | undefined {
+  if (!/(^|\/)crun$/.test(binary)) return undefined;
+  if (unifiedControllers !== undefined && unifiedControllers.trim() !== '') {
+    return `crun cannot run on this hybrid cgroup v1/v2 host (the v2 hierarchy lists: ${unifiedControllers.trim()}); use runc`;
+  }
+  return undefined;
+}
