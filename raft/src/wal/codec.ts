@@ -21,11 +21,13 @@ export enum SnapshotKind {
   ReceivedReset = 2,
 }
 
+/** A snapshot (or compaction point) by its last index and that entry's term. */
 export interface SnapshotRef {
   index: number;
   term: number;
 }
 
+/** The first record of every segment. */
 export interface SegmentHeader {
   version: number;
   /** The segment's sequence number (1, 2, …), also in its file name. */
@@ -84,6 +86,7 @@ export function hardStateRecord(hs: HardState): RecordParts {
   return { type: RecordType.HardState, parts: [head, vote] };
 }
 
+/** Decodes a hard state record's payload. */
 export function decodeHardState(payload: Buffer): HardState {
   need(payload, 16, 'hard state');
   return { term: readU64(payload, 0), commit: readU64(payload, 8), vote: payload.toString('utf8', 16) };
@@ -98,6 +101,7 @@ export function snapshotRecord(kind: SnapshotKind, ref: SnapshotRef): RecordPart
   return { type: RecordType.Snapshot, parts: [buf] };
 }
 
+/** Decodes a snapshot record's payload. */
 export function decodeSnapshot(payload: Buffer): { kind: SnapshotKind } & SnapshotRef {
   need(payload, 17, 'snapshot');
   const kind = payload[0];
@@ -113,6 +117,7 @@ export function compactRecord(ref: SnapshotRef): RecordParts {
   return { type: RecordType.Compact, parts: [buf] };
 }
 
+/** Decodes a compact record's payload. */
 export function decodeCompact(payload: Buffer): SnapshotRef {
   need(payload, 16, 'compact');
   return { index: readU64(payload, 0), term: readU64(payload, 8) };
@@ -128,6 +133,7 @@ export function segmentHeaderRecord(h: Omit<SegmentHeader, 'version'>): RecordPa
   return { type: RecordType.SegmentHeader, parts: [buf] };
 }
 
+/** Decodes a segment header; throws `DecodeError` for another format version. */
 export function decodeSegmentHeader(payload: Buffer): SegmentHeader {
   need(payload, 28, 'segment header');
   const version = payload.readUInt32LE(0);

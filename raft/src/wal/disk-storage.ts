@@ -83,6 +83,11 @@ const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
 const NO_LOGGER: WalLogger = { info() {}, warn() {} };
 const IDENTITY: PayloadCipher = { seal: (x) => x, open: (x) => x };
 
+/**
+ * Raft storage on disk (see the file comment and README.md). Open with `DiskStorage.open`;
+ * one instance per directory and process. Reads are synchronous and served from memory;
+ * writes are applied in memory when called and made durable in call order.
+ */
 export class DiskStorage implements DurableStorage {
   /** What `open` found and repaired. */
   readonly recovery: RecoveryReport;

@@ -14,6 +14,7 @@ import type { SnapshotRef } from './codec.ts';
 /** How many snapshots (files and records) are kept: the current one and one to fall back to. */
 export const KEEP_SNAPSHOTS = 2;
 
+/** The hard state, log and snapshot references a WAL describes (see the file comment). */
 export class LogState {
   hardState: HardState = { term: 0, vote: '', commit: 0 };
   /**

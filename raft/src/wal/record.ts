@@ -41,11 +41,6 @@ export interface RecordParts {
   parts: Uint8Array[];
 }
 
-/** Bytes a record with a payload of `payloadBytes` takes on disk. */
-export function recordSize(payloadBytes: number): number {
-  return HEADER_BYTES + payloadBytes;
-}
-
 /**
  * Frames `records` into one buffer, ready for a single write. The caller keeps ownership of
  * the parts; they are copied.

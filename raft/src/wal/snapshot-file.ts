@@ -26,6 +26,7 @@ const MAGIC = Buffer.from('RTSNAP\0\x01', 'latin1');
 const HEADER = 28;
 const NAME = /^([0-9a-f]{16})-([0-9a-f]{16})\.snap$/;
 
+/** `<term>-<index>.snap`, both 16 hex digits. */
 export function snapshotFileName(ref: SnapshotRef): string {
   return `${hex16(ref.term)}-${hex16(ref.index)}.snap`;
 }
