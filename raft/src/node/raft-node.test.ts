@@ -184,6 +184,37 @@ failover('after the leader stops the others elect a new one and accept writes', 
   }
 });
 
+failover('when the transport reports the leader down, a new leader takes over within one election timeout', async () => {
+  const c = new TestCluster(18);
+  try {
+    await c.startAll(ABC);
+    const l = await c.leader();
+    const t0 = c.clock.now();
+    await c.stop(l.id); // the memory network reports the stopped node down to the others
+    const l2 = await c.leader();
+    assert.is.not(l2.id, l.id);
+    // Election timeout is 10 ticks × 50 ms = 500 ms at least without the hint.
+    assert.ok(c.clock.now() - t0 < 500, `took ${c.clock.now() - t0} virtual ms`);
+  } finally {
+    await c.stopAll();
+  }
+});
+
+failover('a false leader-down hint does not depose a live leader', async () => {
+  const c = new TestCluster(19);
+  try {
+    await c.startAll(ABC);
+    const l = await c.leader();
+    const term = l.node.currentTerm;
+    for (const m of c.members.values()) if (m !== l) m.transport.peerDown(l.id);
+    await c.advance(3000);
+    assert.is((await c.leader()).id, l.id);
+    assert.is(l.node.currentTerm, term);
+  } finally {
+    await c.stopAll();
+  }
+});
+
 failover('a partitioned leader\'s uncommitted proposal is rejected retryably once its index is overwritten', async () => {
   const c = new TestCluster(12);
   try {

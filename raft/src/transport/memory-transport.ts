@@ -56,9 +56,11 @@ export class MemoryNetwork {
     this.nodes.set(t.id, t);
   }
 
-  /** @internal */
+  /** @internal A stopped node is like a dead process: every other node sees its connection drop. */
   detach(t: MemoryTransport): void {
-    if (this.nodes.get(t.id) === t) this.nodes.delete(t.id);
+    if (this.nodes.get(t.id) !== t) return;
+    this.nodes.delete(t.id);
+    for (const other of this.nodes.values()) queueMicrotask(() => other.peerDown(t.id));
   }
 
   /** @internal Returns whether the message was accepted for delivery. */
@@ -115,6 +117,11 @@ export class MemoryTransport implements Transport {
   async close(): Promise<void> {
     this.started = false;
     this.network.detach(this);
+  }
+
+  /** @internal */
+  peerDown(id: NodeId): void {
+    if (this.started) this.handler.onPeerDown?.(id);
   }
 
   /** @internal */

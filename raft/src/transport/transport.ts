@@ -13,6 +13,12 @@ export interface TransportHandler {
   onUnreachable(peer: NodeId): void;
   /** A snapshot message to `peer` was written to the connection (`ok`) or lost. */
   onSnapshotStatus(peer: NodeId, ok: boolean): void;
+  /**
+   * An established connection to `peer` broke (for example its process died: the kernel
+   * closes its sockets at once). A hint for failure detection, never a verdict: the peer
+   * may be fine and merely reconnecting. Optional for transports that cannot tell.
+   */
+  onPeerDown?(peer: NodeId): void;
 }
 
 /**

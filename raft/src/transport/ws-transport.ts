@@ -16,6 +16,8 @@
  */
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { PeerCertificate } from 'node:tls';
 import { WebSocket, WebSocketServer, type ClientOptions, type RawData } from 'ws';
 import { MessageType, type Message, type NodeId } from '../types.ts';
@@ -122,9 +124,11 @@ class Peer {
 
   private onClose(ws: WebSocket): void {
     if (this.ws !== ws) return;
+    const wasOpen = this.open;
     this.ws = undefined;
     this.open = false;
     this.failQueue();
+    if (wasOpen && !this.closed) queueMicrotask(() => this.t.handler.onPeerDown?.(this.id));
     if (this.closed) return;
     const delay = this.backoffMs;
     this.backoffMs = Math.min(this.backoffMs * 2, this.t.opts.reconnectMaxMs);
@@ -201,6 +205,7 @@ export class WsTransport implements Transport {
   private readonly peers = new Map<NodeId, Peer>();
   private server: Server | undefined;
   private wss: WebSocketServer | undefined;
+  private upgrader: WebSocketServer | undefined;
   private closed = false;
   private started = false;
 
@@ -247,6 +252,23 @@ export class WsTransport implements Transport {
         server.off('error', reject);
         resolve();
       });
+    });
+  }
+
+  /**
+   * Accepts a WebSocket upgrade that arrived on a server the application owns (one
+   * port for several protocols, as Shoal's 2377). The caller has already checked the
+   * peer; incoming connections are then handled as on the transport's own server.
+   */
+  acceptUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (this.closed) {
+      socket.destroy();
+      return;
+    }
+    this.upgrader ??= new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: this.opts.maxPayload });
+    this.upgrader.handleUpgrade(req, socket, head, (ws) => {
+      if (this.closed) ws.terminate();
+      else this.accept(ws);
     });
   }
 
@@ -328,6 +350,10 @@ export class WsTransport implements Transport {
     this.closed = true;
     for (const p of this.peers.values()) p.close();
     this.peers.clear();
+    if (this.upgrader) {
+      for (const c of this.upgrader.clients) c.terminate();
+      this.upgrader.close();
+    }
     if (this.wss) {
       for (const c of this.wss.clients) c.terminate();
       this.wss.close();
