@@ -60,6 +60,8 @@ function encodePut(key: Buffer, value: Buffer): Uint8Array {
   return out;
 }
 
+const saveTimes: number[] = [];
+
 async function main(): Promise<void> {
   const { values: a } = parseArgs({
     options: {
@@ -72,6 +74,13 @@ async function main(): Promise<void> {
   const pem = (f: string) => readFileSync(join(a.pki!, f), 'utf8');
   // A fresh directory is bootstrapped with the three members as voters; a restart ignores it.
   const storage = await DiskStorage.open(a.dir!, { fsync: process.env.RAFT_BENCH_FSYNC !== '0', confState: { ...emptyConfState(), voters: Object.keys(peers) } });
+  if (process.env.RAFT_BENCH_TRACE) {
+    const save = storage.save.bind(storage);
+    storage.save = (batch) => {
+      const t = performance.now();
+      return save(batch).then(() => void (batch.sync && batch.entries.length ? saveTimes.push(performance.now() - t) : undefined));
+    };
+  }
   // RAFT_BENCH_DEBUG=1: log every message other than App/AppResp/Heartbeat(Resp) sent and received.
   const quiet = new Set(['App', 'AppResp', 'Heartbeat', 'HeartbeatResp']);
   const show = (dir: string, m: { type: string; from: string; to: string; term: number; reject: boolean }) => {
@@ -83,7 +92,7 @@ async function main(): Promise<void> {
   const appSent = new Map<number, number>();
   const firstAck = new Map<number, number>();
   const appRecv = new Map<number, number>();
-  const stages: Record<string, number[]> = { toSend: [], toAck: [], ackToApplied: [], followerTurn: [] };
+  const stages: Record<string, number[]> = { toSend: [], toAck: [], ackToApplied: [], followerTurn: [], save: [] };
   class TracingTransport extends WsTransport {
     override send(ms: Parameters<WsTransport['send']>[0]): void {
       for (const m of ms) show('send', m);
@@ -111,6 +120,7 @@ async function main(): Promise<void> {
         },
         onUnreachable: (id) => h.onUnreachable(id),
         onSnapshotStatus: (id, ok) => h.onSnapshotStatus(id, ok),
+        onPeerDown: (id) => h.onPeerDown?.(id),
       });
     }
   }
@@ -123,6 +133,8 @@ async function main(): Promise<void> {
   const node = new RaftNode({
     id, storage, transport, stateMachine: sm,
     peers: Object.fromEntries(Object.entries(peers).filter(([p]) => p !== id)),
+    // etcd 3.4's --snapshot-count default, so both systems snapshot equally rarely here.
+    snapshotEvery: 100_000,
     ...(a['tick-ms'] ? { tickMs: Number(a['tick-ms']) } : {}),
     ...(a['election-tick'] ? { electionTick: Number(a['election-tick']) } : {}),
     logger: { info: (msg, f) => console.log(new Date().toISOString(), msg, JSON.stringify(f)), warn: (msg, f) => console.log(new Date().toISOString(), 'WARN', msg, JSON.stringify(f)) },
@@ -158,6 +170,7 @@ async function main(): Promise<void> {
   if (tracing) {
     setInterval(() => {
       const med = (xs: number[]) => (xs.length ? +xs.sort((x, y) => x - y)[xs.length >> 1].toFixed(3) : null);
+      stages.save.push(...saveTimes.splice(0));
       console.log('trace stages', JSON.stringify(Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, med(v)]))));
       for (const v of Object.values(stages)) v.length = 0;
     }, 2000).unref();
