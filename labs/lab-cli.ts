@@ -13,7 +13,8 @@ const USAGE = `usage: npm run lab -- [--prefix P] <command>
   exec hN -- CMD...                               run CMD inside host hN
   kill hN                                         kill -9 hN's daemon and its containers
   start hN                                        start hN's daemon again
-  partition hN [--link]                           cut hN off (nftables drop; --link: port down)
+  partition hN [--link | --from hA,hB]            cut hN off (nftables drop; --link: port
+                                                  down; --from: only from those hosts)
   heal [hN]                                       undo partitions (of hN or all)
   registry                                        print the registry address`;
 
@@ -35,7 +36,7 @@ function parse(argv: string[]): Parsed {
     if (a.startsWith('--')) {
       const [k, v] = a.slice(2).split('=', 2);
       if (v !== undefined) flags.set(k, v);
-      else if (['hosts', 'prefix'].includes(k)) flags.set(k, head[++i] ?? '');
+      else if (['hosts', 'prefix', 'from'].includes(k)) flags.set(k, head[++i] ?? '');
       else flags.set(k, true);
     } else args.push(a);
   }
@@ -108,8 +109,12 @@ async function main(argv: string[]): Promise<number> {
     case 'partition': {
       const lab = Lab.attach({ prefix });
       const host = need(p.args, 'host');
-      await lab.partition(host, p.flags.has('link') ? 'link' : 'drop');
-      log(`${host}: partitioned`);
+      const from = p.flags.get('from');
+      await lab.partition(host, {
+        mode: p.flags.has('link') ? 'link' : 'drop',
+        from: typeof from === 'string' ? from.split(',').filter(Boolean) : undefined,
+      });
+      log(`${host}: partitioned${typeof from === 'string' ? ` from ${from}` : ''}`);
       return 0;
     }
     case 'heal': {

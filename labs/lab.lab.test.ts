@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { blobPath } from './lib/test-image.ts';
 import { Lab, withLab } from './lib/lab.ts';
 import { LabNames } from './lib/names.ts';
-import { labNetns, netnsInode } from './lib/netns.ts';
-import { isAlive, nsInode, signal, sleep, waitExit } from './lib/procs.ts';
-import { labLeftovers, labNftTables } from './lib/teardown.ts';
+import { labNetns } from './lib/netns.ts';
+import { isAlive, signal, sleep, waitExit } from './lib/procs.ts';
+import { labLeftovers, labNftTables, labProcesses, type ProcessId } from './lib/teardown.ts';
 import { ping } from './lib/unix-http.ts';
 
 
@@ -19,15 +19,14 @@ const PREFIX = 'shoalt';
 const BASE = '/tmp/shoalt-lab';
 const daemonExists = existsSync(new URL('../src/daemon/daemon.ts', import.meta.url));
 
-/** Namespace inodes of a lab while it is up (to find stragglers after down). */
-function inodes(lab: Lab): { netnsInodes: string[]; mntnsInodes: string[] } {
-  const net = [...lab.hosts.map((h) => lab.host(h).netns), lab.names.switchNetns].map((n) => netnsInode(n)!).filter(Boolean);
-  const mnt = lab.hosts.map((h) => nsInode(`/proc/${lab.host(h).anchorPid}/ns/mnt`)!).filter(Boolean);
-  return { netnsInodes: net, mntnsInodes: mnt };
+/** Every process of a lab while it is up (to find stragglers after down). */
+type Snapshot = { processes: ProcessId[] };
+function snapshot(lab: Lab): Snapshot {
+  return { processes: labProcesses(lab.names) };
 }
 
-async function assertNothingLeft(names: LabNames, ino: { netnsInodes: string[]; mntnsInodes: string[] }) {
-  const left = labLeftovers(names, ino);
+async function assertNothingLeft(names: LabNames, snap: Snapshot) {
+  const left = labLeftovers(names, snap);
   assert.equal(left.netns, [], 'namespaces left');
   assert.equal(left.mounts, [], 'mounts left');
   assert.equal(left.processes, [], 'processes left');
@@ -74,11 +73,10 @@ function readManifestLayer(layoutDir: string, digest: string): string {
   return JSON.parse(readFileSync(blobPath(layoutDir, digest), 'utf8')).layers[0].digest;
 }
 
-const up = suite<{ lab?: Lab; ino?: { netnsInodes: string[]; mntnsInodes: string[] } }>('lab up --hosts 2');
+const up = suite<{ lab?: Lab }>('lab up --hosts 2');
 
 up.before(async (ctx) => {
   ctx.lab = await Lab.up({ hosts: 2, prefix: PREFIX, baseDir: BASE, replace: true });
-  ctx.ino = inodes(ctx.lab);
 });
 
 up.after(async () => {
@@ -137,6 +135,20 @@ up('partition blocks traffic and heal restores it (nftables drop and link down)'
     await lab!.heal();
     assert.ok(await reach(), `healed (${mode})`);
   }
+  // Only between h1 and h2: h1 still reaches the switch (registry).
+  await lab!.partition('h1', { from: ['h2'] });
+  assert.not.ok(await reach(), 'h1 cut from h2');
+  const sw = await lab!.exec('h1', ['busybox', 'ping', '-c', '1', '-W', '1', '192.168.100.1']);
+  assert.is(sw.code, 0, 'h1 still reaches the switch');
+  await lab!.heal('h1');
+  assert.ok(await reach(), 'healed (peers)');
+});
+
+up('lab.cli runs the shoal command against a host daemon', async ({ lab }) => {
+  if (!daemonExists) return;
+  const r = await lab!.cli('h1', ['info', '--format', 'json']);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /h1/);
 });
 
 up('kill takes a host daemon and its containers down; start brings the daemon back', async ({ lab }) => {
@@ -159,18 +171,21 @@ up('kill takes a host daemon and its containers down; start brings the daemon ba
   assert.ok(await ping(lab!.socket('h2')));
 });
 
-up('down leaves no namespace, link, mount, table, cgroup, process or directory; twice is fine', async ({ lab, ino }) => {
-  await startFakeContainer(lab!, 'h1', 'task2');
+up('down leaves no namespace, link, mount, table, cgroup, process or directory; twice is fine', async ({ lab }) => {
+  const fake = await startFakeContainer(lab!, 'h1', 'task2');
   const runc = await startRuncContainer(lab!, 'h1', 'c2');
   await lab!.partition('h1');
+  const snap = snapshot(lab!);
+  const pids = snap.processes.map((p) => p.pid);
+  for (const p of [fake, runc.pid, lab!.host('h1').anchorPid, lab!.host('h2').anchorPid]) assert.ok(pids.includes(p), `lab process ${p} found`);
   const t0 = Date.now();
   await lab!.down();
   console.log(`    down took ${Date.now() - t0} ms`);
-  await assertNothingLeft(lab!.names, ino!);
+  await assertNothingLeft(lab!.names, snap);
   assert.not.ok(isAlive(runc.pid));
   assert.not.ok(existsSync(`/sys/fs/cgroup/pids${runc.cgroup}`), 'runc container cgroup removed');
   await lab!.down();
-  await assertNothingLeft(lab!.names, ino!);
+  await assertNothingLeft(lab!.names, snap);
 });
 
 up.run();
@@ -179,25 +194,25 @@ const failures = suite('lab failures');
 
 failures('a test that throws inside withLab still cleans up', async () => {
   const names = new LabNames('shoalu', '/tmp/shoalu-lab');
-  let ino: ReturnType<typeof inodes> | undefined;
+  let snap: Snapshot | undefined;
   try {
     await withLab({ hosts: 1, prefix: 'shoalu', baseDir: names.baseDir, registry: false, daemons: false }, async (lab) => {
-      ino = inodes(lab);
+      snap = snapshot(lab);
       throw new Error('boom');
     });
     assert.unreachable('withLab must rethrow');
   } catch (err) {
     assert.is((err as Error).message, 'boom');
   }
-  await assertNothingLeft(names, ino!);
+  await assertNothingLeft(names, snap!);
 });
 
 failures('down cleans up after a crash (anchor killed, state file gone)', async () => {
   const names = new LabNames('shoalu', '/tmp/shoalu-lab');
   const lab = await Lab.up({ hosts: 1, prefix: 'shoalu', baseDir: names.baseDir, registry: false, replace: true });
-  const ino = inodes(lab);
   try {
     const container = await startFakeContainer(lab, 'h1', 'task3');
+    const snap = snapshot(lab);
     const anchor = lab.host('h1').anchorPid;
     signal(anchor, 'SIGKILL');
     await waitExit(anchor, 2000);
@@ -205,7 +220,7 @@ failures('down cleans up after a crash (anchor killed, state file gone)', async 
     assert.ok(labNetns(names).length > 0);
     await Lab.down({ prefix: 'shoalu', baseDir: names.baseDir });
     assert.not.ok(isAlive(container));
-    await assertNothingLeft(names, ino);
+    await assertNothingLeft(names, snap);
   } finally {
     await Lab.down({ prefix: 'shoalu', baseDir: names.baseDir });
   }
@@ -218,7 +233,7 @@ failures('down cleans up after `lab up` itself was killed -9 midway', async () =
     env: { ...process.env, SHOAL_LAB_DIR: names.baseDir },
     stdio: 'ignore',
   });
-  const ino = { netnsInodes: [] as string[], mntnsInodes: [] as string[] };
+  let snap: Snapshot = { processes: [] };
   try {
     // Kill it once the hosts exist and their daemons are being started.
     const deadline = Date.now() + 20_000;
@@ -226,17 +241,18 @@ failures('down cleans up after `lab up` itself was killed -9 midway', async () =
     assert.ok(existsSync(join(names.hostDir('h2'), 'daemon.log')), 'lab up got as far as the daemons');
     cli.kill('SIGKILL');
     await waitExit(cli.pid!, 2000);
-    for (const n of labNetns(names)) ino.netnsInodes.push(netnsInode(n)!);
+    snap = { processes: labProcesses(names) };
+    const pids = snap.processes.map((p) => p.pid);
     for (const h of ['h1', 'h2']) {
       const a = Number(readFileSync(join(names.hostDir(h), 'anchor.pid'), 'utf8'));
-      ino.mntnsInodes.push(nsInode(`/proc/${a}/ns/mnt`)!);
+      assert.ok(pids.includes(a), `anchor of ${h} found`);
     }
-    assert.ok(ino.netnsInodes.length >= 3);
+    assert.ok(labNetns(names).length >= 3);
   } finally {
     cli.kill('SIGKILL');
     await Lab.down({ prefix: 'shoalu', baseDir: names.baseDir });
   }
-  await assertNothingLeft(names, ino);
+  await assertNothingLeft(names, snap);
 });
 
 failures('down with nothing up succeeds', async () => {
@@ -244,7 +260,7 @@ failures('down with nothing up succeeds', async () => {
   assert.not.ok(existsSync(names.baseDir));
   await Lab.down({ prefix: 'shoalu', baseDir: names.baseDir });
   await Lab.down({ prefix: 'shoalu', baseDir: names.baseDir });
-  await assertNothingLeft(names, { netnsInodes: [], mntnsInodes: [] });
+  await assertNothingLeft(names, { processes: [] });
 });
 
 failures.run();

@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { enterArgs, startAnchor } from './anchor.ts';
 import { ensureLabCgroup, labCgroupDir } from './cgroup.ts';
-import { daemonPid, startDaemon, type DaemonOptions } from './daemon.ts';
+import { daemonPid, SHOAL_BIN, startDaemon, type DaemonOptions } from './daemon.ts';
 import { LabNames, MAX_HOSTS } from './names.ts';
 import { createHostNet, createSwitch, healHost, isPartitioned, labNetns, netnsInode, partitionHost, type PartitionMode } from './netns.ts';
 import { cmdline, isAlive, nsInode, run, stopPid, type RunResult } from './procs.ts';
@@ -295,10 +295,25 @@ export class Lab {
     return [...first, ...killed];
   }
 
-  /** Cuts a host off the underlay (nftables drop by default, or its switch port down). */
-  async partition(name: string, mode: PartitionMode = 'drop'): Promise<void> {
+  /**
+   * Cuts a host off the underlay: nftables drop on its eth0 by default, or its switch port
+   * down (`'link'`). With `{ from: ['h1'] }` only traffic between it and those hosts is
+   * dropped (both directions), so asymmetric splits can be built; partitions accumulate
+   * until {@link heal}.
+   */
+  async partition(name: string, opts: PartitionMode | { mode?: PartitionMode; from?: string[] } = 'drop'): Promise<void> {
     this.host(name);
-    await partitionHost(this.names, name, mode);
+    const o = typeof opts === 'string' ? { mode: opts } : opts;
+    const peers = o.from?.map((h) => this.address(h));
+    await partitionHost(this.names, name, { mode: o.mode, peers });
+  }
+
+  /**
+   * Runs the `shoal` command against a host's daemon (SHOAL_HOST set to its socket), from
+   * the root namespace. Never throws for a non-zero exit.
+   */
+  cli(name: string, args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+    return run('env', [`SHOAL_HOST=${this.dockerHost(name)}`, process.execPath, SHOAL_BIN, ...args], opts);
   }
 
   /** Heals one host's partition, or every host's when no name is given. Idempotent. */

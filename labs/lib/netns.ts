@@ -72,24 +72,39 @@ export type PartitionMode =
   /** The switch port is set down (the host sees no carrier). */
   | 'link';
 
-/** The nftables ruleset that isolates a host (in its own namespace). */
-export function partitionRuleset(table: string): string {
+/**
+ * nftables commands that cut a host (in its own namespace) off the underlay, or only off
+ * the given peer addresses. `add` is idempotent for the table and chains and appends rules,
+ * so successive partitions accumulate until heal deletes the table.
+ */
+export function partitionCommands(table: string, peers?: string[]): string {
+  const pre = peers?.length ? ` ip saddr { ${peers.join(', ')} }` : '';
+  const post = peers?.length ? ` ip daddr { ${peers.join(', ')} }` : '';
   return [
-    `table inet ${table} {`,
-    '  chain pre { type filter hook prerouting priority -300; policy accept; iifname "eth0" drop; }',
-    '  chain post { type filter hook postrouting priority -300; policy accept; oifname "eth0" drop; }',
-    '}',
+    `add table inet ${table}`,
+    `add chain inet ${table} pre { type filter hook prerouting priority -300; policy accept; }`,
+    `add chain inet ${table} post { type filter hook postrouting priority -300; policy accept; }`,
+    `add rule inet ${table} pre iifname "eth0"${pre} drop`,
+    `add rule inet ${table} post oifname "eth0"${post} drop`,
   ].join('\n') + '\n';
 }
 
-/** Cuts a host off the underlay. Idempotent. */
-export async function partitionHost(names: LabNames, host: string, mode: PartitionMode = 'drop'): Promise<void> {
-  if (mode === 'link') {
+/** Options of {@link partitionHost}. */
+export interface PartitionOptions {
+  /** How to cut. Default 'drop'. */
+  mode?: PartitionMode;
+  /** Cut only traffic with these underlay addresses ('drop' mode only). Default: all. */
+  peers?: string[];
+}
+
+/** Cuts a host off the underlay (or off some peers). Idempotent; partitions accumulate. */
+export async function partitionHost(names: LabNames, host: string, opts: PartitionOptions = {}): Promise<void> {
+  if ((opts.mode ?? 'drop') === 'link') {
+    if (opts.peers?.length) throw new Error('lab: a link partition cannot pick peers; use mode drop');
     await runOk('ip', ['-n', names.switchNetns, 'link', 'set', names.switchPort(host), 'down']);
     return;
   }
-  await run('nsenter', [`--net=/run/netns/${names.hostNetns(host)}`, '--', 'nft', 'delete', 'table', 'inet', names.nftTable]);
-  await runOk('nsenter', [`--net=/run/netns/${names.hostNetns(host)}`, '--', 'nft', '-f', '-'], { input: partitionRuleset(names.nftTable) });
+  await runOk('nsenter', [`--net=/run/netns/${names.hostNetns(host)}`, '--', 'nft', '-f', '-'], { input: partitionCommands(names.nftTable, opts.peers) });
 }
 
 /** Undoes any partition of a host (both modes). Idempotent; fine on a missing host. */

@@ -137,12 +137,37 @@ function belongs(scope: ProcessScope, pid: number): boolean {
   return (!!net && scope.netns.has(net)) || (!!mnt && scope.mntns.has(mnt));
 }
 
+/** A process identity that survives PID reuse: PID plus start time (clock ticks). */
+export interface ProcessId {
+  pid: number;
+  start: number;
+}
+
+function startTime(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every process of the lab right now (take it while the lab is up, check it after down). */
+export function labProcesses(names: LabNames): ProcessId[] {
+  const out: ProcessId[] = [];
+  for (const pid of findScopePids(labScope(names))) {
+    const start = startTime(pid);
+    if (start !== undefined) out.push({ pid, start });
+  }
+  return out;
+}
+
 /** What of a lab is still there (all empty/false after a clean `down`). */
 export interface LabLeftovers {
   netns: string[];
   /** Mount points mentioning the base dir in /proc/mounts or /proc/self/mountinfo. */
   mounts: string[];
-  /** Processes in the given namespaces (inodes from before `down`) or in the lab cgroup. */
+  /** Processes still alive from a {@link labProcesses} snapshot, or in the lab cgroup. */
   processes: number[];
   /** The lab cgroup directory, if it exists. */
   cgroup?: string;
@@ -151,26 +176,25 @@ export interface LabLeftovers {
 }
 
 /**
- * Lists what is left of a lab. `netnsInodes`/`mntnsInodes`, taken while it was up, let it
- * find processes still inside namespaces that have no name any more.
+ * Lists what is left of a lab. `processes`, a {@link labProcesses} snapshot taken while it
+ * was up, finds processes still running in namespaces that no longer have names (namespace
+ * inodes are reused at once, so they cannot be compared after `down`).
  */
-export function labLeftovers(names: LabNames, opts: { netnsInodes?: string[]; mntnsInodes?: string[] } = {}): LabLeftovers {
+export function labLeftovers(names: LabNames, opts: { processes?: ProcessId[] } = {}): LabLeftovers {
   const mounts = new Set<string>();
   for (const file of ['/proc/mounts', '/proc/self/mountinfo']) {
     try {
       for (const line of readFileSync(file, 'utf8').split('\n')) if (line.includes(names.baseDir)) mounts.add(line);
     } catch { /* unreadable */ }
   }
-  const net = new Set(opts.netnsInodes ?? []);
-  const mnt = new Set(opts.mntnsInodes ?? []);
-  const processes = allPids().filter((p) =>
-    net.has(nsInode(`/proc/${p}/ns/net`) ?? '') || mnt.has(nsInode(`/proc/${p}/ns/mnt`) ?? '') || inLabCgroup(names, p));
+  const survivors = (opts.processes ?? []).filter((p) => isAlive(p.pid) && startTime(p.pid) === p.start).map((p) => p.pid);
+  const inCgroup = allPids().filter((p) => inLabCgroup(names, p));
   const cg = labCgroupDir(names.cgroupName);
   const cgPids = cg && existsSync(cg) ? cgroupPids(cg) : [];
   return {
     netns: labNetns(names),
     mounts: [...mounts],
-    processes: [...new Set([...processes, ...cgPids])].filter(isAlive),
+    processes: [...new Set([...survivors, ...inCgroup, ...cgPids])].filter(isAlive),
     cgroup: cg && existsSync(cg) ? cg : undefined,
     dir: existsSync(names.baseDir),
   };
