@@ -78,7 +78,7 @@ export class TestCluster {
     const sm = new RecordingStateMachine();
     const transport = this.net.transport(id);
     const node = new RaftNode({
-      id, storage, transport, stateMachine: sm, clock: this.clock, tickMs: this.tickMs,
+      id, storage, transport, stateMachine: sm, clock: this.clock, tickMs: this.tickMs, electionTick: 10, heartbeatTick: 1,
       rand: seeded(this.seed++ * 7919), ...this.defaults, ...extra,
     });
     const m: Member = { id, node, storage, sm, transport, events: [] };
