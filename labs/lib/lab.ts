@@ -281,7 +281,8 @@ export class Lab {
     const scope: ProcessScope = emptyScope();
     const net = netnsInode(h.netns);
     if (net) scope.netns.add(net);
-    if (h.ns.mnt) scope.mntns.add(h.ns.mnt);
+    // The recorded mount ns counts only while the anchor holds it (inodes are reused).
+    if (h.ns.mnt && this.anchorAlive(name)) scope.mntns.add(h.ns.mnt);
     const cg = labCgroupDir(this.names.cgroupName);
     if (cg) scope.cgroupDirs.push(join(cg, name));
     scope.insiders.push(h.anchorPid);

@@ -135,6 +135,16 @@ export function findScopePids(scope: ProcessScope): number[] {
   };
   const pids = allPids();
   const ns = new Map(pids.map((pid) => [pid, { mnt: nsInode(`/proc/${pid}/ns/mnt`), net: nsInode(`/proc/${pid}/ns/net`) }]));
+  // A mount namespace inode is freed and reused as soon as its last process dies (others
+  // make namespaces all the time). Honour one only while a process in it is also in one of
+  // the scope's named netns (held by /run/netns) or in the lab cgroup: then it is ours.
+  const cgroupMembers = new Set(scope.cgroupDirs.flatMap((d) => cgroupPids(d)));
+  const heldMnt = new Set<string>();
+  for (const pid of pids) {
+    const { mnt, net } = ns.get(pid)!;
+    if (mnt && mntns.has(mnt) && ((net && netns.has(net)) || cgroupMembers.has(pid))) heldMnt.add(mnt);
+  }
+  for (const m of [...mntns]) if (!heldMnt.has(m)) mntns.delete(m);
   const found = new Set<number>();
   // Each mount namespace met once: read its bound netns (task sandboxes) and runtime state.
   const probed = new Set<string>();
