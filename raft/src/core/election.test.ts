@@ -2,7 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { MessageType, StateRole, message } from '../types.ts';
-import { Network } from './test-network.ts';
+import { Network, newTestNode, voters } from './test-network.ts';
 import type { NodeOptions } from './test-network.ts';
 
 function elect(opts: NodeOptions, ids = ['a', 'b', 'c']): Network {
@@ -170,6 +170,46 @@ test('a split vote resolves through randomized timeouts', () => {
     net.tickAll(60);
     assert.ok(net.leader(), `seed ${seed}`);
   }
+});
+
+test('after the leader fails a new one is elected within about one to two election timeouts', () => {
+  const ticks: number[] = [];
+  for (let seed = 1; seed <= 60; seed++) {
+    const net = new Network(['a', 'b', 'c', 'd', 'e'], both, seed);
+    net.campaign('a');
+    net.tickAll(3);
+    net.isolate('a');
+    let t = 0;
+    while (!['b', 'c', 'd', 'e'].some((id) => net.rn(id).raft.state === StateRole.Leader)) {
+      net.tickAll(1);
+      t++;
+      assert.ok(t < 100, `seed ${seed}: no leader after 100 ticks`);
+    }
+    ticks.push(t);
+  }
+  ticks.sort((x, y) => x - y);
+  const median = ticks[Math.floor(ticks.length / 2)];
+  assert.ok(median >= 8 && median < 20, `median ${median} ticks (electionTick 10)`);
+  assert.ok(ticks[ticks.length - 1] <= 30, `worst ${ticks[ticks.length - 1]} ticks: at most one extra round`);
+});
+
+test('a cluster mixing PreVote and non-PreVote nodes elects leaders and converges (rolling upgrade)', () => {
+  const ids = ['a', 'b', 'c'];
+  const net = Network.of(ids.map((id, i) => newTestNode(id, voters(ids), { checkQuorum: true, preVote: id !== 'b' }, i + 1)));
+  net.tickAll(40);
+  const first = net.leader();
+  assert.ok(first);
+  for (const id of ['a', 'b', 'c']) {
+    net.isolate(id);
+    net.tickAll(40);
+    net.recover();
+    net.tickAll(40);
+    const lead = net.leader();
+    assert.ok(lead, `a leader after isolating ${id}`);
+    assert.is(new Set([...net.nodes.values()].map((n) => n.rn.raft.term)).size, 1, 'one term');
+    net.propose(lead!, `after-${id}`);
+  }
+  for (const id of ['a', 'b', 'c']) assert.equal(net.appliedData(id), ['after-a', 'after-b', 'after-c']);
 });
 
 test.run();
