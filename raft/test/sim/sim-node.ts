@@ -56,7 +56,6 @@ export interface SnapshotPolicy {
   keep: number;
 }
 
-const enc = new TextEncoder();
 const dec = new TextDecoder();
 
 export class SimNode {
@@ -151,10 +150,6 @@ export class SimNode {
     return true;
   }
 
-  isLeader(): boolean {
-    return this.raw !== null && this.raw.status().softState.role === StateRole.Leader;
-  }
-
   private persist(rd: Ready): void {
     if (rd.snapshot && rd.snapshot.metadata.index > 0) {
       this.env.safety.installSnapshot(this.id, rd.snapshot, this.applied);
@@ -235,9 +230,4 @@ function copyStorage(old: MemoryStorage): MemoryStorage {
   if (last >= first) fresh.append(structuredClone(old.entries(first, last + 1, Number.MAX_SAFE_INTEGER)));
   fresh.setHardState(hardState);
   return fresh;
-}
-
-/** Encodes a conf change as the data of a ConfChange entry. */
-export function encodeConfChange(cc: ConfChange): Uint8Array {
-  return enc.encode(JSON.stringify(cc));
 }
