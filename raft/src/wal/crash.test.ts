@@ -8,12 +8,16 @@ import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { DiskStorage } from './disk-storage.ts';
+import { WalLockedError } from './errors.ts';
 import { withTempDir } from './test-helpers.ts';
 
 const child = fileURLToPath(new URL('./test-crash-child.ts', import.meta.url));
 
-/** Runs the child until it has acknowledged `acks` saves, kills it, returns the last ack. */
-function runAndKill(dir: string, acks: number): Promise<{ last: number; commit: number }> {
+/**
+ * Runs the child until it has acknowledged `acks` saves, calls `whileAlive` (the child still
+ * running), kills it, returns the last ack.
+ */
+function runAndKill(dir: string, acks: number, whileAlive: (pid: number) => Promise<void> = async () => {}): Promise<{ last: number; commit: number }> {
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, ['--import', 'tsx', child, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
     let seen = 0;
@@ -27,7 +31,15 @@ function runAndKill(dir: string, acks: number): Promise<{ last: number; commit: 
         const [, last, commit] = out.slice(0, nl).split(' ');
         out = out.slice(nl + 1);
         acked = { last: Number(last), commit: Number(commit) };
-        if (++seen === acks) p.kill('SIGKILL');
+        if (++seen === acks) {
+          whileAlive(p.pid!).then(
+            () => p.kill('SIGKILL'),
+            (err: unknown) => {
+              p.kill('SIGKILL');
+              reject(err);
+            },
+          );
+        }
       }
     });
     p.stderr.on('data', (d: Buffer) => (err += d.toString()));
@@ -56,6 +68,21 @@ test('after SIGKILL at any point, a reopen holds every acknowledged save', () =>
         await s.close();
       }
     }
+  }));
+
+test('a directory in use by a live process is refused; once it is killed the lock is stale', () =>
+  withTempDir(async (dir) => {
+    await runAndKill(dir, 3, async (pid) => {
+      const err = await DiskStorage.open(dir, { fsync: false }).then(
+        (s) => s.close().then(() => undefined),
+        (e: unknown) => e,
+      );
+      assert.instance(err, WalLockedError);
+      assert.is((err as WalLockedError).pid, pid);
+    });
+    const s = await DiskStorage.open(dir, { fsync: true });
+    assert.ok(s.lastIndex() >= 3);
+    await s.close();
   }));
 
 test.run();

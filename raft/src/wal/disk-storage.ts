@@ -16,6 +16,8 @@ import type { ConfState, Entry, HardState, Snapshot } from '../types.ts';
 import { SnapshotKind, compactRecord, entryRecord, hardStateRecord, segmentHeaderRecord, snapshotRecord } from './codec.ts';
 import type { SnapshotRef } from './codec.ts';
 import { SnapshotCorruptError, SnapshotMissingError, WalFailedError } from './errors.ts';
+import { lockDir } from './dir-lock.ts';
+import type { DirLock } from './dir-lock.ts';
 import { syncDir } from './fs-util.ts';
 import type { LogState } from './log-state.ts';
 import { encodeRecords } from './record.ts';
@@ -106,6 +108,7 @@ export class DiskStorage implements DurableStorage {
 
   private constructor(
     private readonly snapDir: string,
+    private readonly lock: DirLock,
     private readonly state: LogState,
     private readonly writer: SegmentWriter,
     private readonly cipher: PayloadCipher,
@@ -122,8 +125,8 @@ export class DiskStorage implements DurableStorage {
   /**
    * Opens (creating if needed) the storage in `dir`: replays the WAL, cuts a torn tail, loads
    * the newest usable snapshot and starts a new segment. Throws `WalCorruptError` for damage
-   * other than a torn tail and `SnapshotMissingError` when no usable snapshot covers the log.
-   * One process at a time: nothing locks the directory.
+   * other than a torn tail, `SnapshotMissingError` when no usable snapshot covers the log and
+   * `WalLockedError` while another live process has the directory open (`<dir>/LOCK`).
    */
   static async open(dir: string, opts: DiskStorageOptions = {}): Promise<DiskStorage> {
     const fsync = opts.fsync ?? true;
@@ -134,7 +137,19 @@ export class DiskStorage implements DurableStorage {
     await mkdir(walDir, { recursive: true });
     await mkdir(snapDir, { recursive: true });
     await syncDir(dir, fsync);
+    const lock = await lockDir(dir);
+    try {
+      return await DiskStorage.recover(dir, lock, { ...opts, fsync, logger, cipher });
+    } catch (err) {
+      await lock.release();
+      throw err;
+    }
+  }
 
+  private static async recover(dir: string, lock: DirLock, opts: DiskStorageOptions & { fsync: boolean; logger: WalLogger; cipher: PayloadCipher }): Promise<DiskStorage> {
+    const { fsync, logger, cipher } = opts;
+    const walDir = join(dir, 'wal');
+    const snapDir = join(dir, 'snap');
     const openData = (sealed: Uint8Array): Uint8Array => {
       const out = cipher.open(sealed);
       // Never keep a view into a whole segment or snapshot file buffer.
@@ -181,7 +196,7 @@ export class DiskStorage implements DurableStorage {
     });
     await writer.sync();
     logger.info('raft/wal: opened', { 'wal.dir': dir, 'wal.segments': replay.segments.length + 1, 'raft.first': state.firstIndex(), 'raft.last': state.lastIndex(), 'raft.term': state.hardState.term, 'raft.commit': state.hardState.commit, 'raft.snapshot': snap.metadata.index });
-    return new DiskStorage(snapDir, state, writer, cipher, { segmentBytes: opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES, fsync }, snap, recovery);
+    return new DiskStorage(snapDir, lock, state, writer, cipher, { segmentBytes: opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES, fsync }, snap, recovery);
   }
 
   /**
@@ -259,7 +274,11 @@ export class DiskStorage implements DurableStorage {
     this.closed = true;
     while (this.running) await this.flushing;
     if (!this.failed) this.failed = new WalFailedError('storage is closed');
-    await this.writer.close();
+    try {
+      await this.writer.close();
+    } finally {
+      await this.lock.release();
+    }
   }
 
   /**

@@ -59,3 +59,20 @@ export class WalFailedError extends Error {
     super(`raft/wal: ${reason}`, options);
   }
 }
+
+/**
+ * Another live process holds the storage directory (its `LOCK` file names it). Two writers on
+ * one WAL would corrupt it. Retryable once that process has exited.
+ */
+export class WalLockedError extends Error {
+  override name = 'WalLockedError';
+  readonly retryable = true;
+  constructor(
+    readonly dir: string,
+    /** The holder's process ID. */
+    readonly pid: number,
+    options?: { cause?: unknown },
+  ) {
+    super(`raft/wal: ${dir} is in use by process ${pid}`, options);
+  }
+}
