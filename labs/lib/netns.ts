@@ -5,6 +5,11 @@ import { statSync, readdirSync } from 'node:fs';
 import { LabNames, UNDERLAY_BITS, UNDERLAY_MTU } from './names.ts';
 import { run, runOk, sleep } from './procs.ts';
 
+/** Thrown for a partition that cannot be built as asked. */
+export class PartitionError extends Error {
+  override name = 'PartitionError';
+}
+
 /** Runs `ip -n NS -batch -` with one command per line. */
 async function ipBatch(netns: string, lines: string[]): Promise<void> {
   await runOk('ip', ['-n', netns, '-batch', '-'], { input: lines.join('\n') + '\n' });
@@ -100,7 +105,7 @@ export interface PartitionOptions {
 /** Cuts a host off the underlay (or off some peers). Idempotent; partitions accumulate. */
 export async function partitionHost(names: LabNames, host: string, opts: PartitionOptions = {}): Promise<void> {
   if ((opts.mode ?? 'drop') === 'link') {
-    if (opts.peers?.length) throw new Error('lab: a link partition cannot pick peers; use mode drop');
+    if (opts.peers?.length) throw new PartitionError('lab: a link partition cannot pick peers; use mode drop');
     await runOk('ip', ['-n', names.switchNetns, 'link', 'set', names.switchPort(host), 'down']);
     return;
   }
