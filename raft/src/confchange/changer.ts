@@ -12,8 +12,10 @@ import type { ProgressMap, TrackerConfig } from '../tracker/tracker.ts';
 import { ConfChangeType } from '../types.ts';
 import type { ConfChange, NodeId } from '../types.ts';
 
+/** One change of a ConfChange. */
 export type ConfChangeSingle = ConfChange['changes'][number];
 
+/** What a change produces: the new configuration and progress map, to switch to. */
 export interface ChangeResult {
   config: TrackerConfig;
   progress: ProgressMap;
@@ -31,6 +33,7 @@ export function enterJoint(cc: ConfChange): { joint: boolean; autoLeave: boolean
   return { joint: false, autoLeave: false };
 }
 
+/** Applies membership changes to copies of a configuration (see the file comment). */
 export class Changer {
   /**
    * `lastIndex` is the leader's last log index: new members start probing there.

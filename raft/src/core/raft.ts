@@ -35,6 +35,7 @@ export function isLocalMsg(t: MessageType): boolean {
   return LOCAL_TYPES.has(t);
 }
 
+/** Responses: a leader ignores them from nodes it does not track. */
 export function isResponseMsg(t: MessageType): boolean {
   return RESPONSE_TYPES.has(t);
 }
@@ -51,6 +52,10 @@ function sameBytes(a: Uint8Array | undefined, b: Uint8Array): boolean {
 
 const noopLogger = { info: () => {} };
 
+/**
+ * The state machine behind `RawNode` (etcd's `raft` struct). Exported for tests and
+ * diagnostics; drive it through `RawNode`. Fields are its live state: read, do not write.
+ */
 export class Raft {
   readonly id: NodeId;
   term = 0;

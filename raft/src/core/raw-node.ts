@@ -10,6 +10,7 @@ import { EntryType, MessageType, message } from '../types.ts';
 import type { ConfChange, ConfState, HardState, Message, NodeId, Ready, SoftState } from '../types.ts';
 import { Raft, isLocalMsg, isResponseMsg } from './raft.ts';
 
+/** How a `RawNode` behaves; only `id`, `storage`, the two tick counts and `rand` are required. */
 export interface Config {
   /** This node's ID; must not be empty. */
   id: NodeId;
@@ -54,6 +55,7 @@ export interface Progress {
   recentActive: boolean;
 }
 
+/** A snapshot of a node's state for the application (`RawNode.status()`). */
 export interface Status {
   id: NodeId;
   hardState: HardState;
@@ -65,6 +67,10 @@ export interface Status {
   leadTransferee: NodeId;
 }
 
+/**
+ * The synchronous Raft node. Not thread-safe in spirit: one owner calls it, never
+ * re-entrantly from inside a Ready it is processing (finish, then `advance`).
+ */
 export class RawNode {
   /** The state machine itself; exposed for tests and diagnostics, not for driving. */
   readonly raft: Raft;

@@ -14,10 +14,12 @@ export interface TrackerConfig {
   autoLeave: boolean;
 }
 
+/** A configuration with no members. */
 export function emptyTrackerConfig(): TrackerConfig {
   return { voters: new JointConfig(), learners: new Set(), learnersNext: new Set(), autoLeave: false };
 }
 
+/** A deep copy (the changer works on copies). */
 export function cloneTrackerConfig(c: TrackerConfig): TrackerConfig {
   return {
     voters: new JointConfig(new MajorityConfig(c.voters.incoming.ids), new MajorityConfig(c.voters.outgoing.ids)),
@@ -27,6 +29,7 @@ export function cloneTrackerConfig(c: TrackerConfig): TrackerConfig {
   };
 }
 
+/** For logs: `voters=(a b)&&(a c) learners=(d)`. */
 export function trackerConfigToString(c: TrackerConfig): string {
   let s = `voters=${c.voters}`;
   if (c.learners.size > 0) s += ` learners=(${[...c.learners].sort().join(' ')})`;
@@ -35,6 +38,7 @@ export function trackerConfigToString(c: TrackerConfig): string {
   return s;
 }
 
+/** Every member's progress, voters and learners, by ID. */
 export type ProgressMap = Map<NodeId, PeerProgress>;
 
 /**
