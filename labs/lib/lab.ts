@@ -370,13 +370,21 @@ export class Lab {
 
 /**
  * Brings a lab up (replacing a leftover one of the same prefix), runs `fn`, and always
- * tears the lab down afterwards, pass or fail. Returns what `fn` returns.
+ * tears the lab down afterwards, pass or fail, and also on SIGTERM/SIGINT meanwhile (then
+ * the process dies of that signal). Returns what `fn` returns.
  */
 export async function withLab<T>(opts: LabOptions, fn: (lab: Lab) => Promise<T>): Promise<T> {
   const lab = await Lab.up({ replace: true, ...opts });
+  // A test runner's timeout sends SIGTERM: tear down first, then die of the signal as asked.
+  const onSignal = (sig: NodeJS.Signals) => {
+    process.removeListener('SIGTERM', onSignal).removeListener('SIGINT', onSignal);
+    lab.down().catch(() => {}).finally(() => process.kill(process.pid, sig));
+  };
+  process.once('SIGTERM', onSignal).once('SIGINT', onSignal);
   try {
     return await fn(lab);
   } finally {
+    process.removeListener('SIGTERM', onSignal).removeListener('SIGINT', onSignal);
     await lab.down();
   }
 }
