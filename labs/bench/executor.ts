@@ -145,6 +145,8 @@ async function docker(base: string, tar: string, opts: { runs: number; memTasks:
   mkdirSync(dataRoot, { recursive: true });
   mkdirSync(execRoot, { recursive: true });
   const cgParent = `shoal-bench-docker-${process.pid}`;
+  // dockerd and containerd make these whatever --exec-root says; remove them after if we made them.
+  const hostDirs = ['/run/docker', '/run/containerd'].filter((p) => !existsSync(p));
   const d = spawn('dockerd', [
     '--data-root', dataRoot, '--exec-root', execRoot, '-H', `unix://${sock}`, '--pidfile', join(root, 'dockerd.pid'),
     '--bridge=none', '--iptables=false', '--ip6tables=false', '--ip-masq=false', '--storage-driver=overlay2',
@@ -222,6 +224,7 @@ async function docker(base: string, tar: string, opts: { runs: number; memTasks:
     for (const m of mounts) spawnSync('umount', ['-l', m]);
     for (const dir of cgroupDirs(`/${cgParent}`)) spawnSync('find', [dir, '-depth', '-type', 'd', '-exec', 'rmdir', '{}', ';']);
     rmSync(root, { recursive: true, force: true });
+    for (const dir of hostDirs) if (existsSync(dir)) spawnSync('find', [dir, '-depth', '-type', 'd', '-empty', '-delete']);
   }
   return out;
 }
@@ -243,7 +246,7 @@ export async function run(args: string[]): Promise<void> {
       dk = await docker(base, tar, { runs, memTasks });
       console.log(`docker: start p50 ${pct(dk.start, 50)} ms p99 ${pct(dk.start, 99)} ms; 20 concurrent p50 ${pct(dk.start20, 50)} p99 ${pct(dk.start20, 99)} ms; stop p50 ${pct(dk.stop, 50)} ms; ${dk.memPerTaskKb} KiB/task`);
     }
-    const r = (a: number, b: number | undefined) => (b ? +(a / b).toFixed(3) : null);
+    const r = (a: number, b: number | undefined) => (b ? +(a / b).toPrecision(3) : null);
     console.log(JSON.stringify({
       bench: 'executor', runtime: 'runc', runs, cycles, mem_tasks: memTasks,
       start_p50_ms: pct(s.start, 50), start_p99_ms: pct(s.start, 99),
