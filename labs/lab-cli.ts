@@ -1,9 +1,11 @@
 // `npm run lab -- <command>`: the multi-host lab from the command line.
 //   up [--hosts N] [--no-daemons] [--no-registry] | down | status [--json]
-//   exec hN -- CMD... | kill hN | start hN | partition hN [--link] | heal [hN] | registry
+//   exec hN -- CMD... | kill hN | start hN | partition hN [--link|--from hA,hB] | heal [hN]
+//   logs hN | registry
 // Global: --prefix P (default $SHOAL_LAB_PREFIX or 'shoal'); base dir $SHOAL_LAB_DIR or
 // /tmp/<prefix>-lab.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { Lab, LabError } from './lib/lab.ts';
 
 const USAGE = `usage: npm run lab -- [--prefix P] <command>
@@ -16,6 +18,7 @@ const USAGE = `usage: npm run lab -- [--prefix P] <command>
   partition hN [--link | --from hA,hB]            cut hN off (nftables drop; --link: port
                                                   down; --from: only from those hosts)
   heal [hN]                                       undo partitions (of hN or all)
+  logs hN                                         print hN's daemon log
   registry                                        print the registry address`;
 
 interface Parsed {
@@ -121,6 +124,11 @@ async function main(argv: string[]): Promise<number> {
       const lab = Lab.attach({ prefix });
       await lab.heal(p.args[0]);
       log(`${p.args[0] ?? 'all hosts'}: healed`);
+      return 0;
+    }
+    case 'logs': {
+      const lab = Lab.attach({ prefix });
+      process.stdout.write(readFileSync(lab.daemonLog(need(p.args, 'host')), 'utf8'));
       return 0;
     }
     case 'registry': {

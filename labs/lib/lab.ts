@@ -346,9 +346,27 @@ export class Lab {
     await Lab.down({ prefix: this.prefix, baseDir: this.baseDir, ...opts });
   }
 
-  /** Stops only the registry (for tests of registry loss). */
+  /** Stops only the registry (for tests of registry loss); its storage stays. */
   async stopRegistry(): Promise<void> {
     await stopRegistry(this.names.registryDir);
+  }
+
+  /** Starts the registry again on the same storage and address (no-op if it runs). */
+  async startRegistry(): Promise<void> {
+    const reg = this.state.registry;
+    if (!reg) throw new LabError('lab: this lab was built without a registry');
+    if (isAlive(reg.pid) && cmdline(reg.pid).includes(this.names.registryDir)) return;
+    const started = await startRegistry({
+      listen: this.names.registryAddress, dataDir: this.names.registryDir, netns: this.names.switchNetns,
+      cgroupDir: ensureLabCgroup(this.names.cgroupName, 'sw'),
+    });
+    reg.pid = started.pid;
+    this.save();
+  }
+
+  /** Path of a host's daemon log. */
+  daemonLog(name: string): string {
+    return join(this.host(name).hostDir, 'daemon.log');
   }
 
   /** True when the host's anchor still runs (checked against its recorded mount ns). */
