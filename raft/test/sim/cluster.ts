@@ -30,6 +30,8 @@ export interface ClusterOptions {
   eagerReady?: number;
   /** The application each node incarnation runs. Default: DigestApp. */
   newApp?: (node: SimNode) => App;
+  /** A leader sends its Ready's messages before persisting it (thesis §10.2.1). Default false. */
+  leaderSendsFirst?: boolean;
   /** Lines of trace kept for failure reports. Default 400. */
   traceLines?: number;
 }
@@ -71,7 +73,7 @@ export class Cluster implements NodeEnv {
   }
 
   private addNode(id: string, bootstrap?: Bootstrap): SimNode {
-    const node = new SimNode(id, this, this.rand.fork(), this.opts.newApp ?? (() => new DigestApp()), this.opts.snapshot, bootstrap);
+    const node = new SimNode(id, this, this.rand.fork(), this.opts.newApp ?? (() => new DigestApp()), this.opts.snapshot, this.opts.leaderSendsFirst ?? false, bootstrap);
     this.nodes.set(id, node);
     this.phase.set(id, this.rand.int(0, this.tickEvery - 1));
     return node;

@@ -72,6 +72,8 @@ export class SimNode {
   removed = false;
   /** A paused node neither ticks nor handles messages (a long GC, a stopped VM). */
   pausedUntil = 0;
+  /** The role as of the last Ready handled (etcd's `islead`). */
+  private role: StateRole = StateRole.Follower;
 
   constructor(
     readonly id: string,
@@ -79,6 +81,7 @@ export class SimNode {
     private readonly rand: Prng,
     private readonly newApp: (node: SimNode) => App,
     private readonly snapPolicy: SnapshotPolicy,
+    private readonly leaderSendsFirst: boolean,
     bootstrap?: Bootstrap,
   ) {
     if (!bootstrap) this.disk = new MemoryStorage();
@@ -113,6 +116,7 @@ export class SimNode {
     if (snap.metadata.index > 0) this.app.restore(snap.data);
     this.applied = snap.metadata.index;
     this.incarnation++;
+    this.role = StateRole.Follower;
     this.raw = new RawNode({ ...this.env.raft, id: this.id, storage: this.disk, rand: this.rand.fork().asFunction(), applied: this.applied });
     this.env.trace(`${this.id} start #${this.incarnation} term=${hardState.term} commit=${hardState.commit} applied=${this.applied} last=${this.disk.lastIndex()}`);
   }
@@ -133,13 +137,22 @@ export class SimNode {
     const raw = this.raw;
     if (!raw || !raw.hasReady()) return this.up;
     const rd = raw.ready();
+    if (rd.softState) this.role = rd.softState.role;
     if (crashAt === 'before-persist') return this.crash('before persisting a ready'), false;
-    this.persist(rd);
-    if (crashAt === 'after-persist') return this.crash('after persisting, before sending'), false;
+    if (this.role === StateRole.Leader && this.leaderSendsFirst) {
+      // etcd's server and the thesis (§10.2.1): a leader sends while its own write is under way.
+      this.send(rd);
+      if (crashAt === 'after-send') return this.crash('after sending, before persisting (leader)'), false;
+      this.persist(rd);
+      if (crashAt === 'after-persist') return this.crash('after persisting, before applying (leader)'), false;
+    } else {
+      this.persist(rd);
+      if (crashAt === 'after-persist') return this.crash('after persisting, before sending'), false;
+      this.send(rd);
+      if (crashAt === 'after-send') return this.crash('after sending, before applying'), false;
+    }
     // Each role change comes with a softState, so every node that becomes leader is seen here.
     if (rd.softState?.role === StateRole.Leader) this.env.safety.leader(this.id, this.hs.term, this.disk);
-    for (const m of rd.messages) this.env.send(m.type === MessageType.Snap ? this.freshenSnapshot(m) : m);
-    if (crashAt === 'after-send') return this.crash('after sending, before applying'), false;
     this.applyCommitted(raw, rd);
     if (!this.raw) return false; // removed while applying
     if (crashAt === 'after-apply') return this.crash('after applying, before advance'), false;
@@ -148,6 +161,10 @@ export class SimNode {
     this.maybeSnapshot();
     this.app!.afterReady?.();
     return true;
+  }
+
+  private send(rd: Ready): void {
+    for (const m of rd.messages) this.env.send(m.type === MessageType.Snap ? this.freshenSnapshot(m) : m);
   }
 
   private persist(rd: Ready): void {

@@ -70,6 +70,7 @@ export function pickSettings(seed: number): { cluster: ClusterOptions; nemesis: 
       snapshot: { every: r.pick([0, 3, 10, 40]), keep: r.pick([0, 1, 5]) },
       tickEvery: r.pick([2, 4, 4, 8]),
       eagerReady: r.pick([0, 0.3, 1]),
+      leaderSendsFirst: r.chance(0.5),
     },
     nemesis: {
       rate: r.pick([0.02, 0.05, 0.1]),
