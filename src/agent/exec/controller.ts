@@ -5,7 +5,7 @@
  * does nothing, so a restarted agent can replay them on an adopted container
  * without duplicating it.
  */
-import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { buildSpec, resolveUser, taskHostname } from './spec.ts';
 import { oomKills, removeCgroup, isMounted } from './kernel.ts';
@@ -160,8 +160,9 @@ export class TaskController {
     if (!isMounted(dir)) await this.ctx.kernel.mountTmpfs(dir, size);
     return all.map(({ f, base }, i) => {
       const hostPath = join(dir, String(i));
-      writeFileSync(hostPath, f.data, { mode: f.mode ?? 0o444 });
+      writeFileSync(hostPath, f.data, { mode: 0o600 });
       chownSync(hostPath, f.uid ?? 0, f.gid ?? 0);
+      chmodSync(hostPath, f.mode ?? 0o444); // exact mode, whatever the umask
       const target = posix.isAbsolute(f.target) ? f.target : posix.join(base, f.target || f.name);
       return { hostPath, target };
     });

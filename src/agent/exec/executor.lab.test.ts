@@ -1,7 +1,7 @@
 // Real containers (runc, overlayfs, cgroups, netns) from the lab's busybox image.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { withExecLab, until, type ExecLab } from './lab-fixture.ts';
 import type { TaskContainerSpec } from './types.ts';
@@ -169,11 +169,11 @@ t('secrets and configs: content, uid/gid/mode on a tmpfs, gone after remove', as
   await withExecLab(async (lab) => {
     const c = await run(lab, {
       command: ['sh', '-c', 'cat /run/secrets/pw; stat -c "%a %u %g" /run/secrets/pw; cat /etc/app.conf; grep " /run/secrets/pw " /proc/mounts | cut -d" " -f3; sleep 30'],
-      secrets: [{ name: 'pw', data: Buffer.from('s3cret'), target: 'pw', uid: 65534, gid: 65534, mode: 0o400 }],
+      secrets: [{ name: 'pw', data: Buffer.from('s3cret'), target: 'pw', uid: 65534, gid: 65534, mode: 0o460 }],
       configs: [{ name: 'conf', data: Buffer.from('k=v'), target: '/etc/app.conf' }],
     });
     assert.ok(await until(async () => (await output(c)).includes('tmpfs')));
-    assert.is(await output(c), 's3cret400 65534 65534\nk=vtmpfs\n');
+    assert.is(await output(c), 's3cret460 65534 65534\nk=vtmpfs\n');
     const files = join(lab.stateDir, 'exec', 'tasks', c.cid, 'files');
     assert.ok(readFileSync('/proc/self/mounts', 'utf8').includes(` ${files} tmpfs `));
     await c.terminate();
@@ -196,6 +196,32 @@ t('prepare and start are idempotent: no second container', async () => {
     await c.terminate();
     await c.remove();
     assert.is((await lab.ex.runtime.list()).length, 0);
+  });
+});
+
+t('a missing image fails prepare with a clear error and leaves nothing behind', async () => {
+  await withExecLab(async (lab) => {
+    const c = lab.ex.controller(spec(lab, { image: 'nope/missing:1', command: ['true'] }));
+    await c.prepare().then(() => assert.unreachable('prepared'), (e: Error) => {
+      assert.is(e.name, 'ImageNotFoundError');
+      assert.match(e.message, /No such image: nope\/missing:1/);
+    });
+    assert.is(c.state, 'new');
+    assert.equal(readdirSync(lab.ex.paths.tasksDir), []);
+    assert.equal(readdirSync(lab.ex.paths.containersDir), []);
+    await c.remove();
+  });
+});
+
+t('capabilities, sysctls and ulimits reach the process', async () => {
+  await withExecLab(async (lab) => {
+    const c = await run(lab, {
+      command: ['sh', '-c', 'chown 1 /tmp 2>/dev/null && echo chown-ok || echo chown-denied; cat /proc/sys/net/ipv4/ip_unprivileged_port_start; ulimit -n'],
+      capDrop: ['CHOWN'], sysctls: { 'net.ipv4.ip_unprivileged_port_start': '79' }, ulimits: [{ name: 'nofile', soft: 321, hard: 321 }],
+    });
+    await c.wait();
+    assert.is(await output(c), 'chown-denied\n79\n321\n');
+    await c.remove();
   });
 });
 
