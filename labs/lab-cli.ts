@@ -15,6 +15,7 @@ const USAGE = `usage: npm run lab -- [--prefix P] <command>
   exec hN -- CMD...                               run CMD inside host hN
   kill hN                                         kill -9 hN's daemon and its containers
   start hN                                        start hN's daemon again
+  pause hN | resume hN                            SIGSTOP / SIGCONT hN's daemon
   partition hN [--link | --from hA,hB]            cut hN off (nftables drop; --link: port
                                                   down; --from: only from those hosts)
   heal [hN]                                       undo partitions (of hN or all)
@@ -107,6 +108,15 @@ async function main(argv: string[]): Promise<number> {
       const host = need(p.args, 'host');
       const pid = await lab.startDaemon(host);
       log(`${host}: daemon ready, pid ${pid}, ${lab.dockerHost(host)}`);
+      return 0;
+    }
+    case 'pause':
+    case 'resume': {
+      const lab = Lab.attach({ prefix });
+      const host = need(p.args, 'host');
+      if (p.cmd === 'pause') lab.pauseDaemon(host);
+      else lab.resumeDaemon(host);
+      log(`${host}: daemon ${p.cmd === 'pause' ? 'paused (SIGSTOP)' : 'resumed'}`);
       return 0;
     }
     case 'partition': {

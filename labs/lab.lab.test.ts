@@ -171,6 +171,17 @@ up('kill takes a host daemon and its containers down; start brings the daemon ba
   assert.ok(await ping(lab!.socket('h2')));
 });
 
+up('a paused daemon does not answer until resumed', async ({ lab }) => {
+  if (!daemonExists) return;
+  lab!.pauseDaemon('h1');
+  try {
+    assert.not.ok(await ping(lab!.socket('h1'), 300), 'paused daemon is silent');
+  } finally {
+    lab!.resumeDaemon('h1');
+  }
+  assert.ok(await ping(lab!.socket('h1'), 5000), 'resumed daemon answers');
+});
+
 up('down leaves no namespace, link, mount, table, cgroup, process or directory; twice is fine', async ({ lab }) => {
   const fake = await startFakeContainer(lab!, 'h1', 'task2');
   const runc = await startRuncContainer(lab!, 'h1', 'c2');

@@ -14,7 +14,7 @@ import { ensureLabCgroup, labCgroupDir } from './cgroup.ts';
 import { daemonPid, SHOAL_BIN, startDaemon, type DaemonOptions } from './daemon.ts';
 import { LabNames, MAX_HOSTS } from './names.ts';
 import { createHostNet, createSwitch, healHost, isPartitioned, labNetns, netnsInode, partitionHost, type PartitionMode } from './netns.ts';
-import { cmdline, isAlive, nsInode, run, stopPid, type RunResult } from './procs.ts';
+import { cmdline, isAlive, nsInode, run, signal, stopPid, type RunResult } from './procs.ts';
 import { emptyScope, findScopePids, killScope, type ProcessScope } from './reaper.ts';
 import { pushTestImages, startRegistry, stopRegistry, type PushedTestImages } from './registry.ts';
 import { ping, unixRequest, type UnixRequestOptions, type UnixResponse } from './unix-http.ts';
@@ -294,6 +294,22 @@ export class Lab {
     const { killed, left } = await killScope(scope, { also: before });
     if (left.length) throw new LabError(`lab: ${name}: processes survive SIGKILL: ${left.join(' ')}`);
     return [...first, ...killed];
+  }
+
+  /**
+   * Freezes a host's daemon (SIGSTOP): alive but silent, like a stalled machine. Its
+   * containers keep running. Undo with {@link resumeDaemon}; `down` copes with it.
+   */
+  pauseDaemon(name: string): void {
+    const pid = daemonPid(this.names, name);
+    if (!pid) throw new LabError(`lab: ${name} has no running daemon`);
+    signal(pid, 'SIGSTOP');
+  }
+
+  /** Lets a paused daemon run again (SIGCONT). */
+  resumeDaemon(name: string): void {
+    const pid = daemonPid(this.names, name);
+    if (pid) signal(pid, 'SIGCONT');
   }
 
   /**
