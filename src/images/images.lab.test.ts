@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
+import { gzipSync } from 'node:zlib';
 // eslint-disable-next-line shoal/layers -- lab tests run against the lab's registry and test image, by design
 import { startRegistry, pushTestImages, type RunningRegistry, type PushedTestImages } from '../../labs/lib/registry.ts';
 // eslint-disable-next-line shoal/layers -- same
@@ -210,6 +211,21 @@ t('whiteouts and opaque directories become overlayfs whiteouts', async () => {
   } finally {
     spawnSync('umount', [mnt]);
   }
+});
+
+t('zstd and gzip layers unpack; a diffID mismatch is refused and leaves no layer', async () => {
+  const dir = mkdtempSync(join(env.base, 'z-'));
+  const tar = writeTar([{ type: 'dir', path: 'etc' }, { type: 'file', path: 'etc/hello', data: Buffer.from('zstd\n') }]);
+  const diffId = `sha256:${createHash('sha256').update(tar).digest('hex')}`;
+  const zst = spawnSync('zstd', ['-q', '-c'], { input: tar });
+  assert.is(zst.status, 0);
+  writeFileSync(join(dir, 'layer.zst'), zst.stdout);
+  const out = await unpackLayer(dir, join(dir, 'layer.zst'), MT.ociLayerZstd, diffId);
+  assert.is(readFileSync(join(out, 'etc', 'hello'), 'utf8'), 'zstd\n');
+  writeFileSync(join(dir, 'layer.gz'), gzipSync(tar));
+  const wrong = `sha256:${'1'.repeat(64)}`;
+  await unpackLayer(dir, join(dir, 'layer.gz'), MT.ociLayerGzip, wrong).then(() => assert.unreachable('accepted'), (e: Error) => assert.is(e.name, 'DigestMismatchError'));
+  assert.equal(readdirSync(join(dir, 'layers')), [diffId.slice(7)]);
 });
 
 t.run();

@@ -57,6 +57,10 @@ test('kill -9 of the daemon: the restarted executor re-adopts running tasks, rep
       const follow = (async () => { for await (const e of c.logs({ follow: true, tail: 0, signal: ac.signal })) { seen.push(e.log); if (seen.length >= 3) ac.abort(); } })();
       assert.ok(await until(() => seen.length >= 3, 3000), 'logs keep flowing after adoption');
       await follow;
+      const ticks: number[] = [];
+      for await (const e of c.logs()) ticks.push(Number(e.log.trim().split('-')[1]));
+      assert.ok(ticks.length >= 10, `${ticks.length} lines`);
+      assert.equal(ticks, ticks.map((_, i) => i), 'no line lost or repeated across the daemon restart');
 
       await c.shutdown({ graceMs: 200 });
       assert.equal(await c.wait(), { exitCode: 137, oomKilled: false, signal: 'SIGKILL' }, 'exit of an adopted task is reported');
