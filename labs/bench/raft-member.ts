@@ -135,6 +135,8 @@ async function main(): Promise<void> {
     peers: Object.fromEntries(Object.entries(peers).filter(([p]) => p !== id)),
     // etcd 3.4's --snapshot-count default, so both systems snapshot equally rarely here.
     snapshotEvery: 100_000,
+    // RAFT_BENCH_PEER_DOWN_SPEEDUP=1 measures failover by election timeout alone.
+    ...(process.env.RAFT_BENCH_PEER_DOWN_SPEEDUP ? { peerDownSpeedup: Number(process.env.RAFT_BENCH_PEER_DOWN_SPEEDUP) } : {}),
     ...(a['tick-ms'] ? { tickMs: Number(a['tick-ms']) } : {}),
     ...(a['election-tick'] ? { electionTick: Number(a['election-tick']) } : {}),
     logger: { info: (msg, f) => console.log(new Date().toISOString(), msg, JSON.stringify(f)), warn: (msg, f) => console.log(new Date().toISOString(), 'WARN', msg, JSON.stringify(f)) },
