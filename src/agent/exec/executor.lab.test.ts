@@ -3,7 +3,9 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { withExecLab, until, type ExecLab } from './lab-fixture.ts';
+import { spawnKernel } from './kernel.ts';
 import type { TaskContainerSpec } from './types.ts';
 import type { TaskController } from './controller.ts';
 
@@ -222,6 +224,23 @@ t('capabilities, sysctls and ulimits reach the process', async () => {
     await c.wait();
     assert.is(await output(c), 'chown-denied\n79\n321\n');
     await c.remove();
+  });
+});
+
+t('a caller-provided netns is joined and left in place on remove', async () => {
+  await withExecLab(async (lab) => {
+    const ns = `${lab.name}-callerns`;
+    const path = await spawnKernel.createNetns(ns);
+    try {
+      assert.is(spawnSync('ip', ['-n', ns, 'link', 'add', 'v7a', 'type', 'veth', 'peer', 'name', 'v7b']).status, 0);
+      const c = await run(lab, { netnsPath: path, command: ['sh', '-c', 'ls /sys/class/net | tr "\\n" " "'] });
+      await c.wait();
+      assert.is((await output(c)).trim(), 'lo v7a v7b');
+      await c.remove();
+      assert.ok(existsSync(path), 'the caller owns its netns');
+    } finally {
+      await spawnKernel.deleteNetns(ns);
+    }
   });
 });
 
