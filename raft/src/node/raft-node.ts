@@ -165,7 +165,8 @@ export class RaftNode {
       snapshotEvery: 10_000,
       snapshotTrailing: 1000,
       requestTimeoutMs: 4 * electionTick * tickMs,
-      ...options,
+      // An option given as undefined keeps its default.
+      ...(Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as RaftNodeOptions),
     };
     this.log = options.logger ?? NULL_LOGGER;
     this.ids = new IdSource(this.o.rand);
