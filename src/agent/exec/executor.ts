@@ -12,7 +12,6 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:f
 import { join } from 'node:path';
 import { connectMonitor, type MonitorClient, type MonitorExit } from './monitor.ts';
 import { OciRuntime, RuntimeError, runtimeRefusal } from './runtime.ts';
-import { readFileSync as readFile } from 'node:fs';
 import { ExecPaths, containerIdOf, netnsNameOf } from './paths.ts';
 import { TaskController, type TaskRecord } from './controller.ts';
 import { realClock, type Clock } from './health.ts';
@@ -21,7 +20,7 @@ import type { LogLimits } from './task-log.ts';
 import type { ImageRunConfig, TaskContainerSpec } from './types.ts';
 
 function readControllers(): string | undefined {
-  try { return readFile('/sys/fs/cgroup/unified/cgroup.controllers', 'utf8'); } catch { return undefined; }
+  try { return readFileSync('/sys/fs/cgroup/unified/cgroup.controllers', 'utf8'); } catch { return undefined; }
 }
 
 /** What the executor needs from the image store. */
