@@ -2,6 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { WebSocket } from 'ws';
 import { EntryType, MessageType, message, type Message, type NodeId } from '../types.ts';
+import { encodeFrame } from './codec.ts';
 import { makeTestPki } from './test-certs.ts';
 import type { TransportHandler } from './transport.ts';
 import { WsTransport, type WsTransportOptions } from './ws-transport.ts';
@@ -151,6 +152,29 @@ test('a peer without a certificate from our CA is refused', async () => {
     anonymous.terminate();
     assert.is(outcome2, 'error');
   } finally {
+    await b.t.close();
+  }
+});
+
+test('authorizePeer ties a connection to the node its certificate names', async () => {
+  const cn = (cert: { subject?: { CN?: string | string[] } }) => String(cert.subject?.CN ?? '');
+  const b = node('b', 0, { authorizePeer: (cert, from) => cn(cert) === from });
+  const a = node('a');
+  try {
+    await b.t.start();
+    await a.t.start();
+    a.t.addPeer('b', `127.0.0.1:${b.t.port()}`);
+    a.t.send([app(1)]);
+    await b.inbox.until(() => b.inbox.messages.length === 1, 'message from a, certified as a');
+    // A client holding a's certificate may not speak for c.
+    const rogue = new WebSocket(`wss://127.0.0.1:${b.t.port()}/raft`, { ca: pki.ca, ...pki.certs.a });
+    await new Promise((resolve, reject) => { rogue.once('open', resolve); rogue.once('error', reject); });
+    const closed = new Promise<number>((resolve) => rogue.once('close', (code) => resolve(code)));
+    rogue.send(encodeFrame([{ ...app(2), from: 'c' }]));
+    assert.is(await closed, 1008);
+    assert.is(b.inbox.messages.length, 1);
+  } finally {
+    await a.t.close();
     await b.t.close();
   }
 });

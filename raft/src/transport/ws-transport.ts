@@ -12,13 +12,14 @@
  * than `highWaterBytes`) and reconnect with exponential backoff.
  *
  * A frame that fails to decode closes that one incoming connection (code 1007); the
- * process and the other connections carry on.
+ * process and the other connections carry on. With `authorizePeer`, a connection may only
+ * carry messages from a node its client certificate is allowed to speak for (else 1008).
  */
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { PeerCertificate } from 'node:tls';
+import type { PeerCertificate, TLSSocket } from 'node:tls';
 import { WebSocket, WebSocketServer, type ClientOptions, type RawData } from 'ws';
 import { MessageType, type Message, type NodeId } from '../types.ts';
 import { realClock, type Clock } from '../node/clock.ts';
@@ -46,6 +47,13 @@ export interface WsTransportOptions {
   rejectUnauthorized?: boolean;
   /** Client: checks the server certificate's identity; default Node's host-name check. Return an Error to refuse. */
   checkServerIdentity?: (host: string, cert: PeerCertificate) => Error | undefined;
+  /**
+   * Server: decides whether the holder of `cert` (already verified against `ca`) may send
+   * messages `from` that node, e.g. by its CN or a role in its OU. Checked on a connection's
+   * first message; a refusal, or a later message from another node, closes the connection
+   * (1008). Default: any certificate from `ca` may speak for any node.
+   */
+  authorizePeer?: (cert: PeerCertificate, from: NodeId) => boolean;
   /** URL path of the endpoint. Default `/raft`. */
   path?: string;
   /** Messages queued per peer before new ones are dropped. Default 4096. */
@@ -198,8 +206,8 @@ class Peer {
 /** The `Transport` over wss. See the module comment for the behaviour. */
 export class WsTransport implements Transport {
   /** @internal */
-  readonly opts: Required<Omit<WsTransportOptions, 'listen' | 'checkServerIdentity' | 'logger' | 'clientCert'>> &
-    Pick<WsTransportOptions, 'listen' | 'checkServerIdentity' | 'logger' | 'clientCert'>;
+  readonly opts: Required<Omit<WsTransportOptions, 'listen' | 'checkServerIdentity' | 'logger' | 'clientCert' | 'authorizePeer'>> &
+    Pick<WsTransportOptions, 'listen' | 'checkServerIdentity' | 'logger' | 'clientCert' | 'authorizePeer'>;
   /** @internal */
   handler: TransportHandler = NULL_HANDLER;
   private readonly peers = new Map<NodeId, Peer>();
@@ -242,7 +250,7 @@ export class WsTransport implements Transport {
       rejectUnauthorized: this.opts.rejectUnauthorized,
     });
     const wss = new WebSocketServer({ server, path: this.opts.path, perMessageDeflate: false, maxPayload: this.opts.maxPayload });
-    wss.on('connection', (ws) => this.accept(ws));
+    wss.on('connection', (ws, req) => this.accept(ws, req));
     wss.on('error', () => {});
     this.server = server;
     this.wss = wss;
@@ -268,7 +276,7 @@ export class WsTransport implements Transport {
     this.upgrader ??= new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: this.opts.maxPayload });
     this.upgrader.handleUpgrade(req, socket, head, (ws) => {
       if (this.closed) ws.terminate();
-      else this.accept(ws);
+      else this.accept(ws, req);
     });
   }
 
@@ -277,8 +285,17 @@ export class WsTransport implements Transport {
     return (this.server?.address() as AddressInfo | null)?.port ?? 0;
   }
 
-  private accept(ws: WebSocket): void {
+  private accept(ws: WebSocket, req: IncomingMessage): void {
     let broken = false;
+    /** The one node whose messages this connection carries, once its first message is checked. */
+    let sender: NodeId | undefined;
+    const refuse = (code: number, reason: string, fields: Record<string, unknown>) => {
+      broken = true;
+      this.opts.logger?.warn(`raft: transport: ${reason}, closing connection`, fields);
+      ws.close(code, reason);
+      // Do not wait for a broken peer's closing handshake.
+      this.opts.clock.setTimer(1000, () => ws.terminate());
+    };
     ws.on('error', () => {});
     ws.on('message', (data: RawData, isBinary: boolean) => {
       if (broken) return;
@@ -287,14 +304,24 @@ export class WsTransport implements Transport {
         if (!isBinary) throw new Error('text frame');
         messages = decodeFrame(toBytes(data));
       } catch (err) {
-        broken = true;
-        this.opts.logger?.warn('raft: transport: malformed frame, closing connection', { error: String(err) });
-        ws.close(1007, 'malformed frame');
-        // Do not wait for a broken peer's closing handshake.
-        this.opts.clock.setTimer(1000, () => ws.terminate());
+        refuse(1007, 'malformed frame', { error: String(err) });
         return;
       }
-      for (const m of messages) if (m.to === this.opts.id) this.handler.onMessage(m);
+      for (const m of messages) {
+        if (sender === undefined && this.opts.authorizePeer) {
+          const cert = (req.socket as TLSSocket).getPeerCertificate?.() ?? ({} as PeerCertificate);
+          if (!this.opts.authorizePeer(cert, m.from)) {
+            refuse(1008, 'peer not authorized', { 'peer.id': m.from });
+            return;
+          }
+        }
+        if (sender !== undefined && m.from !== sender) {
+          refuse(1008, 'sender changed on a connection', { 'peer.id': m.from, expected: sender });
+          return;
+        }
+        sender = m.from;
+        if (m.to === this.opts.id) this.handler.onMessage(m);
+      }
     });
   }
 
