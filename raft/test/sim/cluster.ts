@@ -50,6 +50,8 @@ export class Cluster implements NodeEnv {
   onApply: ((node: SimNode, e: Entry) => void) | null = null;
   readonly stats = { steps: 0, crashes: 0, restarts: 0, confChanges: 0, proposals: 0, dropped: 0 };
   private nextId: number;
+  /** Nodes whose removal was applied but which are still in the (joint) configuration. */
+  private readonly leaving = new Set<string>();
   private readonly phase = new Map<string, number>();
   private readonly traceBuf: string[] = [];
   private readonly traceLines: number;
@@ -85,16 +87,27 @@ export class Cluster implements NodeEnv {
     this.net.send(m, this.now);
   }
 
-  onConfChange(by: string, cc: ConfChange, _cs: ConfState): void {
+  /**
+   * Starts a member when its addition is first applied anywhere, and stops one for good once
+   * a configuration without it (in no role, outgoing voters included) is applied after its
+   * removal — as an operator shuts down a removed manager.
+   */
+  onConfChange(by: string, cc: ConfChange, cs: ConfState): void {
     for (const ch of cc.changes) {
       const known = this.nodes.get(ch.nodeId);
       if ((ch.type === ConfChangeType.AddLearner || ch.type === ConfChangeType.AddNode) && !known) {
         this.trace(`start new member ${ch.nodeId} (seen applied by ${by})`);
         this.addNode(ch.nodeId).start();
       } else if (ch.type === ConfChangeType.RemoveNode && known && !known.removed) {
-        known.removed = true;
-        known.crash(`removed from the cluster (seen applied by ${by})`);
+        this.leaving.add(ch.nodeId);
       }
+    }
+    for (const id of this.leaving) {
+      if (isMember(cs, id)) continue;
+      this.leaving.delete(id);
+      const node = this.nodes.get(id)!;
+      node.removed = true;
+      node.crash(`removed from the cluster (seen applied by ${by})`);
     }
   }
 
@@ -204,10 +217,10 @@ export class Cluster implements NodeEnv {
     try {
       node.raw!.proposeConfChange(cc);
       this.stats.confChanges++;
-      this.trace(`${node.id} propose conf change ${JSON.stringify(cc.changes)}`);
+      this.trace(`${node.id} propose conf change ${JSON.stringify(cc.changes)}${cc.transition ? ` (${cc.transition})` : ''}`);
       return true;
     } catch (err) {
-      if (isExpectedRefusal(err)) return false;
+      if (isExpectedRefusal(err) || (err as Error).name === 'ConfChangeError') return false;
       throw err;
     }
   }
@@ -228,6 +241,11 @@ export class Cluster implements NodeEnv {
     this.stats.restarts++;
     node.start();
   }
+}
+
+/** Whether `id` has any role in `cs`. */
+export function isMember(cs: ConfState, id: string): boolean {
+  return [cs.voters, cs.votersOutgoing, cs.learners, cs.learnersNext].some((ids) => ids.includes(id));
 }
 
 /** A deep copy of a message, as a wire would make (faster than structuredClone here). */

@@ -66,7 +66,10 @@ export class Nemesis {
       [2, () => this.transfer()],
       [1, () => this.campaign()],
     ];
-    if (this.opts.membership) actions.push([1, () => this.addLearner()], [1, () => this.promote()], [1, () => this.remove()]);
+    if (this.opts.membership) {
+      actions.push([2, () => this.addLearner()], [2, () => this.promote()], [1, () => this.remove()]);
+      actions.push([2, () => this.replace()], [2, () => this.leaveJoint()]);
+    }
     const total = actions.reduce((s, [w]) => s + w, 0);
     let x = this.c.rand.next() * total;
     for (const [w, run] of actions) {
@@ -233,6 +236,29 @@ export class Nemesis {
     const learners = lead?.raw!.status().confState.learners ?? [];
     if (!lead || learners.length === 0) return;
     this.c.proposeConfChange(lead, { changes: [{ type: ConfChangeType.AddNode, nodeId: this.c.rand.pick(learners) }] });
+  }
+
+  /** Joint consensus: promote a learner and remove a voter in one change. */
+  private replace(): void {
+    const lead = this.c.leader();
+    if (!lead) return;
+    const cs = lead.raw!.status().confState;
+    if (cs.learners.length === 0 || cs.voters.length < this.opts.minVoters || cs.votersOutgoing.length > 0) return;
+    const transition = this.c.rand.pick(['auto', 'joint-implicit', 'joint-explicit'] as const);
+    this.c.proposeConfChange(lead, {
+      changes: [
+        { type: ConfChangeType.AddNode, nodeId: this.c.rand.pick(cs.learners) },
+        { type: ConfChangeType.RemoveNode, nodeId: this.c.rand.pick(cs.voters) },
+      ],
+      transition,
+    });
+  }
+
+  /** Leaves a joint configuration entered with an explicit transition. */
+  private leaveJoint(): void {
+    const lead = this.c.leader();
+    if (!lead || lead.raw!.status().confState.votersOutgoing.length === 0) return;
+    this.c.proposeConfChange(lead, { changes: [] });
   }
 
   private remove(): void {

@@ -75,7 +75,7 @@ export function pickSettings(seed: number): { cluster: ClusterOptions; nemesis: 
     nemesis: {
       rate: r.pick([0.02, 0.05, 0.1]),
       faultSpan: r.pick([0, 2, 5]),
-      maxNodes: voters + r.int(0, 3),
+      maxNodes: voters + r.int(1, 4),
       membership,
       minVoters: 3,
     },
@@ -137,7 +137,8 @@ function awaitRecovery(c: Cluster, round: number, opts: SimulationOptions): numb
   c.onApply = (node: SimNode, e) => {
     const text = dec.decode(e.data);
     if (!text.startsWith('live/') || markers.has(text)) return;
-    markers.set(text, { index: e.index, members: [...node.confState.voters, ...node.confState.learners] });
+    const cs = node.confState;
+    markers.set(text, { index: e.index, members: [...new Set([...cs.voters, ...cs.votersOutgoing, ...cs.learners, ...cs.learnersNext])] });
   };
   try {
     while (c.now - start <= bound) {
