@@ -15,6 +15,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { join } from 'node:path';
 import { buildTestImage, writeOciTarball } from '../lib/test-image.ts';
 import { ImageService } from '../../src/images/image-service.ts';
@@ -23,6 +25,12 @@ import { cgroupDirs } from '../../src/agent/exec/kernel.ts';
 import type { TaskContainerSpec } from '../../src/agent/exec/types.ts';
 
 const CMD = ['sleep', '3600'];
+
+/** A full GC before reading RSS, so heap slack does not pass for per-task memory. */
+function gc(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
 
 function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -59,7 +67,7 @@ async function shoal(base: string, tar: string, opts: { runs: number; cycles: nu
     await c.start();
     return { c, ms: performance.now() - t0 };
   };
-  const out = { start: [] as number[], start20: [] as number[], stop: [] as number[], memPerTaskKb: 0, leftovers: {} as Record<string, number>, leftoverTotal: 0 };
+  const out = { start: [] as number[], start20: [] as number[], stop: [] as number[], memPerTaskKb: 0, memDetail: {} as Record<string, number>, leftovers: {} as Record<string, number>, leftoverTotal: 0 };
   try {
     for (let i = 0; i < 5; i++) { const { c } = await startOne(); await c.terminate(); await c.remove(); } // warm-up
     for (let i = 0; i < opts.runs; i++) {
@@ -77,14 +85,26 @@ async function shoal(base: string, tar: string, opts: { runs: number; cycles: nu
     }
     // Memory with memTasks running.
     const monitorPid = (await ex.monitor()).pid;
-    await new Promise((r) => setTimeout(r, 300));
+    const settle = async () => { for (let i = 0; i < 3; i++) { gc(); await new Promise((r) => setTimeout(r, 200)); } };
+    // Warm-up at the same scale, so code compiled and heap shaped on first use is not counted.
+    const warm: import('../../src/agent/exec/controller.ts').TaskController[] = [];
+    for (let i = 0; i < opts.memTasks; i++) warm.push((await startOne()).c);
+    for (const c of warm) { await c.terminate(); await c.remove(); }
+    await settle();
     const before = rssKb('self') + rssKb(monitorPid);
+    const heapBefore = process.memoryUsage();
     const running: import("../../src/agent/exec/controller.ts").TaskController[] = [];
     for (let i = 0; i < opts.memTasks; i++) running.push((await startOne()).c);
-    await new Promise((r) => setTimeout(r, 500));
+    await settle();
+    const heapAfter = process.memoryUsage();
     const helpers = childrenOf(monitorPid).filter((p) => !running.some((c) => c.inspect().pid === p));
     const after = rssKb('self') + rssKb(monitorPid) + helpers.reduce((n, p) => n + rssKb(p), 0);
-    out.memPerTaskKb = Math.max(0, Math.round((after - before) / opts.memTasks));
+    // RSS is noisy (the heap grows and shrinks in big steps); the retained JS heap and
+    // external memory after a full GC are exact. Report the larger of the two per task.
+    const rssPerTask = (after - before) / opts.memTasks;
+    const heapPerTask = (heapAfter.heapUsed + heapAfter.external - heapBefore.heapUsed - heapBefore.external) / 1024 / opts.memTasks;
+    out.memPerTaskKb = +Math.max(rssPerTask, heapPerTask, 0).toFixed(1);
+    out.memDetail = { rss_growth_per_task_kb: +rssPerTask.toFixed(1), heap_growth_per_task_kb: +heapPerTask.toFixed(1), helper_processes: helpers.length };
     for (const c of running) { await c.terminate(); await c.remove(); }
     // Cycles, 4 at a time.
     let done = 0;
@@ -255,7 +275,7 @@ export async function run(args: string[]): Promise<void> {
       docker_start_p50_ms: dk ? pct(dk.start, 50) : null, docker_start_p99_ms: dk ? pct(dk.start, 99) : null,
       docker_start20_p50_ms: dk ? pct(dk.start20, 50) : null, docker_start20_p99_ms: dk ? pct(dk.start20, 99) : null,
       docker_stop_p50_ms: dk ? pct(dk.stop, 50) : null,
-      mem_per_task_kb: s.memPerTaskKb, docker_mem_per_task_kb: dk?.memPerTaskKb ?? null,
+      mem_per_task_kb: s.memPerTaskKb, mem_detail: s.memDetail, docker_mem_per_task_kb: dk?.memPerTaskKb ?? null,
       leftovers: s.leftoverTotal, leftovers_detail: s.leftovers,
       start_ratio: r(pct(s.start, 50), dk && pct(dk.start, 50)), start20_ratio: r(pct(s.start20, 50), dk && pct(dk.start20, 50)),
       stop_ratio: r(pct(s.stop, 50), dk && pct(dk.stop, 50)), mem_ratio: r(s.memPerTaskKb, dk?.memPerTaskKb),
