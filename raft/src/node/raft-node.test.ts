@@ -71,6 +71,77 @@ basics('proposals made in the same turn share one save on the leader', async () 
   }
 });
 
+/** A storage whose saves can be held back, like a slow fsync. */
+class GatedStorage extends MemoryDurableStorage {
+  held = false;
+  private waiting: (() => void)[] = [];
+  override async save(batch: Parameters<MemoryDurableStorage['save']>[0]): Promise<void> {
+    if (this.held) await new Promise<void>((r) => this.waiting.push(r));
+    return super.save(batch);
+  }
+  release(): void {
+    this.held = false;
+    for (const r of this.waiting.splice(0)) r();
+  }
+}
+
+basics('a write both followers persisted resolves before the leader\'s own write ends', async () => {
+  const c = new TestCluster(10);
+  const gated = new Map(ABC.map((id) => [id, new GatedStorage({ confState: { ...emptyConfState(), voters: ABC } })]));
+  try {
+    for (const id of ABC) await c.start(id, gated.get(id)!);
+    const l = await c.leader();
+    await c.advance(200);
+    const g = gated.get(l.id)!;
+    g.held = true;
+    const p = track(l.node.propose(enc('fast')));
+    await c.settle();
+    assert.ok(p.done, 'resolved while the leader write is held');
+    assert.is(p.error, undefined);
+    assert.equal(l.sm.applied, ['fast']);
+    g.release();
+    const q = track(l.node.propose(enc('next')));
+    await c.waitFor(() => q.done, 'next write');
+    assert.equal(l.sm.applied, ['fast', 'next'], 'nothing applied twice');
+  } finally {
+    for (const g of gated.values()) g.release();
+    await c.stopAll();
+  }
+});
+
+basics('a deposed leader never applies its overwritten tail early, even mid-write', async () => {
+  const c = new TestCluster(20);
+  const gated = new Map(ABC.map((id) => [id, new GatedStorage({ confState: { ...emptyConfState(), voters: ABC } })]));
+  try {
+    for (const id of ABC) await c.start(id, gated.get(id)!);
+    const old = await c.leader();
+    const others = ABC.filter((id) => id !== old.id);
+    c.net.isolate(old.id);
+    void old.node.propose(enc('lost')).catch(() => {});
+    await c.settle();
+    // The old leader's next write hangs, so everything below reaches it mid-write.
+    gated.get(old.id)!.held = true;
+    void old.node.propose(enc('lost2')).catch(() => {});
+    await c.settle();
+    await c.waitFor(() => others.some((id) => c.get(id).node.isLeader), 'new leader');
+    const l2 = c.get(others.find((id) => c.get(id).node.isLeader)!);
+    for (const v of ['won1', 'won2', 'won3']) {
+      const w = track(l2.node.propose(enc(v)));
+      await c.waitFor(() => w.done, v);
+    }
+    c.net.heal();
+    await c.advance(500);
+    assert.ok(!old.sm.applied.includes('lost'), `applied mid-write: ${old.sm.applied.join(',')}`);
+    gated.get(old.id)!.release();
+    await c.waitFor(() => old.sm.applied.length >= 3, 'old leader catches up');
+    assert.equal(old.sm.applied, l2.sm.applied.slice(0, old.sm.applied.length));
+    assert.ok(!old.sm.applied.includes('lost') && !old.sm.applied.includes('lost2'));
+  } finally {
+    for (const g of gated.values()) g.release();
+    await c.stopAll();
+  }
+});
+
 basics('a follower proposal is forwarded to the leader and resolves on the follower', async () => {
   const c = new TestCluster(4);
   try {

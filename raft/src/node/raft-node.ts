@@ -14,7 +14,9 @@
  *      (membership changes through `applyConfChange`) while the save is in flight — they are
  *      durable on a quorum already, as in etcdserver's apply loop;
  *   4. once the save resolves, any other role sends (its replies acknowledge what was just
- *      persisted); `advance`;
+ *      persisted); `advance`. Entries that become committed while the loop waits for the
+ *      save (acks arriving before the leader's own fsync ends) are applied at once from
+ *      what this node handed to storage, not one write later;
  *   5. every `snapshotEvery` applied entries, snapshot the state machine and compact.
  */
 import { decodeConfChange } from '../confchange/changer.ts';
@@ -133,6 +135,12 @@ export class RaftNode {
   private cancelTick: (() => void) | undefined;
   /** Ticking `peerDownSpeedup` times faster: the leader's connection broke and no leader is confirmed since. */
   private fastTicks = false;
+  /** Entries handed to storage and not yet applied, contiguous (for `applyCommittedEarly`). */
+  private unapplied: Entry[] = [];
+  /** A message that can rewrite the log (App, Snap) was stepped since the last Ready. */
+  private logMayHaveChanged = false;
+  /** The Ready loop is waiting for a save. */
+  private saveInFlight = false;
   /** Clock time the last tick stood for. */
   private lastTickAt: number | undefined;
   /** A commit-only hard state not yet written; the next save (or `stop`) writes it. */
@@ -389,7 +397,9 @@ export class RaftNode {
   private receive(m: Message): void {
     if (LOCAL_TYPES.has(m.type)) return;
     if (this.fastTicks && m.from === this.leader) this.setFastTicks(false);
+    if (m.type === MessageType.App || m.type === MessageType.Snap) this.logMayHaveChanged = true;
     this.input(() => this.raw.step(m));
+    if (this.saveInFlight && !this.stopped) this.applyCommittedEarly();
   }
 
   private peerDown(id: NodeId): void {
@@ -497,6 +507,9 @@ export class RaftNode {
         else this.bindConfChange(e);
       }
     }
+    if (rd.snapshot) this.unapplied = [];
+    if (rd.entries.length > 0) this.remember(rd.entries);
+    this.logMayHaveChanged = false;
     if (rd.softState) this.updateSoftState(rd.softState.lead, rd.softState.role);
     const sendEarly = wasLeader && this.role === StateRole.Leader;
     if (sendEarly && rd.messages.length > 0) this.o.transport.send(rd.messages);
@@ -529,15 +542,66 @@ export class RaftNode {
     }
     // Committed entries are durable on a quorum already, so they are applied while this
     // Ready's own write is in flight (as etcdserver does); only the replies below wait for it.
-    if (rd.committedEntries.length > 0) {
-      for (const e of rd.committedEntries) this.applyEntry(e);
+    // Entries applied early (see applyCommittedEarly) come again here and are skipped.
+    if (rd.committedEntries.length > 0 && rd.committedEntries[rd.committedEntries.length - 1].index > this.applied) {
+      for (const e of rd.committedEntries) if (e.index > this.applied) this.applyEntry(e);
+      this.forgetApplied();
       this.emit({ kind: 'applied', index: this.applied });
     }
     if (saving) {
-      await saving;
+      this.saveInFlight = true;
+      try {
+        await saving;
+      } finally {
+        this.saveInFlight = false;
+      }
       if (this.stopped) return;
     }
     if (!sendEarly && rd.messages.length > 0) this.o.transport.send(rd.messages);
+    this.resolveReads();
+  }
+
+  /** Keeps entries handed out for persisting until they are applied (a new entry at an index replaces the tail from there). */
+  private remember(entries: Entry[]): void {
+    const first = entries[0].index;
+    const u = this.unapplied;
+    if (u.length > 0 && first <= u[u.length - 1].index) u.length = Math.max(0, first - u[0].index);
+    if (u.length > 0 && first !== u[u.length - 1].index + 1) this.unapplied = [];
+    this.unapplied.push(...entries);
+  }
+
+  private forgetApplied(): void {
+    const u = this.unapplied;
+    let n = 0;
+    while (n < u.length && u[n].index <= this.applied) n++;
+    if (n > 0) this.unapplied = u.slice(n);
+  }
+
+  /**
+   * While the Ready loop waits for a write, a message may move the commit index (the
+   * followers' acks reach a quorum before the leader's own fsync ends). The core hands
+   * those entries out only in the next Ready, one write later; they are committed — on a
+   * quorum's disks — already, so they are applied now, from the entries this node handed to
+   * storage, in order, up to the first membership change (which waits for its Ready). Not
+   * after an App or Snap since the last Ready: the log may have been rewritten under us.
+   */
+  private applyCommittedEarly(): void {
+    // After an append or snapshot from a leader the core's log may differ from `unapplied`
+    // (a conflicting tail replaced); only the next Ready shows how, so wait for it.
+    if (this.logMayHaveChanged) return;
+    const commit = this.raw.status().hardState.commit;
+    if (commit <= this.applied) return;
+    const u = this.unapplied;
+    let i = 0;
+    while (i < u.length && u[i].index <= this.applied) i++;
+    const before = this.applied;
+    for (; i < u.length && u[i].index <= commit && u[i].index === this.applied + 1; i++) {
+      if (u[i].type !== EntryType.Normal) break;
+      this.applyEntry(u[i]);
+    }
+    if (this.applied === before) return;
+    this.forgetApplied();
+    this.emit({ kind: 'applied', index: this.applied });
     this.resolveReads();
   }
 

@@ -1,8 +1,9 @@
 import type { Entry } from '../types.ts';
 
 /**
- * The application the log drives. The driver calls these from its Ready loop, one at a
- * time, never concurrently and never re-entrantly.
+ * The application the log drives. The driver calls these one at a time, in log order,
+ * never concurrently and never re-entrantly (from its Ready loop, or from a message handler
+ * when a commit arrives while the loop waits for a write).
  *
  * Contract: `apply` is deterministic (every member applies the same entries in the same
  * order and must reach the same state); it sees only normal entries with a payload
