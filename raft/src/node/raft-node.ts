@@ -104,6 +104,8 @@ export type RaftNodeListener = (event: RaftNodeEvent) => void;
 const LOCAL_TYPES = new Set<MessageType>([
   MessageType.Hup, MessageType.Beat, MessageType.Unreachable, MessageType.SnapStatus, MessageType.CheckQuorum,
 ]);
+/** Messages whose step can move the commit index without rewriting the log. */
+const COMMIT_MOVERS = new Set<MessageType>([MessageType.AppResp, MessageType.HeartbeatResp, MessageType.Heartbeat]);
 const NULL_LOGGER: RaftLogger = { info() {}, warn() {} };
 
 interface PendingConfChange {
@@ -399,7 +401,7 @@ export class RaftNode {
     if (this.fastTicks && m.from === this.leader) this.setFastTicks(false);
     if (m.type === MessageType.App || m.type === MessageType.Snap) this.logMayHaveChanged = true;
     this.input(() => this.raw.step(m));
-    if (this.saveInFlight && !this.stopped) this.applyCommittedEarly();
+    if (this.saveInFlight && !this.stopped && COMMIT_MOVERS.has(m.type)) this.applyCommittedEarly();
   }
 
   private peerDown(id: NodeId): void {
