@@ -20,6 +20,7 @@
  *   5. every `snapshotEvery` applied entries, snapshot the state machine and compact.
  */
 import { decodeConfChange } from '../confchange/changer.ts';
+import { RaftAssertionError } from '../errors.ts';
 import { RawNode, type Config } from '../core/raw-node.ts';
 import type { DurableStorage } from '../storage.ts';
 import {
@@ -423,6 +424,11 @@ export class RaftNode {
     try {
       fn();
     } catch (err) {
+      // A broken invariant stops the node; anything else is a message the core refused.
+      if (err instanceof RaftAssertionError) {
+        this.fail(err);
+        return;
+      }
       this.log.debug?.('raft: input ignored', { 'node.id': this.id, error: String(err) });
     }
     this.kick();
