@@ -16,6 +16,13 @@ import { addSystemRoutes } from './routes/system.ts';
 import { addImageRoutes } from './routes/images.ts';
 import { ImageService } from '../images/image-service.ts';
 import type { SwarmInfo } from '../api/types/system.ts';
+import type { NodeDescription } from '../api/types/node.ts';
+import type { InitRequest, JoinRequest } from '../api/types/swarm.ts';
+import { addSwarmRoutes, NOT_IN_SWARM } from './routes/swarm.ts';
+import { SwarmNode, type SwarmContext } from '../swarm/swarm-node.ts';
+import { SHOAL_VERSION } from './routes/system.ts';
+import { UnavailableError } from '../api/errors.ts';
+import os from 'node:os';
 
 /** The swarm part of `/info` before this node is part of a swarm. */
 const INACTIVE_SWARM: SwarmInfo = {
@@ -29,17 +36,40 @@ const INACTIVE_SWARM: SwarmInfo = {
 
 export class Daemon {
   private stopping?: Promise<void>;
+  private server?: http.Server;
+  /** This node's swarm membership; undefined while it is in none. */
+  swarm?: SwarmNode;
+  /** Serialises init / join / leave: one membership change at a time. */
+  private membershipChange: Promise<unknown> = Promise.resolve();
 
   private constructor(
     readonly config: DaemonConfig,
     private readonly logger: Logger,
     private readonly lock: DataRootLock,
-    private readonly server: http.Server,
   ) {}
+
+  private swarmContext(): SwarmContext {
+    const { config } = this;
+    return {
+      dataRoot: config.dataRoot,
+      listenAddr: `${config.listenAddr.ip}:${config.listenAddr.port}`,
+      advertiseAddr: config.advertiseAddr,
+      description: () => nodeDescription(config),
+      logger: this.logger.child('swarm'),
+      heartbeatMs: Number(process.env.SHOAL_HEARTBEAT_MS) || undefined,
+    };
+  }
+
+  private changeMembership<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.membershipChange.then(fn, fn);
+    this.membershipChange = next.catch(() => {});
+    return next;
+  }
 
   /** Starts a daemon; rejects (having undone everything) if any part fails to start. */
   static async start(config: DaemonConfig, logger: Logger): Promise<Daemon> {
     const lock = await lockDataRoot(config.dataRoot);
+    const daemon = new Daemon(config, logger, lock);
     try {
       const engineId = await loadEngineId(config.dataRoot);
       const router = new Router();
@@ -48,15 +78,40 @@ export class Daemon {
       addSystemRoutes(router, {
         config,
         engineId,
-        swarmInfo: () => INACTIVE_SWARM,
+        swarmInfo: () => daemon.swarm?.swarmInfo() ?? INACTIVE_SWARM,
         containerCounts: () => ({ running: 0, paused: 0, stopped: 0 }),
         imageCount: () => images.list().length,
       });
+      const alreadyInSwarm = () =>
+        new UnavailableError('This node is already part of a swarm. Use "docker swarm leave" to leave this swarm and join another one.');
+      addSwarmRoutes(router, {
+        swarm: () => daemon.swarm,
+        init: (req: InitRequest) =>
+          daemon.changeMembership(async () => {
+            if (daemon.swarm) throw alreadyInSwarm();
+            daemon.swarm = await SwarmNode.init(daemon.swarmContext(), req);
+            return daemon.swarm;
+          }),
+        join: (req: JoinRequest) =>
+          daemon.changeMembership(async () => {
+            if (daemon.swarm) throw alreadyInSwarm();
+            daemon.swarm = await SwarmNode.join(daemon.swarmContext(), req);
+            return daemon.swarm;
+          }),
+        leave: (force: boolean) =>
+          daemon.changeMembership(async () => {
+            if (!daemon.swarm) throw new UnavailableError(NOT_IN_SWARM);
+            await daemon.swarm.leave(force);
+            daemon.swarm = undefined;
+          }),
+      });
       if (config.hostAddress.kind !== 'unix') throw new Error('only unix:// hosts are supported for the control API for now');
-      const server = await listenUnix(router.listener, config.hostAddress.socketPath);
+      daemon.swarm = await SwarmNode.restore(daemon.swarmContext());
+      daemon.server = await listenUnix(router.listener, config.hostAddress.socketPath);
       logger.info('daemon started', { 'api.host': config.host, 'data.root': config.dataRoot, 'node.hostname': config.hostname, pid: process.pid });
-      return new Daemon(config, logger, lock, server);
+      return daemon;
     } catch (err) {
+      await daemon.swarm?.stop().catch(() => {});
       await lock.release();
       throw err;
     }
@@ -67,7 +122,8 @@ export class Daemon {
     this.stopping ??= (async () => {
       this.logger.info('daemon stopping');
       const socketPath = this.config.hostAddress.kind === 'unix' ? this.config.hostAddress.socketPath : undefined;
-      await closeServer(this.server, socketPath);
+      if (this.server) await closeServer(this.server, socketPath);
+      await this.swarm?.stop();
       await this.lock.release();
       this.logger.info('daemon stopped');
     })();
@@ -91,4 +147,18 @@ async function loadEngineId(dataRoot: string): Promise<string> {
   await mkdir(dataRoot, { recursive: true });
   await writeFile(path, id + '\n', { mode: 0o600 });
   return id;
+}
+
+/** What this node tells the managers about itself. */
+function nodeDescription(config: DaemonConfig): NodeDescription {
+  return {
+    Hostname: config.hostname,
+    Platform: { Architecture: os.machine(), OS: 'linux' },
+    Resources: { NanoCPUs: os.availableParallelism() * 1e9, MemoryBytes: os.totalmem() },
+    Engine: {
+      EngineVersion: SHOAL_VERSION,
+      Labels: Object.fromEntries(config.labels.map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)])),
+      Plugins: [{ Type: 'Network', Name: 'overlay' }, { Type: 'Volume', Name: 'local' }],
+    },
+  };
 }

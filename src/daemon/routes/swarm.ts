@@ -1,0 +1,224 @@
+/**
+ * `/swarm…` and `/nodes…` of the control API, in Docker's shapes: init, join, leave,
+ * inspect, update (with join-token rotation), and the node list, inspect, update and
+ * removal. Writes validate first, so bad input changes nothing; versions guard
+ * against lost updates ("update out of sequence").
+ */
+import { randomBytes } from 'node:crypto';
+import type { Router } from '../http/router.ts';
+import { ApiError, ConflictError, InvalidArgumentError, NotFoundError, UnavailableError } from '../../api/errors.ts';
+import type { Node, NodeSpec } from '../../api/types/node.ts';
+import type { InitRequest, JoinRequest, Swarm, SwarmSpec } from '../../api/types/swarm.ts';
+import { generateJoinToken } from '../../manager/ca/index.ts';
+import type { Manager } from '../../manager/manager.ts';
+import type { SwarmNode } from '../../swarm/swarm-node.ts';
+
+/** What the routes need of the daemon: the current swarm membership, and how to change it. */
+export interface SwarmHost {
+  swarm(): SwarmNode | undefined;
+  init(req: InitRequest): Promise<SwarmNode>;
+  join(req: JoinRequest): Promise<SwarmNode>;
+  leave(force: boolean): Promise<void>;
+}
+
+export const NOT_IN_SWARM = 'This node is not part of a swarm';
+
+function requireSwarm(host: SwarmHost): SwarmNode {
+  const s = host.swarm();
+  if (!s) throw new UnavailableError(NOT_IN_SWARM);
+  return s;
+}
+
+/**
+ * Reads are linearizable when the swarm has a leader (a Raft read barrier first). Without
+ * quorum they still answer from this manager's copy, and say so in a `Warning` header
+ * (the shoal CLI prints it), rather than failing: the state may be stale.
+ */
+async function readBarrier(manager: Manager, res: { setHeader(k: string, v: string): void }): Promise<void> {
+  try {
+    await manager.barrier(1500);
+  } catch {
+    res.setHeader('Warning', '199 shoal "the swarm has no leader (no quorum of managers): this state may be stale"');
+  }
+}
+
+function parseVersion(q: URLSearchParams): number {
+  const v = q.get('version');
+  if (v === null || !/^\d+$/.test(v)) throw new InvalidArgumentError('invalid or missing version: an update must quote the version it read (?version=N)');
+  return Number(v);
+}
+
+/** Finds a node by full ID, unique ID prefix, or hostname (as Docker does). */
+export function resolveNode(manager: Manager, ref: string): Node {
+  const nodes = manager.store.view((tx) => tx.list('node'));
+  const exact = nodes.find((n) => n.ID === ref);
+  if (exact) return exact;
+  const byName = nodes.filter((n) => n.Description.Hostname === ref);
+  if (byName.length === 1) return byName[0];
+  const byPrefix = nodes.filter((n) => n.ID.startsWith(ref));
+  if (byPrefix.length === 1 && ref.length > 0) return byPrefix[0];
+  if (byName.length > 1 || byPrefix.length > 1) throw new ConflictError(`node ${ref} is ambiguous (${byName.length || byPrefix.length} matches found)`);
+  throw new NotFoundError(`node ${ref} not found`);
+}
+
+/** A node as the API shows it: leader and reachability filled in from Raft. */
+function renderNode(manager: Manager, n: Node): Node {
+  if (!n.ManagerStatus) return n;
+  const out = structuredClone(n);
+  out.ManagerStatus = { ...out.ManagerStatus!, Reachability: manager.reachability(n.ID) };
+  if (manager.leaderId === n.ID) out.ManagerStatus.Leader = true;
+  else delete out.ManagerStatus.Leader;
+  return out;
+}
+
+/** Docker's node list filters: id, name, role, membership, label, node.label. */
+function matchesFilters(n: Node, filters: Record<string, string[] | Record<string, boolean>>): boolean {
+  const values = (k: string) => {
+    const v = filters[k];
+    return v === undefined ? undefined : Array.isArray(v) ? v : Object.keys(v).filter((x) => (v as Record<string, boolean>)[x]);
+  };
+  const ids = values('id');
+  if (ids && !ids.some((p) => n.ID.startsWith(p))) return false;
+  const names = values('name');
+  if (names && !names.some((p) => n.Description.Hostname.startsWith(p))) return false;
+  const roles = values('role');
+  if (roles && !roles.includes(n.Spec.Role)) return false;
+  const membership = values('membership');
+  if (membership && !membership.includes('accepted')) return false;
+  for (const key of ['label', 'node.label'] as const) {
+    const labels = values(key);
+    if (!labels) continue;
+    const source = key === 'label' ? n.Description.Engine.Labels : n.Spec.Labels;
+    for (const l of labels) {
+      const [k, v] = l.split('=', 2);
+      if (!(k in source) || (v !== undefined && source[k] !== v)) return false;
+    }
+  }
+  return true;
+}
+
+export function parseFilters(q: URLSearchParams): Record<string, string[] | Record<string, boolean>> {
+  const raw = q.get('filters');
+  if (!raw) return {};
+  try {
+    return JSON.parse(raw);
+  } catch {
+    throw new InvalidArgumentError(`invalid filter: ${raw}`);
+  }
+}
+
+function validateNodeSpec(spec: NodeSpec | undefined): NodeSpec {
+  if (!spec || typeof spec !== 'object') throw new InvalidArgumentError('invalid node spec: body must be a NodeSpec object');
+  if (!['worker', 'manager'].includes(spec.Role)) throw new InvalidArgumentError(`invalid role "${spec.Role}": must be worker or manager`);
+  if (!['active', 'pause', 'drain'].includes(spec.Availability)) throw new InvalidArgumentError(`invalid availability "${spec.Availability}": must be active, pause or drain`);
+  const labels = spec.Labels ?? {};
+  if (typeof labels !== 'object' || Object.values(labels).some((v) => typeof v !== 'string')) throw new InvalidArgumentError('invalid node labels: must map names to strings');
+  return { ...(spec.Name ? { Name: spec.Name } : {}), Labels: labels, Role: spec.Role, Availability: spec.Availability };
+}
+
+export function addSwarmRoutes(router: Router, host: SwarmHost): void {
+  router.post('/swarm/init', async (ctx) => {
+    const req = (await ctx.body<InitRequest>()) ?? ({ ListenAddr: '' } as InitRequest);
+    const node = await host.init(req);
+    return node.nodeId;
+  });
+
+  router.post('/swarm/join', async (ctx) => {
+    const req = await ctx.body<JoinRequest>();
+    if (!req) throw new InvalidArgumentError('invalid join request: empty body');
+    await host.join(req);
+    ctx.res.writeHead(200).end();
+  });
+
+  router.post('/swarm/leave', async (ctx) => {
+    await host.leave(ctx.query.get('force') === 'true' || ctx.query.get('force') === '1');
+    ctx.res.writeHead(200).end();
+  });
+
+  router.get('/swarm', async (ctx) => {
+    const manager = requireSwarm(host).requireManager();
+    await readBarrier(manager, ctx.res);
+    const { RootCA: _root, ...cluster } = manager.cluster();
+    return cluster satisfies Swarm;
+  });
+
+  router.post('/swarm/update', async (ctx) => {
+    const manager = requireSwarm(host).requireManager();
+    const version = parseVersion(ctx.query);
+    const spec = await ctx.body<SwarmSpec>();
+    if (!spec || typeof spec !== 'object') throw new InvalidArgumentError('invalid swarm spec: body must be a Spec object');
+    const rotateWorker = ctx.query.get('rotateWorkerToken') === 'true';
+    const rotateManager = ctx.query.get('rotateManagerToken') === 'true';
+    if (spec.Orchestration?.TaskHistoryRetentionLimit !== undefined && spec.Orchestration.TaskHistoryRetentionLimit < 0) {
+      throw new InvalidArgumentError('invalid TaskHistoryRetentionLimit: must not be negative');
+    }
+    if (spec.Dispatcher?.HeartbeatPeriod !== undefined && spec.Dispatcher.HeartbeatPeriod < 0) throw new InvalidArgumentError('invalid HeartbeatPeriod: must not be negative');
+    const rand = (n: number) => new Uint8Array(randomBytes(n));
+    await manager.store.update((tx) => {
+      const current = manager.cluster();
+      const next = structuredClone(current);
+      next.Version = { Index: version };
+      // Fields a client leaves out keep their value (docker sends the whole spec it read).
+      next.Spec = { ...current.Spec, ...spec, Raft: { ...current.Spec.Raft, ...spec.Raft }, Dispatcher: { ...current.Spec.Dispatcher, ...spec.Dispatcher }, CAConfig: { ...current.Spec.CAConfig, ...spec.CAConfig } };
+      if (rotateWorker) next.JoinTokens.Worker = generateJoinToken(current.RootCA!.CACert, rand);
+      if (rotateManager) next.JoinTokens.Manager = generateJoinToken(current.RootCA!.CACert, rand);
+      tx.update('cluster', next);
+    });
+    ctx.res.writeHead(200).end();
+  });
+
+  router.get('/swarm/unlockkey', () => {
+    requireSwarm(host).requireManager();
+    return { UnlockKey: '' };
+  });
+
+  router.get('/nodes', async (ctx) => {
+    const manager = requireSwarm(host).requireManager();
+    const filters = parseFilters(ctx.query);
+    await readBarrier(manager, ctx.res);
+    return manager.store.view((tx) => tx.list('node')).filter((n) => matchesFilters(n, filters)).map((n) => renderNode(manager, n));
+  });
+
+  router.get('/nodes/:id', async (ctx) => {
+    const manager = requireSwarm(host).requireManager();
+    await readBarrier(manager, ctx.res);
+    return renderNode(manager, resolveNode(manager, ctx.params.id));
+  });
+
+  router.post('/nodes/:id/update', async (ctx) => {
+    const manager = requireSwarm(host).requireManager();
+    const version = parseVersion(ctx.query);
+    const spec = validateNodeSpec(await ctx.body<NodeSpec>());
+    const node = resolveNode(manager, ctx.params.id);
+    if (node.Spec.Role === 'manager' && spec.Role === 'worker') {
+      const managers = manager.store.view((tx) => tx.find('node', { role: 'manager' }));
+      if (managers.length <= 1) throw new ApiError('rpc error: code = FailedPrecondition desc = attempting to demote the last manager of the swarm', 400);
+    }
+    await manager.store.update((tx) => {
+      const next = structuredClone(node);
+      next.Version = { Index: version };
+      next.Spec = spec;
+      if (spec.Role === 'manager' && !next.ManagerStatus) {
+        // Raft reaches the new manager where its heartbeats come from (its advertised address).
+        next.ManagerStatus = { Reachability: 'unknown', Addr: manager.heartbeatAddr(node.ID) ?? `${node.Status.Addr}:2377` };
+      }
+      if (spec.Role === 'worker') delete next.ManagerStatus;
+      tx.update('node', next);
+    });
+    ctx.res.writeHead(200).end();
+  });
+
+  router.delete('/nodes/:id', async (ctx) => {
+    const manager = requireSwarm(host).requireManager();
+    const force = ctx.query.get('force') === 'true' || ctx.query.get('force') === '1';
+    const node = resolveNode(manager, ctx.params.id);
+    if (node.Spec.Role === 'manager') {
+      throw new ApiError(`rpc error: code = FailedPrecondition desc = node ${node.ID} is a cluster manager and is a member of the raft cluster. It must be demoted to worker before removal`, 400);
+    }
+    if (node.Status.State === 'ready' && !force) {
+      throw new ApiError(`rpc error: code = FailedPrecondition desc = node ${node.ID} is not down and can't be removed`, 400);
+    }
+    await manager.store.update((tx) => tx.delete('node', node.ID));
+    ctx.res.writeHead(200).end();
+  });
+}

@@ -1,0 +1,254 @@
+/**
+ * A manager: the replicated store over Raft (WAL and snapshots under
+ * `<data-root>/swarm/raft`), the CA signer, and the leader-only loops that keep Raft
+ * membership in line with node roles and node status in line with heartbeats.
+ *
+ * Everything reaches the other managers through the node server's `/raft` upgrade
+ * (mutual TLS, manager certificates only); workers' heartbeats arrive on `/dispatcher`.
+ */
+import type http from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { PeerCertificate } from 'node:tls';
+import { join } from 'node:path';
+import { DiskStorage, RaftNode, WsTransport, emptyConfState, StateRole, type ConfState } from 'raft-ts';
+import { MemoryStore } from '../store/index.ts';
+import type { Cluster } from '../store/index.ts';
+import type { Node } from '../api/types/node.ts';
+import { NotFoundError } from '../api/errors.ts';
+import { CASigner, MANAGER_ROLE, type NodeTLS } from './ca/index.ts';
+import { RaftProposer, StoreStateMachine, toApiError } from './raft-store.ts';
+import { nextMembershipAction } from './membership.ts';
+import { nodeStatusChanges } from './node-health.ts';
+import type { Logger } from '../daemon/logger.ts';
+
+export interface ManagerOptions {
+  dataRoot: string;
+  tls: NodeTLS;
+  /** This manager's address for Raft and the dispatcher (IP:PORT). */
+  advertiseAddr: string;
+  /** A new cluster: this manager is its only voter. Otherwise it waits to be added. */
+  bootstrap: boolean;
+  /** Known managers (ID → IP:PORT), for a joining or restarting manager to reach the others. */
+  peers: Record<string, string>;
+  logger: Logger;
+  /** Milliseconds between heartbeats expected from each node. */
+  heartbeatMs: number;
+  /** Raft tick length, ms (default the library's). */
+  tickMs?: number;
+}
+
+/** How often the leader's loops run. */
+const LEADER_LOOP_MS = 200;
+
+export class Manager {
+  readonly store: MemoryStore;
+  readonly raft: RaftNode;
+  private readonly transport: WsTransport;
+  private readonly storage: DiskStorage;
+  private readonly lastSeen = new Map<string, { at: number; addr: string }>();
+  private leaderSince = 0;
+  private timer?: NodeJS.Timeout;
+  private busy = false;
+  private signer?: CASigner;
+  private stopped = false;
+
+  private constructor(
+    private readonly opts: ManagerOptions,
+    storage: DiskStorage,
+  ) {
+    this.storage = storage;
+    const logger = opts.logger.child('raft');
+    this.store = new MemoryStore({ proposer: () => new RaftProposer(() => this.raft) });
+    this.transport = new WsTransport({
+      id: opts.tls.nodeId,
+      tls: { cert: opts.tls.certPem, key: opts.tls.keyPem, ca: opts.tls.rootPem },
+      // Peers are reached by IP; identity is the certificate's role, not a host name.
+      checkServerIdentity: (_host: string, cert: PeerCertificate) => {
+        const ou = Array.isArray(cert.subject?.OU) ? cert.subject.OU[0] : cert.subject?.OU;
+        return ou === MANAGER_ROLE ? undefined : new Error('raft peer is not a swarm manager');
+      },
+      logger: { warn: (m, f) => logger.debug(m, f) },
+    });
+    this.raft = new RaftNode({
+      id: opts.tls.nodeId,
+      storage,
+      transport: this.transport,
+      stateMachine: new StoreStateMachine(this.store),
+      peers: opts.peers,
+      ...(opts.tickMs ? { tickMs: opts.tickMs } : {}),
+      logger: { info: (m, f) => logger.info(m, f), warn: (m, f) => logger.warn(m, f), debug: (m, f) => logger.debug(m, f) },
+    });
+    this.raft.on((e) => {
+      if (e.kind === 'role') {
+        if (e.role === StateRole.Leader) this.leaderSince = Date.now();
+        opts.logger.info('raft role changed', { role: e.role, term: e.term });
+      }
+      if (e.kind === 'conf-change' && e.change.context) {
+        for (const c of e.change.changes) this.transport.addPeer(c.nodeId, e.change.context);
+      }
+    });
+  }
+
+  static async start(opts: ManagerOptions): Promise<Manager> {
+    const dir = join(opts.dataRoot, 'swarm', 'raft');
+    const confState: ConfState = opts.bootstrap ? { ...emptyConfState(), voters: [opts.tls.nodeId] } : emptyConfState();
+    const storage = await DiskStorage.open(dir, { confState });
+    const m = new Manager(opts, storage);
+    for (const [id, addr] of Object.entries(opts.peers)) m.transport.addPeer(id, addr);
+    await m.transport.start();
+    await m.raft.start();
+    // A new cluster's only voter need not wait out an election timeout.
+    if (opts.bootstrap) m.raft.campaign();
+    m.timer = setInterval(() => void m.leaderLoop(), LEADER_LOOP_MS);
+    return m;
+  }
+
+  get nodeId(): string {
+    return this.opts.tls.nodeId;
+  }
+
+  get isLeader(): boolean {
+    return this.raft.status().role === StateRole.Leader;
+  }
+
+  get leaderId(): string {
+    return this.raft.leaderId;
+  }
+
+  /** The leader's address as the store knows it, if any. */
+  leaderAddr(): string | undefined {
+    const id = this.raft.leaderId;
+    if (!id) return undefined;
+    if (id === this.nodeId) return this.opts.advertiseAddr;
+    return this.store.view((tx) => tx.get('node', id))?.ManagerStatus?.Addr;
+  }
+
+  /** The cluster object (every swarm has exactly one). */
+  cluster(): Cluster {
+    const c = this.store.view((tx) => tx.list('cluster'))[0];
+    if (!c) throw new NotFoundError('the cluster object is not replicated to this manager yet');
+    return c;
+  }
+
+  /** A signer for the cluster CA (its key is in the replicated cluster object). */
+  async caSigner(): Promise<CASigner> {
+    const root = this.cluster().RootCA;
+    if (!root) throw new Error('manager: the cluster has no root CA');
+    if (!this.signer || this.signer.rootPem !== root.CACert) this.signer = await CASigner.load({ certPem: root.CACert, keyPem: root.CAKey });
+    return this.signer;
+  }
+
+  /** Waits until this manager may serve linearizable reads (a read barrier through the leader). */
+  async barrier(timeoutMs = 5000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        await this.raft.readIndex();
+        return;
+      } catch (err) {
+        // A member that just joined learns its leader only now; retry what may succeed.
+        if (!(err as { retryable?: boolean }).retryable && this.raft.leaderId !== '') throw toApiError(err);
+        if (Date.now() > deadline) throw toApiError(err);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  }
+
+  /** Hands a `/raft` upgrade to the transport: manager certificates of this cluster only. */
+  acceptRaft(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    this.transport.acceptUpgrade(req, socket, head);
+  }
+
+  /** Records a heartbeat from a node (the dispatcher calls this). */
+  heartbeat(nodeId: string, addr: string): void {
+    this.lastSeen.set(nodeId, { at: Date.now(), addr });
+  }
+
+  /** The address (IP:PORT) a node last sent heartbeats from, if it did to this manager. */
+  heartbeatAddr(nodeId: string): string | undefined {
+    return this.lastSeen.get(nodeId)?.addr;
+  }
+
+  /** The heartbeat period nodes are told to use, ms. */
+  get heartbeatMs(): number {
+    return this.opts.heartbeatMs;
+  }
+
+  /** Raft reachability of a manager, as the leader sees it. */
+  reachability(nodeId: string): 'reachable' | 'unreachable' | 'unknown' {
+    if (nodeId === this.nodeId) return 'reachable';
+    const st = this.raft.status();
+    if (st.role !== StateRole.Leader) return nodeId === st.leader ? 'reachable' : 'unknown';
+    const p = st.progress.get(nodeId);
+    if (!p) return 'unknown';
+    return p.recentActive ? 'reachable' : 'unreachable';
+  }
+
+  private async leaderLoop(): Promise<void> {
+    if (this.busy || this.stopped || !this.isLeader) return;
+    this.busy = true;
+    try {
+      await this.reconcileMembership();
+      await this.reconcileNodeStatus();
+    } catch (err) {
+      this.opts.logger.debug('leader loop', { error: err });
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async reconcileMembership(): Promise<void> {
+    const st = this.raft.status();
+    const managers = this.store.view((tx) => tx.list('node')).filter((n) => n.Spec.Role === 'manager' && n.ManagerStatus?.Addr);
+    const match = new Map([...st.progress].map(([id, p]) => [id, p.match]));
+    const action = nextMembershipAction({
+      selfId: this.nodeId,
+      managers: managers.map((n) => ({ nodeId: n.ID, addr: n.ManagerStatus!.Addr })),
+      conf: st.confState,
+      match,
+      active: new Set([...st.progress].filter(([, p]) => p.recentActive).map(([id]) => id)),
+      lastIndex: this.storage.lastIndex(),
+    });
+    if (!action) return;
+    this.opts.logger.info('raft membership change', action);
+    if (action.kind === 'add-learner') {
+      this.transport.addPeer(action.nodeId, action.addr);
+      await this.raft.addLearner(action.nodeId, action.addr);
+    } else if (action.kind === 'promote') await this.raft.promote(action.nodeId);
+    else if (action.kind === 'remove') {
+      await this.raft.remove(action.nodeId);
+      this.transport.removePeer(action.nodeId);
+    } else await this.raft.transferLeadership(action.to);
+  }
+
+  private async reconcileNodeStatus(): Promise<void> {
+    const nodes = this.store.view((tx) => tx.list('node'));
+    const changes = nodeStatusChanges({
+      nodes: nodes.map((n) => ({ id: n.ID, state: n.Status.State, addr: n.Status.Addr })),
+      lastSeen: this.lastSeen,
+      now: Date.now(),
+      leaderSince: this.leaderSince,
+      graceMs: this.opts.heartbeatMs * 3,
+    });
+    if (changes.length === 0) return;
+    await this.store.update((tx) => {
+      for (const c of changes) {
+        const n = tx.get('node', c.id);
+        if (!n) continue;
+        const next: Node = structuredClone(n);
+        next.Status = { State: c.state, Addr: c.addr, ...(c.message ? { Message: c.message } : {}) };
+        tx.update('node', next);
+      }
+    });
+    for (const c of changes) this.opts.logger.info('node status changed', { 'node.id': c.id, state: c.state });
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.raft.stop().catch(() => {});
+    await this.transport.close().catch(() => {});
+    await this.storage.close().catch(() => {});
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * Node liveness from heartbeats (pure decision). The leader's dispatcher records when it
+ * last heard from each node; a node heard within the grace period is ready, one not
+ * heard for longer is down — but only once this leader has led for a whole grace period,
+ * so a fresh leader does not mark every node down before their heartbeats find it.
+ */
+import type { NodeState } from '../api/types/node.ts';
+
+export interface NodeHealthInput {
+  nodes: { id: string; state: NodeState; addr: string }[];
+  /** Last heartbeat per node ID (ms), and the address it came from. */
+  lastSeen: Map<string, { at: number; addr: string }>;
+  now: number;
+  /** When this manager became leader (ms). */
+  leaderSince: number;
+  /** How long without a heartbeat makes a node down (ms). */
+  graceMs: number;
+}
+
+export interface NodeStatusChange {
+  id: string;
+  state: NodeState;
+  addr: string;
+  message: string;
+}
+
+export function nodeStatusChanges(input: NodeHealthInput): NodeStatusChange[] {
+  const changes: NodeStatusChange[] = [];
+  const settled = input.now - input.leaderSince >= input.graceMs;
+  for (const n of input.nodes) {
+    const seen = input.lastSeen.get(n.id);
+    const alive = seen !== undefined && input.now - seen.at < input.graceMs;
+    // Status.Addr is the IP alone, as Docker shows it; heartbeats carry IP:PORT.
+    const ip = seen ? hostOf(seen.addr) : n.addr;
+    if (alive && (n.state !== 'ready' || n.addr !== ip)) {
+      changes.push({ id: n.id, state: 'ready', addr: ip, message: '' });
+    } else if (!alive && settled && n.state === 'ready') {
+      changes.push({ id: n.id, state: 'down', addr: n.addr, message: 'heartbeat failure' });
+    }
+  }
+  return changes;
+}
+
+function hostOf(addr: string): string {
+  const m = /^\[?([^\]]+?)\]?:\d+$/.exec(addr);
+  return m ? m[1] : addr;
+}

@@ -1,0 +1,132 @@
+/**
+ * The node side of its session with the managers: one WebSocket over mutual TLS to
+ * the leader's dispatcher, a heartbeat every period, and failover — on a redirect, a
+ * closed connection or a missed answer it moves to the next manager it knows of
+ * (the leader first when one is named). The managers' answers keep the list fresh.
+ */
+import { WebSocket } from 'ws';
+import type { NodeTLS } from '../manager/ca/index.ts';
+import type { SessionFrame } from './types.ts';
+import type { NodeRole } from '../api/types/node.ts';
+import type { Logger } from '../daemon/logger.ts';
+
+export interface SessionOptions {
+  tls: NodeTLS;
+  /** This node's advertised address (IP:PORT), sent with each heartbeat. */
+  addr: string;
+  managers: Record<string, string>;
+  heartbeatMs: number;
+  logger: Logger;
+  /** Told whenever the managers' list changes, so it can be persisted. */
+  onManagers?: (managers: Record<string, string>) => void;
+}
+
+export class Session {
+  private ws?: WebSocket;
+  private managers: Record<string, string>;
+  private heartbeatMs: number;
+  private nextAddr?: string;
+  private cursor = 0;
+  private timer?: NodeJS.Timeout;
+  private retry?: NodeJS.Timeout;
+  private lastAck = 0;
+  private closed = false;
+  /** The role the leader last said this node has (promotion / demotion). */
+  desiredRole?: NodeRole;
+
+  constructor(private readonly opts: SessionOptions) {
+    this.managers = { ...opts.managers };
+    this.heartbeatMs = opts.heartbeatMs;
+  }
+
+  start(): void {
+    this.connect();
+  }
+
+  /** Whether the leader answered within the last few periods. */
+  get connected(): boolean {
+    return Date.now() - this.lastAck < this.heartbeatMs * 3;
+  }
+
+  private pickAddr(): string | undefined {
+    if (this.nextAddr) {
+      const a = this.nextAddr;
+      this.nextAddr = undefined;
+      return a;
+    }
+    const addrs = [...new Set(Object.values(this.managers))].sort();
+    if (addrs.length === 0) return undefined;
+    return addrs[this.cursor++ % addrs.length];
+  }
+
+  private connect(): void {
+    if (this.closed) return;
+    const addr = this.pickAddr();
+    if (!addr) return this.scheduleRetry(1000);
+    const ws = new WebSocket(`wss://${addr}/dispatcher`, {
+      ...this.opts.tls.clientOptions(),
+      perMessageDeflate: false,
+      handshakeTimeout: this.heartbeatMs * 2,
+    });
+    this.ws = ws;
+    let redirected = false;
+    ws.on('open', () => {
+      this.beat();
+      clearInterval(this.timer);
+      this.timer = setInterval(() => {
+        // No answer for three periods: the manager is gone or cut off; try another.
+        if (Date.now() - this.lastAck > this.heartbeatMs * 3 && this.lastAck !== 0) ws.terminate();
+        else this.beat();
+      }, this.heartbeatMs);
+    });
+    ws.on('message', (data) => {
+      let f: SessionFrame;
+      try {
+        f = JSON.parse(String(data)) as SessionFrame;
+      } catch {
+        ws.terminate();
+        return;
+      }
+      if (f.type !== 'heartbeat' && Object.keys(f.managers).length) this.updateManagers(f.managers);
+      if (f.type === 'ack') {
+        this.lastAck = Date.now();
+        if (f.role) this.desiredRole = f.role;
+        if (f.heartbeatMs !== this.heartbeatMs) this.heartbeatMs = f.heartbeatMs;
+      } else if (f.type === 'redirect') {
+        redirected = true;
+        this.nextAddr = f.leader;
+      }
+    });
+    ws.on('error', (err) => this.opts.logger.debug('session error', { addr, error: err }));
+    ws.on('close', () => {
+      clearInterval(this.timer);
+      if (this.ws !== ws || this.closed) return;
+      this.ws = undefined;
+      this.lastAck = 0;
+      this.scheduleRetry(redirected && this.nextAddr ? 0 : Math.min(500, this.heartbeatMs));
+    });
+  }
+
+  private beat(): void {
+    const f: SessionFrame = { type: 'heartbeat', addr: this.opts.addr };
+    this.ws?.send(JSON.stringify(f));
+  }
+
+  private updateManagers(managers: Record<string, string>): void {
+    const before = JSON.stringify(Object.entries(this.managers).sort());
+    this.managers = { ...managers };
+    if (JSON.stringify(Object.entries(managers).sort()) !== before) this.opts.onManagers?.(this.managers);
+  }
+
+  private scheduleRetry(ms: number): void {
+    clearTimeout(this.retry);
+    this.retry = setTimeout(() => this.connect(), ms);
+  }
+
+  close(): void {
+    this.closed = true;
+    clearInterval(this.timer);
+    clearTimeout(this.retry);
+    this.ws?.terminate();
+  }
+}

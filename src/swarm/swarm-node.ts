@@ -1,0 +1,482 @@
+/**
+ * This node's membership in a swarm: `init`, `join`, `leave`, and coming back after a
+ * restart. It owns the node-to-node server on 2377, the session to the managers and,
+ * on managers, the `Manager` (Raft + store + CA). The control API's swarm and node
+ * routes call into it.
+ *
+ * The join handshake (SwarmKit's): the joining node fetches the root CA over
+ * anonymous TLS, checks it against the digest in the token, then — trusting only that
+ * root — sends the token and a CSR; the manager checks the token before anything
+ * else and answers with a certificate whose OU is the role the token grants.
+ */
+import os from 'node:os';
+import net from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { TLSSocket } from 'node:tls';
+import { ApiError, InvalidArgumentError, UnavailableError } from '../api/errors.ts';
+import type { Node, NodeDescription, NodeRole } from '../api/types/node.ts';
+import { defaultSwarmSpec, type InitRequest, type JoinRequest, type NodeAvailability, type SwarmSpec } from '../api/types/swarm.ts';
+import type { SwarmInfo } from '../api/types/system.ts';
+import {
+  CASigner, NodeTLS, bootstrapClientTlsOptions, createRootCA, generateJoinToken, issueForJoin, issueForRenewal, newNodeKeyAndCSR,
+  parseJoinToken, peerIdentity, tokenMatchesCA, DEFAULT_NODE_CERT_EXPIRY_MS,
+} from '../manager/ca/index.ts';
+import { Manager } from '../manager/manager.ts';
+import { newId } from '../store/index.ts';
+import type { Logger } from '../daemon/logger.ts';
+import { NodeServer } from './node-server.ts';
+import { Dispatcher } from './dispatcher.ts';
+import { Session } from './session.ts';
+import { httpsJson, splitHostPort } from './https-json.ts';
+import { loadSwarmState, removeSwarmState, saveSwarmState, type SwarmState } from './swarm-state.ts';
+import type { JoinNodeRequest, JoinNodeResponse } from './types.ts';
+
+export interface SwarmContext {
+  dataRoot: string;
+  /** The daemon's --listen-addr (IP:PORT) and --advertise-addr, used when a request names none. */
+  listenAddr: string;
+  advertiseAddr?: string;
+  description(): NodeDescription;
+  logger: Logger;
+  /** Heartbeat period, ms (default 1000: a dead node is detected in about 3 s). */
+  heartbeatMs?: number;
+}
+
+export const NOT_A_MANAGER =
+  'This node is not a swarm manager. Worker nodes can\'t be used to view or modify cluster state. Please run this command on a manager node or promote the current node to a manager.';
+export const LEAVE_MANAGER_REFUSED =
+  'You are attempting to leave the swarm on a node that is participating as a manager. Removing the last manager erases all current state of the swarm. Use `--force` to ignore this message.';
+
+const DEFAULT_HEARTBEAT_MS = 1000;
+const DEFAULT_ADDR_POOL = ['10.0.0.0/8'];
+const DEFAULT_SUBNET_SIZE = 24;
+const DEFAULT_DATA_PATH_PORT = 4789;
+
+export class SwarmNode {
+  private session?: Session;
+  private dispatcher?: Dispatcher;
+  manager?: Manager;
+  private stopped = false;
+  private roleWatch?: NodeJS.Timeout;
+
+  private constructor(
+    private readonly ctx: SwarmContext,
+    private state: SwarmState,
+    private tls: NodeTLS,
+    private readonly server: NodeServer,
+  ) {}
+
+  // ---- lifecycle -------------------------------------------------------------------
+
+  /** Rejoins the swarm this node was in before a restart, if any. */
+  static async restore(ctx: SwarmContext): Promise<SwarmNode | undefined> {
+    const saved = await loadSwarmState(ctx.dataRoot);
+    if (!saved) return undefined;
+    const tls = NodeTLS.create({ certPem: saved.certs.certPem, keyPem: saved.certs.keyPem, rootPem: saved.certs.rootCertPem });
+    const node = await SwarmNode.open(ctx, saved.state, tls);
+    await node.startRole({ bootstrap: false });
+    ctx.logger.info('rejoined swarm after restart', { 'node.id': saved.state.nodeId, role: saved.state.role });
+    return node;
+  }
+
+  /** `swarm init`: a new cluster with this node as its only manager. Returns the node ID. */
+  static async init(ctx: SwarmContext, req: InitRequest): Promise<SwarmNode> {
+    if (await loadSwarmState(ctx.dataRoot)) throw new ApiError('This node is already part of a swarm. Use "docker swarm leave" to leave this swarm and join another one.', 503);
+    const listen = req.ListenAddr || ctx.listenAddr;
+    const advertise = resolveAdvertiseAddr(req.AdvertiseAddr || ctx.advertiseAddr, listen);
+    await assertCanListen(listen);
+    const spec = mergeSpec(defaultSwarmSpec(), req.Spec);
+    const pool = req.DefaultAddrPool?.length ? req.DefaultAddrPool : DEFAULT_ADDR_POOL;
+    const subnetSize = req.SubnetSize || DEFAULT_SUBNET_SIZE;
+    validateInit(pool, subnetSize, req.Availability);
+    const now = Date.now();
+    const rand = (n: number) => new Uint8Array(randomBytes(n));
+    const clusterId = newId(rand);
+    const nodeId = newId(rand);
+    const expiry = Math.round(spec.CAConfig.NodeCertExpiry / 1e6) || DEFAULT_NODE_CERT_EXPIRY_MS;
+    const root = await createRootCA({ clusterId, now });
+    const signer = await CASigner.load(root);
+    const { keyPem, csrPem } = await newNodeKeyAndCSR();
+    const certPem = await signer.issue({ csrPem, nodeId, role: 'manager', clusterId, expiry, now });
+    const tls = NodeTLS.create({ certPem, keyPem, rootPem: root.certPem });
+    const state: SwarmState = { clusterId, nodeId, role: 'manager', managers: [{ nodeId, addr: advertise }], listenAddr: listen, advertiseAddr: advertise };
+    await saveSwarmState(ctx.dataRoot, state, { certPem, keyPem, rootCertPem: root.certPem });
+    let node: SwarmNode | undefined;
+    try {
+      node = await SwarmNode.open(ctx, state, tls);
+      await node.startRole({ bootstrap: true });
+      const manager = node.manager!;
+      await waitFor(() => manager.isLeader, 10_000, 'the new manager did not become leader');
+      await manager.store.update((tx) => {
+        tx.create('cluster', {
+          ID: clusterId,
+          Spec: spec,
+          TLSInfo: tlsInfo(root.certPem),
+          RootRotationInProgress: false,
+          DefaultAddrPool: pool,
+          SubnetSize: subnetSize,
+          DataPathPort: req.DataPathPort || DEFAULT_DATA_PATH_PORT,
+          JoinTokens: { Worker: generateJoinToken(root.certPem, rand), Manager: generateJoinToken(root.certPem, rand) },
+          RootCA: { CACert: root.certPem, CAKey: root.keyPem },
+        });
+        tx.create('node', newNodeObject(nodeId, 'manager', req.Availability || 'active', ctx.description(), advertise, 'ready'));
+      });
+      ctx.logger.info('swarm initialized', { 'cluster.id': clusterId, 'node.id': nodeId, addr: advertise });
+      return node;
+    } catch (err) {
+      await node?.stop();
+      await removeSwarmState(ctx.dataRoot);
+      throw err;
+    }
+  }
+
+  /** `swarm join`: becomes a worker or manager of the swarm a manager at `RemoteAddrs` belongs to. */
+  static async join(ctx: SwarmContext, req: JoinRequest): Promise<SwarmNode> {
+    if (await loadSwarmState(ctx.dataRoot)) throw new ApiError('This node is already part of a swarm. Use "docker swarm leave" to leave this swarm and join another one.', 503);
+    if (!req.RemoteAddrs?.length) throw new InvalidArgumentError('invalid join request: RemoteAddrs must name at least one manager');
+    parseJoinToken(req.JoinToken ?? '');
+    const remote = withPort(req.RemoteAddrs[0]);
+    const listen = req.ListenAddr || ctx.listenAddr;
+    const advertise = resolveAdvertiseAddr(req.AdvertiseAddr || ctx.advertiseAddr, listen);
+    // Local problems first: a join the managers accepted but this node cannot serve
+    // would leave a node (and, for a manager, a Raft member) that never shows up.
+    await assertCanListen(listen);
+    // 1. The root CA, over anonymous TLS, checked against the digest in the token.
+    const { rootPem } = await httpsJson<{ rootPem: string }>(remote, 'GET', '/ca', { tls: { rejectUnauthorized: false } });
+    if (!tokenMatchesCA(req.JoinToken, rootPem)) {
+      throw new InvalidArgumentError(`remote CA does not match fingerprint of the join token (manager ${remote})`);
+    }
+    // 2. Token and CSR, trusting only that root.
+    const { keyPem, csrPem } = await newNodeKeyAndCSR();
+    const body: JoinNodeRequest = { token: req.JoinToken, csrPem, advertiseAddr: advertise, availability: req.Availability || 'active', description: ctx.description() };
+    const res = await httpsJson<JoinNodeResponse>(remote, 'POST', '/join', { tls: bootstrapClientTlsOptions(rootPem), body, timeoutMs: 30_000 });
+    const tls = NodeTLS.create({ certPem: res.certPem, keyPem, rootPem: res.rootPem });
+    const state: SwarmState = {
+      clusterId: res.clusterId, nodeId: res.nodeId, role: res.role,
+      managers: Object.entries(res.managers).map(([nodeId, addr]) => ({ nodeId, addr })),
+      listenAddr: listen, advertiseAddr: advertise,
+    };
+    await saveSwarmState(ctx.dataRoot, state, { certPem: res.certPem, keyPem, rootCertPem: res.rootPem });
+    try {
+      const node = await SwarmNode.open(ctx, state, tls);
+      await node.startRole({ bootstrap: false });
+      ctx.logger.info('joined swarm', { 'cluster.id': res.clusterId, 'node.id': res.nodeId, role: res.role, manager: remote });
+      return node;
+    } catch (err) {
+      await removeSwarmState(ctx.dataRoot);
+      throw err;
+    }
+  }
+
+  private static async open(ctx: SwarmContext, state: SwarmState, tls: NodeTLS): Promise<SwarmNode> {
+    const [host, port] = splitHostPort(state.listenAddr);
+    const server = new NodeServer({ host, port: Number(port), tls: tls.serverOptions({ allowAnonymous: true }), logger: ctx.logger.child('node-server') });
+    const node = new SwarmNode(ctx, state, tls, server);
+    node.addNodeRoutes();
+    try {
+      await server.listen();
+    } catch (err) {
+      throw new UnavailableError(`cannot listen on ${state.listenAddr}: ${(err as Error).message}`, { cause: err });
+    }
+    return node;
+  }
+
+  /** Starts what the node's role needs: the manager (Raft, store, dispatcher) and the session. */
+  private async startRole(opts: { bootstrap: boolean }): Promise<void> {
+    if (this.state.role === 'manager') {
+      const peers = Object.fromEntries(this.state.managers.filter((m) => m.nodeId !== this.state.nodeId).map((m) => [m.nodeId, m.addr]));
+      this.manager = await Manager.start({
+        dataRoot: this.ctx.dataRoot, tls: this.tls, advertiseAddr: this.state.advertiseAddr, bootstrap: opts.bootstrap, peers,
+        logger: this.ctx.logger.child('manager'), heartbeatMs: this.heartbeatMs,
+      });
+      this.dispatcher = new Dispatcher(this.manager, this.state.clusterId, () => this.managerAddrs(), this.ctx.logger.child('dispatcher'));
+    }
+    this.session = new Session({
+      tls: this.tls, addr: this.state.advertiseAddr, managers: this.managerAddrs(), heartbeatMs: this.heartbeatMs,
+      logger: this.ctx.logger.child('session'),
+      onManagers: (m) => void this.rememberManagers(m),
+    });
+    this.session.start();
+    this.roleWatch = setInterval(() => void this.followRoleChange(), 1000);
+  }
+
+  private get heartbeatMs(): number {
+    return this.ctx.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+  }
+
+  private async stopRole(): Promise<void> {
+    clearInterval(this.roleWatch);
+    this.session?.close();
+    this.session = undefined;
+    this.dispatcher?.close();
+    this.dispatcher = undefined;
+    await this.manager?.stop();
+    this.manager = undefined;
+  }
+
+  /** `swarm leave`: refused on a manager without `force`. */
+  async leave(force: boolean): Promise<void> {
+    if (this.state.role === 'manager' && !force) throw new ApiError(LEAVE_MANAGER_REFUSED, 503);
+    await this.stop();
+    await removeSwarmState(this.ctx.dataRoot);
+    this.ctx.logger.info('left the swarm', { 'node.id': this.state.nodeId });
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.stopRole();
+    await this.server.close();
+  }
+
+  // ---- what the control API reads --------------------------------------------------
+
+  get nodeId(): string {
+    return this.state.nodeId;
+  }
+
+  get clusterId(): string {
+    return this.state.clusterId;
+  }
+
+  get role(): NodeRole {
+    return this.state.role;
+  }
+
+  /** The manager, or the 503 Docker answers on a worker. */
+  requireManager(): Manager {
+    if (!this.manager) throw new UnavailableError(NOT_A_MANAGER);
+    return this.manager;
+  }
+
+  /** Managers' addresses: from the store on a manager, from the last session answer on a worker. */
+  managerAddrs(): Record<string, string> {
+    if (this.manager) {
+      const fromStore = Object.fromEntries(
+        this.manager.store.view((tx) => tx.find('node', { role: 'manager' })).filter((n) => n.ManagerStatus?.Addr).map((n) => [n.ID, n.ManagerStatus!.Addr]),
+      );
+      if (Object.keys(fromStore).length) return fromStore;
+    }
+    return Object.fromEntries(this.state.managers.map((m) => [m.nodeId, m.addr]));
+  }
+
+  swarmInfo(): SwarmInfo {
+    const addrs = this.managerAddrs();
+    const info: SwarmInfo = {
+      NodeID: this.state.nodeId,
+      NodeAddr: splitHostPort(this.state.advertiseAddr)[0],
+      LocalNodeState: 'active',
+      ControlAvailable: this.state.role === 'manager',
+      Error: '',
+      RemoteManagers: Object.entries(addrs).map(([NodeID, Addr]) => ({ NodeID, Addr })),
+    };
+    if (this.manager) {
+      const nodes = this.manager.store.view((tx) => tx.list('node'));
+      info.Nodes = nodes.length;
+      info.Managers = nodes.filter((n) => n.Spec.Role === 'manager').length;
+      try {
+        const { JoinTokens: _t, RootCA: _r, ...cluster } = this.manager.cluster();
+        info.Cluster = cluster;
+      } catch {
+        // not replicated here yet
+      }
+    }
+    return info;
+  }
+
+  // ---- 2377 endpoints ----------------------------------------------------------------
+
+  private addNodeRoutes(): void {
+    const r = this.server.router;
+    // The root certificate is public: joining nodes check it against their token.
+    r.get('/ca', () => ({ rootPem: this.tls.rootPem }));
+    r.post('/join', async (ctx) => this.handleJoin((await ctx.body<JoinNodeRequest>())!));
+    r.post('/renew', async (ctx) => this.handleRenew(ctx.req.socket as TLSSocket, (await ctx.body<{ csrPem: string }>())!));
+    this.server.onUpgrade('/raft', (req, socket, head) => {
+      const peer = peerIdentity(req.socket as TLSSocket);
+      if (!this.manager || !peer || peer.role !== 'manager' || peer.clusterId !== this.state.clusterId) {
+        throw new ApiError('raft: manager certificate of this swarm required', 403);
+      }
+      this.manager.acceptRaft(req, socket, head);
+    });
+    this.server.onUpgrade('/dispatcher', (req, socket, head) => {
+      if (!this.dispatcher) throw new ApiError('not a manager', 503);
+      this.dispatcher.accept(req, socket, head);
+    });
+  }
+
+  private async handleJoin(req: JoinNodeRequest): Promise<JoinNodeResponse> {
+    if (!req || typeof req.token !== 'string' || typeof req.csrPem !== 'string' || typeof req.advertiseAddr !== 'string') {
+      throw new InvalidArgumentError('invalid join request');
+    }
+    splitHostPort(req.advertiseAddr);
+    const manager = this.requireManager();
+    // A manager that joined a moment ago may not have the cluster yet: catch up first.
+    await manager.barrier();
+    const cluster = manager.cluster();
+    const signer = await manager.caSigner();
+    const expiry = Math.round(cluster.Spec.CAConfig.NodeCertExpiry / 1e6) || DEFAULT_NODE_CERT_EXPIRY_MS;
+    // The token is checked before anything is created: a refused join leaves no trace.
+    const issued = await issueForJoin(signer, { token: req.token, csrPem: req.csrPem }, {
+      clusterId: cluster.ID, tokens: cluster.JoinTokens, now: Date.now(), newNodeId: () => manager.store.newId(), expiry,
+    });
+    await manager.store.update((tx) => {
+      tx.create('node', newNodeObject(issued.nodeId, issued.role, req.availability || 'active', req.description, req.advertiseAddr, 'unknown'));
+    });
+    return {
+      nodeId: issued.nodeId, role: issued.role, clusterId: cluster.ID, certPem: issued.certPem, rootPem: issued.rootPem,
+      managers: this.managerAddrs(), heartbeatMs: this.heartbeatMs,
+    };
+  }
+
+  /** A member asks for a fresh certificate with the role the store now gives it. */
+  private async handleRenew(socket: TLSSocket, body: { csrPem: string }): Promise<{ certPem: string; rootPem: string; role: NodeRole }> {
+    const peer = peerIdentity(socket);
+    if (!peer || peer.clusterId !== this.state.clusterId) throw new ApiError('a certificate of this swarm is required', 401);
+    const manager = this.requireManager();
+    const node = manager.store.view((tx) => tx.get('node', peer.nodeId));
+    if (!node) throw new ApiError(`node ${peer.nodeId} was removed from the swarm`, 403);
+    const cluster = manager.cluster();
+    const issued = await issueForRenewal(await manager.caSigner(), { csrPem: body.csrPem, peer, role: node.Spec.Role }, {
+      clusterId: cluster.ID, now: Date.now(), expiry: Math.round(cluster.Spec.CAConfig.NodeCertExpiry / 1e6) || DEFAULT_NODE_CERT_EXPIRY_MS,
+    });
+    return { certPem: issued.certPem, rootPem: issued.rootPem, role: issued.role };
+  }
+
+  // ---- role changes (promote / demote) -------------------------------------------
+
+  private following = false;
+
+  /**
+   * Follows a promotion or demotion decided in the store: asks a manager for a
+   * certificate with the new role, then starts or stops the manager part.
+   */
+  private async followRoleChange(): Promise<void> {
+    if (this.following || this.stopped) return;
+    const desired = this.desiredRole();
+    if (!desired || desired === this.state.role) return;
+    this.following = true;
+    try {
+      const { keyPem, csrPem } = await newNodeKeyAndCSR();
+      let renewed: { certPem: string; rootPem: string; role: NodeRole } | undefined;
+      for (const addr of Object.values(this.managerAddrs())) {
+        try {
+          renewed = await httpsJson(addr, 'POST', '/renew', { tls: this.tls.clientOptions(), body: { csrPem } });
+          break;
+        } catch (err) {
+          this.ctx.logger.debug('renewal failed', { addr, error: err });
+        }
+      }
+      if (!renewed || renewed.role !== desired) return;
+      const tls = NodeTLS.create({ certPem: renewed.certPem, keyPem, rootPem: renewed.rootPem });
+      this.ctx.logger.info('role changed', { 'node.id': this.state.nodeId, from: this.state.role, to: desired });
+      const managers = this.managerAddrs();
+      await this.stopRole();
+      if (desired === 'worker') await rm(join(this.ctx.dataRoot, 'swarm', 'raft'), { recursive: true, force: true });
+      this.tls = tls;
+      this.state = { ...this.state, role: desired, managers: Object.entries(managers).map(([nodeId, addr]) => ({ nodeId, addr })) };
+      await saveSwarmState(this.ctx.dataRoot, this.state, { certPem: tls.certPem, keyPem, rootCertPem: tls.rootPem });
+      this.server.setSecureContext(tls.serverOptions({ allowAnonymous: true }));
+      if (!this.stopped) await this.startRole({ bootstrap: false });
+    } catch (err) {
+      this.ctx.logger.warn('could not follow role change', { error: err });
+    } finally {
+      this.following = false;
+    }
+  }
+
+  /** The role the managers have decided for this node, when this node can know it. */
+  private desiredRole(): NodeRole | undefined {
+    if (this.manager) return this.manager.store.view((tx) => tx.get('node', this.state.nodeId))?.Spec.Role;
+    return this.session?.desiredRole;
+  }
+
+  private async rememberManagers(managers: Record<string, string>): Promise<void> {
+    this.state = { ...this.state, managers: Object.entries(managers).map(([nodeId, addr]) => ({ nodeId, addr })) };
+    await saveSwarmState(this.ctx.dataRoot, this.state).catch((err) => this.ctx.logger.warn('could not save managers', { error: err }));
+  }
+}
+
+// ---- helpers ---------------------------------------------------------------------------
+
+function newNodeObject(id: string, role: NodeRole, availability: NodeAvailability, description: NodeDescription, addr: string, state: 'ready' | 'unknown'): Omit<Node, 'Version' | 'CreatedAt' | 'UpdatedAt'> {
+  const node: Omit<Node, 'Version' | 'CreatedAt' | 'UpdatedAt'> = {
+    ID: id,
+    Spec: { Labels: {}, Role: role, Availability: availability },
+    Description: description,
+    Status: { State: state, Addr: splitHostPort(addr)[0] },
+  };
+  if (role === 'manager') node.ManagerStatus = { Reachability: 'reachable', Addr: addr };
+  return node;
+}
+
+function tlsInfo(rootPem: string): { TrustRoot: string; CertIssuerSubject: string; CertIssuerPublicKey: string } {
+  return { TrustRoot: rootPem, CertIssuerSubject: '', CertIssuerPublicKey: '' };
+}
+
+function withPort(addr: string): string {
+  return /:\d+$/.test(addr) && !/^[0-9a-f:]+$/i.test(addr) ? addr : `${addr}:2377`;
+}
+
+/**
+ * The address other nodes reach this one at: the one given (a port added from the
+ * listen address), else the listen IP when it is specific, else the host's only
+ * non-loopback IPv4 address — as Docker, which refuses to guess among several.
+ */
+export function resolveAdvertiseAddr(given: string | undefined, listen: string): string {
+  const [listenIp, listenPort] = splitHostPort(listen);
+  if (given) {
+    if (/^\d+\.\d+\.\d+\.\d+:\d+$/.test(given)) return given;
+    if (/^\d+\.\d+\.\d+\.\d+$/.test(given)) return `${given}:${listenPort}`;
+    throw new InvalidArgumentError(`advertise address must be a non-zero IP address or network interface (with optional port number): "${given}"`);
+  }
+  if (listenIp !== '0.0.0.0') return `${listenIp}:${listenPort}`;
+  const candidates = Object.values(os.networkInterfaces()).flat().filter((a) => a && a.family === 'IPv4' && !a.internal).map((a) => a!.address);
+  if (candidates.length === 1) return `${candidates[0]}:${listenPort}`;
+  if (candidates.length === 0) throw new InvalidArgumentError('could not find an IP address to advertise: use --advertise-addr');
+  throw new InvalidArgumentError(`could not choose an IP address to advertise since this system has multiple addresses (${candidates.join(', ')}): use --advertise-addr`);
+}
+
+function validateInit(pool: string[], subnetSize: number, availability?: string): void {
+  for (const cidr of pool) {
+    const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(cidr);
+    if (!m || m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[5]) > 32) throw new InvalidArgumentError(`invalid default address pool "${cidr}": expected an IPv4 CIDR`);
+    if (Number(m[5]) > subnetSize) throw new InvalidArgumentError(`invalid default address pool "${cidr}": its mask is longer than the subnet size ${subnetSize}`);
+  }
+  if (!Number.isInteger(subnetSize) || subnetSize < 1 || subnetSize > 29) throw new InvalidArgumentError(`invalid subnet size ${subnetSize}: must be 1-29`);
+  if (availability && !['active', 'pause', 'drain'].includes(availability)) throw new InvalidArgumentError(`invalid availability "${availability}": must be active, pause or drain`);
+}
+
+/** Overlays the parts of a spec a request gives on the defaults (one level deep, as Docker's merge). */
+export function mergeSpec(base: SwarmSpec, given?: Partial<SwarmSpec>): SwarmSpec {
+  const out = structuredClone(base) as unknown as Record<string, unknown>;
+  for (const [k, v] of Object.entries(given ?? {})) {
+    if (v === undefined || v === null) continue;
+    const cur = out[k];
+    out[k] = cur && typeof cur === 'object' && !Array.isArray(cur) && typeof v === 'object' && !Array.isArray(v)
+      ? { ...(cur as object), ...Object.fromEntries(Object.entries(v as object).filter(([, x]) => x !== undefined && x !== null && x !== 0)) }
+      : v;
+  }
+  return out as unknown as SwarmSpec;
+}
+
+/** Fails with a clear error when the swarm port cannot be bound (taken, or not an address of this host). */
+async function assertCanListen(listen: string): Promise<void> {
+  const [host, port] = splitHostPort(listen);
+  await new Promise<void>((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', (err: NodeJS.ErrnoException) =>
+      reject(new InvalidArgumentError(`cannot listen on ${listen}: ${err.code === 'EADDRINUSE' ? 'address already in use' : err.message}`)));
+    probe.listen(Number(port), host, () => probe.close(() => resolve()));
+  });
+}
+
+async function waitFor(cond: () => boolean, timeoutMs: number, message: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new UnavailableError(message);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

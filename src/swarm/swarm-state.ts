@@ -1,0 +1,78 @@
+/**
+ * What a node remembers of its swarm across restarts: its identity, its role and how
+ * to reach the managers. Kept in `<data-root>/swarm/state.json`, written atomically
+ * (temp file, fsync, rename) so a crash leaves the old or the new state, never half.
+ * Certificates live beside it in `<data-root>/swarm/certificates/` under Docker's names.
+ */
+import { open, readFile, rename, mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { NodeRole } from './node-server.ts';
+
+export interface SwarmState {
+  clusterId: string;
+  nodeId: string;
+  role: NodeRole;
+  /** Addresses (IP:PORT) of the managers last known, for reconnecting after a restart. */
+  managers: { nodeId: string; addr: string }[];
+  listenAddr: string;
+  advertiseAddr: string;
+}
+
+export interface NodeCertificates {
+  rootCertPem: string;
+  certPem: string;
+  keyPem: string;
+}
+
+const CERT_FILES = { rootCertPem: 'swarm-root-ca.crt', certPem: 'swarm-node.crt', keyPem: 'swarm-node.key' } as const;
+
+export function swarmDir(dataRoot: string): string {
+  return join(dataRoot, 'swarm');
+}
+
+async function writeAtomic(path: string, data: string, mode: number): Promise<void> {
+  const tmp = `${path}.tmp`;
+  const fh = await open(tmp, 'w', mode);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, path);
+}
+
+/** The saved state, or undefined when this node is in no swarm. */
+export async function loadSwarmState(dataRoot: string): Promise<{ state: SwarmState; certs: NodeCertificates } | undefined> {
+  const dir = swarmDir(dataRoot);
+  let text: string;
+  try {
+    text = await readFile(join(dir, 'state.json'), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  const state = JSON.parse(text) as SwarmState;
+  const certs = {} as NodeCertificates;
+  for (const [key, file] of Object.entries(CERT_FILES)) {
+    certs[key as keyof NodeCertificates] = await readFile(join(dir, 'certificates', file), 'utf8');
+  }
+  return { state, certs };
+}
+
+/** Saves certificates first, then the state that refers to them. */
+export async function saveSwarmState(dataRoot: string, state: SwarmState, certs?: NodeCertificates): Promise<void> {
+  const dir = swarmDir(dataRoot);
+  await mkdir(join(dir, 'certificates'), { recursive: true, mode: 0o700 });
+  if (certs) {
+    for (const [key, file] of Object.entries(CERT_FILES)) {
+      await writeAtomic(join(dir, 'certificates', file), certs[key as keyof NodeCertificates], key === 'keyPem' ? 0o600 : 0o644);
+    }
+  }
+  await writeAtomic(join(dir, 'state.json'), JSON.stringify(state, null, 2) + '\n', 0o600);
+}
+
+/** Forgets the swarm (leave): state, certificates and the manager's Raft data. */
+export async function removeSwarmState(dataRoot: string): Promise<void> {
+  await rm(swarmDir(dataRoot), { recursive: true, force: true });
+}

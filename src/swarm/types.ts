@@ -1,0 +1,37 @@
+/** Shapes shared by the node-to-node endpoints (2377) and their clients. */
+import type { NodeRole, NodeDescription } from '../api/types/node.ts';
+import type { NodeAvailability } from '../api/types/swarm.ts';
+
+/** Who is on the other end, as proven by a client certificate signed by our root CA. */
+export interface PeerIdentity {
+  nodeId: string;
+  role: NodeRole;
+  clusterId: string;
+}
+
+/** `POST /join` on a manager's 2377 (server-auth TLS; the token is the credential). */
+export interface JoinNodeRequest {
+  token: string;
+  csrPem: string;
+  /** IP:PORT this node listens on for other nodes. */
+  advertiseAddr: string;
+  availability: NodeAvailability;
+  description: NodeDescription;
+}
+
+export interface JoinNodeResponse {
+  nodeId: string;
+  role: NodeRole;
+  clusterId: string;
+  certPem: string;
+  rootPem: string;
+  /** The managers to talk to (ID → IP:PORT). */
+  managers: Record<string, string>;
+  heartbeatMs: number;
+}
+
+/** Dispatcher session frames (JSON over the `/dispatcher` WebSocket). */
+export type SessionFrame =
+  | { type: 'heartbeat'; addr: string }
+  | { type: 'ack'; heartbeatMs: number; managers: Record<string, string>; role?: NodeRole }
+  | { type: 'redirect'; leader?: string; managers: Record<string, string> };
