@@ -12,6 +12,7 @@ export { LeaderChangedError, RequestTimeoutError, NodeStoppedError } from './nod
 export { realClock, ManualClock } from './node/clock.ts';
 export type { Clock } from './node/clock.ts';
 export { MemoryDurableStorage } from './node/memory-durable-storage.ts';
+export { forceNewCluster, membershipOf } from './node/force-new-cluster.ts';
 export type { Transport, TransportHandler } from './transport/transport.ts';
 export { MemoryNetwork, MemoryTransport } from './transport/memory-transport.ts';
 export { WsTransport } from './transport/ws-transport.ts';

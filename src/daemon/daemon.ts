@@ -88,6 +88,10 @@ export class Daemon {
         swarm: () => daemon.swarm,
         init: (req: InitRequest) =>
           daemon.changeMembership(async () => {
+            if (req.ForceNewCluster) {
+              daemon.swarm = await SwarmNode.forceNewCluster(daemon.swarmContext(), daemon.swarm);
+              return daemon.swarm;
+            }
             if (daemon.swarm) throw alreadyInSwarm();
             daemon.swarm = await SwarmNode.init(daemon.swarmContext(), req);
             return daemon.swarm;

@@ -10,7 +10,7 @@ import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { PeerCertificate } from 'node:tls';
 import { join } from 'node:path';
-import { DiskStorage, RaftNode, WsTransport, emptyConfState, StateRole, type ConfState } from 'raft-ts';
+import { DiskStorage, RaftNode, forceNewCluster, WsTransport, emptyConfState, StateRole, type ConfState } from 'raft-ts';
 import { MemoryStore } from '../store/index.ts';
 import type { Cluster } from '../store/index.ts';
 import type { Node } from '../api/types/node.ts';
@@ -33,6 +33,8 @@ export interface ManagerOptions {
   logger: Logger;
   /** Milliseconds between heartbeats expected from each node. */
   heartbeatMs: number;
+  /** Recovery: make this manager the only member of the Raft cluster before starting. */
+  forceNewCluster?: boolean;
   /** Raft tick length, ms (default the library's). */
   tickMs?: number;
 }
@@ -93,12 +95,16 @@ export class Manager {
     const dir = join(opts.dataRoot, 'swarm', 'raft');
     const confState: ConfState = opts.bootstrap ? { ...emptyConfState(), voters: [opts.tls.nodeId] } : emptyConfState();
     const storage = await DiskStorage.open(dir, { confState });
+    if (opts.forceNewCluster) {
+      const { removed } = await forceNewCluster(storage, opts.tls.nodeId);
+      opts.logger.warn('forced a new cluster from this manager\'s state', { removed });
+    }
     const m = new Manager(opts, storage);
     for (const [id, addr] of Object.entries(opts.peers)) m.transport.addPeer(id, addr);
     await m.transport.start();
     await m.raft.start();
     // A new cluster's only voter need not wait out an election timeout.
-    if (opts.bootstrap) m.raft.campaign();
+    if (opts.bootstrap || opts.forceNewCluster) m.raft.campaign();
     m.timer = setInterval(() => void m.leaderLoop(), LEADER_LOOP_MS);
     return m;
   }

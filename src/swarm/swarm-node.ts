@@ -83,6 +83,7 @@ export class SwarmNode {
 
   /** `swarm init`: a new cluster with this node as its only manager. Returns the node ID. */
   static async init(ctx: SwarmContext, req: InitRequest): Promise<SwarmNode> {
+    if (req.ForceNewCluster) return SwarmNode.forceNewCluster(ctx);
     if (await loadSwarmState(ctx.dataRoot)) throw new ApiError('This node is already part of a swarm. Use "docker swarm leave" to leave this swarm and join another one.', 503);
     const listen = req.ListenAddr || ctx.listenAddr;
     const advertise = resolveAdvertiseAddr(req.AdvertiseAddr || ctx.advertiseAddr, listen);
@@ -130,6 +131,36 @@ export class SwarmNode {
       await removeSwarmState(ctx.dataRoot);
       throw err;
     }
+  }
+
+  /**
+   * `swarm init --force-new-cluster` on a manager that lost its quorum: restarts the
+   * swarm from this manager's state with it as the only manager. The other managers
+   * are demoted in the store (they must leave and join again).
+   */
+  static async forceNewCluster(ctx: SwarmContext, running?: SwarmNode): Promise<SwarmNode> {
+    const saved = await loadSwarmState(ctx.dataRoot);
+    if (!saved || saved.state.role !== 'manager') throw new UnavailableError('--force-new-cluster needs the state of a manager of a swarm on this node');
+    await running?.stop();
+    const tls = NodeTLS.create({ certPem: saved.certs.certPem, keyPem: saved.certs.keyPem, rootPem: saved.certs.rootCertPem });
+    const state: SwarmState = { ...saved.state, managers: [{ nodeId: saved.state.nodeId, addr: saved.state.advertiseAddr }] };
+    await saveSwarmState(ctx.dataRoot, state);
+    const node = await SwarmNode.open(ctx, state, tls);
+    await node.startRole({ bootstrap: false, forceNewCluster: true });
+    const manager = node.manager!;
+    await waitFor(() => manager.isLeader, 10_000, 'the forced manager did not become leader');
+    await manager.store.update((tx) => {
+      for (const n of tx.find('node', { role: 'manager' })) {
+        if (n.ID === state.nodeId) continue;
+        const next = structuredClone(n);
+        next.Spec.Role = 'worker';
+        delete next.ManagerStatus;
+        next.Status = { ...next.Status, State: 'down', Message: 'removed by --force-new-cluster' };
+        tx.update('node', next);
+      }
+    });
+    ctx.logger.warn('swarm restarted from this manager with --force-new-cluster', { 'node.id': state.nodeId });
+    return node;
   }
 
   /** `swarm join`: becomes a worker or manager of the swarm a manager at `RemoteAddrs` belongs to. */
@@ -184,12 +215,12 @@ export class SwarmNode {
   }
 
   /** Starts what the node's role needs: the manager (Raft, store, dispatcher) and the session. */
-  private async startRole(opts: { bootstrap: boolean }): Promise<void> {
+  private async startRole(opts: { bootstrap: boolean; forceNewCluster?: boolean }): Promise<void> {
     if (this.state.role === 'manager') {
       const peers = Object.fromEntries(this.state.managers.filter((m) => m.nodeId !== this.state.nodeId).map((m) => [m.nodeId, m.addr]));
       this.manager = await Manager.start({
         dataRoot: this.ctx.dataRoot, tls: this.tls, advertiseAddr: this.state.advertiseAddr, bootstrap: opts.bootstrap, peers,
-        logger: this.ctx.logger.child('manager'), heartbeatMs: this.heartbeatMs,
+        logger: this.ctx.logger.child('manager'), heartbeatMs: this.heartbeatMs, forceNewCluster: opts.forceNewCluster,
       });
       this.dispatcher = new Dispatcher(this.manager, this.state.clusterId, () => this.managerAddrs(), this.ctx.logger.child('dispatcher'));
     }
