@@ -2,6 +2,7 @@
 // enforces the import direction of DESIGN.md by resolving each relative import to the
 // top-level folder it lands in (as VS Code's layering rule does, keyed on folder names):
 //   raft/ imports nothing of ours; net/ nothing of src/, cli/, raft; cli/ only src/api
+//   (src/**/*.lab.test.ts and lab fixtures may use labs/lib, the lab itself)
 //   (and cli/commands/daemon.ts, which hosts the server, src/daemon); src/ never cli/ or labs/.
 import path from 'node:path';
 import tseslint from 'typescript-eslint';
@@ -19,6 +20,8 @@ function allowed(fromRel, target) {
       return top === 'net' ? true : 'net/ is host networking: it imports nothing of src/, cli/, labs/ or raft';
     case 'src':
       if (top === 'raft') return 'import the Raft library as the package raft-ts, not by path';
+      // Lab tests (and their fixtures) run on the lab's registry, image and hosts by design.
+      if (top === 'labs' && /\.lab\.test\.ts$|\/lab-fixture\.ts$/.test(fromRel) && target.startsWith('labs/lib/')) return true;
       return top === 'cli' || top === 'labs' ? 'src/ must not depend on the CLI or the lab' : true;
     case 'cli':
       if (top === 'cli' || target.startsWith('src/api/') || target === 'package.json') return true;

@@ -32,6 +32,8 @@ const cases: [string, string, boolean][] = [
   ['cli/commands/daemon.ts', "const m = await import('../../src/daemon/main.ts');", true],
   ['cli/commands/info.ts', "const m = await import('../../src/daemon/main.ts');", false],
   ['src/x.ts', "export * from '../cli/main.ts';", false],
+  ['src/agent/x.lab.test.ts', "import '../../labs/lib/lab.ts';", true],
+  ['src/agent/x.test.ts', "import '../../labs/lib/lab.ts';", false],
 ];
 
 for (const [file, code, allowed] of cases) {

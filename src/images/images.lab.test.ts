@@ -9,11 +9,8 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { gzipSync } from 'node:zlib';
-// eslint-disable-next-line shoal/layers -- lab tests run against the lab's registry and test image, by design
 import { startRegistry, pushTestImages, type RunningRegistry, type PushedTestImages } from '../../labs/lib/registry.ts';
-// eslint-disable-next-line shoal/layers -- same
 import { writeOciTarball } from '../../labs/lib/test-image.ts';
-// eslint-disable-next-line shoal/layers -- same
 import { writeTar } from '../../labs/lib/tar.ts';
 import { ImageService } from './image-service.ts';
 import { unpackLayer } from './unpack.ts';

@@ -7,7 +7,6 @@
 import { mkdtempSync, readFileSync, rmSync, readdirSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-// eslint-disable-next-line shoal/layers -- lab tests run on the lab's own test image (labs/lib), by design
 import { buildTestImage, writeOciTarball } from '../../../labs/lib/test-image.ts';
 import { ImageService } from '../../images/image-service.ts';
 import { Executor, type ExecutorOptions } from './executor.ts';

@@ -5,9 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import http from 'node:http';
-// eslint-disable-next-line shoal/layers -- lab tests run against the lab's registry and test image, by design
 import { startRegistry, pushTestImages } from '../../../labs/lib/registry.ts';
-// eslint-disable-next-line shoal/layers -- same
 import { writeOciTarball } from '../../../labs/lib/test-image.ts';
 import { Router } from '../http/router.ts';
 import { listenUnix, closeServer } from '../http/unix-server.ts';
