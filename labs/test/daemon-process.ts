@@ -26,12 +26,16 @@ export interface DaemonProcess {
   cleanup(): Promise<void>;
 }
 
-export async function startDaemonProcess(extraArgs: string[] = [], opts: { dir?: string } = {}): Promise<DaemonProcess> {
+/**
+ * Starts a daemon on a fresh temp dir (or `opts.dir`); `opts.hostname` names the node
+ * (default `testhost`), since the daemon takes --hostname only once.
+ */
+export async function startDaemonProcess(extraArgs: string[] = [], opts: { dir?: string; hostname?: string } = {}): Promise<DaemonProcess> {
   const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'shoal-d-')));
   const socket = join(dir, 'shoal.sock');
   const dataRoot = join(dir, 'data');
   const host = `unix://${socket}`;
-  const child = spawn(process.execPath, [SHOAL_BIN, 'daemon', '--data-root', dataRoot, '--host', host, '--hostname', 'testhost', ...extraArgs], {
+  const child = spawn(process.execPath, [SHOAL_BIN, 'daemon', '--data-root', dataRoot, '--host', host, '--hostname', opts.hostname ?? 'testhost', ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
