@@ -11,6 +11,18 @@ import ImageLs from './image/ls.ts';
 import ImagePrune from './image/prune.ts';
 import ImagePull from './image/pull.ts';
 import ImageRm from './image/rm.ts';
+import NodeDemote from './node/demote.ts';
+import NodeInspect from './node/inspect.ts';
+import NodeLs from './node/ls.ts';
+import NodePromote from './node/promote.ts';
+import NodeRm from './node/rm.ts';
+import NodeUpdate from './node/update.ts';
+import SwarmInit from './swarm/init.ts';
+import SwarmInspect from './swarm/inspect.ts';
+import SwarmJoin from './swarm/join.ts';
+import SwarmJoinToken from './swarm/join-token.ts';
+import SwarmLeave from './swarm/leave.ts';
+import SwarmUpdate from './swarm/update.ts';
 
 export const COMMANDS = {
   daemon: Daemon,
@@ -21,4 +33,16 @@ export const COMMANDS = {
   'image:prune': ImagePrune,
   'image:pull': ImagePull,
   'image:rm': ImageRm,
+  'node:demote': NodeDemote,
+  'node:inspect': NodeInspect,
+  'node:ls': NodeLs,
+  'node:promote': NodePromote,
+  'node:rm': NodeRm,
+  'node:update': NodeUpdate,
+  'swarm:init': SwarmInit,
+  'swarm:inspect': SwarmInspect,
+  'swarm:join': SwarmJoin,
+  'swarm:join-token': SwarmJoinToken,
+  'swarm:leave': SwarmLeave,
+  'swarm:update': SwarmUpdate,
 };
