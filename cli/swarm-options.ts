@@ -42,25 +42,6 @@ export function parseGoDuration(input: string): number {
   return sign * Math.round(total);
 }
 
-/** Formats nanoseconds as Go prints a `time.Duration` (`2160h0m0s`, `5s`, `1.5s`, `300ms`). */
-export function formatGoDuration(ns: number): string {
-  if (ns === 0) return '0s';
-  const sign = ns < 0 ? '-' : '';
-  let n = Math.abs(ns);
-  if (n < 1e9) {
-    const [unit, size] = n < 1e3 ? ['ns', 1] : n < 1e6 ? ['µs', 1e3] : ['ms', 1e6];
-    return `${sign}${+(n / size).toFixed(9)}${unit}`;
-  }
-  const h = Math.floor(n / 3600e9);
-  n -= h * 3600e9;
-  const m = Math.floor(n / 60e9);
-  n -= m * 60e9;
-  const secs = `${+(n / 1e9).toFixed(9)}s`;
-  if (h) return `${sign}${h}h${m}m${secs}`;
-  if (m) return `${sign}${m}m${secs}`;
-  return `${sign}${secs}`;
-}
-
 /** An oclif flag holding a Go duration, parsed to nanoseconds. */
 export function durationFlag(summary: string) {
   return Flags.custom<number>({ summary, helpValue: 'DURATION', parse: async (input) => parseGoDuration(input) })();
