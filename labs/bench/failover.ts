@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- failover [--runs N] [--docker-runs N] [--join-runs N] [--no-docker]`
+ * `npm run bench -- failover [--runs N] [--docker-runs N] [--join-runs N] [--partition-runs N] [--no-docker]`
  *
  * Manager failover, Shoal against Docker Swarm, on the same lab (3 hosts, one daemon
  * each; Docker: Debian's docker.io dockerd per host, see docker-swarm-lab.ts):
@@ -18,6 +18,9 @@
  *   Docker `--docker-runs`, default 5). Between runs the killed host (dockerd with its
  *   containerd) restarts, and the next run waits until it has caught up (it reads the
  *   last write) and the leader sees every manager reachable.
+ * - partition failover (Shoal only, `--partition-runs`, default 3): the same write after
+ *   the leader is cut off the underlay instead of killed — no connection reset tells the
+ *   others, so this is the election-timeout path (`failover_partition_ms`).
  *
  * Both systems are driven through the same Engine API calls over the hosts' sockets.
  * Prints figures; the last line is one JSON object. Asserts nothing about time.
@@ -54,6 +57,8 @@ interface Figures {
   failover: number[];
   /** Attempts each failover took until one succeeded. */
   attempts: number[];
+  /** Failover after cutting the leader off the network (no connection resets to notice). */
+  partition: number[];
 }
 
 interface System {
@@ -196,14 +201,35 @@ async function failoverRun(sys: System, ids: Record<string, string>, run: number
   log(`${sys.name}   ${leader} restarted and caught up in ${round(performance.now() - t1)} ms`);
 }
 
-async function measure(sys: System, opts: { runs: number; joinRuns: number }, log: (m: string) => void): Promise<Figures> {
-  const f: Figures = { init: [], joinWorker: [], joinManager: [], joinManagerVoter: [], failover: [], attempts: [] };
+/**
+ * The same with the leader cut off the underlay (nftables drop) instead of killed: its
+ * peers see no connection reset, only silence, so this is the election-timeout path.
+ */
+async function partitionRun(sys: System, ids: Record<string, string>, run: number, f: Figures, log: (m: string) => void): Promise<void> {
+  const { lab } = sys;
+  await allReachable(lab, ids);
+  const leader = await waitForLeader(lab, MANAGERS, ids);
+  const via = MANAGERS.find((h) => h !== leader)!;
+  const target = ids[via];
+  const key = `partition-${run}`;
+  const t0 = performance.now();
+  await lab.partition(leader);
+  const r = await firstSuccess(() => addLabel(lab, via, target, key, String(run), 2000), t0, { intervalMs: 50, maxInFlight: 8, timeoutMs: 120_000 });
+  f.partition.push(r.ms);
+  log(`${sys.name} partition ${run + 1}: leader ${leader} cut off, write through ${via} after ${round(r.ms)} ms (${r.attempts} attempts)`);
+  await lab.heal();
+  await waitFor(`${leader} caught up after heal`, async () => (await api(lab, leader, 3000).node(target)).Spec.Labels[key] === String(run), { timeoutMs: 120_000, intervalMs: 100 });
+}
+
+async function measure(sys: System, opts: { runs: number; joinRuns: number; partitionRuns: number }, log: (m: string) => void): Promise<Figures> {
+  const f: Figures = { init: [], joinWorker: [], joinManager: [], joinManagerVoter: [], failover: [], attempts: [], partition: [] };
   for (let i = 0; i < opts.joinRuns; i++) {
     await joinRound(sys, f);
     log(`${sys.name} join round ${i + 1}: init ${round(f.init[i])} ms, join worker ${round(f.joinWorker[i])} ms, join manager ${round(f.joinManager[i])} ms${f.joinManagerVoter[i] !== undefined ? ` (voter after ${round(f.joinManagerVoter[i])} ms)` : ''}`);
   }
   const ids = await threeManagers(sys);
   for (let i = 0; i < opts.runs; i++) await failoverRun(sys, ids, i, f, log);
+  for (let i = 0; i < opts.partitionRuns; i++) await partitionRun(sys, ids, i, f, log);
   return f;
 }
 
@@ -215,6 +241,7 @@ function summary(name: string, f: Figures): string {
     `${name}: join manager      ${fmt(f.joinManager)}`,
     ...(f.joinManagerVoter.length ? [`${name}: manager → voter   ${fmt(f.joinManagerVoter)}`] : []),
     `${name}: failover (write)  ${fmt(f.failover)}`,
+    ...(f.partition.length ? [`${name}: partition failover ${fmt(f.partition)}`] : []),
   ].join('\n');
 }
 
@@ -222,13 +249,14 @@ export async function run(args: string[]): Promise<void> {
   const runs = arg(args, 'runs', 5);
   const dockerRuns = arg(args, 'docker-runs', 5);
   const joinRuns = arg(args, 'join-runs', 5);
+  const partitionRuns = arg(args, 'partition-runs', 3);
   const noDocker = args.includes('--no-docker');
   const log = (m: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${m}`);
 
   const shoalLab = await Lab.up({ hosts: 3, prefix: 'shoalfo', registry: false, replace: true });
   let shoal: Figures;
   try {
-    shoal = await measure({ name: 'shoal', lab: shoalLab }, { runs, joinRuns }, log);
+    shoal = await measure({ name: 'shoal', lab: shoalLab }, { runs, joinRuns, partitionRuns }, log);
   } finally {
     await shoalLab.down();
   }
@@ -240,7 +268,7 @@ export async function run(args: string[]): Promise<void> {
     let dockerLab: Lab | undefined;
     try {
       dockerLab = await upDockerLab({ hosts: 3, prefix: 'shoalfd' });
-      docker = await measure({ name: 'docker', lab: dockerLab }, { runs: dockerRuns, joinRuns }, log);
+      docker = await measure({ name: 'docker', lab: dockerLab }, { runs: dockerRuns, joinRuns, partitionRuns: 0 }, log);
       console.log(summary('docker', docker));
     } catch (err) {
       if (!(err instanceof DockerMissingError)) throw err;
@@ -268,6 +296,7 @@ export async function run(args: string[]): Promise<void> {
     docker_join_manager_ms: m(docker?.joinManager),
     join_manager_ratio: ratio(m(shoal.joinManager), m(docker?.joinManager)),
     join_manager_voter_ms: m(shoal.joinManagerVoter),
+    failover_partition_ms: m(shoal.partition),
     failover_runs: shoal.failover.length,
     docker_failover_runs: docker?.failover.length ?? 0,
     join_runs: shoal.init.length,
