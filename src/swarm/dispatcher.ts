@@ -2,8 +2,11 @@
  * The manager side of node sessions (`/dispatcher` on 2377): every node of the swarm
  * (managers too) keeps one WebSocket to the leader and sends heartbeats on it. A
  * manager that is not the leader answers with a redirect naming the leader, so
- * sessions always end at the node that writes node status. Later, assignments travel
- * on the same session.
+ * sessions always end at the node that writes node status.
+ *
+ * The leader also sends each node its assignments on the session (the whole set first,
+ * then what changes, see `assignments.ts`) and takes the nodes' batched task status
+ * reports, writing them to the store in batches; a state only moves forward.
  */
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -11,14 +14,22 @@ import type { TLSSocket } from 'node:tls';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Manager } from '../manager/manager.ts';
 import { requirePeer } from './node-server.ts';
-import type { SessionFrame } from './types.ts';
+import type { SessionFrame, TaskStatusUpdate } from './types.ts';
 import type { Logger } from '../daemon/logger.ts';
+import type { Task } from '../api/types/task.ts';
+import { AssignmentSet, reportedTask } from './assignments.ts';
 
-/** Frames are tiny; anything bigger is a broken or hostile peer. */
-const MAX_FRAME = 64 * 1024;
+/** Frames are small (a status batch is the biggest); anything bigger is a broken or hostile peer. */
+const MAX_FRAME = 4 * 1024 * 1024;
+/** A status write that lost a race with another transaction is retried this often. */
+const STATUS_WRITE_ATTEMPTS = 3;
 
 export class Dispatcher {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME, perMessageDeflate: false });
+  /** Status reports waiting to be written, by task ID (a later report of a task replaces an earlier one). */
+  private pendingStatus = new Map<string, TaskStatusUpdate & { nodeId: string }>();
+  private writing = false;
+  private readonly unsubscribes = new Set<() => void>();
 
   constructor(
     private readonly manager: Manager,
@@ -46,7 +57,8 @@ export class Dispatcher {
       try {
         if (isBinary) throw new Error('binary frame');
         frame = JSON.parse(String(data)) as SessionFrame;
-        if (frame.type !== 'heartbeat' || typeof frame.addr !== 'string') throw new Error(`unexpected frame ${String(frame.type)}`);
+        const ok = (frame.type === 'heartbeat' && typeof frame.addr === 'string') || (frame.type === 'status' && Array.isArray(frame.updates));
+        if (!ok) throw new Error(`unexpected frame ${String(frame.type)}`);
       } catch (err) {
         // A malformed frame closes this one session, never the daemon.
         this.logger.warn('dispatcher: malformed frame, closing session', { 'node.id': nodeId, error: err });
@@ -58,14 +70,90 @@ export class Dispatcher {
         ws.close(1000, 'not the leader');
         return;
       }
+      if (frame.type === 'status') {
+        this.queueStatus(nodeId, frame.updates);
+        return;
+      }
+      if (frame.type !== 'heartbeat') return;
       this.manager.heartbeat(nodeId, frame.addr);
       // The role the store gives the node: a promoted or demoted node follows it.
       const role = this.manager.store.view((tx) => tx.get('node', nodeId))?.Spec.Role;
       send({ type: 'ack', heartbeatMs: this.manager.heartbeatMs, managers: this.managers(), ...(role ? { role } : {}) });
     });
+    this.streamAssignments(ws, nodeId, send);
+  }
+
+  /**
+   * Sends the node its whole assignment set now, then, on each commit that touched its
+   * tasks, what changed. Events only mark task IDs dirty; the frame is built on the
+   * commit marker from a fresh view.
+   */
+  private streamAssignments(ws: WebSocket, nodeId: string, send: (f: SessionFrame) => void): void {
+    const set = new AssignmentSet(nodeId);
+    const dirty = new Set<string>();
+    const store = this.manager.store;
+    const unsubscribe = store.subscribe((e) => {
+      if (e.kind !== 'commit') {
+        const t = e.object as Task;
+        const old = 'old' in e ? (e.old as Task) : undefined;
+        if (t.NodeID === nodeId || old?.NodeID === nodeId) dirty.add(t.ID);
+        return;
+      }
+      if (dirty.size === 0 || ws.readyState !== ws.OPEN) return;
+      const ids = [...dirty];
+      dirty.clear();
+      const frame = store.view((tx) => set.diff(ids.map((id) => ({ id, current: tx.get('task', id) }))));
+      if (frame) send(frame);
+    }, { kinds: ['task'], onClose: () => ws.close(1011, 'store watch closed') });
+    this.unsubscribes.add(unsubscribe);
+    ws.on('close', () => {
+      unsubscribe();
+      this.unsubscribes.delete(unsubscribe);
+    });
+    send(store.view((tx) => set.full(tx.find('task', { nodeId }))));
+  }
+
+  /** Queues a node's status reports; one writer at a time turns them into store transactions. */
+  private queueStatus(nodeId: string, updates: TaskStatusUpdate[]): void {
+    for (const u of updates) {
+      if (!u || typeof u.taskId !== 'string' || !u.status || typeof u.status !== 'object') continue;
+      this.pendingStatus.set(u.taskId, { ...u, nodeId });
+    }
+    void this.writeStatus();
+  }
+
+  private async writeStatus(): Promise<void> {
+    if (this.writing) return;
+    this.writing = true;
+    try {
+      while (this.pendingStatus.size > 0) {
+        const batch = [...this.pendingStatus.values()];
+        this.pendingStatus = new Map();
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await this.manager.store.update((tx) => {
+              for (const u of batch) {
+                const next = reportedTask(tx.get('task', u.taskId), u.nodeId, u.status);
+                if (next) tx.update('task', next);
+              }
+            });
+            break;
+          } catch (err) {
+            if (attempt >= STATUS_WRITE_ATTEMPTS || !this.manager.isLeader) {
+              this.logger.warn('dispatcher: could not write task status', { count: batch.length, error: err });
+              break;
+            }
+          }
+        }
+      }
+    } finally {
+      this.writing = false;
+    }
   }
 
   close(): void {
+    for (const u of this.unsubscribes) u();
+    this.unsubscribes.clear();
     for (const c of this.wss.clients) c.terminate();
     this.wss.close();
   }

@@ -6,7 +6,7 @@
  */
 import { WebSocket } from 'ws';
 import type { NodeTLS } from '../manager/ca/index.ts';
-import type { SessionFrame } from './types.ts';
+import type { SessionFrame, TaskStatusUpdate } from './types.ts';
 import type { NodeRole } from '../api/types/node.ts';
 import type { Logger } from '../daemon/logger.ts';
 
@@ -19,6 +19,8 @@ export interface SessionOptions {
   logger: Logger;
   /** Told whenever the managers' list changes, so it can be persisted. */
   onManagers?: (managers: Record<string, string>) => void;
+  /** Told of each assignments frame from the leader (the whole set first on every session). */
+  onAssignments?: (frame: Extract<SessionFrame, { type: 'assignments' }>) => void;
 }
 
 export class Session {
@@ -87,8 +89,10 @@ export class Session {
         ws.terminate();
         return;
       }
-      if (f.type !== 'heartbeat' && Object.keys(f.managers).length) this.updateManagers(f.managers);
-      if (f.type === 'ack') {
+      if ((f.type === 'ack' || f.type === 'redirect') && f.managers && Object.keys(f.managers).length) this.updateManagers(f.managers);
+      if (f.type === 'assignments') {
+        this.opts.onAssignments?.(f);
+      } else if (f.type === 'ack') {
         this.lastAck = Date.now();
         if (f.role) this.desiredRole = f.role;
         if (f.heartbeatMs !== this.heartbeatMs) this.heartbeatMs = f.heartbeatMs;
@@ -110,6 +114,19 @@ export class Session {
   private beat(): void {
     const f: SessionFrame = { type: 'heartbeat', addr: this.opts.addr };
     this.ws?.send(JSON.stringify(f));
+  }
+
+  /**
+   * Sends a batch of task status reports to the leader; false when no session is open
+   * (the caller keeps them and reports again when the next session's full assignment set
+   * arrives).
+   */
+  sendStatus(updates: TaskStatusUpdate[]): boolean {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN || updates.length === 0) return false;
+    const f: SessionFrame = { type: 'status', updates };
+    ws.send(JSON.stringify(f));
+    return true;
   }
 
   private updateManagers(managers: Record<string, string>): void {

@@ -1,6 +1,7 @@
 /** Shapes shared by the node-to-node endpoints (2377) and their clients. */
 import type { NodeRole, NodeDescription } from '../api/types/node.ts';
 import type { NodeAvailability } from '../api/types/swarm.ts';
+import type { Task, TaskStatus } from '../api/types/task.ts';
 
 /** Who is on the other end, as proven by a client certificate signed by our root CA. */
 export interface PeerIdentity {
@@ -30,8 +31,24 @@ export interface JoinNodeResponse {
   heartbeatMs: number;
 }
 
-/** Dispatcher session frames (JSON over the `/dispatcher` WebSocket). */
+/** One observed task state, as an agent reports it. */
+export interface TaskStatusUpdate {
+  taskId: string;
+  status: TaskStatus;
+}
+
+/**
+ * Dispatcher session frames (JSON over the `/dispatcher` WebSocket).
+ *
+ * - `heartbeat` (node → manager), answered by `ack` or `redirect`.
+ * - `assignments` (manager → node): the tasks assigned to the node. `full: true` replaces
+ *   the node's whole set (sent first on every session); otherwise `tasks` are added or
+ *   changed and `removed` (task IDs) leave the set — their containers are removed.
+ * - `status` (node → manager): a batch of observed task states; each only moves forward.
+ */
 export type SessionFrame =
   | { type: 'heartbeat'; addr: string }
   | { type: 'ack'; heartbeatMs: number; managers: Record<string, string>; role?: NodeRole }
-  | { type: 'redirect'; leader?: string; managers: Record<string, string> };
+  | { type: 'redirect'; leader?: string; managers: Record<string, string> }
+  | { type: 'assignments'; full: boolean; tasks: Task[]; removed: string[]; managers?: undefined }
+  | { type: 'status'; updates: TaskStatusUpdate[] };

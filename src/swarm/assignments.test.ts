@@ -1,0 +1,69 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Task, TaskState } from '../api/types/task.ts';
+import { AssignmentSet, isAssignedTo, reportedTask } from './assignments.ts';
+
+function task(id: string, over: { node?: string; state?: TaskState; desired?: TaskState } = {}): Task {
+  return {
+    ID: id, Version: { Index: 1 }, CreatedAt: '', UpdatedAt: '', Labels: {},
+    Spec: { ContainerSpec: { Image: 'bb' } }, ServiceID: 's1', Slot: 1,
+    ...(over.node === undefined ? { NodeID: 'n1' } : over.node ? { NodeID: over.node } : {}),
+    Status: { Timestamp: '', State: over.state ?? 'assigned', Message: '' },
+    DesiredState: over.desired ?? 'running',
+  };
+}
+
+test('a node is assigned its tasks once scheduled, not before', () => {
+  assert.ok(isAssignedTo(task('a'), 'n1'));
+  assert.not.ok(isAssignedTo(task('a', { state: 'pending' }), 'n1'));
+  assert.not.ok(isAssignedTo(task('a'), 'n2'));
+});
+
+test('the full set holds only the node\'s scheduled tasks', () => {
+  const set = new AssignmentSet('n1');
+  const f = set.full([task('a'), task('b', { node: 'n2' }), task('c', { state: 'new', node: '' }), task('d', { state: 'running' })]);
+  assert.equal(f.full, true);
+  assert.equal(f.tasks.map((t) => t.ID), ['a', 'd']);
+  assert.equal(set.size, 2);
+});
+
+test('a status change the node reported is not echoed back', () => {
+  const set = new AssignmentSet('n1');
+  set.full([task('a')]);
+  assert.is(set.diff([{ id: 'a', current: task('a', { state: 'running' }) }]), undefined);
+});
+
+test('new tasks and desired state changes are sent; deletions are sent as removed', () => {
+  const set = new AssignmentSet('n1');
+  set.full([task('a'), task('b')]);
+  const f = set.diff([
+    { id: 'a', current: task('a', { state: 'running', desired: 'shutdown' }) },
+    { id: 'b', current: undefined },
+    { id: 'c', current: task('c') },
+    { id: 'x', current: undefined },
+  ]);
+  assert.equal(f && { tasks: f.tasks.map((t) => [t.ID, t.DesiredState]), removed: f.removed, full: f.full }, {
+    tasks: [['a', 'shutdown'], ['c', 'running']], removed: ['b'], full: false,
+  });
+  assert.is(set.diff([{ id: 'a', current: task('a', { state: 'shutdown', desired: 'shutdown' }) }]), undefined);
+});
+
+test('a task moved to another node leaves the first node\'s set', () => {
+  const set = new AssignmentSet('n1');
+  set.full([task('a')]);
+  assert.equal(set.diff([{ id: 'a', current: task('a', { node: 'n2' }) }])?.removed, ['a']);
+});
+
+test('reports move state forward only, and only for the reporting node\'s tasks', () => {
+  const st = (State: TaskState, Message = '') => ({ Timestamp: 't', State, Message });
+  const t = task('a', { state: 'starting' });
+  assert.is(reportedTask(t, 'n1', st('running'))?.Status.State, 'running');
+  assert.is(reportedTask(t, 'n2', st('running')), undefined, 'another node');
+  assert.is(reportedTask(t, 'n1', st('preparing')), undefined, 'backward');
+  assert.is(reportedTask(task('a', { state: 'failed' }), 'n1', st('shutdown')), undefined, 'final');
+  assert.is(reportedTask(t, 'n1', { ...t.Status }), undefined, 'repeat');
+  assert.is(reportedTask(undefined, 'n1', st('running')), undefined, 'gone');
+  assert.is(reportedTask(t, 'n1', st('bogus' as TaskState)), undefined, 'unknown state');
+});
+
+test.run();
