@@ -1,0 +1,59 @@
+/**
+ * The leader-only controllers of a manager (DESIGN plane 2): orchestrator, scheduler
+ * and task reaper. They run while this manager is the Raft leader and stop when it is
+ * not; none talks to another, the store is the bus.
+ *
+ *   const leaders = new LeaderControllers(manager, logger); // follows role changes
+ *   leaders.close();                                         // on manager stop
+ */
+import { StateRole, type RaftNode } from 'raft-ts';
+import type { MemoryStore } from '../../store/index.ts';
+import type { Logger } from '../../daemon/logger.ts';
+import { OrchestratorController } from './orchestrator.ts';
+import { SchedulerController } from './scheduler.ts';
+import { TaskReaperController } from './task-reaper.ts';
+import type { StoreController } from './store-controller.ts';
+
+export { OrchestratorController } from './orchestrator.ts';
+export { SchedulerController } from './scheduler.ts';
+export { TaskReaperController } from './task-reaper.ts';
+
+/** What the controllers need of a manager. */
+export interface LeaderHost {
+  store: MemoryStore;
+  raft: Pick<RaftNode, 'on'>;
+  readonly isLeader: boolean;
+}
+
+export class LeaderControllers {
+  private readonly controllers: StoreController[];
+  private readonly off: () => void;
+  private running = false;
+
+  constructor(host: LeaderHost, private readonly logger: Logger) {
+    this.controllers = [
+      new OrchestratorController(host.store, logger.child('orchestrator')),
+      new SchedulerController(host.store, logger.child('scheduler')),
+      new TaskReaperController(host.store, logger.child('task-reaper')),
+    ];
+    this.off = host.raft.on((e) => {
+      if (e.kind === 'role') this.follow(e.role === StateRole.Leader);
+    });
+    this.follow(host.isLeader);
+  }
+
+  private follow(leader: boolean): void {
+    if (leader === this.running) return;
+    this.running = leader;
+    for (const c of this.controllers) {
+      if (leader) c.start();
+      else c.stop();
+    }
+    this.logger.info(leader ? 'leader controllers started' : 'leader controllers stopped');
+  }
+
+  close(): void {
+    this.off();
+    this.follow(false);
+  }
+}

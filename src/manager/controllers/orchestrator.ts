@@ -1,0 +1,103 @@
+/**
+ * The orchestrator controller (leader only): keeps every service's tasks in line with
+ * its spec by running the pure `reconcileService` for each dirty service and writing
+ * the result in one transaction. A service is dirty when it or one of its tasks
+ * changed; every service is when a node changed (down, drained, labels). Tasks of a
+ * deleted service are set to desired state `remove`, so their nodes stop them.
+ */
+import type { Service } from '../../api/types/service.ts';
+import type { Task } from '../../api/types/task.ts';
+import type { MemoryStore, ObjectEvent, WriteTx } from '../../store/index.ts';
+import type { Logger } from '../../daemon/logger.ts';
+import { reconcileService, withDesiredState } from '../orchestrator/index.ts';
+import { StoreController } from './store-controller.ts';
+
+export interface OrchestratorOptions {
+  /** Wall clock, ms since the epoch (default Date.now). */
+  now?: () => number;
+}
+
+export class OrchestratorController extends StoreController {
+  private dirty = new Set<string>();
+  private all = true;
+  private readonly now: () => number;
+
+  constructor(store: MemoryStore, logger: Logger, opts: OrchestratorOptions = {}) {
+    super(store, logger, ['service', 'task', 'node']);
+    this.now = opts.now ?? Date.now;
+  }
+
+  protected markAll(): void {
+    this.all = true;
+  }
+
+  protected onEvent(e: ObjectEvent): void {
+    if (e.kind.startsWith('node.')) this.all = true;
+    else if (e.kind.startsWith('service.')) this.dirty.add(e.object.ID);
+    else {
+      const t = e.object as Task;
+      const old = 'old' in e ? (e.old as Task) : undefined;
+      // A status report that leaves the task wanted and running changes nothing here.
+      if (old && old.Status.State === t.Status.State && old.DesiredState === t.DesiredState && old.NodeID === t.NodeID) return;
+      this.dirty.add(t.ServiceID);
+    }
+  }
+
+  protected async pass(): Promise<void> {
+    const all = this.all;
+    const ids = [...this.dirty];
+    this.all = false;
+    this.dirty.clear();
+    const wakes: { id: string; at: number }[] = [];
+    try {
+      const { value: changes } = await this.store.update((tx) => {
+        const serviceIds = all ? allServiceIds(tx) : ids;
+        const nodes = tx.list('node');
+        let n = 0;
+        for (const id of serviceIds) {
+          const tasks = tx.find('task', { serviceId: id });
+          const service = tx.get('service', id);
+          if (!service) {
+            n += removeOrphans(tx, tasks);
+            continue;
+          }
+          const r = reconcileService(service, tasks, nodes, { now: this.now(), newId: () => this.store.newId() });
+          for (const t of r.create) tx.create('task', t);
+          for (const t of r.update) tx.update('task', t);
+          for (const tid of r.delete) tx.delete('task', tid);
+          n += r.create.length + r.update.length + r.delete.length;
+          if (r.wakeAt !== undefined) wakes.push({ id, at: r.wakeAt });
+          if (r.create.length || r.update.length) logChanges(this.logger, service, r.create.length, r.update.length);
+        }
+        return n;
+      });
+      if (changes) this.logger.debug('orchestrator: wrote changes', { count: changes });
+    } catch (err) {
+      if (all) this.all = true;
+      for (const id of ids) this.dirty.add(id);
+      throw err;
+    }
+    for (const w of wakes) this.at(w.at - this.now(), () => this.dirty.add(w.id));
+  }
+}
+
+/** Every service, and every service ID tasks still name (deleted services with tasks left). */
+function allServiceIds(tx: WriteTx): string[] {
+  const ids = new Set(tx.list('service').map((s) => s.ID));
+  for (const t of tx.list('task')) ids.add(t.ServiceID);
+  return [...ids];
+}
+
+function removeOrphans(tx: WriteTx, tasks: readonly Task[]): number {
+  let n = 0;
+  for (const t of tasks) {
+    if (t.DesiredState === 'remove') continue;
+    tx.update('task', withDesiredState(t, 'remove'));
+    n++;
+  }
+  return n;
+}
+
+function logChanges(logger: Logger, service: Service, created: number, updated: number): void {
+  logger.info('orchestrator: reconciled service', { 'service.id': service.ID, 'service.name': service.Spec.Name, created, updated });
+}

@@ -1,0 +1,110 @@
+/**
+ * The one shape every leader-only controller has (SwarmKit's): `start()` makes an
+ * initial pass, then store events only mark work dirty and the work happens after the
+ * commit marker, one pass at a time, writing back through `store.update`; `stop()`
+ * ends it. A pass that fails (a write that lost a race, no quorum) is retried after a
+ * short delay. A watch the store closes (snapshot restored) starts over from a full pass.
+ */
+import type { Kind, MemoryStore, ObjectEvent } from '../../store/index.ts';
+import type { Logger } from '../../daemon/logger.ts';
+
+/** Delay before a failed pass runs again, ms. */
+const RETRY_MS = 200;
+
+export abstract class StoreController {
+  private unsubscribe?: () => void;
+  private scheduled = false;
+  private running = false;
+  private again = false;
+  private retry?: NodeJS.Timeout;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  protected stopped = true;
+
+  constructor(
+    protected readonly store: MemoryStore,
+    protected readonly logger: Logger,
+    private readonly kinds: readonly Kind[],
+  ) {}
+
+  /** Starts watching and runs a full pass. */
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.subscribe();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    clearTimeout(this.retry);
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+  }
+
+  private subscribe(): void {
+    this.unsubscribe = this.store.subscribe((e) => {
+      if (e.kind === 'commit') this.kick();
+      else this.onEvent(e);
+    }, {
+      kinds: this.kinds,
+      onClose: (err) => {
+        if (this.stopped || !err) return;
+        this.subscribe();
+      },
+    });
+    this.markAll();
+    this.kick();
+  }
+
+  /** Marks everything dirty (initial pass, re-sync). */
+  protected abstract markAll(): void;
+  /** Marks what an event makes dirty. Called synchronously inside the store's apply: cheap, no writes. */
+  protected abstract onEvent(e: ObjectEvent): void;
+  /** One pass over what is dirty. Throwing makes the pass run again after a delay. */
+  protected abstract pass(): Promise<void>;
+
+  /** Runs a pass soon (after the current apply), coalescing many commits into one pass. */
+  protected kick(): void {
+    if (this.scheduled || this.stopped) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.loop();
+    });
+  }
+
+  /** Marks dirty at a later time (a restart delay ends). */
+  protected at(ms: number, fn: () => void): void {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      if (this.stopped) return;
+      fn();
+      this.kick();
+    }, Math.max(0, ms));
+    this.timers.add(t);
+  }
+
+  private async loop(): Promise<void> {
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = true;
+    try {
+      do {
+        this.again = false;
+        if (this.stopped) return;
+        try {
+          await this.pass();
+        } catch (err) {
+          this.logger.debug('controller pass failed; retrying', { error: err });
+          clearTimeout(this.retry);
+          this.retry = setTimeout(() => this.kick(), RETRY_MS);
+        }
+      } while (this.again);
+    } finally {
+      this.running = false;
+    }
+  }
+}

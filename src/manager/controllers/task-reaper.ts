@@ -1,0 +1,58 @@
+/**
+ * The task reaper controller (leader only): deletes old tasks per the cluster's
+ * `TaskHistoryRetentionLimit` with the pure `tasksToDelete`, including finished tasks a
+ * scale-down or a service removal set to desired state `remove`. It runs when tasks
+ * finish or services are deleted, at most every `intervalMs`.
+ */
+import type { MemoryStore, ObjectEvent } from '../../store/index.ts';
+import type { Logger } from '../../daemon/logger.ts';
+import { tasksToDelete } from '../orchestrator/task-reaper.ts';
+import { StoreController } from './store-controller.ts';
+
+export class TaskReaperController extends StoreController {
+  private dirty = false;
+  private last = 0;
+  private delayed = false;
+  private readonly intervalMs: number;
+
+  /** `intervalMs`: least time between passes (default 250). */
+  constructor(store: MemoryStore, logger: Logger, opts: { intervalMs?: number } = {}) {
+    super(store, logger, ['task', 'service', 'cluster']);
+    this.intervalMs = opts.intervalMs ?? 250;
+  }
+
+  protected markAll(): void {
+    this.dirty = true;
+  }
+
+  protected onEvent(e: ObjectEvent): void {
+    if (e.kind === 'task.updated' || e.kind === 'service.deleted' || e.kind === 'cluster.updated' || e.kind === 'task.created') this.dirty = true;
+  }
+
+  protected async pass(): Promise<void> {
+    if (!this.dirty) return;
+    const wait = this.last + this.intervalMs - Date.now();
+    if (wait > 0) {
+      if (!this.delayed) {
+        this.delayed = true;
+        this.at(wait, () => (this.delayed = false));
+      }
+      return;
+    }
+    this.dirty = false;
+    this.last = Date.now();
+    try {
+      const { value } = await this.store.update((tx) => {
+        const cluster = tx.list('cluster')[0];
+        const services = new Map(tx.list('service').map((s) => [s.ID, s]));
+        const ids = tasksToDelete(tx.list('task'), { limit: cluster?.Spec.Orchestration?.TaskHistoryRetentionLimit, services });
+        for (const id of ids) tx.delete('task', id);
+        return ids.length;
+      });
+      if (value) this.logger.debug('task reaper: deleted tasks', { count: value });
+    } catch (err) {
+      this.dirty = true;
+      throw err;
+    }
+  }
+}
