@@ -1,0 +1,334 @@
+/**
+ * The worker agent of one node (DESIGN plane 3): it takes the assignments the leader
+ * sends over the session, drives one executor controller per task one state per step
+ * (ASSIGNED → ACCEPTED → PREPARING (pull the image, prepare the container) → READY →
+ * STARTING → RUNNING → COMPLETE | FAILED; desired state past running → SHUTDOWN; left
+ * the set or desired `remove` → container removed), and reports each new state in
+ * batches. Its tasks and their observed states are kept on disk
+ * (`<data-root>/swarm/agent/tasks.json`), so a restarted daemon carries on with the
+ * containers the executor re-adopted instead of starting new ones.
+ *
+ *   const agent = await Agent.open({ nodeId, dataRoot, executor, images, description, logger });
+ *   agent.setReporter((updates) => session.sendStatus(updates));
+ *   session = new Session({ …, onAssignments: (f) => agent.assign(f) });
+ */
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { NodeDescription } from '../api/types/node.ts';
+import { isTerminal, type Task, type TaskState, type TaskStatus } from '../api/types/task.ts';
+import { wantsToRun } from '../manager/orchestrator/task-state.ts';
+import type { SessionFrame, TaskStatusUpdate } from '../swarm/types.ts';
+import type { Logger } from '../daemon/logger.ts';
+import type { Executor } from './exec/executor.ts';
+import type { TaskController } from './exec/controller.ts';
+import { containerSpecOf } from './task-spec.ts';
+
+/** What the agent needs of the image store. */
+export interface AgentImages {
+  /** Throws when the image is not present. */
+  resolveForRun(ref: string): Promise<unknown>;
+  pull(ref: string): Promise<unknown>;
+}
+
+export interface AgentOptions {
+  nodeId: string;
+  /** The daemon's data root; the agent keeps its state under `swarm/agent/`. */
+  dataRoot: string;
+  /** The executor, made and restored on first use. */
+  executor: () => Promise<Executor>;
+  images: AgentImages;
+  description: () => NodeDescription;
+  logger: Logger;
+}
+
+/** One task as the agent knows it. */
+interface AgentTask {
+  task: Task;
+  /** The observed status (the agent's own; only moves forward). */
+  status: TaskStatus;
+  /** Left the assignment set: stop and remove the container, then forget the task. */
+  removed: boolean;
+  /** Resolves when the task changes (new desired state, removal, agent closing). */
+  changed: Promise<void>;
+  wake: () => void;
+  running: boolean;
+}
+
+type AssignmentFrame = Extract<SessionFrame, { type: 'assignments' }>;
+
+const REPORT_DELAY_MS = 20;
+
+export class Agent {
+  private readonly tasks = new Map<string, AgentTask>();
+  private readonly unreported = new Set<string>();
+  private reporter: (updates: TaskStatusUpdate[]) => boolean = () => false;
+  private reportTimer?: NodeJS.Timeout;
+  private persistQueued = false;
+  private closed = false;
+  private readonly file: string;
+
+  private constructor(private readonly opts: AgentOptions) {
+    this.file = join(opts.dataRoot, 'swarm', 'agent', 'tasks.json');
+  }
+
+  /** Loads the tasks kept on disk and resumes driving them. */
+  static async open(opts: AgentOptions): Promise<Agent> {
+    const agent = new Agent(opts);
+    let saved: { task: Task; status: TaskStatus }[] = [];
+    try {
+      saved = JSON.parse(readFileSync(agent.file, 'utf8')) as typeof saved;
+    } catch {
+      // no state yet
+    }
+    if (saved.length > 0) await opts.executor();
+    for (const s of saved) agent.track(s.task, s.status);
+    return agent;
+  }
+
+  /** Where status reports go; it returns false when they could not be sent (they are sent again later). */
+  setReporter(fn: (updates: TaskStatusUpdate[]) => boolean): void {
+    this.reporter = fn;
+  }
+
+  /** Applies an assignments frame from the leader. */
+  assign(frame: AssignmentFrame): void {
+    if (this.closed) return;
+    const incoming = new Set(frame.tasks.map((t) => t.ID));
+    if (frame.full) {
+      for (const [id, at] of this.tasks) if (!incoming.has(id)) this.markRemoved(at);
+    }
+    for (const id of frame.removed) {
+      const at = this.tasks.get(id);
+      if (at) this.markRemoved(at);
+    }
+    for (const t of frame.tasks) {
+      const at = this.tasks.get(t.ID);
+      if (!at) {
+        this.track(t, t.Status);
+        continue;
+      }
+      at.task = t;
+      at.removed = false;
+      this.changed(at);
+    }
+    // A new session: the leader may have missed reports; tell it everything again.
+    if (frame.full) for (const id of this.tasks.keys()) this.unreported.add(id);
+    this.scheduleReport();
+    this.schedulePersist();
+  }
+
+  /** The tasks this node runs now (for `docker info`-like counts and tests). */
+  list(): { task: Task; status: TaskStatus }[] {
+    return [...this.tasks.values()].map((at) => ({ task: at.task, status: at.status }));
+  }
+
+  /** Stops driving tasks; containers keep running (a restarted daemon re-adopts them). */
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.reportTimer);
+    for (const at of this.tasks.values()) at.wake();
+  }
+
+  /** Leaving the swarm: stops and removes every task's container, and forgets them all. */
+  async removeAll(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.reportTimer);
+    const ex = this.tasks.size ? await this.opts.executor() : undefined;
+    for (const at of this.tasks.values()) {
+      at.wake();
+      const c = ex?.list().find((x) => x.spec.taskId === at.task.ID);
+      await c?.remove().catch((err) => this.opts.logger.warn('agent: could not remove a container', { 'task.id': at.task.ID, error: err }));
+    }
+    this.tasks.clear();
+    this.persistNow();
+  }
+
+  // ---- task lifecycle --------------------------------------------------------------
+
+  private track(task: Task, status: TaskStatus): void {
+    const at = { task, status, removed: false, running: false } as AgentTask;
+    this.resetChanged(at);
+    this.tasks.set(task.ID, at);
+    this.unreported.add(task.ID);
+    void this.drive(at);
+  }
+
+  private resetChanged(at: AgentTask): void {
+    at.changed = new Promise<void>((r) => (at.wake = r));
+  }
+
+  private changed(at: AgentTask): void {
+    const wake = at.wake;
+    this.resetChanged(at);
+    wake();
+  }
+
+  private markRemoved(at: AgentTask): void {
+    if (at.removed) return;
+    at.removed = true;
+    this.changed(at);
+  }
+
+  /** The task's worker: one step at a time until the task is forgotten or the agent closes. */
+  private async drive(at: AgentTask): Promise<void> {
+    if (at.running) return;
+    at.running = true;
+    try {
+      while (!this.closed && this.tasks.get(at.task.ID) === at) {
+        const changed = at.changed;
+        let more: boolean;
+        try {
+          more = await this.step(at, changed);
+        } catch (err) {
+          this.opts.logger.warn('agent: task step failed', { 'task.id': at.task.ID, state: at.status.State, error: err });
+          more = false;
+        }
+        if (!more) await changed;
+      }
+    } finally {
+      at.running = false;
+    }
+  }
+
+  /** One step; true when another can follow at once, false to wait for a change of the task. */
+  private async step(at: AgentTask, changed: Promise<void>): Promise<boolean> {
+    const { task } = at;
+    const state = at.status.State;
+    const stop = at.removed || !wantsToRun(task.DesiredState);
+    if (stop) {
+      const c = await this.existing(task);
+      if (c && c.state === 'running') await c.shutdown();
+      if (!isTerminal(state)) this.setStatus(at, 'shutdown', 'shutdown');
+      if (at.removed || task.DesiredState === 'remove') {
+        await c?.remove();
+        if (at.removed) this.forget(at);
+      }
+      return false;
+    }
+    switch (state) {
+      case 'new':
+      case 'allocated':
+      case 'pending':
+      case 'assigned':
+        this.setStatus(at, 'accepted', 'accepted');
+        return true;
+      case 'accepted':
+        this.setStatus(at, 'preparing', 'preparing');
+        return true;
+      case 'preparing':
+        try {
+          await this.ensureImage(task.Spec.ContainerSpec.Image);
+          await (await this.controller(task)).prepare();
+        } catch (err) {
+          this.setStatus(at, 'rejected', 'preparing', (err as Error).message);
+          return false;
+        }
+        this.setStatus(at, 'ready', 'prepared');
+        return true;
+      case 'ready':
+        // Desired `ready`: a restart delay runs; start once the leader says `running`.
+        if (task.DesiredState === 'ready') return false;
+        this.setStatus(at, 'starting', 'starting');
+        return true;
+      case 'starting': {
+        const c = await this.controller(task);
+        try {
+          await c.start();
+        } catch (err) {
+          this.setStatus(at, 'failed', 'starting', (err as Error).message);
+          return false;
+        }
+        this.setStatus(at, 'running', 'started', undefined, c);
+        return true;
+      }
+      case 'running': {
+        const c = await this.controller(task);
+        if (c.state === 'new' || c.state === 'prepared') {
+          this.setStatus(at, 'failed', 'container gone', 'the container of this task no longer exists');
+          return false;
+        }
+        const exit = await Promise.race([c.wait(), changed.then(() => undefined)]);
+        if (!exit) return true;
+        const code = exit.exitCode;
+        if (code === 0) this.setStatus(at, 'complete', 'finished', undefined, c);
+        else this.setStatus(at, 'failed', 'started', `task: non-zero exit (${code})${exit.oomKilled ? ' (OOM killed)' : ''}`, c);
+        return false;
+      }
+      default:
+        return false;
+    }
+  }
+
+  private async ensureImage(ref: string): Promise<void> {
+    try {
+      await this.opts.images.resolveForRun(ref);
+    } catch {
+      await this.opts.images.pull(ref);
+    }
+  }
+
+  private async controller(task: Task): Promise<TaskController> {
+    const ex = await this.opts.executor();
+    return ex.controller(containerSpecOf(task, { ID: this.opts.nodeId, Description: this.opts.description() }));
+  }
+
+  /** The task's controller if a container was ever made for it (never creates one). */
+  private async existing(task: Task): Promise<TaskController | undefined> {
+    const ex = await this.opts.executor();
+    return ex.list().find((c) => c.spec.taskId === task.ID);
+  }
+
+  private setStatus(at: AgentTask, state: TaskState, message: string, err?: string, c?: TaskController): void {
+    const status: TaskStatus = { Timestamp: new Date().toISOString(), State: state, Message: message };
+    if (err) status.Err = err;
+    const rec = c?.record;
+    if (rec) status.ContainerStatus = { ContainerID: rec.cid, PID: rec.pid ?? 0, ExitCode: rec.exit?.exitCode ?? 0 };
+    at.status = status;
+    this.opts.logger.info('task state changed', { 'task.id': at.task.ID, 'service.id': at.task.ServiceID, state, ...(err ? { error: err } : {}) });
+    this.unreported.add(at.task.ID);
+    this.scheduleReport();
+    this.schedulePersist();
+  }
+
+  private forget(at: AgentTask): void {
+    this.tasks.delete(at.task.ID);
+    this.unreported.delete(at.task.ID);
+    this.schedulePersist();
+  }
+
+  // ---- reports and persistence ---------------------------------------------------
+
+  private scheduleReport(): void {
+    if (this.reportTimer || this.closed) return;
+    this.reportTimer = setTimeout(() => {
+      this.reportTimer = undefined;
+      const updates: TaskStatusUpdate[] = [];
+      for (const id of this.unreported) {
+        const at = this.tasks.get(id);
+        if (at) updates.push({ taskId: id, status: at.status });
+      }
+      if (updates.length === 0) return;
+      if (this.reporter(updates)) this.unreported.clear();
+    }, REPORT_DELAY_MS);
+  }
+
+  private schedulePersist(): void {
+    if (this.persistQueued) return;
+    this.persistQueued = true;
+    setImmediate(() => {
+      this.persistQueued = false;
+      this.persistNow();
+    });
+  }
+
+  private persistNow(): void {
+    try {
+      mkdirSync(join(this.file, '..'), { recursive: true });
+      const data = [...this.tasks.values()].map((at) => ({ task: at.task, status: at.status }));
+      writeFileSync(`${this.file}.tmp`, JSON.stringify(data));
+      renameSync(`${this.file}.tmp`, this.file);
+    } catch (err) {
+      this.opts.logger.warn('agent: could not save tasks', { error: err });
+    }
+  }
+}
