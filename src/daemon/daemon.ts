@@ -15,10 +15,13 @@ import { listenUnix, closeServer } from './http/unix-server.ts';
 import { addSystemRoutes } from './routes/system.ts';
 import { addImageRoutes } from './routes/images.ts';
 import { ImageService } from '../images/image-service.ts';
+import { Executor } from '../agent/exec/executor.ts';
 import type { SwarmInfo } from '../api/types/system.ts';
 import type { NodeDescription } from '../api/types/node.ts';
 import type { InitRequest, JoinRequest } from '../api/types/swarm.ts';
 import { addSwarmRoutes, NOT_IN_SWARM } from './routes/swarm.ts';
+import { addServiceRoutes } from './routes/services.ts';
+import { addTaskRoutes } from './routes/tasks.ts';
 import { SwarmNode, type SwarmContext } from '../swarm/swarm-node.ts';
 import { SHOAL_VERSION } from './routes/system.ts';
 import { UnavailableError } from '../api/errors.ts';
@@ -41,6 +44,11 @@ export class Daemon {
   swarm?: SwarmNode;
   /** Serialises init / join / leave: one membership change at a time. */
   private membershipChange: Promise<unknown> = Promise.resolve();
+  private images?: ImageService;
+  private engineId = '';
+  /** The executor, made and restored when this node first runs a task (it needs root and runc). */
+  private executorP?: Promise<Executor>;
+  private executorInstance?: Executor;
 
   private constructor(
     readonly config: DaemonConfig,
@@ -57,7 +65,25 @@ export class Daemon {
       description: () => nodeDescription(config),
       logger: this.logger.child('swarm'),
       heartbeatMs: Number(process.env.SHOAL_HEARTBEAT_MS) || undefined,
+      executor: () => this.executor(),
+      images: this.images,
     };
+  }
+
+  private executor(): Promise<Executor> {
+    this.executorP ??= (async () => {
+      const images = this.images!;
+      // The name makes the cgroup parent (/shoal-<name>): unique per kernel, stable per data root.
+      const name = `${this.config.hostname}-${this.engineId.replace(/:/g, '').slice(0, 8).toLowerCase()}`;
+      const ex = new Executor({ name, dataRoot: this.config.dataRoot, stateDir: '/run/shoal', images, runtime: this.config.runtime, logger: this.logger.child('exec') });
+      images.inUse = (id) => ex.imageInUse(id);
+      const report = await ex.restore();
+      this.logger.info('executor restored', { adopted: report.adopted.length, exited: report.exited.length, orphans: report.orphansRemoved.length });
+      this.executorInstance = ex;
+      return ex;
+    })();
+    this.executorP.catch(() => (this.executorP = undefined));
+    return this.executorP;
   }
 
   private changeMembership<T>(fn: () => Promise<T>): Promise<T> {
@@ -72,8 +98,10 @@ export class Daemon {
     const daemon = new Daemon(config, logger, lock);
     try {
       const engineId = await loadEngineId(config.dataRoot);
+      daemon.engineId = engineId;
       const router = new Router();
       const images = new ImageService({ root: join(config.dataRoot, 'images'), insecureRegistries: config.insecureRegistries });
+      daemon.images = images;
       addImageRoutes(router, { images });
       addSystemRoutes(router, {
         config,
@@ -109,6 +137,8 @@ export class Daemon {
             daemon.swarm = undefined;
           }),
       });
+      addServiceRoutes(router, () => daemon.swarm);
+      addTaskRoutes(router, () => daemon.swarm);
       if (config.hostAddress.kind !== 'unix') throw new Error('only unix:// hosts are supported for the control API for now');
       daemon.swarm = await SwarmNode.restore(daemon.swarmContext());
       daemon.server = await listenUnix(router.listener, config.hostAddress.socketPath);
@@ -128,6 +158,8 @@ export class Daemon {
       const socketPath = this.config.hostAddress.kind === 'unix' ? this.config.hostAddress.socketPath : undefined;
       if (this.server) await closeServer(this.server, socketPath);
       await this.swarm?.stop();
+      // Containers keep running; the next daemon re-adopts them.
+      this.executorInstance?.close();
       await this.lock.release();
       this.logger.info('daemon stopped');
     })();

@@ -24,6 +24,9 @@ import {
   parseJoinToken, peerIdentity, tokenMatchesCA, DEFAULT_NODE_CERT_EXPIRY_MS,
 } from '../manager/ca/index.ts';
 import { Manager } from '../manager/manager.ts';
+import { LeaderControllers } from '../manager/controllers/index.ts';
+import { Agent, type AgentImages } from '../agent/agent.ts';
+import type { Executor } from '../agent/exec/executor.ts';
 import { newId } from '../store/index.ts';
 import type { Logger } from '../daemon/logger.ts';
 import { NodeServer } from './node-server.ts';
@@ -42,6 +45,10 @@ export interface SwarmContext {
   logger: Logger;
   /** Heartbeat period, ms (default 1000: a dead node is detected in about 3 s). */
   heartbeatMs?: number;
+  /** This node's executor, made and restored on first use; without it the node runs no tasks. */
+  executor?: () => Promise<Executor>;
+  /** The image store tasks' images are pulled into (needed with `executor`). */
+  images?: AgentImages;
 }
 
 export const NOT_A_MANAGER =
@@ -58,6 +65,8 @@ export class SwarmNode {
   private session?: Session;
   private dispatcher?: Dispatcher;
   manager?: Manager;
+  private leaders?: LeaderControllers;
+  private agent?: Agent;
   private stopped = false;
   private roleWatch?: NodeJS.Timeout;
 
@@ -223,13 +232,23 @@ export class SwarmNode {
         logger: this.ctx.logger.child('manager'), heartbeatMs: this.heartbeatMs, forceNewCluster: opts.forceNewCluster,
       });
       this.dispatcher = new Dispatcher(this.manager, this.state.clusterId, () => this.managerAddrs(), this.ctx.logger.child('dispatcher'));
+      this.leaders = new LeaderControllers(this.manager, this.ctx.logger.child('leader'));
     }
-    this.session = new Session({
+    if (!this.agent && this.ctx.executor && this.ctx.images) {
+      this.agent = await Agent.open({
+        nodeId: this.state.nodeId, dataRoot: this.ctx.dataRoot, executor: this.ctx.executor, images: this.ctx.images,
+        description: () => this.ctx.description(), logger: this.ctx.logger.child('agent'),
+      });
+    }
+    const session = new Session({
       tls: this.tls, addr: this.state.advertiseAddr, managers: this.managerAddrs(), heartbeatMs: this.heartbeatMs,
       logger: this.ctx.logger.child('session'),
       onManagers: (m) => void this.rememberManagers(m),
+      onAssignments: (f) => this.agent?.assign(f),
     });
-    this.session.start();
+    this.session = session;
+    this.agent?.setReporter((updates) => session.sendStatus(updates));
+    session.start();
     this.roleWatch = setInterval(() => void this.followRoleChange(), 1000);
   }
 
@@ -241,6 +260,8 @@ export class SwarmNode {
     clearInterval(this.roleWatch);
     this.session?.close();
     this.session = undefined;
+    this.leaders?.close();
+    this.leaders = undefined;
     this.dispatcher?.close();
     this.dispatcher = undefined;
     await this.manager?.stop();
@@ -250,6 +271,8 @@ export class SwarmNode {
   /** `swarm leave`: refused on a manager without `force`. */
   async leave(force: boolean): Promise<void> {
     if (this.state.role === 'manager' && !force) throw new ApiError(LEAVE_MANAGER_REFUSED, 503);
+    // Leaving: this node's tasks stop and their containers go (a restart keeps them).
+    await this.agent?.removeAll();
     await this.stop();
     await removeSwarmState(this.ctx.dataRoot);
     this.ctx.logger.info('left the swarm', { 'node.id': this.state.nodeId });
@@ -258,6 +281,7 @@ export class SwarmNode {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.agent?.close();
     await this.stopRole();
     await this.server.close();
   }

@@ -1,0 +1,144 @@
+// Services across hosts on a 3-host lab (root): a swarm formed through the API, a
+// replicated service whose tasks the orchestrator creates, the scheduler spreads, the
+// dispatcher assigns and each host's agent runs as real runc containers; scaling up and
+// down; removal stopping every container. Everything waits by polling with deadlines.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ApiClient } from '../src/api/client.ts';
+import type { Node } from '../src/api/types/node.ts';
+import type { Service, ServiceSpec } from '../src/api/types/service.ts';
+import type { Swarm } from '../src/api/types/swarm.ts';
+import type { Task } from '../src/api/types/task.ts';
+import { withLab, type Lab } from './lib/lab.ts';
+
+const IMAGE = '192.168.100.1:5000/shoal/bb:v1';
+const HOSTS = ['h1', 'h2', 'h3'];
+const RUNTIME_ROOT = '/run/shoal/exec/runtime';
+
+async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function client(lab: Lab, host: string): ApiClient {
+  return new ApiClient(lab.dockerHost(host));
+}
+
+/** Forms the swarm: h1 the manager, h2 and h3 workers. Returns node ID → host name. */
+async function formSwarm(lab: Lab): Promise<Map<string, string>> {
+  const h1 = client(lab, 'h1');
+  await h1.post('/swarm/init', { ListenAddr: '192.168.100.11:2377', AdvertiseAddr: '192.168.100.11' }, { timeoutMs: 30_000 });
+  const swarm = await h1.get<Swarm>('/swarm');
+  for (const h of ['h2', 'h3']) {
+    const addr = lab.address(h);
+    await client(lab, h).post('/swarm/join', {
+      RemoteAddrs: ['192.168.100.11:2377'], JoinToken: swarm.JoinTokens.Worker, ListenAddr: `${addr}:2377`, AdvertiseAddr: addr,
+    }, { timeoutMs: 60_000 });
+  }
+  const nodes = await waitFor('3 ready nodes', async () => {
+    const ns = await h1.get<Node[]>('/nodes');
+    return ns.length === 3 && ns.every((n) => n.Status.State === 'ready') && ns;
+  });
+  return new Map(nodes.map((n) => [n.ID, n.Description.Hostname]));
+}
+
+async function tasksOf(lab: Lab, service: string): Promise<Task[]> {
+  return client(lab, 'h1').get<Task[]>('/tasks', { query: { filters: JSON.stringify({ service: [service] }) } });
+}
+
+/** Waits until exactly `n` tasks of the service are wanted and running; returns them. */
+async function waitRunning(lab: Lab, service: string, n: number): Promise<Task[]> {
+  return waitFor(`${n} running tasks of ${service}`, async () => {
+    const ts = await tasksOf(lab, service);
+    const wanted = ts.filter((t) => t.DesiredState === 'running');
+    const running = wanted.filter((t) => t.Status.State === 'running');
+    return wanted.length === n && running.length === n && running;
+  }, 90_000);
+}
+
+/** Container IDs runc runs on a host (its own /run). */
+async function runningContainers(lab: Lab, host: string): Promise<string[]> {
+  const r = await lab.exec(host, ['runc', '--root', RUNTIME_ROOT, 'list', '--format', 'json']);
+  if (r.code !== 0) return [];
+  const list = JSON.parse(r.stdout || 'null') as { id: string; status: string }[] | null;
+  return (list ?? []).filter((c) => c.status === 'running').map((c) => c.id);
+}
+
+async function allRunningContainers(lab: Lab): Promise<Map<string, string[]>> {
+  return new Map(await Promise.all(HOSTS.map(async (h) => [h, await runningContainers(lab, h)] as [string, string[]])));
+}
+
+async function scale(lab: Lab, name: string, replicas: number): Promise<void> {
+  const h1 = client(lab, 'h1');
+  const svc = await h1.get<Service>(`/services/${name}`);
+  const spec: ServiceSpec = { ...svc.Spec, Mode: { Replicated: { Replicas: replicas } } };
+  await h1.post(`/services/${svc.ID}/update`, spec, { query: { version: svc.Version.Index } });
+}
+
+test('a replicated service runs across hosts, scales up and down, and rm stops its containers', async () => {
+  await withLab({ hosts: 3, prefix: 'shoalsv' }, async (lab) => {
+    const hostOf = await formSwarm(lab);
+    const h1 = client(lab, 'h1');
+
+    const spec: ServiceSpec = {
+      Name: 'web',
+      Labels: {},
+      TaskTemplate: { ContainerSpec: { Image: IMAGE, Command: ['sleep', '3600'], StopGracePeriod: 1e9 } },
+      Mode: { Replicated: { Replicas: 3 } },
+    };
+    const { ID } = await h1.post<{ ID: string }>('/services/create', spec);
+    assert.ok(ID, 'service ID');
+
+    // 3 tasks, one per host, each a running container on its host.
+    let running = await waitRunning(lab, 'web', 3);
+    assert.equal(new Set(running.map((t) => t.NodeID)).size, 3, 'spread over 3 nodes');
+    let containers = await allRunningContainers(lab);
+    for (const t of running) {
+      const host = hostOf.get(t.NodeID!)!;
+      assert.ok(containers.get(host)!.includes(t.Status.ContainerStatus!.ContainerID), `task ${t.ID} runs on ${host}`);
+    }
+
+    // status=true counts them.
+    const listed = await h1.get<Service[]>('/services', { query: { status: true } });
+    assert.equal(listed.map((s) => [s.Spec.Name, s.ServiceStatus]), [['web', { RunningTasks: 3, DesiredTasks: 3, CompletedTasks: 0 }]]);
+
+    // Scale up to 6: two per host.
+    await scale(lab, 'web', 6);
+    running = await waitRunning(lab, 'web', 6);
+    const perNode = new Map<string, number>();
+    for (const t of running) perNode.set(t.NodeID!, (perNode.get(t.NodeID!) ?? 0) + 1);
+    assert.equal([...perNode.values()], [2, 2, 2], 'two per node');
+    containers = await allRunningContainers(lab);
+    assert.equal([...containers.values()].reduce((n, c) => n + c.length, 0), 6, '6 containers run');
+
+    // Scale down to 1: the other containers stop.
+    await scale(lab, 'web', 1);
+    running = await waitRunning(lab, 'web', 1);
+    await waitFor('one container left', async () => {
+      const c = await allRunningContainers(lab);
+      return [...c.values()].reduce((n, x) => n + x.length, 0) === 1;
+    });
+
+    // Remove: no container left anywhere, and the tasks go.
+    await h1.delete(`/services/${ID}`);
+    await waitFor('no container left', async () => {
+      const c = await allRunningContainers(lab);
+      return [...c.values()].every((x) => x.length === 0);
+    });
+    await waitFor('the tasks deleted', async () => (await tasksOf(lab, ID)).length === 0);
+    const gone = await h1.get(`/services/${ID}`).then(() => false, (err: { status?: number }) => err.status === 404);
+    assert.ok(gone, 'the service is gone');
+  });
+});
+
+test.run();

@@ -1,0 +1,101 @@
+/**
+ * `/services…` of the control API (Docker Engine API v1.41): create, list (filters id,
+ * name, label, mode; `status=true` fills ServiceStatus), inspect by ID, name or prefix,
+ * update (a new spec at a quoted version; the orchestrator follows it) and delete (the
+ * service's tasks are set to desired state `remove` in the same transaction, so their
+ * nodes stop and remove the containers). Specs get Docker's defaults and are validated
+ * before anything is proposed.
+ */
+import type { Router } from '../http/router.ts';
+import { sendJson } from '../http/router.ts';
+import { InvalidArgumentError } from '../../api/errors.ts';
+import type { Service, ServiceSpec, ServiceStatus } from '../../api/types/service.ts';
+import type { Task } from '../../api/types/task.ts';
+import { modeKind, validateServiceSpec, withServiceDefaults } from '../../api/spec/service-spec.ts';
+import { withDesiredState } from '../../manager/orchestrator/task-state.ts';
+import { filterValues, matchLabels, readBarrier, requireManager, requireVersion, resolveService, type SwarmRef } from './lookup.ts';
+
+function specFromBody(body: ServiceSpec | undefined): ServiceSpec {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new InvalidArgumentError('invalid ServiceSpec: body must be a ServiceSpec object');
+  const spec = withServiceDefaults(body);
+  validateServiceSpec(spec);
+  return spec;
+}
+
+/** Running and desired task counts, as `docker service ls` shows them. */
+export function serviceStatus(service: Service, tasks: readonly Task[]): ServiceStatus {
+  const kind = modeKind(service.Spec.Mode);
+  const running = tasks.filter((t) => t.Status.State === 'running' && t.DesiredState === 'running').length;
+  const completed = tasks.filter((t) => t.Status.State === 'complete').length;
+  let desired: number;
+  if (kind === 'replicated') desired = service.Spec.Mode?.Replicated?.Replicas ?? 0;
+  else if (kind === 'replicated-job') desired = service.Spec.Mode?.ReplicatedJob?.MaxConcurrent ?? 0;
+  else desired = tasks.filter((t) => t.DesiredState === 'running' || t.DesiredState === 'complete').length;
+  return { RunningTasks: running, DesiredTasks: desired, CompletedTasks: completed };
+}
+
+function matches(s: Service, filters: Map<string, string[]>): boolean {
+  const ids = filters.get('id');
+  if (ids && !ids.some((p) => s.ID.startsWith(p))) return false;
+  const names = filters.get('name');
+  if (names && !names.some((p) => s.Spec.Name.startsWith(p))) return false;
+  const labels = filters.get('label');
+  if (labels && !matchLabels(s.Spec.Labels, labels)) return false;
+  const modes = filters.get('mode');
+  if (modes && !modes.includes(modeKind(s.Spec.Mode))) return false;
+  return true;
+}
+
+export function addServiceRoutes(router: Router, swarm: SwarmRef): void {
+  router.post('/services/create', async (ctx) => {
+    const manager = requireManager(swarm);
+    const spec = specFromBody(await ctx.body<ServiceSpec>());
+    const { value: created } = await manager.store.update((tx) => tx.create('service', { Spec: spec, Endpoint: { Spec: spec.EndpointSpec ?? {} } }));
+    sendJson(ctx.res, 201, { ID: created.ID });
+  });
+
+  router.get('/services', async (ctx) => {
+    const manager = requireManager(swarm);
+    const filters = filterValues(ctx.query);
+    const withStatus = ctx.query.get('status') === 'true' || ctx.query.get('status') === '1';
+    await readBarrier(manager, ctx.res);
+    return manager.store.view((tx) =>
+      tx.list('service', (s) => matches(s, filters)).map((s) => (withStatus ? { ...s, ServiceStatus: serviceStatus(s, tx.find('task', { serviceId: s.ID })) } : s)),
+    );
+  });
+
+  router.get('/services/:id', async (ctx) => {
+    const manager = requireManager(swarm);
+    await readBarrier(manager, ctx.res);
+    return resolveService(manager, ctx.params.id);
+  });
+
+  router.post('/services/:id/update', async (ctx) => {
+    const manager = requireManager(swarm);
+    const version = requireVersion(ctx.query);
+    const spec = specFromBody(await ctx.body<ServiceSpec>());
+    const current = resolveService(manager, ctx.params.id);
+    if (spec.Name !== current.Spec.Name) throw new InvalidArgumentError('rpc error: code = Unimplemented desc = renaming services is not supported');
+    await manager.store.update((tx) => {
+      const next = structuredClone(current);
+      next.Version = { Index: version };
+      next.PreviousSpec = current.Spec;
+      next.Spec = spec;
+      next.Endpoint = { ...(next.Endpoint ?? {}), Spec: spec.EndpointSpec ?? {} };
+      tx.update('service', next);
+    });
+    return { Warnings: [] };
+  });
+
+  router.delete('/services/:id', async (ctx) => {
+    const manager = requireManager(swarm);
+    const service = resolveService(manager, ctx.params.id);
+    await manager.store.update((tx) => {
+      tx.delete('service', service.ID);
+      for (const t of tx.find('task', { serviceId: service.ID })) {
+        if (t.DesiredState !== 'remove') tx.update('task', withDesiredState(t, 'remove'));
+      }
+    });
+    ctx.res.writeHead(200).end();
+  });
+}
