@@ -85,6 +85,33 @@ async function scale(lab: Lab, name: string, replicas: number): Promise<void> {
   await h1.post(`/services/${svc.ID}/update`, spec, { query: { version: svc.Version.Index } });
 }
 
+/** The same through the shoal CLI: create with progress until converged, ls, ps, node ps, scale, rm. */
+async function cliPhase(lab: Lab): Promise<void> {
+  const ok = async (args: string[]) => {
+    const r = await lab.cli('h1', args, { timeoutMs: 120_000 });
+    assert.is(r.code, 0, `shoal ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  };
+  const created = await ok(['service', 'create', '--replicas', '3', '--name', 'cli', '--stop-grace-period', '1s', IMAGE, 'sleep', '3600']);
+  assert.match(created, /overall progress: 3 out of 3 tasks/);
+  assert.match(created, /verify: Service converged/);
+  const ls = await ok(['service', 'ls']);
+  assert.match(ls, /cli\s+replicated\s+3\/3\s+192\.168\.100\.1:5000\/shoal\/bb:v1/);
+  const ps = await ok(['service', 'ps', 'cli', '--format', '{{.Name}} {{.Node}} {{.CurrentState}}']);
+  const rows = ps.trim().split('\n').map((l) => l.split(' '));
+  assert.equal(rows.map((r) => r[0]).sort(), ['cli.1', 'cli.2', 'cli.3']);
+  assert.equal(rows.map((r) => r[1]).sort(), HOSTS, 'one task per host');
+  assert.ok(rows.every((r) => r[2] === 'Running'), ps);
+  const nodePs = await ok(['node', 'ps', 'h2', '-q']);
+  assert.is(nodePs.trim().split('\n').length, 1, 'one task on h2');
+  const inspect = JSON.parse(await ok(['service', 'inspect', 'cli'])) as Service[];
+  assert.is(inspect[0].Spec.Mode?.Replicated?.Replicas, 3);
+  assert.match(await ok(['service', 'scale', 'cli=1']), /cli scaled to 1[\s\S]*verify: Service converged/);
+  assert.is((await ok(['service', 'ps', 'cli', '-q', '--filter', 'desired-state=running'])).trim().split('\n').length, 1);
+  assert.match(await ok(['service', 'rm', 'cli']), /^cli$/m);
+  await waitFor('no container left after rm', async () => [...(await allRunningContainers(lab)).values()].every((x) => x.length === 0));
+}
+
 test('a replicated service runs across hosts, scales up and down, and rm stops its containers', async () => {
   await withLab({ hosts: 3, prefix: 'shoalsv' }, async (lab) => {
     const hostOf = await formSwarm(lab);
@@ -138,6 +165,8 @@ test('a replicated service runs across hosts, scales up and down, and rm stops i
     await waitFor('the tasks deleted', async () => (await tasksOf(lab, ID)).length === 0);
     const gone = await h1.get(`/services/${ID}`).then(() => false, (err: { status?: number }) => err.status === 404);
     assert.ok(gone, 'the service is gone');
+
+    await cliPhase(lab);
   });
 });
 

@@ -15,8 +15,15 @@ import NodeDemote from './node/demote.ts';
 import NodeInspect from './node/inspect.ts';
 import NodeLs from './node/ls.ts';
 import NodePromote from './node/promote.ts';
+import NodePs from './node/ps.ts';
 import NodeRm from './node/rm.ts';
 import NodeUpdate from './node/update.ts';
+import ServiceCreate from './service/create.ts';
+import ServiceInspect from './service/inspect.ts';
+import ServiceLs from './service/ls.ts';
+import ServicePs from './service/ps.ts';
+import ServiceRm from './service/rm.ts';
+import ServiceScale from './service/scale.ts';
 import SwarmInit from './swarm/init.ts';
 import SwarmInspect from './swarm/inspect.ts';
 import SwarmJoin from './swarm/join.ts';
@@ -37,8 +44,15 @@ export const COMMANDS = {
   'node:inspect': NodeInspect,
   'node:ls': NodeLs,
   'node:promote': NodePromote,
+  'node:ps': NodePs,
   'node:rm': NodeRm,
   'node:update': NodeUpdate,
+  'service:create': ServiceCreate,
+  'service:inspect': ServiceInspect,
+  'service:ls': ServiceLs,
+  'service:ps': ServicePs,
+  'service:rm': ServiceRm,
+  'service:scale': ServiceScale,
   'swarm:init': SwarmInit,
   'swarm:inspect': SwarmInspect,
   'swarm:join': SwarmJoin,

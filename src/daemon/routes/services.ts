@@ -6,6 +6,7 @@
  * nodes stop and remove the containers). Specs get Docker's defaults and are validated
  * before anything is proposed.
  */
+import { randomInt } from 'node:crypto';
 import type { Router } from '../http/router.ts';
 import { sendJson } from '../http/router.ts';
 import { InvalidArgumentError } from '../../api/errors.ts';
@@ -15,9 +16,19 @@ import { modeKind, validateServiceSpec, withServiceDefaults } from '../../api/sp
 import { withDesiredState } from '../../manager/orchestrator/task-state.ts';
 import { filterValues, matchLabels, readBarrier, requireManager, requireVersion, resolveService, type SwarmRef } from './lookup.ts';
 
-function specFromBody(body: ServiceSpec | undefined): ServiceSpec {
+const ADJECTIVES = ['brave', 'calm', 'eager', 'gentle', 'happy', 'jolly', 'keen', 'lucid', 'merry', 'nimble', 'quiet', 'swift'];
+const NOUNS = ['bass', 'carp', 'dace', 'eel', 'goby', 'hake', 'ide', 'koi', 'ling', 'perch', 'roach', 'shad'];
+
+/** A name for a service created without one (Docker picks `adjective_surname`). */
+function randomName(): string {
+  const pick = (a: string[]) => a[randomInt(a.length)];
+  return `${pick(ADJECTIVES)}_${pick(NOUNS)}${randomInt(100)}`;
+}
+
+function specFromBody(body: ServiceSpec | undefined, named = false): ServiceSpec {
   if (!body || typeof body !== 'object' || Array.isArray(body)) throw new InvalidArgumentError('invalid ServiceSpec: body must be a ServiceSpec object');
   const spec = withServiceDefaults(body);
+  if (named && !spec.Name) spec.Name = randomName();
   validateServiceSpec(spec);
   return spec;
 }
@@ -49,7 +60,7 @@ function matches(s: Service, filters: Map<string, string[]>): boolean {
 export function addServiceRoutes(router: Router, swarm: SwarmRef): void {
   router.post('/services/create', async (ctx) => {
     const manager = requireManager(swarm);
-    const spec = specFromBody(await ctx.body<ServiceSpec>());
+    const spec = specFromBody(await ctx.body<ServiceSpec>(), true);
     const { value: created } = await manager.store.update((tx) => tx.create('service', { Spec: spec, Endpoint: { Spec: spec.EndpointSpec ?? {} } }));
     sendJson(ctx.res, 201, { ID: created.ID });
   });

@@ -1,0 +1,137 @@
+import { Args, Flags } from '@oclif/core';
+import { ApiCommand } from '../../base-command.ts';
+import { ServiceApi, parseBytes } from '../../service-api.ts';
+import { progressLines } from '../../service-format.ts';
+import { durationFlag, labelsToMap } from '../../swarm-options.ts';
+import type { ServiceMode, ServiceSpec } from '../../../src/api/types/service.ts';
+
+export default class ServiceCreate extends ApiCommand {
+  static override summary = 'Create a new service';
+  static override strict = false;
+  static override examples = [
+    '<%= config.bin %> service create --replicas 3 --name web 192.168.100.1:5000/shoal/bb:v1 sleep 3600',
+    '<%= config.bin %> service create --mode global --name agent IMAGE',
+  ];
+  static override args = {
+    image: Args.string({ required: true, description: 'IMAGE' }),
+    command: Args.string({ description: 'COMMAND [ARG...]' }),
+  };
+  static override flags = {
+    name: Flags.string({ summary: 'Service name.' }),
+    replicas: Flags.integer({ summary: 'Number of tasks.', min: 0 }),
+    mode: Flags.string({ summary: 'Service mode.', options: ['replicated', 'global', 'replicated-job', 'global-job'], default: 'replicated' }),
+    'max-concurrent': Flags.integer({ summary: 'Number of job tasks to run concurrently (default equal to --replicas).', min: 1 }),
+    env: Flags.string({ char: 'e', summary: 'Set environment variables.', multiple: true }),
+    label: Flags.string({ char: 'l', summary: 'Service labels.', multiple: true }),
+    'container-label': Flags.string({ summary: 'Container labels.', multiple: true }),
+    constraint: Flags.string({ summary: 'Placement constraints.', multiple: true }),
+    'placement-pref': Flags.string({ summary: 'Add a placement preference (spread=node.labels.X).', multiple: true }),
+    'replicas-max-per-node': Flags.integer({ summary: 'Maximum number of tasks per node (default 0 = unlimited).', min: 0 }),
+    hostname: Flags.string({ summary: 'Container hostname.' }),
+    workdir: Flags.string({ char: 'w', summary: 'Working directory inside the container.' }),
+    user: Flags.string({ char: 'u', summary: 'Username or UID (format: <name|uid>[:<group|gid>]).' }),
+    'limit-cpu': Flags.string({ summary: 'Limit CPUs.' }),
+    'limit-memory': Flags.string({ summary: 'Limit memory.' }),
+    'reserve-cpu': Flags.string({ summary: 'Reserve CPUs.' }),
+    'reserve-memory': Flags.string({ summary: 'Reserve memory.' }),
+    'restart-condition': Flags.string({ summary: 'Restart when condition is met.', options: ['none', 'on-failure', 'any'] }),
+    'restart-delay': durationFlag('Delay between restart attempts (ns|us|ms|s|m|h).'),
+    'restart-max-attempts': Flags.integer({ summary: 'Maximum number of restarts before giving up.', min: 0 }),
+    'restart-window': durationFlag('Window used to evaluate the restart policy (ns|us|ms|s|m|h).'),
+    'stop-grace-period': durationFlag('Time to wait before force killing a container (ns|us|ms|s|m|h).'),
+    'stop-signal': Flags.string({ summary: 'Signal to stop the container.' }),
+    detach: Flags.boolean({ char: 'd', summary: 'Exit immediately instead of waiting for the service to converge.' }),
+    quiet: Flags.boolean({ char: 'q', summary: 'Suppress progress output.' }),
+  };
+
+  async run(): Promise<void> {
+    const { argv, flags } = await this.parse(ServiceCreate);
+    const [image, ...cmd] = argv as string[];
+    let spec: ServiceSpec;
+    try {
+      spec = buildSpec(image, cmd, flags);
+    } catch (err) {
+      this.error((err as Error).message, { exit: 1 });
+    }
+    const api = new ServiceApi(await this.client());
+    const id = await api.create(spec);
+    this.log(id);
+    if (flags.detach) return;
+    await waitConverged(api, id, flags.quiet ? () => {} : (l) => this.log(l));
+  }
+}
+
+type CreateFlags = Awaited<ReturnType<ServiceCreate['parse']>>['flags'] & Record<string, unknown>;
+
+function buildSpec(image: string, cmd: string[], f: CreateFlags): ServiceSpec {
+  const flags = f as Record<string, any>;
+  const mode: ServiceMode = {};
+  if (flags.mode === 'global') mode.Global = {};
+  else if (flags.mode === 'global-job') mode.GlobalJob = {};
+  else if (flags.mode === 'replicated-job') mode.ReplicatedJob = { TotalCompletions: flags.replicas ?? 1, MaxConcurrent: flags['max-concurrent'] ?? flags.replicas ?? 1 };
+  else mode.Replicated = { Replicas: flags.replicas ?? 1 };
+  if (flags.replicas !== undefined && (mode.Global || mode.GlobalJob)) throw new Error('replicas can only be used with replicated or replicated-job mode');
+  const cpu = (s?: string) => (s === undefined ? undefined : Math.round(Number(s) * 1e9));
+  const mem = (s?: string) => (s === undefined ? undefined : parseBytes(s));
+  const spec: ServiceSpec = {
+    // An empty name: the daemon picks one, as Docker's does.
+    Name: flags.name ?? '',
+    Labels: labelsToMap(flags.label ?? []),
+    TaskTemplate: {
+      ContainerSpec: {
+        Image: image,
+        ...(cmd.length ? { Command: cmd } : {}),
+        ...(flags.env ? { Env: flags.env } : {}),
+        ...(flags['container-label'] ? { Labels: labelsToMap(flags['container-label']) } : {}),
+        ...(flags.hostname ? { Hostname: flags.hostname } : {}),
+        ...(flags.workdir ? { Dir: flags.workdir } : {}),
+        ...(flags.user ? { User: flags.user } : {}),
+        ...(flags['stop-grace-period'] !== undefined ? { StopGracePeriod: flags['stop-grace-period'] } : {}),
+        ...(flags['stop-signal'] ? { StopSignal: flags['stop-signal'] } : {}),
+      },
+      Resources: {
+        Limits: { ...(cpu(flags['limit-cpu']) ? { NanoCPUs: cpu(flags['limit-cpu']) } : {}), ...(mem(flags['limit-memory']) ? { MemoryBytes: mem(flags['limit-memory']) } : {}) },
+        Reservations: { ...(cpu(flags['reserve-cpu']) ? { NanoCPUs: cpu(flags['reserve-cpu']) } : {}), ...(mem(flags['reserve-memory']) ? { MemoryBytes: mem(flags['reserve-memory']) } : {}) },
+      },
+      RestartPolicy: {
+        ...(flags['restart-condition'] ? { Condition: flags['restart-condition'] } : {}),
+        ...(flags['restart-delay'] !== undefined ? { Delay: flags['restart-delay'] } : {}),
+        ...(flags['restart-max-attempts'] !== undefined ? { MaxAttempts: flags['restart-max-attempts'] } : {}),
+        ...(flags['restart-window'] !== undefined ? { Window: flags['restart-window'] } : {}),
+      },
+      Placement: {
+        ...(flags.constraint ? { Constraints: flags.constraint } : {}),
+        ...(flags['placement-pref'] ? { Preferences: (flags['placement-pref'] as string[]).map(prefOf) } : {}),
+        ...(flags['replicas-max-per-node'] ? { MaxReplicas: flags['replicas-max-per-node'] } : {}),
+      },
+    },
+    Mode: mode,
+  };
+  return spec;
+}
+
+function prefOf(p: string): { Spread: { SpreadDescriptor: string } } {
+  const m = /^spread=(.+)$/.exec(p);
+  if (!m) throw new Error(`invalid placement preference "${p}": only spread=<descriptor> is supported`);
+  return { Spread: { SpreadDescriptor: m[1] } };
+}
+
+/** Prints each task's progress until the service's wanted tasks all run (docker's `--detach=false`). */
+export async function waitConverged(api: ServiceApi, id: string, log: (line: string) => void, timeoutMs = 5 * 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    const service = await api.service(id);
+    const tasks = await api.tasks({ service: [service.ID] });
+    const { lines, converged } = progressLines(service, tasks);
+    const text = lines.join('\n');
+    if (text !== last) log(text);
+    last = text;
+    if (converged) {
+      log('verify: Service converged');
+      return;
+    }
+    if (Date.now() > deadline) throw new Error(`service ${id} did not converge in ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
