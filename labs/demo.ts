@@ -1,11 +1,12 @@
 // The main job: a 3-host lab on this machine (network namespaces, each host with its
-// own hostname, /run and `shoal daemon`), the lab registry with the test image, and
-// each host answering `shoal info` through the real CLI.
+// own hostname, /run and `shoal daemon`), the lab registry with the test image, each
+// host answering `shoal info` through the real CLI, a swarm formed with `shoal swarm
+// init` / `join`, and a demo service of 6 replicas spread over the hosts (`shoal
+// service ps` prints where each task runs).
 //
 // Usage: npm run demo [-- --hosts N] [-- --down]
 //   --down  tear the lab down at the end (default: leave it up to explore;
 //           `npm run lab -- down` removes it).
-// Later issues extend this into a service spread over the hosts.
 import { spawnSync } from 'node:child_process';
 import { Lab } from './lib/lab.ts';
 import { SHOAL_BIN } from './lib/daemon.ts';
@@ -15,10 +16,21 @@ const hostsArg = argv.indexOf('--hosts');
 const hosts = hostsArg >= 0 ? Number(argv[hostsArg + 1]) : 3;
 const tearDown = argv.includes('--down');
 
-function shoal(host: string, args: string[]): string {
-  const r = spawnSync(process.execPath, [SHOAL_BIN, ...args, '--host', host], { encoding: 'utf8', timeout: 30_000 });
+function shoal(host: string, args: string[], timeoutMs = 60_000): string {
+  const r = spawnSync(process.execPath, [SHOAL_BIN, ...args, '--host', host], { encoding: 'utf8', timeout: timeoutMs });
   if (r.status !== 0) throw new Error(`shoal ${args.join(' ')} failed on ${host}: ${r.stderr.trim()}`);
   return r.stdout;
+}
+
+/** Polls `node ls` until `n` nodes are ready (a joined node is ready after its first heartbeat). */
+async function waitForReadyNodes(host: string, n: number): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const nodes = JSON.parse(shoal(host, ['node', 'ls', '--format', 'json'])) as { Status: string }[];
+    if (nodes.length === n && nodes.every((x) => x.Status === 'Ready')) return;
+    if (Date.now() > deadline) throw new Error(`only ${nodes.filter((x) => x.Status === 'Ready').length} of ${n} nodes ready`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 const started = Date.now();
@@ -36,8 +48,30 @@ try {
   const st = await lab.status();
   if (st.registry) console.log(`\nregistry: ${st.registry.address} (test image shoal/bb:v1 and :v2)`);
   const first = st.hosts[0];
+  const sock = (h: { socket: string }) => `unix://${h.socket}`;
+
+  // The swarm: the first host manages, the others join as workers.
+  console.log(`\ndemo: forming a swarm (${first.name} manager, the others workers)…`);
+  shoal(sock(first), ['swarm', 'init', '--advertise-addr', first.address]);
+  const token = shoal(sock(first), ['swarm', 'join-token', '-q', 'worker']).trim();
+  for (const h of st.hosts.slice(1)) shoal(sock(h), ['swarm', 'join', '--token', token, `${first.address}:2377`]);
+  await waitForReadyNodes(sock(first), st.hosts.length);
+  process.stdout.write(shoal(sock(first), ['node', 'ls']));
+
+  // A service spread over the hosts, shown where it runs.
+  const image = st.registry ? `${st.registry.address}/shoal/bb:v1` : 'shoal/bb:v1';
+  const replicas = st.hosts.length * 2;
+  console.log(`\ndemo: shoal service create --replicas ${replicas} --name demo ${image} sleep 86400`);
+  const t0 = Date.now();
+  process.stdout.write(shoal(sock(first), ['service', 'create', '--replicas', String(replicas), '--name', 'demo', '--stop-grace-period', '1s', image, 'sleep', '86400'], 180_000));
+  console.log(`demo: ${replicas} tasks running in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+  process.stdout.write(shoal(sock(first), ['service', 'ls']));
+  console.log('');
+  process.stdout.write(shoal(sock(first), ['service', 'ps', 'demo']));
   console.log(`\nTry:  npx shoal info --host unix://${first.socket}`);
   console.log(`      DOCKER_HOST=unix://${first.socket} docker info`);
+  console.log(`      npx shoal service ps demo --host unix://${first.socket}`);
+  console.log(`      npx shoal service scale demo=9 --host unix://${first.socket}`);
   console.log(`      npm run lab -- exec ${first.name} -- ip -br addr`);
   console.log(`      npm run lab -- status`);
   ok = true;
