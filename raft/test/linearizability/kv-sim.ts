@@ -7,6 +7,7 @@
  */
 import { Cluster } from '../sim/cluster.ts';
 import { Nemesis } from '../sim/nemesis.ts';
+import type { NemesisOptions } from '../sim/nemesis.ts';
 import { SimNetwork } from '../sim/network.ts';
 import { Prng } from '../sim/prng.ts';
 import { pickSettings } from '../sim/simulation.ts';
@@ -23,7 +24,14 @@ export interface KvSimOptions {
   drainSteps: number;
   /** Deliberate server bugs (for tests of the test). */
   bugs?: KvBugs;
+  /** Most keys the clients use (each seed picks 1..maxKeys). Default 4. */
+  maxKeys?: number;
+  /** Nemesis weights (see DEFAULT_WEIGHTS); by default leaders are isolated and crashed more often. */
+  weights?: NemesisOptions['weights'];
 }
+
+/** Faults that make stale leaders and lost acknowledgements likely. */
+export const KV_WEIGHTS: NemesisOptions['weights'] = { isolateLeader: 4, crashLeader: 3, transfer: 3 };
 
 export interface KvSimResult {
   ops: KvOperation[];
@@ -41,9 +49,9 @@ export function runKvSimulation(seed: number, opts: KvSimOptions): KvSimResult {
   });
   clientNet = new SimNetwork<KvMessage>(r.fork());
   clientNet.faults = { loss: r.pick([0, 0, 0.05]), duplicate: r.pick([0, 0.05]), minDelay: 1, maxDelay: 3, longDelayChance: 0.01, longDelay: 40 };
-  const nemesis = new Nemesis(c, settings.nemesis);
+  const nemesis = new Nemesis(c, { ...settings.nemesis, weights: opts.weights ?? KV_WEIGHTS });
   const history = new HistoryRecorder<KvInput, KvOutput>();
-  const keys = ['a', 'b', 'c', 'd'].slice(0, r.int(1, 4));
+  const keys = ['a', 'b', 'c', 'd', 'e', 'f'].slice(0, r.int(1, opts.maxKeys ?? 4));
   const timeout = (settings.cluster.raft.electionTick + 4) * c.tickEvery;
   const clients = Array.from({ length: opts.clients }, (_, i) => new KvClient(i + 1, r.fork(), clientNet!, history, { keys, timeout, think: 10 }));
   const byAddr = new Map(clients.map((cl) => [cl.addr, cl]));

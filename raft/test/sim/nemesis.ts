@@ -26,9 +26,33 @@ export interface NemesisOptions {
   membership: boolean;
   /** Fewest voters a removal may leave. */
   minVoters: number;
+  /** Overrides of DEFAULT_WEIGHTS. */
+  weights?: Partial<typeof DEFAULT_WEIGHTS>;
 }
 
 type Action = [weight: number, run: () => void];
+
+/** Relative frequencies of the nemesis' actions. */
+export const DEFAULT_WEIGHTS = {
+  split: 3,
+  isolate: 2,
+  oneWay: 1,
+  bridge: 1,
+  healNetwork: 3,
+  netFaults: 2,
+  crash: 3,
+  crashLeader: 2,
+  isolateLeader: 1,
+  restart: 4,
+  pause: 1,
+  transfer: 2,
+  campaign: 1,
+  addLearner: 2,
+  promote: 2,
+  remove: 1,
+  replace: 2,
+  leaveJoint: 2,
+};
 
 export class Nemesis {
   /** Step at which the current network faults heal by themselves. */
@@ -51,24 +75,25 @@ export class Nemesis {
       if (!n.raw && !n.removed) this.c.restart(n);
     }
     if (!this.c.rand.chance(this.opts.rate / this.c.tickEvery)) return;
+    const w = { ...DEFAULT_WEIGHTS, ...this.opts.weights };
     const actions: Action[] = [
-      [3, () => this.split()],
-      [2, () => this.isolate()],
-      [1, () => this.oneWay()],
-      [1, () => this.bridge()],
-      [3, () => this.healNetwork()],
-      [2, () => this.netFaults()],
-      [3, () => this.crash()],
-      [2, () => this.crashLeader()],
-      [1, () => this.isolateLeader()],
-      [4, () => this.restart()],
-      [1, () => this.pause()],
-      [2, () => this.transfer()],
-      [1, () => this.campaign()],
+      [w.split, () => this.split()],
+      [w.isolate, () => this.isolate()],
+      [w.oneWay, () => this.oneWay()],
+      [w.bridge, () => this.bridge()],
+      [w.healNetwork, () => this.healNetwork()],
+      [w.netFaults, () => this.netFaults()],
+      [w.crash, () => this.crash()],
+      [w.crashLeader, () => this.crashLeader()],
+      [w.isolateLeader, () => this.isolateLeader()],
+      [w.restart, () => this.restart()],
+      [w.pause, () => this.pause()],
+      [w.transfer, () => this.transfer()],
+      [w.campaign, () => this.campaign()],
     ];
     if (this.opts.membership) {
-      actions.push([2, () => this.addLearner()], [2, () => this.promote()], [1, () => this.remove()]);
-      actions.push([2, () => this.replace()], [2, () => this.leaveJoint()]);
+      actions.push([w.addLearner, () => this.addLearner()], [w.promote, () => this.promote()], [w.remove, () => this.remove()]);
+      actions.push([w.replace, () => this.replace()], [w.leaveJoint, () => this.leaveJoint()]);
     }
     const total = actions.reduce((s, [w]) => s + w, 0);
     let x = this.c.rand.next() * total;
