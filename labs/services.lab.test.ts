@@ -112,6 +112,33 @@ async function cliPhase(lab: Lab): Promise<void> {
   await waitFor('no container left after rm', async () => [...(await allRunningContainers(lab)).values()].every((x) => x.length === 0));
 }
 
+/**
+ * A daemon restart keeps its tasks: the manager's daemon (h1, also a worker) is killed
+ * with SIGKILL and started again; its containers kept running, the executor re-adopts
+ * them and the agent carries on from its saved assignments: the same tasks and the same
+ * containers run afterwards, none was replaced or started twice.
+ */
+async function restartPhase(lab: Lab): Promise<void> {
+  const h1 = client(lab, 'h1');
+  const { ID } = await h1.post<{ ID: string }>('/services/create', {
+    Name: 'keep', Labels: {}, Mode: { Replicated: { Replicas: 3 } },
+    TaskTemplate: { ContainerSpec: { Image: IMAGE, Command: ['sleep', '3600'], StopGracePeriod: 1e9 } },
+  } satisfies ServiceSpec);
+  const before = await waitRunning(lab, 'keep', 3);
+  const containersBefore = await allRunningContainers(lab);
+  const pid = lab.daemonPid('h1');
+  assert.ok(pid, 'h1 daemon runs');
+  process.kill(pid!, 'SIGKILL');
+  await waitFor('h1 daemon gone', async () => lab.daemonPid('h1') === undefined, 10_000);
+  await lab.startDaemon('h1');
+  const after = await waitRunning(lab, 'keep', 3);
+  assert.equal(after.map((t) => t.ID).sort(), before.map((t) => t.ID).sort(), 'the same tasks run');
+  assert.is((await tasksOf(lab, ID)).length, 3, 'no task was replaced');
+  assert.equal(await allRunningContainers(lab), containersBefore, 'the same containers run');
+  await h1.delete(`/services/${ID}`);
+  await waitFor('no container left after rm', async () => [...(await allRunningContainers(lab)).values()].every((x) => x.length === 0));
+}
+
 test('a replicated service runs across hosts, scales up and down, and rm stops its containers', async () => {
   await withLab({ hosts: 3, prefix: 'shoalsv' }, async (lab) => {
     const hostOf = await formSwarm(lab);
@@ -167,6 +194,7 @@ test('a replicated service runs across hosts, scales up and down, and rm stops i
     assert.ok(gone, 'the service is gone');
 
     await cliPhase(lab);
+    await restartPhase(lab);
   });
 });
 
