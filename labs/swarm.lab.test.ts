@@ -7,10 +7,11 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiError } from '../src/api/errors.ts';
 import { Lab } from './lib/lab.ts';
+import { sleep } from './lib/procs.ts';
 import { probeUpgrade } from './lib/swarm-probe.ts';
 import {
   SWARM_PORT, addLabel, addLabelRetrying, api, leaderOf, waitFor, waitForLeader,
@@ -104,6 +105,7 @@ async function assertNoTrace(c: Ctx, host: string, nodesBefore: number): Promise
   }
   const info = await api(c.lab, host).swarmInfo();
   assert.is(info.LocalNodeState, 'inactive', `${host} is not in a swarm after a refused join`);
+  assert.not.ok(existsSync(join(c.lab.host(host).hostDir, 'data', 'swarm')), `${host} kept no swarm state`);
 }
 
 // ---- tests -----------------------------------------------------------------------------
@@ -240,6 +242,7 @@ test('a restart of every manager keeps nodes, labels, cluster ID and tokens; wor
     assert.is(s.ID, c.clusterId, `${h}: cluster ID`);
     assert.equal(s.JoinTokens, swarmBefore.JoinTokens, `${h}: tokens`);
     assert.equal((await api(lab, h).node(c.ids.h4)).Spec.Labels, before.Spec.Labels, `${h}: labels`);
+    assert.equal((await api(lab, h).nodes()).map((n) => n.ID).sort(), Object.values(c.ids).sort(), `${h}: the same nodes`);
     const info = await api(lab, h).swarmInfo();
     assert.is(info.NodeID, c.ids[h], `${h}: node ID`);
   }
@@ -251,6 +254,7 @@ test('a restart of every manager keeps nodes, labels, cluster ID and tokens; wor
       const nodes = await api(lab, h).nodes();
       for (const w of c.workers) assert.is(nodes.find((n) => n.ID === c.ids[w])?.Status.State, 'ready', `${w} on ${h}`);
     }
+    await sleep(200);
   }
   // And a worker restarted meanwhile is still a member of the same swarm.
   for (const w of c.workers) assert.is((await api(lab, w).swarmInfo()).LocalNodeState, 'active');
