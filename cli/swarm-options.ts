@@ -91,7 +91,7 @@ export function nodeFilters(values: string[] | undefined): string | undefined {
 export const swarmSpecFlags = {
   'cert-expiry': durationFlag('Validity period for node certificates (ns|us|ms|s|m|h) (default 2160h0m0s).'),
   'dispatcher-heartbeat': durationFlag('Dispatcher heartbeat period (ns|us|ms|s|m|h) (default 1s).'),
-  'task-history-limit': Flags.integer({ summary: 'Task history retention limit (default 5).', min: 0 }),
+  'task-history-limit': Flags.integer({ summary: 'Task history retention limit (default 5).' }),
   'snapshot-interval': Flags.integer({ summary: 'Number of log entries between Raft snapshots (default 10000).', min: 1 }),
   'max-snapshots': Flags.integer({ summary: 'Number of additional Raft snapshots to retain (default 0).', min: 0 }),
 };
