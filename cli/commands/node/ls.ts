@@ -7,7 +7,7 @@ import { NODE_FILTER_KEYS, nodeFilters } from '../../swarm-options.ts';
 
 export default class NodeLs extends ApiCommand {
   static override summary = 'List nodes in the swarm';
-  static override aliases = ['node:list'];
+  static override hiddenAliases = ['node:list'];
   static override examples = [
     '<%= config.bin %> node ls',
     '<%= config.bin %> node ls --filter role=manager',

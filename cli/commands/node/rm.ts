@@ -5,7 +5,7 @@ import { describeError, SwarmApi } from '../../swarm-api.ts';
 export default class NodeRm extends ApiCommand {
   static override summary = 'Remove one or more nodes from the swarm';
   static override description = 'A node that is still up is refused without --force; a manager must be demoted first.';
-  static override aliases = ['node:remove'];
+  static override hiddenAliases = ['node:remove'];
   static override strict = false;
   static override args = { node: Args.string({ required: true, description: 'NODE...' }) };
   static override flags = {
