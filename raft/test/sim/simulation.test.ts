@@ -10,7 +10,7 @@ import type { SimulationOptions, SimulationResult } from './simulation.ts';
 import { replayCommand, seedsFromEnv } from './seeds.ts';
 
 const FILE = 'raft/test/sim/simulation.test.ts';
-const OPTIONS: SimulationOptions = { rounds: 3, chaosSteps: 500, livenessTicks: 300, proposeRate: 0.15 };
+const OPTIONS: SimulationOptions = { rounds: 3, chaosSteps: 400, livenessTicks: 300, proposeRate: 0.15 };
 
 test('randomized cluster simulation keeps Raft safe and recovers after faults heal', () => {
   const seeds = seedsFromEnv(500);
