@@ -232,7 +232,10 @@ export class SwarmNode {
         logger: this.ctx.logger.child('manager'), heartbeatMs: this.heartbeatMs, forceNewCluster: opts.forceNewCluster,
       });
       this.dispatcher = new Dispatcher(this.manager, this.state.clusterId, () => this.managerAddrs(), this.ctx.logger.child('dispatcher'));
-      this.leaders = new LeaderControllers(this.manager, this.ctx.logger.child('leader'));
+      const manager = this.manager;
+      this.leaders = new LeaderControllers({
+        store: manager.store, raft: manager.raft, get isLeader() { return manager.isLeader; }, barrier: () => manager.barrier(10_000),
+      }, this.ctx.logger.child('leader'));
     }
     if (!this.agent && this.ctx.executor && this.ctx.images) {
       this.agent = await Agent.open({

@@ -23,26 +23,48 @@ export interface LeaderHost {
   store: MemoryStore;
   raft: Pick<RaftNode, 'on'>;
   readonly isLeader: boolean;
+  /**
+   * Resolves once this manager's store holds every committed entry (a read barrier).
+   * A new leader waits for it before its first pass, so it never acts on a stale view
+   * (tasks created for slots it has not seen filled yet). Optional for tests.
+   */
+  barrier?(): Promise<void>;
 }
 
 export class LeaderControllers {
   private readonly controllers: StoreController[];
   private readonly off: () => void;
   private running = false;
+  private leading = false;
+  private closed = false;
 
-  constructor(host: LeaderHost, private readonly logger: Logger) {
+  constructor(private readonly host: LeaderHost, private readonly logger: Logger) {
     this.controllers = [
       new OrchestratorController(host.store, logger.child('orchestrator')),
       new SchedulerController(host.store, logger.child('scheduler')),
       new TaskReaperController(host.store, logger.child('task-reaper')),
     ];
     this.off = host.raft.on((e) => {
-      if (e.kind === 'role') this.follow(e.role === StateRole.Leader);
+      if (e.kind === 'role') void this.follow(e.role === StateRole.Leader);
     });
-    this.follow(host.isLeader);
+    void this.follow(host.isLeader);
   }
 
-  private follow(leader: boolean): void {
+  private async follow(leader: boolean): Promise<void> {
+    this.leading = leader;
+    if (leader && !this.running && this.host.barrier) {
+      try {
+        await this.host.barrier();
+      } catch (err) {
+        this.logger.warn('leader controllers: read barrier failed; starting anyway', { error: err });
+      }
+      // Leadership may have moved on while waiting.
+      if (!this.leading || this.closed) return;
+    }
+    this.apply(leader);
+  }
+
+  private apply(leader: boolean): void {
     if (leader === this.running) return;
     this.running = leader;
     for (const c of this.controllers) {
@@ -53,7 +75,9 @@ export class LeaderControllers {
   }
 
   close(): void {
+    this.closed = true;
+    this.leading = false;
     this.off();
-    this.follow(false);
+    this.apply(false);
   }
 }
