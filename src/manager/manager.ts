@@ -33,6 +33,8 @@ export interface ManagerOptions {
   logger: Logger;
   /** Milliseconds between heartbeats expected from each node. */
   heartbeatMs: number;
+  /** The heartbeat period was set by the operator (env) and overrides the cluster spec. */
+  heartbeatFixed?: boolean;
   /** Recovery: make this manager the only member of the Raft cluster before starting. */
   forceNewCluster?: boolean;
   /** Raft tick length, ms (default the library's). */
@@ -177,7 +179,10 @@ export class Manager {
 
   /** The heartbeat period nodes are told to use, ms. */
   get heartbeatMs(): number {
-    return this.opts.heartbeatMs;
+    // The cluster's Dispatcher.HeartbeatPeriod (ns) rules once the cluster exists;
+    // the option (SHOAL_HEARTBEAT_MS or the default) covers the time before.
+    const ns = this.store.view((tx) => tx.list('cluster'))[0]?.Spec.Dispatcher.HeartbeatPeriod;
+    return this.opts.heartbeatFixed || !ns ? this.opts.heartbeatMs : Math.max(100, Math.round(ns / 1e6));
   }
 
   /** Raft reachability of a manager, as the leader sees it. */
@@ -234,7 +239,7 @@ export class Manager {
       lastSeen: this.lastSeen,
       now: Date.now(),
       leaderSince: this.leaderSince,
-      graceMs: this.opts.heartbeatMs * 3,
+      graceMs: this.heartbeatMs * 3,
     });
     if (changes.length === 0) return;
     await this.store.update((tx) => {

@@ -53,8 +53,17 @@ export interface SwarmContext {
 
 export const NOT_A_MANAGER =
   'This node is not a swarm manager. Worker nodes can\'t be used to view or modify cluster state. Please run this command on a manager node or promote the current node to a manager.';
-export const LEAVE_MANAGER_REFUSED =
-  'You are attempting to leave the swarm on a node that is participating as a manager. Removing the last manager erases all current state of the swarm. Use `--force` to ignore this message.';
+const LEAVE_PREFIX = 'You are attempting to leave the swarm on a node that is participating as a manager. ';
+
+/** Docker's refusal of `swarm leave` on a manager, worded after what leaving would do to the quorum. */
+export function leaveManagerRefusal(managers: number, reachable: number): string {
+  if (managers <= 1) return `${LEAVE_PREFIX}Removing the last manager erases all current state of the swarm. Use \`--force\` to ignore this message.`;
+  if (reachable - 1 <= managers / 2) {
+    return `${LEAVE_PREFIX}Removing this node leaves ${reachable - 1} managers out of ${managers}. Without a Raft quorum your swarm will be inaccessible. ` +
+      'The only way to restore a swarm that has lost consensus is to reinitialize it with `--force-new-cluster`. Use `--force` to suppress this message.';
+  }
+  return `${LEAVE_PREFIX}The only way to restore a swarm that has lost consensus is to reinitialize it with \`--force-new-cluster\`. Use \`--force\` to suppress this message.`;
+}
 
 const DEFAULT_HEARTBEAT_MS = 1000;
 const DEFAULT_ADDR_POOL = ['10.0.0.0/8'];
@@ -101,6 +110,7 @@ export class SwarmNode {
     const pool = req.DefaultAddrPool?.length ? req.DefaultAddrPool : DEFAULT_ADDR_POOL;
     const subnetSize = req.SubnetSize || DEFAULT_SUBNET_SIZE;
     validateInit(pool, subnetSize, req.Availability);
+    if (spec.CAConfig.NodeCertExpiry < 3600e9) throw new InvalidArgumentError('invalid CAConfig.NodeCertExpiry: minimum certificate expiry time is 1h0m0s');
     const now = Date.now();
     const rand = (n: number) => new Uint8Array(randomBytes(n));
     const clusterId = newId(rand);
@@ -229,7 +239,7 @@ export class SwarmNode {
       const peers = Object.fromEntries(this.state.managers.filter((m) => m.nodeId !== this.state.nodeId).map((m) => [m.nodeId, m.addr]));
       this.manager = await Manager.start({
         dataRoot: this.ctx.dataRoot, tls: this.tls, advertiseAddr: this.state.advertiseAddr, bootstrap: opts.bootstrap, peers,
-        logger: this.ctx.logger.child('manager'), heartbeatMs: this.heartbeatMs, forceNewCluster: opts.forceNewCluster,
+        logger: this.ctx.logger.child('manager'), heartbeatMs: this.heartbeatMs, heartbeatFixed: this.ctx.heartbeatMs !== undefined, forceNewCluster: opts.forceNewCluster,
       });
       this.dispatcher = new Dispatcher(this.manager, this.state.clusterId, () => this.managerAddrs(), this.ctx.logger.child('dispatcher'));
       const manager = this.manager;
@@ -273,7 +283,11 @@ export class SwarmNode {
 
   /** `swarm leave`: refused on a manager without `force`. */
   async leave(force: boolean): Promise<void> {
-    if (this.state.role === 'manager' && !force) throw new ApiError(LEAVE_MANAGER_REFUSED, 503);
+    if (this.state.role === 'manager' && !force) {
+      const managers = this.manager ? this.manager.store.view((tx) => tx.find('node', { role: 'manager' })) : [];
+      const reachable = managers.filter((n) => this.manager!.reachability(n.ID) === 'reachable').length;
+      throw new ApiError(leaveManagerRefusal(managers.length, reachable), 400);
+    }
     // Leaving: this node's tasks stop and their containers go (a restart keeps them).
     await this.agent?.removeAll();
     await this.stop();

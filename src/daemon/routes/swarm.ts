@@ -97,14 +97,18 @@ function matchesFilters(n: Node, filters: Record<string, string[] | Record<strin
   return true;
 }
 
-export function parseFilters(q: URLSearchParams): Record<string, string[] | Record<string, boolean>> {
+export function parseFilters(q: URLSearchParams, allowed?: string[]): Record<string, string[] | Record<string, boolean>> {
   const raw = q.get('filters');
   if (!raw) return {};
+  let parsed: Record<string, string[] | Record<string, boolean>>;
   try {
-    return JSON.parse(raw);
+    parsed = JSON.parse(raw);
   } catch {
     throw new InvalidArgumentError(`invalid filter: ${raw}`);
   }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new InvalidArgumentError(`invalid filter: ${raw}`);
+  for (const k of Object.keys(parsed)) if (allowed && !allowed.includes(k)) throw new InvalidArgumentError(`invalid filter '${k}'`);
+  return parsed;
 }
 
 function validateNodeSpec(spec: NodeSpec | undefined): NodeSpec {
@@ -149,8 +153,8 @@ export function addSwarmRoutes(router: Router, host: SwarmHost): void {
     if (!spec || typeof spec !== 'object') throw new InvalidArgumentError('invalid swarm spec: body must be a Spec object');
     const rotateWorker = ctx.query.get('rotateWorkerToken') === 'true';
     const rotateManager = ctx.query.get('rotateManagerToken') === 'true';
-    if (spec.Orchestration?.TaskHistoryRetentionLimit !== undefined && spec.Orchestration.TaskHistoryRetentionLimit < 0) {
-      throw new InvalidArgumentError('invalid TaskHistoryRetentionLimit: must not be negative');
+    if (spec.CAConfig?.NodeCertExpiry !== undefined && spec.CAConfig.NodeCertExpiry !== 0 && spec.CAConfig.NodeCertExpiry < 3600e9) {
+      throw new InvalidArgumentError('invalid CAConfig.NodeCertExpiry: minimum certificate expiry time is 1h0m0s');
     }
     if (spec.Dispatcher?.HeartbeatPeriod !== undefined && spec.Dispatcher.HeartbeatPeriod < 0) throw new InvalidArgumentError('invalid HeartbeatPeriod: must not be negative');
     const rand = (n: number) => new Uint8Array(randomBytes(n));
@@ -174,7 +178,7 @@ export function addSwarmRoutes(router: Router, host: SwarmHost): void {
 
   router.get('/nodes', async (ctx) => {
     const manager = requireSwarm(host).requireManager();
-    const filters = parseFilters(ctx.query);
+    const filters = parseFilters(ctx.query, ['id', 'label', 'node.label', 'membership', 'name', 'role']);
     await readBarrier(manager, ctx.res);
     return manager.store.view((tx) => tx.list('node')).filter((n) => matchesFilters(n, filters)).map((n) => renderNode(manager, n));
   });
