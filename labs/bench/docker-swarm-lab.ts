@@ -32,6 +32,9 @@ export function dockerdCommand(ctx: DaemonContext): string[] {
   const config = join(ctx.hostDir, 'daemon.json');
   writeFileSync(config, '{}\n');
   return [
+    // After a kill -9 of the host, its containerd's pid file and sockets stay in the host's
+    // /run; a new dockerd must start its own containerd, not wait for the dead one.
+    'sh', '-c', 'rm -rf /run/docker/containerd; exec "$@"', 'dockerd',
     // Swarm tasks would try to pull from the Hub before each start; the lab is offline.
     'env', 'DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1', DOCKERD,
     '--data-root', join(ctx.hostDir, 'docker'),
