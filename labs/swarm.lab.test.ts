@@ -358,4 +358,23 @@ test('--force-new-cluster on the last manager standing: it serves writes alone',
   }, { timeoutMs: 15_000 });
 });
 
+// Known bug (reported with issue 5): the managers --force-new-cluster removed keep their old
+// Raft configuration; when two of them come back they are a quorum of it, elect a leader
+// and accept writes — a second cluster with the same ID and CA. Docker tells a removed
+// member so (it is refused on /raft) and it rejoins the forced cluster. Enable once fixed.
+test.skip('managers removed by --force-new-cluster do not form a second cluster when they come back', async (c) => {
+  const { lab } = c;
+  const [survivor, ...gone] = c.managers;
+  await Promise.all(gone.map((h) => lab.startDaemon(h)));
+  const deadline = Date.now() + 8000;
+  while (Date.now() < deadline) {
+    for (const h of gone) {
+      const nodes = await api(lab, h, 3000).nodes().catch(() => undefined);
+      // Either it is no manager any more, or it is one of the survivor's cluster.
+      if (nodes) assert.is(leaderOf(nodes, c.ids), survivor, `${h} follows another leader: ${JSON.stringify(nodes.map((n) => [n.Description.Hostname, n.ManagerStatus]))}`);
+    }
+    await sleep(500);
+  }
+});
+
 test.run();
