@@ -139,6 +139,48 @@ async function restartPhase(lab: Lab): Promise<void> {
   await waitFor('no container left after rm', async () => [...(await allRunningContainers(lab)).values()].every((x) => x.length === 0));
 }
 
+/** A global service runs one task on every node. */
+async function globalPhase(lab: Lab): Promise<void> {
+  const h1 = client(lab, 'h1');
+  const { ID } = await h1.post<{ ID: string }>('/services/create', {
+    Name: 'everywhere', Labels: {}, Mode: { Global: {} },
+    TaskTemplate: { ContainerSpec: { Image: IMAGE, Command: ['sleep', '3600'], StopGracePeriod: 1e9 } },
+  } satisfies ServiceSpec);
+  const running = await waitRunning(lab, 'everywhere', 3);
+  assert.is(new Set(running.map((t) => t.NodeID)).size, 3, 'one task per node');
+  await h1.delete(`/services/${ID}`);
+  await waitFor('no container left after rm', async () => [...(await allRunningContainers(lab)).values()].every((x) => x.length === 0));
+}
+
+/**
+ * Host loss: h3's daemon and containers are killed; once h3 is down its tasks run on the
+ * other hosts. When h3 comes back its old tasks stay stopped: still 3 tasks running.
+ */
+async function workerLossPhase(lab: Lab, hostOf: Map<string, string>): Promise<void> {
+  const h1 = client(lab, 'h1');
+  const { ID } = await h1.post<{ ID: string }>('/services/create', {
+    Name: 'survivor', Labels: {}, Mode: { Replicated: { Replicas: 3 } },
+    TaskTemplate: { ContainerSpec: { Image: IMAGE, Command: ['sleep', '3600'], StopGracePeriod: 1e9 } },
+  } satisfies ServiceSpec);
+  await waitRunning(lab, 'survivor', 3);
+  const lostAt = Date.now();
+  await lab.killDaemon('h3');
+  const moved = await waitFor('the tasks of h3 running elsewhere', async () => {
+    const ts = (await tasksOf(lab, ID)).filter((t) => t.DesiredState === 'running' && t.Status.State === 'running');
+    return ts.length === 3 && ts.every((t) => hostOf.get(t.NodeID!) !== 'h3') && ts;
+  }, 30_000);
+  const rescheduleMs = Date.now() - lostAt;
+  assert.equal([...new Set(moved.map((t) => hostOf.get(t.NodeID!)))].sort(), ['h1', 'h2']);
+  await lab.startDaemon('h3');
+  await waitFor('h3 ready again', async () => (await h1.get<Node[]>('/nodes')).every((n) => n.Status.State === 'ready'), 30_000);
+  const after = await waitRunning(lab, 'survivor', 3);
+  assert.equal(after.map((t) => t.ID).sort(), moved.map((t) => t.ID).sort(), 'no task duplicated or moved back');
+  await waitFor('h3 runs no container', async () => (await runningContainers(lab, 'h3')).length === 0, 15_000);
+  console.log(`  worker loss → its tasks running elsewhere in ${rescheduleMs} ms`);
+  await h1.delete(`/services/${ID}`);
+  await waitFor('no container left after rm', async () => [...(await allRunningContainers(lab)).values()].every((x) => x.length === 0));
+}
+
 test('a replicated service runs across hosts, scales up and down, and rm stops its containers', async () => {
   await withLab({ hosts: 3, prefix: 'shoalsv' }, async (lab) => {
     const hostOf = await formSwarm(lab);
@@ -195,6 +237,8 @@ test('a replicated service runs across hosts, scales up and down, and rm stops i
 
     await cliPhase(lab);
     await restartPhase(lab);
+    await globalPhase(lab);
+    await workerLossPhase(lab, hostOf);
   });
 });
 
