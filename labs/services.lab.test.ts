@@ -10,6 +10,7 @@ import type { Service, ServiceSpec } from '../src/api/types/service.ts';
 import type { Swarm } from '../src/api/types/swarm.ts';
 import type { Task } from '../src/api/types/task.ts';
 import { withLab, type Lab } from './lib/lab.ts';
+import { run } from './lib/procs.ts';
 
 const IMAGE = '192.168.100.1:5000/shoal/bb:v1';
 const HOSTS = ['h1', 'h2', 'h3'];
@@ -181,6 +182,29 @@ async function workerLossPhase(lab: Lab, hostOf: Map<string, string>): Promise<v
   await waitFor('no container left after rm', async () => [...(await allRunningContainers(lab)).values()].every((x) => x.length === 0));
 }
 
+/** The stock docker CLI drives the same API: create waits until converged, ps, scale, rm (skipped without docker). */
+async function dockerPhase(lab: Lab): Promise<void> {
+  const docker = async (args: string[]) => {
+    const r = await run('env', [`DOCKER_HOST=${lab.dockerHost('h1')}`, 'docker', ...args], { timeoutMs: 120_000 });
+    assert.is(r.code, 0, `docker ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  };
+  if ((await run('docker', ['--version']).catch(() => ({ code: -1 }))).code !== 0) {
+    console.log('  docker CLI not installed: skipping its checks');
+    return;
+  }
+  const out = await docker(['service', 'create', '--detach=false', '--replicas', '3', '--name', 'dk', '--stop-grace-period', '1s', IMAGE, 'sleep', '3600']);
+  assert.match(out, /overall progress: 3 out of 3 tasks/);
+  assert.match(out, /verify: Service \S+ converged/);
+  const ps = await docker(['service', 'ps', 'dk', '--format', '{{.Name}} {{.Node}} {{.CurrentState}}']);
+  assert.equal(ps.trim().split('\n').map((l) => l.split(' ')[1]).sort(), HOSTS);
+  await docker(['service', 'scale', '--detach', 'dk=1']);
+  await waitRunning(lab, 'dk', 1);
+  assert.match(await docker(['service', 'ls']), /dk\s+replicated\s+1\/1/);
+  await docker(['service', 'rm', 'dk']);
+  await waitFor('no container left after docker service rm', async () => [...(await allRunningContainers(lab)).values()].every((x) => x.length === 0));
+}
+
 test('a replicated service runs across hosts, scales up and down, and rm stops its containers', async () => {
   await withLab({ hosts: 3, prefix: 'shoalsv' }, async (lab) => {
     const hostOf = await formSwarm(lab);
@@ -239,6 +263,7 @@ test('a replicated service runs across hosts, scales up and down, and rm stops i
     await restartPhase(lab);
     await globalPhase(lab);
     await workerLossPhase(lab, hostOf);
+    await dockerPhase(lab);
   });
 });
 
