@@ -35,32 +35,33 @@ function client(lab: Lab, host: string): ApiClient {
   return new ApiClient(lab.dockerHost(host));
 }
 
-/** Forms the swarm: h1 the manager, h2 and h3 workers. Returns node ID → host name. */
-async function formSwarm(lab: Lab): Promise<Map<string, string>> {
+/** Forms the swarm: h1 the manager, h2 and h3 workers (or managers too). Returns node ID → host name. */
+async function formSwarm(lab: Lab, opts: { managers?: boolean } = {}): Promise<Map<string, string>> {
   const h1 = client(lab, 'h1');
   await h1.post('/swarm/init', { ListenAddr: '192.168.100.11:2377', AdvertiseAddr: '192.168.100.11' }, { timeoutMs: 30_000 });
   const swarm = await h1.get<Swarm>('/swarm');
   for (const h of ['h2', 'h3']) {
     const addr = lab.address(h);
     await client(lab, h).post('/swarm/join', {
-      RemoteAddrs: ['192.168.100.11:2377'], JoinToken: swarm.JoinTokens.Worker, ListenAddr: `${addr}:2377`, AdvertiseAddr: addr,
+      RemoteAddrs: ['192.168.100.11:2377'], JoinToken: opts.managers ? swarm.JoinTokens.Manager : swarm.JoinTokens.Worker, ListenAddr: `${addr}:2377`, AdvertiseAddr: addr,
     }, { timeoutMs: 60_000 });
   }
   const nodes = await waitFor('3 ready nodes', async () => {
     const ns = await h1.get<Node[]>('/nodes');
-    return ns.length === 3 && ns.every((n) => n.Status.State === 'ready') && ns;
+    const managersUp = !opts.managers || ns.every((n) => n.ManagerStatus?.Reachability === 'reachable');
+    return ns.length === 3 && ns.every((n) => n.Status.State === 'ready') && managersUp && ns;
   });
   return new Map(nodes.map((n) => [n.ID, n.Description.Hostname]));
 }
 
-async function tasksOf(lab: Lab, service: string): Promise<Task[]> {
-  return client(lab, 'h1').get<Task[]>('/tasks', { query: { filters: JSON.stringify({ service: [service] }) } });
+async function tasksOf(lab: Lab, service: string, via = 'h1'): Promise<Task[]> {
+  return client(lab, via).get<Task[]>('/tasks', { query: { filters: JSON.stringify({ service: [service] }) } });
 }
 
 /** Waits until exactly `n` tasks of the service are wanted and running; returns them. */
-async function waitRunning(lab: Lab, service: string, n: number): Promise<Task[]> {
+async function waitRunning(lab: Lab, service: string, n: number, via = 'h1'): Promise<Task[]> {
   return waitFor(`${n} running tasks of ${service}`, async () => {
-    const ts = await tasksOf(lab, service);
+    const ts = await tasksOf(lab, service, via);
     const wanted = ts.filter((t) => t.DesiredState === 'running');
     const running = wanted.filter((t) => t.Status.State === 'running');
     return wanted.length === n && running.length === n && running;
@@ -264,6 +265,31 @@ test('a replicated service runs across hosts, scales up and down, and rm stops i
     await globalPhase(lab);
     await workerLossPhase(lab, hostOf);
     await dockerPhase(lab);
+  });
+});
+
+test('after the leader is lost, the new leader keeps the other tasks running and reschedules its own', async () => {
+  await withLab({ hosts: 3, prefix: 'shoalsv' }, async (lab) => {
+    const hostOf = await formSwarm(lab, { managers: true });
+    const { ID } = await client(lab, 'h1').post<{ ID: string }>('/services/create', {
+      Name: 'ha', Labels: {}, Mode: { Replicated: { Replicas: 3 } },
+      TaskTemplate: { ContainerSpec: { Image: IMAGE, Command: ['sleep', '3600'], StopGracePeriod: 1e9 } },
+    } satisfies ServiceSpec);
+    const before = await waitRunning(lab, 'ha', 3);
+    const kept = before.filter((t) => hostOf.get(t.NodeID!) !== 'h1');
+    const containers = { h2: await runningContainers(lab, 'h2'), h3: await runningContainers(lab, 'h3') };
+    await lab.killDaemon('h1');
+    const after = await waitFor('3 tasks running on h2 and h3', async () => {
+      const ts = await waitRunning(lab, 'ha', 3, 'h2');
+      return ts.every((t) => hostOf.get(t.NodeID!) !== 'h1') && ts;
+    }, 60_000);
+    for (const t of kept) assert.ok(after.some((a) => a.ID === t.ID), `task ${t.ID} kept running through the failover`);
+    for (const h of ['h2', 'h3'] as const) {
+      const now = await runningContainers(lab, h);
+      assert.ok(containers[h].every((c) => now.includes(c)), `${h}'s containers kept running: ${containers[h]} → ${now}`);
+    }
+    await client(lab, 'h2').delete(`/services/${ID}`);
+    await waitFor('h2 and h3 run no container', async () => (await runningContainers(lab, 'h2')).length + (await runningContainers(lab, 'h3')).length === 0);
   });
 });
 
