@@ -229,6 +229,11 @@ test('a replicated service runs across hosts, scales up and down, and rm stops i
       assert.ok(containers.get(host)!.includes(t.Status.ContainerStatus!.ContainerID), `task ${t.ID} runs on ${host}`);
     }
 
+    for (const h of HOSTS) {
+      const info = await client(lab, h).get<{ ContainersRunning: number }>('/info');
+      assert.is(info.ContainersRunning, 1, `${h}: docker info counts its container`);
+    }
+
     // status=true counts them.
     const listed = await h1.get<Service[]>('/services', { query: { status: true } });
     assert.equal(listed.map((s) => [s.Spec.Name, s.ServiceStatus]), [['web', { RunningTasks: 3, DesiredTasks: 3, CompletedTasks: 0 }]]);

@@ -107,7 +107,11 @@ export class Daemon {
         config,
         engineId,
         swarmInfo: () => daemon.swarm?.swarmInfo() ?? INACTIVE_SWARM,
-        containerCounts: () => ({ running: 0, paused: 0, stopped: 0 }),
+        containerCounts: () => {
+          const states = daemon.executorInstance?.list().map((c) => c.state) ?? [];
+          const running = states.filter((s) => s === 'running').length;
+          return { running, paused: 0, stopped: states.length - running };
+        },
         imageCount: () => images.list().length,
       });
       const alreadyInSwarm = () =>
