@@ -39,6 +39,8 @@ export interface AgentOptions {
   images: AgentImages;
   description: () => NodeDescription;
   logger: Logger;
+  /** How long status changes gather before one report goes out, ms (default 20). */
+  reportDelayMs?: number;
 }
 
 /** One task as the agent knows it. */
@@ -309,7 +311,7 @@ export class Agent {
       }
       if (updates.length === 0) return;
       if (this.reporter(updates)) this.unreported.clear();
-    }, REPORT_DELAY_MS);
+    }, this.opts.reportDelayMs ?? REPORT_DELAY_MS);
   }
 
   private schedulePersist(): void {

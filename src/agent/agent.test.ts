@@ -1,0 +1,159 @@
+// The agent's task state machine over a fake executor and image store: no kernel, no
+// containers. Waits poll the event loop until a condition holds (no timing assertions).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TASK_STATES, type Task, type TaskState } from '../api/types/task.ts';
+import { nullLogger } from '../daemon/logger.ts';
+import type { TaskStatusUpdate } from '../swarm/types.ts';
+import type { TaskContainerSpec, ExitStatus } from './exec/types.ts';
+import { Agent } from './agent.ts';
+
+class FakeController {
+  state: 'new' | 'prepared' | 'running' | 'exited' | 'removed' = 'new';
+  record?: { cid: string; pid: number; exit?: ExitStatus };
+  private waiters: ((e: ExitStatus) => void)[] = [];
+  constructor(readonly spec: TaskContainerSpec, private readonly ex: FakeExecutor) {}
+  async prepare() { if (this.state === 'new') { this.state = 'prepared'; this.record = { cid: this.spec.taskId, pid: 0 }; } }
+  async start() { if (this.state === 'prepared') { this.state = 'running'; this.record!.pid = 42; this.ex.starts++; } }
+  async wait(): Promise<ExitStatus> {
+    if (this.record?.exit) return this.record.exit;
+    return new Promise((r) => this.waiters.push(r));
+  }
+  exit(code: number) {
+    this.state = 'exited';
+    this.record!.exit = { exitCode: code, oomKilled: false };
+    for (const w of this.waiters.splice(0)) w(this.record!.exit);
+  }
+  async shutdown() { if (this.state === 'running') this.exit(137); }
+  async remove() { this.state = 'removed'; this.ex.controllers.delete(this.spec.taskId); }
+}
+
+class FakeExecutor {
+  readonly controllers = new Map<string, FakeController>();
+  starts = 0;
+  controller(spec: TaskContainerSpec) {
+    let c = this.controllers.get(spec.taskId);
+    if (!c) this.controllers.set(spec.taskId, (c = new FakeController(spec, this)));
+    return c;
+  }
+  list() { return [...this.controllers.values()]; }
+}
+
+function task(id: string, desired: TaskState = 'running', image = 'bb:v1'): Task {
+  return {
+    ID: id, Version: { Index: 1 }, CreatedAt: '', UpdatedAt: '', Labels: {}, Spec: { ContainerSpec: { Image: image, Command: ['sleep', '1'] } },
+    ServiceID: 's', Slot: 1, NodeID: 'n1', Status: { Timestamp: '', State: 'assigned', Message: '' }, DesiredState: desired, ServiceAnnotations: { Name: 'web', Labels: {} },
+  };
+}
+
+async function until(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 2000 && !cond(); i++) await new Promise((r) => setTimeout(r, 0));
+  assert.ok(cond(), 'condition reached');
+}
+
+async function withAgent(fn: (a: { agent: Agent; ex: FakeExecutor; reports: TaskStatusUpdate[]; pulls: string[]; dataRoot: string; reopen: () => Promise<Agent> }) => Promise<void>) {
+  const dataRoot = mkdtempSync(join(tmpdir(), 'shoal-agent-'));
+  const ex = new FakeExecutor();
+  const present = new Set<string>();
+  const pulls: string[] = [];
+  const reports: TaskStatusUpdate[] = [];
+  const images = {
+    resolveForRun: async (ref: string) => { if (!present.has(ref)) throw new Error(`no such image ${ref}`); },
+    pull: async (ref: string) => { if (ref.startsWith('missing')) throw new Error('manifest unknown'); pulls.push(ref); present.add(ref); },
+  };
+  const open = async () => {
+    const a = await Agent.open({ nodeId: 'n1', dataRoot, executor: async () => ex as never, images, description: () => ({ Hostname: 'h1' }) as never, logger: nullLogger, reportDelayMs: 0 });
+    a.setReporter((u) => (reports.push(...u), true));
+    return a;
+  };
+  const agent = await open();
+  try {
+    await fn({ agent, ex, reports, pulls, dataRoot, reopen: open });
+  } finally {
+    agent.close();
+    rmSync(dataRoot, { recursive: true, force: true });
+  }
+}
+
+const last = (reports: TaskStatusUpdate[], id: string) => reports.filter((r) => r.taskId === id).at(-1)?.status;
+const states = (reports: TaskStatusUpdate[], id: string) => reports.filter((r) => r.taskId === id).map((r) => r.status.State);
+
+test('an assigned task is pulled, prepared and started, and its states reported in order', async () => {
+  await withAgent(async ({ agent, ex, reports, pulls }) => {
+    agent.assign({ type: 'assignments', full: true, tasks: [task('t1')], removed: [] });
+    await until(() => last(reports, 't1')?.State === 'running');
+    assert.equal(pulls, ['bb:v1']);
+    assert.is(ex.controllers.get('t1')?.state, 'running');
+    // Reports coalesce (a batch carries each task's latest state), so states may be skipped, never reordered.
+    const ranks = states(reports, 't1').map((s) => TASK_STATES.indexOf(s));
+    assert.equal(ranks, [...ranks].sort((x, y) => x - y));
+    assert.equal(last(reports, 't1')?.ContainerStatus, { ContainerID: 't1', PID: 42, ExitCode: 0 });
+  });
+});
+
+test('an exit is reported as failed with its code, or complete for 0', async () => {
+  await withAgent(async ({ agent, ex, reports }) => {
+    agent.assign({ type: 'assignments', full: true, tasks: [task('a'), task('b')], removed: [] });
+    await until(() => last(reports, 'a')?.State === 'running' && last(reports, 'b')?.State === 'running');
+    ex.controllers.get('a')!.exit(3);
+    ex.controllers.get('b')!.exit(0);
+    await until(() => last(reports, 'a')?.State === 'failed' && last(reports, 'b')?.State === 'complete');
+    assert.is(last(reports, 'a')?.Err, 'task: non-zero exit (3)');
+  });
+});
+
+test('a desired state past running stops the container; leaving the set removes it', async () => {
+  await withAgent(async ({ agent, ex, reports }) => {
+    agent.assign({ type: 'assignments', full: true, tasks: [task('t1')], removed: [] });
+    await until(() => last(reports, 't1')?.State === 'running');
+    agent.assign({ type: 'assignments', full: false, tasks: [task('t1', 'shutdown')], removed: [] });
+    await until(() => last(reports, 't1')?.State === 'shutdown');
+    assert.is(ex.controllers.get('t1')?.state, 'exited', 'stopped, kept');
+    agent.assign({ type: 'assignments', full: false, tasks: [], removed: ['t1'] });
+    await until(() => !ex.controllers.has('t1'));
+    assert.equal(agent.list(), []);
+  });
+});
+
+test('a full set without a task removes it', async () => {
+  await withAgent(async ({ agent, ex, reports }) => {
+    agent.assign({ type: 'assignments', full: true, tasks: [task('t1'), task('t2')], removed: [] });
+    await until(() => last(reports, 't1')?.State === 'running' && last(reports, 't2')?.State === 'running');
+    agent.assign({ type: 'assignments', full: true, tasks: [task('t2')], removed: [] });
+    await until(() => !ex.controllers.has('t1'));
+    assert.is(ex.controllers.get('t2')?.state, 'running');
+  });
+});
+
+test('an image that cannot be pulled rejects the task', async () => {
+  await withAgent(async ({ agent, reports }) => {
+    agent.assign({ type: 'assignments', full: true, tasks: [task('t1', 'running', 'missing:v1')], removed: [] });
+    await until(() => last(reports, 't1')?.State === 'rejected');
+    assert.is(last(reports, 't1')?.Err, 'manifest unknown');
+  });
+});
+
+test('a reopened agent carries on with its saved tasks without starting them again', async () => {
+  await withAgent(async ({ agent, ex, reports, reopen }) => {
+    agent.assign({ type: 'assignments', full: true, tasks: [task('t1')], removed: [] });
+    await until(() => last(reports, 't1')?.State === 'running');
+    await new Promise((r) => setImmediate(r));
+    agent.close();
+    reports.length = 0;
+    const again = await reopen();
+    try {
+      again.assign({ type: 'assignments', full: true, tasks: [task('t1')], removed: [] });
+      await until(() => last(reports, 't1')?.State === 'running');
+      assert.is(ex.starts, 1, 'started once');
+      ex.controllers.get('t1')!.exit(1);
+      await until(() => last(reports, 't1')?.State === 'failed');
+    } finally {
+      again.close();
+    }
+  });
+});
+
+test.run();
