@@ -219,6 +219,9 @@ test('a replicated service runs across hosts, scales up and down, and rm stops i
     };
     const { ID } = await h1.post<{ ID: string }>('/services/create', spec);
     assert.ok(ID, 'service ID');
+    const refused = async (body: unknown) => h1.post('/services/create', body).then(() => undefined, (err: { status: number; message: string }) => `${err.status} ${err.message}`);
+    assert.match((await refused(spec)) ?? '', /^409 .*name conflicts with an existing object: service web already exists/);
+    assert.is(await refused({ ...spec, Name: 'bad', TaskTemplate: { ContainerSpec: { Image: '' } } }), '400 invalid ServiceSpec: TaskTemplate.ContainerSpec.Image: must not be empty');
 
     // 3 tasks, one per host, each a running container on its host.
     let running = await waitRunning(lab, 'web', 3);

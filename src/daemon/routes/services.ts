@@ -9,7 +9,7 @@
 import { randomInt } from 'node:crypto';
 import type { Router } from '../http/router.ts';
 import { sendJson } from '../http/router.ts';
-import { InvalidArgumentError } from '../../api/errors.ts';
+import { ConflictError, InvalidArgumentError } from '../../api/errors.ts';
 import type { Service, ServiceSpec, ServiceStatus } from '../../api/types/service.ts';
 import type { Task } from '../../api/types/task.ts';
 import { modeKind, validateServiceSpec, withServiceDefaults } from '../../api/spec/service-spec.ts';
@@ -61,7 +61,10 @@ export function addServiceRoutes(router: Router, swarm: SwarmRef): void {
   router.post('/services/create', async (ctx) => {
     const manager = requireManager(swarm);
     const spec = specFromBody(await ctx.body<ServiceSpec>(), true);
-    const { value: created } = await manager.store.update((tx) => tx.create('service', { Spec: spec, Endpoint: { Spec: spec.EndpointSpec ?? {} } }));
+    const { value: created } = await manager.store.update((tx) => {
+      if (tx.getByName('service', spec.Name)) throw new ConflictError(`rpc error: code = AlreadyExists desc = name conflicts with an existing object: service ${spec.Name} already exists`);
+      return tx.create('service', { Spec: spec, Endpoint: { Spec: spec.EndpointSpec ?? {} } });
+    });
     sendJson(ctx.res, 201, { ID: created.ID });
   });
 
