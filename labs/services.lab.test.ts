@@ -150,6 +150,17 @@ async function globalPhase(lab: Lab): Promise<void> {
   } satisfies ServiceSpec);
   const running = await waitRunning(lab, 'everywhere', 3);
   assert.is(new Set(running.map((t) => t.NodeID)).size, 3, 'one task per node');
+
+  // Draining h3 stops its task; making it active again starts a new one there.
+  const setAvailability = async (availability: 'drain' | 'active') => {
+    const n = (await h1.get<Node[]>('/nodes')).find((x) => x.Description.Hostname === 'h3')!;
+    await h1.post(`/nodes/${n.ID}/update`, { ...n.Spec, Availability: availability }, { query: { version: n.Version.Index } });
+  };
+  await setAvailability('drain');
+  await waitRunning(lab, 'everywhere', 2);
+  await waitFor('h3 runs no container when drained', async () => (await runningContainers(lab, 'h3')).length === 0, 20_000);
+  await setAvailability('active');
+  await waitRunning(lab, 'everywhere', 3);
   await h1.delete(`/services/${ID}`);
   await waitFor('no container left after rm', async () => [...(await allRunningContainers(lab)).values()].every((x) => x.length === 0));
 }
