@@ -358,11 +358,11 @@ test('--force-new-cluster on the last manager standing: it serves writes alone',
   }, { timeoutMs: 15_000 });
 });
 
-// Known bug (reported with issue 5): the managers --force-new-cluster removed keep their old
-// Raft configuration; when two of them come back they are a quorum of it, elect a leader
-// and accept writes — a second cluster with the same ID and CA. Docker tells a removed
-// member so (it is refused on /raft) and it rejoins the forced cluster. Enable once fixed.
-test.skip('managers removed by --force-new-cluster do not form a second cluster when they come back', async (c) => {
+// The managers --force-new-cluster removed keep their old Raft configuration; if two of
+// them came back unchecked they would be a quorum of it — a second cluster with the same ID
+// and CA. A returning manager asks the others for their Raft epoch first, and the forced
+// manager tells removed ones, so they carry on as workers of the forced cluster.
+test('managers removed by --force-new-cluster do not form a second cluster when they come back', async (c) => {
   const { lab } = c;
   const [survivor, ...gone] = c.managers;
   await Promise.all(gone.map((h) => lab.startDaemon(h)));
@@ -375,6 +375,14 @@ test.skip('managers removed by --force-new-cluster do not form a second cluster 
     }
     await sleep(500);
   }
+  // And they carry on as workers of the forced cluster.
+  await waitFor('removed managers ready as workers of the forced cluster', async () => {
+    const ns = await api(lab, survivor).nodes();
+    return gone.every((h) => {
+      const n = ns.find((x) => x.ID === c.ids[h]);
+      return n?.Spec.Role === 'worker' && n.Status.State === 'ready';
+    });
+  }, { timeoutMs: 15_000 });
 });
 
 test.run();

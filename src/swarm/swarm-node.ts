@@ -66,6 +66,10 @@ export function leaveManagerRefusal(managers: number, reachable: number): string
 }
 
 const DEFAULT_HEARTBEAT_MS = 1000;
+/** The Raft epoch of a swarm that was never forced into a new cluster. */
+const INITIAL_EPOCH = 'initial';
+/** How often a forced manager retries telling removed managers, ms. */
+const REMOVAL_NOTICE_MS = 1000;
 const DEFAULT_ADDR_POOL = ['10.0.0.0/8'];
 const DEFAULT_SUBNET_SIZE = 24;
 const DEFAULT_DATA_PATH_PORT = 4789;
@@ -94,6 +98,13 @@ export class SwarmNode {
     if (!saved) return undefined;
     const tls = NodeTLS.create({ certPem: saved.certs.certPem, keyPem: saved.certs.keyPem, rootPem: saved.certs.rootCertPem });
     const node = await SwarmNode.open(ctx, saved.state, tls);
+    // A manager coming back first asks the others whether a --force-new-cluster replaced
+    // its Raft cluster meanwhile, so it never revives the old one, even briefly.
+    const replaced = saved.state.role === 'manager' ? await node.findReplacingEpoch() : undefined;
+    if (replaced) {
+      await node.becomeRemovedWorker(replaced.epoch, replaced.replaces, replaced.managers);
+      return node;
+    }
     await node.startRole({ bootstrap: false });
     ctx.logger.info('rejoined swarm after restart', { 'node.id': saved.state.nodeId, role: saved.state.role });
     return node;
@@ -168,9 +179,11 @@ export class SwarmNode {
     await node.startRole({ bootstrap: false, forceNewCluster: true });
     const manager = node.manager!;
     await waitFor(() => manager.isLeader, 10_000, 'the forced manager did not become leader');
+    const removedManagers: { nodeId: string; addr: string }[] = [];
     await manager.store.update((tx) => {
       for (const n of tx.find('node', { role: 'manager' })) {
         if (n.ID === state.nodeId) continue;
+        if (n.ManagerStatus?.Addr) removedManagers.push({ nodeId: n.ID, addr: n.ManagerStatus.Addr });
         const next = structuredClone(n);
         next.Spec.Role = 'worker';
         delete next.ManagerStatus;
@@ -178,6 +191,15 @@ export class SwarmNode {
         tx.update('node', next);
       }
     });
+    // The removed managers still form a quorum of the old configuration among themselves
+    // if they come back: a new epoch, which they are told of, turns them into workers.
+    node.state = {
+      ...state,
+      raftEpoch: randomBytes(8).toString('hex'),
+      previousEpochs: [...(state.previousEpochs ?? []), state.raftEpoch ?? INITIAL_EPOCH],
+      removedManagers,
+    };
+    await saveSwarmState(ctx.dataRoot, node.state);
     ctx.logger.warn('swarm restarted from this manager with --force-new-cluster', { 'node.id': state.nodeId });
     return node;
   }
@@ -262,7 +284,81 @@ export class SwarmNode {
     this.session = session;
     this.agent?.setReporter((updates) => session.sendStatus(updates));
     session.start();
-    this.roleWatch = setInterval(() => void this.followRoleChange(), 1000);
+    this.roleWatch = setInterval(() => {
+      void this.followRoleChange();
+      if (this.state.removedManagers?.length && Date.now() - this.lastRemovalNotice >= REMOVAL_NOTICE_MS) void this.noticeRemovedManagers();
+    }, 1000);
+  }
+
+  private lastRemovalNotice = 0;
+
+  /** Tells managers removed by `--force-new-cluster` that their epoch is over (see `handleRemoved`). */
+  private async noticeRemovedManagers(): Promise<void> {
+    this.lastRemovalNotice = Date.now();
+    const pending = this.state.removedManagers ?? [];
+    const told: string[] = [];
+    await Promise.all(pending.map(async (m) => {
+      try {
+        await httpsJson(m.addr, 'POST', '/raft-removed', {
+          tls: this.tls.clientOptions(),
+          body: { epoch: this.state.raftEpoch, replaces: this.state.previousEpochs ?? [], managers: this.managerAddrs() },
+          timeoutMs: 3000,
+        });
+        told.push(m.nodeId);
+        this.ctx.logger.info('told a removed manager to become a worker', { 'node.id': m.nodeId });
+      } catch (err) {
+        this.ctx.logger.debug('removed manager not reachable yet', { 'node.id': m.nodeId, error: err });
+      }
+    }));
+    if (told.length) {
+      this.state = { ...this.state, removedManagers: pending.filter((m) => !told.includes(m.nodeId)) };
+      await saveSwarmState(this.ctx.dataRoot, this.state);
+    }
+  }
+
+  /**
+   * A forced manager says this node's Raft cluster was replaced. Accepted only from a
+   * manager of this swarm whose epoch replaced ours: then this node drops its Raft
+   * state and carries on as a worker of the new cluster (as Docker's old managers do).
+   */
+  private async handleRemoved(socket: TLSSocket, body: { epoch?: string; replaces?: string[]; managers?: Record<string, string> }): Promise<{ ok: boolean }> {
+    const peer = peerIdentity(socket);
+    if (!peer || peer.role !== 'manager' || peer.clusterId !== this.state.clusterId) throw new ApiError('a manager certificate of this swarm is required', 403);
+    if (!body || typeof body.epoch !== 'string' || !Array.isArray(body.replaces)) throw new InvalidArgumentError('invalid removal notice');
+    if (this.state.role !== 'manager') return { ok: true };
+    if (!body.replaces.includes(this.state.raftEpoch ?? INITIAL_EPOCH)) throw new ApiError('this manager is not part of the replaced Raft cluster', 409);
+    const managers = body.managers && typeof body.managers === 'object' ? body.managers : {};
+    // Answer first; the role change stops the manager that serves this request.
+    setImmediate(() => void this.becomeRemovedWorker(body.epoch!, body.replaces!, managers));
+    return { ok: true };
+  }
+
+  /** Asks the other known managers for their Raft epoch; returns one that replaced ours. */
+  private async findReplacingEpoch(): Promise<{ epoch: string; replaces: string[]; managers: Record<string, string> } | undefined> {
+    const mine = this.state.raftEpoch ?? INITIAL_EPOCH;
+    const others = this.state.managers.filter((m) => m.nodeId !== this.state.nodeId);
+    const answers = await Promise.all(others.map((m) =>
+      httpsJson<{ epoch: string; replaces: string[]; managers: Record<string, string> }>(m.addr, 'GET', '/raft-epoch', { tls: this.tls.clientOptions(), timeoutMs: 1500 })
+        .catch(() => undefined)));
+    return answers.find((a) => a && Array.isArray(a.replaces) && a.replaces.includes(mine));
+  }
+
+  private async becomeRemovedWorker(epoch: string, replaces: string[], managers: Record<string, string>): Promise<void> {
+    if (this.following || this.stopped) return;
+    this.following = true;
+    try {
+      this.ctx.logger.warn('this manager was removed by --force-new-cluster elsewhere: continuing as a worker', { 'node.id': this.state.nodeId });
+      await this.stopRole();
+      await rm(join(this.ctx.dataRoot, 'swarm', 'raft'), { recursive: true, force: true });
+      this.state = {
+        ...this.state, role: 'worker', raftEpoch: epoch, previousEpochs: replaces, removedManagers: [],
+        managers: Object.entries(managers).map(([nodeId, addr]) => ({ nodeId, addr })),
+      };
+      await saveSwarmState(this.ctx.dataRoot, this.state);
+      if (!this.stopped) await this.startRole({ bootstrap: false });
+    } finally {
+      this.following = false;
+    }
   }
 
   private get heartbeatMs(): number {
@@ -366,11 +462,24 @@ export class SwarmNode {
     r.get('/ca', () => ({ rootPem: this.tls.rootPem }));
     r.post('/join', async (ctx) => this.handleJoin((await ctx.body<JoinNodeRequest>())!));
     r.post('/renew', async (ctx) => this.handleRenew(ctx.req.socket as TLSSocket, (await ctx.body<{ csrPem: string }>())!));
+    r.get('/raft-epoch', (ctx) => {
+      const peer = peerIdentity(ctx.req.socket as TLSSocket);
+      if (!peer || peer.clusterId !== this.state.clusterId) throw new ApiError('a certificate of this swarm is required', 401);
+      if (this.state.role !== 'manager') throw new ApiError('not a manager', 503);
+      return { epoch: this.state.raftEpoch ?? INITIAL_EPOCH, replaces: this.state.previousEpochs ?? [], managers: this.managerAddrs() };
+    });
+    r.post('/raft-removed', async (ctx) => this.handleRemoved(ctx.req.socket as TLSSocket, (await ctx.body())!));
     this.server.onUpgrade('/raft', (req, socket, head) => {
       const peer = peerIdentity(req.socket as TLSSocket);
       if (!this.manager || !peer || peer.role !== 'manager' || peer.clusterId !== this.state.clusterId) {
         throw new ApiError('raft: manager certificate of this swarm required', 403);
       }
+      // A certificate outlives a demotion: a node the store says is no manager, and that is
+      // no longer in the Raft configuration (its removal may still need its vote), is refused.
+      const known = this.manager.store.view((tx) => tx.get('node', peer.nodeId));
+      const conf = this.manager.raft.status().confState;
+      const member = [...conf.voters, ...conf.learners, ...conf.votersOutgoing].includes(peer.nodeId);
+      if (known && known.Spec.Role !== 'manager' && !member) throw new ApiError(`raft: node ${peer.nodeId} is no longer a manager`, 403);
       this.manager.acceptRaft(req, socket, head);
     });
     this.server.onUpgrade('/dispatcher', (req, socket, head) => {

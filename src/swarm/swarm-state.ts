@@ -16,6 +16,14 @@ export interface SwarmState {
   managers: { nodeId: string; addr: string }[];
   listenAddr: string;
   advertiseAddr: string;
+  /**
+   * The Raft cluster this manager's log belongs to: a new random epoch at every
+   * `--force-new-cluster`, with the epochs it replaced. Undefined for the original one.
+   */
+  raftEpoch?: string;
+  previousEpochs?: string[];
+  /** Managers a `--force-new-cluster` removed and that have not yet been told (IP:PORT). */
+  removedManagers?: { nodeId: string; addr: string }[];
 }
 
 export interface NodeCertificates {

@@ -110,6 +110,9 @@ class Peer {
       ...(o.checkServerIdentity ? { checkServerIdentity: o.checkServerIdentity } : {}),
       perMessageDeflate: false,
       maxPayload: o.maxPayload,
+      // A connect started while the peer was cut off must not wait out TCP's SYN retries
+      // (over a minute) once the path is back: give up and retry with backoff.
+      handshakeTimeout: 2000,
       // RFC 6455 masking protects caching proxies from crafted plain-text frames; inside TLS
       // it only costs CPU on both ends. A zero mask makes ws skip it (the frame stays valid).
       generateMask: (mask: Buffer) => mask.fill(0),
