@@ -190,6 +190,14 @@ async function workerLossPhase(lab: Lab, hostOf: Map<string, string>): Promise<v
   assert.equal(after.map((t) => t.ID).sort(), moved.map((t) => t.ID).sort(), 'no task duplicated or moved back');
   await waitFor('h3 runs no container', async () => (await runningContainers(lab, 'h3')).length === 0, 15_000);
   console.log(`  worker loss → its tasks running elsewhere in ${rescheduleMs} ms`);
+
+  // A worker that leaves the swarm stops and removes its containers; its tasks move.
+  await client(lab, 'h2').post('/swarm/leave', undefined, { query: { force: true }, timeoutMs: 60_000 });
+  assert.equal(await runningContainers(lab, 'h2'), [], 'h2 runs nothing after leaving');
+  await waitFor('the tasks of h2 running elsewhere', async () => {
+    const ts = (await tasksOf(lab, ID)).filter((t) => t.DesiredState === 'running' && t.Status.State === 'running');
+    return ts.length === 3 && ts.every((t) => hostOf.get(t.NodeID!) !== 'h2');
+  }, 30_000);
   await h1.delete(`/services/${ID}`);
   await waitFor('no container left after rm', async () => [...(await allRunningContainers(lab)).values()].every((x) => x.length === 0));
 }
@@ -282,8 +290,8 @@ test('a replicated service runs across hosts, scales up and down, and rm stops i
     await cliPhase(lab);
     await restartPhase(lab);
     await globalPhase(lab);
-    await workerLossPhase(lab, hostOf);
     await dockerPhase(lab);
+    await workerLossPhase(lab, hostOf);
   });
 });
 
