@@ -21,7 +21,7 @@ import { defaultSwarmSpec, type InitRequest, type JoinRequest, type NodeAvailabi
 import type { SwarmInfo } from '../api/types/system.ts';
 import {
   CASigner, NodeTLS, bootstrapClientTlsOptions, createRootCA, generateJoinToken, issueForJoin, issueForRenewal, newNodeKeyAndCSR,
-  parseJoinToken, peerIdentity, tokenMatchesCA, DEFAULT_NODE_CERT_EXPIRY_MS,
+  parseJoinToken, peerIdentity, shouldRenew, tokenMatchesCA, DEFAULT_NODE_CERT_EXPIRY_MS,
 } from '../manager/ca/index.ts';
 import { Manager } from '../manager/manager.ts';
 import { LeaderControllers } from '../manager/controllers/index.ts';
@@ -43,6 +43,8 @@ export interface SwarmContext {
   advertiseAddr?: string;
   description(): NodeDescription;
   logger: Logger;
+  /** Random source in [0, 1) (certificate renewal timing). Default Math.random. */
+  rand?: () => number;
   /** Heartbeat period, ms (default 1000: a dead node is detected in about 3 s). */
   heartbeatMs?: number;
   /** This node's executor, made and restored on first use; without it the node runs no tasks. */
@@ -88,7 +90,9 @@ export class SwarmNode {
     private state: SwarmState,
     private tls: NodeTLS,
     private readonly server: NodeServer,
-  ) {}
+  ) {
+    this.renewalRand = (ctx.rand ?? Math.random)();
+  }
 
   // ---- lifecycle -------------------------------------------------------------------
 
@@ -291,6 +295,8 @@ export class SwarmNode {
   }
 
   private lastRemovalNotice = 0;
+  /** Where in the 50–80 % window this certificate is renewed; drawn once per certificate. */
+  private renewalRand = 0.5;
 
   /** Tells managers removed by `--force-new-cluster` that their epoch is over (see `handleRemoved`). */
   private async noticeRemovedManagers(): Promise<void> {
@@ -536,8 +542,10 @@ export class SwarmNode {
    */
   private async followRoleChange(): Promise<void> {
     if (this.following || this.stopped) return;
-    const desired = this.desiredRole();
-    if (!desired || desired === this.state.role) return;
+    const desired = this.desiredRole() ?? this.state.role;
+    // Renewal before expiry, at a random point between 50 % and 80 % of the validity (SwarmKit's).
+    const due = shouldRenew(this.tls.info, { now: Date.now(), rand: this.renewalRand });
+    if (desired === this.state.role && !due) return;
     this.following = true;
     try {
       const { keyPem, csrPem } = await newNodeKeyAndCSR();
@@ -550,22 +558,33 @@ export class SwarmNode {
           this.ctx.logger.debug('renewal failed', { addr, error: err });
         }
       }
-      if (!renewed || renewed.role !== desired) return;
+      // A role change waits for a certificate with the new role; a due renewal takes what it gets.
+      if (!renewed || (renewed.role !== desired && !due)) return;
+      const role = renewed.role;
       const tls = NodeTLS.create({ certPem: renewed.certPem, keyPem, rootPem: renewed.rootPem });
-      this.ctx.logger.info('role changed', { 'node.id': this.state.nodeId, from: this.state.role, to: desired });
+      this.renewalRand = (this.ctx.rand ?? Math.random)();
+      if (role !== this.state.role) this.ctx.logger.info('role changed', { 'node.id': this.state.nodeId, from: this.state.role, to: role });
+      else this.ctx.logger.info('node certificate renewed', { 'node.id': this.state.nodeId, 'cert.not_after': new Date(tls.info.notAfter).toISOString() });
       const managers = this.managerAddrs();
+      // Every part that holds the certificate (Raft transport, session) starts again with
+      // the new one; the daemon, its port and the containers stay up.
       await this.stopRole();
-      if (desired === 'worker') await rm(join(this.ctx.dataRoot, 'swarm', 'raft'), { recursive: true, force: true });
+      if (role === 'worker') await rm(join(this.ctx.dataRoot, 'swarm', 'raft'), { recursive: true, force: true });
       this.tls = tls;
-      this.state = { ...this.state, role: desired, managers: Object.entries(managers).map(([nodeId, addr]) => ({ nodeId, addr })) };
+      this.state = { ...this.state, role, managers: Object.entries(managers).map(([nodeId, addr]) => ({ nodeId, addr })) };
       await saveSwarmState(this.ctx.dataRoot, this.state, { certPem: tls.certPem, keyPem, rootCertPem: tls.rootPem });
       this.server.setSecureContext(tls.serverOptions({ allowAnonymous: true }));
       if (!this.stopped) await this.startRole({ bootstrap: false });
     } catch (err) {
-      this.ctx.logger.warn('could not follow role change', { error: err });
+      this.ctx.logger.warn('could not renew the node certificate', { error: err });
     } finally {
       this.following = false;
     }
+  }
+
+  /** The node certificate this node presents now (for tests and `swarm ca` later). */
+  get certificatePem(): string {
+    return this.tls.certPem;
   }
 
   /** The role the managers have decided for this node, when this node can know it. */
