@@ -1,0 +1,105 @@
+// The stock docker client drives a Shoal swarm: `docker swarm init | join-token | join |
+// update | leave` and `docker node ls | inspect | update | promote | demote | rm` against
+// two daemons on loopback (issue 5, item 8).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { execFile } from 'node:child_process';
+import net from 'node:net';
+import { startDaemonProcess, type DaemonProcess } from './daemon-process.ts';
+
+function docker(d: DaemonProcess, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  return new Promise((resolve) => {
+    execFile('docker', args, { encoding: 'utf8', timeout: 30_000, env: { ...process.env, DOCKER_HOST: d.host } }, (err, out, errOut) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out, err: errOut });
+    });
+  });
+}
+
+async function ok(d: DaemonProcess, ...args: string[]): Promise<string> {
+  const r = await docker(d, ...args);
+  assert.is(r.code, 0, `docker ${args.join(' ')}: ${r.err}`);
+  return r.out;
+}
+
+async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  const { port } = srv.address() as net.AddressInfo;
+  await new Promise((resolve) => srv.close(resolve));
+  return port;
+}
+
+async function eventually(what: string, fn: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!(await fn())) {
+    if (Date.now() > deadline) assert.unreachable(what);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+let m: DaemonProcess, w: DaemonProcess;
+let mAddr = '', wAddr = '';
+
+test.before(async () => {
+  mAddr = `127.0.0.1:${await freePort()}`;
+  wAddr = `127.0.0.1:${await freePort()}`;
+  m = await startDaemonProcess(['--listen-addr', mAddr], { hostname: 'dm' });
+  w = await startDaemonProcess(['--listen-addr', wAddr], { hostname: 'dw' });
+});
+test.after(async () => {
+  await Promise.all([m?.cleanup(), w?.cleanup()]);
+});
+
+test('docker swarm init prints the join command', async () => {
+  const out = await ok(m, 'swarm', 'init', '--advertise-addr', mAddr, '--listen-addr', mAddr);
+  assert.match(out, /Swarm initialized: current node \([a-z0-9]{25}\) is now a manager\./);
+  assert.match(out, new RegExp(`docker swarm join --token SWMTKN-1-[a-z0-9]{50}-[a-z0-9]{25} ${mAddr.replace(/\./g, '\\.')}`));
+});
+
+test('docker swarm join-token and join add a worker', async () => {
+  const token = (await ok(m, 'swarm', 'join-token', '-q', 'worker')).trim();
+  const out = await ok(w, 'swarm', 'join', '--token', token, '--advertise-addr', wAddr, '--listen-addr', wAddr, mAddr);
+  assert.match(out, /This node joined a swarm as a worker\./);
+  await eventually('both nodes ready', async () => (await ok(m, 'node', 'ls', '--format', '{{.Hostname}} {{.Status}}')).split('\n').filter((l) => / Ready$/.test(l)).length === 2);
+});
+
+test('docker node ls marks the leader and this node', async () => {
+  const out = await ok(m, 'node', 'ls');
+  assert.match(out, /\*\s+dm\s+Ready\s+Active\s+Leader/);
+  assert.match(out, /\s+dw\s+Ready\s+Active\s+\s/);
+});
+
+test('docker node update and inspect', async () => {
+  await ok(m, 'node', 'update', '--label-add', 'zone=a', '--availability', 'drain', 'dw');
+  assert.is((await ok(m, 'node', 'inspect', 'dw', '--format', '{{.Spec.Labels.zone}} {{.Spec.Availability}}')).trim(), 'a drain');
+});
+
+test('docker node promote and demote', async () => {
+  assert.match(await ok(m, 'node', 'promote', 'dw'), /promoted to a manager/);
+  await eventually('dw reachable as a manager', async () => /dw\s+Ready\s+Drain\s+Reachable/.test(await ok(m, 'node', 'ls')));
+  assert.match(await ok(m, 'node', 'demote', 'dw'), /demoted in the swarm/);
+  await eventually('dw a worker again', async () => (await ok(m, 'node', 'inspect', 'dw', '--format', '{{.Spec.Role}}')).trim() === 'worker');
+});
+
+test('docker swarm update and join-token --rotate', async () => {
+  const before = (await ok(m, 'swarm', 'join-token', '-q', 'worker')).trim();
+  await ok(m, 'swarm', 'update', '--task-history-limit', '3');
+  assert.is((await ok(m, 'info', '--format', '{{.Swarm.Cluster.Spec.Orchestration.TaskHistoryRetentionLimit}}')).trim(), '3');
+  await ok(m, 'swarm', 'join-token', '--rotate', 'worker');
+  assert.is.not((await ok(m, 'swarm', 'join-token', '-q', 'worker')).trim(), before);
+});
+
+test('docker swarm leave, then node rm of the node that left', async () => {
+  await eventually('dw ready after demotion', async () => (await docker(w, 'info', '--format', '{{.Swarm.LocalNodeState}}')).out.trim() === 'active');
+  await ok(w, 'swarm', 'leave');
+  assert.is((await ok(w, 'info', '--format', '{{.Swarm.LocalNodeState}}')).trim(), 'inactive');
+  await eventually('dw down', async () => (await ok(m, 'node', 'inspect', 'dw', '--format', '{{.Status.State}}')).trim() === 'down');
+  await ok(m, 'node', 'rm', 'dw');
+  assert.not.match(await ok(m, 'node', 'ls'), /dw/);
+  const r = await docker(m, 'swarm', 'leave');
+  assert.is.not(r.code, 0, 'a manager is refused without --force');
+  assert.match(r.err, /Removing the last manager erases all current state of the swarm/);
+  await ok(m, 'swarm', 'leave', '--force');
+});
+
+test.run();
