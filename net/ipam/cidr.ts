@@ -1,0 +1,81 @@
+/**
+ * IPv4 addresses and prefixes as 32-bit unsigned integers: parsing (through `ip-address`),
+ * formatting and the few set operations IPAM needs. Pure; no state.
+ */
+import { Address4 } from 'ip-address';
+import { InvalidAddressError } from './errors.ts';
+
+/** An IPv4 prefix: `base` is the network address (host bits zero), `bits` the prefix length. */
+export interface Prefix {
+  readonly base: number;
+  readonly bits: number;
+}
+
+const DOTTED = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+
+/** Parses a dotted-quad IPv4 address; throws `InvalidAddressError` naming `what` and the value. */
+export function parseAddress(text: string, what = 'address'): number {
+  const m = DOTTED.exec(text);
+  if (!m || !Address4.isValid(text) || m.slice(1).some((o) => Number(o) > 255 || (o.length > 1 && o.startsWith('0')))) {
+    throw new InvalidAddressError(`invalid ${what} "${text}"`);
+  }
+  return Number(new Address4(text).bigInt());
+}
+
+/** Formats a 32-bit unsigned integer as a dotted quad. */
+export function formatAddress(n: number): string {
+  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+}
+
+/**
+ * Parses `A.B.C.D/N`. Host bits must be zero (`10.0.0.1/24` is refused, as Docker refuses
+ * it for `--subnet`); throws `InvalidAddressError` naming `what` and the value.
+ */
+export function parsePrefix(text: string, what = 'subnet'): Prefix {
+  const slash = text.indexOf('/');
+  const bad = () => new InvalidAddressError(`invalid ${what} "${text}"`);
+  if (slash < 0 || !/^\d{1,2}$/.test(text.slice(slash + 1))) throw bad();
+  const bits = Number(text.slice(slash + 1));
+  if (bits > 32) throw bad();
+  let base: number;
+  try { base = parseAddress(text.slice(0, slash), what); } catch { throw bad(); }
+  if ((base & ~mask(bits)) >>> 0 !== 0) {
+    throw new InvalidAddressError(`invalid ${what} "${text}": host bits set (did you mean "${formatPrefix({ base: (base & mask(bits)) >>> 0, bits })}"?)`);
+  }
+  return { base, bits };
+}
+
+/** Formats a prefix as `A.B.C.D/N`. */
+export function formatPrefix(p: Prefix): string {
+  return `${formatAddress(p.base)}/${p.bits}`;
+}
+
+/** The netmask of a prefix length as an unsigned integer (`mask(24)` = 0xffffff00). */
+export function mask(bits: number): number {
+  return bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+}
+
+/** Number of addresses in the prefix (2^(32-bits)). */
+export function size(p: Prefix): number {
+  return 2 ** (32 - p.bits);
+}
+
+/** The last address of the prefix (its broadcast address). */
+export function last(p: Prefix): number {
+  return p.base + size(p) - 1;
+}
+
+/** Whether `addr` lies inside `p`. */
+export function containsAddress(p: Prefix, addr: number): boolean {
+  return addr >= p.base && addr <= last(p);
+}
+
+/** Whether `inner` lies entirely inside `outer`. */
+export function containsPrefix(outer: Prefix, inner: Prefix): boolean {
+  return inner.bits >= outer.bits && containsAddress(outer, inner.base);
+}
+
+/** Whether two prefixes share any address. */
+export function overlaps(a: Prefix, b: Prefix): boolean {
+  return a.base <= last(b) && b.base <= last(a);
+}
