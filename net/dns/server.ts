@@ -1,0 +1,146 @@
+/**
+ * The embedded DNS server: answers A questions for swarm names from a `DnsTable`
+ * (`records.ts`) on any number of `dgram` sockets — one per task netns, each with the
+ * networks of the tasks behind it — and forwards other names to upstream resolvers.
+ * Sockets are passed in, so a socket bound inside another netns and handed to the
+ * daemon (DESIGN.md, plane 6) is served like a local one.
+ */
+import dgram, { type RemoteInfo, type Socket } from 'node:dgram';
+import { decodeQuery, encodeAnswer, encodeServfail, messageId } from './packets.ts';
+import { resolve, type DnsTable } from './records.ts';
+import { DnsConfigError } from './errors.ts';
+
+/** Timers, injected so tests can fire a timeout without waiting. */
+export interface DnsClock {
+  /** Calls `fn` once after `ms` milliseconds unless the returned cancel function runs first. */
+  setTimer(ms: number, fn: () => void): () => void;
+}
+
+/** What the server needs; only `table` is required. */
+export interface DnsServerOptions {
+  /** The current records; called on every question (keep it cheap: return the table held). */
+  table: () => DnsTable;
+  /** Upstream resolvers as `IP` or `IP:PORT` (port 53 by default), tried in order. None: forwarded names get SERVFAIL. */
+  upstreams?: readonly string[];
+  /** How long to wait for each upstream, in ms. Default 1000. */
+  timeoutMs?: number;
+  /** TTL of swarm answers, in seconds. Default 600, as Docker's. */
+  ttl?: number;
+  /** Random source in [0, 1) to rotate multi-address answers. Default `Math.random`. */
+  rand?: () => number;
+  /** Timers. Default: the real `setTimeout`. */
+  clock?: DnsClock;
+  /** Called with a short text on dropped packets and upstream failures; default: silent. */
+  debug?: (msg: string, fields?: Record<string, unknown>) => void;
+}
+
+/** Which networks the tasks behind a socket are on (read on every question). */
+export interface DnsScope {
+  networks: () => readonly string[];
+}
+
+const realClock: DnsClock = {
+  setTimer(ms, fn) { const t = setTimeout(fn, ms); return () => clearTimeout(t); },
+};
+
+/** Serves DNS on sockets it is given. `close()` detaches from all of them and ends forwards. */
+export class DnsServer {
+  private readonly opts: Required<Omit<DnsServerOptions, 'debug'>> & Pick<DnsServerOptions, 'debug'>;
+  private readonly upstreams: { address: string; port: number }[];
+  private readonly detach = new Set<() => void>();
+  private readonly pending = new Set<Socket>();
+  private closed = false;
+
+  constructor(opts: DnsServerOptions) {
+    this.opts = {
+      table: opts.table, upstreams: opts.upstreams ?? [], timeoutMs: opts.timeoutMs ?? 1000, ttl: opts.ttl ?? 600,
+      rand: opts.rand ?? Math.random, clock: opts.clock ?? realClock, debug: opts.debug,
+    };
+    this.upstreams = this.opts.upstreams.map(parseUpstream);
+  }
+
+  /**
+   * Answers queries arriving on `socket` (bound by the caller) for tasks on
+   * `scope.networks()`. Returns a function that stops serving it; the socket stays open
+   * and remains the caller's.
+   */
+  serve(socket: Socket, scope: DnsScope): () => void {
+    const onMessage = (msg: Buffer, rinfo: RemoteInfo) => this.onQuery(socket, scope, msg, rinfo);
+    socket.on('message', onMessage);
+    const off = () => { socket.off('message', onMessage); this.detach.delete(off); };
+    this.detach.add(off);
+    return off;
+  }
+
+  /** Stops serving every socket and abandons forwards in flight (their sockets close). */
+  close(): void {
+    this.closed = true;
+    for (const off of [...this.detach]) off();
+    for (const s of this.pending) s.close();
+    this.pending.clear();
+  }
+
+  private onQuery(socket: Socket, scope: DnsScope, msg: Buffer, rinfo: RemoteInfo): void {
+    const query = decodeQuery(msg);
+    if (!query) { this.opts.debug?.('dns: dropped malformed packet', { from: rinfo.address, bytes: msg.length }); return; }
+    const q = query.questions![0];
+    const answer = q.class === 'IN' || q.class === undefined
+      ? resolve(this.opts.table(), q.name, scope.networks())
+      : { kind: 'forward' as const };
+    if (answer.kind === 'forward') { this.forward(socket, msg, rinfo, () => encodeServfail(query)); return; }
+    const ips = answer.kind === 'answer' ? rotate(answer.ips, this.opts.rand) : [];
+    const reply = encodeAnswer(query, answer.kind === 'answer' ? { kind: 'answer', ips } : answer, this.opts.ttl);
+    send(socket, reply, rinfo);
+  }
+
+  /** Relays `msg` to the upstreams in turn, each with the timeout; the first reply with the same id goes back. */
+  private forward(socket: Socket, msg: Buffer, client: RemoteInfo, servfail: () => Buffer): void {
+    if (this.upstreams.length === 0) { send(socket, servfail(), client); return; }
+    const id = messageId(msg);
+    const up = dgram.createSocket('udp4');
+    this.pending.add(up);
+    let cancel = () => {};
+    let done = false;
+    const finish = (reply: Buffer | undefined) => {
+      if (done) return;
+      done = true;
+      cancel();
+      this.pending.delete(up);
+      up.close();
+      if (reply && !this.closed) send(socket, reply, client);
+    };
+    const attempt = (i: number) => {
+      if (i >= this.upstreams.length) {
+        this.opts.debug?.('dns: no upstream answered', { upstreams: this.opts.upstreams });
+        finish(servfail());
+        return;
+      }
+      const target = this.upstreams[i];
+      up.send(msg, target.port, target.address, (err) => { if (err) this.opts.debug?.('dns: upstream send failed', { err: String(err) }); });
+      cancel = this.opts.clock.setTimer(this.opts.timeoutMs, () => attempt(i + 1));
+    };
+    up.on('message', (reply, from) => {
+      const known = this.upstreams.some((u) => u.address === from.address && u.port === from.port);
+      if (known && messageId(reply) === id) finish(reply);
+    });
+    up.on('error', (err) => { this.opts.debug?.('dns: upstream socket error', { err: String(err) }); finish(servfail()); });
+    attempt(0);
+  }
+}
+
+function send(socket: Socket, buf: Buffer, to: RemoteInfo): void {
+  try { socket.send(buf, to.port, to.address); } catch { /* socket closed meanwhile: the client retries */ }
+}
+
+/** The addresses rotated by a random offset (round-robin for clients that take the first). */
+function rotate(ips: readonly string[], rand: () => number): readonly string[] {
+  if (ips.length < 2) return ips;
+  const k = Math.floor(rand() * ips.length) % ips.length;
+  return [...ips.slice(k), ...ips.slice(0, k)];
+}
+
+function parseUpstream(text: string): { address: string; port: number } {
+  const m = /^(\d{1,3}(?:\.\d{1,3}){3})(?::(\d{1,5}))?$/.exec(text);
+  if (!m) throw new DnsConfigError(`invalid upstream "${text}" (want IPv4[:port])`);
+  return { address: m[1], port: m[2] ? Number(m[2]) : 53 };
+}
