@@ -1,0 +1,5 @@
+/** VIP load balancing on nftables: the desired ruleset (pure) and the adapters that apply it. */
+export * from './ruleset.ts';
+export * from './nft.ts';
+export * from './vip-table.ts';
+export * from './errors.ts';

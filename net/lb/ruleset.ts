@@ -1,0 +1,163 @@
+/**
+ * The desired nftables ruleset for service VIPs, as `nft -f` text (nft 1.0.6). Pure:
+ * services in, text out; the same services always render the same text, whatever their
+ * order.
+ *
+ * One table per sandbox (default `ip shoal-lb`). Traffic to a VIP is DNATed, on the
+ * `output` hook (the asking task's own traffic) and the `prerouting` hook (traffic routed
+ * through the sandbox), to one of the healthy backends picked by
+ * `numgen random mod N`. A VIP with no backend is rejected (ICMP port unreachable, so a
+ * client sees "connection refused" at once instead of a timeout).
+ *
+ * Updates are whole-table replacements in one transaction (`renderReplace`): `nft -f`
+ * applies a file atomically, so there is never a moment without the table, and
+ * established connections keep their backend through conntrack.
+ */
+import { formatAddress, parseAddress } from '../ipam/cidr.ts';
+import { LbSpecError } from './errors.ts';
+
+/** A balanced port of a VIP. */
+export interface VipPort {
+  readonly protocol: 'tcp' | 'udp';
+  /** The port clients connect to on the VIP, 1–65535. */
+  readonly port: number;
+  /** The port on the backends; default `port`. */
+  readonly targetPort?: number;
+}
+
+/** One service's VIP on the sandbox's network. */
+export interface VipService {
+  /** Service name (or id); used, sanitized, in chain names only. */
+  readonly name: string;
+  /** The VIP; unique within one ruleset. */
+  readonly vip: string;
+  /** Balanced ports; absent or empty: every port and protocol of the VIP, unchanged (as Docker's VIPs). */
+  readonly ports?: readonly VipPort[];
+  /** Addresses of the healthy, running backends (duplicates ignored); empty: the VIP rejects. */
+  readonly backends: readonly string[];
+}
+
+/** Rendering options. */
+export interface RulesetOptions {
+  /** nftables table name (family `ip`). Default `shoal-lb`. */
+  readonly table?: string;
+  /** Hook priority of the NAT chains. Default -100 (dstnat; nft 1.0.6 wants it numeric on output). */
+  readonly priority?: number;
+}
+
+/** The default table name. */
+export const DEFAULT_TABLE = 'shoal-lb';
+
+/** The table definition alone (`table ip NAME { … }`), for reading and tests. */
+export function renderTable(services: readonly VipService[], opts: RulesetOptions = {}): string {
+  const table = tableName(opts);
+  const prio = opts.priority ?? -100;
+  const sorted = normalize(services);
+  const portElems: string[] = [];
+  const anyElems: string[] = [];
+  const none: string[] = [];
+  const chains: string[] = [];
+  sorted.forEach((s, i) => {
+    const base = `s${i}_${sanitize(s.name)}`;
+    if (s.backends.length === 0) { none.push(s.vip); return; }
+    if (s.ports.length === 0) {
+      anyElems.push(`${s.vip} : goto ${base}`);
+      chains.push(chain(base, [`dnat to ${pick(s.backends)}`]));
+      return;
+    }
+    for (const p of s.ports) {
+      const name = `${base}_${p.protocol}_${p.port}`;
+      portElems.push(`${s.vip} . ${p.protocol} . ${p.port} : goto ${name}`);
+      chains.push(chain(name, [`meta l4proto ${p.protocol} dnat to ${pick(s.backends)}:${p.targetPort}`]));
+    }
+  });
+  const natRules = ['ip daddr . meta l4proto . th dport vmap @vip_ports', 'ip daddr vmap @vip_any'];
+  const rejectRules = ['ip daddr @vip_none reject'];
+  const out = [
+    `table ip ${table} {`,
+    block('map vip_ports', ['type ipv4_addr . inet_proto . inet_service : verdict', ...elements(portElems)]),
+    block('map vip_any', ['type ipv4_addr : verdict', ...elements(anyElems)]),
+    block('set vip_none', ['type ipv4_addr', ...elements(none)]),
+    chain('output', [`type nat hook output priority ${prio}; policy accept;`, ...natRules]),
+    chain('prerouting', [`type nat hook prerouting priority ${prio}; policy accept;`, ...natRules]),
+    chain('reject_output', ['type filter hook output priority 0; policy accept;', ...rejectRules]),
+    chain('reject_forward', ['type filter hook forward priority 0; policy accept;', ...rejectRules]),
+    ...chains,
+    '}',
+  ];
+  return out.join('\n') + '\n';
+}
+
+/**
+ * The `nft -f` text that replaces the table with the desired one in one transaction
+ * (creates it first when absent, so the delete never fails).
+ */
+export function renderReplace(services: readonly VipService[], opts: RulesetOptions = {}): string {
+  return renderDelete(opts) + renderTable(services, opts);
+}
+
+/** The `nft -f` text that removes the table (and succeeds when it is absent). */
+export function renderDelete(opts: RulesetOptions = {}): string {
+  const table = tableName(opts);
+  return `table ip ${table}\ndelete table ip ${table}\n`;
+}
+
+interface Normalized { name: string; vip: string; ports: Required<VipPort>[]; backends: string[] }
+
+function normalize(services: readonly VipService[]): Normalized[] {
+  const seen = new Set<string>();
+  const out = services.map((s): Normalized => {
+    const vip = addr(s.vip, `VIP of service "${s.name}"`);
+    if (seen.has(vip)) throw new LbSpecError(`VIP "${vip}" given twice`);
+    seen.add(vip);
+    const backends = [...new Set(s.backends.map((b) => addr(b, `backend of service "${s.name}"`)))]
+      .sort((a, b) => parseAddress(a) - parseAddress(b));
+    const ports = (s.ports ?? []).map((p) => {
+      if (p.protocol !== 'tcp' && p.protocol !== 'udp') throw new LbSpecError(`invalid protocol "${String(p.protocol)}" for service "${s.name}"`);
+      return { protocol: p.protocol, port: port(p.port, s.name), targetPort: port(p.targetPort ?? p.port, s.name) };
+    });
+    const keys = new Set(ports.map((p) => `${p.protocol}/${p.port}`));
+    if (keys.size !== ports.length) throw new LbSpecError(`a port of service "${s.name}" is given twice`);
+    ports.sort((a, b) => a.protocol.localeCompare(b.protocol) || a.port - b.port);
+    return { name: s.name, vip, ports, backends };
+  });
+  return out.sort((a, b) => parseAddress(a.vip) - parseAddress(b.vip));
+}
+
+/** `A` for one backend, else a numgen map over all of them. */
+function pick(backends: readonly string[]): string {
+  if (backends.length === 1) return backends[0];
+  return `numgen random mod ${backends.length} map { ${backends.map((b, i) => `${i} : ${b}`).join(', ')} }`;
+}
+
+function elements(items: string[]): string[] {
+  return items.length === 0 ? [] : [`elements = { ${items.join(', ')} }`];
+}
+
+// nft 1.0.6: a statement followed by `}` on the same line is a syntax error; always break lines.
+function block(head: string, lines: string[]): string {
+  return [`  ${head} {`, ...lines.map((l) => `    ${l}`), '  }'].join('\n');
+}
+
+function chain(name: string, lines: string[]): string {
+  return block(`chain ${name}`, lines);
+}
+
+function tableName(opts: RulesetOptions): string {
+  const t = opts.table ?? DEFAULT_TABLE;
+  if (!/^[A-Za-z][A-Za-z0-9_-]{0,30}$/.test(t)) throw new LbSpecError(`invalid table name "${t}"`);
+  return t;
+}
+
+function sanitize(name: string): string {
+  return name.toLowerCase().replace(/[^a-z0-9]+/g, '_').slice(0, 40) || 'svc';
+}
+
+function addr(text: string, what: string): string {
+  try { return formatAddress(parseAddress(text)); } catch { throw new LbSpecError(`invalid ${what}: "${text}"`); }
+}
+
+function port(n: number, service: string): number {
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new LbSpecError(`invalid port "${n}" for service "${service}"`);
+  return n;
+}
