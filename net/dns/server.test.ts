@@ -62,8 +62,9 @@ async function upstream(silent = false) {
 function manualClock() {
   const timers: { fn: () => void; live: boolean }[] = [];
   const clock: DnsClock = { setTimer(_ms, fn) { const t = { fn, live: true }; timers.push(t); return () => { t.live = false; }; } };
+  const live = () => timers.filter((x) => x.live).length;
   const fire = () => { const t = timers.find((x) => x.live); assert.ok(t, 'a timer is pending'); t!.live = false; t!.fn(); };
-  return { clock, fire };
+  return { clock, fire, live };
 }
 
 async function withServer(opts: Partial<ConstructorParameters<typeof DnsServer>[0]>, fn: (port: number, srv: DnsServer) => Promise<void>) {
@@ -161,6 +162,22 @@ test('SERVFAIL when every upstream times out, or there is none', async () => {
     });
     await withServer({}, async (port) => {
       assert.is((await ask(port, 'fake.example')).rcode, 'SERVFAIL');
+    });
+  } finally { silent.socket.close(); }
+});
+
+test('close abandons forwards in flight and cancels their timers', async () => {
+  const silent = await upstream(true);
+  const { clock, live } = manualClock();
+  try {
+    await withServer({ upstreams: [silent.address], clock }, async (port, srv) => {
+      const c = await bound();
+      c.send(dnsPacket.encode({ id: 77, type: 'query', questions: [{ type: 'A', class: 'IN', name: 'fake.example' }] }), port, '127.0.0.1');
+      await silent.received(1);
+      assert.is(live(), 1);
+      srv.close();
+      assert.is(live(), 0);
+      c.close();
     });
   } finally { silent.socket.close(); }
 });

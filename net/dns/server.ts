@@ -48,7 +48,8 @@ export class DnsServer {
   private readonly opts: Required<Omit<DnsServerOptions, 'debug'>> & Pick<DnsServerOptions, 'debug'>;
   private readonly upstreams: { address: string; port: number }[];
   private readonly detach = new Set<() => void>();
-  private readonly pending = new Set<Socket>();
+  /** Forwards in flight: each entry abandons one (cancels its timer, closes its socket). */
+  private readonly pending = new Set<() => void>();
   private closed = false;
 
   constructor(opts: DnsServerOptions) {
@@ -76,8 +77,7 @@ export class DnsServer {
   close(): void {
     this.closed = true;
     for (const off of [...this.detach]) off();
-    for (const s of this.pending) s.close();
-    this.pending.clear();
+    for (const abandon of [...this.pending]) abandon();
   }
 
   private onQuery(socket: Socket, scope: DnsScope, msg: Buffer, rinfo: RemoteInfo): void {
@@ -98,17 +98,18 @@ export class DnsServer {
     if (this.upstreams.length === 0) { send(socket, servfail(), client); return; }
     const id = messageId(msg);
     const up = dgram.createSocket('udp4');
-    this.pending.add(up);
     let cancel = () => {};
     let done = false;
     const finish = (reply: Buffer | undefined) => {
       if (done) return;
       done = true;
       cancel();
-      this.pending.delete(up);
+      this.pending.delete(abandon);
       up.close();
       if (reply && !this.closed) send(socket, reply, client);
     };
+    const abandon = () => finish(undefined);
+    this.pending.add(abandon);
     const attempt = (i: number) => {
       if (i >= this.upstreams.length) {
         this.opts.debug?.('dns: no upstream answered', { upstreams: this.opts.upstreams });
