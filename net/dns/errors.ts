@@ -6,3 +6,10 @@ export class DnsConfigError extends Error {
   readonly retryable = false;
   constructor(message: string) { super(`dns: ${message}`); }
 }
+
+/** A socket could not be bound inside a network namespace. Retryable (the namespace may be in setup). */
+export class NetnsBindError extends Error {
+  override name = 'NetnsBindError';
+  readonly retryable = true;
+  constructor(message: string, opts?: { cause?: unknown }) { super(`dns: ${message}`, opts); }
+}

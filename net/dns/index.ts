@@ -2,4 +2,5 @@
 export * from './records.ts';
 export * from './server.ts';
 export * from './errors.ts';
+export * from './netns-socket.ts';
 export { UDP_LIMIT } from './packets.ts';
