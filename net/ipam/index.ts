@@ -2,3 +2,4 @@
 export * from './ipam.ts';
 export * from './errors.ts';
 export { parseAddress, parsePrefix, formatAddress, formatPrefix, overlaps, type Prefix } from './cidr.ts';
+export * from './ports.ts';
