@@ -14,11 +14,13 @@ export interface BatchRunner {
 
 /** Spawns `ip -batch -`, `ip -n SB -batch -`, `bridge -n SB -batch -` for the non-empty parts, in that order. */
 export class IprouteBatch implements BatchRunner {
-  constructor(private readonly opts: { ip?: string; bridge?: string } = {}) {}
+  /** `hostNetns`: run the host lines in that named netns instead of the caller's (for labs whose hosts are namespaces). */
+  constructor(private readonly opts: { ip?: string; bridge?: string; hostNetns?: string } = {}) {}
 
   async run(sandbox: string, cmds: Commands): Promise<void> {
     const ip = this.opts.ip ?? 'ip';
-    if (cmds.host.length) await batch([ip, '-batch', '-'], cmds.host);
+    const host = this.opts.hostNetns === undefined ? [] : ['-n', this.opts.hostNetns];
+    if (cmds.host.length) await batch([ip, ...host, '-batch', '-'], cmds.host);
     if (cmds.ip.length) await batch([ip, '-n', sandbox, '-batch', '-'], cmds.ip);
     if (cmds.bridge.length) await batch([this.opts.bridge ?? 'bridge', '-n', sandbox, '-batch', '-'], cmds.bridge);
   }
