@@ -24,6 +24,11 @@ export class IprouteBatch implements BatchRunner {
     if (cmds.ip.length) await batch([ip, '-n', sandbox, '-batch', '-'], cmds.ip);
     if (cmds.bridge.length) await batch([this.opts.bridge ?? 'bridge', '-n', sandbox, '-batch', '-'], cmds.bridge);
   }
+
+  /** Runs `ip -n NETNS -batch -` with `lines` (e.g. `attachTask`'s parts); rejects with `BatchError`. */
+  async runIn(netns: string, lines: readonly string[]): Promise<void> {
+    if (lines.length) await batch([this.opts.ip ?? 'ip', '-n', netns, '-batch', '-'], lines);
+  }
 }
 
 /** Records what it was given, for tests. */
@@ -32,7 +37,7 @@ export class MemoryBatch implements BatchRunner {
   async run(sandbox: string, cmds: Commands): Promise<void> { this.runs.push({ sandbox, cmds }); }
 }
 
-function batch(argv: string[], lines: string[]): Promise<void> {
+function batch(argv: string[], lines: readonly string[]): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'ignore', 'pipe'] });
     let stderr = '';

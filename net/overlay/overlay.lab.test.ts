@@ -6,7 +6,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFile, spawnSync } from 'node:child_process';
-import { createSandbox, macFromIp, syncPeers, type Peer } from './plan.ts';
+import { attachTask, createSandbox, macFromIp, sandboxVethName, syncPeers, type Peer } from './plan.ts';
 import { IprouteBatch } from './batch.ts';
 
 const tag = `shoal-ov${process.pid}`;
@@ -42,12 +42,9 @@ t.before(async () => {
     sh(['ip', '-n', h, 'link', 'set', 'lo', 'up']);
     const runner = new IprouteBatch({ hostNetns: h });
     await runner.run(ns(`s${i}`), createSandbox({ vni: 4096, subnet: '10.99.0.0/24', gateway: '10.99.0.1', localVtep: VTEP[i], mtu: 1450, sandbox: ns(`s${i}`) }));
-    const c = ns(`c${i}`);
-    sh(['ip', '-n', ns(`s${i}`), 'link', 'add', 've', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', c]);
-    sh(['ip', '-n', ns(`s${i}`), 'link', 'set', 've', 'master', 'br0', 'mtu', '1450', 'up']);
-    sh(['ip', '-n', c, 'link', 'set', 'eth0', 'address', peers[i].mac, 'mtu', '1450', 'up']);
-    sh(['ip', '-n', c, 'addr', 'add', `${CT[i]}/24`, 'dev', 'eth0']);
-    sh(['ip', '-n', c, 'link', 'set', 'lo', 'up']);
+    const a = attachTask({ taskNetns: ns(`c${i}`), index: 0, ip: CT[i], prefixBits: 24, mtu: 1450 });
+    await runner.runIn(ns(`s${i}`), a.sandbox);
+    await runner.runIn(ns(`c${i}`), a.task);
   }
 });
 
@@ -77,7 +74,7 @@ t('programmed peers connect containers on two hosts over VXLAN at MTU 1450', asy
   assert.ok(await ping(ns('c2'), CT[1]), 'c2 → c1');
   assert.ok(await ping(ns('c1'), CT[2], ['-s', '1422']), 'a full 1450-byte packet passes');
   // busybox ping cannot set DF, so check the MTU of every overlay interface instead.
-  for (const [n, dev] of [['s1', 'vxlan0'], ['s1', 'br0'], ['s1', 've'], ['c1', 'eth0'], ['s2', 'vxlan0'], ['c2', 'eth0']]) {
+  for (const [n, dev] of [['s1', 'vxlan0'], ['s1', 'br0'], ['s1', sandboxVethName(CT[1])], ['c1', 'eth0'], ['s2', 'vxlan0'], ['c2', 'eth0']]) {
     assert.is(mtu(ns(n), dev), 1450, `${n} ${dev}`);
   }
 });

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createSandbox, macFromIp, syncPeers, type Peer } from './plan.ts';
+import { attachTask, createSandbox, detachTask, macFromIp, syncPeers, type Peer } from './plan.ts';
 import { OverlaySpecError } from './errors.ts';
 
 const H1 = '192.168.100.1';
@@ -62,6 +62,16 @@ test('an unchanged peer table needs no command', () => {
 
 test('a bad MAC is refused, naming it', () => {
   assert.throws(() => syncPeers(H1, [], [{ ip: '10.0.0.6', mac: 'zz', vtep: H2 }]), (e: Error) => e instanceof OverlaySpecError && e.message.includes('"zz"'));
+});
+
+test('a task attachment: veth eth<index> into the task netns, on the bridge, MAC from the address', () => {
+  const a = attachTask({ taskNetns: 'task-1', index: 1, ip: '10.0.0.7', prefixBits: 24, mtu: 1450 });
+  assert.equal(a.sandbox, [
+    'link add v0a000007 mtu 1450 type veth peer name eth1 mtu 1450 netns task-1', 'link set v0a000007 master br0', 'link set v0a000007 up',
+  ]);
+  assert.equal(a.task, ['link set eth1 address 02:42:0a:00:00:07', 'addr add 10.0.0.7/24 dev eth1', 'link set eth1 up', 'link set lo up']);
+  assert.equal(detachTask('10.0.0.7'), ['link del v0a000007']);
+  assert.throws(() => attachTask({ taskNetns: 't', index: -1, ip: '10.0.0.7', prefixBits: 24, mtu: 1450 }), (e: Error) => e instanceof OverlaySpecError);
 });
 
 test.run();

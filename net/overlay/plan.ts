@@ -141,3 +141,58 @@ function normalizeMac(mac: string): string {
   if (!/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/.test(m)) throw new OverlaySpecError(`invalid MAC "${mac}"`);
   return m;
 }
+
+/** One task attachment to a network: a veth from the sandbox bridge into the task's netns. */
+export interface AttachmentSpec {
+  /** The task's netns name. */
+  readonly taskNetns: string;
+  /** Position among the task's attachments: 0 → `eth0`, 1 → `eth1`, … (in the service's network order). */
+  readonly index: number;
+  /** The task's address on this network. */
+  readonly ip: string;
+  /** Prefix length of the network's subnet. */
+  readonly prefixBits: number;
+  /** MTU, as the sandbox's. */
+  readonly mtu: number;
+  /** MAC; default `macFromIp(ip)`. */
+  readonly mac?: string;
+}
+
+/** The sandbox-side veth name of an attachment: `v` + the address in hex (unique per network, ≤ 15 chars). */
+export function sandboxVethName(ip: string): string {
+  return `v${parseAddress(ip).toString(16).padStart(8, '0')}`;
+}
+
+/**
+ * Connecting a task to the sandbox: `sandbox` lines (`ip -n SB -batch -`) make the veth,
+ * move its peer into the task netns as `ethN` and attach the near end to the bridge;
+ * `task` lines (`ip -n TASK -batch -`) set its MAC, MTU and address and bring it and
+ * `lo` up (the runtime spec has no NET_ADMIN, so this happens before the task starts).
+ * Undo with `detachTask` (or by removing the task's netns).
+ */
+export function attachTask(spec: AttachmentSpec): { sandbox: string[]; task: string[] } {
+  if (!Number.isInteger(spec.index) || spec.index < 0 || spec.index > 99) throw new OverlaySpecError(`invalid attachment index "${spec.index}"`);
+  if (!Number.isInteger(spec.prefixBits) || spec.prefixBits < 1 || spec.prefixBits > 30) throw new OverlaySpecError(`invalid prefix length "${spec.prefixBits}"`);
+  const ip = formatAddress(parseAddress(spec.ip, 'task address'));
+  const mac = normalizeMac(spec.mac ?? macFromIp(ip));
+  const veth = sandboxVethName(ip);
+  const dev = `eth${spec.index}`;
+  return {
+    sandbox: [
+      `link add ${veth} mtu ${spec.mtu} type veth peer name ${dev} mtu ${spec.mtu} netns ${spec.taskNetns}`,
+      `link set ${veth} master ${BRIDGE}`,
+      `link set ${veth} up`,
+    ],
+    task: [
+      `link set ${dev} address ${mac}`,
+      `addr add ${ip}/${spec.prefixBits} dev ${dev}`,
+      `link set ${dev} up`,
+      'link set lo up',
+    ],
+  };
+}
+
+/** Removing an attachment's veth from the sandbox (its peer in the task netns goes with it). */
+export function detachTask(ip: string): string[] {
+  return [`link del ${sandboxVethName(ip)}`];
+}
