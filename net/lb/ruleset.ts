@@ -13,8 +13,9 @@
  * applies a file atomically, so there is never a moment without the table, and
  * established connections keep their backend through conntrack.
  */
-import { formatAddress, parseAddress } from '../ipam/cidr.ts';
+import { parseAddress } from '../ipam/cidr.ts';
 import { LbSpecError } from './errors.ts';
+import { addr, block, chain, elements, pick, port, sanitize, tableName } from './nft-text.ts';
 
 /** A balanced port of a VIP. */
 export interface VipPort {
@@ -50,7 +51,7 @@ export const DEFAULT_TABLE = 'shoal-lb';
 
 /** The table definition alone (`table ip NAME { … }`), for reading and tests. */
 export function renderTable(services: readonly VipService[], opts: RulesetOptions = {}): string {
-  const table = tableName(opts);
+  const table = tableName(opts, DEFAULT_TABLE);
   const prio = opts.priority ?? -100;
   const sorted = normalize(services);
   const portElems: string[] = [];
@@ -98,7 +99,7 @@ export function renderReplace(services: readonly VipService[], opts: RulesetOpti
 
 /** The `nft -f` text that removes the table (and succeeds when it is absent). */
 export function renderDelete(opts: RulesetOptions = {}): string {
-  const table = tableName(opts);
+  const table = tableName(opts, DEFAULT_TABLE);
   return `table ip ${table}\ndelete table ip ${table}\n`;
 }
 
@@ -122,42 +123,4 @@ function normalize(services: readonly VipService[]): Normalized[] {
     return { name: s.name, vip, ports, backends };
   });
   return out.sort((a, b) => parseAddress(a.vip) - parseAddress(b.vip));
-}
-
-/** `A` for one backend, else a numgen map over all of them. */
-function pick(backends: readonly string[]): string {
-  if (backends.length === 1) return backends[0];
-  return `numgen random mod ${backends.length} map { ${backends.map((b, i) => `${i} : ${b}`).join(', ')} }`;
-}
-
-function elements(items: string[]): string[] {
-  return items.length === 0 ? [] : [`elements = { ${items.join(', ')} }`];
-}
-
-// nft 1.0.6: a statement followed by `}` on the same line is a syntax error; always break lines.
-function block(head: string, lines: string[]): string {
-  return [`  ${head} {`, ...lines.map((l) => `    ${l}`), '  }'].join('\n');
-}
-
-function chain(name: string, lines: string[]): string {
-  return block(`chain ${name}`, lines);
-}
-
-function tableName(opts: RulesetOptions): string {
-  const t = opts.table ?? DEFAULT_TABLE;
-  if (!/^[A-Za-z][A-Za-z0-9_-]{0,30}$/.test(t)) throw new LbSpecError(`invalid table name "${t}"`);
-  return t;
-}
-
-function sanitize(name: string): string {
-  return name.toLowerCase().replace(/[^a-z0-9]+/g, '_').slice(0, 40) || 'svc';
-}
-
-function addr(text: string, what: string): string {
-  try { return formatAddress(parseAddress(text)); } catch { throw new LbSpecError(`invalid ${what}: "${text}"`); }
-}
-
-function port(n: number, service: string): number {
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new LbSpecError(`invalid port "${n}" for service "${service}"`);
-  return n;
 }
