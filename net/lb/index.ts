@@ -3,3 +3,4 @@ export * from './ruleset.ts';
 export * from './nft.ts';
 export * from './vip-table.ts';
 export * from './errors.ts';
+export * from './mesh.ts';
