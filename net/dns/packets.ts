@@ -7,6 +7,8 @@ import type { DnsAnswer } from './records.ts';
 
 /** Classic UDP DNS limit (no EDNS): longer answers are cut and flagged TC. */
 export const UDP_LIMIT = 512;
+/** Largest DNS message over TCP (2-byte length prefix). */
+export const TCP_LIMIT = 65535;
 
 const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3 } as const;
 const FLAG_RD = dnsPacket.RECURSION_DESIRED;
@@ -25,10 +27,11 @@ export function decodeQuery(msg: Buffer): Packet | undefined {
 /**
  * The reply to `query` from a swarm answer: A records for an A question (`ttl` seconds,
  * addresses in the given order), an empty NOERROR for other types of a known name,
- * NXDOMAIN for unknown swarm names. Over `UDP_LIMIT` bytes, answers are dropped from
- * the end and TC is set. Must not be called with a `forward` answer.
+ * NXDOMAIN for unknown swarm names. Over `limit` bytes, answers are dropped from
+ * the end and TC is set (`limit`: `UDP_LIMIT`, or `TCP_LIMIT` over TCP). Must not be called
+ * with a `forward` answer.
  */
-export function encodeAnswer(query: Packet, answer: DnsAnswer, ttl: number): Buffer {
+export function encodeAnswer(query: Packet, answer: DnsAnswer, ttl: number, limit = UDP_LIMIT): Buffer {
   if (answer.kind === 'forward') throw new Error('dns: assertion failed: a forward answer has no local reply');
   const q = query.questions![0];
   const answers: Answer[] = answer.kind === 'answer' && q.type === 'A'
@@ -37,7 +40,7 @@ export function encodeAnswer(query: Packet, answer: DnsAnswer, ttl: number): Buf
   const rcode = answer.kind === 'nxdomain' ? RCODE.NXDOMAIN : RCODE.NOERROR;
   let flags = ((query.flags ?? 0) & FLAG_RD) | FLAG_RA | FLAG_AA | rcode;
   let buf = encode(query, flags, answers);
-  while (buf.length > UDP_LIMIT && answers.length > 0) {
+  while (buf.length > limit && answers.length > 0) {
     answers.pop();
     flags |= FLAG_TC;
     buf = encode(query, flags, answers);

@@ -2,6 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import dgram, { type Socket } from 'node:dgram';
+import net from 'node:net';
 import dnsPacket, { type DecodedPacket } from 'dns-packet';
 
 /** A decoded reply; the typings lack `rcode`. */
@@ -195,6 +196,59 @@ test('malformed packets and stray responses are dropped; the server keeps answer
     assert.equal(addrs(await ask(port, 'web')), ['10.0.0.2']);
     assert.is(dropped.length, 4);
   });
+});
+
+/** A TCP DNS server on 127.0.0.1 for the `front` network. */
+async function withTcp(opts: Partial<ConstructorParameters<typeof DnsServer>[0]>, fn: (port: number) => Promise<void>) {
+  const server = net.createServer();
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const srv = new DnsServer({ table: () => table, rand: () => 0, ...opts });
+  srv.serveTcp(server, { networks: () => ['front'] });
+  try { await fn((server.address() as net.AddressInfo).port); } finally { srv.close(); await new Promise((ok) => server.close(ok)); }
+}
+
+const frame = (m: Buffer) => { const l = Buffer.alloc(2); l.writeUInt16BE(m.length); return Buffer.concat([l, m]); };
+const query = (name: string) => dnsPacket.encode({ id: nextId++, type: 'query', questions: [{ type: 'A', class: 'IN', name }] });
+
+/** Writes `data` on one connection and collects `count` framed replies (or none if the server closes). */
+function tcpAsk(port: number, data: Buffer, count: number): Promise<Packet[]> {
+  return new Promise((ok, fail) => {
+    const c = net.connect(port, '127.0.0.1');
+    const out: Packet[] = [];
+    let buf = Buffer.alloc(0);
+    const guard = setTimeout(() => { c.destroy(); fail(new Error('tcp: no reply')); }, 5000);
+    c.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+        out.push(dnsPacket.decode(buf.subarray(2, 2 + buf.readUInt16BE(0))) as Packet);
+        buf = buf.subarray(2 + buf.readUInt16BE(0));
+      }
+      if (out.length === count) { clearTimeout(guard); c.end(); ok(out); }
+    });
+    c.on('close', () => { clearTimeout(guard); ok(out); });
+    c.on('error', fail);
+    c.write(data);
+  });
+}
+
+test('over TCP a long answer is whole, and pipelined queries each get their reply', async () => {
+  await withTcp({}, async (port) => {
+    const [many, web] = await tcpAsk(port, Buffer.concat([frame(query('many')), frame(query('web'))]), 2);
+    assert.not.ok(many.flag_tc);
+    assert.is(many.answers!.length, 60);
+    assert.equal(addrs(web), ['10.0.0.2']);
+  });
+});
+
+test('over TCP other names are forwarded; a malformed frame closes only its connection', async () => {
+  const up = await upstream();
+  try {
+    await withTcp({ upstreams: [up.address] }, async (port) => {
+      assert.equal(addrs((await tcpAsk(port, frame(query('fake.example')), 1))[0]), ['192.0.2.7']);
+      assert.equal(await tcpAsk(port, frame(Buffer.from([1, 2, 3])), 1), []);
+      assert.equal(addrs((await tcpAsk(port, frame(query('web')), 1))[0]), ['10.0.0.2']);
+    });
+  } finally { up.socket.close(); }
 });
 
 test.run();

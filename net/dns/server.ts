@@ -6,7 +6,8 @@
  * daemon (DESIGN.md, plane 6) is served like a local one.
  */
 import dgram, { type RemoteInfo, type Socket } from 'node:dgram';
-import { decodeQuery, encodeAnswer, encodeServfail, messageId } from './packets.ts';
+import type { Server as TcpServer, Socket as TcpSocket } from 'node:net';
+import { decodeQuery, encodeAnswer, encodeServfail, messageId, TCP_LIMIT, UDP_LIMIT } from './packets.ts';
 import { resolve, type DnsTable } from './records.ts';
 import { DnsConfigError } from './errors.ts';
 
@@ -66,9 +67,49 @@ export class DnsServer {
    * and remains the caller's.
    */
   serve(socket: Socket, scope: DnsScope): () => void {
-    const onMessage = (msg: Buffer, rinfo: RemoteInfo) => this.onQuery(socket, scope, msg, rinfo);
+    const onMessage = (msg: Buffer, rinfo: RemoteInfo) => {
+      this.onQuery(msg, scope, UDP_LIMIT, (reply) => send(socket, reply, rinfo), rinfo.address);
+    };
     socket.on('message', onMessage);
     const off = () => { socket.off('message', onMessage); this.detach.delete(off); };
+    this.detach.add(off);
+    return off;
+  }
+
+  /**
+   * Answers DNS over TCP (2-byte length framing, RFC 1035 4.2.2) on a listening `server`,
+   * for clients that retry there after a truncated UDP answer: swarm answers are not cut
+   * below 64 KiB; forwarded names go upstream over UDP. A malformed frame closes its
+   * connection. Returns a function that stops serving (open connections are closed).
+   */
+  serveTcp(server: TcpServer, scope: DnsScope): () => void {
+    const conns = new Set<TcpSocket>();
+    const onConnection = (conn: TcpSocket) => {
+      conns.add(conn);
+      conn.on('close', () => conns.delete(conn));
+      conn.on('error', () => conn.destroy());
+      let buf = Buffer.alloc(0);
+      conn.on('data', (chunk: Buffer) => {
+        buf = Buffer.concat([buf, chunk]);
+        while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+          const msg = buf.subarray(2, 2 + buf.readUInt16BE(0));
+          buf = buf.subarray(2 + msg.length);
+          const ok = this.onQuery(msg, scope, TCP_LIMIT, (reply) => {
+            if (conn.destroyed) return;
+            const len = Buffer.alloc(2);
+            len.writeUInt16BE(reply.length);
+            conn.write(Buffer.concat([len, reply]));
+          }, conn.remoteAddress ?? '');
+          if (!ok) { conn.destroy(); return; }
+        }
+      });
+    };
+    server.on('connection', onConnection);
+    const off = () => {
+      server.off('connection', onConnection);
+      for (const c of conns) c.destroy();
+      this.detach.delete(off);
+    };
     this.detach.add(off);
     return off;
   }
@@ -80,33 +121,34 @@ export class DnsServer {
     for (const abandon of [...this.pending]) abandon();
   }
 
-  private onQuery(socket: Socket, scope: DnsScope, msg: Buffer, rinfo: RemoteInfo): void {
+  /** Answers one query through `reply` (now, or after forwarding); false when it was dropped as malformed. */
+  private onQuery(msg: Buffer, scope: DnsScope, limit: number, reply: (buf: Buffer) => void, from: string): boolean {
     const query = decodeQuery(msg);
-    if (!query) { this.opts.debug?.('dns: dropped malformed packet', { from: rinfo.address, bytes: msg.length }); return; }
+    if (!query) { this.opts.debug?.('dns: dropped malformed packet', { from, bytes: msg.length }); return false; }
     const q = query.questions![0];
     const answer = q.class === 'IN' || q.class === undefined
       ? resolve(this.opts.table(), q.name, scope.networks())
       : { kind: 'forward' as const };
-    if (answer.kind === 'forward') { this.forward(socket, msg, rinfo, () => encodeServfail(query)); return; }
+    if (answer.kind === 'forward') { this.forward(msg, reply, () => encodeServfail(query)); return true; }
     const ips = answer.kind === 'answer' ? rotate(answer.ips, this.opts.rand) : [];
-    const reply = encodeAnswer(query, answer.kind === 'answer' ? { kind: 'answer', ips } : answer, this.opts.ttl);
-    send(socket, reply, rinfo);
+    reply(encodeAnswer(query, answer.kind === 'answer' ? { kind: 'answer', ips } : answer, this.opts.ttl, limit));
+    return true;
   }
 
   /** Relays `msg` to the upstreams in turn, each with the timeout; the first reply with the same id goes back. */
-  private forward(socket: Socket, msg: Buffer, client: RemoteInfo, servfail: () => Buffer): void {
-    if (this.upstreams.length === 0) { send(socket, servfail(), client); return; }
+  private forward(msg: Buffer, reply: (buf: Buffer) => void, servfail: () => Buffer): void {
+    if (this.upstreams.length === 0) { reply(servfail()); return; }
     const id = messageId(msg);
     const up = dgram.createSocket('udp4');
     let cancel = () => {};
     let done = false;
-    const finish = (reply: Buffer | undefined) => {
+    const finish = (answer: Buffer | undefined) => {
       if (done) return;
       done = true;
       cancel();
       this.pending.delete(abandon);
       up.close();
-      if (reply && !this.closed) send(socket, reply, client);
+      if (answer && !this.closed) reply(answer);
     };
     const abandon = () => finish(undefined);
     this.pending.add(abandon);
@@ -120,9 +162,9 @@ export class DnsServer {
       up.send(msg, target.port, target.address, (err) => { if (err) this.opts.debug?.('dns: upstream send failed', { err: String(err) }); });
       cancel = this.opts.clock.setTimer(this.opts.timeoutMs, () => attempt(i + 1));
     };
-    up.on('message', (reply, from) => {
+    up.on('message', (answer, from) => {
       const known = this.upstreams.some((u) => u.address === from.address && u.port === from.port);
-      if (known && messageId(reply) === id) finish(reply);
+      if (known && messageId(answer) === id) finish(answer);
     });
     up.on('error', (err) => { this.opts.debug?.('dns: upstream socket error', { err: String(err) }); finish(servfail()); });
     attempt(0);
