@@ -8,13 +8,14 @@ import { execFile, spawnSync } from 'node:child_process';
 import dgram, { type Socket } from 'node:dgram';
 import dnsPacket from 'dns-packet';
 import { DnsServer } from './server.ts';
-import { bindUdpInNetns } from './netns-socket.ts';
+import { bindUdpInNetns, listenTcpInNetns } from './netns-socket.ts';
+import type { Server } from 'node:net';
 import type { DnsTable } from './records.ts';
 import { NetnsBindError } from './errors.ts';
 
 const NS = `shoal-dns${process.pid}`;
 const t = suite('dns-netns');
-const env = {} as { sock?: Socket; upstream?: Socket; server?: DnsServer; handoffMs?: number };
+const env = {} as { tcp?: Server; sock?: Socket; upstream?: Socket; server?: DnsServer; handoffMs?: number };
 
 const table: DnsTable = {
   front: [{ name: 'web', endpointMode: 'vip', vip: '10.0.0.2', tasks: [{ name: 'web.1.a', ip: '10.0.0.5' }, { name: 'web.2.b', ip: '10.0.0.6' }] }],
@@ -47,11 +48,14 @@ t.before(async () => {
   env.handoffMs = performance.now() - t0;
   env.server = new DnsServer({ table: () => table, upstreams: [`127.0.0.1:${env.upstream.address().port}`] });
   env.server.serve(env.sock, { networks: () => ['front'] });
+  env.tcp = await listenTcpInNetns(NS, { address: '127.0.0.11', port: 53 });
+  env.server.serveTcp(env.tcp, { networks: () => ['front'] });
 });
 
 t.after(() => {
   env.server?.close();
   env.sock?.close();
+  env.tcp?.close();
   env.upstream?.close();
   spawnSync('ip', ['netns', 'del', NS]);
   const left = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout;
@@ -83,6 +87,18 @@ t('other names are forwarded to the upstream', async () => {
   const r = await nslookup('fake.example');
   assert.is(r.code, 0, r.out);
   assert.match(r.out, '192.0.2.7');
+});
+
+t('a client in the netns gets an answer over TCP', async () => {
+  const code = `const net = require('net'); const q = Buffer.from(process.argv[1], 'hex');
+    const c = net.connect(53, '127.0.0.11', () => { const l = Buffer.alloc(2); l.writeUInt16BE(q.length); c.write(Buffer.concat([l, q])); });
+    let b = Buffer.alloc(0); c.on('data', (d) => { b = Buffer.concat([b, d]); if (b.length >= 2 && b.length >= 2 + b.readUInt16BE(0)) {
+      process.stdout.write(b.subarray(2).toString('hex')); c.end(); } });`;
+  const q = dnsPacket.encode({ id: 5, type: 'query', questions: [{ type: 'A', class: 'IN', name: 'tasks.web' }] });
+  const hex = await new Promise<string>((ok, fail) => execFile('timeout', ['5', 'ip', 'netns', 'exec', NS, process.execPath, '-e', code, q.toString('hex')],
+    (err, stdout) => (err ? fail(err) : ok(stdout))));
+  const reply = dnsPacket.decode(Buffer.from(hex, 'hex'));
+  assert.equal(reply.answers!.map((a) => (a as { data: string }).data).sort(), ['10.0.0.5', '10.0.0.6']);
 });
 
 t('binding in a missing namespace fails with a clear error', async () => {

@@ -7,6 +7,7 @@
  */
 import { fork } from 'node:child_process';
 import type { Socket } from 'node:dgram';
+import type { Server } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { NetnsBindError } from './errors.ts';
 
@@ -30,9 +31,22 @@ const HELPER = fileURLToPath(new URL('./bind-helper.mjs', import.meta.url));
  * with `NetnsBindError` (bad name, bind refused, helper failed or too slow).
  */
 export function bindUdpInNetns(netns: string, opts: NetnsBindOptions): Promise<Socket> {
+  return handoff<Socket>('udp', netns, opts);
+}
+
+/**
+ * Listens on TCP at `opts.address:opts.port` inside the named netns and resolves with the
+ * listening `net.Server` (for `DnsServer.serveTcp`); the caller owns it and closes it.
+ * Rejects with `NetnsBindError`.
+ */
+export function listenTcpInNetns(netns: string, opts: NetnsBindOptions): Promise<Server> {
+  return handoff<Server>('tcp', netns, opts);
+}
+
+function handoff<T extends { close(): unknown }>(proto: 'udp' | 'tcp', netns: string, opts: NetnsBindOptions): Promise<T> {
   if (!/^[A-Za-z0-9_.-]+$/.test(netns)) return Promise.reject(new NetnsBindError(`invalid netns name "${netns}"`));
   return new Promise((resolve, reject) => {
-    const child = fork(HELPER, [opts.address, String(opts.port)], {
+    const child = fork(HELPER, [proto, opts.address, String(opts.port)], {
       execPath: opts.nsenter ?? 'nsenter',
       execArgv: [`--net=/run/netns/${netns}`, process.execPath],
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
@@ -40,7 +54,7 @@ export function bindUdpInNetns(netns: string, opts: NetnsBindOptions): Promise<S
     let stderr = '';
     child.stderr!.on('data', (d) => { if (stderr.length < 4096) stderr += d; });
     let settled = false;
-    const where = `${opts.address}:${opts.port} in netns ${netns}`;
+    const where = `${proto} ${opts.address}:${opts.port} in netns ${netns}`;
     const fail = (msg: string, cause?: unknown) => {
       if (settled) return;
       settled = true;
@@ -51,11 +65,11 @@ export function bindUdpInNetns(netns: string, opts: NetnsBindOptions): Promise<S
     const timer = setTimeout(() => fail(`helper gave no socket within ${opts.timeoutMs ?? 5000} ms`), opts.timeoutMs ?? 5000);
     child.on('message', (msg: unknown, handle: unknown) => {
       if (msg === 'bound' && handle) {
-        if (settled) { (handle as Socket).close(); return; }
+        if (settled) { (handle as T).close(); return; }
         settled = true;
         clearTimeout(timer);
         child.disconnect(); // the helper exits once the channel is gone
-        resolve(handle as Socket);
+        resolve(handle as T);
       } else {
         fail((msg as { error?: string })?.error ?? 'unexpected message from helper');
       }
