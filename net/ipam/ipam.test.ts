@@ -48,6 +48,16 @@ test('default pools are settable and exhaust with a clear error', () => {
   throwsKind(() => createIpamState({ pools: [{ subnet: '10.0.0.0/33', size: 24 }] }), InvalidAddressError, 'invalid pool "10.0.0.0/33"');
 });
 
+test('reserved prefixes are never carved, but may be requested', () => {
+  let s = createIpamState({ pools: [{ subnet: '10.0.0.0/22', size: 24 }], reserved: ['10.0.0.0/25', '10.0.2.0/24'] });
+  const a = net(s, 'a'); s = a.state;
+  const b = net(s, 'b'); s = b.state;
+  assert.equal([a.network.subnet, b.network.subnet], ['10.0.1.0/24', '10.0.3.0/24']);
+  assert.is(net(s, 'c', { subnet: '10.0.2.0/24' }).network.subnet, '10.0.2.0/24');
+  throwsKind(() => net(s, 'c'), PoolExhaustedError, 'pool exhausted');
+  throwsKind(() => createIpamState({ reserved: ['nope'] }), InvalidAddressError, 'invalid reserved prefix "nope"');
+});
+
 test('a requested subnet, gateway and ip range are honoured', () => {
   const r = net(createIpamState(), 'web', { subnet: '10.20.0.0/16', gateway: '10.20.0.254', ipRange: '10.20.5.0/24' });
   assert.is(r.network.subnet, '10.20.0.0/16');

@@ -42,6 +42,8 @@ export interface NetworkIpam {
 export interface IpamState {
   /** Default pools, searched in order. */
   readonly pools: readonly IpamPool[];
+  /** Prefixes never carved from the pools (host routes, the underlay); requested subnets may still use them. */
+  readonly reserved?: readonly string[];
   /** Networks by id. */
   readonly networks: Readonly<Record<string, NetworkIpam>>;
 }
@@ -69,8 +71,8 @@ export const LAST_VNI = 0xffffff;
 /** The owner recorded for a network's gateway address. */
 export const GATEWAY_OWNER = 'gateway';
 
-/** A fresh state with the given default pools (validated), or `DEFAULT_POOLS`. */
-export function createIpamState(opts: { pools?: readonly IpamPool[] } = {}): IpamState {
+/** A fresh state with the given default pools (validated), or `DEFAULT_POOLS`, and reserved prefixes. */
+export function createIpamState(opts: { pools?: readonly IpamPool[]; reserved?: readonly string[] } = {}): IpamState {
   const pools = opts.pools ?? DEFAULT_POOLS;
   if (pools.length === 0) throw new InvalidAddressError('no default address pool');
   for (const pool of pools) {
@@ -79,7 +81,8 @@ export function createIpamState(opts: { pools?: readonly IpamPool[] } = {}): Ipa
       throw new InvalidAddressError(`invalid subnet size ${pool.size} for pool "${pool.subnet}" (want ${p.bits}..30)`);
     }
   }
-  return { pools: pools.map((p) => ({ subnet: p.subnet, size: p.size })), networks: {} };
+  const reserved = (opts.reserved ?? []).map((r) => formatPrefix(parsePrefix(r, 'reserved prefix')));
+  return { pools: pools.map((p) => ({ subnet: p.subnet, size: p.size })), ...(reserved.length ? { reserved } : {}), networks: {} };
 }
 
 /**
@@ -192,7 +195,8 @@ function assertNoOverlap(state: IpamState, subnet: Prefix): void {
 
 /** The lowest subnet of the pools that overlaps no existing network. */
 function carve(state: IpamState): Prefix {
-  const taken = Object.values(state.networks).map((n) => parsePrefix(n.subnet)).sort((a, b) => a.base - b.base);
+  const taken = [...Object.values(state.networks).map((n) => n.subnet), ...(state.reserved ?? [])]
+    .map((t) => parsePrefix(t)).sort((a, b) => a.base - b.base);
   for (const pool of state.pools) {
     const p = parsePrefix(pool.subnet, 'pool');
     const step = 2 ** (32 - pool.size);
