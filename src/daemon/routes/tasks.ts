@@ -6,7 +6,6 @@ import type { Router } from '../http/router.ts';
 import { ConflictError, NotFoundError } from '../../api/errors.ts';
 import type { Task } from '../../api/types/task.ts';
 import type { Node } from '../../api/types/node.ts';
-import type { Service } from '../../api/types/service.ts';
 import type { ReadTx } from '../../store/index.ts';
 import { filterValues, matchLabels, readBarrier, requireManager, type SwarmRef } from './lookup.ts';
 
@@ -26,7 +25,7 @@ function nodeIds(nodes: Node[], refs: string[]): Set<string> {
   return out;
 }
 
-function matches(t: Task, filters: Map<string, string[]>, sel: { services?: Set<string>; nodes?: Set<string>; byService: Map<string, Service> }): boolean {
+function matches(t: Task, filters: Map<string, string[]>, sel: { services?: Set<string>; nodes?: Set<string> }): boolean {
   const ids = filters.get('id');
   if (ids && !ids.some((p) => t.ID.startsWith(p))) return false;
   const names = filters.get('name');
@@ -51,7 +50,6 @@ export function addTaskRoutes(router: Router, swarm: SwarmRef): void {
       const sel = {
         services: svc ? serviceIds(tx, svc) : undefined,
         nodes: node ? nodeIds(tx.list('node'), node) : undefined,
-        byService: new Map(tx.list('service').map((s) => [s.ID, s])),
       };
       return tx.list('task', (t) => matches(t, filters, sel));
     });
