@@ -1,7 +1,7 @@
 // `down`: removes every trace of a lab, with or without its state file (after a crash),
 // and `labLeftovers`, which lists what is left (tests assert it is nothing).
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { cgroupPids, labCgroupDir, removeCgroupTree } from './cgroup.ts';
 import type { LabNames } from './names.ts';
 import { deleteNetns, labNetns, netnsInode } from './netns.ts';
@@ -119,6 +119,12 @@ export async function removeLabLeftovers(names: LabNames, opts: { graceMs: numbe
   for (const mp of mountsUnder(names.baseDir)) await run('umount', ['-l', mp]);
   const cg = labCgroupDir(names.cgroupName);
   const cgLeft = cg ? removeCgroupTree(cg) : [];
+  // Each daemon's executor keeps its containers under /shoal-<hostname>-<engine id prefix>
+  // (src/daemon/daemon.ts); a daemon killed rather than stopped leaves that parent behind.
+  for (const d of hostDirs(names.baseDir)) {
+    const parent = executorCgroupName(d);
+    if (parent) cgLeft.push(...removeExecutorCgroup(parent));
+  }
   rmSync(names.baseDir, { recursive: true, force: true });
 
   const problems: string[] = [];
@@ -204,4 +210,30 @@ export function labLeftovers(names: LabNames, opts: { processes?: ProcessId[] } 
 export async function labNftTables(names: LabNames): Promise<string[]> {
   const r = await run('nft', ['list', 'tables']);
   return r.stdout.split('\n').filter((l) => l.includes(names.nftTable));
+}
+
+/** The executor cgroup parent of the daemon whose host dir is `hostDir` (hostname = dir name). */
+function executorCgroupName(hostDir: string): string | undefined {
+  let engineId: string;
+  try {
+    engineId = readFileSync(join(hostDir, 'data', 'engine-id'), 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+  return `shoal-${basename(hostDir)}-${engineId.replace(/:/g, '').slice(0, 8).toLowerCase()}`;
+}
+
+/** Removes `/<name>` (and anything below) from every cgroup hierarchy; returns what stayed. */
+function removeExecutorCgroup(name: string): string[] {
+  const root = '/sys/fs/cgroup';
+  const left: string[] = [];
+  let controllers: string[] = [];
+  try {
+    controllers = readdirSync(root);
+  } catch {
+    return left;
+  }
+  const dirs = [join(root, name), ...controllers.map((c) => join(root, c, name))].filter((d) => existsSync(d));
+  for (const d of dirs) left.push(...removeCgroupTree(d));
+  return left;
 }
