@@ -72,14 +72,17 @@ export class Session {
     });
     this.ws = ws;
     let redirected = false;
-    ws.on('open', () => {
-      this.beat();
+    const arm = () => {
       clearInterval(this.timer);
       this.timer = setInterval(() => {
         // No answer for three periods: the manager is gone or cut off; try another.
         if (Date.now() - this.lastAck > this.heartbeatMs * 3 && this.lastAck !== 0) ws.terminate();
         else this.beat();
       }, this.heartbeatMs);
+    };
+    ws.on('open', () => {
+      this.beat();
+      arm();
     });
     ws.on('message', (data) => {
       let f: SessionFrame;
@@ -95,7 +98,11 @@ export class Session {
       } else if (f.type === 'ack') {
         this.lastAck = Date.now();
         if (f.role) this.desiredRole = f.role;
-        if (f.heartbeatMs !== this.heartbeatMs) this.heartbeatMs = f.heartbeatMs;
+        // The swarm's period changed (`swarm update --dispatcher-heartbeat`): beat at the new one.
+        if (f.heartbeatMs > 0 && f.heartbeatMs !== this.heartbeatMs) {
+          this.heartbeatMs = f.heartbeatMs;
+          arm();
+        }
       } else if (f.type === 'redirect') {
         redirected = true;
         this.nextAddr = f.leader;
