@@ -59,6 +59,7 @@ async function jobPhase(lab: Lab): Promise<void> {
     const complete = ts.filter((t) => t.Status.State === 'complete');
     return complete.length === 4 && ts;
   }, 60_000);
+  console.log(`  job: at most ${maxRunning} tasks and ${maxContainers} containers running at once`);
   assert.ok(maxRunning >= 1 && maxRunning <= 2, `at most 2 tasks running at once (saw ${maxRunning})`);
   assert.ok(maxContainers <= 2, `at most 2 containers at once (saw ${maxContainers})`);
   assert.is(done.length, 4, `no task restarted: ${done.map((t) => `${t.Slot}:${t.Status.State}`).join(' ')}`);
@@ -73,6 +74,14 @@ async function constraintPhase(lab: Lab, hostOf: Map<string, string>): Promise<v
     TaskTemplate: { ...sleeper('').TaskTemplate, Placement: { Constraints: ['node.labels.zone==a'] } },
   }));
   assert.equal(perHost(await waitRunning(lab, 'zoned', 3), hostOf), { h2: 3 }, 'all on the zone=a node');
+  // Moving the label moves the tasks.
+  await setLabels(lab, 'h2', { zone: 'b' });
+  await setLabels(lab, 'h3', { zone: 'a' });
+  await waitFor('the zoned tasks on h3', async () => {
+    const ts = await waitRunning(lab, 'zoned', 3, 'h1', 5_000);
+    return ts.every((t) => hostOf.get(t.NodeID!) === 'h3') && ts;
+  }, 30_000);
+  await waitFor('h2 runs no container', async () => (await runningContainers(lab, 'h2')).length === 0, 20_000);
   await remove(lab, id);
 
   id = await create(lab, sleeper('noh1', {
