@@ -7,7 +7,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Node } from '../src/api/types/node.ts';
-import type { ServiceSpec } from '../src/api/types/service.ts';
+import type { Service, ServiceSpec } from '../src/api/types/service.ts';
 import type { Task } from '../src/api/types/task.ts';
 import { withLab, type Lab } from './lib/lab.ts';
 import {
@@ -116,6 +116,7 @@ async function reservationPhase(lab: Lab): Promise<void> {
     return ts.length === 1 && ts[0].Status.State === 'pending' && /insufficient resources/.test(ts[0].Status.Err ?? '') && ts[0];
   }, 20_000);
   assert.is(t.Status.Err, 'no suitable node (insufficient resources on 3 nodes)');
+  assert.is(t.Status.Message, 'pending task scheduling');
   assert.is(t.NodeID ?? '', '', 'not assigned to a node');
   assert.is(await countRunningContainers(lab), 0, 'nothing runs');
   await client(lab, 'h1').delete(`/services/${id}`);
@@ -151,6 +152,8 @@ async function partitionPhase(lab: Lab, hostOf: Map<string, string>): Promise<vo
   const after = await waitRunning(lab, 'cut', 3);
   assert.equal(after.map((t) => t.Slot).sort(), [1, 2, 3], 'each slot once');
   assert.is(await countRunningContainers(lab), 3, 'no duplicate container');
+  const [svc] = await h1.get<Service[]>('/services', { query: { status: true, filters: JSON.stringify({ name: ['cut'] }) } });
+  assert.equal(svc.ServiceStatus, { RunningTasks: 3, DesiredTasks: 3, CompletedTasks: 0 });
   await remove(lab, id);
 }
 
@@ -180,6 +183,8 @@ test('leader killed during a scale: the service converges with every slot once',
     assert.equal(after.map((t) => t.Slot).sort((a, b) => a! - b!), [1, 2, 3, 4, 5, 6, 7, 8, 9], 'every slot once');
     await waitFor('9 containers on h2 and h3', async () => (await countRunningContainers(lab, ['h2', 'h3'])) === 9, 20_000);
     assert.is(await countRunningContainers(lab, ['h2', 'h3']), 9, 'no slot doubled');
+    const [svc] = await client(lab, 'h2').get<Service[]>('/services', { query: { status: true } });
+    assert.equal(svc.ServiceStatus, { RunningTasks: 9, DesiredTasks: 9, CompletedTasks: 0 });
     await remove(lab, id, ['h2', 'h3'], 'h2');
   });
 });
