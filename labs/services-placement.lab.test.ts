@@ -121,6 +121,25 @@ async function reservationPhase(lab: Lab): Promise<void> {
   assert.is(await countRunningContainers(lab), 0, 'nothing runs');
   await client(lab, 'h1').delete(`/services/${id}`);
   await waitFor('the pending task deleted', async () => (await tasksOf(lab, id)).length === 0, 20_000);
+
+  // Reservations add up: a node with room for one such task takes one, the fourth waits.
+  const nodes = await client(lab, 'h1').get<Node[]>('/nodes');
+  const memory = Math.min(...nodes.map((n) => n.Description.Resources.MemoryBytes));
+  const half = await create(lab, sleeper('half', {
+    Mode: { Replicated: { Replicas: 4 } },
+    TaskTemplate: { ...sleeper('').TaskTemplate, Resources: { Reservations: { MemoryBytes: Math.floor(memory * 0.6) } } },
+  }));
+  const placed = await waitFor('3 of 4 running', async () => {
+    const r = (await tasksOf(lab, half)).filter((t) => t.Status.State === 'running');
+    return r.length === 3 && r;
+  }, 30_000);
+  assert.is(new Set(placed.map((t) => t.NodeID)).size, 3, 'one per node');
+  const waiting = await waitFor('the fourth pending with the explanation', async () => {
+    const p = (await tasksOf(lab, half)).filter((t) => t.Status.State === 'pending');
+    return p.length === 1 && p[0].Status.Err !== undefined && p[0];
+  }, 10_000);
+  assert.is(waiting.Status.Err, 'no suitable node (insufficient resources on 3 nodes)');
+  await remove(lab, half);
 }
 
 /**
