@@ -92,6 +92,33 @@ async function constraintPhase(lab: Lab, hostOf: Map<string, string>): Promise<v
   assert.equal(await runningContainers(lab, 'h1'), [], 'h1 runs no container');
   await remove(lab, id);
 
+  // No node meets the constraint: pending with the explanation.
+  id = await create(lab, sleeper('nowhere', {
+    Mode: { Replicated: { Replicas: 1 } },
+    TaskTemplate: { ...sleeper('').TaskTemplate, Placement: { Constraints: ['node.labels.zone==nowhere'] } },
+  }));
+  const stuck = await waitFor('the unplaceable task pending', async () => {
+    const ts = await tasksOf(lab, id);
+    return ts.length === 1 && ts[0].Status.Err !== undefined && ts[0];
+  }, 20_000);
+  assert.is(stuck.Status.Err, 'no suitable node (scheduling constraints not satisfied on 3 nodes)');
+  await client(lab, 'h1').delete(`/services/${id}`);
+
+  // At most one replica per node: the fourth waits.
+  id = await create(lab, sleeper('onepernode', {
+    Mode: { Replicated: { Replicas: 4 } },
+    TaskTemplate: { ...sleeper('').TaskTemplate, Placement: { MaxReplicas: 1 } },
+  }));
+  const capped = await waitFor('3 running and 1 pending', async () => {
+    const ts = await tasksOf(lab, id);
+    const r = ts.filter((t) => t.Status.State === 'running');
+    const p = ts.filter((t) => t.Status.State === 'pending' && t.Status.Err !== undefined);
+    return r.length === 3 && p.length === 1 && { r, p };
+  }, 30_000);
+  assert.equal(perHost(capped.r, hostOf), { h1: 1, h2: 1, h3: 1 });
+  assert.is(capped.p[0].Status.Err, 'no suitable node (max replicas per node limit exceed)');
+  await remove(lab, id);
+
   await setLabels(lab, 'h1', { rack: 'r1' });
   await setLabels(lab, 'h2', { rack: 'r1' });
   await setLabels(lab, 'h3', { rack: 'r2' });
