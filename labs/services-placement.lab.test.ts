@@ -65,6 +65,19 @@ async function jobPhase(lab: Lab): Promise<void> {
   assert.is(done.length, 4, `no task restarted: ${done.map((t) => `${t.Slot}:${t.Status.State}`).join(' ')}`);
   assert.equal(done.map((t) => t.Slot).sort(), [1, 2, 3, 4], 'one task per completion slot');
   await client(lab, 'h1').delete(`/services/${id}`);
+
+  // A global job: one completed task per node.
+  const gid = await create(lab, {
+    Name: 'gjob', Labels: {}, Mode: { GlobalJob: {} },
+    TaskTemplate: { ContainerSpec: { Image: IMAGE, Command: ['sh', '-c', 'sleep 1'] } },
+  });
+  const gdone = await waitFor('3 completed tasks of the global job', async () => {
+    const ts = await tasksOf(lab, gid);
+    return ts.filter((t) => t.Status.State === 'complete').length === 3 && ts;
+  }, 30_000);
+  assert.is(gdone.length, 3, 'no task restarted');
+  assert.is(new Set(gdone.map((t) => t.NodeID)).size, 3, 'one per node');
+  await client(lab, 'h1').delete(`/services/${gid}`);
 }
 
 /** Constraints on labels and hostnames, and spread over a node label. */
@@ -220,6 +233,7 @@ test('leader killed during a scale: the service converges with every slot once',
     await waitRunning(lab, 'grow', 3);
     const leader = (await client(lab, 'h1').get<Node[]>('/nodes')).find((n) => n.ManagerStatus?.Leader);
     assert.is(hostOf.get(leader!.ID), 'h1', 'h1 leads');
+    const kept = [...await runningContainers(lab, 'h2'), ...await runningContainers(lab, 'h3')];
     await scale(lab, 'grow', 9);
     await lab.killDaemon('h1');
     const after = await waitFor('9 tasks running on h2 and h3', async () => {
@@ -229,6 +243,8 @@ test('leader killed during a scale: the service converges with every slot once',
     assert.equal(after.map((t) => t.Slot).sort((a, b) => a! - b!), [1, 2, 3, 4, 5, 6, 7, 8, 9], 'every slot once');
     await waitFor('9 containers on h2 and h3', async () => (await countRunningContainers(lab, ['h2', 'h3'])) === 9, 20_000);
     assert.is(await countRunningContainers(lab, ['h2', 'h3']), 9, 'no slot doubled');
+    const now = [...await runningContainers(lab, 'h2'), ...await runningContainers(lab, 'h3')];
+    assert.ok(kept.every((c) => now.includes(c)), 'the tasks on h2 and h3 kept running through the failover');
     const [svc] = await client(lab, 'h2').get<Service[]>('/services', { query: { status: true } });
     assert.equal(svc.ServiceStatus, { RunningTasks: 9, DesiredTasks: 9, CompletedTasks: 0 });
     await remove(lab, id, ['h2', 'h3'], 'h2');
