@@ -247,7 +247,28 @@ test('leader killed during a scale: the service converges with every slot once',
     assert.ok(kept.every((c) => now.includes(c)), 'the tasks on h2 and h3 kept running through the failover');
     const [svc] = await client(lab, 'h2').get<Service[]>('/services', { query: { status: true } });
     assert.equal(svc.ServiceStatus, { RunningTasks: 9, DesiredTasks: 9, CompletedTasks: 0 });
-    await remove(lab, id, ['h2', 'h3'], 'h2');
+
+    // h1 comes back as a manager; the new leader is killed right after a scale down to 3.
+    await lab.startDaemon('h1');
+    // Reachability of the other managers is the leader's view: ask the leader.
+    const newLeader = await waitFor('h1 back and reachable from the leader', async () => {
+      const l = (await client(lab, 'h2').get<Node[]>('/nodes')).find((n) => n.ManagerStatus?.Leader);
+      const host = l && hostOf.get(l.ID);
+      if (!host) return false;
+      const ns = await client(lab, host).get<Node[]>('/nodes');
+      return ns.every((n) => n.Status.State === 'ready' && n.ManagerStatus?.Reachability === 'reachable') && host;
+    }, 30_000);
+    assert.ok(newLeader !== 'h1', `a surviving manager leads (${newLeader})`);
+    const other = ['h2', 'h3'].find((h) => h !== newLeader)!;
+    await scale(lab, 'grow', 3, newLeader);
+    await lab.killDaemon(newLeader);
+    const down = await waitFor(`3 tasks running on h1 and ${other}`, async () => {
+      const ts = await waitRunning(lab, 'grow', 3, other, 5_000);
+      return ts.every((t) => hostOf.get(t.NodeID!) !== newLeader) && ts;
+    }, 60_000);
+    assert.equal(down.map((t) => t.Slot).sort(), [1, 2, 3], 'slots 1 to 3 once each');
+    await waitFor('3 containers on the survivors', async () => (await countRunningContainers(lab, ['h1', other])) === 3, 20_000);
+    await remove(lab, id, ['h1', other], other);
   });
 });
 
