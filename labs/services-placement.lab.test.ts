@@ -213,6 +213,21 @@ async function partitionPhase(lab: Lab, hostOf: Map<string, string>): Promise<vo
   assert.is(await countRunningContainers(lab), 3, 'no duplicate container');
   const [svc] = await h1.get<Service[]>('/services', { query: { status: true, filters: JSON.stringify({ name: ['cut'] }) } });
   assert.equal(svc.ServiceStatus, { RunningTasks: 3, DesiredTasks: 3, CompletedTasks: 0 });
+
+  // A short cut (switch port down, back within a heartbeat or so): whether or not the
+  // manager noticed, exactly 3 containers run afterwards.
+  await lab.partition('h2', 'link');
+  try {
+    await new Promise((r) => setTimeout(r, 1_500));
+  } finally {
+    await lab.heal();
+  }
+  await waitFor('3 running tasks and 3 containers after a short cut', async () => {
+    const ts = (await tasksOf(lab, id)).filter((t) => t.DesiredState === 'running' && t.Status.State === 'running');
+    const nodes = await h1.get<Node[]>('/nodes');
+    return ts.length === 3 && nodes.every((n) => n.Status.State === 'ready') && (await countRunningContainers(lab)) === 3;
+  }, 30_000);
+  assert.equal((await waitRunning(lab, 'cut', 3)).map((t) => t.Slot).sort(), [1, 2, 3], 'each slot once');
   await remove(lab, id);
 }
 
