@@ -10,6 +10,7 @@ import { ManualClock } from './clock.ts';
 import { MemoryDurableStorage } from './memory-durable-storage.ts';
 import { RaftNode, type RaftNodeEvent, type RaftNodeOptions } from './raft-node.ts';
 import type { StateMachine } from './state-machine.ts';
+import { seededRand } from '../core/test-network.ts';
 
 const text = new TextDecoder();
 
@@ -30,18 +31,6 @@ export class RecordingStateMachine implements StateMachine {
     this.restores++;
     this.applied = data.length ? (JSON.parse(text.decode(data)) as string[]) : [];
   }
-}
-
-/** mulberry32: a small seeded PRNG in [0, 1). */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export interface Member {
@@ -79,7 +68,7 @@ export class TestCluster {
     const transport = this.net.transport(id);
     const node = new RaftNode({
       id, storage, transport, stateMachine: sm, clock: this.clock, tickMs: this.tickMs, electionTick: 10, heartbeatTick: 1,
-      rand: seeded(this.seed++ * 7919), ...this.defaults, ...extra,
+      rand: seededRand(this.seed++ * 7919), ...this.defaults, ...extra,
     });
     const m: Member = { id, node, storage, sm, transport, events: [] };
     node.on((e) => m.events.push(e));

@@ -8,17 +8,7 @@ import * as assert from 'uvu/assert';
 import { emptyConfState } from '../types.ts';
 import { DiskStorage } from './disk-storage.ts';
 import { bytes, dump, ent, withTempDir } from './test-helpers.ts';
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRand as rng } from '../core/test-network.ts';
 
 async function runSeed(seed: number, steps: number): Promise<void> {
   const rand = rng(seed);

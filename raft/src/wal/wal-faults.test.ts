@@ -11,23 +11,12 @@ import type { Entry, HardState } from '../types.ts';
 import { DiskStorage } from './disk-storage.ts';
 import { SnapshotMissingError, WalCorruptError } from './errors.ts';
 import { bytes, dump, ent, ents, rejects, segmentFiles, snapshotFiles, withTempDir } from './test-helpers.ts';
+import { seededRand as rng } from '../core/test-network.ts';
 
 const opts = { fsync: false };
 
 /** One save = one WAL record: an entry or a hard state. */
 type Step = { entry: Entry } | { hardState: HardState };
-
-/** A deterministic PRNG (mulberry32), so a failing seed replays. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const STEPS: Step[] = [
   { entry: ent(1, 1) },
