@@ -25,6 +25,7 @@ import type { Service, ServiceSpec } from '../../src/api/types/service.ts';
 import type { Swarm } from '../../src/api/types/swarm.ts';
 import type { Task } from '../../src/api/types/task.ts';
 import { Lab } from '../lib/lab.ts';
+import { waitFor } from '../lib/swarm-services.ts';
 import type { DaemonContext } from '../lib/daemon.ts';
 import { DOCKERD, DockerMissingError, dockerdCommand } from './docker-swarm-lab.ts';
 
@@ -36,19 +37,9 @@ let stepTimeoutMs = 180_000;
 
 type Figures = Record<'create10_ms' | 'create60_ms' | 'scale_up_ms' | 'scale_down_ms' | 'reschedule_ms', number>;
 
-async function until<T>(what: string | (() => string), fn: () => Promise<T | false | undefined>, timeoutMs = stepTimeoutMs): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`bench: timed out waiting for ${typeof what === 'string' ? what : what()}${last ? ` (${(last as Error).message})` : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+/** Benchmarks poll every 50 ms so the figures are not rounded up to a slow poll. */
+function until<T>(what: string | (() => string), fn: () => Promise<T | false | undefined>, timeoutMs = stepTimeoutMs): Promise<T> {
+  return waitFor(what, fn, timeoutMs, 50);
 }
 
 /** The steps, over the Engine API of h1 (the manager) of a 3-host lab. */

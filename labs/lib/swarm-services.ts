@@ -11,8 +11,16 @@ export const IMAGE = '192.168.100.1:5000/shoal/bb:v1';
 export const HOSTS = ['h1', 'h2', 'h3'];
 const RUNTIME_ROOT = '/run/shoal/exec/runtime';
 
-/** Polls `fn` every 200 ms until it returns a truthy value; throws after `timeoutMs`. */
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
+/**
+ * Polls `fn` until it returns a truthy value (every `intervalMs`, default 200); throws after
+ * `timeoutMs` with `what` (a string, or a function for a message built from the last state).
+ */
+export async function waitFor<T>(
+  what: string | (() => string),
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 60_000,
+  intervalMs = 200,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -22,8 +30,10 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, 200));
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}${last ? `: ${(last as Error).message}` : ''}`);
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
 
