@@ -4,13 +4,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFile } from 'node:child_process';
-import net from 'node:net';
 import { ApiError } from '../../src/api/errors.ts';
 import type { Node } from '../../src/api/types/node.ts';
 import type { Swarm } from '../../src/api/types/swarm.ts';
 import type { InfoResponse } from '../../src/api/types/system.ts';
 import { nodeRow } from '../../cli/swarm-format.ts';
-import { SHOAL_BIN, startDaemonProcess, type DaemonProcess } from './daemon-process.ts';
+import { SHOAL_BIN, freePort, startDaemonProcess, type DaemonProcess } from './daemon-process.ts';
 
 interface Run { code: number; out: string; err: string }
 
@@ -28,14 +27,6 @@ async function ok(d: DaemonProcess, ...args: string[]): Promise<string> {
   const r = await shoal(d, ...args);
   assert.is(r.code, 0, `shoal ${args.join(' ')} failed: ${r.err}`);
   return r.out;
-}
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise((resolve) => srv.close(resolve));
-  return port;
 }
 
 /** Polls `fn` until it returns true (20 s at most); the last value it saw goes in the failure. */

@@ -4,8 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFile } from 'node:child_process';
-import net from 'node:net';
-import { startDaemonProcess, type DaemonProcess } from './daemon-process.ts';
+import { freePort, startDaemonProcess, type DaemonProcess } from './daemon-process.ts';
 
 function docker(d: DaemonProcess, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
   return new Promise((resolve) => {
@@ -19,14 +18,6 @@ async function ok(d: DaemonProcess, ...args: string[]): Promise<string> {
   const r = await docker(d, ...args);
   assert.is(r.code, 0, `docker ${args.join(' ')}: ${r.err}`);
   return r.out;
-}
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise((resolve) => srv.close(resolve));
-  return port;
 }
 
 async function eventually(what: string, fn: () => Promise<boolean>): Promise<void> {
