@@ -2,6 +2,7 @@
 import type { NodeRole, NodeDescription } from '../api/types/node.ts';
 import type { NodeAvailability } from '../api/types/swarm.ts';
 import type { Task, TaskStatus } from '../api/types/task.ts';
+import type { NodeNetworkView } from './network-view-types.ts';
 
 /** Who is on the other end, as proven by a client certificate signed by our root CA. */
 export interface PeerIdentity {
@@ -45,10 +46,13 @@ export interface TaskStatusUpdate {
  *   the node's whole set (sent first on every session); otherwise `tasks` are added or
  *   changed and `removed` (task IDs) leave the set — their containers are removed.
  * - `status` (node → manager): a batch of observed task states; each only moves forward.
+ * - `network` (manager → node): the node's whole network view (see `network-view-types.ts`),
+ *   sent first on every session and again whenever it changes.
  */
 export type SessionFrame =
   | { type: 'heartbeat'; addr: string }
   | { type: 'ack'; heartbeatMs: number; managers: Record<string, string>; role?: NodeRole }
   | { type: 'redirect'; leader?: string; managers: Record<string, string> }
   | { type: 'assignments'; full: boolean; tasks: Task[]; removed: string[]; managers?: undefined }
-  | { type: 'status'; updates: TaskStatusUpdate[] };
+  | { type: 'status'; updates: TaskStatusUpdate[] }
+  | { type: 'network'; view: NodeNetworkView };

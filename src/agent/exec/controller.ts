@@ -131,7 +131,7 @@ export class TaskController {
       const hostname = taskHostname(this.spec, cid);
       writeFileSync(join(tdir, 'hostname'), `${hostname}\n`);
       writeFileSync(join(tdir, 'hosts'), ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', `127.0.1.1\t${hostname}`, ...(this.spec.hosts ?? [])].join('\n') + '\n');
-      writeFileSync(join(tdir, 'resolv.conf'), hostResolvConf());
+      writeFileSync(join(tdir, 'resolv.conf'), this.spec.resolvConf ?? hostResolvConf());
       for (const m of this.spec.mounts ?? []) if (m.type === 'volume' && m.source) mkdirSync(paths.volume(m.source), { recursive: true });
       const spec = buildSpec(img.config, this.spec, {
         containerId: cid, rootfs, cgroupsPath: this.rec.cgroup, netnsPath: this.rec.netnsPath, user,

@@ -94,6 +94,8 @@ export interface TaskContainerSpec {
   netnsPath?: string;
   /** Extra `/etc/hosts` lines (`IP name…`). */
   hosts?: string[];
+  /** The task's `/etc/resolv.conf`; absent: the host's, without loopback nameservers. */
+  resolvConf?: string;
 }
 
 /** How a container ended. */

@@ -1,4 +1,5 @@
 /** The Node object (`/nodes`), in Docker's shape. */
+import type { NetworkAttachment } from './network.ts';
 import type { Meta, Platform } from './common.ts';
 import type { NodeAvailability } from './swarm.ts';
 
@@ -50,4 +51,6 @@ export interface Node extends Meta {
   Description: NodeDescription;
   Status: NodeStatus;
   ManagerStatus?: ManagerStatus;
+  /** The node's own endpoints, written by the allocator: its address on the ingress network (the routing mesh's source address). */
+  Attachments?: NetworkAttachment[];
 }

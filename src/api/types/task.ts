@@ -1,6 +1,9 @@
 /** The Task object (`/tasks`), in Docker's shape. Task state only moves forward. */
 import type { Annotations, Meta, ObjectVersion } from './common.ts';
 import type { TaskSpec, Endpoint } from './service.ts';
+import type { NetworkAttachment } from './network.ts';
+
+export type { NetworkAttachment } from './network.ts';
 
 /** Task states in their order; a task never moves to an earlier one. */
 export const TASK_STATES = [
@@ -47,10 +50,6 @@ export interface TaskStatus {
   PortStatus?: { Ports?: Endpoint['Ports'] };
 }
 
-export interface NetworkAttachment {
-  Network: { ID: string; Spec: { Name: string } };
-  Addresses: string[];
-}
 
 export interface Task extends Meta {
   Name?: string;

@@ -1,0 +1,72 @@
+/**
+ * What the leader tells each node about the overlay networks it takes part in (the
+ * `network` session frame): enough to program its sandboxes (peers), the embedded DNS,
+ * the VIP tables inside its tasks and the routing mesh. Computed from the store by the
+ * pure `network-view.ts`; the node replaces its whole view with each frame.
+ */
+
+/** An endpoint anywhere in the swarm (a task's or a node's ingress endpoint). */
+export interface ViewPeer {
+  /** Overlay address, no prefix. */
+  ip: string;
+  /** `02:42:` + the address bytes. */
+  mac: string;
+  /** Underlay address of the node it lives on (VXLAN tunnel endpoint). */
+  vtep: string;
+}
+
+/** A service attached to a network. */
+export interface ViewService {
+  id: string;
+  name: string;
+  endpointMode: 'vip' | 'dnsrr';
+  /** The service's VIP on this network, no prefix (mode `vip`). */
+  vip?: string;
+  /** Network aliases of the service on this network. */
+  aliases: string[];
+  /**
+   * The service's tasks in the rotation: observed `running` and desired `running`, by
+   * name (`web.1.<task id>`) and address on this network. DNS answers and VIP backends
+   * come from this list only, so a stopping task leaves both at the commit that stops it.
+   */
+  tasks: { name: string; ip: string }[];
+}
+
+/** One overlay network, as the node needs it. */
+export interface ViewNetwork {
+  id: string;
+  name: string;
+  ingress: boolean;
+  /** `A.B.C.D/N`. */
+  subnet: string;
+  gateway: string;
+  vni: number;
+  mtu: number;
+  /** Every endpoint on this network on every node, this one included (the agent skips its own VTEP). */
+  peers: ViewPeer[];
+  services: ViewService[];
+}
+
+/** One ingress-mode published port, for the routing mesh. */
+export interface ViewPublishedPort {
+  service: string;
+  protocol: 'tcp' | 'udp';
+  published: number;
+  target: number;
+  /** The service's tasks in the rotation, by their address on the ingress network. */
+  backends: string[];
+}
+
+export interface NodeNetworkView {
+  /** This node's underlay address as the managers know it (its VTEP). */
+  vtep: string;
+  /** The networks of this node's tasks (assigned and not yet ended), plus ingress when `ingress` is set. */
+  networks: ViewNetwork[];
+  /** Present when the swarm publishes ingress ports and this node has its ingress endpoint. */
+  ingress?: {
+    networkId: string;
+    /** This node's ingress address, `A.B.C.D/N`. */
+    address: string;
+    ports: ViewPublishedPort[];
+  };
+}
