@@ -22,6 +22,18 @@ import type { Logger } from '../daemon/logger.ts';
 import type { Executor } from './exec/executor.ts';
 import type { TaskController } from './exec/controller.ts';
 import { containerSpecOf } from './task-spec.ts';
+import type { NodeNetworkView } from '../swarm/network-view-types.ts';
+
+/** What the agent needs of the node's network data plane (`network/network-agent.ts`). */
+export interface AgentNetworking {
+  setView(view: NodeNetworkView): void;
+  /** The task's netns and resolv.conf, made before its container; undefined: the task has no networks. */
+  attach(task: Task): Promise<{ netnsPath: string; resolvConf: string } | undefined>;
+  /** The task ended: its endpoints go. Idempotent. */
+  detach(taskId: string): Promise<void>;
+  close(): Promise<void>;
+  removeAll(): Promise<void>;
+}
 
 /** What the agent needs of the image store. */
 export interface AgentImages {
@@ -41,6 +53,15 @@ export interface AgentOptions {
   logger: Logger;
   /** How long status changes gather before one report goes out, ms (default 20). */
   reportDelayMs?: number;
+  /** The overlay data plane; absent: tasks get a netns with only `lo`. */
+  networking?: AgentNetworking;
+  /**
+   * How long a running task with network endpoints keeps running after it was told to
+   * stop, ms (default 250): the leader takes it out of every DNS answer and VIP rotation
+   * in the same commit that stops it, and the other nodes need a moment to apply that
+   * before its connections would be refused.
+   */
+  drainMs?: number;
 }
 
 /** One task as the agent knows it. */
@@ -59,6 +80,7 @@ interface AgentTask {
 type AssignmentFrame = Extract<SessionFrame, { type: 'assignments' }>;
 
 const REPORT_DELAY_MS = 20;
+const DRAIN_MS = 250;
 
 export class Agent {
   private readonly tasks = new Map<string, AgentTask>();
@@ -129,6 +151,13 @@ export class Agent {
     this.closed = true;
     clearTimeout(this.reportTimer);
     for (const at of this.tasks.values()) at.wake();
+    void this.opts.networking?.close().catch((err) => this.opts.logger.warn('agent: could not close the network data plane', { error: err }));
+  }
+
+  /** The leader's network view for this node. */
+  setNetworkView(view: NodeNetworkView): void {
+    if (this.closed) return;
+    this.opts.networking?.setView(view);
   }
 
   /** Leaving the swarm: stops and removes every task's container, and forgets them all. */
@@ -143,6 +172,7 @@ export class Agent {
     }
     this.tasks.clear();
     this.persistNow();
+    await this.opts.networking?.removeAll().catch((err) => this.opts.logger.warn('agent: could not remove the network data plane', { error: err }));
   }
 
   // ---- task lifecycle --------------------------------------------------------------
@@ -199,8 +229,12 @@ export class Agent {
     const stop = at.removed || !wantsToRun(task.DesiredState);
     if (stop) {
       const c = await this.existing(task);
-      if (c && c.state === 'running') await c.shutdown();
+      if (c && c.state === 'running') {
+        if (state === 'running' && task.NetworksAttachments?.length) await this.drain(changed);
+        await c.shutdown();
+      }
       if (!isTerminal(state)) this.setStatus(at, 'shutdown', 'shutdown');
+      await this.releaseNetworks(task);
       if (at.removed || task.DesiredState === 'remove') {
         await c?.remove();
         if (at.removed) this.forget(at);
@@ -220,9 +254,11 @@ export class Agent {
       case 'preparing':
         try {
           await this.ensureImage(task.Spec.ContainerSpec.Image);
-          await (await this.controller(task)).prepare();
+          const net = await this.opts.networking?.attach(task);
+          await (await this.controller(task, net)).prepare();
         } catch (err) {
           this.setStatus(at, 'rejected', 'preparing', (err as Error).message);
+          await this.releaseNetworks(task);
           return false;
         }
         this.setStatus(at, 'ready', 'prepared');
@@ -238,6 +274,7 @@ export class Agent {
           await c.start();
         } catch (err) {
           this.setStatus(at, 'failed', 'starting', (err as Error).message);
+          await this.releaseNetworks(task);
           return false;
         }
         this.setStatus(at, 'running', 'started', undefined, c);
@@ -254,6 +291,7 @@ export class Agent {
         const code = exit.exitCode;
         if (code === 0) this.setStatus(at, 'complete', 'finished', undefined, c);
         else this.setStatus(at, 'failed', 'started', `task: non-zero exit (${code})${exit.oomKilled ? ' (OOM killed)' : ''}`, c);
+        await this.releaseNetworks(task);
         return false;
       }
       default:
@@ -269,9 +307,22 @@ export class Agent {
     }
   }
 
-  private async controller(task: Task): Promise<TaskController> {
+  private async controller(task: Task, net?: { netnsPath: string; resolvConf: string }): Promise<TaskController> {
     const ex = await this.opts.executor();
-    return ex.controller(containerSpecOf(task, { ID: this.opts.nodeId, Description: this.opts.description() }));
+    const spec = containerSpecOf(task, { ID: this.opts.nodeId, Description: this.opts.description() });
+    return ex.controller(net ? { ...spec, netnsPath: net.netnsPath, resolvConf: net.resolvConf } : spec);
+  }
+
+  /** Waits `drainMs` (or until the task changes again) before a task in rotation is stopped. */
+  private async drain(changed: Promise<void>): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([changed, new Promise<void>((r) => (timer = setTimeout(r, this.opts.drainMs ?? DRAIN_MS)))]);
+    clearTimeout(timer);
+  }
+
+  /** The task ended: its network endpoints go (the netns, veths, DNS sockets, host ports). */
+  private async releaseNetworks(task: Task): Promise<void> {
+    await this.opts.networking?.detach(task.ID).catch((err) => this.opts.logger.warn('agent: could not detach a task from its networks', { 'task.id': task.ID, error: err }));
   }
 
   /** The task's controller if a container was ever made for it (never creates one). */

@@ -18,6 +18,7 @@ import type { SessionFrame, TaskStatusUpdate } from './types.ts';
 import type { Logger } from '../daemon/logger.ts';
 import type { Task } from '../api/types/task.ts';
 import { AssignmentSet, reportedTask } from './assignments.ts';
+import { NetworkViews } from './network-views.ts';
 
 /** Frames are small (a status batch is the biggest); anything bigger is a broken or hostile peer. */
 const MAX_FRAME = 4 * 1024 * 1024;
@@ -30,13 +31,16 @@ export class Dispatcher {
   private pendingStatus = new Map<string, TaskStatusUpdate & { nodeId: string }>();
   private writing = false;
   private readonly unsubscribes = new Set<() => void>();
+  private readonly networkViews: NetworkViews;
 
   constructor(
     private readonly manager: Manager,
     private readonly clusterId: string,
     private readonly managers: () => Record<string, string>,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.networkViews = new NetworkViews(manager.store);
+  }
 
   /** Accepts an upgrade from a node of this swarm (any role); throws 401 otherwise. */
   accept(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -81,6 +85,19 @@ export class Dispatcher {
       send({ type: 'ack', heartbeatMs: this.manager.heartbeatMs, managers: this.managers(), ...(role ? { role } : {}) });
     });
     this.streamAssignments(ws, nodeId, send);
+    this.streamNetworkView(ws, nodeId, send);
+  }
+
+  /** Sends the node its network view now and whenever it changes (see `network-views.ts`). */
+  private streamNetworkView(ws: WebSocket, nodeId: string, send: (f: SessionFrame) => void): void {
+    const unsubscribe = this.networkViews.subscribe(nodeId, (view) => {
+      if (ws.readyState === ws.OPEN) send({ type: 'network', view });
+    });
+    this.unsubscribes.add(unsubscribe);
+    ws.on('close', () => {
+      unsubscribe();
+      this.unsubscribes.delete(unsubscribe);
+    });
   }
 
   /**
@@ -154,6 +171,7 @@ export class Dispatcher {
   close(): void {
     for (const u of this.unsubscribes) u();
     this.unsubscribes.clear();
+    this.networkViews.close();
     for (const c of this.wss.clients) c.terminate();
     this.wss.close();
   }

@@ -21,6 +21,8 @@ export interface SessionOptions {
   onManagers?: (managers: Record<string, string>) => void;
   /** Told of each assignments frame from the leader (the whole set first on every session). */
   onAssignments?: (frame: Extract<SessionFrame, { type: 'assignments' }>) => void;
+  /** Told of each network view from the leader (the whole view, first on every session, then on change). */
+  onNetworkView?: (view: Extract<SessionFrame, { type: 'network' }>['view']) => void;
 }
 
 export class Session {
@@ -95,6 +97,8 @@ export class Session {
       if ((f.type === 'ack' || f.type === 'redirect') && f.managers && Object.keys(f.managers).length) this.updateManagers(f.managers);
       if (f.type === 'assignments') {
         this.opts.onAssignments?.(f);
+      } else if (f.type === 'network') {
+        if (f.view && Array.isArray(f.view.networks)) this.opts.onNetworkView?.(f.view);
       } else if (f.type === 'ack') {
         this.lastAck = Date.now();
         if (f.role) this.desiredRole = f.role;

@@ -1,0 +1,183 @@
+/**
+ * Each node's network view (see `network-view-types.ts`), computed from the store's
+ * networks, services, tasks and nodes. Pure: the dispatcher calls it on the leader after
+ * commits that touched any of them and sends each node its view when it changed.
+ *
+ * Rules (Docker Swarm's):
+ * - An endpoint is a peer from the moment its task is assigned to a node until the task
+ *   ends (the same rule that keeps its address allocated), so FDB and neighbour entries
+ *   are in place before the task starts.
+ * - DNS answers and VIP backends use only tasks observed `running` and still desired
+ *   `running`: a task the orchestrator stops leaves the rotation in the same commit,
+ *   before its node has even heard about it.
+ * - A node gets the networks of its live tasks, plus the ingress network (and the routing
+ *   mesh's ports) whenever the swarm publishes an ingress port and the node has its
+ *   ingress endpoint, so a published port answers on nodes without tasks too.
+ */
+import { isTerminal, TASK_STATES, type Task } from '../api/types/task.ts';
+import type { Network, NetworkAttachment } from '../api/types/network.ts';
+import type { Node } from '../api/types/node.ts';
+import type { Service } from '../api/types/service.ts';
+import { macFromIp } from '../../net/overlay/index.ts';
+import type { NodeNetworkView, ViewNetwork, ViewPeer, ViewPublishedPort, ViewService } from './network-view-types.ts';
+
+export interface NetworkViewInput {
+  networks: readonly Network[];
+  services: readonly Service[];
+  tasks: readonly Task[];
+  nodes: readonly Node[];
+}
+
+const ASSIGNED = TASK_STATES.indexOf('assigned');
+
+/** Whether the task holds its endpoints on a node: assigned there and not ended. */
+export function isLiveEndpoint(t: Task): boolean {
+  return !!t.NodeID && TASK_STATES.indexOf(t.Status.State) >= ASSIGNED && !isTerminal(t.Status.State);
+}
+
+/** Whether the task is in DNS answers and VIP rotations. */
+export function inRotation(t: Task): boolean {
+  return t.Status.State === 'running' && t.DesiredState === 'running';
+}
+
+/** Docker's task name: `service.slot.id` (replicated) or `service.node.id` (global). */
+export function taskName(t: Task): string {
+  const service = t.ServiceAnnotations?.Name ?? t.ServiceID;
+  return t.Name ?? `${service}.${t.Slot ? t.Slot : t.NodeID ?? ''}.${t.ID}`;
+}
+
+/** The address without its prefix length. */
+function bare(addr: string): string {
+  const slash = addr.indexOf('/');
+  return slash < 0 ? addr : addr.slice(0, slash);
+}
+
+/** The IPv4 address of an attachment, if it has one. */
+function addressOf(a: NetworkAttachment): string | undefined {
+  const first = a.Addresses?.[0];
+  return first ? bare(first) : undefined;
+}
+
+/** The networks a service asks for (IDs), with the aliases it gives itself on each. */
+function serviceNetworks(s: Service): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const n of [...(s.Spec.TaskTemplate.Networks ?? []), ...(s.Spec.Networks ?? [])]) {
+    out.set(n.Target, [...(out.get(n.Target) ?? []), ...(n.Aliases ?? [])]);
+  }
+  for (const v of s.Endpoint?.VirtualIPs ?? []) if (!out.has(v.NetworkID)) out.set(v.NetworkID, []);
+  return out;
+}
+
+/** Ingress-mode published ports of a service as the allocator filled them in. */
+function ingressPorts(s: Service): { protocol: 'tcp' | 'udp'; published: number; target: number }[] {
+  const out: { protocol: 'tcp' | 'udp'; published: number; target: number }[] = [];
+  for (const p of s.Endpoint?.Ports ?? []) {
+    if ((p.PublishMode ?? 'ingress') !== 'ingress' || !p.PublishedPort) continue;
+    if (p.Protocol === 'sctp') continue;
+    out.push({ protocol: p.Protocol === 'udp' ? 'udp' : 'tcp', published: p.PublishedPort, target: p.TargetPort });
+  }
+  return out;
+}
+
+/** Every node's view, by node ID (nodes without an address are left out: they cannot be a VTEP). */
+export function computeNetworkViews(input: NetworkViewInput): Map<string, NodeNetworkView> {
+  const vtepOf = new Map<string, string>();
+  for (const n of input.nodes) if (n.Status.Addr) vtepOf.set(n.ID, n.Status.Addr);
+
+  const networks = new Map<string, ViewNetwork>();
+  for (const n of input.networks) {
+    const a = n.Allocation;
+    if (!a) continue;
+    networks.set(n.ID, {
+      id: n.ID, name: n.Spec.Name, ingress: !!n.Spec.Ingress,
+      subnet: a.Subnet, gateway: a.Gateway, vni: a.VNI, mtu: a.MTU, peers: [], services: [],
+    });
+  }
+  const ingressNet = [...networks.values()].find((n) => n.ingress);
+
+  const addPeer = (networkId: string, ip: string | undefined, nodeId: string | undefined) => {
+    const net = networks.get(networkId);
+    const vtep = nodeId ? vtepOf.get(nodeId) : undefined;
+    if (!net || !ip || !vtep) return;
+    const peer: ViewPeer = { ip, mac: macFromIp(ip), vtep };
+    net.peers.push(peer);
+  };
+
+  // Live task endpoints: peers, and each node's networks.
+  const nodeNetworks = new Map<string, Set<string>>();
+  const rotation = new Map<string, Task[]>();
+  for (const t of input.tasks) {
+    if (!isLiveEndpoint(t)) continue;
+    for (const a of t.NetworksAttachments ?? []) {
+      addPeer(a.Network.ID, addressOf(a), t.NodeID);
+      if (!networks.has(a.Network.ID)) continue;
+      let set = nodeNetworks.get(t.NodeID!);
+      if (!set) nodeNetworks.set(t.NodeID!, (set = new Set()));
+      set.add(a.Network.ID);
+    }
+    if (inRotation(t)) {
+      const list = rotation.get(t.ServiceID);
+      if (list) list.push(t);
+      else rotation.set(t.ServiceID, [t]);
+    }
+  }
+  // Nodes' own ingress endpoints.
+  const nodeIngress = new Map<string, string>();
+  for (const n of input.nodes) {
+    for (const a of n.Attachments ?? []) {
+      addPeer(a.Network.ID, addressOf(a), n.ID);
+      if (ingressNet && a.Network.ID === ingressNet.id && a.Addresses?.[0]) nodeIngress.set(n.ID, a.Addresses[0]);
+    }
+  }
+
+  // Services on each network; the routing mesh's ports.
+  const ports: ViewPublishedPort[] = [];
+  for (const s of input.services) {
+    const mode = s.Spec.EndpointSpec?.Mode ?? s.Endpoint?.Spec?.Mode ?? 'vip';
+    const tasks = (rotation.get(s.ID) ?? []).slice().sort((a, b) => (a.ID < b.ID ? -1 : a.ID > b.ID ? 1 : 0));
+    const vips = new Map((s.Endpoint?.VirtualIPs ?? []).map((v) => [v.NetworkID, bare(v.Addr)]));
+    for (const [netId, aliases] of serviceNetworks(s)) {
+      const net = networks.get(netId);
+      if (!net) continue;
+      const members: ViewService['tasks'] = [];
+      for (const t of tasks) {
+        const a = t.NetworksAttachments?.find((x) => x.Network.ID === netId);
+        const ip = a && addressOf(a);
+        if (ip) members.push({ name: taskName(t), ip });
+      }
+      const vip = mode === 'vip' ? vips.get(netId) : undefined;
+      net.services.push({ id: s.ID, name: s.Spec.Name, endpointMode: mode, ...(vip ? { vip } : {}), aliases: [...new Set(aliases)], tasks: members });
+    }
+    if (!ingressNet) continue;
+    const published = ingressPorts(s);
+    if (published.length === 0) continue;
+    const backends = tasks.flatMap((t) => {
+      const a = t.NetworksAttachments?.find((x) => x.Network.ID === ingressNet.id);
+      const ip = a && addressOf(a);
+      return ip ? [ip] : [];
+    });
+    for (const p of published) ports.push({ service: s.Spec.Name, ...p, backends });
+  }
+  for (const net of networks.values()) {
+    net.peers.sort((a, b) => (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : 0));
+    net.services.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+  ports.sort((a, b) => a.protocol.localeCompare(b.protocol) || a.published - b.published);
+
+  const views = new Map<string, NodeNetworkView>();
+  for (const n of input.nodes) {
+    const vtep = vtepOf.get(n.ID);
+    if (!vtep) continue;
+    const ids = new Set(nodeNetworks.get(n.ID) ?? []);
+    const ingressAddr = nodeIngress.get(n.ID);
+    const withIngress = !!ingressNet && !!ingressAddr && ports.length > 0;
+    if (withIngress) ids.add(ingressNet.id);
+    const view: NodeNetworkView = {
+      vtep,
+      networks: [...ids].sort().map((id) => networks.get(id)!),
+    };
+    if (withIngress) view.ingress = { networkId: ingressNet.id, address: ingressAddr, ports };
+    views.set(n.ID, view);
+  }
+  return views;
+}
