@@ -284,6 +284,7 @@ export class SwarmNode {
       logger: this.ctx.logger.child('session'),
       onManagers: (m) => void this.rememberManagers(m),
       onAssignments: (f) => this.agent?.assign(f),
+      onNetworkView: (view) => this.agent?.setNetworkView(view),
     });
     this.session = session;
     this.agent?.setReporter((updates) => session.sendStatus(updates));
