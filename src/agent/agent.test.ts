@@ -9,7 +9,7 @@ import { TASK_STATES, type Task, type TaskState } from '../api/types/task.ts';
 import { nullLogger } from '../daemon/logger.ts';
 import type { TaskStatusUpdate } from '../swarm/types.ts';
 import type { TaskContainerSpec, ExitStatus } from './exec/types.ts';
-import { Agent } from './agent.ts';
+import { Agent, type AgentNetworking } from './agent.ts';
 
 class FakeController {
   state: 'new' | 'prepared' | 'running' | 'exited' | 'removed' = 'new';
@@ -54,7 +54,7 @@ async function until(cond: () => boolean): Promise<void> {
   assert.ok(cond(), 'condition reached');
 }
 
-async function withAgent(fn: (a: { agent: Agent; ex: FakeExecutor; reports: TaskStatusUpdate[]; pulls: string[]; dataRoot: string; reopen: () => Promise<Agent> }) => Promise<void>) {
+async function withAgent(fn: (a: { agent: Agent; ex: FakeExecutor; reports: TaskStatusUpdate[]; pulls: string[]; dataRoot: string; reopen: () => Promise<Agent> }) => Promise<void>, networking?: AgentNetworking) {
   const dataRoot = mkdtempSync(join(tmpdir(), 'shoal-agent-'));
   const ex = new FakeExecutor();
   const present = new Set<string>();
@@ -65,7 +65,7 @@ async function withAgent(fn: (a: { agent: Agent; ex: FakeExecutor; reports: Task
     pull: async (ref: string) => { if (ref.startsWith('missing')) throw new Error('manifest unknown'); pulls.push(ref); present.add(ref); },
   };
   const open = async () => {
-    const a = await Agent.open({ nodeId: 'n1', dataRoot, executor: async () => ex as never, images, description: () => ({ Hostname: 'h1' }) as never, logger: nullLogger, reportDelayMs: 0 });
+    const a = await Agent.open({ nodeId: 'n1', dataRoot, executor: async () => ex as never, images, description: () => ({ Hostname: 'h1' }) as never, logger: nullLogger, reportDelayMs: 0, networking, drainMs: 0 });
     a.setReporter((u) => (reports.push(...u), true));
     return a;
   };
@@ -154,6 +154,60 @@ test('a reopened agent carries on with its saved tasks without starting them aga
       again.close();
     }
   });
+});
+
+/** A data plane that records what the agent asked of it. */
+class FakeNetworking implements AgentNetworking {
+  readonly calls: string[] = [];
+  failAttach = false;
+  setView() { this.calls.push('view'); }
+  async attach(t: Task) {
+    this.calls.push(`attach ${t.ID}`);
+    if (this.failAttach) throw new Error('no address left on network "front"');
+    return t.NetworksAttachments?.length ? { netnsPath: `/run/netns/t-${t.ID}`, resolvConf: 'nameserver 127.0.0.11\n' } : undefined;
+  }
+  async detach(id: string) { this.calls.push(`detach ${id}`); }
+  async close() { this.calls.push('close'); }
+  async removeAll() { this.calls.push('removeAll'); }
+}
+
+function attachedTask(id: string): Task {
+  return { ...task(id), NetworksAttachments: [{ Network: { ID: 'front', Spec: { Name: 'front' } }, Addresses: ['10.0.1.3/24'] }] };
+}
+
+test('a task on a network joins the netns its data plane made, and leaves it when it ends', async () => {
+  const net = new FakeNetworking();
+  await withAgent(async ({ agent, ex, reports }) => {
+    agent.assign({ type: 'assignments', full: true, tasks: [attachedTask('a')], removed: [] });
+    await until(() => reports.some((r) => r.status.State === 'running'));
+    const spec = ex.controllers.get('a')!.spec;
+    assert.is(spec.netnsPath, '/run/netns/t-a');
+    assert.is(spec.resolvConf, 'nameserver 127.0.0.11\n');
+    assert.equal(net.calls, ['attach a']);
+    agent.assign({ type: 'assignments', full: false, tasks: [{ ...attachedTask('a'), DesiredState: 'shutdown' }], removed: [] });
+    await until(() => net.calls.includes('detach a'));
+    assert.is(ex.controllers.get('a')!.state, 'exited', 'stopped before its endpoints went');
+  }, net);
+});
+
+test('a task whose networks cannot be attached is rejected with the reason', async () => {
+  const net = new FakeNetworking();
+  net.failAttach = true;
+  await withAgent(async ({ agent, reports }) => {
+    agent.assign({ type: 'assignments', full: true, tasks: [attachedTask('a')], removed: [] });
+    await until(() => reports.some((r) => r.status.State === 'rejected'));
+    const r = reports.find((x) => x.status.State === 'rejected')!;
+    assert.match(r.status.Err ?? '', /no address left/);
+    assert.ok(net.calls.includes('detach a'), 'whatever was made is released');
+  }, net);
+});
+
+test('network views reach the data plane', async () => {
+  const net = new FakeNetworking();
+  await withAgent(async ({ agent }) => {
+    agent.setNetworkView({ vtep: '192.168.100.11', networks: [] });
+    assert.equal(net.calls, ['view']);
+  }, net);
 });
 
 test.run();
