@@ -25,6 +25,7 @@ import {
 } from '../manager/ca/index.ts';
 import { Manager } from '../manager/manager.ts';
 import { LeaderControllers } from '../manager/controllers/index.ts';
+import { checkAddressPools, ingressNetworkSpec } from '../manager/allocator/index.ts';
 import { Agent, type AgentImages } from '../agent/agent.ts';
 import type { Executor } from '../agent/exec/executor.ts';
 import { newId } from '../store/index.ts';
@@ -125,6 +126,7 @@ export class SwarmNode {
     const pool = req.DefaultAddrPool?.length ? req.DefaultAddrPool : DEFAULT_ADDR_POOL;
     const subnetSize = req.SubnetSize || DEFAULT_SUBNET_SIZE;
     validateInit(pool, subnetSize, req.Availability);
+    checkAddressPools(pool, subnetSize);
     if (spec.CAConfig.NodeCertExpiry < 3600e9) throw new InvalidArgumentError('invalid CAConfig.NodeCertExpiry: minimum certificate expiry time is 1h0m0s');
     const now = Date.now();
     const rand = (n: number) => new Uint8Array(randomBytes(n));
@@ -157,6 +159,8 @@ export class SwarmNode {
           RootCA: { CACert: root.certPem, CAKey: root.keyPem },
         });
         tx.create('node', newNodeObject(nodeId, 'manager', req.Availability || 'active', ctx.description(), advertise, 'ready'));
+        // Docker's routing-mesh network, made with the cluster; the allocator allocates it.
+        tx.create('network', { Spec: ingressNetworkSpec(pool) });
       });
       ctx.logger.info('swarm initialized', { 'cluster.id': clusterId, 'node.id': nodeId, addr: advertise });
       return node;

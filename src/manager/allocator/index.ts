@@ -12,3 +12,4 @@
 export { checkNetworkRequest, checkPublishedPorts } from './checks.ts';
 export { toApiError } from './errors.ts';
 export { parseNetworkSpec, poolsOf, DEFAULT_ADDR_POOL, DEFAULT_SUBNET_SIZE } from './network-spec.ts';
+export { ingressNetworkSpec, checkAddressPools, DEFAULT_INGRESS_SUBNET } from './ingress.ts';
