@@ -1,0 +1,516 @@
+/**
+ * The worker's network data plane (DESIGN.md, planes 5–6): per overlay network a sandbox
+ * netns (bridge + VXLAN, peers from the leader's view), per task a netns with one veth
+ * per attachment, the embedded DNS at 127.0.0.11 and the task's VIP table, and the
+ * routing mesh on the host (a veth into the ingress sandbox and the `shoal-mesh` table).
+ *
+ * Concurrency: operations on one sandbox or one task run one at a time (`KeyedLock`);
+ * views are applied by one loop, the newest view only, so a burst of views costs one
+ * apply. Kernel state outlives the daemon: `state.json` records what was made and
+ * `open()` re-adopts what still exists.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:net';
+import type { Socket } from 'node:dgram';
+import type { Task } from '../../api/types/task.ts';
+import type { Logger } from '../../daemon/logger.ts';
+import type { NodeNetworkView } from '../../swarm/network-view-types.ts';
+import { DnsServer, bindUdpInNetns, listenTcpInNetns, type DnsTable } from '../../../net/dns/index.ts';
+import { NetnsNft, VipTable, renderMeshReplace, MESH_TABLE } from '../../../net/lb/index.ts';
+import { IprouteBatch, attachTask, createSandbox, detachTask, hostVxlanName, macFromIp, syncPeers } from '../../../net/overlay/index.ts';
+import { runCommand } from '../exec/cmd.ts';
+import { createNetns, deleteNetns, netnsPath } from '../exec/kernel.ts';
+import {
+  NetworkAgentError, dnsTable, flushPeers, hostPorts, ingressLink, ingressUnlink, INGRESS_HOST_DEV, remotePeers,
+  samePeers, sandboxFromView, sandboxNetns, taskAttachments, taskName, taskNetns, taskResolvConf, upstreamsOf,
+  vipServices, type HostPort, type SandboxParams,
+} from './plan.ts';
+import { StateFile, type NetworkState, type SandboxRecord, type TaskRecord } from './state.ts';
+import { KeyedLock, mapLimit } from './serial.ts';
+
+/** Host-mode published ports (`gateway.ts`'s `GatewayBridge`). */
+export interface HostPortGateway {
+  attach(taskId: string, taskNetns: string, ifIndex: number, ports: HostPort[]): Promise<void>;
+  detach(taskId: string): Promise<void>;
+  removeAll(): Promise<void>;
+}
+
+export interface NetworkAgentOptions {
+  /** State under `<dataRoot>/swarm/network/`. */
+  dataRoot: string;
+  logger: Logger;
+  /** This node's underlay address (its VTEP). */
+  localAddr: () => string;
+  /** DNS forwarders; default: the nameservers of /etc/resolv.conf, loopback ones left out. */
+  upstreams?: string[];
+  /** Netns where "host" commands run (labs whose hosts are namespaces); default: the daemon's own. */
+  hostNetns?: string;
+  /** Prefix of every netns name made (tests in the root /run/netns); default ''. */
+  namePrefix?: string;
+  /** Host-mode ports; without one, a task publishing host-mode ports is refused. */
+  gateway?: HostPortGateway;
+  /** The host's resolv.conf (upstreams, `search`). Default `/etc/resolv.conf`. */
+  resolvConfPath?: string;
+  /** After a failed view apply, try again after this many ms (unless a newer view comes first). Default 1000. */
+  retryMs?: number;
+}
+
+/** What the executor needs for a task with networks. */
+export interface TaskNetworking {
+  netnsPath: string;
+  resolvConf: string;
+}
+
+/** A local endpoint, for `network inspect`. */
+export interface LocalEndpoint {
+  taskId: string;
+  name: string;
+  ip: string;
+  mac: string;
+}
+
+/** A task attached here: its record and what lives in this process for it. */
+interface TaskRuntime {
+  rec: TaskRecord;
+  vip: VipTable;
+  udp?: Socket;
+  tcp?: Server;
+  offs: (() => void)[];
+}
+
+const DNS_ADDRESS = '127.0.0.11';
+/** nft updates of task VIP tables run this many at a time (each is one `nft -f` ≈ 20 ms). */
+const NFT_PARALLEL = 4;
+
+export class NetworkAgent {
+  private readonly log: Logger;
+  private readonly prefix: string;
+  private readonly batch: IprouteBatch;
+  private readonly file: StateFile;
+  private readonly dns: DnsServer;
+  private readonly lock = new KeyedLock();
+  private readonly tasks = new Map<string, TaskRuntime>();
+  private readonly attaching = new Map<string, Promise<TaskNetworking | undefined>>();
+  /** Network id → tasks using its sandbox (attached or attaching). */
+  private readonly users = new Map<string, Set<string>>();
+  private readonly resolvConf: string;
+  private view: NodeNetworkView | undefined;
+  private table: DnsTable = {};
+  private meshText: string | undefined;
+  private dirty = false;
+  private looping: Promise<void> | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  private constructor(private readonly opts: NetworkAgentOptions, private readonly state: NetworkState) {
+    this.log = opts.logger;
+    this.prefix = opts.namePrefix ?? '';
+    this.batch = new IprouteBatch({ hostNetns: opts.hostNetns });
+    this.file = new StateFile(opts.dataRoot);
+    let hostConf = '';
+    try { hostConf = readFileSync(opts.resolvConfPath ?? '/etc/resolv.conf', 'utf8'); } catch { /* no resolv.conf: no upstreams */ }
+    this.resolvConf = taskResolvConf(hostConf);
+    this.dns = new DnsServer({
+      table: () => this.table,
+      upstreams: opts.upstreams ?? upstreamsOf(hostConf),
+      debug: (msg, fields) => this.log.debug(msg, fields),
+    });
+  }
+
+  /**
+   * Opens the data plane, re-adopting what a previous daemon left: sandboxes and task
+   * netns that still exist are kept (DNS sockets bound again in each task netns), the
+   * rest is forgotten; half-made ones (a crash mid-way) are removed. The next view
+   * re-syncs peers, VIP tables and the mesh.
+   */
+  static async open(opts: NetworkAgentOptions): Promise<NetworkAgent> {
+    const file = new StateFile(opts.dataRoot);
+    const saved = file.load((err) => opts.logger.warn('network: state file unreadable, starting empty', { error: err }));
+    const agent = new NetworkAgent(opts, saved);
+    await agent.readopt();
+    return agent;
+  }
+
+  /** The leader's view for this node; the newest wins. DNS answers switch at once, the kernel follows asynchronously. */
+  setView(view: NodeNetworkView): void {
+    if (this.closed) return;
+    this.view = view;
+    this.table = dnsTable(view);
+    this.dirty = true;
+    this.kick();
+  }
+
+  /** Resolves when the view loop is idle: the newest view applied (or its apply failed and waits for the retry). */
+  async settled(): Promise<void> {
+    while (this.looping) await this.looping;
+  }
+
+  /**
+   * Makes the task's netns (one veth per attachment, DNS, VIP table, host-mode ports)
+   * and returns what its container needs; undefined when the task has neither
+   * attachments nor host-mode ports. Idempotent. On failure nothing is left behind and
+   * the error says why.
+   */
+  attach(task: Task): Promise<TaskNetworking | undefined> {
+    if (this.closed) return Promise.reject(new NetworkAgentError('the network agent is closed'));
+    const done = this.tasks.get(task.ID);
+    if (done) return Promise.resolve(this.networking(done.rec));
+    const inflight = this.attaching.get(task.ID);
+    if (inflight) return inflight;
+    const p = this.lock.run(`task:${task.ID}`, () => this.doAttach(task)).finally(() => this.attaching.delete(task.ID));
+    this.attaching.set(task.ID, p);
+    return p;
+  }
+
+  /** The task ended: its DNS sockets, netns (with its veths), host ports, and sandboxes nobody needs any more go. Idempotent. */
+  detach(taskId: string): Promise<void> {
+    return this.lock.run(`task:${taskId}`, async () => {
+      const rt = this.tasks.get(taskId);
+      if (!rt) return;
+      await this.undoTask(rt);
+      this.tasks.delete(taskId);
+      delete this.state.tasks[taskId];
+      this.save();
+    });
+  }
+
+  /** Local tasks attached to the network. */
+  endpoints(networkId: string): LocalEndpoint[] {
+    const out: LocalEndpoint[] = [];
+    for (const { rec } of this.tasks.values()) {
+      const a = rec.attachments.find((x) => x.networkId === networkId);
+      if (a) out.push({ taskId: rec.taskId, name: rec.name, ip: a.ip, mac: macFromIp(a.ip) });
+    }
+    return out.sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** Stops serving DNS and applying views; the kernel state stays for the next `open()`. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    await this.settled();
+    await Promise.allSettled([...this.attaching.values()]);
+    for (const rt of this.tasks.values()) this.closeDns(rt);
+    this.dns.close();
+  }
+
+  /** Leaving the swarm: every netns, link and table this agent made, the host ports and the state file. */
+  async removeAll(): Promise<void> {
+    await this.close();
+    const errors: unknown[] = [];
+    const attempt = async (fn: () => Promise<unknown>) => { try { await fn(); } catch (err) { errors.push(err); } };
+    if (this.opts.gateway) await attempt(() => this.opts.gateway!.removeAll());
+    await attempt(() => this.removeMesh());
+    await mapLimit([...this.tasks.values()], NFT_PARALLEL, (rt) => deleteNetns(rt.rec.netns));
+    this.tasks.clear();
+    this.state.tasks = {};
+    for (const sb of Object.values(this.state.sandboxes)) await attempt(() => this.destroySandbox(sb));
+    this.state.sandboxes = {};
+    this.users.clear();
+    if (errors.length) {
+      this.save();
+      throw new NetworkAgentError(`could not remove everything: ${errors.map((e) => (e as Error).message).join('; ')}`);
+    }
+    this.file.remove();
+  }
+
+  // ---- tasks ----
+
+  private networking(rec: TaskRecord): TaskNetworking {
+    return { netnsPath: netnsPath(rec.netns), resolvConf: this.resolvConf };
+  }
+
+  private async doAttach(task: Task): Promise<TaskNetworking | undefined> {
+    const existing = this.tasks.get(task.ID);
+    if (existing) return this.networking(existing.rec);
+    const attachments = taskAttachments(task);
+    const used = new Set<string>();
+    for (const { rec } of this.tasks.values()) for (const p of rec.hostPorts) used.add(`${p.protocol}/${p.published}`);
+    const ports = hostPorts(task, used);
+    if (attachments.length === 0 && ports.length === 0) return undefined;
+    if (ports.length && !this.opts.gateway) throw new NetworkAgentError(`task ${task.ID} publishes host-mode ports, but this node has no gateway bridge`);
+    const netns = taskNetns(this.prefix, task.ID);
+    const rec: TaskRecord = { taskId: task.ID, name: taskName(task), netns, attachments, hostPorts: ports };
+    const rt: TaskRuntime = { rec, vip: new VipTable(new NetnsNft({ netns })), offs: [] };
+    const t0 = performance.now();
+    try {
+      await deleteNetns(netns); // a leftover of a crash mid-attach
+      await createNetns(netns);
+      for (const [i, a] of attachments.entries()) {
+        await this.lock.run(`sb:${a.networkId}`, async () => {
+          const sb = await this.ensureSandbox(a);
+          this.userSet(a.networkId).add(task.ID);
+          const lines = attachTask({ taskNetns: netns, index: i, ip: a.ip, prefixBits: a.bits, mtu: sb.mtu });
+          await this.batch.runIn(sb.netns, lines.sandbox);
+          await this.batch.runIn(netns, lines.task);
+        });
+      }
+      const nets = attachments.map((a) => a.networkId);
+      const [dns, vip] = await Promise.allSettled([this.bindDns(rt), rt.vip.sync(vipServices(this.view, nets))]);
+      if (dns.status === 'rejected') throw dns.reason;
+      if (vip.status === 'rejected') throw vip.reason;
+      if (ports.length) await this.opts.gateway!.attach(task.ID, netns, attachments.length, ports);
+    } catch (err) {
+      await this.undoTask(rt).catch((e) => this.log.warn('network: clean-up after a failed attach was incomplete', { 'task.id': task.ID, error: e }));
+      throw new NetworkAgentError(`cannot attach task ${task.ID} to its networks: ${(err as Error).message}`, { cause: err });
+    }
+    this.tasks.set(task.ID, rt);
+    this.state.tasks[task.ID] = rec;
+    this.save();
+    this.log.debug('network: task attached', { 'task.id': task.ID, netns, ms: Math.round(performance.now() - t0) });
+    return this.networking(rec);
+  }
+
+  /** Binds the embedded DNS (UDP and TCP at 127.0.0.11:53) in the task's netns, scoped to its networks. */
+  private async bindDns(rt: TaskRuntime): Promise<void> {
+    const where = { address: DNS_ADDRESS, port: 53 };
+    const [udp, tcp] = await Promise.allSettled([bindUdpInNetns(rt.rec.netns, where), listenTcpInNetns(rt.rec.netns, where)]);
+    if (udp.status === 'fulfilled') rt.udp = udp.value;
+    if (tcp.status === 'fulfilled') rt.tcp = tcp.value;
+    if (udp.status === 'rejected') throw udp.reason;
+    if (tcp.status === 'rejected') throw tcp.reason;
+    const scope = { networks: () => rt.rec.attachments.map((a) => a.networkId) };
+    rt.offs.push(this.dns.serve(rt.udp!, scope), this.dns.serveTcp(rt.tcp!, scope));
+  }
+
+  private closeDns(rt: TaskRuntime): void {
+    for (const off of rt.offs.splice(0)) off();
+    try { rt.udp?.close(); } catch { /* already closed */ }
+    rt.tcp?.close();
+    rt.udp = undefined;
+    rt.tcp = undefined;
+  }
+
+  /** Everything a task holds, in reverse: DNS, host ports, veths, netns, then sandboxes left unused. */
+  private async undoTask(rt: TaskRuntime): Promise<void> {
+    const { rec } = rt;
+    this.closeDns(rt);
+    const errors: unknown[] = [];
+    if (rec.hostPorts.length && this.opts.gateway) await this.opts.gateway.detach(rec.taskId).catch((e) => errors.push(e));
+    for (const a of rec.attachments) {
+      await this.lock.run(`sb:${a.networkId}`, async () => {
+        const sb = this.state.sandboxes[a.networkId];
+        // The veth first: deleting a netns frees its devices asynchronously, and a quick
+        // re-attach of the same address would meet the old name.
+        if (sb?.ready) await this.batch.runIn(sb.netns, detachTask(a.ip)).catch(() => { /* not made yet, or gone */ });
+        this.users.get(a.networkId)?.delete(rec.taskId);
+        await this.releaseSandbox(a.networkId).catch((e) => errors.push(e));
+      });
+    }
+    await deleteNetns(rec.netns).catch((e) => errors.push(e));
+    if (existsSync(netnsPath(rec.netns))) errors.push(new NetworkAgentError(`netns ${rec.netns} is still there`));
+    if (errors.length) throw errors[0];
+  }
+
+  // ---- sandboxes ----
+
+  private userSet(networkId: string): Set<string> {
+    let s = this.users.get(networkId);
+    if (!s) this.users.set(networkId, (s = new Set()));
+    return s;
+  }
+
+  /** The sandbox of a network, made if missing (call under its `sb:` lock), with the view's peers programmed. */
+  private async ensureSandbox(p: SandboxParams): Promise<SandboxRecord> {
+    const have = this.state.sandboxes[p.networkId];
+    if (have?.ready) return have;
+    const netns = sandboxNetns(this.prefix, p.networkId);
+    const rec: SandboxRecord = { networkId: p.networkId, vni: p.vni, subnet: p.subnet, gateway: p.gateway, mtu: p.mtu, netns, peers: [], ready: false };
+    this.state.sandboxes[p.networkId] = rec;
+    this.save(); // before the kernel: a crash from here on leaves a record open() cleans up
+    try {
+      await this.destroySandbox(rec); // leftovers of a crash
+      await createNetns(netns);
+      await this.batch.run(netns, createSandbox({ vni: p.vni, subnet: p.subnet, gateway: p.gateway, localVtep: this.opts.localAddr(), mtu: p.mtu, sandbox: netns }));
+    } catch (err) {
+      await this.destroySandbox(rec).catch(() => {});
+      delete this.state.sandboxes[p.networkId];
+      this.save();
+      throw new NetworkAgentError(`cannot make the sandbox of network ${p.networkId}: ${(err as Error).message}`, { cause: err });
+    }
+    rec.ready = true;
+    this.log.info('network: sandbox created', { 'network.id': p.networkId, netns, vni: p.vni });
+    await this.syncSandboxPeers(rec).catch((err) => this.log.warn('network: could not program peers, retrying with the next view', { 'network.id': p.networkId, error: err }));
+    this.save();
+    return rec;
+  }
+
+  /** Programs the difference between the sandbox's peers and the view's (call under its lock). */
+  private async syncSandboxPeers(sb: SandboxRecord): Promise<void> {
+    const n = this.view?.networks.find((x) => x.id === sb.networkId);
+    if (!n) return; // the view does not know the network yet: keep what is programmed
+    const want = remotePeers(n, [this.opts.localAddr(), this.view!.vtep]);
+    if (sb.peersUnknown) {
+      await this.batch.run(sb.netns, flushPeers());
+      sb.peers = [];
+      sb.peersUnknown = false;
+    }
+    if (samePeers(sb.peers, want)) return;
+    try {
+      await this.batch.run(sb.netns, syncPeers(this.opts.localAddr(), sb.peers, want));
+      sb.peers = want;
+    } catch (err) {
+      sb.peersUnknown = true; // some lines ran: start from a clean table next time
+      throw err;
+    }
+  }
+
+  /** Removes the sandbox when no local task uses it and the view does not need it (call under its lock). */
+  private async releaseSandbox(networkId: string): Promise<void> {
+    const sb = this.state.sandboxes[networkId];
+    if (!sb || (this.users.get(networkId)?.size ?? 0) > 0) return;
+    if (this.view?.ingress?.networkId === networkId && !this.closed) return;
+    if (this.state.ingress?.networkId === networkId) await this.removeMesh();
+    await this.destroySandbox(sb);
+    delete this.state.sandboxes[networkId];
+    this.users.delete(networkId);
+    this.save();
+    this.log.info('network: sandbox removed', { 'network.id': networkId, netns: sb.netns });
+  }
+
+  /** Deletes the sandbox netns (its bridge, VXLAN and veths go with it) and a VXLAN device left in the host netns. */
+  private async destroySandbox(sb: SandboxRecord): Promise<void> {
+    await deleteNetns(sb.netns);
+    const host = this.opts.hostNetns === undefined ? [] : ['-n', this.opts.hostNetns];
+    const vx = hostVxlanName(sb.vni);
+    if ((await runCommand(['ip', ...host, 'link', 'show', vx])).code === 0) await runCommand(['ip', ...host, 'link', 'del', vx]);
+  }
+
+  // ---- views ----
+
+  private kick(): void {
+    if (this.looping || this.closed) return;
+    this.looping = this.loop().finally(() => { this.looping = undefined; });
+  }
+
+  private async loop(): Promise<void> {
+    while (this.dirty && !this.closed) {
+      this.dirty = false;
+      const view = this.view!;
+      const t0 = performance.now();
+      const errors = await this.applyView(view);
+      const ms = Math.round(performance.now() - t0);
+      if (errors.length === 0) { this.log.debug('network: view applied', { ms, networks: view.networks.length }); continue; }
+      this.log.warn('network: view applied with errors, retrying', { ms, errors: errors.map((e) => (e as Error).message ?? String(e)) });
+      if (!this.dirty && !this.closed) {
+        if (this.retryTimer) clearTimeout(this.retryTimer);
+        this.retryTimer = setTimeout(() => { this.retryTimer = undefined; this.dirty = true; this.kick(); }, this.opts.retryMs ?? 1000);
+        this.retryTimer.unref();
+      }
+    }
+  }
+
+  /** Makes the kernel match `view`; returns the errors met (each step goes on regardless). */
+  private async applyView(view: NodeNetworkView): Promise<unknown[]> {
+    const errors: unknown[] = [];
+    const ingressNet = view.ingress ? view.networks.find((n) => n.id === view.ingress!.networkId) : undefined;
+    if (view.ingress && !ingressNet) errors.push(new NetworkAgentError(`the view's ingress network ${view.ingress.networkId} is not among its networks`));
+    if (ingressNet) {
+      await this.lock.run(`sb:${ingressNet.id}`, () => this.ensureSandbox(sandboxFromView(ingressNet))).catch((e) => errors.push(e));
+    }
+    // Peers: each sandbox under its own lock, all at once.
+    const sbs = Object.keys(this.state.sandboxes);
+    const peerResults = await Promise.allSettled(sbs.map((id) => this.lock.run(`sb:${id}`, async () => {
+      const sb = this.state.sandboxes[id];
+      if (sb?.ready) await this.syncSandboxPeers(sb);
+    })));
+    for (const r of peerResults) if (r.status === 'rejected') errors.push(r.reason);
+    // VIP tables: only those whose text changed are applied (VipTable compares).
+    const vipResults = await mapLimit([...this.tasks.values()], NFT_PARALLEL, (rt) => rt.vip.sync(vipServices(view, rt.rec.attachments.map((a) => a.networkId))));
+    for (const r of vipResults) if (r.status === 'rejected') errors.push(r.reason);
+    // Routing mesh.
+    try {
+      if (view.ingress && ingressNet) await this.applyMesh(view, ingressNet.subnet, ingressNet.mtu);
+      else if (!view.ingress) await this.removeMesh();
+    } catch (e) { errors.push(e); }
+    // Sandboxes nobody needs any more (e.g. ingress after the last published port went).
+    for (const id of Object.keys(this.state.sandboxes)) {
+      await this.lock.run(`sb:${id}`, () => this.releaseSandbox(id)).catch((e) => errors.push(e));
+    }
+    this.save();
+    return errors;
+  }
+
+  /** The host veth into the ingress sandbox, forwarding, and the mesh table (when its text changed). */
+  private async applyMesh(view: NodeNetworkView, subnet: string, mtu: number): Promise<void> {
+    const ing = view.ingress!;
+    await this.lock.run(`sb:${ing.networkId}`, async () => {
+      const sb = this.state.sandboxes[ing.networkId];
+      if (!sb?.ready) throw new NetworkAgentError('the ingress sandbox is missing');
+      const cur = this.state.ingress;
+      if (cur?.address !== ing.address || cur.networkId !== ing.networkId || !(await this.hostLinkExists(INGRESS_HOST_DEV))) {
+        if (await this.hostLinkExists(INGRESS_HOST_DEV)) await this.batch.run(sb.netns, { host: ingressUnlink(), ip: [], bridge: [] });
+        this.state.ingress = undefined;
+        await this.batch.run(sb.netns, ingressLink(sb.netns, ing.address, mtu, macFromIp(ing.address.split('/')[0])));
+        await this.enableForwarding();
+        this.state.ingress = { networkId: ing.networkId, address: ing.address };
+        this.save();
+        this.log.info('network: routing mesh connected', { address: ing.address, 'network.id': ing.networkId });
+      }
+    });
+    const text = renderMeshReplace(ing.ports, { ingressSubnet: subnet });
+    if (text === this.meshText) return;
+    await new NetnsNft({ netns: this.opts.hostNetns }).apply(text);
+    this.meshText = text;
+  }
+
+  /** The mesh table and the host veth, if there. */
+  private async removeMesh(): Promise<void> {
+    if (this.meshText !== undefined || this.state.ingress) {
+      await new NetnsNft({ netns: this.opts.hostNetns }).apply(`table ip ${MESH_TABLE}\ndelete table ip ${MESH_TABLE}\n`);
+      this.meshText = undefined;
+    }
+    if (this.state.ingress) {
+      if (await this.hostLinkExists(INGRESS_HOST_DEV)) {
+        await this.batch.run('', { host: ingressUnlink(), ip: [], bridge: [] });
+      }
+      this.state.ingress = undefined;
+      this.save();
+    }
+  }
+
+  private async hostLinkExists(dev: string): Promise<boolean> {
+    const host = this.opts.hostNetns === undefined ? [] : ['-n', this.opts.hostNetns];
+    return (await runCommand(['ip', ...host, 'link', 'show', dev])).code === 0;
+  }
+
+  /** `net.ipv4.ip_forward=1` in the host netns: the mesh routes from the underlay into the ingress network. */
+  private async enableForwarding(): Promise<void> {
+    if (this.opts.hostNetns === undefined) { writeFileSync('/proc/sys/net/ipv4/ip_forward', '1'); return; }
+    const r = await runCommand(['ip', 'netns', 'exec', this.opts.hostNetns, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+    if (r.code !== 0) throw new NetworkAgentError(`cannot enable forwarding in netns ${this.opts.hostNetns}: ${r.stderr.trim()}`);
+  }
+
+  // ---- restart ----
+
+  /** Keeps recorded sandboxes and tasks whose netns still exist, removes half-made ones, rebinds DNS. */
+  private async readopt(): Promise<void> {
+    for (const [id, sb] of Object.entries(this.state.sandboxes)) {
+      const alive = sb.ready && existsSync(netnsPath(sb.netns))
+        && (await runCommand(['ip', '-n', sb.netns, 'link', 'show', 'vxlan0'])).code === 0;
+      if (alive) continue;
+      if (!sb.ready) await this.destroySandbox(sb).catch(() => {});
+      delete this.state.sandboxes[id];
+      this.log.info('network: forgot a sandbox that is gone', { 'network.id': id, netns: sb.netns });
+    }
+    for (const [id, rec] of Object.entries(this.state.tasks)) {
+      if (!existsSync(netnsPath(rec.netns)) || rec.attachments.some((a) => !this.state.sandboxes[a.networkId])) {
+        await deleteNetns(rec.netns).catch(() => {});
+        delete this.state.tasks[id];
+        this.log.info('network: forgot a task whose netns or sandbox is gone', { 'task.id': id });
+        continue;
+      }
+      this.tasks.set(id, { rec, vip: new VipTable(new NetnsNft({ netns: rec.netns })), offs: [] });
+      for (const a of rec.attachments) this.userSet(a.networkId).add(id);
+    }
+    const results = await mapLimit([...this.tasks.values()], NFT_PARALLEL, (rt) => this.bindDns(rt));
+    results.forEach((r, i) => {
+      if (r.status === 'rejected') this.log.warn('network: could not bind DNS again in a task netns', { netns: [...this.tasks.values()][i].rec.netns, error: r.reason });
+    });
+    this.save();
+  }
+
+  private save(): void {
+    try { this.file.save(this.state); } catch (err) { this.log.error('network: cannot save state', { error: err }); }
+  }
+}

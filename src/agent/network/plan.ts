@@ -1,0 +1,248 @@
+/**
+ * The network agent's decisions, free of I/O: names of the namespaces it makes, a task's
+ * attachments read from the Task object, the DNS table and each task's VIP services read
+ * from the leader's view, host-mode ports, and the resolv.conf a task gets. The agent
+ * (`network-agent.ts`) applies them to the kernel.
+ */
+import type { Task } from '../../api/types/task.ts';
+import type { DnsService, DnsTable } from '../../../net/dns/index.ts';
+import type { VipService } from '../../../net/lb/index.ts';
+import type { Peer } from '../../../net/overlay/index.ts';
+import type { NodeNetworkView, ViewNetwork } from '../../swarm/network-view-types.ts';
+import { DEFAULT_OVERLAY_MTU } from '../../api/types/network.ts';
+
+/** The agent's own mistake-proof errors: a task or view it cannot use. Nothing was changed. */
+export class NetworkAgentError extends Error {
+  override name = 'NetworkAgentError';
+  constructor(message: string, opts?: { cause?: unknown }) { super(`network: ${message}`, opts); }
+}
+
+/** Characters of an ID kept in netns names (as Docker's short IDs). */
+export const SHORT_ID = 12;
+
+/** The sandbox netns of overlay network `networkId` on this node. */
+export function sandboxNetns(prefix: string, networkId: string): string {
+  return `${prefix}sb-${shortId(networkId, 'network')}`;
+}
+
+/** The netns of task `taskId`. */
+export function taskNetns(prefix: string, taskId: string): string {
+  return `${prefix}t-${shortId(taskId, 'task')}`;
+}
+
+function shortId(id: string, what: string): string {
+  if (!/^[A-Za-z0-9_.-]+$/.test(id)) throw new NetworkAgentError(`invalid ${what} id "${id}"`);
+  return id.slice(0, SHORT_ID);
+}
+
+/** What a sandbox is made from (from a task attachment or a view network). */
+export interface SandboxParams {
+  networkId: string;
+  vni: number;
+  subnet: string;
+  gateway: string;
+  mtu: number;
+}
+
+/** One attachment of a task, ready for `attachTask`. */
+export interface TaskAttachment extends SandboxParams {
+  /** Task address without prefix. */
+  ip: string;
+  /** Prefix length of the subnet. */
+  bits: number;
+  aliases: string[];
+}
+
+/**
+ * The task's attachments in order (eth0, eth1, …). Throws `NetworkAgentError` when one
+ * cannot be used (no allocation, no address, an address outside its subnet).
+ */
+export function taskAttachments(task: Task): TaskAttachment[] {
+  const seen = new Set<string>();
+  return (task.NetworksAttachments ?? []).map((a, i) => {
+    const id = a.Network?.ID;
+    const name = a.Network?.Spec?.Name ?? id;
+    if (!id) throw new NetworkAgentError(`attachment ${i} of task ${task.ID} has no network id`);
+    if (seen.has(id)) throw new NetworkAgentError(`task ${task.ID} is attached to network "${name}" twice`);
+    seen.add(id);
+    const al = a.Network.Allocation;
+    if (!al) throw new NetworkAgentError(`network "${name}" of task ${task.ID} is not allocated`);
+    const addr = (a.Addresses ?? [])[0];
+    const m = addr === undefined ? null : /^(\d{1,3}(?:\.\d{1,3}){3})\/(\d{1,2})$/.exec(addr);
+    if (!m) throw new NetworkAgentError(`task ${task.ID} has no valid address on network "${name}" (got ${JSON.stringify(addr ?? null)})`);
+    const bits = Number(m[2]);
+    const subnetBits = Number(al.Subnet.split('/')[1]);
+    if (bits !== subnetBits || !inSubnet(m[1], al.Subnet)) {
+      throw new NetworkAgentError(`address ${addr} of task ${task.ID} is not in subnet ${al.Subnet} of network "${name}"`);
+    }
+    return {
+      networkId: id, vni: al.VNI, subnet: al.Subnet, gateway: al.Gateway, mtu: al.MTU || DEFAULT_OVERLAY_MTU,
+      ip: m[1], bits, aliases: a.Aliases ?? [],
+    };
+  });
+}
+
+/** The sandbox parameters of a view network. */
+export function sandboxFromView(n: ViewNetwork): SandboxParams {
+  return { networkId: n.id, vni: n.vni, subnet: n.subnet, gateway: n.gateway, mtu: n.mtu || DEFAULT_OVERLAY_MTU };
+}
+
+/** The name other tasks and `network inspect` know a task by: `service.slot.id`. */
+export function taskName(task: Task): string {
+  if (task.Name) return task.Name;
+  const svc = task.ServiceAnnotations?.Name ?? task.ServiceID;
+  return `${svc}.${task.Slot || task.NodeID || 0}.${task.ID}`;
+}
+
+/** The embedded DNS's records from the view: network id → its services. */
+export function dnsTable(view: NodeNetworkView | undefined): DnsTable {
+  const out: Record<string, DnsService[]> = {};
+  for (const n of view?.networks ?? []) {
+    out[n.id] = n.services.map((s) => ({
+      name: s.name, endpointMode: s.endpointMode, vip: s.vip, aliases: s.aliases, tasks: s.tasks,
+    }));
+  }
+  return out;
+}
+
+/**
+ * The VIP table of a task on `networkIds`: every service with a VIP on one of them,
+ * balanced over that service's tasks on the same network (none: the VIP rejects).
+ * Sorted by VIP so equal views render equal tables.
+ */
+export function vipServices(view: NodeNetworkView | undefined, networkIds: readonly string[]): VipService[] {
+  const out = new Map<string, VipService>();
+  for (const n of view?.networks ?? []) {
+    if (!networkIds.includes(n.id)) continue;
+    for (const s of n.services) {
+      if (s.endpointMode !== 'vip' || !s.vip || out.has(s.vip)) continue;
+      out.set(s.vip, { name: s.name, vip: s.vip, backends: s.tasks.map((t) => t.ip) });
+    }
+  }
+  return [...out.values()].sort((a, b) => ipNum(a.vip) - ipNum(b.vip));
+}
+
+/** The peers of a network that are on other nodes (`vtep` not one of `localVteps`). */
+export function remotePeers(n: ViewNetwork | undefined, localVteps: readonly string[]): Peer[] {
+  return (n?.peers ?? []).filter((p) => !localVteps.includes(p.vtep)).map((p) => ({ ip: p.ip, mac: p.mac, vtep: p.vtep }));
+}
+
+/** True when two peer lists program the same entries (order ignored). */
+export function samePeers(a: readonly Peer[], b: readonly Peer[]): boolean {
+  const key = (ps: readonly Peer[]) => ps.map((p) => `${p.ip}|${p.mac.toLowerCase()}|${p.vtep}`).sort().join(',');
+  return key(a) === key(b);
+}
+
+/**
+ * Which sandboxes must exist: every network a local task is attached to, plus the ingress
+ * network when the view publishes the routing mesh.
+ */
+export function neededSandboxes(view: NodeNetworkView | undefined, taskNetworks: Iterable<readonly string[]>): Set<string> {
+  const out = new Set<string>();
+  for (const nets of taskNetworks) for (const n of nets) out.add(n);
+  if (view?.ingress) out.add(view.ingress.networkId);
+  return out;
+}
+
+/** A host-mode published port, as the gateway binds it. */
+export interface HostPort {
+  protocol: 'tcp' | 'udp';
+  published: number;
+  target: number;
+}
+
+/** The range a host-mode port left at 0 is picked from (Docker's dynamic range). */
+export const HOST_PORT_RANGE = { min: 30000, max: 32767 } as const;
+
+/**
+ * The task's host-mode ports, with a free port from `HOST_PORT_RANGE` for each left at 0
+ * (free: not in `used`, as `protocol/port`, and not picked for an earlier port of the
+ * task). Throws `NetworkAgentError` on a protocol it cannot publish or no free port.
+ */
+export function hostPorts(task: Task, used: ReadonlySet<string>): HostPort[] {
+  const ports = (task.Endpoint?.Ports ?? task.Endpoint?.Spec?.Ports ?? []).filter((p) => p.PublishMode === 'host');
+  const taken = new Set(used);
+  const out: HostPort[] = [];
+  for (const p of ports.filter((q) => q.PublishedPort)) {
+    const protocol = proto(p.Protocol, task.ID);
+    taken.add(`${protocol}/${p.PublishedPort}`);
+    out.push({ protocol, published: p.PublishedPort!, target: p.TargetPort });
+  }
+  for (const p of ports.filter((q) => !q.PublishedPort)) {
+    const protocol = proto(p.Protocol, task.ID);
+    let port = HOST_PORT_RANGE.min;
+    while (port <= HOST_PORT_RANGE.max && taken.has(`${protocol}/${port}`)) port++;
+    if (port > HOST_PORT_RANGE.max) throw new NetworkAgentError(`no free host port for ${protocol}/${p.TargetPort} of task ${task.ID}`);
+    taken.add(`${protocol}/${port}`);
+    out.push({ protocol, published: port, target: p.TargetPort });
+  }
+  return out;
+}
+
+function proto(p: string | undefined, taskId: string): 'tcp' | 'udp' {
+  if (p === undefined || p === 'tcp' || p === 'udp') return p ?? 'tcp';
+  throw new NetworkAgentError(`task ${taskId}: cannot publish ${p} ports in host mode`);
+}
+
+/** The nameservers of a resolv.conf that a daemon can forward to (loopback ones left out). */
+export function upstreamsOf(resolvConf: string): string[] {
+  const out: string[] = [];
+  for (const line of resolvConf.split('\n')) {
+    const m = /^\s*nameserver\s+(\d{1,3}(?:\.\d{1,3}){3})\s*$/.exec(line);
+    if (m && !m[1].startsWith('127.')) out.push(m[1]);
+  }
+  return out;
+}
+
+/** A task's resolv.conf: the embedded DNS, and the host's `search` line if any. */
+export function taskResolvConf(hostResolvConf: string): string {
+  const search = hostResolvConf.split('\n').filter((l) => /^\s*search\s+\S/.test(l)).pop();
+  return `nameserver 127.0.0.11\noptions ndots:0\n${search ? search.trim() + '\n' : ''}`;
+}
+
+function ipNum(ip: string): number {
+  return ip.split('.').reduce((n, b) => n * 256 + Number(b), 0);
+}
+
+function inSubnet(ip: string, subnet: string): boolean {
+  const [base, bitsText] = subnet.split('/');
+  const bits = Number(bitsText);
+  if (!(bits >= 0 && bits <= 32)) return false;
+  const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+  return ((ipNum(ip) & mask) >>> 0) === ((ipNum(base) & mask) >>> 0);
+}
+
+/** The host-side name of the veth into the ingress sandbox (≤ 15 characters). */
+export const INGRESS_HOST_DEV = 'shoal-ingress';
+/** Its peer's name, on the ingress sandbox's bridge (not a `v<hex>` task veth name). */
+export const INGRESS_SANDBOX_DEV = 'ingress0';
+
+/**
+ * The routing mesh's way into the ingress network: a veth from the host netns (`host`
+ * lines) to the ingress sandbox's bridge (`ip` lines, run in the sandbox), the host side
+ * holding the node's ingress address (`A.B.C.D/N`) with the MAC derived from it, at the
+ * network's MTU. Undo with `ingressUnlink`.
+ */
+export function ingressLink(sandbox: string, address: string, mtu: number, mac: string): { host: string[]; ip: string[]; bridge: string[] } {
+  if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(address)) throw new NetworkAgentError(`invalid ingress address "${address}"`);
+  return {
+    host: [
+      `link add ${INGRESS_HOST_DEV} mtu ${mtu} type veth peer name ${INGRESS_SANDBOX_DEV} mtu ${mtu} netns ${sandbox}`,
+      `link set ${INGRESS_HOST_DEV} address ${mac}`,
+      `addr add ${address} dev ${INGRESS_HOST_DEV}`,
+      `link set ${INGRESS_HOST_DEV} up`,
+    ],
+    ip: [`link set ${INGRESS_SANDBOX_DEV} master br0`, `link set ${INGRESS_SANDBOX_DEV} up`],
+    bridge: [],
+  };
+}
+
+/** Host lines removing the ingress veth (its peer in the sandbox goes with it). */
+export function ingressUnlink(): string[] {
+  return [`link del ${INGRESS_HOST_DEV}`];
+}
+
+/** Sandbox lines forgetting every programmed peer (after a failed update left them unknown). */
+export function flushPeers(): { host: string[]; ip: string[]; bridge: string[] } {
+  return { host: [], ip: ['neigh flush dev vxlan0 nud permanent'], bridge: ['fdb flush dev vxlan0 self'] };
+}
