@@ -256,12 +256,14 @@ function checkEndpoint(e: EndpointSpec | undefined): Check {
     const f = `EndpointSpec.Ports[${i}]`;
     const mode = p.PublishMode ?? 'ingress';
     const proto = p.Protocol ?? 'tcp';
-    if (!['tcp', 'udp', 'sctp'].includes(proto)) return bad(`${f}.Protocol`, `unknown protocol "${String(proto)}" (tcp, udp, sctp)`);
+    if (proto === 'sctp') return bad(`${f}.Protocol`, 'sctp is not supported (tcp, udp)');
+    if (!['tcp', 'udp'].includes(proto)) return bad(`${f}.Protocol`, `unknown protocol "${String(proto)}" (tcp, udp)`);
     if (mode !== 'ingress' && mode !== 'host') return bad(`${f}.PublishMode`, `unknown publish mode "${String(mode)}" (ingress, host)`);
     if (!Number.isInteger(p.TargetPort) || p.TargetPort < 1 || p.TargetPort > 65535) return bad(`${f}.TargetPort`, `${String(p.TargetPort)} is not a port (1-65535)`);
     const pub = p.PublishedPort ?? 0;
     if (!Number.isInteger(pub) || pub < 0 || pub > 65535) return bad(`${f}.PublishedPort`, `${String(pub)} is not a port (1-65535)`);
-    if (e.Mode === 'dnsrr' && mode === 'ingress' && pub !== 0) return bad(`${f}.PublishMode`, "port published with ingress mode can't be used with dnsrr mode");
+    // Even a port left at 0 is published (the allocator picks one): the routing mesh needs a VIP.
+    if (e.Mode === 'dnsrr' && mode === 'ingress') return bad(`${f}.PublishMode`, "port published with ingress mode can't be used with dnsrr mode");
     if (pub === 0) continue;
     const key = `${pub}/${proto}`;
     if (used.has(key)) return bad(`${f}.PublishedPort`, `duplicate published port ${key}`);

@@ -15,6 +15,9 @@ import type { Task } from '../../api/types/task.ts';
 import { modeKind, validateServiceSpec, withServiceDefaults } from '../../api/spec/service-spec.ts';
 import { withDesiredState } from '../../manager/orchestrator/task-state.ts';
 import { filterValues, matchLabels, readBarrier, requireManager, requireVersion, resolveService, type SwarmRef } from './lookup.ts';
+import type { WriteTx } from '../../store/index.ts';
+import { resolveNetwork } from './networks.ts';
+import { checkPublishedPorts } from './allocator-stub.ts';
 
 const ADJECTIVES = ['brave', 'calm', 'eager', 'gentle', 'happy', 'jolly', 'keen', 'lucid', 'merry', 'nimble', 'quiet', 'swift'];
 const NOUNS = ['bass', 'carp', 'dace', 'eel', 'goby', 'hake', 'ide', 'koi', 'ling', 'perch', 'roach', 'shad'];
@@ -31,6 +34,30 @@ function specFromBody(body: ServiceSpec | undefined, named = false): ServiceSpec
   if (named && !spec.Name) spec.Name = randomName();
   validateServiceSpec(spec);
   return spec;
+}
+
+/**
+ * Checks what a spec refers to in the store, inside the writing transaction: every
+ * attached network (TaskTemplate.Networks, and the deprecated Spec.Networks) named by
+ * ID, name or ID prefix is stored by its full ID; unknown → 404; the ingress network
+ * cannot be attached explicitly (Docker's rule: published ports attach it); published
+ * ports must not clash with another service's (the allocator's check). Returns the spec
+ * to store; `spec` is not modified.
+ */
+function resolveReferences(tx: WriteTx, spec: ServiceSpec, serviceId: string | undefined): ServiceSpec {
+  const out = structuredClone(spec);
+  for (const [field, list] of [['TaskTemplate.Networks', out.TaskTemplate.Networks], ['Networks', out.Networks]] as const) {
+    const seen = new Set<string>();
+    for (const att of list ?? []) {
+      const n = resolveNetwork(tx, att.Target);
+      if (n.Spec.Ingress) throw new InvalidArgumentError(`rpc error: code = InvalidArgument desc = Service cannot be explicitly attached to the ingress network "${n.Spec.Name}"`);
+      if (seen.has(n.ID)) throw new InvalidArgumentError(`invalid ServiceSpec: ${field}: network "${n.Spec.Name}" attached more than once`);
+      seen.add(n.ID);
+      att.Target = n.ID;
+    }
+  }
+  checkPublishedPorts(tx.list('service'), serviceId, out.EndpointSpec);
+  return out;
 }
 
 /** Running and desired task counts, as `docker service ls` shows them. */
@@ -63,7 +90,9 @@ export function addServiceRoutes(router: Router, swarm: SwarmRef): void {
     const spec = specFromBody(await ctx.body<ServiceSpec>(), true);
     const { value: created } = await manager.store.update((tx) => {
       if (tx.getByName('service', spec.Name)) throw new ConflictError(`rpc error: code = AlreadyExists desc = name conflicts with an existing object: service ${spec.Name} already exists`);
-      return tx.create('service', { Spec: spec, Endpoint: { Spec: spec.EndpointSpec ?? {} } });
+      const resolved = resolveReferences(tx, spec, undefined);
+      // Endpoint.Ports and VirtualIPs are the allocator's to fill in.
+      return tx.create('service', { Spec: resolved, Endpoint: { Spec: resolved.EndpointSpec ?? {} } });
     });
     sendJson(ctx.res, 201, { ID: created.ID });
   });
@@ -93,9 +122,10 @@ export function addServiceRoutes(router: Router, swarm: SwarmRef): void {
     await manager.store.update((tx) => {
       const next = structuredClone(current);
       next.Version = { Index: version };
+      const resolved = resolveReferences(tx, spec, current.ID);
       next.PreviousSpec = current.Spec;
-      next.Spec = spec;
-      next.Endpoint = { ...(next.Endpoint ?? {}), Spec: spec.EndpointSpec ?? {} };
+      next.Spec = resolved;
+      next.Endpoint = { ...(next.Endpoint ?? {}), Spec: resolved.EndpointSpec ?? {} };
       tx.update('service', next);
     });
     return { Warnings: [] };
