@@ -27,6 +27,7 @@ import {
 } from './plan.ts';
 import { StateFile, type NetworkState, type SandboxRecord, type TaskRecord } from './state.ts';
 import { KeyedLock, mapLimit } from './serial.ts';
+import { GatewayBridge } from './gateway.ts';
 
 /** Host-mode published ports (`gateway.ts`'s `GatewayBridge`). */
 export interface HostPortGateway {
@@ -47,8 +48,8 @@ export interface NetworkAgentOptions {
   hostNetns?: string;
   /** Prefix of every netns name made (tests in the root /run/netns); default ''. */
   namePrefix?: string;
-  /** Host-mode ports; without one, a task publishing host-mode ports is refused. */
-  gateway?: HostPortGateway;
+  /** Host-mode ports; default: a `GatewayBridge` in the host netns; null: none (a task publishing host-mode ports is refused). */
+  gateway?: HostPortGateway | null;
   /** The host's resolv.conf (upstreams, `search`). Default `/etc/resolv.conf`. */
   resolvConfPath?: string;
   /** After a failed view apply, try again after this many ms (unless a newer view comes first). Default 1000. */
@@ -126,7 +127,9 @@ export class NetworkAgent {
   static async open(opts: NetworkAgentOptions): Promise<NetworkAgent> {
     const file = new StateFile(opts.dataRoot);
     const saved = file.load((err) => opts.logger.warn('network: state file unreadable, starting empty', { error: err }));
-    const agent = new NetworkAgent(opts, saved);
+    const gateway = opts.gateway !== undefined ? opts.gateway
+      : await GatewayBridge.open({ dataRoot: opts.dataRoot, logger: opts.logger, hostNetns: opts.hostNetns });
+    const agent = new NetworkAgent({ ...opts, gateway }, saved);
     await agent.readopt();
     return agent;
   }
