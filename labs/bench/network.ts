@@ -1,0 +1,224 @@
+/**
+ * `npm run bench -- network [--no-docker] [--no-shoal] [--reps N] [--seconds S] [--requests N]`
+ *
+ * The overlay data plane, Shoal against Docker Swarm 20.10 on the same 3-host lab (h1 the
+ * manager; Docker: Debian's docker.io dockerd per host, see docker-swarm-lab.ts), driven
+ * through the same Engine API calls. One overlay network `bench`; a `client` task pinned
+ * to h1 (sleep) and a `web` service (busybox httpd answering its hostname) kept off h1,
+ * published through the routing mesh as 8080:80. Measurements run the HOST's tools
+ * inside the tasks' network namespaces (iperf3, netprobe.ts):
+ *
+ * - `underlay_gbps`: iperf3, one TCP stream, h2's netns → h1's netns (lab underlay);
+ *   `overlay_gbps`: the same between the client task (h1) and the web task (h2 or h3),
+ *   to the web task's overlay address; `overlay_ratio` = overlay / underlay (medians).
+ * - `dns_p50_ms`, `dns_p99_ms`: sequential A queries for `web` to 127.0.0.11 from inside
+ *   the client task.
+ * - `direct_rps`: HTTP/1.0 GETs (new connection each, 4 at a time) from the client task
+ *   to the web task's overlay address; `mesh_rps`: the same from the switch's netns (outside
+ *   every host) to h1's underlay address :8080 (h1 runs no web task, so each request
+ *   crosses the mesh into the overlay); `mesh_ratio` = mesh / direct.
+ * - `vip_ready_ms`: a watcher in the client task GETs the VIP every 5 ms; `web` is scaled
+ *   1 → 2; time from the scale call until the new task's hostname answers through the
+ *   VIP. `vip_after_running_ms`: from the new task's reported `running` timestamp.
+ *
+ * Docker on this kernel has no IPVS: its VIP and ingress are expected to fail; those steps
+ * are recorded as `docker_…: 'fail: <message>'`. Any step that fails on either side is
+ * recorded that way, and the others still run. The last line is one JSON object. Asserts
+ * nothing about time.
+ */
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ApiClient } from '../../src/api/client.ts';
+import type { Service } from '../../src/api/types/service.ts';
+import type { DaemonContext } from '../lib/daemon.ts';
+import { Lab } from '../lib/lab.ts';
+import { probe, type DnsResult, type HttpResult, type WatchResult } from '../lib/netprobe.ts';
+import { run as runCmd } from '../lib/procs.ts';
+import { createNetwork, createService, intoTask, placedTasks, webSpec, type PlacedTask } from '../lib/swarm-net.ts';
+import { formSwarm, IMAGE, scale } from '../lib/swarm-services.ts';
+import { DOCKERD, DockerMissingError, dockerdCommand } from './docker-swarm-lab.ts';
+
+const REGISTRY = '192.168.100.1:5000';
+
+interface Options { reps: number; seconds: number; requests: number; dnsQueries: number }
+type Out = Record<string, number | string | null>;
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+const r2 = (x: number) => Math.round(x * 100) / 100;
+/** a / b, or the failure that kept one of them from being measured. */
+const ratio = (a: Out[string] | undefined, b: Out[string] | undefined): number | string | null =>
+  typeof a === 'number' && typeof b === 'number' ? r2(a / b) : typeof a === 'string' ? a : typeof b === 'string' ? b : null;
+const failure = (err: unknown) => `fail: ${((err as Error).message ?? String(err)).split('\n')[0].slice(0, 300)}`;
+
+/** One side of the comparison: a lab whose daemons are Shoal's or dockerd. */
+class Side {
+  hostOf = new Map<string, string>();
+  constructor(readonly lab: Lab, readonly docker: boolean, readonly log: (m: string) => void) {}
+
+  /** Enters a task's netns from inside its host: Shoal names it, Docker gives the PID. */
+  enter(t: PlacedTask): string[] {
+    return intoTask(t, this.docker);
+  }
+
+  /** One iperf3 run (TCP, 1 stream); `server`/`client` are argv prefixes run inside hosts. */
+  async iperf(server: { host: string; enter: string[] }, client: { host: string; enter: string[] }, addr: string, seconds: number): Promise<number> {
+    const srv = this.lab.exec(server.host, [...server.enter, 'timeout', String(seconds + 30), 'iperf3', '-s', '-1', '-p', '5201'], { timeoutMs: (seconds + 40) * 1000 });
+    try {
+      for (let attempt = 0; ; attempt++) {
+        await new Promise((r) => setTimeout(r, 300));
+        const r = await this.lab.exec(client.host, [...client.enter, 'iperf3', '-c', addr, '-p', '5201', '-t', String(seconds), '-J'], { timeoutMs: (seconds + 30) * 1000 });
+        let j: { end?: { sum_received?: { bits_per_second?: number } }; error?: string } = {};
+        try { j = JSON.parse(r.stdout); } catch { /* reported below */ }
+        const bps = j.end?.sum_received?.bits_per_second;
+        if (bps) return bps / 1e9;
+        if (attempt >= 4) throw new Error(`iperf3 to ${addr}: ${j.error ?? r.stderr.trim().slice(-200)}`);
+      }
+    } finally {
+      await srv;
+    }
+  }
+
+  async setup(): Promise<{ client: PlacedTask; web: PlacedTask; netId: string }> {
+    this.hostOf = await formSwarm(this.lab);
+    if (this.docker) {
+      // The lab dockerd never pulls for a task (offline preference): pull on every host first.
+      for (const h of this.lab.hosts) {
+        const r = await new ApiClient(this.lab.dockerHost(h)).request('POST', '/images/create', { query: { fromImage: IMAGE.slice(0, IMAGE.lastIndexOf(':')), tag: 'v1' }, timeoutMs: 120_000 });
+        if (r.status !== 200 || /"error"/.test(r.body.toString())) throw new Error(`pull on ${h} failed: ${r.status} ${r.body.toString().slice(-300)}`);
+      }
+    }
+    const netId = await createNetwork(this.lab, 'bench', { attachable: true });
+    await createService(this.lab, webSpec('client', { networks: [netId], command: ['sleep', '86400'], constraints: ['node.hostname==h1'] }));
+    await createService(this.lab, webSpec('web', {
+      networks: [netId], constraints: ['node.hostname!=h1'],
+      ports: [{ Protocol: 'tcp', TargetPort: 80, PublishedPort: 8080, PublishMode: 'ingress' }],
+    }));
+    const [client] = await placedTasks(this.lab, 'client', this.hostOf, 1, netId, 180_000);
+    const [web] = await placedTasks(this.lab, 'web', this.hostOf, 1, netId, 180_000);
+    this.log(`client task on ${client.host} (${client.ip}), web task on ${web.host} (${web.ip})`);
+    return { client, web, netId };
+  }
+
+  /** Every figure of this side; a step that fails is recorded as 'fail: …'. */
+  async all(o: Options): Promise<Out> {
+    const out: Out = {};
+    const step = async (keys: string[], fn: () => Promise<Out>) => {
+      try {
+        const r = await fn();
+        Object.assign(out, r);
+        this.log(Object.entries(r).map(([k, v]) => `${k}=${v}`).join(' '));
+      } catch (err) {
+        for (const k of keys) out[k] = failure(err);
+        this.log(`${keys.join(', ')}: ${failure(err)}`);
+      }
+    };
+    const rep = async (fn: () => Promise<number>) => {
+      const xs: number[] = [];
+      for (let i = 0; i < o.reps; i++) xs.push(await fn());
+      return r2(median(xs));
+    };
+
+    await step(['underlay_gbps'], async () => ({
+      underlay_gbps: await rep(() => this.iperf({ host: 'h2', enter: [] }, { host: 'h1', enter: [] }, this.lab.address('h2'), o.seconds)),
+    }));
+    let ctx: Awaited<ReturnType<Side['setup']>>;
+    try {
+      ctx = await this.setup();
+    } catch (err) {
+      for (const k of ['overlay_gbps', 'dns_p99_ms', 'direct_rps', 'mesh_rps', 'vip', 'vip_ready_ms']) out[k] = failure(err);
+      this.log(`setup: ${failure(err)}`);
+      return out;
+    }
+    const { client, web } = ctx;
+    const sw = ['nsenter', `--net=/run/netns/${this.lab.names.switchNetns}`];
+
+    await step(['overlay_gbps'], async () => ({
+      overlay_gbps: await rep(() => this.iperf({ host: web.host, enter: this.enter(web) }, { host: client.host, enter: this.enter(client) }, web.ip, o.seconds)),
+    }));
+    out.overlay_ratio = ratio(out.overlay_gbps, out.underlay_gbps);
+
+    const where = (t: PlacedTask) => ({ netns: this.docker ? undefined : t.netns, pid: this.docker ? t.pid : undefined });
+    await step(['dns_p50_ms', 'dns_p99_ms'], async () => {
+      const d = await probe<DnsResult>(this.lab.enterCommand(client.host), where(client), ['dns', String(o.dnsQueries), 'web']);
+      if (d.errors || !d.answers.length) throw new Error(`${d.errors} of ${o.dnsQueries} queries unanswered, answers ${JSON.stringify(d.answers)}`);
+      return { dns_p50_ms: d.p50_ms, dns_p99_ms: d.p99_ms, dns_answer: d.answers.join(' ') };
+    });
+
+    const http = async (prefix: string[], w: { netns?: string; pid?: number }, addr: string, port: number): Promise<HttpResult> => {
+      const r = await probe<HttpResult>(prefix, w, ['http', addr, String(port), String(o.requests), '4']);
+      if (r.errors) throw new Error(`${r.errors} of ${o.requests} requests to ${addr}:${port} failed (first: ${r.firstError})`);
+      return r;
+    };
+    await step(['direct_rps'], async () => ({ direct_rps: (await http(this.lab.enterCommand(client.host), where(client), web.ip, 80)).rps }));
+    await step(['mesh_rps'], async () => ({ mesh_rps: (await http(sw, {}, this.lab.address('h1'), 8080)).rps }));
+    out.mesh_ratio = ratio(out.mesh_rps, out.direct_rps);
+
+    const svc = await new ApiClient(this.lab.dockerHost('h1')).get<Service>('/services/web');
+    const vip = svc.Endpoint?.VirtualIPs?.find((v) => v.NetworkID === ctx.netId)?.Addr.split('/')[0];
+    await step(['vip'], async () => {
+      if (!vip) throw new Error('no VIP on the network');
+      const r = await probe<HttpResult>(this.lab.enterCommand(client.host), where(client), ['http', vip, '80', '20', '1']);
+      if (r.errors) throw new Error(`${r.errors} of 20 requests to VIP ${vip} failed (first: ${r.firstError})`);
+      return { vip: `ok ${vip}` };
+    });
+
+    await step(['vip_ready_ms', 'vip_after_running_ms'], async () => {
+      if (!vip) throw new Error('no VIP on the network');
+      if (String(out.vip).startsWith('fail')) throw new Error(`the VIP does not answer (${out.vip})`);
+      const watch = probe<WatchResult>(this.lab.enterCommand(client.host), where(client), ['watch', vip, '80', '2', '60000']);
+      await new Promise((r) => setTimeout(r, 1500)); // the watcher's node has started and sees the first task
+      const t0 = Date.now();
+      await scale(this.lab, 'web', 2);
+      const tasks = await placedTasks(this.lab, 'web', this.hostOf, 2, ctx.netId, 60_000);
+      const seen = await watch;
+      const fresh = tasks.find((t) => t.id !== web.id)!;
+      const at = seen.first[fresh.hostname];
+      if (!at) throw new Error(`the new task ${fresh.hostname} never answered through the VIP (seen: ${Object.keys(seen.first).join(', ')})`);
+      return { vip_ready_ms: at - t0, vip_after_running_ms: at - Date.parse(fresh.task.Status.Timestamp) };
+    });
+    return out;
+  }
+}
+
+/** dockerd with the lab registry allowed over plain HTTP. */
+function dockerdWithRegistry(ctx: DaemonContext): string[] {
+  const argv = dockerdCommand(ctx);
+  writeFileSync(join(ctx.hostDir, 'daemon.json'), JSON.stringify({ 'insecure-registries': [REGISTRY] }) + '\n');
+  return argv;
+}
+
+export async function run(args: string[]): Promise<void> {
+  const num = (flag: string, def: number) => (args.includes(flag) ? Number(args[args.indexOf(flag) + 1]) : def);
+  const o: Options = { reps: num('--reps', 3), seconds: num('--seconds', 3), requests: num('--requests', 2000), dnsQueries: num('--queries', 2000) };
+  const out: Out = {};
+  if ((await runCmd('iperf3', ['--version'])).code !== 0) throw new Error('bench: iperf3 is missing: run bash scripts/setup.sh');
+
+  if (!args.includes('--no-shoal')) {
+    const lab = await Lab.up({ hosts: 3, prefix: 'shoalnb', replace: true });
+    try {
+      Object.assign(out, await new Side(lab, false, (m) => console.log(`shoal: ${m}`)).all(o));
+    } finally {
+      await lab.down();
+    }
+  }
+
+  const dockerKeys = ['docker_underlay_gbps', 'docker_overlay_gbps', 'docker_overlay_ratio', 'docker_dns_p50_ms', 'docker_dns_p99_ms', 'docker_vip', 'docker_vip_ready_ms', 'docker_mesh_rps', 'docker_mesh_ratio'];
+  if (!args.includes('--no-docker')) {
+    let dlab: Lab | undefined;
+    try {
+      if (!existsSync(DOCKERD)) throw new DockerMissingError(`${DOCKERD} is missing: run bash scripts/setup.sh --bench`);
+      dlab = await Lab.up({ hosts: 3, prefix: 'shoalnd', replace: true, daemons: { command: dockerdWithRegistry, readyTimeoutMs: 60_000 } });
+      const d = await new Side(dlab, true, (m) => console.log(`docker: ${m}`)).all(o);
+      for (const [k, v] of Object.entries(d)) out[`docker_${k}`] = v;
+    } catch (err) {
+      if (!(err instanceof DockerMissingError)) throw err;
+      console.log(`docker: ${err.message}; the docker figures are null`);
+      for (const k of dockerKeys) out[k] = null;
+    } finally {
+      await dlab?.down();
+    }
+  }
+  for (const k of ['overlay_ratio', 'dns_p99_ms', 'vip_ready_ms', 'mesh_ratio', ...(args.includes('--no-docker') ? [] : ['docker_overlay_ratio'])]) out[k] ??= null;
+  console.log('targets: overlay_ratio ≥ 0.9, dns_p99_ms < 1, vip_ready_ms < 1000, mesh_ratio ≥ 0.8');
+  console.log(JSON.stringify(out));
+}
