@@ -1,14 +1,14 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  GatewayError, emptyGatewayState, gatewayAddress, hostPortMappings, hostVethName, lowestFreeAddress,
+  GatewayError, emptyGatewayState, type GatewayPort, gatewayAddress, hostPortMappings, hostVethName, lowestFreeAddress,
   parseGatewayState, planAttach, planDetach, type GatewayState,
 } from './gateway-state.ts';
 
-const web = { protocol: 'tcp' as const, published: 8080, target: 80 };
-const dns = { protocol: 'udp' as const, published: 5353, target: 53 };
+const web: GatewayPort = { protocol: 'tcp', published: 8080, target: 80 };
+const dns: GatewayPort = { protocol: 'udp', published: 5353, target: 53 };
 const s0 = emptyGatewayState('172.18.0.0/16');
-const req = (netns: string, ports = [web]) => ({ netns, ifIndex: 1, ports });
+const req = (netns: string, ports: GatewayPort[] = [web]) => ({ netns, ifIndex: 1, ports });
 const refused = (fn: () => unknown, text: string) =>
   assert.throws(fn, (e: Error) => e instanceof GatewayError && e.message.includes(text), text);
 
