@@ -8,6 +8,7 @@ import type { Service } from '../src/api/types/service.ts';
 import type { Task } from '../src/api/types/task.ts';
 import { table, timeAgo } from './format.ts';
 import { prettyPrint } from './swarm-format.ts';
+import { portsColumn } from './network-options.ts';
 
 /** One `service ls` row; field names are docker's `--format` fields. */
 export interface ServiceRow {
@@ -27,8 +28,9 @@ function mode(s: Service): string {
   return 'replicated';
 }
 
+/** Docker's PORTS: the ports as the allocator published them (the spec's until it has). */
 function ports(s: Service): string {
-  return (s.Endpoint?.Ports ?? s.Spec.EndpointSpec?.Ports ?? []).map((p) => `*:${p.PublishedPort ?? ''}->${p.TargetPort}/${p.Protocol ?? 'tcp'}`).join(', ');
+  return portsColumn(s.Endpoint?.Ports ?? s.Spec.EndpointSpec?.Ports);
 }
 
 export function serviceRow(s: Service): ServiceRow {

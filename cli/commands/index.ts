@@ -11,6 +11,10 @@ import ImageLs from './image/ls.ts';
 import ImagePrune from './image/prune.ts';
 import ImagePull from './image/pull.ts';
 import ImageRm from './image/rm.ts';
+import NetworkCreate from './network/create.ts';
+import NetworkInspect from './network/inspect.ts';
+import NetworkLs from './network/ls.ts';
+import NetworkRm from './network/rm.ts';
 import NodeDemote from './node/demote.ts';
 import NodeInspect from './node/inspect.ts';
 import NodeLs from './node/ls.ts';
@@ -40,6 +44,10 @@ export const COMMANDS = {
   'image:prune': ImagePrune,
   'image:pull': ImagePull,
   'image:rm': ImageRm,
+  'network:create': NetworkCreate,
+  'network:inspect': NetworkInspect,
+  'network:ls': NetworkLs,
+  'network:rm': NetworkRm,
   'node:demote': NodeDemote,
   'node:inspect': NodeInspect,
   'node:ls': NodeLs,

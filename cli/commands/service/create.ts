@@ -3,6 +3,7 @@ import { ApiCommand } from '../../base-command.ts';
 import { ServiceApi, parseBytes } from '../../service-api.ts';
 import { progressLines } from '../../service-format.ts';
 import { durationFlag, labelsToMap } from '../../swarm-options.ts';
+import { parseNetworkAttachment, parsePublishList } from '../../network-options.ts';
 import type { ServiceMode, ServiceSpec } from '../../../src/api/types/service.ts';
 
 export default class ServiceCreate extends ApiCommand {
@@ -11,6 +12,8 @@ export default class ServiceCreate extends ApiCommand {
   static override examples = [
     '<%= config.bin %> service create --replicas 3 --name web 192.168.100.1:5000/shoal/bb:v1 sleep 3600',
     '<%= config.bin %> service create --mode global --name agent IMAGE',
+    '<%= config.bin %> service create --name web --network front -p 8080:80 IMAGE',
+    '<%= config.bin %> service create --name dns --network name=back,alias=resolver -p published=5353,target=53,protocol=udp,mode=host IMAGE',
   ];
   static override args = {
     image: Args.string({ required: true, description: 'IMAGE' }),
@@ -40,6 +43,14 @@ export default class ServiceCreate extends ApiCommand {
     'restart-window': durationFlag('Window used to evaluate the restart policy (ns|us|ms|s|m|h).'),
     'stop-grace-period': durationFlag('Time to wait before force killing a container (ns|us|ms|s|m|h).'),
     'stop-signal': Flags.string({ summary: 'Signal to stop the container.' }),
+    network: Flags.string({ summary: 'Network attachments: a network name or ID, or name=N,alias=A[,alias=B][,driver-opt=k=v]; repeatable.', multiple: true, multipleNonGreedy: true }),
+    'endpoint-mode': Flags.string({ summary: 'Endpoint mode (vip or dnsrr) (default vip).', options: ['vip', 'dnsrr'] }),
+    publish: Flags.string({
+      char: 'p',
+      summary: 'Publish a port as a node port: PUBLISHED:TARGET[/PROTO], TARGET (a port is picked), or published=P,target=T,protocol=tcp|udp,mode=ingress|host; repeatable.',
+      multiple: true,
+      multipleNonGreedy: true,
+    }),
     detach: Flags.boolean({ char: 'd', summary: 'Exit immediately instead of waiting for the service to converge.' }),
     quiet: Flags.boolean({ char: 'q', summary: 'Suppress progress output.' }),
   };
@@ -63,7 +74,7 @@ export default class ServiceCreate extends ApiCommand {
 
 type CreateFlags = Awaited<ReturnType<ServiceCreate['parse']>>['flags'] & Record<string, unknown>;
 
-function buildSpec(image: string, cmd: string[], f: CreateFlags): ServiceSpec {
+export function buildSpec(image: string, cmd: string[], f: CreateFlags): ServiceSpec {
   const flags = f as Record<string, any>;
   const mode: ServiceMode = {};
   if (flags.mode === 'global') mode.Global = {};
@@ -107,6 +118,12 @@ function buildSpec(image: string, cmd: string[], f: CreateFlags): ServiceSpec {
     },
     Mode: mode,
   };
+  const networks = ((flags.network ?? []) as string[]).map(parseNetworkAttachment);
+  if (networks.length) spec.TaskTemplate.Networks = networks;
+  const ports = parsePublishList(flags.publish ?? []);
+  if (ports.length || flags['endpoint-mode']) {
+    spec.EndpointSpec = { ...(flags['endpoint-mode'] ? { Mode: flags['endpoint-mode'] } : {}), ...(ports.length ? { Ports: ports } : {}) };
+  }
   return spec;
 }
 
