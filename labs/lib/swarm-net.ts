@@ -92,7 +92,7 @@ export function placed(t: Task, hostOf: Map<string, string>, networkId?: string)
   };
 }
 
-/** Waits until exactly `n` tasks of a service are wanted and running, with their addresses; returns them placed. */
+/** Waits until exactly `n` tasks of a service are wanted and running (with an address on `networkId` if given); returns them placed. */
 export async function placedTasks(lab: Lab, service: string, hostOf: Map<string, string>, n: number, networkId?: string, timeoutMs = 90_000): Promise<PlacedTask[]> {
   let seen = '';
   return waitFor(() => `${n} running tasks of ${service} with addresses (last: ${seen})`, async () => {
@@ -100,7 +100,7 @@ export async function placedTasks(lab: Lab, service: string, hostOf: Map<string,
     seen = ts.map((t) => `${t.Status.State}/${t.DesiredState}${t.Status.Err ? ` ${t.Status.Err}` : ''}`).join(', ');
     const wanted = ts.filter((t) => t.DesiredState === 'running');
     const running = wanted.filter((t) => t.Status.State === 'running').map((t) => placed(t, hostOf, networkId));
-    return wanted.length === n && running.length === n && running.every((p) => p.ip && p.hostname) && running;
+    return wanted.length === n && running.length === n && running.every((p) => (p.ip || !networkId) && p.hostname) && running;
   }, timeoutMs);
 }
 
