@@ -12,7 +12,7 @@ import { nullLogger } from '../../daemon/logger.ts';
 import { GatewayBridge, GatewayError } from './gateway.ts';
 
 const tag = `shoal-gw${process.pid}`;
-const NS = { host: `${tag}-h`, client: `${tag}-c`, t1: `${tag}-t1`, t2: `${tag}-t2`, t3: `${tag}-t3` };
+const NS = { host: `${tag}-h`, client: `${tag}-c`, t1: `${tag}-t1`, t2: `${tag}-t2`, t3: `${tag}-t3`, t4: `${tag}-t4` };
 const NODE = '192.168.100.1';
 const CLIENT = '192.168.100.9';
 const TABLE = 'shoal-hostports';
@@ -219,6 +219,27 @@ t('open() after a restart keeps the allocations, drops gone tasks and stray veth
   assert.equal([again.addressOf('task1'), again.addressOf('task3')].sort(), ['172.18.0.2', '172.18.0.4']);
   assert.is(fetch(NS.client, `http://${NODE}:8080/`), 'hello from t1\n');
   gw = again;
+});
+
+t('a second gateway with a name prefix shares the netns without touching the first', async () => {
+  const root2 = join(dataRoot, 'second');
+  const before = { table: table(), ours: links(NS.host).filter((l) => l.startsWith('gw') || l === 'shoal-gw') };
+  let other: GatewayBridge | undefined = await GatewayBridge.open({ dataRoot: root2, logger: nullLogger, hostNetns: NS.host, namePrefix: 'x', subnet: '172.19.0.0/16' });
+  try {
+    await other.attach('task4', NS.t4, 0, [{ protocol: 'tcp', published: 9091, target: 80 }]);
+    assert.is(other.table, 'xshoal-hostports');
+    assert.ok(links(NS.host).includes('xshoal-gw') && links(NS.host).includes('xgwac130002'), links(NS.host).join(' '));
+    await startIn(NS.t4, ['busybox', 'httpd', '-f', '-p', '80', '-h', www], listening(NS.t4, 'tcp', 80));
+    assert.is(fetch(NS.client, `http://${NODE}:9091/`), 'hello from t1\n');
+    other = await GatewayBridge.open({ dataRoot: root2, logger: nullLogger, hostNetns: NS.host, namePrefix: 'x', subnet: '172.19.0.0/16' });
+    await other.removeAll();
+    other = undefined;
+    assert.not.ok(links(NS.host).some((l) => l.startsWith('x')), links(NS.host).join(' '));
+    assert.equal({ table: table(), ours: links(NS.host).filter((l) => l.startsWith('gw') || l === 'shoal-gw') }, before);
+    assert.is(fetch(NS.client, `http://${NODE}:8080/`), 'hello from t1\n');
+  } finally {
+    await other?.removeAll();
+  }
 });
 
 t('removeAll removes the table, the veths, the bridge and the state file', async () => {

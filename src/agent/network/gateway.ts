@@ -33,7 +33,7 @@ export interface GatewayOptions {
   logger: Logger;
   /** Netns (`/run/netns/NAME`) where the bridge, veths and table live (tests); default: the daemon's own. */
   hostNetns?: string;
-  /** Prefix (≤ 5 chars) for the bridge and veth names, which could collide in a shared netns (tests); default ''. */
+  /** Prefix (≤ 5 chars) of the bridge, veth and table names, which could collide in a shared netns (tests); default ''. */
   namePrefix?: string;
   /** The gateway subnet; the bridge takes its first address. Default `172.18.0.0/16`. */
   subnet?: string;
@@ -67,7 +67,7 @@ export class GatewayBridge {
    */
   static async open(opts: GatewayOptions): Promise<GatewayBridge> {
     const prefix = opts.namePrefix ?? '';
-    if (!/^[A-Za-z0-9_-]{0,5}$/.test(prefix)) throw new GatewayError(`invalid name prefix "${prefix}" (up to 5 of [A-Za-z0-9_-])`);
+    if (!/^([A-Za-z][A-Za-z0-9_-]{0,4})?$/.test(prefix)) throw new GatewayError(`invalid name prefix "${prefix}" (a letter, then up to 4 of [A-Za-z0-9_-])`);
     if (opts.hostNetns !== undefined && !/^[A-Za-z0-9_.-]+$/.test(opts.hostNetns)) throw new GatewayError(`invalid host netns name "${opts.hostNetns}"`);
     const subnet = opts.subnet ?? DEFAULT_GATEWAY_SUBNET;
     const file = join(opts.dataRoot, 'swarm', 'network', 'gateway.json');
@@ -143,7 +143,7 @@ export class GatewayBridge {
   /** Removes the table, every veth of ours, the bridge and the state file (leaving the swarm). */
   removeAll(): Promise<void> {
     return this.serial(async () => {
-      await this.nft.apply(renderHostPortsDelete({ table: HOST_PORTS_TABLE }));
+      await this.nft.apply(renderHostPortsDelete({ table: this.table }));
       for (const name of await this.ourVeths()) await this.ipTolerant(`link del ${name}`);
       await this.ipTolerant(`link del ${this.bridge}`);
       await rm(this.file, { force: true });
@@ -276,10 +276,12 @@ export class GatewayBridge {
   }
 
   private render(state: GatewayState): string {
-    return renderHostPortsReplace(hostPortMappings(state), { subnet: state.subnet, bridge: this.bridge });
+    return renderHostPortsReplace(hostPortMappings(state), { subnet: state.subnet, bridge: this.bridge, table: this.table });
   }
 
   private get prefix(): string { return this.opts.namePrefix ?? ''; }
+  /** The nftables table (family `ip`): `shoal-hostports`, after the name prefix. */
+  get table(): string { return `${this.prefix}${HOST_PORTS_TABLE}`; }
 
   // --- state file and serialization ---------------------------------------------------
 
