@@ -13,3 +13,7 @@ export { checkNetworkRequest, checkPublishedPorts } from './checks.ts';
 export { toApiError } from './errors.ts';
 export { parseNetworkSpec, poolsOf, DEFAULT_ADDR_POOL, DEFAULT_SUBNET_SIZE } from './network-spec.ts';
 export { ingressNetworkSpec, checkAddressPools, DEFAULT_INGRESS_SUBNET } from './ingress.ts';
+export { allocatePass, NO_INGRESS, type PassResult } from './allocate.ts';
+export {
+  rebuildState, reconcileState, holdsAddresses, owner, type AllocatorState, type AllocatorInput,
+} from './state.ts';

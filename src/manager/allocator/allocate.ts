@@ -1,0 +1,288 @@
+/**
+ * One allocator pass (pure): from the state and what the store holds, the objects to
+ * write back and the state after writing them. In order, as SwarmKit's allocator:
+ *
+ * 1. networks without `Allocation` get one (explicit subnets before carved ones, so a
+ *    carved subnet never takes one another network asked for);
+ * 2. services get their `Endpoint` (ports with dynamic published ports filled in, one
+ *    VIP per attached network in `vip` mode, ingress first), written only when changed;
+ * 3. nodes get their address on the ingress network (`Attachments`);
+ * 4. tasks in state `new` that still want to run get `NetworksAttachments` (ingress
+ *    first, so it becomes eth0 as in Docker) and the service's `Endpoint`, and move to
+ *    `pending`; a task that cannot be allocated stays `new` with `Status.Err` set.
+ *
+ * Nothing throws for one object's failure: it is reported in `warnings` (and in the
+ * task's `Status.Err`) and retried on the next pass.
+ */
+import type { Network, NetworkAttachment } from '../../api/types/network.ts';
+import type { Node } from '../../api/types/node.ts';
+import type { Endpoint, NetworkAttachmentConfig, PortConfig, Service } from '../../api/types/service.ts';
+import type { Task } from '../../api/types/task.ts';
+import { canonicalJson } from '../../store/index.ts';
+import {
+  allocateAddress, allocateNetwork, allocatePort, InUseError, parsePrefix, releaseAddress, releasePorts,
+  type IpamState, type PortState,
+} from '../../../net/ipam/index.ts';
+import { wantsToRun, withState } from '../orchestrator/task-state.ts';
+import { messageOf } from './errors.ts';
+import { allocationOf, isOverlay, parseNetworkSpec } from './network-spec.ts';
+import {
+  hostOf, owner, portKey, protocolOf, publishMode, reconcileState, sortedInput, type AllocatorInput, type AllocatorState,
+} from './state.ts';
+
+export interface PassResult {
+  state: AllocatorState;
+  /** Changed objects to write (each as read, with the allocator's fields set). */
+  networks: Network[];
+  services: Service[];
+  nodes: Node[];
+  tasks: Task[];
+  warnings: string[];
+}
+
+/** Docker's refusal when a service publishes ingress ports and the swarm has no ingress network. */
+export const NO_INGRESS = 'service needs ingress network, but no ingress network is present';
+
+/** Runs one pass. `now`: ms since the epoch (task status timestamps). */
+export function allocatePass(state: AllocatorState, given: AllocatorInput, opts: { now: number }): PassResult {
+  const input = sortedInput(given);
+  const r = reconcileState(state, input);
+  const out: PassResult = { state: r.state, networks: [], services: [], nodes: [], tasks: [], warnings: r.warnings };
+
+  const nets = allocateNetworks(out, input.networks);
+  const ingress = [...nets.values()].filter((n) => n.Spec.Ingress).sort(byId)[0];
+
+  const services = new Map<string, Service>();
+  const serviceErr = new Map<string, string>();
+  for (const s of input.services) {
+    try {
+      const { ipam, ports, endpoint } = serviceEndpoint(out.state, s, nets, ingress, input.services);
+      out.state = { ipam, ports };
+      if (canonicalJson(endpoint) !== canonicalJson(s.Endpoint ?? null)) {
+        const next = { ...s, Endpoint: endpoint };
+        out.services.push(next);
+        services.set(s.ID, next);
+      } else services.set(s.ID, s);
+    } catch (err) {
+      const msg = messageOf(err);
+      serviceErr.set(s.ID, msg);
+      services.set(s.ID, s);
+      out.warnings.push(`service "${s.Spec.Name}" (${s.ID}): ${msg}`);
+    }
+  }
+
+  for (const n of input.nodes) {
+    try {
+      const { ipam, node } = nodeAttachments(out.state.ipam, n, ingress);
+      out.state = { ...out.state, ipam };
+      if (node) out.nodes.push(node);
+    } catch (err) {
+      out.warnings.push(`node ${n.ID}: ${messageOf(err)}`);
+    }
+  }
+
+  for (const t of input.tasks) {
+    if (t.Status.State !== 'new' || !wantsToRun(t.DesiredState)) continue;
+    const svc = services.get(t.ServiceID);
+    if (!svc) continue; // a task of a deleted service: the orchestrator removes it
+    try {
+      const known = serviceErr.get(svc.ID);
+      if (known !== undefined) throw new Error(known);
+      const { ipam, attachments } = taskAttachments(out.state.ipam, t, svc, nets, ingress);
+      out.state = { ...out.state, ipam };
+      const next = withState({ ...t, Endpoint: structuredClone(svc.Endpoint!) }, 'pending', { now: opts.now, message: 'pending task scheduling' });
+      if (attachments.length > 0) next.NetworksAttachments = attachments;
+      else delete next.NetworksAttachments;
+      delete next.Status.Err;
+      out.tasks.push(next);
+    } catch (err) {
+      const msg = messageOf(err);
+      if (t.Status.Err !== msg) out.tasks.push({ ...t, Status: { ...t.Status, Err: msg } });
+    }
+  }
+  return out;
+}
+
+function byId(a: { ID: string }, b: { ID: string }): number {
+  return a.ID < b.ID ? -1 : a.ID > b.ID ? 1 : 0;
+}
+
+/** Allocates the networks that lack an `Allocation`; returns every network by ID as it will be. */
+function allocateNetworks(out: PassResult, networks: readonly Network[]): Map<string, Network> {
+  const all = new Map(networks.map((n) => [n.ID, n]));
+  const todo = networks.filter((n) => !n.Allocation && isOverlay(n));
+  // Ingress first, then networks asking for a subnet, then carved ones; oldest first.
+  const rank = (n: Network) => (n.Spec.Ingress ? 0 : n.Spec.IPAM?.Config?.[0]?.Subnet ? 1 : 2);
+  todo.sort((a, b) => rank(a) - rank(b) || (a.CreatedAt < b.CreatedAt ? -1 : a.CreatedAt > b.CreatedAt ? 1 : byId(a, b)));
+  for (const n of todo) {
+    try {
+      const { request, mtu } = parseNetworkSpec(n.ID, n.Spec);
+      const r = allocateNetwork(out.state.ipam, request);
+      out.state = { ...out.state, ipam: r.state };
+      const next = { ...n, Allocation: allocationOf(r.network, mtu) };
+      out.networks.push(next);
+      all.set(n.ID, next);
+    } catch (err) {
+      out.warnings.push(`network "${n.Spec.Name}" (${n.ID}) not allocated: ${messageOf(err)}`);
+    }
+  }
+  return all;
+}
+
+/** An allocated overlay network by ID, or a clear error. */
+function usable(nets: Map<string, Network>, id: string): Network & { Allocation: NonNullable<Network['Allocation']> } {
+  const n = nets.get(id);
+  if (!n) throw new Error(`network ${id} not found`);
+  if (!isOverlay(n)) throw new Error(`network "${n.Spec.Name}" has driver "${n.Spec.Driver}": only overlay networks can be attached`);
+  if (!n.Allocation) throw new Error(`network "${n.Spec.Name}" is not allocated yet`);
+  return n as Network & { Allocation: NonNullable<Network['Allocation']> };
+}
+
+/** `10.0.1.5` on a `/24` network → `10.0.1.5/24`. */
+function withBits(n: Network & { Allocation: NonNullable<Network['Allocation']> }, address: string): string {
+  return `${address}/${parsePrefix(n.Allocation.Subnet).bits}`;
+}
+
+/** The networks a service's tasks attach to: `TaskTemplate.Networks`, else the deprecated `Spec.Networks`; unique by target. */
+function attachmentConfigs(configs: readonly NetworkAttachmentConfig[] | undefined): NetworkAttachmentConfig[] {
+  const seen = new Set<string>();
+  return (configs ?? []).filter((c) => !seen.has(c.Target) && seen.add(c.Target));
+}
+function serviceNetworks(s: Service): NetworkAttachmentConfig[] {
+  const t = s.Spec.TaskTemplate.Networks;
+  return attachmentConfigs(t?.length ? t : s.Spec.Networks);
+}
+
+function hasIngressPorts(ports: readonly PortConfig[] | undefined): boolean {
+  return (ports ?? []).some((p) => publishMode(p) === 'ingress' && !!p.PublishedPort);
+}
+
+/**
+ * A service's endpoint: its spec's ports with Docker's defaults filled in and ingress
+ * ports published (a port left at 0 keeps the one it had, else gets the lowest free of
+ * 30000–32767), and in `vip` mode one VIP per network (ingress first when it publishes
+ * an ingress port). What the service no longer uses is released. Throws (state unchanged).
+ */
+function serviceEndpoint(
+  state: AllocatorState, s: Service, nets: Map<string, Network>, ingress: Network | undefined, services: readonly Service[],
+): { ipam: IpamState; ports: PortState; endpoint: Endpoint } {
+  const spec = s.Spec.EndpointSpec ?? {};
+  let ports = releasePorts(state.ports, s.ID);
+  const specPorts = spec.Ports ?? [];
+  const result: (PortConfig | undefined)[] = specPorts.map(() => undefined);
+  const norm = (p: PortConfig): PortConfig => ({
+    ...(p.Name !== undefined ? { Name: p.Name } : {}), Protocol: protocolOf(p), TargetPort: p.TargetPort, PublishedPort: p.PublishedPort ?? 0, PublishMode: publishMode(p),
+  });
+  const take = (i: number, published: number | undefined): void => {
+    const p = norm(specPorts[i]!);
+    try {
+      const r = allocatePort(ports, s.ID, { protocol: protocolOf(p), ...(published ? { published } : {}) });
+      ports = r.state;
+      result[i] = { ...p, PublishedPort: r.port };
+    } catch (err) {
+      if (!(err instanceof InUseError) || !published) throw err;
+      const holder = services.find((x) => x.ID === state.ports.ports[portKey(protocolOf(p), published)]);
+      throw new Error(`port '${published}' is already in use by service '${holder?.Spec.Name ?? '?'}' (${holder?.ID ?? '?'}) as an ingress port`);
+    }
+  };
+  // Requested ports first, then ports left at 0 (keeping the port they had), then new ones.
+  specPorts.forEach((p, i) => {
+    if (publishMode(p) === 'host') result[i] = norm(p);
+    else if (p.PublishedPort) take(i, p.PublishedPort);
+  });
+  const old = (s.Endpoint?.Ports ?? []).filter((p) => publishMode(p) === 'ingress' && p.PublishedPort);
+  specPorts.forEach((p, i) => {
+    if (result[i]) return;
+    const j = old.findIndex((o) => o.TargetPort === p.TargetPort && protocolOf(o) === protocolOf(p) && (o.Name ?? '') === (p.Name ?? '') &&
+      ports.ports[portKey(protocolOf(o), o.PublishedPort!)] === undefined);
+    if (j < 0) return;
+    take(i, old[j]!.PublishedPort);
+    old.splice(j, 1);
+  });
+  specPorts.forEach((_, i) => { if (!result[i]) take(i, undefined); });
+  const outPorts = result as PortConfig[];
+
+  // VIPs: release those on networks no longer wanted, then allocate (an owner keeps its address).
+  let ipam = state.ipam;
+  const want: string[] = [];
+  if (hasIngressPorts(outPorts)) {
+    if (!ingress) throw new Error(NO_INGRESS);
+    want.push(ingress.ID);
+  }
+  for (const c of serviceNetworks(s)) if (!want.includes(c.Target)) want.push(c.Target);
+  const vipMode = (spec.Mode ?? 'vip') === 'vip';
+  for (const v of s.Endpoint?.VirtualIPs ?? []) {
+    if (vipMode && want.includes(v.NetworkID)) continue;
+    if (ipam.networks[v.NetworkID]) ipam = releaseAddress(ipam, v.NetworkID, hostOf(v.Addr));
+  }
+  const vips: { NetworkID: string; Addr: string }[] = [];
+  if (vipMode) {
+    for (const id of want) {
+      const n = usable(nets, id);
+      const r = allocateAddress(ipam, id, { owner: owner.vip(s.ID) });
+      ipam = r.state;
+      vips.push({ NetworkID: id, Addr: withBits(n, r.address) });
+    }
+  } else {
+    for (const id of want) usable(nets, id); // dnsrr: no VIP, but the networks must exist
+  }
+  const endpoint: Endpoint = { Spec: structuredClone(spec) };
+  if (outPorts.length > 0) endpoint.Ports = outPorts;
+  if (vips.length > 0) endpoint.VirtualIPs = vips;
+  return { ipam, ports, endpoint };
+}
+
+/** A node's attachments: one address on the ingress network; others (a replaced ingress) released. */
+function nodeAttachments(ipam: IpamState, n: Node, ingress: Network | undefined): { ipam: IpamState; node?: Node } {
+  const cur = n.Attachments ?? [];
+  const ing = ingress?.Allocation ? usable(new Map([[ingress.ID, ingress]]), ingress.ID) : undefined;
+  const keep = ing ? cur.find((a) => a.Network.ID === ing.ID && a.Addresses.length > 0) : undefined;
+  if (keep && cur.length === 1) return { ipam };
+  for (const a of cur) {
+    if (a === keep || !ipam.networks[a.Network.ID]) continue;
+    for (const addr of a.Addresses) ipam = releaseAddress(ipam, a.Network.ID, hostOf(addr));
+  }
+  if (!ing) return { ipam, ...(cur.length > 0 ? { node: withAttachments(n, []) } : {}) };
+  if (keep) return { ipam, node: withAttachments(n, [keep]) };
+  const r = allocateAddress(ipam, ing.ID, { owner: owner.node(n.ID) });
+  return { ipam: r.state, node: withAttachments(n, [attachment(ing, r.address)]) };
+}
+
+function withAttachments(n: Node, attachments: NetworkAttachment[]): Node {
+  const next = { ...n, Attachments: attachments };
+  if (attachments.length === 0) delete (next as Partial<Node>).Attachments;
+  return next;
+}
+
+function attachment(n: Network & { Allocation: NonNullable<Network['Allocation']> }, address: string, aliases?: string[]): NetworkAttachment {
+  return {
+    Network: { ID: n.ID, Spec: structuredClone(n.Spec), Allocation: { ...n.Allocation } },
+    Addresses: [withBits(n, address)],
+    ...(aliases?.length ? { Aliases: [...aliases] } : {}),
+  };
+}
+
+/**
+ * A task's attachments: ingress first when its service publishes an ingress port, then
+ * the networks of its spec (else the service's deprecated `Spec.Networks`) in order.
+ * Throws (state unchanged) when a network is missing or out of addresses.
+ */
+function taskAttachments(
+  ipam: IpamState, t: Task, s: Service, nets: Map<string, Network>, ingress: Network | undefined,
+): { ipam: IpamState; attachments: NetworkAttachment[] } {
+  const configs = attachmentConfigs(t.Spec.Networks?.length ? t.Spec.Networks : s.Spec.Networks);
+  const targets: { id: string; aliases?: string[] }[] = [];
+  if (hasIngressPorts(s.Endpoint?.Ports)) {
+    if (!ingress) throw new Error(NO_INGRESS);
+    targets.push({ id: ingress.ID });
+  }
+  for (const c of configs) if (!targets.some((x) => x.id === c.Target)) targets.push({ id: c.Target, ...(c.Aliases ? { aliases: c.Aliases } : {}) });
+  const attachments: NetworkAttachment[] = [];
+  for (const { id, aliases } of targets) {
+    const n = usable(nets, id);
+    const r = allocateAddress(ipam, id, { owner: owner.task(t.ID) });
+    ipam = r.state;
+    attachments.push(attachment(n, r.address, aliases));
+  }
+  return { ipam, attachments };
+}
