@@ -33,11 +33,16 @@ test('overlay: cross-host and cross-service traffic, isolation between networks,
     const backId = await createNetwork(lab, 'back');
     const ls = await ok(lab, ['network', 'ls']);
     for (const n of ['front', 'back', 'ingress']) assert.match(ls, new RegExp(`\\b${n}\\s+overlay\\s+swarm`), ls);
-    const [front] = JSON.parse(await ok(lab, ['network', 'inspect', 'front'])) as { Id: string; IPAM: { Config: { Subnet: string }[] } }[];
+    // The leader's allocator gives the network its subnet right after the create.
+    const front = await waitFor('front has its subnet', async () => {
+      const [n] = JSON.parse(await ok(lab, ['network', 'inspect', 'front'])) as { Id: string; IPAM: { Config: { Subnet: string }[] } }[];
+      return n.IPAM.Config[0]?.Subnet && n;
+    }, 10_000);
     assert.is(front.Id, frontId);
-    assert.match(front.IPAM.Config[0]?.Subnet ?? '', /^10\.\d+\.\d+\.0\/24$/, 'an allocated /24');
-    const backNet = await client(lab, 'h1').get<Network & { IPAM?: { Config: { Subnet: string }[] } }>(`/networks/${backId}`);
-    assert.is.not(backNet.IPAM?.Config[0]?.Subnet, front.IPAM.Config[0].Subnet, 'distinct subnets');
+    assert.match(front.IPAM.Config[0].Subnet, /^10\.\d+\.\d+\.0\/24$/, 'an allocated /24');
+    const backSubnet = await waitFor('back has its subnet', async () =>
+      (await client(lab, 'h1').get<Network & { IPAM?: { Config: { Subnet: string }[] } }>(`/networks/${backId}`)).IPAM?.Config[0]?.Subnet, 10_000);
+    assert.is.not(backSubnet, front.IPAM.Config[0].Subnet, 'distinct subnets');
 
     await createService(lab, webSpec('web', { networks: [frontId], replicas: 3 }));
     await createService(lab, webSpec('api', { networks: [frontId], constraints: ['node.hostname==h3'] }));
