@@ -231,7 +231,20 @@ t('a second gateway with a name prefix shares the netns without touching the fir
     assert.ok(links(NS.host).includes('xshoal-gw') && links(NS.host).includes('xgwac130002'), links(NS.host).join(' '));
     await startIn(NS.t4, ['busybox', 'httpd', '-f', '-p', '80', '-h', www], listening(NS.t4, 'tcp', 80));
     assert.is(fetch(NS.client, `http://${NODE}:9091/`), 'hello from t1\n');
-    other = await GatewayBridge.open({ dataRoot: root2, logger: nullLogger, hostNetns: NS.host, namePrefix: 'x', subnet: '172.19.0.0/16' });
+    // The subnet cannot change under attached tasks; once they are gone it can, and the bridge follows.
+    const open2 = (subnet: string) => GatewayBridge.open({ dataRoot: root2, logger: nullLogger, hostNetns: NS.host, namePrefix: 'x', subnet });
+    try {
+      await open2('172.20.0.0/16');
+      assert.unreachable('open should have been refused');
+    } catch (err) {
+      assert.match((err as Error).message, 'tasks hold addresses in 172.19.0.0/16; cannot switch the gateway subnet to 172.20.0.0/16');
+    }
+    await other.detach('task4');
+    other = await open2('172.20.0.0/16');
+    await other.attach('task4', NS.t4, 0, []);
+    assert.is(other.addressOf('task4'), '172.20.0.2');
+    const addrs = (JSON.parse(sh(['ip', '-n', NS.host, '-j', '-4', 'addr', 'show', 'dev', 'xshoal-gw'])) as { addr_info: { local: string }[] }[])[0].addr_info.map((a) => a.local);
+    assert.equal(addrs, ['172.20.0.1']);
     await other.removeAll();
     other = undefined;
     assert.not.ok(links(NS.host).some((l) => l.startsWith('x')), links(NS.host).join(' '));

@@ -189,9 +189,13 @@ export class GatewayBridge {
   private async ensureBridge(): Promise<void> {
     if (this.bridgeReady) return;
     const bits = parsePrefix(this.state.subnet).bits;
-    const lines = [`addr replace ${this.gateway}/${bits} dev ${this.bridge}`, `link set ${this.bridge} up`];
+    const want = `${this.gateway}/${bits}`;
+    const lines = [`addr replace ${want} dev ${this.bridge}`, `link set ${this.bridge} up`];
     if (!(await this.linkExists(this.opts.hostNetns, this.bridge))) {
       lines.unshift(`link add ${this.bridge} mtu ${GATEWAY_MTU} type bridge`);
+    } else {
+      // A bridge left from an earlier subnet keeps only the current gateway address.
+      for (const a of await this.bridgeAddresses()) if (a !== want) lines.push(`addr del ${a} dev ${this.bridge}`);
     }
     await this.hostBatch(lines);
     await this.sysctl('net.ipv4.ip_forward', '1');
@@ -246,6 +250,14 @@ export class GatewayBridge {
     if (r.code !== 0) throw new GatewayError(`cannot list links: ${r.stderr.trim()}`, { retryable: true });
     const re = new RegExp(`^${this.prefix}gw[0-9a-f]{8}$`);
     return (JSON.parse(r.stdout || '[]') as { ifname: string }[]).map((l) => l.ifname).filter((n) => re.test(n));
+  }
+
+  /** The bridge's IPv4 addresses as `A.B.C.D/N`. */
+  private async bridgeAddresses(): Promise<string[]> {
+    const r = await exec(this.ipArgv(['-j', '-4', 'addr', 'show', 'dev', this.bridge]));
+    if (r.code !== 0) throw new GatewayError(`cannot read the addresses of ${this.bridge}: ${r.stderr.trim()}`, { retryable: true });
+    const out = JSON.parse(r.stdout || '[]') as { addr_info?: { local: string; prefixlen: number }[] }[];
+    return out.flatMap((l) => (l.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`));
   }
 
   private async linkExists(netns: string | undefined, name: string): Promise<boolean> {
