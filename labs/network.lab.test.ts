@@ -36,7 +36,7 @@ test('overlay: cross-host and cross-service traffic, isolation between networks,
     // The leader's allocator gives the network its subnet right after the create.
     const front = await waitFor('front has its subnet', async () => {
       const [n] = JSON.parse(await ok(lab, ['network', 'inspect', 'front'])) as { Id: string; IPAM: { Config: { Subnet: string }[] } }[];
-      return n.IPAM.Config[0]?.Subnet && n;
+      return n.IPAM.Config[0]?.Subnet ? n : undefined;
     }, 10_000);
     assert.is(front.Id, frontId);
     assert.match(front.IPAM.Config[0].Subnet, /^10\.\d+\.\d+\.0\/24$/, 'an allocated /24');
