@@ -113,3 +113,46 @@ export function progressLines(service: Service, tasks: Task[]): { lines: string[
   }
   return { lines, converged: running.length === total && wanted.length === total };
 }
+
+/**
+ * `service inspect --pretty`, after docker's layout: what the service runs, its networks
+ * (by name when known), endpoint mode, published ports and virtual IPs.
+ */
+export function prettyService(s: Service, networkNames: ReadonlyMap<string, string> = new Map()): string {
+  const lines: string[] = [];
+  const row = (k: string, v: string | number) => lines.push(`${`${k}:`.padEnd(16)}${v}`);
+  const name = (id: string) => networkNames.get(id) ?? id;
+  row('ID', s.ID);
+  row('Name', s.Spec.Name);
+  const labels = Object.entries(s.Spec.Labels ?? {});
+  if (labels.length) {
+    lines.push('Labels:');
+    for (const [k, v] of labels) lines.push(` ${k}=${v}`);
+  }
+  const m = mode(s);
+  row('Service Mode', m.charAt(0).toUpperCase() + m.slice(1));
+  if (s.Spec.Mode?.Replicated) row(' Replicas', s.Spec.Mode.Replicated.Replicas ?? 1);
+  lines.push('ContainerSpec:');
+  row(' Image', s.Spec.TaskTemplate.ContainerSpec.Image);
+  const args = [...(s.Spec.TaskTemplate.ContainerSpec.Command ?? []), ...(s.Spec.TaskTemplate.ContainerSpec.Args ?? [])];
+  if (args.length) row(' Args', args.join(' '));
+  const nets = [...(s.Spec.TaskTemplate.Networks ?? []), ...(s.Spec.Networks ?? [])];
+  if (nets.length) {
+    row('Networks', nets.map((n) => name(n.Target)).join(' '));
+    for (const n of nets) if (n.Aliases?.length) lines.push(` ${name(n.Target)} aliases: ${n.Aliases.join(', ')}`);
+  }
+  row('Endpoint Mode', s.Spec.EndpointSpec?.Mode ?? 'vip');
+  const ports = s.Endpoint?.Ports ?? s.Spec.EndpointSpec?.Ports ?? [];
+  if (ports.length) {
+    lines.push('Ports:');
+    for (const p of ports) {
+      lines.push(` PublishedPort = ${p.PublishedPort ?? 0}`, `  Protocol = ${p.Protocol ?? 'tcp'}`, `  TargetPort = ${p.TargetPort}`, `  PublishMode = ${p.PublishMode ?? 'ingress'}`);
+    }
+  }
+  const vips = s.Endpoint?.VirtualIPs ?? [];
+  if (vips.length) {
+    lines.push('Virtual IPs:');
+    for (const v of vips) lines.push(` ${v.Addr} on ${name(v.NetworkID)}`);
+  }
+  return lines.join('\n') + '\n';
+}
