@@ -77,6 +77,8 @@ interface TaskRuntime {
   udp?: Socket;
   tcp?: Server;
   offs: (() => void)[];
+  /** Networks whose veth this task made (an attach failing part-way must not delete another task's). */
+  made: Set<string>;
 }
 
 const DNS_ADDRESS = '127.0.0.11';
@@ -233,8 +235,10 @@ export class NetworkAgent {
     if (attachments.length === 0 && ports.length === 0) return undefined;
     if (ports.length && !this.opts.gateway) throw new NetworkAgentError(`task ${task.ID} publishes host-mode ports, but this node has no gateway bridge`);
     const netns = taskNetns(this.prefix, task.ID);
+    const owner = [...this.tasks.values()].find((x) => x.rec.netns === netns);
+    if (owner) throw new NetworkAgentError(`task ${task.ID} would share netns ${netns} with task ${owner.rec.taskId}`);
     const rec: TaskRecord = { taskId: task.ID, name: taskName(task), netns, attachments, hostPorts: ports };
-    const rt: TaskRuntime = { rec, vip: new VipTable(new NetnsNft({ netns })), offs: [] };
+    const rt: TaskRuntime = { rec, vip: new VipTable(new NetnsNft({ netns })), offs: [], made: new Set() };
     const t0 = performance.now();
     try {
       await deleteNetns(netns); // a leftover of a crash mid-attach
@@ -245,6 +249,7 @@ export class NetworkAgent {
           this.userSet(a.networkId).add(task.ID);
           const lines = attachTask({ taskNetns: netns, index: i, ip: a.ip, prefixBits: a.bits, mtu: sb.mtu });
           await this.batch.runIn(sb.netns, lines.sandbox);
+          rt.made.add(a.networkId);
           await this.batch.runIn(netns, lines.task);
         });
       }
@@ -295,7 +300,7 @@ export class NetworkAgent {
         const sb = this.state.sandboxes[a.networkId];
         // The veth first: deleting a netns frees its devices asynchronously, and a quick
         // re-attach of the same address would meet the old name.
-        if (sb?.ready) await this.batch.runIn(sb.netns, detachTask(a.ip)).catch(() => { /* not made yet, or gone */ });
+        if (sb?.ready && rt.made.has(a.networkId)) await this.batch.runIn(sb.netns, detachTask(a.ip)).catch(() => { /* not made yet, or gone */ });
         this.users.get(a.networkId)?.delete(rec.taskId);
         await this.releaseSandbox(a.networkId).catch((e) => errors.push(e));
       });
@@ -503,7 +508,7 @@ export class NetworkAgent {
         this.log.info('network: forgot a task whose netns or sandbox is gone', { 'task.id': id });
         continue;
       }
-      this.tasks.set(id, { rec, vip: new VipTable(new NetnsNft({ netns: rec.netns })), offs: [] });
+      this.tasks.set(id, { rec, vip: new VipTable(new NetnsNft({ netns: rec.netns })), offs: [], made: new Set(rec.attachments.map((a) => a.networkId)) });
       for (const a of rec.attachments) this.userSet(a.networkId).add(id);
     }
     const results = await mapLimit([...this.tasks.values()], NFT_PARALLEL, (rt) => this.bindDns(rt));
