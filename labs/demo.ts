@@ -1,15 +1,21 @@
 // The main job: a 3-host lab on this machine (network namespaces, each host with its
 // own hostname, /run and `shoal daemon`), the lab registry with the test image, each
 // host answering `shoal info` through the real CLI, a swarm formed with `shoal swarm
-// init` / `join`, and a demo service of 6 replicas spread over the hosts (`shoal
-// service ps` prints where each task runs).
+// init` / `join`, and a web service of 3 replicas (one per host) published through the
+// routing mesh (`-p 8080:80`): requests sent from outside the hosts (the lab switch) to
+// EACH node's address are answered by tasks on different hosts, and the demo prints
+// which container (and host) answered each.
 //
 // Usage: npm run demo [-- --hosts N] [-- --down]
 //   --down  tear the lab down at the end (default: leave it up to explore;
 //           `npm run lab -- down` removes it).
 import { spawnSync } from 'node:child_process';
+import { ApiClient } from '../src/api/client.ts';
+import type { Node } from '../src/api/types/node.ts';
+import type { Task } from '../src/api/types/task.ts';
 import { Lab } from './lib/lab.ts';
 import { SHOAL_BIN } from './lib/daemon.ts';
+import { httpFromSwitch, WEB_COMMAND } from './lib/swarm-net.ts';
 
 const argv = process.argv.slice(2);
 const hostsArg = argv.indexOf('--hosts');
@@ -58,20 +64,48 @@ try {
   await waitForReadyNodes(sock(first), st.hosts.length);
   process.stdout.write(shoal(sock(first), ['node', 'ls']));
 
-  // A service spread over the hosts, shown where it runs.
+  // A web service published through the routing mesh, one task per host; each task
+  // answers with its container's hostname (the first 12 characters of its ID).
   const image = st.registry ? `${st.registry.address}/shoal/bb:v1` : 'shoal/bb:v1';
-  const replicas = st.hosts.length * 2;
-  console.log(`\ndemo: shoal service create --replicas ${replicas} --name demo ${image} sleep 86400`);
+  const replicas = st.hosts.length;
+  const webArgs = ['service', 'create', '--name', 'web', '--replicas', String(replicas), '--replicas-max-per-node', '1', '-p', '8080:80', '--stop-grace-period', '1s', image, ...WEB_COMMAND];
+  console.log(`\ndemo: shoal ${webArgs.map((a) => (/\s/.test(a) ? `'${a}'` : a)).join(' ')}`);
   const t0 = Date.now();
-  process.stdout.write(shoal(sock(first), ['service', 'create', '--replicas', String(replicas), '--name', 'demo', '--stop-grace-period', '1s', image, 'sleep', '86400'], 180_000));
+  process.stdout.write(shoal(sock(first), webArgs, 180_000));
   console.log(`demo: ${replicas} tasks running in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
   process.stdout.write(shoal(sock(first), ['service', 'ls']));
   console.log('');
-  process.stdout.write(shoal(sock(first), ['service', 'ps', 'demo']));
+  process.stdout.write(shoal(sock(first), ['service', 'ps', 'web']));
+
+  // Which host runs which container.
+  const api = new ApiClient(sock(first));
+  const hostOfNode = new Map((await api.get<Node[]>('/nodes')).map((n) => [n.ID, n.Description.Hostname]));
+  const tasks = (await api.get<Task[]>('/tasks', { query: { filters: JSON.stringify({ service: ['web'] }) } })).filter((t) => t.DesiredState === 'running');
+  const whereRuns = new Map(tasks.map((t) => [t.Status.ContainerStatus?.ContainerID?.slice(0, 12) ?? '?', `${t.Name ?? t.ID} on ${hostOfNode.get(t.NodeID!) ?? '?'}`]));
+
+  // Requests from outside every host (the switch's netns) to each node's address.
+  const perNode = 6;
+  console.log(`\ndemo: ${perNode} requests to port 8080 of EACH node, sent from the lab switch (outside the hosts):`);
+  const deadline = Date.now() + 20_000;
+  while (!(await httpFromSwitch(lab, first.address, 8080, 1))[0] && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+  let failed = 0;
+  const answeredFrom = new Set<string>();
+  for (const h of st.hosts) {
+    const answers = await httpFromSwitch(lab, h.address, 8080, perNode);
+    console.log(`  http://${h.address}:8080/ (${h.name})`);
+    for (const a of answers) {
+      if (!a) failed++;
+      else answeredFrom.add(whereRuns.get(a)?.split(' on ')[1] ?? '?');
+      console.log(`      answered by ${a ? `container ${a}  (${whereRuns.get(a) ?? 'unknown task'})` : 'nobody (request failed)'}`);
+    }
+  }
+  if (failed) throw new Error(`demo: ${failed} of ${perNode * st.hosts.length} requests through the routing mesh failed`);
+  console.log(`\ndemo: every node answered on :8080, served by tasks on ${[...answeredFrom].sort().join(', ')}`);
   console.log(`\nTry:  npx shoal info --host unix://${first.socket}`);
   console.log(`      DOCKER_HOST=unix://${first.socket} docker info`);
-  console.log(`      npx shoal service ps demo --host unix://${first.socket}`);
-  console.log(`      npx shoal service scale demo=9 --host unix://${first.socket}`);
+  console.log(`      npx shoal service ps web --host unix://${first.socket}`);
+  console.log(`      npx shoal service scale web=6 --host unix://${first.socket}`);
+  console.log(`      ip netns exec ${lab.names.switchNetns} curl -s --noproxy '*' http://${first.address}:8080/`);
   console.log(`      npm run lab -- exec ${first.name} -- ip -br addr`);
   console.log(`      npm run lab -- status`);
   ok = true;
