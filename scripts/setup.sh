@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(crun runc nftables iproute2 busybox-static docker-registry skopeo umoci iperf3 util-linux procps kmod)
+APT_PACKAGES=(crun runc nftables iproute2 busybox-static docker-registry skopeo umoci iperf3 curl util-linux procps kmod)
 BENCH_PACKAGES=(etcd-server etcd-client docker.io)
 
 want=("${APT_PACKAGES[@]}")
