@@ -45,9 +45,10 @@ const TASKS = {
   c1: { host: 'h1', net: 'front', ip: '10.99.0.7', service: 'client' },
   d1: { host: 'h2', net: 'back', ip: '10.99.1.5', service: 'db' },
   i1: { host: 'h1', net: 'ingress', ip: '10.99.255.5', service: 'pub' },
+  hp: { host: 'h2', net: 'front', ip: '10.99.0.8', service: 'hostp' },
 } as const;
 type TaskKey = keyof typeof TASKS;
-const VIP = { web: '10.99.0.2', client: '10.99.0.3', db: '10.99.1.2', pub: '10.99.255.2' } as const;
+const VIP = { web: '10.99.0.2', client: '10.99.0.3', db: '10.99.1.2', pub: '10.99.255.2', hostp: '10.99.0.4' } as const;
 const taskId = (k: TaskKey) => `${k}task00000000000000000000`;
 
 function sh(argv: string[]): string {
@@ -70,6 +71,10 @@ function fakeTask(k: TaskKey): Task {
       Network: { ID: n.id, Spec: { Name: d.net }, Allocation: { Subnet: n.subnet, Gateway: n.gateway, IPRange: n.subnet, VNI: n.vni, MTU } },
       Addresses: [`${d.ip}/24`],
     }],
+    Endpoint: k === 'hp' ? {
+      Spec: {},
+      Ports: [{ Protocol: 'tcp', TargetPort: 80, PublishedPort: 8090, PublishMode: 'host' }, { Protocol: 'tcp', TargetPort: 80, PublishMode: 'host' }],
+    } : undefined,
   } as Task;
 }
 
@@ -105,7 +110,7 @@ async function setViews(running: readonly TaskKey[], mesh: boolean): Promise<num
 function open(host: 'h1' | 'h2', extra: Partial<NetworkAgentOptions> = {}): Promise<NetworkAgent> {
   return NetworkAgent.open({
     dataRoot: join(dataRoot, host), logger: nullLogger, localAddr: () => HOST[host], upstreams: [],
-    hostNetns: NS[host], namePrefix: prefix[host], gateway: null, resolvConfPath: join(dataRoot, 'resolv.conf'), ...extra,
+    hostNetns: NS[host], namePrefix: prefix[host], resolvConfPath: join(dataRoot, 'resolv.conf'), ...extra,
   });
 }
 
@@ -284,6 +289,18 @@ t('the routing mesh: a published port answers on both hosts, also the one withou
   await setViews(['w1', 'w2', 'c1', 'd1', 'i1'], true);
 });
 
+t('host-mode ports answer on the task\'s node only, through the gateway bridge', async () => {
+  await agents.h2!.attach(fakeTask('hp'));
+  startHttpd('hp');
+  assert.ok(sh(['ip', '-n', tns('hp'), '-o', 'link', 'show', 'eth1']).includes('eth1'), 'gateway interface after the overlay one');
+  assert.ok(await until(async () => JSON.stringify(await fetchMany(NS.cl, 1, HOST.h2, 8090)) === '{"hp":1}'), 'h2:8090 answers');
+  assert.equal(await fetchMany(NS.cl, 3, HOST.h2, 30000), { hp: 3 }, 'port 0 got the first of the range');
+  assert.equal(await fetchMany(NS.cl, 1, HOST.h1, 8090), { ECONNREFUSED: 1 }, 'not on the other node');
+  assert.ok(await ping(tns('hp'), TASKS.w1.ip), 'the overlay still works beside the gateway');
+  await agents.h2!.detach(taskId('hp'));
+  assert.equal(await fetchMany(NS.cl, 1, HOST.h2, 8090), { ECONNREFUSED: 1 }, 'detached: the port is gone');
+});
+
 t('a restarted agent keeps the task netns and serves DNS there again', async () => {
   await agents.h1!.close();
   agents.h1 = undefined;
@@ -312,10 +329,13 @@ t('detach removes the task netns and the sandbox of its last task; a view withou
   }
   await agents.h2!.detach(taskId('w2'));
   assert.equal(netnsList().filter((x) => x.startsWith(prefix.h2)), [], 'nothing of h2 left');
-  assert.equal(sh(['ip', '-n', NS.h2, '-o', 'link', 'show']).split('\n').filter((l) => /^\d+: (vx-|shoal-)/.test(l)), []);
-  await agents.h1!.removeAll();
-  agents.h1 = undefined;
-  assert.equal(netnsList().filter((x) => x.startsWith(prefix.h1)), [], 'removeAll leaves nothing of h1');
+  for (const h of ['h1', 'h2'] as const) {
+    await agents[h]!.removeAll();
+    agents[h] = undefined;
+    assert.equal(netnsList().filter((x) => x.startsWith(prefix[h])), [], `removeAll leaves no netns of ${h}`);
+    assert.equal(sh(['ip', '-n', NS[h], '-o', 'link', 'show']).split('\n').filter((l) => /^\d+: (vx-|shoal-)/.test(l)), [], `no links of ${h}`);
+    assert.is(sh(['ip', 'netns', 'exec', NS[h], 'nft', 'list', 'tables']).trim(), '', `no tables in ${h}`);
+  }
 });
 
 t.run();
