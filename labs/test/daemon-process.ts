@@ -38,6 +38,9 @@ export async function startDaemonProcess(extraArgs: string[] = [], opts: { dir?:
   const host = `unix://${socket}`;
   const child = spawn(process.execPath, [SHOAL_BIN, 'daemon', '--data-root', dataRoot, '--host', host, '--hostname', opts.hostname ?? 'testhost', ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    // These daemons run in the machine's own network namespace: no overlay, no routing
+    // mesh table, no host-port rules may be made there (lab hosts are namespaces and do).
+    env: { ...process.env, SHOAL_DATA_PLANE: 'off' },
   });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));

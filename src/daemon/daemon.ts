@@ -16,6 +16,9 @@ import { addSystemRoutes } from './routes/system.ts';
 import { addImageRoutes } from './routes/images.ts';
 import { ImageService } from '../images/image-service.ts';
 import { Executor } from '../agent/exec/executor.ts';
+import { LazyNetworking } from '../agent/lazy-networking.ts';
+import { NetworkAgent } from '../agent/network/network-agent.ts';
+import { StateFile } from '../agent/network/state.ts';
 import type { SwarmInfo } from '../api/types/system.ts';
 import type { NodeDescription } from '../api/types/node.ts';
 import type { InitRequest, JoinRequest } from '../api/types/swarm.ts';
@@ -50,8 +53,14 @@ export class Daemon {
   /** The executor, made and restored when this node first runs a task (it needs root and runc). */
   private executorP?: Promise<Executor>;
   private executorInstance?: Executor;
-  /** This node's endpoints on overlay networks (`network inspect` Containers); the data plane replaces it. */
-  localNetworks: LocalNetworkInfo = NO_LOCAL_ENDPOINTS;
+  /** This node's endpoints on overlay networks (`network inspect` Containers). */
+  localNetworks: LocalNetworkInfo = { endpoints: (id) => this.swarm?.networking?.endpoints(id) ?? NO_LOCAL_ENDPOINTS.endpoints(id) };
+  /**
+   * `SHOAL_DATA_PLANE=off`: tasks get no overlay networking. Only for test daemons that
+   * run in the machine's own network namespace, where the overlay, the routing mesh's
+   * nftables table and host-port rules must not touch the host.
+   */
+  private readonly dataPlaneOff = process.env.SHOAL_DATA_PLANE === 'off';
 
   private constructor(
     readonly config: DaemonConfig,
@@ -70,6 +79,11 @@ export class Daemon {
       heartbeatMs: Number(process.env.SHOAL_HEARTBEAT_MS) || undefined,
       executor: () => this.executor(),
       images: this.images,
+      networking: this.dataPlaneOff ? undefined : (localAddr) => new LazyNetworking(
+        () => NetworkAgent.open({ dataRoot: config.dataRoot, logger: this.logger.child('network'), localAddr }),
+        new StateFile(config.dataRoot).file,
+        this.logger.child('network'),
+      ),
     };
   }
 

@@ -27,6 +27,7 @@ import { Manager } from '../manager/manager.ts';
 import { LeaderControllers } from '../manager/controllers/index.ts';
 import { checkAddressPools, ingressNetworkSpec } from '../manager/allocator/index.ts';
 import { Agent, type AgentImages } from '../agent/agent.ts';
+import type { LazyNetworking } from '../agent/lazy-networking.ts';
 import type { Executor } from '../agent/exec/executor.ts';
 import { newId } from '../store/index.ts';
 import type { Logger } from '../daemon/logger.ts';
@@ -52,6 +53,8 @@ export interface SwarmContext {
   executor?: () => Promise<Executor>;
   /** The image store tasks' images are pulled into (needed with `executor`). */
   images?: AgentImages;
+  /** Makes this membership's network data plane (overlay, DNS, VIPs, mesh), given this node's underlay address; without it tasks get no networks. */
+  networking?: (localAddr: () => string) => LazyNetworking;
 }
 
 export const NOT_A_MANAGER =
@@ -83,6 +86,8 @@ export class SwarmNode {
   manager?: Manager;
   private leaders?: LeaderControllers;
   private agent?: Agent;
+  /** This membership's network data plane (`network inspect` reads its endpoints). */
+  networking?: LazyNetworking;
   private stopped = false;
   private roleWatch?: NodeJS.Timeout;
 
@@ -278,9 +283,10 @@ export class SwarmNode {
       }, this.ctx.logger.child('leader'));
     }
     if (!this.agent && this.ctx.executor && this.ctx.images) {
+      this.networking ??= this.ctx.networking?.(() => splitHostPort(this.state.advertiseAddr)[0]);
       this.agent = await Agent.open({
         nodeId: this.state.nodeId, dataRoot: this.ctx.dataRoot, executor: this.ctx.executor, images: this.ctx.images,
-        description: () => this.ctx.description(), logger: this.ctx.logger.child('agent'),
+        description: () => this.ctx.description(), logger: this.ctx.logger.child('agent'), networking: this.networking,
       });
     }
     const session = new Session({

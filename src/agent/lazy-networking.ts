@@ -1,0 +1,90 @@
+/**
+ * The node's network data plane, opened on first need. A node that never runs a task on
+ * an overlay network and never serves the routing mesh never touches the kernel's
+ * networking (no bridge, no nftables table, no helper process): the `NetworkAgent` opens
+ * when a task with networks or host-mode ports is attached, when a view names networks,
+ * or at start when a previous daemon left state to re-adopt.
+ */
+import { existsSync } from 'node:fs';
+import type { Task } from '../api/types/task.ts';
+import type { NodeNetworkView } from '../swarm/network-view-types.ts';
+import type { Logger } from '../daemon/logger.ts';
+import type { AgentNetworking } from './agent.ts';
+
+/** What is lazily opened (`NetworkAgent` has this shape). */
+export interface OpenableNetworking extends AgentNetworking {
+  endpoints(networkId: string): { taskId: string; name: string; ip: string; mac: string }[];
+}
+
+/** Whether a task needs the data plane: it is on a network or publishes host-mode ports. */
+export function needsNetworking(task: Task): boolean {
+  if (task.NetworksAttachments?.length) return true;
+  const ports = task.Endpoint?.Ports ?? task.Endpoint?.Spec?.Ports ?? [];
+  return ports.some((p) => p.PublishMode === 'host');
+}
+
+export class LazyNetworking implements AgentNetworking {
+  private opening?: Promise<OpenableNetworking>;
+  private agent?: OpenableNetworking;
+  private latest?: NodeNetworkView;
+
+  /**
+   * `open` makes the data plane; `stateFile` is where it keeps its state (when it exists,
+   * a previous daemon left something to re-adopt, so it opens at once).
+   */
+  constructor(
+    private readonly open: () => Promise<OpenableNetworking>,
+    stateFile: string,
+    private readonly logger: Logger,
+  ) {
+    if (existsSync(stateFile)) void this.get().catch(() => {});
+  }
+
+  setView(view: NodeNetworkView): void {
+    this.latest = view;
+    if (this.agent) {
+      this.agent.setView(view);
+      return;
+    }
+    if (!this.opening && view.networks.length === 0 && !view.ingress) return;
+    void this.get().catch(() => {});
+  }
+
+  async attach(task: Task): Promise<{ netnsPath: string; resolvConf: string } | undefined> {
+    if (!needsNetworking(task)) return undefined;
+    return (await this.get()).attach(task);
+  }
+
+  async detach(taskId: string): Promise<void> {
+    if (!this.opening) return;
+    await (await this.get()).detach(taskId);
+  }
+
+  async close(): Promise<void> {
+    if (!this.opening) return;
+    await (await this.opening.catch(() => undefined))?.close();
+  }
+
+  async removeAll(): Promise<void> {
+    if (!this.opening) return;
+    await (await this.get()).removeAll();
+  }
+
+  /** This node's endpoints on a network (none before the data plane opened). */
+  endpoints(networkId: string): { taskId: string; name: string; ip: string; mac: string }[] {
+    return this.agent?.endpoints(networkId) ?? [];
+  }
+
+  private get(): Promise<OpenableNetworking> {
+    this.opening ??= this.open().then((agent) => {
+      this.agent = agent;
+      if (this.latest) agent.setView(this.latest);
+      return agent;
+    }, (err: unknown) => {
+      this.opening = undefined;
+      this.logger.error('network: could not open the data plane', { error: err });
+      throw err;
+    });
+    return this.opening;
+  }
+}
