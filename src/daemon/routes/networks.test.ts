@@ -144,6 +144,9 @@ test('bad create requests are refused with a clear error and change nothing', as
     [{ Name: 'gw', IPAM: { Config: [{ Gateway: '10.1.0.1' }] } }, 400, /needs a subnet/],
     [{ Name: 'lab', Labels: { a: 1 } }, 400, /value of "a" must be a string/],
     [{ Name: 'ing', Ingress: true }, 409, /ingress network \(.+\) is already present/],
+    // The allocator's checks, before anything is written.
+    [{ Name: 'ovl', IPAM: { Config: [{ Subnet: '10.77.0.0/25' }] } }, 409, /overlap/],
+    [{ Name: 'gwout', IPAM: { Config: [{ Subnet: '10.78.0.0/24', Gateway: '10.79.0.1' }] } }, 400, /gateway/i],
   ];
   for (const [body, status, message] of cases) {
     const err = await failure(api.post('/networks/create', body));

@@ -16,7 +16,7 @@ import type { Service } from '../../api/types/service.ts';
 import { TASK_STATES, isTerminal, type Task } from '../../api/types/task.ts';
 import { networkSpecFromRequest } from '../../api/spec/network-spec.ts';
 import type { ReadTx } from '../../store/index.ts';
-import { checkNetworkRequest } from './allocator-stub.ts';
+import { checkNetworkRequest } from '../../manager/allocator/index.ts';
 import { filterValues, readBarrier, requireManager, matchLabels, type SwarmRef } from './lookup.ts';
 
 /** One endpoint of a local task on a network, as the node's data plane knows it. */

@@ -17,7 +17,7 @@ import { withDesiredState } from '../../manager/orchestrator/task-state.ts';
 import { filterValues, matchLabels, readBarrier, requireManager, requireVersion, resolveService, type SwarmRef } from './lookup.ts';
 import type { WriteTx } from '../../store/index.ts';
 import { resolveNetwork } from './networks.ts';
-import { checkPublishedPorts } from './allocator-stub.ts';
+import { checkPublishedPorts } from '../../manager/allocator/index.ts';
 
 const ADJECTIVES = ['brave', 'calm', 'eager', 'gentle', 'happy', 'jolly', 'keen', 'lucid', 'merry', 'nimble', 'quiet', 'swift'];
 const NOUNS = ['bass', 'carp', 'dace', 'eel', 'goby', 'hake', 'ide', 'koi', 'ling', 'perch', 'roach', 'shad'];
