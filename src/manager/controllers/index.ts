@@ -1,6 +1,6 @@
 /**
- * The leader-only controllers of a manager (DESIGN plane 2): orchestrator, scheduler
- * and task reaper. They run while this manager is the Raft leader and stop when it is
+ * The leader-only controllers of a manager (DESIGN plane 2): orchestrator, allocator,
+ * scheduler and task reaper. They run while this manager is the Raft leader and stop when it is
  * not; none talks to another, the store is the bus.
  *
  *   const leaders = new LeaderControllers(manager, logger); // follows role changes
@@ -10,11 +10,13 @@ import { StateRole, type RaftNode } from 'raft-ts';
 import type { MemoryStore } from '../../store/index.ts';
 import type { Logger } from '../../daemon/logger.ts';
 import { OrchestratorController } from './orchestrator.ts';
+import { AllocatorController } from './allocator.ts';
 import { SchedulerController } from './scheduler.ts';
 import { TaskReaperController } from './task-reaper.ts';
 import type { StoreController } from './store-controller.ts';
 
 export { OrchestratorController } from './orchestrator.ts';
+export { AllocatorController } from './allocator.ts';
 export { SchedulerController } from './scheduler.ts';
 export { TaskReaperController } from './task-reaper.ts';
 
@@ -41,6 +43,7 @@ export class LeaderControllers {
   constructor(private readonly host: LeaderHost, private readonly logger: Logger) {
     this.controllers = [
       new OrchestratorController(host.store, logger.child('orchestrator')),
+      new AllocatorController(host.store, logger.child('allocator')),
       new SchedulerController(host.store, logger.child('scheduler')),
       new TaskReaperController(host.store, logger.child('task-reaper')),
     ];

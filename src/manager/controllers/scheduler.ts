@@ -1,9 +1,10 @@
 /**
- * The scheduler controller (leader only): places pending tasks (state `new` or
- * `pending`, still wanted) with the pure `schedule`, writing `NodeID` and state
- * `assigned`, or state `pending` with Docker's explanation in `Status.Err`. It runs when
- * tasks become pending, and while some are, whenever a node or a task changes (a node
- * came up, a task finished and freed its reservation).
+ * The scheduler controller (leader only): places pending tasks (state `pending`, still
+ * wanted; tasks in `new` wait for the allocator, which moves them to `pending`) with the
+ * pure `schedule`, writing `NodeID` and state `assigned`, or leaving them `pending` with
+ * Docker's explanation in `Status.Err`. It runs when tasks become pending, and while
+ * some are, whenever a node or a task changes (a node came up, a task finished and freed
+ * its reservation).
  */
 import type { Task } from '../../api/types/task.ts';
 import type { MemoryStore, ObjectEvent } from '../../store/index.ts';
@@ -13,7 +14,7 @@ import { wantsToRun, withState } from '../orchestrator/task-state.ts';
 import { StoreController } from './store-controller.ts';
 
 function isPending(t: Task): boolean {
-  return (t.Status.State === 'new' || t.Status.State === 'pending') && wantsToRun(t.DesiredState);
+  return t.Status.State === 'pending' && wantsToRun(t.DesiredState);
 }
 
 export class SchedulerController extends StoreController {
