@@ -136,13 +136,13 @@ export function tally(answers: string[]): Map<string, number> {
   return m;
 }
 
-/** `busybox nslookup NAME 127.0.0.11` in a task: exit code, the addresses answered, the whole output. */
-export async function nslookup(lab: Lab, t: PlacedTask, name: string): Promise<{ code: number; addresses: string[]; out: string }> {
-  const r = await inTask(lab, t, ['timeout', '5', BUSYBOX, 'nslookup', name, '127.0.0.11']);
+/** `busybox nslookup -type=a NAME 127.0.0.11` in a task: exit code, the addresses (sorted, and in the answer's order), the whole output. */
+export async function nslookup(lab: Lab, t: PlacedTask, name: string): Promise<{ code: number; addresses: string[]; order: string[]; out: string }> {
+  const r = await inTask(lab, t, ['timeout', '5', BUSYBOX, 'nslookup', '-type=a', name, '127.0.0.11']);
   const out = r.stdout + r.stderr;
   // The server's own line reads "Address:\t127.0.0.11:53"; answers have no port.
-  const addresses = [...out.matchAll(/^Address:\s+(\d+\.\d+\.\d+\.\d+)\s*$/gm)].map((m) => m[1]).sort();
-  return { code: r.code, addresses, out };
+  const order = [...out.matchAll(/^Address:\s+(\d+\.\d+\.\d+\.\d+)\s*$/gm)].map((m) => m[1]);
+  return { code: r.code, addresses: [...order].sort(), order, out };
 }
 
 /** Repeats `fn` until it returns true (network programming may trail the task's `running` by a moment). */
