@@ -110,12 +110,16 @@ export class NetworkAgent {
     this.prefix = opts.namePrefix ?? '';
     this.batch = new IprouteBatch({ hostNetns: opts.hostNetns });
     this.file = new StateFile(opts.dataRoot);
-    let hostConf = '';
-    try { hostConf = readFileSync(opts.resolvConfPath ?? '/etc/resolv.conf', 'utf8'); } catch { /* no resolv.conf: no upstreams */ }
+    const read = (path: string) => { try { return readFileSync(path, 'utf8'); } catch { return ''; } };
+    const hostConf = read(opts.resolvConfPath ?? '/etc/resolv.conf');
     this.resolvConf = taskResolvConf(hostConf);
+    // Only a local stub listed (systemd-resolved): its own upstreams, as Docker does.
+    const upstreams = opts.upstreams ?? (upstreamsOf(hostConf).length || opts.resolvConfPath
+      ? upstreamsOf(hostConf) : upstreamsOf(read('/run/systemd/resolve/resolv.conf')));
+    if (upstreams.length === 0) this.log.warn('network: no DNS upstreams; names outside the swarm will not resolve in tasks');
     this.dns = new DnsServer({
       table: () => this.table,
-      upstreams: opts.upstreams ?? upstreamsOf(hostConf),
+      upstreams,
       debug: (msg, fields) => this.log.debug(msg, fields),
     });
   }
@@ -240,6 +244,7 @@ export class NetworkAgent {
     const rec: TaskRecord = { taskId: task.ID, name: taskName(task), netns, attachments, hostPorts: ports };
     const rt: TaskRuntime = { rec, vip: new VipTable(new NetnsNft({ netns })), offs: [], made: new Set() };
     const t0 = performance.now();
+    let usedView: NodeNetworkView | undefined;
     try {
       await deleteNetns(netns); // a leftover of a crash mid-attach
       await createNetns(netns);
@@ -254,7 +259,8 @@ export class NetworkAgent {
         });
       }
       const nets = attachments.map((a) => a.networkId);
-      const [dns, vip] = await Promise.allSettled([this.bindDns(rt), rt.vip.sync(vipServices(this.view, nets))]);
+      usedView = this.view;
+      const [dns, vip] = await Promise.allSettled([this.bindDns(rt), rt.vip.sync(vipServices(usedView, nets))]);
       if (dns.status === 'rejected') throw dns.reason;
       if (vip.status === 'rejected') throw vip.reason;
       if (ports.length) await this.opts.gateway!.attach(task.ID, netns, attachments.length, ports);
@@ -265,6 +271,8 @@ export class NetworkAgent {
     this.tasks.set(task.ID, rt);
     this.state.tasks[task.ID] = rec;
     this.save();
+    // A view applied while this task was not yet listed skipped its VIP table: apply again.
+    if (this.view !== usedView) { this.dirty = true; this.kick(); }
     this.log.debug('network: task attached', { 'task.id': task.ID, netns, ms: Math.round(performance.now() - t0) });
     return this.networking(rec);
   }
@@ -424,8 +432,10 @@ export class NetworkAgent {
     })));
     for (const r of peerResults) if (r.status === 'rejected') errors.push(r.reason);
     // VIP tables: only those whose text changed are applied (VipTable compares).
-    const vipResults = await mapLimit([...this.tasks.values()], NFT_PARALLEL, (rt) => rt.vip.sync(vipServices(view, rt.rec.attachments.map((a) => a.networkId))));
-    for (const r of vipResults) if (r.status === 'rejected') errors.push(r.reason);
+    const rts = [...this.tasks.values()];
+    const vipResults = await mapLimit(rts, NFT_PARALLEL, (rt) => rt.vip.sync(vipServices(view, rt.rec.attachments.map((a) => a.networkId))));
+    // A task detached meanwhile (its netns gone) is no error.
+    vipResults.forEach((r, i) => { if (r.status === 'rejected' && this.tasks.get(rts[i].rec.taskId) === rts[i]) errors.push(r.reason); });
     // Routing mesh.
     try {
       if (view.ingress && ingressNet) await this.applyMesh(view, ingressNet.subnet, ingressNet.mtu);
