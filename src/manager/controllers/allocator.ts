@@ -10,7 +10,7 @@
  * is kept only once the write committed (a lost race leaves the old state and retries).
  */
 import type { Node } from '../../api/types/node.ts';
-import type { Task } from '../../api/types/task.ts';
+import { isTerminal, type Task } from '../../api/types/task.ts';
 import type { MemoryStore, ObjectEvent } from '../../store/index.ts';
 import type { Logger } from '../../daemon/logger.ts';
 import { allocatePass, rebuildState, type AllocatorState } from '../allocator/index.ts';
@@ -52,10 +52,9 @@ export class AllocatorController extends StoreController {
       }
       const t = e.object as Task;
       const old = e.old as Task;
-      // Work: a task to allocate, or one that may have ended (releases its addresses);
-      // not the move to pending this controller just wrote.
-      if (old.Status.State === 'new' && t.Status.State === 'pending') return;
-      if (t.Status.State !== old.Status.State || t.DesiredState !== old.DesiredState || t.Status.State === 'new') this.dirty = true;
+      // Work: a task to allocate, or one that just ended (releases its addresses). Not
+      // the move to pending this controller wrote, nor the steps of a running task.
+      if (t.Status.State === 'new' || (isTerminal(t.Status.State) && !isTerminal(old.Status.State))) this.dirty = true;
       return;
     }
     if (e.kind === 'node.updated') {
