@@ -68,7 +68,7 @@ try {
   // answers with its container's hostname (the first 12 characters of its ID).
   const image = st.registry ? `${st.registry.address}/shoal/bb:v1` : 'shoal/bb:v1';
   const replicas = st.hosts.length;
-  const webArgs = ['service', 'create', '--name', 'web', '--replicas', String(replicas), '--replicas-max-per-node', '1', '-p', '8080:80', '--stop-grace-period', '1s', image, ...WEB_COMMAND];
+  const webArgs = ['service', 'create', '--name', 'web', '--replicas', String(replicas), '--replicas-max-per-node', '1', '-p', '8080:80', '--stop-grace-period', '1s', '--', image, ...WEB_COMMAND]; // '--': the command has flags of its own
   console.log(`\ndemo: shoal ${webArgs.map((a) => (/\s/.test(a) ? `'${a}'` : a)).join(' ')}`);
   const t0 = Date.now();
   process.stdout.write(shoal(sock(first), webArgs, 180_000));
