@@ -1,18 +1,23 @@
 // Forked by netns-socket.ts inside a network namespace (through nsenter): binds one UDP
-// socket or TCP listener at argv PROTO ADDRESS PORT and hands it to the parent over the
-// IPC channel; it exits when the parent disconnects (so its exit never races the handoff).
+// socket, a TCP listener, or both (PROTO `both`), at argv PROTO ADDRESS PORT and hands them
+// to the parent over the IPC channel; it exits when the parent disconnects (so its exit never races the handoff).
 // Plain JS so it runs without a loader.
 import dgram from 'node:dgram';
 import net from 'node:net';
 
 const [proto, address, port] = process.argv.slice(2);
 const fail = (err) => process.send({ error: err.message }, () => process.exit(1));
-if (proto === 'tcp') {
+// Each handle is closed here once sent: the parent holds its own copy.
+const sendUdp = (next) => {
+  const socket = dgram.createSocket('udp4');
+  socket.on('error', fail);
+  socket.bind(Number(port), address, () => process.send('bound', socket, () => { socket.close(); next(); }));
+};
+const sendTcp = () => {
   const server = net.createServer();
   server.on('error', fail);
   server.listen(Number(port), address, () => process.send('bound', server, () => server.close()));
-} else {
-  const socket = dgram.createSocket('udp4');
-  socket.on('error', fail);
-  socket.bind(Number(port), address, () => process.send('bound', socket, () => socket.close()));
-}
+};
+if (proto === 'tcp') sendTcp();
+else if (proto === 'both') sendUdp(sendTcp); // udp first: the parent takes them in this order
+else sendUdp(() => {});

@@ -8,7 +8,7 @@ import { execFile, spawnSync } from 'node:child_process';
 import dgram, { type Socket } from 'node:dgram';
 import dnsPacket from 'dns-packet';
 import { DnsServer } from './server.ts';
-import { bindUdpInNetns, listenTcpInNetns } from './netns-socket.ts';
+import { bindDnsInNetns, bindUdpInNetns, listenTcpInNetns } from './netns-socket.ts';
 import type { Server } from 'node:net';
 import type { DnsTable } from './records.ts';
 import { NetnsBindError } from './errors.ts';
@@ -99,6 +99,26 @@ t('a client in the netns gets an answer over TCP', async () => {
     (err, stdout) => (err ? fail(err) : ok(stdout))));
   const reply = dnsPacket.decode(Buffer.from(hex, 'hex'));
   assert.equal(reply.answers!.map((a) => (a as { data: string }).data).sort(), ['10.0.0.5', '10.0.0.6']);
+});
+
+t('one helper hands over both the UDP socket and the TCP listener', async () => {
+  const t0 = performance.now();
+  const { udp, tcp } = await bindDnsInNetns(NS, { address: '127.0.0.11', port: 5353 });
+  console.log(`  handoff of both ${(performance.now() - t0).toFixed(1)} ms`);
+  try {
+    assert.equal(udp.address(), { address: '127.0.0.11', family: 'IPv4', port: 5353 });
+    assert.equal(tcp.address(), { address: '127.0.0.11', family: 'IPv4', port: 5353 });
+  } finally {
+    udp.close();
+    tcp.close();
+  }
+  try {
+    await bindDnsInNetns(NS, { address: '127.0.0.11', port: 53 }); // taken by the sockets above
+    assert.unreachable();
+  } catch (err) {
+    assert.instance(err, NetnsBindError);
+    assert.match((err as Error).message, 'udp+tcp');
+  }
 });
 
 t('binding in a missing namespace fails with a clear error', async () => {

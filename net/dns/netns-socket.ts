@@ -31,7 +31,7 @@ const HELPER = fileURLToPath(new URL('./bind-helper.mjs', import.meta.url));
  * with `NetnsBindError` (bad name, bind refused, helper failed or too slow).
  */
 export function bindUdpInNetns(netns: string, opts: NetnsBindOptions): Promise<Socket> {
-  return handoff<Socket>('udp', netns, opts);
+  return handoff('udp', netns, opts).then((h) => h[0] as Socket);
 }
 
 /**
@@ -40,10 +40,22 @@ export function bindUdpInNetns(netns: string, opts: NetnsBindOptions): Promise<S
  * Rejects with `NetnsBindError`.
  */
 export function listenTcpInNetns(netns: string, opts: NetnsBindOptions): Promise<Server> {
-  return handoff<Server>('tcp', netns, opts);
+  return handoff('tcp', netns, opts).then((h) => h[0] as Server);
 }
 
-function handoff<T extends { close(): unknown }>(proto: 'udp' | 'tcp', netns: string, opts: NetnsBindOptions): Promise<T> {
+/**
+ * Both at once, through one helper (half the cost of the two calls above, which matters
+ * when many tasks start together): the UDP socket and the TCP listener at the same
+ * address and port. Rejects with `NetnsBindError`; then neither is left open.
+ */
+export async function bindDnsInNetns(netns: string, opts: NetnsBindOptions): Promise<{ udp: Socket; tcp: Server }> {
+  const [udp, tcp] = await handoff('both', netns, opts);
+  return { udp: udp as Socket, tcp: tcp as Server };
+}
+
+type Handle = { close(): unknown };
+
+function handoff(proto: 'udp' | 'tcp' | 'both', netns: string, opts: NetnsBindOptions): Promise<Handle[]> {
   if (!/^[A-Za-z0-9_.-]+$/.test(netns)) return Promise.reject(new NetnsBindError(`invalid netns name "${netns}"`));
   return new Promise((resolve, reject) => {
     const child = fork(HELPER, [proto, opts.address, String(opts.port)], {
@@ -54,22 +66,27 @@ function handoff<T extends { close(): unknown }>(proto: 'udp' | 'tcp', netns: st
     let stderr = '';
     child.stderr!.on('data', (d) => { if (stderr.length < 4096) stderr += d; });
     let settled = false;
-    const where = `${proto} ${opts.address}:${opts.port} in netns ${netns}`;
+    const want = proto === 'both' ? 2 : 1;
+    const got: Handle[] = [];
+    const where = `${proto === 'both' ? 'udp+tcp' : proto} ${opts.address}:${opts.port} in netns ${netns}`;
     const fail = (msg: string, cause?: unknown) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       child.kill('SIGKILL');
+      for (const h of got) h.close();
       reject(new NetnsBindError(`cannot bind ${where}: ${msg}`, { cause }));
     };
     const timer = setTimeout(() => fail(`helper gave no socket within ${opts.timeoutMs ?? 5000} ms`), opts.timeoutMs ?? 5000);
     child.on('message', (msg: unknown, handle: unknown) => {
       if (msg === 'bound' && handle) {
-        if (settled) { (handle as T).close(); return; }
+        if (settled) { (handle as Handle).close(); return; }
+        got.push(handle as Handle); // in the order bound: udp, then tcp
+        if (got.length < want) return;
         settled = true;
         clearTimeout(timer);
         child.disconnect(); // the helper exits once the channel is gone
-        resolve(handle as T);
+        resolve(got);
       } else {
         fail((msg as { error?: string })?.error ?? 'unexpected message from helper');
       }

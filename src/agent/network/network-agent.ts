@@ -15,7 +15,7 @@ import type { Socket } from 'node:dgram';
 import type { Task } from '../../api/types/task.ts';
 import type { Logger } from '../../daemon/logger.ts';
 import type { NodeNetworkView } from '../../swarm/network-view-types.ts';
-import { DnsServer, bindUdpInNetns, listenTcpInNetns, type DnsTable } from '../../../net/dns/index.ts';
+import { DnsServer, bindDnsInNetns, type DnsTable } from '../../../net/dns/index.ts';
 import { NetnsNft, VipTable, renderMeshReplace, MESH_TABLE } from '../../../net/lb/index.ts';
 import { IprouteBatch, attachTask, createSandbox, detachTask, hostVxlanName, macFromIp, syncPeers } from '../../../net/overlay/index.ts';
 import { runCommand } from '../exec/cmd.ts';
@@ -279,12 +279,9 @@ export class NetworkAgent {
 
   /** Binds the embedded DNS (UDP and TCP at 127.0.0.11:53) in the task's netns, scoped to its networks. */
   private async bindDns(rt: TaskRuntime): Promise<void> {
-    const where = { address: DNS_ADDRESS, port: 53 };
-    const [udp, tcp] = await Promise.allSettled([bindUdpInNetns(rt.rec.netns, where), listenTcpInNetns(rt.rec.netns, where)]);
-    if (udp.status === 'fulfilled') rt.udp = udp.value;
-    if (tcp.status === 'fulfilled') rt.tcp = tcp.value;
-    if (udp.status === 'rejected') throw udp.reason;
-    if (tcp.status === 'rejected') throw tcp.reason;
+    const { udp, tcp } = await bindDnsInNetns(rt.rec.netns, { address: DNS_ADDRESS, port: 53 });
+    rt.udp = udp;
+    rt.tcp = tcp;
     const scope = { networks: () => rt.rec.attachments.map((a) => a.networkId) };
     rt.offs.push(this.dns.serve(rt.udp!, scope), this.dns.serveTcp(rt.tcp!, scope));
   }
