@@ -49,6 +49,8 @@ test('network create prints the ID; inspect shows the subnet and gateway asked f
 
 test('network ls: table, -q, --filter', async () => {
   await ok(d, 'network', 'create', 'back');
+  // Without --subnet, a subnet from the pool `swarm init` was given.
+  assert.match((await ok(d, 'network', 'inspect', '--format', '{{json .IPAM.Config}}', 'back')), /"Subnet":"10\.80\.\d+\.\d+\/26"/);
   const out = await ok(d, 'network', 'ls');
   assert.match(out, /^NETWORK ID\s+NAME\s+DRIVER\s+SCOPE\n/);
   assert.match(out, new RegExp(`${frontId.slice(0, 12)}\\s+front\\s+overlay\\s+swarm`));

@@ -240,6 +240,8 @@ test('ingress: one only, not removable while a service publishes through it', as
     await api.post('/networks/create', { Name: 'ingress', Ingress: true });
     ingress = await api.get<NetworkResource>('/networks/ingress');
   }
+  // Every node takes part in ingress (its routing-mesh endpoint).
+  assert.equal(ingress.Peers.map((p) => p.Name), ['nethost']);
   const err = await failure(api.delete(`/networks/${ingress.Id}`));
   assert.is(err.status, 409);
   assert.match(err.message, /ingress network cannot be removed because service pub/);
