@@ -261,7 +261,7 @@ function checkEndpoint(e: EndpointSpec | undefined): Check {
     if (mode !== 'ingress' && mode !== 'host') return bad(`${f}.PublishMode`, `unknown publish mode "${String(mode)}" (ingress, host)`);
     if (!Number.isInteger(p.TargetPort) || p.TargetPort < 1 || p.TargetPort > 65535) return bad(`${f}.TargetPort`, `${String(p.TargetPort)} is not a port (1-65535)`);
     const pub = p.PublishedPort ?? 0;
-    if (!Number.isInteger(pub) || pub < 0 || pub > 65535) return bad(`${f}.PublishedPort`, `${String(pub)} is not a port (1-65535)`);
+    if (!Number.isInteger(pub) || pub < 0 || pub > 65535) return bad(`${f}.PublishedPort`, `${String(pub)} is not a port (1-65535, or 0 to have one picked)`);
     // Even a port left at 0 is published (the allocator picks one): the routing mesh needs a VIP.
     if (e.Mode === 'dnsrr' && mode === 'ingress') return bad(`${f}.PublishMode`, "port published with ingress mode can't be used with dnsrr mode");
     if (pub === 0) continue;

@@ -193,6 +193,7 @@ test('bad network references and ports on a service are refused; nothing is crea
     [spec('s6', { EndpointSpec: { Ports: [{ TargetPort: 0 }] } }), 400, /TargetPort/],
     [spec('s7', { EndpointSpec: { Ports: [{ TargetPort: 80, PublishedPort: 70000 }] } }), 400, /PublishedPort/],
     [spec('s8', { EndpointSpec: { Mode: 'round' as 'vip' } }), 400, /unknown endpoint mode "round"/],
+    [spec('s10', { Networks: [{ Target: 'web' }], TaskTemplate: { ContainerSpec: { Image: 'busybox' }, Networks: [{ Target: 'backend' }] } }), 400, /not in both/],
   ];
   if (ingress) cases.push([spec('s9', { TaskTemplate: { ContainerSpec: { Image: 'busybox' }, Networks: [{ Target: 'ingress' }] } }), 400, /cannot be explicitly attached to the ingress network "ingress"/]);
   for (const [s, status, message] of cases) {

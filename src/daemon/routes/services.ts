@@ -46,6 +46,9 @@ function specFromBody(body: ServiceSpec | undefined, named = false): ServiceSpec
  */
 function resolveReferences(tx: WriteTx, spec: ServiceSpec, serviceId: string | undefined): ServiceSpec {
   const out = structuredClone(spec);
+  if (out.Networks?.length && out.TaskTemplate.Networks?.length) {
+    throw new InvalidArgumentError('invalid ServiceSpec: networks may be given in TaskTemplate.Networks or in the deprecated Networks, not in both');
+  }
   for (const [field, list] of [['TaskTemplate.Networks', out.TaskTemplate.Networks], ['Networks', out.Networks]] as const) {
     const seen = new Set<string>();
     for (const att of list ?? []) {
