@@ -129,17 +129,20 @@ function allocateNetworks(out: PassResult, networks: readonly Network[]): Map<st
   return all;
 }
 
+/** A network with its allocation. */
+type AllocatedNetwork = Network & { Allocation: NonNullable<Network['Allocation']> };
+
 /** An allocated overlay network by ID, or a clear error. */
-function usable(nets: Map<string, Network>, id: string): Network & { Allocation: NonNullable<Network['Allocation']> } {
+function usable(nets: Map<string, Network>, id: string): AllocatedNetwork {
   const n = nets.get(id);
   if (!n) throw new Error(`network ${id} not found`);
   if (!isOverlay(n)) throw new Error(`network "${n.Spec.Name}" has driver "${n.Spec.Driver}": only overlay networks can be attached`);
   if (!n.Allocation) throw new Error(`network "${n.Spec.Name}" is not allocated yet`);
-  return n as Network & { Allocation: NonNullable<Network['Allocation']> };
+  return n as AllocatedNetwork;
 }
 
 /** `10.0.1.5` on a `/24` network → `10.0.1.5/24`. */
-function withBits(n: Network & { Allocation: NonNullable<Network['Allocation']> }, address: string): string {
+function withBits(n: AllocatedNetwork, address: string): string {
   return `${address}/${parsePrefix(n.Allocation.Subnet).bits}`;
 }
 
@@ -235,7 +238,7 @@ function serviceEndpoint(
 /** A node's attachments: one address on the ingress network; others (a replaced ingress) released. */
 function nodeAttachments(ipam: IpamState, n: Node, ingress: Network | undefined): { ipam: IpamState; node?: Node } {
   const cur = n.Attachments ?? [];
-  const ing = ingress?.Allocation ? usable(new Map([[ingress.ID, ingress]]), ingress.ID) : undefined;
+  const ing = ingress?.Allocation ? (ingress as AllocatedNetwork) : undefined;
   const keep = ing ? cur.find((a) => a.Network.ID === ing.ID && a.Addresses.length > 0) : undefined;
   if (keep && cur.length === 1) return { ipam };
   for (const a of cur) {
@@ -254,7 +257,7 @@ function withAttachments(n: Node, attachments: NetworkAttachment[]): Node {
   return next;
 }
 
-function attachment(n: Network & { Allocation: NonNullable<Network['Allocation']> }, address: string, aliases?: string[]): NetworkAttachment {
+function attachment(n: AllocatedNetwork, address: string, aliases?: string[]): NetworkAttachment {
   return {
     Network: { ID: n.ID, Spec: structuredClone(n.Spec), Allocation: { ...n.Allocation } },
     Addresses: [withBits(n, address)],
