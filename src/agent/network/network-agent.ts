@@ -27,6 +27,7 @@ import {
 } from './plan.ts';
 import { StateFile, type NetworkState, type SandboxRecord, type TaskRecord } from './state.ts';
 import { KeyedLock, mapLimit } from './serial.ts';
+import { LatestLoop } from './latest-loop.ts';
 import { GatewayBridge } from './gateway.ts';
 
 /** Host-mode published ports (`gateway.ts`'s `GatewayBridge`). */
@@ -52,7 +53,7 @@ export interface NetworkAgentOptions {
   gateway?: HostPortGateway | null;
   /** The host's resolv.conf (upstreams, `search`). Default `/etc/resolv.conf`. */
   resolvConfPath?: string;
-  /** After a failed view apply, try again after this many ms (unless a newer view comes first). Default 1000. */
+  /** After a failed view apply, try again after this many ms, doubling up to 30 s (a newer view goes at once). Default 1000. */
   retryMs?: number;
 }
 
@@ -100,9 +101,7 @@ export class NetworkAgent {
   private view: NodeNetworkView | undefined;
   private table: DnsTable = {};
   private meshText: string | undefined;
-  private dirty = false;
-  private looping: Promise<void> | undefined;
-  private retryTimer: NodeJS.Timeout | undefined;
+  private readonly views: LatestLoop<NodeNetworkView>;
   private closed = false;
 
   private constructor(private readonly opts: NetworkAgentOptions, private readonly state: NetworkState) {
@@ -117,6 +116,7 @@ export class NetworkAgent {
     const upstreams = opts.upstreams ?? (upstreamsOf(hostConf).length || opts.resolvConfPath
       ? upstreamsOf(hostConf) : upstreamsOf(read('/run/systemd/resolve/resolv.conf')));
     if (upstreams.length === 0) this.log.warn('network: no DNS upstreams; names outside the swarm will not resolve in tasks');
+    this.views = new LatestLoop((view) => this.applyLogged(view), { retryMs: opts.retryMs });
     this.dns = new DnsServer({
       table: () => this.table,
       upstreams,
@@ -145,13 +145,12 @@ export class NetworkAgent {
     if (this.closed) return;
     this.view = view;
     this.table = dnsTable(view);
-    this.dirty = true;
-    this.kick();
+    this.views.push(view);
   }
 
   /** Resolves when the view loop is idle: the newest view applied (or its apply failed and waits for the retry). */
-  async settled(): Promise<void> {
-    while (this.looping) await this.looping;
+  settled(): Promise<void> {
+    return this.views.idle();
   }
 
   /**
@@ -196,8 +195,7 @@ export class NetworkAgent {
   /** Stops serving DNS and applying views; the kernel state stays for the next `open()`. */
   async close(): Promise<void> {
     this.closed = true;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    await this.settled();
+    await this.views.stop();
     await Promise.allSettled([...this.attaching.values()]);
     for (const rt of this.tasks.values()) this.closeDns(rt);
     this.dns.close();
@@ -272,7 +270,7 @@ export class NetworkAgent {
     this.state.tasks[task.ID] = rec;
     this.save();
     // A view applied while this task was not yet listed skipped its VIP table: apply again.
-    if (this.view !== usedView) { this.dirty = true; this.kick(); }
+    if (this.view !== usedView) this.views.again();
     this.log.debug('network: task attached', { 'task.id': task.ID, netns, ms: Math.round(performance.now() - t0) });
     return this.networking(rec);
   }
@@ -391,26 +389,14 @@ export class NetworkAgent {
 
   // ---- views ----
 
-  private kick(): void {
-    if (this.looping || this.closed) return;
-    this.looping = this.loop().finally(() => { this.looping = undefined; });
-  }
-
-  private async loop(): Promise<void> {
-    while (this.dirty && !this.closed) {
-      this.dirty = false;
-      const view = this.view!;
-      const t0 = performance.now();
-      const errors = await this.applyView(view);
-      const ms = Math.round(performance.now() - t0);
-      if (errors.length === 0) { this.log.debug('network: view applied', { ms, networks: view.networks.length }); continue; }
-      this.log.warn('network: view applied with errors, retrying', { ms, errors: errors.map((e) => (e as Error).message ?? String(e)) });
-      if (!this.dirty && !this.closed) {
-        if (this.retryTimer) clearTimeout(this.retryTimer);
-        this.retryTimer = setTimeout(() => { this.retryTimer = undefined; this.dirty = true; this.kick(); }, this.opts.retryMs ?? 1000);
-        this.retryTimer.unref();
-      }
-    }
+  /** One view apply for the loop: logs the outcome; false (retry later) when a step failed. */
+  private async applyLogged(view: NodeNetworkView): Promise<boolean> {
+    const t0 = performance.now();
+    const errors = await this.applyView(view);
+    const ms = Math.round(performance.now() - t0);
+    if (errors.length === 0) { this.log.debug('network: view applied', { ms, networks: view.networks.length }); return true; }
+    this.log.warn('network: view applied with errors, retrying', { ms, attempt: this.views.failed + 1, errors: errors.map((e) => (e as Error).message ?? String(e)) });
+    return false;
   }
 
   /** Makes the kernel match `view`; returns the errors met (each step goes on regardless). */
