@@ -1,7 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  allocateAddress, allocateNetwork, createIpamState, releaseAddress, releaseNetwork, FIRST_VNI, type IpamState,
+  allocateAddress, allocateAddresses, allocateNetwork, createIpamState, freeAddresses, releaseAddress, releaseNetwork, FIRST_VNI,
+  type IpamState,
 } from './ipam.ts';
 import { InUseError, InvalidAddressError, OverlapError, PoolExhaustedError, UnknownNetworkError } from './errors.ts';
 
@@ -123,6 +124,32 @@ test('allocation is idempotent per owner and release is idempotent', () => {
   assert.is(again.state, s, 'nothing changes');
   const r1 = releaseAddress(s, 'n', a.address);
   assert.is(releaseAddress(r1, 'n', a.address), r1);
+});
+
+test('allocateAddresses equals one allocateAddress per owner; exhaustion changes nothing', () => {
+  let s = net(createIpamState(), 'n', { subnet: '10.1.0.0/29' }).state; // hosts .2-.6 free
+  s = allocateAddress(s, 'n', { owner: 'x' }).state; // .2
+  s = allocateAddress(s, 'n', { owner: 'y' }).state; // .3
+  s = releaseAddress(s, 'n', '10.1.0.2');
+  assert.is(freeAddresses(s, 'n'), 4);
+  let seq = s;
+  const one: string[] = [];
+  for (const o of ['a', 'y', 'b', 'c']) {
+    const r = allocateAddress(seq, 'n', { owner: o });
+    seq = r.state;
+    one.push(r.address);
+  }
+  const batch = allocateAddresses(s, 'n', ['a', 'y', 'b', 'c']);
+  assert.equal(batch.addresses, one);
+  assert.equal(batch.addresses, ['10.1.0.4', '10.1.0.3', '10.1.0.5', '10.1.0.6']);
+  assert.equal(batch.state, seq);
+  assert.is(freeAddresses(batch.state, 'n'), 1);
+  const before = JSON.stringify(batch.state);
+  throwsKind(() => allocateAddresses(batch.state, 'n', ['d', 'e']), PoolExhaustedError, 'no free address in "10.1.0.0/29"');
+  assert.is(JSON.stringify(batch.state), before);
+  assert.equal(allocateAddresses(batch.state, 'n', ['d']).addresses, ['10.1.0.2']);
+  assert.equal(allocateAddresses(batch.state, 'n', []).state, batch.state);
+  throwsKind(() => allocateAddresses(batch.state, 'n', ['gateway']), InvalidAddressError, 'reserved');
 });
 
 test('state is plain data: a JSON round trip continues identically (leader change)', () => {

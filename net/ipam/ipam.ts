@@ -166,6 +166,50 @@ export function allocateAddress(
 }
 
 /**
+ * Allocates one address for each owner, in order: the same result as calling
+ * `allocateAddress` (no requested address) once per owner, but the network's address
+ * table is copied once, not once per owner (hundreds of tasks in one pass on a large
+ * subnet would otherwise cost quadratic time). An owner that already holds an address
+ * gets it again. Throws `UnknownNetworkError`, `InvalidAddressError` or
+ * `PoolExhaustedError` (not enough free addresses for all); the state is then unchanged.
+ */
+export function allocateAddresses(
+  state: IpamState, networkId: string, owners: readonly string[],
+): { state: IpamState; addresses: string[] } {
+  const net = getNetwork(state, networkId);
+  if (owners.length === 0) return { state, addresses: [] };
+  if (owners.includes(GATEWAY_OWNER)) throw new InvalidAddressError(`owner "${GATEWAY_OWNER}" is reserved`);
+  const subnet = parsePrefix(net.subnet);
+  const wanted = new Set(owners);
+  const held = new Map<string, string>();
+  for (const a in net.addresses) if (wanted.has(net.addresses[a]!) && !held.has(net.addresses[a]!)) held.set(net.addresses[a]!, a);
+  // One private copy, changed in place while it is ours.
+  const work = { ...net, addresses: { ...net.addresses } as Record<string, string> };
+  const addresses = owners.map((o) => {
+    const have = held.get(o);
+    if (have !== undefined) return have;
+    const address = formatAddress(nextFree(work, subnet));
+    work.addresses[address] = o;
+    work.cursor = address;
+    held.set(o, address);
+    return address;
+  });
+  return { state: { ...state, networks: { ...state.networks, [networkId]: work } }, addresses };
+}
+
+/** How many host addresses of the network's range are free (what `allocateAddresses` can still hand out). */
+export function freeAddresses(state: IpamState, networkId: string): number {
+  const net = getNetwork(state, networkId);
+  const { lo, hi } = hostRange(net, parsePrefix(net.subnet));
+  let used = 0;
+  for (const a in net.addresses) {
+    const n = parseAddress(a);
+    if (n >= lo && n <= hi) used++;
+  }
+  return Math.max(0, hi - lo + 1 - used);
+}
+
+/**
  * Releases an address of a network. Releasing a free address is a no-op (idempotent);
  * the gateway cannot be released. Throws `UnknownNetworkError`, `InvalidAddressError`.
  */
@@ -213,9 +257,7 @@ function carve(state: IpamState): Prefix {
 
 /** The next free host address of the range after the cursor, wrapping once. */
 function nextFree(net: NetworkIpam, subnet: Prefix): number {
-  const range = parsePrefix(net.ipRange);
-  const lo = Math.max(range.base, subnet.base + 1);
-  const hi = Math.min(last(range), last(subnet) - 1);
+  const { lo, hi } = hostRange(net, subnet);
   const count = hi - lo + 1;
   const cursor = net.cursor === '' ? lo - 1 : parseAddress(net.cursor);
   const start = cursor >= lo && cursor <= hi ? cursor + 1 - lo : 0;
@@ -224,6 +266,12 @@ function nextFree(net: NetworkIpam, subnet: Prefix): number {
     if (net.addresses[formatAddress(addr)] === undefined) return addr;
   }
   throw new PoolExhaustedError(`no free address in "${net.ipRange}" of network "${net.name}"`);
+}
+
+/** The first and last host address of the network's range (no network or broadcast address). */
+function hostRange(net: NetworkIpam, subnet: Prefix): { lo: number; hi: number } {
+  const range = parsePrefix(net.ipRange);
+  return { lo: Math.max(range.base, subnet.base + 1), hi: Math.min(last(range), last(subnet) - 1) };
 }
 
 function pickVni(state: IpamState, wanted: number | undefined): number {
