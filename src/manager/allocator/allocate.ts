@@ -20,7 +20,8 @@ import type { Endpoint, NetworkAttachmentConfig, PortConfig, Service } from '../
 import type { Task } from '../../api/types/task.ts';
 import { canonicalJson } from '../../store/index.ts';
 import {
-  allocateAddress, allocateNetwork, allocatePort, InUseError, parsePrefix, releaseAddress, releasePorts,
+  allocateAddress, allocateAddresses, allocateNetwork, allocatePort, freeAddresses, InUseError, parsePrefix, PoolExhaustedError,
+  releaseAddress, releasePorts,
   type IpamState, type PortState,
 } from '../../../net/ipam/index.ts';
 import { wantsToRun, withState } from '../orchestrator/task-state.ts';
@@ -81,25 +82,7 @@ export function allocatePass(state: AllocatorState, given: AllocatorInput, opts:
     }
   }
 
-  for (const t of input.tasks) {
-    if (t.Status.State !== 'new' || !wantsToRun(t.DesiredState)) continue;
-    const svc = services.get(t.ServiceID);
-    if (!svc) continue; // a task of a deleted service: the orchestrator removes it
-    try {
-      const known = serviceErr.get(svc.ID);
-      if (known !== undefined) throw new Error(known);
-      const { ipam, attachments } = taskAttachments(out.state.ipam, t, svc, nets, ingress);
-      out.state = { ...out.state, ipam };
-      const next = withState({ ...t, Endpoint: structuredClone(svc.Endpoint!) }, 'pending', { now: opts.now, message: 'pending task scheduling' });
-      if (attachments.length > 0) next.NetworksAttachments = attachments;
-      else delete next.NetworksAttachments;
-      delete next.Status.Err;
-      out.tasks.push(next);
-    } catch (err) {
-      const msg = messageOf(err);
-      if (t.Status.Err !== msg) out.tasks.push({ ...t, Status: { ...t.Status, Err: msg } });
-    }
-  }
+  allocateTasks(out, input.tasks, services, serviceErr, nets, ingress, opts.now);
   return out;
 }
 
@@ -265,27 +248,107 @@ function attachment(n: AllocatedNetwork, address: string, aliases?: string[]): N
   };
 }
 
+/** A task to allocate and the networks it attaches to, in order. */
+interface TaskWant {
+  task: Task;
+  service: Service;
+  targets: { network: AllocatedNetwork; aliases?: string[] }[];
+}
+
 /**
- * A task's attachments: ingress first when its service publishes an ingress port, then
- * the networks of its spec (else the service's deprecated `Spec.Networks`) in order.
- * Throws (state unchanged) when a network is missing or out of addresses.
+ * Allocates the tasks in state `new` that still want to run: attachments (see
+ * `taskTargets`), the service's endpoint, state `pending`. Addresses are handed out per
+ * network in one batch (`allocateAddresses`), tasks in ID order; a task is served only
+ * if every one of its networks has an address left for it, so a task that cannot be
+ * served takes nothing. One that cannot keeps state `new` with `Status.Err`.
  */
-function taskAttachments(
-  ipam: IpamState, t: Task, s: Service, nets: Map<string, Network>, ingress: Network | undefined,
-): { ipam: IpamState; attachments: NetworkAttachment[] } {
+function allocateTasks(
+  out: PassResult, tasks: readonly Task[], services: Map<string, Service>, serviceErr: Map<string, string>,
+  nets: Map<string, Network>, ingress: Network | undefined, now: number,
+): void {
+  const fail = (t: Task, err: unknown) => {
+    const msg = messageOf(err);
+    if (t.Status.Err !== msg) out.tasks.push({ ...t, Status: { ...t.Status, Err: msg } });
+  };
+  const wants: TaskWant[] = [];
+  for (const t of tasks) {
+    if (t.Status.State !== 'new' || !wantsToRun(t.DesiredState)) continue;
+    const service = services.get(t.ServiceID);
+    if (!service) continue; // a task of a deleted service: the orchestrator removes it
+    const known = serviceErr.get(service.ID);
+    if (known !== undefined) {
+      fail(t, new Error(known));
+      continue;
+    }
+    try {
+      wants.push({ task: t, service, targets: taskTargets(t, service, nets, ingress) });
+    } catch (err) {
+      fail(t, err);
+    }
+  }
+  if (wants.length === 0) return;
+
+  // Serve tasks in order while every network they need has an address left.
+  const free = new Map<string, number>();
+  const served: TaskWant[] = [];
+  for (const w of wants) {
+    for (const { network } of w.targets) if (!free.has(network.ID)) free.set(network.ID, freeAddresses(out.state.ipam, network.ID));
+    const short = w.targets.find(({ network }) => free.get(network.ID)! < 1);
+    if (short) {
+      const rec = out.state.ipam.networks[short.network.ID]!;
+      fail(w.task, new PoolExhaustedError(`no free address in "${rec.ipRange}" of network "${rec.name}"`));
+      continue;
+    }
+    for (const { network } of w.targets) free.set(network.ID, free.get(network.ID)! - 1);
+    served.push(w);
+  }
+
+  // One batch per network. Cannot run short (counted above); if it did, the tasks on that
+  // network fail and the next pass's reconcile releases what they got elsewhere.
+  const owners = new Map<string, string[]>();
+  for (const w of served) for (const { network } of w.targets) (owners.get(network.ID) ?? owners.set(network.ID, []).get(network.ID)!).push(owner.task(w.task.ID));
+  const addressOf = new Map<string, string>(); // `${network}|${owner}` → address
+  const broken = new Map<string, unknown>();
+  for (const [id, list] of owners) {
+    try {
+      const r = allocateAddresses(out.state.ipam, id, list);
+      out.state = { ...out.state, ipam: r.state };
+      list.forEach((o, i) => addressOf.set(`${id}|${o}`, r.addresses[i]!));
+    } catch (err) {
+      broken.set(id, err);
+    }
+  }
+  for (const w of served) {
+    const bad = w.targets.find(({ network }) => broken.has(network.ID));
+    if (bad) {
+      fail(w.task, broken.get(bad.network.ID));
+      continue;
+    }
+    const attachments = w.targets.map(({ network, aliases }) => attachment(network, addressOf.get(`${network.ID}|${owner.task(w.task.ID)}`)!, aliases));
+    const next = withState({ ...w.task, Endpoint: structuredClone(w.service.Endpoint!) }, 'pending', { now, message: 'pending task scheduling' });
+    if (attachments.length > 0) next.NetworksAttachments = attachments;
+    else delete next.NetworksAttachments;
+    delete next.Status.Err;
+    out.tasks.push(next);
+  }
+}
+
+/**
+ * The networks a task attaches to: ingress first when its service publishes an ingress
+ * port (so it is eth0, as in Docker), then the networks of its spec (else the service's
+ * deprecated `Spec.Networks`) in order, with their aliases. Throws when one is missing or
+ * not allocated.
+ */
+function taskTargets(t: Task, s: Service, nets: Map<string, Network>, ingress: Network | undefined): TaskWant['targets'] {
   const configs = attachmentConfigs(t.Spec.Networks?.length ? t.Spec.Networks : s.Spec.Networks);
-  const targets: { id: string; aliases?: string[] }[] = [];
+  const targets: TaskWant['targets'] = [];
   if (hasIngressPorts(s.Endpoint?.Ports)) {
     if (!ingress) throw new Error(NO_INGRESS);
-    targets.push({ id: ingress.ID });
+    targets.push({ network: usable(nets, ingress.ID) });
   }
-  for (const c of configs) if (!targets.some((x) => x.id === c.Target)) targets.push({ id: c.Target, ...(c.Aliases ? { aliases: c.Aliases } : {}) });
-  const attachments: NetworkAttachment[] = [];
-  for (const { id, aliases } of targets) {
-    const n = usable(nets, id);
-    const r = allocateAddress(ipam, id, { owner: owner.task(t.ID) });
-    ipam = r.state;
-    attachments.push(attachment(n, r.address, aliases));
+  for (const c of configs) {
+    if (targets.some((x) => x.network.ID === c.Target)) continue;
+    targets.push({ network: usable(nets, c.Target), ...(c.Aliases?.length ? { aliases: c.Aliases } : {}) });
   }
-  return { ipam, attachments };
+  return targets;
 }
