@@ -243,6 +243,26 @@ test('tasks: addresses released on terminal state or deletion, not reused until 
   assert.match(t7.Status.Err!, /pool exhausted: no free address in "10.9.0.0\/29" of network "small"/);
 });
 
+test('tasks: a task short of an address on one network takes none on the others', () => {
+  const w = world({
+    networks: [
+      network('ing', ingressNetworkSpec()),
+      network('big', netSpec('big'), 1),
+      network('tiny', netSpec('tiny', { IPAM: { Driver: 'default', Config: [{ Subnet: '10.9.0.0/30' }] } }), 2), // one host: .2 (the gateway is .1)
+    ],
+  });
+  const both = svc('both', { TaskTemplate: { ContainerSpec: { Image: 'busybox' }, Networks: [{ Target: 'big' }, { Target: 'tiny' }] }, EndpointSpec: { Mode: 'dnsrr' } });
+  const one = svc('one', { TaskTemplate: { ContainerSpec: { Image: 'busybox' }, Networks: [{ Target: 'big' }] }, EndpointSpec: { Mode: 'dnsrr' } });
+  w.services.push(both, one);
+  w.tasks.push(newTask('a1', both), newTask('a2', both), newTask('b1', one));
+  const { state } = settle(w);
+  assert.equal(addrs(get(w.tasks, 'a1')), ['big:10.0.1.2/24', 'tiny:10.9.0.2/30']);
+  assert.is(get(w.tasks, 'a2').Status.State, 'new');
+  assert.match(get(w.tasks, 'a2').Status.Err!, /^pool exhausted: no free address in "10.9.0.0\/30" of network "tiny"$/);
+  assert.equal(addrs(get(w.tasks, 'b1')), ['big:10.0.1.3/24']);
+  assert.not.ok(Object.values(state.ipam.networks.big!.addresses).includes('task:a2'));
+});
+
 test('nodes: one ingress address each, released on delete, reallocated when ingress is replaced', () => {
   const w = world({ nodes: [node('a'), node('b')] });
   let { state } = settle(w);
