@@ -1,6 +1,6 @@
 /**
  * Applying `nft -f` text: the narrow interface the VIP code owns (`NftRunner`), the real
- * adapter (`NetnsNft`: `ip netns exec NS nft -f FILE`) and an in-memory one for tests.
+ * adapter (`NetnsNft`: `nsenter --net=/run/netns/NS nft -f FILE`) and an in-memory one for tests.
  * The text goes through a file because nft 1.0.6 cannot read JSON from Node's stdin
  * pipes (DESIGN.md); the same path for text keeps one way of doing it.
  */
@@ -24,13 +24,17 @@ export interface NetnsNftOptions {
   tmpDir?: string;
   /** The nft binary. Default `nft`. */
   nft?: string;
-  /** The ip binary. Default `ip`. */
-  ip?: string;
+  /** The nsenter binary. Default `nsenter`. */
+  nsenter?: string;
   /** Kill nft after this many ms. Default 10000. */
   timeoutMs?: number;
 }
 
-/** Runs `[ip netns exec NS] nft -f FILE` for every `apply`. Calls are not queued: the caller serializes. */
+/**
+ * Runs `[nsenter --net=/run/netns/NS] nft -f FILE` for every `apply`. Calls are not
+ * queued: the caller serializes. nsenter rather than `ip netns exec`, which also makes a
+ * mount namespace and remounts /sys for each call (≈ 28 ms against ≈ 7 ms per apply here).
+ */
 export class NetnsNft implements NftRunner {
   constructor(private readonly opts: NetnsNftOptions = {}) {
     if (opts.netns !== undefined && !/^[A-Za-z0-9_.-]+$/.test(opts.netns)) throw new NftError(`invalid netns name "${opts.netns}"`, '');
@@ -42,7 +46,7 @@ export class NetnsNft implements NftRunner {
     try {
       await writeFile(file, text);
       const nft = this.opts.nft ?? 'nft';
-      const argv = this.opts.netns === undefined ? [nft, '-f', file] : [this.opts.ip ?? 'ip', 'netns', 'exec', this.opts.netns, nft, '-f', file];
+      const argv = this.opts.netns === undefined ? [nft, '-f', file] : [this.opts.nsenter ?? 'nsenter', `--net=/run/netns/${this.opts.netns}`, nft, '-f', file];
       await run(argv, this.opts.timeoutMs ?? 10_000, this.opts.netns);
     } finally {
       await rm(dir, { recursive: true, force: true });
