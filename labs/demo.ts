@@ -23,7 +23,10 @@ const hosts = hostsArg >= 0 ? Number(argv[hostsArg + 1]) : 3;
 const tearDown = argv.includes('--down');
 
 function shoal(host: string, args: string[], timeoutMs = 60_000): string {
-  const r = spawnSync(process.execPath, [SHOAL_BIN, ...args, '--host', host], { encoding: 'utf8', timeout: timeoutMs });
+  // --host goes before a `--` (after it everything is the container's command).
+  const end = args.includes('--') ? args.indexOf('--') : args.length;
+  const argv = [...args.slice(0, end), '--host', host, ...args.slice(end)];
+  const r = spawnSync(process.execPath, [SHOAL_BIN, ...argv], { encoding: 'utf8', timeout: timeoutMs });
   if (r.status !== 0) throw new Error(`shoal ${args.join(' ')} failed on ${host}: ${r.stderr.trim()}`);
   return r.stdout;
 }
@@ -109,6 +112,10 @@ try {
   console.log(`      npm run lab -- exec ${first.name} -- ip -br addr`);
   console.log(`      npm run lab -- status`);
   ok = true;
+} catch (err) {
+  // Shown before the teardown, whose own output would bury it.
+  console.error(`\ndemo: failed: ${(err as Error).stack ?? String(err)}`);
+  process.exitCode = 1;
 } finally {
   if (tearDown || !ok) {
     console.log('\ndemo: tearing the lab down');

@@ -28,6 +28,9 @@ export function unixRequest(socketPath: string, path: string, opts: UnixRequestO
       method: opts.method ?? 'GET',
       headers: payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
       timeout: opts.timeoutMs ?? 10_000,
+      // No pooled keep-alive socket: a daemon that goes away (or closes idle connections)
+      // would leave a dead one for the next request to the same socket path (EPIPE).
+      agent: false,
     }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
