@@ -125,6 +125,8 @@ test('published ingress ports reach every node with an ingress endpoint, with ba
   });
   assert.equal(v1.networks[0]!.peers.map((p) => `${p.ip}@${p.vtep}`), ['10.0.0.5@192.168.100.11', '10.0.0.6@192.168.100.12', '10.0.0.7@192.168.100.12']);
   assert.equal(views.get('n2')!.networks.map((n) => n.id), ['front', 'ingress']);
+  assert.equal(v1.networks[0]!.services, [], 'no service discovery on ingress');
+  assert.equal(views.get('n2')!.networks[0]!.services.map((s) => s.vip), ['10.0.1.2']);
   assert.is(views.get('n3')!.ingress, undefined, 'no ingress endpoint yet: no mesh');
 });
 

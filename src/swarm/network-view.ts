@@ -10,6 +10,9 @@
  * - DNS answers and VIP backends use only tasks observed `running` and still desired
  *   `running`: a task the orchestrator stops leaves the rotation in the same commit,
  *   before its node has even heard about it.
+ * - The ingress network carries no services (no DNS, no VIPs): as in Docker, a name
+ *   resolves on the networks the service asked for, and the routing mesh balances
+ *   published ports itself.
  * - A node gets the networks of its live tasks, plus the ingress network (and the routing
  *   mesh's ports) whenever the swarm publishes an ingress port and the node has its
  *   ingress endpoint, so a published port answers on nodes without tasks too.
@@ -138,7 +141,8 @@ export function computeNetworkViews(input: NetworkViewInput): Map<string, NodeNe
     const vips = new Map((s.Endpoint?.VirtualIPs ?? []).map((v) => [v.NetworkID, bare(v.Addr)]));
     for (const [netId, aliases] of serviceNetworks(s)) {
       const net = networks.get(netId);
-      if (!net) continue;
+      // Docker's ingress network has no service discovery: names resolve on the service's own networks.
+      if (!net || net.ingress) continue;
       const members: ViewService['tasks'] = [];
       for (const t of tasks) {
         const a = t.NetworksAttachments?.find((x) => x.Network.ID === netId);
