@@ -141,7 +141,7 @@ class Side {
     await step(['dns_p50_ms', 'dns_p99_ms'], async () => {
       const d = await probe<DnsResult>(this.lab.enterCommand(client.host), where(client), ['dns', String(o.dnsQueries), 'web']);
       if (d.errors || !d.answers.length) throw new Error(`${d.errors} of ${o.dnsQueries} queries unanswered, answers ${JSON.stringify(d.answers)}`);
-      return { dns_p50_ms: d.p50_ms, dns_p99_ms: d.p99_ms, dns_answer: d.answers.join(' ') };
+      return { dns_p50_ms: d.p50_ms, dns_p90_ms: d.p90_ms, dns_p99_ms: d.p99_ms, dns_max_ms: d.max_ms, dns_answer: d.answers.join(' ') };
     });
 
     const http = async (prefix: string[], w: { netns?: string; pid?: number }, addr: string, port: number): Promise<HttpResult> => {

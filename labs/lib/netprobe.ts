@@ -7,7 +7,8 @@
 //                                  → {"ok":n,"errors":n,"ms":t,"rps":r,"answers":{"<body>":n},"firstError":"…"}
 //   watch ADDR PORT WANT TIMEOUT   GETs in a loop (5 ms apart) until WANT distinct bodies were
 //                                  seen or TIMEOUT ms → {"first":{"<body>":epochMs},"errors":n}
-//   dns N NAME [SERVER]            N sequential A queries (default server 127.0.0.11:53)
+//   dns N NAME [SERVER]            N sequential A queries (default server 127.0.0.11:53) after
+//                                  min(200, N/10) uncounted ones
 //                                  → {"n":n,"p50_ms":…,"p99_ms":…,"answers":[…],"errors":n}
 //   udp-echo PORT TAG              answers every datagram with TAG, until killed
 //   udp-ask ADDR PORT N            N datagrams one at a time (1 s timeout each) → {"answers":[…]}
@@ -44,7 +45,7 @@ export async function probe<T>(prefix: string[], where: { netns?: string; pid?: 
 /** Result of the `http` mode. */
 export interface HttpResult { ok: number; errors: number; ms: number; rps: number; answers: Record<string, number>; firstError?: string }
 /** Result of the `dns` mode. */
-export interface DnsResult { n: number; p50_ms: number; p99_ms: number; answers: string[]; errors: number }
+export interface DnsResult { n: number; p50_ms: number; p90_ms: number; p99_ms: number; max_ms: number; answers: string[]; errors: number }
 /** Result of the `watch` mode. */
 export interface WatchResult { first: Record<string, number>; errors: number }
 
@@ -116,8 +117,9 @@ async function dnsMode(n: number, name: string, server: string): Promise<DnsResu
   const times: number[] = [];
   let errors = 0;
   let answers: string[] = [];
+  const warmup = Math.min(200, Math.floor(n / 10)); // JIT and first-packet costs, not counted
   try {
-    for (let i = 0; i < n; i++) {
+    for (let i = -warmup; i < n; i++) {
       const msg = dnsPacket.encode({ id: i & 0xffff, type: 'query', flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: 'A', class: 'IN', name }] });
       const t0 = performance.now();
       const reply = await new Promise<Buffer | undefined>((ok) => {
@@ -125,6 +127,7 @@ async function dnsMode(n: number, name: string, server: string): Promise<DnsResu
         c.once('message', (m: Buffer) => { clearTimeout(guard); ok(m); });
         c.send(msg, port, host);
       });
+      if (i < 0) continue;
       if (!reply) { errors++; continue; }
       times.push(performance.now() - t0);
       if (i === 0) {
@@ -139,7 +142,7 @@ async function dnsMode(n: number, name: string, server: string): Promise<DnsResu
     c.close();
   }
   const r3 = (x: number) => Math.round(x * 1000) / 1000;
-  return { n: times.length, p50_ms: r3(pct(times, 50)), p99_ms: r3(pct(times, 99)), answers, errors };
+  return { n: times.length, p50_ms: r3(pct(times, 50)), p90_ms: r3(pct(times, 90)), p99_ms: r3(pct(times, 99)), max_ms: r3(Math.max(...times)), answers, errors };
 }
 
 function udpEcho(port: number, tag: string): void {
