@@ -118,7 +118,7 @@ t('open() removes what a crash left half-made and forgets what is gone', async (
   });
   agent = await open();
   assert.not.ok(ours().includes(half), 'half-made sandbox removed');
-  assert.equal(file.load(), { sandboxes: {}, tasks: {}, ingress: undefined });
+  assert.equal(file.load(), { sandboxes: {}, tasks: {} });
 });
 
 t.run();

@@ -428,6 +428,7 @@ export class NetworkAgent {
     for (const id of Object.keys(this.state.sandboxes)) {
       await this.lock.run(`sb:${id}`, () => this.releaseSandbox(id)).catch((e) => errors.push(e));
     }
+    this.state.view = view;
     this.save();
     return errors;
   }
@@ -509,6 +510,8 @@ export class NetworkAgent {
       if (r.status === 'rejected') this.log.warn('network: could not bind DNS again in a task netns', { netns: [...this.tasks.values()][i].rec.netns, error: r.reason });
     });
     this.save();
+    // Until the session sends a view, the last one applied: DNS answers, VIP and mesh tables re-applied.
+    if (this.state.view) this.setView(this.state.view);
   }
 
   private save(): void {

@@ -6,6 +6,7 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Peer } from '../../../net/overlay/index.ts';
+import type { NodeNetworkView } from '../../swarm/network-view-types.ts';
 import type { HostPort, SandboxParams, TaskAttachment } from './plan.ts';
 
 /** A sandbox: its netns, what it was made from and the peers programmed in it. */
@@ -39,6 +40,8 @@ export interface NetworkState {
   sandboxes: Record<string, SandboxRecord>;
   tasks: Record<string, TaskRecord>;
   ingress?: IngressRecord;
+  /** The last view applied: after a restart DNS answers and tables follow it until the session sends a new one. */
+  view?: NodeNetworkView;
 }
 
 export function emptyState(): NetworkState {
@@ -59,7 +62,10 @@ export class StateFile {
     try { text = readFileSync(this.file, 'utf8'); } catch { return emptyState(); }
     try {
       const s = JSON.parse(text) as Partial<NetworkState>;
-      return { sandboxes: s.sandboxes ?? {}, tasks: s.tasks ?? {}, ingress: s.ingress };
+      const out: NetworkState = { sandboxes: s.sandboxes ?? {}, tasks: s.tasks ?? {} };
+      if (s.ingress) out.ingress = s.ingress;
+      if (s.view) out.view = s.view;
+      return out;
     } catch (err) {
       onError(err);
       return emptyState();
