@@ -15,7 +15,7 @@ import type { Socket } from 'node:dgram';
 import type { Task } from '../../api/types/task.ts';
 import type { Logger } from '../../daemon/logger.ts';
 import type { NodeNetworkView } from '../../swarm/network-view-types.ts';
-import { DnsServer, bindDnsInNetns, type DnsTable } from '../../../net/dns/index.ts';
+import { DnsServer, type DnsTable } from '../../../net/dns/index.ts';
 import { NetnsNft, VipTable, renderMeshReplace, MESH_TABLE } from '../../../net/lb/index.ts';
 import { IprouteBatch, attachTask, createSandbox, detachTask, hostVxlanName, macFromIp, syncPeers } from '../../../net/overlay/index.ts';
 import { runCommand } from '../exec/cmd.ts';
@@ -28,6 +28,7 @@ import {
 import { StateFile, type NetworkState, type SandboxRecord, type TaskRecord } from './state.ts';
 import { KeyedLock, mapLimit } from './serial.ts';
 import { LatestLoop } from './latest-loop.ts';
+import { SocketBroker, type DnsSocketSource } from './socket-broker.ts';
 import { GatewayBridge } from './gateway.ts';
 
 /** Host-mode published ports (`gateway.ts`'s `GatewayBridge`). */
@@ -53,6 +54,8 @@ export interface NetworkAgentOptions {
   gateway?: HostPortGateway | null;
   /** The host's resolv.conf (upstreams, `search`). Default `/etc/resolv.conf`. */
   resolvConfPath?: string;
+  /** Where DNS sockets inside task netns come from; default a `SocketBroker` (tests). */
+  dnsSockets?: DnsSocketSource;
   /** After a failed view apply, try again after this many ms, doubling up to 30 s (a newer view goes at once). Default 1000. */
   retryMs?: number;
 }
@@ -92,6 +95,7 @@ export class NetworkAgent {
   private readonly batch: IprouteBatch;
   private readonly file: StateFile;
   private readonly dns: DnsServer;
+  private readonly sockets: DnsSocketSource;
   private readonly lock = new KeyedLock();
   private readonly tasks = new Map<string, TaskRuntime>();
   private readonly attaching = new Map<string, Promise<TaskNetworking | undefined>>();
@@ -116,6 +120,7 @@ export class NetworkAgent {
     const upstreams = opts.upstreams ?? (upstreamsOf(hostConf).length || opts.resolvConfPath
       ? upstreamsOf(hostConf) : upstreamsOf(read('/run/systemd/resolve/resolv.conf')));
     if (upstreams.length === 0) this.log.warn('network: no DNS upstreams; names outside the swarm will not resolve in tasks');
+    this.sockets = opts.dnsSockets ?? new SocketBroker({ logger: this.log });
     this.views = new LatestLoop((view) => this.applyLogged(view), { retryMs: opts.retryMs });
     this.dns = new DnsServer({
       table: () => this.table,
@@ -199,6 +204,7 @@ export class NetworkAgent {
     await Promise.allSettled([...this.attaching.values()]);
     for (const rt of this.tasks.values()) this.closeDns(rt);
     this.dns.close();
+    this.sockets.close();
   }
 
   /** Leaving the swarm: every netns, link and table this agent made, the host ports and the state file. */
@@ -277,7 +283,7 @@ export class NetworkAgent {
 
   /** Binds the embedded DNS (UDP and TCP at 127.0.0.11:53) in the task's netns, scoped to its networks. */
   private async bindDns(rt: TaskRuntime): Promise<void> {
-    const { udp, tcp } = await bindDnsInNetns(rt.rec.netns, { address: DNS_ADDRESS, port: 53 });
+    const { udp, tcp } = await this.sockets.bind(rt.rec.netns, DNS_ADDRESS, 53);
     rt.udp = udp;
     rt.tcp = tcp;
     const scope = { networks: () => rt.rec.attachments.map((a) => a.networkId) };
