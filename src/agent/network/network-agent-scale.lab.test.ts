@@ -110,14 +110,20 @@ t('open() removes what a crash left half-made and forgets what is gone', async (
   await agent!.close();
   agent = undefined;
   const half = `${prefix}sb-halfmade0000`;
+  const halfTask = `${prefix}t-halftask0000`;
   sh(['ip', 'netns', 'add', half]);
+  sh(['ip', 'netns', 'add', halfTask]);
   const file = new StateFile(dataRoot);
   file.save({
     sandboxes: { halfmade: { networkId: 'halfmade', vni: 4297, subnet: '10.97.0.0/24', gateway: '10.97.0.1', mtu: 1450, netns: half, peers: [], ready: false } },
-    tasks: { gone: { taskId: 'gone', name: 'x.1.gone', netns: `${prefix}t-gone`, attachments: [], hostPorts: [] } },
+    tasks: {
+      gone: { taskId: 'gone', name: 'x.1.gone', netns: `${prefix}t-gone`, attachments: [], hostPorts: [] },
+      half: { taskId: 'half', name: 'x.1.half', netns: halfTask, attachments: [], hostPorts: [], ready: false },
+    },
   });
   agent = await open();
   assert.not.ok(ours().includes(half), 'half-made sandbox removed');
+  assert.not.ok(ours().includes(halfTask), 'half-attached task netns removed');
   assert.equal(file.load(), { sandboxes: {}, tasks: {} });
 });
 

@@ -99,6 +99,10 @@ export class NetworkAgent {
   private readonly lock = new KeyedLock();
   private readonly tasks = new Map<string, TaskRuntime>();
   private readonly attaching = new Map<string, Promise<TaskNetworking | undefined>>();
+  /** Host-mode ports picked by attaches still in flight, so two at once never pick the same. */
+  private readonly pendingPorts = new Map<string, HostPort[]>();
+  /** Why the gateway bridge could not open, if it could not. */
+  private gatewayError: string | undefined;
   /** Network id → tasks using its sandbox (attached or attaching). */
   private readonly users = new Map<string, Set<string>>();
   private readonly resolvConf: string;
@@ -138,9 +142,18 @@ export class NetworkAgent {
   static async open(opts: NetworkAgentOptions): Promise<NetworkAgent> {
     const file = new StateFile(opts.dataRoot);
     const saved = file.load((err) => opts.logger.warn('network: state file unreadable, starting empty', { error: err }));
-    const gateway = opts.gateway !== undefined ? opts.gateway
-      : await GatewayBridge.open({ dataRoot: opts.dataRoot, logger: opts.logger, hostNetns: opts.hostNetns });
+    let gateway = opts.gateway;
+    let gatewayError: string | undefined;
+    if (gateway === undefined) {
+      // Without it only host-mode ports are refused; overlays still work.
+      gateway = await GatewayBridge.open({ dataRoot: opts.dataRoot, logger: opts.logger, hostNetns: opts.hostNetns }).catch((err: Error) => {
+        opts.logger.error('network: the gateway bridge could not open; tasks with host-mode ports will be refused', { error: err });
+        gatewayError = err.message;
+        return null;
+      });
+    }
     const agent = new NetworkAgent({ ...opts, gateway }, saved);
+    agent.gatewayError = gatewayError;
     await agent.readopt();
     return agent;
   }
@@ -213,7 +226,7 @@ export class NetworkAgent {
     const errors: unknown[] = [];
     const attempt = async (fn: () => Promise<unknown>) => { try { await fn(); } catch (err) { errors.push(err); } };
     if (this.opts.gateway) await attempt(() => this.opts.gateway!.removeAll());
-    await attempt(() => this.removeMesh());
+    await attempt(() => this.removeMesh(true));
     await mapLimit([...this.tasks.values()], NFT_PARALLEL, (rt) => deleteNetns(rt.rec.netns));
     this.tasks.clear();
     this.state.tasks = {};
@@ -238,10 +251,13 @@ export class NetworkAgent {
     if (existing) return this.networking(existing.rec);
     const attachments = taskAttachments(task);
     const used = new Set<string>();
-    for (const { rec } of this.tasks.values()) for (const p of rec.hostPorts) used.add(`${p.protocol}/${p.published}`);
+    const taken = [...[...this.tasks.values()].map((x) => x.rec.hostPorts), ...this.pendingPorts.values()];
+    for (const list of taken) for (const p of list) used.add(`${p.protocol}/${p.published}`);
     const ports = hostPorts(task, used);
     if (attachments.length === 0 && ports.length === 0) return undefined;
-    if (ports.length && !this.opts.gateway) throw new NetworkAgentError(`task ${task.ID} publishes host-mode ports, but this node has no gateway bridge`);
+    if (ports.length && !this.opts.gateway) {
+      throw new NetworkAgentError(`task ${task.ID} publishes host-mode ports, but this node has no gateway bridge${this.gatewayError ? ` (${this.gatewayError})` : ''}`);
+    }
     const netns = taskNetns(this.prefix, task.ID);
     const owner = [...this.tasks.values()].find((x) => x.rec.netns === netns);
     if (owner) throw new NetworkAgentError(`task ${task.ID} would share netns ${netns} with task ${owner.rec.taskId}`);
@@ -249,6 +265,10 @@ export class NetworkAgent {
     const rt: TaskRuntime = { rec, vip: new VipTable(new NetnsNft({ netns })), offs: [], made: new Set() };
     const t0 = performance.now();
     let usedView: NodeNetworkView | undefined;
+    this.pendingPorts.set(task.ID, ports);
+    // Recorded before the kernel work: open() removes what a crash from here on leaves.
+    this.state.tasks[task.ID] = { ...rec, ready: false };
+    this.save();
     try {
       await deleteNetns(netns); // a leftover of a crash mid-attach
       await createNetns(netns);
@@ -270,7 +290,11 @@ export class NetworkAgent {
       if (ports.length) await this.opts.gateway!.attach(task.ID, netns, attachments.length, ports);
     } catch (err) {
       await this.undoTask(rt).catch((e) => this.log.warn('network: clean-up after a failed attach was incomplete', { 'task.id': task.ID, error: e }));
+      delete this.state.tasks[task.ID];
+      this.save();
       throw new NetworkAgentError(`cannot attach task ${task.ID} to its networks: ${(err as Error).message}`, { cause: err });
+    } finally {
+      this.pendingPorts.delete(task.ID);
     }
     this.tasks.set(task.ID, rt);
     this.state.tasks[task.ID] = rec;
@@ -462,9 +486,9 @@ export class NetworkAgent {
     this.meshText = text;
   }
 
-  /** The mesh table and the host veth, if there. */
-  private async removeMesh(): Promise<void> {
-    if (this.meshText !== undefined || this.state.ingress) {
+  /** The mesh table and the host veth, if there (`always`: delete the table even if not known to be there). */
+  private async removeMesh(always = false): Promise<void> {
+    if (always || this.meshText !== undefined || this.state.ingress) {
       await new NetnsNft({ netns: this.opts.hostNetns }).apply(`table ip ${MESH_TABLE}\ndelete table ip ${MESH_TABLE}\n`);
       this.meshText = undefined;
     }
@@ -502,8 +526,9 @@ export class NetworkAgent {
       this.log.info('network: forgot a sandbox that is gone', { 'network.id': id, netns: sb.netns });
     }
     for (const [id, rec] of Object.entries(this.state.tasks)) {
-      if (!existsSync(netnsPath(rec.netns)) || rec.attachments.some((a) => !this.state.sandboxes[a.networkId])) {
-        await deleteNetns(rec.netns).catch(() => {});
+      if (rec.ready === false || !existsSync(netnsPath(rec.netns)) || rec.attachments.some((a) => !this.state.sandboxes[a.networkId])) {
+        await deleteNetns(rec.netns).catch(() => {}); // its veths go with it
+        if (rec.hostPorts.length) await this.opts.gateway?.detach(id).catch(() => {});
         delete this.state.tasks[id];
         this.log.info('network: forgot a task whose netns or sandbox is gone', { 'task.id': id });
         continue;

@@ -27,6 +27,8 @@ export interface TaskRecord {
   netns: string;
   attachments: TaskAttachment[];
   hostPorts: HostPort[];
+  /** False while being attached: open() removes a task a crash left half-attached. */
+  ready?: boolean;
 }
 
 /** The routing mesh's host side, when programmed. */
