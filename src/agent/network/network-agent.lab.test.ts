@@ -289,7 +289,8 @@ t('the routing mesh: a published port answers on both hosts, also the one withou
 });
 
 t('host-mode ports answer on the task\'s node only, through the gateway bridge', async () => {
-  await agents.h2!.attach(fakeTask('hp'));
+  const got = await agents.h2!.attach(fakeTask('hp'));
+  assert.equal(got?.hostPorts, [{ protocol: 'tcp', published: 8090, target: 80 }, { protocol: 'tcp', published: 30000, target: 80 }]);
   startHttpd('hp');
   assert.ok(sh(['ip', '-n', tns('hp'), '-o', 'link', 'show', 'eth1']).includes('eth1'), 'gateway interface after the overlay one');
   assert.ok(await until(async () => JSON.stringify(await fetchMany(NS.cl, 1, HOST.h2, 8090)) === '{"hp":1}'), 'h2:8090 answers');

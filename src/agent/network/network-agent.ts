@@ -64,6 +64,8 @@ export interface NetworkAgentOptions {
 export interface TaskNetworking {
   netnsPath: string;
   resolvConf: string;
+  /** Host-mode ports as published on this node (a `PublishedPort` 0 got one of 30000–32767), for the task's PortStatus. */
+  hostPorts?: HostPort[];
 }
 
 /** A local endpoint, for `network inspect`. */
@@ -243,7 +245,9 @@ export class NetworkAgent {
   // ---- tasks ----
 
   private networking(rec: TaskRecord): TaskNetworking {
-    return { netnsPath: netnsPath(rec.netns), resolvConf: this.resolvConf };
+    const out: TaskNetworking = { netnsPath: netnsPath(rec.netns), resolvConf: this.resolvConf };
+    if (rec.hostPorts.length) out.hostPorts = rec.hostPorts.map((p) => ({ ...p }));
+    return out;
   }
 
   private async doAttach(task: Task): Promise<TaskNetworking | undefined> {
