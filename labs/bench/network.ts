@@ -17,7 +17,8 @@
  * - `direct_rps`: HTTP/1.0 GETs (new connection each, 4 at a time) from the client task
  *   to the web task's overlay address; `mesh_rps`: the same from the switch's netns (outside
  *   every host) to h1's underlay address :8080 (h1 runs no web task, so each request
- *   crosses the mesh into the overlay); `mesh_ratio` = mesh / direct.
+ *   crosses the mesh into the overlay); `--reps` alternating pairs, medians; `mesh_ratio`
+ *   = median of mesh / direct per pair.
  * - `vip_ready_ms`: a watcher in the client task GETs the VIP every 5 ms; `web` is scaled
  *   1 → 2; time from the scale call until the new task's hostname answers through the
  *   VIP. `vip_after_running_ms`: from the new task's reported `running` timestamp.
@@ -107,7 +108,7 @@ class Side {
       try {
         const r = await fn();
         Object.assign(out, r);
-        this.log(Object.entries(r).map(([k, v]) => `${k}=${v}`).join(' '));
+        if (Object.keys(r).length) this.log(Object.entries(r).map(([k, v]) => `${k}=${v}`).join(' '));
       } catch (err) {
         for (const k of keys) out[k] = failure(err);
         this.log(`${keys.join(', ')}: ${failure(err)}`);
@@ -148,9 +149,23 @@ class Side {
       if (r.errors) throw new Error(`${r.errors} of ${o.requests} requests to ${addr}:${port} failed (first: ${r.firstError})`);
       return r;
     };
-    await step(['direct_rps'], async () => ({ direct_rps: (await http(this.lab.enterCommand(client.host), where(client), web.ip, 80)).rps }));
-    await step(['mesh_rps'], async () => ({ mesh_rps: (await http(sw, {}, this.lab.address('h1'), 8080)).rps }));
-    out.mesh_ratio = ratio(out.mesh_rps, out.direct_rps);
+    // Direct and mesh runs alternate too; the ratio is the median of the per-pair ratios.
+    const directs: number[] = [], meshes: number[] = [], meshRatios: number[] = [];
+    for (let i = 0; i < o.reps; i++) {
+      await step(['direct_rps'], async () => {
+        directs.push((await http(this.lab.enterCommand(client.host), where(client), web.ip, 80)).rps);
+        return {};
+      });
+      await step(['mesh_rps'], async () => {
+        meshes.push((await http(sw, {}, this.lab.address('h1'), 8080)).rps);
+        return {};
+      });
+      if (directs.length === i + 1 && meshes.length === i + 1) meshRatios.push(meshes[i] / directs[i]);
+    }
+    if (directs.length === o.reps) out.direct_rps = r2(median(directs));
+    if (meshes.length === o.reps) out.mesh_rps = r2(median(meshes));
+    out.mesh_ratio = meshRatios.length === o.reps ? r2(median(meshRatios)) : ratio(out.mesh_rps, out.direct_rps);
+    this.log(`direct_rps ${directs.map(Math.round).join(' ')}, mesh_rps ${meshes.map(Math.round).join(' ')} → mesh_ratio=${out.mesh_ratio}`);
 
     const svc = await new ApiClient(this.lab.dockerHost('h1')).get<Service>('/services/web');
     const vip = svc.Endpoint?.VirtualIPs?.find((v) => v.NetworkID === ctx.netId)?.Addr.split('/')[0];
