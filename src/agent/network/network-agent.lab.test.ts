@@ -27,6 +27,8 @@ const wwwRoot = join(dataRoot, 'www');
 const t = suite('network-agent');
 const procs: ChildProcess[] = [];
 const agents: Partial<Record<'h1' | 'h2', NetworkAgent>> = {};
+const warnings: string[] = [];
+const h1Logger = { ...nullLogger, warn: (m: string) => { warnings.push(m); }, child: () => h1Logger };
 
 // Networks: front and back (isolation), ingress (routing mesh).
 const NET = {
@@ -79,11 +81,11 @@ function fakeTask(k: TaskKey): Task {
 }
 
 /** The view each host gets: `running` tasks are in DNS and VIP rotations; every task is a peer. */
-function viewFor(host: 'h1' | 'h2', running: readonly TaskKey[], mesh: boolean): NodeNetworkView {
+function viewFor(host: 'h1' | 'h2', running: readonly TaskKey[], mesh: boolean, dropPeers: readonly TaskKey[] = []): NodeNetworkView {
   const network = (key: NetKey): ViewNetwork => {
     const n = NET[key];
     const mine = (Object.keys(TASKS) as TaskKey[]).filter((k) => TASKS[k].net === key);
-    const peers: ViewNetwork['peers'] = mine.map((k) => ({ ip: TASKS[k].ip, mac: macFromIp(TASKS[k].ip), vtep: HOST[TASKS[k].host] }));
+    const peers: ViewNetwork['peers'] = mine.filter((k) => !dropPeers.includes(k)).map((k) => ({ ip: TASKS[k].ip, mac: macFromIp(TASKS[k].ip), vtep: HOST[TASKS[k].host] }));
     if (key === 'ingress') for (const h of ['h1', 'h2'] as const) peers.push({ ip: INGRESS_ADDR[h], mac: macFromIp(INGRESS_ADDR[h]), vtep: HOST[h] });
     const services = [...new Set(mine.map((k) => TASKS[k].service))].map((s) => ({
       id: `svc-${s}`, name: s, endpointMode: 'vip' as const, vip: VIP[s], aliases: [],
@@ -109,7 +111,7 @@ async function setViews(running: readonly TaskKey[], mesh: boolean): Promise<num
 
 function open(host: 'h1' | 'h2', extra: Partial<NetworkAgentOptions> = {}): Promise<NetworkAgent> {
   return NetworkAgent.open({
-    dataRoot: join(dataRoot, host), logger: nullLogger, localAddr: () => HOST[host], upstreams: [],
+    dataRoot: join(dataRoot, host), logger: host === 'h1' ? h1Logger : nullLogger, localAddr: () => HOST[host], upstreams: [],
     hostNetns: NS[host], namePrefix: prefix[host], resolvConfPath: join(dataRoot, 'resolv.conf'), ...extra,
   });
 }
@@ -255,6 +257,20 @@ t('a view without a backend takes it out of the rotation; with none the VIP refu
   await setViews(['w1', 'w2', 'c1', 'd1'], false);
   const back = await fetchMany(tns('c1'), 30, VIP.web, 80);
   assert.equal(Object.keys(back).sort(), ['w1', 'w2'], JSON.stringify(back));
+});
+
+t('a peer update that fails part-way is redone from a flushed table', async () => {
+  const sb = sbns('h1', 'front');
+  sh(['bridge', '-n', sb, 'fdb', 'del', macFromIp(TASKS.w2.ip), 'dev', 'vxlan0', 'dst', HOST.h2, 'self']); // someone else's doing
+  warnings.length = 0;
+  agents.h1!.setView(viewFor('h1', ['w1', 'w2', 'c1', 'd1'], false, ['w2']));
+  await agents.h1!.settled();
+  assert.ok(warnings.some((w) => w.includes('retrying')), `the failed apply is logged: ${JSON.stringify(warnings)}`);
+  agents.h1!.setView(viewFor('h1', ['w1', 'w2', 'c1', 'd1'], false));
+  await agents.h1!.settled();
+  sh(['ip', '-n', tns('c1'), 'neigh', 'flush', 'all']);
+  assert.ok(await ping(tns('c1'), TASKS.w2.ip, 2), 'w2 reachable again');
+  assert.match(sh(['bridge', '-n', sb, 'fdb', 'show', 'dev', 'vxlan0']), macFromIp(TASKS.w2.ip));
 });
 
 t('attach failing leaves nothing behind and says why', async () => {
