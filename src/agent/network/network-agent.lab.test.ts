@@ -294,6 +294,10 @@ t('the routing mesh: a published port answers on both hosts, also the one withou
   const ms = await setViews(['w1', 'w2', 'c1', 'd1', 'i1'], true);
   console.log(`  views with the routing mesh applied: ${ms.toFixed(0)} ms`);
   assert.ok(netnsList().includes(sbns('h2', 'ingress')), 'h2 has the ingress sandbox without tasks');
+  for (const h of ['h1', 'h2'] as const) {
+    const link = JSON.parse(sh(['ip', '-n', NS[h], '-json', 'addr', 'show', 'shoal-ingress']))[0];
+    assert.equal([link.mtu, link.address, link.addr_info[0].local], [MTU, macFromIp(INGRESS_ADDR[h]), INGRESS_ADDR[h]], `${h} shoal-ingress`);
+  }
   assert.ok(await until(async () => JSON.stringify(await fetchMany(NS.cl, 1, HOST.h1, 8080)) === '{"i1":1}'), 'h1:8080 answers');
   for (const h of ['h1', 'h2'] as const) {
     const got = await fetchMany(NS.cl, 10, HOST[h], 8080);
