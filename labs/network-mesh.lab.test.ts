@@ -87,11 +87,15 @@ test('published ports: the routing mesh on every node, a port from the range, ho
         const r = await probe<{ answers: string[] }>(sw, {}, ['udp-ask', lab.address('h1'), '5353', '1']);
         return udpNames.has(r.answers[0]);
       }, 15_000);
+      const udpSeen = new Set<string>();
       for (const h of HOSTS) {
-        const r = await probe<{ answers: string[] }>(sw, {}, ['udp-ask', lab.address(h), '5353', '10']);
+        // Each datagram from a new socket (a new flow), so flows spread over both tasks.
+        const r = await probe<{ answers: string[] }>(sw, {}, ['udp-ask', lab.address(h), '5353', '10', 'fresh']);
         console.log(`  udp ${h}:5353 → ${JSON.stringify(Object.fromEntries(tally(r.answers)))}`);
         assert.ok(r.answers.every((a) => udpNames.has(a)), `every datagram to ${h}:5353 answered by a udp task: ${r.answers}`);
+        for (const a of r.answers) udpSeen.add(a);
       }
+      assert.is(udpSeen.size, 2, 'UDP flows reach both tasks');
       // TCP 5353 is not published.
       assert.equal(await httpFromSwitch(lab, lab.address('h1'), 5353, 1), [''], 'tcp/5353 is not published');
 

@@ -11,7 +11,8 @@
 //                                  min(200, N/10) uncounted ones
 //                                  → {"n":n,"p50_ms":…,"p99_ms":…,"answers":[…],"errors":n}
 //   udp-echo PORT TAG              answers every datagram with TAG, until killed
-//   udp-ask ADDR PORT N            N datagrams one at a time (1 s timeout each) → {"answers":[…]}
+//   udp-ask ADDR PORT N [fresh]    N datagrams one at a time (1 s timeout each), each from a new
+//                                  socket with `fresh` → {"answers":[…]}
 //
 // From a lab test: `await probe(lab.enterCommand('h1'), { netns: 't-abc' }, ['dns', '100', 'web'])`.
 import dgram from 'node:dgram';
@@ -151,12 +152,18 @@ function udpEcho(port: number, tag: string): void {
   s.bind(port, () => process.stdout.write(JSON.stringify({ listening: port }) + '\n'));
 }
 
-async function udpAsk(addr: string, port: number, n: number): Promise<{ answers: string[] }> {
-  const c = dgram.createSocket('udp4');
-  await new Promise<void>((ok) => c.bind(0, ok));
+async function udpAsk(addr: string, port: number, n: number, fresh: boolean): Promise<{ answers: string[] }> {
+  const open = async () => {
+    const c = dgram.createSocket('udp4');
+    await new Promise<void>((ok) => c.bind(0, ok));
+    return c;
+  };
+  let c = await open();
   const answers: string[] = [];
   try {
     for (let i = 0; i < n; i++) {
+      // A new socket is a new flow: conntrack pins one flow to one backend.
+      if (fresh && i > 0) { c.close(); c = await open(); }
       answers.push(await new Promise<string>((ok) => {
         const guard = setTimeout(() => { c.removeAllListeners('message'); ok(''); }, 1000);
         c.once('message', (m: Buffer) => { clearTimeout(guard); ok(m.toString()); });
@@ -175,7 +182,7 @@ async function main(argv: string[]): Promise<unknown> {
     case 'http': return httpMode(a[0], Number(a[1]), Number(a[2]), Number(a[3] ?? 1));
     case 'watch': return watchMode(a[0], Number(a[1]), Number(a[2]), Number(a[3]));
     case 'dns': return dnsMode(Number(a[0]), a[1], a[2] ?? '127.0.0.11:53');
-    case 'udp-ask': return udpAsk(a[0], Number(a[1]), Number(a[2]));
+    case 'udp-ask': return udpAsk(a[0], Number(a[1]), Number(a[2]), a[3] === 'fresh');
     case 'udp-echo': udpEcho(Number(a[0]), a[1]); return undefined;
     default: throw new Error(`netprobe: unknown mode ${mode}`);
   }
