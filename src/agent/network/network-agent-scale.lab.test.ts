@@ -104,6 +104,12 @@ t(`${N} tasks attached at once; a new backend reaches every VIP table`, async ()
   await Promise.all(Array.from({ length: N }, (_, i) => agent!.detach(id(i))));
   console.log(`  detach ${N} at once: ${(performance.now() - t0).toFixed(0)} ms`);
   assert.equal(ours(), [HOST_NS], 'only the host netns is left');
+  // At once again on the same network (same VNI) while the old sandbox may still be dying.
+  for (let round = 0; round < 3; round++) {
+    await agent!.attach(task(0));
+    await agent!.detach(id(0));
+  }
+  assert.equal(ours(), [HOST_NS]);
 });
 
 t('open() removes what a crash left half-made and forgets what is gone', async () => {
