@@ -17,7 +17,7 @@ import type { Logger } from '../../daemon/logger.ts';
 import type { NodeNetworkView } from '../../swarm/network-view-types.ts';
 import { DnsServer, type DnsTable } from '../../../net/dns/index.ts';
 import { NetnsNft, VipTable, renderMeshReplace, MESH_TABLE } from '../../../net/lb/index.ts';
-import { IprouteBatch, attachTask, createSandbox, detachTask, hostVxlanName, macFromIp, syncPeers } from '../../../net/overlay/index.ts';
+import { IprouteBatch, VXLAN_DEV, attachTask, createSandbox, detachTask, hostVxlanName, macFromIp, syncPeers } from '../../../net/overlay/index.ts';
 import { runCommand } from '../exec/cmd.ts';
 import { createNetns, deleteNetns, netnsPath } from '../exec/kernel.ts';
 import {
@@ -415,6 +415,9 @@ export class NetworkAgent {
 
   /** Deletes the sandbox netns (its bridge, VXLAN and veths go with it) and a VXLAN device left in the host netns. */
   private async destroySandbox(sb: SandboxRecord): Promise<void> {
+    // The VXLAN device first, at once: a netns is freed asynchronously, and until then its
+    // device holds the VNI, so a sandbox made again right away would be refused.
+    if (existsSync(netnsPath(sb.netns))) await runCommand(['ip', '-n', sb.netns, 'link', 'del', VXLAN_DEV]);
     await deleteNetns(sb.netns);
     const host = this.opts.hostNetns === undefined ? [] : ['-n', this.opts.hostNetns];
     const vx = hostVxlanName(sb.vni);
