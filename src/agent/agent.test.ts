@@ -164,6 +164,7 @@ class FakeNetworking implements AgentNetworking {
   async attach(t: Task) {
     this.calls.push(`attach ${t.ID}`);
     if (this.failAttach) throw new Error('no address left on network "front"');
+    if (t.Endpoint?.Ports?.length) return { netnsPath: `/run/netns/t-${t.ID}`, resolvConf: '', hostPorts: [{ protocol: 'tcp' as const, published: 30001, target: 80 }] };
     return t.NetworksAttachments?.length ? { netnsPath: `/run/netns/t-${t.ID}`, resolvConf: 'nameserver 127.0.0.11\n' } : undefined;
   }
   async detach(id: string) { this.calls.push(`detach ${id}`); }
@@ -199,6 +200,17 @@ test('a task whose networks cannot be attached is rejected with the reason', asy
     const r = reports.find((x) => x.status.State === 'rejected')!;
     assert.match(r.status.Err ?? '', /no address left/);
     assert.ok(net.calls.includes('detach a'), 'whatever was made is released');
+  }, net);
+});
+
+test('host-mode ports as published on the node are reported in the task status', async () => {
+  const net = new FakeNetworking();
+  await withAgent(async ({ agent, reports }) => {
+    const t = { ...task('h'), Endpoint: { Spec: {}, Ports: [{ TargetPort: 80, PublishMode: 'host' as const }] } };
+    agent.assign({ type: 'assignments', full: true, tasks: [t], removed: [] });
+    await until(() => reports.some((r) => r.status.State === 'running'));
+    const r = reports.find((x) => x.status.State === 'running')!;
+    assert.equal(r.status.PortStatus, { Ports: [{ Protocol: 'tcp', TargetPort: 80, PublishedPort: 30001, PublishMode: 'host' }] });
   }, net);
 });
 

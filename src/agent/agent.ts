@@ -15,6 +15,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NodeDescription } from '../api/types/node.ts';
+import type { PortConfig } from '../api/types/service.ts';
 import { isTerminal, type Task, type TaskState, type TaskStatus } from '../api/types/task.ts';
 import { wantsToRun } from '../manager/orchestrator/task-state.ts';
 import type { SessionFrame, TaskStatusUpdate } from '../swarm/types.ts';
@@ -28,7 +29,7 @@ import type { NodeNetworkView } from '../swarm/network-view-types.ts';
 export interface AgentNetworking {
   setView(view: NodeNetworkView): void;
   /** The task's netns and resolv.conf, made before its container; undefined: the task has no networks. */
-  attach(task: Task): Promise<{ netnsPath: string; resolvConf: string } | undefined>;
+  attach(task: Task): Promise<{ netnsPath: string; resolvConf: string; hostPorts?: { protocol: 'tcp' | 'udp'; published: number; target: number }[] } | undefined>;
   /** The task ended: its endpoints go. Idempotent. */
   detach(taskId: string): Promise<void>;
   close(): Promise<void>;
@@ -75,6 +76,8 @@ interface AgentTask {
   changed: Promise<void>;
   wake: () => void;
   running: boolean;
+  /** Host-mode ports as published on this node (reported in the status's PortStatus). */
+  hostPorts?: PortConfig[];
 }
 
 type AssignmentFrame = Extract<SessionFrame, { type: 'assignments' }>;
@@ -255,6 +258,9 @@ export class Agent {
         try {
           await this.ensureImage(task.Spec.ContainerSpec.Image);
           const net = await this.opts.networking?.attach(task);
+          if (net?.hostPorts?.length) {
+            at.hostPorts = net.hostPorts.map((p) => ({ Protocol: p.protocol, TargetPort: p.target, PublishedPort: p.published, PublishMode: 'host' }));
+          }
           await (await this.controller(task, net)).prepare();
         } catch (err) {
           this.setStatus(at, 'rejected', 'preparing', (err as Error).message);
@@ -336,6 +342,7 @@ export class Agent {
     if (err) status.Err = err;
     const rec = c?.record;
     if (rec) status.ContainerStatus = { ContainerID: rec.cid, PID: rec.pid ?? 0, ExitCode: rec.exit?.exitCode ?? 0 };
+    if (at.hostPorts) status.PortStatus = { Ports: at.hostPorts };
     at.status = status;
     this.opts.logger.info('task state changed', { 'task.id': at.task.ID, 'service.id': at.task.ServiceID, state, ...(err ? { error: err } : {}) });
     this.unreported.add(at.task.ID);
