@@ -2,18 +2,22 @@
 // hosts, two services on one network reach each other, a task on another network is
 // unreachable, and the embedded DNS answers inside the tasks (service → VIP, tasks.NAME →
 // task addresses, dnsrr service → task addresses, unknown → NXDOMAIN, names of other
-// networks → NXDOMAIN). Networks are made and removed with the shoal CLI. Checks run the
+// networks → NXDOMAIN). Networks are made and removed with the shoal CLI, and with the
+// stock docker CLI at the end. Checks run the
 // host's busybox inside a task's netns (`nsenter --net=/run/netns/t-<task id 12>` inside
 // its lab host), or `runc exec` in the container where its own files matter.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Network } from '../src/api/types/network.ts';
+import type { Node } from '../src/api/types/node.ts';
 import type { Service } from '../src/api/types/service.ts';
 import { withLab, type Lab } from './lib/lab.ts';
+import { run } from './lib/procs.ts';
 import {
-  BUSYBOX, createNetwork, createService, eventually, httpGet, inContainer, inTask, nslookup, placedTasks, webSpec, type PlacedTask,
+  BUSYBOX, createNetwork, createService, eventually, httpFromSwitch, httpGet, inContainer, inTask, nslookup, placedTasks, WEB_COMMAND, webSpec,
+  type PlacedTask,
 } from './lib/swarm-net.ts';
-import { allRunningContainers, client, formSwarm, waitFor } from './lib/swarm-services.ts';
+import { allRunningContainers, client, formSwarm, IMAGE, waitFor } from './lib/swarm-services.ts';
 
 const ok = async (lab: Lab, args: string[]) => {
   const r = await lab.cli('h1', args, { timeoutMs: 120_000 });
@@ -112,7 +116,31 @@ test('overlay: cross-host and cross-service traffic, isolation between networks,
     await waitFor('db stopped', async () => ![...(await allRunningContainers(lab)).values()].flat().includes(db.task.Status.ContainerStatus!.ContainerID), 30_000);
     await waitFor('back removable', async () => (await lab.cli('h1', ['network', 'rm', 'back'])).code === 0, 30_000);
     assert.not.match(await ok(lab, ['network', 'ls']), /\bback\b/);
+
+    await dockerCliPhase(lab);
   });
 });
+
+/** The stock docker CLI on the same API: network create/ls/rm, service create --network -p (skipped without docker). */
+async function dockerCliPhase(lab: Lab): Promise<void> {
+  if ((await run('docker', ['--version']).catch(() => ({ code: -1 }))).code !== 0) {
+    console.log('  docker CLI not installed: skipping its checks');
+    return;
+  }
+  const docker = async (args: string[]) => {
+    const r = await run('env', [`DOCKER_HOST=${lab.dockerHost('h1')}`, 'docker', ...args], { timeoutMs: 120_000 });
+    assert.is(r.code, 0, `docker ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  };
+  await docker(['network', 'create', '-d', 'overlay', 'dnet']);
+  assert.match(await docker(['network', 'ls', '--format', '{{.Name}} {{.Driver}} {{.Scope}}']), /^dnet overlay swarm$/m);
+  await docker(['service', 'create', '--detach', '--name', 'dweb', '--network', 'dnet', '--replicas', '2', '-p', '8090:80', '--stop-grace-period', '1s', IMAGE, ...WEB_COMMAND]);
+  const hostOf = new Map((await client(lab, 'h1').get<Node[]>('/nodes')).map((n) => [n.ID, n.Description.Hostname]));
+  const tasks = await placedTasks(lab, 'dweb', hostOf, 2);
+  const names = new Set(tasks.map((t) => t.hostname));
+  await eventually('h3:8090 answers', async () => names.has((await httpFromSwitch(lab, lab.address('h3'), 8090, 1))[0]), 15_000);
+  await docker(['service', 'rm', 'dweb']);
+  await waitFor('dnet removable', async () => (await run('env', [`DOCKER_HOST=${lab.dockerHost('h1')}`, 'docker', 'network', 'rm', 'dnet'])).code === 0, 30_000);
+}
 
 test.run();
