@@ -140,9 +140,14 @@ export function tally(answers: string[]): Map<string, number> {
 export async function nslookup(lab: Lab, t: PlacedTask, name: string): Promise<{ code: number; addresses: string[]; order: string[]; out: string }> {
   const r = await inTask(lab, t, ['timeout', '5', BUSYBOX, 'nslookup', '-type=a', name, '127.0.0.11']);
   const out = r.stdout + r.stderr;
-  // The server's own line reads "Address:\t127.0.0.11:53"; answers have no port.
-  const order = [...out.matchAll(/^Address:\s+(\d+\.\d+\.\d+\.\d+)\s*$/gm)].map((m) => m[1]);
+  const order = parseNslookup(out);
   return { code: r.code, addresses: [...order].sort(), order, out };
+}
+
+/** The answered IPv4 addresses of busybox nslookup's output, in order (not the server's own line). */
+export function parseNslookup(out: string): string[] {
+  // The server's own line reads "Address:\t127.0.0.11:53"; answers have no port.
+  return [...out.matchAll(/^Address:\s+(\d+\.\d+\.\d+\.\d+)\s*$/gm)].map((m) => m[1]);
 }
 
 /** Repeats `fn` until it returns true (network programming may trail the task's `running` by a moment). */
