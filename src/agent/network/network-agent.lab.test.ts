@@ -317,6 +317,7 @@ t('host-mode ports answer on the task\'s node only, through the gateway bridge',
   assert.equal(await fetchMany(NS.cl, 3, HOST.h2, 30000), { hp: 3 }, 'port 0 got the first of the range');
   assert.equal(await fetchMany(NS.cl, 1, HOST.h1, 8090), { ECONNREFUSED: 1 }, 'not on the other node');
   assert.ok(await ping(tns('hp'), TASKS.w1.ip), 'the overlay still works beside the gateway');
+  assert.ok(await ping(tns('w1'), CLIENT), 'a task with only overlay networks gets out through its node\'s gateway bridge');
   await agents.h2!.detach(taskId('hp'));
   assert.equal(await fetchMany(NS.cl, 1, HOST.h2, 8090), { ECONNREFUSED: 1 }, 'detached: the port is gone');
 });

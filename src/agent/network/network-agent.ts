@@ -291,7 +291,9 @@ export class NetworkAgent {
       const [dns, vip] = await Promise.allSettled([this.bindDns(rt), rt.vip.sync(vipServices(usedView, nets))]);
       if (dns.status === 'rejected') throw dns.reason;
       if (vip.status === 'rejected') throw vip.reason;
-      if (ports.length) await this.opts.gateway!.attach(task.ID, netns, attachments.length, ports);
+      // Every task with networks also gets the node's gateway bridge (its default route,
+      // the way out of the swarm, as Docker's docker_gwbridge), and host-mode ports on it.
+      if (this.opts.gateway) await this.opts.gateway.attach(task.ID, netns, attachments.length, ports);
     } catch (err) {
       await this.undoTask(rt).catch((e) => this.log.warn('network: clean-up after a failed attach was incomplete', { 'task.id': task.ID, error: e }));
       delete this.state.tasks[task.ID];
@@ -331,7 +333,7 @@ export class NetworkAgent {
     const { rec } = rt;
     this.closeDns(rt);
     const errors: unknown[] = [];
-    if (rec.hostPorts.length && this.opts.gateway) await this.opts.gateway.detach(rec.taskId).catch((e) => errors.push(e));
+    if (this.opts.gateway) await this.opts.gateway.detach(rec.taskId).catch((e) => errors.push(e));
     for (const a of rec.attachments) {
       await this.lock.run(`sb:${a.networkId}`, async () => {
         const sb = this.state.sandboxes[a.networkId];
@@ -535,7 +537,7 @@ export class NetworkAgent {
     for (const [id, rec] of Object.entries(this.state.tasks)) {
       if (rec.ready === false || !existsSync(netnsPath(rec.netns)) || rec.attachments.some((a) => !this.state.sandboxes[a.networkId])) {
         await deleteNetns(rec.netns).catch(() => {}); // its veths go with it
-        if (rec.hostPorts.length) await this.opts.gateway?.detach(id).catch(() => {});
+        await this.opts.gateway?.detach(id).catch(() => {});
         delete this.state.tasks[id];
         this.log.info('network: forgot a task whose netns or sandbox is gone', { 'task.id': id });
         continue;
