@@ -156,6 +156,7 @@ class Side {
         directs.push((await http(this.lab.enterCommand(client.host), where(client), web.ip, 80)).rps);
         return {};
       });
+      if (typeof out.mesh_rps === 'string') continue; // failed once: Docker without IPVS
       await step(['mesh_rps'], async () => {
         meshes.push((await http(sw, {}, this.lab.address('h1'), 8080)).rps);
         return {};
