@@ -84,7 +84,6 @@ test('overlay: cross-host and cross-service traffic, isolation between networks,
     assert.is(await httpGet(lab, w.h1, db.ip), '', 'web@h1 must not reach db (other network)');
     assert.is(await httpGet(lab, db, w.h2.ip), '', 'db must not reach web@h2');
     assert.is(await httpGet(lab, db, w.h3.ip), '', 'db must not reach web@h3');
-
     // DNS at 127.0.0.11 inside the tasks.
     const svc = await client(lab, 'h1').get<Service>('/services/web');
     const vip = svc.Endpoint?.VirtualIPs?.find((v) => v.NetworkID === frontId)?.Addr;
@@ -118,6 +117,28 @@ test('overlay: cross-host and cross-service traffic, isolation between networks,
     assert.not.match(await ok(lab, ['network', 'ls']), /\bback\b/);
 
     await dockerCliPhase(lab);
+  });
+});
+
+test('tasks of two networks on one host do not reach each other through the way-out bridge', async () => {
+  // Every task with networks also gets an address on the host's gateway bridge (its way
+  // out, as Docker's docker_gwbridge); Docker turns inter-container traffic off there
+  // (enable_icc=false), so that bridge never joins two networks.
+  await withLab({ hosts: 3, prefix: 'shoalnw' }, async (lab) => {
+    const hostOf = await formSwarm(lab);
+    const a = await createNetwork(lab, 'neta');
+    const b = await createNetwork(lab, 'netb');
+    await createService(lab, webSpec('wa', { networks: [a], constraints: ['node.hostname==h2'] }));
+    await createService(lab, webSpec('wb', { networks: [b], constraints: ['node.hostname==h2'] }));
+    const [wa] = await placedTasks(lab, 'wa', hostOf, 1, a);
+    const [wb] = await placedTasks(lab, 'wb', hostOf, 1, b);
+    const otherAddrs = async (t: PlacedTask) => [...(await inTask(lab, t, ['ip', '-4', '-o', 'addr', 'show'])).stdout.matchAll(/ inet (\d+\.\d+\.\d+\.\d+)\//g)]
+      .map((m) => m[1]).filter((x) => x !== t.ip && !x.startsWith('127.'));
+    const [aOther, bOther] = [await otherAddrs(wa), await otherAddrs(wb)];
+    console.log(`  wa: ${wa.ip} + ${aOther.join(' ') || 'none'}; wb: ${wb.ip} + ${bOther.join(' ') || 'none'}`);
+    assert.is(await httpGet(lab, wa, wb.ip), '', 'wa must not reach wb on its overlay address');
+    for (const x of bOther) assert.is(await httpGet(lab, wa, x), '', `wa must not reach wb at ${x}`);
+    for (const x of aOther) assert.is(await httpGet(lab, wb, x), '', `wb must not reach wa at ${x}`);
   });
 });
 
