@@ -60,6 +60,10 @@ export function renderHostPortsTable(mappings: readonly HostPortMapping[], opts:
     block('map ports', ['type inet_proto . inet_service : ipv4_addr . inet_service', ...elements(items)]),
     chain('prerouting', ['type nat hook prerouting priority -100; policy accept;', dnat]),
     chain('output', ['type nat hook output priority -100; policy accept;', dnat]),
+    // No traffic between two tasks over the bridge (Docker's gwbridge has icc off), but a
+    // task may reach another through a published port (DNATed, so allowed). Bridged frames
+    // reach this hook when br_netfilter is on; otherwise the ports are isolated instead.
+    chain('forward', ['type filter hook forward priority 0; policy accept;', `iifname ${br} oifname ${br} ct status & dnat == 0 drop`]),
     chain('postrouting', [
       'type nat hook postrouting priority 100; policy accept;',
       `ip saddr ${subnet} oifname != ${br} masquerade`,

@@ -144,6 +144,8 @@ t('tasks reach out through the node (masqueraded) and reach each other through a
   const seen = await nodeIn(NS.t2, `require('net').connect(9000, ${JSON.stringify(CLIENT)}).on('data', (d) => console.log(String(d)))`);
   assert.is(seen, `peer ${NODE}`);
   assert.is(fetch(NS.t2, `http://${NODE}:8080/`), 'hello from t1\n');
+  const direct = spawnSync('ip', ['netns', 'exec', NS.t2, 'curl', '-s', '--noproxy', '*', '-m', '2', `http://${gw!.addressOf('task1')}:80/`], { encoding: 'utf8' });
+  assert.is.not(direct.status, 0, 'no traffic between tasks over the bridge itself (icc off, as Docker\'s gwbridge)');
 });
 
 t('a port another task publishes is refused; nothing changes', async () => {

@@ -222,6 +222,10 @@ export class GatewayBridge {
         host: [
           `link add ${veth} mtu ${GATEWAY_MTU} type veth peer name ${dev} mtu ${GATEWAY_MTU} netns ${t.netns}`,
           `link set ${veth} master ${this.bridge}`,
+          // No traffic between tasks over this bridge (Docker's gwbridge has icc off): with
+          // br_netfilter the table's forward chain drops it (and lets published-port
+          // hairpins through); without it, isolated ports do (routed hairpins still pass).
+          ...(await this.bridgedFramesFiltered() ? [] : [`link set ${veth} type bridge_slave isolated on`]),
           `link set ${veth} up`,
         ],
         ip: [
@@ -275,6 +279,17 @@ export class GatewayBridge {
     if (r.code !== 0 && !/Cannot find device|does not exist/.test(r.stderr)) {
       throw new GatewayError(`ip ${line} failed: ${r.stderr.trim()}`, { retryable: true });
     }
+  }
+
+  private brNetfilter?: boolean;
+  /** Whether bridged frames pass the IP hooks in the host netns (br_netfilter's `bridge-nf-call-iptables`). */
+  private async bridgedFramesFiltered(): Promise<boolean> {
+    if (this.brNetfilter === undefined) {
+      const argv = ['cat', '/proc/sys/net/bridge/bridge-nf-call-iptables'];
+      const r = await exec(this.opts.hostNetns === undefined ? argv : ['ip', 'netns', 'exec', this.opts.hostNetns, ...argv]);
+      this.brNetfilter = r.code === 0 && r.stdout.trim() === '1';
+    }
+    return this.brNetfilter;
   }
 
   private async sysctl(key: string, value: string): Promise<void> {
