@@ -6,6 +6,7 @@
 import { Command, Flags, Errors } from '@oclif/core';
 import { ApiClient, DEFAULT_HOST } from '../src/api/client.ts';
 import { ApiError } from '../src/api/errors.ts';
+import { describeError } from './swarm-api.ts';
 
 export abstract class ApiCommand extends Command {
   static override baseFlags = {
@@ -31,6 +32,26 @@ export abstract class ApiCommand extends Command {
       }
     }
     return this.clientInstance;
+  }
+
+  /**
+   * Runs `fn` for each of the objects named on the command line, as Docker's `rm`-style
+   * commands do: one failing does not stop the others; each failure is printed as one
+   * line on stderr and the command then exits with 1.
+   */
+  protected async forEachRef(refs: readonly string[], fn: (ref: string) => Promise<void>): Promise<void> {
+    const errors: string[] = [];
+    for (const ref of refs) {
+      try {
+        await fn(ref);
+      } catch (err) {
+        errors.push(describeError(err));
+      }
+    }
+    if (errors.length) {
+      process.stderr.write(errors.join('\n') + '\n');
+      this.exit(1);
+    }
   }
 
   /** Prints API and connection errors as `Error: message` with exit code 1; oclif's own errors pass through. */

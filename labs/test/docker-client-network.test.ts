@@ -3,30 +3,8 @@
 // VirtualIPs and the published port (issue 7). One drained node: no task runs.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFile } from 'node:child_process';
 import { freePort, startDaemonProcess, type DaemonProcess } from './daemon-process.ts';
-
-function docker(d: DaemonProcess, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve) => {
-    execFile('docker', args, { encoding: 'utf8', timeout: 30_000, env: { ...process.env, DOCKER_HOST: d.host } }, (err, out, errOut) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out, err: errOut });
-    });
-  });
-}
-
-async function ok(d: DaemonProcess, ...args: string[]): Promise<string> {
-  const r = await docker(d, ...args);
-  assert.is(r.code, 0, `docker ${args.join(' ')}: ${r.err}`);
-  return r.out;
-}
-
-async function eventually(what: string, fn: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!(await fn())) {
-    if (Date.now() > deadline) assert.unreachable(what);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+import { docker, eventually, ok } from './docker-cli.ts';
 
 let m: DaemonProcess;
 

@@ -1,7 +1,6 @@
 import { Args } from '@oclif/core';
 import { ApiCommand } from '../../base-command.ts';
 import { NetworkApi } from '../../network-api.ts';
-import { describeError } from '../../swarm-api.ts';
 
 export default class NetworkRm extends ApiCommand {
   static override summary = 'Remove one or more networks';
@@ -13,18 +12,9 @@ export default class NetworkRm extends ApiCommand {
   async run(): Promise<void> {
     const { argv } = await this.parse(NetworkRm);
     const api = new NetworkApi(await this.client());
-    const errors: string[] = [];
-    for (const ref of argv as string[]) {
-      try {
-        await api.remove(ref);
-        this.log(ref);
-      } catch (err) {
-        errors.push(describeError(err));
-      }
-    }
-    if (errors.length) {
-      process.stderr.write(errors.join('\n') + '\n');
-      this.exit(1);
-    }
+    await this.forEachRef(argv as string[], async (ref) => {
+      await api.remove(ref);
+      this.log(ref);
+    });
   }
 }

@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { ApiCommand } from '../../base-command.ts';
-import { describeError, SwarmApi } from '../../swarm-api.ts';
+import { SwarmApi } from '../../swarm-api.ts';
 
 export default class NodeRm extends ApiCommand {
   static override summary = 'Remove one or more nodes from the swarm';
@@ -15,18 +15,9 @@ export default class NodeRm extends ApiCommand {
   async run(): Promise<void> {
     const { argv, flags } = await this.parse(NodeRm);
     const api = new SwarmApi(await this.client());
-    const errors: string[] = [];
-    for (const ref of argv as string[]) {
-      try {
-        await api.removeNode(ref, flags.force);
-        this.log(ref);
-      } catch (err) {
-        errors.push(describeError(err));
-      }
-    }
-    if (errors.length) {
-      process.stderr.write(errors.join('\n') + '\n');
-      this.exit(1);
-    }
+    await this.forEachRef(argv as string[], async (ref) => {
+      await api.removeNode(ref, flags.force);
+      this.log(ref);
+    });
   }
 }

@@ -1,7 +1,6 @@
 import { Args } from '@oclif/core';
 import { ApiCommand } from '../../base-command.ts';
 import { ServiceApi } from '../../service-api.ts';
-import { describeError } from '../../swarm-api.ts';
 
 export default class ServiceRm extends ApiCommand {
   static override summary = 'Remove one or more services';
@@ -13,19 +12,10 @@ export default class ServiceRm extends ApiCommand {
   async run(): Promise<void> {
     const { argv } = await this.parse(ServiceRm);
     const api = new ServiceApi(await this.client());
-    const errors: string[] = [];
-    for (const ref of argv as string[]) {
-      try {
-        const s = await api.service(ref);
-        await api.remove(s.ID);
-        this.log(ref);
-      } catch (err) {
-        errors.push(describeError(err));
-      }
-    }
-    if (errors.length) {
-      process.stderr.write(errors.join('\n') + '\n');
-      this.exit(1);
-    }
+    await this.forEachRef(argv as string[], async (ref) => {
+      const s = await api.service(ref);
+      await api.remove(s.ID);
+      this.log(ref);
+    });
   }
 }
