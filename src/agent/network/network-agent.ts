@@ -10,12 +10,9 @@
  * `open()` re-adopts what still exists.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:net';
-import type { Socket } from 'node:dgram';
 import type { Task } from '../../api/types/task.ts';
 import type { Logger } from '../../daemon/logger.ts';
 import type { NodeNetworkView } from '../../swarm/network-view-types.ts';
-import { DnsServer, type DnsTable } from '../../../net/dns/index.ts';
 import { NetnsNft, VipTable, renderMeshReplace, MESH_TABLE } from '../../../net/lb/index.ts';
 import { IprouteBatch, VXLAN_DEV, attachTask, createSandbox, detachTask, hostVxlanName, macFromIp, syncPeers } from '../../../net/overlay/index.ts';
 import { runCommand } from '../exec/cmd.ts';
@@ -28,7 +25,9 @@ import {
 import { StateFile, type NetworkState, type SandboxRecord, type TaskRecord } from './state.ts';
 import { KeyedLock, mapLimit } from './serial.ts';
 import { LatestLoop } from './latest-loop.ts';
-import { SocketBroker, type DnsSocketSource } from './socket-broker.ts';
+import type { DnsSocketSource } from './socket-broker.ts';
+import { InlineTaskDns, type TaskDns } from './task-dns.ts';
+import { DnsProcess } from './dns-process.ts';
 import { GatewayBridge } from './gateway.ts';
 
 /** Host-mode published ports (`gateway.ts`'s `GatewayBridge`). */
@@ -54,7 +53,7 @@ export interface NetworkAgentOptions {
   gateway?: HostPortGateway | null;
   /** The host's resolv.conf (upstreams, `search`). Default `/etc/resolv.conf`. */
   resolvConfPath?: string;
-  /** Where DNS sockets inside task netns come from; default a `SocketBroker` (tests). */
+  /** Tests: DNS served in this process on sockets from here; default: a DNS child process (with its own socket broker). */
   dnsSockets?: DnsSocketSource;
   /** After a failed view apply, try again after this many ms, doubling up to 30 s (a newer view goes at once). Default 1000. */
   retryMs?: number;
@@ -80,14 +79,10 @@ export interface LocalEndpoint {
 interface TaskRuntime {
   rec: TaskRecord;
   vip: VipTable;
-  udp?: Socket;
-  tcp?: Server;
-  offs: (() => void)[];
   /** Networks whose veth this task made (an attach failing part-way must not delete another task's). */
   made: Set<string>;
 }
 
-const DNS_ADDRESS = '127.0.0.11';
 /** nft updates of task VIP tables run this many at a time (each is one `nft -f` ≈ 20 ms). */
 const NFT_PARALLEL = 4;
 
@@ -96,8 +91,7 @@ export class NetworkAgent {
   private readonly prefix: string;
   private readonly batch: IprouteBatch;
   private readonly file: StateFile;
-  private readonly dns: DnsServer;
-  private readonly sockets: DnsSocketSource;
+  private readonly dns: TaskDns;
   private readonly lock = new KeyedLock();
   private readonly tasks = new Map<string, TaskRuntime>();
   private readonly attaching = new Map<string, Promise<TaskNetworking | undefined>>();
@@ -109,7 +103,6 @@ export class NetworkAgent {
   private readonly users = new Map<string, Set<string>>();
   private readonly resolvConf: string;
   private view: NodeNetworkView | undefined;
-  private table: DnsTable = {};
   private meshText: string | undefined;
   private readonly views: LatestLoop<NodeNetworkView>;
   private closed = false;
@@ -126,13 +119,12 @@ export class NetworkAgent {
     const upstreams = opts.upstreams ?? (upstreamsOf(hostConf).length || opts.resolvConfPath
       ? upstreamsOf(hostConf) : upstreamsOf(read('/run/systemd/resolve/resolv.conf')));
     if (upstreams.length === 0) this.log.warn('network: no DNS upstreams; names outside the swarm will not resolve in tasks');
-    this.sockets = opts.dnsSockets ?? new SocketBroker({ logger: this.log });
+    // Tests hand in their own socket source and get DNS in this process; a daemon serves
+    // it from a child process of its own (see dns-process.ts).
+    this.dns = opts.dnsSockets
+      ? new InlineTaskDns(opts.dnsSockets, { upstreams, debug: (msg, fields) => this.log.debug(msg, fields) })
+      : new DnsProcess({ logger: this.log.child('dns'), upstreams });
     this.views = new LatestLoop((view) => this.applyLogged(view), { retryMs: opts.retryMs });
-    this.dns = new DnsServer({
-      table: () => this.table,
-      upstreams,
-      debug: (msg, fields) => this.log.debug(msg, fields),
-    });
   }
 
   /**
@@ -164,7 +156,7 @@ export class NetworkAgent {
   setView(view: NodeNetworkView): void {
     if (this.closed) return;
     this.view = view;
-    this.table = dnsTable(view);
+    this.dns.setTable(dnsTable(view));
     this.views.push(view);
   }
 
@@ -217,9 +209,7 @@ export class NetworkAgent {
     this.closed = true;
     await this.views.stop();
     await Promise.allSettled([...this.attaching.values()]);
-    for (const rt of this.tasks.values()) this.closeDns(rt);
     this.dns.close();
-    this.sockets.close();
   }
 
   /** Leaving the swarm: every netns, link and table this agent made, the host ports and the state file. */
@@ -266,7 +256,7 @@ export class NetworkAgent {
     const owner = [...this.tasks.values()].find((x) => x.rec.netns === netns);
     if (owner) throw new NetworkAgentError(`task ${task.ID} would share netns ${netns} with task ${owner.rec.taskId}`);
     const rec: TaskRecord = { taskId: task.ID, name: taskName(task), netns, attachments, hostPorts: ports };
-    const rt: TaskRuntime = { rec, vip: new VipTable(new NetnsNft({ netns })), offs: [], made: new Set() };
+    const rt: TaskRuntime = { rec, vip: new VipTable(new NetnsNft({ netns })), made: new Set() };
     const t0 = performance.now();
     let usedView: NodeNetworkView | undefined;
     this.pendingPorts.set(task.ID, ports);
@@ -313,19 +303,11 @@ export class NetworkAgent {
 
   /** Binds the embedded DNS (UDP and TCP at 127.0.0.11:53) in the task's netns, scoped to its networks. */
   private async bindDns(rt: TaskRuntime): Promise<void> {
-    const { udp, tcp } = await this.sockets.bind(rt.rec.netns, DNS_ADDRESS, 53);
-    rt.udp = udp;
-    rt.tcp = tcp;
-    const scope = { networks: () => rt.rec.attachments.map((a) => a.networkId) };
-    rt.offs.push(this.dns.serve(rt.udp!, scope), this.dns.serveTcp(rt.tcp!, scope));
+    await this.dns.bind(rt.rec.taskId, rt.rec.netns, rt.rec.attachments.map((a) => a.networkId));
   }
 
   private closeDns(rt: TaskRuntime): void {
-    for (const off of rt.offs.splice(0)) off();
-    try { rt.udp?.close(); } catch { /* already closed */ }
-    rt.tcp?.close();
-    rt.udp = undefined;
-    rt.tcp = undefined;
+    this.dns.unbind(rt.rec.taskId);
   }
 
   /** Everything a task holds, in reverse: DNS, host ports, veths, netns, then sandboxes left unused. */
@@ -542,7 +524,7 @@ export class NetworkAgent {
         this.log.info('network: forgot a task whose netns or sandbox is gone', { 'task.id': id });
         continue;
       }
-      this.tasks.set(id, { rec, vip: new VipTable(new NetnsNft({ netns: rec.netns })), offs: [], made: new Set(rec.attachments.map((a) => a.networkId)) });
+      this.tasks.set(id, { rec, vip: new VipTable(new NetnsNft({ netns: rec.netns })), made: new Set(rec.attachments.map((a) => a.networkId)) });
       for (const a of rec.attachments) this.userSet(a.networkId).add(id);
     }
     const results = await mapLimit([...this.tasks.values()], NFT_PARALLEL, (rt) => this.bindDns(rt));

@@ -1,0 +1,162 @@
+/**
+ * The embedded DNS in a child process of the daemon (`dns-worker-main.ts`): the daemon
+ * sends it the node's DNS table and which task netns to serve; the child binds the sockets
+ * there (through the socket broker) and answers on its own event loop. A child that dies
+ * is started again after a short delay and given the table and every binding again; until
+ * then tasks' queries go unanswered (their resolvers retry).
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { DnsTable } from '../../../net/dns/index.ts';
+import type { Logger } from '../../daemon/logger.ts';
+import type { TaskDns } from './task-dns.ts';
+
+const ENTRY = fileURLToPath(new URL('./dns-worker.mjs', import.meta.url));
+/** A bind the child does not answer in this long fails (it takes ≈ 1 ms normally). */
+const BIND_TIMEOUT_MS = 10_000;
+/** Wait before starting a child that died. */
+const RESTART_MS = 500;
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+/** Daemon → child. */
+export type DnsRequest =
+  | { op: 'table'; table: DnsTable }
+  | { op: 'bind'; id: number; taskId: string; netns: string; networks: string[] }
+  | { op: 'unbind'; taskId: string };
+
+/** Child → daemon. */
+export type DnsReply =
+  | { op: 'ready' }
+  | { op: 'bound'; id: number; error?: string }
+  | { op: 'log'; level: LogLevel; msg: string; fields: Record<string, unknown> };
+
+interface Pending {
+  resolve: () => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+export class DnsProcess implements TaskDns {
+  private child?: ChildProcess;
+  private table: DnsTable = {};
+  /** Task → what it is bound to, to bind again in a new child. */
+  private readonly bindings = new Map<string, { netns: string; networks: string[] }>();
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private restartTimer?: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(private readonly opts: { logger: Logger; upstreams: string[]; entry?: string }) {}
+
+  bind(taskId: string, netns: string, networks: readonly string[]): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('the DNS process is closed'));
+    if (this.restartTimer) return Promise.reject(new Error('the DNS process is starting again after it exited'));
+    this.bindings.set(taskId, { netns, networks: [...networks] });
+    return this.request(taskId);
+  }
+
+  unbind(taskId: string): void {
+    if (!this.bindings.delete(taskId)) return;
+    this.post({ op: 'unbind', taskId });
+  }
+
+  setTable(table: DnsTable): void {
+    this.table = table;
+    this.post({ op: 'table', table });
+  }
+
+  /** Ends the child (ours, by its PID); its sockets close with it. */
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.restartTimer);
+    for (const [id, p] of this.pending) this.settle(id, new Error('the DNS process is closed'), p);
+    const c = this.child;
+    this.child = undefined;
+    if (c?.pid && c.exitCode === null && c.signalCode === null) {
+      try { c.disconnect(); } catch { /* already */ }
+      try { process.kill(c.pid, 'SIGTERM'); } catch { /* gone */ }
+    }
+  }
+
+  /** The child's PID (tests). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  private request(taskId: string): Promise<void> {
+    const b = this.bindings.get(taskId)!;
+    const id = this.nextId++;
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => this.settle(id, new Error(`DNS for task ${taskId}: no answer from the DNS process`)), BIND_TIMEOUT_MS);
+      this.pending.set(id, { resolve, reject, timer });
+      this.post({ op: 'bind', id, taskId, netns: b.netns, networks: b.networks });
+    });
+  }
+
+  private settle(id: number, err?: Error, p = this.pending.get(id)): void {
+    if (!p) return;
+    this.pending.delete(id);
+    clearTimeout(p.timer);
+    if (err) p.reject(err);
+    else p.resolve();
+  }
+
+  private post(m: DnsRequest): void {
+    const child = this.start();
+    if (!child?.connected) return; // a new child gets the table and every binding when it starts
+    child.send(m, (err) => {
+      if (err) this.opts.logger.debug('dns process: send failed', { error: err });
+    });
+  }
+
+  /** Starts the child unless it runs; `resync`: give it the table and every binding (a restart). */
+  private start(resync = false): ChildProcess | undefined {
+    if (this.child || this.closed || this.restartTimer) return this.child;
+    const child = fork(this.opts.entry ?? ENTRY, [], {
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      env: { ...process.env, SHOAL_DNS_UPSTREAMS: JSON.stringify(this.opts.upstreams) },
+      serialization: 'json',
+    });
+    this.child = child;
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-2000); });
+    child.on('message', (m: DnsReply) => this.onReply(m));
+    child.on('error', (err) => this.opts.logger.warn('dns process: error', { error: err }));
+    child.on('exit', (code, signal) => {
+      if (this.child !== child) return;
+      this.child = undefined;
+      if (this.closed) return;
+      this.opts.logger.error('dns process exited; starting it again', { code, signal, stderr: stderr.trim().slice(-500) });
+      for (const [id, p] of this.pending) this.settle(id, new Error(`the DNS process exited (${signal ?? code})`), p);
+      this.restartTimer = setTimeout(() => {
+        this.restartTimer = undefined;
+        this.resync();
+      }, RESTART_MS);
+    });
+    // `send` queues on the channel until the child is up.
+    if (resync) {
+      child.send({ op: 'table', table: this.table } satisfies DnsRequest);
+      for (const [taskId, b] of this.bindings) child.send({ op: 'bind', id: 0, taskId, netns: b.netns, networks: b.networks } satisfies DnsRequest);
+    }
+    return child;
+  }
+
+  /** A new child serves the table and every task bound so far. */
+  private resync(): void {
+    this.start(true);
+  }
+
+  private onReply(m: DnsReply): void {
+    if (m?.op === 'bound') {
+      if (m.id === 0) {
+        if (m.error) this.opts.logger.warn('dns process: could not serve a task again', { error: m.error });
+        return;
+      }
+      this.settle(m.id, m.error ? new Error(m.error) : undefined);
+    } else if (m?.op === 'log') {
+      const level = ['debug', 'info', 'warn', 'error'].includes(m.level) ? m.level : 'info';
+      this.opts.logger[level](m.msg, m.fields);
+    }
+  }
+}
