@@ -20,9 +20,9 @@ export default class Daemon extends Command {
     'listen-addr': Flags.string({ summary: 'Address for node-to-node traffic (IP[:PORT]).', default: '0.0.0.0:2377' }),
     'advertise-addr': Flags.string({ summary: 'Address other nodes reach this node at.' }),
     hostname: Flags.string({ summary: 'Node name (default: the host name).' }),
-    'insecure-registry': Flags.string({ summary: 'Registry reached over plain HTTP (HOST:PORT); repeatable.', multiple: true }),
+    'insecure-registry': Flags.string({ summary: 'Registry reached over plain HTTP (HOST:PORT); repeatable.', multiple: true, multipleNonGreedy: true }),
     runtime: Flags.string({ summary: 'OCI runtime binary.', default: 'runc', options: ['runc', 'crun'] }),
-    label: Flags.string({ summary: 'Engine label key=value; repeatable.', multiple: true }),
+    label: Flags.string({ summary: 'Engine label key=value; repeatable.', multiple: true, multipleNonGreedy: true }),
   };
 
   async run(): Promise<void> {

@@ -89,8 +89,11 @@ test('service create --network (both syntaxes), -p, --endpoint-mode; ls shows PO
   assert.match(pretty, /Networks:\s+front back/);
   assert.match(pretty, /Endpoint Mode:\s+vip/);
   assert.match(pretty, /PublishedPort = 8080\n\s+Protocol = tcp\n\s+TargetPort = 80\n\s+PublishMode = ingress/);
-  await ok(d, 'service', 'create', '--detach', '--name', 'rr', '--endpoint-mode', 'dnsrr', '--network', 'back', 'busybox');
+  // Repeatable flags right before the image take one value each (the image is not a second constraint).
+  await ok(d, 'service', 'create', '--detach', '--name', 'rr', '--endpoint-mode', 'dnsrr', '--network', 'back', '-e', 'A=1', '--constraint', 'node.role==manager', 'busybox', 'sleep', '9');
   assert.is((await ok(d, 'service', 'inspect', '--format', '{{.Spec.EndpointSpec.Mode}}', 'rr')).trim(), 'dnsrr');
+  const rr = JSON.parse(await ok(d, 'service', 'inspect', '--format', '{{json .Spec.TaskTemplate}}', 'rr'));
+  assert.equal([rr.ContainerSpec.Image, rr.ContainerSpec.Env, rr.ContainerSpec.Command, rr.Placement.Constraints], ['busybox', ['A=1'], ['sleep', '9'], ['node.role==manager']]);
 });
 
 test('service create refusals: unknown network, port in use, dnsrr with a published port, bad -p', async () => {

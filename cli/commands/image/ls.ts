@@ -13,7 +13,7 @@ export default class ImageLs extends ApiCommand {
     quiet: Flags.boolean({ char: 'q', summary: 'Only show image IDs.' }),
     all: Flags.boolean({ char: 'a', summary: 'Show all images.' }),
     digests: Flags.boolean({ summary: 'Show digests.' }),
-    filter: Flags.string({ summary: 'Filter output (dangling=true, reference=PATTERN); repeatable.', multiple: true }),
+    filter: Flags.string({ summary: 'Filter output (dangling=true, reference=PATTERN); repeatable.', multiple: true, multipleNonGreedy: true }),
     format: formatFlag,
   };
 
