@@ -9,7 +9,8 @@ interface Run { code: number; out: string; err: string }
 
 function shoal(d: DaemonProcess, ...args: string[]): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [SHOAL_BIN, ...args, '-H', d.host], { encoding: 'utf8', timeout: 30_000 }, (err, out, errOut) => {
+    // The daemon through SHOAL_HOST: a `-H` at the end would belong to a service's command.
+    execFile(process.execPath, [SHOAL_BIN, ...args], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, SHOAL_HOST: d.host } }, (err, out, errOut) => {
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out, err: errOut });
     });
   });
@@ -89,11 +90,12 @@ test('service create --network (both syntaxes), -p, --endpoint-mode; ls shows PO
   assert.match(pretty, /Networks:\s+front back/);
   assert.match(pretty, /Endpoint Mode:\s+vip/);
   assert.match(pretty, /PublishedPort = 8080\n\s+Protocol = tcp\n\s+TargetPort = 80\n\s+PublishMode = ingress/);
-  // Repeatable flags right before the image take one value each (the image is not a second constraint).
-  await ok(d, 'service', 'create', '--detach', '--name', 'rr', '--endpoint-mode', 'dnsrr', '--network', 'back', '-e', 'A=1', '--constraint', 'node.role==manager', 'busybox', 'sleep', '9');
+  // Repeatable flags right before the image take one value each (the image is not a second
+  // constraint), and flags after the image are its command's (`sh -c`), as in Docker's CLI.
+  await ok(d, 'service', 'create', '--detach', '--name', 'rr', '--endpoint-mode', 'dnsrr', '--network', 'back', '-e', 'A=1', '--constraint', 'node.role==manager', 'busybox', 'sh', '-c', 'sleep 9');
   assert.is((await ok(d, 'service', 'inspect', '--format', '{{.Spec.EndpointSpec.Mode}}', 'rr')).trim(), 'dnsrr');
   const rr = JSON.parse(await ok(d, 'service', 'inspect', '--format', '{{json .Spec.TaskTemplate}}', 'rr'));
-  assert.equal([rr.ContainerSpec.Image, rr.ContainerSpec.Env, rr.ContainerSpec.Command, rr.Placement.Constraints], ['busybox', ['A=1'], ['sleep', '9'], ['node.role==manager']]);
+  assert.equal([rr.ContainerSpec.Image, rr.ContainerSpec.Env, rr.ContainerSpec.Command, rr.Placement.Constraints], ['busybox', ['A=1'], ['sh', '-c', 'sleep 9'], ['node.role==manager']]);
 });
 
 test('service create refusals: unknown network, port in use, dnsrr with a published port, bad -p', async () => {

@@ -1,4 +1,5 @@
 import { Args, Flags } from '@oclif/core';
+import { endFlagsAtFirstArg, flagShapes } from '../../positional-args.ts';
 import { ApiCommand } from '../../base-command.ts';
 import { ServiceApi, parseBytes } from '../../service-api.ts';
 import { progressLines } from '../../service-format.ts';
@@ -56,6 +57,8 @@ export default class ServiceCreate extends ApiCommand {
   };
 
   async run(): Promise<void> {
+    // As Docker's CLI: flags end at the image; what follows is the task's command line.
+    this.argv = endFlagsAtFirstArg(this.argv, flagShapes({ ...ServiceCreate.baseFlags, ...ServiceCreate.flags }));
     const { argv, flags } = await this.parse(ServiceCreate);
     const [image, ...cmd] = argv as string[];
     let spec: ServiceSpec;
