@@ -43,6 +43,20 @@ export async function probe<T>(prefix: string[], where: { netns?: string; pid?: 
   }
 }
 
+const DNSQ = fileURLToPath(new URL('./dnsq.pl', import.meta.url));
+
+/** DNS latency inside a netns, measured by `dnsq.pl` (N sequential A queries for `name` to 127.0.0.11). */
+export async function dnsLatency(prefix: string[], where: { netns?: string; pid?: number }, n: number, name: string): Promise<Omit<DnsResult, 'answers'>> {
+  const into = where.netns ? ['nsenter', `--net=/run/netns/${where.netns}`] : where.pid ? ['nsenter', '-t', String(where.pid), '-n'] : [];
+  const [cmd, ...rest] = [...prefix, ...into, 'perl', DNSQ, String(n), name];
+  const r = await run(cmd, rest, { timeoutMs: 120_000 });
+  try {
+    return JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as Omit<DnsResult, 'answers'>;
+  } catch {
+    throw new Error(`dnsq ${n} ${name}: no result (code ${r.code}): ${r.stderr.trim().slice(-400)}`);
+  }
+}
+
 /** Result of the `http` mode. */
 export interface HttpResult { ok: number; errors: number; ms: number; rps: number; answers: Record<string, number>; firstError?: string }
 /** Result of the `dns` mode. */
