@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(crun runc nftables iproute2 busybox-static docker-registry skopeo umoci iperf3 curl util-linux procps kmod)
-BENCH_PACKAGES=(etcd-server etcd-client docker.io)
+# perl (not only perl-base): Time::HiRes for the network benchmark's DNS timing client.
+BENCH_PACKAGES=(etcd-server etcd-client docker.io perl)
 
 want=("${APT_PACKAGES[@]}")
 [[ "${1:-}" == "--bench" ]] && want+=("${BENCH_PACKAGES[@]}")
