@@ -10,6 +10,7 @@ import type { Task } from '../api/types/task.ts';
 import type { NodeNetworkView } from '../swarm/network-view-types.ts';
 import type { Logger } from '../daemon/logger.ts';
 import type { AgentNetworking } from './agent.ts';
+import { hostModePorts } from './network/plan.ts';
 
 /** What is lazily opened (`NetworkAgent` has this shape). */
 export interface OpenableNetworking extends AgentNetworking {
@@ -18,9 +19,7 @@ export interface OpenableNetworking extends AgentNetworking {
 
 /** Whether a task needs the data plane: it is on a network or publishes host-mode ports. */
 export function needsNetworking(task: Task): boolean {
-  if (task.NetworksAttachments?.length) return true;
-  const ports = task.Endpoint?.Ports ?? task.Endpoint?.Spec?.Ports ?? [];
-  return ports.some((p) => p.PublishMode === 'host');
+  return !!task.NetworksAttachments?.length || hostModePorts(task).length > 0;
 }
 
 export class LazyNetworking implements AgentNetworking {

@@ -131,7 +131,7 @@ export class DnsProcess implements TaskDns {
       for (const [id, p] of this.pending) this.settle(id, new Error(`the DNS process exited (${signal ?? code})`), p);
       this.restartTimer = setTimeout(() => {
         this.restartTimer = undefined;
-        this.resync();
+        this.start(true); // a new child serves the table and every task bound so far
       }, RESTART_MS);
     });
     // `send` queues on the channel until the child is up.
@@ -140,11 +140,6 @@ export class DnsProcess implements TaskDns {
       for (const [taskId, b] of this.bindings) child.send({ op: 'bind', id: 0, taskId, netns: b.netns, networks: b.networks } satisfies DnsRequest);
     }
     return child;
-  }
-
-  /** A new child serves the table and every task bound so far. */
-  private resync(): void {
-    this.start(true);
   }
 
   private onReply(m: DnsReply): void {

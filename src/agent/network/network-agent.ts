@@ -19,7 +19,7 @@ import { runCommand } from '../exec/cmd.ts';
 import { createNetns, deleteNetns, netnsPath } from '../exec/kernel.ts';
 import {
   NetworkAgentError, dnsTable, flushPeers, hostPorts, ingressLink, ingressUnlink, INGRESS_HOST_DEV, remotePeers,
-  samePeers, sandboxFromView, sandboxNetns, taskAttachments, taskName, taskNetns, taskResolvConf, upstreamsOf,
+  samePeers, sandboxFromView, sandboxNetns, taskAttachments, taskNetns, taskResolvConf, upstreamsOf,
   vipServices, type HostPort, type SandboxParams,
 } from './plan.ts';
 import { StateFile, type NetworkState, type SandboxRecord, type TaskRecord } from './state.ts';
@@ -28,6 +28,7 @@ import { LatestLoop } from './latest-loop.ts';
 import type { DnsSocketSource } from './socket-broker.ts';
 import { InlineTaskDns, type TaskDns } from './task-dns.ts';
 import { DnsProcess } from './dns-process.ts';
+import { taskName } from '../../manager/orchestrator/new-task.ts';
 import { GatewayBridge } from './gateway.ts';
 
 /** Host-mode published ports (`gateway.ts`'s `GatewayBridge`). */
@@ -306,14 +307,10 @@ export class NetworkAgent {
     await this.dns.bind(rt.rec.taskId, rt.rec.netns, rt.rec.attachments.map((a) => a.networkId));
   }
 
-  private closeDns(rt: TaskRuntime): void {
-    this.dns.unbind(rt.rec.taskId);
-  }
-
   /** Everything a task holds, in reverse: DNS, host ports, veths, netns, then sandboxes left unused. */
   private async undoTask(rt: TaskRuntime): Promise<void> {
     const { rec } = rt;
-    this.closeDns(rt);
+    this.dns.unbind(rt.rec.taskId);
     const errors: unknown[] = [];
     if (this.opts.gateway) await this.opts.gateway.detach(rec.taskId).catch((e) => errors.push(e));
     for (const a of rec.attachments) {

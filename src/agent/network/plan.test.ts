@@ -1,10 +1,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { taskName } from '../../manager/orchestrator/new-task.ts';
 import type { Task } from '../../api/types/task.ts';
 import type { NodeNetworkView, ViewNetwork } from '../../swarm/network-view-types.ts';
 import {
   NetworkAgentError, dnsTable, hostPorts, ingressLink, neededSandboxes, remotePeers, samePeers, sandboxNetns,
-  taskAttachments, taskName, taskNetns, taskResolvConf, upstreamsOf, vipServices,
+  taskAttachments, taskNetns, taskResolvConf, upstreamsOf, vipServices,
 } from './plan.ts';
 
 const alloc = { Subnet: '10.0.1.0/24', Gateway: '10.0.1.1', IPRange: '10.0.1.0/24', VNI: 4097, MTU: 1400 };

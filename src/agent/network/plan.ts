@@ -5,6 +5,7 @@
  * (`network-agent.ts`) applies them to the kernel.
  */
 import type { Task } from '../../api/types/task.ts';
+import type { PortConfig } from '../../api/types/service.ts';
 import type { DnsService, DnsTable } from '../../../net/dns/index.ts';
 import type { VipService } from '../../../net/lb/index.ts';
 import type { Peer } from '../../../net/overlay/index.ts';
@@ -87,13 +88,6 @@ export function sandboxFromView(n: ViewNetwork): SandboxParams {
   return { networkId: n.id, vni: n.vni, subnet: n.subnet, gateway: n.gateway, mtu: n.mtu || DEFAULT_OVERLAY_MTU };
 }
 
-/** The name other tasks and `network inspect` know a task by: `service.slot.id`. */
-export function taskName(task: Task): string {
-  if (task.Name) return task.Name;
-  const svc = task.ServiceAnnotations?.Name ?? task.ServiceID;
-  return `${svc}.${task.Slot || task.NodeID || 0}.${task.ID}`;
-}
-
 /** The embedded DNS's records from the view: network id → its services. */
 export function dnsTable(view: NodeNetworkView | undefined): DnsTable {
   const out: Record<string, DnsService[]> = {};
@@ -151,6 +145,11 @@ export interface HostPort {
   target: number;
 }
 
+/** The task's ports published in `host` mode, as its endpoint lists them. */
+export function hostModePorts(task: Task): PortConfig[] {
+  return (task.Endpoint?.Ports ?? task.Endpoint?.Spec?.Ports ?? []).filter((p) => p.PublishMode === 'host');
+}
+
 /** The range a host-mode port left at 0 is picked from (Docker's dynamic range). */
 export const HOST_PORT_RANGE = { min: 30000, max: 32767 } as const;
 
@@ -160,7 +159,7 @@ export const HOST_PORT_RANGE = { min: 30000, max: 32767 } as const;
  * task). Throws `NetworkAgentError` on a protocol it cannot publish or no free port.
  */
 export function hostPorts(task: Task, used: ReadonlySet<string>): HostPort[] {
-  const ports = (task.Endpoint?.Ports ?? task.Endpoint?.Spec?.Ports ?? []).filter((p) => p.PublishMode === 'host');
+  const ports = hostModePorts(task);
   const taken = new Set(used);
   const out: HostPort[] = [];
   for (const p of ports.filter((q) => q.PublishedPort)) {
