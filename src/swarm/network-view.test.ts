@@ -4,7 +4,8 @@ import type { Task, TaskState } from '../api/types/task.ts';
 import type { Network } from '../api/types/network.ts';
 import type { Node } from '../api/types/node.ts';
 import type { Service, PortConfig } from '../api/types/service.ts';
-import { computeNetworkViews, taskName } from './network-view.ts';
+import { affectsViews, computeNetworkViews } from './network-view.ts';
+import { taskName } from '../manager/orchestrator/new-task.ts';
 
 const meta = { Version: { Index: 1 }, CreatedAt: '', UpdatedAt: '' };
 
@@ -151,6 +152,20 @@ test('task names follow Docker: service.slot.id, or service.node.id for global t
   assert.is(taskName(task('abc', 'web', 'n1', {})), 'web.1.abc');
   const g = { ...task('abc', 'mon', 'n7', {}), Slot: 0 };
   assert.is(taskName(g), 'mon.n7.abc');
+});
+
+test('only changes of placement, rotation, addresses or node endpoints make views recompute', () => {
+  const t = task('t1', 'web', 'n1', { front: '10.0.1.3' }, 'preparing');
+  assert.not.ok(affectsViews({ kind: 'task.updated', object: { ...t, Status: { ...t.Status, State: 'ready' } }, old: t }), 'a step towards running');
+  assert.ok(affectsViews({ kind: 'task.updated', object: { ...t, Status: { ...t.Status, State: 'running' } }, old: { ...t, Status: { ...t.Status, State: 'starting' } } }), 'into the rotation');
+  const r = task('t1', 'web', 'n1', { front: '10.0.1.3' });
+  assert.ok(affectsViews({ kind: 'task.updated', object: { ...r, DesiredState: 'shutdown' }, old: r }), 'out of the rotation');
+  assert.ok(affectsViews({ kind: 'task.created', object: t }));
+  const n = nodes[0]!;
+  assert.not.ok(affectsViews({ kind: 'node.updated', object: { ...n, Status: { ...n.Status, Message: 'x' } }, old: n }), 'a status write');
+  assert.ok(affectsViews({ kind: 'node.updated', object: node('n1', '192.168.100.11', '10.0.0.5'), old: n }), 'an ingress endpoint');
+  assert.ok(affectsViews({ kind: 'service.updated', object: service('web', []), old: service('web', []) }));
+  assert.not.ok(affectsViews({ kind: 'secret.created', object: {} as never }));
 });
 
 test.run();

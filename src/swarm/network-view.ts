@@ -21,7 +21,9 @@ import { isTerminal, TASK_STATES, type Task } from '../api/types/task.ts';
 import type { Network, NetworkAttachment } from '../api/types/network.ts';
 import type { Node } from '../api/types/node.ts';
 import type { Service } from '../api/types/service.ts';
+import type { ObjectEvent } from '../store/index.ts';
 import { macFromIp } from '../../net/overlay/index.ts';
+import { taskName } from '../manager/orchestrator/new-task.ts';
 import type { NodeNetworkView, ViewNetwork, ViewPeer, ViewPublishedPort, ViewService } from './network-view-types.ts';
 
 export interface NetworkViewInput {
@@ -43,10 +45,25 @@ export function inRotation(t: Task): boolean {
   return t.Status.State === 'running' && t.DesiredState === 'running';
 }
 
-/** Docker's task name: `service.slot.id` (replicated) or `service.node.id` (global). */
-export function taskName(t: Task): string {
-  const service = t.ServiceAnnotations?.Name ?? t.ServiceID;
-  return t.Name ?? `${service}.${t.Slot ? t.Slot : t.NodeID ?? ''}.${t.ID}`;
+/** What of a task the views are made of: where it runs, whether it is a peer or in rotation, its addresses. */
+function taskShape(t: Task): string {
+  return JSON.stringify([t.NodeID, isLiveEndpoint(t), inRotation(t), t.NetworksAttachments]);
+}
+
+/** What of a node the views are made of: its address (VTEP) and its own endpoints. */
+function nodeShape(n: Node): string {
+  return JSON.stringify([n.Status.Addr, n.Attachments]);
+}
+
+/**
+ * Whether a store change can change any node's view. Most commits are task state steps
+ * (preparing, ready, starting) and node status writes, which change none: the views are
+ * not recomputed for them.
+ */
+export function affectsViews(e: ObjectEvent): boolean {
+  if (e.kind === 'task.updated') return taskShape(e.object) !== taskShape(e.old);
+  if (e.kind === 'node.updated') return nodeShape(e.object) !== nodeShape(e.old);
+  return e.kind.startsWith('task.') || e.kind.startsWith('node.') || e.kind.startsWith('service.') || e.kind.startsWith('network.');
 }
 
 /** The address without its prefix length. */

@@ -1,13 +1,14 @@
 /**
  * The leader's publisher of node network views: one store watch over networks, services,
- * tasks and nodes; after a commit that touched any of them it recomputes every node's
+ * tasks and nodes; after a commit that changed what views are made of (`affectsViews`:
+ * not a task's steps towards running, not a node's status writes) it recomputes every node's
  * view (`computeNetworkViews`, pure) and hands each subscribed session its view when it
  * differs from the one that session last got. Recomputing is coalesced: many commits in
  * one turn of the event loop cost one computation.
  */
 import type { MemoryStore } from '../store/index.ts';
 import type { NodeNetworkView } from './network-view-types.ts';
-import { computeNetworkViews } from './network-view.ts';
+import { affectsViews, computeNetworkViews } from './network-view.ts';
 
 type Send = (view: NodeNetworkView) => void;
 
@@ -51,7 +52,7 @@ export class NetworkViews {
     if (this.unsubscribe) return;
     this.unsubscribe = this.store.subscribe((e) => {
       if (e.kind !== 'commit') {
-        this.dirty = true;
+        if (affectsViews(e)) this.dirty = true;
         return;
       }
       if (this.dirty) this.schedule();
