@@ -7,6 +7,7 @@ import { Command, Flags, Errors } from '@oclif/core';
 import { ApiClient, DEFAULT_HOST } from '../src/api/client.ts';
 import { ApiError } from '../src/api/errors.ts';
 import { describeError } from './swarm-api.ts';
+import { filterArgs } from './service-api.ts';
 
 export abstract class ApiCommand extends Command {
   static override baseFlags = {
@@ -36,10 +37,11 @@ export abstract class ApiCommand extends Command {
 
   /**
    * Runs `fn` for each of the objects named on the command line, as Docker's `rm`-style
-   * commands do: one failing does not stop the others; each failure is printed as one
-   * line on stderr and the command then exits with 1.
+   * commands do: one failing does not stop the others; `after` runs (the output of those
+   * that worked), then each failure is printed as one line on stderr and the command
+   * exits with 1.
    */
-  protected async forEachRef(refs: readonly string[], fn: (ref: string) => Promise<void>): Promise<void> {
+  protected async forEachRef(refs: readonly string[], fn: (ref: string) => Promise<void>, after?: () => Promise<void>): Promise<void> {
     const errors: string[] = [];
     for (const ref of refs) {
       try {
@@ -48,9 +50,19 @@ export abstract class ApiCommand extends Command {
         errors.push(describeError(err));
       }
     }
+    await after?.();
     if (errors.length) {
       process.stderr.write(errors.join('\n') + '\n');
       this.exit(1);
+    }
+  }
+
+  /** `--filter k=v` flags as the API's filters; a malformed one ends the command with a clear error. */
+  protected filters(values: string[] | undefined): Record<string, string[]> {
+    try {
+      return filterArgs(values);
+    } catch (err) {
+      this.error((err as Error).message, { exit: 1 });
     }
   }
 

@@ -6,7 +6,7 @@
 import type { Node } from '../src/api/types/node.ts';
 import type { Service } from '../src/api/types/service.ts';
 import type { Task } from '../src/api/types/task.ts';
-import { table, timeAgo } from './format.ts';
+import { render, table, timeAgo } from './format.ts';
 import { prettyPrint } from './swarm-format.ts';
 import { portsColumn } from './network-options.ts';
 
@@ -155,4 +155,10 @@ export function prettyService(s: Service, networkNames: ReadonlyMap<string, stri
     for (const v of vips) lines.push(` ${v.Addr} on ${name(v.NetworkID)}`);
   }
   return lines.join('\n') + '\n';
+}
+
+/** What `service ps` and `node ps` print: task IDs (`--quiet`), or the task table (or `--format`). */
+export async function taskListing(tasks: Task[], nodes: () => Promise<Map<string, Node>>, flags: { quiet?: boolean; format: string; 'no-trunc'?: boolean }): Promise<string> {
+  if (flags.quiet) return tasks.map((t) => `${t.ID}\n`).join('');
+  return render(flags.format, taskRows(tasks, await nodes(), { noTrunc: flags['no-trunc'] }), taskTable);
 }

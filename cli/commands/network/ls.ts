@@ -2,7 +2,6 @@ import { Flags } from '@oclif/core';
 import { ApiCommand, formatFlag } from '../../base-command.ts';
 import { render, table } from '../../format.ts';
 import { NetworkApi } from '../../network-api.ts';
-import { filterArgs } from '../../service-api.ts';
 
 /** One `network ls` row; field names are docker's `--format` fields. */
 interface NetworkRow {
@@ -27,12 +26,7 @@ export default class NetworkLs extends ApiCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(NetworkLs);
-    let filters: Record<string, string[]>;
-    try {
-      filters = filterArgs(flags.filter);
-    } catch (err) {
-      this.error((err as Error).message, { exit: 1 });
-    }
+    const filters = this.filters(flags.filter);
     const api = new NetworkApi(await this.client());
     const networks = (await api.list(filters)).sort((a, b) => a.Name.localeCompare(b.Name));
     const id = (x: string) => (flags['no-trunc'] ? x : x.slice(0, 12));

@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { ApiCommand, formatFlag } from '../../base-command.ts';
 import { render } from '../../format.ts';
-import { ServiceApi, filterArgs } from '../../service-api.ts';
+import { ServiceApi } from '../../service-api.ts';
 import { serviceRow, serviceTable } from '../../service-format.ts';
 
 export default class ServiceLs extends ApiCommand {
@@ -16,12 +16,7 @@ export default class ServiceLs extends ApiCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(ServiceLs);
-    let filters: Record<string, string[]>;
-    try {
-      filters = filterArgs(flags.filter);
-    } catch (err) {
-      this.error((err as Error).message, { exit: 1 });
-    }
+    const filters = this.filters(flags.filter);
     const api = new ServiceApi(await this.client());
     const services = (await api.services(filters, !flags.quiet)).sort((a, b) => a.Spec.Name.localeCompare(b.Spec.Name));
     if (flags.quiet) return services.forEach((s) => this.log(s.ID));

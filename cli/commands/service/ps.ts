@@ -1,9 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { ApiCommand, formatFlag } from '../../base-command.ts';
-import { render } from '../../format.ts';
-import { ServiceApi, filterArgs } from '../../service-api.ts';
-import { taskRows, taskTable } from '../../service-format.ts';
-import { describeError } from '../../swarm-api.ts';
+import { ServiceApi } from '../../service-api.ts';
+import { taskListing } from '../../service-format.ts';
 import type { Task } from '../../../src/api/types/task.ts';
 
 export default class ServicePs extends ApiCommand {
@@ -20,28 +18,14 @@ export default class ServicePs extends ApiCommand {
 
   async run(): Promise<void> {
     const { argv, flags } = await this.parse(ServicePs);
-    let filters: Record<string, string[]>;
-    try {
-      filters = filterArgs(flags.filter);
-    } catch (err) {
-      this.error((err as Error).message, { exit: 1 });
-    }
+    const filters = this.filters(flags.filter);
     const api = new ServiceApi(await this.client());
     const tasks: Task[] = [];
-    const errors: string[] = [];
-    for (const ref of argv as string[]) {
-      try {
-        const s = await api.service(ref);
-        tasks.push(...(await api.tasks({ ...filters, service: [s.ID] })));
-      } catch (err) {
-        errors.push(describeError(err));
-      }
-    }
-    if (flags.quiet) tasks.forEach((t) => this.log(t.ID));
-    else process.stdout.write(render(flags.format, taskRows(tasks, await api.nodeMap(), { noTrunc: flags['no-trunc'] }), taskTable));
-    if (errors.length) {
-      process.stderr.write(errors.join('\n') + '\n');
-      this.exit(1);
-    }
+    await this.forEachRef(argv as string[], async (ref) => {
+      const s = await api.service(ref);
+      tasks.push(...(await api.tasks({ ...filters, service: [s.ID] })));
+    }, async () => {
+      process.stdout.write(await taskListing(tasks, () => api.nodeMap(), flags));
+    });
   }
 }
