@@ -4,7 +4,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
-import { createServer } from 'node:net';
 
 export class Procs {
   private readonly live = new Set<ChildProcess>();
@@ -38,14 +37,4 @@ export class Procs {
   }
 }
 
-/** A free TCP port on 127.0.0.1 (bound then released; fine for a benchmark). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../../src/swarm/test-node.ts';

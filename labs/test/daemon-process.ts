@@ -7,7 +7,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import net from 'node:net';
 import { ApiClient } from '../../src/api/client.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -89,10 +88,4 @@ export async function startDaemonProcess(extraArgs: string[] = [], opts: { dir?:
 }
 
 /** A TCP port on 127.0.0.1 that was free a moment ago (for daemons' --listen-addr). */
-export async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise((resolve) => srv.close(resolve));
-  return port;
-}
+export { freePort } from '../../src/swarm/test-node.ts';

@@ -2,21 +2,12 @@
 // the swarm keeps its leader and takes writes with the new certificate.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import net from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SwarmNode } from './swarm-node.ts';
-import { nullLogger } from '../daemon/logger.ts';
+import { freePort, loopbackContext } from './test-node.ts';
 import { parseNodeCertificate } from '../manager/ca/index.ts';
-
-async function freePort(): Promise<number> {
-  const s = net.createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => s.once('listening', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 async function waitFor(cond: () => boolean, what: string, ms = 20_000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -34,17 +25,7 @@ test('a certificate due for renewal is replaced by a new one and the manager kee
     // The first draw puts renewal at 50 % of the validity (1 h certificates are backdated
     // 1 h, so that is now); later draws at 80 %, about half an hour away.
     const draws = [0];
-    const ctx = {
-      dataRoot: dir,
-      listenAddr: `127.0.0.1:${port}`,
-      advertiseAddr: `127.0.0.1:${port}`,
-      description: () => ({
-        Hostname: 'renew', Platform: { Architecture: 'x86_64', OS: 'linux' }, Resources: { NanoCPUs: 1e9, MemoryBytes: 1 << 30 },
-        Engine: { EngineVersion: 'test', Labels: {}, Plugins: [] },
-      }),
-      logger: nullLogger,
-      rand: () => draws.shift() ?? 0.99,
-    };
+    const ctx = { ...loopbackContext(dir, port, 'renew'), rand: () => draws.shift() ?? 0.99 };
     node = await SwarmNode.init(ctx, { ListenAddr: ctx.listenAddr, AdvertiseAddr: ctx.advertiseAddr, Spec: { CAConfig: { NodeCertExpiry: 3600e9 } } });
     const first = node.certificatePem;
     const before = parseNodeCertificate(first);

@@ -3,13 +3,12 @@
 // Bad input gets Docker's error and leaves the store as it was.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import net from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type http from 'node:http';
 import { SwarmNode } from '../../swarm/swarm-node.ts';
-import { nullLogger } from '../logger.ts';
+import { freePort, loopbackContext } from '../../swarm/test-node.ts';
 import { Router } from '../http/router.ts';
 import { listenUnix, closeServer } from '../http/unix-server.ts';
 import { ApiClient } from '../../api/client.ts';
@@ -17,14 +16,6 @@ import { ApiError } from '../../api/errors.ts';
 import type { Service, ServiceSpec } from '../../api/types/service.ts';
 import { addNetworkRoutes, type LocalEndpoint, type NetworkResource } from './networks.ts';
 import { addServiceRoutes } from './services.ts';
-
-async function freePort(): Promise<number> {
-  const s = net.createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => s.once('listening', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 let dir = '';
 let node: SwarmNode | undefined;
@@ -37,16 +28,7 @@ const local = new Map<string, LocalEndpoint[]>();
 test.before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'shoal-netapi-'));
   const port = await freePort();
-  const ctx = {
-    dataRoot: join(dir, 'data'),
-    listenAddr: `127.0.0.1:${port}`,
-    advertiseAddr: `127.0.0.1:${port}`,
-    description: () => ({
-      Hostname: 'nethost', Platform: { Architecture: 'x86_64', OS: 'linux' }, Resources: { NanoCPUs: 1e9, MemoryBytes: 1 << 30 },
-      Engine: { EngineVersion: 'test', Labels: {}, Plugins: [] },
-    }),
-    logger: nullLogger,
-  };
+  const ctx = loopbackContext(join(dir, 'data'), port, 'nethost');
   node = await SwarmNode.init(ctx, { ListenAddr: ctx.listenAddr, AdvertiseAddr: ctx.advertiseAddr, Availability: 'drain' });
   const router = new Router();
   addNetworkRoutes(router, () => node, { endpoints: (id) => local.get(id) ?? [] }, { allocationWaitMs: 2000 });
