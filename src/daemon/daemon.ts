@@ -25,7 +25,7 @@ import type { InitRequest, JoinRequest } from '../api/types/swarm.ts';
 import { addSwarmRoutes, NOT_IN_SWARM } from './routes/swarm.ts';
 import { addServiceRoutes } from './routes/services.ts';
 import { addTaskRoutes } from './routes/tasks.ts';
-import { addNetworkRoutes, NO_LOCAL_ENDPOINTS, type LocalNetworkInfo } from './routes/networks.ts';
+import { addNetworkRoutes } from './routes/networks.ts';
 import { SwarmNode, type SwarmContext } from '../swarm/swarm-node.ts';
 import { SHOAL_VERSION } from './routes/system.ts';
 import { UnavailableError } from '../api/errors.ts';
@@ -53,8 +53,6 @@ export class Daemon {
   /** The executor, made and restored when this node first runs a task (it needs root and runc). */
   private executorP?: Promise<Executor>;
   private executorInstance?: Executor;
-  /** This node's endpoints on overlay networks (`network inspect` Containers). */
-  localNetworks: LocalNetworkInfo = { endpoints: (id) => this.swarm?.networking?.endpoints(id) ?? NO_LOCAL_ENDPOINTS.endpoints(id) };
   /**
    * `SHOAL_DATA_PLANE=off`: tasks get no overlay networking. Only for test daemons that
    * run in the machine's own network namespace, where the overlay, the routing mesh's
@@ -160,7 +158,8 @@ export class Daemon {
       });
       addServiceRoutes(router, () => daemon.swarm);
       addTaskRoutes(router, () => daemon.swarm);
-      addNetworkRoutes(router, () => daemon.swarm, { endpoints: (id) => daemon.localNetworks.endpoints(id) });
+      // `Containers` of `network inspect`: this node's endpoints, from its data plane.
+      addNetworkRoutes(router, () => daemon.swarm, { endpoints: (id) => daemon.swarm?.networking?.endpoints(id) ?? [] });
       if (config.hostAddress.kind !== 'unix') throw new Error('only unix:// hosts are supported for the control API for now');
       daemon.swarm = await SwarmNode.restore(daemon.swarmContext());
       daemon.server = await listenUnix(router.listener, config.hostAddress.socketPath);
