@@ -285,9 +285,12 @@ export class GatewayBridge {
   /** Whether bridged frames pass the IP hooks in the host netns (br_netfilter's `bridge-nf-call-iptables`). */
   private async bridgedFramesFiltered(): Promise<boolean> {
     if (this.brNetfilter === undefined) {
-      const argv = ['cat', '/proc/sys/net/bridge/bridge-nf-call-iptables'];
-      const r = await exec(this.opts.hostNetns === undefined ? argv : ['ip', 'netns', 'exec', this.opts.hostNetns, ...argv]);
-      this.brNetfilter = r.code === 0 && r.stdout.trim() === '1';
+      const file = '/proc/sys/net/bridge/bridge-nf-call-iptables';
+      // /proc/sys/net shows the reader's netns: read it here, or from inside the tests' host netns.
+      const text = this.opts.hostNetns === undefined
+        ? await readFile(file, 'utf8').catch(() => '')
+        : (await exec(['ip', 'netns', 'exec', this.opts.hostNetns, 'cat', file])).stdout;
+      this.brNetfilter = text.trim() === '1';
     }
     return this.brNetfilter;
   }
