@@ -1,11 +1,11 @@
-// Forked by netns-socket.ts inside a network namespace (through nsenter): binds one UDP
-// socket, a TCP listener, or both (PROTO `both`), at argv PROTO ADDRESS PORT and hands them
+// Forked by netns-socket.ts inside a network namespace (through nsenter): binds a UDP
+// socket and a TCP listener at argv ADDRESS PORT and hands them
 // to the parent over the IPC channel; it exits when the parent disconnects (so its exit never races the handoff).
 // Plain JS so it runs without a loader.
 import dgram from 'node:dgram';
 import net from 'node:net';
 
-const [proto, address, port] = process.argv.slice(2);
+const [address, port] = process.argv.slice(2);
 const fail = (err) => process.send({ error: err.message }, () => process.exit(1));
 // Each handle is closed here once sent: the parent holds its own copy.
 const sendUdp = (next) => {
@@ -18,6 +18,4 @@ const sendTcp = () => {
   server.on('error', fail);
   server.listen(Number(port), address, () => process.send('bound', server, () => server.close()));
 };
-if (proto === 'tcp') sendTcp();
-else if (proto === 'both') sendUdp(sendTcp); // udp first: the parent takes them in this order
-else sendUdp(() => {});
+sendUdp(sendTcp); // udp first: the parent takes them in this order

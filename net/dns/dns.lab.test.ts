@@ -8,7 +8,7 @@ import { execFile, spawnSync } from 'node:child_process';
 import dgram, { type Socket } from 'node:dgram';
 import dnsPacket from 'dns-packet';
 import { DnsServer } from './server.ts';
-import { bindDnsInNetns, bindUdpInNetns, listenTcpInNetns } from './netns-socket.ts';
+import { bindDnsInNetns } from './netns-socket.ts';
 import type { Server } from 'node:net';
 import type { DnsTable } from './records.ts';
 import { NetnsBindError } from './errors.ts';
@@ -44,11 +44,12 @@ t.before(async () => {
     env.upstream!.send(dnsPacket.encode({ id: q.id, type: 'response', flags: dnsPacket.RECURSION_AVAILABLE, questions: q.questions, answers }), r.port, r.address);
   });
   const t0 = performance.now();
-  env.sock = await bindUdpInNetns(NS, { address: '127.0.0.11', port: 53 });
+  const { udp, tcp } = await bindDnsInNetns(NS, { address: '127.0.0.11', port: 53 });
   env.handoffMs = performance.now() - t0;
+  env.sock = udp;
+  env.tcp = tcp;
   env.server = new DnsServer({ table: () => table, upstreams: [`127.0.0.1:${env.upstream.address().port}`] });
   env.server.serve(env.sock, { networks: () => ['front'] });
-  env.tcp = await listenTcpInNetns(NS, { address: '127.0.0.11', port: 53 });
   env.server.serveTcp(env.tcp, { networks: () => ['front'] });
 });
 
@@ -123,7 +124,7 @@ t('one helper hands over both the UDP socket and the TCP listener', async () => 
 
 t('binding in a missing namespace fails with a clear error', async () => {
   try {
-    await bindUdpInNetns(`${NS}-missing`, { address: '127.0.0.11', port: 53 });
+    await bindDnsInNetns(`${NS}-missing`, { address: '127.0.0.11', port: 53 });
     assert.unreachable();
   } catch (err) {
     assert.instance(err, NetnsBindError);

@@ -26,39 +26,22 @@ export interface NetnsBindOptions {
 const HELPER = fileURLToPath(new URL('./bind-helper.mjs', import.meta.url));
 
 /**
- * Binds a `udp4` socket at `opts.address:opts.port` inside the named netns
- * (`/run/netns/NAME`) and resolves with it; the caller owns it and closes it. Rejects
- * with `NetnsBindError` (bad name, bind refused, helper failed or too slow).
- */
-export function bindUdpInNetns(netns: string, opts: NetnsBindOptions): Promise<Socket> {
-  return handoff('udp', netns, opts).then((h) => h[0] as Socket);
-}
-
-/**
- * Listens on TCP at `opts.address:opts.port` inside the named netns and resolves with the
- * listening `net.Server` (for `DnsServer.serveTcp`); the caller owns it and closes it.
- * Rejects with `NetnsBindError`.
- */
-export function listenTcpInNetns(netns: string, opts: NetnsBindOptions): Promise<Server> {
-  return handoff('tcp', netns, opts).then((h) => h[0] as Server);
-}
-
-/**
- * Both at once, through one helper (half the cost of the two calls above, which matters
- * when many tasks start together): the UDP socket and the TCP listener at the same
- * address and port. Rejects with `NetnsBindError`; then neither is left open.
+ * A `udp4` socket and a TCP listener at `opts.address:opts.port` inside the named netns
+ * (`/run/netns/NAME`), through one helper; the caller owns and closes them (the TCP one
+ * for `DnsServer.serveTcp`). Rejects with `NetnsBindError` (bad name, bind refused,
+ * helper failed or too slow); then neither is left open.
  */
 export async function bindDnsInNetns(netns: string, opts: NetnsBindOptions): Promise<{ udp: Socket; tcp: Server }> {
-  const [udp, tcp] = await handoff('both', netns, opts);
+  const [udp, tcp] = await handoff(netns, opts);
   return { udp: udp as Socket, tcp: tcp as Server };
 }
 
 type Handle = { close(): unknown };
 
-function handoff(proto: 'udp' | 'tcp' | 'both', netns: string, opts: NetnsBindOptions): Promise<Handle[]> {
+function handoff(netns: string, opts: NetnsBindOptions): Promise<Handle[]> {
   if (!/^[A-Za-z0-9_.-]+$/.test(netns)) return Promise.reject(new NetnsBindError(`invalid netns name "${netns}"`));
   return new Promise((resolve, reject) => {
-    const child = fork(HELPER, [proto, opts.address, String(opts.port)], {
+    const child = fork(HELPER, [opts.address, String(opts.port)], {
       execPath: opts.nsenter ?? 'nsenter',
       execArgv: [`--net=/run/netns/${netns}`, process.execPath],
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
@@ -66,9 +49,8 @@ function handoff(proto: 'udp' | 'tcp' | 'both', netns: string, opts: NetnsBindOp
     let stderr = '';
     child.stderr!.on('data', (d) => { if (stderr.length < 4096) stderr += d; });
     let settled = false;
-    const want = proto === 'both' ? 2 : 1;
     const got: Handle[] = [];
-    const where = `${proto === 'both' ? 'udp+tcp' : proto} ${opts.address}:${opts.port} in netns ${netns}`;
+    const where = `udp+tcp ${opts.address}:${opts.port} in netns ${netns}`;
     const fail = (msg: string, cause?: unknown) => {
       if (settled) return;
       settled = true;
@@ -82,7 +64,7 @@ function handoff(proto: 'udp' | 'tcp' | 'both', netns: string, opts: NetnsBindOp
       if (msg === 'bound' && handle) {
         if (settled) { (handle as Handle).close(); return; }
         got.push(handle as Handle); // in the order bound: udp, then tcp
-        if (got.length < want) return;
+        if (got.length < 2) return;
         settled = true;
         clearTimeout(timer);
         child.disconnect(); // the helper exits once the channel is gone
