@@ -4,7 +4,7 @@ import { taskName } from '../../manager/orchestrator/new-task.ts';
 import type { Task } from '../../api/types/task.ts';
 import type { NodeNetworkView, ViewNetwork } from '../../swarm/network-view-types.ts';
 import {
-  NetworkAgentError, dnsTable, hostPorts, ingressLink, neededSandboxes, remotePeers, samePeers, sandboxNetns,
+  NetworkAgentError, dnsTable, hostPorts, ingressLink, remotePeers, samePeers, sandboxNetns,
   taskAttachments, taskNetns, taskResolvConf, upstreamsOf, vipServices,
 } from './plan.ts';
 
@@ -101,12 +101,6 @@ test('remotePeers / samePeers: peers of other nodes; order does not matter', () 
   assert.ok(samePeers([...r, a], [{ ...a, mac: a.mac.toLowerCase() }, ...r]));
   assert.not.ok(samePeers(r, [a]));
   assert.not.ok(samePeers(r, [{ ...r[0], vtep: '192.168.100.14' }]));
-});
-
-test('neededSandboxes: task networks plus ingress when the view publishes the mesh', () => {
-  assert.equal([...neededSandboxes(view, [['front'], ['front', 'back']])].sort(), ['back', 'front']);
-  const ing = { ...view, ingress: { networkId: 'ing', address: '10.255.0.3/16', ports: [] } };
-  assert.equal([...neededSandboxes(ing, [])], ['ing']);
 });
 
 test('hostPorts: host-mode ports only; 0 gets the lowest free port of the range', () => {

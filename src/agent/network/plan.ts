@@ -127,17 +127,6 @@ export function samePeers(a: readonly Peer[], b: readonly Peer[]): boolean {
   return key(a) === key(b);
 }
 
-/**
- * Which sandboxes must exist: every network a local task is attached to, plus the ingress
- * network when the view publishes the routing mesh.
- */
-export function neededSandboxes(view: NodeNetworkView | undefined, taskNetworks: Iterable<readonly string[]>): Set<string> {
-  const out = new Set<string>();
-  for (const nets of taskNetworks) for (const n of nets) out.add(n);
-  if (view?.ingress) out.add(view.ingress.networkId);
-  return out;
-}
-
 /** A host-mode published port, as the gateway binds it. */
 export interface HostPort {
   protocol: 'tcp' | 'udp';
