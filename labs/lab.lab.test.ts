@@ -17,8 +17,6 @@ import { ping } from './lib/unix-http.ts';
 
 const PREFIX = 'shoalt';
 const BASE = '/tmp/shoalt-lab';
-const daemonExists = existsSync(new URL('../src/daemon/daemon.ts', import.meta.url));
-
 /** Every process of a lab while it is up (to find stragglers after down). */
 type Snapshot = { processes: ProcessId[] };
 function snapshot(lab: Lab): Snapshot {
@@ -120,7 +118,6 @@ up('the registry serves the test image v1 and v2 to a host, with different diges
 });
 
 up('each daemon answers /_ping on its socket', async ({ lab }) => {
-  if (!daemonExists) return;
   for (const h of lab!.hosts) assert.ok(await ping(lab!.socket(h)), `${h} /_ping`);
   const info = await lab!.request('h2', '/info');
   assert.is(info.status, 200);
@@ -145,7 +142,6 @@ up('partition blocks traffic and heal restores it (nftables drop and link down)'
 });
 
 up('lab.cli runs the shoal command against a host daemon', async ({ lab }) => {
-  if (!daemonExists) return;
   const r = await lab!.cli('h1', ['info', '--format', 'json']);
   assert.is(r.code, 0, r.stderr);
   assert.match(r.stdout, /h1/);
@@ -164,7 +160,6 @@ up('kill takes a host daemon and its containers down; start brings the daemon ba
   assert.not.ok(isAlive(container));
   assert.ok(isAlive(lab!.host('h2').anchorPid), 'anchor survives');
   assert.is(lab!.daemonPid('h1'), other, 'other host untouched');
-  if (!daemonExists) return;
   assert.is(lab!.daemonPid('h2'), undefined);
   const after = await lab!.startDaemon('h2');
   assert.is.not(after, before);
@@ -172,7 +167,6 @@ up('kill takes a host daemon and its containers down; start brings the daemon ba
 });
 
 up('a paused daemon does not answer until resumed', async ({ lab }) => {
-  if (!daemonExists) return;
   lab!.pauseDaemon('h1');
   try {
     assert.not.ok(await ping(lab!.socket('h1'), 300), 'paused daemon is silent');
