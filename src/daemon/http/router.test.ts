@@ -42,6 +42,18 @@ test('unknown path is 404 and wrong method is 405, both as {"message"}', async (
   });
 });
 
+test('a stray % in the path is 400 with Docker\'s error shape, not 500', async () => {
+  const router = new Router().get('/things/:id', ({ params }) => ({ id: params.id }));
+  await withServer(router, async (port) => {
+    for (const path of ['/things/a%zz', '/things/%', '/v1.41/things/%E0%A4%A', '/things/a%']) {
+      const r = await call(port, 'GET', path);
+      assert.is(r.status, 400, path);
+      assert.match(JSON.parse(r.text).message, /malformed percent-encoding/, path);
+    }
+    assert.equal(JSON.parse((await call(port, 'GET', '/things/a%25b')).text), { id: 'a%b' });
+  });
+});
+
 test('API errors keep their status; other errors become 500', async () => {
   const router = new Router()
     .post('/conflict', () => {

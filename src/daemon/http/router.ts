@@ -63,7 +63,7 @@ export class Router {
   private async dispatch(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     res.setHeader('API-Version', API_VERSION);
     res.setHeader('Server', `Shoal/${API_VERSION}`);
-    const url = new URL(req.url ?? '/', 'http://shoal');
+    const url = parseUrl(req.url ?? '/');
     let path = url.pathname;
     let apiVersion = API_VERSION;
     const m = VERSION_PREFIX.exec(path);
@@ -75,7 +75,7 @@ export class Router {
       }
     }
     const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET');
-    const segments = path.split('/').filter(Boolean).map(decodeURIComponent);
+    const segments = path.split('/').filter(Boolean).map(decodeSegment);
     let pathMatched = false;
     for (const route of this.routes) {
       const params = matchSegments(route.segments, segments);
@@ -93,6 +93,24 @@ export class Router {
     }
     if (pathMatched) throw new ApiError(`method ${req.method} not allowed for ${path}`, 405);
     throw new NotFoundError(`page not found: ${req.method} ${path}`);
+  }
+}
+
+/** The request target as a URL; a target that is not one (`//[`, a bare `%`) is a client error. */
+function parseUrl(target: string): URL {
+  try {
+    return new URL(target, 'http://shoal');
+  } catch {
+    throw new InvalidArgumentError(`invalid request URL: ${JSON.stringify(target.slice(0, 200))}`);
+  }
+}
+
+/** One path segment, percent-decoded; a stray `%` (`/services/a%zz`) is a client error, not a crash. */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new InvalidArgumentError(`invalid path segment ${JSON.stringify(segment.slice(0, 200))}: malformed percent-encoding`);
   }
 }
 
