@@ -55,7 +55,7 @@ export async function lockDir(dir: string): Promise<DirLock> {
   };
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      await writeFile(path, text, { flag: 'wx' });
+      await writeFile(path, text, { flag: 'wx', mode: 0o600 });
       return lock;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;

@@ -1,4 +1,6 @@
 import { suite } from 'uvu';
+import { chmod, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { CompactedError, UnavailableError } from '../storage.ts';
 import { SnapshotOutOfDateError } from '../errors.ts';
@@ -274,6 +276,26 @@ lifecycle('writes after close are refused', () =>
     const s = await DiskStorage.open(dir, opts);
     await s.close();
     await rejects(() => s.save({ entries: [ent(1, 1)], sync: true }), /closed/);
+    await s.close();
+  }));
+
+lifecycle('the directory, WAL segments and snapshots are owner-only, also when the directory was looser', () =>
+  withTempDir(async (dir) => {
+    await mkdir(join(dir, 'wal'), { mode: 0o755 });
+    await chmod(dir, 0o755);
+    await chmod(join(dir, 'wal'), 0o755);
+    await writeFile(join(dir, 'wal', 'stray'), 'x', { mode: 0o644 });
+    const s = await DiskStorage.open(dir, { ...opts, confState: voters('n1') });
+    await s.save({ entries: ents(1, 3, 1), hardState: { term: 1, vote: 'n1', commit: 3 }, sync: true });
+    await s.createSnapshot(3, voters('n1'), bytes('state'));
+    const mode = async (p: string) => (await stat(p)).mode & 0o777;
+    for (const d of [dir, join(dir, 'wal'), join(dir, 'snap')]) assert.is(await mode(d), 0o700, d);
+    const files = [
+      ...(await readdir(join(dir, 'wal'))).map((f) => join(dir, 'wal', f)),
+      ...(await readdir(join(dir, 'snap'))).map((f) => join(dir, 'snap', f)),
+    ];
+    assert.ok(files.some((f) => f.endsWith('.snap')), 'a snapshot file was written');
+    for (const f of files) assert.is(await mode(f), 0o600, f);
     await s.close();
   }));
 

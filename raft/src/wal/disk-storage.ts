@@ -7,7 +7,7 @@
  * frames all their WAL records into one buffer, does one write and — if any call asked for it
  * — one fdatasync, then resolves them. Calls are applied in the order they were made.
  */
-import { mkdir, rename } from 'node:fs/promises';
+import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { limitSize } from '../memory-storage.ts';
 import type { DurableStorage, PayloadCipher } from '../storage.ts';
@@ -18,7 +18,7 @@ import type { SnapshotRef } from './codec.ts';
 import { SnapshotCorruptError, SnapshotMissingError, WalFailedError } from './errors.ts';
 import { lockDir } from './dir-lock.ts';
 import type { DirLock } from './dir-lock.ts';
-import { syncDir } from './fs-util.ts';
+import { makePrivateDir, syncDir } from './fs-util.ts';
 import type { LogState } from './log-state.ts';
 import { encodeRecords } from './record.ts';
 import type { RecordParts } from './record.ts';
@@ -134,8 +134,9 @@ export class DiskStorage implements DurableStorage {
     const cipher = opts.cipher ?? IDENTITY;
     const walDir = join(dir, 'wal');
     const snapDir = join(dir, 'snap');
-    await mkdir(walDir, { recursive: true });
-    await mkdir(snapDir, { recursive: true });
+    await makePrivateDir(dir);
+    await makePrivateDir(walDir);
+    await makePrivateDir(snapDir);
     await syncDir(dir, fsync);
     const lock = await lockDir(dir);
     try {

@@ -139,7 +139,8 @@ export class SegmentWriter {
 
 async function createSegment(walDir: string, seq: number, prevIndex: number, fsync: boolean): Promise<{ meta: SegmentMeta; fh: FileHandle }> {
   const path = join(walDir, segmentFileName(seq, prevIndex + 1));
-  const fh = await open(path, 'wx');
+  // Owner-only: the log holds the application's data (secrets included, unless sealed).
+  const fh = await open(path, 'wx', 0o600);
   await syncDir(dirname(path), fsync);
   return { meta: { seq, path, prevIndex, lastEntryIndex: 0, minEntryIndex: Infinity }, fh };
 }

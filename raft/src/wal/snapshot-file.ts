@@ -75,7 +75,8 @@ export async function writeSnapshotFile(dir: string, snap: Snapshot, sealed: Uin
   const name = snapshotFileName(snap.metadata);
   const tmp = join(dir, `${name}.tmp`);
   const head = encodeSnapshotHeader(snap.metadata, sealed);
-  const fh = await open(tmp, 'w');
+  // Owner-only, like the WAL: a snapshot is the whole application state.
+  const fh = await open(tmp, 'w', 0o600);
   try {
     await writeAll(fh, head, 0);
     await writeAll(fh, sealed, head.length);
