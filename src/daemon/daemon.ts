@@ -26,6 +26,8 @@ import { addSwarmRoutes, NOT_IN_SWARM } from './routes/swarm.ts';
 import { addServiceRoutes } from './routes/services.ts';
 import { addTaskRoutes } from './routes/tasks.ts';
 import { addNetworkRoutes } from './routes/networks.ts';
+import { addSecretRoutes } from './routes/secrets.ts';
+import { addConfigRoutes } from './routes/configs.ts';
 import { SwarmNode, type SwarmContext } from '../swarm/swarm-node.ts';
 import { SHOAL_VERSION } from './routes/system.ts';
 import { UnavailableError } from '../api/errors.ts';
@@ -158,6 +160,8 @@ export class Daemon {
       });
       addServiceRoutes(router, () => daemon.swarm);
       addTaskRoutes(router, () => daemon.swarm);
+      addSecretRoutes(router, () => daemon.swarm);
+      addConfigRoutes(router, () => daemon.swarm);
       // `Containers` of `network inspect`: this node's endpoints, from its data plane.
       addNetworkRoutes(router, () => daemon.swarm, { endpoints: (id) => daemon.swarm?.networking?.endpoints(id) ?? [] });
       if (config.hostAddress.kind !== 'unix') throw new Error('only unix:// hosts are supported for the control API for now');

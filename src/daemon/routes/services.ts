@@ -12,12 +12,13 @@ import { sendJson } from '../http/router.ts';
 import { ConflictError, InvalidArgumentError } from '../../api/errors.ts';
 import type { Service, ServiceSpec, ServiceStatus } from '../../api/types/service.ts';
 import type { Task } from '../../api/types/task.ts';
-import { modeKind, validateServiceSpec, withServiceDefaults } from '../../api/spec/service-spec.ts';
+import { modeKind, serviceSpecOfBody, validateServiceSpec, withServiceDefaults } from '../../api/spec/service-spec.ts';
 import { withDesiredState } from '../../manager/orchestrator/task-state.ts';
 import { filterValues, matchLabels, readBarrier, requireManager, requireVersion, resolveService, type SwarmRef } from './lookup.ts';
 import type { WriteTx } from '../../store/index.ts';
 import { resolveNetwork } from './networks.ts';
 import { checkPublishedPorts } from '../../manager/allocator/index.ts';
+import { resolvePayloadRefs } from './secrets.ts';
 
 const ADJECTIVES = ['brave', 'calm', 'eager', 'gentle', 'happy', 'jolly', 'keen', 'lucid', 'merry', 'nimble', 'quiet', 'swift'];
 const NOUNS = ['bass', 'carp', 'dace', 'eel', 'goby', 'hake', 'ide', 'koi', 'ling', 'perch', 'roach', 'shad'];
@@ -30,7 +31,7 @@ function randomName(): string {
 
 function specFromBody(body: ServiceSpec | undefined, named = false): ServiceSpec {
   if (!body || typeof body !== 'object' || Array.isArray(body)) throw new InvalidArgumentError('invalid ServiceSpec: body must be a ServiceSpec object');
-  const spec = withServiceDefaults(body);
+  const spec = withServiceDefaults(serviceSpecOfBody(body));
   if (named && !spec.Name) spec.Name = randomName();
   validateServiceSpec(spec);
   return spec;
@@ -60,6 +61,7 @@ function resolveReferences(tx: WriteTx, spec: ServiceSpec, serviceId: string | u
     }
   }
   checkPublishedPorts(tx.list('service'), serviceId, out.EndpointSpec);
+  resolvePayloadRefs(tx, out.TaskTemplate.ContainerSpec);
   return out;
 }
 
