@@ -9,17 +9,13 @@ import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DigestMismatchError } from './errors.ts';
+import { checkDigest, digestHex } from './digest.ts';
 
 /** `sha256:<hex>` of bytes. */
 export function sha256(data: Buffer | string): string {
   return `sha256:${createHash('sha256').update(data).digest('hex')}`;
 }
 
-/** Throws unless `d` is a sha256 digest (keeps digests out of path tricks). */
-export function checkDigest(d: string): string {
-  if (!/^sha256:[a-f0-9]{64}$/.test(d)) throw new DigestMismatchError('descriptor', 'sha256:<64 hex>', d);
-  return d.slice(7);
-}
 
 /** The blob store of one data root. */
 export class ContentStore {
@@ -30,7 +26,8 @@ export class ContentStore {
 
   get tmpDir(): string { return join(this.root, 'tmp'); }
 
-  path(digest: string): string { return join(this.root, 'blobs', 'sha256', checkDigest(digest)); }
+  /** Path of blob `digest`; throws InvalidDigestError for a malformed digest. */
+  path(digest: string): string { return join(this.root, 'blobs', 'sha256', digestHex(digest, 'blob')); }
 
   has(digest: string): boolean { return existsSync(this.path(digest)); }
 
@@ -48,7 +45,7 @@ export class ContentStore {
    * `onBytes` sees the running byte count. Idempotent for present blobs.
    */
   async ingest(digest: string, source: Readable | AsyncIterable<Uint8Array> | Buffer, opts: { size?: number; onBytes?: (n: number) => void; what?: string } = {}): Promise<void> {
-    checkDigest(digest);
+    checkDigest(digest, opts.what ?? 'blob');
     if (this.has(digest)) { if (!(source instanceof Buffer)) (source as Readable).destroy?.(); return; }
     const tmp = this.tempPath();
     const hash = createHash('sha256');

@@ -66,6 +66,13 @@ export class BadArchiveError extends ImageError {
   constructor(message: string) { super(`images: load: ${message}`); }
 }
 
+/** A manifest, index or config (from a registry or a tarball) whose shape or digests we cannot use. */
+export class BadDocumentError extends ImageError {
+  override name = 'BadDocumentError';
+  override readonly status = 400;
+  constructor(message: string) { super(`images: ${message}`); }
+}
+
 /** No manifest for our platform in an index. */
 export class PlatformError extends ImageError {
   override name = 'PlatformError';

@@ -6,6 +6,7 @@
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { checkDigest } from './digest.ts';
 import { looksLikeId, parseReference, familiarString, familiarName } from './reference.ts';
 
 /** A layer of an image. */
@@ -36,9 +37,11 @@ export class ImageStore {
 
   constructor(root: string) {
     this.file = join(root, 'images.json');
-    try {
-      for (const r of JSON.parse(readFileSync(this.file, 'utf8')) as ImageRecord[]) this.records.set(r.id, r);
-    } catch { /* first start */ }
+    let saved: unknown = [];
+    try { saved = JSON.parse(readFileSync(this.file, 'utf8')); } catch { /* first start */ }
+    // A record on disk is trusted only once its digests pass the check: one edited to
+    // say `sha256:../../swarm` must never turn a host folder into a layer.
+    for (const r of Array.isArray(saved) ? saved : []) if (validRecord(r)) this.records.set(r.id, r);
   }
 
   save(): void {
@@ -72,6 +75,7 @@ export class ImageStore {
 
   /** Adds or merges `rec`, then moves its tags away from other images. */
   put(rec: ImageRecord): ImageRecord {
+    checkRecord(rec);
     const old = this.records.get(rec.id);
     const merged: ImageRecord = old
       ? { ...old, repoTags: [...new Set([...old.repoTags, ...rec.repoTags])], repoDigests: [...new Set([...old.repoDigests, ...rec.repoDigests])] }
@@ -107,4 +111,20 @@ export class ImageStore {
     }
     return { blobs, diffIds };
   }
+}
+
+/** Throws InvalidDigestError unless every digest of `r` is well formed. */
+export function checkRecord(r: ImageRecord): void {
+  checkDigest(r.id, 'image ID');
+  checkDigest(r.manifestDigest, `manifest of image ${r.id}`);
+  if (!Array.isArray(r.layers)) throw new TypeError('images: assertion: image record without layers');
+  r.layers.forEach((l, i) => { checkDigest(l.digest, `layer ${i} of image ${r.id}`); checkDigest(l.diffId, `diffID ${i} of image ${r.id}`); });
+}
+
+function validRecord(r: unknown): r is ImageRecord {
+  try {
+    const x = r as ImageRecord;
+    checkRecord(x);
+    return Array.isArray(x.repoTags) && Array.isArray(x.repoDigests);
+  } catch { return false; }
 }

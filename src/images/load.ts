@@ -13,7 +13,8 @@ import { join, normalize } from 'node:path';
 import type { ContentStore } from './content-store.ts';
 import { BadArchiveError } from './errors.ts';
 import type { ImageRecord, ImageStore, LayerRecord } from './image-store.ts';
-import { hostPlatform, isIndex, MT, type Index, type Manifest } from './media.ts';
+import { checkDiffIds, checkIndex, checkManifest, hostPlatform, isIndex, MT, type Manifest } from './media.ts';
+import { digestHex } from './digest.ts';
 import { familiarString, parseReference } from './reference.ts';
 import { unpackLayer } from './unpack.ts';
 
@@ -64,7 +65,7 @@ export async function loadImages(deps: LoadDeps, tarPath: string, emit: (line: s
       const entries = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { Config: string; RepoTags?: string[] | null; Layers: string[] }[];
       for (const e of entries) out.push(await importDockerEntry(deps, dir, e));
     } else if (existsSync(join(dir, 'index.json'))) {
-      const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as Index;
+      const index = checkIndex(JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')), 'index.json');
       for (const d of index.manifests) out.push(...(await importOciDescriptor(deps, dir, d, d.annotations)));
     } else {
       throw new BadArchiveError('neither manifest.json (docker save) nor index.json (OCI layout) found');
@@ -84,8 +85,8 @@ async function importDockerEntry(deps: LoadDeps, dir: string, e: { Config: strin
   const cfgBytes = readFileSync(cfgPath);
   const configDigest = `sha256:${createHash('sha256').update(cfgBytes).digest('hex')}`;
   const config = JSON.parse(cfgBytes.toString('utf8')) as { created?: string; os?: string; architecture?: string; rootfs?: { diff_ids?: string[] } };
-  const diffIds = config.rootfs?.diff_ids ?? [];
-  if (diffIds.length !== e.Layers.length) throw new BadArchiveError(`config lists ${diffIds.length} layers, manifest.json ${e.Layers.length}`);
+  if (!Array.isArray(e.Layers)) throw new BadArchiveError('manifest.json: Layers is not a list');
+  const diffIds = checkDiffIds(config, e.Layers.length, `config ${e.Config}`);
   const layers: LayerRecord[] = [];
   for (const [i, rel] of e.Layers.entries()) {
     const p = inside(dir, rel);
@@ -119,21 +120,20 @@ function nameFrom(ann: Record<string, string> | undefined): string | undefined {
 }
 
 async function importOciDescriptor(deps: LoadDeps, dir: string, d: { mediaType: string; digest: string }, ann: Record<string, string> | undefined): Promise<Loaded[]> {
-  const blob = (digest: string) => inside(dir, `blobs/sha256/${digest.replace(/^sha256:/, '')}`);
+  const blob = (digest: string) => inside(dir, `blobs/sha256/${digestHex(digest, 'blob')}`);
   const body = readFileSync(blob(d.digest));
   const parsed = JSON.parse(body.toString('utf8'));
   if (isIndex(d.mediaType, parsed)) {
-    const idx = parsed as Index;
+    const idx = checkIndex(parsed, `index ${d.digest}`);
     const plat = hostPlatform();
     const pick = idx.manifests.find((m) => !m.platform || (m.platform.os === plat.os && m.platform.architecture === plat.architecture));
     if (!pick) throw new BadArchiveError(`no manifest for ${plat.os}/${plat.architecture}`);
     return importOciDescriptor(deps, dir, pick, ann ?? pick.annotations);
   }
-  const m = parsed as Manifest;
+  const m = checkManifest(parsed, `manifest ${d.digest}`);
   await deps.content.ingest(m.config.digest, createReadStream(blob(m.config.digest)), { size: m.config.size, what: 'config' });
   const config = deps.content.readJson<{ created?: string; os?: string; architecture?: string; rootfs?: { diff_ids?: string[] } }>(m.config.digest);
-  const diffIds = config.rootfs?.diff_ids ?? [];
-  if (diffIds.length !== m.layers.length) throw new BadArchiveError(`config lists ${diffIds.length} layers, manifest ${m.layers.length}`);
+  const diffIds = checkDiffIds(config, m.layers.length, `config ${m.config.digest}`);
   const layers: LayerRecord[] = [];
   for (const [i, l] of m.layers.entries()) {
     await deps.content.ingest(l.digest, createReadStream(blob(l.digest)), { size: l.size, what: `layer ${l.digest.slice(7, 19)}` });

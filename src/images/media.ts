@@ -1,4 +1,6 @@
 /** OCI and Docker media types, and pure choices over manifests. */
+import { checkDigest } from './digest.ts';
+import { BadDocumentError } from './errors.ts';
 
 export const MT = {
   ociIndex: 'application/vnd.oci.image.index.v1+json',
@@ -73,4 +75,57 @@ export function parseChallenge(header: string): { scheme: string; params: Record
   let p: RegExpExecArray | null;
   while ((p = re.exec(m[2]))) params[p[1].toLowerCase()] = p[2] !== undefined ? p[2].replace(/\\(.)/g, '$1') : p[3];
   return { scheme: m[1].toLowerCase(), params };
+}
+
+/** Most layers an image may have (overlayfs stacks fail far earlier in practice). */
+export const MAX_LAYERS = 256;
+
+
+function checkSize(v: unknown, what: string): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new BadDocumentError(`${what}: size must be a non-negative integer, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+/**
+ * Checks the shape of an image manifest: a config descriptor and at most MAX_LAYERS
+ * layer descriptors, each with a well-formed digest (InvalidDigestError otherwise),
+ * a non-negative integer size and a media type. Throws BadDocumentError.
+ */
+export function checkManifest(m: unknown, what: string): Manifest {
+  const o = m as Manifest;
+  if (!o || typeof o !== 'object' || !o.config || typeof o.config !== 'object' || !Array.isArray(o.layers)) throw new BadDocumentError(`${what}: not an image manifest`);
+  checkDigest(o.config.digest, `${what}: config`);
+  checkSize(o.config.size, `${what}: config`);
+  if (o.layers.length > MAX_LAYERS) throw new BadDocumentError(`${what}: ${o.layers.length} layers, at most ${MAX_LAYERS}`);
+  o.layers.forEach((l, i) => {
+    if (!l || typeof l !== 'object' || typeof l.mediaType !== 'string') throw new BadDocumentError(`${what}: layer ${i} has no media type`);
+    checkDigest(l.digest, `${what}: layer ${i}`);
+    checkSize(l.size, `${what}: layer ${i}`);
+  });
+  return o;
+}
+
+/** Checks an index: a `manifests` array whose entries have well-formed digests. */
+export function checkIndex(x: unknown, what: string): Index {
+  const o = x as Index;
+  if (!o || typeof o !== 'object' || !Array.isArray(o.manifests)) throw new BadDocumentError(`${what}: not an image index`);
+  o.manifests.forEach((d, i) => {
+    if (!d || typeof d !== 'object') throw new BadDocumentError(`${what}: manifests[${i}] is not a descriptor`);
+    checkDigest(d.digest, `${what}: manifests[${i}]`);
+  });
+  return o;
+}
+
+/** The parts of an image config Shoal reads. */
+export interface ImageConfigDoc { created?: string; os?: string; architecture?: string; rootfs?: { diff_ids?: string[] } }
+
+/**
+ * The config's `rootfs.diff_ids`, each checked (InvalidDigestError names
+ * `diff_ids[i]`), and exactly `layers` of them (BadDocumentError otherwise).
+ */
+export function checkDiffIds(config: ImageConfigDoc, layers: number, what: string): string[] {
+  const ids = config?.rootfs?.diff_ids ?? [];
+  if (!Array.isArray(ids)) throw new BadDocumentError(`${what}: rootfs.diff_ids is not a list`);
+  if (ids.length !== layers) throw new BadDocumentError(`${what}: config lists ${ids.length} layers, manifest ${layers}`);
+  return ids.map((d, i) => checkDigest(d, `${what}: diff_ids[${i}]`));
 }

@@ -5,13 +5,12 @@
  * progress messages so the HTTP route can stream them as they come.
  */
 import type { ContentStore } from './content-store.ts';
-import { PlatformError, RegistryError } from './errors.ts';
+import { BadDocumentError, PlatformError } from './errors.ts';
 import type { ImageRecord, ImageStore, LayerRecord } from './image-store.ts';
-import { hostPlatform, isIndex, type Index, type Manifest } from './media.ts';
+import { checkDiffIds, checkIndex, checkManifest, hostPlatform, isIndex, type ImageConfigDoc } from './media.ts';
 import { familiarName, familiarString, type ImageReference } from './reference.ts';
 import type { RegistryClient } from './registry-client.ts';
-import { layerDir, unpackLayer } from './unpack.ts';
-import { existsSync } from 'node:fs';
+import { layerPresent, unpackLayer } from './unpack.ts';
 
 /** One progress message (Docker's jsonmessage shape). */
 export interface PullProgress {
@@ -32,6 +31,10 @@ export interface PullDeps {
 
 const short = (d: string) => d.replace(/^sha256:/, '').slice(0, 12);
 
+function parseJson(body: Buffer, what: string): unknown {
+  try { return JSON.parse(body.toString('utf8')); } catch { throw new BadDocumentError(`${what}: not JSON`); }
+}
+
 /** Runs `fn` over `items` with at most `width` at a time. */
 async function eachLimited<T>(items: T[], width: number, fn: (x: T) => Promise<void>): Promise<void> {
   let i = 0;
@@ -50,29 +53,29 @@ export async function pullImage(deps: PullDeps, ref: ImageReference, emit: (p: P
     // Only now, as Docker does: a reference that does not resolve fails before any output.
     emit({ status: `Pulling from ${ref.domain === 'docker.io' ? name : ref.path}`, id: ref.tag ?? ref.digest });
     let fetched = top;
-    if (isIndex(top.mediaType, JSON.parse(top.body.toString('utf8')))) {
-      const idx = JSON.parse(top.body.toString('utf8')) as Index;
+    const topDoc = parseJson(top.body, `manifest ${familiarString(ref)}`);
+    if (isIndex(top.mediaType, topDoc)) {
+      const idx = checkIndex(topDoc, `index ${familiarString(ref)}`);
       const plat = hostPlatform();
       const desc = idx.manifests.find((m) => m.platform?.os === plat.os && m.platform?.architecture === plat.architecture && (!plat.variant || !m.platform.variant || m.platform.variant === plat.variant))
         ?? idx.manifests.find((m) => m.platform?.os === plat.os && m.platform?.architecture === plat.architecture);
       if (!desc) throw new PlatformError(familiarString(ref), `${plat.os}/${plat.architecture}`);
       fetched = await client.manifest(ref, desc.digest);
     }
-    const manifest = JSON.parse(fetched.body.toString('utf8')) as Manifest;
-    if (!manifest.config?.digest || !Array.isArray(manifest.layers)) throw new RegistryError(`${familiarString(ref)}: not an image manifest (${fetched.mediaType})`);
+    const what = `manifest ${familiarString(ref)}`;
+    const manifest = checkManifest(parseJson(fetched.body, what), what);
     pin(manifest.config.digest);
     if (!content.has(manifest.config.digest)) {
       const b = await client.blob(ref, manifest.config.digest);
       await content.ingest(manifest.config.digest, b.stream, { size: manifest.config.size, what: 'image config' });
     }
-    const config = content.readJson<{ created?: string; os?: string; architecture?: string; rootfs?: { diff_ids?: string[] } }>(manifest.config.digest);
-    const diffIds = config.rootfs?.diff_ids ?? [];
-    if (diffIds.length !== manifest.layers.length) throw new RegistryError(`${familiarString(ref)}: config lists ${diffIds.length} layers, manifest ${manifest.layers.length}`);
+    const config = content.readJson<ImageConfigDoc & { created?: string; os?: string; architecture?: string }>(manifest.config.digest);
+    const diffIds = checkDiffIds(config, manifest.layers.length, `image config of ${familiarString(ref)}`);
     const layers: LayerRecord[] = manifest.layers.map((l, i) => ({ digest: l.digest, mediaType: l.mediaType, size: l.size, diffId: diffIds[i] }));
-    for (const l of layers) emit({ status: existsSync(layerDir(deps.root, l.diffId)) ? 'Already exists' : 'Pulling fs layer', id: short(l.digest) });
+    for (const l of layers) emit({ status: layerPresent(deps.root, l.diffId) ? 'Already exists' : 'Pulling fs layer', id: short(l.digest) });
     await eachLimited(layers, 3, async (l) => {
       pin(l.digest);
-      if (existsSync(layerDir(deps.root, l.diffId))) return;
+      if (layerPresent(deps.root, l.diffId)) return;
       if (!content.has(l.digest)) {
         const b = await client.blob(ref, l.digest);
         let last = 0;

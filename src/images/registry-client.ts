@@ -6,6 +6,7 @@
 import { Readable } from 'node:stream';
 import { MANIFEST_ACCEPT, parseChallenge } from './media.ts';
 import { sha256 } from './content-store.ts';
+import { checkDigest } from './digest.ts';
 import { DigestMismatchError, ManifestUnknownError, RegistryAuthError, RegistryError, RegistryUnreachableError } from './errors.ts';
 import { DEFAULT_DOMAIN, type ImageReference } from './reference.ts';
 
@@ -92,6 +93,7 @@ export class RegistryClient {
 
   /** GETs manifest `reference` (tag or digest); verifies the digest when one is known. */
   async manifest(ref: ImageReference, reference: string): Promise<FetchedManifest> {
+    if (reference.startsWith('sha256:') || !/^[\w][\w.-]{0,127}$/.test(reference)) checkDigest(reference, `manifest of ${ref.domain}/${ref.path}`);
     const res = await this.request(ref, `${this.baseUrl(ref)}/manifests/${reference}`, { accept: MANIFEST_ACCEPT });
     const name = `${ref.domain}/${ref.path}:${reference}`;
     if (res.status === 404) {
@@ -110,6 +112,7 @@ export class RegistryClient {
 
   /** A blob's body as a stream (the caller verifies the digest while storing it). */
   async blob(ref: ImageReference, digest: string): Promise<{ stream: Readable; size: number }> {
+    checkDigest(digest, `blob of ${ref.domain}/${ref.path}`);
     const res = await this.request(ref, `${this.baseUrl(ref)}/blobs/${digest}`, { timeout: false });
     if (res.status === 404) throw new ManifestUnknownError(`${ref.domain}/${ref.path}@${digest}`, 'blob unknown');
     if (!res.ok || !res.body) throw new RegistryError(`blob ${digest}: registry answered ${res.status}`, res.status);

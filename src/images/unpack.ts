@@ -7,17 +7,26 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync, unlinkSync } from 'node:fs';
+import { createReadStream, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { DigestMismatchError, ImageError } from './errors.ts';
 import { layerCompression } from './media.ts';
+import { digestHex } from './digest.ts';
 
-/** Directory of the unpacked layer with `diffId`. */
+/**
+ * Directory of the unpacked layer with `diffId`. Throws InvalidDigestError unless
+ * `diffId` is `sha256:<64 hex>`: this is where a digest becomes a path.
+ */
 export function layerDir(root: string, diffId: string): string {
-  return join(root, 'layers', diffId.replace(/^sha256:/, ''));
+  return join(root, 'layers', digestHex(diffId, 'layer diffID'));
+}
+
+/** True when layer `diffId` is unpacked: its folder exists and is a real directory (never a link). */
+export function layerPresent(root: string, diffId: string): boolean {
+  try { return lstatSync(layerDir(root, diffId)).isDirectory(); } catch (e) { if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false; throw e; }
 }
 
 function decompressor(kind: 'gzip' | 'zstd' | 'none'): { stream: Transform | undefined; child?: ReturnType<typeof spawn> } {
@@ -35,7 +44,7 @@ function decompressor(kind: 'gzip' | 'zstd' | 'none'): { stream: Transform | und
  */
 export async function unpackLayer(root: string, blobPath: string, mediaType: string, diffId: string): Promise<string> {
   const dest = layerDir(root, diffId);
-  if (existsSync(dest)) return dest;
+  if (layerPresent(root, diffId)) return dest;
   const tmp = `${dest}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   mkdirSync(tmp, { recursive: true });
   try {
