@@ -137,7 +137,8 @@ test('a duplicate task in a slot is shut down, the running one kept', () => {
 
 test('a finished task of an older spec is replaced at once, whatever the policy', () => {
   const svc = web(1, { TaskTemplate: { ContainerSpec: { Image: 'x' }, RestartPolicy: { Condition: 'none' } } });
-  const ts = setState(running(['a'], { ...svc, Version: { Index: 3 } }), 'r1', 'failed', 10);
+  const older = web(1, { TaskTemplate: { ContainerSpec: { Image: 'old' }, RestartPolicy: { Condition: 'none' } } });
+  const ts = setState(running(['a'], { ...older, Version: { Index: 3 } }), 'r1', 'failed', 10);
   const r = reconcileReplicated(svc, ts, nodes, { now: 0, newId: ids('n') });
   assert.equal(r.create.map((t) => [t.Slot, t.DesiredState]), [[1, 'running']]);
 });

@@ -11,6 +11,7 @@ import type { Constraint } from '../../api/spec/constraint.ts';
 import { ms, restartDecision, restartDelayMs, restartHistory } from './restart-policy.ts';
 import { nodeVerdict, type SlotView } from './slots.ts';
 import { withDesiredState } from './task-state.ts';
+import { isTaskDirty } from './updater-view.ts';
 import { wakeNoLaterThan, type ReconcileContext, type Reconciliation } from './types.ts';
 
 export interface SuperviseOptions {
@@ -67,7 +68,9 @@ export function supervise(view: SlotView, o: SuperviseOptions): SlotOutcome {
   if (!dead) return { kind: 'empty' };
   for (const t of view.finished.slice(1)) stop(t, out);
 
-  const outdated = dead.SpecVersion !== undefined && dead.SpecVersion.Index !== o.service.Version.Index;
+  // Made from another spec (the service was updated since): the updater's rules do not
+  // hold a dead task back, its replacement takes the current spec at once.
+  const outdated = isTaskDirty(o.service, dead);
   const verdict = dead.NodeID ? nodeVerdict(o.nodes.get(dead.NodeID), o.constraints) : 'ok';
   if (outdated || (verdict !== 'ok' && o.replaceOnNodeLoss)) {
     // Not the task's own doing (new spec, lost node): replace at once, whatever the policy.
