@@ -135,7 +135,7 @@ export class TaskController {
       for (const m of this.spec.mounts ?? []) if (m.type === 'volume' && m.source) mkdirSync(paths.volume(m.source), { recursive: true });
       const spec = buildSpec(img.config, this.spec, {
         containerId: cid, rootfs, cgroupsPath: this.rec.cgroup, netnsPath: this.rec.netnsPath, user,
-        volumePath: (n) => paths.volume(n), files,
+        volumePath: (n) => paths.volume(n), files, host: this.ctx.sandboxHost,
         etcFiles: { hosts: join(tdir, 'hosts'), hostname: join(tdir, 'hostname'), resolvConf: join(tdir, 'resolv.conf') },
       });
       writeFileSync(join(paths.bundle(cid), 'config.json'), JSON.stringify(spec));

@@ -17,6 +17,8 @@ import { TaskController, type TaskRecord } from './controller.ts';
 import { realClock, type Clock } from './health.ts';
 import { removeCgroup, monitorKernel, type KernelOps } from './kernel.ts';
 import type { LogLimits } from './task-log.ts';
+import { detectSandboxHost } from './sandbox-host.ts';
+import type { SandboxHost } from './sandbox.ts';
 import type { ImageRunConfig, TaskContainerSpec } from './types.ts';
 
 function readControllers(): string | undefined {
@@ -46,6 +48,8 @@ export interface ExecutorOptions {
   logLimits?: LogLimits;
   logger?: ExecLogger;
   clock?: Clock;
+  /** Host facts for the sandbox; default detected (process.arch, uname -r, loaded AppArmor profiles). */
+  sandboxHost?: SandboxHost;
 }
 
 /** What controllers share (internal). */
@@ -62,6 +66,8 @@ export interface ExecutorContext {
   emptyLayer(): string;
   forget(cid: string): void;
   kernel: KernelOps;
+  /** Host facts the sandbox is built for (architecture, kernel, AppArmor profile). */
+  sandboxHost: SandboxHost;
 }
 
 /** Outcome of restore(). */
@@ -101,6 +107,7 @@ export class Executor {
       emptyLayer: () => { const d = join(opts.dataRoot, 'exec', 'empty'); mkdirSync(d, { recursive: true }); return d; },
       forget: (cid) => this.controllers.delete(cid),
       kernel: this.kernel,
+      sandboxHost: opts.sandboxHost ?? detectSandboxHost(),
     };
   }
 

@@ -4,23 +4,13 @@
  * files, netns) and the user (from the image's /etc/passwd) and passes them in.
  */
 import { posix } from 'node:path';
+import { sandboxSpec, type SandboxHost } from './sandbox.ts';
 import type { ImageRunConfig, TaskContainerSpec, TaskMount, Ulimit } from './types.ts';
 
-/** Docker's default capability set. */
-export const DEFAULT_CAPS = [
-  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW',
-  'CAP_SETGID', 'CAP_SETUID', 'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE',
-  'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
-];
+export { DEFAULT_CAPS, capabilities } from './sandbox.ts';
 
-/** All capabilities runc 1.1 knows on this kernel family (for `--cap-add ALL`). */
-const ALL_CAPS = [
-  ...DEFAULT_CAPS, 'CAP_DAC_READ_SEARCH', 'CAP_LINUX_IMMUTABLE', 'CAP_NET_BROADCAST', 'CAP_NET_ADMIN',
-  'CAP_IPC_LOCK', 'CAP_IPC_OWNER', 'CAP_SYS_MODULE', 'CAP_SYS_RAWIO', 'CAP_SYS_PTRACE', 'CAP_SYS_PACCT',
-  'CAP_SYS_ADMIN', 'CAP_SYS_BOOT', 'CAP_SYS_NICE', 'CAP_SYS_RESOURCE', 'CAP_SYS_TIME',
-  'CAP_SYS_TTY_CONFIG', 'CAP_LEASE', 'CAP_AUDIT_CONTROL', 'CAP_MAC_OVERRIDE', 'CAP_MAC_ADMIN',
-  'CAP_SYSLOG', 'CAP_WAKE_ALARM', 'CAP_BLOCK_SUSPEND', 'CAP_AUDIT_READ',
-];
+/** Host facts used when none are given (tests): x86-64, a recent kernel, no AppArmor. */
+const GENERIC_HOST: SandboxHost = { arch: 'amd64', kernelRelease: '6.1' };
 
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -51,6 +41,8 @@ export interface SpecContext {
   files: { hostPath: string; target: string }[];
   /** Host paths of the generated /etc/hosts, /etc/hostname, /etc/resolv.conf. */
   etcFiles?: { hosts?: string; hostname?: string; resolvConf?: string };
+  /** Architecture, kernel and AppArmor profile the sandbox is built for; default a generic x86-64 host without AppArmor. */
+  host?: SandboxHost;
 }
 
 /** Swarm's rules: `command` replaces Entrypoint (and drops the image Cmd), `args` replaces Cmd. */
@@ -72,17 +64,6 @@ export function mergeEnv(imageEnv: string[] | null | undefined, taskEnv: string[
   if (!m.has('PATH')) m.set('PATH', DEFAULT_PATH);
   if (!m.has('HOSTNAME')) m.set('HOSTNAME', `HOSTNAME=${hostname}`);
   return [...m.values()];
-}
-
-/** Capabilities after `add` and `drop` (names with or without `CAP_`, `ALL` allowed). */
-export function capabilities(add: string[] = [], drop: string[] = []): string[] {
-  const norm = (c: string) => (c.toUpperCase() === 'ALL' ? 'ALL' : c.toUpperCase().startsWith('CAP_') ? c.toUpperCase() : `CAP_${c.toUpperCase()}`);
-  const a = add.map(norm);
-  const d = drop.map(norm);
-  let caps = a.includes('ALL') ? [...ALL_CAPS] : [...DEFAULT_CAPS, ...a.filter((c) => !DEFAULT_CAPS.includes(c))];
-  if (d.includes('ALL')) caps = a.filter((c) => c !== 'ALL');
-  caps = caps.filter((c) => !d.includes(c));
-  return [...new Set(caps)];
 }
 
 /**
@@ -159,15 +140,16 @@ export function taskHostname(task: TaskContainerSpec, containerId: string): stri
 /** Builds the OCI runtime spec (runtime-spec 1.0.2) for `task` on top of `image`. */
 export function buildSpec(image: ImageRunConfig, task: TaskContainerSpec, ctx: SpecContext): Record<string, any> {
   const hostname = taskHostname(task, ctx.containerId);
-  const caps = capabilities(task.capAdd, task.capDrop);
+  const sb = sandboxSpec(task, ctx.host ?? GENERIC_HOST);
+  const sysOpts = sb.privileged ? ['rw'] : ['ro'];
   const mounts: Record<string, unknown>[] = [
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
     { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
     { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
-    { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
-    { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
+    { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', ...sysOpts] },
+    { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', ...sysOpts] },
   ];
   const etc = ctx.etcFiles ?? {};
   if (etc.hosts) mounts.push({ destination: '/etc/hosts', type: 'bind', source: etc.hosts, options: ['rbind', 'rprivate', 'rw'] });
@@ -177,7 +159,8 @@ export function buildSpec(image: ImageRunConfig, task: TaskContainerSpec, ctx: S
   for (const f of ctx.files) mounts.push({ destination: f.target, type: 'bind', source: f.hostPath, options: ['rbind', 'rprivate', 'ro'] });
 
   const res = task.resources ?? {};
-  const resources: Record<string, any> = { devices: [{ allow: false, access: 'rwm' }] };
+  // Privileged: every device may be opened (nodes still have to exist; none are copied from the host).
+  const resources: Record<string, any> = { devices: [{ allow: sb.privileged, access: 'rwm' }] };
   if (res.memoryBytes) resources.memory = { limit: res.memoryBytes };
   if (res.nanoCpus) resources.cpu = { period: 100000, quota: Math.max(1000, Math.round((res.nanoCpus * 100000) / 1e9)) };
   if (res.pidsLimit) resources.pids = { limit: res.pidsLimit };
@@ -191,9 +174,10 @@ export function buildSpec(image: ImageRunConfig, task: TaskContainerSpec, ctx: S
       args: processArgs(image, task),
       env: mergeEnv(image.Env, task.env, hostname),
       cwd: task.dir || image.WorkingDir || '/',
-      capabilities: { bounding: caps, effective: caps, permitted: caps, inheritable: caps },
+      capabilities: sb.capabilities,
       rlimits: rlimits(task.ulimits),
-      noNewPrivileges: false,
+      noNewPrivileges: sb.noNewPrivileges,
+      ...(sb.apparmorProfile ? { apparmorProfile: sb.apparmorProfile } : {}),
     },
     root: { path: ctx.rootfs, readonly: !!task.readOnly },
     hostname,
@@ -204,14 +188,12 @@ export function buildSpec(image: ImageRunConfig, task: TaskContainerSpec, ctx: S
       resources,
       sysctl: { ...(task.sysctls ?? {}) },
       namespaces: [
-        { type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' },
+        { type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }, { type: 'cgroup' },
         { type: 'network', path: ctx.netnsPath },
       ],
-      maskedPaths: [
-        '/proc/asound', '/proc/acpi', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',
-        '/proc/timer_stats', '/proc/sched_debug', '/sys/firmware', '/proc/scsi',
-      ],
-      readonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
+      ...(sb.seccomp ? { seccomp: sb.seccomp } : {}),
+      maskedPaths: sb.maskedPaths,
+      readonlyPaths: sb.readonlyPaths,
     },
   };
 }

@@ -78,6 +78,16 @@ export interface TaskContainerSpec {
   readOnly?: boolean;
   capAdd?: string[];
   capDrop?: string[];
+  /** Shoal's privileged mode: all capabilities, no seccomp/AppArmor/masked paths (see sandbox.ts). */
+  privileged?: boolean;
+  /** Default `default` (Docker's profile); `custom` uses {@link seccompProfile}. */
+  seccompMode?: 'default' | 'unconfined' | 'custom';
+  /** A Docker-format seccomp profile (JSON text, or base64 of it) for `seccompMode: 'custom'`. */
+  seccompProfile?: string;
+  /** Default `default` (the host's docker-default profile when loaded). */
+  apparmorMode?: 'default' | 'disabled';
+  /** Sets no_new_privs on the container's process; default false, as Docker. */
+  noNewPrivileges?: boolean;
   sysctls?: Record<string, string>;
   ulimits?: Ulimit[];
   labels?: Record<string, string>;

@@ -73,6 +73,29 @@ export interface ContainerSpec {
   CapabilityAdd?: string[];
   CapabilityDrop?: string[];
   Ulimits?: Ulimit[];
+  /** Sandbox settings; see src/api/spec/privileges.ts for what is accepted. */
+  Privileges?: Privileges;
+}
+
+/**
+ * Docker's `ContainerSpec.Privileges`, plus Shoal's `Privileged` extension. Credential
+ * specs and SELinux labels are refused when non-empty (Shoal applies neither).
+ */
+export interface Privileges {
+  CredentialSpec?: { Config?: string; File?: string; Registry?: string } | null;
+  SELinuxContext?: { Disable?: boolean; User?: string; Role?: string; Type?: string; Level?: string } | null;
+  /** `default` (Docker's profile), `unconfined` (none), `custom` (Profile: base64 of the profile JSON). */
+  Seccomp?: { Mode?: 'default' | 'unconfined' | 'custom' | ''; Profile?: string } | null;
+  /** `default`: the host's docker-default profile when loaded; `disabled`: none. */
+  AppArmor?: { Mode?: 'default' | 'disabled' | '' } | null;
+  /** Sets the process's no_new_privs bit (default false, as Docker). */
+  NoNewPrivileges?: boolean;
+  /**
+   * Shoal extension (not in Docker's API): run the task like `docker run --privileged`:
+   * every capability, no seccomp, AppArmor, masked or read-only paths, /sys and cgroups
+   * writable, every device allowed in the device cgroup. Default false.
+   */
+  Privileged?: boolean;
 }
 
 export interface Resources {
