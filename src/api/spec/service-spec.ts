@@ -2,9 +2,10 @@
  * Docker's defaults for a ServiceSpec (SwarmKit `api/defaults`, plus what the docker CLI
  * fills in) and the validation a spec passes before it is proposed. Both are pure.
  */
-import { InvalidArgumentError } from '../errors.ts';
+import { ApiError, InvalidArgumentError } from '../errors.ts';
 import type { ServiceMode, ServiceSpec, UpdateConfig } from '../types/service.ts';
 import { validateServiceSpecFields } from './validate.ts';
+import { checkShape, normalizeNulls } from './shape.ts';
 
 /** Nanoseconds per second, the unit Docker's API uses for durations. */
 export const SECOND_NS = 1_000_000_000;
@@ -87,5 +88,21 @@ export function withServiceDefaults(spec: ServiceSpec): ServiceSpec {
  */
 export function validateServiceSpec(spec: ServiceSpec): void {
   const problem = validateServiceSpecFields(spec);
-  if (problem) throw new InvalidArgumentError(`invalid ServiceSpec: ${problem.field}: ${problem.reason}`);
+  if (!problem) return;
+  const message = `invalid ServiceSpec: ${problem.field}: ${problem.reason}`;
+  throw problem.status === 501 ? new ApiError(message, 501) : new InvalidArgumentError(message);
+}
+
+/**
+ * A request body as a ServiceSpec, before defaults are applied: its JSON types are
+ * checked (400 naming the field) and fields Shoal does not implement are refused (501),
+ * then null fields are dropped (Go reads null as absent). The input is not modified.
+ */
+export function serviceSpecOfBody(body: unknown): ServiceSpec {
+  const problem = checkShape('ServiceSpec', body);
+  if (problem) {
+    const message = `invalid ServiceSpec: ${problem.field}: ${problem.reason}`;
+    throw problem.status === 501 ? new ApiError(message, 501) : new InvalidArgumentError(message);
+  }
+  return normalizeNulls(body as ServiceSpec);
 }

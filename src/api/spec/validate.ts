@@ -6,6 +6,8 @@
 import type { ContainerSpec, EndpointSpec, Mount, ServiceSpec, TaskSpec, UpdateConfig } from '../types/service.ts';
 import { ConstraintSyntaxError, ENGINE_LABEL_PREFIX, NODE_LABEL_PREFIX, parseConstraints } from './constraint.ts';
 import { TemplateError, checkTemplate } from './template.ts';
+import { checkShape } from './shape.ts';
+import { checkSandboxFields } from './privileges.ts';
 
 /** One validation failure: where, and why (lower case, no trailing period). */
 export interface SpecProblem {
@@ -23,12 +25,39 @@ const MIN_NANO_CPUS = 1e6;
 const MIN_MEMORY = 4 * 1024 * 1024;
 const MS_NS = 1_000_000;
 
+/**
+ * Upper bounds, so one request cannot take a manager's memory or break a timer.
+ * Tasks: every manager keeps every task in memory (about 2 KiB each, times the task
+ * history kept per slot), so a service asks for at most 10,000 of them at once.
+ */
+export const MAX_REPLICAS = 10_000;
+/** Counts that do not make tasks at once (restart attempts, health retries, job completions). */
+export const MAX_COUNT = 1_000_000;
+/**
+ * Durations (ns) become timers; Node's timers take at most 2^31-1 ms (24.8 days) and fire
+ * after 1 ms beyond that, turning a long delay into a busy loop. 24 days is the cap.
+ */
+export const MAX_DURATION_NS = 24 * 24 * 3600 * 1_000_000_000;
+/** 4096 CPUs, in nano-CPUs. */
+const MAX_NANO_CPUS = 4096 * 1e9;
+/** Linux's largest pid_max (2^22). */
+const MAX_PIDS = 4_194_304;
+
 const bad = (field: string, reason: string): SpecProblem => ({ field, reason });
 
-function nonNegInt(field: string, v: unknown): Check {
+/** An integer in [0, max]; `unit` names what it counts in the message. */
+function nonNegInt(field: string, v: unknown, max: number = Number.MAX_SAFE_INTEGER): Check {
   if (v === undefined) return undefined;
   if (typeof v !== 'number' || !Number.isInteger(v)) return bad(field, 'must be an integer');
-  return v < 0 ? bad(field, `must not be negative (got ${v})`) : undefined;
+  if (v < 0) return bad(field, `must not be negative (got ${v})`);
+  return v > max ? bad(field, `must be at most ${max} (got ${v})`) : undefined;
+}
+
+/** A duration in ns, in [0, MAX_DURATION_NS]. */
+function duration(field: string, v: unknown): Check {
+  const p = nonNegInt(field, v, Number.MAX_VALUE);
+  if (p) return p;
+  return typeof v === 'number' && v > MAX_DURATION_NS ? bad(field, `must be at most 576h0m0s (24 days; got ${v}ns)`) : undefined;
 }
 
 function first(...checks: (() => Check)[]): Check {
@@ -64,9 +93,9 @@ function checkMode(spec: ServiceSpec): Check {
   if (set.length > 1) return bad('Mode', `only one of Replicated, Global, ReplicatedJob, GlobalJob may be set (got ${set.join(', ')})`);
   const job = set[0] === 'ReplicatedJob' || set[0] === 'GlobalJob';
   return first(
-    () => nonNegInt('Mode.Replicated.Replicas', mode.Replicated?.Replicas),
-    () => nonNegInt('Mode.ReplicatedJob.MaxConcurrent', mode.ReplicatedJob?.MaxConcurrent),
-    () => nonNegInt('Mode.ReplicatedJob.TotalCompletions', mode.ReplicatedJob?.TotalCompletions),
+    () => nonNegInt('Mode.Replicated.Replicas', mode.Replicated?.Replicas, MAX_REPLICAS),
+    () => nonNegInt('Mode.ReplicatedJob.MaxConcurrent', mode.ReplicatedJob?.MaxConcurrent, MAX_REPLICAS),
+    () => nonNegInt('Mode.ReplicatedJob.TotalCompletions', mode.ReplicatedJob?.TotalCompletions, MAX_COUNT),
     () => (job && spec.UpdateConfig ? bad('UpdateConfig', 'jobs do not support update configuration') : undefined),
     () => (job && spec.RollbackConfig ? bad('RollbackConfig', 'jobs do not support rollback configuration') : undefined),
     () =>
@@ -89,7 +118,8 @@ function checkMount(f: string, m: Mount): Check {
   } else if (m.BindOptions) return bad(`${f}.BindOptions`, `only allowed for bind mounts, not ${m.Type}`);
   if (m.Type === 'tmpfs') {
     if (m.Source) return bad(`${f}.Source`, 'must be empty for a tmpfs mount');
-    if (m.TmpfsOptions?.SizeBytes !== undefined && m.TmpfsOptions.SizeBytes < 0) return bad(`${f}.TmpfsOptions.SizeBytes`, 'must not be negative');
+    const t = nonNegInt(`${f}.TmpfsOptions.SizeBytes`, m.TmpfsOptions?.SizeBytes) ?? nonNegInt(`${f}.TmpfsOptions.Mode`, m.TmpfsOptions?.Mode, 0o7777);
+    if (t) return t;
   } else if (m.TmpfsOptions) return bad(`${f}.TmpfsOptions`, `only allowed for tmpfs mounts, not ${m.Type}`);
   if (m.Type === 'volume') {
     if (m.Source && !m.Source.includes('{{') && !VOLUME_NAME.test(m.Source)) return bad(`${f}.Source`, `"${m.Source}" is not a valid volume name`);
@@ -106,7 +136,7 @@ function checkContainer(c: ContainerSpec | undefined): Check {
   if (typeof c.Image !== 'string' || c.Image.trim() === '') return bad(`${p}.Image`, 'must not be empty');
   const seen = new Set<string>();
   return first(
-    () => nonNegInt(`${p}.StopGracePeriod`, c.StopGracePeriod),
+    () => duration(`${p}.StopGracePeriod`, c.StopGracePeriod),
     () => template(`${p}.Hostname`, c.Hostname),
     () => {
       for (const [i, e] of (c.Env ?? []).entries()) {
@@ -134,11 +164,14 @@ function checkContainer(c: ContainerSpec | undefined): Check {
       for (const k of ['Interval', 'Timeout', 'StartPeriod'] as const) {
         const v = h[k];
         if (v !== undefined && v !== 0 && v < MS_NS) return bad(`${p}.Healthcheck.${k}`, 'must be at least 1ms');
+        const d = duration(`${p}.Healthcheck.${k}`, v);
+        if (d) return d;
       }
-      return nonNegInt(`${p}.Healthcheck.Retries`, h.Retries);
+      return nonNegInt(`${p}.Healthcheck.Retries`, h.Retries, MAX_COUNT);
     },
     () => refs(`${p}.Secrets`, (c.Secrets ?? []).map((s) => ({ name: s.SecretName, file: s.File?.Name }))),
     () => refs(`${p}.Configs`, (c.Configs ?? []).map((s) => ({ name: s.ConfigName, file: s.File?.Name }))),
+    () => checkSandboxFields(c),
     () => {
       for (const [i, u] of (c.Ulimits ?? []).entries()) {
         if (!u.Name) return bad(`${p}.Ulimits[${i}].Name`, 'must not be empty');
@@ -168,8 +201,9 @@ function checkResources(t: TaskSpec): Check {
     if (!r) continue;
     const f = `TaskTemplate.Resources.${kind}`;
     const p = first(
-      () => nonNegInt(`${f}.NanoCPUs`, r.NanoCPUs),
+      () => nonNegInt(`${f}.NanoCPUs`, r.NanoCPUs, MAX_NANO_CPUS),
       () => nonNegInt(`${f}.MemoryBytes`, r.MemoryBytes),
+      () => nonNegInt(`${f}.Pids`, r.Pids, MAX_PIDS),
       () => (r.NanoCPUs && r.NanoCPUs < MIN_NANO_CPUS ? bad(`${f}.NanoCPUs`, `${r.NanoCPUs / 1e9} CPUs is below the minimum of 0.001`) : undefined),
       () => (r.MemoryBytes && r.MemoryBytes < MIN_MEMORY ? bad(`${f}.MemoryBytes`, `${r.MemoryBytes} bytes is below the minimum of 4MiB`) : undefined),
     );
@@ -193,9 +227,9 @@ function checkTask(t: TaskSpec | undefined): Check {
       rp?.Condition !== undefined && !['none', 'on-failure', 'any'].includes(rp.Condition)
         ? bad('TaskTemplate.RestartPolicy.Condition', `unknown restart condition "${String(rp.Condition)}" (none, on-failure, any)`)
         : undefined,
-    () => nonNegInt('TaskTemplate.RestartPolicy.Delay', rp?.Delay),
-    () => nonNegInt('TaskTemplate.RestartPolicy.MaxAttempts', rp?.MaxAttempts),
-    () => nonNegInt('TaskTemplate.RestartPolicy.Window', rp?.Window),
+    () => duration('TaskTemplate.RestartPolicy.Delay', rp?.Delay),
+    () => nonNegInt('TaskTemplate.RestartPolicy.MaxAttempts', rp?.MaxAttempts, MAX_COUNT),
+    () => duration('TaskTemplate.RestartPolicy.Window', rp?.Window),
     () => {
       try {
         parseConstraints(pl?.Constraints ?? []);
@@ -213,10 +247,9 @@ function checkTask(t: TaskSpec | undefined): Check {
       }
       return undefined;
     },
-    () => nonNegInt('TaskTemplate.Placement.MaxReplicas', pl?.MaxReplicas),
+    () => nonNegInt('TaskTemplate.Placement.MaxReplicas', pl?.MaxReplicas, MAX_REPLICAS),
     () => networks('TaskTemplate.Networks', t.Networks),
     () => (t.Runtime !== undefined && t.Runtime !== 'container' ? bad('TaskTemplate.Runtime', `unsupported runtime "${t.Runtime}"`) : undefined),
-    () => (t.LogDriver && !t.LogDriver.Name ? bad('TaskTemplate.LogDriver.Name', 'must not be empty') : undefined),
   );
 }
 
@@ -233,9 +266,9 @@ function networks(field: string, list: { Target: string }[] | undefined): Check 
 function checkUpdate(field: string, u: UpdateConfig | undefined): Check {
   if (!u) return undefined;
   return first(
-    () => nonNegInt(`${field}.Parallelism`, u.Parallelism),
-    () => nonNegInt(`${field}.Delay`, u.Delay),
-    () => nonNegInt(`${field}.Monitor`, u.Monitor),
+    () => nonNegInt(`${field}.Parallelism`, u.Parallelism, MAX_REPLICAS),
+    () => duration(`${field}.Delay`, u.Delay),
+    () => duration(`${field}.Monitor`, u.Monitor),
     () =>
       u.FailureAction !== undefined && !['continue', 'pause', 'rollback'].includes(u.FailureAction)
         ? bad(`${field}.FailureAction`, `unknown failure action "${String(u.FailureAction)}" (continue, pause, rollback)`)
@@ -282,9 +315,14 @@ function checkLabels(field: string, labels: unknown): Check {
   return undefined;
 }
 
-/** The first problem with `spec`, or undefined when it is valid. */
-export function validateServiceSpecFields(spec: ServiceSpec): SpecProblem | undefined {
-  if (!spec || typeof spec !== 'object') return bad('ServiceSpec', 'must be an object');
+/**
+ * The first problem with `spec`, or undefined when it is valid: JSON types and fields
+ * Shoal does not implement first (`shape.ts`; `status` 501 for the latter), then values.
+ */
+export function validateServiceSpecFields(spec: ServiceSpec): (SpecProblem & { status?: 400 | 501 }) | undefined {
+  if (!spec || typeof spec !== 'object' || Array.isArray(spec)) return bad('ServiceSpec', 'must be an object');
+  const shape = checkShape('ServiceSpec', spec);
+  if (shape) return shape;
   return first(
     () => checkName(spec.Name),
     () => checkLabels('Labels', spec.Labels),

@@ -9,7 +9,8 @@ import type { Router } from '../http/router.ts';
 import { ApiError, ConflictError, InvalidArgumentError, NotFoundError, UnavailableError } from '../../api/errors.ts';
 import type { Node, NodeSpec } from '../../api/types/node.ts';
 import type { InitRequest, JoinRequest, Swarm, SwarmSpec } from '../../api/types/swarm.ts';
-import { generateJoinToken } from '../../manager/ca/index.ts';
+import { DEFAULT_NODE_CERT_EXPIRY_MS, generateJoinToken } from '../../manager/ca/index.ts';
+import { checkSwarmBody, checkUnsupportedQuery } from '../../api/spec/swarm-spec.ts';
 import type { Manager } from '../../manager/manager.ts';
 import type { SwarmNode } from '../../swarm/swarm-node.ts';
 
@@ -122,14 +123,15 @@ function validateNodeSpec(spec: NodeSpec | undefined): NodeSpec {
 
 export function addSwarmRoutes(router: Router, host: SwarmHost): void {
   router.post('/swarm/init', async (ctx) => {
-    const req = (await ctx.body<InitRequest>()) ?? ({ ListenAddr: '' } as InitRequest);
+    const req = checkSwarmBody<InitRequest>('SwarmInitRequest', (await ctx.body<InitRequest>()) ?? { ListenAddr: '' });
     const node = await host.init(req);
     return node.nodeId;
   });
 
   router.post('/swarm/join', async (ctx) => {
-    const req = await ctx.body<JoinRequest>();
-    if (!req) throw new InvalidArgumentError('invalid join request: empty body');
+    const body = await ctx.body<JoinRequest>();
+    if (!body) throw new InvalidArgumentError('invalid join request: empty body');
+    const req = checkSwarmBody<JoinRequest>('SwarmJoinRequest', body);
     await host.join(req);
     ctx.res.writeHead(200).end();
   });
@@ -142,15 +144,19 @@ export function addSwarmRoutes(router: Router, host: SwarmHost): void {
   router.get('/swarm', async (ctx) => {
     const manager = requireSwarm(host).requireManager();
     await readBarrier(manager, ctx.res);
-    const { RootCA: _root, ...cluster } = manager.cluster();
+    const { RootCA: _root, RemovedNodes: _removed, ...cluster } = manager.cluster();
     return cluster satisfies Swarm;
   });
 
   router.post('/swarm/update', async (ctx) => {
     const manager = requireSwarm(host).requireManager();
     const version = parseVersion(ctx.query);
-    const spec = await ctx.body<SwarmSpec>();
-    if (!spec || typeof spec !== 'object') throw new InvalidArgumentError('invalid swarm spec: body must be a Spec object');
+    const body = await ctx.body<SwarmSpec>();
+    if (!body || typeof body !== 'object') throw new InvalidArgumentError('invalid swarm spec: body must be a Spec object');
+    // Types, bounds, and fields Shoal does not implement (CA rotation, autolock, …: 501, so
+    // `docker swarm ca --rotate` fails at once instead of waiting for a rotation that never starts).
+    checkUnsupportedQuery('POST /swarm/update', ctx.query);
+    const spec = checkSwarmBody<SwarmSpec>('SwarmSpec', body, manager.cluster().Spec);
     const rotateWorker = ctx.query.get('rotateWorkerToken') === 'true';
     const rotateManager = ctx.query.get('rotateManagerToken') === 'true';
     if (spec.CAConfig?.NodeCertExpiry !== undefined && spec.CAConfig.NodeCertExpiry !== 0 && spec.CAConfig.NodeCertExpiry < 3600e9) {
@@ -192,11 +198,16 @@ export function addSwarmRoutes(router: Router, host: SwarmHost): void {
   router.post('/nodes/:id/update', async (ctx) => {
     const manager = requireSwarm(host).requireManager();
     const version = parseVersion(ctx.query);
-    const spec = validateNodeSpec(await ctx.body<NodeSpec>());
+    const body = await ctx.body<NodeSpec>();
+    const spec = validateNodeSpec(body === undefined ? undefined : checkSwarmBody<NodeSpec>('NodeSpec', body));
     const node = resolveNode(manager, ctx.params.id);
     if (node.Spec.Role === 'manager' && spec.Role === 'worker') {
       const managers = manager.store.view((tx) => tx.find('node', { role: 'manager' }));
       if (managers.length <= 1) throw new ApiError('rpc error: code = FailedPrecondition desc = attempting to demote the last manager of the swarm', 400);
+      // SwarmKit's quorum safeguard: the voters that stay must still reach a quorum.
+      if (!manager.canRemoveMember(node.ID)) {
+        throw new ApiError('rpc error: code = FailedPrecondition desc = can\'t remove member from the raft: this would result in a loss of quorum', 400);
+      }
     }
     await manager.store.update((tx) => {
       const next = structuredClone(node);
@@ -216,13 +227,27 @@ export function addSwarmRoutes(router: Router, host: SwarmHost): void {
     const manager = requireSwarm(host).requireManager();
     const force = ctx.query.get('force') === 'true' || ctx.query.get('force') === '1';
     const node = resolveNode(manager, ctx.params.id);
-    if (node.Spec.Role === 'manager') {
+    // A demoted manager stays a Raft member until its removal is committed: not before then.
+    if (node.Spec.Role === 'manager' || manager.isRaftMember(node.ID)) {
       throw new ApiError(`rpc error: code = FailedPrecondition desc = node ${node.ID} is a cluster manager and is a member of the raft cluster. It must be demoted to worker before removal`, 400);
     }
     if (node.Status.State === 'ready' && !force) {
       throw new ApiError(`rpc error: code = FailedPrecondition desc = node ${node.ID} is not down and can't be removed`, 400);
     }
-    await manager.store.update((tx) => tx.delete('node', node.ID));
+    const now = Date.now();
+    await manager.store.update((tx) => {
+      tx.delete('node', node.ID);
+      // The tombstone: the node's certificate is refused on every 2377 endpoint for as long
+      // as it can be valid (SwarmKit's BlacklistedCertificates); expired ones are dropped.
+      const current = tx.list('cluster')[0];
+      if (!current) return;
+      const cluster = structuredClone(current);
+      // The longest a certificate issued before now can last (the expiry may have been lowered since).
+      const expiry = Math.max(Math.round(cluster.Spec.CAConfig.NodeCertExpiry / 1e6) || 0, DEFAULT_NODE_CERT_EXPIRY_MS);
+      const kept = Object.entries(cluster.RemovedNodes ?? {}).filter(([, until]) => until > now);
+      cluster.RemovedNodes = Object.fromEntries([...kept, [node.ID, now + expiry]]);
+      tx.update('cluster', cluster);
+    });
     ctx.res.writeHead(200).end();
   });
 }
