@@ -1,6 +1,6 @@
 /**
- * The leader-only controllers of a manager (DESIGN plane 2): orchestrator, allocator,
- * scheduler and task reaper. They run while this manager is the Raft leader and stop when it is
+ * The leader-only controllers of a manager (DESIGN plane 2): orchestrator, updater,
+ * allocator, scheduler and task reaper. They run while this manager is the Raft leader and stop when it is
  * not; none talks to another, the store is the bus.
  *
  *   const leaders = new LeaderControllers(manager, logger); // follows role changes
@@ -13,12 +13,14 @@ import { OrchestratorController } from './orchestrator.ts';
 import { AllocatorController } from './allocator.ts';
 import { SchedulerController } from './scheduler.ts';
 import { TaskReaperController } from './task-reaper.ts';
+import { UpdaterController } from './updater.ts';
 import type { StoreController } from './store-controller.ts';
 
 export { OrchestratorController } from './orchestrator.ts';
 export { AllocatorController } from './allocator.ts';
 export { SchedulerController } from './scheduler.ts';
 export { TaskReaperController } from './task-reaper.ts';
+export { UpdaterController } from './updater.ts';
 
 /** What the controllers need of a manager. */
 export interface LeaderHost {
@@ -43,6 +45,7 @@ export class LeaderControllers {
   constructor(private readonly host: LeaderHost, private readonly logger: Logger) {
     this.controllers = [
       new OrchestratorController(host.store, logger.child('orchestrator')),
+      new UpdaterController(host.store, logger.child('updater')),
       new AllocatorController(host.store, logger.child('allocator')),
       new SchedulerController(host.store, logger.child('scheduler')),
       new TaskReaperController(host.store, logger.child('task-reaper')),

@@ -10,7 +10,15 @@ import type { Task } from '../../api/types/task.ts';
 import type { MemoryStore, ObjectEvent, WriteTx } from '../../store/index.ts';
 import type { Logger } from '../../daemon/logger.ts';
 import { reconcileService, withDesiredState } from '../orchestrator/index.ts';
+import { tasksForOrchestrator } from '../orchestrator/updater.ts';
 import { StoreController } from './store-controller.ts';
+
+/**
+ * Tasks one pass creates at most, across services: a service of 10,000 replicas is
+ * written in transactions of this many tasks (each pass marks it dirty again), so one
+ * huge spec never makes one huge Raft entry or holds the leader's memory.
+ */
+export const MAX_CREATES_PER_PASS = 500;
 
 export interface OrchestratorOptions {
   /** Wall clock, ms since the epoch (default Date.now). */
@@ -49,19 +57,28 @@ export class OrchestratorController extends StoreController {
     this.all = false;
     this.dirty.clear();
     const wakes: { id: string; at: number }[] = [];
+    const more: string[] = [];
     try {
       const { value: changes } = await this.store.update((tx) => {
         const serviceIds = all ? allServiceIds(tx) : ids;
         const nodes = tx.list('node');
         let n = 0;
+        let budget = MAX_CREATES_PER_PASS;
         for (const id of serviceIds) {
+          if (budget <= 0) {
+            more.push(id);
+            continue;
+          }
           const tasks = tx.find('task', { serviceId: id });
           const service = tx.get('service', id);
           if (!service) {
             n += removeOrphans(tx, tasks);
             continue;
           }
-          const r = reconcileService(service, tasks, nodes, { now: this.now(), newId: () => this.store.newId() });
+          // Out-of-date tasks whose replacement is on its way are the updater's (SwarmKit's split).
+          const r = reconcileService(service, tasksForOrchestrator(service, tasks), nodes, { now: this.now(), newId: () => this.store.newId(), maxCreate: budget });
+          budget -= r.create.length;
+          if (budget <= 0) more.push(id); // it may have more to create: the next pass does
           for (const t of r.create) tx.create('task', t);
           for (const t of r.update) tx.update('task', t);
           for (const tid of r.delete) tx.delete('task', tid);
@@ -78,6 +95,10 @@ export class OrchestratorController extends StoreController {
       throw err;
     }
     for (const w of wakes) this.at(w.at - this.now(), () => this.dirty.add(w.id));
+    if (more.length) {
+      for (const id of more) this.dirty.add(id);
+      this.kick();
+    }
   }
 }
 

@@ -63,7 +63,7 @@ export function reconcileGlobal(
       replaceOnNodeLoss: false,
       mayRestart: !!node && acceptsNewTasks(node, constraints),
     });
-    if (outcome.kind === 'empty' && node && acceptsNewTasks(node, constraints)) {
+    if (outcome.kind === 'empty' && node && acceptsNewTasks(node, constraints) && out.create.length < (ctx.maxCreate ?? Infinity)) {
       out.create.push(newTask(service, { nodeId, desired: job ? 'complete' : 'running' }, ctx));
     }
   }

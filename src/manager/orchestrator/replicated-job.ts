@@ -75,7 +75,8 @@ export function reconcileReplicatedJob(
     if (outcome.kind === 'running') active++;
   }
 
-  for (let slot = 1; slot <= total && active < maxConcurrent; slot++) {
+  const maxCreate = ctx.maxCreate ?? Infinity;
+  for (let slot = 1; slot <= total && active < maxConcurrent && out.create.length < maxCreate; slot++) {
     if (busy.has(slot)) continue;
     out.create.push(newTask(service, { slot, desired: 'complete' }, ctx));
     active++;

@@ -91,7 +91,8 @@ export function reconcileReplicated(
   }
 
   let missing = replicas - kept.size;
-  for (let slot = 1; missing > 0; slot++) {
+  const maxCreate = ctx.maxCreate ?? Infinity;
+  for (let slot = 1; missing > 0 && out.create.length < maxCreate; slot++) {
     if (kept.has(slot)) continue;
     out.create.push(newTask(service, { slot }, ctx));
     missing--;

@@ -12,6 +12,11 @@ export interface ReconcileContext {
   now: number;
   /** Returns a fresh, unique task ID. */
   newId: () => string;
+  /**
+   * At most this many tasks are created (default: no limit); the rest come on the next
+   * call. The controller sets it so one huge spec is written in bounded transactions.
+   */
+  maxCreate?: number;
 }
 
 /** The intended changes. Applying them and reconciling again with the same inputs yields no changes. */

@@ -96,7 +96,7 @@ export interface ViewOptions {
   now: number;
   /** When the update started (ms); default `now` (nothing fresh yet). */
   startedAt?: number;
-  /** When a task was seen coming up, ms, as the controller observed it (lost on a leader change: then CreatedAt). */
+  /** When a task was seen coming up, ms, as the controller observed it (lost on a leader change). */
   upSince?: ReadonlyMap<string, number>;
   /** Whether a task counts as up: running by default (a health-gating strategy narrows it). */
   isUp?: (t: Task) => boolean;
@@ -143,8 +143,10 @@ export function viewUpdate(service: Service, tasks: readonly Task[], o: ViewOpti
       const at = ended ? ms(t.Status.Timestamp) : (o.upSince?.get(t.ID) ?? ms(t.Status.Timestamp));
       reachedAt = reachedAt === undefined ? at : Math.min(reachedAt, at);
       if (ended && FAILED.has(t.Status.State)) {
-        const since = o.upSince?.get(t.ID) ?? ms(t.CreatedAt);
-        if (t.Status.State === 'rejected' || at - since <= monitorMs) failures.push({ task: t, at });
+        // A task not seen running (or not by this leader) counts, as SwarmKit counts a
+        // replacement that never reached running; one seen running counts within Monitor.
+        const since = o.upSince?.get(t.ID);
+        if (since === undefined || at - since <= monitorMs) failures.push({ task: t, at });
       }
     }
     const liveFresh = fresh.filter((t) => wantsToRun(t.DesiredState) && !isTerminal(t.Status.State));
