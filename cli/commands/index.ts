@@ -6,6 +6,10 @@
 import Daemon from './daemon.ts';
 import Info from './info.ts';
 import Version from './version.ts';
+import ConfigCreate from './config/create.ts';
+import ConfigInspect from './config/inspect.ts';
+import ConfigLs from './config/ls.ts';
+import ConfigRm from './config/rm.ts';
 import ImageLoad from './image/load.ts';
 import ImageLs from './image/ls.ts';
 import ImagePrune from './image/prune.ts';
@@ -22,6 +26,10 @@ import NodePromote from './node/promote.ts';
 import NodePs from './node/ps.ts';
 import NodeRm from './node/rm.ts';
 import NodeUpdate from './node/update.ts';
+import SecretCreate from './secret/create.ts';
+import SecretInspect from './secret/inspect.ts';
+import SecretLs from './secret/ls.ts';
+import SecretRm from './secret/rm.ts';
 import ServiceCreate from './service/create.ts';
 import ServiceInspect from './service/inspect.ts';
 import ServiceLs from './service/ls.ts';
@@ -39,6 +47,10 @@ export const COMMANDS = {
   daemon: Daemon,
   info: Info,
   version: Version,
+  'config:create': ConfigCreate,
+  'config:inspect': ConfigInspect,
+  'config:ls': ConfigLs,
+  'config:rm': ConfigRm,
   'image:load': ImageLoad,
   'image:ls': ImageLs,
   'image:prune': ImagePrune,
@@ -55,6 +67,10 @@ export const COMMANDS = {
   'node:ps': NodePs,
   'node:rm': NodeRm,
   'node:update': NodeUpdate,
+  'secret:create': SecretCreate,
+  'secret:inspect': SecretInspect,
+  'secret:ls': SecretLs,
+  'secret:rm': SecretRm,
   'service:create': ServiceCreate,
   'service:inspect': ServiceInspect,
   'service:ls': ServiceLs,
