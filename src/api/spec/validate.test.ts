@@ -7,7 +7,7 @@ import { MAX_DURATION_NS, MAX_REPLICAS, validateServiceSpecFields } from './vali
 import { checkSwarmBody } from './swarm-spec.ts';
 import { ApiError } from '../errors.ts';
 
-const base = (): ServiceSpec => ({ Name: 'web', TaskTemplate: { ContainerSpec: { Image: 'busybox' } } });
+const base = (): ServiceSpec => ({ Name: 'web', Labels: {}, TaskTemplate: { ContainerSpec: { Image: 'busybox' } } });
 
 test('durations are capped below 2^31-1 ms, the largest timer Node keeps', () => {
   assert.ok(MAX_DURATION_NS / 1e6 < 2 ** 31 - 1);
