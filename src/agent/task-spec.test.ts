@@ -41,4 +41,16 @@ test('mounts, limits and kernel options are mapped', () => {
   assert.equal(s.sysctls, { 'net.ipv4.ip_forward': '1' });
 });
 
+test('privileges map onto the executor\'s sandbox fields', () => {
+  const s = containerSpecOf(task({
+    Image: 'bb', CapabilityAdd: ['NET_ADMIN'], CapabilityDrop: ['ALL'],
+    Privileges: { Privileged: true, Seccomp: { Mode: 'custom', Profile: 'e30=' }, AppArmor: { Mode: 'disabled' }, NoNewPrivileges: true },
+  }), node);
+  assert.equal([s.capAdd, s.capDrop], [['NET_ADMIN'], ['ALL']]);
+  assert.equal([s.privileged, s.seccompMode, s.seccompProfile, s.apparmorMode, s.noNewPrivileges], [true, 'custom', 'e30=', 'disabled', true]);
+  const plain = containerSpecOf(task({ Image: 'bb', Privileges: { Seccomp: { Mode: 'default' }, CredentialSpec: null } }), node);
+  assert.equal([plain.privileged, plain.seccompMode, plain.apparmorMode, plain.noNewPrivileges], [undefined, undefined, undefined, undefined]);
+  assert.is(containerSpecOf(task({ Image: 'bb', Privileges: { Seccomp: { Mode: 'unconfined' } } }), node).seccompMode, 'unconfined');
+});
+
 test.run();

@@ -29,6 +29,12 @@ export function containerSpecOf(task: Task, node: Pick<Node, 'ID' | 'Description
   if (c.ReadOnly) out.readOnly = true;
   if (c.CapabilityAdd?.length) out.capAdd = [...c.CapabilityAdd];
   if (c.CapabilityDrop?.length) out.capDrop = [...c.CapabilityDrop];
+  const pv = c.Privileges;
+  if (pv?.Privileged) out.privileged = true;
+  if (pv?.Seccomp?.Mode === 'unconfined') out.seccompMode = 'unconfined';
+  if (pv?.Seccomp?.Mode === 'custom') { out.seccompMode = 'custom'; out.seccompProfile = pv.Seccomp.Profile ?? ''; }
+  if (pv?.AppArmor?.Mode === 'disabled') out.apparmorMode = 'disabled';
+  if (pv?.NoNewPrivileges) out.noNewPrivileges = true;
   if (c.Sysctls && Object.keys(c.Sysctls).length) out.sysctls = { ...c.Sysctls };
   if (c.Ulimits?.length) out.ulimits = c.Ulimits.map((u) => ({ name: u.Name, soft: u.Soft, hard: u.Hard }));
   if (c.Hosts?.length) out.hosts = [...c.Hosts];
