@@ -30,6 +30,8 @@ export interface ImageServiceOptions {
   /** Whether a task uses image `id` (rm refuses, prune skips); default never. */
   inUse?: (id: string) => boolean;
   fetch?: typeof fetch;
+  /** Most uncompressed bytes of one layer (bounded decompression); default 64 GiB. */
+  maxLayerBytes?: number;
 }
 
 /** Docker's prune answer. */
@@ -45,7 +47,7 @@ export class ImageService {
   /** Whether a task uses image `id`; the daemon sets it once the executor exists. */
   inUse: (id: string) => boolean;
 
-  constructor(opts: ImageServiceOptions) {
+  constructor(private readonly opts: ImageServiceOptions) {
     this.root = opts.root;
     rmSync(join(opts.root, 'tmp'), { recursive: true, force: true });
     this.content = new ContentStore(opts.root);
@@ -75,7 +77,7 @@ export class ImageService {
     } else {
       const events = new EventEmitter();
       events.on('p', onProgress);
-      const done = pullImage({ root: this.root, content: this.content, store: this.store, client: this.client, pin: (d) => this.pin(d) }, ref, (p) => events.emit('p', p))
+      const done = pullImage({ root: this.root, content: this.content, store: this.store, client: this.client, pin: (d) => this.pin(d), maxLayerBytes: this.opts.maxLayerBytes }, ref, (p) => events.emit('p', p))
         .finally(() => { this.flights.delete(key); })
         .catch((e) => { this.collect(); throw e; });
       f = { done, events };
@@ -87,7 +89,7 @@ export class ImageService {
   /** Loads a tarball (OCI layout or docker save). */
   async load(tarPath: string, onLine: (l: string) => void = () => {}): Promise<ImageRecord[]> {
     try {
-      return await loadImages({ root: this.root, content: this.content, store: this.store }, tarPath, onLine);
+      return await loadImages({ root: this.root, content: this.content, store: this.store, maxLayerBytes: this.opts.maxLayerBytes }, tarPath, onLine);
     } catch (e) {
       this.collect();
       throw e;

@@ -194,7 +194,7 @@ t('whiteouts and opaque directories become overlayfs whiteouts', async () => {
     const digest = `sha256:${createHash('sha256').update(tar).digest('hex')}`;
     const p = join(dir, digest.slice(7));
     writeFileSync(p, tar);
-    return unpackLayer(dir, p, MT.ociLayerTar, digest);
+    return unpackLayer(dir, { blob: p, mediaType: MT.ociLayerTar, diffId: digest });
   };
   const data = Buffer.from('x');
   const l1 = await layer([{ type: 'dir', path: 'a' }, { type: 'file', path: 'a/x', data }, { type: 'file', path: 'a/keep', data }, { type: 'dir', path: 'b' }, { type: 'file', path: 'b/y', data }]);
@@ -217,11 +217,11 @@ t('zstd and gzip layers unpack; a diffID mismatch is refused and leaves no layer
   const zst = spawnSync('zstd', ['-q', '-c'], { input: tar });
   assert.is(zst.status, 0);
   writeFileSync(join(dir, 'layer.zst'), zst.stdout);
-  const out = await unpackLayer(dir, join(dir, 'layer.zst'), MT.ociLayerZstd, diffId);
+  const out = await unpackLayer(dir, { blob: join(dir, 'layer.zst'), mediaType: MT.ociLayerZstd, diffId });
   assert.is(readFileSync(join(out, 'etc', 'hello'), 'utf8'), 'zstd\n');
   writeFileSync(join(dir, 'layer.gz'), gzipSync(tar));
   const wrong = `sha256:${'1'.repeat(64)}`;
-  await unpackLayer(dir, join(dir, 'layer.gz'), MT.ociLayerGzip, wrong).then(() => assert.unreachable('accepted'), (e: Error) => assert.is(e.name, 'DigestMismatchError'));
+  await unpackLayer(dir, { blob: join(dir, 'layer.gz'), mediaType: MT.ociLayerGzip, diffId: wrong }).then(() => assert.unreachable('accepted'), (e: Error) => assert.is(e.name, 'DigestMismatchError'));
   assert.equal(readdirSync(join(dir, 'layers')), [diffId.slice(7)]);
 });
 

@@ -21,7 +21,11 @@ import { unpackLayer } from './unpack.ts';
 interface Loaded { rec: ImageRecord; tags: string[] }
 
 /** What load needs. */
-export interface LoadDeps { root: string; content: ContentStore; store: ImageStore }
+export interface LoadDeps {
+  root: string; content: ContentStore; store: ImageStore;
+  /** Most uncompressed bytes of one layer; default unpack.ts's DEFAULT_MAX_LAYER_BYTES. */
+  maxLayerBytes?: number;
+}
 
 function extract(tarPath: string, dir: string): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -93,7 +97,7 @@ async function importDockerEntry(deps: LoadDeps, dir: string, e: { Config: strin
     const digest = await fileDigest(p);
     const mediaType = sniffMediaType(p);
     await deps.content.ingest(digest, createReadStream(p), { what: `layer ${rel}` });
-    await unpackLayer(deps.root, deps.content.path(digest), mediaType, diffIds[i]);
+    await unpackLayer(deps.root, { blob: deps.content.path(digest), mediaType, diffId: diffIds[i] }, { maxBytes: deps.maxLayerBytes });
     layers.push({ digest, mediaType, size: statSync(p).size, diffId: diffIds[i] });
   }
   await deps.content.ingest(configDigest, cfgBytes, { what: 'config' });
@@ -137,7 +141,7 @@ async function importOciDescriptor(deps: LoadDeps, dir: string, d: { mediaType: 
   const layers: LayerRecord[] = [];
   for (const [i, l] of m.layers.entries()) {
     await deps.content.ingest(l.digest, createReadStream(blob(l.digest)), { size: l.size, what: `layer ${l.digest.slice(7, 19)}` });
-    await unpackLayer(deps.root, deps.content.path(l.digest), l.mediaType, diffIds[i]);
+    await unpackLayer(deps.root, { blob: deps.content.path(l.digest), mediaType: l.mediaType, diffId: diffIds[i] }, { maxBytes: deps.maxLayerBytes });
     layers.push({ digest: l.digest, mediaType: l.mediaType, size: l.size, diffId: diffIds[i] });
   }
   await deps.content.ingest(d.digest, body, { what: 'manifest' });

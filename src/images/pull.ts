@@ -27,6 +27,8 @@ export interface PullDeps {
   client: RegistryClient;
   /** Digests a failed pull must not collect because another pull is using them. */
   pin: (digest: string) => () => void;
+  /** Most uncompressed bytes of one layer; default unpack.ts's DEFAULT_MAX_LAYER_BYTES. */
+  maxLayerBytes?: number;
 }
 
 const short = (d: string) => d.replace(/^sha256:/, '').slice(0, 12);
@@ -86,7 +88,7 @@ export async function pullImage(deps: PullDeps, ref: ImageReference, emit: (p: P
         emit({ status: 'Download complete', id: short(l.digest) });
       }
       emit({ status: 'Extracting', id: short(l.digest) });
-      await unpackLayer(deps.root, content.path(l.digest), l.mediaType, l.diffId);
+      await unpackLayer(deps.root, { blob: content.path(l.digest), mediaType: l.mediaType, diffId: l.diffId }, { maxBytes: deps.maxLayerBytes });
       emit({ status: 'Pull complete', id: short(l.digest) });
     });
     pin(fetched.digest);
