@@ -5,8 +5,9 @@ import { ServiceApi, parseBytes } from '../../service-api.ts';
 import { progressLines } from '../../service-format.ts';
 import { durationFlag, labelsToMap } from '../../swarm-options.ts';
 import { parseNetworkAttachment, parsePublishList } from '../../network-options.ts';
-import { applySandboxFlags, sandboxCreateFlags } from './sandbox-flags.ts';
 import type { ServiceMode, ServiceSpec } from '../../../src/api/types/service.ts';
+import { applyPayloadCreateFlags, payloadCreateFlags } from './secret-flags.ts';
+import { applySandboxFlags, sandboxCreateFlags } from './sandbox-flags.ts';
 
 export default class ServiceCreate extends ApiCommand {
   static override summary = 'Create a new service';
@@ -55,6 +56,7 @@ export default class ServiceCreate extends ApiCommand {
     }),
     detach: Flags.boolean({ char: 'd', summary: 'Exit immediately instead of waiting for the service to converge.' }),
     quiet: Flags.boolean({ char: 'q', summary: 'Suppress progress output.' }),
+    ...payloadCreateFlags,
     ...sandboxCreateFlags,
   };
 
@@ -129,6 +131,7 @@ export function buildSpec(image: string, cmd: string[], f: CreateFlags): Service
   if (ports.length || flags['endpoint-mode']) {
     spec.EndpointSpec = { ...(flags['endpoint-mode'] ? { Mode: flags['endpoint-mode'] } : {}), ...(ports.length ? { Ports: ports } : {}) };
   }
+  applyPayloadCreateFlags(spec.TaskTemplate.ContainerSpec, flags);
   applySandboxFlags(spec.TaskTemplate.ContainerSpec, flags);
   return spec;
 }
