@@ -1,7 +1,9 @@
 /**
  * `/services…` of the control API (Docker Engine API v1.41): create, list (filters id,
  * name, label, mode; `status=true` fills ServiceStatus), inspect by ID, name or prefix,
- * update (a new spec at a quoted version; the orchestrator follows it) and delete (the
+ * update (a new spec at a quoted version, 409 when stale; the old spec becomes PreviousSpec
+ * and the updater rolls the tasks over; `rollback=previous` swaps Spec and PreviousSpec
+ * and starts a rollback) and delete (the
  * service's tasks are set to desired state `remove` in the same transaction, so their
  * nodes stop and remove the containers). Specs get Docker's defaults and are validated
  * before anything is proposed.
@@ -9,11 +11,12 @@
 import { randomInt } from 'node:crypto';
 import type { Router } from '../http/router.ts';
 import { sendJson } from '../http/router.ts';
-import { ConflictError, InvalidArgumentError } from '../../api/errors.ts';
+import { ConflictError, InvalidArgumentError, NotFoundError } from '../../api/errors.ts';
 import type { Service, ServiceSpec, ServiceStatus } from '../../api/types/service.ts';
 import type { Task } from '../../api/types/task.ts';
 import { modeKind, serviceSpecOfBody, validateServiceSpec, withServiceDefaults } from '../../api/spec/service-spec.ts';
 import { withDesiredState } from '../../manager/orchestrator/task-state.ts';
+import { manualRollback } from '../../manager/orchestrator/updater.ts';
 import { filterValues, matchLabels, readBarrier, requireManager, requireVersion, resolveService, type SwarmRef } from './lookup.ts';
 import type { WriteTx } from '../../store/index.ts';
 import { resolveNetwork } from './networks.ts';
@@ -121,16 +124,33 @@ export function addServiceRoutes(router: Router, swarm: SwarmRef): void {
   router.post('/services/:id/update', async (ctx) => {
     const manager = requireManager(swarm);
     const version = requireVersion(ctx.query);
-    const spec = specFromBody(await ctx.body<ServiceSpec>());
-    const current = resolveService(manager, ctx.params.id);
-    if (spec.Name !== current.Spec.Name) throw new InvalidArgumentError('rpc error: code = Unimplemented desc = renaming services is not supported');
+    // registryAuthFrom (and X-Registry-Auth) only say where the client found registry
+    // credentials; Shoal's nodes pull with their own, so both are read and left aside.
+    const rollback = ctx.query.get('rollback') ?? '';
+    if (rollback !== '' && rollback !== 'previous') throw new InvalidArgumentError(`invalid rollback "${rollback}": only "previous" is supported`);
+    const body = await ctx.body<ServiceSpec>();
+    const spec = rollback ? undefined : specFromBody(body);
+    const ref = resolveService(manager, ctx.params.id);
     await manager.store.update((tx) => {
+      const current = tx.get('service', ref.ID);
+      if (!current) throw new NotFoundError(`service ${ctx.params.id} not found`);
+      // Docker's optimistic concurrency: the update quotes the version it read.
+      if (current.Version.Index !== version) throw new ConflictError('rpc error: code = Unknown desc = update out of sequence');
+      if (!spec) {
+        const back = manualRollback(current, Date.now());
+        if (!back) throw new InvalidArgumentError(`rpc error: code = FailedPrecondition desc = service ${current.ID} does not have a previous spec`);
+        tx.update('service', back);
+        return;
+      }
+      if (spec.Name !== current.Spec.Name) throw new InvalidArgumentError('rpc error: code = Unimplemented desc = renaming services is not supported');
+      if (modeKind(spec.Mode) !== modeKind(current.Spec.Mode)) throw new InvalidArgumentError('rpc error: code = Unimplemented desc = service mode change is not allowed');
       const next = structuredClone(current);
-      next.Version = { Index: version };
       const resolved = resolveReferences(tx, spec, current.ID);
       next.PreviousSpec = current.Spec;
       next.Spec = resolved;
       next.Endpoint = { ...(next.Endpoint ?? {}), Spec: resolved.EndpointSpec ?? {} };
+      // A new spec starts a new update (a paused one resumes towards it), as SwarmKit.
+      delete next.UpdateStatus;
       tx.update('service', next);
     });
     return { Warnings: [] };
