@@ -6,10 +6,15 @@
 // Files named `*.lab.test.ts` need root (namespaces, containers, nftables) and run one
 // at a time, after the unit tests; without root they are reported as skipped files.
 //
+// Each file runs in a process group of its own, with `uvu-hooks.mjs` preloaded (so an
+// error in a `before`/`after` hook is printed and fails the file). A file that times out
+// has its whole group killed, and the labs it names (`prefix: 'x'`, `PREFIX = 'x'`) are
+// taken down. A file that leaves processes behind in its group fails.
+//
 // Usage: node labs/test/run-all.mjs [--unit] [--lab] [FILTER...]
 //   FILTER: substrings of test file paths to run (all when none are given).
-import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -48,27 +53,84 @@ function parseSummary(text) {
   return { total: num('Total'), passed: num('Passed'), skipped: num('Skipped') };
 }
 
+/** Signals every process of the group `pgid`; false when none is left. */
+function signalGroup(pgid, sig) {
+  try {
+    process.kill(-pgid, sig);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const groupAlive = (pgid) => signalGroup(pgid, 0);
+
+async function waitGroupGone(pgid, ms) {
+  const deadline = Date.now() + ms;
+  while (groupAlive(pgid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  return !groupAlive(pgid);
+}
+
+/** The lab prefixes a test file uses (`prefix: 'shoalsv'`, `PREFIX = 'shoalnf'`). */
+function labPrefixes(source) {
+  const out = new Set();
+  for (const m of source.matchAll(/\bprefix:\s*'([a-z0-9]{1,10})'|\bPREFIX\s*=\s*'([a-z0-9]{1,10})'/g)) out.add(m[1] ?? m[2]);
+  return [...out];
+}
+
+/** Takes down the labs a timed-out file may have left: namespaces, daemons, containers (labs/lib/teardown.ts). */
+function sweepLabs(file) {
+  let source = '';
+  try {
+    source = readFileSync(join(root, file), 'utf8');
+  } catch {
+    return '';
+  }
+  let log = '';
+  for (const prefix of labPrefixes(source)) {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'labs/lab-cli.ts', '--prefix', prefix, 'down'], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+    log += `[run-all] swept lab "${prefix}": ${r.status === 0 ? 'down' : `down failed (${r.status ?? r.signal}): ${(r.stderr || '').trim()}`}\n`;
+  }
+  return log;
+}
+
 function runFile(file) {
   return new Promise((resolve) => {
     const started = Date.now();
-    const child = spawn(process.execPath, ['--import', 'tsx', file], {
+    // detached: the file leads a process group of its own, so everything it started that
+    // did not make its own session can be found and ended with it.
+    const child = spawn(process.execPath, ['--import', 'tsx', '--import', './labs/test/uvu-hooks.mjs', file], {
       cwd: root,
       env: { ...process.env, FORCE_COLOR: '0' },
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
     });
+    const pgid = child.pid;
     let output = '';
+    let timedOut = false;
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));
     const timer = setTimeout(() => {
-      output += `\n[run-all] ${file}: timed out after ${FILE_TIMEOUT_MS} ms, sending SIGTERM\n`;
-      child.kill('SIGTERM');
-      setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
+      timedOut = true;
+      output += `\n[run-all] ${file}: timed out after ${FILE_TIMEOUT_MS} ms, sending SIGTERM to its process group\n`;
+      signalGroup(pgid, 'SIGTERM');
+      setTimeout(() => signalGroup(pgid, 'SIGKILL'), 10_000).unref();
     }, FILE_TIMEOUT_MS);
-    child.on('close', (code, signal) => {
+    child.on('close', async (code, signal) => {
       clearTimeout(timer);
+      let leftBehind = false;
+      if (!(await waitGroupGone(pgid, timedOut ? 10_000 : 2_000))) {
+        leftBehind = !timedOut;
+        if (leftBehind) output += `\n[run-all] ${file}: left processes in its process group after it exited; killed them\n`;
+        signalGroup(pgid, 'SIGKILL');
+        await waitGroupGone(pgid, 5_000);
+      }
+      if (timedOut) output += sweepLabs(file);
       const s = parseSummary(output);
       let result;
-      if (s.total === undefined) {
+      if (timedOut || leftBehind) {
+        result = { passed: s.passed ?? 0, failed: Math.max(1, (s.total ?? 0) - (s.passed ?? 0) - (s.skipped ?? 0)), skipped: s.skipped ?? 0 };
+      } else if (s.total === undefined) {
         // The file crashed before uvu could report: count it as one failed test.
         result = { passed: 0, failed: 1, skipped: 0 };
       } else {
