@@ -1,7 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Task, TaskState } from '../api/types/task.ts';
-import { AssignmentSet, isAssignedTo, reportedTask } from './assignments.ts';
+import { AssignmentSet, isAssignedTo, reportedTask, type PayloadLookup } from './assignments.ts';
+import type { Config, Secret } from '../api/types/secret-config.ts';
 
 function task(id: string, over: { node?: string; state?: TaskState; desired?: TaskState } = {}): Task {
   return {
@@ -64,6 +65,48 @@ test('reports move state forward only, and only for the reporting node\'s tasks'
   assert.is(reportedTask(t, 'n1', { ...t.Status }), undefined, 'repeat');
   assert.is(reportedTask(undefined, 'n1', st('running')), undefined, 'gone');
   assert.is(reportedTask(t, 'n1', st('bogus' as TaskState)), undefined, 'unknown state');
+});
+
+function withRefs(t: Task, secrets: string[], configs: string[] = []): Task {
+  return {
+    ...t, Spec: { ContainerSpec: {
+      Image: 'bb',
+      Secrets: secrets.map((id) => ({ SecretID: id, SecretName: `n-${id}` })),
+      Configs: configs.map((id) => ({ ConfigID: id, ConfigName: `n-${id}` })),
+    } },
+  };
+}
+const meta = { Version: { Index: 1 }, CreatedAt: '', UpdatedAt: '' };
+const lookup: PayloadLookup = {
+  secret: (id) => (id === 'gone' ? undefined : ({ ID: id, ...meta, Spec: { Name: `n-${id}`, Labels: {}, Data: 'eA==' } } as Secret)),
+  config: (id) => ({ ID: id, ...meta, Spec: { Name: `n-${id}`, Labels: {}, Data: 'eA==' } } as Config),
+};
+
+test('a node gets only the secrets and configs its tasks reference, with the tasks', () => {
+  const set = new AssignmentSet('n1');
+  const f = set.full([withRefs(task('a'), ['s1'], ['c1']), withRefs(task('b', { node: 'n2' }), ['s2'])], lookup);
+  assert.equal(f.secrets?.map((s) => s.ID), ['s1']);
+  assert.equal(f.configs?.map((c) => c.ID), ['c1']);
+  const g = set.diff([{ id: 'c', current: withRefs(task('c'), ['s1', 's3']) }], lookup);
+  assert.equal(g?.secrets?.map((s) => s.ID), ['s3'], 'only what the node does not hold yet');
+  assert.equal(set.held(), { secrets: ['s1', 's3'], configs: ['c1'] });
+});
+
+test('withdrawn once the last task using them ended or left the set', () => {
+  const set = new AssignmentSet('n1');
+  set.full([withRefs(task('a', { state: 'running' }), ['s1']), withRefs(task('b', { state: 'running' }), ['s1', 's2'])], lookup);
+  const f = set.diff([{ id: 'b', current: withRefs(task('b', { state: 'complete' }), ['s1', 's2']) }], lookup);
+  assert.equal(f && { tasks: f.tasks, removedSecrets: f.removedSecrets }, { tasks: [], removedSecrets: ['s2'] }, 'a status change alone can withdraw');
+  const g = set.diff([{ id: 'a', current: undefined }], lookup);
+  assert.equal(g?.removedSecrets, ['s1']);
+  assert.equal(set.held(), { secrets: [], configs: [] });
+});
+
+test('a secret gone from the store is not sent; frames without a lookup carry none', () => {
+  const set = new AssignmentSet('n1');
+  assert.equal(set.full([withRefs(task('a'), ['gone', 's1'])], lookup).secrets?.map((s) => s.ID), ['s1']);
+  const bare = new AssignmentSet('n1');
+  assert.equal(bare.full([withRefs(task('a'), ['s1'])]).secrets, []);
 });
 
 test.run();

@@ -17,13 +17,19 @@ import { requirePeer } from './node-server.ts';
 import type { SessionFrame, TaskStatusUpdate } from './types.ts';
 import type { Logger } from '../daemon/logger.ts';
 import type { Task } from '../api/types/task.ts';
-import { AssignmentSet, reportedTask } from './assignments.ts';
+import { AssignmentSet, reportedTask, type PayloadLookup } from './assignments.ts';
+import type { ReadTx } from '../store/index.ts';
 import { NetworkViews } from './network-views.ts';
 
 /** Frames are small (a status batch is the biggest); anything bigger is a broken or hostile peer. */
 const MAX_FRAME = 4 * 1024 * 1024;
 /** A status write that lost a race with another transaction is retried this often. */
 const STATUS_WRITE_ATTEMPTS = 3;
+
+/** The secrets and configs an assignment frame may carry, read in the frame's own view. */
+function payloadLookup(tx: ReadTx): PayloadLookup {
+  return { secret: (id) => tx.get('secret', id), config: (id) => tx.get('config', id) };
+}
 
 export class Dispatcher {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME, perMessageDeflate: false });
@@ -119,7 +125,7 @@ export class Dispatcher {
       if (dirty.size === 0 || ws.readyState !== ws.OPEN) return;
       const ids = [...dirty];
       dirty.clear();
-      const frame = store.view((tx) => set.diff(ids.map((id) => ({ id, current: tx.get('task', id) }))));
+      const frame = store.view((tx) => set.diff(ids.map((id) => ({ id, current: tx.get('task', id) })), payloadLookup(tx)));
       if (frame) send(frame);
     }, { kinds: ['task'], onClose: () => ws.close(1011, 'store watch closed') });
     this.unsubscribes.add(unsubscribe);
@@ -127,7 +133,7 @@ export class Dispatcher {
       unsubscribe();
       this.unsubscribes.delete(unsubscribe);
     });
-    send(store.view((tx) => set.full(tx.find('task', { nodeId }))));
+    send(store.view((tx) => set.full(tx.find('task', { nodeId }), payloadLookup(tx))));
   }
 
   /** Queues a node's status reports; one writer at a time turns them into store transactions. */

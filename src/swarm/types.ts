@@ -2,6 +2,7 @@
 import type { NodeRole, NodeDescription } from '../api/types/node.ts';
 import type { NodeAvailability } from '../api/types/swarm.ts';
 import type { Task, TaskStatus } from '../api/types/task.ts';
+import type { Config, Secret } from '../api/types/secret-config.ts';
 import type { NodeNetworkView } from './network-view-types.ts';
 
 /** Who is on the other end, as proven by a client certificate signed by our root CA. */
@@ -32,6 +33,20 @@ export interface JoinNodeResponse {
   heartbeatMs: number;
 }
 
+/**
+ * The secrets and configs an assignments frame carries (SwarmKit's dependency
+ * assignments): the ones the node's tasks in the frame reference, sent with (and
+ * applied before) those tasks; with `full` the whole set the node may hold. `removed…`
+ * (IDs) are withdrawn: no task of the node that has not ended references them any more.
+ * A node keeps them in memory only.
+ */
+export interface AssignedPayloads {
+  secrets?: Secret[];
+  configs?: Config[];
+  removedSecrets?: string[];
+  removedConfigs?: string[];
+}
+
 /** One observed task state, as an agent reports it. */
 export interface TaskStatusUpdate {
   taskId: string;
@@ -53,6 +68,6 @@ export type SessionFrame =
   | { type: 'heartbeat'; addr: string }
   | { type: 'ack'; heartbeatMs: number; managers: Record<string, string>; role?: NodeRole }
   | { type: 'redirect'; leader?: string; managers: Record<string, string> }
-  | { type: 'assignments'; full: boolean; tasks: Task[]; removed: string[]; managers?: undefined }
+  | ({ type: 'assignments'; full: boolean; tasks: Task[]; removed: string[]; managers?: undefined } & AssignedPayloads)
   | { type: 'status'; updates: TaskStatusUpdate[] }
   | { type: 'network'; view: NodeNetworkView };
