@@ -7,7 +7,8 @@
  */
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
 import { join, posix } from 'node:path';
-import { buildSpec, resolveUser, taskHostname } from './spec.ts';
+import { buildSpec, taskHostname } from './spec.ts';
+import { readUserFiles, resolveUser } from './users.ts';
 import { oomKills, removeCgroup, isMounted } from './kernel.ts';
 import { TaskLog, readLogs } from './task-log.ts';
 import { HealthMonitor, type HealthStatus } from './health.ts';
@@ -126,8 +127,8 @@ export class TaskController {
       if (this.rec.netns) this.rec.netnsPath = await this.ctx.kernel.createNetns(this.rec.netns);
       const files = await this.writeFiles();
       const rootfs = paths.rootfs(cid);
-      const read = (p: string) => { try { return readFileSync(join(rootfs, p), 'utf8'); } catch { return ''; } };
-      const user = resolveUser(this.spec.user ?? img.config.User, read('etc/passwd'), read('etc/group'));
+      // Never through the overlay with readFileSync: a FIFO there would hang the daemon, a symlink read host files.
+      const user = resolveUser(this.spec.user ?? img.config.User, readUserFiles(rootfs));
       const hostname = taskHostname(this.spec, cid);
       writeFileSync(join(tdir, 'hostname'), `${hostname}\n`);
       writeFileSync(join(tdir, 'hosts'), ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', `127.0.1.1\t${hostname}`, ...(this.spec.hosts ?? [])].join('\n') + '\n');
