@@ -35,7 +35,9 @@ import ServiceInspect from './service/inspect.ts';
 import ServiceLs from './service/ls.ts';
 import ServicePs from './service/ps.ts';
 import ServiceRm from './service/rm.ts';
+import ServiceRollback from './service/rollback.ts';
 import ServiceScale from './service/scale.ts';
+import ServiceUpdate from './service/update.ts';
 import SwarmInit from './swarm/init.ts';
 import SwarmInspect from './swarm/inspect.ts';
 import SwarmJoin from './swarm/join.ts';
@@ -76,7 +78,9 @@ export const COMMANDS = {
   'service:ls': ServiceLs,
   'service:ps': ServicePs,
   'service:rm': ServiceRm,
+  'service:rollback': ServiceRollback,
   'service:scale': ServiceScale,
+  'service:update': ServiceUpdate,
   'swarm:init': SwarmInit,
   'swarm:inspect': SwarmInspect,
   'swarm:join': SwarmJoin,

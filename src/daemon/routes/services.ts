@@ -18,7 +18,7 @@ import { modeKind, serviceSpecOfBody, validateServiceSpec, withServiceDefaults }
 import { withDesiredState } from '../../manager/orchestrator/task-state.ts';
 import { manualRollback } from '../../manager/orchestrator/updater.ts';
 import { filterValues, matchLabels, readBarrier, requireManager, requireVersion, resolveService, type SwarmRef } from './lookup.ts';
-import type { WriteTx } from '../../store/index.ts';
+import { OUT_OF_SEQUENCE, type WriteTx } from '../../store/index.ts';
 import { resolveNetwork } from './networks.ts';
 import { checkPublishedPorts } from '../../manager/allocator/index.ts';
 import { resolvePayloadRefs } from './secrets.ts';
@@ -159,12 +159,23 @@ export function addServiceRoutes(router: Router, swarm: SwarmRef): void {
   router.delete('/services/:id', async (ctx) => {
     const manager = requireManager(swarm);
     const service = resolveService(manager, ctx.params.id);
-    await manager.store.update((tx) => {
-      tx.delete('service', service.ID);
-      for (const t of tx.find('task', { serviceId: service.ID })) {
-        if (t.DesiredState !== 'remove') tx.update('task', withDesiredState(t, 'remove'));
+    // A removal quotes no version: a controller writing the service or one of its tasks
+    // between this transaction's read and its commit (the allocator, right after a create)
+    // is no reason to fail `docker service rm`; the transaction is read again and retried.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await manager.store.update((tx) => {
+          if (!tx.get('service', service.ID)) return;
+          tx.delete('service', service.ID);
+          for (const t of tx.find('task', { serviceId: service.ID })) {
+            if (t.DesiredState !== 'remove') tx.update('task', withDesiredState(t, 'remove'));
+          }
+        });
+        break;
+      } catch (err) {
+        if (!(err instanceof ConflictError && err.message === OUT_OF_SEQUENCE) || attempt >= 5) throw err;
       }
-    });
+    }
     ctx.res.writeHead(200).end();
   });
 }
