@@ -183,6 +183,37 @@ test('close abandons forwards in flight and cancels their timers', async () => {
   } finally { silent.socket.close(); }
 });
 
+test('forwards in flight are capped: the query past the cap gets SERVFAIL at once, a freed slot is used again', async () => {
+  const silent = await upstream(true);
+  const { clock, fire, live } = manualClock();
+  try {
+    await withServer({ upstreams: [silent.address], clock, maxForwards: 2 }, async (port, srv) => {
+      const c = await bound();
+      try {
+        for (const id of [101, 102]) c.send(dnsPacket.encode({ id, type: 'query', questions: [{ type: 'A', class: 'IN', name: `n${id}.example` }] }), port, '127.0.0.1');
+        await silent.received(2);
+        assert.is(srv.forwarding, 2);
+        // The third is answered without waiting for any timer, and never reaches the upstream.
+        assert.is((await ask(port, 'third.example')).rcode, 'SERVFAIL');
+        assert.is(silent.got.length, 2);
+        assert.is(live(), 2, 'no timer was armed for the refused query');
+        fire(); // the first forward gives up and frees its socket
+        assert.is(srv.forwarding, 1);
+        const next = ask(port, 'fourth.example');
+        await silent.received(3);
+        assert.is(srv.forwarding, 2);
+        fire(); fire();
+        assert.is((await next).rcode, 'SERVFAIL');
+        assert.is(srv.forwarding, 0);
+      } finally { c.close(); }
+    });
+  } finally { silent.socket.close(); }
+});
+
+test('maxForwards must be a positive integer', () => {
+  assert.throws(() => new DnsServer({ table: () => table, maxForwards: 0 }), /maxForwards/);
+});
+
 test('malformed packets and stray responses are dropped; the server keeps answering', async () => {
   const dropped: string[] = [];
   await withServer({ debug: (m) => dropped.push(m) }, async (port) => {

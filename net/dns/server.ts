@@ -25,6 +25,13 @@ export interface DnsServerOptions {
   upstreams?: readonly string[];
   /** How long to wait for each upstream, in ms. Default 1000. */
   timeoutMs?: number;
+  /**
+   * Forwarded queries in flight at most (each holds one UDP socket until its reply or
+   * last timeout); a query beyond it gets SERVFAIL at once, so a task flooding names
+   * outside the swarm cannot exhaust the process's file descriptors (Docker's embedded
+   * DNS bounds its concurrent external queries the same way). Default 256.
+   */
+  maxForwards?: number;
   /** TTL of swarm answers, in seconds. Default 600, as Docker's. */
   ttl?: number;
   /** Random source in [0, 1) to rotate multi-address answers. Default `Math.random`. */
@@ -39,6 +46,9 @@ export interface DnsServerOptions {
 export interface DnsScope {
   networks: () => readonly string[];
 }
+
+/** Forwarded queries in flight at most, by default: every task of a node shares them. */
+export const DEFAULT_MAX_FORWARDS = 256;
 
 const realClock: DnsClock = {
   setTimer(ms, fn) { const t = setTimeout(fn, ms); return () => clearTimeout(t); },
@@ -56,9 +66,18 @@ export class DnsServer {
   constructor(opts: DnsServerOptions) {
     this.opts = {
       table: opts.table, upstreams: opts.upstreams ?? [], timeoutMs: opts.timeoutMs ?? 1000, ttl: opts.ttl ?? 600,
+      maxForwards: opts.maxForwards ?? DEFAULT_MAX_FORWARDS,
       rand: opts.rand ?? Math.random, clock: opts.clock ?? realClock, debug: opts.debug,
     };
     this.upstreams = this.opts.upstreams.map(parseUpstream);
+    if (!Number.isInteger(this.opts.maxForwards) || this.opts.maxForwards < 1) {
+      throw new DnsConfigError(`invalid maxForwards ${this.opts.maxForwards} (want an integer ≥ 1)`);
+    }
+  }
+
+  /** Forwarded queries in flight now (each holds one socket). */
+  get forwarding(): number {
+    return this.pending.size;
   }
 
   /**
@@ -138,6 +157,11 @@ export class DnsServer {
   /** Relays `msg` to the upstreams in turn, each with the timeout; the first reply with the same id goes back. */
   private forward(msg: Buffer, reply: (buf: Buffer) => void, servfail: () => Buffer): void {
     if (this.upstreams.length === 0) { reply(servfail()); return; }
+    if (this.pending.size >= this.opts.maxForwards) {
+      this.opts.debug?.('dns: too many forwarded queries in flight, answering SERVFAIL', { limit: this.opts.maxForwards });
+      reply(servfail());
+      return;
+    }
     const id = messageId(msg);
     const up = dgram.createSocket('udp4');
     let cancel = () => {};
