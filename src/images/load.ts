@@ -5,35 +5,33 @@
  * otherwise names come from the index annotations (`io.containerd.image.name`, or a
  * full reference in `org.opencontainers.image.ref.name`). Every blob is checked
  * against its digest on the way into the store.
+ *
+ * The tarball is unpacked by `archive.ts` (regular files only; links resolved
+ * inside the archive, devices and FIFOs refused), so no file read here can be a
+ * host file or block; JSON documents are read with a size cap.
  */
-import { spawn } from 'node:child_process';
-import { createReadStream, existsSync, mkdirSync, openSync, readSync, closeSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, mkdirSync, openSync, readSync, closeSync, rmSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { join, normalize } from 'node:path';
 import type { ContentStore } from './content-store.ts';
 import { BadArchiveError } from './errors.ts';
 import type { ImageRecord, ImageStore, LayerRecord } from './image-store.ts';
-import { checkDiffIds, checkIndex, checkManifest, hostPlatform, isIndex, MT, type Manifest } from './media.ts';
-import { digestHex } from './digest.ts';
+import { checkDiffIds, checkIndex, checkManifest, hostPlatform, isIndex, MT, type ImageConfigDoc, type Manifest } from './media.ts';
 import { familiarString, parseReference } from './reference.ts';
 import { unpackLayer } from './unpack.ts';
+import { digestHex } from './digest.ts';
+import { hasEntry, readCapped, resolve, unpackArchive, type Archive } from './archive.ts';
+
+/** Largest JSON document (manifest.json, index.json, manifest, config) load reads, bytes. */
+export const MAX_JSON_BYTES = 8 << 20;
 
 interface Loaded { rec: ImageRecord; tags: string[] }
+interface DockerEntry { Config: string; RepoTags?: string[] | null; Layers: string[] }
 
 /** What load needs. */
 export interface LoadDeps {
   root: string; content: ContentStore; store: ImageStore;
   /** Most uncompressed bytes of one layer; default unpack.ts's DEFAULT_MAX_LAYER_BYTES. */
   maxLayerBytes?: number;
-}
-
-function extract(tarPath: string, dir: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const c = spawn('tar', ['-x', '-f', tarPath, '-C', dir, '--no-same-owner', '--no-same-permissions'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    c.stderr!.on('data', (d) => (err += d));
-    c.on('close', (code) => (code === 0 ? resolve() : reject(new BadArchiveError(`not a tar archive: ${err.trim()}`))));
-  });
 }
 
 async function fileDigest(p: string): Promise<string> {
@@ -51,11 +49,9 @@ function sniffMediaType(p: string): string {
   return MT.ociLayerTar;
 }
 
-function inside(dir: string, rel: string): string {
-  const p = normalize(join(dir, rel));
-  if (!p.startsWith(dir + '/')) throw new BadArchiveError(`path escapes the archive: ${rel}`);
-  if (!existsSync(p)) throw new BadArchiveError(`missing file ${rel}`);
-  return p;
+function readJson(a: Archive, rel: string): { bytes: Buffer; doc: unknown } {
+  const bytes = readCapped(a, rel, MAX_JSON_BYTES);
+  try { return { bytes, doc: JSON.parse(bytes.toString('utf8')) }; } catch { throw new BadArchiveError(`${rel} is not JSON`); }
 }
 
 /** Loads every image of the tarball at `tarPath`; `emit` gets Docker-style `Loaded image: …` lines. */
@@ -63,14 +59,15 @@ export async function loadImages(deps: LoadDeps, tarPath: string, emit: (line: s
   const dir = deps.content.tempPath('load');
   mkdirSync(dir, { recursive: true });
   try {
-    await extract(tarPath, dir);
+    const a = await unpackArchive(tarPath, dir);
     const out: Loaded[] = [];
-    if (existsSync(join(dir, 'manifest.json'))) {
-      const entries = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { Config: string; RepoTags?: string[] | null; Layers: string[] }[];
-      for (const e of entries) out.push(await importDockerEntry(deps, dir, e));
-    } else if (existsSync(join(dir, 'index.json'))) {
-      const index = checkIndex(JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')), 'index.json');
-      for (const d of index.manifests) out.push(...(await importOciDescriptor(deps, dir, d, d.annotations)));
+    if (hasEntry(a, 'manifest.json')) {
+      const { doc } = readJson(a, 'manifest.json');
+      if (!Array.isArray(doc)) throw new BadArchiveError('manifest.json is not a list');
+      for (const e of doc as DockerEntry[]) out.push(await importDockerEntry(deps, a, e));
+    } else if (hasEntry(a, 'index.json')) {
+      const index = checkIndex(readJson(a, 'index.json').doc, 'index.json');
+      for (const d of index.manifests) out.push(...(await importOciDescriptor(deps, a, d, d.annotations)));
     } else {
       throw new BadArchiveError('neither manifest.json (docker save) nor index.json (OCI layout) found');
     }
@@ -84,16 +81,15 @@ export async function loadImages(deps: LoadDeps, tarPath: string, emit: (line: s
   }
 }
 
-async function importDockerEntry(deps: LoadDeps, dir: string, e: { Config: string; RepoTags?: string[] | null; Layers: string[] }): Promise<Loaded> {
-  const cfgPath = inside(dir, e.Config);
-  const cfgBytes = readFileSync(cfgPath);
+async function importDockerEntry(deps: LoadDeps, a: Archive, e: DockerEntry): Promise<Loaded> {
+  if (!e || typeof e.Config !== 'string' || !Array.isArray(e.Layers)) throw new BadArchiveError('manifest.json: an entry needs Config and Layers');
+  const { bytes: cfgBytes, doc } = readJson(a, e.Config);
   const configDigest = `sha256:${createHash('sha256').update(cfgBytes).digest('hex')}`;
-  const config = JSON.parse(cfgBytes.toString('utf8')) as { created?: string; os?: string; architecture?: string; rootfs?: { diff_ids?: string[] } };
-  if (!Array.isArray(e.Layers)) throw new BadArchiveError('manifest.json: Layers is not a list');
+  const config = doc as ImageConfigDoc;
   const diffIds = checkDiffIds(config, e.Layers.length, `config ${e.Config}`);
   const layers: LayerRecord[] = [];
   for (const [i, rel] of e.Layers.entries()) {
-    const p = inside(dir, rel);
+    const p = resolve(a, rel);
     const digest = await fileDigest(p);
     const mediaType = sniffMediaType(p);
     await deps.content.ingest(digest, createReadStream(p), { what: `layer ${rel}` });
@@ -123,24 +119,24 @@ function nameFrom(ann: Record<string, string> | undefined): string | undefined {
   try { return familiarString(parseReference(full)); } catch { return undefined; }
 }
 
-async function importOciDescriptor(deps: LoadDeps, dir: string, d: { mediaType: string; digest: string }, ann: Record<string, string> | undefined): Promise<Loaded[]> {
-  const blob = (digest: string) => inside(dir, `blobs/sha256/${digestHex(digest, 'blob')}`);
-  const body = readFileSync(blob(d.digest));
-  const parsed = JSON.parse(body.toString('utf8'));
+async function importOciDescriptor(deps: LoadDeps, a: Archive, d: { mediaType: string; digest: string }, ann: Record<string, string> | undefined, depth = 0): Promise<Loaded[]> {
+  if (depth > 4) throw new BadArchiveError('indexes nested too deep');
+  const blob = (digest: string) => `blobs/sha256/${digestHex(digest, 'blob')}`;
+  const { bytes: body, doc: parsed } = readJson(a, blob(d.digest));
   if (isIndex(d.mediaType, parsed)) {
     const idx = checkIndex(parsed, `index ${d.digest}`);
     const plat = hostPlatform();
     const pick = idx.manifests.find((m) => !m.platform || (m.platform.os === plat.os && m.platform.architecture === plat.architecture));
     if (!pick) throw new BadArchiveError(`no manifest for ${plat.os}/${plat.architecture}`);
-    return importOciDescriptor(deps, dir, pick, ann ?? pick.annotations);
+    return importOciDescriptor(deps, a, pick, ann ?? pick.annotations, depth + 1);
   }
   const m = checkManifest(parsed, `manifest ${d.digest}`);
-  await deps.content.ingest(m.config.digest, createReadStream(blob(m.config.digest)), { size: m.config.size, what: 'config' });
-  const config = deps.content.readJson<{ created?: string; os?: string; architecture?: string; rootfs?: { diff_ids?: string[] } }>(m.config.digest);
+  await deps.content.ingest(m.config.digest, readCapped(a, blob(m.config.digest), MAX_JSON_BYTES), { size: m.config.size, what: 'config' });
+  const config = deps.content.readJson<ImageConfigDoc>(m.config.digest);
   const diffIds = checkDiffIds(config, m.layers.length, `config ${m.config.digest}`);
   const layers: LayerRecord[] = [];
   for (const [i, l] of m.layers.entries()) {
-    await deps.content.ingest(l.digest, createReadStream(blob(l.digest)), { size: l.size, what: `layer ${l.digest.slice(7, 19)}` });
+    await deps.content.ingest(l.digest, createReadStream(resolve(a, blob(l.digest))), { size: l.size, what: `layer ${l.digest.slice(7, 19)}` });
     await unpackLayer(deps.root, { blob: deps.content.path(l.digest), mediaType: l.mediaType, diffId: diffIds[i] }, { maxBytes: deps.maxLayerBytes });
     layers.push({ digest: l.digest, mediaType: l.mediaType, size: l.size, diffId: diffIds[i] });
   }
