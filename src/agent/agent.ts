@@ -23,6 +23,8 @@ import type { Logger } from '../daemon/logger.ts';
 import type { Executor } from './exec/executor.ts';
 import type { TaskController } from './exec/controller.ts';
 import { containerSpecOf } from './task-spec.ts';
+import { PayloadStore, missingPayloads, taskFiles, type PayloadIndex } from './secrets.ts';
+import type { TaskFile } from './exec/types.ts';
 import type { NodeNetworkView } from '../swarm/network-view-types.ts';
 
 /** What the agent needs of the node's network data plane (`network/network-agent.ts`). */
@@ -93,6 +95,8 @@ export class Agent {
   private persistQueued = false;
   private closed = false;
   private readonly file: string;
+  /** Secrets and configs of this node's tasks, as the leader sent them: memory only. */
+  private readonly payloads = new PayloadStore();
 
   private constructor(private readonly opts: AgentOptions) {
     this.file = join(opts.dataRoot, 'swarm', 'agent', 'tasks.json');
@@ -120,6 +124,8 @@ export class Agent {
   /** Applies an assignments frame from the leader. */
   assign(frame: AssignmentFrame): void {
     if (this.closed) return;
+    // Before the tasks: a task in this frame may need what it carries.
+    this.payloads.apply(frame);
     const incoming = new Set(frame.tasks.map((t) => t.ID));
     if (frame.full) {
       for (const [id, at] of this.tasks) if (!incoming.has(id)) this.markRemoved(at);
@@ -149,6 +155,11 @@ export class Agent {
     return [...this.tasks.values()].map((at) => ({ task: at.task, status: at.status }));
   }
 
+  /** The secrets and configs held (names and IDs only, never data). */
+  payloadIndex(): PayloadIndex {
+    return this.payloads.index();
+  }
+
   /** Stops driving tasks; containers keep running (a restarted daemon re-adopts them). */
   close(): void {
     this.closed = true;
@@ -174,6 +185,7 @@ export class Agent {
       await c?.remove().catch((err) => this.opts.logger.warn('agent: could not remove a container', { 'task.id': at.task.ID, error: err }));
     }
     this.tasks.clear();
+    this.payloads.clear();
     this.persistNow();
     await this.opts.networking?.removeAll().catch((err) => this.opts.logger.warn('agent: could not remove the network data plane', { error: err }));
   }
@@ -255,13 +267,17 @@ export class Agent {
         this.setStatus(at, 'preparing', 'preparing');
         return true;
       case 'preparing':
+        // Secrets and configs come only from the leader, never from disk: a restarted
+        // worker waits for the session's whole set (which wakes every task) first.
+        if (!this.payloads.hasSynced && missingPayloads(task, this.payloads).length) return false;
         try {
           await this.ensureImage(task.Spec.ContainerSpec.Image);
           const net = await this.opts.networking?.attach(task);
           if (net?.hostPorts?.length) {
             at.hostPorts = net.hostPorts.map((p) => ({ Protocol: p.protocol, TargetPort: p.target, PublishedPort: p.published, PublishMode: 'host' }));
           }
-          await (await this.controller(task, net)).prepare();
+          const files = taskFiles(task, { ID: this.opts.nodeId, Description: this.opts.description() }, this.payloads);
+          await (await this.controller(task, net, files)).prepare();
         } catch (err) {
           this.setStatus(at, 'rejected', 'preparing', (err as Error).message);
           await this.releaseNetworks(task);
@@ -313,9 +329,11 @@ export class Agent {
     }
   }
 
-  private async controller(task: Task, net?: { netnsPath: string; resolvConf: string }): Promise<TaskController> {
+  private async controller(task: Task, net?: { netnsPath: string; resolvConf: string }, files?: { secrets: TaskFile[]; configs: TaskFile[] }): Promise<TaskController> {
     const ex = await this.opts.executor();
-    const spec = containerSpecOf(task, { ID: this.opts.nodeId, Description: this.opts.description() });
+    let spec = containerSpecOf(task, { ID: this.opts.nodeId, Description: this.opts.description() });
+    if (files?.secrets.length) spec = { ...spec, secrets: files.secrets };
+    if (files?.configs.length) spec = { ...spec, configs: files.configs };
     return ex.controller(net ? { ...spec, netnsPath: net.netnsPath, resolvConf: net.resolvConf } : spec);
   }
 

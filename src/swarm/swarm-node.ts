@@ -430,6 +430,11 @@ export class SwarmNode {
     return this.state.role;
   }
 
+  /** The secrets and configs this node's agent holds in memory: names and IDs only, never data. */
+  agentPayloads(): { secrets: { ID: string; Name: string }[]; configs: { ID: string; Name: string }[] } {
+    return this.agent?.payloadIndex() ?? { secrets: [], configs: [] };
+  }
+
   /** The manager, or the 503 Docker answers on a worker. */
   requireManager(): Manager {
     if (!this.manager) throw new UnavailableError(NOT_A_MANAGER);

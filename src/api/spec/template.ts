@@ -5,6 +5,8 @@
  * `{{.Node.ID}}`, `{{.Node.Hostname}}`, `{{.Node.Platform.OS}}`,
  * `{{.Node.Platform.Architecture}}`, `{{.Task.ID}}`, `{{.Task.Name}}`, `{{.Task.Slot}}`.
  * Only these actions are understood; anything else is a {@link TemplateError}.
+ * Templated secrets and configs also have `{{env "X"}}`, `{{secret "TARGET"}}` and
+ * `{{config "TARGET"}}` (SwarmKit's payload context), given through `funcs`.
  */
 import type { Node } from '../types/node.ts';
 import type { ContainerSpec, Service } from '../types/service.ts';
@@ -15,7 +17,12 @@ export interface TemplateContext {
   Service: { ID: string; Name: string; Labels: Record<string, string> };
   Node: { ID: string; Hostname: string; Platform: { OS: string; Architecture: string } };
   Task: { ID: string; Name: string; Slot: string };
+  /** Payload templates only: the task's env variable, a referenced secret's or config's data by target. */
+  funcs?: Partial<Record<TemplateFunc, (arg: string) => string>>;
 }
+
+/** The functions of payload templates. */
+export type TemplateFunc = 'env' | 'secret' | 'config';
 
 /** A template that does not parse or names an unknown field. */
 export class TemplateError extends Error {
@@ -25,11 +32,18 @@ export class TemplateError extends Error {
 const ACTION = /\{\{(.*?)\}\}/gs;
 const FIELD = /^\.(Service|Node|Task)((?:\.[A-Za-z]+)+)$/;
 const INDEX = /^index\s+\.Service\.Labels\s+"((?:[^"\\]|\\.)*)"$/;
+const FUNC = /^(env|secret|config)\s+"((?:[^"\\]|\\.)*)"$/;
 
 function evalAction(body: string, ctx: TemplateContext | undefined): string {
   const expr = body.trim();
   const idx = INDEX.exec(expr);
   if (idx) return ctx ? (ctx.Service.Labels[JSON.parse(`"${idx[1]}"`) as string] ?? '') : '';
+  const fn = FUNC.exec(expr);
+  if (fn) {
+    const f = ctx?.funcs?.[fn[1] as TemplateFunc];
+    if (!f) throw new TemplateError(`template: function "${fn[1]}" not defined`);
+    return f(JSON.parse(`"${fn[2]}"`) as string);
+  }
   const m = FIELD.exec(expr);
   if (!m) throw new TemplateError(`template: unsupported action {{${body}}}`);
   let v: unknown = ctx ?? SHAPE;

@@ -133,9 +133,19 @@ async function deletePayload(manager: Manager, kind: PayloadKind, ref: string): 
   });
 }
 
-/** `/secrets…` of the control API. */
+/**
+ * `/secrets…` of the control API, and `GET /shoal/debug/agent-payloads`: what this
+ * node's agent holds in memory (any role; `{Secrets, Configs}` of `{ID, Name}`). That
+ * route is read-only and built from names and IDs alone, so it cannot show data; it lets
+ * tests check delivery on the node itself instead of trusting the manager.
+ */
 export function addSecretRoutes(router: Router, swarm: SwarmRef): void {
   addPayloadRoutes(router, swarm, 'secret');
+  router.get('/shoal/debug/agent-payloads', () => {
+    const held = swarm()?.agentPayloads() ?? { secrets: [], configs: [] };
+    const names = (l: { ID: string; Name: string }[]) => l.map((o) => ({ ID: String(o.ID), Name: String(o.Name) }));
+    return { Secrets: names(held.secrets), Configs: names(held.configs) };
+  });
 }
 
 type Ref = SecretReference | ConfigReference;
