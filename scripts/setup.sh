@@ -24,6 +24,28 @@ if ((${#missing[@]})); then
   trap 'rm -f /usr/sbin/policy-rc.d' EXIT
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # --bench's docker.io enables dockerd and containerd at boot: the benchmark starts its own.
+  if [[ " ${missing[*]} " == *" docker.io "* ]] && command -v systemctl >/dev/null 2>&1; then
+    systemctl disable --now docker.service docker.socket containerd.service >/dev/null 2>&1 || true
+  fi
+fi
+
+# The docker CLI, for the client tests (labs/test/docker-client-*.test.ts, the lab tests
+# that drive Shoal with the stock CLI). Only the `docker` binary of Debian's docker.io
+# package (CLI 20.10, API 1.41, what Shoal speaks) is extracted: no Docker daemon is
+# installed, enabled or started. A docker already on PATH (e.g. /usr/local/bin/docker) is kept.
+if ! command -v docker >/dev/null 2>&1; then
+  echo "setup: installing the docker CLI (from Debian's docker.io, without the daemon)" >&2
+  tmp=$(mktemp -d)
+  (
+    cd "$tmp"
+    apt-get update -qq
+    apt-get download docker.io >/dev/null
+    dpkg-deb -x docker.io_*.deb root
+  )
+  install -m 0755 "$tmp/root/usr/bin/docker" /usr/local/bin/docker
+  rm -rf "$tmp"
+  docker --version >&2
 fi
 
 if [[ ! -d node_modules ]] || [[ package-lock.json -nt node_modules/.package-lock.json ]]; then
