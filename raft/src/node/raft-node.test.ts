@@ -85,7 +85,7 @@ class GatedStorage extends MemoryDurableStorage {
   }
 }
 
-basics('a write both followers persisted resolves before the leader\'s own write ends', async () => {
+basics('the leader applies an entry only once a hard state with its commit is written', async () => {
   const c = new TestCluster(10);
   const gated = new Map(ABC.map((id) => [id, new GatedStorage({ confState: { ...emptyConfState(), voters: ABC } })]));
   try {
@@ -95,11 +95,14 @@ basics('a write both followers persisted resolves before the leader\'s own write
     const g = gated.get(l.id)!;
     g.held = true;
     const p = track(l.node.propose(enc('fast')));
-    await c.settle();
-    assert.ok(p.done, 'resolved while the leader write is held');
-    assert.is(p.error, undefined);
-    assert.equal(l.sm.applied, ['fast']);
+    await c.advance(200);
+    // Both followers have it, so it is committed; but the leader's commit is not written yet.
+    assert.not.ok(p.done, 'resolved before the leader wrote the commit index');
+    assert.equal(l.sm.applied, []);
     g.release();
+    await c.waitFor(() => p.done, 'the proposal');
+    assert.is(p.error, undefined);
+    assert.ok(g.initialState().hardState.commit >= (p.value as { index: number }).index, 'written commit covers the applied entry');
     const q = track(l.node.propose(enc('next')));
     await c.waitFor(() => q.done, 'next write');
     assert.equal(l.sm.applied, ['fast', 'next'], 'nothing applied twice');

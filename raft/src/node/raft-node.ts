@@ -6,18 +6,20 @@
  * promises.
  *
  * The Ready loop, run whenever the core has something (inputs arriving in the same turn
- * are batched into one Ready; a hard state where only `commit` moved is written with the
- * next save rather than on its own):
+ * are batched into one Ready):
  *   1. a leader sends its messages first, in parallel with its own disk write (thesis §10.2.1);
- *   2. start persisting hard state, entries and snapshot in one `save` (one fsync when `mustSync`);
- *   3. restore a received snapshot (after its save); confirm reads; apply committed entries
- *      (membership changes through `applyConfChange`) while the save is in flight — they are
- *      durable on a quorum already, as in etcdserver's apply loop;
- *   4. once the save resolves, any other role sends (its replies acknowledge what was just
- *      persisted); `advance`. Entries that become committed while the loop waits for the
- *      save (acks arriving before the leader's own fsync ends) are applied at once from
- *      what this node handed to storage, not one write later;
+ *   2. start persisting hard state, entries and snapshot in one `save` (one fsync when
+ *      `mustSync`; a hard state where only `commit` moved is written too, without a sync);
+ *   3. confirm reads; apply the committed entries a written hard state already covers;
+ *   4. once the save resolves: restore a received snapshot, apply the rest of the committed
+ *      entries (membership changes through `applyConfChange`), any other role sends (its
+ *      replies acknowledge what was just persisted); `advance`;
  *   5. every `snapshotEvery` applied entries, snapshot the state machine and compact.
+ *
+ * Invariant (what makes every restart possible, whatever a crash cuts off): `applied` never
+ * passes the commit index of a hard state this node has written, and a snapshot is taken
+ * only at an index a synced hard state's commit covers, so the log a restart reads always
+ * has commit ≥ its snapshot's index (`DiskStorage` also clamps it on open).
  */
 import { decodeConfChange } from '../confchange/changer.ts';
 import { RaftAssertionError } from '../errors.ts';
@@ -105,8 +107,6 @@ export type RaftNodeListener = (event: RaftNodeEvent) => void;
 const LOCAL_TYPES = new Set<MessageType>([
   MessageType.Hup, MessageType.Beat, MessageType.Unreachable, MessageType.SnapStatus, MessageType.CheckQuorum,
 ]);
-/** Messages whose step can move the commit index without rewriting the log. */
-const COMMIT_MOVERS = new Set<MessageType>([MessageType.AppResp, MessageType.HeartbeatResp, MessageType.Heartbeat]);
 const NULL_LOGGER: RaftLogger = { info() {}, warn() {} };
 
 interface PendingConfChange {
@@ -138,16 +138,14 @@ export class RaftNode {
   private cancelTick: (() => void) | undefined;
   /** Ticking `peerDownSpeedup` times faster: the leader's connection broke and no leader is confirmed since. */
   private fastTicks = false;
-  /** Entries handed to storage and not yet applied, contiguous (for `applyCommittedEarly`). */
-  private unapplied: Entry[] = [];
-  /** A message that can rewrite the log (App, Snap) was stepped since the last Ready. */
-  private logMayHaveChanged = false;
-  /** The Ready loop is waiting for a save. */
-  private saveInFlight = false;
+  /** The term when fast ticking began. */
+  private fastTicksTerm = 0;
   /** Clock time the last tick stood for. */
   private lastTickAt: number | undefined;
-  /** A commit-only hard state not yet written; the next save (or `stop`) writes it. */
-  private deferredHardState: HardState | undefined;
+  /** The last hard state whose save resolved; `applied` never passes its `commit`. */
+  private written!: HardState;
+  /** The commit index of the last hard state saved with a sync; snapshots stay at or below it. */
+  private syncedCommit = 0;
 
   private leader: NodeId = '';
   private role: StateRole = StateRole.Follower;
@@ -198,6 +196,8 @@ export class RaftNode {
     this.snapshotIndex = snap.metadata.index;
     this.confState = storage.initialState().confState;
     this.term = storage.initialState().hardState.term;
+    this.written = { ...storage.initialState().hardState };
+    this.syncedCommit = this.written.commit;
     const config: Config = {
       id: this.id,
       storage,
@@ -239,9 +239,6 @@ export class RaftNode {
     this.rejectAll(new NodeStoppedError());
     await this.o.transport.close();
     await this.loopDone;
-    const hardState = this.deferredHardState;
-    this.deferredHardState = undefined;
-    if (hardState && !this.failure) await this.o.storage.save({ hardState, entries: [], sync: true }).catch(() => {});
   }
 
   /** Subscribes to events; returns the unsubscribe function. Listeners must not throw. */
@@ -400,15 +397,14 @@ export class RaftNode {
   private receive(m: Message): void {
     if (LOCAL_TYPES.has(m.type)) return;
     if (this.fastTicks && m.from === this.leader) this.setFastTicks(false);
-    if (m.type === MessageType.App || m.type === MessageType.Snap) this.logMayHaveChanged = true;
     this.input(() => this.raw.step(m));
-    if (this.saveInFlight && !this.stopped && COMMIT_MOVERS.has(m.type)) this.applyCommittedEarly();
   }
 
   private peerDown(id: NodeId): void {
     if (!this.started || this.stopped || this.o.peerDownSpeedup <= 1) return;
     if (id !== this.leader || this.role === StateRole.Leader || this.fastTicks) return;
     this.log.info('raft: lost the connection to the leader, ticking faster', { 'node.id': this.id, leader: id, term: this.term });
+    this.fastTicksTerm = this.term;
     this.setFastTicks(true);
   }
 
@@ -506,6 +502,10 @@ export class RaftNode {
 
   private async handleReady(rd: Ready): Promise<void> {
     const wasLeader = this.role === StateRole.Leader;
+    // Fast ticks are for noticing a dead leader and the election right after: two terms
+    // on, they end. Left on, a node with a stale log would time out first in every round
+    // and, without pre-vote, keep resetting the up-to-date nodes' timers with its new terms.
+    if (rd.hardState && rd.hardState.term > this.fastTicksTerm + 2) this.setFastTicks(false);
     if (rd.hardState) this.term = rd.hardState.term;
     // Bind new entries to their proposals before a leader change in the same Ready is
     // handled, so a proposal already in the log is not reported lost.
@@ -515,102 +515,53 @@ export class RaftNode {
         else this.bindConfChange(e);
       }
     }
-    if (rd.snapshot) this.unapplied = [];
-    if (rd.entries.length > 0) this.remember(rd.entries);
-    this.logMayHaveChanged = false;
     if (rd.softState) this.updateSoftState(rd.softState.lead, rd.softState.role);
     const sendEarly = wasLeader && this.role === StateRole.Leader;
     if (sendEarly && rd.messages.length > 0) this.o.transport.send(rd.messages);
     let saving: Promise<void> | undefined;
-    if (rd.hardState && !rd.mustSync && rd.entries.length === 0 && !rd.snapshot) {
-      // Only the commit index moved. It needs no sync (etcd does not sync it either: a
-      // restarted node learns the commit index again from the leader), so it rides along
-      // with the next write instead of costing a write of its own on every commit.
-      this.deferredHardState = rd.hardState;
-    } else if (rd.hardState || rd.entries.length > 0 || rd.snapshot) {
-      const hardState = rd.hardState ?? this.deferredHardState;
-      this.deferredHardState = undefined;
+    if (rd.hardState || rd.entries.length > 0 || rd.snapshot) {
+      // Every hard state is written, also one where only `commit` moved (without a sync):
+      // entries are applied only up to a written commit index (see the module comment).
       saving = this.o.storage.save({
-        ...(hardState ? { hardState } : {}),
+        ...(rd.hardState ? { hardState: rd.hardState } : {}),
         entries: rd.entries,
         ...(rd.snapshot ? { snapshot: rd.snapshot } : {}),
         sync: rd.mustSync,
       });
       saving.catch(() => {}); // awaited below; this only keeps an early throw from leaving it unhandled
     }
-    if (rd.snapshot) {
-      await saving;
-      if (this.stopped) return;
-      if (rd.snapshot.metadata.index > this.applied) this.restoreSnapshot(rd.snapshot.metadata.index, rd.snapshot.data, rd.snapshot.metadata.confState);
-    }
     for (const rs of rd.readStates) {
       const key = contextKey(rs.requestCtx);
       const r = key === undefined ? undefined : this.reads.get(key);
       if (r) r.index = rs.index;
     }
-    // Committed entries are durable on a quorum already, so they are applied while this
-    // Ready's own write is in flight (as etcdserver does); only the replies below wait for it.
-    // Entries applied early (see applyCommittedEarly) come again here and are skipped.
-    if (rd.committedEntries.length > 0 && rd.committedEntries[rd.committedEntries.length - 1].index > this.applied) {
-      for (const e of rd.committedEntries) if (e.index > this.applied) this.applyEntry(e);
-      this.forgetApplied();
-      this.emit({ kind: 'applied', index: this.applied });
-    }
+    // Committed entries a written hard state covers are applied while this write is in flight.
+    this.applyCommitted(rd.committedEntries);
     if (saving) {
-      this.saveInFlight = true;
-      try {
-        await saving;
-      } finally {
-        this.saveInFlight = false;
-      }
+      await saving;
       if (this.stopped) return;
+      if (rd.hardState) {
+        this.written = rd.hardState;
+        if (rd.mustSync || rd.snapshot) this.syncedCommit = rd.hardState.commit;
+      }
     }
+    if (rd.snapshot && rd.snapshot.metadata.index > this.applied) {
+      this.restoreSnapshot(rd.snapshot.metadata.index, rd.snapshot.data, rd.snapshot.metadata.confState);
+    }
+    this.applyCommitted(rd.committedEntries);
     if (!sendEarly && rd.messages.length > 0) this.o.transport.send(rd.messages);
     this.resolveReads();
   }
 
-  /** Keeps entries handed out for persisting until they are applied (a new entry at an index replaces the tail from there). */
-  private remember(entries: Entry[]): void {
-    const first = entries[0].index;
-    const u = this.unapplied;
-    if (u.length > 0 && first <= u[u.length - 1].index) u.length = Math.max(0, first - u[0].index);
-    if (u.length > 0 && first !== u[u.length - 1].index + 1) this.unapplied = [];
-    this.unapplied.push(...entries);
-  }
-
-  private forgetApplied(): void {
-    const u = this.unapplied;
-    let n = 0;
-    while (n < u.length && u[n].index <= this.applied) n++;
-    if (n > 0) this.unapplied = u.slice(n);
-  }
-
-  /**
-   * While the Ready loop waits for a write, a message may move the commit index (the
-   * followers' acks reach a quorum before the leader's own fsync ends). The core hands
-   * those entries out only in the next Ready, one write later; they are committed — on a
-   * quorum's disks — already, so they are applied now, from the entries this node handed to
-   * storage, in order, up to the first membership change (which waits for its Ready). Not
-   * after an App or Snap since the last Ready: the log may have been rewritten under us.
-   */
-  private applyCommittedEarly(): void {
-    // After an append or snapshot from a leader the core's log may differ from `unapplied`
-    // (a conflicting tail replaced); only the next Ready shows how, so wait for it.
-    if (this.logMayHaveChanged) return;
-    const commit = this.raw.status().hardState.commit;
-    if (commit <= this.applied) return;
-    const u = this.unapplied;
-    let i = 0;
-    while (i < u.length && u[i].index <= this.applied) i++;
+  /** Applies the entries of `ents` past `applied` and up to the written commit index, in order. */
+  private applyCommitted(ents: Entry[]): void {
     const before = this.applied;
-    for (; i < u.length && u[i].index <= commit && u[i].index === this.applied + 1; i++) {
-      if (u[i].type !== EntryType.Normal) break;
-      this.applyEntry(u[i]);
+    for (const e of ents) {
+      if (e.index <= this.applied) continue;
+      if (e.index > this.written.commit) break;
+      this.applyEntry(e);
     }
-    if (this.applied === before) return;
-    this.forgetApplied();
-    this.emit({ kind: 'applied', index: this.applied });
-    this.resolveReads();
+    if (this.applied !== before) this.emit({ kind: 'applied', index: this.applied });
   }
 
   private updateSoftState(lead: NodeId, role: StateRole): void {
@@ -721,6 +672,13 @@ export class RaftNode {
     if (every <= 0 || this.applied - this.snapshotIndex < every) return;
     const index = this.applied;
     const data = this.o.stateMachine.snapshot();
+    if (this.syncedCommit < index) {
+      // A restart must find commit ≥ the snapshot's index: make the written commit (which
+      // covers `applied`) durable before the snapshot is.
+      const hardState = this.written;
+      await this.o.storage.save({ hardState, entries: [], sync: true });
+      this.syncedCommit = hardState.commit;
+    }
     await this.o.storage.createSnapshot(index, this.confState, data);
     this.snapshotIndex = index;
     const compactTo = index - this.o.snapshotTrailing;

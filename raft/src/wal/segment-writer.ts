@@ -28,6 +28,8 @@ export class SegmentWriter {
   private size = 0;
   /** Whether the active segment has writes not yet fdatasync'd. */
   private dirty = false;
+  /** Bytes of the active segment the last fdatasync covered. */
+  private synced = 0;
   /** Counters since open: writes (one per append) and fdatasyncs of segments. */
   readonly counters = { writes: 0, syncs: 0 };
 
@@ -78,11 +80,21 @@ export class SegmentWriter {
     }
   }
 
+  /**
+   * The active segment and how many of its bytes the last fdatasync covered: what a power
+   * cut keeps of it (crash tests cut the file back to somewhere in between).
+   */
+  activeTail(): { path: string; bytes: number; syncedBytes: number } {
+    return { path: this.segments[this.segments.length - 1].path, bytes: this.size, syncedBytes: this.synced };
+  }
+
   /** fdatasync's the active segment if it has unsynced writes. */
   async sync(): Promise<void> {
     if (!this.dirty) return;
+    const size = this.size;
     if (this.fsync) await this.fh.datasync();
-    this.dirty = false;
+    this.synced = size;
+    this.dirty = this.size !== size;
     this.counters.syncs++;
   }
 
@@ -98,6 +110,7 @@ export class SegmentWriter {
     this.segments.push(meta);
     this.fh = fh;
     this.size = 0;
+    this.synced = 0;
     await this.append(checkpoint);
   }
 
