@@ -177,7 +177,9 @@ test('bad network references and ports on a service are refused; nothing is crea
     [spec('s8', { EndpointSpec: { Mode: 'round' as 'vip' } }), 400, /unknown endpoint mode "round"/],
     [spec('s10', { Networks: [{ Target: 'web' }], TaskTemplate: { ContainerSpec: { Image: 'busybox' }, Networks: [{ Target: 'backend' }] } }), 400, /not in both/],
   ];
-  if (ingress) cases.push([spec('s9', { TaskTemplate: { ContainerSpec: { Image: 'busybox' }, Networks: [{ Target: 'ingress' }] } }), 400, /cannot be explicitly attached to the ingress network "ingress"/]);
+  // swarm init makes the ingress network with the cluster.
+  assert.ok(ingress, 'the swarm has its ingress network');
+  cases.push([spec('s9', { TaskTemplate: { ContainerSpec: { Image: 'busybox' }, Networks: [{ Target: 'ingress' }] } }), 400, /cannot be explicitly attached to the ingress network "ingress"/]);
   for (const [s, status, message] of cases) {
     const err = await failure(api.post('/services/create', s));
     assert.is(err.status, status, s.Name);
@@ -218,11 +220,8 @@ test('a network in use by a service cannot be deleted; once unused it can', asyn
 });
 
 test('ingress: one only, not removable while a service publishes through it', async () => {
-  let ingress = (await api.get<NetworkResource[]>('/networks')).find((n) => n.Ingress);
-  if (!ingress) {
-    await api.post('/networks/create', { Name: 'ingress', Ingress: true });
-    ingress = await api.get<NetworkResource>('/networks/ingress');
-  }
+  const ingress = (await api.get<NetworkResource[]>('/networks')).find((n) => n.Ingress);
+  assert.ok(ingress, 'swarm init made the ingress network');
   // Every node takes part in ingress (its routing-mesh endpoint).
   assert.equal(ingress.Peers.map((p) => p.Name), ['nethost']);
   const err = await failure(api.delete(`/networks/${ingress.Id}`));
