@@ -156,7 +156,8 @@ up('kill takes a host daemon and its containers down; start brings the daemon ba
   assert.ok(killed.includes(container), 'container killed');
   assert.ok(killed.includes(runc.pid), 'runc container killed');
   assert.not.ok(existsSync(`/sys/fs/cgroup/pids${runc.cgroup}`), 'runc container cgroup removed');
-  if (before) assert.ok(killed.includes(before), 'daemon killed');
+  assert.ok(before, 'h2 had a daemon running');
+  assert.ok(killed.includes(before!), 'daemon killed');
   assert.not.ok(isAlive(container));
   assert.ok(isAlive(lab!.host('h2').anchorPid), 'anchor survives');
   assert.is(lab!.daemonPid('h1'), other, 'other host untouched');

@@ -79,8 +79,11 @@ t('a pids limit stops fork bombs at the limit', async () => {
     });
     await c.wait();
     const out = await output(c);
+    // Without a limit all 30 sleeps would run; an empty or broken output must not pass.
     const procs = Number(out.trim().split('\n').pop());
-    assert.ok(procs <= 10, out);
+    assert.ok(Number.isInteger(procs) && procs >= 2 && procs <= 10, `at most 10 processes, and some: ${out}`);
+    assert.match(out, /^started \d+$/m);
+    assert.ok(Number(/^started (\d+)$/m.exec(out)![1]) < 30, `forks beyond the limit failed: ${out}`);
     await c.remove();
   });
 });
