@@ -69,10 +69,13 @@ class Recorder {
   check(name: string): void {
     const text = this.lines.join('\n') + '\n';
     const file = new URL(`./testdata/${name}.txt`, import.meta.url);
-    if (REWRITE || !existsSync(file)) {
+    if (REWRITE) {
       writeFileSync(file, text);
       return;
     }
+    // A missing golden file is a failure, not a pass that writes one: a deleted or
+    // misnamed transcript would otherwise check nothing, silently, forever.
+    assert.ok(existsSync(file), `transcript ${name}: no golden file testdata/${name}.txt (RAFT_REWRITE=1 writes it; commit it once the diff is understood)`);
     assert.fixture(text, readFileSync(file, 'utf8'), `transcript ${name} changed (RAFT_REWRITE=1 to accept)`);
   }
 }
