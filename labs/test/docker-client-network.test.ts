@@ -51,6 +51,20 @@ test('docker network create refuses a duplicate and another driver, changing not
   assert.is(await ok(m, 'network', 'ls', '-q'), before);
 });
 
+test('docker network create --opt encrypted, or an option Shoal does not apply, is refused naming it', async () => {
+  const before = await ok(m, 'network', 'ls', '-q');
+  const enc = await docker(m, 'network', 'create', '-d', 'overlay', '--opt', 'encrypted', 'secret');
+  assert.is.not(enc.code, 0);
+  assert.match(enc.err, /encrypted overlay networks are not supported yet \(Options\.encrypted/);
+  const icc = await docker(m, 'network', 'create', '-d', 'overlay', '-o', 'com.docker.network.bridge.enable_icc=false', 'icc');
+  assert.is.not(icc.code, 0);
+  assert.match(icc.err, /network option "com\.docker\.network\.bridge\.enable_icc" is not supported/);
+  const aux = await docker(m, 'network', 'create', '-d', 'overlay', '--subnet', '10.66.0.0/24', '--aux-address', 'a=10.66.0.9', 'aux');
+  assert.is.not(aux.code, 0);
+  assert.match(aux.err, /AuxiliaryAddresses/);
+  assert.is(await ok(m, 'network', 'ls', '-q'), before);
+});
+
 test('docker service create --network x -p 8080:80: inspect shows the VirtualIPs and the published port', async () => {
   const id = (await ok(m, 'service', 'create', '--detach', '--no-resolve-image', '--name', 'web', '--network', 'x', '-p', '8080:80', 'busybox', 'sleep', '3600')).trim();
   const spec = JSON.parse(await ok(m, 'service', 'inspect', '--format', '{{json .Spec}}', 'web'));

@@ -4,9 +4,13 @@
  * driver (only `overlay`: every Shoal network is swarm-scoped), the IPAM driver, the
  * shape of IPAM.Config, labels and options. Subnet overlaps, gateways outside their
  * subnet and VNIs in use are the allocator's checks (`checkNetworkRequest`). Pure.
+ *
+ * Nothing is accepted that is not done (STYLE rule 16a): `NETWORK_CREATE_FIELDS` says,
+ * for every field of Docker's NetworkCreateRequest, whether Shoal applies it or refuses
+ * a non-default value; driver options are limited to `NETWORK_OPTIONS`.
  */
 import { ApiError, InvalidArgumentError } from '../errors.ts';
-import type { IPAMConfig, NetworkSpec } from '../types/network.ts';
+import { MTU_OPTION, VXLAN_ID_OPTION, type IPAMConfig, type NetworkSpec } from '../types/network.ts';
 import { MAX_NAME_LENGTH, SERVICE_NAME } from './validate.ts';
 
 /** Docker's NetworkCreateRequest (API v1.41); every field but Name may be left out. */
@@ -24,6 +28,57 @@ export interface NetworkCreateRequest {
   EnableIPv6?: boolean;
   Options?: Record<string, string> | null;
   Labels?: Record<string, string> | null;
+}
+
+/**
+ * Every field of Docker's NetworkCreateRequest (API v1.41, dotted paths, `[]` for list
+ * elements): `applied`, or `refused` when given a value other than its default (a 400
+ * naming it). `network-spec.test.ts` walks Docker's specification against this table.
+ * Turning a row to `applied` is part of the change that implements the field.
+ */
+export const NETWORK_CREATE_FIELDS: Readonly<Record<string, 'applied' | 'refused'>> = {
+  Name: 'applied',
+  // Names are always unique in a swarm (as in Docker's swarm mode), whatever this says.
+  CheckDuplicate: 'applied',
+  Driver: 'applied', // overlay only
+  Scope: 'applied', // swarm only
+  Internal: 'applied', // no way out of the swarm for tasks only on internal networks
+  // A permission for standalone containers; Shoal runs none yet, so there is nothing to permit.
+  Attachable: 'applied',
+  Ingress: 'applied',
+  ConfigOnly: 'refused',
+  ConfigFrom: 'refused',
+  'ConfigFrom.Network': 'refused',
+  IPAM: 'applied',
+  'IPAM.Driver': 'applied', // default only
+  'IPAM.Config': 'applied', // one IPv4 subnet
+  'IPAM.Config[].Subnet': 'applied',
+  'IPAM.Config[].IPRange': 'applied',
+  'IPAM.Config[].Gateway': 'applied',
+  'IPAM.Config[].AuxiliaryAddresses': 'refused',
+  'IPAM.Options': 'refused',
+  EnableIPv6: 'refused',
+  Options: 'applied', // the keys of NETWORK_OPTIONS only
+  Labels: 'applied',
+};
+
+/** The driver options (`--opt`) Shoal applies; any other is refused by name. */
+export const NETWORK_OPTIONS: readonly string[] = [MTU_OPTION, VXLAN_ID_OPTION];
+/** Docker's option for an overlay whose traffic between nodes is encrypted (`--opt encrypted`). */
+export const ENCRYPTED_OPTION = 'encrypted';
+
+/** Options without the ones Shoal does not apply; throws a 400 naming the first of those. */
+function driverOptions(v: unknown): Record<string, string> {
+  const opts = stringMap('Options', v);
+  for (const k of Object.keys(opts)) {
+    if (k === ENCRYPTED_OPTION) {
+      throw new InvalidArgumentError('encrypted overlay networks are not supported yet (Options.encrypted, --opt encrypted): Shoal would carry this network\'s traffic between nodes in plaintext');
+    }
+    if (!NETWORK_OPTIONS.includes(k)) {
+      throw new InvalidArgumentError(`network option "${k}" is not supported (Options.${k}); Shoal applies only ${NETWORK_OPTIONS.join(' and ')}`);
+    }
+  }
+  return opts;
 }
 
 /** The one driver Shoal networks use. */
@@ -99,8 +154,10 @@ export function networkSpecFromRequest(body: unknown): NetworkSpec {
   }
   if (req.Scope !== undefined && req.Scope !== '' && req.Scope !== 'swarm') throw new InvalidArgumentError(`invalid network scope "${String(req.Scope)}": only swarm is supported`);
   if (bool('ConfigOnly', req.ConfigOnly)) throw new InvalidArgumentError('config-only networks are not supported');
+  if (req.ConfigFrom !== undefined && req.ConfigFrom !== null && typeof req.ConfigFrom !== 'object') throw new InvalidArgumentError('invalid network ConfigFrom: must be an object');
   if (req.ConfigFrom?.Network) throw new InvalidArgumentError('networks created from a config-only network (--config-from) are not supported');
   if (bool('EnableIPv6', req.EnableIPv6)) throw new InvalidArgumentError('IPv6 is not supported on Shoal overlay networks (EnableIPv6 must be false)');
+  const options = driverOptions(req.Options);
   const ipam = req.IPAM ?? {};
   if (typeof ipam !== 'object') throw new InvalidArgumentError('invalid network IPAM: must be an object');
   const ipamDriver = ipam.Driver ?? '';
@@ -108,16 +165,21 @@ export function networkSpecFromRequest(body: unknown): NetworkSpec {
   const ingress = bool('Ingress', req.Ingress);
   const attachable = bool('Attachable', req.Attachable);
   if (ingress && attachable) throw new InvalidArgumentError('an ingress network cannot be attachable');
-  const ipamOptions = stringMap('IPAM.Options', ipam.Options);
+  const internal = bool('Internal', req.Internal);
+  // The routing mesh enters the ingress network from outside: internal would forbid it.
+  if (ingress && internal) throw new InvalidArgumentError('an ingress network cannot be internal');
+  if (Object.keys(stringMap('IPAM.Options', ipam.Options)).length) {
+    throw new InvalidArgumentError(`IPAM options are not supported (IPAM.Options: ${Object.keys(ipam.Options!).join(', ')}); the default IPAM driver takes none`);
+  }
   return {
     Name: name,
     Labels: stringMap('Labels', req.Labels),
     Driver: OVERLAY_DRIVER,
-    Options: stringMap('Options', req.Options),
-    IPAM: { Driver: 'default', Config: ipamConfig(ipam.Config), ...(Object.keys(ipamOptions).length ? { Options: ipamOptions } : {}) },
+    Options: options,
+    IPAM: { Driver: 'default', Config: ipamConfig(ipam.Config) },
     Attachable: attachable,
     Ingress: ingress,
-    Internal: bool('Internal', req.Internal),
+    Internal: internal,
     EnableIPv6: false,
     Scope: 'swarm',
   };
