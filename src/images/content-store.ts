@@ -51,7 +51,12 @@ export class ContentStore {
     const hash = createHash('sha256');
     let n = 0;
     const counter = new Transform({
-      transform(chunk: Buffer, _enc, cb) { hash.update(chunk); n += chunk.length; opts.onBytes?.(n); cb(null, chunk); },
+      transform(chunk: Buffer, _enc, cb) {
+        n += chunk.length;
+        // Stop at once rather than fill the disk with a blob longer than its descriptor.
+        if (opts.size !== undefined && n > opts.size) { cb(new DigestMismatchError(`${opts.what ?? 'blob'} size`, String(opts.size), `more than ${opts.size}`)); return; }
+        hash.update(chunk); opts.onBytes?.(n); cb(null, chunk);
+      },
     });
     try {
       const src = source instanceof Buffer ? Readable.from([source]) : Readable.from(source as AsyncIterable<Uint8Array>);

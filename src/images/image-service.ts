@@ -17,7 +17,7 @@ import { ImageStore, type ImageRecord } from './image-store.ts';
 import { loadImages } from './load.ts';
 import { pullImage, type PullProgress } from './pull.ts';
 import { familiarString, looksLikeId, parseReference } from './reference.ts';
-import { RegistryClient, type Credentials } from './registry-client.ts';
+import { RegistryClient, type Credentials, type RegistryClientOptions } from './registry-client.ts';
 import { layerDir } from './unpack.ts';
 
 /** Options of an ImageService. */
@@ -30,6 +30,8 @@ export interface ImageServiceOptions {
   /** Whether a task uses image `id` (rm refuses, prune skips); default never. */
   inUse?: (id: string) => boolean;
   fetch?: typeof fetch;
+  /** Registry timeouts and caps (RegistryClientOptions); defaults there. */
+  registry?: Pick<RegistryClientOptions, 'timeoutMs' | 'stallMs' | 'maxManifestBytes' | 'maxTokenBytes'>;
   /** Most uncompressed bytes of one layer (bounded decompression); default 64 GiB. */
   maxLayerBytes?: number;
 }
@@ -52,7 +54,7 @@ export class ImageService {
     rmSync(join(opts.root, 'tmp'), { recursive: true, force: true });
     this.content = new ContentStore(opts.root);
     this.store = new ImageStore(opts.root);
-    this.client = new RegistryClient({ insecure: opts.insecureRegistries, credentials: opts.credentials, fetch: opts.fetch });
+    this.client = new RegistryClient({ ...opts.registry, insecure: opts.insecureRegistries, credentials: opts.credentials, fetch: opts.fetch });
     this.inUse = opts.inUse ?? (() => false);
     this.collect();
   }

@@ -12,6 +12,9 @@ import { familiarName, familiarString, type ImageReference } from './reference.t
 import type { RegistryClient } from './registry-client.ts';
 import { layerPresent, unpackLayer } from './unpack.ts';
 
+/** Largest image config a pull fetches, bytes (8 MiB). */
+export const MAX_CONFIG_BYTES = 8 << 20;
+
 /** One progress message (Docker's jsonmessage shape). */
 export interface PullProgress {
   status: string;
@@ -67,8 +70,9 @@ export async function pullImage(deps: PullDeps, ref: ImageReference, emit: (p: P
     const what = `manifest ${familiarString(ref)}`;
     const manifest = checkManifest(parseJson(fetched.body, what), what);
     pin(manifest.config.digest);
+    if (manifest.config.size > MAX_CONFIG_BYTES) throw new BadDocumentError(`${what}: config of ${manifest.config.size} bytes, at most ${MAX_CONFIG_BYTES}`);
     if (!content.has(manifest.config.digest)) {
-      const b = await client.blob(ref, manifest.config.digest);
+      const b = await client.blob(ref, manifest.config.digest, { size: manifest.config.size, what: 'image config' });
       await content.ingest(manifest.config.digest, b.stream, { size: manifest.config.size, what: 'image config' });
     }
     const config = content.readJson<ImageConfigDoc & { created?: string; os?: string; architecture?: string }>(manifest.config.digest);
@@ -79,7 +83,7 @@ export async function pullImage(deps: PullDeps, ref: ImageReference, emit: (p: P
       pin(l.digest);
       if (layerPresent(deps.root, l.diffId)) return;
       if (!content.has(l.digest)) {
-        const b = await client.blob(ref, l.digest);
+        const b = await client.blob(ref, l.digest, { size: l.size, what: `layer ${short(l.digest)}` });
         let last = 0;
         await content.ingest(l.digest, b.stream, {
           size: l.size, what: `layer ${short(l.digest)}`,
