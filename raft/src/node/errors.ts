@@ -18,12 +18,16 @@ export class LeaderChangedError extends Error {
   }
 }
 
-/** A request waited longer than its timeout (no leader answered). Retryable. */
+/**
+ * A request waited longer than its timeout (no leader answered, or its entry sat in the log
+ * without committing). Retryable; `outcomeUnknown` when the entry was in the log and may
+ * still commit (retry only an idempotent command).
+ */
 export class RequestTimeoutError extends Error {
   override name = 'RequestTimeoutError';
   readonly retryable = true;
-  constructor(what: string) {
-    super(`raft: ${what} timed out`);
+  constructor(what: string, readonly outcomeUnknown = false) {
+    super(`raft: ${what} timed out${outcomeUnknown ? ' in the log (outcome unknown)' : ''}`);
   }
 }
 

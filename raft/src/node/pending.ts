@@ -25,6 +25,8 @@ export interface PendingProposal extends Deferred<{ index: number; result: unkno
   term?: number;
   /** Clock time of the proposal. */
   at: number;
+  /** The driver's tick count at the proposal (bounds the wait of one already in the log). */
+  tick?: number;
 }
 
 export interface PendingRead extends Deferred<number> {
@@ -159,6 +161,27 @@ export class ProposalTable {
         p.reject(new LeaderChangedError(false));
       }
     }
+  }
+
+  /**
+   * This node's log now ends at `last` (a Ready's entries replaced everything after their
+   * first index): proposals bound past it were cut off. Another node may still hold such an
+   * entry, so the outcome is unknown.
+   */
+  truncatedAfter(last: number): void {
+    for (const [index, p] of [...this.byIndex]) {
+      if (index > last) {
+        this.remove(p);
+        p.reject(new LeaderChangedError(false));
+      }
+    }
+  }
+
+  /** Proposals already in the log, proposed before tick `before`. */
+  boundOlderThanTick(before: number): PendingProposal[] {
+    const out: PendingProposal[] = [];
+    for (const p of this.byIndex.values()) if (p.tick !== undefined && p.tick < before) out.push(p);
+    return out;
   }
 
   /** Proposals not yet in the log and older than `before` (clock time). */

@@ -113,6 +113,8 @@ interface PendingConfChange {
   change: ConfChange;
   json: string;
   index?: number;
+  /** The driver's tick count when it was proposed; it fails after the request timeout. */
+  tick: number;
   resolve(v: { index: number; confState: ConfState }): void;
   reject(e: unknown): void;
 }
@@ -140,6 +142,8 @@ export class RaftNode {
   private fastTicks = false;
   /** The term when fast ticking began. */
   private fastTicksTerm = 0;
+  /** Ticks since start (bounds requests already in the log). */
+  private ticks = 0;
   /** Clock time the last tick stood for. */
   private lastTickAt: number | undefined;
   /** The last hard state whose save resolved; `applied` never passes its `commit`. */
@@ -258,7 +262,7 @@ export class RaftNode {
     this.assertRunning();
     const { data: wrapped, key } = this.ids.wrap(data);
     return new Promise((resolve, reject) => {
-      const p: PendingProposal = { key, resolve, reject, at: this.o.clock.now() };
+      const p: PendingProposal = { key, resolve, reject, at: this.o.clock.now(), tick: this.ticks };
       this.proposals.add(p);
       try {
         this.raw.propose(wrapped);
@@ -315,13 +319,14 @@ export class RaftNode {
   changeMembership(change: ConfChange): Promise<{ index: number; confState: ConfState }> {
     this.assertRunning();
     return new Promise((resolve, reject) => {
-      const pc: PendingConfChange = { change, json: confChangeKey(change), resolve, reject };
+      const pc: PendingConfChange = { change, json: confChangeKey(change), tick: this.ticks, resolve, reject };
       this.confChanges.push(pc);
       if (this.confChanges.length === 1) this.proposeConfChange(pc);
     });
   }
 
   private proposeConfChange(pc: PendingConfChange): void {
+    pc.tick = this.ticks;
     try {
       this.raw.proposeConfChange(pc.change);
       this.kick();
@@ -454,6 +459,7 @@ export class RaftNode {
       }
       if (this.lastTickAt! + period <= at) this.lastTickAt = at; // drop the rest of a long stall
       for (let i = 0; i < n; i++) this.raw.tick();
+      this.ticks += n;
       this.expireRequests();
       this.kick();
       this.scheduleTick();
@@ -465,6 +471,18 @@ export class RaftNode {
     for (const p of this.proposals.unboundOlderThan(before)) {
       this.proposals.remove(p);
       p.reject(new RequestTimeoutError('proposal'));
+    }
+    // An entry in the log that does not commit (its leader lost its quorum, or the log was
+    // cut without this node seeing what replaced it) must not hold its caller forever.
+    const tickBound = this.ticks - Math.ceil(this.o.requestTimeoutMs / this.o.tickMs);
+    for (const p of this.proposals.boundOlderThanTick(tickBound)) {
+      this.proposals.remove(p);
+      p.reject(new RequestTimeoutError('proposal', true));
+    }
+    for (const pc of [...this.confChanges]) {
+      if (pc.tick < tickBound && (pc.index !== undefined || pc === this.confChanges[0])) {
+        this.finishConfChange(pc, new RequestTimeoutError('membership change', pc.index !== undefined));
+      }
     }
     for (const r of [...this.reads.values()]) {
       if (r.index === undefined && r.at < before) {
@@ -512,7 +530,15 @@ export class RaftNode {
     if (this.proposals.size > 0 || this.confChanges.length > 0) {
       for (const e of rd.entries) {
         if (e.type === EntryType.Normal) this.proposals.appended(e.index, e.term, openEnvelope(e.data).key);
-        else this.bindConfChange(e);
+        this.bindConfChange(e);
+      }
+      // The log now ends at the last new entry: whatever was bound past it was cut off.
+      if (rd.entries.length > 0) {
+        const last = rd.entries[rd.entries.length - 1].index;
+        this.proposals.truncatedAfter(last);
+        for (const pc of [...this.confChanges]) {
+          if (pc.index !== undefined && pc.index > last) this.finishConfChange(pc, new LeaderChangedError(false, 'membership change'));
+        }
       }
     }
     if (rd.softState) this.updateSoftState(rd.softState.lead, rd.softState.role);
@@ -595,18 +621,26 @@ export class RaftNode {
   }
 
   private bindConfChange(e: Entry): void {
-    // An entry taking the index of a pending change that is not that change: the change is lost.
-    for (const pc of [...this.confChanges]) {
-      if (pc.index === e.index && (e.type !== EntryType.ConfChange || confChangeKey(decodeConfChange(e.data)) !== pc.json)) {
-        this.finishConfChange(pc, new LeaderChangedError(true, 'membership change'));
-      }
-    }
+    this.settleDisplacedConfChange(e);
     if (e.type !== EntryType.ConfChange) return;
     const head = this.confChanges[0];
     if (head && head.index === undefined && confChangeKey(decodeConfChange(e.data)) === head.json) head.index = e.index;
   }
 
+  /**
+   * An entry (a new leader's no-op, a proposal) at the index of a pending change that is not
+   * that change: the change lost its slot and is failed, retryably.
+   */
+  private settleDisplacedConfChange(e: Entry): void {
+    for (const pc of [...this.confChanges]) {
+      if (pc.index === e.index && (e.type !== EntryType.ConfChange || confChangeKey(decodeConfChange(e.data)) !== pc.json)) {
+        this.finishConfChange(pc, new LeaderChangedError(true, 'membership change'));
+      }
+    }
+  }
+
   private applyEntry(e: Entry): void {
+    if (this.confChanges.length > 0) this.settleDisplacedConfChange(e);
     if (e.type === EntryType.ConfChange) {
       const change = decodeConfChange(e.data);
       const confState = this.raw.applyConfChange(change);
@@ -653,6 +687,11 @@ export class RaftNode {
     this.snapshotIndex = index;
     this.confState = confState;
     this.proposals.snapshotted(index);
+    // A pending change the snapshot covers was either in it or lost: which, this node
+    // cannot tell. Fail it so its caller can look and retry.
+    for (const pc of [...this.confChanges]) {
+      if (pc.index !== undefined && pc.index <= index) this.finishConfChange(pc, new LeaderChangedError(false, 'membership change'));
+    }
     this.log.info('raft: snapshot restored', { 'node.id': this.id, index });
     this.emit({ kind: 'snapshot', index, received: true });
   }
