@@ -12,7 +12,7 @@
  *   agent.setReporter((updates) => session.sendStatus(updates));
  *   session = new Session({ …, onAssignments: (f) => agent.assign(f) });
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NodeDescription } from '../api/types/node.ts';
 import type { PortConfig } from '../api/types/service.ts';
@@ -401,9 +401,11 @@ export class Agent {
 
   private persistNow(): void {
     try {
-      mkdirSync(join(this.file, '..'), { recursive: true });
+      // Owner-only: task specs carry the services' environment.
+      mkdirSync(join(this.file, '..'), { recursive: true, mode: 0o700 });
       const data = [...this.tasks.values()].map((at) => ({ task: at.task, status: at.status }));
-      writeFileSync(`${this.file}.tmp`, JSON.stringify(data));
+      rmSync(`${this.file}.tmp`, { force: true });
+      writeFileSync(`${this.file}.tmp`, JSON.stringify(data), { mode: 0o600 });
       renameSync(`${this.file}.tmp`, this.file);
     } catch (err) {
       this.opts.logger.warn('agent: could not save tasks', { error: err });

@@ -16,6 +16,7 @@ import { addSystemRoutes } from './routes/system.ts';
 import { addImageRoutes } from './routes/images.ts';
 import { ImageService } from '../images/image-service.ts';
 import { Executor } from '../agent/exec/executor.ts';
+import { privateDir } from '../agent/exec/private-fs.ts';
 import { LazyNetworking } from '../agent/lazy-networking.ts';
 import { NetworkAgent } from '../agent/network/network-agent.ts';
 import { StateFile } from '../agent/network/state.ts';
@@ -32,6 +33,9 @@ import { SwarmNode, type SwarmContext } from '../swarm/swarm-node.ts';
 import { SHOAL_VERSION } from './routes/system.ts';
 import { UnavailableError } from '../api/errors.ts';
 import os from 'node:os';
+
+/** The executor's run-state dir (runtime root, monitor, task records, bundles): gone on reboot, like the containers. */
+const STATE_DIR = '/run/shoal';
 
 /** The swarm part of `/info` before this node is part of a swarm. */
 const INACTIVE_SWARM: SwarmInfo = {
@@ -92,7 +96,7 @@ export class Daemon {
       const images = this.images!;
       // The name makes the cgroup parent (/shoal-<name>): unique per kernel, stable per data root.
       const name = `${this.config.hostname}-${this.engineId.replace(/:/g, '').slice(0, 8).toLowerCase()}`;
-      const ex = new Executor({ name, dataRoot: this.config.dataRoot, stateDir: '/run/shoal', images, runtime: this.config.runtime, logger: this.logger.child('exec') });
+      const ex = new Executor({ name, dataRoot: this.config.dataRoot, stateDir: STATE_DIR, images, runtime: this.config.runtime, logger: this.logger.child('exec') });
       images.inUse = (id) => ex.imageInUse(id);
       const report = await ex.restore();
       this.logger.info('executor restored', { adopted: report.adopted.length, exited: report.exited.length, orphans: report.orphansRemoved.length });
@@ -111,6 +115,11 @@ export class Daemon {
 
   /** Starts a daemon; rejects (having undone everything) if any part fails to start. */
   static async start(config: DaemonConfig, logger: Logger): Promise<Daemon> {
+    // Owner-only, also when they already exist: the data root holds keys, Raft data,
+    // task specs and logs; the run-state dir bundles, records and the monitor socket.
+    privateDir(config.dataRoot);
+    privateDir(join(config.dataRoot, 'images'));
+    privateDir(STATE_DIR);
     const lock = await lockDataRoot(config.dataRoot);
     const daemon = new Daemon(config, logger, lock);
     try {

@@ -5,7 +5,7 @@
  * does nothing, so a restarted agent can replay them on an adopted container
  * without duplicating it.
  */
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { buildSpec, taskHostname } from './spec.ts';
 import { readUserFiles, resolveUser } from './users.ts';
@@ -14,6 +14,7 @@ import { TaskLog, readLogs } from './task-log.ts';
 import { HealthMonitor, type HealthStatus } from './health.ts';
 import { decodeWaitStatus } from './monitor.ts';
 import { netnsNameOf } from './paths.ts';
+import { privateDir, writePrivateFile } from './private-fs.ts';
 import type { ExecutorContext } from './executor.ts';
 import type { ExitStatus, ImageRunConfig, TaskContainerSpec, TaskFile } from './types.ts';
 import type { LogEntry, LogSelect } from './log-framer.ts';
@@ -99,10 +100,8 @@ export class TaskController {
   }
 
   private persist(): void {
-    const dir = this.ctx.paths.task(this.cid);
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'record.json.tmp'), JSON.stringify(this.rec));
-    renameSync(join(dir, 'record.json.tmp'), join(dir, 'record.json'));
+    const dir = privateDir(this.ctx.paths.task(this.cid));
+    writePrivateFile(join(dir, 'record.json'), JSON.stringify(this.rec));
   }
 
   /** Resolves the image, mounts the rootfs, makes the netns and secret tmpfs, writes the bundle. */
@@ -120,7 +119,8 @@ export class TaskController {
     };
     try {
       for (const d of ['upper', 'work', 'rootfs']) mkdirSync(join(cdir, d), { recursive: true });
-      mkdirSync(paths.bundle(cid), { recursive: true });
+      privateDir(cdir);
+      privateDir(paths.bundle(cid));
       this.persist();
       const lower = img.layers.length ? [...img.layers].reverse() : [this.ctx.emptyLayer()];
       if (!isMounted(paths.rootfs(cid))) await this.ctx.kernel.mountOverlay(paths.rootfs(cid), lower, join(cdir, 'upper'), join(cdir, 'work'));
@@ -139,7 +139,7 @@ export class TaskController {
         volumePath: (n) => paths.volume(n), files, host: this.ctx.sandboxHost,
         etcFiles: { hosts: join(tdir, 'hosts'), hostname: join(tdir, 'hostname'), resolvConf: join(tdir, 'resolv.conf') },
       });
-      writeFileSync(join(paths.bundle(cid), 'config.json'), JSON.stringify(spec));
+      writePrivateFile(join(paths.bundle(cid), 'config.json'), JSON.stringify(spec));
       this.setState('prepared');
     } catch (e) {
       await this.cleanup().catch(() => {});

@@ -18,6 +18,7 @@ import { realClock, type Clock } from './health.ts';
 import { removeCgroup, monitorKernel, type KernelOps } from './kernel.ts';
 import type { LogLimits } from './task-log.ts';
 import { detectSandboxHost } from './sandbox-host.ts';
+import { privateDir } from './private-fs.ts';
 import type { SandboxHost } from './sandbox.ts';
 import type { ImageRunConfig, TaskContainerSpec } from './types.ts';
 
@@ -99,7 +100,8 @@ export class Executor {
     this.runtime = new OciRuntime({ binary: opts.runtime ?? 'runc', root: this.paths.runtimeRoot, exec: async (argv) => (await this.monitor()).exec(argv) });
     this.kernel = monitorKernel(() => this.monitor());
     this.cgroupParent = `/shoal-${opts.name}`;
-    for (const d of [this.paths.runtimeRoot, this.paths.tasksDir, this.paths.containersDir]) mkdirSync(d, { recursive: true });
+    // Owner-only, existing folders too: records and bundles hold task environments.
+    for (const d of [opts.stateDir, join(opts.stateDir, 'exec'), this.paths.runtimeRoot, this.paths.tasksDir, this.paths.monitorDir, join(opts.dataRoot, 'exec'), this.paths.containersDir]) privateDir(d);
     this.ctx = {
       paths: this.paths, runtime: this.runtime, images: opts.images, cgroupParent: this.cgroupParent,
       logLimits: opts.logLimits, logger: opts.logger, clock: opts.clock ?? realClock,

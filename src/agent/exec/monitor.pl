@@ -34,11 +34,12 @@ syscall($nr->{prctl}, 36, 1, 0, 0, 0) == 0
   or die "monitor: prctl(PR_SET_CHILD_SUBREAPER): $!\n";
 use constant { CLONE_NEWNET => 0x40000000, MS_BIND => 4096, SIOCSIFFLAGS => 0x8914, IFF_UP_LOOPBACK => 0x9 };
 my %execs;      # exec child pid -> [client, req, stderr file]
-mkdir "$dir/exits";
+mkdir "$dir/exits", 0700;
 my $path = "$dir/monitor.sock";
 unlink $path;
 my $srv = IO::Socket::UNIX->new(Type => SOCK_STREAM(), Local => $path, Listen => 128)
   or die "monitor: listen $path: $!\n";
+chmod 0600, $path;   # root only: the socket runs commands as root (its folder is 0700 too)
 open(my $pf, '>', "$dir/monitor.pid.tmp") or die; print $pf "$$\n"; close $pf;
 rename "$dir/monitor.pid.tmp", "$dir/monitor.pid";
 

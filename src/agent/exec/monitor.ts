@@ -6,7 +6,8 @@
  */
 import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { openSync, closeSync, readFileSync, mkdirSync } from 'node:fs';
+import { openSync, closeSync, readFileSync } from 'node:fs';
+import { PRIVATE_FILE_MODE, privateDir } from './private-fs.ts';
 import { createConnection, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -198,11 +199,11 @@ function tryConnect(path: string): Promise<Socket | undefined> {
  * none answers. The monitor's stderr goes to `<dir>/monitor.log`.
  */
 export async function connectMonitor(dir: string): Promise<MonitorClient> {
-  mkdirSync(dir, { recursive: true });
+  privateDir(dir);
   const sockPath = join(dir, 'monitor.sock');
   let s = await tryConnect(sockPath);
   if (!s) {
-    const log = openSync(join(dir, 'monitor.log'), 'a');
+    const log = openSync(join(dir, 'monitor.log'), 'a', PRIVATE_FILE_MODE);
     const child = spawn('perl', [SCRIPT, dir], { detached: true, stdio: ['ignore', log, log] });
     closeSync(log);
     child.unref();

@@ -9,9 +9,10 @@
  * (json-file format), rotated at `maxSize` keeping `maxFiles`. No helper process.
  */
 import { EventEmitter } from 'node:events';
-import { appendFileSync, constants, openSync, readFileSync, renameSync, rmSync, statSync, existsSync, mkdirSync } from 'node:fs';
+import { appendFileSync, constants, openSync, readFileSync, renameSync, rmSync, statSync, existsSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { join } from 'node:path';
+import { PRIVATE_FILE_MODE, privateDir } from './private-fs.ts';
 import { LineFramer, parseEntries, selectEntries, shouldRotate, type LogEntry, type LogSelect } from './log-framer.ts';
 
 /** Rotation limits. */
@@ -36,7 +37,7 @@ export class TaskLog extends EventEmitter {
   constructor(readonly dir: string, limits: LogLimits = {}, private readonly now: () => Date = () => new Date()) {
     super();
     this.setMaxListeners(0);
-    mkdirSync(dir, { recursive: true });
+    privateDir(dir);
     this.file = join(dir, 'container.log');
     this.size = existsSync(this.file) ? statSync(this.file).size : 0;
     this.maxSize = limits.maxSize ?? 10 * 1024 * 1024;
@@ -77,13 +78,13 @@ export class TaskLog extends EventEmitter {
       const line = JSON.stringify(e) + '\n';
       const bytes = Buffer.byteLength(line);
       if (shouldRotate(this.size + Buffer.byteLength(batch), bytes, this.maxSize)) {
-        if (batch) appendFileSync(this.file, batch);
+        if (batch) appendFileSync(this.file, batch, { mode: PRIVATE_FILE_MODE });
         batch = '';
         this.rotate();
       }
       batch += line;
     }
-    appendFileSync(this.file, batch);
+    appendFileSync(this.file, batch, { mode: PRIVATE_FILE_MODE });
     this.size += Buffer.byteLength(batch);
     for (const e of entries) this.emit('entry', e);
   }
