@@ -83,6 +83,15 @@ test('service create --secret/--config; rm of one in use is refused and names th
   assert.match(missing.err, /config not found: nope/);
 });
 
+test('service update --secret-rm/--secret-add and --config-rm change the references', async () => {
+  await ok(d, ['service', 'update', '-d', '--secret-rm', 'tpl', '--secret-add', 'source=tpl,target=t2', '--config-rm', 'app.conf', 'api']);
+  const c = JSON.parse(await ok(d, ['service', 'inspect', '--format', '{{json .Spec.TaskTemplate.ContainerSpec}}', 'api']));
+  assert.equal(c.Secrets.map((s: { SecretName: string; File: { Name: string } }) => [s.SecretName, s.File.Name]), [['db_pass', 'db'], ['tpl', 't2']]);
+  assert.equal(c.Configs ?? [], []);
+  const r = await shoal(d, ['service', 'update', '-d', '--secret-add', 'nope', 'api']);
+  assert.match(r.err, /secret not found: nope/);
+});
+
 test('rm removes what no service uses', async () => {
   await ok(d, ['service', 'rm', 'api']);
   assert.is((await ok(d, ['secret', 'rm', 'db_pass', 'tpl'])).trim(), 'db_pass\ntpl');

@@ -4,6 +4,7 @@ import { ServiceApi } from '../../service-api.ts';
 import { NetworkApi } from '../../network-api.ts';
 import type { Service } from '../../../src/api/types/service.ts';
 import { applyUpdateFlags, updateSpecFlags } from './spec-flags.ts';
+import { applyPayloadUpdateFlags, payloadUpdateFlags } from './secret-flags.ts';
 import { waitUpdated } from './update-progress.ts';
 
 /** `POST /services/{id}/update?rollback=previous`: back to PreviousSpec (docker's `service rollback`). */
@@ -22,6 +23,7 @@ export default class ServiceUpdate extends ApiCommand {
   static override args = { service: Args.string({ required: true, description: 'SERVICE' }) };
   static override flags = {
     ...updateSpecFlags,
+    ...payloadUpdateFlags,
     rollback: Flags.boolean({ summary: 'Rollback to previous specification.' }),
     detach: Flags.boolean({ char: 'd', summary: 'Exit immediately instead of waiting for the service to converge.' }),
     quiet: Flags.boolean({ char: 'q', summary: 'Suppress progress output.' }),
@@ -39,6 +41,7 @@ export default class ServiceUpdate extends ApiCommand {
         const networks = flags['network-rm']?.length || flags['network-add']?.length ? await new NetworkApi(client).list() : [];
         const resolve = (ref: string) => networks.find((n) => n.Id === ref || n.Name === ref)?.Id ?? networks.find((n) => n.Id.startsWith(ref))?.Id ?? ref;
         const spec = applyUpdateFlags(service.Spec, flags as Record<string, unknown>, resolve);
+        applyPayloadUpdateFlags(spec.TaskTemplate.ContainerSpec, flags as Record<string, unknown>);
         await api.update(service, spec);
       }
       this.log(args.service);
