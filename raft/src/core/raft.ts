@@ -616,12 +616,9 @@ export class Raft {
         this.propose(m);
         return;
       case MessageType.ReadIndex:
-        if (this.trk.isSingleton()) {
-          this.respondToReadIndex(m, this.raftLog.committed);
-          return;
-        }
         // A new leader does not know the commit index of the cluster until it commits an
-        // entry of its own term: hold reads until then (thesis §6.4).
+        // entry of its own term: hold reads until then (thesis §6.4). A single voter too:
+        // after a restart its written commit index may lag what it acknowledged.
         if (!this.committedEntryInCurrentTerm()) {
           this.pendingReadIndexMessages.push(m);
           return;
@@ -996,6 +993,11 @@ export class Raft {
   // ---- reads --------------------------------------------------------------------------------
 
   private startReadIndex(m: Message): void {
+    if (this.trk.isSingleton()) {
+      // No one to confirm leadership with: the commit index (of this term) is the read index.
+      this.respondToReadIndex(m, this.raftLog.committed);
+      return;
+    }
     // ReadOnlySafe: the read index is confirmed once a quorum answers a heartbeat carrying it.
     this.readOnly.addRequest(this.raftLog.committed, m);
     this.readOnly.recvAck(this.id, m.context);

@@ -69,6 +69,21 @@ test('a single-voter leader answers reads at once', () => {
   assert.equal(a.readStates.map((r) => str(r.requestCtx)), ['solo']);
 });
 
+test('a single voter answers a read only once it has committed an entry of its term', () => {
+  const net = new Network(['a'], opts);
+  const a = net.node('a');
+  // Leader at once (a single voter wins its own vote), its no-op not yet persisted.
+  net.rn('a').campaign();
+  assert.is(net.rn('a').raft.state, 'leader');
+  const noop = net.rn('a').raft.raftLog.lastIndex();
+  assert.ok(net.rn('a').raft.raftLog.committed < noop, 'the no-op is not committed yet');
+  net.rn('a').readIndex(ctx('restarted'));
+  assert.equal(a.readStates, [], 'a restarted single voter may hold a stale commit index');
+  processReady(a); // persists the no-op: it commits
+  processReady(a);
+  assert.equal(a.readStates.map((r) => [r.index, str(r.requestCtx)]), [[noop, 'restarted']]);
+});
+
 test('one heartbeat round confirms every read queued before it', () => {
   const net = cluster();
   const reads = net.node('a').readStates;
