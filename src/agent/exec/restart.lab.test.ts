@@ -12,6 +12,17 @@ import type { TaskContainerSpec } from './types.ts';
 
 const CHILD = fileURLToPath(new URL('./restart-child.ts', import.meta.url));
 
+/** Whether `pid` runs: it exists and is not a zombie waiting to be reaped. */
+function running(pid: number | undefined): boolean {
+  if (!pid) return false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
 test('kill -9 of the daemon: the restarted executor re-adopts running tasks, reports exits, removes orphans', async () => {
   await withExecLab(async (lab) => {
     const mk = (id: string, command: string[]): TaskContainerSpec => ({ taskId: `${lab.name}-${id}`, image: lab.image, command });
@@ -27,7 +38,8 @@ test('kill -9 of the daemon: the restarted executor re-adopts running tasks, rep
       const { pids } = JSON.parse(out) as { pids: Record<string, number> };
       child.kill('SIGKILL');
       await new Promise((r) => child.once('exit', r));
-      await new Promise((r) => setTimeout(r, 800)); // `quick` exits while no daemon runs
+      // `quick` exits while no daemon runs: wait for its process to be gone (or a zombie).
+      assert.ok(await until(() => !running(pids[quick.taskId]), 10_000), '`quick` exited while the daemon was down');
       // A crash between `runc run` and the record write leaves a container without a record.
       rmSync(join(lab.stateDir, 'exec', 'tasks', orphan.taskId), { recursive: true, force: true });
 
@@ -82,8 +94,7 @@ test('the monitor killed with SIGKILL: a new one starts, running tasks are watch
     const old = (await lab.ex.monitor()).pid;
     process.kill(old, 'SIGKILL');
     assert.ok(await until(async () => { try { process.kill(old, 0); return false; } catch { return true; } }));
-    await new Promise((r) => setTimeout(r, 50));
-    assert.is.not((await lab.ex.monitor()).pid, old, 'a new monitor');
+    assert.ok(await until(async () => (await lab.ex.monitor()).pid !== old, 5000), 'a new monitor');
     assert.is(c.state, 'running');
     await c.shutdown({ graceMs: 0 });
     assert.equal(await c.wait(), { exitCode: -1, oomKilled: false }, 'exit seen, code unknown');
