@@ -8,7 +8,7 @@
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { buildSpec, taskHostname } from './spec.ts';
-import { readUserFiles, resolveUser } from './users.ts';
+import { readUserFiles, refuseBlockingUserFiles, resolveUser } from './users.ts';
 import { oomKills, removeCgroup, isMounted } from './kernel.ts';
 import { TaskLog, readLogs } from './task-log.ts';
 import { HealthMonitor, type HealthStatus } from './health.ts';
@@ -128,7 +128,9 @@ export class TaskController {
       const files = await this.writeFiles();
       const rootfs = paths.rootfs(cid);
       // Never through the overlay with readFileSync: a FIFO there would hang the daemon, a symlink read host files.
-      const user = resolveUser(this.spec.user ?? img.config.User, readUserFiles(rootfs));
+      const userFiles = readUserFiles(rootfs);
+      refuseBlockingUserFiles(userFiles);
+      const user = resolveUser(this.spec.user ?? img.config.User, userFiles);
       const hostname = taskHostname(this.spec, cid);
       writeFileSync(join(tdir, 'hostname'), `${hostname}\n`);
       writeFileSync(join(tdir, 'hosts'), ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', `127.0.1.1\t${hostname}`, ...(this.spec.hosts ?? [])].join('\n') + '\n');

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readRootfsFile, readUserFiles, resolveUser } from './users.ts';
+import { readRootfsFile, readUserFiles, refuseBlockingUserFiles, resolveUser } from './users.ts';
 
 const passwd = 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534::/:/bin/false\napp:x:1000:1000::/home/app:/bin/sh\nbad:x:notanumber:1::/:/bin/sh\n';
 const group = 'root:x:0:\nwheel:x:10:app\nnogroup:x:65534:\n';
@@ -64,6 +64,8 @@ test('a FIFO, a directory, a device or an oversize passwd is ignored without blo
   execFileSync('mkfifo', [join(rootfs, 'etc', 'passwd')]);
   assert.match(readRootfsFile(rootfs, 'etc/passwd').problem!, /it is a FIFO/);
   assert.equal(resolveUser('1000', readUserFiles(rootfs)), { uid: 1000, gid: 0, additionalGids: [] });
+  assert.equal(readUserFiles(rootfs).blocking, ['/etc/passwd']);
+  assert.throws(() => refuseBlockingUserFiles(readUserFiles(rootfs)), /\/etc\/passwd of the image is not a regular file \(a FIFO, device or socket\): the container runtime would block/);
   mkdirSync(join(rootfs, 'etc', 'group'));
   assert.match(readRootfsFile(rootfs, 'etc/group').problem!, /it is a directory/);
   writeFileSync(join(rootfs, 'big'), Buffer.alloc(2048, 0x61));

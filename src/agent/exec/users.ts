@@ -20,8 +20,11 @@ import { SpecError } from './spec.ts';
 /** A resolved process identity. */
 export interface ResolvedUser { uid: number; gid: number; additionalGids: number[] }
 
-/** The two files, each undefined when absent or ignored; `problems` says why one was ignored. */
-export interface UserFiles { passwd?: string; group?: string; problems?: string[] }
+/**
+ * The two files, each undefined when absent or ignored; `problems` says why one was
+ * ignored; `blocking` names those that are FIFOs, devices or sockets.
+ */
+export interface UserFiles { passwd?: string; group?: string; problems?: string[]; blocking?: string[] }
 
 /** Largest passwd or group file read, bytes (1 MiB). */
 export const MAX_USER_FILE_BYTES = 1 << 20;
@@ -104,6 +107,10 @@ export function resolveUser(user: string | undefined, files: UserFiles): Resolve
 const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
 const FILE_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY;
 
+function special(st: { isFIFO(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean; isSocket(): boolean }): boolean {
+  return st.isFIFO() || st.isCharacterDevice() || st.isBlockDevice() || st.isSocket();
+}
+
 function kind(st: { isSymbolicLink(): boolean; isFIFO(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean; isDirectory(): boolean; isSocket(): boolean }): string {
   if (st.isSymbolicLink()) return 'a symlink';
   if (st.isFIFO()) return 'a FIFO';
@@ -118,7 +125,7 @@ function kind(st: { isSymbolicLink(): boolean; isFIFO(): boolean; isCharacterDev
  * without blocking. Returns `{ text }`, `{}` when absent, or `{ problem }` when the
  * path is there but ignored (a link on the way, not a regular file, over `maxBytes`).
  */
-export function readRootfsFile(rootfs: string, rel: string, opts: { maxBytes?: number } = {}): { text?: string; problem?: string } {
+export function readRootfsFile(rootfs: string, rel: string, opts: { maxBytes?: number } = {}): { text?: string; problem?: string; special?: boolean } {
   const max = opts.maxBytes ?? MAX_USER_FILE_BYTES;
   const parts = rel.split('/').filter((p) => p && p !== '.');
   if (parts.length === 0 || parts.includes('..')) throw new Error(`exec: assertion: bad rootfs path ${rel}`);
@@ -137,7 +144,7 @@ export function readRootfsFile(rootfs: string, rel: string, opts: { maxBytes?: n
     const at = `/proc/self/fd/${fds.at(-1)}/${parts.at(-1)}`;
     let st;
     try { st = lstatSync(at); } catch (e) { if ((e as NodeJS.ErrnoException).code === 'ENOENT') return {}; throw e; }
-    if (!st.isFile()) return { problem: `${shown} ignored: it is ${kind(st)}` };
+    if (!st.isFile()) return { problem: `${shown} ignored: it is ${kind(st)}`, ...(special(st) ? { special: true } : {}) };
     let fd: number;
     try { fd = openSync(at, FILE_FLAGS); } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ELOOP') return { problem: `${shown} ignored: it is a symlink` };
@@ -145,7 +152,7 @@ export function readRootfsFile(rootfs: string, rel: string, opts: { maxBytes?: n
     }
     fds.push(fd);
     const fst = fstatSync(fd);
-    if (!fst.isFile()) return { problem: `${shown} ignored: it is ${kind(fst)}` };
+    if (!fst.isFile()) return { problem: `${shown} ignored: it is ${kind(fst)}`, ...(special(fst) ? { special: true } : {}) };
     if (fst.size > max) return { problem: `${shown} ignored: ${fst.size} bytes, over ${max}` };
     const buf = Buffer.alloc(max + 1);
     let n = 0;
@@ -162,5 +169,16 @@ export function readUserFiles(rootfs: string, opts: { maxBytes?: number } = {}):
   const pw = readRootfsFile(rootfs, 'etc/passwd', opts);
   const gr = readRootfsFile(rootfs, 'etc/group', opts);
   const problems = [pw.problem, gr.problem].filter((p): p is string => !!p);
-  return { passwd: pw.text, group: gr.text, ...(problems.length ? { problems } : {}) };
+  const blocking = [pw.special && '/etc/passwd', gr.special && '/etc/group'].filter((p): p is string => !!p);
+  return { passwd: pw.text, group: gr.text, ...(problems.length ? { problems } : {}), ...(blocking.length ? { blocking } : {}) };
+}
+
+/**
+ * Throws SpecError when /etc/passwd or /etc/group is a FIFO, device or socket. The
+ * daemon never opens them, but the runtime's init does (runc reads /etc/passwd inside
+ * the container, even for numeric IDs) and would block there for ever: such a task is
+ * refused at prepare, with the reason, instead of hanging in `starting`.
+ */
+export function refuseBlockingUserFiles(files: UserFiles): void {
+  if (files.blocking?.length) throw new SpecError(`${files.blocking.join(' and ')} of the image is not a regular file (a FIFO, device or socket): the container runtime would block reading it`);
 }
