@@ -23,6 +23,12 @@ test('tasks egress, hairpin and loopback connections are masqueraded', () => {
   assert.match(t, 'oifname "shoal-gw" ip saddr 127.0.0.0/8 masquerade');
 });
 
+test('VXLAN from the bridge is dropped, to the node and through it', () => {
+  const t = renderHostPortsTable([web], opts);
+  assert.match(t, 'type filter hook input priority 0; policy accept;\n    iifname "shoal-gw" udp dport 4789 drop');
+  assert.match(t, 'type filter hook forward priority 0; policy accept;\n    iifname "shoal-gw" udp dport 4789 drop');
+});
+
 test('no ports: an empty map (nft refuses "{ }"), the masquerade stays', () => {
   const t = renderHostPortsTable([], opts);
   assert.not.match(t, 'elements');

@@ -6,10 +6,14 @@
  * egress), connections from a task back to a port of its own node (hairpin: the reply
  * must come back through the node to be un-DNATed) and connections from the node to
  * 127.0.0.1 (which needs `route_localnet` on the bridge, set by the caller).
+ * VXLAN (UDP 4789) from the bridge is dropped, to the node and through it: a task could
+ * otherwise send encapsulated frames to any node's VXLAN socket and inject them into
+ * networks it is not on.
  * Updates replace the whole table in one transaction, as the VIP table does.
  */
 import { formatPrefix, parsePrefix } from '../ipam/cidr.ts';
 import { LbSpecError } from './errors.ts';
+import { VXLAN_PORT } from '../overlay/plan.ts';
 import { addr, block, chain, elements, port, tableName } from './nft-text.ts';
 
 /** One host-mode published port of one task. */
@@ -63,7 +67,12 @@ export function renderHostPortsTable(mappings: readonly HostPortMapping[], opts:
     // No traffic between two tasks over the bridge (Docker's gwbridge has icc off), but a
     // task may reach another through a published port (DNATed, so allowed). Bridged frames
     // reach this hook when br_netfilter is on; otherwise the ports are isolated instead.
-    chain('forward', ['type filter hook forward priority 0; policy accept;', `iifname ${br} oifname ${br} ct status & dnat == 0 drop`]),
+    chain('forward', [
+      'type filter hook forward priority 0; policy accept;',
+      `iifname ${br} udp dport ${VXLAN_PORT} drop`,
+      `iifname ${br} oifname ${br} ct status & dnat == 0 drop`,
+    ]),
+    chain('input', ['type filter hook input priority 0; policy accept;', `iifname ${br} udp dport ${VXLAN_PORT} drop`]),
     chain('postrouting', [
       'type nat hook postrouting priority 100; policy accept;',
       `ip saddr ${subnet} oifname != ${br} masquerade`,

@@ -24,6 +24,14 @@ test('a port without tasks is refused instead of DNATed', () => {
   assert.not.match(t, 'p_udp_5353');
 });
 
+test('with the ingress device: only DNATed traffic enters ingress, and no VXLAN leaves it for the node', () => {
+  const t = renderMeshTable([web], { ...opts, ingressDevice: 'shoal-ingress' });
+  assert.match(t, 'type filter hook forward priority 0; policy accept;\n    iifname "shoal-ingress" udp dport 4789 drop\n    oifname "shoal-ingress" ct status & dnat == 0 drop');
+  assert.match(t, 'reject\n    iifname "shoal-ingress" udp dport 4789 drop');
+  assert.not.match(renderMeshTable([web], opts), 'shoal-ingress', 'no device, no guard');
+  assert.throws(() => renderMeshTable([web], { ...opts, ingressDevice: 'a"; flush ruleset' }), /invalid interface name/);
+});
+
 test('order does not matter; the replacement is one transaction', () => {
   assert.is(renderMeshTable([dns, web], opts), renderMeshTable([web, dns], opts));
   assert.ok(renderMeshReplace([web], { ...opts, table: 'm1' }).startsWith('table ip m1\ndelete table ip m1\ntable ip m1 {\n'));

@@ -6,12 +6,20 @@
  * node even from tasks on other hosts. Ports without tasks refuse at once. Updates
  * replace the whole table in one transaction, as the VIP table does.
  *
+ * The ingress network is entered only this way: with `ingressDevice` (the host's veth
+ * into the ingress sandbox) set, anything routed into it that this node did not DNAT
+ * for a published port is dropped, so a task on another network cannot reach ingress
+ * tasks' unpublished ports through the node; and VXLAN sent from the ingress network to
+ * the node (or on through it) is dropped, so an ingress task cannot inject frames into
+ * other networks.
+ *
  * Not covered: connections to 127.0.0.1 (DNAT of loopback traffic needs
  * `route_localnet`); `mode=host` ports (bound on the task's node only).
  */
 import { formatPrefix, parseAddress, parsePrefix } from '../ipam/cidr.ts';
 import { LbSpecError } from './errors.ts';
-import { addr, block, chain, elements, pick, port, sanitize, tableName } from './nft-text.ts';
+import { VXLAN_PORT } from '../overlay/plan.ts';
+import { addr, block, chain, elements, ifname, pick, port, sanitize, tableName } from './nft-text.ts';
 
 /** One published port of a service. */
 export interface PublishedPort {
@@ -32,6 +40,8 @@ export interface MeshOptions {
   readonly ingressSubnet: string;
   /** Table name (family `ip`). Default `shoal-mesh`. */
   readonly table?: string;
+  /** The host's interface into the ingress network: only DNATed traffic may enter it. Absent: no such guard. */
+  readonly ingressDevice?: string;
 }
 
 /** The default routing-mesh table name. */
@@ -62,6 +72,7 @@ export function renderMeshTable(ports: readonly PublishedPort[], opts: MeshOptio
     live.push(`${p.protocol} . ${p.published} : goto ${name}`);
     chains.push(chain(name, [`meta l4proto ${p.protocol} dnat to ${pick(p.backends)}:${p.target}`]));
   }
+  const dev = opts.ingressDevice === undefined ? undefined : ifname(opts.ingressDevice);
   const nat = 'fib daddr type local meta l4proto . th dport vmap @published';
   const refuse = 'fib daddr type local meta l4proto . th dport @unserved reject';
   return [
@@ -71,7 +82,14 @@ export function renderMeshTable(ports: readonly PublishedPort[], opts: MeshOptio
     chain('prerouting', ['type nat hook prerouting priority -100; policy accept;', nat]),
     chain('output', ['type nat hook output priority -100; policy accept;', nat]),
     chain('postrouting', ['type nat hook postrouting priority 100; policy accept;', `ct status dnat ip daddr ${subnet} masquerade`]),
-    chain('refuse', ['type filter hook input priority 0; policy accept;', refuse]),
+    chain('refuse', ['type filter hook input priority 0; policy accept;', refuse,
+      ...(dev ? [`iifname ${dev} udp dport ${VXLAN_PORT} drop`] : [])]),
+    ...(dev ? [chain('guard', [
+      'type filter hook forward priority 0; policy accept;',
+      `iifname ${dev} udp dport ${VXLAN_PORT} drop`,
+      // Published ports only: the DNAT above marks their connections (replies included).
+      `oifname ${dev} ct status & dnat == 0 drop`,
+    ])] : []),
     ...chains,
     '}',
   ].join('\n') + '\n';

@@ -40,6 +40,12 @@ export function addr(text: string, what: string): string {
   try { return formatAddress(parseAddress(text)); } catch { throw new LbSpecError(`invalid ${what}: "${text}"`); }
 }
 
+/** An interface name, quoted for a ruleset (`"NAME"`), or `LbSpecError`: only what the kernel allows anyway. */
+export function ifname(name: string): string {
+  if (!/^[A-Za-z0-9_.-]{1,15}$/.test(name)) throw new LbSpecError(`invalid interface name "${name}"`);
+  return `"${name}"`;
+}
+
 /** A port 1–65535, or `LbSpecError` naming the service. */
 export function port(n: number, service: string): number {
   if (!Number.isInteger(n) || n < 1 || n > 65535) throw new LbSpecError(`invalid port "${n}" for service "${service}"`);

@@ -468,7 +468,7 @@ export class NetworkAgent {
         this.log.info('network: routing mesh connected', { address: ing.address, 'network.id': ing.networkId });
       }
     });
-    const text = renderMeshReplace(ing.ports, { ingressSubnet: subnet });
+    const text = renderMeshReplace(ing.ports, { ingressSubnet: subnet, ingressDevice: INGRESS_HOST_DEV });
     if (text === this.meshText) return;
     await new NetnsNft({ netns: this.opts.hostNetns }).apply(text);
     this.meshText = text;
