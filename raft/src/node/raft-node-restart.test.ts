@@ -4,7 +4,6 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { RawNode } from '../core/raw-node.ts';
 import { emptyConfState, type ConfState, type HardState, type Snapshot } from '../types.ts';
 import { DiskStorage } from '../wal/disk-storage.ts';
 import { ents, withTempDir } from '../wal/test-helpers.ts';
@@ -65,19 +64,27 @@ t('a snapshot is taken only once a synced hard state covers its index', async ()
   }
 });
 
-t('DiskStorage clamps a commit index left behind its snapshot when it opens', () =>
+t('a node starts on a log whose written commit a crash left behind its snapshot', () =>
   withTempDir(async (dir) => {
     const confState = { ...emptyConfState(), voters: ['a'] };
     const s = await DiskStorage.open(dir, { fsync: false, confState });
     await s.save({ entries: ents(1, 10, 1), hardState: { term: 1, vote: 'a', commit: 3 }, sync: true });
     // What an older driver could leave: a snapshot at 8 while the written commit is 3.
-    await s.createSnapshot(8, confState, enc('state'));
+    await s.createSnapshot(8, confState, enc(JSON.stringify(['x'])));
     await s.close();
     const r = await DiskStorage.open(dir, { fsync: false });
-    assert.is(r.initialState().hardState.commit, 8);
-    const raw = new RawNode({ id: 'a', storage: r, electionTick: 10, heartbeatTick: 1, rand: () => 0.5, applied: 8 });
-    assert.is(raw.status().hardState.commit, 8);
-    await r.close();
+    const c = new TestCluster(7);
+    try {
+      const m = await c.start('a', r);
+      assert.is(m.node.status().hardState.commit, 8);
+      assert.is(m.node.appliedIndex, 8);
+      const l = await c.leader();
+      await l.node.propose(enc('after'));
+      assert.equal(l.sm.applied, ['x', 'e9t1', 'e10t1', 'after']);
+    } finally {
+      await c.stopAll();
+      await r.close();
+    }
   }));
 
 t.run();

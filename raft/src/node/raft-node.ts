@@ -19,12 +19,12 @@
  * Invariant (what makes every restart possible, whatever a crash cuts off): `applied` never
  * passes the commit index of a hard state this node has written, and a snapshot is taken
  * only at an index a synced hard state's commit covers, so the log a restart reads always
- * has commit ≥ its snapshot's index (`DiskStorage` also clamps it on open).
+ * has commit ≥ its snapshot's index (`start` also clamps what it reads into range).
  */
 import { decodeConfChange } from '../confchange/changer.ts';
 import { RaftAssertionError } from '../errors.ts';
 import { RawNode, type Config } from '../core/raw-node.ts';
-import type { DurableStorage } from '../storage.ts';
+import type { DurableStorage, Storage } from '../storage.ts';
 import {
   ConfChangeType, EntryType, MessageType, StateRole,
   type ConfChange, type ConfState, type Entry, type HardState, type Message, type NodeId, type Ready,
@@ -198,13 +198,22 @@ export class RaftNode {
     if (snap.metadata.index > 0) this.o.stateMachine.restore(snap.data);
     this.applied = snap.metadata.index;
     this.snapshotIndex = snap.metadata.index;
-    this.confState = storage.initialState().confState;
-    this.term = storage.initialState().hardState.term;
-    this.written = { ...storage.initialState().hardState };
-    this.syncedCommit = this.written.commit;
+    const init = storage.initialState();
+    this.confState = init.confState;
+    this.term = init.hardState.term;
+    // The snapshot holds only committed entries, and nothing past the log can be committed:
+    // a commit index a crash left behind the snapshot (written by an older driver, which
+    // wrote commit-only hard states late) or ahead of the log is brought into range, so the
+    // core's `committed ≥ applied` holds on every restart. Written with the next hard state.
+    const commit = Math.min(Math.max(init.hardState.commit, snap.metadata.index), storage.lastIndex());
+    if (commit !== init.hardState.commit) {
+      this.log.warn('raft: commit index clamped into [snapshot, last index]', { 'node.id': this.id, commit: init.hardState.commit, clamped: commit, snapshot: snap.metadata.index, last: storage.lastIndex() });
+    }
+    this.written = { ...init.hardState, commit };
+    this.syncedCommit = commit;
     const config: Config = {
       id: this.id,
-      storage,
+      storage: clampedView(storage, { hardState: this.written, confState: init.confState }),
       electionTick: this.o.electionTick,
       heartbeatTick: this.o.heartbeatTick,
       rand: this.o.rand,
@@ -643,9 +652,16 @@ export class RaftNode {
     if (this.confChanges.length > 0) this.settleDisplacedConfChange(e);
     if (e.type === EntryType.ConfChange) {
       const change = decodeConfChange(e.data);
-      const confState = this.raw.applyConfChange(change);
+      const { confState, ignored } = this.raw.applyConfChangeResult(change);
       this.confState = confState;
       this.applied = e.index;
+      if (ignored) {
+        // Nothing changed: tell the proposer why, and the listeners nothing.
+        this.log.warn('raft: membership change ignored', { 'node.id': this.id, index: e.index, error: ignored.message });
+        const head = this.confChanges[0];
+        if (head && (head.index === e.index || (head.index === undefined && confChangeKey(change) === head.json))) this.finishConfChange(head, ignored);
+        return;
+      }
       for (const c of change.changes) {
         if (c.type === ConfChangeType.RemoveNode) this.o.transport.removePeer(c.nodeId);
         else if (change.context && c.nodeId !== this.id) this.o.transport.addPeer(c.nodeId, change.context);
@@ -765,6 +781,18 @@ export class RaftNode {
       t.reject(err);
     }
   }
+}
+
+/** `storage` as the core reads it, with `initial` as its initial state. */
+function clampedView(storage: Storage, initial: { hardState: HardState; confState: ConfState }): Storage {
+  return {
+    initialState: () => ({ hardState: { ...initial.hardState }, confState: initial.confState }),
+    entries: (lo, hi, maxSize) => storage.entries(lo, hi, maxSize),
+    term: (i) => storage.term(i),
+    lastIndex: () => storage.lastIndex(),
+    firstIndex: () => storage.firstIndex(),
+    snapshot: () => storage.snapshot(),
+  };
 }
 
 /** A canonical string of a change, to match a proposed change with its entry. */

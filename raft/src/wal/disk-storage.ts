@@ -185,15 +185,6 @@ export class DiskStorage implements DurableStorage {
       }
     }
     await pruneSnapshotFiles(snapDir, state.snapshots, fsync);
-    // The snapshot holds only committed entries, and nothing past the log can be committed
-    // here: a hard state whose commit a crash left behind the snapshot (an older driver wrote
-    // commit-only hard states late) or ahead of the log is brought into range, so the core's
-    // `committed ≥ applied` holds on every restart.
-    const commit = Math.min(Math.max(state.hardState.commit, snap.metadata.index), state.lastIndex());
-    if (commit !== state.hardState.commit) {
-      logger.warn('raft/wal: commit index clamped into [snapshot, last index]', { 'raft.commit': state.hardState.commit, 'raft.clamped': commit, 'raft.snapshot': snap.metadata.index, 'raft.last': state.lastIndex() });
-      state.hardState = { ...state.hardState, commit };
-    }
 
     const last = replay.segments[replay.segments.length - 1];
     const seq = last ? last.seq + 1 : 1;
