@@ -44,6 +44,31 @@ function voteRespType(t: MessageType): MessageType {
   return t === MessageType.Vote ? MessageType.VoteResp : MessageType.PreVoteResp;
 }
 
+/**
+ * A ReadIndex forwarded on behalf of another node carries its requester inside the context
+ * (the message's `from` is always the real sender, which a transport may check against the
+ * peer's identity): magic, requester ID length (u8), requester ID, original context.
+ */
+const FORWARDED_READ = new Uint8Array([0xf5, 0x52, 0x49, 0x46]); // 0xf5 'RIF'
+
+function wrapReadContext(requester: NodeId, ctx: Uint8Array): Uint8Array {
+  const id = new TextEncoder().encode(requester);
+  const out = new Uint8Array(FORWARDED_READ.length + 1 + id.length + ctx.length);
+  out.set(FORWARDED_READ, 0);
+  out[FORWARDED_READ.length] = id.length;
+  out.set(id, FORWARDED_READ.length + 1);
+  out.set(ctx, FORWARDED_READ.length + 1 + id.length);
+  return out;
+}
+
+function unwrapReadContext(ctx: Uint8Array | undefined): { requester: NodeId; ctx: Uint8Array } | undefined {
+  const h = FORWARDED_READ.length;
+  if (!ctx || ctx.length < h + 1 || !sameBytes(ctx.subarray(0, h), FORWARDED_READ)) return undefined;
+  const n = ctx[h];
+  if (ctx.length < h + 1 + n || n === 0) return undefined;
+  return { requester: new TextDecoder().decode(ctx.subarray(h + 1, h + 1 + n)), ctx: ctx.subarray(h + 1 + n) };
+}
+
 function sameBytes(a: Uint8Array | undefined, b: Uint8Array): boolean {
   if (!a || a.byteLength !== b.byteLength) return false;
   for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
@@ -867,13 +892,19 @@ export class Raft {
         // Leadership transfers never use pre-vote: the leader asked for this election.
         this.hup('transfer');
         return;
-      case MessageType.ReadIndex:
+      case MessageType.ReadIndex: {
         if (this.lead === NONE) {
           this.log('no leader; dropping ReadIndex');
           return;
         }
-        this.send({ ...m, to: this.lead, from: NONE });
+        // Forwarding another node's request (it took us for the leader): keep its requester,
+        // so the answer goes to it, not to us. Wrapped once: the innermost requester counts.
+        const remote = m.from !== NONE && m.from !== this.id;
+        const fwd = { ...m, to: this.lead, from: NONE };
+        if (remote && !unwrapReadContext(m.context)) fwd.context = wrapReadContext(m.from, m.context ?? new Uint8Array());
+        this.send(fwd);
         return;
+      }
       case MessageType.ReadIndexResp:
         this.readStates.push({ index: m.index, requestCtx: m.context ?? new Uint8Array() });
         return;
@@ -949,17 +980,24 @@ export class Raft {
 
   /** Applies a committed ConfChange entry (the driver calls this through RawNode). */
   applyConfChange(cc: ConfChange): ConfState {
+    return this.applyConfChangeResult(cc).confState;
+  }
+
+  /**
+   * Applies a committed ConfChange entry; `ignored` is set when the configuration it met
+   * cannot take it (every member applies the same entry to the same configuration, so every
+   * member ignores it alike, and the configuration stays as it was).
+   */
+  applyConfChangeResult(cc: ConfChange): { confState: ConfState; ignored?: ConfChangeError } {
     let result: ChangeResult;
     try {
       result = new Changer(this.trk.config, this.trk.progress, this.changerOpts()).apply(cc);
     } catch (e) {
       if (!(e instanceof ConfChangeError)) throw e;
-      // Every member applies the same entry to the same configuration, so every member
-      // ignores it alike.
       this.log('ignored invalid conf change', { 'raft.error': e.message });
-      return this.trk.confState();
+      return { confState: this.trk.confState(), ignored: e };
     }
-    return this.switchToConfig(result);
+    return { confState: this.switchToConfig(result) };
   }
 
   private switchToConfig(r: ChangeResult): ConfState {
@@ -1012,12 +1050,15 @@ export class Raft {
   }
 
   private respondToReadIndex(req: Message, index: number): void {
-    if (req.from === NONE || req.from === this.id) {
-      this.readStates.push({ index, requestCtx: req.context ?? new Uint8Array() });
+    const fwd = unwrapReadContext(req.context);
+    const to = fwd ? fwd.requester : req.from;
+    const ctx = fwd ? fwd.ctx : req.context;
+    if (to === NONE || to === this.id) {
+      this.readStates.push({ index, requestCtx: ctx ?? new Uint8Array() });
       return;
     }
-    const m = message({ type: MessageType.ReadIndexResp, to: req.from, index });
-    if (req.context) m.context = req.context;
+    const m = message({ type: MessageType.ReadIndexResp, to, index });
+    if (ctx) m.context = ctx;
     this.send(m);
   }
 

@@ -1,9 +1,9 @@
 /** RawNode: the Ready contract, proposal forwarding and its errors, restart from storage. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { NotLeaderError, ProposalDroppedError } from '../errors.ts';
+import { ConfChangeError, NotLeaderError, ProposalDroppedError } from '../errors.ts';
 import { MemoryStorage } from '../memory-storage.ts';
-import { EntryType, MessageType, StateRole, message } from '../types.ts';
+import { ConfChangeType, EntryType, MessageType, StateRole, message } from '../types.ts';
 import { RawNode } from './raw-node.ts';
 import { Network, processReady, seededRand, voters } from './test-network.ts';
 
@@ -155,6 +155,18 @@ test('a node sees its bootstrap entries only once, and a joiner replays them', (
   const a = net.node('a');
   assert.equal(a.applied.filter((e) => e.type === EntryType.ConfChange).map((e) => e.index), [1, 2]);
   assert.is(processReady(a).length, 0);
+});
+
+test('applying a conf change the configuration cannot take reports it ignored and changes nothing', () => {
+  const net = new Network(['a'], {});
+  net.campaign('a');
+  const r = net.rn('a').applyConfChangeResult({ changes: [{ type: ConfChangeType.RemoveNode, nodeId: 'a' }] });
+  assert.instance(r.ignored, ConfChangeError);
+  assert.match(r.ignored!.message, 'removed all voters');
+  assert.equal(r.confState.voters, ['a']);
+  const ok = net.rn('a').applyConfChangeResult({ changes: [{ type: ConfChangeType.AddLearner, nodeId: 'l' }] });
+  assert.is(ok.ignored, undefined);
+  assert.equal(ok.confState.learners, ['l']);
 });
 
 test.run();

@@ -155,6 +155,14 @@ export class RawNode {
     return this.raft.applyConfChange(cc);
   }
 
+  /**
+   * As `applyConfChange`, and says whether the change was ignored: `ignored` is the reason
+   * when the configuration it met cannot take it (nothing changed; its proposer should hear).
+   */
+  applyConfChangeResult(cc: ConfChange): { confState: ConfState; ignored?: ConfChangeError } {
+    return this.raft.applyConfChangeResult(cc);
+  }
+
   hasReady(): boolean {
     const r = this.raft;
     const ss = r.softState();

@@ -1,7 +1,7 @@
 /** ReadIndex (thesis §6.4, ReadOnlySafe): a heartbeat quorum confirms leadership before a read. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { MessageType } from '../types.ts';
+import { MessageType, message } from '../types.ts';
 import { Network, processReady } from './test-network.ts';
 
 const opts = { preVote: true, checkQuorum: true };
@@ -43,6 +43,20 @@ test('follower forwards a read to the leader and gets the read index back', () =
   net.stabilize();
   assert.ok(net.delivered.some((m) => m.type === MessageType.ReadIndex && m.from === 'c' && m.to === 'a'));
   assert.equal(reads.map((r) => [r.index, str(r.requestCtx)]), [[net.rn('a').raft.raftLog.committed, 'from-c']]);
+});
+
+test('a read forwarded twice is answered to the node that asked, not to the one in between', () => {
+  const net = cluster();
+  net.propose('a', 'x');
+  const b = net.node('b');
+  const c = net.node('c');
+  // c took b for the leader (b led before): b forwards c's request to a.
+  net.send(message({ type: MessageType.ReadIndex, from: 'c', to: 'b', context: ctx('from-c') }));
+  net.stabilize();
+  const fwd = net.delivered.find((m) => m.type === MessageType.ReadIndex && m.to === 'a')!;
+  assert.is(fwd.from, 'b', 'a forwarded message names its real sender');
+  assert.equal(c.readStates.map((r) => [r.index, str(r.requestCtx)]), [[net.rn('a').raft.raftLog.committed, 'from-c']]);
+  assert.equal(b.readStates, []);
 });
 
 test('a new leader defers reads until it has committed an entry of its term', () => {

@@ -5,6 +5,7 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { ConfChangeError } from '../errors.ts';
 import { ConfChangeType } from '../types.ts';
 import { LeaderChangedError, RequestTimeoutError } from './errors.ts';
 import { TestCluster, enc, type Member } from './test-cluster.ts';
@@ -103,6 +104,32 @@ t('a proposal in the log of a leader that never regains a quorum times out, outc
     assert.is((p.error as RequestTimeoutError).outcomeUnknown, true);
     assert.instance(change.error, Error);
     assert.is((change.error as { retryable?: boolean }).retryable, true);
+  } finally {
+    await c.stopAll();
+  }
+});
+
+t('a membership change the core ignores as invalid is reported to its proposer as a failure', async () => {
+  const c = new TestCluster(35);
+  try {
+    await c.startAll(['a']);
+    const l = await c.leader();
+    // The core refuses invalid changes at proposal; one can still reach the log (written
+    // by another version, or across a forced new cluster). Make the core ignore this one.
+    const raw = l.node['raw'];
+    const real = raw.applyConfChangeResult.bind(raw);
+    raw.applyConfChangeResult = (cc) => {
+      const r = real(cc);
+      if (cc.changes[0]?.nodeId !== 'bad') return r;
+      return { confState: l.node.status().confState, ignored: new ConfChangeError('refused for the test') };
+    };
+    const change = track(l.node.addLearner('bad', 'addr'));
+    await c.waitFor(() => change.done, 'the change settles');
+    assert.instance(change.error, ConfChangeError);
+    assert.ok(!l.events.some((e) => e.kind === 'conf-change' && e.change.changes[0]?.nodeId === 'bad'), 'no conf-change event');
+    const next = track(l.node.addLearner('good', 'addr'));
+    await c.waitFor(() => next.done, 'the next change');
+    assert.is(next.error, undefined);
   } finally {
     await c.stopAll();
   }

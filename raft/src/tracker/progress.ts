@@ -54,6 +54,16 @@ export class PeerProgress {
       this.resetState('probe');
       this.next = this.match + 1;
     }
+    this.rollBackSentCommit();
+  }
+
+  /**
+   * `next` went back: a commit index sent past `next - 1` may never have reached the follower
+   * with the entries it needs, so it no longer counts as sent (etcd does the same); else
+   * `canBumpCommit` would hold back the commit the follower still lacks.
+   */
+  private rollBackSentCommit(): void {
+    this.sentCommit = Math.min(this.sentCommit, this.next - 1);
   }
 
   becomeReplicate(): void {
@@ -64,6 +74,8 @@ export class PeerProgress {
   becomeSnapshot(snapshotIndex: number): void {
     this.resetState('snapshot');
     this.pendingSnapshot = snapshotIndex;
+    // A follower that takes the snapshot (or already has it) commits at least its index.
+    this.sentCommit = Math.max(this.sentCommit, snapshotIndex);
   }
 
   /**
@@ -104,10 +116,12 @@ export class PeerProgress {
     if (this.state === 'replicate') {
       if (rejected <= this.match) return false;
       this.next = this.match + 1;
+      this.rollBackSentCommit();
       return true;
     }
     if (this.next - 1 !== rejected) return false;
     this.next = Math.max(Math.min(rejected, matchHint + 1), this.match + 1, 1);
+    this.rollBackSentCommit();
     this.msgAppFlowPaused = false;
     return true;
   }

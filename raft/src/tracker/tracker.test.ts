@@ -125,6 +125,25 @@ test('progress can bump the follower commit only until it has been sent up to ne
   assert.ok(pr.canBumpCommit(5));
 });
 
+test('going back to probing rolls the sent commit back to next - 1, so the commit is sent again', () => {
+  const pr = new PeerProgress({ next: 4, match: 3, maxInflight: 4 });
+  pr.becomeReplicate();
+  pr.sentEntries(6, 9, 60);
+  pr.sentCommit = 9;
+  assert.not.ok(pr.canBumpCommit(9));
+  pr.becomeProbe(); // e.g. the follower became unreachable: entries 4..9 may never have arrived
+  assert.is(pr.next, 4);
+  assert.is(pr.sentCommit, 3);
+  pr.maybeUpdate(9);
+  assert.ok(pr.canBumpCommit(9), 'the follower caught up: its commit must be bumped again');
+
+  const rejected = new PeerProgress({ next: 10, match: 2, maxInflight: 4 });
+  rejected.sentCommit = 9;
+  assert.ok(rejected.maybeDecrTo(9, 4));
+  assert.is(rejected.next, 5);
+  assert.is(rejected.sentCommit, 4);
+});
+
 test('cloned progress shares nothing with the original', () => {
   const pr = new PeerProgress({ next: 1, maxInflight: 4 });
   pr.becomeReplicate();
