@@ -10,7 +10,7 @@ export const UDP_LIMIT = 512;
 /** Largest DNS message over TCP (2-byte length prefix). */
 export const TCP_LIMIT = 65535;
 
-const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3 } as const;
+const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, REFUSED: 5 } as const;
 const FLAG_RD = dnsPacket.RECURSION_DESIRED;
 const FLAG_RA = dnsPacket.RECURSION_AVAILABLE;
 const FLAG_AA = 1 << 10;
@@ -51,6 +51,11 @@ export function encodeAnswer(query: Packet, answer: DnsAnswer, ttl: number, limi
 /** A SERVFAIL reply to `query` (no upstream, or none answered in time). */
 export function encodeServfail(query: Packet): Buffer {
   return encode(query, ((query.flags ?? 0) & FLAG_RD) | FLAG_RA | RCODE.SERVFAIL, []);
+}
+
+/** A REFUSED reply to `query`, recursion not available (a name outside the swarm asked where nothing is forwarded). */
+export function encodeRefused(query: Packet): Buffer {
+  return encode(query, ((query.flags ?? 0) & FLAG_RD) | RCODE.REFUSED, []);
 }
 
 /** The message id of a raw DNS datagram, or -1 when it is too short. */

@@ -183,6 +183,20 @@ test('close abandons forwards in flight and cancels their timers', async () => {
   } finally { silent.socket.close(); }
 });
 
+test('a scope that does not forward answers REFUSED for other names, never asking upstream; swarm names still resolve', async () => {
+  const up = await upstream();
+  const sock = await bound();
+  const srv = new DnsServer({ table: () => table, rand: () => 0, upstreams: [up.address] });
+  srv.serve(sock, { networks: () => ['front'], forward: false });
+  try {
+    const r = await ask(portOf(sock), 'fake.example');
+    assert.is(r.rcode, 'REFUSED');
+    assert.is(((r.flags ?? 0) & dnsPacket.RECURSION_AVAILABLE), 0, 'recursion not available');
+    assert.equal(addrs(await ask(portOf(sock), 'web')), ['10.0.0.2']);
+    assert.equal(up.got, []);
+  } finally { srv.close(); sock.close(); up.socket.close(); }
+});
+
 test('forwards in flight are capped: the query past the cap gets SERVFAIL at once, a freed slot is used again', async () => {
   const silent = await upstream(true);
   const { clock, fire, live } = manualClock();

@@ -7,7 +7,7 @@
  */
 import dgram, { type RemoteInfo, type Socket } from 'node:dgram';
 import type { Server as TcpServer, Socket as TcpSocket } from 'node:net';
-import { decodeQuery, encodeAnswer, encodeServfail, messageId, TCP_LIMIT, UDP_LIMIT } from './packets.ts';
+import { decodeQuery, encodeAnswer, encodeRefused, encodeServfail, messageId, TCP_LIMIT, UDP_LIMIT } from './packets.ts';
 import { resolve, type DnsTable } from './records.ts';
 import { DnsConfigError } from './errors.ts';
 
@@ -45,6 +45,12 @@ export interface DnsServerOptions {
 /** Which networks the tasks behind a socket are on (read on every question). */
 export interface DnsScope {
   networks: () => readonly string[];
+  /**
+   * False: names outside the swarm are answered REFUSED and never sent upstream (tasks
+   * only on internal networks, which have no way out; Docker does the same since
+   * CVE-2024-29018). Default true.
+   */
+  forward?: boolean;
 }
 
 /** Forwarded queries in flight at most, by default: every task of a node shares them. */
@@ -148,7 +154,11 @@ export class DnsServer {
     const answer = q.class === 'IN' || q.class === undefined
       ? resolve(this.opts.table(), q.name, scope.networks())
       : { kind: 'forward' as const };
-    if (answer.kind === 'forward') { this.forward(msg, reply, () => encodeServfail(query)); return true; }
+    if (answer.kind === 'forward') {
+      if (scope.forward === false) reply(encodeRefused(query));
+      else this.forward(msg, reply, () => encodeServfail(query));
+      return true;
+    }
     const ips = answer.kind === 'answer' ? rotate(answer.ips, this.opts.rand) : [];
     reply(encodeAnswer(query, answer.kind === 'answer' ? { kind: 'answer', ips } : answer, this.opts.ttl, limit));
     return true;

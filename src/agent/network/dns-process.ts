@@ -9,7 +9,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { DnsTable } from '../../../net/dns/index.ts';
 import type { Logger } from '../../daemon/logger.ts';
-import type { TaskDns } from './task-dns.ts';
+import type { DnsBindOptions, TaskDns } from './task-dns.ts';
 
 const ENTRY = fileURLToPath(new URL('./dns-worker.mjs', import.meta.url));
 /** A bind the child does not answer in this long fails (it takes ≈ 1 ms normally). */
@@ -22,7 +22,7 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 /** Daemon → child. */
 export type DnsRequest =
   | { op: 'table'; table: DnsTable }
-  | { op: 'bind'; id: number; taskId: string; netns: string; networks: string[] }
+  | { op: 'bind'; id: number; taskId: string; netns: string; networks: string[]; forward: boolean }
   | { op: 'unbind'; taskId: string };
 
 /** Child → daemon. */
@@ -41,7 +41,7 @@ export class DnsProcess implements TaskDns {
   private child?: ChildProcess;
   private table: DnsTable = {};
   /** Task → what it is bound to, to bind again in a new child. */
-  private readonly bindings = new Map<string, { netns: string; networks: string[] }>();
+  private readonly bindings = new Map<string, { netns: string; networks: string[]; forward: boolean }>();
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private restartTimer?: NodeJS.Timeout;
@@ -49,10 +49,10 @@ export class DnsProcess implements TaskDns {
 
   constructor(private readonly opts: { logger: Logger; upstreams: string[]; entry?: string }) {}
 
-  bind(taskId: string, netns: string, networks: readonly string[]): Promise<void> {
+  bind(taskId: string, netns: string, networks: readonly string[], opts: DnsBindOptions = {}): Promise<void> {
     if (this.closed) return Promise.reject(new Error('the DNS process is closed'));
     if (this.restartTimer) return Promise.reject(new Error('the DNS process is starting again after it exited'));
-    this.bindings.set(taskId, { netns, networks: [...networks] });
+    this.bindings.set(taskId, { netns, networks: [...networks], forward: opts.forward !== false });
     return this.request(taskId);
   }
 
@@ -90,7 +90,7 @@ export class DnsProcess implements TaskDns {
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => this.settle(id, new Error(`DNS for task ${taskId}: no answer from the DNS process`)), BIND_TIMEOUT_MS);
       this.pending.set(id, { resolve, reject, timer });
-      this.post({ op: 'bind', id, taskId, netns: b.netns, networks: b.networks });
+      this.post({ op: 'bind', id, taskId, netns: b.netns, networks: b.networks, forward: b.forward });
     });
   }
 
@@ -137,7 +137,7 @@ export class DnsProcess implements TaskDns {
     // `send` queues on the channel until the child is up.
     if (resync) {
       child.send({ op: 'table', table: this.table } satisfies DnsRequest);
-      for (const [taskId, b] of this.bindings) child.send({ op: 'bind', id: 0, taskId, netns: b.netns, networks: b.networks } satisfies DnsRequest);
+      for (const [taskId, b] of this.bindings) child.send({ op: 'bind', id: 0, taskId, netns: b.netns, networks: b.networks, forward: b.forward } satisfies DnsRequest);
     }
     return child;
   }

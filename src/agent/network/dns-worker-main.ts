@@ -33,7 +33,7 @@ process.on('message', (m: DnsRequest) => {
       dns.setTable(m.table as DnsTable);
       break;
     case 'bind':
-      dns.bind(m.taskId, m.netns, m.networks).then(
+      dns.bind(m.taskId, m.netns, m.networks, { forward: m.forward !== false }).then(
         () => send({ op: 'bound', id: m.id }),
         (err: Error) => send({ op: 'bound', id: m.id, error: err.message }),
       );

@@ -18,7 +18,7 @@ import { IprouteBatch, VXLAN_DEV, attachTask, createSandbox, detachTask, hostVxl
 import { runCommand } from '../exec/cmd.ts';
 import { createNetns, deleteNetns, netnsPath } from '../exec/kernel.ts';
 import {
-  NetworkAgentError, dnsTable, flushPeers, hostPorts, ingressLink, ingressUnlink, INGRESS_HOST_DEV, remotePeers,
+  NetworkAgentError, dnsTable, flushPeers, hostPorts, ingressLink, needsGateway, ingressUnlink, INGRESS_HOST_DEV, remotePeers,
   samePeers, sandboxFromView, sandboxNetns, taskAttachments, taskNetns, taskResolvConf, upstreamsOf,
   vipServices, type HostPort, type SandboxParams,
 } from './plan.ts';
@@ -30,6 +30,7 @@ import { InlineTaskDns, type TaskDns } from './task-dns.ts';
 import { DnsProcess } from './dns-process.ts';
 import { taskName } from '../../manager/orchestrator/new-task.ts';
 import { GatewayBridge } from './gateway.ts';
+import { RotationWaiters } from './rotation.ts';
 
 /** Host-mode published ports (`gateway.ts`'s `GatewayBridge`). */
 export interface HostPortGateway {
@@ -106,6 +107,8 @@ export class NetworkAgent {
   private view: NodeNetworkView | undefined;
   private meshText: string | undefined;
   private readonly views: LatestLoop<NodeNetworkView>;
+  /** Agents waiting for a view without a stopping task to be applied. */
+  private readonly rotation = new RotationWaiters();
   private closed = false;
 
   private constructor(private readonly opts: NetworkAgentOptions, private readonly state: NetworkState) {
@@ -159,6 +162,15 @@ export class NetworkAgent {
     this.view = view;
     this.dns.setTable(dnsTable(view));
     this.views.push(view);
+  }
+
+  /**
+   * Resolves true once a view in which `task` gets no new traffic (no DNS answer, VIP or
+   * mesh backend) was applied here; false after `timeoutMs`. The agent waits for it
+   * before a task's stop signal.
+   */
+  outOfRotation(task: Task, timeoutMs: number): Promise<boolean> {
+    return this.rotation.wait(task, timeoutMs);
   }
 
   /** Resolves when the view loop is idle: the newest view applied (or its apply failed and waits for the retry). */
@@ -250,6 +262,7 @@ export class NetworkAgent {
     for (const list of taken) for (const p of list) used.add(`${p.protocol}/${p.published}`);
     const ports = hostPorts(task, used);
     if (attachments.length === 0 && ports.length === 0) return undefined;
+    const outward = needsGateway(task.ID, attachments, ports);
     if (ports.length && !this.opts.gateway) {
       throw new NetworkAgentError(`task ${task.ID} publishes host-mode ports, but this node has no gateway bridge${this.gatewayError ? ` (${this.gatewayError})` : ''}`);
     }
@@ -282,9 +295,10 @@ export class NetworkAgent {
       const [dns, vip] = await Promise.allSettled([this.bindDns(rt), rt.vip.sync(vipServices(usedView, nets))]);
       if (dns.status === 'rejected') throw dns.reason;
       if (vip.status === 'rejected') throw vip.reason;
-      // Every task with networks also gets the node's gateway bridge (its default route,
-      // the way out of the swarm, as Docker's docker_gwbridge), and host-mode ports on it.
-      if (this.opts.gateway) await this.opts.gateway.attach(task.ID, netns, attachments.length, ports);
+      // Every task with a network that is not internal also gets the node's gateway bridge
+      // (its default route, the way out of the swarm, as Docker's docker_gwbridge), and
+      // host-mode ports on it; a task only on internal networks has no route out at all.
+      if (this.opts.gateway && outward) await this.opts.gateway.attach(task.ID, netns, attachments.length, ports);
     } catch (err) {
       await this.undoTask(rt).catch((e) => this.log.warn('network: clean-up after a failed attach was incomplete', { 'task.id': task.ID, error: e }));
       delete this.state.tasks[task.ID];
@@ -302,9 +316,13 @@ export class NetworkAgent {
     return this.networking(rec);
   }
 
-  /** Binds the embedded DNS (UDP and TCP at 127.0.0.11:53) in the task's netns, scoped to its networks. */
+  /**
+   * Binds the embedded DNS (UDP and TCP at 127.0.0.11:53) in the task's netns, scoped to
+   * its networks; a task only on internal networks gets no forwarding either (no way out).
+   */
   private async bindDns(rt: TaskRuntime): Promise<void> {
-    await this.dns.bind(rt.rec.taskId, rt.rec.netns, rt.rec.attachments.map((a) => a.networkId));
+    const forward = rt.rec.attachments.length === 0 || rt.rec.attachments.some((a) => !a.internal);
+    await this.dns.bind(rt.rec.taskId, rt.rec.netns, rt.rec.attachments.map((a) => a.networkId), { forward });
   }
 
   /** Everything a task holds, in reverse: DNS, host ports, veths, netns, then sandboxes left unused. */
@@ -411,6 +429,8 @@ export class NetworkAgent {
   private async applyLogged(view: NodeNetworkView): Promise<boolean> {
     const t0 = performance.now();
     const errors = await this.applyView(view);
+    // Also after errors: each step went on, and a task VIP table that failed is the one left behind.
+    this.rotation.applied(view);
     const ms = Math.round(performance.now() - t0);
     if (errors.length === 0) { this.log.debug('network: view applied', { ms, networks: view.networks.length }); return true; }
     this.log.warn('network: view applied with errors, retrying', { ms, attempt: this.views.failed + 1, errors: errors.map((e) => (e as Error).message ?? String(e)) });

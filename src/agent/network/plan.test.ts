@@ -4,7 +4,7 @@ import { taskName } from '../../manager/orchestrator/new-task.ts';
 import type { Task } from '../../api/types/task.ts';
 import type { NodeNetworkView, ViewNetwork } from '../../swarm/network-view-types.ts';
 import {
-  NetworkAgentError, dnsTable, hostPorts, ingressLink, remotePeers, samePeers, sandboxNetns,
+  NetworkAgentError, dnsTable, hostPorts, ingressLink, needsGateway, remotePeers, samePeers, sandboxNetns,
   taskAttachments, taskNetns, taskResolvConf, upstreamsOf, vipServices,
 } from './plan.ts';
 
@@ -68,6 +68,20 @@ test('taskAttachments: refuses unusable attachments with a clear error', () => {
   bad({ Network: { ID: 'n', Spec: { Name: 'n' }, Allocation: alloc }, Addresses: ['10.0.1.5/16'] }, /not in subnet/);
   const a = { Network: { ID: 'n', Spec: { Name: 'n' }, Allocation: alloc }, Addresses: ['10.0.1.5/24'] };
   assert.throws(() => taskAttachments(task({ NetworksAttachments: [a, a] })), /twice/);
+});
+
+test('needsGateway: a way out unless every network is internal (Docker\'s rule); host ports need one', () => {
+  const front = taskAttachments(task())[0];
+  const vault = { ...front, networkId: 'net-vault', internal: true };
+  const port = { protocol: 'tcp' as const, published: 8080, target: 80 };
+  const internalTask = task({ NetworksAttachments: [{ ...task().NetworksAttachments![0], Network: { ...task().NetworksAttachments![0].Network, Spec: { Name: 'vault', Internal: true } } }] } as Partial<Task>);
+  assert.is(taskAttachments(internalTask)[0].internal, true, 'read from the network spec');
+  assert.is(needsGateway('t', [front], []), true);
+  assert.is(needsGateway('t', [vault, front], []), true, 'one network that is not internal is enough');
+  assert.is(needsGateway('t', [vault], []), false);
+  assert.is(needsGateway('t', [], [port]), true);
+  assert.is(needsGateway('t', [], []), false);
+  assert.throws(() => needsGateway('t1', [vault], [port]), (e: Error) => e instanceof NetworkAgentError && /task t1 publishes host-mode ports, but all its networks are internal/.test(e.message));
 });
 
 test('taskName: the task name, else service.slot.id', () => {

@@ -52,6 +52,8 @@ export interface TaskAttachment extends SandboxParams {
   /** Prefix length of the subnet. */
   bits: number;
   aliases: string[];
+  /** The network is internal (`--internal`): it gives the task no way out of the swarm. */
+  internal?: boolean;
 }
 
 /**
@@ -79,8 +81,24 @@ export function taskAttachments(task: Task): TaskAttachment[] {
     return {
       networkId: id, vni: al.VNI, subnet: al.Subnet, gateway: al.Gateway, mtu: al.MTU || DEFAULT_OVERLAY_MTU,
       ip: m[1], bits, aliases: a.Aliases ?? [],
+      ...(a.Network.Spec?.Internal ? { internal: true } : {}),
     };
   });
+}
+
+/**
+ * Whether the task gets the node's gateway bridge (its default route out of the swarm),
+ * as Docker decides: yes when one of its networks is not internal, or when it has no
+ * networks but host-mode ports; a task only on internal networks has no way out. Such a
+ * task cannot publish host-mode ports (they arrive over the gateway bridge): refused with
+ * `NetworkAgentError`.
+ */
+export function needsGateway(taskId: string, attachments: readonly TaskAttachment[], ports: readonly HostPort[]): boolean {
+  const out = attachments.length === 0 || attachments.some((a) => !a.internal);
+  if (!out && ports.length) {
+    throw new NetworkAgentError(`task ${taskId} publishes host-mode ports, but all its networks are internal (no way in or out of the swarm)`);
+  }
+  return out && (attachments.length > 0 || ports.length > 0);
 }
 
 /** The sandbox parameters of a view network. */

@@ -15,13 +15,23 @@ export const DNS_ADDRESS = '127.0.0.11';
 
 /** What the network agent needs of the embedded DNS. */
 export interface TaskDns {
-  /** Serves DNS inside `netns` for the task, answering names of `networks`. Replaces an earlier binding of the task. */
-  bind(taskId: string, netns: string, networks: readonly string[]): Promise<void>;
+  /**
+   * Serves DNS inside `netns` for the task, answering names of `networks`; other names
+   * are forwarded upstream unless `forward` is false (then REFUSED). Replaces an earlier
+   * binding of the task.
+   */
+  bind(taskId: string, netns: string, networks: readonly string[], opts?: DnsBindOptions): Promise<void>;
   /** Stops serving the task (idempotent). */
   unbind(taskId: string): void;
   /** The node's whole DNS table; answers switch at once. */
   setTable(table: DnsTable): void;
   close(): void;
+}
+
+/** How a task's DNS answers. */
+export interface DnsBindOptions {
+  /** Forward names outside the swarm upstream (false: the task has no way out; REFUSED). Default true. */
+  forward?: boolean;
 }
 
 interface Binding {
@@ -40,10 +50,10 @@ export class InlineTaskDns implements TaskDns {
     this.server = new DnsServer({ table: () => this.table, upstreams: opts.upstreams, debug: opts.debug });
   }
 
-  async bind(taskId: string, netns: string, networks: readonly string[]): Promise<void> {
+  async bind(taskId: string, netns: string, networks: readonly string[], opts: DnsBindOptions = {}): Promise<void> {
     this.unbind(taskId); // its sockets hold the address
     const { udp, tcp } = await this.sockets.bind(netns, DNS_ADDRESS, 53);
-    const scope = { networks: () => networks };
+    const scope = { networks: () => networks, forward: opts.forward !== false };
     this.bindings.set(taskId, { udp, tcp, offs: [this.server.serve(udp, scope), this.server.serveTcp(tcp, scope)] });
   }
 
