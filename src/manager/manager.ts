@@ -10,7 +10,7 @@ import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { PeerCertificate } from 'node:tls';
 import { join } from 'node:path';
-import { DiskStorage, RaftNode, forceNewCluster, WsTransport, emptyConfState, StateRole, type ConfState } from 'raft-ts';
+import { DiskStorage, RaftNode, forceNewCluster, WsTransport, emptyConfState, StateRole, ConfChangeType, type ConfState } from 'raft-ts';
 import { MemoryStore } from '../store/index.ts';
 import type { Cluster } from '../store/index.ts';
 import type { Node } from '../api/types/node.ts';
@@ -19,6 +19,9 @@ import { CASigner, MANAGER_ROLE, type NodeTLS } from './ca/index.ts';
 import { RaftProposer, StoreStateMachine, toApiError } from './raft-store.ts';
 import { nextMembershipAction } from './membership.ts';
 import { nodeStatusChanges } from './node-health.ts';
+import { canRemoveVoter } from './membership.ts';
+import { checkStanding, raftSenderMatches, type StandingEndpoint } from '../swarm/peer-standing.ts';
+import type { PeerIdentity } from '../swarm/types.ts';
 import type { Logger } from '../daemon/logger.ts';
 
 export interface ManagerOptions {
@@ -39,6 +42,11 @@ export interface ManagerOptions {
   forceNewCluster?: boolean;
   /** Raft tick length, ms (default the library's). */
   tickMs?: number;
+}
+
+/** The first value of a certificate subject field (Node gives a string or a list). */
+function firstOf(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
 }
 
 /** How often the leader's loops run. */
@@ -71,7 +79,10 @@ export class Manager {
         const ou = Array.isArray(cert.subject?.OU) ? cert.subject.OU[0] : cert.subject?.OU;
         return ou === MANAGER_ROLE ? undefined : new Error('raft peer is not a swarm manager');
       },
-      logger: { warn: (m, f) => logger.debug(m, f) },
+      // A connection speaks only for the node its certificate names: a message claiming
+      // another sender closes it (1008), whatever that other node may be allowed.
+      authorizePeer: (cert: PeerCertificate, from: string) => raftSenderMatches(firstOf(cert.subject?.CN), from),
+      logger: { warn: (m, f) => logger.warn(m, f) },
     });
     this.raft = new RaftNode({
       id: opts.tls.nodeId,
@@ -87,8 +98,17 @@ export class Manager {
         if (e.role === StateRole.Leader) this.leaderSince = Date.now();
         opts.logger.info('raft role changed', { role: e.role, term: e.term });
       }
-      if (e.kind === 'conf-change' && e.change.context) {
-        for (const c of e.change.changes) this.transport.addPeer(c.nodeId, e.change.context);
+      if (e.kind === 'conf-change') {
+        if (e.change.context) {
+          for (const c of e.change.changes) if (c.type !== ConfChangeType.RemoveNode) this.transport.addPeer(c.nodeId, e.change.context);
+        }
+        // A removal is committed: the removed member's connections end here, on every manager.
+        const { voters, learners, votersOutgoing } = e.confState;
+        for (const c of e.change.changes) {
+          if (c.type !== ConfChangeType.RemoveNode || c.nodeId === this.nodeId) continue;
+          if ([...voters, ...learners, ...votersOutgoing].includes(c.nodeId)) continue;
+          this.dropRaftPeer(c.nodeId);
+        }
       }
     });
   }
@@ -162,9 +182,62 @@ export class Manager {
     }
   }
 
-  /** Hands a `/raft` upgrade to the transport: manager certificates of this cluster only. */
-  acceptRaft(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+  /**
+   * Hands a `/raft` upgrade from `peer` to the transport (the caller checked its standing
+   * with `standing('raft', …)`). The socket is remembered, so the peer's connections can be
+   * cut once its removal from the configuration is committed.
+   */
+  acceptRaft(req: http.IncomingMessage, socket: Duplex, head: Buffer, peer: PeerIdentity): void {
+    let set = this.raftSockets.get(peer.nodeId);
+    if (!set) this.raftSockets.set(peer.nodeId, (set = new Set()));
+    set.add(socket);
+    socket.once('close', () => set!.delete(socket));
     this.transport.acceptUpgrade(req, socket, head);
+  }
+
+  private readonly raftSockets = new Map<string, Set<Duplex>>();
+
+  /** Forgets a member whose removal is committed: no more messages to it, none taken from it. */
+  private dropRaftPeer(nodeId: string): void {
+    this.transport.removePeer(nodeId);
+    for (const s of this.raftSockets.get(nodeId) ?? []) s.destroy();
+    this.raftSockets.delete(nodeId);
+    this.opts.logger.info('raft member removed: its connections are closed', { 'node.id': nodeId });
+  }
+
+  /**
+   * Whether `peer` may use a 2377 endpoint now, from this manager's store (role, removal
+   * tombstones) and Raft configuration; throws the refusal (see `peer-standing.ts`).
+   */
+  standing(endpoint: StandingEndpoint, peer: PeerIdentity | undefined, clusterId: string): PeerIdentity {
+    const id = peer?.nodeId ?? '';
+    const { node, cluster } = this.store.view((tx) => ({ node: id ? tx.get('node', id) : undefined, cluster: tx.list('cluster')[0] }));
+    const until = cluster?.RemovedNodes?.[id];
+    return checkStanding(endpoint, {
+      peer, clusterId, storeRole: node?.Spec.Role, removed: until !== undefined && until > Date.now(), conf: this.raft.status().confState,
+      bootstrapPeer: !cluster && id in this.opts.peers,
+    });
+  }
+
+  /** Whether `nodeId` is in this manager's Raft configuration (voter, learner or outgoing voter). */
+  isRaftMember(nodeId: string): boolean {
+    const { voters, learners, votersOutgoing } = this.raft.status().confState;
+    return voters.includes(nodeId) || learners.includes(nodeId) || votersOutgoing.includes(nodeId);
+  }
+
+  /**
+   * SwarmKit's quorum safeguard: removing `nodeId` from the voters must leave a reachable
+   * quorum of the voters that stay. Reachable: this manager, members the leader heard from
+   * lately, and — on a follower, which cannot see that — managers whose heartbeats the
+   * store reports ready.
+   */
+  canRemoveMember(nodeId: string): boolean {
+    const st = this.raft.status();
+    const leader = st.role === StateRole.Leader;
+    const ready = new Set(this.store.view((tx) => tx.list('node')).filter((n) => n.Status.State === 'ready').map((n) => n.ID));
+    const active = new Set([...st.confState.voters, ...st.confState.votersOutgoing].filter((id) =>
+      id === this.nodeId || (leader ? st.progress.get(id)?.recentActive === true : ready.has(id))));
+    return canRemoveVoter({ conf: st.confState, nodeId, selfId: this.nodeId, active });
   }
 
   /** Records a heartbeat from a node (the dispatcher calls this). */

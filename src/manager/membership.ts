@@ -45,6 +45,8 @@ export function nextMembershipAction(input: {
       if (successor) return { kind: 'transfer-leadership', to: successor };
       continue;
     }
+    // SwarmKit's quorum safeguard: a removal that would leave no reachable quorum waits.
+    if (!canRemoveVoter({ conf, nodeId: id, selfId, active })) continue;
     return { kind: 'remove', nodeId: id };
   }
   for (const m of [...wanted.values()].sort((a, b) => a.nodeId.localeCompare(b.nodeId))) {
@@ -57,4 +59,19 @@ export function nextMembershipAction(input: {
     if (wanted.has(id) && active.has(id) && m > 0 && m + CATCH_UP_SLACK >= lastIndex) return { kind: 'promote', nodeId: id };
   }
   return undefined;
+}
+
+/**
+ * Whether removing `nodeId` leaves a reachable quorum of the voters that stay (SwarmKit's
+ * `CanRemoveMember`): `selfId` counts as reachable, the others when they are in `active`.
+ * A node that is no voter can always be removed.
+ */
+export function canRemoveVoter(input: { conf: ConfState; nodeId: string; selfId: string; active: ReadonlySet<string> }): boolean {
+  const { conf, nodeId, selfId, active } = input;
+  const voters = [...new Set([...conf.voters, ...conf.votersOutgoing])];
+  if (!voters.includes(nodeId)) return true;
+  const staying = voters.filter((v) => v !== nodeId);
+  if (staying.length === 0) return false;
+  const reachable = staying.filter((v) => v === selfId || active.has(v)).length;
+  return reachable >= Math.floor(staying.length / 2) + 1;
 }

@@ -22,6 +22,12 @@ export interface StoredRootCA {
 export interface Cluster extends ClusterInfo {
   JoinTokens: JoinTokens;
   RootCA?: StoredRootCA;
+  /**
+   * Tombstones of nodes removed from the swarm (`node rm`): node ID → until when (ms since
+   * the epoch; the longest its last certificate can still be valid) every 2377 endpoint
+   * refuses that node's certificate. Managers only; never shown by `GET /swarm`.
+   */
+  RemovedNodes?: Record<string, number>;
 }
 
 /** Every stored kind and its object type. Table names are these keys. */

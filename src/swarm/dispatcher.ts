@@ -14,12 +14,13 @@ import type { TLSSocket } from 'node:tls';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Manager } from '../manager/manager.ts';
 import { requirePeer } from './node-server.ts';
-import type { SessionFrame, TaskStatusUpdate } from './types.ts';
+import type { PeerIdentity, SessionFrame, TaskStatusUpdate } from './types.ts';
 import type { Logger } from '../daemon/logger.ts';
 import type { Task } from '../api/types/task.ts';
 import { AssignmentSet, reportedTask, type PayloadLookup } from './assignments.ts';
 import type { ReadTx } from '../store/index.ts';
 import { NetworkViews } from './network-views.ts';
+import { portOf, underlayIp } from './underlay-addr.ts';
 
 /** Frames are small (a status batch is the biggest); anything bigger is a broken or hostile peer. */
 const MAX_FRAME = 4 * 1024 * 1024;
@@ -48,18 +49,32 @@ export class Dispatcher {
     this.networkViews = new NetworkViews(manager.store);
   }
 
-  /** Accepts an upgrade from a node of this swarm (any role); throws 401 otherwise. */
+  /**
+   * Accepts an upgrade from a node of this swarm (any role); throws 401 otherwise, and 403
+   * for a node the store no longer has (removed) when this manager leads.
+   */
   accept(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
-    const peer = requirePeer(req.socket as TLSSocket, 'any', this.clusterId);
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.session(ws, peer.nodeId));
+    const tls = req.socket as TLSSocket;
+    const peer = requirePeer(tls, 'any', this.clusterId);
+    if (this.manager.isLeader) this.manager.standing('member', peer, this.clusterId);
+    // The node's underlay address (its VXLAN endpoint) is where its connection comes from,
+    // never what its frames claim.
+    const ip = underlayIp(tls.remoteAddress);
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.session(ws, peer, ip));
   }
 
-  private session(ws: WebSocket, nodeId: string): void {
+  private session(ws: WebSocket, peer: PeerIdentity, ip: string | undefined): void {
+    const nodeId = peer.nodeId;
     const send = (f: SessionFrame) => ws.send(JSON.stringify(f));
     ws.on('error', () => {});
     if (!this.manager.isLeader) {
       send({ type: 'redirect', leader: this.manager.leaderAddr(), managers: this.managers() });
       ws.close(1000, 'not the leader');
+      return;
+    }
+    if (!ip) {
+      this.logger.warn('dispatcher: session from an address that cannot be a node\'s underlay address, closing', { 'node.id': nodeId });
+      ws.close(1008, 'bad source address');
       return;
     }
     ws.on('message', (data, isBinary) => {
@@ -85,10 +100,25 @@ export class Dispatcher {
         return;
       }
       if (frame.type !== 'heartbeat') return;
-      this.manager.heartbeat(nodeId, frame.addr);
-      // The role the store gives the node: a promoted or demoted node follows it.
-      const role = this.manager.store.view((tx) => tx.get('node', nodeId))?.Spec.Role;
-      send({ type: 'ack', heartbeatMs: this.manager.heartbeatMs, managers: this.managers(), ...(role ? { role } : {}) });
+      // A node removed while connected loses its session at its next heartbeat.
+      try {
+        this.manager.standing('member', peer, this.clusterId);
+      } catch (err) {
+        this.logger.info('dispatcher: node no longer in the swarm, closing its session', { 'node.id': nodeId, error: err });
+        ws.close(1008, 'node removed');
+        return;
+      }
+      // The address the node advertises gives only the port (its Raft port if promoted).
+      this.manager.heartbeat(nodeId, `${ip}:${portOf(frame.addr)}`);
+      // The role and state the store gives the node: a promoted or demoted node follows its
+      // role; a joining node learns when the managers see it ready; a demoted manager learns
+      // when its removal from Raft is committed (it serves Raft until then).
+      const node = this.manager.store.view((tx) => tx.get('node', nodeId));
+      send({
+        type: 'ack', heartbeatMs: this.manager.heartbeatMs, managers: this.managers(),
+        ...(node ? { role: node.Spec.Role, state: node.Status.State } : {}),
+        raftMember: this.manager.isRaftMember(nodeId),
+      });
     });
     this.streamAssignments(ws, nodeId, send);
     this.streamNetworkView(ws, nodeId, send);

@@ -91,6 +91,28 @@ test('only running tasks still wanted are in DNS and VIP rotation', () => {
   assert.equal(peers, ['10.0.1.3', '10.0.1.4', '10.0.1.5'], 'a stopping task is still a peer until it ends; an ended one is not');
 });
 
+test('a task with a health check is in DNS, VIP and mesh rotation only while healthy', () => {
+  const health = (t: Task, Status: 'starting' | 'healthy' | 'unhealthy'): Task => ({ ...t, Status: { ...t.Status, Health: { Status, FailingStreak: 0 } } });
+  const ns = [node('n1', '192.168.100.11', '10.0.0.5'), node('n2', '192.168.100.12', '10.0.0.6')];
+  const ports: PortConfig[] = [{ Protocol: 'tcp', TargetPort: 80, PublishedPort: 8080, PublishMode: 'ingress' }];
+  const views = computeNetworkViews({
+    networks: [network('ingress', '10.0.0.0/24', 4096, true), network('front', '10.0.1.0/24', 4097)],
+    services: [service('web', [{ id: 'front' }], { vips: { front: '10.0.1.2' }, ports })],
+    tasks: [
+      health(task('t1', 'web', 'n1', { front: '10.0.1.3', ingress: '10.0.0.7' }), 'healthy'),
+      health(task('t2', 'web', 'n2', { front: '10.0.1.4', ingress: '10.0.0.8' }), 'unhealthy'),
+      health(task('t3', 'web', 'n2', { front: '10.0.1.5', ingress: '10.0.0.9' }), 'starting'),
+      task('t4', 'web', 'n1', { front: '10.0.1.6', ingress: '10.0.0.10' }),
+    ],
+    nodes: ns,
+  });
+  const v = views.get('n2')!;
+  assert.equal(v.networks.find((n) => n.id === 'front')!.services[0]!.tasks.map((t) => t.name), ['web.1.t1', 'web.1.t4']);
+  assert.equal(v.ingress!.ports[0]!.backends, ['10.0.0.7', '10.0.0.10']);
+  const t = task('t1', 'web', 'n1', { front: '10.0.1.3' });
+  assert.ok(affectsViews({ kind: 'task.updated', object: health(t, 'unhealthy'), old: health(t, 'healthy') }), 'turning unhealthy leaves the rotation');
+});
+
 test('dnsrr services have no VIP', () => {
   const views = computeNetworkViews({
     networks: [network('front', '10.0.1.0/24', 4097)],
@@ -146,6 +168,19 @@ test('unallocated networks and nodes without an address are left out', () => {
   });
   assert.equal(views.get('n1')!.networks, []);
   assert.not.ok(views.has('n9'));
+});
+
+test('a node whose address is no IPv4 unicast address is no tunnel endpoint; the others are still peers', () => {
+  for (const bad of ['224.0.0.1', '0.0.0.0', '255.255.255.255', 'fe80::1', '1.2.3.4; rm -rf /', '192.168.100.013', '300.1.1.1']) {
+    const views = computeNetworkViews({
+      networks: [network('front', '10.0.1.0/24', 4097)],
+      services: [service('web', [{ id: 'front' }], { vips: { front: '10.0.1.2' } })],
+      tasks: [task('t1', 'web', 'n1', { front: '10.0.1.3' }), task('t2', 'web', 'n2', { front: '10.0.1.4' }), task('t3', 'web', 'bad', { front: '10.0.1.5' })],
+      nodes: [...nodes, node('bad', bad)],
+    });
+    assert.equal(views.get('n1')!.networks[0]!.peers.map((p) => p.vtep), ['192.168.100.11', '192.168.100.12'], bad);
+    assert.not.ok(views.has('bad'), bad);
+  }
 });
 
 test('task names follow Docker: service.slot.id, or service.node.id for global tasks', () => {

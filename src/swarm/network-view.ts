@@ -7,9 +7,11 @@
  * - An endpoint is a peer from the moment its task is assigned to a node until the task
  *   ends (the same rule that keeps its address allocated), so FDB and neighbour entries
  *   are in place before the task starts.
- * - DNS answers and VIP backends use only tasks observed `running` and still desired
- *   `running`: a task the orchestrator stops leaves the rotation in the same commit,
- *   before its node has even heard about it.
+ * - DNS answers, VIP backends and routing-mesh backends use only tasks observed
+ *   `running`, still desired `running` and not reported unhealthy (a task with a health
+ *   check is `running` only once healthy, as in Docker): a task the orchestrator or the
+ *   updater stops, or whose check fails, leaves the rotation in that commit, before its
+ *   node stops it (the node waits until it applied the view without the task).
  * - The ingress network carries no services (no DNS, no VIPs): as in Docker, a name
  *   resolves on the networks the service asked for, and the routing mesh balances
  *   published ports itself.
@@ -25,6 +27,7 @@ import type { ObjectEvent } from '../store/index.ts';
 import { macFromIp } from '../../net/overlay/index.ts';
 import { taskName } from '../manager/orchestrator/new-task.ts';
 import type { NodeNetworkView, ViewNetwork, ViewPeer, ViewPublishedPort, ViewService } from './network-view-types.ts';
+import { isVtepAddr } from './underlay-addr.ts';
 
 export interface NetworkViewInput {
   networks: readonly Network[];
@@ -40,9 +43,12 @@ export function isLiveEndpoint(t: Task): boolean {
   return !!t.NodeID && TASK_STATES.indexOf(t.Status.State) >= ASSIGNED && !isTerminal(t.Status.State);
 }
 
-/** Whether the task is in DNS answers and VIP rotations. */
+/**
+ * Whether the task is in DNS answers, VIP rotations and mesh backends: running, wanted
+ * running, and healthy when it has a health check (no `Health`: no check).
+ */
 export function inRotation(t: Task): boolean {
-  return t.Status.State === 'running' && t.DesiredState === 'running';
+  return t.Status.State === 'running' && t.DesiredState === 'running' && (t.Status.Health === undefined || t.Status.Health.Status === 'healthy');
 }
 
 /** What of a task the views are made of: where it runs, whether it is a peer or in rotation, its addresses. */
@@ -99,10 +105,14 @@ function ingressPorts(s: Service): { protocol: 'tcp' | 'udp'; published: number;
   return out;
 }
 
-/** Every node's view, by node ID (nodes without an address are left out: they cannot be a VTEP). */
+/**
+ * Every node's view, by node ID. Nodes without a usable underlay address are left out as
+ * tunnel endpoints (no address, or one that is no IPv4 unicast address): one bad entry
+ * must never make the other nodes' peer tables fail to program.
+ */
 export function computeNetworkViews(input: NetworkViewInput): Map<string, NodeNetworkView> {
   const vtepOf = new Map<string, string>();
-  for (const n of input.nodes) if (n.Status.Addr) vtepOf.set(n.ID, n.Status.Addr);
+  for (const n of input.nodes) if (n.Status.Addr && isVtepAddr(n.Status.Addr)) vtepOf.set(n.ID, n.Status.Addr);
 
   const networks = new Map<string, ViewNetwork>();
   for (const n of input.networks) {

@@ -7,7 +7,7 @@
 import { WebSocket } from 'ws';
 import type { NodeTLS } from '../manager/ca/index.ts';
 import type { SessionFrame, TaskStatusUpdate } from './types.ts';
-import type { NodeRole } from '../api/types/node.ts';
+import type { NodeRole, NodeState } from '../api/types/node.ts';
 import type { Logger } from '../daemon/logger.ts';
 
 export interface SessionOptions {
@@ -37,6 +37,10 @@ export class Session {
   private closed = false;
   /** The role the leader last said this node has (promotion / demotion). */
   desiredRole?: NodeRole;
+  /** The node's state in the leader's store, as of the last answer ('ready' once the managers see it). */
+  nodeState?: NodeState;
+  /** Whether the leader's Raft configuration had this node, as of the last answer. */
+  raftMember?: boolean;
 
   constructor(private readonly opts: SessionOptions) {
     this.managers = { ...opts.managers };
@@ -102,6 +106,8 @@ export class Session {
       } else if (f.type === 'ack') {
         this.lastAck = Date.now();
         if (f.role) this.desiredRole = f.role;
+        if (f.state) this.nodeState = f.state;
+        if (typeof f.raftMember === 'boolean') this.raftMember = f.raftMember;
         // The swarm's period changed (`swarm update --dispatcher-heartbeat`): beat at the new one.
         if (f.heartbeatMs > 0 && f.heartbeatMs !== this.heartbeatMs) {
           this.heartbeatMs = f.heartbeatMs;

@@ -21,7 +21,7 @@ import { defaultSwarmSpec, type InitRequest, type JoinRequest, type NodeAvailabi
 import type { SwarmInfo } from '../api/types/system.ts';
 import {
   CASigner, NodeTLS, bootstrapClientTlsOptions, createRootCA, generateJoinToken, issueForJoin, issueForRenewal, newNodeKeyAndCSR,
-  parseJoinToken, peerIdentity, shouldRenew, tokenMatchesCA, DEFAULT_NODE_CERT_EXPIRY_MS,
+  parseJoinToken, peerIdentity, roleForJoinToken, shouldRenew, tokenMatchesCA, DEFAULT_NODE_CERT_EXPIRY_MS,
 } from '../manager/ca/index.ts';
 import { Manager } from '../manager/manager.ts';
 import { LeaderControllers } from '../manager/controllers/index.ts';
@@ -36,6 +36,7 @@ import { Dispatcher } from './dispatcher.ts';
 import { Session } from './session.ts';
 import { httpsJson, splitHostPort } from './https-json.ts';
 import { loadSwarmState, removeSwarmState, saveSwarmState, type SwarmState } from './swarm-state.ts';
+import { cleanDescription, validateJoinRequest } from './join-request.ts';
 import type { JoinNodeRequest, JoinNodeResponse } from './types.ts';
 
 export interface SwarmContext {
@@ -72,6 +73,12 @@ export function leaveManagerRefusal(managers: number, reachable: number): string
 }
 
 const DEFAULT_HEARTBEAT_MS = 1000;
+/** How long `swarm join` waits for the node to be ready (Docker's swarmConnectTimeout), ms. */
+const JOIN_READY_TIMEOUT_MS = 20_000;
+/** Docker's answer when that wait runs out. */
+export const JOIN_TIMEOUT_MESSAGE = 'Timeout was reached before node joined. The attempt to join the swarm will continue in the background. Use the "docker info" command to see the current swarm status of your node.';
+/** How long `swarm leave` on a demoted manager waits for its removal from Raft to be committed, ms. */
+const LEAVE_DEMOTION_WAIT_MS = 15_000;
 /** The Raft epoch of a swarm that was never forced into a new cluster. */
 const INITIAL_EPOCH = 'initial';
 /** How often a forced manager retries telling removed managers, ms. */
@@ -318,7 +325,7 @@ export class SwarmNode {
       try {
         await httpsJson(m.addr, 'POST', '/raft-removed', {
           tls: this.tls.clientOptions(),
-          body: { epoch: this.state.raftEpoch, replaces: this.state.previousEpochs ?? [], managers: this.managerAddrs() },
+          body: { epoch: this.state.raftEpoch, replaces: this.state.previousEpochs ?? [] },
           timeoutMs: 3000,
         });
         told.push(m.nodeId);
@@ -338,13 +345,20 @@ export class SwarmNode {
    * manager of this swarm whose epoch replaced ours: then this node drops its Raft
    * state and carries on as a worker of the new cluster (as Docker's old managers do).
    */
-  private async handleRemoved(socket: TLSSocket, body: { epoch?: string; replaces?: string[]; managers?: Record<string, string> }): Promise<{ ok: boolean }> {
+  private async handleRemoved(socket: TLSSocket, body: { epoch?: string; replaces?: string[] }): Promise<{ ok: boolean }> {
     const peer = peerIdentity(socket);
     if (!peer || peer.role !== 'manager' || peer.clusterId !== this.state.clusterId) throw new ApiError('a manager certificate of this swarm is required', 403);
-    if (!body || typeof body.epoch !== 'string' || !Array.isArray(body.replaces)) throw new InvalidArgumentError('invalid removal notice');
-    if (this.state.role !== 'manager') return { ok: true };
+    if (!body || typeof body.epoch !== 'string' || !Array.isArray(body.replaces) || !body.replaces.every((e) => typeof e === 'string')) {
+      throw new InvalidArgumentError('invalid removal notice');
+    }
+    if (this.state.role !== 'manager' || !this.manager) return { ok: true };
+    // Only a voter this manager follows now may end its Raft state (a former manager's
+    // certificate still says manager), and only for the epoch this manager is in.
+    this.manager.standing('removal-notice', peer, this.state.clusterId);
     if (!body.replaces.includes(this.state.raftEpoch ?? INITIAL_EPOCH)) throw new ApiError('this manager is not part of the replaced Raft cluster', 409);
-    const managers = body.managers && typeof body.managers === 'object' ? body.managers : {};
+    // The notice names no addresses: the sender is reached where this node already knew it.
+    const addr = this.managerAddrs()[peer.nodeId];
+    const managers = addr ? { [peer.nodeId]: addr } : {};
     // Answer first; the role change stops the manager that serves this request.
     setImmediate(() => void this.becomeRemovedWorker(body.epoch!, body.replaces!, managers));
     return { ok: true };
@@ -354,10 +368,14 @@ export class SwarmNode {
   private async findReplacingEpoch(): Promise<{ epoch: string; replaces: string[]; managers: Record<string, string> } | undefined> {
     const mine = this.state.raftEpoch ?? INITIAL_EPOCH;
     const others = this.state.managers.filter((m) => m.nodeId !== this.state.nodeId);
-    const answers = await Promise.all(others.map((m) =>
-      httpsJson<{ epoch: string; replaces: string[]; managers: Record<string, string> }>(m.addr, 'GET', '/raft-epoch', { tls: this.tls.clientOptions(), timeoutMs: 1500 })
-        .catch(() => undefined)));
-    return answers.find((a) => a && Array.isArray(a.replaces) && a.replaces.includes(mine));
+    const answers = await Promise.all(others.map(async (m) => {
+      const a = await httpsJson<{ epoch: string; replaces: string[] }>(m.addr, 'GET', '/raft-epoch', { tls: this.tls.clientOptions(), timeoutMs: 1500 })
+        .catch(() => undefined);
+      if (!a || typeof a.epoch !== 'string' || !Array.isArray(a.replaces) || !a.replaces.includes(mine)) return undefined;
+      // Addresses are never taken from an answer: the manager that answered, where we reached it.
+      return { epoch: a.epoch, replaces: a.replaces.filter((e) => typeof e === 'string'), managers: { [m.nodeId]: m.addr } };
+    }));
+    return answers.find((a) => a !== undefined);
   }
 
   private async becomeRemovedWorker(epoch: string, replaces: string[], managers: Record<string, string>): Promise<void> {
@@ -396,6 +414,15 @@ export class SwarmNode {
 
   /** `swarm leave`: refused on a manager without `force`. */
   async leave(force: boolean): Promise<void> {
+    // A demoted manager still in Raft leaves only once its removal is committed: leaving
+    // earlier could take with it the vote that removal needs (bounded, then it leaves anyway).
+    // A read barrier first, so a demotion committed a moment ago is seen here.
+    if (this.state.role === 'manager' && this.manager) await this.manager.barrier(2000).catch(() => {});
+    if (this.state.role === 'manager' && this.manager && this.desiredRole() === 'worker') {
+      await this.waitRaftRemoval(LEAVE_DEMOTION_WAIT_MS);
+      const deadline = Date.now() + LEAVE_DEMOTION_WAIT_MS;
+      while (this.following && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    }
     if (this.state.role === 'manager' && !force) {
       const managers = this.manager ? this.manager.store.view((tx) => tx.find('node', { role: 'manager' })) : [];
       const reachable = managers.filter((n) => this.manager!.reachability(n.ID) === 'reachable').length;
@@ -467,7 +494,7 @@ export class SwarmNode {
       info.Nodes = nodes.length;
       info.Managers = nodes.filter((n) => n.Spec.Role === 'manager').length;
       try {
-        const { JoinTokens: _t, RootCA: _r, ...cluster } = this.manager.cluster();
+        const { JoinTokens: _t, RootCA: _r, RemovedNodes: _rm, ...cluster } = this.manager.cluster();
         info.Cluster = cluster;
       } catch {
         // not replicated here yet
@@ -481,28 +508,28 @@ export class SwarmNode {
   private addNodeRoutes(): void {
     const r = this.server.router;
     // The root certificate is public: joining nodes check it against their token.
-    r.get('/ca', () => ({ rootPem: this.tls.rootPem }));
-    r.post('/join', async (ctx) => this.handleJoin((await ctx.body<JoinNodeRequest>())!));
+    r.get('/ca', (ctx) => {
+      this.refuseStalePeer(ctx.req.socket as TLSSocket);
+      return { rootPem: this.tls.rootPem };
+    });
+    r.post('/join', async (ctx) => {
+      this.refuseStalePeer(ctx.req.socket as TLSSocket);
+      return this.handleJoin((await ctx.body<JoinNodeRequest>())!);
+    });
     r.post('/renew', async (ctx) => this.handleRenew(ctx.req.socket as TLSSocket, (await ctx.body<{ csrPem: string }>())!));
     r.get('/raft-epoch', (ctx) => {
       const peer = peerIdentity(ctx.req.socket as TLSSocket);
       if (!peer || peer.clusterId !== this.state.clusterId) throw new ApiError('a certificate of this swarm is required', 401);
-      if (this.state.role !== 'manager') throw new ApiError('not a manager', 503);
-      return { epoch: this.state.raftEpoch ?? INITIAL_EPOCH, replaces: this.state.previousEpochs ?? [], managers: this.managerAddrs() };
+      if (this.state.role !== 'manager' || !this.manager) throw new ApiError('not a manager', 503);
+      this.manager.standing('member', peer, this.state.clusterId);
+      return { epoch: this.state.raftEpoch ?? INITIAL_EPOCH, replaces: this.state.previousEpochs ?? [] };
     });
     r.post('/raft-removed', async (ctx) => this.handleRemoved(ctx.req.socket as TLSSocket, (await ctx.body())!));
     this.server.onUpgrade('/raft', (req, socket, head) => {
-      const peer = peerIdentity(req.socket as TLSSocket);
-      if (!this.manager || !peer || peer.role !== 'manager' || peer.clusterId !== this.state.clusterId) {
-        throw new ApiError('raft: manager certificate of this swarm required', 403);
-      }
-      // A certificate outlives a demotion: a node the store says is no manager, and that is
-      // no longer in the Raft configuration (its removal may still need its vote), is refused.
-      const known = this.manager.store.view((tx) => tx.get('node', peer.nodeId));
-      const conf = this.manager.raft.status().confState;
-      const member = [...conf.voters, ...conf.learners, ...conf.votersOutgoing].includes(peer.nodeId);
-      if (known && known.Spec.Role !== 'manager' && !member) throw new ApiError(`raft: node ${peer.nodeId} is no longer a manager`, 403);
-      this.manager.acceptRaft(req, socket, head);
+      if (!this.manager) throw new ApiError('raft: not a manager', 503);
+      // A certificate outlives a demotion or a removal: the store and the Raft configuration decide.
+      const peer = this.manager.standing('raft', peerIdentity(req.socket as TLSSocket), this.state.clusterId);
+      this.manager.acceptRaft(req, socket, head, peer);
     });
     this.server.onUpgrade('/dispatcher', (req, socket, head) => {
       if (!this.dispatcher) throw new ApiError('not a manager', 503);
@@ -510,13 +537,24 @@ export class SwarmNode {
     });
   }
 
+  /**
+   * CA requests need no certificate; one that presents a certificate of this swarm must
+   * still be a node of it (a removed node's certificate is refused here too).
+   */
+  private refuseStalePeer(socket: TLSSocket): void {
+    const peer = peerIdentity(socket);
+    if (peer && this.manager) this.manager.standing('member', peer, this.state.clusterId);
+  }
+
   private async handleJoin(req: JoinNodeRequest): Promise<JoinNodeResponse> {
-    if (!req || typeof req.token !== 'string' || typeof req.csrPem !== 'string' || typeof req.advertiseAddr !== 'string') {
-      throw new InvalidArgumentError('invalid join request');
-    }
-    splitHostPort(req.advertiseAddr);
+    validateJoinRequest(req);
     const manager = this.requireManager();
-    // A manager that joined a moment ago may not have the cluster yet: catch up first.
+    // The token first, before any Raft round trip: a wrong token costs the cluster nothing.
+    // A manager that joined a moment ago may not have the cluster yet, and tokens may have
+    // been rotated since this copy: checked again after the barrier.
+    parseJoinToken(req.token);
+    const local = manager.store.view((tx) => tx.list('cluster'))[0];
+    if (local) roleForJoinToken(req.token, local.JoinTokens);
     await manager.barrier();
     const cluster = manager.cluster();
     const signer = await manager.caSigner();
@@ -526,7 +564,7 @@ export class SwarmNode {
       clusterId: cluster.ID, tokens: cluster.JoinTokens, now: Date.now(), newNodeId: () => manager.store.newId(), expiry,
     });
     await manager.store.update((tx) => {
-      tx.create('node', newNodeObject(issued.nodeId, issued.role, req.availability || 'active', req.description, req.advertiseAddr, 'unknown'));
+      tx.create('node', newNodeObject(issued.nodeId, issued.role, req.availability || 'active', cleanDescription(req.description), req.advertiseAddr, 'unknown'));
     });
     return {
       nodeId: issued.nodeId, role: issued.role, clusterId: cluster.ID, certPem: issued.certPem, rootPem: issued.rootPem,
@@ -536,9 +574,9 @@ export class SwarmNode {
 
   /** A member asks for a fresh certificate with the role the store now gives it. */
   private async handleRenew(socket: TLSSocket, body: { csrPem: string }): Promise<{ certPem: string; rootPem: string; role: NodeRole }> {
-    const peer = peerIdentity(socket);
-    if (!peer || peer.clusterId !== this.state.clusterId) throw new ApiError('a certificate of this swarm is required', 401);
     const manager = this.requireManager();
+    // The role comes from the store, never from the certificate presented.
+    const peer = manager.standing('member', peerIdentity(socket), this.state.clusterId);
     const node = manager.store.view((tx) => tx.get('node', peer.nodeId));
     if (!node) throw new ApiError(`node ${peer.nodeId} was removed from the swarm`, 403);
     const cluster = manager.cluster();
@@ -577,6 +615,9 @@ export class SwarmNode {
       // A role change waits for a certificate with the new role; a due renewal takes what it gets.
       if (!renewed || (renewed.role !== desired && !due)) return;
       const role = renewed.role;
+      // A demoted manager keeps serving Raft until its removal is committed (SwarmKit's):
+      // stopping earlier can take the vote the removal itself needs, and with it the quorum.
+      if (this.state.role === 'manager' && role === 'worker' && !(await this.waitRaftRemoval())) return;
       const tls = NodeTLS.create({ certPem: renewed.certPem, keyPem, rootPem: renewed.rootPem });
       this.renewalRand = (this.ctx.rand ?? Math.random)();
       if (role !== this.state.role) this.ctx.logger.info('role changed', { 'node.id': this.state.nodeId, from: this.state.role, to: role });
@@ -596,6 +637,38 @@ export class SwarmNode {
     } finally {
       this.following = false;
     }
+  }
+
+  /**
+   * Waits until this manager is out of the Raft configuration: its own applied
+   * configuration says so, or the leader's answer on the session does. False when the
+   * wait ends otherwise (the node stops, is promoted again, or `timeoutMs` passes).
+   */
+  private async waitRaftRemoval(timeoutMs = Infinity): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const manager = this.manager;
+      if (!manager || !manager.isRaftMember(this.state.nodeId) || this.session?.raftMember === false) return true;
+      if (this.stopped || this.desiredRole() === 'manager' || Date.now() > deadline) return false;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /**
+   * Resolves once the node has joined as Docker's `swarm join` means it: its session with
+   * the leader is up, the managers' store has it ready, and a manager is a Raft voter.
+   * Throws Docker's timeout error after `timeoutMs` (the node stays in the swarm and keeps
+   * trying, as Docker's does).
+   */
+  async waitJoined(timeoutMs = JOIN_READY_TIMEOUT_MS): Promise<void> {
+    await waitFor(() => this.stopped || this.joined(), timeoutMs, JOIN_TIMEOUT_MESSAGE);
+  }
+
+  private joined(): boolean {
+    const s = this.session;
+    if (!s?.connected || s.nodeState !== 'ready') return false;
+    if (this.state.role !== 'manager') return true;
+    return !!this.manager && this.manager.raft.status().confState.voters.includes(this.state.nodeId);
   }
 
   /** The node certificate this node presents now (for tests and `swarm ca` later). */

@@ -1,5 +1,5 @@
 /** Shapes shared by the node-to-node endpoints (2377) and their clients. */
-import type { NodeRole, NodeDescription } from '../api/types/node.ts';
+import type { NodeRole, NodeDescription, NodeState } from '../api/types/node.ts';
 import type { NodeAvailability } from '../api/types/swarm.ts';
 import type { Task, TaskStatus } from '../api/types/task.ts';
 import type { Config, Secret } from '../api/types/secret-config.ts';
@@ -66,7 +66,13 @@ export interface TaskStatusUpdate {
  */
 export type SessionFrame =
   | { type: 'heartbeat'; addr: string }
-  | { type: 'ack'; heartbeatMs: number; managers: Record<string, string>; role?: NodeRole }
+  | {
+    type: 'ack'; heartbeatMs: number; managers: Record<string, string>;
+    /** The node's role and state in the leader's store (absent when the store has no such node). */
+    role?: NodeRole; state?: NodeState;
+    /** Whether the node is in the leader's Raft configuration (a demoted manager serves Raft until this is false). */
+    raftMember?: boolean;
+  }
   | { type: 'redirect'; leader?: string; managers: Record<string, string> }
   | ({ type: 'assignments'; full: boolean; tasks: Task[]; removed: string[]; managers?: undefined } & AssignedPayloads)
   | { type: 'status'; updates: TaskStatusUpdate[] }

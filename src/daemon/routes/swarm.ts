@@ -132,7 +132,10 @@ export function addSwarmRoutes(router: Router, host: SwarmHost): void {
     const body = await ctx.body<JoinRequest>();
     if (!body) throw new InvalidArgumentError('invalid join request: empty body');
     const req = checkSwarmBody<JoinRequest>('SwarmJoinRequest', body);
-    await host.join(req);
+    const node = await host.join(req);
+    // Docker's join answers once the node is ready: its session is up and the managers see
+    // it ready (a manager: a Raft voter), so work created next can be placed on it.
+    await node.waitJoined();
     ctx.res.writeHead(200).end();
   });
 
