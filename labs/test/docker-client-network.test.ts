@@ -63,6 +63,10 @@ test('docker network create --opt encrypted, or an option Shoal does not apply, 
   assert.is.not(aux.code, 0);
   assert.match(aux.err, /AuxiliaryAddresses/);
   assert.is(await ok(m, 'network', 'ls', '-q'), before);
+  // --internal is applied (tasks get no way out: src/agent/network/isolation.lab.test.ts) and shown.
+  await ok(m, 'network', 'create', '-d', 'overlay', '--internal', 'vault');
+  assert.is((await ok(m, 'network', 'inspect', '--format', '{{.Internal}}', 'vault')).trim(), 'true');
+  await ok(m, 'network', 'rm', 'vault');
 });
 
 test('docker service create --network x -p 8080:80: inspect shows the VirtualIPs and the published port', async () => {

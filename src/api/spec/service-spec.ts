@@ -5,6 +5,7 @@
 import { ApiError, InvalidArgumentError } from '../errors.ts';
 import type { ServiceMode, ServiceSpec, UpdateConfig } from '../types/service.ts';
 import { validateServiceSpecFields } from './validate.ts';
+import { updatePolicyOf, UpdatePolicyError } from './update-policy.ts';
 import { checkShape, normalizeNulls } from './shape.ts';
 
 /** Nanoseconds per second, the unit Docker's API uses for durations. */
@@ -88,7 +89,16 @@ export function withServiceDefaults(spec: ServiceSpec): ServiceSpec {
  */
 export function validateServiceSpec(spec: ServiceSpec): void {
   const problem = validateServiceSpecFields(spec);
-  if (!problem) return;
+  if (!problem) {
+    // Shoal's update strategies (com.shoal.update.* labels): a bad one is refused, never ignored.
+    try {
+      updatePolicyOf(spec.Labels);
+    } catch (err) {
+      if (err instanceof UpdatePolicyError) throw new InvalidArgumentError(`invalid ServiceSpec: Labels: ${err.message}`);
+      throw err;
+    }
+    return;
+  }
   const message = `invalid ServiceSpec: ${problem.field}: ${problem.reason}`;
   throw problem.status === 501 ? new ApiError(message, 501) : new InvalidArgumentError(message);
 }

@@ -193,6 +193,11 @@ export interface UpdateStatus {
   StartedAt?: string;
   CompletedAt?: string;
   Message: string;
+  /**
+   * Shoal extension (docker clients ignore it): `promoted` once the canary of this update
+   * was promoted, by itself or by `POST /services/{id}/promote`; absent otherwise.
+   */
+  ShoalCanary?: 'promoted';
 }
 
 export interface ServiceStatus {

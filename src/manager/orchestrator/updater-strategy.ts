@@ -30,7 +30,24 @@ export interface UpdateStrategy {
    * still counts.
    */
   completeAt(view: UpdateView): number;
+  /** Optional: start every replacement before its old task stops, whatever `Order` says (blue-green). */
+  readonly startFirst?: boolean;
+  /**
+   * Optional: the strategy's own judgement of the running update at `now`, asked before
+   * the updater's failure check: roll back (with Docker's rollback path), promote (the
+   * updater records it in `UpdateStatus.ShoalCanary`), or hold (the strategy judges
+   * failures itself and the update neither fails nor completes by the common rules).
+   */
+  verdict?(view: UpdateView, now: number): StrategyVerdict | undefined;
+  /** Optional: when the strategy wants to be asked again (ms), e.g. at the end of its own window. */
+  wakeAt?(view: UpdateView, now: number): number | undefined;
 }
+
+/** What {@link UpdateStrategy.verdict} decides. */
+export type StrategyVerdict =
+  | { kind: 'rollback'; message: string }
+  | { kind: 'promote' }
+  | { kind: 'hold' };
 
 /** Phases in which a slot occupies one of the `Parallelism` places. */
 const BUSY = new Set(['starting', 'retiring', 'cooling']);

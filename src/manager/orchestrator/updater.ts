@@ -22,7 +22,8 @@ import { isJob, modeKind } from '../../api/spec/service-spec.ts';
 import { newTask } from './new-task.ts';
 import { ms } from './restart-policy.ts';
 import { withDesiredState } from './task-state.ts';
-import { rollingStrategy, type UpdateStrategy } from './updater-strategy.ts';
+import { rollingStrategy, type StrategyVerdict, type UpdateStrategy } from './updater-strategy.ts';
+import { strategyFor } from './update-strategies.ts';
 import { viewUpdate, type UpdateFailure, type UpdateView } from './updater-view.ts';
 
 export { isTaskDirty, tasksForOrchestrator, viewUpdate, stableJson, type UpdateView, type SlotProgress, type SlotPhase } from './updater-view.ts';
@@ -46,7 +47,7 @@ export interface UpdateContext {
   newId: () => string;
   /** When the controller saw each task come up (ms); optional, lost on a leader change. */
   upSince?: ReadonlyMap<string, number>;
-  /** The policy; default {@link rollingStrategy}. */
+  /** The base policy; default {@link rollingStrategy}. A service's `com.shoal.update.strategy` label builds canary or blue-green over it. */
   strategy?: UpdateStrategy;
 }
 
@@ -61,7 +62,7 @@ export interface UpdatePlan {
   /** Plan again at this time (ms): a `Delay` or the `Monitor` window ends. */
   wakeAt?: number;
   /** What happened, for the log: `started`, `paused`, `rollback`, `completed`. */
-  event?: 'started' | 'paused' | 'rollback' | 'completed';
+  event?: 'started' | 'paused' | 'rollback' | 'completed' | 'promoted';
 }
 
 const ACTIVE = new Set(['waiting', 'starting', 'retiring']);
@@ -105,6 +106,17 @@ function onFailure(view: UpdateView, failure: UpdateFailure): UpdatePlan {
   return { create: [], update: [], event: 'paused', service: withStatus(s, { ...base, State: 'paused', Message: UPDATE_MESSAGES.paused(id) }) };
 }
 
+/** A strategy's rollback (a canary that failed): Docker's automatic rollback path, pausing when there is no previous spec. */
+function onStrategyRollback(view: UpdateView, verdict: Extract<StrategyVerdict, { kind: 'rollback' }>): UpdatePlan {
+  const s = view.service;
+  const { ShoalCanary: _, ...base } = s.UpdateStatus!;
+  if (!s.PreviousSpec) return { create: [], update: [], event: 'paused', service: withStatus(s, { ...base, State: 'paused', Message: verdict.message.replace('rolled back', 'paused') }) };
+  const next = withStatus(s, { ...base, State: 'rollback_started', Message: verdict.message });
+  next.Spec = structuredClone(s.PreviousSpec);
+  delete next.PreviousSpec;
+  return { create: [], update: [], event: 'rollback', service: next };
+}
+
 /**
  * Plans the next step of the service's update. `tasks` are the service's tasks. Jobs
  * never update this way (a new spec is a new job iteration); a paused update does
@@ -113,13 +125,14 @@ function onFailure(view: UpdateView, failure: UpdateFailure): UpdatePlan {
 export function planUpdate(service: Service, tasks: readonly Task[], ctx: UpdateContext): UpdatePlan {
   const out: UpdatePlan = { create: [], update: [] };
   if (isJob(modeKind(service.Spec.Mode))) return out;
-  const strategy = ctx.strategy ?? rollingStrategy;
+  const strategy = strategyFor(service, ctx.strategy ?? rollingStrategy);
   let status = service.UpdateStatus;
   if (status?.State === 'paused' || status?.State === 'rollback_paused') return out;
   const running = status?.State === 'updating' || status?.State === 'rollback_started';
   const startedAt = running && status?.StartedAt ? ms(status.StartedAt) : ctx.now;
   const view = viewUpdate(service, tasks, { now: ctx.now, startedAt, isUp: (t) => strategy.isUp(t), ...(ctx.upSince ? { upSince: ctx.upSince } : {}) });
   const active = view.slots.some((s) => ACTIVE.has(s.phase));
+  let holding = false;
 
   if (!running) {
     // A new update starts when something is out of date (also after a completed one).
@@ -127,11 +140,25 @@ export function planUpdate(service: Service, tasks: readonly Task[], ctx: Update
     status = { State: 'updating', StartedAt: iso(ctx.now), Message: UPDATE_MESSAGES.updating };
     out.service = withStatus(service, status);
     out.event = 'started';
-  } else if (view.config.FailureAction !== 'continue') {
-    const failure = failureOverRatio(view);
-    if (failure) return onFailure(view, failure);
+  } else {
+    const verdict = strategy.verdict?.(view, ctx.now);
+    if (verdict?.kind === 'rollback') return onStrategyRollback(view, verdict);
+    if (verdict?.kind === 'promote') {
+      return { ...out, event: 'promoted', service: withStatus(service, { ...status!, ShoalCanary: 'promoted' }) };
+    }
+    holding = verdict?.kind === 'hold';
+    if (!holding && view.config.FailureAction !== 'continue') {
+      const failure = failureOverRatio(view);
+      if (failure) return onFailure(view, failure);
+    }
   }
+  const strategyWake = strategy.wakeAt?.(view, ctx.now);
 
+  if (!active && holding) {
+    // The strategy holds the update open (a canary waiting for its window or a promotion).
+    if (strategyWake !== undefined) out.wakeAt = strategyWake;
+    return out;
+  }
   if (!active) {
     const at = strategy.completeAt(view);
     if (ctx.now < at) {
@@ -153,7 +180,7 @@ export function planUpdate(service: Service, tasks: readonly Task[], ctx: Update
     if (slot.phase !== 'retiring' || !strategy.mayRetire(slot, view, ctx.now)) continue;
     for (const t of slot.old) out.update.push(withDesiredState(t, 'shutdown'));
   }
-  const stopFirst = view.config.Order !== 'start-first';
+  const stopFirst = view.config.Order !== 'start-first' && !strategy.startFirst;
   for (const slot of strategy.pick(view, ctx.now)) {
     if (stopFirst) for (const t of slot.old) out.update.push(withDesiredState(t, 'shutdown'));
     out.create.push(newTask(service, slot.nodeId ? { nodeId: slot.nodeId } : { slot: slot.slot }, ctx));
@@ -165,6 +192,7 @@ export function planUpdate(service: Service, tasks: readonly Task[], ctx: Update
     const at = s.reachedAt + delayMs;
     out.wakeAt = out.wakeAt === undefined ? at : Math.min(out.wakeAt, at);
   }
+  if (strategyWake !== undefined) out.wakeAt = out.wakeAt === undefined ? strategyWake : Math.min(out.wakeAt, strategyWake);
   return out;
 }
 
