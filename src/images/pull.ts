@@ -75,7 +75,7 @@ export async function pullImage(deps: PullDeps, ref: ImageReference, emit: (p: P
       const b = await client.blob(ref, manifest.config.digest, { size: manifest.config.size, what: 'image config' });
       await content.ingest(manifest.config.digest, b.stream, { size: manifest.config.size, what: 'image config' });
     }
-    const config = content.readJson<ImageConfigDoc & { created?: string; os?: string; architecture?: string }>(manifest.config.digest);
+    const config = parseJson(content.read(manifest.config.digest), `image config of ${familiarString(ref)}`) as ImageConfigDoc;
     const diffIds = checkDiffIds(config, manifest.layers.length, `image config of ${familiarString(ref)}`);
     const layers: LayerRecord[] = manifest.layers.map((l, i) => ({ digest: l.digest, mediaType: l.mediaType, size: l.size, diffId: diffIds[i] }));
     for (const l of layers) emit({ status: layerPresent(deps.root, l.diffId) ? 'Already exists' : 'Pulling fs layer', id: short(l.digest) });
