@@ -15,9 +15,23 @@ class FakeController {
   state: 'new' | 'prepared' | 'running' | 'exited' | 'removed' = 'new';
   record?: { cid: string; pid: number; exit?: ExitStatus };
   private waiters: ((e: ExitStatus) => void)[] = [];
+  /** Health of a container whose spec has a check: `starting` from start, then what `setHealth` says. */
+  healthStatus?: { status: 'starting' | 'healthy' | 'unhealthy'; failingStreak: number };
+  private healthListeners = new Set<(s: 'starting' | 'healthy' | 'unhealthy') => void>();
+  /** Whether the container got a stop signal, and the task's reported state at that moment. */
+  stoppedWhile?: string;
   constructor(readonly spec: TaskContainerSpec, private readonly ex: FakeExecutor) {}
   async prepare() { if (this.state === 'new') { this.state = 'prepared'; this.record = { cid: this.spec.taskId, pid: 0 }; } }
-  async start() { if (this.state === 'prepared') { this.state = 'running'; this.record!.pid = 42; this.ex.starts++; } }
+  async start() {
+    if (this.state !== 'prepared') return;
+    this.state = 'running'; this.record!.pid = 42; this.ex.starts++;
+    if (this.spec.healthcheck) this.healthStatus = { status: 'starting', failingStreak: 0 };
+  }
+  onHealth(fn: (s: 'starting' | 'healthy' | 'unhealthy') => void) { this.healthListeners.add(fn); return () => this.healthListeners.delete(fn); }
+  setHealth(status: 'healthy' | 'unhealthy') {
+    this.healthStatus = { status, failingStreak: status === 'unhealthy' ? 3 : 0 };
+    for (const fn of [...this.healthListeners]) fn(status);
+  }
   async wait(): Promise<ExitStatus> {
     if (this.record?.exit) return this.record.exit;
     return new Promise((r) => this.waiters.push(r));
@@ -27,13 +41,15 @@ class FakeController {
     this.record!.exit = { exitCode: code, oomKilled: false };
     for (const w of this.waiters.splice(0)) w(this.record!.exit);
   }
-  async shutdown() { if (this.state === 'running') this.exit(137); }
+  async shutdown() { if (this.state === 'running') { this.stoppedWhile = this.ex.reportedState?.(this.spec.taskId); this.exit(137); } }
   async remove() { this.state = 'removed'; this.ex.controllers.delete(this.spec.taskId); }
 }
 
 class FakeExecutor {
   readonly controllers = new Map<string, FakeController>();
   starts = 0;
+  /** The task's last reported status when a container is stopped (set by tests that check the order). */
+  reportedState?: (taskId: string) => string;
   controller(spec: TaskContainerSpec) {
     let c = this.controllers.get(spec.taskId);
     if (!c) this.controllers.set(spec.taskId, (c = new FakeController(spec, this)));
@@ -168,6 +184,13 @@ class FakeNetworking implements AgentNetworking {
     return t.NetworksAttachments?.length ? { netnsPath: `/run/netns/t-${t.ID}`, resolvConf: 'nameserver 127.0.0.11\n' } : undefined;
   }
   async detach(id: string) { this.calls.push(`detach ${id}`); }
+  /** Set: `outOfRotation` waits for the test to call it (a view without the task applied). */
+  holdRotation?: Promise<void>;
+  async outOfRotation(t: Task) {
+    this.calls.push(`outOfRotation ${t.ID}`);
+    if (this.holdRotation) await this.holdRotation;
+    return true;
+  }
   async close() { this.calls.push('close'); }
   async removeAll() { this.calls.push('removeAll'); }
 }
@@ -219,6 +242,75 @@ test('network views reach the data plane', async () => {
   await withAgent(async ({ agent }) => {
     agent.setNetworkView({ vtep: '192.168.100.11', networks: [] });
     assert.equal(net.calls, ['view']);
+  }, net);
+});
+
+const HEALTHCHECK = { Test: ['CMD', 'true'], Interval: 1e9 };
+
+function checkedTask(id: string, desired: TaskState = 'running'): Task {
+  const t = attachedTask(id);
+  return { ...t, DesiredState: desired, Spec: { ContainerSpec: { ...t.Spec.ContainerSpec, Healthcheck: HEALTHCHECK } } };
+}
+
+test('a task with a health check stays starting until its first success, then runs healthy', async () => {
+  const net = new FakeNetworking();
+  await withAgent(async ({ agent, ex, reports }) => {
+    agent.assign({ type: 'assignments', full: true, tasks: [checkedTask('h')], removed: [] });
+    await until(() => !!last(reports, 'h')?.ContainerStatus);
+    assert.is(last(reports, 'h')?.State, 'starting', 'started, not yet healthy');
+    assert.equal(last(reports, 'h')?.Health, { Status: 'starting', FailingStreak: 0 });
+    assert.is(ex.controllers.get('h')?.state, 'running');
+    ex.controllers.get('h')!.setHealth('healthy');
+    await until(() => last(reports, 'h')?.State === 'running');
+    assert.equal(last(reports, 'h')?.Health, { Status: 'healthy', FailingStreak: 0 });
+  }, net);
+});
+
+test('unhealthy: reported first (out of rotation), drained, then stopped and failed with docker\'s error', async () => {
+  const net = new FakeNetworking();
+  let release!: () => void;
+  net.holdRotation = new Promise<void>((r) => (release = r));
+  await withAgent(async ({ agent, ex, reports }) => {
+    ex.reportedState = (id) => `${last(reports, id)?.State}/${last(reports, id)?.Health?.Status}`;
+    agent.assign({ type: 'assignments', full: true, tasks: [checkedTask('u')], removed: [] });
+    await until(() => !!ex.controllers.get('u')?.healthStatus);
+    ex.controllers.get('u')!.setHealth('healthy');
+    await until(() => last(reports, 'u')?.State === 'running');
+    ex.controllers.get('u')!.setHealth('unhealthy');
+    await until(() => net.calls.includes('outOfRotation u') && last(reports, 'u')?.Health?.Status === 'unhealthy');
+    assert.is(last(reports, 'u')?.State, 'running', 'still running, reported unhealthy');
+    assert.is(ex.controllers.get('u')!.state, 'running', 'no stop signal before the view without it is applied');
+    release();
+    await until(() => last(reports, 'u')?.State === 'failed');
+    assert.is(ex.controllers.get('u')!.stoppedWhile, 'running/unhealthy');
+    assert.is(last(reports, 'u')?.Err, 'task: non-zero exit (137): dockerexec: unhealthy container');
+  }, net);
+});
+
+test('a check that never succeeds fails the starting task', async () => {
+  await withAgent(async ({ agent, ex, reports }) => {
+    agent.assign({ type: 'assignments', full: true, tasks: [checkedTask('s')], removed: [] });
+    await until(() => !!ex.controllers.get('s')?.healthStatus);
+    ex.controllers.get('s')!.setHealth('unhealthy');
+    await until(() => last(reports, 's')?.State === 'failed');
+    assert.not.ok(states(reports, 's').includes('running'), 'never running');
+    assert.match(last(reports, 's')?.Err ?? '', /unhealthy container/);
+  }, new FakeNetworking());
+});
+
+test('a task in rotation told to stop gets its stop signal only after its node applied a view without it', async () => {
+  const net = new FakeNetworking();
+  let release!: () => void;
+  net.holdRotation = new Promise<void>((r) => (release = r));
+  await withAgent(async ({ agent, ex, reports }) => {
+    agent.assign({ type: 'assignments', full: true, tasks: [attachedTask('d')], removed: [] });
+    await until(() => last(reports, 'd')?.State === 'running');
+    agent.assign({ type: 'assignments', full: false, tasks: [{ ...attachedTask('d'), DesiredState: 'shutdown' }], removed: [] });
+    await until(() => net.calls.includes('outOfRotation d'));
+    assert.is(ex.controllers.get('d')!.state, 'running');
+    release();
+    await until(() => last(reports, 'd')?.State === 'shutdown');
+    assert.is(ex.controllers.get('d')!.state, 'exited');
   }, net);
 });
 

@@ -26,6 +26,8 @@ import { containerSpecOf } from './task-spec.ts';
 import { PayloadStore, missingPayloads, taskFiles, type PayloadIndex } from './secrets.ts';
 import type { TaskFile } from './exec/types.ts';
 import type { NodeNetworkView } from '../swarm/network-view-types.ts';
+import type { ExitStatus } from './exec/types.ts';
+import { healthOf, unhealthyError, untilHealth } from './task-health.ts';
 
 /** What the agent needs of the node's network data plane (`network/network-agent.ts`). */
 export interface AgentNetworking {
@@ -34,6 +36,12 @@ export interface AgentNetworking {
   attach(task: Task): Promise<{ netnsPath: string; resolvConf: string; hostPorts?: { protocol: 'tcp' | 'udp'; published: number; target: number }[] } | undefined>;
   /** The task ended: its endpoints go. Idempotent. */
   detach(taskId: string): Promise<void>;
+  /**
+   * Resolves true once this node's data plane has applied a view of the leader in which
+   * the task is in no DNS answer, VIP rotation or routing-mesh backend list; false after
+   * `timeoutMs` without one. Optional: without it the agent drains for a fixed time.
+   */
+  outOfRotation?(task: Task, timeoutMs: number): Promise<boolean>;
   close(): Promise<void>;
   removeAll(): Promise<void>;
 }
@@ -59,12 +67,20 @@ export interface AgentOptions {
   /** The overlay data plane; absent: tasks get a netns with only `lo`. */
   networking?: AgentNetworking;
   /**
-   * How long a running task with network endpoints keeps running after it was told to
-   * stop, ms (default 250): the leader takes it out of every DNS answer and VIP rotation
-   * in the same commit that stops it, and the other nodes need a moment to apply that
-   * before its connections would be refused.
+   * The margin, ms, a task in rotation keeps running after this node applied a network
+   * view without it, before its stop signal (default 250): the leader takes the task out
+   * of every DNS answer, VIP rotation and mesh backend list in the commit that stops it
+   * (or that records it unhealthy) and sends every node its new view at once; this node
+   * having applied it shows the view went out, and the margin covers the other nodes'
+   * apply (one `nft -f` ≈ 20 ms per table). See {@link AgentOptions.drainMaxMs}.
    */
   drainMs?: number;
+  /**
+   * The longest a task in rotation waits for that view before its stop signal anyway, ms
+   * (default 2000: Docker's own fixed wait, `defaultGossipConvergeDelay`, between leaving
+   * the load balancers and the stop signal). The stop grace period starts after it.
+   */
+  drainMaxMs?: number;
 }
 
 /** One task as the agent knows it. */
@@ -86,6 +102,7 @@ type AssignmentFrame = Extract<SessionFrame, { type: 'assignments' }>;
 
 const REPORT_DELAY_MS = 20;
 const DRAIN_MS = 250;
+const DRAIN_MAX_MS = 2000;
 
 export class Agent {
   private readonly tasks = new Map<string, AgentTask>();
@@ -245,7 +262,8 @@ export class Agent {
     if (stop) {
       const c = await this.existing(task);
       if (c && c.state === 'running') {
-        if (state === 'running' && task.NetworksAttachments?.length) await this.drain(changed);
+        // Out of every rotation before the stop signal; the stop grace then serves in-flight requests.
+        if (state === 'running' && task.NetworksAttachments?.length) await this.drain(task);
         await c.shutdown();
       }
       if (!isTerminal(state)) this.setStatus(at, 'shutdown', 'shutdown');
@@ -299,6 +317,22 @@ export class Agent {
           await this.releaseNetworks(task);
           return false;
         }
+        if (c.state === 'exited') {
+          await this.reportExit(at, c, await c.wait());
+          return false;
+        }
+        // Docker's rule: a container with a health check is `running` once it is healthy;
+        // until then the task stays `starting` (out of every rotation, not up for the updater).
+        const health = healthOf(c)?.Status;
+        if (health === 'starting') {
+          if (!at.status.ContainerStatus) this.setStatus(at, 'starting', 'starting', undefined, c);
+          await untilHealth(c, (s) => s !== 'starting', Promise.race([changed, c.wait()]));
+          return true;
+        }
+        if (health === 'unhealthy') {
+          await this.failUnhealthy(at, c);
+          return false;
+        }
         this.setStatus(at, 'running', 'started', undefined, c);
         return true;
       }
@@ -308,12 +342,14 @@ export class Agent {
           this.setStatus(at, 'failed', 'container gone', 'the container of this task no longer exists');
           return false;
         }
-        const exit = await Promise.race([c.wait(), changed.then(() => undefined)]);
+        const sick = untilHealth(c, (s) => s === 'unhealthy', Promise.race([changed, c.wait()])).then((s) => (s ? 'unhealthy' as const : undefined));
+        const exit = await Promise.race([c.wait(), changed.then(() => undefined), sick]);
         if (!exit) return true;
-        const code = exit.exitCode;
-        if (code === 0) this.setStatus(at, 'complete', 'finished', undefined, c);
-        else this.setStatus(at, 'failed', 'started', `task: non-zero exit (${code})${exit.oomKilled ? ' (OOM killed)' : ''}`, c);
-        await this.releaseNetworks(task);
+        if (exit === 'unhealthy') {
+          await this.failUnhealthy(at, c);
+          return false;
+        }
+        await this.reportExit(at, c, exit);
         return false;
       }
       default:
@@ -337,11 +373,42 @@ export class Agent {
     return ex.controller(net ? { ...spec, netnsPath: net.netnsPath, resolvConf: net.resolvConf } : spec);
   }
 
-  /** Waits `drainMs` (or until the task changes again) before a task in rotation is stopped. */
-  private async drain(changed: Promise<void>): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([changed, new Promise<void>((r) => (timer = setTimeout(r, this.opts.drainMs ?? DRAIN_MS)))]);
-    clearTimeout(timer);
+  /** The container exited on its own: `complete` for 0, else `failed` with Docker's error. */
+  private async reportExit(at: AgentTask, c: TaskController, exit: ExitStatus): Promise<void> {
+    const code = exit.exitCode;
+    if (code === 0) this.setStatus(at, 'complete', 'finished', undefined, c);
+    else this.setStatus(at, 'failed', 'started', `task: non-zero exit (${code})${exit.oomKilled ? ' (OOM killed)' : ''}`, c);
+    await this.releaseNetworks(at.task);
+  }
+
+  /**
+   * The health check says unhealthy: report it (a running task leaves every rotation with
+   * that report), drain, stop the container with its grace period, and fail the task with
+   * Docker's error, so the restart policy replaces it.
+   */
+  private async failUnhealthy(at: AgentTask, c: TaskController): Promise<void> {
+    this.opts.logger.warn('agent: task unhealthy, stopping it', { 'task.id': at.task.ID, 'service.id': at.task.ServiceID });
+    const wasRunning = at.status.State === 'running';
+    this.setStatus(at, at.status.State, 'unhealthy', undefined, c);
+    if (wasRunning && at.task.NetworksAttachments?.length) await this.drain(at.task);
+    await c.shutdown();
+    const exit = await c.wait();
+    this.setStatus(at, 'failed', 'started', unhealthyError(exit.exitCode), c);
+    await this.releaseNetworks(at.task);
+  }
+
+  /**
+   * Before a task in rotation gets its stop signal: waits until this node applied a view
+   * without it (at most `drainMaxMs`), then `drainMs` for the other nodes (see the options).
+   */
+  private async drain(task: Task): Promise<void> {
+    const max = this.opts.drainMaxMs ?? DRAIN_MAX_MS;
+    const margin = this.opts.drainMs ?? DRAIN_MS;
+    const t0 = Date.now();
+    const applied = this.opts.networking?.outOfRotation ? await this.opts.networking.outOfRotation(task, max).catch(() => false) : false;
+    if (!applied) this.opts.logger.debug('agent: no view without the task applied in time; stopping it anyway', { 'task.id': task.ID });
+    const left = Math.min(margin, Math.max(0, max - (Date.now() - t0)));
+    if (left > 0) await new Promise<void>((r) => setTimeout(r, left));
   }
 
   /** The task ended: its network endpoints go (the netns, veths, DNS sockets, host ports). */
@@ -361,6 +428,8 @@ export class Agent {
     const rec = c?.record;
     if (rec) status.ContainerStatus = { ContainerID: rec.cid, PID: rec.pid ?? 0, ExitCode: rec.exit?.exitCode ?? 0 };
     if (at.hostPorts) status.PortStatus = { Ports: at.hostPorts };
+    const health = healthOf(c);
+    if (health) status.Health = health;
     at.status = status;
     this.opts.logger.info('task state changed', { 'task.id': at.task.ID, 'service.id': at.task.ServiceID, state, ...(err ? { error: err } : {}) });
     this.unreported.add(at.task.ID);

@@ -59,6 +59,13 @@ export class LazyNetworking implements AgentNetworking {
     await (await this.get()).detach(taskId);
   }
 
+  /** Out of rotation at once when the data plane never opened (nothing here routes to the task). */
+  async outOfRotation(task: Task, timeoutMs: number): Promise<boolean> {
+    if (!this.opening) return true;
+    const agent = await this.opening.catch(() => undefined);
+    return agent?.outOfRotation ? agent.outOfRotation(task, timeoutMs) : true;
+  }
+
   async close(): Promise<void> {
     if (!this.opening) return;
     await (await this.opening.catch(() => undefined))?.close();

@@ -157,6 +157,7 @@ export function reportedTask(task: Task | undefined, nodeId: string, status: Tas
     throw err;
   }
   const s = task.Status;
-  if (s.State === status.State && s.Message === status.Message && s.Err === status.Err && s.ContainerStatus?.ExitCode === status.ContainerStatus?.ExitCode) return undefined;
+  if (s.State === status.State && s.Message === status.Message && s.Err === status.Err && s.ContainerStatus?.ExitCode === status.ContainerStatus?.ExitCode
+    && s.Health?.Status === status.Health?.Status) return undefined;
   return { ...task, Status: { ...status } };
 }

@@ -75,6 +75,8 @@ export class TaskController {
   private rec: TaskRecord | undefined;
   private log: TaskLog | undefined;
   private health: HealthMonitor | undefined;
+  /** Called on every change of the health status (the agent reports them). */
+  private readonly healthListeners = new Set<(s: HealthStatus) => void>();
   private exitWaiters: ((s: ExitStatus) => void)[] = [];
   private rawWaiters: (() => void)[] = [];
   /** An exit reported before run() returned (the monitor's answer and the exit share one read). */
@@ -214,10 +216,29 @@ export class TaskController {
         const r = await this.ctx.runtime.exec(this.cid, argv, { timeoutMs });
         return { exitCode: r.code ?? -1, output: r.output };
       }, this.ctx.clock);
-      this.health.on('status', (s: HealthStatus) => this.ctx.logger?.info?.('exec: health', { 'task.id': this.spec.taskId, status: s }));
+      this.health.on('status', (s: HealthStatus) => {
+        this.ctx.logger?.info?.('exec: health', { 'task.id': this.spec.taskId, status: s });
+        for (const fn of [...this.healthListeners]) fn(s);
+      });
       this.health.start();
     }
     if (this.rec!.monitorPid !== this.ctx.monitorPid()) this.pollExit();
+  }
+
+  /**
+   * The health of the container's check (`starting` until the first successful probe),
+   * with its failing streak; the last one after an exit; undefined without a check (or
+   * before the container started).
+   */
+  get healthStatus(): { status: HealthStatus; failingStreak: number } | undefined {
+    const h = this.health;
+    return h ? { status: h.state.status, failingStreak: h.state.failingStreak } : undefined;
+  }
+
+  /** Calls `fn` on every change of the health status until the returned function is called. */
+  onHealth(fn: (s: HealthStatus) => void): () => void {
+    this.healthListeners.add(fn);
+    return () => this.healthListeners.delete(fn);
   }
 
   /** The monitor died: nobody reaps this container for us any more. */

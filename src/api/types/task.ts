@@ -41,6 +41,22 @@ export interface ContainerStatus {
   ExitCode: number;
 }
 
+/** Docker's health states of a container with a health check. */
+export type HealthStatus = 'starting' | 'healthy' | 'unhealthy';
+
+/**
+ * The health of a task's container, in the shape Docker shows a container's
+ * `State.Health` (Shoal extension of the task status; Docker's API has no such field, so
+ * the stock CLI ignores it). Absent when the container has no health check. As in Docker,
+ * a task with a check stays in state `starting` until its first successful probe
+ * (`Status` `starting`), is `running` once `healthy`, and fails when `unhealthy`.
+ */
+export interface TaskHealth {
+  Status: HealthStatus;
+  /** Consecutive failed probes at the time of the report. */
+  FailingStreak: number;
+}
+
 export interface TaskStatus {
   Timestamp: string;
   State: TaskState;
@@ -48,6 +64,8 @@ export interface TaskStatus {
   Err?: string;
   ContainerStatus?: ContainerStatus;
   PortStatus?: { Ports?: Endpoint['Ports'] };
+  /** The container's health check, when it has one (see {@link TaskHealth}). */
+  Health?: TaskHealth;
 }
 
 

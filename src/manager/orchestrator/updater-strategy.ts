@@ -9,8 +9,8 @@
  *
  * `rolling` is Docker's rolling update. A canary strategy would pick the first batch,
  * then hold (pick nothing) until its window ends; blue-green would pick every slot at
- * once start-first and retire no old task until every replacement is up; health gating
- * narrows `isUp`.
+ * once start-first and retire no old task until every replacement is up. `isUp` is
+ * health-gated for every strategy here ({@link isHealthyRunning}).
  */
 import type { Task } from '../../api/types/task.ts';
 import type { SlotProgress, UpdateView } from './updater-view.ts';
@@ -49,6 +49,16 @@ export type StrategyVerdict =
   | { kind: 'promote' }
   | { kind: 'hold' };
 
+/**
+ * Whether a task is up for the updater: running, and healthy when its container has a
+ * health check (`Status.Health`, reported by its node; absent: no check). A task with a
+ * check is reported `running` only once healthy (Docker's rule), and one found unhealthy
+ * later is not up even while it still runs.
+ */
+export function isHealthyRunning(t: Task): boolean {
+  return t.Status.State === 'running' && (t.Status.Health === undefined || t.Status.Health.Status === 'healthy');
+}
+
 /** Phases in which a slot occupies one of the `Parallelism` places. */
 const BUSY = new Set(['starting', 'retiring', 'cooling']);
 
@@ -77,7 +87,7 @@ export function lastReached(view: UpdateView): number {
  */
 export const rollingStrategy: UpdateStrategy = {
   name: 'rolling',
-  isUp: (t) => t.Status.State === 'running',
+  isUp: isHealthyRunning,
   pick(view) {
     const n = freePlaces(view);
     return waitingInOrder(view).slice(0, n === Infinity ? undefined : n);
