@@ -164,7 +164,6 @@ export class DiskCrashSim {
       await this.shutdown();
       await rm(this.root, { recursive: true, force: true });
       if (this.violations.length > 0) {
-        // eslint-disable-next-line no-unsafe-finally
         throw new Error(`${this.violations.length} violation(s): ${this.violations.slice(0, 5).join('; ')}\nsettings: ${this.settings()}`);
       }
     }
