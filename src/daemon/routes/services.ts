@@ -17,6 +17,7 @@ import type { Task } from '../../api/types/task.ts';
 import { modeKind, serviceSpecOfBody, validateServiceSpec, withServiceDefaults } from '../../api/spec/service-spec.ts';
 import { withDesiredState } from '../../manager/orchestrator/task-state.ts';
 import { manualRollback } from '../../manager/orchestrator/updater.ts';
+import { nextJobStatus } from '../../manager/orchestrator/replicated-job.ts';
 import { filterValues, matchLabels, readBarrier, requireManager, requireVersion, resolveService, type SwarmRef } from './lookup.ts';
 import { OUT_OF_SEQUENCE, type WriteTx } from '../../store/index.ts';
 import { resolveNetwork } from './networks.ts';
@@ -100,7 +101,8 @@ export function addServiceRoutes(router: Router, swarm: SwarmRef): void {
       if (tx.getByName('service', spec.Name)) throw new ConflictError(`rpc error: code = AlreadyExists desc = name conflicts with an existing object: service ${spec.Name} already exists`);
       const resolved = resolveReferences(tx, spec, undefined);
       // Endpoint.Ports and VirtualIPs are the allocator's to fill in.
-      return tx.create('service', { Spec: resolved, Endpoint: { Spec: resolved.EndpointSpec ?? {} } });
+      const jobStatus = nextJobStatus(resolved, undefined, Date.now());
+      return tx.create('service', { Spec: resolved, Endpoint: { Spec: resolved.EndpointSpec ?? {} }, ...(jobStatus ? { JobStatus: jobStatus } : {}) });
     });
     sendJson(ctx.res, 201, { ID: created.ID });
   });
@@ -151,6 +153,9 @@ export function addServiceRoutes(router: Router, swarm: SwarmRef): void {
       next.Endpoint = { ...(next.Endpoint ?? {}), Spec: resolved.EndpointSpec ?? {} };
       // A new spec starts a new update (a paused one resumes towards it), as SwarmKit.
       delete next.UpdateStatus;
+      // A job runs again with every update: a new iteration (SwarmKit's JobStatus).
+      const jobStatus = nextJobStatus(resolved, current, Date.now());
+      if (jobStatus) next.JobStatus = jobStatus;
       tx.update('service', next);
     });
     return { Warnings: [] };

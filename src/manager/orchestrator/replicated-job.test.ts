@@ -4,7 +4,7 @@ import type { Service } from '../../api/types/service.ts';
 import type { Task } from '../../api/types/task.ts';
 import { apply, ids, isEmpty, run, setState } from '../testing/apply.ts';
 import { node, service } from '../testing/fixtures.ts';
-import { reconcileReplicatedJob } from './replicated-job.ts';
+import { nextJobStatus, reconcileReplicatedJob } from './replicated-job.ts';
 
 const nodes = [node('a'), node('b')];
 const job = (total: number, max: number, iteration = 0, extra: Partial<Service['Spec']> = {}): Service => ({
@@ -53,6 +53,33 @@ test('a new job iteration stops the old runs and starts over', () => {
   const r = reconcileReplicatedJob(job(2, 2, 1), ts, nodes, { now: 20, newId: ids('k') });
   assert.equal(r.update.map((t) => [t.ID, t.DesiredState]), [['j2', 'shutdown']]);
   assert.equal(r.create.map((t) => [t.Slot, t.JobIteration?.Index]), [[1, 1], [2, 1]]);
+});
+
+test('restart condition none: a job on an overlay network that exits 1 (or is rejected) runs once', () => {
+  for (const end of ['failed', 'rejected'] as const) {
+    const template = { ContainerSpec: { Image: 'busybox' }, Networks: [{ Target: 'net1' }], RestartPolicy: { Condition: 'none' as const } };
+    let svc = job(1, 1, 0, { TaskTemplate: template });
+    let ts = apply([], reconcileReplicatedJob(svc, [], nodes, { now: 0, newId: ids('j') }));
+    assert.is(ts.length, 1);
+    // The allocator attaches the network and gives the service its VIP (a new service version).
+    ts = ts.map((t) => ({ ...t, NetworksAttachments: [{ Network: { ID: 'net1', Spec: { Name: 'net1' } }, Addresses: ['10.0.1.3/24'] }] }));
+    svc = { ...svc, Version: { Index: svc.Version.Index + 1 }, Endpoint: { Spec: {}, VirtualIPs: [{ NetworkID: 'net1', Addr: '10.0.1.2/24' }] } };
+    ts = setState(run(ts, 'j1', 'a', 'running'), 'j1', end, 100);
+    for (const now of [100, 10_000, 1e9]) {
+      const r = reconcileReplicatedJob(svc, ts, nodes, { now, newId: ids('x') });
+      assert.equal(r.create, [], `${end}: not run again at ${now}`);
+      assert.equal(r.update, []);
+      ts = apply(ts, r);
+    }
+  }
+});
+
+test('JobStatus: iteration 0 at creation, the replaced version on every update; none for other modes', () => {
+  const svc = job(1, 1);
+  assert.equal(nextJobStatus(svc.Spec, undefined, 0), { JobIteration: { Index: 0 }, LastExecution: '1970-01-01T00:00:00.000Z' });
+  assert.equal(nextJobStatus(svc.Spec, { ...svc, Version: { Index: 42 } }, 1000)?.JobIteration, { Index: 42 });
+  assert.is(nextJobStatus(service('web').Spec, undefined, 0), undefined);
+  assert.ok(nextJobStatus({ ...service('g').Spec, Mode: { GlobalJob: {} } }, undefined, 0));
 });
 
 test.run();

@@ -15,6 +15,19 @@ import { supervise } from './supervise.ts';
 import { withDesiredState } from './task-state.ts';
 import { emptyReconciliation, nodeMap, type ReconcileContext, type Reconciliation } from './types.ts';
 
+/**
+ * A job service's `JobStatus` after a create (`current` undefined) or an update of
+ * `current`, as SwarmKit's control API sets it: iteration 0 at creation; on every update
+ * the iteration becomes the version being replaced (always higher than any before), so the
+ * job runs again; `LastExecution` is when that iteration began. Undefined for services
+ * that are not jobs.
+ */
+export function nextJobStatus(spec: Service['Spec'], current: Service | undefined, now: number): Service['JobStatus'] {
+  const kind = spec.Mode?.ReplicatedJob ? 'replicated-job' : spec.Mode?.GlobalJob ? 'global-job' : undefined;
+  if (!kind) return undefined;
+  return { JobIteration: { Index: current ? current.Version.Index : 0 }, LastExecution: new Date(now).toISOString() };
+}
+
 /** Stops the unfinished tasks of job iterations other than `iteration`. */
 export function stopEarlierIterations(tasks: readonly Task[], iteration: number, out: Reconciliation): void {
   for (const t of tasks) {
