@@ -19,7 +19,7 @@
 import { formatPrefix, parseAddress, parsePrefix } from '../ipam/cidr.ts';
 import { LbSpecError } from './errors.ts';
 import { VXLAN_PORT } from '../overlay/plan.ts';
-import { addr, block, chain, elements, ifname, pick, port, sanitize, tableName } from './nft-text.ts';
+import { addr, block, chain, elements, ifname, pick, port, sanitize, tableName, weightsOf } from './nft-text.ts';
 
 /** One published port of a service. */
 export interface PublishedPort {
@@ -32,6 +32,8 @@ export interface PublishedPort {
   readonly target: number;
   /** The tasks' addresses on the ingress network (healthy and running, on any node). */
   readonly backends: readonly string[];
+  /** Optional share of new connections per backend address (integer weights, absent = 1, 0 = none): canary and blue-green updates. */
+  readonly weights?: Readonly<Record<string, number>>;
 }
 
 /** Rendering options. */
@@ -61,7 +63,7 @@ export function renderMeshTable(ports: readonly PublishedPort[], opts: MeshOptio
     seen.add(k);
     const backends = [...new Set(p.backends.map((b) => addr(b, `backend of service "${p.service}"`)))]
       .sort((a, b) => parseAddress(a) - parseAddress(b));
-    return { ...p, published, target: port(p.target, p.service), backends };
+    return { ...p, published, target: port(p.target, p.service), backends, weights: weightsOf(p.weights, p.service) };
   }).sort((a, b) => a.protocol.localeCompare(b.protocol) || a.published - b.published);
   const live: string[] = [];
   const none: string[] = [];
@@ -70,7 +72,7 @@ export function renderMeshTable(ports: readonly PublishedPort[], opts: MeshOptio
     const name = `p_${p.protocol}_${p.published}_${sanitize(p.service)}`;
     if (p.backends.length === 0) { none.push(`${p.protocol} . ${p.published}`); continue; }
     live.push(`${p.protocol} . ${p.published} : goto ${name}`);
-    chains.push(chain(name, [`meta l4proto ${p.protocol} dnat to ${pick(p.backends)}:${p.target}`]));
+    chains.push(chain(name, [`meta l4proto ${p.protocol} dnat to ${pick(p.backends, p.weights)}:${p.target}`]));
   }
   const dev = opts.ingressDevice === undefined ? undefined : ifname(opts.ingressDevice);
   const nat = 'fib daddr type local meta l4proto . th dport vmap @published';

@@ -2,10 +2,44 @@
 import { formatAddress, parseAddress } from '../ipam/cidr.ts';
 import { LbSpecError } from './errors.ts';
 
-/** `A` for one backend, else a numgen map over all of them. */
-export function pick(backends: readonly string[]): string {
+/**
+ * `A` for one backend, else a numgen map over all of them. With `weights` (address →
+ * integer ≥ 0; absent addresses weigh 1) each backend gets a share of new connections
+ * proportional to its weight, as ranges of `numgen random mod SUM`; weight 0 leaves a
+ * backend out (all 0: every backend weighs the same).
+ */
+export function pick(backends: readonly string[], weights?: Readonly<Record<string, number>>): string {
   if (backends.length === 1) return backends[0];
-  return `numgen random mod ${backends.length} map { ${backends.map((b, i) => `${i} : ${b}`).join(', ')} }`;
+  const ws = backends.map((b) => weights?.[b] ?? 1);
+  if (!weights || ws.every((w) => w === ws[0]) || ws.every((w) => w === 0)) {
+    return `numgen random mod ${backends.length} map { ${backends.map((b, i) => `${i} : ${b}`).join(', ')} }`;
+  }
+  const live = backends.map((b, i) => ({ b, w: ws[i] })).filter((x) => x.w > 0);
+  if (live.length === 1) return live[0].b;
+  const g = live.reduce((a, x) => gcd(a, x.w), 0);
+  let at = 0;
+  const ranges = live.map(({ b, w }) => {
+    const n = w / g;
+    const r = n === 1 ? `${at}` : `${at}-${at + n - 1}`;
+    at += n;
+    return `${r} : ${b}`;
+  });
+  return `numgen random mod ${at} map { ${ranges.join(', ')} }`;
+}
+
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
+}
+
+/** Weights for {@link pick}, checked: integers 0–1,000,000 keyed by canonical address. */
+export function weightsOf(weights: Readonly<Record<string, number>> | undefined, service: string): Record<string, number> | undefined {
+  if (!weights) return undefined;
+  const out: Record<string, number> = {};
+  for (const [a, w] of Object.entries(weights)) {
+    if (!Number.isInteger(w) || w < 0 || w > 1_000_000) throw new LbSpecError(`invalid weight ${w} of backend ${a} of service "${service}"`);
+    out[addr(a, `weighted backend of service "${service}"`)] = w;
+  }
+  return out;
 }
 
 /** An `elements = { … }` line, or none for an empty set or map (nft refuses `{ }`). */

@@ -15,7 +15,7 @@
  */
 import { parseAddress } from '../ipam/cidr.ts';
 import { LbSpecError } from './errors.ts';
-import { addr, block, chain, elements, pick, port, sanitize, tableName } from './nft-text.ts';
+import { addr, block, chain, elements, pick, port, sanitize, tableName, weightsOf } from './nft-text.ts';
 
 /** A balanced port of a VIP. */
 export interface VipPort {
@@ -36,6 +36,8 @@ export interface VipService {
   readonly ports?: readonly VipPort[];
   /** Addresses of the healthy, running backends (duplicates ignored); empty: the VIP rejects. */
   readonly backends: readonly string[];
+  /** Optional share of new connections per backend address (integer weights, absent = 1, 0 = none): canary and blue-green updates. */
+  readonly weights?: Readonly<Record<string, number>>;
 }
 
 /** Rendering options. */
@@ -63,13 +65,13 @@ export function renderTable(services: readonly VipService[], opts: RulesetOption
     if (s.backends.length === 0) { none.push(s.vip); return; }
     if (s.ports.length === 0) {
       anyElems.push(`${s.vip} : goto ${base}`);
-      chains.push(chain(base, [`dnat to ${pick(s.backends)}`]));
+      chains.push(chain(base, [`dnat to ${pick(s.backends, s.weights)}`]));
       return;
     }
     for (const p of s.ports) {
       const name = `${base}_${p.protocol}_${p.port}`;
       portElems.push(`${s.vip} . ${p.protocol} . ${p.port} : goto ${name}`);
-      chains.push(chain(name, [`meta l4proto ${p.protocol} dnat to ${pick(s.backends)}:${p.targetPort}`]));
+      chains.push(chain(name, [`meta l4proto ${p.protocol} dnat to ${pick(s.backends, s.weights)}:${p.targetPort}`]));
     }
   });
   const natRules = ['ip daddr . meta l4proto . th dport vmap @vip_ports', 'ip daddr vmap @vip_any'];
@@ -103,7 +105,7 @@ export function renderDelete(opts: RulesetOptions = {}): string {
   return `table ip ${table}\ndelete table ip ${table}\n`;
 }
 
-interface Normalized { name: string; vip: string; ports: Required<VipPort>[]; backends: string[] }
+interface Normalized { name: string; vip: string; ports: Required<VipPort>[]; backends: string[]; weights?: Record<string, number> }
 
 function normalize(services: readonly VipService[]): Normalized[] {
   const seen = new Set<string>();
@@ -120,7 +122,8 @@ function normalize(services: readonly VipService[]): Normalized[] {
     const keys = new Set(ports.map((p) => `${p.protocol}/${p.port}`));
     if (keys.size !== ports.length) throw new LbSpecError(`a port of service "${s.name}" is given twice`);
     ports.sort((a, b) => a.protocol.localeCompare(b.protocol) || a.port - b.port);
-    return { name: s.name, vip, ports, backends };
+    const weights = weightsOf(s.weights, s.name);
+    return { name: s.name, vip, ports, backends, ...(weights ? { weights } : {}) };
   });
   return out.sort((a, b) => parseAddress(a.vip) - parseAddress(b.vip));
 }

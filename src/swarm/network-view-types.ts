@@ -29,7 +29,12 @@ export interface ViewService {
    * name (`web.1.<task id>`) and address on this network. DNS answers and VIP backends
    * come from this list only, so a stopping task leaves both at the commit that stops it.
    */
-  tasks: { name: string; ip: string }[];
+  tasks: {
+    name: string;
+    ip: string;
+    /** Share of new VIP connections (integer, 0 = none), present only while a canary or blue-green update weighs backends. */
+    weight?: number;
+  }[];
 }
 
 /** One overlay network, as the node needs it. */
@@ -55,6 +60,8 @@ export interface ViewPublishedPort {
   target: number;
   /** The service's tasks in the rotation, by their address on the ingress network. */
   backends: string[];
+  /** Address → share of new connections, present only while a canary or blue-green update weighs backends. */
+  weights?: Record<string, number>;
 }
 
 export interface NodeNetworkView {

@@ -28,6 +28,7 @@ import { macFromIp } from '../../net/overlay/index.ts';
 import { taskName } from '../manager/orchestrator/new-task.ts';
 import type { NodeNetworkView, ViewNetwork, ViewPeer, ViewPublishedPort, ViewService } from './network-view-types.ts';
 import { isVtepAddr } from './underlay-addr.ts';
+import { backendWeights } from './backend-weights.ts';
 
 export interface NetworkViewInput {
   networks: readonly Network[];
@@ -166,6 +167,8 @@ export function computeNetworkViews(input: NetworkViewInput): Map<string, NodeNe
     const mode = s.Spec.EndpointSpec?.Mode ?? s.Endpoint?.Spec?.Mode ?? 'vip';
     const tasks = (rotation.get(s.ID) ?? []).slice().sort((a, b) => (a.ID < b.ID ? -1 : a.ID > b.ID ? 1 : 0));
     const vips = new Map((s.Endpoint?.VirtualIPs ?? []).map((v) => [v.NetworkID, bare(v.Addr)]));
+    // Canary share / blue-green hold (Shoal update strategies); undefined: equal shares.
+    const weights = backendWeights(s, tasks);
     for (const [netId, aliases] of serviceNetworks(s)) {
       const net = networks.get(netId);
       // Docker's ingress network has no service discovery: names resolve on the service's own networks.
@@ -174,7 +177,7 @@ export function computeNetworkViews(input: NetworkViewInput): Map<string, NodeNe
       for (const t of tasks) {
         const a = t.NetworksAttachments?.find((x) => x.Network.ID === netId);
         const ip = a && addressOf(a);
-        if (ip) members.push({ name: taskName(t), ip });
+        if (ip) members.push({ name: taskName(t), ip, ...(weights ? { weight: weights.get(t.ID) ?? 1 } : {}) });
       }
       const vip = mode === 'vip' ? vips.get(netId) : undefined;
       net.services.push({ id: s.ID, name: s.Spec.Name, endpointMode: mode, ...(vip ? { vip } : {}), aliases: [...new Set(aliases)], tasks: members });
@@ -182,12 +185,14 @@ export function computeNetworkViews(input: NetworkViewInput): Map<string, NodeNe
     if (!ingressNet) continue;
     const published = ingressPorts(s);
     if (published.length === 0) continue;
+    const meshWeights: Record<string, number> = {};
     const backends = tasks.flatMap((t) => {
       const a = t.NetworksAttachments?.find((x) => x.Network.ID === ingressNet.id);
       const ip = a && addressOf(a);
+      if (ip && weights) meshWeights[ip] = weights.get(t.ID) ?? 1;
       return ip ? [ip] : [];
     });
-    for (const p of published) ports.push({ service: s.Spec.Name, ...p, backends });
+    for (const p of published) ports.push({ service: s.Spec.Name, ...p, backends, ...(weights ? { weights: meshWeights } : {}) });
   }
   for (const net of networks.values()) {
     net.peers.sort((a, b) => (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : 0));

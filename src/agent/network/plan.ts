@@ -128,7 +128,12 @@ export function vipServices(view: NodeNetworkView | undefined, networkIds: reado
     if (!networkIds.includes(n.id)) continue;
     for (const s of n.services) {
       if (s.endpointMode !== 'vip' || !s.vip || out.has(s.vip)) continue;
-      out.set(s.vip, { name: s.name, vip: s.vip, backends: s.tasks.map((t) => t.ip) });
+      const weighted = s.tasks.some((t) => t.weight !== undefined);
+      out.set(s.vip, {
+        name: s.name, vip: s.vip, backends: s.tasks.map((t) => t.ip),
+        // Canary share or blue-green hold (see src/swarm/backend-weights.ts).
+        ...(weighted ? { weights: Object.fromEntries(s.tasks.map((t) => [t.ip, t.weight ?? 1])) } : {}),
+      });
     }
   }
   return [...out.values()].sort((a, b) => ipNum(a.vip) - ipNum(b.vip));
