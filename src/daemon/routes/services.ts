@@ -23,6 +23,7 @@ import { OUT_OF_SEQUENCE, type WriteTx } from '../../store/index.ts';
 import { resolveNetwork } from './networks.ts';
 import { checkPublishedPorts } from '../../manager/allocator/index.ts';
 import { resolvePayloadRefs } from './secrets.ts';
+import { addServicePromoteRoute } from './services-promote.ts';
 
 const ADJECTIVES = ['brave', 'calm', 'eager', 'gentle', 'happy', 'jolly', 'keen', 'lucid', 'merry', 'nimble', 'quiet', 'swift'];
 const NOUNS = ['bass', 'carp', 'dace', 'eel', 'goby', 'hake', 'ide', 'koi', 'ling', 'perch', 'roach', 'shad'];
@@ -94,6 +95,7 @@ function matches(s: Service, filters: Map<string, string[]>): boolean {
 }
 
 export function addServiceRoutes(router: Router, swarm: SwarmRef): void {
+  addServicePromoteRoute(router, swarm); // Shoal extension: promote a canary
   router.post('/services/create', async (ctx) => {
     const manager = requireManager(swarm);
     const spec = specFromBody(await ctx.body<ServiceSpec>(), true);

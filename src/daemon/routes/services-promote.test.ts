@@ -1,0 +1,100 @@
+// POST /services/{id}/promote (Shoal extension) on a loopback single-node swarm (the node
+// is drained, so tasks stay pending and a canary update stays in progress).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type http from 'node:http';
+import { SwarmNode } from '../../swarm/swarm-node.ts';
+import { freePort, loopbackContext } from '../../swarm/test-node.ts';
+import { Router } from '../http/router.ts';
+import { listenUnix, closeServer } from '../http/unix-server.ts';
+import { ApiClient } from '../../api/client.ts';
+import { ApiError } from '../../api/errors.ts';
+import type { Service, ServiceSpec } from '../../api/types/service.ts';
+import { addServiceRoutes } from './services.ts';
+
+let dir = '';
+let node: SwarmNode | undefined;
+let server: http.Server | undefined;
+let api: ApiClient;
+
+test.before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'shoal-svcpro-'));
+  const port = await freePort();
+  const ctx = loopbackContext(join(dir, 'data'), port, 'prohost');
+  node = await SwarmNode.init(ctx, { ListenAddr: ctx.listenAddr, AdvertiseAddr: ctx.advertiseAddr, Availability: 'drain' });
+  const router = new Router();
+  addServiceRoutes(router, () => node);
+  server = await listenUnix(router.listener, join(dir, 'api.sock'));
+  api = new ApiClient(`unix://${join(dir, 'api.sock')}`);
+});
+
+test.after(async () => {
+  if (server) await closeServer(server, join(dir, 'api.sock'));
+  await node?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function failure(p: Promise<unknown>): Promise<ApiError> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof ApiError) return err;
+    throw err;
+  }
+  assert.unreachable('the request should have failed');
+  throw new Error('unreachable');
+}
+
+function spec(image: string, extra: Partial<ServiceSpec> = {}): ServiceSpec {
+  return { Name: 'app', Labels: {}, TaskTemplate: { ContainerSpec: { Image: image } }, ...extra };
+}
+
+const inspect = (name: string) => api.get<Service>(`/services/${name}`);
+const canary = { 'com.shoal.update.strategy': 'canary', 'com.shoal.update.canary.auto': 'rollback' };
+
+async function waitStatus(name: string, state: string): Promise<Service> {
+  for (let i = 0; i < 200; i++) {
+    const s = await inspect(name);
+    if (s.UpdateStatus?.State === state) return s;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`${name}: update never reached ${state}`);
+}
+
+test('promote marks the running canary update promoted; twice is a no-op', async () => {
+  await api.post('/services/create', spec('img:v1', { Name: 'can', Labels: canary }));
+  let s = await inspect('can');
+  await api.post(`/services/${s.ID}/update`, spec('img:v2', { Name: 'can', Labels: canary }), { query: { version: s.Version.Index } });
+  s = await waitStatus('can', 'updating');
+  assert.is(s.UpdateStatus!.ShoalCanary, undefined);
+  assert.equal(await api.post('/services/can/promote', undefined), { Promoted: true });
+  s = await inspect('can');
+  assert.is(s.UpdateStatus!.ShoalCanary, 'promoted');
+  const v = s.Version.Index;
+  await api.post('/services/can/promote', undefined);
+  assert.is((await inspect('can')).Version.Index, v, 'nothing written the second time');
+});
+
+test('promote: 409 for a service without the canary strategy or without an update; 404 for none', async () => {
+  await api.post('/services/create', spec('img:v1', { Name: 'plain' }));
+  let err = await failure(api.post('/services/plain/promote', undefined));
+  assert.is(err.status, 409);
+  assert.match(err.message, /does not update as a canary/);
+  await api.post('/services/create', spec('img:v1', { Name: 'idle', Labels: canary }));
+  err = await failure(api.post('/services/idle/promote', undefined));
+  assert.is(err.status, 409);
+  assert.match(err.message, /no update in progress/);
+  err = await failure(api.post('/services/nope/promote', undefined));
+  assert.is(err.status, 404);
+});
+
+test('a bad canary label is refused with 400 naming it', async () => {
+  const err = await failure(api.post('/services/create', spec('img:v1', { Name: 'bad', Labels: { 'com.shoal.update.strategy': 'canary', 'com.shoal.update.canary.weight': '150' } })));
+  assert.is(err.status, 400);
+  assert.match(err.message, /com\.shoal\.update\.canary\.weight/);
+});
+
+test.run();
