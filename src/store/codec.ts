@@ -22,7 +22,7 @@ export interface FieldCipher {
 /** The fields that pass through the cipher, per kind: a path and how the clear value is encoded. */
 const SENSITIVE: Partial<Record<Kind, { path: string[]; encoding: 'base64' | 'utf8' }[]>> = {
   secret: [{ path: ['Spec', 'Data'], encoding: 'base64' }],
-  cluster: [{ path: ['RootCA', 'CAKey'], encoding: 'utf8' }],
+  cluster: [{ path: ['RootCA', 'CAKey'], encoding: 'utf8' }, { path: ['RootCA', 'RootRotation', 'CAKey'], encoding: 'utf8' }],
 };
 
 /** Objects made by `normalize` (plain, sorted, frozen): applying them again needs no copy. */

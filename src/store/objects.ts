@@ -16,6 +16,15 @@ export interface StoredRootCA {
   CACert: string;
   /** The root key, PKCS#8 PEM. Managers only. */
   CAKey: string;
+  /**
+   * A root rotation in progress (SwarmKit's `RootRotation`, see `src/manager/ca/rotation.ts`):
+   * the new root, its key (managers only) and the new root cross-signed by `CACert`'s key.
+   * Absent when none is; `CACert` stays the root nodes trust until every node holds a
+   * certificate the new key issued.
+   */
+  RootRotation?: { CACert: string; CAKey: string; CrossSignedCACert: string };
+  /** The `Spec.CAConfig.ForceRotate` value the last forced rotation answered (0 or absent: none). */
+  LastForcedRotation?: number;
 }
 
 /** The cluster (Docker: "Swarm") as managers store it. */

@@ -72,14 +72,21 @@ export interface IssueOptions {
 /** Signs node certificates with the root CA key. Managers only. */
 export class CASigner {
   private constructor(
-    /** The root certificate, PEM (public). */
+    /** The root certificate nodes trust, PEM (public); during a root rotation the old root, not the signing one. */
     readonly rootPem: string,
     private readonly root: x509.X509Certificate,
     private readonly key: CryptoKey,
+    /** CA certificates sent after each leaf (the cross-signed new root during a rotation), PEM; '' for none. */
+    private readonly chainPem = '',
   ) {}
 
-  /** Loads a root CA; throws `CertificateError` if the key does not belong to the certificate. */
-  static async load(ca: RootCA): Promise<CASigner> {
+  /**
+   * Loads a root CA; throws `CertificateError` if the key does not belong to the
+   * certificate. During a root rotation `ca` is the new root, `chainPem` its
+   * cross-signed copy (appended to every certificate issued) and `trustRootPem` the
+   * root nodes still trust (what `rootPem` returns); both default to none / `ca.certPem`.
+   */
+  static async load(ca: RootCA, opts: { chainPem?: string; trustRootPem?: string } = {}): Promise<CASigner> {
     const root = new x509.X509Certificate(ca.certPem);
     const key = await importPrivateKeyPem(ca.keyPem);
     // Prove the pair: sign a probe and verify it with the certificate's public key.
@@ -88,7 +95,7 @@ export class CASigner {
     const ok = await webcrypto.subtle.verify(EC_ALG, await root.publicKey.export(EC_ALG, ['verify']), sig, probe);
     if (!ok) throw new CertificateError('ca: the CA key does not match the root certificate');
     if (!parseCertPem(ca.certPem).ca) throw new CertificateError('ca: the root certificate is not a CA');
-    return new CASigner(ca.certPem, root, key);
+    return new CASigner(opts.trustRootPem ?? ca.certPem, root, key, opts.chainPem ?? '');
   }
 
   /**
@@ -113,7 +120,7 @@ export class CASigner {
       signingAlgorithm: EC_ALG,
       serialNumber: randomSerial(),
       notBefore: new Date(opts.now - CERT_BACKDATE_MS),
-      notAfter: new Date(Math.min(opts.now + expiry, this.root.notAfter.getTime())),
+      notAfter: new Date(Math.min(opts.now + expiry, this.root.notAfter.getTime(), this.chainNotAfter())),
       extensions: [
         new x509.BasicConstraintsExtension(false, undefined, true),
         new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
@@ -123,7 +130,12 @@ export class CASigner {
         await x509.AuthorityKeyIdentifierExtension.create(this.root.publicKey),
       ],
     });
-    return cert.toString('pem');
+    return cert.toString('pem') + this.chainPem;
+  }
+
+  /** The end of the chain's validity (a leaf must not outlive its intermediate), epoch ms. */
+  private chainNotAfter(): number {
+    return this.chainPem ? Date.parse(parseCertPem(this.chainPem).validTo) : Infinity;
   }
 }
 

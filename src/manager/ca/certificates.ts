@@ -9,6 +9,8 @@ import type { NodeRole } from '../../api/types/node.ts';
 import { EC_ALG, parseCertPem, x509 } from './crypto.ts';
 import type { CryptoKeyPair } from './crypto.ts';
 import { CertificateError } from './errors.ts';
+import { splitPemCerts } from './cross-sign.ts';
+import type { X509Certificate as NodeX509 } from 'node:crypto';
 
 /** CN of the root CA, and the SAN managers carry so they can serve CA requests. */
 export const CA_ROLE = 'swarm-ca';
@@ -105,22 +107,30 @@ export function parseNodeCertificate(pem: string): NodeCertificateInfo {
 }
 
 /**
- * Checks that the node certificate `certPem` was issued and signed by the root in
- * `rootPem` and that both are valid at `now` (epoch ms, default the current time).
+ * Checks that the node certificate at the head of `certPem` chains to a root of `rootPem`
+ * (one root, or a bundle) — signed by it directly, or through a CA certificate that
+ * follows it in `certPem` (the cross-signed new root during a root rotation) — and that
+ * every certificate on that path is valid at `now` (epoch ms, default the current time).
  * Returns what the certificate says; throws `CertificateError` saying why not.
  */
 export function verifyChain(certPem: string, rootPem: string, opts: { now?: number } = {}): NodeCertificateInfo {
   const now = opts.now ?? Date.now();
   const cert = parseCertPem(certPem);
-  const root = parseCertPem(rootPem);
-  if (!root.ca) throw new CertificateError('ca: the root certificate is not a CA');
-  if (!cert.checkIssued(root) || !cert.verify(root.publicKey)) {
-    throw new CertificateError('ca: certificate is not signed by the cluster root CA');
+  const rootPems = splitPemCerts(rootPem);
+  const roots = rootPems.length ? rootPems.map(parseCertPem) : [parseCertPem(rootPem)];
+  if (roots.some((r) => !r.ca)) throw new CertificateError('ca: the root certificate is not a CA');
+  const signedBy = (c: NodeX509, by: NodeX509) => c.checkIssued(by) && c.verify(by.publicKey);
+  let path: [NodeX509, string][] | undefined;
+  const root = roots.find((r) => signedBy(cert, r));
+  if (root) path = [[cert, 'certificate'], [root, 'root CA certificate']];
+  for (const mid of splitPemCerts(certPem).slice(1).map(parseCertPem)) {
+    if (path) break;
+    if (!mid.ca || !signedBy(cert, mid)) continue;
+    const top = roots.find((r) => signedBy(mid, r));
+    if (top) path = [[cert, 'certificate'], [mid, 'intermediate CA certificate'], [top, 'root CA certificate']];
   }
-  for (const [c, what] of [
-    [cert, 'certificate'],
-    [root, 'root CA certificate'],
-  ] as const) {
+  if (!path) throw new CertificateError('ca: certificate is not signed by the cluster root CA');
+  for (const [c, what] of path) {
     if (now < Date.parse(c.validFrom)) throw new CertificateError(`ca: ${what} is not valid yet`);
     if (now > Date.parse(c.validTo)) throw new CertificateError(`ca: ${what} has expired`);
   }

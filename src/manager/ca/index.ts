@@ -14,3 +14,11 @@ export type { ParsedJoinToken } from './join-token.ts';
 export { NodeTLS, newNodeKeyAndCSR, serverTlsOptions, clientTlsOptions, bootstrapClientTlsOptions, peerRole, peerIdentity } from './node-tls.ts';
 export { shouldRenew, renewalTime, renewalDelay } from './renewal.ts';
 export type { Validity } from './renewal.ts';
+export { crossSignRoot, issuerInfoOf, leafIssuerInfo, splitPemCerts } from './cross-sign.ts';
+export type { IssuerInfo } from './cross-sign.ts';
+export {
+  rotationRequest, withRotation, withoutRotation, desiredIssuer, clusterTLSInfo, nodeHasIssuer, rotationProgress, finishedRotation, caTarget, issuerDigest,
+} from './rotation.ts';
+export type { CAConfigRequest, RotationRequest, RotationProgress, CATarget } from './rotation.ts';
+export { beginRotation, loadClusterSigner, signerIdentity } from './root-rotation.ts';
+export type { KeyOpener } from './root-rotation.ts';
