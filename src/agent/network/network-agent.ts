@@ -262,7 +262,7 @@ export class NetworkAgent {
     for (const list of taken) for (const p of list) used.add(`${p.protocol}/${p.published}`);
     const ports = hostPorts(task, used);
     if (attachments.length === 0 && ports.length === 0) return undefined;
-    const outward = needsGateway(task.ID, attachments, ports);
+    const outward = needsGateway(task.ID, { attachments, ports });
     if (ports.length && !this.opts.gateway) {
       throw new NetworkAgentError(`task ${task.ID} publishes host-mode ports, but this node has no gateway bridge${this.gatewayError ? ` (${this.gatewayError})` : ''}`);
     }
@@ -525,6 +525,10 @@ export class NetworkAgent {
 
   /** Keeps recorded sandboxes and tasks whose netns still exist, removes half-made ones, rebinds DNS. */
   private async readopt(): Promise<void> {
+    // The DNS table first: the sockets bound again below answer at once, and must not answer
+    // from an empty table (a negative answer a task's resolver may cache). This also starts
+    // the DNS child while the netns are checked: its start is most of a restart's DNS gap.
+    if (this.state.view) this.dns.setTable(dnsTable(this.state.view));
     for (const [id, sb] of Object.entries(this.state.sandboxes)) {
       const alive = sb.ready && existsSync(netnsPath(sb.netns))
         && (await runCommand(['ip', '-n', sb.netns, 'link', 'show', 'vxlan0'])).code === 0;

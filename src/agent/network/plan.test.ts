@@ -76,12 +76,12 @@ test('needsGateway: a way out unless every network is internal (Docker\'s rule);
   const port = { protocol: 'tcp' as const, published: 8080, target: 80 };
   const internalTask = task({ NetworksAttachments: [{ ...task().NetworksAttachments![0], Network: { ...task().NetworksAttachments![0].Network, Spec: { Name: 'vault', Internal: true } } }] } as Partial<Task>);
   assert.is(taskAttachments(internalTask)[0].internal, true, 'read from the network spec');
-  assert.is(needsGateway('t', [front], []), true);
-  assert.is(needsGateway('t', [vault, front], []), true, 'one network that is not internal is enough');
-  assert.is(needsGateway('t', [vault], []), false);
-  assert.is(needsGateway('t', [], [port]), true);
-  assert.is(needsGateway('t', [], []), false);
-  assert.throws(() => needsGateway('t1', [vault], [port]), (e: Error) => e instanceof NetworkAgentError && /task t1 publishes host-mode ports, but all its networks are internal/.test(e.message));
+  assert.is(needsGateway('t', { attachments: [front], ports: [] }), true);
+  assert.is(needsGateway('t', { attachments: [vault, front], ports: [] }), true, 'one network that is not internal is enough');
+  assert.is(needsGateway('t', { attachments: [vault], ports: [] }), false);
+  assert.is(needsGateway('t', { attachments: [], ports: [port] }), true);
+  assert.is(needsGateway('t', { attachments: [], ports: [] }), false);
+  assert.throws(() => needsGateway('t1', { attachments: [vault], ports: [port] }), (e: Error) => e instanceof NetworkAgentError && /task t1 publishes host-mode ports, but all its networks are internal/.test(e.message));
 });
 
 test('taskName: the task name, else service.slot.id', () => {

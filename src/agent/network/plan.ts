@@ -93,7 +93,7 @@ export function taskAttachments(task: Task): TaskAttachment[] {
  * task cannot publish host-mode ports (they arrive over the gateway bridge): refused with
  * `NetworkAgentError`.
  */
-export function needsGateway(taskId: string, attachments: readonly TaskAttachment[], ports: readonly HostPort[]): boolean {
+export function needsGateway(taskId: string, { attachments, ports }: { attachments: readonly TaskAttachment[]; ports: readonly HostPort[] }): boolean {
   const out = attachments.length === 0 || attachments.some((a) => !a.internal);
   if (!out && ports.length) {
     throw new NetworkAgentError(`task ${taskId} publishes host-mode ports, but all its networks are internal (no way in or out of the swarm)`);
