@@ -36,6 +36,7 @@ import ServiceLs from './service/ls.ts';
 import ServicePs from './service/ps.ts';
 import ServiceRm from './service/rm.ts';
 import ServiceRollback from './service/rollback.ts';
+import ServicePromote from './service/promote.ts';
 import ServiceScale from './service/scale.ts';
 import ServiceUpdate from './service/update.ts';
 import SwarmInit from './swarm/init.ts';
@@ -79,6 +80,7 @@ export const COMMANDS = {
   'service:ps': ServicePs,
   'service:rm': ServiceRm,
   'service:rollback': ServiceRollback,
+  'service:promote': ServicePromote,
   'service:scale': ServiceScale,
   'service:update': ServiceUpdate,
   'swarm:init': SwarmInit,

@@ -69,10 +69,15 @@ export async function waitUpdated(api: ServiceApi, id: string, log: (line: strin
   let last = '';
   let rollbackShown = false;
   let verifying = false;
+  let promotedShown = false;
   for (;;) {
     const service = await api.service(id);
     const tasks = await api.tasks({ service: [service.ID] });
     const p = updateProgress(service, tasks);
+    if (service.UpdateStatus?.ShoalCanary === 'promoted' && !promotedShown) {
+      log('canary: promoted'); // Shoal's canary strategy (com.shoal.update.strategy=canary)
+      promotedShown = true;
+    }
     if (p.rollback && !rollbackShown) {
       log(`rollback: ${p.rollback}`);
       rollbackShown = true;

@@ -5,6 +5,7 @@ import { NetworkApi } from '../../network-api.ts';
 import type { Service } from '../../../src/api/types/service.ts';
 import { applyUpdateFlags, updateSpecFlags } from './spec-flags.ts';
 import { applyPayloadUpdateFlags, payloadUpdateFlags } from './secret-flags.ts';
+import { applyStrategyFlags, strategyFlags } from './strategy-flags.ts';
 import { waitUpdated } from './update-progress.ts';
 
 /** `POST /services/{id}/update?rollback=previous`: back to PreviousSpec (docker's `service rollback`). */
@@ -19,11 +20,14 @@ export default class ServiceUpdate extends ApiCommand {
     '<%= config.bin %> service update --update-parallelism 2 --update-delay 10s --update-order start-first --image IMAGE web',
     '<%= config.bin %> service update --env-add MODE=fast --publish-add 8080:80 --force web',
     '<%= config.bin %> service update --rollback web',
+    '<%= config.bin %> service update --canary-weight 10 --canary-monitor 1m --image IMAGE web',
+    '<%= config.bin %> service update --strategy blue-green --image IMAGE web',
   ];
   static override args = { service: Args.string({ required: true, description: 'SERVICE' }) };
   static override flags = {
     ...updateSpecFlags,
     ...payloadUpdateFlags,
+    ...strategyFlags,
     rollback: Flags.boolean({ summary: 'Rollback to previous specification.' }),
     detach: Flags.boolean({ char: 'd', summary: 'Exit immediately instead of waiting for the service to converge.' }),
     quiet: Flags.boolean({ char: 'q', summary: 'Suppress progress output.' }),
@@ -42,6 +46,7 @@ export default class ServiceUpdate extends ApiCommand {
         const resolve = (ref: string) => networks.find((n) => n.Id === ref || n.Name === ref)?.Id ?? networks.find((n) => n.Id.startsWith(ref))?.Id ?? ref;
         const spec = applyUpdateFlags(service.Spec, flags as Record<string, unknown>, resolve);
         applyPayloadUpdateFlags(spec.TaskTemplate.ContainerSpec, flags as Record<string, unknown>);
+        applyStrategyFlags(spec, flags as Record<string, unknown>);
         await api.update(service, spec);
       }
       this.log(args.service);
