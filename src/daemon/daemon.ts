@@ -32,6 +32,8 @@ import { addConfigRoutes } from './routes/configs.ts';
 import { SwarmNode, type SwarmContext } from '../swarm/swarm-node.ts';
 import { SHOAL_VERSION } from './routes/system.ts';
 import { UnavailableError } from '../api/errors.ts';
+import { NodeKeyVault, SwarmLockedError } from '../manager/keys/index.ts';
+import { removeSwarmState } from '../swarm/swarm-state.ts';
 import os from 'node:os';
 
 /** The executor's run-state dir (runtime root, monitor, task records, bundles): gone on reboot, like the containers. */
@@ -50,8 +52,11 @@ const INACTIVE_SWARM: SwarmInfo = {
 export class Daemon {
   private stopping?: Promise<void>;
   private server?: http.Server;
-  /** This node's swarm membership; undefined while it is in none. */
+  /** This node's swarm membership; undefined while it is in none, or locked. */
   swarm?: SwarmNode;
+  /** This node's keys at rest; `locked` while they are sealed and no unlock key was given (no swarm role runs). */
+  private readonly vault: NodeKeyVault;
+  private locked = false;
   /** Serialises init / join / leave: one membership change at a time. */
   private membershipChange: Promise<unknown> = Promise.resolve();
   private images?: ImageService;
@@ -70,7 +75,25 @@ export class Daemon {
     readonly config: DaemonConfig,
     private readonly logger: Logger,
     private readonly lock: DataRootLock,
-  ) {}
+  ) {
+    this.vault = new NodeKeyVault({ dataRoot: config.dataRoot, logger: logger.child('keys') });
+  }
+
+  /** The membership the routes use: throws Docker's "swarm is encrypted…" (503) while locked. */
+  private currentSwarm(): SwarmNode | undefined {
+    if (this.locked) throw new SwarmLockedError();
+    return this.swarm;
+  }
+
+  /** `swarm unlock`: checks the key against the sealed files (a wrong one changes nothing), then starts the swarm role. */
+  private unlock(key: string): Promise<void> {
+    return this.changeMembership(async () => {
+      await this.vault.unlock(key);
+      this.swarm = await SwarmNode.restore(this.swarmContext());
+      this.locked = false;
+      this.logger.info('swarm unlocked');
+    });
+  }
 
   private swarmContext(): SwarmContext {
     const { config } = this;
@@ -82,6 +105,7 @@ export class Daemon {
       logger: this.logger.child('swarm'),
       heartbeatMs: Number(process.env.SHOAL_HEARTBEAT_MS) || undefined,
       executor: () => this.executor(),
+      keys: this.vault,
       images: this.images,
       networking: this.dataPlaneOff ? undefined : (localAddr) => new LazyNetworking(
         () => NetworkAgent.open({ dataRoot: config.dataRoot, logger: this.logger.child('network'), localAddr }),
@@ -132,7 +156,7 @@ export class Daemon {
       addSystemRoutes(router, {
         config,
         engineId,
-        swarmInfo: () => daemon.swarm?.swarmInfo() ?? INACTIVE_SWARM,
+        swarmInfo: () => (daemon.locked ? { ...INACTIVE_SWARM, LocalNodeState: 'locked' } : daemon.swarm?.swarmInfo() ?? INACTIVE_SWARM),
         containerCounts: () => {
           const states = daemon.executorInstance?.list().map((c) => c.state) ?? [];
           const running = states.filter((s) => s === 'running').length;
@@ -143,9 +167,11 @@ export class Daemon {
       const alreadyInSwarm = () =>
         new UnavailableError('This node is already part of a swarm. Use "docker swarm leave" to leave this swarm and join another one.');
       addSwarmRoutes(router, {
-        swarm: () => daemon.swarm,
+        swarm: () => daemon.currentSwarm(),
+        unlock: (key: string) => daemon.unlock(key),
         init: (req: InitRequest) =>
           daemon.changeMembership(async () => {
+            if (daemon.locked) throw new SwarmLockedError();
             if (req.ForceNewCluster) {
               daemon.swarm = await SwarmNode.forceNewCluster(daemon.swarmContext(), daemon.swarm);
               return daemon.swarm;
@@ -156,25 +182,39 @@ export class Daemon {
           }),
         join: (req: JoinRequest) =>
           daemon.changeMembership(async () => {
-            if (daemon.swarm) throw alreadyInSwarm();
+            if (daemon.swarm || daemon.locked) throw alreadyInSwarm();
             daemon.swarm = await SwarmNode.join(daemon.swarmContext(), req);
             return daemon.swarm;
           }),
         leave: (force: boolean) =>
           daemon.changeMembership(async () => {
+            if (daemon.locked) {
+              // Docker: a locked node leaves only by force (its state cannot be read to check quorum).
+              if (!force) throw new UnavailableError('Swarm is encrypted and locked. Please unlock it first or use `--force` to ignore this message.');
+              await removeSwarmState(config.dataRoot);
+              daemon.locked = false;
+              daemon.vault.forget();
+              return;
+            }
             if (!daemon.swarm) throw new UnavailableError(NOT_IN_SWARM);
             await daemon.swarm.leave(force);
             daemon.swarm = undefined;
+            daemon.vault.forget();
           }),
       });
-      addServiceRoutes(router, () => daemon.swarm);
-      addTaskRoutes(router, () => daemon.swarm);
-      addSecretRoutes(router, () => daemon.swarm);
-      addConfigRoutes(router, () => daemon.swarm);
+      addServiceRoutes(router, () => daemon.currentSwarm());
+      addTaskRoutes(router, () => daemon.currentSwarm());
+      addSecretRoutes(router, () => daemon.currentSwarm());
+      addConfigRoutes(router, () => daemon.currentSwarm());
       // `Containers` of `network inspect`: this node's endpoints, from its data plane.
-      addNetworkRoutes(router, () => daemon.swarm, { endpoints: (id) => daemon.swarm?.networking?.endpoints(id) ?? [] });
+      addNetworkRoutes(router, () => daemon.currentSwarm(), { endpoints: (id) => daemon.swarm?.networking?.endpoints(id) ?? [] });
       if (config.hostAddress.kind !== 'unix') throw new Error('only unix:// hosts are supported for the control API for now');
-      daemon.swarm = await SwarmNode.restore(daemon.swarmContext());
+      // A manager whose keys are sealed by the unlock key starts locked: no Raft, no session,
+      // every swarm request answered "swarm is encrypted…" until `swarm unlock`.
+      if (await daemon.vault.locked()) {
+        daemon.locked = true;
+        logger.warn('swarm is locked: its keys are sealed by the unlock key; waiting for `swarm unlock`');
+      } else daemon.swarm = await SwarmNode.restore(daemon.swarmContext());
       daemon.server = await listenUnix(router.listener, config.hostAddress.socketPath);
       logger.info('daemon started', { 'api.host': config.host, 'data.root': config.dataRoot, 'node.hostname': config.hostname, pid: process.pid });
       return daemon;

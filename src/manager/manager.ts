@@ -10,7 +10,7 @@ import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { PeerCertificate } from 'node:tls';
 import { join } from 'node:path';
-import { DiskStorage, RaftNode, forceNewCluster, WsTransport, emptyConfState, StateRole, ConfChangeType, type ConfState } from 'raft-ts';
+import { DiskStorage, RaftNode, forceNewCluster, WsTransport, emptyConfState, StateRole, ConfChangeType, type ConfState, type PayloadCipher } from 'raft-ts';
 import { MemoryStore } from '../store/index.ts';
 import type { Cluster } from '../store/index.ts';
 import type { Node } from '../api/types/node.ts';
@@ -42,6 +42,14 @@ export interface ManagerOptions {
   forceNewCluster?: boolean;
   /** Raft tick length, ms (default the library's). */
   tickMs?: number;
+  /**
+   * Keys at rest (`src/manager/keys`): the cipher that seals every WAL entry and snapshot,
+   * and a follower that re-seals them when the cluster's autolock key changes. Default: clear.
+   */
+  keys?: {
+    raftCipher(raftDir: string): Promise<PayloadCipher>;
+    follow(host: { store: MemoryStore; raft: RaftNode }): () => void;
+  };
 }
 
 /** The first value of a certificate subject field (Node gives a string or a list). */
@@ -63,6 +71,7 @@ export class Manager {
   private busy = false;
   private signer?: CASigner;
   private stopped = false;
+  private unfollowKeys?: () => void;
 
   private constructor(
     private readonly opts: ManagerOptions,
@@ -116,7 +125,8 @@ export class Manager {
   static async start(opts: ManagerOptions): Promise<Manager> {
     const dir = join(opts.dataRoot, 'swarm', 'raft');
     const confState: ConfState = opts.bootstrap ? { ...emptyConfState(), voters: [opts.tls.nodeId] } : emptyConfState();
-    const storage = await DiskStorage.open(dir, { confState });
+    const cipher = await opts.keys?.raftCipher(dir);
+    const storage = await DiskStorage.open(dir, { confState, ...(cipher ? { cipher } : {}) });
     if (opts.forceNewCluster) {
       const { removed } = await forceNewCluster(storage, opts.tls.nodeId);
       opts.logger.warn('forced a new cluster from this manager\'s state', { removed });
@@ -128,6 +138,7 @@ export class Manager {
     // A new cluster's only voter need not wait out an election timeout.
     if (opts.bootstrap || opts.forceNewCluster) m.raft.campaign();
     m.timer = setInterval(() => void m.leaderLoop(), LEADER_LOOP_MS);
+    m.unfollowKeys = opts.keys?.follow(m);
     return m;
   }
 
@@ -331,6 +342,7 @@ export class Manager {
     if (this.stopped) return;
     this.stopped = true;
     clearInterval(this.timer);
+    this.unfollowKeys?.();
     await this.raft.stop().catch(() => {});
     await this.transport.close().catch(() => {});
     await this.storage.close().catch(() => {});

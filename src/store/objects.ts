@@ -37,6 +37,12 @@ export interface Cluster extends ClusterInfo {
    * refuses that node's certificate. Managers only; never shown by `GET /swarm`.
    */
   RemovedNodes?: Record<string, number>;
+  /**
+   * The unlock key (`SWMKEY-1-…`) managers seal their keys with while
+   * `Spec.EncryptionConfig.AutoLockManagers` is on; absent while it is off. Managers only;
+   * only `GET /swarm/unlockkey` shows it. At rest it is inside the DEK-sealed Raft data.
+   */
+  UnlockKey?: string;
 }
 
 /** Every stored kind and its object type. Table names are these keys. */

@@ -24,6 +24,7 @@ import {
   parseJoinToken, peerIdentity, roleForJoinToken, shouldRenew, tokenMatchesCA, DEFAULT_NODE_CERT_EXPIRY_MS,
 } from '../manager/ca/index.ts';
 import { Manager } from '../manager/manager.ts';
+import type { NodeKeyVault } from '../manager/keys/index.ts';
 import { LeaderControllers } from '../manager/controllers/index.ts';
 import { checkAddressPools, ingressNetworkSpec } from '../manager/allocator/index.ts';
 import { Agent, type AgentImages } from '../agent/agent.ts';
@@ -54,6 +55,11 @@ export interface SwarmContext {
   executor?: () => Promise<Executor>;
   /** The image store tasks' images are pulled into (needed with `executor`). */
   images?: AgentImages;
+  /**
+   * This node's keys at rest (`src/manager/keys`): seals the TLS key while autolock is on,
+   * and gives a manager its Raft payload cipher. Without it keys and Raft data stay in clear.
+   */
+  keys?: NodeKeyVault;
   /** Makes this membership's network data plane (overlay, DNS, VIPs, mesh), given this node's underlay address; without it tasks get no networks. */
   networking?: (localAddr: () => string) => LazyNetworking;
 }
@@ -111,7 +117,7 @@ export class SwarmNode {
 
   /** Rejoins the swarm this node was in before a restart, if any. */
   static async restore(ctx: SwarmContext): Promise<SwarmNode | undefined> {
-    const saved = await loadSwarmState(ctx.dataRoot);
+    const saved = await loadSwarmState(ctx.dataRoot, ctx.keys);
     if (!saved) return undefined;
     const tls = NodeTLS.create({ certPem: saved.certs.certPem, keyPem: saved.certs.keyPem, rootPem: saved.certs.rootCertPem });
     const node = await SwarmNode.open(ctx, saved.state, tls);
@@ -151,7 +157,7 @@ export class SwarmNode {
     const certPem = await signer.issue({ csrPem, nodeId, role: 'manager', clusterId, expiry, now });
     const tls = NodeTLS.create({ certPem, keyPem, rootPem: root.certPem });
     const state: SwarmState = { clusterId, nodeId, role: 'manager', managers: [{ nodeId, addr: advertise }], listenAddr: listen, advertiseAddr: advertise };
-    await saveSwarmState(ctx.dataRoot, state, { certPem, keyPem, rootCertPem: root.certPem });
+    await saveSwarmState(ctx.dataRoot, state, { certPem, keyPem, rootCertPem: root.certPem }, ctx.keys);
     let node: SwarmNode | undefined;
     try {
       node = await SwarmNode.open(ctx, state, tls);
@@ -189,7 +195,7 @@ export class SwarmNode {
    * are demoted in the store (they must leave and join again).
    */
   static async forceNewCluster(ctx: SwarmContext, running?: SwarmNode): Promise<SwarmNode> {
-    const saved = await loadSwarmState(ctx.dataRoot);
+    const saved = await loadSwarmState(ctx.dataRoot, ctx.keys);
     if (!saved || saved.state.role !== 'manager') throw new UnavailableError('--force-new-cluster needs the state of a manager of a swarm on this node');
     await running?.stop();
     const tls = NodeTLS.create({ certPem: saved.certs.certPem, keyPem: saved.certs.keyPem, rootPem: saved.certs.rootCertPem });
@@ -250,7 +256,7 @@ export class SwarmNode {
       managers: Object.entries(res.managers).map(([nodeId, addr]) => ({ nodeId, addr })),
       listenAddr: listen, advertiseAddr: advertise,
     };
-    await saveSwarmState(ctx.dataRoot, state, { certPem: res.certPem, keyPem, rootCertPem: res.rootPem });
+    await saveSwarmState(ctx.dataRoot, state, { certPem: res.certPem, keyPem, rootCertPem: res.rootPem }, ctx.keys);
     try {
       const node = await SwarmNode.open(ctx, state, tls);
       await node.startRole({ bootstrap: false });
@@ -282,6 +288,7 @@ export class SwarmNode {
       this.manager = await Manager.start({
         dataRoot: this.ctx.dataRoot, tls: this.tls, advertiseAddr: this.state.advertiseAddr, bootstrap: opts.bootstrap, peers,
         logger: this.ctx.logger.child('manager'), heartbeatMs: this.heartbeatMs, heartbeatFixed: this.ctx.heartbeatMs !== undefined, forceNewCluster: opts.forceNewCluster,
+        keys: this.ctx.keys,
       });
       this.dispatcher = new Dispatcher(this.manager, this.state.clusterId, () => this.managerAddrs(), this.ctx.logger.child('dispatcher'));
       const manager = this.manager;
@@ -494,7 +501,7 @@ export class SwarmNode {
       info.Nodes = nodes.length;
       info.Managers = nodes.filter((n) => n.Spec.Role === 'manager').length;
       try {
-        const { JoinTokens: _t, RootCA: _r, RemovedNodes: _rm, ...cluster } = this.manager.cluster();
+        const { JoinTokens: _t, RootCA: _r, RemovedNodes: _rm, UnlockKey: _u, ...cluster } = this.manager.cluster();
         info.Cluster = cluster;
       } catch {
         // not replicated here yet
@@ -629,7 +636,7 @@ export class SwarmNode {
       if (role === 'worker') await rm(join(this.ctx.dataRoot, 'swarm', 'raft'), { recursive: true, force: true });
       this.tls = tls;
       this.state = { ...this.state, role, managers: Object.entries(managers).map(([nodeId, addr]) => ({ nodeId, addr })) };
-      await saveSwarmState(this.ctx.dataRoot, this.state, { certPem: tls.certPem, keyPem, rootCertPem: tls.rootPem });
+      await saveSwarmState(this.ctx.dataRoot, this.state, { certPem: tls.certPem, keyPem, rootCertPem: tls.rootPem }, this.ctx.keys);
       this.server.setSecureContext(tls.serverOptions({ allowAnonymous: true }));
       if (!this.stopped) await this.startRole({ bootstrap: false });
     } catch (err) {

@@ -34,6 +34,15 @@ export interface NodeCertificates {
 
 const CERT_FILES = { rootCertPem: 'swarm-root-ca.crt', certPem: 'swarm-node.crt', keyPem: 'swarm-node.key' } as const;
 
+/**
+ * How the TLS key is kept at rest (`src/manager/keys`' vault): opened after reading, sealed
+ * before writing (encrypted by the unlock key while autolock is on). Default: as is.
+ */
+export interface NodeKeyCodec {
+  openNodeKey(pem: string): string;
+  sealNodeKey(pem: string): string;
+}
+
 export function swarmDir(dataRoot: string): string {
   return join(dataRoot, 'swarm');
 }
@@ -51,7 +60,7 @@ async function writeAtomic(path: string, data: string, mode: number): Promise<vo
 }
 
 /** The saved state, or undefined when this node is in no swarm. */
-export async function loadSwarmState(dataRoot: string): Promise<{ state: SwarmState; certs: NodeCertificates } | undefined> {
+export async function loadSwarmState(dataRoot: string, keys?: NodeKeyCodec): Promise<{ state: SwarmState; certs: NodeCertificates } | undefined> {
   const dir = swarmDir(dataRoot);
   let text: string;
   try {
@@ -65,16 +74,18 @@ export async function loadSwarmState(dataRoot: string): Promise<{ state: SwarmSt
   for (const [key, file] of Object.entries(CERT_FILES)) {
     certs[key as keyof NodeCertificates] = await readFile(join(dir, 'certificates', file), 'utf8');
   }
+  if (keys) certs.keyPem = keys.openNodeKey(certs.keyPem);
   return { state, certs };
 }
 
 /** Saves certificates first, then the state that refers to them. */
-export async function saveSwarmState(dataRoot: string, state: SwarmState, certs?: NodeCertificates): Promise<void> {
+export async function saveSwarmState(dataRoot: string, state: SwarmState, certs?: NodeCertificates, keys?: NodeKeyCodec): Promise<void> {
   const dir = swarmDir(dataRoot);
   await mkdir(join(dir, 'certificates'), { recursive: true, mode: 0o700 });
   if (certs) {
     for (const [key, file] of Object.entries(CERT_FILES)) {
-      await writeAtomic(join(dir, 'certificates', file), certs[key as keyof NodeCertificates], key === 'keyPem' ? 0o600 : 0o644);
+      const text = key === 'keyPem' && keys ? keys.sealNodeKey(certs.keyPem) : certs[key as keyof NodeCertificates];
+      await writeAtomic(join(dir, 'certificates', file), text, key === 'keyPem' ? 0o600 : 0o644);
     }
   }
   await writeAtomic(join(dir, 'state.json'), JSON.stringify(state, null, 2) + '\n', 0o600);

@@ -157,6 +157,8 @@ export class RaftNode {
   private applied = 0;
   private snapshotIndex = 0;
   private confState!: ConfState;
+  /** Callers of `snapshotNow` waiting for the Ready loop to take their snapshot. */
+  private snapshotWaiters: { resolve(index: number): void; reject(e: unknown): void }[] = [];
 
   constructor(options: RaftNodeOptions) {
     this.id = options.id;
@@ -252,6 +254,22 @@ export class RaftNode {
     this.rejectAll(new NodeStoppedError());
     await this.o.transport.close();
     await this.loopDone;
+  }
+
+  /**
+   * Snapshots the state machine at the applied index now (between Ready iterations, as the
+   * periodic snapshot), then compacts as usual; resolves with the snapshot's index. With
+   * nothing applied since the last snapshot it resolves with that one's index at once.
+   * Used to re-seal the state under a new payload cipher key. Rejects once stopped.
+   */
+  snapshotNow(): Promise<number> {
+    if (this.stopped || !this.started) return Promise.reject(new NodeStoppedError());
+    return new Promise((resolve, reject) => {
+      this.snapshotWaiters.push({ resolve, reject });
+      if (this.looping) return; // the running loop takes it after its iteration
+      this.looping = true;
+      this.loopDone = new Promise<void>((done) => queueMicrotask(() => void this.loop().finally(done)));
+    });
   }
 
   /** Subscribes to events; returns the unsubscribe function. Listeners must not throw. */
@@ -519,12 +537,13 @@ export class RaftNode {
         this.raw.advance(rd);
         await this.maybeSnapshot();
       }
+      if (!this.stopped && this.snapshotWaiters.length) await this.maybeSnapshot();
     } catch (err) {
       this.fail(err);
     } finally {
       this.looping = false;
     }
-    if (!this.stopped && this.raw.hasReady()) this.kick();
+    if (!this.stopped && (this.raw.hasReady() || this.snapshotWaiters.length)) this.kick();
   }
 
   private async handleReady(rd: Ready): Promise<void> {
@@ -724,7 +743,22 @@ export class RaftNode {
 
   private async maybeSnapshot(): Promise<void> {
     const every = this.o.snapshotEvery;
-    if (every <= 0 || this.applied - this.snapshotIndex < every) return;
+    const waiters = this.snapshotWaiters.splice(0);
+    try {
+      if (waiters.length && this.applied <= this.snapshotIndex) {
+        for (const w of waiters) w.resolve(this.snapshotIndex);
+        return;
+      }
+      if (!waiters.length && (every <= 0 || this.applied - this.snapshotIndex < every)) return;
+      await this.takeSnapshot();
+      for (const w of waiters) w.resolve(this.snapshotIndex);
+    } catch (err) {
+      for (const w of waiters) w.reject(err);
+      throw err;
+    }
+  }
+
+  private async takeSnapshot(): Promise<void> {
     const index = this.applied;
     const data = this.o.stateMachine.snapshot();
     if (this.syncedCommit < index) {
@@ -776,6 +810,7 @@ export class RaftNode {
     for (const r of this.reads.values()) r.reject(err);
     this.reads.clear();
     for (const pc of this.confChanges.splice(0)) pc.reject(err);
+    for (const w of this.snapshotWaiters.splice(0)) w.reject(err);
     for (const t of this.transfers.splice(0)) {
       t.cancel();
       t.reject(err);

@@ -102,7 +102,7 @@ const swarmSpec: FieldsShape = {
   Raft: {},
   Dispatcher: { HeartbeatPeriod: int },
   CAConfig: { NodeCertExpiry: int },
-  EncryptionConfig: {},
+  EncryptionConfig: { AutoLockManagers: bool },
   TaskDefaults: {},
 };
 
@@ -127,6 +127,7 @@ export const SHAPES: Readonly<Record<BodyKind, FieldsShape>> = {
     ForceNewCluster: bool,
     SubnetSize: int,
     Spec: swarmSpec,
+    AutoLockManagers: bool,
     Availability: str,
   },
   SwarmJoinRequest: { ListenAddr: str, AdvertiseAddr: str, RemoteAddrs: strings, JoinToken: str, Availability: str },

@@ -41,7 +41,6 @@ const SWARM_SPEC_ROWS: readonly UnsupportedField[] = [
   { path: 'CAConfig.SigningCACert', what: 'a user-provided root CA (docker swarm ca --ca-cert)' },
   { path: 'CAConfig.SigningCAKey', what: 'a user-provided root CA key (docker swarm ca --ca-key)' },
   { path: 'CAConfig.ForceRotate', what: 'root CA rotation (docker swarm ca --rotate)' },
-  { path: 'EncryptionConfig.AutoLockManagers', what: 'autolock (encrypted Raft data with an unlock key)' },
   { path: 'TaskDefaults.LogDriver', what: 'a default log driver for tasks' },
 ];
 
@@ -70,7 +69,6 @@ export const UNSUPPORTED: Readonly<Record<BodyKind, readonly UnsupportedField[]>
   SwarmSpec: SWARM_SPEC_ROWS,
   SwarmInitRequest: [
     { path: 'DataPathAddr', what: 'a separate data path address (--data-path-addr)' },
-    { path: 'AutoLockManagers', what: 'autolock (encrypted Raft data with an unlock key)' },
     ...SWARM_SPEC_ROWS.map((r) => ({ ...r, path: `Spec.${r.path}` })),
   ],
   SwarmJoinRequest: [{ path: 'DataPathAddr', what: 'a separate data path address (--data-path-addr)' }],
@@ -79,7 +77,6 @@ export const UNSUPPORTED: Readonly<Record<BodyKind, readonly UnsupportedField[]>
 
 /** Query parameters Shoal does not implement, by route: a true value is refused the same way. */
 export const UNSUPPORTED_QUERY: Readonly<Record<string, readonly UnsupportedField[]>> = {
-  'POST /swarm/update': [{ path: 'rotateManagerUnlockKey', what: 'unlock key rotation (autolock is not implemented)' }],
 };
 
 /**

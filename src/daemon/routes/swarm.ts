@@ -13,6 +13,7 @@ import { DEFAULT_NODE_CERT_EXPIRY_MS, generateJoinToken } from '../../manager/ca
 import { checkSwarmBody, checkUnsupportedQuery } from '../../api/spec/swarm-spec.ts';
 import type { Manager } from '../../manager/manager.ts';
 import type { SwarmNode } from '../../swarm/swarm-node.ts';
+import { generateUnlockKey } from '../../manager/keys/index.ts';
 
 /** What the routes need of the daemon: the current swarm membership, and how to change it. */
 export interface SwarmHost {
@@ -20,6 +21,8 @@ export interface SwarmHost {
   init(req: InitRequest): Promise<SwarmNode>;
   join(req: JoinRequest): Promise<SwarmNode>;
   leave(force: boolean): Promise<void>;
+  /** `swarm unlock`: opens this node's sealed keys with the key and starts its swarm role. */
+  unlock?(key: string): Promise<void>;
 }
 
 export const NOT_IN_SWARM = 'This node is not part of a swarm';
@@ -124,7 +127,17 @@ function validateNodeSpec(spec: NodeSpec | undefined): NodeSpec {
 export function addSwarmRoutes(router: Router, host: SwarmHost): void {
   router.post('/swarm/init', async (ctx) => {
     const req = checkSwarmBody<InitRequest>('SwarmInitRequest', (await ctx.body<InitRequest>()) ?? { ListenAddr: '' });
+    // `--autolock` (Docker sends AutoLockManagers beside the spec): the spec says so, and the
+    // cluster gets its first unlock key; the managers seal their keys with it.
+    const autolock = req.AutoLockManagers === true || req.Spec?.EncryptionConfig?.AutoLockManagers === true;
+    if (autolock) req.Spec = { ...req.Spec, EncryptionConfig: { AutoLockManagers: true } };
     const node = await host.init(req);
+    if (autolock && !req.ForceNewCluster) {
+      await node.requireManager().store.update((tx) => {
+        const c = tx.list('cluster')[0];
+        if (c && !c.UnlockKey) tx.update('cluster', { ...c, UnlockKey: generateUnlockKey() });
+      });
+    }
     return node.nodeId;
   });
 
@@ -147,7 +160,7 @@ export function addSwarmRoutes(router: Router, host: SwarmHost): void {
   router.get('/swarm', async (ctx) => {
     const manager = requireSwarm(host).requireManager();
     await readBarrier(manager, ctx.res);
-    const { RootCA: _root, RemovedNodes: _removed, ...cluster } = manager.cluster();
+    const { RootCA: _root, RemovedNodes: _removed, UnlockKey: _unlock, ...cluster } = manager.cluster();
     return cluster satisfies Swarm;
   });
 
@@ -162,6 +175,7 @@ export function addSwarmRoutes(router: Router, host: SwarmHost): void {
     const spec = checkSwarmBody<SwarmSpec>('SwarmSpec', body, manager.cluster().Spec);
     const rotateWorker = ctx.query.get('rotateWorkerToken') === 'true';
     const rotateManager = ctx.query.get('rotateManagerToken') === 'true';
+    const rotateUnlock = ctx.query.get('rotateManagerUnlockKey') === 'true' || ctx.query.get('rotateManagerUnlockKey') === '1';
     if (spec.CAConfig?.NodeCertExpiry !== undefined && spec.CAConfig.NodeCertExpiry !== 0 && spec.CAConfig.NodeCertExpiry < 3600e9) {
       throw new InvalidArgumentError('invalid CAConfig.NodeCertExpiry: minimum certificate expiry time is 1h0m0s');
     }
@@ -175,14 +189,36 @@ export function addSwarmRoutes(router: Router, host: SwarmHost): void {
       next.Spec = { ...current.Spec, ...spec, Raft: { ...current.Spec.Raft, ...spec.Raft }, Dispatcher: { ...current.Spec.Dispatcher, ...spec.Dispatcher }, CAConfig: { ...current.Spec.CAConfig, ...spec.CAConfig } };
       if (rotateWorker) next.JoinTokens.Worker = generateJoinToken(current.RootCA!.CACert, rand);
       if (rotateManager) next.JoinTokens.Manager = generateJoinToken(current.RootCA!.CACert, rand);
+      // Autolock (SwarmKit's rule): on, the cluster has an unlock key (a new one when asked to
+      // rotate); off, it has none. Each manager re-seals its own keys to follow.
+      next.Spec.EncryptionConfig = { AutoLockManagers: next.Spec.EncryptionConfig?.AutoLockManagers === true };
+      if (!next.Spec.EncryptionConfig.AutoLockManagers) delete next.UnlockKey;
+      else if (!next.UnlockKey || rotateUnlock) next.UnlockKey = generateUnlockKey();
       tx.update('cluster', next);
     });
     ctx.res.writeHead(200).end();
   });
 
-  router.get('/swarm/unlockkey', () => {
-    requireSwarm(host).requireManager();
-    return { UnlockKey: '' };
+  router.get('/swarm/unlockkey', async (ctx) => {
+    const manager = requireSwarm(host).requireManager();
+    await readBarrier(manager, ctx.res);
+    return { UnlockKey: manager.cluster().UnlockKey ?? '' };
+  });
+
+  router.post('/swarm/unlock', async (ctx) => {
+    const body = await ctx.body<{ UnlockKey?: unknown }>();
+    if (!body || typeof body.UnlockKey !== 'string') throw new InvalidArgumentError('invalid unlock request: UnlockKey must be a string');
+    try {
+      host.swarm();
+    } catch (err) {
+      // Locked: the one request a locked node serves.
+      if ((err as Error).name !== 'SwarmLockedError' || !host.unlock) throw err;
+      await host.unlock(body.UnlockKey);
+      ctx.res.writeHead(200).end();
+      return;
+    }
+    if (!host.swarm()) throw new UnavailableError(NOT_IN_SWARM);
+    throw new ConflictError('swarm is not locked');
   });
 
   router.get('/nodes', async (ctx) => {
