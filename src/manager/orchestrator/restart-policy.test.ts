@@ -43,9 +43,19 @@ test('max attempts within a window counts only restarts inside it, measured back
 });
 
 test('restart history: creation times of the slot’s tasks of the same spec, without the first', () => {
-  const v = (t: ReturnType<typeof task>, i: number) => ({ ...t, SpecVersion: { Index: i } });
-  const tasks = [v(task('a', 's', { created: 100 }), 1), v(task('b', 's', { created: 200 }), 2), v(task('c', 's', { created: 300 }), 2), v(task('d', 's', { created: 400 }), 2)];
+  const v = (t: ReturnType<typeof task>, i: number, image = 'v1') => ({ ...t, SpecVersion: { Index: i }, Spec: { ContainerSpec: { Image: image } } });
+  const tasks = [v(task('a', 's', { created: 100 }), 1, 'v0'), v(task('b', 's', { created: 200 }), 2), v(task('c', 's', { created: 300 }), 2), v(task('d', 's', { created: 400 }), 2)];
   assert.equal(restartHistory(tasks, tasks[3]), [300, 400]);
+});
+
+test('a write of the service that leaves its spec alone does not start the count over', () => {
+  // The original ran at version 10; the allocator then wrote the service's endpoint (11),
+  // the updater its status (12): restarts made since still count, max-attempts 2 holds.
+  const v = (id: string, created: number, index: number) => ({ ...task(id, 's', { created, state: 'failed' }), SpecVersion: { Index: index } });
+  const tasks = [v('a', 100, 10), v('b', 200, 11), v('c', 300, 12)];
+  const restarts = restartHistory(tasks, tasks[2]);
+  assert.equal(restarts, [200, 300]);
+  assert.is(restartDecision({ policy: { MaxAttempts: 2 }, exit: 'failed', endedAt: 350, restarts, now: 400 }).restart, false);
 });
 
 test.run();

@@ -68,15 +68,31 @@ export function ms(time: string | undefined): number {
   return Number.isNaN(t) ? 0 : t;
 }
 
+/** JSON with sorted keys, so two equal task specs compare equal whatever their key order. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o).filter((k) => o[k] !== undefined).sort().map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
 /**
  * The restart history of a slot (or node), for {@link restartDecision}: the creation
- * times of its tasks with the same spec version as `dead`, oldest first, without the
- * first one (the original attempt, not a restart). A new spec version starts afresh,
- * as in Docker.
+ * times of its tasks made from the same spec as `dead`, oldest first, without the first
+ * one (the original attempt, not a restart). A new spec starts afresh, as in Docker.
+ *
+ * "The same spec" is the same spec version or an equal task spec: `SpecVersion` is the
+ * service's version when the task was made, and every write of the service moves it
+ * (the allocator's endpoint, the updater's status), not only a new spec; counting by it
+ * alone started the count over after such a write and allowed more restarts than
+ * `MaxAttempts` (SwarmKit's spec version moves only with the spec).
  */
 export function restartHistory(slotTasks: readonly Task[], dead: Task): number[] {
   const v = dead.SpecVersion?.Index;
-  const same = slotTasks.filter((t) => t.SpecVersion?.Index === v).map((t) => ms(t.CreatedAt));
+  const spec = canonical(dead.Spec);
+  const same = slotTasks.filter((t) => (v !== undefined && t.SpecVersion?.Index === v) || canonical(t.Spec) === spec).map((t) => ms(t.CreatedAt));
   same.sort((a, b) => a - b);
   return same.slice(1);
 }
