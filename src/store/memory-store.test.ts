@@ -141,6 +141,24 @@ test('a conflict found at apply time rejects the whole transaction and advances 
   assert.is(store.lastIndex, 3);
 });
 
+test('a delete quoting no version goes whatever was written meanwhile; one quoting a version is refused', async () => {
+  const { store } = setup();
+  const { value: a } = await store.update((tx) => tx.create('service', aService('a')));
+  const { value: b } = await store.update((tx) => tx.create('service', aService('b')));
+  const relabel = (id: string) => store.update((tx) => tx.update('service', { ...structuredClone(tx.get('service', id)!), Spec: { ...tx.get('service', id)!.Spec, Labels: { w: '1' } } }));
+  // Each write is proposed before the delete is built, and applied before it.
+  const writeA = relabel(a.ID);
+  const delA = store.update((tx) => tx.delete('service', a.ID));
+  await writeA;
+  await delA;
+  assert.is(store.view((tx) => tx.get('service', a.ID)), undefined);
+  const writeB = relabel(b.ID);
+  const delB = store.update((tx) => tx.delete('service', b.ID, b.Version.Index));
+  await writeB;
+  await rejects(delB, ConflictError, 'update out of sequence');
+  assert.ok(store.view((tx) => tx.get('service', b.ID)));
+});
+
 test('applyCommitted is all or nothing for a hand-made action list', async () => {
   const { store } = setup();
   const { value: svc } = await store.update((tx) => tx.create('service', aService('web')));

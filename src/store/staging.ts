@@ -25,6 +25,12 @@ interface Change {
   kind: Kind;
   id: string;
   obj: StoreObject | null;
+  /**
+   * A deletion's quoted version, checked again at apply; undefined: the writer quoted none
+   * and the object goes whatever its version then (a write committed while this
+   * transaction was in flight is no conflict, as in SwarmKit's serialised transactions).
+   */
+  deleteVersion?: number;
 }
 
 /** One committed change, as watchers see it. */
@@ -84,6 +90,7 @@ export class Staging {
     if (!cur) throw new NotFoundError(`${kind} ${id} not found`);
     if (version !== undefined && cur.Version?.Index !== version) throw new ConflictError(OUT_OF_SEQUENCE);
     this.stage(kind, id, null);
+    this.changes.get(`${kind}/${id}`)!.deleteVersion = version;
     return cur;
   }
 
@@ -95,14 +102,15 @@ export class Staging {
   /**
    * The actions that turn the committed state into the staged one, in first-touch order:
    * an object created and deleted in the same transaction yields nothing; an update
-   * carries the committed version it was checked against.
+   * carries the committed version it was checked against; a deletion only the version
+   * its writer quoted, if any.
    */
   toActions(): StoreAction[] {
     const out: StoreAction[] = [];
     for (const c of this.changes.values()) {
       const committed = this.base[c.kind].get(c.id);
       if (c.obj === null) {
-        if (committed) out.push({ action: 'delete', kind: c.kind, object: committed, version: committed.Version.Index } as StoreAction);
+        if (committed) out.push({ action: 'delete', kind: c.kind, object: committed, ...(c.deleteVersion !== undefined ? { version: c.deleteVersion } : {}) } as StoreAction);
       } else if (committed) {
         out.push({ action: 'update', kind: c.kind, object: c.obj, version: committed.Version.Index } as StoreAction);
       } else {

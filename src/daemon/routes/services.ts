@@ -3,9 +3,9 @@
  * name, label, mode; `status=true` fills ServiceStatus), inspect by ID, name or prefix,
  * update (a new spec at a quoted version, 409 when stale; the old spec becomes PreviousSpec
  * and the updater rolls the tasks over; `rollback=previous` swaps Spec and PreviousSpec
- * and starts a rollback) and delete (the
- * service's tasks are set to desired state `remove` in the same transaction, so their
- * nodes stop and remove the containers). Specs get Docker's defaults and are validated
+ * and starts a rollback) and delete (no version quoted, so never "out of sequence"; its
+ * tasks are then set to desired state `remove`, so their nodes stop and remove the
+ * containers). Specs get Docker's defaults and are validated
  * before anything is proposed.
  */
 import { randomInt } from 'node:crypto';
@@ -19,7 +19,7 @@ import { withDesiredState } from '../../manager/orchestrator/task-state.ts';
 import { manualRollback } from '../../manager/orchestrator/updater.ts';
 import { nextJobStatus } from '../../manager/orchestrator/replicated-job.ts';
 import { filterValues, matchLabels, readBarrier, requireManager, requireVersion, resolveService, type SwarmRef } from './lookup.ts';
-import { OUT_OF_SEQUENCE, type WriteTx } from '../../store/index.ts';
+import type { WriteTx } from '../../store/index.ts';
 import { resolveNetwork } from './networks.ts';
 import { checkPublishedPorts } from '../../manager/allocator/index.ts';
 import { resolvePayloadRefs } from './secrets.ts';
@@ -165,24 +165,23 @@ export function addServiceRoutes(router: Router, swarm: SwarmRef): void {
 
   router.delete('/services/:id', async (ctx) => {
     const manager = requireManager(swarm);
-    const service = resolveService(manager, ctx.params.id);
-    // A removal quotes no version: a controller writing the service or one of its tasks
-    // between this transaction's read and its commit (the allocator, right after a create)
-    // is no reason to fail `docker service rm`; the transaction is read again and retried.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await manager.store.update((tx) => {
-          if (!tx.get('service', service.ID)) return;
-          tx.delete('service', service.ID);
-          for (const t of tx.find('task', { serviceId: service.ID })) {
-            if (t.DesiredState !== 'remove') tx.update('task', withDesiredState(t, 'remove'));
-          }
-        });
-        break;
-      } catch (err) {
-        if (!(err instanceof ConflictError && err.message === OUT_OF_SEQUENCE) || attempt >= 5) throw err;
+    const { ID } = resolveService(manager, ctx.params.id);
+    // The service is read inside the transaction and removed without quoting a version, so
+    // a controller's write committed meanwhile (the allocator, right after a create) is no
+    // conflict: the removal cannot lose a race.
+    await manager.store.update((tx) => {
+      if (!tx.get('service', ID)) throw new NotFoundError(`service ${ctx.params.id} not found`);
+      tx.delete('service', ID);
+    });
+    // Its tasks are the orchestrator's, which sets them to desired state `remove` on the
+    // deletion (SwarmKit's split). Done here too, so that once this returns a task that
+    // never reached a node no longer holds its networks; if an agent's report of one of
+    // them wins the race, the orchestrator's pass does it instead.
+    await manager.store.update((tx) => {
+      for (const t of tx.find('task', { serviceId: ID })) {
+        if (t.DesiredState !== 'remove') tx.update('task', withDesiredState(t, 'remove'));
       }
-    }
+    }).catch(() => {});
     ctx.res.writeHead(200).end();
   });
 }
