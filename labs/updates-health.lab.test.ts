@@ -20,7 +20,7 @@ import type { Task } from '../src/api/types/task.ts';
 import { Lab } from './lib/lab.ts';
 import { run } from './lib/procs.ts';
 import { client, formSwarm, IMAGE, tasksOf, waitFor } from './lib/swarm-services.ts';
-import { createNetwork, createService, placedTasks, taskNetns } from './lib/swarm-net.ts';
+import { createNetwork, createService, inContainer, placedTasks, taskNetns } from './lib/swarm-net.ts';
 import { loadArgv, type LoadResult } from './lib/steady-load.ts';
 
 const PREFIX = 'shoaluh';
@@ -136,12 +136,13 @@ test('a replicated job on an overlay network with restart condition none that ex
 });
 
 /** The web service of the load tests (3 replicas, health-checked, on `net`, port 8080 on every node) and a client task on h3. */
-async function loadSetup(name: string, net: string, update: ServiceSpec['UpdateConfig']): Promise<{ vip: string; clientNetns: string }> {
+async function loadSetup(name: string, net: string, o: { update?: ServiceSpec['UpdateConfig']; port: number; replicas?: number; health?: HealthConfig }): Promise<{ vip: string; clientNetns: string }> {
+  const replicas = o.replicas ?? 3;
   await createService(lab, spec(name, {
-    replicas: 3, networks: [net], health: check(),
-    extra: { UpdateConfig: update, EndpointSpec: { Mode: 'vip', Ports: [{ Protocol: 'tcp', TargetPort: 80, PublishedPort: name === 'zweb' ? 8080 : 8081, PublishMode: 'ingress' }] } },
+    replicas, networks: [net], health: o.health ?? check(),
+    extra: { ...(o.update ? { UpdateConfig: o.update } : {}), EndpointSpec: { Mode: 'vip', Ports: [{ Protocol: 'tcp', TargetPort: 80, PublishedPort: o.port, PublishMode: 'ingress' }] } },
   }));
-  await placedTasks(lab, name, hostOf, 3, net, 120_000);
+  await placedTasks(lab, name, hostOf, replicas, net, 120_000);
   const svc = await inspect(name);
   const vip = svc.Endpoint?.VirtualIPs?.find((v) => v.NetworkID === net)?.Addr.split('/')[0];
   assert.ok(vip, 'the service has a VIP on its network');
@@ -174,7 +175,7 @@ test('zero downtime: a start-first update of a health-checked service drops no r
   const cli = spec('zcli', { command: ['sleep', '3600'], networks: [net] });
   cli.TaskTemplate.Placement = { Constraints: ['node.hostname==h3'] };
   await createService(lab, cli);
-  const { vip, clientNetns } = await loadSetup('zweb', net, { Parallelism: 1, Delay: 0, Order: 'start-first', Monitor: 2 * S, FailureAction: 'pause' });
+  const { vip, clientNetns } = await loadSetup('zweb', net, { port: 8080, update: { Parallelism: 1, Delay: 0, Order: 'start-first', Monitor: 2 * S, FailureAction: 'pause' } });
   const stopFile = join(lab.baseDir, 'stop-zweb');
   rmSync(stopFile, { force: true });
   const load = startLoad(vip, clientNetns, 8080, { stopFile, min: MIN_REQUESTS });
@@ -208,10 +209,48 @@ test('zero downtime: a start-first update of a health-checked service drops no r
   await remove('zweb');
 });
 
-test('the same load over a stop-first update with parallelism = replicas fails requests (the test can tell)', async () => {
+/** The overlay network of the client service (made by the zero-downtime test). */
+async function clientNet(): Promise<string> {
   const services = await api().get<Service[]>('/services');
-  const net = services.find((s) => s.Spec.Name === 'zcli')!.Spec.TaskTemplate.Networks![0]!.Target;
-  const { vip, clientNetns } = await loadSetup('zstop', net, { Parallelism: 3, Delay: 0, Order: 'stop-first', Monitor: 2 * S, FailureAction: 'pause' });
+  return services.find((s) => s.Spec.Name === 'zcli')!.Spec.TaskTemplate.Networks![0]!.Target;
+}
+
+test('a task turning unhealthy under load leaves every rotation before it is stopped: no request fails, a replacement serves', async () => {
+  const net = await clientNet();
+  // Healthy while /www/sick does not exist; the probe keeps answering, so only the drain decides.
+  const health = check({ Test: ['CMD-SHELL', 'test ! -e /www/sick && timeout 2 wget -q -O /dev/null http://127.0.0.1/VERSION'] });
+  const { vip, clientNetns } = await loadSetup('zsick', net, { port: 8082, replicas: 2, health });
+  const [victim] = await placedTasks(lab, 'zsick', hostOf, 2, net);
+  const stopFile = join(lab.baseDir, 'stop-zsick');
+  rmSync(stopFile, { force: true });
+  const load = startLoad(vip, clientNetns, 8082, { stopFile, min: 1500 });
+  try {
+    await new Promise((r) => setTimeout(r, 2000));
+    const touched = await inContainer(lab, victim, ['touch', '/www/sick']);
+    assert.is(touched.code, 0, `made ${victim.id} sick: ${touched.stderr}`);
+    const failed = await waitFor('the sick task failed and a replacement runs', async () => {
+      const ts = await tasksOf(lab, 'zsick');
+      const dead = ts.find((t) => t.ID === victim.id && t.Status.State === 'failed');
+      return dead && ts.filter((t) => t.DesiredState === 'running' && t.Status.State === 'running').length === 2 && dead;
+    }, 120_000, 250);
+    await new Promise((r) => setTimeout(r, 2000));
+    writeFileSync(stopFile, '');
+    const [viaVip, viaMesh] = await load;
+    console.log(`  unhealthy under load: VIP ${summary(viaVip)}; mesh ${summary(viaMesh)}`);
+    assert.match(failed.Status.Err ?? '', /dockerexec: unhealthy container/);
+    assert.is(viaVip.errors, 0, `VIP: no request failed: ${summary(viaVip)}`);
+    assert.is(viaMesh.errors, 0, `mesh: no request failed: ${summary(viaMesh)}`);
+  } finally {
+    writeFileSync(stopFile, '');
+    await load.catch(() => undefined);
+    rmSync(stopFile, { force: true });
+  }
+  await remove('zsick');
+});
+
+test('the same load over a stop-first update with parallelism = replicas fails requests (the test can tell)', async () => {
+  const net = await clientNet();
+  const { vip, clientNetns } = await loadSetup('zstop', net, { port: 8081, update: { Parallelism: 3, Delay: 0, Order: 'stop-first', Monitor: 2 * S, FailureAction: 'pause' } });
   const stopFile = join(lab.baseDir, 'stop-zstop');
   rmSync(stopFile, { force: true });
   const load = startLoad(vip, clientNetns, 8081, { stopFile });
