@@ -44,6 +44,8 @@ import SwarmInspect from './swarm/inspect.ts';
 import SwarmJoin from './swarm/join.ts';
 import SwarmJoinToken from './swarm/join-token.ts';
 import SwarmLeave from './swarm/leave.ts';
+import SwarmUnlock from './swarm/unlock.ts';
+import SwarmUnlockKey from './swarm/unlock-key.ts';
 import SwarmUpdate from './swarm/update.ts';
 
 export const COMMANDS = {
@@ -88,5 +90,7 @@ export const COMMANDS = {
   'swarm:join': SwarmJoin,
   'swarm:join-token': SwarmJoinToken,
   'swarm:leave': SwarmLeave,
+  'swarm:unlock': SwarmUnlock,
+  'swarm:unlock-key': SwarmUnlockKey,
   'swarm:update': SwarmUpdate,
 };

@@ -3,6 +3,7 @@ import { ApiCommand } from '../../base-command.ts';
 import { SwarmApi } from '../../swarm-api.ts';
 import { applySpecFlags, parseAvailability, swarmSpecFlags } from '../../swarm-options.ts';
 import type { InitRequest, SwarmSpec } from '../../../src/api/types/swarm.ts';
+import { fetchUnlockKey, unlockKeyMessage } from './unlock-key.ts';
 
 export default class SwarmInit extends ApiCommand {
   static override summary = 'Initialize a swarm';
@@ -19,6 +20,7 @@ export default class SwarmInit extends ApiCommand {
     'default-addr-pool-mask-length': Flags.integer({ summary: 'Default address pool subnet mask length (default 24).', min: 1, max: 32 }),
     'data-path-port': Flags.integer({ summary: 'Port number to use for data path traffic (1024 - 49151) (default 4789).', min: 1024, max: 49151 }),
     'force-new-cluster': Flags.boolean({ summary: 'Force create a new cluster from current state.' }),
+    autolock: Flags.boolean({ summary: 'Enable manager autolocking (requiring an unlock key to start a stopped manager).' }),
     ...swarmSpecFlags,
   };
 
@@ -31,6 +33,7 @@ export default class SwarmInit extends ApiCommand {
       SubnetSize: flags['default-addr-pool-mask-length'],
       DataPathPort: flags['data-path-port'],
       ForceNewCluster: flags['force-new-cluster'] || undefined,
+      AutoLockManagers: flags.autolock || undefined,
       Spec: applySpecFlags<Partial<SwarmSpec>>({}, flags),
     };
     if (flags.availability !== undefined) req.Availability = parseAvailability(flags.availability);
@@ -39,5 +42,6 @@ export default class SwarmInit extends ApiCommand {
     process.stdout.write(`Swarm initialized: current node (${nodeId}) is now a manager.\n\n`);
     process.stdout.write(await api.joinCommand({ worker: true }));
     this.log("To add a manager to this swarm, run 'shoal swarm join-token manager' and follow the instructions.");
+    if (flags.autolock) process.stdout.write(`\n${unlockKeyMessage(await fetchUnlockKey(api))}`);
   }
 }
