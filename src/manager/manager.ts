@@ -15,7 +15,7 @@ import { MemoryStore } from '../store/index.ts';
 import type { Cluster } from '../store/index.ts';
 import type { Node } from '../api/types/node.ts';
 import { NotFoundError } from '../api/errors.ts';
-import { CASigner, MANAGER_ROLE, type NodeTLS } from './ca/index.ts';
+import { MANAGER_ROLE, loadClusterSigner, signerIdentity, type CASigner, type NodeTLS } from './ca/index.ts';
 import { RaftProposer, StoreStateMachine, toApiError } from './raft-store.ts';
 import { nextMembershipAction } from './membership.ts';
 import { nodeStatusChanges } from './node-health.ts';
@@ -169,13 +169,22 @@ export class Manager {
     return c;
   }
 
-  /** A signer for the cluster CA (its key is in the replicated cluster object). */
+  /**
+   * A signer for the cluster CA (its key is in the replicated cluster object); during a
+   * root rotation it signs with the new root's key and sends the cross-signed chain.
+   */
   async caSigner(): Promise<CASigner> {
     const root = this.cluster().RootCA;
     if (!root) throw new Error('manager: the cluster has no root CA');
-    if (!this.signer || this.signer.rootPem !== root.CACert) this.signer = await CASigner.load({ certPem: root.CACert, keyPem: root.CAKey });
+    const id = signerIdentity(root);
+    if (!this.signer || this.signerId !== id) {
+      this.signer = await loadClusterSigner(root);
+      this.signerId = id;
+    }
     return this.signer;
   }
+
+  private signerId = '';
 
   /** Waits until this manager may serve linearizable reads (a read barrier through the leader). */
   async barrier(timeoutMs = 5000): Promise<void> {

@@ -14,13 +14,14 @@ import type { TLSSocket } from 'node:tls';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Manager } from '../manager/manager.ts';
 import { requirePeer } from './node-server.ts';
-import type { PeerIdentity, SessionFrame, TaskStatusUpdate } from './types.ts';
+import type { NodeTLSInfo, PeerIdentity, SessionFrame, TaskStatusUpdate } from './types.ts';
 import type { Logger } from '../daemon/logger.ts';
 import type { Task } from '../api/types/task.ts';
 import { AssignmentSet, reportedTask, type PayloadLookup } from './assignments.ts';
 import type { ReadTx } from '../store/index.ts';
 import { NetworkViews } from './network-views.ts';
 import { portOf, underlayIp } from './underlay-addr.ts';
+import { CASessionTargets, TLSInfoRecorder, isNodeTLSInfo } from './ca-session.ts';
 
 /** Frames are small (a status batch is the biggest); anything bigger is a broken or hostile peer. */
 const MAX_FRAME = 4 * 1024 * 1024;
@@ -39,6 +40,7 @@ export class Dispatcher {
   private writing = false;
   private readonly unsubscribes = new Set<() => void>();
   private readonly networkViews: NetworkViews;
+  private readonly caTargets = new CASessionTargets();
 
   constructor(
     private readonly manager: Manager,
@@ -66,6 +68,9 @@ export class Dispatcher {
   private session(ws: WebSocket, peer: PeerIdentity, ip: string | undefined): void {
     const nodeId = peer.nodeId;
     const send = (f: SessionFrame) => ws.send(JSON.stringify(f));
+    // The node's TLS state as it last reported it on this session (root CA rotation).
+    let tlsReport: NodeTLSInfo | undefined;
+    const tlsRecorder = new TLSInfoRecorder(this.manager.store);
     ws.on('error', () => {});
     if (!this.manager.isLeader) {
       send({ type: 'redirect', leader: this.manager.leaderAddr(), managers: this.managers() });
@@ -100,6 +105,7 @@ export class Dispatcher {
         return;
       }
       if (frame.type !== 'heartbeat') return;
+      if (isNodeTLSInfo(frame.tls)) tlsReport = frame.tls;
       // A node removed while connected loses its session at its next heartbeat.
       try {
         this.manager.standing('member', peer, this.clusterId);
@@ -113,11 +119,14 @@ export class Dispatcher {
       // The role and state the store gives the node: a promoted or demoted node follows its
       // role; a joining node learns when the managers see it ready; a demoted manager learns
       // when its removal from Raft is committed (it serves Raft until then).
-      const node = this.manager.store.view((tx) => tx.get('node', nodeId));
+      const { node, cluster } = this.manager.store.view((tx) => ({ node: tx.get('node', nodeId), cluster: tx.list('cluster')[0] }));
+      void tlsRecorder.record(nodeId, tlsReport);
+      const ca = this.caTargets.ackFor(cluster, node);
       send({
         type: 'ack', heartbeatMs: this.manager.heartbeatMs, managers: this.managers(),
         ...(node ? { role: node.Spec.Role, state: node.Status.State } : {}),
         raftMember: this.manager.isRaftMember(nodeId),
+        ...(ca ? { ca } : {}),
       });
     });
     this.streamAssignments(ws, nodeId, send);

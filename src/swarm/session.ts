@@ -6,7 +6,7 @@
  */
 import { WebSocket } from 'ws';
 import type { NodeTLS } from '../manager/ca/index.ts';
-import type { SessionFrame, TaskStatusUpdate } from './types.ts';
+import type { NodeTLSInfo, SessionFrame, TaskStatusUpdate } from './types.ts';
 import type { NodeRole, NodeState } from '../api/types/node.ts';
 import type { Logger } from '../daemon/logger.ts';
 
@@ -21,6 +21,8 @@ export interface SessionOptions {
   onManagers?: (managers: Record<string, string>) => void;
   /** Told of each assignments frame from the leader (the whole set first on every session). */
   onAssignments?: (frame: Extract<SessionFrame, { type: 'assignments' }>) => void;
+  /** This node's TLS state, reported in the first heartbeat of every session (root CA rotation). */
+  tlsInfo?: NodeTLSInfo;
   /** Told of each network view from the leader (the whole view, first on every session, then on change). */
   onNetworkView?: (view: Extract<SessionFrame, { type: 'network' }>['view']) => void;
 }
@@ -41,6 +43,9 @@ export class Session {
   nodeState?: NodeState;
   /** Whether the leader's Raft configuration had this node, as of the last answer. */
   raftMember?: boolean;
+  /** What the leader last said this node's certificate should converge on (root CA rotation). */
+  caTarget?: { root: string; issuer: string; rootPem?: string };
+  private tlsSent?: WebSocket;
 
   constructor(private readonly opts: SessionOptions) {
     this.managers = { ...opts.managers };
@@ -108,6 +113,7 @@ export class Session {
         if (f.role) this.desiredRole = f.role;
         if (f.state) this.nodeState = f.state;
         if (typeof f.raftMember === 'boolean') this.raftMember = f.raftMember;
+        if (f.ca && typeof f.ca.root === 'string' && typeof f.ca.issuer === 'string') this.caTarget = f.ca;
         // The swarm's period changed (`swarm update --dispatcher-heartbeat`): beat at the new one.
         if (f.heartbeatMs > 0 && f.heartbeatMs !== this.heartbeatMs) {
           this.heartbeatMs = f.heartbeatMs;
@@ -130,6 +136,10 @@ export class Session {
 
   private beat(): void {
     const f: SessionFrame = { type: 'heartbeat', addr: this.opts.addr };
+    if (this.opts.tlsInfo && this.ws && this.tlsSent !== this.ws) {
+      f.tls = this.opts.tlsInfo;
+      this.tlsSent = this.ws;
+    }
     this.ws?.send(JSON.stringify(f));
   }
 

@@ -35,6 +35,7 @@ import type { Logger } from '../daemon/logger.ts';
 import { NodeServer } from './node-server.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { Session } from './session.ts';
+import { certificateAction, nodeTLSState } from './cert-renewal.ts';
 import { httpsJson, splitHostPort } from './https-json.ts';
 import { loadSwarmState, removeSwarmState, saveSwarmState, type SwarmState } from './swarm-state.ts';
 import { cleanDescription, validateJoinRequest } from './join-request.ts';
@@ -303,8 +304,9 @@ export class SwarmNode {
         description: () => this.ctx.description(), logger: this.ctx.logger.child('agent'), networking: this.networking,
       });
     }
+    this.tlsState = await nodeTLSState(this.tls).catch(() => undefined);
     const session = new Session({
-      tls: this.tls, addr: this.state.advertiseAddr, managers: this.managerAddrs(), heartbeatMs: this.heartbeatMs,
+      tls: this.tls, addr: this.state.advertiseAddr, managers: this.managerAddrs(), heartbeatMs: this.heartbeatMs, tlsInfo: this.tlsState?.info,
       logger: this.ctx.logger.child('session'),
       onManagers: (m) => void this.rememberManagers(m),
       onAssignments: (f) => this.agent?.assign(f),
@@ -320,6 +322,8 @@ export class SwarmNode {
   }
 
   private lastRemovalNotice = 0;
+  /** This node's TLS state as reported to the leader and compared with its CA target (root rotation). */
+  private tlsState?: Awaited<ReturnType<typeof nodeTLSState>>;
   /** Where in the 50–80 % window this certificate is renewed; drawn once per certificate. */
   private renewalRand = 0.5;
 
@@ -605,13 +609,19 @@ export class SwarmNode {
     if (this.following || this.stopped) return;
     const desired = this.desiredRole() ?? this.state.role;
     // Renewal before expiry, at a random point between 50 % and 80 % of the validity (SwarmKit's).
-    const due = shouldRenew(this.tls.info, { now: Date.now(), rand: this.renewalRand });
-    if (desired === this.state.role && !due) return;
+    // Root CA rotation: a leaf from another issuer than the leader's target is renewed; a
+    // right leaf under a new root only swaps the root it trusts (see `cert-renewal.ts`).
+    const target = this.session?.caTarget;
+    const ca = certificateAction(this.tlsState?.own, target);
+    const due = shouldRenew(this.tls.info, { now: Date.now(), rand: this.renewalRand }) || ca === 'renew';
+    const retrust = ca === 'trust' && desired === this.state.role && !due;
+    if (desired === this.state.role && !due && !retrust) return;
     this.following = true;
     try {
-      const { keyPem, csrPem } = await newNodeKeyAndCSR();
-      let renewed: { certPem: string; rootPem: string; role: NodeRole } | undefined;
-      for (const addr of Object.values(this.managerAddrs())) {
+      const { keyPem, csrPem } = retrust ? { keyPem: this.tls.keyPem, csrPem: '' } : await newNodeKeyAndCSR();
+      let renewed: { certPem: string; rootPem: string; role: NodeRole } | undefined =
+        retrust ? { certPem: this.tls.certPem, rootPem: target!.rootPem!, role: this.state.role } : undefined;
+      for (const addr of retrust ? [] : Object.values(this.managerAddrs())) {
         try {
           renewed = await httpsJson(addr, 'POST', '/renew', { tls: this.tls.clientOptions(), body: { csrPem } });
           break;
@@ -628,6 +638,7 @@ export class SwarmNode {
       const tls = NodeTLS.create({ certPem: renewed.certPem, keyPem, rootPem: renewed.rootPem });
       this.renewalRand = (this.ctx.rand ?? Math.random)();
       if (role !== this.state.role) this.ctx.logger.info('role changed', { 'node.id': this.state.nodeId, from: this.state.role, to: role });
+      else if (retrust) this.ctx.logger.info('trusting the rotated root CA', { 'node.id': this.state.nodeId });
       else this.ctx.logger.info('node certificate renewed', { 'node.id': this.state.nodeId, 'cert.not_after': new Date(tls.info.notAfter).toISOString() });
       const managers = this.managerAddrs();
       // Every part that holds the certificate (Raft transport, session) starts again with

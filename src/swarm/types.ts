@@ -5,6 +5,13 @@ import type { Task, TaskStatus } from '../api/types/task.ts';
 import type { Config, Secret } from '../api/types/secret-config.ts';
 import type { NodeNetworkView } from './network-view-types.ts';
 
+/** A node's TLS state (Docker's `TLSInfo`: trust root PEM, issuer subject and public key in base64). */
+export interface NodeTLSInfo {
+  TrustRoot: string;
+  CertIssuerSubject: string;
+  CertIssuerPublicKey: string;
+}
+
 /** Who is on the other end, as proven by a client certificate signed by our root CA. */
 export interface PeerIdentity {
   nodeId: string;
@@ -65,13 +72,23 @@ export interface TaskStatusUpdate {
  *   sent first on every session and again whenever it changes.
  */
 export type SessionFrame =
-  | { type: 'heartbeat'; addr: string }
+  | {
+    type: 'heartbeat'; addr: string;
+    /** The node's TLS state as Docker's `Node.Description.TLSInfo` shows it (root trusted, issuer of its leaf); the first beat of a session carries it. */
+    tls?: NodeTLSInfo;
+  }
   | {
     type: 'ack'; heartbeatMs: number; managers: Record<string, string>;
     /** The node's role and state in the leader's store (absent when the store has no such node). */
     role?: NodeRole; state?: NodeState;
     /** Whether the node is in the leader's Raft configuration (a demoted manager serves Raft until this is false). */
     raftMember?: boolean;
+    /**
+     * What the node's certificate should converge on (root CA rotation, `ca/rotation.ts`):
+     * digests of the root to trust and of its leaf's issuer, and the root itself (PEM)
+     * while the node is not known to trust it yet.
+     */
+    ca?: { root: string; issuer: string; rootPem?: string };
   }
   | { type: 'redirect'; leader?: string; managers: Record<string, string> }
   | ({ type: 'assignments'; full: boolean; tasks: Task[]; removed: string[]; managers?: undefined } & AssignedPayloads)

@@ -101,10 +101,13 @@ const swarmSpec: FieldsShape = {
   Orchestration: { TaskHistoryRetentionLimit: int },
   Raft: {},
   Dispatcher: { HeartbeatPeriod: int },
-  CAConfig: { NodeCertExpiry: int },
+  CAConfig: { NodeCertExpiry: int, SigningCACert: str, SigningCAKey: str, ForceRotate: int },
   EncryptionConfig: { AutoLockManagers: bool },
   TaskDefaults: {},
 };
+
+/** `swarm init`'s spec: no root rotation there (its rows are in `unsupported.ts`). */
+const initSwarmSpec: FieldsShape = { ...swarmSpec, CAConfig: { NodeCertExpiry: int } };
 
 /** The shapes of the bodies, by kind. */
 export const SHAPES: Readonly<Record<BodyKind, FieldsShape>> = {
@@ -126,7 +129,7 @@ export const SHAPES: Readonly<Record<BodyKind, FieldsShape>> = {
     DefaultAddrPool: strings,
     ForceNewCluster: bool,
     SubnetSize: int,
-    Spec: swarmSpec,
+    Spec: initSwarmSpec,
     AutoLockManagers: bool,
     Availability: str,
   },

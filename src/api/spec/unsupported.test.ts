@@ -185,9 +185,9 @@ for (const kind of Object.keys(SCHEMAS) as BodyKind[]) {
 }
 
 test('a refused field keeping its stored value passes (docker swarm update sends back what it read)', () => {
-  const current = { Name: 'default', CAConfig: { ForceRotate: 3 } };
-  assert.is(checkShape('SwarmSpec', { Name: 'default', CAConfig: { ForceRotate: 3 } }, { current }), undefined);
-  assert.is(checkShape('SwarmSpec', { Name: 'default', CAConfig: { ForceRotate: 4 } }, { current })?.status, 501);
+  const current = { Name: 'default', Raft: { KeepOldSnapshots: 3 } };
+  assert.is(checkShape('SwarmSpec', { Name: 'default', Raft: { KeepOldSnapshots: 3 } }, { current }), undefined);
+  assert.is(checkShape('SwarmSpec', { Name: 'default', Raft: { KeepOldSnapshots: 4 } }, { current })?.status, 501);
 });
 
 test('wrong JSON types are 400 naming the field', () => {

@@ -38,9 +38,6 @@ const SWARM_SPEC_ROWS: readonly UnsupportedField[] = [
   { path: 'Raft.ElectionTick', what: 'a Raft election tick other than 10', allowed: [10] },
   { path: 'Raft.HeartbeatTick', what: 'a Raft heartbeat tick other than 1', allowed: [1] },
   { path: 'CAConfig.ExternalCAs', what: 'external certificate authorities' },
-  { path: 'CAConfig.SigningCACert', what: 'a user-provided root CA (docker swarm ca --ca-cert)' },
-  { path: 'CAConfig.SigningCAKey', what: 'a user-provided root CA key (docker swarm ca --ca-key)' },
-  { path: 'CAConfig.ForceRotate', what: 'root CA rotation (docker swarm ca --rotate)' },
   { path: 'TaskDefaults.LogDriver', what: 'a default log driver for tasks' },
 ];
 
@@ -70,6 +67,10 @@ export const UNSUPPORTED: Readonly<Record<BodyKind, readonly UnsupportedField[]>
   SwarmInitRequest: [
     { path: 'DataPathAddr', what: 'a separate data path address (--data-path-addr)' },
     ...SWARM_SPEC_ROWS.map((r) => ({ ...r, path: `Spec.${r.path}` })),
+    // Root rotation is `swarm update`'s (docker swarm ca --rotate); a new swarm makes its own root.
+    { path: 'Spec.CAConfig.SigningCACert', what: 'a user-provided root CA at swarm init (rotate to it afterwards: docker swarm ca --rotate --ca-cert)' },
+    { path: 'Spec.CAConfig.SigningCAKey', what: 'a user-provided root CA key at swarm init (rotate to it afterwards: docker swarm ca --rotate --ca-key)' },
+    { path: 'Spec.CAConfig.ForceRotate', what: 'root CA rotation at swarm init (docker swarm ca --rotate rotates an existing swarm)' },
   ],
   SwarmJoinRequest: [{ path: 'DataPathAddr', what: 'a separate data path address (--data-path-addr)' }],
   NodeSpec: [],

@@ -13,6 +13,7 @@ import { DEFAULT_NODE_CERT_EXPIRY_MS, generateJoinToken } from '../../manager/ca
 import { checkSwarmBody, checkUnsupportedQuery } from '../../api/spec/swarm-spec.ts';
 import type { Manager } from '../../manager/manager.ts';
 import type { SwarmNode } from '../../swarm/swarm-node.ts';
+import { prepareCAUpdate, swarmCAView } from './swarm-ca.ts';
 import { generateUnlockKey } from '../../manager/keys/index.ts';
 
 /** What the routes need of the daemon: the current swarm membership, and how to change it. */
@@ -160,8 +161,8 @@ export function addSwarmRoutes(router: Router, host: SwarmHost): void {
   router.get('/swarm', async (ctx) => {
     const manager = requireSwarm(host).requireManager();
     await readBarrier(manager, ctx.res);
-    const { RootCA: _root, RemovedNodes: _removed, UnlockKey: _unlock, ...cluster } = manager.cluster();
-    return cluster satisfies Swarm;
+    const { RootCA: root, RemovedNodes: _removed, UnlockKey: _unlock, ...cluster } = manager.cluster();
+    return { ...cluster, ...swarmCAView(root) } satisfies Swarm;
   });
 
   router.post('/swarm/update', async (ctx) => {
@@ -181,12 +182,15 @@ export function addSwarmRoutes(router: Router, host: SwarmHost): void {
     }
     if (spec.Dispatcher?.HeartbeatPeriod !== undefined && spec.Dispatcher.HeartbeatPeriod < 0) throw new InvalidArgumentError('invalid HeartbeatPeriod: must not be negative');
     const rand = (n: number) => new Uint8Array(randomBytes(n));
+    // Root CA rotation (`swarm ca --rotate`): the new root is made before the transaction.
+    const caUpdate = await prepareCAUpdate(manager.cluster(), spec.CAConfig, { now: Date.now() });
     await manager.store.update((tx) => {
       const current = manager.cluster();
       const next = structuredClone(current);
       next.Version = { Index: version };
       // Fields a client leaves out keep their value (docker sends the whole spec it read).
       next.Spec = { ...current.Spec, ...spec, Raft: { ...current.Spec.Raft, ...spec.Raft }, Dispatcher: { ...current.Spec.Dispatcher, ...spec.Dispatcher }, CAConfig: { ...current.Spec.CAConfig, ...spec.CAConfig } };
+      caUpdate.apply(next);
       if (rotateWorker) next.JoinTokens.Worker = generateJoinToken(current.RootCA!.CACert, rand);
       if (rotateManager) next.JoinTokens.Manager = generateJoinToken(current.RootCA!.CACert, rand);
       // Autolock (SwarmKit's rule): on, the cluster has an unlock key (a new one when asked to

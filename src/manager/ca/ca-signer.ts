@@ -130,7 +130,8 @@ export class CASigner {
         await x509.AuthorityKeyIdentifierExtension.create(this.root.publicKey),
       ],
     });
-    return cert.toString('pem') + this.chainPem;
+    const pem = cert.toString('pem');
+    return this.chainPem ? `${pem.trimEnd()}\n${this.chainPem}` : pem;
   }
 
   /** The end of the chain's validity (a leaf must not outlive its intermediate), epoch ms. */

@@ -1,6 +1,6 @@
 /**
  * The leader-only controllers of a manager (DESIGN plane 2): orchestrator, updater,
- * allocator, scheduler and task reaper. They run while this manager is the Raft leader and stop when it is
+ * allocator, scheduler, task reaper and root CA rotation. They run while this manager is the Raft leader and stop when it is
  * not; none talks to another, the store is the bus.
  *
  *   const leaders = new LeaderControllers(manager, logger); // follows role changes
@@ -14,6 +14,7 @@ import { AllocatorController } from './allocator.ts';
 import { SchedulerController } from './scheduler.ts';
 import { TaskReaperController } from './task-reaper.ts';
 import { UpdaterController } from './updater.ts';
+import { CARotationController } from './ca-rotation.ts';
 import type { StoreController } from './store-controller.ts';
 
 export { OrchestratorController } from './orchestrator.ts';
@@ -21,6 +22,7 @@ export { AllocatorController } from './allocator.ts';
 export { SchedulerController } from './scheduler.ts';
 export { TaskReaperController } from './task-reaper.ts';
 export { UpdaterController } from './updater.ts';
+export { CARotationController } from './ca-rotation.ts';
 
 /** What the controllers need of a manager. */
 export interface LeaderHost {
@@ -49,6 +51,7 @@ export class LeaderControllers {
       new AllocatorController(host.store, logger.child('allocator')),
       new SchedulerController(host.store, logger.child('scheduler')),
       new TaskReaperController(host.store, logger.child('task-reaper')),
+      new CARotationController(host.store, logger.child('ca-rotation')),
     ];
     this.off = host.raft.on((e) => {
       if (e.kind === 'role') void this.follow(e.role === StateRole.Leader);
