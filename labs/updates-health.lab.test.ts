@@ -75,8 +75,9 @@ test.after(async () => {
 });
 
 test('a task with a health check is starting until its first success, then running and healthy', async () => {
-  // httpd comes up after 3 s: until then every probe fails, inside the 20 s start period.
-  await createService(lab, spec('hc', { command: ['sh', '-c', 'sleep 3; exec httpd -f -p 80 -h /www'], health: check({ Interval: 0.5 * S, Retries: 1, StartPeriod: 20 * S }) }));
+  // httpd comes up after 8 s (long enough for the CLI to look): until then every probe
+  // fails, inside the 30 s start period.
+  await createService(lab, spec('hc', { command: ['sh', '-c', 'sleep 8; exec httpd -f -p 80 -h /www'], health: check({ Interval: 0.5 * S, Retries: 1, StartPeriod: 30 * S }) }));
   const seen: string[] = [];
   let psStarting = '';
   const t = await waitFor('hc running', async () => {
