@@ -3,8 +3,8 @@
  * the canary, then the update holds. Once every canary is up it is watched for `monitor`;
  * then, decided from the canary tasks alone:
  * - failures among them over `maxFailureRatio` (at any time in the hold) → roll back;
- * - a canary not up at the end of the window (not running, or not healthy where the
- *   base strategy gates on health) → roll back;
+ * - a canary that came up but is not up at the end of the window (no longer running,
+ *   or no longer healthy where the base strategy gates on health) → roll back;
  * - otherwise, with `auto: promote`, promote: the update goes on as the base (rolling)
  *   strategy with the service's UpdateConfig; with `auto: rollback` it holds until
  *   `POST /services/{id}/promote` marks it promoted.
@@ -36,16 +36,21 @@ function wanted(view: UpdateView, policy: CanaryPolicy): number {
 }
 
 /**
- * When the canary hold ends (ms): the moment the last canary came up (one that has not
- * come up counts from its creation, so a canary that never gets healthy is judged at
- * the end of its window too), plus the monitor window; undefined until every canary is made.
+ * When the canary hold ends (ms): the moment the last canary came up, plus the monitor
+ * window; undefined until every canary has come up once. A canary that never comes up is
+ * not judged by time (an image pull or a health start period may take long): it either
+ * comes up, or fails (a failing health check fails its task) and counts as a failure.
  */
 export function holdEndsAt(view: UpdateView, policy: CanaryPolicy): number | undefined {
   const canaries = canarySlots(view);
   if (canaries.length < wanted(view, policy)) return undefined;
   let last = -Infinity;
   for (const s of canaries) {
-    const since = s.reachedAt ?? Math.min(...s.fresh.map((t) => ms(t.CreatedAt)));
+    // A task reported running came up once (a health-checked task is reported running
+    // only once healthy), even if it is not up any more.
+    const wasUp = s.fresh.filter((t) => t.Status.State === 'running').map((t) => ms(t.Status.Timestamp));
+    const since = s.reachedAt ?? (wasUp.length ? Math.min(...wasUp) : undefined);
+    if (since === undefined) return undefined;
     last = Math.max(last, since);
   }
   return last + policy.monitorMs;

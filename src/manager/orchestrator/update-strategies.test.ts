@@ -1,7 +1,7 @@
 // Canary and blue-green updates, played against the orchestrator and a simulated agent on
 // a manual clock (one step = orchestrator pass, updater pass, agent step, +1 s). Images
-// named `bad…` exit 1 when started; `sick…` run but never count as up (a health check
-// that never passes, as the health-gated base strategy sees it).
+// named `bad…` exit 1 when started; `sick…` stay `starting` (a health check that never
+// passes: a health-checked task is reported running only once healthy).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Service, ServiceSpec, UpdateConfig } from '../../api/types/service.ts';
@@ -15,7 +15,10 @@ import { strategyFor } from './update-strategies.ts';
 
 const S = 1e9;
 const nodes = [node('a'), node('b'), node('c')];
-const base: UpdateStrategy = { ...rollingStrategy, isUp: (t) => t.Status.State === 'running' && !t.Spec.ContainerSpec.Image.startsWith('sick') };
+const base: UpdateStrategy = {
+  ...rollingStrategy,
+  isUp: (t) => t.Status.State === 'running' && !t.Spec.ContainerSpec.Image.startsWith('sick') && (t.Status as { Health?: { Status: string } }).Health?.Status !== 'unhealthy',
+};
 
 function spec(image: string, labels: Record<string, string> = {}, o: { replicas?: number; update?: UpdateConfig } = {}): ServiceSpec {
   return withServiceDefaults({
@@ -79,6 +82,7 @@ class Sim {
       if (t.Status.State === 'new') return { ...set('assigned'), NodeID: t.NodeID ?? nodes[this.rr++ % nodes.length].ID };
       if (t.Status.State === 'assigned') {
         if (t.Spec.ContainerSpec.Image.startsWith('bad')) return set('failed');
+        if (t.Spec.ContainerSpec.Image.startsWith('sick')) return set('starting'); // its health check never passes
         this.upSince.set(t.ID, this.now);
         return set('running');
       }
@@ -141,14 +145,25 @@ test('canary: a failing canary rolls back by itself, whatever the failure action
   assert.is(sim.created.filter((c) => c.image === 'bad').length, 1, 'only the canary was tried');
 });
 
-test('canary: a canary not up at the end of its window rolls back', () => {
+test('canary: a canary that never comes up holds the update (no promotion, the old tasks keep serving)', () => {
   const labels = canary({ 'com.shoal.update.canary.replicas': '2' });
   const sim = new Sim(spec('v1', labels, { update: { Order: 'start-first' } }));
   sim.update(spec('sick', labels, { update: { Order: 'start-first' } }));
+  for (let i = 0; i < 30; i++) sim.step();
+  assert.is(sim.state(), 'updating');
+  assert.is(sim.service.UpdateStatus!.ShoalCanary, undefined);
+  assert.is(sim.liveImages().filter((i) => i === 'v1').length, 5, 'start-first: every old task still runs');
+});
+
+test('canary: a canary that came up and is no longer up at the end of its window rolls back', () => {
+  const labels = canary({ 'com.shoal.update.canary.monitor': '10s' });
+  const sim = new Sim(spec('v1', labels, { update: { Order: 'start-first' } }));
+  sim.update(spec('v2', labels, { update: { Order: 'start-first' } }));
+  sim.runUntil(() => sim.tasks.some((t) => t.Spec.ContainerSpec.Image === 'v2' && t.Status.State === 'running'));
+  // Its health turns bad while it still runs (the base strategy sees it as not up).
+  sim.tasks = sim.tasks.map((t) => (t.Spec.ContainerSpec.Image === 'v2' ? { ...t, Spec: { ...t.Spec, ContainerSpec: { ...t.Spec.ContainerSpec } }, Status: { ...t.Status, Health: { Status: 'unhealthy', FailingStreak: 3 } } } as Task : t));
   sim.runUntil(() => sim.state() === 'rollback_started');
   assert.match(sim.service.UpdateStatus!.Message, /canary task .* was not up at the end of its monitor window/);
-  sim.runUntil(() => sim.state() === 'rollback_completed');
-  assert.equal(sim.liveImages(), Array(5).fill('v1'));
 });
 
 test('canary with auto=rollback: healthy canaries hold until promoted by hand', () => {
