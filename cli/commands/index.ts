@@ -39,6 +39,7 @@ import ServiceRollback from './service/rollback.ts';
 import ServicePromote from './service/promote.ts';
 import ServiceScale from './service/scale.ts';
 import ServiceUpdate from './service/update.ts';
+import SwarmCa from './swarm/ca.ts';
 import SwarmInit from './swarm/init.ts';
 import SwarmInspect from './swarm/inspect.ts';
 import SwarmJoin from './swarm/join.ts';
@@ -85,6 +86,7 @@ export const COMMANDS = {
   'service:promote': ServicePromote,
   'service:scale': ServiceScale,
   'service:update': ServiceUpdate,
+  'swarm:ca': SwarmCa,
   'swarm:init': SwarmInit,
   'swarm:inspect': SwarmInspect,
   'swarm:join': SwarmJoin,

@@ -186,6 +186,16 @@ export class Manager {
 
   private signerId = '';
 
+  /**
+   * Switches to a renewed certificate or a rotated root without a restart: Raft
+   * connections made from now on present `tls` and trust its root (the node server, which
+   * takes incoming ones, is swapped by its owner). The node ID must be the same.
+   */
+  setTLS(tls: NodeTLS): void {
+    if (tls.nodeId !== this.nodeId) throw new Error('manager: a renewed certificate must keep the node ID');
+    this.transport.setTls({ cert: tls.certPem, key: tls.keyPem, ca: tls.rootPem });
+  }
+
   /** Waits until this manager may serve linearizable reads (a read barrier through the leader). */
   async barrier(timeoutMs = 5000): Promise<void> {
     const deadline = Date.now() + timeoutMs;

@@ -47,7 +47,7 @@ export class Session {
   caTarget?: { root: string; issuer: string; rootPem?: string };
   private tlsSent?: WebSocket;
 
-  constructor(private readonly opts: SessionOptions) {
+  constructor(private opts: SessionOptions) {
     this.managers = { ...opts.managers };
     this.heartbeatMs = opts.heartbeatMs;
   }
@@ -165,6 +165,16 @@ export class Session {
   private scheduleRetry(ms: number): void {
     clearTimeout(this.retry);
     this.retry = setTimeout(() => this.connect(), ms);
+  }
+
+  /**
+   * Switches to a renewed certificate (and the TLS state it reports): the connection
+   * starts again with it; assignments and the agent carry on as across any reconnect.
+   */
+  setTLS(tls: NodeTLS, tlsInfo?: NodeTLSInfo): void {
+    this.opts = { ...this.opts, tls, tlsInfo };
+    this.caTarget = undefined;
+    this.ws?.terminate();
   }
 
   close(): void {

@@ -640,6 +640,11 @@ export class SwarmNode {
       if (role !== this.state.role) this.ctx.logger.info('role changed', { 'node.id': this.state.nodeId, from: this.state.role, to: role });
       else if (retrust) this.ctx.logger.info('trusting the rotated root CA', { 'node.id': this.state.nodeId });
       else this.ctx.logger.info('node certificate renewed', { 'node.id': this.state.nodeId, 'cert.not_after': new Date(tls.info.notAfter).toISOString() });
+      // Same role: the certificate is swapped in place (no Raft restart, no gap in the API).
+      if (role === this.state.role && this.session && (role === 'worker' || this.manager)) {
+        await this.swapTLS(tls, keyPem);
+        return;
+      }
       const managers = this.managerAddrs();
       // Every part that holds the certificate (Raft transport, session) starts again with
       // the new one; the daemon, its port and the containers stay up.
@@ -655,6 +660,20 @@ export class SwarmNode {
     } finally {
       this.following = false;
     }
+  }
+
+  /**
+   * Puts a renewed certificate (or a rotated root) to use without stopping anything: saved
+   * first, then the node server, the Raft transport and the session take it; connections
+   * already open carry on.
+   */
+  private async swapTLS(tls: NodeTLS, keyPem: string): Promise<void> {
+    await saveSwarmState(this.ctx.dataRoot, this.state, { certPem: tls.certPem, keyPem, rootCertPem: tls.rootPem }, this.ctx.keys);
+    this.tls = tls;
+    this.server.setSecureContext(tls.serverOptions({ allowAnonymous: true }));
+    this.manager?.setTLS(tls);
+    this.tlsState = await nodeTLSState(tls).catch(() => undefined);
+    this.session?.setTLS(tls, this.tlsState?.info);
   }
 
   /**

@@ -236,6 +236,16 @@ export class WsTransport implements Transport {
     };
   }
 
+  /**
+   * Replaces the certificate, key and trusted CA (a renewed certificate, a rotated root):
+   * connections made from now on use them; open ones carry on. The listener this
+   * transport runs itself (`listen`) keeps the ones it started with; a transport fed by
+   * `acceptUpgrade` is served by its caller's server, which swaps them there.
+   */
+  setTls(tls: { cert: Pem; key: Pem; ca: Pem }): void {
+    this.opts.tls = { ...tls };
+  }
+
   setHandler(handler: TransportHandler): void {
     this.handler = handler;
   }
