@@ -29,6 +29,9 @@ import { addTaskRoutes } from './routes/tasks.ts';
 import { addNetworkRoutes } from './routes/networks.ts';
 import { addSecretRoutes } from './routes/secrets.ts';
 import { addConfigRoutes } from './routes/configs.ts';
+import { addContainerRoutes } from './routes/containers.ts';
+import { NodeEngine } from '../agent/engine/engine.ts';
+import { addEventRoutes } from './routes/events.ts';
 import { SwarmNode, type SwarmContext } from '../swarm/swarm-node.ts';
 import { SHOAL_VERSION } from './routes/system.ts';
 import { UnavailableError } from '../api/errors.ts';
@@ -206,6 +209,10 @@ export class Daemon {
       addTaskRoutes(router, () => daemon.currentSwarm());
       addSecretRoutes(router, () => daemon.currentSwarm());
       addConfigRoutes(router, () => daemon.currentSwarm());
+      // This node's task containers, as a Docker engine shows them (`docker ps`, `exec`, `logs`, `stats`).
+      const engine = new NodeEngine({ executor: () => daemon.executorInstance, tasks: () => daemon.swarm?.agentTasks() ?? [] });
+      addContainerRoutes(router, engine);
+      addEventRoutes(router, () => daemon.currentSwarm());
       // `Containers` of `network inspect`: this node's endpoints, from its data plane.
       addNetworkRoutes(router, () => daemon.currentSwarm(), { endpoints: (id) => daemon.swarm?.networking?.endpoints(id) ?? [] });
       if (config.hostAddress.kind !== 'unix') throw new Error('only unix:// hosts are supported for the control API for now');
