@@ -19,6 +19,7 @@ import { ApiError, InvalidArgumentError, UnavailableError } from '../api/errors.
 import type { Node, NodeDescription, NodeRole } from '../api/types/node.ts';
 import { defaultSwarmSpec, type InitRequest, type JoinRequest, type NodeAvailability, type SwarmSpec } from '../api/types/swarm.ts';
 import type { SwarmInfo } from '../api/types/system.ts';
+import type { Task } from '../api/types/task.ts';
 import {
   CASigner, NodeTLS, bootstrapClientTlsOptions, createRootCA, generateJoinToken, issueForJoin, issueForRenewal, newNodeKeyAndCSR,
   parseJoinToken, peerIdentity, roleForJoinToken, shouldRenew, tokenMatchesCA, DEFAULT_NODE_CERT_EXPIRY_MS,
@@ -466,6 +467,11 @@ export class SwarmNode {
 
   get role(): NodeRole {
     return this.state.role;
+  }
+
+  /** The tasks this node's agent runs (the node's engine API joins them with the executor's containers). */
+  agentTasks(): { task: Task }[] {
+    return this.agent?.list() ?? [];
   }
 
   /** The secrets and configs this node's agent holds in memory: names and IDs only, never data. */

@@ -1,0 +1,93 @@
+/**
+ * Reads a container's counters from its cgroups (v1 controllers, v2 unified, or the
+ * hybrid of both as on this host) and its network namespace, into a {@link RawSample}.
+ * The cgroup of each controller is taken from `/proc/<pid>/cgroup` of the container's
+ * init process, so nested daemons and cgroup parents need no guessing.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { totalmem } from 'node:os';
+import { join } from 'node:path';
+import type { RawSample } from './stats.ts';
+
+const ROOT = '/sys/fs/cgroup';
+
+function read(path: string): string | undefined {
+  try { return readFileSync(path, 'utf8'); } catch { return undefined; }
+}
+
+/** controller → cgroup path, from /proc/<pid>/cgroup text (`''` keys the v2 hierarchy). */
+export function parseProcCgroup(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const l of text.split('\n')) {
+    const m = /^\d+:([^:]*):(.*)$/.exec(l.trim());
+    if (!m) continue;
+    for (const c of m[1].split(',')) out.set(c, m[2]);
+  }
+  return out;
+}
+
+/** Where a v1 controller is mounted (`cpu,cpuacct` may be joined). */
+function v1Dir(controller: string): string | undefined {
+  for (const d of [controller, 'cpu,cpuacct', 'cpuacct,cpu']) {
+    if (d.split(',').includes(controller) && existsSync(join(ROOT, d))) return join(ROOT, d);
+  }
+  return undefined;
+}
+
+const V1_FILES: Record<string, string[]> = {
+  memory: ['memory.usage_in_bytes', 'memory.max_usage_in_bytes', 'memory.failcnt', 'memory.limit_in_bytes', 'memory.stat'],
+  cpuacct: ['cpuacct.usage', 'cpuacct.usage_percpu', 'cpuacct.stat'],
+  cpu: ['cpu.stat'],
+  blkio: ['blkio.throttle.io_service_bytes_recursive'],
+  pids: ['pids.current', 'pids.max'],
+};
+const V2_FILES = ['memory.current', 'memory.max', 'memory.stat', 'cpu.stat', 'io.stat', 'pids.current', 'pids.max'];
+
+/** The cgroup directory of each controller of process `pid`, v1 first, else v2. */
+export function cgroupDirs(pid: number): { version: 'v1' | 'v2'; dirs: Map<string, string> } | undefined {
+  const text = read(`/proc/${pid}/cgroup`);
+  if (!text) return undefined;
+  const cg = parseProcCgroup(text);
+  const dirs = new Map<string, string>();
+  if (cg.has('memory')) {
+    for (const c of Object.keys(V1_FILES)) {
+      const base = v1Dir(c);
+      const p = cg.get(c);
+      if (base && p !== undefined) dirs.set(c, join(base, p));
+    }
+    return { version: 'v1', dirs };
+  }
+  const p = cg.get('');
+  if (p === undefined) return undefined;
+  const base = existsSync(join(ROOT, 'cgroup.controllers')) ? ROOT : join(ROOT, 'unified');
+  dirs.set('', join(base, p));
+  return { version: 'v2', dirs };
+}
+
+/** One sample of process `pid`'s container; undefined when the process is gone. */
+export function readSample(pid: number, now: () => Date = () => new Date()): RawSample | undefined {
+  const where = cgroupDirs(pid);
+  const netDev = read(`/proc/${pid}/net/dev`);
+  if (!where || netDev === undefined) return undefined;
+  const files: Record<string, string> = {};
+  if (where.version === 'v1') {
+    for (const [c, names] of Object.entries(V1_FILES)) {
+      const d = where.dirs.get(c);
+      if (!d) continue;
+      for (const n of names) { const t = read(join(d, n)); if (t !== undefined) files[n] = t; }
+    }
+  } else {
+    const d = where.dirs.get('')!;
+    for (const n of V2_FILES) { const t = read(join(d, n)); if (t !== undefined) files[n] = t; }
+  }
+  return { version: where.version, files, procStat: read('/proc/stat') ?? '', netDev, hostMemory: totalmem(), read: now() };
+}
+
+/** PIDs in the container's cgroup (the `pids` controller on v1, the unified one on v2). */
+export function cgroupPids(pid: number): number[] {
+  const where = cgroupDirs(pid);
+  if (!where) return [];
+  const dir = where.version === 'v1' ? (where.dirs.get('pids') ?? where.dirs.get('memory')) : where.dirs.get('');
+  const text = dir ? read(join(dir, 'cgroup.procs')) : undefined;
+  return (text ?? '').split('\n').filter(Boolean).map(Number);
+}

@@ -1,0 +1,219 @@
+/**
+ * This node's task containers as a Docker engine sees them: list, inspect, logs, top,
+ * stats, and the actions wait, kill, stop and restart. It reads the executor (records,
+ * bundles, logs) and the agent (tasks); it acts only through the task's controller or
+ * the executor's monitor, so an exit caused here is seen by the agent like any other:
+ * reported to the manager as Docker reports it (`complete`, or `failed` with
+ * `task: non-zero exit (137)`), and the service's restart policy replaces the task.
+ *
+ *   const engine = new NodeEngine({ executor: () => ex, tasks: () => agent.list() });
+ *   engine.list({ all: true, filters: new Map([['label', ['com.docker.swarm.service.name=web']]]) });
+ */
+import { readFileSync, readdirSync, lstatSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Task } from '../../api/types/task.ts';
+import type { Executor } from '../exec/executor.ts';
+import type { TaskController } from '../exec/controller.ts';
+import type { LogEntry, LogSelect } from '../exec/log-framer.ts';
+import type { ExitStatus } from '../exec/types.ts';
+import { signalNumber } from '../exec/monitor.ts';
+import { containerName, type BundleProcess, type ContainerView } from './view.ts';
+import { inspectOf, summaryOf } from './shapes.ts';
+import { selectContainers } from './filters.ts';
+import { statsDocument, type RawSample } from './stats.ts';
+import { cgroupPids, readSample } from './cgroup-sample.ts';
+import { top, type TopResult } from './top.ts';
+
+/** No container matches the reference (404, Docker's message). */
+export class NoSuchContainerError extends Error {
+  override readonly name = 'NoSuchContainerError';
+  readonly retryable = false;
+  constructor(ref: string) { super(`No such container: ${ref}`); }
+}
+
+/** The container is not in a state that allows the request (409, Docker's message). */
+export class ContainerConflictError extends Error {
+  override readonly name = 'ContainerConflictError';
+  readonly retryable = false;
+  constructor(message: string) { super(message); }
+}
+
+/** A container, found: its view and controller. */
+export interface FoundContainer { view: ContainerView; controller: TaskController }
+
+/** Where the engine gets its containers. */
+export interface NodeEngineOptions {
+  /** The node's executor when it exists (no tasks ever ran here: undefined, an empty list). */
+  executor: () => Executor | undefined;
+  /** The agent's tasks (empty when the node is in no swarm). */
+  tasks: () => { task: Task }[];
+  /** Exec session IDs of a container (from the exec manager). */
+  execIds?: (cid: string) => string[];
+  now?: () => number;
+}
+
+function readProcess(bundle: string): BundleProcess | undefined {
+  try { return (JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8')) as { process: BundleProcess }).process; } catch { return undefined; }
+}
+
+/** Bytes of regular files under `dir` (not following links); for `size=true`. */
+function diskUsage(dir: string): number {
+  let n = 0;
+  let entries: string[];
+  try { entries = readdirSync(dir); } catch { return 0; }
+  for (const e of entries) {
+    const p = join(dir, e);
+    try {
+      const st = lstatSync(p);
+      if (st.isDirectory()) n += diskUsage(p);
+      else if (st.isFile()) n += st.size;
+    } catch { /* vanished */ }
+  }
+  return n;
+}
+
+/** The node's task containers, Docker-shaped. */
+export class NodeEngine {
+  private readonly now: () => number;
+  /** Last stats sample per container (the next one-shot read's `precpu_stats`). */
+  private readonly lastSample = new Map<string, RawSample>();
+
+  constructor(private readonly opts: NodeEngineOptions) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  private viewOf(c: TaskController, tasks: Map<string, Task>): ContainerView {
+    const ex = this.opts.executor()!;
+    const p = ex.paths;
+    const cdir = p.container(c.cid);
+    const tdir = p.task(c.cid);
+    return {
+      cid: c.cid, spec: c.spec, state: c.state, record: c.record, task: tasks.get(c.spec.taskId),
+      process: c.state === 'new' ? undefined : readProcess(p.bundle(c.cid)),
+      paths: {
+        rootfs: p.rootfs(c.cid), upper: join(cdir, 'upper'), work: join(cdir, 'work'), logFile: join(p.logs(c.cid), 'container.log'),
+        hosts: join(tdir, 'hosts'), hostname: join(tdir, 'hostname'), resolvConf: join(tdir, 'resolv.conf'),
+      },
+      health: c.healthStatus, execIds: this.opts.execIds?.(c.cid) ?? [],
+    };
+  }
+
+  private all(): FoundContainer[] {
+    const ex = this.opts.executor();
+    if (!ex) return [];
+    const tasks = new Map(this.opts.tasks().map((t) => [t.task.ID, t.task]));
+    return ex.list().filter((c) => c.state !== 'new' && c.state !== 'removed').map((c) => ({ view: this.viewOf(c, tasks), controller: c }));
+  }
+
+  /** `docker ps` rows. Throws FilterError for a filter it cannot honour. */
+  list(opts: { all?: boolean; limit?: number; size?: boolean; filters: Map<string, string[]> }): Record<string, unknown>[] {
+    const views = selectContainers(this.all().map((f) => f.view), opts);
+    const now = this.now();
+    return views.map((v) => summaryOf(v, now, opts.size ? { rw: diskUsage(v.paths.upper), rootFs: diskUsage(v.paths.upper) } : undefined));
+  }
+
+  /** A container by full ID, full name (with or without `/`), or unique ID prefix (Docker's order). */
+  find(ref: string): FoundContainer {
+    const all = this.all();
+    const name = ref.replace(/^\//, '');
+    const exact = all.find((f) => f.view.cid === ref) ?? all.find((f) => containerName(f.view) === name);
+    if (exact) return exact;
+    const byPrefix = ref ? all.filter((f) => f.view.cid.startsWith(ref)) : [];
+    if (byPrefix.length === 1) return byPrefix[0];
+    if (byPrefix.length > 1) throw new ContainerConflictError(`multiple IDs found with provided prefix: ${ref}`);
+    throw new NoSuchContainerError(ref);
+  }
+
+  /** `docker inspect`'s document (`size`: SizeRw and SizeRootFs too). */
+  inspect(ref: string, opts: { size?: boolean } = {}): Record<string, unknown> {
+    const { view } = this.find(ref);
+    const ex = this.opts.executor()!;
+    const doc = inspectOf(view, (n) => ex.paths.volume(n));
+    if (opts.size) { const n = diskUsage(view.paths.upper); doc.SizeRw = n; doc.SizeRootFs = n; }
+    return doc;
+  }
+
+  /** Captured output (stored lines, then with `follow` new ones until the container exits or `signal` aborts). */
+  logs(ref: string, opts: LogSelect & { follow?: boolean; signal?: AbortSignal }): AsyncGenerator<LogEntry> {
+    return this.find(ref).controller.logs(opts);
+  }
+
+  private running(ref: string): FoundContainer {
+    const f = this.find(ref);
+    if (f.view.state !== 'running' || !f.view.record?.pid) throw new ContainerConflictError(`Container ${f.view.cid} is not running`);
+    return f;
+  }
+
+  /** `docker top`: the container's processes as `ps` shows them. */
+  async top(ref: string, psArgs?: string): Promise<TopResult> {
+    const f = this.running(ref);
+    return top(cgroupPids(f.view.record!.pid!), psArgs);
+  }
+
+  /** The container's init PID (running containers only). */
+  pidOf(ref: string): { cid: string; pid: number; view: ContainerView } {
+    const f = this.running(ref);
+    return { cid: f.view.cid, pid: f.view.record!.pid!, view: f.view };
+  }
+
+  /**
+   * One stats document; `pre` is the previous sample of a stream (a one-shot read uses
+   * the last sample any reader took, or none). Undefined once the container stopped.
+   */
+  stats(ref: string, pre?: RawSample): { doc: Record<string, unknown>; sample: RawSample } | undefined {
+    const f = this.find(ref);
+    const pid = f.view.record?.pid;
+    const sample = f.view.state === 'running' && pid ? readSample(pid) : undefined;
+    if (!sample) return undefined;
+    const prev = pre ?? this.lastSample.get(f.view.cid);
+    this.lastSample.set(f.view.cid, sample);
+    return { doc: statsDocument(sample, prev, { id: f.view.cid, name: containerName(f.view) }), sample };
+  }
+
+  /** Stats of a stopped container: Docker sends one document of zeros. */
+  emptyStats(ref: string): Record<string, unknown> {
+    const f = this.find(ref);
+    const empty: RawSample = { version: 'v1', files: {}, procStat: '', netDev: '', hostMemory: 0, read: new Date(0) };
+    return { ...statsDocument(empty, undefined, { id: f.view.cid, name: containerName(f.view) }), read: '0001-01-01T00:00:00Z' };
+  }
+
+  /** Sends `signal` (name or number; default SIGKILL) to the container's init process. */
+  async kill(ref: string, signal = 'SIGKILL'): Promise<void> {
+    const f = this.running(ref);
+    const ex = this.opts.executor()!;
+    const sig = signalNumber(signal);
+    const ok = await (await ex.monitor()).kill(f.view.cid, sig);
+    if (!ok) await ex.runtime.kill(f.view.cid, String(sig));
+  }
+
+  /**
+   * Stops the container with its stop signal and `timeoutS` (default the task's grace
+   * period) before SIGKILL. False when it was not running (Docker answers 304).
+   */
+  async stop(ref: string, timeoutS?: number): Promise<boolean> {
+    const f = this.find(ref);
+    if (f.view.state !== 'running') return false;
+    await f.controller.shutdown(timeoutS === undefined || timeoutS < 0 ? {} : { graceMs: timeoutS * 1000 });
+    return true;
+  }
+
+  /**
+   * A task container is never started again in place: restart stops it, and the
+   * service's restart policy starts a new task in its slot (as Docker's swarm does
+   * after `docker restart` of a task container).
+   */
+  async restart(ref: string, timeoutS?: number): Promise<void> {
+    await this.stop(ref, timeoutS);
+  }
+
+  /**
+   * Docker's wait: `not-running` (default) resolves at once for a stopped container,
+   * `next-exit` waits for the next exit; the exit status after the log drained.
+   */
+  async wait(ref: string, condition = 'not-running'): Promise<ExitStatus> {
+    const f = this.find(ref);
+    if (condition === 'next-exit' && f.view.state !== 'running') throw new ContainerConflictError(`Container ${f.view.cid} is not running`);
+    if (condition !== 'not-running' && condition !== 'next-exit') throw new ContainerConflictError(`wait condition ${condition} is not supported by shoal for task containers`);
+    return f.controller.wait();
+  }
+}
