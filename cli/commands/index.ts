@@ -4,12 +4,14 @@
  * start-up fast and works from TypeScript sources.
  */
 import Daemon from './daemon.ts';
+import Events from './events.ts';
 import Info from './info.ts';
 import Version from './version.ts';
 import ConfigCreate from './config/create.ts';
 import ConfigInspect from './config/inspect.ts';
 import ConfigLs from './config/ls.ts';
 import ConfigRm from './config/rm.ts';
+import ConfigRotate from './config/rotate.ts';
 import ImageLoad from './image/load.ts';
 import ImageLs from './image/ls.ts';
 import ImagePrune from './image/prune.ts';
@@ -30,6 +32,7 @@ import SecretCreate from './secret/create.ts';
 import SecretInspect from './secret/inspect.ts';
 import SecretLs from './secret/ls.ts';
 import SecretRm from './secret/rm.ts';
+import SecretRotate from './secret/rotate.ts';
 import ServiceCreate from './service/create.ts';
 import ServiceInspect from './service/inspect.ts';
 import ServiceLs from './service/ls.ts';
@@ -51,12 +54,14 @@ import SwarmUpdate from './swarm/update.ts';
 
 export const COMMANDS = {
   daemon: Daemon,
+  events: Events,
   info: Info,
   version: Version,
   'config:create': ConfigCreate,
   'config:inspect': ConfigInspect,
   'config:ls': ConfigLs,
   'config:rm': ConfigRm,
+  'config:rotate': ConfigRotate,
   'image:load': ImageLoad,
   'image:ls': ImageLs,
   'image:prune': ImagePrune,
@@ -77,6 +82,7 @@ export const COMMANDS = {
   'secret:inspect': SecretInspect,
   'secret:ls': SecretLs,
   'secret:rm': SecretRm,
+  'secret:rotate': SecretRotate,
   'service:create': ServiceCreate,
   'service:inspect': ServiceInspect,
   'service:ls': ServiceLs,

@@ -94,6 +94,9 @@ export function prettyPayload(kind: PayloadKind, o: Payload): string {
   if (kind === 'secret') lines.push(`Driver:            ${(o.Spec as Secret['Spec']).Driver?.Name ?? ''}`);
   if (o.Spec.Templating?.Name) lines.push(`Template Driver:   ${o.Spec.Templating.Name}`);
   lines.push(`Created at:        ${goTime(o.CreatedAt)}`, `Updated at:        ${goTime(o.UpdatedAt)}`);
+  // Shoal's rotation without renaming: every version, the current one last.
+  if (o.Versions?.length) lines.push('Versions:', ...o.Versions.map((v) => ` - ${v.Version}  ${v.ID}  ${goTime(v.CreatedAt)}${v.ID === o.ID ? '  (current)' : ''}`));
+  if (o.RetiredFrom) lines.push(`Retired from:      ${o.RetiredFrom}`);
   if (kind === 'config') lines.push('Data:', Buffer.from((o.Spec as Config['Spec']).Data ?? '', 'base64').toString('utf8'));
   return lines.join('\n') + '\n';
 }

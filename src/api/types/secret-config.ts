@@ -10,7 +10,28 @@ export interface SecretSpec {
   Templating?: Driver;
 }
 
-export interface Secret extends Meta {
+/** One version of a rotated secret or config (Shoal: rotation without renaming). */
+export interface PayloadVersion {
+  /** 1 for the data it was created with, +1 per `rotate`. */
+  Version: number;
+  /** The object holding that version's data (tasks reference it by this ID). */
+  ID: string;
+  CreatedAt: string;
+}
+
+/** Fields Shoal adds to secrets and configs for `secret rotate` / `config rotate`. */
+export interface PayloadRotation {
+  /** On the current object of a rotated name: every version, oldest first, this one last. */
+  Versions?: PayloadVersion[];
+  /**
+   * On a replaced version kept while tasks still use it: the name it was rotated from.
+   * Its own Spec.Name is then `NAME@vN` (a name no user can give), it is left out of
+   * lists, and it is deleted once no service or running task refers to it.
+   */
+  RetiredFrom?: string;
+}
+
+export interface Secret extends Meta, PayloadRotation {
   Spec: SecretSpec;
 }
 
@@ -22,7 +43,7 @@ export interface ConfigSpec {
   Templating?: Driver;
 }
 
-export interface Config extends Meta {
+export interface Config extends Meta, PayloadRotation {
   Spec: ConfigSpec;
 }
 

@@ -21,6 +21,7 @@ import {
 import type { Manager } from '../../manager/manager.ts';
 import type { ReadTx, WriteTx } from '../../store/index.ts';
 import { filterValues, matchLabels, readBarrier, requireManager, requireVersion, type SwarmRef } from './lookup.ts';
+import { addRotateRoute } from './payload-rotate.ts';
 
 type Payload = Secret | Config;
 
@@ -96,7 +97,8 @@ export function addPayloadRoutes(router: Router, swarm: SwarmRef, kind: PayloadK
     const filters = filterValues(ctx.query);
     for (const k of filters.keys()) if (!FILTERS.includes(k)) throw new InvalidArgumentError(`invalid filter '${k}'`);
     await readBarrier(manager, ctx.res);
-    return manager.store.view((tx) => (tx.list(kind) as Payload[]).filter((o) => matches(o, filters)).map((o) => redact(kind, o)));
+    // Versions replaced by `rotate` and kept for their tasks are not listed (see payload-rotate.ts).
+    return manager.store.view((tx) => (tx.list(kind) as Payload[]).filter((o) => !o.RetiredFrom && matches(o, filters)).map((o) => redact(kind, o)));
   });
 
   router.get(`${base}/:id`, async (ctx) => {
@@ -122,6 +124,8 @@ export function addPayloadRoutes(router: Router, swarm: SwarmRef, kind: PayloadK
     await deletePayload(manager, kind, ctx.params.id);
     ctx.res.writeHead(204).end();
   });
+
+  addRotateRoute(router, swarm, kind, (tx, ref) => resolvePayload(tx, kind, ref) as Payload);
 }
 
 async function deletePayload(manager: Manager, kind: PayloadKind, ref: string): Promise<void> {

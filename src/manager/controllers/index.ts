@@ -14,6 +14,7 @@ import { AllocatorController } from './allocator.ts';
 import { SchedulerController } from './scheduler.ts';
 import { TaskReaperController } from './task-reaper.ts';
 import { UpdaterController } from './updater.ts';
+import { PayloadGcController } from './payload-gc.ts';
 import { CARotationController } from './ca-rotation.ts';
 import type { StoreController } from './store-controller.ts';
 
@@ -51,6 +52,7 @@ export class LeaderControllers {
       new AllocatorController(host.store, logger.child('allocator')),
       new SchedulerController(host.store, logger.child('scheduler')),
       new TaskReaperController(host.store, logger.child('task-reaper')),
+      new PayloadGcController(host.store, logger.child('payload-gc')),
       new CARotationController(host.store, logger.child('ca-rotation')),
     ];
     this.off = host.raft.on((e) => {
