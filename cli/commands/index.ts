@@ -5,6 +5,7 @@
  */
 import Daemon from './daemon.ts';
 import Events from './events.ts';
+import Events from './events.ts';
 import Info from './info.ts';
 import Version from './version.ts';
 import ConfigCreate from './config/create.ts';
@@ -54,6 +55,7 @@ import SwarmUpdate from './swarm/update.ts';
 
 export const COMMANDS = {
   daemon: Daemon,
+  events: Events,
   events: Events,
   info: Info,
   version: Version,

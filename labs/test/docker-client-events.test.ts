@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFile } from 'node:child_process';
-import { freePort, startDaemonProcess, type DaemonProcess } from './daemon-process.ts';
+import { SHOAL_BIN, freePort, startDaemonProcess, type DaemonProcess } from './daemon-process.ts';
 import { docker, eventually, ok } from './docker-cli.ts';
 
 let m: DaemonProcess;
@@ -96,6 +96,19 @@ test('docker events filters by type, event, name and label; the default format i
   const bad = await docker(m, 'events', '--since', secs(t0), '--until', secs(t1), '--filter', 'type=plugin');
   assert.is.not(bad.code, 0);
   assert.match(bad.err, /unsupported type filter 'plugin'/);
+});
+
+test('shoal events prints docker\'s lines, templates and json', async () => {
+  const t0 = Date.now() - 1;
+  await dockerIn(m, 'z', 'config', 'create', 'ev_shoal', '-');
+  const t1 = Date.now() + 1;
+  const shoal = (...args: string[]) => new Promise<string>((resolve, reject) => {
+    execFile(process.execPath, [SHOAL_BIN, 'events', '--host', m.host, '--since', secs(t0), '--until', secs(t1), ...args], { encoding: 'utf8', timeout: 30_000 }, (err, out, e) => (err ? reject(new Error(e)) : resolve(out)));
+  });
+  assert.match(await shoal(), /^\d{4}-\d\d-\d\dT[\d:]+\.\d{9}Z config create \w+ \(name=ev_shoal\)$/m);
+  assert.is((await shoal('--filter', 'type=config', '--format', '{{.Action}} {{.Actor.Attributes.name}}')).trim(), 'create ev_shoal');
+  assert.is(JSON.parse((await shoal('--format', 'json')).trim()).Type, 'config');
+  assert.is((await shoal('--filter', 'type=node')).trim(), '');
 });
 
 test('a following client sees an event made after it connected; until ends the stream', async () => {
