@@ -5,7 +5,6 @@
  */
 import Daemon from './daemon.ts';
 import Events from './events.ts';
-import Events from './events.ts';
 import Info from './info.ts';
 import Version from './version.ts';
 import ConfigCreate from './config/create.ts';
@@ -55,7 +54,6 @@ import SwarmUpdate from './swarm/update.ts';
 
 export const COMMANDS = {
   daemon: Daemon,
-  events: Events,
   events: Events,
   info: Info,
   version: Version,
