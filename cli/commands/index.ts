@@ -42,6 +42,11 @@ import ServiceRollback from './service/rollback.ts';
 import ServicePromote from './service/promote.ts';
 import ServiceScale from './service/scale.ts';
 import ServiceUpdate from './service/update.ts';
+import StackDeploy from './stack/deploy.ts';
+import StackLs from './stack/ls.ts';
+import StackPs from './stack/ps.ts';
+import StackRm from './stack/rm.ts';
+import StackServices from './stack/services.ts';
 import SwarmCa from './swarm/ca.ts';
 import SwarmInit from './swarm/init.ts';
 import SwarmInspect from './swarm/inspect.ts';
@@ -92,6 +97,11 @@ export const COMMANDS = {
   'service:promote': ServicePromote,
   'service:scale': ServiceScale,
   'service:update': ServiceUpdate,
+  'stack:deploy': StackDeploy,
+  'stack:ls': StackLs,
+  'stack:ps': StackPs,
+  'stack:rm': StackRm,
+  'stack:services': StackServices,
   'swarm:ca': SwarmCa,
   'swarm:init': SwarmInit,
   'swarm:inspect': SwarmInspect,

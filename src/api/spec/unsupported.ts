@@ -24,6 +24,13 @@ export interface UnsupportedField {
   readonly what: string;
   /** Non-empty values that mean what Shoal does anyway (Docker's own defaults), accepted. */
   readonly allowed?: readonly unknown[];
+  /** Non-empty values accepted by a rule rather than listed (a map of labels, say). */
+  readonly accepts?: (value: unknown) => boolean;
+}
+
+/** `{"com.docker.stack.namespace": NAME}` alone: the label docker stack deploy puts on a stack's volumes. */
+function onlyStackLabel(v: unknown): boolean {
+  return !!v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 1 && typeof (v as Record<string, unknown>)['com.docker.stack.namespace'] === 'string';
 }
 
 const CONTAINER = 'TaskTemplate.ContainerSpec';
@@ -59,7 +66,9 @@ export const UNSUPPORTED: Readonly<Record<BodyKind, readonly UnsupportedField[]>
     // Shoal bind-mounts with rbind,rprivate: Docker's default propagation is the one accepted.
     { path: `${MOUNT}.BindOptions.Propagation`, what: 'bind propagation other than rprivate', allowed: ['rprivate'] },
     { path: `${MOUNT}.BindOptions.NonRecursive`, what: 'non-recursive bind mounts (bind-nonrecursive)' },
-    { path: `${MOUNT}.VolumeOptions.Labels`, what: 'volume labels (volume-label)' },
+    // docker stack deploy labels each named volume with its stack; Shoal keeps no volume
+    // metadata (and, as Docker, stack rm leaves volumes), so that one label alone passes.
+    { path: `${MOUNT}.VolumeOptions.Labels`, what: 'volume labels (volume-label)', accepts: onlyStackLabel },
     { path: `${MOUNT}.VolumeOptions.DriverConfig.Name`, what: 'a volume driver other than local', allowed: ['local'] },
     { path: `${MOUNT}.VolumeOptions.DriverConfig.Options`, what: 'volume driver options (volume-opt)' },
   ],
@@ -99,6 +108,7 @@ export function unsupportedRow(kind: BodyKind, genericPath: string): Unsupported
 /** Whether `value` of `row` asks for something Shoal does not do. */
 export function isRefused(row: UnsupportedField, value: unknown): boolean {
   if (isEmptyValue(value)) return false;
+  if (row.accepts?.(value)) return false;
   return !(row.allowed ?? []).some((a) => a === value);
 }
 
