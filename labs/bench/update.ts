@@ -127,6 +127,22 @@ class Side {
     });
   }
 
+  /** Until exactly `n` WANTED tasks run, each satisfying `ok` (tasks being stopped may still run). */
+  async wantedRunning(id: string, n: number, ok: (t: Task) => boolean): Promise<void> {
+    let seen = '';
+    await until(() => `${this.name}: ${n} wanted tasks running (last: ${seen})`, async () => {
+      const ts = (await this.tasks(id)).filter((t) => t.DesiredState === 'running' && t.Status.State === 'running');
+      seen = `${ts.length} wanted running, ${ts.filter(ok).length} of them new`;
+      return ts.length === n && ts.every(ok);
+    });
+  }
+
+  /** The tasks not matching `ok` that still run, for the log. */
+  async leftovers(id: string, ok: (t: Task) => boolean): Promise<string> {
+    const ts = (await this.tasks(id)).filter((t) => t.Status.State === 'running' && !ok(t));
+    return ts.map((t) => `${t.ID.slice(0, 12)} desired ${t.DesiredState}${t.Status.Health ? ` health ${t.Status.Health.Status}` : ''}`).join(', ');
+  }
+
   async update(id: string, change: (s: ServiceSpec) => void, rollback = false): Promise<void> {
     const s = await this.service(id);
     const next = structuredClone(s.Spec);
@@ -188,9 +204,12 @@ class Side {
         return `fail: the routing mesh does not answer in this lab (${(err as Error).message.slice(0, 160)})`;
       }
       const client = connTimeline([], { netns: this.lab.names.switchNetns }, { addr: this.lab.address('h1'), port, durationMs: 60_000, conc: SETTINGS.load.conc, paceMs: SETTINGS.load.pace_ms });
+      const isNew = (t: Task) => t.Spec.ContainerSpec.Image.startsWith(V2);
       await this.update(id, (s) => (s.TaskTemplate.ContainerSpec.Image = V2));
-      await this.running(id, 6, (t) => t.Spec.ContainerSpec.Image.startsWith(V2));
+      await this.wantedRunning(id, 6, isNew);
       const t = await client;
+      const left = await this.leftovers(id, isNew);
+      if (left) this.log(`under load: old tasks still running after the update: ${left}`);
       this.log(`under load: ${t.errors} failed of ${t.samples.length}${t.firstError ? ` (first: ${t.firstError})` : ''}`);
       return { failed: t.errors, requests: t.samples.length };
     } finally {
@@ -254,16 +273,18 @@ export async function run(args: string[]): Promise<void> {
       for (const k of Object.keys(fs[0] ?? {})) out[`${pre}${k}`] = median(fs.map((f) => f[k]));
     }
     const shoal = sides[0];
-    const load = await shoal.underLoad();
+    // A step that cannot finish is recorded as `fail: …` and the others still run.
+    const attempt = async <T>(fn: () => Promise<T>): Promise<T | string> => fn().catch((err: unknown) => `fail: ${(err as Error).message.slice(0, 300)}`);
+    const load = await attempt(() => shoal.underLoad());
     if (typeof load === 'string') out.failed_requests = load;
     else { out.failed_requests = load.failed; out.requests = load.requests; }
     if (sides[1]) {
-      const dload = await sides[1].underLoad();
+      const dload = await attempt(() => sides[1].underLoad());
       if (typeof dload === 'string') out.docker_failed_requests = dload;
       else { out.docker_failed_requests = dload.failed; out.docker_requests = dload.requests; }
       out.peer = `Docker Swarm ${sides[1].version} (Debian docker.io)`;
     }
-    out.bluegreen_mixed_ms = await shoal.blueGreen();
+    out.bluegreen_mixed_ms = await attempt(() => shoal.blueGreen());
     out.shoal_version = shoal.version;
     const ratio = (k: string) => (typeof out[k] === 'number' && typeof out[`docker_${k}`] === 'number' ? +((out[k] as number) / (out[`docker_${k}`] as number)).toFixed(3) : undefined);
     for (const k of ['update30_ms', 'rollback30_ms', 'auto_rollback_ms']) {
@@ -276,7 +297,7 @@ export async function run(args: string[]): Promise<void> {
     out.target_rollback30 = flag((ratio('rollback30_ms') ?? Infinity) <= 0.25);
     out.target_zero_failed = typeof out.failed_requests === 'number' && (out.requests as number) >= 3000 && out.failed_requests === 0 ? 'met' : 'not met';
     out.target_auto_rollback_start = typeof out.auto_rollback_start_ms === 'number' && (out.auto_rollback_start_ms as number) <= SETTINGS.monitor_s * 1000 + 1000 ? 'met' : 'not met';
-    out.target_bluegreen_mixed = (out.bluegreen_mixed_ms as number) < 100 ? 'met' : 'not met';
+    out.target_bluegreen_mixed = typeof out.bluegreen_mixed_ms === 'number' && out.bluegreen_mixed_ms < 100 ? 'met' : 'not met';
   } finally {
     for (const l of labs.reverse()) await l.down().catch((e: unknown) => console.error(`bench: lab down: ${String(e)}`));
   }
