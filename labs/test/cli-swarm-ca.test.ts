@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Swarm } from '../../src/api/types/swarm.ts';
 import { createRootCA, tokenMatchesCA } from '../../src/manager/ca/index.ts';
+import { startCfsslTestServer } from '../../src/manager/ca/cfssl-test-server.ts';
 import { SHOAL_BIN, freePort, startDaemonProcess, type DaemonProcess } from './daemon-process.ts';
 import { docker, ok as dockerOk } from './docker-cli.ts';
 
@@ -31,11 +32,12 @@ async function ok(d: DaemonProcess, ...args: string[]): Promise<string> {
 
 let m: DaemonProcess, w: DaemonProcess;
 let dir = '';
+let mAddr = '';
 const swarm = () => m.client.get<Swarm>('/swarm');
 
 test.before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'shoal-cli-ca-'));
-  const mAddr = `127.0.0.1:${await freePort()}`;
+  mAddr = `127.0.0.1:${await freePort()}`;
   const wAddr = `127.0.0.1:${await freePort()}`;
   m = await startDaemonProcess(['--listen-addr', mAddr], { hostname: 'cam' });
   w = await startDaemonProcess(['--listen-addr', wAddr], { hostname: 'caw' });
@@ -93,6 +95,39 @@ test('the stock docker CLI rotates the root with swarm ca --rotate', async () =>
   assert.ok(r.out.includes(after.TLSInfo.TrustRoot.trim()), 'docker prints the new root');
   const d = await docker(m, 'swarm', 'ca', '--rotate', '--detach');
   assert.is(d.code, 0, d.err);
+});
+
+test('swarm ca --rotate to an external cfssl CA: every node renews through it, and so does a node that joins', async () => {
+  const ext = await startCfsslTestServer();
+  try {
+    await writeFile(join(dir, 'ext.pem'), ext.root.certPem);
+    const bad = await shoal(m, 'swarm', 'ca', '--rotate', '--external-ca', `protocol=cfssl,url=${ext.url}`);
+    assert.is(bad.code, 1);
+    assert.match(bad.err, /rotating to an external CA requires the `--ca-cert` flag/);
+    const out = await ok(m, 'swarm', 'ca', '--rotate', '--ca-cert', join(dir, 'ext.pem'), '--external-ca', `protocol=cfssl,url=${ext.url}`);
+    assert.match(out, /rotated CA certificates: 2\/2 nodes/);
+    const after = await swarm();
+    assert.is(after.TLSInfo.TrustRoot, ext.root.certPem);
+    assert.equal(after.Spec.CAConfig.ExternalCAs?.map((c) => [c.Protocol, c.URL]), [['cfssl', ext.url]]);
+    assert.ok(ext.signed >= 2, `the external CA signed both nodes' certificates (${ext.signed})`);
+    // A node joining now gets its certificate from the external CA too.
+    const jAddr = `127.0.0.1:${await freePort()}`;
+    const j = await startDaemonProcess(['--listen-addr', jAddr], { hostname: 'caj' });
+    try {
+      const signed = ext.signed;
+      await ok(j, 'swarm', 'join', '--token', after.JoinTokens.Worker, '--advertise-addr', jAddr, mAddr);
+      assert.is(ext.signed, signed + 1);
+      await ok(j, 'swarm', 'leave');
+    } finally {
+      await j.cleanup();
+    }
+    // Shoal holds no key for this root: a rotation away from it cannot be cross-signed.
+    const refused = await shoal(m, 'swarm', 'ca', '--rotate', '-d');
+    assert.is(refused.code, 1);
+    assert.match(refused.err, /cannot cross-sign a new root without its key/);
+  } finally {
+    await ext.close();
+  }
 });
 
 test.run();

@@ -15,7 +15,7 @@ import { MemoryStore } from '../store/index.ts';
 import type { Cluster } from '../store/index.ts';
 import type { Node } from '../api/types/node.ts';
 import { NotFoundError } from '../api/errors.ts';
-import { MANAGER_ROLE, loadClusterSigner, signerIdentity, type CASigner, type NodeTLS } from './ca/index.ts';
+import { MANAGER_ROLE, loadClusterSigner, signerIdentity, type NodeCertSigner, type NodeTLS } from './ca/index.ts';
 import { RaftProposer, StoreStateMachine, toApiError } from './raft-store.ts';
 import { nextMembershipAction } from './membership.ts';
 import { nodeStatusChanges } from './node-health.ts';
@@ -69,7 +69,7 @@ export class Manager {
   private leaderSince = 0;
   private timer?: NodeJS.Timeout;
   private busy = false;
-  private signer?: CASigner;
+  private signer?: NodeCertSigner;
   private stopped = false;
   private unfollowKeys?: () => void;
 
@@ -173,12 +173,13 @@ export class Manager {
    * A signer for the cluster CA (its key is in the replicated cluster object); during a
    * root rotation it signs with the new root's key and sends the cross-signed chain.
    */
-  async caSigner(): Promise<CASigner> {
+  async caSigner(): Promise<NodeCertSigner> {
     const root = this.cluster().RootCA;
     if (!root) throw new Error('manager: the cluster has no root CA');
-    const id = signerIdentity(root);
+    const externalCAs = this.cluster().Spec.CAConfig.ExternalCAs;
+    const id = signerIdentity(root, externalCAs);
     if (!this.signer || this.signerId !== id) {
-      this.signer = await loadClusterSigner(root);
+      this.signer = await loadClusterSigner(root, { externalCAs });
       this.signerId = id;
     }
     return this.signer;

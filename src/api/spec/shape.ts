@@ -101,7 +101,7 @@ const swarmSpec: FieldsShape = {
   Orchestration: { TaskHistoryRetentionLimit: int },
   Raft: {},
   Dispatcher: { HeartbeatPeriod: int },
-  CAConfig: { NodeCertExpiry: int, SigningCACert: str, SigningCAKey: str, ForceRotate: int },
+  CAConfig: { NodeCertExpiry: int, SigningCACert: str, SigningCAKey: str, ForceRotate: int, ExternalCAs: [{ Protocol: str, URL: str, CACert: str }] },
   EncryptionConfig: { AutoLockManagers: bool },
   TaskDefaults: {},
 };

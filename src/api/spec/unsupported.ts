@@ -44,7 +44,6 @@ const SWARM_SPEC_ROWS: readonly UnsupportedField[] = [
   { path: 'Raft.LogEntriesForSlowFollowers', what: 'a Raft catch-up window other than 500 entries', allowed: [500] },
   { path: 'Raft.ElectionTick', what: 'a Raft election tick other than 10', allowed: [10] },
   { path: 'Raft.HeartbeatTick', what: 'a Raft heartbeat tick other than 1', allowed: [1] },
-  { path: 'CAConfig.ExternalCAs', what: 'external certificate authorities' },
   { path: 'TaskDefaults.LogDriver', what: 'a default log driver for tasks' },
 ];
 
@@ -72,7 +71,10 @@ export const UNSUPPORTED: Readonly<Record<BodyKind, readonly UnsupportedField[]>
     { path: `${MOUNT}.VolumeOptions.DriverConfig.Name`, what: 'a volume driver other than local', allowed: ['local'] },
     { path: `${MOUNT}.VolumeOptions.DriverConfig.Options`, what: 'volume driver options (volume-opt)' },
   ],
-  SwarmSpec: SWARM_SPEC_ROWS,
+  SwarmSpec: [
+    ...SWARM_SPEC_ROWS,
+    { path: 'CAConfig.ExternalCAs[].Options', what: 'options for an external CA (cfssl is used with none)' },
+  ],
   SwarmInitRequest: [
     { path: 'DataPathAddr', what: 'a separate data path address (--data-path-addr)' },
     ...SWARM_SPEC_ROWS.map((r) => ({ ...r, path: `Spec.${r.path}` })),
@@ -80,6 +82,7 @@ export const UNSUPPORTED: Readonly<Record<BodyKind, readonly UnsupportedField[]>
     { path: 'Spec.CAConfig.SigningCACert', what: 'a user-provided root CA at swarm init (rotate to it afterwards: docker swarm ca --rotate --ca-cert)' },
     { path: 'Spec.CAConfig.SigningCAKey', what: 'a user-provided root CA key at swarm init (rotate to it afterwards: docker swarm ca --rotate --ca-key)' },
     { path: 'Spec.CAConfig.ForceRotate', what: 'root CA rotation at swarm init (docker swarm ca --rotate rotates an existing swarm)' },
+    { path: 'Spec.CAConfig.ExternalCAs', what: 'external CAs at swarm init (add them afterwards: docker swarm update --external-ca, or swarm ca --rotate --external-ca)' },
   ],
   SwarmJoinRequest: [{ path: 'DataPathAddr', what: 'a separate data path address (--data-path-addr)' }],
   NodeSpec: [],

@@ -14,9 +14,21 @@ export interface SwarmSpec {
     HeartbeatTick: number;
   };
   Dispatcher: { HeartbeatPeriod: number /* nanoseconds, as Docker */ };
-  CAConfig: { NodeCertExpiry: number /* nanoseconds */; ExternalCAs?: unknown[]; SigningCACert?: string; SigningCAKey?: string; ForceRotate?: number };
+  CAConfig: { NodeCertExpiry: number /* nanoseconds */; ExternalCAs?: ExternalCASpec[]; SigningCACert?: string; SigningCAKey?: string; ForceRotate?: number };
   EncryptionConfig: { AutoLockManagers: boolean };
   TaskDefaults: { LogDriver?: { Name: string; Options?: Record<string, string> } };
+}
+
+/** An external CA that signs node certificates (`--external-ca protocol=cfssl,url=…`). */
+export interface ExternalCASpec {
+  /** Only `cfssl`. */
+  Protocol: string;
+  /** Its sign endpoint, https. */
+  URL: string;
+  /** Protocol options (none are supported; refused when given). */
+  Options?: Record<string, string>;
+  /** The CA certificate it signs with, PEM; empty for the swarm's current root. */
+  CACert?: string;
 }
 
 export interface TLSInfo {

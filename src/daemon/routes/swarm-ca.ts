@@ -1,7 +1,9 @@
 /**
  * The root CA side of `/swarm` (what `docker swarm ca` drives): `swarm update` with
  * `CAConfig.ForceRotate`, `SigningCACert` / `SigningCAKey` begins (or cancels) a root
- * rotation (`manager/ca/rotation.ts`); `GET /swarm` shows `TLSInfo` and
+ * rotation (`manager/ca/rotation.ts`); `ExternalCAs` (cfssl signers, checked here) sign
+ * instead of the local key for the root they name and stand in for `SigningCAKey`;
+ * `GET /swarm` shows `TLSInfo` and
  * `RootRotationInProgress` from the stored root CA. The signing cert and key are never
  * stored in the spec nor shown, as in Docker (the key is secret; the cert would make a
  * read-modify-write of the spec start a rotation).
@@ -9,7 +11,7 @@
 import { ConflictError } from '../../api/errors.ts';
 import type { SwarmSpec, TLSInfo } from '../../api/types/swarm.ts';
 import type { Cluster, StoredRootCA } from '../../store/index.ts';
-import { beginRotation, clusterTLSInfo, rotationRequest, signerIdentity, withoutRotation, type KeyOpener } from '../../manager/ca/index.ts';
+import { beginRotation, clusterTLSInfo, rotationRequest, signerIdentity, validateExternalCAs, withoutRotation, type KeyOpener } from '../../manager/ca/index.ts';
 
 /** What `GET /swarm` shows of the root CA. */
 export function swarmCAView(root: StoredRootCA | undefined): { TLSInfo?: TLSInfo; RootRotationInProgress: boolean } {
@@ -35,8 +37,10 @@ export async function prepareCAUpdate(
 ): Promise<CAUpdate> {
   const root = cluster.RootCA;
   let nextRoot: StoredRootCA | undefined;
+  validateExternalCAs(ca?.ExternalCAs);
   if (root) {
-    const req = rotationRequest(root, ca);
+    // The external CAs the spec will have: the ones sent, else the stored ones.
+    const req = rotationRequest(root, { ...ca, ExternalCAs: ca?.ExternalCAs ?? cluster.Spec.CAConfig.ExternalCAs });
     if (req.kind === 'generate' || req.kind === 'use') nextRoot = await beginRotation(root, req, { clusterId: cluster.ID, now: opts.now, openKey: opts.openKey });
     else if (req.kind === 'cancel') nextRoot = withoutRotation(root, req.forceRotate);
   }

@@ -6,7 +6,7 @@
  */
 import type { NodeRole } from '../../api/types/node.ts';
 import type { JoinTokens } from '../../api/types/swarm.ts';
-import type { CASigner } from './ca-signer.ts';
+import type { NodeCertSigner } from './external-ca.ts';
 import { roleForJoinToken } from './join-token.ts';
 
 /** Cluster settings the CA applies. Durations and times in ms. */
@@ -33,7 +33,7 @@ export interface IssuedNode {
  * Nothing is recorded here; the caller creates the Node object once this succeeds.
  */
 export async function issueForJoin(
-  signer: CASigner,
+  signer: NodeCertSigner,
   req: { token: string; csrPem: string },
   opts: CAPolicy & { now: number; newNodeId: () => string },
 ): Promise<IssuedNode> {
@@ -49,7 +49,7 @@ export async function issueForJoin(
  * demotion takes effect at the next renewal.
  */
 export async function issueForRenewal(
-  signer: CASigner,
+  signer: NodeCertSigner,
   req: { csrPem: string; peer: { nodeId: string }; role: NodeRole },
   opts: Omit<CAPolicy, 'tokens'> & { now: number },
 ): Promise<IssuedNode> {

@@ -22,3 +22,5 @@ export {
 export type { CAConfigRequest, RotationRequest, RotationProgress, CATarget } from './rotation.ts';
 export { beginRotation, loadClusterSigner, signerIdentity } from './root-rotation.ts';
 export type { KeyOpener } from './root-rotation.ts';
+export { ExternalCASigner, externalCAURLs, validateExternalCAs } from './external-ca.ts';
+export type { NodeCertSigner, ExternalCA, JsonPoster } from './external-ca.ts';

@@ -25,12 +25,15 @@ import type { JoinTokens } from '../../api/types/swarm.ts';
 import { issuerInfoOf, splitPemCerts, type IssuerInfo } from './cross-sign.ts';
 import { certDigest } from './crypto.ts';
 import { generateJoinToken, type RandomBytes } from './join-token.ts';
+import { externalCAURLs, type ExternalCA } from './external-ca.ts';
 
 /** The CA part of a swarm spec a `swarm update` may carry (Docker's `CAConfig`). */
 export interface CAConfigRequest {
   SigningCACert?: string;
   SigningCAKey?: string;
   ForceRotate?: number;
+  /** The external CAs the spec will have (one signing for a new cert stands in for its key). */
+  ExternalCAs?: readonly ExternalCA[];
 }
 
 /** What a `swarm update` asks of the root CA. */
@@ -38,7 +41,7 @@ export type RotationRequest =
   | { kind: 'none' }
   /** A new root made by the CA; `forceRotate` is recorded as `LastForcedRotation`. */
   | { kind: 'generate'; forceRotate: number }
-  /** Rotate to the given root and key. */
+  /** Rotate to the given root and key ('' when an external CA signs for it). */
   | { kind: 'use'; certPem: string; keyPem: string; forceRotate: number }
   /** The desired root is the current one: the rotation in progress is abandoned. */
   | { kind: 'cancel'; forceRotate: number };
@@ -57,7 +60,7 @@ function sameCert(a: string, b: string | undefined): boolean {
  * What the CA part of a `swarm update` asks for, given the stored root CA (SwarmKit's
  * `validateCAConfig`): a `ForceRotate` other than the last one answered asks for a new
  * root; a `SigningCACert` other than the current and the desired root asks to rotate to
- * it (with `SigningCAKey`, else refused: Shoal signs with no external CA); the current
+ * it (with `SigningCAKey`, or an external CA in `ExternalCAs` that signs for it); the current
  * root while rotating cancels. Throws `InvalidArgumentError` for a bad combination.
  */
 export function rotationRequest(root: StoredRootCA, ca: CAConfigRequest | undefined): RotationRequest {
@@ -71,10 +74,10 @@ export function rotationRequest(root: StoredRootCA, ca: CAConfigRequest | undefi
   if (splitPemCerts(certPem).length !== 1) throw new InvalidArgumentError('invalid CAConfig.SigningCACert: must be exactly one PEM certificate');
   if (sameCert(certPem, root.CACert)) return root.RootRotation ? { kind: 'cancel', forceRotate: force } : { kind: 'none' };
   if (sameCert(certPem, root.RootRotation?.CACert) && force === last) return { kind: 'none' };
-  if (!keyPem) {
-    throw new InvalidArgumentError('invalid CAConfig: a new SigningCACert requires its SigningCAKey (Shoal signs with no external CA)');
+  if (!keyPem && externalCAURLs(ca?.ExternalCAs, certPem, root.CACert).length === 0) {
+    throw new InvalidArgumentError('invalid CAConfig: a new SigningCACert requires its SigningCAKey or an external CA whose CACert it is');
   }
-  return { kind: 'use', certPem, keyPem, forceRotate: force };
+  return { kind: 'use', certPem, keyPem: keyPem ?? '', forceRotate: force };
 }
 
 /** The root CA with `rotation` in progress (replacing any other), answering `forceRotate`. */
