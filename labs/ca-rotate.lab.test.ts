@@ -3,7 +3,8 @@
 // through the routing mesh, with a steady client the whole time — every request answered,
 // every node ends on the new root alone (its files and what the managers know of it); a
 // certificate the old root signed, good before, is refused on 2377 once the rotation is
-// over; then the stock docker CLI's `swarm ca --rotate` rotates again.
+// over; a node down during a rotation holds it and renews when it returns; then the
+// stock docker CLI's `swarm ca --rotate` rotates again.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { cp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -16,7 +17,7 @@ import { Lab } from './lib/lab.ts';
 import { run } from './lib/procs.ts';
 import { loadArgv, type LoadResult } from './lib/steady-load.ts';
 import { probeUpgrade } from './lib/swarm-probe.ts';
-import { client, formSwarm, HOSTS, IMAGE, waitRunning } from './lib/swarm-services.ts';
+import { client, formSwarm, HOSTS, IMAGE, waitFor, waitRunning } from './lib/swarm-services.ts';
 import { docker } from './test/docker-cli.ts';
 import type { DaemonProcess } from './test/daemon-process.ts';
 
@@ -109,6 +110,36 @@ test('shoal swarm ca --rotate under traffic: no request fails, every node ends o
   const refused = await probeUpgrade(lab, 'h2', { url, certDir: oldDir });
   assert.is(refused.status, 401, `old-root certificate refused: ${JSON.stringify(refused)}`);
   await rm(oldDir, { recursive: true, force: true });
+});
+
+test('a node down during a rotation holds it; back, it renews with its old certificate and the rotation ends', async () => {
+  const before = await swarm();
+  await lab.killDaemon('h3');
+  try {
+    const r = await lab.cli('h1', ['swarm', 'ca', '--rotate', '--detach'], { timeoutMs: 60_000 });
+    assert.is(r.code, 0, `shoal swarm ca --rotate --detach: ${r.stderr}`);
+    const during = await swarm();
+    assert.is(during.RootRotationInProgress, true);
+    const h3 = (await api().get<Node[]>('/nodes')).find((n) => n.Description.Hostname === 'h3')!;
+    // The two nodes that are up renew; h3 is the one the rotation waits for.
+    await waitFor('h1 and h2 on the new key', async () => {
+      const nodes = await api().get<Node[]>('/nodes');
+      return nodes.filter((n) => n.Description.TLSInfo?.CertIssuerPublicKey === during.TLSInfo.CertIssuerPublicKey).length === 2;
+    }, 60_000);
+    const still = await swarm();
+    assert.is(still.RootRotationInProgress, true, 'the node that is down holds the rotation');
+    assert.is(still.TLSInfo.TrustRoot, before.TLSInfo.TrustRoot, 'nodes still trust the old root');
+    await lab.startDaemon('h3');
+    await waitFor('the rotation to end once h3 is back', async () => !(await swarm()).RootRotationInProgress, 120_000);
+    const after = await swarm();
+    await waitFor('h3 to trust the new root', async () => (await api().get<Node>(`/nodes/${h3.ID}`)).Description.TLSInfo?.TrustRoot === after.TLSInfo.TrustRoot, 60_000);
+    const [cert, ca] = await Promise.all(['swarm-node.crt', 'swarm-root-ca.crt'].map((f) => readFile(join(certDir('h3'), f), 'utf8')));
+    assert.is(ca, after.TLSInfo.TrustRoot);
+    assert.is(verifyChain(cert, after.TLSInfo.TrustRoot).nodeId, h3.ID);
+  } finally {
+    if (!lab.daemonPid('h3')) await lab.startDaemon('h3').catch(() => undefined);
+  }
+  await waitRunning(lab, 'caweb', 3, 'h1', 120_000);
 });
 
 test('the stock docker CLI rotates the root with swarm ca --rotate', async () => {
