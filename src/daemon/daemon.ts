@@ -32,6 +32,7 @@ import { addConfigRoutes } from './routes/configs.ts';
 import { addContainerRoutes } from './routes/containers.ts';
 import { NodeEngine } from '../agent/engine/engine.ts';
 import { addEventRoutes } from './routes/events.ts';
+import { addLogRoutes } from './routes/logs.ts';
 import { SwarmNode, type SwarmContext } from '../swarm/swarm-node.ts';
 import { SHOAL_VERSION } from './routes/system.ts';
 import { UnavailableError } from '../api/errors.ts';
@@ -213,6 +214,7 @@ export class Daemon {
       const engine = new NodeEngine({ executor: () => daemon.executorInstance, tasks: () => daemon.swarm?.agentTasks() ?? [] });
       addContainerRoutes(router, engine);
       addEventRoutes(router, () => daemon.currentSwarm());
+      addLogRoutes(router, () => daemon.currentSwarm());
       // `Containers` of `network inspect`: this node's endpoints, from its data plane.
       addNetworkRoutes(router, () => daemon.currentSwarm(), { endpoints: (id) => daemon.swarm?.networking?.endpoints(id) ?? [] });
       if (config.hostAddress.kind !== 'unix') throw new Error('only unix:// hosts are supported for the control API for now');

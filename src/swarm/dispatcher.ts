@@ -22,6 +22,7 @@ import type { ReadTx } from '../store/index.ts';
 import { NetworkViews } from './network-views.ts';
 import { portOf, underlayIp } from './underlay-addr.ts';
 import { CASessionTargets, TLSInfoRecorder, isNodeTLSInfo } from './ca-session.ts';
+import { logBrokerOf } from './log-broker.ts';
 
 /** Frames are small (a status batch is the biggest); anything bigger is a broken or hostile peer. */
 const MAX_FRAME = 4 * 1024 * 1024;
@@ -87,7 +88,8 @@ export class Dispatcher {
       try {
         if (isBinary) throw new Error('binary frame');
         frame = JSON.parse(String(data)) as SessionFrame;
-        const ok = (frame.type === 'heartbeat' && typeof frame.addr === 'string') || (frame.type === 'status' && Array.isArray(frame.updates));
+        const ok = (frame.type === 'heartbeat' && typeof frame.addr === 'string') || (frame.type === 'status' && Array.isArray(frame.updates))
+          || ((frame.type === 'logs' || frame.type === 'logs.end') && typeof frame.id === 'string' && typeof frame.taskId === 'string');
         if (!ok) throw new Error(`unexpected frame ${String(frame.type)}`);
       } catch (err) {
         // A malformed frame closes this one session, never the daemon.
@@ -102,6 +104,10 @@ export class Dispatcher {
       }
       if (frame.type === 'status') {
         this.queueStatus(nodeId, frame.updates);
+        return;
+      }
+      if (frame.type === 'logs' || frame.type === 'logs.end') {
+        logBrokerOf(this.manager).onNodeFrame(nodeId, frame);
         return;
       }
       if (frame.type !== 'heartbeat') return;
@@ -131,6 +137,10 @@ export class Dispatcher {
     });
     this.streamAssignments(ws, nodeId, send);
     this.streamNetworkView(ws, nodeId, send);
+    // Log subscriptions reach the node on this session (`log-broker.ts`).
+    const sendLogs = (f: SessionFrame) => ws.readyState === ws.OPEN && (send(f), true);
+    logBrokerOf(this.manager).addNode(nodeId, sendLogs);
+    ws.on('close', () => logBrokerOf(this.manager).removeNode(nodeId, sendLogs));
   }
 
   /** Sends the node its network view now and whenever it changes (see `network-views.ts`). */

@@ -25,6 +25,8 @@ export interface SessionOptions {
   tlsInfo?: NodeTLSInfo;
   /** Told of each network view from the leader (the whole view, first on every session, then on change). */
   onNetworkView?: (view: Extract<SessionFrame, { type: 'network' }>['view']) => void;
+  /** Told of each log subscription frame, with the way back on that session and its end (`log-publisher.ts`). */
+  onLogFrame?: (frame: SessionFrame, ctx: { send(f: SessionFrame): boolean; signal: AbortSignal }) => void;
 }
 
 export class Session {
@@ -83,6 +85,9 @@ export class Session {
     });
     this.ws = ws;
     let redirected = false;
+    // Log subscriptions taken on this connection end with it.
+    const logsEnd = new AbortController();
+    const sendOnThis = (out: SessionFrame) => ws.readyState === WebSocket.OPEN && (ws.send(JSON.stringify(out)), true);
     const arm = () => {
       clearInterval(this.timer);
       this.timer = setInterval(() => {
@@ -106,6 +111,8 @@ export class Session {
       if ((f.type === 'ack' || f.type === 'redirect') && f.managers && Object.keys(f.managers).length) this.updateManagers(f.managers);
       if (f.type === 'assignments') {
         this.opts.onAssignments?.(f);
+      } else if (f.type === 'logs.subscribe' || f.type === 'logs.cancel') {
+        this.opts.onLogFrame?.(f, { send: sendOnThis, signal: logsEnd.signal });
       } else if (f.type === 'network') {
         if (f.view && Array.isArray(f.view.networks)) this.opts.onNetworkView?.(f.view);
       } else if (f.type === 'ack') {
@@ -126,6 +133,7 @@ export class Session {
     });
     ws.on('error', (err) => this.opts.logger.debug('session error', { addr, error: err }));
     ws.on('close', () => {
+      logsEnd.abort();
       clearInterval(this.timer);
       if (this.ws !== ws || this.closed) return;
       this.ws = undefined;

@@ -35,6 +35,7 @@ import { newId } from '../store/index.ts';
 import type { Logger } from '../daemon/logger.ts';
 import { NodeServer } from './node-server.ts';
 import { Dispatcher } from './dispatcher.ts';
+import { publishLogs } from './log-publisher.ts';
 import { Session } from './session.ts';
 import { certificateAction, nodeTLSState } from './cert-renewal.ts';
 import { httpsJson, splitHostPort } from './https-json.ts';
@@ -312,6 +313,7 @@ export class SwarmNode {
       onManagers: (m) => void this.rememberManagers(m),
       onAssignments: (f) => this.agent?.assign(f),
       onNetworkView: (view) => this.agent?.setNetworkView(view),
+      onLogFrame: publishLogs(this.ctx.executor),
     });
     this.session = session;
     this.agent?.setReporter((updates) => session.sendStatus(updates));

@@ -93,4 +93,21 @@ export type SessionFrame =
   | { type: 'redirect'; leader?: string; managers: Record<string, string> }
   | ({ type: 'assignments'; full: boolean; tasks: Task[]; removed: string[]; managers?: undefined } & AssignedPayloads)
   | { type: 'status'; updates: TaskStatusUpdate[] }
-  | { type: 'network'; view: NodeNetworkView };
+  | { type: 'network'; view: NodeNetworkView }
+  | LogSessionFrame;
+
+/**
+ * Log subscription frames on the session (see `log-broker.ts`, `log-publisher.ts`):
+ * `logs.subscribe` / `logs.cancel` (manager → node) ask a node for its tasks' stored
+ * lines (`since`/`until` ms epoch, `tail` per task) and, with `follow`, new ones;
+ * `logs` (node → manager) carries a batch of one task's entries; `logs.end` says one
+ * task's stream is over, with `error` when its logs cannot be read.
+ */
+export type LogSessionFrame =
+  | {
+    type: 'logs.subscribe'; id: string; tasks: string[]; follow: boolean;
+    since?: number; until?: number; tail?: number; stdout: boolean; stderr: boolean;
+  }
+  | { type: 'logs.cancel'; id: string }
+  | { type: 'logs'; id: string; taskId: string; entries: { time: string; stream: 'stdout' | 'stderr'; log: string }[] }
+  | { type: 'logs.end'; id: string; taskId: string; error?: string };
