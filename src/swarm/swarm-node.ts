@@ -38,6 +38,7 @@ import { Dispatcher } from './dispatcher.ts';
 import { publishLogs } from './log-publisher.ts';
 import { Session } from './session.ts';
 import { certificateAction, nodeTLSState } from './cert-renewal.ts';
+import { issuerInfoOf } from '../manager/ca/index.ts';
 import { httpsJson, splitHostPort } from './https-json.ts';
 import { loadSwarmState, removeSwarmState, saveSwarmState, type SwarmState } from './swarm-state.ts';
 import { cleanDescription, validateJoinRequest } from './join-request.ts';
@@ -746,8 +747,10 @@ function newNodeObject(id: string, role: NodeRole, availability: NodeAvailabilit
   return node;
 }
 
+/** The cluster's `TLSInfo` for a new root (its issuer too, as `docker info` shows it). */
 function tlsInfo(rootPem: string): { TrustRoot: string; CertIssuerSubject: string; CertIssuerPublicKey: string } {
-  return { TrustRoot: rootPem, CertIssuerSubject: '', CertIssuerPublicKey: '' };
+  const issuer = issuerInfoOf(rootPem);
+  return { TrustRoot: rootPem, CertIssuerSubject: issuer.subject, CertIssuerPublicKey: issuer.publicKey };
 }
 
 function withPort(addr: string): string {
