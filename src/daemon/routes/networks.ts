@@ -126,6 +126,20 @@ export function deleteRefusal(tx: ReadTx, n: Network): string | undefined {
   return undefined;
 }
 
+/**
+ * Whether the only thing keeping `n` is tasks on their way out (wanted past running, as
+ * after their service was removed). Docker removes such a network at once (docker stack
+ * rm removes a stack's networks right after its services); Shoal waits for those tasks.
+ */
+function blockedOnlyByLeavingTasks(tx: ReadTx, n: Network): boolean {
+  if (n.Spec.Ingress || tx.list('service').some((s) => serviceNetworkIds(s).includes(n.ID))) return false;
+  const tasks = tx.list('task', (t) => holdsAttachment(t) && attachedTo(t, n.ID));
+  return tasks.length > 0 && tasks.every((t) => TASK_STATES.indexOf(t.DesiredState) > TASK_STATES.indexOf('running'));
+}
+
+/** How long a network removal waits for leaving tasks to end before it is refused (ms). */
+const LEAVING_TASKS_WAIT_MS = 30_000;
+
 function withPrefix(ip: string, subnet: string | undefined): string {
   if (ip.includes('/')) return ip;
   const bits = subnet?.split('/')[1];
@@ -255,6 +269,12 @@ export function addNetworkRoutes(router: Router, swarm: SwarmRef, local: LocalNe
 
   router.delete('/networks/:id', async (ctx) => {
     const manager = requireManager(swarm);
+    // A network is never deleted under a live attachment: tasks that are only stopping are
+    // waited for (bounded), so the removal succeeds as Docker's does.
+    const deadline = Date.now() + LEAVING_TASKS_WAIT_MS;
+    while (Date.now() < deadline && manager.store.view((tx) => blockedOnlyByLeavingTasks(tx, resolveNetwork(tx, ctx.params.id)))) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
     await manager.store.update((tx) => {
       const n = resolveNetwork(tx, ctx.params.id);
       const refusal = deleteRefusal(tx, n);
