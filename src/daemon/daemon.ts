@@ -31,6 +31,9 @@ import { addSecretRoutes } from './routes/secrets.ts';
 import { addConfigRoutes } from './routes/configs.ts';
 import { addContainerRoutes } from './routes/containers.ts';
 import { NodeEngine } from '../agent/engine/engine.ts';
+import { ExecManager } from '../agent/engine/exec-session.ts';
+import { addExecRoutes } from './routes/exec.ts';
+import { detectSandboxHost } from '../agent/exec/sandbox-host.ts';
 import { addEventRoutes } from './routes/events.ts';
 import { addLogRoutes } from './routes/logs.ts';
 import { SwarmNode, type SwarmContext } from '../swarm/swarm-node.ts';
@@ -211,8 +214,11 @@ export class Daemon {
       addSecretRoutes(router, () => daemon.currentSwarm());
       addConfigRoutes(router, () => daemon.currentSwarm());
       // This node's task containers, as a Docker engine shows them (`docker ps`, `exec`, `logs`, `stats`).
-      const engine = new NodeEngine({ executor: () => daemon.executorInstance, tasks: () => daemon.swarm?.agentTasks() ?? [] });
+      // execIds is called only after both exist.
+      const engine: NodeEngine = new NodeEngine({ executor: () => daemon.executorInstance, tasks: () => daemon.swarm?.agentTasks() ?? [], execIds: (cid): string[] => execs.idsOf(cid) });
+      const execs: ExecManager = new ExecManager({ engine, executor: () => daemon.executorInstance, allCaps: () => detectSandboxHost().caps ?? [] });
       addContainerRoutes(router, engine);
+      addExecRoutes(router, execs);
       addEventRoutes(router, () => daemon.currentSwarm());
       addLogRoutes(router, () => daemon.currentSwarm());
       // `Containers` of `network inspect`: this node's endpoints, from its data plane.
@@ -225,6 +231,8 @@ export class Daemon {
         logger.warn('swarm is locked: its keys are sealed by the unlock key; waiting for `swarm unlock`');
       } else daemon.swarm = await SwarmNode.restore(daemon.swarmContext());
       daemon.server = await listenUnix(router.listener, config.hostAddress.socketPath);
+      // Docker's hijacked streams (`docker exec`): the exec start takes the connection over.
+      daemon.server.on('upgrade', router.upgradeListener);
       logger.info('daemon started', { 'api.host': config.host, 'data.root': config.dataRoot, 'node.hostname': config.hostname, pid: process.pid });
       return daemon;
     } catch (err) {

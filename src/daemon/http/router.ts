@@ -4,7 +4,9 @@
  * bodies with a size limit, and maps errors to Docker's `{"message": …}` responses —
  * the only place where error kinds become status codes.
  */
-import type http from 'node:http';
+import http from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { ApiError, InvalidArgumentError, NotFoundError } from '../../api/errors.ts';
 import { API_VERSION, MIN_API_VERSION } from '../../api/types/system.ts';
 
@@ -19,6 +21,20 @@ export interface RequestContext {
   body<T = unknown>(): Promise<T | undefined>;
   /** Reads the raw body (for uploads such as `image load`), up to `limit` bytes. */
   rawBody(limit?: number): Promise<Buffer>;
+  /**
+   * Set only for requests with `Upgrade:` (Docker's hijacked exec start): the connection,
+   * which the handler takes over (it writes the `101` itself), and the bytes already read
+   * past the body. Undefined on ordinary requests.
+   */
+  hijack?: Hijack;
+}
+
+/** The connection of an upgrade request, for a handler that takes it over. */
+export interface Hijack {
+  socket: Duplex;
+  head: Buffer;
+  /** Set by the handler once it wrote its own response on the socket: the router then writes nothing. */
+  taken?: boolean;
 }
 
 /** A handler returns a value to send as JSON (status 200), or handles `res` itself and returns undefined. */
@@ -60,7 +76,21 @@ export class Router {
     this.dispatch(req, res).catch((err) => sendError(res, err));
   };
 
-  private async dispatch(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  /**
+   * The node:http `upgrade` listener: routes an `Upgrade:` request like any other; a
+   * handler that does not take the connection over answers through an ordinary response
+   * and the connection closes after it.
+   */
+  readonly upgradeListener = (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const res = new http.ServerResponse(req);
+    res.assignSocket(socket as Socket);
+    res.shouldKeepAlive = false;
+    res.on('finish', () => socket.end());
+    socket.on('error', () => socket.destroy());
+    this.dispatch(req, res, { socket, head }).catch((err) => sendError(res, err));
+  };
+
+  private async dispatch(req: http.IncomingMessage, res: http.ServerResponse, hijack?: Hijack): Promise<void> {
     res.setHeader('API-Version', API_VERSION);
     res.setHeader('Server', `Shoal/${API_VERSION}`);
     const url = parseUrl(req.url ?? '/');
@@ -82,8 +112,9 @@ export class Router {
       if (!params) continue;
       pathMatched = true;
       if (route.method !== method) continue;
-      const ctx = makeContext(req, res, params, url.searchParams, apiVersion);
+      const ctx = makeContext(req, res, params, url.searchParams, apiVersion, hijack);
       const result = await route.handler(ctx);
+      if (hijack?.taken) return;
       if (!res.headersSent && result !== undefined) sendJson(res, 200, result);
       else if (!res.writableEnded && !res.headersSent) {
         res.writeHead(204);
@@ -130,8 +161,9 @@ function makeContext(
   params: Record<string, string>,
   query: URLSearchParams,
   apiVersion: string,
+  hijack?: Hijack,
 ): RequestContext {
-  const rawBody = (limit = MAX_JSON_BODY) =>
+  const rawBody = hijack ? (limit = MAX_JSON_BODY) => upgradeBody(req, hijack, limit) : (limit = MAX_JSON_BODY) =>
     new Promise<Buffer>((resolve, reject) => {
       const chunks: Buffer[] = [];
       let size = 0;
@@ -154,6 +186,7 @@ function makeContext(
     query,
     apiVersion,
     rawBody,
+    hijack,
     async body<T>() {
       const raw = await rawBody();
       if (raw.length === 0) return undefined;
@@ -164,6 +197,33 @@ function makeContext(
       }
     },
   };
+}
+
+/**
+ * The body of an upgrade request (node:http hands those over before reading it): the
+ * `Content-Length` bytes from `head`, then the socket; what follows stays in `head`.
+ */
+function upgradeBody(req: http.IncomingMessage, hijack: Hijack, limit: number): Promise<Buffer> {
+  const length = Number(req.headers['content-length'] ?? 0);
+  if (!Number.isInteger(length) || length < 0) return Promise.reject(new InvalidArgumentError('invalid Content-Length'));
+  if (length > limit) return Promise.reject(new ApiError(`request body larger than ${limit} bytes`, 413));
+  return new Promise((resolve, reject) => {
+    const take = () => {
+      if (hijack.head.length < length) return false;
+      const body = hijack.head.subarray(0, length);
+      hijack.head = hijack.head.subarray(length);
+      resolve(Buffer.from(body));
+      return true;
+    };
+    if (take()) return;
+    const onData = (c: Buffer) => {
+      hijack.head = Buffer.concat([hijack.head, c]);
+      if (take()) { hijack.socket.off('data', onData); hijack.socket.off('end', onEnd); hijack.socket.pause(); }
+    };
+    const onEnd = () => reject(new InvalidArgumentError('connection closed before the request body ended'));
+    hijack.socket.on('data', onData);
+    hijack.socket.once('end', onEnd);
+  });
 }
 
 export function sendJson(res: http.ServerResponse, status: number, value: unknown): void {

@@ -1,0 +1,170 @@
+/**
+ * `docker exec` sessions of this node's task containers: created with an ExecConfig,
+ * started once through `runc exec` inside the task's namespaces and cgroup (with the
+ * task's process spec, see exec-process.ts), resized while a terminal runs, and
+ * inspected for their exit code. Without a TTY runc's stdout and stderr arrive
+ * separately (the API frames them); with one, `tty-exec.py` relays the terminal.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Readable, Writable } from 'node:stream';
+import type { Executor } from '../exec/executor.ts';
+import { writePrivateFile } from '../exec/private-fs.ts';
+import { readUserFiles, resolveUser } from '../exec/users.ts';
+import { ContainerConflictError, type NodeEngine } from './engine.ts';
+import { execProcess, type ExecConfig } from './exec-process.ts';
+
+const TTY_HELPER = fileURLToPath(new URL('./tty-exec.py', import.meta.url));
+
+/** No exec session with that ID (404, Docker's message). */
+export class NoSuchExecError extends Error {
+  override readonly name = 'NoSuchExecError';
+  readonly retryable = false;
+  constructor(id: string) { super(`No such exec instance: ${id}`); }
+}
+
+/** One exec session. */
+export interface ExecSession {
+  id: string;
+  cid: string;
+  config: ExecConfig;
+  running: boolean;
+  started: boolean;
+  exitCode: number | null;
+  pid: number;
+  /** Size asked before the process ran (applied at start). */
+  size?: { height: number; width: number };
+  resize?: (height: number, width: number) => void;
+}
+
+/** Where an attached exec's streams go. `stdout`/`stderr` get the process's bytes (one stream with a TTY). */
+export interface ExecIo {
+  stdin?: Readable;
+  stdout: (chunk: Buffer) => void;
+  stderr: (chunk: Buffer) => void;
+}
+
+/** Options of the exec manager. */
+export interface ExecManagerOptions {
+  engine: NodeEngine;
+  executor: () => Executor | undefined;
+  /** Capabilities of a privileged exec (the daemon's bounding set). */
+  allCaps: () => string[];
+  newId?: () => string;
+}
+
+/** The exec sessions of one node. Sessions of a container that went away are dropped on the next create. */
+export class ExecManager {
+  private readonly sessions = new Map<string, ExecSession>();
+  private readonly newId: () => string;
+
+  constructor(private readonly opts: ExecManagerOptions) {
+    this.newId = opts.newId ?? (() => randomBytes(32).toString('hex'));
+  }
+
+  /** Exec IDs of container `cid` (inspect's ExecIDs). */
+  idsOf(cid: string): string[] {
+    return [...this.sessions.values()].filter((s) => s.cid === cid && s.exitCode === null).map((s) => s.id);
+  }
+
+  /** Creates a session in running container `ref`; returns its ID. */
+  create(ref: string, config: ExecConfig): string {
+    const { cid } = this.opts.engine.pidOf(ref);
+    const live = new Set(this.opts.executor()?.list().map((c) => c.cid));
+    for (const [id, s] of this.sessions) if (!live.has(s.cid)) this.sessions.delete(id);
+    const id = this.newId();
+    this.sessions.set(id, { id, cid, config, running: false, started: false, exitCode: null, pid: 0 });
+    return id;
+  }
+
+  /** The session, or NoSuchExecError. */
+  get(id: string): ExecSession {
+    const s = this.sessions.get(id);
+    if (!s) throw new NoSuchExecError(id);
+    return s;
+  }
+
+  /** Docker's ExecInspect. */
+  inspect(id: string): Record<string, unknown> {
+    const s = this.get(id);
+    const c = s.config;
+    return {
+      ID: s.id, Running: s.running, ExitCode: s.exitCode, ProcessConfig: { tty: !!c.Tty, entrypoint: c.Cmd![0], arguments: c.Cmd!.slice(1), privileged: !!c.Privileged, user: c.User ?? '' },
+      OpenStdin: !!c.AttachStdin, OpenStderr: !!c.AttachStderr, OpenStdout: !!c.AttachStdout, CanRemove: false,
+      ContainerID: s.cid, DetachKeys: '', Pid: s.pid,
+    };
+  }
+
+  /** Throws unless session `id` can start now (not run yet, its container running). */
+  ready(id: string): void {
+    const s = this.get(id);
+    if (s.started) throw new ContainerConflictError(`Error: Exec command ${id} has already run`);
+    this.opts.engine.pidOf(s.cid);
+  }
+
+  /** Sets the terminal size (before start: remembered for it). Conflict when the exec has no TTY. */
+  resize(id: string, height: number, width: number): void {
+    const s = this.get(id);
+    if (!s.config.Tty) throw new ContainerConflictError(`exec ${id} has no TTY to resize`);
+    s.size = { height, width };
+    s.resize?.(height, width);
+  }
+
+  /**
+   * Runs the session once (`tty` from the start request overrides the config's). Resolves
+   * with the exit code when the process ended; `io` undefined: detached, output dropped.
+   */
+  async start(id: string, io: ExecIo | undefined, opts: { tty?: boolean; consoleSize?: [number, number] | null } = {}): Promise<number> {
+    const s = this.get(id);
+    if (s.started) throw new ContainerConflictError(`Error: Exec command ${id} has already run`);
+    const { cid, view } = this.opts.engine.pidOf(s.cid);
+    const ex = this.opts.executor()!;
+    if (!view.process) throw new ContainerConflictError(`Container ${cid} has no process spec`);
+    s.started = true;
+    const config: ExecConfig = { ...s.config, Tty: opts.tty ?? s.config.Tty };
+    const size = s.size ?? sizeOf(opts.consoleSize ?? config.ConsoleSize);
+    const user = config.User ? resolveUser(config.User, readUserFiles(ex.paths.rootfs(cid))) : undefined;
+    const proc = execProcess(view.process, config, { user, allCaps: this.opts.allCaps(), consoleSize: size });
+    const file = join(ex.paths.task(cid), `exec-${id.slice(0, 16)}.json`);
+    writePrivateFile(file, JSON.stringify(proc));
+    const runc = [ex.runtime.binary, '--root', ex.runtime.root, 'exec', '--process', file];
+    let child: ChildProcess;
+    if (config.Tty) {
+      const sock = join(ex.paths.task(cid), `exec-${id.slice(0, 16)}.sock`);
+      child = spawn('python3', [TTY_HELPER, sock, ...runc, '--console-socket', sock, cid], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
+      const ctl = child.stdio[3] as Writable;
+      ctl.on('error', () => {});
+      s.resize = (h, w) => { if (s.running) ctl.write(`${h} ${w}\n`); };
+    } else {
+      child = spawn(runc[0], [...runc.slice(1), cid], { stdio: [io?.stdin && config.AttachStdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    }
+    s.running = true;
+    s.pid = child.pid ?? 0;
+    child.stdout!.on('data', (d: Buffer) => { if (config.AttachStdout !== false) io?.stdout(d); });
+    child.stderr!.on('data', (d: Buffer) => { if (config.AttachStderr !== false) io?.stderr(d); });
+    if (child.stdin) {
+      child.stdin.on('error', () => {});
+      if (io?.stdin && config.AttachStdin) {
+        io.stdin.on('data', (d: Buffer) => child.stdin!.write(d));
+        io.stdin.on('end', () => { if (!config.Tty) child.stdin!.end(); });
+      } else if (config.Tty) child.stdin.end();
+    }
+    return new Promise<number>((resolve) => {
+      child.on('error', () => {});
+      child.on('close', (code, signal) => {
+        rmSync(file, { force: true });
+        s.running = false;
+        s.exitCode = code ?? (signal ? 128 + 9 : -1);
+        s.resize = undefined;
+        resolve(s.exitCode);
+      });
+    });
+  }
+}
+
+function sizeOf(c: [number, number] | null | undefined): { height: number; width: number } | undefined {
+  return c && c[0] > 0 && c[1] > 0 ? { height: c[0], width: c[1] } : undefined;
+}

@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""Runs `runc exec -t --console-socket SOCK ...` and relays its terminal.
+
+Usage: tty-exec.py SOCK RUNC-ARGV...
+Node cannot receive a file descriptor over a unix socket, so this helper takes the
+pseudoterminal master runc sends to SOCK, copies stdin to it and it to stdout, applies
+`HEIGHT WIDTH` lines read from fd 3 as window sizes, and exits with runc's status
+(the exec'd process's exit code).
+"""
+import fcntl
+import os
+import select
+import socket
+import struct
+import subprocess
+import sys
+import termios
+
+
+def write_all(fd, data):
+    while data:
+        n = os.write(fd, data)
+        data = data[n:]
+
+
+def main():
+    sock_path, argv = sys.argv[1], sys.argv[2:]
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(sock_path)
+    srv.listen(1)
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    srv.settimeout(0.05)
+    master = None
+    while master is None:
+        try:
+            conn, _ = srv.accept()
+        except socket.timeout:
+            if proc.poll() is not None:
+                os.unlink(sock_path)
+                return proc.returncode
+            continue
+        conn.settimeout(None)
+        _, fds, _, _ = socket.recv_fds(conn, 4096, 1)
+        conn.close()
+        master = fds[0]
+    srv.close()
+    os.unlink(sock_path)
+    watch = [0, master, 3]
+    resize_buf = b''
+    while master in watch:
+        ready, _, _ = select.select(watch, [], [])
+        if master in ready:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                data = b''
+            if not data:
+                break
+            write_all(1, data)
+        if 0 in ready:
+            data = os.read(0, 65536)
+            if data:
+                write_all(master, data)
+            else:
+                watch.remove(0)
+        if 3 in ready:
+            data = os.read(3, 4096)
+            if not data:
+                watch.remove(3)
+            resize_buf += data
+            while b'\n' in resize_buf:
+                line, resize_buf = resize_buf.split(b'\n', 1)
+                h, w = (int(x) for x in line.split())
+                fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack('HHHH', h, w, 0, 0))
+    return proc.wait()
+
+
+if __name__ == '__main__':
+    sys.exit(main())
