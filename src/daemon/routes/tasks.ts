@@ -1,6 +1,9 @@
 /**
  * `/tasks…` of the control API (Docker Engine API v1.41): list with filters (id, name,
- * service (ID, prefix or name), node (ID or hostname), desired-state, label) and inspect.
+ * service (ID, prefix or name), node (ID or hostname), desired-state, label, and the
+ * docker CLI's `_up-to-date`: tasks whose spec matches their service's, SwarmKit's rule,
+ * which `service update --detach=false` relies on to know when an update converged) and
+ * inspect.
  */
 import type { Router } from '../http/router.ts';
 import { ConflictError, NotFoundError } from '../../api/errors.ts';
@@ -8,6 +11,8 @@ import type { Task } from '../../api/types/task.ts';
 import type { Node } from '../../api/types/node.ts';
 import type { ReadTx } from '../../store/index.ts';
 import { filterValues, matchLabels, readBarrier, requireManager, type SwarmRef } from './lookup.ts';
+import type { Service } from '../../api/types/service.ts';
+import { isTaskDirty } from '../../manager/orchestrator/updater-view.ts';
 
 /** The services a `service` filter value names: ID, name or ID prefix. */
 function serviceIds(tx: ReadTx, refs: string[]): Set<string> {
@@ -25,7 +30,14 @@ function nodeIds(nodes: Node[], refs: string[]): Set<string> {
   return out;
 }
 
-function matches(t: Task, filters: Map<string, string[]>, sel: { services?: Set<string>; nodes?: Set<string> }): boolean {
+interface Selection {
+  services?: Set<string>;
+  nodes?: Set<string>;
+  /** Set when `_up-to-date` is asked for: every service by ID, to compare each task with. */
+  upToDateOf?: Map<string, Service>;
+}
+
+function matches(t: Task, filters: Map<string, string[]>, sel: Selection): boolean {
   const ids = filters.get('id');
   if (ids && !ids.some((p) => t.ID.startsWith(p))) return false;
   const names = filters.get('name');
@@ -36,6 +48,10 @@ function matches(t: Task, filters: Map<string, string[]>, sel: { services?: Set<
   if (desired && !desired.includes(t.DesiredState)) return false;
   const labels = filters.get('label');
   if (labels && !matchLabels(t.Labels, labels)) return false;
+  if (sel.upToDateOf) {
+    const service = sel.upToDateOf.get(t.ServiceID);
+    if (!service || isTaskDirty(service, t)) return false;
+  }
   return true;
 }
 
@@ -47,9 +63,10 @@ export function addTaskRoutes(router: Router, swarm: SwarmRef): void {
     return manager.store.view((tx) => {
       const svc = filters.get('service');
       const node = filters.get('node');
-      const sel = {
+      const sel: Selection = {
         services: svc ? serviceIds(tx, svc) : undefined,
         nodes: node ? nodeIds(tx.list('node'), node) : undefined,
+        upToDateOf: filters.has('_up-to-date') ? new Map(tx.list('service').map((s) => [s.ID, s])) : undefined,
       };
       return tx.list('task', (t) => matches(t, filters, sel));
     });
