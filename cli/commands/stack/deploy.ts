@@ -37,6 +37,7 @@ export default class StackDeploy extends ApiCommand {
       prune: flags.prune,
       resolveImage: flags['resolve-image'] as ResolveImage,
       log: (line) => { if (!flags.quiet) this.log(line); },
+      warn: (text) => process.stderr.write(text),
     });
   }
 }

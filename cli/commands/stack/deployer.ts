@@ -7,15 +7,39 @@
 import type { ServiceSpec } from '../../../src/api/types/service.ts';
 import type { StackPlan } from '../../compose/convert.ts';
 import { LABEL_IMAGE } from '../../compose/convert-service.ts';
-import { StackApi, stackFilters } from './stack-api.ts';
+import { stackFilters, type StackApi } from './stack-api.ts';
 
 /** How images are resolved on update (docker's --resolve-image). */
 export type ResolveImage = 'always' | 'changed' | 'never';
 
-/** Deploys `plan`; progress lines go to `log`. Throws on the first failure, as docker does. */
-export async function deployStack(api: StackApi, plan: StackPlan, opts: { prune: boolean; resolveImage: ResolveImage; log: (line: string) => void }): Promise<void> {
+/** The calls a deploy makes (StackApi; a fake in tests). */
+export type DeployApi = Pick<StackApi, 'services' | 'remove' | 'networks' | 'network' | 'createNetwork' | 'payload' | 'createPayload' | 'updatePayload' | 'createService' | 'updateService'>;
+
+/** What a deploy prints: progress lines (stdout) and warnings (stderr). */
+export interface DeployOptions {
+  prune: boolean;
+  resolveImage: ResolveImage;
+  log: (line: string) => void;
+  warn: (text: string) => void;
+}
+
+/**
+ * Docker's warning when an image's digest cannot be recorded. Shoal has no registry
+ * lookup on the managers yet, so it is printed whenever docker would have asked.
+ */
+export function digestWarning(image: string): string {
+  return `image ${image} could not be accessed on a registry to record\nits digest. Each node will access ${image} independently,\npossibly leading to different nodes running different\nversions of the image.\n`;
+}
+
+/** Deploys `plan`. Throws on the first failure, as docker does. */
+export async function deployStack(api: DeployApi, plan: StackPlan, opts: DeployOptions): Promise<void> {
   const { stack } = plan;
   const { log } = opts;
+  const warned = new Set<string>();
+  const unresolved = (image: string) => {
+    if (!warned.has(image)) opts.warn(digestWarning(image));
+    warned.add(image);
+  };
   const existing = await api.services(stackFilters(stack));
   if (opts.prune) {
     const wanted = new Set(plan.services.map((s) => s.spec.Name));
@@ -65,13 +89,17 @@ export async function deployStack(api: StackApi, plan: StackPlan, opts: { prune:
     const current = byName.get(spec.Name!);
     if (!current) {
       log(`Creating service ${spec.Name}`);
+      if (opts.resolveImage !== 'never') unresolved(spec.TaskTemplate.ContainerSpec.Image);
       await api.createService(spec);
       continue;
     }
     log(`Updating service ${spec.Name} (id: ${current.ID})`);
     // As docker: an unchanged image keeps the image the service runs (no needless restart).
-    if (opts.resolveImage === 'changed' && current.Spec.Labels?.[LABEL_IMAGE] === spec.TaskTemplate.ContainerSpec.Image) {
+    const unchanged = current.Spec.Labels?.[LABEL_IMAGE] === spec.TaskTemplate.ContainerSpec.Image;
+    if (opts.resolveImage === 'changed' && unchanged) {
       spec.TaskTemplate.ContainerSpec.Image = current.Spec.TaskTemplate.ContainerSpec.Image;
+    } else if (opts.resolveImage !== 'never') {
+      unresolved(spec.TaskTemplate.ContainerSpec.Image);
     }
     // A redeploy must not undo `service update --force`.
     if (current.Spec.TaskTemplate.ForceUpdate !== undefined) spec.TaskTemplate.ForceUpdate = current.Spec.TaskTemplate.ForceUpdate;
