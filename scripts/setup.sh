@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(crun runc nftables iproute2 busybox-static docker-registry skopeo umoci iperf3 curl util-linux procps kmod)
+# tmux: the engine lab test drives `docker exec -it` in a real terminal; python3: the exec TTY relay.
+APT_PACKAGES=(crun runc nftables iproute2 busybox-static docker-registry skopeo umoci iperf3 curl util-linux procps kmod tmux python3)
 # perl (not only perl-base): Time::HiRes for the network benchmark's DNS timing client.
 BENCH_PACKAGES=(etcd-server etcd-client docker.io perl)
 

@@ -134,7 +134,8 @@ export class ExecManager {
     let child: ChildProcess;
     if (config.Tty) {
       const sock = join(ex.paths.task(cid), `exec-${id.slice(0, 16)}.sock`);
-      child = spawn('python3', [TTY_HELPER, sock, ...runc, '--console-socket', sock, cid], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
+      const pidFile = join(ex.paths.task(cid), `exec-${id.slice(0, 16)}.pid`);
+      child = spawn('python3', [TTY_HELPER, sock, pidFile, ...runc, '--detach', '--console-socket', sock, '--pid-file', pidFile, cid], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
       const ctl = child.stdio[3] as Writable;
       ctl.on('error', () => {});
       s.resize = (h, w) => { if (s.running) ctl.write(`${h} ${w}\n`); };
@@ -150,6 +151,8 @@ export class ExecManager {
       if (io?.stdin && config.AttachStdin) {
         io.stdin.on('data', (d: Buffer) => child.stdin!.write(d));
         io.stdin.on('end', () => { if (!config.Tty) child.stdin!.end(); });
+        // The router may have paused the connection after reading the request body.
+        io.stdin.resume();
       } else if (config.Tty) child.stdin.end();
     }
     return new Promise<number>((resolve) => {

@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
-"""Runs `runc exec -t --console-socket SOCK ...` and relays its terminal.
+"""Runs `runc exec -d --console-socket SOCK --pid-file PIDFILE ...` and relays its terminal.
 
-Usage: tty-exec.py SOCK RUNC-ARGV...
+Usage: tty-exec.py SOCK PIDFILE RUNC-ARGV...
 Node cannot receive a file descriptor over a unix socket, so this helper takes the
-pseudoterminal master runc sends to SOCK, copies stdin to it and it to stdout, applies
-`HEIGHT WIDTH` lines read from fd 3 as window sizes, and exits with runc's status
-(the exec'd process's exit code).
+pseudoterminal master runc sends to SOCK, copies stdin to it and it to stdout, and
+applies `HEIGHT WIDTH` lines read from fd 3 as window sizes. runc takes a console
+socket only when it detaches, so the helper is a child subreaper: the exec'd process
+becomes its child when runc exits, and the helper exits with its exit code (128+N
+when killed by signal N).
 """
+import ctypes
 import fcntl
 import os
 import select
@@ -24,7 +27,9 @@ def write_all(fd, data):
 
 
 def main():
-    sock_path, argv = sys.argv[1], sys.argv[2:]
+    sock_path, pid_file, argv = sys.argv[1], sys.argv[2], sys.argv[3:]
+    # PR_SET_CHILD_SUBREAPER: the detached process is reparented to us, not to init.
+    ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     srv.bind(sock_path)
     srv.listen(1)
@@ -45,6 +50,12 @@ def main():
         master = fds[0]
     srv.close()
     os.unlink(sock_path)
+    code = proc.wait()
+    if code != 0:
+        return code
+    with open(pid_file) as f:
+        pid = int(f.read().strip())
+    os.unlink(pid_file)
     watch = [0, master, 3]
     resize_buf = b''
     while master in watch:
@@ -72,7 +83,15 @@ def main():
                 line, resize_buf = resize_buf.split(b'\n', 1)
                 h, w = (int(x) for x in line.split())
                 fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack('HHHH', h, w, 0, 0))
-    return proc.wait()
+    while True:
+        try:
+            p, status = os.waitpid(-1, 0)
+        except ChildProcessError:
+            return 255
+        if p == pid:
+            if os.WIFSIGNALED(status):
+                return 128 + os.WTERMSIG(status)
+            return os.WEXITSTATUS(status)
 
 
 if __name__ == '__main__':
