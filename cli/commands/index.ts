@@ -35,6 +35,7 @@ import SecretRm from './secret/rm.ts';
 import SecretRotate from './secret/rotate.ts';
 import ServiceCreate from './service/create.ts';
 import ServiceInspect from './service/inspect.ts';
+import ServiceLogs from './service/logs.ts';
 import ServiceLs from './service/ls.ts';
 import ServicePs from './service/ps.ts';
 import ServiceRm from './service/rm.ts';
@@ -90,6 +91,7 @@ export const COMMANDS = {
   'secret:rotate': SecretRotate,
   'service:create': ServiceCreate,
   'service:inspect': ServiceInspect,
+  'service:logs': ServiceLogs,
   'service:ls': ServiceLs,
   'service:ps': ServicePs,
   'service:rm': ServiceRm,

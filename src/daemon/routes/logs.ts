@@ -69,18 +69,19 @@ function streamLogs(ctx: RequestContext, manager: Manager, tasks: Task[], q: Log
   };
   return new Promise((resolve) => {
     let open = tasks.length;
-    let cancel: (() => void) | undefined;
+    // The broker may end tasks (down nodes) before subscribe returns.
+    const sub: { cancel?: () => void } = {};
     let done = false;
     const finish = () => {
       if (done) return;
       done = true;
-      cancel?.();
+      sub.cancel?.();
       if (!res.writableEnded) res.end();
       resolve(undefined);
     };
     res.once('close', finish);
     if (open === 0) return finish();
-    cancel = logBrokerOf(manager).subscribe(req, {
+    sub.cancel = logBrokerOf(manager).subscribe(req, {
       entries: (taskId, entries) => {
         const t = byId.get(taskId);
         if (!t || done) return;

@@ -1,0 +1,104 @@
+// Service and task logs on a 3-host lab (root, real runc containers; issue 17, item 2):
+// `shoal service logs` gathers the lines of tasks on every node with Docker's
+// `name.slot.taskid@node |` prefix, stdout and stderr apart; `--tail` per task, `--since`,
+// `-t`, a task by ID, `-f` following new lines, the stock `docker service logs`; and a
+// task whose node is down is reported unavailable rather than left out.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
+import { withLab, type Lab } from './lib/lab.ts';
+import { run } from './lib/procs.ts';
+import { SHOAL_BIN } from './test/daemon-process.ts';
+import { formSwarm, IMAGE, waitFor, waitRunning } from './lib/swarm-services.ts';
+
+const PREFIX_RE = /^lg\.(\d)\.([a-z0-9]{12})@(h\d) \| (.*)$/;
+/** Each task: one stderr line, then a numbered stdout line every 300 ms. */
+const SCRIPT = 'echo "start on $(hostname)" >&2; i=0; while true; do echo "line $i"; i=$((i+1)); sleep 0.3; done';
+
+async function phase(lab: Lab): Promise<void> {
+  const ok = async (args: string[]) => {
+    const r = await lab.cli('h1', args, { timeoutMs: 60_000 });
+    assert.is(r.code, 0, `shoal ${args.join(' ')}: ${r.stderr}`);
+    return r;
+  };
+  await ok(['service', 'create', '--detach', '--replicas', '3', '--name', 'lg', '--stop-grace-period', '1s', IMAGE, 'sh', '-c', SCRIPT]);
+  const tasks = await waitRunning(lab, 'lg', 3);
+  // Lines from every task before reading.
+  await waitFor('five lines from each task', async () => {
+    const r = await lab.cli('h1', ['service', 'logs', 'lg']);
+    const per = new Map<string, number>();
+    for (const l of r.stdout.split('\n')) { const m = PREFIX_RE.exec(l); if (m) per.set(m[2], (per.get(m[2]) ?? 0) + 1); }
+    return per.size === 3 && [...per.values()].every((n) => n >= 5);
+  });
+
+  // All of it: every node, the prefix Docker prints, stderr apart.
+  const all = await ok(['service', 'logs', 'lg']);
+  const rows = all.stdout.trim().split('\n').map((l) => PREFIX_RE.exec(l));
+  assert.ok(rows.every(Boolean), `every line prefixed: ${all.stdout.slice(0, 500)}`);
+  assert.equal(new Set(rows.map((m) => m![3])), new Set(['h1', 'h2', 'h3']), 'lines from tasks on every node');
+  assert.equal(new Set(rows.map((m) => m![1])), new Set(['1', '2', '3']));
+  for (const t of tasks) assert.ok(rows.some((m) => t.ID.startsWith(m![2])), `lines of task ${t.ID}`);
+  assert.ok(rows.every((m) => /^line \d+$/.test(m![4])));
+  const errRows = all.stderr.trim().split('\n').map((l) => PREFIX_RE.exec(l));
+  assert.is(errRows.length, 3, all.stderr);
+  assert.ok(errRows.every((m) => m && /^start on /.test(m[4])), all.stderr);
+
+  // --tail N is per task; --no-task-ids, --raw.
+  const tail = (await ok(['service', 'logs', '--tail', '2', 'lg'])).stdout.trim().split('\n');
+  assert.is(tail.length, 6, tail.join('\n'));
+  const noIds = (await ok(['service', 'logs', '--tail', '1', '--no-task-ids', 'lg'])).stdout.trim().split('\n');
+  assert.ok(noIds.every((l) => /^lg\.\d@h\d \| line \d+$/.test(l)), noIds.join('\n'));
+  const raw = (await ok(['service', 'logs', '--tail', '1', '--raw', 'lg'])).stdout.trim().split('\n');
+  assert.ok(raw.every((l) => /^line \d+$/.test(l)), raw.join('\n'));
+
+  // --since with -t: nothing older than the time asked.
+  const since = new Date(Date.now() - 1500);
+  const recent = (await ok(['service', 'logs', '-t', '--since', since.toISOString(), 'lg'])).stdout.trim().split('\n');
+  assert.ok(recent.length >= 3 && recent.length < rows.length, `some lines, not all: ${recent.length} of ${rows.length}`);
+  for (const l of recent) {
+    const m = /\| (\S+) line \d+$/.exec(l);
+    assert.ok(m && Date.parse(m[1]) >= since.getTime(), l);
+  }
+
+  // One task by ID.
+  const one = (await ok(['service', 'logs', tasks[0].ID])).stdout.trim().split('\n');
+  assert.ok(one.length >= 5 && one.every((l) => PREFIX_RE.exec(l)?.[2] === tasks[0].ID.slice(0, 12)), one.join('\n'));
+
+  // -f: lines written after it started, from every task.
+  const child = spawn('env', [`SHOAL_HOST=${lab.dockerHost('h1')}`, process.execPath, SHOAL_BIN, 'service', 'logs', '-f', '--tail', '0', 'lg'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => { out += String(d); });
+    await waitFor('followed lines from the three tasks', async () => {
+      const hosts = new Set(out.split('\n').map((l) => PREFIX_RE.exec(l)?.[3]).filter(Boolean));
+      return hosts.size === 3;
+    }, 30_000);
+    assert.is(child.exitCode, null, 'still following');
+  } finally {
+    if (child.exitCode === null) child.kill('SIGTERM');
+  }
+
+  // The stock docker client.
+  const d = await run('env', [`DOCKER_HOST=${lab.dockerHost('h1')}`, 'docker', 'service', 'logs', '--tail', '1', 'lg'], { timeoutMs: 60_000 });
+  assert.is(d.code, 0, d.stderr);
+  const dl = d.stdout.trim().split('\n');
+  assert.is(dl.length, 3, d.stdout);
+  assert.ok(dl.every((l) => /^lg\.\d\.[a-z0-9]+@h\d\s*\| line \d+$/.test(l)), d.stdout);
+
+  // A node that is down: its task is reported, not missing.
+  const onH3 = tasks.find((t) => t.NodeID && rows.some((m) => m![3] === 'h3' && t.ID.startsWith(m![2])))!;
+  await lab.killDaemon('h3');
+  await waitFor('the task on h3 reported unavailable', async () => {
+    const r = await lab.cli('h1', ['service', 'logs', 'lg']);
+    return r.code === 0 && r.stderr.split('\n').some((l) => l.startsWith(`lg.${onH3.Slot}.${onH3.ID.slice(0, 12)}@h3 | shoal: logs of task ${onH3.ID} unavailable`));
+  }, 30_000);
+}
+
+test('service logs gather every node\'s lines; tail, since, follow, docker; a down node is reported', async () => {
+  await withLab({ hosts: 3, prefix: 'shoallg' }, async (lab) => {
+    await formSwarm(lab);
+    await phase(lab);
+  });
+});
+
+test.run();
