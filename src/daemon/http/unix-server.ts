@@ -19,6 +19,9 @@ export function socketInUse(socketPath: string): Promise<boolean> {
   });
 }
 
+/** How long an idle client connection is kept open, ms: longer than clients' own idle timeouts. */
+export const KEEP_ALIVE_TIMEOUT_MS = 120_000;
+
 export async function listenUnix(listener: http.RequestListener, socketPath: string): Promise<http.Server> {
   await mkdir(dirname(socketPath), { recursive: true });
   if (await socketInUse(socketPath)) {
@@ -26,8 +29,12 @@ export async function listenUnix(listener: http.RequestListener, socketPath: str
   }
   await rm(socketPath, { force: true });
   const server = http.createServer(listener);
-  // Keep-alive connections from clients (docker keeps some open) must not delay shutdown forever.
-  server.keepAliveTimeout = 5_000;
+  // An idle keep-alive connection is closed by the client, never by us first: a server that
+  // closes it as the client sends its next request on it resets that request (ECONNRESET).
+  // Node's agent drops idle sockets after 5 s and Go's (docker) after 90 s, so ours waits
+  // longer than both. (Docker's daemon sets no idle timeout.) Shutdown is not held by idle
+  // connections: `closeServer` ends them.
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(socketPath, () => {
