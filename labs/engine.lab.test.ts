@@ -179,6 +179,22 @@ test('the docker CLI lists, inspects, follows, enters, measures and kills task c
     }, 60_000);
     assert.equal(lines(await docker(lab, ['ps', '--format', '{{.Names}}'])), [`en.1.${replaced.ID}`]);
     assert.match(await docker(lab, ['ps', '-a', '--filter', 'exited=137', '--format', '{{.Names}} {{.Status}}']), new RegExp(`${task.ID} Exited \\(137\\)`));
+
+    // restart: `docker wait` sees the exit (sh as PID 1 ignores SIGTERM: SIGKILL after -t 1), and the service starts a new task.
+    const second = `en.1.${replaced.ID}`;
+    const waiting = dockerRaw(lab, ['wait', second], 60_000);
+    await docker(lab, ['restart', '-t', '1', second]);
+    const waited = await waiting;
+    assert.is(waited.code, 0, waited.stderr);
+    assert.is(waited.stdout.toString().trim(), '137');
+    const third = await waitFor('a task replacing the restarted one', async () => {
+      const ts = await tasksOf(lab, 'en');
+      return ts.find((t) => t.ID !== task.ID && t.ID !== replaced.ID && t.Status.State === 'running');
+    }, 60_000);
+    assert.equal(lines(await docker(lab, ['ps', '--format', '{{.Names}}'])), [`en.1.${third.ID}`]);
+    // stop of a stopped container changes nothing (Docker's 304), and its logs are still there.
+    await docker(lab, ['stop', second]);
+    assert.ok(lines(await docker(lab, ['logs', '--tail', '2', second])).length >= 1);
   });
 });
 
