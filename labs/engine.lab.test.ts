@@ -168,6 +168,15 @@ test('the docker CLI lists, inspects, follows, enters, measures and kills task c
     assert.match(mem, new RegExp(`^${name.replace(/\./g, '\\.')} `));
     assert.not.match(mem.split(' ')[1], /^0B/, `non-zero memory: ${mem}`);
     assert.match(mem, /%/);
+    // Streamed: the CLI keeps redrawing from the daemon's stream of documents.
+    const streamed = spawn('docker', ['stats', '--format', '{{.Name}} {{.MemUsage}}', name], { env: { ...process.env, DOCKER_HOST: lab.dockerHost('h1') }, stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      let got = '';
+      streamed.stdout.on('data', (d: Buffer) => { got += d.toString(); });
+      await waitFor('two streamed stats lines', async () => got.split(name).length - 1 >= 2, 20_000, 100);
+    } finally {
+      streamed.kill('SIGKILL');
+    }
 
     // kill by hand: the agent reports the exit, the service replaces the task.
     await docker(lab, ['kill', name]);

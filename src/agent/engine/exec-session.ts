@@ -54,6 +54,8 @@ export interface ExecManagerOptions {
   /** Capabilities of a privileged exec (the daemon's bounding set). */
   allCaps: () => string[];
   newId?: () => string;
+  /** How long a finished session stays inspectable, ms (default 5 min; the CLI reads the exit code right after). */
+  keepFinishedMs?: number;
 }
 
 /** The exec sessions of one node. Sessions of a container that went away are dropped on the next create. */
@@ -162,6 +164,8 @@ export class ExecManager {
         s.running = false;
         s.exitCode = code ?? (signal ? 128 + 9 : -1);
         s.resize = undefined;
+        const t = setTimeout(() => this.sessions.delete(s.id), this.opts.keepFinishedMs ?? 5 * 60_000);
+        t.unref();
         resolve(s.exitCode);
       });
     });
