@@ -243,8 +243,9 @@ test('shoal stack ls, services, ps', async () => {
 });
 
 test('shoal stack deploy again with a changed image: a rolling update of that service only', async () => {
-  const out = await checkRollingRedeploy('shop', () => shoal(['stack', 'deploy', '-c', file, 'shop'], { TAG: 'v2' }));
+  const out = await checkRollingRedeploy('shop', () => shoal(['stack', 'deploy', '--detach=false', '-c', file, 'shop'], { TAG: 'v2' }));
   assert.match(out, /Updating service shop_web \(id: \w+\)/);
+  assert.match(out, /Waiting for service shop_web\n[^]*overall progress: 2 out of 2 tasks[^]*verify: Service converged/, '--detach=false follows the rolling update');
   assert.not.match(out, /Creating (service|network)/);
   await checkServed('shop', 8080);
 });

@@ -53,4 +53,15 @@ test('the stack label on a named volume passes; any other volume label is still 
   assert.throws(() => serviceSpecOfBody(db), (e: Error & { status?: number }) => e.status === 501 && /VolumeOptions\.Labels: volume labels/.test(e.message));
 });
 
+test('a docker-CLI-shaped UpdateConfig ("" for an unset failure action and order) means the defaults', () => {
+  const spec = serviceSpecOfBody({
+    Name: 'dk_web', Labels: {}, TaskTemplate: { ContainerSpec: { Image: 'x' } },
+    UpdateConfig: { Parallelism: 1, Delay: 1e9, FailureAction: '', Monitor: 0, MaxFailureRatio: 0, Order: '' },
+    RollbackConfig: { Parallelism: 1, FailureAction: '', Order: '' },
+  });
+  const s = withServiceDefaults(spec);
+  validateServiceSpec(s);
+  assert.equal([s.UpdateConfig?.FailureAction, s.UpdateConfig?.Order, s.RollbackConfig?.Order], ['pause', 'stop-first', 'stop-first']);
+});
+
 test.run();

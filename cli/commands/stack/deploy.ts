@@ -1,9 +1,11 @@
 import { Args, Flags } from '@oclif/core';
 import { ApiCommand } from '../../base-command.ts';
 import { readStack } from '../../compose/read.ts';
-import { ComposeError } from '../../compose/errors.ts';
 import { deployStack, type ResolveImage } from './deployer.ts';
 import { StackApi } from './stack-api.ts';
+import { ServiceApi } from '../../service-api.ts';
+import { waitConverged } from '../service/create.ts';
+import { waitUpdated } from '../service/update-progress.ts';
 
 export default class StackDeploy extends ApiCommand {
   static override summary = 'Deploy a new stack or update an existing stack';
@@ -16,28 +18,36 @@ export default class StackDeploy extends ApiCommand {
     prune: Flags.boolean({ summary: 'Prune services that are no longer referenced.' }),
     'resolve-image': Flags.string({ summary: 'Query the registry to resolve image digest and supported platforms ("always", "changed", "never").', default: 'always', options: ['always', 'changed', 'never'] }),
     'with-registry-auth': Flags.boolean({ summary: 'Send registry authentication details to Swarm agents (Shoal: images come from the nodes\' stores).' }),
-    detach: Flags.boolean({ char: 'd', summary: 'Exit immediately instead of waiting for the stack services to converge (the default, as docker).', default: true, allowNo: true }),
+    detach: Flags.boolean({ char: 'd', summary: 'Exit immediately instead of waiting for the stack services to converge (the default, as docker); --detach=false follows each service.', default: true, allowNo: true }),
     quiet: Flags.boolean({ char: 'q', summary: 'Suppress progress output.' }),
   };
 
   async run(): Promise<void> {
+    // docker's boolean form `--detach=false|true`, which oclif reads as --no-detach / --detach.
+    this.argv = this.argv.map((a) => (a === '--detach=false' || a === '-d=false' ? '--no-detach' : a === '--detach=true' || a === '-d=true' ? '--detach' : a));
     const { args, flags } = await this.parse(StackDeploy);
-    if (!flags.detach) this.error('--detach=false is not supported by shoal stack deploy yet (follow with: shoal stack ps)', { exit: 1 });
     if (flags['with-registry-auth']) this.error('--with-registry-auth is not supported by Shoal yet (nodes pull without credentials)', { exit: 1 });
-    let plan;
-    try {
-      plan = readStack(flags['compose-file'], args.stack);
-    } catch (err) {
-      if (err instanceof ComposeError) this.error(err.message, { exit: 1 });
-      throw err;
-    }
+    // A ComposeError reaches the base command's handler: one plain `compose: FILE:LINE: …` line (or block), exit 1.
+    const plan = readStack(flags['compose-file'], args.stack);
     for (const w of plan.warnings) process.stderr.write(`${w}\n`);
     const api = new StackApi(await this.client());
-    await deployStack(api, plan, {
+    const done = await deployStack(api, plan, {
       prune: flags.prune,
       resolveImage: flags['resolve-image'] as ResolveImage,
       log: (line) => { if (!flags.quiet) this.log(line); },
       warn: (text) => process.stderr.write(text),
     });
+    if (flags.detach) return;
+    // --detach=false: follow each service until it converges, as docker does.
+    const services = new ServiceApi(await this.client());
+    const log = (line: string) => { if (!flags.quiet) this.log(line); };
+    for (const s of done.created) {
+      log(`Waiting for service ${s.name}`);
+      await waitConverged(services, s.id, log);
+    }
+    for (const s of done.updated) {
+      log(`Waiting for service ${s.name}`);
+      await waitUpdated(services, s.id, log);
+    }
   }
 }

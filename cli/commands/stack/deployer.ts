@@ -31,8 +31,15 @@ export function digestWarning(image: string): string {
   return `image ${image} could not be accessed on a registry to record\nits digest. Each node will access ${image} independently,\npossibly leading to different nodes running different\nversions of the image.\n`;
 }
 
+/** The services a deploy touched, by ID (for waiting on them with --detach=false). */
+export interface DeployResult {
+  created: { id: string; name: string }[];
+  updated: { id: string; name: string }[];
+}
+
 /** Deploys `plan`. Throws on the first failure, as docker does. */
-export async function deployStack(api: DeployApi, plan: StackPlan, opts: DeployOptions): Promise<void> {
+export async function deployStack(api: DeployApi, plan: StackPlan, opts: DeployOptions): Promise<DeployResult> {
+  const result: DeployResult = { created: [], updated: [] };
   const { stack } = plan;
   const { log } = opts;
   const warned = new Set<string>();
@@ -90,7 +97,7 @@ export async function deployStack(api: DeployApi, plan: StackPlan, opts: DeployO
     if (!current) {
       log(`Creating service ${spec.Name}`);
       if (opts.resolveImage !== 'never') unresolved(spec.TaskTemplate.ContainerSpec.Image);
-      await api.createService(spec);
+      result.created.push({ id: await api.createService(spec), name: spec.Name! });
       continue;
     }
     log(`Updating service ${spec.Name} (id: ${current.ID})`);
@@ -104,7 +111,9 @@ export async function deployStack(api: DeployApi, plan: StackPlan, opts: DeployO
     // A redeploy must not undo `service update --force`.
     if (current.Spec.TaskTemplate.ForceUpdate !== undefined) spec.TaskTemplate.ForceUpdate = current.Spec.TaskTemplate.ForceUpdate;
     await api.updateService(current, spec);
+    result.updated.push({ id: current.ID, name: spec.Name! });
   }
+  return result;
 }
 
 /** The spec with the IDs of the secrets and configs it names. */

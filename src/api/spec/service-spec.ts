@@ -72,6 +72,12 @@ export function withServiceDefaults(spec: ServiceSpec): ServiceSpec {
   if (!isJob(kind)) {
     s.UpdateConfig = { ...DEFAULTS.update, ...s.UpdateConfig };
     s.RollbackConfig = { ...DEFAULTS.update, ...s.RollbackConfig };
+    // Docker's clients send "" for an unset FailureAction or Order (docker stack deploy
+    // does); Docker reads it as the default.
+    for (const u of [s.UpdateConfig, s.RollbackConfig]) {
+      if ((u.FailureAction as string) === '') u.FailureAction = DEFAULTS.update.FailureAction;
+      if ((u.Order as string) === '') u.Order = DEFAULTS.update.Order;
+    }
   }
   s.EndpointSpec ??= {};
   s.EndpointSpec.Mode ??= DEFAULTS.endpointMode;
