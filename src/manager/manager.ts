@@ -72,6 +72,7 @@ export class Manager {
   private signer?: NodeCertSigner;
   private stopped = false;
   private unfollowKeys?: () => void;
+  private unfollowKeys?: () => void;
 
   private constructor(
     private readonly opts: ManagerOptions,
@@ -135,8 +136,11 @@ export class Manager {
     for (const [id, addr] of Object.entries(opts.peers)) m.transport.addPeer(id, addr);
     await m.transport.start();
     await m.raft.start();
-    // A new cluster's only voter need not wait out an election timeout.
-    if (opts.bootstrap || opts.forceNewCluster) m.raft.campaign();
+    // A new cluster's only voter need not wait out an election timeout, nor does the only
+    // voter of a restarted (or just unlocked) single-manager swarm: no one else can lead.
+    const conf = m.raft.status().confState;
+    const alone = conf.voters.length === 1 && conf.voters[0] === opts.tls.nodeId && conf.votersOutgoing.length === 0;
+    if (opts.bootstrap || opts.forceNewCluster || alone) m.raft.campaign();
     m.timer = setInterval(() => void m.leaderLoop(), LEADER_LOOP_MS);
     m.unfollowKeys = opts.keys?.follow(m);
     return m;
@@ -362,6 +366,7 @@ export class Manager {
     if (this.stopped) return;
     this.stopped = true;
     clearInterval(this.timer);
+    this.unfollowKeys?.();
     this.unfollowKeys?.();
     await this.raft.stop().catch(() => {});
     await this.transport.close().catch(() => {});
