@@ -72,7 +72,6 @@ export class Manager {
   private signer?: NodeCertSigner;
   private stopped = false;
   private unfollowKeys?: () => void;
-  private unfollowKeys?: () => void;
 
   private constructor(
     private readonly opts: ManagerOptions,
@@ -366,7 +365,6 @@ export class Manager {
     if (this.stopped) return;
     this.stopped = true;
     clearInterval(this.timer);
-    this.unfollowKeys?.();
     this.unfollowKeys?.();
     await this.raft.stop().catch(() => {});
     await this.transport.close().catch(() => {});
