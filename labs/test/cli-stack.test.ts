@@ -101,6 +101,8 @@ test('stack ls and stack services', async () => {
   const none = await shoal(d, ['stack', 'services', 'nope']);
   assert.is(none.code, 0);
   assert.match(none.err, /Nothing found in stack: nope/);
+  const ps = await shoal(d, ['stack', 'ps', 'nope']);
+  assert.equal([ps.code, ps.err], [1, 'nothing found in stack: nope\n']);
 });
 
 test('a redeploy updates in place (same IDs, new version), warns that it records no digest, and --prune removes dropped services', async () => {

@@ -19,7 +19,7 @@ export default class StackPs extends ApiCommand {
     const { args, flags } = await this.parse(StackPs);
     const client = await this.client();
     const tasks = await new StackApi(client).tasks(stackFilters(args.stack, this.filters(flags.filter)));
-    if (!tasks.length) this.error(`nothing found in stack: ${args.stack}`, { exit: 1 });
+    if (!tasks.length) throw new Error(`nothing found in stack: ${args.stack}`); // printed plainly, exit 1, as docker
     const api = new ServiceApi(client);
     process.stdout.write(await taskListing(tasks, () => api.nodeMap(), flags));
   }
