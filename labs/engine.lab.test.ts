@@ -46,6 +46,13 @@ async function psPhase(lab: Lab, name: string, task: Task): Promise<void> {
   assert.equal(await ps(['status=running']), [name]);
   assert.equal(await ps([`ancestor=${IMAGE}`]), [name]);
   assert.equal(await ps(['network=ennet']), [name]);
+  assert.equal(await ps(['volume=envol']), [name]);
+  assert.equal(await ps(['volume=/data']), [name]);
+  assert.equal(await ps(['volume=other']), []);
+  assert.equal(await ps(['is-task=true']), [name]);
+  assert.equal(lines(await docker(lab, ['ps', '-n', '1', '--format', '{{.Names}}'])), [name]);
+  const size = await docker(lab, ['ps', '-s', '--format', '{{.Size}}']);
+  assert.ok(/^\d+(\.\d+)?[kMG]?B \(virtual \d+(\.\d+)?[kMG]?B\)$/.test(size.trim()), `size column: ${size}`);
   assert.equal(await ps(['label=com.docker.swarm.service.name=nope']), []);
   assert.equal(await ps(['status=exited']), []);
   const bad = await dockerRaw(lab, ['ps', '--filter', 'publish=80']);
@@ -70,6 +77,9 @@ async function inspectPhase(lab: Lab, name: string, task: Task): Promise<void> {
   const top = await docker(lab, ['top', name]);
   assert.match(top, /PID/);
   assert.match(top, /sleep|sh -c/);
+  const topArgs = lines(await docker(lab, ['top', name, '-o', 'pid,args']));
+  assert.equal(topArgs[0].trim().split(/\s+/), ['PID', 'COMMAND']);
+  assert.ok(topArgs.slice(1).some((l) => /sh -c i=0/.test(l)), topArgs.join('\n'));
 }
 
 async function logsPhase(lab: Lab, name: string): Promise<void> {
@@ -153,7 +163,7 @@ test('the docker CLI lists, inspects, follows, enters, measures and kills task c
     const h1 = client(lab, 'h1');
     await h1.post('/swarm/init', { ListenAddr: `${lab.address('h1')}:2377`, AdvertiseAddr: lab.address('h1') }, { timeoutMs: 30_000 });
     await docker(lab, ['network', 'create', '--driver', 'overlay', 'ennet']);
-    await docker(lab, ['service', 'create', '--detach', '--name', 'en', '--network', 'ennet', '--stop-grace-period', '1s', IMAGE,
+    await docker(lab, ['service', 'create', '--detach', '--name', 'en', '--network', 'ennet', '--mount', 'type=volume,source=envol,target=/data', '--stop-grace-period', '1s', IMAGE,
       'sh', '-c', 'i=0; while true; do echo line$i; echo err$i >&2; i=$((i+1)); sleep 0.2; done']);
     const [task] = await waitRunning(lab, 'en', 1);
     const name = `en.1.${task.ID}`;

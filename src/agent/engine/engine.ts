@@ -72,6 +72,16 @@ function diskUsage(dir: string): number {
   return n;
 }
 
+/**
+ * Docker's SizeRw (the container's own layer) and SizeRootFs (everything it sees: the
+ * merged overlay, walked on the host, where the task's volumes are not mounted).
+ */
+function sizes(v: ContainerView): { rw: number; rootFs: number } {
+  const rw = diskUsage(v.paths.upper);
+  // An unmounted rootfs dir is empty: then the container's own layer is all we know.
+  return { rw, rootFs: Math.max(rw, diskUsage(v.paths.rootfs)) };
+}
+
 /** The node's task containers, Docker-shaped. */
 export class NodeEngine {
   private readonly now: () => number;
@@ -109,7 +119,7 @@ export class NodeEngine {
   list(opts: { all?: boolean; limit?: number; size?: boolean; filters: Map<string, string[]> }): Record<string, unknown>[] {
     const views = selectContainers(this.all().map((f) => f.view), opts);
     const now = this.now();
-    return views.map((v) => summaryOf(v, now, opts.size ? { rw: diskUsage(v.paths.upper), rootFs: diskUsage(v.paths.upper) } : undefined));
+    return views.map((v) => summaryOf(v, now, opts.size ? sizes(v) : undefined));
   }
 
   /** A container by full ID, full name (with or without `/`), or unique ID prefix (Docker's order). */
@@ -129,7 +139,7 @@ export class NodeEngine {
     const { view } = this.find(ref);
     const ex = this.opts.executor()!;
     const doc = inspectOf(view, (n) => ex.paths.volume(n));
-    if (opts.size) { const n = diskUsage(view.paths.upper); doc.SizeRw = n; doc.SizeRootFs = n; }
+    if (opts.size) { const n = sizes(view); doc.SizeRw = n.rw; doc.SizeRootFs = n.rootFs; }
     return doc;
   }
 
