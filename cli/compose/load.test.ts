@@ -32,6 +32,11 @@ test('YAML syntax errors name the line', () => {
 test('duplicate keys are refused', () => {
   assert.throws(() => loadCompose('s.yml', 'services:\n  web:\n    image: x\n    image: y\n', none), /invalid YAML/);
 });
+test('version 3.x or none is accepted; 2.x is refused naming the line', () => {
+  for (const v of ['"3"', '"3.8"', '3.9']) loadCompose('v.yml', `version: ${v}\nservices: {}\n`, none);
+  loadCompose('v.yml', 'services: {}\n', none);
+  assert.throws(() => loadCompose('v.yml', '# old\nversion: "2.4"\nservices: {}\n', none), /v\.yml:2: unsupported Compose file version: 2\.4/);
+});
 test('an empty file is refused', () => {
   assert.throws(() => loadCompose('s.yml', '# nothing\n', none), /s\.yml: empty compose file/);
   assert.throws(() => loadCompose('s.yml', '- a\n', none), /must be a mapping/);

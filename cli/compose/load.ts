@@ -54,6 +54,11 @@ export function loadCompose(file: string, text: string, env: Lookup): ComposeFil
   const raw = doc.toJS({ maxAliasCount: 1000 }) as unknown;
   if (raw === null || raw === undefined) throw new ComposeError(`${file}: empty compose file`);
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new ComposeError(`${file}:1: top-level object must be a mapping`);
+  // As docker stack deploy: version 3.x, or none (the compose specification); 1 and 2 are for docker-compose.
+  const version = (raw as Record<string, unknown>).version;
+  if (version !== undefined && !/^3(\.\d+)?$/.test(String(version))) {
+    throw new ComposeError(`${locate(['version']) ?? file}: unsupported Compose file version: ${String(version)} (docker stack deploy takes 3.x or no version)`);
+  }
   let data: unknown;
   try {
     data = interpolate(raw, env);
