@@ -659,6 +659,8 @@ export class SwarmNode {
       // the new one; the daemon, its port and the containers stay up.
       await this.stopRole();
       if (role === 'worker') await rm(join(this.ctx.dataRoot, 'swarm', 'raft'), { recursive: true, force: true });
+      // A worker is never locked: no KEK left, and the TLS key saved below in clear.
+      if (role === 'worker') await this.ctx.keys?.demote();
       this.tls = tls;
       this.state = { ...this.state, role, managers: Object.entries(managers).map(([nodeId, addr]) => ({ nodeId, addr })) };
       await saveSwarmState(this.ctx.dataRoot, this.state, { certPem: tls.certPem, keyPem, rootCertPem: tls.rootPem }, this.ctx.keys);

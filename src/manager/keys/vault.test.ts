@@ -123,4 +123,17 @@ test('autolock off again: files back in clear, the node starts unlocked', () =>
     assert.not.ok(await new NodeKeyVault({ dataRoot: root }).locked());
   }));
 
+test('a demoted manager drops its KEK and writes its TLS key in clear: it starts unlocked', () =>
+  withRoot(async (root, keyPem) => {
+    const v = new NodeKeyVault({ dataRoot: root });
+    await v.raftCipher(join(root, 'swarm', 'raft'));
+    await v.setUnlockKey(parseUnlockKey(generateUnlockKey()));
+    const clear = v.openNodeKey(await tlsKey(root));
+    await v.demote();
+    assert.is(v.sealNodeKey(clear), clear, 'saved in clear from now on');
+    await writeFile(join(root, 'swarm', 'certificates', 'swarm-node.key'), v.sealNodeKey(clear));
+    assert.not.ok(await new NodeKeyVault({ dataRoot: root }).locked());
+    assert.is(clear.replace(/\s/g, ''), keyPem.replace(/\s/g, ''));
+  }));
+
 test.run();

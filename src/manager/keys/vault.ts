@@ -16,7 +16,7 @@
  *   const vault = new NodeKeyVault({ dataRoot, logger });
  *   if (await vault.locked()) await vault.unlock('SWMKEY-1-…');   // else SwarmLockedError
  */
-import { open as openFile, readFile, readdir, rename, mkdir } from 'node:fs/promises';
+import { open as openFile, readFile, readdir, rename, mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { PayloadCipher } from 'raft-ts';
 import type { MemoryStore } from '../../store/index.ts';
@@ -230,6 +230,19 @@ export class NodeKeyVault {
       stopped = true;
       off();
     };
+  }
+
+  /**
+   * This node is a worker now (demoted): its KEK and DEKs go (the Raft data they sealed is
+   * gone), and the TLS key is written in clear from now on, so it starts unlocked — workers
+   * are never locked. The caller saves the TLS key again after this.
+   */
+  demote(): Promise<void> {
+    return this.run(async () => {
+      await rm(this.keyFilePath, { force: true });
+      this.forget();
+      this.opts.logger?.info('keys: demoted to worker; KEK and DEKs removed, TLS key in clear');
+    });
   }
 
   /** Forgets keys held in memory (after `swarm leave` removed the files). */
