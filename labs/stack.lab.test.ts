@@ -120,6 +120,12 @@ async function objectsOf(stack: string): Promise<Record<string, string[]>> {
 
 const EMPTY = { services: [], networks: [], secrets: [], configs: [] };
 
+/** Milliseconds from `t0` until every task of the stack's four services runs (printed, not asserted). */
+async function timeToRunning(stack: string, t0: number): Promise<number> {
+  for (const [s, n] of [['web', 2], ['api', 1], ['worker', 1], ['db', 1]] as const) await waitRunning(lab, `${stack}_${s}`, n);
+  return Date.now() - t0;
+}
+
 /** The stack runs: every service's tasks, the mesh, names over both networks, the secret, the config, the volume. */
 async function checkServed(stack: string, port: number): Promise<void> {
   assert.equal(await objectsOf(stack), {
@@ -225,7 +231,9 @@ test.after(async () => {
 });
 
 test('shoal stack deploy: a realistic stack deploys and is served through the mesh', async () => {
+  const t0 = Date.now();
   const out = await shoal(['stack', 'deploy', '-c', file, 'shop']);
+  console.log(`  shoal stack deploy: 5 tasks of 4 services running after ${await timeToRunning('shop', t0)} ms`);
   for (const line of ['Creating network shop_back', 'Creating network shop_front', 'Creating secret shop_db_password', 'Creating config shop_banner', 'Creating service shop_web']) {
     assert.ok(out.includes(line), `"${line}" in:\n${out}`);
   }
@@ -271,7 +279,9 @@ test('shoal stack rm removes everything the stack made and nothing else', async 
 
 test('the stock docker CLI: docker stack deploy, ls, services, ps, redeploy, rm', async () => {
   const env = { WEB_PORT: '8081' };
+  const t0 = Date.now();
   const out = await docker(['stack', 'deploy', '--detach=true', '-c', file, 'dk'], env);
+  console.log(`  docker stack deploy (against Shoal): 5 tasks of 4 services running after ${await timeToRunning('dk', t0)} ms`);
   assert.match(out, /Creating service dk_web/);
   await checkServed('dk', 8081);
   assert.match(await docker(['stack', 'ls']), /dk\s+4/);
