@@ -311,7 +311,7 @@ export class SwarmNode {
     const session = new Session({
       tls: this.tls, addr: this.state.advertiseAddr, managers: this.managerAddrs(), heartbeatMs: this.heartbeatMs, tlsInfo: this.tlsState?.info,
       logger: this.ctx.logger.child('session'),
-      onManagers: (m) => void this.rememberManagers(m),
+      onManagers: (m) => this.background(() => this.rememberManagers(m)),
       onAssignments: (f) => this.agent?.assign(f),
       onNetworkView: (view) => this.agent?.setNetworkView(view),
       onLogFrame: publishLogs(this.ctx.executor),
@@ -320,8 +320,8 @@ export class SwarmNode {
     this.agent?.setReporter((updates) => session.sendStatus(updates));
     session.start();
     this.roleWatch = setInterval(() => {
-      void this.followRoleChange();
-      if (this.state.removedManagers?.length && Date.now() - this.lastRemovalNotice >= REMOVAL_NOTICE_MS) void this.noticeRemovedManagers();
+      this.background(() => this.followRoleChange());
+      if (this.state.removedManagers?.length && Date.now() - this.lastRemovalNotice >= REMOVAL_NOTICE_MS) this.background(() => this.noticeRemovedManagers());
     }, 1000);
   }
 
@@ -375,7 +375,7 @@ export class SwarmNode {
     const addr = this.managerAddrs()[peer.nodeId];
     const managers = addr ? { [peer.nodeId]: addr } : {};
     // Answer first; the role change stops the manager that serves this request.
-    setImmediate(() => void this.becomeRemovedWorker(body.epoch!, body.replaces!, managers));
+    setImmediate(() => this.background(() => this.becomeRemovedWorker(body.epoch!, body.replaces!, managers)));
     return { ok: true };
   }
 
@@ -454,8 +454,24 @@ export class SwarmNode {
     if (this.stopped) return;
     this.stopped = true;
     this.agent?.close();
+    clearInterval(this.roleWatch);
+    // Work in flight first (a renewal saving its certificate, a role change starting a
+    // manager): stopped once it ends, nothing of this node writes the data root any more,
+    // and a manager such work started is stopped below, not left running.
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
     await this.stopRole();
     await this.server.close();
+  }
+
+  /** Background work on this node's role and state (role changes, renewals, saves); `stop` waits for it. */
+  private readonly inFlight = new Set<Promise<void>>();
+
+  /** Runs `work` in the background, tracked in `inFlight`; a failure is logged. */
+  private background(work: () => Promise<unknown>): void {
+    const p: Promise<void> = work()
+      .then(() => {}, (err) => this.ctx.logger.warn('swarm node: background work failed', { error: err }))
+      .finally(() => this.inFlight.delete(p));
+    this.inFlight.add(p);
   }
 
   // ---- what the control API reads --------------------------------------------------
