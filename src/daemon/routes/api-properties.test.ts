@@ -155,9 +155,13 @@ test.before(async () => {
 });
 
 test.after(async () => {
-  if (server) await closeServer(server, join(dir, 'api.sock'));
-  await node?.stop();
-  await rm(dir, { recursive: true, force: true });
+  try {
+    if (server) await closeServer(server, join(dir, 'api.sock'));
+    // Resolves once nothing of the node writes under `dir` (a renewal in flight ends first).
+    await node?.stop();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 /**
