@@ -2,7 +2,8 @@
 // `shoal service logs` gathers the lines of tasks on every node with Docker's
 // `name.slot.taskid@node |` prefix, stdout and stderr apart; `--tail` per task, `--since`,
 // `-t`, a task by ID, `-f` following new lines, the stock `docker service logs`; and a
-// task whose node is down is reported unavailable rather than left out.
+// follow through a manager that is not the leader survives the leader's failure; a task
+// whose node is down is reported unavailable rather than left out.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
@@ -85,18 +86,34 @@ async function phase(lab: Lab): Promise<void> {
   assert.is(dl.length, 3, d.stdout);
   assert.ok(dl.every((l) => /^lg\.\d\.[a-z0-9]+@h\d\s*\| line \d+$/.test(l)), d.stdout);
 
-  // A node that is down: its task is reported, not missing.
-  const onH3 = tasks.find((t) => t.NodeID && rows.some((m) => m![3] === 'h3' && t.ID.startsWith(m![2])))!;
-  await lab.killDaemon('h3');
-  await waitFor('the task on h3 reported unavailable', async () => {
-    const r = await lab.cli('h1', ['service', 'logs', 'lg']);
-    return r.code === 0 && r.stderr.split('\n').some((l) => l.startsWith(`lg.${onH3.Slot}.${onH3.ID.slice(0, 12)}@h3 | shoal: logs of task ${onH3.ID} unavailable`));
-  }, 30_000);
+  // A follow on a manager that is not the leader (h2 relays to h1); the leader fails:
+  // the stream breaks, the client reconnects and goes on with the tasks of h2 and h3,
+  // and the task on h1, whose node is down, is reported unavailable, not left out.
+  const onH1 = tasks.find((t) => rows.some((m) => m![3] === 'h1' && t.ID.startsWith(m![2])))!;
+  const f2 = spawn('env', [`SHOAL_HOST=${lab.dockerHost('h2')}`, process.execPath, SHOAL_BIN, 'service', 'logs', '-f', '--tail', '1', 'lg'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    let out = '';
+    let err = '';
+    f2.stdout.on('data', (d: Buffer) => { out += String(d); });
+    f2.stderr.on('data', (d: Buffer) => { err += String(d); });
+    const lastOf = (host: string) => Math.max(-1, ...out.split('\n').map((l) => PREFIX_RE.exec(l)).filter((m) => m?.[3] === host).map((m) => Number(/line (\d+)/.exec(m![4])?.[1] ?? -1)));
+    await waitFor('the follow through h2 shows every node', async () => ['h1', 'h2', 'h3'].every((h) => lastOf(h) >= 0), 30_000);
+    await lab.killDaemon('h1');
+    const before = { h2: lastOf('h2'), h3: lastOf('h3') };
+    await waitFor(() => `lines after the failover (stderr: ${err.slice(-300)})`, async () => lastOf('h2') > before.h2 + 10 && lastOf('h3') > before.h3 + 10, 90_000);
+    assert.is(f2.exitCode, null, 'the follow survived the failover');
+    await waitFor(() => `the task on h1 reported unavailable (stderr: ${err.slice(-300)})`, async () => err.includes(`lg.${onH1.Slot}.${onH1.ID.slice(0, 12)}@h1 | shoal: logs of task ${onH1.ID} unavailable`), 30_000);
+    const numbers = out.split('\n').map((l) => PREFIX_RE.exec(l)).filter((m) => m?.[3] === 'h2').map((m) => m![4]);
+    assert.is(new Set(numbers).size, numbers.length, 'no line shown twice across the reconnect');
+  } finally {
+    if (f2.exitCode === null) f2.kill('SIGTERM');
+  }
 }
 
 test('service logs gather every node\'s lines; tail, since, follow, docker; a down node is reported', async () => {
   await withLab({ hosts: 3, prefix: 'shoallg' }, async (lab) => {
-    await formSwarm(lab);
+    // Three managers, so the swarm survives the leader's failure.
+    await formSwarm(lab, { managers: true });
     await phase(lab);
   });
 });

@@ -23,6 +23,7 @@ import { NetworkViews } from './network-views.ts';
 import { portOf, underlayIp } from './underlay-addr.ts';
 import { CASessionTargets, TLSInfoRecorder, isNodeTLSInfo } from './ca-session.ts';
 import { logBrokerOf } from './log-broker.ts';
+import { RelayedRequests } from './log-relay.ts';
 
 /** Frames are small (a status batch is the biggest); anything bigger is a broken or hostile peer. */
 const MAX_FRAME = 4 * 1024 * 1024;
@@ -69,6 +70,8 @@ export class Dispatcher {
   private session(ws: WebSocket, peer: PeerIdentity, ip: string | undefined): void {
     const nodeId = peer.nodeId;
     const send = (f: SessionFrame) => ws.send(JSON.stringify(f));
+    // Log subscriptions a manager that is not the leader asks for on its session (`log-relay.ts`).
+    const relayed = new RelayedRequests(logBrokerOf(this.manager), (f) => ws.readyState === ws.OPEN && (send(f), true));
     // The node's TLS state as it last reported it on this session (root CA rotation).
     let tlsReport: NodeTLSInfo | undefined;
     const tlsRecorder = new TLSInfoRecorder(this.manager.store);
@@ -89,7 +92,9 @@ export class Dispatcher {
         if (isBinary) throw new Error('binary frame');
         frame = JSON.parse(String(data)) as SessionFrame;
         const ok = (frame.type === 'heartbeat' && typeof frame.addr === 'string') || (frame.type === 'status' && Array.isArray(frame.updates))
-          || ((frame.type === 'logs' || frame.type === 'logs.end') && typeof frame.id === 'string' && typeof frame.taskId === 'string');
+          || ((frame.type === 'logs' || frame.type === 'logs.end') && typeof frame.id === 'string' && typeof frame.taskId === 'string')
+          || (frame.type === 'logs.request' && typeof frame.id === 'string' && typeof frame.req === 'object' && frame.req !== null)
+          || (frame.type === 'logs.cancel' && typeof frame.id === 'string');
         if (!ok) throw new Error(`unexpected frame ${String(frame.type)}`);
       } catch (err) {
         // A malformed frame closes this one session, never the daemon.
@@ -108,6 +113,10 @@ export class Dispatcher {
       }
       if (frame.type === 'logs' || frame.type === 'logs.end') {
         logBrokerOf(this.manager).onNodeFrame(nodeId, frame);
+        return;
+      }
+      if (frame.type === 'logs.request' || frame.type === 'logs.cancel') {
+        relayed.onFrame(frame);
         return;
       }
       if (frame.type !== 'heartbeat') return;
@@ -141,6 +150,7 @@ export class Dispatcher {
     const sendLogs = (f: SessionFrame) => ws.readyState === ws.OPEN && (send(f), true);
     logBrokerOf(this.manager).addNode(nodeId, sendLogs);
     ws.on('close', () => logBrokerOf(this.manager).removeNode(nodeId, sendLogs));
+    ws.on('close', () => relayed.close());
   }
 
   /** Sends the node its network view now and whenever it changes (see `network-views.ts`). */

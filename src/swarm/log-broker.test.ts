@@ -43,13 +43,15 @@ function cluster(logs: Record<string, Record<string, LogEntryLike[]>>) {
   return { broker, sessions, live };
 }
 
-function collect(): LogSink & { lines: string[]; ended: Map<string, string | undefined>; done: Promise<void>; waitFor(n: number): Promise<void> } {
+function collect(): LogSink & { lines: string[]; ended: Map<string, string | undefined>; notices: Map<string, string>; done: Promise<void>; waitFor(n: number): Promise<void> } {
   const lines: string[] = [];
+  const notices = new Map<string, string>();
   const ended = new Map<string, string | undefined>();
   let resolveDone!: () => void;
   const waiters: [number, () => void][] = [];
   return {
-    lines, ended,
+    lines, ended, notices,
+    notice(taskId, m) { notices.set(taskId, m); },
     done: new Promise((r) => (resolveDone = r)),
     waitFor: (n) => new Promise((r) => { if (lines.length >= n) r(); else waiters.push([n, r]); }),
     entries(taskId, es) {
@@ -88,7 +90,7 @@ test('a node without the task\'s logs says so', async () => {
   assert.match(sink.ended.get('tx')!, /no logs of this task on its node/);
 });
 
-test('follow delivers new lines; a session that closes ends its tasks as unavailable; cancel tells the node', async () => {
+test('follow delivers new lines; a closed session makes its tasks wait, reported, and resume after their last line', async () => {
   const { broker, sessions, live } = cluster({ n1: { t1: [e('a')] }, n2: { t2: [] } });
   const sink = collect();
   const cancel = broker.subscribe({ tasks: [{ taskId: 't1', nodeId: 'n1' }, { taskId: 't2', nodeId: 'n2' }], follow: true, stdout: true, stderr: true }, sink);
@@ -100,8 +102,13 @@ test('follow delivers new lines; a session that closes ends its tasks as unavail
   assert.equal(sink.lines.sort(), ['t1:a', 't1:later', 't2:other']);
   sessions.get('n2')!.abort();
   broker.removeNode('n2');
-  assert.match(sink.ended.get('t2')!, /session of node n2 closed/);
+  assert.match(sink.notices.get('t2')!, /session of node n2 closed/);
+  assert.not.ok(sink.ended.has('t2'), 'a following task waits for its node');
   assert.not.ok(sink.ended.has('t1'), 't1 still follows');
+  // The node back (a new session): the task resumes after its last entry, without tail.
+  const sent: SessionFrame[] = [];
+  broker.addNode('n2', (f) => { sent.push(f); return true; });
+  assert.equal(sent.map((f) => f.type === 'logs.subscribe' && [f.tasks, f.since, f.tail]), [[['t2'], Date.parse('2026-01-01T00:00:00.000Z') + 1, undefined]]);
   cancel();
   assert.is(broker.size, 0);
 });

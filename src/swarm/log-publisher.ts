@@ -41,31 +41,31 @@ export class LogPublisher {
   /** Handles `logs.subscribe` and `logs.cancel`; other frames are not its business. */
   handle(f: SessionFrame, ctx: LogFrameContext): void {
     if (f.type === 'logs.cancel') {
-      this.subs.get(f.id)?.abort();
+      for (const [key, ac] of this.subs) if (key.startsWith(`${f.id}\0`)) ac.abort();
       return;
     }
     if (f.type !== 'logs.subscribe' || typeof f.id !== 'string' || !Array.isArray(f.tasks)) return;
-    this.subs.get(f.id)?.abort();
-    const ac = new AbortController();
-    const onClose = () => ac.abort();
-    ctx.signal.addEventListener('abort', onClose, { once: true });
-    this.subs.set(f.id, ac);
-    void this.serve(f, ctx, ac.signal).finally(() => {
-      ctx.signal.removeEventListener('abort', onClose);
-      if (this.subs.get(f.id) === ac) this.subs.delete(f.id);
+    // One stream per (subscription, task): the manager may add tasks to a subscription later (a node back after a failover).
+    const streams = f.tasks.map((taskId) => {
+      const key = `${f.id}\0${taskId}`;
+      this.subs.get(key)?.abort();
+      const ac = new AbortController();
+      this.subs.set(key, ac);
+      return { key, taskId, ac };
     });
+    void this.source().then(
+      (source) => streams.map(({ key, taskId, ac }) => this.serveOne(f, taskId, source, ctx, ac, key)),
+      (err: Error) => { for (const t of f.tasks) ctx.send({ type: 'logs.end', id: f.id, taskId: t, error: `node cannot read logs: ${err.message}` }); },
+    );
   }
 
-  private async serve(f: Extract<LogSessionFrame, { type: 'logs.subscribe' }>, ctx: LogFrameContext, signal: AbortSignal): Promise<void> {
-    let source: LogSource | undefined;
-    try {
-      source = await this.source();
-    } catch (err) {
-      source = undefined;
-      for (const t of f.tasks) ctx.send({ type: 'logs.end', id: f.id, taskId: t, error: `node cannot read logs: ${(err as Error).message}` });
-      return;
-    }
-    await Promise.all(f.tasks.map((taskId) => this.serveTask(f, taskId, source, ctx, signal)));
+  private serveOne(f: Extract<LogSessionFrame, { type: 'logs.subscribe' }>, taskId: string, source: LogSource | undefined, ctx: LogFrameContext, ac: AbortController, key: string): Promise<void> {
+    const onClose = () => ac.abort();
+    ctx.signal.addEventListener('abort', onClose, { once: true });
+    return this.serveTask(f, taskId, source, ctx, ac.signal).finally(() => {
+      ctx.signal.removeEventListener('abort', onClose);
+      if (this.subs.get(key) === ac) this.subs.delete(key);
+    });
   }
 
   private async serveTask(f: Extract<LogSessionFrame, { type: 'logs.subscribe' }>, taskId: string, source: LogSource | undefined, ctx: LogFrameContext, signal: AbortSignal): Promise<void> {

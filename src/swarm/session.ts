@@ -87,6 +87,7 @@ export class Session {
     let redirected = false;
     // Log subscriptions taken on this connection end with it.
     const logsEnd = new AbortController();
+    this.logsEnd = logsEnd;
     const sendOnThis = (out: SessionFrame) => ws.readyState === WebSocket.OPEN && (ws.send(JSON.stringify(out)), true);
     const arm = () => {
       clearInterval(this.timer);
@@ -111,7 +112,7 @@ export class Session {
       if ((f.type === 'ack' || f.type === 'redirect') && f.managers && Object.keys(f.managers).length) this.updateManagers(f.managers);
       if (f.type === 'assignments') {
         this.opts.onAssignments?.(f);
-      } else if (f.type === 'logs.subscribe' || f.type === 'logs.cancel') {
+      } else if (f.type === 'logs.subscribe' || f.type === 'logs.cancel' || f.type === 'logs' || f.type === 'logs.end') {
         this.opts.onLogFrame?.(f, { send: sendOnThis, signal: logsEnd.signal });
       } else if (f.type === 'network') {
         if (f.view && Array.isArray(f.view.networks)) this.opts.onNetworkView?.(f.view);
@@ -162,6 +163,20 @@ export class Session {
     const f: SessionFrame = { type: 'status', updates };
     ws.send(JSON.stringify(f));
     return true;
+  }
+
+  /** The log subscriptions of the open connection end with this signal. */
+  private logsEnd?: AbortController;
+
+  /**
+   * Sends a log frame to the leader (`log-relay.ts`); returns the signal that ends with the
+   * connection it went on, or undefined when no connection is open.
+   */
+  sendLogFrame(f: SessionFrame): AbortSignal | undefined {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN || !this.logsEnd || this.logsEnd.signal.aborted) return undefined;
+    ws.send(JSON.stringify(f));
+    return this.logsEnd.signal;
   }
 
   private updateManagers(managers: Record<string, string>): void {

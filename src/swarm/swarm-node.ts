@@ -35,7 +35,7 @@ import { newId } from '../store/index.ts';
 import type { Logger } from '../daemon/logger.ts';
 import { NodeServer } from './node-server.ts';
 import { Dispatcher } from './dispatcher.ts';
-import { publishLogs } from './log-publisher.ts';
+import { sessionLogFrames } from './log-relay.ts';
 import { Session } from './session.ts';
 import { certificateAction, nodeTLSState } from './cert-renewal.ts';
 import { issuerInfoOf } from '../manager/ca/index.ts';
@@ -314,7 +314,7 @@ export class SwarmNode {
       onManagers: (m) => this.background(() => this.rememberManagers(m)),
       onAssignments: (f) => this.agent?.assign(f),
       onNetworkView: (view) => this.agent?.setNetworkView(view),
-      onLogFrame: publishLogs(this.ctx.executor),
+      onLogFrame: sessionLogFrames({ executor: this.ctx.executor, manager: this.manager, send: (f) => this.session?.sendLogFrame(f) }),
     });
     this.session = session;
     this.agent?.setReporter((updates) => session.sendStatus(updates));

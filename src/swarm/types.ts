@@ -4,6 +4,7 @@ import type { NodeAvailability } from '../api/types/swarm.ts';
 import type { Task, TaskStatus } from '../api/types/task.ts';
 import type { Config, Secret } from '../api/types/secret-config.ts';
 import type { NodeNetworkView } from './network-view-types.ts';
+import type { LogRequest } from './log-broker.ts';
 
 /** A node's TLS state (Docker's `TLSInfo`: trust root PEM, issuer subject and public key in base64). */
 export interface NodeTLSInfo {
@@ -109,5 +110,7 @@ export type LogSessionFrame =
     since?: number; until?: number; tail?: number; stdout: boolean; stderr: boolean;
   }
   | { type: 'logs.cancel'; id: string }
-  | { type: 'logs'; id: string; taskId: string; entries: { time: string; stream: 'stdout' | 'stderr'; log: string }[] }
+  /** A manager that is not the leader asks the leader, on its own session, to run a subscription for it (`log-relay.ts`). */
+  | { type: 'logs.request'; id: string; req: LogRequest }
+  | { type: 'logs'; id: string; taskId: string; entries: { time: string; stream: 'stdout' | 'stderr'; log: string }[]; /** Relayed `LogSink.notice` (leader → relaying manager). */ notice?: string }
   | { type: 'logs.end'; id: string; taskId: string; error?: string };

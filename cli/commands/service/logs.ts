@@ -73,9 +73,11 @@ export default class ServiceLogs extends ApiCommand {
     }
     const path = await this.logsPath(api, args.ref);
     const names = new Names(api, !flags['no-resolve']);
-    // A follow that breaks starts again after the last time seen; lines of that instant already shown are skipped.
-    let lastTime: string | undefined;
-    let seenAtLast = new Set<string>();
+    // A follow that breaks starts again from the oldest of the tasks' last times; per task,
+    // lines older than its last one, or of that instant and already shown, are skipped
+    // (tasks' lines arrive interleaved, not in one time order).
+    const last = new Map<string, { time: string; seen: Set<string> }>();
+    const resumeFrom = () => [...last.values()].map((l) => l.time).sort()[0];
     let tail: string | undefined = flags.tail;
     let deadline = 0;
     for (;;) {
@@ -83,7 +85,7 @@ export default class ServiceLogs extends ApiCommand {
         const res = await openStream(api, path, {
           query: {
             stdout: 1, stderr: 1, details: 1, timestamps: 1, follow: flags.follow ? 1 : undefined, tail,
-            since: lastTime ? apiTime(Date.parse(lastTime)) : since !== undefined ? apiTime(since) : undefined,
+            since: resumeFrom() ? apiTime(Date.parse(resumeFrom()!)) : since !== undefined ? apiTime(since) : undefined,
           },
         });
         deadline = 0;
@@ -91,11 +93,12 @@ export default class ServiceLogs extends ApiCommand {
         for await (const chunk of res) {
           for (const f of dec.push(chunk as Buffer)) {
             const line = parseLine(f.payload.toString('utf8'), { timestamps: true, details: true });
-            const key = `${line.details?.['com.docker.swarm.task.id']}|${line.message}`;
-            if (line.time === lastTime && seenAtLast.has(key)) continue;
-            if (line.time !== lastTime) seenAtLast = new Set();
-            lastTime = line.time;
-            seenAtLast.add(key);
+            const taskId = line.details?.['com.docker.swarm.task.id'] ?? '';
+            const time = line.time ?? '';
+            const l = last.get(taskId);
+            if (l && (time < l.time || (time === l.time && l.seen.has(line.message)))) continue;
+            if (!l || time !== l.time) last.set(taskId, { time, seen: new Set([line.message]) });
+            else l.seen.add(line.message);
             const out = f.stream === STDERR ? process.stderr : process.stdout;
             const ts = flags.timestamps ? `${line.time} ` : '';
             if (flags.raw) out.write(`${ts}${line.message}`);

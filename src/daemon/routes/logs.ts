@@ -5,7 +5,8 @@
  * multiplexed stream with `follow`, `stdout`, `stderr`, `since`, `until`, `timestamps`,
  * `tail` (per task) and `details` (`com.docker.swarm.node.id`, `…service.id`,
  * `…task.id`, as `docker service logs` reads them). A task whose node is down, or
- * whose logs are gone, gets one stderr line saying so instead of being left out.
+ * whose logs are gone, gets one stderr line saying so instead of being left out. A
+ * manager that is not the leader relays the request to the leader (`log-relay.ts`).
  */
 import type { Router, RequestContext } from '../http/router.ts';
 import { ConflictError, InvalidArgumentError, NotFoundError, UnavailableError } from '../../api/errors.ts';
@@ -13,6 +14,7 @@ import type { Task } from '../../api/types/task.ts';
 import type { Manager } from '../../manager/manager.ts';
 import { STDERR, STDOUT, encodeFrame, formatLine } from '../../api/log-stream.ts';
 import { logBrokerOf, type LogRequest } from '../../swarm/log-broker.ts';
+import { logRelayOf, type RelaySink } from '../../swarm/log-relay.ts';
 import { readBarrier, requireManager, resolveService, type SwarmRef } from './lookup.ts';
 import { parseEventTime } from './events-derive.ts';
 
@@ -54,20 +56,44 @@ function resolveTask(manager: Manager, ref: string): Task {
   });
 }
 
+/**
+ * Where a subscription runs: the leader's broker, or (on another manager) the relay to
+ * the leader, which may have no session yet (undefined: 503, the client retries) and
+ * fails the whole stream when the leader goes away.
+ */
+type Subscribe = (req: LogRequest, sink: RelaySink) => (() => void) | undefined;
+
+function subscriberFor(manager: Manager): Subscribe {
+  if (manager.isLeader) return (req, sink) => logBrokerOf(manager).subscribe(req, sink);
+  const relay = logRelayOf(manager);
+  if (!relay) throw new UnavailableError('logs: this manager is not the leader and has no session to it yet; retry');
+  return (req, sink) => relay.subscribe(req, sink);
+}
+
 /** Streams the logs of `tasks` to the client per `q`; resolves when the stream is over. */
 function streamLogs(ctx: RequestContext, manager: Manager, tasks: Task[], q: LogQuery): Promise<undefined> {
   const { res } = ctx;
+  const subscribe = subscriberFor(manager);
   const byId = new Map(tasks.map((t) => [t.ID, t]));
   const details = (t: Task) => ({ 'com.docker.swarm.node.id': t.NodeID ?? '', 'com.docker.swarm.service.id': t.ServiceID, 'com.docker.swarm.task.id': t.ID });
   const line = (t: Task, time: string, message: string) => formatLine({ time: q.timestamps ? time : undefined, details: q.details ? details(t) : undefined, message });
-  // Docker names the stream type by API version: raw-stream through 1.41.
-  res.writeHead(200, { 'Content-Type': 'application/vnd.docker.raw-stream' });
-  res.flushHeaders();
   const req: LogRequest = {
     tasks: tasks.map((t) => ({ taskId: t.ID, nodeId: t.NodeID })),
     follow: q.follow, since: q.since, until: q.until, tail: q.tail, stdout: q.stdout, stderr: q.stderr,
   };
-  return new Promise((resolve) => {
+  const head = () => {
+    if (res.headersSent) return;
+    // Docker names the stream type by API version: raw-stream through 1.41.
+    res.writeHead(200, { 'Content-Type': 'application/vnd.docker.raw-stream' });
+    res.flushHeaders();
+  };
+  /** One stderr line for a task whose logs cannot be had (now or at all). */
+  const unavailable = (taskId: string, error: string) => {
+    const t = byId.get(taskId);
+    head();
+    if (t && q.stderr && !res.writableEnded) res.write(encodeFrame(STDERR, line(t, new Date().toISOString(), `shoal: logs of task ${taskId} unavailable: ${error.replace(/^logs unavailable: /, '')}`)));
+  };
+  return new Promise((resolve, reject) => {
     let open = tasks.length;
     // The broker may end tasks (down nodes) before subscribe returns.
     const sub: { cancel?: () => void } = {};
@@ -76,30 +102,42 @@ function streamLogs(ctx: RequestContext, manager: Manager, tasks: Task[], q: Log
       if (done) return;
       done = true;
       sub.cancel?.();
+      head();
       if (!res.writableEnded) res.end();
       resolve(undefined);
     };
     res.once('close', finish);
     if (open === 0) return finish();
-    sub.cancel = logBrokerOf(manager).subscribe(req, {
+    const cancel = subscribe(req, {
       entries: (taskId, entries) => {
         const t = byId.get(taskId);
         if (!t || done) return;
+        head();
         const frames = entries.map((e) => encodeFrame(e.stream === 'stderr' ? STDERR : STDOUT, line(t, e.time, e.log)));
         res.write(Buffer.concat(frames));
       },
       end: (taskId, error) => {
-        const t = byId.get(taskId);
-        if (t && error && q.stderr && !done) res.write(encodeFrame(STDERR, line(t, new Date().toISOString(), `shoal: logs of task ${taskId} unavailable: ${error.replace(/^logs unavailable: /, '')}`)));
+        if (error) unavailable(taskId, error);
         if (--open === 0) finish();
       },
+      notice: (taskId, message) => unavailable(taskId, message),
+      // The leader went away: break the stream (not a clean end) so a following client reconnects.
+      fail: () => {
+        if (done) return;
+        done = true;
+        res.destroy();
+        resolve(undefined);
+      },
     });
+    if (!cancel && !done) {
+      done = true;
+      reject(new UnavailableError('logs: no session to the leader at the moment (a failover?); retry'));
+      return;
+    }
+    sub.cancel = cancel;
+    if (done) cancel?.();
+    head();
   });
-}
-
-/** The leader's broker holds the nodes' sessions; another manager cannot reach them (yet). */
-function requireLeader(manager: Manager): void {
-  if (!manager.isLeader) throw new UnavailableError(`logs: this manager is not the leader; ask the leader${manager.leaderAddr() ? ` (${manager.leaderAddr()})` : ''}, which gathers logs from the nodes`);
 }
 
 export function addLogRoutes(router: Router, swarm: SwarmRef): void {
@@ -107,7 +145,6 @@ export function addLogRoutes(router: Router, swarm: SwarmRef): void {
     const q = parseLogQuery(ctx.query);
     const manager = requireManager(swarm);
     await readBarrier(manager, ctx.res);
-    requireLeader(manager);
     const svc = resolveService(manager, ctx.params.id);
     const tasks = manager.store.view((tx) => tx.find('task', { serviceId: svc.ID }))
       .filter((t) => t.NodeID && !NEVER_RAN.has(t.Status.State))
@@ -119,7 +156,6 @@ export function addLogRoutes(router: Router, swarm: SwarmRef): void {
     const q = parseLogQuery(ctx.query);
     const manager = requireManager(swarm);
     await readBarrier(manager, ctx.res);
-    requireLeader(manager);
     const task = resolveTask(manager, ctx.params.id);
     return streamLogs(ctx, manager, [task], q);
   });
