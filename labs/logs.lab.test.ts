@@ -3,7 +3,8 @@
 // `name.slot.taskid@node |` prefix, stdout and stderr apart; `--tail` per task, `--since`,
 // `-t`, a task by ID, `-f` following new lines, the stock `docker service logs`; and a
 // follow through a manager that is not the leader survives the leader's failure; a task
-// whose node is down is reported unavailable rather than left out.
+// whose node is down is reported unavailable rather than left out; a task started while
+// following joins the stream.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
@@ -105,6 +106,10 @@ async function phase(lab: Lab): Promise<void> {
     await waitFor(() => `the task on h1 reported unavailable (stderr: ${err.slice(-300)})`, async () => err.includes(`lg.${onH1.Slot}.${onH1.ID.slice(0, 12)}@h1 | shoal: logs of task ${onH1.ID} unavailable`), 30_000);
     const numbers = out.split('\n').map((l) => PREFIX_RE.exec(l)).filter((m) => m?.[3] === 'h2').map((m) => m![4]);
     assert.is(new Set(numbers).size, numbers.length, 'no line shown twice across the reconnect');
+    // A task that starts while following joins the stream.
+    const sc = await lab.cli('h2', ['service', 'scale', '--detach', 'lg=4'], { timeoutMs: 60_000 });
+    assert.is(sc.code, 0, sc.stderr);
+    await waitFor(() => `lines of the new slot 4 (stderr: ${err.slice(-300)})`, async () => /^lg\.4\.[a-z0-9]{12}@h[23] \| line \d+$/m.test(out), 60_000);
   } finally {
     if (f2.exitCode === null) f2.kill('SIGTERM');
   }

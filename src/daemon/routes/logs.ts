@@ -70,8 +70,12 @@ function subscriberFor(manager: Manager): Subscribe {
   return (req, sink) => relay.subscribe(req, sink);
 }
 
-/** Streams the logs of `tasks` to the client per `q`; resolves when the stream is over. */
-function streamLogs(ctx: RequestContext, manager: Manager, tasks: Task[], q: LogQuery): Promise<undefined> {
+/**
+ * Streams the logs of `tasks` to the client per `q`; resolves when the stream is over.
+ * With `follow` and `newTasks` (a service), tasks that start later join the stream and it
+ * stays open until the client leaves, as Docker's does.
+ */
+function streamLogs(ctx: RequestContext, manager: Manager, tasks: Task[], q: LogQuery, newTasks?: (add: (t: Task) => void) => () => void): Promise<undefined> {
   const { res } = ctx;
   const subscribe = subscriberFor(manager);
   const byId = new Map(tasks.map((t) => [t.ID, t]));
@@ -96,19 +100,22 @@ function streamLogs(ctx: RequestContext, manager: Manager, tasks: Task[], q: Log
   return new Promise((resolve, reject) => {
     let open = tasks.length;
     // The broker may end tasks (down nodes) before subscribe returns.
-    const sub: { cancel?: () => void } = {};
+    const sub: { cancel?: () => void; more: (() => void)[]; unwatch?: () => void } = { more: [] };
+    const stayOpen = q.follow && newTasks !== undefined;
     let done = false;
     const finish = () => {
       if (done) return;
       done = true;
       sub.cancel?.();
+      sub.unwatch?.();
+      for (const c of sub.more) c();
       head();
       if (!res.writableEnded) res.end();
       resolve(undefined);
     };
     res.once('close', finish);
-    if (open === 0) return finish();
-    const cancel = subscribe(req, {
+    if (open === 0 && !stayOpen) return finish();
+    const sink: RelaySink = {
       entries: (taskId, entries) => {
         const t = byId.get(taskId);
         if (!t || done) return;
@@ -118,7 +125,7 @@ function streamLogs(ctx: RequestContext, manager: Manager, tasks: Task[], q: Log
       },
       end: (taskId, error) => {
         if (error) unavailable(taskId, error);
-        if (--open === 0) finish();
+        if (--open === 0 && !stayOpen) finish();
       },
       notice: (taskId, message) => unavailable(taskId, message),
       // The leader went away: break the stream (not a clean end) so a following client reconnects.
@@ -126,9 +133,12 @@ function streamLogs(ctx: RequestContext, manager: Manager, tasks: Task[], q: Log
         if (done) return;
         done = true;
         res.destroy();
+        sub.unwatch?.();
+        for (const c of sub.more) c();
         resolve(undefined);
       },
-    });
+    };
+    const cancel = subscribe(req, sink);
     if (!cancel && !done) {
       done = true;
       reject(new UnavailableError('logs: no session to the leader at the moment (a failover?); retry'));
@@ -137,6 +147,16 @@ function streamLogs(ctx: RequestContext, manager: Manager, tasks: Task[], q: Log
     sub.cancel = cancel;
     if (done) cancel?.();
     head();
+    if (stayOpen && !done) {
+      sub.unwatch = newTasks!((t) => {
+        if (done || byId.has(t.ID)) return;
+        byId.set(t.ID, t);
+        open++;
+        const c = subscribe({ ...req, tasks: [{ taskId: t.ID, nodeId: t.NodeID }], since: undefined, tail: undefined }, sink);
+        if (c) sub.more.push(c);
+        else unavailable(t.ID, 'no session to the leader at the moment');
+      });
+    }
   });
 }
 
@@ -149,7 +169,14 @@ export function addLogRoutes(router: Router, swarm: SwarmRef): void {
     const tasks = manager.store.view((tx) => tx.find('task', { serviceId: svc.ID }))
       .filter((t) => t.NodeID && !NEVER_RAN.has(t.Status.State))
       .sort((a, b) => (a.Slot ?? 0) - (b.Slot ?? 0) || a.CreatedAt.localeCompare(b.CreatedAt));
-    return streamLogs(ctx, manager, tasks, q);
+    // Tasks that start while following (a restart, a scale-up) join the stream.
+    const newTasks = (add: (t: Task) => void) => manager.store.subscribe((e) => {
+      if (e.kind !== 'task.created' && e.kind !== 'task.updated') return;
+      const t = e.object as Task;
+      // Once running: its node has its log by then (a task still preparing has none to follow yet).
+      if (t.ServiceID === svc.ID && t.NodeID && !NEVER_RAN.has(t.Status.State) && t.Status.State !== 'preparing' && t.Status.State !== 'starting') add(t);
+    }, { kinds: ['task'], commits: false });
+    return streamLogs(ctx, manager, tasks, q, newTasks);
   });
 
   router.get('/tasks/:id/logs', async (ctx) => {
