@@ -23,6 +23,7 @@ async function phase(lab: Lab): Promise<void> {
     assert.is(r.code, 0, `shoal ${args.join(' ')}: ${r.stderr}`);
     return r;
   };
+  const t0 = Date.now() - 1;
   await ok(['service', 'create', '--detach', '--replicas', '3', '--name', 'lg', '--stop-grace-period', '1s', IMAGE, 'sh', '-c', SCRIPT]);
   const tasks = await waitRunning(lab, 'lg', 3);
   // Lines from every task before reading.
@@ -86,6 +87,13 @@ async function phase(lab: Lab): Promise<void> {
   const dl = d.stdout.trim().split('\n');
   assert.is(dl.length, 3, d.stdout);
   assert.ok(dl.every((l) => /^lg\.\d\.[a-z0-9]+@h\d\s*\| line \d+$/.test(l)), d.stdout);
+
+  // This node's task containers in `docker events` (local scope): the task on h1 started.
+  const ev = await run('env', [`DOCKER_HOST=${lab.dockerHost('h1')}`, 'docker', 'events', '--since', (t0 / 1000).toFixed(3), '--until', (Date.now() / 1000).toFixed(3), '--filter', 'type=container', '--format', '{{.Action}} {{.Actor.Attributes.name}} {{.Scope}}'], { timeoutMs: 60_000 });
+  assert.is(ev.code, 0, ev.stderr);
+  const started = ev.stdout.trim().split('\n');
+  assert.equal(started.length, 1, ev.stdout);
+  assert.match(started[0], /^start lg\.\d\.[a-z0-9]{25} local$/);
 
   // A follow on a manager that is not the leader (h2 relays to h1); the leader fails:
   // the stream breaks, the client reconnects and goes on with the tasks of h2 and h3,

@@ -3,7 +3,8 @@ import * as assert from 'uvu/assert';
 import type { ObjectEvent } from '../../store/watch.ts';
 import type { Service } from '../../api/types/service.ts';
 import type { Node } from '../../api/types/node.ts';
-import { deriveEvent, matchEvent, parseEventFilters, parseEventTime, type RetainedEvent } from './events-derive.ts';
+import type { Task } from '../../api/types/task.ts';
+import { deriveContainerEvent, deriveEvent, matchEvent, parseEventFilters, parseEventTime, type RetainedEvent } from './events-derive.ts';
 import { EventRing } from './events-ring.ts';
 
 const T = Date.parse('2026-01-02T03:04:05.678Z');
@@ -45,6 +46,30 @@ test('a node update names state, availability and role changes', () => {
   const n = (state: string, avail: string) => ({ ID: 'n1', Spec: { Role: 'worker', Availability: avail }, Description: { Hostname: 'h1' }, Status: { State: state } }) as unknown as Node;
   const r = deriveEvent({ kind: 'node.updated', object: n('down', 'drain'), old: n('ready', 'active') } as ObjectEvent, T)!;
   assert.equal(r.event.Actor.Attributes, { name: 'h1', 'state.old': 'ready', 'state.new': 'down', 'availability.old': 'active', 'availability.new': 'drain' });
+});
+
+test('a task of this node that starts or dies gives a local container event; other nodes\' give none', () => {
+  const task = (state: string, node = 'n1', exit = 0) => ({
+    ID: 'task1', ServiceID: 'svc1', Slot: 2, NodeID: node, ServiceAnnotations: { Name: 'web' },
+    Spec: { ContainerSpec: { Image: 'busybox:1', Labels: { app: 'x' } } },
+    Status: { State: state, ContainerStatus: { ContainerID: 'c1', PID: 1, ExitCode: exit } },
+  }) as unknown as Task;
+  const start = deriveContainerEvent({ kind: 'task.updated', object: task('running'), old: task('starting') } as ObjectEvent, T, 'n1')!;
+  assert.is(start.event.Type, 'container');
+  assert.is(start.event.Action, 'start');
+  assert.is(start.event.scope, 'local');
+  assert.is(start.event.Actor.ID, 'c1');
+  assert.is(start.event.Actor.Attributes.name, 'web.2.task1');
+  assert.is(start.event.Actor.Attributes.image, 'busybox:1');
+  assert.is(start.event.Actor.Attributes['com.docker.swarm.service.name'], 'web');
+  assert.is(start.labels.app, 'x');
+  const die = deriveContainerEvent({ kind: 'task.updated', object: task('failed', 'n1', 3), old: task('running') } as ObjectEvent, T, 'n1')!;
+  assert.is(die.event.Action, 'die');
+  assert.is(die.event.Actor.Attributes.exitCode, '3');
+  assert.is(deriveContainerEvent({ kind: 'task.updated', object: task('running', 'n2'), old: task('starting', 'n2') } as ObjectEvent, T, 'n1'), undefined);
+  assert.is(deriveContainerEvent({ kind: 'task.updated', object: task('running'), old: task('running') } as ObjectEvent, T, 'n1'), undefined);
+  const f = parseEventFilters(new Map([['type', ['container']], ['container', ['web.2.task1']]]));
+  assert.ok(matchEvent(start, f));
 });
 
 test('tasks and the cluster give no events', () => {

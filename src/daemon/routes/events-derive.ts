@@ -7,10 +7,12 @@
  * `name` and, for updates, what changed (`image.old/new`, `replicas.old/new`,
  * `updatestate.old/new` for services; `state`, `availability`, `role` for nodes),
  * `scope: "swarm"`. Secrets and configs carry their name only, never data or labels.
+ * Container events (`start`, `die`) of this node's tasks come from their status changes.
  */
 import { InvalidArgumentError } from '../../api/errors.ts';
 import type { Service } from '../../api/types/service.ts';
 import type { Node } from '../../api/types/node.ts';
+import type { Task } from '../../api/types/task.ts';
 import type { ObjectEvent } from '../../store/watch.ts';
 
 /** One event as `GET /events` sends it (one JSON object per line). */
@@ -25,7 +27,7 @@ export interface DockerEvent {
   timeNano: number;
 }
 
-/** The event types `GET /events` serves (`container` is accepted in filters: Shoal emits none yet). */
+/** The event types `GET /events` serves (`container`: this node's task containers, start and die). */
 export type EventType = 'service' | 'node' | 'secret' | 'config' | 'network' | 'container';
 const EVENT_TYPES: readonly string[] = ['service', 'node', 'secret', 'config', 'network', 'container'];
 
@@ -37,6 +39,41 @@ export interface RetainedEvent {
 }
 
 const ACTIONS = { created: 'create', updated: 'update', deleted: 'remove' } as const;
+
+/** Task states after which a container that ran has stopped. */
+const STOPPED = new Set(['complete', 'failed', 'shutdown', 'rejected', 'orphaned', 'remove']);
+
+/**
+ * The container event of a task status change on `localNodeId` (local scope, as Docker's
+ * engine reports its own containers): `start` when it begins running, `die` (with
+ * `exitCode`) when a running one stops. Attributes: `name` (`svc.slot.taskid`), `image`,
+ * and the task's swarm labels.
+ */
+export function deriveContainerEvent(e: ObjectEvent, nowMs: number, localNodeId: string | undefined): RetainedEvent | undefined {
+  if (e.kind !== 'task.updated' || !localNodeId) return undefined;
+  const t = e.object as Task;
+  const old = e.old as Task;
+  const cid = t.Status?.ContainerStatus?.ContainerID;
+  if (t.NodeID !== localNodeId || !cid) return undefined;
+  let action: string | undefined;
+  if (t.Status.State === 'running' && old.Status?.State !== 'running') action = 'start';
+  else if (old.Status?.State === 'running' && STOPPED.has(t.Status.State)) action = 'die';
+  if (!action) return undefined;
+  const svcName = t.ServiceAnnotations?.Name ?? t.ServiceID;
+  const name = `${svcName}.${t.Slot || t.NodeID}.${t.ID}`;
+  const labels: Record<string, string> = {
+    ...(t.Spec.ContainerSpec?.Labels ?? {}),
+    'com.docker.swarm.node.id': t.NodeID ?? '', 'com.docker.swarm.service.id': t.ServiceID, 'com.docker.swarm.service.name': svcName,
+    'com.docker.swarm.task': '', 'com.docker.swarm.task.id': t.ID, 'com.docker.swarm.task.name': name,
+  };
+  const attrs: Record<string, string> = { ...labels, image: t.Spec.ContainerSpec?.Image ?? '', name };
+  if (action === 'die') attrs.exitCode = String(t.Status.ContainerStatus?.ExitCode ?? 0);
+  const ms = Math.floor(nowMs);
+  return {
+    event: { Type: 'container', Action: action, Actor: { ID: cid, Attributes: attrs }, scope: 'local', time: Math.floor(ms / 1000), timeNano: ms * 1_000_000 },
+    labels,
+  };
+}
 
 /** The Docker event of one store event at `nowMs`, or undefined for kinds Docker has no events for (tasks, cluster). */
 export function deriveEvent(e: ObjectEvent, nowMs: number): RetainedEvent | undefined {

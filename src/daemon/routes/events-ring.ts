@@ -6,7 +6,7 @@
  * without a gap or a repeat.
  */
 import type { MemoryStore } from '../../store/index.ts';
-import { deriveEvent, type RetainedEvent } from './events-derive.ts';
+import { deriveContainerEvent, deriveEvent, type RetainedEvent } from './events-derive.ts';
 
 /** Events kept by default (Docker keeps 256 in its events service; a swarm makes more). */
 export const DEFAULT_RING_SIZE = 2048;
@@ -16,6 +16,8 @@ export interface EventRingOptions {
   size?: number;
   /** Clock in ms (tests inject one). Default `Date.now`. */
   now?: () => number;
+  /** This node's ID, for the container events of its tasks; none without it. */
+  localNodeId?: () => string | undefined;
 }
 
 /** A bounded ring of derived events with live listeners. */
@@ -26,10 +28,12 @@ export class EventRing {
   private unsubscribe?: () => void;
   private readonly now: () => number;
   private lastMs = 0;
+  private readonly localNodeId: () => string | undefined;
 
   constructor(opts: EventRingOptions = {}) {
     this.size = Math.max(1, opts.size ?? DEFAULT_RING_SIZE);
     this.now = opts.now ?? Date.now;
+    this.localNodeId = opts.localNodeId ?? (() => undefined);
   }
 
   /**
@@ -44,7 +48,7 @@ export class EventRing {
         // Times never go backwards, so `since` of the last seen event selects what followed.
         const ms = Math.max(this.now(), this.lastMs);
         this.lastMs = ms;
-        const r = deriveEvent(e, ms);
+        const r = deriveEvent(e, ms) ?? deriveContainerEvent(e, ms, this.localNodeId());
         if (r) this.add(r);
       }, { commits: false, onClose: (err) => { if (err && this.unsubscribe) queueMicrotask(sub); } });
     };

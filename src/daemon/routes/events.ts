@@ -1,6 +1,7 @@
 /**
  * `GET /events` of the control API (Docker Engine API v1.41): the swarm's events
- * (services, nodes, secrets, configs, networks) as one JSON object per line, with
+ * (services, nodes, secrets, configs, networks) and this node's task containers (start,
+ * die) as one JSON object per line, with
  * `since` (replayed from the manager's ring of recent events), `until` (the stream ends
  * there) and `filters` (type, event, scope, label, and service/node/secret/config/
  * network by ID or name). Without `until` the stream follows until the client leaves.
@@ -52,7 +53,7 @@ export class EventRings {
   ring(manager: Manager): EventRing {
     let r = this.rings.get(manager);
     if (!r) {
-      r = new EventRing();
+      r = new EventRing({ localNodeId: () => { try { return this.swarm()?.nodeId; } catch { return undefined; } } });
       r.attach(manager.store);
       this.rings.set(manager, r);
     }
