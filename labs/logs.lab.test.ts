@@ -81,6 +81,19 @@ async function phase(lab: Lab): Promise<void> {
     if (child.exitCode === null) child.kill('SIGTERM');
   }
 
+  // The stock docker client, following.
+  const dk = spawn('env', [`DOCKER_HOST=${lab.dockerHost('h1')}`, 'docker', 'service', 'logs', '-f', '--tail', '0', 'lg'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    let out = '';
+    dk.stdout.on('data', (d: Buffer) => { out += String(d); });
+    await waitFor('docker service logs -f shows new lines of the three nodes', async () => {
+      const hosts = new Set(out.split('\n').map((l) => /^lg\.\d\.[a-z0-9]+@(h\d)\s*\| line \d+$/.exec(l)?.[1]).filter(Boolean));
+      return hosts.size === 3;
+    }, 30_000);
+  } finally {
+    if (dk.exitCode === null) dk.kill('SIGTERM');
+  }
+
   // The stock docker client.
   const d = await run('env', [`DOCKER_HOST=${lab.dockerHost('h1')}`, 'docker', 'service', 'logs', '--tail', '1', 'lg'], { timeoutMs: 60_000 });
   assert.is(d.code, 0, d.stderr);
