@@ -11,6 +11,7 @@ import type { DaemonConfig } from './config.ts';
 import { lockDataRoot, type DataRootLock } from './data-root-lock.ts';
 import type { Logger } from './logger.ts';
 import { Router } from './http/router.ts';
+import { NotImplementedTable, dockerEndpoints } from './http/not-implemented.ts';
 import { listenUnix, closeServer } from './http/unix-server.ts';
 import { addSystemRoutes } from './routes/system.ts';
 import { addImageRoutes } from './routes/images.ts';
@@ -156,7 +157,8 @@ export class Daemon {
     try {
       const engineId = await loadEngineId(config.dataRoot);
       daemon.engineId = engineId;
-      const router = new Router();
+      // Docker endpoints without a route answer 501 naming them, not 404.
+      const router = new Router({ notImplemented: new NotImplementedTable(dockerEndpoints()) });
       const images = new ImageService({ root: join(config.dataRoot, 'images'), insecureRegistries: config.insecureRegistries });
       daemon.images = images;
       addImageRoutes(router, { images });

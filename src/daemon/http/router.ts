@@ -9,6 +9,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ApiError, InvalidArgumentError, NotFoundError } from '../../api/errors.ts';
 import { API_VERSION, MIN_API_VERSION } from '../../api/types/system.ts';
+import type { NotImplementedTable } from './not-implemented.ts';
 
 export interface RequestContext {
   req: http.IncomingMessage;
@@ -52,6 +53,12 @@ const VERSION_PREFIX = /^\/v(\d+\.\d+)(\/.*)$/;
 
 export class Router {
   private readonly routes: Route[] = [];
+
+  /**
+   * `notImplemented`: Docker endpoints that no route takes are answered 501 naming the
+   * endpoint (see not-implemented.ts); without it they are 404/405 like any unknown path.
+   */
+  constructor(private readonly options: { notImplemented?: NotImplementedTable } = {}) {}
 
   /** Adds a route; `pattern` segments starting with `:` capture a parameter. */
   on(method: string, pattern: string, handler: Handler): this {
@@ -122,6 +129,8 @@ export class Router {
       }
       return;
     }
+    const unimplemented = this.options.notImplemented?.errorFor(method, path);
+    if (unimplemented) throw unimplemented;
     if (pathMatched) throw new ApiError(`method ${req.method} not allowed for ${path}`, 405);
     throw new NotFoundError(`page not found: ${req.method} ${path}`);
   }
