@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { buildSpec, capabilities, mergeEnv, processArgs, resolveUser, SpecError, DEFAULT_CAPS, type SpecContext } from './spec.ts';
+import { buildSpec, capabilities, mergeEnv, processArgs, SpecError, DEFAULT_CAPS, type SpecContext } from './spec.ts';
 import type { TaskContainerSpec } from './types.ts';
 
 const ctx: SpecContext = {
@@ -39,18 +39,6 @@ test('capabilities add and drop, with or without CAP_, and ALL', () => {
   assert.equal(capabilities(['SYS_ADMIN'], ['ALL']), ['CAP_SYS_ADMIN']);
   assert.ok(capabilities(['ALL']).includes('CAP_SYS_ADMIN'));
   assert.equal(capabilities().length, DEFAULT_CAPS.length);
-});
-
-const passwd = 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534::/:/bin/false\napp:x:1000:1000::/home/app:/bin/sh\n';
-const group = 'root:x:0:\napp:x:1000:\nwheel:x:10:app\nnogroup:x:65534:\n';
-
-test('users resolve by name or number, with primary and supplementary groups', () => {
-  assert.equal(resolveUser('app', passwd, group), { uid: 1000, gid: 1000, additionalGids: [10] });
-  assert.equal(resolveUser('1000:65534', passwd, group), { uid: 1000, gid: 65534, additionalGids: [10] });
-  assert.equal(resolveUser('4242', passwd, group), { uid: 4242, gid: 0, additionalGids: [] });
-  assert.equal(resolveUser('nobody:wheel', passwd, group), { uid: 65534, gid: 10, additionalGids: [] });
-  assert.equal(resolveUser(undefined, passwd, group), { uid: 0, gid: 0, additionalGids: [] });
-  assert.throws(() => resolveUser('ghost', passwd, group), /unable to find user ghost/);
 });
 
 test('buildSpec merges image config and task spec into one config.json', () => {

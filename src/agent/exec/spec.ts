@@ -22,7 +22,7 @@ export class SpecError extends Error {
 }
 
 /** A resolved process identity. */
-export interface ResolvedUser { uid: number; gid: number; additionalGids: number[] }
+import type { ResolvedUser } from './users.ts';
 
 /** Everything outside the two specs that the config needs. */
 export interface SpecContext {
@@ -64,43 +64,6 @@ export function mergeEnv(imageEnv: string[] | null | undefined, taskEnv: string[
   if (!m.has('PATH')) m.set('PATH', DEFAULT_PATH);
   if (!m.has('HOSTNAME')) m.set('HOSTNAME', `HOSTNAME=${hostname}`);
   return [...m.values()];
-}
-
-/**
- * Resolves `user` (`name|uid[:group|gid]`) against the image's /etc/passwd and
- * /etc/group contents. Numeric IDs need no entry; names must exist.
- */
-export function resolveUser(user: string | undefined, passwd: string, group: string): ResolvedUser {
-  const [u = '', g] = (user ?? '').split(':');
-  const pw = passwd.split('\n').map((l) => l.split(':')).filter((f) => f.length >= 4);
-  const gr = group.split('\n').map((l) => l.split(':')).filter((f) => f.length >= 3);
-  let uid = 0;
-  let gid = 0;
-  let name = 'root';
-  if (u === '' ) {
-    const e = pw.find((f) => f[2] === '0');
-    if (e) { gid = Number(e[3]); name = e[0]; }
-  } else if (/^\d+$/.test(u)) {
-    uid = Number(u);
-    const e = pw.find((f) => f[2] === u);
-    if (e) { gid = Number(e[3]); name = e[0]; } else name = '';
-  } else {
-    const e = pw.find((f) => f[0] === u);
-    if (!e) throw new SpecError(`unable to find user ${u}: no matching entries in passwd file`);
-    uid = Number(e[2]); gid = Number(e[3]); name = e[0];
-  }
-  if (g !== undefined && g !== '') {
-    if (/^\d+$/.test(g)) gid = Number(g);
-    else {
-      const e = gr.find((f) => f[0] === g);
-      if (!e) throw new SpecError(`unable to find group ${g}: no matching entries in group file`);
-      gid = Number(e[2]);
-    }
-  }
-  const additionalGids = name
-    ? gr.filter((f) => (f[3] ?? '').split(',').includes(name)).map((f) => Number(f[2])).filter((x) => x !== gid)
-    : [];
-  return { uid, gid, additionalGids: [...new Set(additionalGids)] };
 }
 
 function ociMount(m: TaskMount, ctx: SpecContext): Record<string, unknown> {
