@@ -75,7 +75,8 @@ export function addImageRoutes(router: Router, deps: ImageRouteDeps): void {
 
   router.post('/images/create', async ({ query, res }) => {
     const from = query.get('fromImage');
-    if (!from) throw new InvalidArgumentError(query.get('fromSrc') ? 'image import (fromSrc) is not supported; use image load' : 'fromImage is required');
+    if (!from && query.get('fromSrc')) throw new ApiError('shoal: POST /images/create with fromSrc (image import) is not implemented; use image load', 501);
+    if (!from) throw new InvalidArgumentError('fromImage is required');
     const tag = query.get('tag');
     const ref = tag ? (tag.startsWith('sha256:') ? `${from}@${tag}` : `${from}:${tag}`) : from;
     const write = (m: ProgressMessage) => { startStream(res); res.write(JSON.stringify(m) + '\r\n'); };

@@ -80,7 +80,7 @@ test('rendering: allocation, VXLAN ID option, ip-range only when narrower, endpo
     Allocation: { Subnet: '10.0.1.0/24', Gateway: '10.0.1.1', IPRange: '10.0.1.0/24', VNI: 4097, MTU: 1450 },
   };
   const r = renderNetwork(n, [{ taskId: 't1', name: 'web.1.t1', ip: '10.0.1.5/24', mac: '02:42:0a:00:01:05', endpointId: 'ep1' }], []);
-  assert.equal(r.IPAM, { Driver: 'default', Options: null, Config: [{ Subnet: '10.0.1.0/24', Gateway: '10.0.1.1' }] });
+  assert.equal(r.IPAM, { Driver: 'default', Options: {}, Config: [{ Subnet: '10.0.1.0/24', Gateway: '10.0.1.1' }] });
   assert.is(r.Options['com.docker.network.driver.overlay.vxlanid_list'], '4097');
   assert.equal(r.Containers.t1, { Name: 'web.1.t1', EndpointID: 'ep1', MacAddress: '02:42:0a:00:01:05', IPv4Address: '10.0.1.5/24', IPv6Address: '' });
   assert.is(r.Created, n.CreatedAt);

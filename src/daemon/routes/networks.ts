@@ -47,7 +47,7 @@ export interface NetworkResource {
   Scope: 'swarm';
   Driver: string;
   EnableIPv6: boolean;
-  IPAM: { Driver: string; Options: Record<string, string> | null; Config: { Subnet?: string; Gateway?: string; IPRange?: string }[] };
+  IPAM: { Driver: string; Options: Record<string, string>; Config: { Subnet?: string; Gateway?: string; IPRange?: string }[] };
   Internal: boolean;
   Attachable: boolean;
   Ingress: boolean;
@@ -161,7 +161,7 @@ export function renderNetwork(n: Network, endpoints: LocalEndpoint[], peers: { N
     Scope: 'swarm',
     Driver: n.Spec.Driver || 'overlay',
     EnableIPv6: n.Spec.EnableIPv6,
-    IPAM: { Driver: n.Spec.IPAM.Driver || 'default', Options: n.Spec.IPAM.Options ?? null, Config: config },
+    IPAM: { Driver: n.Spec.IPAM.Driver || 'default', Options: n.Spec.IPAM.Options ?? {}, Config: config },
     Internal: n.Spec.Internal,
     Attachable: n.Spec.Attachable,
     Ingress: n.Spec.Ingress,

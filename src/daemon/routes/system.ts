@@ -79,7 +79,7 @@ export function infoResponse(facts: SystemFacts): InfoResponse {
     Images: facts.imageCount(),
     Driver: 'overlay2',
     DriverStatus: [['Backing Filesystem', 'overlayfs']],
-    Plugins: { Volume: ['local'], Network: ['overlay', 'null'], Authorization: null, Log: ['json-file'] },
+    Plugins: { Volume: ['local'], Network: ['overlay', 'null'], Authorization: [], Log: ['json-file'] },
     MemoryLimit: true,
     SwapLimit: false,
     CpuCfsPeriod: true,
@@ -117,7 +117,7 @@ export function infoResponse(facts: SystemFacts): InfoResponse {
     Isolation: '',
     InitBinary: '',
     SecurityOptions: ['name=seccomp,profile=default'],
-    Warnings: null,
+    Warnings: [],
   };
 }
 
