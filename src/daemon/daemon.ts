@@ -37,6 +37,9 @@ import { addExecRoutes } from './routes/exec.ts';
 import { detectSandboxHost } from '../agent/exec/sandbox-host.ts';
 import { addEventRoutes } from './routes/events.ts';
 import { addLogRoutes } from './routes/logs.ts';
+import { addVolumeRoutes } from './routes/volumes.ts';
+import { addSystemDfRoute } from './routes/system-df.ts';
+import { VolumeStore } from '../agent/volumes/volume-store.ts';
 import { SwarmNode, type SwarmContext } from '../swarm/swarm-node.ts';
 import { SHOAL_VERSION } from './routes/system.ts';
 import { UnavailableError } from '../api/errors.ts';
@@ -68,6 +71,8 @@ export class Daemon {
   /** Serialises init / join / leave: one membership change at a time. */
   private membershipChange: Promise<unknown> = Promise.resolve();
   private images?: ImageService;
+  /** This node's volumes: those of `docker volume create` and of services' volume mounts. */
+  private volumes?: VolumeStore;
   private engineId = '';
   /** The executor, made and restored when this node first runs a task (it needs root and runc). */
   private executorP?: Promise<Executor>;
@@ -128,7 +133,7 @@ export class Daemon {
       const images = this.images!;
       // The name makes the cgroup parent (/shoal-<name>): unique per kernel, stable per data root.
       const name = `${this.config.hostname}-${this.engineId.replace(/:/g, '').slice(0, 8).toLowerCase()}`;
-      const ex = new Executor({ name, dataRoot: this.config.dataRoot, stateDir: STATE_DIR, images, runtime: this.config.runtime, logger: this.logger.child('exec') });
+      const ex = new Executor({ name, dataRoot: this.config.dataRoot, stateDir: STATE_DIR, images, runtime: this.config.runtime, logger: this.logger.child('exec'), volumes: this.volumes });
       images.inUse = (id) => ex.imageInUse(id);
       const report = await ex.restore();
       this.logger.info('executor restored', { adopted: report.adopted.length, exited: report.exited.length, orphans: report.orphansRemoved.length });
@@ -223,6 +228,22 @@ export class Daemon {
       addExecRoutes(router, execs);
       addEventRoutes(router, () => daemon.currentSwarm());
       addLogRoutes(router, () => daemon.currentSwarm());
+      const volumes = new VolumeStore({ dataRoot: config.dataRoot });
+      daemon.volumes = volumes;
+      // Which of this node's containers name each volume (removed ones no longer count).
+      const volumeUsage = (): Map<string, string[]> => {
+        const out = new Map<string, string[]>();
+        for (const c of daemon.executorInstance?.list() ?? []) {
+          if (c.state === 'removed') continue;
+          for (const m of c.spec.mounts ?? []) if (m.type === 'volume' && m.source) out.set(m.source, [...(out.get(m.source) ?? []), c.cid]);
+        }
+        return out;
+      };
+      addVolumeRoutes(router, { volumes, usage: volumeUsage });
+      addSystemDfRoute(router, {
+        images: () => images.list(), imageLabels: (id) => (images.runConfig(id).Labels as Record<string, string> | undefined) ?? null,
+        containers: () => engine.list({ all: true, size: true, filters: new Map() }), volumes, usage: volumeUsage,
+      });
       // `Containers` of `network inspect`: this node's endpoints, from its data plane.
       addNetworkRoutes(router, () => daemon.currentSwarm(), { endpoints: (id) => daemon.swarm?.networking?.endpoints(id) ?? [] });
       if (config.hostAddress.kind !== 'unix') throw new Error('only unix:// hosts are supported for the control API for now');

@@ -137,7 +137,8 @@ export class TaskController {
       writeFileSync(join(tdir, 'hostname'), `${hostname}\n`);
       writeFileSync(join(tdir, 'hosts'), ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', `127.0.1.1\t${hostname}`, ...(this.spec.hosts ?? [])].join('\n') + '\n');
       writeFileSync(join(tdir, 'resolv.conf'), this.spec.resolvConf ?? hostResolvConf());
-      for (const m of this.spec.mounts ?? []) if (m.type === 'volume' && m.source) mkdirSync(paths.volume(m.source), { recursive: true });
+      // Through the node's volume store: the same objects `docker volume ls` shows (made when absent, device mounted).
+      for (const m of this.spec.mounts ?? []) if (m.type === 'volume' && m.source) await this.ctx.volumes.ensure(m.source);
       const spec = buildSpec(img.config, this.spec, {
         containerId: cid, rootfs, cgroupsPath: this.rec.cgroup, netnsPath: this.rec.netnsPath, user,
         volumePath: (n) => paths.volume(n), files, host: this.ctx.sandboxHost,

@@ -19,6 +19,7 @@ import { removeCgroup, monitorKernel, type KernelOps } from './kernel.ts';
 import type { LogLimits } from './task-log.ts';
 import { detectSandboxHost } from './sandbox-host.ts';
 import { privateDir } from './private-fs.ts';
+import { VolumeStore } from '../volumes/volume-store.ts';
 import type { SandboxHost } from './sandbox.ts';
 import type { ImageRunConfig, TaskContainerSpec } from './types.ts';
 
@@ -51,7 +52,12 @@ export interface ExecutorOptions {
   clock?: Clock;
   /** Host facts for the sandbox; default detected (process.arch, uname -r, loaded AppArmor profiles). */
   sandboxHost?: SandboxHost;
+  /** The node's volume store, which `volume` mounts go through; default one under `dataRoot`. */
+  volumes?: VolumeProvider;
 }
+
+/** What the executor needs of the volume store: a volume's host path, made and mounted if needed. */
+export interface VolumeProvider { ensure(name: string): Promise<string> }
 
 /** What controllers share (internal). */
 export interface ExecutorContext {
@@ -69,6 +75,7 @@ export interface ExecutorContext {
   kernel: KernelOps;
   /** Host facts the sandbox is built for (architecture, kernel, AppArmor profile). */
   sandboxHost: SandboxHost;
+  volumes: VolumeProvider;
 }
 
 /** Outcome of restore(). */
@@ -110,6 +117,7 @@ export class Executor {
       forget: (cid) => this.controllers.delete(cid),
       kernel: this.kernel,
       sandboxHost: opts.sandboxHost ?? detectSandboxHost(),
+      volumes: opts.volumes ?? new VolumeStore({ dataRoot: opts.dataRoot }),
     };
   }
 
