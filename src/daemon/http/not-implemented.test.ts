@@ -52,6 +52,8 @@ test('the router answers 501 naming a Docker endpoint no route takes; others sta
     const session = await call(port, 'POST', '/session');
     assert.is(session.status, 501);
     assert.match(session.body.message, /^shoal: POST \/session is not implemented$/);
+    const head = await fetch(`http://127.0.0.1:${port}/containers/abc/archive`, { method: 'HEAD' });
+    assert.is(head.status, 501);
     assert.is((await call(port, 'GET', '/_ping')).status, 200);
     assert.is((await call(port, 'GET', '/nope')).status, 404);
     assert.is((await call(port, 'DELETE', '/things')).status, 405);

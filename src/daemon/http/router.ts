@@ -129,7 +129,8 @@ export class Router {
       }
       return;
     }
-    const unimplemented = this.options.notImplemented?.errorFor(method, path);
+    // HEAD is routed as GET, but the spec has HEAD endpoints of its own (`HEAD /containers/{id}/archive`).
+    const unimplemented = this.options.notImplemented?.errorFor(req.method ?? method, path) ?? this.options.notImplemented?.errorFor(method, path);
     if (unimplemented) throw unimplemented;
     if (pathMatched) throw new ApiError(`method ${req.method} not allowed for ${path}`, 405);
     throw new NotFoundError(`page not found: ${req.method} ${path}`);
