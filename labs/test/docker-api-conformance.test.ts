@@ -198,6 +198,15 @@ test('images, containers and events conform', async () => {
   served.add('GET /events');
 });
 
+test('volumes and system df conform', async () => {
+  await call('POST', '/volumes/create', '/volumes/create', { expect: 201, body: { Name: 'conf-vol', Labels: { a: 'b' } } });
+  await call('GET', '/volumes', '/volumes', { expect: 200 });
+  await call('GET', '/volumes/{name}', '/volumes/conf-vol', { expect: 200 });
+  await call('GET', '/volumes/{name}', '/volumes/nosuchvolume', { expect: 404 });
+  await call('GET', '/system/df', '/system/df', { expect: 200 });
+  await call('DELETE', '/volumes/{name}', '/volumes/conf-vol', { expect: 204 });
+});
+
 test('removals conform', async () => {
   await call('DELETE', '/services/{id}', `/services/${serviceId}`, { expect: 200 });
   await call('DELETE', '/services/{id}', `/services/${serviceId}`, { expect: 404 });

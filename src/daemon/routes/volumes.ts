@@ -59,7 +59,7 @@ export function addVolumeRoutes(router: Router, deps: VolumeRouteDeps): void {
 
   router.get('/volumes', ({ query }) => mapped(() => {
     const list = selectVolumes(volumes.list(), filterValues(query), usedBy(deps.usage()));
-    return { Volumes: list.map((v) => volumeDoc(v)), Warnings: null };
+    return { Volumes: list.map((v) => volumeDoc(v)), Warnings: [] };
   }));
 
   router.post('/volumes/create', async (ctx) => {
