@@ -32,7 +32,7 @@ test('service volume mounts are the volumes docker volume manages; in-use rm ref
     await docker(lab, ['volume', 'create', '--label', 'team=vo', 'vodata']);
     await docker(lab, ['volume', 'create', '-o', 'type=tmpfs', '-o', 'device=tmpfs', '-o', 'o=size=2m', 'votmp']);
     await docker(lab, ['service', 'create', '--detach', '--name', 'vo', '--stop-grace-period', '1s',
-      '--mount', 'type=volume,source=vodata,target=/data', '--mount', 'type=volume,source=votmp,target=/scratch', '--mount', 'type=volume,source=voauto,target=/auto',
+      '--mount', 'type=volume,source=vodata,target=/data', '--mount', 'type=volume,source=votmp,target=/scratch', '--mount', 'type=volume,source=voauto,target=/auto,volume-label=com.docker.stack.namespace=vost',
       IMAGE, 'sh', '-c', 'echo from-task > /data/f; trap "exit 0" TERM; while true; do sleep 0.2; done']);
     const [task] = await waitRunning(lab, 'vo', 1);
     const name = `vo.1.${task.ID}`;
@@ -42,6 +42,8 @@ test('service volume mounts are the volumes docker volume manages; in-use rm ref
     assert.equal(lines(await docker(lab, ['volume', 'ls', '-q'])), ['voauto', 'vodata', 'votmp']);
     assert.equal(lines(await docker(lab, ['volume', 'ls', '-q', '--filter', 'dangling=false'])), ['voauto', 'vodata', 'votmp']);
     assert.equal(lines(await docker(lab, ['volume', 'ls', '-q', '--filter', 'label=team=vo'])), ['vodata']);
+    // The mount's volume labels went onto the volume it made.
+    assert.equal(lines(await docker(lab, ['volume', 'ls', '-q', '--filter', 'label=com.docker.stack.namespace=vost'])), ['voauto']);
     const dataDir = (await docker(lab, ['volume', 'inspect', '--format', '{{.Mountpoint}}', 'vodata'])).trim();
     await waitFor('the task writes into its volume', async () => { try { return readFileSync(`${dataDir}/f`, 'utf8') === 'from-task\n'; } catch { return false; } }, 30_000);
     const pid = lab.daemonPid('h1')!;

@@ -138,7 +138,7 @@ export class TaskController {
       writeFileSync(join(tdir, 'hosts'), ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', `127.0.1.1\t${hostname}`, ...(this.spec.hosts ?? [])].join('\n') + '\n');
       writeFileSync(join(tdir, 'resolv.conf'), this.spec.resolvConf ?? hostResolvConf());
       // Through the node's volume store: the same objects `docker volume ls` shows (made when absent, device mounted).
-      for (const m of this.spec.mounts ?? []) if (m.type === 'volume' && m.source) await this.ctx.volumes.ensure(m.source);
+      for (const m of this.spec.mounts ?? []) if (m.type === 'volume' && m.source) await this.ctx.volumes.ensure(m.source, { labels: m.volumeLabels, options: m.volumeDriverOptions });
       const spec = buildSpec(img.config, this.spec, {
         containerId: cid, rootfs, cgroupsPath: this.rec.cgroup, netnsPath: this.rec.netnsPath, user,
         volumePath: (n) => paths.volume(n), files, host: this.ctx.sandboxHost,

@@ -57,7 +57,7 @@ export interface ExecutorOptions {
 }
 
 /** What the executor needs of the volume store: a volume's host path, made and mounted if needed. */
-export interface VolumeProvider { ensure(name: string): Promise<string> }
+export interface VolumeProvider { ensure(name: string, ifNew?: { labels?: Record<string, string>; options?: Record<string, string> }): Promise<string> }
 
 /** What controllers share (internal). */
 export interface ExecutorContext {

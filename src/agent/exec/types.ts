@@ -17,6 +17,9 @@ export interface TaskMount {
   tmpfsSize?: number;
   /** tmpfs mode, default 0o1777. */
   tmpfsMode?: number;
+  /** volume: labels and local driver options the volume gets if this mount makes it (Docker's VolumeOptions). */
+  volumeLabels?: Record<string, string>;
+  volumeDriverOptions?: Record<string, string>;
 }
 
 /** A secret or config file: payload plus where and how it appears in the container. */

@@ -65,6 +65,14 @@ test('ensure makes a volume a service mount names, and a tmpfs volume is mounted
   assert.equal(m.mounts.get(s.dataPath('tmp1')), { type: 'tmpfs', device: 'tmpfs', options: ['size=1m', 'mode=0755'] });
 }));
 
+test('ensure gives a volume it makes the mount\'s labels; an existing one keeps its own', withStore(async (s) => {
+  await s.ensure('made1', { labels: { 'com.docker.stack.namespace': 'st' } });
+  assert.equal(s.get('made1').labels, { 'com.docker.stack.namespace': 'st' });
+  s.create('had1', { labels: { a: '1' } });
+  await s.ensure('had1', { labels: { b: '2' } });
+  assert.equal(s.get('had1').labels, { a: '1' });
+}));
+
 test('a volume in use is not removed, with docker\'s message', withStore(async (s) => {
   s.create('busy');
   try { await s.remove('busy', ['c1', 'c2']); assert.unreachable(); } catch (e) {

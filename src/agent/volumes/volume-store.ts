@@ -129,11 +129,12 @@ export class VolumeStore {
 
   /**
    * What a task's `volume` mount binds: makes the volume when absent (as Docker does
-   * for a service mount naming an unknown volume), mounts its tmpfs/bind device if it
+   * for a service mount naming an unknown volume, with the mount's `ifNew` labels and
+   * driver options; an existing volume keeps its own), mounts its tmpfs/bind device if it
    * has one and it is not mounted yet, and returns the host path of `_data`.
    */
-  async ensure(name: string): Promise<string> {
-    const v = this.find(name) ?? this.create(name);
+  async ensure(name: string, ifNew: { labels?: Record<string, string>; options?: Record<string, string> } = {}): Promise<string> {
+    const v = this.find(name) ?? this.create(name, ifNew);
     const how = validateLocalOptions(v.options);
     if (how) await this.maybeMount(v, how);
     return v.mountpoint;
