@@ -1,8 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { ApiCommand } from '../../base-command.ts';
-import { describeError } from '../../swarm-api.ts';
-import { inspectOutput } from '../../swarm-format.ts';
-import { PayloadApi, prettyPayload, type Payload } from '../secret/payload.ts';
+import { PayloadApi, printInspect } from '../secret/payload.ts';
 
 export default class SecretInspect extends ApiCommand {
   static override summary = 'Display detailed information on one or more secrets';
@@ -18,21 +16,7 @@ export default class SecretInspect extends ApiCommand {
   async run(): Promise<void> {
     const { argv, flags } = await this.parse(SecretInspect);
     if (flags.pretty && flags.format) this.error('--format is incompatible with human friendly format', { exit: 1 });
-    const api = new PayloadApi(await this.client(), 'secret');
-    const found: Payload[] = [];
-    const errors: string[] = [];
-    for (const ref of argv as string[]) {
-      try {
-        found.push(await api.get(ref));
-      } catch (err) {
-        errors.push(describeError(err));
-      }
-    }
-    if (flags.pretty) process.stdout.write(found.map((o) => prettyPayload('secret', o)).join('\n'));
-    else process.stdout.write(inspectOutput(found, flags.format));
-    if (errors.length) {
-      process.stderr.write(errors.join('\n') + '\n');
-      this.exit(1);
-    }
+    const ok = await printInspect(new PayloadApi(await this.client(), 'secret'), argv as string[], flags);
+    if (!ok) this.exit(1);
   }
 }

@@ -7,8 +7,8 @@ import { readFileSync } from 'node:fs';
 import type { ApiClient } from '../../../src/api/client.ts';
 import { ApiError } from '../../../src/api/errors.ts';
 import type { Config, Secret } from '../../../src/api/types/secret-config.ts';
-import { SwarmApi } from '../../swarm-api.ts';
-import { goTime } from '../../swarm-format.ts';
+import { SwarmApi, describeError } from '../../swarm-api.ts';
+import { goTime, inspectOutput } from '../../swarm-format.ts';
 import { table, timeAgo } from '../../format.ts';
 
 /** `secret` or `config`. */
@@ -99,4 +99,25 @@ export function prettyPayload(kind: PayloadKind, o: Payload): string {
   if (o.RetiredFrom) lines.push(`Retired from:      ${o.RetiredFrom}`);
   if (kind === 'config') lines.push('Data:', Buffer.from((o.Spec as Config['Spec']).Data ?? '', 'base64').toString('utf8'));
   return lines.join('\n') + '\n';
+}
+
+/**
+ * The body of `secret inspect` and `config inspect`: prints every ref found (JSON or
+ * `--format`, or docker's `--pretty` text) and, to stderr, why the others failed.
+ * Resolves false when any ref failed, so the command exits 1 as docker does.
+ */
+export async function printInspect(api: PayloadApi, refs: string[], flags: { format?: string; pretty?: boolean }): Promise<boolean> {
+  const found: Payload[] = [];
+  const errors: string[] = [];
+  for (const ref of refs) {
+    try {
+      found.push(await api.get(ref));
+    } catch (err) {
+      errors.push(describeError(err));
+    }
+  }
+  if (flags.pretty) process.stdout.write(found.map((o) => prettyPayload(api.kind, o)).join('\n'));
+  else process.stdout.write(inspectOutput(found, flags.format));
+  if (errors.length) process.stderr.write(errors.join('\n') + '\n');
+  return errors.length === 0;
 }
