@@ -5,7 +5,7 @@
 // counts them; once the service is gone they are removed, the tmpfs unmounted.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { withLab, type Lab } from './lib/lab.ts';
 import { run } from './lib/procs.ts';
 import { client, IMAGE, waitFor, waitRunning } from './lib/swarm-services.ts';
@@ -33,14 +33,21 @@ test('service volume mounts are the volumes docker volume manages; in-use rm ref
     await docker(lab, ['volume', 'create', '-o', 'type=tmpfs', '-o', 'device=tmpfs', '-o', 'o=size=2m', 'votmp']);
     await docker(lab, ['service', 'create', '--detach', '--name', 'vo', '--stop-grace-period', '1s',
       '--mount', 'type=volume,source=vodata,target=/data', '--mount', 'type=volume,source=votmp,target=/scratch', '--mount', 'type=volume,source=voauto,target=/auto,volume-label=com.docker.stack.namespace=vost',
+      '--mount', 'type=volume,source=vocopy,target=/usr', '--mount', 'type=volume,source=vonocopy,target=/root,volume-nocopy',
       IMAGE, 'sh', '-c', 'echo from-task > /data/f; trap "exit 0" TERM; while true; do sleep 0.2; done']);
     const [task] = await waitRunning(lab, 'vo', 1);
     const name = `vo.1.${task.ID}`;
     const cid = (await docker(lab, ['ps', '--no-trunc', '--format', '{{.ID}}'])).trim();
 
     // One object: the mount made voauto, and wrote through vodata's mount point.
-    assert.equal(lines(await docker(lab, ['volume', 'ls', '-q'])), ['voauto', 'vodata', 'votmp']);
-    assert.equal(lines(await docker(lab, ['volume', 'ls', '-q', '--filter', 'dangling=false'])), ['voauto', 'vodata', 'votmp']);
+    const all = ['voauto', 'vocopy', 'vodata', 'vonocopy', 'votmp'];
+    assert.equal(lines(await docker(lab, ['volume', 'ls', '-q'])), all);
+    assert.equal(lines(await docker(lab, ['volume', 'ls', '-q', '--filter', 'dangling=false'])), all);
+    // Copy-up: a new volume gets the image's content at its target (links kept), unless volume-nocopy.
+    const mp = async (v: string) => (await docker(lab, ['volume', 'inspect', '--format', '{{.Mountpoint}}', v])).trim();
+    assert.is(readlinkSync(`${await mp('vocopy')}/bin/env`), '../../bin/busybox');
+    assert.equal(readdirSync(await mp('vonocopy')), []);
+    assert.is(statSync(await mp('vonocopy')).mode & 0o777, 0o755);
     assert.equal(lines(await docker(lab, ['volume', 'ls', '-q', '--filter', 'label=team=vo'])), ['vodata']);
     // The mount's volume labels went onto the volume it made.
     assert.equal(lines(await docker(lab, ['volume', 'ls', '-q', '--filter', 'label=com.docker.stack.namespace=vost'])), ['voauto']);
@@ -61,13 +68,13 @@ test('service volume mounts are the volumes docker volume manages; in-use rm ref
     const df = await docker(lab, ['system', 'df']);
     assert.match(df, /Images\s+1\s+1\s/);
     assert.match(df, /Containers\s+1\s+1\s/);
-    assert.match(df, /Local Volumes\s+3\s+3\s/);
+    assert.match(df, /Local Volumes\s+5\s+5\s/);
     assert.match(df, /Build Cache\s+0\s+0\s/);
     assert.match(await docker(lab, ['system', 'df', '-v']), /vodata\s+1\s+10B/);
 
     await docker(lab, ['service', 'rm', 'vo']);
     await waitFor('the task container is removed', async () => (await docker(lab, ['ps', '-a', '-q'])).trim() === '', 60_000);
-    await docker(lab, ['volume', 'rm', 'vodata', 'votmp', 'voauto']);
+    await docker(lab, ['volume', 'rm', 'vodata', 'votmp', 'voauto', 'vocopy', 'vonocopy']);
     assert.not.ok(mounted(tmpDir), 'removing the tmpfs volume unmounted it');
     assert.equal(lines(await docker(lab, ['volume', 'ls', '-q'])), []);
   });

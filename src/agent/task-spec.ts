@@ -76,6 +76,7 @@ function mountOf(m: NonNullable<Task['Spec']['ContainerSpec']['Mounts']>[number]
   if (m.TmpfsOptions?.SizeBytes) out.tmpfsSize = m.TmpfsOptions.SizeBytes;
   if (m.TmpfsOptions?.Mode) out.tmpfsMode = m.TmpfsOptions.Mode;
   if (m.VolumeOptions?.Labels && Object.keys(m.VolumeOptions.Labels).length) out.volumeLabels = { ...m.VolumeOptions.Labels };
+  if (m.VolumeOptions?.NoCopy) out.volumeNoCopy = true;
   if (m.VolumeOptions?.DriverConfig?.Options && Object.keys(m.VolumeOptions.DriverConfig.Options).length) out.volumeDriverOptions = { ...m.VolumeOptions.DriverConfig.Options };
   return out;
 }

@@ -14,6 +14,7 @@ import { TaskLog, readLogs } from './task-log.ts';
 import { HealthMonitor, type HealthStatus } from './health.ts';
 import { decodeWaitStatus } from './monitor.ts';
 import { netnsNameOf } from './paths.ts';
+import { copyUp } from '../volumes/copy-up.ts';
 import { privateDir, writePrivateFile } from './private-fs.ts';
 import type { ExecutorContext } from './executor.ts';
 import type { ExitStatus, ImageRunConfig, TaskContainerSpec, TaskFile } from './types.ts';
@@ -138,7 +139,11 @@ export class TaskController {
       writeFileSync(join(tdir, 'hosts'), ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', `127.0.1.1\t${hostname}`, ...(this.spec.hosts ?? [])].join('\n') + '\n');
       writeFileSync(join(tdir, 'resolv.conf'), this.spec.resolvConf ?? hostResolvConf());
       // Through the node's volume store: the same objects `docker volume ls` shows (made when absent, device mounted).
-      for (const m of this.spec.mounts ?? []) if (m.type === 'volume' && m.source) await this.ctx.volumes.ensure(m.source, { labels: m.volumeLabels, options: m.volumeDriverOptions });
+      for (const m of this.spec.mounts ?? []) {
+        if (m.type !== 'volume' || !m.source) continue;
+        const data = await this.ctx.volumes.ensure(m.source, { labels: m.volumeLabels, options: m.volumeDriverOptions });
+        if (!m.volumeNoCopy) await copyUp(rootfs, m.target, data);
+      }
       const spec = buildSpec(img.config, this.spec, {
         containerId: cid, rootfs, cgroupsPath: this.rec.cgroup, netnsPath: this.rec.netnsPath, user,
         volumePath: (n) => paths.volume(n), files, host: this.ctx.sandboxHost,

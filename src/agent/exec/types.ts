@@ -20,6 +20,8 @@ export interface TaskMount {
   /** volume: labels and local driver options the volume gets if this mount makes it (Docker's VolumeOptions). */
   volumeLabels?: Record<string, string>;
   volumeDriverOptions?: Record<string, string>;
+  /** volume: do not fill an empty volume with the image's content at `target` (Docker's copy-up; `volume-nocopy`). */
+  volumeNoCopy?: boolean;
 }
 
 /** A secret or config file: payload plus where and how it appears in the container. */
