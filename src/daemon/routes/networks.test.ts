@@ -3,62 +3,39 @@
 // Bad input gets Docker's error and leaves the store as it was.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type http from 'node:http';
-import { SwarmNode } from '../../swarm/swarm-node.ts';
-import { freePort, loopbackContext } from '../../swarm/test-node.ts';
 import { Router } from '../http/router.ts';
 import { listenUnix, closeServer } from '../http/unix-server.ts';
 import { ApiClient } from '../../api/client.ts';
-import { ApiError } from '../../api/errors.ts';
 import type { Service, ServiceSpec } from '../../api/types/service.ts';
 import { addNetworkRoutes, type LocalEndpoint, type NetworkResource } from './networks.ts';
 import { addServiceRoutes } from './services.ts';
+import { failure, startLoopbackRoutes, type LoopbackRoutes } from './test-swarm.ts';
 
-let dir = '';
-let node: SwarmNode | undefined;
-let server: http.Server | undefined;
+let swarm: LoopbackRoutes | undefined;
 let outside: http.Server | undefined;
 let api: ApiClient;
 let noSwarm: ApiClient;
 const local = new Map<string, LocalEndpoint[]>();
 
 test.before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'shoal-netapi-'));
-  const port = await freePort();
-  const ctx = loopbackContext(join(dir, 'data'), port, 'nethost');
-  node = await SwarmNode.init(ctx, { ListenAddr: ctx.listenAddr, AdvertiseAddr: ctx.advertiseAddr, Availability: 'drain' });
-  const router = new Router();
-  addNetworkRoutes(router, () => node, { endpoints: (id) => local.get(id) ?? [] }, { allocationWaitMs: 2000 });
-  addServiceRoutes(router, () => node);
-  server = await listenUnix(router.listener, join(dir, 'api.sock'));
-  api = new ApiClient(`unix://${join(dir, 'api.sock')}`);
+  swarm = await startLoopbackRoutes({ tmp: 'netapi', hostname: 'nethost' }, (router, node) => {
+    addNetworkRoutes(router, () => node, { endpoints: (id) => local.get(id) ?? [] }, { allocationWaitMs: 2000 });
+    addServiceRoutes(router, () => node);
+  });
+  api = swarm.api;
+  // The same routes outside a swarm, on a second socket in the same directory.
   const bare = new Router();
   addNetworkRoutes(bare, () => undefined);
-  outside = await listenUnix(bare.listener, join(dir, 'none.sock'));
-  noSwarm = new ApiClient(`unix://${join(dir, 'none.sock')}`);
+  outside = await listenUnix(bare.listener, join(swarm.dir, 'none.sock'));
+  noSwarm = new ApiClient(`unix://${join(swarm.dir, 'none.sock')}`);
 });
 
 test.after(async () => {
-  if (server) await closeServer(server, join(dir, 'api.sock'));
-  if (outside) await closeServer(outside, join(dir, 'none.sock'));
-  await node?.stop();
-  await rm(dir, { recursive: true, force: true });
+  if (outside && swarm) await closeServer(outside, join(swarm.dir, 'none.sock'));
+  await swarm?.close();
 });
-
-/** The error a request fails with (status and message). */
-async function failure(p: Promise<unknown>): Promise<ApiError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof ApiError) return err;
-    throw err;
-  }
-  assert.unreachable('the request should have failed');
-  throw new Error('unreachable');
-}
 
 const names = async () => (await api.get<NetworkResource[]>('/networks')).map((n) => n.Name).sort();
 const serviceNames = async () => (await api.get<Service[]>('/services')).map((s) => s.Spec.Name).sort();

@@ -3,51 +3,22 @@
 // rollback=previous, with Docker's errors.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type http from 'node:http';
-import { SwarmNode } from '../../swarm/swarm-node.ts';
-import { freePort, loopbackContext } from '../../swarm/test-node.ts';
-import { Router } from '../http/router.ts';
-import { listenUnix, closeServer } from '../http/unix-server.ts';
-import { ApiClient } from '../../api/client.ts';
-import { ApiError } from '../../api/errors.ts';
+import type { ApiClient } from '../../api/client.ts';
 import type { Service, ServiceSpec } from '../../api/types/service.ts';
 import { addServiceRoutes } from './services.ts';
+import { failure, startLoopbackRoutes, type LoopbackRoutes } from './test-swarm.ts';
 
-let dir = '';
-let node: SwarmNode | undefined;
-let server: http.Server | undefined;
+let swarm: LoopbackRoutes | undefined;
 let api: ApiClient;
 
 test.before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'shoal-svcupd-'));
-  const port = await freePort();
-  const ctx = loopbackContext(join(dir, 'data'), port, 'updhost');
-  node = await SwarmNode.init(ctx, { ListenAddr: ctx.listenAddr, AdvertiseAddr: ctx.advertiseAddr, Availability: 'drain' });
-  const router = new Router();
-  addServiceRoutes(router, () => node);
-  server = await listenUnix(router.listener, join(dir, 'api.sock'));
-  api = new ApiClient(`unix://${join(dir, 'api.sock')}`);
+  swarm = await startLoopbackRoutes({ tmp: 'svcupd', hostname: 'updhost' }, (router, node) => addServiceRoutes(router, () => node));
+  api = swarm.api;
 });
 
 test.after(async () => {
-  if (server) await closeServer(server, join(dir, 'api.sock'));
-  await node?.stop();
-  await rm(dir, { recursive: true, force: true });
+  await swarm?.close();
 });
-
-async function failure(p: Promise<unknown>): Promise<ApiError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof ApiError) return err;
-    throw err;
-  }
-  assert.unreachable('the request should have failed');
-  throw new Error('unreachable');
-}
 
 function spec(image: string, extra: Partial<ServiceSpec> = {}): ServiceSpec {
   return { Name: 'app', Labels: {}, TaskTemplate: { ContainerSpec: { Image: image } }, ...extra };

@@ -4,41 +4,26 @@
 // update has converged.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type http from 'node:http';
-import { SwarmNode } from '../../swarm/swarm-node.ts';
-import { freePort, loopbackContext } from '../../swarm/test-node.ts';
-import { Router } from '../http/router.ts';
-import { listenUnix, closeServer } from '../http/unix-server.ts';
-import { ApiClient } from '../../api/client.ts';
+import type { ApiClient } from '../../api/client.ts';
 import type { Service, ServiceSpec } from '../../api/types/service.ts';
 import type { Task } from '../../api/types/task.ts';
 import { addServiceRoutes } from './services.ts';
 import { addTaskRoutes } from './tasks.ts';
+import { startLoopbackRoutes, type LoopbackRoutes } from './test-swarm.ts';
 
-let dir = '';
-let node: SwarmNode | undefined;
-let server: http.Server | undefined;
+let swarm: LoopbackRoutes | undefined;
 let api: ApiClient;
 
 test.before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'shoal-tasks-'));
-  const port = await freePort();
-  const ctx = loopbackContext(join(dir, 'data'), port, 'taskhost');
-  node = await SwarmNode.init(ctx, { ListenAddr: ctx.listenAddr, AdvertiseAddr: ctx.advertiseAddr, Availability: 'drain' });
-  const router = new Router();
-  addServiceRoutes(router, () => node);
-  addTaskRoutes(router, () => node);
-  server = await listenUnix(router.listener, join(dir, 'api.sock'));
-  api = new ApiClient(`unix://${join(dir, 'api.sock')}`);
+  swarm = await startLoopbackRoutes({ tmp: 'tasks', hostname: 'taskhost' }, (router, node) => {
+    addServiceRoutes(router, () => node);
+    addTaskRoutes(router, () => node);
+  });
+  api = swarm.api;
 });
 
 test.after(async () => {
-  if (server) await closeServer(server, join(dir, 'api.sock'));
-  await node?.stop();
-  await rm(dir, { recursive: true, force: true });
+  await swarm?.close();
 });
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
