@@ -231,7 +231,10 @@ export class Daemon {
       const volumes = new VolumeStore({ dataRoot: config.dataRoot });
       daemon.volumes = volumes;
       // Which of this node's containers name each volume (removed ones no longer count).
-      const volumeUsage = (): Map<string, string[]> => {
+      // While the executor is re-adopting containers after a restart, wait for it: an
+      // empty answer then would let a volume in use be removed.
+      const volumeUsage = async (): Promise<Map<string, string[]>> => {
+        if (!daemon.executorInstance && daemon.executorP) await daemon.executorP.catch(() => {});
         const out = new Map<string, string[]>();
         for (const c of daemon.executorInstance?.list() ?? []) {
           if (c.state === 'removed') continue;

@@ -19,7 +19,7 @@ export interface SystemDfDeps {
   containers(): Record<string, unknown>[];
   volumes: VolumeStore;
   /** Volume name → IDs of containers using it. */
-  usage(): Map<string, string[]>;
+  usage(): Map<string, string[]> | Promise<Map<string, string[]>>;
 }
 
 /**
@@ -62,7 +62,7 @@ export function addSystemDfRoute(router: Router, deps: SystemDfDeps): void {
     }
     if (want('container')) out.Containers = containers;
     if (want('volume')) {
-      const usage = deps.usage();
+      const usage = await deps.usage();
       out.Volumes = await Promise.all(deps.volumes.list().map(async (v) =>
         volumeDoc(v, { size: await dirSize(v.mountpoint), refCount: usage.get(v.name)?.length ?? 0 })));
     }

@@ -17,8 +17,11 @@ import { dirSize } from '../../agent/volumes/usage.ts';
 /** What the volume routes need of the daemon. */
 export interface VolumeRouteDeps {
   volumes: VolumeStore;
-  /** Volume name → IDs of this node's containers whose mounts name it (running or not). */
-  usage(): Map<string, string[]>;
+  /**
+   * Volume name → IDs of this node's containers whose mounts name it (running or not);
+   * waits for the executor when it is still re-adopting containers after a restart.
+   */
+  usage(): Map<string, string[]> | Promise<Map<string, string[]>>;
 }
 
 /** The store's errors as API errors (the boundary's job). */
@@ -57,10 +60,10 @@ export function addVolumeRoutes(router: Router, deps: VolumeRouteDeps): void {
   const { volumes } = deps;
   const usedBy = (usage: Map<string, string[]>) => (name: string) => usage.get(name) ?? [];
 
-  router.get('/volumes', ({ query }) => mapped(() => {
-    const list = selectVolumes(volumes.list(), filterValues(query), usedBy(deps.usage()));
-    return { Volumes: list.map((v) => volumeDoc(v)), Warnings: [] };
-  }));
+  router.get('/volumes', async ({ query }) => {
+    const usage = await deps.usage();
+    return mapped(() => ({ Volumes: selectVolumes(volumes.list(), filterValues(query), usedBy(usage)).map((v) => volumeDoc(v)), Warnings: [] }));
+  });
 
   router.post('/volumes/create', async (ctx) => {
     const body = (await ctx.body<CreateBody>()) ?? {};
@@ -74,14 +77,14 @@ export function addVolumeRoutes(router: Router, deps: VolumeRouteDeps): void {
   });
 
   router.post('/volumes/prune', async ({ query }) => {
-    const usage = deps.usage();
+    const usage = await deps.usage();
     const victims = await mapped(() => pruneCandidates(volumes.list(), filterValues(query), usedBy(usage)));
     const deleted: string[] = [];
     let reclaimed = 0;
     for (const v of victims) {
       const size = await dirSize(v.mountpoint);
       // Read usage again: a task may have started on it while the sizes were read.
-      const users = deps.usage().get(v.name) ?? [];
+      const users = (await deps.usage()).get(v.name) ?? [];
       if (users.length) continue;
       await mapped(() => volumes.remove(v.name, users));
       deleted.push(v.name);
@@ -95,7 +98,7 @@ export function addVolumeRoutes(router: Router, deps: VolumeRouteDeps): void {
   router.delete('/volumes/:name', async ({ params, query, res }) => {
     const force = ['1', 'true'].includes((query.get('force') ?? '').toLowerCase());
     try {
-      await volumes.remove(params.name, deps.usage().get(params.name) ?? []);
+      await volumes.remove(params.name, (await deps.usage()).get(params.name) ?? []);
     } catch (err) {
       // Docker: force ignores only a missing volume; one in use is still refused.
       if (!(force && err instanceof NoSuchVolumeError)) throw volumeApiError(err);
