@@ -122,6 +122,9 @@ function checkMount(f: string, m: Mount): Check {
     if (t) return t;
   } else if (m.TmpfsOptions) return bad(`${f}.TmpfsOptions`, `only allowed for tmpfs mounts, not ${m.Type}`);
   if (m.Type === 'volume') {
+    // Docker names an anonymous volume after the container and removes it with it; the
+    // node's volume store has no such lifetime yet, so refuse rather than fail the task.
+    if (!m.Source) return bad(`${f}.Source`, 'anonymous volumes (a volume mount without a source) are not supported yet: name the volume');
     if (m.Source && !m.Source.includes('{{') && !VOLUME_NAME.test(m.Source)) return bad(`${f}.Source`, `"${m.Source}" is not a valid volume name`);
   } else if (m.VolumeOptions) return bad(`${f}.VolumeOptions`, `only allowed for volume mounts, not ${m.Type}`);
   return first(
