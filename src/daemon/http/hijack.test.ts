@@ -3,25 +3,11 @@
 // connection over with its own 101, and a handler that does not answers normally.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import http from 'node:http';
 import net from 'node:net';
-import { once } from 'node:events';
+import { withServer } from './test-server.ts';
 import { Router } from './router.ts';
 import { NotFoundError } from '../../api/errors.ts';
 import { Demuxer, frame } from '../../agent/engine/stdcopy.ts';
-
-async function withServer(router: Router, fn: (port: number) => Promise<void>) {
-  const server = http.createServer(router.listener);
-  server.on('upgrade', router.upgradeListener);
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  try {
-    await fn((server.address() as { port: number }).port);
-  } finally {
-    server.closeAllConnections();
-    server.close();
-  }
-}
 
 /** Sends an upgrade request (body in one or two writes, then `after`), returns everything the server wrote. */
 function upgrade(port: number, path: string, body: string, opts: { split?: boolean; after?: Buffer } = {}): Promise<Buffer> {

@@ -1,21 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import http from 'node:http';
-import { once } from 'node:events';
+import { withServer } from './test-server.ts';
 import { Router, compareVersions } from './router.ts';
 import { ConflictError } from '../../api/errors.ts';
-
-async function withServer(router: Router, fn: (port: number) => Promise<void>) {
-  const server = http.createServer(router.listener);
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  try {
-    await fn((server.address() as { port: number }).port);
-  } finally {
-    server.closeAllConnections();
-    server.close();
-  }
-}
 
 async function call(port: number, method: string, path: string, body?: string) {
   const res = await fetch(`http://127.0.0.1:${port}${path}`, { method, body });
