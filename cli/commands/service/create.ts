@@ -3,11 +3,12 @@ import { endFlagsAtFirstArg, flagShapes } from '../../positional-args.ts';
 import { ApiCommand } from '../../base-command.ts';
 import { ServiceApi, parseBytes } from '../../service-api.ts';
 import { progressLines } from '../../service-format.ts';
-import { durationFlag, labelsToMap } from '../../swarm-options.ts';
+import { labelsToMap } from '../../swarm-options.ts';
 import { parseNetworkAttachment, parsePublishList } from '../../network-options.ts';
 import type { ServiceMode, ServiceSpec } from '../../../src/api/types/service.ts';
 import { applyPayloadCreateFlags, payloadCreateFlags } from './secret-flags.ts';
 import { applySandboxFlags, sandboxCreateFlags } from './sandbox-flags.ts';
+import { restartStopFlags, spreadDescriptor } from './spec-flags.ts';
 
 export default class ServiceCreate extends ApiCommand {
   static override summary = 'Create a new service';
@@ -40,12 +41,7 @@ export default class ServiceCreate extends ApiCommand {
     'limit-memory': Flags.string({ summary: 'Limit memory.' }),
     'reserve-cpu': Flags.string({ summary: 'Reserve CPUs.' }),
     'reserve-memory': Flags.string({ summary: 'Reserve memory.' }),
-    'restart-condition': Flags.string({ summary: 'Restart when condition is met.', options: ['none', 'on-failure', 'any'] }),
-    'restart-delay': durationFlag('Delay between restart attempts (ns|us|ms|s|m|h).'),
-    'restart-max-attempts': Flags.integer({ summary: 'Maximum number of restarts before giving up.', min: 0 }),
-    'restart-window': durationFlag('Window used to evaluate the restart policy (ns|us|ms|s|m|h).'),
-    'stop-grace-period': durationFlag('Time to wait before force killing a container (ns|us|ms|s|m|h).'),
-    'stop-signal': Flags.string({ summary: 'Signal to stop the container.' }),
+    ...restartStopFlags,
     network: Flags.string({ summary: 'Network attachments: a network name or ID, or name=N,alias=A[,alias=B][,driver-opt=k=v]; repeatable.', multiple: true, multipleNonGreedy: true }),
     'endpoint-mode': Flags.string({ summary: 'Endpoint mode (vip or dnsrr) (default vip).', options: ['vip', 'dnsrr'] }),
     publish: Flags.string({
@@ -137,9 +133,7 @@ export function buildSpec(image: string, cmd: string[], f: CreateFlags): Service
 }
 
 function prefOf(p: string): { Spread: { SpreadDescriptor: string } } {
-  const m = /^spread=(.+)$/.exec(p);
-  if (!m) throw new Error(`invalid placement preference "${p}": only spread=<descriptor> is supported`);
-  return { Spread: { SpreadDescriptor: m[1] } };
+  return { Spread: { SpreadDescriptor: spreadDescriptor(p) } };
 }
 
 /** Prints each task's progress until the service's wanted tasks all run (docker's `--detach=false`). */

@@ -27,6 +27,16 @@ function updateConfigFlags(p: 'update' | 'rollback') {
   };
 }
 
+/** The restart-policy and stop flags, the same for `service create` and `service update`. */
+export const restartStopFlags = {
+  'restart-condition': Flags.string({ summary: 'Restart when condition is met.', options: ['none', 'on-failure', 'any'] }),
+  'restart-delay': durationFlag('Delay between restart attempts (ns|us|ms|s|m|h).'),
+  'restart-max-attempts': Flags.integer({ summary: 'Maximum number of restarts before giving up.', min: 0 }),
+  'restart-window': durationFlag('Window used to evaluate the restart policy (ns|us|ms|s|m|h).'),
+  'stop-grace-period': durationFlag('Time to wait before force killing a container (ns|us|ms|s|m|h).'),
+  'stop-signal': Flags.string({ summary: 'Signal to stop the container.' }),
+};
+
 /** Every flag of `shoal service update` that changes the spec. */
 export const updateSpecFlags = {
   image: Flags.string({ summary: 'Service image tag.' }),
@@ -60,12 +70,7 @@ export const updateSpecFlags = {
   'health-retries': Flags.integer({ summary: 'Consecutive failures needed to report unhealthy.', min: 0 }),
   'health-start-period': durationFlag('Start period for the container to initialize before counting retries towards unstable (ms|s|m|h).'),
   'no-healthcheck': Flags.boolean({ summary: 'Disable any container-specified HEALTHCHECK.' }),
-  'restart-condition': Flags.string({ summary: 'Restart when condition is met.', options: ['none', 'on-failure', 'any'] }),
-  'restart-delay': durationFlag('Delay between restart attempts (ns|us|ms|s|m|h).'),
-  'restart-max-attempts': Flags.integer({ summary: 'Maximum number of restarts before giving up.', min: 0 }),
-  'restart-window': durationFlag('Window used to evaluate the restart policy (ns|us|ms|s|m|h).'),
-  'stop-grace-period': durationFlag('Time to wait before force killing a container (ns|us|ms|s|m|h).'),
-  'stop-signal': Flags.string({ summary: 'Signal to stop the container.' }),
+  ...restartStopFlags,
   user: Flags.string({ char: 'u', summary: 'Username or UID (format: <name|uid>[:<group|gid>]).' }),
   workdir: Flags.string({ char: 'w', summary: 'Working directory inside the container.' }),
   hostname: Flags.string({ summary: 'Container hostname.' }),
@@ -139,6 +144,13 @@ export function parseMount(value: string): Mount {
   }
   if (!m.Target) throw new Error('target is required');
   return m as Mount;
+}
+
+/** A `--placement-pref` value's descriptor: only docker's `spread=DESCRIPTOR` form exists. */
+export function spreadDescriptor(p: string): string {
+  const m = /^spread=(.+)$/.exec(p);
+  if (!m) throw new Error(`invalid placement preference "${p}": only spread=<descriptor> is supported`);
+  return m[1];
 }
 
 /** `--update-max-failure-ratio` as a number in [0, 1]. */
@@ -259,13 +271,8 @@ export function applyUpdateFlags(spec: ServiceSpec, f: SpecFlagValues, resolveNe
     pl.Constraints = [...kept, ...arr('constraint-add').filter((x) => !kept.includes(x))];
   }
   if (f['placement-pref-rm'] || f['placement-pref-add']) {
-    const desc = (p: string) => {
-      const m = /^spread=(.+)$/.exec(p);
-      if (!m) throw new Error(`invalid placement preference "${p}": only spread=<descriptor> is supported`);
-      return m[1];
-    };
-    const drop = new Set(arr('placement-pref-rm').map(desc));
-    pl.Preferences = [...(pl.Preferences ?? []).filter((p) => !drop.has(p.Spread.SpreadDescriptor)), ...arr('placement-pref-add').map((p) => ({ Spread: { SpreadDescriptor: desc(p) } }))];
+    const drop = new Set(arr('placement-pref-rm').map(spreadDescriptor));
+    pl.Preferences = [...(pl.Preferences ?? []).filter((p) => !drop.has(p.Spread.SpreadDescriptor)), ...arr('placement-pref-add').map((p) => ({ Spread: { SpreadDescriptor: spreadDescriptor(p) } }))];
   }
   if (f['replicas-max-per-node'] !== undefined) pl.MaxReplicas = f['replicas-max-per-node'] as number;
   if (f.replicas !== undefined) {
