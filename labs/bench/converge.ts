@@ -20,12 +20,11 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiClient } from '../../src/api/client.ts';
-import type { Node } from '../../src/api/types/node.ts';
 import type { Service, ServiceSpec } from '../../src/api/types/service.ts';
-import type { Swarm } from '../../src/api/types/swarm.ts';
 import type { Task } from '../../src/api/types/task.ts';
 import { Lab } from '../lib/lab.ts';
 import { waitFor } from '../lib/swarm-services.ts';
+import { formBenchSwarm } from './bench-swarm.ts';
 import type { DaemonContext } from '../lib/daemon.ts';
 import { DOCKERD, DockerMissingError, dockerdCommand } from './docker-swarm-lab.ts';
 
@@ -52,17 +51,7 @@ class Steps {
   }
 
   async formSwarm(): Promise<void> {
-    await this.api.post('/swarm/init', { ListenAddr: '0.0.0.0:2377', AdvertiseAddr: this.lab.address('h1') }, { timeoutMs: 60_000 });
-    const sw = await this.api.get<Swarm>('/swarm');
-    for (const h of ['h2', 'h3']) {
-      await new ApiClient(this.lab.dockerHost(h)).post('/swarm/join', {
-        ListenAddr: '0.0.0.0:2377', AdvertiseAddr: this.lab.address(h), RemoteAddrs: [`${this.lab.address('h1')}:2377`], JoinToken: sw.JoinTokens.Worker,
-      }, { timeoutMs: 60_000 });
-    }
-    const nodes = await until('3 ready nodes', async () => {
-      const ns = await this.api.get<Node[]>('/nodes');
-      return ns.length === 3 && ns.every((n) => n.Status.State === 'ready') && ns;
-    });
+    const nodes = await formBenchSwarm(this.lab, until);
     this.hostOf = new Map(nodes.map((n) => [n.ID, n.Description.Hostname]));
   }
 
