@@ -12,6 +12,7 @@ import { Lab } from './lib/lab.ts';
 import { probe, type HttpResult } from './lib/netprobe.ts';
 import { connTimeline, mixedWindowMs } from './lib/conn-timeline.ts';
 import { client, formSwarm, IMAGE, tasksOf, waitFor, waitRunning } from './lib/swarm-services.ts';
+import { removeService, waitUpdateState } from './lib/service-updates.ts';
 
 const V2 = IMAGE.replace(/:v1$/, ':v2');
 const S = 1e9;
@@ -44,19 +45,8 @@ const inspect = (name: string) => client(lab, via).get<Service>(`/services/${nam
 const imageOf = (t: Task) => t.Spec.ContainerSpec.Image;
 const live = (ts: Task[]) => ts.filter((t) => t.DesiredState === 'running' && t.Status.State === 'running');
 
-async function waitState(name: string, state: string, timeoutMs = 120_000): Promise<Service> {
-  let last: unknown;
-  return waitFor(() => `${name} update state ${state} (last: ${JSON.stringify(last)})`, async () => {
-    const s = await inspect(name);
-    last = s.UpdateStatus;
-    return s.UpdateStatus?.State === state && s;
-  }, timeoutMs, 250);
-}
-
-async function remove(name: string): Promise<void> {
-  await client(lab, via).delete(`/services/${name}`);
-  await waitFor(`${name}'s tasks gone`, async () => (await tasksOf(lab, name, via).catch(() => [])).every((t) => t.Status.State !== 'running'), 60_000);
-}
+const waitState = (name: string, state: string, timeoutMs?: number) => waitUpdateState(lab, name, state, via, timeoutMs);
+const remove = (name: string) => removeService(lab, name, via);
 
 const shoal = async (args: string[]) => {
   const r = await lab.cli(via, args, { timeoutMs: 180_000 });

@@ -11,6 +11,7 @@ import type { Task } from '../src/api/types/task.ts';
 import { Lab } from './lib/lab.ts';
 import { run } from './lib/procs.ts';
 import { allRunningContainers, client, formSwarm, IMAGE, tasksOf, waitFor, waitRunning } from './lib/swarm-services.ts';
+import { removeService, waitUpdateState } from './lib/service-updates.ts';
 
 const V2 = IMAGE.replace(/:v1$/, ':v2');
 const S = 1e9;
@@ -46,19 +47,8 @@ async function update(name: string, change: (s: ServiceSpec) => void): Promise<v
   await client(lab, via).post(`/services/${svc.ID}/update`, next, { query: { version: svc.Version.Index } });
 }
 
-async function waitState(name: string, state: string, timeoutMs = 120_000): Promise<Service> {
-  let last: unknown;
-  return waitFor(() => `${name} update state ${state} (last: ${JSON.stringify(last)})`, async () => {
-    const s = await inspect(name);
-    last = s.UpdateStatus;
-    return s.UpdateStatus?.State === state && s;
-  }, timeoutMs, 250);
-}
-
-async function remove(name: string): Promise<void> {
-  await client(lab, via).delete(`/services/${name}`);
-  await waitFor(`${name}'s containers gone`, async () => (await tasksOf(lab, name, via).catch(() => [])).every((t) => t.Status.State !== 'running'), 60_000);
-}
+const waitState = (name: string, state: string, timeoutMs?: number) => waitUpdateState(lab, name, state, via, timeoutMs);
+const remove = (name: string) => removeService(lab, name, via);
 
 /**
  * Samples the service's tasks every 100 ms while `during` runs; returns the samples.
