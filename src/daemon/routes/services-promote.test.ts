@@ -35,9 +35,21 @@ async function waitStatus(name: string, state: string): Promise<Service> {
   throw new Error(`${name}: update never reached ${state}`);
 }
 
+/** Waits until the orchestrator has made the service's task (pending: the node is drained). */
+async function waitTasks(serviceId: string): Promise<void> {
+  const store = swarm!.node.requireManager().store;
+  for (let i = 0; i < 200; i++) {
+    if (store.view((tx) => tx.find('task', { serviceId })).length > 0) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`${serviceId}: no task was made`);
+}
+
 test('promote marks the running canary update promoted; twice is a no-op', async () => {
   await api.post('/services/create', spec('img:v1', { Name: 'can', Labels: canary }));
   let s = await inspect('can');
+  // The update must find a task of the old spec to replace, or there is nothing to update.
+  await waitTasks(s.ID);
   await api.post(`/services/${s.ID}/update`, spec('img:v2', { Name: 'can', Labels: canary }), { query: { version: s.Version.Index } });
   s = await waitStatus('can', 'updating');
   assert.is(s.UpdateStatus!.ShoalCanary, undefined);
