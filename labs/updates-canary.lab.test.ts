@@ -94,7 +94,8 @@ test('canary: a canary that fails rolls the update back by itself (failure actio
   assert.is(rolled.Spec.TaskTemplate.ContainerSpec.Args?.[0], '3600');
   const tasks = await tasksOf(lab, 'cr', via);
   const tried = new Set(tasks.filter((t) => t.Spec.ContainerSpec.Args?.[0] === 'x').map((t) => t.Slot));
-  assert.is(tried.size, 1, `only the canary's slot tried the new spec (slots ${[...tried]})`);
+  const story = tasks.map((t) => `${t.Slot}:${t.Spec.ContainerSpec.Args?.[0]}:${t.Status.State}/${t.DesiredState}@${t.CreatedAt}:${t.Status.Err ?? ''}`).join('\n');
+  assert.is(tried.size, 1, `only the canary's slot tried the new spec (slots ${[...tried]}; started ${rolled.UpdateStatus?.StartedAt})\n${story}`);
   assert.is(live(await waitRunning(lab, 'cr', 4, via)).length, 4);
   const started = Date.parse(rolled.UpdateStatus!.StartedAt!);
   console.log(`  rolled back: ${rolled.UpdateStatus!.Message}; ${Date.parse(rolled.UpdateStatus!.CompletedAt!) - started} ms from start`);
@@ -151,8 +152,16 @@ test('blue-green: the new set starts beside the old, all switch at once, then th
   console.log(`  blue-green: ${t.samples.length} connections, ${t.errors} failed, mixed window ${mixed} ms`);
   assert.ok(seen.has('v1') && seen.has('v2'), `both versions answered: ${[...seen]}`);
   // Green ran beside an intact blue set, and no blue task stopped before all three green ones ran.
-  const side = samples.filter((ts) => live(ts).filter((x) => imageOf(x) === IMAGE).length === 3 && live(ts).some((x) => imageOf(x) === V2));
-  assert.ok(side.length > 0, 'the green set ran beside the blue one');
+  // Told by the tasks' own times, not by a 100 ms sampler that can miss a quick switch:
+  // every green task was running before any blue task was stopped.
+  const final = await tasksOf(lab, 'bg', via);
+  const green = final.filter((x) => imageOf(x) === V2 && x.Status.State === 'running');
+  const blue = final.filter((x) => imageOf(x) === IMAGE && x.DesiredState !== 'running');
+  assert.is(green.length, 3, 'three green tasks run');
+  assert.ok(blue.length >= 3, `three blue tasks were stopped (${blue.length})`);
+  const greenUp = Math.max(...green.map((x) => Date.parse(x.Status.Timestamp)));
+  const blueDown = Math.min(...blue.map((x) => Date.parse(x.Status.Timestamp)));
+  assert.ok(blueDown >= greenUp, `the green set ran beside the blue one (last green up ${new Date(greenUp).toISOString()}, first blue down ${new Date(blueDown).toISOString()})`);
   for (const ts of samples) {
     const l = live(ts);
     if (l.filter((x) => imageOf(x) === V2).length < 3) assert.is(l.filter((x) => imageOf(x) === IMAGE).length, 3, 'blue intact until green is complete');
