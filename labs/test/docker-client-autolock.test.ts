@@ -128,14 +128,15 @@ test('the right key unlocks: the manager serves reads and writes, and the secret
 });
 
 test('docker swarm unlock-key --rotate: a new key; after a restart only the new key unlocks', async () => {
+  // The manager re-seals its own files to follow the cluster's key: read which key seals
+  // them before the rotation, since the re-seal may be done by the time the CLI returns.
+  const kekPath = join(m!.dataRoot, 'swarm', 'certificates', 'swarm-node.kek');
+  const sealedBy = async () => JSON.parse(await readFile(kekPath, 'utf8')).unlockKeyId as string;
+  const first = await sealedBy();
   const out = await ok(m!, 'swarm', 'unlock-key', '--rotate');
   assert.match(out, /Successfully rotated manager unlock key\./);
   const next = /SWMKEY-1-[A-Za-z0-9+/]{43}/.exec(out)?.[0] ?? '';
   assert.ok(next && next !== key, 'a new key');
-  // The manager re-seals its own files to follow the cluster's key.
-  const kekPath = join(m!.dataRoot, 'swarm', 'certificates', 'swarm-node.kek');
-  const sealedBy = async () => JSON.parse(await readFile(kekPath, 'utf8')).unlockKeyId as string;
-  const first = await sealedBy();
   await eventually('files re-sealed by the new key', async () => (await sealedBy()) !== first);
   await restart();
   const old = await dockerIn(m!, `${key}\n`, 'swarm', 'unlock');
