@@ -7,14 +7,14 @@
 //
 //   node scripts/gen-api-facts.mjs [SPEC.yaml] [OUT.json]
 //
-// Defaults: ../shared/anchors/docker-engine-api-v1.41.yaml → src/api/spec/docker-v1.41-facts.json.
+// Defaults: src/api/spec/docker-engine-api-v1.41.yaml (a copy of moby's api/docs/v1.41.yaml) → src/api/spec/docker-v1.41-facts.json.
 // The output is deterministic (keys in spec order), so a re-run shows as an empty diff.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const specFile = process.argv[2] ?? `${root}../shared/anchors/docker-engine-api-v1.41.yaml`;
+const specFile = process.argv[2] ?? `${root}src/api/spec/docker-engine-api-v1.41.yaml`;
 const outFile = process.argv[3] ?? `${root}src/api/spec/docker-v1.41-facts.json`;
 
 /** Schema keywords kept; everything else (description, example, title, x-go-name, …) is prose. */

@@ -68,7 +68,7 @@ test('a driver option Shoal does not apply is refused by name', () => {
 // Docker's specification, walked: every field of NetworkCreateRequest is in the table,
 // and every refused one is refused with a 400 naming it when it carries a value.
 interface Schema { $ref?: string; type?: string; properties?: Record<string, Schema>; items?: Schema }
-const SPEC_FILE = fileURLToPath(new URL('../../../../shared/anchors/docker-engine-api-v1.41.yaml', import.meta.url));
+const SPEC_FILE = fileURLToPath(new URL('./docker-engine-api-v1.41.yaml', import.meta.url));
 const doc = parse(readFileSync(SPEC_FILE, 'utf8')) as {
   definitions: Record<string, Schema>;
   paths: Record<string, { post: { parameters: { in: string; schema?: Schema }[] } }>;

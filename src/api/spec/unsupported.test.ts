@@ -11,7 +11,7 @@ import { parse } from 'yaml';
 import { type BodyKind, UNSUPPORTED, isEmptyValue } from './unsupported.ts';
 import { SHAPES, type Shape, checkShape } from './shape.ts';
 
-const SPEC_FILE = fileURLToPath(new URL('../../../../shared/anchors/docker-engine-api-v1.41.yaml', import.meta.url));
+const SPEC_FILE = fileURLToPath(new URL('./docker-engine-api-v1.41.yaml', import.meta.url));
 interface Schema {
   $ref?: string;
   type?: string;
