@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { withExecLab, until, type ExecLab } from './lab-fixture.ts';
+import { withExecLab, until, type ExecLab } from '../../../labs/lib/executor-fixture.ts';
 import { spawnKernel } from './kernel.ts';
 import type { TaskContainerSpec } from './types.ts';
 import type { TaskController } from './controller.ts';

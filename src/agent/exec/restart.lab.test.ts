@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { withExecLab, until } from './lab-fixture.ts';
+import { withExecLab, until } from '../../../labs/lib/executor-fixture.ts';
 import { Executor } from './executor.ts';
 import type { TaskContainerSpec } from './types.ts';
 

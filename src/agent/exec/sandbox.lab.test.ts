@@ -2,7 +2,7 @@
 // what privileged, capability and seccomp options give back.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { withExecLab, type ExecLab } from './lab-fixture.ts';
+import { withExecLab, type ExecLab } from '../../../labs/lib/executor-fixture.ts';
 import type { TaskContainerSpec } from './types.ts';
 
 const t = suite('sandbox');

@@ -7,10 +7,10 @@
 import { mkdtempSync, readFileSync, rmSync, readdirSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildTestImage, writeOciTarball } from '../../../labs/lib/test-image.ts';
-import { ImageService } from '../../images/image-service.ts';
-import { Executor, type ExecutorOptions } from './executor.ts';
-import { cgroupDirs } from './kernel.ts';
+import { buildTestImage, writeOciTarball } from './test-image.ts';
+import { ImageService } from '../../src/images/image-service.ts';
+import { Executor, type ExecutorOptions } from '../../src/agent/exec/executor.ts';
+import { cgroupDirs } from '../../src/agent/exec/kernel.ts';
 
 /** One test environment. */
 export interface ExecLab {
