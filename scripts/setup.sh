@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 
 # tmux: the engine lab test drives `docker exec -it` in a real terminal; python3: the exec TTY relay.
 APT_PACKAGES=(crun runc nftables iproute2 busybox-static docker-registry skopeo umoci iperf3 curl util-linux procps kmod tmux python3)
+# chromium: the dashboard's browser test (labs/dashboard.lab.test.ts) drives it through playwright-core.
+APT_PACKAGES+=(chromium)
 # perl (not only perl-base): Time::HiRes for the network benchmark's DNS timing client.
 BENCH_PACKAGES=(etcd-server etcd-client docker.io perl)
 
