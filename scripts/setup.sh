@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(crun runc nftables iproute2 busybox-static docker-registry skopeo umoci iperf3 curl util-linux procps kmod tmux python3)
 # chromium: the dashboard's browser test (labs/dashboard.lab.test.ts) drives it through playwright-core.
 APT_PACKAGES+=(chromium)
+# prometheus: the metrics lab test (labs/metrics.lab.test.ts) runs its own Prometheus against Shoal's API.
+APT_PACKAGES+=(prometheus)
 # perl (not only perl-base): Time::HiRes for the network benchmark's DNS timing client.
 BENCH_PACKAGES=(etcd-server etcd-client docker.io perl)
 
@@ -30,6 +32,10 @@ if ((${#missing[@]})); then
   # --bench's docker.io enables dockerd and containerd at boot: the benchmark starts its own.
   if [[ " ${missing[*]} " == *" docker.io "* ]] && command -v systemctl >/dev/null 2>&1; then
     systemctl disable --now docker.service docker.socket containerd.service >/dev/null 2>&1 || true
+  fi
+  # prometheus enables its own server and node exporter at boot: the metrics lab runs its own.
+  if [[ " ${missing[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/null 2>&1; then
+    systemctl disable --now prometheus.service prometheus-node-exporter.service >/dev/null 2>&1 || true
   fi
 fi
 
