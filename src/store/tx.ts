@@ -31,6 +31,12 @@ export type NewObject<K extends Kind> = Omit<StoreObjects[K], Stamped> & Partial
 /** A read view that also stages changes; the store turns them into one proposal. */
 export interface WriteTx extends ReadTx {
   /**
+   * The transaction's time (ms since the epoch): the `CreatedAt`/`UpdatedAt` of everything
+   * it stages. A writer that records "when this started" beside objects it creates uses
+   * this, not its own clock, so the two can be compared exactly.
+   */
+  readonly now: number;
+  /**
    * Stages a new object. A missing `ID` is generated; `CreatedAt`/`UpdatedAt` are set to the
    * transaction's time and `Version.Index` to 0 (the log index replaces it when applied).
    * Throws `ConflictError` for a taken ID or name, `InvalidArgumentError` for bad input.
@@ -56,6 +62,10 @@ export class Tx implements WriteTx {
     private readonly writable: boolean,
     private readonly stamp: { time: string; newId: () => string },
   ) {}
+
+  get now(): number {
+    return Date.parse(this.stamp.time);
+  }
 
   /** Marks the transaction finished; later use throws. */
   end(): void {

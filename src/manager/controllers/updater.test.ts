@@ -5,8 +5,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { MemoryStore } from '../../store/index.ts';
 import { aNode, aService } from '../../store/testing.ts';
-import { nullLogger } from '../../daemon/logger.ts';
-import { withState } from '../orchestrator/task-state.ts';
+import { nullLogger } from '../../common/logger.ts';
+import { withState } from '../../common/task-state.ts';
 import { isTerminal, type Task } from '../../api/types/task.ts';
 import type { Service } from '../../api/types/service.ts';
 import { withServiceDefaults } from '../../api/spec/service-spec.ts';
@@ -40,8 +40,7 @@ async function settle(store: MemoryStore, until: () => boolean): Promise<void> {
   assert.ok(until(), "condition reached");
 }
 
-async function setup(): Promise<{ store: MemoryStore; svc: Service; leaders: LeaderControllers }> {
-  const store = new MemoryStore();
+async function setup(store = new MemoryStore()): Promise<{ store: MemoryStore; svc: Service; leaders: LeaderControllers }> {
   await store.update((tx) => {
     for (const h of ['a', 'b', 'c']) tx.create('node', aNode(h));
   });
@@ -112,6 +111,29 @@ test('a failing update with failure action rollback returns to the previous imag
     assert.is(current(store, svc.ID).Spec.TaskTemplate.ContainerSpec.Image, 'busybox:latest');
     await settle(store, () => runningImages(store).length === 3);
     assert.equal(runningImages(store), ['busybox:latest', 'busybox:latest', 'busybox:latest']);
+  } finally {
+    leaders.close();
+  }
+});
+
+test('a replacement counts as the update\'s own even when the store\'s clock differs from the controller\'s', async () => {
+  // The store stamps CreatedAt with its clock; the update's StartedAt must come from the
+  // same clock, or the first replacement looks older than the update and is disowned
+  // (seen as a canary whose failure was lost and a second canary started).
+  const { store, svc, leaders } = await setup(new MemoryStore({ clock: { now: () => Date.now() - 5 } }));
+  try {
+    await store.update((tx) => {
+      const s = structuredClone(tx.get('service', svc.ID)!);
+      s.Spec.UpdateConfig = { ...s.Spec.UpdateConfig, FailureAction: 'rollback' };
+      s.Spec.RollbackConfig = { ...s.Spec.RollbackConfig, Monitor: 0 };
+      tx.update('service', s);
+    });
+    await updateImage(store, svc.ID, 'bad:v2');
+    await settle(store, () => current(store, svc.ID).UpdateStatus?.State === 'rollback_completed');
+    const status = current(store, svc.ID).UpdateStatus!;
+    const bad = tasks(store).filter((t) => t.Spec.ContainerSpec.Image === 'bad:v2');
+    assert.equal(new Set(bad.map((t) => t.Slot)).size, 1, 'replacements (parallelism 1) went to one slot only, then the update rolled back');
+    for (const t of bad) assert.ok(Date.parse(t.CreatedAt) >= Date.parse(status.StartedAt!), 'a replacement is no older than the update');
   } finally {
     leaders.close();
   }

@@ -11,7 +11,7 @@
  */
 import type { Task } from '../../api/types/task.ts';
 import type { MemoryStore, ObjectEvent } from '../../store/index.ts';
-import type { Logger } from '../../daemon/logger.ts';
+import type { Logger } from '../../common/logger.ts';
 import { planUpdate, type UpdateStrategy } from '../orchestrator/updater.ts';
 import { StoreController } from './store-controller.ts';
 
@@ -69,8 +69,11 @@ export class UpdaterController extends StoreController {
         for (const id of serviceIds) {
           const service = tx.get('service', id);
           if (!service) continue;
+          // The transaction's own time: the tasks it creates carry it as CreatedAt, and an
+          // update counts a task as its own when CreatedAt ≥ StartedAt. A second clock
+          // reading could be a millisecond later and disown the first replacements.
           const plan = planUpdate(service, tx.find('task', { serviceId: id }), {
-            now: this.now(),
+            now: tx.now,
             newId: () => this.store.newId(),
             upSince: this.upSince,
             ...(this.strategy ? { strategy: this.strategy } : {}),
