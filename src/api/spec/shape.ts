@@ -75,13 +75,21 @@ const containerSpec: FieldsShape = {
   CapabilityAdd: strings,
   CapabilityDrop: strings,
   Ulimits: [{ Name: str, Soft: int, Hard: int }],
+  Init: bool,
+  // Shoal extensions (host-access.ts): host devices and the /dev/shm size.
+  Devices: [{ PathOnHost: str, PathInContainer: str, CgroupPermissions: str }],
+  ShmSize: int,
 };
 
 const taskSpec: FieldsShape = {
   ContainerSpec: containerSpec,
   Resources: {
     Limits: { NanoCPUs: int, MemoryBytes: int, Pids: int },
-    Reservations: { NanoCPUs: int, MemoryBytes: int },
+    Reservations: {
+      NanoCPUs: int,
+      MemoryBytes: int,
+      GenericResources: [{ NamedResourceSpec: { Kind: str, Value: str }, DiscreteResourceSpec: { Kind: str, Value: int } }],
+    },
   },
   RestartPolicy: { Condition: str, Delay: int, MaxAttempts: int, Window: int },
   Placement: {

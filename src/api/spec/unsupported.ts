@@ -53,7 +53,6 @@ export const UNSUPPORTED: Readonly<Record<BodyKind, readonly UnsupportedField[]>
     { path: 'TaskTemplate.PluginSpec', what: 'plugin tasks' },
     { path: 'TaskTemplate.NetworkAttachmentSpec', what: 'network attachment tasks' },
     { path: 'TaskTemplate.LogDriver', what: 'a log driver for the tasks (Shoal keeps its own task logs)' },
-    { path: 'TaskTemplate.Resources.Reservations.GenericResources', what: 'generic resources (--generic-resource)' },
     { path: 'TaskTemplate.Networks[].DriverOpts', what: 'network driver options per attachment' },
     { path: 'Networks[].DriverOpts', what: 'network driver options per attachment' },
     { path: `${CONTAINER}.Groups`, what: 'supplementary groups (--group)' },
@@ -61,7 +60,6 @@ export const UNSUPPORTED: Readonly<Record<BodyKind, readonly UnsupportedField[]>
     { path: `${CONTAINER}.OpenStdin`, what: 'an open stdin for the task' },
     { path: `${CONTAINER}.DNSConfig`, what: 'DNS settings (--dns, --dns-search, --dns-option)' },
     { path: `${CONTAINER}.Isolation`, what: 'an isolation technology other than the default', allowed: ['default'] },
-    { path: `${CONTAINER}.Init`, what: 'an init process in the task (--init)' },
     // Shoal bind-mounts with rbind,rprivate: Docker's default propagation is the one accepted.
     { path: `${MOUNT}.BindOptions.Propagation`, what: 'bind propagation other than rprivate', allowed: ['rprivate'] },
     { path: `${MOUNT}.BindOptions.NonRecursive`, what: 'non-recursive bind mounts (bind-nonrecursive)' },

@@ -8,6 +8,7 @@ import { ConstraintSyntaxError, ENGINE_LABEL_PREFIX, NODE_LABEL_PREFIX, parseCon
 import { TemplateError, checkTemplate } from './template.ts';
 import { checkShape } from './shape.ts';
 import { checkSandboxFields } from './privileges.ts';
+import { checkHostAccess } from './host-access.ts';
 
 /** One validation failure: where, and why (lower case, no trailing period). */
 export interface SpecProblem {
@@ -225,6 +226,7 @@ function checkTask(t: TaskSpec | undefined): Check {
   const pl = t.Placement;
   return first(
     () => checkContainer(t.ContainerSpec),
+    () => checkHostAccess(t),
     () => checkResources(t),
     () =>
       rp?.Condition !== undefined && !['none', 'on-failure', 'any'].includes(rp.Condition)

@@ -2,6 +2,7 @@
 import type { NetworkAttachment } from './network.ts';
 import type { Meta, Platform } from './common.ts';
 import type { NodeAvailability } from './swarm.ts';
+import type { GenericResource } from './service.ts';
 
 export type NodeRole = 'worker' | 'manager';
 export type NodeState = 'unknown' | 'down' | 'ready' | 'disconnected';
@@ -17,7 +18,8 @@ export interface NodeSpec {
 export interface NodeResources {
   NanoCPUs: number;
   MemoryBytes: number;
-  GenericResources?: unknown[];
+  /** What the node advertises (`shoal daemon --node-generic-resource gpu=2`). */
+  GenericResources?: GenericResource[];
 }
 
 export interface EngineDescription {

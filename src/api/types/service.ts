@@ -46,6 +46,16 @@ export interface Ulimit {
   Hard: number;
 }
 
+/** A host device given to a task (Docker's `DeviceMapping`). */
+export interface DeviceMapping {
+  /** Absolute path of a character or block device on the node. */
+  PathOnHost: string;
+  /** Where it appears in the task; default the host path. */
+  PathInContainer?: string;
+  /** Cgroup access: a non-empty subset of `rwm` (read, write, mknod); default `rwm`. */
+  CgroupPermissions?: string;
+}
+
 export interface ContainerSpec {
   Image: string;
   Labels?: Record<string, string>;
@@ -73,6 +83,13 @@ export interface ContainerSpec {
   CapabilityAdd?: string[];
   CapabilityDrop?: string[];
   Ulimits?: Ulimit[];
+  /**
+   * Shoal extension (Docker's service API has none; `docker run --device`'s shape): host
+   * devices made in the task's /dev and allowed in its device cgroup. See host-access.ts.
+   */
+  Devices?: DeviceMapping[];
+  /** Shoal extension: size of the task's /dev/shm in bytes (`docker run --shm-size`); default 64 MiB. */
+  ShmSize?: number;
   /** Sandbox settings; see src/api/spec/privileges.ts for what is accepted. */
   Privileges?: Privileges;
 }
@@ -102,6 +119,17 @@ export interface Resources {
   NanoCPUs?: number;
   MemoryBytes?: number;
   Pids?: number;
+  /** Reservations only: node-advertised resources a task takes (`--generic-resource gpu=1`); discrete only. */
+  GenericResources?: GenericResource[];
+}
+
+/**
+ * Docker's `GenericResources` element: a named resource (one unit with an ID, `gpu=GPU-3f1c`)
+ * or a discrete amount (`gpu=2`). Nodes advertise either; tasks reserve discrete amounts.
+ */
+export interface GenericResource {
+  NamedResourceSpec?: { Kind: string; Value: string };
+  DiscreteResourceSpec?: { Kind: string; Value: number };
 }
 
 export interface ResourceRequirements {
