@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TASK_STATES, type Task, type TaskState } from '../api/types/task.ts';
-import { nullLogger } from '../daemon/logger.ts';
+import { nullLogger } from '../common/logger.ts';
 import type { TaskStatusUpdate } from '../swarm/types.ts';
 import type { TaskContainerSpec, ExitStatus } from './exec/types.ts';
 import { Agent, type AgentNetworking } from './agent.ts';

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Task } from '../api/types/task.ts';
-import { nullLogger } from '../daemon/logger.ts';
+import { nullLogger } from '../common/logger.ts';
 import { LazyNetworking, needsNetworking, type OpenableNetworking } from './lazy-networking.ts';
 
 function task(over: Partial<Task> = {}): Task {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Config, Secret } from '../api/types/secret-config.ts';
 import type { Task } from '../api/types/task.ts';
-import { nullLogger } from '../daemon/logger.ts';
+import { nullLogger } from '../common/logger.ts';
 import type { TaskContainerSpec } from './exec/types.ts';
 import { Agent } from './agent.ts';
 import { PayloadStore, missingPayloads, taskFiles } from './secrets.ts';

@@ -9,7 +9,7 @@ import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DaemonConfig } from './config.ts';
 import { lockDataRoot, type DataRootLock } from './data-root-lock.ts';
-import type { Logger } from './logger.ts';
+import type { Logger } from '../common/logger.ts';
 import { Router } from './http/router.ts';
 import { NotImplementedTable, dockerEndpoints } from './http/not-implemented.ts';
 import { listenUnix, closeServer } from './http/unix-server.ts';

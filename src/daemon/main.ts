@@ -4,7 +4,7 @@
  */
 import { parseDaemonConfig, type DaemonFlags } from './config.ts';
 import { Daemon } from './daemon.ts';
-import { createLogger } from './logger.ts';
+import { createLogger } from '../common/logger.ts';
 
 export async function runDaemon(flags: DaemonFlags): Promise<void> {
   const config = parseDaemonConfig(flags);

@@ -22,7 +22,7 @@ import { nodeStatusChanges } from './node-health.ts';
 import { canRemoveVoter } from './membership.ts';
 import { checkStanding, raftSenderMatches, type StandingEndpoint } from '../swarm/peer-standing.ts';
 import type { PeerIdentity } from '../swarm/types.ts';
-import type { Logger } from '../daemon/logger.ts';
+import type { Logger } from '../common/logger.ts';
 
 export interface ManagerOptions {
   dataRoot: string;

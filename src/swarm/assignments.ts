@@ -11,7 +11,7 @@
  * or leaves the set, they are withdrawn.
  */
 import { TASK_STATES, type Task } from '../api/types/task.ts';
-import { assertForward, TaskStateError } from '../manager/orchestrator/task-state.ts';
+import { assertForward, TaskStateError } from '../common/task-state.ts';
 import type { Config, Secret } from '../api/types/secret-config.ts';
 import type { SessionFrame } from './types.ts';
 

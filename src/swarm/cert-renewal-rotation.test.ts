@@ -14,7 +14,7 @@ import { SwarmNode, type SwarmContext } from './swarm-node.ts';
 import { freePort, loopbackContext } from './test-node.ts';
 import { httpsJson } from './https-json.ts';
 import { Router } from '../daemon/http/router.ts';
-import { createLogger } from '../daemon/logger.ts';
+import { createLogger } from '../common/logger.ts';
 import { listenUnix, closeServer } from '../daemon/http/unix-server.ts';
 import { ApiClient } from '../api/client.ts';
 import { ApiError } from '../api/errors.ts';

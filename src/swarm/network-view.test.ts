@@ -5,7 +5,7 @@ import type { Network } from '../api/types/network.ts';
 import type { Node } from '../api/types/node.ts';
 import type { Service, PortConfig } from '../api/types/service.ts';
 import { affectsViews, computeNetworkViews } from './network-view.ts';
-import { taskName } from '../manager/orchestrator/new-task.ts';
+import { taskName } from '../common/task-name.ts';
 
 const meta = { Version: { Index: 1 }, CreatedAt: '', UpdatedAt: '' };
 

@@ -13,7 +13,7 @@ import type { Duplex } from 'node:stream';
 import type { TLSSocket, SecureContextOptions } from 'node:tls';
 import { Router } from '../daemon/http/router.ts';
 import { ApiError } from '../api/errors.ts';
-import type { Logger } from '../daemon/logger.ts';
+import type { Logger } from '../common/logger.ts';
 import type { NodeRole } from '../api/types/node.ts';
 import { peerIdentity } from '../manager/ca/index.ts';
 import type { PeerIdentity } from './types.ts';

@@ -32,7 +32,7 @@ import { Agent, type AgentImages } from '../agent/agent.ts';
 import type { LazyNetworking } from '../agent/lazy-networking.ts';
 import type { Executor } from '../agent/exec/executor.ts';
 import { newId } from '../store/index.ts';
-import type { Logger } from '../daemon/logger.ts';
+import type { Logger } from '../common/logger.ts';
 import { NodeServer } from './node-server.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { sessionLogFrames } from './log-relay.ts';

@@ -3,7 +3,7 @@
  * `SwarmNode` needs, with a fixed node description.
  */
 import net from 'node:net';
-import { nullLogger } from '../daemon/logger.ts';
+import { nullLogger } from '../common/logger.ts';
 import type { SwarmContext } from './swarm-node.ts';
 
 /** A TCP port on 127.0.0.1 that was free a moment ago. */

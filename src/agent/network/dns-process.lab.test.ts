@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFile, spawnSync } from 'node:child_process';
-import { nullLogger } from '../../daemon/logger.ts';
+import { nullLogger } from '../../common/logger.ts';
 import { DnsProcess } from './dns-process.ts';
 
 const NS = `shoal-dnsp-${process.pid}`;

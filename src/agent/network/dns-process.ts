@@ -8,7 +8,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { DnsTable } from '../../../net/dns/index.ts';
-import type { Logger } from '../../daemon/logger.ts';
+import type { Logger } from '../../common/logger.ts';
 import type { DnsBindOptions, TaskDns } from './task-dns.ts';
 
 const ENTRY = fileURLToPath(new URL('./dns-worker.mjs', import.meta.url));

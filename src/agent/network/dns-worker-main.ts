@@ -8,7 +8,7 @@ import type { DnsTable } from '../../../net/dns/index.ts';
 import { SocketBroker } from './socket-broker.ts';
 import { InlineTaskDns } from './task-dns.ts';
 import type { DnsRequest, DnsReply, LogLevel } from './dns-process.ts';
-import type { Logger } from '../../daemon/logger.ts';
+import type { Logger } from '../../common/logger.ts';
 
 const send = (m: DnsReply) => process.send?.(m);
 /** Log lines go to the daemon's logger (errors as their messages: they cross as JSON). */

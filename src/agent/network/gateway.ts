@@ -19,7 +19,7 @@ import { HOST_PORTS_TABLE, renderHostPortsDelete, renderHostPortsReplace } from 
 import { NetnsNft } from '../../../net/lb/nft.ts';
 import { IprouteBatch } from '../../../net/overlay/batch.ts';
 import { macFromIp } from '../../../net/overlay/plan.ts';
-import type { Logger } from '../../daemon/logger.ts';
+import type { Logger } from '../../common/logger.ts';
 import {
   DEFAULT_GATEWAY_SUBNET, GatewayError, emptyGatewayState, gatewayAddress, hostPortMappings, hostVethName,
   parseGatewayState, planAttach, planDetach, type GatewayPort, type GatewayState, type GatewayTask,

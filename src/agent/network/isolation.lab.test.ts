@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import type { Task } from '../../api/types/task.ts';
 import type { NodeNetworkView, ViewNetwork } from '../../swarm/network-view-types.ts';
 import { macFromIp } from '../../../net/overlay/index.ts';
-import { nullLogger } from '../../daemon/logger.ts';
+import { nullLogger } from '../../common/logger.ts';
 import { NetworkAgent } from './network-agent.ts';
 
 const tag = `shoaliso${process.pid}`;

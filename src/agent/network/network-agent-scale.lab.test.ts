@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Task } from '../../api/types/task.ts';
 import type { NodeNetworkView } from '../../swarm/network-view-types.ts';
-import { nullLogger } from '../../daemon/logger.ts';
+import { nullLogger } from '../../common/logger.ts';
 import { macFromIp } from '../../../net/overlay/index.ts';
 import { NetworkAgent } from './network-agent.ts';
 import { StateFile } from './state.ts';

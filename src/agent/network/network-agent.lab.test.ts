@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { Task } from '../../api/types/task.ts';
 import type { NodeNetworkView, ViewNetwork, ViewPublishedPort } from '../../swarm/network-view-types.ts';
 import { macFromIp } from '../../../net/overlay/index.ts';
-import { nullLogger } from '../../daemon/logger.ts';
+import { nullLogger } from '../../common/logger.ts';
 import { NetworkAgent, type NetworkAgentOptions } from './network-agent.ts';
 import { NetworkAgentError } from './plan.ts';
 

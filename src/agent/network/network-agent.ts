@@ -11,7 +11,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Task } from '../../api/types/task.ts';
-import type { Logger } from '../../daemon/logger.ts';
+import type { Logger } from '../../common/logger.ts';
 import type { NodeNetworkView } from '../../swarm/network-view-types.ts';
 import { NetnsNft, VipTable, renderMeshReplace, MESH_TABLE } from '../../../net/lb/index.ts';
 import { IprouteBatch, VXLAN_DEV, attachTask, createSandbox, detachTask, hostVxlanName, macFromIp, syncPeers } from '../../../net/overlay/index.ts';
@@ -28,7 +28,7 @@ import { LatestLoop } from './latest-loop.ts';
 import type { DnsSocketSource } from './socket-broker.ts';
 import { InlineTaskDns, type TaskDns } from './task-dns.ts';
 import { DnsProcess } from './dns-process.ts';
-import { taskName } from '../../manager/orchestrator/new-task.ts';
+import { taskName } from '../../common/task-name.ts';
 import { GatewayBridge } from './gateway.ts';
 import { RotationWaiters } from './rotation.ts';
 

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { taskName } from '../../manager/orchestrator/new-task.ts';
+import { taskName } from '../../common/task-name.ts';
 import type { Task } from '../../api/types/task.ts';
 import type { NodeNetworkView, ViewNetwork } from '../../swarm/network-view-types.ts';
 import {

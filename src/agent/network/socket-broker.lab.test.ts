@@ -6,7 +6,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFile, spawnSync } from 'node:child_process';
 import { DnsServer, NetnsBindError } from '../../../net/dns/index.ts';
-import { nullLogger } from '../../daemon/logger.ts';
+import { nullLogger } from '../../common/logger.ts';
 import { SocketBroker } from './socket-broker.ts';
 
 const NS = `shoal-sbk${process.pid}`;

@@ -10,7 +10,7 @@ import type { Socket } from 'node:dgram';
 import type { Server } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { bindDnsInNetns, NetnsBindError } from '../../../net/dns/index.ts';
-import type { Logger } from '../../daemon/logger.ts';
+import type { Logger } from '../../common/logger.ts';
 
 const SCRIPT = fileURLToPath(new URL('./socket-broker.pl', import.meta.url));
 

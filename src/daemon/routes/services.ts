@@ -15,7 +15,7 @@ import { ConflictError, InvalidArgumentError, NotFoundError } from '../../api/er
 import type { Service, ServiceSpec, ServiceStatus } from '../../api/types/service.ts';
 import type { Task } from '../../api/types/task.ts';
 import { modeKind, serviceSpecOfBody, validateServiceSpec, withServiceDefaults } from '../../api/spec/service-spec.ts';
-import { withDesiredState } from '../../manager/orchestrator/task-state.ts';
+import { withDesiredState } from '../../common/task-state.ts';
 import { manualRollback } from '../../manager/orchestrator/updater.ts';
 import { nextJobStatus } from '../../manager/orchestrator/replicated-job.ts';
 import { filterValues, matchLabels, readBarrier, requireManager, requireVersion, resolveService, type SwarmRef } from './lookup.ts';

@@ -24,7 +24,7 @@ import {
   releaseAddress, releasePorts,
   type IpamState, type PortState,
 } from '../../../net/ipam/index.ts';
-import { wantsToRun, withState } from '../orchestrator/task-state.ts';
+import { wantsToRun, withState } from '../../common/task-state.ts';
 import { messageOf } from './errors.ts';
 import { allocationOf, isOverlay, parseNetworkSpec } from './network-spec.ts';
 import {

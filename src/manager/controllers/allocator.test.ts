@@ -8,10 +8,10 @@ import * as assert from 'uvu/assert';
 import { StateRole } from 'raft-ts';
 import { MemoryStore } from '../../store/index.ts';
 import { aNode, aService } from '../../store/testing.ts';
-import { nullLogger } from '../../daemon/logger.ts';
+import { nullLogger } from '../../common/logger.ts';
 import type { NetworkSpec } from '../../api/types/network.ts';
 import type { Task } from '../../api/types/task.ts';
-import { withState } from '../orchestrator/task-state.ts';
+import { withState } from '../../common/task-state.ts';
 import { ingressNetworkSpec } from '../allocator/index.ts';
 import { AllocatorController, LeaderControllers, SchedulerController } from './index.ts';
 

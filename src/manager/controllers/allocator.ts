@@ -12,7 +12,7 @@
 import type { Node } from '../../api/types/node.ts';
 import { isTerminal, type Task } from '../../api/types/task.ts';
 import type { MemoryStore, ObjectEvent } from '../../store/index.ts';
-import type { Logger } from '../../daemon/logger.ts';
+import type { Logger } from '../../common/logger.ts';
 import { allocatePass, rebuildState, type AllocatorState } from '../allocator/index.ts';
 import { StoreController } from './store-controller.ts';
 

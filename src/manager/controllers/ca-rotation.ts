@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { MemoryStore, ObjectEvent } from '../../store/index.ts';
-import type { Logger } from '../../daemon/logger.ts';
+import type { Logger } from '../../common/logger.ts';
 import { clusterTLSInfo, finishedRotation, rotationProgress, signerIdentity } from '../ca/index.ts';
 import type { RandomBytes } from '../ca/join-token.ts';
 import { StoreController } from './store-controller.ts';

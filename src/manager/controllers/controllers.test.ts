@@ -7,8 +7,8 @@ import * as assert from 'uvu/assert';
 import { StateRole } from 'raft-ts';
 import { MemoryStore } from '../../store/index.ts';
 import { aNode, aService } from '../../store/testing.ts';
-import { nullLogger } from '../../daemon/logger.ts';
-import { withState } from '../orchestrator/task-state.ts';
+import { nullLogger } from '../../common/logger.ts';
+import { withState } from '../../common/task-state.ts';
 import type { Task } from '../../api/types/task.ts';
 import { LeaderControllers, TaskReaperController } from './index.ts';
 

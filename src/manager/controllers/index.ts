@@ -8,7 +8,7 @@
  */
 import { StateRole, type RaftNode } from 'raft-ts';
 import type { MemoryStore } from '../../store/index.ts';
-import type { Logger } from '../../daemon/logger.ts';
+import type { Logger } from '../../common/logger.ts';
 import { OrchestratorController } from './orchestrator.ts';
 import { AllocatorController } from './allocator.ts';
 import { SchedulerController } from './scheduler.ts';

@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { MemoryStore } from '../../store/index.ts';
 import { aNode, aService } from '../../store/testing.ts';
-import { nullLogger } from '../../daemon/logger.ts';
+import { nullLogger } from '../../common/logger.ts';
 import { MAX_CREATES_PER_PASS, OrchestratorController } from './orchestrator.ts';
 
 test('a 3,000-replica service is created in transactions of at most MAX_CREATES_PER_PASS tasks', async () => {

@@ -8,7 +8,7 @@
 import type { Service } from '../../api/types/service.ts';
 import type { Task } from '../../api/types/task.ts';
 import type { MemoryStore, ObjectEvent, WriteTx } from '../../store/index.ts';
-import type { Logger } from '../../daemon/logger.ts';
+import type { Logger } from '../../common/logger.ts';
 import { reconcileService, withDesiredState } from '../orchestrator/index.ts';
 import { tasksForOrchestrator } from '../orchestrator/updater.ts';
 import { StoreController } from './store-controller.ts';

@@ -6,7 +6,7 @@
  * or payloads change.
  */
 import type { MemoryStore, ObjectEvent, ReadTx } from '../../store/index.ts';
-import type { Logger } from '../../daemon/logger.ts';
+import type { Logger } from '../../common/logger.ts';
 import type { Config, Secret } from '../../api/types/secret-config.ts';
 import type { ContainerSpec, Service } from '../../api/types/service.ts';
 import { isTerminal, type Task } from '../../api/types/task.ts';

@@ -8,9 +8,9 @@
  */
 import type { Task } from '../../api/types/task.ts';
 import type { MemoryStore, ObjectEvent } from '../../store/index.ts';
-import type { Logger } from '../../daemon/logger.ts';
+import type { Logger } from '../../common/logger.ts';
 import { schedule } from '../scheduler/scheduler.ts';
-import { wantsToRun, withState } from '../orchestrator/task-state.ts';
+import { wantsToRun, withState } from '../../common/task-state.ts';
 import { StoreController } from './store-controller.ts';
 
 function isPending(t: Task): boolean {

@@ -6,7 +6,7 @@
  * short delay. A watch the store closes (snapshot restored) starts over from a full pass.
  */
 import type { Kind, MemoryStore, ObjectEvent } from '../../store/index.ts';
-import type { Logger } from '../../daemon/logger.ts';
+import type { Logger } from '../../common/logger.ts';
 
 /** Delay before a failed pass runs again, ms. */
 const RETRY_MS = 200;

@@ -5,7 +5,7 @@
  * finish or services are deleted, at most every `intervalMs`.
  */
 import type { MemoryStore, ObjectEvent } from '../../store/index.ts';
-import type { Logger } from '../../daemon/logger.ts';
+import type { Logger } from '../../common/logger.ts';
 import { tasksToDelete } from '../orchestrator/task-reaper.ts';
 import { StoreController } from './store-controller.ts';
 

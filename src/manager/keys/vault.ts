@@ -20,7 +20,7 @@ import { open as openFile, readFile, readdir, rename, mkdir, rm } from 'node:fs/
 import { dirname, join } from 'node:path';
 import type { PayloadCipher } from 'raft-ts';
 import type { MemoryStore } from '../../store/index.ts';
-import type { Logger } from '../../daemon/logger.ts';
+import type { Logger } from '../../common/logger.ts';
 import { KEY_BYTES, defaultRandom, type RandomSource } from './aead.ts';
 import { DekRing, newDek } from './dek-ring.ts';
 import { decodeKeyFile, encodeKeyFile, isLockedKeyFile, type KeyMaterial } from './key-file.ts';

@@ -16,7 +16,7 @@
 import type { CanaryPolicy } from '../../api/spec/update-policy.ts';
 import type { SlotProgress, UpdateView } from './updater-view.ts';
 import { rollingStrategy, waitingInOrder, type StrategyVerdict, type UpdateStrategy } from './updater-strategy.ts';
-import { wantsToRun } from './task-state.ts';
+import { wantsToRun } from '../../common/task-state.ts';
 import { isTerminal } from '../../api/types/task.ts';
 import { ms } from './restart-policy.ts';
 

@@ -14,7 +14,7 @@ import { apply } from '../testing/apply.ts';
 import { node, service } from '../testing/fixtures.ts';
 import { reconcileService } from './index.ts';
 import { tasksToDelete } from './task-reaper.ts';
-import { wantsToRun } from './task-state.ts';
+import { wantsToRun } from '../../common/task-state.ts';
 
 function prng(seed: number): () => number {
   let a = seed >>> 0;

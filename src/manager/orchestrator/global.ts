@@ -12,7 +12,7 @@ import { newTask } from './new-task.ts';
 import { acceptsNewTasks, groupBy, serviceConstraints, viewSlot } from './slots.ts';
 import { supervise } from './supervise.ts';
 import { stopEarlierIterations } from './replicated-job.ts';
-import { withDesiredState } from './task-state.ts';
+import { withDesiredState } from '../../common/task-state.ts';
 import { emptyReconciliation, nodeMap, type ReconcileContext, type Reconciliation } from './types.ts';
 
 export interface GlobalOptions {

@@ -16,8 +16,9 @@ export { reconcileGlobal, reconcileGlobalJob } from './global.ts';
 export { reconcileReplicatedJob, type JobProgress } from './replicated-job.ts';
 export { restartDecision, effectivePolicy, restartHistory, type RestartDecision, type RestartInput } from './restart-policy.ts';
 export { tasksToDelete, type RetentionOptions } from './task-reaper.ts';
-export { newTask, taskName } from './new-task.ts';
-export { assertForward, assertDesiredForward, withState, withDesiredState, wantsToRun, TaskStateError } from './task-state.ts';
+export { newTask } from './new-task.ts';
+export { taskName } from '../../common/task-name.ts';
+export { assertForward, assertDesiredForward, withState, withDesiredState, wantsToRun, TaskStateError } from '../../common/task-state.ts';
 export type { ReconcileContext, Reconciliation } from './types.ts';
 
 /** Runs the reconcile function of the service's mode. */

@@ -1,19 +1,8 @@
-/** Making a task for a service, and naming it as Docker does. */
+/** Making a task for a service (named by common/task-name.ts, as Docker does). */
 import type { Service } from '../../api/types/service.ts';
 import type { Task, TaskState } from '../../api/types/task.ts';
 import type { ReconcileContext } from './types.ts';
-
-/**
- * Docker's display name of a task: its `Name` when it has one, else
- * `<service>.<slot>.<task id>` for replicated tasks, `<service>.<node id>.<task id>` for
- * global ones (no slot). DNS answers task names by it too.
- */
-export function taskName(task: Pick<Task, 'ID' | 'Name' | 'Slot' | 'NodeID' | 'ServiceAnnotations' | 'ServiceID'>): string {
-  if (task.Name) return task.Name;
-  const service = task.ServiceAnnotations?.Name ?? task.ServiceID;
-  const where = task.Slot ? String(task.Slot) : (task.NodeID ?? '');
-  return `${service}.${where}.${task.ID}`;
-}
+import { taskName } from '../../common/task-name.ts';
 
 export interface NewTaskOptions {
   /** Replicated and replicated-job tasks: the slot (1..N). */

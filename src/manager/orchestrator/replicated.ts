@@ -12,7 +12,7 @@ import type { Task } from '../../api/types/task.ts';
 import { newTask } from './new-task.ts';
 import { groupBy, serviceConstraints, viewSlot } from './slots.ts';
 import { supervise, type SlotOutcome } from './supervise.ts';
-import { withDesiredState } from './task-state.ts';
+import { withDesiredState } from '../../common/task-state.ts';
 import { emptyReconciliation, nodeMap, type ReconcileContext, type Reconciliation } from './types.ts';
 
 interface Filled {

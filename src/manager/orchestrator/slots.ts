@@ -8,7 +8,7 @@ import type { Service } from '../../api/types/service.ts';
 import { isTerminal, taskStateRank, type Task } from '../../api/types/task.ts';
 import { nodeMatches, parseConstraints, type Constraint } from '../../api/spec/constraint.ts';
 import { ms } from './restart-policy.ts';
-import { wantsToRun } from './task-state.ts';
+import { wantsToRun } from '../../common/task-state.ts';
 
 /** Why a task may not stay on its node: `gone` (removed), `down`, `drained`, `unmatched` (constraints). */
 export type NodeVerdict = 'ok' | 'gone' | 'down' | 'drained' | 'unmatched';

@@ -10,7 +10,7 @@ import type { Task, TaskState } from '../../api/types/task.ts';
 import type { Constraint } from '../../api/spec/constraint.ts';
 import { ms, restartDecision, restartDelayMs, restartHistory } from './restart-policy.ts';
 import { nodeVerdict, type SlotView } from './slots.ts';
-import { withDesiredState } from './task-state.ts';
+import { withDesiredState } from '../../common/task-state.ts';
 import { isTaskDirty } from './updater-view.ts';
 import { wakeNoLaterThan, type ReconcileContext, type Reconciliation } from './types.ts';
 

@@ -9,7 +9,7 @@ import type { Service } from '../../api/types/service.ts';
 import { TASK_STATES, isTerminal, type Task } from '../../api/types/task.ts';
 import { DEFAULTS } from '../../api/spec/service-spec.ts';
 import { ms } from './restart-policy.ts';
-import { wantsToRun } from './task-state.ts';
+import { wantsToRun } from '../../common/task-state.ts';
 
 export interface RetentionOptions {
   /** Tasks kept per slot or node, counting the current one (Docker's TaskHistoryRetentionLimit; default 5; negative keeps all). */

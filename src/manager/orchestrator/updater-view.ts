@@ -8,7 +8,7 @@ import type { Service, UpdateConfig } from '../../api/types/service.ts';
 import { isTerminal, type Task } from '../../api/types/task.ts';
 import { DEFAULTS, modeKind } from '../../api/spec/service-spec.ts';
 import { ms } from './restart-policy.ts';
-import { wantsToRun } from './task-state.ts';
+import { wantsToRun } from '../../common/task-state.ts';
 
 /** JSON with object keys sorted, so two equal specs compare equal whatever their key order. */
 export function stableJson(v: unknown): string {

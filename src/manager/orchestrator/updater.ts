@@ -21,7 +21,7 @@ import type { Task } from '../../api/types/task.ts';
 import { isJob, modeKind } from '../../api/spec/service-spec.ts';
 import { newTask } from './new-task.ts';
 import { ms } from './restart-policy.ts';
-import { withDesiredState } from './task-state.ts';
+import { withDesiredState } from '../../common/task-state.ts';
 import { rollingStrategy, type StrategyVerdict, type UpdateStrategy } from './updater-strategy.ts';
 import { strategyFor } from './update-strategies.ts';
 import { viewUpdate, type UpdateFailure, type UpdateView } from './updater-view.ts';

@@ -5,7 +5,7 @@
  */
 import type { Node } from '../../api/types/node.ts';
 import { isTerminal, type Task } from '../../api/types/task.ts';
-import { wantsToRun } from '../orchestrator/task-state.ts';
+import { wantsToRun } from '../../common/task-state.ts';
 
 /** The key a host-mode published port is held under: `tcp/8080`. */
 export function hostPortKey(protocol: string | undefined, port: number): string {

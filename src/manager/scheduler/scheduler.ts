@@ -11,7 +11,7 @@
 import type { Node } from '../../api/types/node.ts';
 import type { Task } from '../../api/types/task.ts';
 import type { Filter } from './filters.ts';
-import { wantsToRun } from '../orchestrator/task-state.ts';
+import { wantsToRun } from '../../common/task-state.ts';
 import { NodeInfo } from './node-info.ts';
 import { Pipeline, noSuitableNode } from './pipeline.ts';
 import { SpreadTree, spreadValue } from './spread.ts';

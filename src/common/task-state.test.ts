@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { task } from '../testing/fixtures.ts';
+import { task } from '../manager/testing/fixtures.ts';
 import { TaskStateError, assertForward, withDesiredState, withState } from './task-state.ts';
 
 const throwsStateError = (fn: () => unknown) => assert.throws(fn, (e: Error) => e instanceof TaskStateError);

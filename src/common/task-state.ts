@@ -3,7 +3,7 @@
  * or desired state go through one check, and throw {@link TaskStateError} (a broken
  * invariant, never returned) when a caller tries to move backward.
  */
-import { TASK_STATES, isTerminal, taskStateRank, type Task, type TaskState } from '../../api/types/task.ts';
+import { TASK_STATES, isTerminal, taskStateRank, type Task, type TaskState } from '../api/types/task.ts';
 
 /** A backward state move was attempted: a bug in the caller. */
 export class TaskStateError extends Error {
