@@ -6,7 +6,7 @@ export * from './wal/index.ts';
 
 // Driver (node/) and transports (transport/).
 export { RaftNode } from './node/raft-node.ts';
-export type { RaftNodeOptions, RaftNodeEvent, RaftNodeListener, RaftLogger } from './node/raft-node.ts';
+export type { RaftNodeOptions, RaftNodeEvent, RaftNodeListener, RaftLogger, RaftObserver } from './node/raft-node.ts';
 export type { StateMachine } from './node/state-machine.ts';
 export { LeaderChangedError, RequestTimeoutError, NodeStoppedError } from './node/errors.ts';
 export { realClock, ManualClock } from './node/clock.ts';

@@ -104,6 +104,22 @@ export type RaftNodeEvent =
 
 export type RaftNodeListener = (event: RaftNodeEvent) => void;
 
+/**
+ * Timings for metrics (all optional). Called synchronously from `propose` and the Ready
+ * loop: keep them cheap; a throw is logged and ignored. Durations are measured with the
+ * node's clock, in ms.
+ */
+export interface RaftObserver {
+  /** `propose` was called here. */
+  proposed?(): void;
+  /** A proposal made here was applied here, `ms` after `propose`. */
+  proposalApplied?(ms: number): void;
+  /** A write of hard state, entries or a snapshot finished after `ms`; `sync` when fsync'd. */
+  saved?(ms: number, entries: number, sync: boolean): void;
+  /** A snapshot of `bytes` bytes of state-machine data was taken here. */
+  snapshotTaken?(bytes: number): void;
+}
+
 const LOCAL_TYPES = new Set<MessageType>([
   MessageType.Hup, MessageType.Beat, MessageType.Unreachable, MessageType.SnapStatus, MessageType.CheckQuorum,
 ]);
@@ -131,6 +147,7 @@ export class RaftNode {
   private confChanges: PendingConfChange[] = [];
   private transfers: { to: NodeId; resolve(): void; reject(e: unknown): void; cancel(): void }[] = [];
   private readonly listeners = new Set<RaftNodeListener>();
+  private readonly observers = new Set<RaftObserver>();
 
   private started = false;
   private stopped = false;
@@ -278,6 +295,19 @@ export class RaftNode {
     return () => this.listeners.delete(listener);
   }
 
+  /** Adds timing callbacks (metrics); returns the function that removes them. */
+  observe(observer: RaftObserver): () => void {
+    this.observers.add(observer);
+    return () => this.observers.delete(observer);
+  }
+
+  /** Calls `fn` on each observer, logging (not propagating) a throw. */
+  private tell(fn: (o: RaftObserver) => void): void {
+    for (const o of this.observers) {
+      try { fn(o); } catch (err) { this.log.warn('raft: observer threw', { 'node.id': this.id, error: String(err) }); }
+    }
+  }
+
   /**
    * Proposes `data` and resolves once its entry is committed and applied here, with the
    * entry's index and what `StateMachine.apply` returned (a throw from `apply` rejects).
@@ -291,6 +321,7 @@ export class RaftNode {
     return new Promise((resolve, reject) => {
       const p: PendingProposal = { key, resolve, reject, at: this.o.clock.now(), tick: this.ticks };
       this.proposals.add(p);
+      if (this.observers.size) this.tell((o) => o.proposed?.());
       try {
         this.raw.propose(wrapped);
       } catch (err) {
@@ -573,6 +604,7 @@ export class RaftNode {
     const sendEarly = wasLeader && this.role === StateRole.Leader;
     if (sendEarly && rd.messages.length > 0) this.o.transport.send(rd.messages);
     let saving: Promise<void> | undefined;
+    const saveStart = this.o.clock.now();
     if (rd.hardState || rd.entries.length > 0 || rd.snapshot) {
       // Every hard state is written, also one where only `commit` moved (without a sync):
       // entries are applied only up to a written commit index (see the module comment).
@@ -594,6 +626,7 @@ export class RaftNode {
     if (saving) {
       await saving;
       if (this.stopped) return;
+      if (this.observers.size) this.tell((o) => o.saved?.(this.o.clock.now() - saveStart, rd.entries.length, rd.mustSync));
       if (rd.hardState) {
         this.written = rd.hardState;
         if (rd.mustSync || rd.snapshot) this.syncedCommit = rd.hardState.commit;
@@ -712,6 +745,7 @@ export class RaftNode {
     this.applied = e.index;
     const p = this.proposals.applied(e.index, key);
     if (!p) return;
+    if (this.observers.size) this.tell((o) => o.proposalApplied?.(this.o.clock.now() - p.at));
     if (threw) p.reject(error);
     else p.resolve({ index: e.index, result });
   }
@@ -761,6 +795,7 @@ export class RaftNode {
   private async takeSnapshot(): Promise<void> {
     const index = this.applied;
     const data = this.o.stateMachine.snapshot();
+    if (this.observers.size) this.tell((o) => o.snapshotTaken?.(data.length));
     if (this.syncedCommit < index) {
       // A restart must find commit ≥ the snapshot's index: make the written commit (which
       // covers `applied`) durable before the snapshot is.
