@@ -11,6 +11,8 @@ APT_PACKAGES=(crun runc nftables iproute2 busybox-static docker-registry skopeo 
 APT_PACKAGES+=(chromium)
 # prometheus: the metrics lab test (labs/metrics.lab.test.ts) runs its own Prometheus against Shoal's API.
 APT_PACKAGES+=(prometheus)
+# tini: `service create --init` bind-mounts its static build (tini-static) as the task's PID 1.
+APT_PACKAGES+=(tini)
 # perl (not only perl-base): Time::HiRes for the network benchmark's DNS timing client.
 BENCH_PACKAGES=(etcd-server etcd-client docker.io perl)
 

@@ -38,6 +38,9 @@ export function containerSpecOf(task: Task, node: Pick<Node, 'ID' | 'Description
   if (c.Sysctls && Object.keys(c.Sysctls).length) out.sysctls = { ...c.Sysctls };
   if (c.Ulimits?.length) out.ulimits = c.Ulimits.map((u) => ({ name: u.Name, soft: u.Soft, hard: u.Hard }));
   if (c.Hosts?.length) out.hosts = [...c.Hosts];
+  if (c.Devices?.length) out.devices = c.Devices.map((d) => ({ hostPath: d.PathOnHost, containerPath: d.PathInContainer || d.PathOnHost, permissions: d.CgroupPermissions || 'rwm' }));
+  if (c.ShmSize) out.shmSize = c.ShmSize;
+  if (c.Init) out.init = true;
   out.labels = {
     ...(c.Labels ?? {}),
     'com.docker.swarm.task.id': task.ID,

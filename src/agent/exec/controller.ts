@@ -5,9 +5,10 @@
  * does nothing, so a restarted agent can replay them on an adopted container
  * without duplicating it.
  */
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { buildSpec, taskHostname } from './spec.ts';
+import { findInit, ociDevices } from './devices.ts';
 import { readUserFiles, refuseBlockingUserFiles, resolveUser } from './users.ts';
 import { oomKills, removeCgroup, isMounted } from './kernel.ts';
 import { TaskLog, readLogs } from './task-log.ts';
@@ -147,6 +148,8 @@ export class TaskController {
       const spec = buildSpec(img.config, this.spec, {
         containerId: cid, rootfs, cgroupsPath: this.rec.cgroup, netnsPath: this.rec.netnsPath, user,
         volumePath: (n) => paths.volume(n), files, host: this.ctx.sandboxHost,
+        ...(this.spec.devices?.length ? { devices: ociDevices(this.spec.devices, (p) => statSync(p, { bigint: true })) } : {}),
+        ...(this.spec.init ? { initPath: findInit(existsSync) } : {}),
         etcFiles: { hosts: join(tdir, 'hosts'), hostname: join(tdir, 'hostname'), resolvConf: join(tdir, 'resolv.conf') },
       });
       writePrivateFile(join(paths.bundle(cid), 'config.json'), JSON.stringify(spec));

@@ -6,6 +6,7 @@
 import { posix } from 'node:path';
 import { sandboxSpec, type SandboxHost } from './sandbox.ts';
 import type { ImageRunConfig, TaskContainerSpec, TaskMount, Ulimit } from './types.ts';
+import { INIT_PATH, type OciDevice } from './devices.ts';
 
 export { DEFAULT_CAPS, capabilities } from './sandbox.ts';
 
@@ -43,6 +44,10 @@ export interface SpecContext {
   etcFiles?: { hosts?: string; hostname?: string; resolvConf?: string };
   /** Architecture, kernel and AppArmor profile the sandbox is built for; default a generic x86-64 host without AppArmor. */
   host?: SandboxHost;
+  /** The task's devices, resolved on the host (devices.ts `ociDevices`); required when the task has any. */
+  devices?: OciDevice[];
+  /** Host path of the static init binary (devices.ts `findInit`); required when the task asks for an init. */
+  initPath?: string;
 }
 
 /** Swarm's rules: `command` replaces Entrypoint (and drops the image Cmd), `args` replaces Cmd. */
@@ -109,7 +114,7 @@ export function buildSpec(image: ImageRunConfig, task: TaskContainerSpec, ctx: S
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
     { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
-    { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
+    { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', task.shmSize ? `size=${task.shmSize}` : 'size=65536k'] },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', ...sysOpts] },
     { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', ...sysOpts] },
@@ -120,10 +125,17 @@ export function buildSpec(image: ImageRunConfig, task: TaskContainerSpec, ctx: S
   if (etc.resolvConf) mounts.push({ destination: '/etc/resolv.conf', type: 'bind', source: etc.resolvConf, options: ['rbind', 'rprivate', 'rw'] });
   for (const m of task.mounts ?? []) mounts.push(ociMount(m, ctx));
   for (const f of ctx.files) mounts.push({ destination: f.target, type: 'bind', source: f.hostPath, options: ['rbind', 'rprivate', 'ro'] });
+  if (task.init) {
+    if (!ctx.initPath) throw new SpecError('the task asks for an init but none was resolved on this node');
+    mounts.push({ destination: INIT_PATH, type: 'bind', source: ctx.initPath, options: ['rbind', 'rprivate', 'ro'] });
+  }
+  if (task.devices?.length && ctx.devices?.length !== task.devices.length) throw new SpecError('the task\'s devices were not resolved on this node');
+  const devices = ctx.devices ?? [];
 
   const res = task.resources ?? {};
   // Privileged: every device may be opened (nodes still have to exist; none are copied from the host).
-  const resources: Record<string, any> = { devices: [{ allow: sb.privileged, access: 'rwm' }] };
+  // Then one allow rule per device the task was given (runc adds its default set: null, zero, tty, …).
+  const resources: Record<string, any> = { devices: [{ allow: sb.privileged, access: 'rwm' }, ...devices.map((d) => d.rule)] };
   if (res.memoryBytes) resources.memory = { limit: res.memoryBytes };
   if (res.nanoCpus) resources.cpu = { period: 100000, quota: Math.max(1000, Math.round((res.nanoCpus * 100000) / 1e9)) };
   if (res.pidsLimit) resources.pids = { limit: res.pidsLimit };
@@ -134,7 +146,8 @@ export function buildSpec(image: ImageRunConfig, task: TaskContainerSpec, ctx: S
     process: {
       terminal: false,
       user: { uid: ctx.user.uid, gid: ctx.user.gid, ...(ctx.user.additionalGids.length ? { additionalGids: ctx.user.additionalGids } : {}) },
-      args: processArgs(image, task),
+      // tini reaps zombies and forwards signals; `--` so the task's own flags are not tini's.
+      args: task.init ? [INIT_PATH, '--', ...processArgs(image, task)] : processArgs(image, task),
       env: mergeEnv(image.Env, task.env, hostname),
       cwd: task.dir || image.WorkingDir || '/',
       capabilities: sb.capabilities,
@@ -150,6 +163,7 @@ export function buildSpec(image: ImageRunConfig, task: TaskContainerSpec, ctx: S
       cgroupsPath: ctx.cgroupsPath,
       resources,
       sysctl: { ...(task.sysctls ?? {}) },
+      ...(devices.length ? { devices: devices.map((d) => d.node) } : {}),
       namespaces: [
         { type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }, { type: 'cgroup' },
         { type: 'network', path: ctx.netnsPath },

@@ -55,6 +55,16 @@ export interface HealthCheck {
 /** A ulimit: `nofile`, `nproc`, … */
 export interface Ulimit { name: string; soft: number; hard: number }
 
+/** A host device given to the task (`--device HOST[:CONTAINER[:rwm]]`). */
+export interface TaskDevice {
+  /** Absolute path of a character or block device on the node. */
+  hostPath: string;
+  /** Path inside the container; default {@link hostPath}. */
+  containerPath?: string;
+  /** Device cgroup access, a subset of `rwm`; default `rwm`. */
+  permissions?: string;
+}
+
 /** Resource limits, applied through `linux.resources` under the daemon's cgroup parent. */
 export interface TaskResources {
   /** CPUs × 1e9 (Docker's NanoCPUs). */
@@ -95,6 +105,12 @@ export interface TaskContainerSpec {
   noNewPrivileges?: boolean;
   sysctls?: Record<string, string>;
   ulimits?: Ulimit[];
+  /** Host devices made in the task's /dev and allowed in its device cgroup. */
+  devices?: TaskDevice[];
+  /** Size of /dev/shm in bytes; default 64 MiB (Docker's). */
+  shmSize?: number;
+  /** Run the host's static tini as PID 1 in front of the task's process (`--init`). */
+  init?: boolean;
   labels?: Record<string, string>;
   mounts?: TaskMount[];
   resources?: TaskResources;
