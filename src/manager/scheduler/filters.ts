@@ -7,6 +7,7 @@ import type { Platform } from '../../api/types/common.ts';
 import type { Task } from '../../api/types/task.ts';
 import { nodeMatches, parseConstraints, type Constraint } from '../../api/spec/constraint.ts';
 import { taskHostPorts, type NodeInfo } from './node-info.ts';
+import { genericAmounts } from '../../api/spec/host-access.ts';
 
 /** One placement rule. `setTask` is called once per task group, then `check` per node. */
 export interface Filter {
@@ -40,18 +41,23 @@ export class AvailabilityFilter extends ReadyFilter {
   }
 }
 
-/** The node has the task's CPU and memory reservations left. */
+/** The node has the task's CPU, memory and generic resource reservations left. */
 export class ResourceFilter implements Filter {
   private cpu = 0;
   private mem = 0;
+  private generic = new Map<string, number>();
   setTask(t: Task): boolean {
     const r = t.Spec?.Resources?.Reservations;
     this.cpu = r?.NanoCPUs ?? 0;
     this.mem = r?.MemoryBytes ?? 0;
-    return this.cpu > 0 || this.mem > 0;
+    this.generic = genericAmounts(r?.GenericResources);
+    return this.cpu > 0 || this.mem > 0 || this.generic.size > 0;
   }
   check(n: NodeInfo): boolean {
-    return this.cpu <= n.availableNanoCPUs && this.mem <= n.availableMemoryBytes;
+    if (this.cpu > n.availableNanoCPUs || this.mem > n.availableMemoryBytes) return false;
+    // A kind the node does not advertise counts as none: such a task waits for a node that has it.
+    for (const [kind, need] of this.generic) if (need > (n.availableGeneric.get(kind) ?? 0)) return false;
+    return true;
   }
   explain(nodes: number): string {
     return plural(nodes, 'insufficient resources');

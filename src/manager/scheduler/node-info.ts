@@ -5,6 +5,7 @@
  */
 import type { Node } from '../../api/types/node.ts';
 import { isTerminal, type Task } from '../../api/types/task.ts';
+import { genericAmounts } from '../../api/spec/host-access.ts';
 import { wantsToRun } from '../../common/task-state.ts';
 
 /** The key a host-mode published port is held under: `tcp/8080`. */
@@ -29,6 +30,11 @@ export class NodeInfo {
   /** Node resources minus the reservations of every unfinished task on it. May go negative. */
   availableNanoCPUs: number;
   availableMemoryBytes: number;
+  /**
+   * Generic resources left, by kind (`gpu` → 2): what the node advertises (discrete
+   * amounts, named units counted one each) minus the reservations of unfinished tasks.
+   */
+  readonly availableGeneric: Map<string, number>;
   /** Host-mode ports held by unfinished tasks on the node. */
   readonly hostPorts = new Set<string>();
   /**
@@ -44,6 +50,7 @@ export class NodeInfo {
   constructor(readonly node: Node) {
     this.availableNanoCPUs = node.Description?.Resources?.NanoCPUs ?? 0;
     this.availableMemoryBytes = node.Description?.Resources?.MemoryBytes ?? 0;
+    this.availableGeneric = genericAmounts(node.Description?.Resources?.GenericResources);
   }
 
   get id(): string {
@@ -82,6 +89,7 @@ export class NodeInfo {
     if (r) {
       this.availableNanoCPUs -= r.NanoCPUs ?? 0;
       this.availableMemoryBytes -= r.MemoryBytes ?? 0;
+      for (const [kind, n] of genericAmounts(r.GenericResources)) this.availableGeneric.set(kind, (this.availableGeneric.get(kind) ?? 0) - n);
     }
     if (task.Endpoint) for (const k of taskHostPorts(task)) this.hostPorts.add(k);
   }
