@@ -13,15 +13,27 @@ export default class Daemon extends Command {
   static override examples = [
     '<%= config.bin %> daemon --data-root /var/lib/shoal --host unix:///run/shoal/shoal.sock',
     '<%= config.bin %> daemon --listen-addr 192.168.100.11:2377 --advertise-addr 192.168.100.11 --hostname h1',
+    '<%= config.bin %> daemon -H unix:///run/shoal/shoal.sock -H tcp://0.0.0.0:2376 --tlsverify --tlscacert /etc/shoal/tls/ca.pem --tlscert /etc/shoal/tls/cert.pem --tlskey /etc/shoal/tls/key.pem',
   ];
   static override flags = {
-    'data-root': Flags.string({ summary: 'Root directory of persistent state.', default: '/var/lib/shoal' }),
-    host: Flags.string({ char: 'H', summary: 'Control API socket (unix:///path).', env: 'SHOAL_HOST', default: 'unix:///run/shoal/shoal.sock' }),
-    'listen-addr': Flags.string({ summary: 'Address for node-to-node traffic (IP[:PORT]).', default: '0.0.0.0:2377' }),
+    // No oclif defaults: a flag given is told apart from one left out, so that a setting both
+    // here and in daemon.json is refused (parseDaemonConfig applies the defaults).
+    'config-file': Flags.string({ summary: 'Daemon configuration file (default /etc/shoal/daemon.json, when it exists).' }),
+    'data-root': Flags.string({ summary: 'Root directory of persistent state (default /var/lib/shoal).' }),
+    host: Flags.string({
+      char: 'H', env: 'SHOAL_HOST', multiple: true, multipleNonGreedy: true,
+      summary: 'Control API: one unix:///path (default unix:///run/shoal/shoal.sock, always served) and tcp://IP:PORT hosts; repeatable.',
+    }),
+    tlsverify: Flags.boolean({ summary: 'Serve tcp:// hosts with TLS and require client certificates signed by --tlscacert.' }),
+    tlscacert: Flags.string({ summary: 'CA certificate (PEM) that signs the clients\' certificates.' }),
+    tlscert: Flags.string({ summary: 'This daemon\'s TLS certificate (PEM).' }),
+    tlskey: Flags.string({ summary: 'This daemon\'s TLS key (PEM).' }),
+    'insecure-tcp-host': Flags.boolean({ summary: 'Serve tcp:// hosts WITHOUT TLS or authentication (whoever reaches the port is root here).' }),
+    'listen-addr': Flags.string({ summary: 'Address for node-to-node traffic (IP[:PORT], default 0.0.0.0:2377).' }),
     'advertise-addr': Flags.string({ summary: 'Address other nodes reach this node at.' }),
     hostname: Flags.string({ summary: 'Node name (default: the host name).' }),
     'insecure-registry': Flags.string({ summary: 'Registry reached over plain HTTP (HOST:PORT); repeatable.', multiple: true, multipleNonGreedy: true }),
-    runtime: Flags.string({ summary: 'OCI runtime binary.', default: 'runc', options: ['runc', 'crun'] }),
+    runtime: Flags.string({ summary: 'OCI runtime binary (default runc).', options: ['runc', 'crun'] }),
     label: Flags.string({ summary: 'Engine label key=value; repeatable.', multiple: true, multipleNonGreedy: true }),
   };
 
@@ -38,7 +50,13 @@ export default class Daemon extends Command {
         insecureRegistry: flags['insecure-registry'],
         runtime: flags.runtime,
         label: flags.label,
-      });
+        // Booleans are only "given" when set: --no-… forms do not exist.
+        tlsverify: flags.tlsverify || undefined,
+        tlscacert: flags.tlscacert,
+        tlscert: flags.tlscert,
+        tlskey: flags.tlskey,
+        insecureTcpHost: flags['insecure-tcp-host'] || undefined,
+      }, { configFile: flags['config-file'] });
     } catch (err) {
       // One clear line, no stack: bad flags, a data root in use, a socket taken.
       process.stderr.write(`shoal daemon: ${(err as Error).message}\n`);

@@ -1,5 +1,6 @@
 /**
- * The daemon's configuration, from `shoal daemon` flags. `parseDaemonConfig` checks
+ * The daemon's configuration, from `shoal daemon` flags (merged with daemon.json by
+ * daemon-json.ts). `parseDaemonConfig` checks
  * every value and names the bad one; it does no I/O.
  */
 import os from 'node:os';
@@ -9,9 +10,15 @@ import { DEFAULT_HOST, parseHost, type HostAddress } from '../api/client.ts';
 export interface DaemonConfig {
   /** Directory of all persistent state (default /var/lib/shoal). */
   dataRoot: string;
-  /** Where the control API listens (default unix:///run/shoal/shoal.sock). */
+  /** Where the control API listens locally (default unix:///run/shoal/shoal.sock); always served. */
   host: string;
   hostAddress: HostAddress;
+  /** `tcp://` hosts the control API is also served on (default none); each needs `tls` or `insecureTcp`. */
+  remoteHosts: { host: string; port: number }[];
+  /** `--tlsverify`: PEM file paths; remote clients must present a certificate signed by `caCert`. */
+  tls?: { caCert: string; cert: string; key: string };
+  /** `--insecure-tcp-host`: serve `remoteHosts` as plain HTTP with no authentication (default false). */
+  insecureTcp: boolean;
   /** Address for node-to-node traffic, IP:PORT (default 0.0.0.0:2377). */
   listenAddr: { ip: string; port: number };
   /** The address other nodes reach this one at (default: derived at swarm init/join). */
@@ -28,13 +35,19 @@ export interface DaemonConfig {
 
 export interface DaemonFlags {
   dataRoot?: string;
-  host?: string;
+  /** One `unix://` host and any number of `tcp://` hosts. */
+  host?: string | string[];
   listenAddr?: string;
   advertiseAddr?: string;
   hostname?: string;
   insecureRegistry?: string[];
   runtime?: string;
   label?: string[];
+  tlsverify?: boolean;
+  tlscacert?: string;
+  tlscert?: string;
+  tlskey?: string;
+  insecureTcpHost?: boolean;
 }
 
 export class ConfigError extends Error {
@@ -55,13 +68,8 @@ export function parseAddrPort(value: string, flag: string): { ip: string; port: 
 }
 
 export function parseDaemonConfig(flags: DaemonFlags): DaemonConfig {
-  const host = flags.host ?? DEFAULT_HOST;
-  let hostAddress: HostAddress;
-  try {
-    hostAddress = parseHost(host);
-  } catch (err) {
-    throw new ConfigError(`invalid --host: ${(err as Error).message}`);
-  }
+  const { host, hostAddress, remoteHosts } = parseHosts(flags.host);
+  const tls = parseTls(flags, remoteHosts.length > 0);
   const dataRoot = flags.dataRoot ?? DEFAULT_DATA_ROOT;
   if (!dataRoot.startsWith('/')) throw new ConfigError(`invalid --data-root "${dataRoot}": must be an absolute path`);
   if (flags.advertiseAddr !== undefined && !isIP(flags.advertiseAddr.replace(/:\d+$/, ''))) {
@@ -85,5 +93,53 @@ export function parseDaemonConfig(flags: DaemonFlags): DaemonConfig {
     insecureRegistries: flags.insecureRegistry ?? [],
     runtime: flags.runtime ?? 'runc',
     labels: flags.label ?? [],
+    remoteHosts,
+    tls,
+    insecureTcp: flags.insecureTcpHost === true,
   };
+}
+
+/** Splits `--host` values into the one local socket (default when none) and the TCP hosts. */
+function parseHosts(value: string | string[] | undefined): { host: string; hostAddress: HostAddress; remoteHosts: { host: string; port: number }[] } {
+  const values = value === undefined ? [] : Array.isArray(value) ? value : [value];
+  const unix: { host: string; hostAddress: HostAddress }[] = [];
+  const remoteHosts: { host: string; port: number }[] = [];
+  for (const v of values) {
+    let a: HostAddress;
+    try {
+      a = parseHost(v);
+    } catch (err) {
+      throw new ConfigError(`invalid --host: ${(err as Error).message}`);
+    }
+    if (a.kind === 'unix') unix.push({ host: v, hostAddress: a });
+    else if (!isIP(a.host)) throw new ConfigError(`invalid --host "${v}": a tcp:// host must be an IP address`);
+    else remoteHosts.push({ host: a.host, port: a.port });
+  }
+  if (unix.length > 1) throw new ConfigError(`invalid --host: only one unix:// host is supported, got ${unix.map((u) => u.host).join(', ')}`);
+  // The local socket is always served: the CLI on this host and the lab use it.
+  const local = unix[0] ?? { host: DEFAULT_HOST, hostAddress: parseHost(DEFAULT_HOST) };
+  return { ...local, remoteHosts };
+}
+
+/**
+ * `--tlsverify` with its three files, as dockerd: clients must present a certificate the
+ * CA signed. A TCP host without it is refused unless `--insecure-tcp-host` says otherwise,
+ * since whoever reaches the port gets root on this host.
+ */
+function parseTls(flags: DaemonFlags, hasTcp: boolean): DaemonConfig['tls'] {
+  const files = { tlscacert: flags.tlscacert, tlscert: flags.tlscert, tlskey: flags.tlskey };
+  const given = Object.entries(files).filter(([, v]) => v !== undefined).map(([k]) => `--${k}`);
+  if (!flags.tlsverify) {
+    if (given.length) throw new ConfigError(`invalid ${given.join(', ')}: needs --tlsverify`);
+    if (hasTcp && !flags.insecureTcpHost) {
+      throw new ConfigError('a tcp:// --host needs --tlsverify with --tlscacert, --tlscert and --tlskey (anyone reaching an unauthenticated port is root on this host); --insecure-tcp-host serves it without TLS anyway');
+    }
+    return undefined;
+  }
+  if (flags.insecureTcpHost) throw new ConfigError('--insecure-tcp-host and --tlsverify contradict each other: pick one');
+  if (!hasTcp) throw new ConfigError('--tlsverify needs a tcp:// --host to protect');
+  const missing = Object.entries(files).filter(([, v]) => v === undefined).map(([k]) => `--${k}`);
+  if (missing.length) throw new ConfigError(`--tlsverify needs ${missing.join(', ')}`);
+  for (const [k, v] of Object.entries(files)) if (!v!.startsWith('/')) throw new ConfigError(`invalid --${k} "${v}": must be an absolute path`);
+  return { caCert: files.tlscacert!, cert: files.tlscert!, key: files.tlskey! };
 }

@@ -10,9 +10,10 @@ import { join } from 'node:path';
 import type { DaemonConfig } from './config.ts';
 import { lockDataRoot, type DataRootLock } from './data-root-lock.ts';
 import type { Logger } from '../common/logger.ts';
-import { Router } from './http/router.ts';
+import { Router } from '../common/router.ts';
 import { NotImplementedTable, dockerEndpoints } from './http/not-implemented.ts';
 import { listenUnix, closeServer } from './http/unix-server.ts';
+import { listenTcp } from './http/tcp-host.ts';
 import { addSystemRoutes } from './routes/system.ts';
 import { addImageRoutes } from './routes/images.ts';
 import { ImageService } from '../images/image-service.ts';
@@ -63,6 +64,8 @@ const INACTIVE_SWARM: SwarmInfo = {
 export class Daemon {
   private stopping?: Promise<void>;
   private server?: http.Server;
+  /** The `tcp://` hosts (`--host tcp://…`), served beside the unix socket. */
+  private readonly tcpServers: http.Server[] = [];
   /** This node's swarm membership; undefined while it is in none, or locked. */
   swarm?: SwarmNode;
   /** This node's keys at rest; `locked` while they are sealed and no unlock key was given (no swarm role runs). */
@@ -259,9 +262,16 @@ export class Daemon {
       daemon.server = await listenUnix(router.listener, config.hostAddress.socketPath);
       // Docker's hijacked streams (`docker exec`): the exec start takes the connection over.
       daemon.server.on('upgrade', router.upgradeListener);
+      for (const h of config.remoteHosts) {
+        const s = await listenTcp(router.listener, { ...h, tls: config.tls, insecure: config.insecureTcp, logger });
+        s.on('upgrade', router.upgradeListener);
+        daemon.tcpServers.push(s);
+      }
       logger.info('daemon started', { 'api.host': config.host, 'data.root': config.dataRoot, 'node.hostname': config.hostname, pid: process.pid });
       return daemon;
     } catch (err) {
+      for (const s of daemon.tcpServers) await closeServer(s).catch(() => {});
+      if (daemon.server) await closeServer(daemon.server, config.hostAddress.kind === 'unix' ? config.hostAddress.socketPath : undefined).catch(() => {});
       await daemon.swarm?.stop().catch(() => {});
       await lock.release();
       throw err;
@@ -273,6 +283,7 @@ export class Daemon {
     this.stopping ??= (async () => {
       this.logger.info('daemon stopping');
       const socketPath = this.config.hostAddress.kind === 'unix' ? this.config.hostAddress.socketPath : undefined;
+      await Promise.all(this.tcpServers.map((s) => closeServer(s)));
       if (this.server) await closeServer(this.server, socketPath);
       await this.swarm?.stop();
       // Containers keep running; the next daemon re-adopts them.

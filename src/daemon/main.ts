@@ -2,14 +2,34 @@
  * Runs a daemon in the foreground until SIGTERM or SIGINT, then shuts it down
  * cleanly. A second signal during shutdown exits at once.
  */
-import { parseDaemonConfig, type DaemonFlags } from './config.ts';
+import { readFile } from 'node:fs/promises';
+import { ConfigError, parseDaemonConfig, type DaemonFlags } from './config.ts';
+import { DEFAULT_CONFIG_FILE, mergeDaemonFlags, parseDaemonJson } from './daemon-json.ts';
+import { notifyReady } from './sd-notify.ts';
 import { Daemon } from './daemon.ts';
 import { createLogger } from '../common/logger.ts';
 
-export async function runDaemon(flags: DaemonFlags): Promise<void> {
-  const config = parseDaemonConfig(flags);
+/**
+ * The flags merged with the config file: `configFile` if given (it must exist), else
+ * /etc/shoal/daemon.json when there is one.
+ */
+export async function loadDaemonFlags(flags: DaemonFlags, configFile?: string): Promise<DaemonFlags> {
+  const path = configFile ?? DEFAULT_CONFIG_FILE;
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && configFile === undefined) return flags;
+    throw new ConfigError(`config: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  return mergeDaemonFlags(parseDaemonJson(text, path), flags, path);
+}
+
+export async function runDaemon(flags: DaemonFlags, opts: { configFile?: string } = {}): Promise<void> {
+  const config = parseDaemonConfig(await loadDaemonFlags(flags, opts.configFile));
   const logger = createLogger('daemon');
   const daemon = await Daemon.start(config, logger);
+  await notifyReady(logger, `api on ${[config.host, ...config.remoteHosts.map((h) => `tcp://${h.host}:${h.port}`)].join(', ')}`);
   await new Promise<void>((resolve) => {
     let signalled = false;
     const onSignal = (signal: NodeJS.Signals) => {
