@@ -8,6 +8,7 @@ import { parseNetworkAttachment, parsePublishList } from '../../network-options.
 import type { ServiceMode, ServiceSpec } from '../../../src/api/types/service.ts';
 import { applyPayloadCreateFlags, payloadCreateFlags } from './secret-flags.ts';
 import { applySandboxFlags, sandboxCreateFlags } from './sandbox-flags.ts';
+import { applyHostCreateFlags, hostCreateFlags } from './host-flags.ts';
 import { restartStopFlags, spreadDescriptor } from './spec-flags.ts';
 
 export default class ServiceCreate extends ApiCommand {
@@ -54,6 +55,7 @@ export default class ServiceCreate extends ApiCommand {
     quiet: Flags.boolean({ char: 'q', summary: 'Suppress progress output.' }),
     ...payloadCreateFlags,
     ...sandboxCreateFlags,
+    ...hostCreateFlags,
   };
 
   async run(): Promise<void> {
@@ -129,6 +131,7 @@ export function buildSpec(image: string, cmd: string[], f: CreateFlags): Service
   }
   applyPayloadCreateFlags(spec.TaskTemplate.ContainerSpec, flags);
   applySandboxFlags(spec.TaskTemplate.ContainerSpec, flags);
+  applyHostCreateFlags(spec, flags);
   return spec;
 }
 

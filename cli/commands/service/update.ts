@@ -6,6 +6,7 @@ import type { Service } from '../../../src/api/types/service.ts';
 import { applyUpdateFlags, updateSpecFlags } from './spec-flags.ts';
 import { applyPayloadUpdateFlags, payloadUpdateFlags } from './secret-flags.ts';
 import { applyStrategyFlags, strategyFlags } from './strategy-flags.ts';
+import { applyHostUpdateFlags, hostUpdateFlags } from './host-flags.ts';
 import { waitUpdated } from './update-progress.ts';
 
 /** `POST /services/{id}/update?rollback=previous`: back to PreviousSpec (docker's `service rollback`). */
@@ -28,6 +29,7 @@ export default class ServiceUpdate extends ApiCommand {
     ...updateSpecFlags,
     ...payloadUpdateFlags,
     ...strategyFlags,
+    ...hostUpdateFlags,
     rollback: Flags.boolean({ summary: 'Rollback to previous specification.' }),
     detach: Flags.boolean({ char: 'd', summary: 'Exit immediately instead of waiting for the service to converge.' }),
     quiet: Flags.boolean({ char: 'q', summary: 'Suppress progress output.' }),
@@ -47,6 +49,7 @@ export default class ServiceUpdate extends ApiCommand {
         const spec = applyUpdateFlags(service.Spec, flags as Record<string, unknown>, resolve);
         applyPayloadUpdateFlags(spec.TaskTemplate.ContainerSpec, flags as Record<string, unknown>);
         applyStrategyFlags(spec, flags as Record<string, unknown>);
+        applyHostUpdateFlags(spec, flags as Record<string, unknown>);
         await api.update(service, spec);
       }
       this.log(args.service);
