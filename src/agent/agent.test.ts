@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TASK_STATES, type Task, type TaskState } from '../api/types/task.ts';
 import { nullLogger } from '../common/logger.ts';
-import type { TaskStatusUpdate } from '../swarm/types.ts';
+import type { TaskStatusUpdate } from '../wire/types.ts';
 import type { TaskContainerSpec, ExitStatus } from './exec/types.ts';
 import { Agent, type AgentNetworking } from './agent.ts';
 

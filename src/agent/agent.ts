@@ -18,14 +18,14 @@ import type { NodeDescription } from '../api/types/node.ts';
 import type { PortConfig } from '../api/types/service.ts';
 import { isTerminal, type Task, type TaskState, type TaskStatus } from '../api/types/task.ts';
 import { wantsToRun } from '../common/task-state.ts';
-import type { SessionFrame, TaskStatusUpdate } from '../swarm/types.ts';
+import type { SessionFrame, TaskStatusUpdate } from '../wire/types.ts';
 import type { Logger } from '../common/logger.ts';
 import type { Executor } from './exec/executor.ts';
 import type { TaskController } from './exec/controller.ts';
 import { containerSpecOf } from './task-spec.ts';
 import { PayloadStore, missingPayloads, taskFiles, type PayloadIndex } from './secrets.ts';
 import type { TaskFile } from './exec/types.ts';
-import type { NodeNetworkView } from '../swarm/network-view-types.ts';
+import type { NodeNetworkView } from '../wire/network-view-types.ts';
 import type { ExitStatus } from './exec/types.ts';
 import { healthOf, unhealthyError, untilHealth } from './task-health.ts';
 

@@ -7,7 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import type { Task } from '../api/types/task.ts';
-import type { NodeNetworkView } from '../swarm/network-view-types.ts';
+import type { NodeNetworkView } from '../wire/network-view-types.ts';
 import type { Logger } from '../common/logger.ts';
 import type { AgentNetworking } from './agent.ts';
 import { hostModePorts } from './network/plan.ts';

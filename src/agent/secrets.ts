@@ -12,7 +12,7 @@ import type { Node } from '../api/types/node.ts';
 import type { Config, Secret } from '../api/types/secret-config.ts';
 import type { ConfigReference, SecretReference, Service } from '../api/types/service.ts';
 import type { Task } from '../api/types/task.ts';
-import type { AssignedPayloads } from '../swarm/types.ts';
+import type { AssignedPayloads } from '../wire/types.ts';
 import { TEMPLATE_DRIVER } from '../api/spec/secret-spec.ts';
 import { TemplateError, expandContainerSpec, expandTemplate, templateContext, type TemplateContext } from '../api/spec/template.ts';
 import type { TaskFile } from './exec/types.ts';

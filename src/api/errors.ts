@@ -1,7 +1,7 @@
 /**
  * The kinds of error the control API reports, one class per kind, each with the HTTP
  * status Docker's Engine API uses for it. The server maps them to `{"message": …}`
- * responses at the boundary only (`src/daemon/http/router.ts`); the client turns
+ * responses at the boundary only (`src/common/router.ts`); the client turns
  * responses back into `ApiError`.
  */
 

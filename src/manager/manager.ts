@@ -20,8 +20,8 @@ import { RaftProposer, StoreStateMachine, toApiError } from './raft-store.ts';
 import { nextMembershipAction } from './membership.ts';
 import { nodeStatusChanges } from './node-health.ts';
 import { canRemoveVoter } from './membership.ts';
-import { checkStanding, raftSenderMatches, type StandingEndpoint } from '../swarm/peer-standing.ts';
-import type { PeerIdentity } from '../swarm/types.ts';
+import { checkStanding, raftSenderMatches, type StandingEndpoint } from './peer-standing.ts';
+import type { PeerIdentity } from '../wire/types.ts';
 import type { Logger } from '../common/logger.ts';
 
 export interface ManagerOptions {

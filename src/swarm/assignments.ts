@@ -13,7 +13,7 @@
 import { TASK_STATES, type Task } from '../api/types/task.ts';
 import { assertForward, TaskStateError } from '../common/task-state.ts';
 import type { Config, Secret } from '../api/types/secret-config.ts';
-import type { SessionFrame } from './types.ts';
+import type { SessionFrame } from '../wire/types.ts';
 
 const ASSIGNED = TASK_STATES.indexOf('assigned');
 const RUNNING = TASK_STATES.indexOf('running');

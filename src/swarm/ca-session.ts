@@ -10,7 +10,7 @@ import type { MemoryStore } from '../store/index.ts';
 import type { Cluster } from '../store/index.ts';
 import type { Node } from '../api/types/node.ts';
 import { caTarget, signerIdentity } from '../manager/ca/index.ts';
-import type { NodeTLSInfo, SessionFrame } from './types.ts';
+import type { NodeTLSInfo, SessionFrame } from '../wire/types.ts';
 
 type CAAck = NonNullable<Extract<SessionFrame, { type: 'ack' }>['ca']>;
 

@@ -13,7 +13,7 @@ import { WebSocket } from 'ws';
 import { SwarmNode, type SwarmContext } from './swarm-node.ts';
 import { freePort, loopbackContext } from './test-node.ts';
 import { httpsJson } from './https-json.ts';
-import { Router } from '../daemon/http/router.ts';
+import { Router } from '../common/router.ts';
 import { createLogger } from '../common/logger.ts';
 import { listenUnix, closeServer } from '../daemon/http/unix-server.ts';
 import { ApiClient } from '../api/client.ts';

@@ -12,7 +12,7 @@
  * Expiry-driven renewal stays in `manager/ca/renewal.ts`.
  */
 import { certDigest, issuerDigest, leafIssuerInfo } from '../manager/ca/index.ts';
-import type { NodeTLSInfo } from './types.ts';
+import type { NodeTLSInfo } from '../wire/types.ts';
 
 /** Digests of what a node holds, comparable with the leader's target. */
 export interface OwnCA {

@@ -14,7 +14,7 @@ import type { TLSSocket } from 'node:tls';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Manager } from '../manager/manager.ts';
 import { requirePeer } from './node-server.ts';
-import type { NodeTLSInfo, PeerIdentity, SessionFrame, TaskStatusUpdate } from './types.ts';
+import type { NodeTLSInfo, PeerIdentity, SessionFrame, TaskStatusUpdate } from '../wire/types.ts';
 import type { Logger } from '../common/logger.ts';
 import type { Task } from '../api/types/task.ts';
 import { AssignmentSet, reportedTask, type PayloadLookup } from './assignments.ts';

@@ -7,7 +7,7 @@
  */
 import { InvalidArgumentError } from '../api/errors.ts';
 import type { NodeDescription } from '../api/types/node.ts';
-import type { JoinNodeRequest } from './types.ts';
+import type { JoinNodeRequest } from '../wire/types.ts';
 import { isUnicastIPv4Port } from './underlay-addr.ts';
 
 /** Longest join token accepted (Docker's are about 85 characters). */

@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { LogBroker, type LogSink } from './log-broker.ts';
 import { LogPublisher, type LogEntryLike, type LogSource } from './log-publisher.ts';
-import type { LogSessionFrame, SessionFrame } from './types.ts';
+import type { LogSessionFrame, SessionFrame } from '../wire/types.ts';
 
 const e = (log: string, stream: 'stdout' | 'stderr' = 'stdout'): LogEntryLike => ({ time: '2026-01-01T00:00:00.000Z', stream, log: `${log}\n` });
 

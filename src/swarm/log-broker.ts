@@ -6,20 +6,8 @@
  * or whose session closes mid-stream ends with an error saying its logs are
  * unavailable — never silently missing.
  */
-import type { LogSessionFrame, SessionFrame } from './types.ts';
+import type { LogRequest, LogSessionFrame, SessionFrame } from '../wire/types.ts';
 import type { LogEntryLike } from './log-publisher.ts';
-
-/** What the subscriber asks for (`since`/`until` in ms epoch, `tail` per task). */
-export interface LogRequest {
-  /** The tasks, with the node each ran on (undefined: never assigned). */
-  tasks: { taskId: string; nodeId?: string }[];
-  follow: boolean;
-  since?: number;
-  until?: number;
-  tail?: number;
-  stdout: boolean;
-  stderr: boolean;
-}
 
 /** Where a subscription's results go. Called in arrival order per task. */
 export interface LogSink {

@@ -5,7 +5,7 @@
  * the task has no logs here. A subscription ends when the manager cancels it or the
  * session it came on closes (the manager gone: a client reconnecting starts anew).
  */
-import type { LogSessionFrame, SessionFrame } from './types.ts';
+import type { LogSessionFrame, SessionFrame } from '../wire/types.ts';
 
 /** One captured line (the executor's json-file entry). */
 export interface LogEntryLike { time: string; stream: 'stdout' | 'stderr'; log: string }

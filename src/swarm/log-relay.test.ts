@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { LogBroker } from './log-broker.ts';
 import { LogRelay, RelayedRequests, type RelaySink } from './log-relay.ts';
-import type { LogSessionFrame, SessionFrame } from './types.ts';
+import type { LogSessionFrame, SessionFrame } from '../wire/types.ts';
 
 /** A follower's relay and the leader's side of its session, wired in memory. */
 function wire() {

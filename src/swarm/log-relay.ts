@@ -5,8 +5,8 @@
  * closes (the leader failed over) every open subscription fails, so the API stream
  * breaks and a following client reconnects — and is served by whoever leads then.
  */
-import type { LogSessionFrame, SessionFrame } from './types.ts';
-import type { LogRequest, LogSink } from './log-broker.ts';
+import type { LogRequest, LogSessionFrame, SessionFrame } from '../wire/types.ts';
+import type { LogSink } from './log-broker.ts';
 import { publishLogs, type LogFrameContext } from './log-publisher.ts';
 
 /** A sink that can also be told the whole subscription broke (the leader is gone). */

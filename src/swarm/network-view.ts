@@ -26,7 +26,7 @@ import type { Service } from '../api/types/service.ts';
 import type { ObjectEvent } from '../store/index.ts';
 import { macFromIp } from '../../net/overlay/index.ts';
 import { taskName } from '../common/task-name.ts';
-import type { NodeNetworkView, ViewNetwork, ViewPeer, ViewPublishedPort, ViewService } from './network-view-types.ts';
+import type { NodeNetworkView, ViewNetwork, ViewPeer, ViewPublishedPort, ViewService } from '../wire/network-view-types.ts';
 import { isVtepAddr } from './underlay-addr.ts';
 import { backendWeights } from './backend-weights.ts';
 

@@ -7,7 +7,7 @@
  * one turn of the event loop cost one computation.
  */
 import type { MemoryStore } from '../store/index.ts';
-import type { NodeNetworkView } from './network-view-types.ts';
+import type { NodeNetworkView } from '../wire/network-view-types.ts';
 import { affectsViews, computeNetworkViews } from './network-view.ts';
 
 type Send = (view: NodeNetworkView) => void;

@@ -19,14 +19,14 @@ import { encodeFrame, MessageType } from 'raft-ts';
 import { SwarmNode, type SwarmContext } from './swarm-node.ts';
 import { freePort, loopbackContext } from './test-node.ts';
 import { httpsJson } from './https-json.ts';
-import { Router } from '../daemon/http/router.ts';
+import { Router } from '../common/router.ts';
 import { listenUnix, closeServer } from '../daemon/http/unix-server.ts';
 import { ApiClient } from '../api/client.ts';
 import { ApiError } from '../api/errors.ts';
 import { addSwarmRoutes } from '../daemon/routes/swarm.ts';
 import { MANAGER_ROLE, newNodeKeyAndCSR } from '../manager/ca/index.ts';
 import type { Node } from '../api/types/node.ts';
-import type { JoinNodeRequest } from './types.ts';
+import type { JoinNodeRequest } from '../wire/types.ts';
 
 interface Member { name: string; ctx: SwarmContext; node?: SwarmNode }
 interface Creds { cert: string; key: string; ca: string }

@@ -11,12 +11,12 @@ import https from 'node:https';
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket, SecureContextOptions } from 'node:tls';
-import { Router } from '../daemon/http/router.ts';
+import { Router } from '../common/router.ts';
 import { ApiError } from '../api/errors.ts';
 import type { Logger } from '../common/logger.ts';
 import type { NodeRole } from '../api/types/node.ts';
 import { peerIdentity } from '../manager/ca/index.ts';
-import type { PeerIdentity } from './types.ts';
+import type { PeerIdentity } from '../wire/types.ts';
 
 export type { NodeRole };
 

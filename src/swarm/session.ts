@@ -6,7 +6,7 @@
  */
 import { WebSocket } from 'ws';
 import type { NodeTLS } from '../manager/ca/index.ts';
-import type { NodeTLSInfo, SessionFrame, TaskStatusUpdate } from './types.ts';
+import type { NodeTLSInfo, SessionFrame, TaskStatusUpdate } from '../wire/types.ts';
 import type { NodeRole, NodeState } from '../api/types/node.ts';
 import type { Logger } from '../common/logger.ts';
 

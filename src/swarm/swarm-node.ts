@@ -42,7 +42,7 @@ import { issuerInfoOf } from '../manager/ca/index.ts';
 import { httpsJson, splitHostPort } from './https-json.ts';
 import { loadSwarmState, removeSwarmState, saveSwarmState, type SwarmState } from './swarm-state.ts';
 import { cleanDescription, validateJoinRequest } from './join-request.ts';
-import type { JoinNodeRequest, JoinNodeResponse } from './types.ts';
+import type { JoinNodeRequest, JoinNodeResponse } from '../wire/types.ts';
 
 export interface SwarmContext {
   dataRoot: string;

@@ -17,7 +17,7 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Task } from '../../api/types/task.ts';
-import type { NodeNetworkView, ViewNetwork } from '../../swarm/network-view-types.ts';
+import type { NodeNetworkView, ViewNetwork } from '../../wire/network-view-types.ts';
 import { macFromIp } from '../../../net/overlay/index.ts';
 import { nullLogger } from '../../common/logger.ts';
 import { NetworkAgent } from './network-agent.ts';

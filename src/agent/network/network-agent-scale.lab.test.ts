@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Task } from '../../api/types/task.ts';
-import type { NodeNetworkView } from '../../swarm/network-view-types.ts';
+import type { NodeNetworkView } from '../../wire/network-view-types.ts';
 import { nullLogger } from '../../common/logger.ts';
 import { macFromIp } from '../../../net/overlay/index.ts';
 import { NetworkAgent } from './network-agent.ts';

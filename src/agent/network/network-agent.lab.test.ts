@@ -11,7 +11,7 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Task } from '../../api/types/task.ts';
-import type { NodeNetworkView, ViewNetwork, ViewPublishedPort } from '../../swarm/network-view-types.ts';
+import type { NodeNetworkView, ViewNetwork, ViewPublishedPort } from '../../wire/network-view-types.ts';
 import { macFromIp } from '../../../net/overlay/index.ts';
 import { nullLogger } from '../../common/logger.ts';
 import { NetworkAgent, type NetworkAgentOptions } from './network-agent.ts';

@@ -12,7 +12,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Task } from '../../api/types/task.ts';
 import type { Logger } from '../../common/logger.ts';
-import type { NodeNetworkView } from '../../swarm/network-view-types.ts';
+import type { NodeNetworkView } from '../../wire/network-view-types.ts';
 import { NetnsNft, VipTable, renderMeshReplace, MESH_TABLE } from '../../../net/lb/index.ts';
 import { IprouteBatch, VXLAN_DEV, attachTask, createSandbox, detachTask, hostVxlanName, macFromIp, syncPeers } from '../../../net/overlay/index.ts';
 import { runCommand } from '../exec/cmd.ts';

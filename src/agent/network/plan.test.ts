@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { taskName } from '../../common/task-name.ts';
 import type { Task } from '../../api/types/task.ts';
-import type { NodeNetworkView, ViewNetwork } from '../../swarm/network-view-types.ts';
+import type { NodeNetworkView, ViewNetwork } from '../../wire/network-view-types.ts';
 import {
   NetworkAgentError, dnsTable, hostPorts, ingressLink, needsGateway, remotePeers, samePeers, sandboxNetns,
   taskAttachments, taskNetns, taskResolvConf, upstreamsOf, vipServices,

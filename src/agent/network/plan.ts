@@ -9,7 +9,7 @@ import type { PortConfig } from '../../api/types/service.ts';
 import type { DnsService, DnsTable } from '../../../net/dns/index.ts';
 import type { VipService } from '../../../net/lb/index.ts';
 import type { Peer } from '../../../net/overlay/index.ts';
-import type { NodeNetworkView, ViewNetwork } from '../../swarm/network-view-types.ts';
+import type { NodeNetworkView, ViewNetwork } from '../../wire/network-view-types.ts';
 import { DEFAULT_OVERLAY_MTU } from '../../api/types/network.ts';
 
 /** The agent's own mistake-proof errors: a task or view it cannot use. Nothing was changed. */

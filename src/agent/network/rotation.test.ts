@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Task } from '../../api/types/task.ts';
-import type { NodeNetworkView } from '../../swarm/network-view-types.ts';
+import type { NodeNetworkView } from '../../wire/network-view-types.ts';
 import { RotationWaiters, inViewRotation } from './rotation.ts';
 
 const task = {

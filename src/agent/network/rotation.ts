@@ -6,7 +6,7 @@
  * wait for that. Pure, apart from the waiters' promises.
  */
 import type { Task } from '../../api/types/task.ts';
-import type { NodeNetworkView } from '../../swarm/network-view-types.ts';
+import type { NodeNetworkView } from '../../wire/network-view-types.ts';
 
 /** The task's overlay addresses (no prefix), by network ID. */
 function addressesOf(task: Task): Map<string, string> {

@@ -6,7 +6,7 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Peer } from '../../../net/overlay/index.ts';
-import type { NodeNetworkView } from '../../swarm/network-view-types.ts';
+import type { NodeNetworkView } from '../../wire/network-view-types.ts';
 import type { HostPort, SandboxParams, TaskAttachment } from './plan.ts';
 
 /** A sandbox: its netns, what it was made from and the peers programmed in it. */

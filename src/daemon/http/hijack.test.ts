@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import net from 'node:net';
 import { withServer } from './test-server.ts';
-import { Router } from './router.ts';
+import { Router } from '../../common/router.ts';
 import { NotFoundError } from '../../api/errors.ts';
 import { Demuxer, frame } from '../../agent/engine/stdcopy.ts';
 

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { withServer } from './test-server.ts';
-import { Router } from './router.ts';
+import { Router } from '../../common/router.ts';
 import { NotImplementedTable, dockerEndpoints } from './not-implemented.ts';
 
 const table = new NotImplementedTable(dockerEndpoints());

@@ -4,7 +4,7 @@
  */
 import http from 'node:http';
 import { once } from 'node:events';
-import type { Router } from './router.ts';
+import type { Router } from '../../common/router.ts';
 
 /** Runs `fn` with the port `router` listens on, then closes the server and its connections. */
 export async function withServer(router: Router, fn: (port: number) => Promise<void>): Promise<void> {

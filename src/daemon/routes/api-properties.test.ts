@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import type http from 'node:http';
 import { SwarmNode } from '../../swarm/swarm-node.ts';
 import { freePort, loopbackContext } from '../../swarm/test-node.ts';
-import { Router } from '../http/router.ts';
+import { Router } from '../../common/router.ts';
 import { closeServer, listenUnix } from '../http/unix-server.ts';
 import { ApiClient } from '../../api/client.ts';
 import { ApiError } from '../../api/errors.ts';

@@ -2,7 +2,7 @@
  * `/configs…` of the control API: the routes of `secrets.ts` for configs (Docker's
  * shapes; a config's Data is returned by inspect and list, as Docker does).
  */
-import type { Router } from '../http/router.ts';
+import type { Router } from '../../common/router.ts';
 import { addPayloadRoutes } from './secrets.ts';
 import type { SwarmRef } from './lookup.ts';
 

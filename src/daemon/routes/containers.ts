@@ -5,7 +5,7 @@
  * routes answer 404 (`page not found`) as before.
  */
 import type http from 'node:http';
-import type { Router, RequestContext } from '../http/router.ts';
+import type { Router, RequestContext } from '../../common/router.ts';
 import { ApiError, ConflictError, InvalidArgumentError, NotFoundError } from '../../api/errors.ts';
 import { filterValues } from './lookup.ts';
 import { ContainerConflictError, NoSuchContainerError, type NodeEngine } from '../../agent/engine/engine.ts';

@@ -6,7 +6,7 @@
  * there) and `filters` (type, event, scope, label, and service/node/secret/config/
  * network by ID or name). Without `until` the stream follows until the client leaves.
  */
-import type { Router } from '../http/router.ts';
+import type { Router } from '../../common/router.ts';
 import type { Manager } from '../../manager/manager.ts';
 import { filterValues, requireManager, type SwarmRef } from './lookup.ts';
 import { EventRing } from './events-ring.ts';

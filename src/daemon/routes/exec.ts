@@ -5,7 +5,7 @@
  * frames without a TTY, raw bytes with one; stdin from the client), `POST
  * /exec/{id}/resize` and `GET /exec/{id}/json` with the exit code.
  */
-import type { Router } from '../http/router.ts';
+import type { Router } from '../../common/router.ts';
 import { ConflictError, InvalidArgumentError, NotFoundError } from '../../api/errors.ts';
 import { checkExecConfig, ExecConfigError } from '../../agent/engine/exec-process.ts';
 import { NoSuchExecError, type ExecManager } from '../../agent/engine/exec-session.ts';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import http from 'node:http';
 import { startRegistry, pushTestImages } from '../../../labs/lib/registry.ts';
 import { writeOciTarball } from '../../../labs/lib/test-image.ts';
-import { Router } from '../http/router.ts';
+import { Router } from '../../common/router.ts';
 import { listenUnix, closeServer } from '../http/unix-server.ts';
 import { ImageService } from '../../images/image-service.ts';
 import { addImageRoutes } from './images.ts';

@@ -6,7 +6,7 @@
 import { createWriteStream, rmSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type http from 'node:http';
-import type { Router, RequestContext } from '../http/router.ts';
+import type { Router, RequestContext } from '../../common/router.ts';
 import { ApiError, InvalidArgumentError } from '../../api/errors.ts';
 import type { ImageInspect, ImageSummary, ProgressMessage } from '../../api/types/image.ts';
 import type { ImageService } from '../../images/image-service.ts';

@@ -8,12 +8,13 @@
  * whose logs are gone, gets one stderr line saying so instead of being left out. A
  * manager that is not the leader relays the request to the leader (`log-relay.ts`).
  */
-import type { Router, RequestContext } from '../http/router.ts';
+import type { Router, RequestContext } from '../../common/router.ts';
 import { ConflictError, InvalidArgumentError, NotFoundError, UnavailableError } from '../../api/errors.ts';
 import type { Task } from '../../api/types/task.ts';
 import type { Manager } from '../../manager/manager.ts';
 import { STDERR, STDOUT, encodeFrame, formatLine } from '../../api/log-stream.ts';
-import { logBrokerOf, type LogRequest } from '../../swarm/log-broker.ts';
+import { logBrokerOf } from '../../swarm/log-broker.ts';
+import type { LogRequest } from '../../wire/types.ts';
 import { logRelayOf, type RelaySink } from '../../swarm/log-relay.ts';
 import { readBarrier, requireManager, resolveService, type SwarmRef } from './lookup.ts';
 import { parseEventTime } from './events-derive.ts';

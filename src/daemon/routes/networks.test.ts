@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
 import type http from 'node:http';
-import { Router } from '../http/router.ts';
+import { Router } from '../../common/router.ts';
 import { listenUnix, closeServer } from '../http/unix-server.ts';
 import { ApiClient } from '../../api/client.ts';
 import type { Service, ServiceSpec } from '../../api/types/service.ts';

@@ -8,8 +8,8 @@
  * response renders Docker's NetworkResource; `Containers` (this node's endpoints) come
  * from the local data plane through `LocalNetworkInfo`, `Peers` from the store.
  */
-import type { Router } from '../http/router.ts';
-import { sendJson } from '../http/router.ts';
+import type { Router } from '../../common/router.ts';
+import { sendJson } from '../../common/router.ts';
 import { ConflictError, InvalidArgumentError, NotFoundError } from '../../api/errors.ts';
 import { VXLAN_ID_OPTION, type Network } from '../../api/types/network.ts';
 import type { Service } from '../../api/types/service.ts';

@@ -13,8 +13,8 @@
  * Answers `{ID, Version, Services}`. The retired object is deleted by the leader's
  * `PayloadGcController` once no service or live task refers to it.
  */
-import type { Router } from '../http/router.ts';
-import { sendJson } from '../http/router.ts';
+import type { Router } from '../../common/router.ts';
+import { sendJson } from '../../common/router.ts';
 import { InvalidArgumentError } from '../../api/errors.ts';
 import type { Config, PayloadVersion, Secret } from '../../api/types/secret-config.ts';
 import type { Service } from '../../api/types/service.ts';

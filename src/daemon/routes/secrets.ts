@@ -9,8 +9,8 @@
  * Also here: service references to secrets and configs, resolved by name to IDs inside
  * the service's writing transaction (`resolvePayloadRefs`).
  */
-import type { Router, RequestContext } from '../http/router.ts';
-import { sendJson } from '../http/router.ts';
+import type { Router, RequestContext } from '../../common/router.ts';
+import { sendJson } from '../../common/router.ts';
 import { ConflictError, InvalidArgumentError, NotFoundError } from '../../api/errors.ts';
 import type { Config, Secret } from '../../api/types/secret-config.ts';
 import type { ConfigReference, ContainerSpec, SecretReference, Service } from '../../api/types/service.ts';

@@ -13,7 +13,7 @@ import type { Task } from '../../api/types/task.ts';
 import { MemoryStore, type WriteTx } from '../../store/index.ts';
 import { ManualWallClock, aService, aTask } from '../../store/testing.ts';
 import type { SwarmNode } from '../../swarm/swarm-node.ts';
-import { Router } from '../http/router.ts';
+import { Router } from '../../common/router.ts';
 import { closeServer, listenUnix } from '../http/unix-server.ts';
 import { addServiceRoutes } from './services.ts';
 

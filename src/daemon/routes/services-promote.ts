@@ -9,7 +9,7 @@
  * 404: no such service; 409: the service does not update as a canary, or no update of it
  * is in progress. Promoting twice is a no-op. Answers 200 `{"Promoted": true}`.
  */
-import type { Router } from '../http/router.ts';
+import type { Router } from '../../common/router.ts';
 import { ConflictError, NotFoundError } from '../../api/errors.ts';
 import { updatePolicyOrRolling } from '../../api/spec/update-policy.ts';
 import { requireManager, resolveService, type SwarmRef } from './lookup.ts';

@@ -9,8 +9,8 @@
  * before anything is proposed.
  */
 import { randomInt } from 'node:crypto';
-import type { Router } from '../http/router.ts';
-import { sendJson } from '../http/router.ts';
+import type { Router } from '../../common/router.ts';
+import { sendJson } from '../../common/router.ts';
 import { ConflictError, InvalidArgumentError, NotFoundError } from '../../api/errors.ts';
 import type { Service, ServiceSpec, ServiceStatus } from '../../api/types/service.ts';
 import type { Task } from '../../api/types/task.ts';

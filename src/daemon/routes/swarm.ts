@@ -5,7 +5,7 @@
  * against lost updates ("update out of sequence").
  */
 import { randomBytes } from 'node:crypto';
-import type { Router } from '../http/router.ts';
+import type { Router } from '../../common/router.ts';
 import { ApiError, ConflictError, InvalidArgumentError, NotFoundError, UnavailableError } from '../../api/errors.ts';
 import type { Node, NodeSpec } from '../../api/types/node.ts';
 import type { InitRequest, JoinRequest, Swarm, SwarmSpec } from '../../api/types/swarm.ts';

@@ -3,7 +3,7 @@
  * volumes with their sizes, in Docker's shape, so `docker system df [-v]` renders. Shoal
  * has no builder, so `BuildCache` is always empty.
  */
-import type { Router } from '../http/router.ts';
+import type { Router } from '../../common/router.ts';
 import { InvalidArgumentError } from '../../api/errors.ts';
 import type { ImageRecord } from '../../images/image-store.ts';
 import type { VolumeStore } from '../../agent/volumes/volume-store.ts';

@@ -4,7 +4,7 @@
  */
 import os from 'node:os';
 import { readFileSync } from 'node:fs';
-import type { Router } from '../http/router.ts';
+import type { Router } from '../../common/router.ts';
 import { API_VERSION, MIN_API_VERSION, type InfoResponse, type SwarmInfo, type VersionResponse } from '../../api/types/system.ts';
 import type { DaemonConfig } from '../config.ts';
 

@@ -5,7 +5,7 @@
  * which `service update --detach=false` relies on to know when an update converged) and
  * inspect.
  */
-import type { Router } from '../http/router.ts';
+import type { Router } from '../../common/router.ts';
 import { ConflictError, NotFoundError } from '../../api/errors.ts';
 import type { Task } from '../../api/types/task.ts';
 import type { Node } from '../../api/types/node.ts';

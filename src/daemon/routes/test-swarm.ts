@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { SwarmNode } from '../../swarm/swarm-node.ts';
 import { freePort, loopbackContext } from '../../swarm/test-node.ts';
-import { Router } from '../http/router.ts';
+import { Router } from '../../common/router.ts';
 import { listenUnix, closeServer } from '../http/unix-server.ts';
 import { ApiClient } from '../../api/client.ts';
 import { ApiError } from '../../api/errors.ts';

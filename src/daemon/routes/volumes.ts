@@ -6,8 +6,8 @@
  * Service mounts of `Type: volume` go through the same store, so they show here.
  */
 import { randomBytes } from 'node:crypto';
-import type { Router } from '../http/router.ts';
-import { sendJson } from '../http/router.ts';
+import type { Router } from '../../common/router.ts';
+import { sendJson } from '../../common/router.ts';
 import { ConflictError, InvalidArgumentError, NotFoundError } from '../../api/errors.ts';
 import { filterValues } from './lookup.ts';
 import { NoSuchVolumeError, VolumeInUseError, VolumeInvalidError, type VolumeRecord, type VolumeStore } from '../../agent/volumes/volume-store.ts';

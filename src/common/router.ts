@@ -7,9 +7,16 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { ApiError, InvalidArgumentError, NotFoundError } from '../../api/errors.ts';
-import { API_VERSION, MIN_API_VERSION } from '../../api/types/system.ts';
-import type { NotImplementedTable } from './not-implemented.ts';
+import { ApiError, InvalidArgumentError, NotFoundError } from '../api/errors.ts';
+import { API_VERSION, MIN_API_VERSION } from '../api/types/system.ts';
+
+/**
+ * What answers a request that no route takes with a 501 naming it (the daemon passes its
+ * `NotImplementedTable` of Docker's endpoints, daemon/http/not-implemented.ts).
+ */
+export interface NotImplementedAnswers {
+  errorFor(method: string, path: string): ApiError | undefined;
+}
 
 export interface RequestContext {
   req: http.IncomingMessage;
@@ -56,9 +63,9 @@ export class Router {
 
   /**
    * `notImplemented`: Docker endpoints that no route takes are answered 501 naming the
-   * endpoint (see not-implemented.ts); without it they are 404/405 like any unknown path.
+   * endpoint (see daemon/http/not-implemented.ts); without it they are 404/405 like any unknown path.
    */
-  constructor(private readonly options: { notImplemented?: NotImplementedTable } = {}) {}
+  constructor(private readonly options: { notImplemented?: NotImplementedAnswers } = {}) {}
 
   /** Adds a route; `pattern` segments starting with `:` capture a parameter. */
   on(method: string, pattern: string, handler: Handler): this {

@@ -19,7 +19,7 @@
  */
 import { ApiError } from '../api/errors.ts';
 import type { NodeRole } from '../api/types/node.ts';
-import type { PeerIdentity } from './types.ts';
+import type { PeerIdentity } from '../wire/types.ts';
 
 export type StandingEndpoint = 'member' | 'raft' | 'removal-notice';
 

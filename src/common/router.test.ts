@@ -1,8 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { withServer } from './test-server.ts';
+import { withServer } from '../daemon/http/test-server.ts';
 import { Router, compareVersions } from './router.ts';
-import { ConflictError } from '../../api/errors.ts';
+import { ConflictError } from '../api/errors.ts';
 
 async function call(port: number, method: string, path: string, body?: string) {
   const res = await fetch(`http://127.0.0.1:${port}${path}`, { method, body });

@@ -4,13 +4,24 @@ import type { NodeAvailability } from '../api/types/swarm.ts';
 import type { Task, TaskStatus } from '../api/types/task.ts';
 import type { Config, Secret } from '../api/types/secret-config.ts';
 import type { NodeNetworkView } from './network-view-types.ts';
-import type { LogRequest } from './log-broker.ts';
 
 /** A node's TLS state (Docker's `TLSInfo`: trust root PEM, issuer subject and public key in base64). */
 export interface NodeTLSInfo {
   TrustRoot: string;
   CertIssuerSubject: string;
   CertIssuerPublicKey: string;
+}
+
+/** What the subscriber asks for (`since`/`until` in ms epoch, `tail` per task). */
+export interface LogRequest {
+  /** The tasks, with the node each ran on (undefined: never assigned). */
+  tasks: { taskId: string; nodeId?: string }[];
+  follow: boolean;
+  since?: number;
+  until?: number;
+  tail?: number;
+  stdout: boolean;
+  stderr: boolean;
 }
 
 /** Who is on the other end, as proven by a client certificate signed by our root CA. */
