@@ -10,7 +10,9 @@ import { posix } from 'node:path';
 import type {
   ConfigReference, HealthConfig, Mount, NetworkAttachmentConfig, PortConfig, RestartPolicy,
   SecretReference, ServiceMode, ServiceSpec, UpdateConfig, Ulimit, ResourceRequirements,
+  DeviceMapping, GenericResource,
 } from '../../src/api/types/service.ts';
+import { parseDevice } from '../../src/api/spec/host-access.ts';
 import { ComposePathError, type ComposePath } from './errors.ts';
 import { listOrDict } from './merge.ts';
 import { parseBytes, parseDuration } from './units.ts';
@@ -191,18 +193,45 @@ function resources(r: Obj | undefined, path: ComposePath): ResourceRequirements 
   if (!r) return undefined;
   const one = (x: Obj | undefined, p: ComposePath) => {
     if (!x) return undefined;
+    const reservations = p[p.length - 1] === 'reservations';
     for (const k of Object.keys(x)) {
+      if (reservations && k === 'generic_resources') continue;
       if (!['cpus', 'memory', 'pids'].includes(k) && !k.startsWith('x-')) throw at([...p, k], `"${k}" resources are not supported by Shoal yet`);
     }
+    const generic = reservations ? genericResources(x.generic_resources, [...p, 'generic_resources']) : undefined;
     const cpus = x.cpus === undefined ? undefined : Number(x.cpus);
     if (cpus !== undefined && !(cpus >= 0)) throw at([...p, 'cpus'], `invalid cpus "${String(x.cpus)}"`);
     return {
       ...(cpus !== undefined ? { NanoCPUs: Math.round(cpus * 1e9) } : {}),
       ...(x.memory !== undefined ? { MemoryBytes: bytes(x.memory, [...p, 'memory']) } : {}),
       ...(x.pids !== undefined ? { Pids: Number(x.pids) } : {}),
+      ...(generic ? { GenericResources: generic } : {}),
     };
   };
   return { Limits: one(r.limits as Obj | undefined, [...path, 'limits']), Reservations: one(r.reservations as Obj | undefined, [...path, 'reservations']) };
+}
+
+/** `generic_resources: [{discrete_resource_spec: {kind: gpu, value: 1}}]`; a task reserves amounts, not named units. */
+function genericResources(v: unknown, path: ComposePath): GenericResource[] | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (!Array.isArray(v)) throw at(path, 'must be a list');
+  return v.map((g: Obj, i) => {
+    const d = g?.discrete_resource_spec as Obj | undefined;
+    if (!d) throw at([...path, i], 'a task reserves an amount: use discrete_resource_spec {kind, value}');
+    const value = Number(d.value);
+    if (typeof d.kind !== 'string' || !d.kind || !Number.isInteger(value) || value < 1) throw at([...path, i, 'discrete_resource_spec'], 'needs a kind and a positive integer value');
+    return { DiscreteResourceSpec: { Kind: d.kind, Value: value } };
+  });
+}
+
+/** `devices: ["/dev/net/tun", "/dev/loop3:/dev/disk:r"]` (short syntax, as `docker run --device`). */
+function devices(v: unknown, path: ComposePath): DeviceMapping[] {
+  if (!Array.isArray(v)) throw at(path, 'must be a list of HOST[:CONTAINER[:rwm]]');
+  return v.map((d, i) => {
+    try {
+      return parseDevice(String(d));
+    } catch (err) { throw at([...path, i], (err as Error).message); }
+  });
 }
 
 function restartPolicy(svc: Obj, path: ComposePath): RestartPolicy | undefined {
@@ -320,6 +349,11 @@ export function convertService(name: string, svc: Obj, ctx: ServiceContext): Ser
         ...(svc.cap_add !== undefined ? { CapabilityAdd: (svc.cap_add as string[]).map(String) } : {}),
         ...(svc.cap_drop !== undefined ? { CapabilityDrop: (svc.cap_drop as string[]).map(String) } : {}),
         ...(limits ? { Ulimits: limits } : {}),
+        // Docker's stack deploy ignores these four; Shoal applies them (issue 22).
+        ...(svc.init ? { Init: true } : {}),
+        ...(svc.devices !== undefined ? { Devices: devices(svc.devices, p('devices')) } : {}),
+        ...(svc.shm_size !== undefined ? { ShmSize: bytes(svc.shm_size, p('shm_size')) } : {}),
+        ...(svc.privileged ? { Privileges: { Privileged: true } } : {}),
       },
       ...(res ? { Resources: res } : {}),
       ...(restart ? { RestartPolicy: restart } : {}),

@@ -203,7 +203,6 @@ test('keys Docker ignores are warned about, as Docker does', () => {
 });
 
 const refusals: [string, RegExp][] = [
-  ['services:\n  a: {image: x, init: true}\n', /services\.a\.init: an init process in the task is not supported by Shoal yet/],
   ['services:\n  a: {image: x, dns: 8.8.8.8}\n', /services\.a\.dns: DNS servers/],
   ['services:\n  a: {image: x, tty: true}\n', /services\.a\.tty: a terminal/],
   ['services:\n  a: {image: x, logging: {driver: syslog}}\n', /services\.a\.logging: a log driver/],
@@ -216,7 +215,6 @@ const refusals: [string, RegExp][] = [
   ['services:\n  a: {build: .}\n', /services\.a\.image: an image is required/],
   ['services:\n  a: {image: x, deploy: {mode: sometimes}}\n', /services\.a\.deploy\.mode: unknown mode "sometimes"/],
   ['services:\n  a: {image: x, deploy: {mode: global, replicas: 2}}\n', /replicas can only be used with replicated/],
-  ['services:\n  a: {image: x, deploy: {resources: {reservations: {generic_resources: [{discrete_resource_spec: {kind: gpu, value: 1}}]}}}}\n', /generic_resources" resources are not supported by Shoal yet/],
   ['services:\n  a: {image: x, stop_grace_period: soon}\n', /services\.a\.stop_grace_period: invalid duration "soon"/],
   ['services:\n  a: {image: x, deploy: {resources: {limits: {memory: lots}}}}\n', /invalid size "lots"/],
   ['services:\n  a: {image: x}\nnetworks:\n  default: {driver: bridge}\n', /networks\.default\.driver: the "bridge" driver is not supported by Shoal \(overlay only\)/],

@@ -11,12 +11,14 @@ export const APPLIED_SERVICE_KEYS: ReadonlySet<string> = new Set([
   'healthcheck', 'secrets', 'configs', 'volumes', 'stop_grace_period', 'stop_signal', 'user',
   'working_dir', 'hostname', 'cap_add', 'cap_drop', 'sysctls', 'ulimits', 'deploy', 'extra_hosts',
   'read_only', 'restart', 'isolation',
+  // Docker's stack deploy ignores the next four (it has no service fields for them); Shoal applies them.
+  'init', 'devices', 'shm_size', 'privileged',
 ]);
 
 /** Keys `docker stack deploy` ignores ("Ignoring unsupported options: …"), as it does. */
 export const DOCKER_IGNORED_KEYS: ReadonlySet<string> = new Set([
-  'build', 'cgroupns_mode', 'cgroup_parent', 'devices', 'domainname', 'external_links', 'ipc', 'links',
-  'mac_address', 'network_mode', 'pid', 'privileged', 'security_opt', 'shm_size', 'userns_mode', 'depends_on',
+  'build', 'cgroupns_mode', 'cgroup_parent', 'domainname', 'external_links', 'ipc', 'links',
+  'mac_address', 'network_mode', 'pid', 'security_opt', 'userns_mode', 'depends_on',
 ]);
 
 /** Keys `docker stack deploy` ignores as deprecated ("Ignoring deprecated options: …"). */
@@ -24,7 +26,6 @@ export const DOCKER_DEPRECATED_KEYS: ReadonlySet<string> = new Set(['container_n
 
 /** Keys Docker applies and Shoal does not yet, with what they would ask for. */
 export const REFUSED_SERVICE_KEYS: Readonly<Record<string, string>> = {
-  init: 'an init process in the task',
   dns: 'DNS servers for the task',
   dns_search: 'DNS search domains for the task',
   dns_opt: 'DNS resolver options for the task',
