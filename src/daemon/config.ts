@@ -31,6 +31,8 @@ export interface DaemonConfig {
   runtime: string;
   /** Engine labels (`key=value`), shown in `info` and usable in constraints. */
   labels: string[];
+  /** `--dashboard-addr`: where a manager serves the read-only web dashboard (default: off; a bare PORT means 127.0.0.1:PORT). */
+  dashboardAddr?: { ip: string; port: number };
 }
 
 export interface DaemonFlags {
@@ -43,6 +45,7 @@ export interface DaemonFlags {
   insecureRegistry?: string[];
   runtime?: string;
   label?: string[];
+  dashboardAddr?: string;
   tlsverify?: boolean;
   tlscacert?: string;
   tlscert?: string;
@@ -65,6 +68,15 @@ export function parseAddrPort(value: string, flag: string): { ip: string; port: 
   const port = m[3] === undefined ? SWARM_PORT : Number(m[3]);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ConfigError(`invalid ${flag} "${value}": port must be 1-65535`);
   return { ip, port };
+}
+
+/** `--dashboard-addr`: `IP:PORT`, `[IPv6]:PORT`, or a bare `PORT` / `:PORT` on loopback (127.0.0.1). */
+export function parseDashboardAddr(value: string): { ip: string; port: number } {
+  const bare = /^:?(\d+)$/.exec(value);
+  const addr = bare ? { ip: '127.0.0.1', port: Number(bare[1]) } : parseAddrPort(value, '--dashboard-addr');
+  if (!bare && !/:\d+$/.test(value)) throw new ConfigError(`invalid --dashboard-addr "${value}": a port is required (IP:PORT or PORT)`);
+  if (!Number.isInteger(addr.port) || addr.port < 1 || addr.port > 65535) throw new ConfigError(`invalid --dashboard-addr "${value}": port must be 1-65535`);
+  return addr;
 }
 
 export function parseDaemonConfig(flags: DaemonFlags): DaemonConfig {
@@ -93,6 +105,7 @@ export function parseDaemonConfig(flags: DaemonFlags): DaemonConfig {
     insecureRegistries: flags.insecureRegistry ?? [],
     runtime: flags.runtime ?? 'runc',
     labels: flags.label ?? [],
+    dashboardAddr: flags.dashboardAddr === undefined ? undefined : parseDashboardAddr(flags.dashboardAddr),
     remoteHosts,
     tls,
     insecureTcp: flags.insecureTcpHost === true,

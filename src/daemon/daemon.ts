@@ -47,6 +47,9 @@ import { UnavailableError } from '../api/errors.ts';
 import { NodeKeyVault, SwarmLockedError } from '../manager/keys/index.ts';
 import { removeSwarmState } from '../swarm/swarm-state.ts';
 import os from 'node:os';
+import { startDashboard, type Dashboard } from '../dashboard/server.ts';
+import { LiveFeed } from '../dashboard/live-feed.ts';
+import { realClock } from '../agent/exec/health.ts';
 
 /** The executor's run-state dir (runtime root, monitor, task records, bundles): gone on reboot, like the containers. */
 const STATE_DIR = '/run/shoal';
@@ -64,6 +67,8 @@ const INACTIVE_SWARM: SwarmInfo = {
 export class Daemon {
   private stopping?: Promise<void>;
   private server?: http.Server;
+  /** The web dashboard (`--dashboard-addr`), when asked for. */
+  private dashboard?: Dashboard;
   /** The `tcp://` hosts (`--host tcp://…`), served beside the unix socket. */
   private readonly tcpServers: http.Server[] = [];
   /** This node's swarm membership; undefined while it is in none, or locked. */
@@ -267,9 +272,14 @@ export class Daemon {
         s.on('upgrade', router.upgradeListener);
         daemon.tcpServers.push(s);
       }
+      if (config.dashboardAddr) {
+        const feed = new LiveFeed({ manager: () => daemon.currentSwarm()?.manager, nodeId: () => daemon.swarm?.nodeId ?? '' }, { clock: realClock });
+        daemon.dashboard = await startDashboard({ addr: config.dashboardAddr, feed, api: router.listener, logger: logger.child('dashboard') });
+      }
       logger.info('daemon started', { 'api.host': config.host, 'data.root': config.dataRoot, 'node.hostname': config.hostname, pid: process.pid });
       return daemon;
     } catch (err) {
+      await daemon.dashboard?.close().catch(() => {});
       for (const s of daemon.tcpServers) await closeServer(s).catch(() => {});
       if (daemon.server) await closeServer(daemon.server, config.hostAddress.kind === 'unix' ? config.hostAddress.socketPath : undefined).catch(() => {});
       await daemon.swarm?.stop().catch(() => {});
@@ -282,6 +292,7 @@ export class Daemon {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.logger.info('daemon stopping');
+      await this.dashboard?.close();
       const socketPath = this.config.hostAddress.kind === 'unix' ? this.config.hostAddress.socketPath : undefined;
       await Promise.all(this.tcpServers.map((s) => closeServer(s)));
       if (this.server) await closeServer(this.server, socketPath);
