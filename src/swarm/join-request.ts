@@ -52,6 +52,15 @@ export function validateJoinRequest(req: JoinNodeRequest): void {
   if (!res || typeof res !== 'object') fail('description.Resources must be an object');
   count(res.NanoCPUs, 'description.Resources.NanoCPUs');
   count(res.MemoryBytes, 'description.Resources.MemoryBytes');
+  const generic = res.GenericResources ?? [];
+  if (!Array.isArray(generic) || generic.length > MAX_LABELS) fail(`description.Resources.GenericResources must be a list of at most ${MAX_LABELS}`);
+  for (const g of generic as Record<string, Record<string, unknown> | undefined>[]) {
+    const spec = g?.DiscreteResourceSpec ?? g?.NamedResourceSpec;
+    if (!spec || typeof spec !== 'object') fail('description.Resources.GenericResources entries must hold a DiscreteResourceSpec or a NamedResourceSpec');
+    shortString(spec.Kind, 'description.Resources.GenericResources[].Kind', { min: 1, max: 64 });
+    if (g.DiscreteResourceSpec) count(spec.Value, 'description.Resources.GenericResources[].Value');
+    else shortString(spec.Value, 'description.Resources.GenericResources[].Value', { min: 1, max: 128 });
+  }
   const engine = (d.Engine ?? {}) as Record<string, unknown>;
   if (typeof engine !== 'object') fail('description.Engine must be an object');
   shortString(engine.EngineVersion ?? '', 'description.Engine.EngineVersion', { max: 64 });
@@ -77,7 +86,16 @@ export function cleanDescription(d: NodeDescription): NodeDescription {
   return {
     Hostname: d.Hostname,
     Platform: { Architecture: d.Platform?.Architecture ?? '', OS: d.Platform?.OS ?? '' },
-    Resources: { NanoCPUs: d.Resources.NanoCPUs, MemoryBytes: d.Resources.MemoryBytes },
+    Resources: {
+      NanoCPUs: d.Resources.NanoCPUs,
+      MemoryBytes: d.Resources.MemoryBytes,
+      // Only the two spec kinds, each with its kind and value: what the scheduler counts.
+      ...(d.Resources.GenericResources?.length
+        ? { GenericResources: d.Resources.GenericResources.map((g) => (g.DiscreteResourceSpec
+          ? { DiscreteResourceSpec: { Kind: g.DiscreteResourceSpec.Kind, Value: g.DiscreteResourceSpec.Value } }
+          : { NamedResourceSpec: { Kind: g.NamedResourceSpec!.Kind, Value: g.NamedResourceSpec!.Value } })) }
+        : {}),
+    },
     Engine: {
       EngineVersion: d.Engine?.EngineVersion ?? '',
       Labels: { ...(d.Engine?.Labels ?? {}) },
