@@ -4,6 +4,8 @@
  * every value and names the bad one; it does no I/O.
  */
 import os from 'node:os';
+import { parseGenericResource } from '../api/spec/host-access.ts';
+import type { GenericResource } from '../api/types/service.ts';
 import { isIP } from 'node:net';
 import { DEFAULT_HOST, parseHost, type HostAddress } from '../api/client.ts';
 
@@ -31,6 +33,8 @@ export interface DaemonConfig {
   runtime: string;
   /** Engine labels (`key=value`), shown in `info` and usable in constraints. */
   labels: string[];
+  /** Generic resources this node advertises to the scheduler (`--node-generic-resource gpu=2`, dockerd's `node-generic-resources`). */
+  nodeGenericResources: GenericResource[];
   /** `--dashboard-addr`: where a manager serves the read-only web dashboard (default: off; a bare PORT means 127.0.0.1:PORT). */
   dashboardAddr?: { ip: string; port: number };
 }
@@ -45,6 +49,7 @@ export interface DaemonFlags {
   insecureRegistry?: string[];
   runtime?: string;
   label?: string[];
+  nodeGenericResource?: string[];
   dashboardAddr?: string;
   tlsverify?: boolean;
   tlscacert?: string;
@@ -105,6 +110,9 @@ export function parseDaemonConfig(flags: DaemonFlags): DaemonConfig {
     insecureRegistries: flags.insecureRegistry ?? [],
     runtime: flags.runtime ?? 'runc',
     labels: flags.label ?? [],
+    nodeGenericResources: (flags.nodeGenericResource ?? []).map((g) => {
+      try { return parseGenericResource(g); } catch (e) { throw new ConfigError(`invalid --node-generic-resource: ${(e as Error).message}`); }
+    }),
     dashboardAddr: flags.dashboardAddr === undefined ? undefined : parseDashboardAddr(flags.dashboardAddr),
     remoteHosts,
     tls,

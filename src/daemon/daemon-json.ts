@@ -22,6 +22,7 @@ const KEYS: Record<string, { kind: Kind; field: keyof DaemonFlags; flag: string 
   'insecure-registries': { kind: 'string[]', field: 'insecureRegistry', flag: '--insecure-registry' },
   runtime: { kind: 'string', field: 'runtime', flag: '--runtime' },
   labels: { kind: 'string[]', field: 'label', flag: '--label' },
+  'node-generic-resources': { kind: 'string[]', field: 'nodeGenericResource', flag: '--node-generic-resource' },
   tlsverify: { kind: 'boolean', field: 'tlsverify', flag: '--tlsverify' },
   tlscacert: { kind: 'string', field: 'tlscacert', flag: '--tlscacert' },
   tlscert: { kind: 'string', field: 'tlscert', flag: '--tlscert' },

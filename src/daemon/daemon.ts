@@ -329,7 +329,11 @@ function nodeDescription(config: DaemonConfig): NodeDescription {
   return {
     Hostname: config.hostname,
     Platform: { Architecture: os.machine(), OS: 'linux' },
-    Resources: { NanoCPUs: os.availableParallelism() * 1e9, MemoryBytes: os.totalmem() },
+    Resources: {
+      NanoCPUs: os.availableParallelism() * 1e9,
+      MemoryBytes: os.totalmem(),
+      ...(config.nodeGenericResources.length ? { GenericResources: config.nodeGenericResources } : {}),
+    },
     Engine: {
       EngineVersion: SHOAL_VERSION,
       Labels: Object.fromEntries(config.labels.map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)])),
