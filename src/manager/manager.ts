@@ -279,6 +279,11 @@ export class Manager {
     this.lastSeen.set(nodeId, { at: Date.now(), addr });
   }
 
+  /** Milliseconds since each node's last heartbeat to this manager (metrics: sessions, heartbeat lag). */
+  heartbeatAges(now = Date.now()): Map<string, number> {
+    return new Map([...this.lastSeen].map(([id, s]) => [id, now - s.at]));
+  }
+
   /** The address (IP:PORT) a node last sent heartbeats from, if it did to this manager. */
   heartbeatAddr(nodeId: string): string | undefined {
     return this.lastSeen.get(nodeId)?.addr;
