@@ -34,6 +34,24 @@ const cases: [string, string, boolean][] = [
   ['src/x.ts', "export * from '../cli/main.ts';", false],
   ['src/agent/x.lab.test.ts', "import '../../labs/lib/lab.ts';", true],
   ['src/agent/x.test.ts', "import '../../labs/lib/lab.ts';", false],
+  // The floors of src/ (SRC_FLOORS): production code imports its own folder and lower floors.
+  ['src/agent/x.ts', "import '../manager/manager.ts';", false],
+  ['src/manager/x.ts', "import '../agent/agent.ts';", false],
+  ['src/manager/x.ts', "import '../swarm/dispatcher.ts';", false],
+  ['src/common/x.ts', "import '../daemon/daemon.ts';", false],
+  ['src/wire/x.ts', "import '../common/logger.ts';", false],
+  ['src/swarm/x.ts', "import '../agent/agent.ts';", true],
+  ['src/agent/x.ts', "import type { T } from '../wire/types.ts';", true],
+  ['src/agent/x.ts', "const m = await import('../daemon/daemon.ts');", false],
+  ['src/newfolder/x.ts', "import '../daemon/daemon.ts';", false],
+  ['src/daemon/x.ts', "import '../newfolder/x.ts';", true],
+  // Tests and their helpers may reach up for fixtures; production code never imports them.
+  ['src/common/x.test.ts', "import '../manager/testing/fixtures.ts';", true],
+  ['src/daemon/x.ts', "import '../store/testing.ts';", false],
+  ['src/daemon/x.ts', "import './http/test-server.ts';", false],
+  ['src/daemon/x.ts', "import './y.test.ts';", false],
+  ['cli/x.ts', "import './y.test.ts';", false],
+  ['labs/x.ts', "import '../src/store/testing.ts';", true],
 ];
 
 for (const [file, code, allowed] of cases) {
