@@ -35,6 +35,9 @@ import { addContainerRoutes } from './routes/containers.ts';
 import { NodeEngine } from '../agent/engine/engine.ts';
 import { ExecManager } from '../agent/engine/exec-session.ts';
 import { addExecRoutes } from './routes/exec.ts';
+import { addContainerLifecycleRoutes } from './routes/containers-lifecycle.ts';
+import { StandaloneContainers } from '../agent/engine/standalone/standalone.ts';
+import { DefaultBridge } from '../agent/network/bridge/default-bridge.ts';
 import { detectSandboxHost } from '../agent/exec/sandbox-host.ts';
 import { addEventRoutes } from './routes/events.ts';
 import { addLogRoutes } from './routes/logs.ts';
@@ -69,6 +72,8 @@ export class Daemon {
   private server?: http.Server;
   /** The web dashboard (`--dashboard-addr`), when asked for. */
   private dashboard?: Dashboard;
+  /** Standalone containers (`docker run`). */
+  private standalone?: StandaloneContainers;
   /** The `tcp://` hosts (`--host tcp://…`), served beside the unix socket. */
   private readonly tcpServers: http.Server[] = [];
   /** This node's swarm membership; undefined while it is in none, or locked. */
@@ -230,10 +235,19 @@ export class Daemon {
       addConfigRoutes(router, () => daemon.currentSwarm());
       // This node's task containers, as a Docker engine shows them (`docker ps`, `exec`, `logs`, `stats`).
       // execIds is called only after both exist.
-      const engine: NodeEngine = new NodeEngine({ executor: () => daemon.executorInstance, tasks: () => daemon.swarm?.agentTasks() ?? [], execIds: (cid): string[] => execs.idsOf(cid) });
+      const engine: NodeEngine = new NodeEngine({ executor: () => daemon.executorInstance, tasks: () => daemon.swarm?.agentTasks() ?? [], execIds: (cid): string[] => execs.idsOf(cid), standalone: () => standalone });
+      // Standalone containers (`docker run`): the same executor, never tasks (routes/containers-lifecycle.ts).
+      const standalone: StandaloneContainers = new StandaloneContainers({
+        executor: () => daemon.executor(), stateDir: STATE_DIR, logger: logger.child('standalone'),
+        bridge: new DefaultBridge({ dataRoot: config.dataRoot, logger: logger.child('bridge') }),
+        volumes: { remove: (n, users) => daemon.volumes!.remove(n, users) },
+        nameTaken: (n) => { try { return !!engine.find(n); } catch { return false; } },
+      });
+      daemon.standalone = standalone;
       const execs: ExecManager = new ExecManager({ engine, executor: () => daemon.executorInstance, allCaps: () => detectSandboxHost().caps ?? [] });
       addContainerRoutes(router, engine);
       addExecRoutes(router, execs);
+      addContainerLifecycleRoutes(router, { engine, standalone });
       addEventRoutes(router, () => daemon.currentSwarm());
       addLogRoutes(router, () => daemon.currentSwarm());
       const volumes = new VolumeStore({ dataRoot: config.dataRoot });
@@ -264,6 +278,8 @@ export class Daemon {
         daemon.locked = true;
         logger.warn('swarm is locked: its keys are sealed by the unlock key; waiting for `swarm unlock`');
       } else daemon.swarm = await SwarmNode.restore(daemon.swarmContext());
+      // Standalone containers a previous daemon ran: watch them again (and re-adopt the executor).
+      if (standalone.any) void standalone.restore().catch((err) => logger.warn('could not restore standalone containers', { error: err }));
       daemon.server = await listenUnix(router.listener, config.hostAddress.socketPath);
       // Docker's hijacked streams (`docker exec`): the exec start takes the connection over.
       daemon.server.on('upgrade', router.upgradeListener);
@@ -298,6 +314,7 @@ export class Daemon {
       if (this.server) await closeServer(this.server, socketPath);
       await this.swarm?.stop();
       // Containers keep running; the next daemon re-adopts them.
+      this.standalone?.close();
       this.executorInstance?.close();
       await this.lock.release();
       this.logger.info('daemon stopped');

@@ -41,8 +41,26 @@ export class ContainerConflictError extends Error {
 /** A container, found: its view and controller. */
 export interface FoundContainer { view: ContainerView; controller: TaskController }
 
+/**
+ * The standalone containers' part (`docker run`, see `standalone/`): their Docker name,
+ * the fields of their Docker shape only they have, and the actions that differ for them.
+ * A container for which `name` answers undefined is a task container.
+ */
+export interface StandaloneHooks {
+  /** The Docker name of container `cid` when it is a standalone one. */
+  name(cid: string): string | undefined;
+  /** Completes a `docker ps` row or `docker inspect` document of a standalone container (in place). */
+  decorate(cid: string, doc: Record<string, unknown>, kind: 'summary' | 'inspect'): void;
+  /** Docker's wait (`not-running`, `next-exit`, `removed`) of a standalone container. */
+  wait(cid: string, condition: string): Promise<ExitStatus>;
+  /** Stops and starts a standalone container again. */
+  restart(cid: string, timeoutS?: number): Promise<void>;
+}
+
 /** Where the engine gets its containers. */
 export interface NodeEngineOptions {
+  /** Standalone containers (undefined: none on this node). */
+  standalone?: () => StandaloneHooks | undefined;
   /** The node's executor when it exists (no tasks ever ran here: undefined, an empty list). */
   executor: () => Executor | undefined;
   /** The agent's tasks (empty when the node is in no swarm). */
@@ -105,6 +123,7 @@ export class NodeEngine {
         hosts: join(tdir, 'hosts'), hostname: join(tdir, 'hostname'), resolvConf: join(tdir, 'resolv.conf'),
       },
       health: c.healthStatus, execIds: this.opts.execIds?.(c.cid) ?? [],
+      name: this.opts.standalone?.()?.name(c.cid),
     };
   }
 
@@ -119,7 +138,12 @@ export class NodeEngine {
   list(opts: { all?: boolean; limit?: number; size?: boolean; filters: Map<string, string[]> }): Record<string, unknown>[] {
     const views = selectContainers(this.all().map((f) => f.view), opts);
     const now = this.now();
-    return views.map((v) => summaryOf(v, now, opts.size ? sizes(v) : undefined));
+    const sa = this.opts.standalone?.();
+    return views.map((v) => {
+      const doc = summaryOf(v, now, opts.size ? sizes(v) : undefined);
+      if (v.name) sa?.decorate(v.cid, doc, 'summary');
+      return doc;
+    });
   }
 
   /** A container by full ID, full name (with or without `/`), or unique ID prefix (Docker's order). */
@@ -140,6 +164,7 @@ export class NodeEngine {
     const ex = this.opts.executor()!;
     const doc = inspectOf(view, (n) => ex.paths.volume(n));
     if (opts.size) { const n = sizes(view); doc.SizeRw = n.rw; doc.SizeRootFs = n.rootFs; }
+    if (view.name) this.opts.standalone?.()?.decorate(view.cid, doc, 'inspect');
     return doc;
   }
 
@@ -213,6 +238,8 @@ export class NodeEngine {
    * after `docker restart` of a task container).
    */
   async restart(ref: string, timeoutS?: number): Promise<void> {
+    const { view } = this.find(ref);
+    if (view.name) return this.opts.standalone!()!.restart(view.cid, timeoutS);
     await this.stop(ref, timeoutS);
   }
 
@@ -222,6 +249,7 @@ export class NodeEngine {
    */
   async wait(ref: string, condition = 'not-running'): Promise<ExitStatus> {
     const f = this.find(ref);
+    if (f.view.name) return this.opts.standalone!()!.wait(f.view.cid, condition);
     if (condition === 'next-exit' && f.view.state !== 'running') throw new ContainerConflictError(`Container ${f.view.cid} is not running`);
     if (condition !== 'not-running' && condition !== 'next-exit') throw new ContainerConflictError(`wait condition ${condition} is not supported by shoal for task containers`);
     return f.controller.wait();

@@ -36,10 +36,13 @@ export interface ContainerView {
   health?: { status: string; failingStreak: number };
   /** Exec session IDs of this container. */
   execIds: string[];
+  /** The Docker name of a standalone container (`docker run --name`); undefined for task containers. */
+  name?: string;
 }
 
 /** Docker's container name of a task: `SERVICE.SLOT.TASKID` (global services: `SERVICE.NODEID.TASKID`). */
-export function containerName(v: Pick<ContainerView, 'cid' | 'task' | 'spec'>): string {
+export function containerName(v: Pick<ContainerView, 'cid' | 'task' | 'spec'> & { name?: string }): string {
+  if (v.name) return v.name;
   const t = v.task;
   const labels = v.spec.labels ?? {};
   const service = t?.ServiceAnnotations?.Name ?? labels['com.docker.swarm.service.name'];
@@ -49,10 +52,10 @@ export function containerName(v: Pick<ContainerView, 'cid' | 'task' | 'spec'>): 
 }
 
 /** The Docker labels of a task container: its spec's plus `com.docker.swarm.task.name`. */
-export function containerLabels(v: Pick<ContainerView, 'cid' | 'task' | 'spec'>): Record<string, string> {
+export function containerLabels(v: Pick<ContainerView, 'cid' | 'task' | 'spec'> & { name?: string }): Record<string, string> {
   const labels = { ...(v.spec.labels ?? {}) };
   const name = containerName(v);
-  if (name !== v.cid) labels['com.docker.swarm.task.name'] = name;
+  if (name !== v.cid && !v.name) labels['com.docker.swarm.task.name'] = name;
   if (v.task?.ServiceAnnotations?.Name) labels['com.docker.swarm.service.name'] = v.task.ServiceAnnotations.Name;
   return labels;
 }

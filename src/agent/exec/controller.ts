@@ -193,7 +193,8 @@ export class TaskController {
     this.openLog();
     let pid: number;
     try {
-      pid = await runtime.run(monitor, this.cid, paths.bundle(this.cid), io);
+      // With a terminal, someone (standalone/tty-relay.ts) listens on console.sock for the pty master.
+      pid = await runtime.run(monitor, this.cid, paths.bundle(this.cid), io, this.spec.tty ? join(paths.task(this.cid), 'console.sock') : undefined);
     } catch (e) {
       this.log?.detach();
       throw e;

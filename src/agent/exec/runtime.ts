@@ -51,10 +51,11 @@ export class OciRuntime {
    * Creates and starts container `id` from `bundle` (`run --detach`) under the monitor,
    * with stdout/stderr on the given FIFOs. Resolves with the init PID.
    */
-  async run(monitor: MonitorClient, id: string, bundle: string, io: { stdout: string; stderr: string }): Promise<number> {
+  async run(monitor: MonitorClient, id: string, bundle: string, io: { stdout: string; stderr: string }, consoleSocket?: string): Promise<number> {
     const logFile = join(bundle, 'runtime.log');
     const pidFile = join(bundle, 'init.pid');
-    const argv = [...this.global(logFile), 'run', '--detach', '--bundle', bundle, '--pid-file', pidFile, id];
+    // A terminal process (`process.terminal`): runc sends the pty master to the socket.
+    const argv = [...this.global(logFile), 'run', '--detach', '--bundle', bundle, '--pid-file', pidFile, ...(consoleSocket ? ['--console-socket', consoleSocket] : []), id];
     const r = await monitor.run(id, argv, { ...io, pidFile });
     if (r.status !== 0 || r.pid <= 0) throw new RuntimeError(`start of ${id} failed: ${lastRuntimeError(logFile) || `status ${r.status}`}`);
     return r.pid;
@@ -64,6 +65,17 @@ export class OciRuntime {
   async exec(id: string, argv: string[], opts: { timeoutMs?: number } = {}): Promise<{ code: number | null; output: string }> {
     const r = await runCommand([...this.global(), 'exec', id, ...argv], opts);
     return { code: r.code, output: (r.stdout + r.stderr).slice(0, 4096) };
+  }
+
+  /** New resource limits for a running container (`update`); only the ones given change. */
+  async update(id: string, res: { memoryBytes?: number; nanoCpus?: number; pidsLimit?: number }): Promise<void> {
+    const args: string[] = [];
+    if (res.memoryBytes) args.push('--memory', String(res.memoryBytes), '--memory-swap', '-1');
+    if (res.nanoCpus) args.push('--cpu-period', '100000', '--cpu-quota', String(Math.max(1000, Math.round((res.nanoCpus * 100000) / 1e9))));
+    if (res.pidsLimit) args.push('--pids-limit', String(res.pidsLimit));
+    if (!args.length) return;
+    const r = await runCommand([...this.global(), 'update', ...args, id]);
+    if (r.code !== 0) throw new RuntimeError(`update of ${id} failed: ${r.stderr.trim()}`);
   }
 
   /** Sends a signal through the runtime (used when the monitor no longer tracks the container). */

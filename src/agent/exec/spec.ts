@@ -144,7 +144,7 @@ export function buildSpec(image: ImageRunConfig, task: TaskContainerSpec, ctx: S
   return {
     ociVersion: '1.0.2',
     process: {
-      terminal: false,
+      terminal: !!task.tty,
       user: { uid: ctx.user.uid, gid: ctx.user.gid, ...(ctx.user.additionalGids.length ? { additionalGids: ctx.user.additionalGids } : {}) },
       // tini reaps zombies and forwards signals; `--` so the task's own flags are not tini's.
       args: task.init ? [INIT_PATH, '--', ...processArgs(image, task)] : processArgs(image, task),

@@ -127,6 +127,11 @@ export interface TaskContainerSpec {
   hosts?: string[];
   /** The task's `/etc/resolv.conf`; absent: the host's, without loopback nameservers. */
   resolvConf?: string;
+  /**
+   * The process gets a terminal (`docker run -t`, standalone containers only): runc sends
+   * its master to `<task dir>/console.sock`, where someone must listen before start.
+   */
+  tty?: boolean;
 }
 
 /** How a container ended. */

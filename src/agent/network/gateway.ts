@@ -37,6 +37,12 @@ export interface GatewayOptions {
   namePrefix?: string;
   /** The gateway subnet; the bridge takes its first address. Default `172.18.0.0/16`. */
   subnet?: string;
+  /** Where the allocations are kept; default `<dataRoot>/swarm/network/gateway.json` (the node's default bridge has its own). */
+  stateFile?: string;
+  /** The bridge's name, default `<prefix>shoal-gw`. */
+  bridgeName?: string;
+  /** Veths may not talk to each other over the bridge (Docker's gwbridge, icc off); default true. Docker's default bridge: false. */
+  isolate?: boolean;
 }
 
 /** Name of the bridge (without a prefix). */
@@ -56,7 +62,7 @@ export class GatewayBridge {
   private constructor(private readonly opts: GatewayOptions, private state: GatewayState, readonly bridge: string) {
     this.ip = new IprouteBatch({ hostNetns: opts.hostNetns });
     this.nft = new NetnsNft({ netns: opts.hostNetns });
-    this.file = join(opts.dataRoot, 'swarm', 'network', 'gateway.json');
+    this.file = opts.stateFile ?? join(opts.dataRoot, 'swarm', 'network', 'gateway.json');
     this.log = opts.logger;
   }
 
@@ -70,7 +76,7 @@ export class GatewayBridge {
     if (!/^([A-Za-z][A-Za-z0-9_-]{0,4})?$/.test(prefix)) throw new GatewayError(`invalid name prefix "${prefix}" (a letter, then up to 4 of [A-Za-z0-9_-])`);
     if (opts.hostNetns !== undefined && !/^[A-Za-z0-9_.-]+$/.test(opts.hostNetns)) throw new GatewayError(`invalid host netns name "${opts.hostNetns}"`);
     const subnet = opts.subnet ?? DEFAULT_GATEWAY_SUBNET;
-    const file = join(opts.dataRoot, 'swarm', 'network', 'gateway.json');
+    const file = opts.stateFile ?? join(opts.dataRoot, 'swarm', 'network', 'gateway.json');
     let state = emptyGatewayState(subnet);
     let text: string | undefined;
     try { text = await readFile(file, 'utf8'); } catch (err) { if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; }
@@ -81,7 +87,7 @@ export class GatewayBridge {
       }
       if (saved.subnet === state.subnet) state = saved;
     }
-    const gw = new GatewayBridge(opts, state, `${prefix}${GATEWAY_BRIDGE}`);
+    const gw = new GatewayBridge(opts, state, opts.bridgeName ?? `${prefix}${GATEWAY_BRIDGE}`);
     await gw.serial(() => gw.readopt());
     return gw;
   }
@@ -92,6 +98,10 @@ export class GatewayBridge {
   get gateway(): string { return gatewayAddress(this.state.subnet); }
   /** The address of an attached task, if it is attached. */
   addressOf(taskId: string): string | undefined { return this.state.tasks[taskId]?.address; }
+  /** How many tasks are attached. */
+  attachedCount(): number { return Object.keys(this.state.tasks).length; }
+  /** Every published port of the attached tasks. */
+  publishedPorts(): GatewayPort[] { return Object.values(this.state.tasks).flatMap((t) => t.ports); }
 
   /**
    * Gives the task's netns `taskNetns` (made already, `lo` up) `eth<ifIndex>` on the bridge,
@@ -225,7 +235,7 @@ export class GatewayBridge {
           // No traffic between tasks over this bridge (Docker's gwbridge has icc off): with
           // br_netfilter the table's forward chain drops it (and lets published-port
           // hairpins through); without it, isolated ports do (routed hairpins still pass).
-          ...(await this.bridgedFramesFiltered() ? [] : [`link set ${veth} type bridge_slave isolated on`]),
+          ...(this.opts.isolate === false || await this.bridgedFramesFiltered() ? [] : [`link set ${veth} type bridge_slave isolated on`]),
           `link set ${veth} up`,
         ],
         ip: [

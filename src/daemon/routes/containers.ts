@@ -149,8 +149,19 @@ export function addContainerRoutes(router: Router, engine: NodeEngine): void {
   });
   router.post('/containers/:id/wait', async (ctx) => {
     const condition = ctx.query.get('condition') || 'not-running';
+    if (condition !== 'not-running' && condition !== 'next-exit' && condition !== 'removed') throw new InvalidArgumentError(`invalid condition: ${condition}`);
+    const { view } = await mapped(() => engine.find(ctx.params.id));
+    if (view.name) {
+      // A standalone container (containers-lifecycle.ts): Docker sends the headers at once,
+      // and `docker run` waits for them before it starts the container.
+      const waiting = mapped(() => engine.wait(view.cid, condition));
+      ctx.res.writeHead(200, { 'Content-Type': 'application/json' });
+      ctx.res.flushHeaders();
+      const text = await waiting.then((e) => JSON.stringify({ StatusCode: e.exitCode, Error: null }), (err: Error) => JSON.stringify({ StatusCode: -1, Error: { Message: err.message } }));
+      ctx.res.end(text);
+      return;
+    }
     if (condition === 'removed') throw new ApiError('condition: wait for removal is not supported by shoal for task containers', 501);
-    if (condition !== 'not-running' && condition !== 'next-exit') throw new InvalidArgumentError(`invalid condition: ${condition}`);
     const exit = await mapped(() => engine.wait(ctx.params.id, condition));
     return { StatusCode: exit.exitCode, Error: null };
   });

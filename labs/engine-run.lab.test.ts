@@ -1,0 +1,165 @@
+// Standalone containers on a node (issue 23, item 3 and its tests in item 5), with the
+// stock docker CLI against one lab host: `run --rm` with output and exit codes, the
+// default bridge reaching the lab registry (NAT) and publishing a port (`-p`), `host` and
+// `none`, create/start/ps/inspect/logs/exec/update/rename/stop/rm/prune, refusals of what
+// shoal does not do, `run -it` in a real terminal (tmux), and nothing of it a task. At
+// the end no bridge, nft table or veth of the default bridge is left on the host.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
+import { withLab, type Lab } from './lib/lab.ts';
+import { run } from './lib/procs.ts';
+import { client, IMAGE, waitFor } from './lib/swarm-services.ts';
+
+const SESSION = `shoalrun-${process.pid}`;
+const REGISTRY = '192.168.100.1:5000';
+
+function dockerRaw(lab: Lab, args: string[], timeoutMs = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('docker', args, { env: { ...process.env, DOCKER_HOST: lab.dockerHost('h1'), DOCKER_CLI_HINTS: 'false' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout: out, stderr: err }); });
+  });
+}
+
+async function docker(lab: Lab, args: string[]): Promise<string> {
+  const r = await dockerRaw(lab, args);
+  assert.is(r.code, 0, `docker ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+const lines = (s: string) => s.split('\n').filter(Boolean);
+
+/** The host has no trace of the default bridge: no link, no veth, no table. */
+async function bridgeGone(lab: Lab): Promise<boolean> {
+  const links = await lab.exec('h1', ['ip', '-o', 'link', 'show']);
+  const tables = await lab.exec('h1', ['nft', 'list', 'tables']);
+  return !/shoal0|sbgw[0-9a-f]{8}/.test(links.stdout) && !/sbshoal-hostports/.test(tables.stdout);
+}
+
+async function runRmPhase(lab: Lab): Promise<void> {
+  // The image is pulled on first use (create answers 404, the CLI pulls, creates again).
+  assert.is((await docker(lab, ['run', '--rm', IMAGE, 'echo', 'hello'])), 'hello\n');
+  const failed = await dockerRaw(lab, ['run', '--rm', IMAGE, 'sh', '-c', 'echo out; echo err >&2; exit 3']);
+  assert.is(failed.code, 3, failed.stderr);
+  assert.is(failed.stdout, 'out\n');
+  assert.match(failed.stderr, /^err$/m);
+  assert.equal(lines(await docker(lab, ['ps', '-a', '--format', '{{.Names}}'])), [], '--rm containers are gone');
+  // The default bridge: an address on 172.17/16 and NAT out to the lab registry.
+  const ip = await docker(lab, ['run', '--rm', IMAGE, 'ip', '-4', '-o', 'addr', 'show', 'eth0']);
+  assert.match(ip, /inet 172\.17\.\d+\.\d+\/16/);
+  const reg = await docker(lab, ['run', '--rm', IMAGE, 'timeout', '10', 'wget', '-q', '-O-', `http://${REGISTRY}/v2/`]);
+  assert.is(reg.trim(), '{}');
+  // host and none.
+  const hostIp = await docker(lab, ['run', '--rm', '--network', 'host', IMAGE, 'ip', '-4', '-o', 'addr']);
+  assert.ok(hostIp.includes(lab.address('h1')), hostIp);
+  const none = await docker(lab, ['run', '--rm', '--network', 'none', IMAGE, 'ip', '-o', 'link']);
+  assert.equal(lines(none).map((l) => l.split(':')[1].trim()), ['lo']);
+  assert.ok(await bridgeGone(lab), 'the bridge goes with its last container');
+}
+
+async function lifecyclePhase(lab: Lab): Promise<void> {
+  const id = (await docker(lab, ['run', '-d', '--name', 'web', '-p', '8080:80', '-l', 'tier=front', '--memory', '64m', '-e', 'A=1', IMAGE])).trim();
+  assert.match(id, /^[0-9a-f]{64}$/);
+  const row = await docker(lab, ['ps', '--format', '{{.ID}}|{{.Names}}|{{.Ports}}|{{.Label "tier"}}|{{.Status}}']);
+  const [sid, name, ports, tier, status] = row.trim().split('|');
+  assert.is(sid, id.slice(0, 12));
+  assert.is(name, 'web');
+  assert.match(ports, /0\.0\.0\.0:8080->80\/tcp/);
+  assert.is(tier, 'front');
+  assert.match(status, /^Up /);
+  const ins = await docker(lab, ['inspect', 'web', '--format', '{{.Name}} {{.State.Status}} {{.NetworkSettings.IPAddress}} {{.HostConfig.Memory}} {{(index (index .HostConfig.PortBindings "80/tcp") 0).HostPort}} {{.HostConfig.NetworkMode}}']);
+  assert.match(ins.trim(), /^\/web running 172\.17\.\d+\.\d+ 67108864 8080 default$/);
+  // The published port answers on the node's address.
+  const got = await lab.exec('h1', ['curl', '-s', '-m', '5', `http://${lab.address('h1')}:8080/VERSION`]);
+  assert.is(got.stdout.trim(), 'v1');
+  assert.is((await docker(lab, ['exec', 'web', 'sh', '-c', 'echo $A'])).trim(), '1');
+  // A second container may not take the same host port.
+  const clash = await dockerRaw(lab, ['run', '-d', '--name', 'web2', '-p', '8080:80', IMAGE]);
+  assert.is.not(clash.code, 0);
+  assert.match(clash.stderr, /already allocated/);
+  await docker(lab, ['rm', '-f', 'web2']);
+  await docker(lab, ['update', '--memory', '96m', 'web']);
+  assert.is((await docker(lab, ['inspect', 'web', '--format', '{{.HostConfig.Memory}}'])).trim(), String(96 * 1024 * 1024));
+  await docker(lab, ['rename', 'web', 'web-renamed']);
+  assert.equal(lines(await docker(lab, ['ps', '--format', '{{.Names}}'])), ['web-renamed']);
+  const running = await dockerRaw(lab, ['rm', 'web-renamed']);
+  assert.is.not(running.code, 0);
+  assert.match(running.stderr, /cannot remove a running container/);
+  await docker(lab, ['stop', '-t', '1', 'web-renamed']);
+  assert.match(await docker(lab, ['ps', '-a', '--format', '{{.Names}} {{.Status}}']), /^web-renamed Exited \(\d+\)/m);
+  await docker(lab, ['rm', 'web-renamed']);
+
+  // create, start, logs, wait; prune takes the stopped ones.
+  await docker(lab, ['create', '--name', 'c1', IMAGE, 'sh', '-c', 'echo from-c1']);
+  assert.match(await docker(lab, ['ps', '-a', '--format', '{{.Names}} {{.Status}}']), /^c1 Created$/m);
+  await docker(lab, ['start', 'c1']);
+  assert.is((await docker(lab, ['wait', 'c1'])).trim(), '0');
+  assert.is(await docker(lab, ['logs', 'c1']), 'from-c1\n');
+  await docker(lab, ['create', '--name', 'c2', IMAGE, 'true']);
+  const pruned = await docker(lab, ['container', 'prune', '-f']);
+  assert.match(pruned, /Deleted Containers:/);
+  assert.equal(lines(await docker(lab, ['ps', '-a', '--format', '{{.Names}}'])), []);
+  await waitFor('the bridge removed with its last container', () => bridgeGone(lab), 10_000, 100);
+}
+
+async function refusalsPhase(lab: Lab): Promise<void> {
+  const restart = await dockerRaw(lab, ['run', '-d', '--restart', 'always', IMAGE]);
+  assert.is.not(restart.code, 0);
+  assert.match(restart.stderr, /RestartPolicy/);
+  const dns = await dockerRaw(lab, ['run', '--rm', '--dns', '10.9.9.9', IMAGE, 'true']);
+  assert.is.not(dns.code, 0);
+  assert.match(dns.stderr, /Dns/);
+  const net = await dockerRaw(lab, ['run', '--rm', '--network', 'nosuchnet', IMAGE, 'true']);
+  assert.is.not(net.code, 0);
+  assert.match(net.stderr, /nosuchnet/);
+  assert.equal(lines(await docker(lab, ['ps', '-a', '--format', '{{.Names}}'])), [], 'a refused create leaves nothing');
+}
+
+async function ttyPhase(lab: Lab): Promise<void> {
+  const tmux = (args: string[]) => run('tmux', args);
+  const cmd = `env DOCKER_HOST=${lab.dockerHost('h1')} docker run --rm -it --name tty1 ${IMAGE} sh; echo run-exit-$?; sleep 60`;
+  assert.is((await tmux(['new-session', '-d', '-s', SESSION, '-x', '100', '-y', '30', cmd])).code, 0);
+  try {
+    let last = '';
+    const screen = async () => (last = (await tmux(['capture-pane', '-p', '-t', SESSION])).stdout);
+    await waitFor(() => `a prompt; screen:\n${last}`, async () => /^\/ # *$/m.test(await screen()), 30_000, 100);
+    await tmux(['send-keys', '-t', SESSION, 'stty size; echo tty-$((40+2)); tty', 'Enter']);
+    await waitFor(() => `the size and answer; screen:\n${last}`, async () => { const s = await screen(); return /^30 100$/m.test(s) && /^tty-42$/m.test(s) && /^\/dev\/pts\/\d+$/m.test(s); }, 20_000, 100);
+    await tmux(['resize-window', '-t', SESSION, '-x', '120', '-y', '40']);
+    await waitFor(() => `the resized terminal; screen:\n${last}`, async () => {
+      await tmux(['send-keys', '-t', SESSION, 'clear; stty size', 'Enter']);
+      return /^40 120$/m.test(await screen());
+    }, 20_000, 300);
+    await tmux(['send-keys', '-t', SESSION, 'exit 7', 'Enter']);
+    await waitFor(() => `the exit code; screen:\n${last}`, async () => /^run-exit-7$/m.test(await screen()), 20_000, 100);
+  } finally {
+    await tmux(['kill-session', '-t', SESSION]);
+  }
+  await waitFor('the --rm terminal container removed', async () => lines(await docker(lab, ['ps', '-a', '--format', '{{.Names}}'])).length === 0, 10_000, 100);
+}
+
+test('the docker CLI runs standalone containers on bridge, host and none, never as tasks', async () => {
+  await withLab({ hosts: 1, prefix: 'shoalrun' }, async (lab) => {
+    const h1 = client(lab, 'h1');
+    await h1.post('/swarm/init', { ListenAddr: `${lab.address('h1')}:2377`, AdvertiseAddr: lab.address('h1') }, { timeoutMs: 30_000 });
+    try {
+      await runRmPhase(lab);
+      await lifecyclePhase(lab);
+      await refusalsPhase(lab);
+      await ttyPhase(lab);
+      // Never a task: the manager knows none.
+      assert.equal(await h1.get('/tasks'), []);
+    } finally {
+      const left = lines((await dockerRaw(lab, ['ps', '-aq'])).stdout);
+      if (left.length) await dockerRaw(lab, ['rm', '-f', ...left]);
+    }
+    assert.ok(await bridgeGone(lab), 'no bridge, veth or table left');
+  });
+});
+
+test.run();

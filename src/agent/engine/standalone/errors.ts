@@ -1,0 +1,9 @@
+/** Errors of standalone containers; the HTTP boundary maps them to status codes. */
+
+/** A create (or update) body that asks for something refused (400) or not implemented (501). */
+export class CreateConfigError extends Error {
+  override readonly name = 'CreateConfigError';
+  readonly retryable = false;
+  /** 400: the value is malformed; 501: a real Docker feature Shoal does not do; 409: conflicts with the node's state. */
+  constructor(message: string, readonly status: 400 | 409 | 501 = 400) { super(message); }
+}

@@ -1,0 +1,60 @@
+/**
+ * What the node keeps of each standalone container beside the executor's own record:
+ * its Docker name, the validated create config, the network it got, the anonymous
+ * volumes made for it. One owner-only JSON file per container under the executor's
+ * run-state dir (gone on reboot, like the containers), written by atomic rename.
+ */
+import { readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { privateDir, writePrivateFile } from '../../exec/private-fs.ts';
+import type { StandaloneConfig } from './create-config.ts';
+import type { PortBinding } from './ports.ts';
+
+/** One standalone container. */
+export interface StandaloneRecord {
+  /** The container ID (64 hex digits); also the executor's task ID and container ID. */
+  id: string;
+  /** Docker name, without the leading `/`; unique on the node. */
+  name: string;
+  config: StandaloneConfig;
+  /** Names of the anonymous volumes made for `config.anonymousVolumes` (same order). */
+  anonymousVolumes: string[];
+  /** Set while attached to the default bridge: address and the host ports it got. */
+  bridge?: { address: string; gateway: string; ports: PortBinding[] };
+  /** Times it was started (0 before the first start). */
+  starts: number;
+}
+
+/** The records of one node, by ID. */
+export class StandaloneRecords {
+  private readonly byId = new Map<string, StandaloneRecord>();
+
+  constructor(private readonly dir: string) {
+    privateDir(dir);
+    for (const f of readdirSync(dir)) {
+      if (!f.endsWith('.json')) continue;
+      try {
+        const r = JSON.parse(readFileSync(join(dir, f), 'utf8')) as StandaloneRecord;
+        this.byId.set(r.id, r);
+      } catch { rmSync(join(dir, f), { force: true }); }
+    }
+  }
+
+  get(id: string): StandaloneRecord | undefined { return this.byId.get(id); }
+  all(): StandaloneRecord[] { return [...this.byId.values()]; }
+  byName(name: string): StandaloneRecord | undefined { return this.all().find((r) => r.name === name); }
+
+  /** Writes `r` (new or changed). */
+  save(r: StandaloneRecord): void {
+    this.byId.set(r.id, r);
+    const file = join(this.dir, `${r.id}.json`);
+    writePrivateFile(`${file}.tmp`, JSON.stringify(r));
+    renameSync(`${file}.tmp`, file);
+  }
+
+  /** Forgets `id` (no error when unknown). */
+  delete(id: string): void {
+    this.byId.delete(id);
+    rmSync(join(this.dir, `${id}.json`), { force: true });
+  }
+}

@@ -1,0 +1,189 @@
+/**
+ * Standalone containers over the Docker Engine API v1.41: `POST /containers/create`,
+ * `/start`, `/attach` (hijacked: `101 UPGRADED`, `Upgrade: tcp`; 8-byte multiplexed
+ * frames without a TTY, raw terminal bytes with one, stdin into the terminal), `/resize`,
+ * `/rename`, `/update`, `DELETE /containers/{id}` (`force`, `v`) and `POST
+ * /containers/prune`. Task containers are the swarm's: these actions refuse them (409)
+ * rather than act behind the agent's back. List, inspect, logs, top, stats, kill, stop
+ * and wait of both kinds are `containers.ts`.
+ */
+import type { Router, RequestContext } from '../../common/router.ts';
+import { ApiError, ConflictError, InvalidArgumentError, NotFoundError } from '../../api/errors.ts';
+import { ContainerConflictError, NoSuchContainerError, type NodeEngine } from '../../agent/engine/engine.ts';
+import { CreateConfigError } from '../../agent/engine/standalone/errors.ts';
+import type { StandaloneContainers } from '../../agent/engine/standalone/standalone.ts';
+import type { StandaloneRecord } from '../../agent/engine/standalone/records.ts';
+import { frame, STDERR, STDOUT } from '../../agent/engine/stdcopy.ts';
+import { filterValues } from './lookup.ts';
+import { apiError } from './containers.ts';
+
+function lifecycleError(err: unknown): unknown {
+  if (err instanceof CreateConfigError) {
+    if (err.status === 409) return new ConflictError(err.message, { cause: err });
+    return err.status === 501 ? new ApiError(err.message, 501) : new InvalidArgumentError(err.message, { cause: err });
+  }
+  const e = err as Error;
+  if (e?.name === 'ImageNotFoundError') return new NotFoundError(e.message.replace(/^images: /, ''), { cause: e });
+  if (e?.name === 'GatewayError') return new ApiError(`driver failed programming external connectivity: ${e.message}`, 500);
+  return apiError(err);
+}
+
+async function guarded<T>(fn: () => Promise<T> | T): Promise<T> {
+  try { return await fn(); } catch (err) { throw lifecycleError(err); }
+}
+
+function flag(q: URLSearchParams, name: string): boolean {
+  const v = q.get(name);
+  return v === '1' || v?.toLowerCase() === 'true';
+}
+
+/** Options of the lifecycle routes. */
+export interface LifecycleRouteOptions {
+  engine: NodeEngine;
+  standalone: StandaloneContainers;
+}
+
+/** The standalone record `ref` names; a task container is refused with 409, anything else 404. */
+async function standaloneOf(o: LifecycleRouteOptions, ref: string, action: string): Promise<StandaloneRecord> {
+  try {
+    return await o.standalone.find(ref);
+  } catch (err) {
+    if (!(err instanceof NoSuchContainerError)) throw err;
+    let task: string | undefined;
+    try { task = o.engine.find(ref).view.cid; } catch { /* neither kind */ }
+    if (task) throw new ContainerConflictError(`container ${ref} is a swarm task container: shoal does not ${action} it by hand (its service does)`);
+    throw err;
+  }
+}
+
+async function attach(o: LifecycleRouteOptions, ctx: RequestContext): Promise<void> {
+  const q = ctx.query;
+  const r = await guarded(() => standaloneOf(o, ctx.params.id, 'attach to'));
+  const hj = ctx.hijack;
+  if (!hj) throw new InvalidArgumentError('attach: the connection must be upgraded (Connection: Upgrade, Upgrade: tcp)');
+  if (!flag(q, 'stream') && !flag(q, 'logs')) throw new InvalidArgumentError('attach: stream or logs must be set');
+  const c = await guarded(() => o.standalone.controllerOf(r.id));
+  const wasRunning = c.state === 'running';
+  const release = o.standalone.hold(r.id);
+  hj.taken = true;
+  const sock = hj.socket;
+  sock.write('HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n');
+  if (hj.head.length) sock.unshift(hj.head);
+  let closed = false;
+  sock.on('close', () => { closed = true; });
+  sock.on('error', () => {});
+  try {
+    await o.standalone.started(r.id);
+    if (closed) return;
+    const tty = r.config.tty;
+    if (tty) {
+      const relay = o.standalone.relay(r.id);
+      if (!relay) return;
+      await new Promise<void>((resolve) => {
+        const offData = flag(q, 'stdout') ? relay.onData((d) => { if (!sock.destroyed) sock.write(d); }) : () => {};
+        const offEnd = relay.onEnd(() => resolve());
+        if (flag(q, 'stdin') && r.config.openStdin) {
+          sock.on('data', (d: Buffer) => relay.write(d));
+          sock.resume();
+        }
+        sock.once('close', () => { offData(); offEnd(); resolve(); });
+      });
+      return;
+    }
+    const abort = new AbortController();
+    sock.once('close', () => abort.abort());
+    const since = wasRunning && !flag(q, 'logs') ? Date.now() : undefined;
+    const wantOut = flag(q, 'stdout');
+    const wantErr = flag(q, 'stderr');
+    for await (const e of c.logs({ follow: flag(q, 'stream'), since, signal: abort.signal })) {
+      if (sock.destroyed) break;
+      if (e.stream === 'stderr' ? !wantErr : !wantOut) continue;
+      sock.write(frame(e.stream === 'stderr' ? STDERR : STDOUT, e.log));
+    }
+  } finally {
+    release();
+    if (!sock.destroyed) sock.end();
+  }
+}
+
+/** `until` and `label` filters of `container prune`. */
+function pruneKeep(filters: Map<string, string[]>, now: number): (r: StandaloneRecord, createdAt: string) => boolean {
+  for (const k of filters.keys()) if (k !== 'until' && k !== 'label' && k !== 'label!') throw new InvalidArgumentError(`invalid filter '${k}'`);
+  const untils = (filters.get('until') ?? []).map((u) => {
+    if (/^\d+(\.\d+)?$/.test(u)) return Number(u) * 1000;
+    const m = /^(\d+)(s|m|h)$/.exec(u);
+    if (m) return now - Number(m[1]) * ({ s: 1000, m: 60_000, h: 3_600_000 } as Record<string, number>)[m[2]];
+    const t = Date.parse(u);
+    if (Number.isNaN(t)) throw new InvalidArgumentError(`invalid filter 'until=${u}'`);
+    return t;
+  });
+  const has = (labels: Record<string, string>, f: string) => {
+    const i = f.indexOf('=');
+    return i < 0 ? f in labels : labels[f.slice(0, i)] === f.slice(i + 1);
+  };
+  return (r, createdAt) => {
+    const created = Date.parse(createdAt);
+    if (untils.some((u) => !(created < u))) return true;
+    if ((filters.get('label') ?? []).some((f) => !has(r.config.labels, f))) return true;
+    if ((filters.get('label!') ?? []).some((f) => has(r.config.labels, f))) return true;
+    return false;
+  };
+}
+
+/** Registers the standalone container routes on `router`. */
+export function addContainerLifecycleRoutes(router: Router, o: LifecycleRouteOptions): void {
+  router.post('/containers/create', async (ctx) => {
+    const body = await ctx.body();
+    const name = ctx.query.get('name') || undefined;
+    if (ctx.query.get('platform')) throw new ApiError('platform: choosing an image platform is not supported by shoal', 501);
+    const out = await guarded(() => o.standalone.create(body, name));
+    const text = JSON.stringify(out);
+    ctx.res.writeHead(201, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) }).end(text);
+  });
+
+  router.post('/containers/:id/start', async (ctx) => {
+    if (ctx.query.get('detachKeys')) throw new ApiError('detachKeys: detach keys are not supported by shoal', 501);
+    const r = await guarded(() => standaloneOf(o, ctx.params.id, 'start'));
+    const started = await guarded(() => o.standalone.start(r.id));
+    ctx.res.writeHead(started ? 204 : 304).end();
+  });
+
+  router.post('/containers/:id/attach', (ctx) => attach(o, ctx));
+
+  router.post('/containers/:id/resize', async (ctx) => {
+    const h = Number(ctx.query.get('h'));
+    const w = Number(ctx.query.get('w'));
+    if (!Number.isInteger(h) || !Number.isInteger(w) || h <= 0 || w <= 0) throw new InvalidArgumentError('resize: h and w must be positive integers');
+    const r = await guarded(() => standaloneOf(o, ctx.params.id, 'resize'));
+    const relay = o.standalone.relay(r.id);
+    if (!r.config.tty) throw new ConflictError(`container ${r.id} has no TTY to resize`);
+    relay?.resize(h, w);
+    ctx.res.writeHead(200).end();
+  });
+
+  router.post('/containers/:id/rename', async (ctx) => {
+    const name = ctx.query.get('name');
+    if (!name) throw new InvalidArgumentError('rename: a new name is required');
+    const r = await guarded(() => standaloneOf(o, ctx.params.id, 'rename'));
+    await guarded(() => o.standalone.rename(r.id, name));
+    ctx.res.writeHead(204).end();
+  });
+
+  router.post('/containers/:id/update', async (ctx) => {
+    const body = await ctx.body();
+    const r = await guarded(() => standaloneOf(o, ctx.params.id, 'update'));
+    return guarded(() => o.standalone.update(r.id, body));
+  });
+
+  router.delete('/containers/:id', async (ctx) => {
+    if (flag(ctx.query, 'link')) throw new ApiError('link: container links are not supported by shoal', 501);
+    const r = await guarded(() => standaloneOf(o, ctx.params.id, 'remove'));
+    await guarded(() => o.standalone.remove(r.id, { force: flag(ctx.query, 'force'), volumes: flag(ctx.query, 'v') }));
+    ctx.res.writeHead(204).end();
+  });
+
+  router.post('/containers/prune', async (ctx) => {
+    const keep = pruneKeep(filterValues(ctx.query), Date.now());
+    return guarded(() => o.standalone.prune(keep));
+  });
+}
