@@ -1,0 +1,148 @@
+// Metrics on a 3-host lab (root): every daemon serves Prometheus text on --metrics-addr;
+// Debian's own `prometheus` (run here as our process, with its own config and data dir)
+// discovers the swarm through `dockerswarm_sd_configs` pointed at h1's API socket (roles
+// nodes, services and tasks), scrapes each node's metrics, and answers a query for a
+// task's CPU series labelled with its service. Then the stats endpoint and CLI.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ServiceSpec } from '../src/api/types/service.ts';
+import { withLab, type Lab } from './lib/lab.ts';
+import { stopPid } from './lib/procs.ts';
+import { client, formSwarm, IMAGE, waitFor, waitRunning } from './lib/swarm-services.ts';
+
+const METRICS_PORT = 9323;
+const PROM_PORT = 9090;
+
+/** GET over HTTP from inside a host (the lab's addresses are reachable only from there). */
+async function getIn(lab: Lab, host: string, url: string): Promise<string> {
+  const r = await lab.exec(host, ['curl', '-sS', '--max-time', '5', url]);
+  if (r.code !== 0) throw new Error(`curl ${url}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** Prometheus's configuration: the three roles against h1's socket, nodes scraped on the metrics port. */
+function promConfig(socket: string): string {
+  const sd = (role: string) => `    dockerswarm_sd_configs:
+      - host: unix://${socket}
+        role: ${role}
+        port: ${METRICS_PORT}
+        refresh_interval: 2s`;
+  return `global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+scrape_configs:
+  - job_name: shoal-nodes
+${sd('nodes')}
+    relabel_configs:
+      - source_labels: [__meta_dockerswarm_node_address]
+        target_label: __address__
+        replacement: $1:${METRICS_PORT}
+      - source_labels: [__meta_dockerswarm_node_hostname]
+        target_label: node
+  # Discovery only (tasks serve no metrics): kept so the targets API shows what SD found.
+  - job_name: shoal-tasks
+${sd('tasks')}
+    relabel_configs:
+      - source_labels: [__meta_dockerswarm_task_desired_state]
+        regex: running
+        action: keep
+  - job_name: shoal-services
+${sd('services')}
+`;
+}
+
+interface PromTarget { discoveredLabels: Record<string, string>; labels: Record<string, string>; health: string; scrapePool: string; lastError: string }
+
+async function targets(lab: Lab): Promise<PromTarget[]> {
+  const body = JSON.parse(await getIn(lab, 'h1', `http://127.0.0.1:${PROM_PORT}/api/v1/targets?state=any`)) as { data: { activeTargets: PromTarget[]; droppedTargets: PromTarget[] } };
+  return [...body.data.activeTargets, ...body.data.droppedTargets];
+}
+
+async function query(lab: Lab, q: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
+  const body = JSON.parse(await getIn(lab, 'h1', `http://127.0.0.1:${PROM_PORT}/api/v1/query?query=${encodeURIComponent(q)}`)) as { status: string; data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
+  if (body.status !== 'success') throw new Error(`query ${q}: ${JSON.stringify(body)}`);
+  return body.data.result;
+}
+
+test('prometheus discovers the swarm with dockerswarm_sd_configs and scrapes every node', async () => {
+  await withLab({ hosts: 3, prefix: 'shoalmet', daemons: { extraArgs: ['--metrics-addr', `0.0.0.0:${METRICS_PORT}`] } }, async (lab) => {
+    const nodes = await formSwarm(lab);
+    const h1 = client(lab, 'h1');
+    // A task's targets are its addresses on its networks (Prometheus's tasks role): attach one.
+    const net = await h1.post<{ Id: string }>('/networks/create', { Name: 'metnet', Driver: 'overlay' });
+    await h1.post('/services/create', {
+      Name: 'busy', Labels: { tier: 'demo' }, Mode: { Replicated: { Replicas: 3 } },
+      TaskTemplate: { Networks: [{ Target: net.Id }], ContainerSpec: { Image: IMAGE, Command: ['sh', '-c', 'while :; do :; done'], StopGracePeriod: 1e9 }, Resources: { Limits: { NanoCPUs: 1e8 } } },
+    } satisfies ServiceSpec);
+    const tasks = await waitRunning(lab, 'busy', 3);
+
+    // Each node's own endpoint, before Prometheus: cAdvisor names with the swarm labels.
+    const h2Text = await getIn(lab, 'h1', `http://${lab.address('h2')}:${METRICS_PORT}/metrics`);
+    assert.match(h2Text, /container_cpu_usage_seconds_total\{[^}]*container_label_com_docker_swarm_service_name="busy"/);
+    assert.match(h2Text, /container_memory_working_set_bytes\{/);
+    const h1Text = await getIn(lab, 'h1', `http://${lab.address('h1')}:${METRICS_PORT}/metrics`);
+    assert.match(h1Text, /shoal_raft_is_leader\{node_id="[^"]+"\} 1/);
+    assert.match(h1Text, /shoal_tasks\{state="running",desired_state="running"\} 3/);
+    assert.match(h1Text, /shoal_raft_proposal_duration_seconds_count [1-9]/);
+
+    const dir = mkdtempSync('/tmp/shoalmet-prom-');
+    let pid: number | undefined;
+    try {
+      writeFileSync(join(dir, 'prometheus.yml'), promConfig(lab.socket('h1')));
+      const argv = [...lab.enterCommand('h1'), 'prometheus', `--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${PROM_PORT}`, '--log.level=warn'];
+      const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+      pid = child.pid;
+      let log = '';
+      child.stderr!.on('data', (b) => { log = (log + b).slice(-4000); });
+
+      // nodes: every node found with its address and role, and scraped (up).
+      const nodeTargets = await waitFor(() => `3 healthy node targets (prometheus log: ${log})`, async () => {
+        const ts = (await targets(lab)).filter((t) => t.scrapePool === 'shoal-nodes');
+        return ts.length === 3 && ts.every((t) => t.health === 'up') && ts;
+      }, 60_000, 500);
+      assert.equal(nodeTargets.map((t) => t.labels.node).sort(), ['h1', 'h2', 'h3']);
+      assert.equal(new Set(nodeTargets.map((t) => t.discoveredLabels.__meta_dockerswarm_node_id)), new Set(nodes.keys()));
+      assert.ok(nodeTargets.some((t) => t.discoveredLabels.__meta_dockerswarm_node_manager_leader === 'true'));
+
+      // tasks: each running task, with its service's name and its node's host name.
+      let seen = '';
+      const taskTargets = await waitFor(() => `task targets (seen: ${seen}; log: ${log})`, async () => {
+        const all = await targets(lab);
+        seen = JSON.stringify(all.filter((t) => t.scrapePool !== 'shoal-nodes').map((t) => t.discoveredLabels)).slice(0, 3000);
+        const ts = all.filter((t) => t.scrapePool === 'shoal-tasks' && t.discoveredLabels.__meta_dockerswarm_task_desired_state === 'running');
+        return new Set(ts.map((t) => t.discoveredLabels.__meta_dockerswarm_task_id)).size === 3 && ts;
+      }, 30_000, 500);
+      assert.equal(new Set(taskTargets.map((t) => t.discoveredLabels.__meta_dockerswarm_task_id)), new Set(tasks.map((t) => t.ID)));
+      assert.ok(taskTargets.every((t) => t.discoveredLabels.__meta_dockerswarm_service_name === 'busy'));
+      assert.ok(taskTargets.every((t) => t.discoveredLabels.__meta_dockerswarm_task_state === 'running'));
+      assert.ok(taskTargets.every((t) => ['h1', 'h2', 'h3'].includes(t.discoveredLabels.__meta_dockerswarm_node_hostname)));
+      assert.ok(taskTargets.every((t) => t.discoveredLabels.__meta_dockerswarm_service_label_tier === 'demo'));
+
+      // services: the service with its mode and image.
+      const svcTargets = await waitFor('service targets', async () => {
+        const ts = (await targets(lab)).filter((t) => t.scrapePool === 'shoal-services' && t.discoveredLabels.__meta_dockerswarm_service_name === 'busy');
+        return ts.length > 0 && ts;
+      }, 30_000, 500);
+      assert.is(svcTargets[0].discoveredLabels.__meta_dockerswarm_service_mode, 'replicated');
+
+      // The query: a task's CPU rate, labelled with its service, from every node.
+      const series = await waitFor('cpu series of busy from 3 nodes', async () => {
+        const r = await query(lab, 'rate(container_cpu_usage_seconds_total{container_label_com_docker_swarm_service_name="busy"}[5s])');
+        return new Set(r.map((s) => s.metric.node)).size === 3 && r;
+      }, 60_000, 1000);
+      assert.ok(series.every((s) => s.metric.container_label_com_docker_swarm_task_name?.startsWith('busy.')));
+      assert.ok(series.some((s) => Number(s.value[1]) > 0.01), `a busy loop uses CPU: ${JSON.stringify(series.map((s) => s.value[1]))}`);
+      const leader = await query(lab, 'sum(shoal_raft_is_leader)');
+      assert.is(leader[0]?.value[1], '1');
+    } finally {
+      await stopPid(pid, 5000);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+test.run();
