@@ -35,6 +35,7 @@ export default class Daemon extends Command {
     'insecure-registry': Flags.string({ summary: 'Registry reached over plain HTTP (HOST:PORT); repeatable.', multiple: true, multipleNonGreedy: true }),
     runtime: Flags.string({ summary: 'OCI runtime binary (default runc).', options: ['runc', 'crun'] }),
     label: Flags.string({ summary: 'Engine label key=value; repeatable.', multiple: true, multipleNonGreedy: true }),
+    'metrics-addr': Flags.string({ summary: 'Serve Prometheus metrics at http://IP:PORT/metrics (default: off).' }),
     'node-generic-resource': Flags.string({ summary: 'A resource this node offers to tasks: KIND=N (gpu=2) or KIND=ID (gpu=GPU-3f1c); repeatable.', multiple: true, multipleNonGreedy: true }),
     'dashboard-addr': Flags.string({ summary: 'Serve the read-only web dashboard on managers at IP:PORT (a bare PORT: loopback; any other address needs the token printed at start).' }),
   };
@@ -52,6 +53,7 @@ export default class Daemon extends Command {
         insecureRegistry: flags['insecure-registry'],
         runtime: flags.runtime,
         label: flags.label,
+        metricsAddr: flags['metrics-addr'],
         nodeGenericResource: flags['node-generic-resource'],
         dashboardAddr: flags['dashboard-addr'],
         // Booleans are only "given" when set: --no-… forms do not exist.

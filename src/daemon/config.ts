@@ -33,6 +33,8 @@ export interface DaemonConfig {
   runtime: string;
   /** Engine labels (`key=value`), shown in `info` and usable in constraints. */
   labels: string[];
+  /** `--metrics-addr HOST:PORT`: where Prometheus metrics are served (default: off, as dockerd). */
+  metricsAddr?: { ip: string; port: number };
   /** Generic resources this node advertises to the scheduler (`--node-generic-resource gpu=2`, dockerd's `node-generic-resources`). */
   nodeGenericResources: GenericResource[];
   /** `--dashboard-addr`: where a manager serves the read-only web dashboard (default: off; a bare PORT means 127.0.0.1:PORT). */
@@ -49,6 +51,7 @@ export interface DaemonFlags {
   insecureRegistry?: string[];
   runtime?: string;
   label?: string[];
+  metricsAddr?: string;
   nodeGenericResource?: string[];
   dashboardAddr?: string;
   tlsverify?: boolean;
@@ -84,6 +87,12 @@ export function parseDashboardAddr(value: string): { ip: string; port: number } 
   return addr;
 }
 
+/** `--metrics-addr`: `IP:PORT` or `[IPv6]:PORT`; the port is required (dockerd has no default either). */
+export function parseMetricsAddr(value: string): { ip: string; port: number } {
+  if (!/:\d+$/.test(value)) throw new ConfigError(`invalid --metrics-addr "${value}": expected IP:PORT`);
+  return parseAddrPort(value, '--metrics-addr');
+}
+
 export function parseDaemonConfig(flags: DaemonFlags): DaemonConfig {
   const { host, hostAddress, remoteHosts } = parseHosts(flags.host);
   const tls = parseTls(flags, remoteHosts.length > 0);
@@ -110,6 +119,7 @@ export function parseDaemonConfig(flags: DaemonFlags): DaemonConfig {
     insecureRegistries: flags.insecureRegistry ?? [],
     runtime: flags.runtime ?? 'runc',
     labels: flags.label ?? [],
+    metricsAddr: flags.metricsAddr === undefined ? undefined : parseMetricsAddr(flags.metricsAddr),
     nodeGenericResources: (flags.nodeGenericResource ?? []).map((g) => {
       try { return parseGenericResource(g); } catch (e) { throw new ConfigError(`invalid --node-generic-resource: ${(e as Error).message}`); }
     }),

@@ -50,6 +50,8 @@ import { UnavailableError } from '../api/errors.ts';
 import { NodeKeyVault, SwarmLockedError } from '../manager/keys/index.ts';
 import { removeSwarmState } from '../swarm/swarm-state.ts';
 import os from 'node:os';
+import { NodeMetrics } from '../metrics/registry.ts';
+import { serveMetrics, type MetricsServer } from '../metrics/server.ts';
 import { startDashboard, type Dashboard } from '../dashboard/server.ts';
 import { LiveFeed } from '../dashboard/live-feed.ts';
 import { realClock } from '../agent/exec/health.ts';
@@ -70,6 +72,8 @@ const INACTIVE_SWARM: SwarmInfo = {
 export class Daemon {
   private stopping?: Promise<void>;
   private server?: http.Server;
+  /** The Prometheus listener (`--metrics-addr`), when asked for. */
+  private metricsServer?: MetricsServer;
   /** The web dashboard (`--dashboard-addr`), when asked for. */
   private dashboard?: Dashboard;
   /** Standalone containers (`docker run`). */
@@ -292,9 +296,18 @@ export class Daemon {
         const feed = new LiveFeed({ manager: () => daemon.currentSwarm()?.manager, nodeId: () => daemon.swarm?.nodeId ?? '' }, { clock: realClock });
         daemon.dashboard = await startDashboard({ addr: config.dashboardAddr, feed, api: router.listener, logger: logger.child('dashboard') });
       }
+      if (config.metricsAddr) {
+        const metrics = new NodeMetrics({
+          usage: { containers: () => daemon.executorInstance?.list() ?? [], tasks: () => daemon.swarm?.agentTasks() ?? [] },
+          manager: () => daemon.swarm?.manager,
+        });
+        daemon.metricsServer = await serveMetrics(metrics, { host: config.metricsAddr.ip, port: config.metricsAddr.port });
+        logger.info('metrics served', { 'metrics.addr': `${config.metricsAddr.ip}:${daemon.metricsServer.address.port}` });
+      }
       logger.info('daemon started', { 'api.host': config.host, 'data.root': config.dataRoot, 'node.hostname': config.hostname, pid: process.pid });
       return daemon;
     } catch (err) {
+      await daemon.metricsServer?.close().catch(() => {});
       await daemon.dashboard?.close().catch(() => {});
       for (const s of daemon.tcpServers) await closeServer(s).catch(() => {});
       if (daemon.server) await closeServer(daemon.server, config.hostAddress.kind === 'unix' ? config.hostAddress.socketPath : undefined).catch(() => {});
@@ -308,6 +321,7 @@ export class Daemon {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.logger.info('daemon stopping');
+      await this.metricsServer?.close();
       await this.dashboard?.close();
       const socketPath = this.config.hostAddress.kind === 'unix' ? this.config.hostAddress.socketPath : undefined;
       await Promise.all(this.tcpServers.map((s) => closeServer(s)));
