@@ -10,6 +10,7 @@ import { nullLogger } from '../common/logger.ts';
 import type { TaskStatusUpdate } from '../wire/types.ts';
 import type { TaskContainerSpec, ExitStatus } from './exec/types.ts';
 import { Agent, type AgentNetworking } from './agent.ts';
+import type { OutOfRotation } from './network/rotation.ts';
 
 class FakeController {
   state: 'new' | 'prepared' | 'running' | 'exited' | 'removed' = 'new';
@@ -70,7 +71,7 @@ async function until(cond: () => boolean): Promise<void> {
   assert.ok(cond(), 'condition reached');
 }
 
-async function withAgent(fn: (a: { agent: Agent; ex: FakeExecutor; reports: TaskStatusUpdate[]; pulls: string[]; dataRoot: string; reopen: () => Promise<Agent> }) => Promise<void>, networking?: AgentNetworking) {
+async function withAgent(fn: (a: { agent: Agent; ex: FakeExecutor; reports: TaskStatusUpdate[]; pulls: string[]; dataRoot: string; reopen: () => Promise<Agent> }) => Promise<void>, networking?: AgentNetworking, drainMs = 0) {
   const dataRoot = mkdtempSync(join(tmpdir(), 'shoal-agent-'));
   const ex = new FakeExecutor();
   const present = new Set<string>();
@@ -81,7 +82,7 @@ async function withAgent(fn: (a: { agent: Agent; ex: FakeExecutor; reports: Task
     pull: async (ref: string) => { if (ref.startsWith('missing')) throw new Error('manifest unknown'); pulls.push(ref); present.add(ref); },
   };
   const open = async () => {
-    const a = await Agent.open({ nodeId: 'n1', dataRoot, executor: async () => ex as never, images, description: () => ({ Hostname: 'h1' }) as never, logger: nullLogger, reportDelayMs: 0, networking, drainMs: 0 });
+    const a = await Agent.open({ nodeId: 'n1', dataRoot, executor: async () => ex as never, images, description: () => ({ Hostname: 'h1' }) as never, logger: nullLogger, reportDelayMs: 0, networking, drainMs });
     a.setReporter((u) => (reports.push(...u), true));
     return a;
   };
@@ -186,10 +187,12 @@ class FakeNetworking implements AgentNetworking {
   async detach(id: string) { this.calls.push(`detach ${id}`); }
   /** Set: `outOfRotation` waits for the test to call it (a view without the task applied). */
   holdRotation?: Promise<void>;
+  /** What `outOfRotation` answers: only this node is known to be done, unless a test says every node is. */
+  rotationResult: OutOfRotation = 'local';
   async outOfRotation(t: Task) {
     this.calls.push(`outOfRotation ${t.ID}`);
     if (this.holdRotation) await this.holdRotation;
-    return true;
+    return this.rotationResult;
   }
   async close() { this.calls.push('close'); }
   async removeAll() { this.calls.push('removeAll'); }
@@ -212,6 +215,19 @@ test('a task on a network joins the netns its data plane made, and leaves it whe
     await until(() => net.calls.includes('detach a'));
     assert.is(ex.controllers.get('a')!.state, 'exited', 'stopped before its endpoints went');
   }, net);
+});
+
+test('a task out of rotation on every node stops without the fixed margin', async () => {
+  // drainMs of an hour: only the "every node applied it" answer lets the stop through.
+  const net = new FakeNetworking();
+  net.rotationResult = 'cluster';
+  await withAgent(async ({ agent, ex, reports }) => {
+    agent.assign({ type: 'assignments', full: true, tasks: [attachedTask('a')], removed: [] });
+    await until(() => reports.some((r) => r.status.State === 'running'));
+    agent.assign({ type: 'assignments', full: false, tasks: [{ ...attachedTask('a'), DesiredState: 'shutdown' }], removed: [] });
+    await until(() => ex.controllers.get('a')!.state === 'exited');
+    assert.ok(net.calls.includes('outOfRotation a'));
+  }, net, 3_600_000);
 });
 
 test('a task whose networks cannot be attached is rejected with the reason', async () => {

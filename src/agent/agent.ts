@@ -28,6 +28,7 @@ import type { TaskFile } from './exec/types.ts';
 import type { NodeNetworkView } from '../wire/network-view-types.ts';
 import type { ExitStatus } from './exec/types.ts';
 import { healthOf, unhealthyError, untilHealth } from './task-health.ts';
+import type { OutOfRotation } from './network/rotation.ts';
 
 /** What the agent needs of the node's network data plane (`network/network-agent.ts`). */
 export interface AgentNetworking {
@@ -37,11 +38,16 @@ export interface AgentNetworking {
   /** The task ended: its endpoints go. Idempotent. */
   detach(taskId: string): Promise<void>;
   /**
-   * Resolves true once this node's data plane has applied a view of the leader in which
-   * the task is in no DNS answer, VIP rotation or routing-mesh backend list; false after
-   * `timeoutMs` without one. Optional: without it the agent drains for a fixed time.
+   * Resolves once the leader's views leave the task out of every DNS answer, VIP rotation
+   * and routing-mesh backend list: `cluster` when every node applied one, `local` when only
+   * this node is known to have, false when not even this one did within `timeoutMs`.
+   * Optional: without it the agent drains for a fixed time.
    */
-  outOfRotation?(task: Task, timeoutMs: number): Promise<boolean>;
+  outOfRotation?(task: Task, timeoutMs: number): Promise<OutOfRotation>;
+  /** The leader's view watermark: every node with a session applied views of at least this generation. */
+  watermark?(generation: number): void;
+  /** Calls `fn` with the generation of every leader view applied here (also one with nothing to apply). */
+  onViewApplied?(fn: (generation: number) => void): void;
   close(): Promise<void>;
   removeAll(): Promise<void>;
 }
@@ -190,6 +196,20 @@ export class Agent {
     if (this.closed) return;
     this.opts.networking?.setView(view);
   }
+
+  /** The leader's view watermark (see `view-watermark.ts`): a stopping task waits for it. */
+  setNetworkWatermark(generation: number): void {
+    if (this.closed) return;
+    this.opts.networking?.watermark?.(generation);
+  }
+
+  /** Where to acknowledge each applied network view (the session to the leader); replaces the previous one. */
+  setViewAcknowledger(ack: (generation: number) => void): void {
+    if (!this.viewAck) this.opts.networking?.onViewApplied?.((generation) => this.viewAck?.(generation));
+    this.viewAck = ack;
+  }
+
+  private viewAck?: (generation: number) => void;
 
   /** Leaving the swarm: stops and removes every task's container, and forgets them all. */
   async removeAll(): Promise<void> {
@@ -398,14 +418,17 @@ export class Agent {
   }
 
   /**
-   * Before a task in rotation gets its stop signal: waits until this node applied a view
-   * without it (at most `drainMaxMs`), then `drainMs` for the other nodes (see the options).
+   * Before a task in rotation gets its stop signal: waits until every node applied a view
+   * without it (at most `drainMaxMs`). When only this node is known to have (a leader
+   * without view acknowledgements, or a node slow to acknowledge), `drainMs` more for the
+   * others (see the options).
    */
   private async drain(task: Task): Promise<void> {
     const max = this.opts.drainMaxMs ?? DRAIN_MAX_MS;
     const margin = this.opts.drainMs ?? DRAIN_MS;
     const t0 = Date.now();
-    const applied = this.opts.networking?.outOfRotation ? await this.opts.networking.outOfRotation(task, max).catch(() => false) : false;
+    const applied: OutOfRotation = this.opts.networking?.outOfRotation ? await this.opts.networking.outOfRotation(task, max).catch(() => false as const) : false;
+    if (applied === 'cluster') return;
     if (!applied) this.opts.logger.debug('agent: no view without the task applied in time; stopping it anyway', { 'task.id': task.ID });
     const left = Math.min(margin, Math.max(0, max - (Date.now() - t0)));
     if (left > 0) await new Promise<void>((r) => setTimeout(r, left));

@@ -11,6 +11,7 @@ import type { NodeNetworkView } from '../wire/network-view-types.ts';
 import type { Logger } from '../common/logger.ts';
 import type { AgentNetworking } from './agent.ts';
 import { hostModePorts } from './network/plan.ts';
+import type { OutOfRotation } from './network/rotation.ts';
 
 /** What is lazily opened (`NetworkAgent` has this shape). */
 export interface OpenableNetworking extends AgentNetworking {
@@ -26,6 +27,8 @@ export class LazyNetworking implements AgentNetworking {
   private opening?: Promise<OpenableNetworking>;
   private agent?: OpenableNetworking;
   private latest?: NodeNetworkView;
+  private readonly appliedListeners = new Set<(generation: number) => void>();
+  private lastWatermark?: number;
 
   /**
    * `open` makes the data plane; `stateFile` is where it keeps its state (when it exists,
@@ -45,8 +48,22 @@ export class LazyNetworking implements AgentNetworking {
       this.agent.setView(view);
       return;
     }
-    if (!this.opening && view.networks.length === 0 && !view.ingress) return;
+    if (!this.opening && view.networks.length === 0 && !view.ingress) {
+      // Nothing to apply and nothing here routes anywhere: applied as it stands.
+      if (view.generation !== undefined) for (const fn of this.appliedListeners) fn(view.generation);
+      return;
+    }
     void this.get().catch(() => {});
+  }
+
+  watermark(generation: number): void {
+    this.lastWatermark = generation;
+    this.agent?.watermark?.(generation);
+  }
+
+  onViewApplied(fn: (generation: number) => void): void {
+    this.appliedListeners.add(fn);
+    this.agent?.onViewApplied?.(fn);
   }
 
   async attach(task: Task): Promise<{ netnsPath: string; resolvConf: string } | undefined> {
@@ -59,11 +76,11 @@ export class LazyNetworking implements AgentNetworking {
     await (await this.get()).detach(taskId);
   }
 
-  /** Out of rotation at once when the data plane never opened (nothing here routes to the task). */
-  async outOfRotation(task: Task, timeoutMs: number): Promise<boolean> {
-    if (!this.opening) return true;
+  /** Out of every rotation at once when the data plane never opened (the task has no networks, so no node routes to it). */
+  async outOfRotation(task: Task, timeoutMs: number): Promise<OutOfRotation> {
+    if (!this.opening) return 'cluster';
     const agent = await this.opening.catch(() => undefined);
-    return agent?.outOfRotation ? agent.outOfRotation(task, timeoutMs) : true;
+    return agent?.outOfRotation ? agent.outOfRotation(task, timeoutMs) : 'cluster';
   }
 
   async close(): Promise<void> {
@@ -84,6 +101,8 @@ export class LazyNetworking implements AgentNetworking {
   private get(): Promise<OpenableNetworking> {
     this.opening ??= this.open().then((agent) => {
       this.agent = agent;
+      for (const fn of this.appliedListeners) agent.onViewApplied?.(fn);
+      if (this.lastWatermark !== undefined) agent.watermark?.(this.lastWatermark);
       if (this.latest) agent.setView(this.latest);
       return agent;
     }, (err: unknown) => {

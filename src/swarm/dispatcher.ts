@@ -19,7 +19,7 @@ import type { Logger } from '../common/logger.ts';
 import type { Task } from '../api/types/task.ts';
 import { AssignmentSet, reportedTask, type PayloadLookup } from './assignments.ts';
 import type { ReadTx } from '../store/index.ts';
-import { NetworkViews } from './network-views.ts';
+import { NetworkViews, type ViewSubscription } from './network-views.ts';
 import { portOf, underlayIp } from './underlay-addr.ts';
 import { CASessionTargets, TLSInfoRecorder, isNodeTLSInfo } from './ca-session.ts';
 import { logBrokerOf } from './log-broker.ts';
@@ -94,7 +94,8 @@ export class Dispatcher {
         const ok = (frame.type === 'heartbeat' && typeof frame.addr === 'string') || (frame.type === 'status' && Array.isArray(frame.updates))
           || ((frame.type === 'logs' || frame.type === 'logs.end') && typeof frame.id === 'string' && typeof frame.taskId === 'string')
           || (frame.type === 'logs.request' && typeof frame.id === 'string' && typeof frame.req === 'object' && frame.req !== null)
-          || (frame.type === 'logs.cancel' && typeof frame.id === 'string');
+          || (frame.type === 'logs.cancel' && typeof frame.id === 'string')
+          || (frame.type === 'network.applied' && Number.isSafeInteger(frame.generation));
         if (!ok) throw new Error(`unexpected frame ${String(frame.type)}`);
       } catch (err) {
         // A malformed frame closes this one session, never the daemon.
@@ -117,6 +118,10 @@ export class Dispatcher {
       }
       if (frame.type === 'logs.request' || frame.type === 'logs.cancel') {
         relayed.onFrame(frame);
+        return;
+      }
+      if (frame.type === 'network.applied') {
+        views.acked(frame.generation);
         return;
       }
       if (frame.type !== 'heartbeat') return;
@@ -145,7 +150,7 @@ export class Dispatcher {
       });
     });
     this.streamAssignments(ws, nodeId, send);
-    this.streamNetworkView(ws, nodeId, send);
+    const views = this.streamNetworkView(ws, nodeId, send);
     // Log subscriptions reach the node on this session (`log-broker.ts`).
     const sendLogs = (f: SessionFrame) => ws.readyState === ws.OPEN && (send(f), true);
     logBrokerOf(this.manager).addNode(nodeId, sendLogs);
@@ -153,16 +158,20 @@ export class Dispatcher {
     ws.on('close', () => relayed.close());
   }
 
-  /** Sends the node its network view now and whenever it changes (see `network-views.ts`). */
-  private streamNetworkView(ws: WebSocket, nodeId: string, send: (f: SessionFrame) => void): void {
-    const unsubscribe = this.networkViews.subscribe(nodeId, (view) => {
+  /** Sends the node its network view now and whenever it changes, and the cluster's view watermark (see `network-views.ts`). */
+  private streamNetworkView(ws: WebSocket, nodeId: string, send: (f: SessionFrame) => void): ViewSubscription {
+    const sub = this.networkViews.subscribe(nodeId, (view) => {
       if (ws.readyState === ws.OPEN) send({ type: 'network', view });
+    }, (generation) => {
+      if (ws.readyState === ws.OPEN) send({ type: 'network.watermark', generation });
     });
+    const unsubscribe = () => sub.close();
     this.unsubscribes.add(unsubscribe);
     ws.on('close', () => {
       unsubscribe();
       this.unsubscribes.delete(unsubscribe);
     });
+    return sub;
   }
 
   /**

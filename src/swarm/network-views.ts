@@ -5,19 +5,36 @@
  * view (`computeNetworkViews`, pure) and hands each subscribed session its view when it
  * differs from the one that session last got. Recomputing is coalesced: many commits in
  * one turn of the event loop cost one computation.
+ *
+ * Each set of views carries its generation (the store index it was computed at); nodes
+ * acknowledge the generation they applied, and the cluster-wide watermark (`ViewWatermark`)
+ * goes to every session when it rises, at most every `WATERMARK_COALESCE_MS`, so a node can
+ * hold a task's stop until no node routes new connections to it.
  */
 import type { MemoryStore } from '../store/index.ts';
 import type { NodeNetworkView } from '../wire/network-view-types.ts';
 import { affectsViews, computeNetworkViews } from './network-view.ts';
+import { ViewWatermark } from './view-watermark.ts';
 
 type Send = (view: NodeNetworkView) => void;
 
 interface Subscriber {
   nodeId: string;
   send: Send;
-  /** JSON of the view last sent ('' before the first). */
+  /** Told the cluster's watermark when it rises. */
+  sendWatermark: (generation: number) => void;
+  /** JSON of the view last sent ('' before the first), without its generation. */
   last: string;
 }
+
+/** One session's subscription: end it, or report the generation its node applied. */
+export interface ViewSubscription {
+  close(): void;
+  acked(generation: number): void;
+}
+
+/** Watermark broadcasts are coalesced: every node's acknowledgement of one change costs one round of frames. */
+const WATERMARK_COALESCE_MS = 5;
 
 const EMPTY_VIEW_VTEP = '';
 
@@ -27,25 +44,51 @@ export class NetworkViews {
   private dirty = false;
   private scheduled = false;
   private views = new Map<string, NodeNetworkView>();
+  private generation = 0;
+  private readonly watermark = new ViewWatermark<Subscriber>();
+  private broadcastWatermark = 0;
+  private watermarkTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly store: MemoryStore) {}
 
-  /** Sends `nodeId`'s view now and whenever it changes, until the returned function is called. */
-  subscribe(nodeId: string, send: Send): () => void {
+  /** Sends `nodeId`'s view now and whenever it changes, and the watermark when it rises, until closed. */
+  subscribe(nodeId: string, send: Send, sendWatermark: (generation: number) => void = () => {}): ViewSubscription {
     this.start();
-    const sub: Subscriber = { nodeId, send, last: '' };
+    const sub: Subscriber = { nodeId, send, sendWatermark, last: '' };
     this.subscribers.add(sub);
+    this.watermark.add(sub);
     if (this.dirty || this.views.size === 0) this.recompute();
     else this.deliver(sub);
-    return () => {
-      this.subscribers.delete(sub);
-      if (this.subscribers.size === 0) this.stop();
+    return {
+      close: () => {
+        this.subscribers.delete(sub);
+        this.watermark.remove(sub);
+        if (this.subscribers.size === 0) this.stop();
+        else this.scheduleWatermark();
+      },
+      acked: (generation) => {
+        this.watermark.acked(sub, generation);
+        this.scheduleWatermark();
+      },
     };
   }
 
   close(): void {
     this.subscribers.clear();
     this.stop();
+  }
+
+  /** Sends the watermark to every session soon, if it rose since the last broadcast. */
+  private scheduleWatermark(): void {
+    if (this.watermarkTimer || this.watermark.value <= this.broadcastWatermark) return;
+    this.watermarkTimer = setTimeout(() => {
+      this.watermarkTimer = undefined;
+      const value = this.watermark.value;
+      if (value <= this.broadcastWatermark) return;
+      this.broadcastWatermark = value;
+      for (const sub of this.subscribers) sub.sendWatermark(value);
+    }, WATERMARK_COALESCE_MS);
+    this.watermarkTimer.unref?.();
   }
 
   private start(): void {
@@ -74,6 +117,8 @@ export class NetworkViews {
     this.unsubscribe?.();
     this.unsubscribe = undefined;
     this.views.clear();
+    clearTimeout(this.watermarkTimer);
+    this.watermarkTimer = undefined;
   }
 
   private schedule(): void {
@@ -90,7 +135,10 @@ export class NetworkViews {
     this.views = this.store.view((tx) => computeNetworkViews({
       networks: tx.list('network'), services: tx.list('service'), tasks: tx.list('task'), nodes: tx.list('node'),
     }));
+    this.generation = this.store.lastIndex;
+    this.watermark.computed(this.generation);
     for (const sub of this.subscribers) this.deliver(sub);
+    this.scheduleWatermark();
   }
 
   private deliver(sub: Subscriber): void {
@@ -98,6 +146,7 @@ export class NetworkViews {
     const json = JSON.stringify(view);
     if (json === sub.last) return;
     sub.last = json;
-    sub.send(view);
+    this.watermark.sent(sub, this.generation);
+    sub.send({ ...view, generation: this.generation });
   }
 }

@@ -25,6 +25,8 @@ export interface SessionOptions {
   tlsInfo?: NodeTLSInfo;
   /** Told of each network view from the leader (the whole view, first on every session, then on change). */
   onNetworkView?: (view: Extract<SessionFrame, { type: 'network' }>['view']) => void;
+  /** Told of the leader's network view watermark (every node applied views of at least this generation). */
+  onNetworkWatermark?: (generation: number) => void;
   /** Told of each log subscription frame, with the way back on that session and its end (`log-publisher.ts`). */
   onLogFrame?: (frame: SessionFrame, ctx: { send(f: SessionFrame): boolean; signal: AbortSignal }) => void;
 }
@@ -116,6 +118,8 @@ export class Session {
         this.opts.onLogFrame?.(f, { send: sendOnThis, signal: logsEnd.signal });
       } else if (f.type === 'network') {
         if (f.view && Array.isArray(f.view.networks)) this.opts.onNetworkView?.(f.view);
+      } else if (f.type === 'network.watermark') {
+        if (Number.isSafeInteger(f.generation)) this.opts.onNetworkWatermark?.(f.generation);
       } else if (f.type === 'ack') {
         this.lastAck = Date.now();
         if (f.role) this.desiredRole = f.role;
@@ -161,6 +165,15 @@ export class Session {
     const ws = this.ws;
     if (!ws || ws.readyState !== WebSocket.OPEN || updates.length === 0) return false;
     const f: SessionFrame = { type: 'status', updates };
+    ws.send(JSON.stringify(f));
+    return true;
+  }
+
+  /** Tells the leader this node applied its network view of `generation`; false when no session is open. */
+  sendViewApplied(generation: number): boolean {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) return false;
+    const f: SessionFrame = { type: 'network.applied', generation };
     ws.send(JSON.stringify(f));
     return true;
   }

@@ -1,29 +1,22 @@
 /**
- * This node's membership in a swarm: `init`, `join`, `leave`, and coming back after a
- * restart. It owns the node-to-node server on 2377, the session to the managers and,
- * on managers, the `Manager` (Raft + store + CA). The control API's swarm and node
- * routes call into it.
- *
- * The join handshake (SwarmKit's): the joining node fetches the root CA over
- * anonymous TLS, checks it against the digest in the token, then — trusting only that
- * root — sends the token and a CSR; the manager checks the token before anything
- * else and answers with a certificate whose OU is the role the token grants.
+ * This node's membership in a swarm: `init`, `join`, `leave`, coming back after a
+ * restart, and following the role and certificate the managers decide for it. It
+ * composes the node's parts — the node-to-node server on 2377 (its routes in
+ * node-endpoints.ts), the session to the managers, the worker's agent and, on managers,
+ * the `Manager` (Raft + store + CA) — and starts and stops them as the role changes.
+ * The control API's swarm and node routes call into it. How a node enters a swarm
+ * (request checks, the join handshake) is swarm-setup.ts's; the Raft epochs of
+ * `--force-new-cluster` are raft-epochs.ts's.
  */
-import os from 'node:os';
-import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { TLSSocket } from 'node:tls';
 import { ApiError, InvalidArgumentError, UnavailableError } from '../api/errors.ts';
-import type { Node, NodeDescription, NodeRole } from '../api/types/node.ts';
-import { defaultSwarmSpec, type InitRequest, type JoinRequest, type NodeAvailability, type SwarmSpec } from '../api/types/swarm.ts';
+import type { NodeDescription, NodeRole } from '../api/types/node.ts';
+import { defaultSwarmSpec, type InitRequest, type JoinRequest } from '../api/types/swarm.ts';
 import type { SwarmInfo } from '../api/types/system.ts';
 import type { Task } from '../api/types/task.ts';
-import {
-  CASigner, NodeTLS, bootstrapClientTlsOptions, createRootCA, generateJoinToken, issueForJoin, issueForRenewal, newNodeKeyAndCSR,
-  parseJoinToken, peerIdentity, roleForJoinToken, shouldRenew, tokenMatchesCA, DEFAULT_NODE_CERT_EXPIRY_MS,
-} from '../manager/ca/index.ts';
+import { NodeTLS, generateJoinToken, newNodeKeyAndCSR, shouldRenew, DEFAULT_NODE_CERT_EXPIRY_MS } from '../manager/ca/index.ts';
 import { Manager } from '../manager/manager.ts';
 import type { NodeKeyVault } from '../manager/keys/index.ts';
 import { LeaderControllers } from '../manager/controllers/index.ts';
@@ -38,11 +31,18 @@ import { Dispatcher } from './dispatcher.ts';
 import { sessionLogFrames } from './log-relay.ts';
 import { Session } from './session.ts';
 import { certificateAction, nodeTLSState } from './cert-renewal.ts';
-import { issuerInfoOf } from '../manager/ca/index.ts';
 import { httpsJson, splitHostPort } from './https-json.ts';
 import { loadSwarmState, removeSwarmState, saveSwarmState, type SwarmState } from './swarm-state.ts';
-import { cleanDescription, validateJoinRequest } from './join-request.ts';
-import type { JoinNodeRequest, JoinNodeResponse } from '../wire/types.ts';
+import {
+  ALREADY_IN_SWARM, NOT_A_MANAGER, assertCanListen, leaveManagerRefusal, mergeSpec, newClusterCredentials, newNodeObject, requestJoin,
+  resolveAdvertiseAddr, tlsInfo, validateInit, waitFor,
+} from './swarm-setup.ts';
+import { INITIAL_EPOCH, findReplacingEpoch, tellRemovedManagers } from './raft-epochs.ts';
+import { addNodeRoutes } from './node-endpoints.ts';
+
+// What callers imported from here before the split.
+export { JOIN_TIMEOUT_MESSAGE_EXPORT as JOIN_TIMEOUT_MESSAGE };
+export { NOT_A_MANAGER, leaveManagerRefusal, mergeSpec, resolveAdvertiseAddr };
 
 export interface SwarmContext {
   dataRoot: string;
@@ -68,29 +68,13 @@ export interface SwarmContext {
   networking?: (localAddr: () => string) => LazyNetworking;
 }
 
-export const NOT_A_MANAGER =
-  'This node is not a swarm manager. Worker nodes can\'t be used to view or modify cluster state. Please run this command on a manager node or promote the current node to a manager.';
-const LEAVE_PREFIX = 'You are attempting to leave the swarm on a node that is participating as a manager. ';
-
-/** Docker's refusal of `swarm leave` on a manager, worded after what leaving would do to the quorum. */
-export function leaveManagerRefusal(managers: number, reachable: number): string {
-  if (managers <= 1) return `${LEAVE_PREFIX}Removing the last manager erases all current state of the swarm. Use \`--force\` to ignore this message.`;
-  if (reachable - 1 <= managers / 2) {
-    return `${LEAVE_PREFIX}Removing this node leaves ${reachable - 1} managers out of ${managers}. Without a Raft quorum your swarm will be inaccessible. ` +
-      'The only way to restore a swarm that has lost consensus is to reinitialize it with `--force-new-cluster`. Use `--force` to suppress this message.';
-  }
-  return `${LEAVE_PREFIX}The only way to restore a swarm that has lost consensus is to reinitialize it with \`--force-new-cluster\`. Use \`--force\` to suppress this message.`;
-}
-
 const DEFAULT_HEARTBEAT_MS = 1000;
 /** How long `swarm join` waits for the node to be ready (Docker's swarmConnectTimeout), ms. */
 const JOIN_READY_TIMEOUT_MS = 20_000;
 /** Docker's answer when that wait runs out. */
-export const JOIN_TIMEOUT_MESSAGE = 'Timeout was reached before node joined. The attempt to join the swarm will continue in the background. Use the "docker info" command to see the current swarm status of your node.';
+const JOIN_TIMEOUT_MESSAGE_EXPORT = 'Timeout was reached before node joined. The attempt to join the swarm will continue in the background. Use the "docker info" command to see the current swarm status of your node.';
 /** How long `swarm leave` on a demoted manager waits for its removal from Raft to be committed, ms. */
 const LEAVE_DEMOTION_WAIT_MS = 15_000;
-/** The Raft epoch of a swarm that was never forced into a new cluster. */
-const INITIAL_EPOCH = 'initial';
 /** How often a forced manager retries telling removed managers, ms. */
 const REMOVAL_NOTICE_MS = 1000;
 const DEFAULT_ADDR_POOL = ['10.0.0.0/8'];
@@ -127,7 +111,7 @@ export class SwarmNode {
     const node = await SwarmNode.open(ctx, saved.state, tls);
     // A manager coming back first asks the others whether a --force-new-cluster replaced
     // its Raft cluster meanwhile, so it never revives the old one, even briefly.
-    const replaced = saved.state.role === 'manager' ? await node.findReplacingEpoch() : undefined;
+    const replaced = saved.state.role === 'manager' ? await findReplacingEpoch(node.state, node.tls) : undefined;
     if (replaced) {
       await node.becomeRemovedWorker(replaced.epoch, replaced.replaces, replaced.managers);
       return node;
@@ -140,7 +124,7 @@ export class SwarmNode {
   /** `swarm init`: a new cluster with this node as its only manager. Returns the node ID. */
   static async init(ctx: SwarmContext, req: InitRequest): Promise<SwarmNode> {
     if (req.ForceNewCluster) return SwarmNode.forceNewCluster(ctx);
-    if (await loadSwarmState(ctx.dataRoot)) throw new ApiError('This node is already part of a swarm. Use "docker swarm leave" to leave this swarm and join another one.', 503);
+    if (await loadSwarmState(ctx.dataRoot)) throw new ApiError(ALREADY_IN_SWARM, 503);
     const listen = req.ListenAddr || ctx.listenAddr;
     const advertise = resolveAdvertiseAddr(req.AdvertiseAddr || ctx.advertiseAddr, listen);
     await assertCanListen(listen);
@@ -155,11 +139,7 @@ export class SwarmNode {
     const clusterId = newId(rand);
     const nodeId = newId(rand);
     const expiry = Math.round(spec.CAConfig.NodeCertExpiry / 1e6) || DEFAULT_NODE_CERT_EXPIRY_MS;
-    const root = await createRootCA({ clusterId, now });
-    const signer = await CASigner.load(root);
-    const { keyPem, csrPem } = await newNodeKeyAndCSR();
-    const certPem = await signer.issue({ csrPem, nodeId, role: 'manager', clusterId, expiry, now });
-    const tls = NodeTLS.create({ certPem, keyPem, rootPem: root.certPem });
+    const { root, certPem, keyPem, tls } = await newClusterCredentials({ clusterId, nodeId, expiry, now });
     const state: SwarmState = { clusterId, nodeId, role: 'manager', managers: [{ nodeId, addr: advertise }], listenAddr: listen, advertiseAddr: advertise };
     await saveSwarmState(ctx.dataRoot, state, { certPem, keyPem, rootCertPem: root.certPem }, ctx.keys);
     let node: SwarmNode | undefined;
@@ -236,35 +216,13 @@ export class SwarmNode {
 
   /** `swarm join`: becomes a worker or manager of the swarm a manager at `RemoteAddrs` belongs to. */
   static async join(ctx: SwarmContext, req: JoinRequest): Promise<SwarmNode> {
-    if (await loadSwarmState(ctx.dataRoot)) throw new ApiError('This node is already part of a swarm. Use "docker swarm leave" to leave this swarm and join another one.', 503);
-    if (!req.RemoteAddrs?.length) throw new InvalidArgumentError('invalid join request: RemoteAddrs must name at least one manager');
-    parseJoinToken(req.JoinToken ?? '');
-    const remote = withPort(req.RemoteAddrs[0]);
-    const listen = req.ListenAddr || ctx.listenAddr;
-    const advertise = resolveAdvertiseAddr(req.AdvertiseAddr || ctx.advertiseAddr, listen);
-    // Local problems first: a join the managers accepted but this node cannot serve
-    // would leave a node (and, for a manager, a Raft member) that never shows up.
-    await assertCanListen(listen);
-    // 1. The root CA, over anonymous TLS, checked against the digest in the token.
-    const { rootPem } = await httpsJson<{ rootPem: string }>(remote, 'GET', '/ca', { tls: { rejectUnauthorized: false } });
-    if (!tokenMatchesCA(req.JoinToken, rootPem)) {
-      throw new InvalidArgumentError(`remote CA does not match fingerprint of the join token (manager ${remote})`);
-    }
-    // 2. Token and CSR, trusting only that root.
-    const { keyPem, csrPem } = await newNodeKeyAndCSR();
-    const body: JoinNodeRequest = { token: req.JoinToken, csrPem, advertiseAddr: advertise, availability: req.Availability || 'active', description: ctx.description() };
-    const res = await httpsJson<JoinNodeResponse>(remote, 'POST', '/join', { tls: bootstrapClientTlsOptions(rootPem), body, timeoutMs: 30_000 });
-    const tls = NodeTLS.create({ certPem: res.certPem, keyPem, rootPem: res.rootPem });
-    const state: SwarmState = {
-      clusterId: res.clusterId, nodeId: res.nodeId, role: res.role,
-      managers: Object.entries(res.managers).map(([nodeId, addr]) => ({ nodeId, addr })),
-      listenAddr: listen, advertiseAddr: advertise,
-    };
-    await saveSwarmState(ctx.dataRoot, state, { certPem: res.certPem, keyPem, rootCertPem: res.rootPem }, ctx.keys);
+    if (await loadSwarmState(ctx.dataRoot)) throw new ApiError(ALREADY_IN_SWARM, 503);
+    const { state, certs, tls, remote } = await requestJoin(req, { listenAddr: ctx.listenAddr, advertiseAddr: ctx.advertiseAddr, description: ctx.description() });
+    await saveSwarmState(ctx.dataRoot, state, certs, ctx.keys);
     try {
       const node = await SwarmNode.open(ctx, state, tls);
       await node.startRole({ bootstrap: false });
-      ctx.logger.info('joined swarm', { 'cluster.id': res.clusterId, 'node.id': res.nodeId, role: res.role, manager: remote });
+      ctx.logger.info('joined swarm', { 'cluster.id': state.clusterId, 'node.id': state.nodeId, role: state.role, manager: remote });
       return node;
     } catch (err) {
       await removeSwarmState(ctx.dataRoot);
@@ -276,7 +234,7 @@ export class SwarmNode {
     const [host, port] = splitHostPort(state.listenAddr);
     const server = new NodeServer({ host, port: Number(port), tls: tls.serverOptions({ allowAnonymous: true }), logger: ctx.logger.child('node-server') });
     const node = new SwarmNode(ctx, state, tls, server);
-    node.addNodeRoutes();
+    addNodeRoutes(node.endpointsHost());
     try {
       await server.listen();
     } catch (err) {
@@ -314,10 +272,12 @@ export class SwarmNode {
       onManagers: (m) => this.background(() => this.rememberManagers(m)),
       onAssignments: (f) => this.agent?.assign(f),
       onNetworkView: (view) => this.agent?.setNetworkView(view),
+      onNetworkWatermark: (generation) => this.agent?.setNetworkWatermark(generation),
       onLogFrame: sessionLogFrames({ executor: this.ctx.executor, manager: this.manager, send: (f) => this.session?.sendLogFrame(f) }),
     });
     this.session = session;
     this.agent?.setReporter((updates) => session.sendStatus(updates));
+    this.agent?.setViewAcknowledger((generation) => this.session?.sendViewApplied(generation));
     session.start();
     this.roleWatch = setInterval(() => {
       this.background(() => this.followRoleChange());
@@ -331,66 +291,14 @@ export class SwarmNode {
   /** Where in the 50–80 % window this certificate is renewed; drawn once per certificate. */
   private renewalRand = 0.5;
 
-  /** Tells managers removed by `--force-new-cluster` that their epoch is over (see `handleRemoved`). */
+  /** Tells managers removed by `--force-new-cluster` that their epoch is over (raft-epochs.ts). */
   private async noticeRemovedManagers(): Promise<void> {
     this.lastRemovalNotice = Date.now();
-    const pending = this.state.removedManagers ?? [];
-    const told: string[] = [];
-    await Promise.all(pending.map(async (m) => {
-      try {
-        await httpsJson(m.addr, 'POST', '/raft-removed', {
-          tls: this.tls.clientOptions(),
-          body: { epoch: this.state.raftEpoch, replaces: this.state.previousEpochs ?? [] },
-          timeoutMs: 3000,
-        });
-        told.push(m.nodeId);
-        this.ctx.logger.info('told a removed manager to become a worker', { 'node.id': m.nodeId });
-      } catch (err) {
-        this.ctx.logger.debug('removed manager not reachable yet', { 'node.id': m.nodeId, error: err });
-      }
-    }));
+    const told = await tellRemovedManagers(this.state, this.tls, this.ctx.logger);
     if (told.length) {
-      this.state = { ...this.state, removedManagers: pending.filter((m) => !told.includes(m.nodeId)) };
+      this.state = { ...this.state, removedManagers: (this.state.removedManagers ?? []).filter((m) => !told.includes(m.nodeId)) };
       await saveSwarmState(this.ctx.dataRoot, this.state);
     }
-  }
-
-  /**
-   * A forced manager says this node's Raft cluster was replaced. Accepted only from a
-   * manager of this swarm whose epoch replaced ours: then this node drops its Raft
-   * state and carries on as a worker of the new cluster (as Docker's old managers do).
-   */
-  private async handleRemoved(socket: TLSSocket, body: { epoch?: string; replaces?: string[] }): Promise<{ ok: boolean }> {
-    const peer = peerIdentity(socket);
-    if (!peer || peer.role !== 'manager' || peer.clusterId !== this.state.clusterId) throw new ApiError('a manager certificate of this swarm is required', 403);
-    if (!body || typeof body.epoch !== 'string' || !Array.isArray(body.replaces) || !body.replaces.every((e) => typeof e === 'string')) {
-      throw new InvalidArgumentError('invalid removal notice');
-    }
-    if (this.state.role !== 'manager' || !this.manager) return { ok: true };
-    // Only a voter this manager follows now may end its Raft state (a former manager's
-    // certificate still says manager), and only for the epoch this manager is in.
-    this.manager.standing('removal-notice', peer, this.state.clusterId);
-    if (!body.replaces.includes(this.state.raftEpoch ?? INITIAL_EPOCH)) throw new ApiError('this manager is not part of the replaced Raft cluster', 409);
-    // The notice names no addresses: the sender is reached where this node already knew it.
-    const addr = this.managerAddrs()[peer.nodeId];
-    const managers = addr ? { [peer.nodeId]: addr } : {};
-    // Answer first; the role change stops the manager that serves this request.
-    setImmediate(() => this.background(() => this.becomeRemovedWorker(body.epoch!, body.replaces!, managers)));
-    return { ok: true };
-  }
-
-  /** Asks the other known managers for their Raft epoch; returns one that replaced ours. */
-  private async findReplacingEpoch(): Promise<{ epoch: string; replaces: string[]; managers: Record<string, string> } | undefined> {
-    const mine = this.state.raftEpoch ?? INITIAL_EPOCH;
-    const others = this.state.managers.filter((m) => m.nodeId !== this.state.nodeId);
-    const answers = await Promise.all(others.map(async (m) => {
-      const a = await httpsJson<{ epoch: string; replaces: string[] }>(m.addr, 'GET', '/raft-epoch', { tls: this.tls.clientOptions(), timeoutMs: 1500 })
-        .catch(() => undefined);
-      if (!a || typeof a.epoch !== 'string' || !Array.isArray(a.replaces) || !a.replaces.includes(mine)) return undefined;
-      // Addresses are never taken from an answer: the manager that answered, where we reached it.
-      return { epoch: a.epoch, replaces: a.replaces.filter((e) => typeof e === 'string'), managers: { [m.nodeId]: m.addr } };
-    }));
-    return answers.find((a) => a !== undefined);
   }
 
   private async becomeRemovedWorker(epoch: string, replaces: string[], managers: Record<string, string>): Promise<void> {
@@ -539,87 +447,21 @@ export class SwarmNode {
     return info;
   }
 
-  // ---- 2377 endpoints ----------------------------------------------------------------
+  // ---- 2377 endpoints (node-endpoints.ts) ---------------------------------------------
 
-  private addNodeRoutes(): void {
-    const r = this.server.router;
-    // The root certificate is public: joining nodes check it against their token.
-    r.get('/ca', (ctx) => {
-      this.refuseStalePeer(ctx.req.socket as TLSSocket);
-      return { rootPem: this.tls.rootPem };
-    });
-    r.post('/join', async (ctx) => {
-      this.refuseStalePeer(ctx.req.socket as TLSSocket);
-      return this.handleJoin((await ctx.body<JoinNodeRequest>())!);
-    });
-    r.post('/renew', async (ctx) => this.handleRenew(ctx.req.socket as TLSSocket, (await ctx.body<{ csrPem: string }>())!));
-    r.get('/raft-epoch', (ctx) => {
-      const peer = peerIdentity(ctx.req.socket as TLSSocket);
-      if (!peer || peer.clusterId !== this.state.clusterId) throw new ApiError('a certificate of this swarm is required', 401);
-      if (this.state.role !== 'manager' || !this.manager) throw new ApiError('not a manager', 503);
-      this.manager.standing('member', peer, this.state.clusterId);
-      return { epoch: this.state.raftEpoch ?? INITIAL_EPOCH, replaces: this.state.previousEpochs ?? [] };
-    });
-    r.post('/raft-removed', async (ctx) => this.handleRemoved(ctx.req.socket as TLSSocket, (await ctx.body())!));
-    this.server.onUpgrade('/raft', (req, socket, head) => {
-      if (!this.manager) throw new ApiError('raft: not a manager', 503);
-      // A certificate outlives a demotion or a removal: the store and the Raft configuration decide.
-      const peer = this.manager.standing('raft', peerIdentity(req.socket as TLSSocket), this.state.clusterId);
-      this.manager.acceptRaft(req, socket, head, peer);
-    });
-    this.server.onUpgrade('/dispatcher', (req, socket, head) => {
-      if (!this.dispatcher) throw new ApiError('not a manager', 503);
-      this.dispatcher.accept(req, socket, head);
-    });
-  }
-
-  /**
-   * CA requests need no certificate; one that presents a certificate of this swarm must
-   * still be a node of it (a removed node's certificate is refused here too).
-   */
-  private refuseStalePeer(socket: TLSSocket): void {
-    const peer = peerIdentity(socket);
-    if (peer && this.manager) this.manager.standing('member', peer, this.state.clusterId);
-  }
-
-  private async handleJoin(req: JoinNodeRequest): Promise<JoinNodeResponse> {
-    validateJoinRequest(req);
-    const manager = this.requireManager();
-    // The token first, before any Raft round trip: a wrong token costs the cluster nothing.
-    // A manager that joined a moment ago may not have the cluster yet, and tokens may have
-    // been rotated since this copy: checked again after the barrier.
-    parseJoinToken(req.token);
-    const local = manager.store.view((tx) => tx.list('cluster'))[0];
-    if (local) roleForJoinToken(req.token, local.JoinTokens);
-    await manager.barrier();
-    const cluster = manager.cluster();
-    const signer = await manager.caSigner();
-    const expiry = Math.round(cluster.Spec.CAConfig.NodeCertExpiry / 1e6) || DEFAULT_NODE_CERT_EXPIRY_MS;
-    // The token is checked before anything is created: a refused join leaves no trace.
-    const issued = await issueForJoin(signer, { token: req.token, csrPem: req.csrPem }, {
-      clusterId: cluster.ID, tokens: cluster.JoinTokens, now: Date.now(), newNodeId: () => manager.store.newId(), expiry,
-    });
-    await manager.store.update((tx) => {
-      tx.create('node', newNodeObject(issued.nodeId, issued.role, req.availability || 'active', cleanDescription(req.description), req.advertiseAddr, 'unknown'));
-    });
+  /** What the node-to-node endpoints read of this node, live at each request. */
+  private endpointsHost(): import('./node-endpoints.ts').EndpointsHost {
     return {
-      nodeId: issued.nodeId, role: issued.role, clusterId: cluster.ID, certPem: issued.certPem, rootPem: issued.rootPem,
-      managers: this.managerAddrs(), heartbeatMs: this.heartbeatMs,
+      server: this.server,
+      rootPem: () => this.tls.rootPem,
+      state: () => this.state,
+      manager: () => this.manager,
+      dispatcher: () => this.dispatcher,
+      managerAddrs: () => this.managerAddrs(),
+      heartbeatMs: this.heartbeatMs,
+      // Answer first; the role change stops the manager that serves this request.
+      removedBy: (notice, managers) => setImmediate(() => this.background(() => this.becomeRemovedWorker(notice.epoch, notice.replaces, managers))),
     };
-  }
-
-  /** A member asks for a fresh certificate with the role the store now gives it. */
-  private async handleRenew(socket: TLSSocket, body: { csrPem: string }): Promise<{ certPem: string; rootPem: string; role: NodeRole }> {
-    const manager = this.requireManager();
-    // The role comes from the store, never from the certificate presented.
-    const peer = manager.standing('member', peerIdentity(socket), this.state.clusterId);
-    const node = manager.store.view((tx) => tx.get('node', peer.nodeId));
-    if (!node) throw new ApiError(`node ${peer.nodeId} was removed from the swarm`, 403);
-    const cluster = manager.cluster();
-    const issued = await issueForRenewal(await manager.caSigner(), { csrPem: body.csrPem, peer, role: node.Spec.Role }, {
-      clusterId: cluster.ID, now: Date.now(), expiry: Math.round(cluster.Spec.CAConfig.NodeCertExpiry / 1e6) || DEFAULT_NODE_CERT_EXPIRY_MS,
-    });
-    return { certPem: issued.certPem, rootPem: issued.rootPem, role: issued.role };
   }
 
   // ---- role changes (promote / demote) -------------------------------------------
@@ -725,7 +567,7 @@ export class SwarmNode {
    * trying, as Docker's does).
    */
   async waitJoined(timeoutMs = JOIN_READY_TIMEOUT_MS): Promise<void> {
-    await waitFor(() => this.stopped || this.joined(), timeoutMs, JOIN_TIMEOUT_MESSAGE);
+    await waitFor(() => this.stopped || this.joined(), timeoutMs, JOIN_TIMEOUT_MESSAGE_EXPORT);
   }
 
   private joined(): boolean {
@@ -749,89 +591,5 @@ export class SwarmNode {
   private async rememberManagers(managers: Record<string, string>): Promise<void> {
     this.state = { ...this.state, managers: Object.entries(managers).map(([nodeId, addr]) => ({ nodeId, addr })) };
     await saveSwarmState(this.ctx.dataRoot, this.state).catch((err) => this.ctx.logger.warn('could not save managers', { error: err }));
-  }
-}
-
-// ---- helpers ---------------------------------------------------------------------------
-
-function newNodeObject(id: string, role: NodeRole, availability: NodeAvailability, description: NodeDescription, addr: string, state: 'ready' | 'unknown'): Omit<Node, 'Version' | 'CreatedAt' | 'UpdatedAt'> {
-  const node: Omit<Node, 'Version' | 'CreatedAt' | 'UpdatedAt'> = {
-    ID: id,
-    Spec: { Labels: {}, Role: role, Availability: availability },
-    Description: description,
-    Status: { State: state, Addr: splitHostPort(addr)[0] },
-  };
-  if (role === 'manager') node.ManagerStatus = { Reachability: 'reachable', Addr: addr };
-  return node;
-}
-
-/** The cluster's `TLSInfo` for a new root (its issuer too, as `docker info` shows it). */
-function tlsInfo(rootPem: string): { TrustRoot: string; CertIssuerSubject: string; CertIssuerPublicKey: string } {
-  const issuer = issuerInfoOf(rootPem);
-  return { TrustRoot: rootPem, CertIssuerSubject: issuer.subject, CertIssuerPublicKey: issuer.publicKey };
-}
-
-function withPort(addr: string): string {
-  return /:\d+$/.test(addr) && !/^[0-9a-f:]+$/i.test(addr) ? addr : `${addr}:2377`;
-}
-
-/**
- * The address other nodes reach this one at: the one given (a port added from the
- * listen address), else the listen IP when it is specific, else the host's only
- * non-loopback IPv4 address — as Docker, which refuses to guess among several.
- */
-export function resolveAdvertiseAddr(given: string | undefined, listen: string): string {
-  const [listenIp, listenPort] = splitHostPort(listen);
-  if (given) {
-    if (/^\d+\.\d+\.\d+\.\d+:\d+$/.test(given)) return given;
-    if (/^\d+\.\d+\.\d+\.\d+$/.test(given)) return `${given}:${listenPort}`;
-    throw new InvalidArgumentError(`advertise address must be a non-zero IP address or network interface (with optional port number): "${given}"`);
-  }
-  if (listenIp !== '0.0.0.0') return `${listenIp}:${listenPort}`;
-  const candidates = Object.values(os.networkInterfaces()).flat().filter((a) => a && a.family === 'IPv4' && !a.internal).map((a) => a!.address);
-  if (candidates.length === 1) return `${candidates[0]}:${listenPort}`;
-  if (candidates.length === 0) throw new InvalidArgumentError('could not find an IP address to advertise: use --advertise-addr');
-  throw new InvalidArgumentError(`could not choose an IP address to advertise since this system has multiple addresses (${candidates.join(', ')}): use --advertise-addr`);
-}
-
-function validateInit(pool: string[], subnetSize: number, availability?: string): void {
-  for (const cidr of pool) {
-    const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(cidr);
-    if (!m || m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[5]) > 32) throw new InvalidArgumentError(`invalid default address pool "${cidr}": expected an IPv4 CIDR`);
-    if (Number(m[5]) > subnetSize) throw new InvalidArgumentError(`invalid default address pool "${cidr}": its mask is longer than the subnet size ${subnetSize}`);
-  }
-  if (!Number.isInteger(subnetSize) || subnetSize < 1 || subnetSize > 29) throw new InvalidArgumentError(`invalid subnet size ${subnetSize}: must be 1-29`);
-  if (availability && !['active', 'pause', 'drain'].includes(availability)) throw new InvalidArgumentError(`invalid availability "${availability}": must be active, pause or drain`);
-}
-
-/** Overlays the parts of a spec a request gives on the defaults (one level deep, as Docker's merge). */
-export function mergeSpec(base: SwarmSpec, given?: Partial<SwarmSpec>): SwarmSpec {
-  const out = structuredClone(base) as unknown as Record<string, unknown>;
-  for (const [k, v] of Object.entries(given ?? {})) {
-    if (v === undefined || v === null) continue;
-    const cur = out[k];
-    out[k] = cur && typeof cur === 'object' && !Array.isArray(cur) && typeof v === 'object' && !Array.isArray(v)
-      ? { ...(cur as object), ...Object.fromEntries(Object.entries(v as object).filter(([, x]) => x !== undefined && x !== null && x !== 0)) }
-      : v;
-  }
-  return out as unknown as SwarmSpec;
-}
-
-/** Fails with a clear error when the swarm port cannot be bound (taken, or not an address of this host). */
-async function assertCanListen(listen: string): Promise<void> {
-  const [host, port] = splitHostPort(listen);
-  await new Promise<void>((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new InvalidArgumentError(`cannot listen on ${listen}: ${err.code === 'EADDRINUSE' ? 'address already in use' : err.message}`)));
-    probe.listen(Number(port), host, () => probe.close(() => resolve()));
-  });
-}
-
-async function waitFor(cond: () => boolean, timeoutMs: number, message: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new UnavailableError(message);
-    await new Promise((r) => setTimeout(r, 20));
   }
 }

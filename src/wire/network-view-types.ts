@@ -65,6 +65,11 @@ export interface ViewPublishedPort {
 }
 
 export interface NodeNetworkView {
+  /**
+   * The store index this view was computed at (absent from managers before view
+   * acknowledgements): the node acknowledges it once applied, see `view-watermark.ts`.
+   */
+  generation?: number;
   /** This node's underlay address as the managers know it (its VTEP). */
   vtep: string;
   /** The networks of this node's tasks (assigned and not yet ended), plus ingress when `ingress` is set. */

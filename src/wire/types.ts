@@ -106,6 +106,10 @@ export type SessionFrame =
   | ({ type: 'assignments'; full: boolean; tasks: Task[]; removed: string[]; managers?: undefined } & AssignedPayloads)
   | { type: 'status'; updates: TaskStatusUpdate[] }
   | { type: 'network'; view: NodeNetworkView }
+  /** Node → leader: the generation of the network view it applied to its kernel. */
+  | { type: 'network.applied'; generation: number }
+  /** Leader → node: every node with a session applied views of at least this generation. */
+  | { type: 'network.watermark'; generation: number }
   | LogSessionFrame;
 
 /**

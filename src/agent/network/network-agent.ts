@@ -30,7 +30,7 @@ import { InlineTaskDns, type TaskDns } from './task-dns.ts';
 import { DnsProcess } from './dns-process.ts';
 import { taskName } from '../../common/task-name.ts';
 import { GatewayBridge } from './gateway.ts';
-import { RotationWaiters } from './rotation.ts';
+import { RotationWaiters, type OutOfRotation } from './rotation.ts';
 
 /** Host-mode published ports (`gateway.ts`'s `GatewayBridge`). */
 export interface HostPortGateway {
@@ -109,6 +109,7 @@ export class NetworkAgent {
   private readonly views: LatestLoop<NodeNetworkView>;
   /** Agents waiting for a view without a stopping task to be applied. */
   private readonly rotation = new RotationWaiters();
+  private readonly appliedListeners = new Set<(generation: number) => void>();
   private closed = false;
 
   private constructor(private readonly opts: NetworkAgentOptions, private readonly state: NetworkState) {
@@ -165,12 +166,22 @@ export class NetworkAgent {
   }
 
   /**
-   * Resolves true once a view in which `task` gets no new traffic (no DNS answer, VIP or
-   * mesh backend) was applied here; false after `timeoutMs`. The agent waits for it
-   * before a task's stop signal.
+   * Resolves once views in which `task` gets no new traffic (no DNS answer, VIP or mesh
+   * backend) were applied here and, by the leader's watermark, on every node (see
+   * `RotationWaiters`). The agent waits for it before a task's stop signal.
    */
-  outOfRotation(task: Task, timeoutMs: number): Promise<boolean> {
+  outOfRotation(task: Task, timeoutMs: number): Promise<OutOfRotation> {
     return this.rotation.wait(task, timeoutMs);
+  }
+
+  /** The leader's view watermark. */
+  watermark(generation: number): void {
+    this.rotation.watermark(generation);
+  }
+
+  /** Calls `fn` with the generation of every view applied here. */
+  onViewApplied(fn: (generation: number) => void): void {
+    this.appliedListeners.add(fn);
   }
 
   /** Resolves when the view loop is idle: the newest view applied (or its apply failed and waits for the retry). */
@@ -431,6 +442,7 @@ export class NetworkAgent {
     const errors = await this.applyView(view);
     // Also after errors: each step went on, and a task VIP table that failed is the one left behind.
     this.rotation.applied(view);
+    if (view.generation !== undefined) for (const fn of this.appliedListeners) fn(view.generation);
     const ms = Math.round(performance.now() - t0);
     if (errors.length === 0) { this.log.debug('network: view applied', { ms, networks: view.networks.length }); return true; }
     this.log.warn('network: view applied with errors, retrying', { ms, attempt: this.views.failed + 1, errors: errors.map((e) => (e as Error).message ?? String(e)) });

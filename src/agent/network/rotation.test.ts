@@ -35,15 +35,44 @@ test('a task is in a view while it is a service member or a mesh backend', () =>
 test('waiters resolve at the first applied view without the task, and at once when the last one already left it out', async () => {
   const w = new RotationWaiters();
   w.applied(view({ member: true, backend: true }));
-  let done: boolean | undefined;
+  let done: unknown;
   const p = w.wait(task, 60_000).then((ok) => (done = ok));
   w.applied(view({ backend: true }));
   await Promise.resolve();
   assert.is(done, undefined, 'still a mesh backend');
   w.applied(view({}));
   await p;
-  assert.is(done, true);
-  assert.is(await w.wait(task, 60_000), true);
+  assert.is(done, 'local', 'a view without a generation: only this node is known to be done');
+  assert.is(await w.wait(task, 60_000), 'local');
+});
+
+test('with generations, a waiter resolves once the leader says every node applied the view that left the task out', async () => {
+  const w = new RotationWaiters();
+  w.applied({ ...view({ member: true }), generation: 10 });
+  w.watermark(10);
+  let done: unknown;
+  const p = w.wait(task, 60_000).then((r) => (done = r));
+  w.applied({ ...view({}), generation: 14 });
+  await Promise.resolve();
+  assert.is(done, undefined, 'out here at 14, the others have applied only 10');
+  w.watermark(13);
+  await Promise.resolve();
+  assert.is(done, undefined);
+  w.watermark(15);
+  await p;
+  assert.is(done, 'cluster');
+  assert.is(await w.wait(task, 60_000), 'cluster', 'already out everywhere');
+});
+
+test('a waiter that saw the task leave here but no watermark in time reports local', async () => {
+  const w = new RotationWaiters();
+  w.applied({ ...view({}), generation: 3 });
+  const keep = setInterval(() => {}, 1000);
+  try {
+    assert.is(await w.wait(task, 1), 'local');
+  } finally {
+    clearInterval(keep);
+  }
 });
 
 test('a waiter gives up after its timeout', async () => {

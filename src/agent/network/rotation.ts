@@ -34,35 +34,74 @@ export function inViewRotation(view: NodeNetworkView, task: Task): boolean {
 }
 
 /**
- * Waiters for "a view without this task was applied". `applied(view)` is called after
- * each apply of a view; `wait` resolves true at the first applied view (the current one
- * included) that leaves the task out, false after `timeoutMs`.
+ * How far a stopping task is out of rotation: `cluster` once every node with a session
+ * applied a view without it (the leader's watermark reached the generation of the first
+ * such view here), `local` when only this node is known to have (the leader sends no
+ * generations or watermark, or the wait timed out after the local step), `false` when not
+ * even this node applied one in time.
+ */
+export type OutOfRotation = 'cluster' | 'local' | false;
+
+interface Waiter {
+  task: Task;
+  /** Generation of the first applied view here that left the task out (phase two), if known yet. */
+  since?: number;
+  done: (r: OutOfRotation) => void;
+}
+
+/**
+ * Waiters for "no node routes new connections to this task any more". `applied(view)` is
+ * called after each apply of a view here, `watermark(g)` when the leader says every node
+ * applied generation `g`. `wait` resolves in two steps: first a view here that leaves the
+ * task out (the current one included), then the watermark reaching that view's
+ * generation; or with what it got after `timeoutMs`.
  */
 export class RotationWaiters {
   private last: NodeNetworkView | undefined;
-  private readonly waiters = new Set<{ task: Task; done: (ok: boolean) => void }>();
+  /** Generation of the newest view applied here that the current rotation state came from. */
+  private lastGeneration: number | undefined;
+  private clusterWatermark = 0;
+  private readonly waiters = new Set<Waiter>();
 
   /** A view was applied to the kernel (DNS, VIP tables, mesh). */
   applied(view: NodeNetworkView): void {
     this.last = view;
-    for (const w of [...this.waiters]) if (!inViewRotation(view, w.task)) w.done(true);
+    this.lastGeneration = view.generation;
+    for (const w of [...this.waiters]) {
+      if (w.since === undefined && !inViewRotation(view, w.task)) this.outHere(w, view.generation);
+    }
   }
 
-  /** Resolves true once an applied view leaves `task` out, false after `timeoutMs`. */
-  wait(task: Task, timeoutMs: number): Promise<boolean> {
-    if (this.last && !inViewRotation(this.last, task)) return Promise.resolve(true);
+  /** The leader's watermark: every node with a session applied views of at least `generation`. */
+  watermark(generation: number): void {
+    if (!Number.isSafeInteger(generation) || generation <= this.clusterWatermark) return;
+    this.clusterWatermark = generation;
+    for (const w of [...this.waiters]) if (w.since !== undefined && generation >= w.since) w.done('cluster');
+  }
+
+  /** Resolves `cluster` or `local` (see {@link OutOfRotation}); what it has after `timeoutMs`. */
+  wait(task: Task, timeoutMs: number): Promise<OutOfRotation> {
     return new Promise((resolve) => {
-      const w = {
+      const w: Waiter = {
         task,
-        done: (ok: boolean) => {
+        done: (r) => {
           clearTimeout(timer);
           this.waiters.delete(w);
-          resolve(ok);
+          resolve(r);
         },
       };
-      const timer = setTimeout(() => w.done(false), timeoutMs);
+      const timer = setTimeout(() => w.done(w.since === undefined ? false : 'local'), timeoutMs);
       timer.unref?.();
       this.waiters.add(w);
+      if (this.last && !inViewRotation(this.last, task)) this.outHere(w, this.lastGeneration);
     });
+  }
+
+  /** Step one done: the task is out of this node's applied view of `generation`. */
+  private outHere(w: Waiter, generation: number | undefined): void {
+    // A leader that sends no generations cannot say when the others applied theirs.
+    if (generation === undefined) return w.done('local');
+    w.since = generation;
+    if (this.clusterWatermark >= generation) w.done('cluster');
   }
 }
