@@ -207,6 +207,27 @@ test('volumes and system df conform', async () => {
   await call('DELETE', '/volumes/{name}', '/volumes/conf-vol', { expect: 204 });
 });
 
+test('container files and prunes conform', async () => {
+  // HEAD has no body to validate: its status and the absent stat header are the answer.
+  const head = await d.client.request('HEAD', '/containers/nosuchcontainer/archive', { query: { path: '/' }, timeoutMs: 15_000 });
+  assert.is(head.status, 404);
+  assert.is(head.headers['x-docker-container-path-stat'], undefined);
+  served.add('HEAD /containers/{id}/archive');
+  await call('GET', '/containers/{id}/archive', '/containers/nosuchcontainer/archive', { expect: 404, query: { path: '/' } });
+  await call('GET', '/containers/{id}/archive', '/containers/nosuchcontainer/archive', { expect: 400 });
+  await call('PUT', '/containers/{id}/archive', '/containers/nosuchcontainer/archive', { expect: 404, query: { path: '/' } });
+  await call('GET', '/containers/{id}/changes', '/containers/nosuchcontainer/changes', { expect: 404 });
+  await call('GET', '/containers/{id}/export', '/containers/nosuchcontainer/export', { expect: 404 });
+  await call('POST', '/images/prune', '/images/prune', { expect: 200 });
+  await call('POST', '/images/prune', '/images/prune', { expect: 200, query: { filters: JSON.stringify({ dangling: ['false'], label: ['conf=none'], until: ['1h'] }) } });
+  await call('POST', '/images/prune', '/images/prune', { expect: 400, query: { filters: JSON.stringify({ reference: ['x'] }) } });
+  await call('POST', '/networks/create', '/networks/create', { expect: 201, body: { Name: 'conf-unused', Driver: 'overlay', Labels: { prune: 'me' } } });
+  const nets = (await call('POST', '/networks/prune', '/networks/prune', { expect: 200, query: { filters: JSON.stringify({ label: ['prune=me'] }) } })) as { NetworksDeleted: string[] };
+  assert.equal(nets.NetworksDeleted, ['conf-unused']);
+  await call('POST', '/volumes/prune', '/volumes/prune', { expect: 200 });
+  await call('POST', '/build/prune', '/build/prune', { expect: 200 });
+});
+
 test('removals conform', async () => {
   await call('DELETE', '/services/{id}', `/services/${serviceId}`, { expect: 200 });
   await call('DELETE', '/services/{id}', `/services/${serviceId}`, { expect: 404 });
@@ -223,7 +244,7 @@ test('removals conform', async () => {
 });
 
 /** Endpoints not probed with a dummy request: they would change the swarm or pull. */
-const NOT_PROBED = new Set(['POST /swarm/leave', 'POST /swarm/init', 'POST /swarm/join', 'POST /images/create', 'POST /images/load', 'POST /images/prune']);
+const NOT_PROBED = new Set(['POST /swarm/leave', 'POST /swarm/init', 'POST /swarm/join', 'POST /images/create', 'POST /images/load']);
 
 test('every endpoint of the spec is served or answered 501, never 404 page not found', async () => {
   const unserved = new Map<string, string[]>();

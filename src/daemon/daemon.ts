@@ -35,6 +35,9 @@ import { addContainerRoutes } from './routes/containers.ts';
 import { NodeEngine } from '../agent/engine/engine.ts';
 import { ExecManager } from '../agent/engine/exec-session.ts';
 import { addExecRoutes } from './routes/exec.ts';
+import { addContainerFileRoutes } from './routes/containers-files.ts';
+import { ContainerFiles } from '../agent/engine/archive/container-files.ts';
+import { addPruneRoutes } from './routes/prune.ts';
 import { addContainerLifecycleRoutes } from './routes/containers-lifecycle.ts';
 import { StandaloneContainers } from '../agent/engine/standalone/standalone.ts';
 import { DefaultBridge } from '../agent/network/bridge/default-bridge.ts';
@@ -184,6 +187,8 @@ export class Daemon {
       const images = new ImageService({ root: join(config.dataRoot, 'images'), insecureRegistries: config.insecureRegistries });
       daemon.images = images;
       addImageRoutes(router, { images });
+      // Image, network and build-cache prunes (`docker system prune` calls each).
+      addPruneRoutes(router, { images, swarm: () => daemon.currentSwarm() });
       addSystemRoutes(router, {
         config,
         engineId,
@@ -251,6 +256,8 @@ export class Daemon {
       const execs: ExecManager = new ExecManager({ engine, executor: () => daemon.executorInstance, allCaps: () => detectSandboxHost().caps ?? [] });
       addContainerRoutes(router, engine);
       addExecRoutes(router, execs);
+      // `docker cp` both ways, `docker diff`, `docker export`.
+      addContainerFileRoutes(router, new ContainerFiles(engine));
       addContainerLifecycleRoutes(router, { engine, standalone });
       addEventRoutes(router, () => daemon.currentSwarm());
       addLogRoutes(router, () => daemon.currentSwarm());

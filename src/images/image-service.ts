@@ -142,11 +142,11 @@ export class ImageService {
     return out;
   }
 
-  /** Removes unused images: dangling ones (no tag), or every unused one with `all`. */
-  prune(opts: { all?: boolean } = {}): PruneReport {
+  /** Removes unused images: dangling ones (no tag), or every unused one with `all`; `select`: only those it accepts. */
+  prune(opts: { all?: boolean; select?: (r: ImageRecord) => boolean } = {}): PruneReport {
     const report: PruneReport = { ImagesDeleted: [], SpaceReclaimed: 0 };
     for (const r of this.store.list()) {
-      if (this.inUse(r.id) || (!opts.all && r.repoTags.length > 0)) continue;
+      if (this.inUse(r.id) || (!opts.all && r.repoTags.length > 0) || (opts.select && !opts.select(r))) continue;
       for (const t of r.repoTags) report.ImagesDeleted.push({ Untagged: t });
       this.store.delete(r.id);
       report.ImagesDeleted.push({ Deleted: r.id });

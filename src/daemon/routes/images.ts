@@ -1,6 +1,7 @@
 /**
  * Image endpoints of the Docker Engine API v1.41: pull (`POST /images/create`,
- * streaming JSON progress lines), list, inspect, remove, load (tar body), prune.
+ * streaming JSON progress lines), list, inspect, remove, load (tar body); prune is in
+ * prune.ts with its filters.
  * Errors of the image service become Docker's status codes here, at the boundary.
  */
 import { createWriteStream, rmSync } from 'node:fs';
@@ -128,12 +129,5 @@ export function addImageRoutes(router: Router, deps: ImageRouteDeps): void {
       rmSync(tmp, { force: true });
     }
     return undefined;
-  });
-
-  router.post('/images/prune', ({ query }) => {
-    const filters = parseFilters(query);
-    const all = filters.dangling?.[0] === 'false' || filters.dangling?.[0] === '0';
-    const r = images.prune({ all });
-    return { ImagesDeleted: r.ImagesDeleted.length ? r.ImagesDeleted : null, SpaceReclaimed: r.SpaceReclaimed };
   });
 }
