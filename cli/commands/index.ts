@@ -26,6 +26,7 @@ import NodeInspect from './node/inspect.ts';
 import NodeLs from './node/ls.ts';
 import NodePromote from './node/promote.ts';
 import NodePs from './node/ps.ts';
+import NodeStats from './node/stats.ts';
 import NodeRm from './node/rm.ts';
 import NodeUpdate from './node/update.ts';
 import SecretCreate from './secret/create.ts';
@@ -42,6 +43,7 @@ import ServiceRm from './service/rm.ts';
 import ServiceRollback from './service/rollback.ts';
 import ServicePromote from './service/promote.ts';
 import ServiceScale from './service/scale.ts';
+import ServiceStats from './service/stats.ts';
 import ServiceUpdate from './service/update.ts';
 import StackDeploy from './stack/deploy.ts';
 import StackLs from './stack/ls.ts';
@@ -82,6 +84,7 @@ export const COMMANDS = {
   'node:ls': NodeLs,
   'node:promote': NodePromote,
   'node:ps': NodePs,
+  'node:stats': NodeStats,
   'node:rm': NodeRm,
   'node:update': NodeUpdate,
   'secret:create': SecretCreate,
@@ -98,6 +101,7 @@ export const COMMANDS = {
   'service:rollback': ServiceRollback,
   'service:promote': ServicePromote,
   'service:scale': ServiceScale,
+  'service:stats': ServiceStats,
   'service:update': ServiceUpdate,
   'stack:deploy': StackDeploy,
   'stack:ls': StackLs,
