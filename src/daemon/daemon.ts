@@ -44,6 +44,9 @@ import { DefaultBridge } from '../agent/network/bridge/default-bridge.ts';
 import { detectSandboxHost } from '../agent/exec/sandbox-host.ts';
 import { addEventRoutes } from './routes/events.ts';
 import { addLogRoutes } from './routes/logs.ts';
+import { addStatsRoutes } from './routes/stats.ts';
+import { NodeUsageReader } from '../metrics/node-usage.ts';
+import type { UsageSource } from '../metrics/usage-reader.ts';
 import { addVolumeRoutes } from './routes/volumes.ts';
 import { addSystemDfRoute } from './routes/system-df.ts';
 import { VolumeStore } from '../agent/volumes/volume-store.ts';
@@ -261,6 +264,10 @@ export class Daemon {
       addContainerLifecycleRoutes(router, { engine, standalone });
       addEventRoutes(router, () => daemon.currentSwarm());
       addLogRoutes(router, () => daemon.currentSwarm());
+      // Resource usage of this node's tasks (src/metrics): `/shoal/node-usage`, `/shoal/stats` on managers, and the metrics.
+      const usageSource: UsageSource = { containers: () => daemon.executorInstance?.list() ?? [], tasks: () => daemon.swarm?.agentTasks() ?? [] };
+      const nodeUsage = new NodeUsageReader({ source: usageSource, nodeId: () => daemon.swarm?.nodeId ?? '', hostname: config.hostname });
+      addStatsRoutes(router, { swarm: () => daemon.currentSwarm(), usage: nodeUsage });
       const volumes = new VolumeStore({ dataRoot: config.dataRoot });
       daemon.volumes = volumes;
       // Which of this node's containers name each volume (removed ones no longer count).
@@ -305,7 +312,7 @@ export class Daemon {
       }
       if (config.metricsAddr) {
         const metrics = new NodeMetrics({
-          usage: { containers: () => daemon.executorInstance?.list() ?? [], tasks: () => daemon.swarm?.agentTasks() ?? [] },
+          usage: usageSource,
           manager: () => daemon.swarm?.manager,
         });
         daemon.metricsServer = await serveMetrics(metrics, { host: config.metricsAddr.ip, port: config.metricsAddr.port });
