@@ -10,6 +10,7 @@ import { spawn } from 'node:child_process';
 import { withLab, type Lab } from './lib/lab.ts';
 import { run } from './lib/procs.ts';
 import { client, IMAGE, waitFor } from './lib/swarm-services.ts';
+import { loadFacts, SchemaBook } from './test/docker-api-schema.ts';
 
 const SESSION = `shoalrun-${process.pid}`;
 const REGISTRY = '192.168.100.1:5000';
@@ -107,6 +108,37 @@ async function lifecyclePhase(lab: Lab): Promise<void> {
   await waitFor('the bridge removed with its last container', () => bridgeGone(lab), 10_000, 100);
 }
 
+/** The success bodies of the new endpoints against Docker's v1.41 schema (the conformance check has no image to run). */
+async function schemaPhase(lab: Lab): Promise<void> {
+  const book = new SchemaBook(loadFacts());
+  const call = async (method: string, specPath: string, path: string, body?: unknown, status = 200): Promise<unknown> => {
+    const res = await lab.request('h1', path, { method, ...(body === undefined ? {} : { body }) });
+    assert.is(res.status, status, `${method} ${path}: ${res.body}`);
+    const parsed = res.body ? JSON.parse(res.body) : undefined;
+    // A null where the spec says array/object passes: Docker's Go nil slices and maps are
+    // null on the wire too (inspect's HostConfig.CapAdd, Config.Volumes, …).
+    const at = (ptr: string): unknown => ptr.split('/').slice(1).reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], parsed);
+    const errs = book.check(method, specPath, status, parsed).filter((e) => !(e.keyword === 'type' && at(e.instancePath) === null));
+    assert.equal(errs.map((e) => `${e.instancePath} ${e.message}`), [], `${method} ${specPath}`);
+    return parsed;
+  };
+  const { Id } = (await call('POST', '/containers/create', '/containers/create?name=schema1', {
+    Image: IMAGE, Cmd: ['sleep', '60'], Labels: { s: '1' }, ExposedPorts: { '80/tcp': {} },
+    HostConfig: { PortBindings: { '80/tcp': [{ HostPort: '' }] }, Tmpfs: { '/t': 'size=1m' }, Memory: 32 << 20 },
+  }, 201)) as { Id: string };
+  const started = await lab.request('h1', `/containers/${Id}/start`, { method: 'POST' });
+  assert.is(started.status, 204, started.body);
+  await call('GET', '/containers/json', '/containers/json?all=1');
+  const ins = (await call('GET', '/containers/{id}/json', `/containers/${Id}/json`)) as { NetworkSettings: { Ports: Record<string, { HostPort: string }[]> } };
+  assert.ok(Number(ins.NetworkSettings.Ports['80/tcp'][0].HostPort) >= 32768, 'an ephemeral host port');
+  await call('POST', '/containers/{id}/update', `/containers/${Id}/update`, { Memory: 48 << 20 });
+  const kill = await lab.request('h1', `/containers/${Id}/kill`, { method: 'POST' });
+  assert.is(kill.status, 204, kill.body);
+  assert.equal(await call('POST', '/containers/{id}/wait', `/containers/${Id}/wait`), { StatusCode: 137, Error: null });
+  const pruned = (await call('POST', '/containers/prune', '/containers/prune')) as { ContainersDeleted: string[] };
+  assert.equal(pruned.ContainersDeleted, [Id]);
+}
+
 async function refusalsPhase(lab: Lab): Promise<void> {
   const restart = await dockerRaw(lab, ['run', '-d', '--restart', 'always', IMAGE]);
   assert.is.not(restart.code, 0);
@@ -150,6 +182,7 @@ test('the docker CLI runs standalone containers on bridge, host and none, never 
     try {
       await runRmPhase(lab);
       await lifecyclePhase(lab);
+      await schemaPhase(lab);
       await refusalsPhase(lab);
       await ttyPhase(lab);
       // Never a task: the manager knows none.

@@ -198,6 +198,21 @@ test('images, containers and events conform', async () => {
   served.add('GET /events');
 });
 
+test('standalone container routes conform (their successes: labs/engine-run.lab.test.ts)', async () => {
+  await call('POST', '/containers/create', '/containers/create', { expect: 400, body: { Image: '' } });
+  const dns = (await call('POST', '/containers/create', '/containers/create', { expect: 400, body: { Image: 'busybox', HostConfig: { Dns: ['10.0.0.1'] } } })) as { message: string };
+  assert.match(dns.message, /^HostConfig\.Dns:/);
+  await call('POST', '/containers/create', '/containers/create', { expect: 404, body: { Image: 'nosuchimage:latest' }, query: { name: 'conf-c' } });
+  await call('POST', '/containers/{id}/start', '/containers/nosuchcontainer/start', { expect: 404 });
+  await call('POST', '/containers/{id}/rename', '/containers/nosuchcontainer/rename', { expect: 404, query: { name: 'x' } });
+  await call('POST', '/containers/{id}/update', '/containers/nosuchcontainer/update', { expect: 404, body: { Memory: 0 } });
+  await call('POST', '/containers/{id}/resize', '/containers/nosuchcontainer/resize', { expect: 404, query: { h: 10, w: 10 } });
+  await call('POST', '/containers/{id}/attach', '/containers/nosuchcontainer/attach', { expect: 404, query: { stream: 1 } });
+  await call('POST', '/containers/{id}/wait', '/containers/nosuchcontainer/wait', { expect: 404 });
+  await call('DELETE', '/containers/{id}', '/containers/nosuchcontainer', { expect: 404 });
+  await call('POST', '/containers/prune', '/containers/prune', { expect: 200 });
+});
+
 test('volumes and system df conform', async () => {
   await call('POST', '/volumes/create', '/volumes/create', { expect: 201, body: { Name: 'conf-vol', Labels: { a: 'b' } } });
   await call('GET', '/volumes', '/volumes', { expect: 200 });

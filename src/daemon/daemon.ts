@@ -250,7 +250,8 @@ export class Daemon {
       const engine: NodeEngine = new NodeEngine({ executor: () => daemon.executorInstance, tasks: () => daemon.swarm?.agentTasks() ?? [], execIds: (cid): string[] => execs.idsOf(cid), standalone: () => standalone });
       // Standalone containers (`docker run`): the same executor, never tasks (routes/containers-lifecycle.ts).
       const standalone: StandaloneContainers = new StandaloneContainers({
-        executor: () => daemon.executor(), stateDir: STATE_DIR, logger: logger.child('standalone'),
+        executor: () => daemon.executor(), recordsDir: join(config.dataRoot, 'standalone'), logger: logger.child('standalone'),
+        resolveImage: (ref) => images.resolveForRun(ref),
         bridge: new DefaultBridge({ dataRoot: config.dataRoot, logger: logger.child('bridge') }),
         volumes: { remove: (n, users) => daemon.volumes!.remove(n, users) },
         nameTaken: (n) => { try { return !!engine.find(n); } catch { return false; } },

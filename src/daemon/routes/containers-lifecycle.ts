@@ -18,9 +18,10 @@ import { filterValues } from './lookup.ts';
 import { apiError } from './containers.ts';
 
 function lifecycleError(err: unknown): unknown {
+  // What shoal does not do is a 400 naming the field too: the status Docker's spec
+  // documents for these routes (a 501 would be read as a missing endpoint).
   if (err instanceof CreateConfigError) {
-    if (err.status === 409) return new ConflictError(err.message, { cause: err });
-    return err.status === 501 ? new ApiError(err.message, 501) : new InvalidArgumentError(err.message, { cause: err });
+    return err.status === 409 ? new ConflictError(err.message, { cause: err }) : new InvalidArgumentError(err.message, { cause: err });
   }
   const e = err as Error;
   if (e?.name === 'ImageNotFoundError') return new NotFoundError(e.message.replace(/^images: /, ''), { cause: e });

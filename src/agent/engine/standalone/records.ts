@@ -1,8 +1,9 @@
 /**
  * What the node keeps of each standalone container beside the executor's own record:
  * its Docker name, the validated create config, the network it got, the anonymous
- * volumes made for it. One owner-only JSON file per container under the executor's
- * run-state dir (gone on reboot, like the containers), written by atomic rename.
+ * volumes made for it. One owner-only JSON file per container under the daemon's data
+ * root, written by atomic rename; a record whose container the executor no longer has
+ * (after a reboot) is dropped when the daemon restores them.
  */
 import { readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';

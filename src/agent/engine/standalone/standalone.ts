@@ -43,8 +43,10 @@ export interface StandaloneVolumes {
 export interface StandaloneOptions {
   /** The node's executor, made on first use. */
   executor: () => Promise<Executor>;
-  /** The executor's run-state dir; the records are kept in `<stateDir>/standalone`. */
-  stateDir: string;
+  /** Throws the image store's not-found error when `ref` is not here (checked before the executor is made). */
+  resolveImage?: (ref: string) => Promise<unknown>;
+  /** Where the records are kept (one file per container; the daemon's `<dataRoot>/standalone`). */
+  recordsDir: string;
   bridge: DefaultBridge;
   volumes: StandaloneVolumes;
   /** Whether a container (task or standalone) already answers to `name`. */
@@ -76,7 +78,7 @@ export class StandaloneContainers implements StandaloneHooks {
 
   constructor(private readonly opts: StandaloneOptions) {
     this.newId = opts.newId ?? (() => randomBytes(32).toString('hex'));
-    this.records = new StandaloneRecords(join(opts.stateDir, 'standalone'));
+    this.records = new StandaloneRecords(opts.recordsDir);
   }
 
   /** Whether any standalone container is recorded (the daemon then restores at start). */
@@ -175,7 +177,7 @@ export class StandaloneContainers implements StandaloneHooks {
 
   /** Resolves a name, full ID or unique prefix to a standalone record; NoSuchContainerError otherwise. */
   async find(ref: string): Promise<StandaloneRecord> {
-    const recs = this.recordsOf(await this.opts.executor());
+    const recs = this.records;
     const name = ref.replace(/^\//, '');
     const r = recs.get(ref) ?? recs.byName(name);
     if (r) return r;
@@ -197,6 +199,7 @@ export class StandaloneContainers implements StandaloneHooks {
    */
   async create(body: unknown, name?: string): Promise<{ Id: string; Warnings: string[] }> {
     const cfg = checkCreateConfig(body);
+    await this.opts.resolveImage?.(cfg.image);
     const ex = await this.opts.executor();
     const recs = this.recordsOf(ex);
     let n = name ? checkName(name) : '';
@@ -379,8 +382,9 @@ export class StandaloneContainers implements StandaloneHooks {
 
   /** `POST /containers/prune`: removes every standalone container that is not running (never task containers). */
   async prune(keep: (r: StandaloneRecord, createdAt: string) => boolean): Promise<{ ContainersDeleted: string[]; SpaceReclaimed: number }> {
-    const ex = await this.opts.executor();
     const deleted: string[] = [];
+    if (!this.any) return { ContainersDeleted: deleted, SpaceReclaimed: 0 };
+    const ex = await this.opts.executor();
     for (const r of this.recordsOf(ex).all()) {
       const c = ex.list().find((x) => x.cid === r.id);
       if (!c || c.state === 'running' || keep(r, c.record?.createdAt ?? '')) continue;
@@ -411,7 +415,7 @@ function macOf(ip: string): string {
 function endpoint(r: StandaloneRecord): Record<string, unknown> {
   const b = r.bridge;
   return {
-    IPAMConfig: null, Links: null, Aliases: null, NetworkID: r.config.network.mode, EndpointID: b ? r.id.slice(0, 32) : '',
+    IPAMConfig: null, Links: [], Aliases: [], NetworkID: r.config.network.mode, EndpointID: b ? r.id.slice(0, 32) : '',
     Gateway: b?.gateway ?? '', IPAddress: b?.address ?? '', IPPrefixLen: b ? 16 : 0, IPv6Gateway: '', GlobalIPv6Address: '',
     GlobalIPv6PrefixLen: 0, MacAddress: b ? macOf(b.address) : '', DriverOpts: null,
   };
