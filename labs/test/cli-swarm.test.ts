@@ -269,7 +269,7 @@ test('bad flags, arguments and names give clear errors', async () => {
     [['node', 'ls', '--filter', 'colour=red'], h1, /invalid filter 'colour'/],
     [['node', 'update', '--availability', 'sideways', 'h1'], h1, /Expected --availability=sideways to be one of: active, pause, drain/],
     [['node', 'update', '--label-add', 'zone=b', 'nosuch'], h1, /Error: No such node: nosuch/],
-    [['node', 'ls'], h2, /Error response from daemon: This node is not part of a swarm/],
+    [['node', 'ls'], h2, /Error response from daemon: This node is not a swarm manager\. Use "docker swarm init"/],
   ];
   const results = await Promise.all(cases.map(([args, d]) => shoal(d, ...args)));
   results.forEach((r, i) => {

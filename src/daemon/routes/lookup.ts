@@ -6,14 +6,14 @@ import { ConflictError, InvalidArgumentError, NotFoundError, UnavailableError } 
 import type { Service } from '../../api/types/service.ts';
 import type { Manager } from '../../manager/manager.ts';
 import type { SwarmNode } from '../../swarm/swarm-node.ts';
-import { NOT_IN_SWARM, parseFilters } from './swarm.ts';
+import { NO_SWARM_MANAGER, parseFilters } from './swarm.ts';
 
 /** The current swarm membership, as the daemon holds it. */
 export type SwarmRef = () => SwarmNode | undefined;
 
 export function requireManager(swarm: SwarmRef): Manager {
   const s = swarm();
-  if (!s) throw new UnavailableError(NOT_IN_SWARM);
+  if (!s) throw new UnavailableError(NO_SWARM_MANAGER);
   return s.requireManager();
 }
 

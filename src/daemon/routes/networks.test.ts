@@ -47,7 +47,7 @@ function spec(name: string, extra: Partial<ServiceSpec> = {}): ServiceSpec {
 test('outside a swarm the network routes answer as the other swarm routes do', async () => {
   const err = await failure(noSwarm.get('/networks'));
   assert.is(err.status, 503);
-  assert.match(err.message, /This node is not part of a swarm/);
+  assert.match(err.message, /^This node is not a swarm manager\. Use "docker swarm init" or "docker swarm join"/);
 });
 
 test('create returns 201 {Id, Warning}; inspect shows Docker\'s NetworkResource', async () => {

@@ -27,10 +27,12 @@ export interface SwarmHost {
 }
 
 export const NOT_IN_SWARM = 'This node is not part of a swarm';
+/** Docker's 503 for a manager's endpoint (nodes, services, networks, …) on a node in no swarm. */
+export const NO_SWARM_MANAGER = 'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.';
 
 function requireSwarm(host: SwarmHost): SwarmNode {
   const s = host.swarm();
-  if (!s) throw new UnavailableError(NOT_IN_SWARM);
+  if (!s) throw new UnavailableError(NO_SWARM_MANAGER);
   return s;
 }
 
