@@ -19,7 +19,7 @@ export interface LiveFeedOptions {
   clock: Clock;
   /** How long a burst of commits is gathered into one view (ms). Default 40. */
   coalesceMs?: number;
-  /** How often the feed checks whether this node's manager was replaced (promote, demote, leave; ms). Default 1000. */
+  /** How often the feed checks whether this node's manager was replaced (promote, demote, leave) or the leader changed (ms). Default 1000. */
   recheckMs?: number;
 }
 
@@ -34,6 +34,8 @@ export class LiveFeed {
   private cancelRecheck?: () => void;
   private readonly coalesceMs: number;
   private readonly recheckMs: number;
+  /** The leader the last view showed: a new one is news the store does not announce. */
+  private leaderId?: string;
 
   constructor(private readonly source: FeedSource, private readonly opts: LiveFeedOptions) {
     this.coalesceMs = opts.coalesceMs ?? 40;
@@ -45,7 +47,9 @@ export class LiveFeed {
     const m = this.source.manager();
     if (!m) return undefined;
     const self = { nodeId: this.source.nodeId(), leader: m.isLeader };
-    return m.store.view((tx) => buildView({ nodes: tx.list('node'), services: tx.list('service'), tasks: tx.list('task'), self }, { now: this.opts.clock.now() }));
+    this.leaderId = m.leaderId;
+    const input = { self, leaderId: m.leaderId, reachability: (id: string) => m.reachability(id) };
+    return m.store.view((tx) => buildView({ ...input, nodes: tx.list('node'), services: tx.list('service'), tasks: tx.list('task') }, { now: this.opts.clock.now() }));
   }
 
   /** Calls `fn` with the view now and after each change; returns the function that stops it. */
@@ -77,10 +81,11 @@ export class LiveFeed {
     this.attach();
     const recheck = () => {
       this.cancelRecheck = this.opts.clock.setTimer(this.recheckMs, recheck);
-      if (this.safeManager() !== this.current) {
+      const m = this.safeManager();
+      if (m !== this.current) {
         this.attach();
         this.flush();
-      }
+      } else if (m && m.leaderId !== this.leaderId) this.flush();
     };
     this.cancelRecheck = this.opts.clock.setTimer(this.recheckMs, recheck);
   }

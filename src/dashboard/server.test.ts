@@ -17,7 +17,7 @@ const quiet = { info: () => {} };
 async function withDashboard(fn: (d: Dashboard, store: MemoryStore, apiCalls: string[]) => Promise<void>): Promise<void> {
   let seq = 0;
   const store = new MemoryStore({ clock: new ManualWallClock(), rand: (n) => new Uint8Array(n).map(() => ++seq % 256) });
-  const manager = { store, isLeader: true } as unknown as Manager;
+  const manager = { store, isLeader: true, leaderId: 'n1', reachability: () => 'reachable' } as unknown as Manager;
   const feed = new LiveFeed({ manager: () => manager, nodeId: () => 'n1' }, { clock: realTimers, coalesceMs: 5 });
   const apiCalls: string[] = [];
   const api: http.RequestListener = (req, res) => {
@@ -114,7 +114,7 @@ test('a log tail goes to the control API with a fixed query', async () => {
   await withDashboard(async (d, _store, calls) => {
     const r = await get(`${d.url}api/services/web/logs?tail=5&follow=0&since=x`);
     assert.is(r.status, 200);
-    assert.equal(calls, ['/services/web/logs?stdout=1&stderr=1&follow=1&timestamps=1&tail=5']);
+    assert.equal(calls, ['/services/web/logs?stdout=1&stderr=1&follow=1&timestamps=1&details=1&tail=5']);
   });
 });
 

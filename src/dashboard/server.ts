@@ -99,7 +99,7 @@ function serveLive(req: http.IncomingMessage, res: http.ServerResponse, feed: Li
 function serveLogs(req: http.IncomingMessage, res: http.ServerResponse, api: http.RequestListener, service: string, query: URLSearchParams): void {
   const tailQ = query.get('tail');
   const tail = tailQ !== null && /^\d{1,5}$/.test(tailQ) ? tailQ : String(DEFAULT_TAIL);
-  const q = new URLSearchParams({ stdout: '1', stderr: '1', follow: '1', timestamps: '1', tail });
+  const q = new URLSearchParams({ stdout: '1', stderr: '1', follow: '1', timestamps: '1', details: '1', tail });
   req.url = `/services/${encodeURIComponent(service)}/logs?${q}`;
   api(req, res);
 }

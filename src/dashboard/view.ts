@@ -85,6 +85,10 @@ export interface ViewInput {
   services: readonly Service[];
   tasks: readonly Task[];
   self: { nodeId: string; leader: boolean };
+  /** The Raft leader's node ID (the store does not keep it; Raft knows). */
+  leaderId?: string;
+  /** A manager's reachability as Raft sees it; default: as stored. */
+  reachability?: (nodeId: string) => string;
 }
 
 export interface ViewOptions {
@@ -188,8 +192,8 @@ export function buildView(input: ViewInput, opts: ViewOptions): ClusterView {
       state: n.Status.State,
       availability: n.Spec.Availability,
       addr: n.Status.Addr,
-      leader: n.ManagerStatus?.Leader === true,
-      reachability: n.ManagerStatus?.Reachability ?? '',
+      leader: input.leaderId !== undefined ? n.ID === input.leaderId : n.ManagerStatus?.Leader === true,
+      reachability: n.ManagerStatus ? input.reachability?.(n.ID) ?? n.ManagerStatus.Reachability : '',
       cpus: (n.Description?.Resources?.NanoCPUs ?? 0) / 1e9,
       memoryBytes: n.Description?.Resources?.MemoryBytes ?? 0,
       reservedCpus: r?.cpus ?? 0,

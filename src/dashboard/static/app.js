@@ -63,10 +63,10 @@ function sparkline(points, label) {
 function usageCell(id, key, fmt) {
   const hist = state.usage.get(id) ?? [];
   const last = hist.at(-1);
-  const td = el('td', { class: 'usage' });
-  td.append(sparkline(hist.map((p) => p[key]), `${key} history`));
-  if (last) td.append(el('span', { class: 'now' }, fmt(last[key])));
-  return td;
+  // A flex box inside the cell: a flex cell itself would leave the table's layout.
+  const box = el('div', { class: 'usage' }, sparkline(hist.map((p) => p[key]), `${key} history`));
+  if (last) box.append(el('span', { class: 'now' }, fmt(last[key])));
+  return el('td', {}, box);
 }
 
 /** Keeps keyboard focus on the same row or chip across a redraw. */
@@ -187,6 +187,16 @@ function select(id) {
   });
 }
 
+/** `TIME DETAILS MESSAGE` (timestamps and details asked for) → `HH:MM:SS web.2 | MESSAGE`. */
+function logLine(payload) {
+  const m = /^(\S+) (\S+) ([\s\S]*)$/.exec(payload);
+  if (!m) return payload;
+  const taskId = /(?:^|,)com\.docker\.swarm\.task\.id=([^,]+)/.exec(m[2])?.[1] ?? '';
+  const name = state.view?.tasks.find((t) => t.id === taskId)?.name ?? taskId.slice(0, 12);
+  const time = m[1].slice(11, 19);
+  return `${time} ${name} | ${m[3].endsWith('\n') ? m[3] : `${m[3]}\n`}`;
+}
+
 /** Reads Docker's multiplexed log stream (8-byte frame headers) and appends its lines. */
 async function followLogs(id, pre, signal) {
   const res = await fetch(`/api/services/${encodeURIComponent(id)}/logs?tail=50`, { signal });
@@ -205,7 +215,7 @@ async function followLogs(id, pre, signal) {
     while (buf.length >= 8) {
       const size = new DataView(buf.buffer, buf.byteOffset + 4, 4).getUint32(0);
       if (buf.length < 8 + size) break;
-      text += decoder.decode(buf.subarray(8, 8 + size));
+      text += logLine(decoder.decode(buf.subarray(8, 8 + size)));
       buf = buf.subarray(8 + size);
     }
     if (text) {
