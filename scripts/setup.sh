@@ -14,6 +14,9 @@ APT_PACKAGES+=(chromium)
 APT_PACKAGES+=(prometheus)
 # tini: `service create --init` bind-mounts its static build (tini-static) as the task's PID 1.
 APT_PACKAGES+=(tini)
+# systemd: systemd-notify and systemd-analyze for the install lab test (nothing is started).
+# vagrant (brings ruby): `vagrant validate` and `ruby -c` of the Vagrantfile in its test.
+APT_PACKAGES+=(systemd vagrant)
 # perl (not only perl-base): Time::HiRes for the network benchmark's DNS timing client.
 BENCH_PACKAGES=(etcd-server etcd-client docker.io perl)
 
