@@ -38,10 +38,9 @@ import {
   resolveAdvertiseAddr, tlsInfo, validateInit, waitFor,
 } from './swarm-setup.ts';
 import { INITIAL_EPOCH, findReplacingEpoch, tellRemovedManagers } from './raft-epochs.ts';
-import { addNodeRoutes } from './node-endpoints.ts';
+import { addNodeRoutes, type EndpointsHost } from './node-endpoints.ts';
 
 // What callers imported from here before the split.
-export { JOIN_TIMEOUT_MESSAGE_EXPORT as JOIN_TIMEOUT_MESSAGE };
 export { NOT_A_MANAGER, leaveManagerRefusal, mergeSpec, resolveAdvertiseAddr };
 
 export interface SwarmContext {
@@ -72,7 +71,7 @@ const DEFAULT_HEARTBEAT_MS = 1000;
 /** How long `swarm join` waits for the node to be ready (Docker's swarmConnectTimeout), ms. */
 const JOIN_READY_TIMEOUT_MS = 20_000;
 /** Docker's answer when that wait runs out. */
-const JOIN_TIMEOUT_MESSAGE_EXPORT = 'Timeout was reached before node joined. The attempt to join the swarm will continue in the background. Use the "docker info" command to see the current swarm status of your node.';
+export const JOIN_TIMEOUT_MESSAGE = 'Timeout was reached before node joined. The attempt to join the swarm will continue in the background. Use the "docker info" command to see the current swarm status of your node.';
 /** How long `swarm leave` on a demoted manager waits for its removal from Raft to be committed, ms. */
 const LEAVE_DEMOTION_WAIT_MS = 15_000;
 /** How often a forced manager retries telling removed managers, ms. */
@@ -450,7 +449,7 @@ export class SwarmNode {
   // ---- 2377 endpoints (node-endpoints.ts) ---------------------------------------------
 
   /** What the node-to-node endpoints read of this node, live at each request. */
-  private endpointsHost(): import('./node-endpoints.ts').EndpointsHost {
+  private endpointsHost(): EndpointsHost {
     return {
       server: this.server,
       rootPem: () => this.tls.rootPem,
@@ -567,7 +566,7 @@ export class SwarmNode {
    * trying, as Docker's does).
    */
   async waitJoined(timeoutMs = JOIN_READY_TIMEOUT_MS): Promise<void> {
-    await waitFor(() => this.stopped || this.joined(), timeoutMs, JOIN_TIMEOUT_MESSAGE_EXPORT);
+    await waitFor(() => this.stopped || this.joined(), timeoutMs, JOIN_TIMEOUT_MESSAGE);
   }
 
   private joined(): boolean {
