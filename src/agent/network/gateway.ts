@@ -119,11 +119,11 @@ export class GatewayBridge {
       await this.ensureBridge();
       const created = await this.ensureLink(task);
       try {
-        await this.nft.apply(text);
+        await this.applyRules(text);
         try {
           await this.save(next);
         } catch (err) {
-          await this.nft.apply(this.render(this.state)).catch(() => undefined);
+          await this.applyRules(this.render(this.state)).catch(() => undefined);
           throw err;
         }
       } catch (err) {
@@ -142,7 +142,7 @@ export class GatewayBridge {
       if (!task) return;
       const next = planDetach(this.state, taskId);
       // Rules first: no new connection is DNATed to an address that is going away.
-      await this.nft.apply(this.render(next));
+      await this.applyRules(this.render(next));
       await this.delLink(task.address);
       await this.save(next);
       this.state = next;
@@ -154,6 +154,7 @@ export class GatewayBridge {
   removeAll(): Promise<void> {
     return this.serial(async () => {
       await this.nft.apply(renderHostPortsDelete({ table: this.table }));
+      this.appliedRules = undefined;
       for (const name of await this.ourVeths()) await this.ipTolerant(`link del ${name}`);
       await this.ipTolerant(`link del ${this.bridge}`);
       await rm(this.file, { force: true });
@@ -189,7 +190,7 @@ export class GatewayBridge {
         this.log.warn('removing a gateway veth no task holds', { link: name });
         await this.ipTolerant(`link del ${name}`);
       }
-      await this.nft.apply(this.render(state));
+      await this.applyRules(this.render(state), true);
     }
     if (state !== this.state) await this.save(state);
     this.state = state;
@@ -313,6 +314,20 @@ export class GatewayBridge {
 
   private ipArgv(args: string[]): string[] {
     return ['ip', ...(this.opts.hostNetns === undefined ? [] : ['-n', this.opts.hostNetns]), ...args];
+  }
+
+  /** The ruleset text last applied by this process (undefined: unknown, or removed). */
+  private appliedRules?: string;
+
+  /**
+   * Applies the table's text unless it is the one applied last (`force`: always): a
+   * container without ports changes no rule, so its attach and detach cost no `nft` run.
+   */
+  private async applyRules(text: string, force = false): Promise<void> {
+    if (!force && text === this.appliedRules) return;
+    this.appliedRules = undefined;
+    await this.nft.apply(text);
+    this.appliedRules = text;
   }
 
   private render(state: GatewayState): string {

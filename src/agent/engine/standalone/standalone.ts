@@ -393,10 +393,14 @@ export class StandaloneContainers implements StandaloneHooks {
     return { ContainersDeleted: deleted, SpaceReclaimed: 0 };
   }
 
-  /** Daemon stop: terminal relays end (their containers keep running, as task containers do). */
-  close(): void {
+  /**
+   * Daemon stop: terminal relays end (their containers keep running, as task containers
+   * do) and an idle default bridge is removed.
+   */
+  async close(): Promise<void> {
     for (const r of this.relays.values()) r.close();
     this.relays.clear();
+    await this.opts.bridge.close().catch((err) => this.opts.logger?.warn('standalone: could not remove the idle bridge', { error: String(err) }));
   }
 }
 

@@ -7,8 +7,10 @@
  * It is the same machine as the swarm's gateway bridge (`../gateway.ts`: bookkeeping,
  * ruleset, persistence, re-adoption after a restart), given its own name, subnet, state
  * file and table, with containers allowed to talk to each other (Docker's `icc`). The
- * bridge and its table exist only while a container is attached: the last detach
- * removes them, so a node with no standalone container on `bridge` has nothing of it.
+ * bridge and its table exist only while they serve: `idleMs` after the last detach (and
+ * at daemon stop, `close`) they are removed, so a node with no standalone container on
+ * `bridge` keeps nothing of it; in between, `docker run --rm` does not pay for making
+ * and removing them each time.
  *
  *   const br = new DefaultBridge({ dataRoot, logger });
  *   const ip = await br.attach(cid, 'shoal-abc…', [{ protocol: 'tcp', published: 8080, target: 80 }]);
@@ -30,6 +32,8 @@ export interface DefaultBridgeOptions {
   logger: Logger;
   /** Default {@link DEFAULT_BRIDGE_SUBNET}. */
   subnet?: string;
+  /** How long the bridge stays after its last container left, ms; default 30 000. */
+  idleMs?: number;
 }
 
 /** The default bridge, opened on first use. Calls are serialized by the gateway underneath. */
@@ -37,6 +41,8 @@ export class DefaultBridge {
   private gw?: Promise<GatewayBridge>;
   /** attach/detach/restore one at a time: a detach that removes the bridge never races an attach. */
   private queue: Promise<unknown> = Promise.resolve();
+  /** Removes the idle bridge when it fires; cleared by an attach. */
+  private idleTimer?: NodeJS.Timeout;
 
   constructor(private readonly opts: DefaultBridgeOptions) {}
 
@@ -68,19 +74,37 @@ export class DefaultBridge {
    */
   attach(cid: string, netns: string, ports: readonly GatewayPort[]): Promise<string> {
     return this.serial(async () => {
+      clearTimeout(this.idleTimer);
       const gw = await this.open();
       await gw.attach(cid, netns, 0, ports);
       return gw.addressOf(cid)!;
     });
   }
 
-  /** Removes the container's veth and ports; the bridge and its table go with the last one. Idempotent. */
+  /** Removes the container's veth and ports; the bridge and its table go `idleMs` after the last one. Idempotent. */
   detach(cid: string): Promise<void> {
     return this.serial(async () => {
       const gw = await this.open();
       await gw.detach(cid);
+      if (gw.attachedCount() > 0) return;
+      clearTimeout(this.idleTimer);
+      this.idleTimer = setTimeout(() => void this.removeIfIdle().catch((err) => this.opts.logger.warn('bridge: could not remove the idle bridge', { error: err })), this.opts.idleMs ?? 30_000);
+      this.idleTimer.unref();
+    });
+  }
+
+  /** Removes the bridge and its table when no container is attached. */
+  private removeIfIdle(): Promise<void> {
+    return this.serial(async () => {
+      const gw = await this.open();
       if (gw.attachedCount() === 0) await gw.removeAll();
     });
+  }
+
+  /** Daemon stop: an idle bridge goes now (one with containers stays for them and the next daemon). */
+  async close(): Promise<void> {
+    clearTimeout(this.idleTimer);
+    if (this.gw) await this.removeIfIdle();
   }
 
   /** At daemon start: re-adopts the saved state (containers still running keep their address); removes all if none is left. */
