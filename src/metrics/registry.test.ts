@@ -5,7 +5,7 @@ import { MemoryStore } from '../store/index.ts';
 import { aService, aTask, aNode } from '../store/testing.ts';
 import { ClusterMetrics, pendingReason } from './cluster-metrics.ts';
 import { ExecutorMetrics, exitReason } from './executor-metrics.ts';
-import { registerContainerMetrics } from './containers.ts';
+import { renderContainerMetrics } from './containers.ts';
 import { NodeMetrics } from './registry.ts';
 import type { TaskUsage } from './usage.ts';
 
@@ -25,19 +25,16 @@ const usage: TaskUsage = {
   networks: { eth0: { rxBytes: 10, txBytes: 20, rxPackets: 1, txPackets: 2, rxErrors: 0, txErrors: 0, rxDropped: 0, txDropped: 0 } }, pids: 1,
 };
 
-test('container series carry cAdvisor names and swarm labels, read once per scrape, gone tasks vanish', async () => {
-  const reg = new Registry();
-  let reads = 0;
-  let now: TaskUsage[] = [usage];
-  registerContainerMetrics(reg, () => { reads++; return now; });
-  const text = await reg.metrics();
+test('container series carry cAdvisor names and swarm labels; gone tasks vanish', () => {
+  const text = renderContainerMetrics([usage]);
   assert.is(sample(text, 'container_cpu_usage_seconds_total', { container_label_com_docker_swarm_service_name: 'web', cpu: 'total' }), 2.5);
   assert.is(sample(text, 'container_memory_working_set_bytes', { container_label_com_docker_swarm_task_name: 'web.1.t1', container_label_com_docker_swarm_node_id: 'n1' }), 2048);
   assert.is(sample(text, 'container_network_transmit_bytes_total', { interface: 'eth0', id: '/shoal-h1/c1' }), 20);
   assert.is(sample(text, 'container_spec_cpu_quota'), 50000);
-  assert.ok(reads > 1, 'each series asks the (memoised by the caller) source');
-  now = [];
-  assert.is(sample(await reg.metrics(), 'container_cpu_usage_seconds_total'), undefined);
+  assert.match(text, /# TYPE container_cpu_usage_seconds_total counter\n/);
+  assert.is(sample(renderContainerMetrics([]), 'container_cpu_usage_seconds_total'), undefined);
+  const odd = renderContainerMetrics([{ ...usage, serviceName: 'a"b\\c' }]);
+  assert.match(odd, /container_label_com_docker_swarm_service_name="a\\"b\\\\c"/);
 });
 
 test('executor series count each start and exit once and name the exit reason', async () => {

@@ -1,8 +1,8 @@
 /**
  * A node's metrics: one prom-client `Registry` (never the library's global one, so two
  * daemons in one process, as in tests, keep theirs apart) with the Raft, store and
- * scheduler series of a manager, the executor series and cAdvisor-named per-task usage
- * of every node, and the process's own CPU and memory. Everything is read lazily when
+ * scheduler series of a manager, the executor series of every node and the process's
+ * own CPU and memory; then cAdvisor-named per-task usage, rendered as text beside it. Everything is read lazily when
  * scraped; between scrapes the only work is counting Raft and store events.
  *
  *   const metrics = new NodeMetrics({ usage, manager: () => swarm?.manager });
@@ -10,12 +10,11 @@
  */
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { RaftNode } from 'raft-ts';
-import { registerContainerMetrics } from './containers.ts';
+import { renderContainerMetrics } from './containers.ts';
 import { ExecutorMetrics } from './executor-metrics.ts';
 import { RaftMetrics } from './raft-metrics.ts';
 import { ClusterMetrics, type ClusterSource } from './cluster-metrics.ts';
-import { readTaskUsages, usageTargets, type UsageSource } from './usage-reader.ts';
-import type { TaskUsage } from './usage.ts';
+import { UsageReader, usageTargets, type UsageSource } from './usage-reader.ts';
 
 /** What a node's metrics read; every part may be absent (outside a swarm, a worker, no tasks yet). */
 export interface NodeMetricsOptions {
@@ -32,15 +31,13 @@ export class NodeMetrics {
   readonly registry = new Registry();
   private readonly raft: RaftMetrics;
   private readonly cluster: ClusterMetrics;
-  /** This scrape's readings, shared by all container series; cleared after the scrape. */
-  private readings?: TaskUsage[];
+  private readonly reader = new UsageReader();
 
   constructor(private readonly opts: NodeMetricsOptions) {
     if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'shoal_' });
     this.raft = new RaftMetrics(this.registry);
     this.cluster = new ClusterMetrics(this.registry);
     new ExecutorMetrics(this.registry, () => opts.usage.containers());
-    registerContainerMetrics(this.registry, () => (this.readings ??= readTaskUsages(usageTargets(opts.usage))));
   }
 
   /** Follows the node's current manager (hooks for event-only series); call after a role change, or on a timer. */
@@ -53,11 +50,9 @@ export class NodeMetrics {
   /** The Prometheus text exposition of everything, read now. */
   async scrape(): Promise<string> {
     this.follow();
-    try {
-      return await this.registry.metrics();
-    } finally {
-      this.readings = undefined;
-    }
+    // The per-task series (cAdvisor's) are rendered straight to text: see containers.ts.
+    const containers = renderContainerMetrics(this.reader.read(usageTargets(this.opts.usage)));
+    return (await this.registry.metrics()) + containers;
   }
 
   /** The exposition's content type (text format 0.0.4). */

@@ -1,14 +1,15 @@
 /**
  * The I/O half of `usage.ts`: which task containers run on this node (from the executor's
  * controllers and the agent's tasks) and their counters, read from cgroups and `/proc`
- * through `agent/engine/cgroup-sample.ts`. One reading of 50 tasks is ~600 small file
- * reads (about 5 ms here): callers read at scrape or refresh time, never on a timer.
+ * (the cgroup directories found by `agent/engine/cgroup-sample.ts`). One reading of 50
+ * tasks is ~400 small file reads: callers read at scrape or refresh time, never on a timer.
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { availableParallelism, totalmem } from 'node:os';
 import type { Task } from '../api/types/task.ts';
 import type { TaskController } from '../agent/exec/controller.ts';
-import { readSample } from '../agent/engine/cgroup-sample.ts';
+import { cgroupDirs } from '../agent/engine/cgroup-sample.ts';
 import { systemCpu } from '../agent/engine/stats.ts';
 import { containerName } from '../agent/engine/view.ts';
 import { usageOf, type TaskIdentity, type TaskUsage } from './usage.ts';
@@ -51,14 +52,57 @@ export function usageTargets(src: UsageSource): UsageTarget[] {
   return out;
 }
 
-/** Reads every target once; containers that exited meanwhile are left out. */
-export function readTaskUsages(targets: UsageTarget[], now: () => Date = () => new Date()): TaskUsage[] {
-  const out: TaskUsage[] = [];
-  for (const t of targets) {
-    const s = readSample(t.pid, now);
-    if (s) out.push(usageOf(s, t.id));
+/** The cgroup files a usage reading needs (a subset of what `docker stats` reads: no /proc/stat, no blkio). */
+const V1_FILES: [controller: string, file: string][] = [
+  ['cpuacct', 'cpuacct.usage'], ['cpuacct', 'cpuacct.stat'], ['memory', 'memory.usage_in_bytes'], ['memory', 'memory.limit_in_bytes'],
+  ['memory', 'memory.stat'], ['memory', 'memory.failcnt'], ['pids', 'pids.current'],
+];
+const V2_FILES = ['cpu.stat', 'memory.current', 'memory.max', 'memory.stat', 'memory.events', 'pids.current'];
+
+function readText(path: string): string | undefined {
+  try { return readFileSync(path, 'utf8'); } catch { return undefined; }
+}
+
+/**
+ * Reads task usage cheaply, for scrapes: a container's cgroup directories are looked up
+ * once per init PID (they never change while it lives) and only the files a reading
+ * needs are read — 8 small reads per task.
+ */
+export class UsageReader {
+  private dirs = new Map<number, NonNullable<ReturnType<typeof cgroupDirs>>>();
+
+  /** Reads every target once; containers that exited meanwhile are left out. */
+  read(targets: UsageTarget[], now: () => Date = () => new Date()): TaskUsage[] {
+    const out: TaskUsage[] = [];
+    const live = new Map<number, NonNullable<ReturnType<typeof cgroupDirs>>>();
+    for (const t of targets) {
+      const where = this.dirs.get(t.pid) ?? cgroupDirs(t.pid);
+      const netDev = where && readText(`/proc/${t.pid}/net/dev`);
+      if (!where || netDev === undefined) continue;
+      live.set(t.pid, where);
+      const files: Record<string, string> = {};
+      if (where.version === 'v1') {
+        for (const [c, f] of V1_FILES) {
+          const d = where.dirs.get(c);
+          const text = d ? readText(join(d, f)) : undefined;
+          if (text !== undefined) files[f] = text;
+        }
+      } else {
+        const d = where.dirs.get('')!;
+        for (const f of V2_FILES) { const text = readText(join(d, f)); if (text !== undefined) files[f] = text; }
+      }
+      out.push(usageOf({ version: where.version, files, procStat: '', netDev, hostMemory: HOST_MEMORY, read: now() }, t.id));
+    }
+    this.dirs = live;
+    return out;
   }
-  return out;
+}
+
+const HOST_MEMORY = totalmem();
+
+/** Reads every target once (no caching; see {@link UsageReader} for repeated reads). */
+export function readTaskUsages(targets: UsageTarget[], now: () => Date = () => new Date()): TaskUsage[] {
+  return new UsageReader().read(targets, now);
 }
 
 /** The host's CPU time (seconds, all CPUs), CPU count and memory, read now. */
