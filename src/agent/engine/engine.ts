@@ -115,9 +115,12 @@ export class NodeEngine {
     const p = ex.paths;
     const cdir = p.container(c.cid);
     const tdir = p.task(c.cid);
+    // The bundle is read on first use: find() makes a view of every container, and only
+    // the one it returns may need its process (exec, inspect).
+    let proc: BundleProcess | undefined | null = null;
     return {
       cid: c.cid, spec: c.spec, state: c.state, record: c.record, task: tasks.get(c.spec.taskId),
-      process: c.state === 'new' ? undefined : readProcess(p.bundle(c.cid)),
+      get process() { return proc === null ? (proc = c.state === 'new' ? undefined : readProcess(p.bundle(c.cid))) : proc; },
       paths: {
         rootfs: p.rootfs(c.cid), upper: join(cdir, 'upper'), work: join(cdir, 'work'), logFile: join(p.logs(c.cid), 'container.log'),
         hosts: join(tdir, 'hosts'), hostname: join(tdir, 'hostname'), resolvConf: join(tdir, 'resolv.conf'),
