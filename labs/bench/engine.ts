@@ -1,0 +1,165 @@
+/**
+ * `npm run bench -- engine [--rounds N] [--tasks N] [--no-docker]`
+ *
+ * A node as a Docker engine, Shoal against Docker Engine 20.10 (Debian's docker.io, one
+ * dockerd in its own lab host; see docker-swarm-lab.ts), each a one-node swarm running
+ * the same service of `--tasks` (default 50) busybox tasks from the lab registry, driven
+ * by the same docker CLI binary, end to end (CLI start-up included on both sides):
+ *
+ * - `exec_ms`: `docker exec TASK true`;
+ * - `run_rm_ms`: `docker run --rm IMAGE true` (a standalone container on the default bridge);
+ * - `ps_ms`: `docker ps` with the tasks running on the node;
+ * - `stats_first_ms`: `docker stats --no-stream TASK` (one document; both daemons take a
+ *   second sample one interval after the first, for CPU %).
+ *
+ * Rounds alternate which side goes first; each figure is the median of the rounds
+ * (default 7) with min and max; every figure has a `docker_` twin. A step that fails is
+ * recorded as null with its reason. Prints figures; the last line is one JSON object.
+ * Asserts nothing about time.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ApiClient } from '../../src/api/client.ts';
+import { Lab } from '../lib/lab.ts';
+import { waitFor } from '../lib/swarm-services.ts';
+import type { DaemonContext } from '../lib/daemon.ts';
+import { DOCKERD, dockerdCommand } from './docker-swarm-lab.ts';
+
+const REGISTRY = '192.168.100.1:5000';
+const IMAGE = `${REGISTRY}/shoal/bb:v1`;
+/** The CLI both sides are driven with (the newest on the machine; it negotiates API 1.41 with both). */
+const CLI = '/usr/local/bin/docker';
+const SLEEPER = ['sh', '-c', 'trap "exit 0" TERM; sleep 3600 & wait'];
+const FIGURES = ['exec_ms', 'run_rm_ms', 'ps_ms', 'stats_first_ms'] as const;
+type Figure = (typeof FIGURES)[number];
+
+/** Runs the CLI against `host`; resolves with the exit code, output and wall time. */
+function cli(host: string, args: string[], timeoutMs = 120_000): Promise<{ code: number | null; out: string; err: string; ms: number }> {
+  return new Promise((resolve) => {
+    const t0 = performance.now();
+    const child = spawn(CLI, args, { env: { ...process.env, DOCKER_HOST: host }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = ''; let err = '';
+    child.stdout.on('data', (d: Buffer) => { out += d; });
+    child.stderr.on('data', (d: Buffer) => { err += d; });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code) => { clearTimeout(timer); resolve({ code, out, err, ms: +(performance.now() - t0).toFixed(1) }); });
+  });
+}
+
+const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.floor((s.length - 1) / 2)] : NaN; };
+
+/** One side: a one-host lab whose daemon is Shoal or dockerd. */
+class Side {
+  readonly host: string;
+  readonly api: ApiClient;
+  version = '';
+  task = '';
+  /** Why a figure could not be taken on this side (first failure). */
+  readonly failed = new Map<Figure, string>();
+  readonly samples = new Map<Figure, number[]>(FIGURES.map((f) => [f, []]));
+
+  constructor(readonly name: 'shoal' | 'docker', readonly lab: Lab, private readonly log: (m: string) => void) {
+    this.host = lab.dockerHost('h1');
+    this.api = new ApiClient(this.host);
+  }
+
+  async setup(tasks: number): Promise<void> {
+    await this.api.post('/swarm/init', { ListenAddr: '0.0.0.0:2377', AdvertiseAddr: this.lab.address('h1') }, { timeoutMs: 60_000 });
+    const pull = await cli(this.host, ['pull', '-q', IMAGE]);
+    if (pull.code !== 0) throw new Error(`bench: ${this.name}: pull failed: ${pull.err}`);
+    const create = await cli(this.host, ['service', 'create', '--detach', '--name', 'bench', '--replicas', String(tasks), '--stop-grace-period', '1s', IMAGE, ...SLEEPER]);
+    if (create.code !== 0) throw new Error(`bench: ${this.name}: service create failed: ${create.err}`);
+    const names = await waitFor(`${this.name}: ${tasks} task containers running`, async () => {
+      const ps = await cli(this.host, ['ps', '--filter', 'label=com.docker.swarm.service.name=bench', '--format', '{{.Names}}']);
+      const ns = ps.out.split('\n').filter(Boolean);
+      return ns.length === tasks && ns;
+    }, 300_000, 500);
+    this.task = names.sort()[0];
+    this.version = (await this.api.get<{ Version: string }>('/version')).Version;
+    this.log(`${tasks} tasks running (version ${this.version}); exec target ${this.task}`);
+  }
+
+  private async measure(f: Figure, args: string[], check: (r: { out: string }) => boolean = () => true): Promise<void> {
+    if (this.failed.has(f)) return;
+    const r = await cli(this.host, args);
+    if (r.code !== 0 || !check(r)) {
+      this.failed.set(f, `docker ${args.join(' ')}: exit ${r.code}: ${(r.err || r.out).trim().slice(0, 300)}`);
+      this.log(`${f} failed: ${this.failed.get(f)}`);
+      return;
+    }
+    this.samples.get(f)!.push(r.ms);
+  }
+
+  async round(r: number): Promise<void> {
+    await this.measure('exec_ms', ['exec', this.task, 'true']);
+    await this.measure('run_rm_ms', ['run', '--rm', IMAGE, 'true']);
+    await this.measure('ps_ms', ['ps'], (x) => x.out.split('\n').filter(Boolean).length >= 2);
+    await this.measure('stats_first_ms', ['stats', '--no-stream', '--format', '{{.Name}} {{.MemUsage}}', this.task], (x) => x.out.includes(this.task));
+    const last = (f: Figure) => this.samples.get(f)!.at(-1) ?? 'fail';
+    this.log(`round ${r}: exec ${last('exec_ms')} ms, run --rm ${last('run_rm_ms')} ms, ps ${last('ps_ms')} ms, stats ${last('stats_first_ms')} ms`);
+  }
+
+  /** `exec_ms` etc. with `_min`/`_max` (prefixed `docker_` for the peer); null with the reason when it failed. */
+  figures(out: Record<string, unknown>): void {
+    const pre = this.name === 'shoal' ? '' : 'docker_';
+    for (const f of FIGURES) {
+      const xs = this.samples.get(f)!;
+      const reason = this.failed.get(f);
+      if (reason || !xs.length) {
+        out[`${pre}${f}`] = null;
+        out[`${pre}${f.replace(/_ms$/, '')}_error`] = reason ?? 'no sample';
+        continue;
+      }
+      out[`${pre}${f}`] = median(xs);
+      out[`${pre}${f.replace(/_ms$/, '_min_ms')}`] = Math.min(...xs);
+      out[`${pre}${f.replace(/_ms$/, '_max_ms')}`] = Math.max(...xs);
+    }
+  }
+}
+
+function dockerdWithRegistry(ctx: DaemonContext): string[] {
+  const argv = dockerdCommand(ctx);
+  writeFileSync(join(ctx.hostDir, 'daemon.json'), JSON.stringify({ 'insecure-registries': [REGISTRY] }) + '\n');
+  return argv;
+}
+
+export async function run(args: string[]): Promise<void> {
+  const opt = (k: string) => { const i = args.indexOf(k); return i >= 0 ? args[i + 1] : undefined; };
+  const rounds = Math.max(5, Number(opt('--rounds') ?? 7));
+  const tasks = Number(opt('--tasks') ?? 50);
+  const withDocker = !args.includes('--no-docker') && existsSync(DOCKERD);
+  const out: Record<string, unknown> = { rounds, settings: { tasks, image: 'busybox (lab registry bb:v1)', cli: CLI, order: 'alternating', statistic: 'median with min/max' } };
+  const labs: Lab[] = [];
+  try {
+    const shoalLab = await Lab.up({ hosts: 1, prefix: 'shoalbe', replace: true });
+    labs.push(shoalLab);
+    const sides = [new Side('shoal', shoalLab, (m) => console.log(`shoal: ${m}`))];
+    if (withDocker) {
+      const dlab = await Lab.up({ hosts: 1, prefix: 'shoalbd', replace: true, daemons: { command: dockerdWithRegistry, readyTimeoutMs: 60_000 } });
+      labs.push(dlab);
+      sides.push(new Side('docker', dlab, (m) => console.log(`docker: ${m}`)));
+    } else {
+      out.docker = args.includes('--no-docker') ? 'skipped' : `missing: ${DOCKERD} (run bash scripts/setup.sh --bench)`;
+    }
+    for (const s of sides) await s.setup(tasks);
+    // Warm-up (image and CLI caches, first exec), not counted.
+    for (const s of sides) { await cli(s.host, ['exec', s.task, 'true']); await cli(s.host, ['run', '--rm', IMAGE, 'true']); }
+    for (let r = 0; r < rounds; r++) for (const s of r % 2 === 0 ? sides : [...sides].reverse()) await s.round(r);
+    for (const s of sides) s.figures(out);
+    out.shoal_version = sides[0].version;
+    if (sides[1]) {
+      out.peer = `Docker Engine ${sides[1].version} (Debian docker.io)`;
+      for (const f of ['exec_ms', 'run_rm_ms'] as const) {
+        const a = out[f]; const b = out[`docker_${f}`];
+        if (typeof a === 'number' && typeof b === 'number') {
+          out[`ratio_${f.replace(/_ms$/, '')}`] = +(a / b).toFixed(3);
+          out[`target_${f.replace(/_ms$/, '')}`] = a <= 0.5 * b ? 'met' : 'not met';
+        }
+      }
+    }
+  } finally {
+    for (const l of labs.reverse()) await l.down().catch((e: unknown) => console.error(`bench: lab down: ${String(e)}`));
+  }
+  console.log(JSON.stringify(out));
+}
