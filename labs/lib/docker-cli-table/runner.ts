@@ -138,7 +138,10 @@ function exec(ctx: TableContext, row: Row, args: string[], stopWhen?: (stdout: s
       // A follow stopped because its output matched counts as exit 0.
       resolve({ code: stopped && row.follow && stopWhen?.(stdout) ? 0 : (code ?? 128), stdout, stderr });
     });
-    child.stdin.end(row.stdin === undefined ? '' : substitute(row.stdin, ctx.vars));
+    // A command that never reads its input may exit first: EPIPE is not its failure.
+    child.stdin.on('error', () => {});
+    if (row.stdin === undefined) child.stdin.end();
+    else child.stdin.end(substitute(row.stdin, ctx.vars));
   });
 }
 
