@@ -1,10 +1,11 @@
 /**
  * The dashboard's HTTP server (`--dashboard-addr`): the page and its static files from
  * `static/` beside this file (read per request, no build step), the cluster view as
- * JSON (`/api/view`) and as Server-Sent Events (`/api/live`, a new view after each change
- * in the store), and a service's log tail (`/api/services/{id}/logs`, handed to the
- * control API's own log route). Read-only: every other method is refused with 405.
- * Who may read it is decided by auth.ts: loopback, or the bearer token printed at start.
+ * JSON (`/api/view`) and as Server-Sent Events (`/api/live`: a new view after each change
+ * in the store, and `usage` events with CPU and memory figures), and a service's log
+ * tail (`/api/services/{id}/logs`, handed to the control API's own log route).
+ * Read-only: every other method is refused with 405. Who may read it is decided by
+ * auth.ts: loopback, or the bearer token printed at start.
  */
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
@@ -13,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { authorize, isLoopback, tokenMatches, TOKEN_COOKIE } from './auth.ts';
 import type { LiveFeed } from './live-feed.ts';
+import type { UsageFeed } from './usage-feed.ts';
 
 const STATIC_DIR = fileURLToPath(new URL('./static/', import.meta.url));
 const TYPES: Record<string, string> = {
@@ -35,6 +37,8 @@ export interface DashboardOptions {
   /** Where to listen. */
   addr: { ip: string; port: number };
   feed: LiveFeed;
+  /** Resource figures for the sparklines; none drawn without it. */
+  usage?: UsageFeed;
   /** The control API's request listener: log tails are handed to its `/services/{id}/logs`. */
   api: http.RequestListener;
   logger: DashboardLogger;
@@ -78,17 +82,19 @@ async function serveStatic(res: http.ServerResponse, name: string): Promise<void
 }
 
 /** `/api/live`: the view now, then one `view` event per change, until the client leaves. */
-function serveLive(req: http.IncomingMessage, res: http.ServerResponse, feed: LiveFeed): void {
+function serveLive(req: http.IncomingMessage, res: http.ServerResponse, feed: LiveFeed, usage: UsageFeed | undefined): void {
   res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
   res.write('retry: 1000\n\n');
   const stop = feed.listen((view) => {
     if (view) res.write(`event: view\ndata: ${JSON.stringify(view)}\n\n`);
     else res.write('event: idle\ndata: {"message":"this node runs no manager: open the dashboard of a manager"}\n\n');
   });
+  const stopUsage = usage?.listen((p) => res.write(`event: usage\ndata: ${JSON.stringify(p)}\n\n`));
   const keepalive = setInterval(() => res.write(': keepalive\n\n'), SSE_KEEPALIVE_MS);
   keepalive.unref();
   const finish = () => {
     stop();
+    stopUsage?.();
     clearInterval(keepalive);
   };
   req.socket.once('close', finish);
@@ -130,7 +136,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
       const view = opts.feed.snapshot();
       return view ? send(res, 200, view) : send(res, 503, { message: 'dashboard: this node runs no manager' });
     }
-    if (path === '/api/live') return serveLive(req, res, opts.feed);
+    if (path === '/api/live') return serveLive(req, res, opts.feed, opts.usage);
     const logs = /^\/api\/services\/([^/]+)\/logs$/.exec(path);
     if (logs) return serveLogs(req, res, opts.api, decodeURIComponent(logs[1]), url.searchParams);
     send(res, 404, { message: `dashboard: no page ${path}` });
@@ -157,6 +163,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     token,
     close: () => new Promise<void>((resolve) => {
       opts.feed.close();
+      opts.usage?.close();
       server.close(() => resolve());
       server.closeAllConnections();
     }),

@@ -78,15 +78,19 @@ function keepFocus(draw) {
 
 function drawNodes(view) {
   const body = $('#nodes tbody');
-  body.replaceChildren(...view.nodes.map((n) => el('tr', { tabindex: 0, 'data-key': `node:${n.id}`, 'data-node-host': n.hostname, 'data-state': n.state, class: `node-${n.state}` },
+  body.replaceChildren(...view.nodes.map((n) => {
+    // Figures of a node that is not ready would be stale: its capacity and reservations instead.
+    const measured = n.state === 'ready' && state.usage.has(n.id);
+    return el('tr', { tabindex: 0, 'data-key': `node:${n.id}`, 'data-node-host': n.hostname, 'data-state': n.state, class: `node-${n.state}` },
     el('th', { scope: 'row' }, n.hostname, el('span', { class: 'muted' }, ` ${n.addr}`)),
     el('td', {}, n.role + (n.leader ? ' ★ leader' : n.role === 'manager' && n.reachability ? ` (${n.reachability})` : '')),
     el('td', { class: `st st-${n.state}` }, n.state),
     el('td', {}, n.availability),
     el('td', {}, String(n.tasks)),
-    state.usage.has(n.id) ? usageCell(n.id, 'cpu', (v) => `${v.toFixed(0)}%`) : el('td', {}, `${n.reservedCpus ? `${n.reservedCpus} / ` : ''}${n.cpus} cores`),
-    state.usage.has(n.id) ? usageCell(n.id, 'mem', bytes) : el('td', {}, `${n.reservedMemoryBytes ? `${bytes(n.reservedMemoryBytes)} / ` : ''}${bytes(n.memoryBytes)}`),
-  )));
+    measured ? usageCell(n.id, 'cpu', (v) => `${v.toFixed(0)}% of ${n.cpus}`) : el('td', {}, `${n.reservedCpus ? `${n.reservedCpus} / ` : ''}${n.cpus} cores`),
+    measured ? usageCell(n.id, 'mem', (v) => `${bytes(v)} / ${bytes(n.memoryBytes)}`) : el('td', {}, `${n.reservedMemoryBytes ? `${bytes(n.reservedMemoryBytes)} / ` : ''}${bytes(n.memoryBytes)}`),
+    );
+  }));
 }
 
 function updateCell(s) {
