@@ -60,6 +60,7 @@ import { NodeMetrics } from '../metrics/registry.ts';
 import { serveMetrics, type MetricsServer } from '../metrics/server.ts';
 import { startDashboard, type Dashboard } from '../dashboard/server.ts';
 import { LiveFeed } from '../dashboard/live-feed.ts';
+import { UsageFeed, statsFrom } from '../dashboard/usage-feed.ts';
 import { realClock } from '../agent/exec/health.ts';
 
 /** The executor's run-state dir (runtime root, monitor, task records, bundles): gone on reboot, like the containers. */
@@ -309,7 +310,8 @@ export class Daemon {
       }
       if (config.dashboardAddr) {
         const feed = new LiveFeed({ manager: () => daemon.currentSwarm()?.manager, nodeId: () => daemon.swarm?.nodeId ?? '' }, { clock: realClock });
-        daemon.dashboard = await startDashboard({ addr: config.dashboardAddr, feed, api: router.listener, logger: logger.child('dashboard') });
+        const usage = new UsageFeed({ read: statsFrom(config.host), clock: realClock });
+        daemon.dashboard = await startDashboard({ addr: config.dashboardAddr, feed, usage, api: router.listener, logger: logger.child('dashboard') });
       }
       if (config.metricsAddr) {
         const metrics = new NodeMetrics({
