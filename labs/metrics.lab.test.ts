@@ -2,7 +2,7 @@
 // Debian's own `prometheus` (run here as our process, with its own config and data dir)
 // discovers the swarm through `dockerswarm_sd_configs` pointed at h1's API socket (roles
 // nodes, services and tasks), scrapes each node's metrics, and answers a query for a
-// task's CPU series labelled with its service. Then the stats endpoint and CLI.
+// task's CPU series labelled with its service. Then `shoal service stats` / `node stats`.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
@@ -142,6 +142,24 @@ test('prometheus discovers the swarm with dockerswarm_sd_configs and scrapes eve
       await stopPid(pid, 5000);
       rmSync(dir, { recursive: true, force: true });
     }
+
+    // The stats CLI: a manager gathers every node's usage (2377 /usage) and the store's counts.
+    const ok = async (args: string[]): Promise<string> => {
+      const r = await lab.cli('h1', args, { timeoutMs: 60_000 });
+      assert.is(r.code, 0, `shoal ${args.join(' ')}: ${r.stderr}`);
+      return r.stdout;
+    };
+    const svc = JSON.parse(await ok(['service', 'stats', 'busy', '--no-stream', '--format', 'json'])) as {
+      services: { Name: string; Running: number; Desired: number; CPUPerc: number }[]; tasks: { Name: string; Node: string; CPUPerc: number }[]; unreachable: Record<string, string>;
+    };
+    assert.equal(svc.unreachable, {});
+    assert.equal(svc.services.map((s) => [s.Name, s.Running, s.Desired]), [['busy', 3, 3]]);
+    assert.equal(svc.tasks.map((t) => t.Node).sort(), ['h1', 'h2', 'h3'], 'a task measured on every node');
+    // Each busy loop is capped at 10 % of a CPU: the measured share is real and under the cap (with slack).
+    assert.ok(svc.tasks.every((t) => t.CPUPerc > 1 && t.CPUPerc < 20), JSON.stringify(svc.tasks));
+    const nodeStats = JSON.parse(await ok(['node', 'stats', '--no-stream', '--format', 'json'])) as { nodes: { Hostname: string; Tasks: number; CPUs: number }[] };
+    assert.equal(nodeStats.nodes.map((n) => [n.Hostname, n.Tasks]), [['h1', 1], ['h2', 1], ['h3', 1]]);
+    assert.match(await ok(['service', 'stats', '--no-stream']), /NAME\s+TASKS\s+CPU %[\s\S]*busy\s+3\/3\s+\d+\.\d\d%/);
   });
 });
 
