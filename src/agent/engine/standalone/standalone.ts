@@ -276,13 +276,14 @@ export class StandaloneContainers implements StandaloneHooks {
   private watchExit(id: string, c: TaskController): void {
     void c.wait().then(async (exit) => {
       this.lastExit.set(id, exit);
+      // Waiters first: `docker run` (without --rm) ends as soon as the exit is known.
+      for (const w of this.waitersOf(id).exit.splice(0)) w(exit);
       const r = this.records.get(id);
       if (r?.bridge) {
         r.bridge = undefined;
         this.records.save(r);
         await this.opts.bridge.detach(id).catch((err) => this.opts.logger?.warn('standalone: could not detach from the bridge', { 'container.id': id, error: String(err) }));
       }
-      for (const w of this.waitersOf(id).exit.splice(0)) w(exit);
       if (r?.config.autoRemove) await this.remove(id, { force: true, volumes: true }).catch((err) => this.opts.logger?.warn('standalone: auto-remove failed', { 'container.id': id, error: String(err) }));
     }, () => {});
   }

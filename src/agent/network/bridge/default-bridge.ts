@@ -76,7 +76,8 @@ export class DefaultBridge {
     return this.serial(async () => {
       clearTimeout(this.idleTimer);
       const gw = await this.open();
-      await gw.attach(cid, netns, 0, ports);
+      // The executor made the netns for this container moments ago: nothing of it exists yet.
+      await gw.attach(cid, netns, 0, ports, { fresh: true });
       return gw.addressOf(cid)!;
     });
   }
