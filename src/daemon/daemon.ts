@@ -47,6 +47,8 @@ import { addLogRoutes } from './routes/logs.ts';
 import { addStatsRoutes } from './routes/stats.ts';
 import { NodeUsageReader } from '../metrics/node-usage.ts';
 import type { UsageSource } from '../metrics/usage-reader.ts';
+import type { NodeUsage } from '../api/types/stats.ts';
+import type { Node } from '../api/types/node.ts';
 import { addVolumeRoutes } from './routes/volumes.ts';
 import { addSystemDfRoute } from './routes/system-df.ts';
 import { VolumeStore } from '../agent/volumes/volume-store.ts';
@@ -98,6 +100,8 @@ export class Daemon {
   /** This node's volumes: those of `docker volume create` and of services' volume mounts. */
   private volumes?: VolumeStore;
   private engineId = '';
+  /** This node's task usage (`/shoal/node-usage`, 2377 `/usage` for managers' `/shoal/stats`). */
+  private usageReader?: NodeUsageReader;
   /** The executor, made and restored when this node first runs a task (it needs root and runc). */
   private executorP?: Promise<Executor>;
   private executorInstance?: Executor;
@@ -144,6 +148,7 @@ export class Daemon {
       executor: () => this.executor(),
       keys: this.vault,
       images: this.images,
+      nodeUsage: this.usageReader ? () => this.usageReader!.read() : undefined,
       networking: this.dataPlaneOff ? undefined : (localAddr) => new LazyNetworking(
         () => NetworkAgent.open({ dataRoot: config.dataRoot, logger: this.logger.child('network'), localAddr }),
         new StateFile(config.dataRoot).file,
@@ -269,7 +274,11 @@ export class Daemon {
       // Resource usage of this node's tasks (src/metrics): `/shoal/node-usage`, `/shoal/stats` on managers, and the metrics.
       const usageSource: UsageSource = { containers: () => daemon.executorInstance?.list() ?? [], tasks: () => daemon.swarm?.agentTasks() ?? [] };
       const nodeUsage = new NodeUsageReader({ source: usageSource, nodeId: () => daemon.swarm?.nodeId ?? '', hostname: config.hostname });
-      addStatsRoutes(router, { swarm: () => daemon.currentSwarm(), usage: nodeUsage });
+      daemon.usageReader = nodeUsage;
+      addStatsRoutes(router, {
+        swarm: () => daemon.currentSwarm(), usage: nodeUsage,
+        peerUsage: (n) => daemon.swarm!.peerGet<NodeUsage>(n.ID, peerAddr(n, daemon.swarm?.manager), '/usage'),
+      });
       const volumes = new VolumeStore({ dataRoot: config.dataRoot });
       daemon.volumes = volumes;
       // Which of this node's containers name each volume (removed ones no longer count).
@@ -352,6 +361,15 @@ export class Daemon {
     })();
     return this.stopping;
   }
+}
+
+/**
+ * Where another node answers on its swarm port: its address with the port it heartbeats
+ * from (its listen port), else its manager address's, else 2377.
+ */
+function peerAddr(n: Node, manager: { heartbeatAddr(id: string): string | undefined } | undefined): string {
+  const port = /:(\d+)$/.exec(manager?.heartbeatAddr(n.ID) ?? n.ManagerStatus?.Addr ?? '')?.[1] ?? '2377';
+  return n.Status.Addr.includes(':') ? `[${n.Status.Addr}]:${port}` : `${n.Status.Addr}:${port}`;
 }
 
 /** The engine's ID, made once per data root, in Docker's format (12 groups of 4 base32 chars). */

@@ -13,7 +13,7 @@ import type { Manager } from '../manager/manager.ts';
 import type { JoinNodeRequest, JoinNodeResponse } from '../wire/types.ts';
 import type { Dispatcher } from './dispatcher.ts';
 import { cleanDescription, validateJoinRequest } from './join-request.ts';
-import type { NodeServer } from './node-server.ts';
+import { requirePeer, type NodeServer } from './node-server.ts';
 import { checkRemovalNotice, epochOf, type RemovalNotice } from './raft-epochs.ts';
 import type { SwarmState } from './swarm-state.ts';
 import { NOT_A_MANAGER, newNodeObject } from './swarm-setup.ts';
@@ -27,6 +27,8 @@ export interface EndpointsHost {
   dispatcher(): Dispatcher | undefined;
   managerAddrs(): Record<string, string>;
   readonly heartbeatMs: number;
+  /** This node's resource usage for managers' `/shoal/stats` (src/metrics); absent: `/usage` answers 501. */
+  usage?: () => Promise<unknown>;
   /** A removal notice was accepted: called after the answer is sent (the change stops the manager serving it). */
   removedBy(notice: RemovalNotice, managers: Record<string, string>): void;
 }
@@ -52,6 +54,11 @@ export function addNodeRoutes(host: EndpointsHost): void {
     if (state.role !== 'manager' || !manager) throw new ApiError('not a manager', 503);
     manager.standing('member', peer, state.clusterId);
     return epochOf(state);
+  });
+  r.get('/usage', (ctx) => {
+    requirePeer(ctx.req.socket as TLSSocket, 'manager', host.state().clusterId);
+    if (!host.usage) throw new ApiError('usage: not served by this node', 501);
+    return host.usage();
   });
   r.post('/raft-removed', async (ctx) => handleRemoved(host, ctx.req.socket as TLSSocket, await ctx.body()));
   host.server.onUpgrade('/raft', (req, socket, head) => {

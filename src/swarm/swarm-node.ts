@@ -65,6 +65,8 @@ export interface SwarmContext {
   keys?: NodeKeyVault;
   /** Makes this membership's network data plane (overlay, DNS, VIPs, mesh), given this node's underlay address; without it tasks get no networks. */
   networking?: (localAddr: () => string) => LazyNetworking;
+  /** This node's resource usage document, served to managers on 2377 `/usage` (src/metrics). */
+  nodeUsage?: () => Promise<unknown>;
 }
 
 const DEFAULT_HEARTBEAT_MS = 1000;
@@ -405,6 +407,14 @@ export class SwarmNode {
     return this.agent?.payloadIndex() ?? { secrets: [], configs: [] };
   }
 
+  /**
+   * GET a JSON path of node `nodeId`'s 2377 endpoint at `addr`, as this node (a manager's
+   * `/usage` fan-out); the server must present that node's certificate.
+   */
+  peerGet<T>(nodeId: string, addr: string, path: string, timeoutMs = 3000): Promise<T> {
+    return httpsJson<T>(addr, 'GET', path, { tls: this.tls.clientOptions({ servername: nodeId }), timeoutMs });
+  }
+
   /** The manager, or the 503 Docker answers on a worker. */
   requireManager(): Manager {
     if (!this.manager) throw new UnavailableError(NOT_A_MANAGER);
@@ -459,6 +469,7 @@ export class SwarmNode {
       managerAddrs: () => this.managerAddrs(),
       heartbeatMs: this.heartbeatMs,
       // Answer first; the role change stops the manager that serves this request.
+      usage: this.ctx.nodeUsage,
       removedBy: (notice, managers) => setImmediate(() => this.background(() => this.becomeRemovedWorker(notice.epoch, notice.replaces, managers))),
     };
   }
