@@ -57,7 +57,7 @@ test('dashboard shows the cluster and follows a scale and a host loss live', asy
       await page.focus('#services tbody tr[data-service="web"]');
       await page.keyboard.press('Enter');
       await page.waitForFunction(`/\\d\\d:\\d\\d:\\d\\d web\\.\\d \\| web line \\d+ on /.test(document.querySelector('#logs').textContent)`, undefined, { timeout: 15_000 });
-      assert.is(await json<string>(`document.querySelector('#services tbody tr[data-service="web"]').getAttribute('aria-selected')`), 'true');
+      assert.is(await json<string>(`document.querySelector('#services tbody tr[data-service="web"]').getAttribute('aria-current')`), 'true');
       await page.screenshot({ path: join(OUT, '02-logs.png'), fullPage: true });
 
       // A scale shows without a reload, within the deadline from the scale call returning.

@@ -14,7 +14,7 @@ import type { ClusterView } from './view.ts';
 const realTimers = { now: () => Date.now(), setTimer: (ms: number, fn: () => void) => { const t = setTimeout(fn, ms); return () => clearTimeout(t); } };
 const quiet = { info: () => {} };
 
-async function withDashboard(fn: (d: Dashboard, store: MemoryStore, apiCalls: string[]) => Promise<void>): Promise<void> {
+async function withDashboard(fn: (d: Dashboard, store: MemoryStore, apiCalls: string[]) => Promise<void>, opts: { token?: string } = {}): Promise<void> {
   let seq = 0;
   const store = new MemoryStore({ clock: new ManualWallClock(), rand: (n) => new Uint8Array(n).map(() => ++seq % 256) });
   const manager = { store, isLeader: true, leaderId: 'n1', reachability: () => 'reachable' } as unknown as Manager;
@@ -24,7 +24,7 @@ async function withDashboard(fn: (d: Dashboard, store: MemoryStore, apiCalls: st
     apiCalls.push(req.url ?? '');
     res.end('ok');
   };
-  const d = await startDashboard({ addr: { ip: '127.0.0.1', port: 0 }, feed, api, logger: quiet });
+  const d = await startDashboard({ addr: { ip: '127.0.0.1', port: 0 }, feed, api, logger: quiet, token: opts.token, requireToken: opts.token !== undefined });
   try {
     await fn(d, store, apiCalls);
   } finally {
@@ -32,13 +32,13 @@ async function withDashboard(fn: (d: Dashboard, store: MemoryStore, apiCalls: st
   }
 }
 
-function get(url: string, opts: { method?: string; host?: string } = {}): Promise<{ status: number; type: string; body: string }> {
+function get(url: string, opts: { method?: string; host?: string; headers?: Record<string, string> } = {}): Promise<{ status: number; type: string; body: string; headers: http.IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: opts.method ?? 'GET', headers: opts.host ? { Host: opts.host } : {} }, (res) => {
+    const req = http.request(url, { method: opts.method ?? 'GET', headers: { ...(opts.host ? { Host: opts.host } : {}), ...opts.headers } }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), body }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), body, headers: res.headers }));
     });
     req.on('error', reject);
     req.end();
@@ -82,6 +82,30 @@ test('serves the page and its files, no others', async () => {
     assert.is((await get(`${d.url}static/..%2Fserver.ts`)).status, 404);
     assert.is((await get(`${d.url}nope`)).status, 404);
   });
+});
+
+test('the page with its files weighs under 200 KB', async () => {
+  await withDashboard(async (d) => {
+    let total = 0;
+    for (const f of ['', 'static/app.js', 'static/style.css']) total += Buffer.byteLength((await get(`${d.url}${f}`)).body);
+    assert.ok(total < 200 * 1024, `${total} bytes`);
+  });
+});
+
+test('with a token: refused without it, opened once with ?token= for a cookie, or read with a bearer header', async () => {
+  await withDashboard(async (d) => {
+    assert.is(d.token, 's3cret');
+    assert.is((await get(d.url)).status, 401);
+    assert.is((await get(`${d.url}?token=wrong`)).status, 401);
+    const opened = await get(`${d.url}?token=s3cret`);
+    assert.is(opened.status, 303);
+    assert.is(opened.headers.location, '/');
+    const cookie = String(opened.headers['set-cookie']).split(';')[0];
+    assert.match(String(opened.headers['set-cookie']), /HttpOnly/);
+    assert.is((await get(`${d.url}api/view`, { headers: { Cookie: cookie } })).status, 200);
+    assert.is((await get(`${d.url}api/view`, { headers: { Authorization: 'Bearer s3cret' } })).status, 200);
+    assert.is((await get(`${d.url}api/view`, { headers: { Authorization: 'Bearer s3creT' } })).status, 401);
+  }, { token: 's3cret' });
 });
 
 test('is read-only and refuses foreign Host names', async () => {

@@ -42,8 +42,10 @@ export interface DashboardOptions {
   /** The control API's request listener: log tails are handed to its `/services/{id}/logs`. */
   api: http.RequestListener;
   logger: DashboardLogger;
-  /** The token for a non-loopback address. Default: 32 random bytes, hex. Ignored on loopback. */
+  /** The token for a non-loopback address. Default: 32 random bytes, hex. Ignored on loopback unless `requireToken`. */
   token?: string;
+  /** Require the token on loopback too (a machine shared with people who must not read the cluster). Default: only off loopback. */
+  requireToken?: boolean;
 }
 
 /** A running dashboard. */
@@ -112,8 +114,8 @@ function serveLogs(req: http.IncomingMessage, res: http.ServerResponse, api: htt
 
 /** Starts the dashboard; rejects if the address cannot be bound. */
 export async function startDashboard(opts: DashboardOptions): Promise<Dashboard> {
-  const loopback = isLoopback(opts.addr.ip);
-  const token = loopback ? undefined : opts.token ?? randomBytes(32).toString('hex');
+  const tokenMode = opts.requireToken === true || !isLoopback(opts.addr.ip);
+  const token = tokenMode ? opts.token ?? randomBytes(32).toString('hex') : undefined;
   const server = http.createServer((req, res) => {
     secure(res);
     const url = new URL(req.url ?? '/', 'http://dashboard');

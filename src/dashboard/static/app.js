@@ -107,7 +107,7 @@ function drawServices(view) {
   const body = $('#services tbody');
   body.replaceChildren(...view.services.map((s) => {
     const row = el('tr', {
-      tabindex: 0, 'data-key': `svc:${s.id}`, 'data-service': s.name, 'aria-selected': state.selected === s.id ? 'true' : 'false',
+      tabindex: 0, 'data-key': `svc:${s.id}`, 'data-service': s.name, 'aria-current': state.selected === s.id ? 'true' : undefined,
       class: s.running < s.desired ? 'short' : '',
     },
     el('th', { scope: 'row' }, el('span', { class: 'swatch', hue: hue(s.name) }), s.name),
