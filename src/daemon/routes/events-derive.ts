@@ -14,6 +14,7 @@ import type { Service } from '../../api/types/service.ts';
 import type { Node } from '../../api/types/node.ts';
 import type { Task } from '../../api/types/task.ts';
 import type { ObjectEvent } from '../../store/watch.ts';
+import { moveEventAttributes } from '../../manager/orchestrator/rebalance.ts';
 
 /** One event as `GET /events` sends it (one JSON object per line). */
 export interface DockerEvent {
@@ -77,6 +78,16 @@ export function deriveContainerEvent(e: ObjectEvent, nowMs: number, localNodeId:
 
 /** The Docker event of one store event at `nowMs`, or undefined for kinds Docker has no events for (tasks, cluster). */
 export function deriveEvent(e: ObjectEvent, nowMs: number): RetainedEvent | undefined {
+  // A task the rebalancer made to move another one: a `rebalance` event of its service, with the reason.
+  const move = e.kind === 'task.created' ? moveEventAttributes(e.object as Task) : undefined;
+  if (move) {
+    const t = e.object as Task;
+    const at = Math.floor(nowMs);
+    return {
+      event: { Type: 'service', Action: 'rebalance', Actor: { ID: t.ServiceID, Attributes: move }, scope: 'swarm', time: Math.floor(at / 1000), timeNano: at * 1_000_000 },
+      labels: { ...(t.ServiceAnnotations?.Labels ?? {}) },
+    };
+  }
   const dot = e.kind.indexOf('.');
   const kind = e.kind.slice(0, dot);
   const action = ACTIONS[e.kind.slice(dot + 1) as keyof typeof ACTIONS];

@@ -16,6 +16,7 @@ import { TaskReaperController } from './task-reaper.ts';
 import { UpdaterController } from './updater.ts';
 import { PayloadGcController } from './payload-gc.ts';
 import { CARotationController } from './ca-rotation.ts';
+import { RebalancerController } from './rebalancer.ts';
 import type { StoreController } from './store-controller.ts';
 
 export { OrchestratorController } from './orchestrator.ts';
@@ -54,6 +55,7 @@ export class LeaderControllers {
       new TaskReaperController(host.store, logger.child('task-reaper')),
       new PayloadGcController(host.store, logger.child('payload-gc')),
       new CARotationController(host.store, logger.child('ca-rotation')),
+      new RebalancerController(host.store, logger.child('rebalancer')),
     ];
     this.off = host.raft.on((e) => {
       if (e.kind === 'role') void this.follow(e.role === StateRole.Leader);

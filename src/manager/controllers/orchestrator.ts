@@ -11,6 +11,7 @@ import type { MemoryStore, ObjectEvent, WriteTx } from '../../store/index.ts';
 import type { Logger } from '../../common/logger.ts';
 import { reconcileService, withDesiredState } from '../orchestrator/index.ts';
 import { tasksForOrchestrator } from '../orchestrator/updater.ts';
+import { hideMovedTasks } from '../orchestrator/rebalance.ts';
 import { StoreController } from './store-controller.ts';
 
 /**
@@ -76,7 +77,8 @@ export class OrchestratorController extends StoreController {
             continue;
           }
           // Out-of-date tasks whose replacement is on its way are the updater's (SwarmKit's split).
-          const r = reconcileService(service, tasksForOrchestrator(service, tasks), nodes, { now: this.now(), newId: () => this.store.newId(), maxCreate: budget });
+          // A task the rebalancer is moving start-first is its business until the replacement runs or fails.
+          const r = reconcileService(service, tasksForOrchestrator(service, hideMovedTasks(tasks)), nodes, { now: this.now(), newId: () => this.store.newId(), maxCreate: budget });
           budget -= r.create.length;
           if (budget <= 0) more.push(id); // it may have more to create: the next pass does
           for (const t of r.create) tx.create('task', t);

@@ -44,6 +44,26 @@ import type { NodeInfo } from '../scheduler/node-info.ts';
 export const MOVED_FROM_LABEL = 'com.shoal.rebalance.from';
 /** On a replacement task: why it was made (shown in events and `inspect`). */
 export const MOVE_REASON_LABEL = 'com.shoal.rebalance.reason';
+/** On a replacement task: the node the moved task ran on. */
+export const MOVED_FROM_NODE_LABEL = 'com.shoal.rebalance.node.from';
+
+/**
+ * The attributes of the `rebalance` service event a new replacement task makes
+ * (`docker events` shows it: `service rebalance ID (name=web, task.from=…, node.to=…, reason=…)`),
+ * or undefined for any other task.
+ */
+export function moveEventAttributes(t: Task): Record<string, string> | undefined {
+  const from = t.Labels?.[MOVED_FROM_LABEL];
+  if (!from) return undefined;
+  return {
+    name: t.ServiceAnnotations?.Name ?? '',
+    'task.from': from,
+    'task.to': t.ID,
+    'node.from': t.Labels[MOVED_FROM_NODE_LABEL] ?? '',
+    'node.to': t.NodeID ?? '',
+    reason: t.Labels[MOVE_REASON_LABEL] ?? '',
+  };
+}
 
 /** Timing of the rules, ms. */
 export interface RebalanceTiming {
