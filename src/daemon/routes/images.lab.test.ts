@@ -11,6 +11,7 @@ import { Router } from '../../common/router.ts';
 import { listenUnix, closeServer } from '../http/unix-server.ts';
 import { ImageService } from '../../images/image-service.ts';
 import { addImageRoutes } from './images.ts';
+import { addPruneRoutes } from './prune.ts';
 
 function call(sock: string, method: string, path: string, body?: Buffer): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
@@ -30,6 +31,7 @@ test('pull streams progress, list/inspect/delete take names with slashes, load t
   const images = new ImageService({ root: join(base, 'images'), insecureRegistries: [reg.address] });
   const router = new Router();
   addImageRoutes(router, { images });
+  addPruneRoutes(router, { images, swarm: () => undefined });
   const server = await listenUnix(router.listener, sock);
   try {
     const pushed = await pushTestImages(reg.address, { workDir: join(base, 'push') });
