@@ -1,7 +1,7 @@
 // Standalone containers on a node (issue 23, item 3 and its tests in item 5), with the
 // stock docker CLI against one lab host: `run --rm` with output and exit codes, the
 // default bridge reaching the lab registry (NAT) and publishing a port (`-p`), `host` and
-// `none`, create/start/ps/inspect/logs/exec/update/rename/stop/rm/prune, refusals of what
+// `none`, `-i` input, create/start/ps/inspect/logs/exec/update/rename/stop/rm/prune, refusals of what
 // shoal does not do, `run -it` in a real terminal (tmux), and nothing of it a task. At
 // the end no bridge, nft table or veth of the default bridge is left on the host.
 import { test } from 'uvu';
@@ -15,9 +15,10 @@ import { loadFacts, SchemaBook } from './test/docker-api-schema.ts';
 const SESSION = `shoalrun-${process.pid}`;
 const REGISTRY = '192.168.100.1:5000';
 
-function dockerRaw(lab: Lab, args: string[], timeoutMs = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function dockerRaw(lab: Lab, args: string[], timeoutMs = 60_000, input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn('docker', args, { env: { ...process.env, DOCKER_HOST: lab.dockerHost('h1'), DOCKER_CLI_HINTS: 'false' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('docker', args, { env: { ...process.env, DOCKER_HOST: lab.dockerHost('h1'), DOCKER_CLI_HINTS: 'false' }, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    if (input !== undefined) child.stdin!.end(input);
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
@@ -56,6 +57,10 @@ async function runRmPhase(lab: Lab): Promise<void> {
   assert.is(failed.stdout, 'out\n');
   assert.match(failed.stderr, /^err$/m);
   assert.equal(lines(await docker(lab, ['ps', '-a', '--format', '{{.Names}}'])), [], '--rm containers are gone');
+  // -i without a terminal: the client's input is the process's stdin, its end the EOF.
+  const piped = await dockerRaw(lab, ['run', '--rm', '-i', IMAGE, 'sh', '-c', 'cat; echo done'], 60_000, 'hello-stdin\nline2\n');
+  assert.is(piped.code, 0, piped.stderr);
+  assert.is(piped.stdout, 'hello-stdin\nline2\ndone\n');
   // The default bridge: an address on 172.17/16 and NAT out to the lab registry.
   const ip = await docker(lab, ['run', '--rm', IMAGE, 'ip', '-4', '-o', 'addr', 'show', 'eth0']);
   assert.match(ip, /inet 172\.17\.\d+\.\d+\/16/);

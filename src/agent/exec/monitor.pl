@@ -106,7 +106,10 @@ sub handle {
     my $pid = fork();
     if (!defined $pid) { send_to($c, "ran\t$req\t-1\t0"); return; }
     if ($pid == 0) {
-      open(STDIN, '<', '/dev/null');
+      # A `stdin` FIFO beside the output ones (docker run -i) is the container's input; the
+      # daemon holds its write end open before the start, so this open does not block.
+      (my $in = $out) =~ s{[^/]*$}{stdin};
+      if (-p $in) { open(STDIN, '<', $in) or POSIX::_exit(120); } else { open(STDIN, '<', '/dev/null'); }
       open(STDOUT, '+<', $out) or POSIX::_exit(121);
       open(STDERR, '+<', $err) or POSIX::_exit(122);
       exec { $argv[0] } @argv;

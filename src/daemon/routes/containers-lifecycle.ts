@@ -93,6 +93,13 @@ async function attach(o: LifecycleRouteOptions, ctx: RequestContext): Promise<vo
     }
     const abort = new AbortController();
     sock.once('close', () => abort.abort());
+    const stdin = flag(q, 'stdin') ? o.standalone.stdin(r.id) : undefined;
+    if (stdin) {
+      // The client's input goes to the process; its end (CloseWrite) is the process's EOF.
+      sock.on('data', (d: Buffer) => stdin.write(d));
+      sock.once('end', () => o.standalone.closeStdin(r.id));
+      sock.resume();
+    }
     const since = wasRunning && !flag(q, 'logs') ? Date.now() : undefined;
     const wantOut = flag(q, 'stdout');
     const wantErr = flag(q, 'stderr');

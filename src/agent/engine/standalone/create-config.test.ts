@@ -81,7 +81,6 @@ test('what shoal does not do is refused naming the field', () => {
   refused(cliBody({}, { NetworkMode: 'mynet' }), /^HostConfig\.NetworkMode:.*mynet/, 501);
   refused(cliBody({}, { NetworkMode: 'container:abc' }), /NetworkMode/, 501);
   refused(cliBody({ Healthcheck: { Test: ['CMD', 'true'] } }), /^Healthcheck:/, 501);
-  refused(cliBody({ OpenStdin: true }), /^OpenStdin:/, 501);
   refused(cliBody({}, { LogConfig: { Type: 'syslog', Config: {} } }), /LogConfig\.Type/, 501);
   refused(cliBody({}, { MemorySwap: 1 << 30, Memory: 64 << 20 }), /MemorySwap/, 501);
   refused(cliBody({ NetworkingConfig: { EndpointsConfig: { bridge: { Aliases: ['x'] } } } }), /EndpointsConfig\.bridge\.Aliases/, 501);

@@ -241,7 +241,6 @@ export function checkCreateConfig(raw: unknown): StandaloneConfig {
   if (!image) throw new CreateConfigError('Image: an image is required');
   const tty = raw.Tty === true;
   const openStdin = raw.OpenStdin === true;
-  if (openStdin && !tty) throw new CreateConfigError('OpenStdin: standard input without a terminal (-i without -t) is not supported by shoal yet', 501);
   const rp = isObject(hc.RestartPolicy) ? hc.RestartPolicy : {};
   const rpName = str(rp.Name, 'HostConfig.RestartPolicy.Name') ?? 'no';
   if (rpName !== 'no') throw new CreateConfigError(`HostConfig.RestartPolicy: restart policy ${rpName} is not supported by shoal for standalone containers yet`, 501);

@@ -19,7 +19,8 @@
  *   await sa.remove(Id, { force: true, volumes: true });
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { constants, openSync, readFileSync } from 'node:fs';
+import { Socket } from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
 import type { Executor } from '../../exec/executor.ts';
@@ -70,6 +71,8 @@ export class StandaloneContainers implements StandaloneHooks {
   private readonly waiters = new Map<string, Waiters>();
   private readonly lastExit = new Map<string, ExitStatus>();
   private readonly relays = new Map<string, TtyRelay>();
+  /** Write ends of `-i` containers' stdin FIFOs (without a terminal), until the first attach closes it (StdinOnce). */
+  private readonly stdins = new Map<string, Socket>();
   private readonly newId: () => string;
   /** Removals in flight (an auto-remove and a `docker rm` may meet). */
   private readonly removing = new Map<string, Promise<void>>();
@@ -254,6 +257,16 @@ export class StandaloneContainers implements StandaloneHooks {
         const address = await this.opts.bridge.attach(r.id, netnsNameOf(r.id), ports.map((p) => ({ protocol: p.protocol, published: p.hostPort, target: p.port })));
         r.bridge = { address, gateway: await this.opts.bridge.gateway(), ports };
       }
+      if (r.config.openStdin && !r.config.tty) {
+        // The monitor makes the container's stdin this FIFO; we hold its write end from
+        // before the start, so the container's open does not block and EOF is ours to give.
+        const ex = await this.opts.executor();
+        const fifo = join(ex.paths.task(r.id), 'stdin');
+        await (await ex.monitor()).mkfifo([fifo]);
+        const sock = new Socket({ fd: openSync(fifo, constants.O_RDWR | constants.O_NONBLOCK), readable: false, writable: true });
+        sock.on('error', () => {});
+        this.stdins.set(r.id, sock);
+      }
       if (r.config.tty) {
         const ex = await this.opts.executor();
         const relay = await TtyRelay.start({ dir: ex.paths.task(r.id), size: r.config.consoleSize });
@@ -261,6 +274,7 @@ export class StandaloneContainers implements StandaloneHooks {
       }
       await c.start();
     } catch (err) {
+      this.closeStdin(r.id);
       this.relays.get(r.id)?.close();
       this.relays.delete(r.id);
       if (r.bridge) { r.bridge = undefined; await this.opts.bridge.detach(r.id).catch(() => {}); }
@@ -308,6 +322,15 @@ export class StandaloneContainers implements StandaloneHooks {
     return () => { release(); set!.delete(p); };
   }
 
+  /** The write end of a running `-i` container's stdin (no terminal), until it was closed. */
+  stdin(id: string): Socket | undefined { return this.stdins.get(id); }
+
+  /** Closes container `id`'s stdin (EOF for the process; Docker's StdinOnce). */
+  closeStdin(id: string): void {
+    this.stdins.get(id)?.end();
+    this.stdins.delete(id);
+  }
+
   /** The terminal relay of a running TTY container. */
   relay(id: string): TtyRelay | undefined { return this.relays.get(id); }
 
@@ -338,6 +361,7 @@ export class StandaloneContainers implements StandaloneHooks {
       }
       this.holds.delete(r.id);
       await c.remove();
+      this.closeStdin(r.id);
       this.relays.get(r.id)?.close();
       this.relays.delete(r.id);
       if (r.bridge || r.config.network.mode === 'bridge') await this.opts.bridge.detach(r.id).catch(() => {});
@@ -401,6 +425,7 @@ export class StandaloneContainers implements StandaloneHooks {
   async close(): Promise<void> {
     for (const r of this.relays.values()) r.close();
     this.relays.clear();
+    for (const id of [...this.stdins.keys()]) this.closeStdin(id);
     await this.opts.bridge.close().catch((err) => this.opts.logger?.warn('standalone: could not remove the idle bridge', { error: String(err) }));
   }
 }
