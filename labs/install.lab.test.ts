@@ -3,7 +3,8 @@
 // daemon is run as shoal.service would run it: its ExecStart (paths under that root), its
 // Type=notify readiness (READY=1 received on a NOTIFY_SOCKET this test listens on), and
 // after a kill -9 started again because its Restart= rule says so. Two hosts run the
-// installed Shoal (on the installed Node 24) and form a swarm that survives the restart.
+// installed Shoal (on the installed Node 24) and form a swarm with scripts/vagrant-swarm.sh
+// (the Vagrantfile's provisioning) that survives the restart.
 // Uninstall must leave the root exactly as it was found.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -15,7 +16,7 @@ import { Lab } from './lib/lab.ts';
 import { REPO_ROOT, type DaemonContext } from './lib/daemon.ts';
 import { SWARM_PORT } from './lib/names.ts';
 import { isAlive } from './lib/procs.ts';
-import { api, formSwarm, waitFor } from './lib/swarm-lab.ts';
+import { api, waitFor } from './lib/swarm-lab.ts';
 import { parseUnit, restartsAfter, unitValue, type Unit } from './lib/systemd-unit.ts';
 
 const PREFIX = 'shoalins';
@@ -192,7 +193,28 @@ test('the installed daemon, run by the unit\'s rules, says READY=1, forms a swar
     const pid = lab.daemonPid(h)!;
     await waitFor(`READY=1 from ${h}`, () => live.notified.some((l) => l.startsWith(`pid=${pid} `) && /READY=1/.test(l)), { timeoutMs: 10_000 });
   }
-  const swarm = await formSwarm(lab, { managers: ['h1'], workers: ['h2'] });
+  // The swarm, formed as the Vagrantfile forms it: scripts/vagrant-swarm.sh on each host
+  // (init on node 1; the tokens read there, as its trigger does; join on the others).
+  const joinFile = join(ctx.tmp, 'join.env');
+  const swarmScript = (h: string, k: number, role: string) => lab.exec(h, [
+    'env', `PATH=${join(ctx.root, 'opt/shoal/bin')}:${process.env.PATH}`, `SHOAL_HOST=${lab.dockerHost(h)}`, `SHOAL_JOIN_FILE=${joinFile}`,
+    'bash', join(REPO_ROOT, 'scripts/vagrant-swarm.sh'), String(k), lab.address(h), role, lab.address('h1'),
+  ], { timeoutMs: 120_000 });
+  const init = await swarmScript('h1', 1, 'manager');
+  assert.is(init.code, 0, init.stderr);
+  const token = async (role: string) => (await api(lab, 'h1').swarm()).JoinTokens[role === 'worker' ? 'Worker' : 'Manager'];
+  writeFileSync(joinFile, `WORKER_TOKEN=${await token('worker')}\nMANAGER_TOKEN=${await token('manager')}\n`, { mode: 0o600 });
+  const join2 = await swarmScript('h2', 2, 'worker');
+  assert.is(join2.code, 0, join2.stderr);
+  // Provisioning again changes nothing.
+  const again = await swarmScript('h2', 2, 'worker');
+  assert.is(again.code, 0, again.stderr);
+  assert.match(again.stdout, /already in the swarm/);
+  const ids = { h1: (await api(lab, 'h1').swarmInfo()).NodeID };
+  await waitFor('both nodes ready', async () => {
+    const nodes = await api(lab, 'h1').nodes().catch(() => []);
+    return nodes.length === 2 && nodes.every((n) => n.Status.State === 'ready');
+  }, { timeoutMs: 30_000 });
 
   // A crash: kill -9. Restart=on-failure restarts after that (and not after a clean stop).
   const old = lab.daemonPid('h1')!;
@@ -205,7 +227,7 @@ test('the installed daemon, run by the unit\'s rules, says READY=1, forms a swar
   await waitFor('READY=1 from the restarted h1', () => live.notified.some((l) => l.startsWith(`pid=${pid} `) && /READY=1/.test(l)), { timeoutMs: 10_000 });
   // Still the manager of the same swarm, with its worker.
   const info = await api(lab, 'h1').swarmInfo();
-  assert.is(info.NodeID, swarm.nodeIds.h1);
+  assert.is(info.NodeID, ids.h1);
   await waitFor('both nodes ready after the restart', async () => {
     const nodes = await api(lab, 'h1').nodes().catch(() => []);
     return nodes.length === 2 && nodes.every((n) => n.Status.State === 'ready');

@@ -87,8 +87,15 @@ NODE=$OPT/node/bin/node
 log "copying Shoal from $SRC"
 rm -rf "$OPT/app.new" && mkdir -p "$OPT/app.new"
 parts=(package.json package-lock.json tsconfig.json README.md bin cli src net raft)
-[[ -d $SRC/dist ]] && parts+=(dist)
-[[ -f $SRC/oclif.manifest.json ]] && parts+=(oclif.manifest.json)
+# dist/ (the compiled CLI and daemon) is built below in the copy, never copied: the source
+# tree's may be stale or missing (a Vagrant VM gets the sources only).
+build=0
+if [[ -f $SRC/scripts/build.ts ]]; then
+  parts+=(scripts/build.ts)
+  build=1
+elif [[ -d $SRC/dist ]]; then
+  parts+=(dist)
+fi
 tar -C "$SRC" --exclude=node_modules --exclude='*.test.ts' --exclude='*.lab.test.ts' -cf - "${parts[@]}" | tar -C "$OPT/app.new" -xf -
 if command -v npm >/dev/null 2>&1; then
   npm=(npm)
@@ -100,6 +107,11 @@ fi
 log "installing dependencies (npm ci --omit=dev)"
 (cd "$OPT/app.new" && PATH="$OPT/node/bin:$PATH" "${npm[@]}" ci --omit=dev --ignore-scripts --no-audit --no-fund --prefer-offline --loglevel=error >/dev/null) \
   || die "npm ci failed in $OPT/app.new"
+if ((build)); then
+  # esbuild comes with tsx (a production dependency); the type-check is the developers' job.
+  log "building dist/ (npm run build, without the type-check)"
+  (cd "$OPT/app.new" && "$NODE" --import tsx scripts/build.ts --no-typecheck >/dev/null) || die "build failed in $OPT/app.new"
+fi
 rm -rf "$OPT/app.old"
 [[ -d $OPT/app ]] && mv "$OPT/app" "$OPT/app.old"
 mv "$OPT/app.new" "$OPT/app"
