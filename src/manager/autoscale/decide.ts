@@ -1,0 +1,80 @@
+/**
+ * The autoscaler's decision for one service, pure: time comes in as `now`, usage as a
+ * sample. Each tick the current CPU use gives a recommendation (Kubernetes' rule:
+ * replicas × use / target, within ±10 % no change, clamped to [min, max]); recommendations
+ * are kept for the stabilisation window, and the service is scaled only when the window
+ * is full and every recommendation in it agrees: up to the smallest of them when all are
+ * above the current count, down to the largest when all are below. Any change — ours or
+ * a person's `service scale` — starts the cooldown and empties the window; a change not
+ * made by the autoscaler becomes the new base it works from, never undone by reflex.
+ */
+import type { AutoscalePolicy } from '../../api/spec/autoscale-policy.ts';
+
+/** What the autoscaler remembers of a service between ticks. */
+export interface AutoscaleState {
+  /** Replicas as the autoscaler last saw or set them. */
+  base: number;
+  /** When `base` last changed (by anyone), ms. */
+  changedAt: number;
+  /** When the current run of samples began (the window is full once it is `windowMs` old), ms. */
+  observedSince?: number;
+  /** Recommendations within the window, oldest first. */
+  recs: { at: number; replicas: number }[];
+}
+
+/** One tick's measurement of a service. */
+export interface UsageSample {
+  /** Mean CPU use of its running tasks, percent of each task's basis (limit, reservation or one CPU). */
+  cpuPercent: number;
+  /** Running tasks measured. */
+  tasks: number;
+}
+
+/** A change to make, with the reason recorded in the event. */
+export interface ScaleDecision { replicas: number; reason: string }
+
+/** Tolerance around the target within which nothing changes (Kubernetes' default). */
+const TOLERANCE = 0.1;
+
+/** The state for a service first seen with `replicas` at `now`. */
+export function initialState(replicas: number, now: number): AutoscaleState {
+  return { base: replicas, changedAt: now, recs: [] };
+}
+
+/** The replicas the use asks for, and why. Pure. */
+export function recommend(p: AutoscalePolicy, current: number, s: UsageSample): number {
+  const ratio = s.cpuPercent / p.cpuPercent;
+  const raw = Math.abs(ratio - 1) <= TOLERANCE ? current : Math.ceil(current * ratio);
+  return Math.min(p.max, Math.max(p.min, raw));
+}
+
+const secs = (ms: number): string => `${Math.round(ms / 100) / 10}s`;
+
+/**
+ * One tick: the next state and, maybe, a change. `current` is the service's replicas now
+ * (from the store); `sample` undefined when no running task could be measured.
+ */
+export function decide(p: AutoscalePolicy, state: AutoscaleState, current: number, sample: UsageSample | undefined, now: number): { state: AutoscaleState; decision?: ScaleDecision } {
+  // A change the autoscaler did not make: the new base, a fresh window, the cooldown.
+  if (current !== state.base) return { state: initialState(current, now) };
+  // Out of bounds (bounds just changed, or a manual scale past them): back inside, at once.
+  if (current < p.min || current > p.max) {
+    const replicas = Math.min(p.max, Math.max(p.min, current));
+    return { state: initialState(replicas, now), decision: { replicas, reason: `${current} replicas outside autoscale bounds ${p.min}-${p.max}` } };
+  }
+  if (!sample || sample.tasks === 0) return { state: { ...state, observedSince: undefined, recs: [] } };
+  const observedSince = state.observedSince ?? now;
+  const recs = [...state.recs.filter((r) => r.at > now - p.windowMs), { at: now, replicas: recommend(p, current, sample) }];
+  const next: AutoscaleState = { ...state, observedSince, recs };
+  if (now - state.changedAt < p.cooldownMs || now - observedSince < p.windowMs) return { state: next };
+  const lowest = Math.min(...recs.map((r) => r.replicas));
+  const highest = Math.max(...recs.map((r) => r.replicas));
+  const use = `cpu ${sample.cpuPercent.toFixed(0)}% of target ${p.cpuPercent}%`;
+  if (lowest > current) {
+    return { state: initialState(lowest, now), decision: { replicas: lowest, reason: `${use}: above target for ${secs(p.windowMs)}, ${current} -> ${lowest} replicas` } };
+  }
+  if (highest < current) {
+    return { state: initialState(highest, now), decision: { replicas: highest, reason: `${use}: below target for ${secs(p.windowMs)}, ${current} -> ${highest} replicas` } };
+  }
+  return { state: next };
+}
