@@ -6,6 +6,7 @@ import { ApiError, InvalidArgumentError } from '../errors.ts';
 import type { ServiceMode, ServiceSpec, UpdateConfig } from '../types/service.ts';
 import { validateServiceSpecFields } from './validate.ts';
 import { updatePolicyOf, UpdatePolicyError } from './update-policy.ts';
+import { autoscalePolicyOf, AutoscalePolicyError } from './autoscale-policy.ts';
 import { checkShape, normalizeNulls } from './shape.ts';
 
 /** Nanoseconds per second, the unit Docker's API uses for durations. */
@@ -101,6 +102,13 @@ export function validateServiceSpec(spec: ServiceSpec): void {
       updatePolicyOf(spec.Labels);
     } catch (err) {
       if (err instanceof UpdatePolicyError) throw new InvalidArgumentError(`invalid ServiceSpec: Labels: ${err.message}`);
+      throw err;
+    }
+    // Shoal's autoscaling (com.shoal.autoscale.* labels): replicated services only, valid settings only.
+    try {
+      if (autoscalePolicyOf(spec.Labels) && !spec.Mode?.Replicated) throw new AutoscalePolicyError('com.shoal.autoscale.*: only replicated services are autoscaled');
+    } catch (err) {
+      if (err instanceof AutoscalePolicyError) throw new InvalidArgumentError(`invalid ServiceSpec: Labels: ${err.message}`);
       throw err;
     }
     return;

@@ -241,4 +241,9 @@ export interface Service extends Meta {
   UpdateStatus?: UpdateStatus;
   ServiceStatus?: ServiceStatus;
   JobStatus?: { JobIteration: { Index: number }; LastExecution?: string };
+  /**
+   * Shoal extension (docker clients ignore it): the autoscaler's last change of this
+   * service (`com.shoal.autoscale.*` labels): replicas set, why, and when.
+   */
+  ShoalAutoscale?: { Replicas: number; Reason: string; At: string };
 }

@@ -148,6 +148,8 @@ function serviceChanges(s: Service, old: Service): Record<string, string> {
     out['replicas.old'] = String(oldReps);
     out['replicas.new'] = String(reps);
   }
+  // The autoscaler's change carries its reason (Shoal extension attribute).
+  if (s.ShoalAutoscale && s.ShoalAutoscale.At !== old.ShoalAutoscale?.At) out['autoscale.reason'] = s.ShoalAutoscale.Reason;
   const st = s.UpdateStatus?.State;
   const oldSt = old.UpdateStatus?.State;
   if (st && st !== oldSt) {
