@@ -4,10 +4,12 @@
  * JSON (`/api/view`) and as Server-Sent Events (`/api/live`: a new view after each change
  * in the store, and `usage` events with CPU and memory figures), and a service's log
  * tail (`/api/services/{id}/logs`, handed to the control API's own log route).
- * Read-only: every other method is refused with 405. Who may read it is decided by
- * auth.ts: loopback, or the bearer token printed at start.
+ * Read-only: every other method is refused with 405. Who may read it: on loopback,
+ * anyone on the machine (auth.ts); elsewhere the bearer token printed at start, or,
+ * when the daemon has `--tlsverify` material, a client certificate of its CA (HTTPS).
  */
 import http from 'node:http';
+import https from 'node:https';
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -44,6 +46,11 @@ export interface DashboardOptions {
   logger: DashboardLogger;
   /** The token for a non-loopback address. Default: 32 random bytes, hex. Ignored on loopback unless `requireToken`. */
   token?: string;
+  /**
+   * Serve HTTPS and require client certificates signed by `caCert` (PEM file paths, the
+   * daemon's `--tlsverify` material): the certificate is the credential, no token.
+   */
+  tls?: { caCert: string; cert: string; key: string };
   /** Require the token on loopback too (a machine shared with people who must not read the cluster). Default: only off loopback. */
   requireToken?: boolean;
 }
@@ -52,7 +59,7 @@ export interface DashboardOptions {
 export interface Dashboard {
   /** `http://IP:PORT/` it serves (the port filled in when 0 was asked for). */
   url: string;
-  /** The bearer token; undefined on loopback, where none is needed. */
+  /** The bearer token; undefined on loopback and with client certificates, where none is needed. */
   token?: string;
   close(): Promise<void>;
 }
@@ -114,9 +121,9 @@ function serveLogs(req: http.IncomingMessage, res: http.ServerResponse, api: htt
 
 /** Starts the dashboard; rejects if the address cannot be bound. */
 export async function startDashboard(opts: DashboardOptions): Promise<Dashboard> {
-  const tokenMode = opts.requireToken === true || !isLoopback(opts.addr.ip);
+  const tokenMode = !opts.tls && (opts.requireToken === true || !isLoopback(opts.addr.ip));
   const token = tokenMode ? opts.token ?? randomBytes(32).toString('hex') : undefined;
-  const server = http.createServer((req, res) => {
+  const handler: http.RequestListener = (req, res) => {
     secure(res);
     const url = new URL(req.url ?? '/', 'http://dashboard');
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -129,7 +136,8 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
       res.writeHead(303, { Location: '/', 'Set-Cookie': `${TOKEN_COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/` });
       return res.end();
     }
-    const decision = authorize({ host: req.headers.host, authorization: req.headers.authorization, cookie: req.headers.cookie }, token);
+    // With client certificates the TLS handshake already refused everyone else.
+    const decision = opts.tls ? { ok: true as const } : authorize({ host: req.headers.host, authorization: req.headers.authorization, cookie: req.headers.cookie }, token);
     if (!decision.ok) return send(res, decision.status, { message: decision.message });
     const path = url.pathname;
     if (path === '/' || path === '/index.html') return void serveStatic(res, 'index.html');
@@ -142,7 +150,14 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     const logs = /^\/api\/services\/([^/]+)\/logs$/.exec(path);
     if (logs) return serveLogs(req, res, opts.api, decodeURIComponent(logs[1]), url.searchParams);
     send(res, 404, { message: `dashboard: no page ${path}` });
-  });
+  };
+  let server: http.Server;
+  if (opts.tls) {
+    const [ca, cert, key] = await Promise.all([opts.tls.caCert, opts.tls.cert, opts.tls.key].map((f) => readFile(f)));
+    server = https.createServer({ ca, cert, key, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' }, handler);
+  } else {
+    server = http.createServer(handler);
+  }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.addr.port, opts.addr.ip, () => {
@@ -152,13 +167,13 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
   });
   const { port } = server.address() as { port: number };
   const host = opts.addr.ip.includes(':') ? `[${opts.addr.ip}]` : opts.addr.ip;
-  const url = `http://${host}:${port}/`;
+  const url = `${opts.tls ? 'https' : 'http'}://${host}:${port}/`;
   if (token) {
     opts.logger.info('dashboard listening; open it with its token', { url, 'dashboard.url': `${url}?token=${token}` });
     // Printed, not only logged: the person starting the daemon needs it to open the page.
     process.stderr.write(`shoal: dashboard on ${url} — token ${token} (open ${url}?token=${token})\n`);
   } else {
-    opts.logger.info('dashboard listening', { url });
+    opts.logger.info(opts.tls ? 'dashboard listening; clients need a certificate of the --tlscacert CA' : 'dashboard listening', { url });
   }
   return {
     url,
