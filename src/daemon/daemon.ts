@@ -61,6 +61,7 @@ import os from 'node:os';
 import { NodeMetrics } from '../metrics/registry.ts';
 import { serveMetrics, type MetricsServer } from '../metrics/server.ts';
 import { startDashboard, type Dashboard } from '../dashboard/server.ts';
+import { isLoopback } from '../dashboard/auth.ts';
 import { LiveFeed } from '../dashboard/live-feed.ts';
 import { UsageFeed, statsFrom } from '../dashboard/usage-feed.ts';
 import { realClock } from '../agent/exec/health.ts';
@@ -320,7 +321,9 @@ export class Daemon {
       if (config.dashboardAddr) {
         const feed = new LiveFeed({ manager: () => daemon.currentSwarm()?.manager, nodeId: () => daemon.swarm?.nodeId ?? '' }, { clock: realClock });
         const usage = new UsageFeed({ read: statsFrom(config.host), clock: realClock });
-        daemon.dashboard = await startDashboard({ addr: config.dashboardAddr, feed, usage, api: router.listener, logger: logger.child('dashboard') });
+        // Off loopback, the --tlsverify material (if any) makes it HTTPS with client certificates instead of a token.
+        const tls = config.tls && !isLoopback(config.dashboardAddr.ip) ? config.tls : undefined;
+        daemon.dashboard = await startDashboard({ addr: config.dashboardAddr, feed, usage, tls, api: router.listener, logger: logger.child('dashboard') });
       }
       if (config.metricsAddr) {
         const metrics = new NodeMetrics({
