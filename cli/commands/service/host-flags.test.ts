@@ -47,4 +47,12 @@ test('update flags remove before they add and --no-init clears the init', () => 
   assert.is(c.ShmSize, undefined);
 });
 
+test('--rebalance=false writes the opt-out label and --rebalance=true removes it', () => {
+  const s = spec();
+  applyHostCreateFlags(s, { rebalance: 'false' });
+  assert.equal(s.Labels, { 'com.shoal.rebalance': 'false' });
+  applyHostUpdateFlags(s, { rebalance: 'true' });
+  assert.equal(s.Labels, {});
+});
+
 test.run();

@@ -3,11 +3,13 @@
  * (Shoal's; docker services have none), `--sysctl`, `--ulimit`, `--shm-size` (Shoal's),
  * `--init` and `--generic-resource`, mapped onto `ContainerSpec.Devices/Sysctls/Ulimits/
  * ShmSize/Init` and `Resources.Reservations.GenericResources`. Update takes docker's
- * `-add`/`-rm` pairs. Pure: a bad value throws a plain Error naming the flag.
+ * `-add`/`-rm` pairs. Also Shoal's `--rebalance=true|false` (the `com.shoal.rebalance`
+ * service label). Pure: a bad value throws a plain Error naming the flag.
  */
 import { Flags } from '@oclif/core';
 import type { ContainerSpec, GenericResource, ServiceSpec, Ulimit } from '../../../src/api/types/service.ts';
 import { parseDevice, parseGenericResource } from '../../../src/api/spec/host-access.ts';
+import { withRebalanceFlag } from '../../../src/api/spec/rebalance-policy.ts';
 import { parseBytes } from '../../service-api.ts';
 
 const many = { multiple: true, multipleNonGreedy: true } as const;
@@ -20,6 +22,7 @@ export const hostCreateFlags = {
   'shm-size': Flags.string({ summary: 'Size of /dev/shm (e.g. 128m; default 64m) (Shoal extension).' }),
   init: Flags.boolean({ summary: 'Run an init (tini) inside each task that forwards signals and reaps processes.' }),
   'generic-resource': Flags.string({ summary: 'Reserve a node-advertised resource KIND=N (gpu=1); repeatable.', ...many }),
+  rebalance: Flags.string({ summary: 'Whether tasks move to nodes that join or come back (Shoal; default true).', options: ['true', 'false'] }),
 };
 
 /** `service update` flags. */
@@ -34,6 +37,7 @@ export const hostUpdateFlags = {
   init: Flags.boolean({ summary: 'Run an init inside each task (--no-init: none).', allowNo: true }),
   'generic-resource-add': Flags.string({ summary: 'Reserve a node-advertised resource KIND=N; repeatable.', ...many }),
   'generic-resource-rm': Flags.string({ summary: 'Drop the reservation of a resource kind; repeatable.', ...many }),
+  rebalance: Flags.string({ summary: 'Whether tasks move to nodes that join or come back (Shoal; default true).', options: ['true', 'false'] }),
 };
 
 /** Parses `NAME=SOFT[:HARD]` (HARD defaults to SOFT). */
@@ -67,6 +71,7 @@ export function applyHostCreateFlags(spec: ServiceSpec, flags: Record<string, un
   if (flags.init) c.Init = true;
   const generic = list(flags, 'generic-resource').map((g) => parseGenericResource(g, { discreteOnly: true }));
   if (generic.length) setGeneric(spec, generic);
+  if (flags.rebalance !== undefined) spec.Labels = withRebalanceFlag(spec.Labels, flags.rebalance as string);
 }
 
 function setGeneric(spec: ServiceSpec, generic: GenericResource[]): void {
@@ -109,4 +114,5 @@ export function applyHostUpdateFlags(spec: ServiceSpec, flags: Record<string, un
     const cur = spec.TaskTemplate.Resources?.Reservations?.GenericResources ?? [];
     setGeneric(spec, [...cur.filter((g) => !rm.has(g.DiscreteResourceSpec?.Kind ?? g.NamedResourceSpec?.Kind ?? '')), ...add]);
   }
+  if (flags.rebalance !== undefined) spec.Labels = withRebalanceFlag(spec.Labels, flags.rebalance as string);
 }

@@ -7,6 +7,7 @@ import type { ServiceMode, ServiceSpec, UpdateConfig } from '../types/service.ts
 import { validateServiceSpecFields } from './validate.ts';
 import { updatePolicyOf, UpdatePolicyError } from './update-policy.ts';
 import { autoscalePolicyOf, AutoscalePolicyError } from './autoscale-policy.ts';
+import { checkRebalanceLabel } from './rebalance-policy.ts';
 import { checkShape, normalizeNulls } from './shape.ts';
 
 /** Nanoseconds per second, the unit Docker's API uses for durations. */
@@ -111,6 +112,8 @@ export function validateServiceSpec(spec: ServiceSpec): void {
       if (err instanceof AutoscalePolicyError) throw new InvalidArgumentError(`invalid ServiceSpec: Labels: ${err.message}`);
       throw err;
     }
+    const rebalance = checkRebalanceLabel(spec.Labels);
+    if (rebalance) throw new InvalidArgumentError(`invalid ServiceSpec: Labels: ${rebalance}`);
     return;
   }
   const message = `invalid ServiceSpec: ${problem.field}: ${problem.reason}`;

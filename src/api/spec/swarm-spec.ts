@@ -5,6 +5,7 @@
  * does use. Pure; throws the API's errors (400, or 501 for a field not implemented).
  */
 import { ApiError, InvalidArgumentError } from '../errors.ts';
+import { checkRebalanceLabel } from './rebalance-policy.ts';
 import type { SwarmSpec } from '../types/swarm.ts';
 import { checkShape, normalizeNulls } from './shape.ts';
 import { type BodyKind, UNSUPPORTED_QUERY, refusalReason } from './unsupported.ts';
@@ -37,6 +38,8 @@ function checkSpecValues(kind: BodyKind, spec: Partial<SwarmSpec> | undefined, p
   const exp = spec.CAConfig?.NodeCertExpiry;
   if (exp !== undefined && exp !== 0 && exp < MIN_CERT_EXPIRY_NS) fail(kind, `${prefix}CAConfig.NodeCertExpiry`, 'minimum certificate expiry time is 1h0m0s');
   if (exp !== undefined && (exp < 0 || exp > MAX_CERT_EXPIRY_NS)) fail(kind, `${prefix}CAConfig.NodeCertExpiry`, `must be at most 87600h0m0s (10 years; got ${exp}ns)`);
+  const rebalance = checkRebalanceLabel(spec.Labels);
+  if (rebalance) fail(kind, `${prefix}Labels`, rebalance);
   const keep = spec.Orchestration?.TaskHistoryRetentionLimit;
   if (keep !== undefined && (keep < -1 || keep > MAX_TASK_HISTORY)) fail(kind, `${prefix}Orchestration.TaskHistoryRetentionLimit`, `must be between -1 and ${MAX_TASK_HISTORY} (got ${keep})`);
 }
