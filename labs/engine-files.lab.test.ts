@@ -103,6 +103,13 @@ test('docker cp both ways never leaves the root; diff, export and the prunes', a
       assert.match(sys, /Total reclaimed space/);
       assert.equal(lines(await ok('volume', 'ls', '-q')), ['cpyvol'], 'the volume the task uses stays');
       assert.equal(lines(await ok('ps', '--format', '{{.Names}}')), [name], 'the task still runs');
+
+      // A stopped task container (the service replaced it) is still copied from and diffed.
+      await ok('stop', name);
+      await waitFor('a replacement task', async () => lines(await ok('ps', '--format', '{{.Names}}')).some((n) => n !== name), 60_000);
+      await ok('cp', `${name}:/tmp/hello`, join(local, 'hello-stopped'));
+      assert.is(readFileSync(join(local, 'hello-stopped'), 'utf8'), 'hello\n');
+      assert.ok(lines(await ok('diff', name)).includes('A /tmp/hello'));
     });
   } finally {
     rmSync(local, { recursive: true, force: true });
