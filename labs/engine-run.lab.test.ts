@@ -21,8 +21,8 @@ function dockerRaw(lab: Lab, args: string[], timeoutMs = 60_000, input?: string)
     if (input !== undefined) child.stdin!.end(input);
     let out = '';
     let err = '';
-    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+    child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+    child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout: out, stderr: err }); });
   });
@@ -61,6 +61,18 @@ async function runRmPhase(lab: Lab): Promise<void> {
   const piped = await dockerRaw(lab, ['run', '--rm', '-i', IMAGE, 'sh', '-c', 'cat; echo done'], 60_000, 'hello-stdin\nline2\n');
   assert.is(piped.code, 0, piped.stderr);
   assert.is(piped.stdout, 'hello-stdin\nline2\ndone\n');
+  // Volumes: an anonymous one goes with --rm; a named one stays, with what was written; a
+  // missing -v bind source is made (a --mount one is refused).
+  // Under the lab's host dir, which the lab's teardown removes.
+  const bind = `${lab.host('h1').hostDir}/bind`;
+  assert.is(await docker(lab, ['run', '--rm', '-v', '/anon', '-v', 'runvol:/data', '-v', `${bind}:/b`, IMAGE, 'sh', '-c', 'echo kept > /data/f; echo bound > /b/f; ls -d /anon']), '/anon\n');
+  assert.equal(lines(await docker(lab, ['volume', 'ls', '-q'])), ['runvol']);
+  assert.is(await docker(lab, ['run', '--rm', '-v', 'runvol:/data', IMAGE, 'cat', '/data/f']), 'kept\n');
+  assert.is((await lab.exec('h1', ['cat', `${bind}/f`])).stdout, 'bound\n');
+  await docker(lab, ['volume', 'rm', 'runvol']);
+  const noSrc = await dockerRaw(lab, ['run', '--rm', '--mount', `type=bind,source=${bind}-nosuch,target=/x`, IMAGE, 'true']);
+  assert.is.not(noSrc.code, 0);
+  assert.match(noSrc.stderr, /bind source path does not exist/);
   // The default bridge: an address on 172.17/16 and NAT out to the lab registry.
   const ip = await docker(lab, ['run', '--rm', IMAGE, 'ip', '-4', '-o', 'addr', 'show', 'eth0']);
   assert.match(ip, /inet 172\.17\.\d+\.\d+\/16/);
@@ -90,6 +102,9 @@ async function lifecyclePhase(lab: Lab): Promise<void> {
   const got = await lab.exec('h1', ['curl', '-s', '-m', '5', `http://${lab.address('h1')}:8080/VERSION`]);
   assert.is(got.stdout.trim(), 'v1');
   assert.is((await docker(lab, ['exec', 'web', 'sh', '-c', 'echo $A'])).trim(), '1');
+  assert.match(await docker(lab, ['top', 'web']), /httpd/);
+  const mem = await docker(lab, ['stats', '--no-stream', '--format', '{{.Name}} {{.MemUsage}}', 'web']);
+  assert.match(mem, /^web \d/);
   // A second container may not take the same host port.
   const clash = await dockerRaw(lab, ['run', '-d', '--name', 'web2', '-p', '8080:80', IMAGE]);
   assert.is.not(clash.code, 0);

@@ -38,6 +38,8 @@ export interface StandaloneConfig {
   mounts: TaskMount[];
   /** Container paths of anonymous volumes (`-v /data`, image VOLUMEs are not made). */
   anonymousVolumes: string[];
+  /** Host paths of `-v /src:/dst` binds, which Docker makes when missing (a `--mount` bind source must exist). */
+  bindSourcesToMake: string[];
   ports: PortBinding[];
   /** `ExposedPorts` keys as given (`80/tcp`), shown back by inspect. */
   exposedPorts: string[];
@@ -247,6 +249,7 @@ export function checkCreateConfig(raw: unknown): StandaloneConfig {
   const autoRemove = hc.AutoRemove === true;
   const mounts: TaskMount[] = [];
   for (const b of strings(hc.Binds, 'HostConfig.Binds') ?? []) mounts.push(parseBind(b));
+  const bindSourcesToMake = mounts.filter((m) => m.type === 'bind').map((m) => m.source!);
   for (const [t, o] of Object.entries(stringMap(hc.Tmpfs, 'HostConfig.Tmpfs'))) mounts.push(parseTmpfs(t, o));
   if (hc.Mounts !== undefined && hc.Mounts !== null) {
     if (!Array.isArray(hc.Mounts)) throw new CreateConfigError('HostConfig.Mounts: must be a list');
@@ -298,7 +301,7 @@ export function checkCreateConfig(raw: unknown): StandaloneConfig {
     tty, openStdin,
     stopSignal: str(raw.StopSignal, 'StopSignal'),
     stopTimeoutS: typeof stopTimeout === 'number' ? stopTimeout : undefined,
-    mounts, anonymousVolumes, ports, exposedPorts: Object.keys(exposed ?? {}),
+    mounts, anonymousVolumes, bindSourcesToMake, ports, exposedPorts: Object.keys(exposed ?? {}),
     autoRemove, network, resources,
     capAdd: strings(hc.CapAdd, 'HostConfig.CapAdd'),
     capDrop: strings(hc.CapDrop, 'HostConfig.CapDrop'),

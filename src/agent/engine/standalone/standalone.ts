@@ -19,7 +19,7 @@
  *   await sa.remove(Id, { force: true, volumes: true });
  */
 import { randomBytes } from 'node:crypto';
-import { constants, openSync, readFileSync } from 'node:fs';
+import { constants, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { Socket } from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -202,7 +202,14 @@ export class StandaloneContainers implements StandaloneHooks {
    */
   async create(body: unknown, name?: string): Promise<{ Id: string; Warnings: string[] }> {
     const cfg = checkCreateConfig(body);
+    for (const m of cfg.mounts) {
+      if (m.type === 'bind' && !cfg.bindSourcesToMake.includes(m.source!) && !existsSync(m.source!)) {
+        throw new CreateConfigError(`invalid mount config for type "bind": bind source path does not exist: ${m.source}`);
+      }
+    }
     await this.opts.resolveImage?.(cfg.image);
+    // Docker makes a missing `-v` bind source as a directory.
+    for (const src of cfg.bindSourcesToMake) if (!existsSync(src)) mkdirSync(src, { recursive: true });
     const ex = await this.opts.executor();
     const recs = this.recordsOf(ex);
     let n = name ? checkName(name) : '';
