@@ -2,19 +2,21 @@
 // Debian's headless Chromium, driven by playwright-core, opens h1's dashboard
 // (`--dashboard-addr 127.0.0.1:8088`, h1's own loopback) and checks the nodes and services
 // it shows; a service's log tail opens from the keyboard; a scale shows in the grid
-// within 1 s of the scale call returning, without a reload; a killed host goes down and
-// its tasks move. Screenshots land in labs/test/out/dashboard/ for a person to look at.
+// within 1 s of the scale call returning, without a reload; a rolling update shows its
+// progress; a killed host goes down and its tasks move. Screenshots land in
+// labs/test/out/dashboard/ for a person to look at.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ServiceSpec } from '../src/api/types/service.ts';
+import type { Service, ServiceSpec } from '../src/api/types/service.ts';
 import { withLab } from './lib/lab.ts';
 import { REPO_ROOT } from './lib/daemon.ts';
 import { client, formSwarm, IMAGE, scale, waitRunning } from './lib/swarm-services.ts';
 import { chipsExpr, DASHBOARD_PORT, firstPaintMs, openDashboard, waitGridTasks } from './lib/dashboard-browser.ts';
 
 const OUT = join(REPO_ROOT, 'labs', 'test', 'out', 'dashboard');
+const IMAGE_V2 = IMAGE.replace(/:v1$/, ':v2');
 const SCRIPT = 'i=0; while true; do echo "web line $i on $(hostname)"; i=$((i+1)); sleep 0.5; done';
 /** The issue's target: a scale shows in the grid within this long of the scale call returning. */
 const SCALE_DEADLINE_MS = 1000;
@@ -24,6 +26,8 @@ function spec(name: string, mode: ServiceSpec['Mode'], command: string[]): Servi
 }
 
 test('dashboard shows the cluster and follows a scale and a host loss live', async () => {
+  // Only this run's pictures: none left over from an earlier one.
+  rmSync(OUT, { recursive: true, force: true });
   mkdirSync(OUT, { recursive: true });
   await withLab({ hosts: 3, prefix: 'shoaldsh', daemons: { extraArgs: ['--dashboard-addr', `127.0.0.1:${DASHBOARD_PORT}`] } }, async (lab) => {
     await formSwarm(lab);
@@ -71,18 +75,31 @@ test('dashboard shows the cluster and follows a scale and a host loss live', asy
       await page.waitForSelector('#services tbody tr[data-service="web"] td.replicas[data-running="6"]', { timeout: 10_000 });
       await page.screenshot({ path: join(OUT, '03-scaled.png'), fullPage: true });
 
+      // A rolling update shows its progress (UpdateStatus and tasks of the new spec), then completes.
+      const web = await h1.get<Service>('/services/web');
+      await h1.post(`/services/${web.ID}/update`, {
+        ...web.Spec, TaskTemplate: { ...web.Spec.TaskTemplate, ContainerSpec: { ...web.Spec.TaskTemplate.ContainerSpec, Image: IMAGE_V2 } },
+        UpdateConfig: { Parallelism: 2, Delay: 1e9, Order: 'stop-first' },
+      } satisfies ServiceSpec, { query: { version: web.Version.Index } });
+      await page.waitForSelector('#services tbody tr[data-service="web"] td.upd-updating', { timeout: 10_000 });
+      await page.screenshot({ path: join(OUT, '04-updating.png'), fullPage: true });
+      await page.waitForSelector('#services tbody tr[data-service="web"] td.upd-completed', { timeout: 120_000 });
+      assert.match(await json<string>(`document.querySelector('#services tbody tr[data-service="web"] td.upd-completed').textContent`), /completed 6\/6/);
+      assert.match(await json<string>(`document.querySelector('#services tbody tr[data-service="web"] td.image').textContent`), /bb:v2$/);
+      await waitGridTasks(page, 'web', 6, { running: true, timeoutMs: 30_000 });
+
       // Host loss: h3 goes down and its web tasks move to h1 and h2.
       await lab.killDaemon('h3');
       await page.waitForSelector('#grid .col[data-node-host="h3"][data-state="down"]', { timeout: 90_000 });
       await page.waitForSelector('#nodes tbody tr[data-node-host="h3"][data-state="down"]', { timeout: 5_000 });
       await waitGridTasks(page, 'web', 6, { running: true, notOn: 'h3', timeoutMs: 90_000 });
       assert.is(await json<boolean>('window.__sameDocument === true'), true, 'still no reload');
-      await page.screenshot({ path: join(OUT, '04-host-down.png'), fullPage: true });
+      await page.screenshot({ path: join(OUT, '05-host-down.png'), fullPage: true });
 
       // A phone: one column, nothing wider than the screen but the tables' own scrollers.
       await page.setViewportSize({ width: 390, height: 844 });
       assert.ok(await json<number>('document.documentElement.scrollWidth') <= 390, 'no sideways scrolling of the page');
-      await page.screenshot({ path: join(OUT, '05-phone.png'), fullPage: true });
+      await page.screenshot({ path: join(OUT, '06-phone.png'), fullPage: true });
       console.log(JSON.stringify({ dashboard_paint_ms: Math.round(paintMs), dashboard_scale_ms: scaleMs, screenshots: OUT }));
     } catch (err) {
       // What the page showed when it went wrong, for the person reading the failure.

@@ -113,7 +113,7 @@ function drawServices(view) {
     el('th', { scope: 'row' }, el('span', { class: 'swatch', hue: hue(s.name) }), s.name),
     el('td', {}, s.mode),
     el('td', { class: 'replicas', 'data-running': s.running, 'data-desired': s.desired }, `${s.running}/${s.desired}`),
-    el('td', { class: 'image' }, s.image),
+    el('td', { class: 'image', title: s.image }, s.image),
     el('td', {}, s.ports.map((p) => `${p.published ?? '*'}→${p.target}/${p.protocol}${p.mode === 'host' ? ' (host)' : ''}`).join(', ') || '—'),
     updateCell(s),
     usageCell(s.id, 'cpu', (v) => `${v.toFixed(1)}%`),
