@@ -8,8 +8,9 @@ cd "$(dirname "$0")/.."
 
 # tmux: the engine lab test drives `docker exec -it` in a real terminal; python3: the exec TTY relay.
 APT_PACKAGES=(crun runc nftables iproute2 busybox-static docker-registry skopeo umoci iperf3 curl util-linux procps kmod tmux python3)
-# chromium: the dashboard's browser test (labs/dashboard.lab.test.ts) drives it through playwright-core.
-APT_PACKAGES+=(chromium)
+# chromium: the dashboard's browser test (labs/dashboard.lab.test.ts) drives it through playwright-core;
+# fonts-dejavu-core: text in its screenshots (installed without recommends).
+APT_PACKAGES+=(chromium fonts-dejavu-core)
 # prometheus: the metrics lab test (labs/metrics.lab.test.ts) runs its own Prometheus against Shoal's API.
 APT_PACKAGES+=(prometheus)
 # tini: `service create --init` bind-mounts its static build (tini-static) as the task's PID 1.
