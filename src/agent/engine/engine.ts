@@ -105,6 +105,8 @@ export class NodeEngine {
   private readonly now: () => number;
   /** Last stats sample per container (the next one-shot read's `precpu_stats`). */
   private readonly lastSample = new Map<string, RawSample>();
+  /** Each container's bundle process, once read: config.json is written once, when the container is prepared. */
+  private readonly processes = new Map<string, BundleProcess>();
 
   constructor(private readonly opts: NodeEngineOptions) {
     this.now = opts.now ?? Date.now;
@@ -117,10 +119,19 @@ export class NodeEngine {
     const tdir = p.task(c.cid);
     // The bundle is read on first use: find() makes a view of every container, and only
     // the one it returns may need its process (exec, inspect).
+    const cache = this.processes;
+    const read = (): BundleProcess | undefined => {
+      if (c.state === 'new') return undefined;
+      const hit = cache.get(c.cid);
+      if (hit) return hit;
+      const got = readProcess(p.bundle(c.cid));
+      if (got) cache.set(c.cid, got);
+      return got;
+    };
     let proc: BundleProcess | undefined | null = null;
     return {
       cid: c.cid, spec: c.spec, state: c.state, record: c.record, task: tasks.get(c.spec.taskId),
-      get process() { return proc === null ? (proc = c.state === 'new' ? undefined : readProcess(p.bundle(c.cid))) : proc; },
+      get process() { return proc === null ? (proc = read()) : proc; },
       paths: {
         rootfs: p.rootfs(c.cid), upper: join(cdir, 'upper'), work: join(cdir, 'work'), logFile: join(p.logs(c.cid), 'container.log'),
         hosts: join(tdir, 'hosts'), hostname: join(tdir, 'hostname'), resolvConf: join(tdir, 'resolv.conf'),
@@ -134,7 +145,10 @@ export class NodeEngine {
     const ex = this.opts.executor();
     if (!ex) return [];
     const tasks = new Map(this.opts.tasks().map((t) => [t.task.ID, t.task]));
-    return ex.list().filter((c) => c.state !== 'new' && c.state !== 'removed').map((c) => ({ view: this.viewOf(c, tasks), controller: c }));
+    const live = ex.list().filter((c) => c.state !== 'new' && c.state !== 'removed');
+    const ids = new Set(live.map((c) => c.cid));
+    for (const cid of this.processes.keys()) if (!ids.has(cid)) this.processes.delete(cid);
+    return live.map((c) => ({ view: this.viewOf(c, tasks), controller: c }));
   }
 
   /** `docker ps` rows. Throws FilterError for a filter it cannot honour. */
