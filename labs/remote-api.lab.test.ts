@@ -76,6 +76,13 @@ test('with a client certificate the CA signed, the docker CLI on another host dr
     const ps = await dockerFromH2(ctx, auth, 'service', 'ps', 'web', '--format', '{{.CurrentState}}');
     return ps.code === 0 && /^Running/m.test(ps.stdout);
   }, { timeoutMs: 60_000 });
+  // A hijacked stream (docker exec's upgrade) works over TLS too, with docker half-closing it.
+  const ps = await dockerFromH2(ctx, auth, 'ps', '-q', '--filter', 'name=web');
+  const cid = ps.stdout.trim().split('\n')[0];
+  assert.ok(cid, `docker ps: ${ps.stdout} ${ps.stderr}`);
+  const exec = await dockerFromH2(ctx, auth, 'exec', cid!, 'echo', 'hello-over-tls');
+  assert.is(exec.code, 0, exec.stderr);
+  assert.match(exec.stdout, /hello-over-tls/);
 });
 
 test('without a client certificate, with one of another CA, or over plain HTTP: refused', async (ctx) => {

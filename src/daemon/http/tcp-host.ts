@@ -43,7 +43,9 @@ export async function listenTcp(listener: http.RequestListener, opts: TcpHostOpt
       readPem(opts.tls.caCert, '--tlscacert'), readPem(opts.tls.cert, '--tlscert'), readPem(opts.tls.key, '--tlskey'),
     ]);
     try {
-      server = https.createServer({ ca, cert, key, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' }, listener);
+      // allowHalfOpen as node:http has it: docker closes its writing side of a hijacked
+      // stream (exec without -i) and still reads the output; https.Server would end ours.
+      server = https.createServer({ ca, cert, key, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2', allowHalfOpen: true }, listener);
     } catch (err) {
       throw new TcpHostError(`api: bad TLS material for tcp://${opts.host}:${opts.port}: ${(err as Error).message}`, { cause: err });
     }
