@@ -2,7 +2,8 @@
 // Debian's own `prometheus` (run here as our process, with its own config and data dir)
 // discovers the swarm through `dockerswarm_sd_configs` pointed at h1's API socket (roles
 // nodes, services and tasks), scrapes each node's metrics, and answers a query for a
-// task's CPU series labelled with its service. Then `shoal service stats` / `node stats`.
+// task's CPU series labelled with its service. Then `shoal service stats` / `node stats`,
+// and the autoscaler growing and shrinking a busy service.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
@@ -160,6 +161,49 @@ test('prometheus discovers the swarm with dockerswarm_sd_configs and scrapes eve
     const nodeStats = JSON.parse(await ok(['node', 'stats', '--no-stream', '--format', 'json'])) as { nodes: { Hostname: string; Tasks: number; CPUs: number }[] };
     assert.equal(nodeStats.nodes.map((n) => [n.Hostname, n.Tasks]), [['h1', 1], ['h2', 1], ['h3', 1]]);
     assert.match(await ok(['service', 'stats', '--no-stream']), /NAME\s+TASKS\s+CPU %[\s\S]*busy\s+3\/3\s+\d+\.\d\d%/);
+  });
+});
+
+test('the autoscaler grows a busy service and shrinks it once the load stops', async () => {
+  await withLab({ hosts: 3, prefix: 'shoalmet' }, async (lab) => {
+    await formSwarm(lab);
+    const h1 = client(lab, 'h1');
+    // Each task spins until LOAD_UNTIL (epoch s), capped at 10 % of a CPU, then idles.
+    const loadUntil = Math.floor(Date.now() / 1000) + 45;
+    const { ID } = await h1.post<{ ID: string }>('/services/create', {
+      Name: 'auto', Labels: {}, Mode: { Replicated: { Replicas: 2 } },
+      TaskTemplate: {
+        ContainerSpec: {
+          Image: IMAGE, Env: [`LOAD_UNTIL=${loadUntil}`], StopGracePeriod: 1e9,
+          Command: ['sh', '-c', 'while [ "$(date +%s)" -lt "$LOAD_UNTIL" ]; do :; done; exec sleep 3600'],
+        },
+        Resources: { Limits: { NanoCPUs: 1e8 } },
+      },
+    } satisfies ServiceSpec);
+    await waitRunning(lab, 'auto', 2);
+    const cli = await lab.cli('h1', ['service', 'autoscale', 'auto', '--min', '2', '--max', '4', '--cpu', '50', '--window', '3s', '--cooldown', '3s']);
+    assert.is(cli.code, 0, cli.stderr);
+    const t0 = Date.now();
+    type Svc = { Spec: { Labels: Record<string, string>; Mode: { Replicated: { Replicas: number } } }; ShoalAutoscale?: { Replicas: number; Reason: string } };
+    const grown = await waitFor('the service to grow', async () => {
+      const s = await h1.get<Svc>(`/services/${ID}`);
+      return s.Spec.Mode.Replicated.Replicas > 2 && s;
+    }, 40_000, 500);
+    const grewMs = Date.now() - t0;
+    assert.match(grown.ShoalAutoscale!.Reason, /cpu \d+% of target 50%: above target for 3s, 2 -> [34] replicas/);
+    assert.is(grown.Spec.Labels['com.shoal.autoscale.max'], '4', 'inspect shows the policy');
+    await waitRunning(lab, 'auto', grown.Spec.Mode.Replicated.Replicas);
+    assert.ok(grewMs < 3000 + 3000 + 10_000, `reacted within window + cooldown + 10 s (${grewMs} ms)`);
+    // After LOAD_UNTIL every task idles: back to the minimum.
+    const shrunk = await waitFor('the service to shrink back to 2', async () => {
+      const s = await h1.get<Svc>(`/services/${ID}`);
+      return Date.now() / 1000 > loadUntil && s.Spec.Mode.Replicated.Replicas === 2 && s;
+    }, 90_000, 1000);
+    assert.match(shrunk.ShoalAutoscale!.Reason, /below target/);
+    // A bad policy is refused by name, never stored.
+    const bad = await lab.cli('h1', ['service', 'autoscale', 'auto', '--min', '5', '--max', '3', '--cpu', '50']);
+    assert.is.not(bad.code, 0);
+    assert.match(bad.stderr, /max: 3 is below/);
   });
 });
 

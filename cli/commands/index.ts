@@ -44,6 +44,7 @@ import ServiceRollback from './service/rollback.ts';
 import ServicePromote from './service/promote.ts';
 import ServiceScale from './service/scale.ts';
 import ServiceStats from './service/stats.ts';
+import ServiceAutoscale from './service/autoscale.ts';
 import ServiceUpdate from './service/update.ts';
 import StackDeploy from './stack/deploy.ts';
 import StackLs from './stack/ls.ts';
@@ -102,6 +103,7 @@ export const COMMANDS = {
   'service:promote': ServicePromote,
   'service:scale': ServiceScale,
   'service:stats': ServiceStats,
+  'service:autoscale': ServiceAutoscale,
   'service:update': ServiceUpdate,
   'stack:deploy': StackDeploy,
   'stack:ls': StackLs,

@@ -1,0 +1,48 @@
+import { Args, Flags } from '@oclif/core';
+import { ApiCommand } from '../../base-command.ts';
+import { ServiceApi } from '../../service-api.ts';
+import { AUTOSCALE_PREFIX, autoscaleLabels, autoscalePolicyOf, parseAutoscaleDuration } from '../../../src/api/spec/autoscale-policy.ts';
+
+/**
+ * `shoal service autoscale SERVICE --min 2 --max 10 --cpu 70`: sets the service's
+ * `com.shoal.autoscale.*` labels (Shoal's extension; `service inspect` shows them, and
+ * `ShoalAutoscale` with the last change and its reason). The leader then keeps the
+ * replicas between min and max. `--off` removes the labels; the replicas stay as they are.
+ */
+export default class ServiceAutoscale extends ApiCommand {
+  static override summary = 'Scale a replicated service automatically on CPU use';
+  static override examples = [
+    '<%= config.bin %> service autoscale web --min 2 --max 10 --cpu 70',
+    '<%= config.bin %> service autoscale web --min 1 --max 4 --cpu 50 --window 10s --cooldown 20s',
+    '<%= config.bin %> service autoscale web --off',
+  ];
+  static override args = { service: Args.string({ required: true, description: 'SERVICE' }) };
+  static override flags = {
+    min: Flags.integer({ summary: 'Fewest replicas.' }),
+    max: Flags.integer({ summary: 'Most replicas.' }),
+    cpu: Flags.integer({ summary: 'Target CPU use per task, percent of its CPU limit (else reservation, else one CPU).' }),
+    window: Flags.string({ summary: 'Stabilisation window: scale only when use stayed past the target this long.', default: '30s' }),
+    cooldown: Flags.string({ summary: 'No change for this long after any change.', default: '30s' }),
+    off: Flags.boolean({ summary: 'Stop autoscaling this service.', exclusive: ['min', 'max', 'cpu'] }),
+  };
+
+  async run(): Promise<void> {
+    const { args, flags } = await this.parse(ServiceAutoscale);
+    const api = new ServiceApi(await this.client());
+    const s = await api.service(args.service);
+    const spec = structuredClone(s.Spec);
+    const labels = Object.fromEntries(Object.entries(spec.Labels ?? {}).filter(([k]) => !k.startsWith(AUTOSCALE_PREFIX)));
+    if (!flags.off) {
+      if (flags.min === undefined || flags.max === undefined || flags.cpu === undefined) this.error('--min, --max and --cpu are required (or --off)', { exit: 1 });
+      const windowMs = parseAutoscaleDuration(flags.window);
+      const cooldownMs = parseAutoscaleDuration(flags.cooldown);
+      if (windowMs === undefined) this.error(`invalid --window "${flags.window}": expected a duration such as 30s`, { exit: 1 });
+      if (cooldownMs === undefined) this.error(`invalid --cooldown "${flags.cooldown}": expected a duration such as 30s`, { exit: 1 });
+      Object.assign(labels, autoscaleLabels({ min: flags.min, max: flags.max, cpuPercent: flags.cpu, windowMs, cooldownMs }));
+      autoscalePolicyOf(labels); // the daemon checks again; this gives the message before a round trip
+    }
+    spec.Labels = labels;
+    await api.update(s, spec);
+    this.log(flags.off ? `${args.service}: autoscaling off` : `${args.service}: autoscaling ${flags.min}-${flags.max} replicas at ${flags.cpu}% CPU`);
+  }
+}
