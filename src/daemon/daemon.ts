@@ -47,6 +47,8 @@ import { addLogRoutes } from './routes/logs.ts';
 import { addStatsRoutes } from './routes/stats.ts';
 import { NodeUsageReader } from '../metrics/node-usage.ts';
 import type { UsageSource } from '../metrics/usage-reader.ts';
+import { startAutoscaleLoop } from '../metrics/autoscale-loop.ts';
+import { gatherStats } from '../metrics/cluster-stats.ts';
 import type { NodeUsage } from '../api/types/stats.ts';
 import type { Node } from '../api/types/node.ts';
 import { addVolumeRoutes } from './routes/volumes.ts';
@@ -103,6 +105,8 @@ export class Daemon {
   private engineId = '';
   /** This node's task usage (`/shoal/node-usage`, 2377 `/usage` for managers' `/shoal/stats`). */
   private usageReader?: NodeUsageReader;
+  /** Stops the leader's autoscaler loop (`com.shoal.autoscale.*` services). */
+  private stopAutoscale?: () => void;
   /** The executor, made and restored when this node first runs a task (it needs root and runc). */
   private executorP?: Promise<Executor>;
   private executorInstance?: Executor;
@@ -280,6 +284,20 @@ export class Daemon {
         swarm: () => daemon.currentSwarm(), usage: nodeUsage,
         peerUsage: (n) => daemon.swarm!.peerGet<NodeUsage>(n.ID, peerAddr(n, daemon.swarm?.manager), '/usage'),
       });
+      // The autoscaler runs on the leader, fed by the same fan-out as `/shoal/stats`.
+      daemon.stopAutoscale = startAutoscaleLoop({
+        manager: () => daemon.swarm?.manager,
+        usage: async () => {
+          const m = daemon.swarm?.manager;
+          if (!m) return [];
+          const report = await gatherStats({
+            store: m.store, selfId: m.nodeId, local: () => nodeUsage.read(),
+            remote: (n) => daemon.swarm!.peerGet<NodeUsage>(n.ID, peerAddr(n, daemon.swarm?.manager), '/usage'),
+          });
+          return report.nodes.flatMap((n) => n.tasks);
+        },
+        logger: logger.child('autoscale'),
+      });
       const volumes = new VolumeStore({ dataRoot: config.dataRoot });
       daemon.volumes = volumes;
       // Which of this node's containers name each volume (removed ones no longer count).
@@ -350,6 +368,7 @@ export class Daemon {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.logger.info('daemon stopping');
+      this.stopAutoscale?.();
       await this.metricsServer?.close();
       await this.dashboard?.close();
       const socketPath = this.config.hostAddress.kind === 'unix' ? this.config.hostAddress.socketPath : undefined;
