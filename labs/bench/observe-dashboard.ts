@@ -57,3 +57,10 @@ export async function measureDashboard(opts: { rounds?: number } = {}): Promise<
     }
   });
 }
+
+/** `npm run bench -- observe-dashboard [--rounds N]`: this part alone; the last line is its JSON. */
+export async function run(args: string[]): Promise<void> {
+  const i = args.indexOf('--rounds');
+  const figures = await measureDashboard({ rounds: i >= 0 ? Number(args[i + 1]) : undefined });
+  console.log(JSON.stringify(figures));
+}
