@@ -17,6 +17,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { withLab, type Lab } from '../lib/lab.ts';
+import { measureDashboard } from './observe-dashboard.ts';
 import { client, IMAGE, waitRunning } from '../lib/swarm-services.ts';
 import type { ServiceSpec } from '../../src/api/types/service.ts';
 
@@ -109,5 +110,7 @@ export async function run(args: string[]): Promise<void> {
   await withLab({ hosts: 1, prefix: 'shoalmeb', daemons: { extraArgs: ['--metrics-addr', `0.0.0.0:${METRICS_PORT}`] } }, async (lab) => {
     Object.assign(figures, await measureScrapes(lab, tasks, seconds));
   });
+  // The dashboard's part (observe-dashboard.ts), on its own 3-host lab; `--no-dashboard` skips it.
+  if (!args.includes('--no-dashboard')) Object.assign(figures, await measureDashboard());
   console.log(JSON.stringify(figures));
 }
