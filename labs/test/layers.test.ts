@@ -43,13 +43,12 @@ test('no import in the tree points up a floor, into tests from production, or in
     for (const file of sources(path.join(REPO_ROOT, root))) {
       const fromRel = path.relative(REPO_ROOT, file);
       for (const spec of specifiers(readFileSync(file, 'utf8'))) {
-        let target: string;
         if (spec === 'raft-ts' || spec.startsWith('raft-ts/')) {
           if (/^(net|cli)\//.test(fromRel)) broken.push(`${fromRel}: ${spec}: only src/ and labs/ use the Raft library`);
           continue;
         }
         if (!spec.startsWith('.')) continue;
-        target = path.relative(REPO_ROOT, path.resolve(path.dirname(file), spec));
+        const target = path.relative(REPO_ROOT, path.resolve(path.dirname(file), spec));
         const verdict = judge(fromRel, target);
         if (verdict !== true) broken.push(`${fromRel}: ${spec}: ${verdict}`);
       }
