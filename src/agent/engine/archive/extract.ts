@@ -103,7 +103,7 @@ export async function extractInto(root: ScopedRoot, dirPath: string, input: Asyn
     closeFile();
     if (err instanceof TarFormatError) throw new ArchiveError(err.message.replace(/^images: /, 'archive: '), 400, { cause: err });
     if (code(err) === 'EROFS') throw new ArchiveError('Permission denied, the volume or container rootfs is marked as read-only', 403, { cause: err });
-    if (code(err) === 'ENOTDIR' || code(err) === 'ENOENT' || code(err) === 'EXDEV') throw new ArchiveError(`archive: ${(err as Error).message}`, 400, { cause: err });
+    if (['ENOTDIR', 'ENOENT', 'EXDEV', 'ELOOP', 'EEXIST'].includes(code(err) ?? '')) throw new ArchiveError(`archive: ${(err as Error).message.replace(/^archive: /, '')}`, 400, { cause: err });
     throw err;
   } finally {
     closeSync(dest.fd);
