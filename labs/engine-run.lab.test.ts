@@ -96,6 +96,8 @@ async function lifecyclePhase(lab: Lab): Promise<void> {
   assert.match(ports, /0\.0\.0\.0:8080->80\/tcp/);
   assert.is(tier, 'front');
   assert.match(status, /^Up /);
+  assert.equal(lines(await docker(lab, ['ps', '--filter', 'is-task=false', '--filter', 'network=bridge', '--format', '{{.Names}}'])), ['web']);
+  assert.equal(lines(await docker(lab, ['ps', '--filter', 'is-task=true', '--format', '{{.Names}}'])), []);
   const ins = await docker(lab, ['inspect', 'web', '--format', '{{.Name}} {{.State.Status}} {{.NetworkSettings.IPAddress}} {{.HostConfig.Memory}} {{(index (index .HostConfig.PortBindings "80/tcp") 0).HostPort}} {{.HostConfig.NetworkMode}}']);
   assert.match(ins.trim(), /^\/web running 172\.17\.\d+\.\d+ 67108864 8080 default$/);
   // The published port answers on the node's address.

@@ -49,6 +49,8 @@ export interface FoundContainer { view: ContainerView; controller: TaskControlle
 export interface StandaloneHooks {
   /** The Docker name of container `cid` when it is a standalone one. */
   name(cid: string): string | undefined;
+  /** The networks of standalone container `cid` (`bridge`, `host` or `none`). */
+  networks(cid: string): string[];
   /** Completes a `docker ps` row or `docker inspect` document of a standalone container (in place). */
   decorate(cid: string, doc: Record<string, unknown>, kind: 'summary' | 'inspect'): void;
   /** Docker's wait (`not-running`, `next-exit`, `removed`) of a standalone container. */
@@ -138,6 +140,7 @@ export class NodeEngine {
       },
       health: c.healthStatus, execIds: this.opts.execIds?.(c.cid) ?? [],
       name: this.opts.standalone?.()?.name(c.cid),
+      standaloneNetworks: this.opts.standalone?.()?.networks(c.cid),
     };
   }
 

@@ -70,11 +70,12 @@ export function matchesFilters(v: ContainerView, f: Map<string, string[]>): bool
   if (!any('status', (x) => dockerState(v.state) === x)) return false;
   if (!any('ancestor', (x) => matchesAncestor(v, x))) return false;
   const nets = v.task?.NetworksAttachments ?? [];
-  if (!any('network', (x) => nets.some((a) => a.Network.Spec.Name === x || a.Network.ID === x || (x.length >= 4 && a.Network.ID.startsWith(x))))) return false;
+  if (!any('network', (x) => nets.some((a) => a.Network.Spec.Name === x || a.Network.ID === x || (x.length >= 4 && a.Network.ID.startsWith(x))) || !!v.standaloneNetworks?.includes(x))) return false;
   if (!any('volume', (x) => (v.spec.mounts ?? []).some((m) => (m.type === 'volume' && m.source === x) || m.target === x))) return false;
   if (!any('exited', (x) => v.state === 'exited' && v.record?.exit?.exitCode === Number(x))) return false;
   if (!any('health', (x) => (v.health?.status ?? 'none') === x)) return false;
-  if (!any('is-task', (x) => x === 'true')) return false;
+  // Standalone containers (`docker run`) have a name of their own and are no tasks.
+  if (!any('is-task', (x) => (x === 'true') === !v.name)) return false;
   return true;
 }
 

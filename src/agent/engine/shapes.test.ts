@@ -113,4 +113,15 @@ test('unknown, unsupported and bad filters are refused by name', () => {
   assert.throws(() => selectContainers([], { filters: f({ status: ['sleeping'] }) }), /status=sleeping/);
 });
 
+test('a standalone container is no task and is found by its name and network', () => {
+  const task = view({ taskId: 'task1' });
+  const sa = view({ taskId: 'solo', task: undefined, name: 'web', standaloneNetworks: ['bridge'], spec: { taskId: 'solo', image: 'busybox' } });
+  const names = (o: Record<string, string[]>) => selectContainers([task, sa], { all: true, filters: f(o) }).map((v) => containerName(v));
+  assert.equal(names({ 'is-task': ['false'] }), ['web']);
+  assert.equal(names({ 'is-task': ['true'] }), ['web.2.task1']);
+  assert.equal(names({ network: ['bridge'] }), ['web']);
+  assert.equal(names({ name: ['^/web$'] }), ['web']);
+  assert.equal(summaryOf(sa, T0).Labels, {}, 'no swarm labels on a standalone container');
+});
+
 test.run();

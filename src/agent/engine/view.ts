@@ -38,6 +38,8 @@ export interface ContainerView {
   execIds: string[];
   /** The Docker name of a standalone container (`docker run --name`); undefined for task containers. */
   name?: string;
+  /** A standalone container's network (`bridge`, `host`, `none`), for `ps --filter network=`. */
+  standaloneNetworks?: string[];
 }
 
 /** Docker's container name of a task: `SERVICE.SLOT.TASKID` (global services: `SERVICE.NODEID.TASKID`). */

@@ -117,6 +117,11 @@ export class StandaloneContainers implements StandaloneHooks {
 
   name(cid: string): string | undefined { return this.records.get(cid)?.name; }
 
+  networks(cid: string): string[] {
+    const r = this.records.get(cid);
+    return r ? [r.config.network.mode] : [];
+  }
+
   decorate(cid: string, doc: Record<string, unknown>, kind: 'summary' | 'inspect'): void {
     const r = this.records.get(cid);
     if (!r) return;
