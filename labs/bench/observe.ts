@@ -12,8 +12,9 @@
  *   scrape_bytes    size of one exposition
  *
  * The dashboard's figures (`dashboard_paint_ms`, `dashboard_scale_ms`) are measured by
- * the dashboard's part of this file; `autoscale_react_ms` by the autoscaler's. The last
- * line is one JSON object with every figure measured.
+ * the dashboard's part of this file; `autoscale_react_ms` (load start to the first task
+ * the autoscaler added running; its window is 3 s) by the autoscaler's. The last line
+ * is one JSON object with every figure measured.
  */
 import { readFileSync } from 'node:fs';
 import { withLab, type Lab } from '../lib/lab.ts';
@@ -103,12 +104,37 @@ async function measureScrapes(lab: Lab, tasks: number, seconds: number): Promise
   return figures;
 }
 
+/**
+ * The autoscaler's part: on the same node (the observed service removed first), a
+ * service of CPU-capped busy loops with `--min 1 --max 3 --cpu 50 --window 3s
+ * --cooldown 3s`; `autoscale_react_ms` runs from its first task running (the load
+ * starting) to the first task the autoscaler added running.
+ */
+async function measureAutoscale(lab: Lab): Promise<Figures> {
+  const h1 = client(lab, 'h1');
+  await h1.delete('/services/observed');
+  const windowMs = 3000;
+  const { ID } = await h1.post<{ ID: string }>('/services/create', {
+    Name: 'busy', Mode: { Replicated: { Replicas: 1 } },
+    Labels: { 'com.shoal.autoscale.min': '1', 'com.shoal.autoscale.max': '3', 'com.shoal.autoscale.cpu': '50', 'com.shoal.autoscale.window': '3s', 'com.shoal.autoscale.cooldown': '3s' },
+    TaskTemplate: { ContainerSpec: { Image: IMAGE, Command: ['sh', '-c', 'while :; do :; done'], StopGracePeriod: 1e9 }, Resources: { Limits: { NanoCPUs: 1e8 } } },
+  } satisfies ServiceSpec);
+  await waitRunning(lab, 'busy', 1, 'h1', 60_000);
+  const t0 = Date.now();
+  await waitRunning(lab, 'busy', 2, 'h1', 60_000);
+  const react = Date.now() - t0;
+  await h1.delete(`/services/${ID}`);
+  console.log(`observe: autoscaler added a running task ${react} ms after the load started (window ${windowMs} ms)`);
+  return { autoscale_react_ms: react, autoscale_window_ms: windowMs };
+}
+
 export async function run(args: string[]): Promise<void> {
   const tasks = argValue(args, '--tasks', 50);
   const seconds = argValue(args, '--seconds', 20);
   const figures: Figures = {};
   await withLab({ hosts: 1, prefix: 'shoalmeb', daemons: { extraArgs: ['--metrics-addr', `0.0.0.0:${METRICS_PORT}`] } }, async (lab) => {
     Object.assign(figures, await measureScrapes(lab, tasks, seconds));
+    Object.assign(figures, await measureAutoscale(lab));
   });
   // The dashboard's part (observe-dashboard.ts), on its own 3-host lab; `--no-dashboard` skips it.
   if (!args.includes('--no-dashboard')) Object.assign(figures, await measureDashboard());
