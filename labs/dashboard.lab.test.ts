@@ -57,8 +57,10 @@ test('dashboard shows the cluster and follows a scale and a host loss live', asy
       assert.ok(paintMs > 0, `first contentful paint measured: ${paintMs}`);
       await page.screenshot({ path: join(OUT, '01-cluster.png'), fullPage: true });
 
-      // The log tail, opened from the keyboard.
-      await page.focus('#services tbody tr[data-service="web"]');
+      // The log tail, opened from the keyboard: arrows to the web row, Enter.
+      await page.focus('#services tbody tr[data-service="cache"]');
+      await page.keyboard.press('ArrowDown');
+      assert.is(await json<string>('document.activeElement.dataset.service'), 'web');
       await page.keyboard.press('Enter');
       await page.waitForFunction(`/\\d\\d:\\d\\d:\\d\\d web\\.\\d \\| web line \\d+ on /.test(document.querySelector('#logs').textContent)`, undefined, { timeout: 15_000 });
       assert.is(await json<string>(`document.querySelector('#services tbody tr[data-service="web"]').getAttribute('aria-current')`), 'true');

@@ -120,7 +120,12 @@ function drawServices(view) {
     usageCell(s.id, 'mem', bytes));
     const pick = () => select(s.id === state.selected ? undefined : s.id);
     row.addEventListener('click', pick);
-    row.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); pick(); } });
+    row.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' || e.key === ' ') {
+        e.preventDefault();
+        pick();
+      }
+    });
     return row;
   }));
 }
@@ -258,5 +263,21 @@ function connect() {
   });
   es.addEventListener('usage', (e) => onUsage(JSON.parse(e.data)));
 }
+
+/** Arrow keys move between the rows of a table and the chips of a node; Escape closes the log tail. */
+document.addEventListener('keydown', (e) => {
+  if (e.key === 'Escape' && state.selected) {
+    select(undefined);
+    return;
+  }
+  if (e.key !== 'ArrowDown' && e.key !== 'ArrowUp') return;
+  const here = document.activeElement;
+  if (!here?.matches('tbody tr, li.task')) return;
+  const next = e.key === 'ArrowDown' ? here.nextElementSibling : here.previousElementSibling;
+  if (next) {
+    e.preventDefault();
+    next.focus();
+  }
+});
 
 connect();
