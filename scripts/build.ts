@@ -32,6 +32,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'esbuild';
 import { newestSourceMtime } from '../bin/freshness.js';
+import { loadCliManifest } from './cli-manifest.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DIST = path.join(ROOT, 'dist');
@@ -131,13 +132,8 @@ async function emitInto(tmp: string, newest: number, commands: Map<string, strin
  * built file, so oclif imports that file alone when the command runs.
  */
 async function manifest(version: string, commands: Map<string, string>): Promise<unknown> {
-  const { Config } = await import('@oclif/core');
-  const config = await Config.load({ root: ROOT });
-  const plugin = config.getPluginsList().find((p) => p.root === ROOT || p.root === ROOT.replace(/\/$/, ''));
-  if (!plugin) throw new Error('build: oclif did not load the shoal plugin');
   const out: Record<string, unknown> = {};
-  const { commands: cachedCommands } = (plugin as unknown as { manifest: { commands: Record<string, object> } }).manifest;
-  for (const [id, cached] of Object.entries(cachedCommands)) {
+  for (const [id, cached] of Object.entries(await loadCliManifest(ROOT))) {
     if (!commands.has(id)) throw new Error(`build: oclif knows command ${id}, which index.ts does not list`);
     out[id] = { ...cached, isESM: true, relativePath: ['commands', ...id.split(':').slice(0, -1), `${id.split(':').at(-1)}.js`] };
   }
