@@ -63,6 +63,16 @@ async function updateImage(store: MemoryStore, id: string, image: string): Promi
   });
 }
 
+/** Failure action rollback, and a rollback that monitors nothing. */
+async function rollBackOnFailure(store: MemoryStore, id: string): Promise<void> {
+  await store.update((tx) => {
+    const s = structuredClone(tx.get('service', id)!);
+    s.Spec.UpdateConfig = { ...s.Spec.UpdateConfig, FailureAction: 'rollback' };
+    s.Spec.RollbackConfig = { ...s.Spec.RollbackConfig, Monitor: 0 };
+    tx.update('service', s);
+  });
+}
+
 const current = (store: MemoryStore, id: string) => store.view((tx) => tx.get('service', id))!;
 const runningImages = (store: MemoryStore) => tasks(store).filter((t) => t.Status.State === 'running').map((t) => t.Spec.ContainerSpec.Image).sort();
 
@@ -100,12 +110,7 @@ test('a new leader finishes an update the old one started, replacing no slot twi
 test('a failing update with failure action rollback returns to the previous image', async () => {
   const { store, svc, leaders } = await setup();
   try {
-    await store.update((tx) => {
-      const s = structuredClone(tx.get('service', svc.ID)!);
-      s.Spec.UpdateConfig = { ...s.Spec.UpdateConfig, FailureAction: 'rollback' };
-      s.Spec.RollbackConfig = { ...s.Spec.RollbackConfig, Monitor: 0 };
-      tx.update('service', s);
-    });
+    await rollBackOnFailure(store, svc.ID);
     await updateImage(store, svc.ID, 'bad:v2');
     await settle(store, () => current(store, svc.ID).UpdateStatus?.State === 'rollback_completed');
     assert.is(current(store, svc.ID).Spec.TaskTemplate.ContainerSpec.Image, 'busybox:latest');
@@ -122,12 +127,7 @@ test('a replacement counts as the update\'s own even when the store\'s clock dif
   // (seen as a canary whose failure was lost and a second canary started).
   const { store, svc, leaders } = await setup(new MemoryStore({ clock: { now: () => Date.now() - 5 } }));
   try {
-    await store.update((tx) => {
-      const s = structuredClone(tx.get('service', svc.ID)!);
-      s.Spec.UpdateConfig = { ...s.Spec.UpdateConfig, FailureAction: 'rollback' };
-      s.Spec.RollbackConfig = { ...s.Spec.RollbackConfig, Monitor: 0 };
-      tx.update('service', s);
-    });
+    await rollBackOnFailure(store, svc.ID);
     await updateImage(store, svc.ID, 'bad:v2');
     await settle(store, () => current(store, svc.ID).UpdateStatus?.State === 'rollback_completed');
     const status = current(store, svc.ID).UpdateStatus!;
