@@ -4,10 +4,42 @@
  * errors printed as one clear line instead of a stack trace.
  */
 import { Command, Flags, Errors } from '@oclif/core';
-import { ApiClient, DEFAULT_HOST } from '../src/api/client.ts';
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { ApiClient, DEFAULT_HOST, type ClientTls } from '../src/api/client.ts';
 import { ApiError } from '../src/api/errors.ts';
 import { describeError } from './swarm-api.ts';
 import { filterArgs } from './service-api.ts';
+
+interface TlsFlags {
+  tlsverify?: boolean;
+  tlscacert?: string;
+  tlscert?: string;
+  tlskey?: string;
+}
+
+/** The PEM files of --tlsverify (docker's defaults: ca.pem, cert.pem, key.pem in the cert dir); undefined without it. */
+function clientTls(flags: TlsFlags): ClientTls | undefined {
+  const given = (['tlscacert', 'tlscert', 'tlskey'] as const).filter((k) => flags[k] !== undefined);
+  if (!flags.tlsverify) {
+    if (given.length) throw new Error(`--${given.join(', --')} need --tlsverify`);
+    return undefined;
+  }
+  const dir = process.env.SHOAL_CERT_PATH || join(homedir(), '.shoal');
+  const read = (path: string, flag: string) => {
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      throw new Error(`cannot read ${flag} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  };
+  return {
+    ca: read(flags.tlscacert ?? join(dir, 'ca.pem'), '--tlscacert'),
+    cert: read(flags.tlscert ?? join(dir, 'cert.pem'), '--tlscert'),
+    key: read(flags.tlskey ?? join(dir, 'key.pem'), '--tlskey'),
+  };
+}
 
 export abstract class ApiCommand extends Command {
   static override baseFlags = {
@@ -18,6 +50,11 @@ export abstract class ApiCommand extends Command {
       default: DEFAULT_HOST,
       helpGroup: 'GLOBAL',
     }),
+    // A daemon serving tcp:// with --tlsverify wants a client certificate, as docker's.
+    tlsverify: Flags.boolean({ summary: 'Use TLS and verify the daemon; present a client certificate.', env: 'SHOAL_TLS_VERIFY', helpGroup: 'GLOBAL' }),
+    tlscacert: Flags.string({ summary: 'Trust certs signed only by this CA (default $SHOAL_CERT_PATH/ca.pem, else ~/.shoal/ca.pem).', helpGroup: 'GLOBAL' }),
+    tlscert: Flags.string({ summary: 'Path to the TLS certificate file (default …/cert.pem).', helpGroup: 'GLOBAL' }),
+    tlskey: Flags.string({ summary: 'Path to the TLS key file (default …/key.pem).', helpGroup: 'GLOBAL' }),
   };
 
   private clientInstance?: ApiClient;
@@ -27,7 +64,7 @@ export abstract class ApiCommand extends Command {
     if (!this.clientInstance) {
       const { flags } = await this.parse(this.constructor as typeof ApiCommand);
       try {
-        this.clientInstance = new ApiClient((flags as { host: string }).host);
+        this.clientInstance = new ApiClient((flags as { host: string }).host, { tls: clientTls(flags as TlsFlags) });
       } catch (err) {
         this.error((err as Error).message, { exit: 2 });
       }

@@ -85,6 +85,20 @@ test('with a client certificate the CA signed, the docker CLI on another host dr
   assert.match(exec.stdout, /hello-over-tls/);
 });
 
+test('the shoal CLI on another host speaks TLS with its client certificate too', async (ctx) => {
+  const t = ctx.tls;
+  const shoal = (...args: string[]) => ctx.lab.exec('h2', ['env', '-u', 'SHOAL_HOST', process.execPath, SHOAL_BIN, ...args, '-H', ctx.remote], { timeoutMs: 60_000 });
+  const ls = await shoal('service', 'ls', '--tlsverify', '--tlscacert', t.ca, '--tlscert', t.clientCert, '--tlskey', t.clientKey);
+  assert.is(ls.code, 0, ls.stderr);
+  assert.match(ls.stdout, /\bweb\b/);
+  // Docker's convention: ca.pem, cert.pem and key.pem in the cert dir ($SHOAL_CERT_PATH).
+  const byDir = await ctx.lab.exec('h2', ['env', '-u', 'SHOAL_HOST', `SHOAL_CERT_PATH=${join(ctx.tmp, 'tls')}`, process.execPath, SHOAL_BIN, 'service', 'ls', '--tlsverify', '-H', ctx.remote]);
+  assert.is(byDir.code, 0, byDir.stderr);
+  const plain = await shoal('service', 'ls');
+  assert.is.not(plain.code, 0);
+  assert.not.match(plain.stdout, /\bweb\b/);
+});
+
 test('without a client certificate, with one of another CA, or over plain HTTP: refused', async (ctx) => {
   const t = ctx.tls;
   const noCert = await dockerFromH2(ctx, ['--tls', '--tlscacert', t.ca], 'service', 'ls');

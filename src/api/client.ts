@@ -4,6 +4,7 @@
  * the status code.
  */
 import http from 'node:http';
+import https from 'node:https';
 import { ApiError } from './errors.ts';
 import { API_VERSION } from './types/system.ts';
 
@@ -45,26 +46,46 @@ export interface RequestOptions {
   timeoutMs?: number;
 }
 
+/** A client certificate and the CA that signed the daemon's, as PEM (`--tlsverify`). */
+export interface ClientTls {
+  ca: Buffer;
+  cert: Buffer;
+  key: Buffer;
+}
+
 export class ApiClient {
   readonly address: HostAddress;
+  /** TLS for a tcp:// host served with `--tlsverify`; undefined: plain HTTP. */
+  readonly tls?: ClientTls;
 
-  constructor(host: string = DEFAULT_HOST) {
+  constructor(host: string = DEFAULT_HOST, opts: { tls?: ClientTls } = {}) {
     this.address = parseHost(host);
+    if (opts.tls && this.address.kind !== 'tcp') throw new Error(`invalid host "${host}": TLS needs a tcp:// host`);
+    this.tls = opts.tls;
+  }
+
+  /**
+   * An HTTP request to the daemon (unix socket, TCP, or TCP with TLS): the address and TLS
+   * settings are filled in. For callers that stream; `request` collects the answer.
+   */
+  rawRequest(options: http.RequestOptions, onResponse: (res: http.IncomingMessage) => void): http.ClientRequest {
+    const a = this.address;
+    if (a.kind === 'unix') return http.request({ ...options, socketPath: a.socketPath }, onResponse);
+    if (!this.tls) return http.request({ ...options, host: a.host, port: a.port }, onResponse);
+    // The server's certificate must name the host (IP SAN or DNS) and chain to `ca`.
+    return https.request({ ...options, host: a.host, port: a.port, ca: this.tls.ca, cert: this.tls.cert, key: this.tls.key }, onResponse);
   }
 
   /** Sends one request and collects the whole response; never throws on a status code. */
   request(method: string, path: string, options: RequestOptions = {}): Promise<ApiResponse> {
     const { body, headers, buffer } = encodeBody(options);
     return new Promise((resolve, reject) => {
-      const req = http.request(
+      const req = this.rawRequest(
         {
           method,
           path: `/v${API_VERSION}${path}${queryString(options.query)}`,
           headers: { ...headers, ...options.headers },
           timeout: options.timeoutMs ?? 60_000,
-          ...(this.address.kind === 'unix'
-            ? { socketPath: this.address.socketPath }
-            : { host: this.address.host, port: this.address.port }),
         },
         (res) => {
           const chunks: Buffer[] = [];

@@ -19,13 +19,11 @@ export function openStream(client: ApiClient, path: string, opts: StreamOptions 
   const params = new URLSearchParams();
   for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) params.set(k, String(v));
   const qs = params.toString();
-  const a = client.address;
   return new Promise((resolve, reject) => {
-    const req = http.request({
+    const req = client.rawRequest({
       method: 'GET',
       path: `/v${API_VERSION}${path}${qs ? `?${qs}` : ''}`,
       signal: opts.signal,
-      ...(a.kind === 'unix' ? { socketPath: a.socketPath } : { host: a.host, port: a.port }),
     }, (res) => {
       if ((res.statusCode ?? 0) < 400) return resolve(res);
       const chunks: Buffer[] = [];

@@ -1,5 +1,4 @@
 /** Helpers shared by the `shoal image` commands. */
-import http from 'node:http';
 import type { ApiClient } from '../../../src/api/client.ts';
 import { errorFromResponse } from '../../../src/api/client.ts';
 import { API_VERSION } from '../../../src/api/types/system.ts';
@@ -19,12 +18,10 @@ export function humanSize(n: number): string {
  * status, or with the message of an `error` line in the stream.
  */
 export function streamJson(client: ApiClient, method: string, path: string, body: NodeJS.ReadableStream | undefined, onMessage: (m: ProgressMessage) => void): Promise<void> {
-  const a = client.address;
   return new Promise((resolve, reject) => {
-    const req = http.request({
+    const req = client.rawRequest({
       method, path: `/v${API_VERSION}${path}`,
       headers: body ? { 'content-type': 'application/x-tar' } : {},
-      ...(a.kind === 'unix' ? { socketPath: a.socketPath } : { host: a.host, port: a.port }),
     }, (res) => {
       if ((res.statusCode ?? 0) >= 400) {
         const chunks: Buffer[] = [];
