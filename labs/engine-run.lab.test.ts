@@ -227,6 +227,29 @@ async function ttyPhase(lab: Lab): Promise<void> {
     await tmux(['kill-session', '-t', SESSION]);
   }
   await waitFor('the --rm terminal container removed', async () => lines(await docker(lab, ['ps', '-a', '--format', '{{.Names}}'])).length === 0, 10_000, 100);
+  // A terminal's output is in the container's logs too (raw, as Docker keeps it).
+  await docker(lab, ['run', '-t', '--name', 'ttylog', IMAGE, 'echo', 'tty-log']);
+  assert.match(await docker(lab, ['logs', 'ttylog']), /tty-log\r?\n/);
+  await docker(lab, ['rm', 'ttylog']);
+}
+
+/** `docker attach` to a running container gets what it writes from then on, and its exit code. */
+async function attachPhase(lab: Lab): Promise<void> {
+  await docker(lab, ['run', '-d', '--name', 'att', IMAGE, 'sh', '-c', 'echo early; while [ ! -e /tmp/go ]; do echo tick; sleep 0.2; done; echo late; exit 4']);
+  await waitFor('the early line logged', async () => (await docker(lab, ['logs', 'att'])).startsWith('early\n'), 20_000, 100);
+  const child = spawn('docker', ['attach', 'att'], { env: { ...process.env, DOCKER_HOST: lab.dockerHost('h1') }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+  const code = new Promise<number | null>((r) => child.on('close', r));
+  try {
+    await waitFor('attached: ticks arrive', async () => out.includes('tick\n'), 20_000, 50);
+    await docker(lab, ['exec', 'att', 'touch', '/tmp/go']);
+    assert.is(await code, 4);
+  } finally {
+    child.kill('SIGKILL');
+  }
+  assert.ok(out.endsWith('tick\nlate\n') && !out.includes('early'), `attached output: ${out}`);
+  await docker(lab, ['rm', 'att']);
 }
 
 test('the docker CLI runs standalone containers on bridge, host and none, never as tasks', async () => {
@@ -241,6 +264,7 @@ test('the docker CLI runs standalone containers on bridge, host and none, never 
       await measureRunRm(lab);
       await refusalsPhase(lab);
       await ttyPhase(lab);
+      await attachPhase(lab);
       // Never a task: the manager knows none.
       assert.equal(await h1.get('/tasks'), []);
     } finally {
