@@ -91,7 +91,7 @@ parts=(package.json package-lock.json tsconfig.json README.md bin cli src net ra
 # tree's may be stale or missing (a Vagrant VM gets the sources only).
 build=0
 if [[ -f $SRC/scripts/build.ts ]]; then
-  parts+=(scripts/build.ts)
+  parts+=(scripts) # build.ts and the modules it imports
   build=1
 elif [[ -d $SRC/dist ]]; then
   parts+=(dist)
