@@ -75,6 +75,9 @@ test('dashboard shows the cluster and follows a scale and a host loss live', asy
       assert.is(await json<boolean>('window.__sameDocument === true'), true, 'no reload');
       await waitGridTasks(page, 'web', 6, { running: true, timeoutMs: 60_000 });
       await page.waitForSelector('#services tbody tr[data-service="web"] td.replicas[data-running="6"]', { timeout: 10_000 });
+      // CPU and memory sparklines from the cluster's usage report (a point every 2 s).
+      await page.waitForSelector('#services tbody tr[data-service="web"] svg.spark', { timeout: 15_000 });
+      await page.waitForSelector('#nodes tbody tr[data-node-host="h2"] svg.spark', { timeout: 5_000 });
       await page.screenshot({ path: join(OUT, '03-scaled.png'), fullPage: true });
 
       // A rolling update shows its progress (UpdateStatus and tasks of the new spec), then completes.
