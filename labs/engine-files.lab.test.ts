@@ -15,6 +15,7 @@ import { run } from './lib/procs.ts';
 import { client, IMAGE, waitFor, waitRunning } from './lib/swarm-services.ts';
 import { docker as dockerCli } from './test/docker-cli.ts';
 import type { DaemonProcess } from './test/daemon-process.ts';
+import { loadFacts, SchemaBook } from './test/docker-api-schema.ts';
 
 const V2 = IMAGE.replace(/:v1$/, ':v2');
 const lines = (s: string) => s.split('\n').filter(Boolean);
@@ -76,6 +77,15 @@ test('docker cp both ways never leaves the root; diff, export and the prunes', a
       // docker diff: adds, a change and a delete (the whiteout of /etc/group).
       const diff = lines(await ok('diff', name));
       for (const want of ['A /tmp/hello', 'A /tmp/copied/sub/f', 'C /etc', 'D /etc/group']) assert.ok(diff.includes(want), `${want} in:\n${diff.join('\n')}`);
+      // The served documents validate against Docker's v1.41 schema (the conformance test has no running container).
+      const book = new SchemaBook(loadFacts());
+      const api = client(lab, 'h1');
+      const changes = await api.request('GET', `/containers/${name}/changes`);
+      assert.equal(book.check('GET', '/containers/{id}/changes', 200, JSON.parse(changes.body.toString())), []);
+      const head = await api.request('HEAD', `/containers/${name}/archive`, { query: { path: '/tmp/hello' } });
+      const stat = JSON.parse(Buffer.from(String(head.headers['x-docker-container-path-stat']), 'base64').toString());
+      assert.equal(Object.keys(stat).sort(), ['linkTarget', 'mode', 'mtime', 'name', 'size']);
+      assert.equal([stat.name, stat.size, stat.mode], ['hello', 6, 0o644]);
       // docker export: the root filesystem, with the container's changes and without its volumes.
       await ok('export', '-o', join(local, 'root.tar'), name);
       const listing = (await run('tar', ['-tf', join(local, 'root.tar')])).stdout.split('\n');
