@@ -122,6 +122,18 @@ test('hostile archives: .. names and escaping links refused, absolute links and 
   } finally { s.done(); }
 });
 
+test('owners come from the archive only with copyUIDGID (docker cp -a)', async () => {
+  const s = setup();
+  try {
+    const tar = () => once(rawTar([{ path: 'owned', data: 'x', mode: 0o600, pax: { uid: '1234', gid: '5678' } }, { path: 'd', type: '5', pax: { uid: '1234', gid: '5678' } }]));
+    await extractInto(new ScopedRoot(s.root), '/etc', tar(), { copyUidGid: true });
+    assert.equal([statSync(join(s.root, 'etc', 'owned')).uid, statSync(join(s.root, 'etc', 'owned')).gid], [1234, 5678]);
+    assert.is(statSync(join(s.root, 'etc', 'd')).uid, 1234);
+    await extractInto(new ScopedRoot(s.root), '/etc', tar());
+    assert.is(statSync(join(s.root, 'etc', 'owned')).uid, process.getuid!(), 'without -a: the daemon\'s user (root)');
+  } finally { s.done(); }
+});
+
 test('linkStaysInside follows Docker: relative targets may not leave, absolute ones are the container\'s', () => {
   assert.ok(linkStaysInside(['a', 'l'], '../b'));
   assert.not.ok(linkStaysInside(['l'], '../b'));
