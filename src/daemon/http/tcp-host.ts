@@ -39,9 +39,10 @@ async function readPem(path: string, what: string): Promise<Buffer> {
 export async function listenTcp(listener: http.RequestListener, opts: TcpHostOptions): Promise<http.Server> {
   let server: http.Server;
   if (opts.tls) {
-    const [ca, cert, key] = await Promise.all([
-      readPem(opts.tls.caCert, '--tlscacert'), readPem(opts.tls.cert, '--tlscert'), readPem(opts.tls.key, '--tlskey'),
-    ]);
+    // One at a time, so that the error names the first missing file, always the same one.
+    const ca = await readPem(opts.tls.caCert, '--tlscacert');
+    const cert = await readPem(opts.tls.cert, '--tlscert');
+    const key = await readPem(opts.tls.key, '--tlskey');
     try {
       // allowHalfOpen as node:http has it: docker closes its writing side of a hijacked
       // stream (exec without -i) and still reads the output; https.Server would end ours.
