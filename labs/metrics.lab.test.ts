@@ -84,6 +84,7 @@ test('prometheus discovers the swarm with dockerswarm_sd_configs and scrapes eve
     const h2Text = await getIn(lab, 'h1', `http://${lab.address('h2')}:${METRICS_PORT}/metrics`);
     assert.match(h2Text, /container_cpu_usage_seconds_total\{[^}]*container_label_com_docker_swarm_service_name="busy"/);
     assert.match(h2Text, /container_memory_working_set_bytes\{/);
+    assert.match(h2Text, new RegExp(`shoal_vxlan_bytes_total\\{network_id="${net.Id}",vni="\\d+",direction="receive"\\} \\d+`));
     const h1Text = await getIn(lab, 'h1', `http://${lab.address('h1')}:${METRICS_PORT}/metrics`);
     assert.match(h1Text, /shoal_raft_is_leader\{node_id="[^"]+"\} 1/);
     assert.match(h1Text, /shoal_tasks\{state="running",desired_state="running"\} 3/);

@@ -7,6 +7,7 @@ import { ClusterMetrics, pendingReason } from './cluster-metrics.ts';
 import { ExecutorMetrics, exitReason } from './executor-metrics.ts';
 import { renderContainerMetrics } from './containers.ts';
 import { NodeMetrics } from './registry.ts';
+import { parseLinkStats, registerNetworkMetrics } from './network-metrics.ts';
 import type { TaskUsage } from './usage.ts';
 
 /** The value of the first sample line of `name` whose labels contain every `want` pair. */
@@ -94,6 +95,20 @@ test('a node outside any swarm still serves its process and container series', a
   assert.is(sample(text, 'shoal_raft_term'), undefined);
   assert.match(text, /# TYPE container_cpu_usage_seconds_total counter/);
   assert.match(metrics.contentType, /text\/plain/);
+});
+
+test('vxlan series are read per sandbox at scrape time; a sandbox that cannot be read is left out', async () => {
+  const reg = new Registry();
+  const json = JSON.stringify([{ ifname: 'vxlan0', stats64: { rx: { bytes: 1000, packets: 10 }, tx: { bytes: 2000, packets: 20 } } }]);
+  const reads: string[] = [];
+  registerNetworkMetrics(reg, () => [{ networkId: 'net1', netns: 'sb-1', vni: 4097 }, { networkId: 'net2', netns: 'sb-2', vni: 4098 }], async (ns) => { reads.push(ns); return ns === 'sb-1' ? json : ''; });
+  const text = await reg.metrics();
+  assert.is(sample(text, 'shoal_vxlan_bytes_total', { network_id: 'net1', direction: 'transmit' }), 2000);
+  assert.is(sample(text, 'shoal_vxlan_packets_total', { network_id: 'net1', vni: '4097', direction: 'receive' }), 10);
+  assert.is(sample(text, 'shoal_vxlan_bytes_total', { network_id: 'net2' }), undefined);
+  assert.is(sample(text, 'shoal_network_sandboxes'), 2);
+  assert.equal(reads.sort(), ['sb-1', 'sb-2'], 'one read per sandbox per scrape');
+  assert.is(parseLinkStats('not json'), undefined);
 });
 
 test.run();

@@ -14,6 +14,7 @@ import { renderContainerMetrics } from './containers.ts';
 import { ExecutorMetrics } from './executor-metrics.ts';
 import { RaftMetrics } from './raft-metrics.ts';
 import { ClusterMetrics, type ClusterSource } from './cluster-metrics.ts';
+import { registerNetworkMetrics, type SandboxRef } from './network-metrics.ts';
 import { UsageReader, usageTargets, type UsageSource } from './usage-reader.ts';
 
 /** What a node's metrics read; every part may be absent (outside a swarm, a worker, no tasks yet). */
@@ -22,6 +23,8 @@ export interface NodeMetricsOptions {
   usage: UsageSource;
   /** The node's manager when it is one (its store, Raft node and heartbeats). */
   manager?: () => (ClusterSource & { raft: RaftNode }) | undefined;
+  /** This node's overlay sandboxes (VXLAN series); absent: none. */
+  sandboxes?: () => SandboxRef[];
   /** Include the Node.js process series (`process_cpu_seconds_total`, heap, …). Default true. */
   processMetrics?: boolean;
 }
@@ -38,6 +41,7 @@ export class NodeMetrics {
     this.raft = new RaftMetrics(this.registry);
     this.cluster = new ClusterMetrics(this.registry);
     new ExecutorMetrics(this.registry, () => opts.usage.containers());
+    if (opts.sandboxes) registerNetworkMetrics(this.registry, opts.sandboxes);
   }
 
   /** Follows the node's current manager (hooks for event-only series); call after a role change, or on a timer. */

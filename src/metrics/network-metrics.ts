@@ -1,0 +1,68 @@
+/**
+ * Overlay series of a node: VXLAN bytes and packets per network, read at scrape time from
+ * the `vxlan0` device of each network's sandbox netns (`ip -n NS -s -j link show`, one
+ * spawn per network, in parallel: Node cannot enter a namespace to read its sysfs). The
+ * sandboxes come from the network agent's saved state, so this needs no hook in it.
+ */
+import { execFile } from 'node:child_process';
+import { Counter, Gauge, type Registry } from 'prom-client';
+
+/** A network's sandbox on this node. */
+export interface SandboxRef { networkId: string; netns: string; vni: number }
+
+/** Counters of one device from `ip -s -j link show` output; undefined when absent. Pure. */
+export function parseLinkStats(json: string): { rxBytes: number; txBytes: number; rxPackets: number; txPackets: number } | undefined {
+  try {
+    const [dev] = JSON.parse(json) as { stats64?: { rx: { bytes: number; packets: number }; tx: { bytes: number; packets: number } } }[];
+    const s = dev?.stats64;
+    return s ? { rxBytes: s.rx.bytes, txBytes: s.tx.bytes, rxPackets: s.rx.packets, txPackets: s.tx.packets } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs `ip -n NETNS -s -j link show dev vxlan0`; resolves with its stdout ('' on failure). */
+export type LinkStatsReader = (netns: string) => Promise<string>;
+
+const ipReader: LinkStatsReader = (netns) => new Promise((resolve) => {
+  execFile('ip', ['-n', netns, '-s', '-j', 'link', 'show', 'dev', 'vxlan0'], { timeout: 2000 }, (err, stdout) => resolve(err ? '' : stdout));
+});
+
+/** Registers the overlay series; `sandboxes()` lists this node's sandboxes at scrape time. */
+export function registerNetworkMetrics(registry: Registry, sandboxes: () => SandboxRef[], read: LinkStatsReader = ipReader): void {
+  const labelNames = ['network_id', 'vni', 'direction'];
+  let pending: Promise<{ sb: SandboxRef; stats: ReturnType<typeof parseLinkStats> }[]> | undefined;
+  // One round of reads per scrape, shared by both families (cleared once the scrape moved on).
+  const current = () => {
+    pending ??= Promise.all(sandboxes().map(async (sb) => ({ sb, stats: parseLinkStats(await read(sb.netns)) })));
+    const p = pending;
+    setImmediate(() => { if (pending === p) pending = undefined; });
+    return p;
+  };
+  const bytes: Counter = new Counter({
+    name: 'shoal_vxlan_bytes_total', help: 'Bytes through each overlay network\'s VXLAN device on this node.', labelNames, registers: [registry],
+    collect: async () => {
+      bytes.reset();
+      for (const { sb, stats } of await current()) {
+        if (!stats) continue;
+        bytes.inc({ network_id: sb.networkId, vni: String(sb.vni), direction: 'receive' }, stats.rxBytes);
+        bytes.inc({ network_id: sb.networkId, vni: String(sb.vni), direction: 'transmit' }, stats.txBytes);
+      }
+    },
+  });
+  const packets: Counter = new Counter({
+    name: 'shoal_vxlan_packets_total', help: 'Packets through each overlay network\'s VXLAN device on this node.', labelNames, registers: [registry],
+    collect: async () => {
+      packets.reset();
+      for (const { sb, stats } of await current()) {
+        if (!stats) continue;
+        packets.inc({ network_id: sb.networkId, vni: String(sb.vni), direction: 'receive' }, stats.rxPackets);
+        packets.inc({ network_id: sb.networkId, vni: String(sb.vni), direction: 'transmit' }, stats.txPackets);
+      }
+    },
+  });
+  const count: Gauge = new Gauge({
+    name: 'shoal_network_sandboxes', help: 'Overlay network sandboxes on this node.', registers: [registry],
+    collect: () => { count.set(sandboxes().length); },
+  });
+}
