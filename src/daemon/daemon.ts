@@ -346,6 +346,9 @@ export class Daemon {
       if (config.metricsAddr) {
         const metrics = new NodeMetrics({
           usage: usageSource,
+          // The network agent's saved sandboxes (none with SHOAL_DATA_PLANE=off): VXLAN series per network.
+          sandboxes: () => (daemon.dataPlaneOff ? [] : Object.values(new StateFile(config.dataRoot).load().sandboxes)
+            .filter((sb) => sb.ready).map((sb) => ({ networkId: sb.networkId, netns: sb.netns, vni: sb.vni }))),
           manager: () => daemon.swarm?.manager,
         });
         daemon.metricsServer = await serveMetrics(metrics, { host: config.metricsAddr.ip, port: config.metricsAddr.port });
