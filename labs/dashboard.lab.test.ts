@@ -29,6 +29,7 @@ test('dashboard shows the cluster and follows a scale and a host loss live', asy
   // Only this run's pictures: none left over from an earlier one.
   rmSync(OUT, { recursive: true, force: true });
   mkdirSync(OUT, { recursive: true });
+  let browserPid = 0;
   await withLab({ hosts: 3, prefix: 'shoaldsh', daemons: { extraArgs: ['--dashboard-addr', `127.0.0.1:${DASHBOARD_PORT}`] } }, async (lab) => {
     await formSwarm(lab);
     const h1 = client(lab, 'h1');
@@ -38,6 +39,7 @@ test('dashboard shows the cluster and follows a scale and a host loss live', asy
     await waitRunning(lab, 'cache', 3);
 
     const b = await openDashboard(lab, 'h1');
+    browserPid = b.pid;
     try {
       const { page } = b;
       const json = async <T>(expr: string): Promise<T> => page.evaluate(expr) as Promise<T>;
@@ -115,6 +117,8 @@ test('dashboard shows the cluster and follows a scale and a host loss live', asy
       await b.close();
     }
   });
+  assert.ok(browserPid > 0);
+  assert.throws(() => process.kill(browserPid, 0), /ESRCH/, 'the browser is gone');
 });
 
 test.run();

@@ -21,7 +21,7 @@ export interface DashboardBrowser {
   /** The Chromium browser process. */
   pid: number;
   url: string;
-  /** Closes the browser; kills its PID if it is still there. */
+  /** Closes the browser; kills its PID if it is still there, and waits until it is gone. */
   close(): Promise<void>;
 }
 
@@ -51,6 +51,8 @@ export async function openDashboard(lab: Lab, host: string, opts: { port?: numbe
     await browser?.close().catch(() => {});
     await server?.close().catch(() => {});
     if (pid && alive(pid)) process.kill(pid, 'SIGKILL');
+    // Until it is reaped (a killed child stays a zombie for a moment).
+    for (let i = 0; pid && alive(pid) && i < 100; i++) await new Promise((r) => setTimeout(r, 20));
   };
   try {
     server = await chromium.launchServer({
