@@ -33,4 +33,11 @@ test('bad values are refused with an error naming the flag', () => {
   }
 });
 
+test('--metrics-addr is off by default and wants IP:PORT', () => {
+  assert.is(parseDaemonConfig({ hostname: 'n1' }).metricsAddr, undefined);
+  assert.equal(parseDaemonConfig({ hostname: 'n1', metricsAddr: '0.0.0.0:9323' }).metricsAddr, { ip: '0.0.0.0', port: 9323 });
+  assert.throws(() => parseDaemonConfig({ hostname: 'n1', metricsAddr: '0.0.0.0' }), (e: Error) => e instanceof ConfigError && /--metrics-addr "0\.0\.0\.0": expected IP:PORT/.test(e.message));
+  assert.throws(() => parseDaemonConfig({ hostname: 'n1', metricsAddr: 'localhost:9323' }), /--metrics-addr/);
+});
+
 test.run();
