@@ -139,6 +139,7 @@ test('a log tail goes to the control API with a fixed query', async () => {
     const r = await get(`${d.url}api/services/web/logs?tail=5&follow=0&since=x`);
     assert.is(r.status, 200);
     assert.equal(calls, ['/services/web/logs?stdout=1&stderr=1&follow=1&timestamps=1&details=1&tail=5']);
+    assert.is((await get(`${d.url}api/services/web/logs?tail=all`)).status, 400, 'a tail the page never asks for is refused');
   });
 });
 

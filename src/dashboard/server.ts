@@ -113,7 +113,8 @@ function serveLive(req: http.IncomingMessage, res: http.ServerResponse, feed: Li
 /** Hands a log tail to the control API's log route, with the query the page may choose (tail) and the rest fixed. */
 function serveLogs(req: http.IncomingMessage, res: http.ServerResponse, api: http.RequestListener, service: string, query: URLSearchParams): void {
   const tailQ = query.get('tail');
-  const tail = tailQ !== null && /^\d{1,5}$/.test(tailQ) ? tailQ : String(DEFAULT_TAIL);
+  if (tailQ !== null && !/^\d{1,5}$/.test(tailQ)) return send(res, 400, { message: `dashboard: invalid tail ${JSON.stringify(tailQ)}: want a number of lines (0-99999)` });
+  const tail = tailQ ?? String(DEFAULT_TAIL);
   const q = new URLSearchParams({ stdout: '1', stderr: '1', follow: '1', timestamps: '1', details: '1', tail });
   req.url = `/services/${encodeURIComponent(service)}/logs?${q}`;
   api(req, res);
