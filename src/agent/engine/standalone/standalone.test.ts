@@ -94,6 +94,15 @@ test('a name is unique among standalone and task containers; IDs resolve by pref
   } finally { done(); }
 });
 
+test('two creates of one name at once: one container, one conflict', async () => {
+  const { sa, ex, done } = setup();
+  try {
+    const results = await Promise.allSettled([sa.create(body(), 'twin'), sa.create(body(), 'twin')]);
+    assert.equal(results.map((r) => r.status).sort(), ['fulfilled', 'rejected']);
+    assert.is(ex.controllers.size, 1);
+  } finally { done(); }
+});
+
 test('start attaches to the bridge; the exit detaches and answers next-exit; rm answers removed', async () => {
   const { sa, ex, bridge, done } = setup();
   try {

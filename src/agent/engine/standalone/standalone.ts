@@ -74,6 +74,8 @@ export class StandaloneContainers implements StandaloneHooks {
   /** Write ends of `-i` containers' stdin FIFOs (without a terminal), until the first attach closes it (StdinOnce). */
   private readonly stdins = new Map<string, Socket>();
   private readonly newId: () => string;
+  /** Names of containers being created (not recorded yet). */
+  private readonly creating = new Set<string>();
   /** Removals in flight (an auto-remove and a `docker rm` may meet). */
   private readonly removing = new Map<string, Promise<void>>();
   /** Attach streams still reading a container's output: its removal waits for them (at most HOLD_MAX_MS). */
@@ -218,11 +220,23 @@ export class StandaloneContainers implements StandaloneHooks {
     const ex = await this.opts.executor();
     const recs = this.recordsOf(ex);
     let n = name ? checkName(name) : '';
-    if (n && (recs.byName(n) || this.opts.nameTaken(n))) {
+    const taken = (x: string) => !!recs.byName(x) || this.creating.has(x) || this.opts.nameTaken(x);
+    if (n && taken(n)) {
       const other = recs.byName(n)?.id ?? n;
       throw new ContainerConflictError(`Conflict. The container name "/${n}" is already in use by container "${other}". You have to remove (or rename) that container to be able to reuse that name.`);
     }
-    while (!n || recs.byName(n) || this.opts.nameTaken(n)) n = `${pick(ADJECTIVES)}_${pick(NAMES)}${n ? randomBytes(1)[0] : ''}`;
+    while (!n || taken(n)) n = `${pick(ADJECTIVES)}_${pick(NAMES)}${n ? randomBytes(1)[0] : ''}`;
+    // Held from here to the record's save: two creates of one name at once get one conflict.
+    this.creating.add(n);
+    try {
+      return await this.createNamed(n, cfg, ex);
+    } finally {
+      this.creating.delete(n);
+    }
+  }
+
+  private async createNamed(n: string, cfg: StandaloneConfig, ex: Executor): Promise<{ Id: string; Warnings: string[] }> {
+    const recs = this.records;
     const id = this.newId();
     const rec: StandaloneRecord = { id, name: n, config: cfg, anonymousVolumes: cfg.anonymousVolumes.map(() => randomBytes(32).toString('hex')), starts: 0 };
     const c = ex.controller(this.specOf(rec));
