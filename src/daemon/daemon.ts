@@ -26,6 +26,7 @@ import type { SwarmInfo } from '../api/types/system.ts';
 import type { NodeDescription } from '../api/types/node.ts';
 import type { InitRequest, JoinRequest } from '../api/types/swarm.ts';
 import { addSwarmRoutes, NOT_IN_SWARM } from './routes/swarm.ts';
+import { addSwarmBackupRoutes } from './routes/swarm-backup.ts';
 import { addServiceRoutes } from './routes/services.ts';
 import { addTaskRoutes } from './routes/tasks.ts';
 import { addNetworkRoutes } from './routes/networks.ts';
@@ -256,6 +257,15 @@ export class Daemon {
       addTaskRoutes(router, () => daemon.currentSwarm());
       addSecretRoutes(router, () => daemon.currentSwarm());
       addConfigRoutes(router, () => daemon.currentSwarm());
+      addSwarmBackupRoutes(router, {
+        swarm: () => daemon.currentSwarm(),
+        restore: (backup, req) =>
+          daemon.changeMembership(async () => {
+            if (daemon.swarm || daemon.locked) throw alreadyInSwarm();
+            daemon.swarm = await SwarmNode.initFromBackup(daemon.swarmContext(), backup, req);
+            return daemon.swarm;
+          }),
+      });
       // This node's task containers, as a Docker engine shows them (`docker ps`, `exec`, `logs`, `stats`).
       // execIds is called only after both exist.
       const engine: NodeEngine = new NodeEngine({ executor: () => daemon.executorInstance, tasks: () => daemon.swarm?.agentTasks() ?? [], execIds: (cid): string[] => execs.idsOf(cid), standalone: () => standalone });
