@@ -4,8 +4,7 @@
 // read 'met'. Docker and etcd never run in npm test (Debian's docker.io is for benches).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { alternate, alternateRecords, figureFields, flag, flagWithBound, median, orderFor, ratio, summary, type Summary } from '../bench/fair.ts';
-import { convergeReport } from '../bench/converge.ts';
+import { alternate, figureFields, flag, flagWithBound, median, orderFor, ratio, summary, type Summary } from '../bench/fair.ts';
 import { failoverReport } from '../bench/failover.ts';
 
 test('fair: summary gives median, min, max and keeps failed rounds', () => {
@@ -71,33 +70,6 @@ test('failover: without Docker, the peer fields say so and no flag reads met', (
   assert.ok(out.settings_defaults);
   for (const f of flags(out)) assert.is.not(f, 'met');
   assert.is(out.failover_target_defaults, 'peer did not run');
-});
-
-test('fair: alternateRecords keeps each figure per side and the rounds that failed', async () => {
-  const r = await alternateRecords(3, ['a', 'b'] as const, async (side, round) => {
-    if (side === 'b' && round === 0) throw new Error('no');
-    return { x_ms: round + (side === 'a' ? 0 : 10) };
-  });
-  assert.equal(r.a.figures.x_ms.values, [0, 1, 2]);
-  assert.equal(r.b.figures.x_ms.values, [11, 12]);
-  assert.equal(r.b.failed, ['round 1: no']);
-});
-
-test('converge: without Docker, like-for-like and _defaults figures, no flag met', () => {
-  const f = (base: number) => ({ create10_ms: summary([base, base + 1, base + 2]), create60_ms: summary([base * 2]), scale_up_ms: summary([base]), scale_down_ms: summary([base]), reschedule_ms: summary([base * 5]) });
-  const out = convergeReport({ shoal_same: { figures: f(100), failed: [] }, shoal_defaults: { figures: f(50), failed: ['round 2: boom'] } }, { rounds: 3, dockerNote: 'skipped (--no-docker)' });
-  assert.is(out.docker_ran, false);
-  assert.is(out.peer, 'peer did not run');
-  assert.is(out.create10_ms, 101);
-  assert.is(out.create10_ms_min, 100);
-  assert.is(out.create10_ms_max, 102);
-  assert.is(out.reschedule_ms_defaults, 250);
-  assert.is(out.docker_reschedule_ms, null);
-  assert.is(out.ratio_reschedule, null);
-  assert.equal(out.shoal_defaults_failed_rounds, ['round 2: boom']);
-  assert.ok(out.settings);
-  for (const f of flags(out)) assert.is.not(f, 'met');
-  assert.is(out.target_reschedule, 'peer did not run');
 });
 
 test.run();

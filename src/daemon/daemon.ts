@@ -26,7 +26,6 @@ import type { SwarmInfo } from '../api/types/system.ts';
 import type { NodeDescription } from '../api/types/node.ts';
 import type { InitRequest, JoinRequest } from '../api/types/swarm.ts';
 import { addSwarmRoutes, NOT_IN_SWARM } from './routes/swarm.ts';
-import { addSwarmBackupRoutes } from './routes/swarm-backup.ts';
 import { addServiceRoutes } from './routes/services.ts';
 import { addTaskRoutes } from './routes/tasks.ts';
 import { addNetworkRoutes } from './routes/networks.ts';
@@ -57,6 +56,7 @@ import { addSystemDfRoute } from './routes/system-df.ts';
 import { VolumeStore } from '../agent/volumes/volume-store.ts';
 import { SwarmNode, type SwarmContext } from '../swarm/swarm-node.ts';
 import { SHOAL_VERSION } from './routes/system.ts';
+import { currentRelease } from '../common/release.ts';
 import { UnavailableError } from '../api/errors.ts';
 import { NodeKeyVault, SwarmLockedError } from '../manager/keys/index.ts';
 import { removeSwarmState } from '../swarm/swarm-state.ts';
@@ -68,6 +68,9 @@ import { isLoopback } from '../dashboard/auth.ts';
 import { LiveFeed } from '../dashboard/live-feed.ts';
 import { UsageFeed, statsFrom } from '../dashboard/usage-feed.ts';
 import { realClock } from '../agent/exec/health.ts';
+
+/** This build's version and store schema as the node states them (see `common/release.ts`). */
+const RELEASE = currentRelease(SHOAL_VERSION);
 
 /** The executor's run-state dir (runtime root, monitor, task records, bundles): gone on reboot, like the containers. */
 const STATE_DIR = '/run/shoal';
@@ -257,15 +260,6 @@ export class Daemon {
       addTaskRoutes(router, () => daemon.currentSwarm());
       addSecretRoutes(router, () => daemon.currentSwarm());
       addConfigRoutes(router, () => daemon.currentSwarm());
-      addSwarmBackupRoutes(router, {
-        swarm: () => daemon.currentSwarm(),
-        restore: (backup, req) =>
-          daemon.changeMembership(async () => {
-            if (daemon.swarm || daemon.locked) throw alreadyInSwarm();
-            daemon.swarm = await SwarmNode.initFromBackup(daemon.swarmContext(), backup, req);
-            return daemon.swarm;
-          }),
-      });
       // This node's task containers, as a Docker engine shows them (`docker ps`, `exec`, `logs`, `stats`).
       // execIds is called only after both exist.
       const engine: NodeEngine = new NodeEngine({ executor: () => daemon.executorInstance, tasks: () => daemon.swarm?.agentTasks() ?? [], execIds: (cid): string[] => execs.idsOf(cid), standalone: () => standalone });
@@ -435,8 +429,9 @@ function nodeDescription(config: DaemonConfig): NodeDescription {
       MemoryBytes: os.totalmem(),
       ...(config.nodeGenericResources.length ? { GenericResources: config.nodeGenericResources } : {}),
     },
+    ShoalStoreSchema: RELEASE.storeSchema,
     Engine: {
-      EngineVersion: SHOAL_VERSION,
+      EngineVersion: RELEASE.version,
       Labels: Object.fromEntries(config.labels.map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)])),
       Plugins: [{ Type: 'Network', Name: 'overlay' }, { Type: 'Volume', Name: 'local' }],
     },

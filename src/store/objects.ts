@@ -43,6 +43,11 @@ export interface Cluster extends ClusterInfo {
    * only `GET /swarm/unlockkey` shows it. At rest it is inside the DEK-sealed Raft data.
    */
   UnlockKey?: string;
+  /**
+   * The store schema (Shoal extension; absent: 1). The leader raises it with a migration
+   * once every manager's release runs the newer one (`manager/schema/migrations.ts`).
+   */
+  ShoalStoreSchema?: number;
 }
 
 /** Every stored kind and its object type. Table names are these keys. */

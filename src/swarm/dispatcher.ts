@@ -24,6 +24,11 @@ import { portOf, underlayIp } from './underlay-addr.ts';
 import { CASessionTargets, TLSInfoRecorder, isNodeTLSInfo } from './ca-session.ts';
 import { logBrokerOf } from './log-broker.ts';
 import { RelayedRequests } from './log-relay.ts';
+import { DescriptionRecorder } from './description-recorder.ts';
+import type { NodeDescription } from '../api/types/node.ts';
+
+/** Frame types a node sends; a malformed one of these closes its session, an unknown type is a newer release's and is ignored. */
+const KNOWN_FRAMES = new Set<unknown>(['heartbeat', 'status', 'logs', 'logs.end', 'logs.request', 'logs.cancel', 'network.applied']);
 
 /** Frames are small (a status batch is the biggest); anything bigger is a broken or hostile peer. */
 const MAX_FRAME = 4 * 1024 * 1024;
@@ -75,6 +80,9 @@ export class Dispatcher {
     // The node's TLS state as it last reported it on this session (root CA rotation).
     let tlsReport: NodeTLSInfo | undefined;
     const tlsRecorder = new TLSInfoRecorder(this.manager.store);
+    // The node's description of itself as it stated it on this session (its release after an upgrade).
+    let stated: NodeDescription | undefined;
+    const descriptionRecorder = new DescriptionRecorder(this.manager.store);
     ws.on('error', () => {});
     if (!this.manager.isLeader) {
       send({ type: 'redirect', leader: this.manager.leaderAddr(), managers: this.managers() });
@@ -96,7 +104,14 @@ export class Dispatcher {
           || (frame.type === 'logs.request' && typeof frame.id === 'string' && typeof frame.req === 'object' && frame.req !== null)
           || (frame.type === 'logs.cancel' && typeof frame.id === 'string')
           || (frame.type === 'network.applied' && Number.isSafeInteger(frame.generation));
-        if (!ok) throw new Error(`unexpected frame ${String(frame.type)}`);
+        if (!ok && KNOWN_FRAMES.has(frame.type)) throw new Error(`malformed ${String(frame.type)} frame`);
+        if (!ok) {
+          // A newer release's frame (a rolling upgrade): ignored, not a reason to drop the node.
+          if (typeof frame.type !== 'string') throw new Error('frame without a type');
+          this.logger.debug('dispatcher: ignoring a frame of an unknown type', { 'node.id': nodeId, type: String(frame.type).slice(0, 64) });
+          return;
+        }
+        if (frame.type === 'heartbeat' && frame.description !== undefined) stated = DescriptionRecorder.check(frame.description);
       } catch (err) {
         // A malformed frame closes this one session, never the daemon.
         this.logger.warn('dispatcher: malformed frame, closing session', { 'node.id': nodeId, error: err });
@@ -141,6 +156,7 @@ export class Dispatcher {
       // when its removal from Raft is committed (it serves Raft until then).
       const { node, cluster } = this.manager.store.view((tx) => ({ node: tx.get('node', nodeId), cluster: tx.list('cluster')[0] }));
       void tlsRecorder.record(nodeId, tlsReport);
+      if (stated) void descriptionRecorder.record(nodeId, stated);
       const ca = this.caTargets.ackFor(cluster, node);
       send({
         type: 'ack', heartbeatMs: this.manager.heartbeatMs, managers: this.managers(),

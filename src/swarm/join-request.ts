@@ -40,8 +40,20 @@ export function validateJoinRequest(req: JoinNodeRequest): void {
   shortString(req.csrPem, 'csrPem', { min: 1, max: MAX_CSR });
   if (typeof req.advertiseAddr !== 'string' || !isUnicastIPv4Port(req.advertiseAddr)) fail(`advertiseAddr must be an IPv4 unicast address with a port, not ${JSON.stringify(String(req.advertiseAddr).slice(0, 64))}`);
   if (req.availability !== undefined && !['active', 'pause', 'drain'].includes(req.availability as string)) fail('availability must be active, pause or drain');
-  const d = req.description as unknown as Record<string, unknown>;
+  validateDescription(req.description);
+}
+
+/**
+ * Throws `InvalidArgumentError` naming the first bad field of a node's description of
+ * itself (sent when it joins, and again on each session so that an upgraded node's
+ * version reaches the managers).
+ */
+export function validateDescription(description: unknown): void {
+  const d = description as Record<string, unknown>;
   if (!d || typeof d !== 'object' || Array.isArray(d)) fail('description must be an object');
+  if (d.ShoalStoreSchema !== undefined && (!Number.isSafeInteger(d.ShoalStoreSchema) || (d.ShoalStoreSchema as number) < 1 || (d.ShoalStoreSchema as number) > 1000)) {
+    fail('description.ShoalStoreSchema must be an integer from 1 to 1000');
+  }
   const host = shortString(d.Hostname, 'description.Hostname', { min: 1, max: 253 });
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(host)) fail('description.Hostname must be a host name');
   const platform = (d.Platform ?? {}) as Record<string, unknown>;
@@ -101,5 +113,6 @@ export function cleanDescription(d: NodeDescription): NodeDescription {
       Labels: { ...(d.Engine?.Labels ?? {}) },
       Plugins: (d.Engine?.Plugins ?? []).map((p) => ({ Type: p.Type, Name: p.Name })),
     },
+    ...(d.ShoalStoreSchema !== undefined ? { ShoalStoreSchema: d.ShoalStoreSchema } : {}),
   };
 }

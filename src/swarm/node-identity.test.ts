@@ -224,6 +224,30 @@ test('a heartbeat\'s address is not the node\'s tunnel endpoint: the connection\
   assert.is(nodeRec('w2')?.Status.Addr, '127.0.0.1');
 });
 
+test('a session states the node\'s release; a frame of an unknown type is ignored, a malformed known one closes the session', async () => {
+  // w2's own session is stopped (previous test); this one plays w2 restarted on a newer release.
+  const c = await creds('w2');
+  const { ws } = await upgrade('/dispatcher', c);
+  assert.ok(ws, 'w2 may open a session');
+  const closed = new Promise<number>((resolve) => ws!.on('close', (code) => resolve(code)));
+  const acks: unknown[] = [];
+  ws!.on('message', (d) => { const f = JSON.parse(String(d)); if (f.type === 'ack') acks.push(f); });
+  ws!.send(JSON.stringify({ type: 'from.a.newer.release', anything: [1, 2, 3] }));
+  const description = structuredClone(nodeRec('w2')!.Description);
+  delete description.TLSInfo;
+  description.Engine.EngineVersion = '9.9.9-next';
+  description.ShoalStoreSchema = 2;
+  ws!.send(JSON.stringify({ type: 'heartbeat', addr: '127.0.0.1:2377', description }));
+  await waitFor('the heartbeat after the unknown frame answered', () => acks.length > 0, 10_000);
+  // Seen ready first, so that "down again" below is this session's end, not the last test's.
+  await waitFor('w2 ready on this session', () => nodeRec('w2')?.Status.State === 'ready');
+  await waitFor('w2\'s stated release stored', () => nodeRec('w2')?.Description.Engine.EngineVersion === '9.9.9-next');
+  assert.is(nodeRec('w2')?.Description.ShoalStoreSchema, 2);
+  ws!.send(JSON.stringify({ type: 'status' }));
+  assert.is(await within(closed, 10_000, -1), 1007, 'a status frame without updates is malformed');
+  await waitFor('w2 down again', () => nodeRec('w2')?.Status.State === 'down');
+});
+
 test('a removed node\'s certificate is refused on every 2377 endpoint', async () => {
   const c = await creds('w2');
   const before = await endpoints(c);

@@ -7,7 +7,7 @@
 import { WebSocket } from 'ws';
 import type { NodeTLS } from '../manager/ca/index.ts';
 import type { NodeTLSInfo, SessionFrame, TaskStatusUpdate } from '../wire/types.ts';
-import type { NodeRole, NodeState } from '../api/types/node.ts';
+import type { NodeDescription, NodeRole, NodeState } from '../api/types/node.ts';
 import type { Logger } from '../common/logger.ts';
 
 export interface SessionOptions {
@@ -23,6 +23,8 @@ export interface SessionOptions {
   onAssignments?: (frame: Extract<SessionFrame, { type: 'assignments' }>) => void;
   /** This node's TLS state, reported in the first heartbeat of every session (root CA rotation). */
   tlsInfo?: NodeTLSInfo;
+  /** This node's description of itself, stated in the first heartbeat of every session (a restarted node may run a new release). */
+  description?: NodeDescription;
   /** Told of each network view from the leader (the whole view, first on every session, then on change). */
   onNetworkView?: (view: Extract<SessionFrame, { type: 'network' }>['view']) => void;
   /** Told of the leader's network view watermark (every node applied views of at least this generation). */
@@ -149,8 +151,9 @@ export class Session {
 
   private beat(): void {
     const f: SessionFrame = { type: 'heartbeat', addr: this.opts.addr };
-    if (this.opts.tlsInfo && this.ws && this.tlsSent !== this.ws) {
-      f.tls = this.opts.tlsInfo;
+    if (this.ws && this.tlsSent !== this.ws) {
+      if (this.opts.tlsInfo) f.tls = this.opts.tlsInfo;
+      if (this.opts.description) f.description = this.opts.description;
       this.tlsSent = this.ws;
     }
     this.ws?.send(JSON.stringify(f));

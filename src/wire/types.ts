@@ -88,6 +88,8 @@ export type SessionFrame =
     type: 'heartbeat'; addr: string;
     /** The node's TLS state as Docker's `Node.Description.TLSInfo` shows it (root trusted, issuer of its leaf); the first beat of a session carries it. */
     tls?: NodeTLSInfo;
+    /** The node's description of itself (version, resources, store schema); the first beat of a session carries it. */
+    description?: NodeDescription;
   }
   | {
     type: 'ack'; heartbeatMs: number; managers: Record<string, string>;

@@ -40,8 +40,6 @@ export interface Row extends Expectation {
   follow?: boolean;
   /** Saves capture group 1 of the regex (over stdout) as the variable NAME. */
   save?: [name: string, re: RegExp];
-  /** Saves the time (Unix seconds, 1 s early) as the variable NAME before the command runs (for `events --since`). */
-  mark?: string;
   /** What Docker Engine does instead, where Shoal deliberately differs (with `why`). */
   peer?: Expectation & { why: string };
 }
@@ -154,7 +152,6 @@ export function expectationOf(row: Row, side: 'shoal' | 'docker'): Expectation {
 
 /** Runs one row (retrying an `until` row); resolves with the failure text, or undefined when it passed. */
 export async function runRow(ctx: TableContext, row: Row): Promise<{ failure?: string; outcome: Outcome }> {
-  if (row.mark) ctx.vars[row.mark] = String(Math.floor(Date.now() / 1000) - 1);
   const args = words(row.cmd).map((a) => substitute(a, ctx.vars));
   const e = expectationOf(row, ctx.side);
   const stopWhen = row.follow ? (s: string) => !checkOutput('stdout', e.out, s, ctx.vars) : undefined;

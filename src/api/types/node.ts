@@ -34,6 +34,11 @@ export interface NodeDescription {
   Resources: NodeResources;
   Engine: EngineDescription;
   TLSInfo?: { TrustRoot: string; CertIssuerSubject: string; CertIssuerPublicKey: string };
+  /**
+   * Shoal extension: the newest store schema this node's release can run. The leader
+   * migrates the store to a newer schema only once every manager can run it.
+   */
+  ShoalStoreSchema?: number;
 }
 
 export interface NodeStatus {

@@ -17,6 +17,8 @@ import { UpdaterController } from './updater.ts';
 import { PayloadGcController } from './payload-gc.ts';
 import { CARotationController } from './ca-rotation.ts';
 import { RebalancerController } from './rebalancer.ts';
+import { SchemaController } from './schema.ts';
+import { STORE_SCHEMA } from '../../common/release.ts';
 import type { StoreController } from './store-controller.ts';
 
 export { OrchestratorController } from './orchestrator.ts';
@@ -37,6 +39,8 @@ export interface LeaderHost {
    * (tasks created for slots it has not seen filled yet). Optional for tests.
    */
   barrier?(): Promise<void>;
+  /** The newest store schema this manager's release runs (default `STORE_SCHEMA`): the most it migrates to. */
+  storeSchema?: number;
 }
 
 export class LeaderControllers {
@@ -56,6 +60,7 @@ export class LeaderControllers {
       new PayloadGcController(host.store, logger.child('payload-gc')),
       new CARotationController(host.store, logger.child('ca-rotation')),
       new RebalancerController(host.store, logger.child('rebalancer')),
+      new SchemaController(host.store, logger.child('schema'), host.storeSchema ?? STORE_SCHEMA),
     ];
     this.off = host.raft.on((e) => {
       if (e.kind === 'role') void this.follow(e.role === StateRole.Leader);
