@@ -51,12 +51,14 @@ import StackLs from './stack/ls.ts';
 import StackPs from './stack/ps.ts';
 import StackRm from './stack/rm.ts';
 import StackServices from './stack/services.ts';
+import SwarmBackup from './swarm/backup.ts';
 import SwarmCa from './swarm/ca.ts';
 import SwarmInit from './swarm/init.ts';
 import SwarmInspect from './swarm/inspect.ts';
 import SwarmJoin from './swarm/join.ts';
 import SwarmJoinToken from './swarm/join-token.ts';
 import SwarmLeave from './swarm/leave.ts';
+import SwarmRestore from './swarm/restore.ts';
 import SwarmUnlock from './swarm/unlock.ts';
 import SwarmUnlockKey from './swarm/unlock-key.ts';
 import SwarmUpdate from './swarm/update.ts';
@@ -110,12 +112,14 @@ export const COMMANDS = {
   'stack:ps': StackPs,
   'stack:rm': StackRm,
   'stack:services': StackServices,
+  'swarm:backup': SwarmBackup,
   'swarm:ca': SwarmCa,
   'swarm:init': SwarmInit,
   'swarm:inspect': SwarmInspect,
   'swarm:join': SwarmJoin,
   'swarm:join-token': SwarmJoinToken,
   'swarm:leave': SwarmLeave,
+  'swarm:restore': SwarmRestore,
   'swarm:unlock': SwarmUnlock,
   'swarm:unlock-key': SwarmUnlockKey,
   'swarm:update': SwarmUpdate,

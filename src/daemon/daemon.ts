@@ -26,6 +26,7 @@ import type { SwarmInfo } from '../api/types/system.ts';
 import type { NodeDescription } from '../api/types/node.ts';
 import type { InitRequest, JoinRequest } from '../api/types/swarm.ts';
 import { addSwarmRoutes, NOT_IN_SWARM } from './routes/swarm.ts';
+import { addSwarmBackupRoutes } from './routes/swarm-backup.ts';
 import { addServiceRoutes } from './routes/services.ts';
 import { addTaskRoutes } from './routes/tasks.ts';
 import { addNetworkRoutes } from './routes/networks.ts';
@@ -254,6 +255,15 @@ export class Daemon {
             await daemon.swarm.leave(force);
             daemon.swarm = undefined;
             daemon.vault.forget();
+          }),
+      });
+      addSwarmBackupRoutes(router, {
+        swarm: () => daemon.currentSwarm(),
+        restore: (backup, req) =>
+          daemon.changeMembership(async () => {
+            if (daemon.swarm || daemon.locked) throw alreadyInSwarm();
+            daemon.swarm = await SwarmNode.initFromBackup(daemon.swarmContext(), backup, req);
+            return daemon.swarm;
           }),
       });
       addServiceRoutes(router, () => daemon.currentSwarm());

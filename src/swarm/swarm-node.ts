@@ -39,6 +39,7 @@ import {
 } from './swarm-setup.ts';
 import { INITIAL_EPOCH, findReplacingEpoch, tellRemovedManagers } from './raft-epochs.ts';
 import { addNodeRoutes, type EndpointsHost } from './node-endpoints.ts';
+import { readBackup, restoredNodes, writeBackup, type BackupContents, type BackupFile } from './swarm-backup.ts';
 
 // What callers imported from here before the split.
 export { NOT_A_MANAGER, leaveManagerRefusal, mergeSpec, resolveAdvertiseAddr };
@@ -215,6 +216,52 @@ export class SwarmNode {
     return node;
   }
 
+  /**
+   * `swarm restore`: a new cluster on this node, the only manager, with everything the
+   * backup holds (swarm-backup.ts) — its cluster ID, root CA and join tokens, services,
+   * networks, secrets and configs, and its nodes as down workers — as Docker's restore
+   * with `--force-new-cluster` gives. The orchestrators then start every service's tasks
+   * on the nodes that join.
+   */
+  static async initFromBackup(ctx: SwarmContext, backup: BackupContents, req: { ListenAddr?: string; AdvertiseAddr?: string }): Promise<SwarmNode> {
+    if (await loadSwarmState(ctx.dataRoot)) throw new ApiError(ALREADY_IN_SWARM, 503);
+    const listen = req.ListenAddr || ctx.listenAddr;
+    const advertise = resolveAdvertiseAddr(req.AdvertiseAddr || ctx.advertiseAddr, listen);
+    await assertCanListen(listen);
+    const { cluster } = backup;
+    const root = { certPem: cluster.RootCA!.CACert, keyPem: cluster.RootCA!.CAKey };
+    const nodeId = newId((n: number) => new Uint8Array(randomBytes(n)));
+    const expiry = Math.round(cluster.Spec.CAConfig.NodeCertExpiry / 1e6) || DEFAULT_NODE_CERT_EXPIRY_MS;
+    const { certPem, keyPem, tls } = await newClusterCredentials({ clusterId: cluster.ID, nodeId, expiry, now: Date.now(), root });
+    const state: SwarmState = { clusterId: cluster.ID, nodeId, role: 'manager', managers: [{ nodeId, addr: advertise }], listenAddr: listen, advertiseAddr: advertise };
+    await saveSwarmState(ctx.dataRoot, state, { certPem, keyPem, rootCertPem: root.certPem }, ctx.keys);
+    let node: SwarmNode | undefined;
+    try {
+      node = await SwarmNode.open(ctx, state, tls);
+      await node.startRole({ bootstrap: true });
+      const manager = node.manager!;
+      await waitFor(() => manager.isLeader, 10_000, 'the restored manager did not become leader');
+      await manager.store.update((tx) => {
+        const { Version: _v, UpdatedAt: _u, ...restored } = cluster;
+        tx.create('cluster', restored);
+        for (const n of restoredNodes(backup.nodes)) tx.create('node', n);
+        tx.create('node', newNodeObject(nodeId, 'manager', 'active', ctx.description(), advertise, 'ready'));
+        for (const o of backup.networks) tx.create('network', o);
+        for (const o of backup.secrets) tx.create('secret', o);
+        for (const o of backup.configs) tx.create('config', o);
+        for (const o of backup.services) tx.create('service', o);
+      });
+      ctx.logger.info('swarm restored from a backup', {
+        'cluster.id': cluster.ID, 'node.id': nodeId, 'backup.index': backup.index, 'backup.created': backup.createdAt, services: backup.services.length,
+      });
+      return node;
+    } catch (err) {
+      await node?.stop();
+      await removeSwarmState(ctx.dataRoot);
+      throw err;
+    }
+  }
+
   /** `swarm join`: becomes a worker or manager of the swarm a manager at `RemoteAddrs` belongs to. */
   static async join(ctx: SwarmContext, req: JoinRequest): Promise<SwarmNode> {
     if (await loadSwarmState(ctx.dataRoot)) throw new ApiError(ALREADY_IN_SWARM, 503);
@@ -383,6 +430,17 @@ export class SwarmNode {
       .then(() => {}, (err) => this.ctx.logger.warn('swarm node: background work failed', { error: err }))
       .finally(() => this.inFlight.delete(p));
     this.inFlight.add(p);
+  }
+
+  /**
+   * `swarm backup`: the store as one consistent view after a read barrier (so it holds
+   * every write committed before the request), sealed by the unlock key while autolock is on.
+   */
+  async backup(now = Date.now()): Promise<BackupFile> {
+    const manager = this.requireManager();
+    await manager.barrier();
+    const contents = manager.store.view((tx) => readBackup(tx, { index: manager.store.lastIndex, now }));
+    return writeBackup(contents, contents.cluster.UnlockKey);
   }
 
   // ---- what the control API reads --------------------------------------------------

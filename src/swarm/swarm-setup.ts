@@ -122,12 +122,15 @@ export async function waitFor(cond: () => boolean, timeoutMs: number, message: s
   }
 }
 
-/** A new cluster's root CA and this node's first certificate, signed by it as a manager. */
-export async function newClusterCredentials(opts: { clusterId: string; nodeId: string; expiry: number; now: number }): Promise<{
+/**
+ * A new cluster's root CA (or `opts.root`, a restored one) and this node's first
+ * certificate, signed by it as a manager.
+ */
+export async function newClusterCredentials(opts: { clusterId: string; nodeId: string; expiry: number; now: number; root?: { certPem: string; keyPem: string } }): Promise<{
   root: { certPem: string; keyPem: string }; certPem: string; keyPem: string; tls: NodeTLS;
 }> {
   const { clusterId, nodeId, expiry, now } = opts;
-  const root = await createRootCA({ clusterId, now });
+  const root = opts.root ?? (await createRootCA({ clusterId, now }));
   const signer = await CASigner.load(root);
   const { keyPem, csrPem } = await newNodeKeyAndCSR();
   const certPem = await signer.issue({ csrPem, nodeId, role: 'manager', clusterId, expiry, now });
