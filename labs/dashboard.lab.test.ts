@@ -3,8 +3,8 @@
 // (`--dashboard-addr 127.0.0.1:8088`, h1's own loopback) and checks the nodes and services
 // it shows; a service's log tail opens from the keyboard; a scale shows in the grid
 // within 1 s of the scale call returning, without a reload; a rolling update shows its
-// progress; a killed host goes down and its tasks move. Screenshots land in
-// labs/test/out/dashboard/ for a person to look at.
+// progress; a failed task shows; a killed host goes down and its tasks move.
+// Screenshots land in labs/test/out/dashboard/ for a person to look at.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdirSync, rmSync } from 'node:fs';
@@ -57,7 +57,7 @@ test('dashboard shows the cluster and follows a scale and a host loss live', asy
       assert.is(await json<number>(`${chipsExpr('cache', true)}.length`), 3);
       const paintMs = await firstPaintMs(page);
       assert.ok(paintMs > 0, `first contentful paint measured: ${paintMs}`);
-      await page.screenshot({ path: join(OUT, '01-cluster.png'), fullPage: true });
+      await page.screenshot({ path: join(OUT, '01-cluster.png'), fullPage: true, animations: 'disabled' });
 
       // The log tail, opened from the keyboard: arrows to the web row, Enter.
       await page.focus('#services tbody tr[data-service="cache"]');
@@ -66,7 +66,7 @@ test('dashboard shows the cluster and follows a scale and a host loss live', asy
       await page.keyboard.press('Enter');
       await page.waitForFunction(`/\\d\\d:\\d\\d:\\d\\d web\\.\\d \\| web line \\d+ on /.test(document.querySelector('#logs').textContent)`, undefined, { timeout: 15_000 });
       assert.is(await json<string>(`document.querySelector('#services tbody tr[data-service="web"]').getAttribute('aria-current')`), 'true');
-      await page.screenshot({ path: join(OUT, '02-logs.png'), fullPage: true });
+      await page.screenshot({ path: join(OUT, '02-logs.png'), fullPage: true, animations: 'disabled' });
 
       // A scale shows without a reload, within the deadline from the scale call returning.
       await page.evaluate('window.__sameDocument = true');
@@ -80,7 +80,7 @@ test('dashboard shows the cluster and follows a scale and a host loss live', asy
       // CPU and memory sparklines from the cluster's usage report (a point every 2 s).
       await page.waitForSelector('#services tbody tr[data-service="web"] svg.spark', { timeout: 15_000 });
       await page.waitForSelector('#nodes tbody tr[data-node-host="h2"] svg.spark', { timeout: 5_000 });
-      await page.screenshot({ path: join(OUT, '03-scaled.png'), fullPage: true });
+      await page.screenshot({ path: join(OUT, '03-scaled.png'), fullPage: true, animations: 'disabled' });
 
       // A rolling update shows its progress (UpdateStatus and tasks of the new spec), then completes.
       const web = await h1.get<Service>('/services/web');
@@ -89,11 +89,19 @@ test('dashboard shows the cluster and follows a scale and a host loss live', asy
         UpdateConfig: { Parallelism: 2, Delay: 1e9, Order: 'stop-first' },
       } satisfies ServiceSpec, { query: { version: web.Version.Index } });
       await page.waitForSelector('#services tbody tr[data-service="web"] td.upd-updating', { timeout: 10_000 });
-      await page.screenshot({ path: join(OUT, '04-updating.png'), fullPage: true });
+      await page.screenshot({ path: join(OUT, '04-updating.png'), fullPage: true, animations: 'disabled' });
       await page.waitForSelector('#services tbody tr[data-service="web"] td.upd-completed', { timeout: 120_000 });
       assert.match(await json<string>(`document.querySelector('#services tbody tr[data-service="web"] td.upd-completed').textContent`), /completed 6\/6/);
       assert.match(await json<string>(`document.querySelector('#services tbody tr[data-service="web"] td.image').textContent`), /bb:v2$/);
       await waitGridTasks(page, 'web', 6, { running: true, timeoutMs: 30_000 });
+
+      // A task that fails shows as failed in the grid (red, with its error), beside its replacement.
+      const { ID: crashId } = await h1.post<{ ID: string }>('/services/create', spec('crash', { Replicated: { Replicas: 1 } }, ['sh', '-c', 'sleep 1; exit 3']));
+      await page.waitForSelector('#grid li.task[data-service="crash"][data-state="failed"]', { timeout: 30_000 });
+      assert.match(await json<string>(`document.querySelector('#grid li.task[data-service="crash"][data-state="failed"]').getAttribute('aria-label')`), /crash\.1 failed: .*exit/i);
+      await page.screenshot({ path: join(OUT, '05-failed.png'), fullPage: true, animations: 'disabled' });
+      await h1.delete(`/services/${crashId}`);
+      await page.waitForFunction(`!document.querySelector('#services tbody tr[data-service="crash"]')`, undefined, { timeout: 10_000 });
 
       // Host loss: h3 goes down and its web tasks move to h1 and h2.
       await lab.killDaemon('h3');
@@ -101,16 +109,16 @@ test('dashboard shows the cluster and follows a scale and a host loss live', asy
       await page.waitForSelector('#nodes tbody tr[data-node-host="h3"][data-state="down"]', { timeout: 5_000 });
       await waitGridTasks(page, 'web', 6, { running: true, notOn: 'h3', timeoutMs: 90_000 });
       assert.is(await json<boolean>('window.__sameDocument === true'), true, 'still no reload');
-      await page.screenshot({ path: join(OUT, '05-host-down.png'), fullPage: true });
+      await page.screenshot({ path: join(OUT, '06-host-down.png'), fullPage: true, animations: 'disabled' });
 
       // A phone: one column, nothing wider than the screen but the tables' own scrollers.
       await page.setViewportSize({ width: 390, height: 844 });
       assert.ok(await json<number>('document.documentElement.scrollWidth') <= 390, 'no sideways scrolling of the page');
-      await page.screenshot({ path: join(OUT, '06-phone.png'), fullPage: true });
+      await page.screenshot({ path: join(OUT, '07-phone.png'), fullPage: true, animations: 'disabled' });
       console.log(JSON.stringify({ dashboard_paint_ms: Math.round(paintMs), dashboard_scale_ms: scaleMs, screenshots: OUT }));
     } catch (err) {
       // What the page showed when it went wrong, for the person reading the failure.
-      await b.page.screenshot({ path: join(OUT, '99-failure.png'), fullPage: true }).catch(() => {});
+      await b.page.screenshot({ path: join(OUT, '99-failure.png'), fullPage: true, animations: 'disabled' }).catch(() => {});
       const text = await b.page.evaluate('document.body.innerText').catch(() => '');
       throw new Error(`${(err as Error).message}\n--- page text ---\n${String(text).slice(0, 3000)}`);
     } finally {

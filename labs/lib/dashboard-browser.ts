@@ -86,7 +86,7 @@ export function firstPaintMs(page: Page): Promise<number> {
 
 /** Page expression: the grid's chips of `service` wanted running (optionally only running ones). */
 export function chipsExpr(service: string, running = false): string {
-  return `[...document.querySelectorAll(${JSON.stringify(`#grid .col li.task[data-service="${service}"]:not(.leaving)${running ? '[data-state="running"]' : ''}`)})]`;
+  return `[...document.querySelectorAll(${JSON.stringify(`#grid .col li.task[data-service="${service}"][data-desired="running"]${running ? '[data-state="running"]' : ''}`)})]`;
 }
 
 /** Waits until the grid shows `n` tasks of `service` wanted running (any state, or `running` only), none on host `notOn`. */

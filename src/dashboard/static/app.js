@@ -14,6 +14,7 @@ const state = {
   selected: undefined, // service ID
   usage: new Map(), // id → [{ cpu, mem }]
   logs: undefined, // AbortController of the open tail
+  drawnTasks: new Set(), // task IDs in the grid as last drawn
 };
 
 /** Builds an element: el('td', { class: 'x', 'data-k': 1, hue: 120 }, 'text', child…). */
@@ -130,8 +131,16 @@ function drawServices(view) {
   }));
 }
 
+/** A task being stopped (struck through); a failed one stays red, a `ready` one waits to start. */
+function leaving(t) {
+  return t.desiredState !== 'running' && t.desiredState !== 'ready' && t.state !== 'failed' && t.state !== 'rejected';
+}
+
 function drawGrid(view) {
   const grid = $('#grid');
+  // Only tasks not drawn before arrive with an animation: a redraw must not flash the rest.
+  const drawn = state.drawnTasks;
+  state.drawnTasks = new Set(view.tasks.map((t) => t.id));
   const byNode = new Map(view.nodes.map((n) => [n.id, []]));
   for (const t of view.tasks) byNode.get(t.nodeId)?.push(t);
   grid.replaceChildren(...view.nodes.map((n) => {
@@ -140,8 +149,8 @@ function drawGrid(view) {
       el('h3', {}, n.hostname, el('span', { class: `st st-${n.state}` }, n.state), n.leader ? el('span', { class: 'muted' }, '★') : undefined));
     const list = el('ul', { class: 'tasks' });
     list.append(...tasks.map((t) => el('li', {
-      class: `task ts-${t.state}${t.desiredState !== 'running' ? ' leaving' : ''}${state.selected && state.selected !== t.serviceId ? ' dim' : ''}`,
-      tabindex: 0, 'data-key': `task:${t.id}`, 'data-service': t.serviceName, 'data-state': t.state, 'data-task': t.id,
+      class: `task ts-${t.state}${leaving(t) ? ' leaving' : ''}${state.selected && state.selected !== t.serviceId ? ' dim' : ''}${drawn.has(t.id) ? '' : ' new'}`,
+      tabindex: 0, 'data-key': `task:${t.id}`, 'data-service': t.serviceName, 'data-state': t.state, 'data-desired': t.desiredState, 'data-task': t.id,
       hue: hue(t.serviceName), title: t.message || t.state,
       'aria-label': `${t.name} ${t.state}${t.message ? `: ${t.message}` : ''}`,
     }, el('span', { class: 'tn' }, t.name), el('span', { class: 'ts' }, t.state))));
