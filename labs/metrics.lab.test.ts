@@ -78,7 +78,13 @@ test('prometheus discovers the swarm with dockerswarm_sd_configs and scrapes eve
       Name: 'busy', Labels: { tier: 'demo' }, Mode: { Replicated: { Replicas: 3 } },
       TaskTemplate: { Networks: [{ Target: net.Id }], ContainerSpec: { Image: IMAGE, Command: ['sh', '-c', 'while :; do :; done'], StopGracePeriod: 1e9 }, Resources: { Limits: { NanoCPUs: 1e8 } } },
     } satisfies ServiceSpec);
+    // A task asking the embedded DNS once a second (for the DNS series).
+    await h1.post('/services/create', {
+      Name: 'asker', Labels: {}, Mode: { Replicated: { Replicas: 1 } },
+      TaskTemplate: { Networks: [{ Target: net.Id }], ContainerSpec: { Image: IMAGE, Command: ['sh', '-c', 'while :; do nslookup busy >/dev/null 2>&1; sleep 1; done'], StopGracePeriod: 1e9 } },
+    } satisfies ServiceSpec);
     const tasks = await waitRunning(lab, 'busy', 3);
+    await waitRunning(lab, 'asker', 1);
 
     // Each node's own endpoint, before Prometheus: cAdvisor names with the swarm labels.
     const h2Text = await getIn(lab, 'h1', `http://${lab.address('h2')}:${METRICS_PORT}/metrics`);
@@ -87,8 +93,15 @@ test('prometheus discovers the swarm with dockerswarm_sd_configs and scrapes eve
     assert.match(h2Text, new RegExp(`shoal_vxlan_bytes_total\\{network_id="${net.Id}",vni="\\d+",direction="receive"\\} \\d+`));
     const h1Text = await getIn(lab, 'h1', `http://${lab.address('h1')}:${METRICS_PORT}/metrics`);
     assert.match(h1Text, /shoal_raft_is_leader\{node_id="[^"]+"\} 1/);
-    assert.match(h1Text, /shoal_tasks\{state="running",desired_state="running"\} 3/);
+    assert.match(h1Text, /shoal_tasks\{state="running",desired_state="running"\} 4/);
     assert.match(h1Text, /shoal_raft_proposal_duration_seconds_count [1-9]/);
+    await waitFor('a node counting DNS answers', async () => {
+      for (const h of ['h1', 'h2', 'h3']) {
+        const text = await getIn(lab, 'h1', `http://${lab.address(h)}:${METRICS_PORT}/metrics`);
+        if (/shoal_dns_queries_total\{result="answer"\} [1-9]/.test(text)) return true;
+      }
+      return false;
+    }, 30_000, 1000);
 
     const dir = mkdtempSync('/tmp/shoalmet-prom-');
     let pid: number | undefined;
@@ -115,7 +128,8 @@ test('prometheus discovers the swarm with dockerswarm_sd_configs and scrapes eve
       const taskTargets = await waitFor(() => `task targets (seen: ${seen}; log: ${log})`, async () => {
         const all = await targets(lab);
         seen = JSON.stringify(all.filter((t) => t.scrapePool !== 'shoal-nodes').map((t) => t.discoveredLabels)).slice(0, 3000);
-        const ts = all.filter((t) => t.scrapePool === 'shoal-tasks' && t.discoveredLabels.__meta_dockerswarm_task_desired_state === 'running');
+        const ts = all.filter((t) => t.scrapePool === 'shoal-tasks' && t.discoveredLabels.__meta_dockerswarm_task_desired_state === 'running' &&
+          t.discoveredLabels.__meta_dockerswarm_service_name === 'busy');
         return new Set(ts.map((t) => t.discoveredLabels.__meta_dockerswarm_task_id)).size === 3 && ts;
       }, 30_000, 500);
       assert.equal(new Set(taskTargets.map((t) => t.discoveredLabels.__meta_dockerswarm_task_id)), new Set(tasks.map((t) => t.ID)));
@@ -160,7 +174,8 @@ test('prometheus discovers the swarm with dockerswarm_sd_configs and scrapes eve
     // Each busy loop is capped at 10 % of a CPU: the measured share is real and under the cap (with slack).
     assert.ok(svc.tasks.every((t) => t.CPUPerc > 1 && t.CPUPerc < 20), JSON.stringify(svc.tasks));
     const nodeStats = JSON.parse(await ok(['node', 'stats', '--no-stream', '--format', 'json'])) as { nodes: { Hostname: string; Tasks: number; CPUs: number }[] };
-    assert.equal(nodeStats.nodes.map((n) => [n.Hostname, n.Tasks]), [['h1', 1], ['h2', 1], ['h3', 1]]);
+    assert.equal(nodeStats.nodes.map((n) => n.Hostname), ['h1', 'h2', 'h3']);
+    assert.is(nodeStats.nodes.reduce((a, n) => a + n.Tasks, 0), 4, 'busy ×3 and asker');
     assert.match(await ok(['service', 'stats', '--no-stream']), /NAME\s+TASKS\s+CPU %[\s\S]*busy\s+3\/3\s+\d+\.\d\d%/);
   });
 });

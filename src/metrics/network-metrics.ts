@@ -3,9 +3,12 @@
  * the `vxlan0` device of each network's sandbox netns (`ip -n NS -s -j link show`, one
  * spawn per network, in parallel: Node cannot enter a namespace to read its sysfs). The
  * sandboxes come from the network agent's saved state, so this needs no hook in it.
+ * And the embedded DNS's counts (queries by outcome, forwarded-query latency), which the
+ * DNS process reports every 2 s, rendered as text.
  */
 import { execFile } from 'node:child_process';
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { DNS_LATENCY_BUCKETS_MS, type DnsStats } from '../../net/dns/index.ts';
 
 /** A network's sandbox on this node. */
 export interface SandboxRef { networkId: string; netns: string; vni: number }
@@ -65,4 +68,26 @@ export function registerNetworkMetrics(registry: Registry, sandboxes: () => Sand
     name: 'shoal_network_sandboxes', help: 'Overlay network sandboxes on this node.', registers: [registry],
     collect: () => { count.set(sandboxes().length); },
   });
+}
+
+/** The DNS series in text format from the DNS server's cumulative counts; '' without any. Pure. */
+export function renderDnsMetrics(stats: DnsStats | undefined): string {
+  if (!stats) return '';
+  const q = stats.queries;
+  const f = stats.forwarded;
+  const lines = [
+    '# HELP shoal_dns_queries_total DNS queries answered by the embedded DNS, by outcome (answer, nxdomain, refused, forward, malformed).',
+    '# TYPE shoal_dns_queries_total counter',
+    ...(['answer', 'nxdomain', 'refused', 'forward', 'malformed'] as const).map((k) => `shoal_dns_queries_total{result="${k}"} ${q[k]}`),
+    '# HELP shoal_dns_forward_duration_seconds Latency of queries forwarded upstream and answered.',
+    '# TYPE shoal_dns_forward_duration_seconds histogram',
+    ...DNS_LATENCY_BUCKETS_MS.map((le, i) => `shoal_dns_forward_duration_seconds_bucket{le="${le / 1000}"} ${f.buckets[i]}`),
+    `shoal_dns_forward_duration_seconds_bucket{le="+Inf"} ${f.count}`,
+    `shoal_dns_forward_duration_seconds_sum ${f.sumMs / 1000}`,
+    `shoal_dns_forward_duration_seconds_count ${f.count}`,
+    '# HELP shoal_dns_forward_failures_total Forwarded queries no upstream answered (SERVFAIL).',
+    '# TYPE shoal_dns_forward_failures_total counter',
+    `shoal_dns_forward_failures_total ${f.servfail}`,
+  ];
+  return lines.join('\n') + '\n';
 }

@@ -7,7 +7,7 @@ import { ClusterMetrics, pendingReason } from './cluster-metrics.ts';
 import { ExecutorMetrics, exitReason } from './executor-metrics.ts';
 import { renderContainerMetrics } from './containers.ts';
 import { NodeMetrics } from './registry.ts';
-import { parseLinkStats, registerNetworkMetrics } from './network-metrics.ts';
+import { parseLinkStats, registerNetworkMetrics, renderDnsMetrics } from './network-metrics.ts';
 import type { TaskUsage } from './usage.ts';
 
 /** The value of the first sample line of `name` whose labels contain every `want` pair. */
@@ -109,6 +109,16 @@ test('vxlan series are read per sandbox at scrape time; a sandbox that cannot be
   assert.is(sample(text, 'shoal_network_sandboxes'), 2);
   assert.equal(reads.sort(), ['sb-1', 'sb-2'], 'one read per sandbox per scrape');
   assert.is(parseLinkStats('not json'), undefined);
+});
+
+test('dns series: queries by outcome and the forward latency histogram', () => {
+  const text = renderDnsMetrics({ queries: { answer: 5, nxdomain: 1, refused: 0, forward: 2, malformed: 0 }, forwarded: { buckets: [0, 1, 1, 2, 2, 2, 2, 2, 2, 2], count: 2, sumMs: 12, servfail: 1 } });
+  assert.is(sample(text, 'shoal_dns_queries_total', { result: 'answer' }), 5);
+  assert.is(sample(text, 'shoal_dns_forward_duration_seconds_bucket', { le: '0.005' }), 1);
+  assert.is(sample(text, 'shoal_dns_forward_duration_seconds_bucket', { le: '+Inf' }), 2);
+  assert.is(sample(text, 'shoal_dns_forward_duration_seconds_sum'), 0.012);
+  assert.is(sample(text, 'shoal_dns_forward_failures_total'), 1);
+  assert.is(renderDnsMetrics(undefined), '');
 });
 
 test.run();

@@ -14,7 +14,8 @@ import { renderContainerMetrics } from './containers.ts';
 import { ExecutorMetrics } from './executor-metrics.ts';
 import { RaftMetrics } from './raft-metrics.ts';
 import { ClusterMetrics, type ClusterSource } from './cluster-metrics.ts';
-import { registerNetworkMetrics, type SandboxRef } from './network-metrics.ts';
+import { registerNetworkMetrics, renderDnsMetrics, type SandboxRef } from './network-metrics.ts';
+import type { DnsStats } from '../../net/dns/index.ts';
 import { UsageReader, usageTargets, type UsageSource } from './usage-reader.ts';
 
 /** What a node's metrics read; every part may be absent (outside a swarm, a worker, no tasks yet). */
@@ -25,6 +26,8 @@ export interface NodeMetricsOptions {
   manager?: () => (ClusterSource & { raft: RaftNode }) | undefined;
   /** This node's overlay sandboxes (VXLAN series); absent: none. */
   sandboxes?: () => SandboxRef[];
+  /** The embedded DNS's counts; absent or undefined: no DNS series. */
+  dns?: () => DnsStats | undefined;
   /** Include the Node.js process series (`process_cpu_seconds_total`, heap, …). Default true. */
   processMetrics?: boolean;
 }
@@ -56,7 +59,7 @@ export class NodeMetrics {
     this.follow();
     // The per-task series (cAdvisor's) are rendered straight to text: see containers.ts.
     const containers = renderContainerMetrics(this.reader.read(usageTargets(this.opts.usage)));
-    return (await this.registry.metrics()) + containers;
+    return (await this.registry.metrics()) + renderDnsMetrics(this.opts.dns?.()) + containers;
   }
 
   /** The exposition's content type (text format 0.0.4). */
