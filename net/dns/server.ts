@@ -53,6 +53,18 @@ export interface DnsScope {
   forward?: boolean;
 }
 
+/** Upper bounds (ms) of the forwarded-query latency buckets in {@link DnsStats}. */
+export const DNS_LATENCY_BUCKETS_MS = [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500];
+
+/**
+ * Counts since the server started (for metrics): queries by how they were answered, and
+ * the latency of forwarded ones (cumulative buckets per {@link DNS_LATENCY_BUCKETS_MS}, sum in ms).
+ */
+export interface DnsStats {
+  queries: { answer: number; nxdomain: number; refused: number; forward: number; malformed: number };
+  forwarded: { buckets: number[]; count: number; sumMs: number; servfail: number };
+}
+
 /** Forwarded queries in flight at most, by default: every task of a node shares them. */
 export const DEFAULT_MAX_FORWARDS = 256;
 
@@ -68,6 +80,11 @@ export class DnsServer {
   /** Forwards in flight: each entry abandons one (cancels its timer, closes its socket). */
   private readonly pending = new Set<() => void>();
   private closed = false;
+  /** Counts for metrics (read with {@link stats}). */
+  private readonly counts: DnsStats = {
+    queries: { answer: 0, nxdomain: 0, refused: 0, forward: 0, malformed: 0 },
+    forwarded: { buckets: DNS_LATENCY_BUCKETS_MS.map(() => 0), count: 0, sumMs: 0, servfail: 0 },
+  };
 
   constructor(opts: DnsServerOptions) {
     this.opts = {
@@ -79,6 +96,11 @@ export class DnsServer {
     if (!Number.isInteger(this.opts.maxForwards) || this.opts.maxForwards < 1) {
       throw new DnsConfigError(`invalid maxForwards ${this.opts.maxForwards} (want an integer ≥ 1)`);
     }
+  }
+
+  /** A copy of the counts since start (metrics). */
+  stats(): DnsStats {
+    return structuredClone(this.counts);
   }
 
   /** Forwarded queries in flight now (each holds one socket). */
@@ -149,19 +171,28 @@ export class DnsServer {
   /** Answers one query through `reply` (now, or after forwarding); false when it was dropped as malformed. */
   private onQuery(msg: Buffer, scope: DnsScope, limit: number, reply: (buf: Buffer) => void, from: string): boolean {
     const query = decodeQuery(msg);
-    if (!query) { this.opts.debug?.('dns: dropped malformed packet', { from, bytes: msg.length }); return false; }
+    if (!query) { this.counts.queries.malformed++; this.opts.debug?.('dns: dropped malformed packet', { from, bytes: msg.length }); return false; }
     const q = query.questions![0];
     const answer = q.class === 'IN' || q.class === undefined
       ? resolve(this.opts.table(), q.name, scope.networks())
       : { kind: 'forward' as const };
     if (answer.kind === 'forward') {
-      if (scope.forward === false) reply(encodeRefused(query));
-      else this.forward(msg, reply, () => encodeServfail(query));
+      if (scope.forward === false) { this.counts.queries.refused++; reply(encodeRefused(query)); }
+      else { this.counts.queries.forward++; this.forward(msg, reply, () => encodeServfail(query)); }
       return true;
     }
+    if (answer.kind === 'answer') this.counts.queries.answer++;
+    else this.counts.queries.nxdomain++;
     const ips = answer.kind === 'answer' ? rotate(answer.ips, this.opts.rand) : [];
     reply(encodeAnswer(query, answer.kind === 'answer' ? { kind: 'answer', ips } : answer, this.opts.ttl, limit));
     return true;
+  }
+
+  private observeForward(ms: number): void {
+    const f = this.counts.forwarded;
+    f.count++;
+    f.sumMs += ms;
+    DNS_LATENCY_BUCKETS_MS.forEach((le, i) => { if (ms <= le) f.buckets[i]++; });
   }
 
   /** Relays `msg` to the upstreams in turn, each with the timeout; the first reply with the same id goes back. */
@@ -173,6 +204,7 @@ export class DnsServer {
       return;
     }
     const id = messageId(msg);
+    const started = performance.now();
     const up = dgram.createSocket('udp4');
     let cancel = () => {};
     let done = false;
@@ -182,6 +214,7 @@ export class DnsServer {
       cancel();
       this.pending.delete(abandon);
       up.close();
+      if (answer) this.observeForward(performance.now() - started);
       if (answer && !this.closed) reply(answer);
     };
     const abandon = () => finish(undefined);
@@ -189,6 +222,7 @@ export class DnsServer {
     const attempt = (i: number) => {
       if (i >= this.upstreams.length) {
         this.opts.debug?.('dns: no upstream answered', { upstreams: this.opts.upstreams });
+        this.counts.forwarded.servfail++;
         finish(servfail());
         return;
       }

@@ -12,10 +12,13 @@ import type { Logger } from '../common/logger.ts';
 import type { AgentNetworking } from './agent.ts';
 import { hostModePorts } from './network/plan.ts';
 import type { OutOfRotation } from './network/rotation.ts';
+import type { DnsStats } from '../../net/dns/index.ts';
 
 /** What is lazily opened (`NetworkAgent` has this shape). */
 export interface OpenableNetworking extends AgentNetworking {
   endpoints(networkId: string): { taskId: string; name: string; ip: string; mac: string }[];
+  /** DNS query counts (metrics). */
+  dnsStats?(): DnsStats | undefined;
 }
 
 /** Whether a task needs the data plane: it is on a network or publishes host-mode ports. */
@@ -91,6 +94,11 @@ export class LazyNetworking implements AgentNetworking {
   async removeAll(): Promise<void> {
     if (!this.opening) return;
     await (await this.get()).removeAll();
+  }
+
+  /** This node's DNS query counts (undefined before the data plane opened). */
+  dnsStats(): DnsStats | undefined {
+    return this.agent?.dnsStats?.();
   }
 
   /** This node's endpoints on a network (none before the data plane opened). */

@@ -363,6 +363,7 @@ export class Daemon {
           // The network agent's saved sandboxes (none with SHOAL_DATA_PLANE=off): VXLAN series per network.
           sandboxes: () => (daemon.dataPlaneOff ? [] : Object.values(new StateFile(config.dataRoot).load().sandboxes)
             .filter((sb) => sb.ready).map((sb) => ({ networkId: sb.networkId, netns: sb.netns, vni: sb.vni }))),
+          dns: () => daemon.swarm?.networking?.dnsStats(),
           manager: () => daemon.swarm?.manager,
         });
         daemon.metricsServer = await serveMetrics(metrics, { host: config.metricsAddr.ip, port: config.metricsAddr.port });

@@ -7,7 +7,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { DnsTable } from '../../../net/dns/index.ts';
+import type { DnsStats, DnsTable } from '../../../net/dns/index.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { DnsBindOptions, TaskDns } from './task-dns.ts';
 
@@ -29,7 +29,8 @@ export type DnsRequest =
 export type DnsReply =
   | { op: 'ready' }
   | { op: 'bound'; id: number; error?: string }
-  | { op: 'log'; level: LogLevel; msg: string; fields: Record<string, unknown> };
+  | { op: 'log'; level: LogLevel; msg: string; fields: Record<string, unknown> }
+  | { op: 'stats'; stats: DnsStats };
 
 interface Pending {
   resolve: () => void;
@@ -46,8 +47,14 @@ export class DnsProcess implements TaskDns {
   private nextId = 1;
   private restartTimer?: NodeJS.Timeout;
   private closed = false;
+  /** The child's latest counts (it sends them every few seconds); a new child starts from zero. */
+  private lastStats?: DnsStats;
 
   constructor(private readonly opts: { logger: Logger; upstreams: string[]; entry?: string }) {}
+
+  stats(): DnsStats | undefined {
+    return this.lastStats;
+  }
 
   bind(taskId: string, netns: string, networks: readonly string[], opts: DnsBindOptions = {}): Promise<void> {
     if (this.closed) return Promise.reject(new Error('the DNS process is closed'));
@@ -149,6 +156,8 @@ export class DnsProcess implements TaskDns {
         return;
       }
       this.settle(m.id, m.error ? new Error(m.error) : undefined);
+    } else if (m?.op === 'stats') {
+      this.lastStats = m.stats;
     } else if (m?.op === 'log') {
       const level = ['debug', 'info', 'warn', 'error'].includes(m.level) ? m.level : 'info';
       this.opts.logger[level](m.msg, m.fields);

@@ -50,3 +50,5 @@ process.on('disconnect', () => {
   process.exit(0);
 });
 send({ op: 'ready' });
+// Counts for the daemon's metrics (a counter reset when this process is replaced is normal for Prometheus).
+setInterval(() => send({ op: 'stats', stats: dns.stats() }), 2000).unref();

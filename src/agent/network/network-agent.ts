@@ -27,6 +27,7 @@ import { KeyedLock, mapLimit } from './serial.ts';
 import { LatestLoop } from './latest-loop.ts';
 import type { DnsSocketSource } from './socket-broker.ts';
 import { InlineTaskDns, type TaskDns } from './task-dns.ts';
+import type { DnsStats } from '../../../net/dns/index.ts';
 import { DnsProcess } from './dns-process.ts';
 import { taskName } from '../../common/task-name.ts';
 import { GatewayBridge } from './gateway.ts';
@@ -216,6 +217,11 @@ export class NetworkAgent {
       delete this.state.tasks[taskId];
       this.save();
     });
+  }
+
+  /** This node's DNS query counts (metrics); undefined while not known. */
+  dnsStats(): DnsStats | undefined {
+    return this.dns.stats?.();
   }
 
   /** Local tasks attached to the network. */

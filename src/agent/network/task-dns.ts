@@ -7,7 +7,7 @@
  */
 import type { Server } from 'node:net';
 import type { Socket } from 'node:dgram';
-import { DnsServer, type DnsTable } from '../../../net/dns/index.ts';
+import { DnsServer, type DnsStats, type DnsTable } from '../../../net/dns/index.ts';
 import type { DnsSocketSource } from './socket-broker.ts';
 
 /** The address every task's resolver listens on (Docker's). */
@@ -26,6 +26,8 @@ export interface TaskDns {
   /** The node's whole DNS table; answers switch at once. */
   setTable(table: DnsTable): void;
   close(): void;
+  /** Query counts since the DNS server started (metrics); undefined while not known. */
+  stats?(): DnsStats | undefined;
 }
 
 /** How a task's DNS answers. */
@@ -68,6 +70,10 @@ export class InlineTaskDns implements TaskDns {
 
   setTable(table: DnsTable): void {
     this.table = table;
+  }
+
+  stats(): DnsStats {
+    return this.server.stats();
   }
 
   close(): void {
