@@ -99,6 +99,13 @@ export function flag(ours: number | null | undefined, peer: number | null | unde
   return ours <= peer * maxRatio ? 'met' : 'not met';
 }
 
+/** As `flag`, for a figure where higher is better: 'met' when `ours >= peer * minRatio`, only when the peer ran. */
+export function flagAtLeast(ours: number | null | undefined, peer: number | null | undefined, minRatio: number): Flag {
+  if (typeof ours !== 'number') return 'not measured';
+  if (typeof peer !== 'number') return 'peer did not run';
+  return ours >= peer * minRatio ? 'met' : 'not met';
+}
+
 /** A flag with an absolute bound as well: both must hold for 'met'. */
 export function flagWithBound(ours: number | null | undefined, peer: number | null | undefined, maxRatio: number, bound: number): Flag {
   const f = flag(ours, peer, maxRatio);
@@ -115,4 +122,40 @@ export function figureFields(key: string, s: Summary | undefined): Record<string
     [key]: s.median, [`${key}_min`]: s.min, [`${key}_max`]: s.max, [`${key}_runs`]: s.values.length,
     ...(s.failed.length ? { [`${key}_failed`]: s.failed } : {}),
   };
+}
+
+/** One side's figures over the rounds of `alternateRecords`: each key's summary, and the rounds that failed whole. */
+export interface SideRounds {
+  figures: Record<string, Summary>;
+  /** Rounds that threw before giving their figures, each with its error. */
+  failed: string[];
+}
+
+/**
+ * As `alternate`, for a round that measures several figures at once (a record of
+ * name → value). A round that throws is recorded in the side's `failed`, and its figures
+ * are missing from that round only.
+ */
+export async function alternateRecords<S extends string>(
+  rounds: number,
+  sides: readonly S[],
+  measure: (side: S, round: number) => Promise<Record<string, number>>,
+): Promise<Record<S, SideRounds>> {
+  const got = new Map<S, { values: Record<string, number[]>; failed: string[] }>(sides.map((s) => [s, { values: {}, failed: [] }]));
+  for (let r = 0; r < rounds; r++) {
+    for (const s of orderFor(r, sides)) {
+      const g = got.get(s)!;
+      try {
+        for (const [k, v] of Object.entries(await measure(s, r))) (g.values[k] ??= []).push(v);
+      } catch (err) {
+        g.failed.push(`round ${r + 1}: ${String((err as Error)?.message ?? err).slice(0, 300)}`);
+      }
+    }
+  }
+  const out = {} as Record<S, SideRounds>;
+  for (const s of sides) {
+    const g = got.get(s)!;
+    out[s] = { figures: Object.fromEntries(Object.entries(g.values).map(([k, v]) => [k, summary(v)])), failed: g.failed };
+  }
+  return out;
 }

@@ -11,14 +11,16 @@ const MEMBER = fileURLToPath(new URL('./raft-member.ts', import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class RaftCluster implements BenchCluster {
-  readonly name = 'raft-ts';
+  readonly name: string;
   private raftPorts: number[] = [];
   private httpPorts: number[] = [];
   private readonly children: (ChildProcess | undefined)[] = [];
   private readonly ids = ['m0', 'm1', 'm2'];
 
   constructor(private readonly procs: Procs, private readonly dir: string,
-    private readonly opts: { tickMs?: number; electionTick?: number } = {}) {}
+    private readonly opts: { tickMs?: number; electionTick?: number; name?: string } = {}) {
+    this.name = opts.name ?? 'raft-ts';
+  }
 
   clientUrl(i: number): string {
     return `http://127.0.0.1:${this.httpPorts[i]}`;

@@ -1,6 +1,6 @@
 /**
- * `npm run bench -- raft [--seconds 3] [--rounds 2] [--runs 5] [--conc 1,16,64]
- *                        [--no-etcd] [--tick-ms N] [--election-tick N] [--keep]`
+ * `npm run bench -- raft [--seconds 3] [--rounds 3] [--runs 5] [--conc 1,16,64]
+ *                        [--no-etcd] [--no-defaults] [--keep]`
  *
  * raft-ts against etcd 3.4 (Debian's etcd-server) on the same box in the same run: three
  * members each, as separate processes on 127.0.0.1, both clusters up at once; the same
@@ -10,100 +10,182 @@
  * the box hits both alike. Then leader failover, alternating too: SIGKILL of the leader,
  * time to the first put committed through a survivor (median of `--runs`; the killed
  * member is restarted between runs). etcd runs with its defaults (heartbeat 100 ms,
- * election 1000 ms); raft-ts with RaftNode's defaults. Everything started is killed by
- * PID in `finally`. Prints a table and ends with one JSON line.
+ * election 1000 ms). raft-ts runs twice (issue 20): like for like (tick 20 ms: heartbeat
+ * 100 ms, election 1000 ms, as etcd; the un-suffixed keys) and as shipped (RaftNode's
+ * defaults, tick 10 ms: heartbeat 50 ms, election 500 ms; the `_defaults` keys, skipped
+ * with `--no-defaults`); etcd's defaults are the common setting, so its `_defaults`
+ * figures are its like-for-like ones. Members talk mutual TLS on both sides, clients
+ * plain HTTP on both. Each figure is the median of at least 3 rounds with min and max;
+ * a failed round or failover is reported, never dropped; the switches (RAFT_BENCH_*) and
+ * etcd's version are in the JSON. Everything started is killed by PID in `finally`.
+ * Prints a table and ends with one JSON line.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EtcdCluster } from './raft-etcd.ts';
 import { RaftCluster } from './raft-cluster.ts';
-import { findLeader, measureFailover, median, runLoad, type BenchCluster, type LoadResult } from './raft-load.ts';
+import { findLeader, measureFailover, runLoad, type BenchCluster, type LoadResult } from './raft-load.ts';
+import { figureFields, flag, flagAtLeast, orderFor, ratio, summary } from './fair.ts';
 import { Procs } from './raft-procs.ts';
 
-interface Figures {
+/** The sides of a raft run: raft-ts like for like, raft-ts as shipped, etcd (its defaults are the common setting). */
+export type RaftSide = 'raft-ts' | 'raft-ts-defaults' | 'etcd';
+
+/** One side's rounds: load results per client count (failed rounds as errors), failover times (null: no put within 20 s). */
+export interface RaftFigures {
   load: Map<number, LoadResult[]>;
+  loadFailed: Map<number, string[]>;
   failover: (number | null)[];
+  failoverFailed: string[];
+}
+
+/** The raft timing each side runs with. */
+export const TIMING = {
+  same: { tick_ms: 20, election_tick: 50, heartbeat_tick: 5, heartbeat_ms: 100, election_timeout_ms: 1000 },
+  raft_ts_defaults: { tick_ms: 10, election_tick: 50, heartbeat_tick: 5, heartbeat_ms: 50, election_timeout_ms: 500 },
+  etcd: { heartbeat_ms: 100, election_timeout_ms: 1000 },
+};
+
+/** The environment switches the members read, as set for this run (recorded so a figure is never read without them). */
+export function switches(env: NodeJS.ProcessEnv = process.env): Record<string, string | null> {
+  const out: Record<string, string | null> = {};
+  for (const k of ['RAFT_BENCH_FSYNC', 'RAFT_BENCH_PEER_DOWN_SPEEDUP', 'RAFT_BENCH_NODE_ARGS', 'RAFT_BENCH_TRACE']) out[k] = env[k] ?? null;
+  return out;
 }
 
 function medianRound(rs: LoadResult[]): LoadResult {
   return [...rs].sort((a, b) => a.writesPerSec - b.writesPerSec)[Math.floor((rs.length - 1) / 2)];
 }
 
-function show(name: string, r: LoadResult): void {
-  console.log(`${name.padEnd(8)} c=${String(r.conc).padStart(2)}  ${String(r.writesPerSec).padStart(6)} writes/s  p50 ${r.p50ms.toFixed(2)} ms  p99 ${r.p99ms.toFixed(2)} ms  (n=${r.n}, errors ${r.errs})`);
+/**
+ * The JSON line from each side's figures (a side absent: it did not run). Keys as issue 20
+ * reads them: `writes_per_s_cN`, `p99_ms_cN`… like for like, each with an `etcd_` twin and
+ * a `_defaults` twin; min/max/runs beside each. Pure.
+ */
+export function raftReport(f: Partial<Record<RaftSide, RaftFigures>>, meta: { rounds: number; seconds: number; levels: number[]; etcdVersion?: string; env?: NodeJS.ProcessEnv }): Record<string, unknown> {
+  const sw = switches(meta.env ?? {});
+  const out: Record<string, unknown> = {
+    bench: 'raft', rounds: meta.rounds, seconds_per_level: meta.seconds, order: 'rounds alternate which side goes first',
+    etcd_ran: !!f.etcd, peer: f.etcd ? `etcd ${meta.etcdVersion ?? 'unknown version'} (Debian etcd-server)` : 'peer did not run',
+    timing: TIMING, switches: sw,
+    fsync: { 'raft-ts': sw.RAFT_BENCH_FSYNC !== '0', etcd: true },
+    fsync_same: sw.RAFT_BENCH_FSYNC !== '0',
+    tls: { peers: 'mutual TLS on both sides', clients: 'plain HTTP on both sides' },
+    etcd_same_is_defaults: true,
+  };
+  const put = (side: RaftSide, prefix: string, suffix: string) => {
+    const s = f[side];
+    if (!s) return;
+    for (const c of meta.levels) {
+      const rs = s.load.get(c) ?? [];
+      const m = rs.length ? medianRound(rs) : undefined;
+      out[`${prefix}writes_per_s_c${c}${suffix}`] = m?.writesPerSec ?? null;
+      out[`${prefix}p50_ms_c${c}${suffix}`] = m?.p50ms ?? null;
+      out[`${prefix}p99_ms_c${c}${suffix}`] = m?.p99ms ?? null;
+      for (const [k, vs] of [['writes_per_s', rs.map((r) => r.writesPerSec)], ['p99_ms', rs.map((r) => r.p99ms)]] as const) {
+        const sm = summary(vs);
+        out[`${prefix}${k}_c${c}${suffix}_min`] = sm.min;
+        out[`${prefix}${k}_c${c}${suffix}_max`] = sm.max;
+      }
+      out[`${prefix}runs_c${c}${suffix}`] = rs.length;
+      const failed = s.loadFailed.get(c) ?? [];
+      if (failed.length) out[`${prefix}failed_c${c}${suffix}`] = failed;
+    }
+    const ok = s.failover.filter((x): x is number => x !== null);
+    const failed = [...s.failover.flatMap((x, i) => (x === null ? [`run ${i + 1}: no put committed within 20 s`] : [])), ...s.failoverFailed];
+    Object.assign(out, figureFields(`${prefix}failover_ms${suffix}`, summary(ok, failed)));
+    out[`${prefix}failover_runs_ms${suffix}`] = s.failover;
+  };
+  put('raft-ts', '', '');
+  put('raft-ts-defaults', '', '_defaults');
+  put('etcd', 'etcd_', '');
+  put('etcd', 'etcd_', '_defaults');
+  const num = (k: string) => (typeof out[k] === 'number' ? (out[k] as number) : null);
+  for (const sfx of ['', '_defaults']) {
+    if (!f[sfx ? 'raft-ts-defaults' : 'raft-ts']) continue;
+    for (const c of meta.levels) {
+      out[`ratio_writes_c${c}${sfx}`] = ratio(num(`writes_per_s_c${c}${sfx}`), num(`etcd_writes_per_s_c${c}${sfx}`));
+      out[`target_writes_c${c}${sfx}`] = flagAtLeast(num(`writes_per_s_c${c}${sfx}`), num(`etcd_writes_per_s_c${c}${sfx}`), 1.2);
+    }
+    out[`ratio_p99_c1${sfx}`] = ratio(num(`p99_ms_c1${sfx}`), num(`etcd_p99_ms_c1${sfx}`));
+    out[`target_p99_c1${sfx}`] = flag(num(`p99_ms_c1${sfx}`), num(`etcd_p99_ms_c1${sfx}`), 1);
+    out[`ratio_failover${sfx}`] = ratio(num(`failover_ms${sfx}`), num(`etcd_failover_ms${sfx}`));
+  }
+  // A target read with fsync off on one side only is no comparison.
+  if (!out.fsync_same) for (const k of Object.keys(out)) if (k.startsWith('target_') && out[k] === 'met') out[k] = 'not like for like (RAFT_BENCH_FSYNC=0)';
+  return out;
 }
+
+function show(name: string, r: LoadResult): void {
+  console.log(`${name.padEnd(16)} c=${String(r.conc).padStart(2)}  ${String(r.writesPerSec).padStart(6)} writes/s  p50 ${r.p50ms.toFixed(2)} ms  p99 ${r.p99ms.toFixed(2)} ms  (n=${r.n}, errors ${r.errs})`);
+}
+
+const errText = (err: unknown) => String((err as Error)?.message ?? err).slice(0, 300);
 
 export async function run(args: string[]): Promise<void> {
   const { values: a } = parseArgs({
     args,
     options: {
-      seconds: { type: 'string', default: '3' }, rounds: { type: 'string', default: '2' }, runs: { type: 'string', default: '5' },
+      seconds: { type: 'string', default: '3' }, rounds: { type: 'string', default: '3' }, runs: { type: 'string', default: '5' },
       conc: { type: 'string', default: '1,16,64' }, 'no-etcd': { type: 'boolean', default: false },
-      'tick-ms': { type: 'string' }, 'election-tick': { type: 'string' }, keep: { type: 'boolean', default: false },
+      'no-defaults': { type: 'boolean', default: false }, keep: { type: 'boolean', default: false },
     },
   });
   const seconds = Number(a.seconds);
-  const rounds = Number(a.rounds);
-  const runs = Number(a.runs);
+  const rounds = Math.max(3, Number(a.rounds));
+  const runs = Math.max(3, Number(a.runs));
   const levels = a.conc ? a.conc.split(',').map(Number) : [];
   const dir = mkdtempSync(join(tmpdir(), 'shoal-bench-raft-'));
   const procs = new Procs();
   try {
-    const clusters: BenchCluster[] = [new RaftCluster(procs, join(dir, 'raft'), {
-      ...(a['tick-ms'] ? { tickMs: Number(a['tick-ms']) } : {}),
-      ...(a['election-tick'] ? { electionTick: Number(a['election-tick']) } : {}),
-    })];
-    if (!a['no-etcd']) clusters.push(new EtcdCluster(procs, join(dir, 'etcd'), { heartbeatMs: 100, electionMs: 1000 }));
-    const figures = new Map<BenchCluster, Figures>();
-    for (const c of clusters) {
+    const sides: { side: RaftSide; c: BenchCluster }[] = [
+      { side: 'raft-ts', c: new RaftCluster(procs, join(dir, 'raft'), { tickMs: TIMING.same.tick_ms, electionTick: TIMING.same.election_tick, name: 'raft-ts' }) },
+    ];
+    if (!a['no-defaults']) sides.push({ side: 'raft-ts-defaults', c: new RaftCluster(procs, join(dir, 'raft-defaults'), { name: 'raft-ts-defaults' }) });
+    let etcdVersion: string | undefined;
+    if (!a['no-etcd']) {
+      sides.push({ side: 'etcd', c: new EtcdCluster(procs, join(dir, 'etcd'), { heartbeatMs: TIMING.etcd.heartbeat_ms, electionMs: TIMING.etcd.election_timeout_ms }) });
+      etcdVersion = /etcd Version: (\S+)/.exec(execFileSync('/usr/bin/etcd', ['--version'], { encoding: 'utf8' }))?.[1];
+    }
+    const figures = new Map<RaftSide, RaftFigures>();
+    for (const { side, c } of sides) {
       await c.start();
-      figures.set(c, { load: new Map(), failover: [] });
+      figures.set(side, { load: new Map(), loadFailed: new Map(), failover: [], failoverFailed: [] });
     }
 
     for (const conc of levels) {
       for (let round = 0; round < rounds; round++) {
         // Alternate who goes first, so drift in the box's load does not favour one side.
-        const order = round % 2 === 0 ? clusters : [...clusters].reverse();
-        for (const c of order) {
-          const r = await runLoad(c.clientUrl(await findLeader(c)), { conc, seconds });
-          const f = figures.get(c)!;
-          f.load.set(conc, [...(f.load.get(conc) ?? []), r]);
+        for (const { side, c } of orderFor(round, sides)) {
+          const f = figures.get(side)!;
+          try {
+            const r = await runLoad(c.clientUrl(await findLeader(c)), { conc, seconds });
+            f.load.set(conc, [...(f.load.get(conc) ?? []), r]);
+          } catch (err) {
+            f.loadFailed.set(conc, [...(f.loadFailed.get(conc) ?? []), `round ${round + 1}: ${errText(err)}`]);
+          }
         }
       }
-      for (const c of clusters) show(c.name, medianRound(figures.get(c)!.load.get(conc)!));
+      for (const { side, c } of sides) {
+        const rs = figures.get(side)!.load.get(conc);
+        if (rs?.length) show(c.name, medianRound(rs));
+      }
     }
     for (let i = 0; i < runs; i++) {
-      for (const c of i % 2 === 0 ? clusters : [...clusters].reverse()) {
-        const f = await measureFailover(c, i);
-        console.log(`${c.name.padEnd(8)} failover run ${i}: killed member ${f.killed}, first put after ${f.ms} ms`);
-        figures.get(c)!.failover.push(f.ms);
+      for (const { side, c } of orderFor(i, sides)) {
+        try {
+          const f = await measureFailover(c, i);
+          console.log(`${c.name.padEnd(16)} failover run ${i}: killed member ${f.killed}, first put after ${f.ms} ms`);
+          figures.get(side)!.failover.push(f.ms);
+        } catch (err) {
+          figures.get(side)!.failoverFailed.push(`run ${i + 1}: ${errText(err)}`);
+        }
       }
     }
-
-    const out: Record<string, unknown> = {};
-    const put = (prefix: string, f: Figures) => {
-      for (const [conc, rs] of f.load) {
-        const r = medianRound(rs);
-        out[`${prefix}writes_per_s_c${conc}`] = r.writesPerSec;
-        out[`${prefix}p50_ms_c${conc}`] = r.p50ms;
-        out[`${prefix}p99_ms_c${conc}`] = r.p99ms;
-      }
-      out[`${prefix}failover_ms`] = median(f.failover);
-      out[`${prefix}failover_runs_ms`] = f.failover;
-    };
-    put('', figures.get(clusters[0])!);
-    if (clusters[1]) {
-      put('etcd_', figures.get(clusters[1])!);
-      const ratio = (x: unknown, y: unknown) => (typeof x === 'number' && typeof y === 'number' && y > 0 ? +(x / y).toFixed(2) : null);
-      for (const c of levels) out[`ratio_writes_c${c}`] = ratio(out[`writes_per_s_c${c}`], out[`etcd_writes_per_s_c${c}`]);
-      out.ratio_p99_c1 = ratio(out.p99_ms_c1, out.etcd_p99_ms_c1);
-      out.ratio_failover = ratio(out.failover_ms, out.etcd_failover_ms);
-    }
-    out.seconds_per_level = seconds;
-    out.rounds = rounds;
-    console.log(JSON.stringify(out));
+    console.log(JSON.stringify(raftReport(Object.fromEntries(figures), { rounds, seconds, levels, etcdVersion, env: process.env })));
   } finally {
     await procs.killAll();
     if (!a.keep) rmSync(dir, { recursive: true, force: true });

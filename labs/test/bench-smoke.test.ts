@@ -4,8 +4,12 @@
 // read 'met'. Docker and etcd never run in npm test (Debian's docker.io is for benches).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { alternate, figureFields, flag, flagWithBound, median, orderFor, ratio, summary, type Summary } from '../bench/fair.ts';
+import { alternate, alternateRecords, figureFields, flag, flagWithBound, median, orderFor, ratio, summary, type Summary } from '../bench/fair.ts';
+import { convergeReport } from '../bench/converge.ts';
 import { failoverReport } from '../bench/failover.ts';
+import { raftReport, type RaftFigures } from '../bench/raft.ts';
+import type { LoadResult } from '../bench/raft-load.ts';
+import { measureCase, schedulerReport } from '../bench/scheduler.ts';
 
 test('fair: summary gives median, min, max and keeps failed rounds', () => {
   const s = summary([30, 10, 20], ['round 2: boom']);
@@ -70,6 +74,71 @@ test('failover: without Docker, the peer fields say so and no flag reads met', (
   assert.ok(out.settings_defaults);
   for (const f of flags(out)) assert.is.not(f, 'met');
   assert.is(out.failover_target_defaults, 'peer did not run');
+});
+
+test('fair: alternateRecords keeps each figure per side and the rounds that failed', async () => {
+  const r = await alternateRecords(3, ['a', 'b'] as const, async (side, round) => {
+    if (side === 'b' && round === 0) throw new Error('no');
+    return { x_ms: round + (side === 'a' ? 0 : 10) };
+  });
+  assert.equal(r.a.figures.x_ms.values, [0, 1, 2]);
+  assert.equal(r.b.figures.x_ms.values, [11, 12]);
+  assert.equal(r.b.failed, ['round 1: no']);
+});
+
+test('converge: without Docker, like-for-like and _defaults figures, no flag met', () => {
+  const f = (base: number) => ({ create10_ms: summary([base, base + 1, base + 2]), create60_ms: summary([base * 2]), scale_up_ms: summary([base]), scale_down_ms: summary([base]), reschedule_ms: summary([base * 5]) });
+  const out = convergeReport({ shoal_same: { figures: f(100), failed: [] }, shoal_defaults: { figures: f(50), failed: ['round 2: boom'] } }, { rounds: 3, dockerNote: 'skipped (--no-docker)' });
+  assert.is(out.docker_ran, false);
+  assert.is(out.peer, 'peer did not run');
+  assert.is(out.create10_ms, 101);
+  assert.is(out.create10_ms_min, 100);
+  assert.is(out.create10_ms_max, 102);
+  assert.is(out.reschedule_ms_defaults, 250);
+  assert.is(out.docker_reschedule_ms, null);
+  assert.is(out.ratio_reschedule, null);
+  assert.equal(out.shoal_defaults_failed_rounds, ['round 2: boom']);
+  assert.ok(out.settings);
+  for (const f of flags(out)) assert.is.not(f, 'met');
+  assert.is(out.target_reschedule, 'peer did not run');
+});
+
+test('scheduler: tiny case, median of 3 rounds, count placed, SwarmKit figures marked published', () => {
+  const main = measureCase(6, 12, 2, 3);
+  const out = schedulerReport(main, { k1: main, k100: main });
+  assert.is(out.placed, 12);
+  assert.is(out.rounds, 3);
+  assert.type(out.schedule_ms, 'number');
+  assert.ok((out.schedule_ms_min as number) <= (out.schedule_ms as number) && (out.schedule_ms as number) <= (out.schedule_ms_max as number));
+  assert.is(out.swarmkit_k1_on_1k_ms_published, 189);
+  assert.match(String(out.swarmkit_note), /published.*not measured here/);
+  for (const f of flags(out)) assert.is.not(f, 'met');
+});
+
+const load = (conc: number, w: number, p99: number): LoadResult => ({ conc, writesPerSec: w, p50ms: p99 / 2, p99ms: p99, maxms: p99 * 2, n: w * 3, errs: 0 });
+
+test('raft: without etcd, like-for-like and _defaults keys, switches recorded, no flag met', () => {
+  const side = (w: number): RaftFigures => ({
+    load: new Map([[1, [load(1, w, 4), load(1, w + 10, 3), load(1, w + 20, 2)]]]), loadFailed: new Map([[1, ['round 4: refused']]]),
+    failover: [600, null, 700], failoverFailed: [],
+  });
+  const out = raftReport({ 'raft-ts': side(100), 'raft-ts-defaults': side(200) }, { rounds: 3, seconds: 1, levels: [1], env: { RAFT_BENCH_FSYNC: '0' } });
+  assert.is(out.etcd_ran, false);
+  assert.is(out.peer, 'peer did not run');
+  assert.is(out.writes_per_s_c1, 110);
+  assert.is(out.writes_per_s_c1_min, 100);
+  assert.is(out.writes_per_s_c1_max, 120);
+  assert.is(out.p99_ms_c1, 3);
+  assert.is(out.writes_per_s_c1_defaults, 210);
+  assert.is(out.etcd_writes_per_s_c1, undefined);
+  assert.equal(out.failed_c1, ['round 4: refused']);
+  assert.is(out.failover_ms, 650);
+  assert.equal(out.failover_ms_failed, ['run 2: no put committed within 20 s']);
+  assert.equal((out.switches as Record<string, unknown>).RAFT_BENCH_FSYNC, '0');
+  assert.is(out.fsync_same, false);
+  assert.ok(out.tls);
+  for (const f of flags(out)) assert.is.not(f, 'met');
+  assert.is(out.target_writes_c1, 'peer did not run');
 });
 
 test.run();
