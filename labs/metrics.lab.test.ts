@@ -80,7 +80,7 @@ test('prometheus discovers the swarm with dockerswarm_sd_configs and scrapes eve
     } satisfies ServiceSpec);
     // A task asking the embedded DNS once a second (for the DNS series).
     await h1.post('/services/create', {
-      Name: 'asker', Labels: {}, Mode: { Replicated: { Replicas: 1 } },
+      Name: 'asker', Labels: {}, Mode: { Replicated: { Replicas: 1 } }, EndpointSpec: { Ports: [{ Protocol: 'tcp', TargetPort: 80, PublishedPort: 8080 }] },
       TaskTemplate: { Networks: [{ Target: net.Id }], ContainerSpec: { Image: IMAGE, Command: ['sh', '-c', 'while :; do nslookup busy >/dev/null 2>&1; sleep 1; done'], StopGracePeriod: 1e9 } },
     } satisfies ServiceSpec);
     const tasks = await waitRunning(lab, 'busy', 3);
@@ -90,6 +90,8 @@ test('prometheus discovers the swarm with dockerswarm_sd_configs and scrapes eve
     const h2Text = await getIn(lab, 'h1', `http://${lab.address('h2')}:${METRICS_PORT}/metrics`);
     assert.match(h2Text, /container_cpu_usage_seconds_total\{[^}]*container_label_com_docker_swarm_service_name="busy"/);
     assert.match(h2Text, /container_memory_working_set_bytes\{/);
+    // asker publishes a port: every node serves the routing mesh, its connections counted.
+    await waitFor('mesh connections on h2', async () => /shoal_mesh_connections\{network_id="[^"]+"\} \d+/.test(await getIn(lab, 'h1', `http://${lab.address('h2')}:${METRICS_PORT}/metrics`)), 30_000, 1000);
     assert.match(h2Text, new RegExp(`shoal_vxlan_bytes_total\\{network_id="${net.Id}",vni="\\d+",direction="receive"\\} \\d+`));
     const h1Text = await getIn(lab, 'h1', `http://${lab.address('h1')}:${METRICS_PORT}/metrics`);
     assert.match(h1Text, /shoal_raft_is_leader\{node_id="[^"]+"\} 1/);

@@ -2,7 +2,8 @@
  * Overlay series of a node: VXLAN bytes and packets per network, read at scrape time from
  * the `vxlan0` device of each network's sandbox netns (`ip -n NS -s -j link show`, one
  * spawn per network, in parallel: Node cannot enter a namespace to read its sysfs). The
- * sandboxes come from the network agent's saved state, so this needs no hook in it.
+ * sandboxes come from the network agent's saved state, so this needs no hook in it; the
+ * routing mesh's connections as the conntrack entries of the ingress sandbox.
  * And the embedded DNS's counts (queries by outcome, forwarded-query latency), which the
  * DNS process reports every 2 s, rendered as text.
  */
@@ -10,8 +11,8 @@ import { execFile } from 'node:child_process';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { DNS_LATENCY_BUCKETS_MS, type DnsStats } from '../../net/dns/index.ts';
 
-/** A network's sandbox on this node. */
-export interface SandboxRef { networkId: string; netns: string; vni: number }
+/** A network's sandbox on this node; `ingress` for the routing mesh's. */
+export interface SandboxRef { networkId: string; netns: string; vni: number; ingress?: boolean }
 
 /** Counters of one device from `ip -s -j link show` output; undefined when absent. Pure. */
 export function parseLinkStats(json: string): { rxBytes: number; txBytes: number; rxPackets: number; txPackets: number } | undefined {
@@ -27,12 +28,19 @@ export function parseLinkStats(json: string): { rxBytes: number; txBytes: number
 /** Runs `ip -n NETNS -s -j link show dev vxlan0`; resolves with its stdout ('' on failure). */
 export type LinkStatsReader = (netns: string) => Promise<string>;
 
+/** Reads the connection-tracking entries of a netns (`nf_conntrack_count`); '' on failure. */
+export type ConntrackReader = (netns: string) => Promise<string>;
+
+const conntrackReader: ConntrackReader = (netns) => new Promise((resolve) => {
+  execFile('nsenter', [`--net=/run/netns/${netns}`, 'cat', '/proc/sys/net/netfilter/nf_conntrack_count'], { timeout: 2000 }, (err, stdout) => resolve(err ? '' : stdout));
+});
+
 const ipReader: LinkStatsReader = (netns) => new Promise((resolve) => {
   execFile('ip', ['-n', netns, '-s', '-j', 'link', 'show', 'dev', 'vxlan0'], { timeout: 2000 }, (err, stdout) => resolve(err ? '' : stdout));
 });
 
 /** Registers the overlay series; `sandboxes()` lists this node's sandboxes at scrape time. */
-export function registerNetworkMetrics(registry: Registry, sandboxes: () => SandboxRef[], read: LinkStatsReader = ipReader): void {
+export function registerNetworkMetrics(registry: Registry, sandboxes: () => SandboxRef[], read: LinkStatsReader = ipReader, conntrack: ConntrackReader = conntrackReader): void {
   const labelNames = ['network_id', 'vni', 'direction'];
   let pending: Promise<{ sb: SandboxRef; stats: ReturnType<typeof parseLinkStats> }[]> | undefined;
   // One round of reads per scrape, shared by both families (cleared once the scrape moved on).
@@ -61,6 +69,17 @@ export function registerNetworkMetrics(registry: Registry, sandboxes: () => Sand
         if (!stats) continue;
         packets.inc({ network_id: sb.networkId, vni: String(sb.vni), direction: 'receive' }, stats.rxPackets);
         packets.inc({ network_id: sb.networkId, vni: String(sb.vni), direction: 'transmit' }, stats.txPackets);
+      }
+    },
+  });
+  // The routing mesh's connections: tracked flows in the ingress sandbox, where mesh traffic is balanced.
+  const mesh: Gauge = new Gauge({
+    name: 'shoal_mesh_connections', help: 'Connections tracked in the routing mesh\'s ingress sandbox on this node.', labelNames: ['network_id'], registers: [registry],
+    collect: async () => {
+      mesh.reset();
+      for (const sb of sandboxes().filter((x) => x.ingress)) {
+        const text = (await conntrack(sb.netns)).trim();
+        if (text !== '' && Number.isFinite(Number(text))) mesh.set({ network_id: sb.networkId }, Number(text));
       }
     },
   });

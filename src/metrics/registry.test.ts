@@ -101,12 +101,15 @@ test('vxlan series are read per sandbox at scrape time; a sandbox that cannot be
   const reg = new Registry();
   const json = JSON.stringify([{ ifname: 'vxlan0', stats64: { rx: { bytes: 1000, packets: 10 }, tx: { bytes: 2000, packets: 20 } } }]);
   const reads: string[] = [];
-  registerNetworkMetrics(reg, () => [{ networkId: 'net1', netns: 'sb-1', vni: 4097 }, { networkId: 'net2', netns: 'sb-2', vni: 4098 }], async (ns) => { reads.push(ns); return ns === 'sb-1' ? json : ''; });
+  registerNetworkMetrics(reg, () => [{ networkId: 'net1', netns: 'sb-1', vni: 4097 }, { networkId: 'net2', netns: 'sb-2', vni: 4098, ingress: true }],
+    async (ns) => { reads.push(ns); return ns === 'sb-1' ? json : ''; }, async (ns) => (ns === 'sb-2' ? '17\n' : ''));
   const text = await reg.metrics();
   assert.is(sample(text, 'shoal_vxlan_bytes_total', { network_id: 'net1', direction: 'transmit' }), 2000);
   assert.is(sample(text, 'shoal_vxlan_packets_total', { network_id: 'net1', vni: '4097', direction: 'receive' }), 10);
   assert.is(sample(text, 'shoal_vxlan_bytes_total', { network_id: 'net2' }), undefined);
   assert.is(sample(text, 'shoal_network_sandboxes'), 2);
+  assert.is(sample(text, 'shoal_mesh_connections', { network_id: 'net2' }), 17);
+  assert.is(sample(text, 'shoal_mesh_connections', { network_id: 'net1' }), undefined);
   assert.equal(reads.sort(), ['sb-1', 'sb-2'], 'one read per sandbox per scrape');
   assert.is(parseLinkStats('not json'), undefined);
 });
