@@ -361,8 +361,12 @@ export class Daemon {
         const metrics = new NodeMetrics({
           usage: usageSource,
           // The network agent's saved sandboxes (none with SHOAL_DATA_PLANE=off): VXLAN series per network.
-          sandboxes: () => (daemon.dataPlaneOff ? [] : Object.values(new StateFile(config.dataRoot).load().sandboxes)
-            .filter((sb) => sb.ready).map((sb) => ({ networkId: sb.networkId, netns: sb.netns, vni: sb.vni }))),
+          sandboxes: () => {
+            if (daemon.dataPlaneOff) return [];
+            const st = new StateFile(config.dataRoot).load();
+            return Object.values(st.sandboxes).filter((sb) => sb.ready)
+              .map((sb) => ({ networkId: sb.networkId, netns: sb.netns, vni: sb.vni, ingress: sb.networkId === st.ingress?.networkId }));
+          },
           dns: () => daemon.swarm?.networking?.dnsStats(),
           manager: () => daemon.swarm?.manager,
         });
