@@ -7,6 +7,8 @@ import type { Row } from './runner.ts';
 
 const WEB = "sh -c 'mkdir -p /www && cat /etc/app.conf > /www/index.html && exec httpd -f -p 80 -h /www'";
 const TALK = "sh -c 'i=0; while true; do echo line $i; i=$((i+1)); sleep 1; done'";
+/** Docker's VIPs need IPVS, which the lab's kernel lacks: `wget` through a VIP fails (no route, 1) or times out (143). */
+const NO_IPVS = { why: 'the lab kernel has no IPVS, so Docker\'s service VIPs do not answer there', exit: [1, 143] };
 /** An image reference as a service spec holds it: Docker pins a digest when it can resolve one. */
 const pinned = (tag: string) => `192\\.168\\.100\\.1:5000/shoal/bb:${tag}(@sha256:[0-9a-f]{64})?`;
 
@@ -54,8 +56,10 @@ export const SERVICE_ROWS: Row[] = [
   { cmd: "exec {PROBE1} sh -c 'exit 3'", exit: 3 },
   { cmd: 'exec -i {PROBE1} cat', stdin: 'piped in', out: /^piped in$/ },
   { cmd: "exec -e FOO=bar -w /tmp {PROBE1} sh -c 'echo $FOO $(pwd)'", out: /^bar \/tmp\n$/ },
-  { cmd: 'exec {PROBE1} wget -q -O- http://tbl_web/', until: true, out: /^cfg=1\n$/ },
-  { on: 'h2', cmd: 'exec {PROBE2} wget -q -O- http://tbl_web/', until: true, out: /^cfg=1\n$/ },
+  // Through the service's VIP (busybox wget's own -T crashes it, hence `timeout`).
+  { cmd: 'exec {PROBE1} timeout 10 wget -q -O- http://tbl_web/', until: true, out: /^cfg=1\n$/, peer: NO_IPVS },
+  { on: 'h2', cmd: 'exec {PROBE2} timeout 10 wget -q -O- http://tbl_web/', until: true, out: /^cfg=1\n$/, peer: NO_IPVS },
+  { on: 'h2', cmd: 'exec {PROBE2} timeout 10 wget -q -O- http://tasks.tbl_web/', until: true, out: /^cfg=1\n$/ },
   { cmd: 'exec nosuchcontainer true', exit: 1, err: /nosuchcontainer/ },
   { cmd: 'logs --tail 2 {TALK1}', until: true, out: /^line \d+\nline \d+\n$/ },
   { cmd: 'logs -f {TALK1}', follow: true, out: /line 0\n[^]*line 3\n/ },
@@ -74,8 +78,9 @@ export const SERVICE_ROWS: Row[] = [
   { cmd: 'service scale -d tbl_web=3', out: /tbl_web scaled to 3/ },
   { cmd: "service ls --filter name=tbl_web --format '{{.Replicas}}'", until: true, out: /^3\/3\n$/ },
   { cmd: 'service scale tbl_probe=3', exit: 1, err: /scale can only be used with replicated/ },
-  { cmd: 'service update -d --image {IMG2} --update-parallelism 2 --update-delay 0s tbl_web', out: /^tbl_web\n$/ },
+  { cmd: 'service update -d --image {IMG2} --update-parallelism 2 --update-delay 0s tbl_web', mark: 'UPD', out: /^tbl_web\n$/ },
   { cmd: "service inspect --format '{{.UpdateStatus.State}}' tbl_web", until: true, out: /^completed\n$/ },
+  { cmd: "events --since {UPD} --until 0s --filter service=tbl_web --filter event=update --format '{{.Actor.Attributes.name}} {{index .Actor.Attributes \"image.new\"}}'", out: /^tbl_web 192\.168\.100\.1:5000\/shoal\/bb:v2/m },
   { cmd: "service ps --filter desired-state=running --format '{{.Image}}' tbl_web", until: true, out: /^(192\.168\.100\.1:5000\/shoal\/bb:v2\n){3}$/ },
   { cmd: "service inspect --format '{{.Spec.UpdateConfig.Parallelism}} {{.Spec.TaskTemplate.ContainerSpec.Image}} {{.PreviousSpec.TaskTemplate.ContainerSpec.Image}}' tbl_web", out: `^2 ${pinned('v2')} ${pinned('v1')}\\n$` },
   { cmd: "service ps --filter desired-state=shutdown --format '{{.Name}} {{.Image}}' tbl_web", out: /^(?=[^]*tbl_web\.1 192\.168\.100\.1:5000\/shoal\/bb:v1\n)/ },

@@ -45,6 +45,7 @@ export const SWARM_ROWS: Row[] = [
   { cmd: 'node demote h2', out: /Manager h2 demoted in the swarm/ },
   { cmd: "node ls --filter role=worker --format '{{.Hostname}}'", until: true, out: /^h2\n$/ },
   { on: 'h2', cmd: "info --format '{{.Swarm.ControlAvailable}}'", until: true, out: /^false\n$/ },
+  { cmd: "events --since {START} --until 0s --filter type=node --format '{{.Type}} {{.Action}}'", out: /^node update$/m },
   { cmd: 'swarm update --task-history-limit 3', out: /Swarm updated\./ },
   { cmd: "info --format '{{.Swarm.Cluster.Spec.Orchestration.TaskHistoryRetentionLimit}} {{.Swarm.Nodes}} {{.Swarm.Managers}}'", out: /^3 2 1\n$/ },
   { cmd: 'swarm update --dispatcher-heartbeat 5s', out: /Swarm updated\./ },

@@ -15,8 +15,8 @@ export type OutputCheck = RegExp | string | ((out: string, vars: Vars) => boolea
 
 /** What a row expects (also the shape of a peer override). */
 export interface Expectation {
-  /** Exit code. Default 0. */
-  exit?: number;
+  /** Exit code (or the codes any of which will do). Default 0. */
+  exit?: number | number[];
   /** Checked against stdout. */
   out?: OutputCheck;
   /** Checked against stderr. */
@@ -40,6 +40,8 @@ export interface Row extends Expectation {
   follow?: boolean;
   /** Saves capture group 1 of the regex (over stdout) as the variable NAME. */
   save?: [name: string, re: RegExp];
+  /** Saves the time (Unix seconds, 1 s early) as the variable NAME before the command runs (for `events --since`). */
+  mark?: string;
   /** What Docker Engine does instead, where Shoal deliberately differs (with `why`). */
   peer?: Expectation & { why: string };
 }
@@ -114,8 +116,8 @@ function checkOutput(what: string, check: OutputCheck | undefined, text: string,
 
 /** Why an outcome does not meet the expectation, or undefined when it does. */
 export function mismatch(o: Outcome, e: Expectation, vars: Vars): string | undefined {
-  const exit = e.exit ?? 0;
-  if (o.code !== exit) return `exit ${o.code}, expected ${exit}`;
+  const exits = Array.isArray(e.exit) ? e.exit : [e.exit ?? 0];
+  if (!exits.includes(o.code)) return `exit ${o.code}, expected ${exits.join(' or ')}`;
   return checkOutput('stdout', e.out, o.stdout, vars) ?? checkOutput('stderr', e.err, o.stderr, vars);
 }
 
@@ -152,6 +154,7 @@ export function expectationOf(row: Row, side: 'shoal' | 'docker'): Expectation {
 
 /** Runs one row (retrying an `until` row); resolves with the failure text, or undefined when it passed. */
 export async function runRow(ctx: TableContext, row: Row): Promise<{ failure?: string; outcome: Outcome }> {
+  if (row.mark) ctx.vars[row.mark] = String(Math.floor(Date.now() / 1000) - 1);
   const args = words(row.cmd).map((a) => substitute(a, ctx.vars));
   const e = expectationOf(row, ctx.side);
   const stopWhen = row.follow ? (s: string) => !checkOutput('stdout', e.out, s, ctx.vars) : undefined;
