@@ -4,14 +4,15 @@
 // delays the next connection), sends `GET PATH HTTP/1.0`, and counts a request as good
 // only on a complete `200` answer. It stops after COUNT requests, or once STOPFILE exists
 // (checked every tick; optional) and at least MIN requests went out, and prints one JSON
-// line:
+// line. With READYFILE, that file is created at the first good answer, so a test can wait
+// for the load to be flowing before it starts what the load watches:
 //
-//   node --import tsx steady-load.ts ADDR PORT RATE COUNT PATH [TIMEOUT_MS] [STOPFILE] [MIN]
+//   node --import tsx steady-load.ts ADDR PORT RATE COUNT PATH [TIMEOUT_MS] [STOPFILE] [MIN] [READYFILE]
 //   → {"sent":n,"ok":n,"errors":n,"answers":{"v1":n,"v2":n},"failures":[{"at":ms,"error":"…"}],
 //      "startedAt":ms,"endedAt":ms}
 //
 // `failures` lists at most the first 20 (epoch ms of the attempt and why).
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 
@@ -52,9 +53,9 @@ function request(addr: string, port: number, path: string, timeoutMs: number): P
 }
 
 async function main(argv: string[]): Promise<LoadResult> {
-  const [addr, portS, rateS, countS, path, timeoutS, stopFile, minS] = argv;
+  const [addr, portS, rateS, countS, path, timeoutS, stopFile, minS, readyFile] = argv;
   const port = Number(portS), rate = Number(rateS), count = Number(countS), timeoutMs = Number(timeoutS || 3000), min = Number(minS || 0);
-  if (!addr || !port || !rate || !count || !path) throw new Error('usage: steady-load ADDR PORT RATE COUNT PATH [TIMEOUT_MS] [STOPFILE] [MIN]');
+  if (!addr || !port || !rate || !count || !path) throw new Error('usage: steady-load ADDR PORT RATE COUNT PATH [TIMEOUT_MS] [STOPFILE] [MIN] [READYFILE]');
   const period = 1000 / rate;
   const r: LoadResult = { sent: 0, ok: 0, errors: 0, answers: {}, failures: [], startedAt: Date.now(), endedAt: 0 };
   const inflight = new Set<Promise<void>>();
@@ -67,6 +68,7 @@ async function main(argv: string[]): Promise<LoadResult> {
     const at = Date.now();
     r.sent++;
     const p = request(addr, port, path, timeoutMs).then((body) => {
+      if (r.ok === 0 && readyFile) writeFileSync(readyFile, '');
       r.ok++;
       r.answers[body] = (r.answers[body] ?? 0) + 1;
     }, (err: Error) => {
