@@ -166,6 +166,11 @@ async function checkServed(stack: string, port: number): Promise<void> {
   const webSvc = await api().get<Service>(`/services/${stack}_web`);
   assert.equal(webSvc.Spec.TaskTemplate.ContainerSpec.Healthcheck?.Test, ['CMD', 'wget', '-q', '-O', '/dev/null', 'http://127.0.0.1/']);
   assert.equal((await api().get<Service>(`/services/${stack}_api`)).Spec.TaskTemplate.ContainerSpec.Healthcheck?.Test?.[0], 'CMD-SHELL');
+  // The check's verdict, as the stock `docker ps` shows it on each web task's node.
+  for (const h of new Set(web.map((t) => t.host))) {
+    const r = await run('env', [`DOCKER_HOST=${lab.dockerHost(h)}`, 'docker', 'ps', '--filter', `label=com.docker.swarm.service.name=${stack}_web`, '--format', '{{.Status}}'], { timeoutMs: 30_000 });
+    assert.match(r.stdout, /^(Up .* \(healthy\)\n)+$/, `web tasks on ${h}: ${r.stdout}${r.stderr}`);
+  }
 }
 
 /** Redeploys with web on v2: web rolls one task at a time, keeps its ID; the others keep their tasks. */
