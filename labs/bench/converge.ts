@@ -1,5 +1,10 @@
 /**
- * `npm run bench -- converge [--no-docker] [--no-shoal] [--timeout-ms N]`
+ * `npm run bench -- converge [--rounds N] [--no-docker] [--timeout-ms N]`
+ *
+ * Fair (issue 20, see fair.ts): both labs stay up; each round runs Shoal like for like
+ * (the swarm inited with Docker's 5 s dispatcher heartbeat), Shoal as shipped (1 s) and
+ * Docker (its default, 5 s), in alternating order; each figure is the median of at least
+ * 3 rounds with min and max; a failed round is reported; flags read 'met' only when Docker ran.
  *
  * How fast a service converges, Shoal against Docker Swarm on the same lab (3 hosts, h1
  * the manager, h2 and h3 workers; Docker: Debian's docker.io dockerd per host, see
@@ -14,8 +19,8 @@
  * - `reschedule_ms`: kill -9 of h3 (daemon and containers) until the service's 10 tasks
  *   run on h1 and h2 again.
  *
- * Prints figures; the last line is one JSON object (each figure with its `docker_` twin
- * and ratios). Asserts nothing about time.
+ * Prints figures; the last line is one JSON object (each figure like for like, its
+ * `_defaults` twin, its `docker_` twins and ratios Docker / Shoal). Asserts nothing about time.
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,7 +31,8 @@ import { Lab } from '../lib/lab.ts';
 import { waitFor } from '../lib/swarm-services.ts';
 import { formBenchSwarm } from './bench-swarm.ts';
 import type { DaemonContext } from '../lib/daemon.ts';
-import { DOCKERD, DockerMissingError, dockerdCommand } from './docker-swarm-lab.ts';
+import { DOCKERD, dockerdCommand } from './docker-swarm-lab.ts';
+import { type SideRounds, alternateRecords, figureFields, flag, ratio } from './fair.ts';
 
 const IMAGE = '192.168.100.1:5000/shoal/bb:v1';
 const REGISTRY = '192.168.100.1:5000';
@@ -50,9 +56,25 @@ class Steps {
     this.api = new ApiClient(lab.dockerHost('h1'));
   }
 
-  async formSwarm(): Promise<void> {
-    const nodes = await formBenchSwarm(this.lab, until);
+  /** `heartbeatNs`: the swarm's dispatcher heartbeat (like for like); the side's default when undefined. */
+  async formSwarm(heartbeatNs?: number): Promise<void> {
+    const nodes = await formBenchSwarm(this.lab, until, heartbeatNs ? { Dispatcher: { HeartbeatPeriod: heartbeatNs } } : undefined);
     this.hostOf = new Map(nodes.map((n) => [n.ID, n.Description.Hostname]));
+  }
+
+  /** Back to no swarm between rounds: h3 (killed by the reschedule step) restarted, every host out of the swarm. */
+  async reset(): Promise<void> {
+    if (!this.lab.daemonPid('h3')) await this.lab.startDaemon('h3');
+    for (const h of ['h3', 'h2', 'h1']) {
+      const api = new ApiClient(this.lab.dockerHost(h));
+      const info = await api.get<{ Swarm: { LocalNodeState: string } }>('/info');
+      if (info.Swarm.LocalNodeState !== 'inactive') await api.post('/swarm/leave', undefined, { query: { force: 'true' }, timeoutMs: 60_000 });
+    }
+  }
+
+  /** The daemon's version (GET /version), for the JSON. */
+  async version(): Promise<string> {
+    return (await this.api.get<{ Version: string }>('/version')).Version;
   }
 
   async create(name: string, replicas: number): Promise<string> {
@@ -99,8 +121,9 @@ class Steps {
     return +(performance.now() - t0).toFixed(1);
   }
 
-  async all(log: (m: string) => void): Promise<Figures> {
-    await this.formSwarm();
+  async all(log: (m: string) => void, heartbeatNs?: number): Promise<Figures> {
+    await this.reset();
+    await this.formSwarm(heartbeatNs);
     log('swarm formed; pulling the image on every host, warming up');
     for (const h of ['h1', 'h2', 'h3']) {
       const r = await new ApiClient(this.lab.dockerHost(h)).request('POST', '/images/create', { query: { fromImage: IMAGE.slice(0, IMAGE.lastIndexOf(':')), tag: 'v1' }, timeoutMs: 120_000 });
@@ -129,45 +152,92 @@ class Steps {
   }
 }
 
-/** dockerd with the lab registry allowed over plain HTTP. */
-function dockerdWithRegistry(ctx: DaemonContext): string[] {
+/** dockerd with the lab registry allowed over plain HTTP (also used by executor-api.ts). */
+export function dockerdWithRegistry(ctx: DaemonContext): string[] {
   const argv = dockerdCommand(ctx);
   writeFileSync(join(ctx.hostDir, 'daemon.json'), JSON.stringify({ 'insecure-registries': [REGISTRY] }) + '\n');
   return argv;
 }
 
+/** Like for like: the dispatcher heartbeat both sides run with in the `_same` figures (Docker's default, ns). */
+export const SAME_HEARTBEAT_NS = 5e9;
+
+/** What each side runs with; `_defaults` figures use each side's shipped heartbeat. */
+export const SETTINGS = {
+  same: { dispatcher_heartbeat_ms: SAME_HEARTBEAT_NS / 1e6, stop_grace_ms: 1000 },
+  defaults: { shoal: { dispatcher_heartbeat_ms: 1000 }, docker: { dispatcher_heartbeat_ms: 5000 }, stop_grace_ms: 1000 },
+  node_down_after: '3 heartbeats without news (both sides)',
+  image: IMAGE,
+  command: ['sleep', '3600'],
+};
+
+/** The sides of a converge run: Shoal twice (like for like, as shipped), Docker once (its default is the common heartbeat). */
+export type ConvergeSide = 'shoal_same' | 'shoal_defaults' | 'docker';
+
+const KEYS = ['create10_ms', 'create60_ms', 'scale_up_ms', 'scale_down_ms', 'reschedule_ms'] as const;
+
+/**
+ * The JSON line from each side's rounds (`docker` absent: it did not run). Un-suffixed
+ * keys are like for like, `_defaults` as shipped; Docker's default heartbeat is the common
+ * one, so its `_defaults` figures are its like-for-like rounds. `ratio_X` = Docker / Shoal. Pure.
+ */
+export function convergeReport(r: Partial<Record<ConvergeSide, SideRounds>>, meta: { rounds: number; shoalVersion?: string; peerVersion?: string; dockerNote?: string }): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    bench: 'converge', rounds: meta.rounds, order: 'rounds alternate which side goes first',
+    docker_ran: !!r.docker, peer: r.docker ? `Docker Swarm ${meta.peerVersion ?? 'unknown version'} (Debian docker.io)` : 'peer did not run',
+    shoal_version: meta.shoalVersion ?? null, settings: SETTINGS,
+    docker_same_is_defaults: true,
+  };
+  const fig = (side: ConvergeSide, k: string) => r[side]?.figures[k];
+  for (const k of KEYS) {
+    const base = k.replace(/_ms$/, '');
+    Object.assign(out,
+      figureFields(k, fig('shoal_same', k)), figureFields(`${k}_defaults`, fig('shoal_defaults', k)),
+      figureFields(`docker_${k}`, fig('docker', k)), figureFields(`docker_${k}_defaults`, fig('docker', k)));
+    out[`ratio_${base}`] = ratio(fig('docker', k)?.median, fig('shoal_same', k)?.median);
+    out[`ratio_${base}_defaults`] = ratio(fig('docker', k)?.median, fig('shoal_defaults', k)?.median);
+    // Lower is better: Shoal at most Docker's time; 'met' only when Docker ran.
+    out[`target_${base}`] = flag(fig('shoal_same', k)?.median, fig('docker', k)?.median ?? null, 1);
+  }
+  for (const side of ['shoal_same', 'shoal_defaults', 'docker'] as const) if (r[side]?.failed.length) out[`${side}_failed_rounds`] = r[side]!.failed;
+  if (meta.dockerNote) out.docker_note = meta.dockerNote;
+  return out;
+}
+
 export async function run(args: string[]): Promise<void> {
   const log = (who: string) => (m: string) => console.log(`${who}: ${m}`);
-  const out: Record<string, number | string> = {};
   const t = args.indexOf('--timeout-ms');
   if (t >= 0) stepTimeoutMs = Number(args[t + 1]);
-
-  if (!args.includes('--no-shoal')) {
+  const ri = args.indexOf('--rounds');
+  const rounds = Math.max(3, ri >= 0 ? Number(args[ri + 1]) : 3);
+  const labs: Lab[] = [];
+  const steps = new Map<ConvergeSide, Steps>();
+  let dockerNote: string | undefined;
+  try {
     const lab = await Lab.up({ hosts: 3, prefix: 'shoalcv', replace: true });
-    try {
-      Object.assign(out, await new Steps(lab).all(log('shoal')));
-    } finally {
-      await lab.down();
-    }
-  }
-
-  if (!args.includes('--no-docker')) {
-    let dlab: Lab | undefined;
-    try {
-      if (!existsSync(DOCKERD)) throw new DockerMissingError(`${DOCKERD} is missing: run bash scripts/setup.sh --bench`);
+    labs.push(lab);
+    const shoal = new Steps(lab);
+    steps.set('shoal_same', shoal).set('shoal_defaults', shoal);
+    if (args.includes('--no-docker')) dockerNote = 'skipped (--no-docker)';
+    else if (!existsSync(DOCKERD)) dockerNote = `${DOCKERD} is missing: run bash scripts/setup.sh --bench`;
+    else {
       // As upDockerLab, plus the lab registry, which dockerd may use over plain HTTP.
-      dlab = await Lab.up({ hosts: 3, prefix: 'shoalcd', replace: true, daemons: { command: dockerdWithRegistry, readyTimeoutMs: 60_000 } });
-      const d = await new Steps(dlab).all(log('docker'));
-      for (const [k, v] of Object.entries(d)) {
-        out[`docker_${k}`] = v;
-        if (typeof out[k] === 'number') out[`ratio_${k.replace(/_ms$/, '')}`] = +(v / (out[k] as number)).toFixed(2);
-      }
-    } catch (err) {
-      if (!(err instanceof DockerMissingError)) throw err;
-      out.docker = 'missing';
-    } finally {
-      await dlab?.down();
+      const dlab = await Lab.up({ hosts: 3, prefix: 'shoalcd', replace: true, daemons: { command: dockerdWithRegistry, readyTimeoutMs: 60_000 } });
+      labs.push(dlab);
+      steps.set('docker', new Steps(dlab));
     }
+    const sides = [...steps.keys()];
+    const res = await alternateRecords(rounds, sides, async (side, round) => {
+      const f = await steps.get(side)!.all(log(`${side} round ${round + 1}`), side === 'shoal_same' ? SAME_HEARTBEAT_NS : undefined);
+      return f;
+    });
+    const report = convergeReport(res, {
+      rounds, dockerNote,
+      shoalVersion: await shoal.version().catch(() => undefined),
+      peerVersion: steps.has('docker') ? await steps.get('docker')!.version().catch(() => undefined) : undefined,
+    });
+    console.log(JSON.stringify(report));
+  } finally {
+    for (const l of labs.reverse()) await l.down().catch((e: unknown) => console.error(`bench: lab down: ${String(e)}`));
   }
-  console.log(JSON.stringify(out));
 }

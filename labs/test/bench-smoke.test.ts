@@ -6,6 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { alternate, alternateRecords, figureFields, flag, flagWithBound, median, orderFor, ratio, summary, type Summary } from '../bench/fair.ts';
 import { convergeReport } from '../bench/converge.ts';
+import { executorReport } from '../bench/executor.ts';
 import { failoverReport } from '../bench/failover.ts';
 import { raftReport, type RaftFigures } from '../bench/raft.ts';
 import type { LoadResult } from '../bench/raft-load.ts';
@@ -139,6 +140,29 @@ test('raft: without etcd, like-for-like and _defaults keys, switches recorded, n
   assert.ok(out.tls);
   for (const f of flags(out)) assert.is.not(f, 'met');
   assert.is(out.target_writes_c1, 'peer did not run');
+});
+
+test('executor: without Docker, API-path and floor figures, layers named, no flag met', () => {
+  const out = executorReport({
+    api: { shoal: { start: summary([300, 320, 310]), start20: summary([900, 950, 1000]) } },
+    floor: { shoal: { binary: '/usr/sbin/runc', ms: [40, 42, 41] } },
+    lib: { start: [50, 60, 70], start20: [100, 110], stop: [5, 6], leftovers: 0, leftoversDetail: { mounts: 0 } },
+    mem: { shoal: { perTaskKb: 300, detail: { tasks: 3 } } },
+  }, { runs: 3, apiRounds: 3, cycles: 1, memTasks: 3, dockerNote: 'skipped (--no-docker)' });
+  assert.is(out.docker_ran, false);
+  assert.is(out.peer, 'peer did not run');
+  assert.is(out.start_ms, 310);
+  assert.is(out.start_ms_min, 300);
+  assert.is(out.start20_ms_max, 1000);
+  assert.is(out.docker_start_ms, null);
+  assert.is(out.start_ratio, null);
+  assert.is(out.runc_floor_ms, 41);
+  assert.is(out.docker_runc_floor_ms, null);
+  assert.is(out.lib_start_p50_ms, 60);
+  assert.is(out.docker_mem_per_task_kb, null);
+  assert.is(out.mem_ratio, null);
+  for (const f of flags(out)) assert.is.not(f, 'met');
+  assert.is(out.target_start, 'peer did not run');
 });
 
 test.run();
