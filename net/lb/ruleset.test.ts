@@ -21,6 +21,9 @@ test('renders the whole table: maps, hooks at -100, reject set and one chain per
     type ipv4_addr
     elements = { 10.0.0.4 }
   }
+  set vip_gone {
+    type ipv4_addr . ipv4_addr
+  }
   chain output {
     type nat hook output priority -100; policy accept;
     ip daddr . meta l4proto . th dport vmap @vip_ports
@@ -34,10 +37,12 @@ test('renders the whole table: maps, hooks at -100, reject set and one chain per
   chain reject_output {
     type filter hook output priority 0; policy accept;
     ip daddr @vip_none reject
+    tcp flags & rst == 0 ct original ip daddr . ct reply ip saddr @vip_gone reject with tcp reset
   }
   chain reject_forward {
     type filter hook forward priority 0; policy accept;
     ip daddr @vip_none reject
+    tcp flags & rst == 0 ct original ip daddr . ct reply ip saddr @vip_gone reject with tcp reset
   }
   chain s0_web {
     dnat to numgen random mod 2 map { 0 : 10.0.0.5, 1 : 10.0.0.6 }

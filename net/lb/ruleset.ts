@@ -12,6 +12,14 @@
  * Updates are whole-table replacements in one transaction (`renderReplace`): `nft -f`
  * applies a file atomically, so there is never a moment without the table, and
  * established connections keep their backend through conntrack.
+ *
+ * Connections that stay up (issue 22, moby#31208): the table sets no conntrack timeout
+ * of its own, so an idle connection through a VIP lives as long as the host's
+ * `net.netfilter.nf_conntrack_tcp_timeout_established` (432000 s, 5 days, by default),
+ * not IPVS's 900 s. And a backend that went away (`gone`: its node died, its task was
+ * killed without closing its sockets) does not leave its clients hanging: the next
+ * packet a client sends on an established TCP connection to it is answered with a TCP
+ * reset (the `reset_*` chains match the connection's VIP and backend in conntrack).
  */
 import { parseAddress } from '../ipam/cidr.ts';
 import { LbSpecError } from './errors.ts';
@@ -38,6 +46,11 @@ export interface VipService {
   readonly backends: readonly string[];
   /** Optional share of new connections per backend address (integer weights, absent = 1, 0 = none): canary and blue-green updates. */
   readonly weights?: Readonly<Record<string, number>>;
+  /**
+   * Addresses of backends that went away: established TCP connections through this VIP
+   * to them are reset; a current backend listed here is ignored. See the file comment.
+   */
+  readonly gone?: readonly string[];
 }
 
 /** Rendering options. */
@@ -60,7 +73,9 @@ export function renderTable(services: readonly VipService[], opts: RulesetOption
   const anyElems: string[] = [];
   const none: string[] = [];
   const chains: string[] = [];
+  const gone: string[] = [];
   sorted.forEach((s, i) => {
+    for (const ip of s.gone) gone.push(`${s.vip} . ${ip}`);
     const base = `s${i}_${sanitize(s.name)}`;
     if (s.backends.length === 0) { none.push(s.vip); return; }
     if (s.ports.length === 0) {
@@ -75,12 +90,16 @@ export function renderTable(services: readonly VipService[], opts: RulesetOption
     }
   });
   const natRules = ['ip daddr . meta l4proto . th dport vmap @vip_ports', 'ip daddr vmap @vip_any'];
-  const rejectRules = ['ip daddr @vip_none reject'];
+  // Established TCP connections whose backend is gone: reset at the client's next packet
+  // (output: this sandbox's own clients; forward: routed through it). Not a reset itself:
+  // the reset this rule makes passes the same hook and must reach the client.
+  const rejectRules = ['ip daddr @vip_none reject', 'tcp flags & rst == 0 ct original ip daddr . ct reply ip saddr @vip_gone reject with tcp reset'];
   const out = [
     `table ip ${table} {`,
     block('map vip_ports', ['type ipv4_addr . inet_proto . inet_service : verdict', ...elements(portElems)]),
     block('map vip_any', ['type ipv4_addr : verdict', ...elements(anyElems)]),
     block('set vip_none', ['type ipv4_addr', ...elements(none)]),
+    block('set vip_gone', ['type ipv4_addr . ipv4_addr', ...elements(gone)]),
     chain('output', [`type nat hook output priority ${prio}; policy accept;`, ...natRules]),
     chain('prerouting', [`type nat hook prerouting priority ${prio}; policy accept;`, ...natRules]),
     chain('reject_output', ['type filter hook output priority 0; policy accept;', ...rejectRules]),
@@ -105,7 +124,7 @@ export function renderDelete(opts: RulesetOptions = {}): string {
   return `table ip ${table}\ndelete table ip ${table}\n`;
 }
 
-interface Normalized { name: string; vip: string; ports: Required<VipPort>[]; backends: string[]; weights?: Record<string, number> }
+interface Normalized { name: string; vip: string; ports: Required<VipPort>[]; backends: string[]; weights?: Record<string, number>; gone: string[] }
 
 function normalize(services: readonly VipService[]): Normalized[] {
   const seen = new Set<string>();
@@ -123,7 +142,10 @@ function normalize(services: readonly VipService[]): Normalized[] {
     if (keys.size !== ports.length) throw new LbSpecError(`a port of service "${s.name}" is given twice`);
     ports.sort((a, b) => a.protocol.localeCompare(b.protocol) || a.port - b.port);
     const weights = weightsOf(s.weights, s.name);
-    return { name: s.name, vip, ports, backends, ...(weights ? { weights } : {}) };
+    const gone = [...new Set((s.gone ?? []).map((g) => addr(g, `gone backend of service "${s.name}"`)))]
+      .filter((ip) => !backends.includes(ip))
+      .sort((a, b) => parseAddress(a) - parseAddress(b));
+    return { name: s.name, vip, ports, backends, ...(weights ? { weights } : {}), gone };
   });
   return out.sort((a, b) => parseAddress(a.vip) - parseAddress(b.vip));
 }

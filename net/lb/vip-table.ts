@@ -3,17 +3,64 @@
  * table and replaces it in one transaction when (and only when) the text changes.
  * Updates are serialized; a burst of updates while one applies collapses into the
  * newest.
+ *
+ * It also resets established TCP connections to backends that are gone (see
+ * gone-backends.ts and ruleset.ts), so a client of a backend that died does not hang;
+ * a timer re-renders the table when a backend becomes gone without any other change.
  */
 import type { NftRunner } from './nft.ts';
 import { renderDelete, renderReplace, renderTable, type RulesetOptions, type VipService } from './ruleset.ts';
+import { GoneBackends, type GoneTiming } from './gone-backends.ts';
+
+/** Options of {@link VipTable}. */
+export interface VipTableOptions extends RulesetOptions {
+  /** When a backend that left counts as gone, and for how long (gone-backends.ts). */
+  gone?: GoneTiming;
+  /** Wall clock, ms (default Date.now). */
+  now?: () => number;
+  /** Runs `fn` after `ms`; returns a cancel function (default setTimeout, unref'd). */
+  setTimer?: (ms: number, fn: () => void) => () => void;
+}
 
 /** A sandbox's VIP table; `sync` the desired services, `remove` at sandbox teardown. */
 export class VipTable {
   private appliedText: string | undefined;
   private chain: Promise<void> = Promise.resolve();
   private wanted: readonly VipService[] | undefined;
+  /** The desired services as given (without gone backends). */
+  private base: readonly VipService[] = [];
+  private readonly gone: GoneBackends;
+  private readonly now: () => number;
+  private readonly setTimer: (ms: number, fn: () => void) => () => void;
+  private cancelTimer?: () => void;
+  private timerAt = Infinity;
 
-  constructor(private readonly runner: NftRunner, private readonly opts: RulesetOptions = {}) {}
+  constructor(private readonly runner: NftRunner, private readonly opts: VipTableOptions = {}) {
+    this.gone = new GoneBackends(opts.gone);
+    this.now = opts.now ?? Date.now;
+    this.setTimer = opts.setTimer ?? ((ms, fn) => { const t = setTimeout(fn, ms); t.unref?.(); return () => clearTimeout(t); });
+  }
+
+  /** `base` with each VIP's gone backends at `now`. */
+  private decorate(now: number): VipService[] {
+    const gone = this.gone.active(now);
+    return this.base.map((s) => (gone.has(s.vip) ? { ...s, gone: [...(s.gone ?? []), ...gone.get(s.vip)!] } : s));
+  }
+
+  /** Re-renders when the gone set will change by time alone. */
+  private arm(now: number): void {
+    const at = this.gone.nextChange(now);
+    if (at === undefined || at >= this.timerAt) return;
+    this.cancelTimer?.();
+    this.timerAt = at;
+    this.cancelTimer = this.setTimer(at - now, () => {
+      this.timerAt = Infinity;
+      this.cancelTimer = undefined;
+      if (this.wanted === undefined) return;
+      const next = this.chain.then(() => this.flush());
+      this.chain = next.catch(() => {});
+    });
+  }
 
   /**
    * Makes the table match `services` (throws `LbSpecError` at once on a bad spec).
@@ -22,6 +69,9 @@ export class VipTable {
    */
   sync(services: readonly VipService[]): Promise<void> {
     renderTable(services, this.opts); // validate now, before queueing
+    const vips = (list: readonly VipService[]) => new Map(list.map((x) => [x.vip, x.backends]));
+    this.gone.note(vips(this.base), vips(services), this.now());
+    this.base = services;
     this.wanted = services;
     const next = this.chain.then(() => this.flush());
     this.chain = next.catch(() => {});
@@ -31,14 +81,19 @@ export class VipTable {
   /** Removes the table (also when it was never applied). */
   remove(): Promise<void> {
     this.wanted = undefined;
+    this.base = [];
+    this.cancelTimer?.();
+    this.timerAt = Infinity;
     const next = this.chain.then(async () => { await this.runner.apply(renderDelete(this.opts)); this.appliedText = undefined; });
     this.chain = next.catch(() => {});
     return next;
   }
 
   private async flush(): Promise<void> {
-    const services = this.wanted;
-    if (services === undefined) return;
+    if (this.wanted === undefined) return;
+    const now = this.now();
+    const services = this.decorate(now);
+    this.arm(now);
     const table = renderTable(services, this.opts);
     if (table === this.appliedText) return;
     await this.runner.apply(renderReplace(services, this.opts));

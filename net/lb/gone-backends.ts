@@ -1,0 +1,69 @@
+/**
+ * Which backends of each VIP are gone, for the reset rule of the VIP table (issue 22,
+ * item 4; see ruleset.ts). A backend that leaves a VIP's desired backends is not gone
+ * at once: a task leaves rotation before its stop signal and may still finish its open
+ * connections (graceful drain), so it counts as gone only once it has been out for
+ * `afterMs` (default 30 s, longer than Docker's default 10 s stop grace period; a task
+ * still draining after that has its connections reset at their next packet). It stays
+ * gone for `forMs` (default 1 h) or until it is a backend again. Pure: time is passed in.
+ */
+
+/** Timing of {@link GoneBackends}, ms. */
+export interface GoneTiming {
+  /** How long a backend must be out of a VIP before its connections are reset. Default 30 000. */
+  afterMs?: number;
+  /** How long after that its connections are still reset. Default 3 600 000. */
+  forMs?: number;
+}
+
+export class GoneBackends {
+  /** VIP → backend address → when it left (ms). */
+  private readonly left = new Map<string, Map<string, number>>();
+  readonly afterMs: number;
+  readonly forMs: number;
+
+  constructor(timing: GoneTiming = {}) {
+    this.afterMs = timing.afterMs ?? 30_000;
+    this.forMs = timing.forMs ?? 3_600_000;
+  }
+
+  /** Records a change of the desired backends (`prev` → `next`, VIP → addresses) at `now`. */
+  note(prev: ReadonlyMap<string, readonly string[]>, next: ReadonlyMap<string, readonly string[]>, now: number): void {
+    for (const [vip, backends] of prev) {
+      const cur = new Set(next.get(vip) ?? []);
+      for (const b of backends) {
+        if (cur.has(b)) continue;
+        const m = this.left.get(vip) ?? new Map<string, number>();
+        if (!m.has(b)) m.set(b, now);
+        this.left.set(vip, m);
+      }
+    }
+    for (const [vip, m] of this.left) {
+      const cur = new Set(next.get(vip) ?? []);
+      for (const [b, at] of m) if (cur.has(b) || now - at >= this.afterMs + this.forMs) m.delete(b);
+      // A VIP that disappeared takes its memory with it (its address may serve another service later).
+      if (m.size === 0 || !next.has(vip)) this.left.delete(vip);
+    }
+  }
+
+  /** The gone backends at `now`, by VIP (sorted addresses). */
+  active(now: number): Map<string, string[]> {
+    const out = new Map<string, string[]>();
+    for (const [vip, m] of this.left) {
+      const ips = [...m].filter(([, at]) => now - at >= this.afterMs && now - at < this.afterMs + this.forMs).map(([ip]) => ip).sort();
+      if (ips.length) out.set(vip, ips);
+    }
+    return out;
+  }
+
+  /** When {@link active} next changes (a backend becomes or stops being gone), or undefined. */
+  nextChange(now: number): number | undefined {
+    let next: number | undefined;
+    for (const m of this.left.values()) {
+      for (const at of m.values()) {
+        for (const t of [at + this.afterMs, at + this.afterMs + this.forMs]) if (t > now && (next === undefined || t < next)) next = t;
+      }
+    }
+    return next;
+  }
+}
