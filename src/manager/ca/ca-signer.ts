@@ -7,7 +7,7 @@ import { InvalidArgumentError } from '../../api/errors.ts';
 import type { NodeRole } from '../../api/types/node.ts';
 import { CA_ROLE, parseCSR, roleToOU } from './certificates.ts';
 import { EC_ALG, exportPrivateKeyPem, generateKeyPair, importPrivateKeyPem, parseCertPem, x509 } from './crypto.ts';
-import type { CryptoKey } from './crypto.ts';
+import type { CryptoKey, X509 } from './crypto.ts';
 import { CertificateError } from './errors.ts';
 import { webcrypto } from 'node:crypto';
 
@@ -74,7 +74,7 @@ export class CASigner {
   private constructor(
     /** The root certificate nodes trust, PEM (public); during a root rotation the old root, not the signing one. */
     readonly rootPem: string,
-    private readonly root: x509.X509Certificate,
+    private readonly root: X509.X509Certificate,
     private readonly key: CryptoKey,
     /** CA certificates sent after each leaf (the cross-signed new root during a rotation), PEM; '' for none. */
     private readonly chainPem = '',

@@ -7,7 +7,7 @@
 import { InvalidArgumentError } from '../../api/errors.ts';
 import type { NodeRole } from '../../api/types/node.ts';
 import { EC_ALG, parseCertPem, x509 } from './crypto.ts';
-import type { CryptoKeyPair } from './crypto.ts';
+import type { CryptoKeyPair, X509 } from './crypto.ts';
 import { CertificateError } from './errors.ts';
 import { splitPemCerts } from './cross-sign.ts';
 import type { X509Certificate as NodeX509 } from 'node:crypto';
@@ -55,8 +55,8 @@ export async function createCSR(keys: CryptoKeyPair, opts: { nodeId?: string } =
  * Parses a CSR and checks its self-signature and key type (ECDSA P-256 or P-384).
  * Throws `InvalidArgumentError` (it comes from a joining node) when it is bad.
  */
-export async function parseCSR(csrPem: string): Promise<x509.Pkcs10CertificateRequest> {
-  let csr: x509.Pkcs10CertificateRequest;
+export async function parseCSR(csrPem: string): Promise<X509.Pkcs10CertificateRequest> {
+  let csr: X509.Pkcs10CertificateRequest;
   try {
     csr = new x509.Pkcs10CertificateRequest(csrPem);
   } catch (cause) {

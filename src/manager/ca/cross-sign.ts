@@ -4,7 +4,7 @@
  * new key issues chains to the old root through it; splitting PEM bundles; and which
  * certificate issued a node's leaf (its "issuer info"), the thing rotation converges on.
  */
-import { EC_ALG, fromPem, importPrivateKeyPem, toPem, x509 } from './crypto.ts';
+import { EC_ALG, fromPem, importPrivateKeyPem, toPem, x509, type X509 } from './crypto.ts';
 import { CertificateError } from './errors.ts';
 import { webcrypto } from 'node:crypto';
 
@@ -50,7 +50,7 @@ export async function crossSignRoot(newRootPem: string, oldRoot: { certPem: stri
 }
 
 /** Throws `CertificateError` unless `key` is the private key of `cert`. */
-export async function assertKeyMatches(cert: x509.X509Certificate, key: webcrypto.CryptoKey): Promise<void> {
+export async function assertKeyMatches(cert: X509.X509Certificate, key: webcrypto.CryptoKey): Promise<void> {
   const probe = new Uint8Array([7, 1, 7]);
   const sig = await webcrypto.subtle.sign(EC_ALG, key, probe);
   const ok = await webcrypto.subtle.verify(EC_ALG, await cert.publicKey.export(EC_ALG, ['verify']), sig, probe);

@@ -1,22 +1,42 @@
 /**
  * The X.509 toolkit the CA uses: `@peculiar/x509` over Node's webcrypto, ECDSA P-256
  * with SHA-256 everywhere (as SwarmKit). `reflect-metadata` must load before
- * `@peculiar/x509`; this module is the only place that imports it, so import X.509 from
+ * `@peculiar/x509`; this module is the only place that loads it, so import X.509 from
  * here. Also the PEM and key helpers shared by the signer and the node side.
+ *
+ * `x509` is loaded on first use, not at import: evaluating it costs about 150 ms of CPU,
+ * which a daemon in no swarm (and every CLI command) never needs. In type positions use
+ * `X509.Name` (`import type { X509 }`).
  */
-import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
+import { createRequire } from 'node:module';
+import type * as X509 from '@peculiar/x509';
 import { createHash, webcrypto, X509Certificate as NodeX509 } from 'node:crypto';
 import { CertificateError } from './errors.ts';
+
+export type { X509 };
 
 /** Webcrypto key types (Node's; the project has no DOM lib). */
 export type CryptoKey = webcrypto.CryptoKey;
 export type CryptoKeyPair = webcrypto.CryptoKeyPair;
 
-// The provider is process-wide in @peculiar/x509; setting it to Node's webcrypto is idempotent.
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+const loadCommonJs = createRequire(import.meta.url);
+let loaded: typeof X509 | undefined;
 
-export { x509 };
+function loadX509(): typeof X509 {
+  if (!loaded) {
+    loadCommonJs('reflect-metadata');
+    const lib = loadCommonJs('@peculiar/x509') as typeof X509;
+    // The provider is process-wide in @peculiar/x509; setting it to Node's webcrypto is idempotent.
+    lib.cryptoProvider.set(webcrypto as unknown as Parameters<typeof lib.cryptoProvider.set>[0]);
+    loaded = lib;
+  }
+  return loaded;
+}
+
+/** `@peculiar/x509`, loaded (with its crypto provider set) at the first property read. */
+export const x509: typeof X509 = new Proxy({} as typeof X509, {
+  get: (_t, key) => (loadX509() as unknown as Record<PropertyKey, unknown>)[key],
+});
 
 /** ECDSA P-256 with SHA-256: key generation, signing and verification parameters in one. */
 export const EC_ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
