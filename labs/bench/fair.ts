@@ -19,7 +19,8 @@ export interface Summary {
 /** What a flag says: 'met' / 'not met' when both sides ran, otherwise why it cannot say. */
 export type Flag = 'met' | 'not met' | 'peer did not run' | 'not measured';
 
-const r1 = (x: number) => +x.toFixed(1);
+/** Rounds for the JSON: 0.1 from 100 up, else 3 significant digits (ratios and sub-ms latencies keep theirs). */
+const r1 = (x: number) => (Math.abs(x) >= 100 ? +x.toFixed(1) : +x.toPrecision(3));
 
 /** The median (mean of the middle two for an even count) of `xs`, or null when empty. */
 export function median(xs: readonly number[]): number | null {

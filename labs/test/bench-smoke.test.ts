@@ -8,6 +8,7 @@ import { alternate, alternateRecords, figureFields, flag, flagWithBound, median,
 import { convergeReport } from '../bench/converge.ts';
 import { executorReport } from '../bench/executor.ts';
 import { failoverReport } from '../bench/failover.ts';
+import { networkFigures } from '../bench/network.ts';
 import { raftReport, type RaftFigures } from '../bench/raft.ts';
 import type { LoadResult } from '../bench/raft-load.ts';
 import { measureCase, schedulerReport } from '../bench/scheduler.ts';
@@ -163,6 +164,22 @@ test('executor: without Docker, API-path and floor figures, layers named, no fla
   assert.is(out.mem_ratio, null);
   for (const f of flags(out)) assert.is.not(f, 'met');
   assert.is(out.target_start, 'peer did not run');
+});
+
+test('network: medians over rounds with min/max, failures kept, all-failed keeps the message', () => {
+  const out = networkFigures([
+    { overlay_ratio: 0.8, dns_p99_ms: 1.2, vip: 'ok 10.0.0.2', mesh_rps: 'fail: no ipvs' },
+    { overlay_ratio: 0.9, dns_p99_ms: 'fail: timeout', vip: 'ok 10.0.0.2', mesh_rps: 'fail: no ipvs' },
+    { overlay_ratio: 0.85, dns_p99_ms: 1.0, vip: 'ok 10.0.0.2', mesh_rps: 'fail: no ipvs' },
+  ], '');
+  assert.is(out.overlay_ratio, 0.85);
+  assert.is(out.overlay_ratio_min, 0.8);
+  assert.is(out.overlay_ratio_max, 0.9);
+  assert.is(out.overlay_ratio_runs, 3);
+  assert.is(out.dns_p99_ms, 1.1);
+  assert.equal(out.dns_p99_ms_failed, ['fail: timeout']);
+  assert.is(out.mesh_rps, 'fail: no ipvs');
+  assert.is(out.vip, 'ok 10.0.0.2');
 });
 
 test.run();
