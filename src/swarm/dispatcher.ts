@@ -25,10 +25,11 @@ import { CASessionTargets, TLSInfoRecorder, isNodeTLSInfo } from './ca-session.t
 import { logBrokerOf } from './log-broker.ts';
 import { RelayedRequests } from './log-relay.ts';
 import { DescriptionRecorder } from './description-recorder.ts';
+import { AttachmentError, createAttachment, isAttachmentRequest, removeAttachment } from './attachment-tasks.ts';
 import type { NodeDescription } from '../api/types/node.ts';
 
 /** Frame types a node sends; a malformed one of these closes its session, an unknown type is a newer release's and is ignored. */
-const KNOWN_FRAMES = new Set<unknown>(['heartbeat', 'status', 'logs', 'logs.end', 'logs.request', 'logs.cancel', 'network.applied']);
+const KNOWN_FRAMES = new Set<unknown>(['heartbeat', 'status', 'logs', 'logs.end', 'logs.request', 'logs.cancel', 'network.applied', 'attachment.create', 'attachment.remove']);
 
 /** Frames are small (a status batch is the biggest); anything bigger is a broken or hostile peer. */
 const MAX_FRAME = 4 * 1024 * 1024;
@@ -103,7 +104,8 @@ export class Dispatcher {
           || ((frame.type === 'logs' || frame.type === 'logs.end') && typeof frame.id === 'string' && typeof frame.taskId === 'string')
           || (frame.type === 'logs.request' && typeof frame.id === 'string' && typeof frame.req === 'object' && frame.req !== null)
           || (frame.type === 'logs.cancel' && typeof frame.id === 'string')
-          || (frame.type === 'network.applied' && Number.isSafeInteger(frame.generation));
+          || (frame.type === 'network.applied' && Number.isSafeInteger(frame.generation))
+          || isAttachmentRequest(frame as unknown as Record<string, unknown>);
         if (!ok && KNOWN_FRAMES.has(frame.type)) throw new Error(`malformed ${String(frame.type)} frame`);
         if (!ok) {
           // A newer release's frame (a rolling upgrade): ignored, not a reason to drop the node.
@@ -137,6 +139,10 @@ export class Dispatcher {
       }
       if (frame.type === 'network.applied') {
         views.acked(frame.generation);
+        return;
+      }
+      if (frame.type === 'attachment.create' || frame.type === 'attachment.remove') {
+        void this.attachment(nodeId, frame).then((r) => { if (ws.readyState === ws.OPEN) send(r); });
         return;
       }
       if (frame.type !== 'heartbeat') return;
@@ -218,6 +224,22 @@ export class Dispatcher {
       this.unsubscribes.delete(unsubscribe);
     });
     send(store.view((tx) => set.full(tx.find('task', { nodeId }), payloadLookup(tx))));
+  }
+
+  /** A node's attachment request (a standalone container on an attachable network): the task written, or the refusal. */
+  private async attachment(nodeId: string, f: Extract<SessionFrame, { type: 'attachment.create' | 'attachment.remove' }>): Promise<SessionFrame> {
+    try {
+      if (f.type === 'attachment.remove') {
+        await this.manager.store.update((tx) => removeAttachment(tx, nodeId, f.containerId));
+        return { type: 'attachment.result', id: f.id };
+      }
+      const { value: t } = await this.manager.store.update((tx) => createAttachment(tx, nodeId, f, new Date(tx.now).toISOString()));
+      this.logger.info('dispatcher: network attachment task for a standalone container', { 'node.id': nodeId, 'task.id': t.ID, 'container.id': f.containerId });
+      return { type: 'attachment.result', id: f.id, taskId: t.ID, networkId: t.Spec.Networks?.[0]?.Target };
+    } catch (err) {
+      const status = err instanceof AttachmentError ? err.status : 500;
+      return { type: 'attachment.result', id: f.id, error: (err as Error).message, status };
+    }
   }
 
   /** Queues a node's status reports; one writer at a time turns them into store transactions. */

@@ -15,6 +15,8 @@
  * - The ingress network carries no services (no DNS, no VIPs): as in Docker, a name
  *   resolves on the networks the service asked for, and the routing mesh balances
  *   published ports itself.
+ * - A standalone container on an attachable network (a network attachment task, no
+ *   service) is a peer like a task, and while running its name answers on that network.
  * - A node gets the networks of its live tasks, plus the ingress network (and the routing
  *   mesh's ports) whenever the swarm publishes an ingress port and the node has its
  *   ingress endpoint, so a published port answers on nodes without tasks too.
@@ -193,6 +195,18 @@ export function computeNetworkViews(input: NetworkViewInput): Map<string, NodeNe
       return ip ? [ip] : [];
     });
     for (const p of published) ports.push({ service: s.Spec.Name, ...p, backends, ...(weights ? { weights: meshWeights } : {}) });
+  }
+  // Standalone containers on attachable networks (network attachment tasks): their names
+  // answer on their network, as a one-task `dnsrr` entry (no VIP).
+  for (const t of input.tasks) {
+    if (!t.Spec?.NetworkAttachmentSpec || !inRotation(t)) continue;
+    for (const a of t.NetworksAttachments ?? []) {
+      const net = networks.get(a.Network.ID);
+      const ip = addressOf(a);
+      const [name, ...aliases] = a.Aliases ?? [];
+      if (!net || net.ingress || !ip || !name) continue;
+      net.services.push({ id: t.ID, name, endpointMode: 'dnsrr', aliases, tasks: [{ name, ip }] });
+    }
   }
   for (const net of networks.values()) {
     net.peers.sort((a, b) => (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : 0));

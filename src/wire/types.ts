@@ -112,7 +112,20 @@ export type SessionFrame =
   | { type: 'network.applied'; generation: number }
   /** Leader → node: every node with a session applied views of at least this generation. */
   | { type: 'network.watermark'; generation: number }
+  | AttachmentSessionFrame
   | LogSessionFrame;
+
+/**
+ * Network attachment frames (standalone containers on attachable overlays, see
+ * `src/swarm/attachment-tasks.ts`): `attachment.create` (node → leader) asks for an
+ * attachment task of container `containerId` named `name` on `network` (name, ID or ID
+ * prefix); `attachment.remove` (node → leader) ends it; `attachment.result` (leader →
+ * node) answers either with the task's ID or with `error` and its HTTP `status`.
+ */
+export type AttachmentSessionFrame =
+  | { type: 'attachment.create'; id: string; containerId: string; name: string; network: string }
+  | { type: 'attachment.remove'; id: string; containerId: string }
+  | { type: 'attachment.result'; id: string; taskId?: string; networkId?: string; error?: string; status?: number };
 
 /**
  * Log subscription frames on the session (see `log-broker.ts`, `log-publisher.ts`):

@@ -168,6 +168,12 @@ export interface TaskSpec {
   /** Incremented to force a redeploy without other changes (`service update --force`). */
   ForceUpdate?: number;
   Runtime?: string;
+  /**
+   * A network attachment task (Docker's): the endpoint of a standalone container on an
+   * attachable overlay. Such a task has no service; the agent runs no container for it,
+   * only makes its netns (see `src/swarm/attachment-tasks.ts`).
+   */
+  NetworkAttachmentSpec?: { ContainerID: string };
 }
 
 export interface ServiceMode {

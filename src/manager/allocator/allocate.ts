@@ -251,7 +251,8 @@ function attachment(n: AllocatedNetwork, address: string, aliases?: string[]): N
 /** A task to allocate and the networks it attaches to, in order. */
 interface TaskWant {
   task: Task;
-  service: Service;
+  /** Absent for a network attachment task (a standalone container's endpoint). */
+  service?: Service;
   targets: { network: AllocatedNetwork; aliases?: string[] }[];
 }
 
@@ -273,6 +274,15 @@ function allocateTasks(
   const wants: TaskWant[] = [];
   for (const t of tasks) {
     if (t.Status.State !== 'new' || !wantsToRun(t.DesiredState)) continue;
+    if (t.Spec.NetworkAttachmentSpec) {
+      // A standalone container's endpoint: its networks only (never ingress), no service.
+      try {
+        wants.push({ task: t, targets: attachmentTargets(t, nets) });
+      } catch (err) {
+        fail(t, err);
+      }
+      continue;
+    }
     const service = services.get(t.ServiceID);
     if (!service) continue; // a task of a deleted service: the orchestrator removes it
     const known = serviceErr.get(service.ID);
@@ -325,12 +335,24 @@ function allocateTasks(
       continue;
     }
     const attachments = w.targets.map(({ network, aliases }) => attachment(network, addressOf.get(`${network.ID}|${owner.task(w.task.ID)}`)!, aliases));
-    const next = withState({ ...w.task, Endpoint: structuredClone(w.service.Endpoint!) }, 'pending', { now, message: 'pending task scheduling' });
+    // An attachment task's node is fixed (the container's): it skips the scheduler.
+    const next = w.service
+      ? withState({ ...w.task, Endpoint: structuredClone(w.service.Endpoint!) }, 'pending', { now, message: 'pending task scheduling' })
+      : withState({ ...w.task }, 'assigned', { now, message: 'network attachment allocated' });
     if (attachments.length > 0) next.NetworksAttachments = attachments;
     else delete next.NetworksAttachments;
     delete next.Status.Err;
     out.tasks.push(next);
   }
+}
+
+/** The network of an attachment task: the one of its spec, which must be an allocated, attachable overlay. */
+function attachmentTargets(t: Task, nets: Map<string, Network>): TaskWant['targets'] {
+  const configs = attachmentConfigs(t.Spec.Networks);
+  if (configs.length !== 1) throw new Error(`network attachment task ${t.ID} must name one network (it names ${configs.length})`);
+  const network = usable(nets, configs[0]!.Target);
+  if (!network.Spec.Attachable || network.Spec.Ingress) throw new Error(`network ${network.Spec.Name} not manually attachable`);
+  return [{ network, ...(configs[0]!.Aliases?.length ? { aliases: configs[0]!.Aliases } : {}) }];
 }
 
 /**

@@ -48,6 +48,8 @@ export class OrchestratorController extends StoreController {
       const old = 'old' in e ? (e.old as Task) : undefined;
       // A status report that leaves the task wanted and running changes nothing here.
       if (old && old.Status.State === t.Status.State && old.DesiredState === t.DesiredState && old.NodeID === t.NodeID) return;
+      // Network attachment tasks (standalone containers' endpoints) have no service: never orchestrated.
+      if (!t.ServiceID) return;
       this.dirty.add(t.ServiceID);
     }
   }
@@ -107,7 +109,7 @@ export class OrchestratorController extends StoreController {
 /** Every service, and every service ID tasks still name (deleted services with tasks left). */
 function allServiceIds(tx: WriteTx): string[] {
   const ids = new Set(tx.list('service').map((s) => s.ID));
-  for (const t of tx.list('task')) ids.add(t.ServiceID);
+  for (const t of tx.list('task')) if (t.ServiceID) ids.add(t.ServiceID);
   return [...ids];
 }
 

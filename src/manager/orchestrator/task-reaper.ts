@@ -35,6 +35,12 @@ export function tasksToDelete(tasks: readonly Task[], opts: RetentionOptions = {
   const out: string[] = [];
   const groups = new Map<string, Task[]>();
   for (const t of tasks) {
+    // A network attachment task (no service) goes once it ended or is no longer wanted
+    // before it reached a node; while its container is attached it stays.
+    if (t.Spec?.NetworkAttachmentSpec) {
+      if (isTerminal(t.Status.State) || (!wantsToRun(t.DesiredState) && done(t))) out.push(t.ID);
+      continue;
+    }
     if (opts.services && !opts.services.has(t.ServiceID)) {
       if (done(t)) out.push(t.ID);
       continue;
