@@ -1,0 +1,115 @@
+// The chaos history: every client call and every nemesis step, one JSON line each,
+// appended as it ends (so a crash of the harness still leaves what happened). The first
+// line holds the seed and options so a failing run can be replayed.
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { ApiError } from '../../src/api/errors.ts';
+
+/** How a call ended: 2xx, a clear 4xx refusal, or anything else (timeout, 5xx, no connection). */
+export type Outcome = 'acknowledged' | 'refused' | 'unknown';
+
+/** Kinds of objects the workload writes. */
+export type ObjectKind = 'service' | 'network' | 'secret';
+
+/** What a service write sets (compared with the store after heal). */
+export interface ServiceValue {
+  replicas: number;
+  image: string;
+  env: string;
+}
+
+/** One client call. Times are ms since the run started. */
+export interface OpEntry {
+  type: 'op';
+  client: number;
+  op: 'create' | 'update' | 'rm';
+  kind: ObjectKind;
+  name: string;
+  /** The manager host the call went to. */
+  via: string;
+  /** For service creates and updates: the value written. */
+  value?: ServiceValue;
+  start: number;
+  end: number;
+  outcome: Outcome;
+  status?: number;
+  error?: string;
+  /** False when the call never reached a write (the read before an update failed). */
+  sent?: boolean;
+}
+
+/** One nemesis step. */
+export interface NemesisEntry {
+  type: 'nemesis';
+  action: 'inject' | 'heal';
+  fault: string;
+  start: number;
+  end: number;
+  error?: string;
+}
+
+/** First line of the file. */
+export interface HeaderEntry {
+  type: 'header';
+  seed: number;
+  options: Record<string, unknown>;
+  startedAt: string;
+}
+
+/** Anything else worth keeping (check results, resolutions). */
+export interface NoteEntry {
+  type: 'note';
+  at: number;
+  what: string;
+  data?: unknown;
+}
+
+export type Entry = HeaderEntry | OpEntry | NemesisEntry | NoteEntry;
+
+/** Classifies an error of an API call: a 4xx is a clear refusal, anything else unknown. */
+export function classify(err: unknown): { outcome: Outcome; status?: number; error: string } {
+  const error = (err as Error)?.message ?? String(err);
+  if (err instanceof ApiError) {
+    const refused = err.status >= 400 && err.status < 500 && err.status !== 408;
+    return { outcome: refused ? 'refused' : 'unknown', status: err.status, error };
+  }
+  return { outcome: 'unknown', error };
+}
+
+/** An append-only JSONL history file. */
+export class History {
+  readonly entries: Entry[] = [];
+  private readonly t0 = Date.now();
+
+  constructor(readonly file: string, seed: number, options: Record<string, unknown>) {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, '');
+    this.add({ type: 'header', seed, options, startedAt: new Date(this.t0).toISOString() });
+  }
+
+  /** Milliseconds since the run started. */
+  now(): number {
+    return Date.now() - this.t0;
+  }
+
+  /** Appends an entry to memory and to the file. */
+  add(e: Entry): void {
+    this.entries.push(e);
+    appendFileSync(this.file, JSON.stringify(e) + '\n');
+  }
+
+  /** Records a note at the current time. */
+  note(what: string, data?: unknown): void {
+    this.add({ type: 'note', at: this.now(), what, ...(data === undefined ? {} : { data }) });
+  }
+
+  /** The client calls recorded so far. */
+  ops(): OpEntry[] {
+    return this.entries.filter((e): e is OpEntry => e.type === 'op');
+  }
+}
+
+/** Reads a history file back (for replays and offline checks). */
+export function readHistory(file: string): Entry[] {
+  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Entry);
+}

@@ -1,0 +1,55 @@
+// The nemesis schedule is pure and seeded: the same seed gives the same rounds, rounds do
+// not overlap, fit the duration, and never impair more managers than a quorum survives.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import fc from 'fast-check';
+import { impaired, prng, schedule, tolerated } from './nemesis.ts';
+
+const managers = ['h1', 'h2', 'h3'];
+const workers = ['h4', 'h5'];
+
+test('prng: same seed, same sequence; values in [0, 1)', () => {
+  const a = prng(42), b = prng(42), c = prng(43);
+  const xs = Array.from({ length: 100 }, a);
+  assert.equal(xs, Array.from({ length: 100 }, b));
+  assert.not.equal(xs, Array.from({ length: 100 }, c));
+  assert.ok(xs.every((x) => x >= 0 && x < 1));
+});
+
+test('schedule: deterministic per seed', () => {
+  const o = { seed: 7, managers, workers, durationMs: 120_000 };
+  assert.equal(schedule(o), schedule(o));
+  assert.ok(schedule(o).length >= 5, 'two minutes hold several rounds');
+});
+
+test('schedule: rounds in order, inside the duration, quorum always kept', () => {
+  fc.assert(fc.property(fc.integer({ min: 0, max: 2 ** 31 }), fc.integer({ min: 1, max: 7 }), fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 600_000 }),
+    (seed, m, w, durationMs) => {
+      const ms = Array.from({ length: m }, (_, i) => `h${i + 1}`);
+      const ws = Array.from({ length: w }, (_, i) => `h${m + i + 1}`);
+      const rounds = schedule({ seed, managers: ms, workers: ws, durationMs });
+      let end = 0;
+      for (const r of rounds) {
+        assert.ok(r.at >= end, 'rounds do not overlap');
+        end = r.at + r.holdMs;
+        assert.ok(end <= durationMs, 'healed within the duration');
+        const hosts = r.faults.flatMap(impaired);
+        assert.is(new Set(hosts).size, hosts.length, 'a host has one fault at a time');
+        assert.ok(hosts.filter((h) => ms.includes(h)).length <= tolerated(m), 'a quorum of managers is left');
+        assert.ok(r.faults.length >= 1 && r.faults.length <= 2);
+      }
+    }), { numRuns: 300 });
+});
+
+test('schedule: with 3 managers and workers, every fault kind shows up', () => {
+  const kinds = new Set(schedule({ seed: 1, managers, workers, durationMs: 1_800_000 }).flatMap((r) => r.faults.map((f) => f.kind)));
+  assert.equal([...kinds].sort(), ['isolate', 'kill', 'pause', 'split']);
+});
+
+test('schedule: a single manager is never faulted (no quorum to spare)', () => {
+  const rounds = schedule({ seed: 3, managers: ['h1'], workers: ['h2'], durationMs: 300_000 });
+  assert.ok(rounds.length > 0);
+  assert.ok(rounds.every((r) => r.faults.every((f) => !impaired(f).includes('h1'))));
+});
+
+test.run();

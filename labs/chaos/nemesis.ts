@@ -1,0 +1,158 @@
+// The chaos nemesis: a seeded schedule of faults (pure), and the code that applies it to a
+// lab. The schedule is a list of rounds; each round injects one fault, or two at once where
+// quorum allows (a manager fault plus a worker fault), holds them, heals them and leaves a
+// quiet gap. At no instant are more managers impaired (killed, paused or cut off from the
+// majority) than a quorum survives: floor((managers - 1) / 2).
+import type { Lab } from '../lib/lab.ts';
+
+/** A seeded PRNG (mulberry32): same seed, same sequence. Returns floats in [0, 1). */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** An integer in [lo, hi] drawn from `rnd`. */
+export function between(rnd: () => number, lo: number, hi: number): number {
+  return lo + Math.floor(rnd() * (hi - lo + 1));
+}
+
+/** One element of `xs` drawn from `rnd`. */
+export function pick<T>(rnd: () => number, xs: readonly T[]): T {
+  return xs[Math.floor(rnd() * xs.length)];
+}
+
+/**
+ * One fault. `kill`: SIGKILL of the host's daemon and containers, restarted at heal.
+ * `pause`: SIGSTOP of the daemon, SIGCONT at heal. `isolate`: the host cut off the underlay.
+ * `split`: the `hosts` cut off from every other host (a minority side; the rest is the
+ * majority side).
+ */
+export type Fault =
+  | { kind: 'kill'; host: string }
+  | { kind: 'pause'; host: string }
+  | { kind: 'isolate'; host: string }
+  | { kind: 'split'; hosts: string[] };
+
+/** A round: `faults` injected at `at` (ms from start), healed at `at + holdMs`. */
+export interface Round {
+  at: number;
+  holdMs: number;
+  faults: Fault[];
+}
+
+/** What the schedule is built for. */
+export interface ScheduleOptions {
+  seed: number;
+  /** Manager hosts (first ones of the lab). */
+  managers: string[];
+  /** Worker hosts. */
+  workers: string[];
+  /** Length of the fault phase, ms; no round is healed after it. */
+  durationMs: number;
+  /** Range of a round's hold time, ms. Default [2000, 8000]. */
+  holdMs?: [number, number];
+  /** Range of the quiet gap after a round, ms. Default [2000, 6000]. */
+  gapMs?: [number, number];
+}
+
+/** Hosts a fault impairs (a split impairs its minority side). */
+export function impaired(f: Fault): string[] {
+  return f.kind === 'split' ? f.hosts : [f.host];
+}
+
+/** The largest number of managers that may be impaired at once and still leave a quorum. */
+export function tolerated(managers: number): number {
+  return Math.floor((managers - 1) / 2);
+}
+
+function oneFault(rnd: () => number, host: string): Fault {
+  return { kind: pick(rnd, ['kill', 'kill', 'pause', 'isolate'] as const), host };
+}
+
+/**
+ * Builds the seeded schedule. Pure: the same options give the same rounds. Rounds do not
+ * overlap, so the per-round bound on impaired managers holds at every instant.
+ */
+export function schedule(opts: ScheduleOptions): Round[] {
+  const rnd = prng(opts.seed);
+  const [hLo, hHi] = opts.holdMs ?? [2000, 8000];
+  const [gLo, gHi] = opts.gapMs ?? [2000, 6000];
+  const maxDown = tolerated(opts.managers.length);
+  const rounds: Round[] = [];
+  let t = between(rnd, gLo, gHi);
+  for (;;) {
+    const holdMs = between(rnd, hLo, hHi);
+    if (t + holdMs > opts.durationMs) break;
+    const faults: Fault[] = [];
+    const shape = rnd();
+    const mgr = maxDown > 0 ? pick(rnd, opts.managers) : undefined;
+    const wkr = opts.workers.length ? pick(rnd, opts.workers) : undefined;
+    if (shape < 0.3 && mgr) {
+      faults.push(oneFault(rnd, mgr));
+    } else if (shape < 0.5 && wkr) {
+      faults.push(oneFault(rnd, wkr));
+    } else if (shape < 0.7 && mgr && wkr) {
+      // Two at once: one manager and one worker.
+      faults.push(oneFault(rnd, mgr), oneFault(rnd, wkr));
+    } else if (shape < 0.85 && mgr) {
+      // Majority/minority: a manager (and maybe a worker) on the minority side.
+      faults.push({ kind: 'split', hosts: wkr && rnd() < 0.5 ? [mgr, wkr] : [mgr] });
+    } else if (mgr) {
+      faults.push({ kind: 'isolate', host: mgr });
+    } else if (wkr) {
+      faults.push(oneFault(rnd, wkr));
+    }
+    if (faults.length) rounds.push({ at: t, holdMs, faults });
+    t += holdMs + between(rnd, gLo, gHi);
+  }
+  return rounds;
+}
+
+/** Short text of a fault for logs and the history. */
+export function describeFault(f: Fault): string {
+  return f.kind === 'split' ? `split ${f.hosts.join('+')}|rest` : `${f.kind} ${f.host}`;
+}
+
+/** Injects one fault into the lab. */
+export async function inject(lab: Lab, f: Fault): Promise<void> {
+  switch (f.kind) {
+    case 'kill':
+      await lab.killDaemon(f.host);
+      return;
+    case 'pause':
+      lab.pauseDaemon(f.host);
+      return;
+    case 'isolate':
+      await lab.partition(f.host);
+      return;
+    case 'split': {
+      const rest = lab.hosts.filter((h) => !f.hosts.includes(h));
+      for (const h of f.hosts) await lab.partition(h, { from: rest });
+      return;
+    }
+  }
+}
+
+/** Undoes one fault: restarts a killed daemon, resumes a paused one, heals a partition. */
+export async function undo(lab: Lab, f: Fault): Promise<void> {
+  switch (f.kind) {
+    case 'kill':
+      await lab.startDaemon(f.host);
+      return;
+    case 'pause':
+      lab.resumeDaemon(f.host);
+      return;
+    case 'isolate':
+      await lab.heal(f.host);
+      return;
+    case 'split':
+      for (const h of f.hosts) await lab.heal(h);
+      return;
+  }
+}
