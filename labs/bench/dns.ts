@@ -1,14 +1,16 @@
 /**
- * Embedded DNS latency on loopback: `npm run bench -- dns [QUERIES]`.
+ * Embedded DNS latency on loopback: `npm run bench -- dns [QUERIES] [ROUNDS]`.
  * Sequential A queries for a swarm name (answered locally) and for a name forwarded to a
  * fake upstream on 127.0.0.1, against a peer: a bare `dgram` echo server (the floor that
- * Node's UDP round trip sets). Prints p50/p99 and ratios; the last line is one JSON
- * object. Asserts nothing about time.
+ * Node's UDP round trip sets). At least 3 rounds in alternating order; p50/p99 are
+ * medians of the rounds with min and max. Prints p50/p99 and ratios; the last line is
+ * one JSON object. Asserts nothing about time.
  */
 import dgram, { type Socket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import dnsPacket from 'dns-packet';
 import { DnsServer, type DnsTable } from '../../net/dns/index.ts';
+import { figureFields, orderFor, ratio, summary } from './fair.ts';
 
 async function bound(): Promise<Socket> {
   const s = dgram.createSocket('udp4');
@@ -39,10 +41,15 @@ function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 }
-const r3 = (x: number) => Math.round(x * 1000) / 1000;
 
-export async function run(args: string[]): Promise<void> {
-  const n = Number(args[0] ?? 5000);
+/**
+ * Runs the bench: `rounds` rounds (at least 3), each measuring the echo floor and the
+ * three kinds of query, the echo and the server alternating which goes first; every
+ * percentile is the median of the rounds' with min and max beside it. Resolves with the
+ * JSON object (and prints a row per kind).
+ */
+export async function dnsBench(n: number, rounds = 3): Promise<Record<string, unknown>> {
+  rounds = Math.max(3, rounds);
   const table: DnsTable = {
     net1: [{ name: 'web', endpointMode: 'vip', vip: '10.0.0.2', tasks: Array.from({ length: 6 }, (_, i) => ({ name: `web.${i + 1}.x`, ip: `10.0.0.${i + 10}` })) }],
   };
@@ -59,30 +66,38 @@ export async function run(args: string[]): Promise<void> {
   srv.serve(sock, { networks: () => ['net1'] });
   try {
     const port = sock.address().port;
-    await measure(port, 'web', 500); // warm-up
-    await measure(echo.address().port, 'web', 500);
-    const peer = await measure(echo.address().port, 'web', n);
-    const local = await measure(port, 'web', n);
-    const tasks = await measure(port, 'tasks.web', n);
-    const fwd = await measure(port, 'fake.example', Math.min(n, 2000));
-    const row = (label: string, xs: number[]) =>
-      console.log(`${label.padEnd(30)} p50 ${pct(xs, 50).toFixed(3)} ms  p99 ${pct(xs, 99).toFixed(3)} ms  (${xs.length} queries)`);
-    row('udp echo (peer)', peer);
-    row('swarm name (VIP)', local);
-    row('tasks.NAME (6 addresses)', tasks);
-    row('forwarded to fake upstream', fwd);
-    const out = {
-      bench: 'dns', queries: n,
-      echo_p50_ms: r3(pct(peer, 50)), echo_p99_ms: r3(pct(peer, 99)),
-      dns_p50_ms: r3(pct(local, 50)), dns_p99_ms: r3(pct(local, 99)),
-      tasks_p50_ms: r3(pct(tasks, 50)), tasks_p99_ms: r3(pct(tasks, 99)),
-      forward_p50_ms: r3(pct(fwd, 50)), forward_p99_ms: r3(pct(fwd, 99)),
-      dns_to_echo_p50_ratio: r3(pct(local, 50) / pct(peer, 50)),
-      note: 'loopback, one process, sequential queries; not yet inside a task netns',
+    await measure(port, 'web', Math.min(n, 500)); // warm-up, both alike
+    await measure(echo.address().port, 'web', Math.min(n, 500));
+    const kinds = {
+      echo: () => measure(echo.address().port, 'web', n),
+      dns: () => measure(port, 'web', n),
+      tasks: () => measure(port, 'tasks.web', n),
+      forward: () => measure(port, 'fake.example', Math.min(n, 2000)),
     };
-    console.log(`dns p50 is ${out.dns_to_echo_p50_ratio}x a bare UDP echo round trip`);
-    console.log(JSON.stringify(out));
+    const per: Record<string, { p50: number[]; p99: number[] }> = {};
+    for (let r = 0; r < rounds; r++) {
+      for (const k of orderFor(r, Object.keys(kinds) as (keyof typeof kinds)[])) {
+        const xs = await kinds[k]();
+        per[k] ??= { p50: [], p99: [] };
+        per[k].p50.push(pct(xs, 50));
+        per[k].p99.push(pct(xs, 99));
+      }
+    }
+    const out: Record<string, unknown> = { bench: 'dns', queries: n, rounds, order: 'rounds alternate the order of the echo floor and the server' };
+    for (const [k, v] of Object.entries(per)) {
+      Object.assign(out, figureFields(`${k}_p50_ms`, summary(v.p50)), figureFields(`${k}_p99_ms`, summary(v.p99)));
+      console.log(`${k.padEnd(8)} p50 ${out[`${k}_p50_ms`]} ms  p99 ${out[`${k}_p99_ms`]} ms  (median of ${rounds} rounds of ${k === 'forward' ? Math.min(n, 2000) : n} queries)`);
+    }
+    out.dns_to_echo_p50_ratio = ratio(out.dns_p50_ms as number, out.echo_p50_ms as number);
+    out.note = 'loopback, one process, sequential queries; the peer is a bare UDP echo (the floor), not Docker; not inside a task netns';
+    return out;
   } finally {
     srv.close(); sock.close(); echo.close(); upstream.close();
   }
+}
+
+export async function run(args: string[]): Promise<void> {
+  const out = await dnsBench(Number(args[0] ?? 5000), Number(args[1] ?? 3));
+  console.log(`dns p50 is ${out.dns_to_echo_p50_ratio}x a bare UDP echo round trip`);
+  console.log(JSON.stringify(out));
 }

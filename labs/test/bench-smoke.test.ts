@@ -6,6 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { alternate, alternateRecords, figureFields, flag, flagWithBound, median, orderFor, ratio, summary, type Summary } from '../bench/fair.ts';
 import { convergeReport } from '../bench/converge.ts';
+import { dnsBench } from '../bench/dns.ts';
 import { executorReport } from '../bench/executor.ts';
 import { failoverReport } from '../bench/failover.ts';
 import { networkFigures } from '../bench/network.ts';
@@ -180,6 +181,17 @@ test('network: medians over rounds with min/max, failures kept, all-failed keeps
   assert.equal(out.dns_p99_ms_failed, ['fail: timeout']);
   assert.is(out.mesh_rps, 'fail: no ipvs');
   assert.is(out.vip, 'ok 10.0.0.2');
+});
+
+test('dns: a tiny run on loopback gives medians with min/max for the floor and each kind', async () => {
+  const out = await dnsBench(20, 3);
+  assert.is(out.rounds, 3);
+  for (const k of ['echo', 'dns', 'tasks', 'forward']) {
+    assert.type(out[`${k}_p99_ms`], 'number');
+    assert.is(out[`${k}_p99_ms_runs`], 3);
+    assert.ok((out[`${k}_p50_ms_min`] as number) <= (out[`${k}_p50_ms_max`] as number));
+  }
+  assert.type(out.dns_to_echo_p50_ratio, 'number');
 });
 
 test.run();
