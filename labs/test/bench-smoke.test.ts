@@ -61,11 +61,17 @@ function flags(out: Record<string, unknown>): unknown[] {
 
 const tiny = (...xs: number[]): Summary => summary(xs);
 
+/** The peer did not run: its `ranKey` is false, `peer` says so, and no target flag reads 'met'. */
+function assertNoPeer(out: Record<string, unknown>, ranKey: string): void {
+  assert.is(out[ranKey], false);
+  assert.is(out.peer, 'peer did not run');
+  for (const f of flags(out)) assert.is.not(f, 'met');
+}
+
 test('failover: without Docker, the peer fields say so and no flag reads met', () => {
   const s = { init: tiny(100, 110, 120), joinWorker: tiny(50, 60, 70), joinManager: tiny(80, 90, 95), joinManagerVoter: tiny(300, 310, 320), failover: tiny(700, 800, 900), attempts: tiny(7, 8, 9), partition: tiny(1200, 1300, 1400) };
   const out = failoverReport(s, undefined, { rounds: 3, dockerNote: 'skipped (--no-docker)' });
-  assert.is(out.docker_ran, false);
-  assert.is(out.peer, 'peer did not run');
+  assertNoPeer(out, 'docker_ran');
   assert.is(out.failover_ms_defaults, 800);
   assert.is(out.failover_ms_defaults_min, 700);
   assert.is(out.failover_ms_defaults_max, 900);
@@ -75,7 +81,6 @@ test('failover: without Docker, the peer fields say so and no flag reads met', (
   assert.is(out.failover_ms_same, null);
   assert.type(out.failover_same_note, 'string');
   assert.ok(out.settings_defaults);
-  for (const f of flags(out)) assert.is.not(f, 'met');
   assert.is(out.failover_target_defaults, 'peer did not run');
 });
 
@@ -92,8 +97,7 @@ test('fair: alternateRecords keeps each figure per side and the rounds that fail
 test('converge: without Docker, like-for-like and _defaults figures, no flag met', () => {
   const f = (base: number) => ({ create10_ms: summary([base, base + 1, base + 2]), create60_ms: summary([base * 2]), scale_up_ms: summary([base]), scale_down_ms: summary([base]), reschedule_ms: summary([base * 5]) });
   const out = convergeReport({ shoal_same: { figures: f(100), failed: [] }, shoal_defaults: { figures: f(50), failed: ['round 2: boom'] } }, { rounds: 3, dockerNote: 'skipped (--no-docker)' });
-  assert.is(out.docker_ran, false);
-  assert.is(out.peer, 'peer did not run');
+  assertNoPeer(out, 'docker_ran');
   assert.is(out.create10_ms, 101);
   assert.is(out.create10_ms_min, 100);
   assert.is(out.create10_ms_max, 102);
@@ -102,7 +106,6 @@ test('converge: without Docker, like-for-like and _defaults figures, no flag met
   assert.is(out.ratio_reschedule, null);
   assert.equal(out.shoal_defaults_failed_rounds, ['round 2: boom']);
   assert.ok(out.settings);
-  for (const f of flags(out)) assert.is.not(f, 'met');
   assert.is(out.target_reschedule, 'peer did not run');
 });
 
@@ -126,8 +129,7 @@ test('raft: without etcd, like-for-like and _defaults keys, switches recorded, n
     failover: [600, null, 700], failoverFailed: [],
   });
   const out = raftReport({ 'raft-ts': side(100), 'raft-ts-defaults': side(200) }, { rounds: 3, seconds: 1, levels: [1], env: { RAFT_BENCH_FSYNC: '0' } });
-  assert.is(out.etcd_ran, false);
-  assert.is(out.peer, 'peer did not run');
+  assertNoPeer(out, 'etcd_ran');
   assert.is(out.writes_per_s_c1, 110);
   assert.is(out.writes_per_s_c1_min, 100);
   assert.is(out.writes_per_s_c1_max, 120);
@@ -140,7 +142,6 @@ test('raft: without etcd, like-for-like and _defaults keys, switches recorded, n
   assert.equal((out.switches as Record<string, unknown>).RAFT_BENCH_FSYNC, '0');
   assert.is(out.fsync_same, false);
   assert.ok(out.tls);
-  for (const f of flags(out)) assert.is.not(f, 'met');
   assert.is(out.target_writes_c1, 'peer did not run');
 });
 
@@ -151,8 +152,7 @@ test('executor: without Docker, API-path and floor figures, layers named, no fla
     lib: { start: [50, 60, 70], start20: [100, 110], stop: [5, 6], leftovers: 0, leftoversDetail: { mounts: 0 } },
     mem: { shoal: { perTaskKb: 300, detail: { tasks: 3 } } },
   }, { runs: 3, apiRounds: 3, cycles: 1, memTasks: 3, dockerNote: 'skipped (--no-docker)' });
-  assert.is(out.docker_ran, false);
-  assert.is(out.peer, 'peer did not run');
+  assertNoPeer(out, 'docker_ran');
   assert.is(out.start_ms, 310);
   assert.is(out.start_ms_min, 300);
   assert.is(out.start20_ms_max, 1000);
@@ -163,7 +163,6 @@ test('executor: without Docker, API-path and floor figures, layers named, no fla
   assert.is(out.lib_start_p50_ms, 60);
   assert.is(out.docker_mem_per_task_kb, null);
   assert.is(out.mem_ratio, null);
-  for (const f of flags(out)) assert.is.not(f, 'met');
   assert.is(out.target_start, 'peer did not run');
 });
 
