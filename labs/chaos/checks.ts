@@ -85,7 +85,7 @@ export function checkHistory(ops: OpEntry[], store: StoreObjects): HistoryCheck 
     const n = countOf(store, kind, name);
     if (n > 1) violations.push(`${k}: ${n} copies in the store (acknowledged writes must be there exactly once)`);
     if (state === 'present' && n === 0) violations.push(`${k}: acknowledged create lost (not in the store; last call ${describe(list.at(-1)!)})`);
-    if (state === 'absent' && n > 0) violations.push(`${k}: in the store though ${list.some((o) => o.op === 'rm' && o.outcome === 'acknowledged') ? 'an acknowledged rm removed it' : 'its create was refused'} (last call ${describe(list.at(-1)!)})`);
+    if (state === 'absent' && n > 0) violations.push(`${k}: in the store though ${whyAbsent(list)} (last call ${describe(list.at(-1)!)})`);
     if (state === 'maybe' || (doubt && n <= 1)) resolved.push({ kind, name, present: n > 0 });
     if (kind === 'service' && n === 1 && allowed.length) {
       const got = store.service.get(name)![0];
@@ -95,6 +95,13 @@ export function checkHistory(ops: OpEntry[], store: StoreObjects): HistoryCheck 
     }
   }
   return { violations, resolved, acknowledged };
+}
+
+/** Why the walk concluded an object must be absent: the last call that said so. */
+function whyAbsent(list: OpEntry[]): string {
+  const last = [...list].reverse().find((o) => o.op !== 'update' && o.outcome !== 'unknown');
+  if (last?.op === 'rm') return last.outcome === 'acknowledged' ? 'an acknowledged rm removed it' : 'an rm was refused 404 (not found)';
+  return 'its create was refused';
 }
 
 function describe(o: OpEntry): string {

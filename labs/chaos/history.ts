@@ -73,6 +73,9 @@ export function classify(err: unknown): { outcome: Outcome; status?: number; err
     const refused = err.status >= 400 && err.status < 500 && err.status !== 408;
     return { outcome: refused ? 'refused' : 'unknown', status: err.status, error };
   }
+  // No daemon listening: the request was never sent, so nothing can have been done.
+  const code = ((err as { cause?: { code?: string } })?.cause?.code) ?? (err as { code?: string })?.code;
+  if (code === 'ECONNREFUSED' || code === 'ENOENT') return { outcome: 'refused', error };
   return { outcome: 'unknown', error };
 }
 

@@ -1,0 +1,185 @@
+// One chaos run: a lab of real daemons, a swarm of `managers` managers and the rest
+// workers, the workload writing through the managers while the nemesis plays its seeded
+// schedule; then everything healed and checked (see checks.ts), and after the lab is down,
+// that it left nothing behind. The history (JSONL, seed first) is written to
+// /tmp/<prefix>-chaos/ — not under the lab's base dir, which `down` removes.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { withLab, type Lab } from '../lib/lab.ts';
+import { labLeftovers, labNftTables, labProcesses, type ProcessId } from '../lib/teardown.ts';
+import { formSwarm, waitFor } from '../lib/swarm-lab.ts';
+import { checkHistory, checkSlots, type RuncContainer } from './checks.ts';
+import { History } from './history.ts';
+import { digests, readTables, runcContainers, slots, storeObjects, type ManagerTables } from './inspect.ts';
+import { describeFault, inject, prng, schedule, undo, type Fault } from './nemesis.ts';
+import { Workload } from './workload.ts';
+
+/** Bound on the stores agreeing after heal. */
+export const AGREE_MS = 60_000;
+/** Bound on convergence (one running container per slot, per runc) after heal. */
+export const CONVERGE_MS = 60_000;
+
+/** Options of {@link runChaos}. */
+export interface ChaosOptions {
+  hosts: number;
+  managers: number;
+  /** Length of the fault phase, ms. */
+  durationMs: number;
+  seed: number;
+  prefix: string;
+  log?: (msg: string) => void;
+}
+
+/** What a run found. */
+export interface ChaosResult {
+  seed: number;
+  historyFile: string;
+  calls: Record<string, number>;
+  rounds: number;
+  faults: string[];
+  /** Unknown outcomes and how they resolved. */
+  resolved: { present: number; absent: number };
+  /** Milliseconds from heal to identical stores, and to convergence per runc. */
+  agreeMs?: number;
+  convergeMs?: number;
+  violations: string[];
+}
+
+const sleepUntil = (t: number) => new Promise((r) => setTimeout(r, Math.max(0, t - Date.now())));
+
+function executorCgroups(lab: Lab): string[] {
+  const out: string[] = [];
+  for (const h of lab.hosts) {
+    try {
+      const id = readFileSync(join(lab.names.hostDir(h), 'data', 'engine-id'), 'utf8').trim();
+      out.push(join('/sys/fs/cgroup', `shoal-${h}-${id.replace(/:/g, '').slice(0, 8).toLowerCase()}`));
+    } catch { /* no engine id: the daemon never started */ }
+  }
+  return out;
+}
+
+/** Runs the chaos harness once; never throws for a violation (they are in the result). */
+export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
+  const log = o.log ?? (() => {});
+  if (o.managers < 1 || o.managers > o.hosts) throw new Error(`chaos: --managers must be 1-${o.hosts}`);
+  const historyFile = join(`/tmp/${o.prefix}-chaos`, `history-${o.seed}.jsonl`);
+  const history = new History(historyFile, o.seed, { hosts: o.hosts, managers: o.managers, durationMs: o.durationMs, prefix: o.prefix });
+  log(`chaos: seed ${o.seed}, history ${historyFile}`);
+  const result: ChaosResult = { seed: o.seed, historyFile, calls: {}, rounds: 0, faults: [], resolved: { present: 0, absent: 0 }, violations: [] };
+  let snap: ProcessId[] = [];
+  let cgroups: string[] = [];
+  let names: Lab['names'] | undefined;
+  await withLab({ hosts: o.hosts, prefix: o.prefix, log }, async (lab) => {
+    names = lab.names;
+    const managers = lab.hosts.slice(0, o.managers);
+    const workers = lab.hosts.slice(o.managers);
+    await formSwarm(lab, { managers, workers, readyTimeoutMs: 90_000 });
+    log(`chaos: swarm of ${managers.length} managers, ${workers.length} workers`);
+    const rounds = schedule({ seed: o.seed, managers, workers, durationMs: o.durationMs });
+    result.rounds = rounds.length;
+    history.note('schedule', rounds.map((r) => ({ at: r.at, holdMs: r.holdMs, faults: r.faults.map(describeFault) })));
+    const images: [string, string] = [lab.images.v1!.ref, lab.images.v2!.ref];
+    const wl = new Workload({ lab, history, client: 0, managers, rnd: prng(o.seed ^ 0x5bd1e995), images });
+    const running = wl.run();
+    const t0 = Date.now();
+    try {
+      for (const r of rounds) {
+        await sleepUntil(t0 + r.at);
+        for (const f of r.faults) await step(lab, history, 'inject', f, log);
+        result.faults.push(...r.faults.map(describeFault));
+        await sleepUntil(t0 + r.at + r.holdMs);
+        for (const f of r.faults) await step(lab, history, 'heal', f, log);
+      }
+      await sleepUntil(t0 + o.durationMs);
+    } finally {
+      wl.stop();
+      await running;
+      // Heal everything, whatever a failed step left.
+      await lab.heal();
+      for (const h of lab.hosts) {
+        lab.resumeDaemon(h);
+        await lab.startDaemon(h);
+      }
+    }
+    const healed = Date.now();
+    history.note('healed');
+    log('chaos: healed; checking');
+    for (const op of history.ops()) result.calls[`${op.op} ${op.outcome}`] = (result.calls[`${op.op} ${op.outcome}`] ?? 0) + 1;
+
+    // Every node ready again, as every manager sees it.
+    await waitFor('every node ready on every manager', async () => {
+      for (const m of managers) {
+        const t = await readTables(lab, m);
+        if (t.rows.nodes.length !== lab.hosts.length || !t.rows.nodes.every((n) => (n as { Status?: { State?: string } }).Status?.State === 'ready')) return false;
+      }
+      return true;
+    }, { timeoutMs: AGREE_MS, intervalMs: 500 }).catch((err: Error) => { result.violations.push(err.message); });
+
+    // Identical stores: a digest per table on every manager.
+    let tables: ManagerTables[] = [];
+    let lastDiff = '';
+    try {
+      tables = await waitFor('identical stores on every manager', async () => {
+        const ts = await Promise.all(managers.map((m) => readTables(lab, m)));
+        const ds = ts.map(digests);
+        const diff = Object.keys(ds[0]).filter((k) => ds.some((d) => d[k] !== ds[0][k]));
+        lastDiff = diff.join(',');
+        return diff.length === 0 && ts;
+      }, { timeoutMs: AGREE_MS, intervalMs: 500 });
+      result.agreeMs = Date.now() - healed;
+    } catch (err) {
+      result.violations.push(`${(err as Error).message}; tables differing: ${lastDiff}`);
+      tables = [await readTables(lab, managers[0])];
+    }
+    history.note('digests', tables.map((t) => ({ host: t.host, ...digests(t) })));
+
+    // The history against the store.
+    const h = checkHistory(history.ops(), storeObjects(tables[0]));
+    result.violations.push(...h.violations);
+    for (const r of h.resolved) result.resolved[r.present ? 'present' : 'absent']++;
+    history.note('resolved', h.resolved);
+
+    // Convergence, per runc on every host.
+    const desired = new Map([...storeObjects(tables[0]).service].map(([n, vs]) => [n, vs[0].replicas]));
+    let lastSlots: string[] = [];
+    try {
+      await waitFor('one running container per slot (runc)', async () => {
+        const cs: RuncContainer[] = (await Promise.all(lab.hosts.map((x) => runcContainers(lab, x)))).flat();
+        lastSlots = checkSlots(desired, cs, await slots(lab, managers[0]));
+        return lastSlots.length === 0;
+      }, { timeoutMs: Math.max(1000, CONVERGE_MS - (Date.now() - healed)), intervalMs: 1000 });
+      result.convergeMs = Date.now() - healed;
+    } catch {
+      result.violations.push(`not converged within ${CONVERGE_MS} ms of heal: ${lastSlots.join('; ')}`);
+    }
+    snap = labProcesses(lab.names);
+    cgroups = executorCgroups(lab);
+  });
+
+  // Nothing left behind on any host once the lab is down.
+  if (names) {
+    const left = labLeftovers(names, { processes: snap });
+    if (left.netns.length) result.violations.push(`leaked namespaces: ${left.netns.join(' ')}`);
+    if (left.mounts.length) result.violations.push(`leaked mounts: ${left.mounts.length}`);
+    if (left.processes.length) result.violations.push(`leaked processes: ${left.processes.join(' ')}`);
+    if (left.cgroup) result.violations.push(`leaked lab cgroup ${left.cgroup}`);
+    const cgs = cgroups.filter((c) => existsSync(c));
+    if (cgs.length) result.violations.push(`leaked executor cgroups: ${cgs.join(' ')}`);
+    const nft = await labNftTables(names);
+    if (nft.length) result.violations.push(`leaked nftables tables: ${nft.join(' ')}`);
+  }
+  history.note('result', result);
+  return result;
+}
+
+async function step(lab: Lab, history: History, action: 'inject' | 'heal', f: Fault, log: (m: string) => void): Promise<void> {
+  const start = history.now();
+  let error: string | undefined;
+  try {
+    await (action === 'inject' ? inject(lab, f) : undo(lab, f));
+  } catch (err) {
+    error = (err as Error).message;
+  }
+  history.add({ type: 'nemesis', action, fault: describeFault(f), start, end: history.now(), ...(error ? { error } : {}) });
+  log(`chaos: ${start} ms ${action} ${describeFault(f)}${error ? ` (failed: ${error})` : ''}`);
+}
