@@ -54,6 +54,15 @@ export class RaftProposer implements Proposer {
       throw toApiError(err);
     }
   }
+
+  /** A read barrier through the leader (see `Proposer.barrier`). */
+  async barrier(): Promise<void> {
+    try {
+      await this.raft().readIndex();
+    } catch (err) {
+      throw toApiError(err);
+    }
+  }
 }
 
 /** Maps Raft's errors to the API's; store errors (already ApiErrors) pass through. */

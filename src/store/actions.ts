@@ -32,6 +32,12 @@ export type StoreAction = {
  */
 export interface Proposer {
   propose(actions: readonly StoreAction[]): Promise<{ index: number }>;
+  /**
+   * Optional read barrier: resolves once this replica has applied everything committed
+   * before the call; rejects (`UnavailableError`) without a leader or quorum. Used to
+   * confirm a refusal built from this replica's state, which may be stale.
+   */
+  barrier?(): Promise<void>;
 }
 
 /** The side of the store a proposer drives. */

@@ -13,7 +13,7 @@
  *   store.view((tx) => tx.find('task', { serviceId: svc.ID }));
  */
 import { randomBytes } from 'node:crypto';
-import { InvalidArgumentError } from '../api/errors.ts';
+import { ApiError, InvalidArgumentError } from '../api/errors.ts';
 import type { CommitTarget, Proposer, StoreAction } from './actions.ts';
 import { decodeSnapshot, encodeSnapshot, normalize } from './codec.ts';
 import type { FieldCipher } from './codec.ts';
@@ -93,19 +93,35 @@ export class MemoryStore implements CommitTarget {
    * proposes its actions and resolves once they are applied here. Rejects with the
    * `ApiError` of a conflict found at apply time (another transaction committed in
    * between), or the proposer's error. A transaction without changes proposes nothing.
+   * When `fn` refuses (an `ApiError` below 500) and the proposer has a read barrier, the
+   * refusal is confirmed: barrier, then `fn` once more on the caught-up state.
    */
   async update<R>(fn: (tx: WriteTx) => R): Promise<UpdateResult<R>> {
-    const staging = new Staging(this.tables);
-    const tx = new Tx(staging, true, { time: new Date(this.clock.now()).toISOString(), newId: () => this.newId() });
-    let value: R;
+    let built: { staging: Staging; value: R };
     try {
-      value = notAsync(fn(tx));
-    } finally {
-      tx.end();
+      built = this.build(fn);
+    } catch (err) {
+      // A refusal (404, 409, 400) read from this replica may be stale: a follower behind
+      // the leader, or cut off from it, would refuse what exists. Confirm it against the
+      // committed state first; without a leader the barrier's 503 is the honest answer.
+      if (!this.proposer.barrier || !(err instanceof ApiError) || err.status >= 500) throw err;
+      await this.proposer.barrier();
+      built = this.build(fn);
     }
+    const { staging, value } = built;
     if (staging.empty) return { index: this.applied, value };
     const { index } = await this.proposer.propose(staging.toActions());
     return { index, value };
+  }
+
+  private build<R>(fn: (tx: WriteTx) => R): { staging: Staging; value: R } {
+    const staging = new Staging(this.tables);
+    const tx = new Tx(staging, true, { time: new Date(this.clock.now()).toISOString(), newId: () => this.newId() });
+    try {
+      return { staging, value: notAsync(fn(tx)) };
+    } finally {
+      tx.end();
+    }
   }
 
   /**
