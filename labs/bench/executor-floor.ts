@@ -6,7 +6,7 @@
  * Docker: dockerd, containerd and the shims), the tasks' own payload excluded on both.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Executor } from '../../src/agent/exec/executor.ts';
@@ -59,12 +59,15 @@ export async function runcFloor(ex: Executor, c: TaskController, binaries: strin
     for (let i = 0; i < runs; i++) {
       for (const bin of orderFor(i, binaries)) {
         const id = `floor-${process.pid}-${i}`;
+        // No pipe on any stdio: the detached container inherits runc's, and spawnSync would
+        // wait for the container to close it; runc's errors go to its --log file instead.
+        const log = join(root, `${id}.log`);
         const t0 = performance.now();
-        const r = spawnSync(bin, ['--root', root, 'run', '-d', '--bundle', bundle, '--pid-file', join(root, `${id}.pid`), id], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+        const r = spawnSync(bin, ['--root', root, '--log', log, 'run', '-d', '--bundle', bundle, '--pid-file', join(root, `${id}.pid`), id], { stdio: 'ignore' });
         const ms = performance.now() - t0;
         spawnSync(bin, ['--root', root, 'kill', id, 'KILL'], { stdio: 'ignore' });
         spawnSync(bin, ['--root', root, 'delete', '-f', id], { stdio: 'ignore' });
-        if (r.status !== 0) throw new Error(`bench: ${bin} run failed: ${r.stderr.trim().slice(0, 300)}`);
+        if (r.status !== 0) throw new Error(`bench: ${bin} run failed: ${(existsSync(log) ? readFileSync(log, 'utf8') : `status ${r.status}`).trim().slice(-300)}`);
         out[bin].push(+ms.toFixed(2));
       }
     }
