@@ -33,7 +33,38 @@ const live: {
   notify?: ChildProcess;
   /** What arrived on the notify socket: `pid=N READY=1 …` lines. */
   notified: string[];
+  /** h2's state before it joined the swarm. */
+  h2Before?: Record<string, string[]>;
 } = { notified: [] };
+
+/**
+ * What a host holds that Shoal may leave behind: links, network namespaces, nftables
+ * tables, /run entries and mounts, and process names in its network namespace (the
+ * daemon's own and this listing's left out: it is compared across the daemon's life).
+ */
+async function hostState(lab: Lab, host: string): Promise<Record<string, string[]>> {
+  const script = [
+    'echo "#links"; ip -br link | cut -d" " -f1 | cut -d@ -f1',
+    'echo "#netns"; ip netns list | cut -d" " -f1',
+    'echo "#nft"; nft list tables',
+    'echo "#run"; ls -A /run | grep -vx shoal',
+    'echo "#mounts"; awk \'$2 ~ /^\\/run/ { print $2 }\' /proc/self/mounts | grep -v "^/run/shoal"',
+    'echo "#procs"; me=$(readlink /proc/self/ns/net); for p in /proc/[0-9]*; do [ "$(readlink $p/ns/net 2>/dev/null)" = "$me" ] && cat $p/comm 2>/dev/null; done',
+  ].join('; ');
+  const r = await lab.exec(host, ['sh', '-c', script]);
+  const out: Record<string, string[]> = {};
+  let key = '';
+  for (const line of r.stdout.split('\n')) {
+    if (line.startsWith('#')) out[key = line.slice(1)] = [];
+    else if (line && key) out[key]!.push(line);
+  }
+  out.procs = out.procs!.filter((n) => !['sh', 'readlink', 'cat', 'node', 'MainThread', 'nsenter'].includes(n));
+  // Mounts the machine itself has propagate into the host (other tests' netns): not ours.
+  const machine = new Set(readFileSync('/proc/self/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1]));
+  out.mounts = out.mounts!.filter((m) => !machine.has(m));
+  for (const k of Object.keys(out)) out[k]!.sort();
+  return out;
+}
 
 /** The staged shoal.service, parsed. */
 function stagedUnit(ctx: Ctx): Unit {
@@ -75,6 +106,7 @@ function unitCommand(ctx: Ctx, d: DaemonContext): string[] {
   writeFileSync(config, JSON.stringify({
     'data-root': join(d.hostDir, 'data'), hosts: [`unix://${d.socket}`],
     'listen-addr': `${d.address}:${SWARM_PORT}`, 'advertise-addr': d.address, hostname: d.host,
+    'insecure-registries': [d.registryAddress],
   }, null, 2));
   const argv = execStart(ctx);
   const i = argv.indexOf('--config-file');
@@ -186,8 +218,9 @@ test('a second install keeps the operator\'s daemon.json; the daemon refuses unk
 
 test('the installed daemon, run by the unit\'s rules, says READY=1, forms a swarm and comes back after kill -9', async (ctx) => {
   await listenNotify(ctx);
-  live.lab = await Lab.up({ hosts: 2, prefix: PREFIX, replace: true, registry: false, daemons: { command: (d) => unitCommand(ctx, d) } });
+  live.lab = await Lab.up({ hosts: 2, prefix: PREFIX, replace: true, daemons: { command: (d) => unitCommand(ctx, d) } });
   const lab = live.lab;
+  live.h2Before = await hostState(lab, 'h2');
   // Type=notify: each daemon reported READY=1 in its own name (the unit's main PID).
   for (const h of ['h1', 'h2']) {
     const pid = lab.daemonPid(h)!;
@@ -231,6 +264,42 @@ test('the installed daemon, run by the unit\'s rules, says READY=1, forms a swar
   await waitFor('both nodes ready after the restart', async () => {
     const nodes = await api(lab, 'h1').nodes().catch(() => []);
     return nodes.length === 2 && nodes.every((n) => n.Status.State === 'ready');
+  }, { timeoutMs: 30_000 });
+});
+
+test('uninstall on a live worker leaves the swarm and takes its tasks, tables and state away', async (ctx) => {
+  const lab = live.lab!;
+  const docker = (h: string, ...args: string[]) => lab.exec(h, ['env', `DOCKER_HOST=${lab.dockerHost(h)}`, 'docker', ...args], { timeoutMs: 60_000 });
+  // A global service published through the mesh: a task, its netns and the mesh's tables on h2.
+  const create = await docker('h1', 'service', 'create', '-d', '--name', 'web', '--mode', 'global', '-p', '8080:80', lab.images.v1!.ref, 'sleep', '3600');
+  assert.is(create.code, 0, create.stderr);
+  let taskPid = 0;
+  await waitFor('the web task running on h2', async () => {
+    const ps = await docker('h2', 'ps', '-q');
+    const cid = ps.stdout.trim().split('\n')[0];
+    if (!cid) return false;
+    taskPid = Number((await docker('h2', 'inspect', '-f', '{{.State.Pid}}', cid)).stdout.trim());
+    return taskPid > 0;
+  }, { timeoutMs: 90_000 }).catch(async (err) => {
+    const ps = await docker('h1', 'service', 'ps', '--no-trunc', 'web');
+    const log = readFileSync(lab.daemonLog('h2'), 'utf8').split('\n').slice(-25).join('\n');
+    throw new Error(`${(err as Error).message}\n${ps.stdout}${ps.stderr}\nh2 log:\n${log}`);
+  });
+  const daemon = lab.daemonPid('h2')!;
+  const r = await lab.exec('h2', [
+    'env', `DESTDIR=${ctx.root}`, 'SHOAL_UNINSTALL_LIVE=1', `SHOAL_DAEMON_PID=${daemon}`, `SHOAL_HOST=${lab.dockerHost('h2')}`,
+    'bash', join(REPO_ROOT, 'scripts/uninstall.sh'), '--purge',
+  ], { timeoutMs: 180_000 });
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stderr, /leaving the swarm/);
+  assert.not.ok(isAlive(daemon), 'the daemon was stopped');
+  await waitFor('the task process gone', () => !isAlive(taskPid), { timeoutMs: 10_000 });
+  // h2 as it was before it joined: the same links, namespaces, tables, /run and processes.
+  assert.equal(await hostState(lab, 'h2'), live.h2Before);
+  // The manager saw it leave.
+  await waitFor('h2 down on the manager', async () => {
+    const nodes = await api(lab, 'h1').nodes().catch(() => []);
+    return nodes.some((n) => n.Description.Hostname === 'h2' && n.Status.State === 'down');
   }, { timeoutMs: 30_000 });
 });
 

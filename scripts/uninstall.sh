@@ -10,6 +10,9 @@
 #
 #   scripts/uninstall.sh [--purge] [--force]
 #   DESTDIR=DIR  remove the files staged under DIR only (tests; nothing else is touched)
+#   SHOAL_UNINSTALL_LIVE=1  with DESTDIR: take the node down too (tests, inside a lab host
+#                whose /run and network namespace are its own); SHOAL_DAEMON_PID then
+#                names the daemon to stop, as systemd would stop the unit
 set -euo pipefail
 
 purge=0 force=0
@@ -25,8 +28,10 @@ log() { echo "uninstall: $*" >&2; }
 [[ $(id -u) == 0 ]] || { log "run as root"; exit 1; }
 [[ -n $D && $D != /* ]] && { log "DESTDIR must be an absolute path"; exit 1; }
 
-if [[ -z $D ]]; then
-  shoal=/opt/shoal/bin/shoal
+live=0
+[[ -z $D || ${SHOAL_UNINSTALL_LIVE:-} == 1 ]] && live=1
+if ((live)); then
+  shoal=$D/opt/shoal/bin/shoal
   if [[ -x $shoal ]] && "$shoal" info --format '{{.Swarm.LocalNodeState}}' 2>/dev/null | grep -qx active; then
     if [[ $force == 0 ]] && "$shoal" info --format '{{.Swarm.ControlAvailable}}' 2>/dev/null | grep -qx true; then
       log "this node is a swarm manager: demote it (shoal node demote) or pass --force"; exit 1
@@ -34,11 +39,16 @@ if [[ -z $D ]]; then
     log "leaving the swarm"
     "$shoal" swarm leave --force >/dev/null || log "swarm leave failed; going on"
   fi
-  if [[ -d /run/systemd/system ]]; then
-    systemctl disable --now shoal.service >/dev/null 2>&1 || true
+  if [[ -z $D && -d /run/systemd/system ]]; then
+    systemctl disable shoal.service >/dev/null 2>&1 || true
+    systemctl stop shoal.service >/dev/null 2>&1 || true
     # KillMode=process left the helpers running (so a restart re-adopts them): end them.
-    systemctl kill --signal=SIGKILL shoal.service >/dev/null 2>&1 || true
+    cg=/sys/fs/cgroup/system.slice/shoal.service
+    [[ -f $cg/cgroup.procs ]] && xargs -r kill -9 < "$cg/cgroup.procs" 2>/dev/null || true
     systemctl reset-failed shoal.service >/dev/null 2>&1 || true
+  elif [[ -n ${SHOAL_DAEMON_PID:-} ]]; then
+    kill -TERM "$SHOAL_DAEMON_PID" 2>/dev/null || true
+    for _ in $(seq 1 600); do kill -0 "$SHOAL_DAEMON_PID" 2>/dev/null || break; sleep 0.1; done
   fi
   # Containers outlive the daemon; their runtime state says which are left.
   runtime_root=/run/shoal/exec/runtime
@@ -49,6 +59,11 @@ if [[ -z $D ]]; then
       $rt --root "$runtime_root" delete --force "$id" >/dev/null 2>&1 || true
     done
   done
+  # The exec monitor (one perl process per daemon, the containers' subreaper) outlives it too.
+  mon=/run/shoal/exec/monitor/monitor.pid
+  if [[ -f $mon ]] && grep -q monitor.pl "/proc/$(cat "$mon")/cmdline" 2>/dev/null; then
+    kill -9 "$(cat "$mon")" 2>/dev/null || true
+  fi
   if command -v nft >/dev/null; then
     nft list tables 2>/dev/null | awk '$3 ~ /^shoal/ { print $2, $3 }' | while read -r family name; do
       nft delete table "$family" "$name" || true

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { ConfigError, parseDaemonConfig, type DaemonFlags } from './config.ts';
 import { DEFAULT_CONFIG_FILE, mergeDaemonFlags, parseDaemonJson } from './daemon-json.ts';
-import { notifyReady } from './sd-notify.ts';
+import { notifyReady, takeNotifySocket } from './sd-notify.ts';
 import { Daemon } from './daemon.ts';
 import { createLogger } from '../common/logger.ts';
 
@@ -28,8 +28,10 @@ export async function loadDaemonFlags(flags: DaemonFlags, configFile?: string): 
 export async function runDaemon(flags: DaemonFlags, opts: { configFile?: string } = {}): Promise<void> {
   const config = parseDaemonConfig(await loadDaemonFlags(flags, opts.configFile));
   const logger = createLogger('daemon');
+  // Before anything is spawned: runc must not inherit systemd's socket (see sd-notify.ts).
+  const notifySocket = takeNotifySocket();
   const daemon = await Daemon.start(config, logger);
-  await notifyReady(logger, `api on ${[config.host, ...config.remoteHosts.map((h) => `tcp://${h.host}:${h.port}`)].join(', ')}`);
+  await notifyReady(logger, notifySocket, `api on ${[config.host, ...config.remoteHosts.map((h) => `tcp://${h.host}:${h.port}`)].join(', ')}`);
   await new Promise<void>((resolve) => {
     let signalled = false;
     const onSignal = (signal: NodeJS.Signals) => {
