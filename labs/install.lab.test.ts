@@ -4,8 +4,9 @@
 // Type=notify readiness (READY=1 received on a NOTIFY_SOCKET this test listens on), and
 // after a kill -9 started again because its Restart= rule says so. Two hosts run the
 // installed Shoal (on the installed Node 24) and form a swarm with scripts/vagrant-swarm.sh
-// (the Vagrantfile's provisioning) that survives the restart.
-// Uninstall must leave the root exactly as it was found.
+// (the Vagrantfile's provisioning) that survives the restart. Uninstalling a live worker
+// running a published task leaves that host as it was before it joined; uninstall leaves
+// the staged root exactly as it was found.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
