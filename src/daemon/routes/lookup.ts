@@ -2,7 +2,7 @@
  * What the service and task routes share: the manager of this node (or Docker's 503),
  * a read barrier, filter parsing and lookups by ID, ID prefix or name as Docker does.
  */
-import { ConflictError, InvalidArgumentError, NotFoundError, UnavailableError } from '../../api/errors.ts';
+import { ApiError, ConflictError, InvalidArgumentError, NotFoundError, UnavailableError } from '../../api/errors.ts';
 import type { Service } from '../../api/types/service.ts';
 import type { Manager } from '../../manager/manager.ts';
 import type { SwarmNode } from '../../swarm/swarm-node.ts';
@@ -45,6 +45,21 @@ export function matchLabels(labels: Record<string, string> | undefined, wanted: 
     if (!labels || !(k in labels)) return false;
     return i < 0 || labels[k] === l.slice(i + 1);
   });
+}
+
+/**
+ * {@link resolveService} for a write: a refusal read from this manager's state may be
+ * stale (a follower behind or cut off), so it is confirmed after a read barrier, which
+ * answers 503 without a leader instead of a stale 404.
+ */
+export async function resolveServiceForWrite(manager: Manager, ref: string): Promise<Service> {
+  try {
+    return resolveService(manager, ref);
+  } catch (err) {
+    if (!(err instanceof ApiError) || err.status >= 500) throw err;
+    await manager.barrier();
+    return resolveService(manager, ref);
+  }
 }
 
 /** The service named by full ID, name, or unique ID prefix (Docker's order). */

@@ -272,7 +272,17 @@ export function addNetworkRoutes(router: Router, swarm: SwarmRef, local: LocalNe
     // A network is never deleted under a live attachment: tasks that are only stopping are
     // waited for (bounded), so the removal succeeds as Docker's does.
     const deadline = Date.now() + LEAVING_TASKS_WAIT_MS;
-    while (Date.now() < deadline && manager.store.view((tx) => blockedOnlyByLeavingTasks(tx, resolveNetwork(tx, ctx.params.id)))) {
+    // A network this manager does not know yet is left to the transaction, whose refusal
+    // is confirmed through a read barrier (this manager's state may be stale).
+    const waitable = () => manager.store.view((tx) => {
+      try {
+        return blockedOnlyByLeavingTasks(tx, resolveNetwork(tx, ctx.params.id));
+      } catch (err) {
+        if (err instanceof NotFoundError) return false;
+        throw err;
+      }
+    });
+    while (Date.now() < deadline && waitable()) {
       await new Promise((r) => setTimeout(r, 100));
     }
     await manager.store.update((tx) => {

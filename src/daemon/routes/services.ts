@@ -18,7 +18,7 @@ import { modeKind, serviceSpecOfBody, validateServiceSpec, withServiceDefaults }
 import { withDesiredState } from '../../common/task-state.ts';
 import { manualRollback } from '../../manager/orchestrator/updater.ts';
 import { nextJobStatus } from '../../manager/orchestrator/replicated-job.ts';
-import { filterValues, matchLabels, readBarrier, requireManager, requireVersion, resolveService, type SwarmRef } from './lookup.ts';
+import { filterValues, matchLabels, readBarrier, requireManager, requireVersion, resolveService, resolveServiceForWrite, type SwarmRef } from './lookup.ts';
 import type { WriteTx } from '../../store/index.ts';
 import { resolveNetwork } from './networks.ts';
 import { checkPublishedPorts } from '../../manager/allocator/index.ts';
@@ -134,7 +134,7 @@ export function addServiceRoutes(router: Router, swarm: SwarmRef): void {
     if (rollback !== '' && rollback !== 'previous') throw new InvalidArgumentError(`invalid rollback "${rollback}": only "previous" is supported`);
     const body = await ctx.body<ServiceSpec>();
     const spec = rollback ? undefined : specFromBody(body);
-    const ref = resolveService(manager, ctx.params.id);
+    const ref = await resolveServiceForWrite(manager, ctx.params.id);
     await manager.store.update((tx) => {
       const current = tx.get('service', ref.ID);
       if (!current) throw new NotFoundError(`service ${ctx.params.id} not found`);
@@ -165,7 +165,7 @@ export function addServiceRoutes(router: Router, swarm: SwarmRef): void {
 
   router.delete('/services/:id', async (ctx) => {
     const manager = requireManager(swarm);
-    const { ID } = resolveService(manager, ctx.params.id);
+    const { ID } = await resolveServiceForWrite(manager, ctx.params.id);
     // The service is read inside the transaction and removed without quoting a version, so
     // a controller's write committed meanwhile (the allocator, right after a create) is no
     // conflict: the removal cannot lose a race.
