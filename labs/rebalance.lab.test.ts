@@ -4,7 +4,8 @@
 // start-first, until the service runs 2/2/2, while a client opening connections at a
 // steady rate through the routing mesh sees no failed request. Each move is a
 // `rebalance` event with its reason; a service created with `--rebalance=false` is not
-// touched.
+// touched. Then h3 flaps (down, up for 4 s, down, up): no task moves to it until it has
+// stayed up for the settle time.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { rmSync, writeFileSync } from 'node:fs';
@@ -113,6 +114,37 @@ test('a third node joins: 6 replicas go from 3/3 to 2/2/2 with no failed request
     // The opted-out service kept its spread.
     const p = perHost(await tasksOf(lab, 'pinned'), hostOf);
     assert.is(p.h3, undefined, `pinned stays off h3: ${JSON.stringify(p)}`);
+    await h1.delete('/services/pinned');
+
+    // Hysteresis: h3 flaps (down, back for 4 s, down, back): its tasks move off while it is
+    // down, and none moves back until it has stayed up for the settle time (10 s).
+    const h3 = [...hostOf].find(([, h]) => h === 'h3')![0];
+    const nodeState = async () => (await h1.get<Node>(`/nodes/${h3}`)).Status.State;
+    const flapStart = Math.floor(Date.now() / 1000);
+    for (let i = 0; i < 2; i++) {
+      await lab.partition('h3');
+      await waitFor('h3 down', async () => (await nodeState()) === 'down', 30_000, 250);
+      await lab.heal('h3');
+      await waitFor('h3 ready again', async () => (await nodeState()) === 'ready', 30_000, 250);
+      if (i === 0) await new Promise((r) => setTimeout(r, 4000));
+    }
+    const backAt = Date.now();
+    const flapEnd = Math.ceil(Date.now() / 1000);
+    const during = await lab.request('h1', `/events?since=${flapStart}&until=${flapEnd}&filters=${encodeURIComponent(filters)}`, { timeoutMs: 20_000 });
+    assert.is(during.body.trim(), '', 'no task moved to h3 while it flapped');
+    const again = await waitFor('web back to 2/2/2 after h3 stayed up', async () => {
+      const q = perHost(await tasksOf(lab, 'web'), hostOf);
+      return q.h1 === 2 && q.h2 === 2 && q.h3 === 2 && (await tasksOf(lab, 'web')).filter((t) => t.DesiredState === 'running').length === 6 && q;
+    }, 120_000, 250);
+    const firstMove = await lab.request('h1', `/events?since=${flapEnd}&until=${Math.ceil(Date.now() / 1000)}&filters=${encodeURIComponent(filters)}`, { timeoutMs: 20_000 });
+    const moves = firstMove.body.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { timeNano: number; Actor: { Attributes: Record<string, string> } });
+    console.log(`  after flapping: ${JSON.stringify(again)}; moves ${moves.map((m) => `${Math.round(m.timeNano / 1e6) - backAt} ms after h3 came back: ${m.Actor.Attributes.reason}`).join(' | ')}`);
+    assert.ok(moves.length >= 2, 'tasks moved back once h3 stayed up');
+    for (const m of moves) {
+      // The leader saw h3 ready a poll (≤ 0.5 s) before `backAt`; the settle time is 10 s.
+      assert.ok(m.timeNano / 1e6 >= backAt + 9_000, 'not before the settle time');
+      assert.match(m.Actor.Attributes.reason, /^h3 returned from down; /);
+    }
   });
 });
 
