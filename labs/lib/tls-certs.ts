@@ -5,6 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import type { Extension, X509Certificate } from '@peculiar/x509';
 import { EC_ALG, exportPrivateKeyPem, generateKeyPair, x509, type CryptoKeyPair } from '../../src/manager/ca/crypto.ts';
 
 /** Paths of the PEM files {@link writeTlsFiles} made. */
@@ -22,7 +23,7 @@ export interface TlsFiles {
 const DAY_MS = 86_400_000;
 const serial = () => randomBytes(8).toString('hex').replace(/^[89a-f]/, '1');
 
-async function makeCa(cn: string, now: number): Promise<{ cert: x509.X509Certificate; keys: CryptoKeyPair }> {
+async function makeCa(cn: string, now: number): Promise<{ cert: X509Certificate; keys: CryptoKeyPair }> {
   const keys = await generateKeyPair();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     name: `CN=${cn}`, keys, signingAlgorithm: EC_ALG, serialNumber: serial(),
@@ -35,9 +36,9 @@ async function makeCa(cn: string, now: number): Promise<{ cert: x509.X509Certifi
   return { cert, keys };
 }
 
-async function issue(ca: { cert: x509.X509Certificate; keys: CryptoKeyPair }, cn: string, opts: { server?: string[]; now: number }): Promise<{ certPem: string; keyPem: string }> {
+async function issue(ca: { cert: X509Certificate; keys: CryptoKeyPair }, cn: string, opts: { server?: string[]; now: number }): Promise<{ certPem: string; keyPem: string }> {
   const keys = await generateKeyPair();
-  const extensions: x509.Extension[] = [
+  const extensions: Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
     new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
     new x509.ExtendedKeyUsageExtension([opts.server ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth]),
