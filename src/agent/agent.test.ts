@@ -217,6 +217,24 @@ test('a task on a network joins the netns its data plane made, and leaves it whe
   }, net);
 });
 
+test('a network attachment task gets its netns and no container; waiters get it; shutdown detaches it', async () => {
+  const net = new FakeNetworking();
+  await withAgent(async ({ agent, ex, reports }) => {
+    const t: Task = { ...attachedTask('att'), ServiceID: '', Spec: { ContainerSpec: { Image: 'bb:v1' }, NetworkAttachmentSpec: { ContainerID: 'c1' } } };
+    const waiting = agent.attachment('att', 60_000);
+    agent.assign({ type: 'assignments', full: true, tasks: [t], removed: [] });
+    const got = await waiting;
+    assert.is(got.netnsPath, '/run/netns/t-att');
+    assert.is(got.task.ID, 'att');
+    await until(() => last(reports, 'att')?.State === 'running');
+    assert.is(ex.controllers.size, 0, 'no container for an attachment');
+    assert.is((await agent.attachment('att', 10)).netnsPath, '/run/netns/t-att', 'a late caller gets it too');
+    agent.assign({ type: 'assignments', full: false, tasks: [{ ...t, DesiredState: 'shutdown' }], removed: [] });
+    await until(() => last(reports, 'att')?.State === 'shutdown');
+    assert.equal(net.calls, ['attach att', 'detach att']);
+  }, net);
+});
+
 test('a task out of rotation on every node stops without the fixed margin', async () => {
   // drainMs of an hour: only the "every node applied it" answer lets the stop through.
   const net = new FakeNetworking();

@@ -106,6 +106,40 @@ interface AgentTask {
 
 type AssignmentFrame = Extract<SessionFrame, { type: 'assignments' }>;
 
+/** A network attachment made on this node: its task (addresses) and the netns its container joins. */
+export interface AttachedNetwork {
+  task: Task;
+  netnsPath: string;
+  resolvConf: string;
+}
+
+/** Callers waiting for network attachments by task ID; the latest outcome of each is kept for late callers. */
+class AttachmentWaiters {
+  private readonly done = new Map<string, AttachedNetwork | Error>();
+  private readonly waiting = new Map<string, ((r: AttachedNetwork | Error) => void)[]>();
+
+  settle(taskId: string, r: AttachedNetwork | Error): void {
+    if (r instanceof Error && !this.waiting.has(taskId)) this.done.delete(taskId);
+    else this.done.set(taskId, r);
+    for (const fn of this.waiting.get(taskId)?.splice(0) ?? []) fn(r);
+    this.waiting.delete(taskId);
+  }
+
+  wait(taskId: string, timeoutMs: number): Promise<AttachedNetwork> {
+    const have = this.done.get(taskId);
+    if (have) return have instanceof Error ? Promise.reject(have) : Promise.resolve(have);
+    return new Promise((resolve, reject) => {
+      const fn = (r: AttachedNetwork | Error) => { clearTimeout(timer); if (r instanceof Error) reject(r); else resolve(r); };
+      const timer = setTimeout(() => {
+        const list = this.waiting.get(taskId) ?? [];
+        list.splice(list.indexOf(fn) >>> 0, 1);
+        reject(new Error(`agent: network attachment ${taskId} was not made within ${timeoutMs} ms`));
+      }, timeoutMs);
+      (this.waiting.get(taskId) ?? this.waiting.set(taskId, []).get(taskId)!).push(fn);
+    });
+  }
+}
+
 const REPORT_DELAY_MS = 20;
 const DRAIN_MS = 250;
 const DRAIN_MAX_MS = 2000;
@@ -279,6 +313,7 @@ export class Agent {
     const { task } = at;
     const state = at.status.State;
     const stop = at.removed || !wantsToRun(task.DesiredState);
+    if (task.Spec.NetworkAttachmentSpec) return this.stepAttachment(at, stop);
     if (stop) {
       const c = await this.existing(task);
       if (c && c.state === 'running') {
@@ -376,6 +411,45 @@ export class Agent {
         return false;
     }
   }
+
+  /**
+   * A network attachment task (a standalone container's endpoint, `swarm/attachment-tasks.ts`):
+   * no container, only its netns on the network, which the container then joins. `running`
+   * once made; desired past running or left the set: detached, `shutdown`.
+   */
+  private async stepAttachment(at: AgentTask, stop: boolean): Promise<boolean> {
+    const { task } = at;
+    if (stop) {
+      await this.releaseNetworks(task);
+      this.attachments.settle(task.ID, new Error(`agent: the network attachment ${task.ID} ended`));
+      if (!isTerminal(at.status.State)) this.setStatus(at, 'shutdown', 'detached');
+      if (at.removed) this.forget(at);
+      return false;
+    }
+    if (isTerminal(at.status.State)) return false;
+    try {
+      // Idempotent: after a restart this finds the netns the network agent re-adopted.
+      const net = await this.opts.networking?.attach(task);
+      if (!net) throw new Error('this node has no overlay data plane');
+      this.attachments.settle(task.ID, { task, ...net });
+      if (at.status.State !== 'running') this.setStatus(at, 'running', 'attached');
+    } catch (err) {
+      this.attachments.settle(task.ID, err as Error);
+      this.setStatus(at, 'rejected', 'attaching', (err as Error).message);
+      await this.releaseNetworks(task);
+    }
+    return false;
+  }
+
+  /**
+   * Resolves with the netns of network attachment task `taskId` once this node made it
+   * (the task may not even be assigned yet); rejects when that fails or after `timeoutMs`.
+   */
+  attachment(taskId: string, timeoutMs: number): Promise<AttachedNetwork> {
+    return this.attachments.wait(taskId, timeoutMs);
+  }
+
+  private readonly attachments = new AttachmentWaiters();
 
   private async ensureImage(ref: string): Promise<void> {
     try {

@@ -280,6 +280,8 @@ export class Daemon {
         bridge: new DefaultBridge({ dataRoot: config.dataRoot, logger: logger.child('bridge') }),
         volumes: { remove: (n, users) => daemon.volumes!.remove(n, users) },
         nameTaken: (n) => { try { return !!engine.find(n); } catch { return false; } },
+        // Attachable overlays: through this node's swarm session (absent outside a swarm).
+        attachments: () => daemon.swarm?.attachments,
       });
       daemon.standalone = standalone;
       const execs: ExecManager = new ExecManager({ engine, executor: () => daemon.executorInstance, allCaps: () => detectSandboxHost().caps ?? [] });

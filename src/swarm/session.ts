@@ -6,7 +6,14 @@
  */
 import { WebSocket } from 'ws';
 import type { NodeTLS } from '../manager/ca/index.ts';
-import type { NodeTLSInfo, SessionFrame, TaskStatusUpdate } from '../wire/types.ts';
+import type { AttachmentSessionFrame, NodeTLSInfo, SessionFrame, TaskStatusUpdate } from '../wire/types.ts';
+
+/** An attachment request as the caller gives it (the session numbers it). */
+export type AttachmentRequest =
+  | Omit<Extract<AttachmentSessionFrame, { type: 'attachment.create' }>, 'id'>
+  | Omit<Extract<AttachmentSessionFrame, { type: 'attachment.remove' }>, 'id'>;
+/** The leader's answer to an attachment request. */
+export type AttachmentResult = Extract<AttachmentSessionFrame, { type: 'attachment.result' }>;
 import type { NodeDescription, NodeRole, NodeState } from '../api/types/node.ts';
 import type { Logger } from '../common/logger.ts';
 
@@ -118,6 +125,9 @@ export class Session {
         this.opts.onAssignments?.(f);
       } else if (f.type === 'logs.subscribe' || f.type === 'logs.cancel' || f.type === 'logs' || f.type === 'logs.end') {
         this.opts.onLogFrame?.(f, { send: sendOnThis, signal: logsEnd.signal });
+      } else if (f.type === 'attachment.result') {
+        const p = typeof f.id === 'string' ? this.attachmentWaiters.get(f.id) : undefined;
+        if (p) { this.attachmentWaiters.delete(f.id); p.resolve(f); }
       } else if (f.type === 'network') {
         if (f.view && Array.isArray(f.view.networks)) this.opts.onNetworkView?.(f.view);
       } else if (f.type === 'network.watermark') {
@@ -141,6 +151,12 @@ export class Session {
     ws.on('error', (err) => this.opts.logger.debug('session error', { addr, error: err }));
     ws.on('close', () => {
       logsEnd.abort();
+      // Requests on this connection get no answer any more: their callers see it at once.
+      for (const [id, p] of this.attachmentWaiters) {
+        if (p.ws !== ws) continue;
+        this.attachmentWaiters.delete(id);
+        p.reject(new Error('session: the connection to the leader closed before it answered'));
+      }
       clearInterval(this.timer);
       if (this.ws !== ws || this.closed) return;
       this.ws = undefined;
@@ -179,6 +195,32 @@ export class Session {
     const f: SessionFrame = { type: 'network.applied', generation };
     ws.send(JSON.stringify(f));
     return true;
+  }
+
+  private attachmentWaiters = new Map<string, { ws: WebSocket; resolve: (f: AttachmentResult) => void; reject: (e: Error) => void }>();
+  private attachmentSeq = 0;
+
+  /**
+   * Asks the leader for a network attachment (a standalone container on an attachable
+   * network, see `attachment-tasks.ts`) or its end, and resolves with its answer. Rejects
+   * when no session is open, the connection closes first, or after `timeoutMs`.
+   */
+  requestAttachment(req: AttachmentRequest, timeoutMs = 15_000): Promise<AttachmentResult> {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) return Promise.reject(new Error('session: not connected to the leader'));
+    const id = `att-${++this.attachmentSeq}`;
+    return new Promise<AttachmentResult>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.attachmentWaiters.delete(id);
+        reject(new Error(`session: the leader did not answer the attachment request within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.attachmentWaiters.set(id, {
+        ws,
+        resolve: (f) => { clearTimeout(timer); resolve(f); },
+        reject: (e) => { clearTimeout(timer); reject(e); },
+      });
+      ws.send(JSON.stringify({ ...req, id } as SessionFrame));
+    });
   }
 
   /** The log subscriptions of the open connection end with this signal. */

@@ -8,6 +8,7 @@
  * (request checks, the join handshake) is swarm-setup.ts's; the Raft epochs of
  * `--force-new-cluster` are raft-epochs.ts's.
  */
+import { NodeAttachments } from './node-attachments.ts';
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -461,6 +462,12 @@ export class SwarmNode {
   agentTasks(): { task: Task }[] {
     return this.agent?.list() ?? [];
   }
+
+  /** Standalone containers' endpoints on attachable overlays, over this node's session (`node-attachments.ts`). */
+  readonly attachments = new NodeAttachments({
+    request: (req) => this.session ? this.session.requestAttachment(req) : Promise.reject(new Error('no session to the leader')),
+    attachment: (taskId, ms) => this.agent ? this.agent.attachment(taskId, ms) : Promise.reject(new Error('this node runs no agent')),
+  });
 
   /** The secrets and configs this node's agent holds in memory: names and IDs only, never data. */
   agentPayloads(): { secrets: { ID: string; Name: string }[]; configs: { ID: string; Name: string }[] } {

@@ -21,7 +21,10 @@ function lifecycleError(err: unknown): unknown {
   // What shoal does not do is a 400 naming the field too: the status Docker's spec
   // documents for these routes (a 501 would be read as a missing endpoint).
   if (err instanceof CreateConfigError) {
-    return err.status === 409 ? new ConflictError(err.message, { cause: err }) : new InvalidArgumentError(err.message, { cause: err });
+    if (err.status === 409) return new ConflictError(err.message, { cause: err });
+    // A swarm network refused by the leader (403 not attachable, 404 not found, 503 no leader): its own status.
+    if (err.status === 403 || err.status === 404 || err.status === 503) return new ApiError(err.message, err.status);
+    return new InvalidArgumentError(err.message, { cause: err });
   }
   const e = err as Error;
   if (e?.name === 'ImageNotFoundError') return new NotFoundError(e.message.replace(/^images: /, ''), { cause: e });

@@ -75,10 +75,16 @@ test('host and none networks; ports only on the bridge', () => {
   refused(cliBody({}, { NetworkMode: 'host', PortBindings: { '80/tcp': [{ HostPort: '80' }] } }), /PortBindings.*bridge/, 400);
 });
 
+test('any other network is a swarm network (the leader checks it is an attachable overlay); one network only', () => {
+  assert.equal(checkCreateConfig(cliBody({ NetworkingConfig: { EndpointsConfig: { app: {} } } }, { NetworkMode: 'app' })).network, { mode: 'overlay', name: 'app' });
+  refused(cliBody({ NetworkingConfig: { EndpointsConfig: { app: {}, other: {} } } }, { NetworkMode: 'app' }), /a second network \(other\)/, 501);
+  refused(cliBody({ NetworkingConfig: { EndpointsConfig: { app: { Aliases: ['x'] } } } }, { NetworkMode: 'app' }), /EndpointsConfig\.app\.Aliases/, 501);
+  refused(cliBody({}, { NetworkMode: 'app', PortBindings: { '80/tcp': [{ HostPort: '80' }] } }), /PortBindings.*bridge/, 400);
+});
+
 test('what shoal does not do is refused naming the field', () => {
   refused(cliBody({}, { Dns: ['1.1.1.1'] }), /^HostConfig\.Dns:/, 501);
   refused(cliBody({}, { RestartPolicy: { Name: 'always', MaximumRetryCount: 0 } }), /^HostConfig\.RestartPolicy:/, 501);
-  refused(cliBody({}, { NetworkMode: 'mynet' }), /^HostConfig\.NetworkMode:.*mynet/, 501);
   refused(cliBody({}, { NetworkMode: 'container:abc' }), /NetworkMode/, 501);
   refused(cliBody({ Healthcheck: { Test: ['CMD', 'true'] } }), /^Healthcheck:/, 501);
   refused(cliBody({}, { LogConfig: { Type: 'syslog', Config: {} } }), /LogConfig\.Type/, 501);

@@ -19,7 +19,14 @@ export { CreateConfigError } from './errors.ts';
 export type NetworkChoice =
   | { mode: 'bridge' }
   | { mode: 'host' }
-  | { mode: 'none' };
+  | { mode: 'none' }
+  /** A swarm network by name or ID: must be an attachable overlay (the leader checks it). */
+  | { mode: 'overlay'; name: string };
+
+/** The network's name as Docker shows it (`NetworkMode`, the key of `Networks`). */
+export function networkName(n: NetworkChoice): string {
+  return n.mode === 'overlay' ? n.name : n.mode;
+}
 
 /** A validated create request. */
 export interface StandaloneConfig {
@@ -204,10 +211,9 @@ function parseMount(v: unknown, i: number): TaskMount {
 function networkOf(hc: Record<string, unknown>, nc: Record<string, unknown>): NetworkChoice {
   const raw = str(hc.NetworkMode, 'HostConfig.NetworkMode') ?? 'default';
   const mode = raw === 'default' ? 'bridge' : raw;
-  if (!NETWORK_MODES.includes(mode)) {
-    if (/^container:/.test(mode)) throw new CreateConfigError(`HostConfig.NetworkMode: joining another container's network (${mode}) is not supported by shoal`, 501);
-    throw new CreateConfigError(`HostConfig.NetworkMode: network ${mode} is not supported by shoal for standalone containers yet (bridge, host and none are)`, 501);
-  }
+  if (/^container:/.test(mode)) throw new CreateConfigError(`HostConfig.NetworkMode: joining another container's network (${mode}) is not supported by shoal`, 501);
+  // Any other name is a swarm network: the leader refuses it unless it is an attachable overlay.
+  const choice: NetworkChoice = NETWORK_MODES.includes(mode) ? { mode } as NetworkChoice : { mode: 'overlay', name: mode };
   const eps = nc.EndpointsConfig;
   if (eps !== undefined && eps !== null) {
     if (!isObject(eps)) throw new CreateConfigError('NetworkingConfig.EndpointsConfig: must be a map');
@@ -221,7 +227,7 @@ function networkOf(hc: Record<string, unknown>, nc: Record<string, unknown>): Ne
       }
     }
   }
-  return { mode } as NetworkChoice;
+  return choice;
 }
 
 function ulimits(v: unknown): Ulimit[] | undefined {

@@ -4,6 +4,9 @@
 export class CreateConfigError extends Error {
   override readonly name = 'CreateConfigError';
   readonly retryable = false;
-  /** 400: the value is malformed; 501: a real Docker feature Shoal does not do; 409: conflicts with the node's state. */
-  constructor(message: string, readonly status: 400 | 409 | 501 = 400) { super(message); }
+  /**
+   * 400: the value is malformed; 501: a real Docker feature Shoal does not do; 409: conflicts with the node's state;
+   * 403 / 404 / 503: a swarm network refused (not attachable), missing, or no leader to ask.
+   */
+  constructor(message: string, readonly status: 400 | 403 | 404 | 409 | 501 | 503 = 400) { super(message); }
 }

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { privateDir, writePrivateFile } from '../../exec/private-fs.ts';
 import type { StandaloneConfig } from './create-config.ts';
 import type { PortBinding } from './ports.ts';
+import type { OverlayEndpoint } from './standalone.ts';
 
 /** One standalone container. */
 export interface StandaloneRecord {
@@ -22,6 +23,8 @@ export interface StandaloneRecord {
   anonymousVolumes: string[];
   /** Set while attached to the default bridge: address and the host ports it got. */
   bridge?: { address: string; gateway: string; ports: PortBinding[] };
+  /** Set while on a swarm network (from create to removal): its attachment task's endpoint. */
+  overlay?: OverlayEndpoint;
   /** Times it was started (0 before the first start). */
   starts: number;
 }

@@ -29,7 +29,7 @@ import type { ExitStatus, TaskContainerSpec } from '../../exec/types.ts';
 import { netnsNameOf } from '../../exec/paths.ts';
 import type { DefaultBridge } from '../../network/bridge/default-bridge.ts';
 import { ContainerConflictError, NoSuchContainerError, type StandaloneHooks } from '../engine.ts';
-import { checkCreateConfig, checkName, CreateConfigError, type StandaloneConfig } from './create-config.ts';
+import { checkCreateConfig, checkName, CreateConfigError, networkName, type StandaloneConfig } from './create-config.ts';
 import { assignHostPorts, inspectPorts, summaryPorts } from './ports.ts';
 import { StandaloneRecords, type StandaloneRecord } from './records.ts';
 import { checkUpdate } from './update-config.ts';
@@ -38,6 +38,28 @@ import { TtyRelay } from './tty-relay.ts';
 /** What the manager needs of the node's volume store. */
 export interface StandaloneVolumes {
   remove(name: string, users: string[]): Promise<void>;
+}
+
+/** A standalone container's endpoint on a swarm network (a network attachment task). */
+export interface OverlayEndpoint {
+  /** The attachment task that holds it. */
+  taskId: string;
+  networkId: string;
+  /** `A.B.C.D` and its prefix length on the network. */
+  address: string;
+  prefixLen: number;
+  gateway: string;
+  /** The netns the network agent made for it, and the swarm's resolv.conf (127.0.0.11). */
+  netnsPath: string;
+  resolvConf: string;
+}
+
+/** Attachable overlay networks of the swarm this node is in (`swarm/attachment-tasks.ts`). */
+export interface StandaloneAttachments {
+  /** Asks the leader for an attachment task and waits until this node made its netns; `CreateConfigError` for a refusal. */
+  attach(req: { containerId: string; name: string; network: string; image: string }): Promise<OverlayEndpoint>;
+  /** Ends the container's attachment (the leader stops the task, this node removes its netns). */
+  detach(containerId: string): Promise<void>;
 }
 
 /** Options of the standalone containers of one node. */
@@ -52,6 +74,8 @@ export interface StandaloneOptions {
   volumes: StandaloneVolumes;
   /** Whether a container (task or standalone) already answers to `name`. */
   nameTaken: (name: string) => boolean;
+  /** Swarm networks; absent or undefined (not in a swarm): a network other than bridge, host, none is not found. */
+  attachments?: () => StandaloneAttachments | undefined;
   logger?: { info(msg: string, f?: Record<string, unknown>): void; warn(msg: string, f?: Record<string, unknown>): void };
   newId?: () => string;
 }
@@ -121,14 +145,14 @@ export class StandaloneContainers implements StandaloneHooks {
 
   networks(cid: string): string[] {
     const r = this.records.get(cid);
-    return r ? [r.config.network.mode] : [];
+    return r ? [networkName(r.config.network)] : [];
   }
 
   decorate(cid: string, doc: Record<string, unknown>, kind: 'summary' | 'inspect'): void {
     const r = this.records.get(cid);
     if (!r) return;
     const cfg = r.config;
-    const mode = cfg.network.mode;
+    const mode = networkName(cfg.network);
     const networks = { [mode]: endpoint(r) };
     if (kind === 'summary') {
       doc.Ports = summaryPorts(cfg.exposedPorts, r.bridge?.ports ?? []);
@@ -239,11 +263,25 @@ export class StandaloneContainers implements StandaloneHooks {
     const recs = this.records;
     const id = this.newId();
     const rec: StandaloneRecord = { id, name: n, config: cfg, anonymousVolumes: cfg.anonymousVolumes.map(() => randomBytes(32).toString('hex')), starts: 0 };
-    const c = ex.controller(this.specOf(rec));
+    if (cfg.network.mode === 'overlay') {
+      // The endpoint first: the bundle names its netns. Held until the container is removed.
+      const att = this.opts.attachments?.();
+      if (!att) throw new CreateConfigError(`network ${cfg.network.name} not found`, 404);
+      rec.overlay = await att.attach({ containerId: id, name: n, network: cfg.network.name, image: cfg.image });
+    }
+    const undoOverlay = () => rec.overlay && this.opts.attachments?.()?.detach(id).catch((err) => this.opts.logger?.warn('standalone: could not end a network attachment', { 'container.id': id, error: String(err) }));
+    let c: TaskController;
+    try {
+      c = ex.controller(this.specOf(rec));
+    } catch (err) {
+      await undoOverlay();
+      throw err;
+    }
     try {
       await c.prepare();
     } catch (err) {
       await c.remove().catch(() => {});
+      await undoOverlay();
       throw err;
     }
     recs.save(rec);
@@ -267,6 +305,7 @@ export class StandaloneContainers implements StandaloneHooks {
       ...(cfg.stopTimeoutS !== undefined ? { stopGracePeriodMs: cfg.stopTimeoutS * 1000 } : {}),
       sysctls: cfg.sysctls, ulimits: cfg.ulimits, hosts, tty: cfg.tty,
       ...(net === 'host' ? { netnsPath: `/proc/${process.pid}/ns/net`, resolvConf: readText('/etc/resolv.conf') } : {}),
+      ...(r.overlay ? { netnsPath: r.overlay.netnsPath, resolvConf: r.overlay.resolvConf } : {}),
     };
   }
 
@@ -391,6 +430,9 @@ export class StandaloneContainers implements StandaloneHooks {
       this.relays.get(r.id)?.close();
       this.relays.delete(r.id);
       if (r.bridge || r.config.network.mode === 'bridge') await this.opts.bridge.detach(r.id).catch(() => {});
+      if (r.overlay) {
+        await this.opts.attachments?.()?.detach(r.id).catch((err) => this.opts.logger?.warn('standalone: could not end the network attachment; the leader keeps its task until it is told', { 'container.id': r.id, error: String(err) }));
+      }
       if (opts.volumes) {
         for (const v of r.anonymousVolumes) await this.opts.volumes.remove(v, []).catch(() => {});
       }
@@ -469,10 +511,11 @@ function macOf(ip: string): string {
 
 /** Docker's EndpointSettings of the container's network. */
 function endpoint(r: StandaloneRecord): Record<string, unknown> {
-  const b = r.bridge;
+  const o = r.overlay;
+  const b = r.bridge ?? (o ? { address: o.address, gateway: o.gateway } : undefined);
   return {
-    IPAMConfig: null, Links: [], Aliases: [], NetworkID: r.config.network.mode, EndpointID: b ? r.id.slice(0, 32) : '',
-    Gateway: b?.gateway ?? '', IPAddress: b?.address ?? '', IPPrefixLen: b ? 16 : 0, IPv6Gateway: '', GlobalIPv6Address: '',
+    IPAMConfig: null, Links: [], Aliases: o ? [r.name, r.id.slice(0, 12)] : [], NetworkID: o?.networkId ?? r.config.network.mode, EndpointID: b ? r.id.slice(0, 32) : '',
+    Gateway: b?.gateway ?? '', IPAddress: b?.address ?? '', IPPrefixLen: o ? o.prefixLen : b ? 16 : 0, IPv6Gateway: '', GlobalIPv6Address: '',
     GlobalIPv6PrefixLen: 0, MacAddress: b ? macOf(b.address) : '', DriverOpts: null,
   };
 }

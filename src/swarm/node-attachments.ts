@@ -1,0 +1,61 @@
+/**
+ * The node side of network attachments (standalone containers on attachable overlays,
+ * see `attachment-tasks.ts`): asks the leader on the node's session for an attachment
+ * task, then waits for the agent to make its netns once the task is assigned here, and
+ * answers what the container needs (netns, resolv.conf, address). The same path on
+ * workers and managers: every node's session ends at the leader.
+ */
+import type { AttachedNetwork } from '../agent/agent.ts';
+import { CreateConfigError } from '../agent/engine/standalone/errors.ts';
+import type { OverlayEndpoint, StandaloneAttachments } from '../agent/engine/standalone/standalone.ts';
+import type { AttachmentRequest, AttachmentResult } from './session.ts';
+
+/** What it needs of the node: its session to the leader and its agent. */
+export interface NodeAttachmentDeps {
+  request(req: AttachmentRequest): Promise<AttachmentResult>;
+  attachment(taskId: string, timeoutMs: number): Promise<AttachedNetwork>;
+}
+
+/** How long the node waits for the allocator, the assignment and its own netns. */
+const ATTACH_WAIT_MS = 30_000;
+
+/** The endpoint of an attachment the agent made, in the shape the standalone containers keep. */
+export function endpointOf(net: AttachedNetwork): OverlayEndpoint {
+  const a = net.task.NetworksAttachments?.[0];
+  const m = a ? /^(\d{1,3}(?:\.\d{1,3}){3})\/(\d{1,2})$/.exec(a.Addresses?.[0] ?? '') : null;
+  if (!a || !m) throw new Error(`attachments: task ${net.task.ID} has no address`);
+  return {
+    taskId: net.task.ID, networkId: a.Network.ID, address: m[1], prefixLen: Number(m[2]),
+    gateway: a.Network.Allocation?.Gateway ?? '', netnsPath: net.netnsPath, resolvConf: net.resolvConf,
+  };
+}
+
+/** Standalone containers' attachments over this node's session. */
+export class NodeAttachments implements StandaloneAttachments {
+  constructor(private readonly deps: NodeAttachmentDeps) {}
+
+  async attach(req: { containerId: string; name: string; network: string; image: string }): Promise<OverlayEndpoint> {
+    let r: AttachmentResult;
+    try {
+      r = await this.deps.request({ type: 'attachment.create', containerId: req.containerId, name: req.name, network: req.network });
+    } catch (err) {
+      throw new CreateConfigError(`network ${req.network}: cannot reach the swarm's leader: ${(err as Error).message}`, 503);
+    }
+    if (r.error || !r.taskId) {
+      const status = r.status === 403 || r.status === 404 ? r.status : 503;
+      throw new CreateConfigError(r.error ?? `network ${req.network}: the leader gave no attachment`, status);
+    }
+    try {
+      return endpointOf(await this.deps.attachment(r.taskId, ATTACH_WAIT_MS));
+    } catch (err) {
+      // The leader has the task: tell it the container will not come.
+      await this.detach(req.containerId).catch(() => {});
+      throw new CreateConfigError(`network ${req.network}: ${(err as Error).message}`, 503);
+    }
+  }
+
+  async detach(containerId: string): Promise<void> {
+    const r = await this.deps.request({ type: 'attachment.remove', containerId });
+    if (r.error) throw new Error(`attachments: the leader refused to end the attachment of ${containerId.slice(0, 12)}: ${r.error}`);
+  }
+}
