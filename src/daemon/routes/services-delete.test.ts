@@ -32,7 +32,8 @@ async function withRoutes(fn: (store: MemoryStore, api: ApiClient, onUpdate: (ho
     h?.();
     return update(f);
   }) as MemoryStore['update'];
-  const swarm = { requireManager: () => ({ store }) } as unknown as SwarmNode;
+  // A single manager: its read barrier has nothing to wait for.
+  const swarm = { requireManager: () => ({ store, barrier: async () => {} }) } as unknown as SwarmNode;
   const router = new Router();
   addServiceRoutes(router, () => swarm);
   const dir = await mkdtemp(join(tmpdir(), 'shoal-svcdel-'));
