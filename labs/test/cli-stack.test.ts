@@ -127,10 +127,10 @@ test('compose errors name the file, line and key, and nothing is created', async
   const r = await shoal(d, ['stack', 'deploy', '-c', join(dir, 'bad.yml'), 'bad']);
   assert.is(r.code, 1);
   assert.match(r.err, /bad\.yml:4: services\.web\.imgae: additional property imgae is not allowed/);
-  await writeFile(join(dir, 'init.yml'), 'services:\n  web:\n    image: x\n    init: true\n');
-  const i = await shoal(d, ['stack', 'deploy', '-c', join(dir, 'init.yml'), 'bad']);
+  await writeFile(join(dir, 'iso.yml'), 'services:\n  web:\n    image: x\n    isolation: hyperv\n');
+  const i = await shoal(d, ['stack', 'deploy', '-c', join(dir, 'iso.yml'), 'bad']);
   assert.is(i.code, 1);
-  assert.match(i.err, /init\.yml:4: services\.web\.init: an init process in the task is not supported by Shoal yet/);
+  assert.match(i.err, /iso\.yml:4: services\.web\.isolation: an isolation technology other than the default is not supported by Shoal yet/);
   const v = await shoal(d, ['stack', 'deploy', '-c', join(dir, 'stack.yml'), '-c', join(dir, 'bad.yml'), 'bad']);
   assert.match(v.err, /bad\.yml:4/);
   assert.equal(await listNames('service', 'bad'), []);
