@@ -15,7 +15,7 @@ const SEED = 1;
 test(`chaos, seed ${SEED}: no lost or doubled write, identical stores, converged, nothing leaked`, async () => {
   const r = await runChaos({ hosts: 5, managers: 3, durationMs: 75_000, seed: SEED, prefix: 'shoalchs', log: (m) => console.log(`  ${m}`) });
   console.log(`  calls ${JSON.stringify(r.calls)}; unknown resolved ${JSON.stringify(r.resolved)}; stores agree ${r.agreeMs} ms, converged ${r.convergeMs} ms after heal`);
-  assert.ok(r.rounds >= 5, `${r.rounds} fault rounds`);
+  assert.ok(r.rounds >= 4, `${r.rounds} fault rounds`);
   assert.ok((r.calls['create acknowledged'] ?? 0) >= 20, 'the workload made progress');
   assert.equal(r.violations, [], `seed ${SEED}, history ${r.historyFile}`);
 });

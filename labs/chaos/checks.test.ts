@@ -13,7 +13,7 @@ function op(o: Partial<OpEntry> & Pick<OpEntry, 'op' | 'name' | 'outcome'>): OpE
 }
 const v = (replicas: number, env = '0'): ServiceValue => ({ replicas, image: 'bb:v1', env });
 function store(services: Record<string, ServiceValue[]> = {}, secrets: Record<string, number> = {}): StoreObjects {
-  return { service: new Map(Object.entries(services)), network: new Map(), secret: new Map(Object.entries(secrets)) };
+  return { service: new Map(Object.entries(services)), network: new Map(), secret: new Map(Object.entries(secrets)), node: new Map([['h1', [{ label: '2' }]]]) };
 }
 
 test('history: acknowledged create present, removed one absent: no violation', () => {
@@ -70,6 +70,16 @@ test('history: service value is the last acknowledged write or a later unknown o
   const bad = checkHistory(ops, store({ s: [v(0)] })).violations;
   assert.is(bad.length, 1);
   assert.match(bad[0], /holds 0\|bb:v1\|0, but the history allows only 3\|bb:v1\|0 or 2\|bb:v1\|0/);
+});
+
+test('history: a node label is the last acknowledged one, or a later unknown one', () => {
+  const node = (label: string, outcome: OpEntry['outcome']) => op({ op: 'update', kind: 'node', name: 'h1', outcome, value: { label } });
+  assert.equal(checkHistory([node('1', 'unknown')], store()).violations.length, 1, 'label 2 was never written');
+  assert.equal(checkHistory([node('2', 'unknown')], store()).violations, []);
+  assert.equal(checkHistory([node('2', 'acknowledged'), node('3', 'refused')], store()).violations, []);
+  const lost = checkHistory([node('2', 'acknowledged'), node('3', 'acknowledged')], store()).violations;
+  assert.is(lost.length, 1);
+  assert.match(lost[0], /node\/h1: store holds label=2, but the history allows only label=3/);
 });
 
 test('tableDigest: order of rows and keys does not matter; a version does', () => {

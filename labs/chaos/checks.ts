@@ -3,13 +3,15 @@
 // managers' stores against each other (a digest per table), and the containers runc runs
 // against the desired state (one per replicated slot).
 import { createHash } from 'node:crypto';
-import type { ObjectKind, OpEntry, ServiceValue } from './history.ts';
+import type { NodeValue, ObjectKind, OpEntry, ServiceValue } from './history.ts';
 
 /** The workload's objects in one manager's store, by kind and name (a name may repeat: a bug). */
 export interface StoreObjects {
   service: Map<string, ServiceValue[]>;
   network: Map<string, number>;
   secret: Map<string, number>;
+  /** Nodes by hostname (the workload only updates them). */
+  node: Map<string, NodeValue[]>;
 }
 
 /** How an object whose create (or last rm) had an unknown outcome turned out. */
@@ -29,10 +31,10 @@ export interface HistoryCheck {
 
 type Presence = 'present' | 'absent' | 'maybe';
 
-const key = (v: ServiceValue) => `${v.replicas}|${v.image}|${v.env}`;
+const key = (v: ServiceValue | NodeValue) => ('label' in v ? `label=${v.label}` : `${v.replicas}|${v.image}|${v.env}`);
 
 function countOf(store: StoreObjects, kind: ObjectKind, name: string): number {
-  if (kind === 'service') return store.service.get(name)?.length ?? 0;
+  if (kind === 'service' || kind === 'node') return store[kind].get(name)?.length ?? 0;
   return store[kind].get(name) ?? 0;
 }
 
@@ -54,8 +56,9 @@ export function checkHistory(ops: OpEntry[], store: StoreObjects): HistoryCheck 
   for (const [k, list] of byName) {
     list.sort((a, b) => a.start - b.start);
     const { kind, name } = list[0];
-    let state: Presence = 'absent';
-    let allowed: ServiceValue[] = [];
+    // Nodes exist from the start, without the workload's label.
+    let state: Presence = kind === 'node' ? 'present' : 'absent';
+    let allowed: (ServiceValue | NodeValue)[] = kind === 'node' ? [{ label: '' }] : [];
     let doubt = false;
     for (const o of list) {
       if (o.outcome === 'acknowledged') acknowledged++;
@@ -87,8 +90,8 @@ export function checkHistory(ops: OpEntry[], store: StoreObjects): HistoryCheck 
     if (state === 'present' && n === 0) violations.push(`${k}: acknowledged create lost (not in the store; last call ${describe(list.at(-1)!)})`);
     if (state === 'absent' && n > 0) violations.push(`${k}: in the store though ${whyAbsent(list)} (last call ${describe(list.at(-1)!)})`);
     if (state === 'maybe' || (doubt && n <= 1)) resolved.push({ kind, name, present: n > 0 });
-    if (kind === 'service' && n === 1 && allowed.length) {
-      const got = store.service.get(name)![0];
+    if ((kind === 'service' || kind === 'node') && n === 1 && allowed.length) {
+      const got = store[kind].get(name)![0];
       if (!allowed.some((v) => key(v) === key(got))) {
         violations.push(`${k}: store holds ${key(got)}, but the history allows only ${allowed.map(key).join(' or ')}`);
       }

@@ -9,13 +9,18 @@ import { ApiError } from '../../src/api/errors.ts';
 export type Outcome = 'acknowledged' | 'refused' | 'unknown';
 
 /** Kinds of objects the workload writes. */
-export type ObjectKind = 'service' | 'network' | 'secret';
+export type ObjectKind = 'service' | 'network' | 'secret' | 'node';
 
 /** What a service write sets (compared with the store after heal). */
 export interface ServiceValue {
   replicas: number;
   image: string;
   env: string;
+}
+
+/** What a node update sets: the value of its `chaos` label ('' for none). */
+export interface NodeValue {
+  label: string;
 }
 
 /** One client call. Times are ms since the run started. */
@@ -27,8 +32,8 @@ export interface OpEntry {
   name: string;
   /** The manager host the call went to. */
   via: string;
-  /** For service creates and updates: the value written. */
-  value?: ServiceValue;
+  /** For service creates and updates, and node updates: the value written. */
+  value?: ServiceValue | NodeValue;
   start: number;
   end: number;
   outcome: Outcome;

@@ -2,6 +2,7 @@
 // (its local store, behind the read barrier), and the containers runc runs on each host
 // (from inside the host's namespaces, not through the API).
 import { ApiClient } from '../../src/api/client.ts';
+import type { Node } from '../../src/api/types/node.ts';
 import type { Service } from '../../src/api/types/service.ts';
 import type { Task } from '../../src/api/types/task.ts';
 import type { Lab } from '../lib/lab.ts';
@@ -48,7 +49,7 @@ export function digests(t: ManagerTables): Record<string, string> {
 
 /** The workload's objects (names `c<N>-…`) in one manager's tables. */
 export function storeObjects(t: ManagerTables): StoreObjects {
-  const out: StoreObjects = { service: new Map(), network: new Map(), secret: new Map() };
+  const out: StoreObjects = { service: new Map(), network: new Map(), secret: new Map(), node: new Map() };
   for (const s of t.rows.services as unknown as Service[]) {
     if (!/^c\d+-/.test(s.Spec.Name)) continue;
     const cs = s.Spec.TaskTemplate.ContainerSpec!;
@@ -58,6 +59,10 @@ export function storeObjects(t: ManagerTables): StoreObjects {
       env: (cs.Env ?? []).find((e) => e.startsWith('V='))?.slice(2) ?? '',
     };
     out.service.set(s.Spec.Name, [...(out.service.get(s.Spec.Name) ?? []), v]);
+  }
+  for (const n of t.rows.nodes as unknown as Node[]) {
+    const host = n.Description?.Hostname ?? n.ID;
+    out.node.set(host, [...(out.node.get(host) ?? []), { label: n.Spec.Labels?.chaos ?? '' }]);
   }
   for (const [table, kind] of [['networks', 'network'], ['secrets', 'secret']] as const) {
     for (const r of t.rows[table]) {

@@ -1,9 +1,11 @@
 // The chaos workload: one sequential client writing through the managers in turn (the
 // Docker API over each host's socket): services created, scaled, updated (image v1↔v2 or an
-// env change) and removed; overlay networks and secrets created and removed. Each call is
+// env change) and removed; overlay networks and secrets created and removed; node labels
+// set (read-modify-write of the node spec). Each call is
 // recorded with its outcome. Names are never reused, so every name has one create and a
 // totally ordered history (what checks.ts relies on).
 import { ApiClient } from '../../src/api/client.ts';
+import type { Node } from '../../src/api/types/node.ts';
 import type { Service, ServiceSpec } from '../../src/api/types/service.ts';
 import type { Lab } from '../lib/lab.ts';
 import { classify, type History, type ObjectKind, type OpEntry, type ServiceValue } from './history.ts';
@@ -24,6 +26,8 @@ export interface WorkloadOptions {
   images: [string, string];
   /** Upper bound of live services (keeps the lab's load bounded). */
   maxServices?: number;
+  /** Node ID per host, for node updates (a `chaos` label); none when absent. */
+  nodes?: Record<string, string>;
   /** Pause between calls, ms. Default 100. */
   pauseMs?: number;
 }
@@ -34,7 +38,8 @@ export class Workload {
   private turn = 0;
   private seq = 0;
   /** Names created (acknowledged or unknown) and not removed by an acknowledged rm. */
-  private readonly live: Record<ObjectKind, string[]> = { service: [], network: [], secret: [] };
+  private readonly live: Record<ObjectKind, string[]> = { service: [], network: [], secret: [], node: [] };
+  private label = 0;
 
   constructor(private readonly o: WorkloadOptions) {}
 
@@ -65,6 +70,8 @@ export class Workload {
 
   /** One call, chosen at random among those that make sense now. */
   async step(): Promise<void> {
+    const nodes = Object.keys(this.o.nodes ?? {});
+    if (nodes.length && this.o.rnd() < 0.08) return this.updateNode(pick(this.o.rnd, nodes));
     const r = this.o.rnd();
     const svcs = this.live.service.length;
     const max = this.o.maxServices ?? 6;
@@ -139,6 +146,25 @@ export class Workload {
     };
     await this.call({ op: 'update', kind: 'service', name, via, value }, () =>
       api.post(`/services/${svc.ID}/update`, spec, { query: { version: svc.Version.Index }, timeoutMs: CALL_TIMEOUT_MS }));
+  }
+
+  /** Read-modify-write of a node's spec: a new value of its `chaos` label. */
+  private async updateNode(host: string): Promise<void> {
+    const id = this.o.nodes![host];
+    const { via, api } = this.next();
+    let node: Node;
+    try {
+      node = await api.get<Node>(`/nodes/${id}`, { timeoutMs: CALL_TIMEOUT_MS });
+    } catch (err) {
+      const c = classify(err);
+      const now = this.o.history.now();
+      this.o.history.add({ type: 'op', client: this.o.client, op: 'update', kind: 'node', name: host, via, start: now, end: now, outcome: c.outcome === 'refused' ? 'refused' : 'unknown', status: c.status, error: `read: ${c.error}`, sent: false });
+      return;
+    }
+    const value = { label: String(++this.label) };
+    const spec = { ...node.Spec, Labels: { ...node.Spec.Labels, chaos: value.label } };
+    await this.call({ op: 'update', kind: 'node', name: host, via, value }, () =>
+      api.post(`/nodes/${id}/update`, spec, { query: { version: node.Version.Index }, timeoutMs: CALL_TIMEOUT_MS }));
   }
 
   private async create(kind: 'network' | 'secret'): Promise<void> {
