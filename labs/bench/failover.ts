@@ -1,12 +1,13 @@
 /**
- * `npm run bench -- failover [--runs N] [--join-runs N] [--partition-runs N] [--no-docker]`
+ * `npm run bench -- failover [--runs N] [--join-runs N] [--partition-runs N] [--no-docker] [--no-same]`
  *
  * Fair by construction (issue 20, see fair.ts): both labs stay up, rounds alternate which
  * side goes first, each figure is the median of at least 3 rounds with min and max, a
  * failed round is reported under `…_failed`, and the target flag reads 'met' only when
- * Docker ran. Every figure is as shipped (`…_defaults`: Shoal elects in 0.5–1 s, Docker
- * in 10–20 s, see SETTINGS_DEFAULTS); the like-for-like keys are null with the reason
- * (SAME_NOTE) until Shoal's raft timing can be set to Docker's.
+ * Docker ran. As shipped (`…_defaults`): Shoal elects in 0.5–1 s, Docker in 10–20 s
+ * (SETTINGS_DEFAULTS). Like for like (the un-suffixed keys and `…_same`): a third lab runs
+ * Shoal on Docker's Raft timing (SHOAL_RAFT_TICK_MS=200: heartbeat 1 s, election 10 s),
+ * against Docker as shipped; `--no-same` skips it.
  *
  * Manager failover, Shoal against Docker Swarm, on the same lab (3 hosts, one daemon
  * each; Docker: Debian's docker.io dockerd per host, see docker-swarm-lab.ts):
@@ -38,7 +39,8 @@ import { signal } from '../lib/procs.ts';
 import { SWARM_PORT, addLabel, api, leaderOf, waitFor, waitForLeader } from '../lib/swarm-lab.ts';
 import { ApiClient } from '../../src/api/client.ts';
 import { DockerMissingError, upDockerLab } from './docker-swarm-lab.ts';
-import { type Summary, figureFields, flagWithBound, orderFor, outcome, ratio, summary } from './fair.ts';
+import { type Summary, figureFields, flag, flagWithBound, orderFor, outcome, ratio, summary } from './fair.ts';
+import { defaultDaemonCommand } from '../lib/daemon.ts';
 
 const MANAGERS = ['h1', 'h2', 'h3'];
 
@@ -64,7 +66,9 @@ interface Figures {
 }
 
 interface System {
-  name: 'shoal' | 'docker';
+  /** 'shoal' (as shipped), 'shoal_same' (Docker's Raft timing), 'docker'. */
+  name: 'shoal' | 'shoal_same' | 'docker';
+  kind: 'shoal' | 'docker';
   lab: Lab;
 }
 
@@ -107,7 +111,7 @@ async function joinRound(sys: System, f: Figures): Promise<void> {
   t0 = performance.now();
   await api(lab, 'h3').join({ advertise: lab.address('h3'), remote, token: s.JoinTokens.Manager });
   f.joinManager.push(performance.now() - t0);
-  if (sys.name === 'shoal') {
+  if (sys.kind === 'shoal') {
     const id = (await api(lab, 'h3').swarmInfo()).NodeID;
     await waitFor('h3 a voter', () => shoalVoter(lab, id), { timeoutMs: 30_000, intervalMs: 5 });
     f.joinManagerVoter.push(performance.now() - t0);
@@ -128,7 +132,7 @@ async function threeManagers(sys: System): Promise<Record<string, string>> {
     await api(lab, h).join({ advertise: lab.address(h), remote: `${lab.address('h1')}:${SWARM_PORT}`, token: s.JoinTokens.Manager });
   }
   const ids = await nodeIds(lab, MANAGERS);
-  if (sys.name === 'shoal') for (const h of ['h2', 'h3']) await waitFor(`${h} a voter`, () => shoalVoter(lab, ids[h]), { timeoutMs: 30_000 });
+  if (sys.kind === 'shoal') for (const h of ['h2', 'h3']) await waitFor(`${h} a voter`, () => shoalVoter(lab, ids[h]), { timeoutMs: 30_000 });
   await allReachable(lab, ids);
   return ids;
 }
@@ -262,11 +266,17 @@ export const SETTINGS_DEFAULTS = {
   docker: { raft_tick_ms: 1000, election_tick: 10, election_timeout_ms: '10000-20000 (randomized)', raft_heartbeat_ms: 1000, dispatcher_heartbeat_ms: 5000 },
 };
 
-/** Why there is no like-for-like failover figure yet. */
-export const SAME_NOTE = 'not measured: like for like needs the same election timeout on both sides; SwarmKit ticks every 1 s (election >= 2 s) and Shoal\'s raft tick is not configurable by the daemon yet (no flag or env), so no common setting can be run';
+/**
+ * Like for like: Shoal's Raft on Docker's timing (SHOAL_RAFT_TICK_MS=200: heartbeat 5
+ * ticks = 1 s, election 50 ticks = 10 s, as SwarmKit's 1 s tick, heartbeat 1, election 10).
+ * Docker runs as shipped: its defaults are the common setting.
+ */
+export const SAME_RAFT_TICK_MS = 200;
+export const SETTINGS_SAME = { shoal: { raft_tick_ms: SAME_RAFT_TICK_MS, election_tick: 50, election_timeout_ms: '10000-20000 (randomized)', raft_heartbeat_ms: 1000, env: `SHOAL_RAFT_TICK_MS=${SAME_RAFT_TICK_MS}` }, docker: 'its defaults (SETTINGS_DEFAULTS.docker)' };
 
 /** The bench's JSON line from each side's summaries (`docker` undefined: Docker did not run). Pure. */
-export function failoverReport(shoal: Record<keyof Rounds, Summary>, docker: Record<keyof Rounds, Summary> | undefined, meta: { rounds: number; peerVersion?: string; dockerNote?: string }): Record<string, unknown> {
+export function failoverReport(shoal: Record<keyof Rounds, Summary>, docker: Record<keyof Rounds, Summary> | undefined, meta: { rounds: number; peerVersion?: string; dockerNote?: string; shoalSame?: Record<keyof Rounds, Summary> }): Record<string, unknown> {
+  const same = meta.shoalSame;
   const d = (k: keyof Rounds) => docker?.[k];
   const pair = (key: string, k: keyof Rounds) => ({
     ...figureFields(`${key}_defaults`, shoal[k]),
@@ -280,6 +290,7 @@ export function failoverReport(shoal: Record<keyof Rounds, Summary>, docker: Rec
     docker_ran: !!docker,
     peer: docker ? `Docker Swarm ${meta.peerVersion ?? 'unknown version'} (Debian docker.io)` : 'peer did not run',
     settings_defaults: SETTINGS_DEFAULTS,
+    settings_same: SETTINGS_SAME,
     ...pair('failover_ms', 'failover'),
     ...pair('init_ms', 'init'),
     ...pair('join_ms', 'joinWorker'),
@@ -287,12 +298,16 @@ export function failoverReport(shoal: Record<keyof Rounds, Summary>, docker: Rec
     ...figureFields('join_manager_voter_ms_defaults', shoal.joinManagerVoter),
     ...figureFields('failover_partition_ms_defaults', shoal.partition),
     ...figureFields('failover_attempts_defaults', shoal.attempts),
-    // Like for like: the un-suffixed keys are the like-for-like figures (issue 20); none is measured yet.
-    failover_ms: null, docker_failover_ms: null, failover_ms_same: null, docker_failover_ms_same: null,
-    failover_same_note: SAME_NOTE,
+    // Like for like: the un-suffixed keys (issue 20), also named `_same`; Docker's are its defaults.
+    ...figureFields('failover_ms', same?.failover), ...figureFields('docker_failover_ms', d('failover')),
+    failover_ms_same: same?.failover.median ?? null, docker_failover_ms_same: d('failover')?.median ?? null,
+    failover_ratio: ratio(same?.failover.median, d('failover')?.median),
+    ...figureFields('failover_partition_ms', same?.partition),
+    ...(same ? {} : { failover_same_note: 'not run (--no-same)' }),
     // As shipped: at most 1.5 s and a tenth of Docker's; never 'met' without Docker's figure.
     failover_target_defaults: flagWithBound(shoal.failover.median, d('failover')?.median ?? null, 0.1, 1500),
-    failover_target: 'not measured',
+    // Like for like: at most Docker's; never 'met' without Docker's figure.
+    failover_target: flag(same?.failover.median, d('failover')?.median ?? null, 1),
     write: 'GET /nodes/ID + POST /nodes/ID/update (docker node update --label-add), through a surviving manager',
     join_note: 'join_ms: worker token; join_manager_ms: manager token (a Shoal manager answers before its voter promotion, join_manager_voter_ms; a Docker manager after joining Raft)',
     ...(meta.dockerNote ? { docker_note: meta.dockerNote } : {}),
@@ -316,12 +331,18 @@ export async function run(args: string[]): Promise<void> {
   let dockerNote: string | undefined;
   let peerVersion: string | undefined;
   try {
-    systems.push({ name: 'shoal', lab: await Lab.up({ hosts: 3, prefix: 'shoalfo', registry: false, replace: true }) });
+    systems.push({ name: 'shoal', kind: 'shoal', lab: await Lab.up({ hosts: 3, prefix: 'shoalfo', registry: false, replace: true }) });
+    if (!args.includes('--no-same')) {
+      systems.push({ name: 'shoal_same', kind: 'shoal', lab: await Lab.up({
+        hosts: 3, prefix: 'shoalfs', registry: false, replace: true,
+        daemons: { command: (ctx) => ['env', `SHOAL_RAFT_TICK_MS=${SAME_RAFT_TICK_MS}`, ...defaultDaemonCommand(ctx)] },
+      }) });
+    }
     if (noDocker) dockerNote = 'skipped (--no-docker)';
     else {
       try {
         const lab = await upDockerLab({ hosts: 3, prefix: 'shoalfd' });
-        systems.push({ name: 'docker', lab });
+        systems.push({ name: 'docker', kind: 'docker', lab });
         peerVersion = (await new ApiClient(lab.dockerHost('h1')).get<{ Version: string }>('/version')).Version;
       } catch (err) {
         if (!(err instanceof DockerMissingError)) throw err;
@@ -330,9 +351,11 @@ export async function run(args: string[]): Promise<void> {
       }
     }
     const rs = new Map<string, Rounds>(systems.map((s) => [s.name, emptyRounds()]));
+    // Join and init do not depend on Raft timing: Shoal as shipped and Docker only.
+    const joiners = systems.filter((x) => x.name !== 'shoal_same');
     for (let i = 0; i < joinRuns; i++) {
-      for (const sys of orderFor(i, systems)) {
-        await roundInto(rs.get(sys.name)!, ['init', 'joinWorker', 'joinManager', ...(sys.name === 'shoal' ? ['joinManagerVoter' as const] : [])], i, (f) => joinRound(sys, f));
+      for (const sys of orderFor(i, joiners)) {
+        await roundInto(rs.get(sys.name)!, ['init', 'joinWorker', 'joinManager', ...(sys.kind === 'shoal' ? ['joinManagerVoter' as const] : [])], i, (f) => joinRound(sys, f));
         log(`${sys.name} join round ${i + 1} done`);
       }
     }
@@ -341,14 +364,18 @@ export async function run(args: string[]): Promise<void> {
     for (let i = 0; i < rounds; i++) {
       for (const sys of orderFor(i, systems)) await roundInto(rs.get(sys.name)!, ['failover', 'attempts'], i, (f) => failoverRun(sys, ids.get(sys.name)!, i, f, log));
     }
-    const shoalSys = systems[0];
-    for (let i = 0; i < partitionRuns; i++) await roundInto(rs.get('shoal')!, ['partition'], i, (f) => partitionRun(shoalSys, ids.get('shoal')!, i, f, log));
+    const shoals = systems.filter((x) => x.kind === 'shoal');
+    for (let i = 0; i < partitionRuns; i++) {
+      for (const sys of orderFor(i, shoals)) await roundInto(rs.get(sys.name)!, ['partition'], i, (f) => partitionRun(sys, ids.get(sys.name)!, i, f, log));
+    }
     const sum = (r: Rounds) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, summary(v.values, v.failed)])) as Record<keyof Rounds, Summary>;
     const shoal = sum(rs.get('shoal')!);
     const docker = rs.has('docker') ? sum(rs.get('docker')!) : undefined;
+    const shoalSame = rs.has('shoal_same') ? sum(rs.get('shoal_same')!) : undefined;
     printSummary('shoal', shoal);
+    if (shoalSame) printSummary('shoal_same', shoalSame);
     if (docker) printSummary('docker', docker);
-    console.log(JSON.stringify(failoverReport(shoal, docker, { rounds, peerVersion, dockerNote })));
+    console.log(JSON.stringify(failoverReport(shoal, docker, { rounds, peerVersion, dockerNote, shoalSame })));
   } finally {
     for (const s of systems.reverse()) await s.lab.down().catch((e: unknown) => console.error(`bench: lab down: ${String(e)}`));
   }

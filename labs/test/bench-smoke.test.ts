@@ -82,6 +82,12 @@ test('failover: without Docker, the peer fields say so and no flag reads met', (
   assert.type(out.failover_same_note, 'string');
   assert.ok(out.settings_defaults);
   assert.is(out.failover_target_defaults, 'peer did not run');
+  const same = failoverReport(s, undefined, { rounds: 3, shoalSame: { ...s, failover: tiny(9000, 11000, 12000) } });
+  assertNoPeer(same, 'docker_ran');
+  assert.is(same.failover_ms, 11000);
+  assert.is(same.failover_ms_same, 11000);
+  assert.is(same.docker_failover_ms, null);
+  assert.is(same.failover_target, 'peer did not run');
 });
 
 test('fair: alternateRecords keeps each figure per side and the rounds that failed', async () => {

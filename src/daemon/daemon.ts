@@ -155,6 +155,9 @@ export class Daemon {
       description: () => nodeDescription(config),
       logger: this.logger.child('swarm'),
       heartbeatMs: Number(process.env.SHOAL_HEARTBEAT_MS) || undefined,
+      // Benchmarks only (issue 20, like-for-like failover): Raft's tick, ms; the election
+      // timeout is 50 ticks, the heartbeat 5. Unset: RaftNode's default (10 ms).
+      raftTickMs: Number(process.env.SHOAL_RAFT_TICK_MS) || undefined,
       executor: () => this.executor(),
       keys: this.vault,
       images: this.images,

@@ -56,6 +56,8 @@ export interface SwarmContext {
   rand?: () => number;
   /** Heartbeat period, ms (default 1000: a dead node is detected in about 3 s). */
   heartbeatMs?: number;
+  /** Raft tick, ms (election timeout 50 ticks, heartbeat 5); RaftNode's default (10) when unset. For benchmarks. */
+  raftTickMs?: number;
   /** This node's executor, made and restored on first use; without it the node runs no tasks. */
   executor?: () => Promise<Executor>;
   /** The image store tasks' images are pulled into (needed with `executor`). */
@@ -299,6 +301,7 @@ export class SwarmNode {
       this.manager = await Manager.start({
         dataRoot: this.ctx.dataRoot, tls: this.tls, advertiseAddr: this.state.advertiseAddr, bootstrap: opts.bootstrap, peers,
         logger: this.ctx.logger.child('manager'), heartbeatMs: this.heartbeatMs, heartbeatFixed: this.ctx.heartbeatMs !== undefined, forceNewCluster: opts.forceNewCluster,
+        ...(this.ctx.raftTickMs ? { tickMs: this.ctx.raftTickMs } : {}),
         keys: this.ctx.keys,
       });
       this.dispatcher = new Dispatcher(this.manager, this.state.clusterId, () => this.managerAddrs(), this.ctx.logger.child('dispatcher'));
