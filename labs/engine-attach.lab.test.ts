@@ -74,6 +74,11 @@ test('docker run on an attachable overlay: services by name, VIP and tasks.NAME;
     assert.is(once.code, 0, once.stderr);
     assert.is(once.stdout.trim(), 'v1');
 
+    // The same from the manager (its request goes over its own session to the leader, as a worker's does).
+    const onManager = await dockerRaw(lab, 'h1', ['run', '--rm', '--network', 'app', IMAGE, 'wget', '-qO-', 'http://web/VERSION']);
+    assert.is(onManager.code, 0, onManager.stderr);
+    assert.is(onManager.stdout.trim(), 'v1');
+
     // A long-lived container on the worker: the service by VIP and tasks.web from it; it by its name from the task.
     await docker(lab, 'h2', ['run', '-d', '--name', 'probe', '--network', 'app', IMAGE]);
     const [att] = await waitFor('probe\'s attachment task running', async () => {

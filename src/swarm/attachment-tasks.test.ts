@@ -61,6 +61,7 @@ test('allocator: an attachment task gets an address on its network and goes to a
   const net = network(attachable.ID, attachable.Spec);
   const t = withId(attachmentTask(net, { containerId: 'c0ffee', name: 'probe' }, 'n1', meta.CreatedAt), 'task00000000000000000000a');
   assert.ok(isAttachmentTask(t));
+  assert.is(t.Name, 'probe');
   const input = { cluster: { DefaultAddrPool: ['10.0.0.0/8'], SubnetSize: 24 }, networks: [net], services: [], nodes: [], tasks: [t] };
   const first = allocatePass(rebuildState(input).state, input, { now: 0 });
   assert.is(first.networks.length, 1);

@@ -75,6 +75,8 @@ export function attachableNetwork(networks: readonly Network[], ref: string): Ne
 export function attachmentTask(network: Network, req: { containerId: string; name: string; image?: string }, nodeId: string, now: string): Task {
   return {
     ID: '', Version: { Index: 0 }, CreatedAt: now, UpdatedAt: now,
+    // The container's name: `network inspect` lists the endpoint by it, as Docker does.
+    Name: req.name,
     Labels: {},
     Spec: {
       // No container runs for it; the image names what the container runs (`docker service ps`-like listings show it).

@@ -10,7 +10,9 @@
  *
  * Networks: `bridge` (default; `DefaultBridge`: own address, NAT out, `-p` ports),
  * `host` (the daemon's netns), `none` (only `lo`). The bridge address and ports are
- * taken at start and given back at exit, as Docker does.
+ * taken at start and given back at exit, as Docker does. An attachable swarm overlay:
+ * a network attachment task asked of the leader at create (`StandaloneAttachments`),
+ * whose netns the container runs in, ended at removal (see README.md).
  *
  *   const sa = new StandaloneContainers({ executor, bridge, volumes, … });
  *   const { Id } = await sa.create(body, 'web');
