@@ -49,4 +49,18 @@ test('an attachment the node cannot make is ended at the leader and refused', as
   assert.equal(sent.map((s) => s.type), ['attachment.create', 'attachment.remove']);
 });
 
+test('a removal the leader could not be told of is told again once the session is back', async () => {
+  let up = false;
+  const sent: AttachmentRequest[] = [];
+  const a = new NodeAttachments({
+    request: async (req) => { if (!up) throw new Error('no session to the leader'); sent.push(req); return { type: 'attachment.result', id: 'x' }; },
+    attachment: async () => { throw new Error('unused'); },
+    retryMs: 5,
+  });
+  await a.detach('c9').then(() => assert.unreachable('the first try fails'), (e: Error) => assert.match(e.message, /no session/));
+  up = true;
+  for (let i = 0; i < 400 && sent.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+  assert.equal(sent, [{ type: 'attachment.remove', containerId: 'c9' }]);
+});
+
 test.run();

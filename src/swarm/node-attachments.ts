@@ -14,10 +14,15 @@ import type { AttachmentRequest, AttachmentResult } from './session.ts';
 export interface NodeAttachmentDeps {
   request(req: AttachmentRequest): Promise<AttachmentResult>;
   attachment(taskId: string, timeoutMs: number): Promise<AttachedNetwork>;
+  /** Tests: the retry period of a removal the leader could not be told of (default 3 s). */
+  retryMs?: number;
 }
 
 /** How long the node waits for the allocator, the assignment and its own netns. */
 const ATTACH_WAIT_MS = 30_000;
+/** A removal the leader could not be told of is told again this often, for this long. */
+const DETACH_RETRY_MS = 3000;
+const DETACH_RETRY_FOR_MS = 10 * 60_000;
 
 /** The endpoint of an attachment the agent made, in the shape the standalone containers keep. */
 export function endpointOf(net: AttachedNetwork): OverlayEndpoint {
@@ -54,8 +59,29 @@ export class NodeAttachments implements StandaloneAttachments {
     }
   }
 
+  /**
+   * Ends the container's attachment. When the leader cannot be told now (no session, a
+   * leader change), it is told again in the background every few seconds for a while,
+   * and the first error is thrown for the caller to log.
+   */
   async detach(containerId: string): Promise<void> {
+    try {
+      await this.removeOnce(containerId);
+    } catch (err) {
+      this.retryLater(containerId, Date.now() + DETACH_RETRY_FOR_MS);
+      throw err;
+    }
+  }
+
+  private async removeOnce(containerId: string): Promise<void> {
     const r = await this.deps.request({ type: 'attachment.remove', containerId });
     if (r.error) throw new Error(`attachments: the leader refused to end the attachment of ${containerId.slice(0, 12)}: ${r.error}`);
+  }
+
+  private retryLater(containerId: string, until: number): void {
+    if (Date.now() > until) return;
+    setTimeout(() => {
+      this.removeOnce(containerId).catch(() => this.retryLater(containerId, until));
+    }, this.deps.retryMs ?? DETACH_RETRY_MS).unref();
   }
 }
