@@ -51,6 +51,15 @@ test('history: unknown outcomes resolve either way and are reported', () => {
   assert.equal(r.resolved.map((x) => `${x.name}:${x.present}`).sort(), ['r:false', 'u1:true', 'u2:false']);
 });
 
+test('history: a create of unknown outcome may land after a 404 (it was pending), not after an acknowledged rm', () => {
+  const late = [op({ op: 'create', name: 'late', outcome: 'unknown', value: v(1) }), op({ op: 'rm', name: 'late', outcome: 'refused', status: 404 })];
+  const r = checkHistory(late, store({ late: [v(1)] }));
+  assert.equal(r.violations, []);
+  assert.equal(r.resolved, [{ kind: 'service', name: 'late', present: true }]);
+  const landed = [op({ op: 'create', name: 'x', outcome: 'unknown', value: v(1) }), op({ op: 'rm', name: 'x', outcome: 'acknowledged' })];
+  assert.is(checkHistory(landed, store({ x: [v(1)] })).violations.length, 1, 'the acknowledged rm proved the create had landed');
+});
+
 test('history: a 404 on an object acknowledged and never removed is a lost write', () => {
   const ops = [op({ op: 'create', name: 'a', outcome: 'acknowledged', value: v(1) }), op({ op: 'rm', name: 'a', outcome: 'refused', status: 404 })];
   const r = checkHistory(ops, store());

@@ -60,23 +60,28 @@ export function checkHistory(ops: OpEntry[], store: StoreObjects): HistoryCheck 
     let state: Presence = kind === 'node' ? 'present' : 'absent';
     let allowed: (ServiceValue | NodeValue)[] = kind === 'node' ? [{ label: '' }] : [];
     let doubt = false;
+    // A create of unknown outcome is pending: it may still take effect later (a proposal
+    // forwarded or replicated before a partition commits after heal), until a call proves
+    // it landed. A 404 meanwhile does not make the object absent for good.
+    let pending = false;
     for (const o of list) {
       if (o.outcome === 'acknowledged') acknowledged++;
       const at = `${o.op} ${k} via ${o.via} at ${o.start}-${o.end} ms`;
       if (o.op === 'create') {
         if (o.outcome === 'acknowledged') { state = 'present'; allowed = o.value ? [o.value] : []; }
-        if (o.outcome === 'unknown') { state = state === 'present' ? 'present' : 'maybe'; doubt = true; if (o.value) allowed = [...allowed, o.value]; }
+        if (o.outcome === 'unknown') { state = state === 'present' ? 'present' : 'maybe'; doubt = true; pending = true; if (o.value) allowed = [...allowed, o.value]; }
       } else if (o.op === 'rm') {
-        if (o.outcome === 'acknowledged') state = 'absent';
+        if (o.outcome === 'acknowledged') { state = 'absent'; pending = false; }
         if (o.outcome === 'refused' && o.status === 404) {
           if (state === 'present') violations.push(`${at}: refused 404 though the object was acknowledged and not removed (lost write)`);
-          state = 'absent';
+          state = pending ? 'maybe' : 'absent';
         }
         if (o.outcome === 'unknown' && state !== 'absent') { state = 'maybe'; doubt = true; }
       } else if (o.sent !== false) {
         if (o.outcome === 'acknowledged') {
           if (state === 'absent') violations.push(`${at}: acknowledged an update of an object that must be absent`);
           state = 'present';
+          pending = false;
           allowed = o.value ? [o.value] : allowed;
         }
         if (o.outcome === 'refused' && o.status === 404 && state === 'present') {

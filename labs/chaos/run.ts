@@ -137,8 +137,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     }
     history.note('digests', tables.map((t) => ({ host: t.host, ...digests(t) })));
 
-    // The history against the store.
-    const h = checkHistory(history.ops(), storeObjects(tables[0]));
+    // The history against the store (kept in the history too, for checks offline).
+    const objects = storeObjects(tables[0]);
+    history.note('store', Object.fromEntries(Object.entries(objects).map(([k, m]) => [k, Object.fromEntries(m as Map<string, unknown>)])));
+    const h = checkHistory(history.ops(), objects);
     result.violations.push(...h.violations);
     for (const r of h.resolved) result.resolved[r.present ? 'present' : 'absent']++;
     history.note('resolved', h.resolved);
