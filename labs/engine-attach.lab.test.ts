@@ -99,6 +99,10 @@ test('docker run on an attachable overlay: services by name, VIP and tasks.NAME;
     assert.is(fromTask.stdout.trim(), 'v1', `web task → probe: ${fromTask.stderr}`);
     const lookup = await inContainer(lab, web, ['nslookup', 'probe']);
     assert.ok(lookup.stdout.includes(ip), `probe resolves to ${ip} from the task: ${lookup.stdout}`);
+    // `docker node ps` of the worker copes with a task without a service.
+    const nodePs = await dockerRaw(lab, 'h1', ['node', 'ps', 'h2', '--format', '{{.Name}} {{.CurrentState}}']);
+    assert.is(nodePs.code, 0, nodePs.stderr);
+    console.log(`  docker node ps h2: ${JSON.stringify(nodePs.stdout.trim())}`);
     // It is no service task: `docker service ls` still shows web only, with 1/1.
     assert.equal((await docker(lab, 'h1', ['service', 'ls', '--format', '{{.Name}} {{.Replicas}}'])).trim().split('\n'), ['web 1/1']);
 
