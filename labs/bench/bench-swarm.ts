@@ -12,10 +12,14 @@ import type { Lab } from '../lib/lab.ts';
 /** A bench's wait: polls `fn` until it returns something truthy, or throws naming `what`. */
 export type BenchUntil = <T>(what: string | (() => string), fn: () => Promise<T | false | undefined>) => Promise<T>;
 
-/** Inits the swarm on h1, joins h2 and h3 as workers and resolves with the 3 nodes once all are ready. */
-export async function formBenchSwarm(lab: Lab, until: BenchUntil): Promise<Node[]> {
+/**
+ * Inits the swarm on h1, joins h2 and h3 as workers and resolves with the 3 nodes once all
+ * are ready. `spec`: a swarm spec for the init (e.g. the same `Dispatcher.HeartbeatPeriod`
+ * on both sides of a like-for-like comparison); each side's defaults without it.
+ */
+export async function formBenchSwarm(lab: Lab, until: BenchUntil, spec?: Partial<Swarm['Spec']>): Promise<Node[]> {
   const api = new ApiClient(lab.dockerHost('h1'));
-  await api.post('/swarm/init', { ListenAddr: '0.0.0.0:2377', AdvertiseAddr: lab.address('h1') }, { timeoutMs: 60_000 });
+  await api.post('/swarm/init', { ListenAddr: '0.0.0.0:2377', AdvertiseAddr: lab.address('h1'), ...(spec ? { Spec: spec } : {}) }, { timeoutMs: 60_000 });
   const sw = await api.get<Swarm>('/swarm');
   for (const h of ['h2', 'h3']) {
     await new ApiClient(lab.dockerHost(h)).post('/swarm/join', {
