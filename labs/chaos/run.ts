@@ -72,14 +72,14 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   let names: Lab['names'] | undefined;
   await withLab({ hosts: o.hosts, prefix: o.prefix, log }, async (lab) => {
     names = lab.names;
-    const managers = lab.hosts.slice(0, o.managers);
+    const allManagers = lab.hosts.slice(0, o.managers);
     const workers = lab.hosts.slice(o.managers);
-    const sw = await formSwarm(lab, { managers, workers, readyTimeoutMs: 90_000 });
-    log(`chaos: swarm of ${managers.length} managers, ${workers.length} workers`);
-    const rounds = schedule({ seed: o.seed, managers, workers, durationMs: o.durationMs });
+    const sw = await formSwarm(lab, { managers: allManagers, workers, readyTimeoutMs: 90_000 });
+    log(`chaos: swarm of ${allManagers.length} managers, ${workers.length} workers`);
+    const rounds = schedule({ seed: o.seed, managers: allManagers, workers, durationMs: o.durationMs });
     history.note('schedule', rounds.map((r) => ({ at: r.at, holdMs: r.holdMs, faults: r.faults.map(describeFault) })));
     const images: [string, string] = [lab.images.v1!.ref, lab.images.v2!.ref];
-    const wl = new Workload({ lab, history, client: 0, managers, rnd: prng(o.seed ^ 0x5bd1e995), images, nodes: sw.nodeIds });
+    const wl = new Workload({ lab, history, client: 0, managers: allManagers, rnd: prng(o.seed ^ 0x5bd1e995), images, nodes: sw.nodeIds });
     const running = wl.run();
     const t0 = Date.now();
     try {
@@ -102,8 +102,16 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       await lab.heal();
       for (const h of lab.hosts) {
         lab.resumeDaemon(h);
-        await lab.startDaemon(h);
+        // A daemon that cannot start again is a finding, not the end of the checks.
+        await lab.startDaemon(h).catch((err: Error) => { result.violations.push(`daemon of ${h} does not start again: ${err.message.split('\n').slice(-3).join(' | ')}`); });
       }
+    }
+    const up = new Set(lab.hosts.filter((h) => lab.daemonPid(h) !== undefined));
+    const managers = allManagers.filter((m) => up.has(m));
+    if (!managers.length) {
+      snap = labProcesses(lab.names);
+      cgroups = executorCgroups(lab);
+      return;
     }
     const healed = Date.now();
     history.note('healed');
