@@ -162,6 +162,8 @@ export class Daemon {
       keys: this.vault,
       images: this.images,
       nodeUsage: this.usageReader ? () => this.usageReader!.read() : undefined,
+      // Before the standalone containers are loaded every container counts as there.
+      standaloneExists: (cid) => (this.standalone ? this.standalone.name(cid) !== undefined : true),
       networking: this.dataPlaneOff ? undefined : (localAddr) => new LazyNetworking(
         () => NetworkAgent.open({ dataRoot: config.dataRoot, logger: this.logger.child('network'), localAddr }),
         new StateFile(config.dataRoot).file,

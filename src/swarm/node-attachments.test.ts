@@ -63,4 +63,22 @@ test('a removal the leader could not be told of is told again once the session i
   assert.equal(sent, [{ type: 'attachment.remove', containerId: 'c9' }]);
 });
 
+test('a new session\'s set: attachment tasks of containers gone from the node are ended, young ones kept', async () => {
+  const sent: AttachmentRequest[] = [];
+  const a = new NodeAttachments({
+    request: async (req) => { sent.push(req); return { type: 'attachment.result', id: 'x' }; },
+    attachment: async () => { throw new Error('unused'); },
+    containerExists: (cid) => cid === 'here',
+    now: () => Date.parse('2026-01-01T01:00:00.000Z'),
+  });
+  const mk = (cid: string, created: string, desired: Task['DesiredState'] = 'running'): Task =>
+    ({ ...granted, ID: `t-${cid}`, CreatedAt: created, DesiredState: desired, Spec: { ...granted.Spec, NetworkAttachmentSpec: { ContainerID: cid } } });
+  const old = '2026-01-01T00:00:00.000Z';
+  const asked = a.reconcile([mk('here', old), mk('gone', old), mk('young', '2026-01-01T00:59:30.000Z'), mk('ending', old, 'shutdown'),
+    { ...granted, ID: 'svc-task', CreatedAt: old, Spec: { ContainerSpec: { Image: 'bb' } } } as Task]);
+  assert.equal(asked, ['gone']);
+  for (let i = 0; i < 100 && sent.length === 0; i++) await new Promise((r) => setTimeout(r, 1));
+  assert.equal(sent, [{ type: 'attachment.remove', containerId: 'gone' }]);
+});
+
 test.run();

@@ -9,6 +9,7 @@ import type { AttachedNetwork } from '../agent/agent.ts';
 import { CreateConfigError } from '../agent/engine/standalone/errors.ts';
 import type { OverlayEndpoint, StandaloneAttachments } from '../agent/engine/standalone/standalone.ts';
 import type { AttachmentRequest, AttachmentResult } from './session.ts';
+import type { Task } from '../api/types/task.ts';
 
 /** What it needs of the node: its session to the leader and its agent. */
 export interface NodeAttachmentDeps {
@@ -16,7 +17,13 @@ export interface NodeAttachmentDeps {
   attachment(taskId: string, timeoutMs: number): Promise<AttachedNetwork>;
   /** Tests: the retry period of a removal the leader could not be told of (default 3 s). */
   retryMs?: number;
+  /** Whether this node still has the standalone container (`reconcile`); absent: never reconciled. */
+  containerExists?: (containerId: string) => boolean;
+  now?: () => number;
 }
+
+/** An attachment task younger than this is never reconciled away: its container may still be in creation. */
+const RECONCILE_GRACE_MS = 120_000;
 
 /** How long the node waits for the allocator, the assignment and its own netns. */
 const ATTACH_WAIT_MS = 30_000;
@@ -71,6 +78,23 @@ export class NodeAttachments implements StandaloneAttachments {
       this.retryLater(containerId, Date.now() + DETACH_RETRY_FOR_MS);
       throw err;
     }
+  }
+
+  /**
+   * After a new session's whole assignment set: the attachment tasks of containers this
+   * node no longer has (removed while the leader could not be told, across a restart)
+   * are ended. Returns the containers it asked the leader about.
+   */
+  reconcile(tasks: readonly Task[]): string[] {
+    const exists = this.deps.containerExists;
+    if (!exists) return [];
+    const now = (this.deps.now ?? Date.now)();
+    const stale = tasks.filter((t) => {
+      const cid = t.Spec.NetworkAttachmentSpec?.ContainerID;
+      return cid && t.DesiredState === 'running' && now - Date.parse(t.CreatedAt) > RECONCILE_GRACE_MS && !exists(cid);
+    }).map((t) => t.Spec.NetworkAttachmentSpec!.ContainerID);
+    for (const cid of new Set(stale)) void this.detach(cid).catch(() => {});
+    return [...new Set(stale)];
   }
 
   private async removeOnce(containerId: string): Promise<void> {

@@ -47,6 +47,8 @@ export { NOT_A_MANAGER, leaveManagerRefusal, mergeSpec, resolveAdvertiseAddr };
 
 export interface SwarmContext {
   dataRoot: string;
+  /** Whether this node has the standalone container (its network attachments are reconciled with it). */
+  standaloneExists?: (containerId: string) => boolean;
   /** The daemon's --listen-addr (IP:PORT) and --advertise-addr, used when a request names none. */
   listenAddr: string;
   advertiseAddr?: string;
@@ -324,7 +326,11 @@ export class SwarmNode {
       description: this.ctx.description(),
       logger: this.ctx.logger.child('session'),
       onManagers: (m) => this.background(() => this.rememberManagers(m)),
-      onAssignments: (f) => this.agent?.assign(f),
+      onAssignments: (f) => {
+        this.agent?.assign(f);
+        // Standalone containers removed while the leader could not be told: end their attachments.
+        if (f.full) this.attachments.reconcile(f.tasks);
+      },
       onNetworkView: (view) => this.agent?.setNetworkView(view),
       onNetworkWatermark: (generation) => this.agent?.setNetworkWatermark(generation),
       onLogFrame: sessionLogFrames({ executor: this.ctx.executor, manager: this.manager, send: (f) => this.session?.sendLogFrame(f) }),
@@ -470,6 +476,8 @@ export class SwarmNode {
   readonly attachments = new NodeAttachments({
     request: (req) => this.session ? this.session.requestAttachment(req) : Promise.reject(new Error('no session to the leader')),
     attachment: (taskId, ms) => this.agent ? this.agent.attachment(taskId, ms) : Promise.reject(new Error('this node runs no agent')),
+    // Without the daemon's answer every container counts as there: nothing is reconciled away.
+    containerExists: (cid) => this.ctx.standaloneExists?.(cid) ?? true,
   });
 
   /** The secrets and configs this node's agent holds in memory: names and IDs only, never data. */
