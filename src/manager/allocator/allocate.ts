@@ -9,7 +9,9 @@
  * 3. nodes get their address on the ingress network (`Attachments`);
  * 4. tasks in state `new` that still want to run get `NetworksAttachments` (ingress
  *    first, so it becomes eth0 as in Docker) and the service's `Endpoint`, and move to
- *    `pending`; a task that cannot be allocated stays `new` with `Status.Err` set.
+ *    `pending`; a task that cannot be allocated stays `new` with `Status.Err` set. A
+ *    network attachment task (no service) gets its attachable network and moves to
+ *    `assigned` (its node is fixed).
  *
  * Nothing throws for one object's failure: it is reported in `warnings` (and in the
  * task's `Status.Err`) and retried on the next pass.
