@@ -46,6 +46,12 @@ test('schedule: with 3 managers and workers, every fault kind shows up', () => {
   assert.equal([...kinds].sort(), ['isolate', 'kill', 'pause', 'split']);
 });
 
+test('schedule: with 5 managers, two managers are faulted at once in some rounds', () => {
+  const ms = ['h1', 'h2', 'h3', 'h4', 'h5'];
+  const rounds = schedule({ seed: 2, managers: ms, workers: ['h6'], durationMs: 1_800_000 });
+  assert.ok(rounds.some((r) => r.faults.flatMap(impaired).filter((h) => ms.includes(h)).length === 2));
+});
+
 test('schedule: a single manager is never faulted (no quorum to spare)', () => {
   const rounds = schedule({ seed: 3, managers: ['h1'], workers: ['h2'], durationMs: 300_000 });
   assert.ok(rounds.length > 0);

@@ -97,6 +97,10 @@ export function schedule(opts: ScheduleOptions): Round[] {
       faults.push(oneFault(rnd, mgr));
     } else if (shape < 0.5 && wkr) {
       faults.push(oneFault(rnd, wkr));
+    } else if (shape < 0.7 && mgr && maxDown >= 2 && rnd() < 0.5) {
+      // Two managers at once, where quorum allows it (5 managers or more).
+      const other = pick(rnd, opts.managers.filter((m) => m !== mgr));
+      faults.push(oneFault(rnd, mgr), oneFault(rnd, other));
     } else if (shape < 0.7 && mgr && wkr) {
       // Two at once: one manager and one worker.
       faults.push(oneFault(rnd, mgr), oneFault(rnd, wkr));
