@@ -22,20 +22,17 @@
  * Prints figures; the last line is one JSON object (each figure like for like, its
  * `_defaults` twin, its `docker_` twins and ratios Docker / Shoal). Asserts nothing about time.
  */
-import { existsSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { ApiClient } from '../../src/api/client.ts';
 import type { Service, ServiceSpec } from '../../src/api/types/service.ts';
 import type { Task } from '../../src/api/types/task.ts';
 import { Lab } from '../lib/lab.ts';
 import { waitFor } from '../lib/swarm-services.ts';
 import { formBenchSwarm } from './bench-swarm.ts';
-import type { DaemonContext } from '../lib/daemon.ts';
-import { DOCKERD, dockerdCommand } from './docker-swarm-lab.ts';
+import { DOCKERD, dockerdWithRegistry } from './docker-swarm-lab.ts';
 import { type SideRounds, alternateRecords, figureFields, flag, ratio } from './fair.ts';
 
 const IMAGE = '192.168.100.1:5000/shoal/bb:v1';
-const REGISTRY = '192.168.100.1:5000';
 
 /** How long one step may take before the bench gives up, ms (`--timeout-ms`, default 180 000). */
 let stepTimeoutMs = 180_000;
@@ -152,12 +149,6 @@ class Steps {
   }
 }
 
-/** dockerd with the lab registry allowed over plain HTTP (also used by executor-api.ts). */
-export function dockerdWithRegistry(ctx: DaemonContext): string[] {
-  const argv = dockerdCommand(ctx);
-  writeFileSync(join(ctx.hostDir, 'daemon.json'), JSON.stringify({ 'insecure-registries': [REGISTRY] }) + '\n');
-  return argv;
-}
 
 /** Like for like: the dispatcher heartbeat both sides run with in the `_same` figures (Docker's default, ns). */
 export const SAME_HEARTBEAT_NS = 5e9;

@@ -57,3 +57,13 @@ export async function upDockerLab(opts: { hosts: number; prefix: string; log?: (
     daemons: { command: dockerdCommand, readyTimeoutMs: 60_000 },
   });
 }
+
+/** The lab registry every bench lab pushes its test images to (on the lab switch). */
+export const LAB_REGISTRY = '192.168.100.1:5000';
+
+/** dockerd with the lab registry allowed over plain HTTP (its `daemon.json` in the host's dir). */
+export function dockerdWithRegistry(ctx: DaemonContext): string[] {
+  const argv = dockerdCommand(ctx);
+  writeFileSync(join(ctx.hostDir, 'daemon.json'), JSON.stringify({ 'insecure-registries': [LAB_REGISTRY] }) + '\n');
+  return argv;
+}

@@ -18,13 +18,11 @@
  * Asserts nothing about time.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { ApiClient } from '../../src/api/client.ts';
 import { Lab } from '../lib/lab.ts';
 import { waitFor } from '../lib/swarm-services.ts';
-import type { DaemonContext } from '../lib/daemon.ts';
-import { DOCKERD, dockerdCommand } from './docker-swarm-lab.ts';
+import { DOCKERD, dockerdWithRegistry } from './docker-swarm-lab.ts';
 
 const REGISTRY = '192.168.100.1:5000';
 const IMAGE = `${REGISTRY}/shoal/bb:v1`;
@@ -118,11 +116,6 @@ class Side {
   }
 }
 
-function dockerdWithRegistry(ctx: DaemonContext): string[] {
-  const argv = dockerdCommand(ctx);
-  writeFileSync(join(ctx.hostDir, 'daemon.json'), JSON.stringify({ 'insecure-registries': [REGISTRY] }) + '\n');
-  return argv;
-}
 
 export async function run(args: string[]): Promise<void> {
   const opt = (k: string) => { const i = args.indexOf(k); return i >= 0 ? args[i + 1] : undefined; };

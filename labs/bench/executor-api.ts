@@ -11,7 +11,7 @@ import { ApiClient } from '../../src/api/client.ts';
 import type { Task } from '../../src/api/types/task.ts';
 import { Lab } from '../lib/lab.ts';
 import { waitFor } from '../lib/swarm-services.ts';
-import { dockerdWithRegistry } from './converge.ts';
+import { dockerdWithRegistry } from './docker-swarm-lab.ts';
 import { DOCKERD } from './docker-swarm-lab.ts';
 
 const IMAGE = '192.168.100.1:5000/shoal/bb:v1';

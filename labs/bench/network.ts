@@ -42,7 +42,7 @@ import { dnsLatency, probe, type DnsResult, type HttpResult, type WatchResult } 
 import { run as runCmd } from '../lib/procs.ts';
 import { createNetwork, createService, intoTask, placedTasks, webSpec, type PlacedTask } from '../lib/swarm-net.ts';
 import { formSwarm, IMAGE, scale } from '../lib/swarm-services.ts';
-import { dockerdWithRegistry } from './converge.ts';
+import { dockerdWithRegistry } from './docker-swarm-lab.ts';
 import { DOCKERD } from './docker-swarm-lab.ts';
 import { figureFields, flag, orderFor, summary } from './fair.ts';
 

@@ -16,8 +16,7 @@
  * Prints figures; the last line is one JSON object with the peer's version and the
  * settings. Asserts nothing about time.
  */
-import { existsSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { ApiClient } from '../../src/api/client.ts';
 import type { ServiceSpec } from '../../src/api/types/service.ts';
@@ -26,11 +25,9 @@ import type { Task } from '../../src/api/types/task.ts';
 import { Lab } from '../lib/lab.ts';
 import { waitFor } from '../lib/swarm-services.ts';
 import { formBenchSwarm } from './bench-swarm.ts';
-import type { DaemonContext } from '../lib/daemon.ts';
-import { DOCKERD, dockerdCommand } from './docker-swarm-lab.ts';
+import { DOCKERD, dockerdWithRegistry } from './docker-swarm-lab.ts';
 
 const IMAGE = '192.168.100.1:5000/shoal/bb:v1';
-const REGISTRY = '192.168.100.1:5000';
 const REPLICAS = 10;
 const SECRETS = 10;
 const STEP_TIMEOUT_MS = 180_000;
@@ -117,11 +114,6 @@ class System {
   }
 }
 
-function dockerdWithRegistry(ctx: DaemonContext): string[] {
-  const argv = dockerdCommand(ctx);
-  writeFileSync(join(ctx.hostDir, 'daemon.json'), JSON.stringify({ 'insecure-registries': [REGISTRY] }) + '\n');
-  return argv;
-}
 
 export async function run(args: string[]): Promise<void> {
   const r = args.indexOf('--rounds');

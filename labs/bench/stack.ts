@@ -24,12 +24,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiClient } from '../../src/api/client.ts';
 import type { Task } from '../../src/api/types/task.ts';
-import type { DaemonContext } from '../lib/daemon.ts';
 import { Lab } from '../lib/lab.ts';
 import { run as runCmd } from '../lib/procs.ts';
 import { waitFor } from '../lib/swarm-services.ts';
 import { formBenchSwarm } from './bench-swarm.ts';
-import { DOCKERD, dockerdCommand } from './docker-swarm-lab.ts';
+import { DOCKERD, dockerdWithRegistry } from './docker-swarm-lab.ts';
 
 const REGISTRY = '192.168.100.1:5000';
 const IMAGE = `${REGISTRY}/shoal/bb:v1`;
@@ -149,11 +148,6 @@ class Side {
   }
 }
 
-function dockerdWithRegistry(ctx: DaemonContext): string[] {
-  const argv = dockerdCommand(ctx);
-  writeFileSync(join(ctx.hostDir, 'daemon.json'), JSON.stringify({ 'insecure-registries': [REGISTRY] }) + '\n');
-  return argv;
-}
 
 export async function run(args: string[]): Promise<void> {
   const opt = (k: string) => { const i = args.indexOf(k); return i >= 0 ? args[i + 1] : undefined; };

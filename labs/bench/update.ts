@@ -26,8 +26,7 @@
  * peer's version and the settings; `target_*` flags read `met` only when the peer ran.
  * Asserts nothing about time.
  */
-import { existsSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { ApiClient } from '../../src/api/client.ts';
 import type { Service, ServiceSpec, UpdateConfig } from '../../src/api/types/service.ts';
 import type { Task } from '../../src/api/types/task.ts';
@@ -36,8 +35,7 @@ import { waitFor } from '../lib/swarm-services.ts';
 import { formBenchSwarm } from './bench-swarm.ts';
 import { connTimeline, mixedWindowMs } from '../lib/conn-timeline.ts';
 import { probe, type HttpResult } from '../lib/netprobe.ts';
-import type { DaemonContext } from '../lib/daemon.ts';
-import { DOCKERD, dockerdCommand } from './docker-swarm-lab.ts';
+import { DOCKERD, dockerdWithRegistry } from './docker-swarm-lab.ts';
 
 const REGISTRY = '192.168.100.1:5000';
 const V1 = `${REGISTRY}/shoal/bb:v1`;
@@ -226,11 +224,6 @@ class Side {
   }
 }
 
-function dockerdWithRegistry(ctx: DaemonContext): string[] {
-  const argv = dockerdCommand(ctx);
-  writeFileSync(join(ctx.hostDir, 'daemon.json'), JSON.stringify({ 'insecure-registries': [REGISTRY] }) + '\n');
-  return argv;
-}
 
 export async function run(args: string[]): Promise<void> {
   const opt = (k: string) => { const i = args.indexOf(k); return i >= 0 ? args[i + 1] : undefined; };
