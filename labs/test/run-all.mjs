@@ -3,8 +3,10 @@
 // prints the totals as the project's closing line: `N passed, N failed[, N skipped]`.
 //
 // Files named `*.test.ts` are unit tests: pure logic or loopback only, run two at a time.
-// Files named `*.lab.test.ts` need root (namespaces, containers, nftables) and run one
-// at a time, after the unit tests; without root they are reported as skipped files.
+// Files named `*.lab.test.ts` need root (namespaces, containers, nftables) and run after
+// the unit tests, SHOAL_LAB_JOBS at a time (default 2: every lab lives in namespaces,
+// cgroups and a switch of its own prefix, so two never share a resource; 1 runs them one
+// by one); without root they are reported as skipped files.
 //
 // Each file runs in a process group of its own, with `uvu-hooks.mjs` preloaded (so an
 // error in a `before`/`after` hook is printed and fails the file). A file that times out
@@ -26,6 +28,7 @@ const filters = args.filter((a) => !a.startsWith('--'));
 const isRoot = process.getuid?.() === 0;
 const SEARCH_DIRS = ['raft', 'src', 'net', 'cli', 'labs'];
 const FILE_TIMEOUT_MS = Number(process.env.SHOAL_TEST_FILE_TIMEOUT_MS ?? 600_000);
+const LAB_JOBS = Math.max(1, Number(process.env.SHOAL_LAB_JOBS ?? 2) || 1);
 
 function findTests(dir, out) {
   for (const name of readdirSync(dir)) {
@@ -186,7 +189,7 @@ if (filters.length === 0 && !onlyLab) {
 if (!onlyLab) results.push(...(await runPool(unitFiles, 2)));
 let skippedLabFiles = 0;
 if (!onlyUnit) {
-  if (isRoot) results.push(...(await runPool(labFiles, 1)));
+  if (isRoot) results.push(...(await runPool(labFiles, LAB_JOBS)));
   else {
     skippedLabFiles = labFiles.length;
     if (labFiles.length) console.log(`skip ${labFiles.length} lab test files: they need root`);
