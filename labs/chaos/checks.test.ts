@@ -60,6 +60,18 @@ test('history: a create of unknown outcome may land after a 404 (it was pending)
   assert.is(checkHistory(landed, store({ x: [v(1)] })).violations.length, 1, 'the acknowledged rm proved the create had landed');
 });
 
+test('history: an rm of unknown outcome may land after a later acknowledged update', () => {
+  const ops = [
+    op({ op: 'create', name: 's', outcome: 'acknowledged', value: v(1) }),
+    op({ op: 'rm', name: 's', outcome: 'unknown' }),
+    op({ op: 'update', name: 's', outcome: 'acknowledged', value: v(2) }),
+    op({ op: 'rm', name: 's', outcome: 'refused', status: 404 }),
+  ];
+  assert.equal(checkHistory(ops, store()).violations, []);
+  assert.equal(checkHistory(ops.slice(0, 3), store()).violations, [], 'gone at the end: the rm landed');
+  assert.equal(checkHistory(ops.slice(0, 3), store({ s: [v(2)] })).violations, [], 'there at the end: it did not');
+});
+
 test('history: a 404 on an object acknowledged and never removed is a lost write', () => {
   const ops = [op({ op: 'create', name: 'a', outcome: 'acknowledged', value: v(1) }), op({ op: 'rm', name: 'a', outcome: 'refused', status: 404 })];
   const r = checkHistory(ops, store());

@@ -64,6 +64,8 @@ export function checkHistory(ops: OpEntry[], store: StoreObjects): HistoryCheck 
     // forwarded or replicated before a partition commits after heal), until a call proves
     // it landed. A 404 meanwhile does not make the object absent for good.
     let pending = false;
+    // Likewise an rm of unknown outcome: it may land after later acknowledged updates.
+    let pendingRm = false;
     for (const o of list) {
       if (o.outcome === 'acknowledged') acknowledged++;
       const at = `${o.op} ${k} via ${o.via} at ${o.start}-${o.end} ms`;
@@ -71,12 +73,13 @@ export function checkHistory(ops: OpEntry[], store: StoreObjects): HistoryCheck 
         if (o.outcome === 'acknowledged') { state = 'present'; allowed = o.value ? [o.value] : []; }
         if (o.outcome === 'unknown') { state = state === 'present' ? 'present' : 'maybe'; doubt = true; pending = true; if (o.value) allowed = [...allowed, o.value]; }
       } else if (o.op === 'rm') {
-        if (o.outcome === 'acknowledged') { state = 'absent'; pending = false; }
+        if (o.outcome === 'acknowledged') { state = 'absent'; pending = false; pendingRm = false; }
         if (o.outcome === 'refused' && o.status === 404) {
-          if (state === 'present') violations.push(`${at}: refused 404 though the object was acknowledged and not removed (lost write)`);
+          if (state === 'present' && !pendingRm) violations.push(`${at}: refused 404 though the object was acknowledged and not removed (lost write)`);
           state = pending ? 'maybe' : 'absent';
+          pendingRm = false;
         }
-        if (o.outcome === 'unknown' && state !== 'absent') { state = 'maybe'; doubt = true; }
+        if (o.outcome === 'unknown' && state !== 'absent') { state = 'maybe'; doubt = true; pendingRm = true; }
       } else if (o.sent !== false) {
         if (o.outcome === 'acknowledged') {
           if (state === 'absent') violations.push(`${at}: acknowledged an update of an object that must be absent`);
@@ -84,12 +87,13 @@ export function checkHistory(ops: OpEntry[], store: StoreObjects): HistoryCheck 
           pending = false;
           allowed = o.value ? [o.value] : allowed;
         }
-        if (o.outcome === 'refused' && o.status === 404 && state === 'present') {
+        if (o.outcome === 'refused' && o.status === 404 && state === 'present' && !pendingRm) {
           violations.push(`${at}: refused 404 though the object was acknowledged and not removed (lost write)`);
         }
         if (o.outcome === 'unknown' && o.value) allowed = [...allowed, o.value];
       }
     }
+    if (pendingRm && state === 'present') state = 'maybe';
     const n = countOf(store, kind, name);
     if (n > 1) violations.push(`${k}: ${n} copies in the store (acknowledged writes must be there exactly once)`);
     if (state === 'present' && n === 0) violations.push(`${k}: acknowledged create lost (not in the store; last call ${describe(list.at(-1)!)})`);

@@ -3,8 +3,8 @@
 // schedule; then everything healed and checked (see checks.ts), and after the lab is down,
 // that it left nothing behind. The history (JSONL, seed first) is written to
 // /tmp/<prefix>-chaos/ — not under the lab's base dir, which `down` removes.
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { withLab, type Lab } from '../lib/lab.ts';
 import { labLeftovers, labNftTables, labProcesses, type ProcessId } from '../lib/teardown.ts';
 import { formSwarm, waitFor } from '../lib/swarm-lab.ts';
@@ -168,6 +168,14 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     }
     snap = labProcesses(lab.names);
     cgroups = executorCgroups(lab);
+    // The daemons' logs go with the lab: keep them next to the history when a check failed.
+    if (result.violations.length) {
+      for (const x of lab.hosts) {
+        try {
+          copyFileSync(lab.daemonLog(x), join(dirname(historyFile), `daemon-${o.seed}-${x}.log`));
+        } catch { /* no log */ }
+      }
+    }
   });
 
   // Nothing left behind on any host once the lab is down.
