@@ -25,7 +25,7 @@ import { checkAddressPools, ingressNetworkSpec } from '../manager/allocator/inde
 import { Agent, type AgentImages } from '../agent/agent.ts';
 import type { LazyNetworking } from '../agent/lazy-networking.ts';
 import type { Executor } from '../agent/exec/executor.ts';
-import { newId } from '../store/index.ts';
+import { newId, type WriteTx } from '../store/index.ts';
 import type { Logger } from '../common/logger.ts';
 import { NodeServer } from './node-server.ts';
 import { Dispatcher } from './dispatcher.ts';
@@ -141,13 +141,43 @@ export class SwarmNode {
     validateInit(pool, subnetSize, req.Availability);
     checkAddressPools(pool, subnetSize);
     if (spec.CAConfig.NodeCertExpiry < 3600e9) throw new InvalidArgumentError('invalid CAConfig.NodeCertExpiry: minimum certificate expiry time is 1h0m0s');
-    const now = Date.now();
     const rand = (n: number) => new Uint8Array(randomBytes(n));
     const clusterId = newId(rand);
     const nodeId = newId(rand);
     const expiry = Math.round(spec.CAConfig.NodeCertExpiry / 1e6) || DEFAULT_NODE_CERT_EXPIRY_MS;
-    const { root, certPem, keyPem, tls } = await newClusterCredentials({ clusterId, nodeId, expiry, now });
-    const state: SwarmState = { clusterId, nodeId, role: 'manager', managers: [{ nodeId, addr: advertise }], listenAddr: listen, advertiseAddr: advertise };
+    const node = await SwarmNode.bootstrapSoleManager(ctx, { clusterId, nodeId, listen, advertise, expiry }, (tx, root) => {
+      tx.create('cluster', {
+        ID: clusterId,
+        Spec: spec,
+        TLSInfo: tlsInfo(root.certPem),
+        RootRotationInProgress: false,
+        DefaultAddrPool: pool,
+        SubnetSize: subnetSize,
+        DataPathPort: req.DataPathPort || DEFAULT_DATA_PATH_PORT,
+        JoinTokens: { Worker: generateJoinToken(root.certPem, rand), Manager: generateJoinToken(root.certPem, rand) },
+        RootCA: { CACert: root.certPem, CAKey: root.keyPem },
+      });
+      tx.create('node', newNodeObject(nodeId, 'manager', req.Availability || 'active', ctx.description(), advertise, 'ready'));
+      // Docker's routing-mesh network, made with the cluster; the allocator allocates it.
+      tx.create('network', { Spec: ingressNetworkSpec(pool) });
+    });
+    ctx.logger.info('swarm initialized', { 'cluster.id': clusterId, 'node.id': nodeId, addr: advertise });
+    return node;
+  }
+
+  /**
+   * What `init` and `restore` share: this node's credentials (under a new root CA, or the
+   * one given), its state on disk, a one-manager Raft that leads, and `seed` writing the
+   * cluster's first objects in one transaction. Undone (node stopped, state removed) when
+   * a step fails.
+   */
+  private static async bootstrapSoleManager(
+    ctx: SwarmContext,
+    o: { clusterId: string; nodeId: string; listen: string; advertise: string; expiry: number; root?: { certPem: string; keyPem: string } },
+    seed: (tx: WriteTx, root: { certPem: string; keyPem: string }) => void,
+  ): Promise<SwarmNode> {
+    const { root, certPem, keyPem, tls } = await newClusterCredentials({ clusterId: o.clusterId, nodeId: o.nodeId, expiry: o.expiry, now: Date.now(), ...(o.root ? { root: o.root } : {}) });
+    const state: SwarmState = { clusterId: o.clusterId, nodeId: o.nodeId, role: 'manager', managers: [{ nodeId: o.nodeId, addr: o.advertise }], listenAddr: o.listen, advertiseAddr: o.advertise };
     await saveSwarmState(ctx.dataRoot, state, { certPem, keyPem, rootCertPem: root.certPem }, ctx.keys);
     let node: SwarmNode | undefined;
     try {
@@ -155,23 +185,7 @@ export class SwarmNode {
       await node.startRole({ bootstrap: true });
       const manager = node.manager!;
       await waitFor(() => manager.isLeader, 10_000, 'the new manager did not become leader');
-      await manager.store.update((tx) => {
-        tx.create('cluster', {
-          ID: clusterId,
-          Spec: spec,
-          TLSInfo: tlsInfo(root.certPem),
-          RootRotationInProgress: false,
-          DefaultAddrPool: pool,
-          SubnetSize: subnetSize,
-          DataPathPort: req.DataPathPort || DEFAULT_DATA_PATH_PORT,
-          JoinTokens: { Worker: generateJoinToken(root.certPem, rand), Manager: generateJoinToken(root.certPem, rand) },
-          RootCA: { CACert: root.certPem, CAKey: root.keyPem },
-        });
-        tx.create('node', newNodeObject(nodeId, 'manager', req.Availability || 'active', ctx.description(), advertise, 'ready'));
-        // Docker's routing-mesh network, made with the cluster; the allocator allocates it.
-        tx.create('network', { Spec: ingressNetworkSpec(pool) });
-      });
-      ctx.logger.info('swarm initialized', { 'cluster.id': clusterId, 'node.id': nodeId, addr: advertise });
+      await manager.store.update((tx) => seed(tx, root));
       return node;
     } catch (err) {
       await node?.stop();
@@ -234,37 +248,23 @@ export class SwarmNode {
     const advertise = resolveAdvertiseAddr(req.AdvertiseAddr || ctx.advertiseAddr, listen);
     await assertCanListen(listen);
     const { cluster } = backup;
-    const root = { certPem: cluster.RootCA!.CACert, keyPem: cluster.RootCA!.CAKey };
     const nodeId = newId((n: number) => new Uint8Array(randomBytes(n)));
     const expiry = Math.round(cluster.Spec.CAConfig.NodeCertExpiry / 1e6) || DEFAULT_NODE_CERT_EXPIRY_MS;
-    const { certPem, keyPem, tls } = await newClusterCredentials({ clusterId: cluster.ID, nodeId, expiry, now: Date.now(), root });
-    const state: SwarmState = { clusterId: cluster.ID, nodeId, role: 'manager', managers: [{ nodeId, addr: advertise }], listenAddr: listen, advertiseAddr: advertise };
-    await saveSwarmState(ctx.dataRoot, state, { certPem, keyPem, rootCertPem: root.certPem }, ctx.keys);
-    let node: SwarmNode | undefined;
-    try {
-      node = await SwarmNode.open(ctx, state, tls);
-      await node.startRole({ bootstrap: true });
-      const manager = node.manager!;
-      await waitFor(() => manager.isLeader, 10_000, 'the restored manager did not become leader');
-      await manager.store.update((tx) => {
-        const { Version: _v, UpdatedAt: _u, ...restored } = cluster;
-        tx.create('cluster', restored);
-        for (const n of restoredNodes(backup.nodes)) tx.create('node', n);
-        tx.create('node', newNodeObject(nodeId, 'manager', 'active', ctx.description(), advertise, 'ready'));
-        for (const o of backup.networks) tx.create('network', o);
-        for (const o of backup.secrets) tx.create('secret', o);
-        for (const o of backup.configs) tx.create('config', o);
-        for (const o of backup.services) tx.create('service', o);
-      });
-      ctx.logger.info('swarm restored from a backup', {
-        'cluster.id': cluster.ID, 'node.id': nodeId, 'backup.index': backup.index, 'backup.created': backup.createdAt, services: backup.services.length,
-      });
-      return node;
-    } catch (err) {
-      await node?.stop();
-      await removeSwarmState(ctx.dataRoot);
-      throw err;
-    }
+    const root = { certPem: cluster.RootCA!.CACert, keyPem: cluster.RootCA!.CAKey };
+    const node = await SwarmNode.bootstrapSoleManager(ctx, { clusterId: cluster.ID, nodeId, listen, advertise, expiry, root }, (tx) => {
+      const { Version: _v, UpdatedAt: _u, ...restored } = cluster;
+      tx.create('cluster', restored);
+      for (const n of restoredNodes(backup.nodes)) tx.create('node', n);
+      tx.create('node', newNodeObject(nodeId, 'manager', 'active', ctx.description(), advertise, 'ready'));
+      for (const o of backup.networks) tx.create('network', o);
+      for (const o of backup.secrets) tx.create('secret', o);
+      for (const o of backup.configs) tx.create('config', o);
+      for (const o of backup.services) tx.create('service', o);
+    });
+    ctx.logger.info('swarm restored from a backup', {
+      'cluster.id': cluster.ID, 'node.id': nodeId, 'backup.index': backup.index, 'backup.created': backup.createdAt, services: backup.services.length,
+    });
+    return node;
   }
 
   /** `swarm join`: becomes a worker or manager of the swarm a manager at `RemoteAddrs` belongs to. */
