@@ -25,11 +25,9 @@ import { CASessionTargets, TLSInfoRecorder, isNodeTLSInfo } from './ca-session.t
 import { logBrokerOf } from './log-broker.ts';
 import { RelayedRequests } from './log-relay.ts';
 import { DescriptionRecorder } from './description-recorder.ts';
-import { AttachmentError, createAttachment, isAttachmentRequest, removeAttachment } from './attachment-tasks.ts';
+import { AttachmentError, createAttachment, removeAttachment } from './attachment-tasks.ts';
+import { classifyNodeFrame } from './node-frames.ts';
 import type { NodeDescription } from '../api/types/node.ts';
-
-/** Frame types a node sends; a malformed one of these closes its session, an unknown type is a newer release's and is ignored. */
-const KNOWN_FRAMES = new Set<unknown>(['heartbeat', 'status', 'logs', 'logs.end', 'logs.request', 'logs.cancel', 'network.applied', 'attachment.create', 'attachment.remove']);
 
 /** Frames are small (a status batch is the biggest); anything bigger is a broken or hostile peer. */
 const MAX_FRAME = 4 * 1024 * 1024;
@@ -100,16 +98,8 @@ export class Dispatcher {
       try {
         if (isBinary) throw new Error('binary frame');
         frame = JSON.parse(String(data)) as SessionFrame;
-        const ok = (frame.type === 'heartbeat' && typeof frame.addr === 'string') || (frame.type === 'status' && Array.isArray(frame.updates))
-          || ((frame.type === 'logs' || frame.type === 'logs.end') && typeof frame.id === 'string' && typeof frame.taskId === 'string')
-          || (frame.type === 'logs.request' && typeof frame.id === 'string' && typeof frame.req === 'object' && frame.req !== null)
-          || (frame.type === 'logs.cancel' && typeof frame.id === 'string')
-          || (frame.type === 'network.applied' && Number.isSafeInteger(frame.generation))
-          || isAttachmentRequest(frame as unknown as Record<string, unknown>);
-        if (!ok && KNOWN_FRAMES.has(frame.type)) throw new Error(`malformed ${String(frame.type)} frame`);
-        if (!ok) {
+        if (classifyNodeFrame(frame) === 'unknown') {
           // A newer release's frame (a rolling upgrade): ignored, not a reason to drop the node.
-          if (typeof frame.type !== 'string') throw new Error('frame without a type');
           this.logger.debug('dispatcher: ignoring a frame of an unknown type', { 'node.id': nodeId, type: String(frame.type).slice(0, 64) });
           return;
         }
