@@ -3,19 +3,11 @@
 // quorum allows (a manager fault plus a worker fault), holds them, heals them and leaves a
 // quiet gap. At no instant are more managers impaired (killed, paused or cut off from the
 // majority) than a quorum survives: floor((managers - 1) / 2).
+import { seededRand } from '../../raft/src/core/test-network.ts';
 import type { Lab } from '../lib/lab.ts';
 
-/** A seeded PRNG (mulberry32): same seed, same sequence. Returns floats in [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded PRNG (mulberry32) of the Raft tests: same seed, same sequence, floats in [0, 1). */
+export const prng = seededRand;
 
 /** An integer in [lo, hi] drawn from `rnd`. */
 export function between(rnd: () => number, lo: number, hi: number): number {
