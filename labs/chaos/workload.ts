@@ -116,18 +116,26 @@ export class Workload {
     if (outcome !== 'refused') this.live.service.push(name);
   }
 
-  /** Read-modify-write of a service: its replica count, or its image / env. */
-  private async updateService(name: string, what: 'scale' | 'spec'): Promise<void> {
-    const { via, api } = this.next();
-    let svc: Service;
+  /**
+   * The read of a read-modify-write. When it fails, the update is recorded as not sent
+   * (refused, or unknown) and undefined is returned.
+   */
+  private async read<T>(api: ApiClient, path: string, kind: 'service' | 'node', name: string, via: string): Promise<T | undefined> {
     try {
-      svc = await api.get<Service>(`/services/${name}`, { timeoutMs: CALL_TIMEOUT_MS });
+      return await api.get<T>(path, { timeoutMs: CALL_TIMEOUT_MS });
     } catch (err) {
       const c = classify(err);
       const now = this.o.history.now();
-      this.o.history.add({ type: 'op', client: this.o.client, op: 'update', kind: 'service', name, via, start: now, end: now, outcome: c.outcome === 'refused' ? 'refused' : 'unknown', status: c.status, error: `read: ${c.error}`, sent: false });
-      return;
+      this.o.history.add({ type: 'op', client: this.o.client, op: 'update', kind, name, via, start: now, end: now, outcome: c.outcome === 'refused' ? 'refused' : 'unknown', status: c.status, error: `read: ${c.error}`, sent: false });
+      return undefined;
     }
+  }
+
+  /** Read-modify-write of a service: its replica count, or its image / env. */
+  private async updateService(name: string, what: 'scale' | 'spec'): Promise<void> {
+    const { via, api } = this.next();
+    const svc = await this.read<Service>(api, `/services/${name}`, 'service', name, via);
+    if (!svc) return;
     const cs = svc.Spec.TaskTemplate.ContainerSpec!;
     const cur: ServiceValue = {
       replicas: svc.Spec.Mode?.Replicated?.Replicas ?? 0,
@@ -152,15 +160,8 @@ export class Workload {
   private async updateNode(host: string): Promise<void> {
     const id = this.o.nodes![host];
     const { via, api } = this.next();
-    let node: Node;
-    try {
-      node = await api.get<Node>(`/nodes/${id}`, { timeoutMs: CALL_TIMEOUT_MS });
-    } catch (err) {
-      const c = classify(err);
-      const now = this.o.history.now();
-      this.o.history.add({ type: 'op', client: this.o.client, op: 'update', kind: 'node', name: host, via, start: now, end: now, outcome: c.outcome === 'refused' ? 'refused' : 'unknown', status: c.status, error: `read: ${c.error}`, sent: false });
-      return;
-    }
+    const node = await this.read<Node>(api, `/nodes/${id}`, 'node', host, via);
+    if (!node) return;
     const value = { label: String(++this.label) };
     const spec = { ...node.Spec, Labels: { ...node.Spec.Labels, chaos: value.label } };
     await this.call({ op: 'update', kind: 'node', name: host, via, value }, () =>
