@@ -115,40 +115,22 @@ export function describeFault(f: Fault): string {
   return f.kind === 'split' ? `split ${f.hosts.join('+')}|rest` : `${f.kind} ${f.host}`;
 }
 
+/** Per kind of fault, how one impaired host is hit and healed; `rest` is every other lab host. */
+const ACTIONS: Record<Fault['kind'], { on(lab: Lab, host: string, rest: string[]): unknown; off(lab: Lab, host: string): unknown }> = {
+  kill: { on: (lab, h) => lab.killDaemon(h), off: (lab, h) => lab.startDaemon(h) },
+  pause: { on: (lab, h) => lab.pauseDaemon(h), off: (lab, h) => lab.resumeDaemon(h) },
+  isolate: { on: (lab, h) => lab.partition(h), off: (lab, h) => lab.heal(h) },
+  split: { on: (lab, h, rest) => lab.partition(h, { from: rest }), off: (lab, h) => lab.heal(h) },
+};
+
 /** Injects one fault into the lab. */
 export async function inject(lab: Lab, f: Fault): Promise<void> {
-  switch (f.kind) {
-    case 'kill':
-      await lab.killDaemon(f.host);
-      return;
-    case 'pause':
-      lab.pauseDaemon(f.host);
-      return;
-    case 'isolate':
-      await lab.partition(f.host);
-      return;
-    case 'split': {
-      const rest = lab.hosts.filter((h) => !f.hosts.includes(h));
-      for (const h of f.hosts) await lab.partition(h, { from: rest });
-      return;
-    }
-  }
+  const hosts = impaired(f);
+  const rest = lab.hosts.filter((h) => !hosts.includes(h));
+  for (const h of hosts) await ACTIONS[f.kind].on(lab, h, rest);
 }
 
 /** Undoes one fault: restarts a killed daemon, resumes a paused one, heals a partition. */
 export async function undo(lab: Lab, f: Fault): Promise<void> {
-  switch (f.kind) {
-    case 'kill':
-      await lab.startDaemon(f.host);
-      return;
-    case 'pause':
-      lab.resumeDaemon(f.host);
-      return;
-    case 'isolate':
-      await lab.heal(f.host);
-      return;
-    case 'split':
-      for (const h of f.hosts) await lab.heal(h);
-      return;
-  }
+  for (const h of impaired(f)) await ACTIONS[f.kind].off(lab, h);
 }
