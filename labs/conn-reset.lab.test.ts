@@ -12,11 +12,9 @@ import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Node } from '../src/api/types/node.ts';
 import type { Service, ServiceSpec } from '../src/api/types/service.ts';
-import type { Swarm } from '../src/api/types/swarm.ts';
-import { withLab, type Lab } from './lib/lab.ts';
-import { client, IMAGE, waitFor } from './lib/swarm-services.ts';
+import { withLab } from './lib/lab.ts';
+import { client, formSwarm, IMAGE, waitFor } from './lib/swarm-services.ts';
 import { createNetwork, createService, intoTask, placedTasks } from './lib/swarm-net.ts';
 import { idleConnArgv } from './lib/idle-conn.ts';
 
@@ -58,23 +56,9 @@ function lines(argv: string[]): { next: (timeoutMs: number) => Promise<Record<st
   };
 }
 
-async function form(lab: Lab): Promise<Map<string, string>> {
-  const h1 = client(lab, 'h1');
-  await h1.post('/swarm/init', { ListenAddr: `${lab.address('h1')}:2377`, AdvertiseAddr: lab.address('h1') }, { timeoutMs: 30_000 });
-  const swarm = await h1.get<Swarm>('/swarm');
-  await client(lab, 'h2').post('/swarm/join', {
-    RemoteAddrs: [`${lab.address('h1')}:2377`], JoinToken: swarm.JoinTokens.Worker, ListenAddr: `${lab.address('h2')}:2377`, AdvertiseAddr: lab.address('h2'),
-  }, { timeoutMs: 60_000 });
-  const nodes = await waitFor('2 ready nodes', async () => {
-    const ns = await h1.get<Node[]>('/nodes');
-    return ns.length === 2 && ns.every((n) => n.Status.State === 'ready') && ns;
-  });
-  return new Map(nodes.map((n) => [n.ID, n.Description.Hostname]));
-}
-
 test('an idle connection through a VIP outlives a short timer; a dead backend\'s connection is reset, not left hanging', async () => {
   await withLab({ hosts: 2, prefix: 'shoaldevct' }, async (lab) => {
-    const hostOf = await form(lab);
+    const hostOf = await formSwarm(lab, { hosts: 2 });
     const net = await createNetwork(lab, 'ct');
     await createService(lab, spec('echo', 'h2', net, ['nc', '-ll', '-p', '7', '-e', 'cat']));
     await createService(lab, spec('cli', 'h1', net, ['sleep', '3600']));

@@ -11,26 +11,11 @@ import { execFileSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Node } from '../src/api/types/node.ts';
-import type { Swarm } from '../src/api/types/swarm.ts';
 import { withLab, type Lab } from './lib/lab.ts';
 import { defaultDaemonCommand } from './lib/daemon.ts';
-import { client, IMAGE, tasksOf, waitFor, waitRunning } from './lib/swarm-services.ts';
+import { client, formSwarm, IMAGE, tasksOf, waitFor, waitRunning } from './lib/swarm-services.ts';
 
 const MARKER = 'shoaldev-marker-0123456789';
-
-async function form(lab: Lab): Promise<Map<string, string>> {
-  const h1 = client(lab, 'h1');
-  await h1.post('/swarm/init', { ListenAddr: `${lab.address('h1')}:2377`, AdvertiseAddr: lab.address('h1') }, { timeoutMs: 30_000 });
-  const swarm = await h1.get<Swarm>('/swarm');
-  await client(lab, 'h2').post('/swarm/join', {
-    RemoteAddrs: [`${lab.address('h1')}:2377`], JoinToken: swarm.JoinTokens.Worker, ListenAddr: `${lab.address('h2')}:2377`, AdvertiseAddr: lab.address('h2'),
-  }, { timeoutMs: 60_000 });
-  const nodes = await waitFor('2 ready nodes', async () => {
-    const ns = await h1.get<Node[]>('/nodes');
-    return ns.length === 2 && ns.every((n) => n.Status.State === 'ready') && ns;
-  });
-  return new Map(nodes.map((n) => [n.ID, n.Description.Hostname]));
-}
 
 async function shoal(lab: Lab, args: string[]): Promise<string> {
   const r = await lab.cli('h1', args, { timeoutMs: 120_000 });
@@ -57,7 +42,7 @@ test('devices, sysctls, ulimits, shm, init and generic resources reach the tasks
       hosts: 2, prefix: 'shoaldev',
       daemons: { command: (ctx) => defaultDaemonCommand(ctx, ctx.host === 'h2' ? ['--node-generic-resource', 'gpu=2'] : []) },
     }, async (lab) => {
-      const hostOf = await form(lab);
+      const hostOf = await formSwarm(lab, { hosts: 2 });
 
       // One task with every host-access setting, printing what it sees.
       const script = [

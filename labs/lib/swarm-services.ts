@@ -41,21 +41,26 @@ export function client(lab: Lab, host: string): ApiClient {
   return new ApiClient(lab.dockerHost(host));
 }
 
-/** Forms the swarm: h1 the manager, h2 and h3 workers (or managers too). Returns node ID → host name. */
-export async function formSwarm(lab: Lab, opts: { managers?: boolean } = {}): Promise<Map<string, string>> {
+/**
+ * Forms the swarm: h1 the manager, the other lab hosts (`hosts`, default 3: h2 and h3)
+ * workers (or managers too). Returns node ID → host name.
+ */
+export async function formSwarm(lab: Lab, opts: { managers?: boolean; hosts?: number } = {}): Promise<Map<string, string>> {
+  const hosts = opts.hosts ?? 3;
   const h1 = client(lab, 'h1');
   await h1.post('/swarm/init', { ListenAddr: '192.168.100.11:2377', AdvertiseAddr: '192.168.100.11' }, { timeoutMs: 30_000 });
   const swarm = await h1.get<Swarm>('/swarm');
-  for (const h of ['h2', 'h3']) {
+  for (let i = 2; i <= hosts; i++) {
+    const h = `h${i}`;
     const addr = lab.address(h);
     await client(lab, h).post('/swarm/join', {
       RemoteAddrs: ['192.168.100.11:2377'], JoinToken: opts.managers ? swarm.JoinTokens.Manager : swarm.JoinTokens.Worker, ListenAddr: `${addr}:2377`, AdvertiseAddr: addr,
     }, { timeoutMs: 60_000 });
   }
-  const nodes = await waitFor('3 ready nodes', async () => {
+  const nodes = await waitFor(`${hosts} ready nodes`, async () => {
     const ns = await h1.get<Node[]>('/nodes');
     const managersUp = !opts.managers || ns.every((n) => n.ManagerStatus?.Reachability === 'reachable');
-    return ns.length === 3 && ns.every((n) => n.Status.State === 'ready') && managersUp && ns;
+    return ns.length === hosts && ns.every((n) => n.Status.State === 'ready') && managersUp && ns;
   });
   return new Map(nodes.map((n) => [n.ID, n.Description.Hostname]));
 }
