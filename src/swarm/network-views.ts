@@ -78,9 +78,13 @@ export class NetworkViews {
     this.stop();
   }
 
-  /** Sends the watermark to every session soon, if it rose since the last broadcast. */
+  /**
+   * Sends the watermark to every session soon, if it rose since the last broadcast. The
+   * value (a pass over every session) is computed once per broadcast, not per
+   * acknowledgement: N nodes acknowledging one change cost N, not N².
+   */
   private scheduleWatermark(): void {
-    if (this.watermarkTimer || this.watermark.value <= this.broadcastWatermark) return;
+    if (this.watermarkTimer) return;
     this.watermarkTimer = setTimeout(() => {
       this.watermarkTimer = undefined;
       const value = this.watermark.value;

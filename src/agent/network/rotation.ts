@@ -58,15 +58,12 @@ interface Waiter {
  */
 export class RotationWaiters {
   private last: NodeNetworkView | undefined;
-  /** Generation of the newest view applied here that the current rotation state came from. */
-  private lastGeneration: number | undefined;
   private clusterWatermark = 0;
   private readonly waiters = new Set<Waiter>();
 
   /** A view was applied to the kernel (DNS, VIP tables, mesh). */
   applied(view: NodeNetworkView): void {
     this.last = view;
-    this.lastGeneration = view.generation;
     for (const w of [...this.waiters]) {
       if (w.since === undefined && !inViewRotation(view, w.task)) this.outHere(w, view.generation);
     }
@@ -93,7 +90,7 @@ export class RotationWaiters {
       const timer = setTimeout(() => w.done(w.since === undefined ? false : 'local'), timeoutMs);
       timer.unref?.();
       this.waiters.add(w);
-      if (this.last && !inViewRotation(this.last, task)) this.outHere(w, this.lastGeneration);
+      if (this.last && !inViewRotation(this.last, task)) this.outHere(w, this.last.generation);
     });
   }
 
