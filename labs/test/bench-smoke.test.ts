@@ -68,14 +68,19 @@ function assertNoPeer(out: Record<string, unknown>, ranKey: string): void {
   for (const f of flags(out)) assert.is.not(f, 'met');
 }
 
+/** One figure's JSON fields: `key` (the median), `key_min`, `key_max` and, when given, `key_runs`. */
+function assertFigure(out: Record<string, unknown>, key: string, want: { median: number; min: number; max: number; runs?: number }): void {
+  assert.is(out[key], want.median, key);
+  assert.is(out[`${key}_min`], want.min, `${key}_min`);
+  assert.is(out[`${key}_max`], want.max, `${key}_max`);
+  if (want.runs !== undefined) assert.is(out[`${key}_runs`], want.runs, `${key}_runs`);
+}
+
 test('failover: without Docker, the peer fields say so and no flag reads met', () => {
   const s = { init: tiny(100, 110, 120), joinWorker: tiny(50, 60, 70), joinManager: tiny(80, 90, 95), joinManagerVoter: tiny(300, 310, 320), failover: tiny(700, 800, 900), attempts: tiny(7, 8, 9), partition: tiny(1200, 1300, 1400) };
   const out = failoverReport(s, undefined, { rounds: 3, dockerNote: 'skipped (--no-docker)' });
   assertNoPeer(out, 'docker_ran');
-  assert.is(out.failover_ms_defaults, 800);
-  assert.is(out.failover_ms_defaults_min, 700);
-  assert.is(out.failover_ms_defaults_max, 900);
-  assert.is(out.failover_ms_defaults_runs, 3);
+  assertFigure(out, 'failover_ms_defaults', { median: 800, min: 700, max: 900, runs: 3 });
   assert.is(out.docker_failover_ms_defaults, null);
   assert.is(out.failover_ratio_defaults, null);
   assert.is(out.failover_ms_same, null);
@@ -104,9 +109,7 @@ test('converge: without Docker, like-for-like and _defaults figures, no flag met
   const f = (base: number) => ({ create10_ms: summary([base, base + 1, base + 2]), create60_ms: summary([base * 2]), scale_up_ms: summary([base]), scale_down_ms: summary([base]), reschedule_ms: summary([base * 5]) });
   const out = convergeReport({ shoal_same: { figures: f(100), failed: [] }, shoal_defaults: { figures: f(50), failed: ['round 2: boom'] } }, { rounds: 3, dockerNote: 'skipped (--no-docker)' });
   assertNoPeer(out, 'docker_ran');
-  assert.is(out.create10_ms, 101);
-  assert.is(out.create10_ms_min, 100);
-  assert.is(out.create10_ms_max, 102);
+  assertFigure(out, 'create10_ms', { median: 101, min: 100, max: 102 });
   assert.is(out.reschedule_ms_defaults, 250);
   assert.is(out.docker_reschedule_ms, null);
   assert.is(out.ratio_reschedule, null);
@@ -136,9 +139,7 @@ test('raft: without etcd, like-for-like and _defaults keys, switches recorded, n
   });
   const out = raftReport({ 'raft-ts': side(100), 'raft-ts-defaults': side(200) }, { rounds: 3, seconds: 1, levels: [1], env: { RAFT_BENCH_FSYNC: '0' } });
   assertNoPeer(out, 'etcd_ran');
-  assert.is(out.writes_per_s_c1, 110);
-  assert.is(out.writes_per_s_c1_min, 100);
-  assert.is(out.writes_per_s_c1_max, 120);
+  assertFigure(out, 'writes_per_s_c1', { median: 110, min: 100, max: 120 });
   assert.is(out.p99_ms_c1, 3);
   assert.is(out.writes_per_s_c1_defaults, 210);
   assert.is(out.etcd_writes_per_s_c1, undefined);
@@ -178,10 +179,7 @@ test('network: medians over rounds with min/max, failures kept, all-failed keeps
     { overlay_ratio: 0.9, dns_p99_ms: 'fail: timeout', vip: 'ok 10.0.0.2', mesh_rps: 'fail: no ipvs' },
     { overlay_ratio: 0.85, dns_p99_ms: 1.0, vip: 'ok 10.0.0.2', mesh_rps: 'fail: no ipvs' },
   ], '');
-  assert.is(out.overlay_ratio, 0.85);
-  assert.is(out.overlay_ratio_min, 0.8);
-  assert.is(out.overlay_ratio_max, 0.9);
-  assert.is(out.overlay_ratio_runs, 3);
+  assertFigure(out, 'overlay_ratio', { median: 0.85, min: 0.8, max: 0.9, runs: 3 });
   assert.is(out.dns_p99_ms, 1.1);
   assert.equal(out.dns_p99_ms_failed, ['fail: timeout']);
   assert.is(out.mesh_rps, 'fail: no ipvs');
