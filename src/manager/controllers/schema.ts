@@ -23,8 +23,10 @@ export class SchemaController extends StoreController {
   }
 
   protected onEvent(e: ObjectEvent): void {
-    // Only managers' releases and the cluster's marker decide; heartbeats and workers do not.
-    if (e.kind.startsWith('cluster.') || (e.object as { Spec?: { Role?: string } }).Spec?.Role === 'manager') this.dirty = true;
+    // Only managers' releases and the cluster's marker decide; workers do not. A node that
+    // stops being a manager counts too: it may have been the last on the older schema.
+    const isManager = (o: unknown) => (o as { Spec?: { Role?: string } } | undefined)?.Spec?.Role === 'manager';
+    if (e.kind.startsWith('cluster.') || isManager(e.object) || ('old' in e && isManager(e.old))) this.dirty = true;
   }
 
   protected async pass(): Promise<void> {
