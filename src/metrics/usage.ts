@@ -11,20 +11,10 @@
  *   summarize(rates, 'service');                     // pure: per service totals
  */
 import { cpuStats, keyValues, memoryStats, memoryUsage, netStats, type RawSample } from '../agent/engine/stats.ts';
-import type { TaskUsageRate, UsageGroup } from '../api/types/stats.ts';
+import type { TaskUsageRate, TaskUsageRef, UsageGroup } from '../api/types/stats.ts';
 
-export type { TaskUsageRate, UsageGroup } from '../api/types/stats.ts';
-
-/** Who a reading belongs to (labels of the series, columns of the tables). */
-export interface TaskIdentity {
-  taskId: string;
-  /** Docker's container name `SERVICE.SLOT.TASKID`. */
-  taskName: string;
-  serviceId: string;
-  serviceName: string;
-  nodeId: string;
-  /** The runtime container ID. */
-  containerId: string;
+/** Who a reading belongs to (labels of the series, columns of the tables), and what the metrics need of its spec. */
+export interface TaskIdentity extends TaskUsageRef {
   /** The task's cgroup path (cAdvisor's `id` label). */
   cgroup: string;
   image: string;

@@ -4,15 +4,20 @@
  * `shoal node stats` and the dashboard read these shapes.
  */
 
-/** One task container's usage now, with rates since the node's previous reading. */
-export interface TaskUsageRate {
+/** Which task container a usage figure belongs to (the labels and columns every reading carries). */
+export interface TaskUsageRef {
   taskId: string;
   /** Docker's container name `SERVICE.SLOT.TASKID`. */
   taskName: string;
   serviceId: string;
   serviceName: string;
   nodeId: string;
+  /** The runtime container ID. */
   containerId: string;
+}
+
+/** One task container's usage now, with rates since the node's previous reading. */
+export interface TaskUsageRate extends TaskUsageRef {
   /** CPU use, percent of one CPU (100 = one full core, as `docker stats`). */
   cpuPercent: number;
   /** The task's CPU limit in the same unit; 0 when it has none. */
