@@ -41,10 +41,8 @@ export function isAttachmentRequest(f: { type?: unknown } & Record<string, unkno
   return false;
 }
 
-/** Whether the task is a network attachment task (a standalone container's endpoint, no service). */
-export function isAttachmentTask(t: Pick<Task, 'Spec'>): boolean {
-  return !!t.Spec?.NetworkAttachmentSpec;
-}
+/** Whether the task is a network attachment task; one predicate for every layer (api/types/task.ts). */
+export { isAttachmentTask } from '../api/types/task.ts';
 
 /** Docker's lookup of a network reference: full ID, then exact name, then a unique ID prefix. */
 export function findNetwork(networks: readonly Network[], ref: string): Network | undefined {

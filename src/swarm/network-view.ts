@@ -21,7 +21,7 @@
  *   mesh's ports) whenever the swarm publishes an ingress port and the node has its
  *   ingress endpoint, so a published port answers on nodes without tasks too.
  */
-import { isTerminal, TASK_STATES, type Task } from '../api/types/task.ts';
+import { isAttachmentTask, isTerminal, TASK_STATES, type Task } from '../api/types/task.ts';
 import type { Network, NetworkAttachment } from '../api/types/network.ts';
 import type { Node } from '../api/types/node.ts';
 import type { Service } from '../api/types/service.ts';
@@ -199,7 +199,7 @@ export function computeNetworkViews(input: NetworkViewInput): Map<string, NodeNe
   // Standalone containers on attachable networks (network attachment tasks): their names
   // answer on their network, as a one-task `dnsrr` entry (no VIP).
   for (const t of input.tasks) {
-    if (!t.Spec?.NetworkAttachmentSpec || !inRotation(t)) continue;
+    if (!isAttachmentTask(t) || !inRotation(t)) continue;
     for (const a of t.NetworksAttachments ?? []) {
       const net = networks.get(a.Network.ID);
       const ip = addressOf(a);

@@ -35,6 +35,16 @@ export function isTerminal(s: TaskState): boolean {
   return taskStateRank(s) === TASK_STATES.indexOf('complete');
 }
 
+/**
+ * Whether the task is a network attachment task: a standalone container's endpoint on an
+ * attachable overlay, with no service (`src/swarm/attachment-tasks.ts`). Here, the lowest
+ * floor, so that the allocator, the task reaper, the network view and the agent ask the
+ * one same question; each treats such a task apart from service tasks.
+ */
+export function isAttachmentTask(t: { Spec?: { NetworkAttachmentSpec?: unknown } }): boolean {
+  return !!t.Spec?.NetworkAttachmentSpec;
+}
+
 export interface ContainerStatus {
   ContainerID: string;
   PID: number;

@@ -19,7 +19,7 @@
 import type { Network, NetworkAttachment } from '../../api/types/network.ts';
 import type { Node } from '../../api/types/node.ts';
 import type { Endpoint, NetworkAttachmentConfig, PortConfig, Service } from '../../api/types/service.ts';
-import type { Task } from '../../api/types/task.ts';
+import { isAttachmentTask, type Task } from '../../api/types/task.ts';
 import { canonicalJson } from '../../store/index.ts';
 import {
   allocateAddress, allocateAddresses, allocateNetwork, allocatePort, freeAddresses, InUseError, parsePrefix, PoolExhaustedError,
@@ -276,7 +276,7 @@ function allocateTasks(
   const wants: TaskWant[] = [];
   for (const t of tasks) {
     if (t.Status.State !== 'new' || !wantsToRun(t.DesiredState)) continue;
-    if (t.Spec.NetworkAttachmentSpec) {
+    if (isAttachmentTask(t)) {
       // A standalone container's endpoint: its networks only (never ingress), no service.
       try {
         wants.push({ task: t, targets: attachmentTargets(t, nets) });

@@ -6,7 +6,7 @@
  * `remove`) go as soon as they have finished, as do finished tasks of deleted services.
  */
 import type { Service } from '../../api/types/service.ts';
-import { TASK_STATES, isTerminal, type Task } from '../../api/types/task.ts';
+import { TASK_STATES, isAttachmentTask, isTerminal, type Task } from '../../api/types/task.ts';
 import { DEFAULTS } from '../../api/spec/service-spec.ts';
 import { ms } from './restart-policy.ts';
 import { wantsToRun } from '../../common/task-state.ts';
@@ -37,7 +37,7 @@ export function tasksToDelete(tasks: readonly Task[], opts: RetentionOptions = {
   for (const t of tasks) {
     // A network attachment task (no service) goes once it ended or is no longer wanted
     // before it reached a node; while its container is attached it stays.
-    if (t.Spec?.NetworkAttachmentSpec) {
+    if (isAttachmentTask(t)) {
       if (isTerminal(t.Status.State) || (!wantsToRun(t.DesiredState) && done(t))) out.push(t.ID);
       continue;
     }
