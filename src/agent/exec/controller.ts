@@ -114,6 +114,9 @@ export class TaskController {
     const { paths } = this.ctx;
     const cid = this.cid;
     const img = await this.ctx.images.resolveForRun(this.spec.image);
+    // What the node itself must have (devices, a static tini): refused before anything is mounted or made.
+    const devices = this.spec.devices?.length ? ociDevices(this.spec.devices, (p) => statSync(p, { bigint: true })) : undefined;
+    const initPath = this.spec.init ? findInit(existsSync) : undefined;
     const cdir = paths.container(cid);
     const tdir = paths.task(cid);
     this.rec = {
@@ -148,8 +151,7 @@ export class TaskController {
       const spec = buildSpec(img.config, this.spec, {
         containerId: cid, rootfs, cgroupsPath: this.rec.cgroup, netnsPath: this.rec.netnsPath, user,
         volumePath: (n) => paths.volume(n), files, host: this.ctx.sandboxHost,
-        ...(this.spec.devices?.length ? { devices: ociDevices(this.spec.devices, (p) => statSync(p, { bigint: true })) } : {}),
-        ...(this.spec.init ? { initPath: findInit(existsSync) } : {}),
+        ...(devices ? { devices } : {}), ...(initPath ? { initPath } : {}),
         etcFiles: { hosts: join(tdir, 'hosts'), hostname: join(tdir, 'hostname'), resolvConf: join(tdir, 'resolv.conf') },
       });
       writePrivateFile(join(paths.bundle(cid), 'config.json'), JSON.stringify(spec));
