@@ -2,28 +2,13 @@
 // create`, as a user runs them, on one drained loopback node (no task runs).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SHOAL_BIN, freePort, startDaemonProcess, type DaemonProcess } from './daemon-process.ts';
+import { freePort, startDaemonProcess, type DaemonProcess } from './daemon-process.ts';
+import { shoalCli } from './shoal-cli.ts';
 
-interface Run { code: number; out: string; err: string }
-
-function shoal(d: DaemonProcess, args: string[], input?: string): Promise<Run> {
-  return new Promise((resolve) => {
-    const c = execFile(process.execPath, [SHOAL_BIN, ...args], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, SHOAL_HOST: d.host } }, (err, out, errOut) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out, err: errOut });
-    });
-    c.stdin!.end(input ?? '');
-  });
-}
-
-async function ok(d: DaemonProcess, args: string[], input?: string): Promise<string> {
-  const r = await shoal(d, args, input);
-  assert.is(r.code, 0, `shoal ${args.join(' ')} failed: ${r.err}`);
-  return r.out;
-}
+const { shoal, ok } = shoalCli();
 
 let d: DaemonProcess;
 let dir = '';
