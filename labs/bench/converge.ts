@@ -29,7 +29,7 @@ import type { Task } from '../../src/api/types/task.ts';
 import { Lab } from '../lib/lab.ts';
 import { waitFor } from '../lib/swarm-services.ts';
 import { formBenchSwarm } from './bench-swarm.ts';
-import { DOCKERD, dockerdWithRegistry } from './docker-swarm-lab.ts';
+import { DOCKERD, downLabs, upDockerLab } from './docker-swarm-lab.ts';
 import { type SideRounds, alternateRecords, figureFields, flag, ratio } from './fair.ts';
 
 const IMAGE = '192.168.100.1:5000/shoal/bb:v1';
@@ -212,8 +212,7 @@ export async function run(args: string[]): Promise<void> {
     if (args.includes('--no-docker')) dockerNote = 'skipped (--no-docker)';
     else if (!existsSync(DOCKERD)) dockerNote = `${DOCKERD} is missing: run bash scripts/setup.sh --bench`;
     else {
-      // As upDockerLab, plus the lab registry, which dockerd may use over plain HTTP.
-      const dlab = await Lab.up({ hosts: 3, prefix: 'shoalcd', replace: true, daemons: { command: dockerdWithRegistry, readyTimeoutMs: 60_000 } });
+      const dlab = await upDockerLab({ hosts: 3, prefix: 'shoalcd', registry: true });
       labs.push(dlab);
       steps.set('docker', new Steps(dlab));
     }
@@ -229,6 +228,6 @@ export async function run(args: string[]): Promise<void> {
     });
     console.log(JSON.stringify(report));
   } finally {
-    for (const l of labs.reverse()) await l.down().catch((e: unknown) => console.error(`bench: lab down: ${String(e)}`));
+    await downLabs(labs);
   }
 }

@@ -47,15 +47,21 @@ export function dockerdCommand(ctx: DaemonContext): string[] {
 
 /**
  * Brings up a lab of `hosts` hosts whose daemons are dockerds (replacing a leftover lab
- * of the same prefix). Throws {@link DockerMissingError} when dockerd is not installed.
- * The caller ends it with `lab.down()`.
+ * of the same prefix). `registry`: run the lab registry (as a Shoal lab does) and let
+ * dockerd pull from it over plain HTTP; default false. Throws {@link DockerMissingError}
+ * when dockerd is not installed. The caller ends it with `lab.down()` (or `downLabs`).
  */
-export async function upDockerLab(opts: { hosts: number; prefix: string; log?: (m: string) => void }): Promise<Lab> {
+export async function upDockerLab(opts: { hosts: number; prefix: string; registry?: boolean; log?: (m: string) => void }): Promise<Lab> {
   if (!existsSync(DOCKERD)) throw new DockerMissingError(`${DOCKERD} is missing: run bash scripts/setup.sh --bench`);
   return Lab.up({
-    hosts: opts.hosts, prefix: opts.prefix, registry: false, replace: true, log: opts.log,
-    daemons: { command: dockerdCommand, readyTimeoutMs: 60_000 },
+    hosts: opts.hosts, prefix: opts.prefix, registry: opts.registry ?? false, replace: true, log: opts.log,
+    daemons: { command: opts.registry ? dockerdWithRegistry : dockerdCommand, readyTimeoutMs: 60_000 },
   });
+}
+
+/** Ends a bench's labs, last brought up first; a failed `down` is logged, never thrown, so the others still go. */
+export async function downLabs(labs: Lab[]): Promise<void> {
+  for (const l of [...labs].reverse()) await l.down().catch((e: unknown) => console.error(`bench: lab down: ${String(e)}`));
 }
 
 /** The lab registry every bench lab pushes its test images to (on the lab switch). */

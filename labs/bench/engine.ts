@@ -22,7 +22,7 @@ import { existsSync } from 'node:fs';
 import { ApiClient } from '../../src/api/client.ts';
 import { Lab } from '../lib/lab.ts';
 import { waitFor } from '../lib/swarm-services.ts';
-import { DOCKERD, dockerdWithRegistry } from './docker-swarm-lab.ts';
+import { DOCKERD, downLabs, upDockerLab } from './docker-swarm-lab.ts';
 
 const REGISTRY = '192.168.100.1:5000';
 const IMAGE = `${REGISTRY}/shoal/bb:v1`;
@@ -129,7 +129,7 @@ export async function run(args: string[]): Promise<void> {
     labs.push(shoalLab);
     const sides = [new Side('shoal', shoalLab, (m) => console.log(`shoal: ${m}`))];
     if (withDocker) {
-      const dlab = await Lab.up({ hosts: 1, prefix: 'shoalbd', replace: true, daemons: { command: dockerdWithRegistry, readyTimeoutMs: 60_000 } });
+      const dlab = await upDockerLab({ hosts: 1, prefix: 'shoalbd', registry: true });
       labs.push(dlab);
       sides.push(new Side('docker', dlab, (m) => console.log(`docker: ${m}`)));
     } else {
@@ -152,7 +152,7 @@ export async function run(args: string[]): Promise<void> {
       }
     }
   } finally {
-    for (const l of labs.reverse()) await l.down().catch((e: unknown) => console.error(`bench: lab down: ${String(e)}`));
+    await downLabs(labs);
   }
   console.log(JSON.stringify(out));
 }

@@ -11,8 +11,7 @@ import { ApiClient } from '../../src/api/client.ts';
 import type { Task } from '../../src/api/types/task.ts';
 import { Lab } from '../lib/lab.ts';
 import { waitFor } from '../lib/swarm-services.ts';
-import { dockerdWithRegistry } from './docker-swarm-lab.ts';
-import { DOCKERD } from './docker-swarm-lab.ts';
+import { upDockerLab } from './docker-swarm-lab.ts';
 
 const IMAGE = '192.168.100.1:5000/shoal/bb:v1';
 const POLL_MS = 20;
@@ -29,8 +28,7 @@ export class ApiSide {
 
   /** Brings up the lab (replacing a leftover), inits a one-node swarm and pulls the image. Throws when dockerd is missing. */
   static async up(name: 'shoal' | 'docker', prefix: string): Promise<ApiSide> {
-    if (name === 'docker' && !(await import('node:fs')).existsSync(DOCKERD)) throw new Error(`${DOCKERD} is missing: run bash scripts/setup.sh --bench`);
-    const lab = await Lab.up({ hosts: 1, prefix, replace: true, ...(name === 'docker' ? { daemons: { command: dockerdWithRegistry, readyTimeoutMs: 60_000 } } : {}) });
+    const lab = name === 'docker' ? await upDockerLab({ hosts: 1, prefix, registry: true }) : await Lab.up({ hosts: 1, prefix, replace: true });
     const side = new ApiSide(name, lab);
     try {
       await side.api.post('/swarm/init', { ListenAddr: '0.0.0.0:2377', AdvertiseAddr: lab.address('h1') }, { timeoutMs: 60_000 });

@@ -42,8 +42,7 @@ import { dnsLatency, probe, type DnsResult, type HttpResult, type WatchResult } 
 import { run as runCmd } from '../lib/procs.ts';
 import { createNetwork, createService, intoTask, placedTasks, webSpec, type PlacedTask } from '../lib/swarm-net.ts';
 import { formSwarm, IMAGE, scale } from '../lib/swarm-services.ts';
-import { dockerdWithRegistry } from './docker-swarm-lab.ts';
-import { DOCKERD } from './docker-swarm-lab.ts';
+import { DOCKERD, downLabs, upDockerLab } from './docker-swarm-lab.ts';
 import { figureFields, flag, orderFor, summary } from './fair.ts';
 
 interface Options { reps: number; seconds: number; requests: number; dnsQueries: number }
@@ -265,7 +264,7 @@ export async function run(args: string[]): Promise<void> {
     if (args.includes('--no-docker')) out.docker_note = 'skipped (--no-docker)';
     else if (!existsSync(DOCKERD)) out.docker_note = `${DOCKERD} is missing: run bash scripts/setup.sh --bench`;
     else {
-      const dlab = await Lab.up({ hosts: 3, prefix: 'shoalnd', replace: true, daemons: { command: dockerdWithRegistry, readyTimeoutMs: 60_000 } });
+      const dlab = await upDockerLab({ hosts: 3, prefix: 'shoalnd', registry: true });
       labs.push(dlab);
       sides.push({ name: 'docker', side: new Side(dlab, true, (m) => console.log(`docker: ${m}`)) });
     }
@@ -281,7 +280,7 @@ export async function run(args: string[]): Promise<void> {
     if (shoal) out.shoal_version = await shoal.side.version().catch(() => null);
     for (const { name } of sides) Object.assign(out, networkFigures(got.get(name)!, name === 'shoal' ? '' : 'docker_'));
   } finally {
-    for (const l of labs.reverse()) await l.down().catch((e: unknown) => console.error(`bench: lab down: ${String(e)}`));
+    await downLabs(labs);
   }
   for (const k of ['overlay_ratio', 'dns_p99_ms', 'vip_ready_ms', 'mesh_ratio', ...(args.includes('--no-docker') ? [] : ['docker_overlay_ratio', 'docker_dns_p99_ms'])]) out[k] ??= null;
   const num2 = (k: string) => (typeof out[k] === 'number' ? (out[k] as number) : null);

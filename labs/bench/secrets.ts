@@ -25,7 +25,7 @@ import type { Task } from '../../src/api/types/task.ts';
 import { Lab } from '../lib/lab.ts';
 import { waitFor } from '../lib/swarm-services.ts';
 import { formBenchSwarm } from './bench-swarm.ts';
-import { DOCKERD, dockerdWithRegistry } from './docker-swarm-lab.ts';
+import { DOCKERD, upDockerLab } from './docker-swarm-lab.ts';
 
 const IMAGE = '192.168.100.1:5000/shoal/bb:v1';
 const REPLICAS = 10;
@@ -124,7 +124,7 @@ export async function run(args: string[]): Promise<void> {
   const out: Record<string, unknown> = {};
   try {
     systems.push(new System('shoal', await Lab.up({ hosts: 3, prefix: 'shoallkb', replace: true })));
-    if (withDocker) systems.push(new System('docker', await Lab.up({ hosts: 3, prefix: 'shoallkd', replace: true, daemons: { command: dockerdWithRegistry, readyTimeoutMs: 60_000 } })));
+    if (withDocker) systems.push(new System('docker', await upDockerLab({ hosts: 3, prefix: 'shoallkd', registry: true })));
     for (const s of systems) {
       await s.formSwarm();
       log(`${s.name}: swarm formed, image pulled; warm-up`);

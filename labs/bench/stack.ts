@@ -28,7 +28,7 @@ import { Lab } from '../lib/lab.ts';
 import { run as runCmd } from '../lib/procs.ts';
 import { waitFor } from '../lib/swarm-services.ts';
 import { formBenchSwarm } from './bench-swarm.ts';
-import { DOCKERD, dockerdWithRegistry } from './docker-swarm-lab.ts';
+import { DOCKERD, downLabs, upDockerLab } from './docker-swarm-lab.ts';
 
 const REGISTRY = '192.168.100.1:5000';
 const IMAGE = `${REGISTRY}/shoal/bb:v1`;
@@ -167,7 +167,7 @@ export async function run(args: string[]): Promise<void> {
     const sides: Side[] = [new Side('shoal', shoalLab, dir)];
     let peer: Side | undefined;
     if (withDocker) {
-      const dlab = await Lab.up({ hosts: 3, prefix: 'shoalbstd', replace: true, daemons: { command: dockerdWithRegistry, readyTimeoutMs: 60_000 } });
+      const dlab = await upDockerLab({ hosts: 3, prefix: 'shoalbstd', registry: true });
       labs.push(dlab);
       peer = new Side('docker', dlab, dir);
     } else {
@@ -211,7 +211,7 @@ export async function run(args: string[]): Promise<void> {
     if (ql !== undefined) out.ratio_logs_first_line = ql;
     out.target_stack_deploy = q === undefined ? 'no peer' : q <= 0.3 ? 'met' : 'not met';
   } finally {
-    for (const l of labs.reverse()) await l.down().catch((e: unknown) => console.error(`bench: lab down: ${String(e)}`));
+    await downLabs(labs);
     rmSync(dir, { recursive: true, force: true });
   }
   console.log(JSON.stringify(out));

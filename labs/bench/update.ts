@@ -35,7 +35,7 @@ import { waitFor } from '../lib/swarm-services.ts';
 import { formBenchSwarm } from './bench-swarm.ts';
 import { connTimeline, mixedWindowMs } from '../lib/conn-timeline.ts';
 import { probe, type HttpResult } from '../lib/netprobe.ts';
-import { DOCKERD, dockerdWithRegistry } from './docker-swarm-lab.ts';
+import { DOCKERD, downLabs, upDockerLab } from './docker-swarm-lab.ts';
 
 const REGISTRY = '192.168.100.1:5000';
 const V1 = `${REGISTRY}/shoal/bb:v1`;
@@ -237,7 +237,7 @@ export async function run(args: string[]): Promise<void> {
     labs.push(shoalLab);
     const sides: Side[] = [new Side('shoal', shoalLab, (m) => console.log(`shoal: ${m}`))];
     if (withDocker) {
-      const dlab = await Lab.up({ hosts: 3, prefix: 'shoalud', replace: true, daemons: { command: dockerdWithRegistry, readyTimeoutMs: 60_000 } });
+      const dlab = await upDockerLab({ hosts: 3, prefix: 'shoalud', registry: true });
       labs.push(dlab);
       sides.push(new Side('docker', dlab, (m) => console.log(`docker: ${m}`)));
     } else {
@@ -281,7 +281,7 @@ export async function run(args: string[]): Promise<void> {
     out.target_auto_rollback_start = typeof out.auto_rollback_start_ms === 'number' && (out.auto_rollback_start_ms as number) <= SETTINGS.monitor_s * 1000 + 1000 ? 'met' : 'not met';
     out.target_bluegreen_mixed = typeof out.bluegreen_mixed_ms === 'number' && out.bluegreen_mixed_ms < 100 ? 'met' : 'not met';
   } finally {
-    for (const l of labs.reverse()) await l.down().catch((e: unknown) => console.error(`bench: lab down: ${String(e)}`));
+    await downLabs(labs);
   }
   console.log(JSON.stringify(out));
 }
