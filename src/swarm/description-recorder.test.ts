@@ -11,14 +11,15 @@ test('a restarted node\'s new version replaces the stored one, and the leader\'s
     return tx.create('node', { ...n, Description: { ...n.Description, TLSInfo: { TrustRoot: 'root', CertIssuerSubject: 's', CertIssuerPublicKey: 'k' } } });
   });
   const stated = DescriptionRecorder.check({ ...structuredClone(node.Description), TLSInfo: undefined, Engine: { ...node.Description.Engine, EngineVersion: '0.2.0' }, ShoalStoreSchema: 2 });
-  await new DescriptionRecorder(store).record(node.ID, stated);
+  assert.is(await new DescriptionRecorder(store).record(node.ID, stated), true, 'stored');
   const after = store.view((tx) => tx.get('node', node.ID))!;
   assert.is(after.Description.Engine.EngineVersion, '0.2.0');
   assert.is(after.Description.ShoalStoreSchema, 2);
   assert.is(after.Description.TLSInfo?.TrustRoot, 'root');
   const index = store.lastIndex;
-  await new DescriptionRecorder(store).record(node.ID, stated);
+  assert.is(await new DescriptionRecorder(store).record(node.ID, stated), true, 'already stored');
   assert.is(store.lastIndex, index, 'the same description writes nothing');
+  assert.is(await new DescriptionRecorder(store).record('no-such-node', stated), false, 'a node not yet stored: try again');
 });
 
 test('a description with a bad field is refused, naming it', () => {

@@ -152,7 +152,9 @@ export class Dispatcher {
       // when its removal from Raft is committed (it serves Raft until then).
       const { node, cluster } = this.manager.store.view((tx) => ({ node: tx.get('node', nodeId), cluster: tx.list('cluster')[0] }));
       void tlsRecorder.record(nodeId, tlsReport);
-      if (stated) void descriptionRecorder.record(nodeId, stated);
+      // Once stored, the description is not compared again on this session's heartbeats.
+      const pending = stated;
+      if (pending) void descriptionRecorder.record(nodeId, pending).then((done) => { if (done && stated === pending) stated = undefined; });
       const ca = this.caTargets.ackFor(cluster, node);
       send({
         type: 'ack', heartbeatMs: this.manager.heartbeatMs, managers: this.managers(),
