@@ -50,28 +50,22 @@ export function registerNetworkMetrics(registry: Registry, sandboxes: () => Sand
     setImmediate(() => { if (pending === p) pending = undefined; });
     return p;
   };
-  const bytes: Counter = new Counter({
-    name: 'shoal_vxlan_bytes_total', help: 'Bytes through each overlay network\'s VXLAN device on this node.', labelNames, registers: [registry],
-    collect: async () => {
-      bytes.reset();
-      for (const { sb, stats } of await current()) {
-        if (!stats) continue;
-        bytes.inc({ network_id: sb.networkId, vni: String(sb.vni), direction: 'receive' }, stats.rxBytes);
-        bytes.inc({ network_id: sb.networkId, vni: String(sb.vni), direction: 'transmit' }, stats.txBytes);
-      }
-    },
-  });
-  const packets: Counter = new Counter({
-    name: 'shoal_vxlan_packets_total', help: 'Packets through each overlay network\'s VXLAN device on this node.', labelNames, registers: [registry],
-    collect: async () => {
-      packets.reset();
-      for (const { sb, stats } of await current()) {
-        if (!stats) continue;
-        packets.inc({ network_id: sb.networkId, vni: String(sb.vni), direction: 'receive' }, stats.rxPackets);
-        packets.inc({ network_id: sb.networkId, vni: String(sb.vni), direction: 'transmit' }, stats.txPackets);
-      }
-    },
-  });
+  // Bytes and packets: one family each, filled from the same round of reads.
+  const vxlan = (name: string, help: string, rx: 'rxBytes' | 'rxPackets', tx: 'txBytes' | 'txPackets'): void => {
+    const c: Counter = new Counter({
+      name, help, labelNames, registers: [registry],
+      collect: async () => {
+        c.reset();
+        for (const { sb, stats } of await current()) {
+          if (!stats) continue;
+          c.inc({ network_id: sb.networkId, vni: String(sb.vni), direction: 'receive' }, stats[rx]);
+          c.inc({ network_id: sb.networkId, vni: String(sb.vni), direction: 'transmit' }, stats[tx]);
+        }
+      },
+    });
+  };
+  vxlan('shoal_vxlan_bytes_total', 'Bytes through each overlay network\'s VXLAN device on this node.', 'rxBytes', 'txBytes');
+  vxlan('shoal_vxlan_packets_total', 'Packets through each overlay network\'s VXLAN device on this node.', 'rxPackets', 'txPackets');
   // The routing mesh's connections: tracked flows in the ingress sandbox, where mesh traffic is balanced.
   const mesh: Gauge = new Gauge({
     name: 'shoal_mesh_connections', help: 'Connections tracked in the routing mesh\'s ingress sandbox on this node.', labelNames: ['network_id'], registers: [registry],
