@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CommandError, mustRun, runCommand } from './cmd.ts';
 import type { MonitorClient } from './monitor.ts';
+import { cpuLimit } from './spec.ts';
 
 /** The runtime refused to start a container. */
 export class RuntimeError extends Error {
@@ -71,7 +72,10 @@ export class OciRuntime {
   async update(id: string, res: { memoryBytes?: number; nanoCpus?: number; pidsLimit?: number }): Promise<void> {
     const args: string[] = [];
     if (res.memoryBytes) args.push('--memory', String(res.memoryBytes), '--memory-swap', '-1');
-    if (res.nanoCpus) args.push('--cpu-period', '100000', '--cpu-quota', String(Math.max(1000, Math.round((res.nanoCpus * 100000) / 1e9))));
+    if (res.nanoCpus) {
+      const { period, quota } = cpuLimit(res.nanoCpus);
+      args.push('--cpu-period', String(period), '--cpu-quota', String(quota));
+    }
     if (res.pidsLimit) args.push('--pids-limit', String(res.pidsLimit));
     if (!args.length) return;
     const r = await runCommand([...this.global(), 'update', ...args, id]);

@@ -50,6 +50,11 @@ export interface SpecContext {
   initPath?: string;
 }
 
+/** The CFS period and quota (µs) of `nanoCpus` CPUs × 1e9; the quota at least 1 ms, the kernel's floor. */
+export function cpuLimit(nanoCpus: number): { period: number; quota: number } {
+  return { period: 100000, quota: Math.max(1000, Math.round((nanoCpus * 100000) / 1e9)) };
+}
+
 /** Swarm's rules: `command` replaces Entrypoint (and drops the image Cmd), `args` replaces Cmd. */
 export function processArgs(image: ImageRunConfig, task: Pick<TaskContainerSpec, 'command' | 'args'>): string[] {
   const entry = task.command?.length ? task.command : (image.Entrypoint ?? []);
@@ -137,7 +142,7 @@ export function buildSpec(image: ImageRunConfig, task: TaskContainerSpec, ctx: S
   // Then one allow rule per device the task was given (runc adds its default set: null, zero, tty, …).
   const resources: Record<string, any> = { devices: [{ allow: sb.privileged, access: 'rwm' }, ...devices.map((d) => d.rule)] };
   if (res.memoryBytes) resources.memory = { limit: res.memoryBytes };
-  if (res.nanoCpus) resources.cpu = { period: 100000, quota: Math.max(1000, Math.round((res.nanoCpus * 100000) / 1e9)) };
+  if (res.nanoCpus) resources.cpu = cpuLimit(res.nanoCpus);
   if (res.pidsLimit) resources.pids = { limit: res.pidsLimit };
 
   const annotations: Record<string, string> = { ...(image.Labels ?? {}), ...(task.labels ?? {}), 'io.shoal.task.id': task.taskId };
