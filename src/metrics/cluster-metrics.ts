@@ -9,6 +9,7 @@ import { Gauge, Histogram, type Registry } from 'prom-client';
 import { KINDS, type MemoryStore } from '../store/index.ts';
 import type { Task } from '../api/types/task.ts';
 import { LATENCY_BUCKETS } from './raft-metrics.ts';
+import { serviceCounts } from './cluster-stats.ts';
 
 /** The manager parts the series read (a narrow view of `Manager`). */
 export interface ClusterSource {
@@ -55,13 +56,13 @@ export class ClusterMetrics {
     family('shoal_tasks_pending', 'Tasks the scheduler left pending, per reason.', ['reason'], (g, s) => s.store.view((tx) => {
       for (const t of tx.list('task', (t) => t.Status.State === 'pending' && t.DesiredState === 'running')) g.inc({ reason: pendingReason(t) });
     }));
-    family('shoal_service_tasks', 'Tasks per service: desired (replicas) and running.', ['service_name', 'kind'], (g, s) => s.store.view((tx) => {
-      for (const svc of tx.list('service')) {
-        const tasks = tx.find('task', { serviceId: svc.ID });
-        g.set({ service_name: svc.Spec.Name, kind: 'running' }, tasks.filter((t) => t.Status.State === 'running').length);
-        g.set({ service_name: svc.Spec.Name, kind: 'desired' }, tasks.filter((t) => t.DesiredState === 'running').length);
+    // The same counts `/shoal/stats` reports (cluster-stats.ts).
+    family('shoal_service_tasks', 'Tasks per service: desired (replicas) and running.', ['service_name', 'kind'], (g, s) => {
+      for (const c of serviceCounts(s.store)) {
+        g.set({ service_name: c.name, kind: 'running' }, c.running);
+        g.set({ service_name: c.name, kind: 'desired' }, c.desired);
       }
-    }));
+    });
     family('shoal_vip_backends', 'Running tasks behind each service VIP, per network.', ['service_name', 'network_id'], (g, s) => s.store.view((tx) => {
       for (const svc of tx.list('service')) {
         const vips = svc.Endpoint?.VirtualIPs ?? [];

@@ -85,6 +85,8 @@ test('cluster series read the store: tables, tasks per state, pending reasons, s
   assert.is(sample(text, 'shoal_scheduling_duration_seconds_count'), 1);
   assert.is(sample(text, 'shoal_dispatcher_sessions'), 1);
   assert.is(sample(text, 'shoal_nodes', { role: 'worker', state: 'ready' }), 1);
+  assert.is(sample(text, 'shoal_service_tasks', { service_name: 'web', kind: 'desired' }), 2);
+  assert.is(sample(text, 'shoal_service_tasks', { service_name: 'web', kind: 'running' }), 0);
   assert.is(pendingReason({ Status: { Timestamp: '', State: 'pending', Message: '' } }), 'unknown');
 });
 
