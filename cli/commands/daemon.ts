@@ -36,7 +36,7 @@ export default class Daemon extends Command {
     runtime: Flags.string({ summary: 'OCI runtime binary (default runc).', options: ['runc', 'crun'] }),
     label: Flags.string({ summary: 'Engine label key=value; repeatable.', multiple: true, multipleNonGreedy: true }),
     'metrics-addr': Flags.string({ summary: 'Serve Prometheus metrics at http://IP:PORT/metrics (default: off).' }),
-    'node-generic-resource': Flags.string({ summary: 'A resource this node offers to tasks: KIND=N (gpu=2) or KIND=ID (gpu=GPU-3f1c); repeatable.', multiple: true, multipleNonGreedy: true }),
+    'node-generic-resource': Flags.string({ summary: 'An amount of a resource this node offers to tasks: KIND=N (gpu=2); repeatable. Named units (gpu=GPU-3f1c) are refused.', multiple: true, multipleNonGreedy: true }),
     'dashboard-addr': Flags.string({ summary: 'Serve the read-only web dashboard on managers at IP:PORT (a bare PORT: loopback; any other address needs the token printed at start, or with --tlsverify a client certificate of --tlscacert).' }),
   };
 

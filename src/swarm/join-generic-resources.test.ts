@@ -12,16 +12,20 @@ const description = (generic: unknown): NodeDescription => ({
 const req = (generic: unknown) => ({ token: 't', csrPem: 'pem', advertiseAddr: '192.168.100.2:2377', description: description(generic) }) as unknown as JoinNodeRequest;
 
 test('a joining node keeps the generic resources it advertises, and only their known fields', () => {
-  const g = [{ DiscreteResourceSpec: { Kind: 'gpu', Value: 2, Extra: 1 } }, { NamedResourceSpec: { Kind: 'fpga', Value: 'F-1' } }];
+  const g = [{ DiscreteResourceSpec: { Kind: 'gpu', Value: 2, Extra: 1 } }, { DiscreteResourceSpec: { Kind: 'fpga', Value: 1 } }];
   validateJoinRequest(req(g));
   assert.equal(cleanDescription(description(g)).Resources.GenericResources, [
-    { DiscreteResourceSpec: { Kind: 'gpu', Value: 2 } }, { NamedResourceSpec: { Kind: 'fpga', Value: 'F-1' } },
+    { DiscreteResourceSpec: { Kind: 'gpu', Value: 2 } }, { DiscreteResourceSpec: { Kind: 'fpga', Value: 1 } },
   ]);
+});
+
+test('a named unit is refused: no task would be told which unit it got', () => {
+  assert.throws(() => validateJoinRequest(req([{ NamedResourceSpec: { Kind: 'fpga', Value: 'F-1' } }])), /named units .*not supported yet/);
 });
 
 test('a malformed generic resource is refused naming the field', () => {
   assert.throws(() => validateJoinRequest(req([{ DiscreteResourceSpec: { Kind: 'gpu', Value: -1 } }])), /GenericResources\[\]\.Value/);
-  assert.throws(() => validateJoinRequest(req([{ Other: {} }])), /DiscreteResourceSpec or a NamedResourceSpec/);
+  assert.throws(() => validateJoinRequest(req([{ Other: {} }])), /must hold a DiscreteResourceSpec/);
   assert.throws(() => validateJoinRequest(req('gpu=2')), /must be a list/);
 });
 

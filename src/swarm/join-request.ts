@@ -6,6 +6,7 @@
  * fields only (anything else the node sent is dropped, never stored).
  */
 import { InvalidArgumentError } from '../api/errors.ts';
+import { NAMED_UNITS_REFUSED } from '../api/spec/host-access.ts';
 import type { NodeDescription } from '../api/types/node.ts';
 import type { JoinNodeRequest } from '../wire/types.ts';
 import { isUnicastIPv4Port } from './underlay-addr.ts';
@@ -67,11 +68,11 @@ export function validateDescription(description: unknown): void {
   const generic = res.GenericResources ?? [];
   if (!Array.isArray(generic) || generic.length > MAX_LABELS) fail(`description.Resources.GenericResources must be a list of at most ${MAX_LABELS}`);
   for (const g of generic as Record<string, Record<string, unknown> | undefined>[]) {
-    const spec = g?.DiscreteResourceSpec ?? g?.NamedResourceSpec;
-    if (!spec || typeof spec !== 'object') fail('description.Resources.GenericResources entries must hold a DiscreteResourceSpec or a NamedResourceSpec');
+    if (g?.NamedResourceSpec) fail(`description.Resources.GenericResources: ${NAMED_UNITS_REFUSED}`);
+    const spec = g?.DiscreteResourceSpec;
+    if (!spec || typeof spec !== 'object') fail('description.Resources.GenericResources entries must hold a DiscreteResourceSpec');
     shortString(spec.Kind, 'description.Resources.GenericResources[].Kind', { min: 1, max: 64 });
-    if (g.DiscreteResourceSpec) count(spec.Value, 'description.Resources.GenericResources[].Value');
-    else shortString(spec.Value, 'description.Resources.GenericResources[].Value', { min: 1, max: 128 });
+    count(spec.Value, 'description.Resources.GenericResources[].Value');
   }
   const engine = (d.Engine ?? {}) as Record<string, unknown>;
   if (typeof engine !== 'object') fail('description.Engine must be an object');
@@ -101,11 +102,9 @@ export function cleanDescription(d: NodeDescription): NodeDescription {
     Resources: {
       NanoCPUs: d.Resources.NanoCPUs,
       MemoryBytes: d.Resources.MemoryBytes,
-      // Only the two spec kinds, each with its kind and value: what the scheduler counts.
+      // Amounts only (validateJoinRequest refuses named units), each with its kind and value: what the scheduler counts.
       ...(d.Resources.GenericResources?.length
-        ? { GenericResources: d.Resources.GenericResources.map((g) => (g.DiscreteResourceSpec
-          ? { DiscreteResourceSpec: { Kind: g.DiscreteResourceSpec.Kind, Value: g.DiscreteResourceSpec.Value } }
-          : { NamedResourceSpec: { Kind: g.NamedResourceSpec!.Kind, Value: g.NamedResourceSpec!.Value } })) }
+        ? { GenericResources: d.Resources.GenericResources.map((g) => ({ DiscreteResourceSpec: { Kind: g.DiscreteResourceSpec!.Kind, Value: g.DiscreteResourceSpec!.Value } })) }
         : {}),
     },
     Engine: {

@@ -69,7 +69,7 @@ export function applyHostCreateFlags(spec: ServiceSpec, flags: Record<string, un
   if (ulimits.length) c.Ulimits = ulimits;
   if (flags['shm-size'] !== undefined) c.ShmSize = parseBytes(flags['shm-size'] as string);
   if (flags.init) c.Init = true;
-  const generic = list(flags, 'generic-resource').map((g) => parseGenericResource(g, { discreteOnly: true }));
+  const generic = list(flags, 'generic-resource').map((g) => parseGenericResource(g));
   if (generic.length) setGeneric(spec, generic);
   if (flags.rebalance !== undefined) spec.Labels = withRebalanceFlag(spec.Labels, flags.rebalance as string);
 }
@@ -109,7 +109,7 @@ export function applyHostUpdateFlags(spec: ServiceSpec, flags: Record<string, un
   }
   if (flags.init !== undefined) c.Init = !!flags.init;
   if (flags['generic-resource-rm'] !== undefined || flags['generic-resource-add'] !== undefined) {
-    const add = list(flags, 'generic-resource-add').map((g) => parseGenericResource(g, { discreteOnly: true }));
+    const add = list(flags, 'generic-resource-add').map((g) => parseGenericResource(g));
     const rm = new Set([...list(flags, 'generic-resource-rm').map((k) => k.split('=')[0]), ...add.map((g) => g.DiscreteResourceSpec!.Kind)]);
     const cur = spec.TaskTemplate.Resources?.Reservations?.GenericResources ?? [];
     setGeneric(spec, [...cur.filter((g) => !rm.has(g.DiscreteResourceSpec?.Kind ?? g.NamedResourceSpec?.Kind ?? '')), ...add]);

@@ -4,7 +4,8 @@
  * `ShmSize`), and the generic resources a task reserves (Docker's
  * `Resources.Reservations.GenericResources`). Checks before a spec is stored, so a task
  * never fails on a node for what the API could have refused. Also the parser of a
- * node's advertised generic resources (`shoal daemon --node-generic-resource gpu=2`).
+ * node's advertised generic resources (`shoal daemon --node-generic-resource gpu=2`):
+ * amounts only, named units are refused until tasks are told which unit they got.
  * Pure.
  */
 import type { ContainerSpec, DeviceMapping, GenericResource, TaskSpec } from '../types/service.ts';
@@ -146,21 +147,24 @@ export function genericAmounts(list: readonly GenericResource[] | undefined): Ma
 }
 
 /**
- * Parses `KIND=VALUE` (dockerd's `node-generic-resources`, Shoal's `--node-generic-resource`
- * and `--generic-resource`): an integer VALUE is a discrete amount, anything else one named
- * unit (`gpu=GPU-3f1c`). With `discreteOnly`, a named value is refused. Throws a plain Error.
+ * Why named units are refused everywhere (node flags, joins, task flags): Shoal would count
+ * a unit but not tell the task which one it got (Docker's `DOCKER_RESOURCE_<KIND>`), so two
+ * tasks could use the same GPU. Until units are assigned, only amounts are accepted.
  */
-export function parseGenericResource(spec: string, opts: { discreteOnly?: boolean } = {}): GenericResource {
+export const NAMED_UNITS_REFUSED = 'named units (KIND=ID, gpu=GPU-3f1c) are not supported yet: Shoal does not assign a unit to a task (Docker\'s DOCKER_RESOURCE_*); give an amount (gpu=2)';
+
+/**
+ * Parses `KIND=N` (dockerd's `node-generic-resources`, Shoal's `--node-generic-resource`
+ * and `--generic-resource`): a discrete amount. A named unit (`gpu=GPU-3f1c`) is refused
+ * ({@link NAMED_UNITS_REFUSED}). Throws a plain Error.
+ */
+export function parseGenericResource(spec: string): GenericResource {
   const eq = spec.indexOf('=');
   const kind = eq < 0 ? '' : spec.slice(0, eq).trim();
   const value = eq < 0 ? '' : spec.slice(eq + 1).trim();
-  if (!KIND.test(kind) || !value) throw new Error(`invalid generic resource "${spec}": expected KIND=VALUE (gpu=2, gpu=GPU-UUID)`);
-  if (/^\d+$/.test(value)) {
-    const n = Number(value);
-    if (!Number.isSafeInteger(n) || n < 1) throw new Error(`invalid generic resource "${spec}": the amount must be a positive integer`);
-    return { DiscreteResourceSpec: { Kind: kind, Value: n } };
-  }
-  if (opts.discreteOnly) throw new Error(`invalid generic resource "${spec}": a task reserves an amount (KIND=N)`);
-  if (!/^[A-Za-z0-9_.:-]{1,128}$/.test(value)) throw new Error(`invalid generic resource "${spec}": a named unit is [A-Za-z0-9_.:-]`);
-  return { NamedResourceSpec: { Kind: kind, Value: value } };
+  if (!KIND.test(kind) || !value) throw new Error(`invalid generic resource "${spec}": expected KIND=N (gpu=2)`);
+  if (!/^\d+$/.test(value)) throw new Error(`invalid generic resource "${spec}": ${NAMED_UNITS_REFUSED}`);
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`invalid generic resource "${spec}": the amount must be a positive integer`);
+  return { DiscreteResourceSpec: { Kind: kind, Value: n } };
 }
