@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ApiClient } from '../../src/api/client.ts';
+import { median } from './fair.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SHOAL = join(ROOT, 'dist/shoal.js');
@@ -30,13 +31,9 @@ interface Figure {
 }
 
 function summarize(walls: number[], cpus: number[] = []): Figure {
-  const med = (xs: number[]) => {
-    const s = [...xs].sort((a, b) => a - b);
-    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-  };
   const round = (x: number) => Math.round(x * 10) / 10;
-  const fig: Figure = { median: round(med(walls)), min: round(Math.min(...walls)), max: round(Math.max(...walls)) };
-  if (cpus.length) fig.cpuMedian = round(med(cpus));
+  const fig: Figure = { median: round(median(walls) ?? NaN), min: round(Math.min(...walls)), max: round(Math.max(...walls)) };
+  if (cpus.length) fig.cpuMedian = round(median(cpus)!);
   return fig;
 }
 

@@ -23,6 +23,7 @@ import { ApiClient } from '../../src/api/client.ts';
 import { Lab } from '../lib/lab.ts';
 import { waitFor } from '../lib/swarm-services.ts';
 import { DOCKERD, downLabs, upDockerLab } from './docker-swarm-lab.ts';
+import { flag, median, orderFor } from './fair.ts';
 
 const REGISTRY = '192.168.100.1:5000';
 const IMAGE = `${REGISTRY}/shoal/bb:v1`;
@@ -44,8 +45,6 @@ function cli(host: string, args: string[], timeoutMs = 120_000): Promise<{ code:
     child.on('close', (code) => { clearTimeout(timer); resolve({ code, out, err, ms: +(performance.now() - t0).toFixed(1) }); });
   });
 }
-
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.floor((s.length - 1) / 2)] : NaN; };
 
 /** One side: a one-host lab whose daemon is Shoal or dockerd. */
 class Side {
@@ -138,7 +137,7 @@ export async function run(args: string[]): Promise<void> {
     for (const s of sides) await s.setup(tasks);
     // Warm-up (image and CLI caches, first exec), not counted.
     for (const s of sides) { await cli(s.host, ['exec', s.task, 'true']); await cli(s.host, ['run', '--rm', IMAGE, 'true']); }
-    for (let r = 0; r < rounds; r++) for (const s of r % 2 === 0 ? sides : [...sides].reverse()) await s.round(r);
+    for (let r = 0; r < rounds; r++) for (const s of orderFor(r, sides)) await s.round(r);
     for (const s of sides) s.figures(out);
     out.shoal_version = sides[0].version;
     if (sides[1]) {
@@ -147,7 +146,7 @@ export async function run(args: string[]): Promise<void> {
         const a = out[f]; const b = out[`docker_${f}`];
         if (typeof a === 'number' && typeof b === 'number') {
           out[`ratio_${f.replace(/_ms$/, '')}`] = +(a / b).toFixed(3);
-          out[`target_${f.replace(/_ms$/, '')}`] = a <= 0.5 * b ? 'met' : 'not met';
+          out[`target_${f.replace(/_ms$/, '')}`] = flag(a, b, 0.5);
         }
       }
     }

@@ -26,6 +26,7 @@ import { Lab } from '../lib/lab.ts';
 import { waitFor } from '../lib/swarm-services.ts';
 import { formBenchSwarm } from './bench-swarm.ts';
 import { DOCKERD, upDockerLab } from './docker-swarm-lab.ts';
+import { median, orderFor } from './fair.ts';
 
 const IMAGE = '192.168.100.1:5000/shoal/bb:v1';
 const REPLICAS = 10;
@@ -33,7 +34,6 @@ const SECRETS = 10;
 const STEP_TIMEOUT_MS = 180_000;
 
 const until = <T>(what: string | (() => string), fn: () => Promise<T | false | undefined>, timeoutMs = STEP_TIMEOUT_MS) => waitFor(what, fn, timeoutMs, 50);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
 /** One system's lab, driven over h1's Engine API. */
@@ -132,8 +132,7 @@ export async function run(args: string[]): Promise<void> {
     }
     const samples: Record<string, number[]> = { shoal: [], docker: [] };
     for (let i = 0; i < rounds; i++) {
-      const order = i % 2 === 0 ? systems : [...systems].reverse();
-      for (const s of order) {
+      for (const s of orderFor(i, systems)) {
         const ms = await s.secretStart(String(i));
         samples[s.name].push(ms);
         log(`round ${i + 1}: ${s.name} secret_start ${ms} ms`);
@@ -141,8 +140,7 @@ export async function run(args: string[]): Promise<void> {
     }
     const unlock: Record<string, number[]> = { shoal: [], docker: [] };
     for (let i = 0; i < rounds; i++) {
-      const order = i % 2 === 0 ? systems : [...systems].reverse();
-      for (const s of order) {
+      for (const s of orderFor(i, systems)) {
         try {
           const ms = await s.unlock(i);
           unlock[s.name].push(ms);

@@ -29,6 +29,7 @@ import { run as runCmd } from '../lib/procs.ts';
 import { waitFor } from '../lib/swarm-services.ts';
 import { formBenchSwarm } from './bench-swarm.ts';
 import { DOCKERD, downLabs, upDockerLab } from './docker-swarm-lab.ts';
+import { flag, orderFor, summary } from './fair.ts';
 
 const REGISTRY = '192.168.100.1:5000';
 const IMAGE = `${REGISTRY}/shoal/bb:v1`;
@@ -67,11 +68,6 @@ configs:
   conf: {file: ./app.conf}
 `;
 }
-
-const stats = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return { median: s.length ? s[Math.floor((s.length - 1) / 2)] : NaN, min: s[0] ?? NaN, max: s[s.length - 1] ?? NaN };
-};
 
 /** One system's lab, driven by the docker client and h1's Engine API. */
 class Side {
@@ -181,7 +177,7 @@ export async function run(args: string[]): Promise<void> {
     }
     const figs = new Map<string, { deploy: (number | string)[]; logs: (number | string)[] }>(sides.map((s) => [s.name, { deploy: [], logs: [] }]));
     for (let r = 0; r < rounds; r++) {
-      for (const s of r % 2 === 0 ? sides : [...sides].reverse()) {
+      for (const s of orderFor(r, sides)) {
         const f = figs.get(s.name)!;
         const deploy = s.name === 'shoal' ? await s.stackDeploy(r) : await attempt(() => s.stackDeploy(r));
         const logs = s.name === 'shoal' ? await s.logsFirstLine() : await attempt(() => s.logsFirstLine());
@@ -196,7 +192,7 @@ export async function run(args: string[]): Promise<void> {
       for (const [key, xs] of [['stack_deploy_ms', f.deploy], ['logs_first_line_ms', f.logs]] as const) {
         const failed = xs.find((x) => typeof x === 'string');
         if (failed !== undefined) { out[`${pre}${key}`] = failed; out[`${pre}${key}_rounds`] = xs; continue; }
-        const st = stats(xs as number[]);
+        const st = summary(xs as number[]);
         out[`${pre}${key}`] = st.median;
         out[`${pre}${key}_min`] = st.min;
         out[`${pre}${key}_max`] = st.max;
@@ -209,7 +205,8 @@ export async function run(args: string[]): Promise<void> {
     if (q !== undefined) out.ratio_stack_deploy = q;
     const ql = ratio('logs_first_line_ms');
     if (ql !== undefined) out.ratio_logs_first_line = ql;
-    out.target_stack_deploy = q === undefined ? 'no peer' : q <= 0.3 ? 'met' : 'not met';
+    const num = (k: string) => (typeof out[k] === 'number' ? (out[k] as number) : null);
+    out.target_stack_deploy = flag(num('stack_deploy_ms'), num('docker_stack_deploy_ms'), 0.3);
   } finally {
     await downLabs(labs);
     rmSync(dir, { recursive: true, force: true });
