@@ -2,6 +2,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { decide, initialState, recommend, type AutoscaleState, type UsageSample } from './decide.ts';
 import { autoscalePolicyOf, autoscaleLabels, AutoscalePolicyError } from '../../api/spec/autoscale-policy.ts';
+import { validateServiceSpec } from '../../api/spec/service-spec.ts';
+import { InvalidArgumentError } from '../../api/errors.ts';
+import type { ServiceSpec } from '../../api/types/service.ts';
 
 const policy = { min: 2, max: 10, cpuPercent: 70, windowMs: 10_000, cooldownMs: 20_000 };
 
@@ -78,8 +81,22 @@ test('the policy comes from com.shoal.autoscale.* labels; bad ones are refused b
   bad({ 'com.shoal.autoscale.min': '2', 'com.shoal.autoscale.max': '10' }, /com\.shoal\.autoscale\.cpu is required/);
   bad({ 'com.shoal.autoscale.min': '5', 'com.shoal.autoscale.max': '3', 'com.shoal.autoscale.cpu': '70' }, /max: 3 is below/);
   bad({ 'com.shoal.autoscale.min': '1', 'com.shoal.autoscale.max': '3', 'com.shoal.autoscale.cpu': '70', 'com.shoal.autoscale.rps': '100' }, /rps: unknown autoscale setting/);
+  bad({ 'com.shoal.autoscale.min': '1', 'com.shoal.autoscale.max': '3', 'com.shoal.autoscale.memory': '80' }, /memory: unknown autoscale setting \(Shoal scales on com\.shoal\.autoscale\.cpu only\)/);
   bad({ 'com.shoal.autoscale.min': '1', 'com.shoal.autoscale.max': '3', 'com.shoal.autoscale.cpu': '70', 'com.shoal.autoscale.window': 'soon' }, /window: "soon"/);
   bad({ 'com.shoal.autoscale.min': '0', 'com.shoal.autoscale.max': '3', 'com.shoal.autoscale.cpu': '70' }, /min: "0"/);
+});
+
+test('the API refuses (400) a service asking to scale on memory or request rate, or a global one', () => {
+  const spec = (labels: Record<string, string>, mode: ServiceSpec['Mode'] = { Replicated: { Replicas: 1 } }): ServiceSpec =>
+    ({ Name: 'web', Labels: labels, Mode: mode, TaskTemplate: { ContainerSpec: { Image: 'busybox' } } });
+  const refused = (s: ServiceSpec, re: RegExp) => {
+    try { validateServiceSpec(s); assert.unreachable('accepted'); } catch (e) { assert.instance(e, InvalidArgumentError); assert.is((e as InvalidArgumentError).status, 400); assert.match((e as Error).message, re); }
+  };
+  const ok = { 'com.shoal.autoscale.min': '1', 'com.shoal.autoscale.max': '3', 'com.shoal.autoscale.cpu': '70' };
+  validateServiceSpec(spec(ok));
+  refused(spec({ ...ok, 'com.shoal.autoscale.memory': '80' }), /Labels: com\.shoal\.autoscale\.memory: unknown autoscale setting/);
+  refused(spec({ ...ok, 'com.shoal.autoscale.rps': '100' }), /Labels: com\.shoal\.autoscale\.rps: unknown autoscale setting/);
+  refused(spec(ok, { Global: {} }), /only replicated services are autoscaled/);
 });
 
 test.run();
