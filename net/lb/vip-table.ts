@@ -26,9 +26,8 @@ export interface VipTableOptions extends RulesetOptions {
 export class VipTable {
   private appliedText: string | undefined;
   private chain: Promise<void> = Promise.resolve();
+  /** The desired services as given (without gone backends); undefined once removed. */
   private wanted: readonly VipService[] | undefined;
-  /** The desired services as given (without gone backends). */
-  private base: readonly VipService[] = [];
   private readonly gone: GoneBackends;
   private readonly now: () => number;
   private readonly setTimer: (ms: number, fn: () => void) => () => void;
@@ -41,10 +40,10 @@ export class VipTable {
     this.setTimer = opts.setTimer ?? ((ms, fn) => { const t = setTimeout(fn, ms); t.unref?.(); return () => clearTimeout(t); });
   }
 
-  /** `base` with each VIP's gone backends at `now`. */
+  /** The desired services with each VIP's gone backends at `now`. */
   private decorate(now: number): VipService[] {
     const gone = this.gone.active(now);
-    return this.base.map((s) => (gone.has(s.vip) ? { ...s, gone: [...(s.gone ?? []), ...gone.get(s.vip)!] } : s));
+    return (this.wanted ?? []).map((s) => (gone.has(s.vip) ? { ...s, gone: [...(s.gone ?? []), ...gone.get(s.vip)!] } : s));
   }
 
   /** Re-renders when the gone set will change by time alone. */
@@ -70,8 +69,7 @@ export class VipTable {
   sync(services: readonly VipService[]): Promise<void> {
     renderTable(services, this.opts); // validate now, before queueing
     const vips = (list: readonly VipService[]) => new Map(list.map((x) => [x.vip, x.backends]));
-    this.gone.note(vips(this.base), vips(services), this.now());
-    this.base = services;
+    this.gone.note(vips(this.wanted ?? []), vips(services), this.now());
     this.wanted = services;
     const next = this.chain.then(() => this.flush());
     this.chain = next.catch(() => {});
@@ -81,7 +79,6 @@ export class VipTable {
   /** Removes the table (also when it was never applied). */
   remove(): Promise<void> {
     this.wanted = undefined;
-    this.base = [];
     this.cancelTimer?.();
     this.timerAt = Infinity;
     const next = this.chain.then(async () => { await this.runner.apply(renderDelete(this.opts)); this.appliedText = undefined; });
