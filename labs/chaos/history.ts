@@ -4,6 +4,7 @@
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ApiError } from '../../src/api/errors.ts';
+import type { ServiceSpec } from '../../src/api/types/service.ts';
 
 /** How a call ended: 2xx, a clear 4xx refusal, or anything else (timeout, 5xx, no connection). */
 export type Outcome = 'acknowledged' | 'refused' | 'unknown';
@@ -16,6 +17,16 @@ export interface ServiceValue {
   replicas: number;
   image: string;
   env: string;
+}
+
+/** The {@link ServiceValue} a service spec holds (its `V=` env entry, '' when none). */
+export function serviceValue(spec: ServiceSpec): ServiceValue {
+  const cs = spec.TaskTemplate.ContainerSpec!;
+  return {
+    replicas: spec.Mode?.Replicated?.Replicas ?? 0,
+    image: cs.Image,
+    env: (cs.Env ?? []).find((e) => e.startsWith('V='))?.slice(2) ?? '',
+  };
 }
 
 /** What a node update sets: the value of its `chaos` label ('' for none). */

@@ -7,7 +7,7 @@ import type { Service } from '../../src/api/types/service.ts';
 import type { Task } from '../../src/api/types/task.ts';
 import type { Lab } from '../lib/lab.ts';
 import { tableDigest, type Row, type RuncContainer, type StoreObjects } from './checks.ts';
-import type { ServiceValue } from './history.ts';
+import { serviceValue } from './history.ts';
 
 /** The daemons' runc state root inside a host (see labs/lib/swarm-services.ts). */
 export const RUNTIME_ROOT = '/run/shoal/exec/runtime';
@@ -52,13 +52,7 @@ export function storeObjects(t: ManagerTables): StoreObjects {
   const out: StoreObjects = { service: new Map(), network: new Map(), secret: new Map(), node: new Map() };
   for (const s of t.rows.services as unknown as Service[]) {
     if (!/^c\d+-/.test(s.Spec.Name)) continue;
-    const cs = s.Spec.TaskTemplate.ContainerSpec!;
-    const v: ServiceValue = {
-      replicas: s.Spec.Mode?.Replicated?.Replicas ?? 0,
-      image: cs.Image,
-      env: (cs.Env ?? []).find((e) => e.startsWith('V='))?.slice(2) ?? '',
-    };
-    out.service.set(s.Spec.Name, [...(out.service.get(s.Spec.Name) ?? []), v]);
+    out.service.set(s.Spec.Name, [...(out.service.get(s.Spec.Name) ?? []), serviceValue(s.Spec)]);
   }
   for (const n of t.rows.nodes as unknown as Node[]) {
     const host = n.Description?.Hostname ?? n.ID;

@@ -8,7 +8,7 @@ import { ApiClient } from '../../src/api/client.ts';
 import type { Node } from '../../src/api/types/node.ts';
 import type { Service, ServiceSpec } from '../../src/api/types/service.ts';
 import type { Lab } from '../lib/lab.ts';
-import { classify, type History, type ObjectKind, type OpEntry, type ServiceValue } from './history.ts';
+import { classify, serviceValue, type History, type ObjectKind, type OpEntry, type ServiceValue } from './history.ts';
 import { between, pick } from './nemesis.ts';
 
 /** How long one call may take before its outcome counts as unknown. */
@@ -137,11 +137,7 @@ export class Workload {
     const svc = await this.read<Service>(api, `/services/${name}`, 'service', name, via);
     if (!svc) return;
     const cs = svc.Spec.TaskTemplate.ContainerSpec!;
-    const cur: ServiceValue = {
-      replicas: svc.Spec.Mode?.Replicated?.Replicas ?? 0,
-      image: cs.Image,
-      env: (cs.Env ?? []).find((e) => e.startsWith('V='))?.slice(2) ?? '',
-    };
+    const cur = serviceValue(svc.Spec);
     const value: ServiceValue = what === 'scale'
       ? { ...cur, replicas: between(this.o.rnd, 0, 3) }
       : this.o.rnd() < 0.5
