@@ -154,7 +154,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     history.note('resolved', h.resolved);
 
     // Convergence, per runc on every host.
-    const desired = new Map([...storeObjects(tables[0]).service].map(([n, vs]) => [n, vs[0].replicas]));
+    const desired = new Map([...objects.service].map(([n, vs]) => [n, vs[0].replicas]));
     let lastSlots: string[] = [];
     try {
       await waitFor('one running container per slot (runc)', async () => {
