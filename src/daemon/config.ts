@@ -9,12 +9,15 @@ import type { GenericResource } from '../api/types/service.ts';
 import { isIP } from 'node:net';
 import { DEFAULT_HOST, parseHost, type HostAddress } from '../api/client.ts';
 
+type UnixAddress = Extract<HostAddress, { kind: 'unix' }>;
+
 export interface DaemonConfig {
   /** Directory of all persistent state (default /var/lib/shoal). */
   dataRoot: string;
   /** Where the control API listens locally (default unix:///run/shoal/shoal.sock); always served. */
   host: string;
-  hostAddress: HostAddress;
+  /** `host` parsed: always a unix socket (`tcp://` hosts go to `remoteHosts`). */
+  hostAddress: UnixAddress;
   /** `tcp://` hosts the control API is also served on (default none); each needs `tls` or `insecureTcp`. */
   remoteHosts: { host: string; port: number }[];
   /** `--tlsverify`: PEM file paths; remote clients must present a certificate signed by `caCert`. */
@@ -131,9 +134,9 @@ export function parseDaemonConfig(flags: DaemonFlags): DaemonConfig {
 }
 
 /** Splits `--host` values into the one local socket (default when none) and the TCP hosts. */
-function parseHosts(value: string | string[] | undefined): { host: string; hostAddress: HostAddress; remoteHosts: { host: string; port: number }[] } {
+function parseHosts(value: string | string[] | undefined): { host: string; hostAddress: UnixAddress; remoteHosts: { host: string; port: number }[] } {
   const values = value === undefined ? [] : Array.isArray(value) ? value : [value];
-  const unix: { host: string; hostAddress: HostAddress }[] = [];
+  const unix: { host: string; hostAddress: UnixAddress }[] = [];
   const remoteHosts: { host: string; port: number }[] = [];
   for (const v of values) {
     let a: HostAddress;
@@ -148,7 +151,7 @@ function parseHosts(value: string | string[] | undefined): { host: string; hostA
   }
   if (unix.length > 1) throw new ConfigError(`invalid --host: only one unix:// host is supported, got ${unix.map((u) => u.host).join(', ')}`);
   // The local socket is always served: the CLI on this host and the lab use it.
-  const local = unix[0] ?? { host: DEFAULT_HOST, hostAddress: parseHost(DEFAULT_HOST) };
+  const local = unix[0] ?? { host: DEFAULT_HOST, hostAddress: parseHost(DEFAULT_HOST) as UnixAddress };
   return { ...local, remoteHosts };
 }
 

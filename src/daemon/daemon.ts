@@ -340,7 +340,6 @@ export class Daemon {
       });
       // `Containers` of `network inspect`: this node's endpoints, from its data plane.
       addNetworkRoutes(router, () => daemon.currentSwarm(), { endpoints: (id) => daemon.swarm?.networking?.endpoints(id) ?? [] });
-      if (config.hostAddress.kind !== 'unix') throw new Error('only unix:// hosts are supported for the control API for now');
       // A manager whose keys are sealed by the unlock key starts locked: no Raft, no session,
       // every swarm request answered "swarm is encrypted…" until `swarm unlock`.
       if (await daemon.vault.locked()) {
@@ -386,7 +385,7 @@ export class Daemon {
       await daemon.metricsServer?.close().catch(() => {});
       await daemon.dashboard?.close().catch(() => {});
       for (const s of daemon.tcpServers) await closeServer(s).catch(() => {});
-      if (daemon.server) await closeServer(daemon.server, config.hostAddress.kind === 'unix' ? config.hostAddress.socketPath : undefined).catch(() => {});
+      if (daemon.server) await closeServer(daemon.server, config.hostAddress.socketPath).catch(() => {});
       await daemon.swarm?.stop().catch(() => {});
       await lock.release();
       throw err;
@@ -400,9 +399,8 @@ export class Daemon {
       this.stopAutoscale?.();
       await this.metricsServer?.close();
       await this.dashboard?.close();
-      const socketPath = this.config.hostAddress.kind === 'unix' ? this.config.hostAddress.socketPath : undefined;
       await Promise.all(this.tcpServers.map((s) => closeServer(s)));
-      if (this.server) await closeServer(this.server, socketPath);
+      if (this.server) await closeServer(this.server, this.config.hostAddress.socketPath);
       await this.swarm?.stop();
       // Containers keep running; the next daemon re-adopts them.
       await this.standalone?.close();
