@@ -50,4 +50,22 @@ test('stats count answers, unknown names, refusals and forwards with their laten
   }
 });
 
+test('a forward no upstream answers counts as a failure, not as an answered forward', async () => {
+  const silent = await bound(); // takes queries, never answers
+  const server = new DnsServer({ table: () => ({}), upstreams: [`127.0.0.1:${silent.address().port}`], timeoutMs: 20 });
+  const open = await bound();
+  server.serve(open, { networks: () => [] });
+  try {
+    await ask(open.address().port, 'fake.example'); // answered SERVFAIL once the upstream timed out
+    const s = server.stats();
+    assert.is(s.queries.forward, 1);
+    assert.is(s.forwarded.servfail, 1);
+    assert.is(s.forwarded.count, 0, 'the latency histogram holds answered forwards only');
+    assert.equal(s.forwarded.buckets, DNS_LATENCY_BUCKETS_MS.map(() => 0));
+  } finally {
+    server.close();
+    for (const s of [silent, open]) s.close();
+  }
+});
+
 test.run();

@@ -62,6 +62,7 @@ export const DNS_LATENCY_BUCKETS_MS = [1, 5, 10, 25, 50, 100, 250, 500, 1000, 25
  */
 export interface DnsStats {
   queries: { answer: number; nxdomain: number; refused: number; forward: number; malformed: number };
+  /** Latency of forwards an upstream answered; `servfail`: forwards answered SERVFAIL instead (none reached, too many in flight). */
   forwarded: { buckets: number[]; count: number; sumMs: number; servfail: number };
 }
 
@@ -197,9 +198,10 @@ export class DnsServer {
 
   /** Relays `msg` to the upstreams in turn, each with the timeout; the first reply with the same id goes back. */
   private forward(msg: Buffer, reply: (buf: Buffer) => void, servfail: () => Buffer): void {
-    if (this.upstreams.length === 0) { reply(servfail()); return; }
+    if (this.upstreams.length === 0) { this.counts.forwarded.servfail++; reply(servfail()); return; }
     if (this.pending.size >= this.opts.maxForwards) {
       this.opts.debug?.('dns: too many forwarded queries in flight, answering SERVFAIL', { limit: this.opts.maxForwards });
+      this.counts.forwarded.servfail++;
       reply(servfail());
       return;
     }
@@ -208,13 +210,15 @@ export class DnsServer {
     const up = dgram.createSocket('udp4');
     let cancel = () => {};
     let done = false;
-    const finish = (answer: Buffer | undefined) => {
+    // `fromUpstream`: an upstream's answer (timed); otherwise our SERVFAIL (counted), or none when abandoned.
+    const finish = (answer: Buffer | undefined, fromUpstream = false) => {
       if (done) return;
       done = true;
       cancel();
       this.pending.delete(abandon);
       up.close();
-      if (answer) this.observeForward(performance.now() - started);
+      if (fromUpstream) this.observeForward(performance.now() - started);
+      else if (answer) this.counts.forwarded.servfail++;
       if (answer && !this.closed) reply(answer);
     };
     const abandon = () => finish(undefined);
@@ -222,7 +226,6 @@ export class DnsServer {
     const attempt = (i: number) => {
       if (i >= this.upstreams.length) {
         this.opts.debug?.('dns: no upstream answered', { upstreams: this.opts.upstreams });
-        this.counts.forwarded.servfail++;
         finish(servfail());
         return;
       }
@@ -232,7 +235,7 @@ export class DnsServer {
     };
     up.on('message', (answer, from) => {
       const known = this.upstreams.some((u) => u.address === from.address && u.port === from.port);
-      if (known && messageId(answer) === id) finish(answer);
+      if (known && messageId(answer) === id) finish(answer, true);
     });
     up.on('error', (err) => { this.opts.debug?.('dns: upstream socket error', { err: String(err) }); finish(servfail()); });
     attempt(0);
