@@ -9,27 +9,19 @@
  * `peer` override where Shoal deliberately differs). `--peer shoal` runs the same table on
  * a Shoal lab outside uvu. Prints one line per row, the failures in full, and a JSON line.
  */
-import { rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import type { DaemonContext } from '../daemon.ts';
+import { rmSync } from 'node:fs';
 import { Lab } from '../lab.ts';
-import { DOCKERD, dockerdCommand } from '../../bench/docker-swarm-lab.ts';
-import { IMG, IMG2, REGISTRY } from './files.ts';
+import { DOCKERD, upDockerLab } from '../../bench/docker-swarm-lab.ts';
+import { IMG, IMG2 } from './files.ts';
 import { runRow, tableContext, title } from './runner.ts';
 import { TABLE } from './table.ts';
-
-function dockerdWithRegistry(ctx: DaemonContext): string[] {
-  const argv = dockerdCommand(ctx);
-  writeFileSync(join(ctx.hostDir, 'daemon.json'), JSON.stringify({ 'insecure-registries': [REGISTRY] }) + '\n');
-  return argv;
-}
 
 async function main(args: string[]): Promise<number> {
   const i = args.indexOf('--peer');
   const side = (i >= 0 ? args[i + 1] : 'docker') as 'docker' | 'shoal';
   if (side !== 'docker' && side !== 'shoal') throw new Error(`docker-cli-table: --peer must be docker or shoal, not ${side}`);
   const lab = side === 'docker'
-    ? await Lab.up({ hosts: 2, prefix: 'shoaltbd', replace: true, daemons: { command: dockerdWithRegistry, readyTimeoutMs: 60_000 } })
+    ? await upDockerLab({ hosts: 2, prefix: 'shoaltbd', registry: true })
     : await Lab.up({ hosts: 2, prefix: 'shoaltbs', replace: true });
   const ctx = tableContext(side, { h1: lab.dockerHost('h1'), h2: lab.dockerHost('h2') }, { IMG, IMG2 });
   const failures: string[] = [];
