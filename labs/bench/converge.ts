@@ -27,12 +27,11 @@ import { ApiClient } from '../../src/api/client.ts';
 import type { Service, ServiceSpec } from '../../src/api/types/service.ts';
 import type { Task } from '../../src/api/types/task.ts';
 import { Lab } from '../lib/lab.ts';
-import { waitFor } from '../lib/swarm-services.ts';
+import { IMAGE, waitFor } from '../lib/swarm-services.ts';
 import { formBenchSwarm } from './bench-swarm.ts';
 import { DOCKERD, downLabs, upDockerLab } from './docker-swarm-lab.ts';
 import { type SideRounds, alternateRecords, figureFields, flag, ratio } from './fair.ts';
 
-const IMAGE = '192.168.100.1:5000/shoal/bb:v1';
 
 /** How long one step may take before the bench gives up, ms (`--timeout-ms`, default 180 000). */
 let stepTimeoutMs = 180_000;

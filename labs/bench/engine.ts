@@ -22,11 +22,10 @@ import { existsSync } from 'node:fs';
 import { ApiClient } from '../../src/api/client.ts';
 import { Lab } from '../lib/lab.ts';
 import { waitFor } from '../lib/swarm-services.ts';
-import { DOCKERD, downLabs, upDockerLab } from './docker-swarm-lab.ts';
+import { DOCKERD, downLabs, LAB_REGISTRY, upDockerLab } from './docker-swarm-lab.ts';
 import { flag, median, orderFor } from './fair.ts';
 
-const REGISTRY = '192.168.100.1:5000';
-const IMAGE = `${REGISTRY}/shoal/bb:v1`;
+const IMAGE = `${LAB_REGISTRY}/shoal/bb:v1`;
 /** The CLI both sides are driven with (the newest on the machine; it negotiates API 1.41 with both). */
 const CLI = '/usr/local/bin/docker';
 const SLEEPER = ['sh', '-c', 'trap "exit 0" TERM; sleep 3600 & wait'];

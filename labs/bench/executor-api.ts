@@ -10,10 +10,9 @@
 import { ApiClient } from '../../src/api/client.ts';
 import type { Task } from '../../src/api/types/task.ts';
 import { Lab } from '../lib/lab.ts';
-import { waitFor } from '../lib/swarm-services.ts';
+import { IMAGE, waitFor } from '../lib/swarm-services.ts';
 import { upDockerLab } from './docker-swarm-lab.ts';
 
-const IMAGE = '192.168.100.1:5000/shoal/bb:v1';
 const POLL_MS = 20;
 const STEP_TIMEOUT_MS = 120_000;
 

@@ -23,12 +23,11 @@ import type { ServiceSpec } from '../../src/api/types/service.ts';
 import type { Swarm } from '../../src/api/types/swarm.ts';
 import type { Task } from '../../src/api/types/task.ts';
 import { Lab } from '../lib/lab.ts';
-import { waitFor } from '../lib/swarm-services.ts';
+import { IMAGE, waitFor } from '../lib/swarm-services.ts';
 import { formBenchSwarm } from './bench-swarm.ts';
 import { DOCKERD, upDockerLab } from './docker-swarm-lab.ts';
 import { median, orderFor } from './fair.ts';
 
-const IMAGE = '192.168.100.1:5000/shoal/bb:v1';
 const REPLICAS = 10;
 const SECRETS = 10;
 const STEP_TIMEOUT_MS = 180_000;

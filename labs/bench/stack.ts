@@ -28,11 +28,10 @@ import { Lab } from '../lib/lab.ts';
 import { run as runCmd } from '../lib/procs.ts';
 import { waitFor } from '../lib/swarm-services.ts';
 import { formBenchSwarm } from './bench-swarm.ts';
-import { DOCKERD, downLabs, upDockerLab } from './docker-swarm-lab.ts';
+import { DOCKERD, downLabs, LAB_REGISTRY, upDockerLab } from './docker-swarm-lab.ts';
 import { flag, orderFor, summary } from './fair.ts';
 
-const REGISTRY = '192.168.100.1:5000';
-const IMAGE = `${REGISTRY}/shoal/bb:v1`;
+const IMAGE = `${LAB_REGISTRY}/shoal/bb:v1`;
 const STEP_TIMEOUT_MS = 240_000;
 /** Exits at once on SIGTERM (a shell waiting in `wait` runs its trap immediately). */
 const SLEEPER = '["sh", "-c", "trap \'exit 0\' TERM; sleep 3600 & wait"]';
@@ -81,7 +80,7 @@ class Side {
   async setup(): Promise<void> {
     await formBenchSwarm(this.lab, until);
     for (const h of ['h1', 'h2', 'h3']) {
-      const r = await new ApiClient(this.lab.dockerHost(h)).request('POST', '/images/create', { query: { fromImage: `${REGISTRY}/shoal/bb`, tag: 'v1' }, timeoutMs: 120_000 });
+      const r = await new ApiClient(this.lab.dockerHost(h)).request('POST', '/images/create', { query: { fromImage: `${LAB_REGISTRY}/shoal/bb`, tag: 'v1' }, timeoutMs: 120_000 });
       if (r.status !== 200 || /"error"/.test(r.body.toString())) throw new Error(`bench: ${this.name}: pull on ${h} failed: ${r.status} ${r.body.toString().slice(-300)}`);
     }
     this.version = (await this.api.get<{ Version: string }>('/version')).Version;

@@ -35,12 +35,11 @@ import { waitFor } from '../lib/swarm-services.ts';
 import { formBenchSwarm } from './bench-swarm.ts';
 import { connTimeline, mixedWindowMs } from '../lib/conn-timeline.ts';
 import { probe, type HttpResult } from '../lib/netprobe.ts';
-import { DOCKERD, downLabs, upDockerLab } from './docker-swarm-lab.ts';
+import { DOCKERD, downLabs, LAB_REGISTRY, upDockerLab } from './docker-swarm-lab.ts';
 import { flag, median, orderFor } from './fair.ts';
 
-const REGISTRY = '192.168.100.1:5000';
-const V1 = `${REGISTRY}/shoal/bb:v1`;
-const V2 = `${REGISTRY}/shoal/bb:v2`;
+const V1 = `${LAB_REGISTRY}/shoal/bb:v1`;
+const V2 = `${LAB_REGISTRY}/shoal/bb:v2`;
 const S = 1e9;
 /** Exits at once on SIGTERM (a shell waiting in `wait` runs its trap immediately). */
 const SLEEPER = ['sh', '-c', 'trap "exit 0" TERM; sleep 3600 & wait'];
@@ -84,7 +83,7 @@ class Side {
     await formBenchSwarm(this.lab, until);
     for (const h of ['h1', 'h2', 'h3']) {
       for (const tag of ['v1', 'v2']) {
-        const r = await new ApiClient(this.lab.dockerHost(h)).request('POST', '/images/create', { query: { fromImage: `${REGISTRY}/shoal/bb`, tag }, timeoutMs: 120_000 });
+        const r = await new ApiClient(this.lab.dockerHost(h)).request('POST', '/images/create', { query: { fromImage: `${LAB_REGISTRY}/shoal/bb`, tag }, timeoutMs: 120_000 });
         if (r.status !== 200 || /"error"/.test(r.body.toString())) throw new Error(`bench: ${this.name}: pull ${tag} on ${h} failed: ${r.status} ${r.body.toString().slice(-300)}`);
       }
     }
