@@ -13,7 +13,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseDaemonJson } from '../src/daemon/daemon-json.ts';
-import { Lab } from './lib/lab.ts';
+import { Lab, downOnSignal } from './lib/lab.ts';
 import { REPO_ROOT, type DaemonContext } from './lib/daemon.ts';
 import { SWARM_PORT } from './lib/names.ts';
 import { isAlive } from './lib/procs.ts';
@@ -143,19 +143,18 @@ function listenNotify(ctx: Ctx): Promise<void> {
   });
 }
 
-let onSignal: ((sig: NodeJS.Signals) => void) | undefined;
+let releaseSignals: (() => void) | undefined;
 
 test.before(async (ctx) => {
   ctx.tmp = mkdtempSync('/tmp/shoalins-');
   ctx.root = join(ctx.tmp, 'root');
   spawnSync('mkdir', ['-p', ctx.root]);
   ctx.before = listing(ctx.root);
-  onSignal = (sig) => void (live.lab?.down() ?? Promise.resolve()).catch(() => {}).finally(() => process.kill(process.pid, sig));
-  process.once('SIGTERM', onSignal).once('SIGINT', onSignal);
+  releaseSignals = downOnSignal(() => live.lab?.down());
 });
 
 test.after(async (ctx) => {
-  if (onSignal) process.removeListener('SIGTERM', onSignal).removeListener('SIGINT', onSignal);
+  releaseSignals?.();
   try {
     await live.lab?.down();
   } finally {

@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { Lab } from './lib/lab.ts';
+import { Lab, downOnSignal } from './lib/lab.ts';
 import { defaultDaemonCommand, SHOAL_BIN } from './lib/daemon.ts';
 import { LabNames } from './lib/names.ts';
 import { isAlive, stopPid } from './lib/procs.ts';
@@ -28,7 +28,7 @@ interface Ctx {
 }
 
 const test = suite<Ctx>('remote API over TLS');
-let onSignal: ((sig: NodeJS.Signals) => void) | undefined;
+let releaseSignals: (() => void) | undefined;
 
 test.before(async (ctx) => {
   ctx.tmp = mkdtempSync('/tmp/shoalra-');
@@ -40,12 +40,11 @@ test.before(async (ctx) => {
     hosts: 2, prefix: PREFIX, replace: true,
     daemons: { command: (d) => defaultDaemonCommand(d, d.host === 'h1' ? tlsArgs : []) },
   });
-  onSignal = (sig) => void ctx.lab.down().catch(() => {}).finally(() => process.kill(process.pid, sig));
-  process.once('SIGTERM', onSignal).once('SIGINT', onSignal);
+  releaseSignals = downOnSignal(() => ctx.lab.down());
 });
 
 test.after(async (ctx) => {
-  if (onSignal) process.removeListener('SIGTERM', onSignal).removeListener('SIGINT', onSignal);
+  releaseSignals?.();
   try {
     await ctx.lab?.down();
   } finally {

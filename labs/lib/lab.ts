@@ -409,16 +409,26 @@ export class Lab {
  */
 export async function withLab<T>(opts: LabOptions, fn: (lab: Lab) => Promise<T>): Promise<T> {
   const lab = await Lab.up({ replace: true, ...opts });
-  // A test runner's timeout sends SIGTERM: tear down first, then die of the signal as asked.
-  const onSignal = (sig: NodeJS.Signals) => {
-    process.removeListener('SIGTERM', onSignal).removeListener('SIGINT', onSignal);
-    lab.down().catch(() => {}).finally(() => process.kill(process.pid, sig));
-  };
-  process.once('SIGTERM', onSignal).once('SIGINT', onSignal);
+  const release = downOnSignal(() => lab.down());
   try {
     return await fn(lab);
   } finally {
-    process.removeListener('SIGTERM', onSignal).removeListener('SIGINT', onSignal);
+    release();
     await lab.down();
   }
+}
+
+/**
+ * Until the returned function is called, SIGTERM or SIGINT runs `down` and then lets the
+ * process die of that signal: a test runner's timeout sends SIGTERM, and a lab left up
+ * would block the next run. For suites that bring a lab up in `before` and down in `after`.
+ */
+export function downOnSignal(down: () => Promise<void> | undefined): () => void {
+  const release = () => void process.removeListener('SIGTERM', onSignal).removeListener('SIGINT', onSignal);
+  const onSignal = (sig: NodeJS.Signals) => {
+    release();
+    void (down() ?? Promise.resolve()).catch(() => {}).finally(() => process.kill(process.pid, sig));
+  };
+  process.once('SIGTERM', onSignal).once('SIGINT', onSignal);
+  return release;
 }
