@@ -2,9 +2,10 @@
  * What the service and task routes share: the manager of this node (or Docker's 503),
  * a read barrier, filter parsing and lookups by ID, ID prefix or name as Docker does.
  */
-import { ApiError, ConflictError, InvalidArgumentError, NotFoundError, UnavailableError } from '../../api/errors.ts';
+import { ConflictError, InvalidArgumentError, NotFoundError, UnavailableError } from '../../api/errors.ts';
 import type { Service } from '../../api/types/service.ts';
 import type { Manager } from '../../manager/manager.ts';
+import type { ReadTx } from '../../store/index.ts';
 import type { SwarmNode } from '../../swarm/swarm-node.ts';
 import { NO_SWARM_MANAGER, parseFilters } from './swarm.ts';
 
@@ -48,32 +49,25 @@ export function matchLabels(labels: Record<string, string> | undefined, wanted: 
 }
 
 /**
- * {@link resolveService} for a write: a refusal read from this manager's state may be
- * stale (a follower behind or cut off), so it is confirmed after a read barrier, which
- * answers 503 without a leader instead of a stale 404.
+ * The service named by full ID, name, or unique ID prefix (Docker's order), read in `tx`.
+ * A write looks it up inside its own `store.update`: a refusal from there (404, 409) is
+ * confirmed by the store after a read barrier (memory-store.ts), so a follower behind
+ * the leader, or cut off from it, never answers a stale 404 (503 without a leader).
  */
-export async function resolveServiceForWrite(manager: Manager, ref: string): Promise<Service> {
-  try {
-    return resolveService(manager, ref);
-  } catch (err) {
-    if (!(err instanceof ApiError) || err.status >= 500) throw err;
-    await manager.barrier();
-    return resolveService(manager, ref);
-  }
+export function findService(tx: ReadTx, ref: string): Service {
+  const byId = tx.get('service', ref);
+  if (byId) return byId;
+  const byName = tx.getByName('service', ref);
+  if (byName) return byName;
+  const byPrefix = ref ? tx.list('service', (s) => s.ID.startsWith(ref)) : [];
+  if (byPrefix.length === 1) return byPrefix[0];
+  if (byPrefix.length > 1) throw new ConflictError(`service ${ref} is ambiguous (${byPrefix.length} matches found)`);
+  throw new NotFoundError(`service ${ref} not found`);
 }
 
-/** The service named by full ID, name, or unique ID prefix (Docker's order). */
+/** {@link findService} on this manager's state, for reads. */
 export function resolveService(manager: Manager, ref: string): Service {
-  return manager.store.view((tx) => {
-    const byId = tx.get('service', ref);
-    if (byId) return byId;
-    const byName = tx.getByName('service', ref);
-    if (byName) return byName;
-    const byPrefix = ref ? tx.list('service', (s) => s.ID.startsWith(ref)) : [];
-    if (byPrefix.length === 1) return byPrefix[0];
-    if (byPrefix.length > 1) throw new ConflictError(`service ${ref} is ambiguous (${byPrefix.length} matches found)`);
-    throw new NotFoundError(`service ${ref} not found`);
-  });
+  return manager.store.view((tx) => findService(tx, ref));
 }
 
 /** `?version=N`, required by updates. */

@@ -11,14 +11,14 @@
 import { randomInt } from 'node:crypto';
 import type { Router } from '../../common/router.ts';
 import { sendJson } from '../../common/router.ts';
-import { ConflictError, InvalidArgumentError, NotFoundError } from '../../api/errors.ts';
+import { ConflictError, InvalidArgumentError } from '../../api/errors.ts';
 import type { Service, ServiceSpec, ServiceStatus } from '../../api/types/service.ts';
 import type { Task } from '../../api/types/task.ts';
 import { modeKind, serviceSpecOfBody, validateServiceSpec, withServiceDefaults } from '../../api/spec/service-spec.ts';
 import { withDesiredState } from '../../common/task-state.ts';
 import { manualRollback } from '../../manager/orchestrator/updater.ts';
 import { nextJobStatus } from '../../manager/orchestrator/replicated-job.ts';
-import { filterValues, matchLabels, readBarrier, requireManager, requireVersion, resolveService, resolveServiceForWrite, type SwarmRef } from './lookup.ts';
+import { filterValues, findService, matchLabels, readBarrier, requireManager, requireVersion, resolveService, type SwarmRef } from './lookup.ts';
 import type { WriteTx } from '../../store/index.ts';
 import { resolveNetwork } from './networks.ts';
 import { checkPublishedPorts } from '../../manager/allocator/index.ts';
@@ -134,10 +134,9 @@ export function addServiceRoutes(router: Router, swarm: SwarmRef): void {
     if (rollback !== '' && rollback !== 'previous') throw new InvalidArgumentError(`invalid rollback "${rollback}": only "previous" is supported`);
     const body = await ctx.body<ServiceSpec>();
     const spec = rollback ? undefined : specFromBody(body);
-    const ref = await resolveServiceForWrite(manager, ctx.params.id);
     await manager.store.update((tx) => {
-      const current = tx.get('service', ref.ID);
-      if (!current) throw new NotFoundError(`service ${ctx.params.id} not found`);
+      // Looked up in the transaction: the store confirms a 404 after a read barrier.
+      const current = findService(tx, ctx.params.id);
       // Docker's optimistic concurrency: the update quotes the version it read.
       if (current.Version.Index !== version) throw new ConflictError('rpc error: code = Unknown desc = update out of sequence');
       if (!spec) {
@@ -165,13 +164,13 @@ export function addServiceRoutes(router: Router, swarm: SwarmRef): void {
 
   router.delete('/services/:id', async (ctx) => {
     const manager = requireManager(swarm);
-    const { ID } = await resolveServiceForWrite(manager, ctx.params.id);
-    // The service is read inside the transaction and removed without quoting a version, so
-    // a controller's write committed meanwhile (the allocator, right after a create) is no
-    // conflict: the removal cannot lose a race.
-    await manager.store.update((tx) => {
-      if (!tx.get('service', ID)) throw new NotFoundError(`service ${ctx.params.id} not found`);
+    // The service is read inside the transaction (the store confirms a 404 after a read
+    // barrier) and removed without quoting a version, so a controller's write committed
+    // meanwhile (the allocator, right after a create) is no conflict: the removal cannot lose a race.
+    const { value: ID } = await manager.store.update((tx) => {
+      const { ID } = findService(tx, ctx.params.id);
       tx.delete('service', ID);
+      return ID;
     });
     // Its tasks are the orchestrator's, which sets them to desired state `remove` on the
     // deletion (SwarmKit's split). Done here too, so that once this returns a task that
