@@ -7,7 +7,7 @@
  */
 import type { NodeUsage } from '../api/types/stats.ts';
 import { UsageTracker } from './usage.ts';
-import { readHost, readTaskUsages, usageTargets, type UsageSource } from './usage-reader.ts';
+import { readHost, UsageReader, usageTargets, type UsageSource } from './usage-reader.ts';
 
 export interface NodeUsageOptions {
   source: UsageSource;
@@ -24,6 +24,8 @@ export interface NodeUsageOptions {
 /** Answers "what does this node use now", keeping the previous reading for rates. */
 export class NodeUsageReader {
   private readonly tracker = new UsageTracker();
+  /** Kept across reads: it remembers each container's cgroup directories. */
+  private readonly reader = new UsageReader();
   private lastHost?: ReturnType<typeof readHost>;
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
@@ -59,7 +61,7 @@ export class NodeUsageReader {
 
   private take(): { host: ReturnType<typeof readHost>; tasks: NodeUsage['tasks'] } {
     const now = this.now;
-    const tasks = this.tracker.update(readTaskUsages(usageTargets(this.opts.source), () => new Date(now())));
+    const tasks = this.tracker.update(this.reader.read(usageTargets(this.opts.source), () => new Date(now())));
     const host = readHost(now);
     this.lastHost = host;
     return { host, tasks };

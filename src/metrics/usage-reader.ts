@@ -100,11 +100,6 @@ export class UsageReader {
 
 const HOST_MEMORY = totalmem();
 
-/** Reads every target once (no caching; see {@link UsageReader} for repeated reads). */
-export function readTaskUsages(targets: UsageTarget[], now: () => Date = () => new Date()): TaskUsage[] {
-  return new UsageReader().read(targets, now);
-}
-
 /** The host's CPU time (seconds, all CPUs), CPU count and memory, read now. */
 export function readHost(now: () => number = Date.now): { at: number; cpuSeconds: number; cpus: number; memoryTotalBytes: number; memoryUsedBytes: number } {
   let stat = '';

@@ -4,9 +4,9 @@
  * web dashboard show. Pure: a reading is made from a {@link RawSample} (the cgroup and
  * `/proc` text that `agent/engine/cgroup-sample.ts` reads) plus the task's identity;
  * rates come from two readings and the time each carries, so nothing here looks at a
- * clock. The reader that does the I/O is `readTaskUsages` in `./usage-reader.ts`.
+ * clock. The reader that does the I/O is `UsageReader` in `./usage-reader.ts`.
  *
- *   const now = readTaskUsages(targets);             // I/O: cgroups and /proc
+ *   const now = reader.read(targets);                // I/O: cgroups and /proc
  *   const rates = tracker.update(now);               // pure: CPU %, bytes/s since last
  *   summarize(rates, 'service');                     // pure: per service totals
  */
