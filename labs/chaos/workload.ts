@@ -85,7 +85,8 @@ export class Workload {
     return this.createService();
   }
 
-  private async call(e: Omit<OpEntry, 'type' | 'client' | 'start' | 'end' | 'outcome'>, fn: () => Promise<unknown>): Promise<OpEntry['outcome']> {
+  /** Makes one call and records it; resolves with its history entry. */
+  private async call(e: Omit<OpEntry, 'type' | 'client' | 'start' | 'end' | 'outcome'>, fn: () => Promise<unknown>): Promise<OpEntry> {
     const start = this.o.history.now();
     let res: Pick<OpEntry, 'outcome' | 'status' | 'error'>;
     try {
@@ -96,7 +97,7 @@ export class Workload {
     }
     const entry: OpEntry = { type: 'op', client: this.o.client, ...e, start, end: this.o.history.now(), ...res };
     this.o.history.add(entry);
-    return entry.outcome;
+    return entry;
   }
 
   private spec(name: string, v: ServiceValue): ServiceSpec {
@@ -111,7 +112,7 @@ export class Workload {
     const name = this.name('service');
     const value: ServiceValue = { replicas: between(this.o.rnd, 1, 3), image: this.o.images[0], env: '0' };
     const { via, api } = this.next();
-    const outcome = await this.call({ op: 'create', kind: 'service', name, via, value }, () =>
+    const { outcome } = await this.call({ op: 'create', kind: 'service', name, via, value }, () =>
       api.post('/services/create', this.spec(name, value), { timeoutMs: CALL_TIMEOUT_MS }));
     if (outcome !== 'refused') this.live.service.push(name);
   }
@@ -167,7 +168,7 @@ export class Workload {
   private async create(kind: 'network' | 'secret'): Promise<void> {
     const name = this.name(kind);
     const { via, api } = this.next();
-    const outcome = await this.call({ op: 'create', kind, name, via }, () => kind === 'network'
+    const { outcome } = await this.call({ op: 'create', kind, name, via }, () => kind === 'network'
       ? api.post('/networks/create', { Name: name, Driver: 'overlay', Labels: { chaos: '1' } }, { timeoutMs: CALL_TIMEOUT_MS })
       : api.post('/secrets/create', { Name: name, Labels: { chaos: '1' }, Data: Buffer.from(`secret ${name}`).toString('base64') }, { timeoutMs: CALL_TIMEOUT_MS }));
     if (outcome !== 'refused') this.live[kind].push(name);
@@ -176,9 +177,8 @@ export class Workload {
   private async rm(kind: ObjectKind, name: string): Promise<void> {
     const { via, api } = this.next();
     const path = kind === 'service' ? `/services/${name}` : kind === 'network' ? `/networks/${name}` : `/secrets/${name}`;
-    const outcome = await this.call({ op: 'rm', kind, name, via }, () => api.delete(path, { timeoutMs: CALL_TIMEOUT_MS }));
+    const { outcome, status } = await this.call({ op: 'rm', kind, name, via }, () => api.delete(path, { timeoutMs: CALL_TIMEOUT_MS }));
     // An acknowledged rm, or a 404, ends the name; after an unknown one it may be tried again.
-    const last = this.o.history.ops().at(-1)!;
-    if (outcome === 'acknowledged' || last.status === 404) this.live[kind] = this.live[kind].filter((n) => n !== name);
+    if (outcome === 'acknowledged' || status === 404) this.live[kind] = this.live[kind].filter((n) => n !== name);
   }
 }
