@@ -10,18 +10,17 @@
  * is in progress. Promoting twice is a no-op. Answers 200 `{"Promoted": true}`.
  */
 import type { Router } from '../../common/router.ts';
-import { ConflictError, NotFoundError } from '../../api/errors.ts';
+import { ConflictError } from '../../api/errors.ts';
 import { updatePolicyOrRolling } from '../../api/spec/update-policy.ts';
-import { requireManager, resolveService, type SwarmRef } from './lookup.ts';
+import { findService, requireManager, type SwarmRef } from './lookup.ts';
 
 /** Adds the promote route. */
 export function addServicePromoteRoute(router: Router, swarm: SwarmRef): void {
   router.post('/services/:id/promote', async (ctx) => {
     const manager = requireManager(swarm);
-    const ref = resolveService(manager, ctx.params.id);
     await manager.store.update((tx) => {
-      const current = tx.get('service', ref.ID);
-      if (!current) throw new NotFoundError(`service ${ctx.params.id} not found`);
+      // Looked up in the transaction: the store confirms a 404 after a read barrier.
+      const current = findService(tx, ctx.params.id);
       if (updatePolicyOrRolling(current.Spec.Labels).strategy !== 'canary') {
         throw new ConflictError(`service ${current.Spec.Name} does not update as a canary (label com.shoal.update.strategy=canary)`);
       }
