@@ -15,17 +15,7 @@ import { node, service } from '../testing/fixtures.ts';
 import { reconcileService } from './index.ts';
 import { tasksToDelete } from './task-reaper.ts';
 import { wantsToRun } from '../../common/task-state.ts';
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../../common/prng.ts';
 
 interface World {
   now: number;
