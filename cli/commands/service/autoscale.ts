@@ -1,7 +1,8 @@
 import { Args, Flags } from '@oclif/core';
 import { ApiCommand } from '../../base-command.ts';
 import { ServiceApi } from '../../service-api.ts';
-import { AUTOSCALE_PREFIX, autoscaleLabels, autoscalePolicyOf, parseAutoscaleDuration } from '../../../src/api/spec/autoscale-policy.ts';
+import { AUTOSCALE_PREFIX, autoscaleLabels, autoscalePolicyOf } from '../../../src/api/spec/autoscale-policy.ts';
+import { parsePolicyDuration } from '../../../src/api/spec/update-policy.ts';
 
 /**
  * `shoal service autoscale SERVICE --min 2 --max 10 --cpu 70`: sets the service's
@@ -34,8 +35,8 @@ export default class ServiceAutoscale extends ApiCommand {
     const labels = Object.fromEntries(Object.entries(spec.Labels ?? {}).filter(([k]) => !k.startsWith(AUTOSCALE_PREFIX)));
     if (!flags.off) {
       if (flags.min === undefined || flags.max === undefined || flags.cpu === undefined) this.error('--min, --max and --cpu are required (or --off)', { exit: 1 });
-      const windowMs = parseAutoscaleDuration(flags.window);
-      const cooldownMs = parseAutoscaleDuration(flags.cooldown);
+      const windowMs = parsePolicyDuration(flags.window);
+      const cooldownMs = parsePolicyDuration(flags.cooldown);
       if (windowMs === undefined) this.error(`invalid --window "${flags.window}": expected a duration such as 30s`, { exit: 1 });
       if (cooldownMs === undefined) this.error(`invalid --cooldown "${flags.cooldown}": expected a duration such as 30s`, { exit: 1 });
       Object.assign(labels, autoscaleLabels({ min: flags.min, max: flags.max, cpuPercent: flags.cpu, windowMs, cooldownMs }));

@@ -87,11 +87,6 @@ export function autoscalePolicyOf(labels: Record<string, string> | undefined): A
   };
 }
 
-/** A Go duration (`30s`, `1m30s`) in ms, for the CLI's flags; undefined if malformed. */
-export function parseAutoscaleDuration(text: string): number | undefined {
-  return parsePolicyDuration(text);
-}
-
 /** The labels of a policy (for `shoal service autoscale`), durations as Go durations. */
 export function autoscaleLabels(p: AutoscalePolicy): Record<string, string> {
   return {
