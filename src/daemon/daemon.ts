@@ -62,12 +62,8 @@ import { UnavailableError } from '../api/errors.ts';
 import { NodeKeyVault, SwarmLockedError } from '../manager/keys/index.ts';
 import { removeSwarmState } from '../swarm/swarm-state.ts';
 import os from 'node:os';
-import { NodeMetrics } from '../metrics/registry.ts';
-import { serveMetrics, type MetricsServer } from '../metrics/server.ts';
-import { startDashboard, type Dashboard } from '../dashboard/server.ts';
-import { isLoopback } from '../dashboard/auth.ts';
-import { LiveFeed } from '../dashboard/live-feed.ts';
-import { UsageFeed, statsFrom } from '../dashboard/usage-feed.ts';
+import type { MetricsServer } from '../metrics/server.ts';
+import type { Dashboard } from '../dashboard/server.ts';
 import { realClock } from '../agent/exec/health.ts';
 
 /** This build's version and store schema as the node states them (see `common/release.ts`). */
@@ -356,7 +352,12 @@ export class Daemon {
         s.on('upgrade', router.upgradeListener);
         daemon.tcpServers.push(s);
       }
+      // The dashboard and the metrics (prom-client) are loaded only when asked for: every
+      // other daemon start skips compiling them.
       if (config.dashboardAddr) {
+        const [{ startDashboard }, { isLoopback }, { LiveFeed }, { UsageFeed, statsFrom }] = await Promise.all([
+          import('../dashboard/server.ts'), import('../dashboard/auth.ts'), import('../dashboard/live-feed.ts'), import('../dashboard/usage-feed.ts'),
+        ]);
         const feed = new LiveFeed({ manager: () => daemon.currentSwarm()?.manager, nodeId: () => daemon.swarm?.nodeId ?? '' }, { clock: realClock });
         const usage = new UsageFeed({ read: statsFrom(config.host), clock: realClock });
         // Off loopback, the --tlsverify material (if any) makes it HTTPS with client certificates instead of a token.
@@ -364,6 +365,7 @@ export class Daemon {
         daemon.dashboard = await startDashboard({ addr: config.dashboardAddr, feed, usage, tls, api: router.listener, logger: logger.child('dashboard') });
       }
       if (config.metricsAddr) {
+        const [{ NodeMetrics }, { serveMetrics }] = await Promise.all([import('../metrics/registry.ts'), import('../metrics/server.ts')]);
         const metrics = new NodeMetrics({
           usage: usageSource,
           // The network agent's saved sandboxes (none with SHOAL_DATA_PLANE=off): VXLAN series per network.
