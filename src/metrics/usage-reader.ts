@@ -2,7 +2,9 @@
  * The I/O half of `usage.ts`: which task containers run on this node (from the executor's
  * controllers and the agent's tasks) and their counters, read from cgroups and `/proc`
  * (the cgroup directories found by `agent/engine/cgroup-sample.ts`). One reading of 50
- * tasks is ~400 small file reads: callers read at scrape or refresh time, never on a timer.
+ * tasks is ~400 small file reads: callers read on demand (a scrape, a stats request), and
+ * the two timed readers run only while needed (the dashboard's 2 s sampler while a page is
+ * open, the leader's autoscaler each second while a service carries autoscale labels).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
