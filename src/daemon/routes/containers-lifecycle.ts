@@ -77,12 +77,11 @@ async function attach(o: LifecycleRouteOptions, ctx: RequestContext): Promise<vo
   sock.on('close', () => { closed = true; });
   sock.on('error', () => {});
   try {
-    await o.standalone.started(r.id);
-    if (closed) return;
-    const tty = r.config.tty;
-    if (tty) {
-      const relay = o.standalone.relay(r.id);
-      if (!relay) return;
+    if (r.config.tty) {
+      // Subscribed as soon as the terminal exists, before the process runs: what the
+      // shell prints first (its prompt) reaches an attach made before the start.
+      const relay = await o.standalone.terminal(r.id);
+      if (closed || !relay) return;
       await new Promise<void>((resolve) => {
         const offData = flag(q, 'stdout') ? relay.onData((d) => { if (!sock.destroyed) sock.write(d); }) : () => {};
         const offEnd = relay.onEnd(() => resolve());
@@ -94,6 +93,8 @@ async function attach(o: LifecycleRouteOptions, ctx: RequestContext): Promise<vo
       });
       return;
     }
+    await o.standalone.started(r.id);
+    if (closed) return;
     const abort = new AbortController();
     sock.once('close', () => abort.abort());
     const stdin = flag(q, 'stdin') ? o.standalone.stdin(r.id) : undefined;

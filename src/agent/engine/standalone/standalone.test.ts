@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Executor } from '../../exec/executor.ts';
@@ -16,7 +16,7 @@ class FakeController {
   private waiters: ((s: ExitStatus) => void)[] = [];
   constructor(readonly spec: TaskContainerSpec, readonly cid: string, private readonly ex: FakeExecutor) {}
   async prepare() { this.state = 'prepared'; this.record = { createdAt: new Date().toISOString() }; }
-  async start() { this.state = 'running'; }
+  async start() { await this.ex.beforeStart?.(this.cid); this.state = 'running'; }
   async wait(): Promise<ExitStatus> {
     if (this.record?.exit) return this.record.exit;
     return new Promise((r) => this.waiters.push(r));
@@ -32,7 +32,9 @@ class FakeController {
 
 class FakeExecutor {
   readonly controllers = new Map<string, FakeController>();
-  readonly paths = { task: (id: string) => join('/nonexistent', id) };
+  paths = { task: (id: string) => join('/nonexistent', id) };
+  /** Runs as a container starts, before its process would run. */
+  beforeStart?: (cid: string) => Promise<void> | void;
   controller(spec: TaskContainerSpec) {
     const c = new FakeController(spec, spec.taskId, this);
     this.controllers.set(spec.taskId, c);
@@ -65,7 +67,7 @@ function setup(opts: { taskNames?: string[]; attachFails?: boolean } = {}) {
     nameTaken: (name) => (opts.taskNames ?? []).includes(name),
     newId: () => `${String(++n).padStart(2, '0')}`.padEnd(64, 'a'),
   });
-  return { sa, ex, bridge, removedVolumes, done: () => rmSync(dir, { recursive: true, force: true }) };
+  return { sa, ex, dir, bridge, removedVolumes, done: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 const body = (x: Record<string, unknown> = {}, hc: Record<string, unknown> = {}) => ({ Image: 'bb', Cmd: ['true'], ...x, HostConfig: { ...hc } });
@@ -179,6 +181,25 @@ test('prune removes what is not running and keeps what the filter keeps', async 
     assert.equal(out.ContainersDeleted, [b]);
     assert.equal([...ex.controllers.keys()].sort(), [a, c].sort());
   } finally { done(); }
+});
+
+test('a terminal attach made before the start has the relay before the process runs', async () => {
+  const { sa, ex, dir, done } = setup();
+  ex.paths = { task: (id: string) => join(dir, 'tasks', id) };
+  const { Id } = await sa.create(body({ Tty: true, OpenStdin: true }, { NetworkMode: 'none' }));
+  try {
+    mkdirSync(ex.paths.task(Id), { recursive: true });
+    const order: string[] = [];
+    const attached = sa.terminal(Id).then((relay) => { order.push(relay ? 'attached' : 'no relay'); });
+    // The process "runs" one event-loop turn after the controller's start is called.
+    ex.beforeStart = () => new Promise<void>((r) => setImmediate(() => { order.push('process runs'); r(); }));
+    await sa.start(Id);
+    await attached;
+    assert.equal(order, ['attached', 'process runs'], 'the attach reads the terminal from before the process runs');
+  } finally {
+    await sa.remove(Id, { force: true }); // ends the relay's helper process
+    done();
+  }
 });
 
 test.run();

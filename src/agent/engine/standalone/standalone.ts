@@ -89,7 +89,7 @@ const ADJECTIVES = ['brave', 'calm', 'eager', 'fond', 'keen', 'lucid', 'nimble',
 const NAMES = ['bohr', 'curie', 'dijkstra', 'hopper', 'knuth', 'lamport', 'liskov', 'ritchie', 'shannon', 'turing'];
 
 /** An exit of a standalone container that ended before anyone asked (Docker's wait answers it). */
-interface Waiters { exit: ((s: ExitStatus) => void)[]; removed: ((s: ExitStatus) => void)[]; started: (() => void)[] }
+interface Waiters { exit: ((s: ExitStatus) => void)[]; removed: ((s: ExitStatus) => void)[]; started: (() => void)[]; terminal: (() => void)[] }
 
 /** Standalone containers of one node; also the NodeEngine's {@link StandaloneHooks}. */
 export class StandaloneContainers implements StandaloneHooks {
@@ -137,7 +137,7 @@ export class StandaloneContainers implements StandaloneHooks {
 
   private waitersOf(id: string): Waiters {
     let w = this.waiters.get(id);
-    if (!w) { w = { exit: [], removed: [], started: [] }; this.waiters.set(id, w); }
+    if (!w) { w = { exit: [], removed: [], started: [], terminal: [] }; this.waiters.set(id, w); }
     return w;
   }
 
@@ -338,6 +338,7 @@ export class StandaloneContainers implements StandaloneHooks {
         const ex = await this.opts.executor();
         const relay = await TtyRelay.start({ dir: ex.paths.task(r.id), size: r.config.consoleSize });
         this.relays.set(r.id, relay);
+        for (const w of this.waitersOf(r.id).terminal.splice(0)) w();
       }
       await c.start();
     } catch (err) {
@@ -398,6 +399,18 @@ export class StandaloneContainers implements StandaloneHooks {
     this.stdins.delete(id);
   }
 
+  /**
+   * The terminal relay of TTY container `id` as soon as it exists: called before the
+   * start, it resolves before the process runs, so an attach made first (`docker run
+   * -it` attaches, then starts, as Docker requires) reads the shell's first prompt.
+   * Undefined when there is none (removed before it started, or the relay is gone).
+   */
+  async terminal(id: string): Promise<TtyRelay | undefined> {
+    const c = await this.controller(id);
+    if (c.state === 'prepared' && !this.relays.has(id)) await new Promise<void>((r) => this.waitersOf(id).terminal.push(r));
+    return this.relays.get(id);
+  }
+
   /** The terminal relay of a running TTY container. */
   relay(id: string): TtyRelay | undefined { return this.relays.get(id); }
 
@@ -420,6 +433,7 @@ export class StandaloneContainers implements StandaloneHooks {
       if (c.state === 'running') await c.terminate();
       // Attach calls still waiting for a start that will never come: wake them (they see the state).
       for (const w of this.waitersOf(r.id).started.splice(0)) w();
+      for (const w of this.waitersOf(r.id).terminal.splice(0)) w();
       const held = [...(this.holds.get(r.id) ?? [])];
       if (held.length) {
         let timer: NodeJS.Timeout | undefined;
