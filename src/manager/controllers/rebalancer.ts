@@ -59,8 +59,6 @@ export class RebalancerController extends StoreController {
   /** Node ID → since when it has been ready and active (ms). */
   private readonly stableSince = new Map<string, number>();
   private readonly reasons = new Map<string, string>();
-  /** Service ID → node ID → cooldown end (ms). */
-  private readonly cooldowns = new Map<string, Map<string, number>>();
   /** Look until then (ms); moves in flight extend it. */
   private watchUntil = 0;
   private dirty = true;
@@ -125,10 +123,9 @@ export class RebalancerController extends StoreController {
       }
       let n = 0;
       for (const service of tx.list('service')) {
-        const cool = this.cooldowns.get(service.ID);
         const plan = planRebalance({
           service, tasks: byService.get(service.ID) ?? [], nodes, tasksByNode: byNode, now,
-          stableSince: this.stableSince, cooldownUntil: cool, nodeReasons: this.reasons,
+          stableSince: this.stableSince, nodeReasons: this.reasons,
           swarmLabels: cluster?.Spec?.Labels, timing: this.timing,
         });
         if (plan.wakeAt !== undefined) wakeAt = Math.min(wakeAt ?? Infinity, plan.wakeAt);
@@ -137,14 +134,9 @@ export class RebalancerController extends StoreController {
           n++;
         }
         for (const r of plan.cancel) {
-          tx.update('task', withDesiredState(r, 'shutdown'));
+          tx.update('task', r);
           this.logger.info('rebalance: move cancelled, the replacement did not run in time', { 'service.id': service.ID, 'task.id': r.ID, 'node.id': r.NodeID });
           n++;
-        }
-        if (plan.cooldown.length) {
-          const m = cool ?? new Map<string, number>();
-          for (const id of plan.cooldown) m.set(id, now + (this.timing.cooldownMs ?? 300_000));
-          this.cooldowns.set(service.ID, m);
         }
         for (const m of plan.start) {
           const r = newTask(service, { slot: m.task.Slot, nodeId: m.toNode }, { now, newId: () => this.store.newId() });

@@ -27,7 +27,7 @@
  *   (constraints, resources, platform, host ports, max replicas per node), ready and
  *   active without a break for at least `settleMs` (hysteresis: a node that flaps never
  *   stays up long enough to receive tasks), and not in cooldown for the service (a move
- *   there failed or timed out within `cooldownMs`).
+ *   there failed or timed out within `cooldownMs`; read from the replacement tasks).
  * - A replacement not running `moveTimeoutMs` after its creation is cancelled: the old
  *   task stays (start-first) or the orchestrator replaces it anywhere (stop-first).
  */
@@ -35,7 +35,7 @@ import type { Node } from '../../api/types/node.ts';
 import type { Service } from '../../api/types/service.ts';
 import { isTerminal, type Task } from '../../api/types/task.ts';
 import { rebalanceEnabled } from '../../api/spec/rebalance-policy.ts';
-import { wantsToRun } from '../../common/task-state.ts';
+import { wantsToRun, withDesiredState } from '../../common/task-state.ts';
 import { buildNodeInfos, type TasksByNode } from '../scheduler/scheduler.ts';
 import { Pipeline } from '../scheduler/pipeline.ts';
 import type { NodeInfo } from '../scheduler/node-info.ts';
@@ -46,6 +46,16 @@ export const MOVED_FROM_LABEL = 'com.shoal.rebalance.from';
 export const MOVE_REASON_LABEL = 'com.shoal.rebalance.reason';
 /** On a replacement task: the node the moved task ran on. */
 export const MOVED_FROM_NODE_LABEL = 'com.shoal.rebalance.node.from';
+/**
+ * On a replacement task: when its move was cancelled (ISO time). Its node's cooldown is
+ * read back from it, so the store, not the leader's memory, keeps the cooldowns.
+ */
+export const MOVE_CANCELLED_LABEL = 'com.shoal.rebalance.cancelled';
+
+/** The replacement `r` cancelled at `now` (ms): stopped, and labelled for its node's cooldown. */
+export function cancelledMove(r: Task, now: number): Task {
+  return { ...withDesiredState(r, 'shutdown'), Labels: { ...r.Labels, [MOVE_CANCELLED_LABEL]: new Date(now).toISOString() } };
+}
 
 /**
  * The attributes of the `rebalance` service event a new replacement task makes
@@ -89,8 +99,6 @@ export interface RebalanceInput {
   now: number;
   /** Since when each node has been ready and active without a break (ms); a node absent here is not eligible. */
   stableSince: ReadonlyMap<string, number>;
-  /** Node ID → until when (ms) this service makes no move there. */
-  cooldownUntil?: ReadonlyMap<string, number>;
   /** Node ID → how it became eligible (`joined`, `returned from down`, `became active`), for the reason text. */
   nodeReasons?: ReadonlyMap<string, string>;
   /** The swarm spec's labels (the cluster-wide switch). */
@@ -115,17 +123,15 @@ export interface RebalancePlan {
   start: Move[];
   /** Old tasks to stop: their replacement runs. */
   finish: Task[];
-  /** Replacements to stop (not running in time); their nodes go into cooldown. */
+  /** Replacements to stop (not running in time), as {@link cancelledMove}: their nodes go into cooldown. */
   cancel: Task[];
-  /** Nodes to put in cooldown for this service from now on. */
-  cooldown: string[];
   /** Decide again then (a node's settle time ends, a move times out), ms since the epoch. */
   wakeAt?: number;
   /** Why nothing was considered (opt-out, job, updating, …); undefined when the counts were looked at. */
   skipped?: string;
 }
 
-const empty = (skipped?: string): RebalancePlan => ({ start: [], finish: [], cancel: [], cooldown: [], ...(skipped ? { skipped } : {}) });
+const empty = (skipped?: string): RebalancePlan => ({ start: [], finish: [], cancel: [], ...(skipped ? { skipped } : {}) });
 const ms = (iso: string | undefined): number => (iso ? Date.parse(iso) : 0);
 
 /** The replacement tasks of `tasks` that are on their way or running, by the ID of the task they move. */
@@ -191,8 +197,7 @@ export function planRebalance(input: RebalanceInput): RebalancePlan {
     inFlight.add(r.ID);
     const deadline = ms(r.CreatedAt) + timing.moveTimeoutMs;
     if (now >= deadline) {
-      plan.cancel.push(r);
-      if (r.NodeID) plan.cooldown.push(r.NodeID);
+      plan.cancel.push(cancelledMove(r, now));
       continue;
     }
     wake(deadline);
@@ -207,13 +212,14 @@ export function planRebalance(input: RebalanceInput): RebalancePlan {
   if (budget <= 0) return plan;
 
   // Per-node counts as the scheduler sees them, an in-flight move counted at its target.
-  const cooldown = new Map(input.cooldownUntil ?? []);
+  // Cooldowns come from the tasks (so they survive a leader change): a replacement that
+  // failed, or whose move was cancelled, recently puts its node in cooldown.
+  const cooldown = new Map<string, number>();
   for (const t of input.tasks) {
-    // A replacement that failed recently puts its node in cooldown, even after a leader change.
-    const failedAt = ms(t.Status.Timestamp);
-    if (t.Labels?.[MOVED_FROM_LABEL] && t.NodeID && (t.Status.State === 'failed' || t.Status.State === 'rejected') && failedAt + timing.cooldownMs > now) {
-      cooldown.set(t.NodeID, Math.max(cooldown.get(t.NodeID) ?? 0, failedAt + timing.cooldownMs));
-    }
+    if (!t.Labels?.[MOVED_FROM_LABEL] || !t.NodeID) continue;
+    const cancelled = t.Labels[MOVE_CANCELLED_LABEL];
+    const endedAt = cancelled ? ms(cancelled) : t.Status.State === 'failed' || t.Status.State === 'rejected' ? ms(t.Status.Timestamp) : undefined;
+    if (endedAt !== undefined && endedAt + timing.cooldownMs > now) cooldown.set(t.NodeID, Math.max(cooldown.get(t.NodeID) ?? 0, endedAt + timing.cooldownMs));
   }
   const infos = buildNodeInfos(input.nodes, input.tasksByNode);
   const counts = new Map<string, number>();
