@@ -10,20 +10,13 @@ becomes its child when runc exits, and the helper exits with its exit code (128+
 when killed by signal N).
 """
 import ctypes
-import fcntl
 import os
-import select
 import socket
-import struct
 import subprocess
 import sys
-import termios
 
-
-def write_all(fd, data):
-    while data:
-        n = os.write(fd, data)
-        data = data[n:]
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from tty_loop import relay  # noqa: E402 (beside this script, on sys.path[0])
 
 
 def main():
@@ -56,33 +49,7 @@ def main():
     with open(pid_file) as f:
         pid = int(f.read().strip())
     os.unlink(pid_file)
-    watch = [0, master, 3]
-    resize_buf = b''
-    while master in watch:
-        ready, _, _ = select.select(watch, [], [])
-        if master in ready:
-            try:
-                data = os.read(master, 65536)
-            except OSError:
-                data = b''
-            if not data:
-                break
-            write_all(1, data)
-        if 0 in ready:
-            data = os.read(0, 65536)
-            if data:
-                write_all(master, data)
-            else:
-                watch.remove(0)
-        if 3 in ready:
-            data = os.read(3, 4096)
-            if not data:
-                watch.remove(3)
-            resize_buf += data
-            while b'\n' in resize_buf:
-                line, resize_buf = resize_buf.split(b'\n', 1)
-                h, w = (int(x) for x in line.split())
-                fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack('HHHH', h, w, 0, 0))
+    relay(master)
     while True:
         try:
             p, status = os.waitpid(-1, 0)

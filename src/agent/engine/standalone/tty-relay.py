@@ -9,23 +9,13 @@ container's stdout FIFO, so `docker logs` has the output), stdin -> master, and 
 `HEIGHT WIDTH` lines read from fd 3 as window sizes. It exits when the terminal closes
 (the container's processes are gone). The container's exit code is the monitor's, not ours.
 """
-import fcntl
 import os
-import select
 import socket
-import struct
 import sys
-import termios
 
-
-def write_all(fd, data):
-    while data:
-        try:
-            n = os.write(fd, data)
-        except BlockingIOError:
-            return False
-        data = data[n:]
-    return True
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+from tty_loop import relay  # noqa: E402 (src/agent/engine/tty_loop.py, shared with tty-exec.py)
 
 
 def main():
@@ -49,38 +39,10 @@ def main():
         log = os.open(log_fifo, os.O_WRONLY | os.O_NONBLOCK)
     except OSError:
         log = None
-    watch = [0, master, 3]
-    resize_buf = b''
-    while master in watch:
-        ready, _, _ = select.select(watch, [], [])
-        if master in ready:
-            try:
-                data = os.read(master, 65536)
-            except OSError:
-                data = b''
-            if not data:
-                break
-            try:
-                write_all(1, data)
-            except BrokenPipeError:
-                return 0
-            if log is not None:
-                write_all(log, data)
-        if 0 in ready:
-            data = os.read(0, 65536)
-            if data:
-                write_all(master, data)
-            else:
-                watch.remove(0)
-        if 3 in ready:
-            data = os.read(3, 4096)
-            if not data:
-                watch.remove(3)
-            resize_buf += data
-            while b'\n' in resize_buf:
-                line, resize_buf = resize_buf.split(b'\n', 1)
-                h, w = (int(x) for x in line.split())
-                fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack('HHHH', h, w, 0, 0))
+    try:
+        relay(master, copy_to=log)
+    except BrokenPipeError:
+        pass
     return 0
 
 
