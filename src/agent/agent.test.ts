@@ -8,56 +8,9 @@ import { join } from 'node:path';
 import { TASK_STATES, type Task, type TaskState } from '../api/types/task.ts';
 import { nullLogger } from '../common/logger.ts';
 import type { TaskStatusUpdate } from '../wire/types.ts';
-import type { TaskContainerSpec, ExitStatus } from './exec/types.ts';
+import { FakeExecutor } from './exec/testing.ts';
 import { Agent, type AgentNetworking } from './agent.ts';
 import type { OutOfRotation } from './network/rotation.ts';
-
-class FakeController {
-  state: 'new' | 'prepared' | 'running' | 'exited' | 'removed' = 'new';
-  record?: { cid: string; pid: number; exit?: ExitStatus };
-  private waiters: ((e: ExitStatus) => void)[] = [];
-  /** Health of a container whose spec has a check: `starting` from start, then what `setHealth` says. */
-  healthStatus?: { status: 'starting' | 'healthy' | 'unhealthy'; failingStreak: number };
-  private healthListeners = new Set<(s: 'starting' | 'healthy' | 'unhealthy') => void>();
-  /** Whether the container got a stop signal, and the task's reported state at that moment. */
-  stoppedWhile?: string;
-  constructor(readonly spec: TaskContainerSpec, private readonly ex: FakeExecutor) {}
-  async prepare() { if (this.state === 'new') { this.state = 'prepared'; this.record = { cid: this.spec.taskId, pid: 0 }; } }
-  async start() {
-    if (this.state !== 'prepared') return;
-    this.state = 'running'; this.record!.pid = 42; this.ex.starts++;
-    if (this.spec.healthcheck) this.healthStatus = { status: 'starting', failingStreak: 0 };
-  }
-  onHealth(fn: (s: 'starting' | 'healthy' | 'unhealthy') => void) { this.healthListeners.add(fn); return () => this.healthListeners.delete(fn); }
-  setHealth(status: 'healthy' | 'unhealthy') {
-    this.healthStatus = { status, failingStreak: status === 'unhealthy' ? 3 : 0 };
-    for (const fn of [...this.healthListeners]) fn(status);
-  }
-  async wait(): Promise<ExitStatus> {
-    if (this.record?.exit) return this.record.exit;
-    return new Promise((r) => this.waiters.push(r));
-  }
-  exit(code: number) {
-    this.state = 'exited';
-    this.record!.exit = { exitCode: code, oomKilled: false };
-    for (const w of this.waiters.splice(0)) w(this.record!.exit);
-  }
-  async shutdown() { if (this.state === 'running') { this.stoppedWhile = this.ex.reportedState?.(this.spec.taskId); this.exit(137); } }
-  async remove() { this.state = 'removed'; this.ex.controllers.delete(this.spec.taskId); }
-}
-
-class FakeExecutor {
-  readonly controllers = new Map<string, FakeController>();
-  starts = 0;
-  /** The task's last reported status when a container is stopped (set by tests that check the order). */
-  reportedState?: (taskId: string) => string;
-  controller(spec: TaskContainerSpec) {
-    let c = this.controllers.get(spec.taskId);
-    if (!c) this.controllers.set(spec.taskId, (c = new FakeController(spec, this)));
-    return c;
-  }
-  list() { return [...this.controllers.values()]; }
-}
 
 function task(id: string, desired: TaskState = 'running', image = 'bb:v1'): Task {
   return {

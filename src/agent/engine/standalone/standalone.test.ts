@@ -4,44 +4,10 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Executor } from '../../exec/executor.ts';
-import type { ExitStatus, TaskContainerSpec } from '../../exec/types.ts';
+import { FakeExecutor } from '../../exec/testing.ts';
 import type { DefaultBridge } from '../../network/bridge/default-bridge.ts';
 import { ContainerConflictError, NoSuchContainerError } from '../engine.ts';
 import { StandaloneContainers } from './standalone.ts';
-
-/** A controller that runs nothing: the test says when it exits. */
-class FakeController {
-  state = 'new';
-  record?: { createdAt: string; exit?: ExitStatus };
-  private waiters: ((s: ExitStatus) => void)[] = [];
-  constructor(readonly spec: TaskContainerSpec, readonly cid: string, private readonly ex: FakeExecutor) {}
-  async prepare() { this.state = 'prepared'; this.record = { createdAt: new Date().toISOString() }; }
-  async start() { await this.ex.beforeStart?.(this.cid); this.state = 'running'; }
-  async wait(): Promise<ExitStatus> {
-    if (this.record?.exit) return this.record.exit;
-    return new Promise((r) => this.waiters.push(r));
-  }
-  exit(code: number) {
-    this.state = 'exited';
-    this.record!.exit = { exitCode: code, oomKilled: false };
-    for (const w of this.waiters.splice(0)) w(this.record!.exit);
-  }
-  async terminate() { if (this.state === 'running') this.exit(137); }
-  async remove() { this.state = 'removed'; this.ex.controllers.delete(this.cid); }
-}
-
-class FakeExecutor {
-  readonly controllers = new Map<string, FakeController>();
-  paths = { task: (id: string) => join('/nonexistent', id) };
-  /** Runs as a container starts, before its process would run. */
-  beforeStart?: (cid: string) => Promise<void> | void;
-  controller(spec: TaskContainerSpec) {
-    const c = new FakeController(spec, spec.taskId, this);
-    this.controllers.set(spec.taskId, c);
-    return c;
-  }
-  list() { return [...this.controllers.values()]; }
-}
 
 function setup(opts: { taskNames?: string[]; attachFails?: boolean } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'shoal-sa-'));
