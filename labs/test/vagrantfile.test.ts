@@ -2,7 +2,7 @@
 // `vagrant validate` for several node/manager counts, and bad settings refused with a
 // message naming them. Provisioning itself (scripts/install.sh, scripts/vagrant-swarm.sh)
 // is run in lab hosts by labs/install.lab.test.ts. ruby and vagrant come from
-// scripts/setup.sh; without them this file says so and skips.
+// scripts/setup.sh; without them these tests fail (a skip would hide a broken setup).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
@@ -31,13 +31,13 @@ function validate(env: Record<string, string>) {
 }
 
 test('the Vagrantfile is valid Ruby', () => {
-  if (!haveRuby) return console.log('  (skipped: no ruby; scripts/setup.sh installs it)');
+  assert.ok(haveRuby, 'ruby is not installed: scripts/setup.sh installs it');
   const r = spawnSync('ruby', ['-c', join(REPO_ROOT, 'Vagrantfile')], { encoding: 'utf8' });
   assert.is(r.status, 0, r.stderr);
 });
 
 test('vagrant validate passes for the default 3 nodes and for 5 nodes with 3 managers', () => {
-  if (!haveVagrant) return console.log('  (skipped: no vagrant; scripts/setup.sh installs it)');
+  assert.ok(haveVagrant, 'vagrant is not installed: scripts/setup.sh installs it');
   const three = validate({});
   assert.is(three.status, 0, three.stderr + three.stdout);
   assert.match(three.stdout, /shoal3/);
@@ -48,7 +48,7 @@ test('vagrant validate passes for the default 3 nodes and for 5 nodes with 3 man
 });
 
 test('bad settings are refused naming the variable', () => {
-  if (!haveVagrant) return console.log('  (skipped: no vagrant; scripts/setup.sh installs it)');
+  assert.ok(haveVagrant, 'vagrant is not installed: scripts/setup.sh installs it');
   const cases: [Record<string, string>, RegExp][] = [
     [{ SHOAL_NODES: '0' }, /SHOAL_NODES must be a number from 1 to 9/],
     [{ SHOAL_NODES: '2', SHOAL_MANAGERS: '3' }, /SHOAL_MANAGERS must be a number from 1 to 2/],
