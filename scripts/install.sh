@@ -16,6 +16,8 @@
 #                      systemctl, no packages): for tests and packagers
 #   SHOAL_SOURCE=DIR   the Shoal tree to install (default: the one holding this script)
 #   SHOAL_NO_START=1   install and enable the unit but do not start it
+#   SHOAL_NPM_REGISTRY=URL  where Node, npm and the dependencies come from (a mirror;
+#                      default https://registry.npmjs.org)
 set -euo pipefail
 
 NODE_VERSION=24.22.3
