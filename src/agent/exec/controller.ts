@@ -196,7 +196,7 @@ export class TaskController {
     let pid: number;
     try {
       // With a terminal, someone (standalone/tty-relay.ts) listens on console.sock for the pty master.
-      pid = await runtime.run(monitor, this.cid, paths.bundle(this.cid), io, this.spec.tty ? join(paths.task(this.cid), 'console.sock') : undefined);
+      pid = await runtime.run(monitor, this.cid, paths.bundle(this.cid), { ...io, ...(this.spec.tty ? { consoleSocket: join(paths.task(this.cid), 'console.sock') } : {}) });
     } catch (e) {
       this.log?.detach();
       throw e;

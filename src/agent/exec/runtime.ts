@@ -50,14 +50,15 @@ export class OciRuntime {
 
   /**
    * Creates and starts container `id` from `bundle` (`run --detach`) under the monitor,
-   * with stdout/stderr on the given FIFOs. Resolves with the init PID.
+   * with stdout/stderr on the given FIFOs; for a terminal process (`process.terminal`)
+   * runc sends the pty master to `consoleSocket`. Resolves with the init PID.
    */
-  async run(monitor: MonitorClient, id: string, bundle: string, io: { stdout: string; stderr: string }, consoleSocket?: string): Promise<number> {
+  async run(monitor: MonitorClient, id: string, bundle: string, io: { stdout: string; stderr: string; consoleSocket?: string }): Promise<number> {
+    const { consoleSocket, ...fifos } = io;
     const logFile = join(bundle, 'runtime.log');
     const pidFile = join(bundle, 'init.pid');
-    // A terminal process (`process.terminal`): runc sends the pty master to the socket.
     const argv = [...this.global(logFile), 'run', '--detach', '--bundle', bundle, '--pid-file', pidFile, ...(consoleSocket ? ['--console-socket', consoleSocket] : []), id];
-    const r = await monitor.run(id, argv, { ...io, pidFile });
+    const r = await monitor.run(id, argv, { ...fifos, pidFile });
     if (r.status !== 0 || r.pid <= 0) throw new RuntimeError(`start of ${id} failed: ${lastRuntimeError(logFile) || `status ${r.status}`}`);
     return r.pid;
   }
