@@ -3,11 +3,11 @@
 // quorum allows (a manager fault plus a worker fault), holds them, heals them and leaves a
 // quiet gap. At no instant are more managers impaired (killed, paused or cut off from the
 // majority) than a quorum survives: floor((managers - 1) / 2).
-import { seededRand } from '../../raft/src/core/test-network.ts';
+import { prng } from '../../src/common/prng.ts';
 import type { Lab } from '../lib/lab.ts';
 
-/** The seeded PRNG (mulberry32) of the Raft tests: same seed, same sequence, floats in [0, 1). */
-export const prng = seededRand;
+// The project's seeded PRNG (mulberry32), re-exported for run.ts and the tests.
+export { prng };
 
 /** An integer in [lo, hi] drawn from `rnd`. */
 export function between(rnd: () => number, lo: number, hi: number): number {
