@@ -14,6 +14,7 @@ test('a clear backup reads back as it was written', () => {
   const file = writeBackup(contents);
   assert.is(file.sealed, undefined);
   assert.equal(readBackupFile(JSON.stringify(file)), contents);
+  assert.throws(() => readBackupFile(JSON.stringify(file), generateUnlockKey()), (e: Error) => e instanceof BackupError && /not encrypted/.test(e.message), 'an unlock key for a clear backup is refused, not ignored');
 });
 
 test('a sealed backup hides its contents and opens only with its unlock key', () => {

@@ -93,6 +93,8 @@ export function readBackupFile(text: string, unlockKey?: string): BackupContents
   if (file?.format !== BACKUP_FORMAT) throw new BackupError('swarm restore: the backup is not a Shoal swarm backup');
   if (file.version !== BACKUP_VERSION) throw new BackupError(`swarm restore: backup format version ${file.version} is not supported (this Shoal reads ${BACKUP_VERSION})`);
   let contents = file.contents;
+  // A key given for a backup in clear would be accepted and do nothing: say so instead.
+  if (file.sealed === undefined && unlockKey) throw new BackupError('swarm restore: the backup is not encrypted (autolock was off when it was taken): restore it without an unlock key');
   if (file.sealed !== undefined) {
     if (!unlockKey) throw new BackupError('swarm restore: the backup is encrypted (autolock was on): give the unlock key of that time');
     let plain: Buffer;
