@@ -6,32 +6,14 @@
 // address (the network can then be removed). Everything is removed at the end.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
 import type { Node } from '../src/api/types/node.ts';
 import type { Service } from '../src/api/types/service.ts';
 import type { Swarm } from '../src/api/types/swarm.ts';
 import type { Task } from '../src/api/types/task.ts';
 import { withLab, type Lab } from './lib/lab.ts';
 import { createNetwork, inContainer, placedTasks } from './lib/swarm-net.ts';
+import { docker, dockerRaw } from './lib/lab-docker.ts';
 import { client, IMAGE, waitFor } from './lib/swarm-services.ts';
-
-function dockerRaw(lab: Lab, host: string, args: string[], timeoutMs = 90_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('docker', args, { env: { ...process.env, DOCKER_HOST: lab.dockerHost(host), DOCKER_CLI_HINTS: 'false' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-    child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout: out, stderr: err }); });
-  });
-}
-
-async function docker(lab: Lab, host: string, args: string[]): Promise<string> {
-  const r = await dockerRaw(lab, host, args);
-  assert.is(r.code, 0, `docker ${args.join(' ')} on ${host}: ${r.stderr}`);
-  return r.stdout;
-}
 
 /** h1 inits, h2 joins as a worker; node ID → host name. */
 async function twoHostSwarm(lab: Lab): Promise<Map<string, string>> {

@@ -8,31 +8,17 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { withLab, type Lab } from './lib/lab.ts';
-import { run } from './lib/procs.ts';
+import { docker as dockerOn, dockerRaw as dockerRawOn } from './lib/lab-docker.ts';
 import { client, IMAGE, waitFor } from './lib/swarm-services.ts';
+import { checkTerminalShell } from './lib/tmux.ts';
 import { loadFacts, SchemaBook } from './test/docker-api-schema.ts';
 
 const SESSION = `shoalrun-${process.pid}`;
 const REGISTRY = '192.168.100.1:5000';
 
-function dockerRaw(lab: Lab, args: string[], timeoutMs = 60_000, input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('docker', args, { env: { ...process.env, DOCKER_HOST: lab.dockerHost('h1'), DOCKER_CLI_HINTS: 'false' }, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
-    if (input !== undefined) child.stdin!.end(input);
-    let out = '';
-    let err = '';
-    child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-    child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout: out, stderr: err }); });
-  });
-}
-
-async function docker(lab: Lab, args: string[]): Promise<string> {
-  const r = await dockerRaw(lab, args);
-  assert.is(r.code, 0, `docker ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
+/** The docker CLI against h1 (the one host of this lab). */
+const dockerRaw = (lab: Lab, args: string[], timeoutMs?: number, input?: string) => dockerRawOn(lab, 'h1', args, { timeoutMs, input });
+const docker = (lab: Lab, args: string[]) => dockerOn(lab, 'h1', args);
 
 const lines = (s: string) => s.split('\n').filter(Boolean);
 
@@ -207,25 +193,7 @@ async function refusalsPhase(lab: Lab): Promise<void> {
 }
 
 async function ttyPhase(lab: Lab): Promise<void> {
-  const tmux = (args: string[]) => run('tmux', args);
-  const cmd = `env DOCKER_HOST=${lab.dockerHost('h1')} docker run --rm -it --name tty1 ${IMAGE} sh; echo run-exit-$?; sleep 60`;
-  assert.is((await tmux(['new-session', '-d', '-s', SESSION, '-x', '100', '-y', '30', cmd])).code, 0);
-  try {
-    let last = '';
-    const screen = async () => (last = (await tmux(['capture-pane', '-p', '-t', SESSION])).stdout);
-    await waitFor(() => `a prompt; screen:\n${last}`, async () => /^\/ # *$/m.test(await screen()), 30_000, 100);
-    await tmux(['send-keys', '-t', SESSION, 'stty size; echo tty-$((40+2)); tty', 'Enter']);
-    await waitFor(() => `the size and answer; screen:\n${last}`, async () => { const s = await screen(); return /^30 100$/m.test(s) && /^tty-42$/m.test(s) && /^\/dev\/pts\/\d+$/m.test(s); }, 20_000, 100);
-    await tmux(['resize-window', '-t', SESSION, '-x', '120', '-y', '40']);
-    await waitFor(() => `the resized terminal; screen:\n${last}`, async () => {
-      await tmux(['send-keys', '-t', SESSION, 'clear; stty size', 'Enter']);
-      return /^40 120$/m.test(await screen());
-    }, 20_000, 300);
-    await tmux(['send-keys', '-t', SESSION, 'exit 7', 'Enter']);
-    await waitFor(() => `the exit code; screen:\n${last}`, async () => /^run-exit-7$/m.test(await screen()), 20_000, 100);
-  } finally {
-    await tmux(['kill-session', '-t', SESSION]);
-  }
+  await checkTerminalShell(SESSION, `env DOCKER_HOST=${lab.dockerHost('h1')} docker run --rm -it --name tty1 ${IMAGE} sh`, { promptMs: 30_000 });
   await waitFor('the --rm terminal container removed', async () => lines(await docker(lab, ['ps', '-a', '--format', '{{.Names}}'])).length === 0, 10_000, 100);
   // A terminal's output is in the container's logs too (raw, as Docker keeps it).
   await docker(lab, ['run', '-t', '--name', 'ttylog', IMAGE, 'echo', 'tty-log']);

@@ -10,8 +10,8 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import type { Task } from '../src/api/types/task.ts';
 import { withLab, type Lab } from './lib/lab.ts';
-import { run } from './lib/procs.ts';
 import { client, IMAGE, tasksOf, waitFor, waitRunning } from './lib/swarm-services.ts';
+import { checkTerminalShell } from './lib/tmux.ts';
 
 const SESSION = `shoalen-${process.pid}`;
 
@@ -135,27 +135,7 @@ async function execPhase(lab: Lab, name: string): Promise<void> {
 }
 
 async function ttyPhase(lab: Lab, name: string): Promise<void> {
-  const tmux = (args: string[]) => run('tmux', args);
-  if ((await run('tmux', ['-V']).catch(() => ({ code: -1 }))).code !== 0) assert.unreachable('tmux is installed (scripts/setup.sh)');
-  const cmd = `env DOCKER_HOST=${lab.dockerHost('h1')} docker exec -it ${name} sh; echo exec-exit-$?; sleep 60`;
-  assert.is((await tmux(['new-session', '-d', '-s', SESSION, '-x', '100', '-y', '30', cmd])).code, 0);
-  try {
-    let last = '';
-    const screen = async () => (last = (await tmux(['capture-pane', '-p', '-t', SESSION])).stdout);
-    await waitFor(() => `a prompt; screen:\n${last}`, async () => /^\/ # *$/m.test(await screen()), 20_000, 100);
-    await tmux(['send-keys', '-t', SESSION, 'stty size; echo tty-$((40+2)); tty', 'Enter']);
-    await waitFor(() => `the size and answer; screen:\n${last}`, async () => { const s = await screen(); return /^30 100$/m.test(s) && /^tty-42$/m.test(s) && /^\/dev\/pts\/\d+$/m.test(s); }, 20_000, 100);
-    await tmux(['resize-window', '-t', SESSION, '-x', '120', '-y', '40']);
-    await waitFor(() => `the resized terminal; screen:\n${last}`, async () => {
-      await tmux(['send-keys', '-t', SESSION, 'clear; stty size', 'Enter']);
-      return /^40 120$/m.test(await screen());
-    }, 20_000, 300);
-    // The shell's exit code comes back through the CLI.
-    await tmux(['send-keys', '-t', SESSION, 'exit 7', 'Enter']);
-    await waitFor(() => `the exec's exit code; screen:\n${last}`, async () => /^exec-exit-7$/m.test(await screen()), 20_000, 100);
-  } finally {
-    await tmux(['kill-session', '-t', SESSION]);
-  }
+  await checkTerminalShell(SESSION, `env DOCKER_HOST=${lab.dockerHost('h1')} docker exec -it ${name} sh`);
 }
 
 test('the docker CLI lists, inspects, follows, enters, measures and kills task containers on their node', async () => {
