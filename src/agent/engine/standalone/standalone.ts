@@ -121,7 +121,7 @@ export class StandaloneContainers implements StandaloneHooks {
    */
   async restore(): Promise<void> {
     const ex = await this.opts.executor();
-    const recs = this.recordsOf(ex);
+    const recs = this.records;
     for (const r of recs.all()) {
       const c = ex.list().find((x) => x.cid === r.id);
       if (!c || c.state === 'removed') { recs.delete(r.id); continue; }
@@ -129,10 +129,6 @@ export class StandaloneContainers implements StandaloneHooks {
       else if (c.state === 'exited' && r.config.autoRemove) void this.remove(r.id, { force: true, volumes: true }).catch(() => {});
     }
     await this.opts.bridge.restore().catch((err) => this.opts.logger?.warn('standalone: could not restore the default bridge', { error: String(err) }));
-  }
-
-  private recordsOf(_ex: Executor): StandaloneRecords {
-    return this.records;
   }
 
   private waitersOf(id: string): Waiters {
@@ -207,7 +203,7 @@ export class StandaloneContainers implements StandaloneHooks {
   private async controller(id: string): Promise<TaskController> {
     const ex = await this.opts.executor();
     const c = ex.list().find((x) => x.cid === id);
-    if (!c || !this.recordsOf(ex).get(id)) throw new NoSuchContainerError(id);
+    if (!c || !this.records.get(id)) throw new NoSuchContainerError(id);
     return c;
   }
 
@@ -244,7 +240,7 @@ export class StandaloneContainers implements StandaloneHooks {
     // Docker makes a missing `-v` bind source as a directory.
     for (const src of cfg.bindSourcesToMake) if (!existsSync(src)) mkdirSync(src, { recursive: true });
     const ex = await this.opts.executor();
-    const recs = this.recordsOf(ex);
+    const recs = this.records;
     let n = name ? checkName(name) : '';
     const taken = (x: string) => !!recs.byName(x) || this.creating.has(x) || this.opts.nameTaken(x);
     if (n && taken(n)) {
@@ -317,7 +313,7 @@ export class StandaloneContainers implements StandaloneHooks {
     const c = await this.controller(r.id);
     if (c.state === 'running') return false;
     if (c.state !== 'prepared') throw new CreateConfigError(`start: starting standalone container ${r.id.slice(0, 12)} again after it ran is not supported by shoal yet (run a new one)`, 501);
-    const recs = this.records!;
+    const recs = this.records;
     try {
       if (r.config.network.mode === 'bridge') {
         const ports = assignHostPorts(r.config.ports, await this.opts.bridge.publishedPorts());
@@ -494,7 +490,7 @@ export class StandaloneContainers implements StandaloneHooks {
     const deleted: string[] = [];
     if (!this.any) return { ContainersDeleted: deleted, SpaceReclaimed: 0 };
     const ex = await this.opts.executor();
-    for (const r of this.recordsOf(ex).all()) {
+    for (const r of this.records.all()) {
       const c = ex.list().find((x) => x.cid === r.id);
       if (!c || c.state === 'running' || keep(r, c.record?.createdAt ?? '')) continue;
       await this.remove(r.id, { force: false }).then(() => deleted.push(r.id), () => {});
