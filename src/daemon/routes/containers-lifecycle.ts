@@ -15,6 +15,7 @@ import type { StandaloneContainers } from '../../agent/engine/standalone/standal
 import type { StandaloneRecord } from '../../agent/engine/standalone/records.ts';
 import { frame, STDERR, STDOUT } from '../../agent/engine/stdcopy.ts';
 import { filterValues } from './lookup.ts';
+import { pruneSelector } from './prune-filters.ts';
 import { apiError } from './containers.ts';
 
 function lifecycleError(err: unknown): unknown {
@@ -118,30 +119,6 @@ async function attach(o: LifecycleRouteOptions, ctx: RequestContext): Promise<vo
   }
 }
 
-/** `until` and `label` filters of `container prune`. */
-function pruneKeep(filters: Map<string, string[]>, now: number): (r: StandaloneRecord, createdAt: string) => boolean {
-  for (const k of filters.keys()) if (k !== 'until' && k !== 'label' && k !== 'label!') throw new InvalidArgumentError(`invalid filter '${k}'`);
-  const untils = (filters.get('until') ?? []).map((u) => {
-    if (/^\d+(\.\d+)?$/.test(u)) return Number(u) * 1000;
-    const m = /^(\d+)(s|m|h)$/.exec(u);
-    if (m) return now - Number(m[1]) * ({ s: 1000, m: 60_000, h: 3_600_000 } as Record<string, number>)[m[2]];
-    const t = Date.parse(u);
-    if (Number.isNaN(t)) throw new InvalidArgumentError(`invalid filter 'until=${u}'`);
-    return t;
-  });
-  const has = (labels: Record<string, string>, f: string) => {
-    const i = f.indexOf('=');
-    return i < 0 ? f in labels : labels[f.slice(0, i)] === f.slice(i + 1);
-  };
-  return (r, createdAt) => {
-    const created = Date.parse(createdAt);
-    if (untils.some((u) => !(created < u))) return true;
-    if ((filters.get('label') ?? []).some((f) => !has(r.config.labels, f))) return true;
-    if ((filters.get('label!') ?? []).some((f) => has(r.config.labels, f))) return true;
-    return false;
-  };
-}
-
 /** Registers the standalone container routes on `router`. */
 export function addContainerLifecycleRoutes(router: Router, o: LifecycleRouteOptions): void {
   router.post('/containers/create', async (ctx) => {
@@ -195,7 +172,7 @@ export function addContainerLifecycleRoutes(router: Router, o: LifecycleRouteOpt
   });
 
   router.post('/containers/prune', async (ctx) => {
-    const keep = pruneKeep(filterValues(ctx.query), Date.now());
-    return guarded(() => o.standalone.prune(keep));
+    const sel = pruneSelector(filterValues(ctx.query), Date.now(), ['until', 'label', 'label!']);
+    return guarded(() => o.standalone.prune((r, createdAt) => !sel.matches(Date.parse(createdAt), r.config.labels)));
   });
 }
