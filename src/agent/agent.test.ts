@@ -185,7 +185,30 @@ test('a network attachment task gets its netns and no container; waiters get it;
     agent.assign({ type: 'assignments', full: false, tasks: [{ ...t, DesiredState: 'shutdown' }], removed: [] });
     await until(() => last(reports, 'att')?.State === 'shutdown');
     assert.equal(net.calls, ['attach att', 'detach att']);
+    assert.match(await failure(agent.attachment('att', 10)), /not made within 10 ms/, 'an ended attachment is not handed out again');
   }, net);
+});
+
+/** The message `p` rejects with; fails the test when it resolves. */
+async function failure(p: Promise<unknown>): Promise<string> {
+  const keep = setInterval(() => {}, 1000); // the agent's own timers do not hold the process
+  try {
+    await p;
+  } catch (err) {
+    return (err as Error).message;
+  } finally {
+    clearInterval(keep);
+  }
+  assert.unreachable('expected a rejection');
+  return '';
+}
+
+test('a caller still waiting for an attachment is told when the agent closes', async () => {
+  await withAgent(async ({ agent }) => {
+    const waiting = agent.attachment('never', 60_000);
+    agent.close();
+    assert.match(await failure(waiting), /closed before the network attachment was made/);
+  }, new FakeNetworking());
 });
 
 test('a task out of rotation on every node stops without the fixed margin', async () => {

@@ -16,7 +16,7 @@ import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import type { NodeDescription } from '../api/types/node.ts';
 import type { PortConfig } from '../api/types/service.ts';
-import { isTerminal, type Task, type TaskState, type TaskStatus } from '../api/types/task.ts';
+import { isAttachmentTask, isTerminal, type Task, type TaskState, type TaskStatus } from '../api/types/task.ts';
 import { wantsToRun } from '../common/task-state.ts';
 import type { SessionFrame, TaskStatusUpdate } from '../wire/types.ts';
 import type { Logger } from '../common/logger.ts';
@@ -113,30 +113,47 @@ export interface AttachedNetwork {
   resolvConf: string;
 }
 
-/** Callers waiting for network attachments by task ID; the latest outcome of each is kept for late callers. */
+/**
+ * Callers waiting for network attachments by task ID. A made attachment is kept for late
+ * callers until it ends; a failure goes to the callers waiting at that moment only (a
+ * later caller waits for the next outcome, so no stale error outlives its task).
+ */
 class AttachmentWaiters {
-  private readonly done = new Map<string, AttachedNetwork | Error>();
-  private readonly waiting = new Map<string, ((r: AttachedNetwork | Error) => void)[]>();
+  private readonly made = new Map<string, AttachedNetwork>();
+  private readonly waiting = new Map<string, Set<(r: AttachedNetwork | Error) => void>>();
 
   settle(taskId: string, r: AttachedNetwork | Error): void {
-    if (r instanceof Error && !this.waiting.has(taskId)) this.done.delete(taskId);
-    else this.done.set(taskId, r);
-    for (const fn of this.waiting.get(taskId)?.splice(0) ?? []) fn(r);
+    if (r instanceof Error) this.made.delete(taskId);
+    else this.made.set(taskId, r);
+    const fns = this.waiting.get(taskId);
     this.waiting.delete(taskId);
+    for (const fn of fns ?? []) fn(r);
   }
 
   wait(taskId: string, timeoutMs: number): Promise<AttachedNetwork> {
-    const have = this.done.get(taskId);
-    if (have) return have instanceof Error ? Promise.reject(have) : Promise.resolve(have);
+    const have = this.made.get(taskId);
+    if (have) return Promise.resolve(have);
     return new Promise((resolve, reject) => {
-      const fn = (r: AttachedNetwork | Error) => { clearTimeout(timer); if (r instanceof Error) reject(r); else resolve(r); };
+      const fns = this.waiting.get(taskId) ?? this.waiting.set(taskId, new Set()).get(taskId)!;
+      const fn = (r: AttachedNetwork | Error) => {
+        clearTimeout(timer);
+        if (r instanceof Error) reject(r);
+        else resolve(r);
+      };
       const timer = setTimeout(() => {
-        const list = this.waiting.get(taskId) ?? [];
-        list.splice(list.indexOf(fn) >>> 0, 1);
+        fns.delete(fn);
+        if (fns.size === 0 && this.waiting.get(taskId) === fns) this.waiting.delete(taskId);
         reject(new Error(`agent: network attachment ${taskId} was not made within ${timeoutMs} ms`));
       }, timeoutMs);
-      (this.waiting.get(taskId) ?? this.waiting.set(taskId, []).get(taskId)!).push(fn);
+      timer.unref?.();
+      fns.add(fn);
     });
+  }
+
+  /** The agent closes: every caller still waiting gets `err`. */
+  closeAll(err: Error): void {
+    for (const taskId of [...this.waiting.keys()]) this.settle(taskId, err);
+    this.made.clear();
   }
 }
 
@@ -221,6 +238,7 @@ export class Agent {
   close(): void {
     this.closed = true;
     clearTimeout(this.reportTimer);
+    this.attachments.closeAll(new Error('agent: closed before the network attachment was made'));
     for (const at of this.tasks.values()) at.wake();
     void this.opts.networking?.close().catch((err) => this.opts.logger.warn('agent: could not close the network data plane', { error: err }));
   }
@@ -313,7 +331,7 @@ export class Agent {
     const { task } = at;
     const state = at.status.State;
     const stop = at.removed || !wantsToRun(task.DesiredState);
-    if (task.Spec.NetworkAttachmentSpec) return this.stepAttachment(at, stop);
+    if (isAttachmentTask(task)) return this.stepAttachment(at, stop);
     if (stop) {
       const c = await this.existing(task);
       if (c && c.state === 'running') {
