@@ -122,7 +122,8 @@ test('a removal waits for attach streams to finish reading', async () => {
     await flush(); await flush();
     assert.is(removed, false, 'held by the attach stream');
     release();
-    await new Promise((r) => setTimeout(r, 10));
+    // Event-loop turns until the removal lands (bounded), not a fixed sleep.
+    for (let i = 0; i < 1000 && !removed; i++) await flush();
     assert.is(removed, true);
   } finally { done(); }
 });
