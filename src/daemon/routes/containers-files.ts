@@ -12,7 +12,7 @@ import { ApiError, InvalidArgumentError } from '../../api/errors.ts';
 import { ArchiveError } from '../../agent/engine/archive/extract.ts';
 import type { ContainerFiles } from '../../agent/engine/archive/container-files.ts';
 import type { PathStat } from '../../agent/engine/archive/fd-scope.ts';
-import { apiError } from './containers.ts';
+import { apiError, flag } from './containers.ts';
 
 const STAT_HEADER = 'X-Docker-Container-Path-Stat';
 
@@ -29,11 +29,6 @@ function pathParam(ctx: RequestContext): string {
   const p = ctx.query.get('path');
   if (!p) throw new InvalidArgumentError('path cannot be empty');
   return p;
-}
-
-function flag(q: URLSearchParams, name: string): boolean {
-  const v = (q.get(name) ?? '').toLowerCase();
-  return v === '1' || v === 'true';
 }
 
 const statHeader = (s: PathStat) => Buffer.from(JSON.stringify(s)).toString('base64');

@@ -16,7 +16,7 @@ import type { StandaloneRecord } from '../../agent/engine/standalone/records.ts'
 import { frame, STDERR, STDOUT } from '../../agent/engine/stdcopy.ts';
 import { filterValues } from './lookup.ts';
 import { pruneSelector } from './prune-filters.ts';
-import { apiError } from './containers.ts';
+import { apiError, flag } from './containers.ts';
 
 function lifecycleError(err: unknown): unknown {
   // What shoal does not do is a 400 naming the field too: the status Docker's spec
@@ -35,11 +35,6 @@ function lifecycleError(err: unknown): unknown {
 
 async function guarded<T>(fn: () => Promise<T> | T): Promise<T> {
   try { return await fn(); } catch (err) { throw lifecycleError(err); }
-}
-
-function flag(q: URLSearchParams, name: string): boolean {
-  const v = q.get(name);
-  return v === '1' || v?.toLowerCase() === 'true';
 }
 
 /** Options of the lifecycle routes. */

@@ -26,7 +26,8 @@ export async function mapped<T>(fn: () => Promise<T> | T): Promise<T> {
   try { return await fn(); } catch (err) { throw apiError(err); }
 }
 
-function flag(q: URLSearchParams, name: string, dflt = false): boolean {
+/** A boolean query parameter: `1` or `true` (any case); `dflt` when absent or empty. */
+export function flag(q: URLSearchParams, name: string, dflt = false): boolean {
   const v = q.get(name);
   if (v === null || v === '') return dflt;
   return v === '1' || v.toLowerCase() === 'true';
