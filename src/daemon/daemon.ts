@@ -45,12 +45,11 @@ import { DefaultBridge } from '../agent/network/bridge/default-bridge.ts';
 import { detectSandboxHost } from '../agent/exec/sandbox-host.ts';
 import { addEventRoutes } from './routes/events.ts';
 import { addLogRoutes } from './routes/logs.ts';
-import { addStatsRoutes } from './routes/stats.ts';
+import { addStatsRoutes, clusterStats } from './routes/stats.ts';
 import { NodeUsageReader } from '../metrics/node-usage.ts';
 import type { UsageSource } from '../metrics/usage-reader.ts';
 import { startAutoscaleLoop } from '../metrics/autoscale-loop.ts';
-import { gatherStats } from '../metrics/cluster-stats.ts';
-import type { NodeUsage } from '../api/types/stats.ts';
+import type { NodeUsage, StatsReport } from '../api/types/stats.ts';
 import type { Node } from '../api/types/node.ts';
 import { addVolumeRoutes } from './routes/volumes.ts';
 import { addSystemDfRoute } from './routes/system-df.ts';
@@ -108,6 +107,8 @@ export class Daemon {
   private usageReader?: NodeUsageReader;
   /** Stops the leader's autoscaler loop (`com.shoal.autoscale.*` services). */
   private stopAutoscale?: () => void;
+  /** Every node's usage, as `GET /shoal/stats` answers it (managers only). */
+  private clusterStats?: () => Promise<StatsReport>;
   /** The executor, made and restored when this node first runs a task (it needs root and runc). */
   private executorP?: Promise<Executor>;
   private executorInstance?: Executor;
@@ -297,22 +298,16 @@ export class Daemon {
       const usageSource: UsageSource = { containers: () => daemon.executorInstance?.list() ?? [], tasks: () => daemon.swarm?.agentTasks() ?? [] };
       const nodeUsage = new NodeUsageReader({ source: usageSource, nodeId: () => daemon.swarm?.nodeId ?? '', hostname: config.hostname });
       daemon.usageReader = nodeUsage;
-      addStatsRoutes(router, {
+      const statsDeps = {
         swarm: () => daemon.currentSwarm(), usage: nodeUsage,
-        peerUsage: (n) => daemon.swarm!.peerGet<NodeUsage>(n.ID, peerAddr(n, daemon.swarm?.manager), '/usage'),
-      });
-      // The autoscaler runs on the leader, fed by the same fan-out as `/shoal/stats`.
+        peerUsage: (n: Node) => daemon.swarm!.peerGet<NodeUsage>(n.ID, peerAddr(n, daemon.swarm?.manager), '/usage'),
+      };
+      addStatsRoutes(router, statsDeps);
+      // The autoscaler (on the leader) and the dashboard read the same fan-out as `/shoal/stats`.
+      daemon.clusterStats = () => clusterStats(statsDeps);
       daemon.stopAutoscale = startAutoscaleLoop({
         manager: () => daemon.swarm?.manager,
-        usage: async () => {
-          const m = daemon.swarm?.manager;
-          if (!m) return [];
-          const report = await gatherStats({
-            store: m.store, selfId: m.nodeId, local: () => nodeUsage.read(),
-            remote: (n) => daemon.swarm!.peerGet<NodeUsage>(n.ID, peerAddr(n, daemon.swarm?.manager), '/usage'),
-          });
-          return report.nodes.flatMap((n) => n.tasks);
-        },
+        usage: async () => (daemon.swarm?.manager ? (await clusterStats(statsDeps)).nodes.flatMap((n) => n.tasks) : []),
         logger: logger.child('autoscale'),
       });
       const volumes = new VolumeStore({ dataRoot: config.dataRoot });
@@ -355,11 +350,11 @@ export class Daemon {
       // The dashboard and the metrics (prom-client) are loaded only when asked for: every
       // other daemon start skips compiling them.
       if (config.dashboardAddr) {
-        const [{ startDashboard }, { isLoopback }, { LiveFeed }, { UsageFeed, statsFrom }] = await Promise.all([
+        const [{ startDashboard }, { isLoopback }, { LiveFeed }, { UsageFeed }] = await Promise.all([
           import('../dashboard/server.ts'), import('../dashboard/auth.ts'), import('../dashboard/live-feed.ts'), import('../dashboard/usage-feed.ts'),
         ]);
         const feed = new LiveFeed({ manager: () => daemon.currentSwarm()?.manager, nodeId: () => daemon.swarm?.nodeId ?? '' }, { clock: realClock });
-        const usage = new UsageFeed({ read: statsFrom(config.host), clock: realClock });
+        const usage = new UsageFeed({ read: () => daemon.clusterStats!(), clock: realClock });
         // Off loopback, the --tlsverify material (if any) makes it HTTPS with client certificates instead of a token.
         const tls = config.tls && !isLoopback(config.dashboardAddr.ip) ? config.tls : undefined;
         daemon.dashboard = await startDashboard({ addr: config.dashboardAddr, feed, usage, tls, api: router.listener, logger: logger.child('dashboard') });

@@ -6,7 +6,6 @@
  */
 import type { Clock } from '../agent/exec/health.ts';
 import type { StatsReport } from '../api/types/stats.ts';
-import { ApiClient } from '../api/client.ts';
 
 /** One sample: a service's CPU in percent of one CPU (as `docker stats`), a node's in percent of the node; memory in bytes (working set; host memory in use). */
 export interface UsagePoint {
@@ -81,10 +80,4 @@ export class UsageFeed {
     if (point) for (const l of [...this.listeners]) l(point);
     this.schedule(this.intervalMs);
   }
-}
-
-/** Reads the usage report from this daemon's own control API (`host`, e.g. its unix socket). */
-export function statsFrom(host: string): () => Promise<StatsReport> {
-  const api = new ApiClient(host);
-  return () => api.get<StatsReport>('/shoal/stats', { timeoutMs: 5000 });
 }

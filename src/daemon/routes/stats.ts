@@ -7,7 +7,7 @@
  */
 import type { Router } from '../../common/router.ts';
 import type { Node } from '../../api/types/node.ts';
-import type { NodeUsage } from '../../api/types/stats.ts';
+import type { NodeUsage, StatsReport } from '../../api/types/stats.ts';
 import { UnavailableError } from '../../api/errors.ts';
 import { gatherStats } from '../../metrics/cluster-stats.ts';
 import type { NodeUsageReader } from '../../metrics/node-usage.ts';
@@ -23,19 +23,25 @@ export interface StatsRouteDeps {
   peerUsage?: (node: Node) => Promise<NodeUsage>;
 }
 
+/**
+ * Every node's usage, gathered by this manager (what `GET /shoal/stats` answers; the
+ * autoscaler and the dashboard read it too). Throws `UnavailableError` off a manager.
+ */
+export async function clusterStats(deps: StatsRouteDeps): Promise<StatsReport> {
+  const manager = requireManager(deps.swarm);
+  return gatherStats({
+    store: manager.store,
+    selfId: manager.nodeId,
+    local: () => deps.usage.read(),
+    remote: (n) => {
+      if (!deps.peerUsage) return Promise.reject(new UnavailableError('stats: this manager cannot ask other nodes'));
+      return deps.peerUsage(n);
+    },
+  });
+}
+
 /** Adds `/shoal/node-usage` and `/shoal/stats`. */
 export function addStatsRoutes(router: Router, deps: StatsRouteDeps): void {
   router.get('/shoal/node-usage', () => deps.usage.read());
-  router.get('/shoal/stats', async () => {
-    const manager = requireManager(deps.swarm);
-    return gatherStats({
-      store: manager.store,
-      selfId: manager.nodeId,
-      local: () => deps.usage.read(),
-      remote: (n) => {
-        if (!deps.peerUsage) return Promise.reject(new UnavailableError('stats: this manager cannot ask other nodes'));
-        return deps.peerUsage(n);
-      },
-    });
-  });
+  router.get('/shoal/stats', () => clusterStats(deps));
 }
