@@ -8,7 +8,7 @@
  * Pure: the host's answers (stat of a device, which init binary exists) are passed in.
  */
 import type { TaskDevice } from './types.ts';
-import { SpecError } from './spec.ts';
+import { SpecError } from './spec-error.ts';
 
 /** What `stat` tells of a host path (bigint numbers as `fs.statSync(p, { bigint: true })`). */
 export interface DeviceStat {

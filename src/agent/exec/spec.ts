@@ -7,6 +7,10 @@ import { posix } from 'node:path';
 import { sandboxSpec, type SandboxHost } from './sandbox.ts';
 import type { ImageRunConfig, TaskContainerSpec, TaskMount, Ulimit } from './types.ts';
 import { INIT_PATH, type OciDevice } from './devices.ts';
+import type { ResolvedUser } from './users.ts';
+import { SpecError } from './spec-error.ts';
+
+export { SpecError } from './spec-error.ts';
 
 export { DEFAULT_CAPS, capabilities } from './sandbox.ts';
 
@@ -15,15 +19,6 @@ const GENERIC_HOST: SandboxHost = { arch: 'amd64', kernelRelease: '6.1' };
 
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
-/** A spec that cannot be built (no command, bad user, bad mount). */
-export class SpecError extends Error {
-  override readonly name = 'SpecError';
-  readonly retryable = false;
-  constructor(message: string) { super(`exec: ${message}`); }
-}
-
-/** A resolved process identity. */
-import type { ResolvedUser } from './users.ts';
 
 /** Everything outside the two specs that the config needs. */
 export interface SpecContext {

@@ -15,7 +15,7 @@
  *   const user = resolveUser('app:wheel', files);   // { uid, gid, additionalGids }
  */
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
-import { SpecError } from './spec.ts';
+import { SpecError } from './spec-error.ts';
 
 /** A resolved process identity. */
 export interface ResolvedUser { uid: number; gid: number; additionalGids: number[] }
