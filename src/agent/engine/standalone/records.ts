@@ -10,7 +10,20 @@ import { join } from 'node:path';
 import { privateDir, writePrivateFile } from '../../exec/private-fs.ts';
 import type { StandaloneConfig } from './create-config.ts';
 import type { PortBinding } from './ports.ts';
-import type { OverlayEndpoint } from './standalone.ts';
+
+/** A standalone container's endpoint on a swarm network (a network attachment task). */
+export interface OverlayEndpoint {
+  /** The attachment task that holds it. */
+  taskId: string;
+  networkId: string;
+  /** `A.B.C.D` and its prefix length on the network. */
+  address: string;
+  prefixLen: number;
+  gateway: string;
+  /** The netns the network agent made for it, and the swarm's resolv.conf (127.0.0.11). */
+  netnsPath: string;
+  resolvConf: string;
+}
 
 /** One standalone container. */
 export interface StandaloneRecord {

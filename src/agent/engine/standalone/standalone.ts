@@ -33,27 +33,15 @@ import type { DefaultBridge } from '../../network/bridge/default-bridge.ts';
 import { ContainerConflictError, NoSuchContainerError, type StandaloneHooks } from '../engine.ts';
 import { checkCreateConfig, checkName, CreateConfigError, networkName, type StandaloneConfig } from './create-config.ts';
 import { assignHostPorts, inspectPorts, summaryPorts } from './ports.ts';
-import { StandaloneRecords, type StandaloneRecord } from './records.ts';
+import { StandaloneRecords, type OverlayEndpoint, type StandaloneRecord } from './records.ts';
 import { checkUpdate } from './update-config.ts';
 import { TtyRelay } from './tty-relay.ts';
+
+export type { OverlayEndpoint } from './records.ts';
 
 /** What the manager needs of the node's volume store. */
 export interface StandaloneVolumes {
   remove(name: string, users: string[]): Promise<void>;
-}
-
-/** A standalone container's endpoint on a swarm network (a network attachment task). */
-export interface OverlayEndpoint {
-  /** The attachment task that holds it. */
-  taskId: string;
-  networkId: string;
-  /** `A.B.C.D` and its prefix length on the network. */
-  address: string;
-  prefixLen: number;
-  gateway: string;
-  /** The netns the network agent made for it, and the swarm's resolv.conf (127.0.0.11). */
-  netnsPath: string;
-  resolvConf: string;
 }
 
 /** Attachable overlay networks of the swarm this node is in (`swarm/attachment-tasks.ts`). */
