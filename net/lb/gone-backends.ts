@@ -3,9 +3,11 @@
  * item 4; see ruleset.ts). A backend that leaves a VIP's desired backends is not gone
  * at once: a task leaves rotation before its stop signal and may still finish its open
  * connections (graceful drain), so it counts as gone only once it has been out for
- * `afterMs` (default 30 s, longer than Docker's default 10 s stop grace period; a task
- * still draining after that has its connections reset at their next packet). It stays
- * gone for `forMs` (default 1 h) or until it is a backend again. Pure: time is passed in.
+ * `afterMs` (default 30 s, longer than Docker's default 10 s stop grace period), or for
+ * its VIP's own drain time when that is longer (a service whose stop grace is longer);
+ * a task still draining after that has its connections reset at their next packet. It
+ * stays gone for `forMs` (default 1 h) or until it is a backend again. Pure: time is
+ * passed in.
  */
 
 /** Timing of {@link GoneBackends}, ms. */
@@ -16,9 +18,15 @@ export interface GoneTiming {
   forMs?: number;
 }
 
+/** A backend that left its VIP: when, and how long it may drain before it counts as gone. */
+interface Left {
+  at: number;
+  afterMs: number;
+}
+
 export class GoneBackends {
-  /** VIP → backend address → when it left (ms). */
-  private readonly left = new Map<string, Map<string, number>>();
+  /** VIP → backend address → when it left and its drain time (ms). */
+  private readonly left = new Map<string, Map<string, Left>>();
   readonly afterMs: number;
   readonly forMs: number;
 
@@ -27,20 +35,25 @@ export class GoneBackends {
     this.forMs = timing.forMs ?? 3_600_000;
   }
 
-  /** Records a change of the desired backends (`prev` → `next`, VIP → addresses) at `now`. */
-  note(prev: ReadonlyMap<string, readonly string[]>, next: ReadonlyMap<string, readonly string[]>, now: number): void {
+  /**
+   * Records a change of the desired backends (`prev` → `next`, VIP → addresses) at `now`.
+   * `drainMsOf(vip)`: how long that VIP's backends may serve open connections after they
+   * leave (its service's stop grace and drain), when known; the longer of it and `afterMs`
+   * applies.
+   */
+  note(prev: ReadonlyMap<string, readonly string[]>, next: ReadonlyMap<string, readonly string[]>, now: number, drainMsOf: (vip: string) => number | undefined = () => undefined): void {
     for (const [vip, backends] of prev) {
       const cur = new Set(next.get(vip) ?? []);
       for (const b of backends) {
         if (cur.has(b)) continue;
-        const m = this.left.get(vip) ?? new Map<string, number>();
-        if (!m.has(b)) m.set(b, now);
+        const m = this.left.get(vip) ?? new Map<string, Left>();
+        if (!m.has(b)) m.set(b, { at: now, afterMs: Math.max(this.afterMs, drainMsOf(vip) ?? 0) });
         this.left.set(vip, m);
       }
     }
     for (const [vip, m] of this.left) {
       const cur = new Set(next.get(vip) ?? []);
-      for (const [b, at] of m) if (cur.has(b) || now - at >= this.afterMs + this.forMs) m.delete(b);
+      for (const [b, l] of m) if (cur.has(b) || now - l.at >= l.afterMs + this.forMs) m.delete(b);
       // A VIP that disappeared takes its memory with it (its address may serve another service later).
       if (m.size === 0 || !next.has(vip)) this.left.delete(vip);
     }
@@ -50,7 +63,7 @@ export class GoneBackends {
   active(now: number): Map<string, string[]> {
     const out = new Map<string, string[]>();
     for (const [vip, m] of this.left) {
-      const ips = [...m].filter(([, at]) => now - at >= this.afterMs && now - at < this.afterMs + this.forMs).map(([ip]) => ip).sort();
+      const ips = [...m].filter(([, l]) => now - l.at >= l.afterMs && now - l.at < l.afterMs + this.forMs).map(([ip]) => ip).sort();
       if (ips.length) out.set(vip, ips);
     }
     return out;
@@ -60,8 +73,8 @@ export class GoneBackends {
   nextChange(now: number): number | undefined {
     let next: number | undefined;
     for (const m of this.left.values()) {
-      for (const at of m.values()) {
-        for (const t of [at + this.afterMs, at + this.afterMs + this.forMs]) if (t > now && (next === undefined || t < next)) next = t;
+      for (const l of m.values()) {
+        for (const t of [l.at + l.afterMs, l.at + l.afterMs + this.forMs]) if (t > now && (next === undefined || t < next)) next = t;
       }
     }
     return next;

@@ -51,6 +51,12 @@ export interface VipService {
    * to them are reset; a current backend listed here is ignored. See the file comment.
    */
   readonly gone?: readonly string[];
+  /**
+   * How long a backend that leaves may still serve its open connections before they are
+   * reset (its service's stop grace plus the agent's drain), ms; absent: the table's
+   * default (gone-backends.ts). Not rendered: it only times `gone`.
+   */
+  readonly drainMs?: number;
 }
 
 /** Rendering options. */

@@ -31,6 +31,18 @@ test('a backend is gone after afterMs out, until forMs more or until it is back'
   assert.equal([...g.active(80)], [], 'the VIP went away with its memory');
 });
 
+test('a VIP whose service drains longer than afterMs resets its backends only after that drain', () => {
+  const g = new GoneBackends({ afterMs: 10, forMs: 100 });
+  const m = (o: Record<string, string[]>) => new Map(Object.entries(o));
+  g.note(m({ slow: ['a', 'b'], fast: ['c', 'd'] }), m({ slow: ['a'], fast: ['c'] }), 0, (vip) => (vip === 'slow' ? 40 : 5));
+  assert.equal([...g.active(10)], [['fast', ['d']]], 'a drain shorter than afterMs: afterMs rules');
+  assert.equal([...g.active(39)], [['fast', ['d']]], 'the slow service\'s backend is still draining');
+  assert.equal([...g.active(40)], [['slow', ['b']], ['fast', ['d']]]);
+  assert.is(g.nextChange(10), 40);
+  assert.equal([...g.active(110)], [['slow', ['b']]], 'each backend is remembered for forMs after its own drain');
+  assert.equal([...g.active(140)], []);
+});
+
 function manualTimers() {
   const timers: { at: number; fn: () => void; live: boolean }[] = [];
   let now = 0;

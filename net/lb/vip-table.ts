@@ -69,7 +69,9 @@ export class VipTable {
   sync(services: readonly VipService[]): Promise<void> {
     renderTable(services, this.opts); // validate now, before queueing
     const vips = (list: readonly VipService[]) => new Map(list.map((x) => [x.vip, x.backends]));
-    this.gone.note(vips(this.wanted ?? []), vips(services), this.now());
+    // A backend that left drains for its service's time: the newest known for its VIP.
+    const drain = new Map([...(this.wanted ?? []), ...services].filter((x) => x.drainMs !== undefined).map((x) => [x.vip, x.drainMs!]));
+    this.gone.note(vips(this.wanted ?? []), vips(services), this.now(), (vip) => drain.get(vip));
     this.wanted = services;
     const next = this.chain.then(() => this.flush());
     this.chain = next.catch(() => {});

@@ -126,6 +126,13 @@ test('dnsrr services have no VIP', () => {
   assert.equal(svc.tasks.map((t) => t.ip), ['10.0.1.3']);
 });
 
+test('a service\'s stop grace reaches the view, for the VIP\'s drain before it resets connections', () => {
+  const s = service('slow', [{ id: 'front' }], { vips: { front: '10.0.1.2' } });
+  s.Spec.TaskTemplate.ContainerSpec.StopGracePeriod = 45e9;
+  const views = computeNetworkViews({ networks: [network('front', '10.0.1.0/24', 4097)], services: [s], tasks: [task('t1', 'slow', 'n1', { front: '10.0.1.3' })], nodes });
+  assert.is(views.get('n1')!.networks[0]!.services[0]!.stopGraceMs, 45_000);
+});
+
 test('published ingress ports reach every node with an ingress endpoint, with backends on the ingress network', () => {
   const ns = [node('n1', '192.168.100.11', '10.0.0.5'), node('n2', '192.168.100.12', '10.0.0.6'), node('n3', '192.168.100.13')];
   const views = computeNetworkViews({

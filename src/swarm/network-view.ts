@@ -182,7 +182,11 @@ export function computeNetworkViews(input: NetworkViewInput): Map<string, NodeNe
         if (ip) members.push({ name: taskName(t), ip, ...(weights ? { weight: weights.get(t.ID) ?? 1 } : {}) });
       }
       const vip = mode === 'vip' ? vips.get(netId) : undefined;
-      net.services.push({ id: s.ID, name: s.Spec.Name, endpointMode: mode, ...(vip ? { vip } : {}), aliases: [...new Set(aliases)], tasks: members });
+      const graceNs = s.Spec.TaskTemplate.ContainerSpec?.StopGracePeriod;
+      net.services.push({
+        id: s.ID, name: s.Spec.Name, endpointMode: mode, ...(vip ? { vip } : {}), aliases: [...new Set(aliases)], tasks: members,
+        ...(graceNs !== undefined ? { stopGraceMs: Math.round(graceNs / 1e6) } : {}),
+      });
     }
     if (!ingressNet) continue;
     const published = ingressPorts(s);

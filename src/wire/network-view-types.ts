@@ -25,6 +25,11 @@ export interface ViewService {
   /** Network aliases of the service on this network. */
   aliases: string[];
   /**
+   * The service's stop grace period, ms, when its spec has one: how long a task that left
+   * the rotation may still serve its open connections (the VIP resets them after that).
+   */
+  stopGraceMs?: number;
+  /**
    * The service's tasks in the rotation: observed `running` and desired `running`, by
    * name (`web.1.<task id>`) and address on this network. DNS answers and VIP backends
    * come from this list only, so a stopping task leaves both at the commit that stops it.

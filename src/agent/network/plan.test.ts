@@ -107,6 +107,12 @@ test('vipServices: VIPs of the task networks only, backends from the tasks, none
   assert.equal(vipServices(undefined, ['front']), []);
 });
 
+test('vipServices: a service with a stop grace drains that long, plus the stop allowance, before its connections are reset', () => {
+  const graced: NodeNetworkView = { ...view, networks: view.networks.map((n) => ({ ...n, services: n.services.map((s) => ({ ...s, stopGraceMs: 60_000 })) })) };
+  assert.equal(vipServices(graced, ['front']).map((s) => s.drainMs), [65_000, 65_000]);
+  assert.equal(vipServices(view, ['front']).map((s) => s.drainMs), [undefined, undefined], 'no grace known: the table\'s default');
+});
+
 test('remotePeers / samePeers: peers of other nodes; order does not matter', () => {
   const r = remotePeers(view.networks[0], ['192.168.100.11']);
   assert.equal(r, [{ ip: '10.0.1.6', mac: '02:42:0a:00:01:06', vtep: '192.168.100.12' }]);

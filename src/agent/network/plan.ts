@@ -118,6 +118,13 @@ export function dnsTable(view: NodeNetworkView | undefined): DnsTable {
 }
 
 /**
+ * What a stopping task may take before its stop grace starts: the agent's wait for every
+ * node to drop it from rotation (at most 2 s, `Agent` drainMaxMs) and a margin for the
+ * signal and the view to travel.
+ */
+const DRAIN_ALLOWANCE_MS = 5000;
+
+/**
  * The VIP table of a task on `networkIds`: every service with a VIP on one of them,
  * balanced over that service's tasks on the same network (none: the VIP rejects).
  * Sorted by VIP so equal views render equal tables.
@@ -131,6 +138,8 @@ export function vipServices(view: NodeNetworkView | undefined, networkIds: reado
       const weighted = s.tasks.some((t) => t.weight !== undefined);
       out.set(s.vip, {
         name: s.name, vip: s.vip, backends: s.tasks.map((t) => t.ip),
+        // A stopping task drains (out of rotation, DRAIN_ALLOWANCE_MS at most) and then has its stop grace.
+        ...(s.stopGraceMs !== undefined ? { drainMs: s.stopGraceMs + DRAIN_ALLOWANCE_MS } : {}),
         // Canary share or blue-green hold (see src/swarm/backend-weights.ts).
         ...(weighted ? { weights: Object.fromEntries(s.tasks.map((t) => [t.ip, t.weight ?? 1])) } : {}),
       });
