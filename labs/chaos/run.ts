@@ -3,10 +3,10 @@
 // schedule; then everything healed and checked (see checks.ts), and after the lab is down,
 // that it left nothing behind. The history (JSONL, seed first) is written to
 // /tmp/<prefix>-chaos/ — not under the lab's base dir, which `down` removes.
-import { copyFileSync, existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { withLab, type Lab } from '../lib/lab.ts';
-import { labLeftovers, labNftTables, labProcesses, type ProcessId } from '../lib/teardown.ts';
+import { executorCgroupName, labLeftovers, labNftTables, labProcesses, type ProcessId } from '../lib/teardown.ts';
 import { formSwarm, waitFor } from '../lib/swarm-lab.ts';
 import { checkHistory, checkSlots, type RuncContainer } from './checks.ts';
 import { History } from './history.ts';
@@ -48,15 +48,12 @@ export interface ChaosResult {
 
 const sleepUntil = (t: number) => new Promise((r) => setTimeout(r, Math.max(0, t - Date.now())));
 
+/** Each host's executor cgroup parent (a daemon that never started has none). */
 function executorCgroups(lab: Lab): string[] {
-  const out: string[] = [];
-  for (const h of lab.hosts) {
-    try {
-      const id = readFileSync(join(lab.names.hostDir(h), 'data', 'engine-id'), 'utf8').trim();
-      out.push(join('/sys/fs/cgroup', `shoal-${h}-${id.replace(/:/g, '').slice(0, 8).toLowerCase()}`));
-    } catch { /* no engine id: the daemon never started */ }
-  }
-  return out;
+  return lab.hosts.flatMap((h) => {
+    const name = executorCgroupName(lab.names.hostDir(h));
+    return name ? [join('/sys/fs/cgroup', name)] : [];
+  });
 }
 
 /** Runs the chaos harness once; never throws for a violation (they are in the result). */

@@ -8,6 +8,7 @@ import { deleteNetns, labNetns, netnsInode } from './netns.ts';
 import { cmdline, isAlive, nsInode, readPid, run, signal, sleep, allPids, cgroupOf } from './procs.ts';
 import { emptyScope, findScopePids, killScope, type ProcessScope } from './reaper.ts';
 import { stopRegistry } from './registry.ts';
+import { executorName } from '../../src/agent/exec/paths.ts';
 
 /** Thrown when `down` cannot remove something; the message lists what. */
 export class TeardownError extends Error {
@@ -212,15 +213,15 @@ export async function labNftTables(names: LabNames): Promise<string[]> {
   return r.stdout.split('\n').filter((l) => l.includes(names.nftTable));
 }
 
-/** The executor cgroup parent of the daemon whose host dir is `hostDir` (hostname = dir name). */
-function executorCgroupName(hostDir: string): string | undefined {
+/** The executor cgroup parent (no leading slash) of the lab daemon whose host dir is `hostDir` (hostname = dir name). */
+export function executorCgroupName(hostDir: string): string | undefined {
   let engineId: string;
   try {
     engineId = readFileSync(join(hostDir, 'data', 'engine-id'), 'utf8').trim();
   } catch {
     return undefined;
   }
-  return `shoal-${basename(hostDir)}-${engineId.replace(/:/g, '').slice(0, 8).toLowerCase()}`;
+  return `shoal-${executorName(basename(hostDir), engineId)}`;
 }
 
 /** Removes `/<name>` (and anything below) from every cgroup hierarchy; returns what stayed. */

@@ -18,6 +18,7 @@ import { addSystemRoutes } from './routes/system.ts';
 import { addImageRoutes } from './routes/images.ts';
 import { ImageService } from '../images/image-service.ts';
 import { Executor } from '../agent/exec/executor.ts';
+import { executorName } from '../agent/exec/paths.ts';
 import { privateDir } from '../agent/exec/private-fs.ts';
 import { LazyNetworking } from '../agent/lazy-networking.ts';
 import { NetworkAgent } from '../agent/network/network-agent.ts';
@@ -172,8 +173,7 @@ export class Daemon {
   private executor(): Promise<Executor> {
     this.executorP ??= (async () => {
       const images = this.images!;
-      // The name makes the cgroup parent (/shoal-<name>): unique per kernel, stable per data root.
-      const name = `${this.config.hostname}-${this.engineId.replace(/:/g, '').slice(0, 8).toLowerCase()}`;
+      const name = executorName(this.config.hostname, this.engineId);
       const ex = new Executor({ name, dataRoot: this.config.dataRoot, stateDir: STATE_DIR, images, runtime: this.config.runtime, logger: this.logger.child('exec'), volumes: this.volumes });
       images.inUse = (id) => ex.imageInUse(id);
       const report = await ex.restore();

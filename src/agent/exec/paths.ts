@@ -32,3 +32,12 @@ export function containerIdOf(taskId: string): string {
 export function netnsNameOf(cid: string): string {
   return `shoal-${cid.slice(0, 40)}`;
 }
+
+/**
+ * The executor name of a daemon: its hostname and the first 8 characters of its engine ID
+ * (unique per kernel, stable per data root). The executor's cgroup parent is
+ * `/shoal-<name>` (`Executor.cgroupParent`); lab teardown finds it from the same rule.
+ */
+export function executorName(hostname: string, engineId: string): string {
+  return `${hostname}-${engineId.replace(/:/g, '').slice(0, 8).toLowerCase()}`;
+}
