@@ -9,10 +9,10 @@ import { join } from 'node:path';
 import type { Config, Secret } from '../api/types/secret-config.ts';
 import type { Task } from '../api/types/task.ts';
 import { nullLogger } from '../common/logger.ts';
-import type { TaskContainerSpec } from './exec/types.ts';
 import { Agent } from './agent.ts';
 import { PayloadStore, missingPayloads, taskFiles } from './secrets.ts';
 import { checkTemplate } from '../api/spec/template.ts';
+import { FakeExecutor } from './exec/testing.ts';
 
 const PLAIN = 'hunter2-secret-in-memory';
 const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -82,22 +82,6 @@ test('a missing payload or a broken secret template fails without quoting the se
   }
 });
 
-class FakeExecutor {
-  /** The spec each task's controller was made with (as the real executor: one controller per task). */
-  readonly specs = new Map<string, TaskContainerSpec>();
-  private readonly controllers = new Map<string, unknown>();
-  controller(spec: TaskContainerSpec) {
-    if (!this.controllers.has(spec.taskId)) {
-      this.specs.set(spec.taskId, spec);
-      this.controllers.set(spec.taskId, {
-        spec, state: 'prepared', record: { cid: spec.taskId, pid: 1 },
-        async prepare() {}, async start() {}, wait: () => new Promise(() => {}), async shutdown() {}, async remove() {},
-      });
-    }
-    return this.controllers.get(spec.taskId);
-  }
-  list() { return []; }
-}
 
 async function until(cond: () => boolean): Promise<void> {
   for (let i = 0; i < 2000 && !cond(); i++) await new Promise((r) => setTimeout(r, 0));
@@ -115,8 +99,8 @@ test('the agent prepares a task with the payloads of its frame and never saves t
   const agent = await openAgent(dataRoot, ex);
   try {
     agent.assign({ type: 'assignments', full: true, tasks: [task('t1', refs)], removed: [], secrets: [secret('s1', 'pw', PLAIN), secret('s2', 'dsn', 'x')], configs: [config('c1', 'app', 'y')] });
-    await until(() => ex.specs.get('t1')?.secrets?.length === 2);
-    assert.is(ex.specs.get('t1')!.secrets![0].data.toString(), PLAIN);
+    await until(() => ex.controllers.get('t1')?.spec.secrets?.length === 2);
+    assert.is(ex.controllers.get('t1')!.spec.secrets![0].data.toString(), PLAIN);
     assert.equal(agent.payloadIndex().secrets.map((s) => s.Name), ['dsn', 'pw']);
     await until(() => { try { return readFileSync(join(dataRoot, 'swarm/agent/tasks.json'), 'utf8').includes('t1'); } catch { return false; } });
     const saved = readFileSync(join(dataRoot, 'swarm/agent/tasks.json'), 'utf8');
@@ -136,9 +120,9 @@ test('a restarted agent prepares nothing until the leader sent the payloads agai
   const agent = await openAgent(dataRoot, ex);
   try {
     for (let i = 0; i < 50; i++) await new Promise((r) => setTimeout(r, 0));
-    assert.is(ex.specs.size, 0, 'waits for the session');
+    assert.is(ex.controllers.size, 0, 'waits for the session');
     agent.assign({ type: 'assignments', full: true, tasks: [t], removed: [], secrets: [secret('s1', 'pw', PLAIN), secret('s2', 'dsn', 'x')], configs: [config('c1', 'app', 'y')] });
-    await until(() => ex.specs.get('t2')?.configs?.length === 1);
+    await until(() => ex.controllers.get('t2')?.spec.configs?.length === 1);
   } finally {
     agent.close();
     rmSync(dataRoot, { recursive: true, force: true });
