@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiError } from '../src/api/errors.ts';
-import { Lab } from './lib/lab.ts';
+import { Lab, downOnSignal } from './lib/lab.ts';
 import { sleep } from './lib/procs.ts';
 import { probeUpgrade } from './lib/swarm-probe.ts';
 import {
@@ -33,13 +33,12 @@ interface Ctx {
 
 const test = suite<Ctx>('swarm HA lab');
 
-let onSignal: ((sig: NodeJS.Signals) => void) | undefined;
+/** Ends the SIGTERM/SIGINT teardown hook (a runner's timeout must not leave the lab up). */
+let releaseSignals: (() => void) | undefined;
 
 test.before(async (ctx) => {
   ctx.lab = await Lab.up({ hosts: 5, prefix: PREFIX, registry: false, replace: true });
-  // A runner's timeout sends SIGTERM: tear down first, then die of it (as withLab does).
-  onSignal = (sig) => void ctx.lab.down().catch(() => {}).finally(() => process.kill(process.pid, sig));
-  process.once('SIGTERM', onSignal).once('SIGINT', onSignal);
+  releaseSignals = downOnSignal(() => ctx.lab?.down());
   ctx.ids = {};
   ctx.managers = ['h1', 'h2', 'h3'];
   ctx.workers = ['h4', 'h5'];
@@ -47,7 +46,7 @@ test.before(async (ctx) => {
 });
 
 test.after(async (ctx) => {
-  if (onSignal) process.removeListener('SIGTERM', onSignal).removeListener('SIGINT', onSignal);
+  releaseSignals?.();
   await ctx.lab?.down();
 });
 

@@ -12,13 +12,14 @@
  * a busy machine moves wall times. Asserts nothing. Needs no root (no data plane).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ApiClient } from '../../src/api/client.ts';
 import { median } from './fair.ts';
+import { cpuTimeMs } from '../lib/procs.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SHOAL = join(ROOT, 'dist/shoal.js');
@@ -59,16 +60,6 @@ function measure(cmd: string, args: string[], runs: number, env: NodeJS.ProcessE
     if (r.cpu !== undefined) cpus.push(r.cpu);
   }
   return summarize(walls, cpus);
-}
-
-/** CPU time (ms, user + system) a live process has used so far, from /proc/PID/stat. */
-function cpuOf(pid: number): number | undefined {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // clock ticks: 100 a second on Linux
-  } catch {
-    return undefined;
-  }
 }
 
 interface Daemon {
@@ -112,7 +103,7 @@ async function startDaemon(): Promise<{ daemon: Daemon; pingMs: number; cpuMs?: 
     await new Promise((r) => setTimeout(r, 2));
   }
   const pingMs = Number(process.hrtime.bigint() - t0) / 1e6;
-  return { daemon: { host, stop }, pingMs, cpuMs: cpuOf(child.pid!) };
+  return { daemon: { host, stop }, pingMs, cpuMs: cpuTimeMs(child.pid!) };
 }
 
 export async function run(args: string[]): Promise<void> {

@@ -16,8 +16,8 @@
  * the autoscaler added running; its window is 3 s) by the autoscaler's. The last line
  * is one JSON object with every figure measured.
  */
-import { readFileSync } from 'node:fs';
 import { withLab, type Lab } from '../lib/lab.ts';
+import { cpuTimeMs } from '../lib/procs.ts';
 import { measureDashboard } from './observe-dashboard.ts';
 import { client, IMAGE, waitRunning } from '../lib/swarm-services.ts';
 import type { ServiceSpec } from '../../src/api/types/service.ts';
@@ -34,9 +34,9 @@ function argValue(args: string[], name: string, dflt: number): number {
 
 /** utime + stime of a process, seconds. */
 function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
+  const ms = cpuTimeMs(pid);
+  if (ms === undefined) throw new Error(`observe: daemon ${pid} is gone`);
+  return ms / 1000;
 }
 
 /** A scraping client run inside the host (the lab's addresses are reachable only there). */

@@ -22,6 +22,21 @@ export function isAlive(pid: number | undefined): boolean {
   }
 }
 
+/**
+ * CPU time (ms, user + system) a live process has used so far, from /proc/PID/stat
+ * (fields after the command name, which may hold spaces and parentheses); undefined when
+ * the process is gone. Linux counts in clock ticks of 100 a second.
+ */
+export function cpuTimeMs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Waits until the process is gone (or a zombie); false if still alive after `timeoutMs`. */
 export async function waitExit(pid: number, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
