@@ -1,17 +1,16 @@
 /**
  * The I/O half of `usage.ts`: which task containers run on this node (from the executor's
  * controllers and the agent's tasks) and their counters, read from cgroups and `/proc`
- * (the cgroup directories found by `agent/engine/cgroup-sample.ts`). One reading of 50
+ * (through `agent/engine/cgroup-sample.ts`, the reader docker stats uses). One reading of 50
  * tasks is ~400 small file reads: callers read on demand (a scrape, a stats request), and
  * the two timed readers run only while needed (the dashboard's 2 s sampler while a page is
  * open, the leader's autoscaler each second while a service carries autoscale labels).
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { availableParallelism, totalmem } from 'node:os';
 import type { Task } from '../api/types/task.ts';
 import type { TaskController } from '../agent/exec/controller.ts';
-import { cgroupDirs } from '../agent/engine/cgroup-sample.ts';
+import { cgroupDirs, sampleOf, type SampleFiles } from '../agent/engine/cgroup-sample.ts';
 import { systemCpu } from '../agent/engine/stats.ts';
 import { containerName } from '../agent/engine/view.ts';
 import { usageOf, type TaskIdentity, type TaskUsage } from './usage.ts';
@@ -55,15 +54,10 @@ export function usageTargets(src: UsageSource): UsageTarget[] {
 }
 
 /** The cgroup files a usage reading needs (a subset of what `docker stats` reads: no /proc/stat, no blkio). */
-const V1_FILES: [controller: string, file: string][] = [
-  ['cpuacct', 'cpuacct.usage'], ['cpuacct', 'cpuacct.stat'], ['memory', 'memory.usage_in_bytes'], ['memory', 'memory.limit_in_bytes'],
-  ['memory', 'memory.stat'], ['memory', 'memory.failcnt'], ['pids', 'pids.current'],
-];
-const V2_FILES = ['cpu.stat', 'memory.current', 'memory.max', 'memory.stat', 'memory.events', 'pids.current'];
-
-function readText(path: string): string | undefined {
-  try { return readFileSync(path, 'utf8'); } catch { return undefined; }
-}
+const USAGE_FILES: SampleFiles = {
+  v1: { cpuacct: ['cpuacct.usage', 'cpuacct.stat'], memory: ['memory.usage_in_bytes', 'memory.limit_in_bytes', 'memory.stat', 'memory.failcnt'], pids: ['pids.current'] },
+  v2: ['cpu.stat', 'memory.current', 'memory.max', 'memory.stat', 'memory.events', 'pids.current'],
+};
 
 /**
  * Reads task usage cheaply, for scrapes: a container's cgroup directories are looked up
@@ -79,28 +73,16 @@ export class UsageReader {
     const live = new Map<number, NonNullable<ReturnType<typeof cgroupDirs>>>();
     for (const t of targets) {
       const where = this.dirs.get(t.pid) ?? cgroupDirs(t.pid);
-      const netDev = where && readText(`/proc/${t.pid}/net/dev`);
-      if (!where || netDev === undefined) continue;
+      const sample = where && sampleOf(t.pid, where, USAGE_FILES, { procStat: false, now });
+      if (!where || !sample) continue;
       live.set(t.pid, where);
-      const files: Record<string, string> = {};
-      if (where.version === 'v1') {
-        for (const [c, f] of V1_FILES) {
-          const d = where.dirs.get(c);
-          const text = d ? readText(join(d, f)) : undefined;
-          if (text !== undefined) files[f] = text;
-        }
-      } else {
-        const d = where.dirs.get('')!;
-        for (const f of V2_FILES) { const text = readText(join(d, f)); if (text !== undefined) files[f] = text; }
-      }
-      out.push(usageOf({ version: where.version, files, procStat: '', netDev, hostMemory: HOST_MEMORY, read: now() }, t.id));
+      out.push(usageOf(sample, t.id));
     }
     this.dirs = live;
     return out;
   }
 }
 
-const HOST_MEMORY = totalmem();
 
 /** The host's CPU time (seconds, all CPUs), CPU count and memory, read now. */
 export function readHost(now: () => number = Date.now): { at: number; cpuSeconds: number; cpus: number; memoryTotalBytes: number; memoryUsedBytes: number } {

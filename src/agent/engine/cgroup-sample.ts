@@ -64,23 +64,43 @@ export function cgroupDirs(pid: number): { version: 'v1' | 'v2'; dirs: Map<strin
   return { version: 'v2', dirs };
 }
 
-/** One sample of process `pid`'s container; undefined when the process is gone. */
-export function readSample(pid: number, now: () => Date = () => new Date()): RawSample | undefined {
-  const where = cgroupDirs(pid);
+/** Which cgroup files a sample reads: per v1 controller, and in the v2 directory. */
+export interface SampleFiles {
+  v1: Readonly<Record<string, readonly string[]>>;
+  v2: readonly string[];
+}
+
+/** What `docker stats` needs. */
+const STATS_FILES: SampleFiles = { v1: V1_FILES, v2: V2_FILES };
+
+/**
+ * One sample of process `pid`'s container from its cgroup directories `where` (as
+ * {@link cgroupDirs} found them: a caller reading often may keep them, they never change
+ * while the process lives), reading only `files`; `procStat` adds the host's /proc/stat
+ * (what docker stats' CPU % needs). Undefined when the process is gone.
+ */
+export function sampleOf(pid: number, where: NonNullable<ReturnType<typeof cgroupDirs>>, files: SampleFiles, opts: { procStat: boolean; now?: () => Date }): RawSample | undefined {
   const netDev = read(`/proc/${pid}/net/dev`);
-  if (!where || netDev === undefined) return undefined;
-  const files: Record<string, string> = {};
+  if (netDev === undefined) return undefined;
+  const texts: Record<string, string> = {};
   if (where.version === 'v1') {
-    for (const [c, names] of Object.entries(V1_FILES)) {
+    for (const [c, names] of Object.entries(files.v1)) {
       const d = where.dirs.get(c);
       if (!d) continue;
-      for (const n of names) { const t = read(join(d, n)); if (t !== undefined) files[n] = t; }
+      for (const n of names) { const t = read(join(d, n)); if (t !== undefined) texts[n] = t; }
     }
   } else {
     const d = where.dirs.get('')!;
-    for (const n of V2_FILES) { const t = read(join(d, n)); if (t !== undefined) files[n] = t; }
+    for (const n of files.v2) { const t = read(join(d, n)); if (t !== undefined) texts[n] = t; }
   }
-  return { version: where.version, files, procStat: read('/proc/stat') ?? '', netDev, hostMemory: totalmem(), read: now() };
+  const procStat = opts.procStat ? (read('/proc/stat') ?? '') : '';
+  return { version: where.version, files: texts, procStat, netDev, hostMemory: totalmem(), read: (opts.now ?? (() => new Date()))() };
+}
+
+/** One `docker stats` sample of process `pid`'s container; undefined when the process is gone. */
+export function readSample(pid: number, now: () => Date = () => new Date()): RawSample | undefined {
+  const where = cgroupDirs(pid);
+  return where ? sampleOf(pid, where, STATS_FILES, { procStat: true, now }) : undefined;
 }
 
 /** PIDs in the container's cgroup (the `pids` controller on v1, the unified one on v2). */
