@@ -4,3 +4,4 @@ export * from './nft.ts';
 export * from './vip-table.ts';
 export * from './errors.ts';
 export * from './mesh.ts';
+export * from './mesh-table.ts';

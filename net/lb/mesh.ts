@@ -13,6 +13,18 @@
  * the node (or on through it) is dropped, so an ingress task cannot inject frames into
  * other networks.
  *
+ * Client addresses (issue 22, item 2; Kubernetes' `externalTrafficPolicy: Local`): a port
+ * whose `policy` is `local` or `local-or-forward` is DNATed only over the tasks on this
+ * node (`local`) and is NOT masqueraded, so the task sees the client's own address (its
+ * reply leaves through its default route, the node's gateway bridge, and this node's
+ * conntrack undoes the DNAT). Where this node has no task of the port, `local` refuses
+ * (as a port without tasks) and `local-or-forward` balances over every task as the
+ * default `cluster` policy does (masqueraded: the client's address is lost there).
+ *
+ * Backends that went away (issue 22, item 4; see gone-backends.ts): an established TCP
+ * connection DNATed here to a `gone` address is reset at the client's next packet, as
+ * the VIP table does, instead of hanging in retransmissions.
+ *
  * Not covered: connections to 127.0.0.1 (DNAT of loopback traffic needs
  * `route_localnet`); `mode=host` ports (bound on the task's node only).
  */
@@ -20,6 +32,17 @@ import { formatPrefix, parseAddress, parsePrefix } from '../ipam/cidr.ts';
 import { LbSpecError } from './errors.ts';
 import { VXLAN_PORT } from '../overlay/plan.ts';
 import { addr, block, chain, elements, ifname, pick, port, sanitize, tableName, weightsOf } from './nft-text.ts';
+
+/**
+ * Where a node sends a published port's connections: `cluster` (Docker's routing mesh,
+ * the default): over every task, source NATed; `local`: over this node's tasks only,
+ * keeping the client's address, refused where there is none; `local-or-forward`: as
+ * `local` where this node has tasks, as `cluster` where it has none.
+ */
+export type MeshTrafficPolicy = 'cluster' | 'local' | 'local-or-forward';
+
+/** The policies, for validation and help texts. */
+export const MESH_TRAFFIC_POLICIES: readonly MeshTrafficPolicy[] = ['cluster', 'local', 'local-or-forward'];
 
 /** One published port of a service. */
 export interface PublishedPort {
@@ -34,6 +57,15 @@ export interface PublishedPort {
   readonly backends: readonly string[];
   /** Optional share of new connections per backend address (integer weights, absent = 1, 0 = none): canary and blue-green updates. */
   readonly weights?: Readonly<Record<string, number>>;
+  /** Where this node sends the port's connections; default `cluster`. */
+  readonly policy?: MeshTrafficPolicy;
+  /** Which of `backends` run on this node (read only for the `local…` policies; others ignored). */
+  readonly local?: readonly string[];
+  /**
+   * Addresses of backends that went away: established TCP connections DNATed to them are
+   * reset. An address that is a backend of any port is ignored.
+   */
+  readonly gone?: readonly string[];
 }
 
 /** Rendering options. */
@@ -63,17 +95,36 @@ export function renderMeshTable(ports: readonly PublishedPort[], opts: MeshOptio
     seen.add(k);
     const backends = [...new Set(p.backends.map((b) => addr(b, `backend of service "${p.service}"`)))]
       .sort((a, b) => parseAddress(a) - parseAddress(b));
-    return { ...p, published, target: port(p.target, p.service), backends, weights: weightsOf(p.weights, p.service) };
+    const policy = p.policy ?? 'cluster';
+    if (!MESH_TRAFFIC_POLICIES.includes(policy)) throw new LbSpecError(`invalid traffic policy "${String(policy)}" for service "${p.service}"`);
+    const local = new Set((p.local ?? []).map((b) => addr(b, `local backend of service "${p.service}"`)));
+    const gone = (p.gone ?? []).map((g) => addr(g, `gone backend of service "${p.service}"`));
+    return { ...p, published, target: port(p.target, p.service), backends, weights: weightsOf(p.weights, p.service), policy, local, gone };
   }).sort((a, b) => a.protocol.localeCompare(b.protocol) || a.published - b.published);
   const live: string[] = [];
   const none: string[] = [];
   const chains: string[] = [];
+  const keep: Record<'tcp' | 'udp', number[]> = { tcp: [], udp: [] };
+  const current = new Set(norm.flatMap((p) => p.backends));
+  const gone = new Set<string>();
   for (const p of norm) {
+    for (const g of p.gone) if (!current.has(g)) gone.add(g);
     const name = `p_${p.protocol}_${p.published}_${sanitize(p.service)}`;
-    if (p.backends.length === 0) { none.push(`${p.protocol} . ${p.published}`); continue; }
+    const local = p.backends.filter((b) => p.local.has(b));
+    let to = p.backends;
+    if (p.policy !== 'cluster' && local.length > 0) {
+      to = local;
+      keep[p.protocol].push(p.published);
+    } else if (p.policy === 'local') to = [];
+    if (to.length === 0) { none.push(`${p.protocol} . ${p.published}`); continue; }
     live.push(`${p.protocol} . ${p.published} : goto ${name}`);
-    chains.push(chain(name, [`meta l4proto ${p.protocol} dnat to ${pick(p.backends, p.weights)}:${p.target}`]));
+    chains.push(chain(name, [`meta l4proto ${p.protocol} dnat to ${pick(to, p.weights)}:${p.target}`]));
   }
+  const goneList = [...gone].sort((a, b) => parseAddress(a) - parseAddress(b));
+  // Established TCP connections to a gone backend: reset at the client's next packet
+  // (forward: from outside; output: from this node). Not a reset itself: the reset this
+  // rule makes passes the output hook and must reach the client.
+  const reset = 'ct status dnat tcp flags & rst == 0 ct reply ip saddr @gone reject with tcp reset';
   const dev = opts.ingressDevice === undefined ? undefined : ifname(opts.ingressDevice);
   const nat = 'fib daddr type local meta l4proto . th dport vmap @published';
   const refuse = 'fib daddr type local meta l4proto . th dport @unserved reject';
@@ -81,17 +132,27 @@ export function renderMeshTable(ports: readonly PublishedPort[], opts: MeshOptio
     `table ip ${table} {`,
     block('map published', ['type inet_proto . inet_service : verdict', ...elements(live)]),
     block('set unserved', ['type inet_proto . inet_service', ...elements(none)]),
+    // Ports DNATed to this node's own tasks under a `local…` policy: no masquerade.
+    // (nft 1.0.6 cannot concatenate `ct original proto-dst`: one set per protocol.)
+    block('set keep_source_tcp', ['type inet_service', ...elements(keep.tcp.map(String))]),
+    block('set keep_source_udp', ['type inet_service', ...elements(keep.udp.map(String))]),
+    block('set gone', ['type ipv4_addr', ...elements(goneList)]),
     chain('prerouting', ['type nat hook prerouting priority -100; policy accept;', nat]),
     chain('output', ['type nat hook output priority -100; policy accept;', nat]),
-    chain('postrouting', ['type nat hook postrouting priority 100; policy accept;', `ct status dnat ip daddr ${subnet} masquerade`]),
+    chain('postrouting', ['type nat hook postrouting priority 100; policy accept;',
+      `ct status dnat ip daddr ${subnet} meta l4proto tcp ct original proto-dst @keep_source_tcp return`,
+      `ct status dnat ip daddr ${subnet} meta l4proto udp ct original proto-dst @keep_source_udp return`,
+      `ct status dnat ip daddr ${subnet} masquerade`]),
+    chain('reset_output', ['type filter hook output priority 0; policy accept;', reset]),
     chain('refuse', ['type filter hook input priority 0; policy accept;', refuse,
       ...(dev ? [`iifname ${dev} udp dport ${VXLAN_PORT} drop`] : [])]),
     ...(dev ? [chain('guard', [
       'type filter hook forward priority 0; policy accept;',
+      reset,
       `iifname ${dev} udp dport ${VXLAN_PORT} drop`,
       // Published ports only: the DNAT above marks their connections (replies included).
       `oifname ${dev} ct status & dnat == 0 drop`,
-    ])] : []),
+    ])] : [chain('guard', ['type filter hook forward priority 0; policy accept;', reset])]),
     ...chains,
     '}',
   ].join('\n') + '\n';
