@@ -160,6 +160,29 @@ test('published ingress ports reach every node with an ingress endpoint, with ba
   assert.is(views.get('n3')!.ingress, undefined, 'no ingress endpoint yet: no mesh');
 });
 
+test('a local mesh traffic policy tells each node which backends run there; cluster ports stay shared', () => {
+  const ns = [node('n1', '192.168.100.11', '10.0.0.5'), node('n2', '192.168.100.12', '10.0.0.6'), node('n3', '192.168.100.13', '10.0.0.4')];
+  const local = service('loc', [], { vips: { ingress: '10.0.0.2' }, ports: [{ Protocol: 'tcp', TargetPort: 80, PublishedPort: 8080, PublishMode: 'ingress' }] });
+  local.Spec.Labels = { 'com.shoal.mesh.traffic-policy': 'local' };
+  local.Spec.TaskTemplate.ContainerSpec!.StopGracePeriod = 3e9;
+  const plain = service('web', [], { vips: { ingress: '10.0.0.3' }, ports: [{ Protocol: 'tcp', TargetPort: 80, PublishedPort: 9090, PublishMode: 'ingress' }] });
+  const views = computeNetworkViews({
+    networks: [network('ingress', '10.0.0.0/24', 4096, true)],
+    services: [local, plain],
+    tasks: [
+      task('t1', 'loc', 'n1', { ingress: '10.0.0.7' }), task('t2', 'loc', 'n2', { ingress: '10.0.0.8' }), task('t3', 'loc', 'n2', { ingress: '10.0.0.9' }),
+      task('t4', 'loc', 'n2', { ingress: '10.0.0.10' }, 'starting'), task('t5', 'web', 'n1', { ingress: '10.0.0.11' }),
+    ],
+    nodes: ns,
+  });
+  const loc = (n: string) => views.get(n)!.ingress!.ports.find((p) => p.service === 'loc')!;
+  assert.equal(loc('n1'), { service: 'loc', protocol: 'tcp', published: 8080, target: 80, backends: ['10.0.0.7', '10.0.0.8', '10.0.0.9'], trafficPolicy: 'local', stopGraceMs: 3000, local: ['10.0.0.7'] });
+  assert.equal(loc('n2').local, ['10.0.0.8', '10.0.0.9'], 'a task not yet running is no local backend');
+  assert.equal(loc('n3').local, [], 'no task there');
+  const web = (n: string) => views.get(n)!.ingress!.ports.find((p) => p.service === 'web')!;
+  assert.equal(web('n2'), { service: 'web', protocol: 'tcp', published: 9090, target: 80, backends: ['10.0.0.11'] }, 'default policy: nothing node-specific');
+});
+
 test('without published ports no node gets the ingress network', () => {
   const ns = [node('n1', '192.168.100.11', '10.0.0.5')];
   const views = computeNetworkViews({ networks: [network('ingress', '10.0.0.0/24', 4096, true)], services: [], tasks: [], nodes: ns });

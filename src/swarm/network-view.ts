@@ -20,6 +20,8 @@
  * - A node gets the networks of its live tasks, plus the ingress network (and the routing
  *   mesh's ports) whenever the swarm publishes an ingress port and the node has its
  *   ingress endpoint, so a published port answers on nodes without tasks too.
+ * - A port of a service under a `local…` mesh traffic policy (Shoal's
+ *   `com.shoal.mesh.traffic-policy`) also tells each node which of its backends run there.
  */
 import { isAttachmentTask, isTerminal, TASK_STATES, type Task } from '../api/types/task.ts';
 import type { Network, NetworkAttachment } from '../api/types/network.ts';
@@ -31,6 +33,7 @@ import { taskName } from '../common/task-name.ts';
 import type { NodeNetworkView, ViewNetwork, ViewPeer, ViewPublishedPort, ViewService } from '../wire/network-view-types.ts';
 import { isVtepAddr } from './underlay-addr.ts';
 import { backendWeights } from './backend-weights.ts';
+import { meshTrafficPolicy } from '../api/spec/mesh-traffic-policy.ts';
 
 export interface NetworkViewInput {
   networks: readonly Network[];
@@ -108,6 +111,12 @@ function ingressPorts(s: Service): { protocol: 'tcp' | 'udp'; published: number;
   return out;
 }
 
+/** `ports` as node `nodeId` sees them: each `local…` port with the addresses of its tasks there (the others shared as they are). */
+function localPorts(ports: ViewPublishedPort[], localOf: ReadonlyMap<string, string>, nodeId: string): ViewPublishedPort[] {
+  if (!ports.some((p) => p.trafficPolicy)) return ports;
+  return ports.map((p) => (p.trafficPolicy ? { ...p, local: p.backends.filter((ip) => localOf.get(ip) === nodeId) } : p));
+}
+
 /**
  * Every node's view, by node ID. Nodes without a usable underlay address are left out as
  * tunnel endpoints (no address, or one that is no IPv4 unicast address): one bad entry
@@ -165,6 +174,8 @@ export function computeNetworkViews(input: NetworkViewInput): Map<string, NodeNe
 
   // Services on each network; the routing mesh's ports.
   const ports: ViewPublishedPort[] = [];
+  /** Ingress address → node, for the backends of ports under a `local…` traffic policy. */
+  const localOf = new Map<string, string>();
   for (const s of input.services) {
     const mode = s.Spec.EndpointSpec?.Mode ?? s.Endpoint?.Spec?.Mode ?? 'vip';
     const tasks = (rotation.get(s.ID) ?? []).slice().sort((a, b) => (a.ID < b.ID ? -1 : a.ID > b.ID ? 1 : 0));
@@ -192,13 +203,23 @@ export function computeNetworkViews(input: NetworkViewInput): Map<string, NodeNe
     const published = ingressPorts(s);
     if (published.length === 0) continue;
     const meshWeights: Record<string, number> = {};
+    const policy = meshTrafficPolicy(s.Spec.Labels);
     const backends = tasks.flatMap((t) => {
       const a = t.NetworksAttachments?.find((x) => x.Network.ID === ingressNet.id);
       const ip = a && addressOf(a);
       if (ip && weights) meshWeights[ip] = weights.get(t.ID) ?? 1;
+      // Under a `local…` policy each node gets its own tasks' addresses (see localPorts).
+      if (ip && policy !== 'cluster' && t.NodeID) localOf.set(ip, t.NodeID);
       return ip ? [ip] : [];
     });
-    for (const p of published) ports.push({ service: s.Spec.Name, ...p, backends, ...(weights ? { weights: meshWeights } : {}) });
+    const meshGraceNs = s.Spec.TaskTemplate.ContainerSpec?.StopGracePeriod;
+    for (const p of published) {
+      ports.push({
+        service: s.Spec.Name, ...p, backends, ...(weights ? { weights: meshWeights } : {}),
+        ...(policy !== 'cluster' ? { trafficPolicy: policy } : {}),
+        ...(meshGraceNs !== undefined ? { stopGraceMs: Math.round(meshGraceNs / 1e6) } : {}),
+      });
+    }
   }
   // Standalone containers on attachable networks (network attachment tasks): their names
   // answer on their network, as a one-task `dnsrr` entry (no VIP).
@@ -230,7 +251,7 @@ export function computeNetworkViews(input: NetworkViewInput): Map<string, NodeNe
       vtep,
       networks: [...ids].sort().map((id) => networks.get(id)!),
     };
-    if (withIngress) view.ingress = { networkId: ingressNet.id, address: ingressAddr, ports };
+    if (withIngress) view.ingress = { networkId: ingressNet.id, address: ingressAddr, ports: localPorts(ports, localOf, n.ID) };
     views.set(n.ID, view);
   }
   return views;

@@ -67,6 +67,15 @@ export interface ViewPublishedPort {
   backends: string[];
   /** Address → share of new connections, present only while a canary or blue-green update weighs backends. */
   weights?: Record<string, number>;
+  /**
+   * The service's `com.shoal.mesh.traffic-policy` when not the default `cluster`: the
+   * node sends the port's connections to its own tasks (`local`) without source NAT.
+   */
+  trafficPolicy?: 'local' | 'local-or-forward';
+  /** With `trafficPolicy`: which of `backends` run on the node this view is for. */
+  local?: string[];
+  /** The service's stop grace period, ms, when its spec has one (see `ViewService.stopGraceMs`). */
+  stopGraceMs?: number;
 }
 
 export interface NodeNetworkView {
