@@ -6,14 +6,14 @@
  * the two timed readers run only while needed (the dashboard's 2 s sampler while a page is
  * open, the leader's autoscaler each second while a service carries autoscale labels).
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import type { Task } from '../api/types/task.ts';
 import type { TaskController } from '../agent/exec/controller.ts';
 import { cgroupDirs, sampleOf, type SampleFiles } from '../agent/engine/cgroup-sample.ts';
 import { systemCpu } from '../agent/engine/stats.ts';
 import { containerName } from '../agent/engine/view.ts';
-import { usageOf, type TaskIdentity, type TaskUsage } from './usage.ts';
+import { tcpPassiveOpens, usageOf, type TaskIdentity, type TaskUsage } from './usage.ts';
 
 /** Where a node's running task containers come from (the daemon's executor and agent). */
 export interface UsageSource {
@@ -76,13 +76,28 @@ export class UsageReader {
       const sample = where && sampleOf(t.pid, where, USAGE_FILES, { procStat: false, now });
       if (!where || !sample) continue;
       live.set(t.pid, where);
-      out.push(usageOf(sample, t.id));
+      const u = usageOf(sample, t.id);
+      const opens = acceptedConnections(t.pid);
+      out.push(opens === undefined ? u : { ...u, tcpPassiveOpens: opens });
     }
     this.dirs = live;
     return out;
   }
 }
 
+/**
+ * TCP connections accepted in process `pid`'s network namespace (the autoscaler's rps
+ * figure: one more file read per task); undefined when unreadable or when the process
+ * shares this daemon's namespace (a host-network task would count the host's).
+ */
+function acceptedConnections(pid: number): number | undefined {
+  try {
+    if (readlinkSync(`/proc/${pid}/ns/net`) === readlinkSync('/proc/self/ns/net')) return undefined;
+    return tcpPassiveOpens(readFileSync(`/proc/${pid}/net/snmp`, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
 
 /** The host's CPU time (seconds, all CPUs), CPU count and memory, read now. */
 export function readHost(now: () => number = Date.now): { at: number; cpuSeconds: number; cpus: number; memoryTotalBytes: number; memoryUsedBytes: number } {

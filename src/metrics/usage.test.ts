@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { RawSample } from '../agent/engine/stats.ts';
-import { UsageTracker, rateOf, summarize, usageOf, type TaskIdentity } from './usage.ts';
+import { UsageTracker, rateOf, summarize, tcpPassiveOpens, usageOf, type TaskIdentity } from './usage.ts';
 
 const NETDEV = `Inter-|   Receive                                                |  Transmit
  face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed
@@ -51,6 +51,17 @@ test('rates come from two readings of the same container and the time between th
   assert.is(r.cpuLimitPercent, 50);
   assert.is(rateOf(b, undefined).cpuPercent, 0);
   assert.is(rateOf(b, { ...a, containerId: 'other' }).cpuPercent, 0);
+});
+
+test('accepted TCP connections come from net/snmp PassiveOpens and become a per-second rate', () => {
+  const snmp = 'Ip: Forwarding DefaultTTL\nIp: 1 64\nTcp: RtoAlgorithm RtoMin RtoMax MaxConn ActiveOpens PassiveOpens AttemptFails\nTcp: 1 200 120000 -1 7 42 0\nUdp: InDatagrams\nUdp: 3\n';
+  assert.is(tcpPassiveOpens(snmp), 42);
+  assert.is(tcpPassiveOpens('Ip: Forwarding\nIp: 1\n'), undefined);
+  const a = { ...usageOf(sample(1e9, 0, 0, 0), ident('t1', 'web', 'n1')), tcpPassiveOpens: 42 };
+  const b = { ...usageOf(sample(1e9, 0, 0, 2000), ident('t1', 'web', 'n1')), tcpPassiveOpens: 142 };
+  assert.is(rateOf(b, a).connectionsPerSec, 50);
+  assert.is(rateOf(b, undefined).connectionsPerSec, 0, 'a first reading has no rate yet');
+  assert.is(rateOf(usageOf(sample(1e9, 0, 0, 0), ident('t1', 'web', 'n1')), undefined).connectionsPerSec, undefined, 'not counted: absent, not 0');
 });
 
 test('the tracker forgets containers that left and sums per service and node', () => {

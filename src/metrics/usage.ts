@@ -43,9 +43,23 @@ export interface TaskUsage extends TaskIdentity {
   /** Network counters per interface (loopback left out). */
   networks: Record<string, { rxBytes: number; txBytes: number; rxPackets: number; txPackets: number; rxErrors: number; txErrors: number; rxDropped: number; txDropped: number }>;
   pids: number;
+  /**
+   * TCP connections accepted in the task's network namespace since it was made
+   * (`/proc/PID/net/snmp` `Tcp: PassiveOpens`, counted when a handshake completes);
+   * absent when unknown or when the task shares the host's namespace.
+   */
+  tcpPassiveOpens?: number;
 }
 
 const NS = 1e9;
+
+/** `Tcp: PassiveOpens` of a `/proc/PID/net/snmp` text; undefined when absent. Pure. */
+export function tcpPassiveOpens(snmp: string): number | undefined {
+  const [head, values] = snmp.split('\n').filter((l) => l.startsWith('Tcp:')).map((l) => l.trim().split(/\s+/));
+  const i = head?.indexOf('PassiveOpens') ?? -1;
+  const n = i > 0 && values ? Number(values[i]) : NaN;
+  return Number.isFinite(n) ? n : undefined;
+}
 
 /** A reading from one raw sample. Pure. */
 export function usageOf(sample: RawSample, id: TaskIdentity): TaskUsage {
@@ -107,6 +121,8 @@ export function rateOf(cur: TaskUsage, prev: TaskUsage | undefined): TaskUsageRa
     rxBytesPerSec: per(net.rxBytes - pnet.rxBytes),
     txBytesPerSec: per(net.txBytes - pnet.txBytes),
     pids: cur.pids,
+    // A task's netns lives as long as the task: its count never goes back while the container lives.
+    ...(cur.tcpPassiveOpens !== undefined ? { connectionsPerSec: per(cur.tcpPassiveOpens - (prev?.tcpPassiveOpens ?? cur.tcpPassiveOpens)) } : {}),
     at: cur.at,
   };
 }

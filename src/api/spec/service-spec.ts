@@ -6,8 +6,9 @@ import { ApiError, InvalidArgumentError } from '../errors.ts';
 import type { ServiceMode, ServiceSpec, UpdateConfig } from '../types/service.ts';
 import { validateServiceSpecFields } from './validate.ts';
 import { updatePolicyOf, UpdatePolicyError } from './update-policy.ts';
-import { autoscalePolicyOf, AutoscalePolicyError } from './autoscale-policy.ts';
+import { autoscalePolicyOf, AutoscalePolicyError, checkAutoscaleBasis } from './autoscale-policy.ts';
 import { checkRebalanceLabel } from './rebalance-policy.ts';
+import { checkMeshTrafficPolicyLabel } from './mesh-traffic-policy.ts';
 import { checkShape, normalizeNulls } from './shape.ts';
 
 /** Nanoseconds per second, the unit Docker's API uses for durations. */
@@ -107,13 +108,17 @@ export function validateServiceSpec(spec: ServiceSpec): void {
     }
     // Shoal's autoscaling (com.shoal.autoscale.* labels): replicated services only, valid settings only.
     try {
-      if (autoscalePolicyOf(spec.Labels) && !spec.Mode?.Replicated) throw new AutoscalePolicyError('com.shoal.autoscale.*: only replicated services are autoscaled');
+      const autoscale = autoscalePolicyOf(spec.Labels);
+      if (autoscale && !spec.Mode?.Replicated) throw new AutoscalePolicyError('com.shoal.autoscale.*: only replicated services are autoscaled');
+      if (autoscale) checkAutoscaleBasis(autoscale, spec.TaskTemplate?.Resources);
     } catch (err) {
       if (err instanceof AutoscalePolicyError) throw new InvalidArgumentError(`invalid ServiceSpec: Labels: ${err.message}`);
       throw err;
     }
     const rebalance = checkRebalanceLabel(spec.Labels);
     if (rebalance) throw new InvalidArgumentError(`invalid ServiceSpec: Labels: ${rebalance}`);
+    const meshPolicy = checkMeshTrafficPolicyLabel(spec.Labels);
+    if (meshPolicy) throw new InvalidArgumentError(`invalid ServiceSpec: Labels: ${meshPolicy}`);
     return;
   }
   const message = `invalid ServiceSpec: ${problem.field}: ${problem.reason}`;

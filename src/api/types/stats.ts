@@ -32,6 +32,12 @@ export interface TaskUsageRate extends TaskUsageRef {
   rxBytesPerSec: number;
   txBytesPerSec: number;
   pids: number;
+  /**
+   * New TCP connections the task accepted per second (its network namespace's
+   * `Tcp: PassiveOpens`, whatever the path: VIP, routing mesh or direct); absent from
+   * nodes that do not count them.
+   */
+  connectionsPerSec?: number;
   /** When it was read, ms since the epoch. */
   at: number;
 }

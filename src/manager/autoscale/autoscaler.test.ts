@@ -43,4 +43,16 @@ test('use is measured against the limit, else the reservation, else one CPU', ()
   assert.is(sampleOf(s, [rate('other', 25)]), undefined);
 });
 
+test('memory is measured against the limit, else the reservation; connections per second are summed over tasks and nodes', () => {
+  const withMem = (resources: object) => ({ ...aService('web'), ID: 'sid', Spec: { ...aService('web').Spec, TaskTemplate: { ...aService('web').Spec.TaskTemplate, Resources: resources } } }) as never;
+  const t = (mem: number, cps?: number, node = 'n') => ({ ...rate('sid', 10), memoryBytes: mem, nodeId: node, ...(cps !== undefined ? { connectionsPerSec: cps } : {}) });
+  const limited = sampleOf(withMem({ Limits: { MemoryBytes: 100 } }), [t(50, 3, 'a'), t(100, 7, 'b')])!;
+  assert.is(limited.memoryPercent, 75);
+  assert.is(limited.rps, 10);
+  assert.is(sampleOf(withMem({ Reservations: { MemoryBytes: 200 } }), [t(50)])!.memoryPercent, 25);
+  const bare = sampleOf(withMem({}), [t(50)])!;
+  assert.is(bare.memoryPercent, undefined, 'no basis: memory not measured');
+  assert.is(bare.rps, undefined, 'no node counted connections');
+});
+
 test.run();

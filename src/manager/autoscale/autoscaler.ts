@@ -12,7 +12,7 @@
 import type { MemoryStore } from '../../store/index.ts';
 import type { Service } from '../../api/types/service.ts';
 import type { TaskUsageRate } from '../../api/types/stats.ts';
-import { autoscalePolicyOf, type AutoscalePolicy } from '../../api/spec/autoscale-policy.ts';
+import { autoscalePolicyOf, memoryBasisBytes, type AutoscalePolicy } from '../../api/spec/autoscale-policy.ts';
 import { decide, initialState, type AutoscaleState, type UsageSample } from './decide.ts';
 
 export interface AutoscalerOptions {
@@ -34,12 +34,26 @@ export function cpuBasisPercent(s: Service, t: TaskUsageRate): number {
   return reserved > 0 ? reserved / 1e7 : 100;
 }
 
-/** The mean use of a service's measured tasks, percent of each one's basis; undefined with none. Pure. */
+/**
+ * A service's measurement from its running tasks' usage: mean CPU and memory use, each
+ * percent of the task's basis (memory: the service's limit, else reservation; left out
+ * with neither), and the new TCP connections per second its tasks accepted, summed over
+ * every node (left out when no task's node reports them). Undefined with no task. Pure.
+ */
 export function sampleOf(s: Service, tasks: TaskUsageRate[]): UsageSample | undefined {
   const mine = tasks.filter((t) => t.serviceId === s.ID);
   if (!mine.length) return undefined;
-  const total = mine.reduce((a, t) => a + (t.cpuPercent / cpuBasisPercent(s, t)) * 100, 0);
-  return { cpuPercent: total / mine.length, tasks: mine.length };
+  const cpu = mine.reduce((a, t) => a + (t.cpuPercent / cpuBasisPercent(s, t)) * 100, 0);
+  const memBasis = memoryBasisBytes(s.Spec.TaskTemplate.Resources);
+  const mem = mine.reduce((a, t) => a + (t.memoryBytes / memBasis) * 100, 0);
+  const counted = mine.filter((t) => t.connectionsPerSec !== undefined);
+  const rps = counted.reduce((a, t) => a + t.connectionsPerSec!, 0);
+  return {
+    cpuPercent: cpu / mine.length,
+    ...(memBasis > 0 ? { memoryPercent: mem / mine.length } : {}),
+    ...(counted.length ? { rps } : {}),
+    tasks: mine.length,
+  };
 }
 
 /** Scales services within their bounds; `tick` is called by the leader, never concurrently. */
