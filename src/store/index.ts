@@ -7,7 +7,7 @@ export type { ReadTx, WriteTx, NewObject } from './tx.ts';
 export { Watch, WatchResyncError, eventObjectKind } from './watch.ts';
 export type { StoreEvent, ObjectEvent, CommitEvent, WatchOptions } from './watch.ts';
 export { KINDS, TABLES } from './objects.ts';
-export type { Kind, StoreObject, StoreObjects, Cluster, StoredRootCA, FindBy, FindByOf } from './objects.ts';
+export type { Kind, StoreObject, StoreObjects, Cluster, StoredRootCA, NetworkKeyRecord, FindBy, FindByOf } from './objects.ts';
 export { encodeActions, decodeActions, canonicalJson } from './codec.ts';
 export type { FieldCipher } from './codec.ts';
 export { newId, isId, seededRandom, ID_LENGTH } from './ids.ts';

@@ -27,6 +27,18 @@ export interface StoredRootCA {
   LastForcedRotation?: number;
 }
 
+/** The swarm's network key as the cluster keeps it (see `manager/netkeys/`). */
+export interface NetworkKeyRecord {
+  /** 32 random bytes, base64. */
+  Key: string;
+  /** 1 for the first key, +1 per rotation. */
+  Generation: number;
+  /** When it was made, ms since the epoch. */
+  CreatedAt: number;
+  /** IDs of the nodes that may hold it (in the swarm when it was made, or joined since), sorted. */
+  Nodes: string[];
+}
+
 /** The cluster (Docker: "Swarm") as managers store it. */
 export interface Cluster extends ClusterInfo {
   JoinTokens: JoinTokens;
@@ -48,6 +60,12 @@ export interface Cluster extends ClusterInfo {
    * once every manager's release runs the newer one (`manager/schema/migrations.ts`).
    */
   ShoalStoreSchema?: number;
+  /**
+   * The swarm's key for encrypted overlays (Shoal extension: the WireGuard preshared key,
+   * rotated by `manager/netkeys/`). Managers only; never shown by `GET /swarm`; nodes get
+   * it inside their network view.
+   */
+  ShoalNetworkKey?: NetworkKeyRecord;
 }
 
 /** Every stored kind and its object type. Table names are these keys. */

@@ -163,7 +163,7 @@ export function addSwarmRoutes(router: Router, host: SwarmHost): void {
   router.get('/swarm', async (ctx) => {
     const manager = requireSwarm(host).requireManager();
     await readBarrier(manager, ctx.res);
-    const { RootCA: root, RemovedNodes: _removed, UnlockKey: _unlock, ...cluster } = manager.cluster();
+    const { RootCA: root, RemovedNodes: _removed, UnlockKey: _unlock, ShoalNetworkKey: _netKey, ...cluster } = manager.cluster();
     return { ...cluster, ...swarmCAView(root) } satisfies Swarm;
   });
 

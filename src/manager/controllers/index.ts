@@ -18,6 +18,7 @@ import { PayloadGcController } from './payload-gc.ts';
 import { CARotationController } from './ca-rotation.ts';
 import { RebalancerController } from './rebalancer.ts';
 import { SchemaController } from './schema.ts';
+import { NetworkKeyController } from '../netkeys/controller.ts';
 import { STORE_SCHEMA } from '../../common/release.ts';
 import type { StoreController } from './store-controller.ts';
 
@@ -61,6 +62,8 @@ export class LeaderControllers {
       new CARotationController(host.store, logger.child('ca-rotation')),
       new RebalancerController(host.store, logger.child('rebalancer')),
       new SchemaController(host.store, logger.child('schema'), host.storeSchema ?? STORE_SCHEMA),
+      // Encrypted overlays' key; SHOAL_NETWORK_KEY_ROTATE_MS shortens Docker's 12 h (tests).
+      new NetworkKeyController(host.store, logger.child('netkeys'), { rotateMs: Number(process.env.SHOAL_NETWORK_KEY_ROTATE_MS) || undefined }),
     ];
     this.off = host.raft.on((e) => {
       if (e.kind === 'role') void this.follow(e.role === StateRole.Leader);

@@ -1,0 +1,61 @@
+/**
+ * A node's WireGuard key pair (Curve25519, made with node:crypto so no `wg genkey` is
+ * needed to state the public key) and the swarm's network key. The private key is kept
+ * in one owner-only file and never leaves the node.
+ */
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, rmSync, writeFileSync, renameSync, chmodSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { isWgKey } from './plan.ts';
+import { WireGuardSpecError } from './errors.ts';
+
+/** A key pair, base64 as `wg` writes them. */
+export interface WgKeyPair {
+  readonly privateKey: string;
+  readonly publicKey: string;
+}
+
+const b64 = (u: string) => Buffer.from(u, 'base64url').toString('base64');
+
+/** A new Curve25519 key pair. */
+export function generateKeyPair(): WgKeyPair {
+  const { privateKey } = generateKeyPairSync('x25519');
+  const jwk = privateKey.export({ format: 'jwk' });
+  return { privateKey: b64(jwk.d!), publicKey: b64(jwk.x!) };
+}
+
+/** The public key of a base64 private key; throws `WireGuardSpecError` when it is none. */
+export function publicKeyOf(privateKey: string): string {
+  if (!isWgKey(privateKey)) throw new WireGuardSpecError('invalid private key');
+  const d = Buffer.from(privateKey, 'base64').toString('base64url');
+  const pub = createPublicKey(createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d, x: '' } as never, format: 'jwk' }));
+  return b64(pub.export({ format: 'jwk' }).x!);
+}
+
+/** A new network key (32 random bytes, base64): WireGuard's preshared key. `rand` for tests. */
+export function generateNetworkKey(rand: (n: number) => Buffer = randomBytes): string {
+  return rand(32).toString('base64');
+}
+
+/**
+ * The key pair kept in `file` (the private key, base64, mode 0600), made there when
+ * missing or unreadable. Written to a temporary file and renamed: a crash never leaves half a key.
+ */
+export function loadOrCreateKeyPair(file: string): WgKeyPair {
+  try {
+    const priv = readFileSync(file, 'utf8').trim();
+    if (isWgKey(priv)) return { privateKey: priv, publicKey: publicKeyOf(priv) };
+  } catch { /* missing: made below */ }
+  const pair = generateKeyPair();
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  const tmp = `${file}.tmp`;
+  writeFileSync(tmp, pair.privateKey + '\n', { mode: 0o600 });
+  chmodSync(tmp, 0o600);
+  renameSync(tmp, file);
+  return pair;
+}
+
+/** Forgets the key pair (leaving the swarm): the next join states a new public key. */
+export function removeKeyPair(file: string): void {
+  rmSync(file, { force: true });
+}
