@@ -45,30 +45,37 @@ export class RaftLog {
    * below and `UnavailableError` above.
    */
   term(i: number): number {
-    const t = this.unstable.maybeTerm(i);
+    const t = this.maybeTerm(i);
     if (t !== undefined) return t;
     if (i + 1 < this.firstIndex()) throw new CompactedError(i);
-    if (i > this.lastIndex()) throw new UnavailableError(i);
-    return this.storage.term(i);
+    throw new UnavailableError(i);
+  }
+
+  /**
+   * The term of entry `i`, or undefined outside [firstIndex - 1, lastIndex]. The hot path's
+   * lookup (every append a follower takes checks each new entry): no error is built for the
+   * common miss, an index past the end.
+   */
+  maybeTerm(i: number): number | undefined {
+    const t = this.unstable.maybeTerm(i);
+    if (t !== undefined) return t;
+    if (i + 1 < this.firstIndex() || i > this.lastIndex()) return undefined;
+    try {
+      return this.storage.term(i);
+    } catch (e) {
+      // Storage compacted under us: a miss, as before.
+      if (e instanceof CompactedError || e instanceof UnavailableError) return undefined;
+      throw e;
+    }
   }
 
   /** The term of entry `i`, or 0 when it is not available. */
   zeroTermOnErr(i: number): number {
-    try {
-      return this.term(i);
-    } catch (e) {
-      if (e instanceof CompactedError || e instanceof UnavailableError) return 0;
-      throw e;
-    }
+    return this.maybeTerm(i) ?? 0;
   }
 
   matchTerm(i: number, t: number): boolean {
-    try {
-      return this.term(i) === t;
-    } catch (e) {
-      if (e instanceof CompactedError || e instanceof UnavailableError) return false;
-      throw e;
-    }
+    return this.maybeTerm(i) === t;
   }
 
   /** Whether a log ending at (lasti, term) is at least as up to date as ours (§5.4.1). */
@@ -115,12 +122,8 @@ export class RaftLog {
    */
   findConflictByTerm(index: number, term: number): [number, number] {
     for (; index > 0; index--) {
-      let t: number;
-      try {
-        t = this.term(index);
-      } catch {
-        return [index, 0];
-      }
+      const t = this.maybeTerm(index);
+      if (t === undefined) return [index, 0];
       if (t <= term) return [index, t];
     }
     return [0, 0];
