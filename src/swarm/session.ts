@@ -38,6 +38,8 @@ export interface SessionOptions {
   onNetworkWatermark?: (generation: number) => void;
   /** Told of each log subscription frame, with the way back on that session and its end (`log-publisher.ts`). */
   onLogFrame?: (frame: SessionFrame, ctx: { send(f: SessionFrame): boolean; signal: AbortSignal }) => void;
+  /** Told of each answer to a heartbeat: the time since the last heartbeat went out, ms, and the manager (IP:PORT) that answered (benchmarks: heartbeat lag, failover). */
+  onAck?: (rttMs: number, addr: string) => void;
 }
 
 export class Session {
@@ -59,6 +61,8 @@ export class Session {
   /** What the leader last said this node's certificate should converge on (root CA rotation). */
   caTarget?: { root: string; issuer: string; rootPem?: string };
   private tlsSent?: WebSocket;
+  /** When the last heartbeat went out (ms), for `onAck`. */
+  private beatAt = 0;
 
   constructor(private opts: SessionOptions) {
     this.managers = { ...opts.managers };
@@ -134,6 +138,7 @@ export class Session {
         if (Number.isSafeInteger(f.generation)) this.opts.onNetworkWatermark?.(f.generation);
       } else if (f.type === 'ack') {
         this.lastAck = Date.now();
+        this.opts.onAck?.(this.lastAck - this.beatAt, addr);
         if (f.role) this.desiredRole = f.role;
         if (f.state) this.nodeState = f.state;
         if (typeof f.raftMember === 'boolean') this.raftMember = f.raftMember;
@@ -172,6 +177,7 @@ export class Session {
       if (this.opts.description) f.description = this.opts.description;
       this.tlsSent = this.ws;
     }
+    this.beatAt = Date.now();
     this.ws?.send(JSON.stringify(f));
   }
 

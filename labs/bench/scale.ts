@@ -1,0 +1,247 @@
+/**
+ * `npm run bench -- scale [--nodes 100,500,1000] [--tasks 10000] [--lost 100] [--rest-s 10] [--per-proc 500]`
+ *
+ * How far one manager trio goes (issue 19, item 3). For each N: three real manager
+ * daemons on loopback (`scale-cluster.ts`), N simulated workers (`labs/scale/`: real join
+ * with the worker token and one CSR per node, real mTLS sessions and heartbeats, an agent
+ * stub that reports preparing → running without containers), few processes of them
+ * (`--per-proc` nodes each). Then, in order:
+ *
+ * - `leader_cpu_pct`, `leader_rss_mb`: the leader daemon's CPU (% of one core, from
+ *   /proc/PID/stat over `--rest-s` seconds) and RSS, all N sessions up, no tasks;
+ * - `heartbeat_lag_ms`: p99 of heartbeat → ack round trips seen by the nodes over that
+ *   window (`heartbeat_lag_p50_ms` beside it);
+ * - `schedule10k_ms`: one service of `--tasks` replicas, from `POST /services/create`
+ *   until the leader's service status counts them all running;
+ * - `mass_loss_ms`: kill -9 of the process holding `--lost` nodes (at most N/5); from the
+ *   first of them seen down in `/nodes` until the service counts all replicas running
+ *   again (`mass_loss_detect_ms`: from the kill to that first detection);
+ * - `failover_ms`: kill -9 of the leader daemon, until every session got a heartbeat
+ *   answer from another manager (the new leader; only a leader answers heartbeats).
+ *
+ * Prints figures and `uptime` load beside them; the last line is one JSON object (the
+ * largest N at the top level, every N under `runs`). Asserts nothing about time.
+ */
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import type { Node } from '../../src/api/types/node.ts';
+import type { Service } from '../../src/api/types/service.ts';
+import { cpuTimeMs, sleep } from '../lib/procs.ts';
+import { ScaleCluster, type ManagerProc, type SimProc } from './scale-cluster.ts';
+
+/** What one N measured. Durations in ms; null when the step failed or was skipped (see `errors`). */
+export interface ScaleRun {
+  nodes: number;
+  tasks: number;
+  lost: number;
+  join_ms: number | null;
+  leader_cpu_pct: number | null;
+  leader_rss_mb: number | null;
+  leader_cpu_pct_with_tasks: number | null;
+  heartbeat_lag_ms: number | null;
+  heartbeat_lag_p50_ms: number | null;
+  schedule10k_ms: number | null;
+  mass_loss_detect_ms: number | null;
+  mass_loss_ms: number | null;
+  failover_ms: number | null;
+  failover_first_ms: number | null;
+  /** The 1-minute load average when the run started and ended (shared machine). */
+  load: [number, number];
+  errors: string[];
+}
+
+/** Options of one bench invocation. */
+export interface ScaleOptions {
+  nodes: number[];
+  tasks: number;
+  lost: number;
+  restS: number;
+  perProc: number;
+  /** Gives up on any one step after this long, ms (default 180 000). */
+  stepTimeoutMs?: number;
+  log?: (line: string) => void;
+}
+
+const KEYS = ['nodes', 'leader_cpu_pct', 'leader_rss_mb', 'heartbeat_lag_ms', 'schedule10k_ms', 'mass_loss_ms', 'failover_ms'] as const;
+
+/** The JSON line: the largest N's figures at the top level, every N under `runs`. */
+export function scaleReport(runs: ScaleRun[]): Record<string, unknown> {
+  const top = [...runs].sort((a, b) => b.nodes - a.nodes)[0];
+  const out: Record<string, unknown> = { bench: 'scale' };
+  for (const k of KEYS) out[k] = top ? top[k] : null;
+  out.tasks = top?.tasks ?? null;
+  out.runs = runs;
+  out.targets = top ? {
+    leader_cpu_under_50pct: top.leader_cpu_pct === null ? 'not measured' : top.leader_cpu_pct < 50 ? 'met' : 'not met',
+    schedule10k_under_10s: top.schedule10k_ms === null ? 'not measured' : top.schedule10k_ms < 10_000 ? 'met' : 'not met',
+    mass_loss_under_5s: top.mass_loss_ms === null ? 'not measured' : top.mass_loss_ms < 5000 ? 'met' : 'not met',
+    failover_under_3s: top.failover_ms === null ? 'not measured' : top.failover_ms < 3000 ? 'met' : 'not met',
+  } : {};
+  return out;
+}
+
+const round = (x: number) => Math.round(x * 10) / 10;
+
+function percentile(xs: number[], p: number): number | null {
+  if (!xs.length) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+}
+
+function rssMb(pid: number): number | null {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? round(Number(m[1]) / 1024) : null;
+}
+
+/** Polls `fn` every `everyMs` until it gives something truthy; throws naming `what` after `timeoutMs`. */
+async function until<T>(what: string, fn: () => Promise<T | false | undefined>, timeoutMs: number, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch {
+      // a manager busy or gone for a moment: ask again
+    }
+    if (Date.now() > deadline) throw new Error(`scale: timed out waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+/** The leader's CPU over `seconds` (% of one core). */
+async function cpuPct(pid: number, seconds: number): Promise<number | null> {
+  const c0 = cpuTimeMs(pid);
+  const t0 = Date.now();
+  await sleep(seconds * 1000);
+  const c1 = cpuTimeMs(pid);
+  return c0 === undefined || c1 === undefined ? null : round(((c1 - c0) / (Date.now() - t0)) * 100);
+}
+
+async function allStats(sims: SimProc[]) {
+  return Promise.all(sims.map((s) => s.ask({ type: 'stats' }, 'stats')));
+}
+
+/** Running replicas of `id` as the manager `api` counts them (`docker service ls`). */
+async function running(m: ManagerProc, id: string): Promise<number> {
+  const list = await m.api.get<(Service & { ServiceStatus?: { RunningTasks: number } })[]>(`/services?status=true&filters=${encodeURIComponent(JSON.stringify({ id: [id] }))}`, { timeoutMs: 10_000 });
+  return list[0]?.ServiceStatus?.RunningTasks ?? 0;
+}
+
+/** One N: a fresh cluster, every step, everything killed at the end. */
+export async function runOnce(n: number, o: ScaleOptions): Promise<ScaleRun> {
+  const log = o.log ?? ((l: string) => console.log(l));
+  const stepMs = o.stepTimeoutMs ?? 180_000;
+  const lost = Math.min(o.lost, Math.floor(n / 5));
+  const r: ScaleRun = {
+    nodes: n, tasks: o.tasks, lost, join_ms: null, leader_cpu_pct: null, leader_rss_mb: null, leader_cpu_pct_with_tasks: null,
+    heartbeat_lag_ms: null, heartbeat_lag_p50_ms: null, schedule10k_ms: null, mass_loss_detect_ms: null, mass_loss_ms: null,
+    failover_ms: null, failover_first_ms: null, load: [round(loadavg()[0]), 0], errors: [],
+  };
+  const cluster = new ScaleCluster();
+  try {
+    await cluster.startManagers(3);
+    const token = await cluster.workerToken();
+    const joinAddr = cluster.managers[0].addr;
+    // The nodes to lose at once live in a process of their own, so one kill -9 takes them all.
+    const doomed = lost > 0 ? cluster.startSims() : undefined;
+    const rest: SimProc[] = [];
+    const t0 = Date.now();
+    const joins: Promise<{ nodeIds: string[]; failed: string[] }>[] = [];
+    if (doomed) joins.push(doomed.ask({ type: 'join', from: 0, count: lost, joinAddr, token }, 'joined'));
+    for (let from = lost; from < n; from += o.perProc) {
+      const p = cluster.startSims();
+      rest.push(p);
+      joins.push(p.ask({ type: 'join', from, count: Math.min(o.perProc, n - from), joinAddr, token }, 'joined'));
+    }
+    const joined = await Promise.all(joins);
+    const failed = joined.flatMap((j) => j.failed);
+    if (failed.length) r.errors.push(`${failed.length} joins failed, first: ${failed[0]}`);
+    const doomedIds = new Set(doomed ? joined[0].nodeIds : []);
+    const sims = doomed ? [doomed, ...rest] : rest;
+    await until(`${n} ready workers`, async () => {
+      const nodes = await cluster.managers[0].api.get<Node[]>('/nodes', { timeoutMs: 10_000 });
+      return nodes.filter((x) => x.Spec.Role === 'worker' && x.Status.State === 'ready').length >= n - failed.length;
+    }, stepMs, 500);
+    r.join_ms = Date.now() - t0;
+    log(`scale n=${n}: ${n - failed.length} nodes joined and ready in ${r.join_ms} ms (load ${loadavg()[0].toFixed(2)})`);
+
+    // At rest.
+    const leader = await until('a leader', () => cluster.leader(), stepMs);
+    await allStats(sims);
+    r.leader_cpu_pct = await cpuPct(leader.pid, o.restS);
+    r.leader_rss_mb = rssMb(leader.pid);
+    const rtts = (await allStats(sims)).flatMap((s) => s.rtts);
+    r.heartbeat_lag_ms = percentile(rtts, 99);
+    r.heartbeat_lag_p50_ms = percentile(rtts, 50);
+    log(`scale n=${n}: at rest leader cpu ${r.leader_cpu_pct} % rss ${r.leader_rss_mb} MB, heartbeat lag p50 ${r.heartbeat_lag_p50_ms} ms p99 ${r.heartbeat_lag_ms} ms (${rtts.length} beats, load ${loadavg()[0].toFixed(2)})`);
+
+    // 10,000 tasks.
+    const s0 = Date.now();
+    const created = await leader.api.post<{ ID: string }>('/services/create', {
+      Name: 'scale', TaskTemplate: { ContainerSpec: { Image: 'scale-sim:latest' } }, Mode: { Replicated: { Replicas: o.tasks } },
+    }, { timeoutMs: 60_000 });
+    await until(`${o.tasks} running tasks`, async () => (await running(leader, created.ID)) >= o.tasks, stepMs, 100);
+    r.schedule10k_ms = Date.now() - s0;
+    log(`scale n=${n}: ${o.tasks} tasks running in ${r.schedule10k_ms} ms (load ${loadavg()[0].toFixed(2)})`);
+    r.leader_cpu_pct_with_tasks = await cpuPct(leader.pid, Math.min(5, o.restS));
+    log(`scale n=${n}: leader cpu with the tasks running ${r.leader_cpu_pct_with_tasks} %`);
+
+    // Mass loss.
+    if (doomed) {
+      const k0 = Date.now();
+      doomed.child.kill('SIGKILL');
+      const detected = await until(`one of ${lost} lost nodes down`, async () => {
+        const nodes = await leader.api.get<Node[]>('/nodes', { timeoutMs: 10_000 });
+        return nodes.some((x) => doomedIds.has(x.ID) && x.Status.State === 'down') && Date.now();
+      }, stepMs, 100);
+      r.mass_loss_detect_ms = detected - k0;
+      await until(`${o.tasks} running again`, async () => (await running(leader, created.ID)) >= o.tasks, stepMs, 100);
+      r.mass_loss_ms = Date.now() - detected;
+      sims.shift();
+      log(`scale n=${n}: ${lost} nodes lost: first seen down after ${r.mass_loss_detect_ms} ms, tasks running again ${r.mass_loss_ms} ms later (load ${loadavg()[0].toFixed(2)})`);
+    }
+
+    // Leader failover.
+    await Promise.all(sims.map((s) => s.ask({ type: 'mark', addr: leader.addr }, 'marked')));
+    const f0 = Date.now();
+    leader.child.kill('SIGKILL');
+    const moved = await until('every session on the new leader', async () => {
+      const st = await allStats(sims);
+      const at = st.flatMap((s) => s.movedAt);
+      return at.every((t) => t > 0) && at;
+    }, stepMs, 100);
+    r.failover_ms = Math.max(...moved) - f0;
+    r.failover_first_ms = Math.min(...moved) - f0;
+    log(`scale n=${n}: leader killed: first session on the new leader after ${r.failover_first_ms} ms, all ${moved.length} after ${r.failover_ms} ms (load ${loadavg()[0].toFixed(2)})`);
+  } catch (err) {
+    r.errors.push((err as Error).message);
+    log(`scale n=${n}: ${(err as Error).message}`);
+  } finally {
+    r.load[1] = round(loadavg()[0]);
+    await cluster.close();
+  }
+  return r;
+}
+
+function arg(args: string[], name: string, def: string): string {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] !== undefined ? args[i + 1] : def;
+}
+
+/** Every N in turn; prints the figures and the JSON line. */
+export async function runScale(o: ScaleOptions): Promise<Record<string, unknown>> {
+  const runs: ScaleRun[] = [];
+  for (const n of o.nodes) runs.push(await runOnce(n, o));
+  return scaleReport(runs);
+}
+
+export async function run(args: string[]): Promise<void> {
+  const report = await runScale({
+    nodes: arg(args, 'nodes', '100,500,1000').split(',').map(Number),
+    tasks: Number(arg(args, 'tasks', '10000')),
+    lost: Number(arg(args, 'lost', '100')),
+    restS: Number(arg(args, 'rest-s', '10')),
+    perProc: Number(arg(args, 'per-proc', '500')),
+  });
+  console.log(JSON.stringify(report));
+}
