@@ -9,6 +9,7 @@ import type { ServiceMode, ServiceSpec } from '../../../src/api/types/service.ts
 import { applyPayloadCreateFlags, payloadCreateFlags } from './secret-flags.ts';
 import { applySandboxFlags, sandboxCreateFlags } from './sandbox-flags.ts';
 import { applyHostCreateFlags, hostCreateFlags } from './host-flags.ts';
+import { applyMeshFlags, meshFlags } from './mesh-flags.ts';
 import { restartStopFlags, spreadDescriptor } from './spec-flags.ts';
 
 export default class ServiceCreate extends ApiCommand {
@@ -56,6 +57,7 @@ export default class ServiceCreate extends ApiCommand {
     ...payloadCreateFlags,
     ...sandboxCreateFlags,
     ...hostCreateFlags,
+    ...meshFlags,
   };
 
   async run(): Promise<void> {
@@ -132,6 +134,7 @@ export function buildSpec(image: string, cmd: string[], f: CreateFlags): Service
   applyPayloadCreateFlags(spec.TaskTemplate.ContainerSpec, flags);
   applySandboxFlags(spec.TaskTemplate.ContainerSpec, flags);
   applyHostCreateFlags(spec, flags);
+  applyMeshFlags(spec, flags);
   return spec;
 }
 

@@ -7,6 +7,7 @@ import { applyUpdateFlags, updateSpecFlags } from './spec-flags.ts';
 import { applyPayloadUpdateFlags, payloadUpdateFlags } from './secret-flags.ts';
 import { applyStrategyFlags, strategyFlags } from './strategy-flags.ts';
 import { applyHostUpdateFlags, hostUpdateFlags } from './host-flags.ts';
+import { applyMeshFlags, meshFlags } from './mesh-flags.ts';
 import { waitUpdated } from './update-progress.ts';
 
 /** `POST /services/{id}/update?rollback=previous`: back to PreviousSpec (docker's `service rollback`). */
@@ -30,6 +31,7 @@ export default class ServiceUpdate extends ApiCommand {
     ...payloadUpdateFlags,
     ...strategyFlags,
     ...hostUpdateFlags,
+    ...meshFlags,
     rollback: Flags.boolean({ summary: 'Rollback to previous specification.' }),
     detach: Flags.boolean({ char: 'd', summary: 'Exit immediately instead of waiting for the service to converge.' }),
     quiet: Flags.boolean({ char: 'q', summary: 'Suppress progress output.' }),
@@ -50,6 +52,7 @@ export default class ServiceUpdate extends ApiCommand {
         applyPayloadUpdateFlags(spec.TaskTemplate.ContainerSpec, flags as Record<string, unknown>);
         applyStrategyFlags(spec, flags as Record<string, unknown>);
         applyHostUpdateFlags(spec, flags as Record<string, unknown>);
+        applyMeshFlags(spec, flags as Record<string, unknown>);
         await api.update(service, spec);
       }
       this.log(args.service);
