@@ -5,7 +5,7 @@ import type { Task } from '../../api/types/task.ts';
 import type { NodeNetworkView, ViewNetwork } from '../../wire/network-view-types.ts';
 import {
   NetworkAgentError, dnsTable, hostPorts, ingressLink, needsGateway, remotePeers, samePeers, sandboxNetns,
-  taskAttachments, taskNetns, taskResolvConf, upstreamsOf, vipServices,
+  taskAttachments, taskNetns, taskResolvConf, upstreamsOf, vipServices, meshPorts,
 } from './plan.ts';
 
 const alloc = { Subnet: '10.0.1.0/24', Gateway: '10.0.1.1', IPRange: '10.0.1.0/24', VNI: 4097, MTU: 1400 };
@@ -111,6 +111,23 @@ test('vipServices: a service with a stop grace drains that long, plus the stop a
   const graced: NodeNetworkView = { ...view, networks: view.networks.map((n) => ({ ...n, services: n.services.map((s) => ({ ...s, stopGraceMs: 60_000 })) })) };
   assert.equal(vipServices(graced, ['front']).map((s) => s.drainMs), [65_000, 65_000]);
   assert.equal(vipServices(view, ['front']).map((s) => s.drainMs), [undefined, undefined], 'no grace known: the table\'s default');
+});
+
+test('meshPorts: the view\'s ingress ports with their traffic policy, this node\'s backends and their drain', () => {
+  const view: NodeNetworkView = {
+    vtep: '192.168.100.11', networks: [],
+    ingress: {
+      networkId: 'ingress', address: '10.0.0.5/24', ports: [
+        { service: 'loc', protocol: 'tcp', published: 8080, target: 80, backends: ['10.0.0.7', '10.0.0.8'], trafficPolicy: 'local', local: ['10.0.0.8'], stopGraceMs: 1000 },
+        { service: 'web', protocol: 'udp', published: 5353, target: 53, backends: [], weights: { '10.0.0.9': 0 } },
+      ],
+    },
+  };
+  assert.equal(meshPorts(view), [
+    { service: 'loc', protocol: 'tcp', published: 8080, target: 80, backends: ['10.0.0.7', '10.0.0.8'], policy: 'local', local: ['10.0.0.8'], drainMs: 6000 },
+    { service: 'web', protocol: 'udp', published: 5353, target: 53, backends: [], weights: { '10.0.0.9': 0 } },
+  ]);
+  assert.equal(meshPorts(undefined), []);
 });
 
 test('remotePeers / samePeers: peers of other nodes; order does not matter', () => {

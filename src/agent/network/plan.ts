@@ -7,7 +7,7 @@
 import type { Task } from '../../api/types/task.ts';
 import type { PortConfig } from '../../api/types/service.ts';
 import type { DnsService, DnsTable } from '../../../net/dns/index.ts';
-import type { VipService } from '../../../net/lb/index.ts';
+import type { MeshPort, VipService } from '../../../net/lb/index.ts';
 import type { Peer } from '../../../net/overlay/index.ts';
 import type { NodeNetworkView, ViewNetwork } from '../../wire/network-view-types.ts';
 import { DEFAULT_OVERLAY_MTU } from '../../api/types/network.ts';
@@ -146,6 +146,20 @@ export function vipServices(view: NodeNetworkView | undefined, networkIds: reado
     }
   }
   return [...out.values()].sort((a, b) => ipNum(a.vip) - ipNum(b.vip));
+}
+
+/**
+ * The routing mesh's ports from the view's ingress ports: each port's traffic policy and
+ * this node's backends of it (issue 22, item 2), and the drain its leaving backends get
+ * before their connections are reset (as the VIP's, `vipServices`).
+ */
+export function meshPorts(view: NodeNetworkView | undefined): MeshPort[] {
+  return (view?.ingress?.ports ?? []).map((p) => ({
+    service: p.service, protocol: p.protocol, published: p.published, target: p.target, backends: p.backends,
+    ...(p.weights ? { weights: p.weights } : {}),
+    ...(p.trafficPolicy ? { policy: p.trafficPolicy, local: p.local ?? [] } : {}),
+    ...(p.stopGraceMs !== undefined ? { drainMs: p.stopGraceMs + DRAIN_ALLOWANCE_MS } : {}),
+  }));
 }
 
 /** The peers of a network that are on other nodes (`vtep` not one of `localVteps`). */
