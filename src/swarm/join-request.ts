@@ -10,6 +10,7 @@ import { NAMED_UNITS_REFUSED } from '../api/spec/host-access.ts';
 import type { NodeDescription } from '../api/types/node.ts';
 import type { JoinNodeRequest } from '../wire/types.ts';
 import { isUnicastIPv4Port } from './underlay-addr.ts';
+import { isWgKey } from '../../net/wireguard/plan.ts';
 
 /** Longest join token accepted (Docker's are about 85 characters). */
 const MAX_TOKEN = 256;
@@ -54,6 +55,12 @@ export function validateDescription(description: unknown): void {
   if (!d || typeof d !== 'object' || Array.isArray(d)) fail('description must be an object');
   if (d.ShoalStoreSchema !== undefined && (!Number.isSafeInteger(d.ShoalStoreSchema) || (d.ShoalStoreSchema as number) < 1 || (d.ShoalStoreSchema as number) > 1000)) {
     fail('description.ShoalStoreSchema must be an integer from 1 to 1000');
+  }
+  if (d.ShoalWireGuard !== undefined) {
+    const wg = d.ShoalWireGuard as Record<string, unknown> | null;
+    if (!wg || typeof wg !== 'object' || !isWgKey(wg.PublicKey) || !Number.isInteger(wg.Port) || (wg.Port as number) < 1 || (wg.Port as number) > 65535) {
+      fail('description.ShoalWireGuard must hold a WireGuard PublicKey and a Port');
+    }
   }
   const host = shortString(d.Hostname, 'description.Hostname', { min: 1, max: 253 });
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(host)) fail('description.Hostname must be a host name');
@@ -113,5 +120,6 @@ export function cleanDescription(d: NodeDescription): NodeDescription {
       Plugins: (d.Engine?.Plugins ?? []).map((p) => ({ Type: p.Type, Name: p.Name })),
     },
     ...(d.ShoalStoreSchema !== undefined ? { ShoalStoreSchema: d.ShoalStoreSchema } : {}),
+    ...(d.ShoalWireGuard ? { ShoalWireGuard: { PublicKey: d.ShoalWireGuard.PublicKey, Port: d.ShoalWireGuard.Port } } : {}),
   };
 }

@@ -33,6 +33,8 @@ import { taskName } from '../common/task-name.ts';
 import type { NodeNetworkView, ViewNetwork, ViewPeer, ViewPublishedPort, ViewService } from '../wire/network-view-types.ts';
 import { isVtepAddr } from './underlay-addr.ts';
 import { backendWeights } from './backend-weights.ts';
+import type { Cluster } from '../store/index.ts';
+import { isEncrypted, wireguardMembers, wireguardViews } from './network-view-wireguard.ts';
 import { meshTrafficPolicy } from '../api/spec/mesh-traffic-policy.ts';
 
 export interface NetworkViewInput {
@@ -40,6 +42,8 @@ export interface NetworkViewInput {
   services: readonly Service[];
   tasks: readonly Task[];
   nodes: readonly Node[];
+  /** The cluster's network key (encrypted overlays); none: encrypted networks get no peers. */
+  cluster?: Pick<Cluster, 'ShoalNetworkKey'>;
 }
 
 const ASSIGNED = TASK_STATES.indexOf('assigned');
@@ -64,7 +68,7 @@ function taskShape(t: Task): string {
 
 /** What of a node the views are made of: its address (VTEP) and its own endpoints. */
 function nodeShape(n: Node): string {
-  return JSON.stringify([n.Status.Addr, n.Attachments]);
+  return JSON.stringify([n.Status.Addr, n.Description?.ShoalWireGuard, n.Attachments]);
 }
 
 /**
@@ -75,6 +79,8 @@ function nodeShape(n: Node): string {
 export function affectsViews(e: ObjectEvent): boolean {
   if (e.kind === 'task.updated') return taskShape(e.object) !== taskShape(e.old);
   if (e.kind === 'node.updated') return nodeShape(e.object) !== nodeShape(e.old);
+  if (e.kind === 'cluster.updated') return e.object.ShoalNetworkKey?.Key !== e.old.ShoalNetworkKey?.Key;
+  if (e.kind.startsWith('cluster.')) return true;
   return e.kind.startsWith('task.') || e.kind.startsWith('node.') || e.kind.startsWith('service.') || e.kind.startsWith('network.');
 }
 
@@ -125,6 +131,8 @@ function localPorts(ports: ViewPublishedPort[], localOf: ReadonlyMap<string, str
 export function computeNetworkViews(input: NetworkViewInput): Map<string, NodeNetworkView> {
   const vtepOf = new Map<string, string>();
   for (const n of input.nodes) if (n.Status.Addr && isVtepAddr(n.Status.Addr)) vtepOf.set(n.ID, n.Status.Addr);
+  // Encrypted networks tunnel their VXLAN between the nodes' WireGuard addresses.
+  const members = wireguardMembers(input.nodes, vtepOf);
 
   const networks = new Map<string, ViewNetwork>();
   for (const n of input.networks) {
@@ -133,13 +141,14 @@ export function computeNetworkViews(input: NetworkViewInput): Map<string, NodeNe
     networks.set(n.ID, {
       id: n.ID, name: n.Spec.Name, ingress: !!n.Spec.Ingress,
       subnet: a.Subnet, gateway: a.Gateway, vni: a.VNI, mtu: a.MTU, peers: [], services: [],
+      ...(isEncrypted(n) ? { encrypted: true as const } : {}),
     });
   }
   const ingressNet = [...networks.values()].find((n) => n.ingress);
 
   const addPeer = (networkId: string, ip: string | undefined, nodeId: string | undefined) => {
     const net = networks.get(networkId);
-    const vtep = nodeId ? vtepOf.get(nodeId) : undefined;
+    const vtep = nodeId ? (net?.encrypted ? members.get(nodeId)?.address : vtepOf.get(nodeId)) : undefined;
     if (!net || !ip || !vtep) return;
     const peer: ViewPeer = { ip, mac: macFromIp(ip), vtep };
     net.peers.push(peer);
@@ -239,6 +248,18 @@ export function computeNetworkViews(input: NetworkViewInput): Map<string, NodeNe
   }
   ports.sort((a, b) => a.protocol.localeCompare(b.protocol) || a.published - b.published);
 
+  // Who shares which encrypted network (the nodes' networks as their views list them).
+  const encryptedOf = new Map<string, Set<string>>();
+  const nodesOn = new Map<string, Set<string>>();
+  for (const n of input.nodes) {
+    const ids = new Set(nodeNetworks.get(n.ID) ?? []);
+    if (ingressNet && nodeIngress.get(n.ID) && ports.length > 0) ids.add(ingressNet.id);
+    const enc = new Set([...ids].filter((id) => networks.get(id)?.encrypted));
+    encryptedOf.set(n.ID, enc);
+    for (const id of enc) nodesOn.set(id, (nodesOn.get(id) ?? new Set()).add(n.ID));
+  }
+  const wgViews = wireguardViews({ members, key: input.cluster?.ShoalNetworkKey, encryptedOf, nodesOn });
+
   const views = new Map<string, NodeNetworkView>();
   for (const n of input.nodes) {
     const vtep = vtepOf.get(n.ID);
@@ -252,6 +273,8 @@ export function computeNetworkViews(input: NetworkViewInput): Map<string, NodeNe
       networks: [...ids].sort().map((id) => networks.get(id)!),
     };
     if (withIngress) view.ingress = { networkId: ingressNet.id, address: ingressAddr, ports: localPorts(ports, localOf, n.ID) };
+    const wg = wgViews.get(n.ID);
+    if (wg) view.wireguard = wg;
     views.set(n.ID, view);
   }
   return views;

@@ -104,7 +104,7 @@ export class NetworkViews {
       }
       if (this.dirty) this.schedule();
     }, {
-      kinds: ['network', 'service', 'task', 'node'],
+      kinds: ['network', 'service', 'task', 'node', 'cluster'],
       onClose: () => {
         // A snapshot restore closed the watch: start over with a full recomputation.
         this.unsubscribe = undefined;
@@ -138,6 +138,7 @@ export class NetworkViews {
     this.dirty = false;
     this.views = this.store.view((tx) => computeNetworkViews({
       networks: tx.list('network'), services: tx.list('service'), tasks: tx.list('task'), nodes: tx.list('node'),
+      cluster: tx.list('cluster')[0],
     }));
     this.generation = this.store.lastIndex;
     this.watermark.computed(this.generation);

@@ -55,6 +55,34 @@ export interface ViewNetwork {
   /** Every endpoint on this network on every node, this one included (the agent skips its own VTEP). */
   peers: ViewPeer[];
   services: ViewService[];
+  /**
+   * `--opt encrypted`: this network's VXLAN runs between the nodes' WireGuard tunnel
+   * addresses (`NodeNetworkView.wireguard`), so its `peers[].vtep` are tunnel addresses.
+   */
+  encrypted?: true;
+}
+
+/** A node this one exchanges encrypted overlay traffic with. */
+export interface ViewWireGuardPeer {
+  node: string;
+  /** Its WireGuard public key, base64. */
+  publicKey: string;
+  /** `A.B.C.D:PORT` on the underlay. */
+  endpoint: string;
+  /** Its tunnel address. */
+  address: string;
+}
+
+/** This node's part in encrypted overlays: present when one of its networks is encrypted. */
+export interface ViewWireGuard {
+  /** This node's tunnel address. */
+  address: string;
+  /** The swarm's network key (WireGuard preshared key), base64: secret, never written to disk by the node. */
+  key: string;
+  /** Its generation (rises at each rotation). */
+  keyGeneration: number;
+  /** The nodes sharing an encrypted network with this one, by node ID. */
+  peers: ViewWireGuardPeer[];
 }
 
 /** One ingress-mode published port, for the routing mesh. */
@@ -88,6 +116,8 @@ export interface NodeNetworkView {
   vtep: string;
   /** The networks of this node's tasks (assigned and not yet ended), plus ingress when `ingress` is set. */
   networks: ViewNetwork[];
+  /** Present when one of `networks` is encrypted and the swarm has a network key. */
+  wireguard?: ViewWireGuard;
   /** Present when the swarm publishes ingress ports and this node has its ingress endpoint. */
   ingress?: {
     networkId: string;

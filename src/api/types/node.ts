@@ -39,6 +39,11 @@ export interface NodeDescription {
    * migrates the store to a newer schema only once every manager can run it.
    */
   ShoalStoreSchema?: number;
+  /**
+   * Shoal extension: this node's WireGuard identity for encrypted overlays (its private
+   * key never leaves it): public key (base64) and UDP listen port.
+   */
+  ShoalWireGuard?: { PublicKey: string; Port: number };
 }
 
 export interface NodeStatus {
