@@ -10,9 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nullLogger } from '../../common/logger.ts';
 import { GatewayBridge, GatewayError } from './gateway.ts';
+import { hostVethName } from './gateway-state.ts';
 
 const tag = `shoal-gw${process.pid}`;
-const NS = { host: `${tag}-h`, client: `${tag}-c`, t1: `${tag}-t1`, t2: `${tag}-t2`, t3: `${tag}-t3`, t4: `${tag}-t4` };
+const NS = {
+  host: `${tag}-h`, client: `${tag}-c`, t1: `${tag}-t1`, t2: `${tag}-t2`, t3: `${tag}-t3`, t4: `${tag}-t4`,
+  f1: `${tag}-f1`, f2: `${tag}-f2`, f3: `${tag}-f3`, f4: `${tag}-f4`,
+};
 const NODE = '192.168.100.1';
 const CLIENT = '192.168.100.9';
 const TABLE = 'shoal-hostports';
@@ -255,6 +259,41 @@ t('a second gateway with a name prefix shares the netns without touching the fir
   } finally {
     await other?.removeAll();
   }
+});
+
+t('fresh attaches at once get an address, a veth and a default route each, all in the file', async () => {
+  const fresh = ['f1', 'f2', 'f3'] as const;
+  await Promise.all(fresh.map((k) => gw!.attach(`fresh-${k}`, NS[k], 0, [], { fresh: true })));
+  const addrs = fresh.map((k) => gw!.addressOf(`fresh-${k}`)!);
+  assert.is(new Set(addrs).size, 3, addrs.join(' '));
+  for (const [i, k] of fresh.entries()) {
+    assert.match(sh(['ip', '-n', NS[k], '-4', '-o', 'addr', 'show', 'dev', 'eth0']), `${addrs[i]}/16`);
+    assert.match(sh(['ip', '-n', NS[k], 'route', 'show', 'default']), 'default via 172.18.0.1 dev eth0');
+    assert.ok(links(NS.host).includes(hostVethName(addrs[i])), links(NS.host).join(' '));
+  }
+  const saved = JSON.parse(await readFile(join(dataRoot, 'swarm', 'network', 'gateway.json'), 'utf8')) as { tasks: Record<string, { address: string }> };
+  assert.equal(fresh.map((k) => saved.tasks[`fresh-${k}`]?.address), addrs);
+  for (const k of fresh) await gw!.detach(`fresh-${k}`);
+});
+
+t('a fresh attach whose veth cannot be made frees its address and leaves no veth or file entry', async () => {
+  sh(['ip', '-n', NS.f4, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'other0']); // the name the veth's task end needs
+  const before = links(NS.host).filter((l) => l.startsWith('gw'));
+  try {
+    await gw!.attach('fresh-f4', NS.f4, 0, [], { fresh: true });
+    assert.unreachable('the attach should have failed');
+  } catch (err) {
+    assert.not.instance(err, assert.Assertion);
+  }
+  assert.is(gw!.addressOf('fresh-f4'), undefined);
+  assert.equal(links(NS.host).filter((l) => l.startsWith('gw')), before);
+  const saved = JSON.parse(await readFile(join(dataRoot, 'swarm', 'network', 'gateway.json'), 'utf8')) as { tasks: Record<string, unknown> };
+  assert.is(saved.tasks['fresh-f4'], undefined);
+  // The address is free again: the next task takes it.
+  sh(['ip', '-n', NS.f4, 'link', 'del', 'eth0']);
+  await gw!.attach('fresh-f4', NS.f4, 0, [], { fresh: true });
+  assert.ok(gw!.addressOf('fresh-f4'));
+  await gw!.detach('fresh-f4');
 });
 
 t('removeAll removes the table, the veths, the bridge and the state file', async () => {

@@ -109,30 +109,89 @@ export class GatewayBridge {
    * (protocol, published) on any local address of the node to that address:target.
    * Attaching an attached task again (same netns and index) replaces its ports.
    * `GatewayError` (nothing changed) on bad input, a missing netns or a port another task publishes.
+   *
+   * `fresh`: the caller just made the netns. A task new to the gateway then gets its address
+   * in the queue, its veth made outside it (so many tasks starting at once make theirs side
+   * by side, not one after another), and its rules and the file written in the queue again;
+   * a failure frees the address and removes what was made.
    */
   attach(taskId: string, taskNetns: string, ifIndex: number, ports: readonly GatewayPort[], opts: { fresh?: boolean } = {}): Promise<void> {
+    const spec = { netns: taskNetns, ifIndex, ports };
+    if (!opts.fresh) return this.serial(() => this.attachInQueue(taskId, spec));
     return this.serial(async () => {
-      const next = planAttach(this.state, taskId, { netns: taskNetns, ifIndex, ports });
+      // A task attached before keeps its address, whose host veth may be there: the full path.
+      if (this.state.tasks[taskId]) { await this.attachInQueue(taskId, spec); return undefined; }
+      const next = planAttach(this.state, taskId, spec);
       if (!(await netnsExists(taskNetns))) throw new GatewayError(`netns "${taskNetns}" of task ${taskId} does not exist`);
-      const task = next.tasks[taskId];
-      const text = this.render(next);
       await this.ensureBridge();
-      const created = await this.ensureLink(task, opts.fresh);
+      this.setState(next); // the address is taken; the file follows once the veth is there
+      return { task: next.tasks[taskId], reservedAt: this.version };
+    }).then(async (reserved) => {
+      if (!reserved) return;
+      const { task, reservedAt } = reserved;
       try {
-        await this.applyRules(text);
+        await this.ensureLink(task, true);
+      } catch (err) {
+        await this.serial(async () => {
+          // Another call may have written the file with this task in it meanwhile.
+          const written = this.savedVersion >= reservedAt;
+          this.setState(planDetach(this.state, taskId));
+          if (written) { await this.save(this.state); this.savedVersion = this.version; }
+        });
+        throw err;
+      }
+      await this.serial(async () => {
         try {
-          await this.save(next);
+          await this.applyRules(this.render(this.state));
+          // Tasks whose veths were made at once share one write (one fsync).
+          if (this.savedVersion !== this.version) {
+            const v = this.version;
+            await this.save(this.state);
+            this.savedVersion = v;
+          }
         } catch (err) {
+          this.setState(planDetach(this.state, taskId));
+          await this.delLink(task.address);
           await this.applyRules(this.render(this.state)).catch(() => undefined);
           throw err;
         }
+        this.log.info('task attached to the gateway bridge', { 'task.id': taskId, address: task.address, ports: task.ports.map(fmtPort) });
+      });
+    });
+  }
+
+  /** `attach` in the queue: the veth checked (and made if missing), rules applied, then the file. */
+  private async attachInQueue(taskId: string, spec: { netns: string; ifIndex: number; ports: readonly GatewayPort[] }): Promise<void> {
+    const next = planAttach(this.state, taskId, spec);
+    if (!(await netnsExists(spec.netns))) throw new GatewayError(`netns "${spec.netns}" of task ${taskId} does not exist`);
+    const task = next.tasks[taskId];
+    const text = this.render(next);
+    await this.ensureBridge();
+    const created = await this.ensureLink(task);
+    try {
+      await this.applyRules(text);
+      try {
+        await this.save(next);
       } catch (err) {
-        if (created) await this.delLink(task.address);
+        await this.applyRules(this.render(this.state)).catch(() => undefined);
         throw err;
       }
-      this.state = next;
-      this.log.info('task attached to the gateway bridge', { 'task.id': taskId, address: task.address, ports: task.ports.map(fmtPort) });
-    });
+    } catch (err) {
+      if (created) await this.delLink(task.address);
+      throw err;
+    }
+    this.setState(next);
+    this.savedVersion = this.version;
+    this.log.info('task attached to the gateway bridge', { 'task.id': taskId, address: task.address, ports: task.ports.map(fmtPort) });
+  }
+
+  /** Bumped at every change of `state`; `savedVersion` is the one the file holds. */
+  private version = 0;
+  private savedVersion = 0;
+
+  private setState(state: GatewayState): void {
+    this.state = state;
+    this.version++;
   }
 
   /** Removes the task's port rules and veth and frees its address; a task not attached is no error. */
@@ -145,7 +204,8 @@ export class GatewayBridge {
       await this.applyRules(this.render(next));
       await this.delLink(task.address);
       await this.save(next);
-      this.state = next;
+      this.setState(next);
+      this.savedVersion = this.version;
       this.log.info('task detached from the gateway bridge', { 'task.id': taskId, address: task.address });
     });
   }
@@ -158,7 +218,8 @@ export class GatewayBridge {
       for (const name of await this.ourVeths()) await this.ipTolerant(`link del ${name}`);
       await this.ipTolerant(`link del ${this.bridge}`);
       await rm(this.file, { force: true });
-      this.state = emptyGatewayState(this.state.subnet);
+      this.setState(emptyGatewayState(this.state.subnet));
+      this.savedVersion = this.version;
       this.bridgeReady = false;
       this.log.info('gateway bridge removed', { bridge: this.bridge });
     });
@@ -193,7 +254,8 @@ export class GatewayBridge {
       await this.applyRules(this.render(state), true);
     }
     if (state !== this.state) await this.save(state);
-    this.state = state;
+    this.setState(state);
+    this.savedVersion = this.version;
   }
 
   /** The bridge with the gateway address, up; forwarding on; loopback DNAT allowed through the bridge. */
