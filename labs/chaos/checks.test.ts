@@ -12,9 +12,16 @@ function op(o: Partial<OpEntry> & Pick<OpEntry, 'op' | 'name' | 'outcome'>): OpE
   return { type: 'op', client: 0, kind: 'service', via: 'h1', start: t, end: t + 5, ...o };
 }
 const v = (replicas: number, env = '0'): ServiceValue => ({ replicas, image: 'bb:v1', env });
-function store(services: Record<string, ServiceValue[]> = {}, secrets: Record<string, number> = {}): StoreObjects {
-  return { service: new Map(Object.entries(services)), network: new Map(), secret: new Map(Object.entries(secrets)), node: new Map([['h1', [{ label: '2' }]]]) };
+function store(services: Record<string, ServiceValue[]> = {}, secrets: Record<string, number> = {}, configs: Record<string, number> = {}): StoreObjects {
+  return { service: new Map(Object.entries(services)), network: new Map(), secret: new Map(Object.entries(secrets)), config: new Map(Object.entries(configs)), node: new Map([['h1', [{ label: '2' }]]]) };
 }
+
+test('history: an acknowledged config missing from the store is a lost write; a doubled one is reported', () => {
+  const ops = [op({ op: 'create', kind: 'config', name: 'cf', outcome: 'acknowledged' })];
+  assert.match(checkHistory(ops, store()).violations.join('\n'), /config\/cf: acknowledged create lost/);
+  assert.match(checkHistory(ops, store({}, {}, { cf: 2 })).violations.join('\n'), /config\/cf: 2 copies/);
+  assert.equal(checkHistory(ops, store({}, {}, { cf: 1 })).violations, []);
+});
 
 test('history: acknowledged create present, removed one absent: no violation', () => {
   const ops = [op({ op: 'create', name: 'a', outcome: 'acknowledged', value: v(1) }), op({ op: 'create', name: 'b', outcome: 'acknowledged', value: v(2) }), op({ op: 'rm', name: 'b', outcome: 'acknowledged' })];

@@ -10,6 +10,7 @@ export interface StoreObjects {
   service: Map<string, ServiceValue[]>;
   network: Map<string, number>;
   secret: Map<string, number>;
+  config: Map<string, number>;
   /** Nodes by hostname (the workload only updates them). */
   node: Map<string, NodeValue[]>;
 }

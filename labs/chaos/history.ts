@@ -10,7 +10,7 @@ import type { ServiceSpec } from '../../src/api/types/service.ts';
 export type Outcome = 'acknowledged' | 'refused' | 'unknown';
 
 /** Kinds of objects the workload writes. */
-export type ObjectKind = 'service' | 'network' | 'secret' | 'node';
+export type ObjectKind = 'service' | 'network' | 'secret' | 'config' | 'node';
 
 /** What a service write sets (compared with the store after heal). */
 export interface ServiceValue {

@@ -12,7 +12,7 @@ import { serviceValue } from './history.ts';
 /** The daemons' runc state root inside a host (see labs/lib/swarm-services.ts). */
 export const RUNTIME_ROOT = '/run/shoal/exec/runtime';
 
-const TABLES = ['services', 'networks', 'secrets', 'nodes'] as const;
+const TABLES = ['services', 'networks', 'secrets', 'configs', 'nodes'] as const;
 
 interface NetworkRow {
   Id: string;
@@ -49,7 +49,7 @@ export function digests(t: ManagerTables): Record<string, string> {
 
 /** The workload's objects (names `c<N>-…`) in one manager's tables. */
 export function storeObjects(t: ManagerTables): StoreObjects {
-  const out: StoreObjects = { service: new Map(), network: new Map(), secret: new Map(), node: new Map() };
+  const out: StoreObjects = { service: new Map(), network: new Map(), secret: new Map(), config: new Map(), node: new Map() };
   for (const s of t.rows.services as unknown as Service[]) {
     if (!/^c\d+-/.test(s.Spec.Name)) continue;
     out.service.set(s.Spec.Name, [...(out.service.get(s.Spec.Name) ?? []), serviceValue(s.Spec)]);
@@ -58,7 +58,7 @@ export function storeObjects(t: ManagerTables): StoreObjects {
     const host = n.Description?.Hostname ?? n.ID;
     out.node.set(host, [...(out.node.get(host) ?? []), { label: n.Spec.Labels?.chaos ?? '' }]);
   }
-  for (const [table, kind] of [['networks', 'network'], ['secrets', 'secret']] as const) {
+  for (const [table, kind] of [['networks', 'network'], ['secrets', 'secret'], ['configs', 'config']] as const) {
     for (const r of t.rows[table]) {
       const name = (r as { Name?: string }).Name ?? (r.Spec as { Name?: string } | undefined)?.Name ?? '';
       if (/^c\d+-/.test(name)) out[kind].set(name, (out[kind].get(name) ?? 0) + 1);

@@ -23,13 +23,18 @@ export function pick<T>(rnd: () => number, xs: readonly T[]): T {
  * One fault. `kill`: SIGKILL of the host's daemon and containers, restarted at heal.
  * `pause`: SIGSTOP of the daemon, SIGCONT at heal. `isolate`: the host cut off the underlay.
  * `split`: the `hosts` cut off from every other host (a minority side; the rest is the
- * majority side).
+ * majority side). `oneway`: the host hears nothing from the `from` hosts but still sends to
+ * them. `kill-leader-mid-update`: a service update is acknowledged, then the leader's daemon
+ * is killed while the update rolls (the leader is found when the fault starts and written
+ * into `host`), restarted at heal.
  */
 export type Fault =
   | { kind: 'kill'; host: string }
   | { kind: 'pause'; host: string }
   | { kind: 'isolate'; host: string }
-  | { kind: 'split'; hosts: string[] };
+  | { kind: 'split'; hosts: string[] }
+  | { kind: 'oneway'; host: string; from: string[] }
+  | { kind: 'kill-leader-mid-update'; host?: string };
 
 /** A round: `faults` injected at `at` (ms from start), healed at `at + holdMs`. */
 export interface Round {
@@ -53,9 +58,12 @@ export interface ScheduleOptions {
   gapMs?: [number, number];
 }
 
+/** Where the leader is unknown until the fault starts, it counts as this one manager. */
+export const LEADER = 'leader';
+
 /** Hosts a fault impairs (a split impairs its minority side). */
 export function impaired(f: Fault): string[] {
-  return f.kind === 'split' ? f.hosts : [f.host];
+  return f.kind === 'split' ? f.hosts : [f.host ?? LEADER];
 }
 
 /** The largest number of managers that may be impaired at once and still leave a quorum. */
@@ -96,9 +104,16 @@ export function schedule(opts: ScheduleOptions): Round[] {
     } else if (shape < 0.7 && mgr && wkr) {
       // Two at once: one manager and one worker.
       faults.push(oneFault(rnd, mgr), oneFault(rnd, wkr));
-    } else if (shape < 0.85 && mgr) {
+    } else if (shape < 0.78 && mgr) {
       // Majority/minority: a manager (and maybe a worker) on the minority side.
       faults.push({ kind: 'split', hosts: wkr && rnd() < 0.5 ? [mgr, wkr] : [mgr] });
+    } else if (shape < 0.86 && mgr && opts.managers.length > 1) {
+      // One way: a manager stops hearing another manager (and maybe a worker).
+      const other = pick(rnd, opts.managers.filter((m) => m !== mgr));
+      faults.push({ kind: 'oneway', host: mgr, from: wkr && rnd() < 0.5 ? [other, wkr] : [other] });
+    } else if (shape < 0.93 && mgr) {
+      // Alone in its round: the leader it hits is only known when it starts.
+      faults.push({ kind: 'kill-leader-mid-update' });
     } else if (mgr) {
       faults.push({ kind: 'isolate', host: mgr });
     } else if (wkr) {
@@ -112,25 +127,45 @@ export function schedule(opts: ScheduleOptions): Round[] {
 
 /** Short text of a fault for logs and the history. */
 export function describeFault(f: Fault): string {
-  return f.kind === 'split' ? `split ${f.hosts.join('+')}|rest` : `${f.kind} ${f.host}`;
+  if (f.kind === 'split') return `split ${f.hosts.join('+')}|rest`;
+  if (f.kind === 'oneway') return `oneway ${f.host}<-/-${f.from.join('+')}`;
+  return `${f.kind} ${f.host ?? LEADER}`;
 }
 
+/** What faults need from the run beyond the lab: the leader, and an update to aim at. */
+export interface NemesisContext {
+  /** The host whose daemon leads now. */
+  leader(): Promise<string>;
+  /** Starts a service update and resolves once it is acknowledged (false when there was none to make). */
+  startUpdate(): Promise<boolean>;
+}
+
+const kill = { on: (lab: Lab, h: string) => lab.killDaemon(h), off: (lab: Lab, h: string) => lab.startDaemon(h) };
+
 /** Per kind of fault, how one impaired host is hit and healed; `rest` is every other lab host. */
-const ACTIONS: Record<Fault['kind'], { on(lab: Lab, host: string, rest: string[]): unknown; off(lab: Lab, host: string): unknown }> = {
-  kill: { on: (lab, h) => lab.killDaemon(h), off: (lab, h) => lab.startDaemon(h) },
+const ACTIONS: Record<Fault['kind'], { on(lab: Lab, host: string, rest: string[], f: Fault): unknown; off(lab: Lab, host: string): unknown }> = {
+  kill,
+  'kill-leader-mid-update': kill,
   pause: { on: (lab, h) => lab.pauseDaemon(h), off: (lab, h) => lab.resumeDaemon(h) },
   isolate: { on: (lab, h) => lab.partition(h), off: (lab, h) => lab.heal(h) },
   split: { on: (lab, h, rest) => lab.partition(h, { from: rest }), off: (lab, h) => lab.heal(h) },
+  oneway: { on: (lab, h, _rest, f) => lab.partition(h, { from: (f as { from: string[] }).from, direction: 'in' }), off: (lab, h) => lab.heal(h) },
 };
 
 /** Injects one fault into the lab. */
-export async function inject(lab: Lab, f: Fault): Promise<void> {
+export async function inject(lab: Lab, f: Fault, ctx?: NemesisContext): Promise<void> {
+  if (f.kind === 'kill-leader-mid-update') {
+    if (!ctx) throw new Error('chaos: kill-leader-mid-update needs the run context');
+    await ctx.startUpdate();
+    f.host = await ctx.leader();
+  }
   const hosts = impaired(f);
   const rest = lab.hosts.filter((h) => !hosts.includes(h));
-  for (const h of hosts) await ACTIONS[f.kind].on(lab, h, rest);
+  for (const h of hosts) await ACTIONS[f.kind].on(lab, h, rest, f);
 }
 
 /** Undoes one fault: restarts a killed daemon, resumes a paused one, heals a partition. */
 export async function undo(lab: Lab, f: Fault): Promise<void> {
+  if (f.kind === 'kill-leader-mid-update' && !f.host) return;
   for (const h of impaired(f)) await ACTIONS[f.kind].off(lab, h);
 }

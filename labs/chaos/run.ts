@@ -5,13 +5,15 @@
 // /tmp/<prefix>-chaos/ — not under the lab's base dir, which `down` removes.
 import { copyFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { ApiClient } from '../../src/api/client.ts';
+import type { Node } from '../../src/api/types/node.ts';
 import { withLab, type Lab } from '../lib/lab.ts';
 import { executorCgroupName, labLeftovers, labNftTables, labProcesses, type ProcessId } from '../lib/teardown.ts';
 import { formSwarm, waitFor } from '../lib/swarm-lab.ts';
 import { checkHistory, checkSlots, type RuncContainer } from './checks.ts';
 import { History } from './history.ts';
 import { digests, readTables, runcContainers, slots, storeObjects, type ManagerTables } from './inspect.ts';
-import { describeFault, inject, prng, schedule, undo, type Fault } from './nemesis.ts';
+import { describeFault, inject, prng, schedule, undo, type Fault, type NemesisContext } from './nemesis.ts';
 import { Workload } from './workload.ts';
 
 /** Bound on the stores agreeing after heal. */
@@ -78,6 +80,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     const images: [string, string] = [lab.images.v1!.ref, lab.images.v2!.ref];
     const wl = new Workload({ lab, history, client: 0, managers: allManagers, rnd: prng(o.seed ^ 0x5bd1e995), images, nodes: sw.nodeIds });
     const running = wl.run();
+    const ctx: NemesisContext = { leader: () => leaderHost(lab, allManagers), startUpdate: () => wl.updateForNemesis() };
     const t0 = Date.now();
     try {
       for (const r of rounds) {
@@ -85,7 +88,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         // fault is still held for its full time (and rounds past the end are dropped).
         if (Date.now() - t0 > o.durationMs) break;
         await sleepUntil(t0 + r.at);
-        for (const f of r.faults) await step(lab, history, 'inject', f, log);
+        for (const f of r.faults) await step(lab, history, 'inject', f, log, ctx);
         result.faults.push(...r.faults.map(describeFault));
         result.rounds++;
         await sleepUntil(Date.now() + r.holdMs);
@@ -191,11 +194,25 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   return result;
 }
 
-async function step(lab: Lab, history: History, action: 'inject' | 'heal', f: Fault, log: (m: string) => void): Promise<void> {
+/** The host of the manager that leads, as the first manager that answers tells. */
+async function leaderHost(lab: Lab, managers: string[]): Promise<string> {
+  for (const m of managers) {
+    try {
+      const nodes = await new ApiClient(lab.dockerHost(m)).get<Node[]>('/nodes', { timeoutMs: 3000 });
+      const leader = nodes.find((n) => n.ManagerStatus?.Leader);
+      if (leader?.Description?.Hostname && managers.includes(leader.Description.Hostname)) return leader.Description.Hostname;
+    } catch {
+      // this manager does not answer: ask the next
+    }
+  }
+  throw new Error('chaos: no manager names a leader');
+}
+
+async function step(lab: Lab, history: History, action: 'inject' | 'heal', f: Fault, log: (m: string) => void, ctx?: NemesisContext): Promise<void> {
   const start = history.now();
   let error: string | undefined;
   try {
-    await (action === 'inject' ? inject(lab, f) : undo(lab, f));
+    await (action === 'inject' ? inject(lab, f, ctx) : undo(lab, f));
   } catch (err) {
     error = (err as Error).message;
   }

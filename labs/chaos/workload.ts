@@ -2,7 +2,7 @@
 // Docker API over each host's socket): services created, scaled, updated (image v1↔v2 or an
 // env change) and removed; overlay networks and secrets created and removed; node labels
 // set (read-modify-write of the node spec). Each call is
-// recorded with its outcome. Names are never reused, so every name has one create and a
+// recorded with its outcome. Configs are created and removed like secrets. Names are never reused, so every name has one create and a
 // totally ordered history (what checks.ts relies on).
 import { ApiClient } from '../../src/api/client.ts';
 import type { Node } from '../../src/api/types/node.ts';
@@ -38,7 +38,7 @@ export class Workload {
   private turn = 0;
   private seq = 0;
   /** Names created (acknowledged or unknown) and not removed by an acknowledged rm. */
-  private readonly live: Record<ObjectKind, string[]> = { service: [], network: [], secret: [], node: [] };
+  private readonly live: Record<ObjectKind, string[]> = { service: [], network: [], secret: [], config: [], node: [] };
   private label = 0;
 
   constructor(private readonly o: WorkloadOptions) {}
@@ -76,13 +76,26 @@ export class Workload {
     const svcs = this.live.service.length;
     const max = this.o.maxServices ?? 6;
     if (r < 0.22 && svcs < max) return this.createService();
-    if (r < 0.5 && svcs) return this.updateService(pick(this.o.rnd, this.live.service), this.o.rnd() < 0.5 ? 'scale' : 'spec');
+    if (r < 0.5 && svcs) {
+      await this.updateService(pick(this.o.rnd, this.live.service), this.o.rnd() < 0.5 ? 'scale' : 'spec');
+      return;
+    }
     if (r < 0.62 && svcs) return this.rm('service', pick(this.o.rnd, this.live.service));
     if (r < 0.72) return this.create('network');
     if (r < 0.8 && this.live.network.length) return this.rm('network', pick(this.o.rnd, this.live.network));
-    if (r < 0.9) return this.create('secret');
-    if (this.live.secret.length) return this.rm('secret', pick(this.o.rnd, this.live.secret));
+    if (r < 0.85) return this.create(this.o.rnd() < 0.5 ? 'secret' : 'config');
+    if (r < 0.93 && this.live.secret.length) return this.rm('secret', pick(this.o.rnd, this.live.secret));
+    if (this.live.config.length) return this.rm('config', pick(this.o.rnd, this.live.config));
     return this.createService();
+  }
+
+  /**
+   * Updates one live service's image (for the nemesis, which kills the leader while the
+   * update rolls); resolves with whether an update was acknowledged.
+   */
+  async updateForNemesis(): Promise<boolean> {
+    if (!this.live.service.length) return false;
+    return (await this.updateService(pick(this.o.rnd, this.live.service), 'image')) === 'acknowledged';
   }
 
   /** Makes one call and records it; resolves with its history entry. */
@@ -132,16 +145,16 @@ export class Workload {
     }
   }
 
-  /** Read-modify-write of a service: its replica count, or its image / env. */
-  private async updateService(name: string, what: 'scale' | 'spec'): Promise<void> {
+  /** Read-modify-write of a service: its replica count, or its image / env (`spec`: either). */
+  private async updateService(name: string, what: 'scale' | 'spec' | 'image'): Promise<string | undefined> {
     const { via, api } = this.next();
     const svc = await this.read<Service>(api, `/services/${name}`, 'service', name, via);
-    if (!svc) return;
+    if (!svc) return undefined;
     const cs = svc.Spec.TaskTemplate.ContainerSpec!;
     const cur = serviceValue(svc.Spec);
     const value: ServiceValue = what === 'scale'
       ? { ...cur, replicas: between(this.o.rnd, 0, 3) }
-      : this.o.rnd() < 0.5
+      : what === 'image' || this.o.rnd() < 0.5
         ? { ...cur, image: cur.image === this.o.images[0] ? this.o.images[1] : this.o.images[0] }
         : { ...cur, env: String(Number(cur.env || 0) + 1) };
     const spec: ServiceSpec = {
@@ -149,8 +162,9 @@ export class Workload {
       TaskTemplate: { ...svc.Spec.TaskTemplate, ContainerSpec: { ...cs, Image: value.image, Env: [`V=${value.env}`] } },
       Mode: { Replicated: { Replicas: value.replicas } },
     };
-    await this.call({ op: 'update', kind: 'service', name, via, value }, () =>
+    const { outcome } = await this.call({ op: 'update', kind: 'service', name, via, value }, () =>
       api.post(`/services/${svc.ID}/update`, spec, { query: { version: svc.Version.Index }, timeoutMs: CALL_TIMEOUT_MS }));
+    return outcome;
   }
 
   /** Read-modify-write of a node's spec: a new value of its `chaos` label. */
@@ -165,18 +179,18 @@ export class Workload {
       api.post(`/nodes/${id}/update`, spec, { query: { version: node.Version.Index }, timeoutMs: CALL_TIMEOUT_MS }));
   }
 
-  private async create(kind: 'network' | 'secret'): Promise<void> {
+  private async create(kind: 'network' | 'secret' | 'config'): Promise<void> {
     const name = this.name(kind);
     const { via, api } = this.next();
     const { outcome } = await this.call({ op: 'create', kind, name, via }, () => kind === 'network'
       ? api.post('/networks/create', { Name: name, Driver: 'overlay', Labels: { chaos: '1' } }, { timeoutMs: CALL_TIMEOUT_MS })
-      : api.post('/secrets/create', { Name: name, Labels: { chaos: '1' }, Data: Buffer.from(`secret ${name}`).toString('base64') }, { timeoutMs: CALL_TIMEOUT_MS }));
+      : api.post(`/${kind}s/create`, { Name: name, Labels: { chaos: '1' }, Data: Buffer.from(`${kind} ${name}`).toString('base64') }, { timeoutMs: CALL_TIMEOUT_MS }));
     if (outcome !== 'refused') this.live[kind].push(name);
   }
 
   private async rm(kind: ObjectKind, name: string): Promise<void> {
     const { via, api } = this.next();
-    const path = kind === 'service' ? `/services/${name}` : kind === 'network' ? `/networks/${name}` : `/secrets/${name}`;
+    const path = `/${kind}s/${name}`;
     const { outcome, status } = await this.call({ op: 'rm', kind, name, via }, () => api.delete(path, { timeoutMs: CALL_TIMEOUT_MS }));
     // An acknowledged rm, or a 404, ends the name; after an unknown one it may be tried again.
     if (outcome === 'acknowledged' || status === 404) this.live[kind] = this.live[kind].filter((n) => n !== name);

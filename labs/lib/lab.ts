@@ -315,14 +315,15 @@ export class Lab {
   /**
    * Cuts a host off the underlay: nftables drop on its eth0 by default, or its switch port
    * down (`'link'`). With `{ from: ['h1'] }` only traffic between it and those hosts is
-   * dropped (both directions), so asymmetric splits can be built; partitions accumulate
-   * until {@link heal}.
+   * dropped (both directions), so asymmetric splits can be built; with `direction: 'in'`
+   * only what arrives is dropped (a one-way partition). Partitions accumulate until
+   * {@link heal}.
    */
-  async partition(name: string, opts: PartitionMode | { mode?: PartitionMode; from?: string[] } = 'drop'): Promise<void> {
+  async partition(name: string, opts: PartitionMode | { mode?: PartitionMode; from?: string[]; direction?: 'both' | 'in' } = 'drop'): Promise<void> {
     this.host(name);
     const o = typeof opts === 'string' ? { mode: opts } : opts;
     const peers = o.from?.map((h) => this.address(h));
-    await partitionHost(this.names, name, { mode: o.mode, peers });
+    await partitionHost(this.names, name, { mode: o.mode, peers, direction: 'direction' in o ? o.direction : undefined });
   }
 
   /**

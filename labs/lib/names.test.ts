@@ -31,6 +31,9 @@ test('a partition drops all traffic on eth0, or only that of the given peers', (
   const some = partitionCommands('shoal-lab-t', ['192.168.100.12']);
   assert.match(some, /iifname "eth0" ip saddr \{ 192\.168\.100\.12 \} drop/);
   assert.match(some, /oifname "eth0" ip daddr \{ 192\.168\.100\.12 \} drop/);
+  const oneWay = partitionCommands('shoal-lab-t', ['192.168.100.12'], 'in');
+  assert.match(oneWay, /iifname "eth0" ip saddr \{ 192\.168\.100\.12 \} drop/);
+  assert.not.match(oneWay, /oifname/, 'a one-way partition lets the host send');
 });
 
 test('every host resolves every other host by name', () => {

@@ -80,9 +80,10 @@ export type PartitionMode =
 /**
  * nftables commands that cut a host (in its own namespace) off the underlay, or only off
  * the given peer addresses. `add` is idempotent for the table and chains and appends rules,
- * so successive partitions accumulate until heal deletes the table.
+ * so successive partitions accumulate until heal deletes the table. `direction: 'in'` drops
+ * only what arrives (a one-way partition: the host still sends, but hears nothing back).
  */
-export function partitionCommands(table: string, peers?: string[]): string {
+export function partitionCommands(table: string, peers?: string[], direction: 'both' | 'in' = 'both'): string {
   const pre = peers?.length ? ` ip saddr { ${peers.join(', ')} }` : '';
   const post = peers?.length ? ` ip daddr { ${peers.join(', ')} }` : '';
   return [
@@ -90,7 +91,7 @@ export function partitionCommands(table: string, peers?: string[]): string {
     `add chain inet ${table} pre { type filter hook prerouting priority -300; policy accept; }`,
     `add chain inet ${table} post { type filter hook postrouting priority -300; policy accept; }`,
     `add rule inet ${table} pre iifname "eth0"${pre} drop`,
-    `add rule inet ${table} post oifname "eth0"${post} drop`,
+    ...(direction === 'both' ? [`add rule inet ${table} post oifname "eth0"${post} drop`] : []),
   ].join('\n') + '\n';
 }
 
@@ -100,16 +101,18 @@ export interface PartitionOptions {
   mode?: PartitionMode;
   /** Cut only traffic with these underlay addresses ('drop' mode only). Default: all. */
   peers?: string[];
+  /** 'in': drop only what arrives ('drop' mode only). Default 'both'. */
+  direction?: 'both' | 'in';
 }
 
 /** Cuts a host off the underlay (or off some peers). Idempotent; partitions accumulate. */
 export async function partitionHost(names: LabNames, host: string, opts: PartitionOptions = {}): Promise<void> {
   if ((opts.mode ?? 'drop') === 'link') {
-    if (opts.peers?.length) throw new PartitionError('lab: a link partition cannot pick peers; use mode drop');
+    if (opts.peers?.length || opts.direction === 'in') throw new PartitionError('lab: a link partition cannot pick peers or a direction; use mode drop');
     await runOk('ip', ['-n', names.switchNetns, 'link', 'set', names.switchPort(host), 'down']);
     return;
   }
-  await runOk('nsenter', [`--net=/run/netns/${names.hostNetns(host)}`, '--', 'nft', '-f', '-'], { input: partitionCommands(names.nftTable, opts.peers) });
+  await runOk('nsenter', [`--net=/run/netns/${names.hostNetns(host)}`, '--', 'nft', '-f', '-'], { input: partitionCommands(names.nftTable, opts.peers, opts.direction) });
 }
 
 /** Undoes any partition of a host (both modes). Idempotent; fine on a missing host. */
