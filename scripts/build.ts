@@ -28,6 +28,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync, renameSync, rmSync } from 'node:fs';
+import { builtinModules, createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'esbuild';
@@ -61,6 +62,67 @@ const sourceUrls: Plugin = {
       const rel = path.relative(ROOT, args.path).split(path.sep).join('/');
       const url = `(import.meta.url.slice(0, import.meta.url.lastIndexOf('/dist/') + 1) + ${JSON.stringify(rel)})`;
       return { contents: text.replaceAll('import.meta.url', url), loader: 'ts' };
+    });
+  },
+};
+
+/**
+ * Node's built-in modules, imported from ESM, go through a facade that reads every
+ * enumerable export once, lazy getters included: `import http from 'node:http'` thus loads
+ * undici (for `http.WebSocket`), and `node:fs` loads fs/promises and readline, about 40 ms
+ * of CPU on every start. This plugin serves each import of a builtin as a small module over
+ * `process.getBuiltinModule()` (Node >= 20.16): the default export is the module object, as
+ * before, and the named exports are the names that import statement asks for, read once at
+ * load; a namespace import (`* as`) gets every enumerable export, as the facade gave.
+ */
+export function builtinFacade(name: string, names: readonly string[] | '*'): string {
+  const bare = name.replace(/^node:/, '');
+  const all = names === '*' ? Object.keys(createRequire(import.meta.url)(`node:${bare}`) as object) : names;
+  const valid = all.filter((k) => k !== 'default' && /^[A-Za-z_$][\w$]*$/.test(k));
+  return [
+    `const m = process.getBuiltinModule(${JSON.stringify(`node:${bare}`)});`,
+    'export default m;',
+    // The build's Node may differ from the one that runs: read what the running one enumerates.
+    'const g = (k) => (Object.prototype.propertyIsEnumerable.call(m, k) ? m[k] : undefined);',
+    ...valid.map((k) => `export const ${k} = g(${JSON.stringify(k)});`),
+    '',
+  ].join('\n');
+}
+
+/** The names `source` imports from module `spec` (`import a, { b, c as d } from 'spec'`), or '*' for a namespace import or a form not read here. */
+export function importedNames(source: string, spec: string): string[] | '*' {
+  const quoted = spec.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  const names = new Set<string>();
+  let found = false;
+  for (const m of source.matchAll(new RegExp(`import\\s+([\\w$\\s{},*]*?)\\s*from\\s*['"]${quoted}['"]`, 'g'))) {
+    found = true;
+    const clause = m[1];
+    if (clause.includes('*')) return '*';
+    const braces = /\{([^}]*)\}/.exec(clause);
+    for (const part of braces ? braces[1].split(',') : []) {
+      const n = /^\s*(?:type\s+)?([\w$]+)/.exec(part);
+      if (n) names.add(n[1]);
+    }
+  }
+  return found ? [...names].sort() : '*';
+}
+
+const builtins: Plugin = {
+  name: 'shoal-builtins',
+  setup(b) {
+    const known = new Set(builtinModules.filter((n) => !n.startsWith('_')));
+    const sources = new Map<string, string>();
+    b.onResolve({ filter: /^(node:)?[a-z_/0-9]+$/ }, (args) => {
+      if (args.kind !== 'import-statement') return undefined;
+      const bare = args.path.replace(/^node:/, '');
+      if (!known.has(bare) || bare === 'test' || bare.startsWith('test/')) return undefined;
+      if (!sources.has(args.importer)) sources.set(args.importer, readFileSync(args.importer, 'utf8'));
+      const names = importedNames(sources.get(args.importer)!, args.path);
+      return { path: `${bare}|${names === '*' ? '*' : names.join(',')}`, namespace: 'shoal-builtin' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'shoal-builtin' }, (args) => {
+      const [bare, list] = args.path.split('|');
+      return { contents: builtinFacade(bare, list === '*' ? '*' : list.split(',').filter(Boolean)), loader: 'js' };
     });
   },
 };
@@ -107,9 +169,10 @@ async function emitInto(tmp: string, newest: number, commands: Map<string, strin
     external: ['bufferutil', 'utf-8-validate', 'esbuild', 'tsx', 'fsevents', 'typescript'],
     banner: { js: "import { createRequire as __shoalCreateRequire } from 'node:module'; const require = __shoalCreateRequire(import.meta.url);" },
     sourcemap: 'linked',
-    plugins: [sourceUrls],
+    plugins: [builtins, sourceUrls],
     logLevel: 'warning',
   });
+  await emitFastPath(tmp);
   const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
   const oclif = { ...pkg.oclif, commands: { strategy: 'pattern', target: './commands' } };
   writeFileSync(path.join(tmp, 'package.json'), `${JSON.stringify({ name: pkg.name, version: pkg.version, type: 'module', private: true, oclif }, null, 2)}\n`);
@@ -117,13 +180,68 @@ async function emitInto(tmp: string, newest: number, commands: Map<string, strin
   writeFileSync(path.join(tmp, 'shoal.js'), [
     '// Runs the built CLI: `node dist/shoal.js ARGS` (bin/shoal.js comes here when dist is fresh).',
     "import module from 'node:module';",
-    '// Node 22+ keeps V8\'s compiled code between runs (in the OS temp dir): a warm start skips compiling.',
-    'module.enableCompileCache?.();',
-    "const { run } = await import('./cli/main.js');",
-    "await run(process.argv.slice(2), new URL('./package.json', import.meta.url).href);",
+    "import { tmpdir } from 'node:os';",
+    '// Node 22+ keeps V8\'s compiled code between runs: a warm start skips compiling. The cache',
+    '// lives in the temp dir, one per user, so that it works for root, for other users and for',
+    '// a read-only install (/opt/shoal); NODE_COMPILE_CACHE, when set, chooses the folder.',
+    "module.enableCompileCache?.(process.env.NODE_COMPILE_CACHE || `${tmpdir()}/shoal-compile-cache-${process.getuid?.() ?? 'user'}`);",
+    '// `version` and the `ls` commands run without oclif when they can (cli/fast-path.ts);',
+    '// SHOAL_CLI_FAST=0 turns that off, =require makes a declined or broken fast path an error.',
+    "const argv = process.argv.slice(2);",
+    "const mode = process.env.SHOAL_CLI_FAST;",
+    "let done = false;",
+    "if (mode !== '0' && (argv[0] === 'version' || argv[1] === 'ls')) {",
+    "  let fast;",
+    "  try {",
+    "    fast = await import('./fast.js');",
+    "  } catch (err) {",
+    "    if (mode === 'require') throw err;",
+    "  }",
+    "  if (fast) done = await fast.runFast(argv);",
+    "  if (!done && mode === 'require') {",
+    "    process.stderr.write('shoal: the fast path declined this command (SHOAL_CLI_FAST=require)\\n');",
+    "    process.exit(97);",
+    "  }",
+    "}",
+    "if (!done) {",
+    "  const { run } = await import('./cli/main.js');",
+    "  await run(argv, new URL('./package.json', import.meta.url).href);",
+    "}",
     '',
   ].join('\n'));
   writeFileSync(path.join(tmp, 'build-info.json'), `${JSON.stringify({ newestSourceMtimeMs: newest, builtAt: new Date().toISOString() }, null, 2)}\n`);
+}
+
+/**
+ * dist/fast.js: cli/fast-path.ts and the commands it runs, in one file with no oclif in it
+ * (`@oclif/core` is cli/oclif-lite.ts there). One file, since each module Node's ESM loader
+ * resolves and links costs start-up time.
+ */
+async function emitFastPath(tmp: string): Promise<void> {
+  const lite: Plugin = {
+    name: 'shoal-oclif-lite',
+    setup(b) {
+      b.onResolve({ filter: /^@oclif\/core$/ }, () => ({ path: path.join(ROOT, 'cli/oclif-lite.ts') }));
+    },
+  };
+  const out = path.join(tmp, 'fast.js');
+  const result = await build({
+    absWorkingDir: ROOT,
+    entryPoints: ['cli/fast-path.ts'],
+    outfile: out,
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    external: ['bufferutil', 'utf-8-validate', 'esbuild', 'tsx', 'fsevents', 'typescript'],
+    banner: { js: "import { createRequire as __shoalCreateRequire } from 'node:module'; const require = __shoalCreateRequire(import.meta.url);" },
+    sourcemap: 'linked',
+    plugins: [lite, builtins, sourceUrls],
+    metafile: true,
+    logLevel: 'warning',
+  });
+  const heavy = Object.keys(result.metafile.inputs).filter((f) => f.includes('node_modules/@oclif/'));
+  if (heavy.length) throw new Error(`build: the fast path pulls in oclif (${heavy[0]})`);
 }
 
 /**
