@@ -8,7 +8,8 @@
 import dgram, { type RemoteInfo, type Socket } from 'node:dgram';
 import type { Server as TcpServer, Socket as TcpSocket } from 'node:net';
 import { decodeQuery, encodeAnswer, encodeRefused, encodeServfail, messageId, TCP_LIMIT, UDP_LIMIT } from './packets.ts';
-import { resolve, type DnsTable } from './records.ts';
+import { resolve, type DnsAnswer, type DnsTable } from './records.ts';
+import { QCLASS_IN, RCODE_NOERROR, RCODE_NXDOMAIN, RCODE_REFUSED, RCODE_SERVFAIL, readPlainQuery, writeReply, type PlainQuery } from './wire.ts';
 import { DnsConfigError } from './errors.ts';
 
 /** Timers, injected so tests can fire a timeout without waiting. */
@@ -171,6 +172,11 @@ export class DnsServer {
 
   /** Answers one query through `reply` (now, or after forwarding); false when it was dropped as malformed. */
   private onQuery(msg: Buffer, scope: DnsScope, limit: number, reply: (buf: Buffer) => void, from: string): boolean {
+    const plain = readPlainQuery(msg);
+    if (plain) {
+      this.onPlainQuery(msg, plain, scope, limit, reply);
+      return true;
+    }
     const query = decodeQuery(msg);
     if (!query) { this.counts.queries.malformed++; this.opts.debug?.('dns: dropped malformed packet', { from, bytes: msg.length }); return false; }
     const q = query.questions![0];
@@ -187,6 +193,25 @@ export class DnsServer {
     const ips = answer.kind === 'answer' ? rotate(answer.ips, this.opts.rand) : [];
     reply(encodeAnswer(query, answer.kind === 'answer' ? { kind: 'answer', ips } : answer, this.opts.ttl, limit));
     return true;
+  }
+
+  /** {@link onQuery} for a plain query, read and answered without the general codec (wire.ts). */
+  private onPlainQuery(msg: Buffer, q: PlainQuery, scope: DnsScope, limit: number, reply: (buf: Buffer) => void): void {
+    const answer: DnsAnswer = q.qclass === QCLASS_IN ? resolve(this.opts.table(), q.name, scope.networks()) : { kind: 'forward' };
+    if (answer.kind === 'forward') {
+      if (scope.forward === false) {
+        this.counts.queries.refused++;
+        reply(writeReply(msg, q, { rcode: RCODE_REFUSED, limit, authoritative: false, recursion: false }));
+      } else {
+        this.counts.queries.forward++;
+        this.forward(msg, reply, () => writeReply(msg, q, { rcode: RCODE_SERVFAIL, limit, authoritative: false, recursion: true }));
+      }
+      return;
+    }
+    if (answer.kind === 'answer') this.counts.queries.answer++;
+    else this.counts.queries.nxdomain++;
+    const ips = answer.kind === 'answer' ? rotate(answer.ips, this.opts.rand) : undefined;
+    reply(writeReply(msg, q, { rcode: answer.kind === 'answer' ? RCODE_NOERROR : RCODE_NXDOMAIN, ips, ttl: this.opts.ttl, limit, authoritative: true, recursion: true }));
   }
 
   private observeForward(ms: number): void {
