@@ -22,8 +22,8 @@ export async function ok(d: DaemonProcess, ...args: string[]): Promise<string> {
 }
 
 /** Polls `fn` every 250 ms until it is true; fails the test after 20 s naming `what`. */
-export async function eventually(what: string, fn: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 20_000;
+export async function eventually(what: string, fn: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   while (!(await fn())) {
     if (Date.now() > deadline) assert.unreachable(what);
     await new Promise((r) => setTimeout(r, 250));

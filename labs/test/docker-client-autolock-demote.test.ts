@@ -45,7 +45,9 @@ test('a manager joining an autolocked swarm seals its keys and restarts locked',
     });
   });
   assert.is(r, 0);
-  await eventually('dw2 reachable', async () => /dw2\s+Ready\s+Active\s+Reachable/.test(await ok(m!, 'node', 'ls')));
+  // Unlocked, dw2 starts its Raft member again and the two-manager cluster regains its
+  // quorum: an election round and a heartbeat on a loaded CI machine can outlast 20 s.
+  await eventually('dw2 reachable', async () => /dw2\s+Ready\s+Active\s+Reachable/.test(await ok(m!, 'node', 'ls')), 60_000);
 });
 
 test('demoted, it drops its KEK and restarts unlocked as a worker', async () => {
