@@ -21,7 +21,7 @@ export async function ok(d: DaemonProcess, ...args: string[]): Promise<string> {
   return r.out;
 }
 
-/** Polls `fn` every 250 ms until it is true; fails the test after 20 s naming `what`. */
+/** Polls `fn` every 250 ms until it is true; fails the test after `timeoutMs` (20 s) naming `what`. */
 export async function eventually(what: string, fn: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await fn())) {
