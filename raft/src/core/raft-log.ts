@@ -15,6 +15,11 @@ export class RaftLog {
   readonly unstable: Unstable;
   committed: number;
   applied: number;
+  /**
+   * The last committed index handed out in a Ready (being applied): the next Ready's
+   * committed entries start after it. Invariant: applied ≤ applying ≤ committed.
+   */
+  applying: number;
 
   constructor(
     readonly storage: Storage,
@@ -26,6 +31,7 @@ export class RaftLog {
     this.unstable = new Unstable(last + 1);
     this.committed = first - 1;
     this.applied = first - 1;
+    this.applying = first - 1;
   }
 
   firstIndex(): number {
@@ -129,8 +135,9 @@ export class RaftLog {
     return [0, 0];
   }
 
+  /** Unstable entries not yet handed to the driver (a write of the others is in flight). */
   unstableEntries(): Entry[] {
-    return [...this.unstable.entries];
+    return this.unstable.nextEntries();
   }
 
   /** Whether a snapshot is waiting to be persisted (and applied by the driver). */
@@ -141,14 +148,19 @@ export class RaftLog {
   /** Committed entries not yet handed out for applying (bounded by `maxNextEntsSize`). */
   nextCommittedEnts(): Entry[] {
     if (this.hasPendingSnapshot()) return [];
-    const off = Math.max(this.applied + 1, this.firstIndex());
+    const off = Math.max(this.applying + 1, this.firstIndex());
     if (this.committed + 1 <= off) return [];
     return this.slice(off, this.committed + 1, this.maxNextEntsSize);
   }
 
   hasNextCommittedEnts(): boolean {
     if (this.hasPendingSnapshot()) return false;
-    return this.committed + 1 > Math.max(this.applied + 1, this.firstIndex());
+    return this.committed + 1 > Math.max(this.applying + 1, this.firstIndex());
+  }
+
+  /** Committed entries up to `i` were handed out in a Ready (they are being applied). */
+  applyingTo(i: number): void {
+    if (i > this.applying) this.applying = i;
   }
 
   /** Entries from `i` to the end, within `maxSize` bytes (at least one). */
@@ -195,6 +207,7 @@ export class RaftLog {
     if (i === 0) return;
     assert(this.committed >= i && i >= this.applied, `applied(${i}) is out of range [prevApplied(${this.applied}), committed(${this.committed})]`);
     this.applied = i;
+    if (i > this.applying) this.applying = i;
   }
 
   stableTo(i: number, t: number): void {

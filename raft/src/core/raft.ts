@@ -1070,31 +1070,61 @@ export class Raft {
    * persisted entries towards the quorum (it may have sent them before writing, thesis §10.2.1).
    */
   advance(rd: { entries: Entry[]; committedEntries: Entry[]; snapshot?: Snapshot }): void {
-    this.reduceUncommittedSize(rd.committedEntries);
     let newApplied = 0;
     if (rd.committedEntries.length > 0) newApplied = rd.committedEntries[rd.committedEntries.length - 1].index;
     else if (rd.snapshot) newApplied = rd.snapshot.metadata.index;
+    this.markStable(rd);
+    this.advanceApply(newApplied, rd.committedEntries);
+    this.countSelf();
+  }
+
+  /**
+   * The write of a Ready's entries and snapshot finished (writes finish in the order their
+   * Readys were taken): drop the persisted tail from memory and let a leader count its own
+   * persisted entries towards the quorum. This is the only place the leader's own match
+   * moves past what it had persisted when it became leader: a leader never counts itself
+   * for an index it has not written (etcd's rule; it may have sent them before writing,
+   * thesis §10.2.1, and two followers' acks commit without it).
+   */
+  advanceAppend(rd: { entries: Entry[]; snapshot?: Snapshot }): void {
+    this.markStable(rd);
+    this.countSelf();
+  }
+
+  private markStable(rd: { entries: Entry[]; snapshot?: Snapshot }): void {
     if (rd.entries.length > 0) {
       const e = rd.entries[rd.entries.length - 1];
       this.raftLog.stableTo(e.index, e.term);
     }
     if (rd.snapshot) this.raftLog.stableSnapTo(rd.snapshot.metadata.index);
-    if (newApplied > 0) {
-      this.raftLog.appliedTo(newApplied);
-      if (this.trk.config.autoLeave && newApplied >= this.pendingConfIndex && this.state === StateRole.Leader) {
+  }
+
+  /** A leader's own match follows what it has persisted. */
+  private countSelf(): void {
+    if (this.state === StateRole.Leader) {
+      const self = this.trk.progress.get(this.id);
+      if (self && self.maybeUpdate(this.raftLog.stableLastIndex()) && this.maybeCommit()) {
+        this.releasePendingReadIndexMessages();
+        this.bcastAppend();
+      }
+    }
+  }
+
+  /**
+   * The driver applied committed entries up to `index` (`ents` are the ones just applied,
+   * handed out by earlier Readys; or a snapshot's index with none): move the applied cursor.
+   */
+  advanceApply(index: number, ents: Entry[]): void {
+    this.reduceUncommittedSize(ents);
+    if (index > this.raftLog.applied) {
+      this.raftLog.appliedTo(index);
+      if (this.trk.config.autoLeave && index >= this.pendingConfIndex && this.state === StateRole.Leader) {
         this.log('initiating automatic transition out of joint configuration', { 'raft.config': this.trk.confState() });
         try {
           this.step(message({ type: MessageType.Prop, from: this.id, entries: [{ term: 0, index: 0, type: EntryType.ConfChange, data: encodeConfChange({ changes: [] }) }] }));
         } catch (e) {
           this.log('not leaving joint configuration yet', { 'raft.error': (e as Error).message });
         }
-      }
-    }
-    if (this.state === StateRole.Leader) {
-      const self = this.trk.progress.get(this.id);
-      if (self && self.maybeUpdate(this.raftLog.stableLastIndex()) && this.maybeCommit()) {
-        this.releasePendingReadIndexMessages();
-        this.bcastAppend();
       }
     }
   }

@@ -7,7 +7,7 @@ import { encodeConfChange } from '../confchange/changer.ts';
 import { ConfChangeError, NotLeaderError, ProposalDroppedError } from '../errors.ts';
 import type { Storage } from '../storage.ts';
 import { EntryType, MessageType, message } from '../types.ts';
-import type { ConfChange, ConfState, HardState, Message, NodeId, Ready, SoftState } from '../types.ts';
+import type { ConfChange, ConfState, Entry, HardState, Message, NodeId, Ready, SoftState } from '../types.ts';
 import { Raft, isLocalMsg, isResponseMsg } from './raft.ts';
 
 /** How a `RawNode` behaves; only `id`, `storage`, the two tick counts and `rand` are required. */
@@ -168,8 +168,8 @@ export class RawNode {
     const ss = r.softState();
     if (ss.lead !== this.prevSoftState.lead || ss.role !== this.prevSoftState.role) return true;
     if (!sameHardState(r.hardState(), this.prevHardState)) return true;
-    if (r.raftLog.hasPendingSnapshot()) return true;
-    if (r.msgs.length > 0 || r.raftLog.unstable.entries.length > 0 || r.raftLog.hasNextCommittedEnts()) return true;
+    if (r.raftLog.unstable.nextSnapshot()) return true;
+    if (r.msgs.length > 0 || r.raftLog.unstable.hasNextEntries() || r.raftLog.hasNextCommittedEnts()) return true;
     return r.readStates.length > 0;
   }
 
@@ -177,6 +177,15 @@ export class RawNode {
    * What to do next. Contract: persist `hardState`, `entries` and `snapshot` (one sync when
    * `mustSync`), then send `messages`, then apply `committedEntries` in order, then call
    * `advance(rd)` with this same object before the next `ready()`.
+   *
+   * Asynchronous storage (etcd's AsyncStorageWrites, for a driver that pipelines): take the
+   * next `ready()` without waiting. Each Ready carries only what earlier ones did not (its
+   * entries and snapshot are marked in progress, its committed entries as being applied).
+   * Start its write at once; writes must take effect and finish in the order the Readys were
+   * taken. A leader may send its messages at once, provided every earlier Ready's messages
+   * were sent; anyone else sends them once this write (and so every earlier one) finished.
+   * When a write finishes call `advanceAppend(rd)`; apply committed entries (in order, each
+   * once a written hard state's commit covers it) and report them with `advanceApply`.
    */
   ready(): Ready {
     const r = this.raft;
@@ -194,18 +203,38 @@ export class RawNode {
     }
     const hs = r.hardState();
     if (!sameHardState(hs, this.prevHardState)) rd.hardState = hs;
-    if (r.raftLog.unstable.snapshot) rd.snapshot = r.raftLog.unstable.snapshot;
+    const snap = r.raftLog.unstable.nextSnapshot();
+    if (snap) rd.snapshot = snap;
     rd.mustSync = rd.entries.length > 0 || rd.snapshot !== undefined ||
       hs.term !== this.prevHardState.term || hs.vote !== this.prevHardState.vote;
     r.msgs = [];
     r.readStates = [];
+    // Handed out: the next Ready carries only what is new.
+    if (rd.hardState) this.prevHardState = rd.hardState;
+    r.raftLog.unstable.acceptInProgress();
+    if (rd.committedEntries.length > 0) r.raftLog.applyingTo(rd.committedEntries[rd.committedEntries.length - 1].index);
     return rd;
   }
 
   /** The driver finished with `rd` (persisted, sent, applied). */
   advance(rd: Ready): void {
-    if (rd.hardState) this.prevHardState = rd.hardState;
     this.raft.advance(rd);
+  }
+
+  /**
+   * Asynchronous storage: the write `rd` asked for finished (call in the order the Readys
+   * were taken). Drops the written tail from memory; a leader counts itself for it now.
+   */
+  advanceAppend(rd: Ready): void {
+    this.raft.advanceAppend(rd);
+  }
+
+  /**
+   * Asynchronous storage: committed entries up to `index` were applied (`ents`, handed out
+   * by earlier Readys; none when `index` is a restored snapshot's).
+   */
+  advanceApply(index: number, ents: Entry[]): void {
+    this.raft.advanceApply(index, ents);
   }
 
   /** The transport could not reach `id`: the leader stops pipelining to it and probes. */

@@ -85,7 +85,7 @@ class GatedStorage extends MemoryDurableStorage {
   }
 }
 
-basics('the leader applies an entry only once a hard state with its commit is written', async () => {
+basics('two followers\' acks commit and apply while the leader\'s own write is held; it counts itself only after', async () => {
   const c = new TestCluster(10);
   const gated = new Map(ABC.map((id) => [id, new GatedStorage({ confState: { ...emptyConfState(), voters: ABC } })]));
   try {
@@ -95,16 +95,20 @@ basics('the leader applies an entry only once a hard state with its commit is wr
     const g = gated.get(l.id)!;
     g.held = true;
     const p = track(l.node.propose(enc('fast')));
-    await c.advance(200);
-    // Both followers have it, so it is committed; but the leader's commit is not written yet.
-    assert.not.ok(p.done, 'resolved before the leader wrote the commit index');
-    assert.equal(l.sm.applied, []);
-    g.release();
-    await c.waitFor(() => p.done, 'the proposal');
+    await c.waitFor(() => p.done, 'the proposal, committed by the two followers');
     assert.is(p.error, undefined);
-    assert.ok(g.initialState().hardState.commit >= (p.value as { index: number }).index, 'written commit covers the applied entry');
+    const index = (p.value as { index: number }).index;
+    assert.equal(l.sm.applied, ['fast']);
+    // The leader's write is still held: its own match must not cover the entry yet.
+    assert.ok(g.lastIndex() < index, 'the leader has not written the entry');
+    assert.ok(l.node.status().progress.get(l.id)!.match < index, 'the leader counted itself for an entry it has not written');
+    // Pipelining: a second proposal goes out to the followers while the first write is held.
     const q = track(l.node.propose(enc('next')));
-    await c.waitFor(() => q.done, 'next write');
+    await c.waitFor(() => q.done, 'the second proposal, also behind the held write');
+    assert.ok(l.node.status().progress.get(l.id)!.match < index);
+    g.release();
+    await c.waitFor(() => l.node.status().progress.get(l.id)!.match >= index + 1, 'the leader counts itself once written');
+    assert.ok(g.lastIndex() >= index + 1);
     assert.equal(l.sm.applied, ['fast', 'next'], 'nothing applied twice');
   } finally {
     for (const g of gated.values()) g.release();

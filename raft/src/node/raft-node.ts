@@ -6,20 +6,26 @@
  * promises.
  *
  * The Ready loop, run whenever the core has something (inputs arriving in the same turn
- * are batched into one Ready):
- *   1. a leader sends its messages first, in parallel with its own disk write (thesis §10.2.1);
+ * are batched into one Ready), pipelines writes as etcd's asynchronous storage does — it
+ * takes the next Ready without waiting for the previous one's write:
+ *   1. a leader sends its messages at once, in parallel with its own disk write (thesis
+ *      §10.2.1), unless an earlier Ready's messages still wait for their write;
  *   2. start persisting hard state, entries and snapshot in one `save` (one fsync when
- *      `mustSync`; a hard state where only `commit` moved is written too, without a sync);
- *   3. confirm reads; apply the committed entries a written hard state already covers;
- *   4. once the save resolves: restore a received snapshot, apply the rest of the committed
- *      entries (membership changes through `applyConfChange`), any other role sends (its
- *      replies acknowledge what was just persisted); `advance`;
+ *      `mustSync`; a hard state where only `commit` moved is written too, without a sync).
+ *      Saves overlap; the storage applies and finishes them in call order;
+ *   3. confirm reads; apply the committed entries (overlapped with the write: committed
+ *      means a quorum holds them durably);
+ *   4. once the save (and every earlier one) resolved (`persisted`): restore a received
+ *      snapshot, `advanceAppend` (only now does a leader count itself for those entries, so
+ *      two followers' acks commit while its own fsync runs, and its own ack never precedes
+ *      its write), any other role sends (its replies acknowledge what was just written);
  *   5. every `snapshotEvery` applied entries, snapshot the state machine and compact.
  *
  * Invariant (what makes every restart possible, whatever a crash cuts off): `applied` never
- * passes the commit index of a hard state this node has written, and a snapshot is taken
- * only at an index a synced hard state's commit covers, so the log a restart reads always
- * has commit ≥ its snapshot's index (`start` also clamps what it reads into range).
+ * passes the commit index of a hard state handed to storage, and a snapshot is taken only
+ * at an index a synced hard state's commit covers, so the log a restart reads always has
+ * commit ≥ its snapshot's index (`start` also clamps what it reads into range). The state
+ * machine is volatile: a restart rebuilds it from the snapshot and the log.
  */
 import { decodeConfChange } from '../confchange/changer.ts';
 import { RaftAssertionError } from '../errors.ts';
@@ -163,8 +169,17 @@ export class RaftNode {
   private ticks = 0;
   /** Clock time the last tick stood for. */
   private lastTickAt: number | undefined;
-  /** The last hard state whose save resolved; `applied` never passes its `commit`. */
-  private written!: HardState;
+  /**
+   * The last hard state handed to storage (writes take effect in call order); `applied`
+   * never passes its `commit`.
+   */
+  private submitted!: HardState;
+  /** Readys whose write (or turn behind an earlier write) has not finished yet. */
+  private pending = 0;
+  /** Readys whose messages wait for their write; a leader's messages wait behind them. */
+  private lateSends = 0;
+  /** The completions of pending Readys, in order (never rejects). */
+  private chain: Promise<void> = Promise.resolve();
   /** The commit index of the last hard state saved with a sync; snapshots stay at or below it. */
   private syncedCommit = 0;
 
@@ -228,11 +243,11 @@ export class RaftNode {
     if (commit !== init.hardState.commit) {
       this.log.warn('raft: commit index clamped into [snapshot, last index]', { 'node.id': this.id, commit: init.hardState.commit, clamped: commit, snapshot: snap.metadata.index, last: storage.lastIndex() });
     }
-    this.written = { ...init.hardState, commit };
+    this.submitted = { ...init.hardState, commit };
     this.syncedCommit = commit;
     const config: Config = {
       id: this.id,
-      storage: clampedView(storage, { hardState: this.written, confState: init.confState }),
+      storage: clampedView(storage, { hardState: this.submitted, confState: init.confState }),
       electionTick: this.o.electionTick,
       heartbeatTick: this.o.heartbeatTick,
       rand: this.o.rand,
@@ -271,6 +286,7 @@ export class RaftNode {
     this.rejectAll(new NodeStoppedError());
     await this.o.transport.close();
     await this.loopDone;
+    await this.chain;
   }
 
   /**
@@ -561,14 +577,9 @@ export class RaftNode {
 
   private async loop(): Promise<void> {
     try {
-      while (!this.stopped && this.raw.hasReady()) {
-        const rd = this.raw.ready();
-        await this.handleReady(rd);
-        if (this.stopped) return;
-        this.raw.advance(rd);
-        await this.maybeSnapshot();
-      }
-      if (!this.stopped && this.snapshotWaiters.length) await this.maybeSnapshot();
+      // Readys pipeline: each one's write starts at once and finishes in `persisted`, in order.
+      while (!this.stopped && this.raw.hasReady()) this.handleReady(this.raw.ready());
+      if (!this.stopped) await this.maybeSnapshot();
     } catch (err) {
       this.fail(err);
     } finally {
@@ -577,7 +588,13 @@ export class RaftNode {
     if (!this.stopped && (this.raw.hasReady() || this.snapshotWaiters.length)) this.kick();
   }
 
-  private async handleReady(rd: Ready): Promise<void> {
+  /**
+   * Handles one Ready without waiting for its write (etcd's asynchronous storage): a leader
+   * sends at once (unless an earlier Ready's messages still wait for a write), the write
+   * starts, committed entries are applied; the rest happens in `persisted` once the write
+   * (and every earlier one) finished.
+   */
+  private handleReady(rd: Ready): void {
     const wasLeader = this.role === StateRole.Leader;
     // Fast ticks are for noticing a dead leader and the election right after: two terms
     // on, they end. Left on, a node with a stale log would time out first in every round
@@ -601,53 +618,86 @@ export class RaftNode {
       }
     }
     if (rd.softState) this.updateSoftState(rd.softState.lead, rd.softState.role);
-    const sendEarly = wasLeader && this.role === StateRole.Leader;
-    if (sendEarly && rd.messages.length > 0) this.o.transport.send(rd.messages);
+    // A leader's messages need no write of its own first (thesis §10.2.1), but they must not
+    // overtake an earlier Ready's (the one that made it leader waits for its term and vote).
+    const early = wasLeader && this.role === StateRole.Leader && this.lateSends === 0;
+    if (early && rd.messages.length > 0) this.o.transport.send(rd.messages);
+    const late = !early && rd.messages.length > 0;
+    const persist = rd.hardState !== undefined || rd.entries.length > 0 || rd.snapshot !== undefined;
     let saving: Promise<void> | undefined;
-    const saveStart = this.o.clock.now();
-    if (rd.hardState || rd.entries.length > 0 || rd.snapshot) {
-      // Every hard state is written, also one where only `commit` moved (without a sync):
-      // entries are applied only up to a written commit index (see the module comment).
+    if (persist) {
+      // Every hard state is written, also one where only `commit` moved (without a sync).
+      if (rd.hardState) this.submitted = rd.hardState;
       saving = this.o.storage.save({
         ...(rd.hardState ? { hardState: rd.hardState } : {}),
         entries: rd.entries,
         ...(rd.snapshot ? { snapshot: rd.snapshot } : {}),
         sync: rd.mustSync,
       });
-      saving.catch(() => {}); // awaited below; this only keeps an early throw from leaving it unhandled
+      saving.catch(() => {}); // handled in order below; this only keeps an early throw from leaving it unhandled
     }
     for (const rs of rd.readStates) {
       const key = contextKey(rs.requestCtx);
       const r = key === undefined ? undefined : this.reads.get(key);
       if (r) r.index = rs.index;
     }
-    // Committed entries a written hard state covers are applied while this write is in flight.
+    // Committed entries apply now, overlapped with the write: committed means a quorum has
+    // them durably, and the state machine is rebuilt from a snapshot on restart anyway.
     this.applyCommitted(rd.committedEntries);
-    if (saving) {
-      await saving;
-      if (this.stopped) return;
-      if (this.observers.size) this.tell((o) => o.saved?.(this.o.clock.now() - saveStart, rd.entries.length, rd.mustSync));
-      if (rd.hardState) {
-        this.written = rd.hardState;
-        if (rd.mustSync || rd.snapshot) this.syncedCommit = rd.hardState.commit;
-      }
+    if (!persist && this.pending === 0) {
+      if (late) this.o.transport.send(rd.messages);
+      this.resolveReads();
+      return;
     }
-    if (rd.snapshot && rd.snapshot.metadata.index > this.applied) {
-      this.restoreSnapshot(rd.snapshot.metadata.index, rd.snapshot.data, rd.snapshot.metadata.confState);
-    }
-    this.applyCommitted(rd.committedEntries);
-    if (!sendEarly && rd.messages.length > 0) this.o.transport.send(rd.messages);
-    this.resolveReads();
+    if (late) this.lateSends++;
+    this.pending++;
+    const saveStart = this.o.clock.now();
+    this.chain = this.chain
+      .then(() => saving)
+      .then(() => this.persisted(rd, persist, late, saveStart), (err: unknown) => this.fail(err));
   }
 
-  /** Applies the entries of `ents` past `applied` and up to the written commit index, in order. */
+  /** The write of `rd` (and of every earlier Ready) finished. */
+  private persisted(rd: Ready, persisted: boolean, late: boolean, saveStart: number): void {
+    this.pending--;
+    if (this.stopped) return;
+    try {
+      if (persisted) {
+        if (this.observers.size) this.tell((o) => o.saved?.(this.o.clock.now() - saveStart, rd.entries.length, rd.mustSync));
+        if (rd.hardState && (rd.mustSync || rd.snapshot)) this.syncedCommit = rd.hardState.commit;
+        let restored = false;
+        if (rd.snapshot && rd.snapshot.metadata.index > this.applied) {
+          this.restoreSnapshot(rd.snapshot.metadata.index, rd.snapshot.data, rd.snapshot.metadata.confState);
+          restored = true;
+        }
+        // The leader counts itself for these entries only now (see `Raft.advanceAppend`).
+        this.raw.advanceAppend(rd);
+        if (restored) this.raw.advanceApply(this.applied, []);
+      }
+      // Any other role's messages acknowledge what was just written: sent only now.
+      if (late) {
+        this.lateSends--;
+        this.o.transport.send(rd.messages);
+      }
+      this.resolveReads();
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    this.kick();
+  }
+
+  /** Applies the entries of `ents` past `applied`, in order, and tells the core. */
   private applyCommitted(ents: Entry[]): void {
+    if (ents.length === 0) return;
     const before = this.applied;
     for (const e of ents) {
       if (e.index <= this.applied) continue;
-      if (e.index > this.written.commit) break;
+      // Every committed entry handed out is covered by a hard state handed to storage.
+      if (e.index > this.submitted.commit) throw new RaftAssertionError(`entry ${e.index} handed out past commit ${this.submitted.commit}`);
       this.applyEntry(e);
     }
+    this.raw.advanceApply(this.applied, ents);
     if (this.applied !== before) this.emit({ kind: 'applied', index: this.applied });
   }
 
@@ -797,9 +847,10 @@ export class RaftNode {
     const data = this.o.stateMachine.snapshot();
     if (this.observers.size) this.tell((o) => o.snapshotTaken?.(data.length));
     if (this.syncedCommit < index) {
-      // A restart must find commit ≥ the snapshot's index: make the written commit (which
-      // covers `applied`) durable before the snapshot is.
-      const hardState = this.written;
+      // A restart must find commit ≥ the snapshot's index: make the last hard state handed to
+      // storage (its commit covers `applied`; a write of it again changes nothing) durable
+      // before the snapshot is. Queued after every earlier write, so it never goes back.
+      const hardState = this.submitted;
       await this.o.storage.save({ hardState, entries: [], sync: true });
       this.syncedCommit = hardState.commit;
     }

@@ -269,7 +269,7 @@ export class DiskCrashSim {
     const deadline = Date.now() + 10_000;
     for (let quiet = 0; quiet < 2; ) {
       await new Promise<void>((res) => setImmediate(res));
-      const busy = [...this.nodes.values()].some((inc) => inc && (inc.node['looping'] || inc.storage['running']));
+      const busy = [...this.nodes.values()].some((inc) => inc && (inc.node['looping'] || inc.node['pending'] > 0 || inc.storage['running']));
       quiet = busy ? 0 : quiet + 1;
       if (busy && Date.now() > deadline) throw new Error('disk-crash-sim: nodes still busy after 10 s of real time');
     }
