@@ -1,9 +1,12 @@
 /**
  * `docker exec` sessions of this node's task containers: created with an ExecConfig,
- * started once through `runc exec` inside the task's namespaces and cgroup (with the
- * task's process spec, see exec-process.ts), resized while a terminal runs, and
- * inspected for their exit code. Without a TTY runc's stdout and stderr arrive
- * separately (the API frames them); with one, `tty-exec.py` relays the terminal.
+ * started once inside the task's namespaces, cgroup and sandbox (with the task's
+ * process spec, see exec-process.ts), resized while a terminal runs, and inspected for
+ * their exit code. An exec runs in the container's exec helper (exec-helper.ts: no
+ * runtime process per exec; the helper is warmed up at the exec's create); where no
+ * helper can serve the container it falls back to `runc exec`: without a TTY runc's
+ * stdout and stderr arrive separately (the API frames them); with one, `tty-exec.py`
+ * relays the terminal.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -16,6 +19,8 @@ import { writePrivateFile } from '../exec/private-fs.ts';
 import { readUserFiles, resolveUser } from '../exec/users.ts';
 import { ContainerConflictError, type NodeEngine } from './engine.ts';
 import { execProcess, type ExecConfig } from './exec-process.ts';
+import type { HelperEvent } from './exec-frames.ts';
+import { capabilityNumbers, ExecHelpers, runInHelper } from './exec-helper.ts';
 
 const TTY_HELPER = fileURLToPath(new URL('./tty-exec.py', import.meta.url));
 
@@ -56,15 +61,26 @@ export interface ExecManagerOptions {
   newId?: () => string;
   /** How long a finished session stays inspectable, ms (default 5 min; the CLI reads the exit code right after). */
   keepFinishedMs?: number;
+  /** The containers' exec helpers (default: a new set; null: every exec through `runc exec`). */
+  helpers?: ExecHelpers | null;
 }
 
 /** The exec sessions of one node. Sessions of a container that went away are dropped on the next create. */
 export class ExecManager {
   private readonly sessions = new Map<string, ExecSession>();
   private readonly newId: () => string;
+  private readonly helpers: ExecHelpers | null;
 
   constructor(private readonly opts: ExecManagerOptions) {
     this.newId = opts.newId ?? (() => randomBytes(32).toString('hex'));
+    this.helpers = opts.helpers === undefined ? new ExecHelpers() : opts.helpers;
+  }
+
+  /** The socket of container `cid`'s ready exec helper, or undefined (use runc exec). */
+  private helperOf(cid: string, pid: number): Promise<string | undefined> {
+    const ex = this.opts.executor();
+    if (!this.helpers || !ex || !pid) return Promise.resolve(undefined);
+    return this.helpers.get({ cid, pid, socket: join(ex.paths.task(cid), 'exec-helper.sock'), config: join(ex.paths.bundle(cid), 'config.json') });
   }
 
   /** Exec IDs of container `cid` (inspect's ExecIDs). */
@@ -74,7 +90,9 @@ export class ExecManager {
 
   /** Creates a session in running container `ref`; returns its ID. */
   create(ref: string, config: ExecConfig): string {
-    const { cid } = this.opts.engine.pidOf(ref);
+    const { cid, pid } = this.opts.engine.pidOf(ref);
+    // Warm the helper up while the client sends its start request.
+    void this.helperOf(cid, pid);
     const live = new Set(this.opts.executor()?.list().map((c) => c.cid));
     for (const [id, s] of this.sessions) if (!live.has(s.cid)) this.sessions.delete(id);
     const id = this.newId();
@@ -122,7 +140,7 @@ export class ExecManager {
   async start(id: string, io: ExecIo | undefined, opts: { tty?: boolean; consoleSize?: [number, number] | null } = {}): Promise<number> {
     const s = this.get(id);
     if (s.started) throw new ContainerConflictError(`Error: Exec command ${id} has already run`);
-    const { cid, view } = this.opts.engine.pidOf(s.cid);
+    const { cid, pid, view } = this.opts.engine.pidOf(s.cid);
     const ex = this.opts.executor()!;
     if (!view.process) throw new ContainerConflictError(`Container ${cid} has no process spec`);
     s.started = true;
@@ -130,6 +148,15 @@ export class ExecManager {
     const size = s.size ?? sizeOf(opts.consoleSize ?? config.ConsoleSize);
     const user = config.User ? resolveUser(config.User, readUserFiles(ex.paths.rootfs(cid))) : undefined;
     const proc = execProcess(view.process, config, { user, allCaps: this.opts.allCaps(), consoleSize: size });
+    const caps = capabilityNumbers(proc.capabilities as Record<string, string[]> | undefined);
+    const helper = caps === null ? undefined : await this.helperOf(cid, pid);
+    if (helper) {
+      try {
+        return await this.startInHelper(s, helper, { ...proc, ...(caps ? { capabilities: caps } : {}) }, config, io);
+      } catch {
+        // The helper went away between its answer and our connect: runc exec below.
+      }
+    }
     const file = join(ex.paths.task(cid), `exec-${id.slice(0, 16)}.json`);
     writePrivateFile(file, JSON.stringify(proc));
     const runc = [ex.runtime.binary, '--root', ex.runtime.root, 'exec', '--process', file];
@@ -161,14 +188,44 @@ export class ExecManager {
       child.on('error', () => {});
       child.on('close', (code, signal) => {
         rmSync(file, { force: true });
-        s.running = false;
-        s.exitCode = code ?? (signal ? 128 + 9 : -1);
-        s.resize = undefined;
-        const t = setTimeout(() => this.sessions.delete(s.id), this.opts.keepFinishedMs ?? 5 * 60_000);
-        t.unref();
-        resolve(s.exitCode);
+        resolve(this.finish(s, code ?? (signal ? 128 + 9 : -1)));
       });
     });
+  }
+
+  /** Runs session `s` in the helper at `socket`; rejects (nothing started) when it cannot connect. */
+  private async startInHelper(s: ExecSession, socket: string, proc: Record<string, unknown>, config: ExecConfig, io: ExecIo | undefined): Promise<number> {
+    const attachIn = !!(io?.stdin && config.AttachStdin);
+    const onEvent = (ev: HelperEvent): void => {
+      if (ev.kind === 'pid') s.pid = ev.pid;
+      else if (ev.kind === 'stdout') { if (config.AttachStdout !== false) io?.stdout(ev.data); }
+      else if (ev.kind === 'stderr') { if (config.AttachStderr !== false) io?.stderr(ev.data); }
+      else if (ev.kind === 'error') {
+        // Docker's words for a process that could not start (exit code 126).
+        const msg = Buffer.from(`OCI runtime exec failed: exec failed: unable to start container process: ${ev.message}: unknown${config.Tty ? '\r\n' : '\n'}`);
+        if (config.Tty) io?.stdout(msg); else io?.stderr(msg);
+      }
+    };
+    const h = await runInHelper(socket, { ...proc, stdin: attachIn }, onEvent);
+    s.running = true;
+    s.resize = (height, width) => { if (s.running) h.resize(height, width); };
+    if (io?.stdin && attachIn) {
+      io.stdin.on('data', (d: Buffer) => h.write(d));
+      io.stdin.on('end', () => h.end());
+      // The router may have paused the connection after reading the request body.
+      io.stdin.resume();
+    }
+    return this.finish(s, await h.done);
+  }
+
+  /** Records the exit code of `s`; it stays inspectable for keepFinishedMs. */
+  private finish(s: ExecSession, code: number): number {
+    s.running = false;
+    s.exitCode = code;
+    s.resize = undefined;
+    const t = setTimeout(() => this.sessions.delete(s.id), this.opts.keepFinishedMs ?? 5 * 60_000);
+    t.unref();
+    return code;
   }
 }
 
