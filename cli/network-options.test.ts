@@ -16,6 +16,8 @@ test('-p long syntax: published, target, protocol, mode', () => {
   assert.equal(parsePublish('published=8080,target=80,protocol=udp,mode=host'), [{ Protocol: 'udp', TargetPort: 80, PublishedPort: 8080, PublishMode: 'host' }]);
   assert.equal(parsePublish('target=80'), [{ Protocol: 'tcp', TargetPort: 80, PublishMode: 'ingress' }]);
   assert.equal(parsePublish('target=80,published=0'), [{ Protocol: 'tcp', TargetPort: 80, PublishedPort: 0, PublishMode: 'ingress' }]);
+  // Shoal's traffic-policy is the service's (a label, commands/service/mesh-flags.ts), not the port's.
+  assert.equal(parsePublish('published=8080,target=80,traffic-policy=local'), [{ Protocol: 'tcp', TargetPort: 80, PublishedPort: 8080, PublishMode: 'ingress' }]);
 });
 
 test('bad -p values are refused with docker\'s wording', () => {

@@ -69,6 +69,8 @@ function parseLongPublish(value: string): PortConfig {
     else if (key === 'mode') {
       if (v !== 'ingress' && v !== 'host') throw new Error(`invalid publish mode value (${v}): must be either "ingress" or "host"`);
       out.PublishMode = v;
+    } else if (key === 'traffic-policy') {
+      // Shoal's mesh traffic policy: a service label, read by commands/service/mesh-flags.ts.
     } else throw new Error(`invalid field key ${key}`);
   }
   if (!hasTarget) throw new Error('missing mandatory field "target"');
