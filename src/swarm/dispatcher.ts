@@ -18,6 +18,7 @@ import type { NodeTLSInfo, PeerIdentity, SessionFrame, TaskStatusUpdate } from '
 import type { Logger } from '../common/logger.ts';
 import type { Task } from '../api/types/task.ts';
 import { AssignmentSet, reportedTask, type PayloadLookup } from './assignments.ts';
+import { AssignmentFanout } from './assignment-fanout.ts';
 import type { ReadTx } from '../store/index.ts';
 import { NetworkViews, type ViewSubscription } from './network-views.ts';
 import { portOf, underlayIp } from './underlay-addr.ts';
@@ -47,6 +48,11 @@ export class Dispatcher {
   private readonly unsubscribes = new Set<() => void>();
   private readonly networkViews: NetworkViews;
   private readonly caTargets = new CASessionTargets();
+  /** Task events routed to the sessions of the nodes they concern (one store subscription). */
+  private readonly fanout = new AssignmentFanout();
+  private taskWatch?: () => void;
+  /** What to do for each session when the task subscription ends (close it). */
+  private readonly sessionsOnTaskWatchClose = new Set<() => void>();
 
   constructor(
     private readonly manager: Manager,
@@ -190,32 +196,53 @@ export class Dispatcher {
 
   /**
    * Sends the node its whole assignment set now, then, on each commit that touched its
-   * tasks, what changed. Events only mark task IDs dirty; the frame is built on the
-   * commit marker from a fresh view.
+   * tasks, what changed. Events only mark task IDs dirty (one store subscription for all
+   * sessions, routed by node in `assignment-fanout.ts`); the frame is built on the commit
+   * marker from a fresh view.
    */
   private streamAssignments(ws: WebSocket, nodeId: string, send: (f: SessionFrame) => void): void {
     const set = new AssignmentSet(nodeId);
-    const dirty = new Set<string>();
     const store = this.manager.store;
-    const unsubscribe = store.subscribe((e) => {
-      if (e.kind !== 'commit') {
-        const t = e.object as Task;
-        const old = 'old' in e ? (e.old as Task) : undefined;
-        if (t.NodeID === nodeId || old?.NodeID === nodeId) dirty.add(t.ID);
-        return;
+    const onWatchClose = () => ws.close(1011, 'store watch closed');
+    this.watchTasks(onWatchClose);
+    const remove = this.fanout.add(nodeId, (ids) => {
+      if (ws.readyState !== ws.OPEN) return;
+      try {
+        const frame = store.view((tx) => set.diff(ids.map((id) => ({ id, current: tx.get('task', id) })), payloadLookup(tx)));
+        if (frame) send(frame);
+      } catch (err) {
+        // This session's failure ends this session only, not the watch the others share.
+        this.logger.warn('dispatcher: could not send assignments, closing session', { 'node.id': nodeId, error: err });
+        ws.close(1011, 'assignments failed');
       }
-      if (dirty.size === 0 || ws.readyState !== ws.OPEN) return;
-      const ids = [...dirty];
-      dirty.clear();
-      const frame = store.view((tx) => set.diff(ids.map((id) => ({ id, current: tx.get('task', id) })), payloadLookup(tx)));
-      if (frame) send(frame);
-    }, { kinds: ['task'], onClose: () => ws.close(1011, 'store watch closed') });
-    this.unsubscribes.add(unsubscribe);
+    });
     ws.on('close', () => {
-      unsubscribe();
-      this.unsubscribes.delete(unsubscribe);
+      remove();
+      this.sessionsOnTaskWatchClose.delete(onWatchClose);
     });
     send(store.view((tx) => set.full(tx.find('task', { nodeId }), payloadLookup(tx))));
+  }
+
+  /** The one task subscription behind every session's assignments, made with the first session. */
+  private watchTasks(onClose: () => void): void {
+    this.sessionsOnTaskWatchClose.add(onClose);
+    if (this.taskWatch) return;
+    const unsubscribe = this.manager.store.subscribe((e) => {
+      if (e.kind === 'commit') this.fanout.commit();
+      else this.fanout.onTaskEvent({ object: e.object as Task, old: 'old' in e ? (e.old as Task) : undefined });
+    }, {
+      kinds: ['task'],
+      // The store ended the watch: every session closes, and the next one watches again.
+      onClose: () => {
+        this.taskWatch = undefined;
+        this.unsubscribes.delete(unsubscribe);
+        const closers = [...this.sessionsOnTaskWatchClose];
+        this.sessionsOnTaskWatchClose.clear();
+        for (const c of closers) c();
+      },
+    });
+    this.taskWatch = unsubscribe;
+    this.unsubscribes.add(unsubscribe);
   }
 
   /** A node's attachment request (a standalone container on an attachable network): the task written, or the refusal. */
