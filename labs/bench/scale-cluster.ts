@@ -73,9 +73,9 @@ export class ScaleCluster {
   readonly sims: SimProc[] = [];
   private readonly dir = mkdtempSync(join(tmpdir(), 'shoal-scale-'));
 
-  /** Starts `count` manager daemons, forms the swarm (the first inits, the others join with the manager token) and drains them. */
-  async startManagers(count = 3, env: NodeJS.ProcessEnv = {}): Promise<void> {
-    for (let i = 1; i <= count; i++) this.managers.push(await this.startDaemon(`m${i}`, env));
+  /** Starts `count` manager daemons (`nodeArgs` go to node itself, e.g. --cpu-prof), forms the swarm (the first inits, the others join with the manager token) and drains them. */
+  async startManagers(count = 3, nodeArgs: string[] = []): Promise<void> {
+    for (let i = 1; i <= count; i++) this.managers.push(await this.startDaemon(`m${i}`, nodeArgs));
     const [first, ...rest] = this.managers;
     await first.api.post('/swarm/init', { ListenAddr: first.addr, AdvertiseAddr: first.addr }, { timeoutMs: 60_000 });
     const sw = await first.api.get<Swarm>('/swarm');
@@ -95,16 +95,16 @@ export class ScaleCluster {
     return (await this.managers[0].api.get<Swarm>('/swarm')).JoinTokens.Worker;
   }
 
-  private async startDaemon(name: string, env: NodeJS.ProcessEnv): Promise<ManagerProc> {
+  private async startDaemon(name: string, nodeArgs: string[]): Promise<ManagerProc> {
     const port = await freePort();
     const addr = `127.0.0.1:${port}`;
     const socket = join(this.dir, `${name}.sock`);
     const log = openSync(join(this.dir, `${name}.log`), 'a');
     const [cmd, args] = withNofile([
-      process.execPath, SHOAL_BIN, 'daemon', '--data-root', join(this.dir, name), '--host', `unix://${socket}`,
+      process.execPath, ...nodeArgs, SHOAL_BIN, 'daemon', '--data-root', join(this.dir, name), '--host', `unix://${socket}`,
       '--hostname', name, '--listen-addr', addr, '--advertise-addr', addr,
     ]);
-    const child = spawn(cmd, args, { cwd: REPO_ROOT, stdio: ['ignore', log, log], env: { ...process.env, SHOAL_DATA_PLANE: 'off', ...env } });
+    const child = spawn(cmd, args, { cwd: REPO_ROOT, stdio: ['ignore', log, log], env: { ...process.env, SHOAL_DATA_PLANE: 'off' } });
     closeSync(log);
     const m: ManagerProc = { name, addr, api: new ApiClient(`unix://${socket}`), child, pid: child.pid!, nodeId: '' };
     this.managers.push(m);

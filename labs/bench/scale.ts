@@ -27,6 +27,7 @@ import { loadavg } from 'node:os';
 import type { Node } from '../../src/api/types/node.ts';
 import type { Service } from '../../src/api/types/service.ts';
 import { cpuTimeMs, sleep } from '../lib/procs.ts';
+import { downOnSignal } from '../lib/lab.ts';
 import { ScaleCluster, type ManagerProc, type SimProc } from './scale-cluster.ts';
 
 /** What one N measured. Durations in ms; null when the step failed or was skipped (see `errors`). */
@@ -57,6 +58,8 @@ export interface ScaleOptions {
   lost: number;
   restS: number;
   perProc: number;
+  /** Writes the managers' CPU profiles (node --cpu-prof) here; the leader is then not killed (no failover figure). */
+  profileDir?: string;
   /** Gives up on any one step after this long, ms (default 180 000). */
   stepTimeoutMs?: number;
   log?: (line: string) => void;
@@ -138,8 +141,10 @@ export async function runOnce(n: number, o: ScaleOptions): Promise<ScaleRun> {
     failover_ms: null, failover_first_ms: null, load: [round(loadavg()[0]), 0], errors: [],
   };
   const cluster = new ScaleCluster();
+  // Interrupted (Ctrl-C, a timeout): every process started here goes, by its PID.
+  const release = downOnSignal(() => cluster.close());
   try {
-    await cluster.startManagers(3);
+    await cluster.startManagers(3, o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`] : []);
     const token = await cluster.workerToken();
     const joinAddr = cluster.managers[0].addr;
     // The nodes to lose at once live in a process of their own, so one kill -9 takes them all.
@@ -167,6 +172,8 @@ export async function runOnce(n: number, o: ScaleOptions): Promise<ScaleRun> {
 
     // At rest.
     const leader = await until('a leader', () => cluster.leader(), stepMs);
+    // Polls go to a follower (its store is a replica): the leader's figures carry none of the bench's own questions.
+    const observer = (l: ManagerProc) => cluster.managers.find((m) => m !== l && m.child.exitCode === null && m.child.signalCode === null) ?? l;
     await allStats(sims);
     r.leader_cpu_pct = await cpuPct(leader.pid, o.restS);
     r.leader_rss_mb = rssMb(leader.pid);
@@ -180,10 +187,13 @@ export async function runOnce(n: number, o: ScaleOptions): Promise<ScaleRun> {
     const created = await leader.api.post<{ ID: string }>('/services/create', {
       Name: 'scale', TaskTemplate: { ContainerSpec: { Image: 'scale-sim:latest' } }, Mode: { Replicated: { Replicas: o.tasks } },
     }, { timeoutMs: 60_000 });
-    await until(`${o.tasks} running tasks`, async () => (await running(leader, created.ID)) >= o.tasks, stepMs, 100);
+    await until(`${o.tasks} running tasks`, async () => (await running(observer(leader), created.ID)) >= o.tasks, stepMs, 100);
     r.schedule10k_ms = Date.now() - s0;
     log(`scale n=${n}: ${o.tasks} tasks running in ${r.schedule10k_ms} ms (load ${loadavg()[0].toFixed(2)})`);
-    r.leader_cpu_pct_with_tasks = await cpuPct(leader.pid, Math.min(5, o.restS));
+    // Leadership may have moved under load: each later step starts from the leader of the moment.
+    let now = await until('a leader', () => cluster.leader(), stepMs);
+    if (now !== leader) r.errors.push(`leadership moved from ${leader.name} to ${now.name} while scheduling`);
+    r.leader_cpu_pct_with_tasks = await cpuPct(now.pid, Math.min(5, o.restS));
     log(`scale n=${n}: leader cpu with the tasks running ${r.leader_cpu_pct_with_tasks} %`);
 
     // Mass loss.
@@ -191,20 +201,22 @@ export async function runOnce(n: number, o: ScaleOptions): Promise<ScaleRun> {
       const k0 = Date.now();
       doomed.child.kill('SIGKILL');
       const detected = await until(`one of ${lost} lost nodes down`, async () => {
-        const nodes = await leader.api.get<Node[]>('/nodes', { timeoutMs: 10_000 });
+        const nodes = await observer(now).api.get<Node[]>('/nodes', { timeoutMs: 10_000 });
         return nodes.some((x) => doomedIds.has(x.ID) && x.Status.State === 'down') && Date.now();
       }, stepMs, 100);
       r.mass_loss_detect_ms = detected - k0;
-      await until(`${o.tasks} running again`, async () => (await running(leader, created.ID)) >= o.tasks, stepMs, 100);
+      await until(`${o.tasks} running again`, async () => (await running(observer(now), created.ID)) >= o.tasks, stepMs, 100);
       r.mass_loss_ms = Date.now() - detected;
       sims.shift();
       log(`scale n=${n}: ${lost} nodes lost: first seen down after ${r.mass_loss_detect_ms} ms, tasks running again ${r.mass_loss_ms} ms later (load ${loadavg()[0].toFixed(2)})`);
     }
 
     // Leader failover.
-    await Promise.all(sims.map((s) => s.ask({ type: 'mark', addr: leader.addr }, 'marked')));
+    if (o.profileDir) return r;
+    now = await until('a leader', () => cluster.leader(observer(now)), stepMs);
+    await Promise.all(sims.map((s) => s.ask({ type: 'mark', addr: now.addr }, 'marked')));
     const f0 = Date.now();
-    leader.child.kill('SIGKILL');
+    now.child.kill('SIGKILL');
     const moved = await until('every session on the new leader', async () => {
       const st = await allStats(sims);
       const at = st.flatMap((s) => s.movedAt);
@@ -219,6 +231,7 @@ export async function runOnce(n: number, o: ScaleOptions): Promise<ScaleRun> {
   } finally {
     r.load[1] = round(loadavg()[0]);
     await cluster.close();
+    release();
   }
   return r;
 }
@@ -242,6 +255,7 @@ export async function run(args: string[]): Promise<void> {
     lost: Number(arg(args, 'lost', '100')),
     restS: Number(arg(args, 'rest-s', '10')),
     perProc: Number(arg(args, 'per-proc', '500')),
+    profileDir: args.includes('--profile') ? arg(args, 'profile', '') : undefined,
   });
   console.log(JSON.stringify(report));
 }
