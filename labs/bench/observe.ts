@@ -13,12 +13,15 @@
  *
  * The dashboard's figures (`dashboard_paint_ms`, `dashboard_scale_ms`) are measured by
  * the dashboard's part of this file; `autoscale_react_ms` (load start to the first task
- * the autoscaler added running; its window is 3 s) by the autoscaler's. The last line
+ * the autoscaler added running; its window is 3 s) by the autoscaler's, with its memory
+ * and connection-rate twins `autoscale_memory_react_ms`, `autoscale_rps_react_ms`
+ * (observe-autoscale.ts). The last line
  * is one JSON object with every figure measured.
  */
 import { withLab, type Lab } from '../lib/lab.ts';
 import { cpuTimeMs } from '../lib/procs.ts';
 import { measureDashboard } from './observe-dashboard.ts';
+import { measureAutoscaleTargets } from './observe-autoscale.ts';
 import { client, IMAGE, waitRunning } from '../lib/swarm-services.ts';
 import type { ServiceSpec } from '../../src/api/types/service.ts';
 
@@ -135,6 +138,7 @@ export async function run(args: string[]): Promise<void> {
   await withLab({ hosts: 1, prefix: 'shoalmeb', daemons: { extraArgs: ['--metrics-addr', `0.0.0.0:${METRICS_PORT}`] } }, async (lab) => {
     Object.assign(figures, await measureScrapes(lab, tasks, seconds));
     Object.assign(figures, await measureAutoscale(lab));
+    Object.assign(figures, await measureAutoscaleTargets(lab));
   });
   // The dashboard's part (observe-dashboard.ts), on its own 3-host lab; `--no-dashboard` skips it.
   if (!args.includes('--no-dashboard')) Object.assign(figures, await measureDashboard());
