@@ -37,7 +37,8 @@ export class NodeMetrics {
   readonly registry = new Registry();
   private readonly raft: RaftMetrics;
   private readonly cluster: ClusterMetrics;
-  private readonly reader = new UsageReader();
+  // No connection counts: no series shows them, and they are a third of a reading's reads.
+  private readonly reader = new UsageReader({ connections: false });
 
   constructor(private readonly opts: NodeMetricsOptions) {
     if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'shoal_' });

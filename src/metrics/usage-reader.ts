@@ -6,7 +6,7 @@
  * the two timed readers run only while needed (the dashboard's 2 s sampler while a page is
  * open, the leader's autoscaler each second while a service carries autoscale labels).
  */
-import { readFileSync, readlinkSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readlinkSync, readSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import type { Task } from '../api/types/task.ts';
 import type { TaskController } from '../agent/exec/controller.ts';
@@ -60,43 +60,161 @@ const USAGE_FILES: SampleFiles = {
 };
 
 /**
+ * Small kernel files read through descriptors kept open between readings: one pread per
+ * reading instead of open, fstat, reads and close, and no path walk. A read shorter than
+ * the buffer is the whole file (seq_file and kernfs fill it up to EOF). For cgroup files
+ * only: an open cgroup file does not keep its cgroup from being removed (reads then fail),
+ * whereas a descriptor of /proc/PID/net/* would keep the task's network namespace alive.
+ * The owner closes what it no longer reads (`retain`, `close`).
+ */
+export class OpenFiles {
+  private fds = new Map<string, number>();
+
+  /** The text of `path`; undefined when it cannot be opened or read (the process is gone). */
+  read(path: string): string | undefined {
+    let fd = this.fds.get(path);
+    if (fd === undefined) {
+      try {
+        fd = openSync(path, 'r');
+      } catch {
+        return undefined;
+      }
+      this.fds.set(path, fd);
+    }
+    try {
+      return readAll(fd);
+    } catch {
+      this.fds.delete(path);
+      closeSync(fd);
+      return undefined;
+    }
+  }
+
+  /** Closes the descriptors of the paths `keep` rejects. */
+  retain(keep: (path: string) => boolean): void {
+    for (const [path, fd] of this.fds) {
+      if (keep(path)) continue;
+      this.fds.delete(path);
+      closeSync(fd);
+    }
+  }
+
+  /** Closes every descriptor. */
+  close(): void {
+    this.retain(() => false);
+  }
+}
+
+/** What a reader keeps of one running container between readings (it never changes while the process lives). */
+interface Known {
+  where: NonNullable<ReturnType<typeof cgroupDirs>>;
+  /** The files it reads, each through a descriptor kept open. */
+  files: OpenFiles;
+  /** Whether its network namespace is this daemon's (then no connection count is read). */
+  hostNet: boolean;
+}
+
+/** Where cgroup files are: read through {@link OpenFiles}; anything else is read afresh each time. */
+const CGROUP_ROOT = '/sys/fs/cgroup/';
+
+/** Reads a /proc file: open, one read (a short one is the whole file), close; the buffer is shared. */
+function readText(path: string): string | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    return readAll(fd);
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+let shared = Buffer.allocUnsafe(16 * 1024);
+
+/** The whole text behind `fd`, read from offset 0 (pread: no seek, the descriptor may be read again). */
+function readAll(fd: number): string {
+  let n = readSync(fd, shared, 0, shared.length, 0);
+  while (n === shared.length) {
+    const bigger = Buffer.allocUnsafe(shared.length * 2);
+    shared.copy(bigger, 0, 0, n);
+    shared = bigger;
+    n += readSync(fd, shared, n, shared.length - n, n);
+  }
+  return shared.toString('utf8', 0, n);
+}
+
+/**
  * Reads task usage cheaply, for scrapes: a container's cgroup directories are looked up
- * once per init PID (they never change while it lives) and only the files a reading
- * needs are read — 8 small reads per task.
+ * once per init PID, and only the files a reading needs are read — 9 small files per
+ * task, its cgroup files through descriptors kept open while the task runs (closed by the
+ * first reading after it stops, or by `close()`).
  */
 export class UsageReader {
-  private dirs = new Map<number, NonNullable<ReturnType<typeof cgroupDirs>>>();
+  private known = new Map<string, Known>();
+  private ownNet?: string;
+
+  /**
+   * `connections`: read each task's accepted-connection count (`tcpPassiveOpens`, one
+   * /proc/PID/net/snmp per task, the costliest file of a reading); default true. The
+   * metrics scrape, which shows no such series, reads without it.
+   */
+  constructor(private readonly opts: { connections?: boolean } = {}) {}
 
   /** Reads every target once; containers that exited meanwhile are left out. */
   read(targets: UsageTarget[], now: () => Date = () => new Date()): TaskUsage[] {
     const out: TaskUsage[] = [];
-    const live = new Map<number, NonNullable<ReturnType<typeof cgroupDirs>>>();
+    const live = new Map<string, Known>();
+    const hostMemory = totalmem();
     for (const t of targets) {
-      const where = this.dirs.get(t.pid) ?? cgroupDirs(t.pid);
-      const sample = where && sampleOf(t.pid, where, USAGE_FILES, { procStat: false, now });
-      if (!where || !sample) continue;
-      live.set(t.pid, where);
+      // Keyed by container and PID: a PID reused by another container starts afresh.
+      const key = `${t.id.containerId}:${t.pid}`;
+      const k = this.known.get(key) ?? this.learn(t.pid);
+      if (!k) continue;
+      live.set(key, k);
+      const sample = sampleOf(t.pid, k.where, USAGE_FILES, { procStat: false, now, hostMemory, read: (p) => (p.startsWith(CGROUP_ROOT) ? k.files.read(p) : readText(p)) });
+      if (!sample) continue;
       const u = usageOf(sample, t.id);
-      const opens = acceptedConnections(t.pid);
+      const opens = k.hostNet || this.opts.connections === false ? undefined : acceptedConnections(t.pid);
       out.push(opens === undefined ? u : { ...u, tcpPassiveOpens: opens });
     }
-    this.dirs = live;
+    for (const [key, k] of this.known) if (!live.has(key)) k.files.close();
+    this.known = live;
     return out;
+  }
+
+  /** Closes every descriptor kept open. */
+  close(): void {
+    for (const k of this.known.values()) k.files.close();
+    this.known.clear();
+  }
+
+  private learn(pid: number): Known | undefined {
+    const where = cgroupDirs(pid);
+    if (!where) return undefined;
+    let hostNet = true;
+    try {
+      this.ownNet ??= readlinkSync('/proc/self/ns/net');
+      hostNet = readlinkSync(`/proc/${pid}/ns/net`) === this.ownNet;
+    } catch {
+      // unreadable: no connection count, as for a host-network task
+    }
+    return { where, files: new OpenFiles(), hostNet };
   }
 }
 
 /**
  * TCP connections accepted in process `pid`'s network namespace (the autoscaler's rps
- * figure: one more file read per task); undefined when unreadable or when the process
- * shares this daemon's namespace (a host-network task would count the host's).
+ * figure: one more file read per task); undefined when unreadable. Not read for a process
+ * that shares this daemon's namespace (a host-network task would count the host's).
  */
 function acceptedConnections(pid: number): number | undefined {
-  try {
-    if (readlinkSync(`/proc/${pid}/ns/net`) === readlinkSync('/proc/self/ns/net')) return undefined;
-    return tcpPassiveOpens(readFileSync(`/proc/${pid}/net/snmp`, 'utf8'));
-  } catch {
-    return undefined;
-  }
+  const text = readText(`/proc/${pid}/net/snmp`);
+  return text === undefined ? undefined : tcpPassiveOpens(text);
 }
 
 /** The host's CPU time (seconds, all CPUs), CPU count and memory, read now. */

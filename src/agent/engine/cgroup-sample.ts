@@ -77,24 +77,28 @@ const STATS_FILES: SampleFiles = { v1: V1_FILES, v2: V2_FILES };
  * One sample of process `pid`'s container from its cgroup directories `where` (as
  * {@link cgroupDirs} found them: a caller reading often may keep them, they never change
  * while the process lives), reading only `files`; `procStat` adds the host's /proc/stat
- * (what docker stats' CPU % needs). Undefined when the process is gone.
+ * (what docker stats' CPU % needs); `read` replaces the file reader (a scraper keeps
+ * descriptors open between readings), `hostMemory` the host's memory read now. Undefined
+ * when the process is gone.
  */
-export function sampleOf(pid: number, where: NonNullable<ReturnType<typeof cgroupDirs>>, files: SampleFiles, opts: { procStat: boolean; now?: () => Date }): RawSample | undefined {
-  const netDev = read(`/proc/${pid}/net/dev`);
+export function sampleOf(pid: number, where: NonNullable<ReturnType<typeof cgroupDirs>>, files: SampleFiles, opts: { procStat: boolean; now?: () => Date; read?: (path: string) => string | undefined; hostMemory?: number }): RawSample | undefined {
+  const readFile = opts.read ?? read;
+  const netDev = readFile(`/proc/${pid}/net/dev`);
   if (netDev === undefined) return undefined;
   const texts: Record<string, string> = {};
   if (where.version === 'v1') {
     for (const [c, names] of Object.entries(files.v1)) {
       const d = where.dirs.get(c);
       if (!d) continue;
-      for (const n of names) { const t = read(join(d, n)); if (t !== undefined) texts[n] = t; }
+      for (const n of names) { const t = readFile(join(d, n)); if (t !== undefined) texts[n] = t; }
     }
   } else {
     const d = where.dirs.get('')!;
-    for (const n of files.v2) { const t = read(join(d, n)); if (t !== undefined) texts[n] = t; }
+    for (const n of files.v2) { const t = readFile(join(d, n)); if (t !== undefined) texts[n] = t; }
   }
-  const procStat = opts.procStat ? (read('/proc/stat') ?? '') : '';
-  return { version: where.version, files: texts, procStat, netDev, hostMemory: totalmem(), read: (opts.now ?? (() => new Date()))() };
+  const procStat = opts.procStat ? (readFile('/proc/stat') ?? '') : '';
+  // totalmem() reads /proc/meminfo: a caller sampling many containers passes it once.
+  return { version: where.version, files: texts, procStat, netDev, hostMemory: opts.hostMemory ?? totalmem(), read: (opts.now ?? (() => new Date()))() };
 }
 
 /** One `docker stats` sample of process `pid`'s container; undefined when the process is gone. */

@@ -29,15 +29,19 @@ function num(s: string | undefined): number {
   return Number.isFinite(n) ? n : 0;
 }
 
-/** `key value` lines into a map (memory.stat, cpu.stat, cpuacct.stat). */
+/**
+ * `key value` lines into a map (memory.stat, cpu.stat, cpuacct.stat): a line's first two
+ * words, when the second is all digits. One regular expression over the text, not a split
+ * per line: a metrics scrape parses some 50 memory.stat files.
+ */
 export function keyValues(text: string | undefined): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const l of (text ?? '').split('\n')) {
-    const [k, v] = l.trim().split(/\s+/);
-    if (k && v !== undefined && /^\d+$/.test(v)) out[k] = Number(v);
-  }
+  if (!text) return out;
+  for (const m of text.matchAll(KEY_VALUE)) out[m[1]] = Number(m[2]);
   return out;
 }
+
+const KEY_VALUE = /^\s*?(\S+)[^\S\n]+(\d+)(?!\S)/gm;
 
 /** Host CPU time in nanoseconds (the first line of /proc/stat, user…steal) and the CPU count. */
 export function systemCpu(procStat: string): { usageNs: number; online: number } {
