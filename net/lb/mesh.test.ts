@@ -53,6 +53,12 @@ test('local policy: only this node\'s tasks, without source NAT; refused on a no
   assert.is(stray, away, 'a local address that is no backend (not in rotation) does not count');
 });
 
+test('clients on the node\'s gateway bridge are masqueraded under every policy (their replies must come back through it)', () => {
+  const t = renderMeshTable([{ ...web, policy: 'local', local: ['10.255.0.10'] }], { ...opts, natSources: ['172.18.0.0/16', '172.18.0.0/16'] });
+  assert.match(t, 'type nat hook postrouting priority 100; policy accept;\n    ct status dnat ip daddr 10.255.0.0/16 ip saddr { 172.18.0.0/16 } masquerade\n    ct status dnat ip daddr 10.255.0.0/16 meta l4proto tcp ct original proto-dst @keep_source_tcp return');
+  assert.throws(() => renderMeshTable([web], { ...opts, natSources: ['172.18.0.1/16'] }), /invalid client subnet "172.18.0.1\/16"/);
+});
+
 test('local-or-forward: local without source NAT where there is a task, the whole cluster with it elsewhere', () => {
   const udp = { ...dns, backends: ['10.255.0.3', '10.255.0.4'], policy: 'local-or-forward' as const };
   const here = renderMeshTable([{ ...udp, local: ['10.255.0.4'] }], opts);

@@ -76,6 +76,13 @@ export interface MeshOptions {
   readonly table?: string;
   /** The host's interface into the ingress network: only DNATed traffic may enter it. Absent: no such guard. */
   readonly ingressDevice?: string;
+  /**
+   * Client subnets masqueraded under every traffic policy: the node's gateway bridge, whose
+   * tasks reach a local backend directly over that bridge, so without it the backend's
+   * reply to a task calling its own node's published port would bypass this node's
+   * conntrack. Default none.
+   */
+  readonly natSources?: readonly string[];
 }
 
 /** The default routing-mesh table name. */
@@ -86,6 +93,9 @@ export function renderMeshTable(ports: readonly PublishedPort[], opts: MeshOptio
   const table = tableName(opts, MESH_TABLE);
   let subnet: string;
   try { subnet = formatPrefix(parsePrefix(opts.ingressSubnet)); } catch { throw new LbSpecError(`invalid ingress subnet "${opts.ingressSubnet}"`); }
+  const natSources = [...new Set((opts.natSources ?? []).map((n) => {
+    try { return formatPrefix(parsePrefix(n)); } catch { throw new LbSpecError(`invalid client subnet "${n}"`); }
+  }))].sort();
   const seen = new Set<string>();
   const norm = ports.map((p) => {
     if (p.protocol !== 'tcp' && p.protocol !== 'udp') throw new LbSpecError(`invalid protocol "${String(p.protocol)}" for service "${p.service}"`);
@@ -140,6 +150,7 @@ export function renderMeshTable(ports: readonly PublishedPort[], opts: MeshOptio
     chain('prerouting', ['type nat hook prerouting priority -100; policy accept;', nat]),
     chain('output', ['type nat hook output priority -100; policy accept;', nat]),
     chain('postrouting', ['type nat hook postrouting priority 100; policy accept;',
+      ...(natSources.length ? [`ct status dnat ip daddr ${subnet} ip saddr { ${natSources.join(', ')} } masquerade`] : []),
       `ct status dnat ip daddr ${subnet} meta l4proto tcp ct original proto-dst @keep_source_tcp return`,
       `ct status dnat ip daddr ${subnet} meta l4proto udp ct original proto-dst @keep_source_udp return`,
       `ct status dnat ip daddr ${subnet} masquerade`]),
