@@ -49,6 +49,7 @@ test('memory is measured against the limit, else the reservation; connections pe
   const limited = sampleOf(withMem({ Limits: { MemoryBytes: 100 } }), [t(50, 3, 'a'), t(100, 7, 'b')])!;
   assert.is(limited.memoryPercent, 75);
   assert.is(limited.rps, 10);
+  assert.is(sampleOf(withMem({}), [t(0, 6, 'a'), t(0, undefined, 'old')])!.rps, 12, 'a task on a node that does not count is taken at the mean');
   assert.is(sampleOf(withMem({ Reservations: { MemoryBytes: 200 } }), [t(50)])!.memoryPercent, 25);
   const bare = sampleOf(withMem({}), [t(50)])!;
   assert.is(bare.memoryPercent, undefined, 'no basis: memory not measured');

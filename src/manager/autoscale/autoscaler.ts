@@ -38,7 +38,8 @@ export function cpuBasisPercent(s: Service, t: TaskUsageRate): number {
  * A service's measurement from its running tasks' usage: mean CPU and memory use, each
  * percent of the task's basis (memory: the service's limit, else reservation; left out
  * with neither), and the new TCP connections per second its tasks accepted, summed over
- * every node (left out when no task's node reports them). Undefined with no task. Pure.
+ * every node (left out when no task's node reports them; a task whose node does not is
+ * taken at the mean of those counted). Undefined with no task. Pure.
  */
 export function sampleOf(s: Service, tasks: TaskUsageRate[]): UsageSample | undefined {
   const mine = tasks.filter((t) => t.serviceId === s.ID);
@@ -47,7 +48,7 @@ export function sampleOf(s: Service, tasks: TaskUsageRate[]): UsageSample | unde
   const memBasis = memoryBasisBytes(s.Spec.TaskTemplate.Resources);
   const mem = mine.reduce((a, t) => a + (t.memoryBytes / memBasis) * 100, 0);
   const counted = mine.filter((t) => t.connectionsPerSec !== undefined);
-  const rps = counted.reduce((a, t) => a + t.connectionsPerSec!, 0);
+  const rps = (counted.reduce((a, t) => a + t.connectionsPerSec!, 0) * mine.length) / Math.max(1, counted.length);
   return {
     cpuPercent: cpu / mine.length,
     ...(memBasis > 0 ? { memoryPercent: mem / mine.length } : {}),

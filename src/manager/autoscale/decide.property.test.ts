@@ -66,7 +66,10 @@ function drive(p: AutoscalePolicy, start: number, steps: Step[]): Tick[] {
 }
 
 const inBounds = (p: AutoscalePolicy, n: number): boolean => n >= p.min && n <= p.max;
-const runArb = fc.tuple(policyArb, fc.integer({ min: 1, max: 20 }), fc.array(stepArb, { maxLength: 120 }));
+/** Runs of steps, each held for 1–15 ticks (load holds a while, so windows fill and decisions happen). */
+const stepsArb = fc.array(fc.tuple(stepArb, fc.integer({ min: 1, max: 15 })), { maxLength: 20 })
+  .map((runs) => runs.flatMap(([step, n]) => (step.kind === 'manual' ? [step] : Array.from({ length: n }, () => step))));
+const runArb = fc.tuple(policyArb, fc.integer({ min: 1, max: 20 }), stepsArb);
 
 test('every decision lands within [min, max] and changes the count', () => {
   fc.assert(fc.property(runArb, ([p, start, steps]) => {
@@ -104,6 +107,22 @@ test('the service never grows while every target is met, and never shrinks while
   const hot = fc.record({ kind: fc.constant('sample' as const), cpu: fc.double({ min: 1.2, max: 4, noNaN: true }), memory: fc.double({ min: 1.2, max: 4, noNaN: true }), rps: fc.double({ min: 1.2, max: 4, noNaN: true }), gap: fc.constant(false) });
   fc.assert(fc.property(policyArb, fc.array(hot, { minLength: 1, maxLength: 80 }), fc.integer({ min: 1, max: 20 }), (p, steps, start) => {
     for (const t of drive(p, start, steps)) if (t.decision && inBounds(p, t.current)) assert.ok(t.decision.replicas > t.current, `shrank at ${JSON.stringify(t.sample)}`);
+  }));
+});
+
+test('a shrink only when every measured target is within its tolerance or below, a growth only when one is above', () => {
+  fc.assert(fc.property(runArb, ([p, start, steps]) => {
+    for (const t of drive(p, start, steps)) {
+      if (!t.decision || !inBounds(p, t.current) || !t.sample) continue;
+      const s = t.sample;
+      const ratios = [
+        p.cpuPercent !== undefined && s.cpuPercent !== undefined ? s.cpuPercent / p.cpuPercent : undefined,
+        p.memoryPercent !== undefined && s.memoryPercent !== undefined ? s.memoryPercent / p.memoryPercent : undefined,
+        p.rps !== undefined && s.rps !== undefined ? s.rps / s.tasks / p.rps : undefined,
+      ].filter((r) => r !== undefined);
+      if (t.decision.replicas < t.current) assert.ok(ratios.every((r) => r <= 1.1 + 1e-9), `shrank with use/target ${ratios.join(', ')}`);
+      else assert.ok(ratios.some((r) => r > 1), `grew with use/target ${ratios.join(', ')}`);
+    }
   }));
 });
 
