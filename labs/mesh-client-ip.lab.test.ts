@@ -3,7 +3,8 @@
 // makes on the lab underlay, 192.168.100.200) connects to published ports of services
 // whose one task runs on h2:
 // - `com.shoal.mesh.traffic-policy=local`: through h2 the task's access log shows the
-//   client's own address; h1, without a task, refuses the connection at once;
+//   client's own address; h1, without a task, refuses the connection at once; another
+//   task on h2 reaches the port through h2's address too;
 // - `local-or-forward` (set with the CLI's --mesh-traffic-policy): h1 forwards (source
 //   NATed, the task sees h1's ingress address), h2 keeps the client's address;
 // - the default (`cluster`, Docker's mesh): the task never sees the client's address.
@@ -21,7 +22,7 @@ import { withLab, type Lab } from './lib/lab.ts';
 import { run } from './lib/procs.ts';
 import { UNDERLAY_BITS, UNDERLAY_MTU } from './lib/names.ts';
 import { client, formSwarm, IMAGE, waitFor } from './lib/swarm-services.ts';
-import { BUSYBOX, createService, httpLoop, parseHttpLoop, placedTasks } from './lib/swarm-net.ts';
+import { BUSYBOX, createService, httpGet, httpLoop, parseHttpLoop, placedTasks } from './lib/swarm-net.ts';
 import { idleConnArgv } from './lib/idle-conn.ts';
 
 const CLIENT_IP = '192.168.100.200';
@@ -136,7 +137,8 @@ test('mesh traffic policies: local keeps the client\'s address and refuses witho
       assert.is(fwd.code, 0, fwd.stderr);
       const ingress = (await api.get<{ Id: string; Ingress?: boolean }[]>('/networks')).find((n) => n.Ingress)?.Id;
       assert.ok(ingress, 'an ingress network');
-      for (const s of ['loc', 'dflt', 'fwd']) await placedTasks(lab, s, hostOf, 1);
+      const [dflt] = await placedTasks(lab, 'dflt', hostOf, 1);
+      for (const s of ['loc', 'fwd']) await placedTasks(lab, s, hostOf, 1);
       const [echo] = await placedTasks(lab, 'echo', hostOf, 1, ingress);
       assert.is(echo.host, 'h2');
 
@@ -150,6 +152,8 @@ test('mesh traffic policies: local keeps the client\'s address and refuses witho
       assert.is.not(refused.code, 0);
       assert.match(refused.err, /refused/i);
       assert.ok(refused.ms < 2500, `refused at once (${refused.ms} ms)`);
+      // A task on the same node calling its node's local port (masqueraded: its reply must come back through the node).
+      assert.is(await httpGet(lab, dflt, lab.address('h2'), 8091), 'hi', 'a task of h2 reaches h2:8091');
 
       // cluster (Docker's default): the node's address, never the client's.
       const viaCluster = await servedVia(lab, cl.netns, 'dflt', 'h2', 8093);
