@@ -68,7 +68,7 @@ function drive(p: AutoscalePolicy, start: number, steps: Step[]): Tick[] {
 const inBounds = (p: AutoscalePolicy, n: number): boolean => n >= p.min && n <= p.max;
 /** Runs of steps, each held for 1–15 ticks (load holds a while, so windows fill and decisions happen). */
 const stepsArb = fc.array(fc.tuple(stepArb, fc.integer({ min: 1, max: 15 })), { maxLength: 20 })
-  .map((runs) => runs.flatMap(([step, n]) => (step.kind === 'manual' ? [step] : Array.from({ length: n }, () => step))));
+  .map((runs) => runs.flatMap(([step, n]): Step[] => (step.kind === 'manual' ? [step] : Array.from({ length: n }, () => step))));
 const runArb = fc.tuple(policyArb, fc.integer({ min: 1, max: 20 }), stepsArb);
 
 test('every decision lands within [min, max] and changes the count', () => {
