@@ -118,6 +118,8 @@ export class Raft {
   /** In [electionTimeout, 2 * electionTimeout); reset whenever the node changes role or term. */
   randomizedElectionTimeout = 0;
   readonly disableProposalForwarding: boolean;
+  /** See `Config.lazyCommit`. */
+  readonly lazyCommit: boolean;
   /** The last bootstrap entry written by this incarnation (0 if none). */
   private bootstrapIndex = 0;
   readonly stepDownOnRemoval: boolean;
@@ -140,6 +142,7 @@ export class Raft {
     this.heartbeatTimeout = c.heartbeatTick;
     this.electionTimeout = c.electionTick;
     this.disableProposalForwarding = c.disableProposalForwarding ?? false;
+    this.lazyCommit = c.lazyCommit ?? false;
     this.stepDownOnRemoval = c.stepDownOnRemoval ?? true;
     this.rand = c.rand;
     this.logger = c.logger ?? noopLogger;
@@ -299,6 +302,22 @@ export class Raft {
     });
   }
 
+  /**
+   * The commit index moved: tell the followers with an append each (etcd), or with `lazyCommit`
+   * leave it to the next append, heartbeat or tick (`bumpCommits`).
+   */
+  private bcastCommit(): void {
+    if (!this.lazyCommit) this.bcastAppend();
+  }
+
+  /** `lazyCommit`: an empty append to each follower that has not heard the current commit. */
+  private bumpCommits(): void {
+    const committed = this.raftLog.committed;
+    this.trk.visit((id, pr) => {
+      if (id !== this.id && pr.canBumpCommit(committed)) this.maybeSendAppend(id, true);
+    });
+  }
+
   private bcastHeartbeat(): void {
     this.bcastHeartbeatWithCtx(this.readOnly.lastPendingRequestCtx());
   }
@@ -380,6 +399,7 @@ export class Raft {
       }
     }
     if (this.state !== StateRole.Leader) return;
+    if (this.lazyCommit) this.bumpCommits();
     if (this.heartbeatElapsed >= this.heartbeatTimeout) {
       this.heartbeatElapsed = 0;
       this.step(message({ type: MessageType.Beat, from: this.id }));
@@ -767,8 +787,8 @@ export class Raft {
     }
     if (this.maybeCommit()) {
       this.releasePendingReadIndexMessages();
-      this.bcastAppend();
-    } else if (m.from !== this.id && pr.canBumpCommit(this.raftLog.committed)) {
+      this.bcastCommit();
+    } else if (!this.lazyCommit && m.from !== this.id && pr.canBumpCommit(this.raftLog.committed)) {
       // The follower may not know the latest commit index yet: tell it now rather than at the
       // next heartbeat.
       this.sendAppend(m.from);
@@ -1105,7 +1125,7 @@ export class Raft {
       const self = this.trk.progress.get(this.id);
       if (self && self.maybeUpdate(this.raftLog.stableLastIndex()) && this.maybeCommit()) {
         this.releasePendingReadIndexMessages();
-        this.bcastAppend();
+        this.bcastCommit();
       }
     }
   }

@@ -40,6 +40,13 @@ export interface Config {
   preVote?: boolean;
   /** When true a follower refuses proposals with NotLeaderError instead of forwarding them (default false). */
   disableProposalForwarding?: boolean;
+  /**
+   * A leader tells followers a new commit index with the next append, heartbeat or tick rather
+   * than with an empty append to each at once (default false, etcd's way). At one write in
+   * flight this halves the messages and follower writes per entry; followers learn the commit
+   * up to a tick later (a follower's read index is unaffected: its heartbeat round carries it).
+   */
+  lazyCommit?: boolean;
   /** A leader removed from (or demoted in) the configuration steps down (default true). */
   stepDownOnRemoval?: boolean;
   /** Receives state transitions at info, per-message detail at debug. */
