@@ -66,7 +66,8 @@ test('network create: IPAM config and driver options', () => {
   assert.equal(ipamConfig({}), []);
   assert.equal(ipamConfig({ subnet: '10.1.0.0/24', gateway: '10.1.0.1', 'ip-range': '10.1.0.128/25' }), [{ Subnet: '10.1.0.0/24', Gateway: '10.1.0.1', IPRange: '10.1.0.128/25' }]);
   assert.equal(optionsToMap(['com.docker.network.driver.mtu=1400']), { 'com.docker.network.driver.mtu': '1400' });
-  assert.throws(() => optionsToMap(['mtu']), /invalid key\/value pair/);
+  assert.equal(optionsToMap(['encrypted']), { encrypted: '' }, "a bare key, as docker's --opt encrypted");
+  assert.throws(() => optionsToMap(['=1400']), /invalid key\/value pair/);
 });
 
 test('PORTS column: ingress ports as docker shows them, ranges joined, host ports left out', () => {

@@ -131,8 +131,10 @@ export function optionsToMap(pairs: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const p of pairs) {
     const i = p.indexOf('=');
-    if (i <= 0) throw new Error(`invalid key/value pair format in driver options: "${p}"`);
-    out[p.slice(0, i)] = p.slice(i + 1);
+    if (i === 0 || p === '') throw new Error(`invalid key/value pair format in driver options: "${p}"`);
+    // A bare key (`--opt encrypted`) is set to '' (docker's MapOpts).
+    if (i < 0) out[p] = '';
+    else out[p.slice(0, i)] = p.slice(i + 1);
   }
   return out;
 }

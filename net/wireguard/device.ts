@@ -6,7 +6,7 @@
  * forked-away `wireguard-go` outlives its owner, and `wg show` against one was seen to hang.
  * Every `ip`/`wg` call has a timeout.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -237,4 +237,18 @@ export class WgDevice {
       child.stdin.end(input ?? '');
     });
   }
+}
+
+/**
+ * Which implementation `WgDevice` in mode 'auto' will use on this host, found by making
+ * and removing a kernel device (`ip link add … type wireguard`, 2 s at most). Synchronous:
+ * called once at start, where a node states its description.
+ */
+export function probeWgPath(opts: { netns?: string } = {}): WgPath {
+  const name = `shlwgp${process.pid % 100000}`;
+  const ip = ['ip', ...(opts.netns ? ['-n', opts.netns] : [])];
+  const r = spawnSync(ip[0], [...ip.slice(1), 'link', 'add', name, 'type', 'wireguard'], { timeout: 2000, stdio: 'ignore' });
+  if (r.status !== 0) return 'wireguard-go';
+  spawnSync(ip[0], [...ip.slice(1), 'link', 'del', name], { timeout: 2000, stdio: 'ignore' });
+  return 'kernel';
 }

@@ -51,9 +51,13 @@ export function tunnelAddresses(nodes: readonly TunnelNode[], pool = TUNNEL_POOL
   return out;
 }
 
-/** The interface name of a node's WireGuard device: `shlwg` + 8 hex of its ID's hash (unique per node, so emulated hosts sharing `/var/run/wireguard` never meet; ≤ 15 chars). */
-export function interfaceName(nodeId: string): string {
-  return `shlwg${createHash('sha256').update(nodeId).digest('hex').slice(0, 8)}`;
+/**
+ * The interface name of a node's WireGuard device: `shlwg` + 8 hex of the hash of
+ * something unique to the node (its public key), so emulated hosts that share
+ * `/var/run/wireguard` never meet; ≤ 15 chars.
+ */
+export function interfaceName(seed: string): string {
+  return `shlwg${createHash('sha256').update(seed).digest('hex').slice(0, 8)}`;
 }
 
 /** One peer as a node programs it. */

@@ -12,6 +12,7 @@ import type { Logger } from '../common/logger.ts';
 import type { AgentNetworking } from './agent.ts';
 import { hostModePorts } from './network/plan.ts';
 import type { OutOfRotation } from './network/rotation.ts';
+import type { WireGuardStatus } from './network/wireguard-plane.ts';
 import type { DnsStats } from '../../net/dns/index.ts';
 
 /** What is lazily opened (`NetworkAgent` has this shape). */
@@ -19,6 +20,8 @@ export interface OpenableNetworking extends AgentNetworking {
   endpoints(networkId: string): { taskId: string; name: string; ip: string; mac: string }[];
   /** DNS query counts (metrics). */
   dnsStats?(): DnsStats | undefined;
+  /** This node's WireGuard tunnel (encrypted overlays). */
+  wireguardStatus?(): WireGuardStatus | undefined;
 }
 
 /** Whether a task needs the data plane: it is on a network or publishes host-mode ports. */
@@ -99,6 +102,11 @@ export class LazyNetworking implements AgentNetworking {
   /** This node's DNS query counts (undefined before the data plane opened). */
   dnsStats(): DnsStats | undefined {
     return this.agent?.dnsStats?.();
+  }
+
+  /** This node's WireGuard tunnel (undefined before the data plane opened). */
+  wireguardStatus(): WireGuardStatus | undefined {
+    return this.agent?.wireguardStatus?.();
   }
 
   /** This node's endpoints on a network (none before the data plane opened). */

@@ -65,6 +65,8 @@ import os from 'node:os';
 import type { MetricsServer } from '../metrics/server.ts';
 import type { Dashboard } from '../dashboard/server.ts';
 import { realClock } from '../agent/exec/health.ts';
+import { wireguardIdentity } from '../agent/network/wireguard-plane.ts';
+import { probeWgPath, type WgPath } from '../../net/wireguard/device.ts';
 
 /** This build's version and store schema as the node states them (see `common/release.ts`). */
 const RELEASE = currentRelease(SHOAL_VERSION);
@@ -119,6 +121,8 @@ export class Daemon {
    * nftables table and host-port rules must not touch the host.
    */
   private readonly dataPlaneOff = process.env.SHOAL_DATA_PLANE === 'off';
+  /** Which WireGuard this host has (encrypted overlays), probed once when the description is first stated. */
+  private wgPath: WgPath | undefined;
 
   private constructor(
     readonly config: DaemonConfig,
@@ -150,7 +154,7 @@ export class Daemon {
       dataRoot: config.dataRoot,
       listenAddr: `${config.listenAddr.ip}:${config.listenAddr.port}`,
       advertiseAddr: config.advertiseAddr,
-      description: () => nodeDescription(config),
+      description: () => nodeDescription(config, this.dataPlaneOff ? undefined : (this.wgPath ??= probeWgPath())),
       logger: this.logger.child('swarm'),
       heartbeatMs: Number(process.env.SHOAL_HEARTBEAT_MS) || undefined,
       // Benchmarks only (issue 20, like-for-like failover): Raft's tick, ms; the election
@@ -330,7 +334,7 @@ export class Daemon {
         containers: () => engine.list({ all: true, size: true, filters: new Map() }), volumes, usage: volumeUsage,
       });
       // `Containers` of `network inspect`: this node's endpoints, from its data plane.
-      addNetworkRoutes(router, () => daemon.currentSwarm(), { endpoints: (id) => daemon.swarm?.networking?.endpoints(id) ?? [] });
+      addNetworkRoutes(router, () => daemon.currentSwarm(), { endpoints: (id) => daemon.swarm?.networking?.endpoints(id) ?? [], wireguard: () => daemon.swarm?.networking?.wireguardStatus() });
       // A manager whose keys are sealed by the unlock key starts locked: no Raft, no session,
       // every swarm request answered "swarm is encrypted…" until `swarm unlock`.
       if (await daemon.vault.locked()) {
@@ -437,8 +441,10 @@ async function loadEngineId(dataRoot: string): Promise<string> {
 }
 
 /** What this node tells the managers about itself. */
-function nodeDescription(config: DaemonConfig): NodeDescription {
+function nodeDescription(config: DaemonConfig, wgPath: WgPath | undefined): NodeDescription {
   return {
+    // Encrypted overlays: this node's WireGuard public key (its private key stays here).
+    ...(wgPath ? { ShoalWireGuard: wireguardIdentity(config.dataRoot, wgPath) } : {}),
     Hostname: config.hostname,
     Platform: { Architecture: os.machine(), OS: 'linux' },
     Resources: {

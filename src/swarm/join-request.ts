@@ -58,7 +58,8 @@ export function validateDescription(description: unknown): void {
   }
   if (d.ShoalWireGuard !== undefined) {
     const wg = d.ShoalWireGuard as Record<string, unknown> | null;
-    if (!wg || typeof wg !== 'object' || !isWgKey(wg.PublicKey) || !Number.isInteger(wg.Port) || (wg.Port as number) < 1 || (wg.Port as number) > 65535) {
+    if (!wg || typeof wg !== 'object' || !isWgKey(wg.PublicKey) || !Number.isInteger(wg.Port) || (wg.Port as number) < 1 || (wg.Port as number) > 65535
+      || (wg.Path !== undefined && wg.Path !== 'kernel' && wg.Path !== 'wireguard-go')) {
       fail('description.ShoalWireGuard must hold a WireGuard PublicKey and a Port');
     }
   }
@@ -120,6 +121,6 @@ export function cleanDescription(d: NodeDescription): NodeDescription {
       Plugins: (d.Engine?.Plugins ?? []).map((p) => ({ Type: p.Type, Name: p.Name })),
     },
     ...(d.ShoalStoreSchema !== undefined ? { ShoalStoreSchema: d.ShoalStoreSchema } : {}),
-    ...(d.ShoalWireGuard ? { ShoalWireGuard: { PublicKey: d.ShoalWireGuard.PublicKey, Port: d.ShoalWireGuard.Port } } : {}),
+    ...(d.ShoalWireGuard ? { ShoalWireGuard: { PublicKey: d.ShoalWireGuard.PublicKey, Port: d.ShoalWireGuard.Port, ...(d.ShoalWireGuard.Path ? { Path: d.ShoalWireGuard.Path } : {}) } } : {}),
   };
 }

@@ -43,6 +43,8 @@ export interface SandboxParams {
   subnet: string;
   gateway: string;
   mtu: number;
+  /** `--opt encrypted`: the VXLAN runs between WireGuard tunnel addresses (`wireguard-plane.ts`). */
+  encrypted?: boolean;
 }
 
 /** One attachment of a task, ready for `attachTask`. */
@@ -82,6 +84,7 @@ export function taskAttachments(task: Task): TaskAttachment[] {
       networkId: id, vni: al.VNI, subnet: al.Subnet, gateway: al.Gateway, mtu: al.MTU || DEFAULT_OVERLAY_MTU,
       ip: m[1], bits, aliases: a.Aliases ?? [],
       ...(a.Network.Spec?.Internal ? { internal: true } : {}),
+      ...(a.Network.Spec?.Options && Object.hasOwn(a.Network.Spec.Options, 'encrypted') ? { encrypted: true } : {}),
     };
   });
 }
@@ -103,7 +106,7 @@ export function needsGateway(taskId: string, { attachments, ports }: { attachmen
 
 /** The sandbox parameters of a view network. */
 export function sandboxFromView(n: ViewNetwork): SandboxParams {
-  return { networkId: n.id, vni: n.vni, subnet: n.subnet, gateway: n.gateway, mtu: n.mtu || DEFAULT_OVERLAY_MTU };
+  return { networkId: n.id, vni: n.vni, subnet: n.subnet, gateway: n.gateway, mtu: n.mtu || DEFAULT_OVERLAY_MTU, ...(n.encrypted ? { encrypted: true } : {}) };
 }
 
 /** The embedded DNS's records from the view: network id → its services. */

@@ -43,7 +43,7 @@ export interface NodeDescription {
    * Shoal extension: this node's WireGuard identity for encrypted overlays (its private
    * key never leaves it): public key (base64) and UDP listen port.
    */
-  ShoalWireGuard?: { PublicKey: string; Port: number };
+  ShoalWireGuard?: { PublicKey: string; Port: number; Path?: 'kernel' | 'wireguard-go' };
 }
 
 export interface NodeStatus {

@@ -9,6 +9,7 @@
  * from the local data plane through `LocalNetworkInfo`, `Peers` from the store.
  */
 import type { Router } from '../../common/router.ts';
+import { networkEncryption, type LocalTunnel, type NetworkEncryption } from './network-encryption.ts';
 import { sendJson } from '../../common/router.ts';
 import { ConflictError, InvalidArgumentError, NotFoundError } from '../../api/errors.ts';
 import { VXLAN_ID_OPTION, type Network } from '../../api/types/network.ts';
@@ -34,6 +35,8 @@ export interface LocalEndpoint {
 /** What the routes need of this node's data plane: its endpoints on a network. */
 export interface LocalNetworkInfo {
   endpoints(networkId: string): LocalEndpoint[];
+  /** This node's WireGuard tunnel (encrypted overlays), when it has one. */
+  wireguard?(): LocalTunnel | undefined;
 }
 
 /** A data plane that has no endpoints (until the real one is connected). */
@@ -57,6 +60,8 @@ export interface NetworkResource {
   Options: Record<string, string>;
   Labels: Record<string, string>;
   Peers: { Name: string; IP: string }[];
+  /** Shoal extension, encrypted networks only: see `network-encryption.ts`. */
+  ShoalEncryption?: NetworkEncryption;
 }
 
 /** How long `POST /networks/create` waits for the allocator before answering anyway. */
@@ -176,6 +181,12 @@ export function renderNetwork(n: Network, endpoints: LocalEndpoint[], peers: { N
   };
 }
 
+/** `r` with the `ShoalEncryption` field when `n` is encrypted. */
+function withEncryption(tx: ReadTx, n: Network, r: NetworkResource, local: LocalNetworkInfo): NetworkResource {
+  const enc = networkEncryption(tx, n, r.Peers, local.wireguard?.());
+  return enc ? { ...r, ShoalEncryption: enc } : r;
+}
+
 /** Docker's list filters match names and IDs as regular expressions (`filters.Match`). */
 function regexMatch(patterns: string[], value: string): boolean {
   return patterns.some((p) => {
@@ -251,7 +262,7 @@ export function addNetworkRoutes(router: Router, swarm: SwarmRef, local: LocalNe
     await readBarrier(manager, ctx.res);
     return manager.store.view((tx) => {
       const inUse = (n: Network) => n.Spec.Ingress || deleteRefusal(tx, n) !== undefined;
-      return tx.list('network', (n) => matches(n, filters, inUse)).map((n) => renderNetwork(n, local.endpoints(n.ID), networkPeers(tx, n)));
+      return tx.list('network', (n) => matches(n, filters, inUse)).map((n) => withEncryption(tx, n, renderNetwork(n, local.endpoints(n.ID), networkPeers(tx, n)), local));
     });
   });
 
@@ -263,7 +274,7 @@ export function addNetworkRoutes(router: Router, swarm: SwarmRef, local: LocalNe
       const n = resolveNetwork(tx, ctx.params.id);
       // Docker looks in the asked scope only; every Shoal network is swarm-scoped.
       if (scope && scope !== 'swarm') throw new NotFoundError(`network ${ctx.params.id} not found`);
-      return renderNetwork(n, local.endpoints(n.ID), networkPeers(tx, n));
+      return withEncryption(tx, n, renderNetwork(n, local.endpoints(n.ID), networkPeers(tx, n)), local);
     });
   });
 
