@@ -13,6 +13,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ServiceSpec } from '../src/api/types/service.ts';
+import type { ApiError } from '../src/api/errors.ts';
 import { withLab, type Lab } from './lib/lab.ts';
 import { client, formSwarm, IMAGE, waitFor, waitRunning } from './lib/swarm-services.ts';
 import { BUSYBOX } from './lib/swarm-net.ts';
@@ -76,6 +77,12 @@ test('memory and connection-rate targets grow a service under load and shrink it
       const said = (refused.stderr + refused.stdout).replace(/[\s›]+/g, ' ').trim(); // oclif wraps its error
       console.log(`  refused: ${said}`);
       assert.match(said, /com\.shoal\.autoscale\.memory: the service has no memory limit or reservation/);
+      // The API refuses it too (a docker client setting the labels itself).
+      const web = await h1.get<{ ID: string; Version: { Index: number }; Spec: ServiceSpec }>('/services/web');
+      const labels = { 'com.shoal.autoscale.min': '1', 'com.shoal.autoscale.max': '3', 'com.shoal.autoscale.memory': '50' };
+      const err = await h1.post(`/services/${web.ID}/update`, { ...web.Spec, Labels: labels }, { query: { version: web.Version.Index } }).then(() => undefined, (e: ApiError) => e);
+      assert.is(err?.status, 400, 'memory target without a basis: 400');
+      assert.match(err!.message, /invalid ServiceSpec: Labels: com\.shoal\.autoscale\.memory: the service has no memory limit or reservation/);
 
       await autoscale(lab, 'mem', ['--memory', '40']);
       const grown = await waitReplicas(lab, 'mem', 'to grow on memory', (n) => n > 1);

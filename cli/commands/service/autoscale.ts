@@ -55,7 +55,7 @@ export default class ServiceAutoscale extends ApiCommand {
       try {
         checkAutoscaleBasis(autoscalePolicyOf(labels)!, spec.TaskTemplate.Resources);
       } catch (err) {
-        if (err instanceof AutoscalePolicyError) this.error(`service autoscale: ${err.message}`, { exit: 1 });
+        if (err instanceof AutoscalePolicyError) this.error(err.message, { exit: 1 });
         throw err;
       }
     }
