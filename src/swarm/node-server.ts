@@ -20,6 +20,9 @@ import type { PeerIdentity } from '../wire/types.ts';
 
 export type { NodeRole };
 
+/** Connections the kernel may queue before this server accepts them. */
+const ACCEPT_BACKLOG = 4096;
+
 /** Refuses a request whose peer is not a node of this cluster with at least `role`. */
 export function requirePeer(socket: TLSSocket, role: NodeRole | 'any', clusterId: string): PeerIdentity {
   const peer = peerIdentity(socket);
@@ -75,7 +78,10 @@ export class NodeServer {
     server.on('clientError', (_err, socket) => socket.destroy());
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(this.opts.port, this.opts.host, () => {
+      // A new leader takes every node's session at once: a thousand connections must
+      // wait in the accept queue (the kernel caps it at net.core.somaxconn), not be dropped
+      // to a SYN retry a second later. Node's default is 511.
+      server.listen({ port: this.opts.port, host: this.opts.host, backlog: ACCEPT_BACKLOG }, () => {
         server.off('error', reject);
         resolve();
       });

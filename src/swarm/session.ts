@@ -6,6 +6,7 @@
  */
 import { WebSocket } from 'ws';
 import type { NodeTLS } from '../manager/ca/index.ts';
+import { handshakeTimeout, reconnectDelay } from './session-backoff.ts';
 import type { AttachmentSessionFrame, NodeTLSInfo, SessionFrame, TaskStatusUpdate } from '../wire/types.ts';
 
 /** An attachment request as the caller gives it (the session numbers it). */
@@ -40,6 +41,8 @@ export interface SessionOptions {
   onLogFrame?: (frame: SessionFrame, ctx: { send(f: SessionFrame): boolean; signal: AbortSignal }) => void;
   /** Told of each answer to a heartbeat: the time since the last heartbeat went out, ms, and the manager (IP:PORT) that answered (benchmarks: heartbeat lag, failover). */
   onAck?: (rttMs: number, addr: string) => void;
+  /** Random source in [0, 1) for the reconnection delays (`session-backoff.ts`). Default Math.random. */
+  rand?: () => number;
 }
 
 export class Session {
@@ -63,6 +66,8 @@ export class Session {
   private tlsSent?: WebSocket;
   /** When the last heartbeat went out (ms), for `onAck`. */
   private beatAt = 0;
+  /** Connection attempts in a row that closed before an answer (reconnection backoff). */
+  private failures = 0;
 
   constructor(private opts: SessionOptions) {
     this.managers = { ...opts.managers };
@@ -96,7 +101,7 @@ export class Session {
     const ws = new WebSocket(`wss://${addr}/dispatcher`, {
       ...this.opts.tls.clientOptions(),
       perMessageDeflate: false,
-      handshakeTimeout: this.heartbeatMs * 2,
+      handshakeTimeout: handshakeTimeout(this.heartbeatMs),
     });
     this.ws = ws;
     let redirected = false;
@@ -138,6 +143,7 @@ export class Session {
         if (Number.isSafeInteger(f.generation)) this.opts.onNetworkWatermark?.(f.generation);
       } else if (f.type === 'ack') {
         this.lastAck = Date.now();
+        this.failures = 0;
         this.opts.onAck?.(this.lastAck - this.beatAt, addr);
         if (f.role) this.desiredRole = f.role;
         if (f.state) this.nodeState = f.state;
@@ -165,8 +171,11 @@ export class Session {
       clearInterval(this.timer);
       if (this.ws !== ws || this.closed) return;
       this.ws = undefined;
+      if (this.lastAck === 0) this.failures++;
       this.lastAck = 0;
-      this.scheduleRetry(redirected && this.nextAddr ? 0 : Math.min(500, this.heartbeatMs));
+      // Spread, and backed off while attempts fail: a crowd of nodes must not retry in step.
+      const rand = (this.opts.rand ?? Math.random)();
+      this.scheduleRetry(reconnectDelay({ failures: this.failures, heartbeatMs: this.heartbeatMs, redirected: redirected && !!this.nextAddr, rand }));
     });
   }
 
