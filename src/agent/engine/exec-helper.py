@@ -1,24 +1,27 @@
 #!/usr/bin/env python3
 """The exec helper of one running container: `docker exec` without a runc process per call.
 
-Usage: exec-helper.py SOCK PID CONFIG
+Usage: exec-helper.py SOCK PID CONFIG [IDLE_MS]
   SOCK    unix socket to listen on (made here, mode 0600)
   PID     the container's init process (as this process sees it)
   CONFIG  the container's OCI config.json (for linux.seccomp)
+  IDLE_MS exit after this long without a new exec (default: never); the daemon
+          starts a new helper at the next one
 
 Started once per container by exec-helper.ts. At start, still in the host's mount
 namespace, it opens what every exec needs: the init's namespaces (pidfd first, so a
 reused PID is detected), the cgroup.procs file of each of the init's cgroups, and the
 container's seccomp filter compiled to BPF with the host's libseccomp (runc's rules:
 see compile_seccomp). Then it joins the init's ipc, uts, net and mount namespaces,
-prints `ready`, and serves: per connection it forks a session (it stays in the host's
-PID namespace, so a task never sees it), which joins the PID namespace for its child
-and forks the process; that child joins the cgroups and the cgroup namespace, and
+prints `ready`, and serves: a session process forked ahead of each connection (it
+stays in the host's PID namespace, so a task never sees it) joins the PID namespace
+for its child, accepts a connection and forks the process; that child joins the cgroups and the cgroup namespace, and
 applies exactly the process spec runc would get (exec-process.ts, capabilities as
 numbers): rlimits, bounding set, user and groups, working directory, effective/
 permitted/inheritable/ambient capabilities, AppArmor profile, no_new_privs, seccomp
 (before the capabilities drop without no_new_privs, last with it, as runc does), then
-execve. Exits when the init exits or its stdin (the daemon) closes.
+execve. Exits when the init exits, its stdin (the daemon) closes, or it idled IDLE_MS;
+running sessions outlive it.
 
 Protocol (one connection = one exec): a JSON line (the request), then frames of
 TYPE(1) LENGTH(4, big-endian) PAYLOAD both ways. To the helper: 0 stdin bytes,
@@ -284,20 +287,19 @@ def child(st, req, stdio, errw):
             os._exit(code)
 
 
-def session(st, conn):
-    """Serves one exec on `conn`; never returns."""
-    code = 255
+def session(st, conn, notify_w):
+    """Serves one exec on `conn` (forks in the container's PID namespace); never returns.
+    Writes to `notify_w` (the main process forks the next spare) once its process ran or
+    failed, so that fork does not compete with this exec's."""
     try:
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         buf = b''
         while b'\n' not in buf:
             d = conn.recv(65536)
             if not d:
-                os._exit(0)
+                raise EOFError('connection closed before the request')
             buf += d
         line, buf = buf.split(b'\n', 1)
         req = json.loads(line)
-        setns(st['ns']['pid'], CLONE_NEWPID, 'pid')
         tty = bool(req.get('terminal'))
         if tty:
             master, slave = os.openpty()  # the container's /dev/ptmx: a pts of its devpts
@@ -328,6 +330,9 @@ def session(st, conn):
         while d := os.read(errr2, 4096):
             failure += d
         os.close(errr2)
+        if notify_w is not None:
+            os.write(notify_w, b'.')
+            notify_w = None
         if failure:
             send(conn, T_ERROR, failure[1:])
         relay(conn, buf, mine, inw, pidfd, tty)
@@ -337,6 +342,8 @@ def session(st, conn):
             code = 128 - code
         send(conn, T_EXIT, struct.pack('>i', code))
     except BaseException as e:  # noqa: BLE001
+        if notify_w is not None:
+            os.write(notify_w, b'.')
         try:
             send(conn, T_ERROR, f'exec helper: {e}'.encode())
             send(conn, T_EXIT, struct.pack('>i', 126))
@@ -400,6 +407,7 @@ def relay(conn, frames, outs, inw, pidfd, tty):
 
 def main():
     sock_path, pid, config = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    idle = int(sys.argv[4]) / 1000 if len(sys.argv) > 4 else None
     try:
         pidfd = os.pidfd_open(pid)
         ns = {t: os.open(f'/proc/{pid}/ns/{t}', os.O_RDONLY | os.O_CLOEXEC) for t in NS_ORDER + ['pid', 'cgroup']}
@@ -424,6 +432,7 @@ def main():
         os.unlink(sock_path)
     except FileNotFoundError:
         pass
+    sock_dir = os.open(os.path.dirname(sock_path) or '.', os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     old = os.umask(0o177)
     srv.bind(sock_path)
@@ -434,21 +443,57 @@ def main():
     os.chdir('/')
     st = {'ns': ns, 'cgroups': cgroups, 'seccomp': seccomp, 'last_cap': last_cap, 'proc': proc}
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # sessions are reaped by the kernel
+    stop_r, stop_w = os.pipe()  # EOF when this process is gone: the spare leaves too
+    notify_r, notify_w = os.pipe()  # a byte when the spare took a connection
+    fork_spare(st, srv, stop_r, stop_w, notify_w)
     sys.stdout.write('ready\n')
     sys.stdout.flush()
     while True:
-        r, _, _ = select.select([srv, pidfd, 0], [], [])
+        r, _, _ = select.select([notify_r, pidfd, 0], [], [], idle)
+        if not r:
+            # Idle (~10 MB back; the next exec starts a helper again). No connect may
+            # land after the last accept: the name goes (a host path, reached through
+            # the directory opened before setns); the spare serves the backlog.
+            os.unlink(os.path.basename(sock_path), dir_fd=sock_dir)
+            break
         if pidfd in r or (0 in r and not os.read(0, 4096)):
             break  # the container's init exited, or the daemon closed our stdin
-        if srv not in r:
-            continue
-        conn, _ = srv.accept()
-        if os.fork() == 0:
-            srv.close()
-            session(st, conn)
-        conn.close()
-    srv.close()
+        if notify_r in r:
+            os.read(notify_r, 64)
+            fork_spare(st, srv, stop_r, stop_w, notify_w)
     return 0
+
+
+def fork_spare(st, srv, stop_r, stop_w, notify_w):
+    """Forks the next session ahead of its connection (a fork less on an exec's path):
+    it joins the PID namespace for its child, accepts one connection, tells the main
+    process (which forks the next spare), and serves it. When the main process is gone
+    it serves one queued connection and closes the rest unanswered (a fork now would
+    land in the task's PID namespace): the daemon runs those through runc exec."""
+    if os.fork():
+        return
+    os.close(stop_w)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    setns(st['ns']['pid'], CLONE_NEWPID, 'pid')
+    srv.setblocking(False)
+    while True:
+        r, _, _ = select.select([srv, stop_r], [], [])
+        stopping = stop_r in r
+        try:
+            conn, _ = srv.accept()
+        except BlockingIOError:
+            if stopping:
+                os._exit(0)
+            continue
+        conn.setblocking(True)
+        if stopping:
+            while True:
+                try:
+                    srv.accept()[0].close()
+                except BlockingIOError:
+                    break
+        srv.close()
+        session(st, conn, None if stopping else notify_w)
 
 
 if __name__ == '__main__':

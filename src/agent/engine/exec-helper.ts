@@ -35,6 +35,8 @@ export interface HelperTarget {
 export interface ExecHelpersOptions {
   /** Python interpreter (default `python3` on PATH). */
   python?: string;
+  /** A helper exits after this long without a new exec, ms (default 10 min: a helper holds ~10 MB). */
+  idleMs?: number;
   /** Warnings (a helper that cannot serve a container); default: none. */
   log?: (msg: string) => void;
 }
@@ -74,7 +76,7 @@ export class ExecHelpers {
     e.ready = new Promise<boolean>((resolve) => {
       let child: ChildProcess;
       try {
-        child = spawn(this.opts.python ?? 'python3', [SCRIPT, t.socket, String(t.pid), t.config], { stdio: ['pipe', 'pipe', 'pipe'] });
+        child = spawn(this.opts.python ?? 'python3', [SCRIPT, t.socket, String(t.pid), t.config, String(this.opts.idleMs ?? 600_000)], { stdio: ['pipe', 'pipe', 'pipe'] });
       } catch (err) {
         this.opts.log?.(`exec helper: ${t.cid}: cannot start: ${(err as Error).message}; using runc exec`);
         resolve(false);
@@ -121,37 +123,40 @@ export interface HelperExec {
   done: Promise<number>;
 }
 
-/** Runs OCI process `proc` (exec-process.ts, capabilities as numbers) through the helper at `socket`. */
+/**
+ * Runs OCI process `proc` (exec-process.ts, capabilities as numbers) through the helper
+ * at `socket`. Resolves once the helper answered (the process's PID, or why it could not
+ * start); rejects when the helper is gone or closed the connection unanswered (it was
+ * leaving): nothing ran, the caller may use runc exec.
+ */
 export function runInHelper(socket: string, proc: Record<string, unknown>, on: (ev: HelperEvent) => void): Promise<HelperExec> {
   return new Promise((resolve, reject) => {
     const sock: Socket = createConnection(socket);
-    let connected = false;
     const decoder = new FrameDecoder();
+    let answered = false;
     let exit: number | undefined;
     let settle: (code: number) => void = () => {};
     const done = new Promise<number>((r) => { settle = r; });
-    sock.once('connect', () => {
-      connected = true;
-      sock.write(JSON.stringify(proc) + '\n');
-      const send = (b: Buffer) => { if (!sock.destroyed) sock.write(b); };
-      resolve({
-        write: (d) => { if (d.length) send(encodeFrame(Frame.STDIN, d)); },
-        end: () => send(encodeFrame(Frame.STDIN_EOF)),
-        resize: (h, w) => send(resizeFrame(h, w)),
-        done,
-      });
-    });
+    const send = (b: Buffer) => { if (!sock.destroyed) sock.write(b); };
+    const run: HelperExec = {
+      write: (d) => { if (d.length) send(encodeFrame(Frame.STDIN, d)); },
+      end: () => send(encodeFrame(Frame.STDIN_EOF)),
+      resize: (h, w) => send(resizeFrame(h, w)),
+      done,
+    };
+    sock.once('connect', () => sock.write(JSON.stringify(proc) + '\n'));
     sock.on('data', (d: Buffer) => {
       let events: HelperEvent[];
-      try { events = decoder.push(d); } catch (err) { on({ kind: 'error', message: (err as Error).message }); sock.destroy(); return; }
+      try { events = decoder.push(d); } catch (err) { events = [{ kind: 'error', message: (err as Error).message }]; sock.destroy(); }
+      if (!answered && events.length) { answered = true; resolve(run); }
       for (const ev of events) {
         if (ev.kind === 'exit') exit = ev.code;
         on(ev);
       }
     });
-    sock.on('error', (err) => { if (!connected) reject(err); });
+    sock.on('error', (err) => { if (!answered) reject(err); });
     sock.on('close', () => {
-      if (!connected) return;
+      if (!answered) { reject(new Error('exec helper: connection closed unanswered')); return; }
       if (exit === undefined) on({ kind: 'error', message: 'exec helper: connection lost before the exit code' });
       settle(exit ?? 126);
     });
