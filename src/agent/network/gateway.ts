@@ -18,6 +18,8 @@ import { parsePrefix } from '../../../net/ipam/cidr.ts';
 import { HOST_PORTS_TABLE, renderHostPortsDelete, renderHostPortsReplace } from '../../../net/lb/host-ports.ts';
 import { NetnsNft } from '../../../net/lb/nft.ts';
 import { IprouteBatch } from '../../../net/overlay/batch.ts';
+import type { ShellBatch } from './shell-batch.ts';
+import { ShellIproute } from './shell-runners.ts';
 import { macFromIp } from '../../../net/overlay/plan.ts';
 import type { Logger } from '../../common/logger.ts';
 import {
@@ -43,6 +45,8 @@ export interface GatewayOptions {
   bridgeName?: string;
   /** Veths may not talk to each other over the bridge (Docker's gwbridge, icc off); default true. Docker's default bridge: false. */
   isolate?: boolean;
+  /** Run the `ip` commands through this shared batch (the network agent's) rather than a spawn each; default: a spawn each. */
+  shell?: ShellBatch;
 }
 
 /** Name of the bridge (without a prefix). */
@@ -54,13 +58,13 @@ export class GatewayBridge {
   private queue: Promise<unknown> = Promise.resolve();
   /** Set once the bridge and sysctls were checked by this process. */
   private bridgeReady = false;
-  private readonly ip: IprouteBatch;
+  private readonly ip: Pick<IprouteBatch, 'run' | 'runIn'>;
   private readonly nft: NetnsNft;
   private readonly file: string;
   private readonly log: Logger;
 
   private constructor(private readonly opts: GatewayOptions, private state: GatewayState, readonly bridge: string) {
-    this.ip = new IprouteBatch({ hostNetns: opts.hostNetns });
+    this.ip = opts.shell ? new ShellIproute(opts.shell, { hostNetns: opts.hostNetns }) : new IprouteBatch({ hostNetns: opts.hostNetns });
     this.nft = new NetnsNft({ netns: opts.hostNetns });
     this.file = opts.stateFile ?? join(opts.dataRoot, 'swarm', 'network', 'gateway.json');
     this.log = opts.logger;
@@ -325,7 +329,7 @@ export class GatewayBridge {
 
   /** Host links named like our veths (`<prefix>gw` + 8 hex digits). */
   private async ourVeths(): Promise<string[]> {
-    const r = await exec(this.ipArgv(['-j', 'link', 'show']));
+    const r = await this.exec(this.ipArgv(['-j', 'link', 'show']));
     if (r.code !== 0) throw new GatewayError(`cannot list links: ${r.stderr.trim()}`, { retryable: true });
     const re = new RegExp(`^${this.prefix}gw[0-9a-f]{8}$`);
     return (JSON.parse(r.stdout || '[]') as { ifname: string }[]).map((l) => l.ifname).filter((n) => re.test(n));
@@ -333,7 +337,7 @@ export class GatewayBridge {
 
   /** The bridge's IPv4 addresses as `A.B.C.D/N`. */
   private async bridgeAddresses(): Promise<string[]> {
-    const r = await exec(this.ipArgv(['-j', '-4', 'addr', 'show', 'dev', this.bridge]));
+    const r = await this.exec(this.ipArgv(['-j', '-4', 'addr', 'show', 'dev', this.bridge]));
     if (r.code !== 0) throw new GatewayError(`cannot read the addresses of ${this.bridge}: ${r.stderr.trim()}`, { retryable: true });
     const out = JSON.parse(r.stdout || '[]') as { addr_info?: { local: string; prefixlen: number }[] }[];
     return out.flatMap((l) => (l.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`));
@@ -341,7 +345,7 @@ export class GatewayBridge {
 
   private async linkExists(netns: string | undefined, name: string): Promise<boolean> {
     const argv = ['ip', ...(netns === undefined ? [] : ['-n', netns]), '-j', 'link', 'show', 'dev', name];
-    return (await exec(argv)).code === 0;
+    return (await this.exec(argv)).code === 0;
   }
 
   private async hostBatch(lines: string[]): Promise<void> {
@@ -350,7 +354,7 @@ export class GatewayBridge {
 
   /** One `ip` line in the host netns that may find its object gone already (`link del`). */
   private async ipTolerant(line: string): Promise<void> {
-    const r = await exec(this.ipArgv(line.split(' ')));
+    const r = await this.exec(this.ipArgv(line.split(' ')));
     if (r.code !== 0 && !/Cannot find device|does not exist/.test(r.stderr)) {
       throw new GatewayError(`ip ${line} failed: ${r.stderr.trim()}`, { retryable: true });
     }
@@ -364,7 +368,7 @@ export class GatewayBridge {
       // /proc/sys/net shows the reader's netns: read it here, or from inside the tests' host netns.
       const text = this.opts.hostNetns === undefined
         ? await readFile(file, 'utf8').catch(() => '')
-        : (await exec(['ip', 'netns', 'exec', this.opts.hostNetns, 'cat', file])).stdout;
+        : (await this.exec(['ip', 'netns', 'exec', this.opts.hostNetns, 'cat', file])).stdout;
       this.brNetfilter = text.trim() === '1';
     }
     return this.brNetfilter;
@@ -372,8 +376,12 @@ export class GatewayBridge {
 
   private async sysctl(key: string, value: string): Promise<void> {
     const argv = ['sysctl', '-qw', `${key}=${value}`];
-    const r = await exec(this.opts.hostNetns === undefined ? argv : ['ip', 'netns', 'exec', this.opts.hostNetns, ...argv]);
+    const r = await this.exec(this.opts.hostNetns === undefined ? argv : ['ip', 'netns', 'exec', this.opts.hostNetns, ...argv]);
     if (r.code !== 0) throw new GatewayError(`cannot set ${key}=${value}: ${r.stderr.trim()}`, { retryable: true });
+  }
+
+  private exec(argv: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    return this.opts.shell ? this.opts.shell.run(argv) : exec(argv);
   }
 
   private ipArgv(args: string[]): string[] {
