@@ -81,6 +81,11 @@ test('gone backends: established TCP connections DNATed to them are reset; a cur
   assert.match(renderMeshTable([web], opts), /chain guard \{\n {4}type filter hook forward priority 0; policy accept;\n {4}ct status dnat tcp flags & rst == 0 ct reply ip saddr @gone reject with tcp reset\n {2}\}/);
 });
 
+test('no conntrack timeout of its own: idle mesh connections live as long as the host\'s established timeout', () => {
+  const t = renderMeshTable([{ ...web, policy: 'local', local: ['10.255.0.10'], gone: ['10.255.0.30'] }, dns], { ...opts, ingressDevice: 'shoal-ingress', natSources: ['172.18.0.0/16'] });
+  assert.not.match(t, /timeout/);
+});
+
 test('order does not matter; the replacement is one transaction', () => {
   assert.is(renderMeshTable([dns, web], opts), renderMeshTable([web, dns], opts));
   assert.ok(renderMeshReplace([web], { ...opts, table: 'm1' }).startsWith('table ip m1\ndelete table ip m1\ntable ip m1 {\n'));
