@@ -150,8 +150,8 @@ test('mesh traffic policies: local keeps the client\'s address and refuses witho
       const refused = await connect(cl.netns, lab.address('h1'), 8091);
       console.log(`  local policy, through h1 (no task): ${JSON.stringify(refused.err.trim())} in ${refused.ms} ms`);
       assert.is.not(refused.code, 0);
+      // "Connection refused" is the ICMP answer itself (a hang would end in nc's 3 s timeout instead).
       assert.match(refused.err, /refused/i);
-      assert.ok(refused.ms < 2500, `refused at once (${refused.ms} ms)`);
       // A task on the same node calling its node's local port (masqueraded: its reply must come back through the node).
       assert.is(await httpGet(lab, dflt, lab.address('h2'), 8091), 'hi', 'a task of h2 reaches h2:8091');
 
