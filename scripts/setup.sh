@@ -18,6 +18,8 @@ APT_PACKAGES+=(tini)
 # systemd: systemd-notify and systemd-analyze for the install lab test (nothing is started).
 # vagrant (brings ruby): `vagrant validate` and `ruby -c` of the Vagrantfile in its test.
 APT_PACKAGES+=(systemd vagrant)
+# wireguard-go, wireguard-tools: encrypted overlays where the kernel has no WireGuard module (labs/encrypted.lab.test.ts).
+APT_PACKAGES+=(wireguard-go wireguard-tools)
 # perl (not only perl-base): Time::HiRes for the network benchmark's DNS timing client.
 BENCH_PACKAGES=(etcd-server etcd-client docker.io perl)
 
