@@ -10,7 +10,14 @@
  * - `run_rm_ms`: `docker run --rm IMAGE true` (a standalone container on the default bridge);
  * - `ps_ms`: `docker ps` with the tasks running on the node;
  * - `stats_first_ms`: `docker stats --no-stream TASK` (one document; both daemons take a
- *   second sample one interval after the first, for CPU %).
+ *   second sample one interval after the first, for CPU %);
+ * - `cli_ms`: `docker version` (CLI start-up, `/_ping` and `/version`): the floor under
+ *   every figure above, to read `exec_ms` against;
+ * - `exec_first_ms`: the first exec of the run (one sample, before the rounds; Shoal
+ *   starts the container's exec helper there).
+ *
+ * The load average (`uptime`) at start and end is printed and in the JSON (`load`): the
+ * machine may be shared.
  *
  * Rounds alternate which side goes first; each figure is the median of the rounds
  * (default 7) with min and max; every figure has a `docker_` twin. A step that fails is
@@ -19,6 +26,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { ApiClient } from '../../src/api/client.ts';
 import { Lab } from '../lib/lab.ts';
 import { waitFor } from '../lib/swarm-services.ts';
@@ -29,7 +37,7 @@ const IMAGE = `${LAB_REGISTRY}/shoal/bb:v1`;
 /** The CLI both sides are driven with (the newest on the machine; it negotiates API 1.41 with both). */
 const CLI = '/usr/local/bin/docker';
 const SLEEPER = ['sh', '-c', 'trap "exit 0" TERM; sleep 3600 & wait'];
-const FIGURES = ['exec_ms', 'run_rm_ms', 'ps_ms', 'stats_first_ms'] as const;
+const FIGURES = ['exec_ms', 'run_rm_ms', 'ps_ms', 'stats_first_ms', 'cli_ms'] as const;
 type Figure = (typeof FIGURES)[number];
 
 /** Runs the CLI against `host`; resolves with the exit code, output and wall time. */
@@ -92,8 +100,9 @@ class Side {
     await this.measure('run_rm_ms', ['run', '--rm', IMAGE, 'true']);
     await this.measure('ps_ms', ['ps'], (x) => x.out.split('\n').filter(Boolean).length >= 2);
     await this.measure('stats_first_ms', ['stats', '--no-stream', '--format', '{{.Name}} {{.MemUsage}}', this.task], (x) => x.out.includes(this.task));
+    await this.measure('cli_ms', ['version', '--format', '{{.Server.Version}}']);
     const last = (f: Figure) => this.samples.get(f)!.at(-1) ?? 'fail';
-    this.log(`round ${r}: exec ${last('exec_ms')} ms, run --rm ${last('run_rm_ms')} ms, ps ${last('ps_ms')} ms, stats ${last('stats_first_ms')} ms`);
+    this.log(`round ${r}: exec ${last('exec_ms')} ms, run --rm ${last('run_rm_ms')} ms, ps ${last('ps_ms')} ms, stats ${last('stats_first_ms')} ms, cli ${last('cli_ms')} ms (load ${loadavg()[0].toFixed(2)})`);
   }
 
   /** `exec_ms` etc. with `_min`/`_max` (prefixed `docker_` for the peer); null with the reason when it failed. */
@@ -122,6 +131,8 @@ export async function run(args: string[]): Promise<void> {
   const withDocker = !args.includes('--no-docker') && existsSync(DOCKERD);
   const out: Record<string, unknown> = { rounds, settings: { tasks, image: 'busybox (lab registry bb:v1)', cli: CLI, order: 'alternating', statistic: 'median with min/max' } };
   const labs: Lab[] = [];
+  const load = [+loadavg()[0].toFixed(2)];
+  console.log(`load average at start: ${load[0]}`);
   try {
     const shoalLab = await Lab.up({ hosts: 1, prefix: 'shoalbe', replace: true });
     labs.push(shoalLab);
@@ -134,8 +145,12 @@ export async function run(args: string[]): Promise<void> {
       out.docker = args.includes('--no-docker') ? 'skipped' : `missing: ${DOCKERD} (run bash scripts/setup.sh --bench)`;
     }
     for (const s of sides) await s.setup(tasks);
-    // Warm-up (image and CLI caches, first exec), not counted.
-    for (const s of sides) { await cli(s.host, ['exec', s.task, 'true']); await cli(s.host, ['run', '--rm', IMAGE, 'true']); }
+    // Warm-up (image and CLI caches, first exec), not counted in the rounds.
+    for (const s of sides) {
+      const first = await cli(s.host, ['exec', s.task, 'true']);
+      out[`${s.name === 'shoal' ? '' : 'docker_'}exec_first_ms`] = first.code === 0 ? first.ms : null;
+      await cli(s.host, ['run', '--rm', IMAGE, 'true']);
+    }
     for (let r = 0; r < rounds; r++) for (const s of orderFor(r, sides)) await s.round(r);
     for (const s of sides) s.figures(out);
     out.shoal_version = sides[0].version;
@@ -150,7 +165,10 @@ export async function run(args: string[]): Promise<void> {
       }
     }
   } finally {
+    load.push(+loadavg()[0].toFixed(2));
     await downLabs(labs);
   }
+  console.log(`load average at start and end: ${load.join(', ')}`);
+  out.load = load;
   console.log(JSON.stringify(out));
 }
