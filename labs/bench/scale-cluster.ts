@@ -74,8 +74,8 @@ export class ScaleCluster {
   private readonly dir = mkdtempSync(join(tmpdir(), 'shoal-scale-'));
 
   /** Starts `count` manager daemons (`nodeArgs` go to node itself, e.g. --cpu-prof), forms the swarm (the first inits, the others join with the manager token) and drains them. */
-  async startManagers(count = 3, nodeArgs: string[] = []): Promise<void> {
-    for (let i = 1; i <= count; i++) this.managers.push(await this.startDaemon(`m${i}`, nodeArgs));
+  async startManagers(count = 3, nodeArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<void> {
+    for (let i = 1; i <= count; i++) this.managers.push(await this.startDaemon(`m${i}`, nodeArgs, env));
     const [first, ...rest] = this.managers;
     await first.api.post('/swarm/init', { ListenAddr: first.addr, AdvertiseAddr: first.addr }, { timeoutMs: 60_000 });
     const sw = await first.api.get<Swarm>('/swarm');
@@ -95,7 +95,7 @@ export class ScaleCluster {
     return (await this.managers[0].api.get<Swarm>('/swarm')).JoinTokens.Worker;
   }
 
-  private async startDaemon(name: string, nodeArgs: string[]): Promise<ManagerProc> {
+  private async startDaemon(name: string, nodeArgs: string[], env: NodeJS.ProcessEnv): Promise<ManagerProc> {
     const port = await freePort();
     const addr = `127.0.0.1:${port}`;
     const socket = join(this.dir, `${name}.sock`);
@@ -104,7 +104,7 @@ export class ScaleCluster {
       process.execPath, ...nodeArgs, SHOAL_BIN, 'daemon', '--data-root', join(this.dir, name), '--host', `unix://${socket}`,
       '--hostname', name, '--listen-addr', addr, '--advertise-addr', addr,
     ]);
-    const child = spawn(cmd, args, { cwd: REPO_ROOT, stdio: ['ignore', log, log], env: { ...process.env, SHOAL_DATA_PLANE: 'off' } });
+    const child = spawn(cmd, args, { cwd: REPO_ROOT, stdio: ['ignore', log, log], env: { ...process.env, SHOAL_DATA_PLANE: 'off', ...env } });
     closeSync(log);
     const m: ManagerProc = { name, addr, api: new ApiClient(`unix://${socket}`), child, pid: child.pid!, nodeId: '' };
     this.managers.push(m);

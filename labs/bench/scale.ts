@@ -19,6 +19,10 @@
  * - `failover_ms`: kill -9 of the leader daemon, until every session got a heartbeat
  *   answer from another manager (the new leader; only a leader answers heartbeats).
  *
+ * `--raft-tick-ms T` runs the managers on a slower Raft clock (election timeout 50 T): on a
+ * loaded machine the default 10 ms (500 ms election timeout) lets a starved leader lose
+ * its quorum check while it writes thousands of tasks.
+ *
  * Prints figures and `uptime` load beside them; the last line is one JSON object (the
  * largest N at the top level, every N under `runs`). Asserts nothing about time.
  */
@@ -35,6 +39,8 @@ export interface ScaleRun {
   nodes: number;
   tasks: number;
   lost: number;
+  /** The managers' Raft tick, ms, when the bench set one (null: the daemon's default, 10). */
+  raft_tick_ms: number | null;
   join_ms: number | null;
   leader_cpu_pct: number | null;
   leader_rss_mb: number | null;
@@ -60,6 +66,8 @@ export interface ScaleOptions {
   perProc: number;
   /** Writes the managers' CPU profiles (node --cpu-prof) here; the leader is then not killed (no failover figure). */
   profileDir?: string;
+  /** The managers' Raft tick, ms (SHOAL_RAFT_TICK_MS: election timeout 50 ticks); the daemon's default (10) when unset. */
+  raftTickMs?: number;
   /** Gives up on any one step after this long, ms (default 180 000). */
   stepTimeoutMs?: number;
   log?: (line: string) => void;
@@ -73,6 +81,7 @@ export function scaleReport(runs: ScaleRun[]): Record<string, unknown> {
   const out: Record<string, unknown> = { bench: 'scale' };
   for (const k of KEYS) out[k] = top ? top[k] : null;
   out.tasks = top?.tasks ?? null;
+  out.raft_tick_ms = top?.raft_tick_ms ?? null;
   out.runs = runs;
   out.targets = top ? {
     leader_cpu_under_50pct: top.leader_cpu_pct === null ? 'not measured' : top.leader_cpu_pct < 50 ? 'met' : 'not met',
@@ -136,7 +145,7 @@ export async function runOnce(n: number, o: ScaleOptions): Promise<ScaleRun> {
   const stepMs = o.stepTimeoutMs ?? 180_000;
   const lost = Math.min(o.lost, Math.floor(n / 5));
   const r: ScaleRun = {
-    nodes: n, tasks: o.tasks, lost, join_ms: null, leader_cpu_pct: null, leader_rss_mb: null, leader_cpu_pct_with_tasks: null,
+    nodes: n, tasks: o.tasks, lost, raft_tick_ms: o.raftTickMs ?? null, join_ms: null, leader_cpu_pct: null, leader_rss_mb: null, leader_cpu_pct_with_tasks: null,
     heartbeat_lag_ms: null, heartbeat_lag_p50_ms: null, schedule10k_ms: null, mass_loss_detect_ms: null, mass_loss_ms: null,
     failover_ms: null, failover_first_ms: null, load: [round(loadavg()[0]), 0], errors: [],
   };
@@ -144,7 +153,8 @@ export async function runOnce(n: number, o: ScaleOptions): Promise<ScaleRun> {
   // Interrupted (Ctrl-C, a timeout): every process started here goes, by its PID.
   const release = downOnSignal(() => cluster.close());
   try {
-    await cluster.startManagers(3, o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`] : []);
+    await cluster.startManagers(3, o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`] : [],
+      o.raftTickMs ? { SHOAL_RAFT_TICK_MS: String(o.raftTickMs) } : {});
     const token = await cluster.workerToken();
     const joinAddr = cluster.managers[0].addr;
     // The nodes to lose at once live in a process of their own, so one kill -9 takes them all.
@@ -256,6 +266,7 @@ export async function run(args: string[]): Promise<void> {
     restS: Number(arg(args, 'rest-s', '10')),
     perProc: Number(arg(args, 'per-proc', '500')),
     profileDir: args.includes('--profile') ? arg(args, 'profile', '') : undefined,
+    raftTickMs: args.includes('--raft-tick-ms') ? Number(arg(args, 'raft-tick-ms', '10')) : undefined,
   });
   console.log(JSON.stringify(report));
 }
