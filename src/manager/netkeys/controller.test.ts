@@ -1,0 +1,68 @@
+// The network key controller over a MemoryStore without Raft, with a manual clock: the
+// first key at start, a rotation when the period is over (the timer fires with the
+// clock moved on), a new node only recorded, a removed node rotating at once.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { MemoryStore } from '../../store/index.ts';
+import { aCluster, aNode } from '../../store/testing.ts';
+import { nullLogger } from '../../common/logger.ts';
+import { NetworkKeyController } from './controller.ts';
+
+async function settle(until: () => boolean): Promise<void> {
+  for (let i = 0; i < 1000 && !until(); i++) await new Promise((r) => setImmediate(r));
+  assert.ok(until(), 'condition reached');
+}
+
+async function setup() {
+  const store = new MemoryStore();
+  await store.update((tx) => {
+    tx.create('cluster', aCluster());
+    for (const h of ['a', 'b']) tx.create('node', aNode(h));
+  });
+  let now = 1_000_000;
+  let n = 0;
+  const ctl = new NetworkKeyController(store, nullLogger, { rotateMs: 5, now: () => now, newKey: () => `key-${++n}` });
+  const key = () => store.view((tx) => tx.list('cluster')[0].ShoalNetworkKey);
+  return { store, ctl, key, advance: (ms: number) => { now += ms; } };
+}
+
+test('the first key is made at start, for every node', async () => {
+  const { ctl, key } = await setup();
+  try {
+    ctl.start();
+    await settle(() => key() !== undefined);
+    assert.is(key()!.Key, 'key-1');
+    assert.is(key()!.Generation, 1);
+    assert.is(key()!.Nodes.length, 2);
+  } finally { ctl.stop(); }
+});
+
+test('a joining node is recorded without a rotation; a removed one rotates the key', async () => {
+  const { store, ctl, key } = await setup();
+  try {
+    ctl.start();
+    await settle(() => key() !== undefined);
+    const c = await store.update((tx) => tx.create('node', aNode('c')));
+    await settle(() => key()!.Nodes.length === 3);
+    assert.is(key()!.Key, 'key-1');
+    const id = (c.value as { ID: string }).ID;
+    await store.update((tx) => tx.delete('node', id));
+    await settle(() => key()!.Generation === 2);
+    assert.is(key()!.Key, 'key-2');
+    assert.not.ok(key()!.Nodes.includes(id));
+  } finally { ctl.stop(); }
+});
+
+test('the key rotates when its period is over', async () => {
+  const { ctl, key, advance } = await setup();
+  try {
+    ctl.start();
+    await settle(() => key() !== undefined);
+    advance(10);
+    // The controller's timer (5 ms) fires and finds the period over on the manual clock.
+    for (let i = 0; i < 200 && key()!.Generation < 2; i++) await new Promise((r) => setTimeout(r, 5));
+    assert.is(key()!.Generation, 2);
+  } finally { ctl.stop(); }
+});
+
+test.run();
