@@ -83,13 +83,18 @@ export class ExecHelpers {
         return;
       }
       e.child = child;
-      let out = ''; let err = '';
+      let out = ''; let err = ''; let refused = false;
+      const refuse = (why: string) => {
+        if (!refused) this.opts.log?.(`exec helper: ${t.cid}: cannot serve (${why}): ${err.trim().slice(0, 500)}; using runc exec`);
+        refused = true;
+        resolve(false);
+      };
       child.stdout!.on('data', (d: Buffer) => { out += d; if (out.includes('ready\n')) resolve(true); });
       child.stderr!.on('data', (d: Buffer) => { err += d; });
       child.stdin!.on('error', () => {});
-      child.on('error', (x) => { err += x.message; resolve(false); });
+      child.on('error', (x) => { err += x.message; refuse('spawn'); });
       child.on('close', (code) => {
-        if (!out.includes('ready\n')) this.opts.log?.(`exec helper: ${t.cid}: cannot serve (exit ${code}): ${err.trim().slice(0, 500)}; using runc exec`);
+        if (!out.includes('ready\n')) refuse(`exit ${code}`);
         // Unavailable helpers stay recorded (no retry until the container's init changes).
         if (out.includes('ready\n') && this.entries.get(t.cid) === e) this.entries.delete(t.cid);
         rmSync(t.socket, { force: true });
@@ -150,8 +155,9 @@ export function runInHelper(socket: string, proc: Record<string, unknown>, on: (
       try { events = decoder.push(d); } catch (err) { events = [{ kind: 'error', message: (err as Error).message }]; sock.destroy(); }
       if (!answered && events.length) { answered = true; resolve(run); }
       for (const ev of events) {
-        if (ev.kind === 'exit') exit = ev.code;
         on(ev);
+        // Output frames came before it: the exec is over for the client now.
+        if (ev.kind === 'exit') { exit = ev.code; settle(ev.code); }
       }
     });
     sock.on('error', (err) => { if (!answered) reject(err); });
