@@ -112,6 +112,16 @@ export class RawNode {
   }
 
   /**
+   * Proposes several entries at once (proposals from many clients gathered in one turn): one
+   * append and one message per follower for all of them. All or none are taken; throws as
+   * `propose`.
+   */
+  proposeBatch(data: Uint8Array[]): void {
+    if (data.length === 0) return;
+    this.raft.step(message({ type: MessageType.Prop, from: this.raft.id, entries: data.map((d) => ({ term: 0, index: 0, type: EntryType.Normal, data: d })) }));
+  }
+
+  /**
    * Proposes a membership change. A leader refuses it (ProposalDroppedError) while another conf
    * change is not yet applied or before it has committed an entry of its term; throws
    * ConfChangeError when the current configuration cannot take it. Takes effect when the driver

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProposalDroppedError } from '../errors.ts';
-import { emptyConfState, StateRole } from '../types.ts';
+import { emptyConfState, MessageType, StateRole, type Message } from '../types.ts';
 import { DiskStorage } from '../wal/index.ts';
 import { LeaderChangedError, NodeStoppedError } from './errors.ts';
 import { MemoryDurableStorage } from './memory-durable-storage.ts';
@@ -52,7 +52,7 @@ basics('propose resolves after commit with the state machine result, and every n
   }
 });
 
-basics('proposals made in the same turn share one save on the leader', async () => {
+basics('proposals made in the same turn share one save on the leader and one append per follower', async () => {
   const c = new TestCluster(3);
   try {
     await c.startAll(ABC);
@@ -60,11 +60,18 @@ basics('proposals made in the same turn share one save on the leader', async () 
     await c.advance(200);
     const storage = l.storage as MemoryDurableStorage;
     const before = storage.saves;
+    const apps: Message[] = [];
+    c.net.filter = (m) => {
+      if (m.type === MessageType.App && m.entries.length > 0) apps.push(m);
+      return true;
+    };
     const ps = Array.from({ length: 20 }, (_, i) => track(l.node.propose(enc(`k${i}`))));
     await c.settle();
     assert.ok(ps.every((p) => p.done && !p.error), 'all committed without ticking');
     // One save for the 20 entries, at most one more for the commit index.
     assert.ok(storage.saves - before <= 2, `saves: ${storage.saves - before}`);
+    // And one append per follower carries them all (proposals batched across callers).
+    assert.equal(apps.map((m) => m.entries.length).sort(), [20, 20]);
     assert.equal(ps.map((p) => (p.value as { index: number }).index), ps.map((_, i) => (ps[0].value as { index: number }).index + i));
   } finally {
     await c.stopAll();

@@ -155,6 +155,8 @@ export class RaftNode {
   private raw!: RawNode;
   private readonly ids: IdSource;
   private readonly proposals = new ProposalTable();
+  /** Proposals not yet stepped into the core (see `flushProposals`). */
+  private batch: { data: Uint8Array; p: PendingProposal }[] = [];
   private readonly reads = new Map<string, PendingRead>();
   private confChanges: PendingConfChange[] = [];
   private transfers: { to: NodeId; resolve(): void; reject(e: unknown): void; cancel(): void }[] = [];
@@ -346,15 +348,27 @@ export class RaftNode {
       const p: PendingProposal = { key, resolve, reject, at: this.o.clock.now(), tick: this.ticks };
       this.proposals.add(p);
       if (this.observers.size) this.tell((o) => o.proposed?.());
-      try {
-        this.raw.propose(wrapped);
-      } catch (err) {
-        this.proposals.remove(p);
-        reject(err);
-        return;
-      }
+      this.batch.push({ data: wrapped, p });
       this.kick();
     });
+  }
+
+  /**
+   * Steps the proposals made since the loop last ran as one (`proposeBatch`): one append and
+   * one message per follower for every client that proposed in this turn.
+   */
+  private flushProposals(): void {
+    if (this.batch.length === 0) return;
+    const batch = this.batch;
+    this.batch = [];
+    try {
+      this.raw.proposeBatch(batch.map((b) => b.data));
+    } catch (err) {
+      for (const b of batch) {
+        this.proposals.remove(b.p);
+        b.p.reject(err);
+      }
+    }
   }
 
   /**
@@ -586,14 +600,18 @@ export class RaftNode {
   private async loop(): Promise<void> {
     try {
       // Readys pipeline: each one's write starts at once and finishes in `persisted`, in order.
-      while (!this.stopped && this.raw.hasReady()) this.handleReady(this.raw.ready());
+      for (;;) {
+        this.flushProposals();
+        if (this.stopped || !this.raw.hasReady()) break;
+        this.handleReady(this.raw.ready());
+      }
       if (!this.stopped) await this.maybeSnapshot();
     } catch (err) {
       this.fail(err);
     } finally {
       this.looping = false;
     }
-    if (!this.stopped && (this.raw.hasReady() || this.snapshotWaiters.length)) this.kick();
+    if (!this.stopped && (this.batch.length || this.raw.hasReady() || this.snapshotWaiters.length)) this.kick();
   }
 
   /**
@@ -900,6 +918,7 @@ export class RaftNode {
   }
 
   private rejectAll(err: Error): void {
+    this.batch = [];
     for (const p of this.proposals.drain()) p.reject(err);
     for (const r of this.reads.values()) r.reject(err);
     this.reads.clear();
