@@ -18,7 +18,7 @@ import { NotFoundError } from '../api/errors.ts';
 import { MANAGER_ROLE, loadClusterSigner, signerIdentity, type NodeCertSigner, type NodeTLS } from './ca/index.ts';
 import { RaftProposer, StoreStateMachine, toApiError } from './raft-store.ts';
 import { nextMembershipAction } from './membership.ts';
-import { nodeStatusChanges } from './node-health.ts';
+import { nodeStatusChanges, watchHeartbeats, type HeartbeatWatch } from './node-health.ts';
 import { canRemoveVoter } from './membership.ts';
 import { checkStanding, raftSenderMatches, type StandingEndpoint } from './peer-standing.ts';
 import type { PeerIdentity } from '../wire/types.ts';
@@ -67,6 +67,8 @@ export class Manager {
   private readonly storage: DiskStorage;
   private readonly lastSeen = new Map<string, { at: number; addr: string }>();
   private leaderSince = 0;
+  /** Since when this manager has read heartbeats without a stall of its own (`watchHeartbeats`). */
+  private heartbeatWatch: HeartbeatWatch = { since: 0, lastTick: 0 };
   private timer?: NodeJS.Timeout;
   private busy = false;
   private signer?: NodeCertSigner;
@@ -308,6 +310,8 @@ export class Manager {
   }
 
   private async leaderLoop(): Promise<void> {
+    // Before anything that may skip this turn: a stall of this process is seen on every tick.
+    this.heartbeatWatch = watchHeartbeats(this.heartbeatWatch, Date.now(), Math.max(LEADER_LOOP_MS * 2, this.heartbeatMs));
     if (this.busy || this.stopped || !this.isLeader) return;
     this.busy = true;
     try {
@@ -350,7 +354,7 @@ export class Manager {
       nodes: nodes.map((n) => ({ id: n.ID, state: n.Status.State, addr: n.Status.Addr })),
       lastSeen: this.lastSeen,
       now: Date.now(),
-      leaderSince: this.leaderSince,
+      leaderSince: Math.max(this.leaderSince, this.heartbeatWatch.since),
       graceMs: this.heartbeatMs * 3,
     });
     if (changes.length === 0) return;

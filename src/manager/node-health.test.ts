@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { nodeStatusChanges } from './node-health.ts';
+import { nodeStatusChanges, watchHeartbeats } from './node-health.ts';
 
 const seen = (entries: [string, number, string][]) => new Map(entries.map(([id, at, addr]) => [id, { at, addr }]));
 
@@ -22,6 +22,21 @@ test('a new leader marks nobody down before a whole grace period has passed', ()
 test('no change is written when nothing changed', () => {
   const c = nodeStatusChanges({ nodes: [{ id: 'n', state: 'ready', addr: '10.1.1.1' }], lastSeen: seen([['n', 950, '10.1.1.1:2377']]), now: 1000, leaderSince: 0, graceMs: 300 });
   assert.equal(c, []);
+});
+
+test('a leader whose own loop stalled gives every node a whole grace period again', () => {
+  let w = watchHeartbeats({ since: 0, lastTick: 0 }, 1000, 500);
+  assert.equal(w, { since: 0, lastTick: 1000 });
+  w = watchHeartbeats(w, 1200, 500);
+  assert.equal(w, { since: 0, lastTick: 1200 }, 'a tick on time keeps the watch');
+  w = watchHeartbeats(w, 8000, 500);
+  assert.equal(w, { since: 8000, lastTick: 8000 }, 'a 6.8 s stall starts it again');
+  // Judged right after the stall, on heartbeats not read yet: nobody is marked down.
+  const nodes = [{ id: 'n', state: 'ready' as const, addr: '10.1.1.1' }];
+  const lastSeen = new Map([['n', { at: 1100, addr: '10.1.1.1:2377' }]]);
+  assert.equal(nodeStatusChanges({ nodes, lastSeen, now: 8000, leaderSince: Math.max(0, w.since), graceMs: 3000 }), []);
+  // A whole grace period later, still silent: down.
+  assert.is(nodeStatusChanges({ nodes, lastSeen, now: 11_000, leaderSince: w.since, graceMs: 3000 })[0]?.state, 'down');
 });
 
 test.run();

@@ -45,3 +45,22 @@ function hostOf(addr: string): string {
   const m = /^\[?([^\]]+?)\]?:\d+$/.exec(addr);
   return m ? m[1] : addr;
 }
+
+/** Since when the leader has watched heartbeats without a stall of its own, and when it last looked. */
+export interface HeartbeatWatch {
+  since: number;
+  lastTick: number;
+}
+
+/**
+ * The watch after the leader's periodic check at `now` (pure). A leader whose own event
+ * loop stalled longer than `maxGapMs` (a huge write, a starved CPU) has the heartbeats of
+ * that time still queued, unread: judged on them at once it marked every node of a
+ * thousand down, then ready again a moment later, and rescheduled all their tasks. After
+ * such a gap the watch starts again, so nodes get a whole grace period (pass
+ * `max(leaderSince, watch.since)` as `leaderSince` to `nodeStatusChanges`).
+ */
+export function watchHeartbeats(prev: HeartbeatWatch, now: number, maxGapMs: number): HeartbeatWatch {
+  const stalled = prev.lastTick !== 0 && now - prev.lastTick > maxGapMs;
+  return { since: stalled ? now : prev.since, lastTick: now };
+}
