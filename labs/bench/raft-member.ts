@@ -171,7 +171,8 @@ async function main(): Promise<void> {
   };
   if (tracing) {
     setInterval(() => {
-      const med = (xs: number[]) => (xs.length ? +xs.sort((x, y) => x - y)[xs.length >> 1].toFixed(3) : null);
+      // Median and p99 of each stage: the tail is read from here too.
+      const med = (xs: number[]) => (xs.length ? [+xs.sort((x, y) => x - y)[xs.length >> 1].toFixed(3), +xs[Math.floor(xs.length * 0.99)].toFixed(3)] : null);
       stages.save.push(...saveTimes.splice(0));
       console.log('trace stages', JSON.stringify(Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, med(v)]))));
       for (const v of Object.values(stages)) v.length = 0;

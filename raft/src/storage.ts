@@ -54,8 +54,9 @@ export class SnapshotTemporarilyUnavailableError extends Error {
  * Implemented in memory by `MemoryStorage` (tests, simulation) and on disk by
  * `DiskStorage` (WAL segments + snapshot files, `raft/src/wal/`).
  *
- * Contract: when the promise of `save` resolves, everything passed to it is durable
- * (fsync'd once for the whole batch when `sync` is true) and visible through the
+ * Contract: calls may overlap (the driver pipelines them); they take effect and their
+ * promises resolve in call order. When the promise of `save` resolves, everything passed to
+ * it is durable (fsync'd once for the whole batch when `sync` is true) and visible through the
  * `Storage` methods; entries passed to `save` that conflict with stored ones (same
  * index) replace them and everything after them.
  */
