@@ -44,7 +44,7 @@ const SETTINGS = {
 const until = <T>(what: string | (() => string), fn: () => Promise<T | false | undefined>) => waitFor(what, fn, STEP_TIMEOUT_MS, 50);
 
 /** The stack file of round `r` (a port of its own, so a round never waits for the last one's port). */
-function compose(r: number): string {
+export function compose(r: number): string {
   const svc = (name: string, replicas: number, nets: string[], extra = '') => `
   ${name}:
     image: ${IMAGE}

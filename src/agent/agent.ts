@@ -362,13 +362,17 @@ export class Agent {
         // worker waits for the session's whole set (which wakes every task) first.
         if (!this.payloads.hasSynced && missingPayloads(task, this.payloads).length) return false;
         try {
+          const t0 = performance.now();
           await this.ensureImage(task.Spec.ContainerSpec.Image);
+          const tImage = performance.now();
           const net = await this.opts.networking?.attach(task);
+          const tNet = performance.now();
           if (net?.hostPorts?.length) {
             at.hostPorts = net.hostPorts.map((p) => ({ Protocol: p.protocol, TargetPort: p.target, PublishedPort: p.published, PublishMode: 'host' }));
           }
           const files = taskFiles(task, { ID: this.opts.nodeId, Description: this.opts.description() }, this.payloads);
           await (await this.controller(task, net, files)).prepare();
+          this.opts.logger.debug('agent: task prepared', { 'task.id': task.ID, 'ms.image': Math.round(tImage - t0), 'ms.network': Math.round(tNet - tImage), 'ms.container': Math.round(performance.now() - tNet) });
         } catch (err) {
           this.setStatus(at, 'rejected', 'preparing', (err as Error).message);
           await this.releaseNetworks(task);

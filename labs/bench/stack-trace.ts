@@ -1,0 +1,137 @@
+/**
+ * `npm run bench -- stack-trace [--rounds N] [--keep] [--prof DIR] [--import FILE]`
+ *
+ * Where the time of `stack deploy` goes on Shoal: the stack bench's deploy (same compose
+ * file, same stock docker client, 3-host lab) with the daemons started under
+ * `SHOAL_DEBUG=*`, then a timeline of each round from the daemons' logs: for every log
+ * message, its first and last time on each host in ms after the client started, and the
+ * moments the bench's poll saw 1, 10 and 20 tasks running. Not a figure to compare with
+ * Docker (debug logging costs time); a map of the phases. Also: the docker client's API calls
+ * with their times (through a logging proxy), each daemon's CPU time over the round; `--keep`
+ * leaves the lab up (its logs in /tmp/shoalstt-lab); `--prof DIR` makes the daemons write V8
+ * CPU profiles there (they are stopped by PID at the end); `--import FILE` preloads a module
+ * into each daemon (e.g. one that logs every spawn). Asserts nothing.
+ */
+import { readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ApiClient } from '../../src/api/client.ts';
+import type { Task } from '../../src/api/types/task.ts';
+import { Lab } from '../lib/lab.ts';
+import { defaultDaemonCommand, type DaemonContext } from '../lib/daemon.ts';
+import { run as runCmd } from '../lib/procs.ts';
+import { waitFor } from '../lib/swarm-services.ts';
+import { formBenchSwarm } from './bench-swarm.ts';
+import { LAB_REGISTRY } from './docker-swarm-lab.ts';
+import { compose } from './stack.ts';
+
+const until = <T>(what: string | (() => string), fn: () => Promise<T | false | undefined>) => waitFor(what, fn, 240_000, 20);
+
+/** Log lines `ISO level area: message k=v…` of one host between two wall-clock times. */
+function timeline(log: string, from: number, to: number): Map<string, { first: number; last: number; n: number }> {
+  const out = new Map<string, { first: number; last: number; n: number }>();
+  for (const line of log.split('\n')) {
+    const m = /^(\d{4}-\d\d-\d\dT[\d:.]+Z) (\w+) ([\w.]+): (.*?)(?: [\w.]+=.*)?$/.exec(line);
+    if (!m) continue;
+    const at = Date.parse(m[1]);
+    if (at < from || at > to) continue;
+    const key = `${m[3]}: ${m[4].slice(0, 70)}`;
+    const e = out.get(key);
+    if (e) { e.last = at - from; e.n++; } else out.set(key, { first: at - from, last: at - from, n: 1 });
+  }
+  return out;
+}
+
+/** A unix-socket proxy in front of `socket` that notes each request line and response status line with its time. */
+function tracingProxy(socket: string, path: string, note: (what: string) => void): net.Server {
+  const server = net.createServer((c) => {
+    const up = net.connect(socket);
+    c.on('data', (b: Buffer) => { const m = /^(GET|POST|PUT|DELETE|HEAD) (\S+)/.exec(b.toString('latin1', 0, 300)); if (m) note(`> ${m[1]} ${m[2].replace(/\?.*/, '').slice(0, 60)}`); });
+    up.on('data', (b: Buffer) => { const m = /^HTTP\/1\.1 (\d+)/.exec(b.toString('latin1', 0, 20)); if (m) note(`< ${m[1]}`); });
+    c.pipe(up).pipe(c);
+    c.on('error', () => up.destroy());
+    up.on('error', () => c.destroy());
+  });
+  server.listen(path);
+  return server;
+}
+
+/** utime+stime and cutime+cstime of a process, ms (clock ticks of 10 ms). */
+function cpuMs(pid: number | undefined): { self: number; children: number } {
+  if (!pid) return { self: 0, children: 0 };
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return { self: (Number(f[11]) + Number(f[12])) * 10, children: (Number(f[13]) + Number(f[14])) * 10 };
+}
+
+export async function run(args: string[]): Promise<void> {
+  const opt = (k: string) => { const i = args.indexOf(k); return i >= 0 ? args[i + 1] : undefined; };
+  const rounds = Number(opt('--rounds') ?? 2);
+  process.env.SHOAL_DEBUG ??= '*';
+  // `--prof DIR`: the daemons write V8 CPU profiles there when they exit.
+  const prof = opt('--prof');
+  const pre = opt('--import');
+  const nodeArgs = [...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []), ...(pre ? ['--import', pre] : [])];
+  const daemons = nodeArgs.length ? { command: (ctx: DaemonContext) => { const a = defaultDaemonCommand(ctx); return [a[0], ...nodeArgs, ...a.slice(1)]; } } : undefined;
+  const dir = mkdtempSync(join(tmpdir(), 'shoalstt-'));
+  writeFileSync(join(dir, 'pw.txt'), 'bench-secret');
+  writeFileSync(join(dir, 'app.conf'), 'bench=1\n');
+  const lab = await Lab.up({ hosts: 3, prefix: 'shoalstt', replace: true, ...(daemons ? { daemons } : {}) });
+  try {
+    await formBenchSwarm(lab, until);
+    const api = new ApiClient(lab.dockerHost('h1'));
+    for (const h of ['h1', 'h2', 'h3']) {
+      await new ApiClient(lab.dockerHost(h)).request('POST', '/images/create', { query: { fromImage: `${LAB_REGISTRY}/shoal/bb`, tag: 'v1' }, timeoutMs: 120_000 });
+    }
+    for (let r = 0; r < rounds; r++) {
+      const stack = `t${r}`;
+      writeFileSync(join(dir, `stack${r}.yml`), compose(r));
+      const marks: [string, number][] = [];
+      const cpu0 = Object.fromEntries(['h1', 'h2', 'h3'].map((h) => [h, cpuMs(lab.daemonPid(h))]));
+      const w0 = Date.now();
+      const t0 = performance.now();
+      const mark = (what: string) => marks.push([what, +(performance.now() - t0).toFixed(1)]);
+      const psock = join(dir, `proxy${r}.sock`);
+      const proxy = tracingProxy(lab.socket('h1'), psock, mark);
+      const cli = runCmd('env', [`DOCKER_HOST=unix://${psock}`, 'sh', '-c', `cd "$1" && shift && exec docker "$@"`, 'sh', dir, 'stack', 'deploy', '-c', `stack${r}.yml`, stack], { timeoutMs: 240_000 })
+        .then((x) => { mark(`docker stack deploy exited ${x.code}`); if (x.code) console.log(x.stderr); });
+      const seen = new Set<number>();
+      await until('20 running', async () => {
+        const ts = await api.get<Task[]>('/tasks', { query: { filters: JSON.stringify({ label: [`com.docker.stack.namespace=${stack}`] }) } });
+        const n = ts.filter((t) => t.DesiredState === 'running' && t.Status.State === 'running').length;
+        for (const k of [1, 10, 20]) if (n >= k && !seen.has(k)) { seen.add(k); mark(`poll: ${k} running`); }
+        if (ts.length && !seen.has(0)) { seen.add(0); mark(`poll: ${ts.length} tasks exist`); }
+        return n === 20;
+      });
+      await cli;
+      proxy.close();
+      const w1 = Date.now() + 50;
+      console.log(`\n=== round ${r}: ${marks.at(-1)?.[1]} ms (${new Date(w0).toISOString()} .. ${new Date(w1).toISOString()})`);
+      for (const [w, ms] of marks) console.log(`  bench ${ms.toFixed(0).padStart(6)}  ${w}`);
+      for (const h of ['h1', 'h2', 'h3']) {
+        const c = cpuMs(lab.daemonPid(h));
+        console.log(`  ${h} daemon cpu ${c.self - cpu0[h].self} ms, its reaped children ${c.children - cpu0[h].children} ms`);
+      }
+      for (const h of ['h1', 'h2', 'h3']) {
+        const tl = timeline(readFileSync(lab.daemonLog(h), 'utf8'), w0, w1);
+        const rows = [...tl].sort((a, b) => a[1].first - b[1].first);
+        for (const [k, e] of rows) console.log(`  ${h} ${String(e.first).padStart(6)} ${String(e.last).padStart(6)} x${String(e.n).padEnd(4)} ${k}`);
+      }
+      await runCmd('env', [`DOCKER_HOST=${lab.dockerHost('h1')}`, 'docker', 'stack', 'rm', stack], { timeoutMs: 60_000 });
+      await until(`stack ${stack} gone`, async () => {
+        const q = { query: { filters: JSON.stringify({ label: [`com.docker.stack.namespace=${stack}`] }) } };
+        const [ts, nets] = await Promise.all([api.get<Task[]>('/tasks', q), api.get<unknown[]>('/networks', q)]);
+        return ts.every((t) => t.Status.State !== 'running') && nets.length === 0;
+      });
+    }
+    if (prof) {
+      // A daemon writes its profile when it exits: stop each by its PID and wait for it.
+      const pids = ['h1', 'h2', 'h3'].map((h) => lab.daemonPid(h)).filter((p): p is number => !!p);
+      for (const p of pids) process.kill(p, 'SIGTERM');
+      await until('daemons exited', async () => pids.every((p) => { try { process.kill(p, 0); return false; } catch { return true; } }));
+    }
+  } finally {
+    if (!args.includes('--keep')) await lab.down();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
