@@ -123,6 +123,31 @@ basics('two followers\' acks commit and apply while the leader\'s own write is h
   }
 });
 
+basics('followers acknowledge only what they have written, even with appends pipelined behind a held write', async () => {
+  const c = new TestCluster(11);
+  const gated = new Map(ABC.map((id) => [id, new GatedStorage({ confState: { ...emptyConfState(), voters: ABC } })]));
+  try {
+    for (const id of ABC) await c.start(id, gated.get(id)!);
+    const l = await c.leader();
+    await c.advance(200);
+    const followers = ABC.filter((id) => id !== l.id);
+    for (const id of followers) gated.get(id)!.held = true;
+    const p = track(l.node.propose(enc('one')));
+    const q = track(l.node.propose(enc('two')));
+    await c.advance(300);
+    assert.not.ok(p.done || q.done, 'committed on acks of unwritten entries');
+    const last = l.node.status().progress.get(l.id)!.match;
+    for (const id of followers) assert.ok(l.node.status().progress.get(id)!.match < last, `${id} acknowledged an unwritten entry`);
+    gated.get(followers[0])!.release();
+    await c.waitFor(() => p.done && q.done, 'both proposals once one follower wrote them');
+    assert.is(p.error, undefined);
+    assert.ok(l.node.status().progress.get(followers[1])!.match < last, 'the held follower acknowledged early');
+  } finally {
+    for (const g of gated.values()) g.release();
+    await c.stopAll();
+  }
+});
+
 basics('a deposed leader never applies its overwritten tail early, even mid-write', async () => {
   const c = new TestCluster(20);
   const gated = new Map(ABC.map((id) => [id, new GatedStorage({ confState: { ...emptyConfState(), voters: ABC } })]));
