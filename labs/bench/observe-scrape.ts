@@ -2,9 +2,9 @@
  * `npm run bench -- observe-scrape [--tasks N] [--scrapes S]`: the CPU of one metrics
  * scrape, in this process, without a lab: N processes (default 50; `sleep`, each in a
  * network namespace of its own when run as root, as task containers are) stand for the
- * running tasks of a node, and `NodeMetrics.scrape()` renders their cAdvisor series and
- * the node's own, S times (default 300) after a warm-up.
- *   scrape_cpu_ms   CPU time (user + system) of this process per scrape
+ * running tasks of a node, and a client in another process GETs `/metrics` from
+ * `serveMetrics` S times in a row (default 300) after a warm-up.
+ *   scrape_cpu_ms   CPU time (user + system) of this process per scrape (render and HTTP)
  *   scrape_ms       median wall time of a scrape
  *   scrape_bytes    size of one exposition
  * At one scrape a second, `scrape_cpu_ms / 10` is the CPU % a scrape adds (observe.ts
@@ -15,6 +15,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { NodeMetrics } from '../../src/metrics/registry.ts';
+import { serveMetrics } from '../../src/metrics/server.ts';
 import type { UsageSource } from '../../src/metrics/usage-reader.ts';
 import type { Task } from '../../src/api/types/task.ts';
 import { median } from './fair.ts';
@@ -59,6 +60,28 @@ function ownCgroups(procs: ChildProcess[]): string[] {
   return made;
 }
 
+/** A client in a process of its own: GETs `url` `count` times in a row, prints the wall times (ms) as JSON. */
+const SCRAPER = `
+const http = require('node:http');
+const [url, count] = process.argv.slice(1);
+const one = () => new Promise((resolve, reject) => {
+  const t0 = process.hrtime.bigint();
+  http.get(url, (res) => { let n = 0; res.on('data', (c) => n += c.length); res.on('end', () => resolve({ ms: Number(process.hrtime.bigint() - t0) / 1e6, bytes: n })); }).on('error', reject);
+});
+(async () => { const out = []; for (let i = 0; i < Number(count); i++) out.push(await one()); process.stdout.write(JSON.stringify(out)); })();
+`;
+
+/** Runs the scraper against `url`; resolves with its figures once it exited. */
+function scrapeFrom(url: string, count: number): Promise<{ ms: number; bytes: number }[]> {
+  const child = spawn(process.execPath, ['-e', SCRAPER, url, String(count)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  return once(child, 'exit').then(([code]) => {
+    if (code !== 0) throw new Error(`observe-scrape: scraper exited with ${code}`);
+    return JSON.parse(out) as { ms: number; bytes: number }[];
+  });
+}
+
 /** A usage source over `procs`, shaped as the executor's controllers and the agent's tasks. */
 function sourceOf(procs: ChildProcess[]): UsageSource {
   const containers = procs.map((p, i) => ({
@@ -83,28 +106,30 @@ export async function run(args: string[]): Promise<void> {
     await new Promise((r) => setTimeout(r, 300));
     cgroups = ownCgroups(procs);
     const metrics = new NodeMetrics({ usage: sourceOf(procs) });
-    let bytes = 0;
-    for (let i = 0; i < 20; i++) bytes = (await metrics.scrape()).length;
-    const walls: number[] = [];
-    const cpu0 = process.cpuUsage();
-    for (let i = 0; i < scrapes; i++) {
-      const t0 = process.hrtime.bigint();
-      await metrics.scrape();
-      walls.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    // Served as the daemon serves it; the client is another process, so this process's
+    // CPU time is the scrapes' (render and HTTP), not the client's.
+    const server = await serveMetrics(metrics, { host: '127.0.0.1', port: 0 });
+    try {
+      const url = `http://127.0.0.1:${server.address.port}/metrics`;
+      await scrapeFrom(url, 20);
+      const cpu0 = process.cpuUsage();
+      const runs = await scrapeFrom(url, scrapes);
+      const cpu = process.cpuUsage(cpu0);
+      const figures = {
+        bench: 'observe-scrape',
+        tasks: n,
+        scrapes,
+        scrape_cpu_ms: Number(((cpu.user + cpu.system) / 1000 / scrapes).toFixed(2)),
+        scrape_user_ms: Number((cpu.user / 1000 / scrapes).toFixed(2)),
+        scrape_system_ms: Number((cpu.system / 1000 / scrapes).toFixed(2)),
+        scrape_ms: Number(median(runs.map((r) => r.ms))!.toFixed(2)),
+        scrape_bytes: runs[runs.length - 1].bytes,
+      };
+      console.log(`observe-scrape: ${n} tasks, ${scrapes} scrapes over HTTP: ${figures.scrape_cpu_ms} ms CPU each (user ${figures.scrape_user_ms}, system ${figures.scrape_system_ms}), median ${figures.scrape_ms} ms, ${figures.scrape_bytes} bytes`);
+      console.log(JSON.stringify(figures));
+    } finally {
+      await server.close();
     }
-    const cpu = process.cpuUsage(cpu0);
-    const figures = {
-      bench: 'observe-scrape',
-      tasks: n,
-      scrapes,
-      scrape_cpu_ms: Number(((cpu.user + cpu.system) / 1000 / scrapes).toFixed(2)),
-      scrape_user_ms: Number((cpu.user / 1000 / scrapes).toFixed(2)),
-      scrape_system_ms: Number((cpu.system / 1000 / scrapes).toFixed(2)),
-      scrape_ms: Number(median(walls)!.toFixed(2)),
-      scrape_bytes: bytes,
-    };
-    console.log(`observe-scrape: ${n} tasks, ${scrapes} scrapes: ${figures.scrape_cpu_ms} ms CPU each (user ${figures.scrape_user_ms}, system ${figures.scrape_system_ms}), median ${figures.scrape_ms} ms, ${bytes} bytes`);
-    console.log(JSON.stringify(figures));
   } finally {
     await Promise.all(procs.map((p) => {
       const exited = p.exitCode !== null || p.signalCode !== null ? Promise.resolve() : once(p, 'exit');

@@ -16,7 +16,8 @@
  * the autoscaler added running; its window is 3 s) by the autoscaler's, with its memory
  * and connection-rate twins `autoscale_memory_react_ms`, `autoscale_rps_react_ms`
  * (observe-autoscale.ts). The last line
- * is one JSON object with every figure measured.
+ * is one JSON object with every figure measured. `--no-autoscale` and `--no-dashboard`
+ * leave those parts out.
  */
 import { withLab, type Lab } from '../lib/lab.ts';
 import { cpuTimeMs } from '../lib/procs.ts';
@@ -137,6 +138,8 @@ export async function run(args: string[]): Promise<void> {
   const figures: Figures = {};
   await withLab({ hosts: 1, prefix: 'shoalmeb', daemons: { extraArgs: ['--metrics-addr', `0.0.0.0:${METRICS_PORT}`] } }, async (lab) => {
     Object.assign(figures, await measureScrapes(lab, tasks, seconds));
+    // `--no-autoscale` skips the autoscaler's parts (to time the metrics alone).
+    if (args.includes('--no-autoscale')) return;
     Object.assign(figures, await measureAutoscale(lab));
     Object.assign(figures, await measureAutoscaleTargets(lab));
   });

@@ -68,14 +68,41 @@ const NET_FAMILIES: NetFamily[] = [
   { name: 'container_network_transmit_packets_dropped_total', help: 'Cumulative count of packets dropped while transmitting.', value: (n) => n.txDropped },
 ];
 
+/** The label text (`id="…",name="…",…`) of a reading's series. */
+function labelTextOf(u: TaskUsage): string {
+  return Object.entries(containerLabels(u)).map(([k, v]) => `${k}="${esc(v)}"`).join(',');
+}
+
+/**
+ * The label texts of the containers of the last scrape, kept for the next: a task's labels
+ * do not change while it runs. `texts(readings)` forgets the containers not read again.
+ */
+export class LabelTexts {
+  private byKey = new Map<string, string>();
+
+  texts(readings: TaskUsage[]): string[] {
+    const next = new Map<string, string>();
+    const out = readings.map((u) => {
+      // Every label value in the key: a cached text is right by construction.
+      const key = [u.containerId, u.cgroup, u.taskName, u.image, u.serviceId, u.serviceName, u.taskId, u.nodeId].join('\0');
+      const text = this.byKey.get(key) ?? next.get(key) ?? labelTextOf(u);
+      next.set(key, text);
+      return text;
+    });
+    this.byKey = next;
+    return out;
+  }
+}
+
 /**
  * The container series of `readings` in Prometheus text format (version 0.0.4). Written
  * directly rather than through prom-client metric objects: 50 tasks make ~1000 series
  * whose label sets change with every task, and building them as strings once per scrape
- * costs a fraction of setting them one by one on a metric. Pure.
+ * costs a fraction of setting them one by one on a metric. `labels` keeps label texts
+ * between scrapes; without it they are made afresh. Pure but for that cache.
  */
-export function renderContainerMetrics(readings: TaskUsage[]): string {
-  const labelText = readings.map((u) => Object.entries(containerLabels(u)).map(([k, v]) => `${k}="${esc(v)}"`).join(','));
+export function renderContainerMetrics(readings: TaskUsage[], labels?: LabelTexts): string {
+  const labelText = labels ? labels.texts(readings) : readings.map(labelTextOf);
   const out: string[] = [];
   for (const f of FAMILIES) {
     out.push(`# HELP ${f.name} ${f.help}`, `# TYPE ${f.name} ${f.type}`);

@@ -38,7 +38,10 @@ export class ExecutorMetrics {
         const list = containers();
         this.observe(list);
         states.reset();
-        for (const c of list) states.inc({ state: c.state });
+        // Counted first, then one set per state: prom-client hashes the labels of each call.
+        const counts = new Map<string, number>();
+        for (const c of list) counts.set(c.state, (counts.get(c.state) ?? 0) + 1);
+        for (const [state, n] of counts) states.set({ state }, n);
       },
     });
     this.startDuration = new Histogram({ name: 'shoal_executor_start_duration_seconds', help: 'From container creation (prepare) to its process running.', buckets: START_BUCKETS, registers });

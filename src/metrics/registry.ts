@@ -10,7 +10,7 @@
  */
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { RaftNode } from 'raft-ts';
-import { renderContainerMetrics } from './containers.ts';
+import { LabelTexts, renderContainerMetrics } from './containers.ts';
 import { ExecutorMetrics } from './executor-metrics.ts';
 import { RaftMetrics } from './raft-metrics.ts';
 import { ClusterMetrics, type ClusterSource } from './cluster-metrics.ts';
@@ -39,6 +39,7 @@ export class NodeMetrics {
   private readonly cluster: ClusterMetrics;
   // No connection counts: no series shows them, and they are a third of a reading's reads.
   private readonly reader = new UsageReader({ connections: false });
+  private readonly labels = new LabelTexts();
 
   constructor(private readonly opts: NodeMetricsOptions) {
     if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'shoal_' });
@@ -59,7 +60,7 @@ export class NodeMetrics {
   async scrape(): Promise<string> {
     this.follow();
     // The per-task series (cAdvisor's) are rendered straight to text: see containers.ts.
-    const containers = renderContainerMetrics(this.reader.read(usageTargets(this.opts.usage)));
+    const containers = renderContainerMetrics(this.reader.read(usageTargets(this.opts.usage)), this.labels);
     return (await this.registry.metrics()) + renderDnsMetrics(this.opts.dns?.()) + containers;
   }
 

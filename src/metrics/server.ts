@@ -29,7 +29,12 @@ export async function serveMetrics(metrics: NodeMetrics, addr: { host: string; p
       return;
     }
     metrics.scrape().then(
-      (text) => res.writeHead(200, { 'content-type': metrics.contentType }).end(req.method === 'HEAD' ? undefined : text),
+      (text) => {
+        // Encoded once: a string body is measured (Content-Length or the chunk size) and
+        // then encoded again as it is written, each a pass over some 300 KB.
+        const body = Buffer.from(text, 'utf8');
+        res.writeHead(200, { 'content-type': metrics.contentType, 'content-length': body.length }).end(req.method === 'HEAD' ? undefined : body);
+      },
       (err: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics: ${err.message}\n`),
     );
   });
