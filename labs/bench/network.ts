@@ -28,6 +28,12 @@
  * - `vip_ready_ms`: a watcher in the client task GETs the VIP every 5 ms; `web` is scaled
  *   1 → 2; time from the scale call until the new task's hostname answers through the
  *   VIP. `vip_after_running_ms`: from the new task's reported `running` timestamp.
+ * - Shoal only (Docker's encrypted overlay needs kernel IPsec ESP, which this kernel lacks):
+ *   a second pair of tasks (`eclient` on h1, `eweb` off h1) on an encrypted network
+ *   (`--opt encrypted`: WireGuard, here wireguard-go). `encrypted_gbps`: iperf3 as above
+ *   between them; `encrypted_ratio` = median of encrypted / underlay per pair (run
+ *   alternately). `encrypted_rtt_added_us`: median ping RTT client → web over the
+ *   encrypted network less the same over the plain overlay (alternating, 20 pings each).
  *
  * Docker on this kernel has no IPVS: its VIP and ingress are expected to fail; those steps
  * are recorded as `docker_…: 'fail: <message>'`. Any step that fails on either side is
@@ -59,7 +65,7 @@ const failure = (err: unknown) => `fail: ${((err as Error).message ?? String(err
 class Side {
   hostOf = new Map<string, string>();
   /** The tasks of the run, from `setup` (refreshed after each round's scale back to 1). */
-  private ctx?: { client: PlacedTask; web: PlacedTask; netId: string };
+  private ctx?: { client: PlacedTask; web: PlacedTask; netId: string; enc?: { client: PlacedTask; web: PlacedTask } };
   /** Why setup failed, if it did: every round reports it. */
   private setupError?: string;
   constructor(readonly lab: Lab, readonly docker: boolean, readonly log: (m: string) => void) {}
@@ -87,7 +93,7 @@ class Side {
     }
   }
 
-  async setup(): Promise<{ client: PlacedTask; web: PlacedTask; netId: string }> {
+  async setup(): Promise<{ client: PlacedTask; web: PlacedTask; netId: string; enc?: { client: PlacedTask; web: PlacedTask } }> {
     this.hostOf = await formSwarm(this.lab);
     if (this.docker) {
       // The lab dockerd never pulls for a task (offline preference): pull on every host first.
@@ -105,7 +111,16 @@ class Side {
     const [client] = await placedTasks(this.lab, 'client', this.hostOf, 1, netId, 180_000);
     const [web] = await placedTasks(this.lab, 'web', this.hostOf, 1, netId, 180_000);
     this.log(`client task on ${client.host} (${client.ip}), web task on ${web.host} (${web.ip})`);
-    return { client, web, netId };
+    if (this.docker) return { client, web, netId };
+    // Shoal only: the same pair on an encrypted network (WireGuard between the hosts).
+    const encId = (await new ApiClient(this.lab.dockerHost('h1')).post<{ Id: string }>('/networks/create', {
+      Name: 'benchenc', Driver: 'overlay', CheckDuplicate: true, Options: { encrypted: '' }, Labels: {},
+    }, { timeoutMs: 30_000 })).Id;
+    await createService(this.lab, webSpec('eclient', { networks: [encId], command: ['sleep', '86400'], constraints: ['node.hostname==h1'] }));
+    await createService(this.lab, webSpec('eweb', { networks: [encId], constraints: [`node.hostname==${web.host}`] }));
+    const [ec] = await placedTasks(this.lab, 'eclient', this.hostOf, 1, encId, 180_000);
+    const [ew] = await placedTasks(this.lab, 'eweb', this.hostOf, 1, encId, 180_000);
+    return { client, web, netId, enc: { client: ec, web: ew } };
   }
 
   /** Sets the side up once (swarm, network, services); a failure is kept for every round to report. */
@@ -155,6 +170,30 @@ class Side {
       }
       return { underlay_gbps: r2(median(under)), overlay_gbps: r2(median(over)), overlay_ratio: r2(median(ratios)) };
     });
+
+    if (ctx.enc) {
+      const enc = ctx.enc;
+      await step(['encrypted_gbps', 'encrypted_ratio'], async () => {
+        const e: number[] = [], ratios: number[] = [];
+        for (let i = 0; i < o.reps; i++) {
+          const u = await this.iperf({ host: enc.web.host, enter: [] }, { host: enc.client.host, enter: [] }, this.lab.address(enc.web.host), o.seconds);
+          const v = await this.iperf({ host: enc.web.host, enter: this.enter(enc.web) }, { host: enc.client.host, enter: this.enter(enc.client) }, enc.web.ip, o.seconds);
+          e.push(v); ratios.push(v / u);
+        }
+        return { encrypted_gbps: r2(median(e)), encrypted_ratio: r2(median(ratios)) };
+      });
+      await step(['encrypted_rtt_added_us'], async () => {
+        const rtt = async (from: PlacedTask, to: string) => {
+          const r = await this.lab.exec(from.host, [...this.enter(from), 'busybox', 'ping', '-q', '-c', '20', '-W', '2', to], { timeoutMs: 60_000 });
+          const m = /= [\d.]+\/([\d.]+)\//.exec(r.stdout);
+          if (!m) throw new Error(`ping ${to}: ${r.stdout.slice(-200)}${r.stderr.slice(-200)}`);
+          return Number(m[1]) * 1000;
+        };
+        const added: number[] = [];
+        for (let i = 0; i < Math.max(3, o.reps); i++) added.push((await rtt(enc.client, enc.web.ip)) - (await rtt(client, web.ip)));
+        return { encrypted_rtt_added_us: Math.round(median(added)) };
+      });
+    }
 
     const where = (t: PlacedTask) => ({ netns: this.docker ? undefined : t.netns, pid: this.docker ? t.pid : undefined });
     await step(['dns_p50_ms', 'dns_p99_ms'], async () => {
@@ -282,7 +321,7 @@ export async function run(args: string[]): Promise<void> {
   } finally {
     await downLabs(labs);
   }
-  for (const k of ['overlay_ratio', 'dns_p99_ms', 'vip_ready_ms', 'mesh_ratio', ...(args.includes('--no-docker') ? [] : ['docker_overlay_ratio', 'docker_dns_p99_ms'])]) out[k] ??= null;
+  for (const k of ['overlay_ratio', 'dns_p99_ms', 'vip_ready_ms', 'mesh_ratio', 'encrypted_ratio', 'encrypted_rtt_added_us', ...(args.includes('--no-docker') ? [] : ['docker_overlay_ratio', 'docker_dns_p99_ms'])]) out[k] ??= null;
   const num2 = (k: string) => (typeof out[k] === 'number' ? (out[k] as number) : null);
   // Issue 20 target: DNS p99 inside a task at most Docker's in the same run; 'met' only when Docker ran.
   out.target_dns_p99 = flag(num2('dns_p99_ms'), num2('docker_dns_p99_ms'), 1);
