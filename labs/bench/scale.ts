@@ -1,5 +1,6 @@
 /**
- * `npm run bench -- scale [--nodes 100,500,1000] [--tasks 10000] [--lost 100] [--rest-s 10] [--per-proc 500]`
+ * `npm run bench -- scale [--nodes 100,500,1000] [--tasks 10000] [--lost 100] [--rest-s 10] [--per-proc 500]
+ *   [--raft-tick-ms T] [--step-timeout-s 180] [--profile DIR]`
  *
  * How far one manager trio goes (issue 19, item 3). For each N: three real manager
  * daemons on loopback (`scale-cluster.ts`), N simulated workers (`labs/scale/`: real join
@@ -266,6 +267,7 @@ export async function run(args: string[]): Promise<void> {
     restS: Number(arg(args, 'rest-s', '10')),
     perProc: Number(arg(args, 'per-proc', '500')),
     profileDir: args.includes('--profile') ? arg(args, 'profile', '') : undefined,
+    stepTimeoutMs: Number(arg(args, 'step-timeout-s', '180')) * 1000,
     raftTickMs: args.includes('--raft-tick-ms') ? Number(arg(args, 'raft-tick-ms', '10')) : undefined,
   });
   console.log(JSON.stringify(report));
