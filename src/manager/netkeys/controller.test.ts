@@ -19,17 +19,23 @@ async function setup() {
     tx.create('cluster', aCluster());
     for (const h of ['a', 'b']) tx.create('node', aNode(h));
   });
+  const encrypted = () => store.update((tx) => tx.create('network', {
+    ID: 'sec', Spec: { Name: 'sec', Labels: {}, Driver: 'overlay', Options: { encrypted: '' }, IPAM: { Driver: 'default', Config: [] }, Attachable: false, Ingress: false, Internal: false, EnableIPv6: false, Scope: 'swarm' },
+  } as never));
   let now = 1_000_000;
   let n = 0;
   const ctl = new NetworkKeyController(store, nullLogger, { rotateMs: 5, now: () => now, newKey: () => `key-${++n}` });
   const key = () => store.view((tx) => tx.list('cluster')[0].ShoalNetworkKey);
-  return { store, ctl, key, advance: (ms: number) => { now += ms; } };
+  return { store, ctl, key, encrypted, advance: (ms: number) => { now += ms; } };
 }
 
-test('the first key is made at start, for every node', async () => {
-  const { ctl, key } = await setup();
+test('no key while the swarm has no encrypted network; the first once it has one, for every node', async () => {
+  const { ctl, key, encrypted } = await setup();
   try {
     ctl.start();
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    assert.is(key(), undefined, 'no cluster write without an encrypted network');
+    await encrypted();
     await settle(() => key() !== undefined);
     assert.is(key()!.Key, 'key-1');
     assert.is(key()!.Generation, 1);
@@ -38,8 +44,9 @@ test('the first key is made at start, for every node', async () => {
 });
 
 test('a joining node is recorded without a rotation; a removed one rotates the key', async () => {
-  const { store, ctl, key } = await setup();
+  const { store, ctl, key, encrypted } = await setup();
   try {
+    await encrypted();
     ctl.start();
     await settle(() => key() !== undefined);
     const c = await store.update((tx) => tx.create('node', aNode('c')));
@@ -54,8 +61,9 @@ test('a joining node is recorded without a rotation; a removed one rotates the k
 });
 
 test('the key rotates when its period is over', async () => {
-  const { ctl, key, advance } = await setup();
+  const { ctl, key, advance, encrypted } = await setup();
   try {
+    await encrypted();
     ctl.start();
     await settle(() => key() !== undefined);
     advance(10);

@@ -1,6 +1,6 @@
 /**
  * The network key controller (leader only): keeps `Cluster.ShoalNetworkKey`, the swarm's
- * key for encrypted overlays, made on the first pass, rotated every `rotateMs` and at once
+ * key for encrypted overlays, made once the swarm has an encrypted network, rotated every `rotateMs` and at once
  * when a node that held it leaves the swarm (`schedule.ts` decides). The key reaches each
  * node inside its network view, over the node's mTLS session (`src/swarm/network-view.ts`).
  */
@@ -27,7 +27,7 @@ export class NetworkKeyController extends StoreController {
   private readonly newKey: () => string;
 
   constructor(store: MemoryStore, logger: Logger, opts: NetworkKeyControllerOptions = {}) {
-    super(store, logger, ['cluster', 'node']);
+    super(store, logger, ['cluster', 'node', 'network']);
     this.rotateMs = opts.rotateMs ?? DEFAULT_ROTATE_MS;
     this.now = opts.now ?? Date.now;
     this.newKey = opts.newKey ?? (() => generateNetworkKey());
@@ -38,7 +38,7 @@ export class NetworkKeyController extends StoreController {
   }
 
   protected onEvent(e: ObjectEvent): void {
-    if (e.kind === 'node.created' || e.kind === 'node.deleted' || e.kind === 'cluster.created') this.dirty = true;
+    if (e.kind === 'node.created' || e.kind === 'node.deleted' || e.kind === 'cluster.created' || e.kind === 'network.created') this.dirty = true;
   }
 
   protected async pass(): Promise<void> {
@@ -50,7 +50,9 @@ export class NetworkKeyController extends StoreController {
         if (!cluster) return undefined;
         const now = this.now();
         const current = cluster.ShoalNetworkKey;
-        const action = nextKeyAction(current, { now, nodes: tx.list('node').map((n) => n.ID), rotateMs: this.rotateMs });
+        // Only a swarm with an encrypted network keeps a key (no cluster writes otherwise).
+        const needed = tx.list('network').some((n) => Object.hasOwn(n.Spec.Options ?? {}, 'encrypted'));
+        const action = nextKeyAction(current, { now, nodes: tx.list('node').map((n) => n.ID), rotateMs: this.rotateMs, needed });
         if (action.kind !== 'none') {
           const next = applyKeyAction(current, action, { now, key: action.kind === 'rotate' ? this.newKey() : '' });
           tx.update('cluster', { ...cluster, ShoalNetworkKey: next });
@@ -59,7 +61,7 @@ export class NetworkKeyController extends StoreController {
       });
       if (!value) return;
       if (value.action.kind === 'rotate') this.logger.info('network key rotated', { reason: value.action.reason, nodes: value.action.nodes.length });
-      if (value.dueAt !== this.timerFor) {
+      if (value.dueAt !== this.timerFor && Number.isFinite(value.dueAt)) {
         this.timerFor = value.dueAt;
         this.at(value.dueAt - this.now(), () => { this.dirty = true; });
       }

@@ -10,6 +10,11 @@ test('the first key is made at once, for every node', () => {
   assert.equal(nextKeyAction(undefined, { now: 5, nodes: ['b', 'a'] }), { kind: 'rotate', reason: 'initial', nodes: ['a', 'b'] });
 });
 
+test('nothing is made or rotated while no encrypted network needs a key', () => {
+  assert.equal(nextKeyAction(undefined, { now: 5, nodes: ['a'], needed: false }), { kind: 'none', dueAt: Infinity });
+  assert.is(nextKeyAction(rec(), { now: 1e12, nodes: [], needed: false }).kind, 'none');
+});
+
 test('a key rotates when its period is over, not before', () => {
   assert.equal(nextKeyAction(rec(), { now: 1000 + HOUR - 1, nodes: ['a', 'b'], rotateMs: HOUR }), { kind: 'none', dueAt: 1000 + HOUR });
   assert.is(nextKeyAction(rec(), { now: 1000 + HOUR, nodes: ['a', 'b'], rotateMs: HOUR }).kind, 'rotate');

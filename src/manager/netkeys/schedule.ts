@@ -18,12 +18,15 @@ export type KeyAction =
   | { kind: 'none'; dueAt: number };
 
 /**
- * The next step for `current` given the nodes now in the store: a first key, a rotation
+ * The next step for `current` given the nodes now in the store (`needed`: the swarm has an
+ * encrypted network; default true; while false nothing is written, so a swarm without one
+ * never sees its cluster object change for a key): a first key, a rotation
  * (period over, or a node that held it is gone; `nodes` is who gets the new one), only
  * recording nodes that joined, or nothing until `dueAt`.
  */
-export function nextKeyAction(current: NetworkKeyRecord | undefined, input: { now: number; nodes: readonly string[]; rotateMs?: number }): KeyAction {
+export function nextKeyAction(current: NetworkKeyRecord | undefined, input: { now: number; nodes: readonly string[]; rotateMs?: number; needed?: boolean }): KeyAction {
   const nodes = [...new Set(input.nodes)].sort();
+  if (input.needed === false) return { kind: 'none', dueAt: Infinity };
   if (!current) return { kind: 'rotate', reason: 'initial', nodes };
   const rotateMs = input.rotateMs ?? DEFAULT_ROTATE_MS;
   if (!(rotateMs > 0)) throw new Error(`netkeys: assertion failed: rotation period ${rotateMs} ms`);
