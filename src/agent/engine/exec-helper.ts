@@ -12,13 +12,22 @@
  * a helper that died. The reason is logged once per container start.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { ALL_CAPABILITIES } from '../../api/spec/privileges.ts';
 import { encodeFrame, Frame, FrameDecoder, resizeFrame, type HelperEvent } from './exec-frames.ts';
 
 const SCRIPT = fileURLToPath(new URL('./exec-helper.py', import.meta.url));
+
+/**
+ * The distribution's interpreter when there is one: a `python3` found first on PATH may
+ * be a version manager's shim (pyenv's took ~450 ms to start here), and the helper
+ * needs only the standard library.
+ */
+function defaultPython(): string {
+  return existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+}
 
 /** Where a container's helper finds what it needs. */
 export interface HelperTarget {
@@ -33,7 +42,7 @@ export interface HelperTarget {
 
 /** Options of {@link ExecHelpers}. */
 export interface ExecHelpersOptions {
-  /** Python interpreter (default `python3` on PATH). */
+  /** Python interpreter (default `/usr/bin/python3`, else `python3` on PATH). */
   python?: string;
   /** A helper exits after this long without a new exec, ms (default 10 min: a helper holds ~10 MB). */
   idleMs?: number;
@@ -76,7 +85,7 @@ export class ExecHelpers {
     e.ready = new Promise<boolean>((resolve) => {
       let child: ChildProcess;
       try {
-        child = spawn(this.opts.python ?? 'python3', [SCRIPT, t.socket, String(t.pid), t.config, String(this.opts.idleMs ?? 600_000)], { stdio: ['pipe', 'pipe', 'pipe'] });
+        child = spawn(this.opts.python ?? defaultPython(), ['-I', '-S', SCRIPT, t.socket, String(t.pid), t.config, String(this.opts.idleMs ?? 600_000)], { stdio: ['pipe', 'pipe', 'pipe'] });
       } catch (err) {
         this.opts.log?.(`exec helper: ${t.cid}: cannot start: ${(err as Error).message}; using runc exec`);
         resolve(false);
