@@ -12,12 +12,15 @@ import type { Logger } from '../../common/logger.ts';
 import { reconcileService, withDesiredState } from '../orchestrator/index.ts';
 import { tasksForOrchestrator } from '../orchestrator/updater.ts';
 import { hideMovedTasks } from '../orchestrator/rebalance.ts';
+import { boundReconciliation } from '../orchestrator/bounded.ts';
+import { slotKey } from '../orchestrator/updater-view.ts';
 import { StoreController } from './store-controller.ts';
 
 /**
  * Tasks one pass creates at most, across services: a service of 10,000 replicas is
  * written in transactions of this many tasks (each pass marks it dirty again), so one
- * huge spec never makes one huge Raft entry or holds the leader's memory.
+ * huge spec never makes one huge Raft entry or holds the leader's memory. Replacements
+ * of tasks on lost nodes count too (`boundReconciliation`).
  */
 export const MAX_CREATES_PER_PASS = 500;
 
@@ -80,9 +83,11 @@ export class OrchestratorController extends StoreController {
           }
           // Out-of-date tasks whose replacement is on its way are the updater's (SwarmKit's split).
           // A task the rebalancer is moving start-first is its business until the replacement runs or fails.
-          const r = reconcileService(service, tasksForOrchestrator(service, hideMovedTasks(tasks)), nodes, { now: this.now(), newId: () => this.store.newId(), maxCreate: budget });
+          const full = reconcileService(service, tasksForOrchestrator(service, hideMovedTasks(tasks)), nodes, { now: this.now(), newId: () => this.store.newId(), maxCreate: budget });
+          // Replacements (a wave of lost nodes) count against the budget too, a slot at a time.
+          const { r, more: cut } = boundReconciliation(full, budget, (t) => slotKey(service, t));
           budget -= r.create.length;
-          if (budget <= 0) more.push(id); // it may have more to create: the next pass does
+          if (budget <= 0 || cut) more.push(id); // it may have more to create: the next pass does
           for (const t of r.create) tx.create('task', t);
           for (const t of r.update) tx.update('task', t);
           for (const tid of r.delete) tx.delete('task', tid);
