@@ -148,6 +148,10 @@ export async function runFast(argv: readonly string[], env: NodeJS.ProcessEnv = 
   if (Cls.args && Object.keys(Cls.args).length) return false;
   const flags = parseFastFlags(hit.rest, { ...Cls.baseFlags, ...Cls.flags }, env);
   if (!flags) return false;
+  // As oclif's command module does when loaded: stdout closing early (`| head`) is no error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+  });
   const cmd = new Cls(hit.rest, undefined as never);
   // Output written means the command cannot be handed to oclif any more.
   let wrote = false;
