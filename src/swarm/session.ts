@@ -171,7 +171,9 @@ export class Session {
       clearInterval(this.timer);
       if (this.ws !== ws || this.closed) return;
       this.ws = undefined;
-      if (this.lastAck === 0) this.failures++;
+      // A redirect is an answer (a follower during an election names no leader yet): only
+      // connections that failed or went unanswered back off.
+      if (this.lastAck === 0 && !redirected) this.failures++;
       this.lastAck = 0;
       // Spread, and backed off while attempts fail: a crowd of nodes must not retry in step.
       const rand = (this.opts.rand ?? Math.random)();
