@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { Logger } from '../../common/logger.ts';
 import type { NodeNetworkView, ViewWireGuard } from '../../wire/network-view-types.ts';
 import {
-  WgDevice, interfaceName, loadOrCreateKeyPair, removeKeyPair, renderConfig, tunnelMtu, WIREGUARD_PORT, type WgKeyPair, type WgPath,
+  WgDevice, interfaceName, loadOrCreateKeyPair, removeKeyPair, renderConfig, tunnelMtu, WIREGUARD_PORT, type WgDeviceOptions, type WgKeyPair, type WgPath,
 } from '../../../net/wireguard/index.ts';
 import { DEFAULT_OVERLAY_MTU } from '../../api/types/network.ts';
 
@@ -56,11 +56,21 @@ export interface WireGuardPlaneOptions {
   hostNetns?: string;
   /** Implementation choice (default 'auto': kernel when it works, else wireguard-go). */
   mode?: 'auto' | 'kernel' | 'userspace';
+  /** Makes the device (tests: an in-memory one); default a `WgDevice`. */
+  device?: (opts: WgDeviceOptions) => TunnelDevice;
+}
+
+/** What the plane needs of a device (`WgDevice` has this shape). */
+export interface TunnelDevice {
+  readonly path: WgPath | undefined;
+  up(): Promise<WgPath>;
+  configure(text: string): Promise<void>;
+  down(): Promise<void>;
 }
 
 export class WireGuardPlane {
   private readonly keys: WgKeyPair;
-  private device: WgDevice | undefined;
+  private device: TunnelDevice | undefined;
   private current: ViewWireGuard | undefined;
   private lastConfig: string | undefined;
   private readonly waiters = new Set<(addr: string) => void>();
@@ -102,7 +112,8 @@ export class WireGuardPlane {
     if (!wg.key) return; // a saved view: the key comes with the session's next one
     if (this.device && this.current && this.current.address !== wg.address) await this.down();
     if (!this.device) {
-      this.device = new WgDevice({
+      const make = this.opts.device ?? ((o: WgDeviceOptions) => new WgDevice(o));
+      this.device = make({
         name: this.interfaceName, address: wg.address, mtu: TUNNEL_MTU, netns: this.opts.hostNetns, mode: this.opts.mode,
         pidFile: join(this.opts.dataRoot, 'swarm', 'wireguard', 'wireguard-go.pid'),
         log: (level, msg, fields) => this.opts.logger[level](msg, fields),
