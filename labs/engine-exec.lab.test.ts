@@ -3,13 +3,17 @@
 // and its sandbox is the task's: /proc/self/status capability sets, NoNewPrivs, Seccomp
 // mode and filter count, every cgroup and every namespace equal those of the task's
 // PID 1. The helper goes away with its container. (Streams, TTY, user, env and exit
-// codes through the same path: labs/engine.lab.test.ts.)
+// codes through the same path: labs/engine.lab.test.ts.) With the helper switched off
+// (`SHOAL_EXEC_HELPER=off`, as where it cannot serve) the runc exec fallback gives the
+// same sandbox, streams, exit codes and an interactive terminal.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readdirSync, readFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
+import { defaultDaemonCommand } from './lib/daemon.ts';
 import { withLab, type Lab } from './lib/lab.ts';
 import { client, IMAGE, waitFor, waitRunning } from './lib/swarm-services.ts';
+import { checkTerminalShell } from './lib/tmux.ts';
 
 function docker(lab: Lab, args: string[], timeoutMs = 60_000): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
@@ -76,6 +80,22 @@ test('an exec runs in the helper with exactly the sandbox of the task\'s PID 1',
     // The helper holds the container's namespaces: it leaves with the container.
     await ok(lab, ['kill', name]);
     await waitFor('the helper gone with its container', async () => pidsWith('exec-helper.py', cid).length === 0, 30_000, 100);
+  });
+});
+
+test('with the helper off, runc exec gives the same sandbox, streams, exit codes and terminal', async () => {
+  const daemons = { command: (ctx: Parameters<typeof defaultDaemonCommand>[0]) => ['env', 'SHOAL_EXEC_HELPER=off', ...defaultDaemonCommand(ctx)] };
+  await withLab({ hosts: 1, prefix: 'shoalxf', daemons }, async (lab) => {
+    await client(lab, 'h1').post('/swarm/init', { ListenAddr: `${lab.address('h1')}:2377`, AdvertiseAddr: lab.address('h1') }, { timeoutMs: 30_000 });
+    await ok(lab, ['service', 'create', '--detach', '--name', 'xf', '--stop-grace-period', '1s', IMAGE, 'sh', '-c', 'trap "exit 0" TERM; sleep 3600 & wait']);
+    const [task] = await waitRunning(lab, 'xf', 1);
+    const name = `xf.1.${task.ID}`;
+    const cid = (await ok(lab, ['inspect', '--format', '{{.Id}}', name])).trim();
+    assert.equal((await ok(lab, ['exec', name, 'sh', '-c', SANDBOX('/proc/self')])).split('\n'), (await ok(lab, ['exec', name, 'sh', '-c', SANDBOX('/proc/1')])).split('\n'));
+    const failed = await docker(lab, ['exec', name, 'sh', '-c', 'echo out; echo err >&2; exit 3']);
+    assert.equal([failed.code, failed.out, failed.err], [3, 'out\n', 'err\n']);
+    await checkTerminalShell(`shoalxf-${process.pid}`, `env DOCKER_HOST=${lab.dockerHost('h1')} docker exec -it ${name} sh`);
+    assert.equal(pidsWith('exec-helper.py', cid), [], 'no helper');
   });
 });
 

@@ -25,7 +25,7 @@ const SCRIPT = fileURLToPath(new URL('./exec-helper.py', import.meta.url));
  * be a version manager's shim (pyenv's took ~450 ms to start here), and the helper
  * needs only the standard library.
  */
-function defaultPython(): string {
+export function defaultPython(): string {
   return existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 }
 

@@ -20,7 +20,7 @@ import { readUserFiles, resolveUser } from '../exec/users.ts';
 import { ContainerConflictError, type NodeEngine } from './engine.ts';
 import { execProcess, type ExecConfig } from './exec-process.ts';
 import type { HelperEvent } from './exec-frames.ts';
-import { capabilityNumbers, ExecHelpers, runInHelper } from './exec-helper.ts';
+import { capabilityNumbers, defaultPython, ExecHelpers, runInHelper } from './exec-helper.ts';
 
 const TTY_HELPER = fileURLToPath(new URL('./tty-exec.py', import.meta.url));
 
@@ -61,7 +61,10 @@ export interface ExecManagerOptions {
   newId?: () => string;
   /** How long a finished session stays inspectable, ms (default 5 min; the CLI reads the exit code right after). */
   keepFinishedMs?: number;
-  /** The containers' exec helpers (default: a new set; null: every exec through `runc exec`). */
+  /**
+   * The containers' exec helpers (default: a new set, or null when the environment has
+   * `SHOAL_EXEC_HELPER=off`; null: every exec through `runc exec`).
+   */
   helpers?: ExecHelpers | null;
 }
 
@@ -73,7 +76,7 @@ export class ExecManager {
 
   constructor(private readonly opts: ExecManagerOptions) {
     this.newId = opts.newId ?? (() => randomBytes(32).toString('hex'));
-    this.helpers = opts.helpers === undefined ? new ExecHelpers() : opts.helpers;
+    this.helpers = opts.helpers !== undefined ? opts.helpers : process.env.SHOAL_EXEC_HELPER === 'off' ? null : new ExecHelpers();
   }
 
   /** The socket of container `cid`'s ready exec helper, or undefined (use runc exec). */
@@ -164,7 +167,7 @@ export class ExecManager {
     if (config.Tty) {
       const sock = join(ex.paths.task(cid), `exec-${id.slice(0, 16)}.sock`);
       const pidFile = join(ex.paths.task(cid), `exec-${id.slice(0, 16)}.pid`);
-      child = spawn('python3', [TTY_HELPER, sock, pidFile, ...runc, '--detach', '--console-socket', sock, '--pid-file', pidFile, cid], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
+      child = spawn(defaultPython(), [TTY_HELPER, sock, pidFile, ...runc, '--detach', '--console-socket', sock, '--pid-file', pidFile, cid], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
       const ctl = child.stdio[3] as Writable;
       ctl.on('error', () => {});
       s.resize = (h, w) => { if (s.running) ctl.write(`${h} ${w}\n`); };
