@@ -5,7 +5,7 @@ import { MemoryStore } from '../store/index.ts';
 import { aService, aTask, aNode } from '../store/testing.ts';
 import { ClusterMetrics, pendingReason } from './cluster-metrics.ts';
 import { ExecutorMetrics, exitReason } from './executor-metrics.ts';
-import { renderContainerMetrics } from './containers.ts';
+import { LabelTexts, renderContainerMetrics } from './containers.ts';
 import { NodeMetrics } from './registry.ts';
 import { parseLinkStats, registerNetworkMetrics, renderDnsMetrics } from './network-metrics.ts';
 import type { TaskUsage } from './usage.ts';
@@ -36,6 +36,15 @@ test('container series carry cAdvisor names and swarm labels; gone tasks vanish'
   assert.is(sample(renderContainerMetrics([]), 'container_cpu_usage_seconds_total'), undefined);
   const odd = renderContainerMetrics([{ ...usage, serviceName: 'a"b\\c' }]);
   assert.match(odd, /container_label_com_docker_swarm_service_name="a\\"b\\\\c"/);
+});
+
+test('label texts kept between scrapes render as made afresh, and follow a changed label', () => {
+  const labels = new LabelTexts();
+  const other = { ...usage, containerId: 'c2', taskId: 't2', taskName: 'web.2.t2' };
+  assert.is(renderContainerMetrics([usage, other], labels), renderContainerMetrics([usage, other]));
+  assert.is(renderContainerMetrics([usage, other], labels), renderContainerMetrics([usage, other]), 'second scrape, from the cache');
+  const renamed = { ...usage, serviceName: 'web2' };
+  assert.is(sample(renderContainerMetrics([renamed], labels), 'container_processes', { container_label_com_docker_swarm_service_name: 'web2' }), 1);
 });
 
 test('executor series count each start and exit once and name the exit reason', async () => {
