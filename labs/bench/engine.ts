@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- engine [--rounds N] [--tasks N] [--no-docker]`
+ * `npm run bench -- engine [--rounds N] [--tasks N] [--only FIGURE,…] [--no-docker]`
  *
  * A node as a Docker engine, Shoal against Docker Engine 20.10 (Debian's docker.io, one
  * dockerd in its own lab host; see docker-swarm-lab.ts), each a one-node swarm running
@@ -19,7 +19,8 @@
  * The load average (`uptime`) at start and end is printed and in the JSON (`load`): the
  * machine may be shared.
  *
- * Rounds alternate which side goes first; each figure is the median of the rounds
+ * `--only exec_ms,cli_ms` takes just those figures (more rounds in the same time, for a
+ * steadier median on a busy machine). Rounds alternate which side goes first; each figure is the median of the rounds
  * (default 7) with min and max; every figure has a `docker_` twin. A step that fails is
  * recorded as null with its reason. Prints figures; the last line is one JSON object.
  * Asserts nothing about time.
@@ -84,8 +85,11 @@ class Side {
     this.log(`${tasks} tasks running (version ${this.version}); exec target ${this.task}`);
   }
 
+  /** Figures to take (all by default). */
+  only?: Set<string>;
+
   private async measure(f: Figure, args: string[], check: (r: { out: string }) => boolean = () => true): Promise<void> {
-    if (this.failed.has(f)) return;
+    if (this.failed.has(f) || (this.only && !this.only.has(f))) return;
     const r = await cli(this.host, args);
     if (r.code !== 0 || !check(r)) {
       this.failed.set(f, `docker ${args.join(' ')}: exit ${r.code}: ${(r.err || r.out).trim().slice(0, 300)}`);
@@ -110,6 +114,7 @@ class Side {
     const pre = this.name === 'shoal' ? '' : 'docker_';
     for (const f of FIGURES) {
       const xs = this.samples.get(f)!;
+      if (this.only && !this.only.has(f)) continue;
       const reason = this.failed.get(f);
       if (reason || !xs.length) {
         out[`${pre}${f}`] = null;
@@ -144,7 +149,11 @@ export async function run(args: string[]): Promise<void> {
     } else {
       out.docker = args.includes('--no-docker') ? 'skipped' : `missing: ${DOCKERD} (run bash scripts/setup.sh --bench)`;
     }
-    for (const s of sides) await s.setup(tasks);
+    const only = opt('--only');
+    for (const s of sides) {
+      if (only) s.only = new Set(only.split(','));
+      await s.setup(tasks);
+    }
     // Warm-up (image and CLI caches, first exec), not counted in the rounds.
     for (const s of sides) {
       const first = await cli(s.host, ['exec', s.task, 'true']);
