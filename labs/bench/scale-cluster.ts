@@ -7,7 +7,7 @@
  * never run out of descriptors, and is killed by its own PID in `close()`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, openSync, closeSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, openSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiClient } from '../../src/api/client.ts';
@@ -139,14 +139,18 @@ export class ScaleCluster {
     return this.managers.find((m) => m.nodeId === id);
   }
 
-  /** Kills every process started here by its PID and removes the data roots. */
-  async close(): Promise<void> {
+  /** Kills every process started here by its PID and removes the data roots (the daemons' logs copied to `keepLogs` first, when given). */
+  async close(keepLogs?: string): Promise<void> {
     for (const s of this.sims) if (isAlive(s.pid)) s.child.kill('SIGKILL');
     for (const m of this.managers) if (isAlive(m.pid)) m.child.kill('SIGTERM');
     const deadline = Date.now() + 10_000;
     while (this.managers.some((m) => isAlive(m.pid)) && Date.now() < deadline) await sleep(50);
     for (const m of this.managers) if (isAlive(m.pid)) m.child.kill('SIGKILL');
     while ([...this.managers, ...this.sims].some((p) => isAlive(p.pid)) && Date.now() < deadline + 5000) await sleep(50);
+    if (keepLogs) {
+      mkdirSync(keepLogs, { recursive: true });
+      for (const m of this.managers) cpSync(join(this.dir, `${m.name}.log`), join(keepLogs, `${m.name}.log`), { force: true });
+    }
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- scale [--nodes 100,500,1000] [--tasks 10000] [--lost 100] [--rest-s 10] [--per-proc 500]
- *   [--raft-tick-ms T] [--step-timeout-s 180] [--profile DIR]`
+ *   [--raft-tick-ms T] [--step-timeout-s 180] [--profile DIR] [--keep-logs DIR]`
  *
  * How far one manager trio goes (issue 19, item 3). For each N: three real manager
  * daemons on loopback (`scale-cluster.ts`), N simulated workers (`labs/scale/`: real join
@@ -29,6 +29,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { join } from 'node:path';
 import type { Node } from '../../src/api/types/node.ts';
 import type { Service } from '../../src/api/types/service.ts';
 import { cpuTimeMs, sleep } from '../lib/procs.ts';
@@ -40,6 +41,8 @@ export interface ScaleRun {
   nodes: number;
   tasks: number;
   lost: number;
+  /** Copies the managers' logs of each N here (DIR/nN/m1.log …) before their data roots go. */
+  keepLogs?: string;
   /** The managers' Raft tick, ms, when the bench set one (null: the daemon's default, 10). */
   raft_tick_ms: number | null;
   join_ms: number | null;
@@ -67,6 +70,8 @@ export interface ScaleOptions {
   perProc: number;
   /** Writes the managers' CPU profiles (node --cpu-prof) here; the leader is then not killed (no failover figure). */
   profileDir?: string;
+  /** Copies the managers' logs of each N here (DIR/nN/m1.log …) before their data roots go. */
+  keepLogs?: string;
   /** The managers' Raft tick, ms (SHOAL_RAFT_TICK_MS: election timeout 50 ticks); the daemon's default (10) when unset. */
   raftTickMs?: number;
   /** Gives up on any one step after this long, ms (default 180 000). */
@@ -241,7 +246,7 @@ export async function runOnce(n: number, o: ScaleOptions): Promise<ScaleRun> {
     log(`scale n=${n}: ${(err as Error).message}`);
   } finally {
     r.load[1] = round(loadavg()[0]);
-    await cluster.close();
+    await cluster.close(o.keepLogs ? join(o.keepLogs, `n${n}`) : undefined);
     release();
   }
   return r;
@@ -268,6 +273,7 @@ export async function run(args: string[]): Promise<void> {
     perProc: Number(arg(args, 'per-proc', '500')),
     profileDir: args.includes('--profile') ? arg(args, 'profile', '') : undefined,
     stepTimeoutMs: Number(arg(args, 'step-timeout-s', '180')) * 1000,
+    keepLogs: args.includes('--keep-logs') ? arg(args, 'keep-logs', '') : undefined,
     raftTickMs: args.includes('--raft-tick-ms') ? Number(arg(args, 'raft-tick-ms', '10')) : undefined,
   });
   console.log(JSON.stringify(report));
