@@ -66,6 +66,8 @@ export interface ExecManagerOptions {
    * `SHOAL_EXEC_HELPER=off`; null: every exec through `runc exec`).
    */
   helpers?: ExecHelpers | null;
+  /** Warnings of the default helpers (a container they cannot serve, once per container start); default: none. */
+  log?: (msg: string) => void;
 }
 
 /** The exec sessions of one node. Sessions of a container that went away are dropped on the next create. */
@@ -76,7 +78,7 @@ export class ExecManager {
 
   constructor(private readonly opts: ExecManagerOptions) {
     this.newId = opts.newId ?? (() => randomBytes(32).toString('hex'));
-    this.helpers = opts.helpers !== undefined ? opts.helpers : process.env.SHOAL_EXEC_HELPER === 'off' ? null : new ExecHelpers();
+    this.helpers = opts.helpers !== undefined ? opts.helpers : process.env.SHOAL_EXEC_HELPER === 'off' ? null : new ExecHelpers({ log: opts.log });
   }
 
   /** The socket of container `cid`'s ready exec helper, or undefined (use runc exec). */
