@@ -93,9 +93,15 @@ async function main(): Promise<void> {
   const firstAck = new Map<number, number>();
   const appRecv = new Map<number, number>();
   const stages: Record<string, number[]> = { toSend: [], toAck: [], ackToApplied: [], followerTurn: [], save: [] };
+  // Messages sent by type, and `send` calls, per trace period.
+  const sends: Record<string, number> = { calls: 0 };
   class TracingTransport extends WsTransport {
     override send(ms: Parameters<WsTransport['send']>[0]): void {
       for (const m of ms) show('send', m);
+      if (tracing) {
+        sends.calls++;
+        for (const m of ms) sends[m.type] = (sends[m.type] ?? 0) + 1;
+      }
       if (tracing) {
         const now = performance.now();
         for (const m of ms) {
@@ -174,7 +180,8 @@ async function main(): Promise<void> {
       // Median and p99 of each stage: the tail is read from here too.
       const med = (xs: number[]) => (xs.length ? [+xs.sort((x, y) => x - y)[xs.length >> 1].toFixed(3), +xs[Math.floor(xs.length * 0.99)].toFixed(3)] : null);
       stages.save.push(...saveTimes.splice(0));
-      console.log('trace stages', JSON.stringify(Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, med(v)]))));
+      console.log('trace stages', JSON.stringify(Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, med(v)]))), 'sent', JSON.stringify(sends), 'wal', JSON.stringify(storage.stats()));
+      for (const k of Object.keys(sends)) sends[k] = 0;
       for (const v of Object.values(stages)) v.length = 0;
     }, 2000).unref();
   }

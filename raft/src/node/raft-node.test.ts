@@ -81,8 +81,11 @@ basics('proposals made in the same turn share one save on the leader and one app
 /** A storage whose saves can be held back, like a slow fsync. */
 class GatedStorage extends MemoryDurableStorage {
   held = false;
+  /** `save` calls, counted when made (held ones too). */
+  calls = 0;
   private waiting: (() => void)[] = [];
   override async save(batch: Parameters<MemoryDurableStorage['save']>[0]): Promise<void> {
+    this.calls++;
     if (this.held) await new Promise<void>((r) => this.waiting.push(r));
     return super.save(batch);
   }
@@ -142,6 +145,36 @@ basics('followers acknowledge only what they have written, even with appends pip
     await c.waitFor(() => p.done && q.done, 'both proposals once one follower wrote them');
     assert.is(p.error, undefined);
     assert.ok(l.node.status().progress.get(followers[1])!.match < last, 'the held follower acknowledged early');
+  } finally {
+    for (const g of gated.values()) g.release();
+    await c.stopAll();
+  }
+});
+
+basics('a follower gathers appends that arrive during its write into one write and one reply', async () => {
+  const c = new TestCluster(12);
+  const gated = new Map(ABC.map((id) => [id, new GatedStorage({ confState: { ...emptyConfState(), voters: ABC } })]));
+  try {
+    for (const id of ABC) await c.start(id, gated.get(id)!);
+    const l = await c.leader();
+    await c.advance(200);
+    const f = ABC.find((id) => id !== l.id)!;
+    const g = gated.get(f)!;
+    g.held = true;
+    const first = track(l.node.propose(enc('p0')));
+    await c.settle();
+    const callsBefore = g.calls;
+    // Four more proposals in four turns: four appends reach the follower while its write is held.
+    const ps = [first];
+    for (let i = 1; i <= 4; i++) {
+      ps.push(track(l.node.propose(enc(`p${i}`))));
+      await c.settle();
+    }
+    assert.is(g.calls, callsBefore, 'the follower started writes behind its held one');
+    g.release();
+    await c.waitFor(() => ps.every((p) => p.done), 'all proposals');
+    await c.settle();
+    assert.ok(g.calls - callsBefore <= 2, `follower saves after release: ${g.calls - callsBefore}`);
   } finally {
     for (const g of gated.values()) g.release();
     await c.stopAll();

@@ -602,7 +602,7 @@ export class RaftNode {
       // Readys pipeline: each one's write starts at once and finishes in `persisted`, in order.
       for (;;) {
         this.flushProposals();
-        if (this.stopped || !this.raw.hasReady()) break;
+        if (this.stopped || !this.readyNow()) break;
         this.handleReady(this.raw.ready());
       }
       if (!this.stopped) await this.maybeSnapshot();
@@ -611,7 +611,18 @@ export class RaftNode {
     } finally {
       this.looping = false;
     }
-    if (!this.stopped && (this.batch.length || this.raw.hasReady() || this.snapshotWaiters.length)) this.kick();
+    // (A Ready held back by `readyNow` is taken when the write finishes: `persisted` kicks.)
+    if (!this.stopped && (this.batch.length || this.readyNow() || this.snapshotWaiters.length)) this.kick();
+  }
+
+  /**
+   * Whether to take a Ready now. Only a leader gains from pipelining (its followers' acks
+   * commit while it writes); anyone else acknowledges nothing before its write, so it lets
+   * what arrives meanwhile gather into its next Ready: one write and one reply for all of it.
+   */
+  private readyNow(): boolean {
+    if (this.pending > 0 && this.role !== StateRole.Leader) return false;
+    return this.raw.hasReady();
   }
 
   /**
