@@ -335,6 +335,28 @@ t('a restarted agent keeps the task netns and serves DNS there again', async () 
   assert.equal(await fetchMany(NS.cl, 3, HOST.h2, 8080), { i1: 3 });
 });
 
+t('a new network given the VNI of one whose sandbox is still here waits for that sandbox to go', async () => {
+  // A stack deployed again: the leader gave the old network's VNI to a new one while this
+  // node still has the old sandbox (its last task is stopping).
+  const net = { id: 'back2net00000000000000000', subnet: '10.99.2.0/24', gateway: '10.99.2.1' };
+  const task = {
+    ...fakeTask('d1'), ID: 'vnitask000000000000000000',
+    NetworksAttachments: [{ Network: { ID: net.id, Spec: { Name: 'back2' }, Allocation: { Subnet: net.subnet, Gateway: net.gateway, IPRange: net.subnet, VNI: NET.back.vni, MTU } }, Addresses: ['10.99.2.5/24'] }],
+  } as Task;
+  const attached = agents.h2!.attach(task);
+  const taskNs = `${prefix.h2}t-${task.ID.slice(0, 12)}`;
+  for (let i = 0; i < 200 && !netnsList().includes(taskNs); i++) await new Promise((r) => setImmediate(r));
+  assert.ok(netnsList().includes(sbns('h2', 'back')), 'the old sandbox is still there');
+  await agents.h2!.detach(taskId('d1'));
+  const n = await attached;
+  assert.ok(n, 'attached once the old sandbox went');
+  assert.match(sh(['ip', '-n', taskNs, '-4', '-o', 'addr', 'show', 'dev', 'eth0']), '10.99.2.5/24');
+  assert.not.ok(netnsList().includes(sbns('h2', 'back')), 'the old sandbox is gone');
+  await agents.h2!.detach(task.ID);
+  assert.not.ok(netnsList().includes(taskNs));
+  assert.not.ok(netnsList().includes(`${prefix.h2}sb-${net.id.slice(0, 12)}`), 'its sandbox went with it');
+});
+
 t('detach removes the task netns and the sandbox of its last task; a view without ingress removes the mesh', async () => {
   await agents.h2!.detach(taskId('d1'));
   await agents.h2!.detach(taskId('d1'));

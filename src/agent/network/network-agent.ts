@@ -13,14 +13,15 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Task } from '../../api/types/task.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { NodeNetworkView } from '../../wire/network-view-types.ts';
-import { NetnsNft, VipTable, renderMeshReplace, MESH_TABLE } from '../../../net/lb/index.ts';
-import { IprouteBatch, VXLAN_DEV, attachTask, createSandbox, detachTask, hostVxlanName, macFromIp, syncPeers } from '../../../net/overlay/index.ts';
-import { runCommand } from '../exec/cmd.ts';
-import { createNetns, deleteNetns, netnsPath } from '../exec/kernel.ts';
+import { MeshTable, VipTable } from '../../../net/lb/index.ts';
+import { VXLAN_DEV, type Commands, attachTask, createSandbox, detachTask, hostVxlanName, macFromIp, syncPeers } from '../../../net/overlay/index.ts';
+import { netnsPath } from '../exec/kernel.ts';
+import { ShellBatch } from './shell-batch.ts';
+import { ShellIproute, ShellNft, mustRunShell } from './shell-runners.ts';
 import {
   NetworkAgentError, dnsTable, flushPeers, hostPorts, ingressLink, needsGateway, ingressUnlink, INGRESS_HOST_DEV, remotePeers,
   samePeers, sandboxFromView, sandboxNetns, taskAttachments, taskNetns, taskResolvConf, upstreamsOf,
-  vipServices, type HostPort, type SandboxParams,
+  vipServices, meshPorts, type HostPort, type SandboxParams,
 } from './plan.ts';
 import { StateFile, type NetworkState, type SandboxRecord, type TaskRecord } from './state.ts';
 import { KeyedLock, mapLimit } from './serial.ts';
@@ -32,12 +33,16 @@ import { DnsProcess } from './dns-process.ts';
 import { taskName } from '../../common/task-name.ts';
 import { GatewayBridge } from './gateway.ts';
 import { RotationWaiters, type OutOfRotation } from './rotation.ts';
+import { ENCRYPTED_OVERLAY_MTU, WireGuardPlane, viewForDisk, type WireGuardStatus } from './wireguard-plane.ts';
 
 /** Host-mode published ports (`gateway.ts`'s `GatewayBridge`). */
 export interface HostPortGateway {
-  attach(taskId: string, taskNetns: string, ifIndex: number, ports: HostPort[]): Promise<void>;
+  /** `fresh`: the caller just made `taskNetns`, so no interface of the task's is there yet (fewer checks). */
+  attach(taskId: string, taskNetns: string, ifIndex: number, ports: HostPort[], opts?: { fresh?: boolean }): Promise<void>;
   detach(taskId: string): Promise<void>;
   removeAll(): Promise<void>;
+  /** The bridge's subnet (`A.B.C.D/N`), when known: the mesh masquerades its clients under every traffic policy. */
+  readonly subnet?: string;
 }
 
 export interface NetworkAgentOptions {
@@ -60,6 +65,8 @@ export interface NetworkAgentOptions {
   dnsSockets?: DnsSocketSource;
   /** After a failed view apply, try again after this many ms, doubling up to 30 s (a newer view goes at once). Default 1000. */
   retryMs?: number;
+  /** Encrypted overlays' WireGuard device; default: a `WireGuardPlane` in the host netns; null: none (encrypted networks refused). */
+  wireguard?: WireGuardPlane | null;
 }
 
 /** What the executor needs for a task with networks. */
@@ -86,13 +93,28 @@ interface TaskRuntime {
   made: Set<string>;
 }
 
+/** How long a new sandbox waits for another network's sandbox to give up its VNI, ms. */
+const VNI_WAIT_MS = 10_000;
+
+/** The task batch's line that brings `lo` up (once per task, whatever its networks). */
+const LO_UP = 'link set lo up';
+
 /** nft updates of task VIP tables run this many at a time (each is one `nft -f` ≈ 20 ms). */
 const NFT_PARALLEL = 4;
+/** A view's VIP table updates asked for at once: they share one shell (shell-batch.ts), which runs them side by side. */
+const VIP_PARALLEL = 32;
+
+/** `cmds` with `lo` brought up first in the netns (what `ip netns add` leaves down). */
+function withLoUp(cmds: Commands): Commands {
+  return { ...cmds, ip: [LO_UP, ...cmds.ip] };
+}
 
 export class NetworkAgent {
   private readonly log: Logger;
   private readonly prefix: string;
-  private readonly batch: IprouteBatch;
+  /** Every command of this agent goes through it: one spawn per turn, not one per command (shell-batch.ts). */
+  private readonly sh: ShellBatch;
+  private readonly batch: ShellIproute;
   private readonly file: StateFile;
   private readonly dns: TaskDns;
   private readonly lock = new KeyedLock();
@@ -106,18 +128,24 @@ export class NetworkAgent {
   private readonly users = new Map<string, Set<string>>();
   private readonly resolvConf: string;
   private view: NodeNetworkView | undefined;
-  private meshText: string | undefined;
+  /** The routing mesh's table (and its memory of gone backends, whose connections it resets). */
+  private readonly mesh: MeshTable;
   private readonly views: LatestLoop<NodeNetworkView>;
   /** Agents waiting for a view without a stopping task to be applied. */
   private readonly rotation = new RotationWaiters();
   private readonly appliedListeners = new Set<(generation: number) => void>();
   private closed = false;
+  /** This node's WireGuard tunnel (encrypted overlays); undefined: none. */
+  private readonly wg: WireGuardPlane | undefined;
 
-  private constructor(private readonly opts: NetworkAgentOptions, private readonly state: NetworkState) {
+  private constructor(private readonly opts: NetworkAgentOptions, private readonly state: NetworkState, sh = new ShellBatch()) {
+    this.sh = sh;
     this.log = opts.logger;
     this.prefix = opts.namePrefix ?? '';
-    this.batch = new IprouteBatch({ hostNetns: opts.hostNetns });
+    this.batch = new ShellIproute(this.sh, { hostNetns: opts.hostNetns });
+    this.mesh = new MeshTable(new ShellNft(this.sh, opts.hostNetns));
     this.file = new StateFile(opts.dataRoot);
+    this.wg = opts.wireguard === null ? undefined : opts.wireguard ?? new WireGuardPlane({ dataRoot: opts.dataRoot, logger: opts.logger, hostNetns: opts.hostNetns });
     const read = (path: string) => { try { return readFileSync(path, 'utf8'); } catch { return ''; } };
     const hostConf = read(opts.resolvConfPath ?? '/etc/resolv.conf');
     this.resolvConf = taskResolvConf(hostConf);
@@ -142,17 +170,18 @@ export class NetworkAgent {
   static async open(opts: NetworkAgentOptions): Promise<NetworkAgent> {
     const file = new StateFile(opts.dataRoot);
     const saved = file.load((err) => opts.logger.warn('network: state file unreadable, starting empty', { error: err }));
+    const sh = new ShellBatch();
     let gateway = opts.gateway;
     let gatewayError: string | undefined;
     if (gateway === undefined) {
       // Without it only host-mode ports are refused; overlays still work.
-      gateway = await GatewayBridge.open({ dataRoot: opts.dataRoot, logger: opts.logger, hostNetns: opts.hostNetns }).catch((err: Error) => {
+      gateway = await GatewayBridge.open({ dataRoot: opts.dataRoot, logger: opts.logger, hostNetns: opts.hostNetns, shell: sh }).catch((err: Error) => {
         opts.logger.error('network: the gateway bridge could not open; tasks with host-mode ports will be refused', { error: err });
         gatewayError = err.message;
         return null;
       });
     }
-    const agent = new NetworkAgent({ ...opts, gateway }, saved);
+    const agent = new NetworkAgent({ ...opts, gateway }, saved, sh);
     agent.gatewayError = gatewayError;
     await agent.readopt();
     return agent;
@@ -240,6 +269,19 @@ export class NetworkAgent {
     await this.views.stop();
     await Promise.allSettled([...this.attaching.values()]);
     this.dns.close();
+    // wireguard-go is this daemon's child: it goes with it (the next start brings it back).
+    await this.wg?.down().catch((err) => this.log.warn('network: could not remove the WireGuard device', { error: err }));
+  }
+
+  /** This node's WireGuard tunnel, for `network inspect`; undefined when it has none. */
+  wireguardStatus(): WireGuardStatus | undefined {
+    return this.wg?.status();
+  }
+
+  /** The tunnel address an encrypted sandbox needs (waits for the view that brings the tunnel up). */
+  private tunnelAddress(networkId: string): Promise<string> {
+    if (!this.wg) return Promise.reject(new NetworkAgentError(`network ${networkId} is encrypted, but this node has no WireGuard tunnel`));
+    return this.wg.ready(15_000);
   }
 
   /** Leaving the swarm: every netns, link and table this agent made, the host ports and the state file. */
@@ -249,7 +291,8 @@ export class NetworkAgent {
     const attempt = async (fn: () => Promise<unknown>) => { try { await fn(); } catch (err) { errors.push(err); } };
     if (this.opts.gateway) await attempt(() => this.opts.gateway!.removeAll());
     await attempt(() => this.removeMesh(true));
-    await mapLimit([...this.tasks.values()], NFT_PARALLEL, (rt) => deleteNetns(rt.rec.netns));
+    if (this.wg) await attempt(() => this.wg!.remove());
+    await mapLimit([...this.tasks.values()], NFT_PARALLEL, (rt) => this.deleteNetns(rt.rec.netns));
     this.tasks.clear();
     this.state.tasks = {};
     for (const sb of Object.values(this.state.sandboxes)) await attempt(() => this.destroySandbox(sb));
@@ -287,35 +330,46 @@ export class NetworkAgent {
     const owner = [...this.tasks.values()].find((x) => x.rec.netns === netns);
     if (owner) throw new NetworkAgentError(`task ${task.ID} would share netns ${netns} with task ${owner.rec.taskId}`);
     const rec: TaskRecord = { taskId: task.ID, name: taskName(task), netns, attachments, hostPorts: ports };
-    const rt: TaskRuntime = { rec, vip: new VipTable(new NetnsNft({ netns })), made: new Set() };
+    const rt: TaskRuntime = { rec, vip: new VipTable(new ShellNft(this.sh, netns)), made: new Set() };
     const t0 = performance.now();
     let usedView: NodeNetworkView | undefined;
     this.pendingPorts.set(task.ID, ports);
     // Recorded before the kernel work: open() removes what a crash from here on leaves.
     this.state.tasks[task.ID] = { ...rec, ready: false };
     this.save();
+    const steps: Record<string, number> = {};
+    const step = (k: string) => { steps[k] = Math.round(performance.now() - t0); };
     try {
-      await deleteNetns(netns); // a leftover of a crash mid-attach
-      await createNetns(netns);
-      for (const [i, a] of attachments.entries()) {
-        await this.lock.run(`sb:${a.networkId}`, async () => {
-          const sb = await this.ensureSandbox(a);
-          this.userSet(a.networkId).add(task.ID);
-          const lines = attachTask({ taskNetns: netns, index: i, ip: a.ip, prefixBits: a.bits, mtu: sb.mtu });
-          await this.batch.runIn(sb.netns, lines.sandbox);
-          rt.made.add(a.networkId);
-          await this.batch.runIn(netns, lines.task);
-        });
-      }
+      await this.deleteNetns(netns); // a leftover of a crash mid-attach
+      // Only `ip netns add`: `lo` comes up in the task batch below, one spawn fewer per task.
+      await mustRunShell(this.sh, ['ip', 'netns', 'add', netns]);
+      step('ms.netns');
+      // Each veth is made from its sandbox side, under that sandbox's lock only, every
+      // network at once; the task's side of all of them (and `lo`) is then one batch in the
+      // task netns, outside the sandbox locks, which other tasks' attaches and the view loop
+      // wait for.
+      const taskLines: string[][] = [];
+      const made = await Promise.allSettled(attachments.map((a, i) => this.lock.run(`sb:${a.networkId}`, async () => {
+        const sb = await this.ensureSandbox(a);
+        this.userSet(a.networkId).add(task.ID);
+        const lines = attachTask({ taskNetns: netns, index: i, ip: a.ip, prefixBits: a.bits, mtu: sb.mtu });
+        taskLines[i] = lines.task.filter((l) => l !== LO_UP);
+        await this.batch.runIn(sb.netns, lines.sandbox);
+        rt.made.add(a.networkId);
+      })));
+      for (const r of made) if (r.status === 'rejected') throw r.reason;
+      await this.batch.runIn(netns, [...taskLines.flat(), LO_UP]);
+      step('ms.veths');
       const nets = attachments.map((a) => a.networkId);
       usedView = this.view;
       const [dns, vip] = await Promise.allSettled([this.bindDns(rt), rt.vip.sync(vipServices(usedView, nets))]);
       if (dns.status === 'rejected') throw dns.reason;
       if (vip.status === 'rejected') throw vip.reason;
+      step('ms.dnsvip');
       // Every task with a network that is not internal also gets the node's gateway bridge
       // (its default route, the way out of the swarm, as Docker's docker_gwbridge), and
       // host-mode ports on it; a task only on internal networks has no route out at all.
-      if (this.opts.gateway && outward) await this.opts.gateway.attach(task.ID, netns, attachments.length, ports);
+      if (this.opts.gateway && outward) await this.opts.gateway.attach(task.ID, netns, attachments.length, ports, { fresh: true });
     } catch (err) {
       await this.undoTask(rt).catch((e) => this.log.warn('network: clean-up after a failed attach was incomplete', { 'task.id': task.ID, error: e }));
       delete this.state.tasks[task.ID];
@@ -329,7 +383,7 @@ export class NetworkAgent {
     this.save();
     // A view applied while this task was not yet listed skipped its VIP table: apply again.
     if (this.view !== usedView) this.views.again();
-    this.log.debug('network: task attached', { 'task.id': task.ID, netns, ms: Math.round(performance.now() - t0) });
+    this.log.debug('network: task attached', { 'task.id': task.ID, netns, ms: Math.round(performance.now() - t0), ...steps });
     return this.networking(rec);
   }
 
@@ -358,7 +412,7 @@ export class NetworkAgent {
         await this.releaseSandbox(a.networkId).catch((e) => errors.push(e));
       });
     }
-    await deleteNetns(rec.netns).catch((e) => errors.push(e));
+    await this.deleteNetns(rec.netns).catch((e) => errors.push(e));
     if (existsSync(netnsPath(rec.netns))) errors.push(new NetworkAgentError(`netns ${rec.netns} is still there`));
     if (errors.length) throw errors[0];
   }
@@ -376,16 +430,21 @@ export class NetworkAgent {
     const have = this.state.sandboxes[p.networkId];
     if (have?.ready) return have;
     const netns = sandboxNetns(this.prefix, p.networkId);
-    const rec: SandboxRecord = { networkId: p.networkId, vni: p.vni, subnet: p.subnet, gateway: p.gateway, mtu: p.mtu, netns, peers: [], ready: false };
+    // An encrypted network's VXLAN runs between WireGuard tunnel addresses, with room for the tunnel's header.
+    const local = p.encrypted ? await this.tunnelAddress(p.networkId) : this.opts.localAddr();
+    const mtu = p.encrypted ? Math.min(p.mtu, ENCRYPTED_OVERLAY_MTU) : p.mtu;
+    const rec: SandboxRecord = { networkId: p.networkId, vni: p.vni, subnet: p.subnet, gateway: p.gateway, mtu, netns, peers: [], ready: false, ...(p.encrypted ? { encrypted: true } : {}) };
+    await this.vniFree(p.vni, p.networkId);
     this.state.sandboxes[p.networkId] = rec;
     this.save(); // before the kernel: a crash from here on leaves a record open() cleans up
     try {
       await this.destroySandbox(rec); // leftovers of a crash
-      await createNetns(netns);
-      await this.batch.run(netns, createSandbox({ vni: p.vni, subnet: p.subnet, gateway: p.gateway, localVtep: this.opts.localAddr(), mtu: p.mtu, sandbox: netns }));
+      await mustRunShell(this.sh, ['ip', 'netns', 'add', netns]); // destroySandbox left none
+      await this.batch.run(netns, withLoUp(createSandbox({ vni: p.vni, subnet: p.subnet, gateway: p.gateway, localVtep: local, mtu, sandbox: netns })));
     } catch (err) {
       await this.destroySandbox(rec).catch(() => {});
       delete this.state.sandboxes[p.networkId];
+      this.sandboxRemoved();
       this.save();
       throw new NetworkAgentError(`cannot make the sandbox of network ${p.networkId}: ${(err as Error).message}`, { cause: err });
     }
@@ -396,11 +455,38 @@ export class NetworkAgent {
     return rec;
   }
 
+  /**
+   * Waits (at most `VNI_WAIT_MS`) while another network's sandbox here holds `vni`: the
+   * leader frees a removed network's VNI once its tasks ended, and a network made right
+   * after (a stack deployed again) may get it while this node still tears the old sandbox
+   * down; the kernel would refuse the second VXLAN device with that VNI.
+   */
+  private async vniFree(vni: number, networkId: string): Promise<void> {
+    const held = () => Object.values(this.state.sandboxes).some((sb) => sb.vni === vni && sb.networkId !== networkId);
+    const deadline = Date.now() + VNI_WAIT_MS;
+    while (held() && Date.now() < deadline && !this.closed) {
+      await new Promise<void>((resolve) => {
+        const done = () => { this.sandboxGone.delete(done); clearTimeout(timer); resolve(); };
+        const timer = setTimeout(done, Math.max(0, deadline - Date.now()));
+        this.sandboxGone.add(done);
+      });
+    }
+  }
+
+  /** Waiters of `vniFree`, called whenever a sandbox record goes. */
+  private readonly sandboxGone = new Set<() => void>();
+
+  private sandboxRemoved(): void {
+    for (const fn of [...this.sandboxGone]) fn();
+  }
+
   /** Programs the difference between the sandbox's peers and the view's (call under its lock). */
   private async syncSandboxPeers(sb: SandboxRecord): Promise<void> {
     const n = this.view?.networks.find((x) => x.id === sb.networkId);
     if (!n) return; // the view does not know the network yet: keep what is programmed
-    const want = remotePeers(n, [this.opts.localAddr(), this.view!.vtep]);
+    const local = sb.encrypted ? this.wg?.address() : this.opts.localAddr();
+    if (!local) return; // the tunnel is down: the next view brings it back
+    const want = remotePeers(n, [this.opts.localAddr(), this.view!.vtep, local]);
     if (sb.peersUnknown) {
       await this.batch.run(sb.netns, flushPeers());
       sb.peers = [];
@@ -408,7 +494,7 @@ export class NetworkAgent {
     }
     if (samePeers(sb.peers, want)) return;
     try {
-      await this.batch.run(sb.netns, syncPeers(this.opts.localAddr(), sb.peers, want));
+      await this.batch.run(sb.netns, syncPeers(local, sb.peers, want));
       sb.peers = want;
     } catch (err) {
       sb.peersUnknown = true; // some lines ran: start from a clean table next time
@@ -425,6 +511,7 @@ export class NetworkAgent {
     await this.destroySandbox(sb);
     delete this.state.sandboxes[networkId];
     this.users.delete(networkId);
+    this.sandboxRemoved();
     this.save();
     this.log.info('network: sandbox removed', { 'network.id': networkId, netns: sb.netns });
   }
@@ -433,11 +520,11 @@ export class NetworkAgent {
   private async destroySandbox(sb: SandboxRecord): Promise<void> {
     // The VXLAN device first, at once: a netns is freed asynchronously, and until then its
     // device holds the VNI, so a sandbox made again right away would be refused.
-    if (existsSync(netnsPath(sb.netns))) await runCommand(['ip', '-n', sb.netns, 'link', 'del', VXLAN_DEV]);
-    await deleteNetns(sb.netns);
+    if (existsSync(netnsPath(sb.netns))) await this.sh.run(['ip', '-n', sb.netns, 'link', 'del', VXLAN_DEV]);
+    await this.deleteNetns(sb.netns);
     const host = this.opts.hostNetns === undefined ? [] : ['-n', this.opts.hostNetns];
     const vx = hostVxlanName(sb.vni);
-    if ((await runCommand(['ip', ...host, 'link', 'show', vx])).code === 0) await runCommand(['ip', ...host, 'link', 'del', vx]);
+    if ((await this.sh.run(['ip', ...host, 'link', 'show', vx])).code === 0) await this.sh.run(['ip', ...host, 'link', 'del', vx]);
   }
 
   // ---- views ----
@@ -450,14 +537,22 @@ export class NetworkAgent {
     this.rotation.applied(view);
     if (view.generation !== undefined) for (const fn of this.appliedListeners) fn(view.generation);
     const ms = Math.round(performance.now() - t0);
-    if (errors.length === 0) { this.log.debug('network: view applied', { ms, networks: view.networks.length }); return true; }
+    if (errors.length === 0) { this.log.debug('network: view applied', { ms, networks: view.networks.length, ...this.viewSteps }); return true; }
     this.log.warn('network: view applied with errors, retrying', { ms, attempt: this.views.failed + 1, errors: errors.map((e) => (e as Error).message ?? String(e)) });
     return false;
   }
 
+  /** Times of the last view apply's steps (for its debug line). */
+  private viewSteps: Record<string, number> = {};
+
   /** Makes the kernel match `view`; returns the errors met (each step goes on regardless). */
   private async applyView(view: NodeNetworkView): Promise<unknown[]> {
     const errors: unknown[] = [];
+    const t0 = performance.now();
+    const step = (k: string) => { this.viewSteps[k] = Math.round(performance.now() - t0); };
+    // The WireGuard tunnel first: encrypted sandboxes' peers need its address.
+    if (this.wg) await this.wg.apply(view).catch((e) => errors.push(e));
+    step('ms.wg');
     const ingressNet = view.ingress ? view.networks.find((n) => n.id === view.ingress!.networkId) : undefined;
     if (view.ingress && !ingressNet) errors.push(new NetworkAgentError(`the view's ingress network ${view.ingress.networkId} is not among its networks`));
     if (ingressNet) {
@@ -470,21 +565,25 @@ export class NetworkAgent {
       if (sb?.ready) await this.syncSandboxPeers(sb);
     })));
     for (const r of peerResults) if (r.status === 'rejected') errors.push(r.reason);
+    step('ms.peers');
     // VIP tables: only those whose text changed are applied (VipTable compares).
     const rts = [...this.tasks.values()];
-    const vipResults = await mapLimit(rts, NFT_PARALLEL, (rt) => rt.vip.sync(vipServices(view, rt.rec.attachments.map((a) => a.networkId))));
+    const vipResults = await mapLimit(rts, VIP_PARALLEL, (rt) => rt.vip.sync(vipServices(view, rt.rec.attachments.map((a) => a.networkId))));
     // A task detached meanwhile (its netns gone) is no error.
     vipResults.forEach((r, i) => { if (r.status === 'rejected' && this.tasks.get(rts[i].rec.taskId) === rts[i]) errors.push(r.reason); });
+    step('ms.vip');
     // Routing mesh.
     try {
       if (view.ingress && ingressNet) await this.applyMesh(view, ingressNet.subnet, ingressNet.mtu);
       else if (!view.ingress) await this.removeMesh();
     } catch (e) { errors.push(e); }
-    // Sandboxes nobody needs any more (e.g. ingress after the last published port went).
-    for (const id of Object.keys(this.state.sandboxes)) {
-      await this.lock.run(`sb:${id}`, () => this.releaseSandbox(id)).catch((e) => errors.push(e));
-    }
-    this.state.view = view;
+    step('ms.mesh');
+    // Sandboxes nobody needs any more (e.g. ingress after the last published port went), each
+    // under its own lock, all at once: one busy with a task's attach holds up no other.
+    const released = await Promise.allSettled(Object.keys(this.state.sandboxes).map((id) => this.lock.run(`sb:${id}`, () => this.releaseSandbox(id))));
+    for (const r of released) if (r.status === 'rejected') errors.push(r.reason);
+    step('ms.release');
+    this.state.view = viewForDisk(view);
     this.save();
     return errors;
   }
@@ -506,18 +605,13 @@ export class NetworkAgent {
         this.log.info('network: routing mesh connected', { address: ing.address, 'network.id': ing.networkId });
       }
     });
-    const text = renderMeshReplace(ing.ports, { ingressSubnet: subnet, ingressDevice: INGRESS_HOST_DEV });
-    if (text === this.meshText) return;
-    await new NetnsNft({ netns: this.opts.hostNetns }).apply(text);
-    this.meshText = text;
+    const natSources = this.opts.gateway?.subnet ? [this.opts.gateway.subnet] : [];
+    await this.mesh.sync(meshPorts(view), { ingressSubnet: subnet, ingressDevice: INGRESS_HOST_DEV, natSources });
   }
 
   /** The mesh table and the host veth, if there (`always`: delete the table even if not known to be there). */
   private async removeMesh(always = false): Promise<void> {
-    if (always || this.meshText !== undefined || this.state.ingress) {
-      await new NetnsNft({ netns: this.opts.hostNetns }).apply(`table ip ${MESH_TABLE}\ndelete table ip ${MESH_TABLE}\n`);
-      this.meshText = undefined;
-    }
+    if (always || this.mesh.applied || this.state.ingress) await this.mesh.remove();
     if (this.state.ingress) {
       if (await this.hostLinkExists(INGRESS_HOST_DEV)) {
         await this.batch.run('', { host: ingressUnlink(), ip: [], bridge: [] });
@@ -529,13 +623,13 @@ export class NetworkAgent {
 
   private async hostLinkExists(dev: string): Promise<boolean> {
     const host = this.opts.hostNetns === undefined ? [] : ['-n', this.opts.hostNetns];
-    return (await runCommand(['ip', ...host, 'link', 'show', dev])).code === 0;
+    return (await this.sh.run(['ip', ...host, 'link', 'show', dev])).code === 0;
   }
 
   /** `net.ipv4.ip_forward=1` in the host netns: the mesh routes from the underlay into the ingress network. */
   private async enableForwarding(): Promise<void> {
     if (this.opts.hostNetns === undefined) { writeFileSync('/proc/sys/net/ipv4/ip_forward', '1'); return; }
-    const r = await runCommand(['ip', 'netns', 'exec', this.opts.hostNetns, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+    const r = await this.sh.run(['ip', 'netns', 'exec', this.opts.hostNetns, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
     if (r.code !== 0) throw new NetworkAgentError(`cannot enable forwarding in netns ${this.opts.hostNetns}: ${r.stderr.trim()}`);
   }
 
@@ -549,7 +643,7 @@ export class NetworkAgent {
     if (this.state.view) this.dns.setTable(dnsTable(this.state.view));
     for (const [id, sb] of Object.entries(this.state.sandboxes)) {
       const alive = sb.ready && existsSync(netnsPath(sb.netns))
-        && (await runCommand(['ip', '-n', sb.netns, 'link', 'show', 'vxlan0'])).code === 0;
+        && (await this.sh.run(['ip', '-n', sb.netns, 'link', 'show', 'vxlan0'])).code === 0;
       if (alive) continue;
       if (!sb.ready) await this.destroySandbox(sb).catch(() => {});
       delete this.state.sandboxes[id];
@@ -557,13 +651,13 @@ export class NetworkAgent {
     }
     for (const [id, rec] of Object.entries(this.state.tasks)) {
       if (rec.ready === false || !existsSync(netnsPath(rec.netns)) || rec.attachments.some((a) => !this.state.sandboxes[a.networkId])) {
-        await deleteNetns(rec.netns).catch(() => {}); // its veths go with it
+        await this.deleteNetns(rec.netns).catch(() => {}); // its veths go with it
         await this.opts.gateway?.detach(id).catch(() => {});
         delete this.state.tasks[id];
         this.log.info('network: forgot a task whose netns or sandbox is gone', { 'task.id': id });
         continue;
       }
-      this.tasks.set(id, { rec, vip: new VipTable(new NetnsNft({ netns: rec.netns })), made: new Set(rec.attachments.map((a) => a.networkId)) });
+      this.tasks.set(id, { rec, vip: new VipTable(new ShellNft(this.sh, rec.netns)), made: new Set(rec.attachments.map((a) => a.networkId)) });
       for (const a of rec.attachments) this.userSet(a.networkId).add(id);
     }
     const results = await mapLimit([...this.tasks.values()], NFT_PARALLEL, (rt) => this.bindDns(rt));
@@ -573,6 +667,11 @@ export class NetworkAgent {
     this.save();
     // Until the session sends a view, the last one applied: DNS answers, VIP and mesh tables re-applied.
     if (this.state.view) this.setView(this.state.view);
+  }
+
+  /** Deletes netns `name` if present (a failure is not reported, as `kernel.ts`'s `deleteNetns`). */
+  private async deleteNetns(name: string): Promise<void> {
+    if (existsSync(netnsPath(name))) await this.sh.run(['ip', 'netns', 'delete', name]);
   }
 
   private save(): void {
