@@ -198,7 +198,9 @@ export async function runOnce(n: number, o: ScaleOptions): Promise<ScaleRun> {
     r.heartbeat_lag_p50_ms = percentile(rtts, 50);
     log(`scale n=${n}: at rest leader cpu ${r.leader_cpu_pct} % rss ${r.leader_rss_mb} MB, heartbeat lag p50 ${r.heartbeat_lag_p50_ms} ms p99 ${r.heartbeat_lag_ms} ms (${rtts.length} beats, load ${loadavg()[0].toFixed(2)})`);
 
-    // 10,000 tasks.
+    // 10,000 tasks, then the mass loss: a failure there is recorded and the failover still measured.
+    let now = leader;
+    try {
     const s0 = Date.now();
     const created = await leader.api.post<{ ID: string }>('/services/create', {
       Name: 'scale', TaskTemplate: { ContainerSpec: { Image: 'scale-sim:latest' } }, Mode: { Replicated: { Replicas: o.tasks } },
@@ -207,7 +209,7 @@ export async function runOnce(n: number, o: ScaleOptions): Promise<ScaleRun> {
     r.schedule10k_ms = Date.now() - s0;
     log(`scale n=${n}: ${o.tasks} tasks running in ${r.schedule10k_ms} ms (load ${loadavg()[0].toFixed(2)})`);
     // Leadership may have moved under load: each later step starts from the leader of the moment.
-    let now = await until('a leader', () => cluster.leader(), stepMs);
+    now = await until('a leader', () => cluster.leader(), stepMs);
     if (now !== leader) r.errors.push(`leadership moved from ${leader.name} to ${now.name} while scheduling`);
     r.leader_cpu_pct_with_tasks = await cpuPct(now.pid, Math.min(5, o.restS));
     log(`scale n=${n}: leader cpu with the tasks running ${r.leader_cpu_pct_with_tasks} %`);
@@ -216,6 +218,7 @@ export async function runOnce(n: number, o: ScaleOptions): Promise<ScaleRun> {
     if (doomed) {
       const k0 = Date.now();
       doomed.child.kill('SIGKILL');
+      sims.shift();
       const detected = await until(`one of ${lost} lost nodes down`, async () => {
         const nodes = await observer(now).api.get<Node[]>('/nodes', { timeoutMs: 10_000 });
         return nodes.some((x) => doomedIds.has(x.ID) && x.Status.State === 'down') && Date.now();
@@ -223,8 +226,11 @@ export async function runOnce(n: number, o: ScaleOptions): Promise<ScaleRun> {
       r.mass_loss_detect_ms = detected - k0;
       await until(`${o.tasks} running again`, async () => (await running(observer(now), created.ID)) >= o.tasks, stepMs, 100);
       r.mass_loss_ms = Date.now() - detected;
-      sims.shift();
       log(`scale n=${n}: ${lost} nodes lost: first seen down after ${r.mass_loss_detect_ms} ms, tasks running again ${r.mass_loss_ms} ms later (load ${loadavg()[0].toFixed(2)})`);
+    }
+    } catch (err) {
+      r.errors.push((err as Error).message);
+      log(`scale n=${n}: ${(err as Error).message}`);
     }
 
     // Leader failover.
