@@ -105,7 +105,7 @@ class Side {
     await this.measure('ps_ms', ['ps'], (x) => x.out.split('\n').filter(Boolean).length >= 2);
     await this.measure('stats_first_ms', ['stats', '--no-stream', '--format', '{{.Name}} {{.MemUsage}}', this.task], (x) => x.out.includes(this.task));
     await this.measure('cli_ms', ['version', '--format', '{{.Server.Version}}']);
-    const last = (f: Figure) => this.samples.get(f)!.at(-1) ?? 'fail';
+    const last = (f: Figure) => this.samples.get(f)!.at(-1) ?? (this.only && !this.only.has(f) ? '-' : 'fail');
     this.log(`round ${r}: exec ${last('exec_ms')} ms, run --rm ${last('run_rm_ms')} ms, ps ${last('ps_ms')} ms, stats ${last('stats_first_ms')} ms, cli ${last('cli_ms')} ms (load ${loadavg()[0].toFixed(2)})`);
   }
 
