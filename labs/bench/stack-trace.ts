@@ -76,7 +76,8 @@ export async function run(args: string[]): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'shoalstt-'));
   writeFileSync(join(dir, 'pw.txt'), 'bench-secret');
   writeFileSync(join(dir, 'app.conf'), 'bench=1\n');
-  const lab = await Lab.up({ hosts: 3, prefix: 'shoalstt', replace: true, ...(daemons ? { daemons } : {}) });
+  const lab = await Lab.up({ hosts: 3, prefix: 'shoalstt', replace: true, ...(daemons ? { daemons } : {}) })
+    .catch((err: unknown) => { rmSync(dir, { recursive: true, force: true }); throw err; });
   try {
     await formBenchSwarm(lab, until);
     const api = new ApiClient(lab.dockerHost('h1'));
