@@ -62,18 +62,19 @@ export const NETWORK_CREATE_FIELDS: Readonly<Record<string, 'applied' | 'refused
   Labels: 'applied',
 };
 
-/** The driver options (`--opt`) Shoal applies; any other is refused by name. */
-export const NETWORK_OPTIONS: readonly string[] = [MTU_OPTION, VXLAN_ID_OPTION];
-/** Docker's option for an overlay whose traffic between nodes is encrypted (`--opt encrypted`). */
+/**
+ * Docker's option for an overlay whose traffic between nodes is encrypted (`--opt
+ * encrypted`, any value): Shoal carries it in WireGuard between the nodes (kernel or
+ * wireguard-go), see `net/wireguard/`.
+ */
 export const ENCRYPTED_OPTION = 'encrypted';
+/** The driver options (`--opt`) Shoal applies; any other is refused by name. */
+export const NETWORK_OPTIONS: readonly string[] = [MTU_OPTION, VXLAN_ID_OPTION, ENCRYPTED_OPTION];
 
 /** Options without the ones Shoal does not apply; throws a 400 naming the first of those. */
 function driverOptions(v: unknown): Record<string, string> {
   const opts = stringMap('Options', v);
   for (const k of Object.keys(opts)) {
-    if (k === ENCRYPTED_OPTION) {
-      throw new InvalidArgumentError('encrypted overlay networks are not supported yet (Options.encrypted, --opt encrypted): Shoal would carry this network\'s traffic between nodes in plaintext');
-    }
     if (!NETWORK_OPTIONS.includes(k)) {
       throw new InvalidArgumentError(`network option "${k}" is not supported (Options.${k}); Shoal applies only ${NETWORK_OPTIONS.join(' and ')}`);
     }
