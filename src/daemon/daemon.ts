@@ -290,7 +290,12 @@ export class Daemon {
         attachments: () => daemon.swarm?.attachments,
       });
       daemon.standalone = standalone;
-      const execs: ExecManager = new ExecManager({ engine, executor: () => daemon.executorInstance, allCaps: () => detectSandboxHost().caps ?? [] });
+      const execLog = logger.child('exec');
+      const execs: ExecManager = new ExecManager({
+        engine, executor: () => daemon.executorInstance, allCaps: () => detectSandboxHost().caps ?? [],
+        // Why an exec went through runc rather than the container's helper (once per container).
+        log: (msg) => execLog.warn(msg),
+      });
       addContainerRoutes(router, engine);
       addExecRoutes(router, execs);
       // `docker cp` both ways, `docker diff`, `docker export`.
