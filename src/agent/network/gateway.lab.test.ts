@@ -119,6 +119,8 @@ t('a client fetches a task\'s page through the node\'s address (TCP)', async () 
   const route = sh(['ip', '-n', NS.t1, 'route', 'show', 'default']);
   assert.match(route, 'default via 172.18.0.1 dev eth1');
   assert.ok(links(NS.host).includes('gwac120002') && links(NS.host).includes('shoal-gw'), links(NS.host).join(' '));
+  // Replies of a `local` mesh policy come back through the bridge: loose reverse-path filtering there.
+  assert.is(sh(['ip', 'netns', 'exec', NS.host, 'sysctl', '-n', 'net.ipv4.conf.shoal-gw.rp_filter']).trim(), '2');
   await startIn(NS.t1, ['busybox', 'httpd', '-f', '-p', '80', '-h', www], listening(NS.t1, 'tcp', 80));
   assert.is(fetch(NS.client, `http://${NODE}:8080/`), 'hello from t1\n');
   // busybox nc as well (wget crashes on this kernel).
