@@ -36,6 +36,13 @@ export interface PendingRead extends Deferred<number> {
   at: number;
 }
 
+/** The application payload of an entry's data (`openEnvelope` without building the ID's key). */
+export function envelopePayload(data: Uint8Array): Uint8Array {
+  if (data.length >= 1 + ID_BYTES && data[0] === TAG_ID) return data.subarray(1 + ID_BYTES);
+  if (data.length >= 1 && data[0] === TAG_BARE) return data.subarray(1);
+  return data;
+}
+
 /** Splits an entry's data into its proposal ID (or undefined) and the application payload. */
 export function openEnvelope(data: Uint8Array): { key: string | undefined; payload: Uint8Array } {
   if (data.length >= 1 + ID_BYTES && data[0] === TAG_ID) {

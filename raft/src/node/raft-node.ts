@@ -38,7 +38,7 @@ import {
 import type { Transport } from '../transport/transport.ts';
 import { realClock, type Clock } from './clock.ts';
 import { LeaderChangedError, NodeStoppedError, RequestTimeoutError } from './errors.ts';
-import { IdSource, ProposalTable, contextKey, openEnvelope, type PendingProposal, type PendingRead } from './pending.ts';
+import { IdSource, ProposalTable, contextKey, envelopePayload, openEnvelope, type PendingProposal, type PendingRead } from './pending.ts';
 import type { StateMachine } from './state-machine.ts';
 
 export interface RaftNodeOptions {
@@ -819,7 +819,11 @@ export class RaftNode {
       this.applied = e.index;
       return;
     }
-    const { key, payload } = openEnvelope(e.data);
+    // With no proposal waiting here (a follower, mostly) the ID's key is not needed.
+    let key: string | undefined;
+    let payload: Uint8Array;
+    if (this.proposals.size > 0) ({ key, payload } = openEnvelope(e.data));
+    else payload = envelopePayload(e.data);
     let result: unknown;
     let error: unknown;
     let threw = false;
