@@ -9,11 +9,11 @@
 // instead of hanging in retransmissions.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Service, ServiceSpec } from '../src/api/types/service.ts';
 import { withLab } from './lib/lab.ts';
+import { lineReader } from './lib/line-reader.ts';
 import { client, formSwarm, IMAGE, waitFor } from './lib/swarm-services.ts';
 import { createNetwork, createService, intoTask, placedTasks } from './lib/swarm-net.ts';
 import { idleConnArgv } from './lib/idle-conn.ts';
@@ -27,34 +27,6 @@ const spec = (name: string, host: string, net: string, command: string[]): Servi
   },
 } as ServiceSpec);
 
-/** Lines the process prints, as they come. */
-function lines(argv: string[]): { next: (timeoutMs: number) => Promise<Record<string, unknown>>; kill: () => void } {
-  const p = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-  const queue: string[] = [];
-  const waiters: ((l: string) => void)[] = [];
-  let buf = '';
-  let err = '';
-  p.stderr.on('data', (d) => (err += d));
-  p.stdout.on('data', (d) => {
-    buf += d;
-    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
-      const l = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      const w = waiters.shift();
-      if (w) w(l);
-      else queue.push(l);
-    }
-  });
-  return {
-    next: (timeoutMs) => new Promise((res, rej) => {
-      const l = queue.shift();
-      if (l !== undefined) return res(JSON.parse(l));
-      const t = setTimeout(() => rej(new Error(`idle client: no line in ${timeoutMs} ms: ${err.slice(-300)}`)), timeoutMs);
-      waiters.push((x) => { clearTimeout(t); res(JSON.parse(x)); });
-    }),
-    kill: () => { if (p.exitCode === null) p.kill('SIGKILL'); },
-  };
-}
 
 test('an idle connection through a VIP outlives a short timer; a dead backend\'s connection is reset, not left hanging', async () => {
   await withLab({ hosts: 2, prefix: 'shoaldevct' }, async (lab) => {
@@ -74,7 +46,7 @@ test('an idle connection through a VIP outlives a short timer; a dead backend\'s
     const sendFile = join(lab.baseDir, 'send-now');
     rmSync(sendFile, { force: true });
     rmSync(`${sendFile}.ping`, { force: true });
-    const c = lines(idleConnArgv(inCli, [vip, 7, 12_000, sendFile, 20_000]));
+    const c = lineReader(idleConnArgv(inCli, [vip, 7, 12_000, sendFile, 20_000]));
     try {
       assert.equal(await c.next(40_000), { idleOk: true }, 'idle 12 s through the VIP, still answering');
       // Back to the host's default (the connection's next packet takes it), so the short

@@ -10,13 +10,13 @@
 // every peer list drops its key, the swarm key rotates, and h3's own device and key go.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Node } from '../src/api/types/node.ts';
 import type { ServiceSpec } from '../src/api/types/service.ts';
 import { withLab, type Lab } from './lib/lab.ts';
+import { lineReader } from './lib/line-reader.ts';
 import { client, formSwarm, IMAGE, waitFor } from './lib/swarm-services.ts';
 import { BUSYBOX, createService, eventually, httpGet, inTask, intoTask, placedTasks, type PlacedTask } from './lib/swarm-net.ts';
 
@@ -95,37 +95,6 @@ async function deviceOn(lab: Lab, host: string): Promise<string | undefined> {
   return (await lab.exec(host, ['ip', '-o', 'link', 'show'])).stdout.match(/shlwg[0-9a-f]{8}/)?.[0];
 }
 
-/** A process's stdout lines as they come (JSON). */
-function lines(argv: string[]): { next: (timeoutMs: number) => Promise<Record<string, unknown>>; write: (s: string) => void; kill: () => void; pid?: number } {
-  const p = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
-  const queue: string[] = [];
-  const waiters: ((l: string) => void)[] = [];
-  let buf = '';
-  let err = '';
-  p.stderr.on('data', (d) => (err += d));
-  p.stdout.on('data', (d) => {
-    buf += d;
-    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
-      const l = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      const w = waiters.shift();
-      if (w) w(l);
-      else queue.push(l);
-    }
-  });
-  const parse = (l: string) => (l.startsWith('{') ? JSON.parse(l) : { line: l });
-  return {
-    next: (timeoutMs) => new Promise((res, rej) => {
-      const l = queue.shift();
-      if (l !== undefined) return res(parse(l));
-      const t = setTimeout(() => rej(new Error(`no line in ${timeoutMs} ms: ${err.slice(-300)}`)), timeoutMs);
-      waiters.push((x) => { clearTimeout(t); res(parse(x)); });
-    }),
-    write: (s) => p.stdin.write(s),
-    kill: () => { if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL'); },
-    pid: p.pid,
-  };
-}
 
 /** Sends `GET /<marker>` from `from` to `ip` three times; true when an answer came back. */
 async function sendMarker(lab: Lab, from: PlacedTask, ip: string, marker: string): Promise<boolean> {
@@ -174,7 +143,7 @@ test('encrypted overlay: no plaintext on the underlay, rotation under an open co
       // The underlay capture: the encrypted marker never in plaintext, the plain one seen.
       const secret = `SHOALSECRET${randomBytes(6).toString('hex')}`;
       const clear = `SHOALCLEAR${randomBytes(6).toString('hex')}`;
-      const cap = lines(['nsenter', `--net=/run/netns/${lab.names.switchNetns}`, 'python3', '-c', CAPTURE, '8', secret, clear]);
+      const cap = lineReader(['nsenter', `--net=/run/netns/${lab.names.switchNetns}`, 'python3', '-c', CAPTURE, '8', secret, clear]);
       try {
         assert.equal(await cap.next(10_000), { line: 'ready' });
         assert.ok(await sendMarker(lab, on.h1, on.h2.ip, secret), 'the encrypted request was answered');
@@ -189,7 +158,7 @@ test('encrypted overlay: no plaintext on the underlay, rotation under an open co
       }
 
       // Rotation under an open connection (and a killed wireguard-go restarted under it).
-      const stream = lines([...lab.enterCommand('h1'), ...intoTask(on.h1), process.execPath, '-e', STREAM, on.h2.ip, '7']);
+      const stream = lineReader([...lab.enterCommand('h1'), ...intoTask(on.h1), process.execPath, '-e', STREAM, on.h2.ip, '7']);
       try {
         const first = await stream.next(10_000);
         assert.is(first.error, undefined, JSON.stringify(first));

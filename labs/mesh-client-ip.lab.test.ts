@@ -14,11 +14,11 @@
 // send is reset at once instead of hanging.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ServiceSpec } from '../src/api/types/service.ts';
 import { withLab, type Lab } from './lib/lab.ts';
+import { lineReader, type LineReader } from './lib/line-reader.ts';
 import { run } from './lib/procs.ts';
 import { UNDERLAY_BITS, UNDERLAY_MTU } from './lib/names.ts';
 import { client, formSwarm, IMAGE, waitFor } from './lib/swarm-services.ts';
@@ -87,41 +87,13 @@ async function servedVia(lab: Lab, netns: string, service: string, host: string,
   return waitFor(`${service} logged its client`, async () => { const ips = (await loggedClients(lab, service)).slice(before); return ips.length > 0 && ips; }, 20_000);
 }
 
-/** Lines the idle client prints, as they come. */
-function lines(argv: string[]): { next: (timeoutMs: number) => Promise<Record<string, unknown>>; kill: () => void } {
-  const p = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-  const queue: string[] = [];
-  const waiters: ((l: string) => void)[] = [];
-  let buf = '';
-  let err = '';
-  p.stderr.on('data', (d) => (err += d));
-  p.stdout.on('data', (d) => {
-    buf += d;
-    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
-      const l = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      const w = waiters.shift();
-      if (w) w(l);
-      else queue.push(l);
-    }
-  });
-  return {
-    next: (timeoutMs) => new Promise((res, rej) => {
-      const l = queue.shift();
-      if (l !== undefined) return res(JSON.parse(l));
-      const t = setTimeout(() => rej(new Error(`idle client: no line in ${timeoutMs} ms: ${err.slice(-300)}`)), timeoutMs);
-      waiters.push((x) => { clearTimeout(t); res(JSON.parse(x)); });
-    }),
-    kill: () => { if (p.exitCode === null) p.kill('SIGKILL'); },
-  };
-}
 
 test('mesh traffic policies: local keeps the client\'s address and refuses without a task; a gone backend\'s mesh connection is reset', async () => {
   await withLab({ hosts: 2, prefix: 'shoalloc' }, async (lab) => {
     const hostOf = await formSwarm(lab, { hosts: 2 });
     const cl = await makeClient(lab);
     const sendFile = join(lab.baseDir, 'mesh-send-now');
-    let idle: ReturnType<typeof lines> | undefined;
+    let idle: LineReader | undefined;
     try {
       const api = client(lab, 'h1');
       // A bad value is refused at the API, naming the label.
@@ -170,7 +142,7 @@ test('mesh traffic policies: local keeps the client\'s address and refuses witho
       // An idle connection through h1's mesh to the echo task on h2, then h2 drops off.
       rmSync(sendFile, { force: true });
       rmSync(`${sendFile}.ping`, { force: true });
-      idle = lines(idleConnArgv(['nsenter', `--net=/run/netns/${cl.netns}`], [lab.address('h1'), 8094, 3000, sendFile, 20_000]));
+      idle = lineReader(idleConnArgv(['nsenter', `--net=/run/netns/${cl.netns}`], [lab.address('h1'), 8094, 3000, sendFile, 20_000]));
       assert.equal(await idle.next(30_000), { idleOk: true }, 'idle 3 s through the mesh, still answering');
       writeFileSync(`${sendFile}.ping`, '');
       assert.equal(await idle.next(10_000), { pingOk: true });
