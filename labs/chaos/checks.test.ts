@@ -117,6 +117,18 @@ test('tableDigest: order of rows and keys does not matter; a version does', () =
   assert.is.not(tableDigest([a, b]), tableDigest([a, { ...b, Version: { Index: 5 } }]));
 });
 
+test('checkSlots: a global service wants one container on every eligible host, none elsewhere', () => {
+  const global = { services: new Set(['g']), hosts: ['h1', 'h2'] };
+  const c = (host: string, id: string) => ({ host, id, service: 'g', taskId: `t-${id}` });
+  assert.equal(checkSlots(new Map(), [c('h1', 'a'), c('h2', 'b')], new Map(), global), []);
+  const out = checkSlots(new Map(), [c('h1', 'a'), c('h1', 'b'), c('h3', 'c')], new Map(), global);
+  assert.equal(out, [
+    'g (global): 2 running containers on h1, want 1',
+    'g (global): 0 running containers on h2, want 1',
+    'g (global): a container runs on h3, which is not eligible',
+  ]);
+});
+
 test('checkSlots: one container per slot passes; doubles, strays and missing slots are found', () => {
   const desired = new Map([['s', 2], ['z', 0]]);
   const slotOf = new Map([['t1', 1], ['t2', 2], ['t3', 2]]);

@@ -32,7 +32,7 @@ export interface HistoryCheck {
 
 type Presence = 'present' | 'absent' | 'maybe';
 
-const key = (v: ServiceValue | NodeValue) => ('label' in v ? `label=${v.label}` : `${v.replicas}|${v.image}|${v.env}`);
+const key = (v: ServiceValue | NodeValue) => ('label' in v ? `label=${v.label}` : `${v.global ? 'global' : v.replicas}|${v.image}|${v.env}`);
 
 function countOf(store: StoreObjects, kind: ObjectKind, name: string): number {
   if (kind === 'service' || kind === 'node') return store[kind].get(name)?.length ?? 0;
@@ -153,15 +153,24 @@ export interface RuncContainer {
 
 /**
  * Checks the containers against the desired state: each replicated service has exactly
- * `replicas` slots with one running container each, and no container runs for a service
- * that is not wanted. `slotOf` maps task IDs to slots (from the API; a task it does not know
- * counts as a stray container).
+ * `replicas` slots with one running container each, each global service one running
+ * container on every host in `global.hosts` (the eligible nodes), and no container runs
+ * for a service that is not wanted. `slotOf` maps task IDs to slots (from the API; a task
+ * of a replicated service it does not know counts as a stray container).
  */
-export function checkSlots(desired: Map<string, number>, containers: RuncContainer[], slotOf: Map<string, number>): string[] {
+export function checkSlots(desired: Map<string, number>, containers: RuncContainer[], slotOf: Map<string, number>,
+  global: { services: Set<string>; hosts: string[] } = { services: new Set(), hosts: [] }): string[] {
   const out: string[] = [];
   const perSlot = new Map<string, Map<number, RuncContainer[]>>();
+  const perHost = new Map<string, Map<string, RuncContainer[]>>();
   for (const c of containers) {
     if (!c.service) continue; // not a service task (none are made by the workload)
+    if (global.services.has(c.service)) {
+      const hosts = perHost.get(c.service) ?? new Map<string, RuncContainer[]>();
+      hosts.set(c.host, [...(hosts.get(c.host) ?? []), c]);
+      perHost.set(c.service, hosts);
+      continue;
+    }
     if (!desired.has(c.service)) { out.push(`${c.service}: container ${c.id.slice(0, 12)} on ${c.host} runs, but the service is not in the store`); continue; }
     const slot = c.taskId ? slotOf.get(c.taskId) : undefined;
     if (slot === undefined) { out.push(`${c.service}: container ${c.id.slice(0, 12)} on ${c.host} runs for task ${c.taskId ?? '?'} the store does not know`); continue; }
@@ -175,6 +184,14 @@ export function checkSlots(desired: Map<string, number>, containers: RuncContain
       if (cs.length > 1) out.push(`${svc}: slot ${slot} has ${cs.length} running containers (${cs.map((c) => `${c.host}:${c.id.slice(0, 12)}`).join(', ')})`);
     }
     if (slots.size !== replicas) out.push(`${svc}: ${slots.size} slots running, want ${replicas}`);
+  }
+  for (const svc of global.services) {
+    const hosts = perHost.get(svc) ?? new Map<string, RuncContainer[]>();
+    for (const h of global.hosts) {
+      const n = hosts.get(h)?.length ?? 0;
+      if (n !== 1) out.push(`${svc} (global): ${n} running containers on ${h}, want 1`);
+    }
+    for (const h of hosts.keys()) if (!global.hosts.includes(h)) out.push(`${svc} (global): a container runs on ${h}, which is not eligible`);
   }
   return out;
 }

@@ -14,9 +14,12 @@ export type ObjectKind = 'service' | 'network' | 'secret' | 'config' | 'node';
 
 /** What a service write sets (compared with the store after heal). */
 export interface ServiceValue {
+  /** Replicas of a replicated service; 0 for a global one. */
   replicas: number;
   image: string;
   env: string;
+  /** A global service (one task per eligible node); absent for replicated ones. */
+  global?: true;
 }
 
 /** The {@link ServiceValue} a service spec holds (its `V=` env entry, '' when none). */
@@ -26,6 +29,7 @@ export function serviceValue(spec: ServiceSpec): ServiceValue {
     replicas: spec.Mode?.Replicated?.Replicas ?? 0,
     image: cs.Image,
     env: (cs.Env ?? []).find((e) => e.startsWith('V='))?.slice(2) ?? '',
+    ...(spec.Mode?.Global ? { global: true as const } : {}),
   };
 }
 

@@ -154,12 +154,15 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     history.note('resolved', h.resolved);
 
     // Convergence, per runc on every host.
-    const desired = new Map([...objects.service].map(([n, vs]) => [n, vs[0].replicas]));
+    const desired = new Map([...objects.service].filter(([, vs]) => !vs[0].global).map(([n, vs]) => [n, vs[0].replicas]));
+    // Every node is ready and active after heal (the workload only sets node labels), so
+    // every host is eligible for a global service.
+    const global = { services: new Set([...objects.service].filter(([, vs]) => vs[0].global).map(([n]) => n)), hosts: lab.hosts };
     let lastSlots: string[] = [];
     try {
       await waitFor('one running container per slot (runc)', async () => {
         const cs: RuncContainer[] = (await Promise.all(lab.hosts.map((x) => runcContainers(lab, x)))).flat();
-        lastSlots = checkSlots(desired, cs, await slots(lab, managers[0]));
+        lastSlots = checkSlots(desired, cs, await slots(lab, managers[0]), global);
         return lastSlots.length === 0;
       }, { timeoutMs: Math.max(1000, CONVERGE_MS - (Date.now() - healed)), intervalMs: 1000 });
       result.convergeMs = Date.now() - healed;

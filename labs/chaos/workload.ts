@@ -117,13 +117,16 @@ export class Workload {
     return {
       Name: name, Labels: { chaos: '1' },
       TaskTemplate: { ContainerSpec: { Image: v.image, Env: [`V=${v.env}`], StopGracePeriod: 1e9 } },
-      Mode: { Replicated: { Replicas: v.replicas } },
+      Mode: v.global ? { Global: {} } : { Replicated: { Replicas: v.replicas } },
     } as ServiceSpec;
   }
 
+  /** One service in eight is global (a task on every node), the rest replicated. */
   private async createService(): Promise<void> {
     const name = this.name('service');
-    const value: ServiceValue = { replicas: between(this.o.rnd, 1, 3), image: this.o.images[0], env: '0' };
+    const value: ServiceValue = this.o.rnd() < 0.125
+      ? { replicas: 0, image: this.o.images[0], env: '0', global: true }
+      : { replicas: between(this.o.rnd, 1, 3), image: this.o.images[0], env: '0' };
     const { via, api } = this.next();
     const { outcome } = await this.call({ op: 'create', kind: 'service', name, via, value }, () =>
       api.post('/services/create', this.spec(name, value), { timeoutMs: CALL_TIMEOUT_MS }));
@@ -152,7 +155,8 @@ export class Workload {
     if (!svc) return undefined;
     const cs = svc.Spec.TaskTemplate.ContainerSpec!;
     const cur = serviceValue(svc.Spec);
-    const value: ServiceValue = what === 'scale'
+    // A global service has no replica count: its "scale" changes the env instead.
+    const value: ServiceValue = what === 'scale' && !cur.global
       ? { ...cur, replicas: between(this.o.rnd, 0, 3) }
       : what === 'image' || this.o.rnd() < 0.5
         ? { ...cur, image: cur.image === this.o.images[0] ? this.o.images[1] : this.o.images[0] }
@@ -160,7 +164,7 @@ export class Workload {
     const spec: ServiceSpec = {
       ...svc.Spec,
       TaskTemplate: { ...svc.Spec.TaskTemplate, ContainerSpec: { ...cs, Image: value.image, Env: [`V=${value.env}`] } },
-      Mode: { Replicated: { Replicas: value.replicas } },
+      Mode: value.global ? { Global: {} } : { Replicated: { Replicas: value.replicas } },
     };
     const { outcome } = await this.call({ op: 'update', kind: 'service', name, via, value }, () =>
       api.post(`/services/${svc.ID}/update`, spec, { query: { version: svc.Version.Index }, timeoutMs: CALL_TIMEOUT_MS }));
