@@ -24,11 +24,15 @@ export function generateKeyPair(): WgKeyPair {
   return { privateKey: b64(jwk.d!), publicKey: b64(jwk.x!) };
 }
 
+/** PKCS#8 DER before a raw X25519 private key (RFC 8410): version 0, algorithm 1.3.101.110. */
+const X25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
+
 /** The public key of a base64 private key; throws `WireGuardSpecError` when it is none. */
 export function publicKeyOf(privateKey: string): string {
   if (!isWgKey(privateKey)) throw new WireGuardSpecError('invalid private key');
-  const d = Buffer.from(privateKey, 'base64').toString('base64url');
-  const pub = createPublicKey(createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d, x: '' } as never, format: 'jwk' }));
+  // From PKCS#8 rather than a JWK without `x`: Node 24 refuses such a JWK, Node 20 took it.
+  const der = Buffer.concat([X25519_PKCS8_PREFIX, Buffer.from(privateKey, 'base64')]);
+  const pub = createPublicKey(createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }));
   return b64(pub.export({ format: 'jwk' }).x!);
 }
 
