@@ -62,7 +62,11 @@ async function hostState(lab: Lab, host: string): Promise<Record<string, string[
   out.procs = out.procs!.filter((n) => !['sh', 'readlink', 'cat', 'node', 'MainThread', 'nsenter'].includes(n));
   // Mounts the machine itself has propagate into the host (other tests' netns): not ours.
   const machine = new Set(readFileSync('/proc/self/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1]));
-  out.mounts = out.mounts!.filter((m) => !machine.has(m));
+  // So are the lab's own namespaces (its hosts' and switch's): whether they show in a host's
+  // view follows /run/netns propagation, which another lab running beside this one changes
+  // (CI, session 5: they vanished from h2's view during a parallel run, Shoal untouched).
+  const labNetns = new Set([...lab.hosts.map((h) => lab.names.hostNetns(h)), lab.names.switchNetns].map((n) => `/run/netns/${n}`));
+  out.mounts = out.mounts!.filter((m) => !machine.has(m) && !labNetns.has(m));
   for (const k of Object.keys(out)) out[k]!.sort();
   return out;
 }
