@@ -270,7 +270,16 @@ export class SwarmNode {
   /** `swarm join`: becomes a worker or manager of the swarm a manager at `RemoteAddrs` belongs to. */
   static async join(ctx: SwarmContext, req: JoinRequest): Promise<SwarmNode> {
     if (await loadSwarmState(ctx.dataRoot)) throw new ApiError(ALREADY_IN_SWARM, 503);
-    const { state, certs, tls, remote } = await requestJoin(req, { listenAddr: ctx.listenAddr, advertiseAddr: ctx.advertiseAddr, description: ctx.description() });
+    let joined: Awaited<ReturnType<typeof requestJoin>>;
+    try {
+      joined = await requestJoin(req, { listenAddr: ctx.listenAddr, advertiseAddr: ctx.advertiseAddr, description: ctx.description() });
+    } catch (err) {
+      // A refused join leaves nothing: stating this node made its WireGuard key pair under
+      // the swarm directory (the next join makes a new one).
+      await removeSwarmState(ctx.dataRoot);
+      throw err;
+    }
+    const { state, certs, tls, remote } = joined;
     await saveSwarmState(ctx.dataRoot, state, certs, ctx.keys);
     try {
       const node = await SwarmNode.open(ctx, state, tls);
