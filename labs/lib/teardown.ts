@@ -119,7 +119,13 @@ export async function removeLabLeftovers(names: LabNames, opts: { graceMs: numbe
   for (const ns of labNetns(names)) await deleteNetns(ns);
   for (const mp of mountsUnder(names.baseDir)) await run('umount', ['-l', mp]);
   const cg = labCgroupDir(names.cgroupName);
-  const cgLeft = cg ? removeCgroupTree(cg) : [];
+  // A process killed a moment ago keeps its cgroup busy until it is reaped (an orphan, such
+  // as a daemon's exec helper, by whoever inherits it): try again for up to 3 s.
+  let cgLeft = cg ? removeCgroupTree(cg) : [];
+  for (const until = Date.now() + 3000; cg && cgLeft.length && Date.now() < until;) {
+    await sleep(50);
+    cgLeft = removeCgroupTree(cg);
+  }
   // Each daemon's executor keeps its containers under /shoal-<hostname>-<engine id prefix>
   // (src/daemon/daemon.ts); a daemon killed rather than stopped leaves that parent behind.
   for (const d of hostDirs(names.baseDir)) {
