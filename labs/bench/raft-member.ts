@@ -11,6 +11,7 @@ import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { jsonReply, serveMember } from './member-http.ts';
 import { DiskStorage, RaftNode, WsTransport, emptyConfState, type Entry, type StateMachine } from 'raft-ts';
 
 /** KV commands: u16 key length, key bytes, value bytes. The result of a put is its revision (the entry index). */
@@ -185,43 +186,30 @@ async function main(): Promise<void> {
       for (const v of Object.values(stages)) v.length = 0;
     }, 2000).unref();
   }
-  const reply = (res: http.ServerResponse, status: number, body: unknown) => {
-    const text = JSON.stringify(body);
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-    res.end(text);
-  };
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       if (req.url === '/v3/maintenance/status') {
         const s = node.status();
-        return reply(res, 200, { header: { member_id: id }, leader: s.leader || '0', raftTerm: s.term, raftAppliedIndex: s.applied });
+        return jsonReply(res, 200, { header: { member_id: id }, leader: s.leader || '0', raftTerm: s.term, raftAppliedIndex: s.applied });
       }
-      if (req.url !== '/v3/kv/put') return reply(res, 404, { message: 'not found' });
+      if (req.url !== '/v3/kv/put') return jsonReply(res, 404, { message: 'not found' });
       let cmd: Uint8Array;
       try {
         const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { key: string; value: string };
         cmd = encodePut(Buffer.from(body.key, 'base64'), Buffer.from(body.value ?? '', 'base64'));
       } catch {
-        return reply(res, 400, { message: 'bad request' });
+        return jsonReply(res, 400, { message: 'bad request' });
       }
       const t0 = performance.now();
       node.propose(cmd).then(
-        ({ index, result }) => traceStages(index, t0) ?? trace(performance.now() - t0) ?? reply(res, 200, { header: { member_id: id, revision: String(result), raft_term: String(node.currentTerm) } }),
-        (err: Error) => reply(res, 503, { message: err.message, retryable: (err as { retryable?: boolean }).retryable ?? false }),
+        ({ index, result }) => traceStages(index, t0) ?? trace(performance.now() - t0) ?? jsonReply(res, 200, { header: { member_id: id, revision: String(result), raft_term: String(node.currentTerm) } }),
+        (err: Error) => jsonReply(res, 503, { message: err.message, retryable: (err as { retryable?: boolean }).retryable ?? false }),
       );
     });
   });
-  server.keepAliveTimeout = 60_000;
-  await new Promise<void>((r) => server.listen(Number(a['http-port']), '127.0.0.1', r));
-  console.log(new Date().toISOString(), 'member ready', id);
-  const shutdown = () => {
-    server.close();
-    void node.stop().then(() => storage.close()).then(() => process.exit(0));
-  };
-  process.on('SIGTERM', shutdown);
-  process.on('SIGINT', shutdown);
+  await serveMember(server, Number(a['http-port']), id, () => node.stop().then(() => storage.close()));
 }
 
 main().catch((err: unknown) => {

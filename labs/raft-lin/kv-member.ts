@@ -14,6 +14,7 @@ import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { jsonReply, serveMember } from '../bench/member-http.ts';
 import { DiskStorage, RaftNode, WsTransport, emptyConfState, type Entry, type StateMachine } from 'raft-ts';
 import { KvState, decodeCommand, encodeCommand, type KvCommand } from './kv-state.ts';
 
@@ -62,11 +63,6 @@ async function main(): Promise<void> {
   });
   await node.start();
 
-  const reply = (res: http.ServerResponse, status: number, body: unknown) => {
-    const text = JSON.stringify(body);
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-    res.end(text);
-  };
   const serve = async (cmd: KvCommand): Promise<unknown> => {
     if (cmd.input.op === 'get') {
       if (!staleReads) await node.readIndex();
@@ -85,32 +81,24 @@ async function main(): Promise<void> {
     req.on('end', () => {
       if (req.url === '/status') {
         const s = node.status();
-        return reply(res, 200, { id, leader: s.leader, term: s.term, applied: s.applied });
+        return jsonReply(res, 200, { id, leader: s.leader, term: s.term, applied: s.applied });
       }
-      if (req.url !== '/kv' || req.method !== 'POST') return reply(res, 404, { message: 'not found' });
+      if (req.url !== '/kv' || req.method !== 'POST') return jsonReply(res, 404, { message: 'not found' });
       let cmd: KvCommand;
       try {
         cmd = decodeCommand(Buffer.concat(chunks));
       } catch (err) {
-        return reply(res, 400, { message: String(err) });
+        return jsonReply(res, 400, { message: String(err) });
       }
       serve(cmd).then(
-        (output) => reply(res, 200, { output }),
+        (output) => jsonReply(res, 200, { output }),
         // Any refusal may still take effect later (a forwarded proposal): the client keeps
         // the operation open and retries it, with the same seq, elsewhere.
-        (err: Error) => reply(res, 503, { message: err.message }),
+        (err: Error) => jsonReply(res, 503, { message: err.message }),
       );
     });
   });
-  server.keepAliveTimeout = 60_000;
-  await new Promise<void>((r) => server.listen(Number(a['http-port']), '127.0.0.1', r));
-  console.log(new Date().toISOString(), 'member ready', id);
-  const shutdown = () => {
-    server.close();
-    void node.stop().then(() => storage.close()).then(() => process.exit(0));
-  };
-  process.on('SIGTERM', shutdown);
-  process.on('SIGINT', shutdown);
+  await serveMember(server, Number(a['http-port']), id, () => node.stop().then(() => storage.close()));
 }
 
 main().catch((err: unknown) => {
