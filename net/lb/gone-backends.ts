@@ -80,3 +80,44 @@ export class GoneBackends {
     return next;
   }
 }
+
+/** Timers, injected so tests fire them without waiting: calls `fn` once after `ms` unless cancelled. */
+export type SetTimer = (ms: number, fn: () => void) => () => void;
+
+/** The real `setTimeout`, never keeping the process alive. */
+export const realSetTimer: SetTimer = (ms, fn) => {
+  const t = setTimeout(fn, ms);
+  t.unref?.();
+  return () => clearTimeout(t);
+};
+
+/**
+ * The one timer a VIP or mesh table keeps to render again when its gone backends change
+ * by time alone (one enters or leaves the reset set): armed for the earliest change,
+ * re-armed only for an earlier one.
+ */
+export class GoneRefresh {
+  private cancel?: () => void;
+  private at = Infinity;
+
+  constructor(private readonly setTimer: SetTimer) {}
+
+  /** Calls `fire` at time `at` (on the clock `now` is read from), unless a call is armed for no later. */
+  arm(at: number | undefined, now: number, fire: () => void): void {
+    if (at === undefined || at >= this.at) return;
+    this.cancel?.();
+    this.at = at;
+    this.cancel = this.setTimer(at - now, () => {
+      this.at = Infinity;
+      this.cancel = undefined;
+      fire();
+    });
+  }
+
+  /** Forgets the armed call (the table was removed). */
+  stop(): void {
+    this.cancel?.();
+    this.cancel = undefined;
+    this.at = Infinity;
+  }
+}

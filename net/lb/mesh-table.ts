@@ -12,7 +12,7 @@
  */
 import type { NftRunner } from './nft.ts';
 import { MESH_TABLE, renderMeshReplace, renderMeshTable, type MeshOptions, type PublishedPort } from './mesh.ts';
-import { GoneBackends, type GoneTiming } from './gone-backends.ts';
+import { GoneBackends, GoneRefresh, realSetTimer, type GoneTiming, type SetTimer } from './gone-backends.ts';
 import { tableName } from './nft-text.ts';
 
 /** A published port as the table is given it: `drainMs` times its leaving backends. */
@@ -32,7 +32,7 @@ export interface MeshTableOptions {
   /** Wall clock, ms (default Date.now). */
   now?: () => number;
   /** Runs `fn` after `ms`; returns a cancel function (default setTimeout, unref'd). */
-  setTimer?: (ms: number, fn: () => void) => () => void;
+  setTimer?: SetTimer;
 }
 
 /** The one key of the gone memory: every port's backends together. */
@@ -45,14 +45,12 @@ export class MeshTable {
   private wanted: { ports: readonly MeshPort[]; opts: MeshOptions } | undefined;
   private readonly gone: GoneBackends;
   private readonly now: () => number;
-  private readonly setTimer: (ms: number, fn: () => void) => () => void;
-  private cancelTimer?: () => void;
-  private timerAt = Infinity;
+  private readonly refresh: GoneRefresh;
 
   constructor(private readonly runner: NftRunner, opts: MeshTableOptions = {}) {
     this.gone = new GoneBackends(opts.gone);
     this.now = opts.now ?? Date.now;
-    this.setTimer = opts.setTimer ?? ((ms, fn) => { const t = setTimeout(fn, ms); t.unref?.(); return () => clearTimeout(t); });
+    this.refresh = new GoneRefresh(opts.setTimer ?? realSetTimer);
   }
 
   /** Whether a table is applied (as far as this object knows). */
@@ -78,8 +76,7 @@ export class MeshTable {
   /** Removes the table (also when it was never applied) and forgets the gone backends' timer. */
   remove(opts: { table?: string } = {}): Promise<void> {
     this.wanted = undefined;
-    this.cancelTimer?.();
-    this.timerAt = Infinity;
+    this.refresh.stop();
     const table = tableName(opts, MESH_TABLE);
     return this.enqueue(async () => {
       await this.runner.apply(`table ip ${table}\ndelete table ip ${table}\n`);
@@ -101,13 +98,7 @@ export class MeshTable {
 
   /** Re-renders when the gone set will change by time alone. */
   private arm(now: number): void {
-    const at = this.gone.nextChange(now);
-    if (at === undefined || at >= this.timerAt) return;
-    this.cancelTimer?.();
-    this.timerAt = at;
-    this.cancelTimer = this.setTimer(at - now, () => {
-      this.timerAt = Infinity;
-      this.cancelTimer = undefined;
+    this.refresh.arm(this.gone.nextChange(now), now, () => {
       if (this.wanted !== undefined) this.enqueue(() => this.flush()).catch(() => {});
     });
   }

@@ -10,7 +10,7 @@
  */
 import type { NftRunner } from './nft.ts';
 import { renderDelete, renderReplace, renderTable, type RulesetOptions, type VipService } from './ruleset.ts';
-import { GoneBackends, type GoneTiming } from './gone-backends.ts';
+import { GoneBackends, GoneRefresh, realSetTimer, type GoneTiming, type SetTimer } from './gone-backends.ts';
 
 /** Options of {@link VipTable}. */
 export interface VipTableOptions extends RulesetOptions {
@@ -19,7 +19,7 @@ export interface VipTableOptions extends RulesetOptions {
   /** Wall clock, ms (default Date.now). */
   now?: () => number;
   /** Runs `fn` after `ms`; returns a cancel function (default setTimeout, unref'd). */
-  setTimer?: (ms: number, fn: () => void) => () => void;
+  setTimer?: SetTimer;
 }
 
 /** A sandbox's VIP table; `sync` the desired services, `remove` at sandbox teardown. */
@@ -30,14 +30,12 @@ export class VipTable {
   private wanted: readonly VipService[] | undefined;
   private readonly gone: GoneBackends;
   private readonly now: () => number;
-  private readonly setTimer: (ms: number, fn: () => void) => () => void;
-  private cancelTimer?: () => void;
-  private timerAt = Infinity;
+  private readonly refresh: GoneRefresh;
 
   constructor(private readonly runner: NftRunner, private readonly opts: VipTableOptions = {}) {
     this.gone = new GoneBackends(opts.gone);
     this.now = opts.now ?? Date.now;
-    this.setTimer = opts.setTimer ?? ((ms, fn) => { const t = setTimeout(fn, ms); t.unref?.(); return () => clearTimeout(t); });
+    this.refresh = new GoneRefresh(opts.setTimer ?? realSetTimer);
   }
 
   /** The desired services with each VIP's gone backends at `now`. */
@@ -48,13 +46,7 @@ export class VipTable {
 
   /** Re-renders when the gone set will change by time alone. */
   private arm(now: number): void {
-    const at = this.gone.nextChange(now);
-    if (at === undefined || at >= this.timerAt) return;
-    this.cancelTimer?.();
-    this.timerAt = at;
-    this.cancelTimer = this.setTimer(at - now, () => {
-      this.timerAt = Infinity;
-      this.cancelTimer = undefined;
+    this.refresh.arm(this.gone.nextChange(now), now, () => {
       if (this.wanted === undefined) return;
       const next = this.chain.then(() => this.flush());
       this.chain = next.catch(() => {});
@@ -81,8 +73,7 @@ export class VipTable {
   /** Removes the table (also when it was never applied). */
   remove(): Promise<void> {
     this.wanted = undefined;
-    this.cancelTimer?.();
-    this.timerAt = Infinity;
+    this.refresh.stop();
     const next = this.chain.then(async () => { await this.runner.apply(renderDelete(this.opts)); this.appliedText = undefined; });
     this.chain = next.catch(() => {});
     return next;
