@@ -31,12 +31,29 @@ import { readFileSync, writeFileSync, renameSync, rmSync } from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build, type Plugin } from 'esbuild';
+import { build, type BuildOptions, type Plugin } from 'esbuild';
 import { newestSourceMtime } from '../bin/freshness.js';
 import { loadCliManifest } from './cli-manifest.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DIST = path.join(ROOT, 'dist');
+
+/**
+ * What both bundles (the oclif commands, and the fast path) are built with. Packages are
+ * bundled too: oclif alone is about a hundred CommonJS files, and resolving and reading
+ * them was most of a command's start-up. CommonJS inside the ESM output calls `require`
+ * through the banner's createRequire.
+ */
+const BUNDLE = {
+  absWorkingDir: ROOT,
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  external: ['bufferutil', 'utf-8-validate', 'esbuild', 'tsx', 'fsevents', 'typescript'],
+  banner: { js: "import { createRequire as __shoalCreateRequire } from 'node:module'; const require = __shoalCreateRequire(import.meta.url);" },
+  sourcemap: 'linked',
+} satisfies BuildOptions;
 
 /** The command ids and the files that define them, read from cli/commands/index.ts. */
 export function commandFiles(indexSource: string): Map<string, string> {
@@ -155,20 +172,10 @@ async function emitInto(tmp: string, newest: number, commands: Map<string, strin
   const entryPoints: Record<string, string> = { 'cli/main': 'cli/main.ts' };
   for (const [id, file] of commands) entryPoints[`commands/${id.split(':').join('/')}`] = file;
   await build({
-    absWorkingDir: ROOT,
+    ...BUNDLE,
     entryPoints,
     outdir: tmp,
-    bundle: true,
     splitting: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    // Packages are bundled too: oclif alone is about a hundred CommonJS files, and
-    // resolving and reading them was most of a command's start-up. CommonJS inside the
-    // ESM output calls `require` through the banner's createRequire.
-    external: ['bufferutil', 'utf-8-validate', 'esbuild', 'tsx', 'fsevents', 'typescript'],
-    banner: { js: "import { createRequire as __shoalCreateRequire } from 'node:module'; const require = __shoalCreateRequire(import.meta.url);" },
-    sourcemap: 'linked',
     plugins: [builtins, sourceUrls],
     logLevel: 'warning',
   });
@@ -237,16 +244,9 @@ async function emitFastPath(tmp: string): Promise<void> {
   };
   const out = path.join(tmp, 'fast.js');
   const result = await build({
-    absWorkingDir: ROOT,
+    ...BUNDLE,
     entryPoints: ['cli/fast-path.ts'],
     outfile: out,
-    bundle: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    external: ['bufferutil', 'utf-8-validate', 'esbuild', 'tsx', 'fsevents', 'typescript'],
-    banner: { js: "import { createRequire as __shoalCreateRequire } from 'node:module'; const require = __shoalCreateRequire(import.meta.url);" },
-    sourcemap: 'linked',
     plugins: [lite, builtins, sourceUrls],
     metafile: true,
     logLevel: 'warning',
