@@ -42,10 +42,26 @@ export function generateNetworkKey(rand: (n: number) => Buffer = randomBytes): s
 }
 
 /**
+ * Key pairs this process has read or made, by file: the node's description (which states
+ * the public key) is built for every task the agent starts, and reading the file and
+ * deriving the public key each time would put file I/O and key arithmetic on that path.
+ * The daemon owns the file; `removeKeyPair` forgets it here too.
+ */
+const known = new Map<string, WgKeyPair>();
+
+/**
  * The key pair kept in `file` (the private key, base64, mode 0600), made there when
  * missing or unreadable. Written to a temporary file and renamed: a crash never leaves half a key.
  */
 export function loadOrCreateKeyPair(file: string): WgKeyPair {
+  const cached = known.get(file);
+  if (cached) return cached;
+  const pair = readOrMakeKeyPair(file);
+  known.set(file, pair);
+  return pair;
+}
+
+function readOrMakeKeyPair(file: string): WgKeyPair {
   try {
     const priv = readFileSync(file, 'utf8').trim();
     if (isWgKey(priv)) return { privateKey: priv, publicKey: publicKeyOf(priv) };
@@ -61,5 +77,6 @@ export function loadOrCreateKeyPair(file: string): WgKeyPair {
 
 /** Forgets the key pair (leaving the swarm): the next join states a new public key. */
 export function removeKeyPair(file: string): void {
+  known.delete(file);
   rmSync(file, { force: true });
 }

@@ -2,7 +2,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { interfaceName, isWgKey, renderConfig, tunnelAddresses, tunnelMtu } from './plan.ts';
-import { generateKeyPair, publicKeyOf } from './keys.ts';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateKeyPair, loadOrCreateKeyPair, publicKeyOf, removeKeyPair } from './keys.ts';
 import { parseAddress, parsePrefix } from '../ipam/cidr.ts';
 
 const node = fc.record({ id: fc.stringMatching(/^[a-z0-9]{1,25}$/), createdAt: fc.integer({ min: 0, max: 1e6 }).map((n) => String(n).padStart(8, '0')) });
@@ -70,6 +73,24 @@ test('keys: the public key of a generated private key matches', () => {
   assert.ok(isWgKey(p.privateKey) && isWgKey(p.publicKey));
   assert.is(publicKeyOf(p.privateKey), p.publicKey);
   assert.is(tunnelMtu(1500), 1420);
+});
+
+test('keys: a node keeps its key pair in one 0600 file until it leaves', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'shoal-wg-'));
+  try {
+    const file = join(dir, 'wireguard', 'private.key');
+    const a = loadOrCreateKeyPair(file);
+    assert.is(statSync(file).mode & 0o777, 0o600);
+    assert.is(readFileSync(file, 'utf8').trim(), a.privateKey);
+    assert.equal(loadOrCreateKeyPair(file), a, 'the same pair while the node stays');
+    removeKeyPair(file);
+    assert.not.ok(existsSync(file));
+    const b = loadOrCreateKeyPair(file);
+    assert.is.not(b.privateKey, a.privateKey, 'a new pair after leaving');
+    assert.is(publicKeyOf(b.privateKey), b.publicKey);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test.run();
