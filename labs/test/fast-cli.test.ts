@@ -41,7 +41,11 @@ test.before(async () => {
   }
   daemon = await startDaemonProcess([], { hostname: 'fastcli' });
   const c = daemon.client;
-  await c.post('/swarm/init', { ListenAddr: '127.0.0.1:0', AdvertiseAddr: '127.0.0.1' });
+  // Each line runs two or three times and the outputs must match byte for byte, so the node's
+  // status must not move between runs: with the 1 s default heartbeat, a CI machine busy
+  // with another lab file once starved this daemon for 3 s and `node ls` read Down in one run
+  // of a pair. A 10 s heartbeat (30 s grace) keeps that out of a test about formatting.
+  await c.post('/swarm/init', { ListenAddr: '127.0.0.1:0', AdvertiseAddr: '127.0.0.1', Spec: { Dispatcher: { HeartbeatPeriod: 10_000_000_000 } } });
   await c.post('/networks/create', { Name: 'fast-net', Driver: 'overlay', Labels: { tier: 'db' } });
   await c.post('/secrets/create', { Name: 'fast-secret', Data: Buffer.from('s').toString('base64'), Labels: { env: 'prod' } });
   await c.post('/configs/create', { Name: 'fast-config', Data: Buffer.from('c').toString('base64') });
