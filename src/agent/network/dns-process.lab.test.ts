@@ -3,8 +3,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFile, spawnSync } from 'node:child_process';
+import { getPriority } from 'node:os';
 import { nullLogger } from '../../common/logger.ts';
-import { DnsProcess } from './dns-process.ts';
+import { DNS_NICE, DnsProcess } from './dns-process.ts';
 
 const NS = `shoal-dnsp-${process.pid}`;
 const TABLE = { net1: [{ name: 'web', endpointMode: 'vip' as const, vip: '10.9.0.2', tasks: [{ name: 'web.1.x', ip: '10.9.0.3' }] }] };
@@ -32,8 +33,10 @@ test('answers in the task netns, again after the child was killed, and no more o
     assert.match(await nslookup('tasks.web'), 'Address: 10.9.0.3');
     assert.match(await nslookup('nope'), 'NXDOMAIN');
     const first = dns.pid!;
+    assert.is(getPriority(first), DNS_NICE, 'the child runs above the daemon\'s priority');
     process.kill(first, 'SIGKILL');
     assert.ok(await until(async () => dns.pid !== undefined && dns.pid !== first && (await nslookup('web')).includes('Address: 10.9.0.2')), 'a new child serves the task again');
+    assert.is(getPriority(dns.pid!), DNS_NICE, 'a new child too');
     dns.setTable({ net1: [{ ...TABLE.net1[0]!, vip: '10.9.0.9' }] });
     assert.ok(await until(async () => (await nslookup('web')).includes('Address: 10.9.0.9')), 'a new table answers at once');
     dns.unbind('task1');

@@ -6,6 +6,7 @@
  * then tasks' queries go unanswered (their resolvers retry).
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { DnsStats, DnsTable } from '../../../net/dns/index.ts';
 import type { Logger } from '../../common/logger.ts';
@@ -16,6 +17,14 @@ const ENTRY = fileURLToPath(new URL('./dns-worker.mjs', import.meta.url));
 const BIND_TIMEOUT_MS = 10_000;
 /** Wait before starting a child that died. */
 const RESTART_MS = 500;
+/**
+ * The child's nice value by default: above the daemon's (0), so a query's wake-up does
+ * not queue behind the daemon, runc and the task processes on a busy node. Measured on the
+ * shared 2-core machine under load (a DnsServer on loopback, the Perl client, 5000 queries,
+ * alternating): p99 0.1–3.9 ms at nice 0, 0.07–0.1 ms at nice -5; GC was not the tail
+ * (a scavenge of ≈0.3 ms every ≈1000 queries).
+ */
+export const DNS_NICE = -5;
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -50,7 +59,14 @@ export class DnsProcess implements TaskDns {
   /** The child's latest counts (it sends them every few seconds); a new child starts from zero. */
   private lastStats?: DnsStats;
 
-  constructor(private readonly opts: { logger: Logger; upstreams: string[]; entry?: string }) {}
+  constructor(private readonly opts: {
+    logger: Logger;
+    upstreams: string[];
+    /** The child's entry module (tests); default dns-worker.mjs. */
+    entry?: string;
+    /** The child's nice value (−20…19); default {@link DNS_NICE}. Lowering it needs root or CAP_SYS_NICE; without, the child keeps the daemon's. */
+    nice?: number;
+  }) {}
 
   stats(): DnsStats | undefined {
     return this.lastStats;
@@ -126,6 +142,7 @@ export class DnsProcess implements TaskDns {
       serialization: 'json',
     });
     this.child = child;
+    this.prioritize(child);
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-2000); });
     child.on('message', (m: DnsReply) => this.onReply(m));
@@ -147,6 +164,20 @@ export class DnsProcess implements TaskDns {
       for (const [taskId, b] of this.bindings) child.send({ op: 'bind', id: 0, taskId, netns: b.netns, networks: b.networks, forward: b.forward } satisfies DnsRequest);
     }
     return child;
+  }
+
+  /**
+   * Gives the child its nice value. Linux keeps one per thread: this sets the child's main
+   * thread (the event loop that answers), and threads it starts later inherit it.
+   */
+  private prioritize(child: ChildProcess): void {
+    const nice = this.opts.nice ?? DNS_NICE;
+    if (!child.pid) return;
+    try {
+      setPriority(child.pid, nice);
+    } catch (err) {
+      this.opts.logger.info('dns process: runs at the daemon\'s priority', { nice, error: err });
+    }
   }
 
   private onReply(m: DnsReply): void {

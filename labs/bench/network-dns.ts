@@ -1,0 +1,179 @@
+/**
+ * `npm run bench -- network-dns [--rounds N] [--queries N] [--tasks N] [--hosts N] [--no-docker]`
+ *
+ * A task's DNS latency, Shoal against Docker Swarm 20.10 in the same run (issue 20, item 5),
+ * without the rest of the network bench (whose DNS step calls {@link dnsWhileScaling} too).
+ * Both labs stay up (the same hosts, image, services); rounds alternate which side goes
+ * first; each figure is the median of the rounds with min and max (fair.ts).
+ *
+ * The same client on both sides, run inside the `client` task's netns on h1 with the
+ * host's Perl (no JIT or garbage collector of its own in the timings):
+ * - quiet, `dns_p50_ms`, `dns_p99_ms`: `--queries` (default 2000) back-to-back A queries
+ *   for `web` to 127.0.0.11 (labs/lib/dnsq.pl, as the network bench);
+ * - busy, `dns_scale60_p50_ms`, `dns_scale60_p99_ms`, `dns_scale60_max_ms`: one query every
+ *   millisecond (dnsq-until.pl; an unanswered one counts 1000 ms) from just before a
+ *   service `filler` on the same network is scaled 0 → `--tasks` (default 60) until all of
+ *   them run; `scale60_s` how long that took. Then `filler` goes back to 0.
+ * Docker's twins carry the `docker_` prefix. Asserts nothing about time.
+ */
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ApiClient } from '../../src/api/client.ts';
+import { Lab } from '../lib/lab.ts';
+import { dnsLatency } from '../lib/netprobe.ts';
+import { run as runCmd } from '../lib/procs.ts';
+import { createNetwork, createService, placedTasks, webSpec, type PlacedTask } from '../lib/swarm-net.ts';
+import { formSwarm, IMAGE, scale, tasksOf, waitFor, waitRunning } from '../lib/swarm-services.ts';
+import { DOCKERD, downLabs, upDockerLab } from './docker-swarm-lab.ts';
+import { figureFields, flag, orderFor, summary } from './fair.ts';
+
+const UNTIL = fileURLToPath(new URL('./dnsq-until.pl', import.meta.url));
+type Out = Record<string, number | string>;
+
+/** Where a side's client task is: Shoal names its netns, Docker gives the container's PID. */
+export interface DnsClientTask {
+  lab: Lab;
+  docker: boolean;
+  client: PlacedTask;
+  /** The overlay network the client (and the filler tasks) are on. */
+  netId: string;
+}
+
+const into = (c: DnsClientTask) => (c.docker && c.client.pid ? ['nsenter', '-t', String(c.client.pid), '-n'] : ['nsenter', `--net=/run/netns/${c.client.netns}`]);
+
+/** Quiet latency: `n` back-to-back queries for `name` (dnsq.pl), as the network bench times it. */
+export async function dnsQuiet(c: DnsClientTask, n: number, name = 'web'): Promise<Out> {
+  const where = c.docker ? { pid: c.client.pid } : { netns: c.client.netns };
+  const d = await dnsLatency(c.lab.enterCommand(c.client.host), where, n, name);
+  if (d.errors) throw new Error(`${d.errors} of ${n} queries unanswered`);
+  return { dns_p50_ms: d.p50_ms, dns_p99_ms: d.p99_ms, dns_max_ms: d.max_ms };
+}
+
+/**
+ * Latency while `tasks` tasks start: a paced client (one query per ms, dnsq-until.pl)
+ * runs in the client task from before the scale of service `filler` (made on first use,
+ * same network, `sleep`) until all of them run; then `filler` goes back to 0 and this
+ * waits until none of its tasks runs, so the next measurement is quiet again.
+ */
+export async function dnsWhileScaling(c: DnsClientTask, tasks = 60, name = 'web'): Promise<Out> {
+  const { lab } = c;
+  if (!(await serviceExists(lab, 'filler'))) {
+    await createService(lab, webSpec('filler', { networks: [c.netId], replicas: 0, command: ['sleep', '86400'] }));
+  }
+  const stop = join(lab.baseDir, `dnsq-stop-${process.pid}`);
+  rmSync(stop, { force: true });
+  const [cmd, ...rest] = [...lab.enterCommand(c.client.host), ...into(c), 'perl', UNTIL, name, stop, '1000', '600'];
+  const client = runCmd(cmd, rest, { timeoutMs: 660_000 });
+  let took = 0;
+  try {
+    await new Promise((r) => setTimeout(r, 500)); // the client runs before the scale starts
+    const t0 = Date.now();
+    await scale(lab, 'filler', tasks);
+    await waitRunning(lab, 'filler', tasks, 'h1', 600_000);
+    took = (Date.now() - t0) / 1000;
+  } finally {
+    writeFileSync(stop, '');
+  }
+  const r = await client;
+  rmSync(stop, { force: true });
+  let d: { n: number; p50_ms: number; p99_ms: number; max_ms: number; errors: number };
+  try {
+    d = JSON.parse(r.stdout.trim().split('\n').pop() ?? '');
+  } catch {
+    throw new Error(`dnsq-until: no result (code ${r.code}): ${r.stderr.trim().slice(-300)}`);
+  }
+  await scale(lab, 'filler', 0);
+  await waitFor('no running filler task', async () => (await tasksOf(lab, 'filler')).every((t) => t.Status.State !== 'running' && t.DesiredState !== 'running'), 300_000);
+  return {
+    dns_scale60_p50_ms: d.p50_ms, dns_scale60_p99_ms: d.p99_ms, dns_scale60_max_ms: d.max_ms,
+    dns_scale60_queries: d.n, dns_scale60_errors: d.errors, scale60_s: Math.round(took * 10) / 10,
+  };
+}
+
+async function serviceExists(lab: Lab, name: string): Promise<boolean> {
+  const r = await new ApiClient(lab.dockerHost('h1')).request('GET', `/services/${name}`);
+  return r.status === 200;
+}
+
+/** Sets one side up: swarm, network `bench`, the `client` task on h1 and one `web` task off it. */
+async function setup(lab: Lab, docker: boolean, hosts: number): Promise<DnsClientTask> {
+  const hostOf = await formSwarm(lab, { hosts });
+  if (docker) {
+    for (const h of lab.hosts) {
+      const r = await new ApiClient(lab.dockerHost(h)).request('POST', '/images/create', { query: { fromImage: IMAGE.slice(0, IMAGE.lastIndexOf(':')), tag: 'v1' }, timeoutMs: 120_000 });
+      if (r.status !== 200 || /"error"/.test(r.body.toString())) throw new Error(`pull on ${h} failed: ${r.status} ${r.body.toString().slice(-300)}`);
+    }
+  }
+  const netId = await createNetwork(lab, 'bench', { attachable: true });
+  await createService(lab, webSpec('client', { networks: [netId], command: ['sleep', '86400'], constraints: ['node.hostname==h1'] }));
+  await createService(lab, webSpec('web', { networks: [netId], constraints: ['node.hostname!=h1'] }));
+  const [client] = await placedTasks(lab, 'client', hostOf, 1, netId, 180_000);
+  await placedTasks(lab, 'web', hostOf, 1, netId, 180_000);
+  return { lab, docker, client, netId };
+}
+
+const failure = (err: unknown) => `fail: ${((err as Error).message ?? String(err)).split('\n')[0].slice(0, 300)}`;
+
+export async function run(args: string[]): Promise<void> {
+  const num = (f: string, def: number) => (args.includes(f) ? Number(args[args.indexOf(f) + 1]) : def);
+  const rounds = Math.max(3, num('--rounds', 3));
+  const queries = num('--queries', 2000);
+  const tasks = num('--tasks', 60);
+  const hosts = num('--hosts', 3);
+  const labs: Lab[] = [];
+  const sides: { name: string; prefix: string; ctx?: DnsClientTask; error?: string }[] = [];
+  const out: Record<string, unknown> = {
+    bench: 'network-dns', rounds, order: 'rounds alternate which side goes first',
+    settings: { image: IMAGE, hosts, queries, scale_tasks: tasks, client: 'Perl (dnsq.pl quiet, dnsq-until.pl paced 1 ms while scaling), same on both sides' },
+  };
+  const uptime = async () => (await runCmd('uptime', [])).stdout.trim();
+  out.uptime_start = await uptime();
+  try {
+    const lab = await Lab.up({ hosts, prefix: 'shoaldq', replace: true });
+    labs.push(lab);
+    sides.push({ name: 'shoal', prefix: '' });
+    if (args.includes('--no-docker')) out.docker_note = 'skipped (--no-docker)';
+    else if (!existsSync(DOCKERD)) out.docker_note = `${DOCKERD} is missing: run bash scripts/setup.sh --bench`;
+    else {
+      labs.push(await upDockerLab({ hosts, prefix: 'shoaldk', registry: true }));
+      sides.push({ name: 'docker', prefix: 'docker_' });
+    }
+    for (const [i, s] of sides.entries()) {
+      try { s.ctx = await setup(labs[i], s.name === 'docker', hosts); } catch (err) { s.error = failure(err); console.log(`${s.name}: setup ${s.error}`); }
+    }
+    const got = new Map<string, Out[]>(sides.map((s) => [s.name, []]));
+    for (let r = 0; r < rounds; r++) {
+      for (const s of orderFor(r, sides)) {
+        const o: Out = {};
+        if (!s.ctx) o.dns_p99_ms = s.error ?? 'fail: not set up';
+        else {
+          for (const [keys, fn] of [[['dns_p99_ms'], () => dnsQuiet(s.ctx!, queries)], [['dns_scale60_p99_ms'], () => dnsWhileScaling(s.ctx!, tasks)]] as const) {
+            try { Object.assign(o, await fn()); } catch (err) { for (const k of keys) o[k] = failure(err); }
+          }
+        }
+        o.uptime = await uptime();
+        console.log(`round ${r + 1} ${s.name}: ${JSON.stringify(o)}`);
+        got.get(s.name)!.push(o);
+      }
+    }
+    for (const s of sides) {
+      const rs = got.get(s.name)!;
+      for (const k of [...new Set(rs.flatMap((o) => Object.keys(o)))]) {
+        const nums = rs.map((o) => o[k]).filter((v): v is number => typeof v === 'number');
+        const fails = rs.map((o) => o[k]).filter((v): v is string => typeof v === 'string' && v.startsWith('fail'));
+        if (nums.length) Object.assign(out, figureFields(`${s.prefix}${k}`, summary(nums, fails)));
+        else if (k !== 'uptime') out[`${s.prefix}${k}`] = fails[0] ?? null;
+      }
+      out[`${s.prefix}uptimes`] = rs.map((o) => o.uptime);
+    }
+    out.docker_ran = sides.some((s) => s.name === 'docker' && s.ctx);
+  } finally {
+    await downLabs(labs);
+  }
+  const n = (k: string) => (typeof out[k] === 'number' ? (out[k] as number) : null);
+  out.target_dns_p99 = flag(n('dns_p99_ms'), n('docker_dns_p99_ms'), 1);
+  out.target_dns_scale60_p99 = flag(n('dns_scale60_p99_ms'), n('docker_dns_scale60_p99_ms'), 1);
+  out.uptime_end = await uptime();
+  console.log(JSON.stringify(out));
+}
