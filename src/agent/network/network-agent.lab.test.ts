@@ -357,21 +357,38 @@ t('a new network given the VNI of one whose sandbox is still here waits for that
   assert.not.ok(netnsList().includes(`${prefix.h2}sb-${net.id.slice(0, 12)}`), 'its sandbox went with it');
 });
 
-t('detach removes the task netns and the sandbox of its last task; a view without ingress removes the mesh', async () => {
+t('detach removes the task netns and the sandbox of its last task; a view without ingress removes only the mesh table', async () => {
   await agents.h2!.detach(taskId('d1'));
   await agents.h2!.detach(taskId('d1'));
   await agents.h2!.detach('unknowntask');
   assert.not.ok(netnsList().includes(tns('d1')));
   assert.not.ok(netnsList().includes(sbns('h2', 'back')), 'back sandbox gone with its last task');
+  const inode = (ns: string) => sh(['stat', '-L', '-c', '%i', `/run/netns/${ns}`]).trim();
+  const before = inode(sbns('h2', 'ingress'));
   await setViews(['w1', 'w2', 'c1', 'i1'], false);
-  assert.not.ok(netnsList().includes(sbns('h2', 'ingress')), 'ingress sandbox gone on h2');
-  assert.ok(netnsList().includes(sbns('h1', 'ingress')), 'h1 keeps it for i1');
+  // As Docker's ingress-sbox: the sandbox and the host veth stay while the node is in the swarm.
+  assert.ok(netnsList().includes(sbns('h2', 'ingress')), 'h2 keeps its ingress sandbox without tasks or ports');
+  assert.ok(netnsList().includes(sbns('h1', 'ingress')), 'h1 keeps it');
   for (const h of ['h1', 'h2'] as const) {
-    assert.is(spawnSync('ip', ['-n', NS[h], 'link', 'show', 'shoal-ingress']).status, 1, `${h}: host veth gone`);
+    assert.is(spawnSync('ip', ['-n', NS[h], 'link', 'show', 'shoal-ingress']).status, 0, `${h}: host veth kept`);
     assert.is(spawnSync('ip', ['netns', 'exec', NS[h], 'nft', 'list', 'table', 'ip', 'shoal-mesh']).status, 1, `${h}: mesh table gone`);
   }
+  // Ports published again: the same sandbox serves the mesh, nothing is made again.
+  await setViews(['w1', 'w2', 'c1', 'i1'], true);
+  assert.is(inode(sbns('h2', 'ingress')), before, 'the same ingress sandbox');
+  assert.ok(await until(async () => JSON.stringify(await fetchMany(NS.cl, 1, HOST.h2, 8080)) === '{"i1":1}'), 'the mesh answers on h2 again');
+  await setViews(['w1', 'w2', 'c1', 'i1'], false);
   await agents.h2!.detach(taskId('w2'));
-  assert.equal(netnsList().filter((x) => x.startsWith(prefix.h2)), [], 'nothing of h2 left');
+  assert.equal(netnsList().filter((x) => x.startsWith(prefix.h2)), [sbns('h2', 'ingress')], 'of h2 only the ingress sandbox is left');
+  // A new ingress network that got the old one's VNI: the kept sandbox gives it up at once.
+  const ing2 = { ...viewFor('h2', [], true).networks.find((n) => n.ingress)!, id: 'ingressnew0000000000000d' };
+  agents.h2!.setView({ vtep: HOST.h2, networks: [ing2], ingress: { networkId: ing2.id, address: `${INGRESS_ADDR.h2}/24`, ports: [] } });
+  await agents.h2!.settled();
+  const newSb = `${prefix.h2}sb-${ing2.id.slice(0, 12)}`;
+  assert.equal(netnsList().filter((x) => x.startsWith(prefix.h2)), [newSb], 'only the new ingress sandbox');
+  assert.match(sh(['ip', '-n', NS.h2, '-o', 'addr', 'show', 'shoal-ingress']), INGRESS_ADDR.h2, 'the host veth moved to it');
+  agents.h2!.setView(viewFor('h2', [], false));
+  await agents.h2!.settled();
   for (const h of ['h1', 'h2'] as const) {
     await agents[h]!.removeAll();
     agents[h] = undefined;

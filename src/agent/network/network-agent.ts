@@ -462,9 +462,15 @@ export class NetworkAgent {
    * down; the kernel would refuse the second VXLAN device with that VNI.
    */
   private async vniFree(vni: number, networkId: string): Promise<void> {
-    const held = () => Object.values(this.state.sandboxes).some((sb) => sb.vni === vni && sb.networkId !== networkId);
+    const holder = () => Object.values(this.state.sandboxes).find((sb) => sb.vni === vni && sb.networkId !== networkId);
+    // An ingress sandbox kept without tasks (a removed ingress network's) gives its VNI up at once.
+    const idle = holder();
+    if (idle && idle.networkId !== this.view?.ingress?.networkId && (this.users.get(idle.networkId)?.size ?? 0) === 0) {
+      await this.lock.run(`sb:${idle.networkId}`, () => this.releaseSandbox(idle.networkId, true))
+        .catch((err) => this.log.warn('network: could not remove an idle sandbox holding a VNI', { 'network.id': idle.networkId, vni, error: err }));
+    }
     const deadline = Date.now() + VNI_WAIT_MS;
-    while (held() && Date.now() < deadline && !this.closed) {
+    while (holder() && Date.now() < deadline && !this.closed) {
       await new Promise<void>((resolve) => {
         const done = () => { this.sandboxGone.delete(done); clearTimeout(timer); resolve(); };
         const timer = setTimeout(done, Math.max(0, deadline - Date.now()));
@@ -502,11 +508,24 @@ export class NetworkAgent {
     }
   }
 
-  /** Removes the sandbox when no local task uses it and the view does not need it (call under its lock). */
-  private async releaseSandbox(networkId: string): Promise<void> {
+  /**
+   * Whether the sandbox of `networkId` stays without local tasks: the view's ingress network,
+   * or, while the view has none (no port published), the one the mesh last connected to.
+   */
+  private keptIngress(networkId: string): boolean {
+    if (this.closed) return false;
+    const want = this.view?.ingress?.networkId ?? this.state.ingress?.networkId;
+    return want === networkId;
+  }
+
+  /**
+   * Removes the sandbox when no local task uses it and the view does not need it (call under
+   * its lock). `evenIngress`: also the kept ingress sandbox (its VNI is wanted by another network).
+   */
+  private async releaseSandbox(networkId: string, evenIngress = false): Promise<void> {
     const sb = this.state.sandboxes[networkId];
     if (!sb || (this.users.get(networkId)?.size ?? 0) > 0) return;
-    if (this.view?.ingress?.networkId === networkId && !this.closed) return;
+    if (!evenIngress && this.keptIngress(networkId)) return;
     if (this.state.ingress?.networkId === networkId) await this.removeMesh();
     await this.destroySandbox(sb);
     delete this.state.sandboxes[networkId];
@@ -572,10 +591,12 @@ export class NetworkAgent {
     // A task detached meanwhile (its netns gone) is no error.
     vipResults.forEach((r, i) => { if (r.status === 'rejected' && this.tasks.get(rts[i].rec.taskId) === rts[i]) errors.push(r.reason); });
     step('ms.vip');
-    // Routing mesh.
+    // Routing mesh. Without published ports only its table goes: the ingress sandbox and the
+    // host veth stay while this node is in the swarm (as Docker's ingress-sbox), so the next
+    // deploy that publishes a port does not build them again on its way to running.
     try {
       if (view.ingress && ingressNet) await this.applyMesh(view, ingressNet.subnet, ingressNet.mtu);
-      else if (!view.ingress) await this.removeMesh();
+      else if (!view.ingress && this.mesh.applied) await this.mesh.remove();
     } catch (e) { errors.push(e); }
     step('ms.mesh');
     // Sandboxes nobody needs any more (e.g. ingress after the last published port went), each
