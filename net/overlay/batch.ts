@@ -5,6 +5,8 @@
 import { spawn } from 'node:child_process';
 import type { Commands } from './plan.ts';
 import { BatchError } from './errors.ts';
+import { NetlinkTranslateError, ipLine, sandboxRequests, type NlRequest } from '../netlink/messages.ts';
+import type { NetnsNetlink } from '../netlink/netns-netlink.ts';
 
 /** Applies `Commands`: host lines in the caller's netns, `ip` and `bridge` lines in the sandbox. */
 export interface BatchRunner {
@@ -46,4 +48,53 @@ function batch(argv: string[], lines: readonly string[]): Promise<void> {
     child.on('close', (code) => (code === 0 ? resolve() : reject(new BatchError(`${argv.join(' ')} failed (exit ${code})`, stderr))));
     child.stdin.end(lines.join('\n') + '\n');
   });
+}
+
+/** A `BatchRunner` that can also run plain `ip` lines in any named netns (`IprouteBatch`, the agent's `ShellIproute`). */
+export interface IpBatchRunner extends BatchRunner {
+  runIn(netns: string, lines: readonly string[]): Promise<void>;
+}
+
+/**
+ * The sandbox's peers (FDB + neighbour entries) and its task veths over rtnetlink, through
+ * one long-lived helper per sandbox netns (`NetnsNetlink`); everything else through
+ * `fallback` (`ip -batch`). Which path the agent keeps is measured by
+ * `npm run bench -- dataplane` (figures in src/agent/network/README.md).
+ *
+ * A batch goes to netlink only when every line has an rtnetlink form (`net/netlink/messages.ts`)
+ * and `useNetlink(netns)` says so (sandboxes only: a task netns is short-lived, and a helper
+ * per task would cost a process per task); else the whole batch goes to `ip`, so a line
+ * the translation does not know is never dropped. Errors are `BatchError`s, as `ip`'s.
+ */
+export class NetlinkBatch implements IpBatchRunner {
+  constructor(
+    private readonly fallback: IpBatchRunner,
+    private readonly nl: NetnsNetlink,
+    private readonly opts: { useNetlink: (netns: string) => boolean },
+  ) {}
+
+  async run(sandbox: string, cmds: Commands): Promise<void> {
+    const reqs = cmds.host.length === 0 && this.opts.useNetlink(sandbox) ? translate(() => sandboxRequests(cmds)) : undefined;
+    if (reqs) return this.send(sandbox, reqs);
+    return this.fallback.run(sandbox, cmds);
+  }
+
+  async runIn(netns: string, lines: readonly string[]): Promise<void> {
+    const reqs = this.opts.useNetlink(netns) ? translate(() => lines.map(ipLine)) : undefined;
+    if (reqs) return this.send(netns, reqs);
+    return this.fallback.runIn(netns, lines);
+  }
+
+  private async send(netns: string, reqs: NlRequest[]): Promise<void> {
+    try {
+      await this.nl.run(netns, reqs);
+    } catch (err) {
+      throw new BatchError(`rtnetlink batch in netns ${netns} failed`, (err as Error).message, { cause: err });
+    }
+  }
+}
+
+/** The requests, or undefined when a line has no rtnetlink form. */
+function translate(fn: () => NlRequest[]): NlRequest[] | undefined {
+  try { return fn(); } catch (err) { if (err instanceof NetlinkTranslateError) return undefined; throw err; }
 }

@@ -1,0 +1,121 @@
+// A long-lived rtnetlink helper inside one network namespace (started as
+// `nsenter --net=/run/netns/NS node helper.mjs` by netns-netlink.ts).
+//
+// Why a process: a netlink socket acts in the namespace it was created in, and Node
+// cannot switch namespaces, so a socket for a sandbox must be opened by a process that
+// lives there. One per namespace, kept for its life: a change costs a line on a pipe
+// and one netlink round trip (tens of µs), not a fork and exec of `ip`.
+//
+// Plain JavaScript on purpose: it starts with bare `node` (≈ 40 ms), without tsx.
+//
+// Protocol, one JSON object a line. In:  {"id":N,"reqs":[NlRequest…]} (messages.ts).
+// Out: {"id":N,"done":K} (all K ran) or {"id":N,"done":K,"error":"…","code":"ENOENT"}
+// (request K failed, the ones before it stay applied, the rest did not run, as `ip -batch`);
+// {"event":"link-removed","ifname":"vxlan0","index":3} whenever a link goes away here.
+import { createRequire } from 'node:module';
+import { openSync, closeSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+
+const require = createRequire(import.meta.url);
+const { createRtNetlink, rt } = require('netlink');
+
+const sock = createRtNetlink({ ref: true });
+const events = createRtNetlink({ ref: true });
+events.addMembership('LINK');
+
+/** Interface name → index, kept from link events; a miss asks the kernel. */
+const indexes = new Map();
+
+function forgetIndex(index) {
+  for (const [name, i] of indexes) if (i === index) indexes.delete(name);
+}
+
+// The raw socket's messages: the parsed ones do not say NEWLINK from DELLINK.
+events.socket.on('message', (msgs) => {
+  for (const x of msgs) {
+    if (x.type !== 16 && x.type !== 17) continue; // RTM_NEWLINK, RTM_DELLINK
+    let m;
+    try { m = rt.parseMessage(x.type, x.data); } catch { continue; }
+    if (m.kind !== 'link' || !m.data || m.attrs?.ifname === undefined) continue;
+    forgetIndex(m.data.index);
+    if (x.type === 17) {
+      out({ event: 'link-removed', ifname: m.attrs.ifname, index: m.data.index });
+    } else {
+      indexes.set(m.attrs.ifname, m.data.index);
+    }
+  }
+});
+
+async function indexOf(name) {
+  const have = indexes.get(name);
+  if (have !== undefined) return have;
+  const [link] = await sock.getLink({}, { ifname: name });
+  indexes.set(name, link.data.index);
+  return link.data.index;
+}
+
+/** `{ $hex }` → Buffer, recursively. */
+function revive(v) {
+  if (v && typeof v === 'object') {
+    if (typeof v.$hex === 'string') return Buffer.from(v.$hex, 'hex');
+    const o = Array.isArray(v) ? [] : {};
+    for (const [k, x] of Object.entries(v)) o[k] = revive(x);
+    return o;
+  }
+  return v;
+}
+
+async function runOne(req) {
+  const data = revive(req.data);
+  const attrs = revive(req.attrs);
+  if (req.dev !== undefined) {
+    const i = await indexOf(req.dev);
+    if (req.method.endsWith('Neighbor')) data.ifindex = i;
+    else data.index = i;
+  }
+  if (req.master !== undefined) attrs.master = await indexOf(req.master);
+  let fd;
+  try {
+    if (req.netns) {
+      fd = openSync(req.netns.path, 'r');
+      attrs.linkinfo.writeUInt32LE(fd, req.netns.at);
+    }
+    await sock[req.method](data, attrs, { flags: req.flags });
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+  if (req.method === 'delLink' && req.dev !== undefined) indexes.delete(req.dev);
+}
+
+// Requests run one batch at a time, in order: a batch's lines depend on earlier ones.
+let queue = Promise.resolve();
+
+function out(obj) {
+  process.stdout.write(`${JSON.stringify(obj)}\n`);
+}
+
+createInterface({ input: process.stdin }).on('line', (text) => {
+  let msg;
+  try { msg = JSON.parse(text); } catch { return; }
+  queue = queue.then(async () => {
+    let done = 0;
+    for (const req of msg.reqs) {
+      try {
+        await runOne(req);
+      } catch (err) {
+        // The package says "Request rejected: ENOENT"; a missing name is ENODEV, as `ip` says.
+        const code = /Request rejected: (\w+)/.exec(String(err?.message))?.[1] ?? (req.dev && !indexes.has(req.dev) ? 'ENODEV' : undefined);
+        if (code === 'ENODEV' && req.dev !== undefined) indexes.delete(req.dev);
+        out({ id: msg.id, done, error: `${req.line}: ${err?.message ?? err}`, code });
+        return;
+      }
+      done++;
+    }
+    out({ id: msg.id, done });
+  });
+}).on('close', () => {
+  // The daemon closed our stdin (or died): nothing else will ask.
+  process.exit(0);
+});
+
+out({ event: 'ready', pid: process.pid });

@@ -1,0 +1,3 @@
+/** rtnetlink for the data plane: request builders (pure), per-namespace helpers, and the host's link watch. */
+export * from './messages.ts';
+export * from './netns-netlink.ts';

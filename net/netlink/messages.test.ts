@@ -1,0 +1,93 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { NLM_F, NetlinkTranslateError, bridgeLine, ipBytes, ipLine, macBytes, nla, sandboxRequests, vethLinkinfo } from './messages.ts';
+import { attachTask, detachTask, macFromIp, syncPeers } from '../overlay/plan.ts';
+
+const hex = (b: Buffer) => ({ $hex: b.toString('hex') });
+
+test('an attribute is length, type and a payload padded to 4 bytes', () => {
+  assert.equal([...nla(3, Buffer.from('ab\0'))], [7, 0, 3, 0, 0x61, 0x62, 0, 0]);
+  assert.equal([...nla(4, Buffer.from([1, 0, 0, 0]))], [8, 0, 4, 0, 1, 0, 0, 0]);
+});
+
+test('a veth linkinfo names the kind and a peer with its name, MTU and a netns fd slot', () => {
+  const { linkinfo, fdAt } = vethLinkinfo('eth0', 1450);
+  // IFLA_INFO_KIND "veth"
+  assert.equal([...linkinfo.subarray(0, 12)], [9, 0, 1, 0, 0x76, 0x65, 0x74, 0x68, 0, 0, 0, 0]);
+  // IFLA_INFO_DATA { VETH_INFO_PEER { ifinfomsg, IFLA_IFNAME, IFLA_MTU, IFLA_NET_NS_FD } }
+  assert.is(linkinfo.readUInt16LE(14), 2);
+  assert.is(linkinfo.readUInt16LE(18), 1);
+  assert.is(linkinfo.readUInt16LE(16), linkinfo.length - 16);
+  assert.is(linkinfo.readUInt16LE(fdAt - 4), 8);
+  assert.is(linkinfo.readUInt16LE(fdAt - 2), 28);
+  assert.is(linkinfo.readUInt32LE(fdAt), 0);
+  assert.is(fdAt + 4, linkinfo.length);
+  const name = linkinfo.indexOf('eth0\0');
+  assert.ok(name > 0);
+  assert.is(linkinfo.readUInt32LE(linkinfo.indexOf(Buffer.from([8, 0, 4, 0])) + 4), 1450);
+});
+
+test('MACs and addresses become bytes; bad ones are refused', () => {
+  assert.equal([...macBytes('02:42:0A:00:00:05')], [2, 0x42, 10, 0, 0, 5]);
+  assert.equal([...ipBytes('192.168.100.2')], [192, 168, 100, 2]);
+  assert.throws(() => macBytes('02:42:0a'), (e: unknown) => e instanceof NetlinkTranslateError);
+  assert.throws(() => ipBytes('300.1.1.1'), (e: unknown) => e instanceof NetlinkTranslateError);
+});
+
+test('every line syncPeers writes has an rtnetlink form', () => {
+  const p = (ip: string, vtep: string) => ({ ip, mac: macFromIp(ip), vtep });
+  const cmds = syncPeers('10.0.0.1', [p('10.1.0.5', '10.0.0.2'), p('10.1.0.6', '10.0.0.3')], [p('10.1.0.5', '10.0.0.4')]);
+  const reqs = sandboxRequests(cmds);
+  assert.is(reqs.length, cmds.ip.length + cmds.bridge.length);
+  assert.ok(reqs.every((r) => r.dev === 'vxlan0'));
+});
+
+test('a permanent FDB entry is a NEWNEIGH of family AF_BRIDGE with NTF_SELF, MAC and remote VTEP', () => {
+  const r = bridgeLine('fdb replace 02:42:0a:01:00:05 dev vxlan0 dst 10.0.0.2 self permanent');
+  assert.equal(r, {
+    method: 'newNeighbor', data: { family: 7, state: { permanent: true }, flags: { self: true } },
+    attrs: { lladdr: hex(Buffer.from([2, 0x42, 10, 1, 0, 5])), dst: hex(Buffer.from([10, 0, 0, 2])) },
+    flags: NLM_F.CREATE | NLM_F.REPLACE, dev: 'vxlan0', line: 'fdb replace 02:42:0a:01:00:05 dev vxlan0 dst 10.0.0.2 self permanent',
+  });
+  assert.is(bridgeLine('fdb append 00:00:00:00:00:00 dev vxlan0 dst 10.0.0.3 self permanent').flags, NLM_F.CREATE | NLM_F.APPEND);
+  const del = bridgeLine('fdb del 00:00:00:00:00:00 dev vxlan0 dst 10.0.0.3 self');
+  assert.is(del.method, 'delNeighbor');
+  assert.equal(del.data, { family: 7, flags: { self: true } });
+});
+
+test('a permanent neighbour is a NEWNEIGH of family AF_INET with address and MAC', () => {
+  const r = ipLine('neigh replace 10.1.0.5 lladdr 02:42:0a:01:00:05 dev vxlan0 nud permanent');
+  assert.is(r.method, 'newNeighbor');
+  assert.equal(r.data, { family: 2, state: { permanent: true } });
+  assert.equal(r.attrs, { dst: hex(Buffer.from([10, 1, 0, 5])), lladdr: hex(Buffer.from([2, 0x42, 10, 1, 0, 5])) });
+  assert.is(r.flags, NLM_F.CREATE | NLM_F.REPLACE);
+  assert.equal(ipLine('neigh del 10.1.0.5 dev vxlan0').attrs, { dst: hex(Buffer.from([10, 1, 0, 5])) });
+});
+
+test('the sandbox side of an attachment: veth into the task netns, master, up; and its removal', () => {
+  const a = attachTask({ taskNetns: 'sb-t-1', index: 1, ip: '10.1.0.9', prefixBits: 24, mtu: 1400 });
+  const [add, master, up] = a.sandbox.map(ipLine);
+  assert.is(add.method, 'newLink');
+  assert.is(add.attrs.ifname, 'v0a010009');
+  assert.is(add.attrs.mtu, 1400);
+  assert.is(add.flags, NLM_F.CREATE | NLM_F.EXCL);
+  assert.equal(add.netns, { path: '/run/netns/sb-t-1', at: vethLinkinfo('eth1', 1400).fdAt });
+  assert.equal(add.attrs.linkinfo, hex(vethLinkinfo('eth1', 1400).linkinfo));
+  assert.equal([master.method, master.dev, master.master], ['setLink', 'v0a010009', 'br0']);
+  assert.equal([up.method, up.dev, up.data], ['setLink', 'v0a010009', { flags: { up: true }, change: { up: true } }]);
+  assert.equal(ipLine('link set x0 down').data, { flags: {}, change: { up: true } });
+  const [del] = detachTask('10.1.0.9').map(ipLine);
+  assert.equal([del.method, del.dev], ['delLink', 'v0a010009']);
+});
+
+test('a line without an rtnetlink form is refused, never half-understood', () => {
+  for (const l of ['addr add 10.1.0.9/24 dev eth0', 'neigh flush dev vxlan0 nud permanent', 'link set eth0 address 02:42:0a:01:00:09',
+    'link add vx-1 type vxlan id 1 local 10.0.0.1 dstport 4789 nolearning proxy', 'link set v1 netns other', 'link add v mtu 1 type veth peer name e mtu 1 netns ../x']) {
+    assert.throws(() => ipLine(l), (e: unknown) => e instanceof NetlinkTranslateError, l);
+  }
+  for (const l of ['fdb flush dev vxlan0 self', 'fdb del 02:42:0a:01:00:05 dev vxlan0 dst 10.0.0.2 self permanent', 'fdb replace 02:42:0a:01:00:05 dev vxlan0 dst 10.0.0.2 self']) {
+    assert.throws(() => bridgeLine(l), (e: unknown) => e instanceof NetlinkTranslateError, l);
+  }
+});
+
+test.run();

@@ -1,0 +1,168 @@
+/**
+ * The overlay's `ip`/`bridge` batch lines as rtnetlink requests for the `netlink` package
+ * (RTM_NEWNEIGH/DELNEIGH for FDB and neighbour entries, RTM_NEWLINK/SETLINK/DELLINK for
+ * veths), free of I/O. `net/overlay/plan.ts` stays the one place that says what the
+ * kernel should hold; this file only says how to ask rtnetlink for it. A line outside
+ * the grammar below is refused (`NetlinkTranslateError`) and its caller runs the whole
+ * batch through `ip` instead, so a new kind of line is never dropped.
+ *
+ * Requests are plain JSON (Buffers as `{ $hex }`): they cross a pipe to the helper that
+ * lives in the namespace (helper.mjs), which fills in what only it can know: interface
+ * indexes (`dev`, `master` by name) and the fd of a target netns (`netns`).
+ */
+import { parseAddress } from '../ipam/cidr.ts';
+
+/** A Buffer, as it crosses the JSON pipe. */
+export interface Hex { $hex: string }
+
+/** One `RtNetlinkSocket` call, made by the helper. */
+export interface NlRequest {
+  /** The package's method. */
+  method: 'newNeighbor' | 'delNeighbor' | 'newLink' | 'setLink' | 'delLink';
+  /** The message's fixed part (ndmsg / ifinfomsg) as the package's object. */
+  data: Record<string, unknown>;
+  /** Attributes as the package's object; Buffers as `{ $hex }`. */
+  attrs: Record<string, unknown>;
+  /** `NLM_F_*` flags beyond REQUEST|ACK (the package adds those). */
+  flags: number;
+  /** Interface name whose index goes into `data` (`ifindex` for neighbours, `index` for links). */
+  dev?: string;
+  /** Interface name whose index goes into `attrs.master`. */
+  master?: string;
+  /** Netns file to open; its fd is written as a u32 into `attrs.linkinfo` at byte `at`. */
+  netns?: { path: string; at: number };
+  /** The line it came from (error messages). */
+  line: string;
+}
+
+/** A line the netlink path does not speak; the caller uses `ip` for its batch. */
+export class NetlinkTranslateError extends Error {
+  override name = 'NetlinkTranslateError';
+  readonly retryable = false;
+  constructor(message: string) { super(`netlink: ${message}`); }
+}
+
+/** `NLM_F_*` request flags (linux/netlink.h). */
+export const NLM_F = { REPLACE: 0x100, EXCL: 0x200, CREATE: 0x400, APPEND: 0x800 } as const;
+const AF_INET = 2;
+const AF_BRIDGE = 7;
+/** IFLA_LINKINFO's nested types (linux/if_link.h). */
+const IFLA_INFO_KIND = 1;
+const IFLA_INFO_DATA = 2;
+const VETH_INFO_PEER = 1;
+const IFLA_IFNAME = 3;
+const IFLA_MTU = 4;
+const IFLA_NET_NS_FD = 28;
+/** Where `ip netns add` puts named namespaces. */
+export const NETNS_RUN_DIR = '/run/netns';
+
+/** One netlink attribute: 4-byte header, payload padded to 4 bytes. */
+export function nla(type: number, payload: Buffer): Buffer {
+  const len = 4 + payload.length;
+  const out = Buffer.alloc((len + 3) & ~3);
+  out.writeUInt16LE(len, 0);
+  out.writeUInt16LE(type, 2);
+  payload.copy(out, 4);
+  return out;
+}
+
+function u32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n >>> 0, 0);
+  return b;
+}
+
+function cstr(s: string): Buffer {
+  return Buffer.from(`${s}\0`, 'utf8');
+}
+
+/**
+ * IFLA_LINKINFO of a veth whose peer is `peer` with `mtu`, made in the netns whose fd
+ * the helper writes at `fdAt` (a placeholder 0 here: the fd exists only in the helper).
+ */
+export function vethLinkinfo(peer: string, mtu: number): { linkinfo: Buffer; fdAt: number } {
+  const ifinfomsg = Buffer.alloc(16); // family, type, index, flags, change: all 0
+  const name = nla(IFLA_IFNAME, cstr(peer));
+  const mtuAttr = nla(IFLA_MTU, u32(mtu));
+  const fdAttr = nla(IFLA_NET_NS_FD, u32(0));
+  const peerAttr = nla(VETH_INFO_PEER, Buffer.concat([ifinfomsg, name, mtuAttr, fdAttr]));
+  const kind = nla(IFLA_INFO_KIND, cstr('veth'));
+  const data = nla(IFLA_INFO_DATA, peerAttr);
+  // Offsets inside linkinfo: kind | data hdr(4) | peer hdr(4) | ifinfomsg(16) | name | mtu | fd hdr(4) | fd.
+  const fdAt = kind.length + 4 + 4 + ifinfomsg.length + name.length + mtuAttr.length + 4;
+  return { linkinfo: Buffer.concat([kind, data]), fdAt };
+}
+
+/** `aa:bb:…` → 6 bytes; refuses anything else. */
+export function macBytes(mac: string): Buffer {
+  if (!/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/.test(mac)) throw new NetlinkTranslateError(`invalid MAC "${mac}"`);
+  return Buffer.from(mac.split(':').map((x) => parseInt(x, 16)));
+}
+
+/** Dotted IPv4 → 4 bytes, network order. */
+export function ipBytes(ip: string): Buffer {
+  let n: number;
+  try { n = parseAddress(ip); } catch { throw new NetlinkTranslateError(`invalid IPv4 address "${ip}"`); }
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n >>> 0, 0);
+  return b;
+}
+
+const hex = (b: Buffer): Hex => ({ $hex: b.toString('hex') });
+const NAME = /^[A-Za-z0-9_.@-]{1,15}$/;
+
+function devName(s: string | undefined, line: string): string {
+  if (s === undefined || !NAME.test(s)) throw new NetlinkTranslateError(`bad interface name in "${line}"`);
+  return s;
+}
+
+/** One `ip` batch line (`neigh …`, `link …`) as a request. */
+export function ipLine(line: string): NlRequest {
+  const w = line.trim().split(/\s+/);
+  let m: RegExpExecArray | null;
+  const l = w.join(' ');
+  if ((m = /^neigh replace (\S+) lladdr (\S+) dev (\S+) nud permanent$/.exec(l))) {
+    return { method: 'newNeighbor', data: { family: AF_INET, state: { permanent: true } }, attrs: { dst: hex(ipBytes(m[1])), lladdr: hex(macBytes(m[2])) }, flags: NLM_F.CREATE | NLM_F.REPLACE, dev: devName(m[3], l), line: l };
+  }
+  if ((m = /^neigh del (\S+) dev (\S+)$/.exec(l))) {
+    return { method: 'delNeighbor', data: { family: AF_INET }, attrs: { dst: hex(ipBytes(m[1])) }, flags: 0, dev: devName(m[2], l), line: l };
+  }
+  if ((m = /^link add (\S+) mtu (\d+) type veth peer name (\S+) mtu (\d+) netns (\S+)$/.exec(l))) {
+    const [, name, mtu, peer, peerMtu, netns] = m;
+    if (!NAME.test(netns) || netns.startsWith('.')) throw new NetlinkTranslateError(`bad netns name in "${l}"`);
+    const { linkinfo, fdAt } = vethLinkinfo(devName(peer, l), Number(peerMtu));
+    return {
+      method: 'newLink', data: {}, attrs: { ifname: devName(name, l), mtu: Number(mtu), linkinfo: hex(linkinfo) },
+      flags: NLM_F.CREATE | NLM_F.EXCL, netns: { path: `${NETNS_RUN_DIR}/${netns}`, at: fdAt }, line: l,
+    };
+  }
+  if ((m = /^link set (\S+) master (\S+)$/.exec(l))) {
+    return { method: 'setLink', data: {}, attrs: {}, flags: 0, dev: devName(m[1], l), master: devName(m[2], l), line: l };
+  }
+  if ((m = /^link set (\S+) (up|down)$/.exec(l))) {
+    const up = m[2] === 'up';
+    return { method: 'setLink', data: { flags: up ? { up: true } : {}, change: { up: true } }, attrs: {}, flags: 0, dev: devName(m[1], l), line: l };
+  }
+  if ((m = /^link del (\S+)$/.exec(l))) {
+    return { method: 'delLink', data: {}, attrs: {}, flags: 0, dev: devName(m[1], l), line: l };
+  }
+  throw new NetlinkTranslateError(`no rtnetlink form for ip line "${l}"`);
+}
+
+/** One `bridge` batch line (`fdb replace|append|del MAC dev D dst V self [permanent]`) as a request. */
+export function bridgeLine(line: string): NlRequest {
+  const l = line.trim().split(/\s+/).join(' ');
+  const m = /^fdb (replace|append|del) (\S+) dev (\S+) dst (\S+) self( permanent)?$/.exec(l);
+  if (!m) throw new NetlinkTranslateError(`no rtnetlink form for bridge line "${l}"`);
+  const [, verb, mac, dev, dst, permanent] = m;
+  if ((verb === 'del') === Boolean(permanent)) throw new NetlinkTranslateError(`no rtnetlink form for bridge line "${l}"`);
+  const attrs = { lladdr: hex(macBytes(mac)), dst: hex(ipBytes(dst)) };
+  if (verb === 'del') return { method: 'delNeighbor', data: { family: AF_BRIDGE, flags: { self: true } }, attrs, flags: 0, dev: devName(dev, l), line: l };
+  const flags = NLM_F.CREATE | (verb === 'replace' ? NLM_F.REPLACE : NLM_F.APPEND);
+  return { method: 'newNeighbor', data: { family: AF_BRIDGE, state: { permanent: true }, flags: { self: true } }, attrs, flags, dev: devName(dev, l), line: l };
+}
+
+/** The requests of a sandbox batch (`ip` lines, then `bridge` lines, as `IprouteBatch` runs them). */
+export function sandboxRequests(cmds: { ip: readonly string[]; bridge: readonly string[] }): NlRequest[] {
+  return [...cmds.ip.map(ipLine), ...cmds.bridge.map(bridgeLine)];
+}

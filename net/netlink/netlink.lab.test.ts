@@ -1,0 +1,128 @@
+// rtnetlink in a sandbox netns through its helper (root): the overlay's own batch lines
+// (createSandbox by `ip`, then syncPeers and attachTask over netlink) leave the same FDB
+// and neighbour entries and veths `ip`/`bridge` would; a link removed behind our back is
+// reported; a namespace made again under its name gets a new helper.
+// Namespaces are this test's own (prefix `shoalnl`) and removed in `finally`.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { attachTask, createSandbox, detachTask, macFromIp, syncPeers, IprouteBatch, NetlinkBatch, type Peer } from '../overlay/index.ts';
+import { NetnsNetlink } from './netns-netlink.ts';
+
+const tag = `shoalnl${process.pid % 100000}`;
+const ns = (n: string) => `${tag}-${n}`;
+const HOST = ns('h');
+const SB = ns('sb');
+const TASK = ns('t');
+const ALL = [HOST, SB, TASK];
+const LOCAL = '192.168.100.1';
+const t = suite('netlink');
+
+function sh(argv: string[]): string {
+  const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${argv.join(' ')}: exit ${r.status}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** Waits (no fixed sleep) until `fn` is true, at most `ms`. */
+async function until(fn: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!fn()) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+const peer = (ip: string, vtep: string): Peer => ({ ip, mac: macFromIp(ip), vtep });
+
+function fdb(): string[] {
+  const rows = JSON.parse(sh(['bridge', '-n', SB, '-json', 'fdb', 'show', 'dev', 'vxlan0'])) as { mac: string; dst?: string; state?: string }[];
+  return rows.filter((r) => r.dst).map((r) => `${r.mac} ${r.dst} ${r.state ?? ''}`).sort();
+}
+
+function neigh(): string[] {
+  const rows = JSON.parse(sh(['ip', '-n', SB, '-json', 'neigh', 'show', 'dev', 'vxlan0'])) as { dst: string; lladdr: string; state: string[] }[];
+  return rows.map((r) => `${r.dst} ${r.lladdr} ${r.state.join(',')}`).sort();
+}
+
+const removed: string[] = [];
+const nl = new NetnsNetlink({ onLinkRemoved: (n, dev) => removed.push(`${n}/${dev}`), sweepMs: 100 });
+const runner = new NetlinkBatch(new IprouteBatch({ hostNetns: HOST }), nl, { useNetlink: (n) => n === SB });
+
+t.before(async () => {
+  for (const n of ALL) sh(['ip', 'netns', 'add', n]);
+  await runner.run(SB, createSandbox({ vni: 4242, subnet: '10.98.0.0/24', gateway: '10.98.0.1', localVtep: LOCAL, mtu: 1450, sandbox: SB }));
+});
+
+t.after(() => {
+  nl.closeAll();
+  const errors: string[] = [];
+  for (const n of [...ALL].reverse()) {
+    const r = spawnSync('ip', ['netns', 'del', n], { encoding: 'utf8' });
+    if (r.status !== 0 && !/No such file/.test(r.stderr)) errors.push(`${n}: ${r.stderr}`);
+  }
+  const left = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.startsWith(tag));
+  if (left.length || errors.length) throw new Error(`clean-up: left ${JSON.stringify(left)} ${errors.join('; ')}`);
+});
+
+t('peers programmed over netlink are the entries ip and bridge would make, and go again', async () => {
+  const a = [peer('10.98.0.5', '192.168.100.2'), peer('10.98.0.6', '192.168.100.3'), peer('10.98.0.7', LOCAL)];
+  await runner.run(SB, syncPeers(LOCAL, [], a));
+  assert.equal(nl.namespaces(), [SB]);
+  assert.equal(fdb(), [
+    '00:00:00:00:00:00 192.168.100.2 permanent', '00:00:00:00:00:00 192.168.100.3 permanent',
+    '02:42:0a:62:00:05 192.168.100.2 permanent', '02:42:0a:62:00:06 192.168.100.3 permanent',
+  ]);
+  assert.equal(neigh(), ['10.98.0.5 02:42:0a:62:00:05 PERMANENT', '10.98.0.6 02:42:0a:62:00:06 PERMANENT']);
+  // One moves to another node, one goes.
+  const b = [peer('10.98.0.5', '192.168.100.4')];
+  await runner.run(SB, syncPeers(LOCAL, a, b));
+  assert.equal(fdb(), ['00:00:00:00:00:00 192.168.100.4 permanent', '02:42:0a:62:00:05 192.168.100.4 permanent']);
+  assert.equal(neigh(), ['10.98.0.5 02:42:0a:62:00:05 PERMANENT']);
+});
+
+t('a refused line fails the batch with the kernel\'s reason, as ip -batch', async () => {
+  const err = await runner.run(SB, { host: [], ip: ['neigh del 10.98.0.99 dev vxlan0'], bridge: [] }).then(() => undefined, (e: Error) => e);
+  assert.ok(err, 'deleting an absent neighbour must fail');
+  assert.match(err!.message, /ENOENT/);
+});
+
+t('a task veth is made over netlink into the task netns and removed again', async () => {
+  const a = attachTask({ taskNetns: TASK, index: 0, ip: '10.98.0.9', prefixBits: 24, mtu: 1450 });
+  await runner.runIn(SB, a.sandbox);
+  await runner.runIn(TASK, a.task); // not a sandbox: through ip
+  const host = JSON.parse(sh(['ip', '-n', SB, '-json', 'link', 'show', 'v0a620009'])) as { master: string; mtu: number; flags: string[] }[];
+  assert.is(host[0].master, 'br0');
+  assert.is(host[0].mtu, 1450);
+  assert.ok(host[0].flags.includes('UP'));
+  const eth = JSON.parse(sh(['ip', '-n', TASK, '-json', 'addr', 'show', 'eth0'])) as { mtu: number; address: string; operstate: string }[];
+  assert.is(eth[0].mtu, 1450);
+  assert.is(eth[0].address, '02:42:0a:62:00:09');
+  assert.is(eth[0].operstate, 'UP');
+  await runner.runIn(SB, detachTask('10.98.0.9'));
+  assert.is(spawnSync('ip', ['-n', TASK, 'link', 'show', 'eth0']).status, 1);
+});
+
+t('a link removed behind our back is reported', async () => {
+  sh(['ip', '-n', SB, 'link', 'add', 'dummy9', 'type', 'bridge']);
+  await runner.run(SB, { host: [], ip: ['link set dummy9 up'], bridge: [] }); // the helper is there
+  sh(['ip', '-n', SB, 'link', 'del', 'dummy9']);
+  await until(() => removed.includes(`${SB}/dummy9`));
+});
+
+t('a namespace made again under its name gets a new helper, and a gone one ends its helper', async () => {
+  const before = nl.namespaces();
+  sh(['ip', 'netns', 'del', SB]);
+  await until(() => nl.namespaces().length === 0); // swept: the deleted namespace is not kept alive
+  sh(['ip', 'netns', 'add', SB]);
+  sh(['ip', '-n', SB, 'link', 'add', 'dummy8', 'type', 'bridge']);
+  await runner.run(SB, { host: [], ip: ['link set dummy8 up'], bridge: [] });
+  assert.equal(before, [SB]);
+  assert.match(sh(['ip', '-n', SB, 'link', 'show', 'dummy8']), /UP/);
+  // The old namespace's VXLAN device (made in HOST, so it holds VNI 4242 there) went with
+  // it: no helper kept the deleted namespace alive, so the VNI can be taken again.
+  const vx = ['ip', '-n', HOST, 'link', 'add', 'vxt', 'type', 'vxlan', 'id', '4242', 'local', LOCAL, 'dstport', '4789', 'nolearning'];
+  await until(() => spawnSync(vx[0], vx.slice(1)).status === 0);
+});
+
+t.run();
