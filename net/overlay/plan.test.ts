@@ -16,7 +16,7 @@ test('MACs derive from addresses as Docker does', () => {
 test('a sandbox: VXLAN made on the underlay then moved in, bridge with the gateway, MTU everywhere', () => {
   const c = createSandbox({ vni: 4096, subnet: '10.0.0.0/24', gateway: '10.0.0.1', localVtep: H1, mtu: 1450, sandbox: 'sb-n1' });
   assert.equal(c.host, [
-    'link add vx-4096 type vxlan id 4096 local 192.168.100.1 dstport 4789 nolearning proxy',
+    'link add vx-4096 type vxlan id 4096 local 192.168.100.1 dstport 4789 nolearning proxy noudpcsum',
     'link set vx-4096 mtu 1450',
     'link set vx-4096 netns sb-n1',
   ]);

@@ -62,6 +62,9 @@ export function macFromIp(ip: string): string {
 /**
  * Creating the sandbox's devices (the netns itself must exist). The VXLAN device is made
  * in the host netns, so its UDP socket stays on the underlay, then moved into the sandbox.
+ * It sends without an outer UDP checksum (`noudpcsum`, as Docker's overlay: the inner
+ * checksum covers the payload, and no NIC needs tunnel checksum offload for it); receiving
+ * accepts both. The rest of the path's tuning (netfilter) is in tuning.ts.
  */
 export function createSandbox(spec: SandboxSpec): Commands {
   const p = parsePrefix(spec.subnet);
@@ -70,7 +73,7 @@ export function createSandbox(spec: SandboxSpec): Commands {
   const tmp = hostVxlanName(spec.vni);
   return {
     host: [
-      `link add ${tmp} type vxlan id ${spec.vni} local ${vtep} dstport ${VXLAN_PORT} nolearning proxy`,
+      `link add ${tmp} type vxlan id ${spec.vni} local ${vtep} dstport ${VXLAN_PORT} nolearning proxy noudpcsum`,
       `link set ${tmp} mtu ${spec.mtu}`,
       `link set ${tmp} netns ${spec.sandbox}`,
     ],

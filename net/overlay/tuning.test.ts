@@ -1,0 +1,44 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { OverlaySpecError } from './errors.ts';
+import { SANDBOX_SYSCTLS, VXLAN_NOTRACK_TABLE, renderVxlanNotrack, renderVxlanNotrackDelete, sandboxSysctlArgv } from './tuning.ts';
+
+test('a sandbox turns every br_netfilter hook off, and a missing key is no error', () => {
+  assert.equal(sandboxSysctlArgv(), [
+    'sysctl', '-q', '-e', '-w',
+    'net.bridge.bridge-nf-call-iptables=0', 'net.bridge.bridge-nf-call-ip6tables=0', 'net.bridge.bridge-nf-call-arptables=0',
+  ]);
+  assert.is(SANDBOX_SYSCTLS.length, 3);
+});
+
+test('the notrack table: made if missing, flushed and redefined in one transaction', () => {
+  const t = renderVxlanNotrack();
+  const lines = t.split('\n').map((l) => l.trim());
+  assert.equal(lines.slice(0, 3), [`table ip ${VXLAN_NOTRACK_TABLE} {}`, `flush table ip ${VXLAN_NOTRACK_TABLE}`, `table ip ${VXLAN_NOTRACK_TABLE} {`]);
+  // Both raw hooks, before conntrack (-200) sees the packet.
+  assert.ok(lines.includes('type filter hook prerouting priority raw; policy accept;'));
+  assert.ok(lines.includes('type filter hook output priority raw; policy accept;'));
+});
+
+test('only the node\'s own VXLAN is untracked: addressed to it, or sent by it', () => {
+  const rules = renderVxlanNotrack().split('\n').map((l) => l.trim()).filter((l) => l.endsWith('notrack'));
+  assert.equal(rules, ['udp dport 4789 fib daddr type local notrack', 'udp dport 4789 notrack']);
+});
+
+test('another data path port and table name', () => {
+  const t = renderVxlanNotrack({ port: 7777, table: 'lab-vx' });
+  assert.match(t, /table ip lab-vx \{\n/);
+  assert.match(t, /udp dport 7777 fib daddr type local notrack/);
+  assert.not.match(t, /4789/);
+});
+
+test('removal tolerates a table already gone', () => {
+  assert.is(renderVxlanNotrackDelete(), `table ip ${VXLAN_NOTRACK_TABLE} {}\ndelete table ip ${VXLAN_NOTRACK_TABLE}\n`);
+});
+
+test('bad ports and names are refused', () => {
+  for (const port of [0, 65536, 1.5, Number.NaN]) assert.throws(() => renderVxlanNotrack({ port }), (e: unknown) => e instanceof OverlaySpecError);
+  for (const table of ['', 'a b', 'x;flush ruleset', '1abc']) assert.throws(() => renderVxlanNotrack({ table }), (e: unknown) => e instanceof OverlaySpecError);
+});
+
+test.run();

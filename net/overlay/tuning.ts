@@ -1,0 +1,89 @@
+/**
+ * What keeps the overlay's data path short, free of I/O (issue 20, "an overlay at wire
+ * speed"). The devices themselves need nothing: veth, bridge and VXLAN already carry
+ * 64 KiB GSO packets end to end (TSO, `tx-udp_tnl-segmentation` and checksum offload are
+ * on by default, and a GSO VXLAN packet is decapsulated whole), so what the overlay pays
+ * beyond the underlay is per packet, in netfilter:
+ *
+ * - br_netfilter. Where the module is loaded, every new netns starts with
+ *   `net.bridge.bridge-nf-call-iptables=1` (and ip6tables, arptables), so each frame
+ *   bridged in a sandbox (task veth ↔ br0 ↔ vxlan0) takes the IP hooks there: an skb
+ *   extension allocated per packet and three hook walks per side. A sandbox holds no
+ *   rules (isolation lives in the node's netns and the tasks'), so the sandbox turns it
+ *   off: {@link SANDBOX_SYSCTLS}.
+ * - conntrack on VXLAN. The node's netns holds NAT tables (gateway, mesh), so every
+ *   outer UDP packet is tracked on the way out and on the way in, once per packet on
+ *   each node, for a flow nothing ever NATs. {@link renderVxlanNotrack} marks the
+ *   node's own VXLAN traffic untracked in the raw hooks: sent by the node (`output`) and
+ *   addressed to it (`prerouting`, `fib daddr type local`). The filter rules that drop
+ *   VXLAN from the gateway bridge or from ingress match on interface and port, not on
+ *   conntrack state, so they still apply.
+ *
+ * The VXLAN device sends IPv4 without an outer UDP checksum (`noudpcsum` in plan.ts, as
+ * Docker's overlay does): the inner TCP/UDP checksum already covers the payload.
+ */
+import { OverlaySpecError } from './errors.ts';
+import { VXLAN_PORT } from './plan.ts';
+
+/** The node-netns nftables table that exempts VXLAN from conntrack. */
+export const VXLAN_NOTRACK_TABLE = 'shoal-vxlan';
+
+/** Sysctls set to 0 in every sandbox netns (absent where br_netfilter is not loaded). */
+export const SANDBOX_SYSCTLS: readonly string[] = [
+  'net.bridge.bridge-nf-call-iptables',
+  'net.bridge.bridge-nf-call-ip6tables',
+  'net.bridge.bridge-nf-call-arptables',
+];
+
+/**
+ * The argv (run inside the sandbox's netns, e.g. after `nsenter --net=…`) that turns
+ * br_netfilter off there. `-e`: a key that does not exist (module not loaded) is no error.
+ */
+export function sandboxSysctlArgv(): string[] {
+  return ['sysctl', '-q', '-e', '-w', ...SANDBOX_SYSCTLS.map((k) => `${k}=0`)];
+}
+
+/** Options of {@link renderVxlanNotrack}. */
+export interface NotrackOptions {
+  /** VXLAN UDP destination port; default {@link VXLAN_PORT}. */
+  port?: number;
+  /** Table name; default {@link VXLAN_NOTRACK_TABLE}. */
+  table?: string;
+}
+
+/**
+ * `nft -f` text that makes (or replaces, atomically) the table exempting the node's
+ * VXLAN traffic from conntrack. Idempotent: it creates the table if missing, then
+ * flushes and redefines it in one transaction.
+ */
+export function renderVxlanNotrack(opts: NotrackOptions = {}): string {
+  const port = opts.port ?? VXLAN_PORT;
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new OverlaySpecError(`invalid VXLAN port "${port}"`);
+  const t = tableName(opts.table);
+  return [
+    `table ip ${t} {}`,
+    `flush table ip ${t}`,
+    `table ip ${t} {`,
+    '  chain prerouting {',
+    '    type filter hook prerouting priority raw; policy accept;',
+    `    udp dport ${port} fib daddr type local notrack`,
+    '  }',
+    '  chain output {',
+    '    type filter hook output priority raw; policy accept;',
+    `    udp dport ${port} notrack`,
+    '  }',
+    '}',
+    '',
+  ].join('\n');
+}
+
+/** `nft -f` text that removes the table (and does not fail when it is already gone). */
+export function renderVxlanNotrackDelete(opts: Pick<NotrackOptions, 'table'> = {}): string {
+  const t = tableName(opts.table);
+  return `table ip ${t} {}\ndelete table ip ${t}\n`;
+}
+
+function tableName(t = VXLAN_NOTRACK_TABLE): string {
+  if (!/^[A-Za-z][A-Za-z0-9_-]{0,30}$/.test(t)) throw new OverlaySpecError(`invalid table name "${t}"`);
+  return t;
+}
