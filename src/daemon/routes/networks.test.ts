@@ -73,6 +73,15 @@ test('create returns 201 {Id, Warning}; inspect shows Docker\'s NetworkResource'
   }
 });
 
+test('create answers once the allocator wrote the subnet, and leaves no store watch behind', async () => {
+  const store = swarm!.node.manager!.store;
+  const watches = store.watchCount;
+  const { Id } = await api.post<{ Id: string }>('/networks/create', { Name: 'allocwait', Driver: 'overlay' });
+  assert.ok(store.view((tx) => tx.get('network', Id))?.Allocation, 'allocated when create answered');
+  assert.is(store.watchCount, watches);
+  await api.request('DELETE', `/networks/${Id}`);
+});
+
 test('inspect of an unknown network is 404; scope=local finds no swarm network', async () => {
   const err = await failure(api.get('/networks/nosuch'));
   assert.is(err.status, 404);

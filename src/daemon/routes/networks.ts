@@ -16,7 +16,7 @@ import { VXLAN_ID_OPTION, type Network } from '../../api/types/network.ts';
 import type { Service } from '../../api/types/service.ts';
 import { TASK_STATES, isTerminal, type Task } from '../../api/types/task.ts';
 import { networkSpecFromRequest } from '../../api/spec/network-spec.ts';
-import type { ReadTx } from '../../store/index.ts';
+import type { MemoryStore, ReadTx } from '../../store/index.ts';
 import { checkNetworkRequest } from '../../manager/allocator/index.ts';
 import { filterValues, readBarrier, requireManager, matchLabels, type SwarmRef } from './lookup.ts';
 
@@ -226,6 +226,25 @@ function matches(n: Network, filters: Map<string, string[]>, inUse: (n: Network)
   return true;
 }
 
+/**
+ * Resolves once network `id` has its allocation, or after `ms` (whichever first), woken by
+ * the store's watch rather than polling: the allocator's write answers the request at once.
+ */
+function allocated(store: Pick<MemoryStore, 'subscribe' | 'view'>, id: string, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    let unsubscribe: (() => void) | undefined;
+    let over = false;
+    const done = () => { if (over) return; over = true; clearTimeout(timer); unsubscribe?.(); resolve(); };
+    const timer = setTimeout(done, ms);
+    unsubscribe = store.subscribe((e) => {
+      if (e.kind === 'network.updated' && e.object.ID === id && e.object.Allocation) setImmediate(done);
+    }, { kinds: ['network'], commits: false, onClose: () => setImmediate(done) });
+    if (over) unsubscribe();
+    // Subscribed first, then looked: an allocation written in between is not missed.
+    else if (store.view((tx) => tx.get('network', id))?.Allocation) done();
+  });
+}
+
 export interface NetworkRouteOptions {
   /** How long create waits for the allocation (ms; default 2000). */
   allocationWaitMs?: number;
@@ -248,10 +267,7 @@ export function addNetworkRoutes(router: Router, swarm: SwarmRef, local: LocalNe
     });
     // Docker's create is synchronous: give the allocator a moment so an inspect right
     // after shows the subnet. Not allocated in time is fine: it will be.
-    const deadline = Date.now() + waitMs;
-    while (Date.now() < deadline && !manager.store.view((tx) => tx.get('network', created.ID))?.Allocation) {
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    await allocated(manager.store, created.ID, waitMs);
     sendJson(ctx.res, 201, { Id: created.ID, Warning: '' });
   });
 
