@@ -20,6 +20,8 @@ APT_PACKAGES+=(tini)
 APT_PACKAGES+=(systemd vagrant)
 # wireguard-go, wireguard-tools: encrypted overlays where the kernel has no WireGuard module (labs/encrypted.lab.test.ts).
 APT_PACKAGES+=(wireguard-go wireguard-tools)
+# libfaketime: the chaos harness steps a lab daemon's wall clock (labs/chaos/clock.ts).
+APT_PACKAGES+=(libfaketime)
 # perl (not only perl-base): Time::HiRes for the network benchmark's DNS timing client.
 BENCH_PACKAGES=(etcd-server etcd-client docker.io perl)
 

@@ -1,4 +1,4 @@
-// `npm run chaos -- [--hosts 5] [--managers 3] [--minutes N | --seconds N] [--seed S] [--prefix P]`:
+// `npm run chaos -- [--hosts 5] [--managers 3] [--minutes N | --seconds N] [--seed S] [--prefix P] [--keep-logs]`:
 // one chaos run (see run.ts). Prints the seed and the history file first (so a failure
 // replays with the same --seed), the faults and outcomes, every violation, and one JSON
 // line; exits 1 when a check failed.
@@ -14,6 +14,7 @@ async function main(): Promise<void> {
       seconds: { type: 'string' },
       seed: { type: 'string' },
       prefix: { type: 'string', default: 'shoalchaos' },
+      'keep-logs': { type: 'boolean', default: false },
     },
   });
   const num = (name: string, v: string | undefined): number | undefined => {
@@ -26,7 +27,7 @@ async function main(): Promise<void> {
   const durationMs = (num('seconds', values.seconds) ?? (num('minutes', values.minutes) ?? 2) * 60) * 1000;
   const r = await runChaos({
     hosts: num('hosts', values.hosts)!, managers: num('managers', values.managers)!, durationMs, seed,
-    prefix: values.prefix!, log: (m) => console.log(m),
+    prefix: values.prefix!, log: (m) => console.log(m), keepLogs: values['keep-logs'],
   });
   console.log(`chaos: seed ${r.seed}: ${r.rounds} rounds (${r.faults.length} faults); calls ${JSON.stringify(r.calls)}`);
   console.log(`chaos: unknown outcomes resolved: ${r.resolved.present} present, ${r.resolved.absent} absent; stores agree ${r.agreeMs ?? '-'} ms, converged ${r.convergeMs ?? '-'} ms after heal`);

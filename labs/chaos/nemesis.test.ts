@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { impaired, LEADER, prng, schedule, tolerated } from './nemesis.ts';
+import { CLOCK_BACK_MAX_S, CLOCK_FORWARD_MAX_S, clockJump, describeFault, impaired, LEADER, prng, schedule, tolerated } from './nemesis.ts';
 
 const managers = ['h1', 'h2', 'h3'];
 const workers = ['h4', 'h5'];
@@ -43,7 +43,30 @@ test('schedule: rounds in order, inside the duration, quorum always kept', () =>
 
 test('schedule: with 3 managers and workers, every fault kind shows up', () => {
   const kinds = new Set(schedule({ seed: 1, managers, workers, durationMs: 1_800_000 }).flatMap((r) => r.faults.map((f) => f.kind)));
-  assert.equal([...kinds].sort(), ['isolate', 'kill', 'kill-leader-mid-update', 'oneway', 'pause', 'split']);
+  assert.equal([...kinds].sort(), ['clock', 'isolate', 'kill', 'kill-leader-mid-update', 'oneway', 'pause', 'split']);
+});
+
+test('clock jumps: whole seconds, never zero, forward up to 10 min and back up to 5 min, both ways', () => {
+  const rnd = prng(9);
+  const jumps = Array.from({ length: 2000 }, () => clockJump(rnd));
+  for (const j of jumps) {
+    assert.ok(j % 1000 === 0 && j !== 0, `${j}`);
+    assert.ok(j <= CLOCK_FORWARD_MAX_S * 1000 && j >= -CLOCK_BACK_MAX_S * 1000, `${j}`);
+    assert.ok(Math.abs(j) >= 5000, 'longer than the heartbeat grace');
+  }
+  assert.ok(jumps.some((j) => j > 0) && jumps.some((j) => j < 0));
+});
+
+test('clock jumps: of a named host (also beside another fault) and of the leader (alone)', () => {
+  const rounds = schedule({ seed: 1, managers, workers, durationMs: 3_600_000 });
+  const clocks = rounds.flatMap((r) => r.faults.filter((f) => f.kind === 'clock').map((f) => ({ f, n: r.faults.length })));
+  assert.ok(clocks.some(({ f }) => f.host === undefined), 'the leader is hit');
+  assert.ok(clocks.some(({ f }) => f.host !== undefined && workers.includes(f.host)), 'a worker is hit');
+  assert.ok(clocks.some(({ f }) => f.host !== undefined && managers.includes(f.host)), 'a named manager is hit');
+  assert.ok(clocks.some(({ n }) => n === 2), 'beside another fault');
+  assert.ok(clocks.every(({ f, n }) => f.host !== undefined || n === 1), 'the leader\'s clock jumps alone');
+  assert.is(describeFault({ kind: 'clock', host: 'h2', offsetMs: -30_000 }), 'clock h2 -30s');
+  assert.is(describeFault({ kind: 'clock', offsetMs: 120_000 }), 'clock leader +120s');
 });
 
 test('schedule: with 5 managers, two managers are faulted at once in some rounds', () => {

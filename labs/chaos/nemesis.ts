@@ -5,6 +5,7 @@
 // majority) than a quorum survives: floor((managers - 1) / 2).
 import { prng } from '../../src/common/prng.ts';
 import type { Lab } from '../lib/lab.ts';
+import { clockFile, setClock } from './clock.ts';
 
 // The project's seeded PRNG (mulberry32), re-exported for run.ts and the tests.
 export { prng };
@@ -26,7 +27,9 @@ export function pick<T>(rnd: () => number, xs: readonly T[]): T {
  * majority side). `oneway`: the host hears nothing from the `from` hosts but still sends to
  * them. `kill-leader-mid-update`: a service update is acknowledged, then the leader's daemon
  * is killed while the update rolls (the leader is found when the fault starts and written
- * into `host`), restarted at heal.
+ * into `host`), restarted at heal. `clock`: the daemon's wall clock stepped by `offsetMs`
+ * (forward or back; monotonic time untouched, see clock.ts), stepped back to real time at
+ * heal; without `host` it hits the leader (found when the fault starts).
  */
 export type Fault =
   | { kind: 'kill'; host: string }
@@ -34,7 +37,8 @@ export type Fault =
   | { kind: 'isolate'; host: string }
   | { kind: 'split'; hosts: string[] }
   | { kind: 'oneway'; host: string; from: string[] }
-  | { kind: 'kill-leader-mid-update'; host?: string };
+  | { kind: 'kill-leader-mid-update'; host?: string }
+  | { kind: 'clock'; host?: string; offsetMs: number };
 
 /** A round: `faults` injected at `at` (ms from start), healed at `at + holdMs`. */
 export interface Round {
@@ -61,7 +65,10 @@ export interface ScheduleOptions {
 /** Where the leader is unknown until the fault starts, it counts as this one manager. */
 export const LEADER = 'leader';
 
-/** Hosts a fault impairs (a split impairs its minority side). */
+/**
+ * Hosts a fault impairs (a split impairs its minority side). A clock jump counts too,
+ * conservatively: a manager whose clock is off must not be the one that breaks a quorum.
+ */
 export function impaired(f: Fault): string[] {
   return f.kind === 'split' ? f.hosts : [f.host ?? LEADER];
 }
@@ -71,8 +78,23 @@ export function tolerated(managers: number): number {
   return Math.floor((managers - 1) / 2);
 }
 
+/** Largest forward and backward clock steps, s: minutes, well inside the certificates' 1 h backdate. */
+export const CLOCK_FORWARD_MAX_S = 600;
+export const CLOCK_BACK_MAX_S = 300;
+
+/**
+ * A clock step, ms: forward or back with even odds, 5 s up to the bounds above, whole
+ * seconds — always longer than the heartbeat grace (three 1 s periods), so code that
+ * times heartbeats or leases with Date.now sees them as overdue (forward) or as coming
+ * from the future (back).
+ */
+export function clockJump(rnd: () => number): number {
+  return rnd() < 0.5 ? between(rnd, 5, CLOCK_FORWARD_MAX_S) * 1000 : -between(rnd, 5, CLOCK_BACK_MAX_S) * 1000;
+}
+
 function oneFault(rnd: () => number, host: string): Fault {
-  return { kind: pick(rnd, ['kill', 'kill', 'pause', 'isolate'] as const), host };
+  const kind = pick(rnd, ['kill', 'kill', 'pause', 'isolate', 'clock'] as const);
+  return kind === 'clock' ? { kind, host, offsetMs: clockJump(rnd) } : { kind, host };
 }
 
 /**
@@ -111,9 +133,13 @@ export function schedule(opts: ScheduleOptions): Round[] {
       // One way: a manager stops hearing another manager (and maybe a worker).
       const other = pick(rnd, opts.managers.filter((m) => m !== mgr));
       faults.push({ kind: 'oneway', host: mgr, from: wkr && rnd() < 0.5 ? [other, wkr] : [other] });
-    } else if (shape < 0.93 && mgr) {
+    } else if (shape < 0.92 && mgr) {
       // Alone in its round: the leader it hits is only known when it starts.
       faults.push({ kind: 'kill-leader-mid-update' });
+    } else if (shape < 0.96 && mgr) {
+      // The leader's clock (it runs the dispatcher, node health, store timestamps); alone
+      // in its round for the same reason.
+      faults.push({ kind: 'clock', offsetMs: clockJump(rnd) });
     } else if (mgr) {
       faults.push({ kind: 'isolate', host: mgr });
     } else if (wkr) {
@@ -129,6 +155,7 @@ export function schedule(opts: ScheduleOptions): Round[] {
 export function describeFault(f: Fault): string {
   if (f.kind === 'split') return `split ${f.hosts.join('+')}|rest`;
   if (f.kind === 'oneway') return `oneway ${f.host}<-/-${f.from.join('+')}`;
+  if (f.kind === 'clock') return `clock ${f.host ?? LEADER} ${f.offsetMs >= 0 ? '+' : '-'}${Math.abs(f.offsetMs / 1000)}s`;
   return `${f.kind} ${f.host ?? LEADER}`;
 }
 
@@ -150,6 +177,10 @@ const ACTIONS: Record<Fault['kind'], { on(lab: Lab, host: string, rest: string[]
   isolate: { on: (lab, h) => lab.partition(h), off: (lab, h) => lab.heal(h) },
   split: { on: (lab, h, rest) => lab.partition(h, { from: rest }), off: (lab, h) => lab.heal(h) },
   oneway: { on: (lab, h, _rest, f) => lab.partition(h, { from: (f as { from: string[] }).from, direction: 'in' }), off: (lab, h) => lab.heal(h) },
+  clock: {
+    on: (lab, h, _rest, f) => setClock(clockFile(lab.names.hostDir(h)), (f as { offsetMs: number }).offsetMs),
+    off: (lab, h) => setClock(clockFile(lab.names.hostDir(h)), 0),
+  },
 };
 
 /** Injects one fault into the lab. */
@@ -159,13 +190,17 @@ export async function inject(lab: Lab, f: Fault, ctx?: NemesisContext): Promise<
     await ctx.startUpdate();
     f.host = await ctx.leader();
   }
+  if (f.kind === 'clock' && !f.host) {
+    if (!ctx) throw new Error('chaos: a clock jump of the leader needs the run context');
+    f.host = await ctx.leader();
+  }
   const hosts = impaired(f);
   const rest = lab.hosts.filter((h) => !hosts.includes(h));
   for (const h of hosts) await ACTIONS[f.kind].on(lab, h, rest, f);
 }
 
-/** Undoes one fault: restarts a killed daemon, resumes a paused one, heals a partition. */
+/** Undoes one fault: restarts a killed daemon, resumes a paused one, heals a partition, resets a clock. */
 export async function undo(lab: Lab, f: Fault): Promise<void> {
-  if (f.kind === 'kill-leader-mid-update' && !f.host) return;
+  if ((f.kind === 'kill-leader-mid-update' || f.kind === 'clock') && !f.host) return;
   for (const h of impaired(f)) await ACTIONS[f.kind].off(lab, h);
 }

@@ -11,6 +11,7 @@ import { withLab, type Lab } from '../lib/lab.ts';
 import { executorCgroupName, labLeftovers, labNftTables, labProcesses, type ProcessId } from '../lib/teardown.ts';
 import { formSwarm, waitFor } from '../lib/swarm-lab.ts';
 import { checkHistory, checkSlots, type RuncContainer } from './checks.ts';
+import { clockFile, fakeClockDaemonCommand, libfaketime, setClock } from './clock.ts';
 import { History } from './history.ts';
 import { digests, readTables, runcContainers, slots, storeObjects, type ManagerTables } from './inspect.ts';
 import { describeFault, inject, prng, schedule, undo, type Fault, type NemesisContext } from './nemesis.ts';
@@ -30,6 +31,8 @@ export interface ChaosOptions {
   seed: number;
   prefix: string;
   log?: (msg: string) => void;
+  /** Keep every daemon's log next to the history, also when no check failed. */
+  keepLogs?: boolean;
 }
 
 /** What a run found. */
@@ -69,7 +72,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   let snap: ProcessId[] = [];
   let cgroups: string[] = [];
   let names: Lab['names'] | undefined;
-  await withLab({ hosts: o.hosts, prefix: o.prefix, log }, async (lab) => {
+  // Every daemon runs under libfaketime so the nemesis can step its wall clock (clock.ts).
+  const daemons = { command: fakeClockDaemonCommand(libfaketime()) };
+  await withLab({ hosts: o.hosts, prefix: o.prefix, log, daemons }, async (lab) => {
     names = lab.names;
     const allManagers = lab.hosts.slice(0, o.managers);
     const workers = lab.hosts.slice(o.managers);
@@ -101,6 +106,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       // Heal everything, whatever a failed step left.
       await lab.heal();
       for (const h of lab.hosts) {
+        setClock(clockFile(lab.names.hostDir(h)), 0);
         lab.resumeDaemon(h);
         // A daemon that cannot start again is a finding, not the end of the checks.
         await lab.startDaemon(h).catch((err: Error) => { result.violations.push(`daemon of ${h} does not start again: ${err.message.split('\n').slice(-3).join(' | ')}`); });
@@ -172,7 +178,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     snap = labProcesses(lab.names);
     cgroups = executorCgroups(lab);
     // The daemons' logs go with the lab: keep them next to the history when a check failed.
-    if (result.violations.length) {
+    if (result.violations.length || o.keepLogs) {
       for (const x of lab.hosts) {
         try {
           copyFileSync(lab.daemonLog(x), join(dirname(historyFile), `daemon-${o.seed}-${x}.log`));
