@@ -34,6 +34,7 @@ import { taskName } from '../../common/task-name.ts';
 import { GatewayBridge } from './gateway.ts';
 import { RotationWaiters, type OutOfRotation } from './rotation.ts';
 import { ENCRYPTED_OVERLAY_MTU, WireGuardPlane, viewForDisk, type WireGuardStatus } from './wireguard-plane.ts';
+import { OverlayTuning } from './overlay-tuning.ts';
 
 /** Host-mode published ports (`gateway.ts`'s `GatewayBridge`). */
 export interface HostPortGateway {
@@ -130,6 +131,8 @@ export class NetworkAgent {
   private view: NodeNetworkView | undefined;
   /** The routing mesh's table (and its memory of gone backends, whose connections it resets). */
   private readonly mesh: MeshTable;
+  /** br_netfilter off in sandboxes, VXLAN untracked on the node (overlay-tuning.ts). */
+  private readonly tuning: OverlayTuning;
   private readonly views: LatestLoop<NodeNetworkView>;
   /** Agents waiting for a view without a stopping task to be applied. */
   private readonly rotation = new RotationWaiters();
@@ -144,6 +147,7 @@ export class NetworkAgent {
     this.prefix = opts.namePrefix ?? '';
     this.batch = new ShellIproute(this.sh, { hostNetns: opts.hostNetns });
     this.mesh = new MeshTable(new ShellNft(this.sh, opts.hostNetns));
+    this.tuning = new OverlayTuning(this.sh, { logger: opts.logger, hostNetns: opts.hostNetns });
     this.file = new StateFile(opts.dataRoot);
     this.wg = opts.wireguard === null ? undefined : opts.wireguard ?? new WireGuardPlane({ dataRoot: opts.dataRoot, logger: opts.logger, hostNetns: opts.hostNetns });
     const read = (path: string) => { try { return readFileSync(path, 'utf8'); } catch { return ''; } };
@@ -291,6 +295,7 @@ export class NetworkAgent {
     const attempt = async (fn: () => Promise<unknown>) => { try { await fn(); } catch (err) { errors.push(err); } };
     if (this.opts.gateway) await attempt(() => this.opts.gateway!.removeAll());
     await attempt(() => this.removeMesh(true));
+    await attempt(() => this.tuning.remove());
     if (this.wg) await attempt(() => this.wg!.remove());
     await mapLimit([...this.tasks.values()], NFT_PARALLEL, (rt) => this.deleteNetns(rt.rec.netns));
     this.tasks.clear();
@@ -441,6 +446,7 @@ export class NetworkAgent {
       await this.destroySandbox(rec); // leftovers of a crash
       await mustRunShell(this.sh, ['ip', 'netns', 'add', netns]); // destroySandbox left none
       await this.batch.run(netns, withLoUp(createSandbox({ vni: p.vni, subnet: p.subnet, gateway: p.gateway, localVtep: local, mtu, sandbox: netns })));
+      await this.tuning.apply(netns); // logs what it could not do; the sandbox works without it
     } catch (err) {
       await this.destroySandbox(rec).catch(() => {});
       delete this.state.sandboxes[p.networkId];

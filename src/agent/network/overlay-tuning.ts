@@ -1,0 +1,65 @@
+/**
+ * Applies the overlay's data-path tuning (`net/overlay/tuning.ts` says what and why):
+ * br_netfilter off in each sandbox, and the node's VXLAN traffic exempt from conntrack.
+ * Neither is needed for the overlay to work, only for it to run at the underlay's speed,
+ * so a failure is logged and the sandbox is used as it is (the next sandbox tries the
+ * node table again).
+ *
+ *   const tuning = new OverlayTuning(sh, { logger, hostNetns });
+ *   await tuning.apply('sb-1a2b3c');   // after the sandbox's devices exist
+ *   await tuning.remove();             // swarm leave
+ */
+import type { Logger } from '../../common/logger.ts';
+import { renderVxlanNotrack, renderVxlanNotrackDelete, sandboxSysctlArgv } from '../../../net/overlay/tuning.ts';
+import type { ShellBatch } from './shell-batch.ts';
+import { ShellNft } from './shell-runners.ts';
+
+/** Options of {@link OverlayTuning}. */
+export interface OverlayTuningOptions {
+  logger: Logger;
+  /** The node's netns name (labs whose hosts are namespaces); default the daemon's own. */
+  hostNetns?: string;
+  /** VXLAN UDP port; default 4789. */
+  port?: number;
+}
+
+/** The tuning of one node's overlay data path. */
+export class OverlayTuning {
+  private readonly nft: ShellNft;
+  /** The node table, once applied (reset on failure so the next sandbox tries again). */
+  private host: Promise<boolean> | undefined;
+
+  constructor(private readonly sh: ShellBatch, private readonly opts: OverlayTuningOptions) {
+    this.nft = new ShellNft(sh, opts.hostNetns);
+  }
+
+  /** Tunes a sandbox whose devices were just made, and the node once. Resolves whether all of it applied; never throws. */
+  async apply(sandbox: string): Promise<boolean> {
+    const [sb, node] = await Promise.all([this.sandbox(sandbox), this.node()]);
+    return sb && node;
+  }
+
+  /** br_netfilter off in the sandbox's netns (a no-op where the module is not loaded). */
+  private async sandbox(netns: string): Promise<boolean> {
+    const r = await this.sh.run(['nsenter', `--net=/run/netns/${netns}`, ...sandboxSysctlArgv()]);
+    if (r.code === 0) return true;
+    this.opts.logger.warn('network: could not turn br_netfilter off in a sandbox; its bridged frames take the IP hooks', { netns, stderr: r.stderr.trim().slice(-300) });
+    return false;
+  }
+
+  /** The VXLAN notrack table in the node's netns, applied once per agent. */
+  private node(): Promise<boolean> {
+    this.host ??= this.nft.apply(renderVxlanNotrack({ port: this.opts.port })).then(() => true, (err: unknown) => {
+      this.opts.logger.warn('network: could not exempt VXLAN from conntrack', { error: err });
+      this.host = undefined;
+      return false;
+    });
+    return this.host;
+  }
+
+  /** Removes the node table (swarm leave). Throws `NftError` if nft refuses. */
+  async remove(): Promise<void> {
+    this.host = undefined;
+    await this.nft.apply(renderVxlanNotrackDelete());
+  }
+}
