@@ -232,16 +232,15 @@ function matches(n: Network, filters: Map<string, string[]>, inUse: (n: Network)
  */
 function allocated(store: Pick<MemoryStore, 'subscribe' | 'view'>, id: string, ms: number): Promise<void> {
   return new Promise((resolve) => {
-    let unsubscribe: (() => void) | undefined;
     let over = false;
-    const done = () => { if (over) return; over = true; clearTimeout(timer); unsubscribe?.(); resolve(); };
+    // Called only after `unsubscribe` is set (from a timer, setImmediate, or below).
+    const done = () => { if (over) return; over = true; clearTimeout(timer); unsubscribe(); resolve(); };
     const timer = setTimeout(done, ms);
-    unsubscribe = store.subscribe((e) => {
+    const unsubscribe = store.subscribe((e) => {
       if (e.kind === 'network.updated' && e.object.ID === id && e.object.Allocation) setImmediate(done);
     }, { kinds: ['network'], commits: false, onClose: () => setImmediate(done) });
-    if (over) unsubscribe();
     // Subscribed first, then looked: an allocation written in between is not missed.
-    else if (store.view((tx) => tx.get('network', id))?.Allocation) done();
+    if (store.view((tx) => tx.get('network', id))?.Allocation) done();
   });
 }
 
