@@ -25,8 +25,24 @@ const SENSITIVE: Partial<Record<Kind, { path: string[]; encoding: 'base64' | 'ut
   cluster: [{ path: ['RootCA', 'CAKey'], encoding: 'utf8' }, { path: ['RootCA', 'RootRotation', 'CAKey'], encoding: 'utf8' }],
 };
 
-/** Objects made by `normalize` (plain, sorted, frozen): applying them again needs no copy. */
-const normalized = new WeakSet<object>();
+/**
+ * The mark of objects made by `normalize` (plain, sorted, frozen): applying them again needs
+ * no copy. A non-enumerable own symbol, not a WeakSet: a set of every object in the store
+ * costs the garbage collector (ephemerons) on every cycle and a hash lookup per visit, and
+ * spread, `Object.assign`, `structuredClone` and JSON all leave it behind, so only objects
+ * made here carry it.
+ */
+const NORMALIZED: unique symbol = Symbol('store.normalized');
+
+function isMarked(v: object): boolean {
+  return (v as { [NORMALIZED]?: true })[NORMALIZED] === true;
+}
+
+/** Marks `o` (made or adopted by `normalize`) and freezes it. */
+function seal<T extends object>(o: T): T {
+  Object.defineProperty(o, NORMALIZED, { value: true });
+  return Object.freeze(o);
+}
 
 /**
  * A deep copy of `value` with sorted object keys and `undefined` properties dropped.
@@ -34,43 +50,83 @@ const normalized = new WeakSet<object>();
  * non-finite numbers, bigints, class instances, `__proto__` keys).
  */
 export function toPlain<T>(value: T, where = 'object'): T {
-  return plain(value, where) as T;
+  return plain(value, where, false) as T;
 }
 
-function plain(v: unknown, where: string): unknown {
+/**
+ * Copies (or, with `adopt`, takes over in place) plain data. A normalized subtree is
+ * shared as it is. With `freeze`, every object made or adopted is marked and frozen on
+ * the way out, in the same pass (no second walk to freeze, none to mark).
+ */
+function plain(v: unknown, where: string, freeze: boolean, adopt = false): unknown {
   if (v === null || typeof v === 'string' || typeof v === 'boolean') return v;
   if (typeof v === 'number') {
     if (!Number.isFinite(v)) throw new InvalidArgumentError(`store: ${where} holds a non-finite number`);
     return v;
   }
-  if (typeof v === 'object' && normalized.has(v)) return v; // already plain, sorted and frozen: share it
-  if (Array.isArray(v)) return v.map((x, i) => (x === undefined ? null : plain(x, `${where}[${i}]`)));
-  if (typeof v === 'object') {
-    const proto = Object.getPrototypeOf(v);
-    if (proto !== Object.prototype && proto !== null) throw new InvalidArgumentError(`store: ${where} is not plain data`);
-    const out: Record<string, unknown> = {};
-    for (const k of Object.keys(v as object).sort()) {
-      if (k === '__proto__') throw new InvalidArgumentError(`store: ${where} has a __proto__ key`);
-      const x = (v as Record<string, unknown>)[k];
-      if (x !== undefined) out[k] = plain(x, `${where}.${k}`);
+  if (typeof v !== 'object') throw new InvalidArgumentError(`store: ${where} holds a ${typeof v}, not plain data`);
+  if (isMarked(v)) return v; // already plain, sorted and frozen: share it
+  if (Array.isArray(v)) {
+    if (adopt && !Object.isFrozen(v)) {
+      for (let i = 0; i < v.length; i++) {
+        const x = v[i];
+        const y = x === undefined ? null : plain(x, `${where}[${i}]`, freeze, true);
+        if (y !== x) v[i] = y;
+      }
+      return freeze ? seal(v) : v;
     }
-    return out;
+    const out = v.map((x, i) => (x === undefined ? null : plain(x, `${where}[${i}]`, freeze, adopt)));
+    return freeze ? seal(out) : out;
   }
-  throw new InvalidArgumentError(`store: ${where} holds a ${typeof v}, not plain data`);
+  const proto = Object.getPrototypeOf(v);
+  if (proto !== Object.prototype && proto !== null) throw new InvalidArgumentError(`store: ${where} is not plain data`);
+  const src = v as Record<string, unknown>;
+  const keys = Object.keys(src);
+  if (adopt && !Object.isFrozen(src) && proto === Object.prototype && inOrder(keys, src)) {
+    // Parsed from canonical JSON: keys already sorted, nothing undefined: keep the object.
+    for (const k of keys) {
+      if (k === '__proto__') throw new InvalidArgumentError(`store: ${where} has a __proto__ key`);
+      const x = src[k];
+      const y = plain(x, `${where}.${k}`, freeze, true);
+      if (y !== x) src[k] = y;
+    }
+    return freeze ? seal(src) : src;
+  }
+  const out: Record<string, unknown> = {};
+  for (const k of keys.sort()) {
+    if (k === '__proto__') throw new InvalidArgumentError(`store: ${where} has a __proto__ key`);
+    const x = src[k];
+    if (x !== undefined) out[k] = plain(x, `${where}.${k}`, freeze, adopt);
+  }
+  return freeze ? seal(out) : out;
 }
 
-/** `toPlain` then `deepFreeze`, remembered so `isNormalized` can skip a second copy. */
+/** Whether `keys` are strictly ascending (as `sort()` orders them) and none holds `undefined`. */
+function inOrder(keys: string[], o: Record<string, unknown>): boolean {
+  for (let i = 0; i < keys.length; i++) {
+    if (i > 0 && !(keys[i - 1] < keys[i])) return false;
+    if (o[keys[i]] === undefined) return false;
+  }
+  return true;
+}
+
+/** A plain, sorted, deeply frozen copy of `value`, marked so that normalizing it again is free. */
 export function normalize<T extends object>(value: T, where = 'object'): T {
-  if (normalized.has(value)) return value;
-  const out = deepFreeze(toPlain(value, where));
-  mark(out);
-  return out;
+  return plain(value, where, true) as T;
 }
 
-function mark(v: unknown): void {
-  if (v === null || typeof v !== 'object' || normalized.has(v)) return;
-  normalized.add(v);
-  for (const x of Object.values(v)) mark(x);
+/**
+ * `normalize` for data this store owns outright (just parsed from the log or a
+ * snapshot, referenced by no one else): objects whose keys are already in order are
+ * frozen in place rather than copied. Never use it on a caller's object.
+ */
+export function normalizeOwned<T extends object>(value: T, where = 'object'): T {
+  return plain(value, where, true, true) as T;
+}
+
+/** Whether `v` was made by `normalize` (plain, sorted, frozen). */
+export function isNormalized(v: unknown): boolean {
+  return v !== null && typeof v === 'object' && isMarked(v);
 }
 
 /** Freezes `v` and everything reachable from it; returns `v`. */
@@ -84,7 +140,7 @@ export function deepFreeze<T>(v: T): T {
 
 /** JSON with object keys sorted at every level: equal values give equal strings. */
 export function canonicalJson(v: unknown): string {
-  return JSON.stringify(plain(v, 'value'));
+  return JSON.stringify(plain(v, 'value', false));
 }
 
 const enc = new TextEncoder();
@@ -192,5 +248,15 @@ export function decodeActions(bytes: Uint8Array, cipher?: FieldCipher): StoreAct
       throw new InvalidArgumentError('store: malformed action in transaction');
     }
   }
-  return raw.sealed ? raw.actions.map((a: StoreAction) => ({ ...a, object: openObject(a.kind, a.object, cipher!) })) : raw.actions;
+  const actions: StoreAction[] = raw.sealed ? raw.actions.map((a: StoreAction) => ({ ...a, object: openObject(a.kind, a.object, cipher!) })) : raw.actions;
+  // Freshly parsed and canonical: adopt the objects in place (frozen, marked), so applying
+  // them costs no deep copy. One that does not normalize is left for the apply to refuse.
+  for (const a of actions) {
+    try {
+      a.object = normalizeOwned(a.object, a.kind);
+    } catch {
+      // refused, with its reason, when the store stages it
+    }
+  }
+  return actions;
 }

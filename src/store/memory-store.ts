@@ -15,7 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import { ApiError, InvalidArgumentError } from '../api/errors.ts';
 import type { CommitTarget, Proposer, StoreAction } from './actions.ts';
-import { decodeSnapshot, encodeSnapshot, normalize } from './codec.ts';
+import { decodeSnapshot, encodeSnapshot, normalize, normalizeOwned } from './codec.ts';
 import type { FieldCipher } from './codec.ts';
 import { newId } from './ids.ts';
 import type { RandomBytes } from './ids.ts';
@@ -208,7 +208,7 @@ export class MemoryStore implements CommitTarget {
     const staging = new Staging(tables);
     for (const k of KINDS) {
       for (const raw of data.tables[k]) {
-        const o = normalize(raw, k);
+        const o = normalizeOwned(raw, k); // parsed just now: adopted in place, not copied
         try {
           staging.create(k, o);
         } catch (cause) {
