@@ -28,6 +28,7 @@ import { RelayedRequests } from './log-relay.ts';
 import { DescriptionRecorder } from './description-recorder.ts';
 import { AttachmentError, createAttachment, removeAttachment } from './attachment-tasks.ts';
 import { classifyNodeFrame } from './node-frames.ts';
+import { takeStatusBatch } from './status-batch.ts';
 import type { NodeDescription } from '../api/types/node.ts';
 
 /** Frames are small (a status batch is the biggest); anything bigger is a broken or hostile peer. */
@@ -43,7 +44,7 @@ function payloadLookup(tx: ReadTx): PayloadLookup {
 export class Dispatcher {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME, perMessageDeflate: false });
   /** Status reports waiting to be written, by task ID (a later report of a task replaces an earlier one). */
-  private pendingStatus = new Map<string, TaskStatusUpdate & { nodeId: string }>();
+  private readonly pendingStatus = new Map<string, TaskStatusUpdate & { nodeId: string }>();
   private writing = false;
   private readonly unsubscribes = new Set<() => void>();
   private readonly networkViews: NetworkViews;
@@ -275,8 +276,8 @@ export class Dispatcher {
     this.writing = true;
     try {
       while (this.pendingStatus.size > 0) {
-        const batch = [...this.pendingStatus.values()];
-        this.pendingStatus = new Map();
+        // Bounded transactions (see status-batch.ts); reports queued meanwhile join later ones.
+        const batch = takeStatusBatch(this.pendingStatus);
         for (let attempt = 1; ; attempt++) {
           try {
             await this.manager.store.update((tx) => {
