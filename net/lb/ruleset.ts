@@ -9,9 +9,11 @@
  * `numgen random mod N`. A VIP with no backend is rejected (ICMP port unreachable, so a
  * client sees "connection refused" at once instead of a timeout).
  *
- * Updates are whole-table replacements in one transaction (`renderReplace`): `nft -f`
- * applies a file atomically, so there is never a moment without the table, and
- * established connections keep their backend through conntrack.
+ * The first apply replaces the whole table in one transaction (`renderReplace`); later
+ * ones change its maps, sets and per-port chains only (`renderUpdate`), the hook chains
+ * staying registered throughout. `nft -f` applies a file atomically, so a new connection
+ * sees the old rotation or the new one, and established connections keep their backend
+ * through conntrack.
  *
  * Connections that stay up (issue 22, moby#31208): the table sets no conntrack timeout
  * of its own, so an idle connection through a VIP lives as long as the host's
@@ -70,31 +72,40 @@ export interface RulesetOptions {
 /** The default table name. */
 export const DEFAULT_TABLE = 'shoal-lb';
 
-/** The table definition alone (`table ip NAME { … }`), for reading and tests. */
-export function renderTable(services: readonly VipService[], opts: RulesetOptions = {}): string {
-  const table = tableName(opts, DEFAULT_TABLE);
-  const prio = opts.priority ?? -100;
-  const sorted = normalize(services);
-  const portElems: string[] = [];
-  const anyElems: string[] = [];
-  const none: string[] = [];
-  const chains: string[] = [];
-  const gone: string[] = [];
-  sorted.forEach((s, i) => {
-    for (const ip of s.gone) gone.push(`${s.vip} . ${ip}`);
+/** What a table holds besides its four fixed hook chains: map and set elements, one chain per balanced port. */
+interface Contents {
+  portElems: string[];
+  anyElems: string[];
+  none: string[];
+  gone: string[];
+  chains: { name: string; rules: string[] }[];
+}
+
+function contents(services: readonly VipService[]): Contents {
+  const out: Contents = { portElems: [], anyElems: [], none: [], gone: [], chains: [] };
+  normalize(services).forEach((s, i) => {
+    for (const ip of s.gone) out.gone.push(`${s.vip} . ${ip}`);
     const base = `s${i}_${sanitize(s.name)}`;
-    if (s.backends.length === 0) { none.push(s.vip); return; }
+    if (s.backends.length === 0) { out.none.push(s.vip); return; }
     if (s.ports.length === 0) {
-      anyElems.push(`${s.vip} : goto ${base}`);
-      chains.push(chain(base, [`dnat to ${pick(s.backends, s.weights)}`]));
+      out.anyElems.push(`${s.vip} : goto ${base}`);
+      out.chains.push({ name: base, rules: [`dnat to ${pick(s.backends, s.weights)}`] });
       return;
     }
     for (const p of s.ports) {
       const name = `${base}_${p.protocol}_${p.port}`;
-      portElems.push(`${s.vip} . ${p.protocol} . ${p.port} : goto ${name}`);
-      chains.push(chain(name, [`meta l4proto ${p.protocol} dnat to ${pick(s.backends, s.weights)}:${p.targetPort}`]));
+      out.portElems.push(`${s.vip} . ${p.protocol} . ${p.port} : goto ${name}`);
+      out.chains.push({ name, rules: [`meta l4proto ${p.protocol} dnat to ${pick(s.backends, s.weights)}:${p.targetPort}`] });
     }
   });
+  return out;
+}
+
+/** The table definition alone (`table ip NAME { … }`), for reading and tests. */
+export function renderTable(services: readonly VipService[], opts: RulesetOptions = {}): string {
+  const table = tableName(opts, DEFAULT_TABLE);
+  const prio = opts.priority ?? -100;
+  const c = contents(services);
   const natRules = ['ip daddr . meta l4proto . th dport vmap @vip_ports', 'ip daddr vmap @vip_any'];
   // Established TCP connections whose backend is gone: reset at the client's next packet
   // (output: this sandbox's own clients; forward: routed through it). Not a reset itself:
@@ -102,18 +113,43 @@ export function renderTable(services: readonly VipService[], opts: RulesetOption
   const rejectRules = ['ip daddr @vip_none reject', 'tcp flags & rst == 0 ct original ip daddr . ct reply ip saddr @vip_gone reject with tcp reset'];
   const out = [
     `table ip ${table} {`,
-    block('map vip_ports', ['type ipv4_addr . inet_proto . inet_service : verdict', ...elements(portElems)]),
-    block('map vip_any', ['type ipv4_addr : verdict', ...elements(anyElems)]),
-    block('set vip_none', ['type ipv4_addr', ...elements(none)]),
-    block('set vip_gone', ['type ipv4_addr . ipv4_addr', ...elements(gone)]),
+    block('map vip_ports', ['type ipv4_addr . inet_proto . inet_service : verdict', ...elements(c.portElems)]),
+    block('map vip_any', ['type ipv4_addr : verdict', ...elements(c.anyElems)]),
+    block('set vip_none', ['type ipv4_addr', ...elements(c.none)]),
+    block('set vip_gone', ['type ipv4_addr . ipv4_addr', ...elements(c.gone)]),
     chain('output', [`type nat hook output priority ${prio}; policy accept;`, ...natRules]),
     chain('prerouting', [`type nat hook prerouting priority ${prio}; policy accept;`, ...natRules]),
     chain('reject_output', ['type filter hook output priority 0; policy accept;', ...rejectRules]),
     chain('reject_forward', ['type filter hook forward priority 0; policy accept;', ...rejectRules]),
-    ...chains,
+    ...c.chains.map((x) => chain(x.name, x.rules)),
     '}',
   ];
   return out.join('\n') + '\n';
+}
+
+/**
+ * The `nft -f` text that turns the table rendered from `applied` into the one of `services`
+ * in one transaction without touching its hook chains: the maps and sets are refilled, the
+ * per-port chains refilled, added or deleted. Why not a whole-table replacement: deleting
+ * a table unregisters its NAT hooks, and a SYN that passes in that moment is confirmed in
+ * conntrack without NAT, so its retries never reach a backend (a connect that times out);
+ * re-registering hooks also waits for RCU grace periods. The kernel state it leaves equals
+ * `renderReplace(services)`'s (vip.lab.test.ts checks).
+ */
+export function renderUpdate(applied: readonly VipService[], services: readonly VipService[], opts: RulesetOptions = {}): string {
+  const t = `ip ${tableName(opts, DEFAULT_TABLE)}`;
+  const was = new Set(contents(applied).chains.map((x) => x.name));
+  const c = contents(services);
+  const now = new Set(c.chains.map((x) => x.name));
+  const add = (what: string, items: string[]) => (items.length ? [`add element ${t} ${what} { ${items.join(', ')} }`] : []);
+  const lines = [
+    // Emptied first: a deleted chain must have no map element pointing at it.
+    `flush map ${t} vip_ports`, `flush map ${t} vip_any`, `flush set ${t} vip_none`, `flush set ${t} vip_gone`,
+    ...[...was].filter((n) => !now.has(n)).map((n) => `delete chain ${t} ${n}`),
+    ...c.chains.flatMap((x) => [was.has(x.name) ? `flush chain ${t} ${x.name}` : `add chain ${t} ${x.name}`, ...x.rules.map((r) => `add rule ${t} ${x.name} ${r}`)]),
+    ...add('vip_ports', c.portElems), ...add('vip_any', c.anyElems), ...add('vip_none', c.none), ...add('vip_gone', c.gone),
+  ];
+  return lines.join('\n') + '\n';
 }
 
 /**

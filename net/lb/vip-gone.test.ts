@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { VipTable } from './vip-table.ts';
 import { GoneBackends } from './gone-backends.ts';
 import { MemoryNft } from './nft.ts';
-import { renderReplace, renderTable, type VipService } from './ruleset.ts';
+import { renderTable, renderUpdate, type VipService } from './ruleset.ts';
 
 const web = (backends: string[], gone?: string[]): VipService => ({ name: 'web', vip: '10.0.0.2', backends, ...(gone ? { gone } : {}) });
 
@@ -59,16 +59,17 @@ test('the table adds a gone backend by itself once afterMs passes', async () => 
   const t = new VipTable(nft, { now: clock.now, setTimer: clock.setTimer, gone: { afterMs: 30_000, forMs: 60_000 } });
   await t.sync([web(['10.0.0.5', '10.0.0.6'])]);
   await t.sync([web(['10.0.0.5'])]);
-  assert.is(nft.applied.at(-1), renderReplace([web(['10.0.0.5'])]), 'a leaving backend may still drain');
+  assert.is(nft.applied.at(-1), renderUpdate([web(['10.0.0.5', '10.0.0.6'])], [web(['10.0.0.5'])]), 'a leaving backend may still drain');
   // No sync from here on: only the table's own timer can re-render (its flush is
   // promise work, done by the next turn of the event loop).
   const turn = () => new Promise((r) => setImmediate(r));
   clock.advance(30_000);
   await turn();
-  assert.is(nft.applied.at(-1), renderReplace([web(['10.0.0.5'], ['10.0.0.6'])]));
+  assert.is(nft.applied.at(-1), renderUpdate([web(['10.0.0.5'])], [web(['10.0.0.5'], ['10.0.0.6'])]));
+  assert.match(nft.applied.at(-1)!, 'add element ip shoal-lb vip_gone { 10.0.0.2 . 10.0.0.6 }');
   clock.advance(90_000);
   await turn();
-  assert.is(nft.applied.at(-1), renderReplace([web(['10.0.0.5'])]), 'forgotten after forMs');
+  assert.is(nft.applied.at(-1), renderUpdate([web(['10.0.0.5'], ['10.0.0.6'])], [web(['10.0.0.5'])]), 'forgotten after forMs');
   assert.is(nft.applied.length, 4);
 });
 

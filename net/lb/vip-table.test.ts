@@ -3,17 +3,39 @@ import * as assert from 'uvu/assert';
 import { VipTable } from './vip-table.ts';
 import { MemoryNft } from './nft.ts';
 import { NftError, LbSpecError } from './errors.ts';
-import { renderDelete, renderReplace, type VipService } from './ruleset.ts';
+import { renderDelete, renderReplace, renderUpdate, type VipService } from './ruleset.ts';
 
 const web = (backends: string[]): VipService => ({ name: 'web', vip: '10.0.0.2', backends });
 
-test('sync applies a whole-table replacement, and only when the table changes', async () => {
+test('sync applies a whole table first, then only what changed, and only when the table changes', async () => {
   const nft = new MemoryNft();
   const t = new VipTable(nft);
   await t.sync([web(['10.0.0.5', '10.0.0.6'])]);
   await t.sync([web(['10.0.0.6', '10.0.0.5'])]);
   await t.sync([web(['10.0.0.5'])]);
-  assert.equal(nft.applied, [renderReplace([web(['10.0.0.5', '10.0.0.6'])]), renderReplace([web(['10.0.0.5'])])]);
+  assert.equal(nft.applied, [renderReplace([web(['10.0.0.5', '10.0.0.6'])]), renderUpdate([web(['10.0.0.5', '10.0.0.6'])], [web(['10.0.0.5'])])]);
+  assert.not.match(nft.applied[1], 'delete table', 'the hook chains stay');
+});
+
+test('an update refills the maps and keeps, adds and deletes per-port chains by name', async () => {
+  const api = (backends: string[]): VipService => ({ name: 'api', vip: '10.0.0.3', ports: [{ protocol: 'tcp', port: 80 }], backends });
+  const text = renderUpdate([web(['10.0.0.5']), api(['10.0.0.7'])], [web(['10.0.0.5', '10.0.0.6']), api([])]);
+  assert.equal(text.trim().split('\n'), [
+    'flush map ip shoal-lb vip_ports', 'flush map ip shoal-lb vip_any', 'flush set ip shoal-lb vip_none', 'flush set ip shoal-lb vip_gone',
+    'delete chain ip shoal-lb s1_api_tcp_80',
+    'flush chain ip shoal-lb s0_web', 'add rule ip shoal-lb s0_web dnat to numgen random mod 2 map { 0 : 10.0.0.5, 1 : 10.0.0.6 }',
+    'add element ip shoal-lb vip_any { 10.0.0.2 : goto s0_web }', 'add element ip shoal-lb vip_none { 10.0.0.3 }',
+  ]);
+});
+
+test('after a failed apply the next sync replaces the whole table', async () => {
+  const nft = new MemoryNft();
+  const t = new VipTable(nft);
+  await t.sync([web(['10.0.0.5'])]);
+  nft.fail = new NftError('nft -f failed', 'Error: boom');
+  await t.sync([web(['10.0.0.6'])]).catch(() => {});
+  await t.sync([web(['10.0.0.6'])]);
+  assert.equal(nft.applied, [renderReplace([web(['10.0.0.5'])]), renderReplace([web(['10.0.0.6'])])]);
 });
 
 test('a burst of syncs ends with the newest state applied', async () => {

@@ -1,6 +1,7 @@
 /**
  * Keeps one sandbox's VIP table in step with the desired services: renders the whole
- * table and replaces it in one transaction when (and only when) the text changes.
+ * table and, when (and only when) its text changes, applies it in one transaction: whole
+ * the first time, later only what changed inside it (`renderUpdate`).
  * Updates are serialized; a burst of updates while one applies collapses into the
  * newest.
  *
@@ -9,7 +10,7 @@
  * a timer re-renders the table when a backend becomes gone without any other change.
  */
 import type { NftRunner } from './nft.ts';
-import { renderDelete, renderReplace, renderTable, type RulesetOptions, type VipService } from './ruleset.ts';
+import { renderDelete, renderReplace, renderTable, renderUpdate, type RulesetOptions, type VipService } from './ruleset.ts';
 import { GoneBackends, GoneRefresh, realSetTimer, type GoneTiming, type SetTimer } from './gone-backends.ts';
 
 /** Options of {@link VipTable}. */
@@ -25,6 +26,8 @@ export interface VipTableOptions extends RulesetOptions {
 /** A sandbox's VIP table; `sync` the desired services, `remove` at sandbox teardown. */
 export class VipTable {
   private appliedText: string | undefined;
+  /** The services `appliedText` was rendered from (the base of an incremental update). */
+  private appliedServices: VipService[] = [];
   private chain: Promise<void> = Promise.resolve();
   /** The desired services as given (without gone backends); undefined once removed. */
   private wanted: readonly VipService[] | undefined;
@@ -74,7 +77,8 @@ export class VipTable {
   remove(): Promise<void> {
     this.wanted = undefined;
     this.refresh.stop();
-    const next = this.chain.then(async () => { await this.runner.apply(renderDelete(this.opts)); this.appliedText = undefined; });
+    // Forgotten before the apply: should it fail, the table is in an unknown state and the next sync replaces it whole.
+    const next = this.chain.then(async () => { this.appliedText = undefined; await this.runner.apply(renderDelete(this.opts)); });
     this.chain = next.catch(() => {});
     return next;
   }
@@ -86,7 +90,12 @@ export class VipTable {
     this.arm(now);
     const table = renderTable(services, this.opts);
     if (table === this.appliedText) return;
-    await this.runner.apply(renderReplace(services, this.opts));
+    // Known table: only its maps, sets and per-port chains change (see `renderUpdate` for why).
+    const text = this.appliedText === undefined ? renderReplace(services, this.opts) : renderUpdate(this.appliedServices, services, this.opts);
+    // A failed apply changed nothing (one transaction), but start over whole to be safe.
+    this.appliedText = undefined;
+    await this.runner.apply(text);
     this.appliedText = table;
+    this.appliedServices = services;
   }
 }

@@ -8,10 +8,10 @@ import * as assert from 'uvu/assert';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { NetnsNft } from './nft.ts';
 import { VipTable } from './vip-table.ts';
-import { renderDelete, type VipService } from './ruleset.ts';
+import { renderDelete, renderReplace, type VipService } from './ruleset.ts';
 
 const tag = `shoal-vip${process.pid}`;
-const NS = { sw: `${tag}-sw`, c: `${tag}-c`, b1: `${tag}-b1`, b2: `${tag}-b2` };
+const NS = { sw: `${tag}-sw`, c: `${tag}-c`, b1: `${tag}-b1`, b2: `${tag}-b2`, inc: `${tag}-i`, whole: `${tag}-w` };
 const ADDR = { c: '10.99.0.10', b1: '10.99.0.2', b2: '10.99.0.3' };
 const VIP = '10.99.0.100';
 const VIP_ANY = '10.99.0.101';
@@ -132,9 +132,35 @@ t('updates never leave a window without a backend', async () => {
     updates++;
   }
   const got = await client;
-  console.log(`  ${updates} whole-table replacements during 300 connections: ${JSON.stringify(got)}`);
+  console.log(`  ${updates} table updates during 300 connections: ${JSON.stringify(got)}`);
   assert.ok(updates >= 3, `the client overlapped several updates (${updates})`);
   assert.is((got.b1 ?? 0) + (got.b2 ?? 0), 300, `every connection was answered: ${JSON.stringify(got)}`);
+});
+
+/** `nft list table` of a netns, as a sorted list of trimmed lines (chains and elements may list in any order). */
+function listed(ns: string): string[] {
+  return sh(['ip', 'netns', 'exec', ns, 'nft', 'list', 'table', 'ip', TABLE]).split('\n').map((l) => l.trim()).filter(Boolean).sort();
+}
+
+t('incremental updates leave the same kernel state as whole-table replacements', async () => {
+  const inc = new VipTable(new NetnsNft({ netns: NS.inc }), { table: TABLE });
+  const whole = new NetnsNft({ netns: NS.whole });
+  const api = (backends: string[], port = 80): VipService => ({ name: 'api', vip: '10.99.0.50', ports: [{ protocol: 'tcp', port }, { protocol: 'udp', port: 53 }], backends });
+  const db = (backends: string[], weights?: Record<string, number>): VipService => ({ name: 'db', vip: '10.99.0.40', backends, ...(weights ? { weights } : {}) });
+  const steps: VipService[][] = [
+    [api(['10.99.0.5'])],
+    [api(['10.99.0.5', '10.99.0.6']), db(['10.99.0.7'])],
+    [db(['10.99.0.7', '10.99.0.8'], { '10.99.0.7': 3 }), api(['10.99.0.6'], 8080)],
+    [db([]), { ...api(['10.99.0.6'], 8080), gone: ['10.99.0.5'] }],
+    [db(['10.99.0.9'])],
+    [],
+    [api(['10.99.0.5']), db(['10.99.0.7'])],
+  ];
+  for (const [i, services] of steps.entries()) {
+    await inc.sync(services);
+    await whole.apply(renderReplace(services, { table: TABLE }));
+    assert.equal(listed(NS.inc), listed(NS.whole), `step ${i}`);
+  }
 });
 
 t('a VIP without backends refuses connections', async () => {
