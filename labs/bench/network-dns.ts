@@ -84,7 +84,9 @@ export async function dnsWhileScaling(c: DnsClientTask, tasks = 60, name = 'web'
     throw new Error(`dnsq-until: no result (code ${r.code}): ${r.stderr.trim().slice(-300)}`);
   }
   await scale(lab, 'filler', 0);
-  await waitFor('no running filler task', async () => (await tasksOf(lab, 'filler')).every((t) => t.Status.State !== 'running' && t.DesiredState !== 'running'), 300_000);
+  // Until the orchestrator removed every filler task (each was shut down on its node),
+  // so the next measurement does not run beside this side's clean-up.
+  await waitFor('filler tasks removed', async () => (await tasksOf(lab, 'filler')).length === 0, 120_000).catch(() => {});
   return {
     dns_scale60_p50_ms: d.p50_ms, dns_scale60_p99_ms: d.p99_ms, dns_scale60_max_ms: d.max_ms,
     dns_scale60_queries: d.n, dns_scale60_errors: d.errors, scale60_s: Math.round(took * 10) / 10,
@@ -142,20 +144,24 @@ export async function run(args: string[]): Promise<void> {
     for (const [i, s] of sides.entries()) {
       try { s.ctx = await setup(labs[i], s.name === 'docker', hosts); } catch (err) { s.error = failure(err); console.log(`${s.name}: setup ${s.error}`); }
     }
+    // Each round: every side's quiet figure (sides alternating), then every side's busy one,
+    // so that no quiet figure is taken while a side still tears down its filler tasks.
     const got = new Map<string, Out[]>(sides.map((s) => [s.name, []]));
     for (let r = 0; r < rounds; r++) {
-      for (const s of orderFor(r, sides)) {
-        const o: Out = {};
-        if (!s.ctx) o.dns_p99_ms = s.error ?? 'fail: not set up';
-        else {
-          for (const [keys, fn] of [[['dns_p99_ms'], () => dnsQuiet(s.ctx!, queries)], [['dns_scale60_p99_ms'], () => dnsWhileScaling(s.ctx!, tasks)]] as const) {
-            try { Object.assign(o, await fn()); } catch (err) { for (const k of keys) o[k] = failure(err); }
+      const o = new Map<string, Out>(sides.map((s) => [s.name, {}]));
+      for (const [phase, fn] of [['quiet', (c: DnsClientTask) => dnsQuiet(c, queries)], ['busy', (c: DnsClientTask) => dnsWhileScaling(c, tasks)]] as const) {
+        for (const s of orderFor(r, sides)) {
+          const into = o.get(s.name)!;
+          const key = phase === 'quiet' ? 'dns_p99_ms' : 'dns_scale60_p99_ms';
+          if (!s.ctx) into[key] = s.error ?? 'fail: not set up';
+          else {
+            try { Object.assign(into, await fn(s.ctx)); } catch (err) { into[key] = failure(err); }
           }
+          into[`uptime_${phase}`] = await uptime();
+          console.log(`round ${r + 1} ${phase} ${s.name}: ${JSON.stringify(into)}`);
         }
-        o.uptime = await uptime();
-        console.log(`round ${r + 1} ${s.name}: ${JSON.stringify(o)}`);
-        got.get(s.name)!.push(o);
       }
+      for (const s of sides) got.get(s.name)!.push(o.get(s.name)!);
     }
     for (const s of sides) {
       const rs = got.get(s.name)!;
@@ -163,9 +169,9 @@ export async function run(args: string[]): Promise<void> {
         const nums = rs.map((o) => o[k]).filter((v): v is number => typeof v === 'number');
         const fails = rs.map((o) => o[k]).filter((v): v is string => typeof v === 'string' && v.startsWith('fail'));
         if (nums.length) Object.assign(out, figureFields(`${s.prefix}${k}`, summary(nums, fails)));
-        else if (k !== 'uptime') out[`${s.prefix}${k}`] = fails[0] ?? null;
+        else if (!k.startsWith('uptime')) out[`${s.prefix}${k}`] = fails[0] ?? null;
       }
-      out[`${s.prefix}uptimes`] = rs.map((o) => o.uptime);
+      out[`${s.prefix}uptimes`] = rs.map((o) => `quiet: ${o.uptime_quiet}; busy: ${o.uptime_busy}`);
     }
     out.docker_ran = sides.some((s) => s.name === 'docker' && s.ctx);
   } finally {

@@ -3,6 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFile, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { getPriority } from 'node:os';
 import { nullLogger } from '../../common/logger.ts';
 import { DNS_NICE, DnsProcess } from './dns-process.ts';
@@ -34,6 +35,7 @@ test('answers in the task netns, again after the child was killed, and no more o
     assert.match(await nslookup('nope'), 'NXDOMAIN');
     const first = dns.pid!;
     assert.is(getPriority(first), DNS_NICE, 'the child runs above the daemon\'s priority');
+    if (existsSync(`/proc/${first}/autogroup`)) assert.match(readFileSync(`/proc/${first}/autogroup`, 'utf8'), ` nice ${DNS_NICE}`, 'and so does its own scheduler autogroup');
     process.kill(first, 'SIGKILL');
     assert.ok(await until(async () => dns.pid !== undefined && dns.pid !== first && (await nslookup('web')).includes('Address: 10.9.0.2')), 'a new child serves the task again');
     assert.is(getPriority(dns.pid!), DNS_NICE, 'a new child too');

@@ -6,6 +6,7 @@
  * then tasks' queries go unanswered (their resolvers retry).
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { DnsStats, DnsTable } from '../../../net/dns/index.ts';
@@ -140,6 +141,9 @@ export class DnsProcess implements TaskDns {
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       env: { ...process.env, SHOAL_DNS_UPSTREAMS: JSON.stringify(this.opts.upstreams) },
       serialization: 'json',
+      // A session of its own, so a scheduler autogroup of its own (see `prioritize`); it
+      // still exits with the daemon, when the IPC channel closes.
+      detached: true,
     });
     this.child = child;
     this.prioritize(child);
@@ -167,16 +171,23 @@ export class DnsProcess implements TaskDns {
   }
 
   /**
-   * Gives the child its nice value. Linux keeps one per thread: this sets the child's main
-   * thread (the event loop that answers), and threads it starts later inherit it.
+   * Gives the child its nice value, twice over. Linux keeps one per thread: `setpriority`
+   * sets the child's main thread (the event loop that answers; threads it starts later
+   * inherit it), which ranks it against the processes of its own session. With
+   * `kernel.sched_autogroup_enabled` (the default of most distributions) the scheduler
+   * first shares the CPUs between sessions, each session's autogroup weighted by the nice
+   * in `/proc/PID/autogroup`: the child has a session of its own (`detached`), and that
+   * autogroup gets the same nice, so a query's wake-up also goes ahead of runc, the task
+   * processes and other sessions. Best effort: without root the child keeps the default.
    */
   private prioritize(child: ChildProcess): void {
     const nice = this.opts.nice ?? DNS_NICE;
     if (!child.pid) return;
     try {
       setPriority(child.pid, nice);
+      if (existsSync(`/proc/${child.pid}/autogroup`)) writeFileSync(`/proc/${child.pid}/autogroup`, String(nice));
     } catch (err) {
-      this.opts.logger.info('dns process: runs at the daemon\'s priority', { nice, error: err });
+      this.opts.logger.info('dns process: runs at the default priority', { nice, error: err });
     }
   }
 
