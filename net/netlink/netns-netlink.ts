@@ -19,6 +19,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import { createRequire } from 'node:module';
 import { NETNS_RUN_DIR, type NlRequest } from './messages.ts';
 
 const HELPER = fileURLToPath(new URL('./helper.mjs', import.meta.url));
@@ -34,7 +35,7 @@ export class NetlinkRequestError extends Error {
 }
 
 export interface NetnsNetlinkOptions {
-  /** A link went away in a namespace with a helper (ours or behind our back). */
+  /** A link went away in a watched namespace or one with a helper (by us or behind our back); `netns` '' is the daemon's own. */
   onLinkRemoved?: (netns: string, ifname: string) => void;
   /** How often helpers whose namespace file is gone are ended, ms. Default 2000. */
   sweepMs?: number;
@@ -59,6 +60,8 @@ export class NetnsNetlink {
   private nextId = 1;
   private sweep: NodeJS.Timeout | undefined;
   private closed = false;
+  /** The in-process watch of the daemon's own netns, once asked for. */
+  private own: { close(): void } | undefined;
 
   constructor(private readonly opts: NetnsNetlinkOptions = {}) {}
 
@@ -74,6 +77,36 @@ export class NetnsNetlink {
       this.holdOpen(h);
       h.child.stdin!.write(`${JSON.stringify({ id, reqs })}\n`);
     });
+  }
+
+  /**
+   * Reports links removed in `netns` (`onLinkRemoved`) from now on: a named netns through
+   * its helper; undefined, the daemon's own namespace, in-process (a socket on the
+   * RTMGRP_LINK group, no helper needed there).
+   */
+  watch(netns?: string): void {
+    if (this.closed) return;
+    if (netns !== undefined) {
+      // A namespace that is not there (yet) gets its helper with its first batch.
+      try { this.helper(netns); } catch { /* nothing to watch */ }
+      return;
+    }
+    if (this.own) return;
+    // Loaded here, not at the top: only a daemon that watches its own netns needs the native part.
+    const { createRtNetlink, rt } = createRequire(import.meta.url)('netlink') as typeof import('netlink');
+    const sock = createRtNetlink();
+    sock.addMembership('LINK');
+    // The raw socket's messages: the parsed ones do not tell RTM_DELLINK (17) from RTM_NEWLINK.
+    sock.socket.on('message', (msgs) => {
+      for (const x of msgs) {
+        if (x.type !== 17) continue;
+        try {
+          const m = rt.parseMessage(x.type, x.data);
+          if (m.kind === 'link' && m.attrs.ifname !== undefined) this.opts.onLinkRemoved?.('', m.attrs.ifname);
+        } catch { /* not a link message we can read */ }
+      }
+    });
+    this.own = { close: () => sock.socket.close() };
   }
 
   /** Namespaces with a live helper (tests, metrics). */
@@ -93,6 +126,8 @@ export class NetnsNetlink {
   closeAll(): void {
     this.closed = true;
     if (this.sweep) clearInterval(this.sweep);
+    this.own?.close();
+    this.own = undefined;
     for (const ns of [...this.helpers.keys()]) this.close(ns);
   }
 

@@ -18,6 +18,8 @@ import { VXLAN_DEV, type Commands, attachTask, createSandbox, detachTask, hostVx
 import { netnsPath } from '../exec/kernel.ts';
 import { ShellBatch } from './shell-batch.ts';
 import { ShellIproute, ShellNft, mustRunShell } from './shell-runners.ts';
+import { NetlinkBatch, type IpBatchRunner } from '../../../net/overlay/index.ts';
+import { NetnsNetlink, vxlanRepair } from '../../../net/netlink/index.ts';
 import {
   NetworkAgentError, dnsTable, flushPeers, hostPorts, ingressLink, needsGateway, ingressUnlink, INGRESS_HOST_DEV, remotePeers,
   samePeers, sandboxFromView, sandboxNetns, taskAttachments, taskNetns, taskResolvConf, upstreamsOf,
@@ -68,6 +70,8 @@ export interface NetworkAgentOptions {
   retryMs?: number;
   /** Encrypted overlays' WireGuard device; default: a `WireGuardPlane` in the host netns; null: none (encrypted networks refused). */
   wireguard?: WireGuardPlane | null;
+  /** Sandbox peers and task veths over rtnetlink (a helper per sandbox, the faster path: net/overlay/batch.ts) or all through `ip`. Default 'netlink'. */
+  dataPlane?: 'netlink' | 'ip';
 }
 
 /** What the executor needs for a task with networks. */
@@ -115,7 +119,9 @@ export class NetworkAgent {
   private readonly prefix: string;
   /** Every command of this agent goes through it: one spawn per turn, not one per command (shell-batch.ts). */
   private readonly sh: ShellBatch;
-  private readonly batch: ShellIproute;
+  private readonly batch: IpBatchRunner;
+  /** rtnetlink helpers of the sandboxes, and the link watch that repairs devices removed behind our back. */
+  private readonly netlink: NetnsNetlink | undefined;
   private readonly file: StateFile;
   private readonly dns: TaskDns;
   private readonly lock = new KeyedLock();
@@ -145,7 +151,11 @@ export class NetworkAgent {
     this.sh = sh;
     this.log = opts.logger;
     this.prefix = opts.namePrefix ?? '';
-    this.batch = new ShellIproute(this.sh, { hostNetns: opts.hostNetns });
+    const ipBatch = new ShellIproute(this.sh, { hostNetns: opts.hostNetns });
+    this.netlink = opts.dataPlane === 'ip' ? undefined : new NetnsNetlink({ onLinkRemoved: (ns, dev) => this.linkRemoved(ns, dev) });
+    const isSandbox = (ns: string) => Object.values(this.state.sandboxes).some((sb) => sb.ready && sb.netns === ns);
+    this.batch = this.netlink ? new NetlinkBatch(ipBatch, this.netlink, { useNetlink: isSandbox }) : ipBatch;
+    this.netlink?.watch(opts.hostNetns);
     this.mesh = new MeshTable(new ShellNft(this.sh, opts.hostNetns));
     this.tuning = new OverlayTuning(this.sh, { logger: opts.logger, hostNetns: opts.hostNetns });
     this.file = new StateFile(opts.dataRoot);
@@ -273,6 +283,7 @@ export class NetworkAgent {
     await this.views.stop();
     await Promise.allSettled([...this.attaching.values()]);
     this.dns.close();
+    this.netlink?.closeAll();
     // wireguard-go is this daemon's child: it goes with it (the next start brings it back).
     await this.wg?.down().catch((err) => this.log.warn('network: could not remove the WireGuard device', { error: err }));
   }
@@ -455,6 +466,7 @@ export class NetworkAgent {
       throw new NetworkAgentError(`cannot make the sandbox of network ${p.networkId}: ${(err as Error).message}`, { cause: err });
     }
     rec.ready = true;
+    this.netlink?.watch(netns); // its rtnetlink helper starts now, not on the first attach
     this.log.info('network: sandbox created', { 'network.id': p.networkId, netns, vni: p.vni });
     await this.syncSandboxPeers(rec).catch((err) => this.log.warn('network: could not program peers, retrying with the next view', { 'network.id': p.networkId, error: err }));
     this.save();
@@ -580,6 +592,18 @@ export class NetworkAgent {
     step('ms.wg');
     const ingressNet = view.ingress ? view.networks.find((n) => n.id === view.ingress!.networkId) : undefined;
     if (view.ingress && !ingressNet) errors.push(new NetworkAgentError(`the view's ingress network ${view.ingress.networkId} is not among its networks`));
+    // VIP tables beside the sandboxes' work, not after it: they take no sandbox lock, so a
+    // task that started running joins its VIPs' rotations without waiting for attaches
+    // that hold those locks. Only tables whose text changed are applied (VipTable compares),
+    // all in one shell batch; a new backend's peer entries came with an earlier view (it
+    // is a peer from its assignment, a backend only once it runs).
+    const rts = [...this.tasks.values()];
+    const vips = mapLimit(rts, VIP_PARALLEL, (rt) => rt.vip.sync(vipServices(view, rt.rec.attachments.map((a) => a.networkId))))
+      .then((results) => {
+        step('ms.vip');
+        // A task detached meanwhile (its netns gone) is no error.
+        results.forEach((r, i) => { if (r.status === 'rejected' && this.tasks.get(rts[i].rec.taskId) === rts[i]) errors.push(r.reason); });
+      });
     if (ingressNet) {
       await this.lock.run(`sb:${ingressNet.id}`, () => this.ensureSandbox(sandboxFromView(ingressNet))).catch((e) => errors.push(e));
     }
@@ -591,12 +615,7 @@ export class NetworkAgent {
     })));
     for (const r of peerResults) if (r.status === 'rejected') errors.push(r.reason);
     step('ms.peers');
-    // VIP tables: only those whose text changed are applied (VipTable compares).
-    const rts = [...this.tasks.values()];
-    const vipResults = await mapLimit(rts, VIP_PARALLEL, (rt) => rt.vip.sync(vipServices(view, rt.rec.attachments.map((a) => a.networkId))));
-    // A task detached meanwhile (its netns gone) is no error.
-    vipResults.forEach((r, i) => { if (r.status === 'rejected' && this.tasks.get(rts[i].rec.taskId) === rts[i]) errors.push(r.reason); });
-    step('ms.vip');
+    await vips;
     // Routing mesh. Without published ports only its table goes: the ingress sandbox and the
     // host veth stay while this node is in the swarm (as Docker's ingress-sbox), so the next
     // deploy that publishes a port does not build them again on its way to running.
@@ -658,6 +677,30 @@ export class NetworkAgent {
     if (this.opts.hostNetns === undefined) { writeFileSync('/proc/sys/net/ipv4/ip_forward', '1'); return; }
     const r = await this.sh.run(['ip', 'netns', 'exec', this.opts.hostNetns, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
     if (r.code !== 0) throw new NetworkAgentError(`cannot enable forwarding in netns ${this.opts.hostNetns}: ${r.stderr.trim()}`);
+  }
+
+  /**
+   * A link went away in a sandbox or the host netns. Ours going (a sandbox torn down) is
+   * no news; one going behind our back is put back: a sandbox's VXLAN device is made again
+   * and its peers programmed anew; the mesh's host veth comes back with the next view apply.
+   */
+  private linkRemoved(netns: string, dev: string): void {
+    if (this.closed) return;
+    if (netns === (this.opts.hostNetns ?? '') && dev === INGRESS_HOST_DEV && this.state.ingress) { this.views.again(); return; }
+    const sb = Object.values(this.state.sandboxes).find((x) => x.netns === netns);
+    if (!sb || dev !== VXLAN_DEV) return;
+    void this.lock.run(`sb:${sb.networkId}`, async () => {
+      // Still ours and meant to be there (not torn down meanwhile), and really gone?
+      if (this.closed || this.state.sandboxes[sb.networkId] !== sb || !sb.ready) return;
+      if ((await this.sh.run(['ip', '-n', netns, 'link', 'show', VXLAN_DEV])).code === 0) return;
+      const local = sb.encrypted ? this.wg?.address() : this.opts.localAddr();
+      if (!local) return;
+      this.log.warn('network: the VXLAN device of a sandbox was removed behind our back; making it again', { 'network.id': sb.networkId, netns });
+      await this.batch.run(netns, vxlanRepair({ vni: sb.vni, subnet: sb.subnet, gateway: sb.gateway, localVtep: local, mtu: sb.mtu, sandbox: netns }));
+      sb.peersUnknown = true; // its FDB went with it
+      await this.syncSandboxPeers(sb);
+      this.save();
+    }).catch((err) => { this.log.warn('network: could not repair a sandbox; the next view tries again', { 'network.id': sb.networkId, error: err }); this.views.again(); });
   }
 
   // ---- restart ----

@@ -1,0 +1,16 @@
+/**
+ * Putting back a sandbox's VXLAN device that went away behind our back (someone ran
+ * `ip link del vxlan0`, a tool flushed links), free of I/O: the lines of
+ * `createSandbox` that make and set up the VXLAN device, and none of the bridge's, which
+ * is still there with its task veths. Its peers are programmed again after (the FDB went
+ * with the device), by the caller's next peer sync.
+ */
+import { VXLAN_DEV, createSandbox, hostVxlanName, type Commands, type SandboxSpec } from '../overlay/plan.ts';
+
+/** The batch that makes `vxlan0` again in `spec.sandbox` and puts it on the bridge, up. */
+export function vxlanRepair(spec: SandboxSpec): Commands {
+  const all = createSandbox(spec);
+  const tmp = hostVxlanName(spec.vni);
+  const mentions = (l: string) => l.split(/\s+/).some((w) => w === tmp || w === VXLAN_DEV);
+  return { host: all.host.filter(mentions), ip: all.ip.filter(mentions), bridge: all.bridge.filter(mentions) };
+}
