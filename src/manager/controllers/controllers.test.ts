@@ -77,7 +77,8 @@ test('a task that cannot be placed stays pending with the reason', async () => {
     const spec = aService('big', 1);
     spec.Spec.TaskTemplate.Resources = { Reservations: { MemoryBytes: 2 ** 40 } };
     await store.update((tx) => tx.create('service', spec));
-    await settle(store, () => tasks(store).some((t) => t.Status.State === 'pending'));
+    // The allocator moves it to pending, the scheduler (in a later turn) writes the reason.
+    await settle(store, () => tasks(store).some((t) => t.Status.State === 'pending' && !!t.Status.Err));
     assert.match(tasks(store)[0].Status.Err ?? '', /no suitable node \(insufficient resources on 3 nodes\)/);
   } finally {
     controllers.close();

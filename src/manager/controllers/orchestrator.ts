@@ -6,7 +6,7 @@
  * deleted service are set to desired state `remove`, so their nodes stop them.
  */
 import type { Service } from '../../api/types/service.ts';
-import type { Task } from '../../api/types/task.ts';
+import { taskStateRank, type Task } from '../../api/types/task.ts';
 import type { MemoryStore, ObjectEvent, WriteTx } from '../../store/index.ts';
 import type { Logger } from '../../common/logger.ts';
 import { reconcileService, withDesiredState } from '../orchestrator/index.ts';
@@ -49,8 +49,7 @@ export class OrchestratorController extends StoreController {
     else {
       const t = e.object as Task;
       const old = 'old' in e ? (e.old as Task) : undefined;
-      // A status report that leaves the task wanted and running changes nothing here.
-      if (old && old.Status.State === t.Status.State && old.DesiredState === t.DesiredState && old.NodeID === t.NodeID) return;
+      if (old && !taskUpdateMatters(old, t)) return;
       // Network attachment tasks (standalone containers' endpoints) have no service: never orchestrated.
       if (!t.ServiceID) return;
       this.dirty.add(t.ServiceID);
@@ -110,6 +109,22 @@ export class OrchestratorController extends StoreController {
     }
   }
 }
+
+/**
+ * Whether a task's update can change what the orchestrator decides for its service (pure).
+ * A status report that leaves the task wanted where it was changes nothing; nor do the
+ * steps of a wanted task on its way to running (allocated, pending, assigned, preparing…):
+ * starting 10,000 tasks made each of those batches a full reconciliation of the whole
+ * service, most of the leader's time. A node going away arrives as a node event, which
+ * marks every service; arriving at running, or past it (failed, shut down), matters.
+ */
+export function taskUpdateMatters(old: Task, t: Task): boolean {
+  if (old.DesiredState !== t.DesiredState) return true;
+  if (old.Status.State === t.Status.State && old.NodeID === t.NodeID) return false;
+  return taskStateRank(t.Status.State) >= RUNNING_RANK;
+}
+
+const RUNNING_RANK = taskStateRank('running');
 
 /** Every service, and every service ID tasks still name (deleted services with tasks left). */
 function allServiceIds(tx: WriteTx): string[] {

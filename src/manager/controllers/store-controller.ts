@@ -7,6 +7,7 @@
  */
 import type { Kind, MemoryStore, ObjectEvent } from '../../store/index.ts';
 import type { Logger } from '../../common/logger.ts';
+import { turnsOf } from './turns.ts';
 
 /** Delay before a failed pass runs again, ms. */
 const RETRY_MS = 200;
@@ -64,11 +65,15 @@ export abstract class StoreController {
   /** One pass over what is dirty. Throwing makes the pass run again after a delay. */
   protected abstract pass(): Promise<void>;
 
-  /** Runs a pass soon (after the current apply), coalescing many commits into one pass. */
+  /**
+   * Runs a pass soon (after the current apply), coalescing many commits into one pass;
+   * the store's controllers take turns (`turns.ts`), so one commit never runs all their
+   * passes in one stretch of the event loop.
+   */
   protected kick(): void {
     if (this.scheduled || this.stopped) return;
     this.scheduled = true;
-    setImmediate(() => {
+    turnsOf(this.store).next(() => {
       this.scheduled = false;
       void this.loop();
     });
