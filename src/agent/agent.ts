@@ -166,6 +166,8 @@ export class Agent {
   private readonly unreported = new Set<string>();
   private reporter: (updates: TaskStatusUpdate[]) => boolean = () => false;
   private reportTimer?: NodeJS.Timeout;
+  /** The pending report goes at once (a task started running), not after `REPORT_DELAY_MS`. */
+  private reportUrgent = false;
   private persistQueued = false;
   private closed = false;
   private readonly file: string;
@@ -552,7 +554,8 @@ export class Agent {
     at.status = status;
     this.opts.logger.info('task state changed', { 'task.id': at.task.ID, 'service.id': at.task.ServiceID, state, ...(err ? { error: err } : {}) });
     this.unreported.add(at.task.ID);
-    this.scheduleReport();
+    // A task that runs joins DNS and VIP rotations at the leader's next view: no coalescing wait.
+    this.scheduleReport(state === 'running');
     this.schedulePersist();
   }
 
@@ -564,10 +567,16 @@ export class Agent {
 
   // ---- reports and persistence ---------------------------------------------------
 
-  private scheduleReport(): void {
-    if (this.reportTimer || this.closed) return;
+  private scheduleReport(urgent = false): void {
+    if (this.closed) return;
+    if (this.reportTimer) {
+      if (!urgent || this.reportUrgent) return;
+      clearTimeout(this.reportTimer);
+    }
+    this.reportUrgent = urgent;
     this.reportTimer = setTimeout(() => {
       this.reportTimer = undefined;
+      this.reportUrgent = false;
       const updates: TaskStatusUpdate[] = [];
       for (const id of this.unreported) {
         const at = this.tasks.get(id);
@@ -575,7 +584,7 @@ export class Agent {
       }
       if (updates.length === 0) return;
       if (this.reporter(updates)) this.unreported.clear();
-    }, this.opts.reportDelayMs ?? REPORT_DELAY_MS);
+    }, urgent ? 0 : this.opts.reportDelayMs ?? REPORT_DELAY_MS);
   }
 
   private schedulePersist(): void {

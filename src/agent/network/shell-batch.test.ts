@@ -1,5 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { ShellBatch, batchScript, shellQuote } from './shell-batch.ts';
 
 test('commands asked for in one turn run in one shell, each with its own exit code, output and input', async () => {
@@ -63,6 +66,24 @@ test('a command past its timeout is killed; the others finish', async () => {
   assert.is(quick.stdout, 'ok\n');
 });
 
+test('a command is answered when it ends, not when the slowest of its batch does', async () => {
+  const sizes: number[] = [];
+  const sh = new ShellBatch({ onBatch: (n) => sizes.push(n) });
+  const order: string[] = [];
+  // The slow one ends only once the quick one was answered (or after 5 s, failing the order check).
+  const flag = join(mkdtempSync(join(tmpdir(), 'shoal-shb-')), 'go');
+  const slow = sh.run(['sh', '-c', `i=0; while [ ! -e "$1" ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i+1)); done; echo slow`, 'sh', flag])
+    .then((r) => { order.push('slow'); return r; });
+  const quick = sh.run(['sh', '-c', 'echo quick; exit 4']).then((r) => { order.push('quick'); return r; });
+  assert.equal(await quick, { code: 4, stdout: 'quick\n', stderr: '' });
+  writeFileSync(flag, '');
+  assert.equal((await slow).stdout, 'slow\n');
+  assert.equal(sizes, [1 + 1]);
+  assert.equal(order, ['quick', 'slow']);
+  rmSync(dirname(flag), { recursive: true, force: true });
+  sh.close();
+});
+
 test('an empty command is refused without running anything', async () => {
   const r = await new ShellBatch({ onBatch: () => assert.unreachable('no batch') }).run([]);
   assert.is(r.code, null);
@@ -72,8 +93,8 @@ test('an empty command is refused without running anything', async () => {
 test('the script runs each command in the background with its files, then waits', () => {
   const s = batchScript('/d', [{ argv: ['ip', '-n', 'x', '-batch', '-'], input: 'a' }, { argv: ['nft', '-f', '-'], timeoutMs: 2500 }]);
   assert.is(s, [
-    "( 'ip' '-n' 'x' '-batch' '-' <'/d/0.in' >'/d/0.out' 2>'/d/0.err'; echo $? >'/d/0.rc' ) &",
-    "( 'timeout' '-s' 'KILL' '3' 'nft' '-f' '-' </dev/null >'/d/1.out' 2>'/d/1.err'; echo $? >'/d/1.rc' ) &",
+    "( 'ip' '-n' 'x' '-batch' '-' <'/d/0.in' >'/d/0.out' 2>'/d/0.err'; rc=$?; echo $rc >'/d/0.rc'; echo \"@@rc 0 $rc\" ) &",
+    "( 'timeout' '-s' 'KILL' '3' 'nft' '-f' '-' </dev/null >'/d/1.out' 2>'/d/1.err'; rc=$?; echo $rc >'/d/1.rc'; echo \"@@rc 1 $rc\" ) &",
     'wait',
     '',
   ].join('\n'));

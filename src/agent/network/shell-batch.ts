@@ -57,16 +57,18 @@ export function batchScript(dir: string, jobs: readonly { argv: string[]; input?
     const f = (ext: string) => shellQuote(join(dir, `${i}.${ext}`));
     const cmd = (j.timeoutMs ? ['timeout', '-s', 'KILL', `${Math.max(1, Math.ceil(j.timeoutMs / 1000))}`, ...j.argv] : j.argv).map(shellQuote).join(' ');
     const stdin = j.input === undefined ? '/dev/null' : f('in');
-    return `( ${cmd} <${stdin} >${f('out')} 2>${f('err')}; echo $? >${f('rc')} ) &`;
+    // `@@rc I CODE` on the shell's stdout (one short write: whole even among parallel
+    // jobs) hands the job back as soon as it ends, not when the batch's slowest does.
+    return `( ${cmd} <${stdin} >${f('out')} 2>${f('err')}; rc=$?; echo $rc >${f('rc')}; echo "@@rc ${i} $rc" ) &`;
   });
   return `${lines.join('\n')}\nwait\n`;
 }
 
-/** A long-lived `sh` of the pool: batches go in on its stdin, `@@done N` lines come out. */
+/** A long-lived `sh` of the pool: batches go in on its stdin, `@@rc I CODE` and `@@done N` lines come out. */
 interface PoolShell {
   child: ChildProcess;
-  /** The batch it runs now, if any. */
-  busy?: { id: number; done: (shellErr: string) => void };
+  /** The batch it runs now, if any: `job` as each of its commands ends, `done` when all did. */
+  busy?: { id: number; done: (shellErr: string) => void; job: (index: number, code: number) => void };
   stderr: string;
 }
 
@@ -114,13 +116,23 @@ export class ShellBatch {
     try {
       dir = await mkdtemp(join(this.opts.tmpDir ?? tmpdir(), 'shoal-sh-'));
       await Promise.all(jobs.map((j, i) => (j.input === undefined ? undefined : writeFile(join(dir!, `${i}.in`), j.input))));
-      const shellErr = await this.inShell(batchScript(dir, jobs));
-      await Promise.all(jobs.map(async (j, i) => {
-        const read = (ext: string) => readFile(join(dir!, `${i}.${ext}`), 'utf8').catch(() => undefined);
-        const [rc, stdout, stderr] = await Promise.all([read('rc'), read('out'), read('err')]);
-        const code = rc === undefined || rc.trim() === '' ? null : Number(rc.trim());
-        j.resolve({ code, stdout: stdout ?? '', stderr: stderr ?? (code === null ? shellErr || 'shell-batch: the shell ended' : '') });
+      const at = dir;
+      const read = (i: number, ext: string) => readFile(join(at, `${i}.${ext}`), 'utf8').catch(() => undefined);
+      // Each job is read and answered once: when its `@@rc` line comes, else after the batch.
+      const reads = new Map<number, Promise<void>>();
+      const answer = (i: number, code: number | null, shellErr = '') => {
+        if (reads.has(i) || !jobs[i]) return;
+        reads.set(i, Promise.all([read(i, 'out'), read(i, 'err')]).then(([stdout, stderr]) => {
+          jobs[i].resolve({ code, stdout: stdout ?? '', stderr: stderr ?? (code === null ? shellErr || 'shell-batch: the shell ended' : '') });
+        }));
+      };
+      const shellErr = await this.inShell(batchScript(dir, jobs), (i, code) => answer(i, code));
+      await Promise.all(jobs.map(async (_, i) => {
+        if (reads.has(i)) return;
+        const rc = await read(i, 'rc');
+        answer(i, rc === undefined || rc.trim() === '' ? null : Number(rc.trim()), shellErr);
       }));
+      await Promise.all(reads.values());
     } catch (err) {
       for (const j of jobs) j.resolve({ code: null, stdout: '', stderr: `shell-batch: ${(err as Error).message}` });
     } finally {
@@ -129,11 +141,11 @@ export class ShellBatch {
   }
 
   /** Runs `script` (which waits for its commands) in a free pooled shell; resolves with what that shell said on stderr meanwhile. */
-  private async inShell(script: string): Promise<string> {
+  private async inShell(script: string, job: (index: number, code: number) => void): Promise<string> {
     const sh = await this.acquire();
     const id = this.nextId++;
     return new Promise<string>((resolve) => {
-      sh.busy = { id, done: resolve };
+      sh.busy = { id, done: resolve, job };
       sh.stderr = '';
       sh.child.ref();
       sh.child.stdin!.write(`${script}echo @@done ${id}\n`);
@@ -171,6 +183,8 @@ export class ShellBatch {
       while ((nl = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
+        const rc = /^@@rc (\d+) (\d+)$/.exec(line);
+        if (rc) { sh.busy?.job(Number(rc[1]), Number(rc[2])); continue; }
         const m = /^@@done (\d+)$/.exec(line);
         if (m && sh.busy && Number(m[1]) === sh.busy.id) {
           const done = sh.busy.done;
