@@ -59,6 +59,11 @@ function firstOf(v: string | string[] | undefined): string | undefined {
 
 /** How often the leader's loops run. */
 const LEADER_LOOP_MS = 200;
+/**
+ * The least a new leader (or one back from a stall) waits before marking silent nodes
+ * down, ms: the time a thousand sessions need to find it and shake hands (`node-health.ts`).
+ */
+const NEW_LEADER_GRACE_MS = 10_000;
 
 export class Manager {
   readonly store: MemoryStore;
@@ -354,8 +359,10 @@ export class Manager {
       nodes: nodes.map((n) => ({ id: n.ID, state: n.Status.State, addr: n.Status.Addr })),
       lastSeen: this.lastSeen,
       now: Date.now(),
-      leaderSince: Math.max(this.leaderSince, this.heartbeatWatch.since),
+      leaderSince: this.leaderSince,
+      watchSince: this.heartbeatWatch.since,
       graceMs: this.heartbeatMs * 3,
+      leaderGraceMs: Math.max(this.heartbeatMs * 3, NEW_LEADER_GRACE_MS),
     });
     if (changes.length === 0) return;
     await this.store.update((tx) => {

@@ -34,9 +34,21 @@ test('a leader whose own loop stalled gives every node a whole grace period agai
   // Judged right after the stall, on heartbeats not read yet: nobody is marked down.
   const nodes = [{ id: 'n', state: 'ready' as const, addr: '10.1.1.1' }];
   const lastSeen = new Map([['n', { at: 1100, addr: '10.1.1.1:2377' }]]);
-  assert.equal(nodeStatusChanges({ nodes, lastSeen, now: 8000, leaderSince: Math.max(0, w.since), graceMs: 3000 }), []);
-  // A whole grace period later, still silent: down.
-  assert.is(nodeStatusChanges({ nodes, lastSeen, now: 11_000, leaderSince: w.since, graceMs: 3000 })[0]?.state, 'down');
+  assert.equal(nodeStatusChanges({ nodes, lastSeen, now: 8000, leaderSince: 0, watchSince: w.since, graceMs: 3000, leaderGraceMs: 9000 }), []);
+  // A whole grace period later (not the new leader's longer one), still silent: down.
+  assert.is(nodeStatusChanges({ nodes, lastSeen, now: 11_000, leaderSince: 0, watchSince: w.since, graceMs: 3000, leaderGraceMs: 9000 })[0]?.state, 'down');
+});
+
+test('a new leader waits its longer grace before marking anyone down, then judges as usual', () => {
+  const nodes = [{ id: 'n', state: 'ready' as const, addr: '10.1.1.1' }];
+  const lastSeen = seen([['n', 0, '10.1.1.1:2377']]);
+  const at = (now: number) => nodeStatusChanges({ nodes, lastSeen, now, leaderSince: 1000, graceMs: 3000, leaderGraceMs: 9000 });
+  assert.equal(at(4000), [], 'one grace period after taking over: still waiting');
+  assert.equal(at(9999), []);
+  assert.is(at(10_000)[0]?.state, 'down', 'the longer grace over: a silent node is down');
+  // A node heard from is made ready at once, grace or not.
+  const c = nodeStatusChanges({ nodes: [{ id: 'n', state: 'down', addr: '10.1.1.1' }], lastSeen: seen([['n', 1500, '10.1.1.1:2377']]), now: 2000, leaderSince: 1000, graceMs: 3000, leaderGraceMs: 9000 });
+  assert.equal(c.map((x) => x.state), ['ready']);
 });
 
 test.run();

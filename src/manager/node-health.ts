@@ -13,8 +13,19 @@ export interface NodeHealthInput {
   now: number;
   /** When this manager became leader (ms). */
   leaderSince: number;
+  /** Since when it has watched heartbeats without a stall of its own (`watchHeartbeats`, ms); one grace period must pass from it. */
+  watchSince?: number;
   /** How long without a heartbeat makes a node down (ms). */
   graceMs: number;
+  /**
+   * How long a new leader (or one back from a stall of its own) waits before it marks any
+   * node down, ms; default `graceMs`. Longer than `graceMs`: after a failover every node
+   * reconnects at once, with jittered backoff, through TLS handshakes the new leader takes
+   * one after another; a thousand of them can outlast one grace period, and a node marked
+   * down then has all its tasks rescheduled (SwarmKit gives nodes of unknown state longer
+   * too).
+   */
+  leaderGraceMs?: number;
 }
 
 export interface NodeStatusChange {
@@ -26,7 +37,8 @@ export interface NodeStatusChange {
 
 export function nodeStatusChanges(input: NodeHealthInput): NodeStatusChange[] {
   const changes: NodeStatusChange[] = [];
-  const settled = input.now - input.leaderSince >= input.graceMs;
+  const settled = input.now - input.leaderSince >= Math.max(input.graceMs, input.leaderGraceMs ?? input.graceMs)
+    && input.now - (input.watchSince ?? 0) >= input.graceMs;
   for (const n of input.nodes) {
     const seen = input.lastSeen.get(n.id);
     const alive = seen !== undefined && input.now - seen.at < input.graceMs;
@@ -57,8 +69,8 @@ export interface HeartbeatWatch {
  * loop stalled longer than `maxGapMs` (a huge write, a starved CPU) has the heartbeats of
  * that time still queued, unread: judged on them at once it marked every node of a
  * thousand down, then ready again a moment later, and rescheduled all their tasks. After
- * such a gap the watch starts again, so nodes get a whole grace period (pass
- * `max(leaderSince, watch.since)` as `leaderSince` to `nodeStatusChanges`).
+ * such a gap the watch starts again, so nodes get a whole grace period (pass `watch.since`
+ * as `watchSince` to `nodeStatusChanges`).
  */
 export function watchHeartbeats(prev: HeartbeatWatch, now: number, maxGapMs: number): HeartbeatWatch {
   const stalled = prev.lastTick !== 0 && now - prev.lastTick > maxGapMs;
