@@ -1,21 +1,73 @@
-// DnsProcess without a netns: the child it forks gets the nice value asked for (raising
-// it needs no privilege, so this runs as any user; lowering it is in the lab test).
+// DnsProcess against a stand-in child (no netns, no sockets): the nice value it gets, and
+// which tables reach it. Raising a nice value needs no privilege, so this runs as any
+// user; lowering it (and the autogroup) is in the lab test.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { getPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { nullLogger } from '../../common/logger.ts';
+import { nullLogger, type Logger } from '../../common/logger.ts';
 import { DnsProcess } from './dns-process.ts';
+import type { DnsTable } from '../../../net/dns/index.ts';
 
+const entry = fileURLToPath(new URL('./dns-process.test-child.mjs', import.meta.url));
+const table = (vip: string): DnsTable => ({ net1: [{ name: 'web', endpointMode: 'vip', vip, tasks: [] }] });
+
+/** A DnsProcess whose child's receipts land in `got` ('table 10.0.0.1', 'bind'). */
+function withChild(nice?: number): { dns: DnsProcess; got: string[] } {
+  const got: string[] = [];
+  const logger: Logger = {
+    ...nullLogger,
+    debug: (msg, f) => { if (msg === 'got') got.push(f?.op === 'table' ? `table ${String(f.vip)}` : String(f?.op)); },
+    child: () => logger,
+  };
+  return { dns: new DnsProcess({ logger, upstreams: [], entry, nice }), got };
+}
 
 test('the child runs at the nice value given', async () => {
-  const entry = fileURLToPath(new URL('./dns-process.test-child.mjs', import.meta.url));
-  const dns = new DnsProcess({ logger: nullLogger, upstreams: [], entry, nice: 7 });
+  const { dns } = withChild(7);
   try {
-    dns.setTable({});
-    const pid = dns.pid;
-    assert.ok(pid, 'a child was started');
-    assert.is(getPriority(pid), 7);
+    await dns.bind('t1', 'ns1', ['net1']); // starts the child
+    assert.ok(dns.pid, 'a child was started');
+    assert.is(getPriority(dns.pid), 7);
+  } finally {
+    dns.close();
+  }
+});
+
+test('tables set in one turn of the loop reach the child once, the newest', async () => {
+  const { dns, got } = withChild();
+  try {
+    for (let i = 1; i <= 50; i++) dns.setTable(table(`10.0.0.${i}`));
+    await new Promise((r) => setImmediate(r));
+    await dns.bind('t1', 'ns1', ['net1']); // the child answers in order: it has seen the table
+    assert.equal(got, ['table 10.0.0.50', 'bind']);
+  } finally {
+    dns.close();
+  }
+});
+
+test('an unchanged table is not sent again; a changed one is', async () => {
+  const { dns, got } = withChild();
+  try {
+    dns.setTable(table('10.0.0.1'));
+    await dns.bind('t1', 'ns1', ['net1']);
+    dns.setTable(table('10.0.0.1'));
+    await new Promise((r) => setImmediate(r));
+    dns.setTable(table('10.0.0.2'));
+    await new Promise((r) => setImmediate(r));
+    await dns.bind('t2', 'ns2', ['net1']);
+    assert.equal(got, ['table 10.0.0.1', 'bind', 'table 10.0.0.2', 'bind']);
+  } finally {
+    dns.close();
+  }
+});
+
+test('a bind sends the table waiting for this turn first', async () => {
+  const { dns, got } = withChild();
+  try {
+    dns.setTable(table('10.0.0.3'));
+    await dns.bind('t1', 'ns1', ['net1']);
+    assert.equal(got, ['table 10.0.0.3', 'bind']);
   } finally {
     dns.close();
   }

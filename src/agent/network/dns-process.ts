@@ -59,6 +59,10 @@ export class DnsProcess implements TaskDns {
   private closed = false;
   /** The child's latest counts (it sends them every few seconds); a new child starts from zero. */
   private lastStats?: DnsStats;
+  /** A table waits to go out at the end of this turn of the event loop (the newest wins). */
+  private tableQueued = false;
+  /** JSON of the table the running child has: an equal one is not sent again. */
+  private sentTable?: string;
 
   constructor(private readonly opts: {
     logger: Logger;
@@ -85,9 +89,25 @@ export class DnsProcess implements TaskDns {
     this.post({ op: 'unbind', taskId });
   }
 
+  /**
+   * The newest table goes to the child once per turn of the event loop, and only when it
+   * differs from the one the child has: while tasks start, the daemon applies a view per
+   * task change and most leave the names as they were, and every table sent is parsed on
+   * the loop that answers the queries. A bind sends a waiting table first.
+   */
   setTable(table: DnsTable): void {
     this.table = table;
-    this.post({ op: 'table', table });
+    if (this.tableQueued) return;
+    this.tableQueued = true;
+    setImmediate(() => this.flushTable());
+  }
+
+  private flushTable(): void {
+    if (!this.tableQueued || this.closed) return;
+    this.tableQueued = false;
+    const json = JSON.stringify(this.table);
+    if (json === this.sentTable && this.child?.connected) return;
+    if (this.post({ op: 'table', table: this.table })) this.sentTable = json;
   }
 
   /** Ends the child (ours, by its PID); its sockets close with it. */
@@ -114,6 +134,7 @@ export class DnsProcess implements TaskDns {
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => this.settle(id, new Error(`DNS for task ${taskId}: no answer from the DNS process`)), BIND_TIMEOUT_MS);
       this.pending.set(id, { resolve, reject, timer });
+      this.flushTable();
       this.post({ op: 'bind', id, taskId, netns: b.netns, networks: b.networks, forward: b.forward });
     });
   }
@@ -126,12 +147,14 @@ export class DnsProcess implements TaskDns {
     else p.resolve();
   }
 
-  private post(m: DnsRequest): void {
+  /** Sends `m` to the child (started if need be); false when it could not go now. */
+  private post(m: DnsRequest): boolean {
     const child = this.start();
-    if (!child?.connected) return; // a new child gets the table and every binding when it starts
+    if (!child?.connected) return false; // a new child gets the table and every binding when it starts
     child.send(m, (err) => {
       if (err) this.opts.logger.debug('dns process: send failed', { error: err });
     });
+    return true;
   }
 
   /** Starts the child unless it runs; `resync`: give it the table and every binding (a restart). */
@@ -146,6 +169,7 @@ export class DnsProcess implements TaskDns {
       detached: true,
     });
     this.child = child;
+    this.sentTable = undefined;
     this.prioritize(child);
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-2000); });
@@ -165,6 +189,7 @@ export class DnsProcess implements TaskDns {
     // `send` queues on the channel until the child is up.
     if (resync) {
       child.send({ op: 'table', table: this.table } satisfies DnsRequest);
+      this.sentTable = JSON.stringify(this.table);
       for (const [taskId, b] of this.bindings) child.send({ op: 'bind', id: 0, taskId, netns: b.netns, networks: b.networks, forward: b.forward } satisfies DnsRequest);
     }
     return child;
