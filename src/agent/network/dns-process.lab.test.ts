@@ -33,6 +33,10 @@ test('answers in the task netns, again after the child was killed, and no more o
     assert.match(await nslookup('web'), 'Address: 10.9.0.2');
     assert.match(await nslookup('tasks.web'), 'Address: 10.9.0.3');
     assert.match(await nslookup('nope'), 'NXDOMAIN');
+    // spawnSync blocks this process's event loop (the daemon's, in a store snapshot or a
+    // long GC) for as long as the query takes: the child answers on its own.
+    const blocked = spawnSync('timeout', ['5', 'ip', 'netns', 'exec', NS, 'busybox', 'nslookup', '-timeout=1', 'web', '127.0.0.11'], { encoding: 'utf8' });
+    assert.match(blocked.stdout, 'Address: 10.9.0.2', 'answers while the daemon\'s loop is blocked');
     const first = dns.pid!;
     assert.is(getPriority(first), DNS_NICE, 'the child runs above the daemon\'s priority');
     if (existsSync(`/proc/${first}/autogroup`)) assert.match(readFileSync(`/proc/${first}/autogroup`, 'utf8'), ` nice ${DNS_NICE}`, 'and so does its own scheduler autogroup');
