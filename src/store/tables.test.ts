@@ -37,4 +37,26 @@ test('distinct queries are cached apart, and callers get their own arrays', () =
   assert.equal(findCommitted(t, { serviceId: 's1' }).map((o) => o.ID), ['a', 'b'], 'a caller\'s edits do not reach the cache');
 });
 
+test('answers are sorted by ID whether walked in kept order or sorted, across creates, updates and removes', () => {
+  const t = new Table('task');
+  const ids = Array.from({ length: 200 }, (_, i) => `id${(i * 7919) % 1000}`);
+  ids.forEach((id, i) => t.put(task(id, i % 10 === 0 ? 'small' : 'big', `n${i % 3}`)));
+  const sorted = (xs: string[]) => [...xs].sort();
+  const check = () => {
+    for (const by of [{}, { serviceId: 'big' }, { serviceId: 'small' }, { nodeId: 'n1' }, { serviceId: 'big', nodeId: 'n2' }]) {
+      const got = findCommitted(t, by).map((o) => o.ID);
+      assert.equal(got, sorted(got), `sorted for ${JSON.stringify(by)}`);
+    }
+  };
+  check();
+  assert.is(findCommitted(t, {}).length, 200);
+  assert.is(findCommitted(t, { serviceId: 'small' }).length, 20);
+  t.put(task('aaa', 'big', 'n1'));
+  t.put(task(ids[5], 'small', 'n1')); // an update: same ID
+  t.remove(ids[6]);
+  check();
+  assert.is(findCommitted(t, {}).length, 200);
+  assert.ok(findCommitted(t, {}).some((o) => o.ID === 'aaa') && !findCommitted(t, {}).some((o) => o.ID === ids[6]));
+});
+
 test.run();

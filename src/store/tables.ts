@@ -20,6 +20,9 @@ export class Table {
    */
   readonly found = new Map<string, readonly StoreObject[]>();
 
+  /** Every ID in order, until one is added or removed (updates, the most writes, keep it). */
+  private sorted?: string[];
+
   constructor(readonly kind: Kind) {
     this.def = tableDef(kind);
     for (const name of Object.keys(this.def.indexes) as IndexName[]) this.indexes.set(name, new Map());
@@ -27,6 +30,11 @@ export class Table {
 
   get(id: string): StoreObject | undefined {
     return this.byId.get(id);
+  }
+
+  /** Every ID, sorted as `byId` orders objects. */
+  sortedIds(): readonly string[] {
+    return (this.sorted ??= [...this.byId.keys()].sort());
   }
 
   /** The IDs of objects named `name`. */
@@ -49,6 +57,7 @@ export class Table {
   put(obj: StoreObject): void {
     if (this.found.size) this.found.clear();
     const old = this.byId.get(obj.ID);
+    if (!old) this.sorted = undefined;
     if (old) this.unindex(old);
     this.byId.set(obj.ID, obj);
     this.index(obj);
@@ -58,6 +67,7 @@ export class Table {
     const old = this.byId.get(id);
     if (!old) return;
     if (this.found.size) this.found.clear();
+    this.sorted = undefined;
     this.unindex(old);
     this.byId.delete(id);
   }
@@ -167,15 +177,19 @@ function findUncached(table: Table, by: FindBy): StoreObject[] {
     }
   }
   const out: StoreObject[] = [];
-  if (candidates) {
-    for (const id of candidates) {
+  const all = !hasCriteria(by);
+  // A large share of the table (all of it, or a service of 10,000 tasks): walk the IDs in
+  // their kept order rather than sort the answer. A small one: sort just that.
+  if (all || (candidates && best * 8 >= table.byId.size) || (!candidates && !all)) {
+    for (const id of table.sortedIds()) {
       const o = table.byId.get(id)!;
-      if (matches(table.def, o, by)) out.push(o);
+      if (all || matches(table.def, o, by)) out.push(o);
     }
-  } else if (!hasCriteria(by)) {
-    for (const o of table.byId.values()) out.push(o);
-  } else {
-    for (const o of table.byId.values()) if (matches(table.def, o, by)) out.push(o);
+    return out;
+  }
+  for (const id of candidates!) {
+    const o = table.byId.get(id)!;
+    if (matches(table.def, o, by)) out.push(o);
   }
   return out.sort(byId);
 }
