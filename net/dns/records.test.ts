@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { resolve, type DnsTable } from './records.ts';
+import { resolve, tableIndex, type DnsTable } from './records.ts';
 
 const table: DnsTable = {
   front: [
@@ -54,6 +54,23 @@ test('unknown swarm names are NXDOMAIN, other names are forwarded', () => {
   assert.equal(resolve(table, 'example.com', ['front']), { kind: 'forward' });
   assert.equal(resolve(table, 'db.internal', ['front']), { kind: 'forward' }, 'a dotted alias of another network is not ours');
   assert.equal(resolve(table, '.', ['front']), { kind: 'forward' }, 'the root goes upstream');
+});
+
+test('a service name goes before another service\'s task of the same name, and upper case in the table matches', () => {
+  const t: DnsTable = { n: [
+    { name: 'api', endpointMode: 'vip', vip: '10.1.0.2', tasks: [{ name: 'Worker', ip: '10.1.0.5' }] },
+    { name: 'WORKER', endpointMode: 'vip', vip: '10.1.0.3', tasks: [] },
+  ] };
+  assert.equal(resolve(t, 'worker', ['n']), ips('10.1.0.3'));
+  assert.equal(resolve(t, 'tasks.api', ['n']), ips('10.1.0.5'));
+});
+
+test('a new table object answers at once; the same object keeps its index', () => {
+  const a: DnsTable = { n: [{ name: 'web', endpointMode: 'vip', vip: '10.2.0.2', tasks: [] }] };
+  const b: DnsTable = { n: [{ name: 'web', endpointMode: 'vip', vip: '10.2.0.9', tasks: [] }] };
+  assert.equal(resolve(a, 'web', ['n']), ips('10.2.0.2'));
+  assert.equal(resolve(b, 'web', ['n']), ips('10.2.0.9'));
+  assert.is(tableIndex(a), tableIndex(a));
 });
 
 test.run();

@@ -43,38 +43,53 @@ export function normalizeName(name: string): string {
  * network that knows the name answers, as Docker does). Order of lookup on each network:
  * service names and aliases (VIP, or task addresses for dnsrr), `tasks.NAME` (task
  * addresses), task names. A single-label name, or `tasks.` + a single label, that no
- * network knows is NXDOMAIN; any other unknown name is forwarded.
+ * network knows is NXDOMAIN; any other unknown name is forwarded. Looks names up in an
+ * index built once per table object (see {@link tableIndex}); the addresses answered are
+ * the index's own arrays: callers must not change them.
  */
 export function resolve(table: DnsTable, name: string, networks: readonly string[]): DnsAnswer {
   const q = normalizeName(name);
   if (q === '') return { kind: 'forward' };
+  const index = tableIndex(table);
   for (const id of networks) {
-    const services = table[id];
-    if (!services) continue;
-    const hit = lookupOn(services, q);
+    const hit = index.get(id)?.get(q);
     if (hit) return { kind: 'answer', ips: hit };
   }
   const label = q.startsWith(TASKS_PREFIX) ? q.slice(TASKS_PREFIX.length) : q;
   return label.includes('.') ? { kind: 'forward' } : { kind: 'nxdomain' };
 }
 
-function lookupOn(services: readonly DnsService[], q: string): readonly string[] | undefined {
-  for (const s of services) {
-    if (named(s, q)) {
-      if (s.endpointMode === 'dnsrr') return s.tasks.map((t) => t.ip);
-      return s.vip ? [s.vip] : [];
-    }
+/** Network id → lower-case name → the addresses it answers. */
+export type TableIndex = ReadonlyMap<string, ReadonlyMap<string, readonly string[]>>;
+
+const indexes = new WeakMap<DnsTable, TableIndex>();
+
+/**
+ * The index of `table`, built on first use and kept while the table object lives (a new
+ * table is a new object: the daemon replaces it whole). Each query is then one map lookup
+ * per network, with nothing allocated, instead of lower-casing every service and task name
+ * of the table; lookups of task names and unknown names cost the same as a service name's.
+ * The first entry for a name wins, entered in {@link resolve}'s order of lookup.
+ */
+export function tableIndex(table: DnsTable): TableIndex {
+  let index = indexes.get(table);
+  if (!index) {
+    index = new Map(Object.entries(table).map(([id, services]) => [id, indexNetwork(services)]));
+    indexes.set(table, index);
   }
-  if (q.startsWith(TASKS_PREFIX)) {
-    const rest = q.slice(TASKS_PREFIX.length);
-    for (const s of services) if (named(s, rest)) return s.tasks.map((t) => t.ip);
-  }
-  for (const s of services) {
-    for (const t of s.tasks) if (t.name.toLowerCase() === q) return [t.ip];
-  }
-  return undefined;
+  return index;
 }
 
-function named(s: DnsService, q: string): boolean {
-  return s.name.toLowerCase() === q || (s.aliases ?? []).some((a) => a.toLowerCase() === q);
+function indexNetwork(services: readonly DnsService[]): Map<string, readonly string[]> {
+  const names = new Map<string, readonly string[]>();
+  const add = (name: string, ips: readonly string[]) => { if (!names.has(name)) names.set(name, ips); };
+  const labels = (s: DnsService) => [s.name, ...(s.aliases ?? [])].map((n) => n.toLowerCase());
+  const taskIps = services.map((s) => Object.freeze(s.tasks.map((t) => t.ip)));
+  services.forEach((s, i) => {
+    const ips = s.endpointMode === 'dnsrr' ? taskIps[i] : Object.freeze(s.vip ? [s.vip] : []);
+    for (const n of labels(s)) add(n, ips);
+  });
+  services.forEach((s, i) => { for (const n of labels(s)) add(TASKS_PREFIX + n, taskIps[i]); });
+  for (const s of services) for (const t of s.tasks) add(t.name.toLowerCase(), Object.freeze([t.ip]));
+  return names;
 }

@@ -20,7 +20,11 @@ export interface DnsClock {
 
 /** What the server needs; only `table` is required. */
 export interface DnsServerOptions {
-  /** The current records; called on every question (keep it cheap: return the table held). */
+  /**
+   * The current records; called on every question (keep it cheap: return the table held).
+   * A table is never changed in place: a change is a new object (answers come from an index
+   * kept per table object, records.ts `tableIndex`).
+   */
   table: () => DnsTable;
   /** Upstream resolvers as `IP` or `IP:PORT` (port 53 by default), tried in order. None: forwarded names get SERVFAIL. */
   upstreams?: readonly string[];
