@@ -9,7 +9,7 @@
 // Plain JavaScript on purpose: it starts with bare `node` (≈ 40 ms), without tsx.
 //
 // Protocol, one JSON object a line. In:  {"id":N,"reqs":[NlRequest…]} (messages.ts).
-// Out: {"id":N,"done":K} (all K ran) or {"id":N,"done":K,"error":"…","code":"ENOENT"}
+// Out: {"id":N,"done":K,"values":[…]} (all K ran; `index` requests' answers) or {"id":N,"done":K,"error":"…","code":"ENOENT"}
 // (request K failed, the ones before it stay applied, the rest did not run, as `ip -batch`);
 // {"event":"link-removed","ifname":"vxlan0","index":3} whenever a link goes away here.
 import { createRequire } from 'node:module';
@@ -66,6 +66,7 @@ function revive(v) {
 }
 
 async function runOne(req) {
+  if (req.method === 'index') return indexOf(req.dev);
   const data = revive(req.data);
   const attrs = revive(req.attrs);
   if (req.dev !== undefined) {
@@ -99,9 +100,11 @@ createInterface({ input: process.stdin }).on('line', (text) => {
   try { msg = JSON.parse(text); } catch { return; }
   queue = queue.then(async () => {
     let done = 0;
+    const values = [];
     for (const req of msg.reqs) {
       try {
-        await runOne(req);
+        const v = await runOne(req);
+        if (v !== undefined) values.push(v);
       } catch (err) {
         // The package says "Request rejected: ENOENT"; a missing name is ENODEV, as `ip` says.
         const code = /Request rejected: (\w+)/.exec(String(err?.message))?.[1] ?? (req.dev && !indexes.has(req.dev) ? 'ENODEV' : undefined);
@@ -111,7 +114,7 @@ createInterface({ input: process.stdin }).on('line', (text) => {
       }
       done++;
     }
-    out({ id: msg.id, done });
+    out({ id: msg.id, done, values });
   });
 }).on('close', () => {
   // The daemon closed our stdin (or died): nothing else will ask.

@@ -2,3 +2,4 @@
 export * from './messages.ts';
 export * from './netns-netlink.ts';
 export * from './repair.ts';
+export * from './own-netns.ts';

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { NLM_F, NetlinkTranslateError, bridgeLine, ipBytes, ipLine, macBytes, nla, sandboxRequests, vethLinkinfo } from './messages.ts';
+import { NLM_F, NetlinkTranslateError, bridgeLine, ipBytes, ipLine, macBytes, nla, sandboxRequests, vethFromLines, vethLinkinfo } from './messages.ts';
 import { attachTask, detachTask, macFromIp, syncPeers } from '../overlay/plan.ts';
 
 const hex = (b: Buffer) => ({ $hex: b.toString('hex') });
@@ -88,6 +88,15 @@ test('a line without an rtnetlink form is refused, never half-understood', () =>
   for (const l of ['fdb flush dev vxlan0 self', 'fdb del 02:42:0a:01:00:05 dev vxlan0 dst 10.0.0.2 self permanent', 'fdb replace 02:42:0a:01:00:05 dev vxlan0 dst 10.0.0.2 self']) {
     assert.throws(() => bridgeLine(l), (e: unknown) => e instanceof NetlinkTranslateError, l);
   }
+});
+
+test('attachTask\'s sandbox lines are one veth for the in-process path; anything else is not', () => {
+  const a = attachTask({ taskNetns: 'sb-t-1', index: 2, ip: '10.1.0.9', prefixBits: 24, mtu: 1400 });
+  assert.equal(vethFromLines(a.sandbox), { name: 'v0a010009', mtu: 1400, peer: 'eth2', peerMtu: 1400, peerNetns: 'sb-t-1', master: 'br0' });
+  assert.is(vethFromLines(a.sandbox.slice(0, 2)), undefined);
+  assert.is(vethFromLines([a.sandbox[0], 'link set other master br0', a.sandbox[2]]), undefined);
+  assert.is(vethFromLines([a.sandbox[0], a.sandbox[1], 'link set v0a010009 down']), undefined);
+  assert.is(vethFromLines(detachTask('10.1.0.9')), undefined);
 });
 
 test.run();

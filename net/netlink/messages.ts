@@ -18,7 +18,7 @@ export interface Hex { $hex: string }
 /** One `RtNetlinkSocket` call, made by the helper. */
 export interface NlRequest {
   /** The package's method. */
-  method: 'newNeighbor' | 'delNeighbor' | 'newLink' | 'setLink' | 'delLink';
+  method: 'newNeighbor' | 'delNeighbor' | 'newLink' | 'setLink' | 'delLink' | 'index';
   /** The message's fixed part (ndmsg / ifinfomsg) as the package's object. */
   data: Record<string, unknown>;
   /** Attributes as the package's object; Buffers as `{ $hex }`. */
@@ -165,4 +165,32 @@ export function bridgeLine(line: string): NlRequest {
 /** The requests of a sandbox batch (`ip` lines, then `bridge` lines, as `IprouteBatch` runs them). */
 export function sandboxRequests(cmds: { ip: readonly string[]; bridge: readonly string[] }): NlRequest[] {
   return [...cmds.ip.map(ipLine), ...cmds.bridge.map(bridgeLine)];
+}
+
+/** A task veth as `attachTask`'s sandbox lines make it: near end on the bridge and up, far end in the task netns. */
+export interface VethSpec {
+  name: string;
+  mtu: number;
+  peer: string;
+  peerMtu: number;
+  /** The task netns's name. */
+  peerNetns: string;
+  master: string;
+}
+
+/**
+ * `attachTask`'s three sandbox lines (`link add V mtu M type veth peer name P mtu M netns T`,
+ * `link set V master B`, `link set V up`) as one veth, or undefined for any other batch:
+ * made by one RTM_NEWLINK from the daemon's own netns (see `OwnNetlink.newVeth`).
+ */
+export function vethFromLines(lines: readonly string[]): VethSpec | undefined {
+  if (lines.length !== 3) return undefined;
+  const [a, b, c] = lines.map((l) => l.trim().split(/\s+/).join(' '));
+  const m = /^link add (\S+) mtu (\d+) type veth peer name (\S+) mtu (\d+) netns (\S+)$/.exec(a);
+  if (!m) return undefined;
+  const [, name, mtu, peer, peerMtu, netns] = m;
+  const master = /^link set (\S+) master (\S+)$/.exec(b);
+  if (!master || master[1] !== name || c !== `link set ${name} up`) return undefined;
+  if (![name, peer, master[2]].every((n) => NAME.test(n)) || !NAME.test(netns) || netns.startsWith('.')) return undefined;
+  return { name, mtu: Number(mtu), peer, peerMtu: Number(peerMtu), peerNetns: netns, master: master[2] };
 }

@@ -47,7 +47,8 @@ function neigh(): string[] {
 
 const removed: string[] = [];
 const nl = new NetnsNetlink({ onLinkRemoved: (n, dev) => removed.push(`${n}/${dev}`), sweepMs: 100 });
-const runner = new NetlinkBatch(new IprouteBatch({ hostNetns: HOST }), nl, { useNetlink: (n) => n === SB });
+const runner = new NetlinkBatch(new IprouteBatch({ hostNetns: HOST }), nl, { useNetlink: (n) => n === SB, ownVeths: false });
+const ownRunner = new NetlinkBatch(new IprouteBatch({ hostNetns: HOST }), nl, { useNetlink: (n) => n === SB, ownVeths: true });
 
 t.before(async () => {
   for (const n of ALL) sh(['ip', 'netns', 'add', n]);
@@ -101,6 +102,21 @@ t('a task veth is made over netlink into the task netns and removed again', asyn
   assert.is(eth[0].operstate, 'UP');
   await runner.runIn(SB, detachTask('10.98.0.9'));
   assert.is(spawnSync('ip', ['-n', TASK, 'link', 'show', 'eth0']).status, 1);
+});
+
+t('a task veth made in-process from our own netns lands in the sandbox (on br0, up) and the task netns', async () => {
+  const a = attachTask({ taskNetns: TASK, index: 1, ip: '10.98.0.10', prefixBits: 24, mtu: 1400 });
+  await ownRunner.runIn(SB, a.sandbox);
+  await ownRunner.runIn(TASK, a.task);
+  assert.is(spawnSync('ip', ['link', 'show', 'v0a62000a']).status, 1, 'nothing in our own netns');
+  const near = JSON.parse(sh(['ip', '-n', SB, '-json', 'link', 'show', 'v0a62000a'])) as { master: string; mtu: number; flags: string[] }[];
+  assert.equal([near[0].master, near[0].mtu, near[0].flags.includes('UP')], ['br0', 1400, true]);
+  const eth = JSON.parse(sh(['ip', '-n', TASK, '-json', 'addr', 'show', 'eth1'])) as { mtu: number; address: string; addr_info: { local: string }[] }[];
+  assert.equal([eth[0].mtu, eth[0].address, eth[0].addr_info[0].local], [1400, '02:42:0a:62:00:0a', '10.98.0.10']);
+  // The same name again is refused (EEXIST), as ip's would be.
+  const err = await ownRunner.runIn(SB, a.sandbox).then(() => undefined, (e: Error) => e);
+  assert.match(String(err?.message), /EEXIST/);
+  await ownRunner.runIn(SB, detachTask('10.98.0.10'));
 });
 
 t('a link removed behind our back is reported', async () => {

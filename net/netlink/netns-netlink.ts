@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { createRequire } from 'node:module';
 import { NETNS_RUN_DIR, type NlRequest } from './messages.ts';
+import { OwnNetlink } from './own-netns.ts';
 
 const HELPER = fileURLToPath(new URL('./helper.mjs', import.meta.url));
 
@@ -43,7 +44,7 @@ export interface NetnsNetlinkOptions {
   node?: string;
 }
 
-interface Pending { resolve: () => void; reject: (e: Error) => void }
+interface Pending { resolve: (values: number[]) => void; reject: (e: Error) => void }
 
 interface Helper {
   netns: string;
@@ -60,19 +61,37 @@ export class NetnsNetlink {
   private nextId = 1;
   private sweep: NodeJS.Timeout | undefined;
   private closed = false;
+  /** The daemon's own netns, in-process (task veths made into other namespaces by fd); closed with the helpers. */
+  readonly own = new OwnNetlink();
   /** The in-process watch of the daemon's own netns, once asked for. */
-  private own: { close(): void } | undefined;
+  private ownWatch: { close(): void } | undefined;
 
   constructor(private readonly opts: NetnsNetlinkOptions = {}) {}
 
   /** Runs `reqs` in order in netns `netns` (a name under /run/netns); rejects with `NetlinkRequestError` at the first refused one. */
-  run(netns: string, reqs: readonly NlRequest[]): Promise<void> {
-    if (reqs.length === 0) return Promise.resolve();
+  async run(netns: string, reqs: readonly NlRequest[]): Promise<void> {
+    await this.query(netns, reqs);
+  }
+
+  /** The index of interface `dev` in netns `netns` (its helper keeps them from link events). */
+  async linkIndex(netns: string, dev: string): Promise<number> {
+    const [i] = await this.query(netns, [{ method: 'index', data: {}, attrs: {}, flags: 0, dev, line: `index ${dev}` }]);
+    return i;
+  }
+
+  /** The inode of `/run/netns/NS` (which namespace instance the name stands for now). */
+  static inode(netns: string): number {
+    return statSync(`${NETNS_RUN_DIR}/${netns}`).ino;
+  }
+
+  /** As `run`, resolving with the answers of its `index` requests. */
+  private query(netns: string, reqs: readonly NlRequest[]): Promise<number[]> {
+    if (reqs.length === 0) return Promise.resolve([]);
     if (this.closed) return Promise.reject(new NetlinkRequestError('closed', 0));
     let h: Helper;
     try { h = this.helper(netns); } catch (err) { return Promise.reject(new NetlinkRequestError(`no helper in netns ${netns}: ${(err as Error).message}`, 0, undefined, { cause: err })); }
     const id = this.nextId++;
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<number[]>((resolve, reject) => {
       h.pending.set(id, { resolve, reject });
       this.holdOpen(h);
       h.child.stdin!.write(`${JSON.stringify({ id, reqs })}\n`);
@@ -91,7 +110,7 @@ export class NetnsNetlink {
       try { this.helper(netns); } catch { /* nothing to watch */ }
       return;
     }
-    if (this.own) return;
+    if (this.ownWatch) return;
     // Loaded here, not at the top: only a daemon that watches its own netns needs the native part.
     const { createRtNetlink, rt } = createRequire(import.meta.url)('netlink') as typeof import('netlink');
     const sock = createRtNetlink();
@@ -106,7 +125,7 @@ export class NetnsNetlink {
         } catch { /* not a link message we can read */ }
       }
     });
-    this.own = { close: () => sock.socket.close() };
+    this.ownWatch = { close: () => sock.socket.close() };
   }
 
   /** Namespaces with a live helper (tests, metrics). */
@@ -126,8 +145,9 @@ export class NetnsNetlink {
   closeAll(): void {
     this.closed = true;
     if (this.sweep) clearInterval(this.sweep);
-    this.own?.close();
-    this.own = undefined;
+    this.ownWatch?.close();
+    this.ownWatch = undefined;
+    this.own.close();
     for (const ns of [...this.helpers.keys()]) this.close(ns);
   }
 
@@ -154,7 +174,7 @@ export class NetnsNetlink {
   }
 
   private onLine(h: Helper, line: string): void {
-    let msg: { id?: number; done?: number; error?: string; code?: string; event?: string; ifname?: string };
+    let msg: { id?: number; done?: number; values?: number[]; error?: string; code?: string; event?: string; ifname?: string };
     try { msg = JSON.parse(line); } catch { return; }
     if (msg.event === 'link-removed' && msg.ifname !== undefined) { this.opts.onLinkRemoved?.(h.netns, msg.ifname); return; }
     if (msg.id === undefined) return;
@@ -162,7 +182,7 @@ export class NetnsNetlink {
     if (!p) return;
     h.pending.delete(msg.id);
     this.holdOpen(h);
-    if (msg.error === undefined) p.resolve();
+    if (msg.error === undefined) p.resolve(msg.values ?? []);
     else p.reject(new NetlinkRequestError(`in netns ${h.netns}: ${msg.error}`, msg.done ?? 0, msg.code));
   }
 

@@ -5,8 +5,8 @@
 import { spawn } from 'node:child_process';
 import type { Commands } from './plan.ts';
 import { BatchError } from './errors.ts';
-import { NetlinkTranslateError, ipLine, sandboxRequests, type NlRequest } from '../netlink/messages.ts';
-import type { NetnsNetlink } from '../netlink/netns-netlink.ts';
+import { NetlinkTranslateError, ipLine, sandboxRequests, vethFromLines, type NlRequest, type VethSpec } from '../netlink/messages.ts';
+import { NetnsNetlink } from '../netlink/netns-netlink.ts';
 
 /** Applies `Commands`: host lines in the caller's netns, `ip` and `bridge` lines in the sandbox. */
 export interface BatchRunner {
@@ -70,8 +70,15 @@ export class NetlinkBatch implements IpBatchRunner {
   constructor(
     private readonly fallback: IpBatchRunner,
     private readonly nl: NetnsNetlink,
-    private readonly opts: { useNetlink: (netns: string) => boolean },
+    private readonly opts: {
+      useNetlink: (netns: string) => boolean;
+      /** Task veths made in-process from the daemon's netns (`nl.own`, own-netns.ts; the default, the faster), or false: through the sandbox's helper. */
+      ownVeths?: boolean;
+    },
   ) {}
+
+  /** Sandbox netns → the index of its bridge, for the namespace instance `ino`. */
+  private readonly masters = new Map<string, { ino: number; index: number }>();
 
   async run(sandbox: string, cmds: Commands): Promise<void> {
     const reqs = cmds.host.length === 0 && this.opts.useNetlink(sandbox) ? translate(() => sandboxRequests(cmds)) : undefined;
@@ -80,9 +87,27 @@ export class NetlinkBatch implements IpBatchRunner {
   }
 
   async runIn(netns: string, lines: readonly string[]): Promise<void> {
+    const veth = this.opts.ownVeths !== false && this.opts.useNetlink(netns) ? vethFromLines(lines) : undefined;
+    if (veth) return this.ownVeth(netns, veth);
     const reqs = this.opts.useNetlink(netns) ? translate(() => lines.map(ipLine)) : undefined;
     if (reqs) return this.send(netns, reqs);
     return this.fallback.runIn(netns, lines);
+  }
+
+  /** A task veth in one in-process RTM_NEWLINK; the bridge's index asked of the sandbox's helper once per namespace. */
+  private async ownVeth(netns: string, v: VethSpec): Promise<void> {
+    try {
+      const ino = NetnsNetlink.inode(netns);
+      let m = this.masters.get(netns);
+      if (m?.ino !== ino) {
+        m = { ino, index: await this.nl.linkIndex(netns, v.master) };
+        this.masters.set(netns, m);
+      }
+      await this.nl.own.newVeth(v, netns, m.index);
+    } catch (err) {
+      this.masters.delete(netns); // learnt again next time
+      throw new BatchError(`rtnetlink: cannot make veth ${v.name} in netns ${netns}`, (err as Error).message, { cause: err });
+    }
   }
 
   private async send(netns: string, reqs: NlRequest[]): Promise<void> {

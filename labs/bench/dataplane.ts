@@ -1,0 +1,152 @@
+/**
+ * The worker's data plane, `ip` against rtnetlink (issue 20, item 4): `npm run bench --
+ * dataplane [--rounds N]` (root). Each round, for each path (`dataPlane: 'ip'` and
+ * 'netlink', alternating which goes first), a fresh `NetworkAgent` in a lab host netns:
+ *
+ * - `attach20_cold_ms`: 20 tasks attached at once on a network new to the node (its
+ *   sandbox, and for netlink its helper, made within);
+ * - `attach20_ms`: 20 more attached at once while the sandbox is there (the steady case);
+ * - `peer_update_ms`: a view moving 8 of 24 remote peers to other nodes, from `setView`
+ *   to applied (median of 5 per round); nothing else in the view changes;
+ * - `detach20_ms`: those 20 detached at once (the sandbox stays: others use it).
+ *
+ * Every figure is the median of the rounds with min and max; the kept path's figures
+ * are the unsuffixed keys, both paths' are `…_ip` / `…_netlink`. Times include the whole
+ * attach (netns, veths, DNS sockets, VIP table). The load average is in the JSON.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Task } from '../../src/api/types/task.ts';
+import type { NodeNetworkView } from '../../src/wire/network-view-types.ts';
+import type { Logger } from '../../src/common/logger.ts';
+import { macFromIp } from '../../net/overlay/index.ts';
+import { NetworkAgent } from '../../src/agent/network/network-agent.ts';
+import { alternateRecords, figureFields, median } from './fair.ts';
+
+type Path = 'ip' | 'netlink';
+const PATHS: readonly Path[] = ['ip', 'netlink'];
+const tag = `shoaldp${process.pid % 100000}`;
+const HOST_NS = `${tag}-h`;
+const VTEP = '192.168.100.11';
+const N = 20;
+const SUBNET = '10.97.0.0/22';
+const GATEWAY = '10.97.0.1';
+const ip = (i: number) => `10.97.${Math.floor((10 + i) / 250)}.${(10 + i) % 250 + 2}`;
+const id = (i: number) => `dp${String(i).padStart(3, '0')}task0000000000000`;
+
+function sh(argv: string[]): string {
+  const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${argv.join(' ')}: exit ${r.status}: ${r.stderr}`);
+  return r.stdout;
+}
+
+const ours = () => spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').map((l) => l.split(' ')[0]).filter((n) => n.startsWith(tag));
+
+function task(i: number, net: { id: string; vni: number }): Task {
+  return {
+    ID: id(i), Version: { Index: 1 }, CreatedAt: '', UpdatedAt: '', Labels: {}, Spec: {} as Task['Spec'], ServiceID: 'svc-dp', Slot: i + 1,
+    Name: `dp.${i + 1}.${id(i)}`, Status: { Timestamp: '', State: 'assigned', Message: '' }, DesiredState: 'running',
+    NetworksAttachments: [{
+      Network: { ID: net.id, Spec: { Name: 'dp' }, Allocation: { Subnet: SUBNET, Gateway: GATEWAY, IPRange: SUBNET, VNI: net.vni, MTU: 1450 } },
+      Addresses: [`${ip(i)}/22`],
+    }],
+  } as Task;
+}
+
+/** The view: 2N local tasks, 24 remote peers on 3 nodes (`shift` moves 8 of them to a fourth and fifth). */
+function view(net: { id: string; vni: number }, shift: number): NodeNetworkView {
+  const local = Array.from({ length: 2 * N }, (_, i) => ({ ip: ip(i), mac: macFromIp(ip(i)), vtep: VTEP }));
+  const remote = Array.from({ length: 24 }, (_, k) => {
+    const pip = ip(100 + k);
+    const node = k < 8 && shift % 2 === 1 ? 21 + 3 + (k % 2) : 21 + (k % 3);
+    return { ip: pip, mac: macFromIp(pip), vtep: `192.168.100.${node}` };
+  });
+  return {
+    vtep: VTEP,
+    networks: [{
+      id: net.id, name: 'dp', ingress: false, subnet: SUBNET, gateway: GATEWAY, vni: net.vni, mtu: 1450, peers: [...local, ...remote],
+      services: [{ id: 'svc-dp', name: 'dp', endpointMode: 'vip', vip: '10.97.0.2', aliases: [], tasks: local.map((p, i) => ({ name: `dp.${i + 1}.${id(i)}`, ip: p.ip })) }],
+    }],
+  };
+}
+
+/** Steps of each attach (the agent's debug line), for the per-step medians printed; warnings printed. */
+const steps: Record<string, number[]> = {};
+const logger: Logger = {
+  info() {}, error(m, f) { console.error(`  error: ${m} ${JSON.stringify(f ?? {})}`); }, warn(m, f) { console.error(`  warn: ${m} ${JSON.stringify(f ?? {})}`); },
+  debug(m, f) { if (m === 'network: task attached') for (const [k, v] of Object.entries(f ?? {})) if (k.startsWith('ms')) (steps[k] ??= []).push(Number(v)); },
+  child: () => logger,
+};
+
+async function measure(path: Path, round: number): Promise<Record<string, number>> {
+  for (const k of Object.keys(steps)) delete steps[k];
+  const net = { id: `dpnet${path}${round}`.padEnd(25, '0'), vni: 4400 + round * 2 + (path === 'ip' ? 0 : 1) };
+  const dataRoot = mkdtempSync(join(tmpdir(), 'shoal-dp-'));
+  const agent = await NetworkAgent.open({
+    dataRoot, logger, localAddr: () => VTEP, upstreams: [], hostNetns: HOST_NS, namePrefix: `${tag}${path[0]}${round}-`, gateway: null, wireguard: null, dataPlane: path,
+  });
+  try {
+    agent.setView(view(net, 0));
+    await agent.settled();
+    let t0 = performance.now();
+    await Promise.all(Array.from({ length: N }, (_, i) => agent.attach(task(i, net))));
+    const cold = performance.now() - t0;
+    await agent.settled();
+    t0 = performance.now();
+    await Promise.all(Array.from({ length: N }, (_, i) => agent.attach(task(N + i, net))));
+    const warm = performance.now() - t0;
+    console.log(`  ${path}: attach steps (ms since its start, median of ${2 * N}): ${Object.entries(steps).map(([k, v]) => `${k} ${median(v)}`).join(' ')}`);
+    await agent.settled();
+    const updates: number[] = [];
+    for (let s = 1; s <= 5; s++) {
+      t0 = performance.now();
+      agent.setView(view(net, s));
+      await agent.settled();
+      updates.push(performance.now() - t0);
+    }
+    t0 = performance.now();
+    await Promise.all(Array.from({ length: N }, (_, i) => agent.detach(id(N + i))));
+    const detach = performance.now() - t0;
+    if (agent.endpoints(net.id).length !== N) throw new Error(`expected ${N} tasks left, got ${agent.endpoints(net.id).length}`);
+    return { attach20_cold_ms: cold, attach20_ms: warm, peer_update_ms: median(updates)!, detach20_ms: detach };
+  } finally {
+    await agent.removeAll().catch((e) => console.error(`  clean-up of the ${path} agent: ${String(e)}`));
+    rmSync(dataRoot, { recursive: true, force: true });
+  }
+}
+
+/** `npm run bench -- dataplane [--rounds N]`. */
+export async function run(args: string[]): Promise<void> {
+  const rounds = Math.max(1, Number(args[args.indexOf('--rounds') + 1]) || 3);
+  const load = loadavg();
+  sh(['ip', 'netns', 'add', HOST_NS]);
+  let res;
+  try {
+    sh(['ip', '-n', HOST_NS, 'link', 'add', 'u0', 'type', 'veth', 'peer', 'name', 'u1']);
+    sh(['ip', '-n', HOST_NS, 'link', 'set', 'u1', 'up']);
+    sh(['ip', '-n', HOST_NS, 'addr', 'add', `${VTEP}/24`, 'dev', 'u0']);
+    sh(['ip', '-n', HOST_NS, 'link', 'set', 'u0', 'up']);
+    res = await alternateRecords(rounds, PATHS, async (path, round) => {
+      const r = await measure(path, round);
+      console.log(`  round ${round + 1} ${path.padEnd(7)} ${Object.entries(r).map(([k, v]) => `${k} ${v.toFixed(1)}`).join('  ')}`);
+      return r;
+    });
+  } finally {
+    for (const n of ours()) spawnSync('ip', ['netns', 'del', n]);
+  }
+  const keys = ['attach20_ms', 'attach20_cold_ms', 'detach20_ms', 'peer_update_ms'];
+  // The path kept in the code (net/overlay/batch.ts): the faster by attach20_ms here.
+  const kept: Path = 'netlink';
+  const out: Record<string, unknown> = { bench: 'dataplane', kept, rounds, tasks: N };
+  for (const k of keys) Object.assign(out, figureFields(k, res[kept].figures[k]));
+  for (const p of PATHS) for (const k of keys) Object.assign(out, figureFields(k.replace(/_ms$/, `_ms_${p}`), res[p].figures[k]));
+  for (const p of PATHS) if (res[p].failed.length) out[`failed_${p}`] = res[p].failed;
+  out.target_attach20_ms = 300;
+  out.target_met = typeof out.attach20_ms === 'number' ? (out.attach20_ms as number) < 300 : 'not measured';
+  out.loadavg_start = load.map((x) => +x.toFixed(2));
+  out.loadavg_end = loadavg().map((x) => +x.toFixed(2));
+  out.node = process.version;
+  console.log(JSON.stringify(out));
+}
