@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- network-dns [--rounds N] [--queries N] [--tasks N] [--hosts N] [--no-docker]`
+ * `npm run bench -- network-dns [--rounds N] [--queries N] [--tasks N] [--hosts N] [--rt] [--no-docker]`
  *
  * A task's DNS latency, Shoal against Docker Swarm 20.10 in the same run (issue 20, item 5),
  * without the rest of the network bench (whose DNS step calls {@link dnsWhileScaling} too).
@@ -14,7 +14,8 @@
  *   millisecond (dnsq-until.pl; an unanswered one counts 1000 ms) from just before a
  *   service `filler` on the same network is scaled 0 → `--tasks` (default 60) until all of
  *   them run; `scale60_s` how long that took. Then `filler` goes back to 0.
- * Docker's twins carry the `docker_` prefix. Asserts nothing about time.
+ * `--rt`: the client runs as SCHED_FIFO on both sides (a loaded machine's wake-up delays of
+ * the client itself otherwise make most of the tail). Docker's twins carry the `docker_` prefix. Asserts nothing about time.
  */
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -39,14 +40,22 @@ export interface DnsClientTask {
   client: PlacedTask;
   /** The overlay network the client (and the filler tasks) are on. */
   netId: string;
+  /**
+   * Run the client as SCHED_FIFO (`chrt -f 1`), on both sides alike: on a loaded machine
+   * the client's own wake-up after each answer is otherwise most of the tail.
+   */
+  rt?: boolean;
 }
+
+/** The argv prefix entering the client's host, as SCHED_FIFO with `rt`. */
+const enterHost = (c: DnsClientTask) => [...c.lab.enterCommand(c.client.host), ...(c.rt ? ['chrt', '-f', '1'] : [])];
 
 const into = (c: DnsClientTask) => (c.docker && c.client.pid ? ['nsenter', '-t', String(c.client.pid), '-n'] : ['nsenter', `--net=/run/netns/${c.client.netns}`]);
 
 /** Quiet latency: `n` back-to-back queries for `name` (dnsq.pl), as the network bench times it. */
 export async function dnsQuiet(c: DnsClientTask, n: number, name = 'web'): Promise<Out> {
   const where = c.docker ? { pid: c.client.pid } : { netns: c.client.netns };
-  const d = await dnsLatency(c.lab.enterCommand(c.client.host), where, n, name);
+  const d = await dnsLatency(enterHost(c), where, n, name);
   if (d.errors) throw new Error(`${d.errors} of ${n} queries unanswered`);
   return { dns_p50_ms: d.p50_ms, dns_p99_ms: d.p99_ms, dns_max_ms: d.max_ms };
 }
@@ -64,7 +73,7 @@ export async function dnsWhileScaling(c: DnsClientTask, tasks = 60, name = 'web'
   }
   const stop = join(lab.baseDir, `dnsq-stop-${process.pid}`);
   rmSync(stop, { force: true });
-  const [cmd, ...rest] = [...lab.enterCommand(c.client.host), ...into(c), 'perl', UNTIL, name, stop, '1000', '600'];
+  const [cmd, ...rest] = [...enterHost(c), ...into(c), 'perl', UNTIL, name, stop, '1000', '600'];
   const client = runCmd(cmd, rest, { timeoutMs: 660_000 });
   let took = 0;
   try {
@@ -143,11 +152,12 @@ export async function run(args: string[]): Promise<void> {
   const queries = num('--queries', 2000);
   const tasks = num('--tasks', 60);
   const hosts = num('--hosts', 3);
+  const rt = args.includes('--rt');
   const labs: Lab[] = [];
   const sides: { name: string; prefix: string; ctx?: DnsClientTask; error?: string }[] = [];
   const out: Record<string, unknown> = {
     bench: 'network-dns', rounds, order: 'rounds alternate which side goes first',
-    settings: { image: IMAGE, hosts, queries, scale_tasks: tasks, client: 'Perl (dnsq.pl quiet, dnsq-until.pl paced 1 ms while scaling), same on both sides' },
+    settings: { image: IMAGE, hosts, queries, scale_tasks: tasks, client: `Perl (dnsq.pl quiet, dnsq-until.pl paced 1 ms while scaling), same on both sides${rt ? ', SCHED_FIFO (chrt -f 1)' : ''}` },
   };
   const uptime = async () => (await runCmd('uptime', [])).stdout.trim();
   out.uptime_start = await uptime();
@@ -162,7 +172,7 @@ export async function run(args: string[]): Promise<void> {
       sides.push({ name: 'docker', prefix: 'docker_' });
     }
     for (const [i, s] of sides.entries()) {
-      try { s.ctx = await setup(labs[i], s.name === 'docker', hosts); } catch (err) { s.error = failure(err); console.log(`${s.name}: setup ${s.error}`); }
+      try { s.ctx = { ...(await setup(labs[i], s.name === 'docker', hosts)), rt }; } catch (err) { s.error = failure(err); console.log(`${s.name}: setup ${s.error}`); }
     }
     // Each round: every side's quiet figure (sides alternating), then every side's busy one,
     // so that no quiet figure is taken while a side still tears down its filler tasks.

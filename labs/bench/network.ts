@@ -199,12 +199,13 @@ class Side {
       // own pauses (JIT, garbage collection) would otherwise make most of the tail.
       const a = await probe<DnsResult>(this.lab.enterCommand(client.host), where(client), ['dns', '50', 'web']);
       if (a.errors || !a.answers.length) throw new Error(`${a.errors} of 50 queries unanswered, answers ${JSON.stringify(a.answers)}`);
-      const d = await dnsLatency(this.lab.enterCommand(client.host), where(client), o.dnsQueries, 'web');
+      // `--rt`: the client as SCHED_FIFO on both sides, as network-dns.ts does.
+      const d = await dnsLatency([...this.lab.enterCommand(client.host), ...(o.rt ? ['chrt', '-f', '1'] : [])], where(client), o.dnsQueries, 'web');
       if (d.errors) throw new Error(`${d.errors} of ${o.dnsQueries} queries unanswered`);
       return { dns_p50_ms: d.p50_ms, dns_p90_ms: d.p90_ms, dns_p99_ms: d.p99_ms, dns_max_ms: d.max_ms, dns_answer: a.answers.join(' ') };
     });
     // The same client, paced, while `--dns-tasks` (default 60) tasks start (network-dns.ts).
-    if (o.dnsTasks > 0) await step(['dns_scale60_p99_ms'], () => dnsWhileScaling({ lab: this.lab, docker: this.docker, client, netId: ctx.netId }, o.dnsTasks));
+    if (o.dnsTasks > 0) await step(['dns_scale60_p99_ms'], () => dnsWhileScaling({ lab: this.lab, docker: this.docker, client, netId: ctx.netId, rt: o.rt }, o.dnsTasks));
 
     const http = async (prefix: string[], w: { netns?: string; pid?: number }, addr: string, port: number): Promise<HttpResult> => {
       const r = await probe<HttpResult>(prefix, w, ['http', addr, String(port), String(o.requests), '4']);
