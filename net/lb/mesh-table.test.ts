@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { MeshTable, type MeshPort } from './mesh-table.ts';
-import { renderMeshReplace } from './mesh.ts';
+import { renderMeshReplace, renderMeshUpdate } from './mesh.ts';
 import { MemoryNft } from './nft.ts';
 import { NftError } from './errors.ts';
 
@@ -35,6 +35,19 @@ test('the same ports apply once; a change replaces the table in one transaction'
   assert.not.ok(t.applied);
 });
 
+test('a change keeps the hook chains; other hook chains (a new device) replace the whole table', async () => {
+  const nft = new MemoryNft();
+  const t = new MeshTable(nft);
+  await t.sync([web(['10.255.0.5'])], opts);
+  await t.sync([web(['10.255.0.5', '10.255.0.6'])], opts);
+  assert.is(nft.applied[1], renderMeshUpdate([web(['10.255.0.5'])], opts, [web(['10.255.0.5', '10.255.0.6'])], opts));
+  assert.not.match(nft.applied[1], 'delete table');
+  const withDev = { ...opts, ingressDevice: 'shoal-ingress' };
+  assert.is(renderMeshUpdate([web(['10.255.0.5'])], opts, [web(['10.255.0.5'])], withDev), undefined);
+  await t.sync([web(['10.255.0.5', '10.255.0.6'])], withDev);
+  assert.is(nft.applied[2], renderMeshReplace([web(['10.255.0.5', '10.255.0.6'])], withDev));
+});
+
 test('a failed apply rejects and the next sync applies again', async () => {
   const nft = new MemoryNft();
   const t = new MeshTable(nft);
@@ -50,16 +63,17 @@ test('a backend that left is reset after its drain, by the timer alone, then for
   const t = new MeshTable(nft, { now: clock.now, setTimer: clock.setTimer, gone: { afterMs: 30_000, forMs: 60_000 } });
   await t.sync([web(['10.255.0.5', '10.255.0.6'])], opts);
   await t.sync([web(['10.255.0.5'])], opts);
-  assert.is(nft.applied.at(-1), renderMeshReplace([web(['10.255.0.5'])], opts), 'a leaving backend may still drain');
+  assert.is(nft.applied.at(-1), renderMeshUpdate([web(['10.255.0.5', '10.255.0.6'])], opts, [web(['10.255.0.5'])], opts), 'a leaving backend may still drain');
   clock.advance(29_999);
   await turn();
   assert.is(nft.applied.length, 2);
   clock.advance(30_000);
   await turn();
-  assert.is(nft.applied.at(-1), renderMeshReplace([web(['10.255.0.5'], { gone: ['10.255.0.6'] })], opts));
+  assert.is(nft.applied.at(-1), renderMeshUpdate([web(['10.255.0.5'])], opts, [web(['10.255.0.5'], { gone: ['10.255.0.6'] })], opts));
+  assert.match(nft.applied.at(-1)!, 'add element ip shoal-mesh gone { 10.255.0.6 }');
   clock.advance(90_000);
   await turn();
-  assert.is(nft.applied.at(-1), renderMeshReplace([web(['10.255.0.5'])], opts), 'forgotten after forMs');
+  assert.is(nft.applied.at(-1), renderMeshUpdate([web(['10.255.0.5'], { gone: ['10.255.0.6'] })], opts, [web(['10.255.0.5'])], opts), 'forgotten after forMs');
   assert.is(nft.applied.length, 4);
 });
 
@@ -71,14 +85,14 @@ test('a longer stop grace delays the reset; an address still serving another por
   await t.sync([web(['10.255.0.5'], { drainMs: 50 }), api(['10.255.0.7', '10.255.0.6'])], opts);
   clock.advance(100);
   await turn();
-  assert.not.match(nft.applied.at(-1)!, 'set gone {\n    type ipv4_addr\n    elements', 'moved to another port: not gone');
+  assert.not.match(nft.applied.at(-1)!, 'add element ip shoal-mesh gone', 'moved to another port: not gone');
   await t.sync([web(['10.255.0.5'], { drainMs: 50 }), api(['10.255.0.7'])], opts);
   clock.advance(149);
   await turn();
-  assert.not.match(nft.applied.at(-1)!, 'elements = { 10.255.0.6 }', 'still draining for the longer grace');
+  assert.not.match(nft.applied.at(-1)!, 'gone { 10.255.0.6 }', 'still draining for the longer grace');
   clock.advance(150);
   await turn();
-  assert.match(nft.applied.at(-1)!, 'set gone {\n    type ipv4_addr\n    elements = { 10.255.0.6 }');
+  assert.match(nft.applied.at(-1)!, 'add element ip shoal-mesh gone { 10.255.0.6 }');
 });
 
 test('a bad port is refused at once, before anything is queued', () => {

@@ -1,8 +1,9 @@
 /**
  * Keeps one node's routing-mesh table in step with its published ports, as
- * {@link VipTable} does for a sandbox's VIPs: renders the whole table and replaces it in
- * one transaction when (and only when) the text changes; updates are serialized and a
- * burst collapses into the newest.
+ * {@link VipTable} does for a sandbox's VIPs: renders the whole table and, when (and only
+ * when) the text changes, applies it in one transaction (whole at first or when its hook
+ * chains change, else only its maps, sets and per-port chains); updates are serialized
+ * and a burst collapses into the newest.
  *
  * It also resets established TCP connections DNATed to backends that are gone (issue 22,
  * item 4; see gone-backends.ts and mesh.ts): a backend address that left every published
@@ -11,7 +12,7 @@
  * so an address taken again by another task is never reset.
  */
 import type { NftRunner } from './nft.ts';
-import { MESH_TABLE, renderMeshReplace, renderMeshTable, type MeshOptions, type PublishedPort } from './mesh.ts';
+import { MESH_TABLE, renderMeshReplace, renderMeshTable, renderMeshUpdate, type MeshOptions, type PublishedPort } from './mesh.ts';
 import { GoneBackends, GoneRefresh, realSetTimer, type GoneTiming, type SetTimer } from './gone-backends.ts';
 import { tableName } from './nft-text.ts';
 
@@ -41,6 +42,8 @@ const ALL = 'mesh';
 /** A node's mesh table; `sync` the desired ports, `remove` when the node publishes none. */
 export class MeshTable {
   private appliedText: string | undefined;
+  /** What `appliedText` was rendered from (the base of an in-place update). */
+  private appliedFrom: { ports: PublishedPort[]; opts: MeshOptions } | undefined;
   private queue: Promise<void> = Promise.resolve();
   private wanted: { ports: readonly MeshPort[]; opts: MeshOptions } | undefined;
   private readonly gone: GoneBackends;
@@ -79,8 +82,8 @@ export class MeshTable {
     this.refresh.stop();
     const table = tableName(opts, MESH_TABLE);
     return this.enqueue(async () => {
-      await this.runner.apply(`table ip ${table}\ndelete table ip ${table}\n`);
       this.appliedText = undefined;
+      await this.runner.apply(`table ip ${table}\ndelete table ip ${table}\n`);
     });
   }
 
@@ -111,7 +114,12 @@ export class MeshTable {
     this.arm(now);
     const text = renderMeshTable(ports, w.opts);
     if (text === this.appliedText) return;
-    await this.runner.apply(renderMeshReplace(ports, w.opts));
+    // Same hook chains: only the maps, sets and per-port chains change (mesh.ts says why).
+    const from = this.appliedText === undefined ? undefined : this.appliedFrom;
+    const update = from && renderMeshUpdate(from.ports, from.opts, ports, w.opts);
+    this.appliedText = undefined; // unknown until this apply succeeds: the next one replaces the whole table
+    await this.runner.apply(update ?? renderMeshReplace(ports, w.opts));
     this.appliedText = text;
+    this.appliedFrom = { ports, opts: w.opts };
   }
 }

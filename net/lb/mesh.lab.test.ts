@@ -6,9 +6,10 @@ import * as assert from 'uvu/assert';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { NetnsNft } from './nft.ts';
 import { renderMeshReplace, MESH_TABLE, type PublishedPort } from './mesh.ts';
+import { MeshTable } from './mesh-table.ts';
 
 const tag = `shoal-mesh${process.pid}`;
-const NS = { sw: `${tag}-sw`, n1: `${tag}-n1`, cl: `${tag}-cl`, b1: `${tag}-b1`, b2: `${tag}-b2` };
+const NS = { sw: `${tag}-sw`, n1: `${tag}-n1`, cl: `${tag}-cl`, b1: `${tag}-b1`, b2: `${tag}-b2`, inc: `${tag}-i`, whole: `${tag}-w` };
 const ING = { n1: '10.99.0.1', b1: '10.99.0.2', b2: '10.99.0.3' };
 const NODE = '192.168.100.1';
 const t = suite('mesh');
@@ -91,6 +92,32 @@ t('a published port without tasks refuses; other ports are left alone', async ()
   await nft.apply(renderMeshReplace(ports([]), opts));
   assert.equal(await connect(3, NODE, 8080), { ECONNREFUSED: 3 });
   assert.equal(await connect(1, NODE, 8081), { ECONNREFUSED: 1 }, 'nothing listens there: the kernel refuses');
+});
+
+/** `nft list table` of the mesh in a netns, as sorted trimmed lines (chains and elements may list in any order). */
+function listed(ns: string): string[] {
+  const r = spawnSync('ip', ['netns', 'exec', ns, 'nft', 'list', 'table', 'ip', MESH_TABLE], { encoding: 'utf8' });
+  assert.is(r.status, 0, r.stderr);
+  return r.stdout.split('\n').map((l) => l.trim()).filter(Boolean).sort();
+}
+
+t('in-place updates leave the same kernel state as whole-table replacements', async () => {
+  const table = new MeshTable(new NetnsNft({ netns: NS.inc }));
+  const whole = new NetnsNft({ netns: NS.whole });
+  const o = { ...opts, ingressDevice: 'shoal-ingress', natSources: ['172.18.0.0/16'] };
+  const port = (service: string, published: number, backends: string[], extra: Partial<PublishedPort> = {}): PublishedPort => ({ service, protocol: 'tcp', published, target: 80, backends, ...extra });
+  const steps: PublishedPort[][] = [
+    [port('web', 8080, ['10.99.0.2'])],
+    [port('web', 8080, ['10.99.0.2', '10.99.0.3']), port('api', 8081, ['10.99.0.4'], { policy: 'local', local: ['10.99.0.4'] })],
+    [port('api', 8081, [], { policy: 'local' }), { ...port('dns', 53, ['10.99.0.5']), protocol: 'udp' }, port('web', 8080, ['10.99.0.3'], { gone: ['10.99.0.2'] })],
+    [],
+    [port('web', 8080, ['10.99.0.2'], { weights: { '10.99.0.2': 2 } })],
+  ];
+  for (const [i, ps] of steps.entries()) {
+    await table.sync(ps, o);
+    await whole.apply(renderMeshReplace(ps, o));
+    assert.equal(listed(NS.inc), listed(NS.whole), `step ${i}`);
+  }
 });
 
 t.run();

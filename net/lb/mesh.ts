@@ -4,7 +4,8 @@
  * tasks on the ingress network, wherever they run; connections leaving towards the
  * ingress network after that DNAT are masqueraded, so replies come back through this
  * node even from tasks on other hosts. Ports without tasks refuse at once. Updates
- * replace the whole table in one transaction, as the VIP table does.
+ * change the table's maps, sets and per-port chains in one transaction, its hook chains
+ * kept (`renderMeshUpdate`), as the VIP table's do.
  *
  * The ingress network is entered only this way: with `ingressDevice` (the host's veth
  * into the ingress sandbox) set, anything routed into it that this node did not DNAT
@@ -88,8 +89,16 @@ export interface MeshOptions {
 /** The default routing-mesh table name. */
 export const MESH_TABLE = 'shoal-mesh';
 
-/** The table definition (`table ip NAME { … }`). Throws `LbSpecError` on a bad or duplicate port. */
-export function renderMeshTable(ports: readonly PublishedPort[], opts: MeshOptions): string {
+/** A mesh table in parts: the elements of its maps and sets, its per-port chains, and its fixed hook chains (from the options only). */
+interface MeshParts {
+  table: string;
+  elems: { published: string[]; unserved: string[]; keep_source_tcp: string[]; keep_source_udp: string[]; gone: string[] };
+  chains: { name: string; rules: string[] }[];
+  /** The hook chains' text. */
+  hooks: string[];
+}
+
+function meshParts(ports: readonly PublishedPort[], opts: MeshOptions): MeshParts {
   const table = tableName(opts, MESH_TABLE);
   let subnet: string;
   try { subnet = formatPrefix(parsePrefix(opts.ingressSubnet)); } catch { throw new LbSpecError(`invalid ingress subnet "${opts.ingressSubnet}"`); }
@@ -113,7 +122,7 @@ export function renderMeshTable(ports: readonly PublishedPort[], opts: MeshOptio
   }).sort((a, b) => a.protocol.localeCompare(b.protocol) || a.published - b.published);
   const live: string[] = [];
   const none: string[] = [];
-  const chains: string[] = [];
+  const chains: { name: string; rules: string[] }[] = [];
   const keep: Record<'tcp' | 'udp', number[]> = { tcp: [], udp: [] };
   const current = new Set(norm.flatMap((p) => p.backends));
   const gone = new Set<string>();
@@ -128,7 +137,7 @@ export function renderMeshTable(ports: readonly PublishedPort[], opts: MeshOptio
     } else if (p.policy === 'local') to = [];
     if (to.length === 0) { none.push(`${p.protocol} . ${p.published}`); continue; }
     live.push(`${p.protocol} . ${p.published} : goto ${name}`);
-    chains.push(chain(name, [`meta l4proto ${p.protocol} dnat to ${pick(to, p.weights)}:${p.target}`]));
+    chains.push({ name, rules: [`meta l4proto ${p.protocol} dnat to ${pick(to, p.weights)}:${p.target}`] });
   }
   const goneList = [...gone].sort((a, b) => parseAddress(a) - parseAddress(b));
   // Established TCP connections to a gone backend: reset at the client's next packet
@@ -138,15 +147,7 @@ export function renderMeshTable(ports: readonly PublishedPort[], opts: MeshOptio
   const dev = opts.ingressDevice === undefined ? undefined : ifname(opts.ingressDevice);
   const nat = 'fib daddr type local meta l4proto . th dport vmap @published';
   const refuse = 'fib daddr type local meta l4proto . th dport @unserved reject';
-  return [
-    `table ip ${table} {`,
-    block('map published', ['type inet_proto . inet_service : verdict', ...elements(live)]),
-    block('set unserved', ['type inet_proto . inet_service', ...elements(none)]),
-    // Ports DNATed to this node's own tasks under a `local…` policy: no masquerade.
-    // (nft 1.0.6 cannot concatenate `ct original proto-dst`: one set per protocol.)
-    block('set keep_source_tcp', ['type inet_service', ...elements(keep.tcp.map(String))]),
-    block('set keep_source_udp', ['type inet_service', ...elements(keep.udp.map(String))]),
-    block('set gone', ['type ipv4_addr', ...elements(goneList)]),
+  const hooks = [
     chain('prerouting', ['type nat hook prerouting priority -100; policy accept;', nat]),
     chain('output', ['type nat hook output priority -100; policy accept;', nat]),
     chain('postrouting', ['type nat hook postrouting priority 100; policy accept;',
@@ -164,8 +165,51 @@ export function renderMeshTable(ports: readonly PublishedPort[], opts: MeshOptio
       // Published ports only: the DNAT above marks their connections (replies included).
       `oifname ${dev} ct status & dnat == 0 drop`,
     ])] : [chain('guard', ['type filter hook forward priority 0; policy accept;', reset])]),
-    ...chains,
+  ];
+  return {
+    table, chains, hooks,
+    elems: { published: live, unserved: none, keep_source_tcp: keep.tcp.map(String), keep_source_udp: keep.udp.map(String), gone: goneList },
+  };
+}
+
+/** The table definition (`table ip NAME { … }`). Throws `LbSpecError` on a bad or duplicate port. */
+export function renderMeshTable(ports: readonly PublishedPort[], opts: MeshOptions): string {
+  const m = meshParts(ports, opts);
+  return [
+    `table ip ${m.table} {`,
+    block('map published', ['type inet_proto . inet_service : verdict', ...elements(m.elems.published)]),
+    block('set unserved', ['type inet_proto . inet_service', ...elements(m.elems.unserved)]),
+    // Ports DNATed to this node's own tasks under a `local…` policy: no masquerade.
+    // (nft 1.0.6 cannot concatenate `ct original proto-dst`: one set per protocol.)
+    block('set keep_source_tcp', ['type inet_service', ...elements(m.elems.keep_source_tcp)]),
+    block('set keep_source_udp', ['type inet_service', ...elements(m.elems.keep_source_udp)]),
+    block('set gone', ['type ipv4_addr', ...elements(m.elems.gone)]),
+    ...m.hooks,
+    ...m.chains.map((x) => chain(x.name, x.rules)),
     '}',
+  ].join('\n') + '\n';
+}
+
+/**
+ * The `nft -f` text that turns the table of (`appliedPorts`, `appliedOpts`) into that of
+ * (`ports`, `opts`) in one transaction without touching its hook chains (as the VIP
+ * table's `renderUpdate`, which says why); undefined when the hook chains themselves
+ * differ (another table, subnet, device or client subnets): then replace the whole table.
+ */
+export function renderMeshUpdate(appliedPorts: readonly PublishedPort[], appliedOpts: MeshOptions, ports: readonly PublishedPort[], opts: MeshOptions): string | undefined {
+  const was = meshParts(appliedPorts, appliedOpts);
+  const m = meshParts(ports, opts);
+  if (was.table !== m.table || was.hooks.join('\n') !== m.hooks.join('\n')) return undefined;
+  const t = `ip ${m.table}`;
+  const old = new Set(was.chains.map((x) => x.name));
+  const now = new Set(m.chains.map((x) => x.name));
+  const sets = Object.entries(m.elems) as [keyof MeshParts['elems'], string[]][];
+  return [
+    // Emptied first: a deleted chain must have no map element pointing at it.
+    ...sets.map(([name]) => `flush ${name === 'published' ? 'map' : 'set'} ${t} ${name}`),
+    ...[...old].filter((n) => !now.has(n)).map((n) => `delete chain ${t} ${n}`),
+    ...m.chains.flatMap((x) => [old.has(x.name) ? `flush chain ${t} ${x.name}` : `add chain ${t} ${x.name}`, ...x.rules.map((r) => `add rule ${t} ${x.name} ${r}`)]),
+    ...sets.filter(([, items]) => items.length).map(([name, items]) => `add element ${t} ${name} { ${items.join(', ')} }`),
   ].join('\n') + '\n';
 }
 
