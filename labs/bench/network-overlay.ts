@@ -22,11 +22,13 @@
  *   switch (outside every host) to the web host's underlay address, and to h1's published
  *   port 8080, which the routing mesh carries over the ingress overlay to the web task.
  *
- * `--rt` runs both sides' probes (iperf3, tcprr) as SCHED_FIFO 1: on a loaded shared
+ * `--rt` runs both sides' probes (iperf3, tcprr) as SCHED_FIFO 1, client and server on
+ * CPUs 0 and 1: on a loaded shared
  * machine the ordinary scheduler's share, not the data path, sets the figures; it is
  * off by default because it starves everything else on the machine while it runs.
  * Recorded in the settings either way.
  */
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { ApiClient } from '../../src/api/client.ts';
 import type { Service } from '../../src/api/types/service.ts';
@@ -72,7 +74,7 @@ export function overlaySettings(o: OverlayOptions): Record<string, unknown> {
   return {
     overlay_iperf3: 'TCP, 1 and 4 streams (-P 4), underlay and overlay alternating',
     overlay_rr: `tcprr.pl: ${o.rrCount ?? 2000} 1-byte TCP request/responses per run (TCP_RR); mesh: TCP connect time`,
-    overlay_sched: o.rt ? 'SCHED_FIFO 1 (--rt), both paths' : 'normal (no --rt)',
+    overlay_sched: o.rt ? 'SCHED_FIFO 1, client on CPU 0, server on CPU 1 (--rt), both paths' : 'normal (no --rt)',
   };
 }
 
@@ -81,16 +83,21 @@ export const THROUGHPUT_KEYS = ['underlay_gbps', 'overlay_gbps', 'overlay_ratio'
 /** The keys {@link overlayLatency} sets. */
 export const LATENCY_KEYS = ['underlay_rtt_us', 'overlay_rtt_us', 'overlay_rtt_added_us', 'vip_rtt_us', 'vip_rtt_added_us', 'underlay_connect_us', 'mesh_connect_us', 'mesh_rtt_added_us'];
 
-const prio = (o: OverlayOptions) => (o.rt ? ['chrt', '-f', '1'] : []);
+/**
+ * The scheduling prefix of a probe: with `--rt`, SCHED_FIFO 1, and on a machine of two or
+ * more CPUs the server on CPU 1 and the client on CPU 0, so the two never share one.
+ */
+const prio = (o: OverlayOptions, role: 'server' | 'client') =>
+  (o.rt ? [...(availableParallelism() >= 2 ? ['taskset', '-c', role === 'server' ? '1' : '0'] : []), 'chrt', '-f', '1'] : []);
 
 /** One iperf3 run (TCP, `streams` streams), server and client as argv prefixes inside lab hosts; Gbit/s. */
 async function iperf(ctx: OverlayContext, o: OverlayOptions, server: { host: string; enter: string[] }, client: { host: string; enter: string[] }, addr: string, streams: number): Promise<number> {
   const port = String(nextPort++);
-  const srv = ctx.lab.exec(server.host, [...server.enter, ...prio(o), 'timeout', String(o.seconds + 30), 'iperf3', '-s', '-1', '-p', port], { timeoutMs: (o.seconds + 40) * 1000 });
+  const srv = ctx.lab.exec(server.host, [...server.enter, ...prio(o, 'server'), 'timeout', String(o.seconds + 30), 'iperf3', '-s', '-1', '-p', port], { timeoutMs: (o.seconds + 40) * 1000 });
   try {
     for (let attempt = 0; ; attempt++) {
       await sleep(300);
-      const r = await ctx.lab.exec(client.host, [...client.enter, ...prio(o), 'iperf3', '-c', addr, '-p', port, '-t', String(o.seconds), '-P', String(streams), '-J'], { timeoutMs: (o.seconds + 30) * 1000 });
+      const r = await ctx.lab.exec(client.host, [...client.enter, ...prio(o, 'client'), 'iperf3', '-c', addr, '-p', port, '-t', String(o.seconds), '-P', String(streams), '-J'], { timeoutMs: (o.seconds + 30) * 1000 });
       let j: { end?: { sum_received?: { bits_per_second?: number } }; error?: string } = {};
       try { j = JSON.parse(r.stdout); } catch { /* reported below */ }
       const bps = j.end?.sum_received?.bits_per_second;
@@ -129,13 +136,13 @@ interface RrResult { n: number; p50_us: number; p90_us: number; min_us: number; 
 function serve(ctx: OverlayContext, o: OverlayOptions, host: string, enter: string[], secs: number): number {
   const port = nextPort++;
   // Exits by its own alarm; its promise is left to settle (the lab's teardown kills what is left).
-  void ctx.lab.exec(host, [...enter, ...prio(o), 'perl', TCPRR, 'serve', String(port), String(secs)], { timeoutMs: (secs + 10) * 1000 }).catch(() => {});
+  void ctx.lab.exec(host, [...enter, ...prio(o, 'server'), 'perl', TCPRR, 'serve', String(port), String(secs)], { timeoutMs: (secs + 10) * 1000 }).catch(() => {});
   return port;
 }
 
 /** One tcprr client run, inside a lab host (`host`) or, with `host` null, from the root namespaces; retried while the server is still starting. */
 async function rr(ctx: OverlayContext, o: OverlayOptions, host: string | null, enter: string[], mode: 'rr' | 'connect', addr: string, port: number, n: number): Promise<RrResult> {
-  const argv = [...enter, ...prio(o), 'perl', TCPRR, mode, addr, String(port), String(n)];
+  const argv = [...enter, ...prio(o, 'client'), 'perl', TCPRR, mode, addr, String(port), String(n)];
   for (let attempt = 0; ; attempt++) {
     const r = host === null ? await runCmd(argv[0], argv.slice(1), { timeoutMs: 120_000 }) : await ctx.lab.exec(host, argv, { timeoutMs: 120_000 });
     try {
