@@ -360,19 +360,24 @@ export class NetworkAgent {
       // Only `ip netns add`: `lo` comes up in the task batch below, one spawn fewer per task.
       await mustRunShell(this.sh, ['ip', 'netns', 'add', netns]);
       step('ms.netns');
-      // Each veth is made from its sandbox side, under that sandbox's lock only, every
-      // network at once; the task's side of all of them (and `lo`) is then one batch in the
-      // task netns, outside the sandbox locks, which other tasks' attaches and the view loop
-      // wait for.
+      // Each veth is made from its sandbox side, every network at once. The sandbox's lock is
+      // held only to make the sandbox (if missing) and to count this task as its user (which
+      // keeps it from being released); the veth lines run outside it, so the attaches of a
+      // deploy's tasks on one network run side by side (one shell batch) instead of one
+      // after another. The task's side of all of them (and `lo`) is then one batch in the
+      // task netns.
       const taskLines: string[][] = [];
-      const made = await Promise.allSettled(attachments.map((a, i) => this.lock.run(`sb:${a.networkId}`, async () => {
-        const sb = await this.ensureSandbox(a);
-        this.userSet(a.networkId).add(task.ID);
+      const made = await Promise.allSettled(attachments.map(async (a, i) => {
+        const sb = await this.lock.run(`sb:${a.networkId}`, async () => {
+          const got = await this.ensureSandbox(a);
+          this.userSet(a.networkId).add(task.ID);
+          return got;
+        });
         const lines = attachTask({ taskNetns: netns, index: i, ip: a.ip, prefixBits: a.bits, mtu: sb.mtu });
         taskLines[i] = lines.task.filter((l) => l !== LO_UP);
         await this.batch.runIn(sb.netns, lines.sandbox);
         rt.made.add(a.networkId);
-      })));
+      }));
       for (const r of made) if (r.status === 'rejected') throw r.reason;
       await this.batch.runIn(netns, [...taskLines.flat(), LO_UP]);
       step('ms.veths');
