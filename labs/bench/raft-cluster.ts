@@ -18,7 +18,7 @@ export class RaftCluster implements BenchCluster {
   private readonly ids = ['m0', 'm1', 'm2'];
 
   constructor(private readonly procs: Procs, private readonly dir: string,
-    private readonly opts: { tickMs?: number; electionTick?: number; name?: string } = {}) {
+    private readonly opts: { tickMs?: number; electionTick?: number; name?: string; env?: Record<string, string> } = {}) {
     this.name = opts.name ?? 'raft-ts';
   }
 
@@ -30,12 +30,14 @@ export class RaftCluster implements BenchCluster {
     const peers = this.ids.map((id, j) => `${id}=127.0.0.1:${this.raftPorts[j]}`).join(',');
     // RAFT_BENCH_NODE_ARGS: extra node flags for the members (e.g. `--cpu-prof --cpu-prof-dir=DIR`).
     const nodeArgs = process.env.RAFT_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-    const args = [...nodeArgs, '--import', 'tsx', MEMBER, '--id', this.ids[i], '--dir', join(this.dir, this.ids[i]),
+    // RAFT_BENCH_MEMBER (in `opts.env`): a member script from another checkout, for A/B runs.
+    const member = this.opts.env?.RAFT_BENCH_MEMBER ?? MEMBER;
+    const args = [...nodeArgs, '--import', 'tsx', member, '--id', this.ids[i], '--dir', join(this.dir, this.ids[i]),
       '--raft-port', String(this.raftPorts[i]), '--http-port', String(this.httpPorts[i]),
       '--peers', peers, '--pki', join(this.dir, 'pki')];
     if (this.opts.tickMs) args.push('--tick-ms', String(this.opts.tickMs));
     if (this.opts.electionTick) args.push('--election-tick', String(this.opts.electionTick));
-    this.children[i] = this.procs.spawn(process.execPath, args, join(this.dir, `${this.ids[i]}.log`));
+    this.children[i] = this.procs.spawn(process.execPath, args, join(this.dir, `${this.ids[i]}.log`), this.opts.env);
   }
 
   private async waitUp(i: number): Promise<void> {

@@ -8,10 +8,10 @@ import { openSync, closeSync } from 'node:fs';
 export class Procs {
   private readonly live = new Set<ChildProcess>();
 
-  /** Spawns `cmd args`, stdout and stderr appended to `logFile`. */
-  spawn(cmd: string, args: string[], logFile: string): ChildProcess {
+  /** Spawns `cmd args`, stdout and stderr appended to `logFile`; `env` adds to this process's environment. */
+  spawn(cmd: string, args: string[], logFile: string, env?: Record<string, string>): ChildProcess {
     const fd = openSync(logFile, 'a');
-    const child = spawn(cmd, args, { stdio: ['ignore', fd, fd] });
+    const child = spawn(cmd, args, { stdio: ['ignore', fd, fd], ...(env ? { env: { ...process.env, ...env } } : {}) });
     closeSync(fd);
     this.live.add(child);
     child.once('exit', () => this.live.delete(child));

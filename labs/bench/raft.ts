@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- raft [--seconds 3] [--rounds 3] [--runs 5] [--conc 1,16,64]
- *                        [--no-etcd] [--no-defaults] [--keep]`
+ *                        [--no-etcd] [--no-defaults] [--no-failover] [--keep]`
  *
  * raft-ts against etcd 3.4 (Debian's etcd-server) on the same box in the same run: three
  * members each, as separate processes on 127.0.0.1, both clusters up at once; the same
@@ -132,11 +132,13 @@ export async function run(args: string[]): Promise<void> {
       seconds: { type: 'string', default: '3' }, rounds: { type: 'string', default: '3' }, runs: { type: 'string', default: '5' },
       conc: { type: 'string', default: '1,16,64' }, 'no-etcd': { type: 'boolean', default: false },
       'no-defaults': { type: 'boolean', default: false }, keep: { type: 'boolean', default: false },
+      'no-failover': { type: 'boolean', default: false },
     },
   });
   const seconds = Number(a.seconds);
   const rounds = Math.max(3, Number(a.rounds));
-  const runs = Math.max(3, Number(a.runs));
+  // --no-failover: load levels only (quick A/B of the write path); the failover keys then read null.
+  const runs = a['no-failover'] ? 0 : Math.max(3, Number(a.runs));
   const levels = a.conc ? a.conc.split(',').map(Number) : [];
   const dir = mkdtempSync(join(tmpdir(), 'shoal-bench-raft-'));
   const procs = new Procs();

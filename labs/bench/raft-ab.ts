@@ -1,0 +1,153 @@
+/**
+ * A/B of raft-ts member variants against etcd in one run (development aid for the raft
+ * benchmark, not a published figure):
+ *
+ *   node --import tsx labs/bench/raft-ab.ts [--conc 1,16] [--rounds 5] [--seconds 3]
+ *        [--slices N] [--no-etcd] name[=ENV=VAL[;ENV=VAL…]] …
+ *
+ * starts one 3-member raft-ts cluster per variant (a name with no environment is this
+ * checkout's member; `RAFT_BENCH_MEMBER=/other/checkout/labs/bench/raft-member.ts` runs a
+ * member from another checkout, e.g. the last commit, for a before/after) and one etcd, all
+ * with the like-for-like timing of `raft.ts`. Without `--slices`: every level in rounds of
+ * `--seconds`, rotating which side goes first; each side's median writes/s and p99 with min
+ * and max. With `--slices N` (for a busy shared box): each side gets N slices of
+ * `seconds`/N in turn, so load drifting over seconds hits every side alike; latencies are
+ * pooled per side, with the members' CPU ms and context switches (voluntary / involuntary,
+ * all threads) per write. The load average is printed per level.
+ */
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { EtcdCluster } from './raft-etcd.ts';
+import { RaftCluster } from './raft-cluster.ts';
+import { findLeader, put, runLoad, type BenchCluster, type LoadResult } from './raft-load.ts';
+import { Procs } from './raft-procs.ts';
+import { TIMING } from './raft.ts';
+
+const { values: a, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { slices: { type: 'string', default: '0' }, conc: { type: 'string', default: '1,16,64' }, rounds: { type: 'string', default: '5' }, seconds: { type: 'string', default: '3' }, 'no-etcd': { type: 'boolean', default: false } },
+});
+const dir = mkdtempSync(join(tmpdir(), 'shoal-bench-raftab-'));
+const procs = new Procs();
+const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+/** CPU ms (user + system) used so far by the live processes whose command line names `path`. */
+function cpuMs(path: string): number {
+  let ticks = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(path)) continue;
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      ticks += Number(f[11]) + Number(f[12]);
+    } catch { /* gone */ }
+  }
+  return ticks * 10;
+}
+/** Voluntary and involuntary context switches so far, over every thread of the processes naming `path`. */
+function switches(path: string): [number, number] {
+  let v = 0;
+  let nv = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(path)) continue;
+      for (const t of readdirSync(`/proc/${pid}/task`)) {
+        const st = readFileSync(`/proc/${pid}/task/${t}/status`, 'utf8');
+        v += Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(st)?.[1] ?? 0);
+        nv += Number(/nonvoluntary_ctxt_switches:\s+(\d+)/.exec(st)?.[1] ?? 0);
+      }
+    } catch { /* gone */ }
+  }
+  return [v, nv];
+}
+const med = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor((xs.length - 1) / 2)];
+try {
+  const sides: BenchCluster[] = (positionals.length ? positionals : ['base']).map((v) => {
+    const [name, ...rest] = v.split('=');
+    const envText = rest.join('=');
+    const env = Object.fromEntries(envText ? envText.split(';').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]) : []);
+    return new RaftCluster(procs, join(dir, name), { tickMs: TIMING.same.tick_ms, electionTick: TIMING.same.election_tick, name, env });
+  });
+  if (!a['no-etcd']) sides.push(new EtcdCluster(procs, join(dir, 'etcd'), { heartbeatMs: TIMING.etcd.heartbeat_ms, electionMs: TIMING.etcd.election_timeout_ms }));
+  for (const c of sides) await c.start();
+  const slices = Number(a.slices);
+  if (slices > 0) {
+    // Fine interleaving: every side gets `slices` slices of `seconds`/`slices` s in turn, so the
+    // box's load drifting over seconds hits every side alike; latencies pooled per side.
+    const value = Buffer.alloc(1024, 'x').toString('base64');
+    for (const conc of a.conc!.split(',').map(Number)) {
+      const urls = new Map<string, string>();
+      for (const c of sides) {
+        urls.set(c.name, c.clientUrl(await findLeader(c)));
+        for (let i = 0; i < 20; i++) await put(urls.get(c.name)!, `warm/${i}`, value);
+      }
+      const lat = new Map<string, number[]>(sides.map((c) => [c.name, []]));
+      const time = new Map<string, number>(sides.map((c) => [c.name, 0]));
+      const cpu = new Map<string, number>(sides.map((c) => [c.name, 0]));
+      const sw = new Map<string, [number, number]>(sides.map((c) => [c.name, [0, 0]]));
+      const l0 = load();
+      for (let k = 0; k < slices; k++) {
+        const order = k % 2 === 0 ? sides : [...sides].reverse();
+        for (const c of order) {
+          const path = join(dir, c.name === 'etcd' ? 'etcd' : c.name) + '/';
+          const c0 = cpuMs(path);
+          const sw0 = switches(path);
+          const t0 = performance.now();
+          const end = t0 + (Number(a.seconds) * 1000) / slices;
+          const l = lat.get(c.name)!;
+          await Promise.all(Array.from({ length: conc }, async (_, j) => {
+            let i = 0;
+            while (performance.now() < end) {
+              const s0 = performance.now();
+              await put(urls.get(c.name)!, `bench/${j}/${i++ % 1000}`, value).then(() => l.push(performance.now() - s0), () => {});
+            }
+          }));
+          time.set(c.name, time.get(c.name)! + performance.now() - t0);
+          cpu.set(c.name, cpu.get(c.name)! + cpuMs(path) - c0);
+          const s1 = switches(path);
+          const acc = sw.get(c.name)!;
+          acc[0] += s1[0] - sw0[0];
+          acc[1] += s1[1] - sw0[1];
+        }
+      }
+      console.log(`c=${conc} sliced x${slices} load ${l0} → ${load()}`);
+      for (const c of sides) {
+        const l = lat.get(c.name)!.sort((x, y) => x - y);
+        const q = (p: number) => l[Math.min(l.length - 1, Math.floor(p * l.length))]?.toFixed(2);
+        console.log(`  ${c.name.padEnd(10)} writes/s ${Math.round(l.length / (time.get(c.name)! / 1000))}  p50 ${q(0.5)}  p90 ${q(0.9)}  p99 ${q(0.99)}  cpu ms/write ${(cpu.get(c.name)! / l.length).toFixed(3)}  switches/write vol ${(sw.get(c.name)![0] / l.length).toFixed(1)} invol ${(sw.get(c.name)![1] / l.length).toFixed(1)}  n ${l.length}`);
+      }
+    }
+  }
+  for (const conc of slices > 0 ? [] : a.conc!.split(',').map(Number)) {
+    const res = new Map<string, LoadResult[]>();
+    const cpu = new Map<string, number[]>();
+    const loads: string[] = [];
+    for (let r = 0; r < Number(a.rounds); r++) {
+      loads.push(load());
+      const k = r % sides.length;
+      const order = [...sides.slice(k), ...sides.slice(0, k)];
+      for (const c of order) {
+        try {
+          const url = c.clientUrl(await findLeader(c));
+          const path = join(dir, c.name === 'etcd' ? 'etcd' : c.name);
+          const c0 = cpuMs(path + '/');
+          const x = await runLoad(url, { conc, seconds: Number(a.seconds) });
+          cpu.set(c.name, [...(cpu.get(c.name) ?? []), +((cpuMs(path + '/') - c0) / (x.n + 20)).toFixed(3)]);
+          res.set(c.name, [...(res.get(c.name) ?? []), x]);
+        } catch (err) {
+          console.log(c.name, 'failed', String(err));
+        }
+      }
+    }
+    console.log(`c=${conc} load ${loads.join(' | ')}`);
+    for (const c of sides) {
+      const rs = res.get(c.name) ?? [];
+      const w = rs.map((x) => x.writesPerSec);
+      const p = rs.map((x) => x.p99ms);
+      console.log(`  ${c.name.padEnd(10)} writes/s ${med(w)} [${Math.min(...w)}–${Math.max(...w)}]  p99 ${med(p)} [${Math.min(...p)}–${Math.max(...p)}]  p50 ${med(rs.map((x) => x.p50ms))}  cpu ms/write ${med(cpu.get(c.name) ?? [])}  all ${w.join(',')}`);
+    }
+  }
+} finally {
+  await procs.killAll();
+  rmSync(dir, { recursive: true, force: true });
+}
