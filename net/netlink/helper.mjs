@@ -17,32 +17,42 @@ import { openSync, closeSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 
 const require = createRequire(import.meta.url);
-const { createRtNetlink, rt } = require('netlink');
+const { createRtNetlink, createNetlink } = require('netlink');
 
 const sock = createRtNetlink({ ref: true });
-const events = createRtNetlink({ ref: true });
-events.addMembership('LINK');
+// Link events on a raw socket: the rtnetlink wrapper would fully parse each one, and a
+// bridge with many ports sends many (each port's change is news of the bridge too);
+// only removals are read here, by hand (as messages.ts's `removedLink`).
+const events = createNetlink(0 /* NETLINK_ROUTE */, { ref: true });
+events.addMembership(1 /* RTNLGRP_LINK */);
 
-/** Interface name → index, kept from link events; a miss asks the kernel. */
+/** Interface name → index; a miss asks the kernel, a removal forgets. */
 const indexes = new Map();
 
-function forgetIndex(index) {
-  for (const [name, i] of indexes) if (i === index) indexes.delete(name);
+/** RTM_DELLINK of a device (family AF_UNSPEC; AF_BRIDGE ones are ports leaving a bridge): its index and name. */
+function removedLink(data) {
+  if (data.length < 16 || data[0] !== 0) return undefined;
+  const index = data.readInt32LE(4);
+  for (let o = 16; o + 4 <= data.length;) {
+    const len = data.readUInt16LE(o);
+    if (len < 4) break;
+    if ((data.readUInt16LE(o + 2) & 0x3fff) === 3 /* IFLA_IFNAME */) {
+      const name = data.subarray(o + 4, o + len);
+      const nul = name.indexOf(0);
+      return { index, ifname: name.subarray(0, nul < 0 ? name.length : nul).toString('utf8') };
+    }
+    o += (len + 3) & ~3;
+  }
+  return undefined;
 }
 
-// The raw socket's messages: the parsed ones do not say NEWLINK from DELLINK.
-events.socket.on('message', (msgs) => {
+events.on('message', (msgs) => {
   for (const x of msgs) {
-    if (x.type !== 16 && x.type !== 17) continue; // RTM_NEWLINK, RTM_DELLINK
-    let m;
-    try { m = rt.parseMessage(x.type, x.data); } catch { continue; }
-    if (m.kind !== 'link' || !m.data || m.attrs?.ifname === undefined) continue;
-    forgetIndex(m.data.index);
-    if (x.type === 17) {
-      out({ event: 'link-removed', ifname: m.attrs.ifname, index: m.data.index });
-    } else {
-      indexes.set(m.attrs.ifname, m.data.index);
-    }
+    if (x.type !== 17) continue; // RTM_DELLINK
+    const r = removedLink(x.data);
+    if (!r) continue;
+    for (const [name, i] of indexes) if (i === r.index || name === r.ifname) indexes.delete(name);
+    out({ event: 'link-removed', ifname: r.ifname, index: r.index });
   }
 });
 

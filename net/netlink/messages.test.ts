@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { NLM_F, NetlinkTranslateError, bridgeLine, ipBytes, ipLine, macBytes, nla, sandboxRequests, vethFromLines, vethLinkinfo } from './messages.ts';
+import { NLM_F, NetlinkTranslateError, bridgeLine, ipBytes, ipLine, macBytes, nla, removedLink, sandboxRequests, vethFromLines, vethLinkinfo } from './messages.ts';
 import { attachTask, detachTask, macFromIp, syncPeers } from '../overlay/plan.ts';
 
 const hex = (b: Buffer) => ({ $hex: b.toString('hex') });
@@ -97,6 +97,15 @@ test('attachTask\'s sandbox lines are one veth for the in-process path; anything
   assert.is(vethFromLines([a.sandbox[0], 'link set other master br0', a.sandbox[2]]), undefined);
   assert.is(vethFromLines([a.sandbox[0], a.sandbox[1], 'link set v0a010009 down']), undefined);
   assert.is(vethFromLines(detachTask('10.1.0.9')), undefined);
+});
+
+test('a removed device is read from RTM_DELLINK; a port leaving its bridge is not a removal', () => {
+  const ifinfo = (family: number, index: number) => { const b = Buffer.alloc(16); b[0] = family; b.writeInt32LE(index, 4); return b; };
+  const msg = Buffer.concat([ifinfo(0, 7), nla(4, Buffer.from([0xaa, 5, 0, 0])), nla(3, Buffer.from('vxlan0\0'))]);
+  assert.equal(removedLink(msg), { index: 7, ifname: 'vxlan0' });
+  assert.is(removedLink(Buffer.concat([ifinfo(7, 7), nla(3, Buffer.from('v0a010009\0'))])), undefined);
+  assert.is(removedLink(ifinfo(0, 7)), undefined);
+  assert.is(removedLink(Buffer.alloc(8)), undefined);
 });
 
 test.run();

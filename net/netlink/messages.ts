@@ -194,3 +194,24 @@ export function vethFromLines(lines: readonly string[]): VethSpec | undefined {
   if (![name, peer, master[2]].every((n) => NAME.test(n)) || !NAME.test(netns) || netns.startsWith('.')) return undefined;
   return { name, mtu: Number(mtu), peer, peerMtu: Number(peerMtu), peerNetns: netns, master: master[2] };
 }
+
+/**
+ * The index and name of the device an RTM_DELLINK payload (ifinfomsg + attributes) says
+ * is gone; undefined for AF_BRIDGE ones (a port leaving its bridge, not a device going).
+ * helper.mjs reads them the same way (plain JS, it cannot import this file).
+ */
+export function removedLink(data: Buffer): { index: number; ifname: string } | undefined {
+  if (data.length < 16 || data[0] !== 0) return undefined;
+  const index = data.readInt32LE(4);
+  for (let o = 16; o + 4 <= data.length;) {
+    const len = data.readUInt16LE(o);
+    if (len < 4) break;
+    if ((data.readUInt16LE(o + 2) & 0x3fff) === IFLA_IFNAME) {
+      const name = data.subarray(o + 4, o + len);
+      const nul = name.indexOf(0);
+      return { index, ifname: name.subarray(0, nul < 0 ? name.length : nul).toString('utf8') };
+    }
+    o += (len + 3) & ~3;
+  }
+  return undefined;
+}

@@ -20,7 +20,7 @@ import { statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { createRequire } from 'node:module';
-import { NETNS_RUN_DIR, type NlRequest } from './messages.ts';
+import { NETNS_RUN_DIR, removedLink, type NlRequest } from './messages.ts';
 import { OwnNetlink } from './own-netns.ts';
 
 const HELPER = fileURLToPath(new URL('./helper.mjs', import.meta.url));
@@ -112,20 +112,17 @@ export class NetnsNetlink {
     }
     if (this.ownWatch) return;
     // Loaded here, not at the top: only a daemon that watches its own netns needs the native part.
-    const { createRtNetlink, rt } = createRequire(import.meta.url)('netlink') as typeof import('netlink');
-    const sock = createRtNetlink();
-    sock.addMembership('LINK');
-    // The raw socket's messages: the parsed ones do not tell RTM_DELLINK (17) from RTM_NEWLINK.
-    sock.socket.on('message', (msgs) => {
+    // A raw socket: only removals are read, by hand (`removedLink`), not every link event parsed.
+    const { createNetlink } = createRequire(import.meta.url)('netlink') as typeof import('netlink');
+    const sock = createNetlink(0 /* NETLINK_ROUTE */);
+    sock.addMembership(1 /* RTNLGRP_LINK */);
+    sock.on('message', (msgs) => {
       for (const x of msgs) {
-        if (x.type !== 17) continue;
-        try {
-          const m = rt.parseMessage(x.type, x.data);
-          if (m.kind === 'link' && m.attrs.ifname !== undefined) this.opts.onLinkRemoved?.('', m.attrs.ifname);
-        } catch { /* not a link message we can read */ }
+        const r = x.type === 17 /* RTM_DELLINK */ ? removedLink(x.data) : undefined;
+        if (r) this.opts.onLinkRemoved?.('', r.ifname);
       }
     });
-    this.ownWatch = { close: () => sock.socket.close() };
+    this.ownWatch = { close: () => sock.close() };
   }
 
   /** Namespaces with a live helper (tests, metrics). */
