@@ -97,6 +97,11 @@ test('attachTask\'s sandbox lines are one veth for the in-process path; anything
   assert.is(vethFromLines([a.sandbox[0], 'link set other master br0', a.sandbox[2]]), undefined);
   assert.is(vethFromLines([a.sandbox[0], a.sandbox[1], 'link set v0a010009 down']), undefined);
   assert.is(vethFromLines(detachTask('10.1.0.9')), undefined);
+  // A lab's prefixed netns names are longer than an interface name may be.
+  const long = attachTask({ taskNetns: 'shoaldp4643n0-t-dp014task000', index: 0, ip: '10.1.0.9', prefixBits: 24, mtu: 1400 });
+  assert.is(vethFromLines(long.sandbox)?.peerNetns, 'shoaldp4643n0-t-dp014task000');
+  assert.is(ipLine(long.sandbox[0]).netns?.path, '/run/netns/shoaldp4643n0-t-dp014task000');
+  assert.is(vethFromLines([long.sandbox[0].replace('netns shoal', 'netns ../shoal'), long.sandbox[1], long.sandbox[2]]), undefined);
 });
 
 test('a removed device is read from RTM_DELLINK; a port leaving its bridge is not a removal', () => {

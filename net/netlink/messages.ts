@@ -110,6 +110,8 @@ export function ipBytes(ip: string): Buffer {
 
 const hex = (b: Buffer): Hex => ({ $hex: b.toString('hex') });
 const NAME = /^[A-Za-z0-9_.@-]{1,15}$/;
+/** A name under /run/netns (longer than an interface name may be; never a path). */
+const NETNS = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,200}$/;
 
 function devName(s: string | undefined, line: string): string {
   if (s === undefined || !NAME.test(s)) throw new NetlinkTranslateError(`bad interface name in "${line}"`);
@@ -129,7 +131,7 @@ export function ipLine(line: string): NlRequest {
   }
   if ((m = /^link add (\S+) mtu (\d+) type veth peer name (\S+) mtu (\d+) netns (\S+)$/.exec(l))) {
     const [, name, mtu, peer, peerMtu, netns] = m;
-    if (!NAME.test(netns) || netns.startsWith('.')) throw new NetlinkTranslateError(`bad netns name in "${l}"`);
+    if (!NETNS.test(netns)) throw new NetlinkTranslateError(`bad netns name in "${l}"`);
     const { linkinfo, fdAt } = vethLinkinfo(devName(peer, l), Number(peerMtu));
     return {
       method: 'newLink', data: {}, attrs: { ifname: devName(name, l), mtu: Number(mtu), linkinfo: hex(linkinfo) },
@@ -191,7 +193,7 @@ export function vethFromLines(lines: readonly string[]): VethSpec | undefined {
   const [, name, mtu, peer, peerMtu, netns] = m;
   const master = /^link set (\S+) master (\S+)$/.exec(b);
   if (!master || master[1] !== name || c !== `link set ${name} up`) return undefined;
-  if (![name, peer, master[2]].every((n) => NAME.test(n)) || !NAME.test(netns) || netns.startsWith('.')) return undefined;
+  if (![name, peer, master[2]].every((n) => NAME.test(n)) || !NETNS.test(netns)) return undefined;
   return { name, mtu: Number(mtu), peer, peerMtu: Number(peerMtu), peerNetns: netns, master: master[2] };
 }
 
