@@ -592,16 +592,11 @@ export class NetworkAgent {
     const errors: unknown[] = [];
     const t0 = performance.now();
     const step = (k: string) => { this.viewSteps[k] = Math.round(performance.now() - t0); };
-    // The WireGuard tunnel first: encrypted sandboxes' peers need its address.
-    if (this.wg) await this.wg.apply(view).catch((e) => errors.push(e));
-    step('ms.wg');
-    const ingressNet = view.ingress ? view.networks.find((n) => n.id === view.ingress!.networkId) : undefined;
-    if (view.ingress && !ingressNet) errors.push(new NetworkAgentError(`the view's ingress network ${view.ingress.networkId} is not among its networks`));
-    // VIP tables beside the sandboxes' work, not after it: they take no sandbox lock, so a
-    // task that started running joins its VIPs' rotations without waiting for attaches
-    // that hold those locks. Only tables whose text changed are applied (VipTable compares),
-    // all in one shell batch; a new backend's peer entries came with an earlier view (it
-    // is a peer from its assignment, a backend only once it runs).
+    // VIP tables beside the tunnel's and the sandboxes' work, not after it: they need
+    // neither and take no sandbox lock, so a task that started running joins its VIPs'
+    // rotations without waiting for attaches that hold those locks. Only tables whose text
+    // changed are applied (VipTable compares), all in one shell batch; a new backend's peer
+    // entries came with an earlier view (a peer from its assignment, a backend once it runs).
     const rts = [...this.tasks.values()];
     const vips = mapLimit(rts, VIP_PARALLEL, (rt) => rt.vip.sync(vipServices(view, rt.rec.attachments.map((a) => a.networkId))))
       .then((results) => {
@@ -609,6 +604,11 @@ export class NetworkAgent {
         // A task detached meanwhile (its netns gone) is no error.
         results.forEach((r, i) => { if (r.status === 'rejected' && this.tasks.get(rts[i].rec.taskId) === rts[i]) errors.push(r.reason); });
       });
+    // The WireGuard tunnel before the sandboxes: encrypted sandboxes' peers need its address.
+    if (this.wg) await this.wg.apply(view).catch((e) => errors.push(e));
+    step('ms.wg');
+    const ingressNet = view.ingress ? view.networks.find((n) => n.id === view.ingress!.networkId) : undefined;
+    if (view.ingress && !ingressNet) errors.push(new NetworkAgentError(`the view's ingress network ${view.ingress.networkId} is not among its networks`));
     if (ingressNet) {
       await this.lock.run(`sb:${ingressNet.id}`, () => this.ensureSandbox(sandboxFromView(ingressNet))).catch((e) => errors.push(e));
     }
