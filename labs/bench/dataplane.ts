@@ -10,6 +10,11 @@
  *   to applied (median of 5 per round); nothing else in the view changes;
  * - `detach20_ms`: those 20 detached at once (the sandbox stays: others use it).
  *
+ * and, alone (no agent around them, so less of the node's other work in the figure):
+ * - `veth20_ms`: the sandbox side of 20 task veths made at once (`ip -batch` through the
+ *   agent's shell pool, against one in-process RTM_NEWLINK each);
+ * - `peer_batch_ms`: one peer update's FDB and neighbour lines (8 of 24 peers move).
+ *
  * Every figure is the median of the rounds with min and max; the kept path's figures
  * are the unsuffixed keys, both paths' are `…_ip` / `…_netlink`. Times include the whole
  * attach (netns, veths, DNS sockets, VIP table). The load average is in the JSON.
@@ -21,7 +26,10 @@ import { join } from 'node:path';
 import type { Task } from '../../src/api/types/task.ts';
 import type { NodeNetworkView } from '../../src/wire/network-view-types.ts';
 import type { Logger } from '../../src/common/logger.ts';
-import { macFromIp } from '../../net/overlay/index.ts';
+import { IprouteBatch, NetlinkBatch, attachTask, createSandbox, macFromIp, syncPeers, type IpBatchRunner } from '../../net/overlay/index.ts';
+import { NetnsNetlink } from '../../net/netlink/index.ts';
+import { ShellBatch } from '../../src/agent/network/shell-batch.ts';
+import { ShellIproute } from '../../src/agent/network/shell-runners.ts';
 import { NetworkAgent } from '../../src/agent/network/network-agent.ts';
 import { alternateRecords, figureFields, median } from './fair.ts';
 
@@ -117,6 +125,38 @@ async function measure(path: Path, round: number): Promise<Record<string, number
   }
 }
 
+/** The parts alone: 20 veths at once into one sandbox, and one peer update's lines; each path's runner of the agent. */
+async function parts(path: Path, round: number): Promise<Record<string, number>> {
+  const sb = `${tag}-p${path[0]}${round}`;
+  const tasks = Array.from({ length: N }, (_, i) => `${sb}-t${i}`);
+  const shell = new ShellBatch();
+  const nl = new NetnsNetlink();
+  const ipb = new ShellIproute(shell, { hostNetns: HOST_NS });
+  const runner: IpBatchRunner = path === 'ip' ? ipb : new NetlinkBatch(ipb, nl, { useNetlink: (n) => n === sb });
+  const vtep = (k: number, shift: number) => `192.168.100.${k < 8 && shift % 2 === 1 ? 24 + (k % 2) : 21 + (k % 3)}`;
+  const peers = (shift: number) => Array.from({ length: 24 }, (_, k) => ({ ip: `10.96.0.${100 + k}`, mac: macFromIp(`10.96.0.${100 + k}`), vtep: vtep(k, shift) }));
+  try {
+    for (const n of [sb, ...tasks]) sh(['ip', 'netns', 'add', n]);
+    await new IprouteBatch({ hostNetns: HOST_NS }).run(sb, createSandbox({ vni: 4600 + round * 2 + (path === 'ip' ? 0 : 1), subnet: '10.96.0.0/22', gateway: '10.96.0.1', localVtep: VTEP, mtu: 1450, sandbox: sb }));
+    await runner.run(sb, syncPeers(VTEP, [], peers(0))); // a helper, if any, is up before the clock starts
+    const specs = tasks.map((n, i) => attachTask({ taskNetns: n, index: 0, ip: `10.96.1.${10 + i}`, prefixBits: 22, mtu: 1450 }));
+    let t0 = performance.now();
+    await Promise.all(specs.map((a) => runner.runIn(sb, a.sandbox)));
+    const veth = performance.now() - t0;
+    const batches: number[] = [];
+    for (let s = 1; s <= 5; s++) {
+      t0 = performance.now();
+      await runner.run(sb, syncPeers(VTEP, peers(s - 1), peers(s)));
+      batches.push(performance.now() - t0);
+    }
+    return { veth20_ms: veth, peer_batch_ms: median(batches)! };
+  } finally {
+    nl.closeAll();
+    shell.close();
+    for (const n of [...tasks, sb]) spawnSync('ip', ['netns', 'del', n]);
+  }
+}
+
 /** `npm run bench -- dataplane [--rounds N]`. */
 export async function run(args: string[]): Promise<void> {
   const rounds = Math.max(1, Number(args[args.indexOf('--rounds') + 1]) || 3);
@@ -129,15 +169,16 @@ export async function run(args: string[]): Promise<void> {
     sh(['ip', '-n', HOST_NS, 'addr', 'add', `${VTEP}/24`, 'dev', 'u0']);
     sh(['ip', '-n', HOST_NS, 'link', 'set', 'u0', 'up']);
     res = await alternateRecords(rounds, PATHS, async (path, round) => {
-      const r = await measure(path, round);
+      const r = { ...await measure(path, round), ...await parts(path, round) };
       console.log(`  round ${round + 1} ${path.padEnd(7)} ${Object.entries(r).map(([k, v]) => `${k} ${v.toFixed(1)}`).join('  ')}`);
       return r;
     });
   } finally {
     for (const n of ours()) spawnSync('ip', ['netns', 'del', n]);
   }
-  const keys = ['attach20_ms', 'attach20_cold_ms', 'detach20_ms', 'peer_update_ms'];
-  // The path kept in the code (net/overlay/batch.ts): the faster by attach20_ms here.
+  const keys = ['attach20_ms', 'attach20_cold_ms', 'detach20_ms', 'peer_update_ms', 'veth20_ms', 'peer_batch_ms'];
+  // The path kept in the code (net/overlay/batch.ts): the faster of the two in the parts
+  // that differ (veth20_ms, peer_batch_ms); the whole-agent figures move with the node's load.
   const kept: Path = 'netlink';
   const out: Record<string, unknown> = { bench: 'dataplane', kept, rounds, tasks: N };
   for (const k of keys) Object.assign(out, figureFields(k, res[kept].figures[k]));
