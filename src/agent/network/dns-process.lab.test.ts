@@ -4,9 +4,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { getPriority } from 'node:os';
+import { getPriority, release } from 'node:os';
 import { nullLogger } from '../../common/logger.ts';
-import { DNS_NICE, DnsProcess } from './dns-process.ts';
+import { DNS_NICE, DNS_SLICE_NS, DnsProcess } from './dns-process.ts';
 
 const NS = `shoal-dnsp-${process.pid}`;
 const TABLE = { net1: [{ name: 'web', endpointMode: 'vip' as const, vip: '10.9.0.2', tasks: [{ name: 'web.1.x', ip: '10.9.0.3' }] }] };
@@ -15,6 +15,11 @@ function nslookup(name: string): Promise<string> {
   return new Promise((ok) => {
     execFile('timeout', ['5', 'ip', 'netns', 'exec', NS, 'busybox', 'nslookup', '-timeout=1', name, '127.0.0.11'], (_err, out, errOut) => ok(out + errOut));
   });
+}
+
+function kernelAtLeast(major: number, minor: number): boolean {
+  const [a, b] = release().split('.').map((x) => parseInt(x, 10));
+  return a > major || (a === major && b >= minor);
 }
 
 async function until(fn: () => Promise<boolean>, ms = 8000): Promise<boolean> {
@@ -40,6 +45,9 @@ test('answers in the task netns, again after the child was killed, and no more o
     const first = dns.pid!;
     assert.is(getPriority(first), DNS_NICE, 'the child runs above the daemon\'s priority');
     if (existsSync(`/proc/${first}/autogroup`)) assert.match(readFileSync(`/proc/${first}/autogroup`, 'utf8'), ` nice ${DNS_NICE}`, 'and so does its own scheduler autogroup');
+    // A short EEVDF slice where the kernel keeps one per task (6.12 and later).
+    const slice = () => /se\.slice\s*:\s*(\d+)/.exec(readFileSync(`/proc/${first}/sched`, 'utf8'))?.[1];
+    if (kernelAtLeast(6, 12) && slice()) assert.ok(await until(async () => slice() === String(DNS_SLICE_NS), 3000), `slice ${slice()} ns`);
     process.kill(first, 'SIGKILL');
     assert.ok(await until(async () => dns.pid !== undefined && dns.pid !== first && (await nslookup('web')).includes('Address: 10.9.0.2')), 'a new child serves the task again');
     assert.is(getPriority(dns.pid!), DNS_NICE, 'a new child too');

@@ -5,7 +5,7 @@
  * is started again after a short delay and given the table and every binding again; until
  * then tasks' queries go unanswered (their resolvers retry).
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +26,10 @@ const RESTART_MS = 500;
  * (a scavenge of ≈0.3 ms every ≈1000 queries).
  */
 export const DNS_NICE = -5;
+/** The EEVDF slice the child asks for, in ns (the kernel's floor is 0.1 ms). */
+export const DNS_SLICE_NS = 100_000;
+/** sched_setattr's system call number by `process.arch`. */
+const SCHED_SETATTR: Partial<Record<string, number>> = { x64: 314, arm64: 274 };
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -211,9 +215,29 @@ export class DnsProcess implements TaskDns {
     try {
       setPriority(child.pid, nice);
       if (existsSync(`/proc/${child.pid}/autogroup`)) writeFileSync(`/proc/${child.pid}/autogroup`, String(nice));
+      this.shortSlice(child.pid, nice);
     } catch (err) {
       this.opts.logger.info('dns process: runs at the default priority', { nice, error: err });
     }
+  }
+
+  /**
+   * Asks for a short EEVDF slice (sched_setattr, SCHED_OTHER, runtime {@link DNS_SLICE_NS}):
+   * since Linux 6.12 a task with a shorter slice may preempt the running one when it wakes,
+   * instead of waiting up to the running task's slice (≈1.4 ms on a 2-CPU machine). Older
+   * kernels ignore the runtime. Perl makes the system call (Node has no binding). Measured
+   * (network-dns --rt, 5 rounds, load 27–90): p99 quiet 2.71 → 1.57 ms, while 60 tasks
+   * start 3.14 → 1.83 ms.
+   */
+  private shortSlice(pid: number, nice: number): void {
+    const nr = SCHED_SETATTR[process.arch];
+    if (!nr) return;
+    const script = 'syscall($ARGV[0]+0, $ARGV[1]+0, pack("LLQlLQQQ", 48, 0, 0, $ARGV[2]+0, 0, $ARGV[3]+0, 0, 0), 0) == 0 or die "sched_setattr: $!\\n"';
+    const p = spawn('perl', ['-e', script, String(nr), String(pid), String(nice), String(DNS_SLICE_NS)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    p.stderr?.on('data', (d: Buffer) => { err += d.toString(); });
+    p.on('error', (e) => this.opts.logger.debug('dns process: no short slice', { error: e }));
+    p.on('exit', (code) => { if (code !== 0) this.opts.logger.debug('dns process: no short slice', { error: err.trim() }); });
   }
 
   private onReply(m: DnsReply): void {
