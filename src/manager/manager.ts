@@ -23,6 +23,7 @@ import { canRemoveVoter } from './membership.ts';
 import { checkStanding, raftSenderMatches, type StandingEndpoint } from './peer-standing.ts';
 import type { PeerIdentity } from '../wire/types.ts';
 import type { Logger } from '../common/logger.ts';
+import { monotonicMs } from '../common/monotonic.ts';
 
 export interface ManagerOptions {
   dataRoot: string;
@@ -111,7 +112,7 @@ export class Manager {
     });
     this.raft.on((e) => {
       if (e.kind === 'role') {
-        if (e.role === StateRole.Leader) this.leaderSince = Date.now();
+        if (e.role === StateRole.Leader) this.leaderSince = monotonicMs();
         opts.logger.info('raft role changed', { role: e.role, term: e.term });
       }
       if (e.kind === 'conf-change') {
@@ -283,11 +284,12 @@ export class Manager {
 
   /** Records a heartbeat from a node (the dispatcher calls this). */
   heartbeat(nodeId: string, addr: string): void {
-    this.lastSeen.set(nodeId, { at: Date.now(), addr });
+    this.lastSeen.set(nodeId, { at: monotonicMs(), addr });
   }
 
-  /** Milliseconds since each node's last heartbeat to this manager (metrics: sessions, heartbeat lag). */
-  heartbeatAges(now = Date.now()): Map<string, number> {
+  /** Milliseconds since each node's last heartbeat to this manager (metrics: sessions, heartbeat lag), on the monotonic clock. */
+  heartbeatAges(): Map<string, number> {
+    const now = monotonicMs();
     return new Map([...this.lastSeen].map(([id, s]) => [id, now - s.at]));
   }
 
@@ -316,7 +318,7 @@ export class Manager {
 
   private async leaderLoop(): Promise<void> {
     // Before anything that may skip this turn: a stall of this process is seen on every tick.
-    this.heartbeatWatch = watchHeartbeats(this.heartbeatWatch, Date.now(), Math.max(LEADER_LOOP_MS * 2, this.heartbeatMs));
+    this.heartbeatWatch = watchHeartbeats(this.heartbeatWatch, monotonicMs(), Math.max(LEADER_LOOP_MS * 2, this.heartbeatMs));
     if (this.busy || this.stopped || !this.isLeader) return;
     this.busy = true;
     try {
@@ -358,7 +360,7 @@ export class Manager {
     const changes = nodeStatusChanges({
       nodes: nodes.map((n) => ({ id: n.ID, state: n.Status.State, addr: n.Status.Addr })),
       lastSeen: this.lastSeen,
-      now: Date.now(),
+      now: monotonicMs(),
       leaderSince: this.leaderSince,
       watchSince: this.heartbeatWatch.since,
       graceMs: this.heartbeatMs * 3,

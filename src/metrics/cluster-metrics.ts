@@ -18,7 +18,7 @@ export interface ClusterSource {
   readonly nodeId: string;
   readonly isLeader: boolean;
   /** ms since each node's last heartbeat to this manager. */
-  heartbeatAges?(now?: number): Map<string, number>;
+  heartbeatAges?(): Map<string, number>;
   /** The heartbeat period nodes use, ms. */
   readonly heartbeatMs?: number;
 }
@@ -37,7 +37,7 @@ export class ClusterMetrics {
   private unsubscribe?: () => void;
   private readonly scheduling: Histogram;
 
-  constructor(registry: Registry, now: () => number = Date.now) {
+  constructor(registry: Registry) {
     const registers = [registry];
     const view = <R>(fn: (s: ClusterSource) => R): R | undefined => (this.source ? fn(this.source) : undefined);
     const family = (name: string, help: string, labelNames: string[], fill: (g: Gauge, s: ClusterSource) => void): void => {
@@ -75,10 +75,10 @@ export class ClusterMetrics {
     }));
     family('shoal_dispatcher_sessions', 'Nodes heartbeating to this manager (last heartbeat within 3 periods).', ['node_id'], (g, s) => {
       const period = s.heartbeatMs ?? 5000;
-      g.set({ node_id: s.nodeId }, [...(s.heartbeatAges?.(now()) ?? new Map()).values()].filter((ms) => ms <= 3 * period).length);
+      g.set({ node_id: s.nodeId }, [...(s.heartbeatAges?.() ?? new Map()).values()].filter((ms) => ms <= 3 * period).length);
     });
     family('shoal_dispatcher_heartbeat_age_seconds', 'Seconds since each node\'s last heartbeat to this manager.', ['node_id'], (g, s) => {
-      for (const [id, ms] of s.heartbeatAges?.(now()) ?? []) g.set({ node_id: id }, ms / 1000);
+      for (const [id, ms] of s.heartbeatAges?.() ?? []) g.set({ node_id: id }, ms / 1000);
     });
     this.scheduling = new Histogram({
       name: 'shoal_scheduling_duration_seconds', help: 'From a task\'s creation to its assignment to a node (observed by the leader).', buckets: LATENCY_BUCKETS, registers,

@@ -17,6 +17,7 @@ export type AttachmentRequest =
 export type AttachmentResult = Extract<AttachmentSessionFrame, { type: 'attachment.result' }>;
 import type { NodeDescription, NodeRole, NodeState } from '../api/types/node.ts';
 import type { Logger } from '../common/logger.ts';
+import { monotonicMs } from '../common/monotonic.ts';
 
 export interface SessionOptions {
   tls: NodeTLS;
@@ -80,7 +81,7 @@ export class Session {
 
   /** Whether the leader answered within the last few periods. */
   get connected(): boolean {
-    return Date.now() - this.lastAck < this.heartbeatMs * 3;
+    return monotonicMs() - this.lastAck < this.heartbeatMs * 3;
   }
 
   private pickAddr(): string | undefined {
@@ -113,7 +114,7 @@ export class Session {
       clearInterval(this.timer);
       this.timer = setInterval(() => {
         // No answer for three periods: the manager is gone or cut off; try another.
-        if (Date.now() - this.lastAck > this.heartbeatMs * 3 && this.lastAck !== 0) ws.terminate();
+        if (monotonicMs() - this.lastAck > this.heartbeatMs * 3 && this.lastAck !== 0) ws.terminate();
         else this.beat();
       }, this.heartbeatMs);
     };
@@ -142,7 +143,7 @@ export class Session {
       } else if (f.type === 'network.watermark') {
         if (Number.isSafeInteger(f.generation)) this.opts.onNetworkWatermark?.(f.generation);
       } else if (f.type === 'ack') {
-        this.lastAck = Date.now();
+        this.lastAck = monotonicMs();
         this.failures = 0;
         this.opts.onAck?.(this.lastAck - this.beatAt, addr);
         if (f.role) this.desiredRole = f.role;
@@ -188,7 +189,7 @@ export class Session {
       if (this.opts.description) f.description = this.opts.description;
       this.tlsSent = this.ws;
     }
-    this.beatAt = Date.now();
+    this.beatAt = monotonicMs();
     this.ws?.send(JSON.stringify(f));
   }
 
