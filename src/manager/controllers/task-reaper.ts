@@ -8,10 +8,11 @@ import type { MemoryStore, ObjectEvent } from '../../store/index.ts';
 import type { Logger } from '../../common/logger.ts';
 import { tasksToDelete } from '../orchestrator/task-reaper.ts';
 import { StoreController } from './store-controller.ts';
+import { monotonicMs } from '../../common/monotonic.ts';
 
 export class TaskReaperController extends StoreController {
   private dirty = false;
-  private last = 0;
+  private last = -Infinity;
   private delayed = false;
   private readonly intervalMs: number;
 
@@ -31,7 +32,7 @@ export class TaskReaperController extends StoreController {
 
   protected async pass(): Promise<void> {
     if (!this.dirty) return;
-    const wait = this.last + this.intervalMs - Date.now();
+    const wait = this.last + this.intervalMs - monotonicMs();
     if (wait > 0) {
       if (!this.delayed) {
         this.delayed = true;
@@ -40,7 +41,7 @@ export class TaskReaperController extends StoreController {
       return;
     }
     this.dirty = false;
-    this.last = Date.now();
+    this.last = monotonicMs();
     try {
       const { value } = await this.store.update((tx) => {
         const cluster = tx.list('cluster')[0];
