@@ -24,7 +24,7 @@ test('scale: 10 simulated nodes and 50 tasks give every figure, in the JSON shap
 test('scale: the largest N is at the top level, every N under runs', () => {
   const run = (nodes: number, failover: number | null): ScaleRun => ({
     nodes, tasks: 10, lost: 1, raft_tick_ms: null, join_ms: 1, leader_cpu_pct: 1, leader_rss_mb: 1, leader_cpu_pct_with_tasks: 1, heartbeat_lag_ms: 1,
-    heartbeat_lag_p50_ms: 1, schedule10k_ms: 1, mass_loss_detect_ms: 1, mass_loss_ms: 1, failover_ms: failover, failover_first_ms: 1, load: [0, 0], errors: [],
+    heartbeat_lag_p50_ms: 1, schedule10k_ms: 1, mass_loss_detect_ms: 1, mass_loss_ms: 1, failover_ms: failover, failover_first_ms: 1, schedule10k_cpu_ms: 1, mass_loss_cpu_ms: 1, load: [0, 0], errors: [],
   });
   const out = scaleReport([run(100, 5), run(1000, null), run(500, 7)]);
   assert.is(out.nodes, 1000);
