@@ -87,17 +87,20 @@ export const LATENCY_KEYS = ['underlay_rtt_us', 'overlay_rtt_us', 'overlay_rtt_a
  * The scheduling prefix of a probe: with `--rt`, SCHED_FIFO 1, and on a machine of two or
  * more CPUs the server on CPU 1 and the client on CPU 0, so the two never share one.
  */
-const prio = (o: OverlayOptions, role: 'server' | 'client') =>
+const prio = (o: Pick<OverlayOptions, 'rt'>, role: 'server' | 'client') =>
   (o.rt ? [...(availableParallelism() >= 2 ? ['taskset', '-c', role === 'server' ? '1' : '0'] : []), 'chrt', '-f', '1'] : []);
 
-/** One iperf3 run (TCP, `streams` streams), server and client as argv prefixes inside lab hosts; Gbit/s. */
-async function iperf(ctx: OverlayContext, o: OverlayOptions, server: { host: string; enter: string[] }, client: { host: string; enter: string[] }, addr: string, streams: number): Promise<number> {
+/**
+ * One iperf3 run (TCP, `streams` streams), server and client as argv prefixes inside lab
+ * hosts; Gbit/s. Also the encrypted-overlay step of network.ts.
+ */
+export async function iperfGbps(lab: Lab, o: Pick<OverlayOptions, 'seconds' | 'rt'>, server: { host: string; enter: string[] }, client: { host: string; enter: string[] }, addr: string, streams: number): Promise<number> {
   const port = String(nextPort++);
-  const srv = ctx.lab.exec(server.host, [...server.enter, ...prio(o, 'server'), 'timeout', String(o.seconds + 30), 'iperf3', '-s', '-1', '-p', port], { timeoutMs: (o.seconds + 40) * 1000 });
+  const srv = lab.exec(server.host, [...server.enter, ...prio(o, 'server'), 'timeout', String(o.seconds + 30), 'iperf3', '-s', '-1', '-p', port], { timeoutMs: (o.seconds + 40) * 1000 });
   try {
     for (let attempt = 0; ; attempt++) {
       await sleep(300);
-      const r = await ctx.lab.exec(client.host, [...client.enter, ...prio(o, 'client'), 'iperf3', '-c', addr, '-p', port, '-t', String(o.seconds), '-P', String(streams), '-J'], { timeoutMs: (o.seconds + 30) * 1000 });
+      const r = await lab.exec(client.host, [...client.enter, ...prio(o, 'client'), 'iperf3', '-c', addr, '-p', port, '-t', String(o.seconds), '-P', String(streams), '-J'], { timeoutMs: (o.seconds + 30) * 1000 });
       let j: { end?: { sum_received?: { bits_per_second?: number } }; error?: string } = {};
       try { j = JSON.parse(r.stdout); } catch { /* reported below */ }
       const bps = j.end?.sum_received?.bits_per_second;
@@ -119,8 +122,8 @@ export async function overlayThroughput(ctx: OverlayContext, o: OverlayOptions):
     const under: number[] = [], over: number[] = [], ratios: number[] = [];
     for (let i = 0; i < o.reps; i++) {
       // Which path goes first alternates too.
-      const runU = () => iperf(ctx, o, hosts.server, hosts.client, ctx.lab.address(web.host), streams);
-      const runO = () => iperf(ctx, o, tasks.server, tasks.client, web.ip, streams);
+      const runU = () => iperfGbps(ctx.lab, o, hosts.server, hosts.client, ctx.lab.address(web.host), streams);
+      const runO = () => iperfGbps(ctx.lab, o, tasks.server, tasks.client, web.ip, streams);
       const [u, v] = i % 2 === 0 ? [await runU(), await runO()] : (([b, a]) => [a, b])([await runO(), await runU()]);
       under.push(u); over.push(v); ratios.push(v / u);
     }

@@ -53,7 +53,7 @@ import { formSwarm, IMAGE, scale } from '../lib/swarm-services.ts';
 import { DOCKERD, downLabs, upDockerLab } from './docker-swarm-lab.ts';
 import { figureFields, flag, orderFor, summary } from './fair.ts';
 import { dnsWhileScaling } from './network-dns.ts';
-import { LATENCY_KEYS, THROUGHPUT_KEYS, overlayLatency, overlaySettings, overlayThroughput } from './network-overlay.ts';
+import { LATENCY_KEYS, THROUGHPUT_KEYS, iperfGbps, overlayLatency, overlaySettings, overlayThroughput } from './network-overlay.ts';
 
 interface Options { reps: number; seconds: number; requests: number; dnsQueries: number; /** `--rt`: probes as SCHED_FIFO (network-overlay.ts). */ rt: boolean; /** `--dns-tasks`: tasks started while DNS is timed (0: skip); default 60. */ dnsTasks: number }
 type Out = Record<string, number | string | null>;
@@ -77,24 +77,6 @@ class Side {
   /** Enters a task's netns from inside its host: Shoal names it, Docker gives the PID. */
   enter(t: PlacedTask): string[] {
     return intoTask(t, this.docker);
-  }
-
-  /** One iperf3 run (TCP, 1 stream); `server`/`client` are argv prefixes run inside hosts. */
-  async iperf(server: { host: string; enter: string[] }, client: { host: string; enter: string[] }, addr: string, seconds: number): Promise<number> {
-    const srv = this.lab.exec(server.host, [...server.enter, 'timeout', String(seconds + 30), 'iperf3', '-s', '-1', '-p', '5201'], { timeoutMs: (seconds + 40) * 1000 });
-    try {
-      for (let attempt = 0; ; attempt++) {
-        await new Promise((r) => setTimeout(r, 300));
-        const r = await this.lab.exec(client.host, [...client.enter, 'iperf3', '-c', addr, '-p', '5201', '-t', String(seconds), '-J'], { timeoutMs: (seconds + 30) * 1000 });
-        let j: { end?: { sum_received?: { bits_per_second?: number } }; error?: string } = {};
-        try { j = JSON.parse(r.stdout); } catch { /* reported below */ }
-        const bps = j.end?.sum_received?.bits_per_second;
-        if (bps) return bps / 1e9;
-        if (attempt >= 4) throw new Error(`iperf3 to ${addr}: ${j.error ?? r.stderr.trim().slice(-200)}`);
-      }
-    } finally {
-      await srv;
-    }
   }
 
   async setup(): Promise<{ client: PlacedTask; web: PlacedTask; netId: string; enc?: { client: PlacedTask; web: PlacedTask } }> {
@@ -174,8 +156,8 @@ class Side {
       await step(['encrypted_gbps', 'encrypted_ratio'], async () => {
         const e: number[] = [], ratios: number[] = [];
         for (let i = 0; i < o.reps; i++) {
-          const u = await this.iperf({ host: enc.web.host, enter: [] }, { host: enc.client.host, enter: [] }, this.lab.address(enc.web.host), o.seconds);
-          const v = await this.iperf({ host: enc.web.host, enter: this.enter(enc.web) }, { host: enc.client.host, enter: this.enter(enc.client) }, enc.web.ip, o.seconds);
+          const u = await iperfGbps(this.lab, { seconds: o.seconds }, { host: enc.web.host, enter: [] }, { host: enc.client.host, enter: [] }, this.lab.address(enc.web.host), 1);
+          const v = await iperfGbps(this.lab, { seconds: o.seconds }, { host: enc.web.host, enter: this.enter(enc.web) }, { host: enc.client.host, enter: this.enter(enc.client) }, enc.web.ip, 1);
           e.push(v); ratios.push(v / u);
         }
         return { encrypted_gbps: r2(median(e)), encrypted_ratio: r2(median(ratios)) };
