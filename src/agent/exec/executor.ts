@@ -206,10 +206,13 @@ export class Executor {
     return this.list().some((c) => c.record?.imageId === id);
   }
 
-  /** Detaches from the running containers (they keep running; a later daemon re-adopts them). */
+  /**
+   * Detaches from the running containers (they keep running; a later daemon re-adopts them).
+   * The monitor stays while they run; with none, it exits (`release`).
+   */
   close(): void {
     for (const c of this.controllers.values()) c.detach();
-    this.monitorClient?.close();
+    this.monitorClient?.release();
     this.monitorClient = undefined;
     this.monitorP = undefined;
   }

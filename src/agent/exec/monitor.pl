@@ -16,6 +16,9 @@
 # mount/umount/netns are done with syscalls inside the monitor: no process per call.
 #   ping                                          -> pong PID
 #   quit                                          -> (exits when no container runs)
+#   release                                       -> (a daemon stopping gracefully: exits once no
+#                                                    container runs and no daemon is connected;
+#                                                    a daemon connecting again cancels it)
 #   (broadcast)                                   -> exit ID PID WAITSTATUS
 use strict;
 use warnings;
@@ -51,6 +54,7 @@ my %cont;       # container pid -> id
 my %byid;       # id -> container pid
 my %early;      # pid -> status, reaped before its runc parent reported it
 my $quitting = 0;
+my $released = 0;
 $SIG{CHLD} = sub { };
 $SIG{PIPE} = 'IGNORE';
 $SIG{TERM} = sub { $quitting = 1 };
@@ -153,6 +157,8 @@ sub handle {
     send_to($c, "pong\t$$");
   } elsif ($cmd eq 'quit') {
     $quitting = 1;
+  } elsif ($cmd eq 'release') {
+    $released = 1;
   }
 }
 
@@ -180,11 +186,12 @@ sub make_netns {
 
 while (1) {
   reap();
-  if ($quitting && !%cont && !%runc) { unlink $path; unlink "$dir/monitor.pid"; exit 0; }
+  if (($quitting || ($released && !%clients)) && !%cont && !%runc) { unlink $path; unlink "$dir/monitor.pid"; exit 0; }
   my @ready = $sel->can_read(1);
   for my $fh (@ready) {
     if ($fh == $srv) {
       my $c = $srv->accept or next;
+      $released = 0;
       $sel->add($c); $clients{fileno($c)} = $c; $buf{fileno($c)} = '';
       next;
     }

@@ -175,6 +175,14 @@ export class MonitorClient extends EventEmitter {
   /** Asks the monitor to exit once no container it started runs. */
   quit(): void { this.sock.write('quit\n'); }
 
+  /**
+   * Says goodbye for a daemon stopping gracefully and ends the connection (its buffered line
+   * still goes out): the monitor then exits once no container runs and no daemon is
+   * connected, so a stopped daemon with nothing running leaves no process behind, while
+   * running containers keep theirs for the next daemon (which cancels it by connecting).
+   */
+  release(): void { this.sock.end('release\n'); }
+
   close(): void { this.sock.destroy(); }
 
   /** Exit statuses recorded while nobody listened: `<dir>/exits/<id>`. */

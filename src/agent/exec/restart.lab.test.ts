@@ -107,4 +107,29 @@ test('the monitor killed with SIGKILL: a new one starts, running tasks are watch
   });
 });
 
+test('a daemon stopping gracefully: its monitor stays while a task runs, a new daemon keeps it, then it exits with nothing left', async () => {
+  await withExecLab(async (lab) => {
+    const gone = (pid: number) => () => { try { process.kill(pid, 0); return false; } catch { return true; } };
+    const spec: TaskContainerSpec = { taskId: `${lab.name}-g`, image: lab.image, command: ['sleep', '60'] };
+    const c = lab.ex.controller(spec);
+    await c.prepare();
+    await c.start();
+    const pid = (await lab.ex.monitor()).pid;
+    lab.ex.close();
+    const ex2 = new Executor({ name: lab.name, dataRoot: lab.dataRoot, stateDir: lab.stateDir, images: lab.images });
+    try {
+      assert.equal((await ex2.restore()).adopted, [spec.taskId]);
+      assert.is((await ex2.monitor()).pid, pid, 'the running task kept its monitor for the next daemon');
+      const c2 = ex2.controller(spec);
+      await c2.shutdown({ graceMs: 0 });
+      await c2.wait();
+      await c2.remove();
+      ex2.close();
+      assert.ok(await until(gone(pid), 5000), 'with no task and no daemon, the monitor exits');
+    } finally {
+      await ex2.destroy();
+    }
+  });
+});
+
 test.run();
