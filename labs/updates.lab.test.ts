@@ -139,7 +139,12 @@ test('start-first keeps at least the replica count running', async () => {
 });
 
 test('a failing update pauses by default, naming the failed task; the other slots keep the old spec', async () => {
-  await create(spec('halt', 3));
+  // As in SwarmKit, the next slot starts once the previous new task runs: `sleep bogus` runs
+  // for a moment before it fails, and since running is reported at once (no 20 ms
+  // coalescing) a second slot could start before the failure arrived. A 1 s Delay holds the
+  // next slot until the failure, which pauses the update (FailureAction's default) — the
+  // behaviour this test is about.
+  await create(spec('halt', 3, { UpdateConfig: { Parallelism: 1, Monitor: 1 * S, Delay: 1 * S } }));
   await update('halt', (s) => (s.TaskTemplate.ContainerSpec.Args = ['bogus']));
   const svc = await waitState('halt', 'paused');
   const m = /^update paused due to failure or early termination of task (\w+)$/.exec(svc.UpdateStatus!.Message);
