@@ -129,15 +129,6 @@ export function isNormalized(v: unknown): boolean {
   return v !== null && typeof v === 'object' && isMarked(v);
 }
 
-/** Freezes `v` and everything reachable from it; returns `v`. */
-export function deepFreeze<T>(v: T): T {
-  if (v && typeof v === 'object' && !Object.isFrozen(v)) {
-    Object.freeze(v);
-    for (const x of Object.values(v)) deepFreeze(x);
-  }
-  return v;
-}
-
 /** JSON with object keys sorted at every level: equal values give equal strings. */
 export function canonicalJson(v: unknown): string {
   return JSON.stringify(plain(v, 'value', false));
