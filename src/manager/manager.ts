@@ -364,7 +364,7 @@ export class Manager {
       leaderSince: this.leaderSince,
       watchSince: this.heartbeatWatch.since,
       graceMs: this.heartbeatMs * 3,
-      leaderGraceMs: Math.max(this.heartbeatMs * 3, NEW_LEADER_GRACE_MS),
+      leaderGraceMs: NEW_LEADER_GRACE_MS, // never below graceMs: nodeStatusChanges takes the larger
     });
     if (changes.length === 0) return;
     await this.store.update((tx) => {
