@@ -32,7 +32,7 @@
 import { formatPrefix, parseAddress, parsePrefix } from '../ipam/cidr.ts';
 import { LbSpecError } from './errors.ts';
 import { VXLAN_PORT } from '../overlay/plan.ts';
-import { addr, block, chain, elements, ifname, pick, port, sanitize, tableName, weightsOf } from './nft-text.ts';
+import { addr, block, chain, elements, ifname, pick, port, renderInPlace, sanitize, tableName, weightsOf, type NamedChain } from './nft-text.ts';
 
 /**
  * Where a node sends a published port's connections: `cluster` (Docker's routing mesh,
@@ -93,7 +93,7 @@ export const MESH_TABLE = 'shoal-mesh';
 interface MeshParts {
   table: string;
   elems: { published: string[]; unserved: string[]; keep_source_tcp: string[]; keep_source_udp: string[]; gone: string[] };
-  chains: { name: string; rules: string[] }[];
+  chains: NamedChain[];
   /** The hook chains' text. */
   hooks: string[];
 }
@@ -122,7 +122,7 @@ function meshParts(ports: readonly PublishedPort[], opts: MeshOptions): MeshPart
   }).sort((a, b) => a.protocol.localeCompare(b.protocol) || a.published - b.published);
   const live: string[] = [];
   const none: string[] = [];
-  const chains: { name: string; rules: string[] }[] = [];
+  const chains: NamedChain[] = [];
   const keep: Record<'tcp' | 'udp', number[]> = { tcp: [], udp: [] };
   const current = new Set(norm.flatMap((p) => p.backends));
   const gone = new Set<string>();
@@ -200,17 +200,9 @@ export function renderMeshUpdate(appliedPorts: readonly PublishedPort[], applied
   const was = meshParts(appliedPorts, appliedOpts);
   const m = meshParts(ports, opts);
   if (was.table !== m.table || was.hooks.join('\n') !== m.hooks.join('\n')) return undefined;
-  const t = `ip ${m.table}`;
-  const old = new Set(was.chains.map((x) => x.name));
-  const now = new Set(m.chains.map((x) => x.name));
-  const sets = Object.entries(m.elems) as [keyof MeshParts['elems'], string[]][];
-  return [
-    // Emptied first: a deleted chain must have no map element pointing at it.
-    ...sets.map(([name]) => `flush ${name === 'published' ? 'map' : 'set'} ${t} ${name}`),
-    ...[...old].filter((n) => !now.has(n)).map((n) => `delete chain ${t} ${n}`),
-    ...m.chains.flatMap((x) => [old.has(x.name) ? `flush chain ${t} ${x.name}` : `add chain ${t} ${x.name}`, ...x.rules.map((r) => `add rule ${t} ${x.name} ${r}`)]),
-    ...sets.filter(([, items]) => items.length).map(([name, items]) => `add element ${t} ${name} { ${items.join(', ')} }`),
-  ].join('\n') + '\n';
+  const sets = (Object.entries(m.elems) as [keyof MeshParts['elems'], string[]][])
+    .map(([name, items]) => ({ kind: name === 'published' ? 'map' as const : 'set' as const, name, items }));
+  return renderInPlace(m.table, sets, was.chains, m.chains);
 }
 
 /** The `nft -f` text replacing the mesh table in one transaction. */

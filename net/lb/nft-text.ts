@@ -85,3 +85,25 @@ export function port(n: number, service: string): number {
   if (!Number.isInteger(n) || n < 1 || n > 65535) throw new LbSpecError(`invalid port "${n}" for service "${service}"`);
   return n;
 }
+
+/** A table's own (non-hook) chain: its name and rules. */
+export interface NamedChain { name: string; rules: string[] }
+
+/**
+ * The `nft -f` text that refills table `ip TABLE`'s maps and sets with `sets` and turns its
+ * own chains `was` into `chains` (flushed and refilled, added or deleted) in one transaction,
+ * its hook chains untouched: the in-place update shared by the VIP and mesh tables
+ * (ruleset.ts's `renderUpdate` says why not a whole-table replacement).
+ */
+export function renderInPlace(table: string, sets: readonly { kind: 'map' | 'set'; name: string; items: string[] }[], was: readonly NamedChain[], chains: readonly NamedChain[]): string {
+  const t = `ip ${table}`;
+  const old = new Set(was.map((x) => x.name));
+  const now = new Set(chains.map((x) => x.name));
+  return [
+    // Emptied first: a deleted chain must have no map element pointing at it.
+    ...sets.map((s) => `flush ${s.kind} ${t} ${s.name}`),
+    ...[...old].filter((n) => !now.has(n)).map((n) => `delete chain ${t} ${n}`),
+    ...chains.flatMap((x) => [old.has(x.name) ? `flush chain ${t} ${x.name}` : `add chain ${t} ${x.name}`, ...x.rules.map((r) => `add rule ${t} ${x.name} ${r}`)]),
+    ...sets.filter((s) => s.items.length).map((s) => `add element ${t} ${s.name} { ${s.items.join(', ')} }`),
+  ].join('\n') + '\n';
+}

@@ -25,7 +25,7 @@
  */
 import { parseAddress } from '../ipam/cidr.ts';
 import { LbSpecError } from './errors.ts';
-import { addr, block, chain, elements, pick, port, sanitize, tableName, weightsOf } from './nft-text.ts';
+import { addr, block, chain, elements, pick, port, renderInPlace, sanitize, tableName, weightsOf, type NamedChain } from './nft-text.ts';
 
 /** A balanced port of a VIP. */
 export interface VipPort {
@@ -78,7 +78,7 @@ interface Contents {
   anyElems: string[];
   none: string[];
   gone: string[];
-  chains: { name: string; rules: string[] }[];
+  chains: NamedChain[];
 }
 
 function contents(services: readonly VipService[]): Contents {
@@ -137,19 +137,12 @@ export function renderTable(services: readonly VipService[], opts: RulesetOption
  * `renderReplace(services)`'s (vip.lab.test.ts checks).
  */
 export function renderUpdate(applied: readonly VipService[], services: readonly VipService[], opts: RulesetOptions = {}): string {
-  const t = `ip ${tableName(opts, DEFAULT_TABLE)}`;
-  const was = new Set(contents(applied).chains.map((x) => x.name));
   const c = contents(services);
-  const now = new Set(c.chains.map((x) => x.name));
-  const add = (what: string, items: string[]) => (items.length ? [`add element ${t} ${what} { ${items.join(', ')} }`] : []);
-  const lines = [
-    // Emptied first: a deleted chain must have no map element pointing at it.
-    `flush map ${t} vip_ports`, `flush map ${t} vip_any`, `flush set ${t} vip_none`, `flush set ${t} vip_gone`,
-    ...[...was].filter((n) => !now.has(n)).map((n) => `delete chain ${t} ${n}`),
-    ...c.chains.flatMap((x) => [was.has(x.name) ? `flush chain ${t} ${x.name}` : `add chain ${t} ${x.name}`, ...x.rules.map((r) => `add rule ${t} ${x.name} ${r}`)]),
-    ...add('vip_ports', c.portElems), ...add('vip_any', c.anyElems), ...add('vip_none', c.none), ...add('vip_gone', c.gone),
+  const sets = [
+    { kind: 'map' as const, name: 'vip_ports', items: c.portElems }, { kind: 'map' as const, name: 'vip_any', items: c.anyElems },
+    { kind: 'set' as const, name: 'vip_none', items: c.none }, { kind: 'set' as const, name: 'vip_gone', items: c.gone },
   ];
-  return lines.join('\n') + '\n';
+  return renderInPlace(tableName(opts, DEFAULT_TABLE), sets, contents(applied).chains, c.chains);
 }
 
 /**
