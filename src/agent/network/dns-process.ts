@@ -67,6 +67,9 @@ export class DnsProcess implements TaskDns {
   private tableQueued = false;
   /** JSON of the table the running child has: an equal one is not sent again. */
   private sentTable?: string;
+  /** The nice value or the short slice was refused once: later children (restarts) skip that step, logged once. */
+  private noNice = false;
+  private noShortSlice = false;
 
   constructor(private readonly opts: {
     logger: Logger;
@@ -211,12 +214,13 @@ export class DnsProcess implements TaskDns {
    */
   private prioritize(child: ChildProcess): void {
     const nice = this.opts.nice ?? DNS_NICE;
-    if (!child.pid) return;
+    if (!child.pid || this.noNice) return;
     try {
       setPriority(child.pid, nice);
       if (existsSync(`/proc/${child.pid}/autogroup`)) writeFileSync(`/proc/${child.pid}/autogroup`, String(nice));
       this.shortSlice(child.pid, nice);
     } catch (err) {
+      this.noNice = true;
       this.opts.logger.info('dns process: runs at the default priority', { nice, error: err });
     }
   }
@@ -231,13 +235,18 @@ export class DnsProcess implements TaskDns {
    */
   private shortSlice(pid: number, nice: number): void {
     const nr = SCHED_SETATTR[process.arch];
-    if (!nr) return;
+    if (!nr || this.noShortSlice) return;
     const script = 'syscall($ARGV[0]+0, $ARGV[1]+0, pack("LLQlLQQQ", 48, 0, 0, $ARGV[2]+0, 0, $ARGV[3]+0, 0, 0), 0) == 0 or die "sched_setattr: $!\\n"';
     const p = spawn('perl', ['-e', script, String(nr), String(pid), String(nice), String(DNS_SLICE_NS)], { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     p.stderr?.on('data', (d: Buffer) => { err += d.toString(); });
-    p.on('error', (e) => this.opts.logger.debug('dns process: no short slice', { error: e }));
-    p.on('exit', (code) => { if (code !== 0) this.opts.logger.debug('dns process: no short slice', { error: err.trim() }); });
+    const refused = (error: unknown) => {
+      if (this.noShortSlice) return; // 'error' and 'exit' may both come
+      this.noShortSlice = true;
+      this.opts.logger.debug('dns process: no short slice', { error });
+    };
+    p.on('error', refused);
+    p.on('exit', (code) => { if (code !== 0) refused(err.trim()); });
   }
 
   private onReply(m: DnsReply): void {
