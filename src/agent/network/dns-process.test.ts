@@ -23,6 +23,9 @@ function withChild(nice?: number): { dns: DnsProcess; got: string[] } {
   return { dns: new DnsProcess({ logger, upstreams: [], entry, nice }), got };
 }
 
+/** Lets the tables queued in this turn of the event loop go out. */
+const nextTurn = () => new Promise((r) => setImmediate(r));
+
 test('the child runs at the nice value given', async () => {
   const { dns } = withChild(7);
   try {
@@ -38,7 +41,7 @@ test('tables set in one turn of the loop reach the child once, the newest', asyn
   const { dns, got } = withChild();
   try {
     for (let i = 1; i <= 50; i++) dns.setTable(table(`10.0.0.${i}`));
-    await new Promise((r) => setImmediate(r));
+    await nextTurn();
     await dns.bind('t1', 'ns1', ['net1']); // the child answers in order: it has seen the table
     assert.equal(got, ['table 10.0.0.50', 'bind']);
   } finally {
@@ -52,9 +55,9 @@ test('an unchanged table is not sent again; a changed one is', async () => {
     dns.setTable(table('10.0.0.1'));
     await dns.bind('t1', 'ns1', ['net1']);
     dns.setTable(table('10.0.0.1'));
-    await new Promise((r) => setImmediate(r));
+    await nextTurn();
     dns.setTable(table('10.0.0.2'));
-    await new Promise((r) => setImmediate(r));
+    await nextTurn();
     await dns.bind('t2', 'ns2', ['net1']);
     assert.equal(got, ['table 10.0.0.1', 'bind', 'table 10.0.0.2', 'bind']);
   } finally {
