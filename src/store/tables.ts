@@ -144,22 +144,27 @@ export function findCommitted(table: Table, by: FindBy): StoreObject[] {
   const key = queryKey(by);
   const cached = table.found.get(key);
   if (cached) return cached.slice();
-  const out = findUncached(table, by);
+  const out = findUncached(table, by, key === '');
   table.found.set(key, out);
   return out.slice();
 }
 
-/** One string per distinct query (criteria in a fixed order; undefined ones left out). */
+/**
+ * One string per distinct query: every criterion given, in key order, undefined ones left
+ * out (empty for "all"). Built from the criteria themselves, so one added to `FindBy` can
+ * never share a cached answer with a query without it.
+ */
 function queryKey(by: FindBy): string {
-  return `${by.name ?? '\u0000'}\u0001${by.namePrefix ?? '\u0000'}\u0001${by.serviceId ?? '\u0000'}\u0001${by.nodeId ?? '\u0000'}\u0001${by.desiredState ?? '\u0000'}\u0001${by.role ?? '\u0000'}`;
+  let key = '';
+  for (const k of Object.keys(by).sort()) {
+    const want = (by as Record<string, unknown>)[k];
+    if (want !== undefined) key += `${k}\u0000${String(want)}\u0001`;
+  }
+  return key;
 }
 
-function hasCriteria(by: FindBy): boolean {
-  for (const k in by) if ((by as Record<string, unknown>)[k] !== undefined) return true;
-  return false;
-}
-
-function findUncached(table: Table, by: FindBy): StoreObject[] {
+/** `all`: `by` has no criteria (the whole table). */
+function findUncached(table: Table, by: FindBy, all: boolean): StoreObject[] {
   let candidates: Iterable<string> | undefined;
   let best = Infinity;
   if (by.name !== undefined) {
@@ -177,10 +182,9 @@ function findUncached(table: Table, by: FindBy): StoreObject[] {
     }
   }
   const out: StoreObject[] = [];
-  const all = !hasCriteria(by);
   // A large share of the table (all of it, or a service of 10,000 tasks): walk the IDs in
   // their kept order rather than sort the answer. A small one: sort just that.
-  if (all || (candidates && best * 8 >= table.byId.size) || (!candidates && !all)) {
+  if (!candidates || best * 8 >= table.byId.size) {
     for (const id of table.sortedIds()) {
       const o = table.byId.get(id)!;
       if (all || matches(table.def, o, by)) out.push(o);
