@@ -182,6 +182,10 @@ export class NetworkAgent {
    * re-syncs peers, VIP tables and the mesh.
    */
   static async open(opts: NetworkAgentOptions): Promise<NetworkAgent> {
+    // Refused before anything is opened: an unknown value would otherwise silently mean 'netlink'.
+    if (opts.dataPlane !== undefined && opts.dataPlane !== 'netlink' && opts.dataPlane !== 'ip') {
+      throw new NetworkAgentError(`unknown dataPlane "${String(opts.dataPlane)}" (want 'netlink' or 'ip')`);
+    }
     const file = new StateFile(opts.dataRoot);
     const saved = file.load((err) => opts.logger.warn('network: state file unreadable, starting empty', { error: err }));
     const sh = new ShellBatch();
