@@ -567,6 +567,9 @@ export class NetworkAgent {
     // The VXLAN device first, at once: a netns is freed asynchronously, and until then its
     // device holds the VNI, so a sandbox made again right away would be refused.
     if (existsSync(netnsPath(sb.netns))) await this.sh.run(['ip', '-n', sb.netns, 'link', 'del', VXLAN_DEV]);
+    // Its rtnetlink helper lives in the netns and would keep it (bridge, task veths) alive
+    // until the sweep noticed the name gone: ended now, with the namespace.
+    this.netlink?.close(sb.netns);
     await this.deleteNetns(sb.netns);
     const host = this.opts.hostNetns === undefined ? [] : ['-n', this.opts.hostNetns];
     const vx = hostVxlanName(sb.vni);
