@@ -50,9 +50,7 @@ export class VipTable {
   /** Re-renders when the gone set will change by time alone. */
   private arm(now: number): void {
     this.refresh.arm(this.gone.nextChange(now), now, () => {
-      if (this.wanted === undefined) return;
-      const next = this.chain.then(() => this.flush());
-      this.chain = next.catch(() => {});
+      if (this.wanted !== undefined) this.enqueue(() => this.flush()).catch(() => {});
     });
   }
 
@@ -68,9 +66,7 @@ export class VipTable {
     const drain = new Map([...(this.wanted ?? []), ...services].filter((x) => x.drainMs !== undefined).map((x) => [x.vip, x.drainMs!]));
     this.gone.note(vips(this.wanted ?? []), vips(services), this.now(), (vip) => drain.get(vip));
     this.wanted = services;
-    const next = this.chain.then(() => this.flush());
-    this.chain = next.catch(() => {});
-    return next;
+    return this.enqueue(() => this.flush());
   }
 
   /** Removes the table (also when it was never applied). */
@@ -78,7 +74,12 @@ export class VipTable {
     this.wanted = undefined;
     this.refresh.stop();
     // Forgotten before the apply: should it fail, the table is in an unknown state and the next sync replaces it whole.
-    const next = this.chain.then(async () => { this.appliedText = undefined; await this.runner.apply(renderDelete(this.opts)); });
+    return this.enqueue(async () => { this.appliedText = undefined; await this.runner.apply(renderDelete(this.opts)); });
+  }
+
+  /** Runs `fn` after every update queued before it (a failed one included). */
+  private enqueue(fn: () => Promise<void>): Promise<void> {
+    const next = this.chain.then(fn);
     this.chain = next.catch(() => {});
     return next;
   }
