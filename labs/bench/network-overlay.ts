@@ -35,6 +35,7 @@ import type { Service } from '../../src/api/types/service.ts';
 import type { Lab } from '../lib/lab.ts';
 import { run as runCmd } from '../lib/procs.ts';
 import type { PlacedTask } from '../lib/swarm-net.ts';
+import { median } from './fair.ts';
 
 /** What the overlay figures run against: one side's lab and its two tasks. */
 export interface OverlayContext {
@@ -62,9 +63,9 @@ export interface OverlayOptions {
 type Out = Record<string, number | string>;
 
 const TCPRR = fileURLToPath(new URL('./tcprr.pl', import.meta.url));
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
-const r2 = (x: number) => Math.round(x * 100) / 100;
-const r1 = (x: number) => Math.round(x * 10) / 10;
+/** Round a median (fair.ts: null for no values) to 0.01 / 0.1; NaN for none. */
+const r2 = (x: number | null) => Math.round((x ?? NaN) * 100) / 100;
+const r1 = (x: number | null) => Math.round((x ?? NaN) * 10) / 10;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** A fresh port for each echo server (an earlier one may still be listening until its alarm). */
 let nextPort = 7100;

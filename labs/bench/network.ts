@@ -51,15 +51,15 @@ import { run as runCmd } from '../lib/procs.ts';
 import { createNetwork, createService, intoTask, placedTasks, webSpec, type PlacedTask } from '../lib/swarm-net.ts';
 import { formSwarm, IMAGE, scale } from '../lib/swarm-services.ts';
 import { DOCKERD, downLabs, upDockerLab } from './docker-swarm-lab.ts';
-import { figureFields, flag, orderFor, summary } from './fair.ts';
+import { figureFields, flag, median, orderFor, summary } from './fair.ts';
 import { dnsWhileScaling } from './network-dns.ts';
 import { LATENCY_KEYS, THROUGHPUT_KEYS, iperfGbps, overlayLatency, overlaySettings, overlayThroughput } from './network-overlay.ts';
 
 interface Options { reps: number; seconds: number; requests: number; dnsQueries: number; /** `--rt`: probes as SCHED_FIFO (network-overlay.ts). */ rt: boolean; /** `--dns-tasks`: tasks started while DNS is timed (0: skip); default 60. */ dnsTasks: number }
 type Out = Record<string, number | string | null>;
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
-const r2 = (x: number) => Math.round(x * 100) / 100;
+/** Rounds a median (fair.ts: null for no values) to 0.01; NaN for none. */
+const r2 = (x: number | null) => Math.round((x ?? NaN) * 100) / 100;
 /** a / b, or the failure that kept one of them from being measured. */
 const ratio = (a: Out[string] | undefined, b: Out[string] | undefined): number | string | null =>
   typeof a === 'number' && typeof b === 'number' ? r2(a / b) : typeof a === 'string' ? a : typeof b === 'string' ? b : null;
@@ -171,7 +171,7 @@ class Side {
         };
         const added: number[] = [];
         for (let i = 0; i < Math.max(3, o.reps); i++) added.push((await rtt(enc.client, enc.web.ip)) - (await rtt(client, web.ip)));
-        return { encrypted_rtt_added_us: Math.round(median(added)) };
+        return { encrypted_rtt_added_us: Math.round(median(added) ?? NaN) };
       });
     }
 
