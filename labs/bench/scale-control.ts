@@ -116,7 +116,13 @@ export async function controlPlane(nodes: number, tasks: number): Promise<Record
 }
 
 export async function run(args: string[]): Promise<void> {
-  const r = await controlPlane(Number(arg(args, 'nodes', '100')), Number(arg(args, 'tasks', '10000')));
+  const nodes = Number(arg(args, 'nodes', '100'));
+  const tasks = Number(arg(args, 'tasks', '10000'));
+  // A malformed count would run an empty cluster (NaN makes no nodes) and report it as a figure.
+  for (const [name, v] of [['nodes', nodes], ['tasks', tasks]] as const) {
+    if (!Number.isSafeInteger(v) || v < 1) throw new Error(`scale-control: --${name} must be a positive integer, got ${arg(args, name, '')}`);
+  }
+  const r = await controlPlane(nodes, tasks);
   console.log(`scale-control: ${r.tasks} tasks running on ${r.nodes} nodes: ${r.cpu_ms} ms CPU, ${r.wall_ms} ms wall, longest loop block ${r.loop_block_max_ms} ms (load ${JSON.stringify(r.load)})`);
   console.log(JSON.stringify(r));
 }
