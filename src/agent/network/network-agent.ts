@@ -309,7 +309,7 @@ export class NetworkAgent {
     const errors: unknown[] = [];
     const attempt = async (fn: () => Promise<unknown>) => { try { await fn(); } catch (err) { errors.push(err); } };
     if (this.opts.gateway) await attempt(() => this.opts.gateway!.removeAll());
-    await attempt(() => this.removeMesh(true));
+    await attempt(() => this.removeMesh());
     await attempt(() => this.tuning.remove());
     if (this.wg) await attempt(() => this.wg!.remove());
     await mapLimit([...this.tasks.values()], NFT_PARALLEL, (rt) => this.deleteNetns(rt.rec.netns));
@@ -667,9 +667,9 @@ export class NetworkAgent {
     await this.mesh.sync(meshPorts(view), { ingressSubnet: subnet, ingressDevice: INGRESS_HOST_DEV, natSources });
   }
 
-  /** The mesh table and the host veth, if there (`always`: delete the table even if not known to be there). */
-  private async removeMesh(always = false): Promise<void> {
-    if (always || this.mesh.applied || this.state.ingress) await this.mesh.remove();
+  /** The mesh table (even if not known to be there) and the host veth, if there. */
+  private async removeMesh(): Promise<void> {
+    await this.mesh.remove();
     if (this.state.ingress) {
       if (await this.hostLinkExists(INGRESS_HOST_DEV)) {
         await this.batch.run('', { host: ingressUnlink(), ip: [], bridge: [] });
