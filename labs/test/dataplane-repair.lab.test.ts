@@ -13,6 +13,8 @@ import type { NodeNetworkView } from '../../src/wire/network-view-types.ts';
 import { nullLogger } from '../../src/common/logger.ts';
 import { macFromIp } from '../../net/overlay/index.ts';
 import { NetworkAgent } from '../../src/agent/network/network-agent.ts';
+import { listNetns } from '../lib/netns.ts';
+import { waitFor } from '../lib/swarm-lab.ts';
 
 const tag = `shoalrp${process.pid % 100000}`;
 const HOST_NS = `${tag}-h`;
@@ -31,15 +33,7 @@ function sh(argv: string[]): string {
   return r.stdout;
 }
 
-const ours = () => spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').map((l) => l.split(' ')[0]).filter((n) => n.startsWith(tag));
-
-async function until(what: string, fn: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!fn()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const ours = () => listNetns().filter((n) => n.startsWith(tag));
 
 const task = {
   ID: TASK_ID, Version: { Index: 1 }, CreatedAt: '', UpdatedAt: '', Labels: {}, Spec: {} as Task['Spec'], ServiceID: 'svc-rp', Slot: 1,
@@ -91,12 +85,12 @@ t('a VXLAN device deleted behind our back is made again, on the bridge, with its
   await agent!.settled();
   await agent!.attach(task);
   await agent!.settled();
-  await until('the remote peer programmed', () => fdbHas(remote.mac));
+  await waitFor('the remote peer programmed', () => fdbHas(remote.mac), { timeoutMs: 10_000, intervalMs: 20 });
   sh(['ip', '-n', SB, 'link', 'del', 'vxlan0']);
-  await until('vxlan0 back, up, on br0, with the remote peer', () => {
+  await waitFor('vxlan0 back, up, on br0, with the remote peer', () => {
     const v = vxlan();
     return v !== undefined && v.master === 'br0' && v.flags.includes('UP') && fdbHas(remote.mac);
-  });
+  }, { timeoutMs: 10_000, intervalMs: 20 });
   assert.is(vxlan()!.linkinfo.info_data.id, NET.vni);
   const neigh = sh(['ip', '-n', SB, 'neigh', 'show', 'dev', 'vxlan0']);
   assert.match(neigh, `${remote.ip} lladdr ${remote.mac} PERMANENT`);

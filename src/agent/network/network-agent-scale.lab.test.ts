@@ -14,6 +14,7 @@ import { nullLogger } from '../../common/logger.ts';
 import { macFromIp } from '../../../net/overlay/index.ts';
 import { NetworkAgent } from './network-agent.ts';
 import { StateFile } from './state.ts';
+import { listNetns } from '../../../labs/lib/netns.ts';
 
 const tag = `shoal-nas${process.pid}`;
 const HOST_NS = `${tag}-h`;
@@ -34,7 +35,7 @@ function sh(argv: string[]): string {
   return r.stdout;
 }
 
-const ours = () => spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').map((l) => l.split(' ')[0]).filter((n) => n.startsWith(tag));
+const ours = () => listNetns().filter((n) => n.startsWith(tag));
 
 function task(i: number): Task {
   return {
