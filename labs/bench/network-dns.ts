@@ -29,6 +29,7 @@ import { formSwarm, IMAGE, scale, tasksOf, waitFor, waitRunning } from '../lib/s
 import { DOCKERD, downLabs, upDockerLab } from './docker-swarm-lab.ts';
 import { flag, orderFor } from './fair.ts';
 import { networkFigures } from './network.ts';
+import { failure } from './network-overlay.ts';
 
 const UNTIL = fileURLToPath(new URL('./dnsq-until.pl', import.meta.url));
 type Out = Record<string, number | string>;
@@ -143,8 +144,6 @@ export function dnsReport(shoal: Out[], docker: Out[] | undefined): Record<strin
   out.target_dns_scale60_p99 = flag(n('dns_scale60_p99_ms'), n('docker_dns_scale60_p99_ms'), 1);
   return out;
 }
-
-const failure = (err: unknown) => `fail: ${((err as Error).message ?? String(err)).split('\n')[0].slice(0, 300)}`;
 
 export async function run(args: string[]): Promise<void> {
   const num = (f: string, def: number) => (args.includes(f) ? Number(args[args.indexOf(f) + 1]) : def);

@@ -67,6 +67,8 @@ const TCPRR = fileURLToPath(new URL('./tcprr.pl', import.meta.url));
 const r2 = (x: number | null) => Math.round((x ?? NaN) * 100) / 100;
 const r1 = (x: number | null) => Math.round((x ?? NaN) * 10) / 10;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** A failed step's figure: 'fail: ' and the first line of its error (network.ts and network-dns.ts too). */
+export const failure = (err: unknown) => `fail: ${((err as Error).message ?? String(err)).split('\n')[0].slice(0, 300)}`;
 /** A fresh port for each echo server (an earlier one may still be listening until its alarm). */
 let nextPort = 7100;
 
@@ -185,7 +187,7 @@ export async function overlayLatency(ctx: OverlayContext, o: OverlayOptions): Pr
   };
   const step = async (keys: string[], fn: () => Promise<Out>) => {
     try { Object.assign(out, await fn()); } catch (err) {
-      for (const k of keys) out[k] = `fail: ${((err as Error).message ?? String(err)).split('\n')[0].slice(0, 300)}`;
+      for (const k of keys) out[k] = failure(err);
     }
   };
   await step(['underlay_rtt_us', 'overlay_rtt_us', 'overlay_rtt_added_us'], async () => {

@@ -53,7 +53,7 @@ import { formSwarm, IMAGE, scale } from '../lib/swarm-services.ts';
 import { DOCKERD, downLabs, upDockerLab } from './docker-swarm-lab.ts';
 import { figureFields, flag, median, orderFor, summary } from './fair.ts';
 import { dnsWhileScaling } from './network-dns.ts';
-import { LATENCY_KEYS, THROUGHPUT_KEYS, iperfGbps, overlayLatency, overlaySettings, overlayThroughput } from './network-overlay.ts';
+import { LATENCY_KEYS, THROUGHPUT_KEYS, failure, iperfGbps, overlayLatency, overlaySettings, overlayThroughput } from './network-overlay.ts';
 
 interface Options { reps: number; seconds: number; requests: number; dnsQueries: number; /** `--rt`: probes as SCHED_FIFO (network-overlay.ts). */ rt: boolean; /** `--dns-tasks`: tasks started while DNS is timed (0: skip); default 60. */ dnsTasks: number }
 type Out = Record<string, number | string | null>;
@@ -63,7 +63,6 @@ const r2 = (x: number | null) => Math.round((x ?? NaN) * 100) / 100;
 /** a / b, or the failure that kept one of them from being measured. */
 const ratio = (a: Out[string] | undefined, b: Out[string] | undefined): number | string | null =>
   typeof a === 'number' && typeof b === 'number' ? r2(a / b) : typeof a === 'string' ? a : typeof b === 'string' ? b : null;
-const failure = (err: unknown) => `fail: ${((err as Error).message ?? String(err)).split('\n')[0].slice(0, 300)}`;
 
 /** One side of the comparison: a lab whose daemons are Shoal's or dockerd. */
 class Side {
