@@ -28,7 +28,7 @@ import { createNetwork, createService, placedTasks, webSpec, type PlacedTask } f
 import { formSwarm, IMAGE, scale, tasksOf, waitFor, waitRunning } from '../lib/swarm-services.ts';
 import { DOCKERD, downLabs, upDockerLab } from './docker-swarm-lab.ts';
 import { flag, orderFor } from './fair.ts';
-import { networkFigures } from './network.ts';
+import { networkFigures, pullOnEveryHost } from './network.ts';
 import { failure } from './network-overlay.ts';
 
 const UNTIL = fileURLToPath(new URL('./dnsq-until.pl', import.meta.url));
@@ -112,12 +112,7 @@ async function serviceExists(lab: Lab, name: string): Promise<boolean> {
 /** Sets one side up: swarm, network `bench`, the `client` task on h1 and one `web` task off it. */
 async function setup(lab: Lab, docker: boolean, hosts: number): Promise<DnsClientTask> {
   const hostOf = await formSwarm(lab, { hosts });
-  if (docker) {
-    for (const h of lab.hosts) {
-      const r = await new ApiClient(lab.dockerHost(h)).request('POST', '/images/create', { query: { fromImage: IMAGE.slice(0, IMAGE.lastIndexOf(':')), tag: 'v1' }, timeoutMs: 120_000 });
-      if (r.status !== 200 || /"error"/.test(r.body.toString())) throw new Error(`pull on ${h} failed: ${r.status} ${r.body.toString().slice(-300)}`);
-    }
-  }
+  if (docker) await pullOnEveryHost(lab);
   const netId = await createNetwork(lab, 'bench', { attachable: true });
   await createService(lab, webSpec('client', { networks: [netId], command: ['sleep', '86400'], constraints: ['node.hostname==h1'] }));
   await createService(lab, webSpec('web', { networks: [netId], constraints: ['node.hostname!=h1'] }));

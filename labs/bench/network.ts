@@ -64,6 +64,14 @@ const r2 = (x: number | null) => Math.round((x ?? NaN) * 100) / 100;
 const ratio = (a: Out[string] | undefined, b: Out[string] | undefined): number | string | null =>
   typeof a === 'number' && typeof b === 'number' ? r2(a / b) : typeof a === 'string' ? a : typeof b === 'string' ? b : null;
 
+/** The lab dockerd never pulls for a task (offline preference): pull {@link IMAGE} on every host first (network-dns.ts too). */
+export async function pullOnEveryHost(lab: Lab): Promise<void> {
+  for (const h of lab.hosts) {
+    const r = await new ApiClient(lab.dockerHost(h)).request('POST', '/images/create', { query: { fromImage: IMAGE.slice(0, IMAGE.lastIndexOf(':')), tag: 'v1' }, timeoutMs: 120_000 });
+    if (r.status !== 200 || /"error"/.test(r.body.toString())) throw new Error(`pull on ${h} failed: ${r.status} ${r.body.toString().slice(-300)}`);
+  }
+}
+
 /** One side of the comparison: a lab whose daemons are Shoal's or dockerd. */
 class Side {
   hostOf = new Map<string, string>();
@@ -80,13 +88,7 @@ class Side {
 
   async setup(): Promise<{ client: PlacedTask; web: PlacedTask; netId: string; enc?: { client: PlacedTask; web: PlacedTask } }> {
     this.hostOf = await formSwarm(this.lab);
-    if (this.docker) {
-      // The lab dockerd never pulls for a task (offline preference): pull on every host first.
-      for (const h of this.lab.hosts) {
-        const r = await new ApiClient(this.lab.dockerHost(h)).request('POST', '/images/create', { query: { fromImage: IMAGE.slice(0, IMAGE.lastIndexOf(':')), tag: 'v1' }, timeoutMs: 120_000 });
-        if (r.status !== 200 || /"error"/.test(r.body.toString())) throw new Error(`pull on ${h} failed: ${r.status} ${r.body.toString().slice(-300)}`);
-      }
-    }
+    if (this.docker) await pullOnEveryHost(this.lab);
     const netId = await createNetwork(this.lab, 'bench', { attachable: true });
     await createService(this.lab, webSpec('client', { networks: [netId], command: ['sleep', '86400'], constraints: ['node.hostname==h1'] }));
     await createService(this.lab, webSpec('web', {
