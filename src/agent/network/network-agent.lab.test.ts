@@ -7,7 +7,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Task } from '../../api/types/task.ts';
@@ -396,6 +396,17 @@ t('detach removes the task netns and the sandbox of its last task; a view withou
     assert.equal(sh(['ip', '-n', NS[h], '-o', 'link', 'show']).split('\n').filter((l) => /^\d+: (vx-|shoal-)/.test(l)), [], `no links of ${h}`);
     assert.is(sh(['ip', 'netns', 'exec', NS[h], 'nft', 'list', 'tables']).trim(), '', `no tables in ${h}`);
   }
+});
+
+t('an unknown dataPlane is refused before anything is made', async () => {
+  const before = readdirSync('/run/netns').length;
+  try {
+    await open('h1', { dataPlane: 'iproute' as never });
+    assert.unreachable('open accepted dataPlane "iproute"');
+  } catch (err) {
+    assert.match(String(err), /unknown dataPlane "iproute"/);
+  }
+  assert.is(readdirSync('/run/netns').length, before, 'no namespace made');
 });
 
 t.run();
