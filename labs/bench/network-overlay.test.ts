@@ -29,7 +29,10 @@ test('tcprr: request/response and connect runs report n, percentiles and no erro
       assert.ok(j.min_us > 0 && j.min_us <= j.p50_us && j.p50_us <= j.p90_us, `${mode}: ${r.stdout}`);
     }
   } finally {
+    // Wait for the server to be gone: a test that ends while its child still runs leaves it behind.
+    const gone = srv.exitCode !== null || srv.signalCode !== null ? Promise.resolve() : new Promise((r) => srv.once('exit', r));
     srv.kill();
+    await gone;
   }
 });
 
