@@ -4,6 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ApiClient } from '../../api/client.ts';
+import { ApiError } from '../../api/errors.ts';
 import type { Service, ServiceSpec } from '../../api/types/service.ts';
 import { addServiceRoutes } from './services.ts';
 import { failure, startLoopbackRoutes, type LoopbackRoutes } from './test-swarm.ts';
@@ -27,6 +28,21 @@ function spec(image: string, extra: Partial<ServiceSpec> = {}): ServiceSpec {
 const inspect = () => api.get<Service>('/services/app');
 const update = (s: ServiceSpec, version: number, query: Record<string, string | number> = {}) => api.post('/services/app/update', s, { query: { version, ...query } });
 
+// The updater writes the service's UpdateStatus after an update (a new version), so an
+// inspect-then-update can meet a 409 that says nothing about the request: read the version
+// again until the request is judged on its content, as a user re-running the command would.
+async function updateLatest(make: (cur: Service) => ServiceSpec, query: Record<string, string | number> = {}): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    const cur = await inspect();
+    try {
+      await update(make(cur), cur.Version.Index, query);
+      return;
+    } catch (err) {
+      if (!(err instanceof ApiError) || err.status !== 409 || attempt >= 20) throw err;
+    }
+  }
+}
+
 test('an update keeps the old spec as PreviousSpec; a stale version gets 409 and changes nothing', async () => {
   await api.post('/services/create', spec('img:v1'));
   const v1 = await inspect();
@@ -43,8 +59,7 @@ test('an update keeps the old spec as PreviousSpec; a stale version gets 409 and
 });
 
 test('rollback=previous swaps Spec and PreviousSpec and reports a manual rollback', async () => {
-  const cur = await inspect();
-  await update(cur.Spec, cur.Version.Index, { rollback: 'previous' });
+  await updateLatest((cur) => cur.Spec, { rollback: 'previous' });
   const back = await inspect();
   assert.is(back.Spec.TaskTemplate.ContainerSpec.Image, 'img:v1');
   assert.is(back.PreviousSpec!.TaskTemplate.ContainerSpec.Image, 'img:v2');
@@ -54,8 +69,7 @@ test('rollback=previous swaps Spec and PreviousSpec and reports a manual rollbac
 });
 
 test('the next update clears UpdateStatus (a paused update resumes towards the new spec)', async () => {
-  const cur = await inspect();
-  await update(spec('img:v3'), cur.Version.Index);
+  await updateLatest(() => spec('img:v3'));
   const next = await inspect();
   // The updater may already have started the new update; never the old rollback.
   assert.ok(next.UpdateStatus === undefined || next.UpdateStatus.State === 'updating', JSON.stringify(next.UpdateStatus));
@@ -64,13 +78,7 @@ test('the next update clears UpdateStatus (a paused update resumes towards the n
 test('refused: unknown rollback value, no previous spec, mode change', async () => {
   const cur = await inspect();
   assert.is((await failure(update(cur.Spec, cur.Version.Index, { rollback: 'next' }))).status, 400);
-  // The updater may still write this service's UpdateStatus after the last test's update
-  // (a new version: 409); read the version again until the write is judged on its content.
-  let mode = await failure(update({ ...cur.Spec, Mode: { Global: {} } }, cur.Version.Index));
-  for (let i = 0; mode.status === 409 && i < 20; i++) {
-    const now = await inspect();
-    mode = await failure(update({ ...now.Spec, Mode: { Global: {} } }, now.Version.Index));
-  }
+  const mode = await failure(updateLatest((now) => ({ ...now.Spec, Mode: { Global: {} } })));
   assert.is(mode.status, 400);
   assert.match(mode.message, /service mode change is not allowed/);
   await api.post('/services/create', { ...spec('img:v1'), Name: 'fresh' });
