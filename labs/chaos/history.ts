@@ -58,14 +58,21 @@ export interface OpEntry {
   sent?: boolean;
 }
 
-/** One nemesis step. */
+/**
+ * One nemesis step. `restart-failed`: one failed attempt to start a killed daemon again
+ * (`host`, `attempt`, `failure` 'timeout' or 'exit'); `fault` is the fault being healed, or
+ * 'down' when a daemon found down before a round is started again.
+ */
 export interface NemesisEntry {
   type: 'nemesis';
-  action: 'inject' | 'heal';
+  action: 'inject' | 'heal' | 'restart-failed';
   fault: string;
   start: number;
   end: number;
   error?: string;
+  host?: string;
+  attempt?: number;
+  failure?: 'timeout' | 'exit';
 }
 
 /** First line of the file. */

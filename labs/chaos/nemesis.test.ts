@@ -3,7 +3,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { CLOCK_BACK_MAX_S, CLOCK_FORWARD_MAX_S, clockJump, describeFault, impaired, LEADER, prng, schedule, tolerated } from './nemesis.ts';
+import type { Lab } from '../lib/lab.ts';
+import { CLOCK_BACK_MAX_S, CLOCK_FORWARD_MAX_S, clockJump, describeFault, impaired, LEADER, prng, restartDaemon, schedule, tolerated } from './nemesis.ts';
 
 const managers = ['h1', 'h2', 'h3'];
 const workers = ['h4', 'h5'];
@@ -79,6 +80,39 @@ test('schedule: a single manager is never faulted (no quorum to spare)', () => {
   const rounds = schedule({ seed: 3, managers: ['h1'], workers: ['h2'], durationMs: 300_000 });
   assert.ok(rounds.length > 0);
   assert.ok(rounds.every((r) => r.faults.every((f) => !impaired(f).includes('h1'))));
+});
+
+/** A lab stand-in whose daemon starts fail `failures` times, recording calls. */
+function fakeLab(failures: number) {
+  const calls: string[] = [];
+  const lab = {
+    startDaemon: async (h: string) => {
+      calls.push(`start ${h}`);
+      if (failures-- > 0) throw new Error(`lab: daemon of ${h} did not answer /_ping`);
+      return 1;
+    },
+    killDaemon: async (h: string) => { calls.push(`kill ${h}`); return []; },
+  } as unknown as Lab;
+  return { lab, calls };
+}
+
+test('restartDaemon: a failed start is recorded, the host cleared and the start retried', async () => {
+  const { lab, calls } = fakeLab(2);
+  const seen: string[] = [];
+  await restartDaemon(lab, 'h2', { attempts: 3, onFailure: (h, a, err) => seen.push(`${h}#${a}: ${err.message}`) });
+  assert.equal(calls, ['start h2', 'kill h2', 'start h2', 'kill h2', 'start h2']);
+  assert.equal(seen, ['h2#1: lab: daemon of h2 did not answer /_ping', 'h2#2: lab: daemon of h2 did not answer /_ping']);
+});
+
+test('restartDaemon: throws the last error once every attempt failed', async () => {
+  const { lab, calls } = fakeLab(5);
+  let n = 0;
+  await restartDaemon(lab, 'h1', { attempts: 2, onFailure: () => n++ }).then(
+    () => assert.unreachable('should throw'),
+    (err: Error) => assert.match(err.message, /did not answer/),
+  );
+  assert.is(n, 2);
+  assert.equal(calls, ['start h1', 'kill h1', 'start h1']);
 });
 
 test.run();

@@ -167,10 +167,13 @@ export interface NemesisContext {
   startUpdate(): Promise<boolean>;
 }
 
-const kill = { on: (lab: Lab, h: string) => lab.killDaemon(h), off: (lab: Lab, h: string) => lab.startDaemon(h) };
+/** Restarts a killed host's daemon (at heal); see {@link restartDaemon}. */
+export type Restart = (host: string) => Promise<unknown>;
+
+const kill = { on: (lab: Lab, h: string) => lab.killDaemon(h), off: (_lab: Lab, h: string, restart: Restart) => restart(h) };
 
 /** Per kind of fault, how one impaired host is hit and healed; `rest` is every other lab host. */
-const ACTIONS: Record<Fault['kind'], { on(lab: Lab, host: string, rest: string[], f: Fault): unknown; off(lab: Lab, host: string): unknown }> = {
+const ACTIONS: Record<Fault['kind'], { on(lab: Lab, host: string, rest: string[], f: Fault): unknown; off(lab: Lab, host: string, restart: Restart): unknown }> = {
   kill,
   'kill-leader-mid-update': kill,
   pause: { on: (lab, h) => lab.pauseDaemon(h), off: (lab, h) => lab.resumeDaemon(h) },
@@ -182,6 +185,33 @@ const ACTIONS: Record<Fault['kind'], { on(lab: Lab, host: string, rest: string[]
     off: (lab, h) => setClock(clockFile(lab.names.hostDir(h)), 0),
   },
 };
+
+/** How {@link restartDaemon} retries. */
+export interface RestartPolicy {
+  /** Attempts in all (at least 1). */
+  attempts: number;
+  /** Told of every failed attempt (to record it); the error is the lab's DaemonStartError. */
+  onFailure(host: string, attempt: number, err: Error): void;
+}
+
+/**
+ * Starts a host's daemon again, retrying a failed start: on a loaded machine a restart can
+ * miss its /_ping deadline, and a node silently left down would make later rounds harsher
+ * than the schedule means. Before a retry the host is cleared as after a crash (whatever
+ * the failed daemon started is killed). Throws the last error when every attempt failed.
+ */
+export async function restartDaemon(lab: Lab, host: string, policy: RestartPolicy): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await lab.startDaemon(host);
+      return;
+    } catch (err) {
+      policy.onFailure(host, attempt, err as Error);
+      if (attempt >= policy.attempts) throw err;
+      await lab.killDaemon(host).catch(() => {});
+    }
+  }
+}
 
 /** Injects one fault into the lab. */
 export async function inject(lab: Lab, f: Fault, ctx?: NemesisContext): Promise<void> {
@@ -199,8 +229,11 @@ export async function inject(lab: Lab, f: Fault, ctx?: NemesisContext): Promise<
   for (const h of hosts) await ACTIONS[f.kind].on(lab, h, rest, f);
 }
 
-/** Undoes one fault: restarts a killed daemon, resumes a paused one, heals a partition, resets a clock. */
-export async function undo(lab: Lab, f: Fault): Promise<void> {
+/**
+ * Undoes one fault: restarts a killed daemon (through `restart`, by default one plain
+ * start), resumes a paused one, heals a partition, resets a clock.
+ */
+export async function undo(lab: Lab, f: Fault, restart: Restart = (h) => lab.startDaemon(h)): Promise<void> {
   if ((f.kind === 'kill-leader-mid-update' || f.kind === 'clock') && !f.host) return;
-  for (const h of impaired(f)) await ACTIONS[f.kind].off(lab, h);
+  for (const h of impaired(f)) await ACTIONS[f.kind].off(lab, h, restart);
 }

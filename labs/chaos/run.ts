@@ -7,6 +7,7 @@ import { copyFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ApiClient } from '../../src/api/client.ts';
 import type { Node } from '../../src/api/types/node.ts';
+import { DaemonStartError } from '../lib/daemon.ts';
 import { withLab, type Lab } from '../lib/lab.ts';
 import { executorCgroupName, labLeftovers, labNftTables, labProcesses, type ProcessId } from '../lib/teardown.ts';
 import { formSwarm, waitFor } from '../lib/swarm-lab.ts';
@@ -14,13 +15,21 @@ import { checkHistory, checkSlots, type RuncContainer } from './checks.ts';
 import { clockFile, fakeClockDaemonCommand, libfaketime, setClock } from './clock.ts';
 import { History } from './history.ts';
 import { digests, readTables, runcContainers, slots, storeObjects, type ManagerTables } from './inspect.ts';
-import { describeFault, inject, prng, schedule, undo, type Fault, type NemesisContext } from './nemesis.ts';
+import { describeFault, inject, prng, restartDaemon, schedule, undo, type Fault, type NemesisContext, type Restart } from './nemesis.ts';
 import { Workload } from './workload.ts';
 
 /** Bound on the stores agreeing after heal. */
 export const AGREE_MS = 60_000;
 /** Bound on convergence (one running container per slot, per runc) after heal. */
 export const CONVERGE_MS = 60_000;
+/**
+ * How long a (re)started daemon may take to answer /_ping. Restarts are CPU-bound (Node,
+ * the sources through tsx while dist/ is stale, Raft and executor restore before the API
+ * listens): at load average 40–100 on 2 cores one took over 30 s, the lab's default.
+ */
+export const DAEMON_READY_MS = 60_000;
+/** Attempts to start a killed daemon again before the node is left down (until the next round). */
+export const RESTART_ATTEMPTS = 3;
 
 /** Options of {@link runChaos}. */
 export interface ChaosOptions {
@@ -45,6 +54,8 @@ export interface ChaosResult {
   faults: string[];
   /** Unknown outcomes and how they resolved. */
   resolved: { present: number; absent: number };
+  /** Failed attempts to start a killed daemon again ("h2 attempt 1: timeout"); each is retried. */
+  restartFailures: string[];
   /** Milliseconds from heal to identical stores, and to convergence per runc. */
   agreeMs?: number;
   convergeMs?: number;
@@ -68,12 +79,12 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const historyFile = join(`/tmp/${o.prefix}-chaos`, `history-${o.seed}.jsonl`);
   const history = new History(historyFile, o.seed, { hosts: o.hosts, managers: o.managers, durationMs: o.durationMs, prefix: o.prefix });
   log(`chaos: seed ${o.seed}, history ${historyFile}`);
-  const result: ChaosResult = { seed: o.seed, historyFile, calls: {}, rounds: 0, faults: [], resolved: { present: 0, absent: 0 }, violations: [] };
+  const result: ChaosResult = { seed: o.seed, historyFile, calls: {}, rounds: 0, faults: [], resolved: { present: 0, absent: 0 }, restartFailures: [], violations: [] };
   let snap: ProcessId[] = [];
   let cgroups: string[] = [];
   let names: Lab['names'] | undefined;
   // Every daemon runs under libfaketime so the nemesis can step its wall clock (clock.ts).
-  const daemons = { command: fakeClockDaemonCommand(libfaketime()) };
+  const daemons = { command: fakeClockDaemonCommand(libfaketime()), readyTimeoutMs: DAEMON_READY_MS };
   await withLab({ hosts: o.hosts, prefix: o.prefix, log, daemons }, async (lab) => {
     names = lab.names;
     const allManagers = lab.hosts.slice(0, o.managers);
@@ -85,6 +96,16 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     const images: [string, string] = [lab.images.v1!.ref, lab.images.v2!.ref];
     const wl = new Workload({ lab, history, client: 0, managers: allManagers, rnd: prng(o.seed ^ 0x5bd1e995), images, nodes: sw.nodeIds });
     const running = wl.run();
+    // A failed restart is retried and every failed attempt recorded (history and result).
+    const restartFor = (fault: string) => (host: string) => restartDaemon(lab, host, {
+      attempts: RESTART_ATTEMPTS,
+      onFailure: (h, attempt, err) => {
+        const failure = err instanceof DaemonStartError ? err.failure.reason : undefined;
+        result.restartFailures.push(`${h} attempt ${attempt}: ${failure ?? err.message}`);
+        history.add({ type: 'nemesis', action: 'restart-failed', fault, host: h, attempt, ...(failure ? { failure } : {}), start: history.now(), end: history.now(), error: err.message });
+        log(`chaos: restart of ${h} failed (attempt ${attempt} of ${RESTART_ATTEMPTS}): ${err.message.split('\n')[0]}`);
+      },
+    });
     const ctx: NemesisContext = { leader: () => leaderHost(lab, allManagers), startUpdate: () => wl.updateForNemesis() };
     const t0 = Date.now();
     try {
@@ -93,11 +114,14 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         // fault is still held for its full time (and rounds past the end are dropped).
         if (Date.now() - t0 > o.durationMs) break;
         await sleepUntil(t0 + r.at);
+        // Every fault before was healed: a daemon down now failed every restart attempt.
+        // Start it again so this round hits the cluster the schedule means.
+        for (const h of lab.hosts) if (lab.daemonPid(h) === undefined) await restartFor('down')(h).catch(() => {});
         for (const f of r.faults) await step(lab, history, 'inject', f, log, ctx);
         result.faults.push(...r.faults.map(describeFault));
         result.rounds++;
         await sleepUntil(Date.now() + r.holdMs);
-        for (const f of r.faults) await step(lab, history, 'heal', f, log);
+        for (const f of r.faults) await step(lab, history, 'heal', f, log, undefined, restartFor(describeFault(f)));
       }
       await sleepUntil(t0 + o.durationMs);
     } finally {
@@ -109,7 +133,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         setClock(clockFile(lab.names.hostDir(h)), 0);
         lab.resumeDaemon(h);
         // A daemon that cannot start again is a finding, not the end of the checks.
-        await lab.startDaemon(h).catch((err: Error) => { result.violations.push(`daemon of ${h} does not start again: ${err.message.split('\n').slice(-3).join(' | ')}`); });
+        await restartFor('final heal')(h).catch((err: Error) => { result.violations.push(`daemon of ${h} does not start again after ${RESTART_ATTEMPTS} attempts: ${err.message.split('\n').slice(0, 1).concat(err.message.split('\n').slice(-2)).join(' | ')}`); });
       }
     }
     const up = new Set(lab.hosts.filter((h) => lab.daemonPid(h) !== undefined));
@@ -217,11 +241,11 @@ async function leaderHost(lab: Lab, managers: string[]): Promise<string> {
   throw new Error('chaos: no manager names a leader');
 }
 
-async function step(lab: Lab, history: History, action: 'inject' | 'heal', f: Fault, log: (m: string) => void, ctx?: NemesisContext): Promise<void> {
+async function step(lab: Lab, history: History, action: 'inject' | 'heal', f: Fault, log: (m: string) => void, ctx?: NemesisContext, restart?: Restart): Promise<void> {
   const start = history.now();
   let error: string | undefined;
   try {
-    await (action === 'inject' ? inject(lab, f, ctx) : undo(lab, f));
+    await (action === 'inject' ? inject(lab, f, ctx) : undo(lab, f, restart));
   } catch (err) {
     error = (err as Error).message;
   }
