@@ -6,18 +6,19 @@
  * the grammar below is refused (`NetlinkTranslateError`) and its caller runs the whole
  * batch through `ip` instead, so a new kind of line is never dropped.
  *
- * Requests are plain JSON (Buffers as `{ $hex }`): they cross a pipe to the helper that
- * lives in the namespace (helper.mjs), which fills in what only it can know: interface
- * indexes (`dev`, `master` by name) and the fd of a target netns (`netns`).
+ * Requests are plain data (Buffers as `{ $hex }`, printable in errors and tests). encode.ts
+ * makes them rtnetlink messages once what they name is known: interface indexes (`dev`,
+ * `master` by name, looked up in the namespace) and the fd of a target netns (`netns`,
+ * opened by the relay that lives in the namespace, relay.pl, which sends the message).
  */
 import { parseAddress } from '../ipam/cidr.ts';
 
-/** A Buffer, as it crosses the JSON pipe. */
+/** A Buffer, as plain data. */
 export interface Hex { $hex: string }
 
-/** One `RtNetlinkSocket` call, made by the helper. */
+/** One rtnetlink request (named after the `netlink` package's `RtNetlinkSocket` calls). */
 export interface NlRequest {
-  /** The package's method. */
+  /** The kind of request (the package's method name). */
   method: 'newNeighbor' | 'delNeighbor' | 'newLink' | 'setLink' | 'delLink' | 'index';
   /** The message's fixed part (ndmsg / ifinfomsg) as the package's object. */
   data: Record<string, unknown>;
@@ -78,7 +79,7 @@ function cstr(s: string): Buffer {
 
 /**
  * IFLA_LINKINFO of a veth whose peer is `peer` with `mtu`, made in the netns whose fd
- * the helper writes at `fdAt` (a placeholder 0 here: the fd exists only in the helper).
+ * the sender writes at `fdAt` (a placeholder 0 here: the fd exists only in the process that sends it).
  */
 export function vethLinkinfo(peer: string, mtu: number): { linkinfo: Buffer; fdAt: number } {
   const ifinfomsg = Buffer.alloc(16); // family, type, index, flags, change: all 0
@@ -200,7 +201,6 @@ export function vethFromLines(lines: readonly string[]): VethSpec | undefined {
 /**
  * The index and name of the device an RTM_DELLINK payload (ifinfomsg + attributes) says
  * is gone; undefined for AF_BRIDGE ones (a port leaving its bridge, not a device going).
- * helper.mjs reads them the same way (plain JS, it cannot import this file).
  */
 export function removedLink(data: Buffer): { index: number; ifname: string } | undefined {
   if (data.length < 16 || data[0] !== 0) return undefined;

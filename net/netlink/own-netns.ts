@@ -5,7 +5,7 @@
  * sandbox (IFLA_NET_NS_FD) with its peer made into the task netns (the peer's
  * IFLA_NET_NS_FD), its master (IFLA_MASTER, an index in the sandbox) and IFF_UP set in the
  * same message. The kernel does the whole request inside `sendmsg`, so the answer waits
- * on no other process: unlike a sandbox helper (a pipe round trip, two wake-ups) or `ip`
+ * on no other process: unlike a sandbox relay (a pipe round trip, two wake-ups) or `ip`
  * (a fork and exec), it costs no scheduling delay on a loaded node.
  */
 import { closeSync, openSync } from 'node:fs';
