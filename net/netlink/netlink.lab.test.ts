@@ -5,9 +5,13 @@
 // Namespaces are this test's own (prefix `shoalnl`) and removed in `finally`.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { attachTask, createSandbox, detachTask, macFromIp, syncPeers, IprouteBatch, NetlinkBatch, type Peer } from '../overlay/index.ts';
-import { NetnsNetlink } from './netns-netlink.ts';
+import { NetnsNetlink, NetlinkRequestError } from './netns-netlink.ts';
+import type { NlRequest } from './messages.ts';
 
 const tag = `shoalnl${process.pid % 100000}`;
 const ns = (n: string) => `${tag}-${n}`;
@@ -46,7 +50,13 @@ function neigh(): string[] {
 }
 
 const removed: string[] = [];
-const nl = new NetnsNetlink({ onLinkRemoved: (n, dev) => removed.push(`${n}/${dev}`), sweepMs: 100 });
+const nl = new NetnsNetlink({ onLinkRemoved: (n, dev) => removed.push(`${n}/${dev}`), sweepMs: 100, restartMs: 50 });
+/** Processes this file started outside `nl` (killed in `after` if still there). */
+const started: number[] = [];
+/** Whether `pid` runs (a zombie has ended). */
+function alive(pid: number): boolean {
+  try { return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8')); } catch { return false; }
+}
 const runner = new NetlinkBatch(new IprouteBatch({ hostNetns: HOST }), nl, { useNetlink: (n) => n === SB, ownVeths: false });
 const ownRunner = new NetlinkBatch(new IprouteBatch({ hostNetns: HOST }), nl, { useNetlink: (n) => n === SB, ownVeths: true });
 
@@ -57,6 +67,7 @@ t.before(async () => {
 
 t.after(() => {
   nl.closeAll();
+  for (const pid of started) if (alive(pid)) process.kill(pid, 'SIGKILL');
   const errors: string[] = [];
   for (const n of [...ALL].reverse()) {
     const r = spawnSync('ip', ['netns', 'del', n], { encoding: 'utf8' });
@@ -128,8 +139,10 @@ t('a link removed behind our back is reported', async () => {
 
 t('a namespace made again under its name gets a new helper, and a gone one ends its helper', async () => {
   const before = nl.namespaces();
+  const pid = nl.pid(SB)!;
   sh(['ip', 'netns', 'del', SB]);
   await until(() => nl.namespaces().length === 0); // swept: the deleted namespace is not kept alive
+  await until(() => !alive(pid)); // and its relay process is gone
   sh(['ip', 'netns', 'add', SB]);
   sh(['ip', '-n', SB, 'link', 'add', 'dummy8', 'type', 'bridge']);
   await runner.run(SB, { host: [], ip: ['link set dummy8 up'], bridge: [] });
@@ -139,6 +152,75 @@ t('a namespace made again under its name gets a new helper, and a gone one ends 
   // it: no helper kept the deleted namespace alive, so the VNI can be taken again.
   const vx = ['ip', '-n', HOST, 'link', 'add', 'vxt', 'type', 'vxlan', 'id', '4242', 'local', LOCAL, 'dstport', '4789', 'nolearning'];
   await until(() => spawnSync(vx[0], vx.slice(1)).status === 0);
+});
+
+t('a relay that dies is started again, and hears link removals again', async () => {
+  const old = nl.pid(SB)!;
+  process.kill(old, 'SIGKILL');
+  await until(() => nl.pid(SB) !== undefined && nl.pid(SB) !== old);
+  sh(['ip', '-n', SB, 'link', 'add', 'dummy7', 'type', 'bridge']);
+  await runner.run(SB, { host: [], ip: ['link set dummy7 up'], bridge: [] });
+  sh(['ip', '-n', SB, 'link', 'del', 'dummy7']);
+  await until(() => removed.includes(`${SB}/dummy7`));
+});
+
+t('a relay is ended when closed, and when its daemon dies (stdin EOF)', async () => {
+  await runner.run(SB, { host: [], ip: ['link set dummy8 up'], bridge: [] });
+  const pid = nl.pid(SB)!;
+  assert.ok(alive(pid));
+  nl.close(SB);
+  assert.is(nl.pid(SB), undefined);
+  await until(() => !alive(pid));
+  // A daemon killed outright: its relay sees its stdin close and exits by itself.
+  const src = `import { NetnsNetlink } from ${JSON.stringify(new URL('./netns-netlink.ts', import.meta.url).href)};
+    const nl = new NetnsNetlink(); await nl.linkIndex(${JSON.stringify(SB)}, 'lo'); console.log(nl.pid(${JSON.stringify(SB)})); setInterval(() => {}, 1000);`;
+  const daemon = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', src], { stdio: ['ignore', 'pipe', 'inherit'] });
+  started.push(daemon.pid!);
+  const relay = await new Promise<number>((resolve, reject) => {
+    daemon.stdout.setEncoding('utf8').on('data', (d: string) => resolve(Number(d.trim())));
+    daemon.on('exit', (code) => reject(new Error(`the daemon exited (${code})`)));
+  });
+  started.push(relay);
+  assert.ok(alive(relay));
+  daemon.kill('SIGKILL');
+  await until(() => !alive(relay));
+});
+
+t('a relay out of protocol fails its batch with a clear error and is ended; the daemon goes on', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'shoalnl-'));
+  const fake = join(dir, 'fake-perl');
+  // No restart within the test: each case starts its own relay with its next batch.
+  const bad = new NetnsNetlink({ perl: fake, restartMs: 60_000 });
+  const up: NlRequest = { method: 'setLink', data: { flags: { up: true }, change: { up: true } }, attrs: {}, flags: 0, dev: 'lo', line: 'link set lo up' };
+  /** Runs `up` through a relay that prints `out` (printf format) and then `then`; its error and the relay's pid. */
+  const attempt = async (out: string, then: string) => {
+    writeFileSync(fake, `#!/bin/sh\nprintf '${out}'\n${then}\n`, { mode: 0o755 });
+    const p = bad.run(SB, [up]);
+    const pid = bad.pid(SB)!;
+    started.push(pid);
+    return { err: await p.then(() => undefined, (e: unknown) => e), pid };
+  };
+  try {
+    // A frame promising 5 bytes, 3 given, then the output ends: a truncated reply.
+    const cut = await attempt('\\005\\000\\000\\000Rab', 'exit 0');
+    assert.ok(cut.err instanceof NetlinkRequestError, String(cut.err));
+    assert.match((cut.err as Error).message, /netlink relay: output ended inside a frame/);
+    // A kind no relay sends, from one that stays: it is killed.
+    const garbage = await attempt('\\001\\000\\000\\000Z', 'exec cat >/dev/null');
+    assert.match(String((garbage.err as Error)?.message), /netlink relay: unknown frame kind 0x5a/);
+    await until(() => !alive(garbage.pid));
+    assert.is(bad.pid(SB), undefined);
+    // A reply whose ACK names another sequence number.
+    const ack = '\\044\\000\\000\\000\\002\\000\\000\\000\\001\\000\\000\\000\\000\\000\\000\\000' + '\\000'.repeat(20);
+    const stranger = await attempt(`\\045\\000\\000\\000R${ack}`, 'exec cat >/dev/null');
+    assert.match(String((stranger.err as Error)?.message), /netlink relay: a reply with seq 1 where \d+ was due/);
+    await until(() => !alive(stranger.pid));
+  } finally {
+    bad.closeAll();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  // The real relay still answers.
+  assert.ok(await nl.linkIndex(SB, 'lo') > 0);
 });
 
 t.run();
