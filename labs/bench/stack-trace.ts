@@ -1,11 +1,13 @@
 /**
- * `npm run bench -- stack-trace [--rounds N] [--keep] [--prof DIR] [--import FILE]`
+ * `npm run bench -- stack-trace [--rounds N] [--steps] [--keep] [--prof DIR] [--import FILE]`
  *
  * Where the time of `stack deploy` goes on Shoal: the stack bench's deploy (same compose
  * file, same stock docker client, 3-host lab) with the daemons started under
  * `SHOAL_DEBUG=*`, then a timeline of each round from the daemons' logs: for every log
  * message, its first and last time on each host in ms after the client started, and the
- * moments the bench's poll saw 1, 10 and 20 tasks running. Not a figure to compare with
+ * moments the bench's poll saw 1, 10 and 20 tasks running; per host, when its tasks reached
+ * each state (first, median, last) and, with `--steps`, the timed lines of the steps
+ * between (attach, view apply, sandbox, prepare) with their fields. Not a figure to compare with
  * Docker (debug logging costs time); a map of the phases. Also: the docker client's API calls
  * with their times (through a logging proxy), each daemon's CPU time over the round; `--keep`
  * leaves the lab up (its logs in /tmp/shoalstt-lab); `--prof DIR` makes the daemons write V8
@@ -42,6 +44,35 @@ function timeline(log: string, from: number, to: number): Map<string, { first: n
   }
   return out;
 }
+
+/** States a task passes on its way to running, in order (the agent's `task state changed` lines). */
+const STATES = ['accepted', 'preparing', 'ready', 'starting', 'running'] as const;
+
+/**
+ * When the tasks of one host reached each state (first / median / last, ms after `from`),
+ * and the fields of the lines that time the steps in between (`keep`: message prefixes).
+ */
+function phases(log: string, from: number, to: number, keep: readonly string[]): { states: string[]; lines: string[] } {
+  const reached = new Map<string, number[]>();
+  const lines: string[] = [];
+  for (const line of log.split('\n')) {
+    const m = /^(\d{4}-\d\d-\d\dT[\d:.]+Z) \w+ [\w.]+: (.*)$/.exec(line);
+    if (!m) continue;
+    const at = Date.parse(m[1]) - from;
+    if (at < 0 || at > to - from) continue;
+    const st = /^task state changed .*\bstate=(\w+)/.exec(m[2]);
+    if (st) { (reached.get(st[1]) ?? reached.set(st[1], []).get(st[1])!).push(at); continue; }
+    if (keep.some((k) => m[2].startsWith(k))) lines.push(`${String(at).padStart(6)}  ${m[2].replace(/ task\.id=\w+/, '').slice(0, 220)}`);
+  }
+  const states = STATES.filter((s) => reached.has(s)).map((s) => {
+    const v = reached.get(s)!.sort((a, b) => a - b);
+    return `${s.padEnd(10)} n=${String(v.length).padEnd(3)} first ${String(v[0]).padStart(5)}  median ${String(v[v.length >> 1]).padStart(5)}  last ${String(v.at(-1)).padStart(5)}`;
+  });
+  return { states, lines };
+}
+
+/** Debug lines whose fields time the steps between placement and running. */
+const STEP_LINES = ['network: task attached', 'network: view applied', 'network: sandbox created', 'network: sandbox peers', 'agent: task prepared', 'network: routing mesh connected', 'executor restored'];
 
 /** A unix-socket proxy in front of `socket` that notes each request line and response status line with its time. */
 function tracingProxy(socket: string, path: string, note: (what: string) => void): net.Server {
@@ -117,6 +148,12 @@ export async function run(args: string[]): Promise<void> {
         const tl = timeline(readFileSync(lab.daemonLog(h), 'utf8'), w0, w1);
         const rows = [...tl].sort((a, b) => a[1].first - b[1].first);
         for (const [k, e] of rows) console.log(`  ${h} ${String(e.first).padStart(6)} ${String(e.last).padStart(6)} x${String(e.n).padEnd(4)} ${k}`);
+      }
+      for (const h of ['h1', 'h2', 'h3']) {
+        const { states, lines } = phases(readFileSync(lab.daemonLog(h), 'utf8'), w0, w1, STEP_LINES);
+        console.log(`  --- ${h}: tasks reaching each state (ms)`);
+        for (const s of states) console.log(`    ${s}`);
+        if (args.includes('--steps')) for (const l of lines) console.log(`    ${l}`);
       }
       await runCmd('env', [`DOCKER_HOST=${lab.dockerHost('h1')}`, 'docker', 'stack', 'rm', stack], { timeoutMs: 60_000 });
       await until(`stack ${stack} gone`, async () => {
