@@ -24,24 +24,25 @@ async function until(cond: () => boolean): Promise<void> {
   assert.ok(cond(), 'condition reached');
 }
 
-async function withAgent(fn: (a: { agent: Agent; ex: FakeExecutor; reports: TaskStatusUpdate[]; pulls: string[]; dataRoot: string; reopen: () => Promise<Agent> }) => Promise<void>, networking?: AgentNetworking, drainMs = 0) {
+async function withAgent(fn: (a: { agent: Agent; ex: FakeExecutor; reports: TaskStatusUpdate[]; pulls: string[]; dataRoot: string; reopen: () => Promise<Agent>; asked: () => number }) => Promise<void>, networking?: AgentNetworking, drainMs = 0) {
   const dataRoot = mkdtempSync(join(tmpdir(), 'shoal-agent-'));
   const ex = new FakeExecutor();
   const present = new Set<string>();
   const pulls: string[] = [];
   const reports: TaskStatusUpdate[] = [];
+  let asked = 0;
   const images = {
     resolveForRun: async (ref: string) => { if (!present.has(ref)) throw new Error(`no such image ${ref}`); },
     pull: async (ref: string) => { if (ref.startsWith('missing')) throw new Error('manifest unknown'); pulls.push(ref); present.add(ref); },
   };
   const open = async () => {
-    const a = await Agent.open({ nodeId: 'n1', dataRoot, executor: async () => ex as never, images, description: () => ({ Hostname: 'h1' }) as never, logger: nullLogger, reportDelayMs: 0, networking, drainMs });
+    const a = await Agent.open({ nodeId: 'n1', dataRoot, executor: async () => (asked++, ex as never), images, description: () => ({ Hostname: 'h1' }) as never, logger: nullLogger, reportDelayMs: 0, networking, drainMs });
     a.setReporter((u) => (reports.push(...u), true));
     return a;
   };
   const agent = await open();
   try {
-    await fn({ agent, ex, reports, pulls, dataRoot, reopen: open });
+    await fn({ agent, ex, reports, pulls, dataRoot, reopen: open, asked: () => asked });
   } finally {
     agent.close();
     rmSync(dataRoot, { recursive: true, force: true });
@@ -222,6 +223,50 @@ test('a task out of rotation on every node stops without the fixed margin', asyn
     await until(() => ex.controllers.get('a')!.state === 'exited');
     assert.ok(net.calls.includes('outOfRotation a'));
   }, net, 3_600_000);
+});
+
+/** A data plane that says where a task's netns will be, and makes it when the test lets it (`release`). */
+class PlannedNetworking extends FakeNetworking {
+  private open!: () => void;
+  private readonly gate = new Promise<void>((r) => (this.open = r));
+  release(): void { this.open(); }
+  async plan(t: Task) { return t.NetworksAttachments?.length ? { netnsPath: `/run/netns/t-${t.ID}`, resolvConf: 'nameserver 127.0.0.11\n' } : undefined; }
+  override async attach(t: Task) {
+    this.calls.push(`attach ${t.ID}`);
+    await this.gate;
+    if (this.failAttach) throw new Error('no address left on network "front"');
+    return { netnsPath: `/run/netns/t-${t.ID}`, resolvConf: 'nameserver 127.0.0.11\n' };
+  }
+}
+
+test('the executor opens and the container is prepared while the netns is made; it starts once attached', async () => {
+  const net = new PlannedNetworking();
+  await withAgent(async ({ agent, ex, reports, asked }) => {
+    agent.assign({ type: 'assignments', full: true, tasks: [attachedTask('a')], removed: [] });
+    await until(() => ex.controllers.get('a')?.state === 'prepared');
+    assert.ok(asked() > 0, 'the executor was asked for before the attach ended');
+    assert.equal(net.calls, ['attach a'], 'the attach is still in flight');
+    assert.is(ex.controllers.get('a')!.spec.netnsPath, '/run/netns/t-a', 'prepared for the planned netns');
+    assert.is(ex.starts, 0, 'no start before the netns is made');
+    assert.not.ok(reports.some((r) => r.status.State === 'ready'), 'not ready before attached');
+    net.release();
+    await until(() => last(reports, 'a')?.State === 'running');
+    assert.is(ex.starts, 1);
+  }, net);
+});
+
+test('a container prepared beside an attach that fails is removed, and the task rejected', async () => {
+  const net = new PlannedNetworking();
+  net.failAttach = true;
+  await withAgent(async ({ agent, ex, reports }) => {
+    agent.assign({ type: 'assignments', full: true, tasks: [attachedTask('a')], removed: [] });
+    await until(() => ex.controllers.get('a')?.state === 'prepared');
+    net.release();
+    await until(() => last(reports, 'a')?.State === 'rejected');
+    assert.match(last(reports, 'a')?.Err ?? '', /no address left/);
+    assert.not.ok(ex.controllers.has('a'), 'the prepared container was removed');
+    assert.ok(net.calls.includes('detach a'), 'whatever was made is released');
+  }, net);
 });
 
 test('a task whose networks cannot be attached is rejected with the reason', async () => {

@@ -35,6 +35,13 @@ export interface AgentNetworking {
   setView(view: NodeNetworkView): void;
   /** The task's netns and resolv.conf, made before its container; undefined: the task has no networks. */
   attach(task: Task): Promise<{ netnsPath: string; resolvConf: string; hostPorts?: { protocol: 'tcp' | 'udp'; published: number; target: number }[] } | undefined>;
+  /**
+   * Where `attach` will put the task's netns and what its resolv.conf holds, without making
+   * anything yet; undefined exactly when `attach` would make nothing. Optional: with it the
+   * agent prepares the container (rootfs, bundle) while the netns is being made, instead of
+   * after; the container starts only once `attach` resolved.
+   */
+  plan?(task: Task): Promise<{ netnsPath: string; resolvConf: string } | undefined>;
   /** The task ended: its endpoints go. Idempotent. */
   detach(taskId: string): Promise<void>;
   /**
@@ -63,7 +70,7 @@ export interface AgentOptions {
   nodeId: string;
   /** The daemon's data root; the agent keeps its state under `swarm/agent/`. */
   dataRoot: string;
-  /** The executor, made and restored on first use. */
+  /** The executor, made and restored on first use (the agent asks for it as soon as a task is assigned). */
   executor: () => Promise<Executor>;
   images: AgentImages;
   description: () => NodeDescription;
@@ -284,6 +291,11 @@ export class Agent {
   // ---- task lifecycle --------------------------------------------------------------
 
   private track(task: Task, status: TaskStatus): void {
+    // The executor is made and restored (runtime state, records, the monitor) while the
+    // task's image and networks are, not after them on its way to the first container.
+    if (!isAttachmentTask(task) && !isTerminal(status.State)) {
+      void this.opts.executor().catch((err) => this.opts.logger.debug('agent: the executor could not open yet', { error: err }));
+    }
     const at = { task, status, removed: false, running: false } as AgentTask;
     this.resetChanged(at);
     this.tasks.set(task.ID, at);
@@ -367,14 +379,12 @@ export class Agent {
           const t0 = performance.now();
           await this.ensureImage(task.Spec.ContainerSpec.Image);
           const tImage = performance.now();
-          const net = await this.opts.networking?.attach(task);
-          const tNet = performance.now();
+          const files = taskFiles(task, { ID: this.opts.nodeId, Description: this.opts.description() }, this.payloads);
+          const { net, ms } = await this.attachAndPrepare(task, files);
           if (net?.hostPorts?.length) {
             at.hostPorts = net.hostPorts.map((p) => ({ Protocol: p.protocol, TargetPort: p.target, PublishedPort: p.published, PublishMode: 'host' }));
           }
-          const files = taskFiles(task, { ID: this.opts.nodeId, Description: this.opts.description() }, this.payloads);
-          await (await this.controller(task, net, files)).prepare();
-          this.opts.logger.debug('agent: task prepared', { 'task.id': task.ID, 'ms.image': Math.round(tImage - t0), 'ms.network': Math.round(tNet - tImage), 'ms.container': Math.round(performance.now() - tNet) });
+          this.opts.logger.debug('agent: task prepared', { 'task.id': task.ID, 'ms.image': Math.round(tImage - t0), 'ms.network': Math.round(ms.network), 'ms.container': Math.round(ms.container), ms: Math.round(performance.now() - t0) });
         } catch (err) {
           this.setStatus(at, 'rejected', 'preparing', (err as Error).message);
           await this.releaseNetworks(task);
@@ -474,6 +484,39 @@ export class Agent {
   }
 
   private readonly attachments = new AttachmentWaiters();
+
+  /**
+   * The task's networks attached and its container prepared. When the data plane says
+   * beforehand where the netns will be (`plan`), both run side by side: the rootfs mount
+   * and bundle need only the netns's path (runc opens it at start), so the container is
+   * ready when the netns is. Otherwise (or without networks) one after the other. A
+   * container prepared for a task whose attach failed is removed again. `ms`: when each
+   * part ended, after the start.
+   */
+  private async attachAndPrepare(task: Task, files: { secrets: TaskFile[]; configs: TaskFile[] }): Promise<{ net: Awaited<ReturnType<AgentNetworking['attach']>>; ms: { network: number; container: number } }> {
+    const nw = this.opts.networking;
+    const t0 = performance.now();
+    const planned = nw?.plan ? await nw.plan(task) : undefined;
+    if (!nw || !planned) {
+      const net = await nw?.attach(task);
+      const network = performance.now() - t0;
+      await (await this.controller(task, net, files)).prepare();
+      return { net, ms: { network, container: performance.now() - t0 } };
+    }
+    const ms = { network: 0, container: 0 };
+    const attaching = nw.attach(task).finally(() => (ms.network = performance.now() - t0));
+    const preparing = this.controller(task, planned, files).then(async (c) => { await c.prepare(); return c; }).finally(() => (ms.container = performance.now() - t0));
+    const [a, p] = await Promise.allSettled([attaching, preparing]);
+    if (a.status === 'rejected') {
+      if (p.status === 'fulfilled') await p.value.remove().catch((err) => this.opts.logger.warn('agent: could not remove the container of a task whose attach failed', { 'task.id': task.ID, error: err }));
+      throw a.reason;
+    }
+    if (p.status === 'rejected') throw p.reason;
+    if (a.value?.netnsPath !== planned.netnsPath) {
+      throw new Error(`agent: assertion: task ${task.ID} was attached in ${a.value?.netnsPath ?? 'no netns'}, not the planned ${planned.netnsPath}`);
+    }
+    return { net: a.value, ms };
+  }
 
   private async ensureImage(ref: string): Promise<void> {
     try {

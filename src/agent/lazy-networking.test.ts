@@ -43,6 +43,17 @@ test('a task without networks or host ports never opens the data plane', async (
   assert.equal(n.endpoints('net'), []);
 });
 
+test('plan: nothing without networks (the data plane stays shut), the opened plane\'s answer otherwise', async () => {
+  const calls: string[] = [];
+  const open = fake(calls);
+  const n = new LazyNetworking(async () => ({ ...(await open()), plan: async (t: Task) => (calls.push(`plan ${t.ID}`), { netnsPath: '/run/netns/t-t1', resolvConf: 'r' }) }), noState, nullLogger);
+  assert.is(await n.plan(task()), undefined);
+  assert.equal(calls, []);
+  const t = task({ NetworksAttachments: [{ Network: { ID: 'n', Spec: { Name: 'n' } }, Addresses: ['10.0.1.3/24'] }] });
+  assert.equal(await n.plan(t), { netnsPath: '/run/netns/t-t1', resolvConf: 'r' });
+  assert.equal(calls, ['open', 'plan t1']);
+});
+
 test('the first task on a network opens it once, and later views go straight through', async () => {
   const calls: string[] = [];
   const n = new LazyNetworking(fake(calls), noState, nullLogger);

@@ -77,6 +77,13 @@ export class LazyNetworking implements AgentNetworking {
     return (await this.get()).attach(task);
   }
 
+  /** Where the task's netns will be (the data plane opens for it); undefined without networks or host-mode ports. */
+  async plan(task: Task): Promise<{ netnsPath: string; resolvConf: string } | undefined> {
+    if (!needsNetworking(task)) return undefined;
+    const agent = await this.get();
+    return agent.plan ? agent.plan(task) : undefined;
+  }
+
   async detach(taskId: string): Promise<void> {
     if (!this.opening) return;
     await (await this.get()).detach(taskId);
