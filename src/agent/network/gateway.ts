@@ -274,16 +274,23 @@ export class GatewayBridge {
       // A bridge left from an earlier subnet keeps only the current gateway address.
       for (const a of await this.bridgeAddresses()) if (a !== want) lines.push(`addr del ${a} dev ${this.bridge}`);
     }
-    await this.hostBatch(lines);
-    await this.sysctl('net.ipv4.ip_forward', '1');
-    // Lets `output` DNAT a connection to 127.0.0.1:PORT out through the bridge (then masqueraded).
-    await this.sysctl(`net.ipv4.conf.${this.bridge}.route_localnet`, '1');
-    // Loose reverse-path filtering on the bridge: under a `local` mesh traffic policy a task
-    // answers a client it was not NATed from through this bridge, while the route back to
-    // its ingress address is the ingress sandbox. A host with strict filtering (rp_filter=1,
-    // RHEL's default) would drop those replies; the effective value is the larger of `all`
-    // and the interface's, so 2 here is loose whatever `all` says.
-    await this.sysctl(`net.ipv4.conf.${this.bridge}.rp_filter`, '2');
+    // Side by side (this is on the way of a node's first task): forwarding beside the
+    // bridge, the bridge's own keys once it exists.
+    const [forwarding, bridge] = await Promise.allSettled([
+      this.sysctl('net.ipv4.ip_forward', '1'),
+      this.hostBatch(lines).then(() => Promise.all([
+        // Lets `output` DNAT a connection to 127.0.0.1:PORT out through the bridge (then masqueraded).
+        this.sysctl(`net.ipv4.conf.${this.bridge}.route_localnet`, '1'),
+        // Loose reverse-path filtering on the bridge: under a `local` mesh traffic policy a task
+        // answers a client it was not NATed from through this bridge, while the route back to
+        // its ingress address is the ingress sandbox. A host with strict filtering (rp_filter=1,
+        // RHEL's default) would drop those replies; the effective value is the larger of `all`
+        // and the interface's, so 2 here is loose whatever `all` says.
+        this.sysctl(`net.ipv4.conf.${this.bridge}.rp_filter`, '2'),
+      ])),
+    ]);
+    if (bridge.status === 'rejected') throw bridge.reason;
+    if (forwarding.status === 'rejected') throw forwarding.reason;
     this.bridgeReady = true;
   }
 

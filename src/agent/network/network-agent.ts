@@ -23,7 +23,7 @@ import { NetnsNetlink, vxlanRepair } from '../../../net/netlink/index.ts';
 import {
   NetworkAgentError, dnsTable, flushPeers, hostPorts, ingressLink, needsGateway, ingressUnlink, INGRESS_HOST_DEV, remotePeers,
   samePeers, sandboxFromView, sandboxNetns, taskAttachments, taskNetns, taskResolvConf, upstreamsOf,
-  vipServices, meshPorts, type HostPort, type SandboxParams,
+  vipServices, meshPorts, hostModePorts, type HostPort, type SandboxParams,
 } from './plan.ts';
 import { StateFile, type NetworkState, type SandboxRecord, type TaskRecord } from './state.ts';
 import { KeyedLock, mapLimit } from './serial.ts';
@@ -254,6 +254,18 @@ export class NetworkAgent {
     return p;
   }
 
+  /**
+   * Where `attach` puts the task's netns and the resolv.conf it gives the task, before (or
+   * without) making anything: the agent prepares the container meanwhile. Undefined exactly
+   * when `attach` makes nothing (neither attachments nor host-mode ports).
+   */
+  async plan(task: Task): Promise<{ netnsPath: string; resolvConf: string } | undefined> {
+    const done = this.tasks.get(task.ID);
+    if (done) return { netnsPath: netnsPath(done.rec.netns), resolvConf: this.resolvConf };
+    if (taskAttachments(task).length === 0 && hostModePorts(task).length === 0) return undefined;
+    return { netnsPath: netnsPath(taskNetns(this.prefix, task.ID)), resolvConf: this.resolvConf };
+  }
+
   /** The task ended: its DNS sockets, netns (with its veths), host ports, and sandboxes nobody needs any more go. Idempotent. */
   detach(taskId: string): Promise<void> {
     return this.lock.run(`task:${taskId}`, async () => {
@@ -359,43 +371,53 @@ export class NetworkAgent {
     this.save();
     const steps: Record<string, number> = {};
     const step = (k: string) => { steps[k] = Math.round(performance.now() - t0); };
+    // Each network's sandbox is made (or found) while the task's netns is: neither needs
+    // the other. A sandbox's lock is held only to make it (if missing) and to count this
+    // task as its user (which keeps it from being released); the veth lines run outside it,
+    // so the attaches of a deploy's tasks on one network run side by side.
+    const sandboxes = attachments.map((a) => this.lock.run(`sb:${a.networkId}`, async () => {
+      const got = await this.ensureSandbox(a);
+      this.userSet(a.networkId).add(task.ID);
+      return got;
+    }));
+    for (const p of sandboxes) p.catch(() => { /* awaited below */ });
     try {
       await this.deleteNetns(netns); // a leftover of a crash mid-attach
-      // Only `ip netns add`: `lo` comes up in the task batch below, one spawn fewer per task.
-      await mustRunShell(this.sh, ['ip', 'netns', 'add', netns]);
+      // The netns with `lo` up, in one job: the DNS sockets (127.0.0.11) can be bound at once.
+      await mustRunShell(this.sh, ['sh', '-c', 'ip netns add "$1" && ip -n "$1" link set lo up', 'sh', netns]);
       step('ms.netns');
-      // Each veth is made from its sandbox side, every network at once. The sandbox's lock is
-      // held only to make the sandbox (if missing) and to count this task as its user (which
-      // keeps it from being released); the veth lines run outside it, so the attaches of a
-      // deploy's tasks on one network run side by side (one shell batch) instead of one
-      // after another. The task's side of all of them (and `lo`) is then one batch in the
-      // task netns.
-      const taskLines: string[][] = [];
-      const made = await Promise.allSettled(attachments.map(async (a, i) => {
-        const sb = await this.lock.run(`sb:${a.networkId}`, async () => {
-          const got = await this.ensureSandbox(a);
-          this.userSet(a.networkId).add(task.ID);
-          return got;
-        });
-        const lines = attachTask({ taskNetns: netns, index: i, ip: a.ip, prefixBits: a.bits, mtu: sb.mtu });
-        taskLines[i] = lines.task.filter((l) => l !== LO_UP);
-        await this.batch.runIn(sb.netns, lines.sandbox);
-        rt.made.add(a.networkId);
-      }));
-      for (const r of made) if (r.status === 'rejected') throw r.reason;
-      await this.batch.runIn(netns, [...taskLines.flat(), LO_UP]);
-      step('ms.veths');
+      // Then everything the task's netns gets, side by side, none waiting for another: the
+      // overlay veths (each made from its sandbox's side once that sandbox is there, then the
+      // task's side of all of them in one batch), the DNS sockets, the VIP table, and the
+      // gateway bridge's veth (`eth<N>` after the overlay ones, and the default route).
+      const overlay = async () => {
+        const taskLines: string[][] = [];
+        const made = await Promise.allSettled(attachments.map(async (a, i) => {
+          const sb = await sandboxes[i];
+          const lines = attachTask({ taskNetns: netns, index: i, ip: a.ip, prefixBits: a.bits, mtu: sb.mtu });
+          taskLines[i] = lines.task.filter((l) => l !== LO_UP);
+          await this.batch.runIn(sb.netns, lines.sandbox);
+          rt.made.add(a.networkId);
+        }));
+        for (const r of made) if (r.status === 'rejected') throw r.reason;
+        if (taskLines.length) await this.batch.runIn(netns, taskLines.flat());
+        step('ms.veths');
+      };
       const nets = attachments.map((a) => a.networkId);
       usedView = this.view;
-      const [dns, vip] = await Promise.allSettled([this.bindDns(rt), rt.vip.sync(vipServices(usedView, nets))]);
-      if (dns.status === 'rejected') throw dns.reason;
-      if (vip.status === 'rejected') throw vip.reason;
-      step('ms.dnsvip');
-      // Every task with a network that is not internal also gets the node's gateway bridge
-      // (its default route, the way out of the swarm, as Docker's docker_gwbridge), and
-      // host-mode ports on it; a task only on internal networks has no route out at all.
-      if (this.opts.gateway && outward) await this.opts.gateway.attach(task.ID, netns, attachments.length, ports, { fresh: true });
+      // Every task with a network that is not internal gets the node's gateway bridge (its
+      // default route, the way out of the swarm, as Docker's docker_gwbridge), and host-mode
+      // ports on it; a task only on internal networks has no route out at all.
+      const gateway = this.opts.gateway && outward ? this.opts.gateway : undefined;
+      const parts = await Promise.allSettled([
+        overlay(),
+        this.bindDns(rt).then(() => step('ms.dns')),
+        rt.vip.sync(vipServices(usedView, nets)).then(() => step('ms.vip')),
+        gateway?.attach(task.ID, netns, attachments.length, ports, { fresh: true }).then(() => step('ms.gateway')),
+      ]);
+      for (const r of parts) if (r.status === 'rejected') throw r.reason;
     } catch (err) {
+      await Promise.allSettled(sandboxes); // a sandbox still being made counts this task as its user once it is
       await this.undoTask(rt).catch((e) => this.log.warn('network: clean-up after a failed attach was incomplete', { 'task.id': task.ID, error: e }));
       delete this.state.tasks[task.ID];
       this.save();
@@ -462,11 +484,22 @@ export class NetworkAgent {
     await this.vniFree(p.vni, p.networkId);
     this.state.sandboxes[p.networkId] = rec;
     this.save(); // before the kernel: a crash from here on leaves a record open() cleans up
+    const t0 = performance.now();
+    const steps: Record<string, number> = {};
+    const step = (k: string) => { steps[k] = Math.round(performance.now() - t0); };
     try {
-      await this.destroySandbox(rec); // leftovers of a crash
-      await mustRunShell(this.sh, ['ip', 'netns', 'add', netns]); // destroySandbox left none
-      await this.batch.run(netns, withLoUp(createSandbox({ vni: p.vni, subnet: p.subnet, gateway: p.gateway, localVtep: local, mtu, sandbox: netns })));
-      await this.tuning.apply(netns); // logs what it could not do; the sandbox works without it
+      // Leftovers of a crash: a whole sandbox netns goes first; a VXLAN device left in the
+      // host netns (the only other part made outside it) is looked for while the netns is made.
+      if (existsSync(netnsPath(netns))) await this.destroySandbox(rec);
+      const made = await Promise.allSettled([this.removeHostVxlan(p.vni), mustRunShell(this.sh, ['ip', 'netns', 'add', netns])]);
+      for (const r of made) if (r.status === 'rejected') throw r.reason;
+      step('ms.netns');
+      // The tuning needs only the netns, so it goes beside the devices; it logs what it
+      // could not do (the sandbox works without it) and never throws.
+      await Promise.all([
+        this.batch.run(netns, withLoUp(createSandbox({ vni: p.vni, subnet: p.subnet, gateway: p.gateway, localVtep: local, mtu, sandbox: netns }))).then(() => step('ms.devices')),
+        this.tuning.apply(netns).then(() => step('ms.tuning')),
+      ]);
     } catch (err) {
       await this.destroySandbox(rec).catch(() => {});
       delete this.state.sandboxes[p.networkId];
@@ -476,8 +509,9 @@ export class NetworkAgent {
     }
     rec.ready = true;
     this.netlink?.watch(netns); // its rtnetlink helper starts now, not on the first attach
-    this.log.info('network: sandbox created', { 'network.id': p.networkId, netns, vni: p.vni });
+    this.log.info('network: sandbox created', { 'network.id': p.networkId, netns, vni: p.vni, ...steps });
     await this.syncSandboxPeers(rec).catch((err) => this.log.warn('network: could not program peers, retrying with the next view', { 'network.id': p.networkId, error: err }));
+    this.log.debug('network: sandbox peers programmed', { 'network.id': p.networkId, ms: Math.round(performance.now() - t0) });
     this.save();
     return rec;
   }
@@ -571,8 +605,13 @@ export class NetworkAgent {
     // until the sweep noticed the name gone: ended now, with the namespace.
     this.netlink?.close(sb.netns);
     await this.deleteNetns(sb.netns);
+    await this.removeHostVxlan(sb.vni);
+  }
+
+  /** The VXLAN device of `vni` left in the host netns (made there, then moved into its sandbox), if there. */
+  private async removeHostVxlan(vni: number): Promise<void> {
     const host = this.opts.hostNetns === undefined ? [] : ['-n', this.opts.hostNetns];
-    const vx = hostVxlanName(sb.vni);
+    const vx = hostVxlanName(vni);
     if ((await this.sh.run(['ip', ...host, 'link', 'show', vx])).code === 0) await this.sh.run(['ip', ...host, 'link', 'del', vx]);
   }
 
