@@ -1,28 +1,27 @@
 /**
  * Benchmark dispatcher: `npm run bench -- NAME [ARGS...]` loads `labs/bench/NAME.ts` and
- * calls its exported `run(args)`. A benchmark prints its figures and ends with one JSON
- * line; it asserts nothing about time (see docs/CONVENTIONS.md). `npm run bench` alone
- * lists the benchmarks found here.
+ * calls its exported `run(args, { signal })`. A benchmark prints its figures and ends with
+ * one JSON line; it asserts nothing about time (see docs/CONVENTIONS.md). `npm run bench`
+ * alone lists the benchmarks found here. SIGINT/SIGTERM abort a bench in order: its
+ * clean-up runs, then the process exits 128 + the signal's number (run-bench.ts).
  */
 import { readdirSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { join } from 'node:path';
+import { runBench, type BenchModule } from './run-bench.ts';
 
-/** What a benchmark module exports. */
-export interface BenchModule {
-  run(args: string[]): Promise<void>;
-}
+export type { BenchModule };
 
 const dir = fileURLToPath(new URL('.', import.meta.url));
 
 function available(): string[] {
   return readdirSync(dir)
-    .filter((f) => f.endsWith('.ts') && f !== 'main.ts' && !f.includes('.test.'))
+    .filter((f) => f.endsWith('.ts') && f !== 'main.ts' && f !== 'run-bench.ts' && !f.includes('.test.'))
     .map((f) => f.slice(0, -3))
     .sort();
 }
 
-async function main(): Promise<void> {
+async function main(): Promise<number> {
   const [name, ...args] = process.argv.slice(2);
   if (!name || !/^[a-z0-9][a-z0-9-]*$/.test(name)) {
     console.error(`usage: npm run bench -- NAME [ARGS...]\nbenchmarks: ${available().join(', ')}`);
@@ -36,11 +35,11 @@ async function main(): Promise<void> {
     console.error(`bench: ${name}.ts does not export run(args)`);
     process.exit(2);
   }
-  await mod.run(args);
+  return runBench(mod.run.bind(mod), args);
 }
 
 main().then(
-  () => process.exit(0),
+  (code) => process.exit(code),
   (err: unknown) => {
     console.error(err);
     process.exit(1);
