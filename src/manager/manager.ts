@@ -73,6 +73,8 @@ export class Manager {
   private readonly storage: DiskStorage;
   private readonly lastSeen = new Map<string, { at: number; addr: string }>();
   private leaderSince = 0;
+  /** When a node was last heard for the first time since this manager became leader (`node-health.ts`). */
+  private lastArrival = 0;
   /** Since when this manager has read heartbeats without a stall of its own (`watchHeartbeats`). */
   private heartbeatWatch: HeartbeatWatch = { since: 0, lastTick: 0 };
   private timer?: NodeJS.Timeout;
@@ -284,7 +286,11 @@ export class Manager {
 
   /** Records a heartbeat from a node (the dispatcher calls this). */
   heartbeat(nodeId: string, addr: string): void {
-    this.lastSeen.set(nodeId, { at: monotonicMs(), addr });
+    const now = monotonicMs();
+    const prev = this.lastSeen.get(nodeId);
+    // The first heartbeat of this node since this manager took over: the wave still arrives (`node-health.ts`).
+    if (!prev || prev.at < this.leaderSince) this.lastArrival = now;
+    this.lastSeen.set(nodeId, { at: now, addr });
   }
 
   /** Milliseconds since each node's last heartbeat to this manager (metrics: sessions, heartbeat lag), on the monotonic clock. */
@@ -365,6 +371,7 @@ export class Manager {
       watchSince: this.heartbeatWatch.since,
       graceMs: this.heartbeatMs * 3,
       leaderGraceMs: NEW_LEADER_GRACE_MS, // never below graceMs: nodeStatusChanges takes the larger
+      lastArrival: this.lastArrival,
     });
     if (changes.length === 0) return;
     await this.store.update((tx) => {

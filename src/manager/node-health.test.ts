@@ -51,4 +51,25 @@ test('a new leader waits its longer grace before marking anyone down, then judge
   assert.equal(c.map((x) => x.state), ['ready']);
 });
 
+test('a new leader marks no unheard node down while sessions still arrive, then does', () => {
+  // Leader since 1000; node a reconnected, node b has not (yet); grace 3 s, new-leader grace 9 s.
+  const nodes = [{ id: 'a', state: 'ready' as const, addr: '10.1.1.1' }, { id: 'b', state: 'ready' as const, addr: '10.1.1.2' }];
+  // a beats on (heard 100 ms before each look); b was last heard before the failover.
+  const lastSeen = (now: number) => seen([['a', now - 100, '10.1.1.1:2377'], ['b', 500, '10.1.1.2:2377']]);
+  const at = (now: number, lastArrival: number) => nodeStatusChanges({ nodes, lastSeen: lastSeen(now), now, leaderSince: 1000, graceMs: 3000, leaderGraceMs: 9000, lastArrival });
+  // Past the new-leader grace, but a node arrived 500 ms ago: b may be waiting its turn.
+  assert.equal(at(12_000, 11_500), [], 'the wave still arrives');
+  // No arrival for a whole grace period: the wave is over, b is down.
+  assert.equal(at(14_500, 11_500).map((c) => [c.id, c.state]), [['b', 'down']]);
+  // Arrivals that never stop hold it off three new-leader grace periods at most.
+  assert.equal(at(27_999, 27_900), []);
+  assert.equal(at(28_000, 27_900).map((c) => [c.id, c.state]), [['b', 'down']]);
+});
+
+test('a node heard in this term and silent since goes down after the grace, arrivals or not', () => {
+  const nodes = [{ id: 'a', state: 'ready' as const, addr: '10.1.1.1' }];
+  const c = nodeStatusChanges({ nodes, lastSeen: seen([['a', 2000, '10.1.1.1:2377']]), now: 12_000, leaderSince: 1000, graceMs: 3000, leaderGraceMs: 9000, lastArrival: 11_900 });
+  assert.equal(c.map((x) => x.state), ['down']);
+});
+
 test.run();

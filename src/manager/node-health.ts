@@ -26,7 +26,20 @@ export interface NodeHealthInput {
    * too).
    */
   leaderGraceMs?: number;
+  /**
+   * When this leader last heard a node for the first time since it took over (ms; the
+   * reconnection wave of a failover). A node it has not heard since then is marked down
+   * only once no node has arrived for `graceMs`: while sessions still arrive, a silent
+   * node may just be waiting its turn behind them (a loaded machine took 15 s to bring
+   * 500 sessions back, and a new leader marked 424 live nodes down and rescheduled all
+   * their tasks). At most until `leaderGraceMs` three times over, so a trickle of
+   * arrivals never hides a dead node for long.
+   */
+  lastArrival?: number;
 }
+
+/** How many new-leader grace periods the reconnection wave may hold off marking silent nodes down. */
+export const WAVE_CAP_GRACES = 3;
 
 export interface NodeStatusChange {
   id: string;
@@ -37,11 +50,16 @@ export interface NodeStatusChange {
 
 export function nodeStatusChanges(input: NodeHealthInput): NodeStatusChange[] {
   const changes: NodeStatusChange[] = [];
-  const settled = input.now - input.leaderSince >= Math.max(input.graceMs, input.leaderGraceMs ?? input.graceMs)
-    && input.now - (input.watchSince ?? 0) >= input.graceMs;
+  const leaderGrace = Math.max(input.graceMs, input.leaderGraceMs ?? input.graceMs);
+  const led = input.now - input.leaderSince;
+  const settled = led >= leaderGrace && input.now - (input.watchSince ?? 0) >= input.graceMs;
+  // The wave is over: no first heartbeat of this term for a whole grace period, or it ran too long.
+  const waveOver = input.now - Math.max(input.leaderSince, input.lastArrival ?? 0) >= input.graceMs || led >= leaderGrace * WAVE_CAP_GRACES;
   for (const n of input.nodes) {
     const seen = input.lastSeen.get(n.id);
     const alive = seen !== undefined && input.now - seen.at < input.graceMs;
+    const heardThisTerm = seen !== undefined && seen.at >= input.leaderSince;
+    if (!alive && settled && n.state === 'ready' && !heardThisTerm && !waveOver) continue;
     // Status.Addr is the IP alone, as Docker shows it; heartbeats carry IP:PORT.
     const ip = seen ? hostOf(seen.addr) : n.addr;
     if (alive && (n.state !== 'ready' || n.addr !== ip)) {
