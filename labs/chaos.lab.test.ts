@@ -5,7 +5,8 @@
 // through the managers in turn;
 // then healed and checked: nothing acknowledged lost or doubled, nothing refused present,
 // identical stores on every manager, one running container per slot per runc within
-// 60 s, and nothing left behind by the lab. Replay a failure with
+// 60 s, every node silenced long enough marked down within its bound (chaos/liveness.ts),
+// and nothing left behind by the lab. Replay a failure with
 // `npm run chaos -- --hosts 5 --managers 3 --seconds 75 --seed 13438` (history under
 // /tmp/shoalchs-chaos/).
 import { test } from 'uvu';
@@ -21,6 +22,8 @@ test(`chaos, seed ${SEED}: no lost or doubled write, identical stores, converged
   const kinds = new Set(r.faults.map((f) => f.split(' ')[0]));
   for (const k of ['kill', 'pause', 'isolate', 'split', 'oneway', 'kill-leader-mid-update', 'clock']) assert.ok(kinds.has(k), `fault ${k} played (played: ${[...kinds].join(', ')})`);
   assert.ok((r.calls['create acknowledged'] ?? 0) >= 20, 'the workload made progress');
+  console.log(`  liveness ${JSON.stringify(r.liveness)}; failed restart attempts: ${r.restartFailures.join('; ') || 'none'}`);
+  assert.ok((r.liveness?.windows ?? 0) >= 5, 'the liveness watch saw the silencing faults');
   assert.equal(r.violations, [], `seed ${SEED}, history ${r.historyFile}`);
 });
 

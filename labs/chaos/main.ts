@@ -31,10 +31,11 @@ async function main(): Promise<void> {
   });
   console.log(`chaos: seed ${r.seed}: ${r.rounds} rounds (${r.faults.length} faults); calls ${JSON.stringify(r.calls)}`);
   console.log(`chaos: unknown outcomes resolved: ${r.resolved.present} present, ${r.resolved.absent} absent; stores agree ${r.agreeMs ?? '-'} ms, converged ${r.convergeMs ?? '-'} ms after heal`);
+  if (r.liveness) console.log(`chaos: liveness: ${r.liveness.windows} silences, ${r.liveness.judged} long enough to judge, ${r.liveness.late} late; slowest down ${r.liveness.maxDownMs ?? '-'} ms; ${r.liveness.falseDowns} nodes marked down during a clock jump`);
   if (r.restartFailures.length) console.log(`chaos: failed restart attempts (each retried): ${r.restartFailures.join('; ')}`);
   for (const v of r.violations) console.log(`VIOLATION: ${v}`);
   console.log(`chaos: history ${r.historyFile}; replay with --seed ${r.seed}`);
-  console.log(JSON.stringify({ seed: r.seed, rounds: r.rounds, faults: r.faults.length, calls: r.calls, resolved: r.resolved, restart_failures: r.restartFailures.length, agree_ms: r.agreeMs, converge_ms: r.convergeMs, violations: r.violations.length, history: r.historyFile }));
+  console.log(JSON.stringify({ seed: r.seed, rounds: r.rounds, faults: r.faults.length, calls: r.calls, resolved: r.resolved, restart_failures: r.restartFailures.length, liveness: r.liveness, agree_ms: r.agreeMs, converge_ms: r.convergeMs, violations: r.violations.length, history: r.historyFile }));
   process.exitCode = r.violations.length ? 1 : 0;
 }
 

@@ -15,7 +15,9 @@ import { checkHistory, checkSlots, type RuncContainer } from './checks.ts';
 import { clockFile, fakeClockDaemonCommand, libfaketime, setClock } from './clock.ts';
 import { History } from './history.ts';
 import { digests, readTables, runcContainers, slots, storeObjects, type ManagerTables } from './inspect.ts';
-import { describeFault, inject, prng, restartDaemon, schedule, undo, type Fault, type NemesisContext, type Restart } from './nemesis.ts';
+import { checkLiveness, livenessTimings, livenessViolations, silenceWindows, type LivenessRecord, type SilenceWindow, type TimedFault } from './liveness.ts';
+import { heartbeatPeriodMs, LivenessWatch } from './liveness-watch.ts';
+import { describeFault, impaired, inject, prng, restartDaemon, schedule, undo, type Fault, type NemesisContext, type Restart } from './nemesis.ts';
 import { Workload } from './workload.ts';
 
 /** Bound on the stores agreeing after heal. */
@@ -56,6 +58,12 @@ export interface ChaosResult {
   resolved: { present: number; absent: number };
   /** Failed attempts to start a killed daemon again ("h2 attempt 1: timeout"); each is retried. */
   restartFailures: string[];
+  /**
+   * How soon silenced nodes were marked down (liveness.ts): windows judged (silent at least
+   * their bound) and late among them, the longest time to down seen, and clock jumps that
+   * got a node marked down (recorded, not a violation).
+   */
+  liveness?: { windows: number; judged: number; late: number; maxDownMs?: number; falseDowns: number };
   /** Milliseconds from heal to identical stores, and to convergence per runc. */
   agreeMs?: number;
   convergeMs?: number;
@@ -107,6 +115,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       },
     });
     const ctx: NemesisContext = { leader: () => leaderHost(lab, allManagers), startUpdate: () => wl.updateForNemesis() };
+    // Liveness: what the managers say of each node while the faults play (liveness.ts).
+    const timings = livenessTimings(await heartbeatPeriodMs(lab, allManagers[0]));
+    const watch = new LivenessWatch(lab, allManagers, () => history.now());
+    const windows: SilenceWindow[] = [];
     const t0 = Date.now();
     try {
       for (const r of rounds) {
@@ -117,16 +129,27 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         // Every fault before was healed: a daemon down now failed every restart attempt.
         // Start it again so this round hits the cluster the schedule means.
         for (const h of lab.hosts) if (lab.daemonPid(h) === undefined) await restartFor('down')(h).catch(() => {});
-        for (const f of r.faults) await step(lab, history, 'inject', f, log, ctx);
+        const injected: { start: number; end: number }[] = [];
+        for (const f of r.faults) {
+          injected.push(await step(lab, history, 'inject', f, log, ctx));
+          watch.setAvoid(r.faults.flatMap(impaired));
+        }
         result.faults.push(...r.faults.map(describeFault));
         result.rounds++;
         await sleepUntil(Date.now() + r.holdMs);
-        for (const f of r.faults) await step(lab, history, 'heal', f, log, undefined, restartFor(describeFault(f)));
+        const timed: TimedFault[] = [];
+        for (const [i, f] of r.faults.entries()) {
+          const healed = await step(lab, history, 'heal', f, log, undefined, restartFor(describeFault(f)));
+          timed.push({ kind: f.kind, hosts: impaired(f), description: describeFault(f), injectEnd: injected[i].end, healStart: healed.start, healEnd: healed.end });
+        }
+        watch.setAvoid([]);
+        windows.push(...silenceWindows(timed));
       }
       await sleepUntil(t0 + o.durationMs);
     } finally {
       wl.stop();
       await running;
+      await watch.stop();
       // Heal everything, whatever a failed step left.
       await lab.heal();
       for (const h of lab.hosts) {
@@ -136,6 +159,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         await restartFor('final heal')(h).catch((err: Error) => { result.violations.push(`daemon of ${h} does not start again after ${RESTART_ATTEMPTS} attempts: ${err.message.split('\n').slice(0, 1).concat(err.message.split('\n').slice(-2)).join(' | ')}`); });
       }
     }
+    const liveness = checkLiveness(windows, watch.samples, timings);
+    history.note('liveness', { timings, samples: watch.samples.length, records: liveness });
+    result.liveness = livenessSummary(liveness);
+    result.violations.push(...livenessViolations(liveness));
     const up = new Set(lab.hosts.filter((h) => lab.daemonPid(h) !== undefined));
     const managers = allManagers.filter((m) => up.has(m));
     if (!managers.length) {
@@ -227,6 +254,13 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   return result;
 }
 
+/** The result's summary of the liveness records. */
+function livenessSummary(rs: readonly LivenessRecord[]): NonNullable<ChaosResult['liveness']> {
+  const judged = rs.filter((r) => r.judged);
+  const downs = judged.flatMap((r) => (r.downMs === undefined ? [] : [r.downMs]));
+  return { windows: rs.length, judged: judged.length, late: judged.filter((r) => r.late).length, ...(downs.length ? { maxDownMs: Math.max(...downs) } : {}), falseDowns: rs.filter((r) => r.falseDown).length };
+}
+
 /** The host of the manager that leads, as the first manager that answers tells. */
 async function leaderHost(lab: Lab, managers: string[]): Promise<string> {
   for (const m of managers) {
@@ -241,7 +275,8 @@ async function leaderHost(lab: Lab, managers: string[]): Promise<string> {
   throw new Error('chaos: no manager names a leader');
 }
 
-async function step(lab: Lab, history: History, action: 'inject' | 'heal', f: Fault, log: (m: string) => void, ctx?: NemesisContext, restart?: Restart): Promise<void> {
+/** Plays one nemesis step and records it; resolves with its start and end (ms since the run started). */
+async function step(lab: Lab, history: History, action: 'inject' | 'heal', f: Fault, log: (m: string) => void, ctx?: NemesisContext, restart?: Restart): Promise<{ start: number; end: number }> {
   const start = history.now();
   let error: string | undefined;
   try {
@@ -249,6 +284,8 @@ async function step(lab: Lab, history: History, action: 'inject' | 'heal', f: Fa
   } catch (err) {
     error = (err as Error).message;
   }
-  history.add({ type: 'nemesis', action, fault: describeFault(f), start, end: history.now(), ...(error ? { error } : {}) });
+  const end = history.now();
+  history.add({ type: 'nemesis', action, fault: describeFault(f), start, end, ...(error ? { error } : {}) });
   log(`chaos: ${start} ms ${action} ${describeFault(f)}${error ? ` (failed: ${error})` : ''}`);
+  return { start, end };
 }
