@@ -70,4 +70,10 @@ test('a clock jump marking its node down is recorded as a false down, never judg
   assert.equal([r[0].falseDown, r[0].judged, r[0].late], [true, false, false]);
 });
 
+test('a node still down from an earlier fault is recorded as such, not timed', () => {
+  const ws = silenceWindows([fault({})]);
+  const r = checkLiveness(ws, samples(8000, 21_000, 'h4', 9000, () => 'h1'), t);
+  assert.equal([r[0].alreadyDown, r[0].judged, r[0].late, r[0].downMs], [true, false, false, undefined]);
+});
+
 test.run();

@@ -85,6 +85,8 @@ export interface LivenessRecord {
   late: boolean;
   /** A clock jump during which the node was marked down. */
   falseDown?: boolean;
+  /** The node was still down from an earlier fault when this one started: not judged. */
+  alreadyDown?: boolean;
 }
 
 /** A fault of a round with the times of its steps (ms since the run started). */
@@ -124,6 +126,9 @@ export function checkLiveness(windows: readonly SilenceWindow[], samples: readon
     const before = [...samples].reverse().find((s) => s.at < w.from && s.leader)?.leader;
     const leaderChanged = (before !== undefined && w.roundHosts.includes(before)) || during.some((s) => s.leader !== (before ?? s.leader) || !s.leader);
     const boundMs = downBoundMs(t, leaderChanged);
+    // Still down from an earlier fault (a restart not yet seen ready): nothing to time.
+    const last = [...samples].reverse().find((s) => s.at < w.from && s.states[w.host] !== undefined);
+    if (last?.states[w.host] === 'down') return { fault: w.fault, host: w.host, boundMs, judged: false, leaderChanged, late: false, alreadyDown: true };
     const down = during.find((s) => s.states[w.host] === 'down');
     const downMs = down ? down.at - w.from : undefined;
     if (w.expectLive) return { fault: w.fault, host: w.host, downMs, boundMs, judged: false, leaderChanged, late: false, falseDown: down !== undefined };
