@@ -1,6 +1,7 @@
 // The network key controller over a MemoryStore without Raft, with a manual clock: the
 // first key at start, a rotation when the period is over (the timer fires with the
-// clock moved on), a new node only recorded, a removed node rotating at once.
+// clock moved on, or again after it fired early), a new node only recorded, a removed node
+// rotating at once.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { MemoryStore } from '../../store/index.ts';
@@ -24,9 +25,10 @@ async function setup() {
   } as never));
   let now = 1_000_000;
   let n = 0;
-  const ctl = new NetworkKeyController(store, nullLogger, { rotateMs: 5, now: () => now, newKey: () => `key-${++n}` });
+  let reads = 0;
+  const ctl = new NetworkKeyController(store, nullLogger, { rotateMs: 5, now: () => { reads++; return now; }, newKey: () => `key-${++n}` });
   const key = () => store.view((tx) => tx.list('cluster')[0].ShoalNetworkKey);
-  return { store, ctl, key, encrypted, advance: (ms: number) => { now += ms; } };
+  return { store, ctl, key, encrypted, advance: (ms: number) => { now += ms; }, reads: () => reads };
 }
 
 test('no key while the swarm has no encrypted network; the first once it has one, for every node', async () => {
@@ -70,6 +72,28 @@ test('the key rotates when its period is over', async () => {
     // The controller's timer (5 ms) fires and finds the period over on the manual clock.
     for (let i = 0; i < 200 && key()!.Generation < 2; i++) await new Promise((r) => setTimeout(r, 5));
     assert.is(key()!.Generation, 2);
+  } finally { ctl.stop(); }
+});
+
+/** Waits (5 ms steps, bounded) until the generation is reached; returns the last one. */
+async function generation(key: () => { Generation: number } | undefined, want: number): Promise<number> {
+  for (let i = 0; i < 200 && (key()?.Generation ?? 0) < want; i++) await new Promise((r) => setTimeout(r, 5));
+  return key()?.Generation ?? 0;
+}
+
+test('a timer that fires before the clock reaches the due time is armed again', async () => {
+  const { ctl, key, advance, encrypted, reads } = await setup();
+  try {
+    await encrypted();
+    ctl.start();
+    await settle(() => key() !== undefined);
+    // The 5 ms timer fires while the manual clock stands still: the pass finds the period
+    // not over (the wall clock behind the timer's monotonic one).
+    const before = reads();
+    for (let i = 0; i < 200 && reads() === before; i++) await new Promise((r) => setTimeout(r, 5));
+    assert.ok(reads() > before, 'a pass ran on the timer');
+    advance(10);
+    assert.is(await generation(key, 2), 2, 'the key still rotates');
   } finally { ctl.stop(); }
 });
 

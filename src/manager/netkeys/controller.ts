@@ -35,6 +35,10 @@ export class NetworkKeyController extends StoreController {
 
   protected markAll(): void {
     this.dirty = true;
+    // Called on every start: a stop cleared the timer, so none is pending whatever
+    // timerFor says (a leader that lost and regained leadership with the key not rotated
+    // meanwhile otherwise never armed it again, and the key stopped rotating).
+    this.timerFor = 0;
   }
 
   protected onEvent(e: ObjectEvent): void {
@@ -63,7 +67,9 @@ export class NetworkKeyController extends StoreController {
       if (value.action.kind === 'rotate') this.logger.info('network key rotated', { reason: value.action.reason, nodes: value.action.nodes.length });
       if (value.dueAt !== this.timerFor && Number.isFinite(value.dueAt)) {
         this.timerFor = value.dueAt;
-        this.at(value.dueAt - this.now(), () => { this.dirty = true; });
+        // Once it fired, no timer is pending: a pass that finds the period not quite over
+        // (the timer measures monotonic time, `now` is the wall clock) arms a new one.
+        this.at(value.dueAt - this.now(), () => { this.dirty = true; this.timerFor = 0; });
       }
     } catch (err) {
       this.dirty = true;
