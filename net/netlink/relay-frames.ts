@@ -61,7 +61,7 @@ const align = (n: number) => (n + 3) & ~3;
 
 /** Splits the relay's output into frames; keeps a partial one for the next chunk. */
 export class FrameDecoder {
-  private buf = Buffer.alloc(0);
+  private buf: Buffer = Buffer.alloc(0);
 
   /** The frames completed by `chunk`; throws `RelayProtocolError` on a bad length or kind. */
   push(chunk: Buffer): Frame[] {
