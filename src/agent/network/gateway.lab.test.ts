@@ -113,6 +113,9 @@ t.after(async () => {
 
 t('a client fetches a task\'s page through the node\'s address (TCP)', async () => {
   const t0 = performance.now();
+  // As the network agent does while it makes a task's netns: the bridge goes first (once).
+  gw!.warm();
+  gw!.warm();
   await gw!.attach('task1', NS.t1, 1, [{ protocol: 'tcp', published: 8080, target: 80 }]);
   console.log(`  first attach (bridge, sysctls, veth, table): ${(performance.now() - t0).toFixed(1)} ms`);
   assert.is(gw!.addressOf('task1'), '172.18.0.2');

@@ -164,6 +164,20 @@ export class GatewayBridge {
     });
   }
 
+  /**
+   * Makes the bridge now unless it is there (or being made): the network agent calls it as
+   * a task's attach begins, so the bridge is made while the task's netns is, not after it.
+   * Never throws: a failure is logged and the attach, which needs the bridge, tries again.
+   */
+  warm(): void {
+    if (this.bridgeReady || this.warming) return;
+    this.warming = this.serial(() => this.ensureBridge())
+      .catch((err: unknown) => this.log.warn('gateway bridge could not be made yet; the next attach tries again', { error: err }))
+      .finally(() => { this.warming = undefined; });
+  }
+
+  private warming?: Promise<void>;
+
   /** `attach` in the queue: the veth checked (and made if missing), rules applied, then the file. */
   private async attachInQueue(taskId: string, spec: { netns: string; ifIndex: number; ports: readonly GatewayPort[] }): Promise<void> {
     const next = planAttach(this.state, taskId, spec);

@@ -44,6 +44,8 @@ export interface HostPortGateway {
   attach(taskId: string, taskNetns: string, ifIndex: number, ports: HostPort[], opts?: { fresh?: boolean }): Promise<void>;
   detach(taskId: string): Promise<void>;
   removeAll(): Promise<void>;
+  /** Makes the bridge now, if it is not there yet (the attach that follows then need not). Never throws. */
+  warm?(): void;
   /** The bridge's subnet (`A.B.C.D/N`), when known: the mesh masquerades its clients under every traffic policy. */
   readonly subnet?: string;
 }
@@ -375,6 +377,7 @@ export class NetworkAgent {
     // the other. A sandbox's lock is held only to make it (if missing) and to count this
     // task as its user (which keeps it from being released); the veth lines run outside it,
     // so the attaches of a deploy's tasks on one network run side by side.
+    if (outward) this.opts.gateway?.warm?.();
     const sandboxes = attachments.map((a) => this.lock.run(`sb:${a.networkId}`, async () => {
       const got = await this.ensureSandbox(a);
       this.userSet(a.networkId).add(task.ID);
