@@ -93,6 +93,17 @@ t('peers programmed over netlink are the entries ip and bridge would make, and g
   assert.equal(neigh(), ['10.98.0.5 02:42:0a:62:00:05 PERMANENT']);
 });
 
+t('a first sync too big for one frame goes in several, all applied', async () => {
+  const many = Array.from({ length: 2500 }, (_, i) => peer(`10.98.${1 + (i >> 8)}.${i & 255}`, `192.168.100.${2 + (i % 3)}`));
+  const cmds = syncPeers(LOCAL, [], many);
+  assert.ok(cmds.ip.length + cmds.bridge.length > 5000);
+  const before = neigh().length; // the last test's peer stays
+  await runner.run(SB, cmds);
+  assert.is(neigh().length, before + 2500);
+  await runner.run(SB, syncPeers(LOCAL, many, []));
+  assert.is(neigh().length, before);
+});
+
 t('a refused line fails the batch with the kernel\'s reason, as ip -batch', async () => {
   const err = await runner.run(SB, { host: [], ip: ['neigh del 10.98.0.99 dev vxlan0'], bridge: [] }).then(() => undefined, (e: Error) => e);
   assert.ok(err, 'deleting an absent neighbour must fail');

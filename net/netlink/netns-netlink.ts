@@ -30,6 +30,8 @@ import { FRAME, FrameDecoder, RelayProtocolError, batchOutcome, encodeBatch, par
 
 const RELAY = fileURLToPath(new URL('./relay.pl', import.meta.url));
 const RTM_NEWLINK = 16;
+/** Bytes of messages in one batch frame (well inside FRAME_MAX, with room for fd patches). */
+const FRAME_BATCH = 256 * 1024;
 
 /** The kernel refused request `done` of a batch (those before it stay applied), or the relay failed. */
 export class NetlinkRequestError extends Error {
@@ -122,12 +124,17 @@ export class NetnsNetlink {
     let pending: { req: NlRequest; enc: EncodedRequest; seq: number }[] = [];
     const flush = async () => {
       if (!pending.length) return;
-      const sent = pending;
-      pending = [];
+      // A frame holds at most FRAME_BATCH bytes of messages: a big first sync goes in several, each after the last's ACKs.
+      let bytes = 0;
+      let n = 0;
+      while (n < pending.length && (n === 0 || bytes + pending[n].enc.msg.length <= FRAME_BATCH)) bytes += pending[n++].enc.msg.length;
+      const sent = pending.slice(0, n);
+      pending = pending.slice(n);
       const out = await this.send(r, sent.map((x) => ({ msg: x.enc.msg, fd: x.enc.fd })), sent.map((x) => x.seq));
       for (const x of sent.slice(0, out.done)) if (x.req.method === 'delLink' && x.req.dev !== undefined) r.indexes.delete(x.req.dev);
       if (out.errno !== undefined) this.refused(r, sent[out.done].req, done + out.done, out.errno);
       done += out.done;
+      await flush();
     };
     for (const req of reqs) {
       try {
@@ -168,9 +175,10 @@ export class NetnsNetlink {
   /** Sends one batch frame and reads its reply; a relay out of protocol is ended. */
   private async send(r: Relay, parts: Parameters<typeof encodeBatch>[0], seqs: number[]): Promise<BatchOutcome> {
     if (r.ended) throw new NetlinkRequestError(`in netns ${r.netns}: ${r.ended}`, 0);
+    const frame = encodeBatch(parts); // before a waiter is queued: a frame that cannot be made must not take a reply's place
     const reply = new Promise<{ kind: string; body: Buffer }>((resolve, reject) => r.waiters.push({ resolve, reject }));
     this.holdOpen(r);
-    r.child.stdin!.write(encodeBatch(parts));
+    r.child.stdin!.write(frame);
     const f = await reply;
     if (f.kind === FRAME.PATCH_FAILED) {
       throw new NetlinkRequestError(`in netns ${r.netns}: ${f.body.subarray(4).toString('utf8')}`, 0);
