@@ -66,7 +66,33 @@ function signalGroup(pgid, sig) {
   }
 }
 
-const groupAlive = (pgid) => signalGroup(pgid, 0);
+/**
+ * True while a live (not zombie) process is in group `pgid`. A zombie is not left behind:
+ * it has exited and waits for its parent to reap it. tsx's esbuild service (started when a
+ * file's imports miss tsx's cache) exits when the test process does, is reparented to
+ * PID 1, and stays a zombie until PID 1 reaps it, which on a loaded machine took over the
+ * 2 s allowed: "left processes in its process group" for a file that starts nothing
+ * (labs/bench/network-dns.test.ts, whose import graph is large and often edited).
+ */
+const groupAlive = (pgid) => signalGroup(pgid, 0) && groupMembers(pgid).some((m) => !m.zombie);
+
+/** The processes still in group `pgid`: `text` "PID (ppid P, state S) command line", and whether it is a zombie (from /proc). */
+function groupMembers(pgid) {
+  const out = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(f[2]) !== pgid) continue;
+      const cmd = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
+      out.push({ zombie: f[0] === 'Z', text: `${name} (ppid ${f[1]}, state ${f[0]}) ${cmd.slice(0, 200) || stat.slice(stat.indexOf('('), stat.lastIndexOf(')') + 1)}` });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
 
 async function waitGroupGone(pgid, ms) {
   const deadline = Date.now() + ms;
@@ -124,7 +150,8 @@ function runFile(file) {
       let leftBehind = false;
       if (!(await waitGroupGone(pgid, timedOut ? 10_000 : 2_000))) {
         leftBehind = !timedOut;
-        if (leftBehind) output += `\n[run-all] ${file}: left processes in its process group after it exited; killed them\n`;
+        // Name them: a flake that says only "left processes" cannot be chased.
+        if (leftBehind) output += `\n[run-all] ${file}: left processes in its process group after it exited; killed them:\n${groupMembers(pgid).map((m) => `[run-all]   ${m.text}`).join('\n')}\n`;
         signalGroup(pgid, 'SIGKILL');
         await waitGroupGone(pgid, 5_000);
       }
