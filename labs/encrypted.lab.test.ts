@@ -106,6 +106,25 @@ async function sendMarker(lab: Lab, from: PlacedTask, ip: string, marker: string
   return ok;
 }
 
+/**
+ * Where a stalled rotation stopped (a CI flake: "timed out waiting for two key rotations"):
+ * the leader's rotations (manager log) and each node's applied generations (agent log),
+ * with times, so the next failure names the controller or the delivery.
+ */
+async function rotationTrail(lab: Lab): Promise<string> {
+  const out: string[] = [];
+  for (const h of lab.hosts) {
+    let log = '';
+    try {
+      log = readFileSync(lab.daemonLog(h), 'utf8');
+    } catch { /* none */ }
+    const lines = log.split('\n').filter((l) => /network key rotated|WireGuard key applied|raft role changed|leader controllers/.test(l));
+    const gen = (await inspect(lab, h, 'sec').catch(() => undefined))?.ShoalEncryption?.Local?.KeyGeneration;
+    out.push(`${h} (now at generation ${gen ?? '?'}, at ${new Date().toISOString()}):\n    ${lines.slice(-8).map((l) => l.slice(0, 200)).join('\n    ') || '(no rotation lines)'}`);
+  }
+  return `\n  ${out.join('\n  ')}`;
+}
+
 test('encrypted overlay: no plaintext on the underlay, rotation under an open connection, removed node drops out', async () => {
   const before = process.env.SHOAL_NETWORK_KEY_ROTATE_MS;
   process.env.SHOAL_NETWORK_KEY_ROTATE_MS = String(ROTATE_MS);
@@ -164,7 +183,8 @@ test('encrypted overlay: no plaintext on the underlay, rotation under an open co
         assert.is(first.error, undefined, JSON.stringify(first));
         const psk0 = await wgShow(lab, 'h1', local.Interface, 'preshared-keys');
         const gen0 = (await inspect(lab, 'h1', 'sec')).ShoalEncryption!.Local!.KeyGeneration;
-        await waitFor('two key rotations', async () => ((await inspect(lab, 'h1', 'sec')).ShoalEncryption?.Local?.KeyGeneration ?? 0) >= gen0 + 2, 6 * ROTATE_MS);
+        await waitFor('two key rotations', async () => ((await inspect(lab, 'h1', 'sec')).ShoalEncryption?.Local?.KeyGeneration ?? 0) >= gen0 + 2, 6 * ROTATE_MS)
+          .catch(async (err: Error) => { throw new Error(`${err.message} (from generation ${gen0}): ${await rotationTrail(lab)}`); });
         const psk1 = await wgShow(lab, 'h1', local.Interface, 'preshared-keys');
         assert.is.not(psk1[0][1], psk0[0][1], 'the preshared key changed on the device');
         // Every node holds the same key.
