@@ -14,6 +14,11 @@ test('the first retry waits between half and one base delay', () => {
   assert.is(reconnectDelay({ failures: 0, heartbeatMs: 1000, redirected: false, rand: 0 }), 250);
 });
 
+test('a refused connection is retried within one base delay, whatever the failures before', () => {
+  assert.is(reconnectDelay({ failures: 3, heartbeatMs: 1000, redirected: false, refused: true, rand: 0 }), 0);
+  assert.is(reconnectDelay({ failures: 3, heartbeatMs: 1000, redirected: false, refused: true, rand: 0.999 }), 499);
+});
+
 test('each failed attempt doubles the delay up to the cap', () => {
   const at = (failures: number) => reconnectDelay({ failures, heartbeatMs: 1000, redirected: false, rand: 0 });
   assert.equal([1, 2, 3, 4, 5, 6, 100].map(at), [250, 500, 1000, 2000, 2500, 2500, 2500]);

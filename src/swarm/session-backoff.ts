@@ -7,6 +7,10 @@
  *
  * - a redirect to a named leader is followed after a random part of one base delay,
  *   which spreads the herd a new leader sees over that window;
+ * - a connection refused outright (nothing listens there: a manager that was killed) is
+ *   no load on anyone, so the next manager is tried after a random part of one base
+ *   delay, and it does not count as a failure: after a failover a third of the nodes
+ *   found the dead leader first and, counting it, backed off for seconds more;
  * - otherwise the delay doubles with each attempt that never got an answer (capped),
  *   with "equal jitter": half of it fixed, half random.
  */
@@ -21,6 +25,8 @@ export interface BackoffInput {
   redirected: boolean;
   /** A random number in [0, 1). */
   rand: number;
+  /** The last attempt was refused before it opened (ECONNREFUSED). */
+  refused?: boolean;
 }
 
 /** The smallest step, ms: half a second, or the heartbeat period when that is shorter. */
@@ -36,7 +42,7 @@ export function maxDelay(heartbeatMs: number): number {
 /** Milliseconds to wait before the next connection attempt. */
 export function reconnectDelay(i: BackoffInput): number {
   const base = baseDelay(i.heartbeatMs);
-  if (i.redirected) return Math.floor(i.rand * base);
+  if (i.redirected || i.refused) return Math.floor(i.rand * base);
   const step = Math.min(maxDelay(i.heartbeatMs), base * 2 ** Math.min(Math.max(0, i.failures - 1), 16));
   return Math.floor(step / 2 + (i.rand * step) / 2);
 }

@@ -69,6 +69,8 @@ export class Session {
   private beatAt = 0;
   /** Connection attempts in a row that closed before an answer (reconnection backoff). */
   private failures = 0;
+  /** The manager that last refused a connection outright (nothing listening), until one opens there. */
+  private refusedAddr?: string;
 
   constructor(private opts: SessionOptions) {
     this.managers = { ...opts.managers };
@@ -88,7 +90,8 @@ export class Session {
     if (this.nextAddr) {
       const a = this.nextAddr;
       this.nextAddr = undefined;
-      return a;
+      // A follower that has not yet seen the leader die names it still: not followed again.
+      if (a !== this.refusedAddr) return a;
     }
     const addrs = [...new Set(Object.values(this.managers))].sort();
     if (addrs.length === 0) return undefined;
@@ -106,6 +109,7 @@ export class Session {
     });
     this.ws = ws;
     let redirected = false;
+    let refused = false;
     // Log subscriptions taken on this connection end with it.
     const logsEnd = new AbortController();
     this.logsEnd = logsEnd;
@@ -119,6 +123,7 @@ export class Session {
       }, this.heartbeatMs);
     };
     ws.on('open', () => {
+      if (this.refusedAddr === addr) this.refusedAddr = undefined;
       this.beat();
       arm();
     });
@@ -160,7 +165,13 @@ export class Session {
         this.nextAddr = f.leader;
       }
     });
-    ws.on('error', (err) => this.opts.logger.debug('session error', { addr, error: err }));
+    ws.on('error', (err) => {
+      if ((err as NodeJS.ErrnoException).code === 'ECONNREFUSED') {
+        refused = true;
+        this.refusedAddr = addr;
+      }
+      this.opts.logger.debug('session error', { addr, error: err });
+    });
     ws.on('close', () => {
       logsEnd.abort();
       // Requests on this connection get no answer any more: their callers see it at once.
@@ -174,11 +185,12 @@ export class Session {
       this.ws = undefined;
       // A redirect is an answer (a follower during an election names no leader yet): only
       // connections that failed or went unanswered back off.
-      if (this.lastAck === 0 && !redirected) this.failures++;
+      // Nor does a refusal: nothing listens there (a killed manager), and asking costs no one anything.
+      if (this.lastAck === 0 && !redirected && !refused) this.failures++;
       this.lastAck = 0;
       // Spread, and backed off while attempts fail: a crowd of nodes must not retry in step.
       const rand = (this.opts.rand ?? Math.random)();
-      this.scheduleRetry(reconnectDelay({ failures: this.failures, heartbeatMs: this.heartbeatMs, redirected: redirected && !!this.nextAddr, rand }));
+      this.scheduleRetry(reconnectDelay({ failures: this.failures, heartbeatMs: this.heartbeatMs, redirected: redirected && !!this.nextAddr, refused, rand }));
     });
   }
 
