@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- scale [--nodes 100,500,1000] [--tasks 10000] [--lost 100] [--rest-s 10] [--per-proc 500]
- *   [--raft-tick-ms T] [--step-timeout-s 180] [--profile DIR] [--keep-logs DIR]`
+ *   [--raft-tick-ms T] [--step-timeout-s 180] [--profile DIR [--profile-failover]] [--keep-logs DIR]`
  *
  * How far one manager trio goes (issue 19, item 3). For each N: three real manager
  * daemons on loopback (`scale-cluster.ts`), N simulated workers (`labs/scale/`: real join
@@ -75,8 +75,10 @@ export interface ScaleOptions {
   lost: number;
   restS: number;
   perProc: number;
-  /** Writes the managers' CPU profiles (node --cpu-prof) here; the leader is then not killed (no failover figure). */
+  /** Writes the managers' CPU profiles (node --cpu-prof) here; the leader is then not killed (no failover figure) unless `profileFailover`. */
   profileDir?: string;
+  /** With `profileDir`: kill the leader all the same; its profile is lost, the new leader's (written when the bench ends) covers the failover. */
+  profileFailover?: boolean;
   /** Copies the managers' logs of each N here (DIR/nN/m1.log …) before their data roots go. */
   keepLogs?: string;
   /** The managers' Raft tick, ms (SHOAL_RAFT_TICK_MS: election timeout 50 ticks); the daemon's default (10) when unset. */
@@ -251,7 +253,7 @@ export async function runOnce(n: number, o: ScaleOptions): Promise<ScaleRun> {
     }
 
     // Leader failover.
-    if (o.profileDir) return r;
+    if (o.profileDir && !o.profileFailover) return r;
     now = await until('a leader', () => cluster.leader(observer(now)), stepMs);
     await Promise.all(sims.map((s) => s.ask({ type: 'mark', addr: now.addr }, 'marked')));
     const f0 = Date.now();
@@ -295,6 +297,7 @@ export async function run(args: string[]): Promise<void> {
     restS: Number(arg(args, 'rest-s', '10')),
     perProc: Number(arg(args, 'per-proc', '500')),
     profileDir: args.includes('--profile') ? arg(args, 'profile', '') : undefined,
+    profileFailover: args.includes('--profile-failover'),
     stepTimeoutMs: Number(arg(args, 'step-timeout-s', '180')) * 1000,
     keepLogs: args.includes('--keep-logs') ? arg(args, 'keep-logs', '') : undefined,
     raftTickMs: args.includes('--raft-tick-ms') ? Number(arg(args, 'raft-tick-ms', '10')) : undefined,
