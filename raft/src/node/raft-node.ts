@@ -11,8 +11,9 @@
  *   1. a leader sends its messages at once, in parallel with its own disk write (thesis
  *      §10.2.1), unless an earlier Ready's messages still wait for their write;
  *   2. start persisting hard state, entries and snapshot in one `save` (one fsync when
- *      `mustSync`; a hard state where only `commit` moved is written too, without a sync).
- *      Saves overlap; the storage applies and finishes them in call order;
+ *      `mustSync`; a hard state where only `commit` moved is written too, without a sync,
+ *      and nothing waits for that write). Saves overlap; the storage applies and finishes
+ *      them in call order;
  *   3. confirm reads; apply the committed entries (overlapped with the write: committed
  *      means a quorum holds them durably);
  *   4. once the save (and every earlier one) resolved (`persisted`): restore a received
@@ -660,9 +661,14 @@ export class RaftNode {
     const early = wasLeader && this.role === StateRole.Leader && this.lateSends === 0;
     if (early && rd.messages.length > 0) this.o.transport.send(rd.messages);
     const late = !early && rd.messages.length > 0;
-    const persist = rd.hardState !== undefined || rd.entries.length > 0 || rd.snapshot !== undefined;
+    const save = rd.hardState !== undefined || rd.entries.length > 0 || rd.snapshot !== undefined;
+    // A hard state where only `commit` moved needs no sync and nothing waits for its write:
+    // no message acknowledges a commit index, and `applied` only needs it handed to storage
+    // (snapshots wait for a synced one). So it is handed over and not waited for, and the
+    // storage may hold it back to go with the next synced write (one write less per commit).
+    const persist = save && (rd.mustSync || rd.entries.length > 0 || rd.snapshot !== undefined);
     let saving: Promise<void> | undefined;
-    if (persist) {
+    if (save) {
       // Every hard state is written, also one where only `commit` moved (without a sync).
       if (rd.hardState) this.submitted = rd.hardState;
       saving = this.o.storage.save({
@@ -671,7 +677,10 @@ export class RaftNode {
         ...(rd.snapshot ? { snapshot: rd.snapshot } : {}),
         sync: rd.mustSync,
       });
-      saving.catch(() => {}); // handled in order below; this only keeps an early throw from leaving it unhandled
+      // A commit-only write that fails fails the node here; the others fail it in order below
+      // (this only keeps an early throw from leaving them unhandled).
+      saving.catch(persist ? () => {} : (err: unknown) => this.fail(err));
+      if (!persist) saving = undefined;
     }
     for (const rs of rd.readStates) {
       const key = contextKey(rs.requestCtx);

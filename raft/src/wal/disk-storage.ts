@@ -6,6 +6,11 @@
  * checks and applies them to the in-memory state, writes their snapshot files (atomically),
  * frames all their WAL records into one buffer, does one write and — if any call asked for it
  * — one fdatasync, then resolves them. Calls are applied in the order they were made.
+ *
+ * A call that asks for no sync (a hard state where only `commit` moved) starts no turn of its
+ * own: it waits for the next call that syncs, or at most `DEFER_MS`, and rides along in that
+ * write, as etcd's WAL keeps such records in its write buffer until the next fsync. A Raft
+ * leader makes one such call per commit: this saves it a write syscall per commit.
  */
 import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -82,6 +87,8 @@ interface Pending {
 }
 
 const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
+/** The longest a call that asks for no sync waits for one that does before it is written alone. */
+const DEFER_MS = 5;
 const NO_LOGGER: WalLogger = { info() {}, warn() {} };
 const IDENTITY: PayloadCipher = { seal: (x) => x, open: (x) => x };
 
@@ -99,6 +106,12 @@ export class DiskStorage implements DurableStorage {
   /** The writer loop, while `running` (set and cleared synchronously, so no call is missed). */
   private flushing: Promise<void> = Promise.resolve();
   private running = false;
+  /** Whether a queued call asks for a sync (the writer starts a turn at once for it). */
+  private queuedSync = false;
+  /** The writer takes a turn for calls without a sync too (their wait is over, or closing). */
+  private forced = false;
+  /** Fires after `DEFER_MS` to write calls that asked for no sync. */
+  private deferTimer: ReturnType<typeof setTimeout> | undefined;
   /** Set after a failed write or `close`: every later write is refused with it. */
   private failed: WalFailedError | undefined;
   private closed = false;
@@ -282,6 +295,8 @@ export class DiskStorage implements DurableStorage {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.forced = true;
+    this.startWriter();
     while (this.running) await this.flushing;
     if (!this.failed) this.failed = new WalFailedError('storage is closed');
     try {
@@ -320,19 +335,38 @@ export class DiskStorage implements DurableStorage {
       p.baseAfter = this.state.base.index;
       p.snapshotsAfter = this.state.snapshots.map((r) => ({ ...r }));
       this.queue.push(p);
-      if (!this.running) {
-        this.running = true;
-        this.flushing = this.flush();
-      }
+      if (p.sync) this.queuedSync = true;
+      this.startWriter();
     });
+  }
+
+  /**
+   * Starts the writer loop unless it runs, if a queued call asks for a sync (or the wait of
+   * those that do not is over); else makes sure the calls that do not are written within
+   * `DEFER_MS`.
+   */
+  private startWriter(): void {
+    if (this.running || this.queue.length === 0) return;
+    if (this.queuedSync || this.forced || this.failed) {
+      this.running = true;
+      this.flushing = this.flush();
+      return;
+    }
+    this.deferTimer ??= setTimeout(() => {
+      this.deferTimer = undefined;
+      if (this.queue.length === 0) return;
+      this.forced = true;
+      this.startWriter();
+    }, DEFER_MS);
   }
 
   /**
    * The writer loop: each turn takes every queued call (group commit), writes their snapshot
    * files, then their records in one write (two around a segment change), then one fdatasync
    * if any asked for it, then deletes what compaction freed, then resolves them. It clears
-   * `running` in the same synchronous step that finds the queue empty, so a call made by code
-   * resumed from a resolved promise starts a new loop.
+   * `running` in the same synchronous step that finds the queue empty (or holding only calls
+   * without a sync, which then wait), so a call made by code resumed from a resolved promise
+   * starts a new loop.
    */
   private async flush(): Promise<void> {
     for (;;) {
@@ -341,7 +375,15 @@ export class DiskStorage implements DurableStorage {
         this.running = false;
         return;
       }
+      if (!this.queuedSync && !this.forced) {
+        // Only calls without a sync: they wait for one that syncs (see the file comment).
+        this.running = false;
+        this.startWriter();
+        return;
+      }
       const group = this.queue.splice(0);
+      this.queuedSync = false;
+      this.forced = this.closed;
       try {
         for (const p of group) {
           if (p.snapshotFile) await writeSnapshotFile(this.snapDir, p.snapshotFile.snap, p.snapshotFile.sealed, this.opts.fsync);
