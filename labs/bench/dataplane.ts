@@ -4,7 +4,7 @@
  * 'netlink', alternating which goes first), a fresh `NetworkAgent` in a lab host netns:
  *
  * - `attach20_cold_ms`: 20 tasks attached at once on a network new to the node (its
- *   sandbox, and for netlink its helper, made within);
+ *   sandbox, and for netlink its relay, made within);
  * - `attach20_ms`: 20 more attached at once while the sandbox is there (the steady case);
  * - `peer_update_ms`: a view moving 8 of 24 remote peers to other nodes, from `setView`
  *   to applied (median of 5 per round); nothing else in the view changes;
@@ -13,14 +13,17 @@
  * and, alone (no agent around them, so less of the node's other work in the figure):
  * - `veth20_ms`: the sandbox side of 20 task veths made at once (`ip -batch` through the
  *   agent's shell pool, against one in-process RTM_NEWLINK each);
- * - `peer_batch_ms`: one peer update's FDB and neighbour lines (8 of 24 peers move).
+ * - `peer_batch_ms`: one peer update's FDB and neighbour lines (8 of 24 peers move);
+ * - netlink only, the sandbox's relay (net/netlink/relay.pl): `relay_first_ms`, its
+ *   start and first batch (24 peers programmed); `relay_rss_kb`, its resident memory
+ *   then; `relay_cpu_ms`, the CPU it used by then (clock ticks, 10 ms steps).
  *
  * Every figure is the median of the rounds with min and max; the kept path's figures
  * are the unsuffixed keys, both paths' are `…_ip` / `…_netlink`. Times include the whole
  * attach (netns, veths, DNS sockets, VIP table). The load average is in the JSON.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Task } from '../../src/api/types/task.ts';
@@ -138,9 +141,11 @@ async function parts(path: Path, round: number): Promise<Record<string, number>>
   try {
     for (const n of [sb, ...tasks]) sh(['ip', 'netns', 'add', n]);
     await new IprouteBatch({ hostNetns: HOST_NS }).run(sb, createSandbox({ vni: 4600 + round * 2 + (path === 'ip' ? 0 : 1), subnet: '10.96.0.0/22', gateway: '10.96.0.1', localVtep: VTEP, mtu: 1450, sandbox: sb }));
-    await runner.run(sb, syncPeers(VTEP, [], peers(0))); // a helper, if any, is up before the clock starts
-    const specs = tasks.map((n, i) => attachTask({ taskNetns: n, index: 0, ip: `10.96.1.${10 + i}`, prefixBits: 22, mtu: 1450 }));
     let t0 = performance.now();
+    await runner.run(sb, syncPeers(VTEP, [], peers(0))); // a relay, if any, is up before the clock starts
+    const relay = path === 'netlink' ? relayCost(nl.pid(sb), performance.now() - t0) : {};
+    const specs = tasks.map((n, i) => attachTask({ taskNetns: n, index: 0, ip: `10.96.1.${10 + i}`, prefixBits: 22, mtu: 1450 }));
+    t0 = performance.now();
     await Promise.all(specs.map((a) => runner.runIn(sb, a.sandbox)));
     const veth = performance.now() - t0;
     const batches: number[] = [];
@@ -149,12 +154,20 @@ async function parts(path: Path, round: number): Promise<Record<string, number>>
       await runner.run(sb, syncPeers(VTEP, peers(s - 1), peers(s)));
       batches.push(performance.now() - t0);
     }
-    return { veth20_ms: veth, peer_batch_ms: median(batches)! };
+    return { veth20_ms: veth, peer_batch_ms: median(batches)!, ...relay };
   } finally {
     nl.closeAll();
     shell.close();
     for (const n of [...tasks, sb]) spawnSync('ip', ['netns', 'del', n]);
   }
+}
+
+/** A relay's cost from /proc: its start and first batch (`firstMs`), resident memory, CPU (user + system). */
+function relayCost(pid: number | undefined, firstMs: number): Record<string, number> {
+  if (pid === undefined) throw new Error('bench: the netlink path has no relay for its sandbox');
+  const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return { relay_first_ms: firstMs, relay_rss_kb: rss, relay_cpu_ms: ((Number(f[11]) + Number(f[12])) * 1000) / 100 };
 }
 
 /** `npm run bench -- dataplane [--rounds N]`. */
@@ -183,6 +196,7 @@ export async function run(args: string[]): Promise<void> {
   const out: Record<string, unknown> = { bench: 'dataplane', kept, rounds, tasks: N };
   for (const k of keys) Object.assign(out, figureFields(k, res[kept].figures[k]));
   for (const p of PATHS) for (const k of keys) Object.assign(out, figureFields(k.replace(/_ms$/, `_ms_${p}`), res[p].figures[k]));
+  for (const k of ['relay_first_ms', 'relay_rss_kb', 'relay_cpu_ms']) Object.assign(out, figureFields(k, res.netlink.figures[k]));
   for (const p of PATHS) if (res[p].failed.length) out[`failed_${p}`] = res[p].failed;
   out.target_attach20_ms = 300;
   out.target_met = typeof out.attach20_ms === 'number' ? (out.attach20_ms as number) < 300 : 'not measured';
