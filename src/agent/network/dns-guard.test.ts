@@ -1,20 +1,20 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { busyFraction, nextMode, DNS_GUARD_LIMITS } from './dns-guard.ts';
+import { busyFraction, nextPriority, DNS_GUARD_LIMITS } from './dns-guard.ts';
 
-test('a busy real-time loop goes to the fair scheduler; a quiet one stays', () => {
-  assert.is(nextMode('realtime', 0.9), 'fair');
-  assert.is(nextMode('realtime', 0.3), 'realtime');
+test('a busy loop at high priority is lowered; a quiet one stays', () => {
+  assert.is(nextPriority('high', 0.9), 'low');
+  assert.is(nextPriority('high', 0.3), 'high');
 });
 
-test('a fair loop comes back only once quiet below the lower limit (hysteresis)', () => {
-  assert.is(nextMode('fair', 0.3), 'fair', 'between the limits: stays');
-  assert.is(nextMode('fair', 0.05), 'realtime');
+test('a lowered loop is raised only once quiet below the lower limit (hysteresis)', () => {
+  assert.is(nextPriority('low', 0.3), 'low', 'between the limits: stays');
+  assert.is(nextPriority('low', 0.05), 'high');
 });
 
 test('custom limits are used, and crossed ones refused', () => {
-  assert.is(nextMode('realtime', 0.3, { demoteAbove: 0.25, promoteBelow: 0.1 }), 'fair');
-  assert.throws(() => nextMode('fair', 0, { demoteAbove: 0.1, promoteBelow: 0.2 }), /promoteBelow < demoteAbove/);
+  assert.is(nextPriority('high', 0.3, { demoteAbove: 0.25, promoteBelow: 0.1 }), 'low');
+  assert.throws(() => nextPriority('low', 0, { demoteAbove: 0.1, promoteBelow: 0.2 }), /promoteBelow < demoteAbove/);
   assert.ok(DNS_GUARD_LIMITS.promoteBelow < DNS_GUARD_LIMITS.demoteAbove);
 });
 

@@ -12,8 +12,8 @@ import { fileURLToPath } from 'node:url';
 import type { DnsStats, DnsTable } from '../../../net/dns/index.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { DnsBindOptions, TaskDns } from './task-dns.ts';
-import { busyFraction, DNS_GUARD_LIMITS, nextMode, type CpuSample, type DnsGuardLimits, type DnsSchedMode } from './dns-guard.ts';
-import { setSchedPolicy, threadCpuNs } from './dns-sched.ts';
+import { busyFraction, DNS_GUARD_LIMITS, nextPriority, type CpuSample, type DnsGuardLimits, type DnsPriority } from './dns-guard.ts';
+import { setSlice, threadCpuNs } from './dns-sched.ts';
 
 const ENTRY = fileURLToPath(new URL('./dns-worker.mjs', import.meta.url));
 /** A bind the child does not answer in this long fails (it takes ≈ 1 ms normally). */
@@ -21,18 +21,24 @@ const BIND_TIMEOUT_MS = 10_000;
 /** Wait before starting a child that died. */
 const RESTART_MS = 500;
 /**
- * The child's nice value by default: above the daemon's (0), so a query's wake-up does
- * not queue behind the daemon, runc and the task processes on a busy node. Measured on the
- * shared 2-core machine under load (a DnsServer on loopback, the Perl client, 5000 queries,
- * alternating): p99 0.1–3.9 ms at nice 0, 0.07–0.1 ms at nice -5; GC was not the tail
- * (a scavenge of ≈0.3 ms every ≈1000 queries).
+ * The child's nice value while quiet, by default: far above the daemon's (0), so a
+ * query's wake-up does not queue behind the daemon, runc and the task processes. The
+ * child is woken on the CPU its client ran on (the scheduler keeps a waker and the woken
+ * together) and, at nice -5, still waited 0.1–0.9 ms there behind other runnable threads
+ * under load (perf sched): a nice value weighs a share, and a loop that answers query after
+ * query had used more than a -5 share. Measured (a DnsProcess in a netns, the Perl client
+ * SCHED_FIFO, 2000 back-to-back queries, 10 rounds alternating, load 23–26), p50/p99:
+ * nice -5 0.032/0.894 ms, nice -20 0.042/0.161 ms; SCHED_FIFO instead 0.063/0.228 ms (a
+ * real-time thread is woken on its own CPU, not its client's: an IPI per query). Paced at
+ * 1 ms: p99 5.29 ms at -5, 1.14 ms at -20. GC was not the tail (a scavenge of ≈0.3 ms
+ * every few thousand queries).
  */
-export const DNS_NICE = -5;
-/** The EEVDF slice the child asks for while it runs on the fair scheduler, in ns (the kernel's floor is 0.1 ms). */
+export const DNS_NICE = -20;
+/** The child loop's nice value while busy (see `dns-guard.ts`), by default. */
+export const DNS_BUSY_NICE = -5;
+/** The EEVDF slice the child asks for, in ns (the kernel's floor is 0.1 ms). */
 export const DNS_SLICE_NS = 100_000;
-/** The child loop's SCHED_FIFO priority (the lowest real-time one). */
-export const DNS_RT_PRIORITY = 1;
-/** How often the real-time guard samples the child loop's CPU time, in ms. */
+/** How often the priority guard samples the child loop's CPU time, in ms. */
 const GUARD_INTERVAL_MS = 1000;
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -74,9 +80,8 @@ export class DnsProcess implements TaskDns {
   /** The nice value or the short slice was refused once: later children (restarts) skip that step, logged once. */
   private noNice = false;
   private noShortSlice = false;
-  private noRealtime = false;
-  /** The policy asked for the running child's loop (see {@link schedule}); undefined before. */
-  private mode?: DnsSchedMode;
+  /** The running child loop's priority (see {@link guard}). */
+  private priority: DnsPriority = 'high';
   private guardTimer?: NodeJS.Timeout;
 
   constructor(private readonly opts: {
@@ -84,21 +89,17 @@ export class DnsProcess implements TaskDns {
     upstreams: string[];
     /** The child's entry module (tests); default dns-worker.mjs. */
     entry?: string;
-    /** The child's nice value (−20…19); default {@link DNS_NICE}. Lowering it needs root or CAP_SYS_NICE; without, the child keeps the daemon's. */
+    /** The child's nice value (−20…19) while quiet; default {@link DNS_NICE}. Lowering it needs root or CAP_SYS_NICE; without, the child keeps the daemon's. */
     nice?: number;
-    /**
-     * Run the child's event loop SCHED_FIFO (needs root or CAP_SYS_NICE), moved to the
-     * fair scheduler while it is busy (`dns-guard.ts`). Default true; false: the fair
-     * scheduler only (the nice value and a short slice).
-     */
-    realtime?: boolean;
-    /** When the real-time guard moves the loop down and up; default {@link DNS_GUARD_LIMITS}. */
+    /** The child loop's nice value while busy (`dns-guard.ts`); default {@link DNS_BUSY_NICE}, never below `nice`. */
+    busyNice?: number;
+    /** When the guard lowers and raises the loop; default {@link DNS_GUARD_LIMITS}. */
     guardLimits?: DnsGuardLimits;
     /** How often the guard samples the loop's CPU time, in ms. Default 1000. */
     guardIntervalMs?: number;
   }) {
     // Refused now rather than in a timer later.
-    if (opts.guardLimits) nextMode('fair', 0, opts.guardLimits);
+    if (opts.guardLimits) nextPriority('low', 0, opts.guardLimits);
     const ms = opts.guardIntervalMs;
     if (ms !== undefined && !(Number.isFinite(ms) && ms > 0)) throw new Error(`dns: invalid guardIntervalMs ${ms} (want a positive number of ms)`);
   }
@@ -228,69 +229,56 @@ export class DnsProcess implements TaskDns {
   }
 
   /**
-   * Gives the child its nice value, twice over, and its loop a real-time policy. Linux
-   * keeps a nice value per thread: `setpriority` sets the child's main thread (the event
-   * loop that answers; threads it starts later inherit it), which ranks it against the
-   * processes of its own session. With `kernel.sched_autogroup_enabled` (the default of
-   * most distributions) the scheduler first shares the CPUs between sessions, each
-   * session's autogroup weighted by the nice in `/proc/PID/autogroup`: the child has a
-   * session of its own (`detached`), and that autogroup gets the same nice. The nice
-   * value still counts for V8's helper threads and whenever the guard moves the loop to
-   * the fair scheduler. Best effort: without root the child keeps the default.
+   * Gives the child its nice value, twice over, asks for a short slice, and starts the
+   * guard. Linux keeps a nice value per thread: `setpriority` sets the child's main
+   * thread (the event loop that answers; threads it starts later inherit it), which ranks
+   * it against the processes of its own session. With `kernel.sched_autogroup_enabled`
+   * (the default of most distributions) the scheduler first shares the CPUs between
+   * sessions, each session's autogroup weighted by the nice in `/proc/PID/autogroup`: the
+   * child has a session of its own (`detached`), and that autogroup gets the same nice, so
+   * a query's wake-up also goes ahead of runc, the task processes and other sessions.
+   * Best effort: without root the child keeps the default, logged once.
    */
   private prioritize(child: ChildProcess): void {
-    const nice = this.opts.nice ?? DNS_NICE;
     const pid = child.pid;
-    if (!pid) return;
-    this.mode = undefined;
-    if (!this.noNice) {
-      try {
-        setPriority(pid, nice);
-        if (existsSync(`/proc/${pid}/autogroup`)) writeFileSync(`/proc/${pid}/autogroup`, String(nice));
-      } catch (err) {
-        this.noNice = true;
-        this.opts.logger.info('dns process: runs at the default priority', { nice, error: err });
-      }
+    if (!pid || this.noNice) return;
+    const nice = this.opts.nice ?? DNS_NICE;
+    this.priority = 'high';
+    if (!this.renice(pid, nice)) return;
+    if (!this.noShortSlice) {
+      setSlice(pid, nice, DNS_SLICE_NS).catch((error: unknown) => {
+        if (this.child !== child || this.noShortSlice) return; // exited meanwhile: not a refusal
+        this.noShortSlice = true;
+        this.opts.logger.debug('dns process: no short slice', { error });
+      });
     }
-    const realtime = this.opts.realtime !== false && !this.noRealtime;
-    void this.schedule(child, realtime ? 'realtime' : 'fair');
-    if (realtime) this.guard(child);
+    this.guard(child);
+  }
+
+  /** Sets `pid`'s main thread and its autogroup to `nice`; false (logged once) when refused. */
+  private renice(pid: number, nice: number): boolean {
+    try {
+      setPriority(pid, nice);
+      if (existsSync(`/proc/${pid}/autogroup`)) writeFileSync(`/proc/${pid}/autogroup`, String(nice));
+      return true;
+    } catch (error) {
+      if (this.child?.pid !== pid) return false; // exited meanwhile
+      this.noNice = true;
+      clearInterval(this.guardTimer);
+      this.opts.logger.info('dns process: runs at the default priority', { nice, error });
+      return false;
+    }
   }
 
   /**
-   * Sets the child loop's policy. `realtime`: SCHED_FIFO, so a query's wake-up preempts
-   * any fair-scheduled thread at once instead of queueing behind the daemon, runc and the
-   * task processes (a nice value only weighs the share: under load the loop, woken on the
-   * CPU its client ran on, still waited 0.1–0.9 ms behind other threads there, perf sched).
-   * Measured on the shared 2-core machine (a DnsProcess in a netns, the Perl client
-   * SCHED_FIFO, alternating, load 20–25): p99 back-to-back 1.6 → 0.20 ms, paced 1 ms
-   * 3.07 → 0.35 ms. `fair`: SCHED_OTHER at the nice value with a short EEVDF slice (a
-   * thread with a shorter slice may preempt the running one when it wakes, Linux 6.12+;
-   * older kernels ignore it). A refused real-time policy falls back to fair, logged once.
+   * Samples the child loop's CPU time and moves it between the quiet and the busy nice
+   * value (`dns-guard.ts`): at nice -20 a flooding task would get nearly a whole CPU from
+   * the rest of the node; at the busy value it gets what it got before.
    */
-  private async schedule(child: ChildProcess, mode: DnsSchedMode): Promise<void> {
-    const pid = child.pid!;
-    this.mode = mode; // before the call, so the guard does not ask again meanwhile
-    if (mode === 'fair' && this.noShortSlice) return;
-    const nice = this.opts.nice ?? DNS_NICE;
-    try {
-      await setSchedPolicy(pid, mode === 'realtime' ? { kind: 'realtime', priority: DNS_RT_PRIORITY } : { kind: 'fair', nice, sliceNs: DNS_SLICE_NS });
-    } catch (error) {
-      if (this.child !== child) return; // it exited meanwhile: not a refusal
-      if (mode === 'realtime') {
-        this.noRealtime = true;
-        clearInterval(this.guardTimer);
-        this.opts.logger.info('dns process: no real-time policy; fair scheduling', { error });
-        return this.schedule(child, 'fair');
-      }
-      this.noShortSlice = true;
-      this.opts.logger.debug('dns process: no short slice', { error });
-    }
-  }
-
-  /** Samples the child loop's CPU time and moves it between real-time and fair (`dns-guard.ts`). */
   private guard(child: ChildProcess): void {
     const pid = child.pid!;
+    const nice = this.opts.nice ?? DNS_NICE;
+    const busyNice = Math.max(nice, this.opts.busyNice ?? DNS_BUSY_NICE);
     const sample = (): CpuSample | undefined => {
       const cpuNs = threadCpuNs(pid);
       return cpuNs === undefined ? undefined : { cpuNs, atNs: Number(process.hrtime.bigint()) };
@@ -299,13 +287,14 @@ export class DnsProcess implements TaskDns {
     clearInterval(this.guardTimer);
     this.guardTimer = setInterval(() => {
       const now = sample();
-      if (this.child !== child || !now || !prev || !this.mode) { prev = now; return; }
+      if (this.child !== child || !now || !prev) { prev = now; return; }
       const busy = busyFraction(prev, now);
       prev = now;
-      const next = nextMode(this.mode, busy, this.opts.guardLimits ?? DNS_GUARD_LIMITS);
-      if (next === this.mode) return;
-      this.opts.logger.info(next === 'fair' ? 'dns process: busy; fair scheduling until quiet' : 'dns process: quiet; real-time again', { busy: Math.round(busy * 100) / 100 });
-      void this.schedule(child, next);
+      const next = nextPriority(this.priority, busy, this.opts.guardLimits ?? DNS_GUARD_LIMITS);
+      if (next === this.priority) return;
+      this.priority = next;
+      this.opts.logger.info(next === 'low' ? 'dns process: busy; lower priority until quiet' : 'dns process: quiet; high priority again', { busy: Math.round(busy * 100) / 100 });
+      this.renice(pid, next === 'high' ? nice : busyNice);
     }, this.opts.guardIntervalMs ?? GUARD_INTERVAL_MS);
     this.guardTimer.unref();
   }
