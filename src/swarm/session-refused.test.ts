@@ -1,5 +1,5 @@
 // A session whose manager refuses connections outright (nothing listens: a killed leader)
-// tries again without backing off and does not follow a redirect to it (`session-backoff.ts`).
+// tries again within one base delay, without growing its backoff (`session-backoff.ts`).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Session } from './session.ts';

@@ -69,8 +69,6 @@ export class Session {
   private beatAt = 0;
   /** Connection attempts in a row that closed before an answer (reconnection backoff). */
   private failures = 0;
-  /** The manager that last refused a connection outright (nothing listening), until one opens there. */
-  private refusedAddr?: string;
 
   constructor(private opts: SessionOptions) {
     this.managers = { ...opts.managers };
@@ -90,8 +88,7 @@ export class Session {
     if (this.nextAddr) {
       const a = this.nextAddr;
       this.nextAddr = undefined;
-      // A follower that has not yet seen the leader die names it still: not followed again.
-      if (a !== this.refusedAddr) return a;
+      return a;
     }
     const addrs = [...new Set(Object.values(this.managers))].sort();
     if (addrs.length === 0) return undefined;
@@ -123,7 +120,6 @@ export class Session {
       }, this.heartbeatMs);
     };
     ws.on('open', () => {
-      if (this.refusedAddr === addr) this.refusedAddr = undefined;
       this.beat();
       arm();
     });
@@ -166,10 +162,7 @@ export class Session {
       }
     });
     ws.on('error', (err) => {
-      if ((err as NodeJS.ErrnoException).code === 'ECONNREFUSED') {
-        refused = true;
-        this.refusedAddr = addr;
-      }
+      if ((err as NodeJS.ErrnoException).code === 'ECONNREFUSED') refused = true;
       this.opts.logger.debug('session error', { addr, error: err });
     });
     ws.on('close', () => {
