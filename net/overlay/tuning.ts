@@ -21,6 +21,21 @@
  *
  * The VXLAN device sends IPv4 without an outer UDP checksum (`noudpcsum` in plan.ts, as
  * Docker's overlay does): the inner TCP/UDP checksum already covers the payload.
+ *
+ * Knobs measured on kernel 6.18 and deliberately NOT set (net/overlay/PERFORMANCE.md has
+ * the per-hop profile and the figures), so nobody adds them back on a hunch:
+ * - GRO on the veths (`ethtool -K gro on`, which puts veth in NAPI mode): no gain; the
+ *   packets are already 64 KiB GSO packets, so there is nothing left to merge.
+ * - Threaded NAPI: no gain on the veths; on vxlan0 (its GRO cells) switching it on and
+ *   back off left the device dropping everything until it was re-created. Never touch it.
+ * - BIG TCP (`gso_ipv4_max_size` > 64 KiB): the VXLAN device's `tso_max_size` is 64 KiB,
+ *   so the bridge and vxlan0 clamp it; bigger packets cannot cross the tunnel.
+ * - RPS on vxlan0: moves the receive half to the other CPU, but on a loaded node that
+ *   softirq waits behind ordinary tasks, and a single flow is a coin toss between CPUs:
+ *   one stream was slower in 5 of 5 paired runs, 4 streams mixed.
+ * - txqueuelen: every overlay device (veth, bridge, VXLAN) is `noqueue`; it is unused.
+ * - MTU: the task's 1450 is not the loss; the underlay with the same MSS (`iperf3 -M
+ *   1398`) runs as fast as with its own, and GSO packets are ~50 KiB on both paths.
  */
 import { OverlaySpecError } from './errors.ts';
 import { VXLAN_PORT } from './plan.ts';

@@ -3,10 +3,12 @@
 // conntrack runs there), a sandbox made by the overlay plan and tuned by OverlayTuning,
 // and a task netns. Traffic between the tasks must cross VXLAN untracked, the sandboxes
 // must not call the IP hooks for bridged frames, and VXLAN must send without an outer
-// UDP checksum. Everything is removed in `finally`.
+// UDP checksum; a bulk TCP transfer between the tasks must cross the underlay as whole GSO
+// packets (what tuning.ts relies on: nothing segments before the underlay's own device).
+// Everything is removed in `finally`.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { nullLogger } from '../../common/logger.ts';
 import { IprouteBatch, VXLAN_DEV, VXLAN_NOTRACK_TABLE, attachTask, createSandbox, syncPeers, macFromIp } from '../../../net/overlay/index.ts';
@@ -38,12 +40,28 @@ function counter(ns: string, name: string): number {
   return Number(m[1]);
 }
 
+/** tx/rx packets and bytes of a device in a netns. */
+function stats(ns: string, dev: string): { txPackets: number; txBytes: number; rxPackets: number; rxBytes: number } {
+  const [l] = JSON.parse(sh(['ip', '-n', ns, '-s', '-j', 'link', 'show', dev])) as { stats64: { tx: { packets: number; bytes: number }; rx: { packets: number; bytes: number } } }[];
+  return { txPackets: l.stats64.tx.packets, txBytes: l.stats64.tx.bytes, rxPackets: l.stats64.rx.packets, rxBytes: l.stats64.rx.bytes };
+}
+
+/** Resolves once `ns` has a TCP listener on `port` (polled; the server's startup time varies). */
+async function listening(ns: string, port: number): Promise<void> {
+  for (const deadline = Date.now() + 10_000; Date.now() < deadline;) {
+    if (sh(['ip', 'netns', 'exec', ns, 'ss', '-Hltn', `sport = :${port}`]).trim()) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`no listener on ${ns}:${port} after 10 s`);
+}
+
 t.before(cleanup);
 t.after(cleanup);
 
 t('overlay traffic is untracked on the nodes, unhooked in the sandboxes, sent without outer checksum', async () => {
   const tunings: OverlayTuning[] = [];
   const shell = new ShellBatch();
+  let server: ChildProcess | undefined;
   try {
     for (const n of nodes) for (const ns of [n.host, n.sb, n.task]) sh(['ip', 'netns', 'add', ns]);
     sh(['ip', '-n', nodes[0].host, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', nodes[1].host]);
@@ -88,6 +106,24 @@ t('overlay traffic is untracked on the nodes, unhooked in the sandboxes, sent wi
       assert.is(counter(n.host, 'tracked'), 0, `${n.host}: no VXLAN packet tracked`);
     }
 
+    // 64 MiB of TCP from task to task: the sender's TSO packets (up to 64 KiB) must leave
+    // the node whole, as UDP-tunnel GSO packets on the underlay device, and arrive whole in
+    // the far sandbox (decapsulated by the VXLAN device, not segmented on the way).
+    const port = 5201;
+    server = spawn('ip', ['netns', 'exec', nodes[1].task, 'iperf3', '-s', '-1', '-p', String(port)], { stdio: 'ignore' });
+    await listening(nodes[1].task, port);
+    const under0 = stats(nodes[0].host, 'eth0');
+    const vx0 = stats(nodes[1].sb, VXLAN_DEV);
+    sh(['ip', 'netns', 'exec', nodes[0].task, 'iperf3', '-c', nodes[1].ip, '-p', String(port), '-n', '64M', '-J']);
+    const under1 = stats(nodes[0].host, 'eth0');
+    const vx1 = stats(nodes[1].sb, VXLAN_DEV);
+    const avgOut = (under1.txBytes - under0.txBytes) / (under1.txPackets - under0.txPackets);
+    const avgIn = (vx1.rxBytes - vx0.rxBytes) / (vx1.rxPackets - vx0.rxPackets);
+    assert.ok(under1.txBytes - under0.txBytes >= 32 * 2 ** 20, `the transfer crossed the underlay (${under1.txBytes - under0.txBytes} bytes in ${under1.txPackets - under0.txPackets} packets)`);
+    // A segmented path would average about one MTU (1500); whole GSO packets, tens of KiB.
+    assert.ok(avgOut > 8 * 1500, `underlay packets average ${Math.round(avgOut)} bytes: segmented before the underlay`);
+    assert.ok(avgIn > 8 * 1450, `decapsulated packets average ${Math.round(avgIn)} bytes: segmented on the way`);
+
     // A second apply (another sandbox, the same node) is harmless; removal leaves no table.
     assert.ok(await tunings[0].apply(nodes[0].sb));
     for (const [i, n] of nodes.entries()) {
@@ -97,6 +133,7 @@ t('overlay traffic is untracked on the nodes, unhooked in the sandboxes, sent wi
       await tunings[i].remove(); // idempotent
     }
   } finally {
+    server?.kill();
     cleanup();
   }
 });
