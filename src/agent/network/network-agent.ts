@@ -405,6 +405,9 @@ export class NetworkAgent {
         for (const r of made) if (r.status === 'rejected') throw r.reason;
         if (taskLines.length) await this.batch.runIn(netns, taskLines.flat());
         step('ms.veths');
+        // A sandbox made just now: its peers were programmed beside the veths (never throws).
+        await Promise.all(attachments.map((a) => this.firstPeers.get(a.networkId)));
+        step('ms.peers');
       };
       const nets = attachments.map((a) => a.networkId);
       usedView = this.view;
@@ -513,11 +516,23 @@ export class NetworkAgent {
     rec.ready = true;
     this.netlink?.watch(netns); // its rtnetlink helper starts now, not on the first attach
     this.log.info('network: sandbox created', { 'network.id': p.networkId, netns, vni: p.vni, ...steps });
-    await this.syncSandboxPeers(rec).catch((err) => this.log.warn('network: could not program peers, retrying with the next view', { 'network.id': p.networkId, error: err }));
-    this.log.debug('network: sandbox peers programmed', { 'network.id': p.networkId, ms: Math.round(performance.now() - t0) });
     this.save();
+    // The view's peers next, under the sandbox's lock again but after the attaches already
+    // waiting for it: their veths need only the bridge, so they are made while the peers
+    // are programmed; each attach then waits for `firstPeers` before it reports the task
+    // attached (a task starts with its remote peers reachable, as before).
+    const peers: Promise<void> = this.lock.run(`sb:${p.networkId}`, async () => {
+      if (this.state.sandboxes[p.networkId] !== rec || !rec.ready) return; // removed meanwhile
+      await this.syncSandboxPeers(rec).catch((err) => this.log.warn('network: could not program peers, retrying with the next view', { 'network.id': p.networkId, error: err }));
+      this.log.debug('network: sandbox peers programmed', { 'network.id': p.networkId, ms: Math.round(performance.now() - t0) });
+      this.save();
+    }).finally(() => { if (this.firstPeers.get(p.networkId) === peers) this.firstPeers.delete(p.networkId); });
+    this.firstPeers.set(p.networkId, peers);
     return rec;
   }
+
+  /** Network id → the first peer programming of its sandbox, while it runs (see `ensureSandbox`). */
+  private readonly firstPeers = new Map<string, Promise<void>>();
 
   /**
    * Waits (at most `VNI_WAIT_MS`) while another network's sandbox here holds `vni`: the
