@@ -9,12 +9,14 @@
  * each state (first, median, last) and, with `--steps`, the timed lines of the steps
  * between (attach, view apply, sandbox, prepare) with their fields. Not a figure to compare with
  * Docker (debug logging costs time); a map of the phases. Also: the docker client's API calls
- * with their times (through a logging proxy), each daemon's CPU time over the round; `--keep`
+ * with their times (through a logging proxy), each daemon's CPU time over the round, and
+ * that of its live descendants by command (netlink helpers, pooled shells and the `ip`/`nft`
+ * runs they reaped, the DNS child), which the daemon's own figure misses; `--keep`
  * leaves the lab up (its logs in /tmp/shoalstt-lab); `--prof DIR` makes the daemons write V8
  * CPU profiles there (they are stopped by PID at the end); `--import FILE` preloads a module
  * into each daemon (e.g. one that logs every spawn). Asserts nothing.
  */
-import { readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -95,6 +97,44 @@ function cpuMs(pid: number | undefined): { self: number; children: number } {
   return { self: (Number(f[11]) + Number(f[12])) * 10, children: (Number(f[13]) + Number(f[14])) * 10 };
 }
 
+/**
+ * CPU, ms, of the live descendants of `pid` (helpers, pooled shells, the DNS child, …) by
+ * pid, each with its own reaped children's (an `nft` run by a pooled shell counts there):
+ * `cpuMs` of the daemon misses them until they end.
+ */
+function descendantsCpu(pid: number | undefined): Map<number, { comm: string; ms: number }> {
+  const out = new Map<number, { comm: string; ms: number }>();
+  if (!pid) return out;
+  const procs: { pid: number; ppid: number; comm: string; ms: number }[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const st = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const comm = st.slice(st.indexOf('(') + 1, st.lastIndexOf(')'));
+      const f = st.slice(st.lastIndexOf(') ') + 2).split(' ');
+      procs.push({ pid: Number(d), ppid: Number(f[1]), comm, ms: (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * 10 });
+    } catch { /* gone */ }
+  }
+  const mine = new Set([pid]);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const p of procs) if (!mine.has(p.pid) && mine.has(p.ppid)) { mine.add(p.pid); grew = true; }
+  }
+  for (const p of procs) if (p.pid !== pid && mine.has(p.pid)) out.set(p.pid, { comm: p.comm, ms: p.ms });
+  return out;
+}
+
+/** What the descendants used between two snapshots, by command name. */
+function cpuByComm(before: Map<number, { comm: string; ms: number }>, after: Map<number, { comm: string; ms: number }>): string {
+  const by = new Map<string, { ms: number; n: number }>();
+  for (const [pid, a] of after) {
+    const e = by.get(a.comm) ?? by.set(a.comm, { ms: 0, n: 0 }).get(a.comm)!;
+    e.ms += a.ms - (before.get(pid)?.ms ?? 0);
+    e.n++;
+  }
+  return [...by].sort((x, y) => y[1].ms - x[1].ms).map(([c, e]) => `${c}×${e.n} ${e.ms} ms`).join(', ');
+}
+
 export async function run(args: string[]): Promise<void> {
   const opt = (k: string) => { const i = args.indexOf(k); return i >= 0 ? args[i + 1] : undefined; };
   const rounds = Number(opt('--rounds') ?? 2);
@@ -120,6 +160,7 @@ export async function run(args: string[]): Promise<void> {
       writeFileSync(join(dir, `stack${r}.yml`), compose(r));
       const marks: [string, number][] = [];
       const cpu0 = Object.fromEntries(['h1', 'h2', 'h3'].map((h) => [h, cpuMs(lab.daemonPid(h))]));
+      const kids0 = Object.fromEntries(['h1', 'h2', 'h3'].map((h) => [h, descendantsCpu(lab.daemonPid(h))]));
       const w0 = Date.now();
       const t0 = performance.now();
       const mark = (what: string) => marks.push([what, +(performance.now() - t0).toFixed(1)]);
@@ -136,6 +177,8 @@ export async function run(args: string[]): Promise<void> {
         return n === 20;
       });
       await cli;
+      // Before the log is read: the helpers a round started are still alive.
+      const kids1 = Object.fromEntries(['h1', 'h2', 'h3'].map((h) => [h, descendantsCpu(lab.daemonPid(h))]));
       proxy.close();
       const w1 = Date.now() + 50;
       console.log(`\n=== round ${r}: ${marks.at(-1)?.[1]} ms (${new Date(w0).toISOString()} .. ${new Date(w1).toISOString()})`);
@@ -143,6 +186,7 @@ export async function run(args: string[]): Promise<void> {
       for (const h of ['h1', 'h2', 'h3']) {
         const c = cpuMs(lab.daemonPid(h));
         console.log(`  ${h} daemon cpu ${c.self - cpu0[h].self} ms, its reaped children ${c.children - cpu0[h].children} ms`);
+        console.log(`  ${h} live descendants (with what they reaped): ${cpuByComm(kids0[h], kids1[h]) || 'none'}`);
       }
       for (const h of ['h1', 'h2', 'h3']) {
         const tl = timeline(readFileSync(lab.daemonLog(h), 'utf8'), w0, w1);
