@@ -26,6 +26,7 @@ import { dnsLatency } from '../lib/netprobe.ts';
 import { run as runCmd } from '../lib/procs.ts';
 import { createNetwork, createService, placedTasks, webSpec, type PlacedTask } from '../lib/swarm-net.ts';
 import { formSwarm, IMAGE, scale, tasksOf, waitFor, waitRunning } from '../lib/swarm-services.ts';
+import { DNS_BUSY_NICE, DNS_NICE, DNS_SLICE_NS } from '../../src/agent/network/dns-process.ts';
 import { DOCKERD, downLabs, upDockerLab } from './docker-swarm-lab.ts';
 import { flag, orderFor } from './fair.ts';
 import { networkFigures, pullOnEveryHost } from './network.ts';
@@ -151,7 +152,11 @@ export async function run(args: string[]): Promise<void> {
   const sides: { name: string; prefix: string; ctx?: DnsClientTask; error?: string }[] = [];
   const out: Record<string, unknown> = {
     bench: 'network-dns', rounds, order: 'rounds alternate which side goes first',
-    settings: { image: IMAGE, hosts, queries, scale_tasks: tasks, client: `Perl (dnsq.pl quiet, dnsq-until.pl paced 1 ms while scaling), same on both sides${rt ? ', SCHED_FIFO (chrt -f 1)' : ''}` },
+    settings: {
+      image: IMAGE, hosts, queries, scale_tasks: tasks, client: `Perl (dnsq.pl quiet, dnsq-until.pl paced 1 ms while scaling), same on both sides${rt ? ', SCHED_FIFO (chrt -f 1)' : ''}`,
+      // As shipped: Docker's resolver runs in dockerd at its default priority.
+      shoal_dns_child: `nice ${DNS_NICE} (thread and autogroup), EEVDF slice ${DNS_SLICE_NS / 1000} us; nice ${DNS_BUSY_NICE} while its loop uses over half a CPU`,
+    },
   };
   const uptime = async () => (await runCmd('uptime', [])).stdout.trim();
   out.uptime_start = await uptime();
