@@ -4,6 +4,8 @@
  * - A record that is cut short or fails a checksum at the end of the LAST segment, with no
  *   valid record after it, is a torn tail: the file is truncated there (and fsync'd). This is
  *   what a crash between write and fsync leaves; what is left is a prefix of what was written.
+ * - Zeros from there to the end of the LAST segment are the writer's fill ahead of its end
+ *   (see `segment-writer.ts`): the clean end of the log, cut off without a report.
  * - Any other damage (in an earlier segment, or with a valid record after it), a record that
  *   passes its checksum but does not decode or does not fit the log, a missing segment:
  *   `WalCorruptError` naming the file and offset. Nothing is skipped or dropped silently.
@@ -82,6 +84,10 @@ export async function replaySegments(walDir: string, opts: { openData: (sealed: 
       const r = readRecord(buf, off);
       if (r.kind === 'end') break;
       if (r.kind === 'bad') {
+        if (isLast && allZero(buf, off)) {
+          await cutTail(path, off, opts.fsync);
+          break;
+        }
         const next = findValidRecord(buf, off + 1);
         if (!isLast || next >= 0) {
           const where = next >= 0 ? `; a valid record follows at ${next}` : '; not the last segment';
@@ -110,6 +116,12 @@ export async function replaySegments(walDir: string, opts: { openData: (sealed: 
     result.segments.push(seg);
   }
   return result;
+}
+
+/** Whether `buf` holds only zeros from `off` on. */
+function allZero(buf: Buffer, off: number): boolean {
+  for (let i = off; i < buf.length; i++) if (buf[i] !== 0) return false;
+  return true;
 }
 
 async function cutTail(path: string, offset: number, fsync: boolean): Promise<void> {

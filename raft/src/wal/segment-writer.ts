@@ -4,6 +4,14 @@
  * demand (async, so a slow disk never blocks the event loop the Raft driver and its
  * transports share).
  *
+ * Zeros are written ahead of the active segment's end (`PREFILL_BYTES` at a time, in the
+ * background, fdatasync'd): an append then lands in blocks the file already has, so its
+ * fdatasync writes the data alone, not the inode's new size as well — one device write less
+ * per sync (≈25% of an fdatasync measured on this box's ext4). etcd preallocates with
+ * fallocate, whose unwritten extents still need a metadata write on the first write to them.
+ * Replay reads a zero tail as the end of the log (a record type is never 0), and a segment
+ * is cut back to its records before it is closed.
+ *
  * Ordering rules that keep the WAL a prefix of what was written, whatever a crash cuts off:
  * - a segment is fdatasync'd (if it has unsynced writes) before the next one is created;
  * - a new segment's directory entry is fsync'd before anything written to it is acknowledged;
@@ -19,6 +27,9 @@ import type { SegmentMeta } from './segment-reader.ts';
 
 /** Appends up to this many bytes are written with a synchronous `write` (see `append`). */
 const SYNC_WRITE_MAX = 64 * 1024;
+/** Zeros written ahead of the end at a time; the next batch starts when less than half is left. */
+const PREFILL_BYTES = 1 << 20;
+let zeros: Buffer | undefined;
 
 export class SegmentWriter {
   /** Segments on disk, oldest first; the last one is active. */
@@ -32,6 +43,13 @@ export class SegmentWriter {
   private synced = 0;
   /** Counters since open: writes (one per append) and fdatasyncs of segments. */
   readonly counters = { writes: 0, syncs: 0 };
+  /** Bytes of the active segment's file that exist on disk: its records and the zeros written past them. */
+  private filled = 0;
+  /** The zero fill in flight (it starts at `fillFrom`; no append may reach it before it ends). */
+  private filling: Promise<void> | undefined;
+  private fillFrom = 0;
+  /** A fill failed: no more (appends extend the file as they would without). */
+  private noFill = false;
 
   private constructor(
     private readonly walDir: string,
@@ -61,6 +79,7 @@ export class SegmentWriter {
 
   /** Appends `buf` to the active segment; `entryRange` is the lowest and highest entry index in it, if any. */
   async append(buf: Buffer, entryRange?: { min: number; max: number }): Promise<void> {
+    if (this.filling && this.size + buf.length > this.fillFrom) await this.filling;
     if (buf.length <= SYNC_WRITE_MAX) {
       // A small append only copies into the page cache (microseconds); doing it inline saves
       // one thread-pool round trip per turn (≈20% of a synced save measured here under load).
@@ -73,6 +92,7 @@ export class SegmentWriter {
     this.size += buf.length;
     this.dirty = true;
     this.counters.writes++;
+    this.prefill();
     const active = this.segments[this.segments.length - 1];
     if (entryRange) {
       active.lastEntryIndex = Math.max(active.lastEntryIndex, entryRange.max);
@@ -86,6 +106,41 @@ export class SegmentWriter {
    */
   activeTail(): { path: string; bytes: number; syncedBytes: number } {
     return { path: this.segments[this.segments.length - 1].path, bytes: this.size, syncedBytes: this.synced };
+  }
+
+  /**
+   * Starts writing `PREFILL_BYTES` zeros past what the file holds once less than half of
+   * that is left ahead of the end (see the file comment). Only when syncing: the point is a
+   * cheaper fdatasync.
+   */
+  private prefill(): void {
+    if (!this.fsync || this.noFill || this.filling || Math.max(this.filled, this.size) - this.size >= PREFILL_BYTES / 2) return;
+    const fh = this.fh;
+    const from = Math.max(this.filled, this.size);
+    zeros ??= Buffer.alloc(PREFILL_BYTES);
+    this.fillFrom = from;
+    this.filling = (async () => {
+      try {
+        await writeAll(fh, zeros!, from);
+        await fh.datasync();
+        if (this.fh === fh) this.filled = from + PREFILL_BYTES;
+      } catch {
+        // Only speed is lost: the zeros past the end read as the end of the log.
+        this.noFill = true;
+      } finally {
+        this.filling = undefined;
+      }
+    })();
+  }
+
+  /** Waits for a zero fill in flight, then cuts the active segment back to its records (before it is synced and closed). */
+  private async cutFill(): Promise<void> {
+    if (this.filling) await this.filling;
+    if (this.filled > this.size || this.noFill) {
+      await this.fh.truncate(this.size);
+      this.dirty = true;
+    }
+    this.filled = 0;
   }
 
   /** fdatasync's the active segment if it has unsynced writes. */
@@ -103,6 +158,7 @@ export class SegmentWriter {
    * must restate everything replay needs if all older segments were gone (hard state, snapshots).
    */
   async rotate(prevIndex: number, checkpoint: Buffer): Promise<void> {
+    await this.cutFill();
     await this.sync();
     await this.fh.close();
     const seq = this.segments[this.segments.length - 1].seq + 1;
@@ -145,6 +201,7 @@ export class SegmentWriter {
 
   /** Syncs and closes the active segment. */
   async close(): Promise<void> {
+    await this.cutFill();
     await this.sync();
     await this.fh.close();
   }
