@@ -26,8 +26,9 @@
  * the per-hop profile and the figures), so nobody adds them back on a hunch:
  * - GRO on the veths (`ethtool -K gro on`, which puts veth in NAPI mode): no gain; the
  *   packets are already 64 KiB GSO packets, so there is nothing left to merge.
- * - Threaded NAPI: no gain on the veths; on vxlan0 (its GRO cells) switching it on and
- *   back off left the device dropping everything until it was re-created. Never touch it.
+ * - Threaded NAPI: no gain on the veths. On vxlan0 (its GRO cells) it cut throughput to
+ *   a third, and switching it back off after traffic left the device at ~0.3 Gbit/s (in
+ *   one lab, dropping every packet) until it was re-created. Never touch it.
  * - BIG TCP (`gso_ipv4_max_size` > 64 KiB): the VXLAN device's `tso_max_size` is 64 KiB,
  *   so the bridge and vxlan0 clamp it; bigger packets cannot cross the tunnel.
  * - RPS on vxlan0: moves the receive half to the other CPU, but on a loaded node that
