@@ -15,7 +15,7 @@ import { runChaos } from './chaos/run.ts';
 
 const SEED = 13438;
 
-test(`chaos, seed ${SEED}: no lost or doubled write, identical stores, converged, nothing leaked`, async () => {
+test(`chaos, seed ${SEED}: no lost or doubled write, identical stores, converged, nodes marked down in time, nothing leaked`, async () => {
   const r = await runChaos({ hosts: 5, managers: 3, durationMs: 75_000, seed: SEED, prefix: 'shoalchs', log: (m) => console.log(`  ${m}`) });
   console.log(`  calls ${JSON.stringify(r.calls)}; unknown resolved ${JSON.stringify(r.resolved)}; stores agree ${r.agreeMs} ms, converged ${r.convergeMs} ms after heal`);
   assert.ok(r.rounds >= 4, `${r.rounds} fault rounds`);
@@ -24,6 +24,7 @@ test(`chaos, seed ${SEED}: no lost or doubled write, identical stores, converged
   assert.ok((r.calls['create acknowledged'] ?? 0) >= 20, 'the workload made progress');
   console.log(`  liveness ${JSON.stringify(r.liveness)}; failed restart attempts: ${r.restartFailures.join('; ') || 'none'}`);
   assert.ok((r.liveness?.windows ?? 0) >= 5, 'the liveness watch saw the silencing faults');
+  assert.ok((r.liveness?.judged ?? 0) >= 1, 'at least one silence (the probe) was long enough to judge');
   assert.equal(r.violations, [], `seed ${SEED}, history ${r.historyFile}`);
 });
 

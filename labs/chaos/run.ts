@@ -15,7 +15,7 @@ import { checkHistory, checkSlots, type RuncContainer } from './checks.ts';
 import { clockFile, fakeClockDaemonCommand, libfaketime, setClock } from './clock.ts';
 import { History } from './history.ts';
 import { digests, readTables, runcContainers, slots, storeObjects, type ManagerTables } from './inspect.ts';
-import { checkLiveness, livenessTimings, livenessViolations, silenceWindows, type LivenessRecord, type SilenceWindow, type TimedFault } from './liveness.ts';
+import { checkLiveness, downBoundMs, livenessTimings, livenessViolations, SAMPLE_MS, silenceWindows, type LivenessRecord, type SilenceWindow, type TimedFault } from './liveness.ts';
 import { heartbeatPeriodMs, LivenessWatch } from './liveness-watch.ts';
 import { describeFault, impaired, inject, prng, restartDaemon, schedule, undo, type Fault, type NemesisContext, type Restart } from './nemesis.ts';
 import { Workload } from './workload.ts';
@@ -146,6 +146,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         windows.push(...silenceWindows(timed));
       }
       await sleepUntil(t0 + o.durationMs);
+      // The schedule's holds (2–8 s) are mostly shorter than the liveness bound, so one
+      // silence is made long enough to judge: the last worker paused for the bound (plus a
+      // sample), as the last round.
+      const probe = workers.at(-1);
+      if (probe) windows.push(...await livenessProbe(lab, history, probe, downBoundMs(timings, false) + SAMPLE_MS, log));
     } finally {
       wl.stop();
       await running;
@@ -252,6 +257,30 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   }
   history.note('result', result);
   return result;
+}
+
+/**
+ * One silence of `host` held `holdMs` (SIGSTOP of its daemon, then SIGCONT), recorded in
+ * the history as a nemesis step `liveness-probe pause <host>`; returns its window.
+ */
+async function livenessProbe(lab: Lab, history: History, host: string, holdMs: number, log: (m: string) => void): Promise<SilenceWindow[]> {
+  const fault = `liveness-probe pause ${host}`;
+  const start = history.now();
+  try {
+    lab.pauseDaemon(host);
+  } catch (err) {
+    // Its daemon is down (every restart failed): that is recorded already; no probe.
+    history.add({ type: 'nemesis', action: 'inject', fault, start, end: history.now(), error: (err as Error).message });
+    return [];
+  }
+  const injectEnd = history.now();
+  history.add({ type: 'nemesis', action: 'inject', fault, start, end: injectEnd });
+  log(`chaos: ${start} ms inject ${fault} (${holdMs} ms)`);
+  await sleepUntil(Date.now() + holdMs);
+  const healStart = history.now();
+  lab.resumeDaemon(host);
+  history.add({ type: 'nemesis', action: 'heal', fault, start: healStart, end: history.now() });
+  return silenceWindows([{ kind: 'pause', hosts: [host], description: fault, injectEnd, healStart, healEnd: history.now() }]);
 }
 
 /** The result's summary of the liveness records. */
