@@ -13,7 +13,10 @@
  * and max. With `--slices N` (for a busy shared box): each side gets N slices of
  * `seconds`/N in turn, so load drifting over seconds hits every side alike; latencies are
  * pooled per side, with the members' CPU ms and context switches (voluntary / involuntary,
- * all threads) per write. The load average is printed per level.
+ * all threads) per write. The load average is printed per level. Each side's idle CPU (ms per
+ * s with no load, over `--idle` s, before the levels) is printed too, and the sliced figures
+ * add CPU per write net of it: at a few dozen writes/s on a busy box, idle ticks and
+ * heartbeats are a large share of the gross figure.
  */
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,7 +30,7 @@ import { TIMING } from './raft.ts';
 
 const { values: a, positionals } = parseArgs({
   allowPositionals: true,
-  options: { slices: { type: 'string', default: '0' }, conc: { type: 'string', default: '1,16,64' }, rounds: { type: 'string', default: '5' }, seconds: { type: 'string', default: '3' }, 'no-etcd': { type: 'boolean', default: false } },
+  options: { slices: { type: 'string', default: '0' }, conc: { type: 'string', default: '1,16,64' }, rounds: { type: 'string', default: '5' }, seconds: { type: 'string', default: '3' }, 'no-etcd': { type: 'boolean', default: false }, idle: { type: 'string', default: '2' } },
 });
 const dir = mkdtempSync(join(tmpdir(), 'shoal-bench-raftab-'));
 const procs = new Procs();
@@ -70,6 +73,17 @@ try {
   });
   if (!a['no-etcd']) sides.push(new EtcdCluster(procs, join(dir, 'etcd'), { heartbeatMs: TIMING.etcd.heartbeat_ms, electionMs: TIMING.etcd.election_timeout_ms }));
   for (const c of sides) await c.start();
+  // Idle CPU per side (ticks, heartbeats, timers), measured for all sides at once.
+  const idleCpu = new Map<string, number>();
+  const idleS = Number(a.idle);
+  if (!(idleS >= 0)) throw new Error(`bench: --idle must be a number of seconds, got ${a.idle}`);
+  if (idleS > 0) {
+    const dirOf = (c: BenchCluster) => join(dir, c.name) + '/';
+    const c0 = new Map(sides.map((c) => [c.name, cpuMs(dirOf(c))]));
+    await new Promise((r) => setTimeout(r, idleS * 1000));
+    for (const c of sides) idleCpu.set(c.name, (cpuMs(dirOf(c)) - c0.get(c.name)!) / idleS);
+    console.log(`idle CPU ms/s (all members, ${idleS} s, load ${load()}): ${sides.map((c) => `${c.name} ${idleCpu.get(c.name)!.toFixed(1)}`).join('  ')}`);
+  }
   const slices = Number(a.slices);
   if (slices > 0) {
     // Fine interleaving: every side gets `slices` slices of `seconds`/`slices` s in turn, so the
@@ -114,7 +128,8 @@ try {
       for (const c of sides) {
         const l = lat.get(c.name)!.sort((x, y) => x - y);
         const q = (p: number) => l[Math.min(l.length - 1, Math.floor(p * l.length))]?.toFixed(2);
-        console.log(`  ${c.name.padEnd(10)} writes/s ${Math.round(l.length / (time.get(c.name)! / 1000))}  p50 ${q(0.5)}  p90 ${q(0.9)}  p99 ${q(0.99)}  cpu ms/write ${(cpu.get(c.name)! / l.length).toFixed(3)}  switches/write vol ${(sw.get(c.name)![0] / l.length).toFixed(1)} invol ${(sw.get(c.name)![1] / l.length).toFixed(1)}  n ${l.length}`);
+        const net = idleCpu.has(c.name) ? `  net of idle ${((cpu.get(c.name)! - (idleCpu.get(c.name)! * time.get(c.name)!) / 1000) / l.length).toFixed(3)}` : '';
+        console.log(`  ${c.name.padEnd(10)} writes/s ${Math.round(l.length / (time.get(c.name)! / 1000))}  p50 ${q(0.5)}  p90 ${q(0.9)}  p99 ${q(0.99)}  cpu ms/write ${(cpu.get(c.name)! / l.length).toFixed(3)}${net}  switches/write vol ${(sw.get(c.name)![0] / l.length).toFixed(1)} invol ${(sw.get(c.name)![1] / l.length).toFixed(1)}  n ${l.length}`);
       }
     }
   }
