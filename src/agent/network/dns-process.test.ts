@@ -61,4 +61,11 @@ test('a bind sends the table waiting for this turn first', () => withChild(async
   assert.equal(got, ['table 10.0.0.3', 'bind']);
 }));
 
+test('crossed guard limits and a guard interval that is no positive number are refused', () => {
+  assert.throws(() => new DnsProcess({ logger: nullLogger, upstreams: [], entry, guardLimits: { demoteAbove: 0.1, promoteBelow: 0.3 } }), /promoteBelow < demoteAbove/);
+  for (const guardIntervalMs of [0, -5, Number.NaN]) {
+    assert.throws(() => new DnsProcess({ logger: nullLogger, upstreams: [], entry, guardIntervalMs }), /invalid guardIntervalMs/);
+  }
+});
+
 test.run();
