@@ -9,7 +9,8 @@
  * The same client on both sides, run inside the `client` task's netns on h1 with the
  * host's Perl (no JIT or garbage collector of its own in the timings):
  * - quiet, `dns_p50_ms`, `dns_p99_ms`: `--queries` (default 2000) back-to-back A queries
- *   for `web` to 127.0.0.11 (labs/lib/dnsq.pl, as the network bench);
+ *   for `web` to 127.0.0.11 (labs/lib/dnsq.pl, as the network bench), once the side's own
+ *   lab is quiet (`dns_settle_ms`: how long that took);
  * - busy, `dns_scale60_p50_ms`, `dns_scale60_p99_ms`, `dns_scale60_max_ms`: one query every
  *   millisecond (dnsq-until.pl; an unanswered one counts 1000 ms) from just before a
  *   service `filler` on the same network is scaled 0 → `--tasks` (default 60) until all of
@@ -17,10 +18,11 @@
  * `--rt`: the client runs as SCHED_FIFO on both sides (a loaded machine's wake-up delays of
  * the client itself otherwise make most of the tail). Docker's twins carry the `docker_` prefix. Asserts nothing about time.
  */
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ApiClient } from '../../src/api/client.ts';
+import { labCgroupDir } from '../lib/cgroup.ts';
 import { Lab } from '../lib/lab.ts';
 import { dnsLatency } from '../lib/netprobe.ts';
 import { run as runCmd } from '../lib/procs.ts';
@@ -54,12 +56,40 @@ const enterHost = (c: DnsClientTask) => [...c.lab.enterCommand(c.client.host), .
 
 const into = (c: DnsClientTask) => (c.docker && c.client.pid ? ['nsenter', '-t', String(c.client.pid), '-n'] : ['nsenter', `--net=/run/netns/${c.client.netns}`]);
 
-/** Quiet latency: `n` back-to-back queries for `name` (dnsq.pl), as the network bench times it. */
+/** A side's lab is quiet when all its processes together used less than this share of one CPU over {@link SETTLE_WINDOW_MS}. */
+const SETTLE_CPU = 0.15;
+const SETTLE_WINDOW_MS = 1000;
+/** Give up waiting for quiet after this long (the figure is then taken anyway, `dns_settle_ms` shows it). */
+const SETTLE_MAX_MS = 30_000;
+
+/**
+ * Waits until the side's own lab is quiet (its cgroup's CPU time, cgroup v2 `cpu.stat`):
+ * a quiet figure taken right after setup or after the side removed 60 tasks otherwise
+ * times the side's own clean-up, and with rounds alternating the side that goes first
+ * more often pays it more often. Resolves with the ms waited (0 without cgroup v2).
+ */
+async function settle(lab: Lab): Promise<number> {
+  const dir = labCgroupDir(lab.names.cgroupName);
+  const usage = () => {
+    try { return Number(/usage_usec (\d+)/.exec(readFileSync(`${dir}/cpu.stat`, 'utf8'))?.[1]); } catch { return NaN; }
+  };
+  const t0 = Date.now();
+  if (!dir || Number.isNaN(usage())) return 0;
+  while (Date.now() - t0 < SETTLE_MAX_MS) {
+    const u0 = usage();
+    await new Promise((r) => setTimeout(r, SETTLE_WINDOW_MS));
+    if ((usage() - u0) / 1000 < SETTLE_CPU * SETTLE_WINDOW_MS) break;
+  }
+  return Date.now() - t0;
+}
+
+/** Quiet latency: `n` back-to-back queries for `name` (dnsq.pl), as the network bench times it, once the side's lab is quiet. */
 export async function dnsQuiet(c: DnsClientTask, n: number, name = 'web'): Promise<Out> {
+  const waited = await settle(c.lab);
   const where = c.docker ? { pid: c.client.pid } : { netns: c.client.netns };
   const d = await dnsLatency(enterHost(c), where, n, name);
   if (d.errors) throw new Error(`${d.errors} of ${n} queries unanswered`);
-  return { dns_p50_ms: d.p50_ms, dns_p99_ms: d.p99_ms, dns_max_ms: d.max_ms };
+  return { dns_p50_ms: d.p50_ms, dns_p99_ms: d.p99_ms, dns_max_ms: d.max_ms, dns_settle_ms: waited };
 }
 
 /**
