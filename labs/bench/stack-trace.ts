@@ -74,7 +74,7 @@ function phases(log: string, from: number, to: number, keep: readonly string[]):
 }
 
 /** Debug lines whose fields time the steps between placement and running. */
-const STEP_LINES = ['network: task attached', 'network: view applied', 'network: sandbox created', 'network: sandbox peers', 'agent: task prepared', 'network: routing mesh connected', 'executor restored'];
+const STEP_LINES = ['network: data plane opened', 'network: task attached', 'network: view applied', 'network: sandbox created', 'network: sandbox peers', 'agent: task prepared', 'network: routing mesh connected', 'executor restored'];
 
 /** A unix-socket proxy in front of `socket` that notes each request line and response status line with its time. */
 function tracingProxy(socket: string, path: string, note: (what: string) => void): net.Server {

@@ -191,6 +191,7 @@ export class NetworkAgent {
     const file = new StateFile(opts.dataRoot);
     const saved = file.load((err) => opts.logger.warn('network: state file unreadable, starting empty', { error: err }));
     const sh = new ShellBatch();
+    const t0 = performance.now();
     let gateway = opts.gateway;
     let gatewayError: string | undefined;
     if (gateway === undefined) {
@@ -201,9 +202,11 @@ export class NetworkAgent {
         return null;
       });
     }
+    const tGateway = performance.now();
     const agent = new NetworkAgent({ ...opts, gateway }, saved, sh);
     agent.gatewayError = gatewayError;
     await agent.readopt();
+    opts.logger.debug('network: data plane opened', { 'ms.gateway': Math.round(tGateway - t0), ms: Math.round(performance.now() - t0) });
     return agent;
   }
 
