@@ -9,8 +9,8 @@
  * The same client on both sides, run inside the `client` task's netns on h1 with the
  * host's Perl (no JIT or garbage collector of its own in the timings):
  * - quiet, `dns_p50_ms`, `dns_p99_ms`: `--queries` (default 2000) back-to-back A queries
- *   for `web` to 127.0.0.11 (labs/lib/dnsq.pl, as the network bench), once the side's own
- *   lab is quiet (`dns_settle_ms`: how long that took);
+ *   for `web` to 127.0.0.11 (labs/lib/dnsq.pl, as the network bench), once both sides' labs
+ *   are quiet (`dns_settle_ms`: how long that took);
  * - busy, `dns_scale60_p50_ms`, `dns_scale60_p99_ms`, `dns_scale60_max_ms`: one query every
  *   millisecond (dnsq-until.pl; an unanswered one counts 1000 ms) from just before a
  *   service `filler` on the same network is scaled 0 → `--tasks` (default 60) until all of
@@ -56,36 +56,37 @@ const enterHost = (c: DnsClientTask) => [...c.lab.enterCommand(c.client.host), .
 
 const into = (c: DnsClientTask) => (c.docker && c.client.pid ? ['nsenter', '-t', String(c.client.pid), '-n'] : ['nsenter', `--net=/run/netns/${c.client.netns}`]);
 
-/** A side's lab is quiet when all its processes together used less than this share of one CPU over {@link SETTLE_WINDOW_MS}. */
+/** The labs are quiet when all their processes together used less than this share of one CPU per lab over {@link SETTLE_WINDOW_MS}. */
 const SETTLE_CPU = 0.15;
 const SETTLE_WINDOW_MS = 1000;
 /** Give up waiting for quiet after this long (the figure is then taken anyway, `dns_settle_ms` shows it). */
 const SETTLE_MAX_MS = 30_000;
 
 /**
- * Waits until the side's own lab is quiet (its cgroup's CPU time, cgroup v2 `cpu.stat`):
- * a quiet figure taken right after setup or after the side removed 60 tasks otherwise
- * times the side's own clean-up, and with rounds alternating the side that goes first
- * more often pays it more often. Resolves with the ms waited (0 without cgroup v2).
+ * Waits until every lab of the run is quiet (their cgroups' CPU time, cgroup v2
+ * `cpu.stat`): a quiet figure taken right after setup or after 60 tasks were removed
+ * otherwise times that clean-up (either side's: both labs share the CPUs), and the side
+ * that goes first in more rounds pays it more often. Resolves with the ms waited (0
+ * without cgroup v2).
  */
-async function settle(lab: Lab): Promise<number> {
-  const dir = labCgroupDir(lab.names.cgroupName);
-  const usage = () => {
-    try { return Number(/usage_usec (\d+)/.exec(readFileSync(`${dir}/cpu.stat`, 'utf8'))?.[1]); } catch { return NaN; }
-  };
+async function settle(labs: readonly Lab[]): Promise<number> {
+  const dirs = labs.map((l) => labCgroupDir(l.names.cgroupName)).filter((d): d is string => d !== undefined);
+  const usage = () => dirs.reduce((sum, d) => {
+    try { return sum + Number(/usage_usec (\d+)/.exec(readFileSync(`${d}/cpu.stat`, 'utf8'))?.[1] ?? 0); } catch { return sum; }
+  }, 0);
   const t0 = Date.now();
-  if (!dir || Number.isNaN(usage())) return 0;
+  if (dirs.length === 0) return 0;
   while (Date.now() - t0 < SETTLE_MAX_MS) {
     const u0 = usage();
     await new Promise((r) => setTimeout(r, SETTLE_WINDOW_MS));
-    if ((usage() - u0) / 1000 < SETTLE_CPU * SETTLE_WINDOW_MS) break;
+    if ((usage() - u0) / 1000 < SETTLE_CPU * labs.length * SETTLE_WINDOW_MS) break;
   }
   return Date.now() - t0;
 }
 
-/** Quiet latency: `n` back-to-back queries for `name` (dnsq.pl), as the network bench times it, once the side's lab is quiet. */
-export async function dnsQuiet(c: DnsClientTask, n: number, name = 'web'): Promise<Out> {
-  const waited = await settle(c.lab);
+/** Quiet latency: `n` back-to-back queries for `name` (dnsq.pl), as the network bench times it, once `quiet` (default the side's own lab) are quiet. */
+export async function dnsQuiet(c: DnsClientTask, n: number, name = 'web', quiet: readonly Lab[] = [c.lab]): Promise<Out> {
+  const waited = await settle(quiet);
   const where = c.docker ? { pid: c.client.pid } : { netns: c.client.netns };
   const d = await dnsLatency(enterHost(c), where, n, name);
   if (d.errors) throw new Error(`${d.errors} of ${n} queries unanswered`);
@@ -208,7 +209,7 @@ export async function run(args: string[]): Promise<void> {
     const got = new Map<string, Out[]>(sides.map((s) => [s.name, []]));
     for (let r = 0; r < rounds; r++) {
       const o = new Map<string, Out>(sides.map((s) => [s.name, {}]));
-      for (const [phase, fn] of [['quiet', (c: DnsClientTask) => dnsQuiet(c, queries)], ['busy', (c: DnsClientTask) => dnsWhileScaling(c, tasks)]] as const) {
+      for (const [phase, fn] of [['quiet', (c: DnsClientTask) => dnsQuiet(c, queries, 'web', labs)], ['busy', (c: DnsClientTask) => dnsWhileScaling(c, tasks)]] as const) {
         for (const s of orderFor(r, sides)) {
           const into = o.get(s.name)!;
           const key = phase === 'quiet' ? 'dns_p99_ms' : 'dns_scale60_p99_ms';
