@@ -252,7 +252,8 @@ export class DnsProcess implements TaskDns {
         this.opts.logger.debug('dns process: no short slice', { error });
       });
     }
-    this.guard(child);
+    // The guard starts when the child says it is ready (onReply): loading its modules
+    // takes a CPU for a moment and is not a flood.
   }
 
   /** Sets `pid`'s main thread and its autogroup to `nice`; false (logged once) when refused. */
@@ -300,7 +301,9 @@ export class DnsProcess implements TaskDns {
   }
 
   private onReply(m: DnsReply): void {
-    if (m?.op === 'bound') {
+    if (m?.op === 'ready') {
+      if (this.child?.pid && !this.noNice) this.guard(this.child);
+    } else if (m?.op === 'bound') {
       if (m.id === 0) {
         if (m.error) this.opts.logger.warn('dns process: could not serve a task again', { error: m.error });
         return;
