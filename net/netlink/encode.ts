@@ -5,7 +5,7 @@
  * finds them, so a veth made earlier in the same batch needs no lookup); a neighbour's
  * device and a link's master need an index, which the caller supplies (`indexOf`).
  */
-import { nla, type Hex, type NlRequest } from './messages.ts';
+import { cstr, nla, u32, type Hex, type NlRequest } from './messages.ts';
 import { NLMSG_HDRLEN } from './relay-frames.ts';
 
 /** rtnetlink message types (linux/rtnetlink.h). */
@@ -115,14 +115,4 @@ function bytes(v: unknown, req: NlRequest, k: string): Buffer {
   const h = (v as Hex | undefined)?.$hex;
   if (typeof h !== 'string' || !/^(?:[0-9a-f]{2})*$/i.test(h)) throw new NetlinkEncodeError(`attribute "${k}" is not bytes in "${req.line}"`);
   return Buffer.from(h, 'hex');
-}
-
-function u32(n: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32LE(n >>> 0, 0);
-  return b;
-}
-
-function cstr(s: string): Buffer {
-  return Buffer.from(`${s}\0`, 'utf8');
 }

@@ -67,13 +67,15 @@ export function nla(type: number, payload: Buffer): Buffer {
   return out;
 }
 
-function u32(n: number): Buffer {
+/** A little-endian u32 attribute payload. */
+export function u32(n: number): Buffer {
   const b = Buffer.alloc(4);
   b.writeUInt32LE(n >>> 0, 0);
   return b;
 }
 
-function cstr(s: string): Buffer {
+/** A NUL-terminated string attribute payload. */
+export function cstr(s: string): Buffer {
   return Buffer.from(`${s}\0`, 'utf8');
 }
 
