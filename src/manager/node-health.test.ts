@@ -66,6 +66,15 @@ test('a new leader marks no unheard node down while sessions still arrive, then 
   assert.equal(at(28_000, 27_900).map((c) => [c.id, c.state]), [['b', 'down']]);
 });
 
+test('a new leader that heard fewer than half the ready nodes waits for the cap, quiet or not', () => {
+  // 40 ready nodes, only 5 heard since the leader took over at 1000; no arrival for long.
+  const nodes = Array.from({ length: 40 }, (_, i) => ({ id: `n${i}`, state: 'ready' as const, addr: '10.1.1.1' }));
+  const heard = (now: number) => seen(nodes.slice(0, 5).map((n) => [n.id, now - 100, '10.1.1.1:2377'] as [string, number, string]));
+  const at = (now: number) => nodeStatusChanges({ nodes, lastSeen: heard(now), now, leaderSince: 1000, graceMs: 3000, leaderGraceMs: 9000, lastArrival: 2000 });
+  assert.equal(at(20_000), [], '5 of 40 heard: this leader is more likely slow than 35 nodes dead');
+  assert.is(at(28_000).length, 35, 'three new-leader grace periods on: down');
+});
+
 test('a node heard in this term and silent since goes down after the grace, arrivals or not', () => {
   const nodes = [{ id: 'a', state: 'ready' as const, addr: '10.1.1.1' }];
   const c = nodeStatusChanges({ nodes, lastSeen: seen([['a', 2000, '10.1.1.1:2377']]), now: 12_000, leaderSince: 1000, graceMs: 3000, leaderGraceMs: 9000, lastArrival: 11_900 });

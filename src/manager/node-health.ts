@@ -40,6 +40,8 @@ export interface NodeHealthInput {
 
 /** How many new-leader grace periods the reconnection wave may hold off marking silent nodes down. */
 export const WAVE_CAP_GRACES = 3;
+/** Unheard nodes past which "fewer than half heard" means a slow leader rather than dead nodes. */
+export const MASS_DOWN = 20;
 
 export interface NodeStatusChange {
   id: string;
@@ -53,8 +55,22 @@ export function nodeStatusChanges(input: NodeHealthInput): NodeStatusChange[] {
   const leaderGrace = Math.max(input.graceMs, input.leaderGraceMs ?? input.graceMs);
   const led = input.now - input.leaderSince;
   const settled = led >= leaderGrace && input.now - (input.watchSince ?? 0) >= input.graceMs;
-  // The wave is over: no first heartbeat of this term for a whole grace period, or it ran too long.
-  const waveOver = input.now - Math.max(input.leaderSince, input.lastArrival ?? 0) >= input.graceMs || led >= leaderGrace * WAVE_CAP_GRACES;
+  // The wave is over: no first heartbeat of this term for a whole grace period, while this
+  // leader has heard at least half the nodes the store has ready, or it ran too long. A
+  // leader that heard fewer, with a crowd of nodes unheard, is more likely slow itself (its
+  // own passes keep the sessions waiting: at 1,000 nodes one marked 930 live nodes down)
+  // than half the swarm dead at once. A few unheard nodes of a small swarm are judged as usual.
+  let ready = 0;
+  let heard = 0;
+  for (const n of input.nodes) {
+    if (n.state !== 'ready') continue;
+    ready++;
+    const seen = input.lastSeen.get(n.id);
+    if (seen !== undefined && seen.at >= input.leaderSince) heard++;
+  }
+  const crowd = ready - heard > MASS_DOWN && heard * 2 < ready;
+  const quiet = input.now - Math.max(input.leaderSince, input.lastArrival ?? 0) >= input.graceMs && !crowd;
+  const waveOver = quiet || led >= leaderGrace * WAVE_CAP_GRACES;
   for (const n of input.nodes) {
     const seen = input.lastSeen.get(n.id);
     const alive = seen !== undefined && input.now - seen.at < input.graceMs;
