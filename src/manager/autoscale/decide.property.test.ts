@@ -55,7 +55,8 @@ function drive(p: AutoscalePolicy, start: number, steps: Step[]): Tick[] {
   steps.forEach((step, i) => {
     const at = 100_000 + i * 1000;
     let manual = false;
-    if (step.kind === 'manual') { current = step.replicas; manual = true; }
+    // A scale to the count already running changes nothing, so it starts no cooldown.
+    if (step.kind === 'manual') { manual = step.replicas !== current; current = step.replicas; }
     const sample = step.kind === 'sample' ? sampleOf(p, step, current) : undefined;
     const r = decide(p, state, current, sample, at);
     out.push({ at, current, sample, manual, decision: r.decision });
