@@ -5,7 +5,7 @@
  * finds them, so a veth made earlier in the same batch needs no lookup); a neighbour's
  * device and a link's master need an index, which the caller supplies (`indexOf`).
  */
-import { cstr, nla, u32, type Hex, type NlRequest } from './messages.ts';
+import { IFLA, cstr, nla, u32, type Hex, type NlRequest } from './messages.ts';
 import { NLMSG_HDRLEN } from './relay-frames.ts';
 
 /** rtnetlink message types (linux/rtnetlink.h). */
@@ -16,7 +16,6 @@ const IFF_UP = 1;
 const NUD_PERMANENT = 0x80;
 const NTF_SELF = 0x02;
 const NDA = { dst: 1, lladdr: 2 } as const;
-const IFLA = { ifname: 3, mtu: 4, master: 10, linkinfo: 18 } as const;
 const TYPES = { newLink: RTM.NEWLINK, setLink: RTM.SETLINK, delLink: RTM.DELLINK, newNeighbor: RTM.NEWNEIGH, delNeighbor: RTM.DELNEIGH } as const;
 
 /** A request the encoder does not know how to say (a programming error in messages.ts's output). */

@@ -51,9 +51,8 @@ const AF_BRIDGE = 7;
 const IFLA_INFO_KIND = 1;
 const IFLA_INFO_DATA = 2;
 const VETH_INFO_PEER = 1;
-const IFLA_IFNAME = 3;
-const IFLA_MTU = 4;
-const IFLA_NET_NS_FD = 28;
+/** IFLA_* link attribute types (linux/if_link.h), here and in encode.ts. */
+export const IFLA = { ifname: 3, mtu: 4, master: 10, linkinfo: 18, netNsFd: 28 } as const;
 /** Where `ip netns add` puts named namespaces. */
 export const NETNS_RUN_DIR = '/run/netns';
 
@@ -85,9 +84,9 @@ export function cstr(s: string): Buffer {
  */
 export function vethLinkinfo(peer: string, mtu: number): { linkinfo: Buffer; fdAt: number } {
   const ifinfomsg = Buffer.alloc(16); // family, type, index, flags, change: all 0
-  const name = nla(IFLA_IFNAME, cstr(peer));
-  const mtuAttr = nla(IFLA_MTU, u32(mtu));
-  const fdAttr = nla(IFLA_NET_NS_FD, u32(0));
+  const name = nla(IFLA.ifname, cstr(peer));
+  const mtuAttr = nla(IFLA.mtu, u32(mtu));
+  const fdAttr = nla(IFLA.netNsFd, u32(0));
   const peerAttr = nla(VETH_INFO_PEER, Buffer.concat([ifinfomsg, name, mtuAttr, fdAttr]));
   const kind = nla(IFLA_INFO_KIND, cstr('veth'));
   const data = nla(IFLA_INFO_DATA, peerAttr);
@@ -210,7 +209,7 @@ export function removedLink(data: Buffer): { index: number; ifname: string } | u
   for (let o = 16; o + 4 <= data.length;) {
     const len = data.readUInt16LE(o);
     if (len < 4) break;
-    if ((data.readUInt16LE(o + 2) & 0x3fff) === IFLA_IFNAME) {
+    if ((data.readUInt16LE(o + 2) & 0x3fff) === IFLA.ifname) {
       const name = data.subarray(o + 4, o + len);
       const nul = name.indexOf(0);
       return { index, ifname: name.subarray(0, nul < 0 ? name.length : nul).toString('utf8') };

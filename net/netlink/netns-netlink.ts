@@ -25,11 +25,10 @@ import { createRequire } from 'node:module';
 import { getSystemErrorName } from 'node:util';
 import { NETNS_RUN_DIR, removedLink, type NlRequest } from './messages.ts';
 import { OwnNetlink } from './own-netns.ts';
-import { encodeRequest, getLinkRequest, type EncodedRequest } from './encode.ts';
+import { RTM, encodeRequest, getLinkRequest, type EncodedRequest } from './encode.ts';
 import { FRAME, FrameDecoder, RelayProtocolError, batchOutcome, encodeBatch, parseMessages, type BatchOutcome } from './relay-frames.ts';
 
 const RELAY = fileURLToPath(new URL('./relay.pl', import.meta.url));
-const RTM_NEWLINK = 16;
 /** Bytes of messages in one batch frame (well inside FRAME_MAX, with room for fd patches). */
 const FRAME_BATCH = 256 * 1024;
 
@@ -160,7 +159,7 @@ export class NetnsNetlink {
     const seq = this.nextSeq();
     const out = await this.send(r, [{ msg: getLinkRequest(name, seq) }], [seq]);
     if (out.errno !== undefined) this.refused(r, req, done, out.errno, name);
-    const link = out.answers[0].find((m) => m.type === RTM_NEWLINK && m.data.length >= 8);
+    const link = out.answers[0].find((m) => m.type === RTM.NEWLINK && m.data.length >= 8);
     if (!link) throw new NetlinkRequestError(`in netns ${r.netns}: ${req.line}: no link in the answer about ${name}`, done);
     return link.data.readInt32LE(4);
   }
@@ -216,7 +215,7 @@ export class NetnsNetlink {
     sock.addMembership(1 /* RTNLGRP_LINK */);
     sock.on('message', (msgs) => {
       for (const x of msgs) {
-        const r = x.type === 17 /* RTM_DELLINK */ ? removedLink(x.data) : undefined;
+        const r = x.type === RTM.DELLINK ? removedLink(x.data) : undefined;
         if (r) this.opts.onLinkRemoved?.('', r.ifname);
       }
     });
@@ -296,7 +295,7 @@ export class NetnsNetlink {
 
   private linkRemoved(r: Relay, msg: Buffer): void {
     const [m] = parseMessages(msg);
-    const gone = m && m.type === 17 ? removedLink(m.data) : undefined;
+    const gone = m && m.type === RTM.DELLINK ? removedLink(m.data) : undefined;
     if (!gone) return;
     for (const [name, i] of r.indexes) if (i === gone.index || name === gone.ifname) r.indexes.delete(name);
     this.opts.onLinkRemoved?.(r.netns, gone.ifname);
