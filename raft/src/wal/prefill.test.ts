@@ -1,8 +1,9 @@
 import { suite } from 'uvu';
-import { cp, open, stat } from 'node:fs/promises';
+import { cp, mkdir, open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { DiskStorage } from './disk-storage.ts';
+import { SegmentWriter } from './segment-writer.ts';
 import { dump, ents, segmentFiles, withTempDir } from './test-helpers.ts';
 
 const test = suite('disk storage: zero fill ahead of the end, and writes without sync');
@@ -76,6 +77,35 @@ test('a save without sync is written with the next synced one, or alone soon aft
     const r = await DiskStorage.open(dir, { fsync: false });
     assert.equal(dump(r), before);
     await r.close();
+  }));
+
+test('a zero fill whose fdatasync fails fails the next sync of the records', () =>
+  withTempDir(async (dir) => {
+    // The fill's fdatasync covers the records' pages too; a write-back error it meets may be
+    // reported to it alone, so the records must not be acknowledged as synced after it.
+    const probe = await open(join(dir, 'probe'), 'w');
+    const proto = Object.getPrototypeOf(probe) as { datasync: () => Promise<void> };
+    await probe.close();
+    const real = proto.datasync;
+    let failed = 0;
+    proto.datasync = function (this: unknown) {
+      if (failed > 0) return real.call(this);
+      failed++;
+      return Promise.reject(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+    };
+    try {
+      await mkdir(join(dir, 'wal'));
+      // Its first append starts a fill, whose fdatasync is the first one made.
+      const w = await SegmentWriter.start(join(dir, 'wal'), { existing: [], seq: 1, prevIndex: 0, checkpoint: Buffer.from('checkpoint'), fsync: true });
+      await until(async () => failed > 0, 'the fill\'s fdatasync');
+      await w.append(Buffer.from('a record'));
+      let err: unknown;
+      await w.sync().catch((e: unknown) => (err = e));
+      assert.ok(err instanceof Error, 'the sync after a failed fill fails');
+      await w.close().catch(() => {});
+    } finally {
+      proto.datasync = real;
+    }
   }));
 
 test.run();

@@ -50,6 +50,12 @@ export class SegmentWriter {
   private fillFrom = 0;
   /** A fill failed: no more (appends extend the file as they would without). */
   private noFill = false;
+  /**
+   * A fill's fdatasync failed: it covers the records' pages too, so the next `sync` fails
+   * with it (a write-back error is reported once per open file, so the writer's own
+   * fdatasync cannot be trusted to see it: never acknowledge records on a lost write).
+   */
+  private fillSyncError: unknown;
 
   private constructor(
     private readonly walDir: string,
@@ -115,19 +121,31 @@ export class SegmentWriter {
    */
   private prefill(): void {
     if (!this.fsync || this.noFill || this.filling || Math.max(this.filled, this.size) - this.size >= PREFILL_BYTES / 2) return;
-    const fh = this.fh;
+    const path = this.segments[this.segments.length - 1].path;
     const from = Math.max(this.filled, this.size);
     zeros ??= Buffer.alloc(PREFILL_BYTES);
     this.fillFrom = from;
     this.filling = (async () => {
+      // Its own open file: a write-back error its fdatasync meets is then reported to the
+      // writer's handle as well (Linux reports such an error once per open file).
+      let fh: FileHandle | undefined;
       try {
+        fh = await open(path, 'r+');
         await writeAll(fh, zeros!, from);
-        await fh.datasync();
-        if (this.fh === fh) this.filled = from + PREFILL_BYTES;
       } catch {
         // Only speed is lost: the zeros past the end read as the end of the log.
         this.noFill = true;
+      }
+      try {
+        if (!this.noFill) {
+          await fh!.datasync();
+          this.filled = from + PREFILL_BYTES;
+        }
+      } catch (err) {
+        this.noFill = true;
+        this.fillSyncError = err;
       } finally {
+        await fh?.close().catch(() => {});
         this.filling = undefined;
       }
     })();
@@ -148,6 +166,7 @@ export class SegmentWriter {
     if (!this.dirty) return;
     const size = this.size;
     if (this.fsync) await this.fh.datasync();
+    if (this.fillSyncError) throw new Error('wal: a zero fill of the segment failed to sync', { cause: this.fillSyncError });
     this.synced = size;
     this.dirty = this.size !== size;
     this.counters.syncs++;
@@ -201,9 +220,12 @@ export class SegmentWriter {
 
   /** Syncs and closes the active segment. */
   async close(): Promise<void> {
-    await this.cutFill();
-    await this.sync();
-    await this.fh.close();
+    try {
+      await this.cutFill();
+      await this.sync();
+    } finally {
+      await this.fh.close();
+    }
   }
 }
 
