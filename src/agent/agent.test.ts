@@ -269,6 +269,21 @@ test('a container prepared beside an attach that fails is removed, and the task 
   }, net);
 });
 
+test('a container prepared for a netns the attach did not make is removed, and the task rejected', async () => {
+  class Elsewhere extends PlannedNetworking {
+    override async plan(t: Task) { return { netnsPath: `/run/netns/planned-${t.ID}`, resolvConf: '' }; }
+  }
+  const net = new Elsewhere();
+  net.release();
+  await withAgent(async ({ agent, ex, reports }) => {
+    agent.assign({ type: 'assignments', full: true, tasks: [attachedTask('a')], removed: [] });
+    await until(() => last(reports, 'a')?.State === 'rejected');
+    assert.match(last(reports, 'a')?.Err ?? '', /not the planned \/run\/netns\/planned-a/);
+    assert.not.ok(ex.controllers.has('a'), 'the prepared container was removed');
+    assert.ok(net.calls.includes('detach a'), 'whatever was made is released');
+  }, net);
+});
+
 test('a task whose networks cannot be attached is rejected with the reason', async () => {
   const net = new FakeNetworking();
   net.failAttach = true;

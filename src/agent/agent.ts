@@ -490,7 +490,7 @@ export class Agent {
    * beforehand where the netns will be (`plan`), both run side by side: the rootfs mount
    * and bundle need only the netns's path (runc opens it at start), so the container is
    * ready when the netns is. Otherwise (or without networks) one after the other. A
-   * container prepared for a task whose attach failed is removed again. `ms`: when each
+   * container prepared for a task whose attach failed (or made the netns elsewhere) is removed again. `ms`: when each
    * part ended, after the start.
    */
   private async attachAndPrepare(task: Task, files: { secrets: TaskFile[]; configs: TaskFile[] }): Promise<{ net: Awaited<ReturnType<AgentNetworking['attach']>>; ms: { network: number; container: number } }> {
@@ -507,15 +507,12 @@ export class Agent {
     const attaching = nw.attach(task).finally(() => (ms.network = performance.now() - t0));
     const preparing = this.controller(task, planned, files).then(async (c) => { await c.prepare(); return c; }).finally(() => (ms.container = performance.now() - t0));
     const [a, p] = await Promise.allSettled([attaching, preparing]);
-    if (a.status === 'rejected') {
-      if (p.status === 'fulfilled') await p.value.remove().catch((err) => this.opts.logger.warn('agent: could not remove the container of a task whose attach failed', { 'task.id': task.ID, error: err }));
-      throw a.reason;
-    }
+    if (a.status === 'fulfilled' && p.status === 'fulfilled' && a.value?.netnsPath === planned.netnsPath) return { net: a.value, ms };
+    // The task will not run: a container prepared for it goes, whichever part failed.
+    if (p.status === 'fulfilled') await p.value.remove().catch((err) => this.opts.logger.warn('agent: could not remove the container of a task whose attach failed', { 'task.id': task.ID, error: err }));
+    if (a.status === 'rejected') throw a.reason;
     if (p.status === 'rejected') throw p.reason;
-    if (a.value?.netnsPath !== planned.netnsPath) {
-      throw new Error(`agent: assertion: task ${task.ID} was attached in ${a.value?.netnsPath ?? 'no netns'}, not the planned ${planned.netnsPath}`);
-    }
-    return { net: a.value, ms };
+    throw new Error(`agent: assertion: task ${task.ID} was attached in ${a.value?.netnsPath ?? 'no netns'}, not the planned ${planned.netnsPath}`);
   }
 
   private async ensureImage(ref: string): Promise<void> {
