@@ -225,12 +225,11 @@ test('a task out of rotation on every node stops without the fixed margin', asyn
   }, net, 3_600_000);
 });
 
-/** A data plane that says where a task's netns will be, and makes it when the test lets it (`release`). */
-class PlannedNetworking extends FakeNetworking {
+/** A data plane that makes a task's netns when the test lets it (`release`), and says nothing beforehand. */
+class GatedNetworking extends FakeNetworking {
   private open!: () => void;
   private readonly gate = new Promise<void>((r) => (this.open = r));
   release(): void { this.open(); }
-  async plan(t: Task) { return t.NetworksAttachments?.length ? { netnsPath: `/run/netns/t-${t.ID}`, resolvConf: 'nameserver 127.0.0.11\n' } : undefined; }
   override async attach(t: Task) {
     this.calls.push(`attach ${t.ID}`);
     await this.gate;
@@ -238,6 +237,24 @@ class PlannedNetworking extends FakeNetworking {
     return { netnsPath: `/run/netns/t-${t.ID}`, resolvConf: 'nameserver 127.0.0.11\n' };
   }
 }
+
+/** As GatedNetworking, and says where a task's netns will be. */
+class PlannedNetworking extends GatedNetworking {
+  async plan(t: Task) { return t.NetworksAttachments?.length ? { netnsPath: `/run/netns/t-${t.ID}`, resolvConf: 'nameserver 127.0.0.11\n' } : undefined; }
+}
+
+test('without a plan the executor still opens while the netns is made; the container is prepared after', async () => {
+  const net = new GatedNetworking();
+  await withAgent(async ({ agent, ex, reports, asked }) => {
+    agent.assign({ type: 'assignments', full: true, tasks: [attachedTask('a')], removed: [] });
+    await until(() => net.calls.includes('attach a'));
+    assert.ok(asked() > 0, 'the executor was asked for before the attach ended');
+    assert.not.ok(ex.controllers.has('a'), 'no container before the netns is made');
+    net.release();
+    await until(() => last(reports, 'a')?.State === 'running');
+    assert.is(ex.controllers.get('a')!.spec.netnsPath, '/run/netns/t-a');
+  }, net);
+});
 
 test('the executor opens and the container is prepared while the netns is made; it starts once attached', async () => {
   const net = new PlannedNetworking();
