@@ -10,7 +10,8 @@
  * - a connection refused outright (nothing listens there: a manager that was killed) is
  *   no load on anyone, so the next manager is tried after a random part of one base
  *   delay, and it does not count as a failure: after a failover a third of the nodes
- *   found the dead leader first and, counting it, backed off for seconds more;
+ *   found the dead leader first and, counting it, backed off for seconds more (the
+ *   session backs off as usual once every manager it knows refused in a row);
  * - otherwise the delay doubles with each attempt that never got an answer (capped),
  *   with "equal jitter": half of it fixed, half random.
  */
@@ -25,7 +26,7 @@ export interface BackoffInput {
   redirected: boolean;
   /** A random number in [0, 1). */
   rand: number;
-  /** The last attempt was refused before it opened (ECONNREFUSED). */
+  /** The last attempt was refused before it opened (ECONNREFUSED), and another manager is left to try. */
   refused?: boolean;
 }
 

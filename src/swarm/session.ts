@@ -69,6 +69,8 @@ export class Session {
   private beatAt = 0;
   /** Connection attempts in a row that closed before an answer (reconnection backoff). */
   private failures = 0;
+  /** Connection attempts in a row refused outright (ECONNREFUSED). */
+  private refusals = 0;
 
   constructor(private opts: SessionOptions) {
     this.managers = { ...opts.managers };
@@ -178,12 +180,16 @@ export class Session {
       this.ws = undefined;
       // A redirect is an answer (a follower during an election names no leader yet): only
       // connections that failed or went unanswered back off.
-      // Nor does a refusal: nothing listens there (a killed manager), and asking costs no one anything.
-      if (this.lastAck === 0 && !redirected && !refused) this.failures++;
+      // Nor does a refusal while a known manager is left to try: nothing listens there (a
+      // killed manager), and asking costs no one anything. Once every one refused in a row the
+      // control plane is down, and refusals back off as failures do (no retry storm meanwhile).
+      this.refusals = refused ? this.refusals + 1 : 0;
+      const quick = refused && this.refusals < new Set(Object.values(this.managers)).size;
+      if (this.lastAck === 0 && !redirected && !quick) this.failures++;
       this.lastAck = 0;
       // Spread, and backed off while attempts fail: a crowd of nodes must not retry in step.
       const rand = (this.opts.rand ?? Math.random)();
-      this.scheduleRetry(reconnectDelay({ failures: this.failures, heartbeatMs: this.heartbeatMs, redirected: redirected && !!this.nextAddr, refused, rand }));
+      this.scheduleRetry(reconnectDelay({ failures: this.failures, heartbeatMs: this.heartbeatMs, redirected: redirected && !!this.nextAddr, refused: quick, rand }));
     });
   }
 
