@@ -35,6 +35,7 @@ import { ShellBatch } from '../../src/agent/network/shell-batch.ts';
 import { ShellIproute } from '../../src/agent/network/shell-runners.ts';
 import { NetworkAgent } from '../../src/agent/network/network-agent.ts';
 import { alternateRecords, figureFields, median } from './fair.ts';
+import { cpuTimeMs } from '../lib/procs.ts';
 
 type Path = 'ip' | 'netlink';
 const PATHS: readonly Path[] = ['ip', 'netlink'];
@@ -166,8 +167,9 @@ async function parts(path: Path, round: number): Promise<Record<string, number>>
 function relayCost(pid: number | undefined, firstMs: number): Record<string, number> {
   if (pid === undefined) throw new Error('bench: the netlink path has no relay for its sandbox');
   const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return { relay_first_ms: firstMs, relay_rss_kb: rss, relay_cpu_ms: ((Number(f[11]) + Number(f[12])) * 1000) / 100 };
+  const cpu = cpuTimeMs(pid);
+  if (cpu === undefined) throw new Error(`bench: the sandbox relay (pid ${pid}) ended before it was measured`);
+  return { relay_first_ms: firstMs, relay_rss_kb: rss, relay_cpu_ms: cpu };
 }
 
 /** `npm run bench -- dataplane [--rounds N]`. */
