@@ -68,15 +68,16 @@ function signalGroup(pgid, sig) {
 
 /**
  * True while a live (not zombie) process is in group `pgid`. A zombie is not left behind:
- * it has exited and waits for its parent to reap it. tsx's esbuild service (started when a
- * file's imports miss tsx's cache) exits when the test process does, is reparented to
- * PID 1, and stays a zombie until PID 1 reaps it, which on a loaded machine took over the
- * 2 s allowed: "left processes in its process group" for a file that starts nothing
+ * it has exited and waits for its parent to reap it (unless only its main thread exited:
+ * see groupMembers). tsx's esbuild service (started when a file's imports miss tsx's
+ * cache) exits when the test process does, is reparented to PID 1, and stays a zombie
+ * until PID 1 reaps it, which on a loaded machine took over the 2 s allowed: "left
+ * processes in its process group" for a file that starts nothing
  * (labs/bench/network-dns.test.ts, whose import graph is large and often edited).
  */
 const groupAlive = (pgid) => signalGroup(pgid, 0) && groupMembers(pgid).some((m) => !m.zombie);
 
-/** The processes still in group `pgid`: `text` "PID (ppid P, state S) command line", and whether it is a zombie (from /proc). */
+/** The processes still in group `pgid`: `text` "PID (ppid P, state S) command line", and whether it is a zombie with no thread left (from /proc). */
 function groupMembers(pgid) {
   const out = [];
   for (const name of readdirSync('/proc')) {
@@ -86,7 +87,9 @@ function groupMembers(pgid) {
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       if (Number(f[2]) !== pgid) continue;
       const cmd = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
-      out.push({ zombie: f[0] === 'Z', text: `${name} (ppid ${f[1]}, state ${f[0]}) ${cmd.slice(0, 200) || stat.slice(stat.indexOf('('), stat.lastIndexOf(')') + 1)}` });
+      // A zombie leader whose other threads still run (it called pthread_exit) is alive.
+      const zombie = f[0] === 'Z' && readdirSync(`/proc/${name}/task`).length <= 1;
+      out.push({ zombie, text: `${name} (ppid ${f[1]}, state ${f[0]}) ${cmd.slice(0, 200) || stat.slice(stat.indexOf('('), stat.lastIndexOf(')') + 1)}` });
     } catch {
       // gone meanwhile
     }
