@@ -289,13 +289,21 @@ export async function runScale(o: ScaleOptions): Promise<Record<string, unknown>
   return scaleReport(runs);
 }
 
+/** A whole number of at least `min` from flag `name`, or an error naming the flag. */
+function count(name: string, text: string, min = 1): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min) throw new Error(`scale: --${name} wants a whole number of at least ${min}, got "${text}"`);
+  return n;
+}
+
 export async function run(args: string[]): Promise<void> {
+  if (args.includes('--profile-failover') && !args.includes('--profile')) throw new Error('scale: --profile-failover needs --profile DIR');
   const report = await runScale({
-    nodes: arg(args, 'nodes', '100,500,1000').split(',').map(Number),
-    tasks: Number(arg(args, 'tasks', '10000')),
-    lost: Number(arg(args, 'lost', '100')),
-    restS: Number(arg(args, 'rest-s', '10')),
-    perProc: Number(arg(args, 'per-proc', '500')),
+    nodes: arg(args, 'nodes', '100,500,1000').split(',').map((n) => count('nodes', n)),
+    tasks: count('tasks', arg(args, 'tasks', '10000')),
+    lost: count('lost', arg(args, 'lost', '100'), 0),
+    restS: count('rest-s', arg(args, 'rest-s', '10')),
+    perProc: count('per-proc', arg(args, 'per-proc', '500')),
     profileDir: args.includes('--profile') ? arg(args, 'profile', '') : undefined,
     profileFailover: args.includes('--profile-failover'),
     stepTimeoutMs: Number(arg(args, 'step-timeout-s', '180')) * 1000,
