@@ -4,6 +4,7 @@
 import { ApiClient } from '../../src/api/client.ts';
 import type { Node } from '../../src/api/types/node.ts';
 import type { Lab } from '../lib/lab.ts';
+import { sleep } from '../lib/procs.ts';
 import { SAMPLE_MS, type LivenessSample } from './liveness.ts';
 
 /** A running sampler; {@link stop} ends it and resolves once its last request is done. */
@@ -37,7 +38,7 @@ export class LivenessWatch {
       const started = Date.now();
       const s = await this.sample();
       if (s) this.samples.push(s);
-      await new Promise((r) => setTimeout(r, Math.max(0, SAMPLE_MS - (Date.now() - started))));
+      await sleep(Math.max(0, SAMPLE_MS - (Date.now() - started)));
     }
   }
 
