@@ -25,7 +25,7 @@ import { ApiClient } from '../../src/api/client.ts';
 import { labCgroupDir } from '../lib/cgroup.ts';
 import { Lab } from '../lib/lab.ts';
 import { dnsLatency } from '../lib/netprobe.ts';
-import { run as runCmd } from '../lib/procs.ts';
+import { run as runCmd, sleep } from '../lib/procs.ts';
 import { createNetwork, createService, placedTasks, webSpec, type PlacedTask } from '../lib/swarm-net.ts';
 import { formSwarm, IMAGE, scale, tasksOf, waitFor, waitRunning } from '../lib/swarm-services.ts';
 import { DNS_BUSY_NICE, DNS_NICE, DNS_SLICE_NS } from '../../src/agent/network/dns-process.ts';
@@ -78,7 +78,7 @@ async function settle(labs: readonly Lab[]): Promise<number> {
   if (dirs.length === 0) return 0;
   while (Date.now() - t0 < SETTLE_MAX_MS) {
     const u0 = usage();
-    await new Promise((r) => setTimeout(r, SETTLE_WINDOW_MS));
+    await sleep(SETTLE_WINDOW_MS);
     if ((usage() - u0) / 1000 < SETTLE_CPU * labs.length * SETTLE_WINDOW_MS) break;
   }
   return Date.now() - t0;
