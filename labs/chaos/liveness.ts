@@ -4,10 +4,12 @@
 // marked down within a bound derived from the lab's heartbeat settings, provided it stayed
 // silent that long (faults are held 2–8 s; a killed node stays silent until its restart
 // ends). Where a fault hit the leader, or the leader changed while the node was silent, the
-// new leader first waits its own grace (src/manager/manager.ts NEW_LEADER_GRACE_MS): the
+// new leader first waits its own grace (src/manager/leader-timing.ts NEW_LEADER_GRACE_MS): the
 // bound is longer. Faults shorter than their bound are recorded (down or not), not judged.
 // One-way partitions (the host still sends) and clock jumps are not silencing faults: a
 // clock jump marking a node down is recorded as `falseDown`.
+
+import { LEADER_LOOP_MS, NEW_LEADER_GRACE_MS } from '../../src/manager/leader-timing.ts';
 
 /** The heartbeat settings the bound is derived from, and the slack allowed on top. */
 export interface LivenessTimings {
@@ -15,19 +17,15 @@ export interface LivenessTimings {
   heartbeatMs: number;
   /** A node unheard this long is down: 3 heartbeat periods (manager.ts `graceMs`). */
   graceMs: number;
-  /** A new leader marks nobody down before it has led this long (manager.ts NEW_LEADER_GRACE_MS). */
+  /** A new leader marks nobody down before it has led this long (leader-timing.ts NEW_LEADER_GRACE_MS). */
   newLeaderGraceMs: number;
   /** Longest election after the leader is lost (Raft: 2 × electionTick × tickMs = 1 s, twice for a split vote or check-quorum step-down). */
   electionMs: number;
-  /** The leader's loop period (manager.ts LEADER_LOOP_MS) plus the sampling period of the watch. */
+  /** The leader's loop period (leader-timing.ts LEADER_LOOP_MS) plus the sampling period of the watch. */
   pollMs: number;
   /** Load slack: a loaded 2-core machine delays the leader's loop and the commit of the change. */
   slackMs: number;
 }
-
-/** Mirrors of the manager's constants (not exported by src/manager/manager.ts). */
-export const NEW_LEADER_GRACE_MS = 10_000;
-const LEADER_LOOP_MS = 200;
 /** How often the run samples the managers' node states, ms. */
 export const SAMPLE_MS = 500;
 

@@ -9,6 +9,7 @@
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { PeerCertificate } from 'node:tls';
+import { LEADER_LOOP_MS, NEW_LEADER_GRACE_MS } from './leader-timing.ts';
 import { join } from 'node:path';
 import { DiskStorage, RaftNode, forceNewCluster, WsTransport, emptyConfState, StateRole, ConfChangeType, type ConfState, type PayloadCipher } from 'raft-ts';
 import { MemoryStore } from '../store/index.ts';
@@ -58,13 +59,6 @@ function firstOf(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-/** How often the leader's loops run. */
-const LEADER_LOOP_MS = 200;
-/**
- * The least a new leader (or one back from a stall) waits before marking silent nodes
- * down, ms: the time a thousand sessions need to find it and shake hands (`node-health.ts`).
- */
-const NEW_LEADER_GRACE_MS = 10_000;
 
 export class Manager {
   readonly store: MemoryStore;
