@@ -61,8 +61,9 @@ test('a bind sends the table waiting for this turn first', () => withChild(async
   assert.equal(got, ['table 10.0.0.3', 'bind']);
 }));
 
-test('crossed guard limits and a guard interval that is no positive number are refused', () => {
+test('crossed guard limits, a busy nice below the quiet one and a guard interval that is no positive number are refused', () => {
   assert.throws(() => new DnsProcess({ logger: nullLogger, upstreams: [], entry, guardLimits: { demoteAbove: 0.1, promoteBelow: 0.3 } }), /promoteBelow < demoteAbove/);
+  assert.throws(() => new DnsProcess({ logger: nullLogger, upstreams: [], entry, nice: -10, busyNice: -15 }), /busyNice -15 is below nice -10/);
   for (const guardIntervalMs of [0, -5, Number.NaN]) {
     assert.throws(() => new DnsProcess({ logger: nullLogger, upstreams: [], entry, guardIntervalMs }), /invalid guardIntervalMs/);
   }

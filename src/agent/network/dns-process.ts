@@ -102,6 +102,8 @@ export class DnsProcess implements TaskDns {
     if (opts.guardLimits) nextPriority('low', 0, opts.guardLimits);
     const ms = opts.guardIntervalMs;
     if (ms !== undefined && !(Number.isFinite(ms) && ms > 0)) throw new Error(`dns: invalid guardIntervalMs ${ms} (want a positive number of ms)`);
+    // A busy value under the quiet one would raise a flooding loop's priority, not lower it.
+    if (opts.busyNice !== undefined && opts.busyNice < (opts.nice ?? DNS_NICE)) throw new Error(`dns: busyNice ${opts.busyNice} is below nice ${opts.nice ?? DNS_NICE} (the busy value must not be the higher priority)`);
   }
 
   stats(): DnsStats | undefined {
@@ -277,15 +279,17 @@ export class DnsProcess implements TaskDns {
    * the rest of the node; at the busy value it gets what it got before.
    */
   private guard(child: ChildProcess): void {
+    clearInterval(this.guardTimer);
     const pid = child.pid!;
     const nice = this.opts.nice ?? DNS_NICE;
+    // The default busy value is clamped to a quiet value given above it (no root: nice 0).
     const busyNice = Math.max(nice, this.opts.busyNice ?? DNS_BUSY_NICE);
+    if (busyNice === nice) return; // nothing to move between: no sampling
     const sample = (): CpuSample | undefined => {
       const cpuNs = threadCpuNs(pid);
       return cpuNs === undefined ? undefined : { cpuNs, atNs: Number(process.hrtime.bigint()) };
     };
     let prev = sample();
-    clearInterval(this.guardTimer);
     this.guardTimer = setInterval(() => {
       const now = sample();
       if (this.child !== child || !now || !prev) { prev = now; return; }
