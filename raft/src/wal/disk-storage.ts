@@ -296,6 +296,9 @@ export class DiskStorage implements DurableStorage {
     if (this.closed) return;
     this.closed = true;
     this.forced = true;
+    // Close writes the held-back calls itself: the timer would only fire on an empty queue.
+    clearTimeout(this.deferTimer);
+    this.deferTimer = undefined;
     this.startWriter();
     while (this.running) await this.flushing;
     if (!this.failed) this.failed = new WalFailedError('storage is closed');
