@@ -72,7 +72,7 @@ export interface NetworkAgentOptions {
   retryMs?: number;
   /** Encrypted overlays' WireGuard device; default: a `WireGuardPlane` in the host netns; null: none (encrypted networks refused). */
   wireguard?: WireGuardPlane | null;
-  /** Sandbox peers and task veths over rtnetlink (a helper per sandbox, the faster path: net/overlay/batch.ts) or all through `ip`. Default 'netlink'. */
+  /** Sandbox peers and task veths over rtnetlink (a Perl relay per sandbox, the faster path: net/overlay/batch.ts) or all through `ip`. Default 'netlink'. */
   dataPlane?: 'netlink' | 'ip';
 }
 
@@ -122,7 +122,7 @@ export class NetworkAgent {
   /** Every command of this agent goes through it: one spawn per turn, not one per command (shell-batch.ts). */
   private readonly sh: ShellBatch;
   private readonly batch: IpBatchRunner;
-  /** rtnetlink helpers of the sandboxes, and the link watch that repairs devices removed behind our back. */
+  /** rtnetlink relays of the sandboxes, and the link watch that repairs devices removed behind our back. */
   private readonly netlink: NetnsNetlink | undefined;
   private readonly file: StateFile;
   private readonly dns: TaskDns;
@@ -504,11 +504,13 @@ export class NetworkAgent {
       for (const r of made) if (r.status === 'rejected') throw r.reason;
       step('ms.netns');
       // The tuning needs only the netns, so it goes beside the devices; it logs what it
-      // could not do (the sandbox works without it) and never throws.
-      await Promise.all([
+      // could not do (the sandbox works without it) and never throws. Both are waited for
+      // before a failure is thrown, so the clean-up below never races a step still running.
+      const [devices] = await Promise.allSettled([
         this.batch.run(netns, withLoUp(createSandbox({ vni: p.vni, subnet: p.subnet, gateway: p.gateway, localVtep: local, mtu, sandbox: netns }))).then(() => step('ms.devices')),
         this.tuning.apply(netns).then(() => step('ms.tuning')),
       ]);
+      if (devices.status === 'rejected') throw devices.reason;
     } catch (err) {
       await this.destroySandbox(rec).catch(() => {});
       delete this.state.sandboxes[p.networkId];
@@ -517,7 +519,7 @@ export class NetworkAgent {
       throw new NetworkAgentError(`cannot make the sandbox of network ${p.networkId}: ${(err as Error).message}`, { cause: err });
     }
     rec.ready = true;
-    this.netlink?.watch(netns); // its rtnetlink helper starts now, not on the first attach
+    this.netlink?.watch(netns); // its rtnetlink relay starts now, not on the first attach
     this.log.info('network: sandbox created', { 'network.id': p.networkId, netns, vni: p.vni, ...steps });
     this.save();
     // The view's peers next, under the sandbox's lock again but after the attaches already
@@ -622,7 +624,7 @@ export class NetworkAgent {
     // The VXLAN device first, at once: a netns is freed asynchronously, and until then its
     // device holds the VNI, so a sandbox made again right away would be refused.
     if (existsSync(netnsPath(sb.netns))) await this.sh.run(['ip', '-n', sb.netns, 'link', 'del', VXLAN_DEV]);
-    // Its rtnetlink helper lives in the netns and would keep it (bridge, task veths) alive
+    // Its rtnetlink relay lives in the netns and would keep it (bridge, task veths) alive
     // until the sweep noticed the name gone: ended now, with the namespace.
     this.netlink?.close(sb.netns);
     await this.deleteNetns(sb.netns);
