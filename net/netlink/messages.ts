@@ -24,7 +24,7 @@ export interface NlRequest {
   data: Record<string, unknown>;
   /** Attributes as the package's object; Buffers as `{ $hex }`. */
   attrs: Record<string, unknown>;
-  /** `NLM_F_*` flags beyond REQUEST|ACK (the package adds those). */
+  /** `NLM_F_*` flags beyond REQUEST|ACK (`encode.ts` adds those). */
   flags: number;
   /** Interface name whose index goes into `data` (`ifindex` for neighbours, `index` for links). */
   dev?: string;
