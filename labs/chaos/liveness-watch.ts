@@ -44,19 +44,29 @@ export class LivenessWatch {
 
   private async sample(): Promise<LivenessSample | undefined> {
     const ask = this.managers.filter((m) => !this.avoid.has(m));
-    for (const m of ask.length ? ask : this.managers) {
-      try {
-        const nodes = await new ApiClient(this.lab.dockerHost(m)).get<Node[]>('/nodes', { timeoutMs: 1000 });
-        const states: Record<string, string> = {};
-        for (const n of nodes) if (n.Description?.Hostname) states[n.Description.Hostname] = n.Status.State;
-        const leader = nodes.find((n) => n.ManagerStatus?.Leader)?.Description?.Hostname;
-        return { at: this.now(), states, ...(leader ? { leader } : {}) };
-      } catch {
-        // this manager does not answer: ask the next
-      }
-    }
-    return undefined;
+    return askManagers(this.lab, ask.length ? ask : this.managers, 1000, (nodes) => {
+      const states: Record<string, string> = {};
+      for (const n of nodes) if (n.Description?.Hostname) states[n.Description.Hostname] = n.Status.State;
+      const leader = nodes.find((n) => n.ManagerStatus?.Leader)?.Description?.Hostname;
+      return { at: this.now(), states, ...(leader ? { leader } : {}) };
+    });
   }
+}
+
+/**
+ * Asks each manager in turn for `/nodes` and returns the first answer `pick` makes
+ * something of (undefined: ask the next); undefined when no manager gives one.
+ */
+export async function askManagers<T>(lab: Lab, managers: readonly string[], timeoutMs: number, pick: (nodes: Node[]) => T | undefined): Promise<T | undefined> {
+  for (const m of managers) {
+    try {
+      const got = pick(await new ApiClient(lab.dockerHost(m)).get<Node[]>('/nodes', { timeoutMs }));
+      if (got !== undefined) return got;
+    } catch {
+      // this manager does not answer: ask the next
+    }
+  }
+  return undefined;
 }
 
 /** The cluster's heartbeat period, ms, as a manager's /swarm says (Docker's default 1 s when unset). */

@@ -5,8 +5,6 @@
 // /tmp/<prefix>-chaos/ — not under the lab's base dir, which `down` removes.
 import { copyFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { ApiClient } from '../../src/api/client.ts';
-import type { Node } from '../../src/api/types/node.ts';
 import { DaemonStartError } from '../lib/daemon.ts';
 import { withLab, type Lab } from '../lib/lab.ts';
 import { executorCgroupName, labLeftovers, labNftTables, labProcesses, type ProcessId } from '../lib/teardown.ts';
@@ -16,7 +14,7 @@ import { clockFile, fakeClockDaemonCommand, libfaketime, setClock } from './cloc
 import { History } from './history.ts';
 import { digests, readTables, runcContainers, slots, storeObjects, type ManagerTables } from './inspect.ts';
 import { checkLiveness, downBoundMs, livenessTimings, livenessViolations, SAMPLE_MS, silenceWindows, type LivenessRecord, type SilenceWindow, type TimedFault } from './liveness.ts';
-import { heartbeatPeriodMs, LivenessWatch } from './liveness-watch.ts';
+import { askManagers, heartbeatPeriodMs, LivenessWatch } from './liveness-watch.ts';
 import { describeFault, impaired, inject, prng, restartDaemon, schedule, undo, type Fault, type NemesisContext, type Restart } from './nemesis.ts';
 import { Workload } from './workload.ts';
 
@@ -297,16 +295,12 @@ function livenessSummary(rs: readonly LivenessRecord[]): NonNullable<ChaosResult
 
 /** The host of the manager that leads, as the first manager that answers tells. */
 async function leaderHost(lab: Lab, managers: string[]): Promise<string> {
-  for (const m of managers) {
-    try {
-      const nodes = await new ApiClient(lab.dockerHost(m)).get<Node[]>('/nodes', { timeoutMs: 3000 });
-      const leader = nodes.find((n) => n.ManagerStatus?.Leader);
-      if (leader?.Description?.Hostname && managers.includes(leader.Description.Hostname)) return leader.Description.Hostname;
-    } catch {
-      // this manager does not answer: ask the next
-    }
-  }
-  throw new Error('chaos: no manager names a leader');
+  const host = await askManagers(lab, managers, 3000, (nodes) => {
+    const name = nodes.find((n) => n.ManagerStatus?.Leader)?.Description?.Hostname;
+    return name && managers.includes(name) ? name : undefined;
+  });
+  if (!host) throw new Error('chaos: no manager names a leader');
+  return host;
 }
 
 /** Plays one nemesis step and records it; resolves with its start and end (ms since the run started). */
