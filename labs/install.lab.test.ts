@@ -49,7 +49,10 @@ async function hostState(lab: Lab, host: string): Promise<Record<string, string[
     'echo "#netns"; ip netns list | cut -d" " -f1',
     'echo "#nft"; nft list tables',
     'echo "#run"; ls -A /run | grep -vx shoal',
-    'echo "#mounts"; awk \'$2 ~ /^\\/run/ { print $2 }\' /proc/self/mounts | grep -v "^/run/shoal"',
+    // A mount propagated into the host from the machine carries "master:N" in mountinfo's
+    // optional fields; only the host's own mounts (the anchor's and whatever Shoal made)
+    // can be left behind by Shoal, and only they are stable while other labs run beside.
+    'echo "#mounts"; awk \'{ own = 1; for (i = 7; $i != "-"; i++) if ($i ~ /^master:/) own = 0; if (own && $5 ~ /^\\/run/) print $5 }\' /proc/self/mountinfo | grep -v "^/run/shoal"',
     'echo "#procs"; me=$(readlink /proc/self/ns/net); for p in /proc/[0-9]*; do [ "$(readlink $p/ns/net 2>/dev/null)" = "$me" ] && cat $p/comm 2>/dev/null; done',
   ].join('; ');
   const r = await lab.exec(host, ['sh', '-c', script]);
@@ -60,13 +63,6 @@ async function hostState(lab: Lab, host: string): Promise<Record<string, string[
     else if (line && key) out[key]!.push(line);
   }
   out.procs = out.procs!.filter((n) => !['sh', 'readlink', 'cat', 'node', 'MainThread', 'nsenter'].includes(n));
-  // Mounts the machine itself has propagate into the host (other tests' netns): not ours.
-  const machine = new Set(readFileSync('/proc/self/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1]));
-  // So are the lab's own namespaces (its hosts' and switch's): whether they show in a host's
-  // view follows /run/netns propagation, which another lab running beside this one changes
-  // (CI, session 5: they vanished from h2's view during a parallel run, Shoal untouched).
-  const labNetns = new Set([...lab.hosts.map((h) => lab.names.hostNetns(h)), lab.names.switchNetns].map((n) => `/run/netns/${n}`));
-  out.mounts = out.mounts!.filter((m) => !machine.has(m) && !labNetns.has(m));
   for (const k of Object.keys(out)) out[k]!.sort();
   return out;
 }
@@ -286,6 +282,9 @@ test('uninstall on a live worker leaves the swarm and takes its tasks, tables an
     const log = readFileSync(lab.daemonLog('h2'), 'utf8').split('\n').slice(-25).join('\n');
     throw new Error(`${(err as Error).message}\n${ps.stdout}${ps.stderr}\nh2 log:\n${log}`);
   });
+  // The listing sees what Shoal mounts on h2 (the task's netns), so it can see a leftover.
+  const during = await hostState(lab, 'h2');
+  assert.ok(during.mounts!.some((m) => m.startsWith('/run/netns/') && !live.h2Before!.mounts!.includes(m)), `task netns mount listed: ${during.mounts}`);
   const daemon = lab.daemonPid('h2')!;
   const r = await lab.exec('h2', [
     'env', `DESTDIR=${ctx.root}`, 'SHOAL_UNINSTALL_LIVE=1', `SHOAL_DAEMON_PID=${daemon}`, `SHOAL_HOST=${lab.dockerHost('h2')}`,

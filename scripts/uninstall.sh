@@ -70,6 +70,11 @@ if ((live)); then
     done
   fi
   rm -rf /run/shoal
+  # iproute2's convention, which Shoal follows: /run/netns bound onto itself and shared. An
+  # empty one serves nobody and is made again on demand, so the host is left as found.
+  if mountpoint -q /run/netns 2>/dev/null && [[ -z $(ls -A /run/netns) ]]; then
+    umount /run/netns 2>/dev/null || log "could not unmount the empty /run/netns; going on"
+  fi
 fi
 
 rm -f "$D/etc/systemd/system/shoal.service"
