@@ -29,12 +29,19 @@ import { DescriptionRecorder } from './description-recorder.ts';
 import { AttachmentError, createAttachment, removeAttachment } from './attachment-tasks.ts';
 import { classifyNodeFrame } from './node-frames.ts';
 import { takeStatusBatch } from './status-batch.ts';
+import { LeaderWait } from './leader-wait.ts';
 import type { NodeDescription } from '../api/types/node.ts';
 
 /** Frames are small (a status batch is the biggest); anything bigger is a broken or hostile peer. */
 const MAX_FRAME = 4 * 1024 * 1024;
 /** A status write that lost a race with another transaction is retried this often. */
 const STATUS_WRITE_ATTEMPTS = 3;
+/**
+ * The longest a session waits here for an election (`leader-wait.ts`): ten default election
+ * timeouts, one default heartbeat period, well inside the three periods after which a
+ * leader marks a silent node down.
+ */
+const LEADER_HOLD_MS = 5000;
 
 /** The secrets and configs an assignment frame may carry, read in the frame's own view. */
 function payloadLookup(tx: ReadTx): PayloadLookup {
@@ -54,6 +61,11 @@ export class Dispatcher {
   private taskWatch?: () => void;
   /** What to do for each session when the task subscription ends (close it). */
   private readonly sessionsOnTaskWatchClose = new Set<() => void>();
+  /** Sessions that arrived while no leader was known, waiting for one. */
+  private readonly leaderWait = new LeaderWait({
+    clock: { setTimer: (ms, fn) => { const t = setTimeout(fn, ms); return () => clearTimeout(t); } },
+    maxHoldMs: LEADER_HOLD_MS,
+  });
 
   constructor(
     private readonly manager: Manager,
@@ -62,6 +74,12 @@ export class Dispatcher {
     private readonly logger: Logger,
   ) {
     this.networkViews = new NetworkViews(manager.store);
+    // An elected leader (this manager or another) answers every session held meanwhile.
+    this.unsubscribes.add(manager.raft.on((e) => {
+      if (e.kind !== 'leader' || e.leader === '') return;
+      const addr = manager.leaderAddr();
+      if (addr) this.leaderWait.leaderKnown(addr);
+    }));
   }
 
   /**
@@ -91,8 +109,16 @@ export class Dispatcher {
     const descriptionRecorder = new DescriptionRecorder(this.manager.store);
     ws.on('error', () => {});
     if (!this.manager.isLeader) {
-      send({ type: 'redirect', leader: this.manager.leaderAddr(), managers: this.managers() });
-      ws.close(1000, 'not the leader');
+      const redirect = (leader: string | undefined) => {
+        if (ws.readyState !== ws.OPEN) return;
+        send({ type: 'redirect', leader, managers: this.managers() });
+        ws.close(1000, 'not the leader');
+      };
+      // During an election the session waits for the new leader rather than come back in
+      // half a second with another handshake (`leader-wait.ts`); its heartbeats meanwhile
+      // have no listener and go unanswered.
+      if (this.manager.leaderId === '') ws.on('close', this.leaderWait.hold(redirect));
+      else redirect(this.manager.leaderAddr());
       return;
     }
     if (!ip) {
@@ -301,6 +327,7 @@ export class Dispatcher {
   }
 
   close(): void {
+    this.leaderWait.close();
     for (const u of this.unsubscribes) u();
     this.unsubscribes.clear();
     this.networkViews.close();

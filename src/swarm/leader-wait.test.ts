@@ -1,0 +1,148 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { EventEmitter } from 'node:events';
+import { LeaderWait, type HoldClock } from './leader-wait.ts';
+import { Dispatcher } from './dispatcher.ts';
+import { MemoryStore } from '../store/index.ts';
+import { nullLogger } from '../common/logger.ts';
+import type { Manager } from '../manager/manager.ts';
+import type { SessionFrame } from '../wire/types.ts';
+
+/** A manual clock: timers fire when the test advances it. */
+function manualClock(): HoldClock & { advance(ms: number): void } {
+  let now = 0;
+  const timers = new Set<{ at: number; fn: () => void }>();
+  return {
+    setTimer(ms, fn) {
+      const t = { at: now + ms, fn };
+      timers.add(t);
+      return () => timers.delete(t);
+    },
+    advance(ms) {
+      now += ms;
+      for (const t of [...timers].sort((a, b) => a.at - b.at)) {
+        if (t.at <= now && timers.delete(t)) t.fn();
+      }
+    },
+  };
+}
+
+test('a held session is answered with the leader once one is known, exactly once', () => {
+  const clock = manualClock();
+  const w = new LeaderWait({ clock, maxHoldMs: 5000 });
+  const got: (string | undefined)[] = [];
+  w.hold((a) => got.push(a));
+  w.hold((a) => got.push(a));
+  assert.equal(got, []);
+  assert.is(w.size, 2);
+  w.leaderKnown('10.0.0.2:2377');
+  assert.equal(got, ['10.0.0.2:2377', '10.0.0.2:2377']);
+  clock.advance(10_000);
+  w.leaderKnown('10.0.0.3:2377');
+  assert.equal(got, ['10.0.0.2:2377', '10.0.0.2:2377']);
+  assert.is(w.size, 0);
+});
+
+test('a session held past maxHoldMs is answered without a leader', () => {
+  const clock = manualClock();
+  const w = new LeaderWait({ clock, maxHoldMs: 5000 });
+  const got: (string | undefined)[] = [];
+  w.hold((a) => got.push(a));
+  clock.advance(4999);
+  assert.equal(got, []);
+  clock.advance(1);
+  assert.equal(got, [undefined]);
+});
+
+test('a session released (its connection closed) is never answered', () => {
+  const clock = manualClock();
+  const w = new LeaderWait({ clock, maxHoldMs: 5000 });
+  const got: (string | undefined)[] = [];
+  const release = w.hold((a) => got.push(a));
+  release();
+  w.leaderKnown('10.0.0.2:2377');
+  clock.advance(10_000);
+  assert.equal(got, []);
+});
+
+test('closing answers every held session without a leader and holds no more', () => {
+  const w = new LeaderWait({ clock: manualClock(), maxHoldMs: 5000 });
+  const got: (string | undefined)[] = [];
+  w.hold((a) => got.push(a));
+  w.close();
+  w.hold((a) => got.push(`late:${a}`));
+  assert.equal(got, [undefined, 'late:undefined']);
+});
+
+test('a non-positive hold is refused', () => {
+  assert.throws(() => new LeaderWait({ clock: manualClock(), maxHoldMs: 0 }), /maxHoldMs must be positive/);
+});
+
+/** The WebSocket surface the dispatcher uses on a follower. */
+class FakeWs extends EventEmitter {
+  readonly OPEN = 1;
+  readyState = 1;
+  sent: SessionFrame[] = [];
+  closedWith?: number;
+  send(s: string) { this.sent.push(JSON.parse(s) as SessionFrame); }
+  close(code: number) {
+    if (this.readyState !== 1) return;
+    this.readyState = 3;
+    this.closedWith = code;
+    this.emit('close');
+  }
+  terminate() { this.close(1006); }
+}
+
+function follower(leaderId: string) {
+  const listeners: ((e: { kind: string; leader?: string }) => void)[] = [];
+  const m = {
+    isLeader: false,
+    leaderId,
+    leaderAddr: () => (m.leaderId ? '127.0.0.1:4000' : undefined),
+    store: new MemoryStore(),
+    raft: { on: (l: (e: { kind: string; leader?: string }) => void) => { listeners.push(l); return () => {}; } },
+  };
+  const d = new Dispatcher(m as unknown as Manager, 'cluster', () => ({ m2: '127.0.0.1:4000' }), nullLogger);
+  const open = (ws: FakeWs) => (d as unknown as { session(ws: FakeWs, peer: unknown, ip: string): void })
+    .session(ws, { nodeId: 'n1', role: 'worker', clusterId: 'cluster' }, '127.0.0.1');
+  const elect = (id: string) => {
+    m.leaderId = id;
+    for (const l of listeners) l({ kind: 'leader', leader: id });
+  };
+  return { d, open, elect };
+}
+
+test('a follower that knows no leader holds a session until one is elected, then redirects it there', () => {
+  const { d, open, elect } = follower('');
+  const ws = new FakeWs();
+  open(ws);
+  // The old dispatcher answered at once with no leader and closed: the node came back in half a second.
+  assert.equal(ws.sent, []);
+  assert.is(ws.readyState, 1);
+  elect('m2');
+  assert.equal(ws.sent.map((f) => f.type === 'redirect' && f.leader), ['127.0.0.1:4000']);
+  assert.is(ws.closedWith, 1000);
+  d.close();
+});
+
+test('a follower that knows the leader redirects at once', () => {
+  const { d, open } = follower('m2');
+  const ws = new FakeWs();
+  open(ws);
+  assert.equal(ws.sent.map((f) => f.type === 'redirect' && f.leader), ['127.0.0.1:4000']);
+  assert.is(ws.closedWith, 1000);
+  d.close();
+});
+
+test('a held session whose connection closed is not answered later', () => {
+  const { d, open, elect } = follower('');
+  const ws = new FakeWs();
+  open(ws);
+  ws.terminate();
+  elect('m2');
+  assert.equal(ws.sent, []);
+  d.close();
+});
+
+test.run();

@@ -1,0 +1,85 @@
+/**
+ * Sessions that reach a manager while no leader is known (an election after the leader
+ * died) wait here for one, instead of being answered "no leader" and closed at once.
+ *
+ * Why: a closed session tries again within half a second, with a full mTLS handshake.
+ * After a leader of a thousand nodes was killed, every node did that against the two
+ * followers over and over — thousands of handshakes a second on a 2-core machine — and
+ * the followers, starved, ran their election timers and heartbeats late: their logs went
+ * silent for 14 s before anyone was elected. Held, each node costs one handshake, and
+ * all of them learn the new leader the moment it is known.
+ *
+ * A session is held at most `maxHoldMs`; then it is answered without a leader as before
+ * (a cluster without quorum must not hold connections forever, and the node should try
+ * another manager it knows). No I/O here: the caller sends the redirect.
+ */
+
+/** Timers, injected so tests run on a manual clock. */
+export interface HoldClock {
+  /** Calls `fn` once after `ms`; the returned function cancels it. */
+  setTimer(ms: number, fn: () => void): () => void;
+}
+
+/** Called once per held session with the leader's address (undefined: the hold ran out). */
+export type LeaderAnswer = (leaderAddr: string | undefined) => void;
+
+export interface LeaderWaitOptions {
+  clock: HoldClock;
+  /** The longest a session is held, ms. */
+  maxHoldMs: number;
+}
+
+/** The sessions held for a leader; each is answered exactly once, or released unanswered. */
+export class LeaderWait {
+  private readonly held = new Map<number, { answer: LeaderAnswer; cancel: () => void }>();
+  private next = 0;
+  private closed = false;
+
+  constructor(private readonly o: LeaderWaitOptions) {
+    if (!(o.maxHoldMs > 0)) throw new Error(`leader-wait: maxHoldMs must be positive, got ${o.maxHoldMs}`);
+  }
+
+  /** How many sessions wait now. */
+  get size(): number {
+    return this.held.size;
+  }
+
+  /**
+   * Holds a session until a leader is known (or `maxHoldMs`). Returns a release for when
+   * the session ends first (its connection closed): it is then never answered.
+   */
+  hold(answer: LeaderAnswer): () => void {
+    if (this.closed) {
+      answer(undefined);
+      return () => {};
+    }
+    const id = this.next++;
+    const cancel = this.o.clock.setTimer(this.o.maxHoldMs, () => this.answer(id, undefined));
+    this.held.set(id, { answer, cancel });
+    return () => {
+      const h = this.held.get(id);
+      if (!h) return;
+      this.held.delete(id);
+      h.cancel();
+    };
+  }
+
+  /** A leader is known: every held session is answered with its address. */
+  leaderKnown(addr: string): void {
+    for (const id of [...this.held.keys()]) this.answer(id, addr);
+  }
+
+  /** Answers every held session without a leader (the manager stops) and holds no more. */
+  close(): void {
+    this.closed = true;
+    for (const id of [...this.held.keys()]) this.answer(id, undefined);
+  }
+
+  private answer(id: number, addr: string | undefined): void {
+    const h = this.held.get(id);
+    if (!h) return;
+    this.held.delete(id);
+    h.cancel();
+    h.answer(addr);
+  }
+}
