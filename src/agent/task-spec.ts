@@ -69,6 +69,8 @@ export function containerSpecOf(task: Task, node: Pick<Node, 'ID' | 'Description
       ...(h.StartPeriod ? { startPeriodMs: h.StartPeriod / NS_PER_MS } : {}),
     };
   }
+  // Created while the data plane wires the task's netns: start is then only `runc start`.
+  out.createEarly = true;
   return out;
 }
 

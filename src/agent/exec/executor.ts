@@ -86,6 +86,8 @@ export interface RestoreReport {
   exited: string[];
   /** Runtime containers or mounts without a record, removed. */
   orphansRemoved: string[];
+  /** Task IDs whose container was created but not started: deleted, their start runs a new one. */
+  discarded: string[];
 }
 
 /** One daemon's executor. */
@@ -126,7 +128,7 @@ export class Executor {
     if (this.monitorClient) return this.monitorClient;
     this.monitorP ??= connectMonitor(this.paths.monitorDir).then((m) => {
       this.monitorClient = m;
-      m.on('exit', (e: MonitorExit) => this.controllers.get(e.id)?.onExit(e.status));
+      m.on('exit', (e: MonitorExit) => this.controllers.get(e.id)?.onExit(e.status, e.pid));
       m.once('close', () => {
         this.monitorClient = undefined;
         this.monitorP = undefined;
@@ -159,7 +161,7 @@ export class Executor {
    * and netns that no record claims. Call once before controller().
    */
   async restore(): Promise<RestoreReport> {
-    const report: RestoreReport = { adopted: [], exited: [], orphansRemoved: [] };
+    const report: RestoreReport = { adopted: [], exited: [], orphansRemoved: [], discarded: [] };
     const monitor = await this.monitor();
     const states = new Map((await this.runtime.list()).map((s) => [s.id, s]));
     const records = new Map<string, TaskRecord>();
@@ -171,14 +173,21 @@ export class Executor {
       this.controllers.set(cid, c);
       const st = states.get(cid);
       if (rec.state === 'running') {
+        // An exit file of another PID is a created process discarded before this one ran.
         const recorded = monitor.recordedExit(cid);
-        if (st && (st.status === 'running' || st.status === 'paused') && !recorded) {
+        const exit = recorded && (!rec.pid || recorded.pid === rec.pid) ? recorded : undefined;
+        if (st && (st.status === 'running' || st.status === 'paused') && !exit) {
           c.attachRunning();
           report.adopted.push(rec.taskId);
         } else {
-          c.onExit(recorded && (!rec.pid || recorded.pid === rec.pid) ? recorded.status : -1);
+          c.onExit(exit ? exit.status : -1);
           report.exited.push(rec.taskId);
         }
+      } else if (rec.state === 'prepared' && (rec.created || st)) {
+        // Created early but never started (or killed between `runc create` and the record):
+        // discarded, so the replayed start runs exactly one new process.
+        await c.discardCreated();
+        report.discarded.push(rec.taskId);
       } else if (rec.state === 'new') {
         await c.remove();
       }

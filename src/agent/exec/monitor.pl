@@ -7,6 +7,8 @@
 # Written in Perl because Node cannot call prctl(2) or waitpid(2) on non-children,
 # and perl-base is on every Debian host. Line protocol, tab-separated:
 #   run REQ ID OUT ERR PIDFILE ARGV(\x1f-joined) -> ran REQ STATUS PID
+#     (ARGV a `runc run -d` or a `runc create`: either way the init is re-parented here;
+#      a created one is then started by an `exec` of `runc start`, same PID)
 #   kill ID SIGNUM                               -> killed ID 0|1
 #   mkfifo PATH...                                -> made 0|1
 #   mount REQ SRC TARGET FSTYPE FLAGS DATA       -> res REQ ERR      (ERR empty on success)
@@ -66,7 +68,9 @@ sub record_exit {
   my ($pid, $st) = @_;
   my $id = delete $cont{$pid};
   return 0 unless defined $id;
-  delete $byid{$id};
+  # Only this PID's own entry: a container deleted before its start (never ran) may be
+  # reaped after a new one of the same ID registered.
+  delete $byid{$id} if ($byid{$id} // 0) == $pid;
   if (open(my $f, '>', "$dir/exits/$id.tmp")) { print $f "$st $pid\n"; close $f; rename "$dir/exits/$id.tmp", "$dir/exits/$id"; }
   broadcast("exit\t$id\t$pid\t$st");
   return 1;

@@ -63,6 +63,28 @@ export class OciRuntime {
     return r.pid;
   }
 
+  /**
+   * Creates container `id` from `bundle` (`create`) under the monitor, without starting its
+   * process: runc's init sets up the namespaces, mounts and cgroups and then waits on the exec
+   * FIFO, re-parented to the monitor (so its exit is recorded as for `run`), with stdout/stderr
+   * on the given FIFOs. `start` then only lets it exec. Resolves with the init PID.
+   */
+  async create(monitor: MonitorClient, id: string, bundle: string, io: { stdout: string; stderr: string }): Promise<number> {
+    const logFile = join(bundle, 'runtime.log');
+    const pidFile = join(bundle, 'init.pid');
+    const argv = [...this.global(logFile), 'create', '--bundle', bundle, '--pid-file', pidFile, id];
+    const r = await monitor.run(id, argv, { ...io, pidFile });
+    if (r.status !== 0 || r.pid <= 0) throw new RuntimeError(`create of ${id} failed: ${lastRuntimeError(logFile) || `status ${r.status}`}`);
+    return r.pid;
+  }
+
+  /** Starts the process of a container made by `create` (`start`), forked by the monitor. */
+  async start(monitor: MonitorClient, id: string, bundle: string): Promise<void> {
+    const logFile = join(bundle, 'runtime.log');
+    const r = await monitor.exec([...this.global(logFile), 'start', id]);
+    if (r.code !== 0) throw new RuntimeError(`start of ${id} failed: ${lastRuntimeError(logFile) || r.stderr.trim() || `status ${r.code}`}`);
+  }
+
   /** Executes `argv` inside the container; resolves with exit code and output. */
   async exec(id: string, argv: string[], opts: { timeoutMs?: number } = {}): Promise<{ code: number | null; output: string }> {
     const r = await runCommand([...this.global(), 'exec', id, ...argv], opts);

@@ -132,6 +132,13 @@ export interface TaskContainerSpec {
    * its master to `<task dir>/console.sock`, where someone must listen before start.
    */
   tty?: boolean;
+  /**
+   * Swarm tasks: `prepare` also creates the runtime container (`runc create`: namespaces,
+   * mounts, cgroups; its process waits) in the background, as soon as the netns exists, so
+   * `start` is only `runc start`. Not with `tty` (the console socket is listened on just
+   * before start) nor for standalone containers (their stdin FIFO and bridge are made at start).
+   */
+  createEarly?: boolean;
 }
 
 /** How a container ended. */
