@@ -36,6 +36,7 @@ import { ShellIproute } from '../../src/agent/network/shell-runners.ts';
 import { NetworkAgent } from '../../src/agent/network/network-agent.ts';
 import { alternateRecords, figureFields, median } from './fair.ts';
 import { cpuTimeMs } from '../lib/procs.ts';
+import { costMark, costSince } from './dataplane-cost.ts';
 
 type Path = 'ip' | 'netlink';
 const PATHS: readonly Path[] = ['ip', 'netlink'];
@@ -88,7 +89,10 @@ function view(net: { id: string; vni: number }, shift: number): NodeNetworkView 
 const steps: Record<string, number[]> = {};
 const logger: Logger = {
   info() {}, error(m, f) { console.error(`  error: ${m} ${JSON.stringify(f ?? {})}`); }, warn(m, f) { console.error(`  warn: ${m} ${JSON.stringify(f ?? {})}`); },
-  debug(m, f) { if (m === 'network: task attached') for (const [k, v] of Object.entries(f ?? {})) if (k.startsWith('ms')) (steps[k] ??= []).push(Number(v)); },
+  debug(m, f) {
+    const what = m === 'network: task attached' ? 'attach' : m === 'network: task detached' ? 'detach' : undefined;
+    if (what) for (const [k, v] of Object.entries(f ?? {})) if (k.startsWith('ms')) (steps[`${what}:${k}`] ??= []).push(Number(v));
+  },
   child: () => logger,
 };
 
@@ -106,10 +110,13 @@ async function measure(path: Path, round: number): Promise<Record<string, number
     await Promise.all(Array.from({ length: N }, (_, i) => agent.attach(task(i, net))));
     const cold = performance.now() - t0;
     await agent.settled();
+    let mark = costMark();
     t0 = performance.now();
     await Promise.all(Array.from({ length: N }, (_, i) => agent.attach(task(N + i, net))));
     const warm = performance.now() - t0;
+    const warmCost = costSince(mark);
     console.log(`  ${path}: attach steps (ms since its start, median of ${2 * N}): ${Object.entries(steps).map(([k, v]) => `${k} ${median(v)}`).join(' ')}`);
+    for (const k of Object.keys(steps)) delete steps[k];
     await agent.settled();
     const updates: number[] = [];
     for (let s = 1; s <= 5; s++) {
@@ -118,15 +125,26 @@ async function measure(path: Path, round: number): Promise<Record<string, number
       await agent.settled();
       updates.push(performance.now() - t0);
     }
+    mark = costMark();
     t0 = performance.now();
     await Promise.all(Array.from({ length: N }, (_, i) => agent.detach(id(N + i))));
     const detach = performance.now() - t0;
+    const detachCost = costSince(mark);
+    console.log(`  ${path}: detach steps (ms since its start, median of ${N}): ${Object.entries(steps).map(([k, v]) => `${k} ${median(v)}`).join(' ')}`);
     if (agent.endpoints(net.id).length !== N) throw new Error(`expected ${N} tasks left, got ${agent.endpoints(net.id).length}`);
-    return { attach20_cold_ms: cold, attach20_ms: warm, peer_update_ms: median(updates)!, detach20_ms: detach };
+    return {
+      attach20_cold_ms: cold, attach20_ms: warm, peer_update_ms: median(updates)!, detach20_ms: detach,
+      ...prefixed('attach20', warmCost), ...prefixed('detach20', detachCost),
+    };
   } finally {
     await agent.removeAll().catch((e) => console.error(`  clean-up of the ${path} agent: ${String(e)}`));
     rmSync(dataRoot, { recursive: true, force: true });
   }
+}
+
+/** `{ cpu_ms: 1 }` as `{ attach20_cpu_ms: 1 }`. */
+function prefixed(what: string, cost: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(cost).map(([k, v]) => [`${what}_${k}`, v]));
 }
 
 /** The parts alone: 20 veths at once into one sandbox, and one peer update's lines; each path's runner of the agent. */
@@ -191,13 +209,14 @@ export async function run(args: string[]): Promise<void> {
   } finally {
     for (const n of ours()) spawnSync('ip', ['netns', 'del', n]);
   }
-  const keys = ['attach20_ms', 'attach20_cold_ms', 'detach20_ms', 'peer_update_ms', 'veth20_ms', 'peer_batch_ms'];
+  const keys = ['attach20_ms', 'attach20_cold_ms', 'detach20_ms', 'peer_update_ms', 'veth20_ms', 'peer_batch_ms',
+    ...['attach20', 'detach20'].flatMap((w) => [`${w}_cpu_ms`, `${w}_child_cpu_ms`, `${w}_forks`])];
   // The path kept in the code (net/overlay/batch.ts): the faster of the two in the parts
   // that differ (veth20_ms, peer_batch_ms); the whole-agent figures move with the node's load.
   const kept: Path = 'netlink';
   const out: Record<string, unknown> = { bench: 'dataplane', kept, rounds, tasks: N };
   for (const k of keys) Object.assign(out, figureFields(k, res[kept].figures[k]));
-  for (const p of PATHS) for (const k of keys) Object.assign(out, figureFields(k.replace(/_ms$/, `_ms_${p}`), res[p].figures[k]));
+  for (const p of PATHS) for (const k of keys) Object.assign(out, figureFields(k.endsWith(`_ms`) ? k.replace(/_ms$/, `_ms_${p}`) : `${k}_${p}`, res[p].figures[k]));
   for (const k of ['relay_first_ms', 'relay_rss_kb', 'relay_cpu_ms']) Object.assign(out, figureFields(k, res.netlink.figures[k]));
   for (const p of PATHS) if (res[p].failed.length) out[`failed_${p}`] = res[p].failed;
   out.target_attach20_ms = 300;

@@ -18,6 +18,7 @@ import { VXLAN_DEV, type Commands, attachTask, createSandbox, detachTask, hostVx
 import { netnsPath } from '../exec/kernel.ts';
 import { ShellBatch } from './shell-batch.ts';
 import { ShellIproute, ShellNft, mustRunShell } from './shell-runners.ts';
+import { NetnsMaker } from './netns-maker.ts';
 import { NetlinkBatch, type IpBatchRunner } from '../../../net/overlay/index.ts';
 import { NetnsNetlink, vxlanRepair } from '../../../net/netlink/index.ts';
 import {
@@ -121,6 +122,8 @@ export class NetworkAgent {
   private readonly prefix: string;
   /** Every command of this agent goes through it: one spawn per turn, not one per command (shell-batch.ts). */
   private readonly sh: ShellBatch;
+  /** Task and sandbox netns are made and deleted by one helper process, not `ip` per netns (netns-maker.ts). */
+  private readonly netns: NetnsMaker;
   private readonly batch: IpBatchRunner;
   /** rtnetlink relays of the sandboxes, and the link watch that repairs devices removed behind our back. */
   private readonly netlink: NetnsNetlink | undefined;
@@ -151,6 +154,7 @@ export class NetworkAgent {
 
   private constructor(private readonly opts: NetworkAgentOptions, private readonly state: NetworkState, sh = new ShellBatch()) {
     this.sh = sh;
+    this.netns = new NetnsMaker({ fallback: (argv) => mustRunShell(this.sh, argv) });
     this.log = opts.logger;
     this.prefix = opts.namePrefix ?? '';
     const ipBatch = new ShellIproute(this.sh, { hostNetns: opts.hostNetns });
@@ -276,10 +280,13 @@ export class NetworkAgent {
     return this.lock.run(`task:${taskId}`, async () => {
       const rt = this.tasks.get(taskId);
       if (!rt) return;
-      await this.undoTask(rt);
+      const t0 = performance.now();
+      const steps: Record<string, number> = {};
+      await this.undoTask(rt, (k) => { steps[k] = Math.round(performance.now() - t0); });
       this.tasks.delete(taskId);
       delete this.state.tasks[taskId];
       this.save();
+      this.log.debug('network: task detached', { 'task.id': taskId, ms: Math.round(performance.now() - t0), ...steps });
     });
   }
 
@@ -305,6 +312,7 @@ export class NetworkAgent {
     await Promise.allSettled([...this.attaching.values()]);
     this.dns.close();
     this.netlink?.closeAll();
+    this.netns.close();
     // wireguard-go is this daemon's child: it goes with it (the next start brings it back).
     await this.wg?.down().catch((err) => this.log.warn('network: could not remove the WireGuard device', { error: err }));
   }
@@ -389,8 +397,8 @@ export class NetworkAgent {
     for (const p of sandboxes) p.catch(() => { /* awaited below */ });
     try {
       await this.deleteNetns(netns); // a leftover of a crash mid-attach
-      // The netns with `lo` up, in one job: the DNS sockets (127.0.0.11) can be bound at once.
-      await mustRunShell(this.sh, ['sh', '-c', 'ip netns add "$1" && ip -n "$1" link set lo up', 'sh', netns]);
+      // The netns with `lo` up, in one request: the DNS sockets (127.0.0.11) can be bound at once.
+      await this.netns.add(netns, { loUp: true });
       step('ms.netns');
       // Then everything the task's netns gets, side by side, none waiting for another: the
       // overlay veths (each made from its sandbox's side once that sandbox is there, then the
@@ -453,22 +461,26 @@ export class NetworkAgent {
   }
 
   /** Everything a task holds, in reverse: DNS, host ports, veths, netns, then sandboxes left unused. */
-  private async undoTask(rt: TaskRuntime): Promise<void> {
+  private async undoTask(rt: TaskRuntime, step: (k: string) => void = () => {}): Promise<void> {
     const { rec } = rt;
     this.dns.unbind(rt.rec.taskId);
     const errors: unknown[] = [];
     if (this.opts.gateway) await this.opts.gateway.detach(rec.taskId).catch((e) => errors.push(e));
+    step('ms.gateway');
     for (const a of rec.attachments) {
       await this.lock.run(`sb:${a.networkId}`, async () => {
+        step(`ms.lock`);
         const sb = this.state.sandboxes[a.networkId];
         // The veth first: deleting a netns frees its devices asynchronously, and a quick
         // re-attach of the same address would meet the old name.
         if (sb?.ready && rt.made.has(a.networkId)) await this.batch.runIn(sb.netns, detachTask(a.ip)).catch(() => { /* not made yet, or gone */ });
+        step('ms.veth');
         this.users.get(a.networkId)?.delete(rec.taskId);
         await this.releaseSandbox(a.networkId).catch((e) => errors.push(e));
       });
     }
     await this.deleteNetns(rec.netns).catch((e) => errors.push(e));
+    step('ms.netns');
     if (existsSync(netnsPath(rec.netns))) errors.push(new NetworkAgentError(`netns ${rec.netns} is still there`));
     if (errors.length) throw errors[0];
   }
@@ -500,7 +512,7 @@ export class NetworkAgent {
       // Leftovers of a crash: a whole sandbox netns goes first; a VXLAN device left in the
       // host netns (the only other part made outside it) is looked for while the netns is made.
       if (existsSync(netnsPath(netns))) await this.destroySandbox(rec);
-      const made = await Promise.allSettled([this.removeHostVxlan(p.vni), mustRunShell(this.sh, ['ip', 'netns', 'add', netns])]);
+      const made = await Promise.allSettled([this.removeHostVxlan(p.vni), this.netns.add(netns)]);
       for (const r of made) if (r.status === 'rejected') throw r.reason;
       step('ms.netns');
       // The tuning needs only the netns, so it goes beside the devices; it logs what it
@@ -815,7 +827,7 @@ export class NetworkAgent {
 
   /** Deletes netns `name` if present (a failure is not reported, as `kernel.ts`'s `deleteNetns`). */
   private async deleteNetns(name: string): Promise<void> {
-    if (existsSync(netnsPath(name))) await this.sh.run(['ip', 'netns', 'delete', name]);
+    if (existsSync(netnsPath(name))) await this.netns.delete(name).catch(() => {});
   }
 
   private save(): void {

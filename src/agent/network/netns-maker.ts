@@ -1,0 +1,150 @@
+/**
+ * Task network namespaces made and deleted by one long-lived helper (`netns-maker.pl`)
+ * instead of `ip netns add` + `ip -n NS link set lo up` / `ip netns delete` per task:
+ * those are three `ip` processes a task, ≈ 5 ms of CPU each attach on the lab's 2 cores,
+ * where the helper spends ≈ 1 ms (labs/bench/dataplane.ts, `attach20_child_cpu_ms`).
+ * The namespace is the same: a file under /run/netns bound to a new netns (the directory
+ * a shared mount), `lo` up when asked.
+ *
+ *   const maker = new NetnsMaker({ fallback: (argv) => mustRunShell(sh, argv) });
+ *   await maker.add('t-1234', { loUp: true });
+ *   await maker.delete('t-1234');
+ *   maker.close();
+ *
+ * When the helper cannot run (no perl, an unknown architecture) or dies, requests in
+ * flight fail with its reason and later ones go through `fallback` (the `ip` commands),
+ * so a node without the helper still works, only slower.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { NetworkAgentError } from './plan.ts';
+
+const SCRIPT = fileURLToPath(new URL('./netns-maker.pl', import.meta.url));
+
+/** A namespace name the helper and `ip` both take (no spaces, no slashes). */
+const NAME = /^[A-Za-z0-9_.-]+$/;
+
+export interface NetnsMakerOptions {
+  /** Runs one `ip` command (argv) and throws unless it exits 0: the path when the helper cannot run. */
+  fallback: (argv: string[]) => Promise<unknown>;
+  /** The perl binary. Default `perl`. */
+  perl?: string;
+  /** The helper script (tests). Default netns-maker.pl beside this file. */
+  script?: string;
+}
+
+interface Pending {
+  resolve: () => void;
+  reject: (e: Error) => void;
+  /** The same through `ip` (a helper that never started hands its requests over). */
+  viaIp: () => Promise<void>;
+}
+
+/** Makes and deletes named netns through one helper process; falls back to `ip` when it cannot. */
+export class NetnsMaker {
+  private child: ChildProcess | undefined;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  /** Why the helper is not used any more, once it failed. */
+  private broken: string | undefined;
+  private closed = false;
+  private stderr = '';
+
+  constructor(private readonly opts: NetnsMakerOptions) {}
+
+  /** Whether requests still go to the helper (false once it failed: they go through `ip`). */
+  get helper(): boolean {
+    return this.broken === undefined;
+  }
+
+  /** Makes netns `name` (refused if `/run/netns/NAME` exists); `loUp`: its loopback up. */
+  add(name: string, opts: { loUp?: boolean } = {}): Promise<void> {
+    if (!NAME.test(name)) return Promise.reject(new NetworkAgentError(`invalid netns name "${name}"`));
+    const viaIp = () => this.viaIp(['ip', 'netns', 'add', name], opts.loUp ? ['ip', '-n', name, 'link', 'set', 'lo', 'up'] : undefined);
+    if (this.broken !== undefined || this.closed) return viaIp();
+    return this.request(`add ${name}${opts.loUp ? ' lo' : ''}`, `cannot make netns ${name}`, viaIp);
+  }
+
+  /** Deletes netns `name` (its devices go with it, asynchronously); rejects when it is not there. */
+  delete(name: string): Promise<void> {
+    if (!NAME.test(name)) return Promise.reject(new NetworkAgentError(`invalid netns name "${name}"`));
+    const viaIp = () => this.viaIp(['ip', 'netns', 'delete', name]);
+    if (this.broken !== undefined || this.closed) return viaIp();
+    return this.request(`del ${name}`, `cannot delete netns ${name}`, viaIp);
+  }
+
+  /** Ends the helper (our child, by its PID, through its stdin); later requests go through `ip`. */
+  close(): void {
+    this.closed = true;
+    this.child?.stdin?.end();
+    this.child = undefined;
+  }
+
+  private async viaIp(argv: string[], then?: string[]): Promise<void> {
+    await this.opts.fallback(argv);
+    if (then) await this.opts.fallback(then);
+  }
+
+  private request(line: string, what: string, viaIp: () => Promise<void>): Promise<void> {
+    const child = this.start();
+    const id = this.nextId++;
+    this.hold(child, true);
+    return new Promise<void>((resolve, reject) => {
+      this.pending.set(id, {
+        resolve,
+        reject: (e) => reject(new NetworkAgentError(`${what}: ${e.message}`, { cause: e })),
+        viaIp: () => viaIp().then(resolve, reject),
+      });
+      child.stdin!.write(`${line.replace(' ', ` ${id} `)}\n`);
+    });
+  }
+
+  /** A request in flight keeps the process alive (an idle helper never does). */
+  private hold(child: ChildProcess, on: boolean): void {
+    for (const s of [child, child.stdout] as unknown as { ref?: () => void; unref?: () => void }[]) (on ? s?.ref : s?.unref)?.call(s);
+  }
+
+  private start(): ChildProcess {
+    if (this.child) return this.child;
+    // Spawned once per agent: the only fork of the daemon for every netns it makes.
+    const child = spawn(this.opts.perl ?? 'perl', [this.opts.script ?? SCRIPT], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = child;
+    this.stderr = '';
+    let buf = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      buf += d;
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        const m = /^(ok|err) (\d+)(?: (.*))?$/.exec(line);
+        const p = m ? this.pending.get(Number(m[2])) : undefined;
+        if (!m || !p) continue;
+        this.pending.delete(Number(m[2]));
+        if (this.pending.size === 0) this.hold(child, false);
+        if (m[1] === 'ok') p.resolve();
+        else p.reject(new Error(m[3] ?? 'refused'));
+      }
+    });
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => { if (this.stderr.length < 4096) this.stderr += d; });
+    child.stdin!.on('error', () => { /* it ended: 'close' reports it */ });
+    let started = false;
+    child.on('spawn', () => { started = true; });
+    child.on('error', (e) => { this.stderr += String(e); });
+    child.on('close', (code, signal) => {
+      if (this.child === child) this.child = undefined;
+      if (this.closed && this.pending.size === 0) return;
+      // Died unasked, or could not start: later requests go through `ip`. What is in flight
+      // fails with the reason (it may be half done), unless the helper never ran at all.
+      this.broken = `the netns helper ended (${signal ?? `exit ${code}`}): ${this.stderr.trim() || 'no message'}`;
+      const err = new Error(this.broken);
+      const inFlight = [...this.pending.values()];
+      this.pending.clear();
+      for (const p of inFlight) { if (started) p.reject(err); else void p.viaIp(); }
+    });
+    // The helper must never keep the daemon (or a test) alive by itself.
+    child.unref();
+    for (const s of [child.stdin, child.stdout, child.stderr] as unknown as { unref?: () => void }[]) s?.unref?.();
+    return child;
+  }
+}
