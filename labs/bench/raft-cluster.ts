@@ -10,6 +10,16 @@ import { freePort, type Procs } from './raft-procs.ts';
 const MEMBER = fileURLToPath(new URL('./raft-member.ts', import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * V8 flags every member runs with (recorded in the bench's JSON): a young generation of
+ * 16–64 MiB semi-spaces instead of V8's small default, so the leader scavenges a few times
+ * less often (it allocated ≈ 6 MiB per 30–100 writes, each scavenge a 1–3 ms pause on the
+ * write path). Kept after two A/B runs at one client (raft-ab.ts, 16 slices, load 10–16):
+ * p99 58 vs 74 ms and 34 vs 69 ms, CPU per write net of idle 1.29 vs 1.51 ms.
+ * `RAFT_BENCH_NODE_ARGS` comes after these, so it can override them.
+ */
+export const MEMBER_NODE_ARGS = ['--min-semi-space-size=16', '--max-semi-space-size=64'];
+
 export class RaftCluster implements BenchCluster {
   readonly name: string;
   private raftPorts: number[] = [];
@@ -29,10 +39,11 @@ export class RaftCluster implements BenchCluster {
   private launch(i: number): void {
     const peers = this.ids.map((id, j) => `${id}=127.0.0.1:${this.raftPorts[j]}`).join(',');
     // RAFT_BENCH_NODE_ARGS: extra node flags for the members (e.g. `--cpu-prof --cpu-prof-dir=DIR`).
-    const nodeArgs = process.env.RAFT_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+    // A side's own `opts.env` wins, so raft-ab.ts can A/B node flags (e.g. the young generation's size).
+    const nodeArgs = (this.opts.env?.RAFT_BENCH_NODE_ARGS ?? process.env.RAFT_BENCH_NODE_ARGS)?.split(' ').filter(Boolean) ?? [];
     // RAFT_BENCH_MEMBER (in `opts.env`): a member script from another checkout, for A/B runs.
     const member = this.opts.env?.RAFT_BENCH_MEMBER ?? MEMBER;
-    const args = [...nodeArgs, '--import', 'tsx', member, '--id', this.ids[i], '--dir', join(this.dir, this.ids[i]),
+    const args = [...MEMBER_NODE_ARGS, ...nodeArgs, '--import', 'tsx', member, '--id', this.ids[i], '--dir', join(this.dir, this.ids[i]),
       '--raft-port', String(this.raftPorts[i]), '--http-port', String(this.httpPorts[i]),
       '--peers', peers, '--pki', join(this.dir, 'pki')];
     if (this.opts.tickMs) args.push('--tick-ms', String(this.opts.tickMs));

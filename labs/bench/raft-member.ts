@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { jsonReply, serveMember } from './member-http.ts';
+import { StageTrace } from './raft-trace.ts';
 import { DiskStorage, RaftNode, WsTransport, emptyConfState, type Entry, type StateMachine } from 'raft-ts';
 
 /** KV commands: u16 key length, key bytes, value bytes. The result of a put is its revision (the entry index). */
@@ -61,8 +62,6 @@ function encodePut(key: Buffer, value: Buffer): Uint8Array {
   return out;
 }
 
-const saveTimes: number[] = [];
-
 async function main(): Promise<void> {
   const { values: a } = parseArgs({
     options: {
@@ -75,41 +74,34 @@ async function main(): Promise<void> {
   const pem = (f: string) => readFileSync(join(a.pki!, f), 'utf8');
   // A fresh directory is bootstrapped with the three members as voters; a restart ignores it.
   const storage = await DiskStorage.open(a.dir!, { fsync: process.env.RAFT_BENCH_FSYNC !== '0', confState: { ...emptyConfState(), voters: Object.keys(peers) } });
-  if (process.env.RAFT_BENCH_TRACE) {
+  // RAFT_BENCH_TRACE=1: per-stage timings, GC pauses and event-loop delay (raft-trace.ts),
+  // answered and reset by POST /debug/trace; off, no wrapper is installed.
+  const trace = process.env.RAFT_BENCH_TRACE ? new StageTrace() : undefined;
+  if (trace) {
     const save = storage.save.bind(storage);
     storage.save = (batch) => {
       const t = performance.now();
-      return save(batch).then(() => void (batch.sync && batch.entries.length ? saveTimes.push(performance.now() - t) : undefined));
+      const es = batch.entries;
+      return save(batch).then(() => {
+        const now = performance.now();
+        if (batch.sync) trace.saved(es.length ? es[0].index : 1, es.length ? es[es.length - 1].index : 0, now - t, now);
+      });
     };
   }
   // RAFT_BENCH_DEBUG=1: log every message other than App/AppResp/Heartbeat(Resp) sent and received.
   const quiet = new Set(['App', 'AppResp', 'Heartbeat', 'HeartbeatResp']);
+  const debug = !!process.env.RAFT_BENCH_DEBUG;
   const show = (dir: string, m: { type: string; from: string; to: string; term: number; reject: boolean }) => {
-    if (process.env.RAFT_BENCH_DEBUG && !quiet.has(m.type)) console.log(new Date().toISOString(), dir, m.type, m.from, '->', m.to, 'term', m.term, m.reject ? 'reject' : '');
+    if (!quiet.has(m.type)) console.log(new Date().toISOString(), dir, m.type, m.from, '->', m.to, 'term', m.term, m.reject ? 'reject' : '');
   };
-  // RAFT_BENCH_TRACE=1: per-stage timings (leader: propose→App sent→first ack→applied;
-  // follower: App received→AppResp sent), printed as medians every 2 s.
-  const tracing = !!process.env.RAFT_BENCH_TRACE;
-  const appSent = new Map<number, number>();
-  const firstAck = new Map<number, number>();
-  const appRecv = new Map<number, number>();
-  const stages: Record<string, number[]> = { toSend: [], toAck: [], ackToApplied: [], followerTurn: [], save: [] };
-  // Messages sent by type, and `send` calls, per trace period.
-  const sends: Record<string, number> = { calls: 0 };
   class TracingTransport extends WsTransport {
     override send(ms: Parameters<WsTransport['send']>[0]): void {
-      for (const m of ms) show('send', m);
-      if (tracing) {
-        sends.calls++;
-        for (const m of ms) sends[m.type] = (sends[m.type] ?? 0) + 1;
-      }
-      if (tracing) {
+      if (debug) for (const m of ms) show('send', m);
+      if (trace) {
         const now = performance.now();
         for (const m of ms) {
-          if (m.type === 'App' && m.entries.length) { const i = m.entries[m.entries.length - 1].index; if (!appSent.has(i)) appSent.set(i, now); }
-          if (m.type === 'AppResp' && !m.reject) {
-            for (const [i, t] of appRecv) if (i <= m.index) { stages.followerTurn.push(now - t); appRecv.delete(i); }
-          }
+          if (m.type === 'App' && m.entries.length) trace.appendSent(m.entries[0].index, m.entries[m.entries.length - 1].index, now);
+          if (m.type === 'AppResp' && !m.reject) trace.ackSent(m.index, now);
         }
       }
       super.send(ms);
@@ -117,12 +109,12 @@ async function main(): Promise<void> {
     override setHandler(h: Parameters<WsTransport['setHandler']>[0]): void {
       super.setHandler({
         onMessage: (m) => {
-          if (tracing) {
+          if (trace) {
             const now = performance.now();
-            if (m.type === 'AppResp' && !m.reject) for (const i of appSent.keys()) if (i <= m.index && !firstAck.has(i)) firstAck.set(i, now);
-            if (m.type === 'App' && m.entries.length) appRecv.set(m.entries[m.entries.length - 1].index, now);
+            if (m.type === 'AppResp' && !m.reject) trace.appendAcked(m.index, now);
+            if (m.type === 'App' && m.entries.length) trace.appendReceived(m.entries[m.entries.length - 1].index, now);
           }
-          show('recv', m);
+          if (debug) show('recv', m);
           h.onMessage(m);
         },
         onUnreachable: (id) => h.onUnreachable(id),
@@ -150,46 +142,14 @@ async function main(): Promise<void> {
   });
   await node.start();
 
-  // RAFT_BENCH_TRACE=1: log propose→applied latency percentiles every 2 s (diagnostics).
-  const lat: number[] = [];
-  const trace = (ms: number): undefined => {
-    if (process.env.RAFT_BENCH_TRACE) lat.push(ms);
-    return undefined;
-  };
-  if (process.env.RAFT_BENCH_TRACE) {
-    setInterval(() => {
-      if (lat.length === 0) return;
-      lat.sort((x, y) => x - y);
-      console.log('trace propose→applied', JSON.stringify({ n: lat.length, p50: lat[lat.length >> 1].toFixed(3), p99: lat[Math.floor(lat.length * 0.99)].toFixed(3) }));
-      lat.length = 0;
-    }, 2000).unref();
-  }
-  const traceStages = (index: number, t0: number): undefined => {
-    if (!tracing) return undefined;
-    const now = performance.now();
-    const sent = [...appSent].find(([i]) => i >= index);
-    const ack = [...firstAck].find(([i]) => i >= index);
-    if (sent) stages.toSend.push(sent[1] - t0);
-    if (sent && ack) stages.toAck.push(ack[1] - sent[1]);
-    if (ack) stages.ackToApplied.push(now - ack[1]);
-    for (const i of appSent.keys()) if (i <= index) appSent.delete(i);
-    for (const i of firstAck.keys()) if (i <= index) firstAck.delete(i);
-    return undefined;
-  };
-  if (tracing) {
-    setInterval(() => {
-      // Median and p99 of each stage: the tail is read from here too.
-      const med = (xs: number[]) => (xs.length ? [+xs.sort((x, y) => x - y)[xs.length >> 1].toFixed(3), +xs[Math.floor(xs.length * 0.99)].toFixed(3)] : null);
-      stages.save.push(...saveTimes.splice(0));
-      console.log('trace stages', JSON.stringify(Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, med(v)]))), 'sent', JSON.stringify(sends), 'wal', JSON.stringify(storage.stats()));
-      for (const k of Object.keys(sends)) sends[k] = 0;
-      for (const v of Object.values(stages)) v.length = 0;
-    }, 2000).unref();
-  }
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
+      if (req.url === '/debug/trace') {
+        if (!trace) return jsonReply(res, 404, { message: 'tracing is off (RAFT_BENCH_TRACE)' });
+        return jsonReply(res, 200, trace.take({ member: id, role: node.status().role, wal: storage.stats() }));
+      }
       if (req.url === '/v3/maintenance/status') {
         const s = node.status();
         return jsonReply(res, 200, { header: { member_id: id }, leader: s.leader || '0', raftTerm: s.term, raftAppliedIndex: s.applied });
@@ -204,7 +164,7 @@ async function main(): Promise<void> {
       }
       const t0 = performance.now();
       node.propose(cmd).then(
-        ({ index, result }) => traceStages(index, t0) ?? trace(performance.now() - t0) ?? jsonReply(res, 200, { header: { member_id: id, revision: String(result), raft_term: String(node.currentTerm) } }),
+        ({ index, result }) => trace?.applied(index, t0, performance.now()) ?? jsonReply(res, 200, { header: { member_id: id, revision: String(result), raft_term: String(node.currentTerm) } }),
         (err: Error) => jsonReply(res, 503, { message: err.message, retryable: (err as { retryable?: boolean }).retryable ?? false }),
       );
     });

@@ -17,7 +17,11 @@
  * figures are its like-for-like ones. Members talk mutual TLS on both sides, clients
  * plain HTTP on both. Each figure is the median of at least 3 rounds with min and max;
  * a failed round or failover is reported, never dropped; the switches (RAFT_BENCH_*) and
- * etcd's version are in the JSON. Everything started is killed by PID in `finally`.
+ * etcd's version are in the JSON, and so are the V8 flags the members run with
+ * (`member_node_args`). With `RAFT_BENCH_TRACE=1` each raft-ts round is also traced per
+ * stage on every member (`raft-trace.ts`): the median round's trace is `trace_cN` (leader:
+ * propose → sent → own fdatasync / first ack → applied; followers: receive → ack; every
+ * member: save, GC pauses, event-loop delay). Everything started is killed by PID in `finally`.
  * Prints a table and ends with one JSON line.
  */
 import { execFileSync } from 'node:child_process';
@@ -26,8 +30,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EtcdCluster } from './raft-etcd.ts';
-import { RaftCluster } from './raft-cluster.ts';
-import { findLeader, measureFailover, runLoad, type BenchCluster, type LoadResult } from './raft-load.ts';
+import { MEMBER_NODE_ARGS, RaftCluster } from './raft-cluster.ts';
+import { findLeader, measureFailover, post, runLoad, type BenchCluster, type LoadResult } from './raft-load.ts';
 import { figureFields, flag, flagAtLeast, orderFor, ratio, summary } from './fair.ts';
 import { Procs } from './raft-procs.ts';
 
@@ -40,6 +44,8 @@ export interface RaftFigures {
   loadFailed: Map<number, string[]>;
   failover: (number | null)[];
   failoverFailed: string[];
+  /** RAFT_BENCH_TRACE: each member's stage trace (`raft-trace.ts`) over a load round. */
+  trace?: Map<LoadResult, unknown[]>;
 }
 
 /** The raft timing each side runs with. */
@@ -70,7 +76,7 @@ export function raftReport(f: Partial<Record<RaftSide, RaftFigures>>, meta: { ro
   const out: Record<string, unknown> = {
     bench: 'raft', rounds: meta.rounds, seconds_per_level: meta.seconds, order: 'rounds alternate which side goes first',
     etcd_ran: !!f.etcd, peer: f.etcd ? `etcd ${meta.etcdVersion ?? 'unknown version'} (Debian etcd-server)` : 'peer did not run',
-    timing: TIMING, switches: sw,
+    timing: TIMING, switches: sw, member_node_args: MEMBER_NODE_ARGS.join(' '),
     fsync: { 'raft-ts': sw.RAFT_BENCH_FSYNC !== '0', etcd: true },
     fsync_same: sw.RAFT_BENCH_FSYNC !== '0',
     tls: { peers: 'mutual TLS on both sides', clients: 'plain HTTP on both sides' },
@@ -91,6 +97,9 @@ export function raftReport(f: Partial<Record<RaftSide, RaftFigures>>, meta: { ro
         out[`${prefix}${k}_c${c}${suffix}_max`] = sm.max;
       }
       out[`${prefix}runs_c${c}${suffix}`] = rs.length;
+      // The median round's stage trace, every member's (RAFT_BENCH_TRACE).
+      const tr = m && s.trace?.get(m);
+      if (tr) out[`${prefix}trace_c${c}${suffix}`] = tr;
       const failed = s.loadFailed.get(c) ?? [];
       if (failed.length) out[`${prefix}failed_c${c}${suffix}`] = failed;
     }
@@ -121,6 +130,11 @@ export function raftReport(f: Partial<Record<RaftSide, RaftFigures>>, meta: { ro
 
 function show(name: string, r: LoadResult): void {
   console.log(`${name.padEnd(16)} c=${String(r.conc).padStart(2)}  ${String(r.writesPerSec).padStart(6)} writes/s  p50 ${r.p50ms.toFixed(2)} ms  p99 ${r.p99ms.toFixed(2)} ms  (n=${r.n}, errors ${r.errs})`);
+}
+
+/** Every member's stage trace since the last read (a member that does not answer: its error). */
+function traces(c: BenchCluster): Promise<unknown[]> {
+  return Promise.all([0, 1, 2].map((i) => post(c.clientUrl(i), '/debug/trace', {}).catch((err: unknown) => ({ error: errText(err) }))));
 }
 
 const errText = (err: unknown) => String((err as Error)?.message ?? err).slice(0, 300);
@@ -164,8 +178,12 @@ export async function run(args: string[]): Promise<void> {
         for (const { side, c } of orderFor(round, sides)) {
           const f = figures.get(side)!;
           try {
+            const tracing = !!process.env.RAFT_BENCH_TRACE && side !== 'etcd';
+            // A trace window per round: read (and so reset) every member before and after.
+            if (tracing) await traces(c);
             const r = await runLoad(c.clientUrl(await findLeader(c)), { conc, seconds });
             f.load.set(conc, [...(f.load.get(conc) ?? []), r]);
+            if (tracing) (f.trace ??= new Map()).set(r, await traces(c));
           } catch (err) {
             f.loadFailed.set(conc, [...(f.loadFailed.get(conc) ?? []), `round ${round + 1}: ${errText(err)}`]);
           }

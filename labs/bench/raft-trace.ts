@@ -1,0 +1,143 @@
+/**
+ * The raft benchmark member's stage trace (`RAFT_BENCH_TRACE=1`; off, nothing here runs):
+ * where a write's time goes, per stage, as a distribution (n, p50, p90, p99, max in ms),
+ * plus the process's GC pauses and event-loop delay over the same window, so a latency tail
+ * can be pinned on a stage, on a collection or on a blocked loop. `raft.ts` reads it from
+ * every member after each load round (`POST /debug/trace`, which also starts a new window)
+ * and puts it in its JSON beside the switch.
+ *
+ * Stages, keyed by entry index (a batch's entries share its times):
+ * - leader: `propose_to_sent` (HTTP body parsed and proposed → append sent to the followers),
+ *   `sent_to_own_sync` (→ the leader's own write and fdatasync done), `sent_to_first_ack`
+ *   (→ the first follower's acknowledgement), `ready_to_applied` (the later of those two →
+ *   applied: the Ready that commits and applies it), `propose_to_applied` (all of it);
+ * - every member: `save` (one synced `save` call: write + fdatasync, thread-pool hops included);
+ * - follower: `recv_to_ack` (append received → its acknowledgement sent).
+ */
+import { PerformanceObserver, monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+
+/** A distribution's summary in ms (null when empty). */
+export interface Dist { n: number; p50: number; p90: number; p99: number; max: number }
+
+/** Summarises `xs` (sorts it in place). */
+export function dist(xs: number[]): Dist | null {
+  if (xs.length === 0) return null;
+  xs.sort((a, b) => a - b);
+  const q = (p: number) => +xs[Math.min(xs.length - 1, Math.floor(p * xs.length))].toFixed(3);
+  return { n: xs.length, p50: q(0.5), p90: q(0.9), p99: q(0.99), max: +xs[xs.length - 1].toFixed(3) };
+}
+
+const STAGES = ['propose_to_sent', 'sent_to_own_sync', 'sent_to_first_ack', 'ready_to_applied', 'propose_to_applied', 'save', 'recv_to_ack'] as const;
+type Stage = (typeof STAGES)[number];
+
+/** Per-index timestamps kept at most this long (entries proposed elsewhere are never resolved here). */
+const MAX_PENDING = 100_000;
+
+export class StageTrace {
+  private readonly samples = new Map<Stage, number[]>(STAGES.map((s) => [s, []]));
+  private readonly sent = new Map<number, number>();
+  private readonly synced = new Map<number, number>();
+  private readonly acked = new Map<number, number>();
+  /** Indexes sent and not yet acknowledged, ascending. */
+  private unacked: number[] = [];
+  /** Follower: last index of each append received, with its time, ascending. */
+  private received: [number, number][] = [];
+  private gc = { minor: [] as number[], major: [] as number[] };
+  private readonly loop: IntervalHistogram;
+  private readonly obs: PerformanceObserver;
+
+  constructor() {
+    this.loop = monitorEventLoopDelay({ resolution: 2 });
+    this.loop.enable();
+    // kind 1 = minor (scavenge), anything else counted as major/incremental work.
+    this.obs = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) (((e as { detail?: { kind?: number } }).detail?.kind === 1) ? this.gc.minor : this.gc.major).push(e.duration);
+    });
+    this.obs.observe({ entryTypes: ['gc'] });
+  }
+
+  private add(s: Stage, ms: number): void {
+    this.samples.get(s)!.push(ms);
+  }
+
+  /** Leader: an append carrying entries up to `last` (from `first`) went out. */
+  appendSent(first: number, last: number, now: number): void {
+    for (let i = first; i <= last; i++) {
+      if (this.sent.has(i)) continue;
+      this.sent.set(i, now);
+      this.unacked.push(i);
+    }
+    if (this.sent.size > MAX_PENDING) this.forget();
+  }
+
+  /** Leader: a follower acknowledged everything up to `index`. */
+  appendAcked(index: number, now: number): void {
+    let k = 0;
+    while (k < this.unacked.length && this.unacked[k] <= index) this.acked.set(this.unacked[k++], now);
+    if (k) this.unacked = this.unacked.slice(k);
+  }
+
+  /** A synced save of entries `first..last` (none: `first` > `last`) took `ms`, ending `now`. */
+  saved(first: number, last: number, ms: number, now: number): void {
+    this.add('save', ms);
+    for (let i = first; i <= last; i++) this.synced.set(i, now);
+  }
+
+  /** Follower: an append with entries up to `last` arrived. */
+  appendReceived(last: number, now: number): void {
+    this.received.push([last, now]);
+  }
+
+  /** Follower: it acknowledged everything up to `index`. */
+  ackSent(index: number, now: number): void {
+    let k = 0;
+    while (k < this.received.length && this.received[k][0] <= index) this.add('recv_to_ack', now - this.received[k++][1]);
+    if (k) this.received = this.received.slice(k);
+  }
+
+  /** Leader: the proposal made at `t0` was applied at `index` (now). */
+  applied(index: number, t0: number, now: number): void {
+    const sent = this.sent.get(index);
+    const synced = this.synced.get(index);
+    const acked = this.acked.get(index);
+    this.add('propose_to_applied', now - t0);
+    if (sent !== undefined) {
+      this.add('propose_to_sent', sent - t0);
+      if (synced !== undefined) this.add('sent_to_own_sync', synced - sent);
+      if (acked !== undefined) this.add('sent_to_first_ack', acked - sent);
+    }
+    if (synced !== undefined && acked !== undefined) this.add('ready_to_applied', now - Math.max(synced, acked));
+    this.sent.delete(index);
+    this.synced.delete(index);
+    this.acked.delete(index);
+  }
+
+  private forget(): void {
+    this.sent.clear();
+    this.synced.clear();
+    this.acked.clear();
+    this.unacked = [];
+  }
+
+  /** Stops the GC observer and the loop-delay timer. */
+  close(): void {
+    this.obs.disconnect();
+    this.loop.disable();
+  }
+
+  /** The window's figures; starts a new window. */
+  take(extra: Record<string, unknown>): Record<string, unknown> {
+    const stages = Object.fromEntries([...this.samples].map(([s, xs]) => [s, dist(xs)]));
+    for (const xs of this.samples.values()) xs.length = 0;
+    const ns = (x: number) => +(x / 1e6).toFixed(3);
+    const out = {
+      ...extra,
+      stages,
+      gc_minor_ms: dist(this.gc.minor), gc_major_ms: dist(this.gc.major),
+      loop_delay_ms: this.loop.count ? { p50: ns(this.loop.percentile(50)), p99: ns(this.loop.percentile(99)), max: ns(this.loop.max) } : null,
+    };
+    this.gc = { minor: [], major: [] };
+    this.loop.reset();
+    return out;
+  }
+}
