@@ -233,4 +233,16 @@ test('only changes of placement, rotation, addresses or node endpoints make view
   assert.not.ok(affectsViews({ kind: 'secret.created', object: {} as never }));
 });
 
+test('a task on no network changes no view, whatever it does; gaining or losing an attachment does', () => {
+  const bare = task('t1', 'web', 'n1', {}, 'starting');
+  assert.not.ok(affectsViews({ kind: 'task.created', object: bare }), 'created');
+  assert.not.ok(affectsViews({ kind: 'task.updated', object: { ...bare, Status: { ...bare.Status, State: 'running' } }, old: bare }), 'into the rotation');
+  assert.not.ok(affectsViews({ kind: 'task.updated', object: { ...bare, NodeID: 'n2' }, old: bare }), 'moved');
+  assert.not.ok(affectsViews({ kind: 'task.deleted', object: bare } as never), 'deleted');
+  const withIp = task('t1', 'web', 'n1', { front: '10.0.1.3' }, 'starting');
+  assert.ok(affectsViews({ kind: 'task.updated', object: withIp, old: bare }), 'attached');
+  assert.ok(affectsViews({ kind: 'task.updated', object: bare, old: withIp }), 'detached');
+  assert.ok(affectsViews({ kind: 'task.deleted', object: withIp } as never), 'an attached task deleted');
+});
+
 test.run();

@@ -57,7 +57,10 @@ export class NetworkViews {
     const sub: Subscriber = { nodeId, send, sendWatermark, last: '' };
     this.subscribers.add(sub);
     this.watermark.add(sub);
-    if (this.dirty || this.views.size === 0) this.recompute();
+    // Views out of date: the coalesced recompute (next turn) delivers this one's too. Done
+    // here, each session arriving between a commit and that turn recomputed every node's
+    // view on its own: a new leader taking a thousand sessions while tasks start.
+    if (this.dirty) this.schedule();
     else this.deliver(sub);
     return {
       close: () => {
