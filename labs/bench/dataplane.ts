@@ -23,7 +23,7 @@
  * attach (netns, veths, DNS sockets, VIP table). The load average is in the JSON.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Task } from '../../src/api/types/task.ts';
@@ -110,11 +110,13 @@ async function measure(path: Path, round: number): Promise<Record<string, number
     await Promise.all(Array.from({ length: N }, (_, i) => agent.attach(task(i, net))));
     const cold = performance.now() - t0;
     await agent.settled();
+    const prof = process.env.DP_PROFILE ? await startProfile() : undefined;
     let mark = costMark();
     t0 = performance.now();
     await Promise.all(Array.from({ length: N }, (_, i) => agent.attach(task(N + i, net))));
     const warm = performance.now() - t0;
     const warmCost = costSince(mark);
+    if (prof) await prof(`${process.env.DP_PROFILE}-${path}-${round}.cpuprofile`);
     console.log(`  ${path}: attach steps (ms since its start, median of ${2 * N}): ${Object.entries(steps).map(([k, v]) => `${k} ${median(v)}`).join(' ')}`);
     for (const k of Object.keys(steps)) delete steps[k];
     await agent.settled();
@@ -140,6 +142,25 @@ async function measure(path: Path, round: number): Promise<Record<string, number
     await agent.removeAll().catch((e) => console.error(`  clean-up of the ${path} agent: ${String(e)}`));
     rmSync(dataRoot, { recursive: true, force: true });
   }
+}
+
+/**
+ * `DP_PROFILE=PREFIX`: this process's CPU profile of each warm attach wave, written to
+ * `PREFIX-PATH-ROUND.cpuprofile` (Chrome DevTools format), to see where the daemon's own
+ * CPU goes (`attach20_cpu_ms`).
+ */
+async function startProfile(): Promise<(file: string) => Promise<void>> {
+  const { Session } = await import('node:inspector/promises');
+  const s = new Session();
+  s.connect();
+  await s.post('Profiler.enable');
+  await s.post('Profiler.setSamplingInterval', { interval: 200 });
+  await s.post('Profiler.start');
+  return async (file) => {
+    const { profile } = await s.post('Profiler.stop');
+    writeFileSync(file, JSON.stringify(profile));
+    s.disconnect();
+  };
 }
 
 /** `{ cpu_ms: 1 }` as `{ attach20_cpu_ms: 1 }`. */

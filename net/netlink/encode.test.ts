@@ -43,7 +43,8 @@ test('every request the overlay makes is the message the netlink package would m
   const p = (ip: string, vtep: string) => ({ ip, mac: macFromIp(ip), vtep });
   const peers = syncPeers('10.0.0.1', [p('10.1.0.5', '10.0.0.2'), p('10.1.0.6', '10.0.0.3')], [p('10.1.0.5', '10.0.0.4'), p('10.1.0.7', '10.0.0.2')]);
   const a = attachTask({ taskNetns: 'sb-t-1', index: 1, ip: '10.1.0.9', prefixBits: 24, mtu: 1400 });
-  const reqs = [...peers.ip.map(ipLine), ...peers.bridge.map(bridgeLine), ...a.sandbox.map(ipLine), ...detachTask('10.1.0.9').map(ipLine), ipLine('link set v1 down')];
+  const reqs = [...peers.ip.map(ipLine), ...peers.bridge.map(bridgeLine), ...a.sandbox.map(ipLine), ...detachTask('10.1.0.9').map(ipLine), ipLine('link set v1 down'),
+    ...['link set v1 group 1577058305', 'link set v2 group 1577058305', 'link del group 1577058305'].map(ipLine)];
   assert.ok(reqs.some((r) => r.method === 'delNeighbor') && reqs.some((r) => r.method === 'newLink'));
   for (const r of reqs) {
     const msg = encodeRequest(r, 42, indexOf).msg;
@@ -61,6 +62,15 @@ test('message types follow the request', () => {
   assert.is(type(ipLine('neigh del 10.1.0.5 dev vxlan0')), RTM.DELNEIGH);
   assert.is(type(ipLine('link set v1 up')), RTM.SETLINK);
   assert.is(type(ipLine('link del v1')), RTM.DELLINK);
+  assert.is(type(ipLine('link set v1 group 7')), RTM.SETLINK);
+  assert.is(type(ipLine('link del group 7')), RTM.DELLINK);
+});
+
+test('a group delete names no link: index 0, no IFLA_IFNAME, the group as IFLA_GROUP', () => {
+  const msg = encodeRequest(ipLine('link del group 1577058305'), 1, indexOf).msg;
+  assert.equal(split(msg.subarray(16), 16), { head: Array(16).fill(0), attrs: [[27, [1, 0, 0, 0x5e]]] });
+  // Neither a name nor a group: no link at all, refused.
+  assert.throws(() => encodeRequest({ ...ipLine('link del group 7'), attrs: {} }, 1, indexOf), (e: unknown) => e instanceof NetlinkEncodeError);
   const get = getLinkRequest('br0', 3);
   assert.equal([get.readUInt16LE(4), get.readUInt32LE(8), get.subarray(36).toString('latin1')], [RTM.GETLINK, 3, 'br0\0']);
 });

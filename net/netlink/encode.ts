@@ -74,11 +74,14 @@ function link(req: NlRequest, type: number, seq: number, indexOf: (name: string)
   const ifinfomsg = Buffer.alloc(16);
   ifinfomsg.writeUInt32LE(bits(flags, { up: IFF_UP }, req, 'flags'), 8);
   ifinfomsg.writeUInt32LE(bits(change, { up: IFF_UP }, req, 'change'), 12);
-  const { ifname, mtu, linkinfo, ...others } = req.attrs as { ifname?: string; mtu?: number; linkinfo?: Hex };
+  const { ifname, mtu, linkinfo, group, ...others } = req.attrs as { ifname?: string; mtu?: number; linkinfo?: Hex; group?: number };
   refuseOthers(others, req, 'attrs');
-  if ((ifname === undefined) === (req.dev === undefined)) throw new NetlinkEncodeError(`a link needs exactly one of ifname and dev in "${req.line}"`);
-  const parts = [ifinfomsg, nla(IFLA.ifname, cstr(ifname ?? req.dev!))];
+  // A group delete (RTM_DELLINK with IFLA_GROUP, index 0) names no link: the kernel deletes the group's.
+  const wholeGroup = type === RTM.DELLINK && group !== undefined && ifname === undefined && req.dev === undefined;
+  if (!wholeGroup && (ifname === undefined) === (req.dev === undefined)) throw new NetlinkEncodeError(`a link needs exactly one of ifname and dev in "${req.line}"`);
+  const parts = wholeGroup ? [ifinfomsg] : [ifinfomsg, nla(IFLA.ifname, cstr(ifname ?? req.dev!))];
   if (mtu !== undefined) parts.push(nla(IFLA.mtu, u32(mtu)));
+  if (group !== undefined) parts.push(nla(IFLA.group, u32(group)));
   if (req.master !== undefined) parts.push(nla(IFLA.master, u32(indexOf(req.master))));
   let fd: EncodedRequest['fd'];
   if (linkinfo !== undefined) {

@@ -113,4 +113,10 @@ test('a removed device is read from RTM_DELLINK; a port leaving its bridge is no
   assert.is(removedLink(Buffer.alloc(8)), undefined);
 });
 
+test('task veths deleted as a group: each put in the group, then the group (no device) deleted', () => {
+  assert.equal(ipLine('link set v1 group 7'), { method: 'setLink', data: {}, attrs: { group: 7 }, flags: 0, dev: 'v1', line: 'link set v1 group 7' });
+  assert.equal(ipLine('link del group 7'), { method: 'delLink', data: {}, attrs: { group: 7 }, flags: 0, line: 'link del group 7' });
+  assert.throws(() => ipLine('link del group 99999999999'), (e: unknown) => e instanceof NetlinkTranslateError);
+});
+
 test.run();

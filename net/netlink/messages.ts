@@ -52,7 +52,7 @@ const IFLA_INFO_KIND = 1;
 const IFLA_INFO_DATA = 2;
 const VETH_INFO_PEER = 1;
 /** IFLA_* link attribute types (linux/if_link.h), here and in encode.ts. */
-export const IFLA = { ifname: 3, mtu: 4, master: 10, linkinfo: 18, netNsFd: 28 } as const;
+export const IFLA = { ifname: 3, mtu: 4, master: 10, linkinfo: 18, group: 27, netNsFd: 28 } as const;
 /** Where `ip netns add` puts named namespaces. */
 export const NETNS_RUN_DIR = '/run/netns';
 
@@ -147,10 +147,24 @@ export function ipLine(line: string): NlRequest {
     const up = m[2] === 'up';
     return { method: 'setLink', data: { flags: up ? { up: true } : {}, change: { up: true } }, attrs: {}, flags: 0, dev: devName(m[1], l), line: l };
   }
+  // A group of task veths deleted at once (src/agent/network/veth-wave.ts): set each's group, delete the group.
+  if ((m = /^link set (\S+) group (\d+)$/.exec(l))) {
+    return { method: 'setLink', data: {}, attrs: { group: group(m[2], l) }, flags: 0, dev: devName(m[1], l), line: l };
+  }
+  if ((m = /^link del group (\d+)$/.exec(l))) {
+    return { method: 'delLink', data: {}, attrs: { group: group(m[1], l) }, flags: 0, line: l };
+  }
   if ((m = /^link del (\S+)$/.exec(l))) {
     return { method: 'delLink', data: {}, attrs: {}, flags: 0, dev: devName(m[1], l), line: l };
   }
   throw new NetlinkTranslateError(`no rtnetlink form for ip line "${l}"`);
+}
+
+/** An interface group number (u32). */
+function group(s: string, line: string): number {
+  const n = Number(s);
+  if (!Number.isSafeInteger(n) || n > 0xffffffff) throw new NetlinkTranslateError(`bad interface group in "${line}"`);
+  return n;
 }
 
 /** One `bridge` batch line (`fdb replace|append|del MAC dev D dst V self [permanent]`) as a request. */

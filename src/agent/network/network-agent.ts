@@ -14,11 +14,12 @@ import type { Task } from '../../api/types/task.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { NodeNetworkView } from '../../wire/network-view-types.ts';
 import { MeshTable, VipTable } from '../../../net/lb/index.ts';
-import { VXLAN_DEV, type Commands, attachTask, createSandbox, detachTask, hostVxlanName, macFromIp, syncPeers } from '../../../net/overlay/index.ts';
+import { VXLAN_DEV, type Commands, attachTask, createSandbox, hostVxlanName, macFromIp, sandboxVethName, syncPeers } from '../../../net/overlay/index.ts';
 import { netnsPath } from '../exec/kernel.ts';
 import { ShellBatch } from './shell-batch.ts';
 import { ShellIproute, ShellNft, mustRunShell } from './shell-runners.ts';
 import { NetnsMaker } from './netns-maker.ts';
+import { VethWaves } from './veth-wave.ts';
 import { NetlinkBatch, type IpBatchRunner } from '../../../net/overlay/index.ts';
 import { NetnsNetlink, vxlanRepair } from '../../../net/netlink/index.ts';
 import {
@@ -124,6 +125,8 @@ export class NetworkAgent {
   private readonly sh: ShellBatch;
   /** Task and sandbox netns are made and deleted by one helper process, not `ip` per netns (netns-maker.ts). */
   private readonly netns: NetnsMaker;
+  /** Task veths of a sandbox deleted a wave at a time (one kernel wait for all, veth-wave.ts). */
+  private readonly vethWaves: VethWaves;
   private readonly batch: IpBatchRunner;
   /** rtnetlink relays of the sandboxes, and the link watch that repairs devices removed behind our back. */
   private readonly netlink: NetnsNetlink | undefined;
@@ -162,6 +165,7 @@ export class NetworkAgent {
     const isSandbox = (ns: string) => Object.values(this.state.sandboxes).some((sb) => sb.ready && sb.netns === ns);
     this.batch = this.netlink ? new NetlinkBatch(ipBatch, this.netlink, { useNetlink: isSandbox }) : ipBatch;
     this.netlink?.watch(opts.hostNetns);
+    this.vethWaves = new VethWaves((ns, lines) => this.batch.runIn(ns, lines));
     this.mesh = new MeshTable(new ShellNft(this.sh, opts.hostNetns));
     this.tuning = new OverlayTuning(this.sh, { logger: opts.logger, hostNetns: opts.hostNetns });
     this.file = new StateFile(opts.dataRoot);
@@ -468,13 +472,15 @@ export class NetworkAgent {
     if (this.opts.gateway) await this.opts.gateway.detach(rec.taskId).catch((e) => errors.push(e));
     step('ms.gateway');
     for (const a of rec.attachments) {
+      // The veth first: deleting a netns frees its devices asynchronously, and a quick
+      // re-attach of the same address would meet the old name. Outside the sandbox's lock
+      // (this task still counts as its user, so it stays), so the veths of tasks detached
+      // together go in one wave; a veth not made yet, or gone, is no error (never rejects).
+      const sb = this.state.sandboxes[a.networkId];
+      if (sb?.ready && rt.made.has(a.networkId)) await this.vethWaves.delete(sb.netns, sandboxVethName(a.ip));
+      step('ms.veth');
       await this.lock.run(`sb:${a.networkId}`, async () => {
         step(`ms.lock`);
-        const sb = this.state.sandboxes[a.networkId];
-        // The veth first: deleting a netns frees its devices asynchronously, and a quick
-        // re-attach of the same address would meet the old name.
-        if (sb?.ready && rt.made.has(a.networkId)) await this.batch.runIn(sb.netns, detachTask(a.ip)).catch(() => { /* not made yet, or gone */ });
-        step('ms.veth');
         this.users.get(a.networkId)?.delete(rec.taskId);
         await this.releaseSandbox(a.networkId).catch((e) => errors.push(e));
       });
@@ -520,7 +526,7 @@ export class NetworkAgent {
       // before a failure is thrown, so the clean-up below never races a step still running.
       const [devices] = await Promise.allSettled([
         this.batch.run(netns, withLoUp(createSandbox({ vni: p.vni, subnet: p.subnet, gateway: p.gateway, localVtep: local, mtu, sandbox: netns }))).then(() => step('ms.devices')),
-        this.tuning.apply(netns).then(() => step('ms.tuning')),
+        this.tuning.apply(netns, local).then(() => step('ms.tuning')),
       ]);
       if (devices.status === 'rejected') throw devices.reason;
     } catch (err) {
