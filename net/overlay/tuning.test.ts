@@ -25,6 +25,14 @@ test('only the node\'s own VXLAN is untracked: addressed to it, or sent by it', 
   assert.equal(rules, ['udp dport 4789 fib daddr type local notrack', 'udp dport 4789 notrack']);
 });
 
+test('with the node\'s VTEP address, received VXLAN is matched by address, not by a FIB lookup', () => {
+  const rules = renderVxlanNotrack({ localAddresses: ['192.168.100.12'] }).split('\n').map((l) => l.trim()).filter((l) => l.endsWith('notrack'));
+  assert.equal(rules, ['ip daddr 192.168.100.12 udp dport 4789 notrack', 'udp dport 4789 notrack']);
+  // Two (underlay and WireGuard), deduplicated and in a stable order; none: the FIB lookup.
+  assert.match(renderVxlanNotrack({ localAddresses: ['10.9.0.2', '192.168.100.12', '10.9.0.2'] }), /ip daddr \{ 10\.9\.0\.2, 192\.168\.100\.12 \} udp dport 4789 notrack/);
+  assert.match(renderVxlanNotrack({ localAddresses: [] }), /udp dport 4789 fib daddr type local notrack/);
+});
+
 test('another data path port and table name', () => {
   const t = renderVxlanNotrack({ port: 7777, table: 'lab-vx' });
   assert.match(t, /table ip lab-vx \{\n/);
@@ -39,6 +47,9 @@ test('removal tolerates a table already gone', () => {
 test('bad ports and names are refused', () => {
   for (const port of [0, 65536, 1.5, Number.NaN]) assert.throws(() => renderVxlanNotrack({ port }), (e: unknown) => e instanceof OverlaySpecError);
   for (const table of ['', 'a b', 'x;flush ruleset', '1abc']) assert.throws(() => renderVxlanNotrack({ table }), (e: unknown) => e instanceof OverlaySpecError);
+  for (const a of ['', '10.0.0', '10.0.0.256', '1.2.3.4; flush ruleset', '::1']) {
+    assert.throws(() => renderVxlanNotrack({ localAddresses: [a] }), (e: unknown) => e instanceof OverlaySpecError && /VTEP address/.test((e as Error).message));
+  }
 });
 
 test.run();

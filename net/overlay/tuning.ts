@@ -15,9 +15,13 @@
  *   outer UDP packet is tracked on the way out and on the way in, once per packet on
  *   each node, for a flow nothing ever NATs. {@link renderVxlanNotrack} marks the
  *   node's own VXLAN traffic untracked in the raw hooks: sent by the node (`output`) and
- *   addressed to it (`prerouting`, `fib daddr type local`). The filter rules that drop
- *   VXLAN from the gateway bridge or from ingress match on interface and port, not on
- *   conntrack state, so they still apply.
+ *   addressed to it (`prerouting`). "Addressed to it" is `ip daddr VTEP` when the agent
+ *   passes its VTEP addresses, a compare or a set lookup; `fib daddr type local` without one costs a FIB
+ *   lookup per received outer packet (about a third of the node's FIB lookups on the
+ *   overlay path, counted with the `fib:fib_table_lookup` tracepoint; PERFORMANCE.md).
+ *   Forwarded VXLAN (not for this node) stays tracked either way. The filter rules that
+ *   drop VXLAN from the gateway bridge or from ingress match on interface and port, not
+ *   on conntrack state, so they still apply.
  *
  * The VXLAN device sends IPv4 without an outer UDP checksum (`noudpcsum` in plan.ts, as
  * Docker's overlay does): the inner TCP/UDP checksum already covers the payload.
@@ -38,6 +42,7 @@
  * - MTU: the task's 1450 is not the loss; the underlay with the same MSS (`iperf3 -M
  *   1398`) runs as fast as with its own, and GSO packets are ~50 KiB on both paths.
  */
+import { formatAddress, parseAddress } from '../ipam/cidr.ts';
 import { OverlaySpecError } from './errors.ts';
 import { VXLAN_PORT } from './plan.ts';
 
@@ -65,6 +70,12 @@ export interface NotrackOptions {
   port?: number;
   /** Table name; default {@link VXLAN_NOTRACK_TABLE}. */
   table?: string;
+  /**
+   * The node's VTEP addresses, IPv4 (its underlay address, and its WireGuard address where
+   * an encrypted overlay runs). Given: received VXLAN is matched by destination (no
+   * per-packet FIB lookup); absent or empty: by `fib daddr type local`.
+   */
+  localAddresses?: readonly string[];
 }
 
 /**
@@ -76,13 +87,16 @@ export function renderVxlanNotrack(opts: NotrackOptions = {}): string {
   const port = opts.port ?? VXLAN_PORT;
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new OverlaySpecError(`invalid VXLAN port "${port}"`);
   const t = tableName(opts.table);
+  const local = [...new Set((opts.localAddresses ?? []).map(vtep))].sort();
+  const daddr = local.length === 1 ? local[0] : `{ ${local.join(', ')} }`;
+  const toNode = local.length ? `ip daddr ${daddr} udp dport ${port}` : `udp dport ${port} fib daddr type local`;
   return [
     `table ip ${t} {}`,
     `flush table ip ${t}`,
     `table ip ${t} {`,
     '  chain prerouting {',
     '    type filter hook prerouting priority raw; policy accept;',
-    `    udp dport ${port} fib daddr type local notrack`,
+    `    ${toNode} notrack`,
     '  }',
     '  chain output {',
     '    type filter hook output priority raw; policy accept;',
@@ -97,6 +111,15 @@ export function renderVxlanNotrack(opts: NotrackOptions = {}): string {
 export function renderVxlanNotrackDelete(opts: Pick<NotrackOptions, 'table'> = {}): string {
   const t = tableName(opts.table);
   return `table ip ${t} {}\ndelete table ip ${t}\n`;
+}
+
+/** A dotted-quad IPv4 address, as typed (it is written into nft text). */
+function vtep(a: string): string {
+  try {
+    return formatAddress(parseAddress(a, 'VTEP address'));
+  } catch (err) {
+    throw new OverlaySpecError((err as Error).message);
+  }
 }
 
 function tableName(t = VXLAN_NOTRACK_TABLE): string {

@@ -80,7 +80,7 @@ t('overlay traffic is untracked on the nodes, unhooked in the sandboxes, sent wi
       await batch.run(n.sb, createSandbox({ vni: 4242, subnet: '10.231.0.0/24', gateway: '10.231.0.1', localVtep: n.vtep, mtu: 1450, sandbox: n.sb }));
       const tuning = new OverlayTuning(shell, { logger: nullLogger, hostNetns: n.host });
       tunings.push(tuning);
-      assert.ok(await tuning.apply(n.sb), 'every tuning step applied');
+      assert.ok(await tuning.apply(n.sb, n.vtep), 'every tuning step applied');
       const a = attachTask({ taskNetns: n.task, index: 0, ip: n.ip, prefixBits: 24, mtu: 1450 });
       await batch.runIn(n.sb, a.sandbox);
       await batch.runIn(n.task, a.task);
@@ -95,7 +95,10 @@ t('overlay traffic is untracked on the nodes, unhooked in the sandboxes, sent wi
       const key = '/proc/sys/net/bridge/bridge-nf-call-iptables';
       const inSb = spawnSync('nsenter', [`--net=/run/netns/${n.sb}`, 'cat', key], { encoding: 'utf8' });
       if (inSb.status === 0) assert.is(inSb.stdout.trim(), '0', 'br_netfilter off in the sandbox');
-      assert.match(sh(['ip', 'netns', 'exec', n.host, 'nft', 'list', 'table', 'ip', VXLAN_NOTRACK_TABLE]), /udp dport 4789 notrack/);
+      const table = sh(['ip', 'netns', 'exec', n.host, 'nft', 'list', 'table', 'ip', VXLAN_NOTRACK_TABLE]);
+      assert.match(table, /udp dport 4789 notrack/);
+      // Received VXLAN matched by the node's VTEP address, not by a FIB lookup per packet.
+      assert.ok(table.includes(`ip daddr ${n.vtep} udp dport 4789 notrack`) && !table.includes('fib'), table);
     }
 
     // Traffic between the tasks crosses VXLAN, and the nodes never track it.

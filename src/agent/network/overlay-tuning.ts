@@ -6,7 +6,7 @@
  * node table again).
  *
  *   const tuning = new OverlayTuning(sh, { logger, hostNetns });
- *   await tuning.apply('sb-1a2b3c');   // after the sandbox's devices exist
+ *   await tuning.apply('sb-1a2b3c', '192.168.1.5');   // after the sandbox's devices exist; its VTEP
  *   await tuning.remove();             // swarm leave
  */
 import type { Logger } from '../../common/logger.ts';
@@ -33,10 +33,35 @@ export class OverlayTuning {
     this.nft = new ShellNft(sh, opts.hostNetns);
   }
 
-  /** Tunes a sandbox whose devices were just made, and the node once. Resolves whether all of it applied; never throws. */
-  async apply(sandbox: string): Promise<boolean> {
+  /** The node's VTEP addresses seen so far: the node table matches received VXLAN by them (tuning.ts). */
+  private readonly vteps = new Set<string>();
+
+  /**
+   * Tunes a sandbox whose devices were just made, and the node once (again when `vtep`,
+   * the sandbox's local VTEP address, is one the node table does not list yet). Resolves
+   * whether all of it applied; never throws.
+   */
+  async apply(sandbox: string, vtep?: string): Promise<boolean> {
+    if (vtep !== undefined && !this.vteps.has(vtep) && this.valid(vtep)) {
+      this.vteps.add(vtep);
+      // After any apply in flight, so the table with every address is the one that stays.
+      const prev = this.host;
+      this.host = undefined;
+      if (prev) await prev;
+    }
     const [sb, node] = await Promise.all([this.sandbox(sandbox), this.node()]);
     return sb && node;
+  }
+
+  /** Whether the node table can match `vtep` (an IPv4 address); if not, it keeps its FIB lookup for it. */
+  private valid(vtep: string): boolean {
+    try {
+      renderVxlanNotrack({ localAddresses: [vtep] });
+      return true;
+    } catch (err) {
+      this.opts.logger.warn('network: VXLAN to this VTEP address stays matched by a FIB lookup', { vtep, error: err });
+      return false;
+    }
   }
 
   /** br_netfilter off in the sandbox's netns (a no-op where the module is not loaded). */
@@ -49,7 +74,7 @@ export class OverlayTuning {
 
   /** The VXLAN notrack table in the node's netns, applied once per agent. */
   private node(): Promise<boolean> {
-    this.host ??= this.nft.apply(renderVxlanNotrack({ port: this.opts.port })).then(() => true, (err: unknown) => {
+    this.host ??= this.nft.apply(renderVxlanNotrack({ port: this.opts.port, localAddresses: [...this.vteps] })).then(() => true, (err: unknown) => {
       this.opts.logger.warn('network: could not exempt VXLAN from conntrack', { error: err });
       this.host = undefined;
       return false;
