@@ -284,6 +284,23 @@ test('nodes: one ingress address each, released on delete, reallocated when ingr
   assert.is(get(w.nodes, 'a').Attachments, undefined);
 });
 
+test('nodes past an exhausted ingress pool each get its warning; a node that frees its address lets the next one in', () => {
+  // A /29 ingress: 6 hosts, one the gateway, so five nodes get an address.
+  const ing = network('ing', { ...ingressNetworkSpec(), IPAM: { Driver: 'default', Config: [{ Subnet: '10.0.0.0/29' }] } });
+  const names = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
+  const w = world({ networks: [ing], nodes: names.map((n) => node(n)) });
+  let { state, warnings } = settle(w);
+  const withAddr = w.nodes.filter((n) => n.Attachments?.length).map((n) => n.ID);
+  assert.equal(withAddr, ['a', 'b', 'c', 'd', 'e']);
+  assert.equal(warnings.map((x) => x.replace(/:.*/, '')), ['node f', 'node g', 'node h']);
+  assert.ok(warnings.every((x) => /pool exhausted: no free address/.test(x)), warnings.join('\n'));
+  w.nodes = w.nodes.filter((n) => n.ID !== 'b');
+  ({ state, warnings } = settle(w, state));
+  assert.equal(w.nodes.filter((n) => n.Attachments?.length).map((n) => n.ID), ['a', 'c', 'd', 'e', 'f']);
+  assert.equal(warnings.map((x) => x.replace(/:.*/, '')), ['node g', 'node h']);
+  assert.ok(state.ipam.networks.ing);
+});
+
 /** Every address held in the world's objects, as `network:address` → holder. */
 function held(w: World): Map<string, string> {
   const m = new Map<string, string>();

@@ -74,13 +74,24 @@ export function allocatePass(state: AllocatorState, given: AllocatorInput, opts:
     }
   }
 
+  // Once the ingress pool is exhausted, a node with nothing to keep or release can only
+  // fail the same way: it gets the same warning without another search of the pool (a
+  // default /24 ingress and a thousand nodes: 750 full searches in every pass).
+  let exhausted: { message: string; holders: Set<string> } | undefined;
   for (const n of input.nodes) {
+    if (exhausted && !n.Attachments?.length && !exhausted.holders.has(owner.node(n.ID))) {
+      out.warnings.push(`node ${n.ID}: ${exhausted.message}`);
+      continue;
+    }
     try {
       const { ipam, node } = nodeAttachments(out.state.ipam, n, ingress);
       out.state = { ...out.state, ipam };
       if (node) out.nodes.push(node);
     } catch (err) {
-      out.warnings.push(`node ${n.ID}: ${messageOf(err)}`);
+      const message = messageOf(err);
+      out.warnings.push(`node ${n.ID}: ${message}`);
+      const net = ingress && out.state.ipam.networks[ingress.ID];
+      if (err instanceof PoolExhaustedError && net) exhausted = { message, holders: new Set(Object.values(net.addresses)) };
     }
   }
 
