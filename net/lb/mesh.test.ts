@@ -20,7 +20,7 @@ test('published ports DNAT on local addresses over the tasks, masqueraded into t
 test('a port without tasks is refused instead of DNATed', () => {
   const t = renderMeshTable([web, dns], opts);
   assert.match(t, 'elements = { udp . 5353 }');
-  assert.match(t, 'fib daddr type local meta l4proto . th dport @unserved reject');
+  assert.match(t, 'meta l4proto . th dport @unserved fib daddr type local reject');
   assert.not.match(t, 'p_udp_5353');
 });
 

@@ -146,7 +146,9 @@ function meshParts(ports: readonly PublishedPort[], opts: MeshOptions): MeshPart
   const reset = 'ct status dnat tcp flags & rst == 0 ct reply ip saddr @gone reject with tcp reset';
   const dev = opts.ingressDevice === undefined ? undefined : ifname(opts.ingressDevice);
   const nat = 'fib daddr type local meta l4proto . th dport vmap @published';
-  const refuse = 'fib daddr type local meta l4proto . th dport @unserved reject';
+  // The set before the FIB lookup: this chain sees every packet the node receives, and
+  // the set (usually empty) rules most of them out without a lookup (PERFORMANCE.md).
+  const refuse = 'meta l4proto . th dport @unserved fib daddr type local reject';
   const hooks = [
     chain('prerouting', ['type nat hook prerouting priority -100; policy accept;', nat]),
     chain('output', ['type nat hook output priority -100; policy accept;', nat]),
