@@ -9,10 +9,12 @@
  * The orchestrators leave out-of-date running tasks alone (see `tasksForOrchestrator`);
  * this controller is the only one that replaces them, `Parallelism` at a time.
  */
-import type { Task } from '../../api/types/task.ts';
+import { isTerminal, type Task } from '../../api/types/task.ts';
+import type { Service } from '../../api/types/service.ts';
 import type { MemoryStore, ObjectEvent } from '../../store/index.ts';
 import type { Logger } from '../../common/logger.ts';
 import { planUpdate, type UpdateStrategy } from '../orchestrator/updater.ts';
+import { isTaskDirty } from '../orchestrator/updater-view.ts';
 import { StoreController } from './store-controller.ts';
 
 export interface UpdaterOptions {
@@ -29,6 +31,8 @@ export class UpdaterController extends StoreController {
   private readonly strategy?: UpdateStrategy;
   /** Task ID → when it was seen running (ms). */
   private readonly upSince = new Map<string, number>();
+  /** Every service as last seen (for `taskEventMatters`), kept from the service events. */
+  private readonly services = new Map<string, Service>();
 
   constructor(store: MemoryStore, logger: Logger, opts: UpdaterOptions = {}) {
     super(store, logger, ['service', 'task']);
@@ -38,10 +42,14 @@ export class UpdaterController extends StoreController {
 
   protected markAll(): void {
     this.all = true;
+    this.services.clear();
+    for (const s of this.store.view((tx) => tx.list('service'))) this.services.set(s.ID, s);
   }
 
   protected onEvent(e: ObjectEvent): void {
     if (e.kind.startsWith('service.')) {
+      if (e.kind === 'service.deleted') this.services.delete(e.object.ID);
+      else this.services.set(e.object.ID, e.object as Service);
       this.dirty.add(e.object.ID);
       return;
     }
@@ -53,6 +61,7 @@ export class UpdaterController extends StoreController {
     const old = 'old' in e ? (e.old as Task) : undefined;
     if (old && old.Status.State === t.Status.State && old.DesiredState === t.DesiredState) return;
     if (t.Status.State === 'running' && old?.Status.State !== 'running') this.upSince.set(t.ID, this.now());
+    if (!taskEventMatters(this.services.get(t.ServiceID), old, t)) return;
     this.dirty.add(t.ServiceID);
   }
 
@@ -94,4 +103,21 @@ export class UpdaterController extends StoreController {
     for (const e of events) this.logger.info(`updater: update ${e.event}`, { 'service.id': e.id, 'service.name': e.name, message: e.message });
     for (const w of wakes) this.at(w.at - this.now(), () => this.dirty.add(w.id));
   }
+}
+
+/**
+ * Whether a task's change can give the updater something to do (pure). While the service
+ * runs no update, the updater only starts one, and only for a slot that holds an
+ * out-of-date task: the steps of up-to-date tasks change nothing there. Starting 10,000
+ * tasks made each of their status batches a plan over the whole service. What can matter
+ * is kept: an update in progress (or paused), an out-of-date task, a task that ended or
+ * whose desired state changed, a service not known yet.
+ */
+export function taskEventMatters(service: Service | undefined, old: Task | undefined, t: Task): boolean {
+  if (!service) return true;
+  const state = service.UpdateStatus?.State;
+  if (state !== undefined && state !== 'completed' && state !== 'rollback_completed') return true;
+  if (old && old.DesiredState !== t.DesiredState) return true;
+  if (isTerminal(t.Status.State)) return true;
+  return isTaskDirty(service, t) || (!!old && isTaskDirty(service, old));
 }
