@@ -167,8 +167,7 @@ function normalize(services: readonly VipService[]): Normalized[] {
     const vip = addr(s.vip, `VIP of service "${s.name}"`);
     if (seen.has(vip)) throw new LbSpecError(`VIP "${vip}" given twice`);
     seen.add(vip);
-    const backends = [...new Set(s.backends.map((b) => addr(b, `backend of service "${s.name}"`)))]
-      .sort((a, b) => parseAddress(a) - parseAddress(b));
+    const backends = byAddress(new Set(s.backends.map((b) => addr(b, `backend of service "${s.name}"`))));
     const ports = (s.ports ?? []).map((p) => {
       if (p.protocol !== 'tcp' && p.protocol !== 'udp') throw new LbSpecError(`invalid protocol "${String(p.protocol)}" for service "${s.name}"`);
       return { protocol: p.protocol, port: port(p.port, s.name), targetPort: port(p.targetPort ?? p.port, s.name) };
@@ -177,10 +176,18 @@ function normalize(services: readonly VipService[]): Normalized[] {
     if (keys.size !== ports.length) throw new LbSpecError(`a port of service "${s.name}" is given twice`);
     ports.sort((a, b) => a.protocol.localeCompare(b.protocol) || a.port - b.port);
     const weights = weightsOf(s.weights, s.name);
-    const gone = [...new Set((s.gone ?? []).map((g) => addr(g, `gone backend of service "${s.name}"`)))]
-      .filter((ip) => !backends.includes(ip))
-      .sort((a, b) => parseAddress(a) - parseAddress(b));
+    const gone = byAddress([...new Set((s.gone ?? []).map((g) => addr(g, `gone backend of service "${s.name}"`)))]
+      .filter((ip) => !backends.includes(ip)));
     return { name: s.name, vip, ports, backends, ...(weights ? { weights } : {}), gone };
   });
-  return out.sort((a, b) => parseAddress(a.vip) - parseAddress(b.vip));
+  const at = new Map(out.map((s) => [s, parseAddress(s.vip)]));
+  return out.sort((a, b) => at.get(a)! - at.get(b)!);
+}
+
+/**
+ * Addresses in numeric order, each parsed once (a sort comparing parsed addresses parses
+ * each ≈ 2·log n times: most of a VIP table's render for 40 backends, times 20 tasks).
+ */
+function byAddress(ips: Iterable<string>): string[] {
+  return [...ips].map((ip) => ({ ip, n: parseAddress(ip) })).sort((a, b) => a.n - b.n).map((x) => x.ip);
 }
