@@ -5,6 +5,7 @@
  * finish or services are deleted, at most every `intervalMs`.
  */
 import type { MemoryStore, ObjectEvent } from '../../store/index.ts';
+import { isTerminal, type Task } from '../../api/types/task.ts';
 import type { Logger } from '../../common/logger.ts';
 import { tasksToDelete } from '../orchestrator/task-reaper.ts';
 import { StoreController } from './store-controller.ts';
@@ -27,7 +28,7 @@ export class TaskReaperController extends StoreController {
   }
 
   protected onEvent(e: ObjectEvent): void {
-    if (e.kind === 'task.updated' || e.kind === 'service.deleted' || e.kind === 'cluster.updated' || e.kind === 'task.created') this.dirty = true;
+    if (reapMatters(e)) this.dirty = true;
   }
 
   protected async pass(): Promise<void> {
@@ -56,4 +57,19 @@ export class TaskReaperController extends StoreController {
       throw err;
     }
   }
+}
+
+/**
+ * Whether a store change can make a task deletable (pure): a task created (its slot's
+ * history grows), ended, or no longer wanted; a service deleted; the retention limit
+ * changed. A wanted task's steps towards running make none so (10,000 tasks starting
+ * ran the reaper over every task every 250 ms).
+ */
+export function reapMatters(e: ObjectEvent): boolean {
+  if (e.kind === 'task.updated') {
+    const t = e.object as Task;
+    const old = e.old as Task;
+    return old.DesiredState !== t.DesiredState || isTerminal(t.Status.State) !== isTerminal(old.Status.State);
+  }
+  return e.kind === 'task.created' || e.kind === 'service.deleted' || e.kind === 'cluster.updated';
 }
