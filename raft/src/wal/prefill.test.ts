@@ -79,6 +79,32 @@ test('a save without sync is written with the next synced one, or alone soon aft
     await r.close();
   }));
 
+test('a held-back save never delays a synced one: it resolves with no timer firing', () =>
+  withTempDir(async (dir) => {
+    const s = await DiskStorage.open(dir, { fsync: false });
+    await s.save({ entries: ents(1, 2, 1), sync: true });
+    // Timers set from here on never fire: a synced save that waited for the hold-back
+    // timer (or any timer) would never resolve.
+    const real = globalThis.setTimeout;
+    let timers = 0;
+    globalThis.setTimeout = ((..._args: unknown[]) => {
+      timers++;
+      return real(() => {}, 0);
+    }) as typeof setTimeout;
+    let done = false;
+    try {
+      const held = s.save({ entries: [], hardState: { term: 1, vote: '', commit: 2 }, sync: false });
+      const synced = s.save({ entries: ents(3, 3, 1), sync: true });
+      void Promise.all([held, synced]).then(() => (done = true));
+      for (let i = 0; i < 10_000 && !done; i++) await new Promise((r) => setImmediate(r));
+    } finally {
+      globalThis.setTimeout = real;
+    }
+    assert.ok(done, 'the synced save and the held one with it resolved without a timer');
+    assert.ok(timers <= 1, 'at most the hold-back timer was set');
+    await s.close();
+  }));
+
 test('a zero fill whose fdatasync fails fails the next sync of the records', () =>
   withTempDir(async (dir) => {
     // The fill's fdatasync covers the records' pages too; a write-back error it meets may be
