@@ -37,7 +37,8 @@ test('tcprr: request/response and connect runs report n, percentiles and no erro
 });
 
 test('the figures the benchmark promises, and its settings say how it ran', () => {
-  for (const k of ['overlay_ratio', 'overlay_ratio_4']) assert.ok(THROUGHPUT_KEYS.includes(k));
+  for (const k of ['overlay_ratio', 'overlay_ratio_4', 'underlay_mss', 'overlay_mss']) assert.ok(THROUGHPUT_KEYS.includes(k));
+  assert.match(String(overlaySettings({ reps: 1, seconds: 5 }).overlay_same), /own MSS/);
   for (const k of ['overlay_rtt_added_us', 'vip_rtt_added_us', 'mesh_rtt_added_us']) assert.ok(LATENCY_KEYS.includes(k));
   assert.match(String(overlaySettings({ reps: 1, seconds: 5, rt: true }).overlay_sched), /SCHED_FIFO/);
   assert.match(String(overlaySettings({ reps: 1, seconds: 5 }).overlay_sched), /normal/);

@@ -9,6 +9,8 @@
  * - `underlay_gbps`, `overlay_gbps`, `overlay_ratio`: one stream, host → host and
  *   client task → web task's overlay address.
  * - `underlay_gbps_4`, `overlay_gbps_4`, `overlay_ratio_4`: the same with 4 streams (`-P 4`).
+ * - `underlay_mss`, `overlay_mss`: the MSS each path's connections used (iperf3's own
+ *   report): each runs with its own, as a user sees it; the ratio is not corrected for it.
  *
  * Latency (labs/bench/tcprr.pl, Perl: no JIT or GC pauses of its own; medians of
  * `rrCount` rounds, each path's run alternating with its underlay run):
@@ -77,12 +79,14 @@ export function overlaySettings(o: OverlayOptions): Record<string, unknown> {
   return {
     overlay_iperf3: 'TCP, 1 and 4 streams (-P 4), underlay and overlay alternating',
     overlay_rr: `tcprr.pl: ${o.rrCount ?? 2000} 1-byte TCP request/responses per run (TCP_RR); mesh: TCP connect time`,
+    // What makes the two paths comparable (net/overlay/PERFORMANCE.md, "like for like").
+    overlay_same: 'same iperf3 options and CPUs both paths; each with its own MSS (underlay_mss, overlay_mss); conntrack on both (underlay: node netns; overlay: task netns, VXLAN untracked)',
     overlay_sched: o.rt ? 'SCHED_FIFO 1, client on CPU 0, server on CPU 1 (--rt), both paths' : 'normal (no --rt)',
   };
 }
 
 /** The keys {@link overlayThroughput} sets (a failed step sets each to its failure). */
-export const THROUGHPUT_KEYS = ['underlay_gbps', 'overlay_gbps', 'overlay_ratio', 'underlay_gbps_4', 'overlay_gbps_4', 'overlay_ratio_4'];
+export const THROUGHPUT_KEYS = ['underlay_gbps', 'overlay_gbps', 'overlay_ratio', 'underlay_gbps_4', 'overlay_gbps_4', 'overlay_ratio_4', 'underlay_mss', 'overlay_mss'];
 /** The keys {@link overlayLatency} sets. */
 export const LATENCY_KEYS = ['underlay_rtt_us', 'overlay_rtt_us', 'overlay_rtt_added_us', 'vip_rtt_us', 'vip_rtt_added_us', 'underlay_connect_us', 'mesh_connect_us', 'mesh_rtt_added_us'];
 
@@ -98,16 +102,21 @@ const prio = (o: Pick<OverlayOptions, 'rt'>, role: 'server' | 'client') =>
  * hosts; Gbit/s. Also the encrypted-overlay step of network.ts.
  */
 export async function iperfGbps(lab: Lab, o: Pick<OverlayOptions, 'seconds' | 'rt'>, server: { host: string; enter: string[] }, client: { host: string; enter: string[] }, addr: string, streams: number): Promise<number> {
+  return (await iperfRun(lab, o, server, client, addr, streams)).gbps;
+}
+
+/** {@link iperfGbps} with the MSS the client's connection used (iperf3's `tcp_mss_default`; 0 if it did not say). */
+export async function iperfRun(lab: Lab, o: Pick<OverlayOptions, 'seconds' | 'rt'>, server: { host: string; enter: string[] }, client: { host: string; enter: string[] }, addr: string, streams: number): Promise<{ gbps: number; mss: number }> {
   const port = String(nextPort++);
   const srv = lab.exec(server.host, [...server.enter, ...prio(o, 'server'), 'timeout', String(o.seconds + 30), 'iperf3', '-s', '-1', '-p', port], { timeoutMs: (o.seconds + 40) * 1000 });
   try {
     for (let attempt = 0; ; attempt++) {
       await sleep(300);
       const r = await lab.exec(client.host, [...client.enter, ...prio(o, 'client'), 'iperf3', '-c', addr, '-p', port, '-t', String(o.seconds), '-P', String(streams), '-J'], { timeoutMs: (o.seconds + 30) * 1000 });
-      let j: { end?: { sum_received?: { bits_per_second?: number } }; error?: string } = {};
+      let j: { start?: { tcp_mss_default?: number }; end?: { sum_received?: { bits_per_second?: number } }; error?: string } = {};
       try { j = JSON.parse(r.stdout); } catch { /* reported below */ }
       const bps = j.end?.sum_received?.bits_per_second;
-      if (bps) return bps / 1e9;
+      if (bps) return { gbps: bps / 1e9, mss: j.start?.tcp_mss_default ?? 0 };
       if (attempt >= 4) throw new Error(`iperf3 to ${addr}: ${j.error ?? r.stderr.trim().slice(-200)}`);
     }
   } finally {
@@ -125,10 +134,12 @@ export async function overlayThroughput(ctx: OverlayContext, o: OverlayOptions):
     const under: number[] = [], over: number[] = [], ratios: number[] = [];
     for (let i = 0; i < o.reps; i++) {
       // Which path goes first alternates too.
-      const runU = () => iperfGbps(ctx.lab, o, hosts.server, hosts.client, ctx.lab.address(web.host), streams);
-      const runO = () => iperfGbps(ctx.lab, o, tasks.server, tasks.client, web.ip, streams);
+      const runU = () => iperfRun(ctx.lab, o, hosts.server, hosts.client, ctx.lab.address(web.host), streams);
+      const runO = () => iperfRun(ctx.lab, o, tasks.server, tasks.client, web.ip, streams);
       const [u, v] = i % 2 === 0 ? [await runU(), await runO()] : (([b, a]) => [a, b])([await runO(), await runU()]);
-      under.push(u); over.push(v); ratios.push(v / u);
+      under.push(u.gbps); over.push(v.gbps); ratios.push(v.gbps / u.gbps);
+      // Each path with its own MSS, as a user gets it (1448 on a 1500 underlay, 1398 in the overlay).
+      out.underlay_mss ??= u.mss; out.overlay_mss ??= v.mss;
     }
     const sfx = streams === 1 ? '' : `_${streams}`;
     Object.assign(out, { [`underlay_gbps${sfx}`]: r2(median(under)), [`overlay_gbps${sfx}`]: r2(median(over)), [`overlay_ratio${sfx}`]: r2(median(ratios)) });
