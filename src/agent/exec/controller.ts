@@ -13,7 +13,8 @@ import { readUserFiles, refuseBlockingUserFiles, resolveUser } from './users.ts'
 import { oomKills, removeCgroup, isMounted } from './kernel.ts';
 import { TaskLog, readLogs } from './task-log.ts';
 import { HealthMonitor, type HealthStatus } from './health.ts';
-import { decodeWaitStatus, type MonitorClient } from './monitor.ts';
+import { decodeWaitStatus } from './monitor.ts';
+import { EarlyCreate } from './early-create.ts';
 import { netnsNameOf } from './paths.ts';
 import { copyUp } from '../volumes/copy-up.ts';
 import { privateDir, writePrivateFile } from './private-fs.ts';
@@ -58,13 +59,6 @@ export class ContainerStateError extends Error {
   constructor(message: string) { super(`exec: ${message}`); }
 }
 
-/** How long an early create waits for a netns being made elsewhere before leaving it to start. */
-const NETNS_WAIT_MS = 60_000;
-/** Poll period of that wait: one stat(2) per period. */
-const NETNS_POLL_MS = 10;
-/** How long discarding a created container waits for the monitor to report its process gone. */
-const CREATED_EXIT_WAIT_MS = 5_000;
-
 /** Docker-ish view of one container. */
 export interface ContainerInspect {
   id: string;
@@ -95,17 +89,13 @@ export class TaskController {
   private rawWaiters: (() => void)[] = [];
   /** An exit reported while `prepared` (the monitor's answer to run and the exit share one read), by PID. */
   private earlyExit: { status: number; pid: number } | undefined;
-  /** The early `runc create` of prepare (never rejects: on failure start runs the container). */
-  private creating: Promise<void> | undefined;
-  /** Remove (or start, once the netns is not there) stops an early create waiting for the netns. */
-  private createAborted = false;
-  private startWanted = false;
-  /** Waiting for the exit of a created process being discarded. */
-  private createdExitWaiters: (() => void)[] = [];
+  /** The `runc create` of prepare for swarm tasks (`spec.createEarly`). */
+  private readonly early: EarlyCreate;
   private pollTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly ctx: ExecutorContext, readonly spec: TaskContainerSpec, readonly cid: string, record?: TaskRecord) {
     this.rec = record;
+    this.early = new EarlyCreate({ cid, ctx, record: () => this.rec!, persist: () => this.persist(), fifos: () => this.fifos() });
   }
 
   /** Current state. */
@@ -176,7 +166,7 @@ export class TaskController {
       writePrivateFile(join(paths.bundle(cid), 'config.json'), JSON.stringify(spec));
       this.setState('prepared');
       // Off the path of start: the netns of a swarm task is still being wired up meanwhile.
-      if (this.spec.createEarly && !this.spec.tty) this.creating = this.createEarly();
+      if (this.spec.createEarly && !this.spec.tty) this.early.begin();
     } catch (e) {
       await this.cleanup().catch(() => {});
       this.rec = undefined;
@@ -211,95 +201,20 @@ export class TaskController {
   }
 
   /**
-   * `runc create` once the netns is there (a swarm task's is made by the data plane beside
-   * prepare): namespaces, mounts and cgroups are set up while the task's network is still
-   * being wired, and start is then only `runc start`. The created process is the monitor's
-   * child like a run one, so its exit is recorded. Never rejects: on any failure nothing is
-   * left and start runs the container as without it.
+   * Deletes the container an early create made and never started (restore after a daemon
+   * crash between create and start), so the replayed start runs exactly one process.
    */
-  private async createEarly(): Promise<void> {
-    const rec = this.rec!;
-    try {
-      if (!(await this.untilNetns(rec.netnsPath))) return;
-      const monitor = await this.ctx.monitor();
-      const io = this.fifos();
-      await monitor.mkfifo([io.stdout, io.stderr]);
-      if (this.createAborted) return;
-      const pid = await this.ctx.runtime.create(monitor, this.cid, this.ctx.paths.bundle(this.cid), io);
-      rec.pid = pid;
-      rec.monitorPid = monitor.pid;
-      rec.created = true;
-      this.persist();
-    } catch (e) {
-      this.ctx.logger?.info?.('exec: early create failed, start runs the container', { 'task.id': this.spec.taskId, error: String(e) });
-      await this.ctx.runtime.delete(this.cid, true).catch(() => {});
-    }
-  }
-
-  /**
-   * Until `path` is a netns (an nsfs mount, not the empty file it is bound on): false when
-   * removed meanwhile, when start comes and it is still not one, or after NETNS_WAIT_MS.
-   */
-  private async untilNetns(path: string): Promise<boolean> {
-    const nsfs = statSync('/proc/self/ns/net').dev;
-    const deadline = Date.now() + NETNS_WAIT_MS;
-    for (;;) {
-      if (this.createAborted) return false;
-      try { if (statSync(path).dev === nsfs) return true; } catch { /* not made yet */ }
-      if (this.startWanted || Date.now() > deadline) return false;
-      await new Promise((r) => setTimeout(r, NETNS_POLL_MS));
-    }
-  }
-
-  /**
-   * The created process still waits in the netns now at the task's path, under this monitor:
-   * a netns made again meanwhile (a data plane cleaning a leftover) or a monitor that is not its
-   * parent any more (its exit code would be lost) and it is discarded instead.
-   */
-  private createdUsable(monitor: MonitorClient): boolean {
-    const rec = this.rec!;
-    if (!rec.created || !rec.pid || rec.monitorPid !== monitor.pid) return false;
-    try {
-      const want = statSync(rec.netnsPath);
-      const got = statSync(`/proc/${rec.pid}/ns/net`);
-      return want.dev === got.dev && want.ino === got.ino;
-    } catch { return false; }
-  }
-
-  /**
-   * Kills and deletes the container an early create made (never started), waiting for the
-   * monitor to record its process's exit, so nothing of it is left. Also after a restart
-   * (restore), where start then runs a new one: one process per task, never two.
-   */
-  async discardCreated(): Promise<void> {
-    const rec = this.rec!;
-    if (rec.created && rec.pid) {
-      const gone = new Promise<void>((r) => this.createdExitWaiters.push(r));
-      const monitor = await this.ctx.monitor().catch(() => undefined);
-      if (monitor && rec.monitorPid === monitor.pid && await monitor.kill(this.cid, 'SIGKILL')) {
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([gone, new Promise((r) => { timer = setTimeout(r, CREATED_EXIT_WAIT_MS); })]);
-        clearTimeout(timer);
-      }
-      this.createdExitWaiters = [];
-    }
-    await this.ctx.runtime.delete(this.cid, true);
-    rec.created = false;
-    rec.pid = undefined;
-    rec.monitorPid = undefined;
-    this.persist();
-  }
+  discardCreated(): Promise<void> { return this.early.discard(); }
 
   /** Starts the container; resolves once its process runs. */
   async start(): Promise<void> {
     if (this.at('running')) return;
     if (this.state !== 'prepared') throw new ContainerStateError(`start of ${this.cid} before prepare`);
-    this.startWanted = true;
-    if (this.creating) await this.creating;
+    await this.early.settle();
     const { paths, runtime } = this.ctx;
     const monitor = await this.ctx.monitor();
     const io = this.fifos();
-    if (this.rec!.created && !this.createdUsable(monitor)) await this.discardCreated();
+    if (this.rec!.created && !this.early.usable(monitor)) await this.early.discard();
     await monitor.mkfifo([io.stdout, io.stderr]);
     this.openLog();
     let pid: number;
@@ -391,7 +306,7 @@ export class TaskController {
    */
   onExit(waitStatus: number, pid?: number): void {
     if (this.state === 'prepared') {
-      if (pid !== undefined && pid === this.rec?.pid) for (const w of this.createdExitWaiters.splice(0)) w();
+      if (pid !== undefined) this.early.exited(pid);
       this.earlyExit = { status: waitStatus, pid: pid ?? 0 };
       return;
     }
@@ -456,9 +371,7 @@ export class TaskController {
 
   private async cleanup(): Promise<void> {
     const { paths, runtime } = this.ctx;
-    this.createAborted = true;
-    if (this.creating) await this.creating;
-    if (this.rec?.created) await this.discardCreated().catch(() => {});
+    await this.early.abort();
     this.health?.stop();
     if (this.pollTimer) clearInterval(this.pollTimer);
     this.log?.detach();
