@@ -2,7 +2,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Task, TaskState } from '../../api/types/task.ts';
-import { taskUpdateMatters } from './orchestrator.ts';
+import { onlyReachedRunning, taskUpdateMatters } from './orchestrator.ts';
+import { MOVED_FROM_LABEL } from '../orchestrator/rebalance.ts';
 
 function task(state: TaskState, desired: TaskState = 'running', nodeId?: string): Task {
   return { ID: 't', ServiceID: 's', Status: { State: state }, DesiredState: desired, ...(nodeId ? { NodeID: nodeId } : {}) } as Task;
@@ -22,6 +23,14 @@ test('reaching running, failing, ending or a desired-state change matter', () =>
   assert.ok(taskUpdateMatters(task('running', 'running', 'n1'), task('complete', 'running', 'n1')));
   assert.ok(taskUpdateMatters(task('pending'), task('pending', 'shutdown')));
   assert.ok(taskUpdateMatters(task('ready', 'ready'), task('ready', 'running')), 'a restart delay ends');
+});
+
+test('reaching running alone is told apart (reconciled a little later, with the others of that moment)', () => {
+  assert.ok(onlyReachedRunning(task('starting', 'running', 'n1'), task('running', 'running', 'n1')));
+  assert.not.ok(onlyReachedRunning(task('running', 'running', 'n1'), task('failed', 'running', 'n1')), 'an end');
+  assert.not.ok(onlyReachedRunning(task('starting', 'running', 'n1'), task('running', 'shutdown', 'n1')), 'desired state changed too');
+  const moved = { ...task('running', 'running', 'n2'), Labels: { [MOVED_FROM_LABEL]: 'old' } };
+  assert.not.ok(onlyReachedRunning(task('starting', 'running', 'n2'), moved), 'a rebalancer replacement');
 });
 
 test.run();

@@ -11,7 +11,7 @@ import type { MemoryStore, ObjectEvent, WriteTx } from '../../store/index.ts';
 import type { Logger } from '../../common/logger.ts';
 import { reconcileService, withDesiredState } from '../orchestrator/index.ts';
 import { tasksForOrchestrator } from '../orchestrator/updater.ts';
-import { hideMovedTasks } from '../orchestrator/rebalance.ts';
+import { MOVED_FROM_LABEL, hideMovedTasks } from '../orchestrator/rebalance.ts';
 import { boundReconciliation } from '../orchestrator/bounded.ts';
 import { slotKey } from '../orchestrator/updater-view.ts';
 import { StoreController } from './store-controller.ts';
@@ -24,6 +24,14 @@ import { StoreController } from './store-controller.ts';
  */
 export const MAX_CREATES_PER_PASS = 500;
 
+/**
+ * Services whose tasks only reached running are reconciled this long later, all at once
+ * (ms). Each status batch of a service starting 10,000 tasks was a reconciliation of the
+ * whole service; nothing the orchestrator decides waits on a task being up (restarts
+ * follow ends, moves of the rebalancer are not deferred), so a short delay costs nothing.
+ */
+export const RUNNING_COALESCE_MS = 200;
+
 export interface OrchestratorOptions {
   /** Wall clock, ms since the epoch (default Date.now). */
   now?: () => number;
@@ -31,6 +39,8 @@ export interface OrchestratorOptions {
 
 export class OrchestratorController extends StoreController {
   private dirty = new Set<string>();
+  /** Services whose tasks only reached running, marked dirty after `RUNNING_COALESCE_MS`. */
+  private readonly later = new Set<string>();
   private all = true;
   private readonly now: () => number;
 
@@ -41,6 +51,7 @@ export class OrchestratorController extends StoreController {
 
   protected markAll(): void {
     this.all = true;
+    this.later.clear(); // covered by the full pass; a stop may have cancelled its timer
   }
 
   protected onEvent(e: ObjectEvent): void {
@@ -52,6 +63,16 @@ export class OrchestratorController extends StoreController {
       if (old && !taskUpdateMatters(old, t)) return;
       // Network attachment tasks (standalone containers' endpoints) have no service: never orchestrated.
       if (!t.ServiceID) return;
+      if (old && onlyReachedRunning(old, t)) {
+        if (this.later.size === 0) {
+          this.at(RUNNING_COALESCE_MS, () => {
+            for (const id of this.later) this.dirty.add(id);
+            this.later.clear();
+          });
+        }
+        this.later.add(t.ServiceID);
+        return;
+      }
       this.dirty.add(t.ServiceID);
     }
   }
@@ -125,6 +146,16 @@ export function taskUpdateMatters(old: Task, t: Task): boolean {
 }
 
 const RUNNING_RANK = taskStateRank('running');
+
+/**
+ * Whether the update only brought a task up (pure): it reached running on the same node,
+ * wanted as before, and is not a rebalancer's replacement (whose arrival lets the
+ * orchestrator see the task it replaces again, see `hideMovedTasks`).
+ */
+export function onlyReachedRunning(old: Task, t: Task): boolean {
+  return t.Status.State === 'running' && old.Status.State !== 'running' && old.DesiredState === t.DesiredState
+    && old.NodeID === t.NodeID && !t.Labels?.[MOVED_FROM_LABEL];
+}
 
 /** Every service, and every service ID tasks still name (deleted services with tasks left). */
 function allServiceIds(tx: WriteTx): string[] {
