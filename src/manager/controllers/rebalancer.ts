@@ -98,7 +98,7 @@ export class RebalancerController extends StoreController {
       // Only changes that can matter: a task appearing, moving on, or a replacement's progress.
       const t = e.object as Task;
       const old = 'old' in e ? (e.old as Task) : undefined;
-      if (old && old.Status.State === t.Status.State && old.DesiredState === t.DesiredState && !t.Labels?.[MOVED_FROM_LABEL]) return;
+      if (old && !rebalanceMatters(old, t)) return;
     }
     this.dirty = true;
   }
@@ -161,4 +161,17 @@ export class RebalancerController extends StoreController {
       });
     }
   }
+}
+
+/**
+ * Whether a task's update can change a rebalance plan (pure). A plan moves nothing until
+ * every wanted task of the service runs, so a wanted task's steps towards running (not
+ * its arrival) change none; each of them made a pass over every task while 10,000
+ * started. A rebalancer replacement's every step matters (moves in flight, timeouts).
+ */
+export function rebalanceMatters(old: Task, t: Task): boolean {
+  if (t.Labels?.[MOVED_FROM_LABEL]) return true;
+  if (old.DesiredState !== t.DesiredState || old.NodeID !== t.NodeID) return true;
+  if (old.Status.State === t.Status.State) return false;
+  return t.Status.State === 'running' || old.Status.State === 'running' || isTerminal(t.Status.State);
 }
