@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { jsonReply, serveMember } from './member-http.ts';
-import { StageTrace } from './raft-trace.ts';
+import { AllocSampler, StageTrace } from './raft-trace.ts';
 import { DiskStorage, RaftNode, WsTransport, emptyConfState, type Entry, type StateMachine } from 'raft-ts';
 
 /** KV commands: u16 key length, key bytes, value bytes. The result of a put is its revision (the entry index). */
@@ -77,6 +77,8 @@ async function main(): Promise<void> {
   // RAFT_BENCH_TRACE=1: per-stage timings, GC pauses and event-loop delay (raft-trace.ts),
   // answered and reset by POST /debug/trace; off, no wrapper is installed.
   const trace = process.env.RAFT_BENCH_TRACE ? new StageTrace() : undefined;
+  // RAFT_BENCH_ALLOC_PROF=1: sample every allocation, garbage included (raft-prof.ts --alloc).
+  const alloc = process.env.RAFT_BENCH_ALLOC_PROF ? await AllocSampler.start() : undefined;
   if (trace) {
     const save = storage.save.bind(storage);
     storage.save = (batch) => {
@@ -146,6 +148,11 @@ async function main(): Promise<void> {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
+      if (req.url === '/debug/alloc') {
+        if (!alloc) return jsonReply(res, 404, { message: 'allocation sampling is off (RAFT_BENCH_ALLOC_PROF)' });
+        void alloc.take().then((top) => jsonReply(res, 200, { member: id, role: node.status().role, applied: node.status().applied, top }), (err: Error) => jsonReply(res, 500, { message: err.message }));
+        return;
+      }
       if (req.url === '/debug/trace') {
         if (!trace) return jsonReply(res, 404, { message: 'tracing is off (RAFT_BENCH_TRACE)' });
         return jsonReply(res, 200, trace.take({ member: id, role: node.status().role, wal: storage.stats() }));

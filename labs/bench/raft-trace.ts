@@ -14,6 +14,7 @@
  * - every member: `save` (one synced `save` call: write + fdatasync, thread-pool hops included);
  * - follower: `recv_to_ack` (append received → its acknowledgement sent).
  */
+import { Session } from 'node:inspector/promises';
 import { PerformanceObserver, monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 
 /** A distribution's summary in ms (null when empty). */
@@ -47,7 +48,7 @@ export class StageTrace {
   private readonly obs: PerformanceObserver;
 
   constructor() {
-    this.loop = monitorEventLoopDelay({ resolution: 2 });
+    this.loop = monitorEventLoopDelay({ resolution: 10 });
     this.loop.enable();
     // kind 1 = minor (scavenge), anything else counted as major/incremental work.
     this.obs = new PerformanceObserver((list) => {
@@ -139,5 +140,42 @@ export class StageTrace {
     this.gc = { minor: [], major: [] };
     this.loop.reset();
     return out;
+  }
+}
+
+interface SampleNode { callFrame: { functionName: string; url: string; lineNumber: number }; selfSize: number; children: SampleNode[] }
+
+/**
+ * V8's sampling heap profiler with the garbage kept in (`includeObjectsCollectedBy*GC`), so
+ * it shows what allocates, not what survives: a development aid for the young-generation
+ * pauses (`RAFT_BENCH_ALLOC_PROF=1`, read by `raft-prof.ts --alloc`).
+ */
+export class AllocSampler {
+  private constructor(private readonly session: Session) {}
+
+  static async start(): Promise<AllocSampler> {
+    const session = new Session();
+    session.connect();
+    await session.post('HeapProfiler.enable');
+    await session.post('HeapProfiler.startSampling', { samplingInterval: 8192, includeObjectsCollectedByMinorGC: true, includeObjectsCollectedByMajorGC: true } as never);
+    return new AllocSampler(session);
+  }
+
+  /** The 25 call sites with the most bytes allocated since the last read (sampled), then restarts sampling. */
+  async take(): Promise<{ fn: string; at: string; kib: number }[]> {
+    const { profile } = (await this.session.post('HeapProfiler.stopSampling')) as { profile: { head: SampleNode } };
+    const bySite = new Map<string, number>();
+    const walk = (n: SampleNode) => {
+      const f = n.callFrame;
+      const key = `${f.functionName || '(anonymous)'}\t${f.url.replace(/^.*\/(node_modules|work\/main)\//, '')}:${f.lineNumber + 1}`;
+      bySite.set(key, (bySite.get(key) ?? 0) + n.selfSize);
+      for (const c of n.children) walk(c);
+    };
+    walk(profile.head);
+    await this.session.post('HeapProfiler.startSampling', { samplingInterval: 8192, includeObjectsCollectedByMinorGC: true, includeObjectsCollectedByMajorGC: true } as never);
+    return [...bySite].sort((a, b) => b[1] - a[1]).slice(0, 25).map(([k, v]) => {
+      const [fn, at] = k.split('\t');
+      return { fn, at, kib: Math.round(v / 1024) };
+    });
   }
 }
