@@ -26,6 +26,23 @@ test('a sandbox: VXLAN made on the underlay then moved in, bridge with the gatew
   ]);
 });
 
+test('the macvlan task path (internal): no bridge, the gateway on a macvlan of vxlan0, tasks made straight into their netns', () => {
+  const c = createSandbox({ vni: 4096, subnet: '10.0.0.0/24', gateway: '10.0.0.1', localVtep: H1, mtu: 1450, sandbox: 'sb-n1', taskPath: 'macvlan' });
+  assert.equal(c.ip, [
+    'link set vx-4096 name vxlan0', 'link add link vxlan0 name gw0 mtu 1450 type macvlan mode bridge', 'addr add 10.0.0.1/24 dev gw0',
+    'link set vxlan0 up', 'link set gw0 up', 'link set lo up',
+  ]);
+  const a = attachTask({ taskNetns: 't-1', index: 1, ip: '10.0.0.5', prefixBits: 24, mtu: 1450, taskPath: 'macvlan' });
+  assert.equal(a.sandbox, ['link add link vxlan0 name eth1 netns t-1 mtu 1450 type macvlan mode bridge']);
+  assert.equal(a.task[0], 'link set eth1 address 02:42:0a:00:00:05');
+  // Explicitly 'bridge' is the default.
+  assert.equal(attachTask({ taskNetns: 't-1', index: 0, ip: '10.0.0.5', prefixBits: 24, mtu: 1450, taskPath: 'bridge' }), attachTask({ taskNetns: 't-1', index: 0, ip: '10.0.0.5', prefixBits: 24, mtu: 1450 }));
+  for (const taskPath of ['ipvlan', ''] as never[]) {
+    assert.throws(() => createSandbox({ vni: 1, subnet: '10.0.0.0/24', gateway: '10.0.0.1', localVtep: H1, mtu: 1450, sandbox: 's', taskPath }), (e: unknown) => e instanceof OverlaySpecError && /task path/.test((e as Error).message));
+    assert.throws(() => attachTask({ taskNetns: 't', index: 0, ip: '10.0.0.5', prefixBits: 24, mtu: 1450, taskPath }), (e: unknown) => e instanceof OverlaySpecError);
+  }
+});
+
 test('new remote peers get an FDB entry, a neighbour entry and one flood entry per node; local ones nothing', () => {
   const c = syncPeers(H1, [], [peer('10.0.0.6', H2), peer('10.0.0.5', H1), peer('10.0.0.7', H2)]);
   assert.equal(c.bridge, [

@@ -23,7 +23,19 @@ export interface SandboxSpec {
   readonly mtu: number;
   /** The sandbox's netns name (`/run/netns/NAME`). */
   readonly sandbox: string;
+  /** How tasks join it; default `bridge` ({@link TaskPath}). */
+  readonly taskPath?: TaskPath;
 }
+
+/**
+ * How task interfaces join a sandbox. `bridge` (the default): the sandbox bridge holds the
+ * gateway address, vxlan0 is its port, and each task gets a veth on it. `macvlan`
+ * (internal, a prototype measured in PERFORMANCE.md, not used by the agent): no bridge;
+ * each task interface is a macvlan (bridge mode) on vxlan0 made straight into the task's
+ * netns, and the gateway address sits on a macvlan of its own in the sandbox
+ * ({@link GATEWAY_DEV}). It skips the bridge and one veth crossing per packet each way.
+ */
+export type TaskPath = 'bridge' | 'macvlan';
 
 /** A task endpoint anywhere in the swarm: its overlay address, MAC and node's underlay address. */
 export interface Peer {
@@ -46,6 +58,8 @@ export const VXLAN_OVERHEAD = 50;
 /** Device names inside a sandbox. */
 export const BRIDGE = 'br0';
 export const VXLAN_DEV = 'vxlan0';
+/** The sandbox's gateway device on the `macvlan` task path (in place of the bridge). */
+export const GATEWAY_DEV = 'gw0';
 const ZERO_MAC = '00:00:00:00:00:00';
 
 /** The host-side name of the VXLAN device before it moves into the sandbox (unique per VNI, ≤ 15 chars). */
@@ -71,13 +85,10 @@ export function createSandbox(spec: SandboxSpec): Commands {
   const gw = formatAddress(parseAddress(spec.gateway, 'gateway'));
   const vtep = formatAddress(parseAddress(spec.localVtep, 'VTEP'));
   const tmp = hostVxlanName(spec.vni);
-  return {
-    host: [
-      `link add ${tmp} type vxlan id ${spec.vni} local ${vtep} dstport ${VXLAN_PORT} nolearning proxy noudpcsum`,
-      `link set ${tmp} mtu ${spec.mtu}`,
-      `link set ${tmp} netns ${spec.sandbox}`,
-    ],
-    ip: [
+  const path = taskPath(spec.taskPath);
+  // vxlan0 cannot be a bridge port and a macvlan lower at once (one rx handler per device).
+  const ip = path === 'bridge'
+    ? [
       `link set ${tmp} name ${VXLAN_DEV}`,
       `link add ${BRIDGE} type bridge`,
       `link set ${BRIDGE} mtu ${spec.mtu}`,
@@ -86,7 +97,22 @@ export function createSandbox(spec: SandboxSpec): Commands {
       `link set ${VXLAN_DEV} up`,
       `link set ${BRIDGE} up`,
       'link set lo up',
+    ]
+    : [
+      `link set ${tmp} name ${VXLAN_DEV}`,
+      `link add link ${VXLAN_DEV} name ${GATEWAY_DEV} mtu ${spec.mtu} type macvlan mode bridge`,
+      `addr add ${gw}/${p.bits} dev ${GATEWAY_DEV}`,
+      `link set ${VXLAN_DEV} up`,
+      `link set ${GATEWAY_DEV} up`,
+      'link set lo up',
+    ];
+  return {
+    host: [
+      `link add ${tmp} type vxlan id ${spec.vni} local ${vtep} dstport ${VXLAN_PORT} nolearning proxy noudpcsum`,
+      `link set ${tmp} mtu ${spec.mtu}`,
+      `link set ${tmp} netns ${spec.sandbox}`,
     ],
+    ip,
     bridge: [],
   };
 }
@@ -159,6 +185,8 @@ export interface AttachmentSpec {
   readonly mtu: number;
   /** MAC; default `macFromIp(ip)`. */
   readonly mac?: string;
+  /** As the sandbox's ({@link TaskPath}); default `bridge`. */
+  readonly taskPath?: TaskPath;
 }
 
 /** The sandbox-side veth name of an attachment: `v` + the address in hex (unique per network, ≤ 15 chars). */
@@ -181,11 +209,14 @@ export function attachTask(spec: AttachmentSpec): { sandbox: string[]; task: str
   const veth = sandboxVethName(ip);
   const dev = `eth${spec.index}`;
   return {
-    sandbox: [
-      `link add ${veth} mtu ${spec.mtu} type veth peer name ${dev} mtu ${spec.mtu} netns ${spec.taskNetns}`,
-      `link set ${veth} master ${BRIDGE}`,
-      `link set ${veth} up`,
-    ],
+    sandbox: taskPath(spec.taskPath) === 'bridge'
+      ? [
+        `link add ${veth} mtu ${spec.mtu} type veth peer name ${dev} mtu ${spec.mtu} netns ${spec.taskNetns}`,
+        `link set ${veth} master ${BRIDGE}`,
+        `link set ${veth} up`,
+      ]
+      // Nothing stays in the sandbox: the task's netns going takes the macvlan with it.
+      : [`link add link ${VXLAN_DEV} name ${dev} netns ${spec.taskNetns} mtu ${spec.mtu} type macvlan mode bridge`],
     task: [
       `link set ${dev} address ${mac}`,
       `addr add ${ip}/${spec.prefixBits} dev ${dev}`,
@@ -198,4 +229,9 @@ export function attachTask(spec: AttachmentSpec): { sandbox: string[]; task: str
 /** Removing an attachment's veth from the sandbox (its peer in the task netns goes with it). */
 export function detachTask(ip: string): string[] {
   return [`link del ${sandboxVethName(ip)}`];
+}
+
+function taskPath(p: TaskPath | undefined): TaskPath {
+  if (p === undefined || p === 'bridge' || p === 'macvlan') return p ?? 'bridge';
+  throw new OverlaySpecError(`invalid task path "${String(p)}" (bridge or macvlan)`);
 }
