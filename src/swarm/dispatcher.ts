@@ -65,6 +65,7 @@ export class Dispatcher {
   private readonly leaderWait = new LeaderWait({
     clock: { setTimer: (ms, fn) => { const t = setTimeout(fn, ms); return () => clearTimeout(t); } },
     maxHoldMs: LEADER_HOLD_MS,
+    defer: (fn) => void setImmediate(fn),
   });
 
   constructor(

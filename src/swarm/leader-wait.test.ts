@@ -74,8 +74,27 @@ test('closing answers every held session without a leader and holds no more', ()
   assert.equal(got, [undefined, 'late:undefined']);
 });
 
-test('a non-positive hold is refused', () => {
+test('a non-positive hold or batch is refused', () => {
   assert.throws(() => new LeaderWait({ clock: manualClock(), maxHoldMs: 0 }), /maxHoldMs must be positive/);
+  assert.throws(() => new LeaderWait({ clock: manualClock(), maxHoldMs: 1, batch: 0 }), /batch must be a positive integer/);
+});
+
+test('answers go out a batch per deferred turn, never inside the call that learned the leader', () => {
+  const turns: (() => void)[] = [];
+  const w = new LeaderWait({ clock: manualClock(), maxHoldMs: 5000, batch: 2, defer: (fn) => void turns.push(fn) });
+  const got: string[] = [];
+  for (let i = 0; i < 5; i++) w.hold((a) => got.push(`${i}:${a}`));
+  const release = w.hold((a) => got.push(`late:${a}`));
+  w.leaderKnown('m2');
+  assert.equal(got, []);
+  const counts: number[] = [];
+  while (turns.length) {
+    turns.shift()!();
+    counts.push(got.length);
+    release(); // closed while waiting for its turn: never answered
+  }
+  assert.equal(counts, [2, 4, 5]);
+  assert.equal(got, ['0:m2', '1:m2', '2:m2', '3:m2', '4:m2']);
 });
 
 /** The WebSocket surface the dispatcher uses on a follower. */
@@ -113,7 +132,7 @@ function follower(leaderId: string) {
   return { d, open, elect };
 }
 
-test('a follower that knows no leader holds a session until one is elected, then redirects it there', () => {
+test('a follower that knows no leader holds a session until one is elected, then redirects it there', async () => {
   const { d, open, elect } = follower('');
   const ws = new FakeWs();
   open(ws);
@@ -121,6 +140,7 @@ test('a follower that knows no leader holds a session until one is elected, then
   assert.equal(ws.sent, []);
   assert.is(ws.readyState, 1);
   elect('m2');
+  await new Promise((r) => setImmediate(r));
   assert.equal(ws.sent.map((f) => f.type === 'redirect' && f.leader), ['127.0.0.1:4000']);
   assert.is(ws.closedWith, 1000);
   d.close();
@@ -135,12 +155,13 @@ test('a follower that knows the leader redirects at once', () => {
   d.close();
 });
 
-test('a held session whose connection closed is not answered later', () => {
+test('a held session whose connection closed is not answered later', async () => {
   const { d, open, elect } = follower('');
   const ws = new FakeWs();
   open(ws);
   ws.terminate();
   elect('m2');
+  await new Promise((r) => setImmediate(r));
   assert.equal(ws.sent, []);
   d.close();
 });

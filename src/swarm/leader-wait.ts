@@ -27,6 +27,14 @@ export interface LeaderWaitOptions {
   clock: HoldClock;
   /** The longest a session is held, ms. */
   maxHoldMs: number;
+  /**
+   * Runs a batch of answers in a later turn (default: at once). The leader is learned inside
+   * Raft's loop, and a new leader answering a thousand sessions there in one stretch sends
+   * its first heartbeats late: answers go out `batch` at a time, a turn each.
+   */
+  defer?: (fn: () => void) => void;
+  /** Answers per turn (default 100). */
+  batch?: number;
 }
 
 /** The sessions held for a leader; each is answered exactly once, or released unanswered. */
@@ -37,6 +45,7 @@ export class LeaderWait {
 
   constructor(private readonly o: LeaderWaitOptions) {
     if (!(o.maxHoldMs > 0)) throw new Error(`leader-wait: maxHoldMs must be positive, got ${o.maxHoldMs}`);
+    if (o.batch !== undefined && !(Number.isSafeInteger(o.batch) && o.batch > 0)) throw new Error(`leader-wait: batch must be a positive integer, got ${o.batch}`);
   }
 
   /** How many sessions wait now. */
@@ -64,9 +73,17 @@ export class LeaderWait {
     };
   }
 
-  /** A leader is known: every held session is answered with its address. */
+  /** A leader is known: every session held now is answered with its address (`batch` a turn). */
   leaderKnown(addr: string): void {
-    for (const id of [...this.held.keys()]) this.answer(id, addr);
+    const ids = [...this.held.keys()];
+    const batch = this.o.batch ?? 100;
+    const defer = this.o.defer ?? ((fn: () => void) => fn());
+    const step = (from: number) => {
+      const end = Math.min(ids.length, from + batch);
+      for (let i = from; i < end; i++) this.answer(ids[i], addr);
+      if (end < ids.length) defer(() => step(end));
+    };
+    if (ids.length) defer(() => step(0));
   }
 
   /** Answers every held session without a leader (the manager stops) and holds no more. */
