@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createRequire } from 'node:module';
-import { NetlinkEncodeError, RTM, encodeRequest, getLinkRequest } from './encode.ts';
+import { ADDR_INDEX_AT, NetlinkEncodeError, RTM, encodeRequest, getLinkRequest } from './encode.ts';
 import { bridgeLine, ipLine, vethLinkinfo, type NlRequest } from './messages.ts';
 import { attachTask, detachTask, macFromIp, syncPeers } from '../overlay/plan.ts';
 
@@ -43,7 +43,7 @@ test('every request the overlay makes is the message the netlink package would m
   const p = (ip: string, vtep: string) => ({ ip, mac: macFromIp(ip), vtep });
   const peers = syncPeers('10.0.0.1', [p('10.1.0.5', '10.0.0.2'), p('10.1.0.6', '10.0.0.3')], [p('10.1.0.5', '10.0.0.4'), p('10.1.0.7', '10.0.0.2')]);
   const a = attachTask({ taskNetns: 'sb-t-1', index: 1, ip: '10.1.0.9', prefixBits: 24, mtu: 1400 });
-  const reqs = [...peers.ip.map(ipLine), ...peers.bridge.map(bridgeLine), ...a.sandbox.map(ipLine), ...detachTask('10.1.0.9').map(ipLine), ipLine('link set v1 down'),
+  const reqs = [...peers.ip.map(ipLine), ...peers.bridge.map(bridgeLine), ...a.sandbox.map(ipLine), ...detachTask('10.1.0.9').map(ipLine), ipLine('link set v1 down'), ipLine('link set eth0 address 02:42:0a:01:00:09'),
     ...['link set v1 group 1577058305', 'link set v2 group 1577058305', 'link del group 1577058305'].map(ipLine)];
   assert.ok(reqs.some((r) => r.method === 'delNeighbor') && reqs.some((r) => r.method === 'newLink'));
   for (const r of reqs) {
@@ -64,6 +64,13 @@ test('message types follow the request', () => {
   assert.is(type(ipLine('link del v1')), RTM.DELLINK);
   assert.is(type(ipLine('link set v1 group 7')), RTM.SETLINK);
   assert.is(type(ipLine('link del group 7')), RTM.DELLINK);
+});
+
+test('an address: ifaddrmsg (family, prefix, index of its device), IFA_ADDRESS and IFA_LOCAL, CREATE|EXCL', () => {
+  const msg = encodeRequest(ipLine('addr add 10.1.0.9/22 dev br0'), 5, indexOf).msg;
+  assert.equal([msg.readUInt16LE(4), msg.readUInt16LE(6), msg.readUInt32LE(8)], [RTM.NEWADDR, 1 | 4 | 0x400 | 0x200, 5]);
+  assert.equal(split(msg.subarray(16), 8), { head: [2, 22, 0, 0, 9, 0, 0, 0], attrs: [[1, [10, 1, 0, 9]], [2, [10, 1, 0, 9]]] });
+  assert.is(msg.readUInt32LE(ADDR_INDEX_AT), 9, 'the index where the netns helper writes it');
 });
 
 test('a group delete names no link: index 0, no IFLA_IFNAME, the group as IFLA_GROUP', () => {
@@ -88,7 +95,10 @@ test('a field the encoder does not know is refused, never dropped', () => {
   const base = ipLine('link set v1 up');
   const bad: NlRequest[] = [
     { ...base, data: { ...base.data, family: 7 } },
-    { ...base, attrs: { address: { $hex: '00' } } },
+    { ...base, attrs: { broadcast: { $hex: '00' } } },
+    { ...ipLine('addr add 10.1.0.9/24 dev eth0'), attrs: { label: { $hex: '00' } } },
+    { ...ipLine('addr add 10.1.0.9/24 dev eth0'), data: { family: 2, scope: 1 } },
+    { ...ipLine('addr add 10.1.0.9/24 dev eth0'), dev: undefined },
     { ...base, data: { flags: { promisc: true }, change: {} } },
     { ...ipLine('neigh del 10.1.0.5 dev vxlan0'), attrs: { dst: { $hex: 'zz' } } },
     { ...ipLine('neigh del 10.1.0.5 dev vxlan0'), dev: undefined },

@@ -9,14 +9,17 @@ import { IFLA, cstr, nla, u32, type Hex, type NlRequest } from './messages.ts';
 import { NLMSG_HDRLEN } from './relay-frames.ts';
 
 /** rtnetlink message types (linux/rtnetlink.h). */
-export const RTM = { NEWLINK: 16, DELLINK: 17, GETLINK: 18, SETLINK: 19, NEWNEIGH: 28, DELNEIGH: 29 } as const;
+export const RTM = { NEWLINK: 16, DELLINK: 17, GETLINK: 18, SETLINK: 19, NEWADDR: 20, NEWNEIGH: 28, DELNEIGH: 29 } as const;
 const NLM_F_REQUEST = 1;
 const NLM_F_ACK = 4;
 const IFF_UP = 1;
 const NUD_PERMANENT = 0x80;
 const NTF_SELF = 0x02;
 const NDA = { dst: 1, lladdr: 2 } as const;
-const TYPES = { newLink: RTM.NEWLINK, setLink: RTM.SETLINK, delLink: RTM.DELLINK, newNeighbor: RTM.NEWNEIGH, delNeighbor: RTM.DELNEIGH } as const;
+const TYPES = { newLink: RTM.NEWLINK, setLink: RTM.SETLINK, delLink: RTM.DELLINK, newAddr: RTM.NEWADDR, newNeighbor: RTM.NEWNEIGH, delNeighbor: RTM.DELNEIGH } as const;
+const IFA = { address: 1, local: 2 } as const;
+/** Where an RTM_NEWADDR's interface index sits: after the header, family, prefixlen, flags and scope. */
+export const ADDR_INDEX_AT = NLMSG_HDRLEN + 4;
 
 /** A request the encoder does not know how to say (a programming error in messages.ts's output). */
 export class NetlinkEncodeError extends Error {
@@ -47,7 +50,25 @@ export function encodeRequest(req: NlRequest, seq: number, indexOf: (name: strin
   if (req.method === 'index') throw new NetlinkEncodeError('an index request is a getLinkRequest');
   const type = TYPES[req.method];
   if (type === undefined) throw new NetlinkEncodeError(`unknown method "${String(req.method)}" in "${req.line}"`);
+  if (type === RTM.NEWADDR) return address(req, type, seq, indexOf);
   return type === RTM.NEWNEIGH || type === RTM.DELNEIGH ? neighbour(req, type, seq, indexOf) : link(req, type, seq, indexOf);
+}
+
+function address(req: NlRequest, type: number, seq: number, indexOf: (name: string) => number): EncodedRequest {
+  const { family, prefixlen, ...rest } = req.data as { family?: number; prefixlen?: number };
+  refuseOthers(rest, req, 'data');
+  if (req.dev === undefined) throw new NetlinkEncodeError(`an address without a device in "${req.line}"`);
+  if (req.master !== undefined || req.netns !== undefined) throw new NetlinkEncodeError(`an address with a master or netns in "${req.line}"`);
+  const ifaddrmsg = Buffer.alloc(8);
+  ifaddrmsg[0] = family ?? 0;
+  ifaddrmsg[1] = prefixlen ?? 0;
+  ifaddrmsg.writeUInt32LE(indexOf(req.dev), 4);
+  const attrs = Object.entries(req.attrs).map(([k, v]) => {
+    const t = IFA[k as keyof typeof IFA];
+    if (t === undefined) throw new NetlinkEncodeError(`unknown address attribute "${k}" in "${req.line}"`);
+    return nla(t, bytes(v, req, k));
+  });
+  return { msg: nlmsg(type, req.flags, seq, Buffer.concat([ifaddrmsg, ...attrs])) };
 }
 
 function neighbour(req: NlRequest, type: number, seq: number, indexOf: (name: string) => number): EncodedRequest {
@@ -74,7 +95,7 @@ function link(req: NlRequest, type: number, seq: number, indexOf: (name: string)
   const ifinfomsg = Buffer.alloc(16);
   ifinfomsg.writeUInt32LE(bits(flags, { up: IFF_UP }, req, 'flags'), 8);
   ifinfomsg.writeUInt32LE(bits(change, { up: IFF_UP }, req, 'change'), 12);
-  const { ifname, mtu, linkinfo, group, ...others } = req.attrs as { ifname?: string; mtu?: number; linkinfo?: Hex; group?: number };
+  const { ifname, mtu, linkinfo, group, address, ...others } = req.attrs as { ifname?: string; mtu?: number; linkinfo?: Hex; group?: number; address?: Hex };
   refuseOthers(others, req, 'attrs');
   // A group delete (RTM_DELLINK with IFLA_GROUP, index 0) names no link: the kernel deletes the group's.
   const wholeGroup = type === RTM.DELLINK && group !== undefined && ifname === undefined && req.dev === undefined;
@@ -82,6 +103,7 @@ function link(req: NlRequest, type: number, seq: number, indexOf: (name: string)
   const parts = wholeGroup ? [ifinfomsg] : [ifinfomsg, nla(IFLA.ifname, cstr(ifname ?? req.dev!))];
   if (mtu !== undefined) parts.push(nla(IFLA.mtu, u32(mtu)));
   if (group !== undefined) parts.push(nla(IFLA.group, u32(group)));
+  if (address !== undefined) parts.push(nla(IFLA.address, bytes(address, req, 'address')));
   if (req.master !== undefined) parts.push(nla(IFLA.master, u32(indexOf(req.master))));
   let fd: EncodedRequest['fd'];
   if (linkinfo !== undefined) {

@@ -81,7 +81,7 @@ test('the sandbox side of an attachment: veth into the task netns, master, up; a
 });
 
 test('a line without an rtnetlink form is refused, never half-understood', () => {
-  for (const l of ['addr add 10.1.0.9/24 dev eth0', 'neigh flush dev vxlan0 nud permanent', 'link set eth0 address 02:42:0a:01:00:09',
+  for (const l of ['addr add 10.1.0.9/33 dev eth0', 'addr add 10.1.0.9/24 brd + dev eth0', 'neigh flush dev vxlan0 nud permanent', 'link set eth0 address 02:42:0a:01',
     'link add vx-1 type vxlan id 1 local 10.0.0.1 dstport 4789 nolearning proxy', 'link set v1 netns other', 'link add v mtu 1 type veth peer name e mtu 1 netns ../x']) {
     assert.throws(() => ipLine(l), (e: unknown) => e instanceof NetlinkTranslateError, l);
   }
@@ -111,6 +111,17 @@ test('a removed device is read from RTM_DELLINK; a port leaving its bridge is no
   assert.is(removedLink(Buffer.concat([ifinfo(7, 7), nla(3, Buffer.from('v0a010009\0'))])), undefined);
   assert.is(removedLink(ifinfo(0, 7)), undefined);
   assert.is(removedLink(Buffer.alloc(8)), undefined);
+});
+
+test('a task\'s side of its veth: its MAC, its address as `ip addr add` sends it', () => {
+  const a = attachTask({ taskNetns: 't-1', index: 0, ip: '10.1.0.9', prefixBits: 24, mtu: 1400 });
+  const reqs = a.task.map(ipLine);
+  assert.equal(reqs.map((r) => r.method), ['setLink', 'newAddr', 'setLink', 'setLink']);
+  assert.equal(reqs[0].attrs, { address: { $hex: Buffer.from(macFromIp('10.1.0.9').split(':').map((x) => parseInt(x, 16))).toString('hex') } });
+  assert.equal(reqs[1], {
+    method: 'newAddr', data: { family: 2, prefixlen: 24 }, attrs: { local: { $hex: '0a010009' }, address: { $hex: '0a010009' } },
+    flags: NLM_F.CREATE | NLM_F.EXCL, dev: 'eth0', line: 'addr add 10.1.0.9/24 dev eth0',
+  });
 });
 
 test('task veths deleted as a group: each put in the group, then the group (no device) deleted', () => {

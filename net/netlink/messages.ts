@@ -19,7 +19,7 @@ export interface Hex { $hex: string }
 /** One rtnetlink request (named after the `netlink` package's `RtNetlinkSocket` calls). */
 export interface NlRequest {
   /** The kind of request (the package's method name). */
-  method: 'newNeighbor' | 'delNeighbor' | 'newLink' | 'setLink' | 'delLink' | 'index';
+  method: 'newNeighbor' | 'delNeighbor' | 'newLink' | 'setLink' | 'delLink' | 'newAddr' | 'index';
   /** The message's fixed part (ndmsg / ifinfomsg) as the package's object. */
   data: Record<string, unknown>;
   /** Attributes as the package's object; Buffers as `{ $hex }`. */
@@ -52,7 +52,7 @@ const IFLA_INFO_KIND = 1;
 const IFLA_INFO_DATA = 2;
 const VETH_INFO_PEER = 1;
 /** IFLA_* link attribute types (linux/if_link.h), here and in encode.ts. */
-export const IFLA = { ifname: 3, mtu: 4, master: 10, linkinfo: 18, group: 27, netNsFd: 28 } as const;
+export const IFLA = { address: 1, ifname: 3, mtu: 4, master: 10, linkinfo: 18, group: 27, netNsFd: 28 } as const;
 /** Where `ip netns add` puts named namespaces. */
 export const NETNS_RUN_DIR = '/run/netns';
 
@@ -146,6 +146,17 @@ export function ipLine(line: string): NlRequest {
   if ((m = /^link set (\S+) (up|down)$/.exec(l))) {
     const up = m[2] === 'up';
     return { method: 'setLink', data: { flags: up ? { up: true } : {}, change: { up: true } }, attrs: {}, flags: 0, dev: devName(m[1], l), line: l };
+  }
+  // A task's side of its veth (the task netns; src/agent/network/netns-maker.ts sends them there).
+  if ((m = /^link set (\S+) address (\S+)$/.exec(l))) {
+    return { method: 'setLink', data: {}, attrs: { address: hex(macBytes(m[2])) }, flags: 0, dev: devName(m[1], l), line: l };
+  }
+  if ((m = /^addr add (\S+)\/(\d+) dev (\S+)$/.exec(l))) {
+    const bits = Number(m[2]);
+    if (bits > 32) throw new NetlinkTranslateError(`bad prefix length in "${l}"`);
+    // As `ip addr add`: the address as IFA_LOCAL and IFA_ADDRESS (no peer), no broadcast, universe scope.
+    const a = hex(ipBytes(m[1]));
+    return { method: 'newAddr', data: { family: AF_INET, prefixlen: bits }, attrs: { local: a, address: a }, flags: NLM_F.CREATE | NLM_F.EXCL, dev: devName(m[3], l), line: l };
   }
   // A group of task veths deleted at once (src/agent/network/veth-wave.ts): set each's group, delete the group.
   if ((m = /^link set (\S+) group (\d+)$/.exec(l))) {

@@ -366,6 +366,6 @@ export class NetnsNetlink {
 
 /** Whether `name` in `req` must be an index: a neighbour's device, a link's master, an `index` request; a link itself goes by name. */
 function needsIndex(req: NlRequest, name: string): boolean {
-  if (req.method === 'index' || req.method === 'newNeighbor' || req.method === 'delNeighbor') return name === req.dev;
+  if (req.method === 'index' || req.method === 'newNeighbor' || req.method === 'delNeighbor' || req.method === 'newAddr') return name === req.dev;
   return name === req.master;
 }

@@ -10,6 +10,8 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NetnsMaker } from './netns-maker.ts';
+import { NetlinkRequestError, ipLine } from '../../../net/netlink/index.ts';
+import { attachTask } from '../../../net/overlay/index.ts';
 
 const P = `shoalnm${process.pid % 100000}`;
 const t = suite('netns-maker');
@@ -77,6 +79,37 @@ t('without perl, the ip commands make the same netns', async () => {
   assert.match(ip('-n', `${P}-d`, 'link', 'show', 'lo').stdout, /<LOOPBACK,UP,LOWER_UP>/);
   await m.delete(`${P}-d`);
   assert.equal(ours(), []);
+});
+
+t('rtnetlink in a netns: a task\'s veth side made as `ip` makes it; a refused line is named', async () => {
+  const m = maker();
+  const a = `${P}-g`, b = `${P}-h`;
+  await Promise.all([m.add(a, { loUp: true }), m.add(b, { loUp: true })]);
+  for (const ns of [a, b]) assert.is(ip('-n', ns, 'link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns === a ? a : b).status, 0);
+  const lines = attachTask({ taskNetns: a, index: 0, ip: '10.77.0.9', prefixBits: 22, mtu: 1450 }).task.filter((l) => l !== 'link set lo up');
+  await m.rtnetlink(a, lines.map(ipLine));
+  const r = spawnSync('ip', ['-n', b, '-batch', '-'], { input: lines.join('\n') + '\n', encoding: 'utf8' });
+  assert.is(r.status, 0, r.stderr);
+  // The same device state both ways (indexes aside).
+  const show = (ns: string) => ip('-n', ns, '-d', 'addr', 'show', 'eth0').stdout.replace(/^\d+: /, '').replace(/@if\d+/, '');
+  assert.is(show(a), show(b));
+  assert.match(show(a), /inet 10\.77\.0\.9\/22 scope global eth0/);
+  assert.match(show(a), /[<,]UP[,>]/, "eth0 set up");
+  assert.ok(m.helper);
+  // The address again: refused, naming the line and the errno; nothing before it undone.
+  const again = [ipLine('link set eth0 up'), ipLine('addr add 10.77.0.9/22 dev eth0')];
+  const err = await m.rtnetlink(a, again).then(() => undefined, (e: NetlinkRequestError) => e);
+  assert.instance(err, NetlinkRequestError);
+  assert.is(err!.done, 1);
+  assert.is(err!.code, 'EEXIST');
+  assert.match(err!.message, new RegExp(`in netns ${a}: addr add 10.77.0.9/22 dev eth0: EEXIST`));
+  // A device that is not there: ENODEV, before anything is sent.
+  const nodev = await m.rtnetlink(a, [ipLine('addr add 10.77.0.10/22 dev eth9')]).then(() => undefined, (e: NetlinkRequestError) => e);
+  assert.is(nodev?.code, 'ENODEV');
+  // Our own netns untouched; the helper still answers.
+  assert.is(ip('link', 'show', 'eth9').status, 1);
+  await m.delete(a);
+  await m.delete(b);
 });
 
 t('a helper that dies fails what it had in flight, then the ip commands take over', async () => {

@@ -9,15 +9,21 @@
 # Requests, one a line on stdin:
 #   add ID NAME [lo]    a new netns bound at /run/netns/NAME (refused if the file exists); `lo`: loopback up
 #   del ID NAME         unmounted (lazily) and its file removed; a missing one is an error, as for `ip`
+#   nl ID NAME PATCHES HEX
+#                       rtnetlink messages (HEX, built by the daemon: net/netlink/encode.ts, each
+#                       with NLM_F_ACK) sent one by one in netns NAME, each waiting for its ACK;
+#                       PATCHES is `-` or `AT:DEV,…`: the index of device DEV written as a u32 at
+#                       byte AT first (an address's interface)
 # Replies, one a line on stdout, in request order:
 #   ok ID
 #   err ID TEXT
+#   nlerr ID DONE ERRNO  (nl: message DONE, counting from 0, was refused with ERRNO; those before it stay)
 # It exits when stdin closes.
 use strict;
 use warnings;
 use POSIX ();
 use Fcntl qw(O_RDONLY O_CREAT O_EXCL);
-use Socket qw(AF_INET SOCK_DGRAM);
+use Socket qw(AF_INET SOCK_DGRAM SOCK_RAW);
 
 my %NR = (
   x86_64 => { unshare => 272, mount => 165, umount2 => 166, setns => 308 },
@@ -25,7 +31,8 @@ my %NR = (
 );
 my $nr = $NR{(POSIX::uname())[4]} // die "netns-maker: unknown arch\n";
 use constant { CLONE_NEWNET => 0x40000000, MS_BIND => 4096, MS_REC => 16384, MS_SHARED => 1 << 20, MNT_DETACH => 2,
-  SIOCGIFFLAGS => 0x8913, SIOCSIFFLAGS => 0x8914, IFF_UP => 1 };
+  SIOCGIFFLAGS => 0x8913, SIOCSIFFLAGS => 0x8914, SIOCGIFINDEX => 0x8933, IFF_UP => 1,
+  AF_NETLINK => 16, NETLINK_ROUTE => 0, NLMSG_ERROR => 2 };
 my $DIR = '/run/netns';
 
 open(my $home, '<', '/proc/self/ns/net') or die "netns-maker: own netns: $!\n";
@@ -79,6 +86,45 @@ sub add {
   die $err;
 }
 
+# Sends the messages in netns NAME; returns (done, errno): errno 0 when all were taken.
+sub nl {
+  my ($name, $patches, $hex) = @_;
+  die "bad messages\n" unless defined $hex && $hex =~ /^(?:[0-9a-f]{2})+$/;
+  my $buf = pack('H*', $hex);
+  open(my $ns, '<', "$DIR/$name") or die "cannot open netns $name: $!\n";
+  sys('setns', fileno($ns), CLONE_NEWNET) == 0 or die "cannot enter netns $name: $!\n";
+  my ($done, $errno) = (0, 0);
+  my $ok = eval {
+    if ($patches ne '-') {
+      socket(my $u, AF_INET, SOCK_DGRAM, 0) or die "cannot open a socket: $!\n";
+      for my $p (split /,/, $patches) {
+        my ($at, $dev) = $p =~ /^(\d+):([A-Za-z0-9_.@-]{1,15})$/ or die "bad patch \"$p\"\n";
+        die "patch outside the messages\n" if $at + 4 > length $buf;
+        my $ifr = pack('Z16 x24', $dev);
+        if (!ioctl($u, SIOCGIFINDEX, $ifr)) { $errno = $! + 0; return 1 }
+        substr($buf, $at, 4) = pack('V', unpack('x16 l', $ifr));
+      }
+    }
+    socket(my $s, AF_NETLINK, SOCK_RAW, NETLINK_ROUTE) or die "cannot open rtnetlink: $!\n";
+    for (my $off = 0; $off < length $buf; $done++) {
+      my $len = unpack('V', substr($buf, $off, 4));
+      die "bad message length at byte $off\n" if $len < 16 || $off + $len > length $buf;
+      defined send($s, substr($buf, $off, $len), 0) or die "cannot send: $!\n";
+      my $r;
+      defined recv($s, $r, 65536, 0) or die "cannot read the answer: $!\n";
+      my $type = unpack('x4 v', $r);
+      if ($type == NLMSG_ERROR) { my $e = unpack('x16 l', $r); if ($e != 0) { $errno = -$e; last } }
+      $off += $len;
+    }
+    close $s;
+    1;
+  };
+  my $err = $@;
+  if (sys('setns', fileno($home), CLONE_NEWNET) != 0) { print STDERR "netns-maker: cannot return to its own netns: $!\n"; POSIX::_exit(1) }
+  die $err unless $ok;
+  return ($done, $errno);
+}
+
 sub del {
   my ($name) = @_;
   my $path = "$DIR/$name";
@@ -88,14 +134,19 @@ sub del {
 
 while (my $line = <STDIN>) {
   chomp $line;
-  my ($op, $id, $name, $opt) = split / /, $line;
+  my ($op, $id, $name, $opt, $hex) = split / /, $line;
   $id //= 0;
   if (!defined $name || $name !~ /^[A-Za-z0-9_.-]+$/) { print "err $id bad request: $line\n"; next }
+  my $reply = "ok $id";
   my $ok = eval {
     if ($op eq 'add') { add($name, ($opt // '') eq 'lo') }
     elsif ($op eq 'del') { del($name) }
+    elsif ($op eq 'nl') {
+      my ($done, $errno) = nl($name, $opt // '', $hex);
+      $reply = "nlerr $id $done $errno" if $errno;
+    }
     else { die "unknown op \"$op\"\n" }
     1;
   };
-  if ($ok) { print "ok $id\n" } else { (my $e = $@) =~ s/\s+$//; $e =~ s/\n/ /g; print "err $id $e\n" }
+  if ($ok) { print "$reply\n" } else { (my $e = $@) =~ s/\s+$//; $e =~ s/\n/ /g; print "err $id $e\n" }
 }

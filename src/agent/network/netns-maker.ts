@@ -17,6 +17,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { getSystemErrorName } from 'node:util';
+import { NetlinkRequestError, type NlRequest } from '../../../net/netlink/index.ts';
+import { ADDR_INDEX_AT, RTM, encodeRequest } from '../../../net/netlink/encode.ts';
 import { NetworkAgentError } from './plan.ts';
 
 const SCRIPT = fileURLToPath(new URL('./netns-maker.pl', import.meta.url));
@@ -35,6 +38,8 @@ export interface NetnsMakerOptions {
 
 interface Pending {
   resolve: () => void;
+  /** An `nlerr DONE ERRNO` answer as the error it rejects with (nl requests). */
+  refused?: (done: number, errno: number) => Error;
   reject: (e: Error) => void;
   /** The same through `ip` (a helper that never started hands its requests over). */
   viaIp: () => Promise<void>;
@@ -73,6 +78,38 @@ export class NetnsMaker {
     return this.request(`del ${name}`, `cannot delete netns ${name}`, viaIp);
   }
 
+  /**
+   * Sends `reqs` (rtnetlink, net/netlink's requests) in netns `name`, each waiting for its
+   * ACK: a task's side of its veths without an `ip` process. Rejects with
+   * `NetlinkRequestError` naming the refused line (those before it stay applied). Only
+   * requests naming links by name, or an address's device, are taken: anything else, or
+   * a helper that cannot run, is refused with `NetworkAgentError` before anything is sent
+   * (the caller then uses `ip`).
+   */
+  async rtnetlink(name: string, reqs: readonly NlRequest[]): Promise<void> {
+    if (!NAME.test(name)) throw new NetworkAgentError(`invalid netns name "${name}"`);
+    if (this.broken !== undefined || this.closed) throw new NetworkAgentError(`the netns helper is not running${this.broken ? `: ${this.broken}` : ''}`);
+    const msgs: Buffer[] = [];
+    const patches: string[] = [];
+    let at = 0;
+    for (const [i, req] of reqs.entries()) {
+      const enc = encodeRequest(req, i + 1, () => {
+        if (req.method !== 'newAddr') throw new NetworkAgentError(`netns helper: no interface lookups for "${req.line}"`);
+        return 0; // written by the helper (PATCHES)
+      });
+      if (enc.fd) throw new NetworkAgentError(`netns helper: no netns fd for "${req.line}"`);
+      if (enc.msg.readUInt16LE(4) === RTM.NEWADDR) patches.push(`${at + ADDR_INDEX_AT}:${req.dev}`);
+      msgs.push(enc.msg);
+      at += enc.msg.length;
+    }
+    if (msgs.length === 0) return;
+    const line = `nl ${name} ${patches.join(',') || '-'} ${Buffer.concat(msgs).toString('hex')}`;
+    return this.request(line, `cannot configure netns ${name}`, () => Promise.reject(new NetworkAgentError('the netns helper never ran')), (done, errno) => {
+      const code = getSystemErrorName(-errno);
+      return new NetlinkRequestError(`in netns ${name}: ${reqs[done]?.line ?? '?'}: ${code}`, done, code);
+    });
+  }
+
   /** Ends the helper (our child, by its PID, through its stdin); later requests go through `ip`. */
   close(): void {
     this.closed = true;
@@ -85,7 +122,7 @@ export class NetnsMaker {
     if (then) await this.opts.fallback(then);
   }
 
-  private request(line: string, what: string, viaIp: () => Promise<void>): Promise<void> {
+  private request(line: string, what: string, viaIp: () => Promise<void>, refused?: Pending['refused']): Promise<void> {
     const child = this.start();
     const id = this.nextId++;
     this.hold(child, true);
@@ -94,6 +131,7 @@ export class NetnsMaker {
         resolve,
         reject: (e) => reject(new NetworkAgentError(`${what}: ${e.message}`, { cause: e })),
         viaIp: () => viaIp().then(resolve, reject),
+        refused: refused && ((done, errno) => { reject(refused(done, errno)); return new Error('answered'); }),
       });
       child.stdin!.write(`${line.replace(' ', ` ${id} `)}\n`);
     });
@@ -101,7 +139,8 @@ export class NetnsMaker {
 
   /** A request in flight keeps the process alive (an idle helper never does). */
   private hold(child: ChildProcess, on: boolean): void {
-    for (const s of [child, child.stdout] as unknown as { ref?: () => void; unref?: () => void }[]) (on ? s?.ref : s?.unref)?.call(s);
+    // All of them: 'close' (which fails what is in flight) waits for both pipes' ends.
+    for (const s of [child, child.stdout, child.stderr] as unknown as { ref?: () => void; unref?: () => void }[]) (on ? s?.ref : s?.unref)?.call(s);
   }
 
   private start(): ChildProcess {
@@ -117,12 +156,14 @@ export class NetnsMaker {
       while ((nl = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
-        const m = /^(ok|err) (\d+)(?: (.*))?$/.exec(line);
+        const m = /^(ok|err|nlerr) (\d+)(?: (.*))?$/.exec(line);
         const p = m ? this.pending.get(Number(m[2])) : undefined;
         if (!m || !p) continue;
         this.pending.delete(Number(m[2]));
         if (this.pending.size === 0) this.hold(child, false);
+        const nlerr = m[1] === 'nlerr' ? /^(\d+) (\d+)$/.exec(m[3] ?? '') : null;
         if (m[1] === 'ok') p.resolve();
+        else if (nlerr && p.refused) p.refused(Number(nlerr[1]), Number(nlerr[2]));
         else p.reject(new Error(m[3] ?? 'refused'));
       }
     });
