@@ -10,7 +10,7 @@
  * a timer re-renders the table when a backend becomes gone without any other change.
  */
 import type { NftRunner } from './nft.ts';
-import { renderDelete, renderReplace, renderTable, renderUpdate, type RulesetOptions, type VipService } from './ruleset.ts';
+import { renderDelete, renderTable, renderUpdate, type RulesetOptions, type VipService } from './ruleset.ts';
 import { GoneBackends, GoneRefresh, realSetTimer, type GoneTiming, type SetTimer } from './gone-backends.ts';
 
 /** Options of {@link VipTable}. */
@@ -92,7 +92,8 @@ export class VipTable {
     const table = renderTable(services, this.opts);
     if (table === this.appliedText) return;
     // Known table: only its maps, sets and per-port chains change (see `renderUpdate` for why).
-    const text = this.appliedText === undefined ? renderReplace(services, this.opts) : renderUpdate(this.appliedServices, services, this.opts);
+    // (renderReplace's text, without rendering the table a second time.)
+    const text = this.appliedText === undefined ? renderDelete(this.opts) + table : renderUpdate(this.appliedServices, services, this.opts);
     // A failed apply changed nothing (one transaction), but start over whole to be safe.
     this.appliedText = undefined;
     await this.runner.apply(text);

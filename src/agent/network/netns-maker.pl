@@ -132,11 +132,12 @@ sub del {
   unlink $path or die "cannot remove namespace file \"$path\": $!\n";
 }
 
-while (my $line = <STDIN>) {
-  chomp $line;
+# One request line: its reply line.
+sub handle {
+  my ($line) = @_;
   my ($op, $id, $name, $opt, $hex) = split / /, $line;
   $id //= 0;
-  if (!defined $name || $name !~ /^[A-Za-z0-9_.-]+$/) { print "err $id bad request: $line\n"; next }
+  return "err $id bad request: $line\n" if !defined $name || $name !~ /^[A-Za-z0-9_.-]+$/;
   my $reply = "ok $id";
   my $ok = eval {
     if ($op eq 'add') { add($name, ($opt // '') eq 'lo') }
@@ -148,5 +149,29 @@ while (my $line = <STDIN>) {
     else { die "unknown op \"$op\"\n" }
     1;
   };
-  if ($ok) { print "$reply\n" } else { (my $e = $@) =~ s/\s+$//; $e =~ s/\n/ /g; print "err $id $e\n" }
+  return "$reply\n" if $ok;
+  (my $e = $@) =~ s/\s+$//;
+  $e =~ s/\n/ /g;
+  return "err $id $e\n";
+}
+
+# Every request that came in one read is answered in one write: the daemon then goes on
+# with the tasks attached together in one turn, so their next steps (the VIP tables' nft
+# runs, the veths) go out together too (one shell batch, one helper write).
+my $in = '';
+while (1) {
+  my $n = sysread(STDIN, $in, 65536, length $in);
+  last unless $n;
+  my $out = '';
+  while ((my $nl = index($in, "\n")) >= 0) {
+    $out .= handle(substr($in, 0, $nl));
+    substr($in, 0, $nl + 1) = '';
+  }
+  if (length $out) {
+    for (my $off = 0; $off < length $out;) {
+      my $w = syswrite(STDOUT, $out, length($out) - $off, $off);
+      die "netns-maker: cannot answer: $!\n" unless defined $w;
+      $off += $w;
+    }
+  }
 }
