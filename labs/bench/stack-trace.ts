@@ -6,7 +6,8 @@
  * `SHOAL_DEBUG=*`, then a timeline of each round from the daemons' logs: for every log
  * message, its first and last time on each host in ms after the client started, and the
  * moments the bench's poll saw 1, 10 and 20 tasks running; per host, when its tasks reached
- * each state (first, median, last) and, with `--steps`, the timed lines of the steps
+ * each state (first, median, last), the per-task medians of prepare (accepted→ready: image,
+ * network attach, container) and start (starting→running), and, with `--steps`, the timed lines of the steps
  * between (attach, view apply, sandbox, prepare) with their fields. Not a figure to compare with
  * Docker (debug logging costs time); a map of the phases. Also: the docker client's API calls
  * with their times (through a logging proxy), each daemon's CPU time over the round, and
@@ -54,8 +55,9 @@ const STATES = ['accepted', 'preparing', 'ready', 'starting', 'running'] as cons
  * When the tasks of one host reached each state (first / median / last, ms after `from`),
  * and the fields of the lines that time the steps in between (`keep`: message prefixes).
  */
-function phases(log: string, from: number, to: number, keep: readonly string[]): { states: string[]; lines: string[] } {
+function phases(log: string, from: number, to: number, keep: readonly string[]): { states: string[]; steps: string; lines: string[] } {
   const reached = new Map<string, number[]>();
+  const byTask = new Map<string, Map<string, number>>();
   const lines: string[] = [];
   for (const line of log.split('\n')) {
     const m = /^(\d{4}-\d\d-\d\dT[\d:.]+Z) \w+ [\w.]+: (.*)$/.exec(line);
@@ -63,14 +65,25 @@ function phases(log: string, from: number, to: number, keep: readonly string[]):
     const at = Date.parse(m[1]) - from;
     if (at < 0 || at > to - from) continue;
     const st = /^task state changed .*\bstate=(\w+)/.exec(m[2]);
-    if (st) { (reached.get(st[1]) ?? reached.set(st[1], []).get(st[1])!).push(at); continue; }
+    if (st) {
+      (reached.get(st[1]) ?? reached.set(st[1], []).get(st[1])!).push(at);
+      const id = /\btask\.id=(\w+)/.exec(m[2])?.[1] ?? '';
+      (byTask.get(id) ?? byTask.set(id, new Map()).get(id)!).set(st[1], at);
+      continue;
+    }
     if (keep.some((k) => m[2].startsWith(k))) lines.push(`${String(at).padStart(6)}  ${m[2].replace(/ task\.id=\w+/, '').slice(0, 220)}`);
   }
   const states = STATES.filter((s) => reached.has(s)).map((s) => {
     const v = reached.get(s)!.sort((a, b) => a - b);
     return `${s.padEnd(10)} n=${String(v.length).padEnd(3)} first ${String(v[0]).padStart(5)}  median ${String(v[v.length >> 1]).padStart(5)}  last ${String(v.at(-1)).padStart(5)}`;
   });
-  return { states, lines };
+  // Per task, then the median over the host's tasks: what each step took, not when it ended.
+  const step = (a: string, b: string) => {
+    const d = [...byTask.values()].filter((t) => t.has(a) && t.has(b)).map((t) => t.get(b)! - t.get(a)!).sort((x, y) => x - y);
+    return d.length ? `${a}→${b} median ${d[d.length >> 1]} max ${d.at(-1)}` : `${a}→${b} none`;
+  };
+  const steps = [step('accepted', 'ready'), step('starting', 'running')].join(', ');
+  return { states, steps, lines };
 }
 
 /** Debug lines whose fields time the steps between placement and running. */
@@ -194,9 +207,10 @@ export async function run(args: string[]): Promise<void> {
         for (const [k, e] of rows) console.log(`  ${h} ${String(e.first).padStart(6)} ${String(e.last).padStart(6)} x${String(e.n).padEnd(4)} ${k}`);
       }
       for (const h of ['h1', 'h2', 'h3']) {
-        const { states, lines } = phases(readFileSync(lab.daemonLog(h), 'utf8'), w0, w1, STEP_LINES);
+        const { states, steps, lines } = phases(readFileSync(lab.daemonLog(h), 'utf8'), w0, w1, STEP_LINES);
         console.log(`  --- ${h}: tasks reaching each state (ms)`);
         for (const s of states) console.log(`    ${s}`);
+        console.log(`    per task: ${steps}`);
         if (args.includes('--steps')) for (const l of lines) console.log(`    ${l}`);
       }
       await runCmd('env', [`DOCKER_HOST=${lab.dockerHost('h1')}`, 'docker', 'stack', 'rm', stack], { timeoutMs: 60_000 });
