@@ -14,7 +14,7 @@
  * - every member: `save` (one synced `save` call: write + fdatasync, thread-pool hops included);
  * - follower: `recv_to_ack` (append received → its acknowledgement sent).
  */
-import { Session } from 'node:inspector/promises';
+import type { Session } from 'node:inspector/promises';
 import { PerformanceObserver, monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 
 /** A distribution's summary in ms (null when empty). */
@@ -154,6 +154,8 @@ export class AllocSampler {
   private constructor(private readonly session: Session) {}
 
   static async start(): Promise<AllocSampler> {
+    // Loaded only when sampling: a member that does not sample never loads the inspector.
+    const { Session } = await import('node:inspector/promises');
     const session = new Session();
     session.connect();
     await session.post('HeapProfiler.enable');

@@ -606,7 +606,8 @@ export class RaftNode {
         if (this.stopped || !this.readyNow()) break;
         this.handleReady(this.raw.ready());
       }
-      if (!this.stopped) await this.maybeSnapshot();
+      // (Checked here first: an async call per loop is a promise and a frame per write.)
+      if (!this.stopped && this.snapshotDue()) await this.maybeSnapshot();
     } catch (err) {
       this.fail(err);
     } finally {
@@ -873,6 +874,12 @@ export class RaftNode {
         r.resolve(r.index);
       }
     }
+  }
+
+  /** Whether `maybeSnapshot` has anything to do: a waiter, or `snapshotEvery` entries applied since the last snapshot. */
+  private snapshotDue(): boolean {
+    const every = this.o.snapshotEvery;
+    return this.snapshotWaiters.length > 0 || (every > 0 && this.applied - this.snapshotIndex >= every);
   }
 
   private async maybeSnapshot(): Promise<void> {

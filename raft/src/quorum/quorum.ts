@@ -39,8 +39,18 @@ export class MajorityConfig {
     const n = this.ids.size;
     if (n === 0) return Infinity;
     const idx: number[] = [];
-    for (const id of this.ids) idx.push(acked(id) ?? 0);
-    idx.sort((a, b) => b - a);
+    for (const id of this.ids) {
+      // Insertion sort, descending: a handful of voters, and unlike Array#sort it allocates
+      // nothing more (this runs on every acknowledgement a leader gets).
+      const v = acked(id) ?? 0;
+      let k = idx.length;
+      idx.push(v);
+      while (k > 0 && idx[k - 1] < v) {
+        idx[k] = idx[k - 1];
+        k--;
+      }
+      idx[k] = v;
+    }
     // Descending: the (n/2 + 1)-th largest is acknowledged by a majority.
     return idx[Math.floor(n / 2)];
   }

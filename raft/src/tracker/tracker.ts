@@ -76,9 +76,24 @@ export class ProgressTracker {
     });
   }
 
-  /** Calls `fn` for each member in ID order (deterministic message order). */
+  /** `progress`'s IDs sorted, and the map they were sorted for (`visit` runs per proposal). */
+  private sortedIds: NodeId[] = [];
+  private sortedFor: ProgressMap | undefined;
+
+  /**
+   * Calls `fn` for each member in ID order (deterministic message order). The sorted IDs are
+   * kept until `progress` is replaced or changes size (a configuration change builds a new
+   * map), so a leader's append to its followers sorts nothing.
+   */
   visit(fn: (id: NodeId, pr: PeerProgress) => void): void {
-    for (const id of [...this.progress.keys()].sort()) fn(id, this.progress.get(id)!);
+    if (this.sortedFor !== this.progress || this.sortedIds.length !== this.progress.size) {
+      this.sortedIds = [...this.progress.keys()].sort();
+      this.sortedFor = this.progress;
+    }
+    for (const id of this.sortedIds) {
+      const pr = this.progress.get(id);
+      if (pr) fn(id, pr);
+    }
   }
 
   /** Whether a quorum of voters was recently active (CheckQuorum). */
