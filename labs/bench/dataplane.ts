@@ -18,6 +18,14 @@
  *   start and first batch (24 peers programmed); `relay_rss_kb`, its resident memory
  *   then; `relay_cpu_ms`, the CPU it used by then (clock ticks, 10 ms steps).
  *
+ * and, beside the wall times (the lab's 2 cores are shared: see dataplane-cost.ts), what the
+ * warm attach wave and the detach cost: `attach20_cpu_ms` / `detach20_cpu_ms` (this
+ * process: the agent), `…_child_cpu_ms` (its children and what they reaped: the pooled
+ * shells' `ip`/`nft`, the netns helper, the relays, the DNS child; 10 ms ticks) and
+ * `…_forks` (processes forked on the machine meanwhile, others' included). Per-step
+ * medians of both are printed; `DP_COST_BY=1` splits the children's CPU by command;
+ * `DP_PROFILE=PREFIX` writes a CPU profile of each warm wave.
+ *
  * Every figure is the median of the rounds with min and max; the kept path's figures
  * are the unsuffixed keys, both paths' are `…_ip` / `…_netlink`. Times include the whole
  * attach (netns, veths, DNS sockets, VIP table). The load average is in the JSON.
