@@ -65,6 +65,12 @@ export class Session {
   /** What the leader last said this node's certificate should converge on (root CA rotation). */
   caTarget?: { root: string; issuer: string; rootPem?: string };
   private tlsSent?: WebSocket;
+  /**
+   * The connection a leader has spoken on (an ack or assignments; only a leader sends
+   * either). A manager holding a session during an election (`leader-wait.ts`) reads none
+   * of its frames: reports sent there would be lost, so they wait for the leader's.
+   */
+  private leaderWs?: WebSocket;
   /** When the last heartbeat went out (ms), for `onAck`. */
   private beatAt = 0;
   /** Connection attempts in a row that closed before an answer (reconnection backoff). */
@@ -134,6 +140,7 @@ export class Session {
         return;
       }
       if ((f.type === 'ack' || f.type === 'redirect') && f.managers && Object.keys(f.managers).length) this.updateManagers(f.managers);
+      if (f.type === 'ack' || f.type === 'assignments') this.leaderWs = ws;
       if (f.type === 'assignments') {
         this.opts.onAssignments?.(f);
       } else if (f.type === 'logs.subscribe' || f.type === 'logs.cancel' || f.type === 'logs' || f.type === 'logs.end') {
@@ -205,13 +212,13 @@ export class Session {
   }
 
   /**
-   * Sends a batch of task status reports to the leader; false when no session is open
-   * (the caller keeps them and reports again when the next session's full assignment set
-   * arrives).
+   * Sends a batch of task status reports to the leader; false when no session with a
+   * leader is open, also while a manager holds it for an election (the caller keeps them
+   * and reports again when the next session's full assignment set arrives).
    */
   sendStatus(updates: TaskStatusUpdate[]): boolean {
     const ws = this.ws;
-    if (!ws || ws.readyState !== WebSocket.OPEN || updates.length === 0) return false;
+    if (!ws || ws !== this.leaderWs || ws.readyState !== WebSocket.OPEN || updates.length === 0) return false;
     const f: SessionFrame = { type: 'status', updates };
     ws.send(JSON.stringify(f));
     return true;
@@ -220,7 +227,7 @@ export class Session {
   /** Tells the leader this node applied its network view of `generation`; false when no session is open. */
   sendViewApplied(generation: number): boolean {
     const ws = this.ws;
-    if (!ws || ws.readyState !== WebSocket.OPEN) return false;
+    if (!ws || ws !== this.leaderWs || ws.readyState !== WebSocket.OPEN) return false;
     const f: SessionFrame = { type: 'network.applied', generation };
     ws.send(JSON.stringify(f));
     return true;
