@@ -16,10 +16,11 @@
  *   each node, for a flow nothing ever NATs. {@link renderVxlanNotrack} marks the
  *   node's own VXLAN traffic untracked in the raw hooks: sent by the node (`output`) and
  *   addressed to it (`prerouting`). "Addressed to it" is `ip daddr VTEP` when the agent
- *   passes its VTEP addresses, a compare or a set lookup; `fib daddr type local` without one costs a FIB
- *   lookup per received outer packet (about a third of the node's FIB lookups on the
- *   overlay path, counted with the `fib:fib_table_lookup` tracepoint; PERFORMANCE.md).
- *   Forwarded VXLAN (not for this node) stays tracked either way. The filter rules that
+ *   passes its VTEP addresses (a compare or a set lookup); without them it is `fib daddr
+ *   type local`, a FIB lookup per received outer packet (about a third of the node's FIB
+ *   lookups on the overlay path, `fib:fib_table_lookup` tracepoint; PERFORMANCE.md).
+ *   Forwarded VXLAN, and VXLAN to a local address not listed, stays tracked (slower,
+ *   never wrong). The filter rules that
  *   drop VXLAN from the gateway bridge or from ingress match on interface and port, not
  *   on conntrack state, so they still apply.
  *
@@ -113,7 +114,7 @@ export function renderVxlanNotrackDelete(opts: Pick<NotrackOptions, 'table'> = {
   return `table ip ${t} {}\ndelete table ip ${t}\n`;
 }
 
-/** A dotted-quad IPv4 address, as typed (it is written into nft text). */
+/** A VTEP address checked and normalized to a dotted quad (it is written into nft text). */
 function vtep(a: string): string {
   try {
     return formatAddress(parseAddress(a, 'VTEP address'));
