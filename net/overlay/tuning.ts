@@ -20,9 +20,8 @@
  *   type local`, a FIB lookup per received outer packet (about a third of the node's FIB
  *   lookups on the overlay path, `fib:fib_table_lookup` tracepoint; PERFORMANCE.md).
  *   Forwarded VXLAN, and VXLAN to a local address not listed, stays tracked (slower,
- *   never wrong). The filter rules that
- *   drop VXLAN from the gateway bridge or from ingress match on interface and port, not
- *   on conntrack state, so they still apply.
+ *   never wrong). The filter rules that drop VXLAN from the gateway bridge or from
+ *   ingress match on interface and port, not on conntrack state, so they still apply.
  *
  * The VXLAN device sends IPv4 without an outer UDP checksum (`noudpcsum` in plan.ts, as
  * Docker's overlay does): the inner TCP/UDP checksum already covers the payload.
