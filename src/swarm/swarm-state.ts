@@ -47,7 +47,25 @@ export function swarmDir(dataRoot: string): string {
   return join(dataRoot, 'swarm');
 }
 
-async function writeAtomic(path: string, data: string, mode: number): Promise<void> {
+/**
+ * The write in progress per file. Two saves of one file at once (a session learning the
+ * managers while `--force-new-cluster` saves its new epoch) shared one temp file: the
+ * second rename found it gone (ENOENT) and failed the command. Writes of a file now run
+ * one after another, in call order, so the last save made is the one kept. Keyed by path:
+ * the file is the process's, whoever writes it.
+ */
+const writing = new Map<string, Promise<void>>();
+
+function writeAtomic(path: string, data: string, mode: number): Promise<void> {
+  const prev = writing.get(path) ?? Promise.resolve();
+  const done = prev.catch(() => {}).then(() => writeNow(path, data, mode));
+  writing.set(path, done);
+  const forget = () => { if (writing.get(path) === done) writing.delete(path); };
+  done.then(forget, forget);
+  return done;
+}
+
+async function writeNow(path: string, data: string, mode: number): Promise<void> {
   const tmp = `${path}.tmp`;
   const fh = await open(tmp, 'w', mode);
   try {
