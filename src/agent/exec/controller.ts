@@ -100,6 +100,8 @@ export class TaskController {
 
   /** Current state. */
   get state(): ContainerState { return this.rec?.state ?? 'new'; }
+  /** Whether prepare began an early create (`spec.createEarly`, when the spec allows it). */
+  get createsEarly(): boolean { return this.early.begun; }
   /** The persisted record (undefined before prepare). */
   get record(): TaskRecord | undefined { return this.rec; }
 
@@ -166,7 +168,10 @@ export class TaskController {
       writePrivateFile(join(paths.bundle(cid), 'config.json'), JSON.stringify(spec));
       this.setState('prepared');
       // Off the path of start: the netns of a swarm task is still being wired up meanwhile.
-      if (this.spec.createEarly && !this.spec.tty) this.early.begin();
+      // Not with `net.*` sysctls: runc writes them at create, and they must land after the
+      // data plane's interfaces (an `eth0` key, `default` values), as they did at start.
+      const netSysctls = Object.keys(this.spec.sysctls ?? {}).some((k) => k.startsWith('net.'));
+      if (this.spec.createEarly && !this.spec.tty && !netSysctls) this.early.begin();
     } catch (e) {
       await this.cleanup().catch(() => {});
       this.rec = undefined;

@@ -47,6 +47,7 @@ test('prepare creates the container; its process waits under the monitor; start 
   await withExecLab(async (lab) => {
     const c = lab.ex.controller(spec(lab, { command: ['sh', '-c', 'echo hello; exit 6'] }));
     await c.prepare();
+    assert.ok(c.createsEarly);
     const pid = await created(c);
     assert.is((await lab.ex.runtime.state(c.cid))?.status, 'created');
     assert.is(ppidOf(pid), (await lab.ex.monitor()).pid, 'the created init is the monitor\'s child');
@@ -71,6 +72,18 @@ test('a created container removed without a start leaves nothing: process, runti
     assert.is((await lab.ex.runtime.list()).length, 0);
     assert.not.ok(existsSync(join(lab.ex.paths.monitorDir, 'exits', c.cid)), 'no exit file left behind');
     assert.not.ok(existsSync(lab.ex.paths.task(c.cid)));
+  });
+});
+
+test('net.* sysctls: no early create (runc writes them after the interfaces, at start); the task runs', async () => {
+  await withExecLab(async (lab) => {
+    const c = lab.ex.controller(spec(lab, { command: ['cat', '/proc/sys/net/ipv4/ip_default_ttl'], sysctls: { 'net.ipv4.ip_default_ttl': '33' } }));
+    await c.prepare();
+    assert.not.ok(c.createsEarly, 'no early create begun');
+    await c.start();
+    assert.equal(await c.wait(), { exitCode: 0, oomKilled: false });
+    assert.is(await output(c), '33\n');
+    await c.remove();
   });
 });
 

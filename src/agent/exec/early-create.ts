@@ -41,6 +41,9 @@ export class EarlyCreate {
   /** Starts the create (end of prepare). */
   begin(): void { this.creating = this.create(); }
 
+  /** Whether prepare began one. */
+  get begun(): boolean { return this.creating !== undefined; }
+
   /** Start is here: stops waiting for a netns that is still not there; resolves once a create in flight settled. */
   async settle(): Promise<void> {
     this.startWanted = true;

@@ -136,7 +136,8 @@ export interface TaskContainerSpec {
    * Swarm tasks: `prepare` also creates the runtime container (`runc create`: namespaces,
    * mounts, cgroups; its process waits) in the background, as soon as the netns exists, so
    * `start` is only `runc start`. Not with `tty` (the console socket is listened on just
-   * before start) nor for standalone containers (their stdin FIFO and bridge are made at start).
+   * before start) nor with `net.*` sysctls (written at create: they must follow the task's
+   * interfaces), nor for standalone containers (their stdin FIFO and bridge are made at start).
    */
   createEarly?: boolean;
 }
