@@ -131,4 +131,21 @@ t('a helper that dies fails what it had in flight, then the ip commands take ove
   }
 });
 
+t('an answer out of protocol ends the helper: what is in flight fails, never waits for ever', async () => {
+  ipCalls.length = 0;
+  // A "helper" that reads a request, answers a line of no protocol, then waits.
+  const dir = mkdtempSync(join(tmpdir(), 'shoal-nm-'));
+  try {
+    writeFileSync(join(dir, 'garbles.pl'), '$| = 1; my $l = <STDIN>; print "garbage\\n"; 1 while <STDIN>;\n');
+    const m = maker({ script: join(dir, 'garbles.pl') });
+    const err = await m.add(`${P}-i`).then(() => undefined, (e: Error) => e);
+    assert.match(String(err?.message), new RegExp(`cannot make netns ${P}-i: the netns helper ended \\(SIGTERM\\): an answer out of protocol: "garbage"`));
+    assert.not.ok(m.helper);
+    assert.equal(ipCalls, []);
+    assert.not.ok(existsSync(`/run/netns/${P}-i`));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 t.run();

@@ -158,7 +158,13 @@ export class NetnsMaker {
         buf = buf.slice(nl + 1);
         const m = /^(ok|err|nlerr) (\d+)(?: (.*))?$/.exec(line);
         const p = m ? this.pending.get(Number(m[2])) : undefined;
-        if (!m || !p) continue;
+        if (!m || !p) {
+          // Out of step with us (a line we cannot read, an id never asked): what is in
+          // flight would wait for ever. End it: 'close' fails that, and `ip` takes over.
+          this.stderr += `\nan answer out of protocol: ${JSON.stringify(line.slice(0, 200))}`;
+          child.kill();
+          return;
+        }
         this.pending.delete(Number(m[2]));
         if (this.pending.size === 0) this.hold(child, false);
         const nlerr = m[1] === 'nlerr' ? /^(\d+) (\d+)$/.exec(m[3] ?? '') : null;
