@@ -882,15 +882,14 @@ export class RaftNode {
     return this.snapshotWaiters.length > 0 || (every > 0 && this.applied - this.snapshotIndex >= every);
   }
 
+  /** Takes the snapshot `snapshotDue` says is due (called only then) and answers the waiters. */
   private async maybeSnapshot(): Promise<void> {
-    const every = this.o.snapshotEvery;
     const waiters = this.snapshotWaiters.splice(0);
     try {
       if (waiters.length && this.applied <= this.snapshotIndex) {
         for (const w of waiters) w.resolve(this.snapshotIndex);
         return;
       }
-      if (!waiters.length && (every <= 0 || this.applied - this.snapshotIndex < every)) return;
       await this.takeSnapshot();
       for (const w of waiters) w.resolve(this.snapshotIndex);
     } catch (err) {
