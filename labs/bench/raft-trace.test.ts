@@ -3,7 +3,7 @@
 // window is reset when it is read.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { StageTrace, dist } from './raft-trace.ts';
+import { MAX_PENDING, StageTrace, dist } from './raft-trace.ts';
 
 test('raft-trace: dist gives n, percentiles and max of a sample', () => {
   assert.is(dist([]), null);
@@ -59,6 +59,20 @@ test('raft-trace: a follower times each append from arrival to its acknowledgeme
     t.ackSent(4, 103);
     const out = t.take({}) as { stages: Record<string, { n: number; max: number } | null> };
     assert.equal([out.stages.recv_to_ack!.n, out.stages.recv_to_ack!.max], [2, 3]);
+  } finally {
+    t.close();
+  }
+});
+
+test('raft-trace: a follower\'s saves, never applied here, are forgotten past the bound', () => {
+  const t = new StageTrace();
+  try {
+    t.saved(1, MAX_PENDING + 1, 1, 0);
+    t.appendSent(5, 5, 1);
+    t.applied(5, 0, 2);
+    const out = t.take({}) as { stages: Record<string, { n: number } | null> };
+    assert.is(out.stages.sent_to_own_sync, null, 'the save of entry 5 was forgotten');
+    assert.is(out.stages.propose_to_sent!.n, 1);
   } finally {
     t.close();
   }

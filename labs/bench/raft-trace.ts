@@ -31,8 +31,8 @@ export function dist(xs: number[]): Dist | null {
 const STAGES = ['propose_to_sent', 'sent_to_own_sync', 'sent_to_first_ack', 'ready_to_applied', 'propose_to_applied', 'save', 'recv_to_ack'] as const;
 type Stage = (typeof STAGES)[number];
 
-/** Per-index timestamps kept at most this long (entries proposed elsewhere are never resolved here). */
-const MAX_PENDING = 100_000;
+/** Per-index timestamps kept at most this long (a follower's saves and entries proposed elsewhere are never resolved here). */
+export const MAX_PENDING = 100_000;
 
 export class StageTrace {
   private readonly samples = new Map<Stage, number[]>(STAGES.map((s) => [s, []]));
@@ -82,6 +82,7 @@ export class StageTrace {
   saved(first: number, last: number, ms: number, now: number): void {
     this.add('save', ms);
     for (let i = first; i <= last; i++) this.synced.set(i, now);
+    if (this.synced.size > MAX_PENDING) this.forget();
   }
 
   /** Follower: an append with entries up to `last` arrived. */
