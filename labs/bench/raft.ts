@@ -58,7 +58,7 @@ export const TIMING = {
 /** The environment switches the members read, as set for this run (recorded so a figure is never read without them). */
 export function switches(env: NodeJS.ProcessEnv = process.env): Record<string, string | null> {
   const out: Record<string, string | null> = {};
-  for (const k of ['RAFT_BENCH_FSYNC', 'RAFT_BENCH_PEER_DOWN_SPEEDUP', 'RAFT_BENCH_NODE_ARGS', 'RAFT_BENCH_TRACE', 'RAFT_BENCH_ALLOC_PROF']) out[k] = env[k] ?? null;
+  for (const k of ['RAFT_BENCH_FSYNC', 'RAFT_BENCH_PEER_DOWN_SPEEDUP', 'RAFT_BENCH_NODE_ARGS', 'RAFT_BENCH_TRACE', 'RAFT_BENCH_ALLOC_PROF', 'RAFT_BENCH_DEBUG']) out[k] = env[k] ?? null;
   return out;
 }
 
