@@ -76,7 +76,7 @@ sub add {
     if (sys('mount', $src, $path, $none, MS_BIND, 0) != 0) { $err = "bind /proc/self/ns/net -> $path failed: $!\n" }
     elsif ($lo) { eval { lo_up(); 1 } or $err = $@ }
     # Back home whatever happened: the next request must not act in this netns.
-    # Cannot get back: end (the daemon fails what is in flight and starts a new one).
+    # Cannot get back: end (the daemon fails what is in flight; later requests go through `ip`).
     if (sys('setns', fileno($home), CLONE_NEWNET) != 0) { print STDERR "netns-maker: cannot return to its own netns: $!\n"; POSIX::_exit(1) }
   }
   return unless defined $err;

@@ -38,8 +38,8 @@ export interface NetnsMakerOptions {
 
 interface Pending {
   resolve: () => void;
-  /** An `nlerr DONE ERRNO` answer as the error it rejects with (nl requests). */
-  refused?: (done: number, errno: number) => Error;
+  /** Rejects with the error an `nlerr DONE ERRNO` answer stands for (nl requests). */
+  refused?: (done: number, errno: number) => void;
   reject: (e: Error) => void;
   /** The same through `ip` (a helper that never started hands its requests over). */
   viaIp: () => Promise<void>;
@@ -122,7 +122,7 @@ export class NetnsMaker {
     if (then) await this.opts.fallback(then);
   }
 
-  private request(line: string, what: string, viaIp: () => Promise<void>, refused?: Pending['refused']): Promise<void> {
+  private request(line: string, what: string, viaIp: () => Promise<void>, refused?: (done: number, errno: number) => Error): Promise<void> {
     const child = this.start();
     const id = this.nextId++;
     this.hold(child, true);
@@ -131,7 +131,7 @@ export class NetnsMaker {
         resolve,
         reject: (e) => reject(new NetworkAgentError(`${what}: ${e.message}`, { cause: e })),
         viaIp: () => viaIp().then(resolve, reject),
-        refused: refused && ((done, errno) => { reject(refused(done, errno)); return new Error('answered'); }),
+        refused: refused && ((done, errno) => reject(refused(done, errno))),
       });
       child.stdin!.write(`${line.replace(' ', ` ${id} `)}\n`);
     });
