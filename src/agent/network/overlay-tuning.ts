@@ -13,6 +13,7 @@ import type { Logger } from '../../common/logger.ts';
 import { renderVxlanNotrack, renderVxlanNotrackDelete, sandboxSysctlArgv } from '../../../net/overlay/tuning.ts';
 import type { ShellBatch } from './shell-batch.ts';
 import { ShellNft } from './shell-runners.ts';
+import { KeyedLock } from './serial.ts';
 
 /** Options of {@link OverlayTuning}. */
 export interface OverlayTuningOptions {
@@ -35,6 +36,8 @@ export class OverlayTuning {
 
   /** The node's VTEP addresses seen so far: the node table matches received VXLAN by them (tuning.ts). */
   private readonly vteps = new Set<string>();
+  /** Node-table writes one at a time, in call order: the last one (listing every VTEP) is the one that stays. */
+  private readonly writes = new KeyedLock();
 
   /**
    * Tunes a sandbox whose devices were just made, and the node once (again when `vtep`,
@@ -44,10 +47,7 @@ export class OverlayTuning {
   async apply(sandbox: string, vtep?: string): Promise<boolean> {
     if (vtep !== undefined && !this.vteps.has(vtep) && this.valid(vtep)) {
       this.vteps.add(vtep);
-      // After any apply in flight, so the table with every address is the one that stays.
-      const prev = this.host;
-      this.host = undefined;
-      if (prev) await prev;
+      this.host = undefined; // the table must list it: written again, after any write in flight
     }
     const [sb, node] = await Promise.all([this.sandbox(sandbox), this.node()]);
     return sb && node;
@@ -74,17 +74,21 @@ export class OverlayTuning {
 
   /** The VXLAN notrack table in the node's netns, applied once per agent. */
   private node(): Promise<boolean> {
-    this.host ??= this.nft.apply(renderVxlanNotrack({ port: this.opts.port, localAddresses: [...this.vteps] })).then(() => true, (err: unknown) => {
+    if (this.host) return this.host;
+    // Rendered when its turn comes, with every address known by then.
+    const write = () => this.nft.apply(renderVxlanNotrack({ port: this.opts.port, localAddresses: [...this.vteps] }));
+    const p: Promise<boolean> = this.writes.run('node', write).then(() => true, (err: unknown) => {
       this.opts.logger.warn('network: could not exempt VXLAN from conntrack', { error: err });
-      this.host = undefined;
+      if (this.host === p) this.host = undefined;
       return false;
     });
-    return this.host;
+    this.host = p;
+    return p;
   }
 
   /** Removes the node table (swarm leave). Throws `NftError` if nft refuses. */
   async remove(): Promise<void> {
     this.host = undefined;
-    await this.nft.apply(renderVxlanNotrackDelete());
+    await this.writes.run('node', () => this.nft.apply(renderVxlanNotrackDelete()));
   }
 }
