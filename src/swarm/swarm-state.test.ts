@@ -26,4 +26,18 @@ test('saves made at once all succeed, in call order: the last one is kept, no te
   }
 });
 
+test('a save that writes certificates first is not overtaken by a later save: the last save is kept', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'shoal-state-'));
+  try {
+    const certs = { rootCertPem: 'root', certPem: 'cert', keyPem: 'key' };
+    // Ordered per file, the later save's state.json went first, and the earlier one's after it.
+    await Promise.all([saveSwarmState(dir, state(1), certs), saveSwarmState(dir, state(2))]);
+    const saved = JSON.parse(await readFile(join(dir, 'swarm', 'state.json'), 'utf8')) as SwarmState;
+    assert.equal(saved.managers, [{ nodeId: 'n1', addr: '127.0.0.1:2002' }]);
+    assert.is(await readFile(join(dir, 'swarm', 'certificates', 'swarm-node.crt'), 'utf8'), 'cert');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test.run();

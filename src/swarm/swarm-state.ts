@@ -48,24 +48,25 @@ export function swarmDir(dataRoot: string): string {
 }
 
 /**
- * The write in progress per file. Two saves of one file at once (a session learning the
+ * The save in progress per swarm directory. Two saves at once (a session learning the
  * managers while `--force-new-cluster` saves its new epoch) shared one temp file: the
- * second rename found it gone (ENOENT) and failed the command. Writes of a file now run
- * one after another, in call order, so the last save made is the one kept. Keyed by path:
- * the file is the process's, whoever writes it.
+ * second rename found it gone (ENOENT) and failed the command. Whole saves now run one
+ * after another, in call order, so the last save made is the one kept: ordered per file
+ * instead, a save that writes certificates first queued its state.json behind a later
+ * save's. Keyed by directory: the files are the process's, whoever writes them.
  */
-const writing = new Map<string, Promise<void>>();
+const saving = new Map<string, Promise<void>>();
 
-function writeAtomic(path: string, data: string, mode: number): Promise<void> {
-  const prev = writing.get(path) ?? Promise.resolve();
-  const done = prev.catch(() => {}).then(() => writeNow(path, data, mode));
-  writing.set(path, done);
-  const forget = () => { if (writing.get(path) === done) writing.delete(path); };
+function inTurn(dir: string, fn: () => Promise<void>): Promise<void> {
+  const prev = saving.get(dir) ?? Promise.resolve();
+  const done = prev.catch(() => {}).then(fn);
+  saving.set(dir, done);
+  const forget = () => { if (saving.get(dir) === done) saving.delete(dir); };
   done.then(forget, forget);
   return done;
 }
 
-async function writeNow(path: string, data: string, mode: number): Promise<void> {
+async function writeAtomic(path: string, data: string, mode: number): Promise<void> {
   const tmp = `${path}.tmp`;
   const fh = await open(tmp, 'w', mode);
   try {
@@ -97,8 +98,12 @@ export async function loadSwarmState(dataRoot: string, keys?: NodeKeyCodec): Pro
 }
 
 /** Saves certificates first, then the state that refers to them. */
-export async function saveSwarmState(dataRoot: string, state: SwarmState, certs?: NodeCertificates, keys?: NodeKeyCodec): Promise<void> {
+export function saveSwarmState(dataRoot: string, state: SwarmState, certs?: NodeCertificates, keys?: NodeKeyCodec): Promise<void> {
   const dir = swarmDir(dataRoot);
+  return inTurn(dir, () => save(dir, state, certs, keys));
+}
+
+async function save(dir: string, state: SwarmState, certs?: NodeCertificates, keys?: NodeKeyCodec): Promise<void> {
   await mkdir(join(dir, 'certificates'), { recursive: true, mode: 0o700 });
   if (certs) {
     for (const [key, file] of Object.entries(CERT_FILES)) {
