@@ -90,6 +90,8 @@ function teardown(): string[] {
 }
 
 let nextPort = 7400;
+/** The signal that asked the rig to stop, if any (main sets it). */
+let stopped: string | undefined;
 /** One iperf3 run between two netns; Gbit/s. Waits for its own server to exit. */
 async function iperf(server: string, client: string, addr: string, streams: number, seconds: number): Promise<number> {
   const port = String(nextPort++);
@@ -99,7 +101,10 @@ async function iperf(server: string, client: string, addr: string, streams: numb
   try {
     for (let attempt = 0; ; attempt++) {
       await new Promise((r) => setTimeout(r, 300));
-      const r = spawnSync('ip', ['netns', 'exec', client, ...pin('0'), 'iperf3', '-c', addr, '-p', port, '-t', String(seconds), '-P', String(streams), '-J'], { encoding: 'utf8' });
+      if (stopped) throw new Error(`rig: ${stopped}, stopped`);
+      // Bounded, so a stuck client still reaches the clean-up (spawnSync kills it by its PID).
+      const r = spawnSync('ip', ['netns', 'exec', client, ...pin('0'), 'iperf3', '-c', addr, '-p', port, '-t', String(seconds), '-P', String(streams), '-J'], { encoding: 'utf8', timeout: (seconds + 30) * 1000 });
+      if (r.error) throw new Error(`rig: iperf3 to ${addr} in ${client}: ${r.error.message}`);
       let bps: number | undefined;
       try { bps = (JSON.parse(r.stdout) as { end?: { sum_received?: { bits_per_second?: number } } }).end?.sum_received?.bits_per_second; } catch { /* below */ }
       if (bps) return bps / 1e9;
@@ -125,6 +130,8 @@ async function main(args: string[]): Promise<void> {
   const out: Record<string, unknown> = { bench: 'overlay-task-path-rig', rounds: roundsN, seconds, uptime_before: uptime() };
   const where = { underlay: [ns('h2'), ns('h1'), VTEP[2]], bridge: [ns('c2b'), ns('c1b'), taskIp(2)], macvlan: [ns('c2m'), ns('c1m'), taskIp(2)] } as const;
   const rounds: RigRound[] = [];
+  // Ctrl-C or a kill: no further iperf3 run; out through the clean-up below (a second one ends at once).
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => { stopped = sig; });
   try {
     teardown(); // what an interrupted run left
     await build();
