@@ -10,6 +10,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NetnsMaker } from './netns-maker.ts';
+import { NetworkAgentError } from './plan.ts';
 import { NetlinkRequestError, ipLine } from '../../../net/netlink/index.ts';
 import { attachTask } from '../../../net/overlay/index.ts';
 
@@ -77,6 +78,11 @@ t('without perl, the ip commands make the same netns', async () => {
   assert.not.ok(m.helper);
   assert.equal(ipCalls, [['ip', 'netns', 'add', `${P}-d`], ['ip', '-n', `${P}-d`, 'link', 'set', 'lo', 'up']]);
   assert.match(ip('-n', `${P}-d`, 'link', 'show', 'lo').stdout, /<LOOPBACK,UP,LOWER_UP>/);
+  // A task's side of its veths: refused before anything is sent, so the agent uses `ip`.
+  const nl = await m.rtnetlink(`${P}-d`, [ipLine('link set lo down')]).then(() => undefined, (e: Error) => e);
+  assert.instance(nl, NetworkAgentError);
+  assert.match(String(nl?.message), /the netns helper is not running: the netns helper ended/);
+  assert.match(ip('-n', `${P}-d`, 'link', 'show', 'lo').stdout, /<LOOPBACK,UP,LOWER_UP>/, 'nothing sent');
   await m.delete(`${P}-d`);
   assert.equal(ours(), []);
 });
