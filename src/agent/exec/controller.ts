@@ -87,8 +87,11 @@ export class TaskController {
   private readonly healthListeners = new Set<(s: HealthStatus) => void>();
   private exitWaiters: ((s: ExitStatus) => void)[] = [];
   private rawWaiters: (() => void)[] = [];
-  /** An exit reported while `prepared` (the monitor's answer to run and the exit share one read), by PID. */
-  private earlyExit: { status: number; pid: number } | undefined;
+  /**
+   * Exits reported while `prepared` (the monitor's answer to run and the exit share one read),
+   * wait status by PID: a discarded created process may be reaped after the new one.
+   */
+  private readonly earlyExits = new Map<number, number>();
   /** The `runc create` of prepare for swarm tasks (`spec.createEarly`). */
   private readonly early: EarlyCreate;
   private pollTimer: NodeJS.Timeout | undefined;
@@ -241,9 +244,9 @@ export class TaskController {
     this.rec!.startedAt = new Date().toISOString();
     this.setState('running');
     this.attachRunning();
-    const early = this.earlyExit;
-    this.earlyExit = undefined;
-    if (early && early.pid === pid) this.onExit(early.status, pid);
+    const early = this.earlyExits.get(pid);
+    this.earlyExits.clear();
+    if (early !== undefined) this.onExit(early, pid);
   }
 
   private openLog(): void {
@@ -312,7 +315,7 @@ export class TaskController {
   onExit(waitStatus: number, pid?: number): void {
     if (this.state === 'prepared') {
       if (pid !== undefined) this.early.exited(pid);
-      this.earlyExit = { status: waitStatus, pid: pid ?? 0 };
+      this.earlyExits.set(pid ?? 0, waitStatus);
       return;
     }
     if (this.state !== 'running') return;
