@@ -74,9 +74,24 @@ test('closing answers every held session without a leader and holds no more', ()
   assert.equal(got, [undefined, 'late:undefined']);
 });
 
-test('a non-positive hold or batch is refused', () => {
+test('a non-positive hold, batch or maxHeld is refused', () => {
   assert.throws(() => new LeaderWait({ clock: manualClock(), maxHoldMs: 0 }), /maxHoldMs must be positive/);
   assert.throws(() => new LeaderWait({ clock: manualClock(), maxHoldMs: 1, batch: 0 }), /batch must be a positive integer/);
+  assert.throws(() => new LeaderWait({ clock: manualClock(), maxHoldMs: 1, maxHeld: 0 }), /maxHeld must be a positive integer/);
+});
+
+test('past maxHeld a session is answered at once without a leader; a freed place holds again', () => {
+  const w = new LeaderWait({ clock: manualClock(), maxHoldMs: 5000, maxHeld: 2 });
+  const got: string[] = [];
+  const release = w.hold((a) => got.push(`0:${a}`));
+  w.hold((a) => got.push(`1:${a}`));
+  w.hold((a) => got.push(`2:${a}`));
+  assert.equal(got, ['2:undefined']);
+  assert.is(w.size, 2);
+  release();
+  w.hold((a) => got.push(`3:${a}`));
+  w.leaderKnown('m2');
+  assert.equal(got, ['2:undefined', '1:m2', '3:m2']);
 });
 
 test('answers go out a batch per deferred turn, never inside the call that learned the leader', () => {

@@ -11,7 +11,9 @@
  *
  * A session is held at most `maxHoldMs`; then it is answered without a leader as before
  * (a cluster without quorum must not hold connections forever, and the node should try
- * another manager it knows). No I/O here: the caller sends the redirect.
+ * another manager it knows). At most `maxHeld` are held at once: one more is answered at
+ * once, as before, so a flood of connections cannot pile up sockets and timers. No I/O
+ * here: the caller sends the redirect.
  */
 
 /** Timers, injected so tests run on a manual clock. */
@@ -35,6 +37,8 @@ export interface LeaderWaitOptions {
   defer?: (fn: () => void) => void;
   /** Answers per turn (default 100). */
   batch?: number;
+  /** The most sessions held at once (default 10,000); more are answered at once, without a leader. */
+  maxHeld?: number;
 }
 
 /** The sessions held for a leader; each is answered exactly once, or released unanswered. */
@@ -46,6 +50,7 @@ export class LeaderWait {
   constructor(private readonly o: LeaderWaitOptions) {
     if (!(o.maxHoldMs > 0)) throw new Error(`leader-wait: maxHoldMs must be positive, got ${o.maxHoldMs}`);
     if (o.batch !== undefined && !(Number.isSafeInteger(o.batch) && o.batch > 0)) throw new Error(`leader-wait: batch must be a positive integer, got ${o.batch}`);
+    if (o.maxHeld !== undefined && !(Number.isSafeInteger(o.maxHeld) && o.maxHeld > 0)) throw new Error(`leader-wait: maxHeld must be a positive integer, got ${o.maxHeld}`);
   }
 
   /** How many sessions wait now. */
@@ -55,10 +60,11 @@ export class LeaderWait {
 
   /**
    * Holds a session until a leader is known (or `maxHoldMs`). Returns a release for when
-   * the session ends first (its connection closed): it is then never answered.
+   * the session ends first (its connection closed): it is then never answered. Closed, or
+   * `maxHeld` sessions held already: answered at once without a leader.
    */
   hold(answer: LeaderAnswer): () => void {
-    if (this.closed) {
+    if (this.closed || this.held.size >= (this.o.maxHeld ?? 10_000)) {
       answer(undefined);
       return () => {};
     }
