@@ -411,6 +411,7 @@ export class TaskController {
 
   /** Stops reading logs and probing health; the container keeps running (daemon shutdown). */
   detach(): void {
+    void this.early.stop();
     this.health?.stop();
     if (this.pollTimer) clearInterval(this.pollTimer);
     this.log?.detach();

@@ -57,6 +57,16 @@ export class EarlyCreate {
     if (this.host.record()?.created) await this.discard().catch(() => {});
   }
 
+  /**
+   * The daemon detaches (shutdown): stops waiting for the netns, so no timer holds the process
+   * and no create starts after the executor closed; resolves once a create in flight settled.
+   * A container it made stays: the next daemon's restore discards it.
+   */
+  async stop(): Promise<void> {
+    this.aborted = true;
+    await this.creating;
+  }
+
   /** The monitor reported the exit of `pid` while the task was prepared. */
   exited(pid: number): void {
     if (pid === this.host.record()?.pid) for (const w of this.exitWaiters.splice(0)) w();
