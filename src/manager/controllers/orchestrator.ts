@@ -78,6 +78,8 @@ export class OrchestratorController extends StoreController {
   }
 
   protected async pass(): Promise<void> {
+    // Every commit of a watched kind runs a pass: most (status batches) leave nothing dirty.
+    if (!this.all && this.dirty.size === 0) return;
     const all = this.all;
     const ids = [...this.dirty];
     this.all = false;
