@@ -75,6 +75,24 @@ test('a created container removed without a start leaves nothing: process, runti
   });
 });
 
+test('a remove while the create runs, or while it waits for a netns never made, leaves nothing', async () => {
+  await withExecLab(async (lab) => {
+    // Its own netns exists at once: the create is in flight when remove comes.
+    const inFlight = lab.ex.controller(spec(lab, { command: ['sleep', '60'] }));
+    const waiting = lab.ex.controller(spec(lab, { command: ['sleep', '60'], netnsPath: `/run/netns/${lab.name}never` }));
+    for (const c of [inFlight, waiting]) await c.prepare();
+    assert.ok(inFlight.createsEarly && waiting.createsEarly);
+    // runc made the container's state folder: `runc create` runs (or just ended).
+    assert.ok(await until(() => existsSync(join(lab.ex.runtime.root, inFlight.cid)), 10_000), 'create began');
+    await Promise.all([inFlight.remove(), waiting.remove()]);
+    assert.is((await lab.ex.runtime.list()).length, 0, 'no container left, created or not');
+    for (const c of [inFlight, waiting]) {
+      assert.not.ok(existsSync(join(lab.ex.paths.monitorDir, 'exits', c.cid)), 'no exit file left behind');
+      assert.not.ok(existsSync(lab.ex.paths.task(c.cid)));
+    }
+  });
+});
+
 test('net.* sysctls: no early create (runc writes them after the interfaces, at start); the task runs', async () => {
   await withExecLab(async (lab) => {
     const c = lab.ex.controller(spec(lab, { command: ['cat', '/proc/sys/net/ipv4/ip_default_ttl'], sysctls: { 'net.ipv4.ip_default_ttl': '33' } }));
