@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { mkdtemp, rm, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { saveSwarmState, type SwarmState } from './swarm-state.ts';
+import { removeSwarmState, saveSwarmState, type SwarmState } from './swarm-state.ts';
 
 const state = (n: number): SwarmState => ({
   clusterId: 'c1', nodeId: 'n1', role: 'manager', managers: [{ nodeId: 'n1', addr: `127.0.0.1:${2000 + n}` }],
@@ -35,6 +35,17 @@ test('a save that writes certificates first is not overtaken by a later save: th
     const saved = JSON.parse(await readFile(join(dir, 'swarm', 'state.json'), 'utf8')) as SwarmState;
     assert.equal(saved.managers, [{ nodeId: 'n1', addr: '127.0.0.1:2002' }]);
     assert.is(await readFile(join(dir, 'swarm', 'certificates', 'swarm-node.crt'), 'utf8'), 'cert');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a removal made while a save is in flight is not undone by it', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'shoal-state-'));
+  try {
+    const certs = { rootCertPem: 'root', certPem: 'cert', keyPem: 'key' };
+    await Promise.all([saveSwarmState(dir, state(1), certs), removeSwarmState(dir)]);
+    assert.equal(await readdir(dir), []);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

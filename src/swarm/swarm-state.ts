@@ -115,6 +115,10 @@ async function save(dir: string, state: SwarmState, certs?: NodeCertificates, ke
 }
 
 /** Forgets the swarm (leave): state, certificates and the manager's Raft data. */
-export async function removeSwarmState(dataRoot: string): Promise<void> {
-  await rm(swarmDir(dataRoot), { recursive: true, force: true });
+export function removeSwarmState(dataRoot: string): Promise<void> {
+  // In turn with the saves: one still in flight (the managers a closing session learned)
+  // would otherwise write the state back after it was removed, and the node would rejoin
+  // at its next start the swarm it left.
+  const dir = swarmDir(dataRoot);
+  return inTurn(dir, () => rm(dir, { recursive: true, force: true }));
 }
