@@ -53,14 +53,9 @@ export class OciRuntime {
    * with stdout/stderr on the given FIFOs; for a terminal process (`process.terminal`)
    * runc sends the pty master to `consoleSocket`. Resolves with the init PID.
    */
-  async run(monitor: MonitorClient, id: string, bundle: string, io: { stdout: string; stderr: string; consoleSocket?: string }): Promise<number> {
+  run(monitor: MonitorClient, id: string, bundle: string, io: { stdout: string; stderr: string; consoleSocket?: string }): Promise<number> {
     const { consoleSocket, ...fifos } = io;
-    const logFile = join(bundle, 'runtime.log');
-    const pidFile = join(bundle, 'init.pid');
-    const argv = [...this.global(logFile), 'run', '--detach', '--bundle', bundle, '--pid-file', pidFile, ...(consoleSocket ? ['--console-socket', consoleSocket] : []), id];
-    const r = await monitor.run(id, argv, { ...fifos, pidFile });
-    if (r.status !== 0 || r.pid <= 0) throw new RuntimeError(`start of ${id} failed: ${lastRuntimeError(logFile) || `status ${r.status}`}`);
-    return r.pid;
+    return this.launch(monitor, id, bundle, ['run', '--detach'], fifos, 'start', consoleSocket ? ['--console-socket', consoleSocket] : []);
   }
 
   /**
@@ -69,12 +64,17 @@ export class OciRuntime {
    * FIFO, re-parented to the monitor (so its exit is recorded as for `run`), with stdout/stderr
    * on the given FIFOs. `start` then only lets it exec. Resolves with the init PID.
    */
-  async create(monitor: MonitorClient, id: string, bundle: string, io: { stdout: string; stderr: string }): Promise<number> {
+  create(monitor: MonitorClient, id: string, bundle: string, io: { stdout: string; stderr: string }): Promise<number> {
+    return this.launch(monitor, id, bundle, ['create'], io, 'create');
+  }
+
+  /** `run`/`create` (`verb`, then `extra` flags) under the monitor; resolves with the init PID. */
+  private async launch(monitor: MonitorClient, id: string, bundle: string, verb: string[], io: { stdout: string; stderr: string }, what: string, extra: string[] = []): Promise<number> {
     const logFile = join(bundle, 'runtime.log');
     const pidFile = join(bundle, 'init.pid');
-    const argv = [...this.global(logFile), 'create', '--bundle', bundle, '--pid-file', pidFile, id];
+    const argv = [...this.global(logFile), ...verb, '--bundle', bundle, '--pid-file', pidFile, ...extra, id];
     const r = await monitor.run(id, argv, { ...io, pidFile });
-    if (r.status !== 0 || r.pid <= 0) throw new RuntimeError(`create of ${id} failed: ${lastRuntimeError(logFile) || `status ${r.status}`}`);
+    if (r.status !== 0 || r.pid <= 0) throw new RuntimeError(`${what} of ${id} failed: ${lastRuntimeError(logFile) || `status ${r.status}`}`);
     return r.pid;
   }
 
