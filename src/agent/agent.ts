@@ -352,6 +352,8 @@ export class Agent {
         // Out of every rotation before the stop signal; the stop grace then serves in-flight requests.
         if (state === 'running' && task.NetworksAttachments?.length) await this.drain(task);
         await c.shutdown();
+      } else if (c?.state === 'prepared') {
+        await c.shutdown(); // an early-created process must not outlive the task's stop
       }
       if (!isTerminal(state)) this.setStatus(at, 'shutdown', 'shutdown');
       await this.releaseNetworks(task);

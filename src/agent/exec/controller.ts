@@ -346,8 +346,13 @@ export class TaskController {
     if (!ok && this.state === 'running') await this.ctx.runtime.kill(this.cid, sig).catch(() => {});
   }
 
-  /** Stop signal, then SIGKILL after the grace period (ms; default the spec's, else 10 s). */
+  /**
+   * Stop signal, then SIGKILL after the grace period (ms; default the spec's, else 10 s).
+   * A prepared task that never starts loses its early-created process (its cgroup and its
+   * hold on the netns go too); its mounts stay for remove.
+   */
   async shutdown(opts: { graceMs?: number } = {}): Promise<void> {
+    if (this.state === 'prepared') return this.early.abort();
     if (this.state !== 'running') return;
     const grace = opts.graceMs ?? this.spec.stopGracePeriodMs ?? 10_000;
     const sig = this.spec.stopSignal || this.rec!.image.StopSignal || 'SIGTERM';

@@ -75,6 +75,20 @@ test('a created container removed without a start leaves nothing: process, runti
   });
 });
 
+test('a shutdown of a prepared task (stopped before start) ends its created process; remove then leaves nothing', async () => {
+  await withExecLab(async (lab) => {
+    const c = lab.ex.controller(spec(lab, { command: ['sleep', '60'] }));
+    await c.prepare();
+    const pid = await created(c);
+    await c.shutdown();
+    assert.not.ok(alive(pid), 'the created process is gone at shutdown, not at remove');
+    assert.is((await lab.ex.runtime.list()).length, 0, 'no runtime state left');
+    assert.is(c.state, 'prepared');
+    await c.remove();
+    assert.not.ok(existsSync(lab.ex.paths.task(c.cid)));
+  });
+});
+
 test('a remove while the create runs, or while it waits for a netns never made, leaves nothing', async () => {
   await withExecLab(async (lab) => {
     // Its own netns exists at once: the create is in flight when remove comes.
