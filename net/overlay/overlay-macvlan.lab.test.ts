@@ -9,6 +9,7 @@ import * as assert from 'uvu/assert';
 import { execFile, spawnSync } from 'node:child_process';
 import { GATEWAY_DEV, attachTask, createSandbox, macFromIp, syncPeers, type Peer } from './plan.ts';
 import { IprouteBatch } from './batch.ts';
+import { deleteNetns, linkTwoHosts } from './lab-netns.ts';
 
 const tag = `ovmv${process.pid}`;
 const ns = (n: string) => `${tag}-${n}`;
@@ -32,12 +33,9 @@ function ping(from: string, to: string, extra: string[] = [], wait = 2): Promise
 
 t.before(async () => {
   for (const n of ALL) sh(['ip', 'netns', 'add', n]);
-  sh(['ip', '-n', ns('h1'), 'link', 'add', 'u0', 'type', 'veth', 'peer', 'name', 'u0', 'netns', ns('h2')]);
+  linkTwoHosts([ns('h1'), ns('h2')], [VTEP[1], VTEP[2]]);
   for (const i of [1, 2] as const) {
     const h = ns(`h${i}`);
-    sh(['ip', '-n', h, 'addr', 'add', `${VTEP[i]}/24`, 'dev', 'u0']);
-    sh(['ip', '-n', h, 'link', 'set', 'u0', 'up']);
-    sh(['ip', '-n', h, 'link', 'set', 'lo', 'up']);
     await new IprouteBatch({ hostNetns: h }).run(ns(`s${i}`), createSandbox({ vni: 4097, subnet: '10.98.0.0/24', gateway: GW, localVtep: VTEP[i], mtu: 1450, sandbox: ns(`s${i}`), taskPath: 'macvlan' }));
   }
   for (const task of TASKS) {
@@ -50,15 +48,7 @@ t.before(async () => {
   for (const i of [1, 2] as const) await new IprouteBatch({ hostNetns: ns(`h${i}`) }).run(ns(`s${i}`), syncPeers(VTEP[i], [], peers));
 });
 
-t.after(() => {
-  const errors: string[] = [];
-  for (const n of [...ALL].reverse()) {
-    const r = spawnSync('ip', ['netns', 'del', n], { encoding: 'utf8' });
-    if (r.status !== 0 && !/No such file/.test(r.stderr)) errors.push(`${n}: ${r.stderr}`);
-  }
-  const left = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.startsWith(tag));
-  if (left.length || errors.length) throw new Error(`clean-up: left ${JSON.stringify(left)} ${errors.join('; ')}`);
-});
+t.after(() => deleteNetns(ALL, tag));
 
 t('no bridge: the task interface is a macvlan on vxlan0, the gateway on gw0', () => {
   const sb = JSON.parse(sh(['ip', '-n', ns('s1'), '-d', '-j', 'link', 'show'])) as { ifname: string; linkinfo?: { info_kind?: string } }[];

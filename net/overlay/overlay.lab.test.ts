@@ -8,6 +8,7 @@ import * as assert from 'uvu/assert';
 import { execFile, spawnSync } from 'node:child_process';
 import { attachTask, createSandbox, macFromIp, sandboxVethName, syncPeers, type Peer } from './plan.ts';
 import { IprouteBatch } from './batch.ts';
+import { deleteNetns, linkTwoHosts } from './lab-netns.ts';
 
 const tag = `shoal-ov${process.pid}`;
 const ns = (n: string) => `${tag}-${n}`;
@@ -34,12 +35,9 @@ function mtu(netns: string, dev: string): number {
 
 t.before(async () => {
   for (const n of ALL) sh(['ip', 'netns', 'add', n]);
-  sh(['ip', '-n', ns('h1'), 'link', 'add', 'u0', 'type', 'veth', 'peer', 'name', 'u0', 'netns', ns('h2')]);
+  linkTwoHosts([ns('h1'), ns('h2')], [VTEP[1], VTEP[2]]);
   for (const i of [1, 2] as const) {
     const h = ns(`h${i}`);
-    sh(['ip', '-n', h, 'addr', 'add', `${VTEP[i]}/24`, 'dev', 'u0']);
-    sh(['ip', '-n', h, 'link', 'set', 'u0', 'up']);
-    sh(['ip', '-n', h, 'link', 'set', 'lo', 'up']);
     const runner = new IprouteBatch({ hostNetns: h });
     await runner.run(ns(`s${i}`), createSandbox({ vni: 4096, subnet: '10.99.0.0/24', gateway: '10.99.0.1', localVtep: VTEP[i], mtu: 1450, sandbox: ns(`s${i}`) }));
     const a = attachTask({ taskNetns: ns(`c${i}`), index: 0, ip: CT[i], prefixBits: 24, mtu: 1450 });
@@ -48,15 +46,7 @@ t.before(async () => {
   }
 });
 
-t.after(() => {
-  const errors: string[] = [];
-  for (const n of [...ALL].reverse()) {
-    const r = spawnSync('ip', ['netns', 'del', n], { encoding: 'utf8' });
-    if (r.status !== 0 && !/No such file/.test(r.stderr)) errors.push(`${n}: ${r.stderr}`);
-  }
-  const left = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.startsWith(tag));
-  if (left.length || errors.length) throw new Error(`clean-up: left ${JSON.stringify(left)} ${errors.join('; ')}`);
-});
+t.after(() => deleteNetns(ALL, tag));
 
 const all: Peer[] = [peers[1], peers[2]];
 

@@ -17,6 +17,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import { IprouteBatch } from './batch.ts';
 import { attachTask, createSandbox, macFromIp, syncPeers, type TaskPath } from './plan.ts';
+import { linkTwoHosts } from './lab-netns.ts';
 
 /** The paths a round measures. */
 export const RIG_PATHS = ['underlay', 'bridge', 'macvlan'] as const;
@@ -61,12 +62,9 @@ function sh(argv: string[]): string {
 
 async function build(): Promise<void> {
   for (const n of ALL) sh(['ip', 'netns', 'add', n]);
-  sh(['ip', '-n', ns('h1'), 'link', 'add', 'u0', 'type', 'veth', 'peer', 'name', 'u0', 'netns', ns('h2')]);
+  linkTwoHosts([ns('h1'), ns('h2')], [VTEP[1], VTEP[2]]);
   for (const i of [1, 2] as const) {
     const h = ns(`h${i}`);
-    sh(['ip', '-n', h, 'addr', 'add', `${VTEP[i]}/24`, 'dev', 'u0']);
-    sh(['ip', '-n', h, 'link', 'set', 'u0', 'up']);
-    sh(['ip', '-n', h, 'link', 'set', 'lo', 'up']);
     const b = new IprouteBatch({ hostNetns: h });
     for (const [k, vni, taskPath] of KINDS) {
       const sb = ns(`s${i}${k}`);
