@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { attachTask, createSandbox, detachTask, macFromIp, syncPeers, IprouteBatch, NetlinkBatch, type Peer } from '../overlay/index.ts';
+import { deleteNetns } from '../overlay/lab-netns.ts';
 import { NetnsNetlink, NetlinkRequestError } from './netns-netlink.ts';
 import type { NlRequest } from './messages.ts';
 
@@ -68,13 +69,7 @@ t.before(async () => {
 t.after(() => {
   nl.closeAll();
   for (const pid of started) if (alive(pid)) process.kill(pid, 'SIGKILL');
-  const errors: string[] = [];
-  for (const n of [...ALL].reverse()) {
-    const r = spawnSync('ip', ['netns', 'del', n], { encoding: 'utf8' });
-    if (r.status !== 0 && !/No such file/.test(r.stderr)) errors.push(`${n}: ${r.stderr}`);
-  }
-  const left = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.startsWith(tag));
-  if (left.length || errors.length) throw new Error(`clean-up: left ${JSON.stringify(left)} ${errors.join('; ')}`);
+  deleteNetns(ALL, tag);
 });
 
 t('peers programmed over netlink are the entries ip and bridge would make, and go again', async () => {
