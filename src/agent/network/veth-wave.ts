@@ -39,7 +39,7 @@ export class VethWaves {
   private readonly running = new Set<string>();
   private nextGroup = 0;
 
-  /** `onWave`: called with each wave's netns and size (tests, the bench). */
+  /** `onWave`: called with each wave's netns and size (tests). */
   constructor(private readonly runIn: RunIn, private readonly opts: { onWave?: (netns: string, size: number) => void } = {}) {}
 
   /** Deletes `veth` in `netns` in the next wave; resolves when that wave is done, never rejects. */
