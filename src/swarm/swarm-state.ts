@@ -7,6 +7,7 @@
 import { open, readFile, rename, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NodeRole } from './node-server.ts';
+import { KeyedLock } from '../common/serial.ts';
 
 export interface SwarmState {
   clusterId: string;
@@ -55,16 +56,7 @@ export function swarmDir(dataRoot: string): string {
  * instead, a save that writes certificates first queued its state.json behind a later
  * save's. Keyed by directory: the files are the process's, whoever writes them.
  */
-const saving = new Map<string, Promise<void>>();
-
-function inTurn(dir: string, fn: () => Promise<void>): Promise<void> {
-  const prev = saving.get(dir) ?? Promise.resolve();
-  const done = prev.catch(() => {}).then(fn);
-  saving.set(dir, done);
-  const forget = () => { if (saving.get(dir) === done) saving.delete(dir); };
-  done.then(forget, forget);
-  return done;
-}
+const saving = new KeyedLock();
 
 async function writeAtomic(path: string, data: string, mode: number): Promise<void> {
   const tmp = `${path}.tmp`;
@@ -100,7 +92,7 @@ export async function loadSwarmState(dataRoot: string, keys?: NodeKeyCodec): Pro
 /** Saves certificates first, then the state that refers to them. */
 export function saveSwarmState(dataRoot: string, state: SwarmState, certs?: NodeCertificates, keys?: NodeKeyCodec): Promise<void> {
   const dir = swarmDir(dataRoot);
-  return inTurn(dir, () => save(dir, state, certs, keys));
+  return saving.run(dir, () => save(dir, state, certs, keys));
 }
 
 async function save(dir: string, state: SwarmState, certs?: NodeCertificates, keys?: NodeKeyCodec): Promise<void> {
@@ -120,5 +112,5 @@ export function removeSwarmState(dataRoot: string): Promise<void> {
   // would otherwise write the state back after it was removed, and the node would rejoin
   // at its next start the swarm it left.
   const dir = swarmDir(dataRoot);
-  return inTurn(dir, () => rm(dir, { recursive: true, force: true }));
+  return saving.run(dir, () => rm(dir, { recursive: true, force: true }));
 }

@@ -28,7 +28,7 @@ import {
   vipServices, meshPorts, hostModePorts, type HostPort, type SandboxParams,
 } from './plan.ts';
 import { StateFile, type NetworkState, type SandboxRecord, type TaskRecord } from './state.ts';
-import { KeyedLock, mapLimit } from './serial.ts';
+import { KeyedLock, mapLimit } from '../../common/serial.ts';
 import { LatestLoop } from './latest-loop.ts';
 import type { DnsSocketSource } from './socket-broker.ts';
 import { InlineTaskDns, type TaskDns } from './task-dns.ts';

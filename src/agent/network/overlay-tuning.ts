@@ -13,7 +13,7 @@ import type { Logger } from '../../common/logger.ts';
 import { renderVxlanNotrack, renderVxlanNotrackDelete, sandboxSysctlArgv } from '../../../net/overlay/tuning.ts';
 import type { ShellBatch } from './shell-batch.ts';
 import { ShellNft } from './shell-runners.ts';
-import { KeyedLock } from './serial.ts';
+import { KeyedLock } from '../../common/serial.ts';
 
 /** Options of {@link OverlayTuning}. */
 export interface OverlayTuningOptions {

@@ -1,5 +1,5 @@
 /**
- * Small concurrency helpers for the network agent: a lock per key (a sandbox, a task)
+ * Small concurrency helpers: a lock per key (a sandbox, a task, a swarm directory)
  * so operations on one object run one at a time while different objects proceed in
  * parallel, and a bounded parallel map (nft updates, a few at a time).
  */
