@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createRequire } from 'node:module';
 import { ADDR_INDEX_AT, NetlinkEncodeError, RTM, encodeRequest, getLinkRequest } from './encode.ts';
-import { bridgeLine, ipLine, vethLinkinfo, type NlRequest } from './messages.ts';
+import { bridgeLine, ipLine, macvlanLinkinfo, vethLinkinfo, type NlRequest } from './messages.ts';
 import { attachTask, detachTask, macFromIp, syncPeers } from '../overlay/plan.ts';
 
 const require = createRequire(import.meta.url);
@@ -91,6 +91,17 @@ test('a veth into another netns names the byte where the relay writes that netns
   assert.is(msg.readUInt16LE(fd!.at - 2), 28, 'IFLA_NET_NS_FD');
 });
 
+test('a macvlan made into the task netns: its lower by index (IFLA_LINK), its own netns fd slot, bridge mode', () => {
+  const r = ipLine('link add link vxlan0 name eth0 netns sb-t-1 mtu 1400 type macvlan mode bridge');
+  const { msg, fd } = encodeRequest(r, 1, (n) => (n === 'vxlan0' ? 42 : 0));
+  assert.is(fd?.path, '/run/netns/sb-t-1');
+  assert.is(msg.readUInt16LE(fd!.at - 2), 28, 'IFLA_NET_NS_FD');
+  const link = msg.indexOf(Buffer.from([8, 0, 5, 0]));
+  assert.ok(link > 0, 'IFLA_LINK');
+  assert.is(msg.readUInt32LE(link + 4), 42);
+  assert.ok(msg.indexOf(macvlanLinkinfo()) > 0);
+});
+
 test('a field the encoder does not know is refused, never dropped', () => {
   const base = ipLine('link set v1 up');
   const bad: NlRequest[] = [
@@ -102,6 +113,8 @@ test('a field the encoder does not know is refused, never dropped', () => {
     { ...base, data: { flags: { promisc: true }, change: {} } },
     { ...ipLine('neigh del 10.1.0.5 dev vxlan0'), attrs: { dst: { $hex: 'zz' } } },
     { ...ipLine('neigh del 10.1.0.5 dev vxlan0'), dev: undefined },
+    { ...ipLine('neigh del 10.1.0.5 dev vxlan0'), lower: 'vxlan0' },
+    { ...base, netns: { path: '/run/netns/x', at: 0 } },
     { ...base, method: 'index' },
     { ...base, method: 'bogus' as NlRequest['method'] },
   ];

@@ -58,7 +58,7 @@ function address(req: NlRequest, type: number, seq: number, indexOf: (name: stri
   const { family, prefixlen, ...rest } = req.data as { family?: number; prefixlen?: number };
   refuseOthers(rest, req, 'data');
   if (req.dev === undefined) throw new NetlinkEncodeError(`an address without a device in "${req.line}"`);
-  if (req.master !== undefined || req.netns !== undefined) throw new NetlinkEncodeError(`an address with a master or netns in "${req.line}"`);
+  if (req.master !== undefined || req.lower !== undefined || req.netns !== undefined) throw new NetlinkEncodeError(`an address with a master, lower or netns in "${req.line}"`);
   const ifaddrmsg = Buffer.alloc(8);
   ifaddrmsg[0] = family ?? 0;
   ifaddrmsg[1] = prefixlen ?? 0;
@@ -75,7 +75,7 @@ function neighbour(req: NlRequest, type: number, seq: number, indexOf: (name: st
   const { family, state, flags, ...rest } = req.data as { family?: number; state?: Record<string, unknown>; flags?: Record<string, unknown> };
   refuseOthers(rest, req, 'data');
   if (req.dev === undefined) throw new NetlinkEncodeError(`a neighbour without a device in "${req.line}"`);
-  if (req.master !== undefined || req.netns !== undefined) throw new NetlinkEncodeError(`a neighbour with a master or netns in "${req.line}"`);
+  if (req.master !== undefined || req.lower !== undefined || req.netns !== undefined) throw new NetlinkEncodeError(`a neighbour with a master, lower or netns in "${req.line}"`);
   const ndmsg = Buffer.alloc(12);
   ndmsg[0] = family ?? 0;
   ndmsg.writeInt32LE(indexOf(req.dev), 4);
@@ -105,17 +105,23 @@ function link(req: NlRequest, type: number, seq: number, indexOf: (name: string)
   if (group !== undefined) parts.push(nla(IFLA.group, u32(group)));
   if (address !== undefined) parts.push(nla(IFLA.address, bytes(address, req, 'address')));
   if (req.master !== undefined) parts.push(nla(IFLA.master, u32(indexOf(req.master))));
+  if (req.lower !== undefined) parts.push(nla(IFLA.link, u32(indexOf(req.lower))));
   let fd: EncodedRequest['fd'];
+  const before = () => parts.reduce((n, b) => n + b.length, 0);
+  if (req.netns && req.netns.at === undefined) {
+    // The link itself goes into that netns: its own IFLA_NET_NS_FD (a u32 after the attribute's header).
+    fd = { at: NLMSG_HDRLEN + before() + 4, path: req.netns.path };
+    parts.push(nla(IFLA.netNsFd, u32(0)));
+  }
   if (linkinfo !== undefined) {
     const info = bytes(linkinfo, req, 'linkinfo');
-    if (req.netns) {
+    if (req.netns?.at !== undefined) {
       if (req.netns.at < 0 || req.netns.at + 4 > info.length) throw new NetlinkEncodeError(`netns fd slot outside linkinfo in "${req.line}"`);
-      const before = parts.reduce((n, b) => n + b.length, 0);
-      fd = { at: NLMSG_HDRLEN + before + 4 + req.netns.at, path: req.netns.path };
+      fd = { at: NLMSG_HDRLEN + before() + 4 + req.netns.at, path: req.netns.path };
     }
     parts.push(nla(IFLA.linkinfo, info));
-  } else if (req.netns) {
-    throw new NetlinkEncodeError(`a netns without linkinfo in "${req.line}"`);
+  } else if (req.netns?.at !== undefined) {
+    throw new NetlinkEncodeError(`a netns fd slot without linkinfo in "${req.line}"`);
   }
   return { msg: nlmsg(type, req.flags, seq, Buffer.concat(parts)), fd };
 }

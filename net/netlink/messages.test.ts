@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { NLM_F, NetlinkTranslateError, bridgeLine, ipBytes, ipLine, macBytes, nla, removedLink, sandboxRequests, vethFromLines, vethLinkinfo } from './messages.ts';
+import { NLM_F, NetlinkTranslateError, bridgeLine, ipBytes, ipLine, macBytes, macvlanLinkinfo, nla, removedLink, sandboxRequests, vethFromLines, vethLinkinfo } from './messages.ts';
 import { attachTask, detachTask, macFromIp, syncPeers } from '../overlay/plan.ts';
 
 const hex = (b: Buffer) => ({ $hex: b.toString('hex') });
@@ -78,6 +78,18 @@ test('the sandbox side of an attachment: veth into the task netns, master, up; a
   assert.equal(ipLine('link set x0 down').data, { flags: {}, change: { up: true } });
   const [del] = detachTask('10.1.0.9').map(ipLine);
   assert.equal([del.method, del.dev], ['delLink', 'v0a010009']);
+});
+
+test('the sandbox side of a macvlan attachment: one link made on vxlan0 into the task netns', () => {
+  const a = attachTask({ taskNetns: 'sb-t-1', index: 1, ip: '10.1.0.9', prefixBits: 24, mtu: 1400, taskPath: 'macvlan' });
+  assert.is(a.sandbox.length, 1);
+  const add = ipLine(a.sandbox[0]);
+  assert.equal([add.method, add.attrs.ifname, add.attrs.mtu, add.lower, add.flags], ['newLink', 'eth1', 1400, 'vxlan0', NLM_F.CREATE | NLM_F.EXCL]);
+  assert.equal(add.netns, { path: '/run/netns/sb-t-1' });
+  assert.equal(add.attrs.linkinfo, hex(macvlanLinkinfo()));
+  assert.is(vethFromLines(a.sandbox), undefined);
+  assert.throws(() => ipLine('link add link vxlan0 name eth1 netns ../x mtu 1400 type macvlan mode bridge'), (e: unknown) => e instanceof NetlinkTranslateError);
+  assert.throws(() => ipLine('link add link vxlan0 name eth1 netns x mtu 1400 type macvlan mode vepa'), (e: unknown) => e instanceof NetlinkTranslateError);
 });
 
 test('a line without an rtnetlink form is refused, never half-understood', () => {

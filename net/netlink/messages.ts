@@ -30,8 +30,13 @@ export interface NlRequest {
   dev?: string;
   /** Interface name whose index goes into `attrs.master`. */
   master?: string;
-  /** Netns file to open; its fd is written as a u32 into `attrs.linkinfo` at byte `at`. */
-  netns?: { path: string; at: number };
+  /** Interface name whose index goes into IFLA_LINK (a macvlan's lower device). */
+  lower?: string;
+  /**
+   * Netns file to open; its fd is written as a u32 into `attrs.linkinfo` at byte `at` (a veth
+   * peer's), or, without `at`, into the link's own IFLA_NET_NS_FD (a macvlan made into it).
+   */
+  netns?: { path: string; at?: number };
   /** The line it came from (error messages). */
   line: string;
 }
@@ -52,7 +57,7 @@ const IFLA_INFO_KIND = 1;
 const IFLA_INFO_DATA = 2;
 const VETH_INFO_PEER = 1;
 /** IFLA_* link attribute types (linux/if_link.h), here and in encode.ts. */
-export const IFLA = { address: 1, ifname: 3, mtu: 4, master: 10, linkinfo: 18, group: 27, netNsFd: 28 } as const;
+export const IFLA = { address: 1, ifname: 3, mtu: 4, link: 5, master: 10, linkinfo: 18, group: 27, netNsFd: 28 } as const;
 /** Where `ip netns add` puts named namespaces. */
 export const NETNS_RUN_DIR = '/run/netns';
 
@@ -93,6 +98,15 @@ export function vethLinkinfo(peer: string, mtu: number): { linkinfo: Buffer; fdA
   // Offsets inside linkinfo: kind | data hdr(4) | peer hdr(4) | ifinfomsg(16) | name | mtu | fd hdr(4) | fd.
   const fdAt = kind.length + 4 + 4 + ifinfomsg.length + name.length + mtuAttr.length + 4;
   return { linkinfo: Buffer.concat([kind, data]), fdAt };
+}
+
+/** IFLA_MACVLAN_MODE and MACVLAN_MODE_BRIDGE (linux/if_link.h). */
+const IFLA_MACVLAN_MODE = 1;
+const MACVLAN_MODE_BRIDGE = 4;
+
+/** IFLA_LINKINFO of a macvlan in bridge mode (net/overlay/plan.ts's `macvlan` task path). */
+export function macvlanLinkinfo(): Buffer {
+  return Buffer.concat([nla(IFLA_INFO_KIND, cstr('macvlan')), nla(IFLA_INFO_DATA, nla(IFLA_MACVLAN_MODE, u32(MACVLAN_MODE_BRIDGE)))]);
 }
 
 /** `aa:bb:…` → 6 bytes; refuses anything else. */
@@ -138,6 +152,16 @@ export function ipLine(line: string): NlRequest {
     return {
       method: 'newLink', data: {}, attrs: { ifname: devName(name, l), mtu: Number(mtu), linkinfo: hex(linkinfo) },
       flags: NLM_F.CREATE | NLM_F.EXCL, netns: { path: `${NETNS_RUN_DIR}/${netns}`, at: fdAt }, line: l,
+    };
+  }
+  // A task interface on the `macvlan` task path: made in the sandbox (its lower, vxlan0, is
+  // there) straight into the task netns (the link's own IFLA_NET_NS_FD).
+  if ((m = /^link add link (\S+) name (\S+) netns (\S+) mtu (\d+) type macvlan mode bridge$/.exec(l))) {
+    const [, lower, name, netns, mtu] = m;
+    if (!NETNS.test(netns)) throw new NetlinkTranslateError(`bad netns name in "${l}"`);
+    return {
+      method: 'newLink', data: {}, attrs: { ifname: devName(name, l), mtu: Number(mtu), linkinfo: hex(macvlanLinkinfo()) },
+      flags: NLM_F.CREATE | NLM_F.EXCL, lower: devName(lower, l), netns: { path: `${NETNS_RUN_DIR}/${netns}` }, line: l,
     };
   }
   if ((m = /^link set (\S+) master (\S+)$/.exec(l))) {

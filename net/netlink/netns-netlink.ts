@@ -137,7 +137,7 @@ export class NetnsNetlink {
     };
     for (const req of reqs) {
       try {
-        for (const name of [req.dev, req.master]) {
+        for (const name of [req.dev, req.master, req.lower]) {
           if (name === undefined || r.indexes.has(name) || !needsIndex(req, name)) continue;
           await flush();
           r.indexes.set(name, await this.lookup(r, name, req, done));
@@ -167,7 +167,7 @@ export class NetnsNetlink {
   private refused(r: Relay, req: NlRequest, done: number, errno: number, name?: string): never {
     const code = getSystemErrorName(-errno);
     // A name gone since it was looked up: looked up again next time.
-    if (code === 'ENODEV') for (const n of [name, req.dev, req.master]) if (n !== undefined) r.indexes.delete(n);
+    if (code === 'ENODEV') for (const n of [name, req.dev, req.master, req.lower]) if (n !== undefined) r.indexes.delete(n);
     throw new NetlinkRequestError(`in netns ${r.netns}: ${req.line}: ${name ? `${name}: ` : ''}${code}`, done, code);
   }
 
@@ -364,8 +364,8 @@ export class NetnsNetlink {
   }
 }
 
-/** Whether `name` in `req` must be an index: a neighbour's device, a link's master, an `index` request; a link itself goes by name. */
+/** Whether `name` in `req` must be an index: a neighbour's device, a link's master or lower, an `index` request; a link itself goes by name. */
 function needsIndex(req: NlRequest, name: string): boolean {
   if (req.method === 'index' || req.method === 'newNeighbor' || req.method === 'delNeighbor' || req.method === 'newAddr') return name === req.dev;
-  return name === req.master;
+  return name === req.master || name === req.lower;
 }

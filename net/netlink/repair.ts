@@ -2,15 +2,17 @@
  * Putting back a sandbox's VXLAN device that went away behind our back (someone ran
  * `ip link del vxlan0`, a tool flushed links), free of I/O: the lines of
  * `createSandbox` that make and set up the VXLAN device, and none of the bridge's, which
- * is still there with its task veths. Its peers are programmed again after (the FDB went
+ * is still there with its task veths. On the `macvlan` task path the gateway macvlan
+ * (`gw0`) went with its lower device, so its lines come too (the tasks' macvlans went as
+ * well: the caller makes them again). Its peers are programmed again after (the FDB went
  * with the device), by the caller's next peer sync.
  */
-import { VXLAN_DEV, createSandbox, hostVxlanName, type Commands, type SandboxSpec } from '../overlay/plan.ts';
+import { GATEWAY_DEV, VXLAN_DEV, createSandbox, hostVxlanName, type Commands, type SandboxSpec } from '../overlay/plan.ts';
 
-/** The batch that makes `vxlan0` again in `spec.sandbox` and puts it on the bridge, up. */
+/** The batch that makes `vxlan0` again in `spec.sandbox` and puts it on the bridge (or `gw0` on it), up. */
 export function vxlanRepair(spec: SandboxSpec): Commands {
   const all = createSandbox(spec);
   const tmp = hostVxlanName(spec.vni);
-  const mentions = (l: string) => l.split(/\s+/).some((w) => w === tmp || w === VXLAN_DEV);
+  const mentions = (l: string) => l.split(/\s+/).some((w) => w === tmp || w === VXLAN_DEV || w === GATEWAY_DEV);
   return { host: all.host.filter(mentions), ip: all.ip.filter(mentions), bridge: all.bridge.filter(mentions) };
 }

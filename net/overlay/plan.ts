@@ -28,9 +28,10 @@ export interface SandboxSpec {
 }
 
 /**
- * How task interfaces join a sandbox. `bridge` (the default): the sandbox bridge holds the
- * gateway address, vxlan0 is its port, and each task gets a veth on it. `macvlan`
- * (internal, a prototype measured in PERFORMANCE.md, not used by the agent): no bridge;
+ * How task interfaces join a sandbox. `bridge` (this module's default): the sandbox bridge
+ * holds the gateway address, vxlan0 is its port, and each task gets a veth on it. `macvlan`
+ * (measured in PERFORMANCE.md; the agent's choice for every sandbox but ingress, see
+ * src/agent/network/task-path.ts): no bridge;
  * each task interface is a macvlan (bridge mode) on vxlan0 made straight into the task's
  * netns, and the gateway address sits on a macvlan of its own in the sandbox
  * ({@link GATEWAY_DEV}). It skips the bridge and one veth crossing per packet each way.
@@ -229,6 +230,26 @@ export function attachTask(spec: AttachmentSpec): { sandbox: string[]; task: str
 /** Removing an attachment's veth from the sandbox (its peer in the task netns goes with it). */
 export function detachTask(ip: string): string[] {
   return [`link del ${sandboxVethName(ip)}`];
+}
+
+/**
+ * Removing a `macvlan` attachment: task netns lines (`ip -n TASK -batch -`) deleting its
+ * `ethN`. Nothing of it is in the sandbox, and deleting the task's netns would take it too,
+ * but only asynchronously: until then its MAC stays taken on vxlan0, and macvlan refuses a
+ * second device with that MAC on one lower, so a quick re-attach of the address would fail.
+ */
+export function detachMacvlan(index: number): string[] {
+  if (!Number.isInteger(index) || index < 0 || index > 99) throw new OverlaySpecError(`invalid attachment index "${index}"`);
+  return [`link del eth${index}`];
+}
+
+/**
+ * On the `macvlan` task path: the sandbox lines that make the gateway macvlan (`gw0`, with
+ * the gateway address) again, after it alone went behind our back. (When vxlan0 goes, gw0
+ * goes with it: net/netlink's `vxlanRepair` makes both.)
+ */
+export function gatewayRepair(spec: SandboxSpec): string[] {
+  return createSandbox({ ...spec, taskPath: 'macvlan' }).ip.filter((l) => l.split(/\s+/).includes(GATEWAY_DEV));
 }
 
 function taskPath(p: TaskPath | undefined): TaskPath {
