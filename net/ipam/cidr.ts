@@ -1,8 +1,8 @@
 /**
- * IPv4 addresses and prefixes as 32-bit unsigned integers: parsing (through `ip-address`),
- * formatting and the few set operations IPAM needs. Pure; no state.
+ * IPv4 addresses and prefixes as 32-bit unsigned integers: parsing, formatting and the few
+ * set operations IPAM needs. Pure; no state. The one IPv4 parser of `net/` (the nft text
+ * of net/lb uses it too, on its hot path: hence no library parse here).
  */
-import { Address4 } from 'ip-address';
 import { InvalidAddressError } from './errors.ts';
 
 /** An IPv4 prefix: `base` is the network address (host bits zero), `bits` the prefix length. */
@@ -11,15 +11,18 @@ export interface Prefix {
   readonly bits: number;
 }
 
-const DOTTED = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+/** Four decimal octets without leading zeros (`010` could be read as octal: refused). */
+const DOTTED = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/;
 
-/** Parses a dotted-quad IPv4 address; throws `InvalidAddressError` naming `what` and the value. */
+/**
+ * Parses a dotted-quad IPv4 address (four decimal octets ≤ 255, no leading zeros, nothing
+ * around them); throws `InvalidAddressError` naming `what` and the value.
+ */
 export function parseAddress(text: string, what = 'address'): number {
   const m = DOTTED.exec(text);
-  if (!m || !Address4.isValid(text) || m.slice(1).some((o) => Number(o) > 255 || (o.length > 1 && o.startsWith('0')))) {
-    throw new InvalidAddressError(`invalid ${what} "${text}"`);
-  }
-  return Number(new Address4(text).bigInt());
+  const o = m ? [Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4])] : undefined;
+  if (!o || o.some((x) => x > 255)) throw new InvalidAddressError(`invalid ${what} "${text}"`);
+  return ((o[0] * 256 + o[1]) * 256 + o[2]) * 256 + o[3];
 }
 
 /** Formats a 32-bit unsigned integer as a dotted quad. */

@@ -4,7 +4,7 @@
 export class LbSpecError extends Error {
   override name = 'LbSpecError';
   readonly retryable = false;
-  constructor(message: string) { super(`lb: ${message}`); }
+  constructor(message: string, opts?: { cause?: unknown }) { super(`lb: ${message}`, opts); }
 }
 
 /** `nft` refused a ruleset or could not be run; `stderr` holds its words. Retryable: the kernel state is unchanged. */

@@ -23,8 +23,9 @@
  * packet a client sends on an established TCP connection to it is answered with a TCP
  * reset (the `reset_*` chains match the connection's VIP and backend in conntrack).
  */
+import { parseAddress } from '../ipam/cidr.ts';
 import { LbSpecError } from './errors.ts';
-import { addr, quad, block, chain, elements, pick, port, renderInPlace, sanitize, tableName, weightsOf, type NamedChain } from './nft-text.ts';
+import { addr, block, chain, elements, pick, port, renderInPlace, sanitize, tableName, weightsOf, type NamedChain } from './nft-text.ts';
 
 /** A balanced port of a VIP. */
 export interface VipPort {
@@ -179,7 +180,7 @@ function normalize(services: readonly VipService[]): Normalized[] {
       .filter((ip) => !backends.includes(ip)));
     return { name: s.name, vip, ports, backends, ...(weights ? { weights } : {}), gone };
   });
-  const at = new Map(out.map((s) => [s, quad(s.vip)!]));
+  const at = new Map(out.map((s) => [s, parseAddress(s.vip)]));
   return out.sort((a, b) => at.get(a)! - at.get(b)!);
 }
 
@@ -188,5 +189,5 @@ function normalize(services: readonly VipService[]): Normalized[] {
  * each ≈ 2·log n times: most of a VIP table's render for 40 backends, times 20 tasks).
  */
 function byAddress(ips: Iterable<string>): string[] {
-  return [...ips].map((ip) => ({ ip, n: quad(ip)! })).sort((a, b) => a.n - b.n).map((x) => x.ip);
+  return [...ips].map((ip) => ({ ip, n: parseAddress(ip) })).sort((a, b) => a.n - b.n).map((x) => x.ip);
 }
