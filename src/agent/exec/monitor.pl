@@ -1,9 +1,10 @@
 #!/usr/bin/perl
 # shoal exec monitor: one per daemon (not per container). It is the child subreaper
 # that every `runc run -d` runs under, so container processes are re-parented to it
-# and it learns their exit statuses, which it records in EXITS/<id> and broadcasts
-# to connected daemons. It outlives a daemon killed with SIGKILL; the restarted
-# daemon reconnects and reads the exit files of containers that ended meanwhile.
+# and it learns their exit statuses, which it records in EXITS/<id> ("STATUS PID", of
+# the ID's newest process only) and broadcasts to connected daemons. It outlives a
+# daemon killed with SIGKILL; the restarted daemon reconnects and reads the exit files
+# of containers that ended meanwhile.
 # Written in Perl because Node cannot call prctl(2) or waitpid(2) on non-children,
 # and perl-base is on every Debian host. Line protocol, tab-separated:
 #   run REQ ID OUT ERR PIDFILE ARGV(\x1f-joined) -> ran REQ STATUS PID
@@ -70,8 +71,11 @@ sub record_exit {
   return 0 unless defined $id;
   # Only this PID's own entry: a container deleted before its start (never ran) may be
   # reaped after a new one of the same ID registered.
-  delete $byid{$id} if ($byid{$id} // 0) == $pid;
-  if (open(my $f, '>', "$dir/exits/$id.tmp")) { print $f "$st $pid\n"; close $f; rename "$dir/exits/$id.tmp", "$dir/exits/$id"; }
+  my $current = ($byid{$id} // 0) == $pid;
+  delete $byid{$id} if $current;
+  # The exit file likewise: that late exit must not overwrite the newer one's, which a
+  # restarted daemon reads (the broadcast still goes: a discard waits for it by PID).
+  if ($current && open(my $f, '>', "$dir/exits/$id.tmp")) { print $f "$st $pid\n"; close $f; rename "$dir/exits/$id.tmp", "$dir/exits/$id"; }
   broadcast("exit\t$id\t$pid\t$st");
   return 1;
 }
