@@ -7,7 +7,7 @@
  * never run out of descriptors, and is killed by its own PID in `close()`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, openSync, closeSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, openSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiClient } from '../../src/api/client.ts';
@@ -139,8 +139,13 @@ export class ScaleCluster {
     return this.managers.find((m) => m.nodeId === id);
   }
 
-  /** Kills every process started here by its PID and removes the data roots (the daemons' logs copied to `keepLogs` first, when given). */
-  async close(keepLogs?: string): Promise<void> {
+  /**
+   * Kills every process started here by its PID and removes the data roots (the daemons'
+   * logs copied to `keepLogs` first, when given). Resolves with what is still there
+   * afterwards (empty when clean), so that a round which leaves something behind is
+   * reported and no later round runs beside it.
+   */
+  async close(keepLogs?: string): Promise<string[]> {
     for (const s of this.sims) if (isAlive(s.pid)) s.child.kill('SIGKILL');
     for (const m of this.managers) if (isAlive(m.pid)) m.child.kill('SIGTERM');
     const deadline = Date.now() + 10_000;
@@ -152,5 +157,8 @@ export class ScaleCluster {
       for (const m of this.managers) cpSync(join(this.dir, `${m.name}.log`), join(keepLogs, `${m.name}.log`), { force: true });
     }
     rmSync(this.dir, { recursive: true, force: true });
+    const left = [...this.managers, ...this.sims].filter((p) => isAlive(p.pid)).map((p) => `pid ${p.pid}`);
+    if (existsSync(this.dir)) left.push(this.dir);
+    return left;
   }
 }

@@ -1,8 +1,12 @@
 /**
- * `npm run bench -- scale [--nodes 100,500,1000] [--tasks 10000] [--lost 100] [--rest-s 10] [--per-proc 500]
- *   [--raft-tick-ms T] [--step-timeout-s 180] [--profile DIR [--profile-failover]] [--keep-logs DIR]`
+ * `npm run bench -- scale [--nodes 100,500,1000] [--rounds 3] [--tasks 10000] [--lost 100] [--rest-s 10]
+ *   [--per-proc 500] [--raft-tick-ms T] [--step-timeout-s 180] [--profile DIR [--profile-failover]] [--keep-logs DIR]`
  *
- * How far one manager trio goes (issue 19, item 3). For each N: three real manager
+ * How far one manager trio goes (issue 19, item 3). `--rounds R` rounds, each of which
+ * runs every N once on a fresh cluster (the order of the Ns alternating between rounds);
+ * every figure is the median of an N's rounds with min, max and the count of rounds that
+ * measured it beside it, a failed round is reported with its errors, and the targets are
+ * read from the medians (issue 20, item 1; `scale-report.ts`). In each round: three real manager
  * daemons on loopback (`scale-cluster.ts`), N simulated workers (`labs/scale/`: real join
  * with the worker token and one CSR per node, real mTLS sessions and heartbeats, an agent
  * stub that reports preparing → running without containers), few processes of them
@@ -25,7 +29,9 @@
  * its quorum check while it writes thousands of tasks.
  *
  * Prints figures and `uptime` load beside them; the last line is one JSON object (the
- * largest N at the top level, every N under `runs`). Asserts nothing about time.
+ * largest N's medians at the top level with `_min`/`_max`/`_runs` twins, every N's under
+ * `runs` with each round's record under `per_round`, every setting under `settings`).
+ * Asserts nothing about time.
  */
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -35,42 +41,17 @@ import type { Service } from '../../src/api/types/service.ts';
 import { cpuTimeMs, sleep } from '../lib/procs.ts';
 import { downOnSignal } from '../lib/lab.ts';
 import { ScaleCluster, type ManagerProc, type SimProc } from './scale-cluster.ts';
+import { scaleReport, type ScaleRun, type ScaleSettings } from './scale-report.ts';
+import { orderFor } from './fair.ts';
+import type { BenchContext } from './run-bench.ts';
 
-/** What one N measured. Durations in ms; null when the step failed or was skipped (see `errors`). */
-export interface ScaleRun {
-  nodes: number;
-  tasks: number;
-  lost: number;
-  /** Copies the managers' logs of each N here (DIR/nN/m1.log …) before their data roots go. */
-  keepLogs?: string;
-  /** The managers' Raft tick, ms, when the bench set one (null: the daemon's default, 10). */
-  raft_tick_ms: number | null;
-  join_ms: number | null;
-  leader_cpu_pct: number | null;
-  leader_rss_mb: number | null;
-  leader_cpu_pct_with_tasks: number | null;
-  heartbeat_lag_ms: number | null;
-  heartbeat_lag_p50_ms: number | null;
-  schedule10k_ms: number | null;
-  mass_loss_detect_ms: number | null;
-  mass_loss_ms: number | null;
-  /**
-   * CPU the three managers spent (ms, summed) while the 10,000 tasks were scheduled and
-   * started, and while the lost nodes' tasks were rescheduled: the work itself, which a
-   * shared machine's load does not inflate the way it inflates the durations.
-   */
-  schedule10k_cpu_ms: number | null;
-  mass_loss_cpu_ms: number | null;
-  failover_ms: number | null;
-  failover_first_ms: number | null;
-  /** The 1-minute load average when the run started and ended (shared machine). */
-  load: [number, number];
-  errors: string[];
-}
+export { scaleReport, type ScaleRun };
 
 /** Options of one bench invocation. */
 export interface ScaleOptions {
   nodes: number[];
+  /** Rounds per N, each on a fresh cluster (default 3): every figure is the median of them. */
+  rounds?: number;
   tasks: number;
   lost: number;
   restS: number;
@@ -86,25 +67,8 @@ export interface ScaleOptions {
   /** Gives up on any one step after this long, ms (default 180 000). */
   stepTimeoutMs?: number;
   log?: (line: string) => void;
-}
-
-const KEYS = ['nodes', 'leader_cpu_pct', 'leader_rss_mb', 'heartbeat_lag_ms', 'schedule10k_ms', 'mass_loss_ms', 'failover_ms'] as const;
-
-/** The JSON line: the largest N's figures at the top level, every N under `runs`. */
-export function scaleReport(runs: ScaleRun[]): Record<string, unknown> {
-  const top = [...runs].sort((a, b) => b.nodes - a.nodes)[0];
-  const out: Record<string, unknown> = { bench: 'scale' };
-  for (const k of KEYS) out[k] = top ? top[k] : null;
-  out.tasks = top?.tasks ?? null;
-  out.raft_tick_ms = top?.raft_tick_ms ?? null;
-  out.runs = runs;
-  out.targets = top ? {
-    leader_cpu_under_50pct: top.leader_cpu_pct === null ? 'not measured' : top.leader_cpu_pct < 50 ? 'met' : 'not met',
-    schedule10k_under_10s: top.schedule10k_ms === null ? 'not measured' : top.schedule10k_ms < 10_000 ? 'met' : 'not met',
-    mass_loss_under_5s: top.mass_loss_ms === null ? 'not measured' : top.mass_loss_ms < 5000 ? 'met' : 'not met',
-    failover_under_3s: top.failover_ms === null ? 'not measured' : top.failover_ms < 3000 ? 'met' : 'not met',
-  } : {};
-  return out;
+  /** Aborted (SIGINT/SIGTERM through `npm run bench`): no further round starts. */
+  signal?: AbortSignal;
 }
 
 const round = (x: number) => Math.round(x * 10) / 10;
@@ -159,20 +123,28 @@ async function running(m: ManagerProc, id: string): Promise<number> {
   return list[0]?.ServiceStatus?.RunningTasks ?? 0;
 }
 
-/** One N: a fresh cluster, every step, everything killed at the end. */
-export async function runOnce(n: number, o: ScaleOptions): Promise<ScaleRun> {
+/** A round's record before it measured anything (every figure null). */
+function emptyRun(n: number, roundNo: number, o: ScaleOptions): ScaleRun {
+  return {
+    nodes: n, round: roundNo, tasks: o.tasks, lost: Math.min(o.lost, Math.floor(n / 5)), raft_tick_ms: o.raftTickMs ?? null, join_ms: null, leader_cpu_pct: null, leader_rss_mb: null,
+    leader_cpu_pct_with_tasks: null, heartbeat_lag_ms: null, heartbeat_lag_p50_ms: null, schedule10k_ms: null, mass_loss_detect_ms: null, mass_loss_ms: null,
+    schedule10k_cpu_ms: null, mass_loss_cpu_ms: null, failover_ms: null, failover_first_ms: null, load: [round(loadavg()[0]), 0], errors: [],
+  };
+}
+
+/**
+ * One round of one N: a fresh cluster (new data roots, ports and processes), every step,
+ * everything killed at the end, pass or fail. What the clean-up could not remove is an
+ * error of the round (`left behind: …`), so the caller can refuse to start another.
+ */
+export async function runOnce(n: number, o: ScaleOptions, roundNo = 1): Promise<ScaleRun> {
   const log = o.log ?? ((l: string) => console.log(l));
   const stepMs = o.stepTimeoutMs ?? 180_000;
-  const lost = Math.min(o.lost, Math.floor(n / 5));
-  const r: ScaleRun = {
-    nodes: n, tasks: o.tasks, lost, raft_tick_ms: o.raftTickMs ?? null, join_ms: null, leader_cpu_pct: null, leader_rss_mb: null, leader_cpu_pct_with_tasks: null,
-    heartbeat_lag_ms: null, heartbeat_lag_p50_ms: null, schedule10k_ms: null, mass_loss_detect_ms: null, mass_loss_ms: null,
-    schedule10k_cpu_ms: null, mass_loss_cpu_ms: null,
-    failover_ms: null, failover_first_ms: null, load: [round(loadavg()[0]), 0], errors: [],
-  };
+  const r = emptyRun(n, roundNo, o);
+  const lost = r.lost;
   const cluster = new ScaleCluster();
   // Interrupted (Ctrl-C, a timeout): every process started here goes, by its PID.
-  const release = downOnSignal(() => cluster.close());
+  const release = downOnSignal(async () => void (await cluster.close()));
   try {
     await cluster.startManagers(3, o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`] : [],
       o.raftTickMs ? { SHOAL_RAFT_TICK_MS: String(o.raftTickMs) } : {});
@@ -199,7 +171,7 @@ export async function runOnce(n: number, o: ScaleOptions): Promise<ScaleRun> {
       return nodes.filter((x) => x.Spec.Role === 'worker' && x.Status.State === 'ready').length >= n - failed.length;
     }, stepMs, 500);
     r.join_ms = Date.now() - t0;
-    log(`scale n=${n}: ${n - failed.length} nodes joined and ready in ${r.join_ms} ms (load ${loadavg()[0].toFixed(2)})`);
+    log(`scale n=${n} round ${roundNo}: ${n - failed.length} nodes joined and ready in ${r.join_ms} ms (load ${loadavg()[0].toFixed(2)})`);
 
     // At rest.
     const leader = await until('a leader', () => cluster.leader(), stepMs);
@@ -211,7 +183,7 @@ export async function runOnce(n: number, o: ScaleOptions): Promise<ScaleRun> {
     const rtts = (await allStats(sims)).flatMap((s) => s.rtts);
     r.heartbeat_lag_ms = percentile(rtts, 99);
     r.heartbeat_lag_p50_ms = percentile(rtts, 50);
-    log(`scale n=${n}: at rest leader cpu ${r.leader_cpu_pct} % rss ${r.leader_rss_mb} MB, heartbeat lag p50 ${r.heartbeat_lag_p50_ms} ms p99 ${r.heartbeat_lag_ms} ms (${rtts.length} beats, load ${loadavg()[0].toFixed(2)})`);
+    log(`scale n=${n} round ${roundNo}: at rest leader cpu ${r.leader_cpu_pct} % rss ${r.leader_rss_mb} MB, heartbeat lag p50 ${r.heartbeat_lag_p50_ms} ms p99 ${r.heartbeat_lag_ms} ms (${rtts.length} beats, load ${loadavg()[0].toFixed(2)})`);
 
     // 10,000 tasks, then the mass loss: a failure there is recorded and the failover still measured.
     let now = leader;
@@ -224,12 +196,12 @@ export async function runOnce(n: number, o: ScaleOptions): Promise<ScaleRun> {
     await until(`${o.tasks} running tasks`, async () => (await running(observer(leader), created.ID)) >= o.tasks, stepMs, 100);
     r.schedule10k_ms = Date.now() - s0;
     r.schedule10k_cpu_ms = managersCpuMs(cluster.managers) - c0;
-    log(`scale n=${n}: ${o.tasks} tasks running in ${r.schedule10k_ms} ms, managers' CPU ${r.schedule10k_cpu_ms} ms (load ${loadavg()[0].toFixed(2)})`);
+    log(`scale n=${n} round ${roundNo}: ${o.tasks} tasks running in ${r.schedule10k_ms} ms, managers' CPU ${r.schedule10k_cpu_ms} ms (load ${loadavg()[0].toFixed(2)})`);
     // Leadership may have moved under load: each later step starts from the leader of the moment.
     now = await until('a leader', () => cluster.leader(), stepMs);
     if (now !== leader) r.errors.push(`leadership moved from ${leader.name} to ${now.name} while scheduling`);
     r.leader_cpu_pct_with_tasks = await cpuPct(now.pid, Math.min(5, o.restS));
-    log(`scale n=${n}: leader cpu with the tasks running ${r.leader_cpu_pct_with_tasks} %`);
+    log(`scale n=${n} round ${roundNo}: leader cpu with the tasks running ${r.leader_cpu_pct_with_tasks} %`);
 
     // Mass loss.
     if (doomed) {
@@ -245,11 +217,11 @@ export async function runOnce(n: number, o: ScaleOptions): Promise<ScaleRun> {
       await until(`${o.tasks} running again`, async () => (await running(observer(now), created.ID)) >= o.tasks, stepMs, 100);
       r.mass_loss_ms = Date.now() - detected;
       r.mass_loss_cpu_ms = managersCpuMs(cluster.managers) - c1;
-      log(`scale n=${n}: ${lost} nodes lost: first seen down after ${r.mass_loss_detect_ms} ms, tasks running again ${r.mass_loss_ms} ms later, managers' CPU ${r.mass_loss_cpu_ms} ms (load ${loadavg()[0].toFixed(2)})`);
+      log(`scale n=${n} round ${roundNo}: ${lost} nodes lost: first seen down after ${r.mass_loss_detect_ms} ms, tasks running again ${r.mass_loss_ms} ms later, managers' CPU ${r.mass_loss_cpu_ms} ms (load ${loadavg()[0].toFixed(2)})`);
     }
     } catch (err) {
       r.errors.push((err as Error).message);
-      log(`scale n=${n}: ${(err as Error).message}`);
+      log(`scale n=${n} round ${roundNo}: ${(err as Error).message}`);
     }
 
     // Leader failover.
@@ -265,14 +237,16 @@ export async function runOnce(n: number, o: ScaleOptions): Promise<ScaleRun> {
     }, stepMs, 100);
     r.failover_ms = Math.max(...moved) - f0;
     r.failover_first_ms = Math.min(...moved) - f0;
-    log(`scale n=${n}: leader killed: first session on the new leader after ${r.failover_first_ms} ms, all ${moved.length} after ${r.failover_ms} ms (load ${loadavg()[0].toFixed(2)})`);
+    log(`scale n=${n} round ${roundNo}: leader killed: first session on the new leader after ${r.failover_first_ms} ms, all ${moved.length} after ${r.failover_ms} ms (load ${loadavg()[0].toFixed(2)})`);
   } catch (err) {
     r.errors.push((err as Error).message);
-    log(`scale n=${n}: ${(err as Error).message}`);
+    log(`scale n=${n} round ${roundNo}: ${(err as Error).message}`);
   } finally {
-    r.load[1] = round(loadavg()[0]);
-    await cluster.close(o.keepLogs ? join(o.keepLogs, `n${n}`) : undefined);
+    const left = await cluster.close(o.keepLogs ? join(o.keepLogs, `n${n}`, `r${roundNo}`) : undefined)
+      .catch((err: unknown) => [`clean-up failed: ${(err as Error).message}`]);
     release();
+    r.load[1] = round(loadavg()[0]);
+    if (left.length) r.errors.push(`left behind: ${left.join(', ')}`);
   }
   return r;
 }
@@ -282,11 +256,59 @@ function arg(args: string[], name: string, def: string): string {
   return i >= 0 && args[i + 1] !== undefined ? args[i + 1] : def;
 }
 
-/** Every N in turn; prints the figures and the JSON line. */
+/** What the JSON records of how the bench ran (every option, the daemons' environment, Node's version). */
+function settingsOf(o: ScaleOptions, rounds: number): ScaleSettings {
+  return {
+    nodes: o.nodes, rounds, tasks: o.tasks, lost: o.lost, rest_s: o.restS, per_proc: o.perProc, raft_tick_ms: o.raftTickMs ?? null,
+    step_timeout_s: (o.stepTimeoutMs ?? 180_000) / 1000, profile_dir: o.profileDir ?? null, profile_failover: !!o.profileFailover,
+    keep_logs: o.keepLogs ?? null,
+    daemon_env: { SHOAL_DATA_PLANE: 'off', ...(o.raftTickMs ? { SHOAL_RAFT_TICK_MS: String(o.raftTickMs) } : {}) },
+    node_version: process.version,
+  };
+}
+
+/** The figures read from the JSON, one line per N: median (min–max, rounds that measured it). */
+const SHOWN = ['leader_cpu_pct', 'leader_rss_mb', 'heartbeat_lag_ms', 'schedule10k_ms', 'mass_loss_ms', 'failover_ms', 'failover_first_ms'] as const;
+
+/**
+ * `rounds` rounds (default 3), each running every N on a fresh cluster; the order of the
+ * Ns alternates between rounds (fair.ts `orderFor`), so a load that drifts while the bench
+ * runs falls on every N alike. A round that fails is kept with its errors. A round that
+ * left processes or files behind stops the bench: the rounds it did not run are recorded
+ * as failed ("not run"), since figures taken beside leftovers would not be a clean state.
+ * An abort (`signal`) stops between rounds; the report then says `aborted`.
+ */
 export async function runScale(o: ScaleOptions): Promise<Record<string, unknown>> {
+  const log = o.log ?? ((l: string) => console.log(l));
+  const rounds = o.rounds ?? 3;
   const runs: ScaleRun[] = [];
-  for (const n of o.nodes) runs.push(await runOnce(n, o));
-  return scaleReport(runs);
+  let stop: string | undefined;
+  for (let k = 1; k <= rounds && !o.signal?.aborted; k++) {
+    for (const n of orderFor(k - 1, o.nodes)) {
+      if (o.signal?.aborted) break;
+      if (stop) {
+        runs.push({ ...emptyRun(n, k, o), errors: [`not run: ${stop}`] });
+        continue;
+      }
+      let r: ScaleRun;
+      try {
+        r = await runOnce(n, o, k);
+      } catch (err) {
+        // runOnce catches its steps' errors; this is its set-up or clean-up failing.
+        r = { ...emptyRun(n, k, o), errors: [(err as Error).message] };
+      }
+      runs.push(r);
+      const left = r.errors.find((e) => e.startsWith('left behind: '));
+      if (left) stop = `n=${n} round ${k} ${left}`;
+    }
+  }
+  const report = scaleReport(runs, settingsOf(o, rounds));
+  if (o.signal?.aborted) report.aborted = String((o.signal.reason as Error)?.message ?? o.signal.reason);
+  for (const s of report.runs as Record<string, unknown>[]) {
+    const fig = (k: string) => `${k} ${s[k]} (${s[`${k}_min`] ?? '-'}–${s[`${k}_max`] ?? '-'}, ${s[`${k}_runs`]} runs)`;
+    log(`scale n=${s.nodes}: ${s.rounds} rounds, ${s.rounds_failed} failed, load ${JSON.stringify(s.load)}: ${SHOWN.map(fig).join(', ')}`);
+  }
+  return report;
 }
 
 /** A whole number of at least `min` from flag `name`, or an error naming the flag. */
@@ -296,19 +318,23 @@ function count(name: string, text: string, min = 1): number {
   return n;
 }
 
-export async function run(args: string[]): Promise<void> {
+export async function run(args: string[], ctx?: BenchContext): Promise<void> {
   if (args.includes('--profile-failover') && !args.includes('--profile')) throw new Error('scale: --profile-failover needs --profile DIR');
   const report = await runScale({
     nodes: arg(args, 'nodes', '100,500,1000').split(',').map((n) => count('nodes', n)),
+    rounds: count('rounds', arg(args, 'rounds', '3')),
     tasks: count('tasks', arg(args, 'tasks', '10000')),
     lost: count('lost', arg(args, 'lost', '100'), 0),
     restS: count('rest-s', arg(args, 'rest-s', '10')),
     perProc: count('per-proc', arg(args, 'per-proc', '500')),
     profileDir: args.includes('--profile') ? arg(args, 'profile', '') : undefined,
     profileFailover: args.includes('--profile-failover'),
-    stepTimeoutMs: Number(arg(args, 'step-timeout-s', '180')) * 1000,
+    stepTimeoutMs: count('step-timeout-s', arg(args, 'step-timeout-s', '180')) * 1000,
     keepLogs: args.includes('--keep-logs') ? arg(args, 'keep-logs', '') : undefined,
-    raftTickMs: args.includes('--raft-tick-ms') ? Number(arg(args, 'raft-tick-ms', '10')) : undefined,
+    raftTickMs: args.includes('--raft-tick-ms') ? count('raft-tick-ms', arg(args, 'raft-tick-ms', '')) : undefined,
+    signal: ctx?.signal,
   });
   console.log(JSON.stringify(report));
+  // The figures of the rounds that ran are printed above; the abort itself is what the dispatcher expects back.
+  if (ctx?.signal.aborted) throw ctx.signal.reason;
 }

@@ -1,36 +1,64 @@
-// Smoke test of the scale bench (labs/bench/scale.ts) at a tiny N: three real manager
-// daemons on loopback, 10 simulated nodes joined with the real token and certificates,
-// 50 tasks, 2 nodes lost, the leader killed. Asserts the JSON line's shape and that
-// every step produced a figure; nothing about how fast (a benchmark is not a test).
+// Smoke test of the scale bench (labs/bench/scale.ts) at a tiny N: two rounds, each with
+// three real manager daemons on loopback, 10 simulated nodes joined with the real token
+// and certificates, 50 tasks, 2 nodes lost, the leader killed. Asserts the JSON line's
+// shape, that every round produced every figure, and that no process of a round outlives
+// it; nothing about how fast (a benchmark is not a test). The report's arithmetic over
+// rounds is tested without daemons in labs/bench/scale-report.test.ts.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { runScale, scaleReport, type ScaleRun } from '../bench/scale.ts';
+import { readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { cmdline } from '../lib/procs.ts';
+import { runScale, type ScaleRun } from '../bench/scale.ts';
 
-const TOP = ['nodes', 'leader_cpu_pct', 'leader_rss_mb', 'heartbeat_lag_ms', 'schedule10k_ms', 'mass_loss_ms', 'failover_ms'];
+/** PIDs whose parent is this process (every process the bench starts is). */
+function childrenOfUs(): number[] {
+  return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((d) => {
+    try {
+      // Field 4 of /proc/PID/stat, after the parenthesised command name.
+      return Number(readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1].split(' ')[1]) === process.pid;
+    } catch {
+      return false; // gone meanwhile
+    }
+  }).map(Number);
+}
 
-test('scale: 10 simulated nodes and 50 tasks give every figure, in the JSON shape', async () => {
+/** The bench's data roots in the temp dir (scale-cluster.ts makes one per round). */
+const scaleDirs = () => readdirSync(tmpdir()).filter((d) => d.startsWith('shoal-scale-'));
+
+const TOP = ['nodes', 'leader_cpu_pct', 'leader_rss_mb', 'heartbeat_lag_ms', 'schedule10k_ms', 'mass_loss_ms', 'failover_ms', 'failover_first_ms'];
+
+test('scale: 10 simulated nodes, 50 tasks, 2 rounds give every figure as a median of both, in the JSON shape', async () => {
   const lines: string[] = [];
-  const out = await runScale({ nodes: [10], tasks: 50, lost: 2, restS: 1, perProc: 5, stepTimeoutMs: 90_000, log: (l) => lines.push(l) });
+  const dirs0 = scaleDirs();
+  // Children from before the bench (tsx's esbuild service) are not the bench's.
+  const before = childrenOfUs();
+  const out = await runScale({
+    nodes: [10], rounds: 2, tasks: 50, lost: 2, restS: 1, perProc: 5, stepTimeoutMs: 90_000,
+    log: (l) => lines.push(l),
+  });
   const json = JSON.parse(JSON.stringify(out)) as Record<string, unknown>;
-  const runs = json.runs as ScaleRun[];
+  const runs = json.runs as Record<string, unknown>[];
   assert.is(runs.length, 1);
-  assert.equal(runs[0].errors, [], lines.join('\n'));
-  for (const k of TOP) assert.type(json[k], 'number', `${k}: ${lines.join('\n')}`);
+  assert.is(json.rounds, 2);
+  assert.is(json.rounds_failed, 0, lines.join('\n'));
+  const perRound = runs[0].per_round as ScaleRun[];
+  assert.equal(perRound.map((r) => r.round), [1, 2]);
+  for (const r of perRound) assert.equal(r.errors, [], lines.join('\n'));
+  for (const k of TOP.slice(1)) {
+    assert.type(json[k], 'number', `${k}: ${lines.join('\n')}`);
+    assert.is(json[`${k}_runs`], 2, k);
+    assert.ok((json[`${k}_min`] as number) <= (json[k] as number) && (json[k] as number) <= (json[`${k}_max`] as number), k);
+  }
   assert.is(json.nodes, 10);
   assert.is(runs[0].lost, 2);
-  assert.is(runs[0].load.length, 2);
-});
-
-test('scale: the largest N is at the top level, every N under runs', () => {
-  const run = (nodes: number, failover: number | null): ScaleRun => ({
-    nodes, tasks: 10, lost: 1, raft_tick_ms: null, join_ms: 1, leader_cpu_pct: 1, leader_rss_mb: 1, leader_cpu_pct_with_tasks: 1, heartbeat_lag_ms: 1,
-    heartbeat_lag_p50_ms: 1, schedule10k_ms: 1, mass_loss_detect_ms: 1, mass_loss_ms: 1, failover_ms: failover, failover_first_ms: 1, schedule10k_cpu_ms: 1, mass_loss_cpu_ms: 1, load: [0, 0], errors: [],
-  });
-  const out = scaleReport([run(100, 5), run(1000, null), run(500, 7)]);
-  assert.is(out.nodes, 1000);
-  assert.is(out.failover_ms, null);
-  assert.is((out.runs as ScaleRun[]).length, 3);
-  assert.is((out.targets as Record<string, string>).failover_under_3s, 'not measured');
+  assert.equal((json.settings as Record<string, unknown>).rounds, 2);
+  assert.is((json.load as number[]).length, 2);
+  assert.type((json.targets as Record<string, string>).failover_under_3s, 'string');
+  // Both rounds' daemons and simulated nodes are children of this process: none is left, nor a data root.
+  const left = childrenOfUs().filter((p) => !before.includes(p));
+  assert.equal(left.map(cmdline), [], 'no process of the bench is left');
+  assert.equal(scaleDirs().filter((d) => !dirs0.includes(d)), [], 'no data root is left');
 });
 
 test.run();
