@@ -16,7 +16,10 @@
  * all threads) per write. The load average is printed per level. Each side's idle CPU (ms per
  * s with no load, over `--idle` s, before the levels) is printed too, and the sliced figures
  * add CPU per write net of it: at a few dozen writes/s on a busy box, idle ticks and
- * heartbeats are a large share of the gross figure.
+ * heartbeats are a large share of the gross figure. Two keys of a variant's environment are
+ * the cluster's own settings, not the members' environment: `TICK_MS` and `ELECTION_TICK`
+ * (default the like-for-like 20 ms and 50 ticks), so a tick length can be A/B'd in one run
+ * (`t20 t10=TICK_MS=10`).
  */
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -68,8 +71,10 @@ try {
   const sides: BenchCluster[] = (positionals.length ? positionals : ['base']).map((v) => {
     const [name, ...rest] = v.split('=');
     const envText = rest.join('=');
-    const env = Object.fromEntries(envText ? envText.split(';').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]) : []);
-    return new RaftCluster(procs, join(dir, name), { tickMs: TIMING.same.tick_ms, electionTick: TIMING.same.election_tick, name, env });
+    const env: Record<string, string> = Object.fromEntries(envText ? envText.split(';').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]) : []);
+    const { TICK_MS: tick = String(TIMING.same.tick_ms), ELECTION_TICK: election = String(TIMING.same.election_tick), ...memberEnv } = env;
+    if (!(Number(tick) > 0) || !(Number(election) > 0)) throw new Error(`bench: ${name}: TICK_MS and ELECTION_TICK must be positive numbers, got ${tick} and ${election}`);
+    return new RaftCluster(procs, join(dir, name), { tickMs: Number(tick), electionTick: Number(election), name, env: memberEnv });
   });
   if (!a['no-etcd']) sides.push(new EtcdCluster(procs, join(dir, 'etcd'), { heartbeatMs: TIMING.etcd.heartbeat_ms, electionMs: TIMING.etcd.election_timeout_ms }));
   for (const c of sides) await c.start();

@@ -58,32 +58,71 @@ export interface LoadResult {
   p50ms: number;
   p99ms: number;
   maxms: number;
+  /** Every put's latency in ms, ascending (kept so rounds can be pooled; not for the JSON). */
+  lat?: number[];
+}
+
+/** The puts of one side over a round, gathered slice by slice (`loadSlice`). */
+export interface LoadTally {
+  lat: number[];
+  errs: number;
+  /** Time spent loading, in ms, summed over the slices. */
+  ms: number;
+}
+
+export const newTally = (): LoadTally => ({ lat: [], errs: 0, ms: 0 });
+
+/** A 1 KiB (by default) value, base64, as both systems receive it. */
+export const benchValue = (bytes = 1024) => Buffer.alloc(bytes, 'x').toString('base64');
+
+/** 20 puts, not counted: the connection and both sides' first-write paths are warm after. */
+export async function warmUp(base: string, value = benchValue()): Promise<void> {
+  for (let i = 0; i < 20; i++) await put(base, `warm/${i}`, value);
+}
+
+/**
+ * `conc` sequential clients putting `value` for `ms` ms, their latencies and errors added to
+ * `tally`. Key `i` of client `c` is `bench/c/i % 1000`, continuing from `tally`'s count so
+ * the slices of a round walk the same 1000 keys per client as one long run would.
+ */
+export async function loadSlice(base: string, opts: { conc: number; ms: number; value: string }, tally: LoadTally): Promise<void> {
+  const t0 = performance.now();
+  const end = t0 + opts.ms;
+  const from = Math.ceil(tally.lat.length / opts.conc);
+  await Promise.all(Array.from({ length: opts.conc }, async (_, c) => {
+    let i = from;
+    while (performance.now() < end) {
+      const s = performance.now();
+      try {
+        await put(base, `bench/${c}/${i++ % 1000}`, opts.value);
+        tally.lat.push(performance.now() - s);
+      } catch {
+        tally.errs++;
+      }
+    }
+  }));
+  tally.ms += performance.now() - t0;
+}
+
+/** `q`-quantile of ascending `lat`, rounded to 0.01 ms (NaN when empty). */
+export function quantile(lat: readonly number[], q: number): number {
+  return lat.length ? +lat[Math.min(lat.length - 1, Math.floor(q * lat.length))].toFixed(2) : NaN;
+}
+
+/** A tally's figures: writes/s over the time spent loading, latency quantiles. Sorts `tally.lat`. */
+export function loadResult(conc: number, tally: LoadTally): LoadResult {
+  const lat = tally.lat.sort((a, b) => a - b);
+  const q = (p: number) => quantile(lat, p);
+  return { conc, n: lat.length, errs: tally.errs, writesPerSec: Math.round(lat.length / (tally.ms / 1000)), p50ms: q(0.5), p99ms: q(0.99), maxms: q(1), lat };
 }
 
 /** `conc` sequential clients putting `valueBytes`-byte values for `seconds`; latency per put. */
 export async function runLoad(base: string, opts: { conc: number; seconds: number; valueBytes?: number }): Promise<LoadResult> {
-  const value = Buffer.alloc(opts.valueBytes ?? 1024, 'x').toString('base64');
-  for (let i = 0; i < 20; i++) await put(base, `warm/${i}`, value);
-  const lat: number[] = [];
-  let errs = 0;
-  const t0 = performance.now();
-  const end = t0 + opts.seconds * 1000;
-  await Promise.all(Array.from({ length: opts.conc }, async (_, c) => {
-    let i = 0;
-    while (performance.now() < end) {
-      const s = performance.now();
-      try {
-        await put(base, `bench/${c}/${i++ % 1000}`, value);
-        lat.push(performance.now() - s);
-      } catch {
-        errs++;
-      }
-    }
-  }));
-  const elapsed = (performance.now() - t0) / 1000;
-  lat.sort((a, b) => a - b);
-  const q = (p: number) => (lat.length ? +lat[Math.min(lat.length - 1, Math.floor(p * lat.length))].toFixed(2) : NaN);
-  return { conc: opts.conc, n: lat.length, errs, writesPerSec: Math.round(lat.length / elapsed), p50ms: q(0.5), p99ms: q(0.99), maxms: q(1) };
+  const value = benchValue(opts.valueBytes);
+  await warmUp(base, value);
+  const tally = newTally();
+  await loadSlice(base, { conc: opts.conc, ms: opts.seconds * 1000, value }, tally);
+  return loadResult(opts.conc, tally);
 }
 
 /** A cluster of three members the benchmark can load, kill and restart. */

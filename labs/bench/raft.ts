@@ -1,13 +1,19 @@
 /**
- * `npm run bench -- raft [--seconds 3] [--rounds 3] [--runs 5] [--conc 1,16,64]
- *                        [--no-etcd] [--no-defaults] [--no-failover] [--keep]`
+ * `npm run bench -- raft [--seconds 3] [--c1-seconds 9] [--slices 3] [--rounds 3] [--runs 5]
+ *                        [--conc 1,16,64] [--no-etcd] [--no-defaults] [--no-failover] [--keep]`
  *
  * raft-ts against etcd 3.4 (Debian's etcd-server) on the same box in the same run: three
  * members each, as separate processes on 127.0.0.1, both clusters up at once; the same
  * load generator (`raft-load.ts`, etcd's JSON gateway shape) puts 1 KiB values from 1, 16
  * and 64 sequential clients against the leader. The two systems take turns, level by
  * level, for `--rounds` rounds (the median round is reported), so a noisy neighbour on
- * the box hits both alike. Then leader failover, alternating too: SIGKILL of the leader,
+ * the box hits both alike. Within a round each side loads `--slices` times for a share of
+ * the round's seconds, the sides taking turns slice by slice (order alternating), and a
+ * round's figures pool its slices: load drifting over seconds on a shared box then falls
+ * on every side alike instead of on whichever ran in that stretch. One client gets
+ * `--c1-seconds` per round (three times the others by default): its p99 is a tail of a
+ * few thousand puts per round, which a 3 s round leaves to a couple of dozen samples. The
+ * JSON also pools every round's puts per side (`p99_ms_cN_pooled`), beside the medians. Then leader failover, alternating too: SIGKILL of the leader,
  * time to the first put committed through a survivor (median of `--runs`; the killed
  * member is restarted between runs). etcd runs with its defaults (heartbeat 100 ms,
  * election 1000 ms). raft-ts runs twice (issue 20): like for like (tick 20 ms: heartbeat
@@ -31,7 +37,10 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EtcdCluster } from './raft-etcd.ts';
 import { MEMBER_NODE_ARGS, RaftCluster } from './raft-cluster.ts';
-import { findLeader, measureFailover, post, runLoad, type BenchCluster, type LoadResult } from './raft-load.ts';
+import {
+  benchValue, findLeader, loadResult, loadSlice, measureFailover, newTally, post, quantile, warmUp,
+  type BenchCluster, type LoadResult, type LoadTally,
+} from './raft-load.ts';
 import { figureFields, flag, flagAtLeast, orderFor, ratio, summary } from './fair.ts';
 import { Procs } from './raft-procs.ts';
 
@@ -71,10 +80,22 @@ function medianRound(rs: LoadResult[]): LoadResult {
  * reads them: `writes_per_s_cN`, `p99_ms_cN`… like for like, each with an `etcd_` twin and
  * a `_defaults` twin; min/max/runs beside each. Pure.
  */
-export function raftReport(f: Partial<Record<RaftSide, RaftFigures>>, meta: { rounds: number; seconds: number; levels: number[]; etcdVersion?: string; env?: NodeJS.ProcessEnv }): Record<string, unknown> {
+export function raftReport(f: Partial<Record<RaftSide, RaftFigures>>, meta: {
+  rounds: number; seconds: number; levels: number[]; etcdVersion?: string; env?: NodeJS.ProcessEnv;
+  /** Seconds per round at a level other than `seconds` (default none). */
+  secondsByLevel?: Record<number, number>;
+  /** Slices per round (default 1: each side's round in one piece). */
+  slices?: number;
+}): Record<string, unknown> {
   const sw = switches(meta.env ?? {});
+  const slices = meta.slices ?? 1;
   const out: Record<string, unknown> = {
-    bench: 'raft', rounds: meta.rounds, seconds_per_level: meta.seconds, order: 'rounds alternate which side goes first',
+    bench: 'raft', rounds: meta.rounds, seconds_per_level: meta.seconds,
+    seconds_by_level: Object.fromEntries(meta.levels.map((c) => [c, meta.secondsByLevel?.[c] ?? meta.seconds])),
+    slices_per_round: slices,
+    order: slices > 1
+      ? `rounds alternate which side goes first; in a round the sides take turns in ${slices} slices each (order alternating) and the round's figures pool its slices`
+      : 'rounds alternate which side goes first',
     etcd_ran: !!f.etcd, peer: f.etcd ? `etcd ${meta.etcdVersion ?? 'unknown version'} (Debian etcd-server)` : 'peer did not run',
     timing: TIMING, switches: sw, member_node_args: MEMBER_NODE_ARGS.join(' '),
     fsync: { 'raft-ts': sw.RAFT_BENCH_FSYNC !== '0', etcd: true },
@@ -97,6 +118,9 @@ export function raftReport(f: Partial<Record<RaftSide, RaftFigures>>, meta: { ro
         out[`${prefix}${k}_c${c}${suffix}_max`] = sm.max;
       }
       out[`${prefix}runs_c${c}${suffix}`] = rs.length;
+      // Every round's puts pooled: the steadiest tail figure (the same for both sides).
+      const pooled = rs.every((r) => r.lat) ? rs.flatMap((r) => r.lat!).sort((x, y) => x - y) : [];
+      out[`${prefix}p99_ms_c${c}${suffix}_pooled`] = pooled.length ? quantile(pooled, 0.99) : null;
       // The median round's stage trace, every member's (RAFT_BENCH_TRACE).
       const tr = m && s.trace?.get(m);
       if (tr) out[`${prefix}trace_c${c}${suffix}`] = tr;
@@ -144,12 +168,18 @@ export async function run(args: string[]): Promise<void> {
     args,
     options: {
       seconds: { type: 'string', default: '3' }, rounds: { type: 'string', default: '3' }, runs: { type: 'string', default: '5' },
+      'c1-seconds': { type: 'string', default: '9' }, slices: { type: 'string', default: '3' },
       conc: { type: 'string', default: '1,16,64' }, 'no-etcd': { type: 'boolean', default: false },
       'no-defaults': { type: 'boolean', default: false }, keep: { type: 'boolean', default: false },
       'no-failover': { type: 'boolean', default: false },
     },
   });
   const seconds = Number(a.seconds);
+  const c1Seconds = Number(a['c1-seconds']);
+  const slices = Number(a.slices);
+  for (const [k, v] of [['--seconds', seconds], ['--c1-seconds', c1Seconds]] as const) if (!(v > 0)) throw new Error(`bench: ${k} must be a positive number of seconds`);
+  if (!Number.isInteger(slices) || slices < 1) throw new Error(`bench: --slices must be a whole number ≥ 1, got ${a.slices}`);
+  const secondsAt = (conc: number) => (conc === 1 ? c1Seconds : seconds);
   const rounds = Math.max(3, Number(a.rounds));
   // --no-failover: load levels only (quick A/B of the write path); the failover keys then read null.
   const runs = a['no-failover'] ? 0 : Math.max(3, Number(a.runs));
@@ -174,19 +204,42 @@ export async function run(args: string[]): Promise<void> {
 
     for (const conc of levels) {
       for (let round = 0; round < rounds; round++) {
-        // Alternate who goes first, so drift in the box's load does not favour one side.
+        // Alternate who goes first (per round and per slice), so drift in the box's load does not favour one side.
+        const tracing = (side: RaftSide) => !!process.env.RAFT_BENCH_TRACE && side !== 'etcd';
+        const inRound = new Map<RaftSide, { url: string; tally: LoadTally; error?: string }>();
+        const value = benchValue();
+        for (const { side, c } of orderFor(round, sides)) {
+          try {
+            // A trace window per round: read (and so reset) every member before and after.
+            if (tracing(side)) await traces(c);
+            const url = c.clientUrl(await findLeader(c));
+            await warmUp(url, value);
+            inRound.set(side, { url, tally: newTally() });
+          } catch (err) {
+            inRound.set(side, { url: '', tally: newTally(), error: errText(err) });
+          }
+        }
+        for (let k = 0; k < slices; k++) {
+          for (const { side } of orderFor(round + k, sides)) {
+            const st = inRound.get(side)!;
+            if (st.error) continue;
+            try {
+              await loadSlice(st.url, { conc, ms: (secondsAt(conc) * 1000) / slices, value }, st.tally);
+            } catch (err) {
+              st.error = errText(err);
+            }
+          }
+        }
         for (const { side, c } of orderFor(round, sides)) {
           const f = figures.get(side)!;
-          try {
-            const tracing = !!process.env.RAFT_BENCH_TRACE && side !== 'etcd';
-            // A trace window per round: read (and so reset) every member before and after.
-            if (tracing) await traces(c);
-            const r = await runLoad(c.clientUrl(await findLeader(c)), { conc, seconds });
-            f.load.set(conc, [...(f.load.get(conc) ?? []), r]);
-            if (tracing) (f.trace ??= new Map()).set(r, await traces(c));
-          } catch (err) {
-            f.loadFailed.set(conc, [...(f.loadFailed.get(conc) ?? []), `round ${round + 1}: ${errText(err)}`]);
+          const st = inRound.get(side)!;
+          if (st.error) {
+            f.loadFailed.set(conc, [...(f.loadFailed.get(conc) ?? []), `round ${round + 1}: ${st.error}`]);
+            continue;
           }
+          const r = loadResult(conc, st.tally);
+          f.load.set(conc, [...(f.load.get(conc) ?? []), r]);
+          if (tracing(side)) (f.trace ??= new Map()).set(r, await traces(c));
         }
       }
       for (const { side, c } of sides) {
@@ -205,7 +258,7 @@ export async function run(args: string[]): Promise<void> {
         }
       }
     }
-    console.log(JSON.stringify(raftReport(Object.fromEntries(figures), { rounds, seconds, levels, etcdVersion, env: process.env })));
+    console.log(JSON.stringify(raftReport(Object.fromEntries(figures), { rounds, seconds, levels, etcdVersion, env: process.env, slices, secondsByLevel: { 1: c1Seconds } })));
   } finally {
     await procs.killAll();
     if (!a.keep) rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,54 @@
+// The raft bench's report of sliced rounds: a round's slices pool into one result, every
+// round's puts pool into `p99_ms_cN_pooled` the same way on each side, and the JSON says how
+// long and in how many slices each level ran (issue 20: a figure is never read without how
+// it was taken).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { raftReport, type RaftFigures } from './raft.ts';
+import { loadResult, newTally, quantile, type LoadResult } from './raft-load.ts';
+
+/** A round whose puts took 1..n ms (shuffled), over `ms` ms of loading. */
+function round(n: number, ms: number, slow = 0): LoadResult {
+  const t = newTally();
+  for (let i = n; i >= 1; i--) t.lat.push(i + slow);
+  t.ms = ms;
+  return loadResult(1, t);
+}
+
+const side = (rs: LoadResult[]): RaftFigures => ({ load: new Map([[1, rs]]), loadFailed: new Map(), failover: [], failoverFailed: [] });
+
+test('raft-report: a tally pools its slices into one sorted result, writes/s over the time spent loading', () => {
+  const t = newTally();
+  t.lat.push(3, 1);
+  t.ms += 1000;
+  t.lat.push(2, 4);
+  t.ms += 1000;
+  t.errs = 1;
+  const r = loadResult(1, t);
+  assert.equal(r.lat, [1, 2, 3, 4]);
+  assert.equal([r.n, r.errs, r.writesPerSec, r.p50ms, r.p99ms, r.maxms], [4, 1, 2, 3, 4, 4]);
+  assert.ok(Number.isNaN(quantile([], 0.99)));
+});
+
+test('raft-report: p99 pooled over every round beside the median round, both sides alike; slices and seconds recorded', () => {
+  // raft-ts: two quiet rounds and one with a slow tail; etcd: three alike.
+  const ours = side([round(100, 1000), round(100, 1200, 50), round(100, 1000)]);
+  const etcd = side([round(100, 1000), round(100, 1000), round(100, 1000)]);
+  const out = raftReport({ 'raft-ts': ours, etcd }, { rounds: 3, seconds: 3, levels: [1], slices: 3, secondsByLevel: { 1: 9 }, etcdVersion: '3.4.23', env: {} });
+  assert.is(out.slices_per_round, 3);
+  assert.equal(out.seconds_by_level, { 1: 9 });
+  assert.match(String(out.order), /3 slices/);
+  assert.is(out.p99_ms_c1, 100);
+  assert.is(out.p99_ms_c1_max, 150);
+  // 300 puts pooled: the 297th is in the slow round's tail.
+  assert.is(out.p99_ms_c1_pooled, 148);
+  assert.is(out.etcd_p99_ms_c1_pooled, 100);
+  assert.is(out.target_p99_c1, 'met');
+  // No latencies kept (an older caller): no pooled figure rather than a wrong one.
+  const bare = raftReport({ 'raft-ts': side([{ ...round(10, 1000), lat: undefined }]) }, { rounds: 3, seconds: 3, levels: [1], env: {} });
+  assert.is(bare.p99_ms_c1_pooled, null);
+  assert.is(bare.slices_per_round, 1);
+  assert.equal(bare.seconds_by_level, { 1: 3 });
+});
+
+test.run();
