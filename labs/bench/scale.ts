@@ -69,6 +69,8 @@ export interface ScaleOptions {
   log?: (line: string) => void;
   /** Aborted (SIGINT/SIGTERM through `npm run bench`): no further round starts. */
   signal?: AbortSignal;
+  /** Measures one round of one N (default `runOnce`); the tests of the rounds' bookkeeping pass a stub. */
+  measure?: (n: number, o: ScaleOptions, roundNo: number) => Promise<ScaleRun>;
 }
 
 const round = (x: number) => Math.round(x * 10) / 10;
@@ -292,7 +294,7 @@ export async function runScale(o: ScaleOptions): Promise<Record<string, unknown>
       }
       let r: ScaleRun;
       try {
-        r = await runOnce(n, o, k);
+        r = await (o.measure ?? runOnce)(n, o, k);
       } catch (err) {
         // runOnce catches its steps' errors; this is its set-up or clean-up failing.
         r = { ...emptyRun(n, k, o), errors: [(err as Error).message] };
