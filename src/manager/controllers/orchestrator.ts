@@ -24,14 +24,6 @@ import { StoreController } from './store-controller.ts';
  */
 export const MAX_CREATES_PER_PASS = 500;
 
-/**
- * Services whose tasks only reached running are reconciled this long later, all at once
- * (ms). Each status batch of a service starting 10,000 tasks was a reconciliation of the
- * whole service; nothing the orchestrator decides waits on a task being up (restarts
- * follow ends, moves of the rebalancer are not deferred), so a short delay costs nothing.
- */
-export const RUNNING_COALESCE_MS = 200;
-
 export interface OrchestratorOptions {
   /** Wall clock, ms since the epoch (default Date.now). */
   now?: () => number;
@@ -39,8 +31,6 @@ export interface OrchestratorOptions {
 
 export class OrchestratorController extends StoreController {
   private dirty = new Set<string>();
-  /** Services whose tasks only reached running, marked dirty after `RUNNING_COALESCE_MS`. */
-  private readonly later = new Set<string>();
   private all = true;
   private readonly now: () => number;
 
@@ -51,7 +41,10 @@ export class OrchestratorController extends StoreController {
 
   protected markAll(): void {
     this.all = true;
-    this.later.clear(); // covered by the full pass; a stop may have cancelled its timer
+  }
+
+  protected onLater(ids: readonly string[]): void {
+    for (const id of ids) this.dirty.add(id);
   }
 
   protected onEvent(e: ObjectEvent): void {
@@ -63,14 +56,10 @@ export class OrchestratorController extends StoreController {
       if (old && !taskUpdateMatters(old, t)) return;
       // Network attachment tasks (standalone containers' endpoints) have no service: never orchestrated.
       if (!t.ServiceID) return;
+      // Nothing the orchestrator decides waits on a task being up (restarts follow ends,
+      // moves of the rebalancer are not deferred): arrivals are reconciled together, later.
       if (old && onlyReachedRunning(old, t)) {
-        if (this.later.size === 0) {
-          this.at(RUNNING_COALESCE_MS, () => {
-            for (const id of this.later) this.dirty.add(id);
-            this.later.clear();
-          });
-        }
-        this.later.add(t.ServiceID);
+        this.markLater(t.ServiceID);
         return;
       }
       this.dirty.add(t.ServiceID);

@@ -95,12 +95,22 @@ export class RebalancerController extends StoreController {
         this.watchUntil = Math.max(this.watchUntil, now + this.watchMs);
       }
     } else if (e.kind.startsWith('task.')) {
-      // Only changes that can matter: a task appearing, moving on, or a replacement's progress.
+      // Only changes that can matter: a task appearing, moving on, or a replacement's progress;
+      // placements and arrivals at running are looked at together, a little later.
       const t = e.object as Task;
       const old = 'old' in e ? (e.old as Task) : undefined;
-      if (old && !rebalanceMatters(old, t)) return;
+      const wake = old ? rebalanceWake(old, t) : 'now';
+      if (wake === 'no') return;
+      if (wake === 'later') {
+        this.markLater(t.ServiceID);
+        return;
+      }
     }
     this.dirty = true;
+  }
+
+  protected onLater(): void {
+    this.dirty = true; // a pass looks at every service
   }
 
   protected async pass(): Promise<void> {
@@ -164,14 +174,20 @@ export class RebalancerController extends StoreController {
 }
 
 /**
- * Whether a task's update can change a rebalance plan (pure). A plan moves nothing until
- * every wanted task of the service runs, so a wanted task's steps towards running (not
- * its arrival) change none; each of them made a pass over every task while 10,000
- * started. A rebalancer replacement's every step matters (moves in flight, timeouts).
+ * When a task's update makes the rebalancer look again (pure): `now`, `later` (after
+ * `RUNNING_COALESCE_MS`, with the other arrivals of that moment) or `no`. A plan moves
+ * nothing until every wanted task of the service runs, so a wanted task's steps towards
+ * running change none; its placement and its arrival at running may (a target's room, a
+ * service now fully up), but nothing waits on them: each made a full pass over every task
+ * while 10,000 started. Ends, desired-state changes and a rebalancer replacement's every
+ * step (moves in flight, timeouts) are looked at now.
  */
-export function rebalanceMatters(old: Task, t: Task): boolean {
-  if (t.Labels?.[MOVED_FROM_LABEL]) return true;
-  if (old.DesiredState !== t.DesiredState || old.NodeID !== t.NodeID) return true;
-  if (old.Status.State === t.Status.State) return false;
-  return t.Status.State === 'running' || old.Status.State === 'running' || isTerminal(t.Status.State);
+export function rebalanceWake(old: Task, t: Task): 'now' | 'later' | 'no' {
+  if (t.Labels?.[MOVED_FROM_LABEL]) return 'now';
+  if (old.DesiredState !== t.DesiredState) return 'now';
+  const changed = old.Status.State !== t.Status.State;
+  if (changed && (old.Status.State === 'running' || isTerminal(t.Status.State))) return 'now';
+  if (old.NodeID !== t.NodeID) return old.NodeID ? 'now' : 'later'; // placed: later
+  if (!changed) return 'no';
+  return t.Status.State === 'running' ? 'later' : 'no';
 }

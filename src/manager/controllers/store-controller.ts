@@ -12,6 +12,15 @@ import { turnsOf } from './turns.ts';
 /** Delay before a failed pass runs again, ms. */
 const RETRY_MS = 200;
 
+/**
+ * How long after the first of a burst of arrivals (tasks placed, or reaching running)
+ * a controller looks at them, all at once, ms (`markLater`). Starting 10,000 tasks
+ * brings thousands of status commits; a full pass per commit was most of the leader's
+ * time, and what the controllers decide never waits on a task coming up, so a short
+ * delay costs nothing.
+ */
+export const RUNNING_COALESCE_MS = 200;
+
 export abstract class StoreController {
   private unsubscribe?: () => void;
   private scheduled = false;
@@ -19,6 +28,8 @@ export abstract class StoreController {
   private again = false;
   private retry?: NodeJS.Timeout;
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** Keys given to `markLater` since its timer was set; handed to `onLater` when it fires. */
+  private readonly later = new Set<string>();
   protected stopped = true;
 
   constructor(
@@ -41,6 +52,7 @@ export abstract class StoreController {
     clearTimeout(this.retry);
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    this.later.clear(); // its timer is gone; the next start's full pass covers them
   }
 
   private subscribe(): void {
@@ -88,6 +100,26 @@ export abstract class StoreController {
       this.kick();
     }, Math.max(0, ms));
     this.timers.add(t);
+  }
+
+  /**
+   * Marks `key` dirty `RUNNING_COALESCE_MS` after the first key of a burst, with every key
+   * marked meanwhile (through `onLater`): arrivals make one pass, not one per commit.
+   */
+  protected markLater(key: string): void {
+    if (this.later.size === 0) {
+      this.at(RUNNING_COALESCE_MS, () => {
+        const keys = [...this.later];
+        this.later.clear();
+        this.onLater(keys);
+      });
+    }
+    this.later.add(key);
+  }
+
+  /** Marks dirty what `markLater` was given (a controller calling `markLater` overrides it). */
+  protected onLater(keys: readonly string[]): void {
+    throw new Error(`store controller: ${this.constructor.name} marked ${keys.length} keys later without onLater`);
   }
 
   private async loop(): Promise<void> {

@@ -1,0 +1,79 @@
+// The rebalancer over a MemoryStore without Raft, with its timers taken by the test (a
+// manual clock): 20 placements, then 20 arrivals at running, each its own commit, make
+// one pass each once RUNNING_COALESCE_MS is over, not one pass per commit; an end is
+// still looked at at once.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { MemoryStore } from '../../store/index.ts';
+import { aNode, aService, aTask } from '../../store/testing.ts';
+import { nullLogger } from '../../common/logger.ts';
+import type { Task } from '../../api/types/task.ts';
+import { RebalancerController } from './rebalancer.ts';
+import { RUNNING_COALESCE_MS } from './store-controller.ts';
+
+const drain = async () => { for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r)); };
+
+test('placements and arrivals, one commit each, make one rebalancer pass later; an end one at once', async () => {
+  const store = new MemoryStore();
+  const service = (await store.update((tx) => {
+    for (const h of ['a', 'b']) tx.create('node', aNode(h));
+    return tx.create('service', aService('web', 20));
+  })).value;
+  await store.update((tx) => { for (let s = 1; s <= 20; s++) tx.create('task', { ...aTask(service.ID, s), Status: { Timestamp: '2026-01-01T00:00:00.000Z', State: 'pending', Message: '' } }); });
+  const nodes = store.view((tx) => tx.list('node')).map((n) => n.ID);
+
+  const rebalancer = new RebalancerController(store, nullLogger, { now: () => 0 });
+  const r = rebalancer as unknown as { at(ms: number, fn: () => void): void; kick(): void };
+  const timers: { ms: number; fire: () => void }[] = [];
+  r.at = (ms, fn) => { timers.push({ ms, fire: () => { fn(); r.kick(); } }); };
+  const coalescing = () => timers.filter((t) => t.ms === RUNNING_COALESCE_MS);
+  let passes = 0;
+  let mine = false;
+  const origUpdate = store.update.bind(store);
+  store.update = ((fn: Parameters<typeof store.update>[0]) => {
+    if (!mine) passes++;
+    return origUpdate(fn);
+  }) as typeof store.update;
+  /** Each task changed by `fn` in a commit of its own, the rebalancer given its turns in between. */
+  const oneByOne = async (fn: (t: Task, i: number) => Task) => {
+    const ids = store.view((tx) => tx.list('task')).map((t) => t.ID);
+    for (const [i, id] of ids.entries()) {
+      mine = true;
+      try { await store.update((tx) => tx.update('task', fn(tx.get('task', id)!, i))); } finally { mine = false; }
+      await drain();
+    }
+  };
+  rebalancer.start();
+  try {
+    await drain();
+    assert.ok(passes >= 1, 'the initial pass');
+
+    passes = 0;
+    await oneByOne((t, i) => ({ ...t, NodeID: nodes[i % 2], Status: { ...t.Status, State: 'assigned' } }));
+    assert.is(passes, 0, 'no pass per placement');
+    assert.is(coalescing().length, 1, 'one coalesced look for the 20 placements');
+    coalescing()[0].fire();
+    await drain();
+    assert.is(passes, 1, 'the placements are looked at, in one pass');
+
+    passes = 0;
+    timers.length = 0;
+    await oneByOne((t) => ({ ...t, Status: { ...t.Status, State: 'running' } }));
+    assert.is(passes, 0, 'no pass per arrival at running');
+    assert.is(coalescing().length, 1);
+    coalescing()[0].fire();
+    await drain();
+    assert.is(passes, 1, 'the arrivals are looked at, in one pass');
+
+    passes = 0;
+    mine = true;
+    await store.update((tx) => { const t = tx.list('task')[0]; tx.update('task', { ...t, Status: { ...t.Status, State: 'failed' } }); });
+    mine = false;
+    await drain();
+    assert.is(passes, 1, 'an end is looked at at once');
+  } finally {
+    rebalancer.stop();
+  }
+});
+
+test.run();
