@@ -75,10 +75,11 @@ export interface ScaleOptions {
 
 const round = (x: number) => Math.round(x * 10) / 10;
 
+/** The `p`th percentile of `xs` to 0.01 (round trips are sub-millisecond to seconds), null when empty. */
 function percentile(xs: number[], p: number): number | null {
   if (!xs.length) return null;
   const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+  return Math.round(s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] * 100) / 100;
 }
 
 function rssMb(pid: number): number | null {
