@@ -68,7 +68,8 @@ t.before(async () => {
   sh(['ip', '-n', HOST_NS, 'link', 'set', 'u1', 'up']);
   sh(['ip', '-n', HOST_NS, 'addr', 'add', `${VTEP}/24`, 'dev', 'u0']);
   sh(['ip', '-n', HOST_NS, 'link', 'set', 'u0', 'up']);
-  agent = await NetworkAgent.open({ dataRoot, logger: nullLogger, localAddr: () => VTEP, upstreams: [], hostNetns: HOST_NS, namePrefix: prefix, gateway: null, wireguard: null });
+  // The bridge task path (the ingress sandbox's, an older agent's): the macvlan path's repair is src/agent/network/task-path.lab.test.ts's.
+  agent = await NetworkAgent.open({ dataRoot, logger: nullLogger, localAddr: () => VTEP, upstreams: [], hostNetns: HOST_NS, namePrefix: prefix, gateway: null, wireguard: null, taskPath: 'bridge' });
 });
 
 t.after(async () => {

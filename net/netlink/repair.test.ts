@@ -23,7 +23,7 @@ test('nothing of the bridge is made again: it is still there, with the task veth
 
 test('on the macvlan task path the gateway macvlan comes back with its lower device', () => {
   const r = vxlanRepair({ ...spec, taskPath: 'macvlan' });
-  assert.ok(r.ip.includes('link add link vxlan0 name gw0 mtu 1450 type macvlan mode bridge'));
+  assert.ok(r.ip.includes('link add link vxlan0 name gw0 address 02:42:0a:09:00:01 mtu 1450 type macvlan mode bridge'));
   assert.ok(r.ip.includes('addr add 10.9.0.1/24 dev gw0'));
   assert.ok(r.ip.includes('link set gw0 up'));
   assert.not.ok(r.ip.some((l) => l.includes('br0')));

@@ -1,9 +1,9 @@
-// The internal `macvlan` task path (plan.ts, TaskPath) across two emulated hosts (root):
+// The `macvlan` task path (plan.ts, TaskPath) across two emulated hosts (root):
 // no sandbox bridge; task interfaces are macvlans on vxlan0 made straight into the task
 // netns, and the gateway address sits on the sandbox's gw0 macvlan. Tasks on two hosts
 // reach each other over VXLAN at MTU 1450, two tasks on one host reach each other and the
-// gateway without leaving it, and no bridge exists. A prototype (PERFORMANCE.md), not the
-// agent's path. All namespaces are this test's own and removed in `after`.
+// gateway without leaving it, and no bridge exists. The agent's path for every sandbox but
+// ingress (src/agent/network/task-path.ts). All namespaces are this test's own and removed in `after`.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFile, spawnSync } from 'node:child_process';

@@ -29,7 +29,7 @@ test('a sandbox: VXLAN made on the underlay then moved in, bridge with the gatew
 test('the macvlan task path: no bridge, the gateway on a macvlan of vxlan0, tasks made straight into their netns', () => {
   const c = createSandbox({ vni: 4096, subnet: '10.0.0.0/24', gateway: '10.0.0.1', localVtep: H1, mtu: 1450, sandbox: 'sb-n1', taskPath: 'macvlan' });
   assert.equal(c.ip, [
-    'link set vx-4096 name vxlan0', 'link add link vxlan0 name gw0 mtu 1450 type macvlan mode bridge', 'addr add 10.0.0.1/24 dev gw0',
+    'link set vx-4096 name vxlan0', 'link add link vxlan0 name gw0 address 02:42:0a:00:00:01 mtu 1450 type macvlan mode bridge', 'addr add 10.0.0.1/24 dev gw0',
     'link set vxlan0 up', 'link set gw0 up', 'link set lo up',
   ]);
   const a = attachTask({ taskNetns: 't-1', index: 1, ip: '10.0.0.5', prefixBits: 24, mtu: 1450, taskPath: 'macvlan' });
@@ -47,7 +47,7 @@ test('a macvlan attachment goes from the task netns; only gw0 comes back when it
   assert.equal(detachMacvlan(2), ['link del eth2']);
   assert.throws(() => detachMacvlan(-1), (e: unknown) => e instanceof OverlaySpecError);
   const spec = { vni: 4096, subnet: '10.0.0.0/24', gateway: '10.0.0.1', localVtep: H1, mtu: 1450, sandbox: 'sb-n1' };
-  assert.equal(gatewayRepair(spec), ['link add link vxlan0 name gw0 mtu 1450 type macvlan mode bridge', 'addr add 10.0.0.1/24 dev gw0', 'link set gw0 up']);
+  assert.equal(gatewayRepair(spec), ['link add link vxlan0 name gw0 address 02:42:0a:00:00:01 mtu 1450 type macvlan mode bridge', 'addr add 10.0.0.1/24 dev gw0', 'link set gw0 up']);
 });
 
 test('new remote peers get an FDB entry, a neighbour entry and one flood entry per node; local ones nothing', () => {

@@ -101,7 +101,10 @@ export function createSandbox(spec: SandboxSpec): Commands {
     ]
     : [
       `link set ${tmp} name ${VXLAN_DEV}`,
-      `link add link ${VXLAN_DEV} name ${GATEWAY_DEV} mtu ${spec.mtu} type macvlan mode bridge`,
+      // A MAC from the gateway address, as tasks' are: gw0 made again (repair) answers at the
+      // MAC the tasks' neighbour caches hold. It never leaves the node (macvlan switches
+      // frames to a local MAC itself), so every node's gw0 may have it.
+      `link add link ${VXLAN_DEV} name ${GATEWAY_DEV} address ${macFromIp(gw)} mtu ${spec.mtu} type macvlan mode bridge`,
       `addr add ${gw}/${p.bits} dev ${GATEWAY_DEV}`,
       `link set ${VXLAN_DEV} up`,
       `link set ${GATEWAY_DEV} up`,

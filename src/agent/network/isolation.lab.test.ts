@@ -75,7 +75,8 @@ function fakeTask(k: TaskKey): Task {
     ID: taskId(k), Version: { Index: 1 }, CreatedAt: '', UpdatedAt: '', Labels: {}, Spec: {} as Task['Spec'], ServiceID: `svc-${k}`,
     Slot: 1, Name: `${k}.1.${taskId(k)}`, Status: { Timestamp: '', State: 'assigned', Message: '' }, DesiredState: 'running',
     NetworksAttachments: [{
-      Network: { ID: n.id, Spec: { Name: d.net, Internal: n.internal }, Allocation: { Subnet: n.subnet, Gateway: n.gateway, IPRange: n.subnet, VNI: n.vni, MTU } },
+      // As the allocator sends it: the network's spec, which says ingress (its sandbox keeps a bridge).
+      Network: { ID: n.id, Spec: { Name: d.net, Internal: n.internal, Ingress: d.net === 'ingress' }, Allocation: { Subnet: n.subnet, Gateway: n.gateway, IPRange: n.subnet, VNI: n.vni, MTU } },
       Addresses: [`${d.ip}/24`],
     }],
   } as Task;

@@ -101,18 +101,25 @@ t(`${N} tasks attached at once; a new backend reaches every VIP table`, async ()
     assert.match(sh(['ip', 'netns', 'exec', nsName, 'nft', 'list', 'table', 'ip', 'shoal-lb']), ip(N - 1), `task ${i}`);
   }
   assert.is(agent!.endpoints(NET.id).length, N);
-  // All but the first at once: their sandbox veths go (in one wave, veth-wave.ts), its stays.
+  // The macvlan task path: nothing of a task in the sandbox (no veth), each task's eth0 a
+  // macvlan made in its own netns.
   const sandbox = listNetns().find((n) => n.startsWith(`${prefix}sb-`))!;
-  const veths = () => sh(['ip', '-n', sandbox, '-o', 'link', 'show', 'type', 'veth']).split('\n').filter(Boolean).length;
-  assert.is(veths(), N);
+  const sandboxLinks = () => sh(['ip', '-n', sandbox, '-o', 'link', 'show']).split('\n').filter(Boolean).map((l) => l.split(':')[1].trim().split('@')[0]).sort();
+  const tns = (i: number) => `${prefix}t-${id(i).slice(0, 12)}`;
+  const macvlans = () => Array.from({ length: N }, (_, i) => i).filter((i) => listNetns().includes(tns(i))
+    && spawnSync('ip', ['-n', tns(i), '-o', 'link', 'show', 'eth0', 'type', 'macvlan'], { encoding: 'utf8' }).stdout.includes('eth0')).length;
+  assert.equal(sandboxLinks(), ['gw0', 'lo', 'vxlan0']);
+  assert.is(macvlans(), N);
   t0 = performance.now();
   await Promise.all(Array.from({ length: N - 1 }, (_, i) => agent!.detach(id(i + 1))));
   console.log(`  detach ${N - 1} at once: ${(performance.now() - t0).toFixed(0)} ms`);
-  assert.is(veths(), 1, 'only the first task\'s veth is left in the sandbox');
+  assert.is(macvlans(), 1, 'only the first task\'s macvlan is left');
+  assert.equal(sandboxLinks(), ['gw0', 'lo', 'vxlan0'], 'nothing left in the sandbox');
   assert.is(agent!.endpoints(NET.id).length, 1);
-  // Their addresses again at once: the veth names are free already.
+  // Their addresses (and MACs) again at once: the detach deleted each macvlan before its
+  // netns, so no MAC is still taken on vxlan0 by a netns being freed.
   await Promise.all(Array.from({ length: N - 1 }, (_, i) => agent!.attach(task(i + 1))));
-  assert.is(veths(), N);
+  assert.is(macvlans(), N);
   await Promise.all(Array.from({ length: N }, (_, i) => agent!.detach(id(i))));
   assert.equal(ours(), [HOST_NS], 'only the host netns is left');
   // At once again on the same network (same VNI) while the old sandbox may still be dying.

@@ -70,7 +70,8 @@ function fakeTask(k: TaskKey): Task {
     ID: taskId(k), Version: { Index: 1 }, CreatedAt: '', UpdatedAt: '', Labels: {}, Spec: {} as Task['Spec'], ServiceID: `svc-${d.service}`,
     Slot: 1, Name: `${d.service}.1.${taskId(k)}`, Status: { Timestamp: '', State: 'assigned', Message: '' }, DesiredState: 'running',
     NetworksAttachments: [{
-      Network: { ID: n.id, Spec: { Name: d.net }, Allocation: { Subnet: n.subnet, Gateway: n.gateway, IPRange: n.subnet, VNI: n.vni, MTU } },
+      // As the allocator sends it: the network's spec, which says ingress (its sandbox keeps a bridge).
+      Network: { ID: n.id, Spec: { Name: d.net, Ingress: d.net === 'ingress' }, Allocation: { Subnet: n.subnet, Gateway: n.gateway, IPRange: n.subnet, VNI: n.vni, MTU } },
       Addresses: [`${d.ip}/24`],
     }],
     Endpoint: k === 'hp' ? {
@@ -194,7 +195,7 @@ t.after(async () => {
   if (left.length || errors.length) throw new Error(`clean-up: left ${JSON.stringify(left)} ${errors.join('; ')}`);
 });
 
-t('attach makes the task netns, one veth at the network MTU in its sandbox, and returns the resolv.conf', async () => {
+t('attach makes the task netns, one interface at the network MTU (a macvlan on the sandbox vxlan0), and returns the resolv.conf', async () => {
   const t0 = performance.now();
   const got = await Promise.all((['w1', 'c1'] as const).map((k) => agents.h1!.attach(fakeTask(k))));
   const ms = performance.now() - t0;
@@ -203,7 +204,11 @@ t('attach makes the task netns, one veth at the network MTU in its sandbox, and 
   assert.equal(got[0], { netnsPath: `/run/netns/${tns('w1')}`, resolvConf: 'nameserver 127.0.0.11\noptions ndots:0\nsearch lab.example\n' });
   assert.equal(await agents.h1!.attach(fakeTask('w1')), got[0], 'attach again: same answer');
   for (const k of ['w1', 'c1', 'w2', 'd1'] as const) assert.is(mtu(tns(k), 'eth0'), MTU, `${k} eth0`);
-  for (const [h, dev] of [['h1', 'vxlan0'], ['h1', 'br0'], ['h2', 'vxlan0']] as const) assert.is(mtu(sbns(h, 'front'), dev), MTU);
+  // The macvlan task path: the gateway on gw0, no bridge, nothing of a task in the sandbox.
+  for (const [h, dev] of [['h1', 'vxlan0'], ['h1', 'gw0'], ['h2', 'vxlan0']] as const) assert.is(mtu(sbns(h, 'front'), dev), MTU);
+  assert.is(spawnSync('ip', ['-n', sbns('h1', 'front'), 'link', 'show', 'br0']).status, 1, 'no bridge');
+  assert.equal(JSON.parse(sh(['ip', '-n', sbns('h1', 'front'), '-json', 'link', 'show'])).map((l: { ifname: string }) => l.ifname).sort(), ['gw0', 'lo', 'vxlan0']);
+  assert.is(JSON.parse(sh(['ip', '-n', tns('w1'), '-json', '-d', 'link', 'show', 'eth0']))[0].linkinfo.info_kind, 'macvlan');
   const eth0 = JSON.parse(sh(['ip', '-n', tns('w1'), '-json', 'addr', 'show', 'eth0']))[0];
   assert.is(eth0.address, macFromIp(TASKS.w1.ip));
   assert.ok(netnsList().includes(sbns('h2', 'back')));

@@ -1,7 +1,8 @@
 /**
  * The worker's network data plane (DESIGN.md, planes 5–6): per overlay network a sandbox
- * netns (bridge + VXLAN, peers from the leader's view), per task a netns with one veth
- * per attachment, the embedded DNS at 127.0.0.11 and the task's VIP table, and the
+ * netns (VXLAN and a gateway macvlan, or a bridge: task-path.ts; peers from the leader's
+ * view), per task a netns with one interface per attachment (a macvlan on the sandbox's
+ * VXLAN, or a veth on its bridge), the embedded DNS at 127.0.0.11 and the task's VIP table, and the
  * routing mesh on the host (a veth into the ingress sandbox and the `shoal-mesh` table).
  *
  * Concurrency: operations on one sandbox or one task run one at a time (`KeyedLock`);
@@ -14,7 +15,9 @@ import type { Task } from '../../api/types/task.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { NodeNetworkView } from '../../wire/network-view-types.ts';
 import { MeshTable, VipTable } from '../../../net/lb/index.ts';
-import { VXLAN_DEV, type Commands, attachTask, createSandbox, hostVxlanName, macFromIp, sandboxVethName, syncPeers } from '../../../net/overlay/index.ts';
+import {
+  GATEWAY_DEV, VXLAN_DEV, type Commands, type TaskPath, attachTask, createSandbox, detachMacvlan, gatewayRepair, hostVxlanName, macFromIp, sandboxVethName, syncPeers,
+} from '../../../net/overlay/index.ts';
 import { netnsPath } from '../exec/kernel.ts';
 import { ShellBatch } from './shell-batch.ts';
 import { ShellIproute, ShellNft, mustRunShell } from './shell-runners.ts';
@@ -39,6 +42,7 @@ import { GatewayBridge } from './gateway.ts';
 import { RotationWaiters, type OutOfRotation } from './rotation.ts';
 import { ENCRYPTED_OVERLAY_MTU, WireGuardPlane, viewForDisk, type WireGuardStatus } from './wireguard-plane.ts';
 import { OverlayTuning } from './overlay-tuning.ts';
+import { checkTaskPath, recordedTaskPath, sandboxTaskPath } from './task-path.ts';
 
 /** Host-mode published ports (`gateway.ts`'s `GatewayBridge`). */
 export interface HostPortGateway {
@@ -76,6 +80,8 @@ export interface NetworkAgentOptions {
   wireguard?: WireGuardPlane | null;
   /** Sandbox peers and task veths over rtnetlink (a Perl relay per sandbox, the faster path: net/overlay/batch.ts) or all through `ip`. Default 'netlink'. */
   dataPlane?: 'netlink' | 'ip';
+  /** How tasks join new overlay sandboxes (net/overlay's `TaskPath`); the ingress sandbox always gets a bridge (task-path.ts). Default 'macvlan'. */
+  taskPath?: TaskPath;
 }
 
 /** What the executor needs for a task with networks. */
@@ -196,6 +202,7 @@ export class NetworkAgent {
     if (opts.dataPlane !== undefined && opts.dataPlane !== 'netlink' && opts.dataPlane !== 'ip') {
       throw new NetworkAgentError(`unknown dataPlane "${String(opts.dataPlane)}" (want 'netlink' or 'ip')`);
     }
+    if (opts.taskPath !== undefined) checkTaskPath(opts.taskPath);
     const file = new StateFile(opts.dataRoot);
     const saved = file.load((err) => opts.logger.warn('network: state file unreadable, starting empty', { error: err }));
     const sh = new ShellBatch();
@@ -412,7 +419,7 @@ export class NetworkAgent {
         const taskLines: string[][] = [];
         const made = await Promise.allSettled(attachments.map(async (a, i) => {
           const sb = await sandboxes[i];
-          const lines = attachTask({ taskNetns: netns, index: i, ip: a.ip, prefixBits: a.bits, mtu: sb.mtu });
+          const lines = attachTask({ taskNetns: netns, index: i, ip: a.ip, prefixBits: a.bits, mtu: sb.mtu, taskPath: recordedTaskPath(sb) });
           taskLines[i] = lines.task.filter((l) => l !== LO_UP);
           await this.batch.runIn(sb.netns, lines.sandbox);
           rt.made.add(a.networkId);
@@ -486,13 +493,24 @@ export class NetworkAgent {
     const errors: unknown[] = [];
     if (this.opts.gateway) await this.opts.gateway.detach(rec.taskId).catch((e) => errors.push(e));
     step('ms.gateway');
+    // Macvlan interfaces first, from the task's netns, each on its own (one already gone is
+    // no error): their MACs stay taken on vxlan0 until they are deleted, and the netns goes
+    // only asynchronously, so a quick re-attach of the address would be refused.
+    const macvlans = rec.attachments.flatMap((a, i) => {
+      const sb = this.state.sandboxes[a.networkId];
+      return sb?.ready && rt.made.has(a.networkId) && recordedTaskPath(sb) === 'macvlan' ? [i] : [];
+    });
+    if (macvlans.length && existsSync(netnsPath(rec.netns))) {
+      await Promise.allSettled(macvlans.map((i) => this.taskSide(rec.netns, detachMacvlan(i))));
+      step('ms.macvlan');
+    }
     for (const a of rec.attachments) {
       // The veth first: deleting a netns frees its devices asynchronously, and a quick
       // re-attach of the same address would meet the old name. Outside the sandbox's lock
       // (this task still counts as its user, so it stays), so the veths of tasks detached
       // together go in one wave; a veth not made yet, or gone, is no error (never rejects).
       const sb = this.state.sandboxes[a.networkId];
-      if (sb?.ready && rt.made.has(a.networkId)) await this.vethWaves.delete(sb.netns, sandboxVethName(a.ip));
+      if (sb?.ready && rt.made.has(a.networkId) && recordedTaskPath(sb) === 'bridge') await this.vethWaves.delete(sb.netns, sandboxVethName(a.ip));
       step('ms.veth');
       await this.lock.run(`sb:${a.networkId}`, async () => {
         step(`ms.lock`);
@@ -522,7 +540,12 @@ export class NetworkAgent {
     // An encrypted network's VXLAN runs between WireGuard tunnel addresses, with room for the tunnel's header.
     const local = p.encrypted ? await this.tunnelAddress(p.networkId) : this.opts.localAddr();
     const mtu = p.encrypted ? Math.min(p.mtu, ENCRYPTED_OVERLAY_MTU) : p.mtu;
-    const rec: SandboxRecord = { networkId: p.networkId, vni: p.vni, subnet: p.subnet, gateway: p.gateway, mtu, netns, peers: [], ready: false, ...(p.encrypted ? { encrypted: true } : {}) };
+    // The attachment's network spec says ingress; the view (or the mesh's record) too, for a sandbox it makes first.
+    const ingress = Boolean(p.ingress) || this.view?.ingress?.networkId === p.networkId || this.state.ingress?.networkId === p.networkId;
+    const taskPath = sandboxTaskPath({ ingress }, this.opts.taskPath);
+    const rec: SandboxRecord = {
+      networkId: p.networkId, vni: p.vni, subnet: p.subnet, gateway: p.gateway, mtu, netns, peers: [], ready: false, taskPath, ...(p.encrypted ? { encrypted: true } : {}),
+    };
     await this.vniFree(p.vni, p.networkId);
     this.state.sandboxes[p.networkId] = rec;
     this.save(); // before the kernel: a crash from here on leaves a record open() cleans up
@@ -540,7 +563,7 @@ export class NetworkAgent {
       // could not do (the sandbox works without it) and never throws. Both are waited for
       // before a failure is thrown, so the clean-up below never races a step still running.
       const [devices] = await Promise.allSettled([
-        this.batch.run(netns, withLoUp(createSandbox({ vni: p.vni, subnet: p.subnet, gateway: p.gateway, localVtep: local, mtu, sandbox: netns }))).then(() => step('ms.devices')),
+        this.batch.run(netns, withLoUp(createSandbox({ vni: p.vni, subnet: p.subnet, gateway: p.gateway, localVtep: local, mtu, sandbox: netns, taskPath }))).then(() => step('ms.devices')),
         this.tuning.apply(netns, local).then(() => step('ms.tuning')),
       ]);
       if (devices.status === 'rejected') throw devices.reason;
@@ -553,7 +576,7 @@ export class NetworkAgent {
     }
     rec.ready = true;
     this.netlink?.watch(netns); // its rtnetlink relay starts now, not on the first attach
-    this.log.info('network: sandbox created', { 'network.id': p.networkId, netns, vni: p.vni, ...steps });
+    this.log.info('network: sandbox created', { 'network.id': p.networkId, netns, vni: p.vni, 'task.path': taskPath, ...steps });
     this.save();
     // The view's peers next, under the sandbox's lock again but after the attaches already
     // waiting for it: their veths need only the bridge, so they are made while the peers
@@ -747,6 +770,8 @@ export class NetworkAgent {
     await this.lock.run(`sb:${ing.networkId}`, async () => {
       const sb = this.state.sandboxes[ing.networkId];
       if (!sb?.ready) throw new NetworkAgentError('the ingress sandbox is missing');
+      // Its host veth is a bridge port: a sandbox made without a bridge (before the view named it ingress) cannot take it.
+      if (recordedTaskPath(sb) !== 'bridge') throw new NetworkAgentError(`the ingress sandbox of network ${ing.networkId} has no bridge (made on the ${recordedTaskPath(sb)} task path)`);
       const cur = this.state.ingress;
       if (cur?.address !== ing.address || cur.networkId !== ing.networkId || !(await this.hostLinkExists(INGRESS_HOST_DEV))) {
         if (await this.hostLinkExists(INGRESS_HOST_DEV)) await this.batch.run(sb.netns, { host: ingressUnlink(), ip: [], bridge: [] });
@@ -795,19 +820,44 @@ export class NetworkAgent {
     if (this.closed) return;
     if (netns === (this.opts.hostNetns ?? '') && dev === INGRESS_HOST_DEV && this.state.ingress) { this.views.again(); return; }
     const sb = Object.values(this.state.sandboxes).find((x) => x.netns === netns);
-    if (!sb || dev !== VXLAN_DEV) return;
+    const macvlan = sb !== undefined && recordedTaskPath(sb) === 'macvlan';
+    if (!sb || (dev !== VXLAN_DEV && !(macvlan && dev === GATEWAY_DEV))) return;
+    const exists = async (d: string) => (await this.sh.run(['ip', '-n', netns, 'link', 'show', d])).code === 0;
     void this.lock.run(`sb:${sb.networkId}`, async () => {
       // Still ours and meant to be there (not torn down meanwhile), and really gone?
       if (this.closed || this.state.sandboxes[sb.networkId] !== sb || !sb.ready) return;
-      if ((await this.sh.run(['ip', '-n', netns, 'link', 'show', VXLAN_DEV])).code === 0) return;
       const local = sb.encrypted ? this.wg?.address() : this.opts.localAddr();
       if (!local) return;
+      const spec = { vni: sb.vni, subnet: sb.subnet, gateway: sb.gateway, localVtep: local, mtu: sb.mtu, sandbox: netns, taskPath: recordedTaskPath(sb) };
+      if (dev === GATEWAY_DEV) {
+        // vxlan0 gone too: its own event repairs both (gw0 went with its lower).
+        if (!(await exists(VXLAN_DEV)) || (await exists(GATEWAY_DEV))) return;
+        this.log.warn('network: the gateway device of a sandbox was removed behind our back; making it again', { 'network.id': sb.networkId, netns });
+        await this.batch.runIn(netns, gatewayRepair(spec));
+        return;
+      }
+      if (await exists(VXLAN_DEV)) return;
       this.log.warn('network: the VXLAN device of a sandbox was removed behind our back; making it again', { 'network.id': sb.networkId, netns });
-      await this.batch.run(netns, vxlanRepair({ vni: sb.vni, subnet: sb.subnet, gateway: sb.gateway, localVtep: local, mtu: sb.mtu, sandbox: netns }));
+      await this.batch.run(netns, vxlanRepair(spec));
       sb.peersUnknown = true; // its FDB went with it
+      // On the macvlan path the tasks' interfaces went with their lower device: made again.
+      if (macvlan) await this.remakeMacvlans(sb);
       await this.syncSandboxPeers(sb);
       this.save();
     }).catch((err) => { this.log.warn('network: could not repair a sandbox; the next view tries again', { 'network.id': sb.networkId, error: err }); this.views.again(); });
+  }
+
+  /** Every local task's macvlan on `sb` made again, as its attach made it (call under the sandbox's lock). */
+  private async remakeMacvlans(sb: SandboxRecord): Promise<void> {
+    const results = await Promise.allSettled([...this.tasks.values()].map(async ({ rec, made }) => {
+      const i = rec.attachments.findIndex((a) => a.networkId === sb.networkId);
+      if (i < 0 || !made.has(sb.networkId)) return;
+      const a = rec.attachments[i];
+      const lines = attachTask({ taskNetns: rec.netns, index: i, ip: a.ip, prefixBits: a.bits, mtu: sb.mtu, taskPath: 'macvlan' });
+      await this.batch.runIn(sb.netns, lines.sandbox);
+      await this.taskSide(rec.netns, lines.task.filter((l) => l !== LO_UP));
+    }));
+    for (const r of results) if (r.status === 'rejected') throw r.reason;
   }
 
   // ---- restart ----
@@ -821,13 +871,21 @@ export class NetworkAgent {
     for (const [id, sb] of Object.entries(this.state.sandboxes)) {
       const alive = sb.ready && existsSync(netnsPath(sb.netns))
         && (await this.sh.run(['ip', '-n', sb.netns, 'link', 'show', 'vxlan0'])).code === 0;
-      if (alive) continue;
+      if (alive) {
+        if (sb.taskPath === undefined) this.log.info('network: a sandbox made by an older agent keeps its bridge task path', { 'network.id': id, netns: sb.netns });
+        continue;
+      }
       if (!sb.ready) await this.destroySandbox(sb).catch(() => {});
       delete this.state.sandboxes[id];
       this.log.info('network: forgot a sandbox that is gone', { 'network.id': id, netns: sb.netns });
     }
     for (const [id, rec] of Object.entries(this.state.tasks)) {
       if (rec.ready === false || !existsSync(netnsPath(rec.netns)) || rec.attachments.some((a) => !this.state.sandboxes[a.networkId])) {
+        // Its macvlans first (a half-made attach's): they hold their MACs on vxlan0 until the netns is freed.
+        for (const [i, a] of rec.attachments.entries()) {
+          const sb = this.state.sandboxes[a.networkId];
+          if (sb && recordedTaskPath(sb) === 'macvlan' && existsSync(netnsPath(rec.netns))) await this.sh.run(['ip', '-n', rec.netns, 'link', 'del', `eth${i}`]);
+        }
         await this.deleteNetns(rec.netns).catch(() => {}); // its veths go with it
         await this.opts.gateway?.detach(id).catch(() => {});
         delete this.state.tasks[id];

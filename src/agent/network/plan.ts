@@ -45,6 +45,8 @@ export interface SandboxParams {
   mtu: number;
   /** `--opt encrypted`: the VXLAN runs between WireGuard tunnel addresses (`wireguard-plane.ts`). */
   encrypted?: boolean;
+  /** The swarm's ingress network (the routing mesh's): its sandbox keeps a bridge (task-path.ts). */
+  ingress?: boolean;
 }
 
 /** One attachment of a task, ready for `attachTask`. */
@@ -85,6 +87,7 @@ export function taskAttachments(task: Task): TaskAttachment[] {
       ip: m[1], bits, aliases: a.Aliases ?? [],
       ...(a.Network.Spec?.Internal ? { internal: true } : {}),
       ...(a.Network.Spec?.Options && Object.hasOwn(a.Network.Spec.Options, 'encrypted') ? { encrypted: true } : {}),
+      ...(a.Network.Spec?.Ingress ? { ingress: true } : {}),
     };
   });
 }
@@ -106,7 +109,10 @@ export function needsGateway(taskId: string, { attachments, ports }: { attachmen
 
 /** The sandbox parameters of a view network. */
 export function sandboxFromView(n: ViewNetwork): SandboxParams {
-  return { networkId: n.id, vni: n.vni, subnet: n.subnet, gateway: n.gateway, mtu: n.mtu || DEFAULT_OVERLAY_MTU, ...(n.encrypted ? { encrypted: true } : {}) };
+  return {
+    networkId: n.id, vni: n.vni, subnet: n.subnet, gateway: n.gateway, mtu: n.mtu || DEFAULT_OVERLAY_MTU,
+    ...(n.encrypted ? { encrypted: true } : {}), ...(n.ingress ? { ingress: true } : {}),
+  };
 }
 
 /** The embedded DNS's records from the view: network id → its services. */

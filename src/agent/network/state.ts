@@ -5,7 +5,7 @@
  */
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Peer } from '../../../net/overlay/index.ts';
+import type { Peer, TaskPath } from '../../../net/overlay/index.ts';
 import type { NodeNetworkView } from '../../wire/network-view-types.ts';
 import type { HostPort, SandboxParams, TaskAttachment } from './plan.ts';
 
@@ -18,6 +18,8 @@ export interface SandboxRecord extends SandboxParams {
   ready: boolean;
   /** A peer update failed part-way: flush the entries before the next one. */
   peersUnknown?: boolean;
+  /** How its tasks join it (task-path.ts); absent: made by an older agent, with a bridge. */
+  taskPath?: TaskPath;
 }
 
 /** An attached task: its netns, attachments (in eth order) and host-mode ports. */

@@ -1,0 +1,39 @@
+/**
+ * Which task path (net/overlay's `TaskPath`) a new sandbox gets: the one place the agent
+ * decides it, free of I/O.
+ *
+ * `macvlan` (each task interface a macvlan on the sandbox's vxlan0, the gateway address on
+ * `gw0`) skips the sandbox bridge and one veth crossing per packet each way: about 11 %
+ * more single-stream and 20 % more 4-stream throughput (net/overlay/PERFORMANCE.md). It is
+ * used wherever nothing needs a port on a sandbox bridge:
+ * - the ingress sandbox keeps the bridge: the routing mesh's `shoal-ingress` veth from the
+ *   node netns is a bridge port (plan.ts `ingressLink`), and vxlan0 cannot be a bridge port
+ *   and a macvlan lower at once (a device has one rx handler);
+ * - encrypted overlays need nothing of the bridge: their VXLAN runs between WireGuard
+ *   tunnel addresses in the node netns (wireguard-plane.ts), the sandbox side is the same;
+ * - the node-local gateway (gateway.ts, `shoal-gw`) is a bridge of its own in the node
+ *   netns with its own veth into the task: no sandbox part.
+ * A sandbox keeps the path it was made with for its life (state.ts `taskPath`; a record
+ * without one was made by an older agent, with a bridge, and stays so).
+ */
+import type { TaskPath } from '../../../net/overlay/index.ts';
+import { NetworkAgentError } from './plan.ts';
+
+/** The agent's default for overlay sandboxes (NetworkAgentOptions `taskPath`). */
+export const DEFAULT_TASK_PATH: TaskPath = 'macvlan';
+
+/** The task path of a new sandbox: `preferred`, except `bridge` for the ingress network. */
+export function sandboxTaskPath(sandbox: { ingress: boolean }, preferred: TaskPath = DEFAULT_TASK_PATH): TaskPath {
+  checkTaskPath(preferred);
+  return sandbox.ingress ? 'bridge' : preferred;
+}
+
+/** Refuses anything but `bridge` and `macvlan` (an unknown value must not silently mean one of them). */
+export function checkTaskPath(p: unknown): asserts p is TaskPath {
+  if (p !== 'bridge' && p !== 'macvlan') throw new NetworkAgentError(`unknown taskPath "${String(p)}" (want 'bridge' or 'macvlan')`);
+}
+
+/** The path of a recorded sandbox: one without a `taskPath` was made by an older agent, with a bridge. */
+export function recordedTaskPath(sb: { taskPath?: TaskPath }): TaskPath {
+  return sb.taskPath ?? 'bridge';
+}
