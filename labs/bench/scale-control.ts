@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- scale-control [--nodes 100] [--tasks 10000]`
+ * `npm run bench -- scale-control [--nodes 100] [--tasks 10000] [--rounds 3] [--round-timeout-s 600]`
  *
  * The leader's control plane alone, in this one process: a `MemoryStore` whose proposer
  * encodes and decodes every transaction as the Raft log carries it (no replication, no
@@ -11,8 +11,15 @@
  * (`loop_block_max_ms`, what starves Raft's heartbeats in the real daemon), the longest
  * apply of one entry, and the largest synchronous part of each controller's passes.
  * Complements `scale.ts` (real daemons and sessions), whose durations follow the load.
+ *
+ * Each of `--rounds` rounds (default 3) runs in a fresh Node process (`--in-process`:
+ * a new heap and no JIT warmed by an earlier round), killed by its PID if it outlives
+ * `--round-timeout-s`. Every figure is the median of the rounds with `_min`, `_max`,
+ * `_runs` (and `_failed`) beside it (issue 20 item 1, `fair.ts`); a failed round is
+ * listed, each round's own JSON kept under `per_round`.
  * The last line is one JSON object. Asserts nothing about time.
  */
+import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { performance, monitorEventLoopDelay } from 'node:perf_hooks';
 import { MemoryStore, encodeActions, decodeActions } from '../../src/store/index.ts';
@@ -23,6 +30,9 @@ import { LeaderControllers } from '../../src/manager/controllers/index.ts';
 import { reportedTask } from '../../src/swarm/assignments.ts';
 import { STATUS_BATCH_MAX } from '../../src/swarm/status-batch.ts';
 import type { Task } from '../../src/api/types/task.ts';
+import { REPO_ROOT } from '../lib/daemon.ts';
+import { figureFields, median, summary } from './fair.ts';
+import type { BenchContext } from './run-bench.ts';
 
 /** Commits through the log's codec, one macrotask later, and times each apply. */
 class CodecProposer implements Proposer {
@@ -146,13 +156,126 @@ async function newLeaderPasses(store: MemoryStore, proposer: CodecProposer): Pro
   return { cpu_ms: round((cpu.user + cpu.system) / 1000), wall_ms: round(performance.now() - t0), loop_block_max_ms: round(block.max / 1e6), entries: proposer.entries - entries0 };
 }
 
-export async function run(args: string[]): Promise<void> {
+/** One round's outcome: its JSON (what `controlPlane` resolves with), or why it has none. */
+export interface ControlRound {
+  round: number;
+  result?: Record<string, unknown>;
+  error?: string;
+}
+
+/** The figures summarised over rounds, at the top level and under `failover`. */
+const TOP_FIGURES = ['cpu_ms', 'wall_ms', 'loop_block_max_ms', 'apply_max_ms', 'entries'] as const;
+const FAILOVER_FIGURES = ['cpu_ms', 'wall_ms', 'loop_block_max_ms', 'entries'] as const;
+
+/** `key`'s values over the rounds that gave one; a round without a result is a failure of every figure. */
+function over(rounds: readonly ControlRound[], get: (r: Record<string, unknown>) => unknown) {
+  const values: number[] = [];
+  const failed: string[] = [];
+  for (const r of rounds) {
+    const v = r.result ? get(r.result) : undefined;
+    if (typeof v === 'number') values.push(v);
+    else failed.push(`round ${r.round}: ${r.error ?? 'no figure'}`);
+  }
+  return summary(values, failed);
+}
+
+/**
+ * The JSON line over the rounds: each figure's median with `_min`/`_max`/`_runs`
+ * (`_failed` when a round gave none), the failover's the same under `failover`, each
+ * controller's longest synchronous pass as the median over rounds, the failed rounds
+ * counted and listed, the settings, and every round's own JSON under `per_round`. Pure.
+ */
+export function controlReport(rounds: readonly ControlRound[], settings: { nodes: number; tasks: number; rounds: number; round_timeout_s: number }): Record<string, unknown> {
+  const ok = rounds.filter((r) => r.result).map((r) => r.result!);
+  const failed = rounds.filter((r) => !r.result);
+  const out: Record<string, unknown> = {
+    bench: 'scale-control', nodes: settings.nodes, tasks: settings.tasks, rounds: settings.rounds,
+    settings: { ...settings, each_round: 'a fresh node process', node_version: process.version },
+  };
+  for (const k of TOP_FIGURES) Object.assign(out, figureFields(k, over(rounds, (r) => r[k])));
+  const names = [...new Set(ok.flatMap((r) => Object.keys((r.pass_sync_max_ms ?? {}) as object)))].sort();
+  out.pass_sync_max_ms = Object.fromEntries(names.map((n) => [n, median(ok.map((r) => (r.pass_sync_max_ms as Record<string, number>)[n]).filter((v) => typeof v === 'number'))]));
+  const failover: Record<string, unknown> = {};
+  for (const k of FAILOVER_FIGURES) Object.assign(failover, figureFields(k, over(rounds, (r) => (r.failover as Record<string, unknown> | undefined)?.[k])));
+  out.failover = failover;
+  out.rounds_failed = failed.length;
+  out.errors = failed.map((r) => `round ${r.round}: ${r.error}`);
+  const loads = ok.map((r) => r.load as [number, number]);
+  out.load = loads.length ? [Math.min(...loads.map((l) => l[0])), Math.max(...loads.map((l) => l[1]))] : null;
+  out.per_round = rounds;
+  return out;
+}
+
+/**
+ * One round in a fresh node process (`--in-process`); resolves with its JSON line, or
+ * throws with its exit and the end of its output. The child is killed by its PID when
+ * `timeoutMs` passes or `signal` aborts, and waited for, so no round outlives its turn.
+ */
+export async function roundInChild(nodes: number, tasks: number, timeoutMs: number, signal?: AbortSignal): Promise<Record<string, unknown>> {
+  const main = new URL('./main.ts', import.meta.url).pathname;
+  const child = spawn(process.execPath, ['--import', 'tsx', main, 'scale-control', '--in-process', '--nodes', String(nodes), '--tasks', String(tasks)], {
+    cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const kill = () => child.kill('SIGKILL');
+  const timer = setTimeout(kill, timeoutMs);
+  signal?.addEventListener('abort', kill, { once: true });
+  if (signal?.aborted) kill(); // an abort that came before the listener fires no event
+  try {
+    const [code, sig] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => {
+      child.on('close', (c, s) => resolve([c, s]));
+      child.on('error', (e) => { err += String(e.message); resolve([null, null]); });
+    });
+    const last = out.trim().split('\n').pop() ?? '';
+    if (code !== 0 || !last.startsWith('{')) {
+      throw new Error(`scale-control: round process ended with ${sig ?? code}${sig === 'SIGKILL' && !signal?.aborted ? ` (over ${timeoutMs / 1000} s)` : ''}: ${(err || out).slice(-300)}`);
+    }
+    return JSON.parse(last) as Record<string, unknown>;
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', kill);
+  }
+}
+
+/** Every round in turn, each in its own process; a failed round is kept with its error. Stops between rounds on an abort. */
+export async function controlRounds(o: { nodes: number; tasks: number; rounds: number; roundTimeoutS: number; signal?: AbortSignal; log?: (l: string) => void }): Promise<Record<string, unknown>> {
+  const log = o.log ?? ((l: string) => console.log(l));
+  const rounds: ControlRound[] = [];
+  for (let k = 1; k <= o.rounds && !o.signal?.aborted; k++) {
+    try {
+      const r = await roundInChild(o.nodes, o.tasks, o.roundTimeoutS * 1000, o.signal);
+      rounds.push({ round: k, result: r });
+      const f = r.failover as Record<string, number>;
+      log(`scale-control round ${k}: ${r.tasks} tasks on ${r.nodes} nodes: ${r.cpu_ms} ms CPU, ${r.wall_ms} ms wall, longest loop block ${r.loop_block_max_ms} ms; new leader's passes ${f.cpu_ms} ms CPU (load ${JSON.stringify(r.load)})`);
+    } catch (err) {
+      rounds.push({ round: k, error: (err as Error).message });
+      log(`scale-control round ${k}: ${(err as Error).message}`);
+    }
+  }
+  return controlReport(rounds, { nodes: o.nodes, tasks: o.tasks, rounds: o.rounds, round_timeout_s: o.roundTimeoutS });
+}
+
+export async function run(args: string[], ctx?: BenchContext): Promise<void> {
   const nodes = Number(arg(args, 'nodes', '100'));
   const tasks = Number(arg(args, 'tasks', '10000'));
+  const rounds = Number(arg(args, 'rounds', '3'));
+  const roundTimeoutS = Number(arg(args, 'round-timeout-s', '600'));
   // A malformed count would run an empty cluster (NaN makes no nodes) and report it as a figure.
-  for (const [name, v] of [['nodes', nodes], ['tasks', tasks]] as const) {
+  for (const [name, v] of [['nodes', nodes], ['tasks', tasks], ['rounds', rounds], ['round-timeout-s', roundTimeoutS]] as const) {
     if (!Number.isSafeInteger(v) || v < 1) throw new Error(`scale-control: --${name} must be a positive integer, got ${arg(args, name, '')}`);
   }
+  if (!args.includes('--in-process')) {
+    const report = await controlRounds({ nodes, tasks, rounds, roundTimeoutS, signal: ctx?.signal });
+    const f = report.failover as Record<string, unknown>;
+    console.log(`scale-control: ${report.rounds} rounds, ${report.rounds_failed} failed: CPU ${report.cpu_ms} ms (${report.cpu_ms_min}–${report.cpu_ms_max}), wall ${report.wall_ms} ms, longest loop block ${report.loop_block_max_ms} ms; new leader's passes ${f.cpu_ms} ms CPU (load ${JSON.stringify(report.load)})`);
+    console.log(JSON.stringify(report));
+    if (ctx?.signal.aborted) throw ctx.signal.reason;
+    return;
+  }
+  // One round, in this process (what each round's child runs).
   const r = await controlPlane(nodes, tasks);
   console.log(`scale-control: ${r.tasks} tasks running on ${r.nodes} nodes: ${r.cpu_ms} ms CPU, ${r.wall_ms} ms wall, longest loop block ${r.loop_block_max_ms} ms (load ${JSON.stringify(r.load)})`);
   const f = r.failover as Record<string, number>;
