@@ -43,7 +43,7 @@ export class OrchestratorController extends StoreController {
     this.all = true;
   }
 
-  protected onLater(ids: readonly string[]): void {
+  protected override onLater(ids: readonly string[]): void {
     for (const id of ids) this.dirty.add(id);
   }
 

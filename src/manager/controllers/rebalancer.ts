@@ -109,7 +109,7 @@ export class RebalancerController extends StoreController {
     this.dirty = true;
   }
 
-  protected onLater(): void {
+  protected override onLater(): void {
     this.dirty = true; // a pass looks at every service
   }
 
