@@ -1,8 +1,11 @@
 /**
  * IPv4 addresses and prefixes as 32-bit unsigned integers: parsing, formatting and the few
  * set operations IPAM needs. Pure; no state. The one IPv4 parser of `net/` (the nft text
- * of net/lb uses it too, on its hot path: hence no library parse here).
+ * of net/lb uses it too, on its hot path: hence its own parse of the dotted quad). The
+ * `ip-address` library classifies what is not IPv4 (`ipVersion`), off the hot path: to tell
+ * a user that an IPv6 address or subnet is not supported yet rather than merely "invalid".
  */
+import { Address4, Address6 } from 'ip-address';
 import { InvalidAddressError } from './errors.ts';
 
 /** An IPv4 prefix: `base` is the network address (host bits zero), `bits` the prefix length. */
@@ -21,8 +24,24 @@ const DOTTED = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\
 export function parseAddress(text: string, what = 'address'): number {
   const m = DOTTED.exec(text);
   const o = m ? [Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4])] : undefined;
-  if (!o || o.some((x) => x > 255)) throw new InvalidAddressError(`invalid ${what} "${text}"`);
+  if (!o || o.some((x) => x > 255)) throw invalid(text, what);
   return ((o[0] * 256 + o[1]) * 256 + o[2]) * 256 + o[3];
+}
+
+/**
+ * Which IP version `text` is written in (an address, or a prefix `ADDR/N`), by the
+ * `ip-address` library; `undefined` if it is neither.
+ */
+export function ipVersion(text: string): 4 | 6 | undefined {
+  if (Address4.isValid(text)) return 4;
+  if (Address6.isValid(text)) return 6;
+  return undefined;
+}
+
+/** The refusal of a value that is not a dotted-quad IPv4 address or prefix: says so when it is IPv6. */
+function invalid(text: string, what: string): InvalidAddressError {
+  const why = ipVersion(text) === 6 ? ': IPv6 is not supported yet' : '';
+  return new InvalidAddressError(`invalid ${what} "${text}"${why}`);
 }
 
 /** Formats a 32-bit unsigned integer as a dotted quad. */
@@ -36,7 +55,7 @@ export function formatAddress(n: number): string {
  */
 export function parsePrefix(text: string, what = 'subnet'): Prefix {
   const slash = text.indexOf('/');
-  const bad = () => new InvalidAddressError(`invalid ${what} "${text}"`);
+  const bad = () => invalid(text, what);
   if (slash < 0 || !/^\d{1,2}$/.test(text.slice(slash + 1))) throw bad();
   const bits = Number(text.slice(slash + 1));
   if (bits > 32) throw bad();

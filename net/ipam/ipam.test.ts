@@ -4,6 +4,7 @@ import {
   allocateAddress, allocateAddresses, allocateNetwork, createIpamState, freeAddresses, releaseAddress, releaseNetwork, FIRST_VNI,
   type IpamState,
 } from './ipam.ts';
+import { ipVersion } from './cidr.ts';
 import { InUseError, InvalidAddressError, OverlapError, PoolExhaustedError, UnknownNetworkError } from './errors.ts';
 
 function net(state: IpamState, id: string, extra: Record<string, unknown> = {}) {
@@ -75,6 +76,8 @@ test('bad values are refused with errors naming them', () => {
   throwsKind(() => net(s, 'x', { subnet: 'banana' }), InvalidAddressError, 'invalid subnet "banana"');
   throwsKind(() => net(s, 'x', { subnet: '10.2.0.300/24' }), InvalidAddressError, 'invalid subnet "10.2.0.300/24"');
   throwsKind(() => net(s, 'x', { subnet: '10.2.0.1/24' }), InvalidAddressError, 'host bits set');
+  throwsKind(() => net(s, 'x', { subnet: 'fd00:1::/64' }), InvalidAddressError, 'invalid subnet "fd00:1::/64": IPv6 is not supported yet');
+  throwsKind(() => net(s, 'x', { subnet: '10.2.0.0/24', gateway: 'fd00::1' }), InvalidAddressError, 'invalid gateway "fd00::1": IPv6 is not supported yet');
   throwsKind(() => net(s, 'x', { subnet: '10.2.0.0/24', gateway: '10.3.0.1' }), InvalidAddressError, 'invalid gateway "10.3.0.1"');
   throwsKind(() => net(s, 'x', { subnet: '10.2.0.0/24', gateway: '10.2.0.255' }), InvalidAddressError, 'broadcast');
   throwsKind(() => net(s, 'x', { subnet: '10.2.0.0/24', ipRange: '10.2.0.0/23' }), InvalidAddressError, 'invalid ip range "10.2.0.0/23"');
@@ -82,6 +85,11 @@ test('bad values are refused with errors naming them', () => {
   throwsKind(() => net(s, 'front'), InUseError, 'network id "front"');
   throwsKind(() => net(s, 'x', { vni: FIRST_VNI }), InUseError, 'VXLAN ID "4096"');
   throwsKind(() => allocateAddress(s, 'nope', { owner: 't' }), UnknownNetworkError, '"nope"');
+});
+
+test('ipVersion tells IPv4 from IPv6 addresses and prefixes, and neither', () => {
+  assert.equal([ipVersion('10.0.0.1'), ipVersion('10.0.0.0/8'), ipVersion('fd00::1'), ipVersion('fd00::/64')], [4, 4, 6, 6]);
+  assert.equal([ipVersion('banana'), ipVersion('10.0.0.0/33'), ipVersion('')], [undefined, undefined, undefined]);
 });
 
 test('addresses are handed out once, in order, skipping the gateway', () => {

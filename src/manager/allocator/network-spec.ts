@@ -8,7 +8,7 @@ import {
   DEFAULT_OVERLAY_MTU, MTU_OPTION, VXLAN_ID_OPTION, type Network, type NetworkAllocation, type NetworkSpec,
 } from '../../api/types/network.ts';
 import type { Cluster } from '../../store/index.ts';
-import { DEFAULT_POOLS, GATEWAY_OWNER, type IpamPool, type NetworkIpam, type NetworkRequest } from '../../../net/ipam/index.ts';
+import { DEFAULT_POOLS, GATEWAY_OWNER, ipVersion, type IpamPool, type NetworkIpam, type NetworkRequest } from '../../../net/ipam/index.ts';
 
 /** The only network driver Shoal allocates for. */
 export const OVERLAY_DRIVER = 'overlay';
@@ -26,7 +26,7 @@ export interface ParsedNetworkSpec {
 /** Reads a network's IPAM request and MTU from its spec; throws `InvalidArgumentError` for a bad option. */
 export function parseNetworkSpec(id: string, spec: NetworkSpec): ParsedNetworkSpec {
   const configs = spec.IPAM?.Config ?? [];
-  const v4 = configs.filter((c) => !c.Subnet?.includes(':'));
+  const v4 = configs.filter((c) => c.Subnet === undefined || ipVersion(c.Subnet) !== 6);
   if (v4.length < configs.length) throw new InvalidArgumentError(`network "${spec.Name}": IPv6 subnets are not supported`);
   if (v4.length > 1) throw new InvalidArgumentError(`network "${spec.Name}": only one IPv4 IPAM config is supported, got ${v4.length}`);
   const c = v4[0] ?? {};
