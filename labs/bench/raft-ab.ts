@@ -12,14 +12,15 @@
  * `--seconds`, rotating which side goes first; each side's median writes/s and p99 with min
  * and max. With `--slices N` (for a busy shared box): each side gets N slices of
  * `seconds`/N in turn, so load drifting over seconds hits every side alike; latencies are
- * pooled per side, with the members' CPU ms and context switches (voluntary / involuntary,
- * all threads) per write. The load average is printed per level. Each side's idle CPU (ms per
- * s with no load, over `--idle` s, before the levels) is printed too, and the sliced figures
+ * pooled per side, with the members' CPU ms, context switches (voluntary / involuntary,
+ * all threads) and run delay (ms runnable but waiting for a CPU, all threads) per write.
+ * The load average is printed per level. Each side's idle CPU (ms per s with no load, over
+ * `--idle` s, before the levels) is printed too, and the sliced figures
  * add CPU per write net of it: at a few dozen writes/s on a busy box, idle ticks and
  * heartbeats are a large share of the gross figure. Two keys of a variant's environment are
- * the cluster's own settings, not the members' environment: `TICK_MS` and `ELECTION_TICK`
- * (default the like-for-like 20 ms and 50 ticks), so a tick length can be A/B'd in one run
- * (`t20 t10=TICK_MS=10`).
+ * the cluster's own settings, not the members' environment: `TICK_MS`, `ELECTION_TICK` and
+ * `HEARTBEAT_TICK` (default the like-for-like timing of `raft.ts`), so a tick length can be
+ * A/B'd in one run (`t20=TICK_MS=20;ELECTION_TICK=50;HEARTBEAT_TICK=5 t10`).
  */
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -50,10 +51,15 @@ function cpuMs(path: string): number {
   }
   return ticks * 10;
 }
-/** Voluntary and involuntary context switches so far, over every thread of the processes naming `path`. */
-function switches(path: string): [number, number] {
+/**
+ * Voluntary and involuntary context switches so far, and ms spent runnable but waiting for a
+ * CPU (schedstat's run delay), over every thread of the processes naming `path`. The run
+ * delay shows how much of a write's wall time on a busy box is queueing for a CPU.
+ */
+function switches(path: string): [number, number, number] {
   let v = 0;
   let nv = 0;
+  let waitNs = 0;
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     try {
       if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(path)) continue;
@@ -61,10 +67,13 @@ function switches(path: string): [number, number] {
         const st = readFileSync(`/proc/${pid}/task/${t}/status`, 'utf8');
         v += Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(st)?.[1] ?? 0);
         nv += Number(/nonvoluntary_ctxt_switches:\s+(\d+)/.exec(st)?.[1] ?? 0);
+        try {
+          waitNs += Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[1] ?? 0);
+        } catch { /* no schedstat in this kernel */ }
       }
     } catch { /* gone */ }
   }
-  return [v, nv];
+  return [v, nv, waitNs / 1e6];
 }
 const med = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor((xs.length - 1) / 2)];
 try {
@@ -72,9 +81,10 @@ try {
     const [name, ...rest] = v.split('=');
     const envText = rest.join('=');
     const env: Record<string, string> = Object.fromEntries(envText ? envText.split(';').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]) : []);
-    const { TICK_MS: tick = String(TIMING.same.tick_ms), ELECTION_TICK: election = String(TIMING.same.election_tick), ...memberEnv } = env;
-    if (!(Number(tick) > 0) || !(Number(election) > 0)) throw new Error(`bench: ${name}: TICK_MS and ELECTION_TICK must be positive numbers, got ${tick} and ${election}`);
-    return new RaftCluster(procs, join(dir, name), { tickMs: Number(tick), electionTick: Number(election), name, env: memberEnv });
+    const { TICK_MS: tick = TIMING.same.tick_ms, ELECTION_TICK: election = TIMING.same.election_tick, HEARTBEAT_TICK: heartbeat = TIMING.same.heartbeat_tick, ...memberEnv } = env;
+    const timing = { tickMs: Number(tick), electionTick: Number(election), heartbeatTick: Number(heartbeat) };
+    if (!Object.values(timing).every((x) => x > 0)) throw new Error(`bench: ${name}: TICK_MS, ELECTION_TICK and HEARTBEAT_TICK must be positive numbers, got ${tick}, ${election}, ${heartbeat}`);
+    return new RaftCluster(procs, join(dir, name), { ...timing, name, env: memberEnv });
   });
   if (!a['no-etcd']) sides.push(new EtcdCluster(procs, join(dir, 'etcd'), { heartbeatMs: TIMING.etcd.heartbeat_ms, electionMs: TIMING.etcd.election_timeout_ms }));
   for (const c of sides) await c.start();
@@ -103,7 +113,7 @@ try {
       const lat = new Map<string, number[]>(sides.map((c) => [c.name, []]));
       const time = new Map<string, number>(sides.map((c) => [c.name, 0]));
       const cpu = new Map<string, number>(sides.map((c) => [c.name, 0]));
-      const sw = new Map<string, [number, number]>(sides.map((c) => [c.name, [0, 0]]));
+      const sw = new Map<string, [number, number, number]>(sides.map((c) => [c.name, [0, 0, 0]]));
       const l0 = load();
       for (let k = 0; k < slices; k++) {
         const order = k % 2 === 0 ? sides : [...sides].reverse();
@@ -127,6 +137,7 @@ try {
           const acc = sw.get(c.name)!;
           acc[0] += s1[0] - sw0[0];
           acc[1] += s1[1] - sw0[1];
+          acc[2] += s1[2] - sw0[2];
         }
       }
       console.log(`c=${conc} sliced x${slices} load ${l0} → ${load()}`);
@@ -134,7 +145,7 @@ try {
         const l = lat.get(c.name)!.sort((x, y) => x - y);
         const q = (p: number) => l[Math.min(l.length - 1, Math.floor(p * l.length))]?.toFixed(2);
         const net = idleCpu.has(c.name) ? `  net of idle ${((cpu.get(c.name)! - (idleCpu.get(c.name)! * time.get(c.name)!) / 1000) / l.length).toFixed(3)}` : '';
-        console.log(`  ${c.name.padEnd(10)} writes/s ${Math.round(l.length / (time.get(c.name)! / 1000))}  p50 ${q(0.5)}  p90 ${q(0.9)}  p99 ${q(0.99)}  cpu ms/write ${(cpu.get(c.name)! / l.length).toFixed(3)}${net}  switches/write vol ${(sw.get(c.name)![0] / l.length).toFixed(1)} invol ${(sw.get(c.name)![1] / l.length).toFixed(1)}  n ${l.length}`);
+        console.log(`  ${c.name.padEnd(10)} writes/s ${Math.round(l.length / (time.get(c.name)! / 1000))}  p50 ${q(0.5)}  p90 ${q(0.9)}  p99 ${q(0.99)}  cpu ms/write ${(cpu.get(c.name)! / l.length).toFixed(3)}${net}  switches/write vol ${(sw.get(c.name)![0] / l.length).toFixed(1)} invol ${(sw.get(c.name)![1] / l.length).toFixed(1)}  run delay ms/write ${(sw.get(c.name)![2] / l.length).toFixed(3)}  n ${l.length}`);
       }
     }
   }

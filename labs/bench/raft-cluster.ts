@@ -28,7 +28,7 @@ export class RaftCluster implements BenchCluster {
   private readonly ids = ['m0', 'm1', 'm2'];
 
   constructor(private readonly procs: Procs, private readonly dir: string,
-    private readonly opts: { tickMs?: number; electionTick?: number; name?: string; env?: Record<string, string> } = {}) {
+    private readonly opts: { tickMs?: number; electionTick?: number; heartbeatTick?: number; name?: string; env?: Record<string, string> } = {}) {
     this.name = opts.name ?? 'raft-ts';
   }
 
@@ -48,6 +48,7 @@ export class RaftCluster implements BenchCluster {
       '--peers', peers, '--pki', join(this.dir, 'pki')];
     if (this.opts.tickMs) args.push('--tick-ms', String(this.opts.tickMs));
     if (this.opts.electionTick) args.push('--election-tick', String(this.opts.electionTick));
+    if (this.opts.heartbeatTick) args.push('--heartbeat-tick', String(this.opts.heartbeatTick));
     this.children[i] = this.procs.spawn(process.execPath, args, join(this.dir, `${this.ids[i]}.log`), this.opts.env);
   }
 

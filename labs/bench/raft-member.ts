@@ -6,6 +6,7 @@
  *
  * usage: node --import tsx labs/bench/raft-member.ts --id m0 --dir DIR --raft-port P --http-port P
  *          --peers m0=127.0.0.1:P,m1=...,m2=... --pki DIR [--tick-ms 50] [--election-tick 10]
+ *          [--heartbeat-tick 5]
  */
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
@@ -67,6 +68,7 @@ async function main(): Promise<void> {
     options: {
       id: { type: 'string' }, dir: { type: 'string' }, 'raft-port': { type: 'string' }, 'http-port': { type: 'string' },
       peers: { type: 'string' }, pki: { type: 'string' }, 'tick-ms': { type: 'string' }, 'election-tick': { type: 'string' },
+      'heartbeat-tick': { type: 'string' },
     },
   });
   const id = a.id!;
@@ -140,6 +142,7 @@ async function main(): Promise<void> {
     ...(process.env.RAFT_BENCH_PEER_DOWN_SPEEDUP ? { peerDownSpeedup: Number(process.env.RAFT_BENCH_PEER_DOWN_SPEEDUP) } : {}),
     ...(a['tick-ms'] ? { tickMs: Number(a['tick-ms']) } : {}),
     ...(a['election-tick'] ? { electionTick: Number(a['election-tick']) } : {}),
+    ...(a['heartbeat-tick'] ? { heartbeatTick: Number(a['heartbeat-tick']) } : {}),
     logger: { info: (msg, f) => console.log(new Date().toISOString(), msg, JSON.stringify(f)), warn: (msg, f) => console.log(new Date().toISOString(), 'WARN', msg, JSON.stringify(f)) },
   });
   await node.start();
