@@ -58,10 +58,25 @@ export class SimProc {
     });
   }
 
-  /** Sends `req` and resolves with the next reply of type `type`. */
-  ask<T extends SimReply['type']>(req: SimRequest, type: T): Promise<Extract<SimReply, { type: T }>> {
+  /**
+   * Sends `req` and resolves with the next reply of type `type`; rejects after
+   * `timeoutMs` (default 60 s) so that a process that stopped answering fails its round
+   * instead of hanging the bench. (A reply arriving after that goes to the next question
+   * of its type: the bench only asks again for replies it reads as "so far".)
+   */
+  ask<T extends SimReply['type']>(req: SimRequest, type: T, timeoutMs = 60_000): Promise<Extract<SimReply, { type: T }>> {
     return new Promise((resolve, reject) => {
-      this.waiters.push({ type, resolve: resolve as (r: SimReply) => void, reject });
+      const timer = setTimeout(() => {
+        const i = this.waiters.indexOf(w);
+        if (i >= 0) this.waiters.splice(i, 1);
+        reject(new Error(`scale: simulated nodes (pid ${this.pid}) did not answer ${req.type} within ${timeoutMs / 1000} s`));
+      }, timeoutMs);
+      const w = {
+        type,
+        resolve: (r: SimReply) => { clearTimeout(timer); resolve(r as Extract<SimReply, { type: T }>); },
+        reject: (e: Error) => { clearTimeout(timer); reject(e); },
+      };
+      this.waiters.push(w);
       this.child.send(req);
     });
   }

@@ -158,11 +158,12 @@ export async function runOnce(n: number, o: ScaleOptions, roundNo = 1): Promise<
     const rest: SimProc[] = [];
     const t0 = Date.now();
     const joins: Promise<{ nodeIds: string[]; failed: string[] }>[] = [];
-    if (doomed) joins.push(doomed.ask({ type: 'join', from: 0, count: lost, joinAddr, token }, 'joined'));
+    // A join of hundreds of nodes may take as long as any step (58.7 s for 1,000 in session 7).
+    if (doomed) joins.push(doomed.ask({ type: 'join', from: 0, count: lost, joinAddr, token }, 'joined', stepMs));
     for (let from = lost; from < n; from += o.perProc) {
       const p = cluster.startSims();
       rest.push(p);
-      joins.push(p.ask({ type: 'join', from, count: Math.min(o.perProc, n - from), joinAddr, token }, 'joined'));
+      joins.push(p.ask({ type: 'join', from, count: Math.min(o.perProc, n - from), joinAddr, token }, 'joined', stepMs));
     }
     const joined = await Promise.all(joins);
     const failed = joined.flatMap((j) => j.failed);
