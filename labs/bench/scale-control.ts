@@ -200,8 +200,9 @@ export function controlReport(rounds: readonly ControlRound[], settings: { nodes
   out.failover = failover;
   out.rounds_failed = failed.length;
   out.errors = failed.map((r) => `round ${r.round}: ${r.error}`);
-  const loads = ok.map((r) => r.load as [number, number]);
-  out.load = loads.length ? [Math.min(...loads.map((l) => l[0])), Math.max(...loads.map((l) => l[1]))] : null;
+  // Every load reading of the rounds (start and end of each), as a range.
+  const load = summary(ok.flatMap((r) => r.load as [number, number]));
+  out.load = load.values.length ? [load.min, load.max] : null;
   out.per_round = rounds;
   return out;
 }

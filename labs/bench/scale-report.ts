@@ -91,7 +91,8 @@ export function summariseN(rounds: readonly ScaleRun[]): Record<string, unknown>
     rounds: rounds.length,
     rounds_failed: failed.length,
     errors: failed.map((r) => `round ${r.round ?? rounds.indexOf(r) + 1}: ${r.errors.join('; ')}`),
-    load: [Math.min(...rounds.map((r) => r.load[0])), Math.max(...rounds.map((r) => r.load[1]))],
+    // Every load reading of the rounds (start and end of each), as a range.
+    load: [summary(rounds.flatMap((r) => r.load)).min, summary(rounds.flatMap((r) => r.load)).max],
   };
   for (const k of FIGURES) Object.assign(out, figureFields(k, figureOver(rounds, k)));
   out.per_round = rounds;
