@@ -52,6 +52,13 @@ const tag = `shoaldp${process.pid % 100000}`;
 const HOST_NS = `${tag}-h`;
 const VTEP = '192.168.100.11';
 const N = 20;
+/** `DP_TASK_PATH=bridge|macvlan`: the agent's task path (its default when unset), for an A/B of the two (issue 20 item 3). */
+const TASK_PATH = ((): 'bridge' | 'macvlan' | undefined => {
+  const v = process.env.DP_TASK_PATH;
+  if (v === undefined || v === '') return undefined;
+  if (v !== 'bridge' && v !== 'macvlan') throw new Error(`bench dataplane: DP_TASK_PATH "${v}" is not bridge or macvlan`);
+  return v;
+})();
 const SUBNET = '10.97.0.0/22';
 const GATEWAY = '10.97.0.1';
 const ip = (i: number) => `10.97.${Math.floor((10 + i) / 250)}.${(10 + i) % 250 + 2}`;
@@ -110,6 +117,7 @@ async function measure(path: Path, round: number): Promise<Record<string, number
   const dataRoot = mkdtempSync(join(tmpdir(), 'shoal-dp-'));
   const agent = await NetworkAgent.open({
     dataRoot, logger, localAddr: () => VTEP, upstreams: [], hostNetns: HOST_NS, namePrefix: `${tag}${path[0]}${round}-`, gateway: null, wireguard: null, dataPlane: path,
+    ...(TASK_PATH ? { taskPath: TASK_PATH } : {}),
   });
   try {
     agent.setView(view(net, 0));
@@ -243,7 +251,7 @@ export async function run(args: string[]): Promise<void> {
   // The path kept in the code (net/overlay/batch.ts): the faster of the two in the parts
   // that differ (veth20_ms, peer_batch_ms); the whole-agent figures move with the node's load.
   const kept: Path = 'netlink';
-  const out: Record<string, unknown> = { bench: 'dataplane', kept, rounds, tasks: N };
+  const out: Record<string, unknown> = { bench: 'dataplane', kept, rounds, tasks: N, task_path: TASK_PATH ?? 'default' };
   for (const k of keys) Object.assign(out, figureFields(k, res[kept].figures[k]));
   for (const p of PATHS) for (const k of keys) Object.assign(out, figureFields(k.endsWith(`_ms`) ? k.replace(/_ms$/, `_ms_${p}`) : `${k}_${p}`, res[p].figures[k]));
   for (const k of ['relay_first_ms', 'relay_rss_kb', 'relay_cpu_ms']) Object.assign(out, figureFields(k, res.netlink.figures[k]));

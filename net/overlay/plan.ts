@@ -221,6 +221,10 @@ export function attachTask(spec: AttachmentSpec): { sandbox: string[]; task: str
       ]
       // Nothing stays in the sandbox: the task's netns going takes the macvlan with it.
       : [`link add link ${VXLAN_DEV} name ${dev} netns ${spec.taskNetns} mtu ${spec.mtu} type macvlan mode bridge`],
+    // The MAC first (callers may run every attachment's first line before the rest): on the
+    // macvlan path it is the one line refused while another device on vxlan0 holds that MAC
+    // (EADDRINUSE: a detached task's, until its netns is freed), and setting a MAC a device
+    // already has is a no-op, so the batch can be run again as it is.
     task: [
       `link set ${dev} address ${mac}`,
       `addr add ${ip}/${spec.prefixBits} dev ${dev}`,
@@ -233,17 +237,6 @@ export function attachTask(spec: AttachmentSpec): { sandbox: string[]; task: str
 /** Removing an attachment's veth from the sandbox (its peer in the task netns goes with it). */
 export function detachTask(ip: string): string[] {
   return [`link del ${sandboxVethName(ip)}`];
-}
-
-/**
- * Removing a `macvlan` attachment: task netns lines (`ip -n TASK -batch -`) deleting its
- * `ethN`. Nothing of it is in the sandbox, and deleting the task's netns would take it too,
- * but only asynchronously: until then its MAC stays taken on vxlan0, and macvlan refuses a
- * second device with that MAC on one lower, so a quick re-attach of the address would fail.
- */
-export function detachMacvlan(index: number): string[] {
-  if (!Number.isInteger(index) || index < 0 || index > 99) throw new OverlaySpecError(`invalid attachment index "${index}"`);
-  return [`link del eth${index}`];
 }
 
 /**

@@ -116,8 +116,8 @@ t(`${N} tasks attached at once; a new backend reaches every VIP table`, async ()
   assert.is(macvlans(), 1, 'only the first task\'s macvlan is left');
   assert.equal(sandboxLinks(), ['gw0', 'lo', 'vxlan0'], 'nothing left in the sandbox');
   assert.is(agent!.endpoints(NET.id).length, 1);
-  // Their addresses (and MACs) again at once: the detach deleted each macvlan before its
-  // netns, so no MAC is still taken on vxlan0 by a netns being freed.
+  // Their addresses (and MACs) again at once: an attach whose MAC a detached task's macvlan
+  // still holds (its netns not freed yet) waits for it.
   await Promise.all(Array.from({ length: N - 1 }, (_, i) => agent!.attach(task(i + 1))));
   assert.is(macvlans(), N);
   await Promise.all(Array.from({ length: N }, (_, i) => agent!.detach(id(i))));

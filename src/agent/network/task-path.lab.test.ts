@@ -10,7 +10,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Task } from '../../api/types/task.ts';
@@ -33,6 +33,7 @@ const TASKS = {
   b: { host: 'h2', ip: '10.97.0.6' },
   c: { host: 'h1', ip: '10.97.0.7' },
   c2: { host: 'h1', ip: '10.97.0.7' }, // c's address, another task: attached right after c's detach
+  c3: { host: 'h1', ip: '10.97.0.7' },
   d: { host: 'h1', ip: '10.97.0.8' },
 } as const;
 type TaskKey = keyof typeof TASKS;
@@ -44,8 +45,9 @@ const procs: ChildProcess[] = [];
 const agents: Partial<Record<'h1' | 'h2', NetworkAgent>> = {};
 const infos: string[] = [];
 const warnings: string[] = [];
+let macWaits = 0;
 const logger: Logger = {
-  ...nullLogger, info: (m: string) => { infos.push(m); }, warn: (m: string, f?: Record<string, unknown>) => { warnings.push(`${m} ${String(f?.error ?? '')}`); }, child: () => logger,
+  ...nullLogger, info: (m: string) => { infos.push(m); }, debug: (m: string) => { if (m.includes('MAC is still taken')) macWaits++; }, warn: (m: string, f?: Record<string, unknown>) => { warnings.push(`${m} ${String(f?.error ?? '')}`); }, child: () => logger,
 };
 
 function sh(argv: string[]): string {
@@ -181,6 +183,24 @@ t('a detach leaves nothing in the sandbox; the same address and MAC attach again
   await agents.h1!.attach(fakeTask('c2'));
   assert.is(kind(tns('c2'), 'eth0'), 'macvlan');
   assert.ok(await until(() => ping(tns('c2'), TASKS.b.ip)), 'c2 (c\'s address) → b');
+  // A detached task's netns kept alive (a process of ours still in it, as a slow exit would):
+  // its macvlan keeps the MAC on vxlan0, so an attach of that address waits for it, and
+  // completes once the netns goes.
+  const holder = spawn('ip', ['netns', 'exec', tns('c2'), 'sleep', '120'], { stdio: 'ignore' });
+  procs.push(holder);
+  const nsIno = statSync(`/run/netns/${tns('c2')}`).ino;
+  const inside = async () => { try { return readlinkSync(`/proc/${holder.pid}/ns/net`) === `net:[${nsIno}]`; } catch { return false; } };
+  assert.ok(await until(inside), 'the holder is in c2\'s netns');
+  await agents.h1!.detach(taskId('c2'));
+  const waitsBefore = macWaits;
+  const attached = agents.h1!.attach(fakeTask('c3'));
+  assert.ok(await until(async () => macWaits > waitsBefore, 4000), 'the attach waits for the MAC');
+  holder.kill('SIGKILL');
+  await attached;
+  assert.ok(await until(() => ping(tns('c3'), TASKS.b.ip)), 'c3 (c\'s address again) → b');
+  await agents.h1!.detach(taskId('c3'));
+  await agents.h1!.attach(fakeTask('c2'));
+  assert.ok(await until(() => ping(tns('c2'), TASKS.b.ip)), 'c2 again → b');
 });
 
 t('gw0 or vxlan0 removed behind the agent\'s back comes back, with the tasks\' macvlans', async () => {
