@@ -13,7 +13,8 @@
  * and max. With `--slices N` (for a busy shared box): each side gets N slices of
  * `seconds`/N in turn, so load drifting over seconds hits every side alike; latencies are
  * pooled per side, with the members' CPU ms, context switches (voluntary / involuntary,
- * all threads) and run delay (ms runnable but waiting for a CPU, all threads) per write.
+ * all threads) and run delay (ms runnable but waiting for a CPU; all threads, and the main
+ * threads alone, where a Node member runs all its JavaScript) per write.
  * The load average is printed per level. Each side's idle CPU (ms per s with no load, over
  * `--idle` s, before the levels) is printed too, and the sliced figures
  * add CPU per write net of it: at a few dozen writes/s on a busy box, idle ticks and
@@ -56,10 +57,11 @@ function cpuMs(path: string): number {
  * CPU (schedstat's run delay), over every thread of the processes naming `path`. The run
  * delay shows how much of a write's wall time on a busy box is queueing for a CPU.
  */
-function switches(path: string): [number, number, number] {
+function switches(path: string): [number, number, number, number] {
   let v = 0;
   let nv = 0;
   let waitNs = 0;
+  let mainWaitNs = 0;
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     try {
       if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(path)) continue;
@@ -68,12 +70,16 @@ function switches(path: string): [number, number, number] {
         v += Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(st)?.[1] ?? 0);
         nv += Number(/nonvoluntary_ctxt_switches:\s+(\d+)/.exec(st)?.[1] ?? 0);
         try {
-          waitNs += Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[1] ?? 0);
+          const ns = Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[1] ?? 0);
+          waitNs += ns;
+          // The thread a Node member runs its event loop on, JavaScript and all (etcd's main
+          // thread is just one of the Go runtime's).
+          if (t === pid) mainWaitNs += ns;
         } catch { /* no schedstat in this kernel */ }
       }
     } catch { /* gone */ }
   }
-  return [v, nv, waitNs / 1e6];
+  return [v, nv, waitNs / 1e6, mainWaitNs / 1e6];
 }
 const med = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor((xs.length - 1) / 2)];
 try {
@@ -113,7 +119,7 @@ try {
       const lat = new Map<string, number[]>(sides.map((c) => [c.name, []]));
       const time = new Map<string, number>(sides.map((c) => [c.name, 0]));
       const cpu = new Map<string, number>(sides.map((c) => [c.name, 0]));
-      const sw = new Map<string, [number, number, number]>(sides.map((c) => [c.name, [0, 0, 0]]));
+      const sw = new Map<string, [number, number, number, number]>(sides.map((c) => [c.name, [0, 0, 0, 0]]));
       const l0 = load();
       for (let k = 0; k < slices; k++) {
         const order = k % 2 === 0 ? sides : [...sides].reverse();
@@ -138,6 +144,7 @@ try {
           acc[0] += s1[0] - sw0[0];
           acc[1] += s1[1] - sw0[1];
           acc[2] += s1[2] - sw0[2];
+          acc[3] += s1[3] - sw0[3];
         }
       }
       console.log(`c=${conc} sliced x${slices} load ${l0} → ${load()}`);
@@ -145,7 +152,7 @@ try {
         const l = lat.get(c.name)!.sort((x, y) => x - y);
         const q = (p: number) => l[Math.min(l.length - 1, Math.floor(p * l.length))]?.toFixed(2);
         const net = idleCpu.has(c.name) ? `  net of idle ${((cpu.get(c.name)! - (idleCpu.get(c.name)! * time.get(c.name)!) / 1000) / l.length).toFixed(3)}` : '';
-        console.log(`  ${c.name.padEnd(10)} writes/s ${Math.round(l.length / (time.get(c.name)! / 1000))}  p50 ${q(0.5)}  p90 ${q(0.9)}  p99 ${q(0.99)}  cpu ms/write ${(cpu.get(c.name)! / l.length).toFixed(3)}${net}  switches/write vol ${(sw.get(c.name)![0] / l.length).toFixed(1)} invol ${(sw.get(c.name)![1] / l.length).toFixed(1)}  run delay ms/write ${(sw.get(c.name)![2] / l.length).toFixed(3)}  n ${l.length}`);
+        console.log(`  ${c.name.padEnd(10)} writes/s ${Math.round(l.length / (time.get(c.name)! / 1000))}  p50 ${q(0.5)}  p90 ${q(0.9)}  p99 ${q(0.99)}  cpu ms/write ${(cpu.get(c.name)! / l.length).toFixed(3)}${net}  switches/write vol ${(sw.get(c.name)![0] / l.length).toFixed(1)} invol ${(sw.get(c.name)![1] / l.length).toFixed(1)}  run delay ms/write ${(sw.get(c.name)![2] / l.length).toFixed(3)} (main threads ${(sw.get(c.name)![3] / l.length).toFixed(3)})  n ${l.length}`);
       }
     }
   }
