@@ -34,10 +34,10 @@ test('raft-report: p99 pooled over every round beside the median round, both sid
   // raft-ts: two quiet rounds and one with a slow tail; etcd: three alike.
   const ours = side([round(100, 1000), round(100, 1200, 50), round(100, 1000)]);
   const etcd = side([round(100, 1000), round(100, 1000), round(100, 1000)]);
-  const out = raftReport({ 'raft-ts': ours, etcd }, { rounds: 3, seconds: 3, levels: [1], slices: 3, secondsByLevel: { 1: 9 }, etcdVersion: '3.4.23', env: {} });
-  assert.is(out.slices_per_round, 3);
+  const out = raftReport({ 'raft-ts': ours, etcd }, { rounds: 3, seconds: 3, levels: [1], slicesByLevel: { 1: 3 }, secondsByLevel: { 1: 9 }, etcdVersion: '3.4.23', env: {} });
+  assert.equal(out.slices_by_level, { 1: 3 });
   assert.equal(out.seconds_by_level, { 1: 9 });
-  assert.match(String(out.order), /3 slices/);
+  assert.match(String(out.order), /slices/);
   assert.is(out.p99_ms_c1, 100);
   assert.is(out.p99_ms_c1_max, 150);
   // 300 puts pooled: the 297th is in the slow round's tail.
@@ -47,7 +47,8 @@ test('raft-report: p99 pooled over every round beside the median round, both sid
   // No latencies kept (an older caller): no pooled figure rather than a wrong one.
   const bare = raftReport({ 'raft-ts': side([{ ...round(10, 1000), lat: undefined }]) }, { rounds: 3, seconds: 3, levels: [1], env: {} });
   assert.is(bare.p99_ms_c1_pooled, null);
-  assert.is(bare.slices_per_round, 1);
+  assert.equal(bare.slices_by_level, { 1: 1 });
+  assert.is(bare.order, 'rounds alternate which side goes first');
   assert.equal(bare.seconds_by_level, { 1: 3 });
 });
 

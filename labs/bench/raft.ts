@@ -7,13 +7,14 @@
  * load generator (`raft-load.ts`, etcd's JSON gateway shape) puts 1 KiB values from 1, 16
  * and 64 sequential clients against the leader. The two systems take turns, level by
  * level, for `--rounds` rounds (the median round is reported), so a noisy neighbour on
- * the box hits both alike. Within a round each side loads `--slices` times for a share of
- * the round's seconds, the sides taking turns slice by slice (order alternating), and a
- * round's figures pool its slices: load drifting over seconds on a shared box then falls
- * on every side alike instead of on whichever ran in that stretch. One client gets
- * `--c1-seconds` per round (three times the others by default): its p99 is a tail of a
- * few thousand puts per round, which a 3 s round leaves to a couple of dozen samples. The
- * JSON also pools every round's puts per side (`p99_ms_cN_pooled`), beside the medians. Then leader failover, alternating too: SIGKILL of the leader,
+ * the box hits both alike. One client, whose p99 is the figure to watch, gets `--c1-seconds`
+ * per round (three times the others by default: a 3 s round leaves its p99 to a couple of
+ * dozen puts), and in each round the sides take turns in `--slices` slices of it (order
+ * alternating), the round's figures pooling its slices: load drifting over seconds on a
+ * shared box then falls on every side alike instead of on whichever ran in that stretch.
+ * (More clients run each round in one piece: a slice's ramp and drain would cost them a
+ * share of their throughput.) The JSON also pools every round's puts per side
+ * (`p99_ms_cN_pooled`), beside the medians. Then leader failover, alternating too: SIGKILL of the leader,
  * time to the first put committed through a survivor (median of `--runs`; the killed
  * member is restarted between runs). etcd runs with its defaults (heartbeat 100 ms,
  * election 1000 ms). raft-ts runs twice (issue 20): like for like (tick 20 ms: heartbeat
@@ -84,17 +85,17 @@ export function raftReport(f: Partial<Record<RaftSide, RaftFigures>>, meta: {
   rounds: number; seconds: number; levels: number[]; etcdVersion?: string; env?: NodeJS.ProcessEnv;
   /** Seconds per round at a level other than `seconds` (default none). */
   secondsByLevel?: Record<number, number>;
-  /** Slices per round (default 1: each side's round in one piece). */
-  slices?: number;
+  /** Slices per round at a level, where not 1 (default none: each side's round in one piece). */
+  slicesByLevel?: Record<number, number>;
 }): Record<string, unknown> {
   const sw = switches(meta.env ?? {});
-  const slices = meta.slices ?? 1;
+  const slicesAt = (c: number) => meta.slicesByLevel?.[c] ?? 1;
   const out: Record<string, unknown> = {
     bench: 'raft', rounds: meta.rounds, seconds_per_level: meta.seconds,
     seconds_by_level: Object.fromEntries(meta.levels.map((c) => [c, meta.secondsByLevel?.[c] ?? meta.seconds])),
-    slices_per_round: slices,
-    order: slices > 1
-      ? `rounds alternate which side goes first; in a round the sides take turns in ${slices} slices each (order alternating) and the round's figures pool its slices`
+    slices_by_level: Object.fromEntries(meta.levels.map((c) => [c, slicesAt(c)])),
+    order: meta.levels.some((c) => slicesAt(c) > 1)
+      ? 'rounds alternate which side goes first; where slices_by_level > 1 the sides take turns in that many slices per round (order alternating) and the round\'s figures pool its slices'
       : 'rounds alternate which side goes first',
     etcd_ran: !!f.etcd, peer: f.etcd ? `etcd ${meta.etcdVersion ?? 'unknown version'} (Debian etcd-server)` : 'peer did not run',
     timing: TIMING, switches: sw, member_node_args: MEMBER_NODE_ARGS.join(' '),
@@ -180,6 +181,7 @@ export async function run(args: string[]): Promise<void> {
   for (const [k, v] of [['--seconds', seconds], ['--c1-seconds', c1Seconds]] as const) if (!(v > 0)) throw new Error(`bench: ${k} must be a positive number of seconds`);
   if (!Number.isInteger(slices) || slices < 1) throw new Error(`bench: --slices must be a whole number ≥ 1, got ${a.slices}`);
   const secondsAt = (conc: number) => (conc === 1 ? c1Seconds : seconds);
+  const slicesAt = (conc: number) => (conc === 1 ? slices : 1);
   const rounds = Math.max(3, Number(a.rounds));
   // --no-failover: load levels only (quick A/B of the write path); the failover keys then read null.
   const runs = a['no-failover'] ? 0 : Math.max(3, Number(a.runs));
@@ -219,12 +221,13 @@ export async function run(args: string[]): Promise<void> {
             inRound.set(side, { url: '', tally: newTally(), error: errText(err) });
           }
         }
-        for (let k = 0; k < slices; k++) {
+        const n = slicesAt(conc);
+        for (let k = 0; k < n; k++) {
           for (const { side } of orderFor(round + k, sides)) {
             const st = inRound.get(side)!;
             if (st.error) continue;
             try {
-              await loadSlice(st.url, { conc, ms: (secondsAt(conc) * 1000) / slices, value }, st.tally);
+              await loadSlice(st.url, { conc, ms: (secondsAt(conc) * 1000) / n, value }, st.tally);
             } catch (err) {
               st.error = errText(err);
             }
@@ -258,7 +261,7 @@ export async function run(args: string[]): Promise<void> {
         }
       }
     }
-    console.log(JSON.stringify(raftReport(Object.fromEntries(figures), { rounds, seconds, levels, etcdVersion, env: process.env, slices, secondsByLevel: { 1: c1Seconds } })));
+    console.log(JSON.stringify(raftReport(Object.fromEntries(figures), { rounds, seconds, levels, etcdVersion, env: process.env, secondsByLevel: { 1: c1Seconds }, slicesByLevel: { 1: slices } })));
   } finally {
     await procs.killAll();
     if (!a.keep) rmSync(dir, { recursive: true, force: true });
