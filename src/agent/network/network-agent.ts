@@ -557,7 +557,7 @@ export class NetworkAgent {
     const ingress = Boolean(p.ingress) || this.view?.ingress?.networkId === p.networkId || this.state.ingress?.networkId === p.networkId;
     const taskPath = sandboxTaskPath({ ingress }, this.opts.taskPath);
     const rec: SandboxRecord = {
-      networkId: p.networkId, vni: p.vni, subnet: p.subnet, gateway: p.gateway, mtu, netns, peers: [], ready: false, taskPath, ...(p.encrypted ? { encrypted: true } : {}),
+      networkId: p.networkId, vni: p.vni, subnet: p.subnet, gateway: p.gateway, mtu, netns, peers: [], ready: false, taskPath, localVtep: local, ...(p.encrypted ? { encrypted: true } : {}),
     };
     await this.vniFree(p.vni, p.networkId);
     this.state.sandboxes[p.networkId] = rec;
@@ -892,6 +892,11 @@ export class NetworkAgent {
       delete this.state.sandboxes[id];
       this.log.info('network: forgot a sandbox that is gone', { 'network.id': id, netns: sb.netns });
     }
+    // The node's VXLAN notrack table lists the surviving sandboxes' VTEPs in its next write
+    // (an older agent's record has none: a plain sandbox's is the node's address; an
+    // encrypted one's tunnel address is listed again when an encrypted sandbox is made).
+    const node = (() => { try { return this.opts.localAddr(); } catch { return undefined; } })();
+    this.tuning.seed(Object.values(this.state.sandboxes).flatMap((sb) => sb.localVtep ?? (sb.encrypted || !node ? [] : [node])));
     for (const [id, rec] of Object.entries(this.state.tasks)) {
       if (rec.ready === false || !existsSync(netnsPath(rec.netns)) || rec.attachments.some((a) => !this.state.sandboxes[a.networkId])) {
         await this.deleteNetns(rec.netns).catch(() => {}); // its veths go with it

@@ -51,4 +51,16 @@ test('a new VTEP while the node table is written: one write at a time, the last 
   assert.is(await d, true);
 });
 
+test('after a restart the surviving sandboxes\' VTEPs are listed in the next write, not written at once', async () => {
+  const f = heldNft();
+  const tuning = new OverlayTuning(f.sh, { logger: nullLogger });
+  tuning.seed(['10.9.0.2', '192.168.1.5', 'not-an-address']);
+  assert.equal(await drain(f), [], 'no write of its own');
+  const a = tuning.apply('sb-new', '192.168.1.5'); // a plain sandbox made after the restart
+  const inputs = await drain(f);
+  assert.is(await a, true);
+  assert.is(inputs.length, 1);
+  assert.match(inputs[0], 'ip daddr { 10.9.0.2, 192.168.1.5 } udp dport 4789 notrack', 'the encrypted sandbox\'s tunnel address kept');
+});
+
 test.run();

@@ -40,6 +40,17 @@ export class OverlayTuning {
   private readonly writes = new KeyedLock();
 
   /**
+   * The VTEP addresses of sandboxes a previous agent made (a restart): listed again in the
+   * next node-table write, without a write now (the table from before the restart still
+   * lists them). Without this, the first sandbox made after a restart would write the table
+   * with its own address only, and the surviving sandboxes' VXLAN (an encrypted one's, on
+   * its tunnel address) would go back to conntrack.
+   */
+  seed(vteps: readonly string[]): void {
+    for (const v of vteps) if (!this.vteps.has(v) && this.valid(v)) this.vteps.add(v);
+  }
+
+  /**
    * Tunes a sandbox whose devices were just made, and the node once (again when `vtep`,
    * the sandbox's local VTEP address, is one the node table does not list yet). Resolves
    * whether all of it applied; never throws.

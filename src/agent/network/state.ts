@@ -18,6 +18,8 @@ export interface SandboxRecord extends SandboxParams {
   ready: boolean;
   /** A peer update failed part-way: flush the entries before the next one. */
   peersUnknown?: boolean;
+  /** Its local VTEP address (the node's, or its WireGuard tunnel address if encrypted); absent: made by an older agent. */
+  localVtep?: string;
   /** How its tasks join it (task-path.ts); absent: made by an older agent, with a bridge. */
   taskPath?: TaskPath;
 }
