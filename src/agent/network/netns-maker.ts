@@ -18,6 +18,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { getSystemErrorName } from 'node:util';
+import { lineSplitter } from './lines.ts';
 import { NetlinkRequestError, type NlRequest } from '../../../net/netlink/index.ts';
 import { ADDR_INDEX_AT, RTM, encodeRequest } from '../../../net/netlink/encode.ts';
 import { NetworkAgentError } from './plan.ts';
@@ -149,30 +150,23 @@ export class NetnsMaker {
     const child = spawn(this.opts.perl ?? 'perl', [this.opts.script ?? SCRIPT], { stdio: ['pipe', 'pipe', 'pipe'] });
     this.child = child;
     this.stderr = '';
-    let buf = '';
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      buf += d;
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        const m = /^(ok|err|nlerr) (\d+)(?: (.*))?$/.exec(line);
-        const p = m ? this.pending.get(Number(m[2])) : undefined;
-        if (!m || !p) {
-          // Out of step with us (a line we cannot read, an id never asked): what is in
-          // flight would wait for ever. End it: 'close' fails that, and `ip` takes over.
-          this.stderr += `\nan answer out of protocol: ${JSON.stringify(line.slice(0, 200))}`;
-          child.kill();
-          return;
-        }
-        this.pending.delete(Number(m[2]));
-        if (this.pending.size === 0) this.hold(child, false);
-        const nlerr = m[1] === 'nlerr' ? /^(\d+) (\d+)$/.exec(m[3] ?? '') : null;
-        if (m[1] === 'ok') p.resolve();
-        else if (nlerr && p.refused) p.refused(Number(nlerr[1]), Number(nlerr[2]));
-        else p.reject(new Error(m[3] ?? 'refused'));
+    child.stdout!.setEncoding('utf8').on('data', lineSplitter((line) => {
+      const m = /^(ok|err|nlerr) (\d+)(?: (.*))?$/.exec(line);
+      const p = m ? this.pending.get(Number(m[2])) : undefined;
+      if (!m || !p) {
+        // Out of step with us (a line we cannot read, an id never asked): what is in
+        // flight would wait for ever. End it: 'close' fails that, and `ip` takes over.
+        this.stderr += `\nan answer out of protocol: ${JSON.stringify(line.slice(0, 200))}`;
+        child.kill();
+        return false;
       }
-    });
+      this.pending.delete(Number(m[2]));
+      if (this.pending.size === 0) this.hold(child, false);
+      const nlerr = m[1] === 'nlerr' ? /^(\d+) (\d+)$/.exec(m[3] ?? '') : null;
+      if (m[1] === 'ok') p.resolve();
+      else if (nlerr && p.refused) p.refused(Number(nlerr[1]), Number(nlerr[2]));
+      else p.reject(new Error(m[3] ?? 'refused'));
+    }));
     child.stderr!.setEncoding('utf8').on('data', (d: string) => { if (this.stderr.length < 4096) this.stderr += d; });
     child.stdin!.on('error', () => { /* it ended: 'close' reports it */ });
     let started = false;

@@ -22,6 +22,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { lineSplitter } from './lines.ts';
 
 /** The outcome of one command: exit code (null if it could not be run), stdout, stderr. */
 export interface ShellResult { code: number | null; stdout: string; stderr: string }
@@ -176,24 +177,17 @@ export class ShellBatch {
     const sh: PoolShell = { child, stderr: '' };
     this.all.add(sh);
     for (const s of [child.stdin!, child.stdout!, child.stderr!] as unknown as { unref?: () => void }[]) s.unref?.();
-    let buf = '';
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      buf += d;
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        const rc = /^@@rc (\d+) (\d+)$/.exec(line);
-        if (rc) { sh.busy?.job(Number(rc[1]), Number(rc[2])); continue; }
-        const m = /^@@done (\d+)$/.exec(line);
-        if (m && sh.busy && Number(m[1]) === sh.busy.id) {
-          const done = sh.busy.done;
-          const err = sh.stderr;
-          this.release(sh);
-          done(err);
-        }
+    child.stdout!.setEncoding('utf8').on('data', lineSplitter((line) => {
+      const rc = /^@@rc (\d+) (\d+)$/.exec(line);
+      if (rc) { sh.busy?.job(Number(rc[1]), Number(rc[2])); return; }
+      const m = /^@@done (\d+)$/.exec(line);
+      if (m && sh.busy && Number(m[1]) === sh.busy.id) {
+        const done = sh.busy.done;
+        const err = sh.stderr;
+        this.release(sh);
+        done(err);
       }
-    });
+    }));
     child.stderr!.setEncoding('utf8').on('data', (d: string) => { if (sh.stderr.length < 8192) sh.stderr += d; });
     child.stdin!.on('error', () => { /* the shell is gone: its close reports it */ });
     child.on('error', (e) => { sh.stderr += String(e); });
