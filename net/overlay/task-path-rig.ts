@@ -6,9 +6,10 @@
  * Two host netns joined by a veth (the underlay), and on them two overlays built by
  * plan.ts at once: VNI 4096 with the `bridge` task path (the ingress sandbox's) and VNI
  * 4097 with the `macvlan` one (every other sandbox's, src/agent/network/task-path.ts), one
- * task per host on each. No nftables anywhere, so only the devices differ. Per round, iperf3 (TCP, 1 then 4 streams, SCHED_FIFO 1, client on CPU
- * 0 and server on CPU 1 as the network bench's `--rt`) host → host, bridge task → task and
- * macvlan task → task, the order rotating each round. The last line is one JSON object:
+ * task per host on each. No nftables anywhere, so only the devices differ. Per round,
+ * iperf3 (TCP, 1 then 4 streams, SCHED_FIFO 1, client on CPU 0 and server on CPU 1 as the
+ * network bench's `--rt`) host → host, bridge task → task and macvlan task → task, the
+ * order rotating each round. The last line is one JSON object:
  * per path and stream count the median ratio to the underlay (of the per-round ratios)
  * with min and max, the Gbit/s behind them and `uptime` before and after. Asserts nothing
  * about time. Namespaces are named `ovtp-*`; all are removed at the end, also on failure.
