@@ -8,7 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { cmdline } from '../lib/procs.ts';
+import { cmdline, signal } from '../lib/procs.ts';
 import { runScale, type ScaleRun } from '../bench/scale.ts';
 
 /** PIDs whose parent is this process (every process the bench starts is). */
@@ -21,6 +21,18 @@ function childrenOfUs(): number[] {
       return false; // gone meanwhile
     }
   }).map(Number);
+}
+
+/**
+ * Command lines of our children not in `before`, each then killed by its PID: a process
+ * the bench left behind would otherwise keep this test's process alive (IPC) until the
+ * runner's timeout, instead of failing it at once.
+ */
+function leftSince(before: number[]): string[] {
+  const left = childrenOfUs().filter((p) => !before.includes(p));
+  const lines = left.map(cmdline);
+  for (const pid of left) signal(pid, 'SIGKILL');
+  return lines;
 }
 
 /** The bench's data roots in the temp dir (scale-cluster.ts makes one per round). */
@@ -56,8 +68,22 @@ test('scale: 10 simulated nodes, 50 tasks, 2 rounds give every figure as a media
   assert.is((json.load as number[]).length, 2);
   assert.type((json.targets as Record<string, string>).failover_under_3s, 'string');
   // Both rounds' daemons and simulated nodes are children of this process: none is left, nor a data root.
-  const left = childrenOfUs().filter((p) => !before.includes(p));
-  assert.equal(left.map(cmdline), [], 'no process of the bench is left');
+  assert.equal(leftSince(before), [], 'no process of the bench is left');
+  assert.equal(scaleDirs().filter((d) => !dirs0.includes(d)), [], 'no data root is left');
+});
+
+test('scale: a round that fails is reported with its errors and leaves nothing behind', async () => {
+  const dirs0 = scaleDirs();
+  const before = childrenOfUs();
+  // A 1 ms step bound: the round fails while its nodes are joining, with every process up.
+  const out = await runScale({ nodes: [4], rounds: 1, tasks: 10, lost: 0, restS: 1, perProc: 4, stepTimeoutMs: 1, log: () => {} });
+  assert.is(out.rounds_failed, 1);
+  const errors = (out.runs as Record<string, unknown>[])[0].errors as string[];
+  assert.match(errors[0], /^round 1: scale: /);
+  assert.equal([out.failover_ms, out.failover_ms_runs], [null, 0]);
+  assert.equal(out.failover_ms_failed, [errors[0]]);
+  assert.is((out.targets as Record<string, string>).failover_under_3s, 'not measured');
+  assert.equal(leftSince(before), [], 'no process of the failed round is left');
   assert.equal(scaleDirs().filter((d) => !dirs0.includes(d)), [], 'no data root is left');
 });
 
