@@ -4,7 +4,7 @@
 // between rounds.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { runScale, type ScaleOptions, type ScaleRun } from './scale.ts';
+import { run, runScale, type ScaleOptions, type ScaleRun } from './scale.ts';
 
 const base: ScaleOptions = { nodes: [10, 20], tasks: 50, lost: 2, restS: 1, perProc: 5, log: () => {} };
 
@@ -60,6 +60,13 @@ test('an abort stops between rounds and says so', async () => {
   assert.equal(calls, ['10/1', '20/1']);
   assert.is(out.aborted, 'bench: aborted by SIGINT');
   assert.is(out.failover_ms_runs, 1);
+});
+
+test('the command line refuses an N listed twice and a round count below 1, before starting anything', async () => {
+  const refused = (args: string[]) => run(args).then(() => '', (e: Error) => e.message);
+  assert.match(await refused(['--nodes', '10,20,10']), /--nodes lists 10 twice/);
+  assert.match(await refused(['--nodes', '10', '--rounds', '0']), /--rounds wants a whole number of at least 1/);
+  assert.match(await refused(['--nodes', '10', '--rounds', 'two']), /--rounds wants a whole number/);
 });
 
 test.run();

@@ -324,8 +324,12 @@ function count(name: string, text: string, min = 1): number {
 
 export async function run(args: string[], ctx?: BenchContext): Promise<void> {
   if (args.includes('--profile-failover') && !args.includes('--profile')) throw new Error('scale: --profile-failover needs --profile DIR');
+  const nodes = arg(args, 'nodes', '100,500,1000').split(',').map((n) => count('nodes', n));
+  // The report groups rounds by N: an N listed twice would silently double its rounds.
+  const twice = nodes.find((n, i) => nodes.indexOf(n) !== i);
+  if (twice !== undefined) throw new Error(`scale: --nodes lists ${twice} twice (use --rounds for more rounds)`);
   const report = await runScale({
-    nodes: arg(args, 'nodes', '100,500,1000').split(',').map((n) => count('nodes', n)),
+    nodes,
     rounds: count('rounds', arg(args, 'rounds', '3')),
     tasks: count('tasks', arg(args, 'tasks', '10000')),
     lost: count('lost', arg(args, 'lost', '100'), 0),
