@@ -429,7 +429,7 @@ export class NetworkAgent {
         }));
         for (const r of made) if (r.status === 'rejected') throw r.reason;
         // Every MAC first, then the rest (see attachTask): the batch may be run again as it is.
-        if (taskLines.length) await this.whileMacBusy(() => this.taskSide(netns, [...taskLines.map((l) => l[0]), ...taskLines.flatMap((l) => l.slice(1))]));
+        if (taskLines.length) await this.whileMacBusy(netns, () => this.taskSide(netns, [...taskLines.map((l) => l[0]), ...taskLines.flatMap((l) => l.slice(1))]));
         step('ms.veths');
         // A sandbox made just now: its peers were programmed beside the veths (never throws).
         await Promise.all(attachments.map((a) => this.firstPeers.get(a.networkId)));
@@ -488,15 +488,21 @@ export class NetworkAgent {
    * a quick re-attach of the address waits for that. Waiting here, not releasing the MAC at
    * detach: a MAC change or delete costs ≈ 15 ms of kernel time per task, one task after
    * another (20 detached at once took ≈ 300 ms against ≈ 35 ms on the bridge path), while a
-   * reused address is the rare case and its old netns is usually gone by then.
+   * reused address is the rare case and its old netns is usually gone by then. Only this
+   * task waits (no sandbox lock is held). A poll with backoff: the kernel's only sign of the
+   * old netns going is a generic RTM_NEWLINK on vxlan0 in the sandbox, seen only where a
+   * netlink watch runs.
    */
-  private async whileMacBusy(fn: () => Promise<void>): Promise<void> {
+  private async whileMacBusy(netns: string, fn: () => Promise<void>): Promise<void> {
     const t0 = performance.now();
     for (let wait = 10; ; wait = Math.min(wait * 2, 200)) {
       try { return await fn(); } catch (err) {
-        if (!/EADDRINUSE|Address already in use/.test(String((err as Error).message) + String((err as { stderr?: string }).stderr ?? '')) || performance.now() - t0 > MAC_BUSY_WAIT_MS || this.closed) throw err;
+        if (!/EADDRINUSE|Address already in use/.test(String((err as Error).message) + String((err as { stderr?: string }).stderr ?? '')) || this.closed) throw err;
+        if (performance.now() - t0 > MAC_BUSY_WAIT_MS) {
+          throw new NetworkAgentError(`a MAC of netns ${netns} is still taken on its sandbox's vxlan0 after ${MAC_BUSY_WAIT_MS} ms (a detached task's netns not freed yet): ${(err as Error).message}`, { cause: err });
+        }
       }
-      if (wait === 10) this.log.debug('network: a task MAC is still taken by a detached task; waiting for its netns to go', {});
+      if (wait === 10) this.log.debug('network: a task MAC is still taken by a detached task; waiting for its netns to go', { netns });
       await new Promise((resolve) => setTimeout(resolve, wait));
     }
   }
