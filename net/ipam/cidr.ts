@@ -22,10 +22,22 @@ const DOTTED = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\
  * around them); throws `InvalidAddressError` naming `what` and the value.
  */
 export function parseAddress(text: string, what = 'address'): number {
+  const n = dotted(text);
+  if (n === undefined) throw invalid(text, what);
+  return n;
+}
+
+/** `parseAddress` without the throw (a prefix's address part: its own refusal names the whole prefix). */
+function dotted(text: string): number | undefined {
   const m = DOTTED.exec(text);
-  const o = m ? [Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4])] : undefined;
-  if (!o || o.some((x) => x > 255)) throw invalid(text, what);
-  return ((o[0] * 256 + o[1]) * 256 + o[2]) * 256 + o[3];
+  if (!m) return undefined;
+  let n = 0;
+  for (let i = 1; i <= 4; i++) {
+    const o = Number(m[i]);
+    if (o > 255) return undefined;
+    n = n * 256 + o;
+  }
+  return n;
 }
 
 /**
@@ -59,8 +71,8 @@ export function parsePrefix(text: string, what = 'subnet'): Prefix {
   if (slash < 0 || !/^\d{1,2}$/.test(text.slice(slash + 1))) throw bad();
   const bits = Number(text.slice(slash + 1));
   if (bits > 32) throw bad();
-  let base: number;
-  try { base = parseAddress(text.slice(0, slash), what); } catch { throw bad(); }
+  const base = dotted(text.slice(0, slash));
+  if (base === undefined) throw bad();
   if ((base & ~mask(bits)) >>> 0 !== 0) {
     throw new InvalidAddressError(`invalid ${what} "${text}": host bits set (did you mean "${formatPrefix({ base: (base & mask(bits)) >>> 0, bits })}"?)`);
   }
