@@ -3,7 +3,8 @@
  * namespace's relay (relay.pl) sends as it is. Only the fields messages.ts writes are
  * known; any other is refused, never dropped. Links are named by IFLA_IFNAME (the kernel
  * finds them, so a veth made earlier in the same batch needs no lookup); a neighbour's
- * device and a link's master need an index, which the caller supplies (`indexOf`).
+ * device, a link's master and a macvlan's lower (IFLA_LINK) need an index, which the
+ * caller supplies (`indexOf`).
  */
 import { IFLA, cstr, nla, u32, type Hex, type NlRequest } from './messages.ts';
 import { NLMSG_HDRLEN } from './relay-frames.ts';
@@ -27,7 +28,7 @@ export class NetlinkEncodeError extends Error {
   constructor(message: string) { super(`netlink: ${message}`); }
 }
 
-/** A message, and where in it the relay writes the fd of `path` (a veth peer's netns). */
+/** A message, and where in it the relay writes the fd of `path` (a veth peer's netns, or a macvlan's own). */
 export interface EncodedRequest { msg: Buffer; fd?: { at: number; path: string } }
 
 /** Header + payload, with REQUEST|ACK always set (the relay waits for each ACK). */

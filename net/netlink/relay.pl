@@ -13,9 +13,9 @@
 # Frames both ways: u32 little-endian length (of what follows), one kind byte, a body.
 #   in  'B' batch:  u16 n, n × (u32 at, u16 len, path), then netlink messages. Each path is
 #                   opened and its fd written as a u32 at byte `at` of the messages (a veth
-#                   peer's IFLA_NET_NS_FD: the fd must be ours). The messages are sent one at
-#                   a time, each waiting for its ACK (all must ask NLM_F_ACK), stopping at the
-#                   first refused one (as `ip -batch`).
+#                   peer's or a macvlan's IFLA_NET_NS_FD: the fd must be ours). The messages
+#                   are sent one at a time, each waiting for its ACK (all must ask
+#                   NLM_F_ACK), stopping at the first refused one (as `ip -batch`).
 #   out 'R' the kernel's messages carrying the batch's sequence numbers, 4-byte aligned.
 #   out 'P' u32 at, text: a patch's path could not be opened; nothing of the batch was sent.
 #   out 'L' an RTM_DELLINK seen in this namespace (RTMGRP_LINK), as the kernel sent it.
