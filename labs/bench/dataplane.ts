@@ -42,6 +42,7 @@ import { NetnsNetlink } from '../../net/netlink/index.ts';
 import { ShellBatch } from '../../src/agent/network/shell-batch.ts';
 import { ShellIproute } from '../../src/agent/network/shell-runners.ts';
 import { NetworkAgent } from '../../src/agent/network/network-agent.ts';
+import { DEFAULT_TASK_PATH } from '../../src/agent/network/task-path.ts';
 import { alternateRecords, figureFields, median } from './fair.ts';
 import { cpuTimeMs } from '../lib/procs.ts';
 import { costMark, costSince } from './dataplane-cost.ts';
@@ -251,7 +252,7 @@ export async function run(args: string[]): Promise<void> {
   // The path kept in the code (net/overlay/batch.ts): the faster of the two in the parts
   // that differ (veth20_ms, peer_batch_ms); the whole-agent figures move with the node's load.
   const kept: Path = 'netlink';
-  const out: Record<string, unknown> = { bench: 'dataplane', kept, rounds, tasks: N, task_path: TASK_PATH ?? 'default' };
+  const out: Record<string, unknown> = { bench: 'dataplane', kept, rounds, tasks: N, task_path: TASK_PATH ?? DEFAULT_TASK_PATH };
   for (const k of keys) Object.assign(out, figureFields(k, res[kept].figures[k]));
   for (const p of PATHS) for (const k of keys) Object.assign(out, figureFields(k.endsWith(`_ms`) ? k.replace(/_ms$/, `_ms_${p}`) : `${k}_${p}`, res[p].figures[k]));
   for (const k of ['relay_first_ms', 'relay_rss_kb', 'relay_cpu_ms']) Object.assign(out, figureFields(k, res.netlink.figures[k]));
