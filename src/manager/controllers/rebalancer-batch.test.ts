@@ -1,7 +1,7 @@
 // The rebalancer over a MemoryStore without Raft, with its timers taken by the test (a
 // manual clock): 20 placements, then 20 arrivals at running, each its own commit, make
 // one pass each once RUNNING_COALESCE_MS is over, not one pass per commit; an end is
-// still looked at at once.
+// still looked at at once. A wake timer that stop() cleared is set again by the next term.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { MemoryStore } from '../../store/index.ts';
@@ -71,6 +71,34 @@ test('placements and arrivals, one commit each, make one rebalancer pass later; 
     mine = false;
     await drain();
     assert.is(passes, 1, 'an end is looked at at once');
+  } finally {
+    rebalancer.stop();
+  }
+});
+
+test('a wake timer cleared by stop() is set again after the next start', async () => {
+  const store = new MemoryStore();
+  const service = (await store.update((tx) => {
+    for (const h of ['a', 'b']) tx.create('node', aNode(h));
+    return tx.create('service', aService('web', 4));
+  })).value;
+  const a = store.view((tx) => tx.list('node'))[0].ID;
+  await store.update((tx) => { for (let s = 1; s <= 4; s++) tx.create('task', { ...aTask(service.ID, s, a), Status: { Timestamp: '2026-01-01T00:00:00.000Z', State: 'running', Message: '' } }); });
+
+  // All 4 on one node: nothing moves until the nodes have settled, then a wake is due.
+  const settleMs = 10_000;
+  const rebalancer = new RebalancerController(store, nullLogger, { now: () => 0, timing: { settleMs } });
+  const r = rebalancer as unknown as { at(ms: number, fn: () => void): void };
+  const timers: number[] = [];
+  r.at = (ms) => { timers.push(ms); };
+  try {
+    rebalancer.start();
+    await drain();
+    assert.equal(timers, [settleMs], 'a wake when the nodes have settled');
+    rebalancer.stop(); // leadership lost: the timer is gone
+    rebalancer.start();
+    await drain();
+    assert.equal(timers, [settleMs, settleMs], 'the new term sets its own wake');
   } finally {
     rebalancer.stop();
   }

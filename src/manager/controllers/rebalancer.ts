@@ -109,6 +109,11 @@ export class RebalancerController extends StoreController {
     this.dirty = true;
   }
 
+  override stop(): void {
+    super.stop();
+    this.wakeTimerAt = Infinity; // its timer went with the others: a later start must set one again
+  }
+
   protected override onLater(): void {
     this.dirty = true; // a pass looks at every service
   }
