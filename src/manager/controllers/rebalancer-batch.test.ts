@@ -1,7 +1,8 @@
 // The rebalancer over a MemoryStore without Raft, with its timers taken by the test (a
 // manual clock): 20 placements, then 20 arrivals at running, each its own commit, make
 // one pass each once RUNNING_COALESCE_MS is over, not one pass per commit; an end is
-// still looked at at once. A wake timer that stop() cleared is set again by the next term.
+// still looked at at once. A wake timer that stop() cleared is set again by the next term;
+// a failed write is retried.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { MemoryStore } from '../../store/index.ts';
@@ -99,6 +100,25 @@ test('a wake timer cleared by stop() is set again after the next start', async (
     rebalancer.start();
     await drain();
     assert.equal(timers, [settleMs, settleMs], 'the new term sets its own wake');
+  } finally {
+    rebalancer.stop();
+  }
+});
+
+test('a pass whose write failed is looked at again by the retry', async () => {
+  const store = new MemoryStore();
+  await store.update((tx) => { for (const h of ['a', 'b']) tx.create('node', aNode(h)); });
+  const rebalancer = new RebalancerController(store, nullLogger, { now: () => 0 });
+  let calls = 0;
+  const origUpdate = store.update.bind(store);
+  store.update = ((fn: Parameters<typeof store.update>[0]) => {
+    calls++;
+    return calls === 1 ? Promise.reject(new Error('no quorum')) : origUpdate(fn);
+  }) as typeof store.update;
+  try {
+    rebalancer.start();
+    for (let i = 0; i < 300 && calls < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(calls >= 2, 'the initial pass failed, then ran again');
   } finally {
     rebalancer.stop();
   }

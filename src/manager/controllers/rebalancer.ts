@@ -166,6 +166,9 @@ export class RebalancerController extends StoreController {
         }
       }
       return n;
+    }).catch((err: unknown) => {
+      this.dirty = true; // the retry must look again, not find nothing dirty
+      throw err;
     });
     if (written) this.dirty = true; // look again at the result (start-first: stop the old task once the new one runs)
     if (wakeAt !== undefined && wakeAt < this.wakeTimerAt) {
