@@ -559,9 +559,9 @@ export class NetworkAgent {
     // An encrypted network's VXLAN runs between WireGuard tunnel addresses, with room for the tunnel's header.
     const local = p.encrypted ? await this.tunnelAddress(p.networkId) : this.opts.localAddr();
     const mtu = p.encrypted ? Math.min(p.mtu, ENCRYPTED_OVERLAY_MTU) : p.mtu;
-    // The attachment's network spec says ingress; the view (or the mesh's record) too, for a sandbox it makes first.
-    const ingress = Boolean(p.ingress) || this.view?.ingress?.networkId === p.networkId || this.state.ingress?.networkId === p.networkId;
-    const taskPath = sandboxTaskPath({ ingress }, this.opts.taskPath);
+    // Ingress or not comes with `p` either way it is made (plan.ts): from the attachment's
+    // network spec (`Spec.Ingress`) or the view's network (`ingress`, the same flag).
+    const taskPath = sandboxTaskPath({ ingress: Boolean(p.ingress) }, this.opts.taskPath);
     const rec: SandboxRecord = {
       networkId: p.networkId, vni: p.vni, subnet: p.subnet, gateway: p.gateway, mtu, netns, peers: [], ready: false, taskPath, localVtep: local, ...(p.encrypted ? { encrypted: true } : {}),
     };
