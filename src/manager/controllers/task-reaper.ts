@@ -23,6 +23,11 @@ export class TaskReaperController extends StoreController {
     this.intervalMs = opts.intervalMs ?? 250;
   }
 
+  override stop(): void {
+    super.stop();
+    this.delayed = false; // its timer went with the others: a later start must set one again
+  }
+
   protected markAll(): void {
     this.dirty = true;
   }
