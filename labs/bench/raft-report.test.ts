@@ -52,4 +52,16 @@ test('raft-report: p99 pooled over every round beside the median round, both sid
   assert.equal(bare.seconds_by_level, { 1: 3 });
 });
 
+test('raft-report: p99 is the median of the rounds\' p99s, not the median-throughput round\'s, and the target reads it', () => {
+  // writes/s 100, 90, 110 with p99 150, 100, 120: the median-throughput round has the worst tail.
+  const ours = side([round(100, 1000, 50), round(100, 1111), round(100, 909, 20)]);
+  const etcd = side([round(100, 1000, 25), round(100, 1000, 25), round(100, 1000, 25)]);
+  const out = raftReport({ 'raft-ts': ours, etcd }, { rounds: 3, seconds: 3, levels: [1], etcdVersion: '3.4.23', env: {} });
+  assert.is(out.writes_per_s_c1, 100);
+  assert.equal([out.p99_ms_c1, out.p99_ms_c1_min, out.p99_ms_c1_max], [120, 100, 150]);
+  assert.is(out.p50_ms_c1, 71);
+  assert.is(out.etcd_p99_ms_c1, 125);
+  assert.is(out.target_p99_c1, 'met');
+});
+
 test.run();

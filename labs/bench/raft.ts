@@ -6,7 +6,7 @@
  * members each, as separate processes on 127.0.0.1, both clusters up at once; the same
  * load generator (`raft-load.ts`, etcd's JSON gateway shape) puts 1 KiB values from 1, 16
  * and 64 sequential clients against the leader. The two systems take turns, level by
- * level, for `--rounds` rounds (the median round is reported), so a noisy neighbour on
+ * level, for `--rounds` rounds (medians over the rounds are reported), so a noisy neighbour on
  * the box hits both alike. One client, whose p99 is the figure to watch, gets `--c1-seconds`
  * per round (three times the others by default: a 3 s round leaves its p99 to a couple of
  * dozen puts), and in each round the sides take turns in `--slices` slices of it (order
@@ -42,7 +42,7 @@ import {
   benchValue, findLeader, loadResult, loadSlice, measureFailover, newTally, post, quantile, warmUp,
   type BenchCluster, type LoadResult, type LoadTally,
 } from './raft-load.ts';
-import { figureFields, flag, flagAtLeast, orderFor, ratio, summary } from './fair.ts';
+import { figureFields, flag, flagAtLeast, median, orderFor, ratio, summary } from './fair.ts';
 import { Procs } from './raft-procs.ts';
 
 /** The sides of a raft run: raft-ts like for like, raft-ts as shipped, etcd (its defaults are the common setting). */
@@ -111,10 +111,12 @@ export function raftReport(f: Partial<Record<RaftSide, RaftFigures>>, meta: {
       const rs = s.load.get(c) ?? [];
       const m = rs.length ? medianRound(rs) : undefined;
       out[`${prefix}writes_per_s_c${c}${suffix}`] = m?.writesPerSec ?? null;
-      out[`${prefix}p50_ms_c${c}${suffix}`] = m?.p50ms ?? null;
-      out[`${prefix}p99_ms_c${c}${suffix}`] = m?.p99ms ?? null;
+      // Latencies are medians over the rounds (what the targets read, issue 20), not the
+      // median-throughput round's own, which may be any round's.
+      out[`${prefix}p50_ms_c${c}${suffix}`] = median(rs.map((r) => r.p50ms));
       for (const [k, vs] of [['writes_per_s', rs.map((r) => r.writesPerSec)], ['p99_ms', rs.map((r) => r.p99ms)]] as const) {
         const sm = summary(vs);
+        if (k === 'p99_ms') out[`${prefix}p99_ms_c${c}${suffix}`] = sm.median;
         out[`${prefix}${k}_c${c}${suffix}_min`] = sm.min;
         out[`${prefix}${k}_c${c}${suffix}_max`] = sm.max;
       }
