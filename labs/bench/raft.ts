@@ -184,9 +184,15 @@ export async function run(args: string[]): Promise<void> {
   if (!Number.isInteger(slices) || slices < 1) throw new Error(`bench: --slices must be a whole number ≥ 1, got ${a.slices}`);
   const secondsAt = (conc: number) => (conc === 1 ? c1Seconds : seconds);
   const slicesAt = (conc: number) => (conc === 1 ? slices : 1);
-  const rounds = Math.max(3, Number(a.rounds));
+  // Fewer than 3 rounds (or runs) would not give a median worth the name: raised to 3.
+  const wholeAtLeast3 = (flag: string, v: string | undefined) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`bench: ${flag} must be a whole number ≥ 1, got ${v}`);
+    return Math.max(3, n);
+  };
+  const rounds = wholeAtLeast3('--rounds', a.rounds);
   // --no-failover: load levels only (quick A/B of the write path); the failover keys then read null.
-  const runs = a['no-failover'] ? 0 : Math.max(3, Number(a.runs));
+  const runs = a['no-failover'] ? 0 : wholeAtLeast3('--runs', a.runs);
   const levels = a.conc ? a.conc.split(',').map(Number) : [];
   const dir = mkdtempSync(join(tmpdir(), 'shoal-bench-raft-'));
   const procs = new Procs();
