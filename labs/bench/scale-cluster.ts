@@ -16,7 +16,7 @@ import type { Swarm } from '../../src/api/types/swarm.ts';
 import { freePort } from '../../src/swarm/test-node.ts';
 import { REPO_ROOT, SHOAL_BIN } from '../lib/daemon.ts';
 import { isAlive, sleep } from '../lib/procs.ts';
-import type { SimReply, SimRequest } from '../scale/sim-process.ts';
+import type { Asked, SimReply, SimRequest } from '../scale/sim-process.ts';
 
 /** Descriptors each process may hold: a session is one, a leader holds one per node and then some. */
 export const NOFILE = 65536;
@@ -40,44 +40,51 @@ export interface ManagerProc {
 
 /** One process of simulated nodes and its IPC. */
 export class SimProc {
-  private waiters: { type: string; resolve: (r: SimReply) => void; reject: (e: Error) => void }[] = [];
+  /** Open questions by id: a reply answers the question whose id it carries, and no other. */
+  private readonly waiters = new Map<number, { type: SimReply['type']; resolve: (r: SimReply) => void; reject: (e: Error) => void }>();
+  private nextId = 1;
+  /** Replies dropped because their question had already timed out (or never was asked). */
+  stale = 0;
   readonly pid: number;
 
   constructor(readonly child: ChildProcess) {
     this.pid = child.pid!;
-    child.on('message', (m: SimReply) => {
-      if (m.type === 'error') {
-        for (const w of this.waiters.splice(0)) w.reject(new Error(`scale: simulated nodes: ${m.message}`));
+    child.on('message', (m: Asked<SimReply>) => {
+      const w = this.waiters.get(m.id);
+      if (!w) {
+        this.stale++;
         return;
       }
-      const i = this.waiters.findIndex((w) => w.type === m.type);
-      if (i >= 0) this.waiters.splice(i, 1)[0].resolve(m);
+      this.waiters.delete(m.id);
+      if (m.type === 'error') w.reject(new Error(`scale: simulated nodes: ${m.message}`));
+      else if (m.type !== w.type) w.reject(new Error(`scale: simulated nodes (pid ${this.pid}) answered ${w.type} with ${m.type}`));
+      else w.resolve(m);
     });
     child.on('exit', () => {
-      for (const w of this.waiters.splice(0)) w.reject(new Error('scale: a process of simulated nodes exited'));
+      for (const w of this.waiters.values()) w.reject(new Error('scale: a process of simulated nodes exited'));
+      this.waiters.clear();
     });
   }
 
   /**
-   * Sends `req` and resolves with the next reply of type `type`; rejects after
-   * `timeoutMs` (default 60 s) so that a process that stopped answering fails its round
-   * instead of hanging the bench. (A reply arriving after that goes to the next question
-   * of its type: the bench only asks again for replies it reads as "so far".)
+   * Sends `req` under a new id and resolves with the reply carrying that id, of type
+   * `type`; rejects after `timeoutMs` (default 60 s) so that a process that stopped
+   * answering fails its round instead of hanging the bench. A reply that comes after its
+   * question timed out is dropped and counted in `stale`, never taken for a later answer.
    */
   ask<T extends SimReply['type']>(req: SimRequest, type: T, timeoutMs = 60_000): Promise<Extract<SimReply, { type: T }>> {
+    const id = this.nextId++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        const i = this.waiters.indexOf(w);
-        if (i >= 0) this.waiters.splice(i, 1);
+        this.waiters.delete(id);
         reject(new Error(`scale: simulated nodes (pid ${this.pid}) did not answer ${req.type} within ${timeoutMs / 1000} s`));
       }, timeoutMs);
-      const w = {
+      this.waiters.set(id, {
         type,
-        resolve: (r: SimReply) => { clearTimeout(timer); resolve(r as Extract<SimReply, { type: T }>); },
-        reject: (e: Error) => { clearTimeout(timer); reject(e); },
-      };
-      this.waiters.push(w);
-      this.child.send(req);
+        resolve: (r) => { clearTimeout(timer); resolve(r as Extract<SimReply, { type: T }>); },
+        reject: (e) => { clearTimeout(timer); reject(e); },
+      });
+      this.child.send({ ...req, id } satisfies Asked<SimRequest>);
     });
   }
 }

@@ -33,6 +33,8 @@ export interface ScaleRun {
   mass_loss_cpu_ms: number | null;
   failover_ms: number | null;
   failover_first_ms: number | null;
+  /** Replies of the simulated nodes that came after their question had timed out, dropped (`SimProc.stale`). */
+  stale_replies?: number;
   /** The 1-minute load average when the round started and ended (shared machine). */
   load: [number, number];
   /** What went wrong in this round; a round with any error counts as failed. */

@@ -246,6 +246,8 @@ export async function runOnce(n: number, o: ScaleOptions, roundNo = 1): Promise<
     r.errors.push((err as Error).message);
     log(`scale n=${n} round ${roundNo}: ${(err as Error).message}`);
   } finally {
+    r.stale_replies = cluster.sims.reduce((sum, s) => sum + s.stale, 0);
+    if (r.stale_replies) log(`scale n=${n} round ${roundNo}: ${r.stale_replies} late replies of the simulated nodes dropped`);
     const left = await cluster.close(o.keepLogs ? join(o.keepLogs, `n${n}`, `r${roundNo}`) : undefined)
       .catch((err: unknown) => [`clean-up failed: ${(err as Error).message}`]);
     release();

@@ -2,7 +2,9 @@
  * A process of simulated nodes, forked by `labs/bench/scale.ts` with an IPC channel: it
  * joins the nodes it is told to (a few at a time), keeps their sessions and answers the
  * parent's questions. Many nodes per process: a node costs one TLS WebSocket and a few
- * timers. Messages (`SimRequest` in, `SimReply` out) are plain JSON.
+ * timers. Messages (`SimRequest` in, `SimReply` out) are plain JSON, each wrapped with
+ * the question's `id` (`Asked`): a reply carries the id of the question it answers, so
+ * the parent never takes a late answer to one question for the answer to the next.
  */
 import { nullLogger } from '../../src/common/logger.ts';
 import { SimNode } from './sim-node.ts';
@@ -34,13 +36,16 @@ export type SimReply =
   }
   | { type: 'error'; message: string };
 
+/** A message on the IPC channel: the question's id beside a request or its reply. */
+export type Asked<T> = T & { id: number };
+
 const nodes: SimNode[] = [];
 
-function reply(r: SimReply): void {
-  process.send?.(r);
+function reply(id: number, r: SimReply): void {
+  process.send?.({ ...r, id });
 }
 
-async function join(req: Extract<SimRequest, { type: 'join' }>): Promise<void> {
+async function join(req: Asked<Extract<SimRequest, { type: 'join' }>>): Promise<void> {
   const rootPem = await SimNode.rootCA(req.joinAddr);
   const failed: string[] = [];
   let next = req.from;
@@ -66,10 +71,10 @@ async function join(req: Extract<SimRequest, { type: 'join' }>): Promise<void> {
     }
   };
   await Promise.all(Array.from({ length: req.concurrency ?? 8 }, worker));
-  reply({ type: 'joined', nodes: nodes.length, failed, nodeIds: nodes.map((n) => n.nodeId) });
+  reply(req.id, { type: 'joined', nodes: nodes.length, failed, nodeIds: nodes.map((n) => n.nodeId) });
 }
 
-function stats(): void {
+function stats(id: number): void {
   let running = 0;
   let tasks = 0;
   const rtts: number[] = [];
@@ -78,15 +83,15 @@ function stats(): void {
     tasks += n.agent.size;
     for (const r of n.takeRtts()) rtts.push(r);
   }
-  reply({ type: 'stats', nodes: nodes.length, running, tasks, rtts, lastAcks: nodes.map((n) => n.lastAck), movedAt: nodes.map((n) => n.movedAt) });
+  reply(id, { type: 'stats', nodes: nodes.length, running, tasks, rtts, lastAcks: nodes.map((n) => n.lastAck), movedAt: nodes.map((n) => n.movedAt) });
 }
 
-process.on('message', (m: SimRequest) => {
-  if (m.type === 'join') join(m).catch((err: unknown) => reply({ type: 'error', message: String((err as Error)?.message ?? err) }));
-  else if (m.type === 'stats') stats();
+process.on('message', (m: Asked<SimRequest>) => {
+  if (m.type === 'join') join(m).catch((err: unknown) => reply(m.id, { type: 'error', message: String((err as Error)?.message ?? err) }));
+  else if (m.type === 'stats') stats(m.id);
   else if (m.type === 'mark') {
     for (const n of nodes) n.mark(m.addr);
-    reply({ type: 'marked' });
+    reply(m.id, { type: 'marked' });
   }
   else if (m.type === 'close') {
     for (const n of nodes) n.close();
