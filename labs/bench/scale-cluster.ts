@@ -168,12 +168,15 @@ export class ScaleCluster {
    * reported and no later round runs beside it.
    */
   async close(keepLogs?: string): Promise<string[]> {
-    for (const s of this.sims) if (isAlive(s.pid)) s.child.kill('SIGKILL');
-    for (const m of this.managers) if (isAlive(m.pid)) m.child.kill('SIGTERM');
+    // Waits for each child's exit to be collected (its exit or signal code set), not only for
+    // it to stop running: a dead child not yet reaped is still a process (a zombie) here.
+    const reaped = (p: { child: ChildProcess }) => p.child.exitCode !== null || p.child.signalCode !== null;
+    for (const s of this.sims) if (!reaped(s)) s.child.kill('SIGKILL');
+    for (const m of this.managers) if (!reaped(m)) m.child.kill('SIGTERM');
     const deadline = Date.now() + 10_000;
-    while (this.managers.some((m) => isAlive(m.pid)) && Date.now() < deadline) await sleep(50);
-    for (const m of this.managers) if (isAlive(m.pid)) m.child.kill('SIGKILL');
-    while ([...this.managers, ...this.sims].some((p) => isAlive(p.pid)) && Date.now() < deadline + 5000) await sleep(50);
+    while (this.managers.some((m) => !reaped(m)) && Date.now() < deadline) await sleep(50);
+    for (const m of this.managers) if (!reaped(m)) m.child.kill('SIGKILL');
+    while ([...this.managers, ...this.sims].some((p) => !reaped(p)) && Date.now() < deadline + 5000) await sleep(50);
     if (keepLogs) {
       mkdirSync(keepLogs, { recursive: true });
       for (const m of this.managers) cpSync(join(this.dir, `${m.name}.log`), join(keepLogs, `${m.name}.log`), { force: true });
