@@ -62,11 +62,14 @@ test('an abort stops between rounds and says so', async () => {
   assert.is(out.failover_ms_runs, 1);
 });
 
-test('the command line refuses an N listed twice and a round count below 1, before starting anything', async () => {
+test('the command line refuses an N listed twice, a round count below 1, an unknown flag and a missing value, before starting anything', async () => {
   const refused = (args: string[]) => run(args).then(() => '', (e: Error) => e.message);
   assert.match(await refused(['--nodes', '10,20,10']), /--nodes lists 10 twice/);
   assert.match(await refused(['--nodes', '10', '--rounds', '0']), /--rounds wants a whole number of at least 1/);
   assert.match(await refused(['--nodes', '10', '--rounds', 'two']), /--rounds wants a whole number/);
+  assert.match(await refused(['--nodes', '10', '--round', '5']), /unknown argument "--round"/);
+  assert.match(await refused(['--nodes', '10', '--profile']), /--profile wants a value/);
+  assert.match(await refused(['--keep-logs', '--nodes', '10']), /--keep-logs wants a value/);
 });
 
 test.run();
