@@ -6,7 +6,8 @@ import { EventEmitter } from 'node:events';
 import type { ChildProcess } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { SimProc } from './scale-cluster.ts';
+import { ScaleCluster, SimProc } from './scale-cluster.ts';
+import type { SimRequest } from '../scale/sim-process.ts';
 
 /** A child that records what it was sent and answers only when told to. */
 function fakeChild() {
@@ -66,6 +67,19 @@ test('the process exits: every open question fails at once', async () => {
   const q = p.ask({ type: 'stats' }, 'stats');
   child.emit('exit', null, 'SIGKILL');
   assert.match(String(await q.then(() => '', (e: Error) => e.message)), /exited/);
+});
+
+test('a real process of simulated nodes answers by id, and refuses a question it does not know', async () => {
+  const cluster = new ScaleCluster();
+  try {
+    const p = cluster.startSims();
+    const [a, b] = await Promise.all([p.ask({ type: 'stats' }, 'stats', 30_000), p.ask({ type: 'stats' }, 'stats', 30_000)]);
+    assert.equal([a.nodes, b.nodes, p.stale], [0, 0, 0]);
+    const err = await p.ask({ type: 'nope' } as unknown as SimRequest, 'stats', 30_000).then(() => '', (e: Error) => e.message);
+    assert.match(err, /simulated nodes: unknown request "nope"/);
+  } finally {
+    assert.equal(await cluster.close(), [], 'nothing left');
+  }
 });
 
 test.run();

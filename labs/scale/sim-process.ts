@@ -14,8 +14,7 @@ export type SimRequest =
   | { type: 'join'; from: number; count: number; joinAddr: string; token: string; heartbeatMs?: number; concurrency?: number }
   | { type: 'stats' }
   /** Each node starts watching for its session to move off manager `addr` (failover). */
-  | { type: 'mark'; addr: string }
-  | { type: 'close' };
+  | { type: 'mark'; addr: string };
 
 /** What this process answers. */
 export type SimReply =
@@ -93,10 +92,8 @@ process.on('message', (m: Asked<SimRequest>) => {
     for (const n of nodes) n.mark(m.addr);
     reply(m.id, { type: 'marked' });
   }
-  else if (m.type === 'close') {
-    for (const n of nodes) n.close();
-    process.exit(0);
-  }
+  // Not a question this process knows: refused at once rather than left to time out.
+  else reply((m as { id: number }).id, { type: 'error', message: `unknown request ${JSON.stringify((m as { type: unknown }).type)}` });
 });
 // The parent gone (killed): nothing here outlives it.
 process.on('disconnect', () => process.exit(0));
