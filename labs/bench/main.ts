@@ -4,11 +4,14 @@
  * one JSON line; it asserts nothing about time (see docs/CONVENTIONS.md). `npm run bench`
  * alone lists the benchmarks found here. SIGINT/SIGTERM abort a bench in order: its
  * clean-up runs, then the process exits 128 + the signal's number (run-bench.ts).
+ * A stale dist/ is rebuilt first and SHOAL_RUN=dist pinned for the bench's daemons
+ * (labs/lib/fresh-dist.ts), so they run what a user runs.
  */
 import { readdirSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import { runBench, type BenchModule } from './run-bench.ts';
+import { ensureFreshDist } from '../lib/fresh-dist.ts';
 
 export type { BenchModule };
 
@@ -34,6 +37,12 @@ async function main(): Promise<number> {
   if (typeof mod.run !== 'function') {
     console.error(`bench: ${name}.ts does not export run(args)`);
     process.exit(2);
+  }
+  try {
+    ensureFreshDist(join(dir, '../..'));
+  } catch (err) {
+    console.error((err as Error).message);
+    process.exit(1);
   }
   return runBench(mod.run.bind(mod), args);
 }
