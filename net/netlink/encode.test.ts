@@ -116,6 +116,8 @@ test('a field the encoder does not know is refused, never dropped', () => {
     { ...ipLine('neigh del 10.1.0.5 dev vxlan0'), lower: 'vxlan0' },
     { ...base, netns: { path: '/run/netns/x', at: 0 } },
     { ...base, method: 'index' },
+    { ...base, lower: 'vxlan0' },
+    { ...ipLine('link del v1'), lower: 'vxlan0' },
     { ...base, method: 'bogus' as NlRequest['method'] },
   ];
   for (const r of bad) assert.throws(() => encodeRequest(r, 1, indexOf), (e: unknown) => e instanceof NetlinkEncodeError, JSON.stringify(r));

@@ -106,6 +106,9 @@ function link(req: NlRequest, type: number, seq: number, indexOf: (name: string)
   if (group !== undefined) parts.push(nla(IFLA.group, u32(group)));
   if (address !== undefined) parts.push(nla(IFLA.address, bytes(address, req, 'address')));
   if (req.master !== undefined) parts.push(nla(IFLA.master, u32(indexOf(req.master))));
+  // A lower link is chosen when a link is made; on a set or delete the kernel's meaning is
+  // not one we rely on (nothing asks for it), so it is refused rather than sent.
+  if (req.lower !== undefined && type !== RTM.NEWLINK) throw new NetlinkEncodeError(`a lower link (IFLA_LINK) only on a new link, not in "${req.line}"`);
   if (req.lower !== undefined) parts.push(nla(IFLA.link, u32(indexOf(req.lower))));
   let fd: EncodedRequest['fd'];
   const before = () => parts.reduce((n, b) => n + b.length, 0);
