@@ -4,7 +4,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { controlReport, controlRounds, roundInChild, type ControlRound } from './scale-control.ts';
+import { controlReport, controlRounds, roundInChild, run, type ControlRound } from './scale-control.ts';
 
 const SETTINGS = { nodes: 5, tasks: 20, rounds: 3, round_timeout_s: 600 };
 
@@ -47,6 +47,13 @@ test('smoke: two rounds at a tiny size, each in its own process, every figure fr
   assert.is((out.failover as Record<string, unknown>).cpu_ms_runs, 2);
   assert.is(lines.length, 2);
   assert.equal(childrenOfUs().filter((p) => !before.includes(p)), [], 'no round process is left');
+});
+
+test('an unknown flag or a flag without its value is refused before any round runs', async () => {
+  const refused = (args: string[]) => run(args).then(() => 'ran', (e: Error) => e.message);
+  assert.match(await refused(['--nodes', '5', '--round', '2']), /scale-control: unknown argument "--round"/);
+  assert.match(await refused(['--tasks']), /scale-control: --tasks wants a value/);
+  assert.match(await refused(['--in-process', '--nodes']), /--nodes wants a value/);
 });
 
 test('an aborted round kills its process and fails, naming why', async () => {

@@ -31,6 +31,7 @@ import { reportedTask } from '../../src/swarm/assignments.ts';
 import { STATUS_BATCH_MAX } from '../../src/swarm/status-batch.ts';
 import type { Task } from '../../src/api/types/task.ts';
 import { REPO_ROOT } from '../lib/daemon.ts';
+import { checkArgs } from '../lib/bench-args.ts';
 import { figureFields, median, summary } from './fair.ts';
 import type { BenchContext } from './run-bench.ts';
 
@@ -260,6 +261,7 @@ export async function controlRounds(o: { nodes: number; tasks: number; rounds: n
 }
 
 export async function run(args: string[], ctx?: BenchContext): Promise<void> {
+  checkArgs('scale-control', args, ['nodes', 'tasks', 'rounds', 'round-timeout-s'], ['in-process']);
   const nodes = Number(arg(args, 'nodes', '100'));
   const tasks = Number(arg(args, 'tasks', '10000'));
   const rounds = Number(arg(args, 'rounds', '3'));

@@ -40,6 +40,7 @@ import type { Node } from '../../src/api/types/node.ts';
 import type { Service } from '../../src/api/types/service.ts';
 import { cpuTimeMs, sleep } from '../lib/procs.ts';
 import { downOnSignal } from '../lib/lab.ts';
+import { checkArgs } from '../lib/bench-args.ts';
 import { ScaleCluster, type ManagerProc, type SimProc } from './scale-cluster.ts';
 import { scaleReport, type ScaleRun, type ScaleSettings } from './scale-report.ts';
 import { orderFor } from './fair.ts';
@@ -328,19 +329,8 @@ function count(name: string, text: string, min = 1): number {
 const VALUE_FLAGS = ['nodes', 'rounds', 'tasks', 'lost', 'rest-s', 'per-proc', 'raft-tick-ms', 'step-timeout-s', 'profile', 'keep-logs'];
 const BARE_FLAGS = ['profile-failover'];
 
-/** Refuses an argument that is no flag of this bench (a typo would run the defaults) and a flag without its value. */
-function checkArgs(args: string[]): void {
-  for (let i = 0; i < args.length; i++) {
-    const name = args[i].startsWith('--') ? args[i].slice(2) : '';
-    if (BARE_FLAGS.includes(name)) continue;
-    if (!VALUE_FLAGS.includes(name)) throw new Error(`scale: unknown argument "${args[i]}"`);
-    if (args[i + 1] === undefined || args[i + 1].startsWith('--')) throw new Error(`scale: --${name} wants a value`);
-    i++;
-  }
-}
-
 export async function run(args: string[], ctx?: BenchContext): Promise<void> {
-  checkArgs(args);
+  checkArgs('scale', args, VALUE_FLAGS, BARE_FLAGS);
   if (args.includes('--profile-failover') && !args.includes('--profile')) throw new Error('scale: --profile-failover needs --profile DIR');
   const nodes = arg(args, 'nodes', '100,500,1000').split(',').map((n) => count('nodes', n));
   // The report groups rounds by N: an N listed twice would silently double its rounds.
