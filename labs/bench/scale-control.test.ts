@@ -1,9 +1,9 @@
 // The scale-control bench over rounds: the report's medians with min/max/runs and failed
 // rounds kept (pure), and a smoke run at a tiny size whose rounds each run in their own
 // process, which is gone when its round ends (also when the round is aborted).
-import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { childrenOf } from '../lib/procs.ts';
 import { controlReport, controlRounds, roundInChild, run, type ControlRound } from './scale-control.ts';
 
 const SETTINGS = { nodes: 5, tasks: 20, rounds: 3, round_timeout_s: 600 };
@@ -12,17 +12,6 @@ const result = (cpu: number, failoverCpu: number): Record<string, unknown> => ({
   bench: 'scale-control', nodes: 5, tasks: 20, cpu_ms: cpu, wall_ms: cpu * 2, loop_block_max_ms: 10, apply_max_ms: 5, entries: 9,
   pass_sync_max_ms: { Orchestrator: cpu / 10, Scheduler: 1 }, failover: { cpu_ms: failoverCpu, wall_ms: 200, loop_block_max_ms: 3, entries: 0 }, load: [1, 2],
 });
-
-/** PIDs whose parent is this process. */
-function childrenOfUs(): number[] {
-  return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((d) => {
-    try {
-      return Number(readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1].split(' ')[1]) === process.pid;
-    } catch {
-      return false; // gone meanwhile
-    }
-  }).map(Number);
-}
 
 test('report: medians with min/max/runs, the failover under failover, a failed round listed and counted', () => {
   const rounds: ControlRound[] = [{ round: 1, result: result(100, 30) }, { round: 2, error: 'scale-control: round process ended with 1: boom' }, { round: 3, result: result(300, 50) }];
@@ -39,14 +28,14 @@ test('report: medians with min/max/runs, the failover under failover, a failed r
 });
 
 test('smoke: two rounds at a tiny size, each in its own process, every figure from both', async () => {
-  const before = childrenOfUs();
+  const before = childrenOf();
   const lines: string[] = [];
   const out = await controlRounds({ nodes: 5, tasks: 20, rounds: 2, roundTimeoutS: 120, log: (l) => lines.push(l) });
   assert.is(out.rounds_failed, 0, JSON.stringify(out.errors));
   for (const k of ['cpu_ms', 'wall_ms', 'loop_block_max_ms', 'apply_max_ms', 'entries']) assert.is(out[`${k}_runs`], 2, k);
   assert.is((out.failover as Record<string, unknown>).cpu_ms_runs, 2);
   assert.is(lines.length, 2);
-  assert.equal(childrenOfUs().filter((p) => !before.includes(p)), [], 'no round process is left');
+  assert.equal(childrenOf().filter((p) => !before.includes(p)), [], 'no round process is left');
 });
 
 test('an unknown flag or a flag without its value is refused before any round runs', async () => {
@@ -57,13 +46,13 @@ test('an unknown flag or a flag without its value is refused before any round ru
 });
 
 test('an aborted round kills its process and fails, naming why', async () => {
-  const before = childrenOfUs();
+  const before = childrenOf();
   const ctl = new AbortController();
   ctl.abort(new Error('bench: aborted by SIGTERM'));
   const err = await roundInChild(5, 20, 120_000, ctl.signal).then(() => null, (e: Error) => e);
   assert.ok(err, 'the round did not finish');
   assert.match(err!.message, /round process ended with SIGKILL/);
-  assert.equal(childrenOfUs().filter((p) => !before.includes(p)), [], 'its process is gone');
+  assert.equal(childrenOf().filter((p) => !before.includes(p)), [], 'its process is gone');
 });
 
 test.run();

@@ -183,6 +183,22 @@ export function allPids(): number[] {
   return out;
 }
 
+/**
+ * PIDs whose parent is `parent` (this process by default): what a test checks is gone after
+ * the code under test stops the processes it started. The parent is field 4 of
+ * /proc/PID/stat, read after the last ')' since the command name may hold one.
+ */
+export function childrenOf(parent = process.pid): number[] {
+  return allPids().filter((pid) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === parent;
+    } catch {
+      return false; // gone meanwhile
+    }
+  });
+}
+
 /** Inode of a namespace link such as `/proc/PID/ns/net` (undefined when unreadable). */
 export function nsInode(link: string): string | undefined {
   try {

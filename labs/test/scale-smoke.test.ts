@@ -6,22 +6,10 @@
 // rounds is tested without daemons in labs/bench/scale-report.test.ts.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { cmdline, signal } from '../lib/procs.ts';
+import { childrenOf, cmdline, signal } from '../lib/procs.ts';
 import { runScale, type ScaleRun } from '../bench/scale.ts';
-
-/** PIDs whose parent is this process (every process the bench starts is). */
-function childrenOfUs(): number[] {
-  return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((d) => {
-    try {
-      // Field 4 of /proc/PID/stat, after the parenthesised command name.
-      return Number(readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1].split(' ')[1]) === process.pid;
-    } catch {
-      return false; // gone meanwhile
-    }
-  }).map(Number);
-}
 
 /**
  * Command lines of our children not in `before`, each then killed by its PID: a process
@@ -29,7 +17,7 @@ function childrenOfUs(): number[] {
  * runner's timeout, instead of failing it at once.
  */
 function leftSince(before: number[]): string[] {
-  const left = childrenOfUs().filter((p) => !before.includes(p));
+  const left = childrenOf().filter((p) => !before.includes(p));
   const lines = left.map(cmdline);
   for (const pid of left) signal(pid, 'SIGKILL');
   return lines;
@@ -44,7 +32,7 @@ test('scale: 10 simulated nodes, 50 tasks, 2 rounds give every figure as a media
   const lines: string[] = [];
   const dirs0 = scaleDirs();
   // Children from before the bench (tsx's esbuild service) are not the bench's.
-  const before = childrenOfUs();
+  const before = childrenOf();
   const out = await runScale({
     nodes: [10], rounds: 2, tasks: 50, lost: 2, restS: 1, perProc: 5, stepTimeoutMs: 90_000,
     log: (l) => lines.push(l),
@@ -74,7 +62,7 @@ test('scale: 10 simulated nodes, 50 tasks, 2 rounds give every figure as a media
 
 test('scale: a round that fails is reported with its errors and leaves nothing behind', async () => {
   const dirs0 = scaleDirs();
-  const before = childrenOfUs();
+  const before = childrenOf();
   // A 1 ms step bound: the round fails while its nodes are joining, with every process up.
   const out = await runScale({ nodes: [4], rounds: 1, tasks: 10, lost: 0, restS: 1, perProc: 4, stepTimeoutMs: 1, log: () => {} });
   assert.is(out.rounds_failed, 1);
