@@ -88,13 +88,14 @@ export function figureOver(rounds: readonly ScaleRun[], key: Figure): Summary {
 export function summariseN(rounds: readonly ScaleRun[]): Record<string, unknown> {
   const first = rounds[0];
   const failed = rounds.filter((r) => r.errors.length);
+  const load = summary(rounds.flatMap((r) => r.load));
   const out: Record<string, unknown> = {
     nodes: first.nodes, tasks: first.tasks, lost: first.lost, raft_tick_ms: first.raft_tick_ms,
     rounds: rounds.length,
     rounds_failed: failed.length,
     errors: failed.map((r) => `round ${r.round ?? rounds.indexOf(r) + 1}: ${r.errors.join('; ')}`),
     // Every load reading of the rounds (start and end of each), as a range.
-    load: [summary(rounds.flatMap((r) => r.load)).min, summary(rounds.flatMap((r) => r.load)).max],
+    load: [load.min, load.max],
   };
   for (const k of FIGURES) Object.assign(out, figureFields(k, figureOver(rounds, k)));
   out.per_round = rounds;
