@@ -4,6 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_TASK_PATH } from '../../src/agent/network/task-path.ts';
 import { LATENCY_KEYS, THROUGHPUT_KEYS, overlaySettings } from './network-overlay.ts';
 
 const TCPRR = fileURLToPath(new URL('./tcprr.pl', import.meta.url));
@@ -42,6 +43,12 @@ test('the figures the benchmark promises, and its settings say how it ran', () =
   for (const k of ['overlay_rtt_added_us', 'vip_rtt_added_us', 'mesh_rtt_added_us']) assert.ok(LATENCY_KEYS.includes(k));
   assert.match(String(overlaySettings({ reps: 1, seconds: 5, rt: true }).overlay_sched), /SCHED_FIFO/);
   assert.match(String(overlaySettings({ reps: 1, seconds: 5 }).overlay_sched), /normal/);
+});
+
+test('the settings name the task path Shoal\'s daemons use: the agent\'s default, a bridge for ingress', () => {
+  const s = overlaySettings({ reps: 1, seconds: 5 });
+  assert.is(s.overlay_task_path, DEFAULT_TASK_PATH);
+  assert.is(s.overlay_task_path_ingress, 'bridge');
 });
 
 test.run();

@@ -34,6 +34,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { ApiClient } from '../../src/api/client.ts';
 import type { Service } from '../../src/api/types/service.ts';
+import { DEFAULT_TASK_PATH, sandboxTaskPath } from '../../src/agent/network/task-path.ts';
 import type { Lab } from '../lib/lab.ts';
 import { run as runCmd } from '../lib/procs.ts';
 import type { PlacedTask } from '../lib/swarm-net.ts';
@@ -81,6 +82,10 @@ export function overlaySettings(o: OverlayOptions): Record<string, unknown> {
     overlay_rr: `tcprr.pl: ${o.rrCount ?? 2000} 1-byte TCP request/responses per run (TCP_RR); mesh: TCP connect time`,
     // What makes the two paths comparable (net/overlay/PERFORMANCE.md, "like for like").
     overlay_same: 'same iperf3 options and CPUs both paths; each with its own MSS (underlay_mss, overlay_mss); conntrack on both (underlay: node netns; overlay: task netns, VXLAN untracked)',
+    // Shoal's task path, from the agent's own default and rule (issue 20: every setting in
+    // the JSON), so a change of default shows in the figures' settings.
+    overlay_task_path: sandboxTaskPath({ ingress: false }, DEFAULT_TASK_PATH),
+    overlay_task_path_ingress: sandboxTaskPath({ ingress: true }, DEFAULT_TASK_PATH),
     overlay_sched: o.rt ? 'SCHED_FIFO 1, client on CPU 0, server on CPU 1 (--rt), both paths' : 'normal (no --rt)',
   };
 }
