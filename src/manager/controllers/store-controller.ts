@@ -107,6 +107,12 @@ export abstract class StoreController {
    * marked meanwhile (through `onLater`): arrivals make one pass, not one per commit.
    */
   protected markLater(key: string): void {
+    // Without an onLater the keys would go nowhere: a programming error, logged here, in the
+    // caller's stretch, and dropped, rather than thrown from a timer (which would end the daemon).
+    if (this.onLater === StoreController.prototype.onLater) {
+      this.logger.error('store controller: markLater without onLater; key dropped', { controller: this.constructor.name, key });
+      return;
+    }
     if (this.later.size === 0) {
       this.at(RUNNING_COALESCE_MS, () => {
         const keys = [...this.later];
@@ -117,10 +123,11 @@ export abstract class StoreController {
     this.later.add(key);
   }
 
-  /** Marks dirty what `markLater` was given (a controller calling `markLater` overrides it). */
-  protected onLater(keys: readonly string[]): void {
-    throw new Error(`store controller: ${this.constructor.name} marked ${keys.length} keys later without onLater`);
-  }
+  /**
+   * Marks dirty what `markLater` was given. A controller calling `markLater` overrides it;
+   * this one is never called (markLater refuses to arm its timer without an override).
+   */
+  protected onLater(_keys: readonly string[]): void {}
 
   private async loop(): Promise<void> {
     if (this.running) {
