@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { openSync, closeSync, readFileSync } from 'node:fs';
 import { PRIVATE_FILE_MODE, privateDir } from './private-fs.ts';
+import { lineSplitter } from '../../common/lines.ts';
 import { createConnection, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -54,7 +55,6 @@ export interface MonitorExit { id: string; pid: number; status: number }
  * Requests are answered in order per kind; `run` answers carry the request number.
  */
 export class MonitorClient extends EventEmitter {
-  private buf = '';
   private nextReq = 1;
   private readonly runs = new Map<string, (r: { status: number; pid: number }) => void>();
   private readonly kills: ((ok: boolean) => void)[] = [];
@@ -67,7 +67,7 @@ export class MonitorClient extends EventEmitter {
   constructor(private readonly sock: Socket, readonly dir: string) {
     super();
     sock.setEncoding('utf8');
-    sock.on('data', (d: string) => this.onData(d));
+    sock.on('data', lineSplitter((line) => this.onLine(line)));
     sock.on('error', () => {});
     sock.on('close', () => {
       for (const r of this.runs.values()) r({ status: -1, pid: 0 });
@@ -80,29 +80,24 @@ export class MonitorClient extends EventEmitter {
     });
   }
 
-  private onData(d: string): void {
-    this.buf += d;
-    let i: number;
-    while ((i = this.buf.indexOf('\n')) >= 0) {
-      const f = this.buf.slice(0, i).split('\t');
-      this.buf = this.buf.slice(i + 1);
-      if (f[0] === 'ran') {
-        const cb = this.runs.get(f[1]);
-        this.runs.delete(f[1]);
-        cb?.({ status: Number(f[2]), pid: Number(f[3]) });
-      } else if (f[0] === 'exit') {
-        this.emit('exit', { id: f[1], pid: Number(f[2]), status: Number(f[3]) } satisfies MonitorExit);
-      } else if (f[0] === 'killed') {
-        this.kills.shift()?.(f[2] === '1');
-      } else if (f[0] === 'res') {
-        const cb = this.results.get(f[1]);
-        this.results.delete(f[1]);
-        cb?.(f.slice(2));
-      } else if (f[0] === 'made') {
-        this.fifos.shift()?.(f[1] === '1');
-      } else if (f[0] === 'pong') {
-        this.pings.shift()?.(Number(f[1]));
-      }
+  private onLine(line: string): void {
+    const f = line.split('\t');
+    if (f[0] === 'ran') {
+      const cb = this.runs.get(f[1]);
+      this.runs.delete(f[1]);
+      cb?.({ status: Number(f[2]), pid: Number(f[3]) });
+    } else if (f[0] === 'exit') {
+      this.emit('exit', { id: f[1], pid: Number(f[2]), status: Number(f[3]) } satisfies MonitorExit);
+    } else if (f[0] === 'killed') {
+      this.kills.shift()?.(f[2] === '1');
+    } else if (f[0] === 'res') {
+      const cb = this.results.get(f[1]);
+      this.results.delete(f[1]);
+      cb?.(f.slice(2));
+    } else if (f[0] === 'made') {
+      this.fifos.shift()?.(f[1] === '1');
+    } else if (f[0] === 'pong') {
+      this.pings.shift()?.(Number(f[1]));
     }
   }
 

@@ -18,7 +18,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { getSystemErrorName } from 'node:util';
-import { lineSplitter } from './lines.ts';
+import { lineSplitter } from '../../common/lines.ts';
 import { NetlinkRequestError, type NlRequest } from '../../../net/netlink/index.ts';
 import { ADDR_INDEX_AT, RTM, encodeRequest } from '../../../net/netlink/encode.ts';
 import { NetworkAgentError } from './plan.ts';

@@ -22,7 +22,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { lineSplitter } from './lines.ts';
+import { lineSplitter } from '../../common/lines.ts';
 
 /** The outcome of one command: exit code (null if it could not be run), stdout, stderr. */
 export interface ShellResult { code: number | null; stdout: string; stderr: string }

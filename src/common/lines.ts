@@ -1,6 +1,7 @@
 /**
- * A child's stdout as lines: the helpers this agent keeps (the netns helper, the pooled
- * shells) answer one line per request, and a read may end anywhere in a line.
+ * A child's output as lines: the helpers the agent keeps (the netns helper, the pooled
+ * shells, the exec monitor's socket) answer one line per request or event, and a read
+ * may end anywhere in a line.
  *
  *   child.stdout.setEncoding('utf8').on('data', lineSplitter((line) => { … }));
  */
