@@ -217,6 +217,10 @@ export async function roundInChild(nodes: number, tasks: number, timeoutMs: numb
   const main = new URL('./main.ts', import.meta.url).pathname;
   const child = spawn(process.execPath, ['--import', 'tsx', main, 'scale-control', '--in-process', '--nodes', String(nodes), '--tasks', String(tasks)], {
     cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'],
+    // The round runs the store in its own process and starts no `shoal` command, so its
+    // main.ts has no dist to build (labs/lib/fresh-dist.ts); under `npm run bench` this is
+    // already set, and a unit test's round must not rebuild dist.
+    env: { ...process.env, SHOAL_RUN: process.env.SHOAL_RUN || 'dist' },
   });
   let out = '';
   let err = '';
