@@ -3,11 +3,21 @@
 // window is reset when it is read.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { MAX_PENDING, StageTrace, dist } from './raft-trace.ts';
+import { MAX_PENDING, StageTrace, dist, slowWrites } from './raft-trace.ts';
 
 test('raft-trace: dist gives n, percentiles and max of a sample', () => {
   assert.is(dist([]), null);
   assert.equal(dist([3, 1, 2, 4]), { n: 4, p50: 3, p90: 4, p99: 4, max: 4 });
+});
+
+test('raft-trace: slowWrites splits the p99 writes by what they waited for and GC overlap', () => {
+  assert.is(slowWrites([], []), null);
+  // 100 writes of 1 ms, then two slow ones: one bound by the own sync during a pause, one by the ack.
+  const w: [number, number, number, number, number][] = Array.from({ length: 100 }, (_, i) => [i * 10, i * 10, i * 10 + 0.5, i * 10 + 0.6, i * 10 + 1]);
+  w.push([2000, 2000, 2008, 2001, 2009], [3000, 3000, 3001, 3007, 3008]);
+  const s = slowWrites(w, [[2002, 2006]])!;
+  assert.equal([s.n, s.threshold_ms, s.own_sync_bound, s.first_ack_bound, s.overlapping_gc], [2, 8, 1, 1, 1]);
+  assert.is(s.sent_to_own_sync_p50, 8); // of 8 and 1 ms, the upper middle
 });
 
 test('raft-trace: leader stages follow propose, send, own sync, first ack, apply', () => {

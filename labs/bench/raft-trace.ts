@@ -13,6 +13,11 @@
  *   applied: the Ready that commits and applies it), `propose_to_applied` (all of it);
  * - every member: `save` (one synced `save` call: write + fdatasync, thread-pool hops included);
  * - follower: `recv_to_ack` (append received → its acknowledgement sent).
+ *
+ * `slow` (leader) looks at the writes at or over the window's p99 of `propose_to_applied`:
+ * how many waited on the leader's own sync (it came after the first ack) or on the first
+ * ack, and how many overlapped one of this process's GC pauses — so a tail can be split
+ * between the disk, a follower and the leader's own collector.
  */
 import type { Session } from 'node:inspector/promises';
 import { PerformanceObserver, monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
@@ -44,6 +49,10 @@ export class StageTrace {
   /** Follower: last index of each append received, with its time, ascending. */
   private received: [number, number][] = [];
   private gc = { minor: [] as number[], major: [] as number[] };
+  /** GC pauses of the window as [start, end] (performance.now() ms), in order. */
+  private pauses: [number, number][] = [];
+  /** Leader: each applied write's [proposed, sent, own sync, first ack, applied] (NaN: not seen). */
+  private writes: [number, number, number, number, number][] = [];
   private readonly loop: IntervalHistogram;
   private readonly obs: PerformanceObserver;
 
@@ -52,7 +61,11 @@ export class StageTrace {
     this.loop.enable();
     // kind 1 = minor (scavenge), anything else counted as major/incremental work.
     this.obs = new PerformanceObserver((list) => {
-      for (const e of list.getEntries()) (((e as { detail?: { kind?: number } }).detail?.kind === 1) ? this.gc.minor : this.gc.major).push(e.duration);
+      for (const e of list.getEntries()) {
+        (((e as { detail?: { kind?: number } }).detail?.kind === 1) ? this.gc.minor : this.gc.major).push(e.duration);
+        if (this.pauses.length >= MAX_PENDING) this.pauses = [];
+        this.pauses.push([e.startTime, e.startTime + e.duration]);
+      }
     });
     this.obs.observe({ entryTypes: ['gc'] });
   }
@@ -103,6 +116,8 @@ export class StageTrace {
     const synced = this.synced.get(index);
     const acked = this.acked.get(index);
     this.add('propose_to_applied', now - t0);
+    if (this.writes.length >= MAX_PENDING) this.writes = [];
+    this.writes.push([t0, sent ?? NaN, synced ?? NaN, acked ?? NaN, now]);
     if (sent !== undefined) {
       this.add('propose_to_sent', sent - t0);
       if (synced !== undefined) this.add('sent_to_own_sync', synced - sent);
@@ -132,16 +147,50 @@ export class StageTrace {
     const stages = Object.fromEntries([...this.samples].map(([s, xs]) => [s, dist(xs)]));
     for (const xs of this.samples.values()) xs.length = 0;
     const ns = (x: number) => +(x / 1e6).toFixed(3);
-    const out = {
+    const out: Record<string, unknown> = {
       ...extra,
       stages,
       gc_minor_ms: dist(this.gc.minor), gc_major_ms: dist(this.gc.major),
       loop_delay_ms: this.loop.count ? { p50: ns(this.loop.percentile(50)), p99: ns(this.loop.percentile(99)), max: ns(this.loop.max) } : null,
     };
+    out.slow = slowWrites(this.writes, this.pauses);
+    this.writes = [];
+    this.pauses = [];
     this.gc = { minor: [], major: [] };
     this.loop.reset();
     return out;
   }
+}
+
+/**
+ * The writes at or over the p99 of proposal → applied: their count and threshold, how many
+ * waited on the own sync (later than the first ack) or on the first ack, how many
+ * overlapped a GC pause (and its median share of their time), and their median stages.
+ * `writes` are [proposed, sent, own sync, first ack, applied]; `pauses` [start, end], sorted.
+ */
+export function slowWrites(writes: [number, number, number, number, number][], pauses: [number, number][]): Record<string, number> | null {
+  if (writes.length === 0) return null;
+  const total = writes.map((w) => w[4] - w[0]).sort((a, b) => a - b);
+  const threshold = total[Math.min(total.length - 1, Math.floor(0.99 * total.length))];
+  const slow = writes.filter((w) => w[4] - w[0] >= threshold);
+  const med = (xs: number[]) => {
+    const v = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+    return v.length ? +v[Math.floor(v.length / 2)].toFixed(3) : NaN;
+  };
+  let ownBound = 0, ackBound = 0, inGc = 0;
+  const gcShare: number[] = [];
+  for (const [t0, , sync, ack, end] of slow) {
+    if (!Number.isNaN(sync) && !Number.isNaN(ack)) { if (sync > ack) ownBound++; else ackBound++; }
+    let paused = 0;
+    for (const [a, b] of pauses) if (b > t0 && a < end) paused += Math.min(b, end) - Math.max(a, t0);
+    if (paused > 0) inGc++;
+    gcShare.push(paused / (end - t0));
+  }
+  return {
+    n: slow.length, threshold_ms: +threshold.toFixed(3), own_sync_bound: ownBound, first_ack_bound: ackBound, overlapping_gc: inGc,
+    gc_share_p50: med(gcShare), propose_to_sent_p50: med(slow.map((w) => w[1] - w[0])), sent_to_own_sync_p50: med(slow.map((w) => w[2] - w[1])),
+    sent_to_first_ack_p50: med(slow.map((w) => w[3] - w[1])), ready_to_applied_p50: med(slow.map((w) => w[4] - Math.max(w[2], w[3]))),
+  };
 }
 
 interface SampleNode { callFrame: { functionName: string; url: string; lineNumber: number }; selfSize: number; children: SampleNode[] }
