@@ -148,6 +148,7 @@ async function main(): Promise<void> {
   await node.start();
 
   const server = http.createServer((req, res) => {
+    const start = trace ? performance.now() : 0;
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -173,6 +174,7 @@ async function main(): Promise<void> {
         return jsonReply(res, 400, { message: 'bad request' });
       }
       const t0 = performance.now();
+      trace?.requested(start, t0);
       node.propose(cmd).then(
         ({ index, result }) => trace?.applied(index, t0, performance.now()) ?? jsonReply(res, 200, { header: { member_id: id, revision: String(result), raft_term: String(node.currentTerm) } }),
         (err: Error) => jsonReply(res, 503, { message: err.message, retryable: (err as { retryable?: boolean }).retryable ?? false }),
