@@ -23,7 +23,8 @@ export function post(base: string, path: string, body: unknown, timeoutMs = 2000
   return new Promise((resolve, reject) => {
     const req = http.request({
       host: u.hostname, port: u.port, path, method: 'POST', agent,
-      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) },
+      // x-sent-ms: when the put left (epoch ms, sub-ms); a traced member times its wait to be read.
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'x-sent-ms': String(performance.timeOrigin + performance.now()) },
     }, (res) => {
       let d = '';
       res.setEncoding('utf8');

@@ -174,7 +174,7 @@ async function main(): Promise<void> {
         return jsonReply(res, 400, { message: 'bad request' });
       }
       const t0 = performance.now();
-      trace?.requested(start, t0);
+      trace?.requested(start, t0, req.headers['x-sent-ms'] === undefined ? undefined : Number(req.headers['x-sent-ms']));
       node.propose(cmd).then(
         ({ index, result }) => trace?.applied(index, t0, performance.now()) ?? jsonReply(res, 200, { header: { member_id: id, revision: String(result), raft_term: String(node.currentTerm) } }),
         (err: Error) => jsonReply(res, 503, { message: err.message, retryable: (err as { retryable?: boolean }).retryable ?? false }),

@@ -7,7 +7,9 @@
  * and puts it in its JSON beside the switch.
  *
  * Stages, keyed by entry index (a batch's entries share its times):
- * - leader: `request_to_propose` (the HTTP request's headers parsed → its body parsed and
+ * - leader: `client_to_request` (the load generator sent the put → its headers parsed here,
+ *   from the `x-sent-ms` header: loopback plus the wait for this loop to read the socket),
+ *   `request_to_propose` (the HTTP request's headers parsed → its body parsed and
  *   proposed: time the request waits on the leader's loop before raft sees it),
  *   `propose_to_sent` (HTTP body parsed and proposed → append sent to the followers),
  *   `sent_to_own_sync` (→ the leader's own write and fdatasync done), `sent_to_first_ack`
@@ -35,7 +37,7 @@ export function dist(xs: number[]): Dist | null {
   return { n: xs.length, p50: q(0.5), p90: q(0.9), p99: q(0.99), max: +xs[xs.length - 1].toFixed(3) };
 }
 
-const STAGES = ['request_to_propose', 'propose_to_sent', 'sent_to_own_sync', 'sent_to_first_ack', 'ready_to_applied', 'propose_to_applied', 'save', 'recv_to_ack'] as const;
+const STAGES = ['client_to_request', 'request_to_propose', 'propose_to_sent', 'sent_to_own_sync', 'sent_to_first_ack', 'ready_to_applied', 'propose_to_applied', 'save', 'recv_to_ack'] as const;
 type Stage = (typeof STAGES)[number];
 
 /** Per-index timestamps kept at most this long (a follower's saves and entries proposed elsewhere are never resolved here). */
@@ -112,9 +114,10 @@ export class StageTrace {
     if (k) this.received = this.received.slice(k);
   }
 
-  /** Leader: a put whose headers were parsed at `start` was proposed at `t0`. */
-  requested(start: number, t0: number): void {
+  /** Leader: a put whose headers were parsed at `start` was proposed at `t0` (sent by the client at `sentEpochMs`, epoch ms). */
+  requested(start: number, t0: number, sentEpochMs?: number): void {
     this.add('request_to_propose', t0 - start);
+    if (sentEpochMs !== undefined && Number.isFinite(sentEpochMs)) this.add('client_to_request', performance.timeOrigin + start - sentEpochMs);
   }
 
   /** Leader: the proposal made at `t0` was applied at `index` (now). */
