@@ -3,7 +3,7 @@
 // leader changed; faults shorter than their bound are recorded, not judged.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { checkLiveness, downBoundMs, livenessTimings, livenessViolations, silenceWindows, type LivenessSample, type TimedFault } from './liveness.ts';
+import { checkLiveness, downBoundMs, leaderSettled, leaderSettledAt, livenessTimings, livenessViolations, silenceWindows, type LivenessSample, type TimedFault } from './liveness.ts';
 
 const t = livenessTimings(1000);
 const steady = 3000 + 700 + 3000;
@@ -62,6 +62,28 @@ test('the leader hit, or a leader change seen while silent, gives the longer bou
   // The leader changed for another reason while h4 was silent (seen in the samples).
   const moved = checkLiveness(silenceWindows([fault({ healEnd: 30_000 })]), samples(8000, 30_000, 'h4', 22_000, (at) => (at < 12_000 ? 'h1' : 'h3')), t);
   assert.is(moved[0].leaderChanged, true);
+});
+
+test('a leader elected shortly before the fault waits out its own grace: the bound runs from it', () => {
+  // The leader moved h1 → h3 at 7,500 ms (first named at 8,000), 2,000 ms before h4 fell
+  // silent at 10,000; h3 marks nobody down before 8,000 + 10,000: h4 down at 18,500 is in time
+  // (seed 13438 in CI: the leader changed 2.8 s before the probe and marked it down then).
+  const ws = silenceWindows([fault({ kind: 'pause', description: 'pause h4', healStart: 22_000 })]);
+  const ss = samples(0, 23_000, 'h4', 18_500, (at) => (at < 7_000 ? 'h1' : at < 8_000 ? undefined : 'h3'));
+  assert.is(leaderSettledAt(ss, 10_000), 8_000);
+  const r = checkLiveness(ws, ss, t);
+  assert.equal([r[0].leaderChanged, r[0].boundMs, r[0].judged, r[0].late], [false, 8_000 + 10_000 - 10_000 + 700 + 3000, true, false]);
+  // A leader settled long before keeps the steady bound; none seen changing neither.
+  assert.is(checkLiveness(ws, samples(0, 23_000, 'h4', 13_000, (at) => (at < 1_000 ? 'h1' : 'h3')), t)[0].boundMs, steady);
+  assert.is(leaderSettledAt(samples(0, 21_000, 'h4', undefined, () => 'h1'), 10_000), undefined);
+});
+
+test('the probe waits for a leader that has led longer than its grace less a node\'s', () => {
+  const ss = samples(0, 20_000, 'h4', undefined, (at) => (at < 7_000 ? 'h1' : at < 8_000 ? undefined : 'h3'));
+  // h3 first named at 8,000: settled once 8,000 + 10,000 <= now + 3,000.
+  assert.equal([leaderSettled(ss.filter((s) => s.at <= 14_500), 14_500, t), leaderSettled(ss, 15_000, t)], [false, true]);
+  assert.is(leaderSettled(ss.filter((s) => s.at <= 7_500), 7_500, t), false, 'no leader named: not settled');
+  assert.is(leaderSettled(samples(0, 5_000, 'h4', undefined, () => 'h1'), 5_000, t), true, 'no change seen');
 });
 
 test('a clock jump marking its node down is recorded as a false down, never judged', () => {

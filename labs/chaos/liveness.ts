@@ -115,6 +115,26 @@ export function silenceWindows(round: readonly TimedFault[]): SilenceWindow[] {
   });
 }
 
+/**
+ * When the leader last changed before `at`, as the samples show it: the first sample that
+ * names the leader leading at `at` after one naming another or none (undefined: no change seen).
+ */
+export function leaderSettledAt(samples: readonly LivenessSample[], at: number): number | undefined {
+  const before = samples.filter((s) => s.at < at);
+  const leader = before.at(-1)?.leader;
+  if (leader === undefined) return undefined;
+  let i = before.length - 1;
+  while (i > 0 && before[i - 1].leader === leader) i--;
+  return i > 0 ? before[i].at : undefined;
+}
+
+/** Whether the last sample names a leader that has led long enough for its new-leader grace not to lengthen a silence's bound. */
+export function leaderSettled(samples: readonly LivenessSample[], now: number, t: LivenessTimings): boolean {
+  if (!samples.at(-1)?.leader) return false;
+  const settled = leaderSettledAt(samples, now + 1);
+  return settled === undefined || settled + t.newLeaderGraceMs <= now + t.graceMs;
+}
+
 /** Judges each window against the samples (pure). */
 export function checkLiveness(windows: readonly SilenceWindow[], samples: readonly LivenessSample[], t: LivenessTimings): LivenessRecord[] {
   return windows.map((w) => {
@@ -123,7 +143,11 @@ export function checkLiveness(windows: readonly SilenceWindow[], samples: readon
     // an election was under way).
     const before = [...samples].reverse().find((s) => s.at < w.from && s.leader)?.leader;
     const leaderChanged = (before !== undefined && w.roundHosts.includes(before)) || during.some((s) => s.leader !== (before ?? s.leader) || !s.leader);
-    const boundMs = downBoundMs(t, leaderChanged);
+    // A leader elected shortly before the fault still waits out its own grace from its
+    // election (it was elected before the sample that first names it): the bound runs from then.
+    const settled = leaderSettledAt(samples, w.from);
+    const graceLeft = settled === undefined ? 0 : settled + t.newLeaderGraceMs - w.from;
+    const boundMs = Math.max(downBoundMs(t, leaderChanged), graceLeft + t.pollMs + t.slackMs);
     // Still down from an earlier fault (a restart not yet seen ready): nothing to time.
     const last = [...samples].reverse().find((s) => s.at < w.from && s.states[w.host] !== undefined);
     if (last?.states[w.host] === 'down') return { fault: w.fault, host: w.host, boundMs, judged: false, leaderChanged, late: false, alreadyDown: true };

@@ -13,7 +13,7 @@ import { checkHistory, checkSlots, type RuncContainer } from './checks.ts';
 import { clockFile, fakeClockDaemonCommand, libfaketime, setClock } from './clock.ts';
 import { History } from './history.ts';
 import { digests, readTables, runcContainers, slots, storeObjects, type ManagerTables } from './inspect.ts';
-import { checkLiveness, downBoundMs, livenessTimings, livenessViolations, SAMPLE_MS, silenceWindows, type LivenessRecord, type SilenceWindow, type TimedFault } from './liveness.ts';
+import { checkLiveness, downBoundMs, leaderSettled, livenessTimings, livenessViolations, SAMPLE_MS, silenceWindows, type LivenessRecord, type SilenceWindow, type TimedFault } from './liveness.ts';
 import { askManagers, heartbeatPeriodMs, LivenessWatch } from './liveness-watch.ts';
 import { describeFault, impaired, inject, prng, restartDaemon, schedule, undo, type Fault, type NemesisContext, type Restart } from './nemesis.ts';
 import { Workload } from './workload.ts';
@@ -152,7 +152,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       // The schedule's holds (2–8 s) are mostly shorter than the liveness bound, so one
       // silence is made long enough to judge: the last worker paused for the bound (plus a
       // sample), as the last round.
+      // A leader elected just before would still wait out its own grace (the bound then runs
+      // from its election, too long for the hold): wait, bounded, until it has led long enough.
       const probe = workers.at(-1);
+      const settleBy = Date.now() + timings.newLeaderGraceMs + timings.electionMs;
+      while (Date.now() < settleBy && !leaderSettled(watch.samples, history.now(), timings)) await sleepUntil(Date.now() + SAMPLE_MS);
       if (probe) windows.push(...await livenessProbe(lab, history, probe, downBoundMs(timings, false) + SAMPLE_MS, log));
     } finally {
       wl.stop();
@@ -285,6 +289,7 @@ async function livenessProbe(lab: Lab, history: History, host: string, holdMs: n
   history.add({ type: 'nemesis', action: 'heal', fault, start: healStart, end: history.now() });
   return silenceWindows([{ kind: 'pause', hosts: [host], description: fault, injectEnd, healStart, healEnd: history.now() }]);
 }
+
 
 /** The result's summary of the liveness records. */
 function livenessSummary(rs: readonly LivenessRecord[]): NonNullable<ChaosResult['liveness']> {
