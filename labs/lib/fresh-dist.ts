@@ -1,5 +1,5 @@
 // Benches start their daemons through bin/shoal.js, which runs dist/ only while no source
-// is newer than it, else the sources through tsx: slower, and not what a user runs. So a
+// is newer than it, else the sources through tsx: not what a user runs. So a
 // bench builds dist first when it is stale, and pins SHOAL_RUN=dist for its children, so
 // an edit to a source during a long bench cannot switch later daemons to the sources.
 import { spawnSync } from 'node:child_process';
