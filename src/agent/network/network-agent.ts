@@ -710,7 +710,7 @@ export class NetworkAgent {
   private async removeHostVxlan(vni: number): Promise<void> {
     const host = this.opts.hostNetns === undefined ? [] : ['-n', this.opts.hostNetns];
     const vx = hostVxlanName(vni);
-    if ((await this.sh.run(['ip', ...host, 'link', 'show', vx])).code === 0) await this.sh.run(['ip', ...host, 'link', 'del', vx]);
+    if (await this.linkExists(this.opts.hostNetns, vx)) await this.sh.run(['ip', ...host, 'link', 'del', vx]);
   }
 
   // ---- views ----
@@ -818,9 +818,13 @@ export class NetworkAgent {
     }
   }
 
-  private async hostLinkExists(dev: string): Promise<boolean> {
-    const host = this.opts.hostNetns === undefined ? [] : ['-n', this.opts.hostNetns];
-    return (await this.sh.run(['ip', ...host, 'link', 'show', dev])).code === 0;
+  private hostLinkExists(dev: string): Promise<boolean> {
+    return this.linkExists(this.opts.hostNetns, dev);
+  }
+
+  /** Whether `dev` exists in `netns` (undefined: the daemon's own netns). */
+  private async linkExists(netns: string | undefined, dev: string): Promise<boolean> {
+    return (await this.sh.run(['ip', ...(netns === undefined ? [] : ['-n', netns]), 'link', 'show', dev])).code === 0;
   }
 
   /** `net.ipv4.ip_forward=1` in the host netns: the mesh routes from the underlay into the ingress network. */
@@ -841,7 +845,7 @@ export class NetworkAgent {
     const sb = Object.values(this.state.sandboxes).find((x) => x.netns === netns);
     const macvlan = sb !== undefined && recordedTaskPath(sb) === 'macvlan';
     if (!sb || (dev !== VXLAN_DEV && !(macvlan && dev === GATEWAY_DEV))) return;
-    const exists = async (d: string) => (await this.sh.run(['ip', '-n', netns, 'link', 'show', d])).code === 0;
+    const exists = (d: string) => this.linkExists(netns, d);
     void this.lock.run(`sb:${sb.networkId}`, async () => {
       // Still ours and meant to be there (not torn down meanwhile), and really gone?
       if (this.closed || this.state.sandboxes[sb.networkId] !== sb || !sb.ready) return;
@@ -889,7 +893,7 @@ export class NetworkAgent {
     if (this.state.view) this.dns.setTable(dnsTable(this.state.view));
     for (const [id, sb] of Object.entries(this.state.sandboxes)) {
       const alive = sb.ready && existsSync(netnsPath(sb.netns))
-        && (await this.sh.run(['ip', '-n', sb.netns, 'link', 'show', 'vxlan0'])).code === 0;
+        && (await this.linkExists(sb.netns, VXLAN_DEV));
       if (alive) {
         if (sb.taskPath === undefined) this.log.info('network: a sandbox made by an older agent keeps its bridge task path', { 'network.id': id, netns: sb.netns });
         continue;
