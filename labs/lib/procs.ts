@@ -14,11 +14,21 @@ export function isAlive(pid: number | undefined): boolean {
   } catch {
     return false;
   }
+  const f = statFields(pid);
+  return f !== undefined && f[0] !== 'Z';
+}
+
+/**
+ * The fields of /proc/PID/stat after the command name (which may hold spaces and
+ * parentheses, so they start after its last ')'): f[0] is the state, f[1] the parent;
+ * undefined when the process is gone.
+ */
+function statFields(pid: number): string[] | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
-    return false;
+    return undefined;
   }
 }
 
@@ -28,13 +38,8 @@ export function isAlive(pid: number | undefined): boolean {
  * the process is gone. Linux counts in clock ticks of 100 a second.
  */
 export function cpuTimeMs(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
-  } catch {
-    return undefined;
-  }
+  const f = statFields(pid);
+  return f === undefined ? undefined : ((Number(f[11]) + Number(f[12])) * 1000) / 100;
 }
 
 /** Waits until the process is gone (or a zombie); false if still alive after `timeoutMs`. */
@@ -185,18 +190,10 @@ export function allPids(): number[] {
 
 /**
  * PIDs whose parent is `parent` (this process by default): what a test checks is gone after
- * the code under test stops the processes it started. The parent is field 4 of
- * /proc/PID/stat, read after the last ')' since the command name may hold one.
+ * the code under test stops the processes it started (one gone meanwhile is left out).
  */
 export function childrenOf(parent = process.pid): number[] {
-  return allPids().filter((pid) => {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === parent;
-    } catch {
-      return false; // gone meanwhile
-    }
-  });
+  return allPids().filter((pid) => Number(statFields(pid)?.[1]) === parent);
 }
 
 /** Inode of a namespace link such as `/proc/PID/ns/net` (undefined when unreadable). */
