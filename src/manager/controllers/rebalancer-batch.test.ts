@@ -8,20 +8,30 @@ import * as assert from 'uvu/assert';
 import { MemoryStore } from '../../store/index.ts';
 import { aNode, aService, aTask } from '../../store/testing.ts';
 import { nullLogger } from '../../common/logger.ts';
-import type { Task } from '../../api/types/task.ts';
+import type { Task, TaskState } from '../../api/types/task.ts';
 import { RebalancerController } from './rebalancer.ts';
 import { RUNNING_COALESCE_MS } from './store-controller.ts';
 
 const drain = async () => { for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r)); };
 
-test('placements and arrivals, one commit each, make one rebalancer pass later; an end one at once', async () => {
+/** Nodes `a` and `b` and a service of `replicas` tasks in `state`, all on `a` if `onA`, else unplaced. */
+async function nodesAndService(replicas: number, state: TaskState, onA: boolean): Promise<{ store: MemoryStore; nodes: string[] }> {
   const store = new MemoryStore();
   const service = (await store.update((tx) => {
     for (const h of ['a', 'b']) tx.create('node', aNode(h));
-    return tx.create('service', aService('web', 20));
+    return tx.create('service', aService('web', replicas));
   })).value;
-  await store.update((tx) => { for (let s = 1; s <= 20; s++) tx.create('task', { ...aTask(service.ID, s), Status: { Timestamp: '2026-01-01T00:00:00.000Z', State: 'pending', Message: '' } }); });
   const nodes = store.view((tx) => tx.list('node')).map((n) => n.ID);
+  await store.update((tx) => {
+    for (let s = 1; s <= replicas; s++) {
+      tx.create('task', { ...aTask(service.ID, s, onA ? nodes[0] : undefined), Status: { Timestamp: '2026-01-01T00:00:00.000Z', State: state, Message: '' } });
+    }
+  });
+  return { store, nodes };
+}
+
+test('placements and arrivals, one commit each, make one rebalancer pass later; an end one at once', async () => {
+  const { store, nodes } = await nodesAndService(20, 'pending', false);
 
   const rebalancer = new RebalancerController(store, nullLogger, { now: () => 0 });
   const r = rebalancer as unknown as { at(ms: number, fn: () => void): void; kick(): void };
@@ -78,13 +88,7 @@ test('placements and arrivals, one commit each, make one rebalancer pass later; 
 });
 
 test('a wake timer cleared by stop() is set again after the next start', async () => {
-  const store = new MemoryStore();
-  const service = (await store.update((tx) => {
-    for (const h of ['a', 'b']) tx.create('node', aNode(h));
-    return tx.create('service', aService('web', 4));
-  })).value;
-  const a = store.view((tx) => tx.list('node'))[0].ID;
-  await store.update((tx) => { for (let s = 1; s <= 4; s++) tx.create('task', { ...aTask(service.ID, s, a), Status: { Timestamp: '2026-01-01T00:00:00.000Z', State: 'running', Message: '' } }); });
+  const { store } = await nodesAndService(4, 'running', true);
 
   // All 4 on one node: nothing moves until the nodes have settled, then a wake is due.
   const settleMs = 10_000;
