@@ -43,36 +43,35 @@ test('a fresh dist is not rebuilt and SHOAL_RUN=dist is pinned for the children'
   }
 });
 
-test('a stale dist whose build fails stops the bench with a clear error', () => {
+/** Runs `body` in a temp root whose dist is not built and whose build:dist runs `script`, with SHOAL_RUN unset. */
+function withStaleRoot(script: string, body: (root: string, env: NodeJS.ProcessEnv, lines: string[]) => void): void {
   const root = mkdtempSync(join(tmpdir(), 'fresh-dist-'));
   try {
-    // A package.json whose build:dist fails: the real build is not run by a unit test.
-    writeFileSync(join(root, 'package.json'), JSON.stringify({ scripts: { 'build:dist': 'exit 3' } }));
+    // A package.json of our own: the real build is not run by a unit test.
+    writeFileSync(join(root, 'package.json'), JSON.stringify({ scripts: { 'build:dist': script } }));
     const env: NodeJS.ProcessEnv = { ...process.env };
     delete env.SHOAL_RUN;
-    const lines: string[] = [];
+    body(root, env, []);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+test('a stale dist whose build fails stops the bench with a clear error', () => {
+  withStaleRoot('exit 3', (root, env, lines) => {
     assert.throws(() => ensureFreshDist(root, env, (l) => lines.push(l)), /build:dist failed \(exit 3\)/);
     assert.is(lines.length, 1);
     assert.match(lines[0], /building it/);
     assert.is(env.SHOAL_RUN, undefined);
-  } finally {
-    rmSync(root, { recursive: true, force: true });
-  }
+  });
 });
 
 test('a stale dist is built, with one line logged, then pinned', () => {
-  const root = mkdtempSync(join(tmpdir(), 'fresh-dist-'));
-  try {
-    writeFileSync(join(root, 'package.json'), JSON.stringify({ scripts: { 'build:dist': 'exit 0' } }));
-    const env: NodeJS.ProcessEnv = { ...process.env };
-    delete env.SHOAL_RUN;
-    const lines: string[] = [];
+  withStaleRoot('exit 0', (root, env, lines) => {
     ensureFreshDist(root, env, (l) => lines.push(l));
     assert.is(lines.length, 1);
     assert.is(env.SHOAL_RUN, 'dist');
-  } finally {
-    rmSync(root, { recursive: true, force: true });
-  }
+  });
 });
 
 test('SHOAL_RUN=source is kept and an unknown SHOAL_RUN is refused', () => {
