@@ -4,7 +4,7 @@
 // it was taken).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { raftReport, type RaftFigures } from './raft.ts';
+import { raftReport, run, type RaftFigures } from './raft.ts';
 import { loadResult, newTally, quantile, type LoadResult } from './raft-load.ts';
 
 /** A round whose puts took 1..n ms (shuffled), over `ms` ms of loading. */
@@ -62,6 +62,13 @@ test('raft-report: p99 is the median of the rounds\' p99s, not the median-throug
   assert.is(out.p50_ms_c1, 71);
   assert.is(out.etcd_p99_ms_c1, 125);
   assert.is(out.target_p99_c1, 'met');
+});
+
+test('flags are refused before anything starts: a bad --rounds, one-client flags without one client', async () => {
+  const refused = async (args: string[]) => { try { await run(args); } catch (err) { return (err as Error).message; } return 'accepted'; };
+  assert.match(await refused(['--rounds', 'x']), /--rounds must be a whole number/);
+  assert.match(await refused(['--conc', '16', '--slices', '2']), /--slices apply to the one-client level, which --conc 16 leaves out/);
+  assert.match(await refused(['--conc', '16,64', '--c1-seconds=4']), /--c1-seconds apply/);
 });
 
 test.run();

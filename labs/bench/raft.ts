@@ -194,6 +194,9 @@ export async function run(args: string[]): Promise<void> {
   // --no-failover: load levels only (quick A/B of the write path); the failover keys then read null.
   const runs = a['no-failover'] ? 0 : wholeAtLeast3('--runs', a.runs);
   const levels = a.conc ? a.conc.split(',').map(Number) : [];
+  // They shape the one-client level only: given without it they would change nothing.
+  const oneClientFlags = ['--c1-seconds', '--slices'].filter((f) => args.some((x) => x === f || x.startsWith(`${f}=`)));
+  if (oneClientFlags.length && !levels.includes(1)) throw new Error(`bench: ${oneClientFlags.join(' and ')} apply to the one-client level, which --conc ${a.conc} leaves out`);
   const dir = mkdtempSync(join(tmpdir(), 'shoal-bench-raft-'));
   const procs = new Procs();
   try {
