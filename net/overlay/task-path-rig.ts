@@ -11,10 +11,13 @@
  * network bench's `--rt`) host → host, bridge task → task and macvlan task → task, the
  * order rotating each round. The last line is one JSON object:
  * per path and stream count the median ratio to the underlay (of the per-round ratios)
- * with min and max, the Gbit/s behind them and `uptime` before and after. Asserts nothing
+ * with min and max, the Gbit/s behind them and `uptime` before and after; and what each
+ * path cost (`RunCost`): every CPU's busy share (the whole machine's: run it quiet), the bytes per packet leaving the client
+ * host's underlay device (GSO intact or not) and each CPU's µs per packet. Asserts nothing
  * about time. Namespaces are named `ovtp-*`; all are removed at the end, also on failure.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { IprouteBatch } from './batch.ts';
 import { attachTask, createSandbox, macFromIp, syncPeers, type TaskPath } from './plan.ts';
@@ -23,7 +26,19 @@ import { linkTwoHosts } from './lab-netns.ts';
 /** The paths a round measures. */
 export const RIG_PATHS = ['underlay', 'bridge', 'macvlan'] as const;
 /** One round: Gbit/s per path, for `streams` streams. */
-export interface RigRound { streams: number; gbps: Record<(typeof RIG_PATHS)[number], number> }
+export interface RigRound {
+  streams: number;
+  gbps: Record<(typeof RIG_PATHS)[number], number>;
+  /** Per path, what the run cost: see {@link RunCost}. Absent in rounds taken without it. */
+  cost?: Partial<Record<(typeof RIG_PATHS)[number], RunCost>>;
+}
+/**
+ * What one iperf3 run cost: each CPU's busy share over the run (0–1, from /proc/stat), and
+ * the packets and bytes the client host's underlay device sent (GSO packets: its counters
+ * count a packet before segmentation). With the client's CPU busy throughout, CPU time per
+ * packet is what decides the ratio; the packet size shows whether GSO survives the path.
+ */
+export interface RunCost { busy: number[]; txPackets: number; txBytes: number; seconds: number }
 
 const mid = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 const r2 = (x: number) => Math.round(x * 100) / 100;
@@ -44,8 +59,40 @@ export function rigFigures(rounds: readonly RigRound[]): Record<string, number> 
       const ratios = rs.map((r) => r.gbps[p] / r.gbps.underlay);
       Object.assign(out, { [`${p}_ratio${sfx}`]: r2(mid(ratios)), [`${p}_ratio${sfx}_min`]: r2(Math.min(...ratios)), [`${p}_ratio${sfx}_max`]: r2(Math.max(...ratios)) });
     }
+    for (const p of RIG_PATHS) {
+      const costs = rs.map((r) => r.cost?.[p]).filter((c): c is RunCost => c !== undefined && c.txPackets > 0);
+      if (costs.length === 0) continue;
+      out[`${p}_bytes_per_packet${sfx}`] = Math.round(mid(costs.map((c) => c.txBytes / c.txPackets)));
+      for (let cpu = 0; cpu < costs[0].busy.length; cpu++) {
+        out[`${p}_cpu${cpu}_busy${sfx}`] = r2(mid(costs.map((c) => c.busy[cpu] ?? 0)));
+        // µs of CPU `cpu` per packet sent: the per-packet price of the path on that CPU.
+        out[`${p}_cpu${cpu}_us_per_packet${sfx}`] = Math.round(mid(costs.map((c) => ((c.busy[cpu] ?? 0) * c.seconds * 1e6) / c.txPackets)) * 10) / 10;
+      }
+    }
   }
   return out;
+}
+
+/** Per CPU, jiffies busy and in all, from the text of /proc/stat (pure). */
+export function cpuTimes(procStat: string): { busy: number; total: number }[] {
+  const out: { busy: number; total: number }[] = [];
+  for (const line of procStat.split('\n')) {
+    const m = /^cpu(\d+)\s+(.*)$/.exec(line);
+    if (!m) continue;
+    const f = m[2].trim().split(/\s+/).map(Number);
+    // user nice system idle iowait irq softirq steal (guest time is inside user already)
+    const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
+    out[Number(m[1])] = { busy: total - f[3] - f[4], total };
+  }
+  return out;
+}
+
+/** Each CPU's busy share (0–1) between two readings of {@link cpuTimes} (pure). */
+export function busyShares(before: ReturnType<typeof cpuTimes>, after: ReturnType<typeof cpuTimes>): number[] {
+  return after.map((a, i) => {
+    const total = a.total - (before[i]?.total ?? 0);
+    return total > 0 ? Math.round(((a.busy - (before[i]?.busy ?? 0)) / total) * 1000) / 1000 : 0;
+  });
 }
 
 const TAG = 'ovtp';
@@ -77,6 +124,12 @@ async function build(): Promise<void> {
   }
   const peers = ([1, 2] as const).map((i) => ({ ip: taskIp(i), mac: macFromIp(taskIp(i)), vtep: VTEP[i] }));
   for (const i of [1, 2] as const) for (const [k] of KINDS) await new IprouteBatch({ hostNetns: ns(`h${i}`) }).run(ns(`s${i}${k}`), syncPeers(VTEP[i], [], peers));
+}
+
+/** Packets and bytes the client host's underlay device has sent (every path's traffic leaves through it). */
+function underlayTx(): { packets: number; bytes: number } {
+  const [link] = JSON.parse(sh(['ip', '-n', ns('h1'), '-s', '-j', 'link', 'show', 'u0'])) as { stats64: { tx: { packets: number; bytes: number } } }[];
+  return { packets: link.stats64.tx.packets, bytes: link.stats64.tx.bytes };
 }
 
 function teardown(): string[] {
@@ -137,12 +190,16 @@ async function main(args: string[]): Promise<void> {
     for (const streams of [1, 4]) {
       for (let i = 0; i < roundsN; i++) {
         const gbps = {} as RigRound['gbps'];
+        const cost: NonNullable<RigRound['cost']> = {};
         for (let j = 0; j < RIG_PATHS.length; j++) {
           const p = RIG_PATHS[(i + j) % RIG_PATHS.length];
+          const cpu0 = cpuTimes(readFileSync('/proc/stat', 'utf8')), tx0 = underlayTx(), t0 = performance.now();
           gbps[p] = await iperf(where[p][0], where[p][1], where[p][2], streams, seconds);
+          const tx1 = underlayTx();
+          cost[p] = { busy: busyShares(cpu0, cpuTimes(readFileSync('/proc/stat', 'utf8'))), txPackets: tx1.packets - tx0.packets, txBytes: tx1.bytes - tx0.bytes, seconds: (performance.now() - t0) / 1000 };
         }
-        rounds.push({ streams, gbps });
-        console.log(`streams=${streams} round=${i} ${RIG_PATHS.map((p) => `${p}=${gbps[p].toFixed(2)}`).join(' ')}`);
+        rounds.push({ streams, gbps, cost });
+        console.log(`streams=${streams} round=${i} ${RIG_PATHS.map((p) => `${p}=${gbps[p].toFixed(2)} (cpu ${cost[p]!.busy.join('/')}, ${Math.round(cost[p]!.txBytes / Math.max(1, cost[p]!.txPackets))} B/pkt)`).join(' ')}`);
       }
     }
   } finally {
