@@ -28,6 +28,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EtcdCluster } from './raft-etcd.ts';
+import { median } from './fair.ts';
 import { RaftCluster } from './raft-cluster.ts';
 import { findLeader, put, runLoad, type BenchCluster, type LoadResult } from './raft-load.ts';
 import { Procs } from './raft-procs.ts';
@@ -81,7 +82,6 @@ function switches(path: string): [number, number, number, number] {
   }
   return [v, nv, waitNs / 1e6, mainWaitNs / 1e6];
 }
-const med = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor((xs.length - 1) / 2)];
 try {
   const sides: BenchCluster[] = (positionals.length ? positionals : ['base']).map((v) => {
     const [name, ...rest] = v.split('=');
@@ -182,7 +182,7 @@ try {
       const rs = res.get(c.name) ?? [];
       const w = rs.map((x) => x.writesPerSec);
       const p = rs.map((x) => x.p99ms);
-      console.log(`  ${c.name.padEnd(10)} writes/s ${med(w)} [${Math.min(...w)}–${Math.max(...w)}]  p99 ${med(p)} [${Math.min(...p)}–${Math.max(...p)}]  p50 ${med(rs.map((x) => x.p50ms))}  cpu ms/write ${med(cpu.get(c.name) ?? [])}  all ${w.join(',')}`);
+      console.log(`  ${c.name.padEnd(10)} writes/s ${median(w)} [${Math.min(...w)}–${Math.max(...w)}]  p99 ${median(p)} [${Math.min(...p)}–${Math.max(...p)}]  p50 ${median(rs.map((x) => x.p50ms))}  cpu ms/write ${median(cpu.get(c.name) ?? [])}  all ${w.join(',')}`);
     }
   }
 } finally {

@@ -196,8 +196,3 @@ export async function measureFailover(c: BenchCluster, run: number): Promise<{ m
   await c.restart(leader);
   return { ms: firstOk === undefined ? null : +(firstOk - tKill).toFixed(1), killed: leader };
 }
-
-export function median(xs: (number | null)[]): number | null {
-  const v = xs.filter((x): x is number => x !== null).sort((a, b) => a - b);
-  return v.length ? v[Math.floor((v.length - 1) / 2)] : null;
-}
