@@ -45,6 +45,14 @@ test('an unknown flag or a flag without its value is refused before any round ru
   assert.match(await refused(['--in-process', '--nodes']), /--nodes wants a value/);
 });
 
+test('--in-process, one round in this process, refuses the round flags it would ignore, naming them', async () => {
+  const refused = (args: string[]) => run(args).then(() => 'ran', (e: Error) => e.message);
+  // A tiny size, so that a run which ignored the flag ends quickly and fails the test.
+  const tiny = ['--nodes', '1', '--tasks', '1'];
+  assert.match(await refused(['--in-process', ...tiny, '--rounds', '2']), /^scale-control: --rounds cannot go with --in-process/);
+  assert.match(await refused(['--round-timeout-s', '60', '--in-process', ...tiny]), /^scale-control: --round-timeout-s cannot go with --in-process/);
+});
+
 test('an aborted round kills its process and fails, naming why', async () => {
   const before = childrenOf();
   const ctl = new AbortController();

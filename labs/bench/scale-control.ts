@@ -266,6 +266,10 @@ export async function controlRounds(o: { nodes: number; tasks: number; rounds: n
 
 export async function run(args: string[], ctx?: BenchContext): Promise<void> {
   checkArgs('scale-control', args, ['nodes', 'tasks', 'rounds', 'round-timeout-s'], ['in-process']);
+  // `--in-process` is one round, in this process, with no timeout of its own: the round flags
+  // would be read as taken when they were not.
+  const roundFlags = ['--rounds', '--round-timeout-s'].filter((f) => args.includes(f));
+  if (args.includes('--in-process') && roundFlags.length) throw new Error(`scale-control: ${roundFlags.join(' and ')} cannot go with --in-process, which runs one round in this process`);
   const nodes = Number(arg(args, 'nodes', '100'));
   const tasks = Number(arg(args, 'tasks', '10000'));
   const rounds = Number(arg(args, 'rounds', '3'));
