@@ -12,9 +12,10 @@
  * `--seconds`, rotating which side goes first; each side's median writes/s and p99 with min
  * and max. With `--slices N` (for a busy shared box): each side gets N slices of
  * `seconds`/N in turn, so load drifting over seconds hits every side alike; latencies are
- * pooled per side, with the members' CPU ms, context switches (voluntary / involuntary,
- * all threads) and run delay (ms runnable but waiting for a CPU; all threads, and the main
- * threads alone, where a Node member runs all its JavaScript) per write.
+ * pooled per side, failed puts counted beside them (`failed`), with the members' CPU ms,
+ * context switches (voluntary / involuntary, all threads) and run delay (ms runnable but
+ * waiting for a CPU; all threads, and the main threads alone, where a Node member runs all
+ * its JavaScript) per write.
  * The load average is printed per level. Each side's idle CPU (ms per s with no load, over
  * `--idle` s, before the levels) is printed too, and the sliced figures
  * add CPU per write net of it: at a few dozen writes/s on a busy box, idle ticks and
@@ -26,20 +27,62 @@
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { EtcdCluster } from './raft-etcd.ts';
 import { median } from './fair.ts';
 import { RaftCluster } from './raft-cluster.ts';
-import { findLeader, put, runLoad, type BenchCluster, type LoadResult } from './raft-load.ts';
+import { benchValue, findLeader, loadSlice, newTally, runLoad, warmUp, type BenchCluster, type LoadResult, type LoadTally } from './raft-load.ts';
 import { Procs } from './raft-procs.ts';
 import { TIMING } from './raft.ts';
 
-const { values: a, positionals } = parseArgs({
-  allowPositionals: true,
-  options: { slices: { type: 'string', default: '0' }, conc: { type: 'string', default: '1,16,64' }, rounds: { type: 'string', default: '5' }, seconds: { type: 'string', default: '3' }, 'no-etcd': { type: 'boolean', default: false }, idle: { type: 'string', default: '2' } },
-});
-const dir = mkdtempSync(join(tmpdir(), 'shoal-bench-raftab-'));
-const procs = new Procs();
+/** A side's members' counters, read before and after each of its slices (CPU ms; switches: voluntary, involuntary, run delay ms, main threads' run delay ms). */
+export interface Reading {
+  cpuMs: number;
+  switches: [number, number, number, number];
+}
+
+/** One side's slices of a level: its puts (latencies and failures) and what its members spent on them. */
+export interface SideSlices {
+  tally: LoadTally;
+  cpuMs: number;
+  switches: [number, number, number, number];
+}
+
+/**
+ * One level in slices: `slices` times, every side in turn (reversed every other slice)
+ * runs `conc` clients for `seconds`/`slices` s against `url` (raft-load.ts's `loadSlice`:
+ * a failed put is counted in the tally's `errs`, never dropped), `read(name)` taken around
+ * each of its slices.
+ */
+export async function slicedLevel(
+  sides: readonly { name: string; url: string }[],
+  opts: { conc: number; slices: number; seconds: number; value: string; read: (name: string) => Reading },
+): Promise<Map<string, SideSlices>> {
+  const out = new Map<string, SideSlices>(sides.map((c) => [c.name, { tally: newTally(), cpuMs: 0, switches: [0, 0, 0, 0] }]));
+  for (let k = 0; k < opts.slices; k++) {
+    for (const c of k % 2 === 0 ? sides : [...sides].reverse()) {
+      const s = out.get(c.name)!;
+      const r0 = opts.read(c.name);
+      await loadSlice(c.url, { conc: opts.conc, ms: (opts.seconds * 1000) / opts.slices, value: opts.value }, s.tally);
+      const r1 = opts.read(c.name);
+      s.cpuMs += r1.cpuMs - r0.cpuMs;
+      for (let i = 0; i < 4; i++) s.switches[i] += r1.switches[i] - r0.switches[i];
+    }
+  }
+  return out;
+}
+
+/** The printed line of one side's slices: writes/s, quantiles, per-write costs (CPU net of `idleCpuPerS` ms/s when given), `n` puts and the `failed` ones. */
+export function slicedLine(name: string, s: SideSlices, idleCpuPerS?: number): string {
+  const l = [...s.tally.lat].sort((x, y) => x - y);
+  const n = l.length;
+  const q = (p: number) => l[Math.min(n - 1, Math.floor(p * n))]?.toFixed(2);
+  const net = idleCpuPerS !== undefined ? `  net of idle ${((s.cpuMs - (idleCpuPerS * s.tally.ms) / 1000) / n).toFixed(3)}` : '';
+  const [v, nv, wait, mainWait] = s.switches;
+  return `  ${name.padEnd(10)} writes/s ${Math.round(n / (s.tally.ms / 1000))}  p50 ${q(0.5)}  p90 ${q(0.9)}  p99 ${q(0.99)}  cpu ms/write ${(s.cpuMs / n).toFixed(3)}${net}  switches/write vol ${(v / n).toFixed(1)} invol ${(nv / n).toFixed(1)}  run delay ms/write ${(wait / n).toFixed(3)} (main threads ${(mainWait / n).toFixed(3)})  n ${n} failed ${s.tally.errs}`;
+}
+
 const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 /** CPU ms (user + system) used so far by the live processes whose command line names `path`. */
 function cpuMs(path: string): number {
@@ -82,110 +125,88 @@ function switches(path: string): [number, number, number, number] {
   }
   return [v, nv, waitNs / 1e6, mainWaitNs / 1e6];
 }
-try {
-  const sides: BenchCluster[] = (positionals.length ? positionals : ['base']).map((v) => {
-    const [name, ...rest] = v.split('=');
-    const envText = rest.join('=');
-    const env: Record<string, string> = Object.fromEntries(envText ? envText.split(';').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]) : []);
-    const { TICK_MS: tick = TIMING.same.tick_ms, ELECTION_TICK: election = TIMING.same.election_tick, HEARTBEAT_TICK: heartbeat = TIMING.same.heartbeat_tick, ...memberEnv } = env;
-    const timing = { tickMs: Number(tick), electionTick: Number(election), heartbeatTick: Number(heartbeat) };
-    if (!Object.values(timing).every((x) => x > 0)) throw new Error(`bench: ${name}: TICK_MS, ELECTION_TICK and HEARTBEAT_TICK must be positive numbers, got ${tick}, ${election}, ${heartbeat}`);
-    return new RaftCluster(procs, join(dir, name), { ...timing, name, env: memberEnv });
+
+async function main(): Promise<void> {
+  const { values: a, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { slices: { type: 'string', default: '0' }, conc: { type: 'string', default: '1,16,64' }, rounds: { type: 'string', default: '5' }, seconds: { type: 'string', default: '3' }, 'no-etcd': { type: 'boolean', default: false }, idle: { type: 'string', default: '2' } },
   });
-  if (!a['no-etcd']) sides.push(new EtcdCluster(procs, join(dir, 'etcd'), { heartbeatMs: TIMING.etcd.heartbeat_ms, electionMs: TIMING.etcd.election_timeout_ms }));
-  for (const c of sides) await c.start();
-  // Idle CPU per side (ticks, heartbeats, timers), measured for all sides at once.
-  const idleCpu = new Map<string, number>();
-  const idleS = Number(a.idle);
-  if (!(idleS >= 0)) throw new Error(`bench: --idle must be a number of seconds, got ${a.idle}`);
-  if (idleS > 0) {
-    const dirOf = (c: BenchCluster) => join(dir, c.name) + '/';
-    const c0 = new Map(sides.map((c) => [c.name, cpuMs(dirOf(c))]));
-    await new Promise((r) => setTimeout(r, idleS * 1000));
-    for (const c of sides) idleCpu.set(c.name, (cpuMs(dirOf(c)) - c0.get(c.name)!) / idleS);
-    console.log(`idle CPU ms/s (all members, ${idleS} s, load ${load()}): ${sides.map((c) => `${c.name} ${idleCpu.get(c.name)!.toFixed(1)}`).join('  ')}`);
-  }
-  const slices = Number(a.slices);
-  if (slices > 0) {
-    // Fine interleaving: every side gets `slices` slices of `seconds`/`slices` s in turn, so the
-    // box's load drifting over seconds hits every side alike; latencies pooled per side.
-    const value = Buffer.alloc(1024, 'x').toString('base64');
-    for (const conc of a.conc!.split(',').map(Number)) {
-      const urls = new Map<string, string>();
-      for (const c of sides) {
-        urls.set(c.name, c.clientUrl(await findLeader(c)));
-        for (let i = 0; i < 20; i++) await put(urls.get(c.name)!, `warm/${i}`, value);
+  const dir = mkdtempSync(join(tmpdir(), 'shoal-bench-raftab-'));
+  const procs = new Procs();
+  try {
+    const sides: BenchCluster[] = (positionals.length ? positionals : ['base']).map((v) => {
+      const [name, ...rest] = v.split('=');
+      const envText = rest.join('=');
+      const env: Record<string, string> = Object.fromEntries(envText ? envText.split(';').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]) : []);
+      const { TICK_MS: tick = TIMING.same.tick_ms, ELECTION_TICK: election = TIMING.same.election_tick, HEARTBEAT_TICK: heartbeat = TIMING.same.heartbeat_tick, ...memberEnv } = env;
+      const timing = { tickMs: Number(tick), electionTick: Number(election), heartbeatTick: Number(heartbeat) };
+      if (!Object.values(timing).every((x) => x > 0)) throw new Error(`bench: ${name}: TICK_MS, ELECTION_TICK and HEARTBEAT_TICK must be positive numbers, got ${tick}, ${election}, ${heartbeat}`);
+      return new RaftCluster(procs, join(dir, name), { ...timing, name, env: memberEnv });
+    });
+    if (!a['no-etcd']) sides.push(new EtcdCluster(procs, join(dir, 'etcd'), { heartbeatMs: TIMING.etcd.heartbeat_ms, electionMs: TIMING.etcd.election_timeout_ms }));
+    for (const c of sides) await c.start();
+    // Idle CPU per side (ticks, heartbeats, timers), measured for all sides at once.
+    const idleCpu = new Map<string, number>();
+    const idleS = Number(a.idle);
+    if (!(idleS >= 0)) throw new Error(`bench: --idle must be a number of seconds, got ${a.idle}`);
+    if (idleS > 0) {
+      const dirOf = (c: BenchCluster) => join(dir, c.name) + '/';
+      const c0 = new Map(sides.map((c) => [c.name, cpuMs(dirOf(c))]));
+      await new Promise((r) => setTimeout(r, idleS * 1000));
+      for (const c of sides) idleCpu.set(c.name, (cpuMs(dirOf(c)) - c0.get(c.name)!) / idleS);
+      console.log(`idle CPU ms/s (all members, ${idleS} s, load ${load()}): ${sides.map((c) => `${c.name} ${idleCpu.get(c.name)!.toFixed(1)}`).join('  ')}`);
+    }
+    const slices = Number(a.slices);
+    if (slices > 0) {
+      // Fine interleaving: every side gets `slices` slices of `seconds`/`slices` s in turn, so the
+      // box's load drifting over seconds hits every side alike; latencies pooled per side.
+      const value = benchValue();
+      const read = (name: string): Reading => ({ cpuMs: cpuMs(join(dir, name) + '/'), switches: switches(join(dir, name) + '/') });
+      for (const conc of a.conc!.split(',').map(Number)) {
+        const targets: { name: string; url: string }[] = [];
+        for (const c of sides) {
+          targets.push({ name: c.name, url: c.clientUrl(await findLeader(c)) });
+          await warmUp(targets.at(-1)!.url, value);
+        }
+        const l0 = load();
+        const got = await slicedLevel(targets, { conc, slices, seconds: Number(a.seconds), value, read });
+        console.log(`c=${conc} sliced x${slices} load ${l0} → ${load()}`);
+        for (const c of sides) console.log(slicedLine(c.name, got.get(c.name)!, idleCpu.get(c.name)));
       }
-      const lat = new Map<string, number[]>(sides.map((c) => [c.name, []]));
-      const time = new Map<string, number>(sides.map((c) => [c.name, 0]));
-      const cpu = new Map<string, number>(sides.map((c) => [c.name, 0]));
-      const sw = new Map<string, [number, number, number, number]>(sides.map((c) => [c.name, [0, 0, 0, 0]]));
-      const l0 = load();
-      for (let k = 0; k < slices; k++) {
-        const order = k % 2 === 0 ? sides : [...sides].reverse();
+    }
+    for (const conc of slices > 0 ? [] : a.conc!.split(',').map(Number)) {
+      const res = new Map<string, LoadResult[]>();
+      const cpu = new Map<string, number[]>();
+      const loads: string[] = [];
+      for (let r = 0; r < Number(a.rounds); r++) {
+        loads.push(load());
+        const k = r % sides.length;
+        const order = [...sides.slice(k), ...sides.slice(0, k)];
         for (const c of order) {
-          const path = join(dir, c.name === 'etcd' ? 'etcd' : c.name) + '/';
-          const c0 = cpuMs(path);
-          const sw0 = switches(path);
-          const t0 = performance.now();
-          const end = t0 + (Number(a.seconds) * 1000) / slices;
-          const l = lat.get(c.name)!;
-          await Promise.all(Array.from({ length: conc }, async (_, j) => {
-            let i = 0;
-            while (performance.now() < end) {
-              const s0 = performance.now();
-              await put(urls.get(c.name)!, `bench/${j}/${i++ % 1000}`, value).then(() => l.push(performance.now() - s0), () => {});
-            }
-          }));
-          time.set(c.name, time.get(c.name)! + performance.now() - t0);
-          cpu.set(c.name, cpu.get(c.name)! + cpuMs(path) - c0);
-          const s1 = switches(path);
-          const acc = sw.get(c.name)!;
-          acc[0] += s1[0] - sw0[0];
-          acc[1] += s1[1] - sw0[1];
-          acc[2] += s1[2] - sw0[2];
-          acc[3] += s1[3] - sw0[3];
+          try {
+            const url = c.clientUrl(await findLeader(c));
+            const path = join(dir, c.name);
+            const c0 = cpuMs(path + '/');
+            const x = await runLoad(url, { conc, seconds: Number(a.seconds) });
+            cpu.set(c.name, [...(cpu.get(c.name) ?? []), +((cpuMs(path + '/') - c0) / (x.n + 20)).toFixed(3)]);
+            res.set(c.name, [...(res.get(c.name) ?? []), x]);
+          } catch (err) {
+            console.log(c.name, 'failed', String(err));
+          }
         }
       }
-      console.log(`c=${conc} sliced x${slices} load ${l0} → ${load()}`);
+      console.log(`c=${conc} load ${loads.join(' | ')}`);
       for (const c of sides) {
-        const l = lat.get(c.name)!.sort((x, y) => x - y);
-        const q = (p: number) => l[Math.min(l.length - 1, Math.floor(p * l.length))]?.toFixed(2);
-        const net = idleCpu.has(c.name) ? `  net of idle ${((cpu.get(c.name)! - (idleCpu.get(c.name)! * time.get(c.name)!) / 1000) / l.length).toFixed(3)}` : '';
-        console.log(`  ${c.name.padEnd(10)} writes/s ${Math.round(l.length / (time.get(c.name)! / 1000))}  p50 ${q(0.5)}  p90 ${q(0.9)}  p99 ${q(0.99)}  cpu ms/write ${(cpu.get(c.name)! / l.length).toFixed(3)}${net}  switches/write vol ${(sw.get(c.name)![0] / l.length).toFixed(1)} invol ${(sw.get(c.name)![1] / l.length).toFixed(1)}  run delay ms/write ${(sw.get(c.name)![2] / l.length).toFixed(3)} (main threads ${(sw.get(c.name)![3] / l.length).toFixed(3)})  n ${l.length}`);
+        const rs = res.get(c.name) ?? [];
+        const w = rs.map((x) => x.writesPerSec);
+        const p = rs.map((x) => x.p99ms);
+        console.log(`  ${c.name.padEnd(10)} writes/s ${median(w)} [${Math.min(...w)}–${Math.max(...w)}]  p99 ${median(p)} [${Math.min(...p)}–${Math.max(...p)}]  p50 ${median(rs.map((x) => x.p50ms))}  cpu ms/write ${median(cpu.get(c.name) ?? [])}  all ${w.join(',')}  failed puts ${rs.reduce((n, x) => n + x.errs, 0)}`);
       }
     }
+  } finally {
+    await procs.killAll();
+    rmSync(dir, { recursive: true, force: true });
   }
-  for (const conc of slices > 0 ? [] : a.conc!.split(',').map(Number)) {
-    const res = new Map<string, LoadResult[]>();
-    const cpu = new Map<string, number[]>();
-    const loads: string[] = [];
-    for (let r = 0; r < Number(a.rounds); r++) {
-      loads.push(load());
-      const k = r % sides.length;
-      const order = [...sides.slice(k), ...sides.slice(0, k)];
-      for (const c of order) {
-        try {
-          const url = c.clientUrl(await findLeader(c));
-          const path = join(dir, c.name === 'etcd' ? 'etcd' : c.name);
-          const c0 = cpuMs(path + '/');
-          const x = await runLoad(url, { conc, seconds: Number(a.seconds) });
-          cpu.set(c.name, [...(cpu.get(c.name) ?? []), +((cpuMs(path + '/') - c0) / (x.n + 20)).toFixed(3)]);
-          res.set(c.name, [...(res.get(c.name) ?? []), x]);
-        } catch (err) {
-          console.log(c.name, 'failed', String(err));
-        }
-      }
-    }
-    console.log(`c=${conc} load ${loads.join(' | ')}`);
-    for (const c of sides) {
-      const rs = res.get(c.name) ?? [];
-      const w = rs.map((x) => x.writesPerSec);
-      const p = rs.map((x) => x.p99ms);
-      console.log(`  ${c.name.padEnd(10)} writes/s ${median(w)} [${Math.min(...w)}–${Math.max(...w)}]  p99 ${median(p)} [${Math.min(...p)}–${Math.max(...p)}]  p50 ${median(rs.map((x) => x.p50ms))}  cpu ms/write ${median(cpu.get(c.name) ?? [])}  all ${w.join(',')}`);
-    }
-  }
-} finally {
-  await procs.killAll();
-  rmSync(dir, { recursive: true, force: true });
 }
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await main();
