@@ -1,10 +1,12 @@
 // raft-ab's sliced levels: a put that fails is counted beside the latencies (raft-load.ts's
-// loop, against a loopback server refusing every other put).
+// loop, against a loopback server refusing every other put), and the slice order gives
+// every side every place, first included, equally often; a --slices count that cannot is
+// refused.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { slicedLevel, slicedLine, type Reading } from './raft-ab.ts';
+import { checkSlices, sliceOrder, slicedLevel, slicedLine, type Reading } from './raft-ab.ts';
 import { benchValue } from './raft-load.ts';
 
 /** A put endpoint answering 200 to odd requests and 500 to even ones, counting the requests it saw. */
@@ -43,6 +45,22 @@ test('a sliced level counts every failed put beside n, and prints it', async () 
   } finally {
     await Promise.all(servers.map((s) => s.close()));
   }
+});
+
+test('over a multiple of the side count, every side takes every place equally often', () => {
+  for (const sides of [['a', 'b'], ['a', 'b', 'etcd']]) {
+    const places = new Map<string, number[]>(sides.map((s) => [s, sides.map(() => 0)]));
+    for (let k = 0; k < 3 * sides.length; k++) sliceOrder(k, sides).forEach((s, i) => places.get(s)![i]++);
+    for (const s of sides) assert.equal(places.get(s), sides.map(() => 3), `${s} in ${sides.length} sides`);
+  }
+  assert.equal(sliceOrder(1, ['a', 'b', 'c']), ['b', 'c', 'a']);
+});
+
+test('a --slices count that would let a side go first more often is refused, naming the flag', () => {
+  assert.throws(() => checkSlices(9, 2), /bench: --slices 9 would let some of the 2 sides go first more often; give a multiple of 2/);
+  assert.throws(() => checkSlices(8, 3), /--slices 8/);
+  assert.throws(() => checkSlices(-2, 2), /--slices must be a whole number/);
+  for (const [n, sides] of [[0, 2], [8, 2], [9, 3]]) checkSlices(n, sides);
 });
 
 test.run();

@@ -11,7 +11,9 @@
  * with the like-for-like timing of `raft.ts`. Without `--slices`: every level in rounds of
  * `--seconds`, rotating which side goes first; each side's median writes/s and p99 with min
  * and max. With `--slices N` (for a busy shared box): each side gets N slices of
- * `seconds`/N in turn, so load drifting over seconds hits every side alike; latencies are
+ * `seconds`/N in turn, so load drifting over seconds hits every side alike; the order
+ * rotates by one side per slice, so N must be a multiple of the number of sides (each
+ * side then goes first, and in every other place, equally often); latencies are
  * pooled per side, failed puts counted beside them (`failed`), with the members' CPU ms,
  * context switches (voluntary / involuntary, all threads) and run delay (ms runnable but
  * waiting for a CPU; all threads, and the main threads alone, where a Node member runs all
@@ -36,6 +38,22 @@ import { benchValue, findLeader, loadSlice, newTally, runLoad, warmUp, type Benc
 import { Procs } from './raft-procs.ts';
 import { TIMING } from './raft.ts';
 
+/**
+ * The order the sides load in slice `slice` of a level: rotated by one side per slice, so
+ * over a multiple of `sides.length` slices every side takes every place (first included)
+ * equally often. A reversal would leave the middle of three sides never first.
+ */
+export function sliceOrder<T>(slice: number, sides: readonly T[]): T[] {
+  const k = slice % sides.length;
+  return [...sides.slice(k), ...sides.slice(0, k)];
+}
+
+/** Refuses a `--slices` count that would not give every one of `sides` sides each place equally often (0: no slicing). */
+export function checkSlices(slices: number, sides: number): void {
+  if (!Number.isInteger(slices) || slices < 0) throw new Error(`bench: --slices must be a whole number, got ${slices}`);
+  if (slices % sides !== 0) throw new Error(`bench: --slices ${slices} would let some of the ${sides} sides go first more often; give a multiple of ${sides}`);
+}
+
 /** A side's members' counters, read before and after each of its slices (CPU ms; switches: voluntary, involuntary, run delay ms, main threads' run delay ms). */
 export interface Reading {
   cpuMs: number;
@@ -50,10 +68,10 @@ export interface SideSlices {
 }
 
 /**
- * One level in slices: `slices` times, every side in turn (reversed every other slice)
- * runs `conc` clients for `seconds`/`slices` s against `url` (raft-load.ts's `loadSlice`:
- * a failed put is counted in the tally's `errs`, never dropped), `read(name)` taken around
- * each of its slices.
+ * One level in slices: `slices` times, every side in `sliceOrder` runs `conc` clients
+ * for `seconds`/`slices` s against `url` (raft-load.ts's `loadSlice`: a failed put is
+ * counted in the tally's `errs`, never dropped), `read(name)` taken around each of its
+ * slices.
  */
 export async function slicedLevel(
   sides: readonly { name: string; url: string }[],
@@ -61,7 +79,7 @@ export async function slicedLevel(
 ): Promise<Map<string, SideSlices>> {
   const out = new Map<string, SideSlices>(sides.map((c) => [c.name, { tally: newTally(), cpuMs: 0, switches: [0, 0, 0, 0] }]));
   for (let k = 0; k < opts.slices; k++) {
-    for (const c of k % 2 === 0 ? sides : [...sides].reverse()) {
+    for (const c of sliceOrder(k, sides)) {
       const s = out.get(c.name)!;
       const r0 = opts.read(c.name);
       await loadSlice(c.url, { conc: opts.conc, ms: (opts.seconds * 1000) / opts.slices, value: opts.value }, s.tally);
@@ -131,6 +149,8 @@ async function main(): Promise<void> {
     allowPositionals: true,
     options: { slices: { type: 'string', default: '0' }, conc: { type: 'string', default: '1,16,64' }, rounds: { type: 'string', default: '5' }, seconds: { type: 'string', default: '3' }, 'no-etcd': { type: 'boolean', default: false }, idle: { type: 'string', default: '2' } },
   });
+  const slices = Number(a.slices);
+  checkSlices(slices, Math.max(positionals.length, 1) + (a['no-etcd'] ? 0 : 1));
   const dir = mkdtempSync(join(tmpdir(), 'shoal-bench-raftab-'));
   const procs = new Procs();
   try {
@@ -156,7 +176,6 @@ async function main(): Promise<void> {
       for (const c of sides) idleCpu.set(c.name, (cpuMs(dirOf(c)) - c0.get(c.name)!) / idleS);
       console.log(`idle CPU ms/s (all members, ${idleS} s, load ${load()}): ${sides.map((c) => `${c.name} ${idleCpu.get(c.name)!.toFixed(1)}`).join('  ')}`);
     }
-    const slices = Number(a.slices);
     if (slices > 0) {
       // Fine interleaving: every side gets `slices` slices of `seconds`/`slices` s in turn, so the
       // box's load drifting over seconds hits every side alike; latencies pooled per side.
@@ -180,9 +199,7 @@ async function main(): Promise<void> {
       const loads: string[] = [];
       for (let r = 0; r < Number(a.rounds); r++) {
         loads.push(load());
-        const k = r % sides.length;
-        const order = [...sides.slice(k), ...sides.slice(0, k)];
-        for (const c of order) {
+        for (const c of sliceOrder(r, sides)) {
           try {
             const url = c.clientUrl(await findLeader(c));
             const path = join(dir, c.name);
