@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { attachTask, createSandbox, detachTask, gatewayRepair, macFromIp, syncPeers, type Peer } from './plan.ts';
+import { attachTask, checkTaskPath, createSandbox, detachTask, gatewayRepair, macFromIp, syncPeers, type Peer } from './plan.ts';
 import { OverlaySpecError } from './errors.ts';
 
 const H1 = '192.168.100.1';
@@ -40,6 +40,14 @@ test('the macvlan task path: no bridge, the gateway on a macvlan of vxlan0, task
   for (const taskPath of ['ipvlan', ''] as never[]) {
     assert.throws(() => createSandbox({ vni: 1, subnet: '10.0.0.0/24', gateway: '10.0.0.1', localVtep: H1, mtu: 1450, sandbox: 's', taskPath }), (e: unknown) => e instanceof OverlaySpecError && /task path/.test((e as Error).message));
     assert.throws(() => attachTask({ taskNetns: 't', index: 0, ip: '10.0.0.5', prefixBits: 24, mtu: 1450, taskPath }), (e: unknown) => e instanceof OverlaySpecError);
+  }
+});
+
+test('checkTaskPath passes bridge and macvlan and refuses anything else, undefined too', () => {
+  checkTaskPath('bridge');
+  checkTaskPath('macvlan');
+  for (const p of ['ipvlan', '', undefined, 1]) {
+    assert.throws(() => checkTaskPath(p), (e: unknown) => e instanceof OverlaySpecError && (e as Error).message.includes(`"${String(p)}"`), String(p));
   }
 });
 

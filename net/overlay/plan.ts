@@ -248,7 +248,18 @@ export function gatewayRepair(spec: SandboxSpec): string[] {
   return createSandbox({ ...spec, taskPath: 'macvlan' }).ip.filter((l) => l.split(/\s+/).includes(GATEWAY_DEV));
 }
 
+/**
+ * Refuses anything but `bridge` and `macvlan` with an {@link OverlaySpecError} (an unknown
+ * value, `undefined` too, must not silently mean one of them); the one check of a
+ * {@link TaskPath}, for callers that take one from outside (the agent's options).
+ */
+export function checkTaskPath(p: unknown): asserts p is TaskPath {
+  if (p !== 'bridge' && p !== 'macvlan') throw new OverlaySpecError(`invalid task path "${String(p)}" (bridge or macvlan)`);
+}
+
+/** A spec's task path: absent means `bridge` (this module's default); anything else is checked. */
 function taskPath(p: TaskPath | undefined): TaskPath {
-  if (p === undefined || p === 'bridge' || p === 'macvlan') return p ?? 'bridge';
-  throw new OverlaySpecError(`invalid task path "${String(p)}" (bridge or macvlan)`);
+  if (p === undefined) return 'bridge';
+  checkTaskPath(p);
+  return p;
 }

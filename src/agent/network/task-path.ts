@@ -16,7 +16,7 @@
  * A sandbox keeps the path it was made with for its life (state.ts `taskPath`; a record
  * without one was made by an older agent, with a bridge, and stays so).
  */
-import type { TaskPath } from '../../../net/overlay/index.ts';
+import { checkTaskPath as checkOverlayTaskPath, type TaskPath } from '../../../net/overlay/index.ts';
 import { NetworkAgentError } from './plan.ts';
 
 /** The agent's default for overlay sandboxes (NetworkAgentOptions `taskPath`). */
@@ -28,9 +28,16 @@ export function sandboxTaskPath(sandbox: { ingress: boolean }, preferred: TaskPa
   return sandbox.ingress ? 'bridge' : preferred;
 }
 
-/** Refuses anything but `bridge` and `macvlan` (an unknown value must not silently mean one of them). */
+/**
+ * Refuses anything but `bridge` and `macvlan` (net/overlay's `checkTaskPath`) as a
+ * NetworkAgentError naming the option; the overlay's error is its cause.
+ */
 export function checkTaskPath(p: unknown): asserts p is TaskPath {
-  if (p !== 'bridge' && p !== 'macvlan') throw new NetworkAgentError(`unknown taskPath "${String(p)}" (want 'bridge' or 'macvlan')`);
+  try {
+    checkOverlayTaskPath(p);
+  } catch (err) {
+    throw new NetworkAgentError(`unknown taskPath "${String(p)}" (want 'bridge' or 'macvlan')`, { cause: err });
+  }
 }
 
 /** The path of a recorded sandbox: one without a `taskPath` was made by an older agent, with a bridge. */
