@@ -61,6 +61,8 @@ export const BRIDGE = 'br0';
 export const VXLAN_DEV = 'vxlan0';
 /** The sandbox's gateway device on the `macvlan` task path (in place of the bridge). */
 export const GATEWAY_DEV = 'gw0';
+/** The batch line that brings a netns's loopback up (the last of the sandbox's and of a task's lines). */
+export const LO_UP = 'link set lo up';
 const ZERO_MAC = '00:00:00:00:00:00';
 
 /** The host-side name of the VXLAN device before it moves into the sandbox (unique per VNI, ≤ 15 chars). */
@@ -97,7 +99,7 @@ export function createSandbox(spec: SandboxSpec): Commands {
       `link set ${VXLAN_DEV} master ${BRIDGE}`,
       `link set ${VXLAN_DEV} up`,
       `link set ${BRIDGE} up`,
-      'link set lo up',
+      LO_UP,
     ]
     : [
       `link set ${tmp} name ${VXLAN_DEV}`,
@@ -108,7 +110,7 @@ export function createSandbox(spec: SandboxSpec): Commands {
       `addr add ${gw}/${p.bits} dev ${GATEWAY_DEV}`,
       `link set ${VXLAN_DEV} up`,
       `link set ${GATEWAY_DEV} up`,
-      'link set lo up',
+      LO_UP,
     ];
   return {
     host: [
@@ -229,7 +231,7 @@ export function attachTask(spec: AttachmentSpec): { sandbox: string[]; task: str
       `link set ${dev} address ${mac}`,
       `addr add ${ip}/${spec.prefixBits} dev ${dev}`,
       `link set ${dev} up`,
-      'link set lo up',
+      LO_UP,
     ],
   };
 }

@@ -16,7 +16,7 @@ import type { Logger } from '../../common/logger.ts';
 import type { NodeNetworkView } from '../../wire/network-view-types.ts';
 import { MeshTable, VipTable } from '../../../net/lb/index.ts';
 import {
-  GATEWAY_DEV, VXLAN_DEV, type Commands, type TaskPath, attachTask, createSandbox, gatewayRepair, hostVxlanName, macFromIp, sandboxVethName, syncPeers,
+  GATEWAY_DEV, LO_UP, VXLAN_DEV, type Commands, type TaskPath, createSandbox, gatewayRepair, hostVxlanName, macFromIp, sandboxVethName, syncPeers,
 } from '../../../net/overlay/index.ts';
 import { netnsPath } from '../exec/kernel.ts';
 import { ShellBatch } from './shell-batch.ts';
@@ -42,7 +42,7 @@ import { GatewayBridge } from './gateway.ts';
 import { RotationWaiters, type OutOfRotation } from './rotation.ts';
 import { ENCRYPTED_OVERLAY_MTU, WireGuardPlane, viewForDisk, type WireGuardStatus } from './wireguard-plane.ts';
 import { OverlayTuning } from './overlay-tuning.ts';
-import { checkTaskPath, recordedTaskPath, sandboxTaskPath } from './task-path.ts';
+import { attachmentLines, checkTaskPath, recordedTaskPath, sandboxTaskPath } from './task-path.ts';
 
 /** Host-mode published ports (`gateway.ts`'s `GatewayBridge`). */
 export interface HostPortGateway {
@@ -113,9 +113,6 @@ const MAC_BUSY_WAIT_MS = 5_000;
 
 /** How long a new sandbox waits for another network's sandbox to give up its VNI, ms. */
 const VNI_WAIT_MS = 10_000;
-
-/** The task batch's line that brings `lo` up (once per task, whatever its networks). */
-const LO_UP = 'link set lo up';
 
 /** nft updates of task VIP tables run this many at a time (each is one `nft -f` ≈ 20 ms). */
 const NFT_PARALLEL = 4;
@@ -422,8 +419,8 @@ export class NetworkAgent {
         const taskLines: string[][] = [];
         const made = await Promise.allSettled(attachments.map(async (a, i) => {
           const sb = await sandboxes[i];
-          const lines = attachTask({ taskNetns: netns, index: i, ip: a.ip, prefixBits: a.bits, mtu: sb.mtu, taskPath: recordedTaskPath(sb) });
-          taskLines[i] = lines.task.filter((l) => l !== LO_UP);
+          const lines = attachmentLines(sb, { netns, index: i, ip: a.ip, bits: a.bits });
+          taskLines[i] = lines.task;
           await this.batch.runIn(sb.netns, lines.sandbox);
           rt.made.add(a.networkId);
         }));
@@ -876,9 +873,9 @@ export class NetworkAgent {
       const i = rec.attachments.findIndex((a) => a.networkId === sb.networkId);
       if (i < 0 || !made.has(sb.networkId)) return;
       const a = rec.attachments[i];
-      const lines = attachTask({ taskNetns: rec.netns, index: i, ip: a.ip, prefixBits: a.bits, mtu: sb.mtu, taskPath: 'macvlan' });
+      const lines = attachmentLines(sb, { netns: rec.netns, index: i, ip: a.ip, bits: a.bits });
       await this.batch.runIn(sb.netns, lines.sandbox);
-      await this.taskSide(rec.netns, lines.task.filter((l) => l !== LO_UP));
+      await this.taskSide(rec.netns, lines.task);
     }));
     for (const r of results) if (r.status === 'rejected') throw r.reason;
   }

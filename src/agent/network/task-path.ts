@@ -16,7 +16,7 @@
  * A sandbox keeps the path it was made with for its life (state.ts `taskPath`; a record
  * without one was made by an older agent, with a bridge, and stays so).
  */
-import { checkTaskPath as checkOverlayTaskPath, type TaskPath } from '../../../net/overlay/index.ts';
+import { LO_UP, attachTask, checkTaskPath as checkOverlayTaskPath, type TaskPath } from '../../../net/overlay/index.ts';
 import { NetworkAgentError } from './plan.ts';
 
 /** The agent's default for overlay sandboxes (NetworkAgentOptions `taskPath`). */
@@ -43,4 +43,19 @@ export function checkTaskPath(p: unknown): asserts p is TaskPath {
 /** The path of a recorded sandbox: one without a `taskPath` was made by an older agent, with a bridge. */
 export function recordedTaskPath(sb: { taskPath?: TaskPath }): TaskPath {
   return sb.taskPath ?? 'bridge';
+}
+
+/**
+ * The batches that join attachment `at.index` (address `at.ip`/`at.bits`) of the task in
+ * netns `at.netns` to sandbox `sb`, on the path `sb` was made with (net/overlay's
+ * `attachTask`): `sandbox` for the sandbox's netns, `task` for the task's, without the
+ * `lo` line (the agent makes a task's netns with `lo` up). An attach uses it, and the
+ * repair that makes a task's macvlan again after its lower device went.
+ */
+export function attachmentLines(
+  sb: { mtu: number; taskPath?: TaskPath },
+  at: { netns: string; index: number; ip: string; bits: number },
+): { sandbox: string[]; task: string[] } {
+  const lines = attachTask({ taskNetns: at.netns, index: at.index, ip: at.ip, prefixBits: at.bits, mtu: sb.mtu, taskPath: recordedTaskPath(sb) });
+  return { sandbox: lines.sandbox, task: lines.task.filter((l) => l !== LO_UP) };
 }
