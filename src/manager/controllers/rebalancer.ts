@@ -62,7 +62,10 @@ export class RebalancerController extends StoreController {
   /** Look until then (ms); moves in flight extend it. */
   private watchUntil = 0;
   private dirty = true;
-  private wakeTimerAt = Infinity;
+  /** Wakes a pass when the earliest plan's `wakeAt` comes (a settle time, a move's timeout). */
+  private readonly wake = this.onceTimer();
+  /** When `wake` is due (ms), while it is armed. */
+  private wakeDueAt = Infinity;
 
   constructor(store: MemoryStore, logger: Logger, opts: RebalancerOptions = {}) {
     super(store, logger, ['service', 'task', 'node', 'cluster']);
@@ -107,11 +110,6 @@ export class RebalancerController extends StoreController {
       }
     }
     this.dirty = true;
-  }
-
-  override stop(): void {
-    super.stop();
-    this.wakeTimerAt = Infinity; // its timer went with the others: a later start must set one again
   }
 
   protected override onLater(): void {
@@ -171,12 +169,10 @@ export class RebalancerController extends StoreController {
       throw err;
     });
     if (written) this.dirty = true; // look again at the result (start-first: stop the old task once the new one runs)
-    if (wakeAt !== undefined && wakeAt < this.wakeTimerAt) {
-      this.wakeTimerAt = wakeAt;
-      this.at(wakeAt - now, () => {
-        this.wakeTimerAt = Infinity;
-        this.dirty = true;
-      });
+    // An earlier wake replaces a later one: the pass it makes plans every service and sets the next.
+    if (wakeAt !== undefined && (!this.wake.armed || wakeAt < this.wakeDueAt)) {
+      this.wake.disarm();
+      if (this.wake.arm(wakeAt - now, () => (this.dirty = true))) this.wakeDueAt = wakeAt;
     }
   }
 }

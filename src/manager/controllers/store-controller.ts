@@ -21,13 +21,60 @@ const RETRY_MS = 200;
  */
 export const RUNNING_COALESCE_MS = 200;
 
+/**
+ * A timer a controller keeps at most one of (a coalescing delay, a retry, a wake): `arm`
+ * sets it unless it is set, `disarm` cancels it. It is unset when it fires and when its
+ * controller stops (`StoreController.onceTimer`), so a new term arms its own; a stopped
+ * controller arms none.
+ */
+export class OnceTimer {
+  private isArmed = false;
+  private cancel?: () => void;
+
+  /** `set` starts a timer and returns its cancel; `live` says whether arming is allowed now. */
+  constructor(
+    private readonly set: (ms: number, fn: () => void) => () => void,
+    private readonly live: () => boolean,
+  ) {}
+
+  /** True from `arm` until the timer fires, is disarmed, or its controller stops. */
+  get armed(): boolean {
+    return this.isArmed;
+  }
+
+  /** Runs `fn` in `ms` unless already armed (or the controller is stopped); returns whether it armed. */
+  arm(ms: number, fn: () => void): boolean {
+    if (this.isArmed || !this.live()) return false;
+    this.isArmed = true;
+    this.cancel = this.set(ms, () => {
+      this.isArmed = false;
+      this.cancel = undefined;
+      fn();
+    });
+    return true;
+  }
+
+  /** Cancels the timer if armed; a later `arm` sets a new one. */
+  disarm(): void {
+    const cancel = this.cancel;
+    this.isArmed = false;
+    this.cancel = undefined;
+    cancel?.();
+  }
+}
+
 export abstract class StoreController {
   private unsubscribe?: () => void;
   private scheduled = false;
   private running = false;
   private again = false;
-  private retry?: NodeJS.Timeout;
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** Every `onceTimer` of this controller: disarmed on stop. */
+  private readonly onceTimers: OnceTimer[] = [];
+  /** Runs a failed pass again after `RETRY_MS` (a new failure sets it again). */
+  private readonly retry = this.onceTimer();
+  /** `markLater`'s coalescing delay. */
+  private readonly laterTimer = this.onceTimer();
   /** Keys given to `markLater` since its timer was set; handed to `onLater` when it fires. */
   private readonly later = new Set<string>();
   protected stopped = true;
@@ -49,7 +96,7 @@ export abstract class StoreController {
     this.stopped = true;
     this.unsubscribe?.();
     this.unsubscribe = undefined;
-    clearTimeout(this.retry);
+    for (const t of this.onceTimers) t.disarm();
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     this.later.clear(); // its timer is gone; the next start's full pass covers them
@@ -91,8 +138,11 @@ export abstract class StoreController {
     });
   }
 
-  /** Marks dirty at a later time (a restart delay ends). */
-  protected at(ms: number, fn: () => void): void {
+  /**
+   * Marks dirty at a later time (a restart delay ends): runs `fn`, then a pass, in `ms`
+   * unless the controller stopped meanwhile. Returns the timer's cancel.
+   */
+  protected at(ms: number, fn: () => void): () => void {
     const t = setTimeout(() => {
       this.timers.delete(t);
       if (this.stopped) return;
@@ -100,6 +150,20 @@ export abstract class StoreController {
       this.kick();
     }, Math.max(0, ms));
     this.timers.add(t);
+    return () => {
+      clearTimeout(t);
+      this.timers.delete(t);
+    };
+  }
+
+  /**
+   * A set-once timer of this controller (a field initialiser's call): each firing runs its
+   * `fn` through `at`, then a pass; `stop()` disarms it.
+   */
+  protected onceTimer(): OnceTimer {
+    const t = new OnceTimer((ms, fn) => this.at(ms, fn), () => !this.stopped);
+    this.onceTimers.push(t);
+    return t;
   }
 
   /**
@@ -113,14 +177,12 @@ export abstract class StoreController {
       this.logger.error('store controller: markLater without onLater; key dropped', { controller: this.constructor.name, key });
       return;
     }
-    if (this.later.size === 0) {
-      this.at(RUNNING_COALESCE_MS, () => {
-        const keys = [...this.later];
-        this.later.clear();
-        this.onLater(keys);
-      });
-    }
     this.later.add(key);
+    this.laterTimer.arm(RUNNING_COALESCE_MS, () => {
+      const keys = [...this.later];
+      this.later.clear();
+      this.onLater(keys);
+    });
   }
 
   /**
@@ -143,8 +205,8 @@ export abstract class StoreController {
           await this.pass();
         } catch (err) {
           this.logger.debug('controller pass failed; retrying', { error: err });
-          clearTimeout(this.retry);
-          this.retry = setTimeout(() => this.kick(), RETRY_MS);
+          this.retry.disarm(); // the delay counts from the last failure
+          this.retry.arm(RETRY_MS, () => {}); // the pass after it is the retry
         }
       } while (this.again);
     } finally {

@@ -14,18 +14,14 @@ import { monotonicMs } from '../../common/monotonic.ts';
 export class TaskReaperController extends StoreController {
   private dirty = false;
   private last = -Infinity;
-  private delayed = false;
+  /** Holds a pass back until `intervalMs` after the last. */
+  private readonly delay = this.onceTimer();
   private readonly intervalMs: number;
 
   /** `intervalMs`: least time between passes (default 250). */
   constructor(store: MemoryStore, logger: Logger, opts: { intervalMs?: number } = {}) {
     super(store, logger, ['task', 'service', 'cluster']);
     this.intervalMs = opts.intervalMs ?? 250;
-  }
-
-  override stop(): void {
-    super.stop();
-    this.delayed = false; // its timer went with the others: a later start must set one again
   }
 
   protected markAll(): void {
@@ -40,10 +36,7 @@ export class TaskReaperController extends StoreController {
     if (!this.dirty) return;
     const wait = this.last + this.intervalMs - monotonicMs();
     if (wait > 0) {
-      if (!this.delayed) {
-        this.delayed = true;
-        this.at(wait, () => (this.delayed = false));
-      }
+      this.delay.arm(wait, () => {}); // the pass after it reaps
       return;
     }
     this.dirty = false;
