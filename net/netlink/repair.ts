@@ -7,12 +7,9 @@
  * well: the caller makes them again). Its peers are programmed again after (the FDB went
  * with the device), by the caller's next peer sync.
  */
-import { GATEWAY_DEV, VXLAN_DEV, createSandbox, hostVxlanName, type Commands, type SandboxSpec } from '../overlay/plan.ts';
+import { GATEWAY_DEV, VXLAN_DEV, createSandbox, hostVxlanName, linesNaming, type Commands, type SandboxSpec } from '../overlay/plan.ts';
 
 /** The batch that makes `vxlan0` again in `spec.sandbox` and puts it on the bridge (or `gw0` on it), up. */
 export function vxlanRepair(spec: SandboxSpec): Commands {
-  const all = createSandbox(spec);
-  const tmp = hostVxlanName(spec.vni);
-  const mentions = (l: string) => l.split(/\s+/).some((w) => w === tmp || w === VXLAN_DEV || w === GATEWAY_DEV);
-  return { host: all.host.filter(mentions), ip: all.ip.filter(mentions), bridge: all.bridge.filter(mentions) };
+  return linesNaming(createSandbox(spec), [hostVxlanName(spec.vni), VXLAN_DEV, GATEWAY_DEV]);
 }

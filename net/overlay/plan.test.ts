@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { attachTask, checkTaskPath, createSandbox, detachTask, gatewayRepair, macFromIp, syncPeers, type Peer } from './plan.ts';
+import { attachTask, checkTaskPath, createSandbox, detachTask, gatewayRepair, linesNaming, macFromIp, syncPeers, type Peer } from './plan.ts';
 import { OverlaySpecError } from './errors.ts';
 
 const H1 = '192.168.100.1';
@@ -49,6 +49,12 @@ test('checkTaskPath passes bridge and macvlan and refuses anything else, undefin
   for (const p of ['ipvlan', '', undefined, 1]) {
     assert.throws(() => checkTaskPath(p), (e: unknown) => e instanceof OverlaySpecError && (e as Error).message.includes(`"${String(p)}"`), String(p));
   }
+});
+
+test('linesNaming keeps, in order, the lines that name a device as a whole word', () => {
+  const cmds = { host: ['link add vx-1 type vxlan', 'link set vx-10 up'], ip: ['link set gw0 up', 'addr add 10.0.0.1/24 dev gw01', 'link set lo up'], bridge: ['fdb append 00:00:00:00:00:00 dev vxlan0'] };
+  assert.equal(linesNaming(cmds, ['vx-1', 'gw0']), { host: ['link add vx-1 type vxlan'], ip: ['link set gw0 up'], bridge: [] });
+  assert.equal(linesNaming(cmds, []), { host: [], ip: [], bridge: [] });
 });
 
 test('only gw0 comes back when it alone went', () => {

@@ -247,7 +247,17 @@ export function detachTask(ip: string): string[] {
  * goes with it: net/netlink's `vxlanRepair` makes both.)
  */
 export function gatewayRepair(spec: SandboxSpec): string[] {
-  return createSandbox({ ...spec, taskPath: 'macvlan' }).ip.filter((l) => l.split(/\s+/).includes(GATEWAY_DEV));
+  return linesNaming(createSandbox({ ...spec, taskPath: 'macvlan' }), [GATEWAY_DEV]).ip;
+}
+
+/**
+ * The lines of `cmds` that name one of `devs` as a whole word, in their order: how a repair
+ * picks, from `createSandbox`'s lines, those that make and set up the devices that went
+ * (here and net/netlink's `vxlanRepair`).
+ */
+export function linesNaming(cmds: Commands, devs: readonly string[]): Commands {
+  const names = (l: string) => l.split(/\s+/).some((w) => devs.includes(w));
+  return { host: cmds.host.filter(names), ip: cmds.ip.filter(names), bridge: cmds.bridge.filter(names) };
 }
 
 /**
