@@ -1,5 +1,5 @@
 // The macvlan task path through the whole network agent (root, real kernel): two emulated
-// hosts (namespaces h1, h2 on an underlay bridge), h1's agent on the rtnetlink data plane,
+// hosts (namespaces h1, h2 joined by a veth pair, net/overlay's lab-netns.ts), h1's agent on the rtnetlink data plane,
 // h2's on `ip` alone, fake tasks on one overlay. Checks from inside the task namespaces:
 // another host's task, the gateway address (gw0), a VIP, the node's gateway bridge; that a
 // detach leaves nothing in the sandbox and the same address attaches again at once; that
@@ -16,12 +16,14 @@ import { join } from 'node:path';
 import type { Task } from '../../api/types/task.ts';
 import type { NodeNetworkView } from '../../wire/network-view-types.ts';
 import { macFromIp, sandboxVethName } from '../../../net/overlay/index.ts';
+import { deleteNetns, linkTwoHosts } from '../../../net/overlay/lab-netns.ts';
+import { listNetns } from '../../../labs/lib/netns.ts';
 import { nullLogger, type Logger } from '../../common/logger.ts';
 import { NetworkAgent, type NetworkAgentOptions } from './network-agent.ts';
 import { NetworkAgentError } from './plan.ts';
 
 const tag = `mvl9${process.pid}`;
-const NS = { sw: `${tag}-sw`, h1: `${tag}-h1`, h2: `${tag}-h2` };
+const NS = { h1: `${tag}-h1`, h2: `${tag}-h2` };
 const HOST = { h1: '192.168.100.41', h2: '192.168.100.42' } as const;
 const prefix = { h1: `${tag}a-`, h2: `${tag}b-` };
 const dataRoot = mkdtempSync(join(tmpdir(), 'shoal-mvl9-'));
@@ -54,10 +56,6 @@ function sh(argv: string[]): string {
   const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`${argv.join(' ')}: exit ${r.status}: ${r.stderr}`);
   return r.stdout;
-}
-
-function netnsList(): string[] {
-  return spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').map((l) => l.split(' ')[0]).filter(Boolean);
 }
 
 /** Device names in a netns, sorted. */
@@ -126,15 +124,7 @@ async function until(fn: () => Promise<boolean>, ms = 8000): Promise<boolean> {
 t.before(async () => {
   writeFileSync(join(dataRoot, 'resolv.conf'), 'nameserver 127.0.0.53\n');
   for (const n of Object.values(NS)) sh(['ip', 'netns', 'add', n]);
-  sh(['ip', '-n', NS.sw, 'link', 'add', 'br0', 'type', 'bridge']);
-  sh(['ip', '-n', NS.sw, 'link', 'set', 'br0', 'up']);
-  for (const h of ['h1', 'h2'] as const) {
-    sh(['ip', '-n', NS.sw, 'link', 'add', `p-${h}`, 'type', 'veth', 'peer', 'name', 'u0', 'netns', NS[h]]);
-    sh(['ip', '-n', NS.sw, 'link', 'set', `p-${h}`, 'master', 'br0', 'up']);
-    sh(['ip', '-n', NS[h], 'addr', 'add', `${HOST[h]}/24`, 'dev', 'u0']);
-    sh(['ip', '-n', NS[h], 'link', 'set', 'u0', 'up']);
-    sh(['ip', '-n', NS[h], 'link', 'set', 'lo', 'up']);
-  }
+  linkTwoHosts([NS.h1, NS.h2], [HOST.h1, HOST.h2]);
   agents.h1 = await open('h1');
   agents.h2 = await open('h2');
 });
@@ -144,10 +134,10 @@ t.after(async () => {
   await Promise.all(procs.map((p) => (p.exitCode === null && p.signalCode === null ? new Promise((ok) => p.on('exit', ok)) : undefined)));
   const errors: string[] = [];
   for (const a of Object.values(agents)) await a?.removeAll().catch((e) => errors.push(String(e)));
-  for (const n of netnsList().filter((x) => x.startsWith(tag))) spawnSync('ip', ['netns', 'del', n]);
   rmSync(dataRoot, { recursive: true, force: true });
-  const left = netnsList().filter((x) => x.startsWith(tag));
-  if (left.length || errors.length) throw new Error(`clean-up: left ${JSON.stringify(left)} ${errors.join('; ')}`);
+  // Every netns of ours, the agents' leftovers too (a failed removeAll), then the check.
+  try { deleteNetns(listNetns().filter((x) => x.startsWith(tag)), tag); } catch (e) { errors.push(String(e)); }
+  if (errors.length) throw new Error(`clean-up: ${errors.join('; ')}`);
 });
 
 t('an unknown task path is refused before anything is opened', async () => {
@@ -178,7 +168,7 @@ t('a macvlan task reaches another host\'s task (rtnetlink side and ip side), gw0
 
 t('a detach leaves nothing in the sandbox; the same address and MAC attach again at once', async () => {
   await agents.h1!.detach(taskId('c'));
-  assert.not.ok(netnsList().includes(tns('c')));
+  assert.not.ok(listNetns().includes(tns('c')));
   assert.equal(links(sbns('h1')), ['gw0', 'lo', 'vxlan0'], 'nothing of c left in the sandbox');
   await agents.h1!.attach(fakeTask('c2'));
   assert.is(kind(tns('c2'), 'eth0'), 'macvlan');
@@ -215,7 +205,7 @@ t('gw0 or vxlan0 removed behind the agent\'s back comes back, with the tasks\' m
 
 t('a sandbox made by an older agent (a bridge, no task path recorded) keeps its bridge after a restart', async () => {
   for (const k of ['a', 'c2'] as const) await agents.h1!.detach(taskId(k));
-  assert.not.ok(netnsList().includes(sbns('h1')), 'the sandbox went with its last task');
+  assert.not.ok(listNetns().includes(sbns('h1')), 'the sandbox went with its last task');
   await agents.h1!.close();
   agents.h1 = await open('h1', { taskPath: 'bridge' });
   await agents.h1.attach(fakeTask('a'));
