@@ -3,7 +3,8 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { ShellBatch, batchScript, shellQuote } from './shell-batch.ts';
+import { spawn } from 'node:child_process';
+import { ShellBatch, batchScript, killTimedOut, parentPidOf, shellQuote } from './shell-batch.ts';
 
 test('commands asked for in one turn run in one shell, each with its own exit code, output and input', async () => {
   const sizes: number[] = [];
@@ -66,6 +67,38 @@ test('a command past its timeout is killed; the others finish', async () => {
   assert.is(quick.stdout, 'ok\n');
 });
 
+test('a timed command that ends in time keeps its code and output, and no timeout process runs', async () => {
+  const sh = new ShellBatch();
+  // The command's parent is its subshell, whose parent is the pooled shell: no `timeout` between.
+  const r = await sh.run(['sh', '-c', 'cat /proc/$PPID/comm; echo done; exit 3'], { timeoutMs: 5000 });
+  assert.is(r.code, 3);
+  assert.is(r.stdout.split('\n')[1], 'done');
+  assert.not.match(r.stdout, 'timeout');
+  sh.close();
+});
+
+test('the parent PID is read after the name, whatever the name holds', () => {
+  assert.is(parentPidOf('4242 (a) b (c)) S 17 4242 4242 0 -1 4194560'), 17);
+  assert.is(parentPidOf('garbage'), undefined);
+});
+
+test('a timed-out command is killed only while its grandparent is the pooled shell', async () => {
+  const child = spawn('sleep', ['30'], { stdio: 'ignore' });
+  const gone = new Promise((ok) => child.once('exit', ok));
+  try {
+    // This process is the sleep's parent; its own parent stands in for the pooled shell.
+    killTimedOut(child.pid!, process.ppid + 100_000);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.is(child.exitCode, null, 'not ours: left alone');
+    assert.is(child.signalCode, null);
+    killTimedOut(child.pid!, process.ppid);
+    await gone;
+    assert.is(child.signalCode, 'SIGKILL');
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+});
+
 test('a command is answered when it ends, not when the slowest of its batch does', async () => {
   const sizes: number[] = [];
   const sh = new ShellBatch({ onBatch: (n) => sizes.push(n) });
@@ -94,7 +127,7 @@ test('the script runs each command in the background with its files, then waits'
   const s = batchScript('/d', [{ argv: ['ip', '-n', 'x', '-batch', '-'], input: 'a' }, { argv: ['nft', '-f', '-'], timeoutMs: 2500 }]);
   assert.is(s, [
     "( 'ip' '-n' 'x' '-batch' '-' <'/d/0.in' >'/d/0.out' 2>'/d/0.err'; rc=$?; echo $rc >'/d/0.rc'; echo \"@@rc 0 $rc\" ) &",
-    "( 'timeout' '-s' 'KILL' '3' 'nft' '-f' '-' </dev/null >'/d/1.out' 2>'/d/1.err'; rc=$?; echo $rc >'/d/1.rc'; echo \"@@rc 1 $rc\" ) &",
+    "( 'nft' '-f' '-' </dev/null >'/d/1.out' 2>'/d/1.err' & p=$!; echo \"@@pid 1 $p\"; wait $p; rc=$?; echo $rc >'/d/1.rc'; echo \"@@rc 1 $rc\" ) &",
     'wait',
     '',
   ].join('\n'));

@@ -16,9 +16,13 @@
  *   sh.close(); // the pooled shells end
  *
  * Each command keeps its own exit code, stdout, stderr and input; one failing never touches
- * another. A command with `timeoutMs` is killed (SIGKILL, exit 137, as `timeout -s KILL`).
+ * another. A command with `timeoutMs` is killed (SIGKILL, exit 137, as `timeout -s KILL`)
+ * by the daemon itself: its shell reports the command's PID (`@@pid`), so no `timeout`
+ * process is started per command (on a machine where starting a process costs ~10 ms, that
+ * was a tenth of a VIP table update).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,25 +55,56 @@ export function shellQuote(word: string): string {
 /**
  * The `sh` script of a batch: each command in a subshell of its own, in the background,
  * stdin from its input file (or /dev/null), stdout and stderr to files, its exit code to
- * `N.rc`; then `wait` for all. Pure: `dir` is where the files are.
+ * `N.rc`; then `wait` for all. A command with a timeout runs in the background of its
+ * subshell, which says its PID (`@@pid I PID`) for the daemon to kill it when the time is
+ * up, and waits for it. Pure: `dir` is where the files are.
  */
 export function batchScript(dir: string, jobs: readonly { argv: string[]; input?: string; timeoutMs?: number }[]): string {
   const lines = jobs.map((j, i) => {
     const f = (ext: string) => shellQuote(join(dir, `${i}.${ext}`));
-    const cmd = (j.timeoutMs ? ['timeout', '-s', 'KILL', `${Math.max(1, Math.ceil(j.timeoutMs / 1000))}`, ...j.argv] : j.argv).map(shellQuote).join(' ');
+    const cmd = j.argv.map(shellQuote).join(' ');
     const stdin = j.input === undefined ? '/dev/null' : f('in');
+    const run = `${cmd} <${stdin} >${f('out')} 2>${f('err')}`;
     // `@@rc I CODE` on the shell's stdout (one short write: whole even among parallel
     // jobs) hands the job back as soon as it ends, not when the batch's slowest does.
-    return `( ${cmd} <${stdin} >${f('out')} 2>${f('err')}; rc=$?; echo $rc >${f('rc')}; echo "@@rc ${i} $rc" ) &`;
+    const ran = j.timeoutMs ? `${run} & p=$!; echo "@@pid ${i} $p"; wait $p` : run;
+    return `( ${ran}; rc=$?; echo $rc >${f('rc')}; echo "@@rc ${i} $rc" ) &`;
   });
   return `${lines.join('\n')}\nwait\n`;
+}
+
+/** The parent PID of `pid` from /proc/PID/stat's text (pure; the name may hold spaces and parentheses). */
+export function parentPidOf(statText: string): number | undefined {
+  const after = statText.slice(statText.lastIndexOf(')') + 2).split(' ');
+  const ppid = Number(after[1]);
+  return Number.isInteger(ppid) && ppid > 0 ? ppid : undefined;
+}
+
+/** The parent PID of a live process, or undefined (gone, or not Linux). */
+function parentPid(pid: number): number | undefined {
+  try {
+    return parentPidOf(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * SIGKILLs a timed-out command `pid` only while it is still what the pooled shell `shellPid`
+ * started: its parent (the command's subshell) is that shell's child. After the command
+ * ended and was reaped its PID may belong to anyone; the check keeps the kill to our own.
+ */
+export function killTimedOut(pid: number, shellPid: number | undefined): void {
+  const subshell = parentPid(pid);
+  if (shellPid === undefined || subshell === undefined || parentPid(subshell) !== shellPid) return;
+  try { process.kill(pid, 'SIGKILL'); } catch { /* ended meanwhile */ }
 }
 
 /** A long-lived `sh` of the pool: batches go in on its stdin, `@@rc I CODE` and `@@done N` lines come out. */
 interface PoolShell {
   child: ChildProcess;
-  /** The batch it runs now, if any: `job` as each of its commands ends, `done` when all did. */
-  busy?: { id: number; done: (shellErr: string) => void; job: (index: number, code: number) => void };
+  /** The batch it runs now, if any: `started` with a timed command's PID, `job` as each of its commands ends, `done` when all did. */
+  busy?: { id: number; done: (shellErr: string) => void; job: (index: number, code: number) => void; started: (index: number, pid: number) => void };
   stderr: string;
 }
 
@@ -114,6 +149,7 @@ export class ShellBatch {
   private async runBatch(jobs: Job[]): Promise<void> {
     this.opts.onBatch?.(jobs.length);
     let dir: string | undefined;
+    const timers = new Map<number, NodeJS.Timeout>();
     try {
       dir = await mkdtemp(join(this.opts.tmpDir ?? tmpdir(), 'shoal-sh-'));
       await Promise.all(jobs.map((j, i) => (j.input === undefined ? undefined : writeFile(join(dir!, `${i}.in`), j.input))));
@@ -123,11 +159,17 @@ export class ShellBatch {
       const reads = new Map<number, Promise<void>>();
       const answer = (i: number, code: number | null, shellErr = '') => {
         if (reads.has(i) || !jobs[i]) return;
+        clearTimeout(timers.get(i));
         reads.set(i, Promise.all([read(i, 'out'), read(i, 'err')]).then(([stdout, stderr]) => {
           jobs[i].resolve({ code, stdout: stdout ?? '', stderr: stderr ?? (code === null ? shellErr || 'shell-batch: the shell ended' : '') });
         }));
       };
-      const shellErr = await this.inShell(batchScript(dir, jobs), (i, code) => answer(i, code));
+      // A timed command's clock starts when its shell says it started it.
+      const started = (i: number, pid: number, shellPid: number | undefined) => {
+        const ms = jobs[i]?.timeoutMs;
+        if (ms && !reads.has(i) && !timers.has(i)) timers.set(i, setTimeout(() => killTimedOut(pid, shellPid), ms));
+      };
+      const shellErr = await this.inShell(batchScript(dir, jobs), (i, code) => answer(i, code), started);
       await Promise.all(jobs.map(async (_, i) => {
         if (reads.has(i)) return;
         const rc = await read(i, 'rc');
@@ -137,16 +179,17 @@ export class ShellBatch {
     } catch (err) {
       for (const j of jobs) j.resolve({ code: null, stdout: '', stderr: `shell-batch: ${(err as Error).message}` });
     } finally {
+      for (const t of timers.values()) clearTimeout(t);
       if (dir) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
     }
   }
 
   /** Runs `script` (which waits for its commands) in a free pooled shell; resolves with what that shell said on stderr meanwhile. */
-  private async inShell(script: string, job: (index: number, code: number) => void): Promise<string> {
+  private async inShell(script: string, job: (index: number, code: number) => void, started: (index: number, pid: number, shellPid: number | undefined) => void): Promise<string> {
     const sh = await this.acquire();
     const id = this.nextId++;
     return new Promise<string>((resolve) => {
-      sh.busy = { id, done: resolve, job };
+      sh.busy = { id, done: resolve, job, started: (i, pid) => started(i, pid, sh.child.pid) };
       sh.stderr = '';
       sh.child.ref();
       sh.child.stdin!.write(`${script}echo @@done ${id}\n`);
@@ -180,6 +223,8 @@ export class ShellBatch {
     child.stdout!.setEncoding('utf8').on('data', lineSplitter((line) => {
       const rc = /^@@rc (\d+) (\d+)$/.exec(line);
       if (rc) { sh.busy?.job(Number(rc[1]), Number(rc[2])); return; }
+      const pid = /^@@pid (\d+) (\d+)$/.exec(line);
+      if (pid) { sh.busy?.started(Number(pid[1]), Number(pid[2])); return; }
       const m = /^@@done (\d+)$/.exec(line);
       if (m && sh.busy && Number(m[1]) === sh.busy.id) {
         const done = sh.busy.done;
