@@ -11,8 +11,8 @@ import { nullLogger } from '../../common/logger.ts';
 import type { Task, TaskState } from '../../api/types/task.ts';
 import { RebalancerController } from './rebalancer.ts';
 import { RUNNING_COALESCE_MS } from './store-controller.ts';
+import { drain, takeTimers } from './testing.ts';
 
-const drain = async () => { for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r)); };
 
 /** Nodes `a` and `b` and a service of `replicas` tasks in `state`, all on `a` if `onA`, else unplaced. */
 async function nodesAndService(replicas: number, state: TaskState, onA: boolean): Promise<{ store: MemoryStore; nodes: string[] }> {
@@ -34,9 +34,7 @@ test('placements and arrivals, one commit each, make one rebalancer pass later; 
   const { store, nodes } = await nodesAndService(20, 'pending', false);
 
   const rebalancer = new RebalancerController(store, nullLogger, { now: () => 0 });
-  const r = rebalancer as unknown as { at(ms: number, fn: () => void): void; kick(): void };
-  const timers: { ms: number; fire: () => void }[] = [];
-  r.at = (ms, fn) => { timers.push({ ms, fire: () => { fn(); r.kick(); } }); };
+  const timers = takeTimers(rebalancer);
   const coalescing = () => timers.filter((t) => t.ms === RUNNING_COALESCE_MS);
   let passes = 0;
   let mine = false;
@@ -93,17 +91,15 @@ test('a wake timer cleared by stop() is set again after the next start', async (
   // All 4 on one node: nothing moves until the nodes have settled, then a wake is due.
   const settleMs = 10_000;
   const rebalancer = new RebalancerController(store, nullLogger, { now: () => 0, timing: { settleMs } });
-  const r = rebalancer as unknown as { at(ms: number, fn: () => void): void };
-  const timers: number[] = [];
-  r.at = (ms) => { timers.push(ms); };
+  const timers = takeTimers(rebalancer);
   try {
     rebalancer.start();
     await drain();
-    assert.equal(timers, [settleMs], 'a wake when the nodes have settled');
+    assert.equal(timers.map((t) => t.ms), [settleMs], 'a wake when the nodes have settled');
     rebalancer.stop(); // leadership lost: the timer is gone
     rebalancer.start();
     await drain();
-    assert.equal(timers, [settleMs, settleMs], 'the new term sets its own wake');
+    assert.equal(timers.map((t) => t.ms), [settleMs, settleMs], 'the new term sets its own wake');
   } finally {
     rebalancer.stop();
   }

@@ -6,6 +6,7 @@ import { MemoryStore } from '../../store/index.ts';
 import { aService } from '../../store/testing.ts';
 import { nullLogger, type Logger } from '../../common/logger.ts';
 import { OnceTimer, StoreController } from './store-controller.ts';
+import { drain, manualTimers, takeTimers } from './testing.ts';
 
 /** A controller that calls markLater but forgot onLater (a programming error). */
 class Forgetful extends StoreController {
@@ -33,17 +34,6 @@ test('markLater without onLater logs and drops the key, arming no timer that wou
     c.stop();
   }
 });
-
-/** Timers taken by the test: each with its delay, its callback and whether it was cancelled. */
-function manualTimers() {
-  const timers: { ms: number; fire: () => void; cancelled: boolean }[] = [];
-  const set = (ms: number, fire: () => void) => {
-    const t = { ms, fire, cancelled: false };
-    timers.push(t);
-    return () => void (t.cancelled = true);
-  };
-  return { timers, set };
-}
 
 test('a once-timer arms once until it fires or is disarmed, and not while its controller is stopped', () => {
   const { timers, set } = manualTimers();
@@ -74,13 +64,11 @@ class Failing extends StoreController {
   }
 }
 
-const drain = async () => { for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r)); };
 
 test('a failed pass arms the retry; a failure while it is pending sets it again; stop cancels it', async () => {
   const store = new MemoryStore();
   const c = new Failing(store, nullLogger, ['service']);
-  const { timers, set } = manualTimers();
-  (c as unknown as { at: typeof set }).at = set;
+  const timers = takeTimers(c);
   try {
     c.start();
     await drain();

@@ -7,14 +7,12 @@ import { MemoryStore } from '../../store/index.ts';
 import { aService, aTask } from '../../store/testing.ts';
 import { nullLogger } from '../../common/logger.ts';
 import { TaskReaperController } from './task-reaper.ts';
-
-const drain = async () => { for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r)); };
+import { drain, takeTimers } from './testing.ts';
 
 test('a delay timer cleared by stop() is set again after the next start', async () => {
   const store = new MemoryStore();
   const reaper = new TaskReaperController(store, nullLogger, { intervalMs: 600_000 });
-  const timers: number[] = [];
-  (reaper as unknown as { at(ms: number, fn: () => void): void }).at = (ms) => { timers.push(ms); };
+  const timers = takeTimers(reaper);
   try {
     reaper.start();
     await drain(); // the initial pass runs at once
