@@ -100,7 +100,7 @@ export function killTimedOut(pid: number, shellPid: number | undefined): void {
   try { process.kill(pid, 'SIGKILL'); } catch { /* ended meanwhile */ }
 }
 
-/** A long-lived `sh` of the pool: batches go in on its stdin, `@@rc I CODE` and `@@done N` lines come out. */
+/** A long-lived `sh` of the pool: batches go in on its stdin, `@@pid I PID` (timed commands), `@@rc I CODE` and `@@done N` lines come out. */
 interface PoolShell {
   child: ChildProcess;
   /** The batch it runs now, if any: `started` with a timed command's PID, `job` as each of its commands ends, `done` when all did. */
