@@ -1,7 +1,7 @@
 // Parsing the output of the busybox tools the network lab tests run inside tasks.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { httpLoop, parseHttpLoop, parseNslookup, tally, taskNetns } from './swarm-net.ts';
+import { httpLoop, parseHttpLoop, parseNslookup, parseTcpExt, tally, taskNetns } from './swarm-net.ts';
 
 test('nslookup: the answers in order, not the server line', () => {
   const out = 'Server:\t\t127.0.0.11\nAddress:\t127.0.0.11:53\n\nName:\ttasks.web\nAddress: 10.0.1.5\nName:\ttasks.web\nAddress: 10.0.1.3\n\n';
@@ -17,6 +17,12 @@ test('the HTTP loop: one entry per request, empty for a failed one', () => {
 
 test('a task netns is named after the first 12 characters of its ID', () => {
   assert.is(taskNetns('abcdefghijklmnopqrstuvwxy'), 't-abcdefghijkl');
+});
+
+test('/proc/net/netstat: the TcpExt counters by name, not the IpExt ones', () => {
+  const text = 'TcpExt: SyncookiesSent ListenOverflows ListenDrops\nTcpExt: 0 1192 1193\nIpExt: InNoRoutes ListenOverflows\nIpExt: 7 8\n';
+  assert.equal(parseTcpExt(text), { SyncookiesSent: 0, ListenOverflows: 1192, ListenDrops: 1193 });
+  assert.equal(parseTcpExt('IpExt: InNoRoutes\nIpExt: 7\n'), {});
 });
 
 test.run();

@@ -174,3 +174,28 @@ export async function httpFromSwitch(lab: Lab, addr: string, port: number, n: nu
 export function inContainer(lab: Lab, t: PlacedTask, argv: string[], timeoutMs = 30_000): Promise<RunResult> {
   return lab.exec(t.host, ['runc', '--root', '/run/shoal/exec/runtime', 'exec', t.task.Status.ContainerStatus!.ContainerID, ...argv], { timeoutMs });
 }
+
+/**
+ * The kernel's TCP extension counters (`TcpExt:` of /proc/net/netstat: a line of names,
+ * then a line of values) by name; other sections are left out.
+ */
+export function parseTcpExt(netstat: string): Record<string, number> {
+  const rows = netstat.split('\n').filter((l) => l.startsWith('TcpExt:')).map((l) => l.split(/\s+/).slice(1));
+  if (rows.length < 2) return {};
+  const [names, values] = rows;
+  return Object.fromEntries(names.map((n, i) => [n, Number(values[i])]).filter(([, v]) => Number.isFinite(v)));
+}
+
+/**
+ * SYNs each task's kernel dropped because its server's accept queue was full
+ * (`ListenOverflows` of the task's netns; busybox httpd listens with a backlog of 9), by
+ * task ID. A request that fails while its backend's count climbs was refused by a server
+ * that did not keep up, not by a stale rotation: the load tests print it beside failures.
+ */
+export async function listenOverflows(lab: Lab, tasks: PlacedTask[]): Promise<Record<string, number>> {
+  const counts = await Promise.all(tasks.map(async (t) => {
+    const r = await inTask(lab, t, ['cat', '/proc/net/netstat']).catch(() => undefined);
+    return [t.id.slice(0, 12), r?.code === 0 ? parseTcpExt(r.stdout).ListenOverflows ?? -1 : -1] as const;
+  }));
+  return Object.fromEntries(counts);
+}

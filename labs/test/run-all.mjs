@@ -6,7 +6,11 @@
 // Files named `*.lab.test.ts` need root (namespaces, containers, nftables) and run after
 // the unit tests, SHOAL_LAB_JOBS at a time (default 2: every lab lives in namespaces,
 // cgroups and a switch of its own prefix, so two never share a resource; 1 runs them one
-// by one); without root they are reported as skipped files.
+// by one); without root they are reported as skipped files. A lab file whose header has
+// the line `// run-all: alone` runs after the others, with no other file beside it: its
+// tests promise something under a load they make themselves (no request lost during an
+// update), and on a 2-core machine a neighbour's container starts would decide it
+// instead (see labs/updates-health.lab.test.ts).
 //
 // Each file runs in a process group of its own, with `uvu-hooks.mjs` preloaded (so an
 // error in a `before`/`after` hook is printed and fails the file). A file that times out
@@ -43,6 +47,8 @@ function findTests(dir, out) {
 const all = SEARCH_DIRS.flatMap((d) => findTests(join(root, d), [])).sort()
   .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)));
 const labFiles = all.filter((f) => f.endsWith('.lab.test.ts'));
+/** True when the file asks to run with no other lab file beside it (`// run-all: alone` in its header). */
+const runsAlone = (file) => /^\/\/ run-all: alone\b/m.test(readFileSync(join(root, file), 'utf8').slice(0, 4096));
 const unitFiles = all.filter((f) => !f.endsWith('.lab.test.ts'));
 
 // uvu prints its summary with ANSI colours; strip them before reading the numbers.
@@ -219,7 +225,10 @@ if (filters.length === 0 && !onlyLab) {
 if (!onlyLab) results.push(...(await runPool(unitFiles, 2)));
 let skippedLabFiles = 0;
 if (!onlyUnit) {
-  if (isRoot) results.push(...(await runPool(labFiles, LAB_JOBS)));
+  if (isRoot) {
+    results.push(...(await runPool(labFiles.filter((f) => !runsAlone(f)), LAB_JOBS)));
+    results.push(...(await runPool(labFiles.filter(runsAlone), 1)));
+  }
   else {
     skippedLabFiles = labFiles.length;
     if (labFiles.length) console.log(`skip ${labFiles.length} lab test files: they need root`);
