@@ -1,6 +1,7 @@
 /** VIP load balancing on nftables: the desired ruleset (pure) and the adapters that apply it. */
 export * from './ruleset.ts';
 export * from './nft.ts';
+export * from './nft-session.ts';
 export * from './vip-table.ts';
 export * from './errors.ts';
 export * from './mesh.ts';

@@ -2,11 +2,13 @@
 // switch netns, all made here (10.99.0.0/24, only inside them). The client's VIP table
 // spreads connections over both backends, a replaced backend set takes the removed one
 // out of rotation at once, updates never leave a window without a backend, and a VIP
-// without backends refuses. Everything is removed in `finally`.
+// without backends refuses; through `nft -i` sessions (NftSession) and `nft -f` (NetnsNft).
+// Everything is removed in `finally`.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { NetnsNft } from './nft.ts';
+import { NftSession } from './nft-session.ts';
 import { VipTable } from './vip-table.ts';
 import { renderDelete, renderReplace, type VipService } from './ruleset.ts';
 
@@ -61,7 +63,11 @@ function connect(n: number, host: string, port: number): Promise<Record<string, 
   });
 }
 
-const table = new VipTable(new NetnsNft({ netns: NS.c }), { table: TABLE });
+// The client's table goes through a long-lived `nft -i` (the agent's way); the comparison
+// of incremental and whole updates below applies one side each way.
+const session = new NftSession({ netns: NS.c });
+const incSession = new NftSession({ netns: NS.inc });
+const table = new VipTable(session, { table: TABLE });
 const services = (backends: string[]): VipService[] => [
   { name: 'web', vip: VIP, ports: [{ protocol: 'tcp', port: 80, targetPort: 8080 }], backends },
   { name: 'any', vip: VIP_ANY, backends },
@@ -83,6 +89,7 @@ t.before(async () => {
 
 t.after(async () => {
   const errors: string[] = [];
+  await Promise.all([session.close(), incSession.close()]);
   for (const p of procs) if (p.exitCode === null && p.signalCode === null && p.pid) { try { process.kill(p.pid, 'SIGKILL'); } catch { /* gone */ } }
   await Promise.all(procs.map((p) => (p.exitCode === null && p.signalCode === null ? new Promise((ok) => p.on('exit', ok)) : undefined)));
   if (sh(['ip', 'netns', 'list']).includes(NS.c)) {
@@ -143,7 +150,7 @@ function listed(ns: string): string[] {
 }
 
 t('incremental updates leave the same kernel state as whole-table replacements', async () => {
-  const inc = new VipTable(new NetnsNft({ netns: NS.inc }), { table: TABLE });
+  const inc = new VipTable(incSession, { table: TABLE });
   const whole = new NetnsNft({ netns: NS.whole });
   const api = (backends: string[], port = 80): VipService => ({ name: 'api', vip: '10.99.0.50', ports: [{ protocol: 'tcp', port }, { protocol: 'udp', port: 53 }], backends });
   const db = (backends: string[], weights?: Record<string, number>): VipService => ({ name: 'db', vip: '10.99.0.40', backends, ...(weights ? { weights } : {}) });

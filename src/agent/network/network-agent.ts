@@ -14,13 +14,13 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Task } from '../../api/types/task.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { NodeNetworkView } from '../../wire/network-view-types.ts';
-import { MeshTable, VipTable } from '../../../net/lb/index.ts';
+import { MeshTable, NftSession, VipTable } from '../../../net/lb/index.ts';
 import {
   GATEWAY_DEV, LO_UP, VXLAN_DEV, type Commands, type TaskPath, createSandbox, gatewayRepair, hostVxlanName, macFromIp, sandboxVethName, syncPeers,
 } from '../../../net/overlay/index.ts';
 import { netnsPath } from '../exec/kernel.ts';
 import { ShellBatch } from './shell-batch.ts';
-import { ShellIproute, ShellNft, mustRunShell } from './shell-runners.ts';
+import { ShellIproute, mustRunShell } from './shell-runners.ts';
 import { NetnsMaker } from './netns-maker.ts';
 import { VethWaves } from './veth-wave.ts';
 import { NetlinkBatch, type IpBatchRunner } from '../../../net/overlay/index.ts';
@@ -103,9 +103,22 @@ export interface LocalEndpoint {
 /** A task attached here: its record and what lives in this process for it. */
 interface TaskRuntime {
   rec: TaskRecord;
+  /**
+   * The `nft -i` the VIP table is applied through, in the task's netns: no process start per
+   * rotation change (two, `nsenter` and `nft`, through the shell batch: ~60 ms against ~5 ms
+   * per apply on this project's PVM machine under load; nft-session.ts). Closed before the
+   * netns is deleted (a process inside would keep it alive).
+   */
+  nft: NftSession;
   vip: VipTable;
   /** Networks whose veth this task made (an attach failing part-way must not delete another task's). */
   made: Set<string>;
+}
+
+/** A task's runtime: its record, its VIP table applied through an `nft -i` in its netns, the networks whose veth it made. */
+function taskRuntime(rec: TaskRecord, made: Set<string>): TaskRuntime {
+  const nft = new NftSession({ netns: rec.netns });
+  return { rec, nft, vip: new VipTable(nft), made };
 }
 
 /** How long an attach waits for a detached task's netns to free the MAC it reuses (macvlan path), ms. */
@@ -151,6 +164,8 @@ export class NetworkAgent {
   private view: NodeNetworkView | undefined;
   /** The routing mesh's table (and its memory of gone backends, whose connections it resets). */
   private readonly mesh: MeshTable;
+  /** The routing mesh's table goes through one `nft -i` in the host's netns (as the VIP tables, see TaskRuntime). */
+  private readonly meshNft: NftSession;
   /** br_netfilter off in sandboxes, VXLAN untracked on the node (overlay-tuning.ts). */
   private readonly tuning: OverlayTuning;
   private readonly views: LatestLoop<NodeNetworkView>;
@@ -172,7 +187,8 @@ export class NetworkAgent {
     this.batch = this.netlink ? new NetlinkBatch(ipBatch, this.netlink, { useNetlink: isSandbox }) : ipBatch;
     this.netlink?.watch(opts.hostNetns);
     this.vethWaves = new VethWaves((ns, lines) => this.batch.runIn(ns, lines));
-    this.mesh = new MeshTable(new ShellNft(this.sh, opts.hostNetns));
+    this.meshNft = new NftSession({ netns: opts.hostNetns });
+    this.mesh = new MeshTable(this.meshNft);
     this.tuning = new OverlayTuning(this.sh, { logger: opts.logger, hostNetns: opts.hostNetns });
     this.file = new StateFile(opts.dataRoot);
     this.wg = opts.wireguard === null ? undefined : opts.wireguard ?? new WireGuardPlane({ dataRoot: opts.dataRoot, logger: opts.logger, hostNetns: opts.hostNetns });
@@ -322,6 +338,8 @@ export class NetworkAgent {
     await this.views.stop();
     await Promise.allSettled([...this.attaching.values()]);
     this.dns.close();
+    await Promise.all([...this.tasks.values()].map((rt) => rt.nft.close()));
+    await this.meshNft.stop();
     this.netlink?.closeAll();
     this.netns.close();
     // wireguard-go is this daemon's child: it goes with it (the next start brings it back).
@@ -346,6 +364,7 @@ export class NetworkAgent {
     const attempt = async (fn: () => Promise<unknown>) => { try { await fn(); } catch (err) { errors.push(err); } };
     if (this.opts.gateway) await attempt(() => this.opts.gateway!.removeAll());
     await attempt(() => this.removeMesh());
+    await this.meshNft.stop();
     await attempt(() => this.tuning.remove());
     if (this.wg) await attempt(() => this.wg!.remove());
     await mapLimit([...this.tasks.values()], NFT_PARALLEL, (rt) => this.deleteNetns(rt.rec.netns));
@@ -386,7 +405,7 @@ export class NetworkAgent {
     const owner = [...this.tasks.values()].find((x) => x.rec.netns === netns);
     if (owner) throw new NetworkAgentError(`task ${task.ID} would share netns ${netns} with task ${owner.rec.taskId}`);
     const rec: TaskRecord = { taskId: task.ID, name: taskName(task), netns, attachments, hostPorts: ports };
-    const rt: TaskRuntime = { rec, vip: new VipTable(new ShellNft(this.sh, netns)), made: new Set() };
+    const rt = taskRuntime(rec, new Set());
     const t0 = performance.now();
     let usedView: NodeNetworkView | undefined;
     this.pendingPorts.set(task.ID, ports);
@@ -534,6 +553,7 @@ export class NetworkAgent {
         await this.releaseSandbox(a.networkId).catch((e) => errors.push(e));
       });
     }
+    await rt.nft.close();
     await this.deleteNetns(rec.netns).catch((e) => errors.push(e));
     step('ms.netns');
     if (existsSync(netnsPath(rec.netns))) errors.push(new NetworkAgentError(`netns ${rec.netns} is still there`));
@@ -912,7 +932,7 @@ export class NetworkAgent {
         this.log.info('network: forgot a task whose netns or sandbox is gone', { 'task.id': id });
         continue;
       }
-      this.tasks.set(id, { rec, vip: new VipTable(new ShellNft(this.sh, rec.netns)), made: new Set(rec.attachments.map((a) => a.networkId)) });
+      this.tasks.set(id, taskRuntime(rec, new Set(rec.attachments.map((a) => a.networkId))));
       for (const a of rec.attachments) this.userSet(a.networkId).add(id);
     }
     const results = await mapLimit([...this.tasks.values()], NFT_PARALLEL, (rt) => this.bindDns(rt));

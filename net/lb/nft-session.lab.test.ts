@@ -1,0 +1,173 @@
+// NftSession on real nftables (root): one `nft -i` in a netns made here serves many
+// applies; a refused ruleset fails with nft's words and changes nothing; a netns deleted and
+// made again under the same name gets a new session; an idle session ends; a session killed
+// behind its back is started again; stop() ends nft until the next apply; an idle session
+// does not keep its process running; a hung nft times out and is killed; close() leaves no
+// process, so the netns goes. Every netns, file and process is removed in `after`.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { NftSession } from './nft-session.ts';
+import { NftError } from './errors.ts';
+
+const NS = `shoal-nfts${process.pid}`;
+const TABLE = 'shoal-nfts-test';
+const t = suite('nft-session');
+const sessions: NftSession[] = [];
+const scratch = mkdtempSync(join(tmpdir(), 'shoal-nfts-test-'));
+
+function sh(argv: string[]): string {
+  const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${argv.join(' ')}: exit ${r.status}: ${r.stderr}`);
+  return r.stdout;
+}
+
+const listTable = () => spawnSync('ip', ['netns', 'exec', NS, 'nft', 'list', 'table', 'ip', TABLE], { encoding: 'utf8' });
+const alive = (pid: number | undefined) => pid !== undefined && spawnSync('kill', ['-0', String(pid)]).status === 0;
+const table = (port: number) => `table ip ${TABLE}\ndelete table ip ${TABLE}\ntable ip ${TABLE} {\n  chain c {\n    tcp dport ${port} accept\n  }\n}\n`;
+
+function session(o: ConstructorParameters<typeof NftSession>[0] = {}): NftSession {
+  const s = new NftSession({ netns: NS, ...o });
+  sessions.push(s);
+  return s;
+}
+
+async function waitUntil(what: string, fn: () => boolean, timeoutMs = 5000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!fn()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+t.before(() => {
+  sh(['ip', 'netns', 'add', NS]);
+});
+
+t.after(async () => {
+  for (const s of sessions) await s.close().catch(() => {});
+  spawnSync('ip', ['netns', 'del', NS]);
+  rmSync(scratch, { recursive: true, force: true });
+  assert.not.ok(sh(['ip', 'netns', 'list']).split('\n').some((l) => l.split(' ')[0] === NS), 'netns removed');
+});
+
+t('one nft -i serves many applies, each one transaction', async () => {
+  const s = session();
+  await s.apply(table(1));
+  const pid = s.pid;
+  assert.ok(alive(pid), 'the session runs');
+  for (let port = 2; port <= 20; port++) await s.apply(table(port));
+  assert.is(s.pid, pid, 'the same process applied all');
+  assert.match(listTable().stdout, /tcp dport 20 accept/);
+  assert.not.match(listTable().stdout, /tcp dport 19 accept/);
+  await s.close();
+  assert.not.ok(alive(pid), 'close ends nft');
+  let err: unknown;
+  await s.apply(table(1)).catch((e) => { err = e; });
+  assert.match((err as Error)?.message ?? '', /is closed/, 'a closed session applies nothing');
+});
+
+t('a refused ruleset rejects with nft\'s words, changes nothing, and the session goes on', async () => {
+  const s = session();
+  await s.apply(table(80));
+  const pid = s.pid;
+  let err: unknown;
+  await s.apply(`flush table ip ${TABLE}\nadd rule ip ${TABLE} c tcp dport 81 accept\nadd rule ip ${TABLE} nochain accept\n`).catch((e) => { err = e; });
+  assert.instance(err, NftError);
+  assert.match((err as Error).message, /Error: .*No such file or directory|Error: Could not process rule/);
+  assert.match(listTable().stdout, /tcp dport 80 accept/, 'the table as before: the flush of the same transaction did not happen');
+  assert.not.match(listTable().stdout, /dport 81/);
+  await s.apply(table(82));
+  assert.is(s.pid, pid, 'the same session');
+  assert.match(listTable().stdout, /tcp dport 82 accept/);
+  await s.close();
+});
+
+t('a netns made again under the same name gets a new session', async () => {
+  const s = session();
+  await s.apply(table(90));
+  const first = s.pid;
+  sh(['ip', 'netns', 'del', NS]);
+  sh(['ip', 'netns', 'add', NS]);
+  await s.apply(table(91));
+  assert.is.not(s.pid, first, 'a new process');
+  await waitUntil('the old session to end', () => !alive(first));
+  assert.match(listTable().stdout, /tcp dport 91 accept/, 'applied in the new netns');
+  sh(['ip', 'netns', 'del', NS]);
+  let err: unknown;
+  await s.apply(table(92)).catch((e) => { err = e; });
+  assert.match((err as Error)?.message ?? '', /netns .* is gone/);
+  sh(['ip', 'netns', 'add', NS]);
+  await s.close();
+});
+
+t('an idle session ends; the next apply starts one', async () => {
+  const s = session({ idleMs: 50 });
+  await s.apply(table(100));
+  const first = s.pid;
+  await waitUntil('the idle session to end', () => !alive(first) && s.pid === undefined);
+  await s.apply(table(101));
+  assert.ok(alive(s.pid), 'a new session');
+  assert.match(listTable().stdout, /tcp dport 101 accept/);
+  await s.close();
+});
+
+t('a session killed behind its back is started again by the next apply', async () => {
+  const s = session();
+  await s.apply(table(110));
+  const first = s.pid!;
+  process.kill(first, 'SIGKILL');
+  await waitUntil('the session to be seen dead', () => s.pid === undefined);
+  await s.apply(table(111));
+  assert.ok(alive(s.pid) && s.pid !== first);
+  assert.match(listTable().stdout, /tcp dport 111 accept/);
+  await s.close();
+});
+
+t('stop ends the running nft; the next apply starts another', async () => {
+  const s = session();
+  await s.apply(table(130));
+  const first = s.pid;
+  await s.stop();
+  assert.not.ok(alive(first), 'stopped');
+  assert.is(s.pid, undefined);
+  await s.apply(table(131));
+  assert.ok(alive(s.pid) && s.pid !== first);
+  await s.close();
+});
+
+t('an idle session does not keep its process running', async () => {
+  // A child that applies once and then has nothing left to do must exit at once, not after idleMs.
+  const code = `import { NftSession } from ${JSON.stringify(new URL('./nft-session.ts', import.meta.url).href)};
+    const s = new NftSession({ netns: ${JSON.stringify(NS)}, idleMs: 600000 });
+    await s.apply(${JSON.stringify(table(140))});
+    console.log('applied', s.pid);`;
+  const started = Date.now();
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { encoding: 'utf8', timeout: 30_000 });
+  assert.is(r.status, 0, r.stderr);
+  const pid = Number(/applied (\d+)/.exec(r.stdout)?.[1]);
+  assert.ok(pid > 0, r.stdout);
+  assert.ok(Date.now() - started < 20_000, 'it exited without waiting for the idle end');
+  await waitUntil('its nft to end at EOF', () => !alive(pid));
+  assert.match(listTable().stdout, /tcp dport 140 accept/);
+});
+
+t('an nft that never answers times out and is killed', async () => {
+  const fake = join(scratch, 'silent-nft');
+  writeFileSync(fake, '#!/bin/sh\nexec sleep 600\n');
+  chmodSync(fake, 0o755);
+  const s = session({ nft: fake, timeoutMs: 300 });
+  let err: unknown;
+  const started = Date.now();
+  await s.apply(table(120)).catch((e) => { err = e; });
+  assert.instance(err, NftError);
+  assert.match((err as Error).message, /no answer after 300 ms/);
+  assert.ok(Date.now() - started < 5000, 'it gave up');
+  assert.is(s.pid, undefined, 'nothing left running');
+  await s.close();
+});
+
+t.run();

@@ -1,0 +1,292 @@
+/**
+ * An `NftRunner` that keeps one `nft -i` running in its network namespace and applies each
+ * text through it: the text goes to a file, the session gets `include "FILE"` (one
+ * transaction, as `nft -f FILE`) and then a fixed command whose fixed answer marks the
+ * include done; anything nft said before that answer is the include's error.
+ *
+ * Why: `nsenter --net=… nft -f` starts two processes per apply, and a VIP table changes on
+ * every rotation change of every task's netns. On this project's PVM machine a process
+ * start costs ~10 ms (more under load), so the process starts were most of the time from a
+ * task running to its place in the VIPs' rotation. Measured here, one table replaced in a
+ * netns, 30 alternating pairs: p50 5.1 ms through a session against 59.3 ms through
+ * `nsenter … nft -f` (net/lb/README or the closing note of session 11 for the figures).
+ *
+ *   const nft = new NftSession({ netns: 't-abc' });
+ *   await nft.apply(renderReplace(services));
+ *   await nft.close(); // before the netns is deleted: a process inside keeps it alive
+ *
+ * The session belongs to one namespace *instance*: the inode `/run/netns/NAME` points to is
+ * checked on every apply, so a namespace deleted and made again under the same name gets a
+ * new session. A session ends by itself after `idleMs` without an apply (it costs ~2 MB
+ * while it lives, and keeps its namespace alive), after `maxApplies` (nft -i keeps a
+ * history in memory), and when it dies or times out; the next apply starts another. The
+ * daemon dying closes the session's stdin, and nft ends at EOF.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { NftError } from './errors.ts';
+import type { NftRunner } from './nft.ts';
+
+/** Where and how an {@link NftSession} runs nft. */
+export interface NftSessionOptions {
+  /** Named network namespace (`/run/netns/NAME`); absent: the caller's own namespace. */
+  netns?: string;
+  /** Directory of named namespaces. Default `/run/netns`. */
+  netnsDir?: string;
+  /** Directory for the ruleset files. Default `os.tmpdir()`. */
+  tmpDir?: string;
+  /** The nft binary. Default `nft`. */
+  nft?: string;
+  /** The nsenter binary. Default `nsenter`. */
+  nsenter?: string;
+  /** An apply that has no answer after this many ms fails and ends the session. Default 10000. */
+  timeoutMs?: number;
+  /** The session ends after this many ms without an apply. Default 60000. */
+  idleMs?: number;
+  /** The session is started again after this many applies. Default 5000. */
+  maxApplies?: number;
+}
+
+/** A command with a fixed answer: sent after each include, its answer marks the include done. */
+const MARK_COMMAND = 'describe ip version';
+const MARK_ANSWER = 'payload expression, datatype integer (integer), 4 bits\n';
+/** At most this much of nft's words is kept for an error. */
+const MAX_OUTPUT = 16_384;
+
+/** One running `nft -i`. */
+class Session {
+  readonly child: ChildProcess;
+  applies = 0;
+  exited = false;
+  /** The inode of the namespace nft runs in (read once it answered), undefined for the caller's own. */
+  netnsInode: bigint | undefined;
+  private out = '';
+  private waiter: { resolve: (said: string) => void; reject: (err: Error) => void; timer: NodeJS.Timeout } | undefined;
+  private readonly ended: Promise<void>;
+
+  constructor(argv: string[], private readonly where: string) {
+    // HOME: nft -i writes its history to $HOME/.nft.history when it ends; not into root's home.
+    this.child = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'ignore'], env: { ...process.env, HOME: '/nonexistent' } });
+    this.child.stdout!.setEncoding('utf8');
+    this.child.stdout!.on('data', (d: string) => this.heard(d));
+    this.child.stdin!.on('error', () => { /* the exit handler reports it */ });
+    this.hold(false);
+    this.ended = new Promise((resolve) => {
+      const done = (why: string) => {
+        if (this.exited) return;
+        this.exited = true;
+        this.fail(new NftError(`nft session${this.where} ended (${why})`, this.out));
+        resolve();
+      };
+      this.child.on('error', (err) => done(err.message));
+      this.child.on('close', (code, signal) => done(signal ?? `exit ${code}`));
+    });
+  }
+
+  /** Sends `input` and resolves with what nft said before the mark's answer. */
+  send(input: string, timeoutMs: number): Promise<string> {
+    if (this.exited) return Promise.reject(new NftError(`nft session${this.where} ended`, ''));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.fail(new NftError(`nft session${this.where}: no answer after ${timeoutMs} ms`, this.out));
+        this.child.kill('SIGKILL');
+      }, timeoutMs);
+      this.waiter = { resolve, reject, timer };
+      this.out = '';
+      this.hold(true);
+      this.child.stdin!.write(`${input}${MARK_COMMAND}\n`);
+    });
+  }
+
+  /**
+   * An idle session never keeps its process (a daemon, a test) running: its handles are
+   * held only while an apply waits for nft (the daemon exiting closes nft's stdin: it ends).
+   */
+  private hold(on: boolean): void {
+    for (const h of [this.child, this.child.stdin, this.child.stdout] as { ref?: () => void; unref?: () => void }[]) {
+      if (on) h.ref?.(); else h.unref?.();
+    }
+  }
+
+  private heard(d: string): void {
+    this.out = (this.out + d).slice(-MAX_OUTPUT);
+    const at = this.out.indexOf(MARK_ANSWER);
+    if (at < 0 || !this.waiter) return;
+    const { resolve, timer } = this.waiter;
+    this.waiter = undefined;
+    clearTimeout(timer);
+    this.hold(false);
+    const said = this.out.slice(0, at);
+    this.out = this.out.slice(at + MARK_ANSWER.length);
+    resolve(said);
+  }
+
+  private fail(err: Error): void {
+    const w = this.waiter;
+    this.waiter = undefined;
+    if (!w) return;
+    clearTimeout(w.timer);
+    this.hold(false);
+    w.reject(err);
+  }
+
+  /** Ends nft (EOF, then SIGKILL after `graceMs`) and resolves once it is gone. */
+  async end(graceMs = 1000): Promise<void> {
+    if (!this.exited) {
+      this.hold(true); // until it is gone: a caller awaits that
+      this.child.stdin!.end();
+      const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+      await this.ended;
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** The inode of a namespace file (`/run/netns/NAME` or `/proc/PID/ns/net`); undefined when it is gone. */
+function nsInodeOfFile(path: string): bigint | undefined {
+  try {
+    return statSync(path, { bigint: true }).ino;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The inode of the network namespace process `pid` is in, from `net:[INODE]`; undefined when unknown. */
+function netnsInodeOf(pid: number): bigint | undefined {
+  try {
+    const m = /^net:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/ns/net`));
+    return m ? BigInt(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Applies nftables text through a long-lived `nft -i` in one namespace (see the file comment). */
+export class NftSession implements NftRunner {
+  private session: Session | undefined;
+  private chain: Promise<void> = Promise.resolve();
+  private idleTimer: NodeJS.Timeout | undefined;
+  private dir: string | undefined;
+  private files = 0;
+  private closed = false;
+  private readonly where: string;
+
+  constructor(private readonly opts: NftSessionOptions = {}) {
+    if (opts.netns !== undefined && !/^[A-Za-z0-9_.-]+$/.test(opts.netns)) throw new NftError(`invalid netns name "${opts.netns}"`, '');
+    this.where = opts.netns === undefined ? '' : ` in netns ${opts.netns}`;
+  }
+
+  /** The PID of the running `nft -i`, if one runs (tests). */
+  get pid(): number | undefined {
+    return this.session && !this.session.exited ? this.session.child.pid : undefined;
+  }
+
+  /** Resolves when the kernel took the whole text; rejects with `NftError` and changes nothing otherwise. Calls run one at a time. */
+  apply(text: string): Promise<void> {
+    const next = this.chain.then(() => this.applyNow(text));
+    this.chain = next.catch(() => {});
+    return next;
+  }
+
+  /** Ends the running nft, if any (waits until it is gone, after an apply in flight); a later apply starts another. */
+  async stop(): Promise<void> {
+    const done = this.chain.then(async () => {
+      this.stopIdle();
+      const s = this.session;
+      this.session = undefined;
+      await s?.end();
+    });
+    this.chain = done;
+    await done;
+  }
+
+  /** Ends the session (waits until nft is gone) and refuses later applies; its files go. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.chain;
+    this.stopIdle();
+    await this.session?.end();
+    this.session = undefined;
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+    this.dir = undefined;
+  }
+
+  private get netnsPath(): string | undefined {
+    return this.opts.netns === undefined ? undefined : join(this.opts.netnsDir ?? '/run/netns', this.opts.netns);
+  }
+
+  private async applyNow(text: string): Promise<void> {
+    if (this.closed) throw new NftError(`nft session${this.where} is closed`, '');
+    this.stopIdle();
+    try {
+      const s = await this.current();
+      this.dir ??= mkdtempSync(join(this.opts.tmpDir ?? tmpdir(), 'shoal-nfts-'));
+      const file = join(this.dir, `${++this.files}.nft`);
+      await writeFile(file, text);
+      try {
+        s.applies++;
+        const said = await s.send(`include "${file}"\n`, this.opts.timeoutMs ?? 10_000);
+        // A good include says nothing; nft's every complaint starts "Error:" (after the
+        // "In file included from" lines that name our file).
+        if (/Error:/.test(said)) throw new NftError(`nft refused a ruleset${this.where}`, said.split(file).join('<ruleset>'));
+      } finally {
+        await rm(file, { force: true });
+      }
+    } finally {
+      this.armIdle();
+    }
+  }
+
+  /** The session to use: the running one while it is in the namespace the name points to, else a new one. */
+  private async current(): Promise<Session> {
+    const path = this.netnsPath;
+    const want = path === undefined ? undefined : nsInodeOfFile(path);
+    if (path !== undefined && want === undefined) throw new NftError(`netns ${this.opts.netns} is gone`, '');
+    const s = this.session;
+    if (s && !s.exited && s.netnsInode === want && s.applies < (this.opts.maxApplies ?? 5000)) return s;
+    this.session = undefined;
+    await s?.end();
+    const nft = this.opts.nft ?? 'nft';
+    // sh joins nft's stderr to its stdout, so an error comes before the mark's answer on one stream.
+    const inner = ['sh', '-c', 'exec "$0" -i 2>&1', nft];
+    const fresh = new Session(path === undefined ? inner : [this.opts.nsenter ?? 'nsenter', `--net=${path}`, ...inner], this.where);
+    // The first answer shows nft runs (nsenter has entered the namespace by then): check it is the one wanted.
+    try {
+      await fresh.send('', this.opts.timeoutMs ?? 10_000);
+    } catch (err) {
+      await fresh.end(0);
+      throw err;
+    }
+    fresh.netnsInode = path === undefined ? undefined : netnsInodeOf(fresh.child.pid!);
+    if (fresh.netnsInode !== want) {
+      await fresh.end(0);
+      throw new NftError(`netns ${this.opts.netns} changed while nft started in it`, '');
+    }
+    this.session = fresh;
+    return fresh;
+  }
+
+  private armIdle(): void {
+    this.stopIdle();
+    if (this.closed || !this.session) return;
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = undefined;
+      // Queued: never ends the session under an apply.
+      this.chain = this.chain.then(async () => {
+        if (this.idleTimer || !this.session) return;
+        const s = this.session;
+        this.session = undefined;
+        await s.end();
+      });
+    }, this.opts.idleMs ?? 60_000);
+    this.idleTimer.unref();
+  }
+
+  private stopIdle(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+  }
+}
