@@ -85,7 +85,7 @@ export interface AgentOptions {
    * of every DNS answer, VIP rotation and mesh backend list in the commit that stops it
    * (or that records it unhealthy) and sends every node its new view at once; this node
    * having applied it shows the view went out, and the margin covers the other nodes'
-   * apply (one `nft -f` ≈ 20 ms per table). See {@link AgentOptions.drainMaxMs}.
+   * apply (one include through an `nft -i` ≈ 5 ms per table). See {@link AgentOptions.drainMaxMs}.
    */
   drainMs?: number;
   /**
