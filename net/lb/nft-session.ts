@@ -191,6 +191,16 @@ export class NftSession implements NftRunner {
     return next;
   }
 
+  /** Starts nft now if none runs (after an apply in flight), so the next apply finds it warm; rejects as an apply would. */
+  warm(): Promise<void> {
+    const next = this.chain.then(async () => {
+      if (this.closed) throw new NftError(`nft session${this.where} is closed`, '');
+      await this.current();
+    });
+    this.chain = next.catch(() => {});
+    return next;
+  }
+
   /** Ends the running nft, if any (waits until it is gone, after an apply in flight); a later apply starts another. */
   async stop(): Promise<void> {
     const done = this.chain.then(async () => {

@@ -7,7 +7,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Task } from '../../api/types/task.ts';
@@ -163,6 +163,16 @@ async function until(fn: () => Promise<boolean>, ms = 5000): Promise<boolean> {
   return fn();
 }
 
+/** PIDs of the `nft` processes running in named netns `ns` (its VIP table's session). */
+function nftPidsIn(ns: string): number[] {
+  const ino = String(statSync(`/run/netns/${ns}`).ino);
+  return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((pid) => {
+    try { return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'nft' && readlinkSync(`/proc/${pid}/ns/net`) === `net:[${ino}]`; } catch { return false; }
+  }).map(Number);
+}
+
+const running = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+
 function mtu(netns: string, dev: string): number {
   return (JSON.parse(sh(['ip', '-n', netns, '-json', 'link', 'show', dev])) as { mtu: number }[])[0].mtu;
 }
@@ -262,6 +272,8 @@ t('a view without a backend takes it out of the rotation; with none the VIP refu
   await setViews(['w1', 'w2', 'c1', 'd1'], false);
   const back = await fetchMany(tns('c1'), 30, VIP.web, 80);
   assert.equal(Object.keys(back).sort(), ['w1', 'w2'], JSON.stringify(back));
+  // Started after the attach, one nft -i per task netns now takes these changes (task-vip-runner.ts).
+  assert.ok(await until(async () => nftPidsIn(tns('c1')).length === 1), `one nft -i in c1's netns: ${JSON.stringify(nftPidsIn(tns('c1')))}`);
 });
 
 t('a peer update that fails part-way is redone from a flushed table', async () => {
@@ -383,7 +395,10 @@ t('detach removes the task netns and the sandbox of its last task; a view withou
   assert.is(inode(sbns('h2', 'ingress')), before, 'the same ingress sandbox');
   assert.ok(await until(async () => JSON.stringify(await fetchMany(NS.cl, 1, HOST.h2, 8080)) === '{"i1":1}'), 'the mesh answers on h2 again');
   await setViews(['w1', 'w2', 'c1', 'i1'], false);
+  const w2Nft = nftPidsIn(tns('w2'));
+  assert.is(w2Nft.length, 1, `w2 has its nft -i: ${JSON.stringify(w2Nft)}`);
   await agents.h2!.detach(taskId('w2'));
+  assert.ok(await until(async () => !running(w2Nft[0])), 'its nft -i ended with it');
   assert.equal(netnsList().filter((x) => x.startsWith(prefix.h2)), [sbns('h2', 'ingress')], 'of h2 only the ingress sandbox is left');
   // A new ingress network that got the old one's VNI: the kept sandbox gives it up at once.
   const ing2 = { ...viewFor('h2', [], true).networks.find((n) => n.ingress)!, id: 'ingressnew0000000000000d' };

@@ -1,0 +1,51 @@
+// TaskVipRunner: the shell applies until the task's nft session runs, the session is asked
+// to start once (off the apply, through `later`), and applies go through it once it runs.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { MemoryNft, NftError } from '../../../net/lb/index.ts';
+import { TaskVipRunner } from './task-vip-runner.ts';
+
+/** A session that records its applies and starts only when `warm` is called (or fails to). */
+function fakeSession(o: { failWarm?: boolean } = {}) {
+  const s = {
+    pid: undefined as number | undefined,
+    applied: [] as string[],
+    warms: 0,
+    apply: async (text: string) => { s.applied.push(text); },
+    warm: async () => { s.warms++; if (o.failWarm) throw new Error('nft missing'); s.pid = 4242; },
+  };
+  return s;
+}
+
+test('the shell applies until the session runs; the session starts once, later; then it applies', async () => {
+  const session = fakeSession();
+  const cold = new MemoryNft();
+  const later: (() => Promise<void>)[] = [];
+  const r = new TaskVipRunner(session, cold, (start) => later.push(start));
+  await r.apply('a');
+  await r.apply('b');
+  assert.equal(cold.applied, ['a', 'b'], 'both through the shell');
+  assert.is(later.length, 1, 'one start asked for, not one per apply');
+  assert.is(session.warms, 0, 'not started during the apply');
+  await later[0]();
+  await r.apply('c');
+  assert.equal(session.applied, ['c']);
+  assert.equal(cold.applied, ['a', 'b']);
+});
+
+test('a failed start is asked for again by the next cold apply; a failed cold apply rejects and asks for nothing', async () => {
+  const session = fakeSession({ failWarm: true });
+  const cold = new MemoryNft();
+  const later: (() => Promise<void>)[] = [];
+  const r = new TaskVipRunner(session, cold, (start) => later.push(start));
+  await r.apply('a');
+  await later[0]().catch(() => {});
+  cold.fail = new NftError('refused', '');
+  await r.apply('b').then(() => assert.unreachable('should reject'), (err: Error) => assert.match(err.message, /refused/));
+  assert.is(later.length, 1, 'nothing asked for by the failed apply');
+  await r.apply('c');
+  assert.is(later.length, 2, 'asked again');
+  assert.equal(cold.applied, ['a', 'c']);
+});
+
+test.run();
