@@ -2,6 +2,7 @@
 export * from './ruleset.ts';
 export * from './nft.ts';
 export * from './nft-session.ts';
+export * from './nft-spawner.ts';
 export * from './vip-table.ts';
 export * from './errors.ts';
 export * from './mesh.ts';

@@ -3,20 +3,24 @@
 // made again under the same name gets a new session; maxApplies starts a new one; a session
 // killed behind its back is started again; stop() ends nft until the next apply; an idle session
 // does not keep its process running; a hung nft times out and is killed; close() leaves no
-// process, so the netns goes. Every netns, file and process is removed in `after`.
+// process, so the netns goes; through the spawner helper (nft-spawner.pl) and without it.
+// Every netns, file and process is removed in `after`.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NftSession } from './nft-session.ts';
 import { NftError } from './errors.ts';
+import { NftSpawner } from './nft-spawner.ts';
 
 const NS = `shoal-nfts${process.pid}`;
 const TABLE = 'shoal-nfts-test';
 const t = suite('nft-session');
 const sessions: NftSession[] = [];
+/** Sessions start through one spawner helper, as the agent's do; a test without it says so. */
+const spawner = new NftSpawner();
 const scratch = mkdtempSync(join(tmpdir(), 'shoal-nfts-test-'));
 
 function sh(argv: string[]): string {
@@ -26,11 +30,17 @@ function sh(argv: string[]): string {
 }
 
 const listTable = () => spawnSync('ip', ['netns', 'exec', NS, 'nft', 'list', 'table', 'ip', TABLE], { encoding: 'utf8' });
+/** The parent PID of a process (field 4 of /proc/PID/stat, after the command's parentheses). */
+function readParent(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+}
+
 const alive = (pid: number | undefined) => pid !== undefined && spawnSync('kill', ['-0', String(pid)]).status === 0;
 const table = (port: number) => `table ip ${TABLE}\ndelete table ip ${TABLE}\ntable ip ${TABLE} {\n  chain c {\n    tcp dport ${port} accept\n  }\n}\n`;
 
 function session(o: ConstructorParameters<typeof NftSession>[0] = {}): NftSession {
-  const s = new NftSession({ netns: NS, ...o });
+  const s = new NftSession({ netns: NS, spawner, ...o });
   sessions.push(s);
   return s;
 }
@@ -49,6 +59,7 @@ t.before(() => {
 
 t.after(async () => {
   for (const s of sessions) await s.close().catch(() => {});
+  spawner.close();
   spawnSync('ip', ['netns', 'del', NS]);
   rmSync(scratch, { recursive: true, force: true });
   assert.not.ok(sh(['ip', 'netns', 'list']).split('\n').some((l) => l.split(' ')[0] === NS), 'netns removed');
@@ -130,6 +141,41 @@ t('a session killed behind its back is started again by the next apply', async (
   await s.close();
 });
 
+t('without a spawner, or when it cannot run, the session spawns nft itself', async () => {
+  const plain = session({ spawner: undefined });
+  await plain.apply(table(150));
+  assert.match(listTable().stdout, /tcp dport 150 accept/);
+  assert.is(readParent(plain.pid!), process.pid, 'a child of this process');
+  await plain.close();
+  const broken = new NftSpawner({ perl: '/nonexistent/perl' });
+  const s = session({ spawner: broken });
+  await s.apply(table(151));
+  assert.match(listTable().stdout, /tcp dport 151 accept/);
+  assert.is(readParent(s.pid!), process.pid, 'spawned here after the spawner failed');
+  await s.close();
+  broken.close();
+});
+
+t('through the spawner nft is the helper\'s child; it kills only its own children', async () => {
+  const s = session();
+  await s.apply(table(160));
+  assert.is(readParent(s.pid!), spawner.pid, 'a child of the spawner');
+  const other = spawn('sleep', ['60'], { stdio: 'ignore' });
+  try {
+    spawner.kill(other.pid!);
+    // The spawner answers in order: once a later start is answered, the kill line was handled.
+    const probe = await spawner.start(NS);
+    probe.socket.destroy();
+    assert.ok(alive(other.pid), 'a process that is not its child lives on');
+    let err: unknown;
+    await spawner.start('shoal-no-such-netns').catch((e) => { err = e; });
+    assert.match((err as Error)?.message ?? '', /netns shoal-no-such-netns/);
+  } finally {
+    other.kill('SIGKILL');
+  }
+  await s.close();
+});
+
 t('stop ends the running nft; the next apply starts another', async () => {
   const s = session();
   await s.apply(table(130));
@@ -145,7 +191,8 @@ t('stop ends the running nft; the next apply starts another', async () => {
 t('an idle session does not keep its process running', async () => {
   // A child that applies once and then has nothing left to do must exit at once: the session holds no handle while idle.
   const code = `import { NftSession } from ${JSON.stringify(new URL('./nft-session.ts', import.meta.url).href)};
-    const s = new NftSession({ netns: ${JSON.stringify(NS)} });
+    import { NftSpawner } from ${JSON.stringify(new URL('./nft-spawner.ts', import.meta.url).href)};
+    const s = new NftSession({ netns: ${JSON.stringify(NS)}, spawner: new NftSpawner() });
     await s.apply(${JSON.stringify(table(140))});
     console.log('applied', s.pid);`;
   const started = Date.now();

@@ -25,13 +25,16 @@
  * runs: ~2.3 MB private memory after 200 applies of a 20-service table, 2.7 MB after 2,000
  * (measured with smaps_rollup). The daemon dying closes the session's stdin: nft ends at EOF.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Socket } from 'node:net';
+import type { Readable, Writable } from 'node:stream';
 import { NftError } from './errors.ts';
 import type { NftRunner } from './nft.ts';
+import type { NftSpawner } from './nft-spawner.ts';
 
 /** Where and how an {@link NftSession} runs nft. */
 export interface NftSessionOptions {
@@ -49,6 +52,11 @@ export interface NftSessionOptions {
   timeoutMs?: number;
   /** The session is started again after this many applies. Default 5000. */
   maxApplies?: number;
+  /**
+   * Starts nft through this helper (no fork of the caller's process, see nft-spawner.ts);
+   * when it fails, or without one, the session spawns `nsenter … sh -c 'exec nft -i 2>&1'`.
+   */
+  spawner?: NftSpawner;
 }
 
 /** A command with a fixed answer: sent after each include, its answer marks the include done. */
@@ -57,9 +65,40 @@ const MARK_ANSWER = 'payload expression, datatype integer (integer), 4 bits\n';
 /** At most this much of nft's words is kept for an error. */
 const MAX_OUTPUT = 16_384;
 
+/** A started `nft -i`: where its commands go, where its words come from (stdout and stderr joined), how it is ended. */
+interface Launched {
+  readonly pid: number;
+  readonly input: Writable;
+  readonly output: Readable;
+  /** Handles that must not keep the caller's process running while the session idles. */
+  readonly handles: { ref?: () => void; unref?: () => void }[];
+  /** Resolves with why, once nft is gone. */
+  readonly ended: Promise<string>;
+  kill(): void;
+}
+
+/** nft spawned by the caller (no spawner, or it failed): `sh` joins nft's stderr to its stdout. */
+function launchChild(argv: string[]): Launched {
+  // HOME: nft -i writes its history to $HOME/.nft.history when it ends; not into root's home.
+  const child = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'ignore'], env: { ...process.env, HOME: '/nonexistent' } });
+  const ended = new Promise<string>((resolve) => {
+    child.on('error', (err) => resolve(err.message));
+    child.on('close', (code, signal) => resolve(signal ?? `exit ${code}`));
+  });
+  return { pid: child.pid ?? -1, input: child.stdin!, output: child.stdout!, handles: [child, child.stdin, child.stdout] as unknown as Launched['handles'], ended, kill: () => child.kill('SIGKILL') };
+}
+
+/** nft started by the spawner: one socket is its stdin, stdout and stderr. */
+function launchedBySpawner(socket: Socket, pid: number, spawner: NftSpawner): Launched {
+  const ended = new Promise<string>((resolve) => {
+    socket.on('error', () => { /* 'close' follows */ });
+    socket.on('close', () => resolve('its socket closed'));
+  });
+  return { pid, input: socket, output: socket, handles: [socket], ended, kill: () => { spawner.kill(pid); socket.destroy(); } };
+}
+
 /** One running `nft -i`. */
 class Session {
-  readonly child: ChildProcess;
   applies = 0;
   exited = false;
   /** The inode of the namespace nft runs in (read once it answered), undefined for the caller's own. */
@@ -68,23 +107,19 @@ class Session {
   private waiter: { resolve: (said: string) => void; reject: (err: Error) => void; timer: NodeJS.Timeout } | undefined;
   private readonly ended: Promise<void>;
 
-  constructor(argv: string[], private readonly where: string) {
-    // HOME: nft -i writes its history to $HOME/.nft.history when it ends; not into root's home.
-    this.child = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'ignore'], env: { ...process.env, HOME: '/nonexistent' } });
-    this.child.stdout!.setEncoding('utf8');
-    this.child.stdout!.on('data', (d: string) => this.heard(d));
-    this.child.stdin!.on('error', () => { /* the exit handler reports it */ });
+  constructor(readonly nft: Launched, private readonly where: string) {
+    nft.output.setEncoding('utf8');
+    nft.output.on('data', (d: string) => this.heard(d));
+    nft.input.on('error', () => { /* the end handler reports it */ });
     this.hold(false);
-    this.ended = new Promise((resolve) => {
-      const done = (why: string) => {
-        if (this.exited) return;
-        this.exited = true;
-        this.fail(new NftError(`nft session${this.where} ended (${why})`, this.out));
-        resolve();
-      };
-      this.child.on('error', (err) => done(err.message));
-      this.child.on('close', (code, signal) => done(signal ?? `exit ${code}`));
+    this.ended = nft.ended.then((why) => {
+      this.exited = true;
+      this.fail(new NftError(`nft session${this.where} ended (${why})`, this.out));
     });
+  }
+
+  get pid(): number {
+    return this.nft.pid;
   }
 
   /** Sends `input` and resolves with what nft said before the mark's answer. */
@@ -93,12 +128,12 @@ class Session {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.fail(new NftError(`nft session${this.where}: no answer after ${timeoutMs} ms`, this.out));
-        this.child.kill('SIGKILL');
+        this.nft.kill();
       }, timeoutMs);
       this.waiter = { resolve, reject, timer };
       this.out = '';
       this.hold(true);
-      this.child.stdin!.write(`${input}${MARK_COMMAND}\n`);
+      this.nft.input.write(`${input}${MARK_COMMAND}\n`);
     });
   }
 
@@ -107,7 +142,7 @@ class Session {
    * held only while an apply waits for nft (the daemon exiting closes nft's stdin: it ends).
    */
   private hold(on: boolean): void {
-    for (const h of [this.child, this.child.stdin, this.child.stdout] as { ref?: () => void; unref?: () => void }[]) {
+    for (const h of this.nft.handles) {
       if (on) h.ref?.(); else h.unref?.();
     }
   }
@@ -138,8 +173,8 @@ class Session {
   async end(graceMs = 1000): Promise<void> {
     if (!this.exited) {
       this.hold(true); // until it is gone: a caller awaits that
-      this.child.stdin!.end();
-      const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+      this.nft.input.end();
+      const timer = setTimeout(() => this.nft.kill(), graceMs);
       await this.ended;
       clearTimeout(timer);
     }
@@ -181,7 +216,7 @@ export class NftSession implements NftRunner {
 
   /** The PID of the running `nft -i`, if one runs (tests). */
   get pid(): number | undefined {
-    return this.session && !this.session.exited ? this.session.child.pid : undefined;
+    return this.session && !this.session.exited ? this.session.pid : undefined;
   }
 
   /** Resolves when the kernel took the whole text; rejects with `NftError` and changes nothing otherwise. Calls run one at a time. */
@@ -252,10 +287,7 @@ export class NftSession implements NftRunner {
     if (s && !s.exited && s.netnsInode === want && s.applies < (this.opts.maxApplies ?? 5000)) return s;
     this.session = undefined;
     await s?.end();
-    const nft = this.opts.nft ?? 'nft';
-    // sh joins nft's stderr to its stdout, so an error comes before the mark's answer on one stream.
-    const inner = ['sh', '-c', 'exec "$0" -i 2>&1', nft];
-    const fresh = new Session(path === undefined ? inner : [this.opts.nsenter ?? 'nsenter', `--net=${path}`, ...inner], this.where);
+    const fresh = new Session(await this.launch(path), this.where);
     // The first answer shows nft runs (nsenter has entered the namespace by then): check it is the one wanted.
     try {
       await fresh.send('', this.opts.timeoutMs ?? 10_000);
@@ -263,12 +295,29 @@ export class NftSession implements NftRunner {
       await fresh.end(0);
       throw err;
     }
-    fresh.netnsInode = path === undefined ? undefined : netnsInodeOf(fresh.child.pid!);
+    fresh.netnsInode = path === undefined ? undefined : netnsInodeOf(fresh.pid);
     if (fresh.netnsInode !== want) {
       await fresh.end(0);
       throw new NftError(`netns ${this.opts.netns} changed while nft started in it`, '');
     }
     this.session = fresh;
     return fresh;
+  }
+
+  /** nft -i in the namespace: through the spawner when there is one and it works, else spawned here. */
+  private async launch(path: string | undefined): Promise<Launched> {
+    const nft = this.opts.nft ?? 'nft';
+    if (this.opts.spawner && this.opts.netnsDir === undefined) {
+      try {
+        const { socket, pid } = await this.opts.spawner.start(this.opts.netns, nft);
+        return launchedBySpawner(socket, pid, this.opts.spawner);
+      } catch (err) {
+        // A namespace that is gone is the apply's error; the spawner's own failure is not.
+        if (path !== undefined && nsInodeOfFile(path) === undefined) throw err;
+      }
+    }
+    // sh joins nft's stderr to its stdout, so an error comes before the mark's answer on one stream.
+    const inner = ['sh', '-c', 'exec "$0" -i 2>&1', nft];
+    return launchChild(path === undefined ? inner : [this.opts.nsenter ?? 'nsenter', `--net=${path}`, ...inner]);
   }
 }

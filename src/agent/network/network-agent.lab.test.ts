@@ -274,6 +274,9 @@ t('a view without a backend takes it out of the rotation; with none the VIP refu
   assert.equal(Object.keys(back).sort(), ['w1', 'w2'], JSON.stringify(back));
   // Started after the attach, one nft -i per task netns now takes these changes (task-vip-runner.ts).
   assert.ok(await until(async () => nftPidsIn(tns('c1')).length === 1), `one nft -i in c1's netns: ${JSON.stringify(nftPidsIn(tns('c1')))}`);
+  const stat = readFileSync(`/proc/${nftPidsIn(tns('c1'))[0]}/stat`, 'utf8');
+  const parent = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1];
+  assert.is(readFileSync(`/proc/${parent}/comm`, 'utf8').trim(), 'perl', 'started by the spawner helper, not forked from the daemon');
 });
 
 t('a peer update that fails part-way is redone from a flushed table', async () => {

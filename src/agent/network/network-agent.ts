@@ -14,7 +14,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Task } from '../../api/types/task.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { NodeNetworkView } from '../../wire/network-view-types.ts';
-import { MeshTable, NftSession, VipTable } from '../../../net/lb/index.ts';
+import { MeshTable, NftSession, NftSpawner, VipTable } from '../../../net/lb/index.ts';
 import {
   GATEWAY_DEV, LO_UP, VXLAN_DEV, type Commands, type TaskPath, createSandbox, gatewayRepair, hostVxlanName, macFromIp, sandboxVethName, syncPeers,
 } from '../../../net/overlay/index.ts';
@@ -161,6 +161,8 @@ export class NetworkAgent {
   private readonly mesh: MeshTable;
   /** The routing mesh's table goes through one `nft -i` in the host's netns (as the VIP tables, see TaskRuntime). */
   private readonly meshNft: NftSession;
+  /** Starts every `nft -i` of this agent, so the daemon does not fork itself for each (nft-spawner.ts). */
+  private readonly nftSpawner = new NftSpawner();
   /** br_netfilter off in sandboxes, VXLAN untracked on the node (overlay-tuning.ts). */
   private readonly tuning: OverlayTuning;
   private readonly views: LatestLoop<NodeNetworkView>;
@@ -182,7 +184,7 @@ export class NetworkAgent {
     this.batch = this.netlink ? new NetlinkBatch(ipBatch, this.netlink, { useNetlink: isSandbox }) : ipBatch;
     this.netlink?.watch(opts.hostNetns);
     this.vethWaves = new VethWaves((ns, lines) => this.batch.runIn(ns, lines));
-    this.meshNft = new NftSession({ netns: opts.hostNetns });
+    this.meshNft = new NftSession({ netns: opts.hostNetns, spawner: this.nftSpawner });
     this.mesh = new MeshTable(this.meshNft);
     this.tuning = new OverlayTuning(this.sh, { logger: opts.logger, hostNetns: opts.hostNetns });
     this.file = new StateFile(opts.dataRoot);
@@ -335,6 +337,7 @@ export class NetworkAgent {
     this.dns.close();
     await Promise.all([...this.tasks.values()].map((rt) => rt.nft.close()));
     await this.meshNft.stop();
+    this.nftSpawner.close();
     this.netlink?.closeAll();
     this.netns.close();
     // wireguard-go is this daemon's child: it goes with it (the next start brings it back).
@@ -559,7 +562,7 @@ export class NetworkAgent {
 
   /** A task's runtime: its record, its VIP table (through its own `nft -i` once that runs, task-vip-runner.ts), the networks whose veth it made. */
   private taskRuntime(rec: TaskRecord, made: Set<string>): TaskRuntime {
-    const nft = new NftSession({ netns: rec.netns });
+    const nft = new NftSession({ netns: rec.netns, spawner: this.nftSpawner });
     const runner = new TaskVipRunner(nft, new ShellNft(this.sh, rec.netns), (start) => this.warmLater(start));
     return { rec, nft, vip: new VipTable(runner), made };
   }
