@@ -4,12 +4,13 @@
  * through the agent's pooled shell (`nsenter … nft -f`), asking for the session to be
  * started off the attach path.
  *
- * Why not the session from the first apply: the daemon starting a process costs its event
- * loop ~5 ms on this project's PVM machine (Node forks itself; the pooled shell exists for
- * that, shell-batch.ts), so 20 attaches at once each starting a session took 441 ms
- * against 389 before sessions (`npm run bench -- dataplane`, medians of 3). The first
- * apply of a task is part of its attach; rotation changes come later, when the session
- * runs.
+ * Why not the session from the first apply: a task's first apply is part of its attach, and
+ * starting a session is a process start (through nft-spawner.pl: a fork of a small helper
+ * and nft's exec) competing with the attach's own work on the node's cores. Measured with
+ * `npm run bench -- dataplane` (medians of 3), 20 attaches at once: 441 ms with a session
+ * started by each attach (then forked from the daemon itself), 389 before sessions, 408
+ * with the spawner and the session started after the attaches in flight. Rotation changes
+ * come later, when the session runs.
  */
 import type { NftRunner, NftSession } from '../../../net/lb/index.ts';
 
