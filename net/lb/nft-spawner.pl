@@ -21,12 +21,12 @@
 use strict;
 use warnings;
 use POSIX ();
-use Socket qw(AF_UNIX SOCK_STREAM PF_UNSPEC SOL_SOCKET);
+use Socket qw(AF_UNIX SOCK_STREAM PF_UNSPEC);
 use Fcntl qw(F_SETFD FD_CLOEXEC);
 
-my %NR = (x86_64 => { setns => 308, sendmsg => 46 }, aarch64 => { setns => 268, sendmsg => 211 });
+my %NR = (x86_64 => { setns => 308 }, aarch64 => { setns => 268 });
 my $nr = $NR{(POSIX::uname())[4]} // die "nft-spawner: unknown arch\n";
-use constant { CLONE_NEWNET => 0x40000000, SCM_RIGHTS => 1 };
+use constant { CLONE_NEWNET => 0x40000000 };
 
 my $chan = $ENV{NODE_CHANNEL_FD} // die "nft-spawner: no NODE_CHANNEL_FD\n";
 open(my $io, '+<&=', $chan) or die "nft-spawner: channel: $!\n";
@@ -35,22 +35,9 @@ fcntl($io, F_SETFD, FD_CLOEXEC) or die "nft-spawner: cloexec: $!\n";   # never i
 my %live;   # PID => 1 while a child of ours runs (not reaped)
 $SIG{CHLD} = sub { while ((my $p = waitpid(-1, POSIX::WNOHANG())) > 0) { delete $live{$p}; } };
 
-# One message (a JSON line) on the channel, with a file descriptor attached when given.
-sub send_msg {
-  my ($line, $fd) = @_;
-  my $buf = "$line\n";
-  my $iov = pack('QQ', unpack('Q', pack('p', $buf)), length $buf);
-  my ($ctl, $ctllen, $ctlptr) = ('', 0, 0);
-  if (defined $fd) {
-    $ctl = pack('QllL', 20, SOL_SOCKET, SCM_RIGHTS, $fd) . "\0" x 4;   # CMSG_LEN(4) = 20, CMSG_SPACE(4) = 24
-    $ctllen = 24;
-    $ctlptr = unpack('Q', pack('p', $ctl));
-  }
-  my $hdr = pack('QLx4QQQQlx4', 0, 0, unpack('Q', pack('p', $iov)), 1, $ctlptr, $ctllen, 0);
-  my $n;
-  do { $n = syscall($nr->{sendmsg}, fileno($io), $hdr, 0); } while ($n < 0 && $!{EINTR});
-  die "nft-spawner: sendmsg: $!\n" if $n != length $buf;
-}
+use File::Basename qw(dirname);
+require(dirname(__FILE__) . '/../perl/node-ipc.pl');
+sub send_msg { node_ipc_send($io, @_); }
 
 sub fail {
   my ($id, $text) = @_;

@@ -18,30 +18,18 @@ use strict;
 use warnings;
 use Socket qw(AF_INET SOCK_DGRAM SOCK_STREAM SOL_SOCKET SO_REUSEADDR inet_aton pack_sockaddr_in);
 
-my %NR = (x86_64 => { setns => 308, sendmsg => 46 }, aarch64 => { setns => 268, sendmsg => 211 });
+my %NR = (x86_64 => { setns => 308 }, aarch64 => { setns => 268 });
 my $nr = $NR{(POSIX::uname())[4]} // die "socket-broker: unknown arch\n";
 use POSIX ();
-use constant { CLONE_NEWNET => 0x40000000, SCM_RIGHTS => 1 };
+use constant { CLONE_NEWNET => 0x40000000 };
 
 my $chan = $ENV{NODE_CHANNEL_FD} // die "socket-broker: no NODE_CHANNEL_FD\n";
 open(my $io, '+<&=', $chan) or die "socket-broker: channel: $!\n";
 open(my $home, '<', '/proc/self/ns/net') or die "socket-broker: own netns: $!\n";
 
-# One message (a JSON line) on the channel, with a file descriptor attached when given.
-sub send_msg {
-  my ($line, $fd) = @_;
-  my $buf = "$line\n";
-  my $iov = pack('QQ', unpack('Q', pack('p', $buf)), length $buf);
-  my ($ctl, $ctllen, $ctlptr) = ('', 0, 0);
-  if (defined $fd) {
-    $ctl = pack('QllL', 20, SOL_SOCKET, SCM_RIGHTS, $fd) . "\0" x 4;   # CMSG_LEN(4) = 20, CMSG_SPACE(4) = 24
-    $ctllen = 24;
-    $ctlptr = unpack('Q', pack('p', $ctl));
-  }
-  my $hdr = pack('QLx4QQQQlx4', 0, 0, unpack('Q', pack('p', $iov)), 1, $ctlptr, $ctllen, 0);
-  my $n = syscall($nr->{sendmsg}, fileno($io), $hdr, 0);
-  die "socket-broker: sendmsg: $!\n" if $n != length $buf;
-}
+use File::Basename qw(dirname);
+require(dirname(__FILE__) . '/../../../net/perl/node-ipc.pl');
+sub send_msg { node_ipc_send($io, @_); }
 
 sub make_sockets {
   my ($netns, $addr, $port) = @_;
