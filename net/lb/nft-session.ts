@@ -26,7 +26,7 @@
  * (measured with smaps_rollup). The daemon dying closes the session's stdin: nft ends at EOF.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,19 +35,14 @@ import type { Readable, Writable } from 'node:stream';
 import { NftError } from './errors.ts';
 import type { NftRunner } from './nft.ts';
 import type { NftSpawner } from './nft-spawner.ts';
+import { NETNS_RUN_DIR } from '../netlink/messages.ts';
 
 /** Where and how an {@link NftSession} runs nft. */
 export interface NftSessionOptions {
   /** Named network namespace (`/run/netns/NAME`); absent: the caller's own namespace. */
   netns?: string;
-  /** Directory of named namespaces. Default `/run/netns`. */
-  netnsDir?: string;
-  /** Directory for the ruleset files. Default `os.tmpdir()`. */
-  tmpDir?: string;
   /** The nft binary. Default `nft`. */
   nft?: string;
-  /** The nsenter binary. Default `nsenter`. */
-  nsenter?: string;
   /** An apply that has no answer after this many ms fails and ends the session. Default 10000. */
   timeoutMs?: number;
   /** The session is started again after this many applies. Default 5000. */
@@ -62,6 +57,8 @@ export interface NftSessionOptions {
 /** A command with a fixed answer: sent after each include, its answer marks the include done. */
 const MARK_COMMAND = 'describe ip version';
 const MARK_ANSWER = 'payload expression, datatype integer (integer), 4 bits\n';
+/** Ruleset files this process has written (their names' sequence). */
+let rulesetFiles = 0;
 /** At most this much of nft's words is kept for an error. */
 const MAX_OUTPUT = 16_384;
 
@@ -102,7 +99,7 @@ class Session {
   applies = 0;
   exited = false;
   /** The inode of the namespace nft runs in (read once it answered), undefined for the caller's own. */
-  netnsInode: bigint | undefined;
+  netnsInode: number | undefined;
   private out = '';
   private waiter: { resolve: (said: string) => void; reject: (err: Error) => void; timer: NodeJS.Timeout } | undefined;
   private readonly ended: Promise<void>;
@@ -181,20 +178,13 @@ class Session {
   }
 }
 
-/** The inode of a namespace file (`/run/netns/NAME` or `/proc/PID/ns/net`); undefined when it is gone. */
-function nsInodeOfFile(path: string): bigint | undefined {
+/**
+ * The inode of a namespace file, which names the namespace instance: `/run/netns/NAME`, or
+ * `/proc/PID/ns/net` (stat follows it to the namespace); undefined when it is gone.
+ */
+function nsInode(path: string): number | undefined {
   try {
-    return statSync(path, { bigint: true }).ino;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The inode of the network namespace process `pid` is in, from `net:[INODE]`; undefined when unknown. */
-function netnsInodeOf(pid: number): bigint | undefined {
-  try {
-    const m = /^net:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/ns/net`));
-    return m ? BigInt(m[1]) : undefined;
+    return statSync(path).ino;
   } catch {
     return undefined;
   }
@@ -204,8 +194,6 @@ function netnsInodeOf(pid: number): bigint | undefined {
 export class NftSession implements NftRunner {
   private session: Session | undefined;
   private chain: Promise<void> = Promise.resolve();
-  private dir: string | undefined;
-  private files = 0;
   private closed = false;
   private readonly where: string;
 
@@ -247,26 +235,25 @@ export class NftSession implements NftRunner {
     await done;
   }
 
-  /** Ends the session (waits until nft is gone) and refuses later applies; its files go. */
+  /** Ends the session (waits until nft is gone) and refuses later applies. */
   async close(): Promise<void> {
     this.closed = true;
     await this.chain;
     await this.session?.end();
     this.session = undefined;
-    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
-    this.dir = undefined;
   }
 
   private get netnsPath(): string | undefined {
-    return this.opts.netns === undefined ? undefined : join(this.opts.netnsDir ?? '/run/netns', this.opts.netns);
+    return this.opts.netns === undefined ? undefined : join(NETNS_RUN_DIR, this.opts.netns);
   }
 
   private async applyNow(text: string): Promise<void> {
     if (this.closed) throw new NftError(`nft session${this.where} is closed`, '');
     const s = await this.current();
-    this.dir ??= mkdtempSync(join(this.opts.tmpDir ?? tmpdir(), 'shoal-nfts-'));
-    const file = join(this.dir, `${++this.files}.nft`);
-    await writeFile(file, text);
+    // A file of its own per apply, made with O_EXCL in the shared tmp directory (no symlink
+    // planted there is followed) and removed after: no directory to leak when the daemon dies.
+    const file = join(tmpdir(), `shoal-nft-${process.pid}-${++rulesetFiles}.nft`);
+    await writeFile(file, text, { flag: 'wx', mode: 0o600 });
     try {
       s.applies++;
       const said = await s.send(`include "${file}"\n`, this.opts.timeoutMs ?? 10_000);
@@ -281,7 +268,7 @@ export class NftSession implements NftRunner {
   /** The session to use: the running one while it is in the namespace the name points to, else a new one. */
   private async current(): Promise<Session> {
     const path = this.netnsPath;
-    const want = path === undefined ? undefined : nsInodeOfFile(path);
+    const want = path === undefined ? undefined : nsInode(path);
     if (path !== undefined && want === undefined) throw new NftError(`netns ${this.opts.netns} is gone`, '');
     const s = this.session;
     if (s && !s.exited && s.netnsInode === want && s.applies < (this.opts.maxApplies ?? 5000)) return s;
@@ -295,7 +282,7 @@ export class NftSession implements NftRunner {
       await fresh.end(0);
       throw err;
     }
-    fresh.netnsInode = path === undefined ? undefined : netnsInodeOf(fresh.pid);
+    fresh.netnsInode = path === undefined ? undefined : nsInode(`/proc/${fresh.pid}/ns/net`);
     if (fresh.netnsInode !== want) {
       await fresh.end(0);
       throw new NftError(`netns ${this.opts.netns} changed while nft started in it`, '');
@@ -307,17 +294,17 @@ export class NftSession implements NftRunner {
   /** nft -i in the namespace: through the spawner when there is one and it works, else spawned here. */
   private async launch(path: string | undefined): Promise<Launched> {
     const nft = this.opts.nft ?? 'nft';
-    if (this.opts.spawner && this.opts.netnsDir === undefined) {
+    if (this.opts.spawner) {
       try {
         const { socket, pid } = await this.opts.spawner.start(this.opts.netns, nft);
         return launchedBySpawner(socket, pid, this.opts.spawner);
       } catch (err) {
         // A namespace that is gone is the apply's error; the spawner's own failure is not.
-        if (path !== undefined && nsInodeOfFile(path) === undefined) throw err;
+        if (path !== undefined && nsInode(path) === undefined) throw err;
       }
     }
     // sh joins nft's stderr to its stdout, so an error comes before the mark's answer on one stream.
     const inner = ['sh', '-c', 'exec "$0" -i 2>&1', nft];
-    return launchChild(path === undefined ? inner : [this.opts.nsenter ?? 'nsenter', `--net=${path}`, ...inner]);
+    return launchChild(path === undefined ? inner : ['nsenter', `--net=${path}`, ...inner]);
   }
 }
