@@ -8,7 +8,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NftSession } from './nft-session.ts';
@@ -217,6 +217,11 @@ t('an nft that never answers times out and is killed', async () => {
   assert.match((err as Error).message, /no answer after 300 ms/);
   assert.ok(Date.now() - started < 5000, 'it gave up');
   assert.is(s.pid, undefined, 'nothing left running');
+  // Killed, not only let go of: no `sleep` (the fake nft) is left among the spawner's children.
+  const fakeLeft = () => readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((pid) => {
+    try { return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sleep' && readParent(Number(pid)) === spawner.pid; } catch { return false; }
+  });
+  await waitUntil('the silent nft to be killed', () => fakeLeft().length === 0);
   await s.close();
 });
 

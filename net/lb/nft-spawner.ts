@@ -74,10 +74,15 @@ export class NftSpawner {
     if (this.child && Number.isInteger(pid) && pid > 0) this.child.send(`kill ${pid}`);
   }
 
-  /** Ends the helper (the sessions' sockets stay the callers'); a later start starts it again. */
+  /**
+   * Ends the helper (the sessions' sockets stay the callers'); a later start starts it
+   * again. By closing its channel, not by a signal: it reads what was sent before (a kill
+   * of a hung nft among it), then ends at EOF.
+   */
   close(): void {
-    this.child?.kill('SIGTERM');
+    const child = this.child;
     this.child = undefined;
+    if (child?.connected) child.disconnect();
     for (const id of [...this.pending.keys()]) this.settle(id, new NftError('the nft spawner closed', ''));
   }
 
