@@ -107,8 +107,8 @@ interface TaskRuntime {
   /**
    * The `nft -i` the VIP table is applied through, in the task's netns: no process start per
    * rotation change (two, `nsenter` and `nft`, through the shell batch: ~60 ms against ~5 ms
-   * per apply on this project's PVM machine under load; nft-session.ts). Closed before the
-   * netns is deleted (a process inside would keep it alive).
+   * per apply on this project's PVM machine under load; nft-session.ts). Told to end when
+   * the task detaches (a process inside keeps the netns alive until it is gone).
    */
   nft: NftSession;
   vip: VipTable;
@@ -123,7 +123,7 @@ const MAC_BUSY_WAIT_MS = 5_000;
 const VNI_WAIT_MS = 10_000;
 
 /** Per-task netns work at open and removal (netns deletes, DNS binds) runs this many at a time. */
-const NFT_PARALLEL = 4;
+const TASK_NETNS_PARALLEL = 4;
 /** A view's VIP table updates asked for at once: each goes through its own task's `nft -i` (≈ 5 ms an include). */
 const VIP_PARALLEL = 32;
 
@@ -363,9 +363,10 @@ export class NetworkAgent {
     if (this.opts.gateway) await attempt(() => this.opts.gateway!.removeAll());
     await attempt(() => this.removeMesh());
     await this.meshNft.stop();
+    this.nftSpawner.close(); // close() ended it; removing the mesh table started it again
     await attempt(() => this.tuning.remove());
     if (this.wg) await attempt(() => this.wg!.remove());
-    await mapLimit([...this.tasks.values()], NFT_PARALLEL, (rt) => this.deleteNetns(rt.rec.netns));
+    await mapLimit([...this.tasks.values()], TASK_NETNS_PARALLEL, (rt) => this.deleteNetns(rt.rec.netns));
     this.tasks.clear();
     this.state.tasks = {};
     for (const sb of Object.values(this.state.sandboxes)) await attempt(() => this.destroySandbox(sb));
@@ -567,7 +568,7 @@ export class NetworkAgent {
     return { rec, nft, vip: new VipTable(runner), made };
   }
 
-  /** Session starts wait for the attaches in flight, then run one at a time (each costs the event loop a process start). */
+  /** Session starts wait for the attaches in flight, then run one at a time (each is a process start on the node's cores). */
   private warmChain: Promise<void> = Promise.resolve();
   private warmLater(start: () => Promise<void>): void {
     this.warmChain = this.warmChain.then(async () => {
@@ -951,7 +952,7 @@ export class NetworkAgent {
       this.tasks.set(id, this.taskRuntime(rec, new Set(rec.attachments.map((a) => a.networkId))));
       for (const a of rec.attachments) this.userSet(a.networkId).add(id);
     }
-    const results = await mapLimit([...this.tasks.values()], NFT_PARALLEL, (rt) => this.bindDns(rt));
+    const results = await mapLimit([...this.tasks.values()], TASK_NETNS_PARALLEL, (rt) => this.bindDns(rt));
     results.forEach((r, i) => {
       if (r.status === 'rejected') this.log.warn('network: could not bind DNS again in a task netns', { netns: [...this.tasks.values()][i].rec.netns, error: r.reason });
     });
