@@ -226,8 +226,9 @@ if (!onlyLab) results.push(...(await runPool(unitFiles, 2)));
 let skippedLabFiles = 0;
 if (!onlyUnit) {
   if (isRoot) {
-    results.push(...(await runPool(labFiles.filter((f) => !runsAlone(f)), LAB_JOBS)));
-    results.push(...(await runPool(labFiles.filter(runsAlone), 1)));
+    const alone = new Set(labFiles.filter(runsAlone));
+    results.push(...(await runPool(labFiles.filter((f) => !alone.has(f)), LAB_JOBS)));
+    results.push(...(await runPool([...alone], 1)));
   }
   else {
     skippedLabFiles = labFiles.length;
