@@ -36,7 +36,16 @@ function readParent(pid: number): number {
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
 }
 
-const alive = (pid: number | undefined) => pid !== undefined && spawnSync('kill', ['-0', String(pid)]).status === 0;
+/** True while `pid` runs and is not a zombie (no `kill -0` process per poll). */
+function alive(pid: number | undefined): boolean {
+  if (pid === undefined) return false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
 const table = (port: number) => `table ip ${TABLE}\ndelete table ip ${TABLE}\ntable ip ${TABLE} {\n  chain c {\n    tcp dport ${port} accept\n  }\n}\n`;
 
 function session(o: ConstructorParameters<typeof NftSession>[0] = {}): NftSession {

@@ -7,7 +7,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
+import { allPids, cmdline, isAlive, nsInode } from '../../../labs/lib/procs.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Task } from '../../api/types/task.ts';
@@ -166,12 +167,8 @@ async function until(fn: () => Promise<boolean>, ms = 5000): Promise<boolean> {
 /** PIDs of the `nft` processes running in named netns `ns` (its VIP table's session). */
 function nftPidsIn(ns: string): number[] {
   const ino = String(statSync(`/run/netns/${ns}`).ino);
-  return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((pid) => {
-    try { return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'nft' && readlinkSync(`/proc/${pid}/ns/net`) === `net:[${ino}]`; } catch { return false; }
-  }).map(Number);
+  return allPids().filter((pid) => cmdline(pid).startsWith('nft ') && nsInode(`/proc/${pid}/ns/net`) === ino);
 }
-
-const running = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
 
 function mtu(netns: string, dev: string): number {
   return (JSON.parse(sh(['ip', '-n', netns, '-json', 'link', 'show', dev])) as { mtu: number }[])[0].mtu;
@@ -401,7 +398,7 @@ t('detach removes the task netns and the sandbox of its last task; a view withou
   const w2Nft = nftPidsIn(tns('w2'));
   assert.is(w2Nft.length, 1, `w2 has its nft -i: ${JSON.stringify(w2Nft)}`);
   await agents.h2!.detach(taskId('w2'));
-  assert.ok(await until(async () => !running(w2Nft[0])), 'its nft -i ended with it');
+  assert.ok(await until(async () => !isAlive(w2Nft[0])), 'its nft -i ended with it');
   assert.equal(netnsList().filter((x) => x.startsWith(prefix.h2)), [sbns('h2', 'ingress')], 'of h2 only the ingress sandbox is left');
   // A new ingress network that got the old one's VNI: the kept sandbox gives it up at once.
   const ing2 = { ...viewFor('h2', [], true).networks.find((n) => n.ingress)!, id: 'ingressnew0000000000000d' };
