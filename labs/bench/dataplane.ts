@@ -127,6 +127,7 @@ async function measure(path: Path, round: number): Promise<Record<string, number
     await Promise.all(Array.from({ length: N }, (_, i) => agent.attach(task(i, net))));
     const cold = performance.now() - t0;
     await agent.settled();
+    for (const k of Object.keys(steps)) delete steps[k]; // the warm wave's steps only
     const prof = process.env.DP_PROFILE ? await startProfile() : undefined;
     let mark = costMark();
     t0 = performance.now();
@@ -134,7 +135,7 @@ async function measure(path: Path, round: number): Promise<Record<string, number
     const warm = performance.now() - t0;
     const warmCost = costSince(mark);
     if (prof) await prof(`${process.env.DP_PROFILE}-${path}-${round}.cpuprofile`);
-    console.log(`  ${path}: attach steps (ms since its start, median of ${2 * N}): ${Object.entries(steps).map(([k, v]) => `${k} ${median(v)}`).join(' ')}`);
+    console.log(`  ${path}: warm attach steps (ms since its start, median of ${N}): ${Object.entries(steps).map(([k, v]) => `${k} ${median(v)}`).join(' ')}`);
     for (const k of Object.keys(steps)) delete steps[k];
     await agent.settled();
     const updates: number[] = [];

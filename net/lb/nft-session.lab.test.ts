@@ -84,7 +84,8 @@ t('one nft -i serves many applies, each one transaction', async () => {
   assert.match(listTable().stdout, /tcp dport 20 accept/);
   assert.not.match(listTable().stdout, /tcp dport 19 accept/);
   await s.close();
-  assert.not.ok(alive(pid), 'close ends nft');
+  // Its end of the socket closes as it exits; the PID goes when the spawner reaps it.
+  await waitUntil('close to end nft', () => !alive(pid));
   let err: unknown;
   await s.apply(table(1)).catch((e) => { err = e; });
   assert.match((err as Error)?.message ?? '', /is closed/, 'a closed session applies nothing');
@@ -157,8 +158,10 @@ t('without a spawner, or when it cannot run, the session spawns nft itself', asy
   assert.is(readParent(plain.pid!), process.pid, 'a child of this process');
   await plain.close();
   const broken = new NftSpawner({ perl: '/nonexistent/perl' });
+  assert.ok(broken.working, 'working until it fails');
   const s = session({ spawner: broken });
   await s.apply(table(151));
+  assert.not.ok(broken.working, 'not working once its helper could not start');
   assert.match(listTable().stdout, /tcp dport 151 accept/);
   assert.is(readParent(s.pid!), process.pid, 'spawned here after the spawner failed');
   await s.close();
@@ -169,6 +172,7 @@ t('through the spawner nft is the helper\'s child; it kills only its own childre
   const s = session();
   await s.apply(table(160));
   assert.is(readParent(s.pid!), spawner.pid, 'a child of the spawner');
+  assert.ok(spawner.working);
   const other = spawn('sleep', ['60'], { stdio: 'ignore' });
   try {
     spawner.kill(other.pid!);
@@ -190,7 +194,7 @@ t('stop ends the running nft; the next apply starts another', async () => {
   await s.apply(table(130));
   const first = s.pid;
   await s.stop();
-  assert.not.ok(alive(first), 'stopped');
+  await waitUntil('stop to end nft', () => !alive(first));
   assert.is(s.pid, undefined);
   await s.apply(table(131));
   assert.ok(alive(s.pid) && s.pid !== first);

@@ -166,7 +166,7 @@ class Session {
     w.reject(err);
   }
 
-  /** Ends nft (EOF, then SIGKILL after `graceMs`) and resolves once it is gone. */
+  /** Ends nft (EOF, then SIGKILL after `graceMs`) and resolves once its stdio closed (see stop()). */
   async end(graceMs = 1000): Promise<void> {
     if (!this.exited) {
       this.hold(true); // until it is gone: a caller awaits that
@@ -224,7 +224,11 @@ export class NftSession implements NftRunner {
     return next;
   }
 
-  /** Ends the running nft, if any (waits until it is gone, after an apply in flight); a later apply starts another. */
+  /**
+   * Ends the running nft, if any, after an apply in flight; a later apply starts another.
+   * Resolves once nft has closed its end of the pipe or socket: it is exiting, and its PID
+   * goes soon after (when its parent reaps it).
+   */
   async stop(): Promise<void> {
     const done = this.chain.then(async () => {
       const s = this.session;
@@ -235,7 +239,7 @@ export class NftSession implements NftRunner {
     await done;
   }
 
-  /** Ends the session (waits until nft is gone) and refuses later applies. */
+  /** Ends the session (resolves as stop() does) and refuses later applies. */
   async close(): Promise<void> {
     this.closed = true;
     await this.chain;

@@ -47,12 +47,22 @@ export class NftSpawner {
   private child: ChildProcess | undefined;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
+  private failed = false;
 
   constructor(private readonly opts: NftSpawnerOptions = {}) {}
 
   /** The helper's PID while it runs (tests). */
   get pid(): number | undefined {
     return this.child?.pid;
+  }
+
+  /**
+   * False once the helper could not start or died on its own (perl missing, a crash), until
+   * a later start through it succeeds; true before its first use. Callers that would
+   * otherwise fork the daemon per session ask this first (task-vip-runner.ts).
+   */
+  get working(): boolean {
+    return !this.failed;
   }
 
   /** `nft -i` in `netns` (a name under /run/netns; undefined: the daemon's own), its stdio on the socket. */
@@ -95,11 +105,15 @@ export class NftSpawner {
       const m = msg as { id?: number; pid?: number; error?: string };
       if (typeof m?.id !== 'number') return;
       if (m.error !== undefined) this.settle(m.id, new NftError(`the nft spawner could not start nft: ${m.error}`, ''));
-      else if (handle && typeof m.pid === 'number') this.settle(m.id, undefined, { socket: handle as Socket, pid: m.pid });
+      else if (handle && typeof m.pid === 'number') {
+        this.failed = false;
+        this.settle(m.id, undefined, { socket: handle as Socket, pid: m.pid });
+      }
     });
     const gone = (why: string) => {
       if (this.child !== child) return;
       this.child = undefined;
+      this.failed = true;
       for (const id of [...this.pending.keys()]) this.settle(id, new NftError(`the nft spawner ended (${why})`, stderr));
     };
     child.on('error', (err) => gone(err.message));

@@ -564,7 +564,7 @@ export class NetworkAgent {
   /** A task's runtime: its record, its VIP table (through its own `nft -i` once that runs, task-vip-runner.ts), the networks whose veth it made. */
   private taskRuntime(rec: TaskRecord, made: Set<string>): TaskRuntime {
     const nft = new NftSession({ netns: rec.netns, spawner: this.nftSpawner });
-    const runner = new TaskVipRunner(nft, new ShellNft(this.sh, rec.netns), (start) => this.warmLater(start));
+    const runner = new TaskVipRunner(nft, new ShellNft(this.sh, rec.netns), (start) => this.warmLater(start), () => this.nftSpawner.working);
     return { rec, nft, vip: new VipTable(runner), made };
   }
 

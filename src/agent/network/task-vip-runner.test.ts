@@ -48,4 +48,25 @@ test('a failed start is asked for again by the next cold apply; a failed cold ap
   assert.equal(cold.applied, ['a', 'c']);
 });
 
+test('while the spawner works, the first apply starts the session and goes through it; when it stops working, the shell again', async () => {
+  const session = fakeSession();
+  session.apply = async (text: string) => { session.applied.push(text); session.pid = 4242; };
+  const cold = new MemoryNft();
+  const later: (() => Promise<void>)[] = [];
+  let working = true;
+  const r = new TaskVipRunner(session, cold, (start) => later.push(start), () => working);
+  await r.apply('a');
+  assert.equal(session.applied, ['a'], 'the session took the first apply');
+  assert.equal(cold.applied, [], 'nothing through the shell');
+  assert.is(later.length, 0, 'no later start asked for');
+  const other = fakeSession();
+  const r2 = new TaskVipRunner(other, cold, (start) => later.push(start), () => working);
+  working = false;
+  await r2.apply('b');
+  assert.equal(cold.applied, ['b'], 'the shell, with the spawner not working');
+  assert.is(later.length, 1, 'and the session asked for later');
+  await r.apply('c');
+  assert.equal(session.applied, ['a', 'c'], 'a running session keeps its applies');
+});
+
 test.run();

@@ -1,16 +1,17 @@
 /**
  * How a task's VIP table reaches its netns: through the task's own long-lived `nft -i`
- * (`NftSession`, ≈ 3–5 ms an apply, no process start) once that runs, and until then
- * through the agent's pooled shell (`nsenter … nft -f`), asking for the session to be
- * started off the attach path.
+ * (`NftSession`, ≈ 3–5 ms an apply once it runs), started by its first apply while the
+ * agent's nft spawner works (nft-spawner.pl: a fork of a small helper and nft's exec, no
+ * fork of the daemon). When the spawner does not work (no perl, it crashed), a session
+ * start would fork the daemon itself, so the first applies go through the agent's pooled
+ * shell (`nsenter … nft -f`) and the session is started off the attach path.
  *
- * Why not the session from the first apply: a task's first apply is part of its attach, and
- * starting a session is a process start (through nft-spawner.pl: a fork of a small helper
- * and nft's exec) competing with the attach's own work on the node's cores. Measured with
- * `npm run bench -- dataplane` (medians of 3), 20 attaches at once: 441 ms with a session
- * started by each attach (then forked from the daemon itself), 389 before sessions, 408
- * with the spawner and the session started after the attaches in flight. Rotation changes
- * come later, when the session runs.
+ * Why the session from the first apply: the shell's apply is a process start too (sh's
+ * fork, nsenter's and nft's execs), and the task's session then cost a second nft start
+ * later. Measured with `npm run bench -- dataplane --rounds 1`, 20 attaches at once on a
+ * warm sandbox, three pairs alternating (2026-12-07, load ~2-4): shell first 447, 448,
+ * 438 ms (42 forks a wave); session first 368, 357, 328 ms (20 forks). Before the spawner
+ * (sessions forked from the daemon) the session first was the slower: 441 against 389.
  */
 import type { NftRunner, NftSession } from '../../../net/lb/index.ts';
 
@@ -20,11 +21,18 @@ export class TaskVipRunner implements NftRunner {
   /**
    * `later(start)`: runs `start` when the agent has time for it (after the attaches in
    * flight, one at a time); a failed start is retried by the next cold apply.
+   * `sessionFirst()`: whether a session not running yet should start for this apply (the
+   * spawner works) rather than the shell apply it.
    */
-  constructor(private readonly session: Pick<NftSession, 'pid' | 'apply' | 'warm'>, private readonly cold: NftRunner, private readonly later: (start: () => Promise<void>) => void) {}
+  constructor(
+    private readonly session: Pick<NftSession, 'pid' | 'apply' | 'warm'>,
+    private readonly cold: NftRunner,
+    private readonly later: (start: () => Promise<void>) => void,
+    private readonly sessionFirst: () => boolean = () => false,
+  ) {}
 
   async apply(text: string): Promise<void> {
-    if (this.session.pid !== undefined) return this.session.apply(text);
+    if (this.session.pid !== undefined || this.sessionFirst()) return this.session.apply(text);
     await this.cold.apply(text);
     if (this.warming) return;
     this.warming = true;
