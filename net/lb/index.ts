@@ -7,3 +7,4 @@ export * from './vip-table.ts';
 export * from './errors.ts';
 export * from './mesh.ts';
 export * from './mesh-table.ts';
+export * from './session-cap.ts';

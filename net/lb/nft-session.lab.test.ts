@@ -1,7 +1,8 @@
 // NftSession on real nftables (root): one `nft -i` in a netns made here serves many
 // applies; a refused ruleset fails with nft's words and changes nothing; a netns deleted and
 // made again under the same name gets a new session; maxApplies starts a new one; a session
-// killed behind its back is started again; stop() ends nft until the next apply; an idle session
+// killed behind its back is started again; stop() ends nft until the next apply; a cap on
+// running sessions stops the least recently used (session-cap.ts); an idle session
 // does not keep its process running; a hung nft times out and is killed; close() leaves no
 // process, so the netns goes; through the spawner helper (nft-spawner.pl) and without it.
 // Every netns, file and process is removed in `after`.
@@ -14,6 +15,7 @@ import { join } from 'node:path';
 import { NftSession } from './nft-session.ts';
 import { NftError } from './errors.ts';
 import { NftSpawner } from './nft-spawner.ts';
+import { SessionCap } from './session-cap.ts';
 
 const NS = `shoal-nfts${process.pid}`;
 const TABLE = 'shoal-nfts-test';
@@ -187,6 +189,27 @@ t('through the spawner nft is the helper\'s child; it kills only its own childre
     other.kill('SIGKILL');
   }
   await s.close();
+});
+
+t('with a cap of 2, the least recently used of 3 sessions is stopped and starts again at its next apply', async () => {
+  const cap = new SessionCap(2);
+  const [a, b, c] = [0, 1, 2].map(() => session({ cap }));
+  await a.apply(table(170));
+  await b.apply(table(171));
+  const aPid = a.pid!;
+  await c.apply(table(172));
+  await waitUntil('the cap to stop a\'s nft', () => !alive(aPid));
+  assert.is(a.pid, undefined, 'a has no nft running');
+  assert.ok(alive(b.pid) && alive(c.pid), 'b and c run');
+  assert.match(listTable().stdout, /tcp dport 172 accept/, 'c applied');
+  const bPid = b.pid!;
+  await a.apply(table(173));
+  assert.match(listTable().stdout, /tcp dport 173 accept/, 'a applies again, through a new nft');
+  assert.ok(alive(a.pid) && a.pid !== aPid);
+  await waitUntil('the cap to stop b, now the least recent', () => !alive(bPid));
+  assert.is(cap.size, 2);
+  for (const s of [a, b, c]) await s.close();
+  assert.is(cap.size, 0, 'closed sessions are not counted');
 });
 
 t('stop ends the running nft; the next apply starts another', async () => {

@@ -23,7 +23,7 @@
  * table changes when a service scales after hours of quiet, and that is when a started
  * session pays off (a cold start costs the process starts it saves). Its cost while it
  * runs: ~2.3 MB private memory after 200 applies of a 20-service table, 2.7 MB after 2,000
- * (measured with smaps_rollup). The daemon dying closes the session's stdin: nft ends at EOF.
+ * (measured with smaps_rollup); a `SessionCap` bounds how many of a node's run at once. The daemon dying closes the session's stdin: nft ends at EOF.
  */
 import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
@@ -35,6 +35,7 @@ import type { Readable, Writable } from 'node:stream';
 import { NftError } from './errors.ts';
 import type { NftRunner } from './nft.ts';
 import type { NftSpawner } from './nft-spawner.ts';
+import type { SessionCap } from './session-cap.ts';
 import { NETNS_RUN_DIR } from '../netlink/messages.ts';
 
 /** Where and how an {@link NftSession} runs nft. */
@@ -52,6 +53,8 @@ export interface NftSessionOptions {
    * when it fails, or without one, the session spawns `nsenter … sh -c 'exec nft -i 2>&1'`.
    */
   spawner?: NftSpawner;
+  /** Counts this session among a node's running ones and stops the least recently used beyond its limit (session-cap.ts). */
+  cap?: SessionCap;
 }
 
 /** A command with a fixed answer: sent after each include, its answer marks the include done. */
@@ -219,6 +222,7 @@ export class NftSession implements NftRunner {
     const next = this.chain.then(async () => {
       if (this.closed) throw new NftError(`nft session${this.where} is closed`, '');
       await this.current();
+      this.opts.cap?.used(this);
     });
     this.chain = next.catch(() => {});
     return next;
@@ -233,6 +237,7 @@ export class NftSession implements NftRunner {
     const done = this.chain.then(async () => {
       const s = this.session;
       this.session = undefined;
+      this.opts.cap?.forget(this);
       await s?.end();
     });
     this.chain = done;
@@ -243,6 +248,7 @@ export class NftSession implements NftRunner {
   async close(): Promise<void> {
     this.closed = true;
     await this.chain;
+    this.opts.cap?.forget(this); // after an apply in flight, which counted it
     await this.session?.end();
     this.session = undefined;
   }
@@ -254,6 +260,7 @@ export class NftSession implements NftRunner {
   private async applyNow(text: string): Promise<void> {
     if (this.closed) throw new NftError(`nft session${this.where} is closed`, '');
     const s = await this.current();
+    this.opts.cap?.used(this);
     // A file of its own per apply, made with O_EXCL in the shared tmp directory (no symlink
     // planted there is followed) and removed after: no directory to leak when the daemon dies.
     const file = join(tmpdir(), `shoal-nft-${process.pid}-${++rulesetFiles}.nft`);

@@ -269,7 +269,7 @@ t('a view without a backend takes it out of the rotation; with none the VIP refu
   await setViews(['w1', 'w2', 'c1', 'd1'], false);
   const back = await fetchMany(tns('c1'), 30, VIP.web, 80);
   assert.equal(Object.keys(back).sort(), ['w1', 'w2'], JSON.stringify(back));
-  // Started after the attach, one nft -i per task netns now takes these changes (task-vip-runner.ts).
+  // One nft -i per task netns, started by the attach's first apply, takes these changes (task-vip-runner.ts).
   assert.ok(await until(async () => nftPidsIn(tns('c1')).length === 1), `one nft -i in c1's netns: ${JSON.stringify(nftPidsIn(tns('c1')))}`);
   const stat = readFileSync(`/proc/${nftPidsIn(tns('c1'))[0]}/stat`, 'utf8');
   const parent = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1];

@@ -14,7 +14,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Task } from '../../api/types/task.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { NodeNetworkView } from '../../wire/network-view-types.ts';
-import { MeshTable, NftSession, NftSpawner, VipTable } from '../../../net/lb/index.ts';
+import { MeshTable, NftSession, NftSpawner, SessionCap, VipTable } from '../../../net/lb/index.ts';
 import {
   GATEWAY_DEV, LO_UP, VXLAN_DEV, type Commands, type TaskPath, createSandbox, gatewayRepair, hostVxlanName, macFromIp, sandboxVethName, syncPeers,
 } from '../../../net/overlay/index.ts';
@@ -83,7 +83,16 @@ export interface NetworkAgentOptions {
   dataPlane?: 'netlink' | 'ip';
   /** How tasks join new overlay sandboxes (net/overlay's `TaskPath`); the ingress sandbox always gets a bridge (task-path.ts). Default 'macvlan'. */
   taskPath?: TaskPath;
+  /** At most this many task VIP tables keep their `nft -i` running, the least recently used stopped beyond it (net/lb/session-cap.ts). Default 64. */
+  maxLiveNftSessions?: number;
 }
+
+/**
+ * Running `nft -i` sessions of task VIP tables a node keeps by default: ~2.5 MB each, so
+ * ~160 MB at most; a task beyond it restarts its nft at its next rotation change (≈ 10 ms
+ * through the spawner instead of ≈ 3 ms warm). Docker's per-container shim is ~10 MB.
+ */
+const DEFAULT_MAX_LIVE_NFT_SESSIONS = 64;
 
 /** What the executor needs for a task with networks. */
 export interface TaskNetworking {
@@ -163,6 +172,8 @@ export class NetworkAgent {
   private readonly meshNft: NftSession;
   /** Starts every `nft -i` of this agent, so the daemon does not fork itself for each (nft-spawner.ts). */
   private readonly nftSpawner = new NftSpawner();
+  /** Bounds the task sessions running at once (the mesh's is not counted: one per node). */
+  private readonly nftCap: SessionCap;
   /** br_netfilter off in sandboxes, VXLAN untracked on the node (overlay-tuning.ts). */
   private readonly tuning: OverlayTuning;
   private readonly views: LatestLoop<NodeNetworkView>;
@@ -185,6 +196,7 @@ export class NetworkAgent {
     this.netlink?.watch(opts.hostNetns);
     this.vethWaves = new VethWaves((ns, lines) => this.batch.runIn(ns, lines));
     this.meshNft = new NftSession({ netns: opts.hostNetns, spawner: this.nftSpawner });
+    this.nftCap = new SessionCap(opts.maxLiveNftSessions ?? DEFAULT_MAX_LIVE_NFT_SESSIONS);
     this.mesh = new MeshTable(this.meshNft);
     this.tuning = new OverlayTuning(this.sh, { logger: opts.logger, hostNetns: opts.hostNetns });
     this.file = new StateFile(opts.dataRoot);
@@ -563,7 +575,7 @@ export class NetworkAgent {
 
   /** A task's runtime: its record, its VIP table (through its own `nft -i` once that runs, task-vip-runner.ts), the networks whose veth it made. */
   private taskRuntime(rec: TaskRecord, made: Set<string>): TaskRuntime {
-    const nft = new NftSession({ netns: rec.netns, spawner: this.nftSpawner });
+    const nft = new NftSession({ netns: rec.netns, spawner: this.nftSpawner, cap: this.nftCap });
     const runner = new TaskVipRunner(nft, new ShellNft(this.sh, rec.netns), (start) => this.warmLater(start), () => this.nftSpawner.working);
     return { rec, nft, vip: new VipTable(runner), made };
   }
