@@ -27,9 +27,15 @@
  *   every host) to h1's underlay address :8080 (h1 runs no web task, so each request
  *   crosses the mesh into the overlay); `--reps` alternating pairs, medians; `mesh_ratio`
  *   = median of mesh / direct per pair.
- * - `vip_ready_ms`: a watcher in the client task GETs the VIP every 5 ms; `web` is scaled
- *   1 → 2; time from the scale call until the new task's hostname answers through the
- *   VIP. `vip_after_running_ms`: from the new task's reported `running` timestamp.
+ * - `vip_ready_ms`: a watcher in the client task (`--watch-loops` loops at once, default 4,
+ *   each a GET through the VIP then 5 ms of pause); `web` is scaled 1 → 2; time from the
+ *   scale call until the earliest request that the new task answered was *sent* (its
+ *   connect began: the VIP sent it there, so the task was in the rotation by then).
+ *   `vip_after_running_ms`: the same from the new task's reported `running` timestamp;
+ *   `vip_after_running_answer_ms`: until that task's first answer *arrived* (what sessions
+ *   1–11 reported as `vip_after_running_ms`, with one loop: `--watch-loops 1` gives it
+ *   back; one GET through busybox httpd takes ~10–20 ms here, and with two backends
+ *   half the requests go to the old task, so one loop adds tens of ms of its own).
  * - Shoal only (Docker's encrypted overlay needs kernel IPsec ESP, which this kernel lacks):
  *   a second pair of tasks (`eclient` on h1, `eweb` off h1) on an encrypted network
  *   (`--opt encrypted`: WireGuard, here wireguard-go). `encrypted_gbps`: iperf3 as above
@@ -55,7 +61,7 @@ import { figureFields, flag, median, orderFor, summary } from './fair.ts';
 import { dnsWhileScaling } from './network-dns.ts';
 import { LATENCY_KEYS, THROUGHPUT_KEYS, failure, iperfGbps, overlayLatency, overlaySettings, overlayThroughput } from './network-overlay.ts';
 
-interface Options { reps: number; seconds: number; requests: number; dnsQueries: number; /** `--rt`: probes as SCHED_FIFO (network-overlay.ts). */ rt: boolean; /** `--dns-tasks`: tasks started while DNS is timed (0: skip); default 60. */ dnsTasks: number }
+interface Options { reps: number; seconds: number; requests: number; dnsQueries: number; /** `--rt`: probes as SCHED_FIFO (network-overlay.ts). */ rt: boolean; /** `--dns-tasks`: tasks started while DNS is timed (0: skip); default 60. */ dnsTasks: number; /** `--watch-loops`: the VIP watcher's loops at once; default 4. */ watchLoops: number }
 type Out = Record<string, number | string | null>;
 
 /** Rounds a median (fair.ts: null for no values) to 0.01; NaN for none. */
@@ -223,10 +229,10 @@ class Side {
       return { vip: `ok ${vip}` };
     });
 
-    await step(['vip_ready_ms', 'vip_after_running_ms'], async () => {
+    await step(['vip_ready_ms', 'vip_after_running_ms', 'vip_after_running_answer_ms'], async () => {
       if (!vip) throw new Error('no VIP on the network');
       if (String(out.vip).startsWith('fail')) throw new Error(`the VIP does not answer (${out.vip})`);
-      const watch = probe<WatchResult>(this.lab.enterCommand(client.host), where(client), ['watch', vip, '80', '2', '60000']);
+      const watch = probe<WatchResult>(this.lab.enterCommand(client.host), where(client), ['watch', vip, '80', '2', '60000', String(o.watchLoops)]);
       await new Promise((r) => setTimeout(r, 1500)); // the watcher's node has started and sees the first task
       const t0 = Date.now();
       await scale(this.lab, 'web', 2);
@@ -235,7 +241,8 @@ class Side {
       const fresh = tasks.find((t) => t.id !== web.id)!;
       const at = seen.first[fresh.hostname];
       if (!at) throw new Error(`the new task ${fresh.hostname} never answered through the VIP (seen: ${Object.keys(seen.first).join(', ')})`);
-      return { vip_ready_ms: at - t0, vip_after_running_ms: at - Date.parse(fresh.task.Status.Timestamp) };
+      const running = Date.parse(fresh.task.Status.Timestamp);
+      return { vip_ready_ms: at - t0, vip_after_running_ms: at - running, vip_after_running_answer_ms: seen.answered[fresh.hostname] - running };
     });
     // Back to one web task for the next round (which one stays is the orchestrator's choice).
     await scale(this.lab, 'web', 1);
@@ -267,12 +274,13 @@ export function networkFigures(rounds: Out[], prefix: string): Record<string, un
 
 /** Settings both sides run with (the same image, services, tools and sizes). */
 function settings(o: Options): Record<string, unknown> {
-  return { image: IMAGE, iperf3: 'TCP, 1 stream', seconds: o.seconds, reps_per_round: o.reps, requests: o.requests, dns_queries: o.dnsQueries, overlay: 'VXLAN, default MTU, no encryption (both)', ...overlaySettings(o) };
+  return { image: IMAGE, vip_watch_loops: o.watchLoops, iperf3: 'TCP, 1 stream', seconds: o.seconds, reps_per_round: o.reps, requests: o.requests, dns_queries: o.dnsQueries, overlay: 'VXLAN, default MTU, no encryption (both)', ...overlaySettings(o) };
 }
 
 export async function run(args: string[]): Promise<void> {
   const num = (flag: string, def: number) => (args.includes(flag) ? Number(args[args.indexOf(flag) + 1]) : def);
-  const o: Options = { reps: num('--reps', 1), seconds: num('--seconds', 5), requests: num('--requests', 2000), dnsQueries: num('--queries', 2000), rt: args.includes('--rt'), dnsTasks: num('--dns-tasks', 60) };
+  const o: Options = { reps: num('--reps', 1), seconds: num('--seconds', 5), requests: num('--requests', 2000), dnsQueries: num('--queries', 2000), rt: args.includes('--rt'), dnsTasks: num('--dns-tasks', 60), watchLoops: num('--watch-loops', 4) };
+  if (!Number.isInteger(o.watchLoops) || o.watchLoops < 1 || o.watchLoops > 16) throw new Error(`bench network: --watch-loops must be 1-16, not ${o.watchLoops}`);
   const rounds = Math.max(3, num('--rounds', 3));
   if ((await runCmd('iperf3', ['--version'])).code !== 0) throw new Error('bench: iperf3 is missing: run bash scripts/setup.sh');
   const labs: Lab[] = [];

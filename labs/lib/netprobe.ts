@@ -62,7 +62,7 @@ export interface HttpResult { ok: number; errors: number; ms: number; rps: numbe
 /** Result of the `dns` mode. */
 export interface DnsResult { n: number; p50_ms: number; p90_ms: number; p99_ms: number; max_ms: number; answers: string[]; errors: number }
 /** Result of the `watch` mode. */
-export interface WatchResult { first: Record<string, number>; errors: number }
+export interface WatchResult { first: Record<string, number>; answered: Record<string, number>; errors: number }
 
 /** One HTTP/1.0 GET / on a new connection; resolves with the body's first line. */
 export function getOnce(addr: string, port: number, timeoutMs = 2000): Promise<string> {
@@ -104,20 +104,35 @@ async function httpMode(addr: string, port: number, n: number, conc: number): Pr
   return { ok, errors, ms: +ms.toFixed(1), rps: +((ok / ms) * 1000).toFixed(1), answers, firstError };
 }
 
-async function watchMode(addr: string, port: number, want: number, timeoutMs: number): Promise<WatchResult> {
+/**
+ * `conc` loops GET the address over and over (5 ms apart each) until `want` different
+ * answers came or `timeoutMs` passed. `first[body]`: when the earliest request that `body`
+ * answered was *sent* (its connect started: the address mapped to `body` by then, so
+ * this bounds when it joined a VIP's rotation); `answered[body]`: when the first answer
+ * from `body` arrived. Several loops at once sample the rotation more often than one
+ * (each GET through busybox httpd takes ~10–20 ms, and with two backends a request
+ * reaches the new one half the time).
+ */
+export async function watchMode(addr: string, port: number, want: number, timeoutMs: number, conc = 1): Promise<WatchResult> {
   const first: Record<string, number> = {};
+  const answered: Record<string, number> = {};
   let errors = 0;
   const deadline = Date.now() + timeoutMs;
-  while (Object.keys(first).length < want && Date.now() < deadline) {
-    try {
-      const body = await getOnce(addr, port, 1000);
-      first[body] ??= Date.now();
-    } catch {
-      errors++;
+  const done = () => Object.keys(answered).length >= want || Date.now() >= deadline;
+  await Promise.all(Array.from({ length: conc }, async () => {
+    while (!done()) {
+      const sent = Date.now();
+      try {
+        const body = await getOnce(addr, port, 1000);
+        first[body] = Math.min(first[body] ?? Infinity, sent);
+        answered[body] ??= Date.now();
+      } catch {
+        errors++;
+      }
+      await new Promise((r) => setTimeout(r, 5));
     }
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  return { first, errors };
+  }));
+  return { first, answered, errors };
 }
 
 function pct(xs: number[], p: number): number {
@@ -194,7 +209,7 @@ async function main(argv: string[]): Promise<unknown> {
   const [mode, ...a] = argv;
   switch (mode) {
     case 'http': return httpMode(a[0], Number(a[1]), Number(a[2]), Number(a[3] ?? 1));
-    case 'watch': return watchMode(a[0], Number(a[1]), Number(a[2]), Number(a[3]));
+    case 'watch': return watchMode(a[0], Number(a[1]), Number(a[2]), Number(a[3]), a[4] === undefined ? 1 : Number(a[4]));
     case 'dns': return dnsMode(Number(a[0]), a[1], a[2] ?? '127.0.0.11:53');
     case 'udp-ask': return udpAsk(a[0], Number(a[1]), Number(a[2]), a[3] === 'fresh');
     case 'udp-echo': udpEcho(Number(a[0]), a[1]); return undefined;
