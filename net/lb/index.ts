@@ -8,3 +8,4 @@ export * from './errors.ts';
 export * from './mesh.ts';
 export * from './mesh-table.ts';
 export * from './session-cap.ts';
+export * from './vip-netlink.ts';

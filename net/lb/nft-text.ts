@@ -3,28 +3,48 @@ import { formatAddress, parseAddress } from '../ipam/cidr.ts';
 import { LbSpecError } from './errors.ts';
 
 /**
- * `A` for one backend, else a numgen map over all of them. With `weights` (address →
- * integer ≥ 0; absent addresses weigh 1) each backend gets a share of new connections
- * proportional to its weight, as ranges of `numgen random mod SUM`; weight 0 leaves a
- * backend out (all 0: every backend weighs the same).
+ * How a rule picks a backend for a new connection: the one address, or `numgen random mod
+ * MOD` looked up in a map of `entries` (each a range FROM–TO of the number, inclusive;
+ * `ranges` false when every range is one number, as without weights).
  */
-export function pick(backends: readonly string[], weights?: Readonly<Record<string, number>>): string {
-  if (backends.length === 1) return backends[0];
+export type PickPlan =
+  | { readonly kind: 'one'; readonly addr: string }
+  | { readonly kind: 'map'; readonly mod: number; readonly ranges: boolean; readonly entries: readonly { readonly from: number; readonly to: number; readonly addr: string }[] };
+
+/**
+ * The plan for `backends`: one backend, else a numgen map over all of them. With `weights`
+ * (address → integer ≥ 0; absent addresses weigh 1) each backend gets a share of new
+ * connections proportional to its weight, as ranges of `numgen random mod SUM`; weight 0
+ * leaves a backend out (all 0: every backend weighs the same).
+ */
+export function pickPlan(backends: readonly string[], weights?: Readonly<Record<string, number>>): PickPlan {
+  if (backends.length === 1) return { kind: 'one', addr: backends[0] };
   const ws = backends.map((b) => weights?.[b] ?? 1);
   if (!weights || ws.every((w) => w === ws[0]) || ws.every((w) => w === 0)) {
-    return `numgen random mod ${backends.length} map { ${backends.map((b, i) => `${i} : ${b}`).join(', ')} }`;
+    return { kind: 'map', mod: backends.length, ranges: false, entries: backends.map((addr, i) => ({ from: i, to: i, addr })) };
   }
   const live = backends.map((b, i) => ({ b, w: ws[i] })).filter((x) => x.w > 0);
-  if (live.length === 1) return live[0].b;
+  if (live.length === 1) return { kind: 'one', addr: live[0].b };
   const g = live.reduce((a, x) => gcd(a, x.w), 0);
   let at = 0;
-  const ranges = live.map(({ b, w }) => {
+  const entries = live.map(({ b, w }) => {
     const n = w / g;
-    const r = n === 1 ? `${at}` : `${at}-${at + n - 1}`;
+    const e = { from: at, to: at + n - 1, addr: b };
     at += n;
-    return `${r} : ${b}`;
+    return e;
   });
-  return `numgen random mod ${at} map { ${ranges.join(', ')} }`;
+  return { kind: 'map', mod: at, ranges: entries.some((e) => e.to > e.from), entries };
+}
+
+/** {@link pickPlan} of `backends` as `nft` text. */
+export function pick(backends: readonly string[], weights?: Readonly<Record<string, number>>): string {
+  return pickText(pickPlan(backends, weights));
+}
+
+/** A plan as `nft` text: `A`, or `numgen random mod N map { 0 : A, 1-3 : B }`. */
+export function pickText(p: PickPlan): string {
+  if (p.kind === 'one') return p.addr;
+  return `numgen random mod ${p.mod} map { ${p.entries.map((e) => `${e.from === e.to ? e.from : `${e.from}-${e.to}`} : ${e.addr}`).join(', ')} }`;
 }
 
 function gcd(a: number, b: number): number {

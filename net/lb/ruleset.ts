@@ -25,7 +25,7 @@
  */
 import { parseAddress } from '../ipam/cidr.ts';
 import { LbSpecError } from './errors.ts';
-import { addr, block, chain, elements, pick, port, renderInPlace, sanitize, tableName, weightsOf, type NamedChain } from './nft-text.ts';
+import { addr, block, chain, elements, pickPlan, pickText, port, renderInPlace, sanitize, tableName, weightsOf, type NamedChain, type PickPlan } from './nft-text.ts';
 
 /** A balanced port of a VIP. */
 export interface VipPort {
@@ -72,7 +72,49 @@ export interface RulesetOptions {
 /** The default table name. */
 export const DEFAULT_TABLE = 'shoal-lb';
 
-/** What a table holds besides its four fixed hook chains: map and set elements, one chain per balanced port. */
+/** A per-service chain: `dnat to PICK` (any port), or `meta l4proto PROTO dnat to PICK:TARGET`. */
+export interface VipChain {
+  readonly name: string;
+  readonly protocol?: 'tcp' | 'udp';
+  readonly targetPort?: number;
+  readonly pick: PickPlan;
+}
+
+/**
+ * What a table holds besides its four fixed hook chains, as data: the elements of its maps
+ * and sets, one chain per balanced port (or per service without ports). Rendered as `nft`
+ * text here and as netlink messages by vip-netlink.ts.
+ */
+export interface VipPlan {
+  readonly ports: readonly { readonly vip: string; readonly protocol: 'tcp' | 'udp'; readonly port: number; readonly chain: string }[];
+  readonly any: readonly { readonly vip: string; readonly chain: string }[];
+  readonly none: readonly string[];
+  readonly gone: readonly { readonly vip: string; readonly backend: string }[];
+  readonly chains: readonly VipChain[];
+}
+
+/** The plan of `services` (checked: `LbSpecError` for anything out of range). */
+export function vipPlan(services: readonly VipService[]): VipPlan {
+  const out = { ports: [] as VipPlan['ports'][number][], any: [] as VipPlan['any'][number][], none: [] as string[], gone: [] as VipPlan['gone'][number][], chains: [] as VipChain[] };
+  normalize(services).forEach((s, i) => {
+    for (const ip of s.gone) out.gone.push({ vip: s.vip, backend: ip });
+    const base = `s${i}_${sanitize(s.name)}`;
+    if (s.backends.length === 0) { out.none.push(s.vip); return; }
+    if (s.ports.length === 0) {
+      out.any.push({ vip: s.vip, chain: base });
+      out.chains.push({ name: base, pick: pickPlan(s.backends, s.weights) });
+      return;
+    }
+    for (const p of s.ports) {
+      const name = `${base}_${p.protocol}_${p.port}`;
+      out.ports.push({ vip: s.vip, protocol: p.protocol, port: p.port, chain: name });
+      out.chains.push({ name, protocol: p.protocol, targetPort: p.targetPort, pick: pickPlan(s.backends, s.weights) });
+    }
+  });
+  return out;
+}
+
+/** What a table holds besides its four fixed hook chains, as `nft` text pieces. */
 interface Contents {
   portElems: string[];
   anyElems: string[];
@@ -82,23 +124,17 @@ interface Contents {
 }
 
 function contents(services: readonly VipService[]): Contents {
-  const out: Contents = { portElems: [], anyElems: [], none: [], gone: [], chains: [] };
-  normalize(services).forEach((s, i) => {
-    for (const ip of s.gone) out.gone.push(`${s.vip} . ${ip}`);
-    const base = `s${i}_${sanitize(s.name)}`;
-    if (s.backends.length === 0) { out.none.push(s.vip); return; }
-    if (s.ports.length === 0) {
-      out.anyElems.push(`${s.vip} : goto ${base}`);
-      out.chains.push({ name: base, rules: [`dnat to ${pick(s.backends, s.weights)}`] });
-      return;
-    }
-    for (const p of s.ports) {
-      const name = `${base}_${p.protocol}_${p.port}`;
-      out.portElems.push(`${s.vip} . ${p.protocol} . ${p.port} : goto ${name}`);
-      out.chains.push({ name, rules: [`meta l4proto ${p.protocol} dnat to ${pick(s.backends, s.weights)}:${p.targetPort}`] });
-    }
-  });
-  return out;
+  const plan = vipPlan(services);
+  return {
+    portElems: plan.ports.map((e) => `${e.vip} . ${e.protocol} . ${e.port} : goto ${e.chain}`),
+    anyElems: plan.any.map((e) => `${e.vip} : goto ${e.chain}`),
+    none: [...plan.none],
+    gone: plan.gone.map((g) => `${g.vip} . ${g.backend}`),
+    chains: plan.chains.map((c) => ({
+      name: c.name,
+      rules: [c.protocol === undefined ? `dnat to ${pickText(c.pick)}` : `meta l4proto ${c.protocol} dnat to ${pickText(c.pick)}:${c.targetPort}`],
+    })),
+  };
 }
 
 /** The table definition alone (`table ip NAME { … }`), for reading and tests. */

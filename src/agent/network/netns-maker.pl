@@ -14,10 +14,15 @@
 #                       with NLM_F_ACK) sent one by one in netns NAME, each waiting for its ACK;
 #                       PATCHES is `-` or `AT:DEV,…`: the index of device DEV written as a u32 at
 #                       byte AT first (an address's interface)
+#   nf ID NAME LAST HEX one nf_tables batch (HEX, built by the daemon: net/lb/vip-netlink.ts) sent in
+#                       netns NAME at once; the kernel takes all of it or none. Its answers are
+#                       read until the one for sequence number LAST (the message that asked for
+#                       an ACK): any error before it is a refused message
 # Replies, one a line on stdout, in request order:
 #   ok ID
 #   err ID TEXT
-#   nlerr ID DONE ERRNO  (nl: message DONE, counting from 0, was refused with ERRNO; those before it stay)
+#   nlerr ID DONE ERRNO  (nl: message DONE, counting from 0, was refused with ERRNO; those before it stay.
+#                        nf: the message with sequence number DONE was refused, and nothing was applied)
 # It exits when stdin closes.
 use strict;
 use warnings;
@@ -32,7 +37,7 @@ my %NR = (
 my $nr = $NR{(POSIX::uname())[4]} // die "netns-maker: unknown arch\n";
 use constant { CLONE_NEWNET => 0x40000000, MS_BIND => 4096, MS_REC => 16384, MS_SHARED => 1 << 20, MNT_DETACH => 2,
   SIOCGIFFLAGS => 0x8913, SIOCSIFFLAGS => 0x8914, SIOCGIFINDEX => 0x8933, IFF_UP => 1,
-  AF_NETLINK => 16, NETLINK_ROUTE => 0, NLMSG_ERROR => 2 };
+  AF_NETLINK => 16, NETLINK_ROUTE => 0, NETLINK_NETFILTER => 12, NLMSG_ERROR => 2, SOL_SOCKET => 1, SO_RCVTIMEO => 20 };
 my $DIR = '/run/netns';
 
 open(my $home, '<', '/proc/self/ns/net') or die "netns-maker: own netns: $!\n";
@@ -125,6 +130,44 @@ sub nl {
   return ($done, $errno);
 }
 
+# Sends one nf_tables batch in netns NAME; returns (seq, errno): errno 0 when the kernel took it.
+sub nf {
+  my ($name, $last, $hex) = @_;
+  die "bad batch\n" unless defined $hex && $hex =~ /^(?:[0-9a-f]{2})+$/ && defined $last && $last =~ /^\d{1,9}$/;
+  my $buf = pack('H*', $hex);
+  open(my $ns, '<', "$DIR/$name") or die "cannot open netns $name: $!\n";
+  sys('setns', fileno($ns), CLONE_NEWNET) == 0 or die "cannot enter netns $name: $!\n";
+  my ($seq, $errno) = (0, 0);
+  my $ok = eval {
+    socket(my $s, AF_NETLINK, SOCK_RAW, NETLINK_NETFILTER) or die "cannot open nfnetlink: $!\n";
+    # An answer that never comes must not stop the helper (and every netns after it).
+    setsockopt($s, SOL_SOCKET, SO_RCVTIMEO, pack('q q', 5, 0)) or die "cannot set a receive timeout: $!\n";
+    defined send($s, $buf, 0) or die "cannot send the batch: $!\n";
+    READ: while (1) {
+      my $r;
+      defined recv($s, $r, 65536, 0) or die "no answer from nf_tables: $!\n";
+      for (my $off = 0; $off + 16 <= length $r;) {
+        my ($len, $type) = unpack('V v', substr($r, $off, 6));
+        last if $len < 16;
+        if ($type == NLMSG_ERROR && $off + 32 <= length $r) {
+          my $e = unpack('l', substr($r, $off + 16, 4));
+          my $about = unpack('V', substr($r, $off + 28, 4));   # the sequence number of the message answered
+          ($seq, $errno) = ($about, -$e) if $e != 0 && !$errno;
+          # The last message's answer ends it; so does an error about the batch itself (seq 0).
+          last READ if $about == $last || ($e != 0 && $about == 0);
+        }
+        $off += ($len + 3) & ~3;
+      }
+    }
+    close $s;
+    1;
+  };
+  my $err = $@;
+  if (sys('setns', fileno($home), CLONE_NEWNET) != 0) { print STDERR "netns-maker: cannot return to its own netns: $!\n"; POSIX::_exit(1) }
+  die $err unless $ok;
+  return ($seq, $errno);
+}
+
 sub del {
   my ($name) = @_;
   my $path = "$DIR/$name";
@@ -145,6 +188,10 @@ sub handle {
     elsif ($op eq 'nl') {
       my ($done, $errno) = nl($name, $opt // '', $hex);
       $reply = "nlerr $id $done $errno" if $errno;
+    }
+    elsif ($op eq 'nf') {
+      my ($seq, $errno) = nf($name, $opt, $hex);
+      $reply = "nlerr $id $seq $errno" if $errno;
     }
     else { die "unknown op \"$op\"\n" }
     1;

@@ -111,6 +111,23 @@ export class NetnsMaker {
     });
   }
 
+  /**
+   * Sends one nf_tables batch (net/lb/vip-netlink.ts) in netns `name`: a task's VIP table
+   * without an `nft` process. The kernel takes all of it or none; a refusal rejects with
+   * `NetlinkRequestError` naming the refused message's sequence number and the errno. A
+   * helper that cannot run rejects with `NetworkAgentError` before anything is sent (the
+   * caller then uses `nft`).
+   */
+  async nftables(name: string, batch: { bytes: Buffer; lastSeq: number }): Promise<void> {
+    if (!NAME.test(name)) throw new NetworkAgentError(`invalid netns name "${name}"`);
+    if (this.broken !== undefined || this.closed) throw new NetworkAgentError(`the netns helper is not running${this.broken ? `: ${this.broken}` : ''}`);
+    const line = `nf ${name} ${batch.lastSeq} ${batch.bytes.toString('hex')}`;
+    return this.request(line, `cannot apply an nf_tables batch in netns ${name}`, () => Promise.reject(new NetworkAgentError('the netns helper never ran')), (seq, errno) => {
+      const code = getSystemErrorName(-errno);
+      return new NetlinkRequestError(`in netns ${name}: nf_tables refused message ${seq} of the batch: ${code} (nothing applied)`, seq, code);
+    });
+  }
+
   /** Ends the helper (our child, by its PID, through its stdin); later requests go through `ip`. */
   close(): void {
     this.closed = true;

@@ -1,0 +1,337 @@
+/**
+ * A VIP table's whole replacement (ruleset.ts's `renderReplace`) as one nf_tables netlink
+ * batch, for a helper to send in the task's netns: no `nft` process per task. Pure: a plan
+ * in, bytes out.
+ *
+ * Why: each task netns has its own VIP table, and the first one is part of the task's
+ * attach. Through `nft` that is a process start (fork, exec, its libraries, its parser: ≈
+ * 10–15 ms of CPU on the project's PVM machine), and 20 tasks attached at once paid twenty
+ * of them on two cores. Docker programs its per-container IPVS the same way, over netlink
+ * from the daemon.
+ *
+ * The messages are the ones nft 1.0.6 sends for the same text, in its order and with its
+ * attributes, including the sets' user data that `nft list` reads to print them (what each
+ * TLV means is said where it is built), so the kernel holds the same table either way and
+ * a later `nft` update of it works unchanged. vip-netlink.lab.test.ts applies both ways and
+ * compares `nft list table`. The kernel runs a batch as one transaction: it takes all of it
+ * or, when any message is refused, none. Only the last message asks for an ACK: the
+ * answers are then an error for each refused message and one for the last, in order, so a
+ * sender reads until the last one's and the socket never fills with ACKs.
+ */
+import { parseAddress } from '../ipam/cidr.ts';
+import { tableName, type PickPlan } from './nft-text.ts';
+import { DEFAULT_TABLE, vipPlan, type RulesetOptions, type VipChain, type VipPlan, type VipService } from './ruleset.ts';
+
+// Netlink and nfnetlink (linux/netlink.h, linux/netfilter/nfnetlink.h).
+const NLM_F_REQUEST = 0x1;
+const NLM_F_ACK = 0x4;
+const NLM_F_CREATE = 0x400;
+const NLM_F_APPEND = 0x800;
+const NLA_F_NESTED = 0x8000;
+const NFNL_MSG_BATCH_BEGIN = 0x10;
+const NFNL_MSG_BATCH_END = 0x11;
+const NFNL_SUBSYS_NFTABLES = 10;
+const NFPROTO_IPV4 = 2;
+
+// nf_tables (linux/netfilter/nf_tables.h).
+const MSG = { NEWTABLE: 0, DELTABLE: 2, NEWCHAIN: 3, NEWRULE: 6, NEWSET: 9, NEWSETELEM: 12 } as const;
+const TABLE = { NAME: 1, FLAGS: 2 } as const;
+const CHAIN = { TABLE: 1, NAME: 3, HOOK: 4, POLICY: 5, TYPE: 7 } as const;
+const HOOK = { NUM: 1, PRIORITY: 2 } as const;
+const SET = { TABLE: 1, NAME: 2, FLAGS: 3, KEY_TYPE: 4, KEY_LEN: 5, DATA_TYPE: 6, DATA_LEN: 7, DESC: 9, ID: 10, USERDATA: 13 } as const;
+const SET_DESC_SIZE = 1;
+const SET_FLAG = { ANONYMOUS: 0x1, CONSTANT: 0x2, INTERVAL: 0x4, MAP: 0x8 } as const;
+const ELEMS = { TABLE: 1, SET: 2, ELEMENTS: 3, SET_ID: 4 } as const;
+const ELEM = { KEY: 1, DATA: 2, FLAGS: 3 } as const;
+const ELEM_INTERVAL_END = 0x1;
+const LIST_ELEM = 1;
+const DATA = { VALUE: 1, VERDICT: 2 } as const;
+const VERDICT = { CODE: 1, CHAIN: 2 } as const;
+const NFT_GOTO = -4;
+const RULE = { TABLE: 1, CHAIN: 2, EXPRESSIONS: 4 } as const;
+const EXPR = { NAME: 1, DATA: 2 } as const;
+/** NF_INET_* hook numbers, NF_ACCEPT. */
+const HOOKNUM = { prerouting: 0, forward: 2, output: 3 } as const;
+const NF_ACCEPT = 1;
+/** Registers: the verdict, the first 16-byte one, and 4-byte slots (a concatenation's 2nd and 3rd fields). */
+const REG = { VERDICT: 0, R1: 1, R2: 2, R32_01: 9, R32_02: 10 } as const;
+
+/** nft's datatype numbers (their concatenation: 6 bits each, the first field highest), as set key and data types. */
+const TYPE = { integer: 4, ipv4_addr: 7, inet_proto: 12, inet_service: 13, verdict: 0xffffff00 } as const;
+const concatType = (...ts: number[]) => ts.reduce((a, t) => (a << 6) | t, 0);
+
+/**
+ * Set user data (libnftnl's NFTNL_UDATA_SET_*: a type byte, a length byte, the value), read
+ * by `nft list` only: the byte order of key and data (0 none given, 1 host, 2 big endian),
+ * for a concatenated key declared by `type` a typeof record naming a concatenation with no
+ * fields, and whether the data are intervals (0).
+ */
+const UDATA = { KEY_BYTEORDER: 0, DATA_BYTEORDER: 1, KEY_TYPEOF: 3, DATA_INTERVAL: 6 } as const;
+const TYPEOF_EXPR = 0;
+const TYPEOF_DATA = 1;
+/** nft's expression number for a concatenation, in a typeof record. */
+const EXPR_CONCAT = 13;
+
+/** A netlink attribute list under construction. */
+class Attrs {
+  private readonly parts: Buffer[] = [];
+
+  raw(type: number, value: Buffer): this {
+    const head = Buffer.alloc(4);
+    head.writeUInt16LE(4 + value.length, 0);
+    head.writeUInt16LE(type, 2);
+    this.parts.push(head, value, Buffer.alloc((4 - (value.length % 4)) % 4));
+    return this;
+  }
+
+  str(type: number, s: string): this {
+    return this.raw(type, Buffer.from(`${s}\0`, 'latin1'));
+  }
+
+  u32(type: number, n: number): this {
+    const b = Buffer.alloc(4);
+    b.writeInt32BE(n | 0, 0);
+    return this.raw(type, b);
+  }
+
+  u8(type: number, n: number): this {
+    return this.raw(type, Buffer.from([n]));
+  }
+
+  nest(type: number, fill: (a: Attrs) => void): this {
+    const inner = new Attrs();
+    fill(inner);
+    return this.raw(type | NLA_F_NESTED, inner.bytes());
+  }
+
+  bytes(): Buffer {
+    return Buffer.concat(this.parts);
+  }
+}
+
+/** A data attribute (`NFTA_DATA_VALUE`) nested under `type`. */
+const value = (type: number, v: Buffer) => (a: Attrs) => a.nest(type, (d) => d.raw(DATA.VALUE, v));
+const be32 = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32BE(n >>> 0, 0); return b; };
+const le32 = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32LE(n >>> 0, 0); return b; };
+const ip4 = (addr: string) => be32(parseAddress(addr));
+/** A port as a concatenation field (2 bytes, big endian, padded to 4). */
+const portField = (p: number) => Buffer.from([p >> 8, p & 0xff, 0, 0]);
+/** A protocol as a concatenation field (1 byte, padded to 4). */
+const protoField = (p: 'tcp' | 'udp') => Buffer.from([p === 'tcp' ? 6 : 17, 0, 0, 0]);
+const udata = (entries: [number, Buffer][]) => Buffer.concat(entries.map(([t, v]) => Buffer.concat([Buffer.from([t, v.length]), v])));
+const concatTypeof = () => udata([[TYPEOF_EXPR, le32(EXPR_CONCAT)], [TYPEOF_DATA, Buffer.alloc(0)]]);
+
+/** One expression of a rule: its name and attributes. */
+type Expr = [name: string, fill: (a: Attrs) => void];
+const payload = (base: 1 | 2, offset: number, len: number, dreg: number): Expr => ['payload', (a) => a.u32(1, dreg).u32(2, base).u32(3, offset).u32(4, len)];
+const NETWORK = 1;
+const TRANSPORT = 2;
+const meta = (key: number, dreg: number): Expr => ['meta', (a) => a.u32(2, key).u32(1, dreg)];
+const META_L4PROTO = 16;
+const cmpEq = (sreg: number, v: Buffer): Expr => ['cmp', (a) => { a.u32(1, sreg).u32(2, 0); value(3, v)(a); }];
+const lookup = (set: string, id: number, sreg: number, dreg?: number): Expr => ['lookup', (a) => {
+  a.u32(2, sreg);
+  if (dreg !== undefined) a.u32(3, dreg);
+  a.str(1, set).u32(4, id);
+}];
+const immediate = (dreg: number, v: Buffer): Expr => ['immediate', (a) => { a.u32(1, dreg); value(2, v)(a); }];
+const numgenRandom = (mod: number, dreg: number): Expr => ['numgen', (a) => a.u32(1, dreg).u32(2, mod).u32(3, 1).u32(4, 0)];
+/** numgen gives a host-order number; an interval map's keys are big endian (nft converts, as here). */
+const htonl = (reg: number): Expr => ['byteorder', (a) => a.u32(1, reg).u32(2, reg).u32(3, 1).u32(4, 4).u32(5, 4)];
+const dnat = (addrReg: number, protoReg?: number): Expr => ['nat', (a) => {
+  a.u32(1, 1).u32(2, NFPROTO_IPV4).u32(3, addrReg);
+  if (protoReg !== undefined) a.u32(5, protoReg).u32(7, 2); // NF_NAT_RANGE_PROTO_SPECIFIED
+}];
+const REJECT_ICMP_UNREACH = 0;
+const REJECT_TCP_RST = 1;
+const reject = (type: number, code: number): Expr => ['reject', (a) => a.u32(1, type).u8(2, code)];
+const ct = (key: number, dreg: number, dir: 0 | 1): Expr => ['ct', (a) => a.u32(2, key).u32(1, dreg).u8(3, dir)];
+const CT_SRC_IP = 19;
+const CT_DST_IP = 20;
+const bitwiseAnd = (reg: number, mask: number): Expr => ['bitwise', (a) => {
+  a.u32(1, reg).u32(2, reg).u32(6, 0).u32(3, 1);
+  value(4, Buffer.from([mask]))(a);
+  value(5, Buffer.from([0]))(a);
+}];
+
+/** The batch being built: messages in order, numbered from 0 as nft does. */
+class Batch {
+  private readonly msgs: Buffer[] = [];
+  private seq = 0;
+  private nextSetId = 1;
+  /** Where the last nf_tables message's flags are (the one that asks for an ACK). */
+  private lastFlagsAt = -1;
+  private length = 0;
+
+  constructor() {
+    this.msg(NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, new Attrs(), 0, NFNL_SUBSYS_NFTABLES);
+  }
+
+  setId(): number {
+    return this.nextSetId++;
+  }
+
+  nft(type: number, flags: number, attrs: Attrs): void {
+    this.lastFlagsAt = this.length + 6;
+    this.msg((NFNL_SUBSYS_NFTABLES << 8) | type, flags | NLM_F_REQUEST, attrs, NFPROTO_IPV4, 0);
+  }
+
+  /** The batch, and the sequence number of its last nf_tables message (the one answered whatever happens). */
+  end(): { bytes: Buffer; lastSeq: number } {
+    const lastSeq = this.seq - 1;
+    this.msg(NFNL_MSG_BATCH_END, NLM_F_REQUEST, new Attrs(), 0, NFNL_SUBSYS_NFTABLES);
+    const bytes = Buffer.concat(this.msgs);
+    bytes.writeUInt16LE(bytes.readUInt16LE(this.lastFlagsAt) | NLM_F_ACK, this.lastFlagsAt);
+    return { bytes, lastSeq };
+  }
+
+  private msg(type: number, flags: number, attrs: Attrs, family: number, resId: number): void {
+    const body = attrs.bytes();
+    const head = Buffer.alloc(20);
+    head.writeUInt32LE(20 + body.length, 0);
+    head.writeUInt16LE(type, 4);
+    head.writeUInt16LE(flags, 6);
+    head.writeUInt32LE(this.seq++, 8);
+    head.writeUInt32LE(0, 12);
+    head.writeUInt8(family, 16);
+    head.writeUInt8(0, 17);
+    head.writeUInt16BE(resId, 18);
+    this.msgs.push(head, body);
+    this.length += head.length + body.length;
+  }
+}
+
+interface SetSpec {
+  name: string;
+  flags: number;
+  keyType: number;
+  keyLen: number;
+  data?: { type: number; len: number };
+  /** Anonymous sets: their element count as nft declares it. */
+  size?: number;
+  udata: Buffer;
+}
+
+/** A set or map (a NEWSET), then its elements (a NEWSETELEM) when it has any; returns its id. */
+function addSet(b: Batch, table: string, s: SetSpec, elems: ((a: Attrs) => void)[]): number {
+  const id = b.setId();
+  const a = new Attrs().str(SET.TABLE, table).str(SET.NAME, s.name).u32(SET.FLAGS, s.flags).u32(SET.KEY_TYPE, s.keyType).u32(SET.KEY_LEN, s.keyLen);
+  if (s.data) a.u32(SET.DATA_TYPE, s.data.type).u32(SET.DATA_LEN, s.data.len);
+  a.u32(SET.ID, id);
+  if (s.size !== undefined) a.nest(SET.DESC, (d) => d.u32(SET_DESC_SIZE, s.size!));
+  a.raw(SET.USERDATA, s.udata);
+  b.nft(MSG.NEWSET, NLM_F_CREATE, a);
+  if (elems.length) {
+    b.nft(MSG.NEWSETELEM, NLM_F_CREATE, new Attrs().str(ELEMS.TABLE, table).str(ELEMS.SET, s.name).u32(ELEMS.SET_ID, id)
+      .nest(ELEMS.ELEMENTS, (l) => elems.forEach((e, i) => l.nest(i + 1, e)))); // numbered from 1, as nft does (the kernel reads any type)
+  }
+  return id;
+}
+
+/** An element: its key, and its data (a value, or a goto verdict) if a map's. */
+function elem(key: Buffer, data?: Buffer | { goto: string }, flags?: number): (a: Attrs) => void {
+  return (a) => {
+    if (flags !== undefined) a.u32(ELEM.FLAGS, flags);
+    value(ELEM.KEY, key)(a);
+    if (Buffer.isBuffer(data)) value(ELEM.DATA, data)(a);
+    else if (data) {
+      const chain = data.goto;
+      a.nest(ELEM.DATA, (d) => d.nest(DATA.VERDICT, (v) => v.u32(VERDICT.CODE, NFT_GOTO).str(VERDICT.CHAIN, chain)));
+    }
+  };
+}
+
+function addRule(b: Batch, table: string, chain: string, exprs: Expr[]): void {
+  b.nft(MSG.NEWRULE, NLM_F_CREATE | NLM_F_APPEND, new Attrs().str(RULE.TABLE, table).str(RULE.CHAIN, chain)
+    .nest(RULE.EXPRESSIONS, (l) => { for (const [name, fill] of exprs) l.nest(LIST_ELEM, (e) => e.str(EXPR.NAME, name).nest(EXPR.DATA, fill)); }));
+}
+
+/**
+ * The anonymous map of a numgen pick (backend addresses keyed by the number: host order, or
+ * big-endian intervals for weights), then the rule's expressions up to the address in R1.
+ */
+function pickExprs(b: Batch, table: string, p: Exclude<PickPlan, { kind: 'one' }>): Expr[] {
+  const spec: SetSpec = {
+    name: '__map%d',
+    flags: SET_FLAG.ANONYMOUS | SET_FLAG.CONSTANT | SET_FLAG.MAP | (p.ranges ? SET_FLAG.INTERVAL : 0),
+    keyType: TYPE.integer, keyLen: 4, data: { type: TYPE.ipv4_addr, len: 4 },
+    size: p.ranges ? 2 * p.entries.length : p.entries.length,
+    udata: udata([[UDATA.KEY_BYTEORDER, le32(1)], [UDATA.DATA_BYTEORDER, le32(2)], [UDATA.DATA_INTERVAL, le32(0)]]),
+  };
+  const elems = p.ranges
+    ? [...p.entries.map((e) => elem(be32(e.from), ip4(e.addr))), elem(be32(p.mod), undefined, ELEM_INTERVAL_END)]
+    : p.entries.map((e) => elem(le32(e.from), ip4(e.addr)));
+  const id = addSet(b, table, spec, elems);
+  return [numgenRandom(p.mod, REG.R1), ...(p.ranges ? [htonl(REG.R1)] : []), lookup('__map%d', id, REG.R1, REG.R1)];
+}
+
+function chainRule(b: Batch, table: string, c: VipChain): void {
+  const exprs: Expr[] = [];
+  if (c.protocol) exprs.push(meta(META_L4PROTO, REG.R1), cmpEq(REG.R1, Buffer.from([c.protocol === 'tcp' ? 6 : 17])));
+  exprs.push(...(c.pick.kind === 'one' ? [immediate(REG.R1, ip4(c.pick.addr))] : pickExprs(b, table, c.pick)));
+  if (c.targetPort !== undefined) exprs.push(immediate(REG.R2, Buffer.from([c.targetPort >> 8, c.targetPort & 0xff])), dnat(REG.R1, REG.R2));
+  else exprs.push(dnat(REG.R1));
+  addRule(b, table, c.name, exprs);
+}
+
+/**
+ * The batch that replaces `ip TABLE` with the table of `services` (as `renderReplace`):
+ * `bytes`, and `lastSeq`, the sequence number of the message whose answer comes last.
+ */
+export function encodeVipReplace(services: readonly VipService[], opts: RulesetOptions = {}): { bytes: Buffer; lastSeq: number } {
+  return encodePlan(vipPlan(services), tableName(opts, DEFAULT_TABLE), opts.priority ?? -100);
+}
+
+function encodePlan(plan: VipPlan, table: string, prio: number): { bytes: Buffer; lastSeq: number } {
+  const b = new Batch();
+  const tbl = () => new Attrs().str(TABLE.NAME, table);
+  // `table ip T; delete table ip T;` then the table: the delete never fails.
+  b.nft(MSG.NEWTABLE, 0, tbl().u32(TABLE.FLAGS, 0));
+  b.nft(MSG.DELTABLE, 0, tbl());
+  b.nft(MSG.NEWTABLE, 0, tbl().u32(TABLE.FLAGS, 0));
+  const hooks: [string, 'nat' | 'filter', keyof typeof HOOKNUM, number][] = [
+    ['output', 'nat', 'output', prio], ['prerouting', 'nat', 'prerouting', prio],
+    ['reject_output', 'filter', 'output', 0], ['reject_forward', 'filter', 'forward', 0],
+  ];
+  for (const [name, type, hook, priority] of hooks) {
+    b.nft(MSG.NEWCHAIN, NLM_F_CREATE, new Attrs().str(CHAIN.TABLE, table).str(CHAIN.NAME, name).str(CHAIN.TYPE, type).u32(CHAIN.POLICY, NF_ACCEPT)
+      .nest(CHAIN.HOOK, (h) => h.u32(HOOK.NUM, HOOKNUM[hook]).u32(HOOK.PRIORITY, priority)));
+  }
+  for (const c of plan.chains) b.nft(MSG.NEWCHAIN, NLM_F_CREATE, new Attrs().str(CHAIN.TABLE, table).str(CHAIN.NAME, c.name));
+
+  const verdict = { type: TYPE.verdict, len: 0 };
+  const ports = addSet(b, table, {
+    name: 'vip_ports', flags: SET_FLAG.MAP, keyType: concatType(TYPE.ipv4_addr, TYPE.inet_proto, TYPE.inet_service), keyLen: 12, data: verdict,
+    udata: Buffer.concat([udata([[UDATA.KEY_BYTEORDER, le32(0)], [UDATA.DATA_BYTEORDER, le32(0)], [UDATA.KEY_TYPEOF, concatTypeof()], [UDATA.DATA_INTERVAL, le32(0)]])]),
+  }, plan.ports.map((e) => elem(Buffer.concat([ip4(e.vip), protoField(e.protocol), portField(e.port)]), { goto: e.chain })));
+  const any = addSet(b, table, {
+    name: 'vip_any', flags: SET_FLAG.MAP, keyType: TYPE.ipv4_addr, keyLen: 4, data: verdict,
+    udata: udata([[UDATA.KEY_BYTEORDER, le32(2)], [UDATA.DATA_BYTEORDER, le32(0)], [UDATA.DATA_INTERVAL, le32(0)]]),
+  }, plan.any.map((e) => elem(ip4(e.vip), { goto: e.chain })));
+  const none = addSet(b, table, { name: 'vip_none', flags: 0, keyType: TYPE.ipv4_addr, keyLen: 4, udata: udata([[UDATA.KEY_BYTEORDER, le32(2)]]) },
+    plan.none.map((v) => elem(ip4(v))));
+  const gone = addSet(b, table, {
+    name: 'vip_gone', flags: 0, keyType: concatType(TYPE.ipv4_addr, TYPE.ipv4_addr), keyLen: 8,
+    udata: udata([[UDATA.KEY_BYTEORDER, le32(0)], [UDATA.KEY_TYPEOF, concatTypeof()]]),
+  }, plan.gone.map((g) => elem(Buffer.concat([ip4(g.vip), ip4(g.backend)]))));
+
+  // ip daddr . meta l4proto . th dport vmap @vip_ports; ip daddr vmap @vip_any
+  const natRules = (chain: string) => {
+    addRule(b, table, chain, [payload(NETWORK, 16, 4, REG.R1), meta(META_L4PROTO, REG.R32_01), payload(TRANSPORT, 2, 2, REG.R32_02), lookup('vip_ports', ports, REG.R1, REG.VERDICT)]);
+    addRule(b, table, chain, [payload(NETWORK, 16, 4, REG.R1), lookup('vip_any', any, REG.R1, REG.VERDICT)]);
+  };
+  // ip daddr @vip_none reject; tcp flags & rst == 0 ct original ip daddr . ct reply ip saddr @vip_gone reject with tcp reset
+  const rejectRules = (chain: string) => {
+    addRule(b, table, chain, [payload(NETWORK, 16, 4, REG.R1), lookup('vip_none', none, REG.R1), reject(REJECT_ICMP_UNREACH, 3)]);
+    addRule(b, table, chain, [
+      meta(META_L4PROTO, REG.R1), cmpEq(REG.R1, Buffer.from([6])), payload(TRANSPORT, 13, 1, REG.R1), bitwiseAnd(REG.R1, 0x04), cmpEq(REG.R1, Buffer.from([0])),
+      ct(CT_DST_IP, REG.R1, 0), ct(CT_SRC_IP, REG.R32_01, 1), lookup('vip_gone', gone, REG.R1), reject(REJECT_TCP_RST, 0),
+    ]);
+  };
+  natRules('output');
+  natRules('prerouting');
+  rejectRules('reject_output');
+  rejectRules('reject_forward');
+  for (const c of plan.chains) chainRule(b, table, c);
+  return b.end();
+}
