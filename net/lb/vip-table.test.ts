@@ -17,6 +17,26 @@ test('sync applies a whole table first, then only what changed, and only when th
   assert.not.match(nft.applied[1], 'delete table', 'the hook chains stay');
 });
 
+test('a runner that replaces whole from services gets the first table and the one after a failure; text otherwise', async () => {
+  const nft = new MemoryNft();
+  const whole: VipService[][] = [];
+  let failWhole = false;
+  const runner = Object.assign(nft, { replaceVips: async (services: readonly VipService[]) => { if (failWhole) throw new NftError('refused', ''); whole.push([...services]); } });
+  const t = new VipTable(runner);
+  await t.sync([web(['10.0.0.5'])]);
+  await t.sync([web(['10.0.0.5', '10.0.0.6'])]);
+  assert.equal(whole, [[web(['10.0.0.5'])]], 'the first table from its services');
+  assert.equal(nft.applied, [renderUpdate([web(['10.0.0.5'])], [web(['10.0.0.5', '10.0.0.6'])])], 'then text updates');
+  nft.fail = new NftError('refused', '');
+  await t.sync([web(['10.0.0.7'])]).catch(() => {});
+  nft.fail = undefined;
+  failWhole = true;
+  await t.sync([web(['10.0.0.8'])]).then(() => assert.unreachable('the whole replacement failed'), () => {});
+  failWhole = false;
+  await t.sync([web(['10.0.0.9'])]);
+  assert.equal(whole.at(-1), [web(['10.0.0.9'])], 'after failures, whole again from the services');
+});
+
 test('an update refills the maps and keeps, adds and deletes per-port chains by name', async () => {
   const api = (backends: string[]): VipService => ({ name: 'api', vip: '10.0.0.3', ports: [{ protocol: 'tcp', port: 80 }], backends });
   const text = renderUpdate([web(['10.0.0.5']), api(['10.0.0.7'])], [web(['10.0.0.5', '10.0.0.6']), api([])]);

@@ -14,6 +14,15 @@ import { renderDelete, renderTable, renderUpdate, type RulesetOptions, type VipS
 import { GoneBackends, GoneRefresh, realSetTimer, type GoneTiming, type SetTimer } from './gone-backends.ts';
 
 /** Options of {@link VipTable}. */
+/**
+ * Where a VIP table goes: `nft` text, and optionally a whole replacement from the services
+ * themselves without `nft` (the task's first table as one netlink batch, vip-netlink.ts),
+ * used for the first apply and after a failed one. It must change nothing when it rejects.
+ */
+export interface VipRunner extends NftRunner {
+  replaceVips?(services: readonly VipService[], opts: RulesetOptions): Promise<void>;
+}
+
 export interface VipTableOptions extends RulesetOptions {
   /** When a backend that left counts as gone, and for how long (gone-backends.ts). */
   gone?: GoneTiming;
@@ -35,7 +44,7 @@ export class VipTable {
   private readonly now: () => number;
   private readonly refresh: GoneRefresh;
 
-  constructor(private readonly runner: NftRunner, private readonly opts: VipTableOptions = {}) {
+  constructor(private readonly runner: VipRunner, private readonly opts: VipTableOptions = {}) {
     this.gone = new GoneBackends(opts.gone);
     this.now = opts.now ?? Date.now;
     this.refresh = new GoneRefresh(opts.setTimer ?? realSetTimer);
@@ -92,11 +101,13 @@ export class VipTable {
     const table = renderTable(services, this.opts);
     if (table === this.appliedText) return;
     // Known table: only its maps, sets and per-port chains change (see `renderUpdate` for why).
-    // (renderReplace's text, without rendering the table a second time.)
-    const text = this.appliedText === undefined ? renderDelete(this.opts) + table : renderUpdate(this.appliedServices, services, this.opts);
+    // Else the whole table: from the services when the runner can, or renderReplace's text
+    // (without rendering the table a second time).
+    const whole = this.appliedText === undefined;
     // A failed apply changed nothing (one transaction), but start over whole to be safe.
     this.appliedText = undefined;
-    await this.runner.apply(text);
+    if (whole && this.runner.replaceVips) await this.runner.replaceVips(services, this.opts);
+    else await this.runner.apply(whole ? renderDelete(this.opts) + table : renderUpdate(this.appliedServices, services, this.opts));
     this.appliedText = table;
     this.appliedServices = services;
   }

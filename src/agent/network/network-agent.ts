@@ -14,7 +14,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Task } from '../../api/types/task.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { NodeNetworkView } from '../../wire/network-view-types.ts';
-import { MeshTable, NftSession, NftSpawner, SessionCap, VipTable } from '../../../net/lb/index.ts';
+import { MeshTable, NftSession, NftSpawner, SessionCap, VipTable, encodeVipReplace } from '../../../net/lb/index.ts';
 import {
   GATEWAY_DEV, LO_UP, VXLAN_DEV, type Commands, type TaskPath, createSandbox, gatewayRepair, hostVxlanName, macFromIp, sandboxVethName, syncPeers,
 } from '../../../net/overlay/index.ts';
@@ -576,7 +576,10 @@ export class NetworkAgent {
   /** A task's runtime: its record, its VIP table (through its own `nft -i` once that runs, task-vip-runner.ts), the networks whose veth it made. */
   private taskRuntime(rec: TaskRecord, made: Set<string>): TaskRuntime {
     const nft = new NftSession({ netns: rec.netns, spawner: this.nftSpawner, cap: this.nftCap });
-    const runner = new TaskVipRunner(nft, new ShellNft(this.sh, rec.netns), (start) => this.warmLater(start), () => this.nftSpawner.working);
+    const runner = new TaskVipRunner({
+      session: nft, cold: new ShellNft(this.sh, rec.netns), later: (start) => this.warmLater(start), sessionFirst: () => this.nftSpawner.working,
+      netlink: (services, opts) => this.netns.nftables(rec.netns, encodeVipReplace(services, opts)),
+    });
     return { rec, nft, vip: new VipTable(runner), made };
   }
 

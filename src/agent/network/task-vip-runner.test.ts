@@ -2,7 +2,7 @@
 // to start once (off the apply, through `later`), and applies go through it once it runs.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { MemoryNft, NftError } from '../../../net/lb/index.ts';
+import { MemoryNft, NftError, renderReplace, type VipService } from '../../../net/lb/index.ts';
 import { TaskVipRunner } from './task-vip-runner.ts';
 
 /** A session that records its applies and starts only when `warm` is called (or fails to). */
@@ -21,7 +21,7 @@ test('the shell applies until the session runs; the session starts once, later; 
   const session = fakeSession();
   const cold = new MemoryNft();
   const later: (() => Promise<void>)[] = [];
-  const r = new TaskVipRunner(session, cold, (start) => later.push(start));
+  const r = new TaskVipRunner({ session, cold, later: (start) => later.push(start) });
   await r.apply('a');
   await r.apply('b');
   assert.equal(cold.applied, ['a', 'b'], 'both through the shell');
@@ -37,7 +37,7 @@ test('a failed start is asked for again by the next cold apply; a failed cold ap
   const session = fakeSession({ failWarm: true });
   const cold = new MemoryNft();
   const later: (() => Promise<void>)[] = [];
-  const r = new TaskVipRunner(session, cold, (start) => later.push(start));
+  const r = new TaskVipRunner({ session, cold, later: (start) => later.push(start) });
   await r.apply('a');
   await later[0]().catch(() => {});
   cold.fail = new NftError('refused', '');
@@ -54,19 +54,40 @@ test('while the spawner works, the first apply starts the session and goes throu
   const cold = new MemoryNft();
   const later: (() => Promise<void>)[] = [];
   let working = true;
-  const r = new TaskVipRunner(session, cold, (start) => later.push(start), () => working);
+  const r = new TaskVipRunner({ session, cold, later: (start) => later.push(start), sessionFirst: () => working });
   await r.apply('a');
   assert.equal(session.applied, ['a'], 'the session took the first apply');
   assert.equal(cold.applied, [], 'nothing through the shell');
   assert.is(later.length, 0, 'no later start asked for');
   const other = fakeSession();
-  const r2 = new TaskVipRunner(other, cold, (start) => later.push(start), () => working);
+  const r2 = new TaskVipRunner({ session: other, cold, later: (start) => later.push(start), sessionFirst: () => working });
   working = false;
   await r2.apply('b');
   assert.equal(cold.applied, ['b'], 'the shell, with the spawner not working');
   assert.is(later.length, 1, 'and the session asked for later');
   await r.apply('c');
   assert.equal(session.applied, ['a', 'c'], 'a running session keeps its applies');
+});
+
+test('a whole table goes through netlink, the session is asked for later; when netlink fails, the same table as text', async () => {
+  const session = fakeSession();
+  const cold = new MemoryNft();
+  const later: (() => Promise<void>)[] = [];
+  const sent: (readonly VipService[])[] = [];
+  let refuse = false;
+  const r = new TaskVipRunner({
+    session, cold, later: (start) => later.push(start),
+    netlink: async (services) => { if (refuse) throw new Error('helper gone'); sent.push(services); },
+  });
+  const svc: VipService[] = [{ name: 'web', vip: '10.0.0.2', backends: ['10.0.0.5'] }];
+  await r.replaceVips(svc, {});
+  assert.equal(sent, [svc]);
+  assert.equal(cold.applied, [], 'no text');
+  assert.is(later.length, 1, 'the session asked for, off the apply');
+  refuse = true;
+  await r.replaceVips(svc, {});
+  assert.equal(cold.applied, [renderReplace(svc)], 'the same table as text');
+  assert.is(later.length, 1, 'still one start asked for');
 });
 
 test.run();

@@ -1,41 +1,67 @@
 /**
- * How a task's VIP table reaches its netns: through the task's own long-lived `nft -i`
- * (`NftSession`, ≈ 3–5 ms an apply once it runs), started by its first apply while the
- * agent's nft spawner works (nft-spawner.pl: a fork of a small helper and nft's exec, no
- * fork of the daemon). When the spawner does not work (no perl, it crashed), a session
- * start would fork the daemon itself, so the first applies go through the agent's pooled
- * shell (`nsenter … nft -f`) and the session is started off the attach path.
+ * How a task's VIP table reaches its netns.
  *
- * Why the session from the first apply: the shell's apply is a process start too (sh's
- * fork, nsenter's and nft's execs), and the task's session then cost a second nft start
- * later. Measured with `npm run bench -- dataplane --rounds 1`, 20 attaches at once on a
- * warm sandbox, three pairs alternating (2026-12-07, load ~2-4): shell first 447, 448,
- * 438 ms (42 forks a wave); session first 368, 357, 328 ms (20 forks). Before the spawner
- * (sessions forked from the daemon) the session first was the slower: 441 against 389.
+ * - Its first table (part of the task's attach), and a whole table after a failed apply, go
+ *   as one nf_tables netlink batch through the agent's netns helper (`netlink`:
+ *   net/lb/vip-netlink.ts): no process at all. Should that fail, the table goes as text.
+ * - Text (rotation changes) goes through the task's own long-lived `nft -i` (`NftSession`,
+ *   ≈ 3–5 ms an apply once it runs). After a netlink first table the session is started off
+ *   the attach path (`later`). Without netlink, while the agent's nft spawner works
+ *   (nft-spawner.pl: a fork of a small helper and nft's exec, no fork of the daemon), the
+ *   session starts with the first apply; when the spawner does not work (no perl, it
+ *   crashed), a session start would fork the daemon itself, so applies go through the
+ *   agent's pooled shell (`nsenter … nft -f`) until the session, started later, runs.
+ *
+ * Measured with `npm run bench -- dataplane --rounds 1`, 20 attaches at once on a warm
+ * sandbox, alternating (2026-12-07, load ~2-4): the first table through the shell with the
+ * session started after the attaches 447, 448, 438 ms (42 forks a wave); the session
+ * started by the first apply 368, 357, 328 ms (20 forks). The netlink figures are in the
+ * commit that made it the first path and in the README's `dataplane` row.
  */
-import type { NftRunner, NftSession } from '../../../net/lb/index.ts';
+import type { NftRunner, NftSession, RulesetOptions, VipRunner, VipService } from '../../../net/lb/index.ts';
+import { renderReplace } from '../../../net/lb/index.ts';
 
-export class TaskVipRunner implements NftRunner {
+export interface TaskVipRunnerParts {
+  session: Pick<NftSession, 'pid' | 'apply' | 'warm'>;
+  /** The pooled shell's `nsenter … nft -f`. */
+  cold: NftRunner;
+  /** Runs `start` when the agent has time for it (after the attaches in flight, one at a time); a failed start is retried by the next cold apply. */
+  later: (start: () => Promise<void>) => void;
+  /** Whether a session not running yet should start for a text apply (the spawner works) rather than the shell apply it. */
+  sessionFirst?: () => boolean;
+  /** A whole table as one netlink batch (rejects, having changed nothing, when it cannot); absent: text only. */
+  netlink?: (services: readonly VipService[], opts: RulesetOptions) => Promise<void>;
+}
+
+export class TaskVipRunner implements VipRunner {
   private warming = false;
 
-  /**
-   * `later(start)`: runs `start` when the agent has time for it (after the attaches in
-   * flight, one at a time); a failed start is retried by the next cold apply.
-   * `sessionFirst()`: whether a session not running yet should start for this apply (the
-   * spawner works) rather than the shell apply it.
-   */
-  constructor(
-    private readonly session: Pick<NftSession, 'pid' | 'apply' | 'warm'>,
-    private readonly cold: NftRunner,
-    private readonly later: (start: () => Promise<void>) => void,
-    private readonly sessionFirst: () => boolean = () => false,
-  ) {}
+  constructor(private readonly parts: TaskVipRunnerParts) {}
 
   async apply(text: string): Promise<void> {
-    if (this.session.pid !== undefined || this.sessionFirst()) return this.session.apply(text);
-    await this.cold.apply(text);
+    const { session, cold, sessionFirst } = this.parts;
+    if (session.pid !== undefined || sessionFirst?.()) return session.apply(text);
+    await cold.apply(text);
+    this.warmLater();
+  }
+
+  async replaceVips(services: readonly VipService[], opts: RulesetOptions): Promise<void> {
+    if (this.parts.netlink) {
+      try {
+        await this.parts.netlink(services, opts);
+        if (this.parts.session.pid === undefined) this.warmLater();
+        return;
+      } catch {
+        // Nothing was applied: the same table as text says why, if it fails too.
+      }
+    }
+    await this.apply(renderReplace(services, opts));
+  }
+
+  /** Asks for the session to be started off the apply path, once until it ran or failed. */
+  private warmLater(): void {
     if (this.warming) return;
     this.warming = true;
-    this.later(() => this.session.warm().finally(() => { this.warming = false; }));
+    this.parts.later(() => this.parts.session.warm().finally(() => { this.warming = false; }));
   }
 }
