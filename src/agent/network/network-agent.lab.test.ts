@@ -29,7 +29,12 @@ const t = suite('network-agent');
 const procs: ChildProcess[] = [];
 const agents: Partial<Record<'h1' | 'h2', NetworkAgent>> = {};
 const warnings: string[] = [];
-const h1Logger = { ...nullLogger, warn: (m: string) => { warnings.push(m); }, child: () => h1Logger };
+/** h1's attach lines: how each task's first VIP table went (`vip.by`). */
+const attached: Record<string, unknown>[] = [];
+const h1Logger = {
+  ...nullLogger, warn: (m: string) => { warnings.push(m); }, child: () => h1Logger,
+  debug: (m: string, f?: Record<string, unknown>) => { if (m === 'network: task attached' && f) attached.push(f); },
+};
 
 // Networks: front and back (isolation), ingress (routing mesh).
 const NET = {
@@ -220,6 +225,9 @@ t('attach makes the task netns, one interface at the network MTU (a macvlan on t
   assert.is(eth0.address, macFromIp(TASKS.w1.ip));
   assert.ok(netnsList().includes(sbns('h2', 'back')));
   assert.equal(agents.h1!.endpoints(NET.front.id).map((e) => e.ip), [TASKS.c1.ip, TASKS.w1.ip]);
+  // Their first VIP tables went as netlink batches through the netns helper, no nft process (task-vip-runner.ts).
+  assert.equal(attached.map((f) => f['vip.by']), ['netlink', 'netlink'], JSON.stringify(attached));
+  assert.match(sh(['ip', 'netns', 'exec', tns('c1'), 'nft', 'list', 'table', 'ip', 'shoal-lb']), 'chain reject_forward');
   assert.is(await agents.h1!.attach({ ...fakeTask('w1'), ID: 'plaintask0000', NetworksAttachments: [] }), undefined);
 });
 

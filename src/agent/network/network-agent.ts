@@ -121,6 +121,8 @@ interface TaskRuntime {
    */
   nft: NftSession;
   vip: VipTable;
+  /** How the VIP table gets there (netlink or text, task-vip-runner.ts). */
+  vipRunner: TaskVipRunner;
   /** Networks whose veth this task made (an attach failing part-way must not delete another task's). */
   made: Set<string>;
 }
@@ -489,7 +491,7 @@ export class NetworkAgent {
     await this.saveSoon();
     // A view applied while this task was not yet listed skipped its VIP table: apply again.
     if (this.view !== usedView) this.views.again();
-    this.log.debug('network: task attached', { 'task.id': task.ID, netns, ms: Math.round(performance.now() - t0), ...steps });
+    this.log.debug('network: task attached', { 'task.id': task.ID, netns, ms: Math.round(performance.now() - t0), ...steps, 'vip.by': rt.vipRunner.lastWhole });
     return this.networking(rec);
   }
 
@@ -580,7 +582,7 @@ export class NetworkAgent {
       session: nft, cold: new ShellNft(this.sh, rec.netns), later: (start) => this.warmLater(start), sessionFirst: () => this.nftSpawner.working,
       netlink: (services, opts) => this.netns.nftables(rec.netns, encodeVipReplace(services, opts)),
     });
-    return { rec, nft, vip: new VipTable(runner), made };
+    return { rec, nft, vip: new VipTable(runner), vipRunner: runner, made };
   }
 
   /** Session starts wait for the attaches in flight, then run one at a time (each is a process start on the node's cores). */

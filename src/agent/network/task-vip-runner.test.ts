@@ -82,11 +82,13 @@ test('a whole table goes through netlink, the session is asked for later; when n
   const svc: VipService[] = [{ name: 'web', vip: '10.0.0.2', backends: ['10.0.0.5'] }];
   await r.replaceVips(svc, {});
   assert.equal(sent, [svc]);
+  assert.is(r.lastWhole, 'netlink');
   assert.equal(cold.applied, [], 'no text');
   assert.is(later.length, 1, 'the session asked for, off the apply');
   refuse = true;
   await r.replaceVips(svc, {});
   assert.equal(cold.applied, [renderReplace(svc)], 'the same table as text');
+  assert.is(r.lastWhole, 'text');
   assert.is(later.length, 1, 'still one start asked for');
 });
 

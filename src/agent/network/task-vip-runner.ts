@@ -35,6 +35,8 @@ export interface TaskVipRunnerParts {
 
 export class TaskVipRunner implements VipRunner {
   private warming = false;
+  /** How the last whole table went (the attach's debug line says it). */
+  lastWhole: 'netlink' | 'text' | undefined;
 
   constructor(private readonly parts: TaskVipRunnerParts) {}
 
@@ -49,6 +51,7 @@ export class TaskVipRunner implements VipRunner {
     if (this.parts.netlink) {
       try {
         await this.parts.netlink(services, opts);
+        this.lastWhole = 'netlink';
         if (this.parts.session.pid === undefined) this.warmLater();
         return;
       } catch {
@@ -56,6 +59,7 @@ export class TaskVipRunner implements VipRunner {
       }
     }
     await this.apply(renderReplace(services, opts));
+    this.lastWhole = 'text';
   }
 
   /** Asks for the session to be started off the apply path, once until it ran or failed. */
