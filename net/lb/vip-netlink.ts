@@ -34,7 +34,7 @@ const NFNL_SUBSYS_NFTABLES = 10;
 const NFPROTO_IPV4 = 2;
 
 // nf_tables (linux/netfilter/nf_tables.h).
-const MSG = { NEWTABLE: 0, DELTABLE: 2, NEWCHAIN: 3, NEWRULE: 6, NEWSET: 9, NEWSETELEM: 12 } as const;
+const MSG = { NEWTABLE: 0, DELTABLE: 2, NEWCHAIN: 3, DELCHAIN: 5, NEWRULE: 6, DELRULE: 8, NEWSET: 9, NEWSETELEM: 12, DELSETELEM: 14 } as const;
 const TABLE = { NAME: 1, FLAGS: 2 } as const;
 const CHAIN = { TABLE: 1, NAME: 3, HOOK: 4, POLICY: 5, TYPE: 7 } as const;
 const HOOK = { NUM: 1, PRIORITY: 2 } as const;
@@ -221,11 +221,14 @@ function addSet(b: Batch, table: string, s: SetSpec, elems: ((a: Attrs) => void)
   if (s.size !== undefined) a.nest(SET.DESC, (d) => d.u32(SET_DESC_SIZE, s.size!));
   a.raw(SET.USERDATA, s.udata);
   b.nft(MSG.NEWSET, NLM_F_CREATE, a);
-  if (elems.length) {
-    b.nft(MSG.NEWSETELEM, NLM_F_CREATE, new Attrs().str(ELEMS.TABLE, table).str(ELEMS.SET, s.name).u32(ELEMS.SET_ID, id)
-      .nest(ELEMS.ELEMENTS, (l) => elems.forEach((e, i) => l.nest(i + 1, e)))); // numbered from 1, as nft does (the kernel reads any type)
-  }
+  if (elems.length) addElems(b, table, s.name, id, elems);
   return id;
+}
+
+/** Elements added to set `name` (the kernel finds it by name, or by `id` among the sets this batch makes). */
+function addElems(b: Batch, table: string, name: string, id: number, elems: ((a: Attrs) => void)[]): void {
+  b.nft(MSG.NEWSETELEM, NLM_F_CREATE, new Attrs().str(ELEMS.TABLE, table).str(ELEMS.SET, name).u32(ELEMS.SET_ID, id)
+    .nest(ELEMS.ELEMENTS, (l) => elems.forEach((e, i) => l.nest(i + 1, e)))); // numbered from 1, as nft does (the kernel reads any type)
 }
 
 /** An element: its key, and its data (a value, or a goto verdict) if a map's. */
@@ -274,6 +277,67 @@ function chainRule(b: Batch, table: string, c: VipChain): void {
   addRule(b, table, c.name, exprs);
 }
 
+/** The table's four named sets and maps, in the order nft declares them, each with its elements. */
+function namedSets(plan: VipPlan): { spec: SetSpec; elems: ((a: Attrs) => void)[] }[] {
+  const verdict = { type: TYPE.verdict, len: 0 };
+  return [
+    {
+      spec: {
+        name: 'vip_ports', flags: SET_FLAG.MAP, keyType: concatType(TYPE.ipv4_addr, TYPE.inet_proto, TYPE.inet_service), keyLen: 12, data: verdict,
+        udata: udata([[UDATA.KEY_BYTEORDER, le32(0)], [UDATA.DATA_BYTEORDER, le32(0)], [UDATA.KEY_TYPEOF, concatTypeof()], [UDATA.DATA_INTERVAL, le32(0)]]),
+      },
+      elems: plan.ports.map((e) => elem(Buffer.concat([ip4(e.vip), protoField(e.protocol), portField(e.port)]), { goto: e.chain })),
+    },
+    {
+      spec: {
+        name: 'vip_any', flags: SET_FLAG.MAP, keyType: TYPE.ipv4_addr, keyLen: 4, data: verdict,
+        udata: udata([[UDATA.KEY_BYTEORDER, le32(2)], [UDATA.DATA_BYTEORDER, le32(0)], [UDATA.DATA_INTERVAL, le32(0)]]),
+      },
+      elems: plan.any.map((e) => elem(ip4(e.vip), { goto: e.chain })),
+    },
+    {
+      spec: { name: 'vip_none', flags: 0, keyType: TYPE.ipv4_addr, keyLen: 4, udata: udata([[UDATA.KEY_BYTEORDER, le32(2)]]) },
+      elems: plan.none.map((v) => elem(ip4(v))),
+    },
+    {
+      spec: {
+        name: 'vip_gone', flags: 0, keyType: concatType(TYPE.ipv4_addr, TYPE.ipv4_addr), keyLen: 8,
+        udata: udata([[UDATA.KEY_BYTEORDER, le32(0)], [UDATA.KEY_TYPEOF, concatTypeof()]]),
+      },
+      elems: plan.gone.map((g) => elem(Buffer.concat([ip4(g.vip), ip4(g.backend)]))),
+    },
+  ];
+}
+
+/**
+ * The batch that turns the table of `applied` into the one of `services` in place, as
+ * `renderUpdate`'s text does (its comment says why not a whole replacement): the maps and
+ * sets emptied and refilled, the per-port chains deleted, flushed and refilled, or added,
+ * the hook chains untouched. `lastSeq` as for {@link encodeVipReplace}.
+ */
+export function encodeVipUpdate(applied: readonly VipService[], services: readonly VipService[], opts: RulesetOptions = {}): { bytes: Buffer; lastSeq: number } {
+  const table = tableName(opts, DEFAULT_TABLE);
+  const was = new Set(vipPlan(applied).chains.map((c) => c.name));
+  const plan = vipPlan(services);
+  const now = new Set(plan.chains.map((c) => c.name));
+  const sets = namedSets(plan);
+  const b = new Batch();
+  // The named sets keep ids 1–4 in this batch (as declared), anonymous ones follow.
+  sets.forEach(() => b.setId());
+  // Emptied first: a deleted chain must have no map element pointing at it.
+  for (const { spec } of sets) b.nft(MSG.DELSETELEM, 0, new Attrs().str(ELEMS.SET, spec.name).str(ELEMS.TABLE, table));
+  for (const name of was) if (!now.has(name)) b.nft(MSG.DELCHAIN, 0, new Attrs().str(CHAIN.TABLE, table).str(CHAIN.NAME, name));
+  for (const c of plan.chains) {
+    if (was.has(c.name)) b.nft(MSG.DELRULE, 0, new Attrs().str(RULE.TABLE, table).str(RULE.CHAIN, c.name));
+    else b.nft(MSG.NEWCHAIN, NLM_F_CREATE, new Attrs().str(CHAIN.TABLE, table).str(CHAIN.NAME, c.name));
+    chainRule(b, table, c);
+  }
+  sets.forEach(({ spec, elems }, i) => {
+    if (elems.length) addElems(b, table, spec.name, i + 1, elems);
+  });
+  return b.end();
+}
+
 /**
  * The batch that replaces `ip TABLE` with the table of `services` (as `renderReplace`):
  * `bytes`, and `lastSeq`, the sequence number of the message whose answer comes last.
@@ -299,21 +363,7 @@ function encodePlan(plan: VipPlan, table: string, prio: number): { bytes: Buffer
   }
   for (const c of plan.chains) b.nft(MSG.NEWCHAIN, NLM_F_CREATE, new Attrs().str(CHAIN.TABLE, table).str(CHAIN.NAME, c.name));
 
-  const verdict = { type: TYPE.verdict, len: 0 };
-  const ports = addSet(b, table, {
-    name: 'vip_ports', flags: SET_FLAG.MAP, keyType: concatType(TYPE.ipv4_addr, TYPE.inet_proto, TYPE.inet_service), keyLen: 12, data: verdict,
-    udata: Buffer.concat([udata([[UDATA.KEY_BYTEORDER, le32(0)], [UDATA.DATA_BYTEORDER, le32(0)], [UDATA.KEY_TYPEOF, concatTypeof()], [UDATA.DATA_INTERVAL, le32(0)]])]),
-  }, plan.ports.map((e) => elem(Buffer.concat([ip4(e.vip), protoField(e.protocol), portField(e.port)]), { goto: e.chain })));
-  const any = addSet(b, table, {
-    name: 'vip_any', flags: SET_FLAG.MAP, keyType: TYPE.ipv4_addr, keyLen: 4, data: verdict,
-    udata: udata([[UDATA.KEY_BYTEORDER, le32(2)], [UDATA.DATA_BYTEORDER, le32(0)], [UDATA.DATA_INTERVAL, le32(0)]]),
-  }, plan.any.map((e) => elem(ip4(e.vip), { goto: e.chain })));
-  const none = addSet(b, table, { name: 'vip_none', flags: 0, keyType: TYPE.ipv4_addr, keyLen: 4, udata: udata([[UDATA.KEY_BYTEORDER, le32(2)]]) },
-    plan.none.map((v) => elem(ip4(v))));
-  const gone = addSet(b, table, {
-    name: 'vip_gone', flags: 0, keyType: concatType(TYPE.ipv4_addr, TYPE.ipv4_addr), keyLen: 8,
-    udata: udata([[UDATA.KEY_BYTEORDER, le32(0)], [UDATA.KEY_TYPEOF, concatTypeof()]]),
-  }, plan.gone.map((g) => elem(Buffer.concat([ip4(g.vip), ip4(g.backend)]))));
+  const [ports, any, none, gone] = namedSets(plan).map((x) => addSet(b, table, x.spec, x.elems));
 
   // ip daddr . meta l4proto . th dport vmap @vip_ports; ip daddr vmap @vip_any
   const natRules = (chain: string) => {

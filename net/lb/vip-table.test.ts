@@ -37,6 +37,18 @@ test('a runner that replaces whole from services gets the first table and the on
   assert.equal(whole.at(-1), [web(['10.0.0.9'])], 'after failures, whole again from the services');
 });
 
+test('a runner that updates from services gets every change after the first table', async () => {
+  const nft = new MemoryNft();
+  const updates: [VipService[], VipService[]][] = [];
+  const runner = Object.assign(nft, { updateVips: async (applied: readonly VipService[], services: readonly VipService[]) => { updates.push([[...applied], [...services]]); } });
+  const t = new VipTable(runner);
+  await t.sync([web(['10.0.0.5'])]);
+  await t.sync([web(['10.0.0.5', '10.0.0.6'])]);
+  await t.sync([web(['10.0.0.6'])]);
+  assert.equal(nft.applied, [renderReplace([web(['10.0.0.5'])])], 'text for the whole table only');
+  assert.equal(updates, [[[web(['10.0.0.5'])], [web(['10.0.0.5', '10.0.0.6'])]], [[web(['10.0.0.5', '10.0.0.6'])], [web(['10.0.0.6'])]]]);
+});
+
 test('an update refills the maps and keeps, adds and deletes per-port chains by name', async () => {
   const api = (backends: string[]): VipService => ({ name: 'api', vip: '10.0.0.3', ports: [{ protocol: 'tcp', port: 80 }], backends });
   const text = renderUpdate([web(['10.0.0.5']), api(['10.0.0.7'])], [web(['10.0.0.5', '10.0.0.6']), api([])]);

@@ -15,12 +15,14 @@ import { GoneBackends, GoneRefresh, realSetTimer, type GoneTiming, type SetTimer
 
 /** Options of {@link VipTable}. */
 /**
- * Where a VIP table goes: `nft` text, and optionally a whole replacement from the services
- * themselves without `nft` (the task's first table as one netlink batch, vip-netlink.ts),
- * used for the first apply and after a failed one. It must change nothing when it rejects.
+ * Where a VIP table goes: `nft` text, and optionally straight from the services without
+ * `nft` (netlink batches, vip-netlink.ts): a whole replacement (the first apply, and after a
+ * failed one) and an in-place update from the services last applied. Each must change
+ * nothing when it rejects.
  */
 export interface VipRunner extends NftRunner {
   replaceVips?(services: readonly VipService[], opts: RulesetOptions): Promise<void>;
+  updateVips?(applied: readonly VipService[], services: readonly VipService[], opts: RulesetOptions): Promise<void>;
 }
 
 export interface VipTableOptions extends RulesetOptions {
@@ -107,6 +109,7 @@ export class VipTable {
     // A failed apply changed nothing (one transaction), but start over whole to be safe.
     this.appliedText = undefined;
     if (whole && this.runner.replaceVips) await this.runner.replaceVips(services, this.opts);
+    else if (!whole && this.runner.updateVips) await this.runner.updateVips(this.appliedServices, services, this.opts);
     else await this.runner.apply(whole ? renderDelete(this.opts) + table : renderUpdate(this.appliedServices, services, this.opts));
     this.appliedText = table;
     this.appliedServices = services;

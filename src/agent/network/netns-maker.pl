@@ -37,7 +37,7 @@ my %NR = (
 my $nr = $NR{(POSIX::uname())[4]} // die "netns-maker: unknown arch\n";
 use constant { CLONE_NEWNET => 0x40000000, MS_BIND => 4096, MS_REC => 16384, MS_SHARED => 1 << 20, MNT_DETACH => 2,
   SIOCGIFFLAGS => 0x8913, SIOCSIFFLAGS => 0x8914, SIOCGIFINDEX => 0x8933, IFF_UP => 1,
-  AF_NETLINK => 16, NETLINK_ROUTE => 0, NETLINK_NETFILTER => 12, NLMSG_ERROR => 2, SOL_SOCKET => 1, SO_RCVTIMEO => 20 };
+  AF_NETLINK => 16, NETLINK_ROUTE => 0, NETLINK_NETFILTER => 12, NLMSG_ERROR => 2, SOL_SOCKET => 1, SO_RCVTIMEO => 20, SO_SNDBUFFORCE => 32 };
 my $DIR = '/run/netns';
 
 open(my $home, '<', '/proc/self/ns/net') or die "netns-maker: own netns: $!\n";
@@ -142,6 +142,8 @@ sub nf {
     socket(my $s, AF_NETLINK, SOCK_RAW, NETLINK_NETFILTER) or die "cannot open nfnetlink: $!\n";
     # An answer that never comes must not stop the helper (and every netns after it).
     setsockopt($s, SOL_SOCKET, SO_RCVTIMEO, pack('q q', 5, 0)) or die "cannot set a receive timeout: $!\n";
+    # A batch goes in one message: room for a big table (the default buffer takes ~200 KB), as nft does.
+    setsockopt($s, SOL_SOCKET, SO_SNDBUFFORCE, pack('i', length($buf) + 65536)) or die "cannot size the send buffer: $!\n" if length($buf) > 65536;
     defined send($s, $buf, 0) or die "cannot send the batch: $!\n";
     READ: while (1) {
       my $r;

@@ -14,7 +14,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Task } from '../../api/types/task.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { NodeNetworkView } from '../../wire/network-view-types.ts';
-import { MeshTable, NftSession, NftSpawner, SessionCap, VipTable, encodeVipReplace } from '../../../net/lb/index.ts';
+import { MeshTable, NftSession, NftSpawner, SessionCap, VipTable } from '../../../net/lb/index.ts';
 import {
   GATEWAY_DEV, LO_UP, VXLAN_DEV, type Commands, type TaskPath, createSandbox, gatewayRepair, hostVxlanName, macFromIp, sandboxVethName, syncPeers,
 } from '../../../net/overlay/index.ts';
@@ -580,7 +580,7 @@ export class NetworkAgent {
     const nft = new NftSession({ netns: rec.netns, spawner: this.nftSpawner, cap: this.nftCap });
     const runner = new TaskVipRunner({
       session: nft, cold: new ShellNft(this.sh, rec.netns), later: (start) => this.warmLater(start), sessionFirst: () => this.nftSpawner.working,
-      netlink: (services, opts) => this.netns.nftables(rec.netns, encodeVipReplace(services, opts)),
+      netlink: (batch) => this.netns.nftables(rec.netns, batch),
     });
     return { rec, nft, vip: new VipTable(runner), vipRunner: runner, made };
   }

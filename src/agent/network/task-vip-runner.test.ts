@@ -2,7 +2,7 @@
 // to start once (off the apply, through `later`), and applies go through it once it runs.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { MemoryNft, NftError, renderReplace, type VipService } from '../../../net/lb/index.ts';
+import { MemoryNft, NftError, encodeVipReplace, encodeVipUpdate, renderReplace, renderUpdate, type VipService } from '../../../net/lb/index.ts';
 import { TaskVipRunner } from './task-vip-runner.ts';
 
 /** A session that records its applies and starts only when `warm` is called (or fails to). */
@@ -69,27 +69,30 @@ test('while the spawner works, the first apply starts the session and goes throu
   assert.equal(session.applied, ['a', 'c'], 'a running session keeps its applies');
 });
 
-test('a whole table goes through netlink, the session is asked for later; when netlink fails, the same table as text', async () => {
+test('whole tables and updates go as netlink batches, no session asked for; a failed batch goes as text', async () => {
   const session = fakeSession();
   const cold = new MemoryNft();
   const later: (() => Promise<void>)[] = [];
-  const sent: (readonly VipService[])[] = [];
+  const sent: Buffer[] = [];
   let refuse = false;
   const r = new TaskVipRunner({
     session, cold, later: (start) => later.push(start),
-    netlink: async (services) => { if (refuse) throw new Error('helper gone'); sent.push(services); },
+    netlink: async (batch) => { if (refuse) throw new Error('helper gone'); sent.push(batch.bytes); },
   });
-  const svc: VipService[] = [{ name: 'web', vip: '10.0.0.2', backends: ['10.0.0.5'] }];
-  await r.replaceVips(svc, {});
-  assert.equal(sent, [svc]);
+  const a: VipService[] = [{ name: 'web', vip: '10.0.0.2', backends: ['10.0.0.5'] }];
+  const b: VipService[] = [{ name: 'web', vip: '10.0.0.2', backends: ['10.0.0.5', '10.0.0.6'] }];
+  await r.replaceVips(a, {});
+  await r.updateVips(a, b, {});
+  assert.equal(sent, [encodeVipReplace(a).bytes, encodeVipUpdate(a, b).bytes]);
   assert.is(r.lastWhole, 'netlink');
   assert.equal(cold.applied, [], 'no text');
-  assert.is(later.length, 1, 'the session asked for, off the apply');
+  assert.is(later.length, 0, 'no session asked for');
   refuse = true;
-  await r.replaceVips(svc, {});
-  assert.equal(cold.applied, [renderReplace(svc)], 'the same table as text');
+  await r.updateVips(b, a, {});
+  await r.replaceVips(a, {});
+  assert.equal(cold.applied, [renderUpdate(b, a), renderReplace(a)], 'the same changes as text');
   assert.is(r.lastWhole, 'text');
-  assert.is(later.length, 1, 'still one start asked for');
+  assert.is(later.length, 1, 'the session asked for once text is needed');
 });
 
 test.run();

@@ -1,25 +1,25 @@
 /**
  * How a task's VIP table reaches its netns.
  *
- * - Its first table (part of the task's attach), and a whole table after a failed apply, go
- *   as one nf_tables netlink batch through the agent's netns helper (`netlink`:
- *   net/lb/vip-netlink.ts): no process at all. Should that fail, the table goes as text.
- * - Text (rotation changes) goes through the task's own long-lived `nft -i` (`NftSession`,
- *   ≈ 3–5 ms an apply once it runs). After a netlink first table the session is started off
- *   the attach path (`later`). Without netlink, while the agent's nft spawner works
- *   (nft-spawner.pl: a fork of a small helper and nft's exec, no fork of the daemon), the
- *   session starts with the first apply; when the spawner does not work (no perl, it
- *   crashed), a session start would fork the daemon itself, so applies go through the
+ * - As nf_tables netlink batches through the agent's netns helper (`netlink`:
+ *   net/lb/vip-netlink.ts): the first table (part of the task's attach), and every change
+ *   after it, with no process at all. A batch that fails changed nothing; the same change
+ *   then goes as text.
+ * - Text (without the helper, or after a failed batch) goes through the task's own
+ *   long-lived `nft -i` (`NftSession`, ≈ 3–5 ms an apply once it runs). While the agent's
+ *   nft spawner works (nft-spawner.pl: a fork of a small helper and nft's exec, no fork of
+ *   the daemon), the session starts with the first text apply; when it does not (no perl,
+ *   it crashed), a session start would fork the daemon itself, so text goes through the
  *   agent's pooled shell (`nsenter … nft -f`) until the session, started later, runs.
  *
  * Measured with `npm run bench -- dataplane --rounds 1`, 20 attaches at once on a warm
  * sandbox, alternating (2026-12-07, load ~2-4): the first table through the shell with the
  * session started after the attaches 447, 448, 438 ms (42 forks a wave); the session
- * started by the first apply 368, 357, 328 ms (20 forks). The netlink figures are in the
- * commit that made it the first path and in the README's `dataplane` row.
+ * started by the first apply 368, 357, 328 ms (20 forks); `--rounds 3` with the first table
+ * as a netlink batch: 98.5 ms (98–112), 2 forks.
  */
 import type { NftRunner, NftSession, RulesetOptions, VipRunner, VipService } from '../../../net/lb/index.ts';
-import { renderReplace } from '../../../net/lb/index.ts';
+import { encodeVipReplace, encodeVipUpdate, renderReplace, renderUpdate } from '../../../net/lb/index.ts';
 
 export interface TaskVipRunnerParts {
   session: Pick<NftSession, 'pid' | 'apply' | 'warm'>;
@@ -29,8 +29,8 @@ export interface TaskVipRunnerParts {
   later: (start: () => Promise<void>) => void;
   /** Whether a session not running yet should start for a text apply (the spawner works) rather than the shell apply it. */
   sessionFirst?: () => boolean;
-  /** A whole table as one netlink batch (rejects, having changed nothing, when it cannot); absent: text only. */
-  netlink?: (services: readonly VipService[], opts: RulesetOptions) => Promise<void>;
+  /** Sends one nf_tables batch in the task's netns (rejects, having changed nothing, when it cannot); absent: text only. */
+  netlink?: (batch: { bytes: Buffer; lastSeq: number }) => Promise<void>;
 }
 
 export class TaskVipRunner implements VipRunner {
@@ -48,18 +48,28 @@ export class TaskVipRunner implements VipRunner {
   }
 
   async replaceVips(services: readonly VipService[], opts: RulesetOptions): Promise<void> {
-    if (this.parts.netlink) {
-      try {
-        await this.parts.netlink(services, opts);
-        this.lastWhole = 'netlink';
-        if (this.parts.session.pid === undefined) this.warmLater();
-        return;
-      } catch {
-        // Nothing was applied: the same table as text says why, if it fails too.
-      }
+    if (await this.viaNetlink(() => encodeVipReplace(services, opts))) {
+      this.lastWhole = 'netlink';
+      return;
     }
     await this.apply(renderReplace(services, opts));
     this.lastWhole = 'text';
+  }
+
+  async updateVips(applied: readonly VipService[], services: readonly VipService[], opts: RulesetOptions): Promise<void> {
+    if (await this.viaNetlink(() => encodeVipUpdate(applied, services, opts))) return;
+    await this.apply(renderUpdate(applied, services, opts));
+  }
+
+  /** True when the batch went; false (nothing applied) when there is no netlink path or it failed. */
+  private async viaNetlink(batch: () => { bytes: Buffer; lastSeq: number }): Promise<boolean> {
+    if (!this.parts.netlink) return false;
+    try {
+      await this.parts.netlink(batch());
+      return true;
+    } catch {
+      return false; // the same change as text says why, if it fails too
+    }
   }
 
   /** Asks for the session to be started off the apply path, once until it ran or failed. */

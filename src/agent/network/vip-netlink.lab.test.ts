@@ -1,8 +1,8 @@
-// A VIP table sent as one nf_tables batch through the netns helper (net/lb/vip-netlink.ts,
+// A VIP table sent as nf_tables batches through the netns helper (net/lb/vip-netlink.ts,
 // netns-maker.pl `nf`) against the same services through `nft -f` (root, real kernel): the
-// kernel holds the same table (`nft list table` the same text), for chosen services and
-// for generated ones; `nft` updates the netlink-made table as its own; a refused batch
-// changes nothing and says which message. Every netns starts with `shoalvn` and is deleted
+// kernel holds the same table (`nft list table` the same text), whole and after in-place
+// updates, for chosen services and for generated ones; `nft` updates the netlink-made
+// table as its own; a refused batch changes nothing and says which message. Every netns starts with `shoalvn` and is deleted
 // in `after`; the helper is ours and ends with `close`.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { spawnSync } from 'node:child_process';
 import { NetnsMaker } from './netns-maker.ts';
 import { NetlinkRequestError } from '../../../net/netlink/index.ts';
-import { encodeVipReplace, renderReplace, renderUpdate, type VipService } from '../../../net/lb/index.ts';
+import { encodeVipReplace, encodeVipUpdate, renderReplace, renderUpdate, type VipService } from '../../../net/lb/index.ts';
 
 const P = `shoalvn${process.pid % 100000}`;
 const A = `${P}-a`; // through netlink
@@ -61,7 +61,8 @@ t('chosen services: the same table through netlink and through nft -f', async ()
   assert.match(listed(A), /10\.97\.0\.3 \. tcp \. 80 : goto s1_api_tcp_80/);
 });
 
-t('generated services: the same table both ways', async () => {
+/** Generated service lists (VIPs by position, so a later list keeps, adds and drops services). */
+function servicesArb() {
   const addr = fc.integer({ min: 2, max: 250 }).map((n) => `10.97.1.${n}`);
   const service = fc.record({
     name: fc.stringMatching(/^[a-z][a-z0-9-]{0,12}$/),
@@ -70,19 +71,43 @@ t('generated services: the same table both ways', async () => {
     weights: fc.option(fc.dictionary(addr, fc.integer({ min: 0, max: 5 }), { maxKeys: 4 }), { nil: undefined }),
     gone: fc.option(fc.uniqueArray(addr, { maxLength: 3 }), { nil: undefined }),
   });
-  await fc.assert(fc.asyncProperty(fc.uniqueArray(service, { maxLength: 5, selector: (s) => s.name }), async (list) => {
-    const services = list.map((s, i) => ({ ...s, vip: `10.97.0.${i + 2}` })) as VipService[];
-    await bothWays(services);
+  return fc.uniqueArray(service, { maxLength: 5, selector: (s) => s.name }).map((list) => list.map((s, i) => ({ ...s, vip: `10.97.0.${i + 2}` })) as VipService[]);
+}
+
+t('generated services: the same table both ways', async () => {
+  await fc.assert(fc.asyncProperty(servicesArb(), async (services) => { await bothWays(services); }), { numRuns: 25 });
+});
+
+t('in-place updates: the same table after a netlink update as after nft\'s update text', async () => {
+  await fc.assert(fc.asyncProperty(servicesArb(), servicesArb(), async (before, after) => {
+    await bothWays(before);
+    await maker.nftables(A, encodeVipUpdate(before, after));
+    nftIn(B, renderUpdate(before, after));
+    assert.fixture(listed(A), listed(B), `${JSON.stringify(before)} -> ${JSON.stringify(after)}`);
   }), { numRuns: 25 });
 });
 
-t('nft updates a netlink-made table as its own', async () => {
+t('nft updates a netlink-made table as its own, and netlink one that nft made', async () => {
   const before = CHOSEN[3];
   const after: VipService[] = [{ ...before[0], backends: ['10.97.0.13', '10.97.0.40'], weights: undefined }, before[1], { name: 'new', vip: '10.97.0.9', backends: ['10.97.0.41'], ports: [{ protocol: 'tcp', port: 443 }] }];
   await bothWays(before);
   for (const ns of [A, B]) nftIn(ns, renderUpdate(before, after));
   assert.fixture(listed(A), listed(B));
   assert.match(listed(A), /10\.97\.0\.9 \. tcp \. 443 : goto s2_new_tcp_443/);
+  for (const ns of [A, B]) await maker.nftables(ns, encodeVipUpdate(after, before));
+  assert.fixture(listed(A), listed(B));
+  assert.not.match(listed(A), /s2_new_tcp_443/, 'the chain of the dropped service deleted');
+});
+
+t('a big table (400 services, 1,600 backends) goes as one batch, the same both ways', async () => {
+  const big: VipService[] = Array.from({ length: 400 }, (_, i) => ({
+    name: `svc${i}`, vip: `10.98.${i >> 8}.${i & 255}`,
+    backends: Array.from({ length: 4 }, (_, k) => `10.99.${(i * 4 + k) >> 8}.${(i * 4 + k) & 255}`),
+    ...(i % 2 ? { ports: [{ protocol: 'tcp' as const, port: 80, targetPort: 8080 }] } : {}),
+  }));
+  const batch = encodeVipReplace(big);
+  assert.ok(batch.bytes.length > 256 * 1024, `${batch.bytes.length} bytes: beyond a netlink socket's default buffer`);
+  await bothWays(big);
 });
 
 t('a refused batch changes nothing and names the message', async () => {
