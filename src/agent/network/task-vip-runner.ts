@@ -16,7 +16,8 @@
  * sandbox, alternating (2026-12-07, load ~2-4): the first table through the shell with the
  * session started after the attaches 447, 448, 438 ms (42 forks a wave); the session
  * started by the first apply 368, 357, 328 ms (20 forks); `--rounds 3` with the first table
- * as a netlink batch: 98.5 ms (98–112), 2 forks.
+ * as a netlink batch (a session per task started after the attaches, for changes): 98.5 ms
+ * (98–112), 2 forks; with every change as netlink, no session: 68.4 ms (59–71), no fork.
  */
 import type { NftRunner, NftSession, RulesetOptions, VipRunner, VipService } from '../../../net/lb/index.ts';
 import { encodeVipReplace, encodeVipUpdate, renderReplace, renderUpdate } from '../../../net/lb/index.ts';
