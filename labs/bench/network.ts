@@ -229,7 +229,7 @@ class Side {
       return { vip: `ok ${vip}` };
     });
 
-    await step(['vip_ready_ms', 'vip_after_running_ms', 'vip_after_running_answer_ms'], async () => {
+    await step(['vip_ready_ms', 'vip_after_running_ms', 'vip_after_running_answer_ms', 'vip_watch_refused'], async () => {
       if (!vip) throw new Error('no VIP on the network');
       if (String(out.vip).startsWith('fail')) throw new Error(`the VIP does not answer (${out.vip})`);
       const watch = probe<WatchResult>(this.lab.enterCommand(client.host), where(client), ['watch', vip, '80', '2', '60000', String(o.watchLoops)]);
@@ -242,7 +242,8 @@ class Side {
       const at = seen.first[fresh.hostname];
       if (!at) throw new Error(`the new task ${fresh.hostname} never answered through the VIP (seen: ${Object.keys(seen.first).join(', ')})`);
       const running = Date.parse(fresh.task.Status.Timestamp);
-      return { vip_ready_ms: at - t0, vip_after_running_ms: at - running, vip_after_running_answer_ms: seen.answered[fresh.hostname] - running };
+      // Refused requests: a backend in the rotation before its server listens (none expected: busybox httpd starts at once).
+      return { vip_ready_ms: at - t0, vip_after_running_ms: at - running, vip_after_running_answer_ms: seen.answered[fresh.hostname] - running, vip_watch_refused: seen.errorCodes.ECONNREFUSED ?? 0 };
     });
     // Back to one web task for the next round (which one stays is the orchestrator's choice).
     await scale(this.lab, 'web', 1);

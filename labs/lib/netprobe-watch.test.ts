@@ -50,4 +50,16 @@ test('one loop keeps one connection at a time', async () => {
   }
 });
 
+test('a refused request is counted by code, with when it was sent', async () => {
+  const s = await server(() => 'a');
+  const port = s.port;
+  s.srv.close();
+  await new Promise((r) => setTimeout(r, 20));
+  const t0 = Date.now();
+  const r = await watchMode('127.0.0.1', port, 1, 200, 2);
+  assert.ok(r.errorCodes.ECONNREFUSED >= 2, JSON.stringify(r.errorCodes));
+  assert.ok(r.firstRefused !== undefined && r.firstRefused >= t0);
+  assert.equal(r.first, {});
+});
+
 test.run();

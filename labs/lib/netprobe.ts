@@ -62,7 +62,15 @@ export interface HttpResult { ok: number; errors: number; ms: number; rps: numbe
 /** Result of the `dns` mode. */
 export interface DnsResult { n: number; p50_ms: number; p90_ms: number; p99_ms: number; max_ms: number; answers: string[]; errors: number }
 /** Result of the `watch` mode. */
-export interface WatchResult { first: Record<string, number>; answered: Record<string, number>; errors: number }
+export interface WatchResult {
+  first: Record<string, number>;
+  answered: Record<string, number>;
+  errors: number;
+  /** When the first request that was refused (ECONNREFUSED) was sent; absent: none was. */
+  firstRefused?: number;
+  /** Errors by code (ECONNREFUSED, ETIMEDOUT, …). */
+  errorCodes: Record<string, number>;
+}
 
 /** One HTTP/1.0 GET / on a new connection; resolves with the body's first line. */
 export function getOnce(addr: string, port: number, timeoutMs = 2000): Promise<string> {
@@ -111,12 +119,15 @@ async function httpMode(addr: string, port: number, n: number, conc: number): Pr
  * this bounds when it joined a VIP's rotation); `answered[body]`: when the first answer
  * from `body` arrived. Several loops at once sample the rotation more often than one
  * (each GET through busybox httpd takes ~10–20 ms, and with two backends a request
- * reaches the new one half the time).
+ * reaches the new one half the time). `firstRefused`: when the first refused request was
+ * sent (a backend with nothing listening yet: a task that runs before its server does).
  */
 export async function watchMode(addr: string, port: number, want: number, timeoutMs: number, conc = 1): Promise<WatchResult> {
   const first: Record<string, number> = {};
   const answered: Record<string, number> = {};
+  const errorCodes: Record<string, number> = {};
   let errors = 0;
+  let firstRefused: number | undefined;
   const deadline = Date.now() + timeoutMs;
   const done = () => Object.keys(answered).length >= want || Date.now() >= deadline;
   await Promise.all(Array.from({ length: conc }, async () => {
@@ -126,13 +137,16 @@ export async function watchMode(addr: string, port: number, want: number, timeou
         const body = await getOnce(addr, port, 1000);
         first[body] = Math.min(first[body] ?? Infinity, sent);
         answered[body] ??= Date.now();
-      } catch {
+      } catch (err) {
         errors++;
+        const code = (err as NodeJS.ErrnoException).code ?? 'other';
+        errorCodes[code] = (errorCodes[code] ?? 0) + 1;
+        if (code === 'ECONNREFUSED') firstRefused = Math.min(firstRefused ?? Infinity, sent);
       }
       await new Promise((r) => setTimeout(r, 5));
     }
   }));
-  return { first, answered, errors };
+  return { first, answered, errors, errorCodes, ...(firstRefused !== undefined ? { firstRefused } : {}) };
 }
 
 function pct(xs: number[], p: number): number {
