@@ -1,10 +1,10 @@
 /**
- * A VIP table's whole replacement (ruleset.ts's `renderReplace`) as one nf_tables netlink
- * batch, for a helper to send in the task's netns: no `nft` process per task. Pure: a plan
- * in, bytes out.
+ * A VIP table as nf_tables netlink batches, for a helper to send in the task's netns: its
+ * whole replacement (ruleset.ts's `renderReplace`) and its in-place update (`renderUpdate`),
+ * with no `nft` process per task. Pure: services in, bytes out.
  *
- * Why: each task netns has its own VIP table, and the first one is part of the task's
- * attach. Through `nft` that is a process start (fork, exec, its libraries, its parser: ≈
+ * Why: each task netns has its own VIP table, the first one is part of the task's attach,
+ * and every rotation change rewrites it. Through `nft` that is a process start (fork, exec, its libraries, its parser: ≈
  * 10–15 ms of CPU on the project's PVM machine), and 20 tasks attached at once paid twenty
  * of them on two cores. Docker programs its per-container IPVS the same way, over netlink
  * from the daemon.
@@ -77,6 +77,8 @@ class Attrs {
   private readonly parts: Buffer[] = [];
 
   raw(type: number, value: Buffer): this {
+    // The length is 16 bits: a longer attribute would be cut, silently (elements are chunked below it).
+    if (value.length + 4 > 0xffff) throw new RangeError(`netlink attribute ${type & 0x3fff} of ${value.length} bytes is too long`);
     const head = Buffer.alloc(4);
     head.writeUInt16LE(4 + value.length, 0);
     head.writeUInt16LE(type, 2);
@@ -225,10 +227,16 @@ function addSet(b: Batch, table: string, s: SetSpec, elems: ((a: Attrs) => void)
   return id;
 }
 
+/** Elements in one NEWSETELEM at most: each is ≤ ~112 bytes, and the list's length is 16 bits (nft splits too). */
+const ELEMS_PER_MESSAGE = 500;
+
 /** Elements added to set `name` (the kernel finds it by name, or by `id` among the sets this batch makes). */
 function addElems(b: Batch, table: string, name: string, id: number, elems: ((a: Attrs) => void)[]): void {
-  b.nft(MSG.NEWSETELEM, NLM_F_CREATE, new Attrs().str(ELEMS.TABLE, table).str(ELEMS.SET, name).u32(ELEMS.SET_ID, id)
-    .nest(ELEMS.ELEMENTS, (l) => elems.forEach((e, i) => l.nest(i + 1, e)))); // numbered from 1, as nft does (the kernel reads any type)
+  for (let at = 0; at < elems.length; at += ELEMS_PER_MESSAGE) {
+    const part = elems.slice(at, at + ELEMS_PER_MESSAGE);
+    b.nft(MSG.NEWSETELEM, NLM_F_CREATE, new Attrs().str(ELEMS.TABLE, table).str(ELEMS.SET, name).u32(ELEMS.SET_ID, id)
+      .nest(ELEMS.ELEMENTS, (l) => part.forEach((e, i) => l.nest(i + 1, e)))); // numbered from 1, as nft does (the kernel reads any type)
+  }
 }
 
 /** An element: its key, and its data (a value, or a goto verdict) if a map's. */

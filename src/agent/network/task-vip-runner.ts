@@ -3,8 +3,7 @@
  *
  * - As nf_tables netlink batches through the agent's netns helper (`netlink`:
  *   net/lb/vip-netlink.ts): the first table (part of the task's attach), and every change
- *   after it, with no process at all. A batch that fails changed nothing; the same change
- *   then goes as text.
+ *   after it, with no process at all. When a batch fails, the same change goes as text.
  * - Text (without the helper, or after a failed batch) goes through the task's own
  *   long-lived `nft -i` (`NftSession`, ≈ 3–5 ms an apply once it runs). While the agent's
  *   nft spawner works (nft-spawner.pl: a fork of a small helper and nft's exec, no fork of
@@ -30,7 +29,12 @@ export interface TaskVipRunnerParts {
   later: (start: () => Promise<void>) => void;
   /** Whether a session not running yet should start for a text apply (the spawner works) rather than the shell apply it. */
   sessionFirst?: () => boolean;
-  /** Sends one nf_tables batch in the task's netns (rejects, having changed nothing, when it cannot); absent: text only. */
+  /**
+   * Sends one nf_tables batch in the task's netns; absent: text only. A batch the kernel
+   * refused changed nothing; one whose answer was lost (the helper died after sending) may
+   * have been applied, and the text sent after it then fails or repeats it: either way the
+   * table's next sync starts from a whole replacement (VipTable forgets a failed apply).
+   */
   netlink?: (batch: { bytes: Buffer; lastSeq: number }) => Promise<void>;
 }
 
