@@ -72,47 +72,114 @@ const TYPEOF_DATA = 1;
 /** nft's expression number for a concatenation, in a typeof record. */
 const EXPR_CONCAT = 13;
 
-/** A netlink attribute list under construction. */
-class Attrs {
-  private readonly parts: Buffer[] = [];
+/**
+ * A batch's bytes, written in place into one growing buffer: a message's and a nest's
+ * length are written when they close. A batch is thousands of attributes, re-sent on every
+ * rotation change of every task: one buffer for them all, not one (and a copy per nesting
+ * level) for each. A 20-service update: 0.43 ms against 1.22 with a buffer per attribute
+ * (renderUpdate's text: 0.21 ms), the bytes the same.
+ */
+class NlWriter {
+  private buf = Buffer.allocUnsafe(8192);
+  private len = 0;
 
-  raw(type: number, value: Buffer): this {
-    // The length is 16 bits: a longer attribute would be cut, silently (elements are chunked below it).
-    if (value.length + 4 > 0xffff) throw new RangeError(`netlink attribute ${type & 0x3fff} of ${value.length} bytes is too long`);
-    const head = Buffer.alloc(4);
-    head.writeUInt16LE(4 + value.length, 0);
-    head.writeUInt16LE(type, 2);
-    this.parts.push(head, value, Buffer.alloc((4 - (value.length % 4)) % 4));
-    return this;
+  raw(type: number, v: Buffer): this {
+    const at = this.open(type);
+    this.room(v.length);
+    v.copy(this.buf, this.len);
+    this.len += v.length;
+    return this.close(at);
   }
 
   str(type: number, s: string): this {
-    return this.raw(type, Buffer.from(`${s}\0`, 'latin1'));
+    const at = this.open(type);
+    const n = Buffer.byteLength(s, 'latin1');
+    this.room(n + 1);
+    this.buf.write(s, this.len, 'latin1');
+    this.buf[this.len + n] = 0;
+    this.len += n + 1;
+    return this.close(at);
   }
 
   u32(type: number, n: number): this {
-    const b = Buffer.alloc(4);
-    b.writeInt32BE(n | 0, 0);
-    return this.raw(type, b);
+    const at = this.open(type);
+    this.room(4);
+    this.buf.writeInt32BE(n | 0, this.len);
+    this.len += 4;
+    return this.close(at);
   }
 
   u8(type: number, n: number): this {
-    return this.raw(type, Buffer.from([n]));
+    const at = this.open(type);
+    this.room(1);
+    this.buf[this.len++] = n;
+    return this.close(at);
   }
 
-  nest(type: number, fill: (a: Attrs) => void): this {
-    const inner = new Attrs();
-    fill(inner);
-    return this.raw(type | NLA_F_NESTED, inner.bytes());
+  nest(type: number, fill: (w: NlWriter) => void): this {
+    const at = this.open(type | NLA_F_NESTED);
+    fill(this);
+    return this.close(at);
   }
 
+  /** One netlink message with an nfgenmsg header; returns where its flags are. */
+  message(type: number, flags: number, seq: number, family: number, resId: number, fill: (w: NlWriter) => void): number {
+    this.room(20);
+    const at = this.len;
+    this.buf.writeUInt16LE(type, at + 4);
+    this.buf.writeUInt16LE(flags, at + 6);
+    this.buf.writeUInt32LE(seq, at + 8);
+    this.buf.writeUInt32LE(0, at + 12);
+    this.buf.writeUInt8(family, at + 16);
+    this.buf.writeUInt8(0, at + 17);
+    this.buf.writeUInt16BE(resId, at + 18);
+    this.len += 20;
+    fill(this);
+    this.buf.writeUInt32LE(this.len - at, at);
+    return at + 6;
+  }
+
+  addFlags(flagsAt: number, flags: number): void {
+    this.buf.writeUInt16LE(this.buf.readUInt16LE(flagsAt) | flags, flagsAt);
+  }
+
+  /** A copy of what was written. */
   bytes(): Buffer {
-    return Buffer.concat(this.parts);
+    return Buffer.from(this.buf.subarray(0, this.len));
+  }
+
+  private room(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    const more = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + n));
+    this.buf.copy(more, 0, 0, this.len);
+    this.buf = more;
+  }
+
+  /** An attribute's header; its length is written by `close`. */
+  private open(type: number): number {
+    this.room(4);
+    const at = this.len;
+    this.buf.writeUInt16LE(type, at + 2);
+    this.len += 4;
+    return at;
+  }
+
+  /** The attribute's length, then zeros to the next 4 bytes. */
+  private close(at: number): this {
+    const length = this.len - at;
+    // The length is 16 bits: a longer attribute would be cut, silently (elements are chunked below it).
+    if (length > 0xffff) throw new RangeError(`netlink attribute ${this.buf.readUInt16LE(at + 2) & 0x3fff} of ${length - 4} bytes is too long`);
+    this.buf.writeUInt16LE(length, at);
+    const pad = (4 - (length % 4)) % 4;
+    this.room(pad);
+    this.buf.fill(0, this.len, this.len + pad);
+    this.len += pad;
+    return this;
   }
 }
 
 /** A data attribute (`NFTA_DATA_VALUE`) nested under `type`. */
-const value = (type: number, v: Buffer) => (a: Attrs) => a.nest(type, (d) => d.raw(DATA.VALUE, v));
+const value = (type: number, v: Buffer) => (a: NlWriter) => a.nest(type, (d) => d.raw(DATA.VALUE, v));
 const be32 = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32BE(n >>> 0, 0); return b; };
 const le32 = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32LE(n >>> 0, 0); return b; };
 const ip4 = (addr: string) => be32(parseAddress(addr));
@@ -121,10 +188,19 @@ const portField = (p: number) => Buffer.from([p >> 8, p & 0xff, 0, 0]);
 /** A protocol as a concatenation field (1 byte, padded to 4). */
 const protoField = (p: 'tcp' | 'udp') => Buffer.from([p === 'tcp' ? 6 : 17, 0, 0, 0]);
 const udata = (entries: [number, Buffer][]) => Buffer.concat(entries.map(([t, v]) => Buffer.concat([Buffer.from([t, v.length]), v])));
-const concatTypeof = () => udata([[TYPEOF_EXPR, le32(EXPR_CONCAT)], [TYPEOF_DATA, Buffer.alloc(0)]]);
+const CONCAT_TYPEOF = udata([[TYPEOF_EXPR, le32(EXPR_CONCAT)], [TYPEOF_DATA, Buffer.alloc(0)]]);
+/** Each set's user data, the same in every batch. */
+const UDATA_OF = {
+  vip_ports: udata([[UDATA.KEY_BYTEORDER, le32(0)], [UDATA.DATA_BYTEORDER, le32(0)], [UDATA.KEY_TYPEOF, CONCAT_TYPEOF], [UDATA.DATA_INTERVAL, le32(0)]]),
+  vip_any: udata([[UDATA.KEY_BYTEORDER, le32(2)], [UDATA.DATA_BYTEORDER, le32(0)], [UDATA.DATA_INTERVAL, le32(0)]]),
+  vip_none: udata([[UDATA.KEY_BYTEORDER, le32(2)]]),
+  vip_gone: udata([[UDATA.KEY_BYTEORDER, le32(0)], [UDATA.KEY_TYPEOF, CONCAT_TYPEOF]]),
+  /** A numgen pick's map: host-order keys, big-endian addresses. */
+  pick: udata([[UDATA.KEY_BYTEORDER, le32(1)], [UDATA.DATA_BYTEORDER, le32(2)], [UDATA.DATA_INTERVAL, le32(0)]]),
+} as const;
 
 /** One expression of a rule: its name and attributes. */
-type Expr = [name: string, fill: (a: Attrs) => void];
+type Expr = [name: string, fill: (a: NlWriter) => void];
 const payload = (base: 1 | 2, offset: number, len: number, dreg: number): Expr => ['payload', (a) => a.u32(1, dreg).u32(2, base).u32(3, offset).u32(4, len)];
 const NETWORK = 1;
 const TRANSPORT = 2;
@@ -158,48 +234,30 @@ const bitwiseAnd = (reg: number, mask: number): Expr => ['bitwise', (a) => {
 
 /** The batch being built: messages in order, numbered from 0 as nft does. */
 class Batch {
-  private readonly msgs: Buffer[] = [];
+  private readonly w = new NlWriter();
   private seq = 0;
   private nextSetId = 1;
   /** Where the last nf_tables message's flags are (the one that asks for an ACK). */
   private lastFlagsAt = -1;
-  private length = 0;
 
   constructor() {
-    this.msg(NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, new Attrs(), 0, NFNL_SUBSYS_NFTABLES);
+    this.w.message(NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, this.seq++, 0, NFNL_SUBSYS_NFTABLES, () => {});
   }
 
   setId(): number {
     return this.nextSetId++;
   }
 
-  nft(type: number, flags: number, attrs: Attrs): void {
-    this.lastFlagsAt = this.length + 6;
-    this.msg((NFNL_SUBSYS_NFTABLES << 8) | type, flags | NLM_F_REQUEST, attrs, NFPROTO_IPV4, 0);
+  nft(type: number, flags: number, fill: (a: NlWriter) => void): void {
+    this.lastFlagsAt = this.w.message((NFNL_SUBSYS_NFTABLES << 8) | type, flags | NLM_F_REQUEST, this.seq++, NFPROTO_IPV4, 0, fill);
   }
 
   /** The batch, and the sequence number of its last nf_tables message (the one answered whatever happens). */
   end(): { bytes: Buffer; lastSeq: number } {
     const lastSeq = this.seq - 1;
-    this.msg(NFNL_MSG_BATCH_END, NLM_F_REQUEST, new Attrs(), 0, NFNL_SUBSYS_NFTABLES);
-    const bytes = Buffer.concat(this.msgs);
-    bytes.writeUInt16LE(bytes.readUInt16LE(this.lastFlagsAt) | NLM_F_ACK, this.lastFlagsAt);
-    return { bytes, lastSeq };
-  }
-
-  private msg(type: number, flags: number, attrs: Attrs, family: number, resId: number): void {
-    const body = attrs.bytes();
-    const head = Buffer.alloc(20);
-    head.writeUInt32LE(20 + body.length, 0);
-    head.writeUInt16LE(type, 4);
-    head.writeUInt16LE(flags, 6);
-    head.writeUInt32LE(this.seq++, 8);
-    head.writeUInt32LE(0, 12);
-    head.writeUInt8(family, 16);
-    head.writeUInt8(0, 17);
-    head.writeUInt16BE(resId, 18);
-    this.msgs.push(head, body);
-    this.length += head.length + body.length;
+    this.w.message(NFNL_MSG_BATCH_END, NLM_F_REQUEST, this.seq++, 0, NFNL_SUBSYS_NFTABLES, () => {});
+    this.w.addFlags(this.lastFlagsAt, NLM_F_ACK);
+    return { bytes: this.w.bytes(), lastSeq };
   }
 }
 
@@ -215,14 +273,15 @@ interface SetSpec {
 }
 
 /** A set or map (a NEWSET), then its elements (a NEWSETELEM) when it has any; returns its id. */
-function addSet(b: Batch, table: string, s: SetSpec, elems: ((a: Attrs) => void)[]): number {
+function addSet(b: Batch, table: string, s: SetSpec, elems: ((a: NlWriter) => void)[]): number {
   const id = b.setId();
-  const a = new Attrs().str(SET.TABLE, table).str(SET.NAME, s.name).u32(SET.FLAGS, s.flags).u32(SET.KEY_TYPE, s.keyType).u32(SET.KEY_LEN, s.keyLen);
-  if (s.data) a.u32(SET.DATA_TYPE, s.data.type).u32(SET.DATA_LEN, s.data.len);
-  a.u32(SET.ID, id);
-  if (s.size !== undefined) a.nest(SET.DESC, (d) => d.u32(SET_DESC_SIZE, s.size!));
-  a.raw(SET.USERDATA, s.udata);
-  b.nft(MSG.NEWSET, NLM_F_CREATE, a);
+  b.nft(MSG.NEWSET, NLM_F_CREATE, (a) => {
+    a.str(SET.TABLE, table).str(SET.NAME, s.name).u32(SET.FLAGS, s.flags).u32(SET.KEY_TYPE, s.keyType).u32(SET.KEY_LEN, s.keyLen);
+    if (s.data) a.u32(SET.DATA_TYPE, s.data.type).u32(SET.DATA_LEN, s.data.len);
+    a.u32(SET.ID, id);
+    if (s.size !== undefined) a.nest(SET.DESC, (d) => d.u32(SET_DESC_SIZE, s.size!));
+    a.raw(SET.USERDATA, s.udata);
+  });
   if (elems.length) addElems(b, table, s.name, id, elems);
   return id;
 }
@@ -231,16 +290,16 @@ function addSet(b: Batch, table: string, s: SetSpec, elems: ((a: Attrs) => void)
 const ELEMS_PER_MESSAGE = 500;
 
 /** Elements added to set `name` (the kernel finds it by name, or by `id` among the sets this batch makes). */
-function addElems(b: Batch, table: string, name: string, id: number, elems: ((a: Attrs) => void)[]): void {
+function addElems(b: Batch, table: string, name: string, id: number, elems: ((a: NlWriter) => void)[]): void {
   for (let at = 0; at < elems.length; at += ELEMS_PER_MESSAGE) {
     const part = elems.slice(at, at + ELEMS_PER_MESSAGE);
-    b.nft(MSG.NEWSETELEM, NLM_F_CREATE, new Attrs().str(ELEMS.TABLE, table).str(ELEMS.SET, name).u32(ELEMS.SET_ID, id)
+    b.nft(MSG.NEWSETELEM, NLM_F_CREATE, (a) => a.str(ELEMS.TABLE, table).str(ELEMS.SET, name).u32(ELEMS.SET_ID, id)
       .nest(ELEMS.ELEMENTS, (l) => part.forEach((e, i) => l.nest(i + 1, e)))); // numbered from 1, as nft does (the kernel reads any type)
   }
 }
 
 /** An element: its key, and its data (a value, or a goto verdict) if a map's. */
-function elem(key: Buffer, data?: Buffer | { goto: string }, flags?: number): (a: Attrs) => void {
+function elem(key: Buffer, data?: Buffer | { goto: string }, flags?: number): (a: NlWriter) => void {
   return (a) => {
     if (flags !== undefined) a.u32(ELEM.FLAGS, flags);
     value(ELEM.KEY, key)(a);
@@ -253,7 +312,7 @@ function elem(key: Buffer, data?: Buffer | { goto: string }, flags?: number): (a
 }
 
 function addRule(b: Batch, table: string, chain: string, exprs: Expr[]): void {
-  b.nft(MSG.NEWRULE, NLM_F_CREATE | NLM_F_APPEND, new Attrs().str(RULE.TABLE, table).str(RULE.CHAIN, chain)
+  b.nft(MSG.NEWRULE, NLM_F_CREATE | NLM_F_APPEND, (a) => a.str(RULE.TABLE, table).str(RULE.CHAIN, chain)
     .nest(RULE.EXPRESSIONS, (l) => { for (const [name, fill] of exprs) l.nest(LIST_ELEM, (e) => e.str(EXPR.NAME, name).nest(EXPR.DATA, fill)); }));
 }
 
@@ -267,7 +326,7 @@ function pickExprs(b: Batch, table: string, p: Exclude<PickPlan, { kind: 'one' }
     flags: SET_FLAG.ANONYMOUS | SET_FLAG.CONSTANT | SET_FLAG.MAP | (p.ranges ? SET_FLAG.INTERVAL : 0),
     keyType: TYPE.integer, keyLen: 4, data: { type: TYPE.ipv4_addr, len: 4 },
     size: p.ranges ? 2 * p.entries.length : p.entries.length,
-    udata: udata([[UDATA.KEY_BYTEORDER, le32(1)], [UDATA.DATA_BYTEORDER, le32(2)], [UDATA.DATA_INTERVAL, le32(0)]]),
+    udata: UDATA_OF.pick,
   };
   const elems = p.ranges
     ? [...p.entries.map((e) => elem(be32(e.from), ip4(e.addr))), elem(be32(p.mod), undefined, ELEM_INTERVAL_END)]
@@ -286,31 +345,31 @@ function chainRule(b: Batch, table: string, c: VipChain): void {
 }
 
 /** The table's four named sets and maps, in the order nft declares them, each with its elements. */
-function namedSets(plan: VipPlan): { spec: SetSpec; elems: ((a: Attrs) => void)[] }[] {
+function namedSets(plan: VipPlan): { spec: SetSpec; elems: ((a: NlWriter) => void)[] }[] {
   const verdict = { type: TYPE.verdict, len: 0 };
   return [
     {
       spec: {
         name: 'vip_ports', flags: SET_FLAG.MAP, keyType: concatType(TYPE.ipv4_addr, TYPE.inet_proto, TYPE.inet_service), keyLen: 12, data: verdict,
-        udata: udata([[UDATA.KEY_BYTEORDER, le32(0)], [UDATA.DATA_BYTEORDER, le32(0)], [UDATA.KEY_TYPEOF, concatTypeof()], [UDATA.DATA_INTERVAL, le32(0)]]),
+        udata: UDATA_OF.vip_ports,
       },
       elems: plan.ports.map((e) => elem(Buffer.concat([ip4(e.vip), protoField(e.protocol), portField(e.port)]), { goto: e.chain })),
     },
     {
       spec: {
         name: 'vip_any', flags: SET_FLAG.MAP, keyType: TYPE.ipv4_addr, keyLen: 4, data: verdict,
-        udata: udata([[UDATA.KEY_BYTEORDER, le32(2)], [UDATA.DATA_BYTEORDER, le32(0)], [UDATA.DATA_INTERVAL, le32(0)]]),
+        udata: UDATA_OF.vip_any,
       },
       elems: plan.any.map((e) => elem(ip4(e.vip), { goto: e.chain })),
     },
     {
-      spec: { name: 'vip_none', flags: 0, keyType: TYPE.ipv4_addr, keyLen: 4, udata: udata([[UDATA.KEY_BYTEORDER, le32(2)]]) },
+      spec: { name: 'vip_none', flags: 0, keyType: TYPE.ipv4_addr, keyLen: 4, udata: UDATA_OF.vip_none },
       elems: plan.none.map((v) => elem(ip4(v))),
     },
     {
       spec: {
         name: 'vip_gone', flags: 0, keyType: concatType(TYPE.ipv4_addr, TYPE.ipv4_addr), keyLen: 8,
-        udata: udata([[UDATA.KEY_BYTEORDER, le32(0)], [UDATA.KEY_TYPEOF, concatTypeof()]]),
+        udata: UDATA_OF.vip_gone,
       },
       elems: plan.gone.map((g) => elem(Buffer.concat([ip4(g.vip), ip4(g.backend)]))),
     },
@@ -333,11 +392,11 @@ export function encodeVipUpdate(applied: readonly VipService[], services: readon
   // The named sets keep ids 1–4 in this batch (as declared), anonymous ones follow.
   sets.forEach(() => b.setId());
   // Emptied first: a deleted chain must have no map element pointing at it.
-  for (const { spec } of sets) b.nft(MSG.DELSETELEM, 0, new Attrs().str(ELEMS.SET, spec.name).str(ELEMS.TABLE, table));
-  for (const name of was) if (!now.has(name)) b.nft(MSG.DELCHAIN, 0, new Attrs().str(CHAIN.TABLE, table).str(CHAIN.NAME, name));
+  for (const { spec } of sets) b.nft(MSG.DELSETELEM, 0, (a) => a.str(ELEMS.SET, spec.name).str(ELEMS.TABLE, table));
+  for (const name of was) if (!now.has(name)) b.nft(MSG.DELCHAIN, 0, (a) => a.str(CHAIN.TABLE, table).str(CHAIN.NAME, name));
   for (const c of plan.chains) {
-    if (was.has(c.name)) b.nft(MSG.DELRULE, 0, new Attrs().str(RULE.TABLE, table).str(RULE.CHAIN, c.name));
-    else b.nft(MSG.NEWCHAIN, NLM_F_CREATE, new Attrs().str(CHAIN.TABLE, table).str(CHAIN.NAME, c.name));
+    if (was.has(c.name)) b.nft(MSG.DELRULE, 0, (a) => a.str(RULE.TABLE, table).str(RULE.CHAIN, c.name));
+    else b.nft(MSG.NEWCHAIN, NLM_F_CREATE, (a) => a.str(CHAIN.TABLE, table).str(CHAIN.NAME, c.name));
     chainRule(b, table, c);
   }
   sets.forEach(({ spec, elems }, i) => {
@@ -356,20 +415,20 @@ export function encodeVipReplace(services: readonly VipService[], opts: RulesetO
 
 function encodePlan(plan: VipPlan, table: string, prio: number): { bytes: Buffer; lastSeq: number } {
   const b = new Batch();
-  const tbl = () => new Attrs().str(TABLE.NAME, table);
+  const tbl = (a: NlWriter) => a.str(TABLE.NAME, table);
   // `table ip T; delete table ip T;` then the table: the delete never fails.
-  b.nft(MSG.NEWTABLE, 0, tbl().u32(TABLE.FLAGS, 0));
-  b.nft(MSG.DELTABLE, 0, tbl());
-  b.nft(MSG.NEWTABLE, 0, tbl().u32(TABLE.FLAGS, 0));
+  b.nft(MSG.NEWTABLE, 0, (a) => tbl(a).u32(TABLE.FLAGS, 0));
+  b.nft(MSG.DELTABLE, 0, tbl);
+  b.nft(MSG.NEWTABLE, 0, (a) => tbl(a).u32(TABLE.FLAGS, 0));
   const hooks: [string, 'nat' | 'filter', keyof typeof HOOKNUM, number][] = [
     ['output', 'nat', 'output', prio], ['prerouting', 'nat', 'prerouting', prio],
     ['reject_output', 'filter', 'output', 0], ['reject_forward', 'filter', 'forward', 0],
   ];
   for (const [name, type, hook, priority] of hooks) {
-    b.nft(MSG.NEWCHAIN, NLM_F_CREATE, new Attrs().str(CHAIN.TABLE, table).str(CHAIN.NAME, name).str(CHAIN.TYPE, type).u32(CHAIN.POLICY, NF_ACCEPT)
+    b.nft(MSG.NEWCHAIN, NLM_F_CREATE, (a) => a.str(CHAIN.TABLE, table).str(CHAIN.NAME, name).str(CHAIN.TYPE, type).u32(CHAIN.POLICY, NF_ACCEPT)
       .nest(CHAIN.HOOK, (h) => h.u32(HOOK.NUM, HOOKNUM[hook]).u32(HOOK.PRIORITY, priority)));
   }
-  for (const c of plan.chains) b.nft(MSG.NEWCHAIN, NLM_F_CREATE, new Attrs().str(CHAIN.TABLE, table).str(CHAIN.NAME, c.name));
+  for (const c of plan.chains) b.nft(MSG.NEWCHAIN, NLM_F_CREATE, (a) => a.str(CHAIN.TABLE, table).str(CHAIN.NAME, c.name));
 
   const [ports, any, none, gone] = namedSets(plan).map((x) => addSet(b, table, x.spec, x.elems));
 
