@@ -4,12 +4,11 @@ import { LbSpecError } from './errors.ts';
 
 /**
  * How a rule picks a backend for a new connection: the one address, or `numgen random mod
- * MOD` looked up in a map of `entries` (each a range FROM–TO of the number, inclusive;
- * `ranges` false when every range is one number, as without weights).
+ * MOD` looked up in a map of `entries` (each a range FROM–TO of the number, inclusive).
  */
 export type PickPlan =
   | { readonly kind: 'one'; readonly addr: string }
-  | { readonly kind: 'map'; readonly mod: number; readonly ranges: boolean; readonly entries: readonly { readonly from: number; readonly to: number; readonly addr: string }[] };
+  | { readonly kind: 'map'; readonly mod: number; readonly entries: readonly { readonly from: number; readonly to: number; readonly addr: string }[] };
 
 /**
  * The plan for `backends`: one backend, else a numgen map over all of them. With `weights`
@@ -21,7 +20,7 @@ export function pickPlan(backends: readonly string[], weights?: Readonly<Record<
   if (backends.length === 1) return { kind: 'one', addr: backends[0] };
   const ws = backends.map((b) => weights?.[b] ?? 1);
   if (!weights || ws.every((w) => w === ws[0]) || ws.every((w) => w === 0)) {
-    return { kind: 'map', mod: backends.length, ranges: false, entries: backends.map((addr, i) => ({ from: i, to: i, addr })) };
+    return { kind: 'map', mod: backends.length, entries: backends.map((addr, i) => ({ from: i, to: i, addr })) };
   }
   const live = backends.map((b, i) => ({ b, w: ws[i] })).filter((x) => x.w > 0);
   if (live.length === 1) return { kind: 'one', addr: live[0].b };
@@ -33,7 +32,7 @@ export function pickPlan(backends: readonly string[], weights?: Readonly<Record<
     at += n;
     return e;
   });
-  return { kind: 'map', mod: at, ranges: entries.some((e) => e.to > e.from), entries };
+  return { kind: 'map', mod: at, entries };
 }
 
 /** {@link pickPlan} of `backends` as `nft` text. */

@@ -1,9 +1,10 @@
 /**
  * At most `max` nft sessions of a node keep their `nft -i` running: each costs ~2.5 MB
- * while it runs (nft-session.ts), one per task netns, so a node with hundreds of tasks on
- * overlay networks would hold hundreds of them. A session counts as used when an apply
+ * while it runs (nft-session.ts), one per task netns whose VIP changes go as text, so a node
+ * with hundreds of such tasks would hold hundreds of them. A session counts as used when an apply
  * went through it; beyond `max`, the least recently used ones are stopped, and their next
- * apply starts nft again (≈ 10 ms through the spawner against ≈ 3 ms warm).
+ * apply starts nft again (nft's start and first apply, ≈ 10–15 ms of CPU on the project's
+ * machine, against ≈ 3 ms warm).
  *
  * Pure bookkeeping: stopping is the session's own `stop()`, called here without waiting.
  *

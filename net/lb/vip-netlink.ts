@@ -321,18 +321,20 @@ function addRule(b: Batch, table: string, chain: string, exprs: Expr[]): void {
  * big-endian intervals for weights), then the rule's expressions up to the address in R1.
  */
 function pickExprs(b: Batch, table: string, p: Exclude<PickPlan, { kind: 'one' }>): Expr[] {
+  // An interval map only where some number range is wider than one, as nft makes it.
+  const ranged = p.entries.some((e) => e.to > e.from);
   const spec: SetSpec = {
     name: '__map%d',
-    flags: SET_FLAG.ANONYMOUS | SET_FLAG.CONSTANT | SET_FLAG.MAP | (p.ranges ? SET_FLAG.INTERVAL : 0),
+    flags: SET_FLAG.ANONYMOUS | SET_FLAG.CONSTANT | SET_FLAG.MAP | (ranged ? SET_FLAG.INTERVAL : 0),
     keyType: TYPE.integer, keyLen: 4, data: { type: TYPE.ipv4_addr, len: 4 },
-    size: p.ranges ? 2 * p.entries.length : p.entries.length,
+    size: ranged ? 2 * p.entries.length : p.entries.length,
     udata: UDATA_OF.pick,
   };
-  const elems = p.ranges
+  const elems = ranged
     ? [...p.entries.map((e) => elem(be32(e.from), ip4(e.addr))), elem(be32(p.mod), undefined, ELEM_INTERVAL_END)]
     : p.entries.map((e) => elem(le32(e.from), ip4(e.addr)));
   const id = addSet(b, table, spec, elems);
-  return [numgenRandom(p.mod, REG.R1), ...(p.ranges ? [htonl(REG.R1)] : []), lookup('__map%d', id, REG.R1, REG.R1)];
+  return [numgenRandom(p.mod, REG.R1), ...(ranged ? [htonl(REG.R1)] : []), lookup('__map%d', id, REG.R1, REG.R1)];
 }
 
 function chainRule(b: Batch, table: string, c: VipChain): void {

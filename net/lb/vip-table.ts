@@ -13,7 +13,6 @@ import type { NftRunner } from './nft.ts';
 import { renderDelete, renderTable, renderUpdate, type RulesetOptions, type VipService } from './ruleset.ts';
 import { GoneBackends, GoneRefresh, realSetTimer, type GoneTiming, type SetTimer } from './gone-backends.ts';
 
-/** Options of {@link VipTable}. */
 /**
  * Where a VIP table goes: `nft` text, and optionally straight from the services without
  * `nft` (netlink batches, vip-netlink.ts): a whole replacement (the first apply, and after a
@@ -25,6 +24,7 @@ export interface VipRunner extends NftRunner {
   updateVips?(applied: readonly VipService[], services: readonly VipService[], opts: RulesetOptions): Promise<void>;
 }
 
+/** Options of {@link VipTable}. */
 export interface VipTableOptions extends RulesetOptions {
   /** When a backend that left counts as gone, and for how long (gone-backends.ts). */
   gone?: GoneTiming;

@@ -88,9 +88,10 @@ export interface NetworkAgentOptions {
 }
 
 /**
- * Running `nft -i` sessions of task VIP tables a node keeps by default: ~2.5 MB each, so
- * ~160 MB at most; a task beyond it restarts its nft at its next rotation change (≈ 10 ms
- * through the spawner instead of ≈ 3 ms warm). Docker's per-container shim is ~10 MB.
+ * Running `nft -i` sessions of task VIP tables a node keeps by default (they run only for
+ * changes that go as text, task-vip-runner.ts): ~2.5 MB each, so ~160 MB at most; a task
+ * beyond it starts its nft again at its next text change (nft's start and first apply,
+ * ≈ 10–15 ms of CPU here, against ≈ 3 ms warm).
  */
 const DEFAULT_MAX_LIVE_NFT_SESSIONS = 64;
 
@@ -114,10 +115,9 @@ export interface LocalEndpoint {
 interface TaskRuntime {
   rec: TaskRecord;
   /**
-   * The `nft -i` the VIP table is applied through, in the task's netns: no process start per
-   * rotation change (two, `nsenter` and `nft`, through the shell batch: ~60 ms against ~5 ms
-   * per apply on this project's PVM machine under load; nft-session.ts). Told to end when
-   * the task detaches (a process inside keeps the netns alive until it is gone).
+   * The task's `nft -i`, for VIP changes that go as text (when a netlink batch could not:
+   * task-vip-runner.ts); started only then. Told to end when the task detaches (a process
+   * inside keeps the netns alive until it is gone).
    */
   nft: NftSession;
   vip: VipTable;
@@ -135,7 +135,7 @@ const VNI_WAIT_MS = 10_000;
 
 /** Per-task netns work at open and removal (netns deletes, DNS binds) runs this many at a time. */
 const TASK_NETNS_PARALLEL = 4;
-/** A view's VIP table updates asked for at once: each goes through its own task's `nft -i` (≈ 5 ms an include). */
+/** A view's VIP table updates asked for at once (each a netlink batch through the netns helper, which takes them in turn). */
 const VIP_PARALLEL = 32;
 
 /** `cmds` with `lo` brought up first in the netns (what `ip netns add` leaves down). */
@@ -575,7 +575,7 @@ export class NetworkAgent {
     if (errors.length) throw errors[0];
   }
 
-  /** A task's runtime: its record, its VIP table (through its own `nft -i` once that runs, task-vip-runner.ts), the networks whose veth it made. */
+  /** A task's runtime: its record, its VIP table (as netlink batches, else text: task-vip-runner.ts), the networks whose veth it made. */
   private taskRuntime(rec: TaskRecord, made: Set<string>): TaskRuntime {
     const nft = new NftSession({ netns: rec.netns, spawner: this.nftSpawner, cap: this.nftCap });
     const runner = new TaskVipRunner({
@@ -789,9 +789,9 @@ export class NetworkAgent {
     const step = (k: string) => { this.viewSteps[k] = Math.round(performance.now() - t0); };
     // VIP tables beside the tunnel's and the sandboxes' work, not after it: they need
     // neither and take no sandbox lock, so a task that started running joins its VIPs'
-    // rotations without waiting for attaches that hold those locks. Only tables whose text
-    // changed are applied (VipTable compares), all in one shell batch; a new backend's peer
-    // entries came with an earlier view (a peer from its assignment, a backend once it runs).
+    // rotations without waiting for attaches that hold those locks. Only tables that changed
+    // are applied (VipTable compares); a new backend's peer entries came with an earlier
+    // view (a peer from its assignment, a backend once it runs).
     const rts = [...this.tasks.values()];
     const vips = mapLimit(rts, VIP_PARALLEL, (rt) => rt.vip.sync(vipServices(view, rt.rec.attachments.map((a) => a.networkId))))
       .then((results) => {

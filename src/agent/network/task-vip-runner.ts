@@ -66,7 +66,7 @@ export class TaskVipRunner implements VipRunner {
     await this.apply(renderUpdate(applied, services, opts));
   }
 
-  /** True when the batch went; false (nothing applied) when there is no netlink path or it failed. */
+  /** True when the batch went; false when there is no netlink path or the batch failed (see `netlink`). */
   private async viaNetlink(batch: () => { bytes: Buffer; lastSeq: number }): Promise<boolean> {
     if (!this.parts.netlink) return false;
     try {
