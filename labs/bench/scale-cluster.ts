@@ -36,6 +36,8 @@ export interface ManagerProc {
   child: ChildProcess;
   pid: number;
   nodeId: string;
+  /** Its Prometheus endpoint (127.0.0.1:PORT, `--metrics-addr`). */
+  metricsAddr: string;
 }
 
 /** One process of simulated nodes and its IPC. */
@@ -120,15 +122,16 @@ export class ScaleCluster {
   private async startDaemon(name: string, nodeArgs: string[], env: NodeJS.ProcessEnv): Promise<ManagerProc> {
     const port = await freePort();
     const addr = `127.0.0.1:${port}`;
+    const metricsAddr = `127.0.0.1:${await freePort()}`;
     const socket = join(this.dir, `${name}.sock`);
     const log = openSync(join(this.dir, `${name}.log`), 'a');
     const [cmd, args] = withNofile([
       process.execPath, ...nodeArgs, SHOAL_BIN, 'daemon', '--data-root', join(this.dir, name), '--host', `unix://${socket}`,
-      '--hostname', name, '--listen-addr', addr, '--advertise-addr', addr,
+      '--hostname', name, '--listen-addr', addr, '--advertise-addr', addr, '--metrics-addr', metricsAddr,
     ]);
     const child = spawn(cmd, args, { cwd: REPO_ROOT, stdio: ['ignore', log, log], env: { ...process.env, SHOAL_DATA_PLANE: 'off', ...env } });
     closeSync(log);
-    const m: ManagerProc = { name, addr, api: new ApiClient(`unix://${socket}`), child, pid: child.pid!, nodeId: '' };
+    const m: ManagerProc = { name, addr, api: new ApiClient(`unix://${socket}`), child, pid: child.pid!, nodeId: '', metricsAddr };
     this.managers.push(m);
     const deadline = Date.now() + 30_000;
     for (;;) {

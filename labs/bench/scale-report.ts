@@ -33,6 +33,10 @@ export interface ScaleRun {
   mass_loss_cpu_ms: number | null;
   failover_ms: number | null;
   failover_first_ms: number | null;
+  /** The median session's move to the new leader (ms after the kill): the wave's middle, between first and all. */
+  failover_p50_ms?: number | null;
+  /** Sessions the surviving managers held during the election, by how each ended (their `/metrics`). */
+  failover_held?: Record<string, number>;
   /** Replies of the simulated nodes that came after their question had timed out, dropped (`SimProc.stale`). */
   stale_replies?: number;
   /** The 1-minute load average when the round started and ended (shared machine). */
@@ -44,7 +48,7 @@ export interface ScaleRun {
 /** Every figure of a round that is summarised over the rounds of its N. */
 export const FIGURES = [
   'join_ms', 'leader_cpu_pct', 'leader_rss_mb', 'leader_cpu_pct_with_tasks', 'heartbeat_lag_ms', 'heartbeat_lag_p50_ms',
-  'schedule10k_ms', 'schedule10k_cpu_ms', 'mass_loss_detect_ms', 'mass_loss_ms', 'mass_loss_cpu_ms', 'failover_ms', 'failover_first_ms',
+  'schedule10k_ms', 'schedule10k_cpu_ms', 'mass_loss_detect_ms', 'mass_loss_ms', 'mass_loss_cpu_ms', 'failover_ms', 'failover_first_ms', 'failover_p50_ms',
 ] as const;
 export type Figure = (typeof FIGURES)[number];
 

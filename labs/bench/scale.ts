@@ -127,12 +127,22 @@ async function running(m: ManagerProc, id: string): Promise<number> {
   return list[0]?.ServiceStatus?.RunningTasks ?? 0;
 }
 
+/** The held-session counts of the managers' `/metrics` (`shoal_dispatcher_held_sessions_total`), summed over `ms`. */
+async function heldSessions(ms: ManagerProc[]): Promise<Record<string, number>> {
+  const sum: Record<string, number> = { adopted: 0, redirected: 0, expired: 0 };
+  for (const m of ms) {
+    const text = await (await fetch(`http://${m.metricsAddr}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
+    for (const [, outcome, v] of text.matchAll(/^shoal_dispatcher_held_sessions_total\{outcome="(\w+)"\} (\d+)$/gm)) sum[outcome] = (sum[outcome] ?? 0) + Number(v);
+  }
+  return sum;
+}
+
 /** A round's record before it measured anything (every figure null). */
 function emptyRun(n: number, roundNo: number, o: ScaleOptions): ScaleRun {
   return {
     nodes: n, round: roundNo, tasks: o.tasks, lost: Math.min(o.lost, Math.floor(n / 5)), raft_tick_ms: o.raftTickMs ?? null, join_ms: null, leader_cpu_pct: null, leader_rss_mb: null,
     leader_cpu_pct_with_tasks: null, heartbeat_lag_ms: null, heartbeat_lag_p50_ms: null, schedule10k_ms: null, mass_loss_detect_ms: null, mass_loss_ms: null,
-    schedule10k_cpu_ms: null, mass_loss_cpu_ms: null, failover_ms: null, failover_first_ms: null, load: [round(loadavg()[0]), 0], errors: [],
+    schedule10k_cpu_ms: null, mass_loss_cpu_ms: null, failover_ms: null, failover_first_ms: null, failover_p50_ms: null, load: [round(loadavg()[0]), 0], errors: [],
   };
 }
 
@@ -242,7 +252,12 @@ export async function runOnce(n: number, o: ScaleOptions, roundNo = 1): Promise<
     }, stepMs, 100);
     r.failover_ms = Math.max(...moved) - f0;
     r.failover_first_ms = Math.min(...moved) - f0;
-    log(`scale n=${n} round ${roundNo}: leader killed: first session on the new leader after ${r.failover_first_ms} ms, all ${moved.length} after ${r.failover_ms} ms (load ${loadavg()[0].toFixed(2)})`);
+    r.failover_p50_ms = (percentile(moved, 50) ?? f0) - f0;
+    const deciles = [10, 20, 30, 40, 50, 60, 70, 80, 90].map((p) => (percentile(moved, p) ?? f0) - f0);
+    log(`scale n=${n} round ${roundNo}: sessions on the new leader by decile, ms after the kill: ${deciles.join(' ')}`);
+    r.failover_held = await heldSessions(cluster.managers.filter((m) => m !== now));
+    log(`scale n=${n} round ${roundNo}: sessions held during the election: ${JSON.stringify(r.failover_held)} (adopted: kept by the new leader; redirected: by the other manager)`);
+    log(`scale n=${n} round ${roundNo}: leader killed: first session on the new leader after ${r.failover_first_ms} ms, half after ${r.failover_p50_ms} ms, all ${moved.length} after ${r.failover_ms} ms (load ${loadavg()[0].toFixed(2)})`);
   } catch (err) {
     r.errors.push((err as Error).message);
     log(`scale n=${n} round ${roundNo}: ${(err as Error).message}`);
@@ -275,7 +290,7 @@ function settingsOf(o: ScaleOptions, rounds: number): ScaleSettings {
 }
 
 /** The figures read from the JSON, one line per N: median (min–max, rounds that measured it). */
-const SHOWN = ['leader_cpu_pct', 'leader_rss_mb', 'heartbeat_lag_ms', 'schedule10k_ms', 'mass_loss_ms', 'failover_ms', 'failover_first_ms'] as const;
+const SHOWN = ['leader_cpu_pct', 'leader_rss_mb', 'heartbeat_lag_ms', 'schedule10k_ms', 'mass_loss_ms', 'failover_ms', 'failover_first_ms', 'failover_p50_ms'] as const;
 
 /**
  * `rounds` rounds (default 3), each running every N on a fresh cluster; the order of the

@@ -60,12 +60,21 @@ function firstOf(v: string | string[] | undefined): string | undefined {
 }
 
 
+/** How a session held for an election ended (`Manager.heldSessions`). */
+export type HeldSessionOutcome = 'adopted' | 'redirected' | 'expired';
+
 export class Manager {
   readonly store: MemoryStore;
   readonly raft: RaftNode;
   private readonly transport: WsTransport;
   private readonly storage: DiskStorage;
   private readonly lastSeen = new Map<string, { at: number; addr: string }>();
+  /**
+   * Sessions the dispatcher held for an election (`leader-wait.ts`), by how each ended:
+   * kept by this manager once elected, redirected to the elected one, or let go without a
+   * leader. Counted for metrics; a failover's wave shows here.
+   */
+  readonly heldSessions: Record<HeldSessionOutcome, number> = { adopted: 0, redirected: 0, expired: 0 };
   private leaderSince = 0;
   /** When a node was last heard for the first time since this manager became leader (`node-health.ts`). */
   private lastArrival = 0;

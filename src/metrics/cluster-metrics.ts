@@ -5,7 +5,7 @@
  * are read at scrape time from one store view; scheduling latency comes from the store's
  * task events while this manager leads (so a cluster's sum counts each task once).
  */
-import { Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { KINDS, type MemoryStore } from '../store/index.ts';
 import type { Task } from '../api/types/task.ts';
 import { LATENCY_BUCKETS } from './raft-metrics.ts';
@@ -21,6 +21,8 @@ export interface ClusterSource {
   heartbeatAges?(): Map<string, number>;
   /** The heartbeat period nodes use, ms. */
   readonly heartbeatMs?: number;
+  /** Sessions held for an election, by how each ended (`Manager.heldSessions`). */
+  readonly heldSessions?: Readonly<Record<'adopted' | 'redirected' | 'expired', number>>;
 }
 
 /** A pending task's reason with counts taken out, so the label keeps few values. */
@@ -79,6 +81,15 @@ export class ClusterMetrics {
     });
     family('shoal_dispatcher_heartbeat_age_seconds', 'Seconds since each node\'s last heartbeat to this manager.', ['node_id'], (g, s) => {
       for (const [id, ms] of s.heartbeatAges?.() ?? []) g.set({ node_id: id }, ms / 1000);
+    });
+    const held: Counter = new Counter({
+      name: 'shoal_dispatcher_held_sessions_total',
+      help: 'Sessions this manager held during an election, by how each ended: adopted (this manager was elected and kept it), redirected (to the elected leader), expired (no leader in time).',
+      labelNames: ['outcome'], registers,
+      collect: () => {
+        held.reset();
+        view((s) => { for (const [outcome, n] of Object.entries(s.heldSessions ?? {})) held.inc({ outcome }, n); });
+      },
     });
     this.scheduling = new Histogram({
       name: 'shoal_scheduling_duration_seconds', help: 'From a task\'s creation to its assignment to a node (observed by the leader).', buckets: LATENCY_BUCKETS, registers,

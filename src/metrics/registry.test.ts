@@ -69,7 +69,10 @@ test('cluster series read the store: tables, tasks per state, pending reasons, s
   const reg = new Registry();
   const store = new MemoryStore();
   const m = new ClusterMetrics(reg);
-  m.attach({ store, nodeId: 'm1', isLeader: true, heartbeatAges: () => new Map([['n1', 100], ['n2', 60_000]]), heartbeatMs: 5000 });
+  m.attach({
+    store, nodeId: 'm1', isLeader: true, heartbeatAges: () => new Map([['n1', 100], ['n2', 60_000]]), heartbeatMs: 5000,
+    heldSessions: { adopted: 7, redirected: 2, expired: 0 },
+  });
   const { value: svc } = await store.update((tx) => tx.create('service', aService('web', 2)));
   await store.update((tx) => tx.create('node', aNode('h1')));
   const { value: tasks } = await store.update((tx) => [tx.create('task', aTask(svc.ID, 1)), tx.create('task', aTask(svc.ID, 2))]);
@@ -93,6 +96,9 @@ test('cluster series read the store: tables, tasks per state, pending reasons, s
   assert.is(sample(text, 'shoal_tasks_pending', { reason: 'no suitable node (insufficient resources on N nodes)' }), 1);
   assert.is(sample(text, 'shoal_scheduling_duration_seconds_count'), 1);
   assert.is(sample(text, 'shoal_dispatcher_sessions'), 1);
+  assert.is(sample(text, 'shoal_dispatcher_held_sessions_total', { outcome: 'adopted' }), 7);
+  assert.is(sample(text, 'shoal_dispatcher_held_sessions_total', { outcome: 'redirected' }), 2);
+  assert.is(sample(text, 'shoal_dispatcher_held_sessions_total', { outcome: 'expired' }), 0);
   assert.is(sample(text, 'shoal_nodes', { role: 'worker', state: 'ready' }), 1);
   assert.is(sample(text, 'shoal_service_tasks', { service_name: 'web', kind: 'desired' }), 2);
   assert.is(sample(text, 'shoal_service_tasks', { service_name: 'web', kind: 'running' }), 0);

@@ -11,7 +11,7 @@
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Manager } from '../manager/manager.ts';
 import { requirePeer } from './node-server.ts';
 import type { NodeTLSInfo, PeerIdentity, SessionFrame, TaskStatusUpdate } from '../wire/types.ts';
@@ -42,6 +42,17 @@ const STATUS_WRITE_ATTEMPTS = 3;
  * leader marks a silent node down.
  */
 const LEADER_HOLD_MS = 5000;
+/** How often held sessions check whether a silent leader spoke again: one default Raft heartbeat period. */
+const SILENT_POLL_MS = 50;
+
+/** Whether a text frame is a heartbeat (a held session keeps its first one; anything else there is dropped as before). */
+function isHeartbeat(data: RawData): boolean {
+  try {
+    return (JSON.parse(String(data)) as { type?: unknown } | null)?.type === 'heartbeat';
+  } catch {
+    return false;
+  }
+}
 
 /** The secrets and configs an assignment frame may carry, read in the frame's own view. */
 function payloadLookup(tx: ReadTx): PayloadLookup {
@@ -61,6 +72,8 @@ export class Dispatcher {
   private taskWatch?: () => void;
   /** What to do for each session when the task subscription ends (close it). */
   private readonly sessionsOnTaskWatchClose = new Set<() => void>();
+  /** Checks whether a silent leader spoke again while sessions are held (`watchSilentLeader`). */
+  private silentPoll?: NodeJS.Timeout;
   /** Sessions that arrived while no leader was known, waiting for one. */
   private readonly leaderWait = new LeaderWait({
     clock: { setTimer: (ms, fn) => { const t = setTimeout(fn, ms); return () => clearTimeout(t); } },
@@ -98,6 +111,79 @@ export class Dispatcher {
   }
 
   private session(ws: WebSocket, peer: PeerIdentity, ip: string | undefined): void {
+    ws.on('error', () => {});
+    if (this.manager.isLeader) return this.serve(ws, peer, ip);
+    const redirect = (leader: string | undefined) => {
+      if (ws.readyState !== ws.OPEN) return;
+      ws.send(JSON.stringify({ type: 'redirect', leader, managers: this.managers() } satisfies SessionFrame));
+      ws.close(1000, 'not the leader');
+    };
+    if (!this.leaderInDoubt()) return redirect(this.manager.leaderAddr());
+    // During an election the session waits for the new leader rather than come back in
+    // half a second with another handshake (`leader-wait.ts`); so it does once the leader
+    // went silent, before the election: a redirect to a killed leader is refused, and the
+    // node comes back with another handshake, over and over. When this manager is the one
+    // elected it keeps the session: a redirect to itself would cost the node a random wait
+    // of up to half a second and a second mTLS handshake, in the crowd of every node
+    // coming back. The node's first heartbeat on this connection carries its description
+    // and TLS state and is never sent again, so it is kept while held and answered then.
+    let firstBeat: RawData | undefined;
+    const keepFirstBeat = (data: RawData, isBinary: boolean) => {
+      if (!firstBeat && !isBinary && isHeartbeat(data)) firstBeat = data;
+    };
+    ws.on('message', keepFirstBeat);
+    this.watchSilentLeader();
+    ws.on('close', this.leaderWait.hold((leader) => {
+      ws.off('message', keepFirstBeat);
+      if (ws.readyState !== ws.OPEN) return;
+      const held = this.manager.heldSessions;
+      if (!this.manager.isLeader) {
+        held[leader === undefined ? 'expired' : 'redirected']++;
+        return redirect(leader);
+      }
+      held.adopted++;
+      try {
+        this.manager.standing('member', peer, this.clusterId);
+      } catch (err) {
+        this.logger.info('dispatcher: a held session\'s node is no longer in the swarm, closing it', { 'node.id': peer.nodeId, error: err });
+        ws.close(1008, 'node removed');
+        return;
+      }
+      this.serve(ws, peer, ip, firstBeat);
+    }));
+  }
+
+  /**
+   * No leader is known, or this follower has missed three of its leader's heartbeats (the
+   * leader it names may be gone, its election timer not fired yet).
+   */
+  private leaderInDoubt(): boolean {
+    return this.manager.leaderId === '' || this.manager.raft.leaderSilent();
+  }
+
+  /**
+   * While sessions are held for a silent leader, checks each `SILENT_POLL_MS` whether it
+   * spoke again (a slow leader, not a dead one): no leader event would tell, so held
+   * sessions would wait out their hold. A new leader answers them through the leader event.
+   */
+  private watchSilentLeader(): void {
+    if (this.silentPoll) return;
+    this.silentPoll = setInterval(() => {
+      const addr = this.leaderInDoubt() ? undefined : this.manager.leaderAddr();
+      if (addr) this.leaderWait.leaderKnown(addr);
+      if (this.leaderWait.size === 0 || addr) {
+        clearInterval(this.silentPoll);
+        this.silentPoll = undefined;
+      }
+    }, SILENT_POLL_MS);
+  }
+
+  /**
+   * The leader's side of a session: heartbeats answered, status and log frames taken,
+   * assignments and the network view streamed. `replay` is a frame the node sent before
+   * (its first heartbeat, while the session was held for an election), handled first.
+   */
+  private serve(ws: WebSocket, peer: PeerIdentity, ip: string | undefined, replay?: RawData): void {
     const nodeId = peer.nodeId;
     const send = (f: SessionFrame) => ws.send(JSON.stringify(f));
     // Log subscriptions a manager that is not the leader asks for on its session (`log-relay.ts`).
@@ -108,26 +194,12 @@ export class Dispatcher {
     // The node's description of itself as it stated it on this session (its release after an upgrade).
     let stated: NodeDescription | undefined;
     const descriptionRecorder = new DescriptionRecorder(this.manager.store);
-    ws.on('error', () => {});
-    if (!this.manager.isLeader) {
-      const redirect = (leader: string | undefined) => {
-        if (ws.readyState !== ws.OPEN) return;
-        send({ type: 'redirect', leader, managers: this.managers() });
-        ws.close(1000, 'not the leader');
-      };
-      // During an election the session waits for the new leader rather than come back in
-      // half a second with another handshake (`leader-wait.ts`); its heartbeats meanwhile
-      // have no listener and go unanswered.
-      if (this.manager.leaderId === '') ws.on('close', this.leaderWait.hold(redirect));
-      else redirect(this.manager.leaderAddr());
-      return;
-    }
     if (!ip) {
       this.logger.warn('dispatcher: session from an address that cannot be a node\'s underlay address, closing', { 'node.id': nodeId });
       ws.close(1008, 'bad source address');
       return;
     }
-    ws.on('message', (data, isBinary) => {
+    const onFrame = (data: RawData, isBinary: boolean) => {
       let frame: SessionFrame;
       try {
         if (isBinary) throw new Error('binary frame');
@@ -196,7 +268,8 @@ export class Dispatcher {
         raftMember: this.manager.isRaftMember(nodeId),
         ...(ca ? { ca } : {}),
       });
-    });
+    };
+    ws.on('message', onFrame);
     this.streamAssignments(ws, nodeId, send);
     const views = this.streamNetworkView(ws, nodeId, send);
     // Log subscriptions reach the node on this session (`log-broker.ts`).
@@ -204,6 +277,7 @@ export class Dispatcher {
     logBrokerOf(this.manager).addNode(nodeId, sendLogs);
     ws.on('close', () => logBrokerOf(this.manager).removeNode(nodeId, sendLogs));
     ws.on('close', () => relayed.close());
+    if (replay !== undefined) onFrame(replay, false);
   }
 
   /** Sends the node its network view now and whenever it changes, and the cluster's view watermark (see `network-views.ts`). */
@@ -328,6 +402,7 @@ export class Dispatcher {
   }
 
   close(): void {
+    clearInterval(this.silentPoll);
     this.leaderWait.close();
     for (const u of this.unsubscribes) u();
     this.unsubscribes.clear();

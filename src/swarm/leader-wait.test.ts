@@ -128,23 +128,36 @@ class FakeWs extends EventEmitter {
   terminate() { this.close(1006); }
 }
 
+/** A dispatcher on a follower (this manager is m1) that knows `leaderId` as its leader ('' none). */
 function follower(leaderId: string) {
   const listeners: ((e: { kind: string; leader?: string }) => void)[] = [];
+  const heartbeats: string[] = [];
   const m = {
     isLeader: false,
     leaderId,
-    leaderAddr: () => (m.leaderId ? '127.0.0.1:4000' : undefined),
+    /** Whether Raft says the leader it names went silent (`RaftNode.leaderSilent`). */
+    silent: false,
+    leaderAddr: () => (m.leaderId === 'm1' ? '127.0.0.1:4001' : m.leaderId ? '127.0.0.1:4000' : undefined),
     store: new MemoryStore(),
-    raft: { on: (l: (e: { kind: string; leader?: string }) => void) => { listeners.push(l); return () => {}; } },
+    heldSessions: { adopted: 0, redirected: 0, expired: 0 },
+    heartbeatMs: 1000,
+    standing: (_e: string, peer: unknown) => peer,
+    heartbeat: (nodeId: string) => heartbeats.push(nodeId),
+    isRaftMember: () => false,
+    raft: {
+      on: (l: (e: { kind: string; leader?: string }) => void) => { listeners.push(l); return () => {}; },
+      leaderSilent: () => m.silent,
+    },
   };
   const d = new Dispatcher(m as unknown as Manager, 'cluster', () => ({ m2: '127.0.0.1:4000' }), nullLogger);
   const open = (ws: FakeWs) => (d as unknown as { session(ws: FakeWs, peer: unknown, ip: string): void })
     .session(ws, { nodeId: 'n1', role: 'worker', clusterId: 'cluster' }, '127.0.0.1');
   const elect = (id: string) => {
     m.leaderId = id;
+    m.isLeader = id === 'm1';
     for (const l of listeners) l({ kind: 'leader', leader: id });
   };
-  return { d, open, elect };
+  return { d, m, open, elect, heartbeats };
 }
 
 test('a follower that knows no leader holds a session until one is elected, then redirects it there', async () => {
@@ -167,6 +180,43 @@ test('a follower that knows the leader redirects at once', () => {
   open(ws);
   assert.equal(ws.sent.map((f) => f.type === 'redirect' && f.leader), ['127.0.0.1:4000']);
   assert.is(ws.closedWith, 1000);
+  d.close();
+});
+
+test('a follower whose leader went silent holds a session, and redirects it once the leader speaks again', async () => {
+  const { d, m, open } = follower('m2');
+  m.silent = true;
+  const ws = new FakeWs();
+  open(ws);
+  // Redirected now, the node would be sent to a leader that may be dead.
+  assert.equal(ws.sent, []);
+  m.silent = false;
+  for (let i = 0; i < 100 && !ws.sent.length; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(ws.sent.map((f) => f.type === 'redirect' && f.leader), ['127.0.0.1:4000']);
+  assert.equal(m.heldSessions, { adopted: 0, redirected: 1, expired: 0 });
+  d.close();
+});
+
+test('the manager elected keeps the sessions it held: no redirect, the heartbeat sent while held answered', async () => {
+  const { d, m, open, elect, heartbeats } = follower('');
+  const ws = new FakeWs();
+  open(ws);
+  // The node's first heartbeat arrives while held: nothing answers it then.
+  ws.emit('message', Buffer.from(JSON.stringify({ type: 'heartbeat', addr: '127.0.0.1:2377' })), false);
+  ws.emit('message', Buffer.from('{"type":"status","updates":[]}'), false);
+  assert.equal(ws.sent, []);
+  elect('m1');
+  await new Promise((r) => setImmediate(r));
+  assert.is(ws.closedWith, undefined, 'the connection stays open');
+  const types = ws.sent.map((f) => f.type);
+  assert.ok(!types.includes('redirect'), `no redirect: ${types.join(', ')}`);
+  assert.ok(types.includes('assignments'), 'the assignment set is sent');
+  assert.ok(types.includes('ack'), 'the heartbeat sent while held is answered');
+  assert.equal(heartbeats, ['n1'], 'and recorded once');
+  assert.equal(m.heldSessions, { adopted: 1, redirected: 0, expired: 0 });
+  // Later heartbeats are answered as on any session.
+  ws.emit('message', Buffer.from(JSON.stringify({ type: 'heartbeat', addr: '127.0.0.1:2377' })), false);
+  assert.is(ws.sent.filter((f) => f.type === 'ack').length, 2);
   d.close();
 });
 

@@ -19,6 +19,13 @@ test('a refused connection is retried within one base delay, whatever the failur
   assert.is(reconnectDelay({ failures: 3, heartbeatMs: 1000, redirected: false, refused: true, rand: 0.999 }), 499);
 });
 
+test('a lost session a leader had answered is followed within one base delay, spread from zero', () => {
+  assert.is(reconnectDelay({ failures: 0, heartbeatMs: 1000, redirected: false, answered: true, rand: 0 }), 0);
+  assert.is(reconnectDelay({ failures: 0, heartbeatMs: 1000, redirected: false, answered: true, rand: 0.999 }), 499);
+  // Unanswered, the same draw waits at least half a base delay.
+  assert.is(reconnectDelay({ failures: 0, heartbeatMs: 1000, redirected: false, answered: false, rand: 0 }), 250);
+});
+
 test('each failed attempt doubles the delay up to the cap', () => {
   const at = (failures: number) => reconnectDelay({ failures, heartbeatMs: 1000, redirected: false, rand: 0 });
   assert.equal([1, 2, 3, 4, 5, 6, 100].map(at), [250, 500, 1000, 2000, 2500, 2500, 2500]);

@@ -12,6 +12,10 @@
  *   delay, and it does not count as a failure: after a failover a third of the nodes
  *   found the dead leader first and, counting it, backed off for seconds more (the
  *   session backs off as usual once every manager it knows refused in a row);
+ * - a session a leader had answered, then lost (its manager died or stepped down), is not a
+ *   failed attempt either: the next manager is tried after a random part of one base delay.
+ *   Equal jitter there held every node of a killed leader back for at least a quarter
+ *   second, and spread the same crowd over half the window;
  * - otherwise the delay doubles with each attempt that never got an answer (capped),
  *   with "equal jitter": half of it fixed, half random.
  */
@@ -28,6 +32,8 @@ export interface BackoffInput {
   rand: number;
   /** The last attempt was refused before it opened (ECONNREFUSED), and another manager is left to try. */
   refused?: boolean;
+  /** The connection that closed had been answered by a leader (a working session, lost). */
+  answered?: boolean;
 }
 
 /** The smallest step, ms: half a second, or the heartbeat period when that is shorter. */
@@ -43,7 +49,7 @@ export function maxDelay(heartbeatMs: number): number {
 /** Milliseconds to wait before the next connection attempt. */
 export function reconnectDelay(i: BackoffInput): number {
   const base = baseDelay(i.heartbeatMs);
-  if (i.redirected || i.refused) return Math.floor(i.rand * base);
+  if (i.redirected || i.refused || i.answered) return Math.floor(i.rand * base);
   const step = Math.min(maxDelay(i.heartbeatMs), base * 2 ** Math.min(Math.max(0, i.failures - 1), 16));
   return Math.floor(step / 2 + (i.rand * step) / 2);
 }

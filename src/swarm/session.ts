@@ -52,6 +52,8 @@ export class Session {
   private heartbeatMs: number;
   private nextAddr?: string;
   private cursor = 0;
+  /** The manager whose connection just closed: the next pick from the list skips it once. */
+  private lostAddr?: string;
   private timer?: NodeJS.Timeout;
   private retry?: NodeJS.Timeout;
   private lastAck = 0;
@@ -81,6 +83,10 @@ export class Session {
   constructor(private opts: SessionOptions) {
     this.managers = { ...opts.managers };
     this.heartbeatMs = opts.heartbeatMs;
+    // Each node starts its round of the managers at a random place: with the same list and
+    // the same history, every node of a swarm would otherwise try the same manager first,
+    // and after a leader dies all of them would crowd one follower while it votes.
+    this.cursor = Math.floor((opts.rand ?? Math.random)() * 0x10000);
   }
 
   start(): void {
@@ -96,11 +102,17 @@ export class Session {
     if (this.nextAddr) {
       const a = this.nextAddr;
       this.nextAddr = undefined;
+      this.lostAddr = undefined;
       return a;
     }
     const addrs = [...new Set(Object.values(this.managers))].sort();
     if (addrs.length === 0) return undefined;
-    return addrs[this.cursor++ % addrs.length];
+    // After a redirect the cursor points anywhere: a session that lost its leader would
+    // try that dead manager next once in every few, then wait to retry elsewhere.
+    const lost = this.lostAddr;
+    this.lostAddr = undefined;
+    const a = addrs[this.cursor++ % addrs.length];
+    return a === lost && addrs.length > 1 ? addrs[this.cursor++ % addrs.length] : a;
   }
 
   private connect(): void {
@@ -192,11 +204,15 @@ export class Session {
       // control plane is down, and refusals back off as failures do (no retry storm meanwhile).
       this.refusals = refused ? this.refusals + 1 : 0;
       const quick = refused && this.refusals < new Set(Object.values(this.managers)).size;
-      if (this.lastAck === 0 && !redirected && !quick) this.failures++;
+      const answered = this.lastAck !== 0;
+      if (!answered && !redirected && !quick) this.failures++;
+      if (!redirected) this.lostAddr = addr;
       this.lastAck = 0;
       // Spread, and backed off while attempts fail: a crowd of nodes must not retry in step.
       const rand = (this.opts.rand ?? Math.random)();
-      this.scheduleRetry(reconnectDelay({ failures: this.failures, heartbeatMs: this.heartbeatMs, redirected: redirected && !!this.nextAddr, refused: quick, rand }));
+      const delayMs = reconnectDelay({ failures: this.failures, heartbeatMs: this.heartbeatMs, redirected: redirected && !!this.nextAddr, refused: quick, answered, rand });
+      this.opts.logger.debug('session retry', { addr, delayMs, answered, redirected, refused });
+      this.scheduleRetry(delayMs);
     });
   }
 

@@ -494,6 +494,17 @@ export class RaftNode {
     return this.role === StateRole.Leader;
   }
 
+  /**
+   * Whether this follower lost its connection to its leader, or has gone `periods` leader
+   * heartbeat periods without hearing from it (an append, a heartbeat or a snapshot): the
+   * leader it names may be gone, although its election timer has not fired yet. False on
+   * the leader, and while no leader is known (`leaderId` is '' then).
+   */
+  leaderSilent(periods = 3): boolean {
+    if (this.raw.raft.state !== StateRole.Follower) return false;
+    return this.fastTicks || this.raw.raft.electionElapsed > periods * this.o.heartbeatTick;
+  }
+
   // ---- inputs ------------------------------------------------------------------------
 
   private receive(m: Message): void {
