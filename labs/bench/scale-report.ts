@@ -35,6 +35,14 @@ export interface ScaleRun {
   failover_first_ms: number | null;
   /** The median session's move to the new leader (ms after the kill): the wave's middle, between first and all. */
   failover_p50_ms?: number | null;
+  /**
+   * CPU from the kill until the poll saw every session moved (ms, summed): the two
+   * surviving managers' (the election, the handshakes, the sessions' first frames) and the
+   * simulated nodes' (their side of the same handshakes, on the same cores here, where a
+   * real cluster's nodes use their own).
+   */
+  failover_cpu_ms?: number | null;
+  failover_sims_cpu_ms?: number | null;
   /** Sessions the surviving managers held during the election, by how each ended (their `/metrics`). */
   failover_held?: Record<string, number>;
   /** Replies of the simulated nodes that came after their question had timed out, dropped (`SimProc.stale`). */
@@ -49,6 +57,7 @@ export interface ScaleRun {
 export const FIGURES = [
   'join_ms', 'leader_cpu_pct', 'leader_rss_mb', 'leader_cpu_pct_with_tasks', 'heartbeat_lag_ms', 'heartbeat_lag_p50_ms',
   'schedule10k_ms', 'schedule10k_cpu_ms', 'mass_loss_detect_ms', 'mass_loss_ms', 'mass_loss_cpu_ms', 'failover_ms', 'failover_first_ms', 'failover_p50_ms',
+  'failover_cpu_ms', 'failover_sims_cpu_ms',
 ] as const;
 export type Figure = (typeof FIGURES)[number];
 

@@ -112,6 +112,11 @@ async function cpuPct(pid: number, seconds: number): Promise<number | null> {
   return c0 === undefined || c1 === undefined ? null : round(((c1 - c0) / (Date.now() - t0)) * 100);
 }
 
+/** CPU time (ms) of the processes of simulated nodes, summed. */
+function simsCpuMs(sims: SimProc[]): number {
+  return sims.reduce((sum, p) => sum + (cpuTimeMs(p.pid) ?? 0), 0);
+}
+
 /** CPU time (ms) of every manager process still alive, summed. */
 function managersCpuMs(ms: ManagerProc[]): number {
   return ms.reduce((sum, m) => sum + (cpuTimeMs(m.pid) ?? 0), 0);
@@ -142,7 +147,7 @@ function emptyRun(n: number, roundNo: number, o: ScaleOptions): ScaleRun {
   return {
     nodes: n, round: roundNo, tasks: o.tasks, lost: Math.min(o.lost, Math.floor(n / 5)), raft_tick_ms: o.raftTickMs ?? null, join_ms: null, leader_cpu_pct: null, leader_rss_mb: null,
     leader_cpu_pct_with_tasks: null, heartbeat_lag_ms: null, heartbeat_lag_p50_ms: null, schedule10k_ms: null, mass_loss_detect_ms: null, mass_loss_ms: null,
-    schedule10k_cpu_ms: null, mass_loss_cpu_ms: null, failover_ms: null, failover_first_ms: null, failover_p50_ms: null, load: [round(loadavg()[0]), 0], errors: [],
+    schedule10k_cpu_ms: null, mass_loss_cpu_ms: null, failover_ms: null, failover_first_ms: null, failover_p50_ms: null, failover_cpu_ms: null, failover_sims_cpu_ms: null, load: [round(loadavg()[0]), 0], errors: [],
   };
 }
 
@@ -243,6 +248,8 @@ export async function runOnce(n: number, o: ScaleOptions, roundNo = 1): Promise<
     if (o.profileDir && !o.profileFailover) return r;
     now = await until('a leader', () => cluster.leader(observer(now)), stepMs);
     await Promise.all(sims.map((s) => s.ask({ type: 'mark', addr: now.addr }, 'marked')));
+    const survivors = cluster.managers.filter((m) => m !== now);
+    const cpu0 = { managers: managersCpuMs(survivors), sims: simsCpuMs(sims) };
     const f0 = Date.now();
     now.child.kill('SIGKILL');
     const moved = await until('every session on the new leader', async () => {
@@ -250,10 +257,13 @@ export async function runOnce(n: number, o: ScaleOptions, roundNo = 1): Promise<
       const at = st.flatMap((s) => s.movedAt);
       return at.every((t) => t > 0) && at;
     }, stepMs, 100);
+    r.failover_cpu_ms = managersCpuMs(survivors) - cpu0.managers;
+    r.failover_sims_cpu_ms = simsCpuMs(sims) - cpu0.sims;
     r.failover_ms = Math.max(...moved) - f0;
     r.failover_first_ms = Math.min(...moved) - f0;
     r.failover_p50_ms = (percentile(moved, 50) ?? f0) - f0;
     const deciles = [10, 20, 30, 40, 50, 60, 70, 80, 90].map((p) => (percentile(moved, p) ?? f0) - f0);
+    log(`scale n=${n} round ${roundNo}: CPU from the kill until every session moved (polled every 100 ms): the two managers ${r.failover_cpu_ms} ms, the simulated nodes ${r.failover_sims_cpu_ms} ms`);
     log(`scale n=${n} round ${roundNo}: sessions on the new leader by decile, ms after the kill: ${deciles.join(' ')}`);
     r.failover_held = await heldSessions(cluster.managers.filter((m) => m !== now));
     log(`scale n=${n} round ${roundNo}: sessions held during the election: ${JSON.stringify(r.failover_held)} (adopted: kept by the new leader; redirected: by the other manager)`);

@@ -91,7 +91,7 @@ export class SimNode {
     const local = simAddress(this.opts.index);
     // Session takes a NodeTLS; this one adds the node's own source address to every connection.
     const tls = Object.create(this.tls, {
-      clientOptions: { value: (o?: { servername?: string }) => ({ ...this.tls.clientOptions(o), localAddress: local }) },
+      unpooledClientOptions: { value: (o?: { servername?: string }) => ({ ...this.tls.unpooledClientOptions(o), localAddress: local }) },
     }) as NodeTLS;
     const session = new Session({
       tls,

@@ -28,7 +28,7 @@ test('reports wait while the manager holds the session, and go once a leader ans
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as { port: number }).port;
-  const tls = { clientOptions: () => ({ rejectUnauthorized: false }) } as unknown as NodeTLS;
+  const tls = { unpooledClientOptions: () => ({ rejectUnauthorized: false }) } as unknown as NodeTLS;
   const s = new Session({ tls, addr: '127.0.0.1:2377', managers: { m1: `127.0.0.1:${port}` }, heartbeatMs: 60_000, logger: nullLogger, rand: () => 0 });
   const report = [{ taskId: 't1', status: { State: 'running', Timestamp: '', Message: '' } }] as never;
   try {

@@ -61,7 +61,7 @@ test('a lost leader is not tried again first, and the next manager is asked at o
   ms.sort((a, b) => (a.addr < b.addr ? -1 : 1));
   order = ms.map((m) => m.addr);
   const leader = ms[1];
-  const tls = { clientOptions: () => ({ rejectUnauthorized: false }) } as unknown as NodeTLS;
+  const tls = { unpooledClientOptions: () => ({ rejectUnauthorized: false }) } as unknown as NodeTLS;
   const acks: { addr: string }[] = [];
   // rand 0: every random delay is zero, so any wait left is a fixed floor.
   const s = new Session({

@@ -9,7 +9,7 @@ import type { Logger } from '../common/logger.ts';
 import type { NodeTLS } from '../manager/ca/index.ts';
 
 /** No TLS is ever reached: the connection is refused before its handshake. */
-const noTls = { clientOptions: () => ({}) } as unknown as NodeTLS;
+const noTls = { unpooledClientOptions: () => ({}) } as unknown as NodeTLS;
 
 /** A session over managers that all refuse; resolves with the failures counted after `n` refusals. */
 async function refusedBy(ports: number[], n: number): Promise<{ addrs: Set<string>; failures: number }> {

@@ -120,7 +120,7 @@ export class Session {
     const addr = this.pickAddr();
     if (!addr) return this.scheduleRetry(1000);
     const ws = new WebSocket(`wss://${addr}/dispatcher`, {
-      ...this.opts.tls.clientOptions(),
+      ...this.opts.tls.unpooledClientOptions(),
       perMessageDeflate: false,
       handshakeTimeout: handshakeTimeout(this.heartbeatMs),
     });

@@ -74,6 +74,18 @@ test('a manager peer is seen as a manager', async () => {
   assert.equal(o.accepted, { role: 'manager', nodeId: 'mgr2' });
 });
 
+test('unpooled client options (one context per identity) authenticate and check the server as the plain ones do', async () => {
+  const a = worker.unpooledClientOptions();
+  assert.is(a.secureContext, worker.unpooledClientOptions().secureContext, 'built once');
+  assert.is.not(a.secureContext, manager.unpooledClientOptions().secureContext, 'one per identity');
+  assert.equal((await attempt(manager.serverOptions(), a)).accepted, { role: 'worker', nodeId: 'wrk1' });
+  assert.equal((await attempt(manager.serverOptions(), a)).accepted, { role: 'worker', nodeId: 'wrk1' }, 'and again on the same context');
+  // The context trusts only our root, and the server name is still checked.
+  assert.ok((await attempt(foreign.serverOptions(), a)).clientError);
+  assert.is((await attempt(worker.serverOptions(), manager.unpooledClientOptions())).clientError, 'ERR_TLS_CERT_ALTNAME_INVALID');
+  assert.not.ok((await attempt(manager.serverOptions(), foreign.unpooledClientOptions())).greeted, 'a foreign identity is refused');
+});
+
 test('a peer with a certificate from another CA is refused in the handshake', async () => {
   // It even trusts our root, so only its own certificate is at fault.
   const o = await attempt(manager.serverOptions(), { ...foreign.clientOptions(), ca: root.certPem });

@@ -6,7 +6,7 @@
  * worker certificates.
  */
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import type { ConnectionOptions, TLSSocket, TlsOptions } from 'node:tls';
+import { createSecureContext, type ConnectionOptions, type SecureContext, type TLSSocket, type TlsOptions } from 'node:tls';
 import type { NodeRole } from '../../api/types/node.ts';
 import { CA_ROLE, MANAGER_ROLE, createCSR, roleFromOU, verifyChain } from './certificates.ts';
 import type { NodeCertificateInfo } from './certificates.ts';
@@ -62,6 +62,21 @@ export class NodeTLS {
   /** See `clientTlsOptions`. */
   clientOptions(opts?: { servername?: string }): ConnectionOptions {
     return clientTlsOptions(this, opts);
+  }
+
+  private context?: SecureContext;
+
+  /**
+   * The same as `clientOptions`, with one secure context built once for every connection
+   * of this identity: building one per connection parses the key, the certificate and the
+   * root again, a third of a client handshake's CPU (2.2 → 1.6 ms here), and a session
+   * reconnects after every failover. Only for connections no agent pools (WebSockets): an
+   * `https` agent keys its pool by the `ca`/`cert`/`key` options, not by a context, so
+   * sockets of two identities could be mixed there.
+   */
+  unpooledClientOptions(opts?: { servername?: string }): ConnectionOptions {
+    this.context ??= createSecureContext({ ca: this.rootPem, cert: this.certPem, key: this.keyPem, minVersion: 'TLSv1.2' });
+    return { secureContext: this.context, servername: opts?.servername ?? MANAGER_ROLE, rejectUnauthorized: true };
   }
 }
 

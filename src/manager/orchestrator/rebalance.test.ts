@@ -66,6 +66,7 @@ test('start-first for start-first services and health-checked ones; parallelism 
   assert.is(hc.start[0].order, 'start-first');
   const all = planRebalance(input(spread({ a: 6, b: 0 }), { service: svc({ UpdateConfig: { Parallelism: 0 } }) }));
   assert.equal(counts(all.start.map((m) => ({ ...m.task, NodeID: m.toNode }))), { b: 2, c: 2 }, 'parallelism 0: every move at once, 2/2/2');
+  assert.equal(all.start.map((m) => m.task.Slot), [6, 5, 4, 3], 'each task moves once, the highest slots first');
 });
 
 test('a running replacement stops the old task; one stuck past the timeout is cancelled into cooldown', () => {
