@@ -581,6 +581,10 @@ export class NetworkAgent {
     const runner = new TaskVipRunner({
       session: nft, cold: new ShellNft(this.sh, rec.netns), later: (start) => this.warmLater(start), sessionFirst: () => this.nftSpawner.working,
       netlink: (batch) => this.netns.nftables(rec.netns, batch),
+      // The first failure of a task says why at warn; later ones (the same cause, most likely) at debug.
+      onNetlinkFailure: (err, failures) => this.log[failures === 1 ? 'warn' : 'debug']('network: an nf_tables batch for a task\'s VIP table failed; the change goes as nft text', {
+        'task.id': rec.taskId, netns: rec.netns, failures, error: err,
+      }),
     });
     return { rec, nft, vip: new VipTable(runner), vipRunner: runner, made };
   }

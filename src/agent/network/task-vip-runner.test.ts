@@ -75,9 +75,11 @@ test('whole tables and updates go as netlink batches, no session asked for; a fa
   const later: (() => Promise<void>)[] = [];
   const sent: Buffer[] = [];
   let refuse = false;
+  const told: [string, number][] = [];
   const r = new TaskVipRunner({
     session, cold, later: (start) => later.push(start),
     netlink: async (batch) => { if (refuse) throw new Error('helper gone'); sent.push(batch.bytes); },
+    onNetlinkFailure: (err, n) => told.push([(err as Error).message, n]),
   });
   const a: VipService[] = [{ name: 'web', vip: '10.0.0.2', backends: ['10.0.0.5'] }];
   const b: VipService[] = [{ name: 'web', vip: '10.0.0.2', backends: ['10.0.0.5', '10.0.0.6'] }];
@@ -93,6 +95,8 @@ test('whole tables and updates go as netlink batches, no session asked for; a fa
   assert.equal(cold.applied, [renderUpdate(b, a), renderReplace(a)], 'the same changes as text');
   assert.is(r.lastWhole, 'text');
   assert.is(later.length, 1, 'the session asked for once text is needed');
+  assert.equal(told, [['helper gone', 1], ['helper gone', 2]], 'each failed batch told, counted');
+  assert.is(r.netlinkFailures, 2);
 });
 
 test.run();

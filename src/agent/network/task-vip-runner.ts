@@ -36,12 +36,20 @@ export interface TaskVipRunnerParts {
    * table's next sync starts from a whole replacement (VipTable forgets a failed apply).
    */
   netlink?: (batch: { bytes: Buffer; lastSeq: number }) => Promise<void>;
+  /**
+   * Told of each failed batch (the error, and how many failed for this task so far) before
+   * the text fallback runs: a node where every batch fails would otherwise show it only as
+   * `vip.by=text` on attaches.
+   */
+  onNetlinkFailure?: (err: unknown, failures: number) => void;
 }
 
 export class TaskVipRunner implements VipRunner {
   private warming = false;
   /** How the last whole table went (the attach's debug line says it). */
   lastWhole: 'netlink' | 'text' | undefined;
+  /** Batches that failed for this task (each change then went as text). */
+  netlinkFailures = 0;
 
   constructor(private readonly parts: TaskVipRunnerParts) {}
 
@@ -72,8 +80,9 @@ export class TaskVipRunner implements VipRunner {
     try {
       await this.parts.netlink(batch());
       return true;
-    } catch {
-      return false; // the same change as text says why, if it fails too
+    } catch (err) {
+      this.parts.onNetlinkFailure?.(err, ++this.netlinkFailures);
+      return false; // the same change goes as text
     }
   }
 
