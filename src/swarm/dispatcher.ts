@@ -44,6 +44,8 @@ const STATUS_WRITE_ATTEMPTS = 3;
 const LEADER_HOLD_MS = 5000;
 /** How often held sessions check whether a silent leader spoke again: one default Raft heartbeat period. */
 const SILENT_POLL_MS = 50;
+/** The frames of a held session looked at for its first heartbeat. */
+const HELD_FRAMES_LOOKED_AT = 4;
 
 /** Whether a text frame is a heartbeat (a held session keeps its first one; anything else there is dropped as before). */
 function isHeartbeat(data: RawData): boolean {
@@ -127,9 +129,12 @@ export class Dispatcher {
     // of up to half a second and a second mTLS handshake, in the crowd of every node
     // coming back. The node's first heartbeat on this connection carries its description
     // and TLS state and is never sent again, so it is kept while held and answered then.
+    // Only its first few frames are looked at (a node's first frame is its heartbeat): a held
+    // session costs no parsing beyond them, whatever a node sends while it waits.
     let firstBeat: RawData | undefined;
+    let looked = 0;
     const keepFirstBeat = (data: RawData, isBinary: boolean) => {
-      if (!firstBeat && !isBinary && isHeartbeat(data)) firstBeat = data;
+      if (!firstBeat && looked++ < HELD_FRAMES_LOOKED_AT && !isBinary && isHeartbeat(data)) firstBeat = data;
     };
     ws.on('message', keepFirstBeat);
     this.watchSilentLeader();
@@ -141,7 +146,6 @@ export class Dispatcher {
         held[leader === undefined ? 'expired' : 'redirected']++;
         return redirect(leader);
       }
-      held.adopted++;
       try {
         this.manager.standing('member', peer, this.clusterId);
       } catch (err) {
@@ -149,6 +153,7 @@ export class Dispatcher {
         ws.close(1008, 'node removed');
         return;
       }
+      held.adopted++;
       this.serve(ws, peer, ip, firstBeat);
     }));
   }

@@ -220,6 +220,20 @@ test('the manager elected keeps the sessions it held: no redirect, the heartbeat
   d.close();
 });
 
+test('a held session\'s frames are looked at only until its fourth: a heartbeat after them is not kept', async () => {
+  const { d, open, elect, heartbeats } = follower('');
+  const ws = new FakeWs();
+  open(ws);
+  for (let i = 0; i < 4; i++) ws.emit('message', Buffer.from('{"type":"status","updates":[]}'), false);
+  ws.emit('message', Buffer.from(JSON.stringify({ type: 'heartbeat', addr: '127.0.0.1:2377' })), false);
+  elect('m1');
+  await new Promise((r) => setImmediate(r));
+  assert.ok(ws.sent.some((f) => f.type === 'assignments'), 'adopted');
+  assert.not.ok(ws.sent.some((f) => f.type === 'ack'), 'no heartbeat kept to answer');
+  assert.equal(heartbeats, []);
+  d.close();
+});
+
 test('a held session whose connection closed is not answered later', async () => {
   const { d, open, elect } = follower('');
   const ws = new FakeWs();

@@ -8,7 +8,7 @@ import { WebSocketServer } from 'ws';
 import { Session } from './session.ts';
 import { createRootCA } from '../manager/ca/ca-signer.ts';
 import type { NodeTLS } from '../manager/ca/index.ts';
-import type { Logger } from '../common/logger.ts';
+import { nullLogger, type Logger } from '../common/logger.ts';
 import type { SessionFrame } from '../wire/types.ts';
 
 const until = async (what: string, ok: () => boolean) => {
@@ -82,6 +82,33 @@ test('a lost leader is not tried again first, and the next manager is asked at o
   } finally {
     s.close();
     await Promise.all(ms.filter((m) => m !== leader).map((m) => m.kill()));
+  }
+});
+
+test('a renewed certificate reconnects to the same manager, not elsewhere first', async () => {
+  const connections: string[] = [];
+  let order: string[] = [];
+  const ack: SessionFrame = { type: 'ack', heartbeatMs: 60_000, managers: {} };
+  const answer = (self: string): SessionFrame => (self === order[0] ? { type: 'redirect', leader: order[1], managers: {} } as SessionFrame : ack);
+  const ms = await Promise.all([0, 1, 2].map(() => manager(connections, answer)));
+  ms.sort((a, b) => (a.addr < b.addr ? -1 : 1));
+  order = ms.map((m) => m.addr);
+  const tls = { unpooledClientOptions: () => ({ rejectUnauthorized: false }) } as unknown as NodeTLS;
+  const acks: string[] = [];
+  const s = new Session({
+    tls, addr: '127.0.0.1:2377', managers: { a: order[0], b: order[1], c: order[2] }, heartbeatMs: 60_000, logger: nullLogger, rand: () => 0,
+    onAck: (_rtt, addr) => acks.push(addr),
+  });
+  try {
+    s.start();
+    await until('the leader answered', () => acks.length === 1);
+    s.setTLS(tls);
+    await until('the leader answered again', () => acks.length === 2);
+    assert.equal(connections, [order[0], order[1], order[1]], 'straight back to the leader');
+    assert.equal(acks, [order[1], order[1]]);
+  } finally {
+    s.close();
+    await Promise.all(ms.map((m) => m.kill()));
   }
 });
 

@@ -54,6 +54,8 @@ export class Session {
   private cursor = 0;
   /** The manager whose connection just closed: the next pick from the list skips it once. */
   private lostAddr?: string;
+  /** The manager of the connection open or being opened. */
+  private currentAddr?: string;
   private timer?: NodeJS.Timeout;
   private retry?: NodeJS.Timeout;
   private lastAck = 0;
@@ -119,6 +121,7 @@ export class Session {
     if (this.closed) return;
     const addr = this.pickAddr();
     if (!addr) return this.scheduleRetry(1000);
+    this.currentAddr = addr;
     const ws = new WebSocket(`wss://${addr}/dispatcher`, {
       ...this.opts.tls.unpooledClientOptions(),
       perMessageDeflate: false,
@@ -307,6 +310,8 @@ export class Session {
   setTLS(tls: NodeTLS, tlsInfo?: NodeTLSInfo): void {
     this.opts = { ...this.opts, tls, tlsInfo };
     this.caTarget = undefined;
+    // Back to the same manager (the leader, most likely): it is not lost, only left.
+    this.nextAddr = this.currentAddr;
     this.ws?.terminate();
   }
 
