@@ -144,7 +144,9 @@ export class Dispatcher {
       const held = this.manager.heldSessions;
       if (!this.manager.isLeader) {
         held[leader === undefined ? 'expired' : 'redirected']++;
-        return redirect(leader);
+        // A hold that ran out while this manager still names a leader (cut off from it, the
+        // leader itself alive): the node may reach it, so it is named.
+        return redirect(leader ?? (this.manager.leaderId !== '' ? this.manager.leaderAddr() : undefined));
       }
       try {
         this.manager.standing('member', peer, this.clusterId);

@@ -220,6 +220,17 @@ test('the manager elected keeps the sessions it held: no redirect, the heartbeat
   d.close();
 });
 
+test('a hold that runs out while the follower still names its silent leader redirects there', async () => {
+  const { d, m, open } = follower('m2');
+  m.silent = true;
+  const ws = new FakeWs();
+  open(ws);
+  (d as unknown as { leaderWait: { close(): void } }).leaderWait.close(); // as when the hold runs out: answered without a leader
+  assert.equal(ws.sent.map((f) => f.type === 'redirect' && f.leader), ['127.0.0.1:4000']);
+  assert.equal(m.heldSessions, { adopted: 0, redirected: 0, expired: 1 });
+  d.close();
+});
+
 test('a held session\'s frames are looked at only until its fourth: a heartbeat after them is not kept', async () => {
   const { d, open, elect, heartbeats } = follower('');
   const ws = new FakeWs();
