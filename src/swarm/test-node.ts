@@ -6,13 +6,24 @@ import net from 'node:net';
 import { nullLogger } from '../common/logger.ts';
 import type { SwarmContext } from './swarm-node.ts';
 
-/** A TCP port on 127.0.0.1 that was free a moment ago. */
+/** Ports this process handed out already. */
+const given = new Set<number>();
+
+/**
+ * A TCP port on 127.0.0.1 that was free a moment ago, and never one this process handed
+ * out before: two calls in a row, before either port is bound, could otherwise get the same
+ * port back from the kernel (a joining daemon then found its port taken by the manager's).
+ */
 export async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise((resolve) => srv.close(resolve));
-  return port;
+  for (;;) {
+    const srv = net.createServer();
+    await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+    const { port } = srv.address() as net.AddressInfo;
+    await new Promise((resolve) => srv.close(resolve));
+    if (given.has(port)) continue;
+    given.add(port);
+    return port;
+  }
 }
 
 /** A node context listening and advertising on 127.0.0.1:`port`, named `hostname`, logging nothing. */
