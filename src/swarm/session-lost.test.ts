@@ -40,8 +40,26 @@ async function manager(connections: string[], answer: (self: string) => SessionF
   return { addr, kill };
 }
 
-test('a lost leader is not tried again first, and the next manager is asked at once', async () => {
+/**
+ * Three managers on loopback, sorted by address as the session's list is: the first
+ * redirects to the second (the leader), which leaves a session's cursor pointing at the
+ * leader; the others answer heartbeats. Connections are logged by address.
+ */
+async function threeManagers() {
   const connections: string[] = [];
+  let order: string[] = [];
+  const ack: SessionFrame = { type: 'ack', heartbeatMs: 60_000, managers: {} };
+  const answer = (self: string): SessionFrame => (self === order[0] ? { type: 'redirect', leader: order[1], managers: {} } as SessionFrame : ack);
+  const ms = await Promise.all([0, 1, 2].map(() => manager(connections, answer)));
+  ms.sort((a, b) => (a.addr < b.addr ? -1 : 1));
+  order = ms.map((m) => m.addr);
+  return { ms, order, connections, managers: { a: order[0], b: order[1], c: order[2] } };
+}
+
+/** A NodeTLS stand-in: the test servers' certificates are not checked. */
+const tls = { unpooledClientOptions: () => ({ rejectUnauthorized: false }) } as unknown as NodeTLS;
+
+test('a lost leader is not tried again first, and the next manager is asked at once', async () => {
   const refused: string[] = [];
   const retries: { addr: string; delayMs: number }[] = [];
   const logger: Logger = {
@@ -52,20 +70,12 @@ test('a lost leader is not tried again first, and the next manager is asked at o
     },
     child: () => logger,
   };
-  // Three managers; the session's list is sorted by address. The first in it redirects to
-  // the second (the leader), which leaves the cursor pointing at the leader.
-  let order: string[] = [];
-  const ack: SessionFrame = { type: 'ack', heartbeatMs: 60_000, managers: {} };
-  const answer = (self: string): SessionFrame => (self === order[0] ? { type: 'redirect', leader: order[1], managers: {} } as SessionFrame : ack);
-  const ms = await Promise.all([0, 1, 2].map(() => manager(connections, answer)));
-  ms.sort((a, b) => (a.addr < b.addr ? -1 : 1));
-  order = ms.map((m) => m.addr);
+  const { ms, order, connections, managers } = await threeManagers();
   const leader = ms[1];
-  const tls = { unpooledClientOptions: () => ({ rejectUnauthorized: false }) } as unknown as NodeTLS;
   const acks: { addr: string }[] = [];
   // rand 0: every random delay is zero, so any wait left is a fixed floor.
   const s = new Session({
-    tls, addr: '127.0.0.1:2377', managers: { a: order[0], b: order[1], c: order[2] }, heartbeatMs: 60_000, logger, rand: () => 0,
+    tls, addr: '127.0.0.1:2377', managers, heartbeatMs: 60_000, logger, rand: () => 0,
     onAck: (_rtt, addr) => acks.push({ addr }),
   });
   try {
@@ -86,17 +96,10 @@ test('a lost leader is not tried again first, and the next manager is asked at o
 });
 
 test('a renewed certificate reconnects to the same manager, not elsewhere first', async () => {
-  const connections: string[] = [];
-  let order: string[] = [];
-  const ack: SessionFrame = { type: 'ack', heartbeatMs: 60_000, managers: {} };
-  const answer = (self: string): SessionFrame => (self === order[0] ? { type: 'redirect', leader: order[1], managers: {} } as SessionFrame : ack);
-  const ms = await Promise.all([0, 1, 2].map(() => manager(connections, answer)));
-  ms.sort((a, b) => (a.addr < b.addr ? -1 : 1));
-  order = ms.map((m) => m.addr);
-  const tls = { unpooledClientOptions: () => ({ rejectUnauthorized: false }) } as unknown as NodeTLS;
+  const { ms, order, connections, managers } = await threeManagers();
   const acks: string[] = [];
   const s = new Session({
-    tls, addr: '127.0.0.1:2377', managers: { a: order[0], b: order[1], c: order[2] }, heartbeatMs: 60_000, logger: nullLogger, rand: () => 0,
+    tls, addr: '127.0.0.1:2377', managers, heartbeatMs: 60_000, logger: nullLogger, rand: () => 0,
     onAck: (_rtt, addr) => acks.push(addr),
   });
   try {
