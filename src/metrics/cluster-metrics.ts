@@ -8,6 +8,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { KINDS, type MemoryStore } from '../store/index.ts';
 import type { Task } from '../api/types/task.ts';
+import type { HeldSessionOutcome } from '../manager/manager.ts';
 import { LATENCY_BUCKETS } from './raft-metrics.ts';
 import { serviceCounts } from './cluster-stats.ts';
 
@@ -22,7 +23,7 @@ export interface ClusterSource {
   /** The heartbeat period nodes use, ms. */
   readonly heartbeatMs?: number;
   /** Sessions held for an election, by how each ended (`Manager.heldSessions`). */
-  readonly heldSessions?: Readonly<Record<'adopted' | 'redirected' | 'expired', number>>;
+  readonly heldSessions?: Readonly<Record<HeldSessionOutcome, number>>;
 }
 
 /** A pending task's reason with counts taken out, so the label keeps few values. */

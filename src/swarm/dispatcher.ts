@@ -146,7 +146,7 @@ export class Dispatcher {
         held[leader === undefined ? 'expired' : 'redirected']++;
         // A hold that ran out while this manager still names a leader (cut off from it, the
         // leader itself alive): the node may reach it, so it is named.
-        return redirect(leader ?? (this.manager.leaderId !== '' ? this.manager.leaderAddr() : undefined));
+        return redirect(leader ?? this.manager.leaderAddr());
       }
       try {
         this.manager.standing('member', peer, this.clusterId);

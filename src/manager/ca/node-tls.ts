@@ -69,14 +69,16 @@ export class NodeTLS {
   /**
    * The same as `clientOptions`, with one secure context built once for every connection
    * of this identity: building one per connection parses the key, the certificate and the
-   * root again, a third of a client handshake's CPU (2.2 → 1.6 ms here), and a session
-   * reconnects after every failover. Only for connections no agent pools (WebSockets): an
-   * `https` agent keys its pool by the `ca`/`cert`/`key` options, not by a context, so
-   * sockets of two identities could be mixed there.
+   * root again, about a quarter of a client handshake's CPU (2.2 → 1.6 ms here), and a
+   * session reconnects after every failover. Only for connections no agent pools
+   * (WebSockets): an `https` agent keys its pool by the `ca`/`cert`/`key` options, not by a
+   * context, so sockets of two identities could be mixed there.
    */
   unpooledClientOptions(opts?: { servername?: string }): ConnectionOptions {
-    this.context ??= createSecureContext({ ca: this.rootPem, cert: this.certPem, key: this.keyPem, minVersion: 'TLSv1.2' });
-    return { secureContext: this.context, servername: opts?.servername ?? MANAGER_ROLE, rejectUnauthorized: true };
+    // The context takes what makes one (credentials, trust, protocol floor); the rest stays per connection.
+    const { ca, cert, key, minVersion, ...perConnection } = clientTlsOptions(this, opts);
+    this.context ??= createSecureContext({ ca, cert, key, minVersion });
+    return { ...perConnection, secureContext: this.context };
   }
 }
 

@@ -58,7 +58,7 @@ const deepFrozen = new WeakSet<object>();
  */
 export function sameAsJson(a: unknown, b: unknown): boolean {
   if (a === b) return true;
-  if (!a || !b || typeof a !== 'object' || typeof b !== 'object') return stableJson(a) === stableJson(b);
+  if (!a || !b || typeof a !== 'object' || typeof b !== 'object') return equalJson(a, b);
   const known = verdicts.get(a);
   if (known?.other === b) return known.same;
   const same = equalJson(a, b);
