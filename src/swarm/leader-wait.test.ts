@@ -128,6 +128,9 @@ class FakeWs extends EventEmitter {
   terminate() { this.close(1006); }
 }
 
+/** A node's heartbeat as the dispatcher receives it. */
+const heartbeatFrame = () => Buffer.from(JSON.stringify({ type: 'heartbeat', addr: '127.0.0.1:2377' }));
+
 /** A dispatcher on a follower (this manager is m1) that knows `leaderId` as its leader ('' none). */
 function follower(leaderId: string) {
   const listeners: ((e: { kind: string; leader?: string }) => void)[] = [];
@@ -202,7 +205,7 @@ test('the manager elected keeps the sessions it held: no redirect, the heartbeat
   const ws = new FakeWs();
   open(ws);
   // The node's first heartbeat arrives while held: nothing answers it then.
-  ws.emit('message', Buffer.from(JSON.stringify({ type: 'heartbeat', addr: '127.0.0.1:2377' })), false);
+  ws.emit('message', heartbeatFrame(), false);
   ws.emit('message', Buffer.from('{"type":"status","updates":[]}'), false);
   assert.equal(ws.sent, []);
   elect('m1');
@@ -215,7 +218,7 @@ test('the manager elected keeps the sessions it held: no redirect, the heartbeat
   assert.equal(heartbeats, ['n1'], 'and recorded once');
   assert.equal(m.heldSessions, { adopted: 1, redirected: 0, expired: 0 });
   // Later heartbeats are answered as on any session.
-  ws.emit('message', Buffer.from(JSON.stringify({ type: 'heartbeat', addr: '127.0.0.1:2377' })), false);
+  ws.emit('message', heartbeatFrame(), false);
   assert.is(ws.sent.filter((f) => f.type === 'ack').length, 2);
   d.close();
 });
@@ -236,7 +239,7 @@ test('a held session\'s frames are looked at only until its fourth: a heartbeat 
   const ws = new FakeWs();
   open(ws);
   for (let i = 0; i < 4; i++) ws.emit('message', Buffer.from('{"type":"status","updates":[]}'), false);
-  ws.emit('message', Buffer.from(JSON.stringify({ type: 'heartbeat', addr: '127.0.0.1:2377' })), false);
+  ws.emit('message', heartbeatFrame(), false);
   elect('m1');
   await new Promise((r) => setImmediate(r));
   assert.ok(ws.sent.some((f) => f.type === 'assignments'), 'adopted');
